@@ -1,0 +1,81 @@
+/**
+ * Typed domain errors. Every domain lists its codes in `<domain>.errors.ts`; the GraphQL edge maps
+ * them to `extensions.code` in one place (graphql/errors.ts), so adding a code without a mapping
+ * is a compile error there.
+ */
+export const DOMAIN_ERROR_CODES = [
+  // generic
+  'VALIDATION_FAILED',
+  'NOT_FOUND',
+  'CONFLICT',
+  'FORBIDDEN',
+  'UNAUTHENTICATED',
+  // credentials
+  'CREDENTIAL_NOT_FOUND',
+  'CREDENTIAL_IN_USE',
+  'CREDENTIAL_NAME_TAKEN',
+  'MASTER_KEY_MISMATCH',
+  // access
+  'API_TOKEN_NOT_FOUND',
+  // connections
+  'CONNECTION_NOT_FOUND',
+  'CONNECTION_NOT_CONNECTED',
+  'OAUTH_NOT_CONFIGURED',
+  'OAUTH_STATE_INVALID',
+  'OAUTH_ATTEMPT_EXPIRED',
+  'OAUTH_CONSENT_DENIED',
+  'TOKEN_INVALID',
+  'TOKEN_REVOKED',
+  'TOKEN_EXPIRED',
+  'TOKEN_SCOPE_INSUFFICIENT',
+  // organizations
+  'ORGANIZATION_NOT_FOUND',
+  'ORGANIZATION_ALREADY_PROTECTED',
+  'NAMESPACE_NOT_FOUND',
+  'SYNC_ALREADY_RUNNING',
+  // workers
+  'WORKER_NOT_FOUND',
+  // gitlab adapter
+  'GITLAB_UNAUTHORIZED',
+  'GITLAB_FORBIDDEN',
+  'GITLAB_NOT_FOUND',
+  'GITLAB_RATE_LIMITED',
+  'GITLAB_UNAVAILABLE',
+  'GITLAB_BAD_RESPONSE',
+] as const;
+
+export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
+
+export interface DomainErrorOptions {
+  /** Machine-readable extra facts; never secrets. `fields` names offending inputs (field → message). */
+  details?: Record<string, unknown> & { fields?: Record<string, string> };
+  /** Retrying the same operation later may succeed (rate limits, outages). */
+  retryable?: boolean;
+  cause?: unknown;
+}
+
+export class DomainError extends Error {
+  override readonly name = 'DomainError';
+  readonly details?: DomainErrorOptions['details'];
+  readonly retryable: boolean;
+
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    options: DomainErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.details = options.details;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A validation failure naming each offending field (`input.instanceUrl` → "must be an https URL"). */
+export function validationError(fields: Record<string, string>, message?: string): DomainError {
+  const summary = message ?? Object.entries(fields).map(([f, m]) => `${f}: ${m}`).join('; ');
+  return new DomainError('VALIDATION_FAILED', summary, { details: { fields } });
+}
+
+export function isDomainError(error: unknown, code?: DomainErrorCode): error is DomainError {
+  return error instanceof DomainError && (code === undefined || error.code === code);
+}

@@ -1,0 +1,2 @@
+// Placeholder: replaced by the database setup (embedded PostgreSQL shared by all test files).
+export default async function globalSetup(): Promise<void> {}
