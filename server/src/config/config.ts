@@ -1,0 +1,117 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one place that reads process.env. Parsed once at boot; every problem is reported together.
+ * A disabled feature is `null` (no instance-wide OAuth app → `gitlabOAuth: null`).
+ */
+export interface Config {
+  port: number;
+  /** Where embedded PostgreSQL, the master key file and (later) local backups live. */
+  dataDir: string;
+  /** The URL users open; OAuth redirect URIs are built from it. */
+  publicUrl: string;
+  database: { url: string } | { embedded: { dataDir: string; port: number } };
+  /** Agenda's job store: PostgreSQL (same database) unless a MongoDB URL is given. */
+  jobStore: { kind: 'postgres' } | { kind: 'mongo'; url: string };
+  /** Fixed admin API token for scripts and CI; when null a random one is created on first start. */
+  adminToken: string | null;
+  /** 32-byte key (base64 or hex) for the Password Manager; null → key file in the data directory. */
+  masterKey: Buffer | null;
+  gitlabOAuth: { clientId: string; clientSecret: string; instanceUrl: string } | null;
+  worker: { name: string; concurrency: number; heartbeatIntervalMs: number };
+  logLevel: string;
+  isProduction: boolean;
+}
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const url = (protocols: string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL (${protocols.join(' or ')})`);
+
+const EnvSchema = z
+  .object({
+    PORT: optional.pipe(z.coerce.number().int().min(0).max(65535).default(4000)),
+    LABKEEPER_DATA_DIR: optional.pipe(z.string().default('./data')),
+    LABKEEPER_PUBLIC_URL: optional.pipe(url(['http:', 'https:']).optional()),
+    DATABASE_URL: optional.pipe(url(['postgres:', 'postgresql:']).optional()),
+    EMBEDDED_POSTGRES_PORT: optional.pipe(z.coerce.number().int().min(1).max(65535).default(54329)),
+    AGENDA_MONGO_URL: optional.pipe(url(['mongodb:', 'mongodb+srv:']).optional()),
+    LABKEEPER_ADMIN_TOKEN: optional.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
+    LABKEEPER_MASTER_KEY: optional.pipe(
+      z
+        .string()
+        .refine((v) => parseKey(v) !== null, 'must be 32 bytes, as 64 hex characters or base64')
+        .optional(),
+    ),
+    GITLAB_OAUTH_CLIENT_ID: optional,
+    GITLAB_OAUTH_CLIENT_SECRET: optional,
+    GITLAB_URL: optional.pipe(url(['http:', 'https:']).default('https://gitlab.com')),
+    LABKEEPER_WORKER_NAME: optional,
+    LABKEEPER_WORKER_CONCURRENCY: optional.pipe(z.coerce.number().int().min(1).max(64).default(4)),
+    LABKEEPER_HEARTBEAT_MS: optional.pipe(z.coerce.number().int().min(100).default(15000)),
+    LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+    NODE_ENV: optional,
+  })
+  .superRefine((env, ctx) => {
+    const id = env.GITLAB_OAUTH_CLIENT_ID;
+    const secret = env.GITLAB_OAUTH_CLIENT_SECRET;
+    if ((id === undefined) !== (secret === undefined)) {
+      const missing = id === undefined ? 'GITLAB_OAUTH_CLIENT_ID' : 'GITLAB_OAUTH_CLIENT_SECRET';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set together with its pair' });
+    }
+  });
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export function parseKey(value: string): Buffer | null {
+  const v = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(v)) return Buffer.from(v, 'hex');
+  const b = Buffer.from(v, 'base64');
+  return b.length === 32 && /^[A-Za-z0-9+/=_-]+$/.test(v) ? b : null;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'localhost'): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.LABKEEPER_DATA_DIR);
+  const publicUrl = (e.LABKEEPER_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  return {
+    port: e.PORT,
+    dataDir,
+    publicUrl,
+    database: e.DATABASE_URL
+      ? { url: e.DATABASE_URL }
+      : { embedded: { dataDir: resolve(dataDir, 'postgres'), port: e.EMBEDDED_POSTGRES_PORT } },
+    jobStore: e.AGENDA_MONGO_URL ? { kind: 'mongo', url: e.AGENDA_MONGO_URL } : { kind: 'postgres' },
+    adminToken: e.LABKEEPER_ADMIN_TOKEN ?? null,
+    masterKey: e.LABKEEPER_MASTER_KEY ? parseKey(e.LABKEEPER_MASTER_KEY) : null,
+    gitlabOAuth:
+      e.GITLAB_OAUTH_CLIENT_ID && e.GITLAB_OAUTH_CLIENT_SECRET
+        ? { clientId: e.GITLAB_OAUTH_CLIENT_ID, clientSecret: e.GITLAB_OAUTH_CLIENT_SECRET, instanceUrl: e.GITLAB_URL }
+        : null,
+    worker: {
+      name: e.LABKEEPER_WORKER_NAME ?? `${hostname}-${process.pid}`,
+      concurrency: e.LABKEEPER_WORKER_CONCURRENCY,
+      heartbeatIntervalMs: e.LABKEEPER_HEARTBEAT_MS,
+    },
+    logLevel: e.LOG_LEVEL,
+    isProduction: e.NODE_ENV === 'production',
+  };
+}

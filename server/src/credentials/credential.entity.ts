@@ -1,0 +1,26 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+export const CREDENTIAL_KINDS = ['PERSONAL_ACCESS_TOKEN', 'OAUTH_CLIENT_SECRET', 'ENCRYPTION_KEY', 'PASSWORD'] as const;
+export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
+
+/**
+ * A Password Manager entry. The secret is only ever stored as AES-256-GCM ciphertext
+ * (`secret_ciphertext`, see secret-box.ts); `fingerprint` is its last 4 characters.
+ */
+@Entity('credentials')
+export class CredentialEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Index({ unique: true })
+  @Column('text')
+  name!: string;
+  @Column('text') kind!: CredentialKind;
+  @Column('text', { nullable: true }) username!: string | null;
+  @Column('bytea', { name: 'secret_ciphertext' }) secretCiphertext!: Buffer;
+  @Column('text') fingerprint!: string;
+  @Column('text', { nullable: true }) description!: string | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+  @Column('timestamptz', { name: 'rotated_at', nullable: true }) rotatedAt!: Date | null;
+  @Column('timestamptz', { name: 'last_used_at', nullable: true }) lastUsedAt!: Date | null;
+  @Column('timestamptz', { name: 'expires_at', nullable: true }) expiresAt!: Date | null;
+}

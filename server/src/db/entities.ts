@@ -1,0 +1,18 @@
+import { ApiTokenEntity } from '../access/api-token.entity.js';
+import { ConnectionEntity, OAuthAttemptEntity } from '../connections/connection.entity.js';
+import { CredentialEntity } from '../credentials/credential.entity.js';
+import { GroupEntity, OrganizationEntity, RepositoryEntity, SyncRunEntity } from '../organizations/organization.entity.js';
+import { WorkerEntity } from '../workers/worker.entity.js';
+
+/** Every TypeORM entity, passed as classes (globs do not work under ESM). */
+export const ENTITIES = [
+  ApiTokenEntity,
+  CredentialEntity,
+  ConnectionEntity,
+  OAuthAttemptEntity,
+  OrganizationEntity,
+  RepositoryEntity,
+  GroupEntity,
+  SyncRunEntity,
+  WorkerEntity,
+];

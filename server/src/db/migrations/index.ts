@@ -1,0 +1,4 @@
+import { Initial1795540842950 } from './1795540842950-Initial.js';
+
+/** Migrations in order; add each new one here (ESM cannot glob). */
+export const MIGRATIONS: Function[] = [Initial1795540842950];
