@@ -1,0 +1,298 @@
+/**
+ * The GitLab port over @gitbeaker/rest.
+ *
+ * gitbeaker supplies the endpoints, the option names and pagination: it follows each answer's
+ * `Link: <…>; rel="next"` until there is none, so offset and keyset pagination both list every
+ * page. Every HTTP exchange goes through our own requester (gitbeaker.requester.ts), which adds
+ * what gitbeaker's default one lacks for unattended backups: retries that honour Retry-After,
+ * bounded backoff for 5xx/timeouts/resets, a deadline per attempt rather than per listing, a custom
+ * CA for self-managed instances (http-transport.ts), and errors translated once, in
+ * gitlab.errors.ts. Payloads are mapped explicitly from snake_case (gitlab.mappers.ts); gitbeaker's
+ * `camelize` is off so a renamed field fails loudly instead of turning into `undefined`.
+ *
+ * Pagination: GitLab offers keyset pagination only on a few endpoints (GET /projects, /users,
+ * /groups for anonymous callers; see GitLab's REST docs, "Supported resources"), none of which this
+ * port lists, so listings use offset pagination with per_page=100 (GitLab's cap) ordered by id
+ * ascending: a project created while we list lands on the last page rather than shifting every
+ * page. Duplicates are dropped by id. Each page reports progress with GitLab's x-total, which
+ * GitLab omits above 10,000 items (total is then null).
+ */
+import { Groups, Namespaces, PersonalAccessTokens, Users } from '@gitbeaker/rest';
+import { validationError } from '../shared/errors.js';
+import { badPayload, toGitLabError } from './gitlab.errors.js';
+import {
+  PayloadError,
+  groupToNamespace,
+  mapList,
+  toGroup,
+  toNamespace,
+  toPersonalAccessToken,
+  toProject,
+  toUser,
+} from './gitlab.mappers.js';
+import type {
+  GitLabAccess,
+  GitLabClient,
+  GitLabClientFactory,
+  GitLabGroup,
+  GitLabNamespace,
+  GitLabPersonalAccessToken,
+  GitLabProject,
+  GitLabUser,
+  PageProgress,
+} from './gitlab.port.js';
+import { createRequesterFn, type ObservedAnswer, type RequesterFn } from './gitbeaker.requester.js';
+import { createHttpTransport, type HttpTransport } from './http-transport.js';
+import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry-policy.js';
+import { isDomainError } from '../shared/errors.js';
+
+export interface GitbeakerClientFactoryOptions extends RetryOptions {
+  /** Deadline of one HTTP attempt, connect to last byte. Default 30 s. */
+  requestTimeoutMs?: number;
+  /** Pages one listing may take before it is treated as a pagination loop. Default 10,000 (1M items). */
+  maxPages?: number;
+}
+
+/** GitLab's cap on per_page. */
+const PER_PAGE = 100;
+/** Guest: the membership floor for "groups the user is a member of". */
+const MIN_ACCESS_GUEST = 10;
+
+/**
+ * Creates one GitLabClient per access (token + instance). Clients are cheap; the factory keeps one
+ * HTTPS agent per custom CA, which `close()` releases (call it at shutdown).
+ */
+export class GitbeakerClientFactory implements GitLabClientFactory {
+  private readonly retry: ResolvedRetryOptions;
+  private readonly requestTimeoutMs: number;
+  private readonly maxPages: number;
+  private readonly transports = new Map<string, HttpTransport & { close(): void }>();
+
+  constructor(options: GitbeakerClientFactoryOptions = {}) {
+    this.retry = resolveRetryOptions(options);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.maxPages = options.maxPages ?? 10_000;
+  }
+
+  /** Throws VALIDATION_FAILED when the instance URL is not an http(s) URL without credentials. */
+  create(access: GitLabAccess): GitLabClient {
+    const host = normalizeInstanceUrl(access.instanceUrl);
+    return new GitbeakerGitLabClient({
+      host,
+      access,
+      transport: this.transportFor(access.caCertificate ?? null),
+      retry: this.retry,
+      requestTimeoutMs: this.requestTimeoutMs,
+      maxPages: this.maxPages,
+    });
+  }
+
+  close(): void {
+    for (const transport of this.transports.values()) transport.close();
+    this.transports.clear();
+  }
+
+  private transportFor(caCertificate: string | null): HttpTransport {
+    const key = caCertificate?.trim() ?? '';
+    let transport = this.transports.get(key);
+    if (!transport) {
+      transport = createHttpTransport({ caCertificate: key || null });
+      this.transports.set(key, transport);
+    }
+    return transport;
+  }
+}
+
+/** `https://gitlab.example.com/` → `https://gitlab.example.com`; keeps a relative URL root (`/gitlab`). */
+export function normalizeInstanceUrl(instanceUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(instanceUrl);
+  } catch {
+    throw validationError({ instanceUrl: 'must be an absolute http(s) URL' });
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw validationError({ instanceUrl: 'must be an http(s) URL' });
+  }
+  if (url.username || url.password) throw validationError({ instanceUrl: 'must not contain credentials' });
+  if (url.search || url.hash) throw validationError({ instanceUrl: 'must not contain a query or fragment' });
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+interface ClientDeps {
+  host: string;
+  access: GitLabAccess;
+  transport: HttpTransport;
+  retry: ResolvedRetryOptions;
+  requestTimeoutMs: number;
+  maxPages: number;
+}
+
+type ResourceClass<R> = new (options: {
+  host: string;
+  requesterFn: RequesterFn;
+  queryTimeout: null;
+  camelize: false;
+  token?: string;
+  oauthToken?: string;
+}) => R;
+
+class GitbeakerGitLabClient implements GitLabClient {
+  constructor(private readonly deps: ClientDeps) {}
+
+  currentUser(): Promise<GitLabUser> {
+    return this.fetchOne('GET /user', Users, (users) => users.showCurrentUser(), toUser);
+  }
+
+  personalAccessTokenSelf(): Promise<GitLabPersonalAccessToken> {
+    return this.fetchOne(
+      'GET /personal_access_tokens/self',
+      PersonalAccessTokens,
+      (tokens) => tokens.show(),
+      toPersonalAccessToken,
+    );
+  }
+
+  async listTopLevelNamespaces(): Promise<GitLabNamespace[]> {
+    const user = await this.currentUser();
+    const own = await this.getNamespace(user.username);
+    const groups = await this.list('GET /groups', Groups, undefined, (resource) =>
+      resource.all({
+        topLevelOnly: true,
+        minAccessLevel: MIN_ACCESS_GUEST,
+        // Administrators see every group unless told otherwise.
+        allAvailable: false,
+        perPage: PER_PAGE,
+        orderBy: 'id',
+        sort: 'asc',
+      }),
+      (body) => mapList(body, 'group', toGroup),
+    );
+    return [own, ...groups.filter((group) => group.parentId === null).map(groupToNamespace)];
+  }
+
+  getNamespace(fullPath: string): Promise<GitLabNamespace> {
+    return this.fetchOne(`GET /namespaces/${encodeURIComponent(fullPath)}`, Namespaces, (namespaces) =>
+      namespaces.show(fullPath),
+      toNamespace,
+    );
+  }
+
+  async listGroupProjects(groupId: number, onProgress?: PageProgress): Promise<GitLabProject[]> {
+    // `archived` is left out on purpose: GitLab reads archived=true as "only archived" and
+    // archived=false as "none archived"; without it, both are listed.
+    const options = { includeSubgroups: true, withShared: false, perPage: PER_PAGE, orderBy: 'id', sort: 'asc' } as const;
+    return this.withStatisticsFallback((statistics) =>
+      this.list(`GET /groups/${groupId}/projects`, Groups, onProgress, (groups) =>
+        // gitbeaker's AllGroupProjectsOptions lacks `statistics`, which GitLab documents.
+        groups.allProjects(groupId, { ...options, ...({ statistics } as object) }),
+        (body) => mapList(body, 'project', toProject),
+      ),
+    );
+  }
+
+  async listUserProjects(userId: number, onProgress?: PageProgress): Promise<GitLabProject[]> {
+    return this.withStatisticsFallback((statistics) =>
+      this.list(`GET /users/${userId}/projects`, Users, onProgress, (users) =>
+        users.allProjects(userId, { pagination: 'offset', perPage: PER_PAGE, orderBy: 'id', sort: 'asc', statistics }),
+        (body) => mapList(body, 'project', toProject),
+      ),
+    );
+  }
+
+  listDescendantGroups(groupId: number, onProgress?: PageProgress): Promise<GitLabGroup[]> {
+    return this.list(`GET /groups/${groupId}/descendant_groups`, Groups, onProgress, (groups) =>
+      groups.allDescendantGroups(groupId, { perPage: PER_PAGE, orderBy: 'id', sort: 'asc' }),
+      (body) => mapList(body, 'group', toGroup),
+    );
+  }
+
+  getGroup(groupId: number): Promise<GitLabGroup> {
+    // with_projects=false: the group alone, not its first 100 projects.
+    return this.fetchOne(`GET /groups/${groupId}`, Groups, (groups) => groups.show(groupId, { withProjects: false }), toGroup);
+  }
+
+  /**
+   * Statistics need Reporter access; an instance that answers 403 to `statistics=true` instead of
+   * leaving them out gets the listing again without them (statistics are then null).
+   */
+  private async withStatisticsFallback<T>(list: (statistics: boolean) => Promise<T>): Promise<T> {
+    try {
+      return await list(true);
+    } catch (error) {
+      const isScopeProblem = isDomainError(error) && Array.isArray(error.details?.requiredScopes) && error.details.requiredScopes.length > 0;
+      if (!isDomainError(error, 'GITLAB_FORBIDDEN') || isScopeProblem) throw error;
+      return list(false);
+    }
+  }
+
+  private async fetchOne<R, T>(
+    operation: string,
+    Resource: ResourceClass<R>,
+    call: (resource: R) => Promise<unknown>,
+    map: (body: unknown) => T,
+  ): Promise<T> {
+    const body = await this.guard(operation, () => call(this.resource(Resource)));
+    return this.guard(operation, async () => map(body));
+  }
+
+  private async list<R, T extends { id: number }>(
+    operation: string,
+    Resource: ResourceClass<R>,
+    onProgress: PageProgress | undefined,
+    call: (resource: R) => Promise<unknown>,
+    map: (body: unknown) => T[],
+  ): Promise<T[]> {
+    let fetched = 0;
+    let pages = 0;
+    let progressError: unknown = undefined;
+    const onAnswer = (answer: ObservedAnswer) => {
+      if (answer.method !== 'GET' || !Array.isArray(answer.body)) return;
+      pages += 1;
+      if (pages > this.deps.maxPages) {
+        throw new PayloadError(`more than ${this.deps.maxPages} pages; its pagination links may loop`);
+      }
+      fetched += answer.body.length;
+      const total = Number.parseInt(answer.headers['x-total'] ?? '', 10);
+      try {
+        onProgress?.(fetched, Number.isNaN(total) ? null : total);
+      } catch (error) {
+        progressError = error;
+        throw error;
+      }
+    };
+    let body: unknown;
+    try {
+      body = await this.guard(operation, () => call(this.resource(Resource, onAnswer)));
+    } catch (error) {
+      // A throwing progress callback aborts the listing with its own error, untranslated.
+      if (progressError !== undefined) throw progressError;
+      throw error;
+    }
+    const items = await this.guard(operation, async () => map(body));
+    const seen = new Set<number>();
+    return items.filter((item) => !seen.has(item.id) && seen.add(item.id));
+  }
+
+  private async guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof PayloadError) throw badPayload(error.message, { operation });
+      throw toGitLabError(error, { operation });
+    }
+  }
+
+  private resource<R>(Resource: ResourceClass<R>, onAnswer?: (answer: ObservedAnswer) => void): R {
+    const { host, access, transport, retry, requestTimeoutMs } = this.deps;
+    const auth = access.tokenType === 'oauth' ? { oauthToken: access.token } : { token: access.token };
+    return new Resource({
+      host,
+      ...auth,
+      requesterFn: createRequesterFn({ transport, retry, requestTimeoutMs, onAnswer }),
+      // Per-attempt deadlines live in the requester; gitbeaker's would span a whole listing.
+      queryTimeout: null,
+      camelize: false,
+    });
+  }
+}

@@ -1,0 +1,304 @@
+/**
+ * The one place where failures talking to GitLab become DomainErrors (see gitlab.port.ts for the
+ * contract). Inputs are whatever escapes the HTTP layer: gitbeaker's GitbeakerRequestError (status
+ * in `cause.response.status`, GitLab's text in `cause.description`, and — when our requester threw
+ * it — the parsed body in `cause.body`), GitbeakerTimeoutError, GitbeakerRetryError, fetch's
+ * TypeError('fetch failed') and node:http's system errors (ECONNRESET, …).
+ *
+ * Nothing here may leak a credential: messages name the method and a redacted URL, and GitLab's
+ * own text is passed through `redactSecrets` and truncated.
+ */
+import { GitbeakerRequestError, GitbeakerRetryError, GitbeakerTimeoutError } from '@gitbeaker/rest';
+import { DomainError, isDomainError, type DomainErrorCode } from '../shared/errors.js';
+
+export const GITLAB_ERROR_CODES = [
+  'GITLAB_UNAUTHORIZED',
+  'GITLAB_FORBIDDEN',
+  'GITLAB_NOT_FOUND',
+  'GITLAB_RATE_LIMITED',
+  'GITLAB_UNAVAILABLE',
+  'GITLAB_BAD_RESPONSE',
+] as const satisfies readonly DomainErrorCode[];
+
+export type GitLabErrorCode = (typeof GITLAB_ERROR_CODES)[number];
+
+/** Why GitLab refused a token (`details.reason` of GITLAB_UNAUTHORIZED). */
+export type UnauthorizedReason = 'expired' | 'revoked' | 'invalid';
+
+/** What was being done when it failed; every field is safe to show an operator. */
+export interface GitLabErrorContext {
+  /** e.g. "GET https://gitlab.example.com/api/v4/groups/42/projects" — already redacted. */
+  operation?: string;
+  /** Attempts made, when retries were exhausted. */
+  attempts?: number;
+}
+
+/** A non-2xx answer, normalised from whichever client received it. */
+export interface GitLabFailedResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Parsed JSON when GitLab sent JSON, else the text. */
+  body: unknown;
+}
+
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+/** Failures of name resolution or certificates do not heal by waiting. */
+const PERMANENT_NETWORK_CODES = new Set(['ENOTFOUND']);
+
+const SECRET_PARAMS =
+  /\b(private_token|access_token|job_token|refresh_token|client_secret|code_verifier|code|token|state)=([^&\s"'#]*)/gi;
+
+/** Removes credentials from any text that may contain URLs or form bodies. */
+export function redactSecrets(text: string): string {
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1[redacted]@')
+    .replace(SECRET_PARAMS, '$1=[redacted]');
+}
+
+/** A URL fit for messages and logs: no userinfo, no token-bearing query parameters. */
+export function redactUrl(url: string | URL): string {
+  try {
+    const parsed = new URL(String(url));
+    parsed.username = '';
+    parsed.password = '';
+    for (const name of [...parsed.searchParams.keys()]) {
+      if (/token|secret|code|state|password/i.test(name)) parsed.searchParams.set(name, '[redacted]');
+    }
+    return parsed.toString().replace(/%5Bredacted%5D/g, '[redacted]');
+  } catch {
+    return redactSecrets(String(url));
+  }
+}
+
+/** Turns anything thrown while talking to GitLab into one of the GITLAB_* DomainErrors. */
+export function toGitLabError(error: unknown, context: GitLabErrorContext = {}): DomainError {
+  if (isDomainError(error)) return error;
+  if (error instanceof GitbeakerRequestError) {
+    const failure = failureFromGitbeaker(error);
+    if (failure) return fromFailedResponse(failure, context, error);
+  }
+  if (error instanceof GitbeakerTimeoutError || isTimeout(error)) {
+    return new DomainError('GITLAB_UNAVAILABLE', `GitLab did not answer in time${where(context)}`, {
+      retryable: true,
+      details: { timeout: true, ...attempts(context) },
+      cause: error,
+    });
+  }
+  if (error instanceof GitbeakerRetryError) {
+    const status = /last status code: (\d{3})/.exec(error.message)?.[1];
+    const code = status === '429' ? 'GITLAB_RATE_LIMITED' : 'GITLAB_UNAVAILABLE';
+    return new DomainError(code, `GitLab kept failing (last status ${status ?? 'unknown'})${where(context)}`, {
+      retryable: true,
+      details: { status: status ? Number(status) : null },
+      cause: error,
+    });
+  }
+  const networkCode = networkErrorCode(error);
+  if (networkCode) {
+    const retryable = !PERMANENT_NETWORK_CODES.has(networkCode);
+    return new DomainError('GITLAB_UNAVAILABLE', `Could not reach GitLab (${networkCode})${where(context)}`, {
+      retryable,
+      details: { networkError: networkCode, ...attempts(context) },
+      cause: error,
+    });
+  }
+  const tlsCode = tlsErrorCode(error);
+  if (tlsCode) {
+    return new DomainError(
+      'GITLAB_UNAVAILABLE',
+      `GitLab's TLS certificate was not accepted (${tlsCode})${where(context)}; ` +
+        'for a private certificate authority, configure its CA certificate on the connection',
+      { retryable: false, details: { tlsError: tlsCode }, cause: error },
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new DomainError('GITLAB_BAD_RESPONSE', `Unexpected failure talking to GitLab${where(context)}: ${clip(message)}`, {
+    cause: error,
+  });
+}
+
+/** Maps a non-2xx answer (API or OAuth endpoint) to its DomainError. */
+export function fromFailedResponse(
+  failure: GitLabFailedResponse,
+  context: GitLabErrorContext = {},
+  cause?: unknown,
+): DomainError {
+  const { status } = failure;
+  const body = asRecord(failure.body);
+  const said = gitlabSaid(failure.body);
+  const suffix = said ? `: ${said}` : '';
+  const base = { status, ...(said ? { gitlabMessage: said } : {}) };
+
+  if (status === 401) {
+    const description = stringField(body, 'error_description') ?? bearerParam(failure.headers, 'error_description');
+    const reason = unauthorizedReason(description);
+    const text: Record<UnauthorizedReason, string> = {
+      expired: 'the token has expired',
+      revoked: 'the token was revoked',
+      invalid: 'the token is not valid',
+    };
+    return new DomainError('GITLAB_UNAUTHORIZED', `GitLab rejected the token: ${text[reason]}${where(context)}`, {
+      details: { ...base, reason },
+      cause,
+    });
+  }
+  if (status === 403) {
+    const oauthError = stringField(body, 'error') ?? bearerParam(failure.headers, 'error');
+    if (oauthError === 'insufficient_scope') {
+      const requiredScopes = scopesOf(body?.scope ?? bearerParam(failure.headers, 'scope'));
+      const needs = requiredScopes.length > 0 ? `; it needs one of: ${requiredScopes.join(', ')}` : '';
+      return new DomainError('GITLAB_FORBIDDEN', `The token's scopes are insufficient${needs}${where(context)}`, {
+        details: { ...base, requiredScopes },
+        cause,
+      });
+    }
+    return new DomainError('GITLAB_FORBIDDEN', `GitLab refused access${where(context)}${suffix}`, { details: base, cause });
+  }
+  if (status === 404) {
+    return new DomainError('GITLAB_NOT_FOUND', `GitLab found nothing${where(context)}${suffix}`, { details: base, cause });
+  }
+  if (status === 429) {
+    return new DomainError('GITLAB_RATE_LIMITED', `GitLab's rate limit was hit${where(context)}${tries(context)}`, {
+      retryable: true,
+      details: { ...base, ...attempts(context) },
+      cause,
+    });
+  }
+  if (status >= 500) {
+    return new DomainError('GITLAB_UNAVAILABLE', `GitLab answered ${status}${where(context)}${tries(context)}${suffix}`, {
+      retryable: true,
+      details: { ...base, ...attempts(context) },
+      cause,
+    });
+  }
+  if (status >= 300 && status < 400) {
+    const location = failure.headers.location;
+    const to = location ? ` to ${redactUrl(location)}` : '';
+    return new DomainError(
+      'GITLAB_BAD_RESPONSE',
+      `GitLab redirected${to}${where(context)}; use the final address as the instance URL`,
+      { details: base, cause },
+    );
+  }
+  return new DomainError('GITLAB_BAD_RESPONSE', `GitLab answered ${status}${where(context)}${suffix}`, {
+    details: base,
+    cause,
+  });
+}
+
+/** A 2xx answer whose payload is not what GitLab documents. */
+export function badPayload(what: string, context: GitLabErrorContext = {}): DomainError {
+  return new DomainError('GITLAB_BAD_RESPONSE', `GitLab sent an unexpected payload${where(context)}: ${what}`);
+}
+
+export function unauthorizedReason(description: string | null | undefined): UnauthorizedReason {
+  if (description && /expired/i.test(description)) return 'expired';
+  if (description && /revoked/i.test(description)) return 'revoked';
+  return 'invalid';
+}
+
+function failureFromGitbeaker(error: GitbeakerRequestError): GitLabFailedResponse | null {
+  const cause = error.cause as (GitbeakerRequestError['cause'] & { body?: unknown }) | undefined;
+  const response = cause?.response;
+  if (!response || typeof response.status !== 'number') return null;
+  const headers: Record<string, string> = {};
+  response.headers?.forEach?.((value: string, key: string) => {
+    headers[key.toLowerCase()] = value;
+  });
+  const body = cause.body !== undefined ? cause.body : (cause.description ?? null);
+  return { status: response.status, headers, body };
+}
+
+function isTimeout(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === 'TimeoutError' || name === 'AbortError';
+}
+
+function networkErrorCode(error: unknown): string | null {
+  for (const candidate of [error, (error as { cause?: unknown } | null)?.cause]) {
+    const code = (candidate as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && NETWORK_ERROR_CODES.has(code)) return code;
+  }
+  const message = error instanceof Error ? error.message : '';
+  if (/socket hang up/i.test(message)) return 'ECONNRESET';
+  if (error instanceof TypeError && message === 'fetch failed') return 'ECONNRESET';
+  return null;
+}
+
+function tlsErrorCode(error: unknown): string | null {
+  for (const candidate of [error, (error as { cause?: unknown } | null)?.cause]) {
+    const code = (candidate as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_TLS|ERR_SSL/.test(code)) return code;
+  }
+  return null;
+}
+
+function gitlabSaid(body: unknown): string | null {
+  if (typeof body === 'string') return body.trim() ? clip(body.trim()) : null;
+  const record = asRecord(body);
+  if (!record) return null;
+  const parts: string[] = [];
+  for (const key of ['message', 'error', 'error_description']) {
+    const value = record[key];
+    if (value === undefined || value === null) continue;
+    parts.push(typeof value === 'string' ? value : JSON.stringify(value));
+  }
+  return parts.length > 0 ? clip(parts.join(' — ')) : null;
+}
+
+function scopesOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.filter((s): s is string => typeof s === 'string');
+  if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
+  return [];
+}
+
+/** Reads a parameter of `WWW-Authenticate: Bearer realm="…", error="…", error_description="…"`. */
+function bearerParam(headers: Record<string, string>, name: string): string | null {
+  const header = headers['www-authenticate'];
+  if (!header) return null;
+  const match = new RegExp(`${name}="([^"]*)"`).exec(header);
+  return match ? match[1] : null;
+}
+
+function stringField(record: Record<string, unknown> | null, key: string): string | null {
+  const value = record?.[key];
+  return typeof value === 'string' ? value : null;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | null {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+function clip(text: string, max = 300): string {
+  const clean = redactSecrets(text);
+  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+}
+
+function where(context: GitLabErrorContext): string {
+  return context.operation ? ` (${context.operation})` : '';
+}
+
+function tries(context: GitLabErrorContext): string {
+  return context.attempts && context.attempts > 1 ? ` after ${context.attempts} attempts` : '';
+}
+
+function attempts(context: GitLabErrorContext): { attempts?: number } {
+  return context.attempts ? { attempts: context.attempts } : {};
+}

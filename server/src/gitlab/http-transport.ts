@@ -1,0 +1,136 @@
+/**
+ * One HTTP exchange with GitLab over node:http/https, shared by the API requester and the OAuth
+ * client.
+ *
+ * Why not fetch: a self-managed GitLab behind a private certificate authority needs a custom CA.
+ * Node 20's global fetch (undici) takes one only through a `dispatcher` (undici's Agent with
+ * `connect: { ca }`), and Node does not expose undici's Agent class; `undici` is not a dependency
+ * of this project. node:https takes `ca` on an Agent directly, so one transport covers both cases.
+ * Redirects are not followed (fetch would follow them and forward our headers), and each attempt
+ * has its own deadline rather than one shared by a whole paginated listing.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import tls from 'node:tls';
+import zlib from 'node:zlib';
+
+export interface HttpExchange {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+  /** Deadline for this one attempt, from connect to the last byte. */
+  timeoutMs: number;
+}
+
+export interface HttpAnswer {
+  status: number;
+  /** Lower-cased names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  text: string;
+}
+
+export type HttpTransport = (exchange: HttpExchange) => Promise<HttpAnswer>;
+
+/** Thrown when an attempt exceeds its deadline (named like AbortSignal.timeout's error). */
+export class HttpTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+  constructor(readonly timeoutMs: number) {
+    super(`no complete answer within ${timeoutMs} ms`);
+  }
+}
+
+/** Refuses bodies past this size: a listing page is a few hundred KiB at most. */
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export interface HttpTransportOptions {
+  /** PEM of an extra CA to trust besides the public roots (self-managed instances). */
+  caCertificate?: string | null;
+}
+
+/**
+ * Creates a transport. With a CA it owns a keep-alive https.Agent: call `close()` when done.
+ * Without one it uses Node's global agents and `close()` does nothing.
+ */
+export function createHttpTransport(options: HttpTransportOptions = {}): HttpTransport & { close(): void } {
+  const ca = options.caCertificate?.trim();
+  const httpsAgent = ca
+    ? new https.Agent({ keepAlive: true, timeout: 5_000, scheduling: 'lifo', ca: [...tls.rootCertificates, ca] })
+    : https.globalAgent;
+  const transport = (exchange: HttpExchange) => send(exchange, httpsAgent);
+  return Object.assign(transport, {
+    close: () => {
+      if (httpsAgent !== https.globalAgent) httpsAgent.destroy();
+    },
+  });
+}
+
+function send(exchange: HttpExchange, httpsAgent: https.Agent): Promise<HttpAnswer> {
+  const { url, method, body, timeoutMs } = exchange;
+  const isHttps = url.protocol === 'https:';
+  const headers: Record<string, string> = { 'accept-encoding': 'gzip, deflate', ...exchange.headers };
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+
+  return new Promise<HttpAnswer>((resolve, reject) => {
+    let settled = false;
+    const finish = (error: Error | null, answer?: HttpAnswer) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve(answer!);
+    };
+    const request = (isHttps ? https : http).request(
+      url,
+      { method, headers, agent: isHttps ? httpsAgent : http.globalAgent },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_BODY_BYTES) {
+            request.destroy(new Error(`answer larger than ${MAX_BODY_BYTES} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on('error', (error) => finish(error));
+        response.on('end', () => {
+          try {
+            const raw = Buffer.concat(chunks);
+            const text = decode(raw, response.headers['content-encoding']).toString('utf8');
+            finish(null, { status: response.statusCode ?? 0, headers: flatten(response.headers), text });
+          } catch (error) {
+            finish(error as Error);
+          }
+        });
+      },
+    );
+    const timer = setTimeout(() => request.destroy(new HttpTimeoutError(timeoutMs)), timeoutMs);
+    request.on('error', (error) => finish(error));
+    if (body !== undefined) request.write(body);
+    request.end();
+  });
+}
+
+function decode(raw: Buffer, encoding: string | undefined): Buffer {
+  if (!raw.length) return raw;
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.gunzipSync(raw);
+    case 'deflate':
+      return zlib.inflateSync(raw);
+    default:
+      return raw;
+  }
+}
+
+function flatten(headers: http.IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    out[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+}
