@@ -18,8 +18,9 @@
  * GitLab omits above 10,000 items (total is then null).
  */
 import { Groups, Namespaces, PersonalAccessTokens, Users } from '@gitbeaker/rest';
-import { validationError } from '../shared/errors.js';
+import { isDomainError } from '../shared/errors.js';
 import { badPayload, toGitLabError } from './gitlab.errors.js';
+import { normalizeInstanceUrl } from './instance-url.js';
 import {
   PayloadError,
   groupToNamespace,
@@ -42,9 +43,8 @@ import type {
   PageProgress,
 } from './gitlab.port.js';
 import { createRequesterFn, type ObservedAnswer, type RequesterFn } from './gitbeaker.requester.js';
-import { createHttpTransport, type HttpTransport } from './http-transport.js';
+import { TransportPool, type HttpTransport } from './http-transport.js';
 import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry-policy.js';
-import { isDomainError } from '../shared/errors.js';
 
 export interface GitbeakerClientFactoryOptions extends RetryOptions {
   /** Deadline of one HTTP attempt, connect to last byte. Default 30 s. */
@@ -66,7 +66,7 @@ export class GitbeakerClientFactory implements GitLabClientFactory {
   private readonly retry: ResolvedRetryOptions;
   private readonly requestTimeoutMs: number;
   private readonly maxPages: number;
-  private readonly transports = new Map<string, HttpTransport & { close(): void }>();
+  private readonly transports = new TransportPool();
 
   constructor(options: GitbeakerClientFactoryOptions = {}) {
     this.retry = resolveRetryOptions(options);
@@ -80,7 +80,7 @@ export class GitbeakerClientFactory implements GitLabClientFactory {
     return new GitbeakerGitLabClient({
       host,
       access,
-      transport: this.transportFor(access.caCertificate ?? null),
+      transport: this.transports.get(access.caCertificate ?? null),
       retry: this.retry,
       requestTimeoutMs: this.requestTimeoutMs,
       maxPages: this.maxPages,
@@ -88,35 +88,8 @@ export class GitbeakerClientFactory implements GitLabClientFactory {
   }
 
   close(): void {
-    for (const transport of this.transports.values()) transport.close();
-    this.transports.clear();
+    this.transports.close();
   }
-
-  private transportFor(caCertificate: string | null): HttpTransport {
-    const key = caCertificate?.trim() ?? '';
-    let transport = this.transports.get(key);
-    if (!transport) {
-      transport = createHttpTransport({ caCertificate: key || null });
-      this.transports.set(key, transport);
-    }
-    return transport;
-  }
-}
-
-/** `https://gitlab.example.com/` → `https://gitlab.example.com`; keeps a relative URL root (`/gitlab`). */
-export function normalizeInstanceUrl(instanceUrl: string): string {
-  let url: URL;
-  try {
-    url = new URL(instanceUrl);
-  } catch {
-    throw validationError({ instanceUrl: 'must be an absolute http(s) URL' });
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw validationError({ instanceUrl: 'must be an http(s) URL' });
-  }
-  if (url.username || url.password) throw validationError({ instanceUrl: 'must not contain credentials' });
-  if (url.search || url.hash) throw validationError({ instanceUrl: 'must not contain a query or fragment' });
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
 interface ClientDeps {

@@ -203,6 +203,31 @@ export function fromFailedResponse(
   });
 }
 
+/** OAuth 2 errors (RFC 6749 §5.2) that mean "this grant or client is no good": re-authorize. */
+const REJECTED_GRANT_ERRORS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client', 'access_denied']);
+
+/**
+ * Maps a failed answer of /oauth/token or /oauth/revoke. A rejected grant or client is
+ * GITLAB_UNAUTHORIZED with `details.oauthError`; anything else as for the API, plus `oauthError`.
+ */
+export function fromOAuthFailure(failure: GitLabFailedResponse, context: GitLabErrorContext = {}): DomainError {
+  const body = asRecord(failure.body);
+  const oauthError = stringField(body, 'error');
+  const description = stringField(body, 'error_description');
+  if (oauthError && REJECTED_GRANT_ERRORS.has(oauthError)) {
+    const why = description ? `: ${clip(description)}` : '';
+    return new DomainError('GITLAB_UNAUTHORIZED', `GitLab rejected the OAuth request (${oauthError})${where(context)}${why}`, {
+      details: { status: failure.status, oauthError, reason: unauthorizedReason(description) },
+    });
+  }
+  const mapped = fromFailedResponse(failure, context);
+  if (!oauthError) return mapped;
+  return new DomainError(mapped.code, mapped.message, {
+    details: { ...mapped.details, oauthError },
+    retryable: mapped.retryable,
+  });
+}
+
 /** A 2xx answer whose payload is not what GitLab documents. */
 export function badPayload(what: string, context: GitLabErrorContext = {}): DomainError {
   return new DomainError('GITLAB_BAD_RESPONSE', `GitLab sent an unexpected payload${where(context)}: ${what}`);

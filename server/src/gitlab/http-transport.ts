@@ -134,3 +134,24 @@ function flatten(headers: http.IncomingHttpHeaders): Record<string, string> {
   }
   return out;
 }
+
+/** One transport per custom CA (and one without), so keep-alive connections are reused. */
+export class TransportPool {
+  private readonly transports = new Map<string, HttpTransport & { close(): void }>();
+
+  get(caCertificate: string | null): HttpTransport {
+    const key = caCertificate?.trim() ?? '';
+    let transport = this.transports.get(key);
+    if (!transport) {
+      transport = createHttpTransport({ caCertificate: key || null });
+      this.transports.set(key, transport);
+    }
+    return transport;
+  }
+
+  /** Destroys the agents of custom CAs; later `get` calls create fresh ones. */
+  close(): void {
+    for (const transport of this.transports.values()) transport.close();
+    this.transports.clear();
+  }
+}
