@@ -1,0 +1,10 @@
+import type { Access } from './access.js';
+import type { SimulatorState } from './state.js';
+
+/** What every route module needs: the state, the permission rules and the public base URL. */
+export interface SimContext {
+  state: SimulatorState;
+  access: Access;
+  /** http://127.0.0.1:<port>, without a trailing slash. */
+  baseUrl(): string;
+}

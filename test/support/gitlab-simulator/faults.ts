@@ -1,0 +1,115 @@
+/**
+ * Rate limiting and fault injection.
+ *
+ * GitLab's throttles (Rack::Attack; lib/gitlab/rack_attack/request_throttle_data.rb) report
+ * RateLimit-Name, RateLimit-Limit (normalised to 60 s), RateLimit-Observed, RateLimit-Remaining
+ * and RateLimit-Reset (epoch seconds); a throttled request gets 429 with those plus Retry-After
+ * and RateLimit-ResetTime (HTTP date), and the plain-text body "Retry later\n"
+ * (doc/administration/settings/user_and_ip_rate_limits.md "Response text"). Windows are aligned
+ * to the epoch: retry_after = period - (now % period).
+ */
+import type { Response } from 'express';
+
+export interface RateLimitOptions {
+  /** Requests allowed per period per user (or per IP when anonymous). Default 2000, GitLab.com's authenticated API limit. */
+  limit: number;
+  periodSeconds: number;
+}
+
+interface Fault {
+  remaining: number;
+  status: number;
+  pathPattern: RegExp;
+}
+
+interface ForcedThrottle {
+  remaining: number;
+  retryAfterSeconds: number;
+  pathPattern: RegExp;
+}
+
+export const API_PATH = /^\/api\/v4\//;
+
+export class Faults {
+  private readonly faults: Fault[] = [];
+  private readonly throttles: ForcedThrottle[] = [];
+  private readonly counters = new Map<string, { window: number; count: number }>();
+
+  constructor(
+    private readonly options: RateLimitOptions | null,
+    private readonly now: () => Date,
+  ) {}
+
+  failNext(count: number, options: { status: 500 | 502 | 503 | number; pathPattern?: RegExp }): void {
+    this.faults.push({ remaining: count, status: options.status, pathPattern: options.pathPattern ?? API_PATH });
+  }
+
+  rateLimitNext(count: number, options: { retryAfterSeconds?: number; pathPattern?: RegExp } = {}): void {
+    this.throttles.push({ remaining: count, retryAfterSeconds: options.retryAfterSeconds ?? 60, pathPattern: options.pathPattern ?? API_PATH });
+  }
+
+  /** Answers the request with an injected failure and returns true, or returns false. */
+  injectFailure(path: string, res: Response): boolean {
+    const fault = this.faults.find((f) => f.remaining > 0 && f.pathPattern.test(path));
+    if (!fault) return false;
+    fault.remaining -= 1;
+    if (fault.status === 502) {
+      // What the NGINX/Workhorse in front of GitLab sends when Puma is down.
+      res.status(502).type('text/html').send('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n');
+    } else if (fault.status === 503) {
+      res.status(503).type('text/html').send('<html><body><h1>503 Service Unavailable</h1>GitLab is not responding.</body></html>\n');
+    } else {
+      // lib/api/helpers.rb handle_api_exception
+      res.status(fault.status).json({ message: `${fault.status} Internal Server Error` });
+    }
+    return true;
+  }
+
+  /**
+   * Counts the request against the caller's throttle, sets the RateLimit-* headers and, when the
+   * caller is over the limit (or a throttle was injected), answers 429 and returns true.
+   */
+  throttle(path: string, discriminator: string, authenticated: boolean, res: Response): boolean {
+    const nowSeconds = Math.floor(this.now().getTime() / 1000);
+    const forced = this.throttles.find((t) => t.remaining > 0 && t.pathPattern.test(path));
+    const name = authenticated ? 'throttle_authenticated_api' : 'throttle_unauthenticated_api';
+    if (forced) {
+      forced.remaining -= 1;
+      const limit = this.options?.limit ?? 2000;
+      const period = this.options?.periodSeconds ?? 60;
+      this.sendThrottled(res, name, Math.ceil((limit * 60) / period), limit + 1, 0, nowSeconds + forced.retryAfterSeconds, forced.retryAfterSeconds);
+      return true;
+    }
+    if (!this.options || !API_PATH.test(path)) return false;
+    const { limit, periodSeconds: period } = this.options;
+    const window = Math.floor(nowSeconds / period);
+    const counter = this.counters.get(discriminator);
+    const entry = counter && counter.window === window ? counter : { window, count: 0 };
+    entry.count += 1;
+    this.counters.set(discriminator, entry);
+    const retryAfter = period - (nowSeconds % period);
+    const reset = nowSeconds + retryAfter;
+    const rounded = Math.ceil((limit * 60) / period);
+    if (entry.count > limit) {
+      this.sendThrottled(res, name, rounded, entry.count, 0, reset, retryAfter);
+      return true;
+    }
+    res.setHeader('RateLimit-Name', name);
+    res.setHeader('RateLimit-Limit', String(rounded));
+    res.setHeader('RateLimit-Observed', String(entry.count));
+    res.setHeader('RateLimit-Remaining', String(Math.max(0, limit - entry.count)));
+    res.setHeader('RateLimit-Reset', String(reset));
+    return false;
+  }
+
+  private sendThrottled(res: Response, name: string, limit: number, observed: number, remaining: number, reset: number, retryAfter: number): void {
+    res.setHeader('RateLimit-Name', name);
+    res.setHeader('RateLimit-Limit', String(limit));
+    res.setHeader('RateLimit-Observed', String(observed));
+    res.setHeader('RateLimit-Remaining', String(remaining));
+    res.setHeader('RateLimit-Reset', String(reset));
+    res.setHeader('RateLimit-ResetTime', new Date(reset * 1000).toUTCString());
+    res.setHeader('Retry-After', String(retryAfter));
+    res.status(429).type('text/plain').send('Retry later\n');
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * A GitLab simulator for tests, browser tests and benchmarks: REST API v4, OAuth 2 (with PKCE and
+ * rotating refresh tokens) and git over smart HTTP, following GitLab's documented behaviour.
+ *
+ * Lifecycle: `startGitLabSimulator()` listens on 127.0.0.1 with a random port; `close()` stops the
+ * server, kills running git processes and removes the data directory when the simulator created
+ * it. Seeding methods are synchronous and bypass HTTP and permissions.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Access } from './access.js';
+import { oauthIsExpired } from './auth.js';
+import type { SimContext } from './context.js';
+import { Faults, type RateLimitOptions } from './faults.js';
+import type { NamespaceRecord, ProjectRecord, UserRecord, Visibility } from './model.js';
+import { createOAuthApplication, type OAuthTokenView } from './oauth-store.js';
+import { createApp, type RecordedRequest } from './server.js';
+import { SimulatorState } from './state.js';
+
+export type { RecordedRequest } from './server.js';
+export type { OAuthTokenView } from './oauth-store.js';
+export type { NamespaceRecord, ProjectRecord, UserRecord, Visibility } from './model.js';
+export { AccessLevel } from './model.js';
+
+export interface GitLabSimulatorOptions {
+  /** Where bare repositories live. Default: a new temporary directory, removed by close(). */
+  dataDir?: string;
+  /** The simulator's clock (token expiry, timestamps, rate-limit windows). Default: system time. */
+  now?: () => Date;
+  /** OAuth access token lifetime; GitLab's is 7200 (config/initializers/doorkeeper.rb). */
+  accessTokenTtlSeconds?: number;
+  /** API throttle per user/IP; null disables it. Default 2000 requests per 60 s. */
+  rateLimit?: RateLimitOptions | null;
+}
+
+export class GitLabSimulator {
+  /** Every HTTP request served, oldest first (never includes tokens). */
+  readonly requests: RecordedRequest[] = [];
+  private offsetMs = 0;
+  private readonly children = new Set<ChildProcess>();
+  private server: Server | null = null;
+  private port = 0;
+  readonly state: SimulatorState;
+  readonly faults: Faults;
+  private readonly ctx: SimContext;
+
+  constructor(
+    private readonly options: GitLabSimulatorOptions & { dataDir: string; ownsDataDir: boolean },
+  ) {
+    const baseNow = options.now ?? (() => new Date());
+    const clock = { now: () => new Date(baseNow().getTime() + this.offsetMs) };
+    this.state = new SimulatorState(clock, join(options.dataDir, 'repositories'));
+    this.state.accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 7200;
+    this.faults = new Faults(options.rateLimit === undefined ? { limit: 2000, periodSeconds: 60 } : options.rateLimit, clock.now);
+    this.ctx = { state: this.state, access: new Access(this.state), baseUrl: () => this.url };
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async listen(): Promise<void> {
+    const app = createApp({ ctx: this.ctx, faults: this.faults, requests: this.requests, children: this.children });
+    await new Promise<void>((resolve, reject) => {
+      const server = app.listen(0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve()));
+      this.server = server;
+    });
+    this.port = (this.server!.address() as AddressInfo).port;
+  }
+
+  async close(): Promise<void> {
+    for (const child of this.children) child.kill('SIGKILL');
+    this.children.clear();
+    const server = this.server;
+    this.server = null;
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    if (this.options.ownsDataDir) rmSync(this.options.dataDir, { recursive: true, force: true });
+  }
+
+  // ---- time -------------------------------------------------------------------------------
+
+  now(): Date {
+    return this.state.now();
+  }
+
+  /** Moves the simulator's clock forward (on top of the injected `now`). */
+  advanceTime(ms: number): void {
+    this.offsetMs += ms;
+  }
+
+  // ---- seeding ----------------------------------------------------------------------------
+
+  createUser(input: { username: string; email?: string; name?: string; password?: string; isAdmin?: boolean }): UserRecord {
+    return this.state.createUser(input);
+  }
+
+  createPersonalAccessToken(userId: number, input: { name?: string; scopes: string[]; expiresAt?: string | null; revoked?: boolean }): { id: number; token: string } {
+    return this.state.createPersonalAccessToken(userId, input);
+  }
+
+  revokePersonalAccessToken(id: number): void {
+    this.state.revokePersonalAccessToken(id);
+  }
+
+  createGroup(input: { path: string; name?: string; parentId?: number | null; visibility?: Visibility; ownerId?: number; description?: string }): NamespaceRecord {
+    return this.state.createGroup(input);
+  }
+
+  addMember(kind: 'group' | 'project', id: number, userId: number, accessLevel: number): void {
+    this.state.addMember(kind, id, userId, accessLevel);
+  }
+
+  /** `withCommit` (default true) creates one commit with README.md on the default branch. */
+  createProject(input: {
+    namespaceId: number; path: string; name?: string; visibility?: Visibility; defaultBranch?: string; wikiEnabled?: boolean;
+    lfsEnabled?: boolean; archived?: boolean; withCommit?: boolean; description?: string; topics?: string[];
+  }): ProjectRecord {
+    return this.state.createProject(input);
+  }
+
+  deleteProject(id: number): void {
+    this.state.deleteProject(id);
+  }
+
+  /** A real commit on `branch` (default: the default branch); returns its sha. */
+  pushCommit(projectId: number, input: { branch?: string; files: Record<string, string>; message?: string }): string {
+    return this.state.pushCommit(projectId, input);
+  }
+
+  createBranch(projectId: number, input: { branch: string; ref?: string }): string {
+    return this.state.createBranch(projectId, input);
+  }
+
+  /** Lightweight tag, annotated when `message` is given; returns the tagged commit sha. */
+  createTag(projectId: number, input: { tag: string; ref?: string; message?: string }): string {
+    return this.state.createTag(projectId, input);
+  }
+
+  pushWikiPage(projectId: number, input: { title: string; content: string }): string {
+    return this.state.pushWikiPage(projectId, input);
+  }
+
+  createOAuthApplication(input: { name: string; redirectUri: string | string[]; scopes: string[]; confidential?: boolean }): { id: number; clientId: string; clientSecret: string } {
+    return createOAuthApplication(this.state, input);
+  }
+
+  userNamespaceId(userId: number): number {
+    return this.state.userNamespaceId(userId);
+  }
+
+  repoPath(projectId: number): string {
+    return this.state.repoPath(projectId);
+  }
+
+  wikiPath(projectId: number): string {
+    return this.state.wikiPath(projectId);
+  }
+
+  // ---- faults -----------------------------------------------------------------------------
+
+  /** The next `count` matching requests (default: API requests) get 429 with Retry-After. */
+  rateLimitNext(count: number, options: { retryAfterSeconds?: number; pathPattern?: RegExp } = {}): void {
+    this.faults.rateLimitNext(count, options);
+  }
+
+  /** The next `count` matching requests (default: API requests) fail with `status`. */
+  failNext(count: number, options: { status: 500 | 502 | 503; pathPattern?: RegExp }): void {
+    this.faults.failNext(count, options);
+  }
+
+  // ---- observation ------------------------------------------------------------------------
+
+  /** OAuth tokens (optionally of one user), oldest first, with their live state. */
+  oauthTokens(userId?: number): OAuthTokenView[] {
+    const now = this.now();
+    return [...this.state.oauthTokens.values()]
+      .filter((t) => userId === undefined || t.userId === userId)
+      .map((t) => ({
+        id: t.id, userId: t.userId, applicationId: t.applicationId, accessToken: t.token, refreshToken: t.refreshToken,
+        scopes: [...t.scopes], createdAt: t.createdAt, expiresAt: new Date(t.createdAt.getTime() + t.expiresInSeconds * 1000),
+        revoked: t.revokedAt !== null, expired: oauthIsExpired(t, now), active: t.revokedAt === null && !oauthIsExpired(t, now),
+      }));
+  }
+
+  /** Whether an OAuth access token would authenticate an API request right now. */
+  isOAuthAccessTokenActive(accessToken: string): boolean {
+    return this.oauthTokens().some((t) => t.accessToken === accessToken && t.active);
+  }
+
+  requestsTo(pathPattern: RegExp): RecordedRequest[] {
+    return this.requests.filter((r) => pathPattern.test(r.path));
+  }
+}
+
+export async function startGitLabSimulator(options: GitLabSimulatorOptions = {}): Promise<GitLabSimulator> {
+  const ownsDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'gitlab-simulator-'));
+  const simulator = new GitLabSimulator({ ...options, dataDir, ownsDataDir });
+  await simulator.listen();
+  return simulator;
+}

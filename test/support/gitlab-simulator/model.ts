@@ -1,0 +1,164 @@
+/** The simulator's in-memory records. Field names follow GitLab's database, not its JSON. */
+
+export type Visibility = 'private' | 'internal' | 'public';
+
+/** GitLab's access levels (doc/api/members.md "Roles"). */
+export const AccessLevel = {
+  NO_ACCESS: 0,
+  MINIMAL_ACCESS: 5,
+  GUEST: 10,
+  PLANNER: 15,
+  REPORTER: 20,
+  DEVELOPER: 30,
+  MAINTAINER: 40,
+  OWNER: 50,
+} as const;
+
+export interface UserRecord {
+  id: number;
+  username: string;
+  name: string;
+  email: string;
+  password: string;
+  isAdmin: boolean;
+  namespaceId: number;
+  createdAt: Date;
+}
+
+export interface NamespaceRecord {
+  id: number;
+  kind: 'user' | 'group';
+  name: string;
+  path: string;
+  parentId: number | null;
+  /** For kind 'user': the owner. */
+  ownerId: number | null;
+  description: string;
+  visibility: Visibility;
+  createdAt: Date;
+}
+
+export interface ProjectRecord {
+  id: number;
+  name: string;
+  path: string;
+  namespaceId: number;
+  description: string | null;
+  visibility: Visibility;
+  /** The branch HEAD points at; null until the first push when the project was created empty. */
+  defaultBranch: string | null;
+  archived: boolean;
+  wikiEnabled: boolean;
+  lfsEnabled: boolean;
+  issuesEnabled: boolean;
+  creatorId: number;
+  createdAt: Date;
+  updatedAt: Date;
+  lastActivityAt: Date;
+  topics: string[];
+}
+
+export interface PersonalAccessTokenRecord {
+  id: number;
+  userId: number;
+  name: string;
+  description: string | null;
+  scopes: string[];
+  token: string;
+  createdAt: Date;
+  /** YYYY-MM-DD; the token stops working at 00:00 UTC that day. */
+  expiresAt: string | null;
+  revoked: boolean;
+  lastUsedAt: Date | null;
+}
+
+export interface OAuthApplicationRecord {
+  id: number;
+  name: string;
+  uid: string;
+  secret: string;
+  redirectUris: string[];
+  scopes: string[];
+  confidential: boolean;
+}
+
+export interface OAuthGrantRecord {
+  code: string;
+  applicationId: number;
+  userId: number;
+  redirectUri: string;
+  scopes: string[];
+  codeChallenge: string | null;
+  codeChallengeMethod: string | null;
+  createdAt: Date;
+  expiresInSeconds: number;
+  revoked: boolean;
+}
+
+/** One Doorkeeper row: an access token and its refresh token live and die together. */
+export interface OAuthTokenRecord {
+  id: number;
+  applicationId: number | null;
+  userId: number;
+  token: string;
+  refreshToken: string;
+  scopes: string[];
+  createdAt: Date;
+  expiresInSeconds: number;
+  revokedAt: Date | null;
+  /** Doorkeeper's refresh_token_revoked_on_use: the pair this one replaced, revoked on first use. */
+  previousRefreshToken: string | null;
+}
+
+export interface LabelRecord {
+  id: number;
+  projectId: number;
+  name: string;
+  color: string;
+  description: string | null;
+  priority: number | null;
+}
+
+export interface MilestoneRecord {
+  id: number;
+  iid: number;
+  projectId: number;
+  title: string;
+  description: string | null;
+  state: 'active' | 'closed';
+  dueDate: string | null;
+  startDate: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface IssueRecord {
+  id: number;
+  iid: number;
+  projectId: number;
+  title: string;
+  description: string | null;
+  state: 'opened' | 'closed';
+  authorId: number;
+  assigneeIds: number[];
+  labels: string[];
+  milestoneId: number | null;
+  confidential: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  closedAt: Date | null;
+  closedById: number | null;
+  dueDate: string | null;
+}
+
+export interface NoteRecord {
+  id: number;
+  projectId: number;
+  issueIid: number;
+  authorId: number;
+  body: string;
+  system: boolean;
+  internal: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
