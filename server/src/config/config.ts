@@ -40,11 +40,11 @@ const url = (protocols: string[]) =>
 
 const EnvSchema = z
   .object({
-    PORT: optional.pipe(z.coerce.number().int().min(0).max(65535).default(4000)),
+    PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).default(4000)),
     LABKEEPER_DATA_DIR: optional.pipe(z.string().default('./data')),
     LABKEEPER_PUBLIC_URL: optional.pipe(url(['http:', 'https:']).optional()),
     DATABASE_URL: optional.pipe(url(['postgres:', 'postgresql:']).optional()),
-    EMBEDDED_POSTGRES_PORT: optional.pipe(z.coerce.number().int().min(1).max(65535).default(54329)),
+    EMBEDDED_POSTGRES_PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).default(54329)),
     AGENDA_MONGO_URL: optional.pipe(url(['mongodb:', 'mongodb+srv:']).optional()),
     LABKEEPER_ADMIN_TOKEN: optional.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
     LABKEEPER_MASTER_KEY: optional.pipe(
@@ -57,8 +57,8 @@ const EnvSchema = z
     GITLAB_OAUTH_CLIENT_SECRET: optional,
     GITLAB_URL: optional.pipe(url(['http:', 'https:']).default('https://gitlab.com')),
     LABKEEPER_WORKER_NAME: optional,
-    LABKEEPER_WORKER_CONCURRENCY: optional.pipe(z.coerce.number().int().min(1).max(64).default(4)),
-    LABKEEPER_HEARTBEAT_MS: optional.pipe(z.coerce.number().int().min(100).default(15000)),
+    LABKEEPER_WORKER_CONCURRENCY: optional.pipe(z.coerce.number<string | undefined>().int().min(1).max(64).default(4)),
+    LABKEEPER_HEARTBEAT_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(15000)),
     LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     NODE_ENV: optional,
   })

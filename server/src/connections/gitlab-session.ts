@@ -1,0 +1,161 @@
+/**
+ * Valid GitLab access for a Connection, whoever asks (API or worker process):
+ * - OAuth access tokens are refreshed REFRESH_MARGIN_MS before they expire, and once more when
+ *   GitLab answers 401 anyway. GitLab rotates refresh tokens (the old pair dies), so a refresh
+ *   runs under a row lock (SELECT … FOR UPDATE) and re-reads the row: two processes never spend
+ *   the same refresh token.
+ * - A refresh GitLab rejects, or a personal access token GitLab rejects, marks the connection
+ *   EXPIRED (published) and fails with CONNECTION_NOT_CONNECTED.
+ */
+import type { DataSource } from 'typeorm';
+import type { CredentialService } from '../credentials/credential.service.js';
+import type { SecretBox } from '../credentials/secret-box.js';
+import type { GitLabAccess, GitLabClient, GitLabClientFactory, GitLabOAuthClient, OAuthApp, OAuthTokens } from '../gitlab/gitlab.port.js';
+import type { Clock } from '../shared/clock.js';
+import { isDomainError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import { ConnectionEntity } from './connection.entity.js';
+import { connectionNotConnected, connectionNotFound, oauthNotConfigured } from './connection.errors.js';
+import type { ConnectionStatusChanged } from './connection.events.js';
+
+export const REFRESH_MARGIN_MS = 5 * 60_000;
+
+export interface InstanceOAuthApp {
+  instanceUrl: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export const tokenContext = (connectionId: string, kind: 'access' | 'refresh') => `connection:${connectionId}:${kind}`;
+
+export class GitLabSessions {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly box: SecretBox,
+    private readonly credentials: CredentialService,
+    private readonly gitlab: GitLabClientFactory,
+    private readonly oauth: GitLabOAuthClient,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly publish: (event: ConnectionStatusChanged) => void,
+    private readonly instanceApp: InstanceOAuthApp | null,
+    private readonly redirectUri: string,
+  ) {}
+
+  /** Runs `work` with a GitLab client for the connection, refreshing an OAuth token once on 401. */
+  async withGitLab<T>(connectionId: string, work: (client: GitLabClient) => Promise<T>): Promise<T> {
+    const access = await this.access(connectionId);
+    try {
+      return await work(this.gitlab.create(access));
+    } catch (error) {
+      if (!isDomainError(error, 'GITLAB_UNAUTHORIZED')) throw error;
+      const connection = await this.load(connectionId);
+      if (connection.method === 'PERSONAL_ACCESS_TOKEN') {
+        const reason = String(error.details?.reason ?? 'invalid');
+        await this.markExpired(connection, `GitLab rejected the personal access token (${reason})`);
+        throw connectionNotConnected(connectionId, 'EXPIRED');
+      }
+      const refreshed = await this.access(connectionId, { force: access.token });
+      return work(this.gitlab.create(refreshed));
+    }
+  }
+
+  /**
+   * Current access for a CONNECTED connection. With `force` (the token that just got a 401), the
+   * OAuth token is refreshed unless another process already replaced it.
+   */
+  async access(connectionId: string, options: { force?: string } = {}): Promise<GitLabAccess> {
+    const connection = await this.load(connectionId);
+    if (connection.status !== 'CONNECTED') throw connectionNotConnected(connectionId, connection.status);
+    if (connection.method === 'PERSONAL_ACCESS_TOKEN') {
+      const token = await this.credentials.reveal(connection.credentialId!);
+      return { instanceUrl: connection.instanceUrl, token, tokenType: 'personal', caCertificate: connection.caCertificate };
+    }
+    const token = this.box.open(connection.accessTokenCiphertext!, tokenContext(connectionId, 'access'));
+    if (!options.force && !this.needsRefresh(connection)) return this.oauthAccess(connection, token);
+    return this.refresh(connectionId, options.force);
+  }
+
+  /** The OAuth application a connection authorizes with (instance-wide or the user's own). */
+  async appFor(connection: ConnectionEntity): Promise<OAuthApp> {
+    if (connection.method === 'OAUTH') {
+      if (!this.instanceApp) throw oauthNotConfigured();
+      return { ...this.instanceApp, redirectUri: this.redirectUri, caCertificate: connection.caCertificate };
+    }
+    const clientSecret = await this.credentials.reveal(connection.credentialId!);
+    return {
+      instanceUrl: connection.instanceUrl,
+      clientId: connection.oauthClientId!,
+      clientSecret,
+      redirectUri: this.redirectUri,
+      caCertificate: connection.caCertificate,
+    };
+  }
+
+  /** Stores a fresh OAuth token pair on the entity (sealed), without saving. */
+  applyTokens(connection: ConnectionEntity, tokens: OAuthTokens): void {
+    connection.accessTokenCiphertext = this.box.seal(tokens.accessToken, tokenContext(connection.id, 'access'));
+    connection.refreshTokenCiphertext = tokens.refreshToken
+      ? this.box.seal(tokens.refreshToken, tokenContext(connection.id, 'refresh'))
+      : null;
+    connection.tokenExpiresAt = tokens.expiresIn ? new Date(tokens.createdAt.getTime() + tokens.expiresIn * 1000) : null;
+    if (tokens.scopes.length > 0) connection.scopes = tokens.scopes;
+  }
+
+  async markExpired(connection: ConnectionEntity, reason: string): Promise<void> {
+    await this.dataSource.getRepository(ConnectionEntity).update({ id: connection.id }, { status: 'EXPIRED', statusReason: reason });
+    this.logger.warn({ connectionId: connection.id, reason }, 'connection expired');
+    this.publish({ connectionId: connection.id, status: 'EXPIRED', reason, at: this.clock.now().toISOString() });
+  }
+
+  private needsRefresh(connection: ConnectionEntity): boolean {
+    return (
+      connection.tokenExpiresAt !== null &&
+      connection.tokenExpiresAt.getTime() - this.clock.now().getTime() <= REFRESH_MARGIN_MS
+    );
+  }
+
+  private oauthAccess(connection: ConnectionEntity, token: string): GitLabAccess {
+    return { instanceUrl: connection.instanceUrl, token, tokenType: 'oauth', caCertificate: connection.caCertificate };
+  }
+
+  private async refresh(connectionId: string, failedToken?: string): Promise<GitLabAccess> {
+    let expiredReason: string | null = null;
+    const access = await this.dataSource.transaction(async (tx) => {
+      const repo = tx.getRepository(ConnectionEntity);
+      const locked = await repo.findOne({ where: { id: connectionId }, lock: { mode: 'pessimistic_write' } });
+      if (!locked) throw connectionNotFound(connectionId);
+      if (locked.status !== 'CONNECTED') throw connectionNotConnected(connectionId, locked.status);
+      const current = this.box.open(locked.accessTokenCiphertext!, tokenContext(connectionId, 'access'));
+      // Another process refreshed while we waited for the lock: use its token.
+      if (failedToken ? current !== failedToken : !this.needsRefresh(locked)) return this.oauthAccess(locked, current);
+      if (!locked.refreshTokenCiphertext) {
+        expiredReason = 'the OAuth token expired and GitLab gave no refresh token';
+        return null;
+      }
+      const refreshToken = this.box.open(locked.refreshTokenCiphertext, tokenContext(connectionId, 'refresh'));
+      try {
+        const tokens = await this.oauth.refresh(await this.appFor(locked), refreshToken);
+        this.applyTokens(locked, tokens);
+        locked.tokenRefreshedAt = this.clock.now();
+        await repo.save(locked);
+        this.logger.info({ connectionId, expiresAt: locked.tokenExpiresAt?.toISOString() }, 'OAuth token refreshed');
+        return this.oauthAccess(locked, tokens.accessToken);
+      } catch (error) {
+        if (!isDomainError(error, 'GITLAB_UNAUTHORIZED')) throw error;
+        expiredReason = `GitLab refused to refresh the OAuth token (${String(error.details?.oauthError ?? 'invalid_grant')}); authorize again`;
+        return null;
+      }
+    });
+    if (access) return access;
+    const connection = await this.load(connectionId);
+    await this.markExpired(connection, expiredReason!);
+    throw connectionNotConnected(connectionId, 'EXPIRED');
+  }
+
+  private async load(connectionId: string): Promise<ConnectionEntity> {
+    const found = await this.dataSource.getRepository(ConnectionEntity).findOneBy({ id: connectionId });
+    if (!found) throw connectionNotFound(connectionId);
+    return found;
+  }
+}

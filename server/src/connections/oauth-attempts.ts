@@ -1,0 +1,143 @@
+/**
+ * OAuth authorize attempts and their completion (the callback).
+ *
+ * `state` is `<attemptId>.<secret>`: the id finds the attempt (and so the connection), the secret
+ * is checked against its stored sha256, and the attempt is single use and lives 10 minutes. The
+ * PKCE verifier is stored sealed. Outcomes:
+ * - consent given → code exchanged with the verifier → tokens sealed → GitLab user read → CONNECTED
+ * - consent denied, a wrong state secret, a replayed or expired attempt → the connection, while it
+ *   still awaits authorization, goes to ERROR with the reason (published). A replay never changes a
+ *   connection that is already CONNECTED. A state naming no attempt changes nothing.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { IsNull, type DataSource } from 'typeorm';
+import type { SecretBox } from '../credentials/secret-box.js';
+import type { GitLabClientFactory, GitLabOAuthClient } from '../gitlab/gitlab.port.js';
+import { createPkcePair, randomState } from '../gitlab/oauth.client.js';
+import type { Clock } from '../shared/clock.js';
+import { DomainError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { Logger } from '../shared/logger.js';
+import { ConnectionEntity, OAuthAttemptEntity } from './connection.entity.js';
+import type { GitLabSessions } from './gitlab-session.js';
+import { tokenContext } from './gitlab-session.js';
+
+export const ATTEMPT_TTL_MS = 10 * 60_000;
+
+export interface CallbackParams {
+  state?: string | null;
+  code?: string | null;
+  error?: string | null;
+  errorDescription?: string | null;
+}
+
+export interface CallbackOutcome {
+  ok: boolean;
+  connectionId: string | null;
+  message: string;
+}
+
+const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
+
+export class OAuthAttempts {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly box: SecretBox,
+    private readonly sessions: GitLabSessions,
+    private readonly gitlab: GitLabClientFactory,
+    private readonly oauth: GitLabOAuthClient,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly setStatus: (c: ConnectionEntity, status: ConnectionEntity['status'], reason: string | null) => Promise<unknown>,
+    private readonly afterConnected: (c: ConnectionEntity) => Promise<void>,
+  ) {}
+
+  /** Creates an attempt and returns GitLab's authorize URL for it. */
+  async start(connection: ConnectionEntity, scopes: string[]): Promise<string> {
+    const app = await this.sessions.appFor(connection);
+    const id = newId();
+    const secret = randomState();
+    const pkce = createPkcePair();
+    await this.dataSource.getRepository(OAuthAttemptEntity).insert({
+      id,
+      connectionId: connection.id,
+      stateHash: sha256(secret),
+      codeVerifierCiphertext: this.box.seal(pkce.verifier, `oauth-attempt:${id}`),
+      scopes,
+      redirectUri: app.redirectUri,
+      expiresAt: new Date(this.clock.now().getTime() + ATTEMPT_TTL_MS),
+      consumedAt: null,
+    });
+    return this.oauth.authorizeUrl(app, { state: `${id}.${secret}`, codeChallenge: pkce.challenge, scopes });
+  }
+
+  async complete(params: CallbackParams): Promise<CallbackOutcome> {
+    const [attemptId, secret] = (params.state ?? '').split('.', 2);
+    const attempts = this.dataSource.getRepository(OAuthAttemptEntity);
+    const attempt = attemptId && /^[0-9a-f-]{36}$/.test(attemptId) ? await attempts.findOneBy({ id: attemptId }) : null;
+    if (!attempt) return { ok: false, connectionId: null, message: 'This authorization link is not valid. Start connecting again in Labkeeper.' };
+    const connection = await this.dataSource.getRepository(ConnectionEntity).findOneByOrFail({ id: attempt.connectionId });
+
+    // Consume first, atomically: a concurrent or later replay finds it consumed.
+    const now = this.clock.now();
+    const consumed = await attempts.update({ id: attempt.id, consumedAt: IsNull() }, { consumedAt: now });
+    const stateMatches = secret !== undefined && safeEqual(sha256(secret), attempt.stateHash);
+    const failure = !stateMatches
+      ? 'the authorization response carried a state that does not match (possible forgery); authorize again'
+      : consumed.affected === 0
+        ? 'this authorization response was already used (replayed); authorize again'
+        : attempt.expiresAt < now
+          ? 'the authorization attempt expired (10 minutes); authorize again'
+          : params.error
+            ? `GitLab consent was denied (${params.error}${params.errorDescription ? `: ${params.errorDescription}` : ''})`
+            : !params.code
+              ? 'GitLab returned no authorization code'
+              : null;
+    if (failure) return this.fail(connection, failure);
+
+    try {
+      const app = await this.sessions.appFor(connection);
+      const verifier = this.box.open(attempt.codeVerifierCiphertext, `oauth-attempt:${attempt.id}`);
+      const tokens = await this.oauth.exchangeCode(app, { code: params.code!, codeVerifier: verifier });
+      const user = await this.gitlab
+        .create({ instanceUrl: connection.instanceUrl, token: tokens.accessToken, tokenType: 'oauth', caCertificate: connection.caCertificate })
+        .currentUser();
+      this.sessions.applyTokens(connection, tokens);
+      if (tokens.scopes.length === 0) connection.scopes = attempt.scopes;
+      Object.assign(connection, {
+        gitlabUserId: user.id,
+        gitlabUsername: user.username,
+        gitlabUserName: user.name,
+        gitlabUserWebUrl: user.webUrl,
+        login: user.username,
+        disconnectedAt: null,
+      });
+      await this.setStatus(connection, 'CONNECTED', null);
+      await this.afterConnected(connection);
+      return { ok: true, connectionId: connection.id, message: `Connected to GitLab as ${user.username}.` };
+    } catch (error) {
+      const reason = error instanceof DomainError ? error.message : 'the code exchange with GitLab failed';
+      this.logger.warn({ connectionId: connection.id, err: error }, 'OAuth code exchange failed');
+      return this.fail(connection, `GitLab did not complete the authorization: ${reason}`);
+    }
+  }
+
+  async revokeTokens(connection: ConnectionEntity): Promise<void> {
+    const app = await this.sessions.appFor(connection);
+    const tokens = [
+      connection.accessTokenCiphertext && this.box.open(connection.accessTokenCiphertext, tokenContext(connection.id, 'access')),
+      connection.refreshTokenCiphertext && this.box.open(connection.refreshTokenCiphertext, tokenContext(connection.id, 'refresh')),
+    ].filter((t): t is string => !!t);
+    for (const token of tokens) await this.oauth.revoke(app, token);
+  }
+
+  private async fail(connection: ConnectionEntity, reason: string): Promise<CallbackOutcome> {
+    if (connection.status === 'AWAITING_AUTHORIZATION') await this.setStatus(connection, 'ERROR', reason);
+    else this.logger.warn({ connectionId: connection.id, reason }, 'OAuth callback refused; connection left as it is');
+    return { ok: false, connectionId: connection.id, message: reason };
+  }
+}
+
+function safeEqual(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}

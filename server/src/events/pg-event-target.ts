@@ -1,0 +1,115 @@
+/**
+ * An EventTarget whose events cross processes through PostgreSQL LISTEN/NOTIFY, so a worker
+ * process can publish progress and any API process delivers it to its graphql-ws subscribers.
+ * Plugged into `createPubSub({ eventTarget })`. A single process uses the same path: its own
+ * events come back through LISTEN, so there is one delivery order for everyone.
+ *
+ * - Sends go through one client, chained, so events of one process keep their order.
+ * - NOTIFY payloads are limited to 8000 bytes: events must be small DTOs (ids, counts, status).
+ * - The listening client reconnects with backoff and re-LISTENs; events sent while it was away are
+ *   lost, which is why every run's state is also queryable.
+ */
+import pg from 'pg';
+import type { Logger } from '../shared/logger.js';
+
+export const EVENTS_CHANNEL = 'labkeeper_events';
+const MAX_PAYLOAD_BYTES = 7900;
+
+interface Wire {
+  t: string;
+  d: unknown;
+}
+
+export class PgEventTarget extends EventTarget {
+  private listener: pg.Client | null = null;
+  private sender: pg.Client | null = null;
+  private sending: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  private reconnectDelayMs = 250;
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    await this.connectListener();
+    this.sender = await this.newClient('sender');
+  }
+
+  override dispatchEvent(event: Event): boolean {
+    const detail = (event as CustomEvent).detail;
+    const payload = JSON.stringify({ t: event.type, d: detail } satisfies Wire);
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
+      this.logger.error({ topic: event.type, bytes: Buffer.byteLength(payload) }, 'event too large for NOTIFY, dropped');
+      return false;
+    }
+    this.sending = this.sending
+      .then(async () => {
+        if (this.closed) return;
+        if (!this.sender) this.sender = await this.newClient('sender');
+        await this.sender.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, payload]);
+      })
+      .catch((error: unknown) => {
+        this.logger.warn({ err: error, topic: event.type }, 'event not published');
+        this.sender?.end().catch(() => undefined);
+        this.sender = null;
+      });
+    return true;
+  }
+
+  /** Resolves when every event dispatched so far has been handed to PostgreSQL. */
+  flush(): Promise<unknown> {
+    return this.sending;
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    await Promise.all([this.listener?.end(), this.sender?.end()].map((p) => p?.catch(() => undefined)));
+    this.listener = null;
+    this.sender = null;
+  }
+
+  private async connectListener(): Promise<void> {
+    const client = await this.newClient('listener');
+    client.on('notification', (message) => {
+      if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
+      try {
+        const wire = JSON.parse(message.payload) as Wire;
+        super.dispatchEvent(new CustomEvent(wire.t, { detail: wire.d }));
+      } catch (error) {
+        this.logger.warn({ err: error }, 'unreadable event ignored');
+      }
+    });
+    client.on('end', () => {
+      if (!this.closed) this.scheduleReconnect();
+    });
+    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    this.listener = client;
+    this.reconnectDelayMs = 250;
+  }
+
+  private scheduleReconnect(): void {
+    this.listener = null;
+    const delay = this.reconnectDelayMs;
+    this.reconnectDelayMs = Math.min(this.reconnectDelayMs * 2, 10_000);
+    this.logger.warn({ delayMs: delay }, 'event listener disconnected, reconnecting');
+    setTimeout(() => {
+      if (this.closed) return;
+      this.connectListener().catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'event listener reconnect failed');
+        this.scheduleReconnect();
+      });
+    }, delay).unref();
+  }
+
+  private async newClient(role: string): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.connectionString, application_name: `labkeeper-events-${role}` });
+    client.on('error', (error) => this.logger.warn({ err: error, role }, 'event client error'));
+    await client.connect();
+    return client;
+  }
+}

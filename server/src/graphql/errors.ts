@@ -1,0 +1,113 @@
+/**
+ * The one place where errors become GraphQL errors. Every DomainError code maps to a public
+ * `extensions.code`; the domain code travels in `extensions.reason`, offending inputs in
+ * `extensions.fields`. The exhaustive switch makes an unmapped code a compile error.
+ */
+import { GraphQLError } from 'graphql';
+import { ArgumentValidationError, type MiddlewareFn } from 'type-graphql';
+import type { ValidationError } from 'class-validator';
+import { DomainError, type DomainErrorCode } from '../shared/errors.js';
+
+export type PublicErrorCode =
+  | 'BAD_USER_INPUT'
+  | 'NOT_FOUND'
+  | 'CONFLICT'
+  | 'FORBIDDEN'
+  | 'UNAUTHENTICATED'
+  | 'FAILED_PRECONDITION'
+  | 'UPSTREAM_ERROR'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'INTERNAL_SERVER_ERROR';
+
+export function publicCode(code: DomainErrorCode): PublicErrorCode {
+  switch (code) {
+    case 'VALIDATION_FAILED':
+    case 'TOKEN_INVALID':
+    case 'TOKEN_REVOKED':
+    case 'TOKEN_EXPIRED':
+    case 'TOKEN_SCOPE_INSUFFICIENT':
+    case 'NAMESPACE_NOT_FOUND':
+      return 'BAD_USER_INPUT';
+    case 'NOT_FOUND':
+    case 'CREDENTIAL_NOT_FOUND':
+    case 'API_TOKEN_NOT_FOUND':
+    case 'CONNECTION_NOT_FOUND':
+    case 'ORGANIZATION_NOT_FOUND':
+    case 'WORKER_NOT_FOUND':
+      return 'NOT_FOUND';
+    case 'CONFLICT':
+    case 'CREDENTIAL_IN_USE':
+    case 'CREDENTIAL_NAME_TAKEN':
+    case 'ORGANIZATION_ALREADY_PROTECTED':
+    case 'SYNC_ALREADY_RUNNING':
+      return 'CONFLICT';
+    case 'FORBIDDEN':
+      return 'FORBIDDEN';
+    case 'UNAUTHENTICATED':
+      return 'UNAUTHENTICATED';
+    case 'CONNECTION_NOT_CONNECTED':
+    case 'OAUTH_NOT_CONFIGURED':
+    case 'OAUTH_STATE_INVALID':
+    case 'OAUTH_ATTEMPT_EXPIRED':
+    case 'OAUTH_CONSENT_DENIED':
+      return 'FAILED_PRECONDITION';
+    case 'GITLAB_UNAUTHORIZED':
+    case 'GITLAB_FORBIDDEN':
+    case 'GITLAB_NOT_FOUND':
+    case 'GITLAB_BAD_RESPONSE':
+      return 'UPSTREAM_ERROR';
+    case 'GITLAB_RATE_LIMITED':
+    case 'GITLAB_UNAVAILABLE':
+      return 'UPSTREAM_UNAVAILABLE';
+    case 'MASTER_KEY_MISMATCH':
+      return 'INTERNAL_SERVER_ERROR';
+    default: {
+      const unmapped: never = code;
+      throw new Error(`unmapped domain error code ${String(unmapped)}`);
+    }
+  }
+}
+
+export function toGraphQLError(error: unknown): unknown {
+  if (error instanceof DomainError) {
+    const { fields, ...details } = error.details ?? {};
+    return new GraphQLError(error.message, {
+      extensions: {
+        code: publicCode(error.code),
+        reason: error.code,
+        ...(fields ? { fields } : {}),
+        ...(Object.keys(details).length > 0 ? { details } : {}),
+        ...(error.retryable ? { retryable: true } : {}),
+      },
+    });
+  }
+  if (error instanceof ArgumentValidationError) {
+    const fields = flattenValidation(error.extensions.validationErrors as unknown as ValidationError[]);
+    const summary = Object.entries(fields)
+      .map(([f, m]) => `${f}: ${m}`)
+      .join('; ');
+    return new GraphQLError(`Invalid input: ${summary}`, {
+      extensions: { code: 'BAD_USER_INPUT', reason: 'VALIDATION_FAILED', fields },
+    });
+  }
+  return error;
+}
+
+function flattenValidation(errors: ValidationError[] = [], prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of errors) {
+    const path = prefix ? `${prefix}.${e.property}` : e.property;
+    if (e.constraints) out[path] = Object.values(e.constraints).join('; ');
+    Object.assign(out, flattenValidation(e.children ?? [], path));
+  }
+  return out;
+}
+
+/** Global type-graphql middleware: the same mapping for queries, mutations and subscriptions. */
+export const ErrorMappingMiddleware: MiddlewareFn = async (_action, next) => {
+  try {
+    return await next();
+  } catch (error) {
+    throw toGraphQLError(error);
+  }
+};

@@ -1,0 +1,19 @@
+/**
+ * The typed topic map for subscriptions. Topics are SCREAMING_SNAKE; where a subscription is
+ * scoped, the id (connection, organization, run) is the topic id. Payloads are small DTOs with
+ * ISO timestamps (a Date does not survive NOTIFY).
+ */
+import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
+import type { ConnectionStatusChanged } from '../connections/connection.events.js';
+import type { SyncProgressed } from '../organizations/sync.events.js';
+
+export type Topics = {
+  CONNECTION_STATUS_CHANGED: [ConnectionStatusChanged];
+  SYNC_PROGRESS: [organizationId: string, SyncProgressed];
+};
+
+export type LabkeeperPubSub = PubSub<Topics>;
+
+export function createLabkeeperPubSub(eventTarget: EventTarget): LabkeeperPubSub {
+  return createPubSub<Topics>({ eventTarget: eventTarget as never });
+}

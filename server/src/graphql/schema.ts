@@ -1,0 +1,35 @@
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import { buildSchema } from 'type-graphql';
+import { ApiTokenResolver } from '../access/api-token.resolver.js';
+import { ConnectionResolver } from '../connections/connection.resolver.js';
+import { CredentialResolver } from '../credentials/credential.resolver.js';
+import { OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
+import { WorkerResolver } from '../workers/worker.resolver.js';
+import { RoleAuthChecker } from './context.js';
+import { ErrorMappingMiddleware } from './errors.js';
+import type { LabkeeperPubSub } from './pubsub.js';
+
+export const RESOLVERS = [
+  ApiTokenResolver,
+  CredentialResolver,
+  ConnectionResolver,
+  OrganizationResolver,
+  RepositoryResolver,
+  WorkerResolver,
+] as const;
+
+export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSchema> {
+  return buildSchema({
+    resolvers: RESOLVERS as unknown as [Function, ...Function[]],
+    authChecker: RoleAuthChecker,
+    authMode: 'error',
+    pubSub,
+    validate: { forbidUnknownValues: false },
+    globalMiddlewares: [ErrorMappingMiddleware],
+  });
+}
+
+/** The SDL as stored in schema/schema.graphql: sorted, so diffs show only real changes. */
+export function printContract(schema: GraphQLSchema): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

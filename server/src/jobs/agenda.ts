@@ -1,0 +1,84 @@
+/**
+ * Agenda 6 over the job store: PostgreSQL (the same database, its own tables, LISTEN/NOTIFY so a
+ * queued job starts at once) by default, or MongoDB when AGENDA_MONGO_URL is set.
+ * A process that only enqueues (an API process without worker) defines no jobs and never calls
+ * `start()`; worker processes define the handlers and start processing.
+ */
+import { PostgresBackend } from '@agendajs/postgres-backend';
+import { Agenda } from 'agenda';
+import pg from 'pg';
+import type { Config } from '../config/config.js';
+import type { JobQueue } from '../shared/job-queue.js';
+import type { Logger } from '../shared/logger.js';
+
+export interface JobStore {
+  agenda: Agenda;
+  queue: JobQueue;
+  /** true when the store answers (for /readyz). */
+  ping(): Promise<boolean>;
+  /** Stops processing (waits for running jobs to release their locks) and closes connections. */
+  close(): Promise<void>;
+}
+
+export interface JobStoreOptions {
+  jobStore: Config['jobStore'];
+  databaseUrl: string;
+  logger: Logger;
+  name: string;
+  /** Lock lifetime; long jobs call job.touch(). Short in tests so a killed worker's job is retried soon. */
+  lockLifetimeMs?: number;
+  processEveryMs?: number;
+  concurrency?: number;
+}
+
+export async function openJobStore(options: JobStoreOptions): Promise<JobStore> {
+  const log = options.logger.child({ component: 'jobs' });
+  let ping: () => Promise<boolean>;
+  let closeBackend: () => Promise<void>;
+  let backend;
+  if (options.jobStore.kind === 'mongo') {
+    const { MongoBackend } = await import('@agendajs/mongo-backend');
+    const { MongoClient } = await import('mongodb');
+    const client = new MongoClient(options.jobStore.url, { serverSelectionTimeoutMS: 5000 });
+    await client.connect(); // fail here, clearly, rather than inside Agenda's constructor
+    backend = new MongoBackend({ mongo: client.db() });
+    ping = async () => (await client.db().command({ ping: 1 })).ok === 1;
+    closeBackend = () => client.close();
+  } else {
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 5, application_name: 'labkeeper-jobs' });
+    pool.on('error', (error) => log.warn({ err: error }, 'job store connection error'));
+    await pool.query('SELECT 1');
+    const pgBackend = new PostgresBackend({ pool });
+    backend = pgBackend;
+    ping = async () => (await pool.query('SELECT 1')).rowCount === 1;
+    closeBackend = () => pool.end();
+    (pgBackend as unknown as { notificationChannel?: NodeJS.EventEmitter }).notificationChannel?.on?.('error', (error) =>
+      log.warn({ err: error }, 'job notification channel error'),
+    );
+  }
+
+  const agenda = new Agenda({
+    backend,
+    name: options.name,
+    processEvery: options.processEveryMs ?? 5000,
+    defaultLockLifetime: options.lockLifetimeMs ?? 10 * 60_000,
+    maxConcurrency: Math.max(options.concurrency ?? 4, 2) + 2,
+    defaultConcurrency: options.concurrency ?? 4,
+  });
+  agenda.on('error', (error) => log.error({ err: error }, 'job store error'));
+  await agenda.ready;
+
+  return {
+    agenda,
+    queue: {
+      async enqueue(name, data) {
+        await agenda.now(name, data);
+      },
+    },
+    ping: () => ping().catch(() => false),
+    async close() {
+      await agenda.stop();
+      await closeBackend();
+    },
+  };
+}

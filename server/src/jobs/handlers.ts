@@ -1,0 +1,25 @@
+/** Job handlers: each a few lines that call a service. Defined only in processes that run a worker. */
+import type { Agenda, Job } from 'agenda';
+import type { Logger } from '../shared/logger.js';
+import type { Services } from '../services.js';
+import { JOB } from './job-names.js';
+
+export async function defineJobs(agenda: Agenda, services: Services, logger: Logger, concurrency: number): Promise<void> {
+  const log = logger.child({ component: 'jobs' });
+
+  agenda.define(
+    JOB.repositoriesSync,
+    async (job: Job<{ syncRunId: string }>) => {
+      await services.sync.execute(job.attrs.data.syncRunId);
+    },
+    { concurrency },
+  );
+
+  agenda.define(JOB.repositoriesSchedule, async () => {
+    const started = await services.sync.startDueSyncs();
+    if (started.length > 0) log.info({ organizations: started.length }, 'scheduled repository syncs started');
+  });
+
+  // One schedule row for the whole cluster (Agenda's `every` upserts a single job by name).
+  await agenda.every('1 minute', JOB.repositoriesSchedule, undefined, { skipImmediate: false });
+}

@@ -1,0 +1,34 @@
+/** `npm start`: the API with an in-process worker; embedded PostgreSQL unless DATABASE_URL is set. */
+import { hostname } from 'node:os';
+import { startApp } from './app.js';
+import { ConfigError, loadConfig } from './config/config.js';
+import { createLogger } from './shared/logger.js';
+import { runUntilSignal } from './shared/process.js';
+
+const config = (() => {
+  try {
+    return loadConfig(process.env, hostname());
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+})();
+const logger = createLogger({ level: config.logLevel });
+if (!process.env.LABKEEPER_WORKER_NAME) config.worker.name = 'default';
+
+await runUntilSignal(logger, async () => {
+  const app = await startApp({ config, logger, api: true, worker: true });
+  const base = config.publicUrl;
+  logger.info({ url: `${base}/graphql` }, 'Labkeeper is running');
+  console.log(`\n  Labkeeper is running: ${base}/`);
+  console.log(`  GraphQL (HTTP and WebSocket): ${base}/graphql`);
+  if (app.bootstrapToken) {
+    console.log('\n  First start: an admin API token was created. It is shown only now; keep it safe.');
+    console.log(`  Sign in to the web client: ${base}/#token=${app.bootstrapToken}`);
+    console.log(`  Or use it directly:        Authorization: Bearer ${app.bootstrapToken}\n`);
+  }
+  return app.stop;
+});

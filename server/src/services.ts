@@ -1,0 +1,21 @@
+import type { ApiTokenService } from './access/api-token.service.js';
+import type { ConnectionService } from './connections/connection.service.js';
+import type { GitLabSessions } from './connections/gitlab-session.js';
+import type { OAuthAttempts } from './connections/oauth-attempts.js';
+import type { CredentialService } from './credentials/credential.service.js';
+import type { OrganizationService } from './organizations/organization.service.js';
+import type { SyncService } from './organizations/sync.service.js';
+import type { WorkerService } from './workers/worker.service.js';
+
+/** Every domain service of one process, built once by app.ts. */
+export interface Services {
+  apiTokens: ApiTokenService;
+  credentials: CredentialService;
+  connections: ConnectionService;
+  sessions: GitLabSessions;
+  oauthAttempts: OAuthAttempts;
+  organizations: OrganizationService;
+  sync: SyncService;
+  workers: WorkerService;
+  oauthRedirectUri: string;
+}

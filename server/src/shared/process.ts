@@ -1,0 +1,35 @@
+import type { Logger } from './logger.js';
+
+/**
+ * Starts a service and stops it, in order, on the first SIGINT/SIGTERM; a second signal exits
+ * at once. The process exits explicitly after shutdown (timers such as Agenda's watchdog would
+ * keep it alive otherwise).
+ */
+export async function runUntilSignal(logger: Logger, start: () => Promise<() => Promise<void>>): Promise<void> {
+  let stop: (() => Promise<void>) | null = null;
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without finishing shutdown');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    void (stop ? stop() : Promise.resolve()).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    stop = await start();
+    if (stopping) await stop();
+  } catch (error) {
+    logger.fatal({ err: error }, 'failed to start');
+    process.exit(1);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The Worker registry. Each worker process registers under its name (name, host, pid, version,
+ * concurrency), then heartbeats; it is ONLINE while its last heartbeat is younger than three
+ * heartbeat intervals and it has not stopped. Rows are never deleted: an organization's default
+ * worker may be offline for a while.
+ */
+import { hostname } from 'node:os';
+import type { DataSource, Repository } from 'typeorm';
+import type { Clock } from '../shared/clock.js';
+import { DomainError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { Logger } from '../shared/logger.js';
+import { WorkerEntity } from './worker.entity.js';
+
+export type WorkerStatus = 'ONLINE' | 'OFFLINE';
+
+export interface WorkerRegistration {
+  name: string;
+  concurrency: number;
+  version: string;
+  isInProcess: boolean;
+}
+
+export const workerNotFound = (id: string) =>
+  new DomainError('WORKER_NOT_FOUND', `worker ${id} does not exist`, { details: { fields: { defaultWorkerId: `no worker has id ${id}` } } });
+
+export class WorkerService {
+  private readonly repo: Repository<WorkerEntity>;
+
+  constructor(
+    dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly heartbeatIntervalMs: number,
+  ) {
+    this.repo = dataSource.getRepository(WorkerEntity);
+  }
+
+  list(): Promise<WorkerEntity[]> {
+    return this.repo.find({ order: { name: 'ASC' } });
+  }
+
+  async get(id: string): Promise<WorkerEntity> {
+    const found = await this.repo.findOneBy({ id });
+    if (!found) throw workerNotFound(id);
+    return found;
+  }
+
+  async exists(id: string): Promise<void> {
+    if (!/^[0-9a-f-]{36}$/i.test(id) || !(await this.repo.existsBy({ id }))) throw workerNotFound(id);
+  }
+
+  status(worker: WorkerEntity): WorkerStatus {
+    const age = this.clock.now().getTime() - worker.lastHeartbeatAt.getTime();
+    return !worker.stoppedAt && age <= 3 * this.heartbeatIntervalMs ? 'ONLINE' : 'OFFLINE';
+  }
+
+  /** Registers (or re-registers, keeping the id) a worker by name. */
+  async register(registration: WorkerRegistration): Promise<WorkerEntity> {
+    const now = this.clock.now();
+    const existing = await this.repo.findOneBy({ name: registration.name });
+    const worker = this.repo.create({
+      ...(existing ?? { id: newId() }),
+      ...registration,
+      host: hostname(),
+      pid: process.pid,
+      startedAt: now,
+      lastHeartbeatAt: now,
+      stoppedAt: null,
+    });
+    await this.repo.save(worker);
+    this.logger.info({ workerId: worker.id, name: worker.name, concurrency: worker.concurrency }, 'worker registered');
+    return worker;
+  }
+
+  async heartbeat(id: string): Promise<void> {
+    await this.repo.update({ id }, { lastHeartbeatAt: this.clock.now(), stoppedAt: null });
+  }
+
+  async stopped(id: string): Promise<void> {
+    await this.repo.update({ id }, { stoppedAt: this.clock.now() });
+    this.logger.info({ workerId: id }, 'worker stopped');
+  }
+
+  /** Starts heartbeating; the returned function stops it and marks the worker stopped. */
+  startHeartbeat(id: string): () => Promise<void> {
+    const timer = setInterval(() => {
+      this.heartbeat(id).catch((error: unknown) => this.logger.warn({ err: error, workerId: id }, 'heartbeat failed'));
+    }, this.heartbeatIntervalMs);
+    timer.unref();
+    return async () => {
+      clearInterval(timer);
+      await this.stopped(id);
+    };
+  }
+}

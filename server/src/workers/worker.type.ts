@@ -1,0 +1,29 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { WorkerEntity } from './worker.entity.js';
+import type { WorkerStatus } from './worker.service.js';
+
+export enum WorkerStatusEnum {
+  ONLINE = 'ONLINE',
+  OFFLINE = 'OFFLINE',
+}
+registerEnumType(WorkerStatusEnum, { name: 'WorkerStatus' });
+
+@ObjectType({ description: 'A process that executes sync, backup and restore jobs.' })
+export class Worker {
+  @Field(() => ID) id!: string;
+  @Field() name!: string;
+  @Field() host!: string;
+  @Field(() => Int, { nullable: true }) pid!: number | null;
+  @Field() version!: string;
+  @Field(() => Int) concurrency!: number;
+  @Field({ description: 'Runs inside an API process (npm start) rather than on its own (npm run worker).' })
+  isInProcess!: boolean;
+  @Field(() => WorkerStatusEnum) status!: WorkerStatus;
+  @Field() startedAt!: Date;
+  @Field() lastHeartbeatAt!: Date;
+  @Field(() => Date, { nullable: true }) stoppedAt!: Date | null;
+
+  static from(e: WorkerEntity, status: WorkerStatus): Worker {
+    return Object.assign(new Worker(), { ...e, status });
+  }
+}
