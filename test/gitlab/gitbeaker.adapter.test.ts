@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { gzipSync } from 'node:zlib';
 import { GitbeakerClientFactory, type GitbeakerClientFactoryOptions } from '../../server/src/gitlab/gitbeaker.adapter.js';
 import type { GitLabAccess } from '../../server/src/gitlab/gitlab.port.js';
 import type { RetryEvent } from '../../server/src/gitlab/retry-policy.js';
@@ -161,6 +162,40 @@ describe('GitbeakerClientFactory', () => {
 
       expect(error.code).toBe('GITLAB_BAD_RESPONSE');
       expect(error.message).toContain('project[0].http_url_to_repo');
+    });
+
+    it('decodes a gzip-compressed answer', async () => {
+      const server = await serve(
+        byRoute({
+          'GET /api/v4/user': {
+            headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+            raw: gzipSync(JSON.stringify(aUserPayload())),
+          },
+        }),
+      );
+
+      const user = await clientFor(server).currentUser();
+
+      expect(user.username).toBe('ada');
+      expect(server.requests[0].headers['accept-encoding']).toContain('gzip');
+    });
+
+    it('rejects an answer that is not JSON with GITLAB_BAD_RESPONSE', async () => {
+      const server = await serve(byRoute({ 'GET /api/v4/user': { headers: { 'content-type': 'application/json' }, text: '<html>' } }));
+
+      const error = await failureOf(clientFor(server).currentUser());
+
+      expect(error.code).toBe('GITLAB_BAD_RESPONSE');
+    });
+
+    it('refuses to follow a redirect and says which address to use instead', async () => {
+      const server = await serve(inOrder({ status: 301, headers: { location: 'https://gitlab.example.com/api/v4/user' } }));
+
+      const error = await failureOf(clientFor(server).currentUser());
+
+      expect(error.code).toBe('GITLAB_BAD_RESPONSE');
+      expect(error.message).toContain('https://gitlab.example.com/api/v4/user');
+      expect(server.requests).toHaveLength(1);
     });
 
     it('looks a namespace up by its URL-encoded full path', async () => {

@@ -17,7 +17,7 @@ export interface RecordedRequest {
 }
 
 export type ScriptedAnswer =
-  | { status?: number; headers?: Record<string, string>; json?: unknown; text?: string }
+  | { status?: number; headers?: Record<string, string>; json?: unknown; text?: string; raw?: Buffer }
   | { action: 'hang' }
   | { action: 'reset' };
 
@@ -52,7 +52,7 @@ export async function startScriptedServer(
         return; // 'hang': never answer; close() tears the socket down.
       }
       const headers: Record<string, string> = { ...answer.headers };
-      let body = answer.text ?? '';
+      let body: string | Buffer = answer.raw ?? answer.text ?? '';
       if (answer.json !== undefined) {
         body = JSON.stringify(answer.json);
         headers['content-type'] ??= 'application/json';

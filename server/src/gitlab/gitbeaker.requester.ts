@@ -17,7 +17,7 @@
  * parsed `body`, and translated by gitlab.errors.ts once retries are spent.
  */
 import { GitbeakerRequestError, type Groups } from '@gitbeaker/rest';
-import { toGitLabError, redactUrl } from './gitlab.errors.js';
+import { badPayload, redactUrl, toGitLabError } from './gitlab.errors.js';
 import type { HttpAnswer, HttpTransport } from './http-transport.js';
 import { judgeFailure, judgeStatus, withRetries, type ResolvedRetryOptions } from './retry-policy.js';
 
@@ -110,7 +110,7 @@ function parseBody(answer: HttpAnswer, operation: string): unknown {
       return JSON.parse(answer.text);
     } catch {
       if (answer.status >= 200 && answer.status < 300) {
-        throw toGitLabError(new Error('the JSON body could not be parsed'), { operation });
+        throw badPayload('its JSON body could not be parsed', { operation });
       }
       return answer.text;
     }
