@@ -4,7 +4,7 @@
  * `extensions.fields`. The exhaustive switch makes an unmapped code a compile error.
  */
 import { GraphQLError } from 'graphql';
-import { ArgumentValidationError, type MiddlewareFn } from 'type-graphql';
+import { ArgumentValidationError, AuthenticationError, AuthorizationError, type MiddlewareFn } from 'type-graphql';
 import type { ValidationError } from 'class-validator';
 import { DomainError, type DomainErrorCode } from '../shared/errors.js';
 
@@ -80,6 +80,12 @@ export function toGraphQLError(error: unknown): unknown {
         ...(error.retryable ? { retryable: true } : {}),
       },
     });
+  }
+  if (error instanceof AuthorizationError) {
+    return new GraphQLError('Your API token\'s role may not do this.', { extensions: { code: 'FORBIDDEN', reason: 'FORBIDDEN' } });
+  }
+  if (error instanceof AuthenticationError) {
+    return new GraphQLError('A valid API token is required.', { extensions: { code: 'UNAUTHENTICATED', reason: 'UNAUTHENTICATED' } });
   }
   if (error instanceof ArgumentValidationError) {
     const fields = flattenValidation(error.extensions.validationErrors as unknown as ValidationError[]);
