@@ -59,8 +59,9 @@ const PER_PAGE = 100;
 const MIN_ACCESS_GUEST = 10;
 
 /**
- * Creates one GitLabClient per access (token + instance). Clients are cheap; the factory keeps one
- * HTTPS agent per custom CA, which `close()` releases (call it at shutdown).
+ * Creates one GitLabClient per access (token + instance). Clients are cheap and hold no state of
+ * their own; the factory keeps one keep-alive HTTPS agent per custom CA, which `close()` destroys
+ * (optional at shutdown: idle keep-alive sockets do not keep the process alive).
  */
 export class GitbeakerClientFactory implements GitLabClientFactory {
   private readonly retry: ResolvedRetryOptions;
@@ -141,6 +142,7 @@ class GitbeakerGitLabClient implements GitLabClient {
       }),
       (body) => mapList(body, 'group', toGroup),
     );
+    // top_level_only arrived in GitLab 14.x; an older instance ignores it, hence the filter.
     return [own, ...groups.filter((group) => group.parentId === null).map(groupToNamespace)];
   }
 
