@@ -4,7 +4,7 @@ import type { OAuthApp, OAuthTokens } from '../../server/src/gitlab/gitlab.port.
 import { createPkcePair, HttpGitLabOAuthClient, randomState } from '../../server/src/gitlab/oauth.client.js';
 import { DomainError } from '../../server/src/shared/errors.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { authorizeAsUser } from './oauth-browser.js';
+import { authorizeAsUser } from '../support/oauth-browser.js';
 
 /** The authorization-code flow with PKCE, refresh rotation and revocation, against the simulator. */
 describe('HttpGitLabOAuthClient against the GitLab simulator', () => {

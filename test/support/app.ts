@@ -27,6 +27,8 @@ export interface TestAppOptions {
   databaseUrl?: string;
   masterKey?: string;
   jobs?: AppOptions['jobs'];
+  /** A port chosen beforehand (e.g. registered in an OAuth app's redirect URI). */
+  port?: number;
 }
 
 export interface GraphQLResult<T = any> {
@@ -54,7 +56,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const db = options.databaseUrl ? null : await createTestDatabase();
   const databaseUrl = options.databaseUrl ?? db!.url;
   const dataDir = await mkdtemp(join(tmpdir(), 'labkeeper-test-data-'));
-  const port = options.api === false ? 0 : await freePort();
+  const port = options.port ?? (options.api === false ? 0 : await freePort());
   const adminToken = `lk_test_admin_${randomBytes(16).toString('hex')}`;
   const masterKey = options.masterKey ?? randomBytes(32).toString('hex');
   const env: Record<string, string> = {
@@ -173,4 +175,15 @@ export async function untilListening<T>(sub: ReturnType<typeof subscribe<T>>, pr
     await Promise.race([arrived.catch(() => undefined), new Promise((r) => setTimeout(r, 50))]);
   }
   await arrived;
+}
+
+/** Resolves with the next completion of a job name in this process's Agenda (register before acting). */
+export function nextJob(t: TestApp, name: string, timeoutMs = 30_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`job ${name} did not complete`)), timeoutMs);
+    t.app.jobStore.agenda.once(`complete:${name}`, (job) => {
+      clearTimeout(timer);
+      resolve(job);
+    });
+  });
 }

@@ -7,7 +7,7 @@ import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import type { ValidationRule } from 'graphql';
 
-export const LIMITS = { maxDepth: 10, maxAliases: 15, maxCost: 5000, maxTokens: 5000 } as const;
+export const LIMITS = { maxDepth: 10, maxAliases: 15, maxCost: 20000, maxTokens: 5000 } as const;
 
 export const hardeningRules: ValidationRule[] = [
   maxDepthRule({ n: LIMITS.maxDepth, ignoreIntrospection: true, exposeLimits: true }),

@@ -33,6 +33,8 @@ export interface GitLabSimulatorOptions {
   now?: () => Date;
   /** OAuth access token lifetime; GitLab's is 7200 (config/initializers/doorkeeper.rb). */
   accessTokenTtlSeconds?: number;
+  /** TCP port on 127.0.0.1; default 0 (a random free port). */
+  port?: number;
   /** API throttle per user/IP; null disables it. Default 2000 requests per 60 s. */
   rateLimit?: RateLimitOptions | null;
 }
@@ -66,7 +68,7 @@ export class GitLabSimulator {
   async listen(): Promise<void> {
     const app = createApp({ ctx: this.ctx, faults: this.faults, requests: this.requests, children: this.children });
     await new Promise<void>((resolve, reject) => {
-      const server = app.listen(0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve()));
+      const server = app.listen(this.options.port ?? 0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve()));
       this.server = server;
     });
     this.port = (this.server!.address() as AddressInfo).port;

@@ -1,2 +1,0 @@
-// Placeholder: replaced by the database setup (embedded PostgreSQL shared by all test files).
-export default async function globalSetup(): Promise<void> {}
