@@ -59,6 +59,21 @@ describe('GitLab simulator REST API', () => {
       expect(res.headers.get('link')).toContain('rel="prev"');
     });
 
+    it('omits x-total, x-total-pages and rel="last" above 10,000 records', async () => {
+      const project = sim.createProject({ namespaceId: groupId, path: 'many-labels', withCommit: false });
+      for (let i = 0; i < 10_001; i++) {
+        sim.state.labels.push({ id: 100_000 + i, projectId: project.id, name: `label-${i}`, color: '#fff', description: null, priority: null });
+      }
+
+      const res = await get(`/projects/${project.id}/labels?page=2`);
+
+      expect(res.headers.get('x-total')).toBeNull();
+      expect(res.headers.get('x-total-pages')).toBeNull();
+      expect(res.headers.get('x-next-page')).toBe('3');
+      expect(res.headers.get('link')).not.toContain('rel="last"');
+      sim.deleteProject(project.id);
+    });
+
     it('caps per_page at 100', async () => {
       const res = await get('/projects?per_page=500');
 

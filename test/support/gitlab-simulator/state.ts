@@ -169,6 +169,9 @@ export class SimulatorState {
     repos.removeRepository(this.wikiPath(project.id));
     this.projects.delete(id);
     for (const key of [...this.members.keys()]) if (key.startsWith(`project:${id}:`)) this.members.delete(key);
+    for (const list of [this.labels, this.milestones, this.issues, this.notes] as Array<Array<{ projectId: number }>>) {
+      for (let i = list.length - 1; i >= 0; i--) if (list[i].projectId === id) list.splice(i, 1);
+    }
   }
 
   requireProject(id: number): ProjectRecord {

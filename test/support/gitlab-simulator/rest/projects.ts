@@ -13,7 +13,7 @@ import {
 import {
   badRequest, boolParam, endpoint, findProject, forbidden, intParam, matchesSearch, notFound, orderBy, param, sortParam,
 } from './common.js';
-import { projectBasic, projectEntity, projectStatistics } from './entities.js';
+import { projectBasic, projectEntity } from './entities.js';
 
 const ORDERABLE: Record<string, (p: ProjectRecord) => string | number> = {
   id: (p) => p.id,
@@ -73,14 +73,9 @@ export function presentProjects(ctx: SimContext, req: Request, res: Response, ca
     if (keysetAllowed) assertOffsetWithinLimit(req, 'Project');
     page = paginateOffset(req, res, ctx.baseUrl(), sorted);
   }
-  const statistics = boolParam(req, 'statistics') ?? false;
-  if (boolParam(req, 'simple')) {
-    return page.map((p) => ({
-      ...projectBasic(ctx, p),
-      ...(statistics && ctx.access.projectAccess(caller.user, p) >= 20 ? { statistics: projectStatistics(ctx, p) } : {}),
-    }));
-  }
-  return page.map((p) => projectEntity(ctx, p, caller.user, { statistics }));
+  // simple=true renders Entities::BasicProjectDetails, which exposes no statistics even when asked.
+  if (boolParam(req, 'simple')) return page.map((p) => projectBasic(ctx, p));
+  return page.map((p) => projectEntity(ctx, p, caller.user, { statistics: boolParam(req, 'statistics') ?? false }));
 }
 
 export function registerProjectRoutes(ctx: SimContext, router: Router): void {
