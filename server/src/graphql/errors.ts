@@ -68,9 +68,26 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
   }
 }
 
-export function toGraphQLError(error: unknown): unknown {
+/**
+ * Field paths name what the client sent: `input.secret`, not `secret`. A path whose first segment
+ * is not an argument of the operation is taken to be inside its `input` argument.
+ */
+function qualify(fields: Record<string, string> | undefined, args?: Record<string, unknown>, target?: unknown) {
+  if (!fields || !args) return fields;
+  const owner = target === undefined ? undefined : Object.keys(args).find((k) => args[k] === target);
+  const out: Record<string, string> = {};
+  for (const [path, message] of Object.entries(fields)) {
+    const first = path.split('.')[0]!;
+    const prefix = owner ?? (first in args ? null : 'input' in args ? 'input' : null);
+    out[prefix && !(owner === undefined && first in args) ? `${prefix}.${path}` : path] = message;
+  }
+  return out;
+}
+
+export function toGraphQLError(error: unknown, args?: Record<string, unknown>): unknown {
   if (error instanceof DomainError) {
-    const { fields, ...details } = error.details ?? {};
+    const { fields: rawFields, ...details } = error.details ?? {};
+    const fields = qualify(rawFields, args);
     return new GraphQLError(error.message, {
       extensions: {
         code: publicCode(error.code),
@@ -88,7 +105,8 @@ export function toGraphQLError(error: unknown): unknown {
     return new GraphQLError('A valid API token is required.', { extensions: { code: 'UNAUTHENTICATED', reason: 'UNAUTHENTICATED' } });
   }
   if (error instanceof ArgumentValidationError) {
-    const fields = flattenValidation(error.extensions.validationErrors as unknown as ValidationError[]);
+    const errors = error.extensions.validationErrors as unknown as ValidationError[];
+    const fields = qualify(flattenValidation(errors), args, errors[0]?.target) ?? {};
     const summary = Object.entries(fields)
       .map(([f, m]) => `${f}: ${m}`)
       .join('; ');
@@ -110,10 +128,10 @@ function flattenValidation(errors: ValidationError[] = [], prefix = ''): Record<
 }
 
 /** Global type-graphql middleware: the same mapping for queries, mutations and subscriptions. */
-export const ErrorMappingMiddleware: MiddlewareFn = async (_action, next) => {
+export const ErrorMappingMiddleware: MiddlewareFn = async ({ args }, next) => {
   try {
     return await next();
   } catch (error) {
-    throw toGraphQLError(error);
+    throw toGraphQLError(error, args);
   }
 };
