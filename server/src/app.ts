@@ -105,6 +105,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       concurrency: config.worker.concurrency,
       lockLifetimeMs: options.jobs?.lockLifetimeMs,
       processEveryMs: options.jobs?.processEveryMs,
+      processJobs: options.worker,
     });
     cleanups.push(() => jobStore.close());
 

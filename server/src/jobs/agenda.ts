@@ -29,6 +29,11 @@ export interface JobStoreOptions {
   lockLifetimeMs?: number;
   processEveryMs?: number;
   concurrency?: number;
+  /**
+   * false for an API process without worker: it never starts Agenda, so the backend's
+   * notification channel is connected here, or a queued job would wait for a worker's next poll.
+   */
+  processJobs: boolean;
 }
 
 export async function openJobStore(options: JobStoreOptions): Promise<JobStore> {
@@ -67,6 +72,9 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
   });
   agenda.on('error', (error) => log.error({ err: error }, 'job store error'));
   await agenda.ready;
+  const channel = (backend as { notificationChannel?: { connect(): Promise<void>; disconnect(): Promise<void> } }).notificationChannel;
+  const ownChannel = !options.processJobs && channel ? channel : null;
+  await ownChannel?.connect();
 
   return {
     agenda,
@@ -78,6 +86,7 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     ping: () => ping().catch(() => false),
     async close() {
       await agenda.stop();
+      await ownChannel?.disconnect();
       await closeBackend();
     },
   };
