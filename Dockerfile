@@ -2,6 +2,8 @@
 #   API + in-process worker (default):  docker run … labkeeper            (npm start)
 #   worker only:                        docker run … labkeeper npm run worker
 # Configuration is the environment only; see .env.example. docker-compose.yml shows a full setup.
+# Without DATABASE_URL the API runs its embedded PostgreSQL under /data (single-container mode):
+#   docker run -p 4000:4000 -v labkeeper-data:/data labkeeper
 FROM node:20-bookworm-slim
 
 # git runs every mirror, fetch and bundle; git-lfs fetches LFS objects. ca-certificates lets git
