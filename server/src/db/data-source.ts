@@ -17,9 +17,23 @@ export function createDataSource(url: string, options: { poolSize?: number } = {
   });
 }
 
+/** Any number for pg_advisory_lock, fixed so every Labkeeper process agrees on it. */
+const MIGRATION_LOCK = 7_342_001;
+
+/**
+ * Connects and brings the schema up to date. Several processes (API, workers) may start at once
+ * against a fresh database: an advisory lock lets one migrate while the others wait.
+ */
 export async function openDatabase(url: string): Promise<DataSource> {
   const dataSource = createDataSource(url);
   await dataSource.initialize();
-  await dataSource.runMigrations();
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await dataSource.runMigrations();
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
   return dataSource;
 }
