@@ -61,15 +61,18 @@ const EnvSchema = z
     LABKEEPER_HEARTBEAT_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(15000)),
     LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     NODE_ENV: optional,
-  })
-  .superRefine((env, ctx) => {
-    const id = env.GITLAB_OAUTH_CLIENT_ID;
-    const secret = env.GITLAB_OAUTH_CLIENT_SECRET;
-    if ((id === undefined) !== (secret === undefined)) {
-      const missing = id === undefined ? 'GITLAB_OAUTH_CLIENT_ID' : 'GITLAB_OAUTH_CLIENT_SECRET';
-      ctx.addIssue({ code: 'custom', path: [missing], message: 'must be set together with its pair' });
-    }
   });
+
+/** Rules across variables, checked on the raw environment so they are reported with the rest. */
+function crossChecks(env: NodeJS.ProcessEnv): string[] {
+  const set = (name: string) => (env[name] ?? '').trim() !== '';
+  const problems: string[] = [];
+  if (set('GITLAB_OAUTH_CLIENT_ID') !== set('GITLAB_OAUTH_CLIENT_SECRET')) {
+    const missing = set('GITLAB_OAUTH_CLIENT_ID') ? 'GITLAB_OAUTH_CLIENT_SECRET' : 'GITLAB_OAUTH_CLIENT_ID';
+    problems.push(`${missing}: must be set together with its pair`);
+  }
+  return problems;
+}
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -86,9 +89,11 @@ export function parseKey(value: string): Buffer | null {
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'localhost'): Config {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`));
-  }
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`)),
+    ...crossChecks(env),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const dataDir = resolve(e.LABKEEPER_DATA_DIR);
   const publicUrl = (e.LABKEEPER_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');

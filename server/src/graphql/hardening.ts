@@ -5,12 +5,19 @@
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
-import type { ValidationRule } from 'graphql';
+import type { GraphQLError, ValidationContext, ValidationRule } from 'graphql';
 
 export const LIMITS = { maxDepth: 10, maxAliases: 15, maxCost: 20000, maxTokens: 5000 } as const;
 
+/** Report a rejection as an ordinary validation error (400, in `errors`), instead of throwing. */
+const report = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+  exposeLimits: true,
+};
+
 export const hardeningRules: ValidationRule[] = [
-  maxDepthRule({ n: LIMITS.maxDepth, ignoreIntrospection: true, exposeLimits: true }),
-  maxAliasesRule({ n: LIMITS.maxAliases, exposeLimits: true }),
-  costLimitRule({ maxCost: LIMITS.maxCost, ignoreIntrospection: true, exposeLimits: true }),
+  maxDepthRule({ n: LIMITS.maxDepth, ignoreIntrospection: true, ...report }),
+  maxAliasesRule({ n: LIMITS.maxAliases, ...report }),
+  costLimitRule({ maxCost: LIMITS.maxCost, ignoreIntrospection: true, ...report }),
 ] as unknown as ValidationRule[];

@@ -1,0 +1,44 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../../server/src/config/config.js';
+
+describe('loadConfig', () => {
+  it('needs nothing: embedded PostgreSQL under ./data, port 4000, PostgreSQL job store, no OAuth app', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 4000, publicUrl: 'http://localhost:4000', jobStore: { kind: 'postgres' }, gitlabOAuth: null, adminToken: null, masterKey: null });
+    expect('embedded' in config.database && config.database.embedded.dataDir).toMatch(/data\/postgres$/);
+  });
+
+  it('uses DATABASE_URL, a MongoDB job store and the instance-wide OAuth app when set', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://u:p@db:5432/labkeeper',
+      AGENDA_MONGO_URL: 'mongodb://mongo:27017/labkeeper',
+      GITLAB_OAUTH_CLIENT_ID: 'id',
+      GITLAB_OAUTH_CLIENT_SECRET: 'secret',
+      LABKEEPER_PUBLIC_URL: 'https://backup.example.com/',
+    });
+    expect(config).toMatchObject({
+      database: { url: 'postgres://u:p@db:5432/labkeeper' },
+      jobStore: { kind: 'mongo', url: 'mongodb://mongo:27017/labkeeper' },
+      gitlabOAuth: { clientId: 'id', clientSecret: 'secret', instanceUrl: 'https://gitlab.com' },
+      publicUrl: 'https://backup.example.com',
+    });
+  });
+
+  it('reports every problem together, naming each variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LABKEEPER_MASTER_KEY: 'short', GITLAB_OAUTH_CLIENT_ID: 'only-id' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['PORT', 'DATABASE_URL', 'LABKEEPER_MASTER_KEY', 'GITLAB_OAUTH_CLIENT_SECRET']) expect(problems).toContain(name);
+  });
+
+  it('accepts a master key as 64 hex characters or base64 of 32 bytes', () => {
+    const hex = 'ab'.repeat(32);
+    expect(loadConfig({ LABKEEPER_MASTER_KEY: hex }).masterKey?.toString('hex')).toBe(hex);
+    expect(loadConfig({ LABKEEPER_MASTER_KEY: Buffer.from(hex, 'hex').toString('base64') }).masterKey?.toString('hex')).toBe(hex);
+  });
+});
