@@ -1,21 +1,11 @@
 /** `npm start`: the API with an in-process worker; embedded PostgreSQL unless DATABASE_URL is set. */
 import { hostname } from 'node:os';
 import { startApp } from './app.js';
-import { ConfigError, loadConfig } from './config/config.js';
+import { loadConfigOrExit } from './config/config.js';
 import { createLogger } from './shared/logger.js';
 import { runUntilSignal } from './shared/process.js';
 
-const config = (() => {
-  try {
-    return loadConfig(process.env, hostname());
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
-})();
+const config = loadConfigOrExit(process.env, hostname());
 const logger = createLogger({ level: config.logLevel });
 if (!process.env.LABKEEPER_WORKER_NAME) config.worker.name = 'default';
 

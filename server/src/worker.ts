@@ -5,21 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { startApp } from './app.js';
-import { ConfigError, loadConfig } from './config/config.js';
+import { loadConfigOrExit } from './config/config.js';
 import { createLogger } from './shared/logger.js';
 import { runUntilSignal } from './shared/process.js';
 
-const config = (() => {
-  try {
-    return loadConfig(process.env, hostname());
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
-})();
+const config = loadConfigOrExit(process.env, hostname());
 const logger = createLogger({ level: config.logLevel });
 
 if ('embedded' in config.database) {

@@ -120,3 +120,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
     isProduction: e.NODE_ENV === 'production',
   };
 }
+
+/** For entry points: the config, or every problem printed and exit status 2. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, hostname = 'localhost'): Config {
+  try {
+    return loadConfig(env, hostname);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}

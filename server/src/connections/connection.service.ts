@@ -9,6 +9,7 @@
 import { Not, type DataSource, type Repository } from 'typeorm';
 import type { CredentialService } from '../credentials/credential.service.js';
 import type { GitLabClientFactory, GitLabNamespace } from '../gitlab/gitlab.port.js';
+import { normalizeInstanceUrl } from '../gitlab/instance-url.js';
 import { DEFAULT_SCHEDULE, validateSchedule } from '../organizations/sync-schedule.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, isDomainError, validationError } from '../shared/errors.js';
@@ -18,10 +19,10 @@ import { ConnectionEntity, type ConnectionMethod, type OrganizationDefaults, typ
 import { connectionNotFound, oauthNotConfigured } from './connection.errors.js';
 import type { ConnectionStatusChanged } from './connection.events.js';
 import type { GitLabSessions } from './gitlab-session.js';
-import { normaliseInstanceUrl } from './instance-url.js';
 import type { OAuthAttempts } from './oauth-attempts.js';
 
 export const PAT_EXPIRY_WARNING_DAYS = 14;
+export const GITLAB_COM = 'https://gitlab.com';
 /** Scopes Labkeeper asks for when connecting (backup only). Restore asks for `api write_repository` separately. */
 export const BACKUP_SCOPES = ['read_api', 'read_repository', 'read_user'];
 
@@ -102,7 +103,7 @@ export class ConnectionService {
   }
 
   async connect(input: ConnectInput): Promise<ConnectResult> {
-    const instanceUrl = normaliseInstanceUrl(input.instanceUrl, 'input.instanceUrl');
+    const instanceUrl = normalizeInstanceUrl(input.instanceUrl?.trim() || GITLAB_COM, 'input.instanceUrl');
     const defaults = await this.organizationDefaults(input);
     switch (input.method) {
       case 'PERSONAL_ACCESS_TOKEN':
@@ -233,12 +234,12 @@ export class ConnectionService {
     let clientId: string | null = null;
     if (input.method === 'OAUTH') {
       if (!this.instanceApp) throw oauthNotConfigured();
-      if (input.instanceUrl && instanceUrl !== normaliseInstanceUrl(this.instanceApp.instanceUrl)) {
+      if (input.instanceUrl && instanceUrl !== normalizeInstanceUrl(this.instanceApp.instanceUrl)) {
         throw validationError({
           'input.instanceUrl': `the instance-wide OAuth app is registered on ${this.instanceApp.instanceUrl}; use OAUTH_APP with your own application for other instances`,
         });
       }
-      instanceUrl = normaliseInstanceUrl(this.instanceApp.instanceUrl);
+      instanceUrl = normalizeInstanceUrl(this.instanceApp.instanceUrl);
     } else {
       clientId = input.clientId?.trim() || null;
       if (!clientId) throw validationError({ 'input.clientId': "is required: your OAuth application's Application ID" });
