@@ -104,6 +104,20 @@ describe('connecting with a personal access token', () => {
     });
   });
 
+  it('connects with a token saved in the Password Manager, which cannot be deleted until the connection is disconnected', async () => {
+    const { token } = aToken(sim, alice.id);
+    const saved = await t.gql(`mutation($i: CreateCredentialInput!) { createCredential(input: $i) { id } }`, {
+      i: { name: 'alice on the simulator', kind: 'PERSONAL_ACCESS_TOKEN', secret: token, username: 'alice' },
+    });
+    const credentialId = saved.data.createCredential.id;
+    const r = await t.gql(CONNECT, { input: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice@example.com', credentialId } });
+    expect(r.data.connectGitLab.connection).toMatchObject({ status: 'CONNECTED', credentialId });
+    const refused = await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: credentialId });
+    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', reason: 'CREDENTIAL_IN_USE' });
+    await t.gql(`mutation($id: ID!) { disconnect(id: $id) { status } }`, { id: r.data.connectGitLab.connection.id });
+    expect((await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: credentialId })).data.deleteCredential).toBe(credentialId);
+  });
+
   it('refuses a token that belongs to another user than the login given', async () => {
     const { token } = aToken(sim, alice.id);
     const r = await t.gql(CONNECT, { input: patInput(token, { login: 'bob' }) });
