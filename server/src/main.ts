@@ -13,12 +13,22 @@ await runUntilSignal(logger, async () => {
   const app = await startApp({ config, logger, api: true, worker: true });
   const base = config.publicUrl;
   logger.info({ url: `${base}/graphql` }, 'Labkeeper is running');
-  console.log(`\n  Labkeeper is running: ${base}/`);
-  console.log(`  GraphQL (HTTP and WebSocket): ${base}/graphql`);
-  if (app.bootstrapToken) {
-    console.log('\n  First start: an admin API token was created. It is shown only now; keep it safe.');
-    console.log(`  Sign in to the web client: ${base}/#token=${app.bootstrapToken}`);
-    console.log(`  Or use it directly:        Authorization: Bearer ${app.bootstrapToken}\n`);
-  }
+  const lines = [
+    '',
+    `  Labkeeper is running: ${base}/`,
+    `  GraphQL (HTTP and WebSocket): ${base}/graphql`,
+    ...(app.bootstrapToken
+      ? [
+          '',
+          '  First start: an admin API token was created. It is shown only now; keep it safe.',
+          `  Sign in to the web client: ${base}/#token=${app.bootstrapToken}`,
+          `  Or use it directly:        Authorization: Bearer ${app.bootstrapToken}`,
+        ]
+      : []),
+    '',
+    '  Stop with Ctrl+C.',
+    '',
+  ];
+  process.stdout.write(lines.join('\n')); // one write: readers see the banner whole
   return app.stop;
 });

@@ -35,8 +35,8 @@ function start(): Promise<Started & { token: string | null }> {
     const onData = (chunk: Buffer) => {
       output.push(chunk.toString());
       const text = output.join('');
-      if (text.includes('GraphQL (HTTP and WebSocket)')) {
-        // the token line (first start only) is printed with the same write burst
+      if (text.includes('Stop with Ctrl+C.')) {
+        // the banner ends with this line; the token line (first start only) comes before it
         const token = /Bearer (lk_\S+)/.exec(text)?.[1] ?? null;
         resolve({ child, output, exited, token });
       }
