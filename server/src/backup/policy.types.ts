@@ -1,0 +1,95 @@
+/**
+ * The BackupPolicy as a plain value (stored as JSON on the policy row, validated by
+ * policy.validation.ts, shown through GraphQL). One policy per organization.
+ */
+
+export type CopyType = 'FULL' | 'INCREMENTAL' | 'DIFFERENTIAL';
+
+export const METADATA_TYPES = [
+  'issues', // with notes
+  'merge_requests', // with notes and versions (diff metadata)
+  'labels',
+  'milestones',
+  'releases',
+  'snippets',
+  'members',
+  'protected_branches',
+  'protected_tags',
+  'webhooks',
+  'deploy_keys',
+  'ci_variables', // stored encrypted
+  'project_settings',
+] as const;
+export type MetadataType = (typeof METADATA_TYPES)[number];
+
+export const GROUP_METADATA_TYPES = ['group_labels', 'group_milestones', 'group_members', 'subgroups', 'epics'] as const;
+export type GroupMetadataType = (typeof GROUP_METADATA_TYPES)[number];
+
+/** Days of the week, 0 = Sunday … 6 = Saturday (as in cron and Date#getDay). */
+export type Weekday = 0 | 1 | 2 | 3 | 4 | 5 | 6;
+
+/** A time of day in the policy's time zone. */
+export interface TimeOfDay {
+  hour: number; // 0–23
+  minute: number; // 0–59
+}
+
+/** When one kind of copy runs: on these weekdays (or days of the month) at these times. */
+export interface CopySchedule {
+  /** Weekdays the copy runs on; empty = every day (unless daysOfMonth is set). */
+  weekdays: Weekday[];
+  /** Days of the month (1–31; 31 means the last day in shorter months); empty = not by date. */
+  daysOfMonth: number[];
+  times: TimeOfDay[];
+}
+
+export type BackupSchedule =
+  /** Monthly full on `fullDayOfMonth` + daily incremental, both at `time`. */
+  | { type: 'BASIC'; time: TimeOfDay; fullDayOfMonth: number }
+  /** Full and incremental each with their own days and times. */
+  | { type: 'CUSTOM'; full: CopySchedule; incremental: CopySchedule }
+  /** One full, then incrementals at a fixed cadence. */
+  | {
+      type: 'FOREVER_INCREMENTAL';
+      every: 'HOURLY' | 'DAILY' | 'WEEKLY' | 'MONTHLY';
+      time: TimeOfDay; // minute used for HOURLY; weekday/day from the fields below
+      weekday: Weekday; // WEEKLY
+      dayOfMonth: number; // MONTHLY
+    }
+  /** Grandfather-father-son: monthly full, weekly differential, daily incremental. */
+  | { type: 'GFS'; time: TimeOfDay; fullDayOfMonth: number; differentialWeekday: Weekday }
+  /** Only "Run now" (and API calls) start backups. */
+  | { type: 'MANUAL' };
+
+/** Runs only start inside the window; a run still going at its end stops cleanly (TIMED_OUT). */
+export interface BackupWindow {
+  start: TimeOfDay;
+  end: TimeOfDay; // may be earlier than start: the window crosses midnight
+}
+
+export type Retention =
+  | { mode: 'KEEP_FOREVER' }
+  | { mode: 'BY_COUNT'; keepLast: number }
+  | { mode: 'BY_TIME'; fullDays: number; differentialDays: number; incrementalDays: number };
+
+export interface BackupPolicyValue {
+  /** ALL = every protected repository of the organization; SELECTED = `repositoryIds` only. */
+  scope: { mode: 'ALL' } | { mode: 'SELECTED'; repositoryIds: string[] };
+  include: {
+    repository: boolean; // all refs
+    wiki: boolean;
+    lfs: boolean;
+    metadata: MetadataType[];
+    groupMetadata: GroupMetadataType[];
+  };
+  schedule: BackupSchedule;
+  timeZone: string; // IANA
+  window: BackupWindow | null;
+  retention: Retention;
+  storage: { kind: 'LOCAL'; path: string | null }; // null = <data dir>/backups
+  compression: 'NONE' | 'GZIP' | 'BROTLI';
+  /** Credential (kind ENCRYPTION_KEY) whose secret derives the AES-256-GCM key; null = not encrypted. */
+  encryption: { credentialId: string } | null;
+  /** Re-read and check every artifact after each backup. */
+  verifyAfterBackup: boolean;
+}
