@@ -34,12 +34,14 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'CONNECTION_NOT_FOUND':
     case 'ORGANIZATION_NOT_FOUND':
     case 'WORKER_NOT_FOUND':
+    case 'ARTIFACT_NOT_FOUND':
       return 'NOT_FOUND';
     case 'CONFLICT':
     case 'CREDENTIAL_IN_USE':
     case 'CREDENTIAL_NAME_TAKEN':
     case 'ORGANIZATION_ALREADY_PROTECTED':
     case 'SYNC_ALREADY_RUNNING':
+    case 'ARTIFACT_EXISTS':
       return 'CONFLICT';
     case 'FORBIDDEN':
       return 'FORBIDDEN';
@@ -50,6 +52,8 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'OAUTH_STATE_INVALID':
     case 'OAUTH_ATTEMPT_EXPIRED':
     case 'OAUTH_CONSENT_DENIED':
+    case 'ARTIFACT_CORRUPT':
+    case 'ENCRYPTION_KEY_MISMATCH':
       return 'FAILED_PRECONDITION';
     case 'GITLAB_UNAUTHORIZED':
     case 'GITLAB_FORBIDDEN':
@@ -60,6 +64,7 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'GITLAB_UNAVAILABLE':
       return 'UPSTREAM_UNAVAILABLE';
     case 'MASTER_KEY_MISMATCH':
+    case 'STORAGE_UNAVAILABLE':
       return 'INTERNAL_SERVER_ERROR';
     default: {
       const unmapped: never = code;

@@ -42,6 +42,12 @@ export const DOMAIN_ERROR_CODES = [
   'GITLAB_RATE_LIMITED',
   'GITLAB_UNAVAILABLE',
   'GITLAB_BAD_RESPONSE',
+  // storage and artifacts
+  'ARTIFACT_NOT_FOUND',
+  'ARTIFACT_EXISTS',
+  'ARTIFACT_CORRUPT',
+  'ENCRYPTION_KEY_MISMATCH',
+  'STORAGE_UNAVAILABLE',
 ] as const;
 
 export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
