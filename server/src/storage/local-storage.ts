@@ -1,0 +1,269 @@
+/**
+ * LocalStorage: a StorageBackend in a directory (default `<data dir>/backups`); a mounted NFS or
+ * SMB share works the same way. Key `a/b/c` is the file `<root>/a/b/c`, so a user can browse and
+ * restore artifacts with ordinary tools.
+ *
+ * Atomic writes, as in restic's local backend: `put` writes `<name>.tmp-<random>` in the target's
+ * own directory (so the final rename never crosses file systems), fsyncs it, then publishes it and
+ * fsyncs the directory. Publishing is `link(temp, final)` when the object must not exist yet,
+ * which fails atomically with EEXIST if another writer won the race, and `rename` when
+ * overwriting (atomic replace). Shares that refuse hard links fall back to check-then-rename.
+ *
+ * Names containing `.tmp-` are never listed (keys may not contain it). A crashed process can
+ * leave such files behind, and `deletePrefix` moves a directory to `<dir>.tmp-deleted-<random>`
+ * before removing it, so `open()` sweeps `.tmp-` entries whose mtime is older than an hour.
+ * A write in progress keeps touching its temp file's mtime, so only stalled writes are swept;
+ * their final rename then fails and the put reports it.
+ *
+ * Files are created 0600 and directories 0700: artifacts may hold private repositories.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { systemClock, type Clock } from '../shared/clock.js';
+import { validationError } from '../shared/errors.js';
+import { discardSource, drainSource } from './put-source.js';
+import { parseKey, parsePrefix, TEMP_MARKER } from './storage-key.js';
+import { artifactExists, artifactNotFound, storageUnavailable } from './storage.errors.js';
+import type { ObjectInfo, PutOptions, PutResult, StorageBackend } from './storage.port.js';
+
+export interface LocalStorageOptions {
+  /** Leftover temp files and half-deleted directories older than this are removed by `open`. Default 1 hour. */
+  staleTempAgeMs?: number;
+  clock?: Clock;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+const MISSING = new Set(['ENOENT', 'ENOTDIR']);
+/** Errors meaning "this share cannot hard-link", after which put falls back to check-then-rename. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV', 'EMLINK']);
+/** Errors meaning "this file system cannot fsync a directory" (SMB and some FUSE mounts). */
+const NO_DIR_SYNC = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EPERM', 'EACCES', 'EBADF']);
+
+const errno = (error: unknown) => (error as NodeJS.ErrnoException | undefined)?.code ?? '';
+
+export class LocalStorage implements StorageBackend {
+  readonly location: string;
+
+  private constructor(
+    private readonly root: string,
+    private readonly clock: Clock,
+  ) {
+    this.location = root;
+  }
+
+  /** Creates the directory if needed and sweeps stale temp files (this walks the whole tree). */
+  static async open(root: string, options: LocalStorageOptions = {}): Promise<LocalStorage> {
+    const storage = new LocalStorage(resolve(root), options.clock ?? systemClock);
+    await guard('open', '', () => mkdir(storage.root, { recursive: true, mode: 0o700 }));
+    await storage.removeStaleTemps(options.staleTempAgeMs ?? HOUR_MS);
+    return storage;
+  }
+
+  async put(key: string, source: Readable | Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+    let temp: string | null = null;
+    let handle: FileHandle | null = null;
+    try {
+      const file = this.pathOf(parseKey(key));
+      if (!options.overwrite && (await guard('write', key, () => exists(file)))) throw artifactExists(key);
+      temp = `${file}${TEMP_MARKER}${randomBytes(8).toString('hex')}`;
+      handle = await guard('write', key, () => createTemp(temp!));
+      const fileHandle = handle;
+      const result = await drainSource(source, (chunk) => guard('write', key, () => writeFully(fileHandle, chunk)));
+      await guard('write', key, () => fileHandle.sync());
+      handle = null;
+      await guard('write', key, () => fileHandle.close()); // NFS reports deferred write errors here
+      await guard('write', key, () => publish(temp!, file, key, options.overwrite === true));
+      temp = null;
+      await guard('write', key, () => syncDirectory(dirname(file)));
+      return result;
+    } catch (error) {
+      discardSource(source);
+      await handle?.close().catch(() => undefined);
+      if (temp) await rm(temp, { force: true }).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async open(key: string): Promise<Readable> {
+    const file = this.pathOf(parseKey(key));
+    let handle: FileHandle;
+    try {
+      handle = await open(file, 'r');
+    } catch (error) {
+      if (MISSING.has(errno(error)) || errno(error) === 'EISDIR') throw artifactNotFound(key);
+      throw storageUnavailable('read', key, error);
+    }
+    const info = await handle.stat().catch(async (error: unknown) => {
+      await handle.close().catch(() => undefined);
+      throw storageUnavailable('read', key, error);
+    });
+    if (!info.isFile()) {
+      await handle.close();
+      throw artifactNotFound(key); // a directory is a prefix, not an object
+    }
+    return handle.createReadStream(); // closes the handle when it ends or is destroyed
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    const file = this.pathOf(parseKey(key));
+    try {
+      const info = await stat(file);
+      return info.isFile() ? { size: info.size, modifiedAt: info.mtime } : null;
+    } catch (error) {
+      if (MISSING.has(errno(error))) return null;
+      throw storageUnavailable('stat', key, error);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    yield* this.walk(parsePrefix(prefix).join('/'));
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.pathOf(parseKey(key));
+    try {
+      await unlink(file);
+    } catch (error) {
+      if (MISSING.has(errno(error)) || errno(error) === 'EISDIR') return; // nothing (or only a prefix) there
+      throw storageUnavailable('delete', key, error);
+    }
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    const segments = parsePrefix(prefix);
+    if (segments.length === 0) throw validationError({ prefix: 'must not be empty' });
+    const key = segments.join('/');
+    const dir = this.pathOf(segments);
+    const grave = `${dir}${TEMP_MARKER}deleted-${randomBytes(8).toString('hex')}`;
+    try {
+      if (!(await lstat(dir)).isDirectory()) return; // an object at `prefix` is not below it
+      await rename(dir, grave); // everything disappears from `list` at once
+    } catch (error) {
+      if (MISSING.has(errno(error))) return;
+      throw storageUnavailable('delete', key, error);
+    }
+    await guard('delete', key, () => rm(grave, { recursive: true, force: true }));
+  }
+
+  /** Removes `.tmp-` entries older than `olderThanMs` anywhere below the root; returns how many. */
+  async removeStaleTemps(olderThanMs: number): Promise<number> {
+    const cutoff = this.clock.now().getTime() - olderThanMs;
+    let removed = 0;
+    const sweep = async (dir: string): Promise<void> => {
+      for (const entry of await this.entries(dir)) {
+        const path = join(dir, entry.name);
+        if (entry.name.includes(TEMP_MARKER)) {
+          const info = await lstat(path).catch(() => null);
+          if (info && info.mtimeMs < cutoff) {
+            await guard('sweep', path.slice(this.root.length + 1), () => rm(path, { recursive: true, force: true }));
+            removed += 1;
+          }
+        } else if (entry.isDirectory()) {
+          await sweep(path);
+        }
+      }
+    };
+    await sweep(this.root);
+    return removed;
+  }
+
+  private pathOf(segments: string[]): string {
+    return join(this.root, ...segments);
+  }
+
+  private async *walk(relative: string): AsyncGenerator<string> {
+    const entries = await this.entries(relative ? this.pathOf(relative.split('/')) : this.root);
+    for (const entry of entries) {
+      if (entry.name.includes(TEMP_MARKER) || !isKeySegment(entry.name)) continue;
+      const key = relative ? `${relative}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) yield* this.walk(key);
+      else if (entry.isFile()) yield key;
+    }
+  }
+
+  /** A directory's entries sorted by name; none when it does not exist (or vanished meanwhile). */
+  private async entries(dir: string): Promise<Dirent[]> {
+    try {
+      const entries = await readdir(dir, { withFileTypes: true });
+      return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } catch (error) {
+      if (MISSING.has(errno(error))) return [];
+      throw storageUnavailable('list', dir.slice(this.root.length + 1), error);
+    }
+  }
+}
+
+/** Runs a file system operation, translating its failure to STORAGE_UNAVAILABLE (DomainErrors pass). */
+async function guard<T>(operation: string, key: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw storageUnavailable(operation, key, error);
+  }
+}
+
+function isKeySegment(name: string): boolean {
+  try {
+    parseKey(name);
+    return true;
+  } catch {
+    return false; // foreign files such as .DS_Store are not objects
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await lstat(file);
+    return true;
+  } catch (error) {
+    if (MISSING.has(errno(error))) return false;
+    throw error;
+  }
+}
+
+async function createTemp(temp: string): Promise<FileHandle> {
+  try {
+    return await open(temp, 'wx', 0o600);
+  } catch (error) {
+    if (errno(error) !== 'ENOENT') throw error;
+    await mkdir(dirname(temp), { recursive: true, mode: 0o700 });
+    return open(temp, 'wx', 0o600);
+  }
+}
+
+async function writeFully(handle: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+async function publish(temp: string, file: string, key: string, overwrite: boolean): Promise<void> {
+  if (overwrite) return rename(temp, file);
+  try {
+    await link(temp, file);
+  } catch (error) {
+    if (errno(error) === 'EEXIST') throw artifactExists(key);
+    if (!NO_HARD_LINKS.has(errno(error))) throw error;
+    if (await exists(file)) throw artifactExists(key);
+    return rename(temp, file);
+  }
+  await unlink(temp).catch(() => undefined); // published already; a leftover link is swept later
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | null = null;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (error) {
+    if (!NO_DIR_SYNC.has(errno(error))) throw error;
+  } finally {
+    await handle?.close().catch(() => undefined);
+  }
+}
+

@@ -1,0 +1,79 @@
+/**
+ * StorageBackend: where a snapshot's artifacts live, after restic's `Backend` (Save, Load, Stat,
+ * List, Remove). It stores opaque bytes under keys and knows nothing about snapshots, manifests,
+ * compression or encryption; the backup engine builds keys and the artifact codec shapes bytes.
+ *
+ * Keys are relative POSIX paths built from ids and fixed names, such as
+ * `orgs/<orgId>/repos/<repoId>/snapshots/<snapshotId>/manifest.json` (see storage-key.ts for the
+ * exact rules). Every implementation runs the conformance suite in test/storage.
+ */
+import type { Readable } from 'node:stream';
+
+export interface PutOptions {
+  /**
+   * Replace an existing object (atomically: readers see the old or the new bytes, never a mix).
+   * Default false. Artifacts and manifests are write-once; only the conformance suite's
+   * atomic-overwrite check and repairs by an operator should ever pass true.
+   */
+  overwrite?: boolean;
+}
+
+export interface PutResult {
+  /** Bytes written. */
+  size: number;
+  /** Lowercase hex SHA-256 of the bytes written, computed while writing. */
+  sha256: string;
+}
+
+export interface ObjectInfo {
+  size: number;
+  modifiedAt: Date;
+}
+
+export interface StorageBackend {
+  /** Where objects live, for logs (`/data/backups`, `memory`); never contains credentials. */
+  readonly location: string;
+
+  /**
+   * Stores `source` under `key` atomically: the object appears whole or not at all, so a reader
+   * never sees a partial object and a failed or crashed write leaves nothing visible.
+   *
+   * Ownership: `put` takes `source`. It reads a stream to its end, or destroys it when it gives up
+   * (refusal, storage error, or the source's own error), so the caller never has to clean up.
+   *
+   * Errors: VALIDATION_FAILED for a malformed key (before reading anything); ARTIFACT_EXISTS when
+   * the key exists and `overwrite` is not set (checked before reading, and again atomically at
+   * commit, so of two racing writers exactly one wins); STORAGE_UNAVAILABLE when the medium fails
+   * (`retryable` unless the cause is a permission or read-only file system). An error emitted by
+   * `source` is rethrown unchanged.
+   */
+  put(key: string, source: Readable | Uint8Array, options?: PutOptions): Promise<PutResult>;
+
+  /**
+   * Opens the object for reading. A missing key rejects with ARTIFACT_NOT_FOUND here, before any
+   * stream exists. The caller owns the returned stream: read it to its end or `destroy()` it, which
+   * releases the file handle. A stream opened before an overwrite keeps reading the old bytes.
+   */
+  open(key: string): Promise<Readable>;
+
+  /** Size and modification time, or null when the key does not exist. */
+  stat(key: string): Promise<ObjectInfo | null>;
+
+  /**
+   * Every key below `prefix`, recursively, in no particular order (sort if you need one).
+   * `prefix` is a key-like path matched segment by segment: `orgs/1` lists `orgs/1/…` but not
+   * `orgs/12/…`; a trailing `/` is allowed; `''` lists everything. Writes in progress and their
+   * leftovers never appear. Keys removed while listing may or may not appear.
+   */
+  list(prefix: string): AsyncIterable<string>;
+
+  /** Removes one object. Idempotent: deleting a missing key succeeds. */
+  delete(key: string): Promise<void>;
+
+  /**
+   * Removes every object below `prefix` (segment-wise, as in `list`). Idempotent. The objects
+   * disappear from `list` at once, even if reclaiming the space takes longer. An empty prefix is
+   * refused with VALIDATION_FAILED: wiping a whole store is not an operation.
+   */
+  deletePrefix(prefix: string): Promise<void>;
+}

@@ -1,0 +1,98 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { FakeClock } from '../../server/src/shared/clock.js';
+import { LocalStorage } from '../../server/src/storage/local-storage.js';
+import { leftovers } from '../support/deferred.js';
+import { describeStorageBackend } from './storage-conformance.js';
+import { collect, pausingSource, split } from './storage-support.js';
+
+const bag = leftovers();
+afterEach(() => bag.release());
+
+async function aDirectory(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'labkeeper-storage-'));
+  return bag.add(() => rm(dir, { recursive: true, force: true }), dir);
+}
+
+/** Every file and directory below `root`, relative, including temp files. */
+async function everything(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true });
+  return entries.map((e) => relative(root, join(root, e))).sort();
+}
+
+describeStorageBackend('LocalStorage', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'labkeeper-storage-'));
+  return {
+    storage: await LocalStorage.open(root),
+    cleanup: () => rm(root, { recursive: true, force: true }),
+    strayFiles: async () => (await everything(root)).filter((path) => path.includes('.tmp-')),
+  };
+});
+
+describe('LocalStorage', () => {
+  describe('layout', () => {
+    it('creates its directory and stores key a/b/c as the file a/b/c, readable only by its owner', async () => {
+      const root = join(await aDirectory(), 'backups');
+      const storage = await LocalStorage.open(root);
+      await storage.put('orgs/o1/manifest.json', Buffer.from('{}'));
+      const info = await stat(join(root, 'orgs/o1/manifest.json'));
+      expect(info.size).toBe(2);
+      expect(info.mode & 0o777).toBe(0o600);
+      expect(storage.location).toBe(root);
+    });
+
+    it('does not list foreign files such as .DS_Store', async () => {
+      const root = await aDirectory();
+      const storage = await LocalStorage.open(root);
+      await storage.put('a/b', Buffer.from('x'));
+      await writeFile(join(root, 'a', '.DS_Store'), 'finder');
+      expect(await collect(storage.list(''))).toEqual(['a/b']);
+    });
+  });
+
+  describe('temp files', () => {
+    it('writes into a hidden temp file next to the target while a put is in progress', async () => {
+      const root = await aDirectory();
+      const storage = await LocalStorage.open(root);
+      const source = pausingSource(split(randomBytes(200_000), 100_000), 1);
+      const putting = storage.put('snap/repo.bundle', source.stream);
+      await source.paused;
+      const during = await everything(root);
+      expect(during).toEqual(['snap', expect.stringMatching(/^snap\/repo\.bundle\.tmp-[0-9a-f]{16}$/)]);
+      expect(await collect(storage.list(''))).toEqual([]);
+      source.resume();
+      await putting;
+      expect(await everything(root)).toEqual(['snap', 'snap/repo.bundle']);
+    });
+
+    it('sweeps temp files and half-deleted directories older than an hour when opened', async () => {
+      const root = await aDirectory();
+      const clock = new FakeClock('2026-03-01T12:00:00Z');
+      await mkdir(join(root, 'orgs/o1/snap.tmp-deleted-0011223344556677/x'), { recursive: true });
+      await writeFile(join(root, 'orgs/o1/repo.bundle.tmp-aaaaaaaaaaaaaaaa'), 'crashed write');
+      await writeFile(join(root, 'orgs/o1/manifest.json.tmp-bbbbbbbbbbbbbbbb'), 'write in progress');
+      const twoHoursAgo = new Date('2026-03-01T10:00:00Z');
+      await utimes(join(root, 'orgs/o1/snap.tmp-deleted-0011223344556677'), twoHoursAgo, twoHoursAgo);
+      await utimes(join(root, 'orgs/o1/repo.bundle.tmp-aaaaaaaaaaaaaaaa'), twoHoursAgo, twoHoursAgo);
+      const tenMinutesAgo = new Date('2026-03-01T11:50:00Z');
+      await utimes(join(root, 'orgs/o1/manifest.json.tmp-bbbbbbbbbbbbbbbb'), tenMinutesAgo, tenMinutesAgo);
+
+      const storage = await LocalStorage.open(root, { clock });
+
+      expect(await everything(root)).toEqual(['orgs', 'orgs/o1', 'orgs/o1/manifest.json.tmp-bbbbbbbbbbbbbbbb']);
+      expect(await collect(storage.list(''))).toEqual([]);
+    });
+
+    it('leaves nothing of a deleted prefix behind, not even its directory', async () => {
+      const root = await aDirectory();
+      const storage = await LocalStorage.open(root);
+      await storage.put('orgs/o1/a', Buffer.from('x'));
+      await storage.put('orgs/o2/a', Buffer.from('y'));
+      await storage.deletePrefix('orgs/o1');
+      expect(await everything(root)).toEqual(['orgs', 'orgs/o2', 'orgs/o2/a']);
+    });
+  });
+});
