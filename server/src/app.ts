@@ -33,6 +33,15 @@ import type { Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './shared/logger.js';
 import { WorkerService } from './workers/worker.service.js';
+import { BackupRunService } from './backup/backup-run.service.js';
+import { BackupScheduler } from './backup/backup-scheduler.js';
+import { codec } from './backup/codec.adapter.js';
+import { PolicyService } from './backup/policy.service.js';
+import { RepositoryBackup } from './backup/repository-backup.js';
+import { SnapshotReader } from './backup/snapshot-chain.js';
+import { SnapshotService } from './backup/snapshot.service.js';
+import { SnapshotVerifier } from './backup/verification.js';
+import { createArtifactStores, createMetadataSources, encryptionKeys } from './backup/backup.wiring.js';
 
 export const VERSION = '0.1.0';
 
@@ -132,7 +141,46 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       { afterConnected, checkWorker: (id) => workers.exists(id) }, config.gitlabOAuth);
     organizations = new OrganizationService(dataSource, connections, sessions, clock, log('organizations'), (id) => workers.exists(id),
       async (org) => void (await sync.requestSync(org.id, 'PROTECTED')));
-    const services: Services = { apiTokens, credentials, connections, sessions, oauthAttempts, organizations, sync, workers, oauthRedirectUri: redirectUri };
+    // Backup
+    const stores = createArtifactStores(config.dataDir);
+    const keys = encryptionKeys(credentials, box);
+    const reader = new SnapshotReader(dataSource, stores, codec);
+    const verifier = new SnapshotVerifier(dataSource, stores, reader, keys.forArtifact, clock, log('verify'), config.dataDir);
+    const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
+    const policies = new PolicyService(dataSource, clock, log('policies'), keys.checkCredential);
+    const repositoryBackup = new RepositoryBackup({
+      dataSource,
+      stores,
+      codec,
+      sessions,
+      reader,
+      metadataFor: createMetadataSources(sessions, gitlab),
+      encryptionKey: keys.forRun,
+      installationKey: keys.installationKey,
+      clock,
+      logger: log('backup'),
+      workDir: config.dataDir,
+    });
+    const backupRuns = new BackupRunService(dataSource, policies, sessions, jobStore.queue, repositoryBackup, clock, log('backup'), (e) =>
+      pubSub.publish('BACKUP_PROGRESS', e),
+    );
+    const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
+
+    const services: Services = {
+      apiTokens,
+      credentials,
+      connections,
+      sessions,
+      oauthAttempts,
+      organizations,
+      sync,
+      workers,
+      policies,
+      backupRuns,
+      backupScheduler,
+      snapshots,
+      oauthRedirectUri: redirectUri,
+    };
 
     // Worker
     let workerId: string | null = null;

@@ -6,6 +6,10 @@ import type { CredentialService } from './credentials/credential.service.js';
 import type { OrganizationService } from './organizations/organization.service.js';
 import type { SyncService } from './organizations/sync.service.js';
 import type { WorkerService } from './workers/worker.service.js';
+import type { BackupRunService } from './backup/backup-run.service.js';
+import type { BackupScheduler } from './backup/backup-scheduler.js';
+import type { PolicyService } from './backup/policy.service.js';
+import type { SnapshotService } from './backup/snapshot.service.js';
 
 /** Every domain service of one process, built once by app.ts. */
 export interface Services {
@@ -17,5 +21,9 @@ export interface Services {
   organizations: OrganizationService;
   sync: SyncService;
   workers: WorkerService;
+  policies: PolicyService;
+  backupRuns: BackupRunService;
+  backupScheduler: BackupScheduler;
+  snapshots: SnapshotService;
   oauthRedirectUri: string;
 }

@@ -8,7 +8,7 @@
  * The master key comes from LABKEEPER_MASTER_KEY or, when unset, from `<dataDir>/master.key`,
  * created with mode 0600 on the first start. Losing it makes every stored secret unreadable.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -30,6 +30,11 @@ export class SecretBox {
   /** A short, non-secret identifier of the key (to tell keys apart in logs and errors). */
   get keyId(): string {
     return createHash('sha256').update(this.key).digest('hex').slice(0, 12);
+  }
+
+  /** A 32-byte key derived from the master key (HKDF-SHA256) for one purpose; the master key never leaves. */
+  deriveKey(info: string, salt: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.from(salt, 'utf8'), Buffer.from(info, 'utf8'), 32));
   }
 
   seal(plaintext: string, context: string): Buffer {

@@ -1,4 +1,5 @@
 import { ApiTokenEntity } from '../access/api-token.entity.js';
+import { BackupPolicyEntity, BackupRunEntity, BackupRunItemEntity, SnapshotEntity } from '../backup/backup.entity.js';
 import { ConnectionEntity, OAuthAttemptEntity } from '../connections/connection.entity.js';
 import { CredentialEntity } from '../credentials/credential.entity.js';
 import { GroupEntity, OrganizationEntity, RepositoryEntity, SyncRunEntity } from '../organizations/organization.entity.js';
@@ -15,4 +16,8 @@ export const ENTITIES = [
   GroupEntity,
   SyncRunEntity,
   WorkerEntity,
+  BackupPolicyEntity,
+  BackupRunEntity,
+  BackupRunItemEntity,
+  SnapshotEntity,
 ];

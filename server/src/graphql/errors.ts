@@ -34,6 +34,9 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'CONNECTION_NOT_FOUND':
     case 'ORGANIZATION_NOT_FOUND':
     case 'WORKER_NOT_FOUND':
+    case 'BACKUP_RUN_NOT_FOUND':
+    case 'SNAPSHOT_NOT_FOUND':
+    case 'POLICY_NOT_FOUND':
     case 'ARTIFACT_NOT_FOUND':
       return 'NOT_FOUND';
     case 'CONFLICT':
@@ -41,6 +44,8 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'CREDENTIAL_NAME_TAKEN':
     case 'ORGANIZATION_ALREADY_PROTECTED':
     case 'SYNC_ALREADY_RUNNING':
+    case 'BACKUP_ALREADY_RUNNING':
+    case 'SNAPSHOT_HAS_DEPENDENTS':
     case 'ARTIFACT_EXISTS':
       return 'CONFLICT';
     case 'FORBIDDEN':
@@ -64,6 +69,8 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'GITLAB_UNAVAILABLE':
       return 'UPSTREAM_UNAVAILABLE';
     case 'MASTER_KEY_MISMATCH':
+    case 'MANIFEST_CHECKSUM_MISMATCH':
+    case 'GIT_FAILED':
     case 'STORAGE_UNAVAILABLE':
       return 'INTERNAL_SERVER_ERROR';
     default: {

@@ -6,10 +6,12 @@
 import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import type { ConnectionStatusChanged } from '../connections/connection.events.js';
 import type { SyncProgressed } from '../organizations/sync.events.js';
+import type { BackupProgressed } from '../backup/backup.events.js';
 
 export type Topics = {
   CONNECTION_STATUS_CHANGED: [ConnectionStatusChanged];
   SYNC_PROGRESS: [organizationId: string, SyncProgressed];
+  BACKUP_PROGRESS: [BackupProgressed];
 };
 
 export type LabkeeperPubSub = PubSub<Topics>;

@@ -1,6 +1,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ApiTokenResolver } from '../access/api-token.resolver.js';
+import { BackupRunResolver, PolicyResolver, SnapshotResolver } from '../backup/backup.resolver.js';
 import { ConnectionResolver } from '../connections/connection.resolver.js';
 import { CredentialResolver } from '../credentials/credential.resolver.js';
 import { OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
@@ -16,6 +17,9 @@ export const RESOLVERS = [
   OrganizationResolver,
   RepositoryResolver,
   WorkerResolver,
+  PolicyResolver,
+  BackupRunResolver,
+  SnapshotResolver,
 ] as const;
 
 export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSchema> {

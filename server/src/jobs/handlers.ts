@@ -20,6 +20,24 @@ export async function defineJobs(agenda: Agenda, services: Services, logger: Log
     if (started.length > 0) log.info({ organizations: started.length }, 'scheduled repository syncs started');
   });
 
+  agenda.define(JOB.backupRun, async (job: Job<{ runId: string }>) => {
+    await services.backupRuns.start(job.attrs.data.runId);
+  });
+
+  agenda.define(
+    JOB.backupRepository,
+    async (job: Job<{ runId: string; itemId: string }>) => {
+      await services.backupRuns.runItem(job.attrs.data.runId, job.attrs.data.itemId, () => job.touch());
+    },
+    { concurrency },
+  );
+
+  agenda.define(JOB.backupSchedule, async () => {
+    const started = await services.backupScheduler.startDueBackups();
+    if (started.length > 0) log.info({ runs: started.length }, 'scheduled backups started');
+  });
+
   // One schedule row for the whole cluster (Agenda's `every` upserts a single job by name).
   await agenda.every('1 minute', JOB.repositoriesSchedule, undefined, { skipImmediate: false });
+  await agenda.every('1 minute', JOB.backupSchedule, undefined, { skipImmediate: false });
 }

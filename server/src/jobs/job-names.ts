@@ -4,5 +4,10 @@ export const JOB = {
   repositoriesSync: 'repositories.sync',
   /** Every minute: start the syncs whose RepoSyncSchedule is due. */
   repositoriesSchedule: 'repositories.schedule',
-  /** Every heartbeat: mark this worker alive. Runs in-process, not through the store. */
+  /** One backup run: refresh GitLab's facts, fan out one job per repository (data: { runId }). */
+  backupRun: 'backup.run',
+  /** One repository of a backup run (data: { runId, itemId }). */
+  backupRepository: 'backup.repository',
+  /** Every minute: start the backups whose policy schedule is due. */
+  backupSchedule: 'backup.schedule',
 } as const;

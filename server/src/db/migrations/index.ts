@@ -1,4 +1,5 @@
 import { Initial1795540842950 } from './1795540842950-Initial.js';
+import { BackupEngine1795543494997 } from './1795543494997-BackupEngine.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
-export const MIGRATIONS: Function[] = [Initial1795540842950];
+export const MIGRATIONS: Function[] = [Initial1795540842950, BackupEngine1795543494997];

@@ -1,0 +1,311 @@
+/**
+ * Backup runs. `runNow` (and the scheduler) create a run with one item per repository and queue
+ * the `backup.run` job; that job refreshes what GitLab says about the repositories and fans out
+ * one `backup.repository` job per item, biggest first, so several workers share a run. Each
+ * item job ends by trying to finish the run; a conditional UPDATE makes exactly one of them do it.
+ * Every state change is published as BackupProgressed; a run always ends with a terminal event.
+ */
+import { In, IsNull, Not, type DataSource, type Repository } from 'typeorm';
+import type { GitLabSessions } from '../connections/gitlab-session.js';
+import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
+import type { Clock } from '../shared/clock.js';
+import { DomainError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { JobQueue } from '../shared/job-queue.js';
+import type { Logger } from '../shared/logger.js';
+import {
+  BackupRunEntity,
+  BackupRunItemEntity,
+  TERMINAL_ITEM_STATUSES,
+  TERMINAL_RUN_STATUSES,
+  type BackupRunStatus,
+  type BackupTrigger,
+} from './backup.entity.js';
+import { backupAlreadyRunning, backupRunNotFound, nothingToBackUp } from './backup.errors.js';
+import type { BackupProgressed } from './backup.events.js';
+import type { PolicyService } from './policy.service.js';
+import type { CopyType } from './policy.types.js';
+import { ProgressThrottle } from './progress-throttle.js';
+import type { ItemProgress, RepositoryBackup } from './repository-backup.js';
+
+export const JOB_BACKUP_RUN = 'backup.run';
+export const JOB_BACKUP_REPOSITORY = 'backup.repository';
+
+export interface RunFilter {
+  organizationId?: string | null;
+  status?: BackupRunStatus | null;
+}
+
+export class BackupRunService {
+  private readonly runs: Repository<BackupRunEntity>;
+  private readonly items: Repository<BackupRunItemEntity>;
+  private readonly throttle: ProgressThrottle<BackupProgressed>;
+  /** Abort controllers of items running in this process, for cancellation. */
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly policies: PolicyService,
+    private readonly sessions: GitLabSessions,
+    private readonly queue: JobQueue,
+    private readonly repositoryBackup: RepositoryBackup,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    publish: (event: BackupProgressed) => void,
+  ) {
+    this.runs = dataSource.getRepository(BackupRunEntity);
+    this.items = dataSource.getRepository(BackupRunItemEntity);
+    this.throttle = new ProgressThrottle(publish);
+  }
+
+  async get(id: string): Promise<BackupRunEntity> {
+    const run = /^[0-9a-f-]{36}$/i.test(id) ? await this.runs.findOneBy({ id }) : null;
+    if (!run) throw backupRunNotFound(id);
+    return run;
+  }
+
+  async list(filter: RunFilter, page: { offset: number; limit: number }) {
+    const where = {
+      ...(filter.organizationId ? { organizationId: filter.organizationId } : {}),
+      ...(filter.status ? { status: filter.status } : {}),
+    };
+    const [items, total] = await this.runs.findAndCount({ where, order: { createdAt: 'DESC', id: 'DESC' }, skip: page.offset, take: page.limit });
+    return { items, total };
+  }
+
+  itemsOf(runId: string): Promise<BackupRunItemEntity[]> {
+    return this.items.find({ where: { runId }, order: { sizeHint: 'DESC', pathWithNamespace: 'ASC' } });
+  }
+
+  async counts(runId: string) {
+    const rows: { status: string; n: number }[] = await this.items
+      .createQueryBuilder('i')
+      .select('i.status', 'status')
+      .addSelect('count(*)::int', 'n')
+      .where('i.run_id = :runId', { runId })
+      .groupBy('i.status')
+      .getRawMany();
+    const by = Object.fromEntries(rows.map((r) => [r.status, r.n])) as Record<string, number>;
+    const total = rows.reduce((n, r) => n + r.n, 0);
+    const done = TERMINAL_ITEM_STATUSES.reduce((n, s) => n + (by[s] ?? 0), 0);
+    return { total, done, failed: by.FAILED ?? 0, by };
+  }
+
+  /** Creates a run (QUEUED) and queues it. `repositoryIds` narrows it to some protected repositories. */
+  async runNow(organizationId: string, options: { repositoryIds?: string[] | null; trigger?: BackupTrigger; copyType?: CopyType } = {}) {
+    const org = await this.dataSource.getRepository(OrganizationEntity).findOneBy({ id: organizationId });
+    if (!org) throw new DomainError('ORGANIZATION_NOT_FOUND', `organization ${organizationId} does not exist`, { details: { organizationId } });
+    const active = await this.runs.findOne({ where: { organizationId, status: In(['QUEUED', 'RUNNING']) } });
+    if (active) throw backupAlreadyRunning(organizationId, active.id);
+    const policy = await this.policies.forOrganization(organizationId);
+    const scope = policy.value.scope;
+    const selected = options.repositoryIds ?? (scope.mode === 'SELECTED' ? scope.repositoryIds : null);
+    const repositories = await this.dataSource.getRepository(RepositoryEntity).find({
+      where: { organizationId, isProtected: true, deletedUpstreamAt: IsNull(), ...(selected ? { id: In(selected) } : {}) },
+    });
+    if (repositories.length === 0) throw nothingToBackUp(organizationId);
+    const run = this.runs.create({
+      id: newId(),
+      organizationId,
+      trigger: options.trigger ?? 'MANUAL',
+      copyType: options.copyType ?? 'INCREMENTAL',
+      status: 'QUEUED',
+      policy: policy.value,
+      chainKey: policy.chainKey,
+      itemsTotal: repositories.length,
+      bytesWritten: '0',
+      errorCode: null,
+      errorMessage: null,
+      windowEndsAt: null,
+      cancelRequestedAt: null,
+      startedAt: null,
+      finishedAt: null,
+    });
+    await this.dataSource.transaction(async (tx) => {
+      await tx.getRepository(BackupRunEntity).insert(run);
+      await tx.getRepository(BackupRunItemEntity).insert(
+        repositories.map((r) => ({
+          id: newId(),
+          runId: run.id,
+          repositoryId: r.id,
+          pathWithNamespace: r.pathWithNamespace,
+          status: 'QUEUED' as const,
+          phase: 'QUEUED' as const,
+          sizeHint: r.storageSize ?? r.repositorySize ?? '0',
+          warnings: [],
+        })),
+      );
+    });
+    this.logger.info({ runId: run.id, organizationId, repositories: repositories.length, trigger: run.trigger }, 'backup run queued');
+    await this.emitRun(run);
+    await this.queue.enqueue(JOB_BACKUP_RUN, { runId: run.id });
+    return run;
+  }
+
+  /** Requests cancellation: queued items are canceled now, running ones stop at their next step. */
+  async cancel(runId: string): Promise<BackupRunEntity> {
+    const run = await this.get(runId);
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) return run;
+    await this.runs.update({ id: runId }, { cancelRequestedAt: this.clock.now() });
+    await this.items.update({ runId, status: 'QUEUED' }, { status: 'CANCELED', phase: 'DONE', finishedAt: this.clock.now() });
+    for (const item of await this.items.findBy({ runId, status: 'RUNNING' })) this.running.get(item.id)?.abort();
+    await this.maybeFinish(runId);
+    return this.get(runId);
+  }
+
+  /** The `backup.run` job: refresh GitLab's facts, then fan out the repositories, biggest first. */
+  async start(runId: string): Promise<void> {
+    const run = await this.get(runId);
+    if (run.status !== 'QUEUED') return;
+    await this.runs.update({ id: runId, status: 'QUEUED' }, { status: 'RUNNING', startedAt: this.clock.now() });
+    run.status = 'RUNNING';
+    await this.emitRun(run);
+    try {
+      await this.refreshRepositories(run);
+    } catch (error) {
+      this.logger.warn({ err: error, runId }, 'could not refresh repository facts from GitLab; every repository will be fetched');
+    }
+    const items = await this.items.find({ where: { runId, status: 'QUEUED' } });
+    items.sort((a, b) => Number(b.sizeHint) - Number(a.sizeHint));
+    for (const item of items) await this.queue.enqueue(JOB_BACKUP_REPOSITORY, { runId, itemId: item.id });
+    await this.maybeFinish(runId);
+  }
+
+  /** The `backup.repository` job. */
+  async runItem(runId: string, itemId: string, touch: () => Promise<void>): Promise<void> {
+    const run = await this.get(runId);
+    const item = await this.items.findOneBy({ id: itemId });
+    if (!item || TERMINAL_ITEM_STATUSES.includes(item.status)) return void (await this.maybeFinish(runId));
+    if (run.cancelRequestedAt) {
+      await this.finishItem(run, item, { status: 'CANCELED' });
+      return;
+    }
+    await this.items.update({ id: itemId }, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1, startedAt: this.clock.now() });
+    Object.assign(item, { status: 'RUNNING', attempts: item.attempts + 1 });
+    const controller = new AbortController();
+    this.running.set(itemId, controller);
+    let metadataRecords = 0;
+    let git = { bytes: 0, objects: 0, total: null as number | null };
+    const progress = (p: ItemProgress) => {
+      const phaseChanged = p.phase !== item.phase;
+      item.phase = p.phase;
+      if (p.git) git = { bytes: p.git.bytes ?? git.bytes, objects: p.git.objects ?? git.objects, total: p.git.totalObjects ?? git.total };
+      if (p.metadataRecords !== undefined) metadataRecords = p.metadataRecords;
+      if (phaseChanged) void this.items.update({ id: itemId }, { phase: p.phase });
+      void this.emitItem(run, item, { git, metadataRecords }, phaseChanged);
+    };
+    try {
+      const outcome = await this.repositoryBackup.run(run, item, { signal: controller.signal, touch, progress });
+      await this.finishItem(run, item, {
+        status: outcome.status,
+        snapshotId: outcome.snapshot?.id ?? null,
+        warnings: outcome.warnings,
+        bytesReceived: String(git.bytes),
+        objectsReceived: git.objects,
+        bytesWritten: outcome.status === 'UNCHANGED' ? '0' : outcome.snapshot.sizeBytes,
+      });
+    } catch (error) {
+      const canceled = controller.signal.aborted;
+      const domain = error instanceof DomainError ? error : null;
+      if (!canceled) this.logger.error({ err: error, runId, repositoryId: item.repositoryId }, 'repository backup failed');
+      await this.finishItem(run, item, {
+        status: canceled ? 'CANCELED' : 'FAILED',
+        errorCode: canceled ? 'CANCELED' : domain?.code ?? 'INTERNAL',
+        errorMessage: canceled ? 'canceled by a user' : domain?.message ?? 'unexpected error (see the worker log)',
+      });
+    } finally {
+      this.running.delete(itemId);
+    }
+  }
+
+  private async finishItem(run: BackupRunEntity, item: BackupRunItemEntity, changes: Partial<BackupRunItemEntity>) {
+    Object.assign(item, changes, { phase: 'DONE', finishedAt: this.clock.now() });
+    await this.items.update({ id: item.id }, { ...changes, phase: 'DONE', finishedAt: item.finishedAt });
+    this.throttle.clear(item.id);
+    await this.emitItem(run, item, { git: { bytes: Number(item.bytesReceived ?? 0), objects: item.objectsReceived ?? 0, total: null }, metadataRecords: 0 }, true);
+    await this.maybeFinish(run.id);
+  }
+
+  /** Ends the run when every item is terminal; only the caller whose UPDATE wins publishes it. */
+  async maybeFinish(runId: string): Promise<void> {
+    const counts = await this.counts(runId);
+    if (counts.done < counts.total) return;
+    const run = await this.get(runId);
+    if (TERMINAL_RUN_STATUSES.includes(run.status)) return;
+    const ok = (counts.by.SUCCEEDED ?? 0) + (counts.by.UNCHANGED ?? 0);
+    const status: BackupRunStatus = run.cancelRequestedAt
+      ? 'CANCELED'
+      : ok === counts.total
+        ? 'SUCCEEDED'
+        : ok + (counts.by.PARTIAL ?? 0) === 0
+          ? 'FAILED'
+          : 'PARTIAL';
+    const [{ sum }] = await this.items.createQueryBuilder('i').select('coalesce(sum(i.bytes_written), 0)::text', 'sum').where('i.run_id = :runId', { runId }).getRawMany();
+    const finished = await this.runs.update(
+      { id: runId, status: Not(In(TERMINAL_RUN_STATUSES)) },
+      {
+        status,
+        finishedAt: this.clock.now(),
+        bytesWritten: sum,
+        errorMessage: status === 'PARTIAL' || status === 'FAILED' ? `${counts.total - ok} of ${counts.total} repositories did not complete` : null,
+      },
+    );
+    if (finished.affected !== 1) return;
+    this.logger.info({ runId, status, items: counts.total, failed: counts.failed }, 'backup run finished');
+    await this.emitRun(await this.get(runId));
+  }
+
+  private async refreshRepositories(run: BackupRunEntity) {
+    const org = await this.dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
+    const projects = await this.sessions.withGitLab(org.connectionId, async (client) =>
+      org.kind === 'GROUP' ? client.listGroupProjects(org.gitlabNamespaceId) : client.listUserProjects((await client.currentUser()).id),
+    );
+    const repos = this.dataSource.getRepository(RepositoryEntity);
+    for (const p of projects) {
+      await repos.update(
+        { organizationId: org.id, gitlabProjectId: p.id },
+        { lastActivityAt: new Date(p.lastActivityAt), defaultBranch: p.defaultBranch, httpUrlToRepo: p.httpUrlToRepo, isEmpty: p.emptyRepo, hasWiki: p.wikiEnabled },
+      );
+    }
+  }
+
+  private async emitRun(run: BackupRunEntity) {
+    const counts = await this.counts(run.id);
+    const isTerminal = TERMINAL_RUN_STATUSES.includes(run.status);
+    this.throttle.push(`run:${run.id}`, this.event(run, counts, null, isTerminal), true);
+  }
+
+  private async emitItem(run: BackupRunEntity, item: BackupRunItemEntity, p: { git: { bytes: number; objects: number; total: number | null }; metadataRecords: number }, force: boolean) {
+    const counts = force ? await this.counts(run.id) : { total: run.itemsTotal, done: 0, failed: 0 };
+    this.throttle.push(
+      item.id,
+      this.event(run, counts, {
+        itemId: item.id,
+        repositoryId: item.repositoryId,
+        pathWithNamespace: item.pathWithNamespace,
+        status: item.status,
+        phase: item.phase,
+        bytesReceived: p.git.bytes,
+        objectsReceived: p.git.objects,
+        totalObjects: p.git.total,
+        metadataRecords: p.metadataRecords,
+        errorMessage: item.errorMessage ?? null,
+      }, false),
+      force,
+    );
+  }
+
+  private event(run: BackupRunEntity, counts: { total: number; done: number; failed: number }, item: BackupProgressed['item'], isTerminal: boolean): BackupProgressed {
+    return {
+      organizationId: run.organizationId,
+      runId: run.id,
+      runStatus: run.status,
+      itemsTotal: counts.total,
+      itemsDone: counts.done,
+      itemsFailed: counts.failed,
+      item,
+      isTerminal,
+      at: this.clock.now().toISOString(),
+    };
+  }
+}

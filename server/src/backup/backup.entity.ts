@@ -1,0 +1,113 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import type { BackupPolicyValue, CopyType } from './policy.types.js';
+
+export type BackupRunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'PARTIAL' | 'FAILED' | 'CANCELED' | 'TIMED_OUT';
+export type BackupTrigger = 'MANUAL' | 'SCHEDULED' | 'EVENT';
+export type ItemStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'PARTIAL' | 'UNCHANGED' | 'FAILED' | 'CANCELED';
+export type ItemPhase = 'QUEUED' | 'FETCHING' | 'BUNDLING' | 'METADATA' | 'WRITING' | 'VERIFYING' | 'DONE';
+export type VerificationStatus = 'UNVERIFIED' | 'VERIFIED' | 'FAILED';
+
+export const TERMINAL_RUN_STATUSES: BackupRunStatus[] = ['SUCCEEDED', 'PARTIAL', 'FAILED', 'CANCELED', 'TIMED_OUT'];
+export const TERMINAL_ITEM_STATUSES: ItemStatus[] = ['SUCCEEDED', 'PARTIAL', 'UNCHANGED', 'FAILED', 'CANCELED'];
+
+/** One per organization; `value` is the whole policy (policy.types.ts). */
+@Entity('backup_policies')
+export class BackupPolicyEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Index({ unique: true })
+  @Column('uuid', { name: 'organization_id' })
+  organizationId!: string;
+  @Column('jsonb') value!: BackupPolicyValue;
+  /** Changes when compression or encryption changes: snapshots never chain across it. */
+  @Column('text', { name: 'chain_key' }) chainKey!: string;
+  @Column('timestamptz', { name: 'next_backup_at', nullable: true }) nextBackupAt!: Date | null;
+  @Column('text', { name: 'next_copy_type', nullable: true }) nextCopyType!: CopyType | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}
+
+/** One execution of a policy over an organization's repositories. */
+@Entity('backup_runs')
+export class BackupRunEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Index()
+  @Column('uuid', { name: 'organization_id' })
+  organizationId!: string;
+  @Column('text') trigger!: BackupTrigger;
+  /** What the schedule asked for; a repository without a usable parent gets a FULL anyway. */
+  @Column('text', { name: 'copy_type' }) copyType!: CopyType;
+  @Index()
+  @Column('text')
+  status!: BackupRunStatus;
+  /** The policy as it was when the run was created. */
+  @Column('jsonb') policy!: BackupPolicyValue;
+  @Column('text', { name: 'chain_key' }) chainKey!: string;
+  @Column('integer', { name: 'items_total', default: 0 }) itemsTotal!: number;
+  @Column('bigint', { name: 'bytes_written', default: 0 }) bytesWritten!: string;
+  @Column('text', { name: 'error_code', nullable: true }) errorCode!: string | null;
+  @Column('text', { name: 'error_message', nullable: true }) errorMessage!: string | null;
+  @Column('timestamptz', { name: 'window_ends_at', nullable: true }) windowEndsAt!: Date | null;
+  @Column('timestamptz', { name: 'cancel_requested_at', nullable: true }) cancelRequestedAt!: Date | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
+  @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
+}
+
+/** One repository within a run. */
+@Entity('backup_run_items')
+@Index(['runId', 'repositoryId'], { unique: true })
+export class BackupRunItemEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Index()
+  @Column('uuid', { name: 'run_id' })
+  runId!: string;
+  @Index()
+  @Column('uuid', { name: 'repository_id' })
+  repositoryId!: string;
+  @Column('text', { name: 'path_with_namespace' }) pathWithNamespace!: string;
+  @Column('text') status!: ItemStatus;
+  @Column('text') phase!: ItemPhase;
+  @Column('integer', { default: 0 }) attempts!: number;
+  @Column('bigint', { name: 'size_hint', default: 0 }) sizeHint!: string;
+  @Column('bigint', { name: 'bytes_received', default: 0 }) bytesReceived!: string;
+  @Column('integer', { name: 'objects_received', default: 0 }) objectsReceived!: number;
+  @Column('bigint', { name: 'bytes_written', default: 0 }) bytesWritten!: string;
+  @Column('uuid', { name: 'snapshot_id', nullable: true }) snapshotId!: string | null;
+  @Column('jsonb', { default: () => "'[]'" }) warnings!: string[];
+  @Column('text', { name: 'error_code', nullable: true }) errorCode!: string | null;
+  @Column('text', { name: 'error_message', nullable: true }) errorMessage!: string | null;
+  @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
+  @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
+}
+
+/**
+ * An immutable restore point of one repository. The row is written only after the snapshot's
+ * manifest is stored, so a snapshot without a manifest never exists for the API.
+ */
+@Entity('snapshots')
+export class SnapshotEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Index()
+  @Column('uuid', { name: 'repository_id' })
+  repositoryId!: string;
+  @Index()
+  @Column('uuid', { name: 'organization_id' })
+  organizationId!: string;
+  @Column('uuid', { name: 'run_id' }) runId!: string;
+  @Column('text', { name: 'copy_type' }) copyType!: CopyType;
+  /** The snapshot whose tips this one's bundle builds on (null for FULL). */
+  @Column('uuid', { name: 'parent_id', nullable: true }) parentId!: string | null;
+  @Column('text', { name: 'chain_key' }) chainKey!: string;
+  /** The storage root (a directory for LOCAL) and the snapshot's folder below it. */
+  @Column('text', { name: 'storage_root' }) storageRoot!: string;
+  @Column('text', { name: 'storage_prefix' }) storagePrefix!: string;
+  @Column('text', { name: 'manifest_sha256' }) manifestSha256!: string;
+  @Column('bigint', { name: 'size_bytes' }) sizeBytes!: string;
+  @Column('integer', { name: 'artifact_count' }) artifactCount!: number;
+  @Column('integer', { name: 'ref_count' }) refCount!: number;
+  @Column('jsonb', { name: 'metadata_counts', default: () => "'{}'" }) metadataCounts!: Record<string, number>;
+  @Column('text', { name: 'verification_status', default: 'UNVERIFIED' }) verificationStatus!: VerificationStatus;
+  @Column('timestamptz', { name: 'verified_at', nullable: true }) verifiedAt!: Date | null;
+  @Column('text', { name: 'verification_error', nullable: true }) verificationError!: string | null;
+  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+}

@@ -1,0 +1,136 @@
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { GraphQLContext } from '../graphql/context.js';
+import { toConnection, toPage } from '../graphql/pagination.js';
+import { validationError } from '../shared/errors.js';
+import type { BackupProgressed } from './backup.events.js';
+import {
+  BackupProgressEvent,
+  BackupRun,
+  BackupRunConnection,
+  BackupRunItem,
+  BackupRunsArgs,
+  RunNowInput,
+  Snapshot,
+  SnapshotConnection,
+  SnapshotsArgs,
+  VerificationReport,
+} from './backup.type.js';
+import { BackupPolicy, PolicySettingsShape } from './policy.type.js';
+import { METADATA_TYPES } from './policy.types.js';
+
+@Resolver(() => BackupRun)
+export class BackupRunResolver {
+  @Authorized()
+  @Query(() => BackupRunConnection)
+  async backupRuns(@Args() args: BackupRunsArgs, @Ctx() { services }: GraphQLContext) {
+    const page = toPage(args);
+    const { items, total } = await services.backupRuns.list(args, page);
+    return toConnection(items.map(BackupRun.from), total, page);
+  }
+
+  @Authorized()
+  @Query(() => BackupRun)
+  async backupRun(@Arg('id', () => ID) id: string, @Ctx() { services }: GraphQLContext) {
+    return BackupRun.from(await services.backupRuns.get(id));
+  }
+
+  @FieldResolver(() => [BackupRunItem])
+  async items(@Root() run: BackupRun, @Ctx() { services }: GraphQLContext) {
+    return (await services.backupRuns.itemsOf(run.id)).map(BackupRunItem.from);
+  }
+
+  @Authorized('BACKUP_OPERATOR')
+  @Mutation(() => BackupRun, { description: 'Back up now with the current policy; returns the QUEUED run at once.' })
+  async runNow(@Arg('input') input: RunNowInput, @Ctx() { services }: GraphQLContext) {
+    return BackupRun.from(await services.backupRuns.runNow(input.organizationId, { repositoryIds: input.repositoryIds, copyType: input.copyType }));
+  }
+
+  @Authorized('BACKUP_OPERATOR')
+  @Mutation(() => BackupRun)
+  async cancelBackupRun(@Arg('id', () => ID) id: string, @Ctx() { services }: GraphQLContext) {
+    return BackupRun.from(await services.backupRuns.cancel(id));
+  }
+
+  @Authorized()
+  @Subscription(() => BackupProgressEvent, {
+    topics: 'BACKUP_PROGRESS',
+    filter: ({ payload, args }: { payload: BackupProgressed; args: { runId?: string | null; organizationId?: string | null } }) =>
+      (!args.runId || payload.runId === args.runId) && (!args.organizationId || payload.organizationId === args.organizationId),
+    description: 'Run and per-repository progress of one run (runId) or of an organization; ends each run with isTerminal.',
+  })
+  backupProgress(
+    @Root() event: BackupProgressed,
+    @Arg('runId', () => ID, { nullable: true }) runId?: string,
+    @Arg('organizationId', () => ID, { nullable: true }) organizationId?: string,
+  ): BackupProgressEvent {
+    if (!runId && !organizationId) throw validationError({ runId: 'give runId or organizationId' });
+    return BackupProgressEvent.from(event);
+  }
+}
+
+@Resolver(() => Snapshot)
+export class SnapshotResolver {
+  @Authorized()
+  @Query(() => SnapshotConnection, { description: 'Snapshots of a repository or an organization, newest first.' })
+  async snapshots(@Args() args: SnapshotsArgs, @Ctx() { services }: GraphQLContext) {
+    const page = toPage(args);
+    const { items, total } = await services.snapshots.list(args, page);
+    return toConnection(items.map(Snapshot.from), total, page);
+  }
+
+  @Authorized()
+  @Query(() => Snapshot)
+  async snapshot(@Arg('id', () => ID) id: string, @Ctx() { services }: GraphQLContext) {
+    return Snapshot.from(await services.snapshots.get(id));
+  }
+
+  @FieldResolver(() => String, { description: 'manifest.json as stored (artifacts, refs, metadata counts).' })
+  async manifest(@Root() snapshot: Snapshot, @Ctx() { services }: GraphQLContext) {
+    return JSON.stringify(await services.snapshots.reader.manifest(await services.snapshots.get(snapshot.id)));
+  }
+
+  @Authorized('BACKUP_OPERATOR', 'RESTORE_OPERATOR')
+  @Mutation(() => VerificationReport, { description: 'Re-reads every artifact, checks sizes and sha256, and reads the bundle chain as a restore would.' })
+  async verifySnapshot(@Arg('id', () => ID) id: string, @Ctx() { services }: GraphQLContext) {
+    const { snapshot, result } = await services.snapshots.verify(id);
+    return Object.assign(new VerificationReport(), { snapshot: Snapshot.from(snapshot), ...result });
+  }
+
+  @Authorized('ADMIN')
+  @Mutation(() => ID, { description: 'Refused (CONFLICT) while another snapshot depends on it.' })
+  async deleteSnapshot(@Arg('id', () => ID) id: string, @Ctx() { services }: GraphQLContext) {
+    await services.snapshots.delete(id, { reason: 'deleted through the API' });
+    return id;
+  }
+}
+
+@Resolver(() => BackupPolicy)
+export class PolicyResolver {
+  @Authorized()
+  @Query(() => [BackupPolicy])
+  async policies(@Ctx() { services }: GraphQLContext) {
+    return (await services.policies.list()).map(BackupPolicy.from);
+  }
+
+  @Authorized()
+  @Query(() => BackupPolicy, { description: "An organization's policy (created with defaults on first read)." })
+  async policy(@Arg('organizationId', () => ID) organizationId: string, @Ctx() { services }: GraphQLContext) {
+    return BackupPolicy.from(await services.policies.forOrganization(organizationId));
+  }
+
+  @Authorized()
+  @Query(() => [String], { description: 'Metadata types a policy can include.' })
+  metadataTypes(): string[] {
+    return [...METADATA_TYPES];
+  }
+
+  @Authorized('BACKUP_OPERATOR')
+  @Mutation(() => BackupPolicy)
+  async customizePolicy(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Arg('input') input: PolicySettingsShape,
+    @Ctx() { services }: GraphQLContext,
+  ) {
+    return BackupPolicy.from(await services.policies.customize(organizationId, PolicySettingsShape.toValue(input)));
+  }
+}

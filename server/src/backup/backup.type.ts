@@ -1,0 +1,149 @@
+import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { ArrayMaxSize, IsOptional } from 'class-validator';
+import { Connection as ConnectionOf, PageArgs } from '../graphql/pagination.js';
+import type { BackupRunEntity, BackupRunItemEntity, BackupRunStatus, SnapshotEntity } from './backup.entity.js';
+import type { BackupProgressed } from './backup.events.js';
+import { CopyTypeEnum } from './policy.type.js';
+
+export enum BackupRunStatusEnum {
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  SUCCEEDED = 'SUCCEEDED',
+  PARTIAL = 'PARTIAL',
+  FAILED = 'FAILED',
+  CANCELED = 'CANCELED',
+  TIMED_OUT = 'TIMED_OUT',
+}
+registerEnumType(BackupRunStatusEnum, { name: 'BackupRunStatus' });
+
+@ObjectType({ description: 'One repository within a backup run.' })
+export class BackupRunItem {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) repositoryId!: string;
+  @Field() pathWithNamespace!: string;
+  @Field({ description: 'QUEUED, RUNNING, SUCCEEDED, PARTIAL, UNCHANGED, FAILED or CANCELED' }) status!: string;
+  @Field({ description: 'QUEUED, FETCHING, BUNDLING, METADATA, WRITING, VERIFYING or DONE' }) phase!: string;
+  @Field(() => Int) attempts!: number;
+  @Field(() => Number) bytesReceived!: number;
+  @Field(() => Int) objectsReceived!: number;
+  @Field(() => Number) bytesWritten!: number;
+  @Field(() => ID, { nullable: true, description: 'The snapshot made (or, for UNCHANGED, the latest one that still holds).' })
+  snapshotId!: string | null;
+  @Field(() => [String], { description: 'E.g. metadata types skipped with the reason.' }) warnings!: string[];
+  @Field(() => String, { nullable: true }) errorCode!: string | null;
+  @Field(() => String, { nullable: true }) errorMessage!: string | null;
+  @Field(() => Date, { nullable: true }) startedAt!: Date | null;
+  @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
+
+  static from(e: BackupRunItemEntity): BackupRunItem {
+    return Object.assign(new BackupRunItem(), { ...e, bytesReceived: Number(e.bytesReceived), bytesWritten: Number(e.bytesWritten) });
+  }
+}
+
+@ObjectType({ description: 'One execution of a backup policy.' })
+export class BackupRun {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) organizationId!: string;
+  @Field({ description: 'MANUAL, SCHEDULED or EVENT' }) trigger!: string;
+  @Field(() => CopyTypeEnum, { description: 'What was asked for; repositories without a usable chain get a FULL.' }) copyType!: string;
+  @Field(() => BackupRunStatusEnum) status!: BackupRunStatus;
+  @Field(() => Int) itemsTotal!: number;
+  @Field(() => Number) bytesWritten!: number;
+  @Field(() => String, { nullable: true }) errorMessage!: string | null;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) startedAt!: Date | null;
+  @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
+  @Field(() => Date, { nullable: true }) cancelRequestedAt!: Date | null;
+
+  static from(e: BackupRunEntity): BackupRun {
+    return Object.assign(new BackupRun(), { ...e, bytesWritten: Number(e.bytesWritten) });
+  }
+}
+
+@ObjectType({ description: 'An immutable restore point of one repository.' })
+export class Snapshot {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) repositoryId!: string;
+  @Field(() => ID) organizationId!: string;
+  @Field(() => ID) runId!: string;
+  @Field(() => CopyTypeEnum) copyType!: string;
+  @Field(() => ID, { nullable: true, description: 'The snapshot this one builds on (null for FULL).' }) parentId!: string | null;
+  @Field(() => Number) sizeBytes!: number;
+  @Field(() => Int) artifactCount!: number;
+  @Field(() => Int) refCount!: number;
+  @Field(() => String, { description: 'JSON object: metadata type → records.' }) metadataCounts!: string;
+  @Field({ description: 'UNVERIFIED, VERIFIED or FAILED' }) verificationStatus!: string;
+  @Field(() => Date, { nullable: true }) verifiedAt!: Date | null;
+  @Field(() => String, { nullable: true }) verificationError!: string | null;
+  @Field() manifestSha256!: string;
+  @Field({ description: 'Where the artifacts live, relative to the storage root.' }) storagePrefix!: string;
+  @Field() createdAt!: Date;
+
+  static from(e: SnapshotEntity): Snapshot {
+    return Object.assign(new Snapshot(), { ...e, sizeBytes: Number(e.sizeBytes), metadataCounts: JSON.stringify(e.metadataCounts) });
+  }
+}
+
+export const BackupRunConnection = ConnectionOf(BackupRun, 'BackupRun');
+export const SnapshotConnection = ConnectionOf(Snapshot, 'Snapshot');
+
+@ArgsType()
+export class BackupRunsArgs extends PageArgs {
+  @Field(() => ID, { nullable: true }) organizationId?: string;
+  @Field(() => BackupRunStatusEnum, { nullable: true }) status?: BackupRunStatus;
+}
+
+@ArgsType()
+export class SnapshotsArgs extends PageArgs {
+  @Field(() => ID, { nullable: true }) organizationId?: string;
+  @Field(() => ID, { nullable: true }) repositoryId?: string;
+}
+
+@InputType()
+export class RunNowInput {
+  @Field(() => ID) organizationId!: string;
+  @Field(() => [ID], { nullable: true, description: 'Only these protected repositories (default: the policy scope).' })
+  @IsOptional()
+  @ArrayMaxSize(10_000)
+  repositoryIds?: string[];
+  @Field(() => CopyTypeEnum, { nullable: true, description: 'Default INCREMENTAL (FULL where no chain exists yet).' })
+  copyType?: CopyTypeEnum;
+}
+
+@ObjectType()
+export class BackupItemProgress {
+  @Field(() => ID) itemId!: string;
+  @Field(() => ID) repositoryId!: string;
+  @Field() pathWithNamespace!: string;
+  @Field() status!: string;
+  @Field() phase!: string;
+  @Field(() => Number) bytesReceived!: number;
+  @Field(() => Int) objectsReceived!: number;
+  @Field(() => Int, { nullable: true }) totalObjects!: number | null;
+  @Field(() => Int) metadataRecords!: number;
+  @Field(() => String, { nullable: true }) errorMessage!: string | null;
+}
+
+@ObjectType()
+export class BackupProgressEvent {
+  @Field(() => ID) organizationId!: string;
+  @Field(() => ID) runId!: string;
+  @Field(() => BackupRunStatusEnum) runStatus!: BackupRunStatus;
+  @Field(() => Int) itemsTotal!: number;
+  @Field(() => Int) itemsDone!: number;
+  @Field(() => Int) itemsFailed!: number;
+  @Field(() => BackupItemProgress, { nullable: true }) item!: BackupItemProgress | null;
+  @Field() isTerminal!: boolean;
+  @Field() at!: string;
+
+  static from(e: BackupProgressed): BackupProgressEvent {
+    return Object.assign(new BackupProgressEvent(), e);
+  }
+}
+
+@ObjectType()
+export class VerificationReport {
+  @Field(() => Snapshot) snapshot!: Snapshot;
+  @Field() ok!: boolean;
+  @Field(() => [String]) problems!: string[];
+}

@@ -1,0 +1,80 @@
+/**
+ * manifest.json: the last artifact of a snapshot, written after every other one. It lists every
+ * artifact with its size and sha256, the refs the snapshot restores, and the snapshot it builds
+ * on. A snapshot without its manifest does not exist. The format is documented in docs/FORMAT.md
+ * so that a user can restore with plain git and a JSON reader.
+ */
+import type { CopyType } from './policy.types.js';
+
+export const MANIFEST_FORMAT = 'labkeeper-snapshot';
+export const MANIFEST_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+
+export type ArtifactKind = 'GIT_BUNDLE' | 'WIKI_BUNDLE' | 'METADATA' | 'LFS_OBJECT';
+
+export interface ManifestArtifact {
+  /** Path relative to the snapshot's folder, e.g. `repository.bundle`, `metadata/issues.jsonl.gz`. */
+  path: string;
+  kind: ArtifactKind;
+  /** Bytes as stored (after compression and encryption). */
+  size: number;
+  /** sha256 (hex) of the bytes as stored. */
+  sha256: string;
+  compression: 'NONE' | 'GZIP' | 'BROTLI';
+  encrypted: boolean;
+  /** METADATA: the type and how many records (JSON lines) it holds. */
+  metadataType?: string;
+  records?: number;
+}
+
+export interface GitState {
+  /** Every ref with its object id, as upstream had them when the snapshot was taken. */
+  refs: Record<string, string>;
+  /** The ref HEAD points to (the default branch). */
+  head: string | null;
+  /** Objects the bundle assumes present: the tips of the prerequisite snapshot (empty for FULL). */
+  prerequisites: string[];
+  /** The bundle artifact's path, or null when nothing changed since the prerequisite snapshot. */
+  bundle: string | null;
+}
+
+export interface Manifest {
+  format: typeof MANIFEST_FORMAT;
+  version: typeof MANIFEST_VERSION;
+  snapshotId: string;
+  createdAt: string;
+  copyType: CopyType;
+  /** The snapshot whose tips the bundles build on: INCREMENTAL → the previous one, DIFFERENTIAL → the last FULL. */
+  parent: { snapshotId: string; manifestSha256: string } | null;
+  instanceUrl: string;
+  organization: { id: string; fullPath: string };
+  repository: {
+    id: string;
+    gitlabProjectId: number;
+    pathWithNamespace: string;
+    webUrl: string;
+    defaultBranch: string | null;
+    visibility: string;
+    isArchived: boolean;
+  };
+  git: GitState | null;
+  wiki: GitState | null;
+  metadata: Record<string, { status: 'OK' | 'SKIPPED' | 'FAILED'; records: number; reason?: string }>;
+  encryption: { algorithm: 'LKENC1-AES-256-GCM'; keyId: string } | null;
+  artifacts: ManifestArtifact[];
+}
+
+export function serializeManifest(manifest: Manifest): Buffer {
+  return Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+}
+
+export function parseManifest(bytes: Buffer): Manifest {
+  const value = JSON.parse(bytes.toString('utf8')) as Manifest;
+  if (value.format !== MANIFEST_FORMAT || value.version !== MANIFEST_VERSION) {
+    throw new Error(`not a Labkeeper snapshot manifest (format ${String(value.format)} v${String(value.version)})`);
+  }
+  return value;
+}
+
+export const snapshotPrefix = (organizationId: string, repositoryId: string, snapshotId: string) =>
+  `orgs/${organizationId}/repos/${repositoryId}/snapshots/${snapshotId}`;

@@ -1,0 +1,70 @@
+/**
+ * One BackupPolicy per organization, created with defaults on first use. `customize` validates
+ * the whole policy, recomputes the next scheduled backup, and starts a new chain (the next backup
+ * of every repository is FULL) when compression or encryption changes, so snapshots never mix.
+ */
+import { createHash } from 'node:crypto';
+import type { DataSource, Repository } from 'typeorm';
+import { OrganizationEntity } from '../organizations/organization.entity.js';
+import type { Clock } from '../shared/clock.js';
+import { DomainError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { Logger } from '../shared/logger.js';
+import { BackupPolicyEntity, SnapshotEntity } from './backup.entity.js';
+import { nextBackup } from './backup-schedule.js';
+import { defaultPolicy } from './policy.defaults.js';
+import type { BackupPolicyValue } from './policy.types.js';
+import { validatePolicy } from './policy.validation.js';
+
+export function chainKeyOf(value: BackupPolicyValue): string {
+  const basis = JSON.stringify({ compression: value.compression, encryption: value.encryption?.credentialId ?? null });
+  return createHash('sha256').update(basis).digest('hex').slice(0, 16);
+}
+
+export class PolicyService {
+  private readonly repo: Repository<BackupPolicyEntity>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    /** Throws when a credential id is not an ENCRYPTION_KEY credential. */
+    private readonly checkEncryptionKey: (credentialId: string) => Promise<void>,
+  ) {
+    this.repo = dataSource.getRepository(BackupPolicyEntity);
+  }
+
+  list(): Promise<BackupPolicyEntity[]> {
+    return this.repo.find({ order: { createdAt: 'ASC' } });
+  }
+
+  async forOrganization(organizationId: string): Promise<BackupPolicyEntity> {
+    const existing = await this.repo.findOneBy({ organizationId });
+    if (existing) return existing;
+    if (!(await this.dataSource.getRepository(OrganizationEntity).existsBy({ id: organizationId }))) {
+      throw new DomainError('ORGANIZATION_NOT_FOUND', `organization ${organizationId} does not exist`, { details: { organizationId } });
+    }
+    const value = defaultPolicy();
+    const entity = this.repo.create({ id: newId(), organizationId, value, chainKey: chainKeyOf(value), ...(await this.next(organizationId, value)) });
+    await this.repo.createQueryBuilder().insert().values(entity).orIgnore().execute();
+    return this.repo.findOneByOrFail({ organizationId });
+  }
+
+  async customize(organizationId: string, input: BackupPolicyValue): Promise<BackupPolicyEntity> {
+    const policy = await this.forOrganization(organizationId);
+    const value = validatePolicy(input);
+    if (value.encryption) await this.checkEncryptionKey(value.encryption.credentialId);
+    const chainKey = chainKeyOf(value);
+    if (chainKey !== policy.chainKey) this.logger.info({ organizationId }, 'compression or encryption changed: the next backups start a new full chain');
+    Object.assign(policy, { value, chainKey, ...(await this.next(organizationId, value)) });
+    await this.repo.save(policy);
+    return policy;
+  }
+
+  /** When the schedule fires next, and which copy it asks for. */
+  async next(organizationId: string, value: BackupPolicyValue, after = this.clock.now()) {
+    const hasFull = await this.dataSource.getRepository(SnapshotEntity).existsBy({ organizationId, copyType: 'FULL', chainKey: chainKeyOf(value) });
+    const upcoming = nextBackup(value.schedule, value.timeZone, after, { hasFull });
+    return { nextBackupAt: upcoming?.at ?? null, nextCopyType: upcoming?.copyType ?? null };
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Checks a BackupPolicy as a client sent it and returns it normalised, or throws one
+ * VALIDATION_FAILED error naming every problem at once (field → message), so a form can mark all
+ * its bad inputs in one round trip. Field paths start with `input.` and follow the value's shape
+ * (`input.schedule.time.hour`, `input.schedule.full.times[1].minute`), as the GraphQL input
+ * mirrors BackupPolicyValue.
+ *
+ * Besides types and ranges it refuses combinations that would silently never back anything up:
+ * nothing included, LFS without the repository, a schedule whose times all fall outside the
+ * backup window. Normalising means: unknown keys dropped, lists de-duplicated and sorted, the time
+ * zone spelled canonically, an empty storage path made null. Whether ids (repositories, the
+ * encryption credential) exist is the service's check, not this pure function's.
+ */
+import { isAbsolute } from 'node:path';
+import { validationError } from '../shared/errors.js';
+import { canonicalTimeZone } from '../shared/zoned-time.js';
+import { isInsideWindow } from './backup-window.js';
+import {
+  GROUP_METADATA_TYPES,
+  METADATA_TYPES,
+  type BackupPolicyValue,
+  type BackupSchedule,
+  type BackupWindow,
+  type CopySchedule,
+  type Retention,
+  type TimeOfDay,
+  type Weekday,
+} from './policy.types.js';
+
+export const MAX_KEEP_LAST = 10_000;
+export const MAX_RETENTION_DAYS = 36_500; // a hundred years; anything longer is KEEP_FOREVER
+export const MAX_TIMES_PER_DAY = 96; // every 15 minutes
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const hhmm = (t: TimeOfDay) => `${String(t.hour).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`;
+
+/** Collects problems by field path; the first message for a path wins. */
+class Problems {
+  readonly fields: Record<string, string> = {};
+  add(path: string, message: string): undefined {
+    this.fields[path] ??= message;
+    return undefined;
+  }
+  obj(v: unknown, path: string): Obj | undefined {
+    return isObj(v) ? v : this.add(path, 'is required and must be an object');
+  }
+  int(v: unknown, path: string, min: number, max: number): number | undefined {
+    return Number.isInteger(v) && (v as number) >= min && (v as number) <= max
+      ? (v as number)
+      : this.add(path, `must be a whole number from ${min} to ${max}`);
+  }
+  bool(v: unknown, path: string): boolean | undefined {
+    return typeof v === 'boolean' ? v : this.add(path, 'must be true or false');
+  }
+  oneOf<T extends string>(v: unknown, path: string, allowed: readonly T[]): T | undefined {
+    return allowed.includes(v as T) ? (v as T) : this.add(path, `must be one of ${allowed.join(', ')}`);
+  }
+  list(v: unknown, path: string): unknown[] | undefined {
+    return Array.isArray(v) ? v : this.add(path, 'must be a list');
+  }
+  time(v: unknown, path: string): TimeOfDay | undefined {
+    const t = this.obj(v, path);
+    if (!t) return undefined;
+    const hour = this.int(t.hour, `${path}.hour`, 0, 23);
+    const minute = this.int(t.minute, `${path}.minute`, 0, 59);
+    return hour === undefined || minute === undefined ? undefined : { hour, minute };
+  }
+  weekday(v: unknown, path: string): Weekday | undefined {
+    return this.int(v, path, 0, 6) as Weekday | undefined;
+  }
+  dayOfMonth(v: unknown, path: string): number | undefined {
+    return this.int(v, path, 1, 31);
+  }
+}
+
+/** Returns the policy normalised, or throws VALIDATION_FAILED with every offending field. */
+export function validatePolicy(value: unknown): BackupPolicyValue {
+  const p = new Problems();
+  const input = p.obj(value, 'input');
+  if (!input) throw validationError(p.fields);
+
+  const scope = validateScope(p, input.scope);
+  const include = validateInclude(p, input.include);
+  const schedule = validateSchedule(p, input.schedule);
+  const tz = typeof input.timeZone === 'string' ? canonicalTimeZone(input.timeZone) : null;
+  if (!tz) p.add('input.timeZone', `must be an IANA time zone such as Europe/Warsaw or UTC, not ${JSON.stringify(input.timeZone)}`);
+  const window = validateWindow(p, input.window);
+  const retention = validateRetention(p, input.retention);
+  const storage = validateStorage(p, input.storage);
+  const compression = p.oneOf(input.compression, 'input.compression', ['NONE', 'GZIP', 'BROTLI'] as const);
+  const encryption = validateEncryption(p, input.encryption);
+  const verifyAfterBackup = p.bool(input.verifyAfterBackup, 'input.verifyAfterBackup');
+  if (schedule && window && tz) checkScheduleFitsWindow(p, schedule, window);
+
+  if (Object.keys(p.fields).length > 0) throw validationError(p.fields);
+  return { scope, include, schedule, timeZone: tz, window, retention, storage, compression, encryption, verifyAfterBackup } as BackupPolicyValue;
+}
+
+function validateScope(p: Problems, v: unknown): BackupPolicyValue['scope'] | undefined {
+  const scope = p.obj(v, 'input.scope');
+  const mode = scope && p.oneOf(scope.mode, 'input.scope.mode', ['ALL', 'SELECTED'] as const);
+  if (!scope || !mode) return undefined;
+  if (mode === 'ALL') return { mode };
+  const ids = p.list(scope.repositoryIds, 'input.scope.repositoryIds');
+  if (!ids) return undefined;
+  if (ids.some((id) => typeof id !== 'string' || id.trim() === '')) return p.add('input.scope.repositoryIds', 'must list repository ids');
+  if (ids.length === 0) return p.add('input.scope.repositoryIds', 'must list at least one repository (or use mode ALL)');
+  return { mode, repositoryIds: [...new Set(ids as string[])] };
+}
+
+function validateInclude(p: Problems, v: unknown): BackupPolicyValue['include'] | undefined {
+  const inc = p.obj(v, 'input.include');
+  if (!inc) return undefined;
+  const repository = p.bool(inc.repository, 'input.include.repository');
+  const wiki = p.bool(inc.wiki, 'input.include.wiki');
+  const lfs = p.bool(inc.lfs, 'input.include.lfs');
+  const metadata = knownNames(p, inc.metadata, 'input.include.metadata', METADATA_TYPES);
+  const groupMetadata = knownNames(p, inc.groupMetadata, 'input.include.groupMetadata', GROUP_METADATA_TYPES);
+  if (repository === undefined || wiki === undefined || lfs === undefined || !metadata || !groupMetadata) return undefined;
+  if (lfs && !repository) return p.add('input.include.lfs', 'LFS objects are backed up with the repository; include the repository too');
+  if (!repository && !wiki && !lfs && metadata.length === 0 && groupMetadata.length === 0) {
+    return p.add('input.include', 'must include at least one thing to back up');
+  }
+  return { repository, wiki, lfs, metadata, groupMetadata };
+}
+
+/** A list of names from `known`, returned de-duplicated in `known`'s order. */
+function knownNames<T extends string>(p: Problems, v: unknown, path: string, known: readonly T[]): T[] | undefined {
+  const list = p.list(v, path);
+  if (!list) return undefined;
+  const unknown = list.filter((name) => !known.includes(name as T));
+  if (unknown.length > 0) return p.add(path, `unknown: ${unknown.map((n) => JSON.stringify(n)).join(', ')}; known are ${known.join(', ')}`);
+  return known.filter((name) => list.includes(name));
+}
+
+function validateSchedule(p: Problems, v: unknown): BackupSchedule | undefined {
+  const s = p.obj(v, 'input.schedule');
+  const type = s && p.oneOf(s.type, 'input.schedule.type', ['BASIC', 'CUSTOM', 'FOREVER_INCREMENTAL', 'GFS', 'MANUAL'] as const);
+  if (!s || !type) return undefined;
+  switch (type) {
+    case 'MANUAL':
+      return { type };
+    case 'BASIC': {
+      const time = p.time(s.time, 'input.schedule.time');
+      const fullDayOfMonth = p.dayOfMonth(s.fullDayOfMonth, 'input.schedule.fullDayOfMonth');
+      return time && fullDayOfMonth ? { type, time, fullDayOfMonth } : undefined;
+    }
+    case 'GFS': {
+      const time = p.time(s.time, 'input.schedule.time');
+      const fullDayOfMonth = p.dayOfMonth(s.fullDayOfMonth, 'input.schedule.fullDayOfMonth');
+      const differentialWeekday = p.weekday(s.differentialWeekday, 'input.schedule.differentialWeekday');
+      return time && fullDayOfMonth && differentialWeekday !== undefined ? { type, time, fullDayOfMonth, differentialWeekday } : undefined;
+    }
+    case 'CUSTOM': {
+      const full = validateCopySchedule(p, s.full, 'input.schedule.full', true);
+      const incremental = validateCopySchedule(p, s.incremental, 'input.schedule.incremental', false);
+      return full && incremental ? { type, full, incremental } : undefined;
+    }
+    case 'FOREVER_INCREMENTAL': {
+      const every = p.oneOf(s.every, 'input.schedule.every', ['HOURLY', 'DAILY', 'WEEKLY', 'MONTHLY'] as const);
+      const time = p.time(s.time, 'input.schedule.time');
+      // Only the field `every` uses is required; the other may be left out and gets a default.
+      const weekday = s.weekday === undefined && every !== 'WEEKLY' ? 0 : p.weekday(s.weekday, 'input.schedule.weekday');
+      const dayOfMonth = s.dayOfMonth === undefined && every !== 'MONTHLY' ? 1 : p.dayOfMonth(s.dayOfMonth, 'input.schedule.dayOfMonth');
+      return every && time && weekday !== undefined && dayOfMonth ? { type, every, time, weekday, dayOfMonth } : undefined;
+    }
+  }
+}
+
+/** The full copy needs at least one time (a schedule without fulls has nothing to build on). */
+function validateCopySchedule(p: Problems, v: unknown, path: string, isTimeRequired: boolean): CopySchedule | undefined {
+  const c = p.obj(v, path);
+  if (!c) return undefined;
+  const weekdays = p.list(c.weekdays, `${path}.weekdays`)?.map((d, i) => p.weekday(d, `${path}.weekdays[${i}]`));
+  const days = p.list(c.daysOfMonth, `${path}.daysOfMonth`)?.map((d, i) => p.dayOfMonth(d, `${path}.daysOfMonth[${i}]`));
+  const times = p.list(c.times, `${path}.times`)?.map((t, i) => p.time(t, `${path}.times[${i}]`));
+  if (!weekdays || !days || !times || [...weekdays, ...days, ...times].includes(undefined)) return undefined;
+  const uniqueTimes = [...new Map((times as TimeOfDay[]).map((t) => [hhmm(t), t])).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, t]) => t);
+  if (isTimeRequired && uniqueTimes.length === 0) return p.add(`${path}.times`, 'must list at least one time');
+  if (uniqueTimes.length > MAX_TIMES_PER_DAY) return p.add(`${path}.times`, `must list at most ${MAX_TIMES_PER_DAY} times`);
+  const sortedUnique = <T extends number>(xs: T[]) => [...new Set(xs)].sort((a, b) => a - b);
+  return { weekdays: sortedUnique(weekdays as Weekday[]), daysOfMonth: sortedUnique(days as number[]), times: uniqueTimes };
+}
+
+function validateWindow(p: Problems, v: unknown): BackupWindow | null | undefined {
+  if (v === null || v === undefined) return null;
+  const w = p.obj(v, 'input.window');
+  if (!w) return undefined;
+  const start = p.time(w.start, 'input.window.start');
+  const end = p.time(w.end, 'input.window.end');
+  if (!start || !end) return undefined;
+  if (hhmm(start) === hhmm(end)) return p.add('input.window.end', 'must differ from the start (for no window, set window to null)');
+  return { start, end };
+}
+
+/** Refuses a schedule that the window would never let start. */
+function checkScheduleFitsWindow(p: Problems, schedule: BackupSchedule, window: BackupWindow): void {
+  const inside = (t: TimeOfDay) => isInsideWindow(window, 'UTC', new Date(Date.UTC(2000, 0, 1, t.hour, t.minute)));
+  const describe = `the backup window (${hhmm(window.start)}–${hhmm(window.end)})`;
+  const check = (t: TimeOfDay, path: string) => {
+    if (!inside(t)) p.add(path, `${hhmm(t)} is outside ${describe}, so this backup would never start`);
+  };
+  switch (schedule.type) {
+    case 'MANUAL':
+      return;
+    case 'FOREVER_INCREMENTAL':
+      if (schedule.every !== 'HOURLY') return check(schedule.time, 'input.schedule.time');
+      if (!Array.from({ length: 24 }, (_, hour) => ({ hour, minute: schedule.time.minute })).some(inside)) {
+        p.add('input.schedule.time.minute', `no hour at minute ${schedule.time.minute} falls inside ${describe}`);
+      }
+      return;
+    case 'CUSTOM':
+      schedule.full.times.forEach((t, i) => check(t, `input.schedule.full.times[${i}]`));
+      schedule.incremental.times.forEach((t, i) => check(t, `input.schedule.incremental.times[${i}]`));
+      return;
+    default:
+      return check(schedule.time, 'input.schedule.time');
+  }
+}
+
+function validateRetention(p: Problems, v: unknown): Retention | undefined {
+  const r = p.obj(v, 'input.retention');
+  const mode = r && p.oneOf(r.mode, 'input.retention.mode', ['KEEP_FOREVER', 'BY_COUNT', 'BY_TIME'] as const);
+  if (!r || !mode) return undefined;
+  if (mode === 'KEEP_FOREVER') return { mode };
+  if (mode === 'BY_COUNT') {
+    const keepLast = p.int(r.keepLast, 'input.retention.keepLast', 1, MAX_KEEP_LAST);
+    return keepLast === undefined ? undefined : { mode, keepLast };
+  }
+  const days = (key: 'fullDays' | 'differentialDays' | 'incrementalDays') => p.int(r[key], `input.retention.${key}`, 1, MAX_RETENTION_DAYS);
+  const [fullDays, differentialDays, incrementalDays] = [days('fullDays'), days('differentialDays'), days('incrementalDays')];
+  return fullDays && differentialDays && incrementalDays ? { mode, fullDays, differentialDays, incrementalDays } : undefined;
+}
+
+function validateStorage(p: Problems, v: unknown): BackupPolicyValue['storage'] | undefined {
+  const s = p.obj(v, 'input.storage');
+  const kind = s && p.oneOf(s.kind, 'input.storage.kind', ['LOCAL'] as const);
+  if (!s || !kind) return undefined;
+  if (s.path === null || s.path === undefined || s.path === '') return { kind, path: null };
+  if (typeof s.path !== 'string' || !isAbsolute(s.path) || s.path.includes('\0')) {
+    return p.add('input.storage.path', 'must be an absolute path on the worker, or null for <data dir>/backups');
+  }
+  return { kind, path: s.path };
+}
+
+function validateEncryption(p: Problems, v: unknown): BackupPolicyValue['encryption'] | undefined {
+  if (v === null || v === undefined) return null;
+  const e = p.obj(v, 'input.encryption');
+  if (!e) return undefined;
+  if (typeof e.credentialId !== 'string' || e.credentialId.trim() === '') {
+    return p.add('input.encryption.credentialId', 'must be the id of an encryption key in the Password Manager (or set encryption to null)');
+  }
+  return { credentialId: e.credentialId };
+}

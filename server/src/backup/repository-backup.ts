@@ -1,0 +1,314 @@
+/**
+ * Backing up one repository within a run (the `backup.repository` job). Runs at least once, so
+ * every step is idempotent:
+ *
+ * 1. Only one job works on a repository at a time: a PostgreSQL advisory lock, held on its own
+ *    connection, so a killed worker's lock dies with its connection.
+ * 2. Choose the copy: FULL when asked or when no snapshot of the same chain exists; INCREMENTAL
+ *    against the newest snapshot; DIFFERENTIAL against the newest FULL.
+ * 3. Skip without touching git when GitLab's data proves nothing changed (see `isProvablyUnchanged`).
+ * 4. Fetch the bare mirror (and the wiki's), write the bundle(s) and the metadata files, then the
+ *    manifest, and only then the snapshot row. The snapshot id is fixed on the item before any
+ *    artifact is written: a retry deletes that id's leftovers (they have no manifest, so they were
+ *    never a snapshot) and starts the snapshot again.
+ */
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { DataSource, QueryRunner } from 'typeorm';
+import type { GitLabSessions } from '../connections/gitlab-session.js';
+import { git, type GitProgress } from '../git/git.js';
+import { createBundle, headRef, listRefs, syncMirror } from '../git/mirror.js';
+import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
+import type { Clock } from '../shared/clock.js';
+import { DomainError, isDomainError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { Logger } from '../shared/logger.js';
+import { BackupRunEntity, BackupRunItemEntity, SnapshotEntity, type ItemPhase } from './backup.entity.js';
+import type { ArtifactCodec, ArtifactStore, ArtifactStores, MetadataSource } from './backup.ports.js';
+import { MANIFEST_FILE, serializeManifest, snapshotPrefix, type GitState, type Manifest, type ManifestArtifact } from './manifest.js';
+import type { CopyType, MetadataType } from './policy.types.js';
+import type { SnapshotReader } from './snapshot-chain.js';
+
+/** GitLab updates a project's last_activity_at at most once an hour (Project#update_last_activity_at). */
+export const ACTIVITY_GRANULARITY_MS = 60 * 60_000;
+
+/**
+ * True when GitLab's data proves the repository has not changed since `since` (the parent
+ * snapshot's time). GitLab writes last_activity_at for pushes and project events, but skips the
+ * write when the stored value is less than an hour old. So a change at time P > since is hidden
+ * only if the stored value L ≥ P − 1h, i.e. L > since − 1h. With L ≤ since − 1h nothing can
+ * have happened after `since` without moving L: skip. Otherwise fetch.
+ */
+export function isProvablyUnchanged(lastActivityAt: Date | null, since: Date): boolean {
+  return lastActivityAt !== null && lastActivityAt.getTime() <= since.getTime() - ACTIVITY_GRANULARITY_MS;
+}
+
+export interface ItemProgress {
+  phase: ItemPhase;
+  git?: GitProgress;
+  metadataRecords?: number;
+}
+
+export interface RepositoryBackupDeps {
+  dataSource: DataSource;
+  stores: ArtifactStores;
+  codec: ArtifactCodec;
+  sessions: GitLabSessions;
+  reader: SnapshotReader;
+  metadataFor(connectionId: string): Promise<MetadataSource>;
+  encryptionKey(run: BackupRunEntity): Promise<{ key: Buffer; keyId: string } | null>;
+  /** Key for artifacts that must be encrypted even without a policy key (CI/CD variables). */
+  installationKey(organizationId: string): Buffer;
+  clock: Clock;
+  logger: Logger;
+  workDir: string;
+}
+
+export interface ItemContext {
+  signal: AbortSignal;
+  /** Keeps the job's lock alive during long steps. */
+  touch(): Promise<void>;
+  progress(progress: ItemProgress): void;
+}
+
+export type ItemOutcome =
+  | { status: 'SUCCEEDED' | 'PARTIAL'; snapshot: SnapshotEntity; warnings: string[] }
+  | { status: 'UNCHANGED'; snapshot: SnapshotEntity | null; warnings: string[] };
+
+export class RepositoryBackup {
+  constructor(private readonly deps: RepositoryBackupDeps) {}
+
+  async run(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
+    const { dataSource } = this.deps;
+    const lock = dataSource.createQueryRunner();
+    await lock.connect();
+    try {
+      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`labkeeper:repository:${item.repositoryId}`]);
+      return await this.locked(run, item, ctx);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`labkeeper:repository:${item.repositoryId}`]).catch(() => undefined);
+      await lock.release();
+    }
+  }
+
+  private async locked(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
+    const { dataSource, clock } = this.deps;
+    const repository = await dataSource.getRepository(RepositoryEntity).findOneByOrFail({ id: item.repositoryId });
+    const organization = await dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
+    const snapshots = dataSource.getRepository(SnapshotEntity);
+
+    // A snapshot this item already completed (job re-run after the row was written): done.
+    if (item.snapshotId) {
+      const done = await snapshots.findOneBy({ id: item.snapshotId });
+      if (done) return { status: 'SUCCEEDED', snapshot: done, warnings: item.warnings };
+    }
+
+    const latest = await snapshots.findOne({ where: { repositoryId: repository.id, chainKey: run.chainKey }, order: { createdAt: 'DESC' } });
+    const latestFull = await snapshots.findOne({
+      where: { repositoryId: repository.id, chainKey: run.chainKey, copyType: 'FULL' },
+      order: { createdAt: 'DESC' },
+    });
+    const copyType: CopyType = run.copyType === 'FULL' || !latestFull ? 'FULL' : run.copyType;
+    const parent = copyType === 'FULL' ? null : copyType === 'DIFFERENTIAL' ? latestFull : latest;
+
+    if (latest && copyType !== 'FULL' && isProvablyUnchanged(repository.lastActivityAt, latest.createdAt)) {
+      return { status: 'UNCHANGED', snapshot: latest, warnings: [] };
+    }
+
+    // Fix the snapshot id before writing anything, and clear what an earlier attempt left.
+    const snapshotId = item.snapshotId ?? newId();
+    if (!item.snapshotId) await dataSource.getRepository(BackupRunItemEntity).update({ id: item.id }, { snapshotId });
+    const prefix = snapshotPrefix(organization.id, repository.id, snapshotId);
+    const storageRoot = this.deps.stores.rootFor(run.policy);
+    const store = await this.deps.stores.at(storageRoot);
+    for await (const key of store.list(`${prefix}/`)) await store.delete(key);
+
+    const tmp = await mkdtemp(join(this.deps.workDir, 'tmp', `snap-`)).catch(async () => {
+      await mkdir(join(this.deps.workDir, 'tmp'), { recursive: true });
+      return mkdtemp(join(this.deps.workDir, 'tmp', `snap-`));
+    });
+    try {
+      const access = await this.deps.sessions.access(organization.connectionId);
+      const auth = { username: 'oauth2', password: access.token };
+      const encryption = await this.deps.encryptionKey(run);
+      const artifacts: ManifestArtifact[] = [];
+      const warnings: string[] = [];
+      const parentManifest = parent ? await this.deps.reader.manifest(parent) : null;
+
+      // Git
+      ctx.progress({ phase: 'FETCHING' });
+      const mirror = join(this.deps.workDir, 'mirrors', `${repository.id}.git`);
+      let lastTouch = 0;
+      const onProgress = (p: GitProgress) => {
+        ctx.progress({ phase: 'FETCHING', git: p });
+        if (Date.now() - lastTouch > 10_000) {
+          lastTouch = Date.now();
+          void ctx.touch();
+        }
+      };
+      let gitState: GitState | null = null;
+      if (run.policy.include.repository) {
+        await syncMirror(mirror, repository.httpUrlToRepo, { auth, onProgress, signal: ctx.signal });
+        ctx.progress({ phase: 'BUNDLING' });
+        gitState = await this.bundle(store, mirror, 'repository.bundle', 'GIT_BUNDLE', parentManifest?.git ?? null, prefix, tmp, encryption, artifacts);
+      }
+      let wikiState: GitState | null = null;
+      if (run.policy.include.wiki && repository.hasWiki) {
+        const wikiMirror = join(this.deps.workDir, 'mirrors', `${repository.id}.wiki.git`);
+        const wikiUrl = repository.httpUrlToRepo.replace(/\.git$/, '.wiki.git');
+        try {
+          ctx.progress({ phase: 'FETCHING' });
+          await syncMirror(wikiMirror, wikiUrl, { auth, onProgress, signal: ctx.signal });
+          wikiState = await this.bundle(store, wikiMirror, 'wiki.bundle', 'WIKI_BUNDLE', parentManifest?.wiki ?? null, prefix, tmp, encryption, artifacts);
+        } catch (error) {
+          // GitLab answers 404 for a wiki that has no page yet.
+          if (!/not found|404|does not appear to be a git repository/i.test(String((error as Error).message))) throw error;
+          warnings.push('wiki: enabled but empty (GitLab has no wiki repository yet)');
+        }
+      }
+
+      // Metadata
+      const metadata: Manifest['metadata'] = {};
+      const types = run.policy.include.metadata;
+      if (types.length > 0) {
+        ctx.progress({ phase: 'METADATA', metadataRecords: 0 });
+        const source = await this.deps.metadataFor(organization.connectionId);
+        let total = 0;
+        for (const type of types) {
+          await ctx.touch();
+          const result = await this.metadataArtifact(store, source, repository.gitlabProjectId, type, run, organization.id, prefix, encryption, (n) =>
+            ctx.progress({ phase: 'METADATA', metadataRecords: total + n }),
+          );
+          metadata[type] = result.entry;
+          if (result.artifact) artifacts.push(result.artifact);
+          total += result.entry.records;
+          if (result.entry.status !== 'OK') warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
+        }
+      }
+
+      // Manifest last, then the row
+      ctx.progress({ phase: 'WRITING' });
+      const createdAt = clock.now();
+      const manifest: Manifest = {
+        format: 'labkeeper-snapshot',
+        version: 1,
+        snapshotId,
+        createdAt: createdAt.toISOString(),
+        copyType,
+        parent: parent ? { snapshotId: parent.id, manifestSha256: parent.manifestSha256 } : null,
+        instanceUrl: access.instanceUrl,
+        organization: { id: organization.id, fullPath: organization.fullPath },
+        repository: {
+          id: repository.id,
+          gitlabProjectId: repository.gitlabProjectId,
+          pathWithNamespace: repository.pathWithNamespace,
+          webUrl: repository.webUrl,
+          defaultBranch: repository.defaultBranch,
+          visibility: repository.visibility,
+          isArchived: repository.isArchived,
+        },
+        git: gitState,
+        wiki: wikiState,
+        metadata,
+        encryption: encryption ? { algorithm: 'LKENC1-AES-256-GCM', keyId: encryption.keyId } : null,
+        artifacts,
+      };
+      const stored = await store.put(`${prefix}/${MANIFEST_FILE}`, serializeManifest(manifest));
+      const failedMetadata = Object.values(metadata).some((m) => m.status === 'FAILED');
+      const snapshot = snapshots.create({
+        id: snapshotId,
+        repositoryId: repository.id,
+        organizationId: organization.id,
+        runId: run.id,
+        copyType,
+        parentId: parent?.id ?? null,
+        chainKey: run.chainKey,
+        storageRoot,
+        storagePrefix: prefix,
+        manifestSha256: stored.sha256,
+        sizeBytes: String(artifacts.reduce((n, a) => n + a.size, 0) + stored.size),
+        artifactCount: artifacts.length + 1,
+        refCount: Object.keys(gitState?.refs ?? {}).length,
+        metadataCounts: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, v.records])),
+        verificationStatus: 'UNVERIFIED',
+        verifiedAt: null,
+        verificationError: null,
+        createdAt,
+      });
+      await snapshots.save(snapshot);
+      return { status: failedMetadata ? 'PARTIAL' : 'SUCCEEDED', snapshot, warnings };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  private async bundle(
+    store: ArtifactStore,
+    mirror: string,
+    path: string,
+    kind: 'GIT_BUNDLE' | 'WIKI_BUNDLE',
+    parent: GitState | null,
+    prefix: string,
+    tmp: string,
+    encryption: { key: Buffer; keyId: string } | null,
+    artifacts: ManifestArtifact[],
+  ): Promise<GitState> {
+    const refs = await listRefs(mirror);
+    const head = await headRef(mirror);
+    const prerequisites = parent ? [...new Set(Object.values(parent.refs))] : [];
+    const file = join(tmp, path);
+    const written = await createBundle(mirror, file, prerequisites);
+    if (!written) return { refs, head, prerequisites, bundle: null };
+    await git(['bundle', 'verify', file], { cwd: mirror });
+    // Packs are already compressed: bundles are only encrypted, never compressed again.
+    const source = createReadStream(file).pipe(this.deps.codec.encode({ compression: 'NONE', key: encryption?.key ?? null }));
+    const stored = await store.put(`${prefix}/${path}`, source);
+    artifacts.push({ path, kind, size: stored.size, sha256: stored.sha256, compression: 'NONE', encrypted: !!encryption });
+    void (await stat(file));
+    return { refs, head, prerequisites, bundle: path };
+  }
+
+  private async metadataArtifact(
+    store: ArtifactStore,
+    source: MetadataSource,
+    projectId: number,
+    type: MetadataType,
+    run: BackupRunEntity,
+    organizationId: string,
+    prefix: string,
+    encryption: { key: Buffer; keyId: string } | null,
+    onCount: (n: number) => void,
+  ): Promise<{ entry: Manifest['metadata'][string]; artifact: ManifestArtifact | null }> {
+    const compression = run.policy.compression;
+    // CI/CD variables hold secrets: always encrypted, with the installation key when the policy has none.
+    const key = type === 'ci_variables' ? encryption?.key ?? this.deps.installationKey(organizationId) : encryption?.key ?? null;
+    const extension = compression === 'GZIP' ? '.gz' : compression === 'BROTLI' ? '.br' : '';
+    const path = `metadata/${type}.jsonl${extension}${key ? '.enc' : ''}`;
+    let records = 0;
+    const lines = Readable.from(
+      (async function* () {
+        for await (const record of source.projectRecords(projectId, type, onCount)) {
+          records++;
+          yield `${JSON.stringify(record)}\n`;
+        }
+      })(),
+    );
+    try {
+      const stored = await store.put(`${prefix}/${path}`, lines.pipe(this.deps.codec.encode({ compression, key })));
+      return {
+        entry: { status: 'OK', records },
+        artifact: { path, kind: 'METADATA', size: stored.size, sha256: stored.sha256, compression, encrypted: !!key, metadataType: type, records },
+      };
+    } catch (error) {
+      await store.delete(`${prefix}/${path}`).catch(() => undefined);
+      const reason = error instanceof DomainError ? error.message : 'unexpected error (see the worker log)';
+      if (isDomainError(error, 'GITLAB_FORBIDDEN') || isDomainError(error, 'GITLAB_NOT_FOUND') || (error as DomainError)?.details?.skipReason) {
+        return { entry: { status: 'SKIPPED', records: 0, reason: String((error as DomainError).details?.skipReason ?? reason) }, artifact: null };
+      }
+      this.deps.logger.warn({ err: error, type, projectId }, 'metadata export failed');
+      return { entry: { status: 'FAILED', records: 0, reason }, artifact: null };
+    }
+  }
+}

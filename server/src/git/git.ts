@@ -1,0 +1,113 @@
+/**
+ * The system `git`, run as a child process. Credentials never go into URLs or arguments (both
+ * are visible in `ps` and in git's own messages): an HTTP Authorization header is handed over
+ * through GIT_CONFIG_COUNT/KEY/VALUE environment variables (git ≥ 2.31). Prompts are disabled.
+ * Errors carry git's stderr with anything credential-like removed.
+ */
+import { spawn } from 'node:child_process';
+import { DomainError } from '../shared/errors.js';
+
+export interface GitProgress {
+  phase: string; // "Receiving objects", "Resolving deltas", …
+  percent: number | null;
+  objects: number | null;
+  totalObjects: number | null;
+  bytes: number | null;
+}
+
+export interface GitOptions {
+  cwd?: string;
+  /** Basic-auth credentials for the remote; sent as an extra HTTP header through the environment. */
+  auth?: { username: string; password: string } | null;
+  signal?: AbortSignal;
+  onProgress?: (progress: GitProgress) => void;
+  input?: string;
+  /** Extra environment (never logged). */
+  env?: Record<string, string>;
+}
+
+export class GitError extends DomainError {}
+
+const UNITS: Record<string, number> = { bytes: 1, byte: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** Parses one line of git's --progress output. */
+export function parseProgress(line: string): GitProgress | null {
+  const m = /^(?:remote: )?([A-Za-z ]+):\s+(\d+)% \((\d+)\/(\d+)\)(?:, ([\d.]+) (bytes?|KiB|MiB|GiB))?/.exec(line.trim());
+  if (!m) return null;
+  return {
+    phase: m[1]!.trim(),
+    percent: Number(m[2]),
+    objects: Number(m[3]),
+    totalObjects: Number(m[4]),
+    bytes: m[5] ? Math.round(Number(m[5]) * (UNITS[m[6]!] ?? 1)) : null,
+  };
+}
+
+export function redact(text: string): string {
+  return text
+    .replace(/(https?:\/\/)[^/@\s]+@/g, '$1***@')
+    .replace(/(authorization:\s*\w+\s+)\S+/gi, '$1***')
+    .replace(/\b(glpat|gloas|glrt|gldt)-[\w-]+/g, '$1-***');
+}
+
+export function authEnv(auth: GitOptions['auth']): Record<string, string> {
+  if (!auth) return {};
+  const basic = Buffer.from(`${auth.username}:${auth.password}`).toString('base64');
+  return {
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'http.extraHeader',
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+  };
+}
+
+export async function git(args: string[], options: GitOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  const child = spawn('git', args, {
+    cwd: options.cwd,
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? '/tmp',
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_ASKPASS: 'echo',
+      GCM_INTERACTIVE: 'never',
+      LC_ALL: 'C',
+      ...authEnv(options.auth),
+      ...options.env,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const onAbort = () => child.kill('SIGTERM');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const out: Buffer[] = [];
+  let err = '';
+  let pending = '';
+  child.stdout.on('data', (c: Buffer) => out.push(c));
+  child.stderr.on('data', (c: Buffer) => {
+    const text = c.toString('utf8');
+    err = (err + text).slice(-64 * 1024);
+    if (!options.onProgress) return;
+    pending += text;
+    const parts = pending.split(/[\r\n]/);
+    pending = parts.pop() ?? '';
+    for (const part of parts) {
+      const progress = parseProgress(part);
+      if (progress) options.onProgress(progress);
+    }
+  });
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(options.input ?? '');
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  }).finally(() => options.signal?.removeEventListener('abort', onAbort));
+  if (options.signal?.aborted) throw new GitError('CONFLICT', `git ${args[0]} was canceled`, { details: { canceled: true } });
+  if (code !== 0) {
+    const message = redact(err.trim().split('\n').slice(-5).join(' | ')) || `exit code ${code}`;
+    const transient = /(Could not resolve host|Connection (reset|refused|timed out)|The requested URL returned error: (5\d\d|429)|early EOF|RPC failed|unexpected disconnect|remote end hung up)/i.test(err);
+    const remote = ['clone', 'fetch', 'ls-remote', 'push'].includes(args[0]!);
+    throw new GitError(transient ? 'GITLAB_UNAVAILABLE' : remote ? 'GITLAB_BAD_RESPONSE' : 'GIT_FAILED', `git ${args[0]} failed: ${message}`, {
+      retryable: transient,
+      details: { exitCode: code },
+    });
+  }
+  return { stdout: Buffer.concat(out).toString('utf8'), stderr: err };
+}
