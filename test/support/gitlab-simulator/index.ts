@@ -16,14 +16,17 @@ import { Access } from './access.js';
 import { oauthIsExpired } from './auth.js';
 import type { SimContext } from './context.js';
 import { Faults, type RateLimitOptions } from './faults.js';
-import type { NamespaceRecord, ProjectRecord, UserRecord, Visibility } from './model.js';
+import { MetadataStore } from './metadata-store.js';
+import type { NamespaceRecord, ProjectRecord, Tier, UserRecord, Visibility } from './model.js';
 import { createOAuthApplication, type OAuthTokenView } from './oauth-store.js';
 import { createApp, type RecordedRequest } from './server.js';
 import { SimulatorState } from './state.js';
 
 export type { RecordedRequest } from './server.js';
 export type { OAuthTokenView } from './oauth-store.js';
-export type { NamespaceRecord, ProjectRecord, UserRecord, Visibility } from './model.js';
+export type {
+  EpicRecord, IssueRecord, MergeRequestRecord, NamespaceRecord, ProjectRecord, ReleaseRecord, SnippetRecord, Tier, UserRecord, Visibility,
+} from './model.js';
 export { AccessLevel } from './model.js';
 
 export interface GitLabSimulatorOptions {
@@ -38,6 +41,9 @@ export interface GitLabSimulatorOptions {
   /** API throttle per user/IP; null disables it. Default 2000 requests per 60 s. */
   rateLimit?: RateLimitOptions | null;
 }
+
+/** The input of a MetadataStore method (its second parameter unless told otherwise). */
+type StoreInput<M extends keyof MetadataStore, I extends number = 1> = MetadataStore[M] extends (...args: infer A) => unknown ? NonNullable<A[I]> : never;
 
 export class GitLabSimulator {
   /** Every HTTP request served, oldest first (never includes tokens). */
@@ -58,7 +64,7 @@ export class GitLabSimulator {
     this.state = new SimulatorState(clock, join(options.dataDir, 'repositories'));
     this.state.accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 7200;
     this.faults = new Faults(options.rateLimit === undefined ? { limit: 2000, periodSeconds: 60 } : options.rateLimit, clock.now);
-    this.ctx = { state: this.state, access: new Access(this.state), baseUrl: () => this.url };
+    this.ctx = { state: this.state, access: new Access(this.state), store: new MetadataStore(this.state), baseUrl: () => this.url };
   }
 
   get url(): string {
@@ -115,8 +121,8 @@ export class GitLabSimulator {
     return this.state.createGroup(input);
   }
 
-  addMember(kind: 'group' | 'project', id: number, userId: number, accessLevel: number): void {
-    this.state.addMember(kind, id, userId, accessLevel);
+  addMember(kind: 'group' | 'project', id: number, userId: number, accessLevel: number, meta: { expiresAt?: string | null } = {}): void {
+    this.state.addMember(kind, id, userId, accessLevel, meta);
   }
 
   /** `withCommit` (default true) creates one commit with README.md on the default branch. */
@@ -147,6 +153,87 @@ export class GitLabSimulator {
 
   pushWikiPage(projectId: number, input: { title: string; content: string }): string {
     return this.state.pushWikiPage(projectId, input);
+  }
+
+  // ---- metadata seeding (the same rules as the REST writes; the author defaults to the project's creator) ----
+
+  createIssue(projectId: number, input: StoreInput<'createIssue'>) {
+    return this.store(projectId).createIssue(projectId, input);
+  }
+
+  /** A note on an issue or merge request (`noteableType`, `noteableIid`); system notes too. */
+  createNote(projectId: number, input: StoreInput<'createNote'>) {
+    return this.store(projectId).createNote(projectId, input);
+  }
+
+  /** Both branches must exist in the repository (createBranch/pushCommit first); records the first version. */
+  createMergeRequest(projectId: number, input: StoreInput<'createMergeRequest'>) {
+    return this.store(projectId).createMergeRequest(projectId, input);
+  }
+
+  createLabel(projectId: number, input: { name: string } & StoreInput<'findOrCreateLabel', 2>) {
+    return this.store(projectId).findOrCreateLabel(projectId, input.name, input);
+  }
+
+  createMilestone(projectId: number, input: StoreInput<'createMilestone'>) {
+    return this.store(projectId).createMilestone(projectId, input);
+  }
+
+  /** Tags an existing `tagName`, or creates the tag from `ref`. */
+  createRelease(projectId: number, input: StoreInput<'createRelease'>) {
+    return this.store(projectId).createRelease(projectId, input);
+  }
+
+  createSnippet(projectId: number, input: StoreInput<'createSnippet'>) {
+    return this.store(projectId).createSnippet(projectId, input);
+  }
+
+  createHook(projectId: number, input: StoreInput<'createHook'>) {
+    return this.store(projectId).createHook(projectId, input);
+  }
+
+  createDeployKey(projectId: number, input: StoreInput<'createDeployKey'>) {
+    return this.store(projectId).createDeployKey(projectId, input);
+  }
+
+  createVariable(projectId: number, input: StoreInput<'createVariable'>) {
+    return this.store(projectId).createVariable(projectId, input);
+  }
+
+  protectBranch(projectId: number, input: StoreInput<'protectBranch'>) {
+    return this.store(projectId).protectBranch(projectId, input);
+  }
+
+  protectTag(projectId: number, input: StoreInput<'protectTag'>) {
+    return this.store(projectId).protectTag(projectId, input);
+  }
+
+  createGroupLabel(groupId: number, input: StoreInput<'createGroupLabel'>) {
+    return this.groupStore(groupId).createGroupLabel(groupId, input);
+  }
+
+  createGroupMilestone(groupId: number, input: StoreInput<'createGroupMilestone'>) {
+    return this.groupStore(groupId).createGroupMilestone(groupId, input);
+  }
+
+  /** Seeding bypasses the tier: epics exist in the data even while the API refuses them on Free. */
+  createEpic(groupId: number, input: StoreInput<'createEpic'>) {
+    return this.groupStore(groupId).createEpic(groupId, input);
+  }
+
+  /** The subscription tier of every namespace. Free (the default) answers 403 to the epics API, as GitLab EE does. */
+  setTier(tier: Tier): void {
+    this.state.tier = tier;
+  }
+
+  private store(projectId: number): MetadataStore {
+    this.state.requireProject(projectId);
+    return this.ctx.store;
+  }
+
+  private groupStore(groupId: number): MetadataStore {
+    if (this.state.namespaces.get(groupId)?.kind !== 'group') throw new Error(`group ${groupId} does not exist`);
+    return this.ctx.store;
   }
 
   createOAuthApplication(input: { name: string; redirectUri: string | string[]; scopes: string[]; confidential?: boolean }): { id: number; clientId: string; clientSecret: string } {

@@ -154,7 +154,9 @@ export interface IssueRecord {
 export interface NoteRecord {
   id: number;
   projectId: number;
-  issueIid: number;
+  /** What the note is on; `noteableIid` is that issue's or merge request's iid. */
+  noteableType: 'Issue' | 'MergeRequest';
+  noteableIid: number;
   authorId: number;
   body: string;
   system: boolean;
@@ -162,3 +164,177 @@ export interface NoteRecord {
   createdAt: Date;
   updatedAt: Date;
 }
+
+export interface MergeRequestRecord {
+  id: number;
+  iid: number;
+  projectId: number;
+  title: string;
+  description: string | null;
+  state: 'opened' | 'closed' | 'merged';
+  sourceBranch: string;
+  targetBranch: string;
+  authorId: number;
+  assigneeIds: number[];
+  reviewerIds: number[];
+  labels: string[];
+  milestoneId: number | null;
+  draft: boolean;
+  squash: boolean;
+  removeSourceBranch: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  mergedAt: Date | null;
+  closedAt: Date | null;
+}
+
+/** A merge request diff version (GitLab's merge_request_diffs row). */
+export interface MergeRequestDiffRecord {
+  id: number;
+  mergeRequestId: number;
+  headCommitSha: string | null;
+  baseCommitSha: string | null;
+  startCommitSha: string | null;
+  createdAt: Date;
+}
+
+export interface ReleaseLinkRecord {
+  id: number;
+  name: string;
+  url: string;
+  directAssetPath: string | null;
+  linkType: 'other' | 'runbook' | 'image' | 'package';
+}
+
+export interface ReleaseRecord {
+  id: number;
+  projectId: number;
+  tagName: string;
+  name: string;
+  description: string;
+  authorId: number;
+  sha: string;
+  createdAt: Date;
+  releasedAt: Date;
+  milestoneIds: number[];
+  links: ReleaseLinkRecord[];
+}
+
+export interface SnippetRecord {
+  id: number;
+  projectId: number;
+  title: string;
+  description: string | null;
+  fileName: string;
+  content: string;
+  visibility: Visibility;
+  authorId: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface HookRecord {
+  id: number;
+  projectId: number;
+  url: string;
+  name: string;
+  description: string;
+  /** Never returned by the API (GitLab keeps it write-only). */
+  token: string | null;
+  events: Record<string, boolean>;
+  pushEventsBranchFilter: string | null;
+  enableSslVerification: boolean;
+  createdAt: Date;
+}
+
+export interface DeployKeyRecord {
+  id: number;
+  projectId: number;
+  title: string;
+  key: string;
+  canPush: boolean;
+  expiresAt: string | null;
+  createdAt: Date;
+}
+
+export interface VariableRecord {
+  projectId: number;
+  key: string;
+  value: string;
+  variableType: 'env_var' | 'file';
+  protected: boolean;
+  masked: boolean;
+  hidden: boolean;
+  raw: boolean;
+  environmentScope: string;
+  description: string | null;
+}
+
+export interface ProtectedBranchRecord {
+  id: number;
+  projectId: number;
+  name: string;
+  pushAccessLevel: number;
+  mergeAccessLevel: number;
+  allowForcePush: boolean;
+  /** One id per access-level row, as GitLab numbers them. */
+  pushAccessId: number;
+  mergeAccessId: number;
+}
+
+export interface ProtectedTagRecord {
+  id: number;
+  projectId: number;
+  name: string;
+  createAccessLevel: number;
+  createAccessId: number;
+}
+
+export interface GroupLabelRecord {
+  id: number;
+  groupId: number;
+  name: string;
+  color: string;
+  description: string | null;
+}
+
+export interface GroupMilestoneRecord {
+  id: number;
+  iid: number;
+  groupId: number;
+  title: string;
+  description: string | null;
+  state: 'active' | 'closed';
+  dueDate: string | null;
+  startDate: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface EpicRecord {
+  id: number;
+  iid: number;
+  groupId: number;
+  title: string;
+  description: string | null;
+  state: 'opened' | 'closed';
+  authorId: number;
+  labels: string[];
+  parentId: number | null;
+  confidential: boolean;
+  startDateFixed: string | null;
+  dueDateFixed: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+  closedAt: Date | null;
+}
+
+/** When a membership began and when it ends (the access level lives in SimulatorState#members). */
+export interface MembershipMeta {
+  createdAt: Date;
+  createdById: number | null;
+  expiresAt: string | null;
+}
+
+/** GitLab's subscription tiers, as far as the API differs between them. */
+export type Tier = 'free' | 'premium';

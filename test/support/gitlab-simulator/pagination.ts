@@ -110,3 +110,40 @@ export function assertOffsetWithinLimit(req: Request, typeName: string, limit = 
     });
   }
 }
+
+/**
+ * Cursor keyset pagination (lib/gitlab/pagination/keyset/paginator.rb), which project issues offer
+ * from GitLab 18.3 for their order_by values: the Link rel="next" carries an opaque `cursor`
+ * naming the last record's sort key and id, and is absent on the last page.
+ */
+export function paginateKeysetByCursor<T extends { id: number }>(
+  req: Request, res: Response, baseUrl: string, sorted: T[], key: (item: T) => string | number, sort: 'asc' | 'desc',
+): T[] {
+  const perPage = perPageOf(req);
+  const raw = typeof req.query.cursor === 'string' ? req.query.cursor : undefined;
+  let after = sorted;
+  if (raw) {
+    let cursor: { k: string | number; id: number };
+    try {
+      cursor = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as { k: string | number; id: number };
+    } catch {
+      throw new ApiError(400, { error: 'cursor is invalid' });
+    }
+    const dir = sort === 'asc' ? 1 : -1;
+    const compare = (item: T) => {
+      const k = key(item);
+      if (k !== cursor.k) return (k < cursor.k ? -1 : 1) * dir;
+      return (item.id - cursor.id) * dir;
+    };
+    after = sorted.filter((item) => compare(item) > 0);
+  }
+  const page = after.slice(0, perPage);
+  if (after.length > perPage) {
+    const last = page[page.length - 1];
+    const url = new URL(req.originalUrl, baseUrl);
+    url.searchParams.set('cursor', Buffer.from(JSON.stringify({ k: key(last), id: last.id })).toString('base64url'));
+    res.setHeader('Link', `<${url.toString()}>; rel="next"`);
+  }
+  res.setHeader('X-Per-Page', String(perPage));
+  return page;
+}

@@ -10,7 +10,10 @@ import { handleGitRequest, isGitPath } from './git-http.js';
 import { registerOAuthRoutes } from './oauth.js';
 import { ApiError } from './pagination.js';
 import { registerGroupRoutes } from './rest/groups.js';
+import { registerGroupMetadataRoutes } from './rest/group-metadata.js';
 import { registerIssueRoutes } from './rest/issues.js';
+import { registerMergeRequestRoutes } from './rest/merge-requests.js';
+import { registerProjectMetadataRoutes } from './rest/project-metadata.js';
 import { registerProjectRoutes } from './rest/projects.js';
 import { registerUserRoutes } from './rest/users.js';
 
@@ -78,6 +81,9 @@ export function createApp(deps: ServerDeps): express.Express {
   registerGroupRoutes(ctx, api);
   registerProjectRoutes(ctx, api);
   registerIssueRoutes(ctx, api);
+  registerMergeRequestRoutes(ctx, api);
+  registerProjectMetadataRoutes(ctx, api);
+  registerGroupMetadataRoutes(ctx, api);
   // doc/api/rest/index.md "Unknown route": {"error":"404 Not Found"}
   api.use((_req: Request, res: Response) => {
     res.status(404).json({ error: '404 Not Found' });

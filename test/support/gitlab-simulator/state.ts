@@ -6,8 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type {
-  IssueRecord, LabelRecord, MilestoneRecord, NamespaceRecord, NoteRecord, OAuthApplicationRecord,
-  OAuthGrantRecord, OAuthTokenRecord, PersonalAccessTokenRecord, ProjectRecord, UserRecord, Visibility,
+  DeployKeyRecord, EpicRecord, GroupLabelRecord, GroupMilestoneRecord, HookRecord, IssueRecord, LabelRecord,
+  MembershipMeta, MergeRequestDiffRecord, MergeRequestRecord, MilestoneRecord, NamespaceRecord, NoteRecord,
+  OAuthApplicationRecord, OAuthGrantRecord, OAuthTokenRecord, PersonalAccessTokenRecord, ProjectRecord,
+  ProtectedBranchRecord, ProtectedTagRecord, ReleaseRecord, SnippetRecord, Tier, UserRecord, VariableRecord, Visibility,
 } from './model.js';
 import * as repos from './repos.js';
 
@@ -30,6 +32,22 @@ export class SimulatorState {
   readonly milestones: MilestoneRecord[] = [];
   readonly issues: IssueRecord[] = [];
   readonly notes: NoteRecord[] = [];
+  readonly mergeRequests: MergeRequestRecord[] = [];
+  readonly mergeRequestDiffs: MergeRequestDiffRecord[] = [];
+  readonly releases: ReleaseRecord[] = [];
+  readonly snippets: SnippetRecord[] = [];
+  readonly hooks: HookRecord[] = [];
+  readonly deployKeys: DeployKeyRecord[] = [];
+  readonly variables: VariableRecord[] = [];
+  readonly protectedBranches: ProtectedBranchRecord[] = [];
+  readonly protectedTags: ProtectedTagRecord[] = [];
+  readonly groupLabels: GroupLabelRecord[] = [];
+  readonly groupMilestones: GroupMilestoneRecord[] = [];
+  readonly epics: EpicRecord[] = [];
+  /** Same keys as `members`: when a membership was created, by whom, until when. */
+  readonly membershipMeta = new Map<string, MembershipMeta>();
+  /** The subscription tier of every namespace (GitLab.com Free by default): epics need Premium. */
+  tier: Tier = 'free';
   /** OAuth access token lifetime (GitLab: access_token_expires_in 7200). */
   accessTokenTtlSeconds = 7200;
   private sequences = new Map<string, number>();
@@ -128,11 +146,12 @@ export class SimulatorState {
     return group;
   }
 
-  addMember(kind: 'group' | 'project', id: number, userId: number, accessLevel: number): void {
+  addMember(kind: 'group' | 'project', id: number, userId: number, accessLevel: number, meta: { createdById?: number; expiresAt?: string | null } = {}): void {
     this.requireUser(userId);
     if (kind === 'group' && this.namespaces.get(id)?.kind !== 'group') throw new Error(`group ${id} does not exist`);
     if (kind === 'project' && !this.projects.has(id)) throw new Error(`project ${id} does not exist`);
     this.members.set(`${kind}:${id}:${userId}`, accessLevel);
+    this.membershipMeta.set(`${kind}:${id}:${userId}`, { createdAt: this.now(), createdById: meta.createdById ?? null, expiresAt: meta.expiresAt ?? null });
   }
 
   createProject(input: {
@@ -169,7 +188,13 @@ export class SimulatorState {
     repos.removeRepository(this.wikiPath(project.id));
     this.projects.delete(id);
     for (const key of [...this.members.keys()]) if (key.startsWith(`project:${id}:`)) this.members.delete(key);
-    for (const list of [this.labels, this.milestones, this.issues, this.notes] as Array<Array<{ projectId: number }>>) {
+    const perProject = [
+      this.labels, this.milestones, this.issues, this.notes, this.mergeRequests, this.releases, this.snippets, this.hooks,
+      this.deployKeys, this.variables, this.protectedBranches, this.protectedTags,
+    ] as Array<Array<{ projectId: number }>>;
+    const mergeRequestIds = new Set(this.mergeRequests.filter((m) => m.projectId === id).map((m) => m.id));
+    for (let i = this.mergeRequestDiffs.length - 1; i >= 0; i--) if (mergeRequestIds.has(this.mergeRequestDiffs[i].mergeRequestId)) this.mergeRequestDiffs.splice(i, 1);
+    for (const list of perProject) {
       for (let i = list.length - 1; i >= 0; i--) if (list[i].projectId === id) list.splice(i, 1);
     }
   }

@@ -57,7 +57,7 @@ export function namespaceEntity(ctx: SimContext, ns: NamespaceRecord) {
   return {
     id: ns.id, name: ns.name, path: ns.path, kind: ns.kind, full_path: fullPath, parent_id: ns.parentId, avatar_url: null,
     web_url: ns.kind === 'group' ? `${ctx.baseUrl()}/groups/${fullPath}` : `${ctx.baseUrl()}/${fullPath}`,
-    billable_members_count: 1, plan: 'free', end_date: null, trial_ends_on: null, trial: false, root_repository_size: 0,
+    billable_members_count: 1, plan: ctx.state.tier, end_date: null, trial_ends_on: null, trial: false, root_repository_size: 0,
     projects_count: projectsCount,
   };
 }

@@ -8,7 +8,7 @@ import type { Request, Router } from 'express';
 import { requireUser, type Caller } from '../auth.js';
 import type { SimContext } from '../context.js';
 import type { IssueRecord, NoteRecord, ProjectRecord } from '../model.js';
-import { ApiError, paginateOffset } from '../pagination.js';
+import { ApiError, isKeysetRequest, paginateKeysetByCursor, paginateOffset } from '../pagination.js';
 import { boolParam, endpoint, findProject, forbidden, intParam, matchesSearch, missingParams, orderBy, param, sortParam } from './common.js';
 import { userBasic } from './entities.js';
 import { findOrCreateLabel, milestoneEntity, registerLabelRoutes } from './labels.js';
@@ -27,7 +27,7 @@ function issueEntity(ctx: SimContext, issue: IssueRecord) {
     created_at: issue.createdAt.toISOString(), updated_at: issue.updatedAt.toISOString(), closed_at: issue.closedAt?.toISOString() ?? null,
     closed_by: closedBy ? userBasic(ctx, closedBy) : null, labels: [...issue.labels].sort(),
     milestone: milestone ? milestoneEntity(ctx, milestone) : null, assignees, author: userBasic(ctx, author), type: 'ISSUE',
-    assignee: assignees[0] ?? null, user_notes_count: state.notes.filter((n) => n.projectId === issue.projectId && n.issueIid === issue.iid && !n.system).length,
+    assignee: assignees[0] ?? null, user_notes_count: state.notes.filter((n) => n.projectId === issue.projectId && n.noteableType === 'Issue' && n.noteableIid === issue.iid && !n.system).length,
     merge_requests_count: 0, upvotes: 0, downvotes: 0, due_date: issue.dueDate, confidential: issue.confidential,
     discussion_locked: null, issue_type: 'issue', web_url: `${ctx.baseUrl()}/${fullPath}/-/issues/${issue.iid}`,
     time_stats: { time_estimate: 0, total_time_spent: 0, human_time_estimate: null, human_total_time_spent: null },
@@ -38,18 +38,20 @@ function issueEntity(ctx: SimContext, issue: IssueRecord) {
   };
 }
 
-function noteEntity(ctx: SimContext, note: NoteRecord) {
-  const issue = ctx.state.issues.find((i) => i.projectId === note.projectId && i.iid === note.issueIid)!;
+/** Entities::Note, for notes on issues and merge requests. */
+export function noteEntity(ctx: SimContext, note: NoteRecord) {
+  const noteables: Array<{ projectId: number; iid: number; id: number }> = note.noteableType === 'Issue' ? ctx.state.issues : ctx.state.mergeRequests;
+  const noteable = noteables.find((i) => i.projectId === note.projectId && i.iid === note.noteableIid)!;
   return {
     id: note.id, type: null, body: note.body, attachment: null, author: userBasic(ctx, ctx.state.users.get(note.authorId)!),
-    created_at: note.createdAt.toISOString(), updated_at: note.updatedAt.toISOString(), system: note.system, noteable_id: issue.id,
-    noteable_type: 'Issue', project_id: note.projectId, resolvable: false, confidential: note.internal, internal: note.internal,
-    noteable_iid: note.issueIid, commands_changes: {},
+    created_at: note.createdAt.toISOString(), updated_at: note.updatedAt.toISOString(), system: note.system, noteable_id: noteable.id,
+    noteable_type: note.noteableType, project_id: note.projectId, resolvable: false, confidential: note.internal, internal: note.internal,
+    noteable_iid: note.noteableIid, commands_changes: {},
   };
 }
 
 /** created_at/updated_at overrides need admin or owner rights; others are ignored. */
-function timestamp(ctx: SimContext, req: Request, caller: Caller, project: ProjectRecord, name: string): Date | undefined {
+export function timestamp(ctx: SimContext, req: Request, caller: Caller, project: ProjectRecord, name: string): Date | undefined {
   const value = param(req, name);
   if (!value || !caller.user || ctx.access.projectAccess(caller.user, project) < 50) return undefined;
   const date = new Date(value);
@@ -83,8 +85,19 @@ export function registerIssueRoutes(ctx: SimContext, router: Router): void {
       && matchesSearch(param(req, 'search'), i.title, i.description)
       && (!i.confidential || access.projectAccess(caller.user, project) >= 20));
     const orderKey = param(req, 'order_by') ?? 'created_at';
-    const key = orderKey === 'updated_at' ? (i: IssueRecord) => i.updatedAt.getTime() : (i: IssueRecord) => i.createdAt.getTime();
-    return paginateOffset(req, res, ctx.baseUrl(), orderBy(issues, key, sortParam(req, 'desc'))).map((i) => issueEntity(ctx, i));
+    const keys: Record<string, (i: IssueRecord) => string | number> = {
+      created_at: (i) => i.createdAt.getTime(), updated_at: (i) => i.updatedAt.getTime(), title: (i) => i.title, id: (i) => i.id,
+      due_date: (i) => i.dueDate ?? '', relative_position: (i) => i.id,
+    };
+    const key = keys[orderKey] ?? keys.created_at;
+    const sort = sortParam(req, 'desc');
+    const sorted = orderBy(issues, key, sort);
+    // GitLab 18.3+: keyset for the orderings in Issue.supported_keyset_orderings; other orderings
+    // drop the `pagination` param and page by offset (lib/api/issues.rb).
+    const page = isKeysetRequest(req) && keys[orderKey]
+      ? paginateKeysetByCursor(req, res, ctx.baseUrl(), sorted, key, sort)
+      : paginateOffset(req, res, ctx.baseUrl(), sorted);
+    return page.map((i) => issueEntity(ctx, i));
   }));
 
   router.get('/projects/:id/issues/:iid', endpoint((req, _res, caller) => {
@@ -140,7 +153,7 @@ export function registerIssueRoutes(ctx: SimContext, router: Router): void {
   router.get('/projects/:id/issues/:iid/notes', endpoint((req, res, caller) => {
     const project = findProject(ctx, caller, String(req.params.id));
     const issue = findIssue(project, String(req.params.iid));
-    const notes = state.notes.filter((n) => n.projectId === project.id && n.issueIid === issue.iid);
+    const notes = state.notes.filter((n) => n.projectId === project.id && n.noteableType === 'Issue' && n.noteableIid === issue.iid);
     const key = param(req, 'order_by') === 'updated_at' ? (n: NoteRecord) => n.updatedAt.getTime() : (n: NoteRecord) => n.createdAt.getTime();
     return paginateOffset(req, res, ctx.baseUrl(), orderBy(notes, key, sortParam(req, 'desc'))).map((n) => noteEntity(ctx, n));
   }));
@@ -153,7 +166,7 @@ export function registerIssueRoutes(ctx: SimContext, router: Router): void {
     if (!body) throw missingParams('body');
     const createdAt = timestamp(ctx, req, caller, project, 'created_at') ?? state.now();
     const note: NoteRecord = {
-      id: state.nextId('note'), projectId: project.id, issueIid: issue.iid, authorId: user.id, body, system: false,
+      id: state.nextId('note'), projectId: project.id, noteableType: 'Issue', noteableIid: issue.iid, authorId: user.id, body, system: false,
       internal: boolParam(req, 'internal') ?? boolParam(req, 'confidential') ?? false, createdAt, updatedAt: createdAt,
     };
     state.notes.push(note);

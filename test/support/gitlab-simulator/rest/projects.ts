@@ -86,7 +86,10 @@ export function registerProjectRoutes(ctx: SimContext, router: Router): void {
 
   router.get('/projects/:id', endpoint((req, _res, caller) => {
     const project = findProject(ctx, caller, String(req.params.id));
-    return projectEntity(ctx, project, caller.user, { statistics: boolParam(req, 'statistics') ?? false });
+    const body: Record<string, unknown> = projectEntity(ctx, project, caller.user, { statistics: boolParam(req, 'statistics') ?? false });
+    // license=true adds the detected licence (Entities::ProjectWithAccess `license`); none is detected here.
+    if (boolParam(req, 'license')) Object.assign(body, { license_url: null, license: null });
+    return body;
   }));
 
   router.get('/users/:id/projects', endpoint((req, res, caller) => {

@@ -1,0 +1,42 @@
+/**
+ * The metadata side of the GitLab port: every record of one metadata type of one project or group,
+ * as GitLab returns it. Records are GitLab's own JSON (snake_case, unmapped), because a snapshot
+ * stores them as open JSON Lines that a user can read without Labkeeper; children are embedded
+ * where they belong (an issue's `notes`, a merge request's `notes` and `versions`, a snippet's
+ * `content`). `metadata.endpoints.ts` lists which endpoint serves each type and why.
+ *
+ * Listings stream: records are yielded page by page (per_page=100) and never held as a whole.
+ * Records that reappear on a later page (offset pagination while GitLab changes) are yielded once.
+ *
+ * Errors are the adapter's (see gitlab.port.ts). A type that cannot be read for a reason that
+ * retrying will not fix is a GITLAB_FORBIDDEN whose details carry `skipKind` and `skipReason`
+ * (read them with `metadataSkipOf` from metadata.errors.ts): the token's scopes, the user's role,
+ * or a type the instance's tier lacks (epics on Free or CE). The engine records such a type as
+ * SKIPPED with that reason; every other error fails the type.
+ */
+import type { GroupMetadataType, MetadataType } from '../backup/policy.types.js';
+import type { GitLabAccess } from './gitlab.port.js';
+
+export type { GroupMetadataType, MetadataType } from '../backup/policy.types.js';
+
+/** One record as GitLab returned it, children embedded. */
+export type MetadataRecord = Record<string, unknown>;
+
+/** Called with the number of records yielded so far (after each record). */
+export type RecordProgress = (count: number) => void;
+
+export interface GitLabMetadataReader {
+  /**
+   * Every record of one type of one project, every page; children embedded. `project_settings`
+   * yields exactly one record. A record that vanishes while its children are read (404) is left
+   * out. Secrets are returned as GitLab sends them (`ci_variables` values): the caller stores
+   * that artifact encrypted.
+   */
+  projectRecords(projectId: number, type: MetadataType, onProgress?: RecordProgress): AsyncIterable<MetadataRecord>;
+  /** Every record of one type of one group (the group's own, not its subgroups'). */
+  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: RecordProgress): AsyncIterable<MetadataRecord>;
+}
+
+export interface GitLabMetadataReaderFactory {
+  create(access: GitLabAccess): GitLabMetadataReader;
+}

@@ -1,0 +1,199 @@
+/**
+ * GitLabMetadataReader over the adapter's HTTP machinery: every request goes through our gitbeaker
+ * requester (gitbeaker.requester.ts) — Retry-After honoured, 5xx backoff, per-attempt deadlines,
+ * custom CA, errors translated by gitlab.errors.ts — and then through metadata.errors.ts, which
+ * marks the refusals that mean "skip this type".
+ *
+ * gitbeaker's resource methods are not used for listings: they collect every page into one array,
+ * and a backup must stream. We ask the requester for one page at a time and follow the answer's
+ * `Link: <…>; rel="next"` as gitbeaker does — same endpoint, the link's query — which serves offset
+ * and keyset pagination alike (and never sends the token to a host a Link header names). An answer
+ * without a Link falls back to `x-next-page`.
+ */
+import { Projects } from '@gitbeaker/rest';
+import { isDomainError } from '../shared/errors.js';
+import type { GitbeakerClientFactoryOptions } from './gitbeaker.adapter.js';
+import { createRequesterFn, type RequesterFn } from './gitbeaker.requester.js';
+import { badPayload, toGitLabError } from './gitlab.errors.js';
+import type { GitLabAccess } from './gitlab.port.js';
+import { TransportPool, type HttpTransport } from './http-transport.js';
+import { normalizeInstanceUrl } from './instance-url.js';
+import { GROUP_ENDPOINTS, PROJECT_ENDPOINTS, type ChildReader, type MetadataEndpoint, type Query } from './metadata.endpoints.js';
+import { classifyMetadataError } from './metadata.errors.js';
+import type {
+  GitLabMetadataReader,
+  GitLabMetadataReaderFactory,
+  GroupMetadataType,
+  MetadataRecord,
+  MetadataType,
+  RecordProgress,
+} from './metadata.port.js';
+import { resolveRetryOptions, type ResolvedRetryOptions } from './retry-policy.js';
+
+/** GitLab's cap on per_page. */
+const PER_PAGE = 100;
+
+/**
+ * Creates one reader per access. Takes the same options as GitbeakerClientFactory (retries,
+ * requestTimeoutMs, maxPages — here per listing, children included); `close()` destroys the
+ * keep-alive agents of custom CAs.
+ */
+export class GitbeakerMetadataReaderFactory implements GitLabMetadataReaderFactory {
+  private readonly retry: ResolvedRetryOptions;
+  private readonly requestTimeoutMs: number;
+  private readonly maxPages: number;
+  private readonly transports = new TransportPool();
+
+  constructor(options: GitbeakerClientFactoryOptions = {}) {
+    this.retry = resolveRetryOptions(options);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.maxPages = options.maxPages ?? 10_000;
+  }
+
+  /** Throws VALIDATION_FAILED when the instance URL is not an http(s) URL without credentials. */
+  create(access: GitLabAccess): GitLabMetadataReader {
+    const host = normalizeInstanceUrl(access.instanceUrl);
+    const transport = this.transports.get(access.caCertificate ?? null);
+    return new GitbeakerMetadataReader(host, access, transport, this.retry, this.requestTimeoutMs, this.maxPages);
+  }
+
+  close(): void {
+    this.transports.close();
+  }
+}
+
+interface Answer {
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+interface Requester {
+  get(endpoint: string, options: { searchParams: Record<string, unknown> }): Promise<Answer>;
+}
+
+class GitbeakerMetadataReader implements GitLabMetadataReader {
+  private readonly requester: Requester;
+
+  constructor(
+    host: string,
+    access: GitLabAccess,
+    transport: HttpTransport,
+    retry: ResolvedRetryOptions,
+    requestTimeoutMs: number,
+    private readonly maxPages: number,
+  ) {
+    const auth = access.tokenType === 'oauth' ? { oauthToken: access.token } : { token: access.token };
+    const requesterFn: RequesterFn = createRequesterFn({ transport, retry, requestTimeoutMs });
+    // Any resource will do: it only lends its base URL (/api/v4/) and auth headers to the requester.
+    const resource = new Projects({ host, ...auth, requesterFn, queryTimeout: null, camelize: false });
+    this.requester = resource.requester as unknown as Requester;
+  }
+
+  projectRecords(projectId: number, type: MetadataType, onProgress?: RecordProgress): AsyncIterable<MetadataRecord> {
+    const endpoint = PROJECT_ENDPOINTS[type];
+    if (!endpoint) throw new TypeError(`unknown project metadata type ${String(type)}`);
+    return this.records(endpoint, projectId, onProgress);
+  }
+
+  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: RecordProgress): AsyncIterable<MetadataRecord> {
+    const endpoint = GROUP_ENDPOINTS[type];
+    if (!endpoint) throw new TypeError(`unknown group metadata type ${String(type)}`);
+    return this.records(endpoint, groupId, onProgress);
+  }
+
+  private async *records(endpoint: MetadataEndpoint, ownerId: number, onProgress?: RecordProgress): AsyncGenerator<MetadataRecord> {
+    const path = endpoint.path(ownerId);
+    if (endpoint.single) {
+      const answer = await this.get(endpoint, path, endpoint.query);
+      yield asRecord(answer.body, path);
+      onProgress?.(1);
+      return;
+    }
+    const children = this.childReader(endpoint);
+    const seen = new Set<unknown>();
+    let count = 0;
+    for await (const page of this.pages(endpoint, path, endpoint.query)) {
+      for (const item of page) {
+        const key = endpoint.identity(item);
+        if (key !== undefined && key !== null) {
+          if (seen.has(key)) continue;
+          seen.add(key);
+        }
+        const record = endpoint.embed ? await this.embed(endpoint, children, ownerId, item) : item;
+        if (record === null) continue;
+        yield record;
+        count += 1;
+        onProgress?.(count);
+      }
+    }
+  }
+
+  /** Adds children; a record deleted since its page was read (404) is left out. */
+  private async embed(endpoint: MetadataEndpoint, children: ChildReader, ownerId: number, item: MetadataRecord): Promise<MetadataRecord | null> {
+    try {
+      return await endpoint.embed!(children, ownerId, item);
+    } catch (error) {
+      if (isDomainError(error, 'GITLAB_NOT_FOUND')) return null;
+      if (error instanceof TypeError) throw badPayload(`${endpoint.facts.type} record: ${error.message}`);
+      throw error;
+    }
+  }
+
+  private childReader(endpoint: MetadataEndpoint): ChildReader {
+    return {
+      list: async (path, query) => {
+        const all: MetadataRecord[] = [];
+        for await (const page of this.pages(endpoint, path, query)) all.push(...page);
+        return all;
+      },
+      text: async (path) => {
+        const { body } = await this.get(endpoint, path, {});
+        // GitLab sends raw snippets as text/plain; anything parsed as JSON is put back as text.
+        return typeof body === 'string' ? body : body === null ? '' : JSON.stringify(body);
+      },
+    };
+  }
+
+  /** One page at a time, following rel="next" (or x-next-page) on the same endpoint. */
+  private async *pages(endpoint: MetadataEndpoint, path: string, query: Query): AsyncGenerator<MetadataRecord[]> {
+    let searchParams: Record<string, unknown> = { ...query, per_page: PER_PAGE };
+    for (let pages = 1; ; pages += 1) {
+      if (pages > this.maxPages) throw badPayload(`more than ${this.maxPages} pages of ${path}; its pagination links may loop`);
+      const answer = await this.get(endpoint, path, searchParams);
+      if (!Array.isArray(answer.body)) throw badPayload(`the ${endpoint.facts.type} list of ${path} is not an array`);
+      yield answer.body.map((item, i) => asRecord(item, `${path}[${i}]`));
+      const next = nextQuery(answer.headers, searchParams);
+      if (!next || answer.body.length === 0) return;
+      searchParams = next;
+    }
+  }
+
+  private async get(endpoint: MetadataEndpoint, path: string, searchParams: Record<string, unknown>): Promise<Answer> {
+    try {
+      return await this.requester.get(path, { searchParams });
+    } catch (error) {
+      throw classifyMetadataError(toGitLabError(error), endpoint.facts);
+    }
+  }
+}
+
+/** The query of the next page: the Link's rel="next", else x-next-page; null on the last page. */
+export function nextQuery(headers: Record<string, string>, current: Record<string, unknown>): Record<string, unknown> | null {
+  const link = headers.link;
+  if (link) {
+    for (const part of link.split(/,(?=\s*<)/)) {
+      const match = /<([^>]*)>\s*;(.*)/.exec(part.trim());
+      if (!match || !/\brel="?next"?/.test(match[2])) continue;
+      const url = new URL(match[1], 'http://link.invalid');
+      return Object.fromEntries(url.searchParams);
+    }
+    return null;
+  }
+  const nextPage = headers['x-next-page']?.trim();
+  return nextPage ? { ...current, page: nextPage } : null;
+}
+
+function asRecord(value: unknown, path: string): MetadataRecord {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw badPayload(`${path} is not an object`);
+  return value as MetadataRecord;
+}
