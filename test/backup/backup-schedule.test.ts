@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { copyTypeFor, nextBackup, upcomingBackups } from '../../server/src/backup/backup-schedule.js';
+import { copyTypeFor, nextBackup, nextBackupInWindow, upcomingBackups } from '../../server/src/backup/backup-schedule.js';
 import { isInsideWindow, nextWindowOpensAt, windowEndsAt } from '../../server/src/backup/backup-window.js';
 import type { BackupSchedule, BackupWindow, CopySchedule } from '../../server/src/backup/policy.types.js';
 
@@ -149,6 +149,20 @@ describe('nextBackup', () => {
       expect(nextBackup({ type: 'MANUAL' }, 'UTC', at('2026-03-01T00:00:00Z'))).toBeNull();
       expect(upcomingBackups({ type: 'MANUAL' }, 'UTC', at('2026-03-01T00:00:00Z'), 5)).toEqual([]);
     });
+  });
+});
+
+describe('nextBackupInWindow', () => {
+  const hourly = foreverIncremental('HOURLY', { minute: 30 });
+  const window: BackupWindow = { start: { hour: 22, minute: 0 }, end: { hour: 2, minute: 0 } };
+
+  it('passes over scheduled instants outside the window', () => {
+    const found = nextBackupInWindow(hourly, 'UTC', window, at('2026-03-09T02:00:00Z'));
+    expect(found && `${found.at.toISOString()} ${found.copyType}`).toBe('2026-03-09T22:30:00.000Z INCREMENTAL');
+  });
+
+  it('takes the first instant when there is no window', () => {
+    expect(nextBackupInWindow(hourly, 'UTC', null, at('2026-03-09T02:00:00Z'))?.at.toISOString()).toBe('2026-03-09T02:30:00.000Z');
   });
 });
 

@@ -28,7 +28,8 @@
  * Pure: no clock reads; `after` is a parameter, so tests need no waiting.
  */
 import { addDays, isDayOfMonth, localParts, weekdayOf, zonedInstant, zonedInstants, type CivilDate } from '../shared/zoned-time.js';
-import type { BackupSchedule, CopySchedule, CopyType, TimeOfDay } from './policy.types.js';
+import { isInsideWindow } from './backup-window.js';
+import type { BackupSchedule, BackupWindow, CopySchedule, CopyType, TimeOfDay } from './policy.types.js';
 
 export interface ScheduledBackup {
   at: Date;
@@ -75,6 +76,27 @@ export function nextBackup(schedule: BackupSchedule, timeZone: string, after: Da
       }
     }
     if (best) return history && !history.hasFull ? { at: best.at, copyType: 'FULL' } : best;
+  }
+  return null;
+}
+
+/**
+ * The first backup strictly after `after` that the backup window lets start. Scheduled instants
+ * outside the window are passed over (validation refuses schedules that would never fit, but an
+ * hourly schedule legitimately fires outside a window and must wait for it). Null as nextBackup.
+ */
+export function nextBackupInWindow(
+  schedule: BackupSchedule,
+  timeZone: string,
+  window: BackupWindow | null,
+  after: Date,
+  history?: BackupHistory,
+): ScheduledBackup | null {
+  let cursor = after;
+  for (let tries = 0; tries < HORIZON_DAYS * 24; tries++) {
+    const next = nextBackup(schedule, timeZone, cursor, history);
+    if (!next || isInsideWindow(window, timeZone, next.at)) return next;
+    cursor = next.at;
   }
   return null;
 }

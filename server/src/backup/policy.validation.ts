@@ -91,7 +91,7 @@ export function validatePolicy(value: unknown): BackupPolicyValue {
   const compression = p.oneOf(input.compression, 'input.compression', ['NONE', 'GZIP', 'BROTLI'] as const);
   const encryption = validateEncryption(p, input.encryption);
   const verifyAfterBackup = p.bool(input.verifyAfterBackup, 'input.verifyAfterBackup');
-  if (schedule && window && tz) checkScheduleFitsWindow(p, schedule, window);
+  if (schedule && window) checkScheduleFitsWindow(p, schedule, window);
 
   if (Object.keys(p.fields).length > 0) throw validationError(p.fields);
   return { scope, include, schedule, timeZone: tz, window, retention, storage, compression, encryption, verifyAfterBackup } as BackupPolicyValue;
@@ -196,6 +196,7 @@ function validateWindow(p: Problems, v: unknown): BackupWindow | null | undefine
 
 /** Refuses a schedule that the window would never let start. */
 function checkScheduleFitsWindow(p: Problems, schedule: BackupSchedule, window: BackupWindow): void {
+  // A comparison of wall-clock times, so any zone and any day will do.
   const inside = (t: TimeOfDay) => isInsideWindow(window, 'UTC', new Date(Date.UTC(2000, 0, 1, t.hour, t.minute)));
   const describe = `the backup window (${hhmm(window.start)}–${hhmm(window.end)})`;
   const check = (t: TimeOfDay, path: string) => {
