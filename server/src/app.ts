@@ -37,6 +37,7 @@ import { BackupRunService } from './backup/backup-run.service.js';
 import { BackupScheduler } from './backup/backup-scheduler.js';
 import { codec } from './backup/codec.adapter.js';
 import { PolicyService } from './backup/policy.service.js';
+import { RetentionService } from './backup/retention.service.js';
 import { RepositoryBackup } from './backup/repository-backup.js';
 import { SnapshotReader } from './backup/snapshot-chain.js';
 import { SnapshotService } from './backup/snapshot.service.js';
@@ -164,6 +165,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const backupRuns = new BackupRunService(dataSource, policies, sessions, jobStore.queue, repositoryBackup, clock, log('backup'), (e) =>
       pubSub.publish('BACKUP_PROGRESS', e),
     );
+    const retention = new RetentionService(dataSource, snapshots, clock, log('retention'));
     const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
 
     const services: Services = {
@@ -179,6 +181,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       backupRuns,
       backupScheduler,
       snapshots,
+      retention,
       oauthRedirectUri: redirectUri,
     };
 

@@ -10,6 +10,7 @@ import type { BackupRunService } from './backup/backup-run.service.js';
 import type { BackupScheduler } from './backup/backup-scheduler.js';
 import type { PolicyService } from './backup/policy.service.js';
 import type { SnapshotService } from './backup/snapshot.service.js';
+import type { RetentionService } from './backup/retention.service.js';
 
 /** Every domain service of one process, built once by app.ts. */
 export interface Services {
@@ -25,5 +26,6 @@ export interface Services {
   backupRuns: BackupRunService;
   backupScheduler: BackupScheduler;
   snapshots: SnapshotService;
+  retention: RetentionService;
   oauthRedirectUri: string;
 }

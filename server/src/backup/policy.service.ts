@@ -11,7 +11,7 @@ import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { BackupPolicyEntity, SnapshotEntity } from './backup.entity.js';
-import { nextBackup } from './backup-schedule.js';
+import { nextBackupInWindow } from './backup-schedule.js';
 import { defaultPolicy } from './policy.defaults.js';
 import type { BackupPolicyValue } from './policy.types.js';
 import { validatePolicy } from './policy.validation.js';
@@ -64,7 +64,7 @@ export class PolicyService {
   /** When the schedule fires next, and which copy it asks for. */
   async next(organizationId: string, value: BackupPolicyValue, after = this.clock.now()) {
     const hasFull = await this.dataSource.getRepository(SnapshotEntity).existsBy({ organizationId, copyType: 'FULL', chainKey: chainKeyOf(value) });
-    const upcoming = nextBackup(value.schedule, value.timeZone, after, { hasFull });
+    const upcoming = nextBackupInWindow(value.schedule, value.timeZone, value.window, after, { hasFull });
     return { nextBackupAt: upcoming?.at ?? null, nextCopyType: upcoming?.copyType ?? null };
   }
 }

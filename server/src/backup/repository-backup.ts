@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
-import { git, type GitProgress } from '../git/git.js';
+import { git, retryTransient, type GitProgress } from '../git/git.js';
 import { createBundle, headRef, listRefs, syncMirror } from '../git/mirror.js';
 import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
@@ -64,6 +64,8 @@ export interface RepositoryBackupDeps {
   clock: Clock;
   logger: Logger;
   workDir: string;
+  /** First backoff step of git retries (default 1 s). */
+  gitRetryDelayMs?: number;
 }
 
 export interface ItemContext {
@@ -150,7 +152,7 @@ export class RepositoryBackup {
       };
       let gitState: GitState | null = null;
       if (run.policy.include.repository) {
-        await syncMirror(mirror, repository.httpUrlToRepo, { auth, onProgress, signal: ctx.signal });
+        await this.fetch(() => syncMirror(mirror, repository.httpUrlToRepo, { auth, onProgress, signal: ctx.signal }), ctx, repository.pathWithNamespace);
         ctx.progress({ phase: 'BUNDLING' });
         gitState = await this.bundle(store, mirror, 'repository.bundle', 'GIT_BUNDLE', parentManifest?.git ?? null, prefix, tmp, encryption, artifacts);
       }
@@ -160,7 +162,7 @@ export class RepositoryBackup {
         const wikiUrl = repository.httpUrlToRepo.replace(/\.git$/, '.wiki.git');
         try {
           ctx.progress({ phase: 'FETCHING' });
-          await syncMirror(wikiMirror, wikiUrl, { auth, onProgress, signal: ctx.signal });
+          await this.fetch(() => syncMirror(wikiMirror, wikiUrl, { auth, onProgress, signal: ctx.signal }), ctx, `${repository.pathWithNamespace} (wiki)`);
           wikiState = await this.bundle(store, wikiMirror, 'wiki.bundle', 'WIKI_BUNDLE', parentManifest?.wiki ?? null, prefix, tmp, encryption, artifacts);
         } catch (error) {
           // GitLab answers 404 for a wiki that has no page yet.
@@ -242,6 +244,17 @@ export class RepositoryBackup {
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
+  }
+
+  private fetch(operation: () => Promise<unknown>, ctx: ItemContext, what: string) {
+    return retryTransient(operation, {
+      signal: ctx.signal,
+      baseDelayMs: this.deps.gitRetryDelayMs ?? 1000,
+      onRetry: (error, attempt) => {
+        this.deps.logger.warn({ repository: what, attempt, reason: (error as Error).message }, 'git transfer failed, retrying');
+        void ctx.touch();
+      },
+    });
   }
 
   private async bundle(

@@ -111,3 +111,26 @@ export async function git(args: string[], options: GitOptions = {}): Promise<{ s
   }
   return { stdout: Buffer.concat(out).toString('utf8'), stderr: err };
 }
+
+/**
+ * Retries a git operation that failed for a transient reason (GitLab answered 5xx or 429, the
+ * connection dropped mid-transfer), with exponential backoff. A mirror fetch is idempotent, so a
+ * retry simply continues from what the earlier attempt stored.
+ */
+export async function retryTransient<T>(
+  operation: () => Promise<T>,
+  options: { attempts?: number; baseDelayMs?: number; signal?: AbortSignal; onRetry?: (error: unknown, attempt: number) => void } = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 4;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      const retryable = error instanceof DomainError && error.retryable;
+      if (!retryable || attempt >= attempts || options.signal?.aborted) throw error;
+      options.onRetry?.(error, attempt);
+      const delay = (options.baseDelayMs ?? 1000) * 2 ** (attempt - 1) * (0.75 + Math.random() / 2);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}

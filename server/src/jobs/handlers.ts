@@ -37,7 +37,12 @@ export async function defineJobs(agenda: Agenda, services: Services, logger: Log
     if (started.length > 0) log.info({ runs: started.length }, 'scheduled backups started');
   });
 
+  agenda.define(JOB.retentionPrune, async () => {
+    await services.retention.prune();
+  });
+
   // One schedule row for the whole cluster (Agenda's `every` upserts a single job by name).
   await agenda.every('1 minute', JOB.repositoriesSchedule, undefined, { skipImmediate: false });
   await agenda.every('1 minute', JOB.backupSchedule, undefined, { skipImmediate: false });
+  await agenda.every('1 hour', JOB.retentionPrune, undefined, { skipImmediate: true });
 }

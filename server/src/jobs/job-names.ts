@@ -10,4 +10,6 @@ export const JOB = {
   backupRepository: 'backup.repository',
   /** Every minute: start the backups whose policy schedule is due. */
   backupSchedule: 'backup.schedule',
+  /** Every hour: apply each organization's retention. */
+  retentionPrune: 'retention.prune',
 } as const;

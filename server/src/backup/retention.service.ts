@@ -1,0 +1,59 @@
+/**
+ * The `retention.prune` job: applies each organization's retention (retention-policy.ts, a pure
+ * function) to its snapshots and deletes exactly what it decides to forget. Dependents are
+ * deleted before what they depend on (newest first), so a delete never strands a chain.
+ */
+import { In, IsNull, Not, type DataSource } from 'typeorm';
+import { RepositoryEntity } from '../organizations/organization.entity.js';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import { BackupPolicyEntity, SnapshotEntity } from './backup.entity.js';
+import { applyRetention, type RetentionResult } from './retention-policy.js';
+import type { SnapshotService } from './snapshot.service.js';
+
+export class RetentionService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly snapshots: SnapshotService,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Prunes one organization, or all. Returns what was decided, per organization. */
+  async prune(organizationId?: string | null): Promise<Record<string, RetentionResult>> {
+    const policies = await this.dataSource
+      .getRepository(BackupPolicyEntity)
+      .find({ where: organizationId ? { organizationId } : {} });
+    const results: Record<string, RetentionResult> = {};
+    for (const policy of policies) {
+      const rows = await this.dataSource.getRepository(SnapshotEntity).find({ where: { organizationId: policy.organizationId } });
+      if (rows.length === 0) continue;
+      const gone = new Set(
+        (
+          await this.dataSource.getRepository(RepositoryEntity).find({
+            select: { id: true },
+            where: { id: In([...new Set(rows.map((r) => r.repositoryId))]), deletedUpstreamAt: Not(IsNull()) },
+          })
+        ).map((r) => r.id),
+      );
+      const result = applyRetention(
+        rows.map((r) => ({
+          id: r.id,
+          repositoryId: r.repositoryId,
+          copyType: r.copyType,
+          createdAt: r.createdAt,
+          parentId: r.parentId,
+          repositoryDeletedUpstream: gone.has(r.repositoryId),
+        })),
+        policy.value.retention,
+        this.clock.now(),
+      );
+      const created = new Map(rows.map((r) => [r.id, r.createdAt.getTime()]));
+      const doomed = [...result.forget].sort((a, b) => created.get(b.id)! - created.get(a.id)!);
+      for (const decision of doomed) await this.snapshots.delete(decision.id, { reason: `retention: ${decision.reasons.join('; ')}` });
+      if (doomed.length > 0) this.logger.info({ organizationId: policy.organizationId, deleted: doomed.length }, 'retention applied');
+      results[policy.organizationId] = result;
+    }
+    return results;
+  }
+}
