@@ -292,6 +292,21 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
     });
   });
 
+  describe('offset pagination', () => {
+    it('follows rel="next" over offset pages for a type without keyset', async () => {
+      const busy = gitlab.createProject({ namespaceId: acme.id, path: 'busy', withCommit: false, wikiEnabled: false });
+      const ids = Array.from({ length: 130 }, (_, i) => gitlab.createLabel(busy.id, { name: `label-${String(i).padStart(3, '0')}` }).id);
+      const before = gitlab.requests.length;
+
+      const labels = await all(reader().projectRecords(busy.id, 'labels'));
+
+      expect(labels.map((l) => l.id)).toEqual(ids);
+      const pages = gitlab.requests.slice(before).map((r) => r.query);
+      expect(pages.map((q) => [q.page ?? '1', q.per_page])).toEqual([['1', '100'], ['2', '100']]);
+      expect(pages[1]).toMatchObject({ include_ancestor_groups: 'false', with_counts: 'false' });
+    });
+  });
+
   describe('rate limits', () => {
     it('honours the Retry-After of a 429 on a metadata page and then reads it', async () => {
       const delays: number[] = [];
