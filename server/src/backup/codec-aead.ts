@@ -139,8 +139,8 @@ export class EncryptStream extends Transform {
 
 export class DecryptStream extends Transform {
   private header: Buffer | null = null;
-  private salt = Buffer.alloc(0);
-  private fileKey = Buffer.alloc(0);
+  private salt: Buffer = Buffer.alloc(0);
+  private fileKey: Buffer = Buffer.alloc(0);
   private recordBytes = 0;
   private pending: Buffer = Buffer.alloc(0);
   private counter = 0;
