@@ -29,10 +29,11 @@ export class BackupScheduler {
     const due = await repo.find({ where: { nextBackupAt: LessThanOrEqual(now) } });
     const started: string[] = [];
     for (const policy of due) {
-      const next = await this.policies.next(policy.organizationId, policy.value, now);
+      const starting = isInsideWindow(policy.value.window, policy.value.timeZone, now);
+      const next = await this.policies.next(policy.organizationId, policy.value, now, { runStarting: starting });
       const claimed = await repo.update({ id: policy.id, nextBackupAt: policy.nextBackupAt! }, next);
       if (claimed.affected !== 1) continue;
-      if (!isInsideWindow(policy.value.window, policy.value.timeZone, now)) {
+      if (!starting) {
         this.logger.warn({ organizationId: policy.organizationId }, 'scheduled backup skipped: outside the backup window');
         continue;
       }

@@ -62,8 +62,11 @@ export class PolicyService {
   }
 
   /** When the schedule fires next, and which copy it asks for. */
-  async next(organizationId: string, value: BackupPolicyValue, after = this.clock.now()) {
-    const hasFull = await this.dataSource.getRepository(SnapshotEntity).existsBy({ organizationId, copyType: 'FULL', chainKey: chainKeyOf(value) });
+  async next(organizationId: string, value: BackupPolicyValue, after = this.clock.now(), options: { runStarting?: boolean } = {}) {
+    // A run starting now makes (or completes) a full chain: the copy after it builds on that.
+    const hasFull =
+      options.runStarting ||
+      (await this.dataSource.getRepository(SnapshotEntity).existsBy({ organizationId, copyType: 'FULL', chainKey: chainKeyOf(value) }));
     const upcoming = nextBackupInWindow(value.schedule, value.timeZone, value.window, after, { hasFull });
     return { nextBackupAt: upcoming?.at ?? null, nextCopyType: upcoming?.copyType ?? null };
   }
