@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -178,36 +178,42 @@ describe('artifact codec', () => {
     });
   });
 
-  describe('the decrypt script in docs/FORMAT-ENCRYPTION.md', () => {
+  /** The scripts of docs/FORMAT-ENCRYPTION.md, run as a user would; Python only where it has `cryptography`. */
+  const pythonReady = spawnSync('python3', ['-c', 'import cryptography'], { stdio: 'ignore' }).status === 0;
+  describe.each([
+    { language: 'Node', fence: 'js', marker: '// decrypt-artifact.mjs', file: 'decrypt-artifact.mjs', command: process.execPath, available: true },
+    { language: 'Python', fence: 'python', marker: '# decrypt_artifact.py', file: 'decrypt_artifact.py', command: 'python3', available: pythonReady },
+  ])('the $language decrypt script in docs/FORMAT-ENCRYPTION.md', ({ fence, marker, file, command, available }) => {
     let dir: string;
     let script: string;
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'labkeeper-decrypt-'));
       const doc = await readFile(new URL('../../docs/FORMAT-ENCRYPTION.md', import.meta.url), 'utf8');
-      const code = /```js\n(\/\/ decrypt-artifact\.mjs[\s\S]*?)```/.exec(doc)?.[1];
-      if (!code) throw new Error('no decrypt-artifact.mjs block in docs/FORMAT-ENCRYPTION.md');
-      script = join(dir, 'decrypt-artifact.mjs');
+      const code = doc.split('```' + fence + '\n').find((block) => block.startsWith(marker))?.split('```')[0];
+      if (!code) throw new Error(`no ${file} block in docs/FORMAT-ENCRYPTION.md`);
+      script = join(dir, file);
       await writeFile(script, code);
     });
     afterAll(() => rm(dir, { recursive: true, force: true }));
+    const when = available ? it : it.skip;
 
     const decrypt = (organizationId: string, input: string, output: string, secret = SECRET) =>
-      promisify(execFile)(process.execPath, [script, organizationId, input, output], { env: { LABKEEPER_SECRET: secret } });
+      promisify(execFile)(command, [script, organizationId, input, output], { env: { ...process.env, LABKEEPER_SECRET: secret } });
 
-    it('decrypts a multi-chunk gzip artifact that gunzip then restores', async () => {
+    when('decrypts a multi-chunk gzip artifact that gunzip then restores', async () => {
       const original = randomBytes(300 * KiB);
       await writeFile(join(dir, 'bundle.enc'), await encode(original, { compression: 'GZIP', key }));
       await decrypt(ORG, join(dir, 'bundle.enc'), join(dir, 'bundle.gz'));
       expect(gunzipSync(await readFile(join(dir, 'bundle.gz'))).equals(original)).toBe(true);
     });
 
-    it('decrypts an empty artifact', async () => {
+    when('decrypts an empty artifact', async () => {
       await writeFile(join(dir, 'empty.enc'), await encode(Buffer.alloc(0), { compression: 'NONE', key }));
       await decrypt(ORG, join(dir, 'empty.enc'), join(dir, 'empty'));
       expect(await readFile(join(dir, 'empty'))).toHaveLength(0);
     });
 
-    it('says so and exits 1 for a wrong secret or a damaged file', async () => {
+    when('says so and exits 1 for a wrong secret or a file cut at a chunk boundary', async () => {
       await writeFile(join(dir, 'small.enc'), await encode(randomBytes(100 * KiB), { compression: 'NONE', key }));
       await expect(decrypt(ORG, join(dir, 'small.enc'), join(dir, 'out'), 'wrong')).rejects.toMatchObject({
         code: 1,
