@@ -21,6 +21,7 @@ import { PgEventTarget } from './events/pg-event-target.js';
 import { GitbeakerClientFactory } from './gitlab/gitbeaker.adapter.js';
 import type { GitLabClientFactory, GitLabOAuthClient } from './gitlab/gitlab.port.js';
 import { HttpGitLabOAuthClient } from './gitlab/oauth.client.js';
+import { GitbeakerMetadataReaderFactory } from './gitlab/metadata.reader.js';
 import type { RetryOptions } from './gitlab/retry-policy.js';
 import { createLabkeeperPubSub, type LabkeeperPubSub } from './graphql/pubsub.js';
 import { buildLabkeeperSchema } from './graphql/schema.js';
@@ -155,12 +156,13 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       codec,
       sessions,
       reader,
-      metadataFor: createMetadataSources(sessions, gitlab),
+      metadataFor: createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ ...options.gitlab?.retry, logger })),
       encryptionKey: keys.forRun,
       installationKey: keys.installationKey,
       clock,
       logger: log('backup'),
       workDir: config.dataDir,
+      verify: (id) => verifier.verify(id),
     });
     const backupRuns = new BackupRunService(dataSource, policies, sessions, jobStore.queue, repositoryBackup, clock, log('backup'), (e) =>
       pubSub.publish('BACKUP_PROGRESS', e),

@@ -6,9 +6,10 @@ import { join, resolve } from 'node:path';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import type { CredentialService } from '../credentials/credential.service.js';
 import type { SecretBox } from '../credentials/secret-box.js';
-import type { GitLabClientFactory } from '../gitlab/gitlab.port.js';
+import type { GitLabMetadataReaderFactory } from '../gitlab/metadata.port.js';
 import { DomainError, validationError } from '../shared/errors.js';
 import { LocalStorage } from '../storage/local-storage.js';
+import { artifactKeyId, deriveArtifactKey } from './artifact-codec.js';
 import type { BackupRunEntity, SnapshotEntity } from './backup.entity.js';
 import type { ArtifactStore, ArtifactStores, MetadataSource } from './backup.ports.js';
 import type { Manifest, ManifestArtifact } from './manifest.js';
@@ -41,27 +42,29 @@ export function encryptionKeys(credentials: CredentialService, box: SecretBox) {
         throw validationError({ 'input.encryptionCredentialId': 'must be the id of an ENCRYPTION_KEY credential of the Password Manager' });
       }
     },
+    /** The policy's key: HKDF of the ENCRYPTION_KEY credential's secret, salted with the organization id. */
     async forRun(run: BackupRunEntity): Promise<{ key: Buffer; keyId: string } | null> {
       if (!run.policy.encryption) return null;
-      throw new DomainError('VALIDATION_FAILED', 'encrypted backups are not available yet', { details: { runId: run.id } });
+      const key = deriveArtifactKey(await credentials.reveal(run.policy.encryption.credentialId), run.organizationId);
+      return { key, keyId: artifactKeyId(key) };
     },
+    /** The key an artifact was written with, found from the manifest's key id. */
     async forArtifact(snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): Promise<Buffer | null> {
       if (!artifact.encrypted) return null;
       if (!manifest.encryption) return installationKey(snapshot.organizationId);
-      throw new DomainError('VALIDATION_FAILED', 'encrypted backups are not available yet', { details: { snapshotId: snapshot.id } });
+      for (const credential of await credentials.list()) {
+        if (credential.kind !== 'ENCRYPTION_KEY') continue;
+        const key = deriveArtifactKey(await credentials.reveal(credential.id), snapshot.organizationId);
+        if (artifactKeyId(key) === manifest.encryption.keyId) return key;
+      }
+      throw new DomainError('ENCRYPTION_KEY_MISMATCH', `no ENCRYPTION_KEY credential matches key ${manifest.encryption.keyId} of snapshot ${snapshot.id}; restore the credential it was made with`, {
+        details: { snapshotId: snapshot.id, keyId: manifest.encryption.keyId },
+      });
     },
   };
 }
 
-/** Metadata through the GitLab metadata reader (wired when it lands). */
-export function createMetadataSources(sessions: GitLabSessions, _gitlab: GitLabClientFactory) {
-  return async (connectionId: string): Promise<MetadataSource> => {
-    await sessions.access(connectionId);
-    return {
-      // eslint-disable-next-line require-yield
-      async *projectRecords() {
-        throw new DomainError('GITLAB_NOT_FOUND', 'metadata export is not available yet', { details: { skipReason: 'not available in this version yet' } });
-      },
-    };
-  };
+/** Metadata through the GitLab metadata reader, with the connection's current access. */
+export function createMetadataSources(sessions: GitLabSessions, readers: GitLabMetadataReaderFactory) {
+  return async (connectionId: string): Promise<MetadataSource> => readers.create(await sessions.access(connectionId));
 }

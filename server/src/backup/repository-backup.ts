@@ -64,6 +64,8 @@ export interface RepositoryBackupDeps {
   clock: Clock;
   logger: Logger;
   workDir: string;
+  /** Verification after backup (policy.verifyAfterBackup). */
+  verify(snapshotId: string): Promise<{ result: { ok: boolean; problems: string[] } }>;
   /** First backoff step of git retries (default 1 s). */
   gitRetryDelayMs?: number;
 }
@@ -240,7 +242,17 @@ export class RepositoryBackup {
         createdAt,
       });
       await snapshots.save(snapshot);
-      return { status: failedMetadata ? 'PARTIAL' : 'SUCCEEDED', snapshot, warnings };
+      let verified = true;
+      if (run.policy.verifyAfterBackup) {
+        ctx.progress({ phase: 'VERIFYING' });
+        const { result } = await this.deps.verify(snapshotId);
+        if (!result.ok) {
+          verified = false;
+          warnings.push(`verification failed: ${result.problems.join('; ')}`);
+        }
+      }
+      const fresh = await snapshots.findOneByOrFail({ id: snapshotId });
+      return { status: failedMetadata || !verified ? 'PARTIAL' : 'SUCCEEDED', snapshot: fresh, warnings };
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
