@@ -43,7 +43,7 @@ import { RepositoryBackup } from './backup/repository-backup.js';
 import { SnapshotReader } from './backup/snapshot-chain.js';
 import { SnapshotService } from './backup/snapshot.service.js';
 import { SnapshotVerifier } from './backup/verification.js';
-import { createArtifactStores, createMetadataSources, encryptionKeys } from './backup/backup.wiring.js';
+import { createArtifactStores, createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
 
 export const VERSION = '0.1.0';
 
@@ -128,7 +128,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const workers = new WorkerService(dataSource, clock, log('workers'), config.worker.heartbeatIntervalMs);
     const apiTokens = new ApiTokenService(dataSource, clock, log('access'));
     let connections: ConnectionService | undefined;
-    const credentials = new CredentialService(dataSource, box, clock, log('credentials'), (id) => connections!.usersOfCredential(id));
+    const credentials = new CredentialService(dataSource, box, clock, log('credentials'), async (id) => [
+      ...(await connections!.usersOfCredential(id)).map((c) => `connection ${c}`),
+      ...(await encryptionUsers(dataSource, id)),
+    ]);
     const publishStatus = (e: Parameters<LabkeeperPubSub['publish']>[1]) => pubSub.publish('CONNECTION_STATUS_CHANGED', e as never);
     const sessions = new GitLabSessions(dataSource, box, credentials, gitlab, oauth, clock, log('connections'), publishStatus, config.gitlabOAuth, redirectUri);
     const sync = new SyncService(dataSource, sessions, jobStore.queue, clock, log('sync'), (e) => pubSub.publish('SYNC_PROGRESS', e.organizationId, e));

@@ -102,6 +102,10 @@ export class SnapshotEntity {
   @Column('text', { name: 'storage_root' }) storageRoot!: string;
   @Column('text', { name: 'storage_prefix' }) storagePrefix!: string;
   @Column('text', { name: 'manifest_sha256' }) manifestSha256!: string;
+  /** The ENCRYPTION_KEY credential its artifacts were encrypted with (null: not encrypted). */
+  @Index()
+  @Column('uuid', { name: 'encryption_credential_id', nullable: true })
+  encryptionCredentialId!: string | null;
   @Column('bigint', { name: 'size_bytes' }) sizeBytes!: string;
   @Column('integer', { name: 'artifact_count' }) artifactCount!: number;
   @Column('integer', { name: 'ref_count' }) refCount!: number;

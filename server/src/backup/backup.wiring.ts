@@ -3,6 +3,7 @@
  * encryption keys from the Password Manager, and the GitLab metadata source.
  */
 import { join, resolve } from 'node:path';
+import type { DataSource } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import type { CredentialService } from '../credentials/credential.service.js';
 import type { SecretBox } from '../credentials/secret-box.js';
@@ -52,6 +53,11 @@ export function encryptionKeys(credentials: CredentialService, box: SecretBox) {
     async forArtifact(snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): Promise<Buffer | null> {
       if (!artifact.encrypted) return null;
       if (!manifest.encryption) return installationKey(snapshot.organizationId);
+      if (snapshot.encryptionCredentialId) {
+        const secret = await credentials.reveal(snapshot.encryptionCredentialId).catch(() => null);
+        const key = secret === null ? null : deriveArtifactKey(secret, snapshot.organizationId);
+        if (key && artifactKeyId(key) === manifest.encryption.keyId) return key;
+      }
       for (const credential of await credentials.list()) {
         if (credential.kind !== 'ENCRYPTION_KEY') continue;
         const key = deriveArtifactKey(await credentials.reveal(credential.id), snapshot.organizationId);
@@ -67,4 +73,14 @@ export function encryptionKeys(credentials: CredentialService, box: SecretBox) {
 /** Metadata through the GitLab metadata reader, with the connection's current access. */
 export function createMetadataSources(sessions: GitLabSessions, readers: GitLabMetadataReaderFactory) {
   return async (connectionId: string): Promise<MetadataSource> => readers.create(await sessions.access(connectionId));
+}
+
+/** Policies and snapshots that need an ENCRYPTION_KEY credential: deleting it would lose them. */
+export async function encryptionUsers(dataSource: DataSource, credentialId: string): Promise<string[]> {
+  const policies: { organization_id: string }[] = await dataSource.query(
+    `SELECT organization_id FROM backup_policies WHERE value->'encryption'->>'credentialId' = $1`,
+    [credentialId],
+  );
+  const [{ n }] = await dataSource.query('SELECT count(*)::int AS n FROM snapshots WHERE encryption_credential_id = $1', [credentialId]);
+  return [...policies.map((p) => `backup policy of organization ${p.organization_id}`), ...(n > 0 ? [`${n} encrypted snapshot(s)`] : [])];
 }

@@ -232,6 +232,7 @@ export class RepositoryBackup {
         storageRoot,
         storagePrefix: prefix,
         manifestSha256: stored.sha256,
+        encryptionCredentialId: encryption ? run.policy.encryption!.credentialId : null,
         sizeBytes: String(artifacts.reduce((n, a) => n + a.size, 0) + stored.size),
         artifactCount: artifacts.length + 1,
         refCount: Object.keys(gitState?.refs ?? {}).length,

@@ -3,9 +3,9 @@ import { DomainError } from '../shared/errors.js';
 export const credentialNotFound = (id: string) =>
   new DomainError('CREDENTIAL_NOT_FOUND', `credential ${id} does not exist`, { details: { credentialId: id } });
 
-export const credentialInUse = (id: string, connectionIds: string[]) =>
-  new DomainError('CREDENTIAL_IN_USE', `credential ${id} is used by ${connectionIds.length} connection(s); disconnect them first`, {
-    details: { credentialId: id, connectionIds },
+export const credentialInUse = (id: string, users: string[]) =>
+  new DomainError('CREDENTIAL_IN_USE', `credential ${id} is still needed by ${users.join(', ')}`, {
+    details: { credentialId: id, usedBy: users },
   });
 
 export const credentialNameTaken = (name: string) =>

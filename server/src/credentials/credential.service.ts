@@ -26,7 +26,7 @@ export interface CredentialChanges {
   secret?: string;
 }
 
-/** Which connections use a credential (injected so this domain does not depend on connections). */
+/** What still needs a credential — connections, encrypted policies and snapshots (injected: this domain depends on none of them). */
 export type CredentialUsage = (credentialId: string) => Promise<string[]>;
 
 /**
