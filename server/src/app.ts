@@ -114,8 +114,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       logger,
       name: config.worker.name,
       concurrency: config.worker.concurrency,
-      lockLifetimeMs: options.jobs?.lockLifetimeMs,
-      processEveryMs: options.jobs?.processEveryMs,
+      lockLifetimeMs: options.jobs?.lockLifetimeMs ?? config.jobs.lockLifetimeMs,
+      processEveryMs: options.jobs?.processEveryMs ?? config.jobs.processEveryMs,
       processJobs: options.worker,
     });
     cleanups.push(() => jobStore.close());
@@ -193,7 +193,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     // Worker
     let workerId: string | null = null;
     if (options.worker) {
-      await defineJobs(jobStore.agenda, services, logger, config.worker.concurrency);
+      await defineJobs(jobStore.agenda, services, logger, config.worker.concurrency, options.jobs?.lockLifetimeMs ?? config.jobs.lockLifetimeMs);
       const worker = await workers.register({ name: config.worker.name, concurrency: config.worker.concurrency, version: VERSION, isInProcess: options.api });
       workerId = worker.id;
       const stopHeartbeat = workers.startHeartbeat(worker.id);

@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aToken, aUser, anOrganization } from '../support/gitlab-seed.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
 
 /**
  * An API process without a worker, and `npm run worker` as a separate OS process against the
@@ -12,56 +11,20 @@ import { aToken, aUser, anOrganization } from '../support/gitlab-seed.js';
  */
 let sim: GitLabSimulator;
 let api: TestApp;
-let worker: ChildProcess;
-const workerLog: { msg: string; [k: string]: unknown }[] = [];
-let exited: Promise<number | null>;
-
-function startWorker(): Promise<void> {
-  worker = spawn(process.execPath, ['--import', '@swc-node/register/esm-register', 'server/src/worker.ts'], {
-    cwd: new URL('../..', import.meta.url).pathname,
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: api.databaseUrl,
-      LABKEEPER_MASTER_KEY: api.masterKey,
-      LABKEEPER_DATA_DIR: api.app.config.dataDir,
-      LABKEEPER_WORKER_NAME: 'separate-1',
-      LABKEEPER_WORKER_CONCURRENCY: '2',
-      LABKEEPER_HEARTBEAT_MS: '500',
-      GITLAB_URL: sim.url,
-      LOG_LEVEL: 'debug',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  exited = new Promise((resolve) => worker.once('exit', (code) => resolve(code)));
-  return new Promise((resolve, reject) => {
-    createInterface({ input: worker.stdout! }).on('line', (line) => {
-      try {
-        const entry = JSON.parse(line);
-        workerLog.push(entry);
-        if (entry.msg === 'worker started') resolve();
-      } catch {
-        /* not a log line */
-      }
-    });
-    void exited.then((code) => reject(new Error(`worker exited early with ${code}`)));
-  });
-}
-
+let worker: WorkerProcess;
 beforeAll(async () => {
   sim = await startGitLabSimulator();
   const alice = aUser(sim);
   anOrganization(sim, alice.id, { path: 'acme', projectCount: 12 });
   api = await startTestApp({ gitlab: { url: sim.url }, worker: false });
-  await startWorker();
+  worker = startWorkerProcess(api, { LABKEEPER_WORKER_NAME: 'separate-1', LABKEEPER_WORKER_CONCURRENCY: '2', GITLAB_URL: sim.url });
+  await worker.started;
   await api.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
     i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token },
   });
 }, 60_000);
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    worker.kill('SIGTERM');
-    await exited;
-  }
+  await worker?.stop();
   await api?.stop();
   await sim?.close();
 });
@@ -69,7 +32,7 @@ afterAll(async () => {
 describe('a separate worker process', () => {
   it('registers and shows ONLINE, not in-process', async () => {
     const r = await api.gql(`{ workers { id name status isInProcess concurrency pid } }`);
-    expect(r.data.workers).toEqual([expect.objectContaining({ name: 'separate-1', status: 'ONLINE', isInProcess: false, concurrency: 2, pid: worker.pid })]);
+    expect(r.data.workers).toEqual([expect.objectContaining({ name: 'separate-1', status: 'ONLINE', isInProcess: false, concurrency: 2, pid: worker.child.pid })]);
   });
 
   it('runs the sync queued by the API, and its progress reaches the API’s subscriber', async () => {
@@ -93,7 +56,7 @@ describe('a separate worker process', () => {
     const done = await sub.next((e) => e.syncProgress.syncRunId === runId && e.syncProgress.phase === 'DONE', 30_000);
     expect(done.syncProgress).toMatchObject({ status: 'SUCCEEDED', projectsListed: 12 });
     // the worker process, not the API, did the work
-    expect(workerLog.some((l) => l.msg === 'repository sync finished' && l.syncRunId === runId)).toBe(true);
+    expect(worker.log.some((l) => l.msg === 'repository sync finished' && l.syncRunId === runId)).toBe(true);
     const org = await api.gql(`query($id: ID!) { organization(id: $id) { repositoryCounts { total } } }`, { id: orgId });
     expect(org.data.organization.repositoryCounts.total).toBe(12);
   });
@@ -110,8 +73,8 @@ describe('a separate worker process', () => {
   });
 
   it('shuts down cleanly on SIGTERM and then shows OFFLINE', async () => {
-    worker.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
     const r = await api.gql(`{ workers { name status stoppedAt } }`);
     expect(r.data.workers).toEqual([expect.objectContaining({ name: 'separate-1', status: 'OFFLINE', stoppedAt: expect.any(String) })]);
   });

@@ -20,6 +20,8 @@ export interface Config {
   masterKey: Buffer | null;
   gitlabOAuth: { clientId: string; clientSecret: string; instanceUrl: string } | null;
   worker: { name: string; concurrency: number; heartbeatIntervalMs: number };
+  /** Agenda: how long a job's lock lives without a touch (a dead worker's job is retried after it), and the poll interval. */
+  jobs: { lockLifetimeMs: number; processEveryMs: number };
   logLevel: string;
   isProduction: boolean;
 }
@@ -59,6 +61,8 @@ const EnvSchema = z
     LABKEEPER_WORKER_NAME: optional,
     LABKEEPER_WORKER_CONCURRENCY: optional.pipe(z.coerce.number<string | undefined>().int().min(1).max(64).default(4)),
     LABKEEPER_HEARTBEAT_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(15000)),
+    LABKEEPER_JOB_LOCK_LIFETIME_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(1000).default(600_000)),
+    LABKEEPER_JOB_POLL_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(5000)),
     LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     NODE_ENV: optional,
   });
@@ -116,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
       concurrency: e.LABKEEPER_WORKER_CONCURRENCY,
       heartbeatIntervalMs: e.LABKEEPER_HEARTBEAT_MS,
     },
+    jobs: { lockLifetimeMs: e.LABKEEPER_JOB_LOCK_LIFETIME_MS, processEveryMs: e.LABKEEPER_JOB_POLL_MS },
     logLevel: e.LOG_LEVEL,
     isProduction: e.NODE_ENV === 'production',
   };

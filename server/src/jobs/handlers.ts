@@ -4,7 +4,16 @@ import type { Logger } from '../shared/logger.js';
 import type { Services } from '../services.js';
 import { JOB } from './job-names.js';
 
-export async function defineJobs(agenda: Agenda, services: Services, logger: Logger, concurrency: number): Promise<void> {
+/**
+ * Long jobs renew their lock on a timer (a third of its lifetime) besides their own progress
+ * touches, so a busy worker never loses a job, while a dead worker's job is taken over soon.
+ */
+function keepLocked(job: Job<unknown>, lockLifetimeMs: number): () => void {
+  const timer = setInterval(() => void job.touch().catch(() => undefined), Math.max(500, Math.floor(lockLifetimeMs / 3)));
+  return () => clearInterval(timer);
+}
+
+export async function defineJobs(agenda: Agenda, services: Services, logger: Logger, concurrency: number, lockLifetimeMs: number): Promise<void> {
   const log = logger.child({ component: 'jobs' });
 
   agenda.define(
@@ -27,7 +36,12 @@ export async function defineJobs(agenda: Agenda, services: Services, logger: Log
   agenda.define(
     JOB.backupRepository,
     async (job: Job<{ runId: string; itemId: string }>) => {
-      await services.backupRuns.runItem(job.attrs.data.runId, job.attrs.data.itemId, () => job.touch());
+      const release = keepLocked(job as Job<unknown>, lockLifetimeMs);
+      try {
+        await services.backupRuns.runItem(job.attrs.data.runId, job.attrs.data.itemId, () => job.touch());
+      } finally {
+        release();
+      }
     },
     { concurrency },
   );
