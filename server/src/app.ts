@@ -166,6 +166,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       logger: log('backup'),
       workDir: config.dataDir,
       verify: (id) => verifier.verify(id),
+      gitRetryDelayMs: options.gitlab?.retry?.baseDelayMs,
     });
     const backupRuns = new BackupRunService(dataSource, policies, sessions, jobStore.queue, repositoryBackup, clock, log('backup'), (e) =>
       pubSub.publish('BACKUP_PROGRESS', e),

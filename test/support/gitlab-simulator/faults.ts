@@ -28,11 +28,18 @@ interface ForcedThrottle {
   pathPattern: RegExp;
 }
 
+interface ResetFault {
+  remaining: number;
+  afterBytes: number;
+  pathPattern: RegExp;
+}
+
 export const API_PATH = /^\/api\/v4\//;
 
 export class Faults {
   private readonly faults: Fault[] = [];
   private readonly throttles: ForcedThrottle[] = [];
+  private readonly resets: ResetFault[] = [];
   private readonly counters = new Map<string, { window: number; count: number }>();
 
   constructor(
@@ -46,6 +53,34 @@ export class Faults {
 
   rateLimitNext(count: number, options: { retryAfterSeconds?: number; pathPattern?: RegExp } = {}): void {
     this.throttles.push({ remaining: count, retryAfterSeconds: options.retryAfterSeconds ?? 60, pathPattern: options.pathPattern ?? API_PATH });
+  }
+
+  /**
+   * The next `count` matching responses longer than `afterBytes` are cut off (TCP reset) there.
+   * Shorter ones (git protocol v2's ls-refs before the fetch, say) pass and do not count.
+   */
+  resetNext(count: number, options: { pathPattern: RegExp; afterBytes?: number }): void {
+    this.resets.push({ remaining: count, afterBytes: options.afterBytes ?? 64 * 1024, pathPattern: options.pathPattern });
+  }
+
+  /** Arms a matching response to drop its connection part-way, as a network failure mid-transfer does. */
+  injectReset(path: string, res: Response): void {
+    const fault = this.resets.find((f) => f.remaining > 0 && f.pathPattern.test(path));
+    if (!fault) return;
+    let sent = 0;
+    const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    (res as unknown as { write: typeof write }).write = (chunk: unknown, ...rest: unknown[]) => {
+      const size = typeof chunk === 'string' ? Buffer.byteLength(chunk) : (chunk as Buffer).length;
+      if (sent + size > fault.afterBytes && fault.remaining > 0) {
+        fault.remaining -= 1;
+        const head = fault.afterBytes - sent;
+        if (head > 0) write(Buffer.from(chunk as Buffer).subarray(0, head));
+        res.socket?.resetAndDestroy?.() ?? res.socket?.destroy();
+        return false;
+      }
+      sent += size;
+      return write(chunk, ...rest);
+    };
   }
 
   /** Answers the request with an injected failure and returns true, or returns false. */

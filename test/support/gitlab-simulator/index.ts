@@ -260,6 +260,11 @@ export class GitLabSimulator {
   }
 
   /** The next `count` matching requests (default: API requests) fail with `status`. */
+  /** Cuts the next `count` matching responses off after `afterBytes` (a connection reset mid-transfer). */
+  resetNext(count: number, options: { pathPattern: RegExp; afterBytes?: number }): void {
+    this.faults.resetNext(count, options);
+  }
+
   failNext(count: number, options: { status: 500 | 502 | 503; pathPattern?: RegExp }): void {
     this.faults.failNext(count, options);
   }

@@ -50,6 +50,7 @@ export function createApp(deps: ServerDeps): express.Express {
       });
     });
     if (faults.injectFailure(req.originalUrl.split('?')[0], res)) return;
+    faults.injectReset(req.originalUrl.split('?')[0], res);
     next();
   });
 

@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { aToken, aUser } from '../support/gitlab-seed.js';
+
+/** GitLab misbehaving during a backup: each fault is retried and the run still completes. */
+let sim: GitLabSimulator;
+let t: TestApp;
+let orgId: string;
+let bigId: number;
+
+beforeAll(async () => {
+  sim = await startGitLabSimulator();
+  const alice = aUser(sim);
+  const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
+  bigId = sim.createProject({ namespaceId: group.id, path: 'big' }).id;
+  sim.pushCommit(bigId, { files: { 'blob.bin': randomBytes(2 * 1024 * 1024).toString('base64') } });
+  sim.createProject({ namespaceId: group.id, path: 'small' });
+  t = await startTestApp({ gitlab: { url: sim.url }, env: {} });
+  const synced = nextJob(t, 'repositories.sync');
+  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
+    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme' },
+  });
+  await synced;
+  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  const current = (await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`, { o: orgId })).data.policy.settings;
+  await t.gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`, {
+    o: orgId,
+    i: { ...current, include: { ...current.include, metadata: ['issues', 'labels'] } },
+  });
+}, 60_000);
+afterAll(async () => {
+  await t?.stop();
+  await sim?.close();
+});
+
+async function backup(copyType = 'FULL') {
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
+  await untilListening(
+    sub,
+    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    (e) => e.backupProgress.runId === 'probe',
+  );
+  const run = await t.gql(`mutation($o: ID!, $c: CopyType) { runNow(input: { organizationId: $o, copyType: $c }) { id } }`, { o: orgId, c: copyType });
+  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 90_000);
+  sub.dispose();
+  const items = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { pathWithNamespace status attempts errorMessage snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun.items;
+  return { status: done.backupProgress.runStatus, items };
+}
+
+const gitRequests = () => sim.requests.filter((r) => /git-upload-pack/.test(r.path));
+
+describe('GitLab faults during a backup', () => {
+  it('retries a 502 from git over HTTP and completes', async () => {
+    const before = gitRequests().length;
+    sim.failNext(2, { status: 502, pathPattern: /\/git-upload-pack$/ });
+    const result = await backup();
+    expect(result.status).toBe('SUCCEEDED');
+    expect(gitRequests().slice(before).map((r) => r.status)).toEqual(expect.arrayContaining([502, 200]));
+    expect(t.logLines.some((l) => l.includes('git transfer failed, retrying'))).toBe(true);
+  });
+
+  it('retries a connection reset in the middle of a clone and completes with a verified snapshot', async () => {
+    // a fresh full: wipe the mirror so the big repository is cloned again
+    const { rm } = await import('node:fs/promises');
+    await rm(`${t.app.config.dataDir}/mirrors`, { recursive: true, force: true });
+    sim.resetNext(1, { pathPattern: /\/acme\/big\.git\/git-upload-pack$/, afterBytes: 256 * 1024 });
+    const retriesBefore = t.logLines.filter((l) => l.includes('git transfer failed, retrying') && l.includes('acme/big')).length;
+    const result = await backup();
+    console.log(JSON.stringify(sim.requests.slice(-12).map((r) => [r.method, r.path, r.status])), t.logLines.filter((l) => l.includes('retrying')));
+    expect(t.logLines.filter((l) => l.includes('git transfer failed, retrying') && l.includes('acme/big')).length).toBe(retriesBefore + 1);
+    expect(result.status).toBe('SUCCEEDED');
+    const big = result.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big');
+    const snapshot = (await t.gql(`query($id: ID!) { snapshot(id: $id) { verificationStatus refCount } }`, { id: big.snapshotId })).data.snapshot;
+    expect(snapshot).toMatchObject({ verificationStatus: 'VERIFIED', refCount: 1 });
+  });
+
+  it('honours 429 with Retry-After on the API (metadata) and completes', async () => {
+    sim.rateLimitNext(1, { retryAfterSeconds: 1, pathPattern: /\/issues/ });
+    const started = Date.now();
+    const result = await backup('INCREMENTAL');
+    expect(result.status).toBe('SUCCEEDED');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(sim.requests.some((r) => r.status === 429 && /\/issues/.test(r.path))).toBe(true);
+  });
+
+  it('marks a repository FAILED with the reason when GitLab keeps failing, and the run PARTIAL', async () => {
+    sim.failNext(20, { status: 503, pathPattern: /\/acme\/small\.git\/git-upload-pack$/ });
+    const { rm } = await import('node:fs/promises');
+    await rm(`${t.app.config.dataDir}/mirrors`, { recursive: true, force: true });
+    const result = await backup();
+    sim.failNext(0, { status: 503, pathPattern: /\/acme\/small\.git\/git-upload-pack$/ });
+    expect(result.status).toBe('PARTIAL');
+    const small = result.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/small');
+    expect(small).toMatchObject({ status: 'FAILED', errorMessage: expect.stringMatching(/503/) });
+  });
+});
