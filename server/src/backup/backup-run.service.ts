@@ -26,6 +26,7 @@ import type { BackupProgressed } from './backup.events.js';
 import type { PolicyService } from './policy.service.js';
 import type { CopyType } from './policy.types.js';
 import { ProgressThrottle } from './progress-throttle.js';
+import { windowEndsAt as windowEndsAt_ } from './backup-window.js';
 import type { ItemProgress, RepositoryBackup } from './repository-backup.js';
 
 export const JOB_BACKUP_RUN = 'backup.run';
@@ -157,8 +158,12 @@ export class BackupRunService {
   async start(runId: string): Promise<void> {
     const run = await this.get(runId);
     if (run.status !== 'QUEUED') return;
-    await this.runs.update({ id: runId, status: 'QUEUED' }, { status: 'RUNNING', startedAt: this.clock.now() });
+    const startedAt = this.clock.now();
+    // A scheduled run stops cleanly when its backup window closes (TIMED_OUT); Run now is not bound.
+    const windowEndsAt = run.trigger === 'SCHEDULED' ? windowEndsAt_(run.policy.window, run.policy.timeZone, startedAt) : null;
+    await this.runs.update({ id: runId, status: 'QUEUED' }, { status: 'RUNNING', startedAt, windowEndsAt });
     run.status = 'RUNNING';
+    run.windowEndsAt = windowEndsAt;
     await this.emitRun(run);
     try {
       await this.refreshRepositories(run);
@@ -176,14 +181,24 @@ export class BackupRunService {
     const run = await this.get(runId);
     const item = await this.items.findOneBy({ id: itemId });
     if (!item || TERMINAL_ITEM_STATUSES.includes(item.status)) return void (await this.maybeFinish(runId));
-    if (run.cancelRequestedAt) {
-      await this.finishItem(run, item, { status: 'CANCELED' });
+    if (run.cancelRequestedAt || this.windowClosed(run)) {
+      await this.finishItem(run, item, this.stopReason(run));
       return;
     }
     await this.items.update({ id: itemId }, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1, startedAt: this.clock.now() });
     Object.assign(item, { status: 'RUNNING', attempts: item.attempts + 1 });
     const controller = new AbortController();
     this.running.set(itemId, controller);
+    // Cancellation or the window's end may come from another process: look at the run row.
+    const watchdog = setInterval(() => {
+      void this.runs.findOneBy({ id: runId }).then((current) => {
+        if (current && (current.cancelRequestedAt || this.windowClosed(current))) {
+          Object.assign(run, { cancelRequestedAt: current.cancelRequestedAt });
+          controller.abort();
+        }
+      }, () => undefined);
+    }, 1000);
+    watchdog.unref();
     let metadataRecords = 0;
     let git = { bytes: 0, objects: 0, total: null as number | null };
     const progress = (p: ItemProgress) => {
@@ -205,17 +220,30 @@ export class BackupRunService {
         bytesWritten: outcome.status === 'UNCHANGED' ? '0' : outcome.snapshot.sizeBytes,
       });
     } catch (error) {
-      const canceled = controller.signal.aborted;
+      const stopped = controller.signal.aborted;
       const domain = error instanceof DomainError ? error : null;
-      if (!canceled) this.logger.error({ err: error, runId, repositoryId: item.repositoryId }, 'repository backup failed');
-      await this.finishItem(run, item, {
-        status: canceled ? 'CANCELED' : 'FAILED',
-        errorCode: canceled ? 'CANCELED' : domain?.code ?? 'INTERNAL',
-        errorMessage: canceled ? 'canceled by a user' : domain?.message ?? 'unexpected error (see the worker log)',
-      });
+      if (!stopped) this.logger.error({ err: error, runId, repositoryId: item.repositoryId }, 'repository backup failed');
+      await this.finishItem(
+        run,
+        item,
+        stopped
+          ? this.stopReason(await this.get(runId))
+          : { status: 'FAILED', errorCode: domain?.code ?? 'INTERNAL', errorMessage: domain?.message ?? 'unexpected error (see the worker log)' },
+      );
     } finally {
+      clearInterval(watchdog);
       this.running.delete(itemId);
     }
+  }
+
+  private windowClosed(run: BackupRunEntity): boolean {
+    return run.windowEndsAt !== null && this.clock.now() >= run.windowEndsAt;
+  }
+
+  private stopReason(run: BackupRunEntity): Partial<BackupRunItemEntity> {
+    return run.cancelRequestedAt
+      ? { status: 'CANCELED', errorCode: 'CANCELED', errorMessage: 'canceled by a user' }
+      : { status: 'CANCELED', errorCode: 'TIMED_OUT', errorMessage: 'the backup window closed before this repository was backed up' };
   }
 
   private async finishItem(run: BackupRunEntity, item: BackupRunItemEntity, changes: Partial<BackupRunItemEntity>) {
@@ -235,7 +263,9 @@ export class BackupRunService {
     const ok = (counts.by.SUCCEEDED ?? 0) + (counts.by.UNCHANGED ?? 0);
     const status: BackupRunStatus = run.cancelRequestedAt
       ? 'CANCELED'
-      : ok === counts.total
+      : this.windowClosed(run) && (counts.by.CANCELED ?? 0) > 0
+        ? 'TIMED_OUT'
+        : ok === counts.total
         ? 'SUCCEEDED'
         : ok + (counts.by.PARTIAL ?? 0) === 0
           ? 'FAILED'

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FakeClock } from '../../server/src/shared/clock.js';
+import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { aToken, aUser } from '../support/gitlab-seed.js';
+
+/** Runs that stop before the end: canceled by a user, or cut by the backup window. */
+const clock = new FakeClock('2026-05-04T00:50:00Z');
+let sim: GitLabSimulator;
+let t: TestApp;
+let orgId: string;
+
+beforeAll(async () => {
+  sim = await startGitLabSimulator();
+  const alice = aUser(sim);
+  const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
+  const big = sim.createProject({ namespaceId: group.id, path: 'big' });
+  for (let i = 0; i < 3; i++) sim.pushCommit(big.id, { files: { [`blob-${i}.bin`]: randomBytes(6 * 1024 * 1024).toString('base64') } });
+  for (const path of ['small-1', 'small-2']) sim.createProject({ namespaceId: group.id, path });
+  t = await startTestApp({ gitlab: { url: sim.url }, clock, env: { LABKEEPER_WORKER_CONCURRENCY: '1' } });
+  const synced = nextJob(t, 'repositories.sync');
+  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
+    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id, ['read_api', 'read_repository'], { expiresAt: null }).token, namespacePath: 'acme' },
+  });
+  await synced;
+  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+}, 60_000);
+afterAll(async () => {
+  await t?.stop();
+  await sim?.close();
+});
+
+type Progress = { backupProgress: { runId: string; runStatus: string; isTerminal: boolean; item: { pathWithNamespace: string; phase: string } | null } };
+
+async function watch() {
+  const sub = subscribe<Progress>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId runStatus isTerminal item { pathWithNamespace phase } } }`, { o: orgId });
+  await untilListening(
+    sub,
+    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    (e) => e.backupProgress.runId === 'probe',
+  );
+  return sub;
+}
+
+const itemsOf = async (runId: string) =>
+  (await t.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace status errorCode snapshotId } } }`, { id: runId })).data.backupRun;
+
+describe('stopping runs', () => {
+  it('cancelBackupRun stops the repository being fetched and the queued ones; the run ends CANCELED', async () => {
+    const sub = await watch();
+    const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
+    const runId = run.data.runNow.id;
+    await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.item?.pathWithNamespace === 'acme/big' && e.backupProgress.item.phase === 'FETCHING', 60_000);
+    const canceled = await t.gql(`mutation($id: ID!) { cancelBackupRun(id: $id) { id cancelRequestedAt } }`, { id: runId });
+    expect(canceled.data.cancelBackupRun.cancelRequestedAt).toEqual(expect.any(String));
+    const last = await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal, 60_000);
+    expect(last.backupProgress.runStatus).toBe('CANCELED');
+    const { items } = await itemsOf(runId);
+    expect(items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big')).toMatchObject({ status: 'CANCELED', errorCode: 'CANCELED', snapshotId: expect.anything() });
+    const snapshots = (await t.gql(`query($o: ID!) { snapshots(organizationId: $o) { totalCount } }`, { o: orgId })).data.snapshots.totalCount;
+    expect(snapshots).toBe(0);
+    sub.dispose();
+  });
+
+  it('a scheduled run still going when its backup window closes stops cleanly and ends TIMED_OUT', async () => {
+    const current = (await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`, { o: orgId })).data.policy.settings;
+    const policy = await t.gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { nextBackupAt } }`, {
+      o: orgId,
+      i: { ...current, schedule: { type: 'BASIC', time: { hour: 1, minute: 0 }, fullDayOfMonth: 1 }, timeZone: 'UTC', window: { start: { hour: 1, minute: 0 }, end: { hour: 2, minute: 0 } } },
+    });
+    expect(policy.data.customizePolicy.nextBackupAt).toBe('2026-05-04T01:00:00.000Z');
+    const sub = await watch();
+    clock.set('2026-05-04T01:00:00Z');
+    const [runId] = await t.app.services.backupScheduler.startDueBackups();
+    await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.item?.pathWithNamespace === 'acme/big' && e.backupProgress.item.phase === 'FETCHING', 60_000);
+    clock.set('2026-05-04T02:00:00Z'); // the window closes while the big repository is fetched
+    const last = await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal, 60_000);
+    expect(last.backupProgress.runStatus).toBe('TIMED_OUT');
+    const { items } = await itemsOf(runId!);
+    expect(items.every((i: { errorCode: string }) => i.errorCode === 'TIMED_OUT')).toBe(true);
+    sub.dispose();
+  });
+});
