@@ -1,0 +1,142 @@
+/** Measuring helpers of the benchmark: sizes on disk, child processes, git trace2 summaries. */
+import { spawn } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Apparent bytes (sum of file sizes) and allocated bytes (blocks) below `path`. Hard links count once. */
+export function treeSize(path: string): { apparent: number; allocated: number; files: number } {
+  const seen = new Set<string>();
+  let apparent = 0;
+  let allocated = 0;
+  let files = 0;
+  const walk = (p: string) => {
+    const st = lstatSync(p, { throwIfNoEntry: false });
+    if (!st) return;
+    if (st.isDirectory()) {
+      allocated += st.blocks * 512;
+      for (const e of readdirSync(p)) walk(join(p, e));
+    } else if (st.isFile()) {
+      const id = `${st.dev}:${st.ino}`;
+      if (seen.has(id)) return;
+      seen.add(id);
+      apparent += st.size;
+      allocated += st.blocks * 512;
+      files++;
+    }
+  };
+  walk(path);
+  return { apparent, allocated, files };
+}
+
+export const MiB = 1024 * 1024;
+export const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
+export const secs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`);
+
+/** Runs a command; rejects with its stderr on a non-zero exit. */
+export function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): Promise<{ stdout: string; ms: number }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-8000)));
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code === 0) resolve({ stdout: Buffer.concat(out).toString('utf8'), ms: performance.now() - started });
+      else reject(new Error(`${cmd} ${args.slice(0, 3).join(' ')} failed (${code}): ${err.trim()}`));
+    });
+  });
+}
+
+/** Runs `tasks` with at most `concurrency` at once, in order. */
+export async function pool<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
+    }),
+  );
+}
+
+/**
+ * git trace2 through a HOME whose .gitconfig sets `trace2.eventTarget` to a directory: every git
+ * process then writes its own event file. Labkeeper's git runner and the simulator's
+ * `git http-backend` both pass HOME on to git, so pointing process.env.HOME at this directory
+ * traces the engine without touching its code. The cost is one small file per git process.
+ */
+export class GitTrace {
+  private readonly realHome = process.env.HOME;
+  constructor(private readonly root: string) {
+    mkdirSync(root, { recursive: true });
+  }
+
+  /** Starts tracing into a fresh directory named `label`; returns that directory. */
+  start(label: string): string {
+    const dir = join(this.root, label);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(join(dir, 'events'), { recursive: true });
+    const inherited = this.realHome && existsSync(join(this.realHome, '.gitconfig')) ? `[include]\n\tpath = ${join(this.realHome, '.gitconfig')}\n` : '';
+    writeFileSync(join(dir, '.gitconfig'), `${inherited}[trace2]\n\teventTarget = ${join(dir, 'events')}\n\teventNesting = 1\n`);
+    process.env.HOME = dir;
+    return dir;
+  }
+
+  stop(): void {
+    process.env.HOME = this.realHome;
+  }
+
+  /**
+   * Wall-clock seconds per git command, summed over processes. `top` counts only processes that
+   * no other git process started (what Labkeeper / the raw clone spawned, and the simulator's
+   * http-backend); `all` counts every process by its own command (upload-pack, pack-objects, …).
+   */
+  static summarize(dir: string): { top: Record<string, { count: number; seconds: number }>; all: Record<string, { count: number; seconds: number }> } {
+    const top: Record<string, { count: number; seconds: number }> = {};
+    const all: Record<string, { count: number; seconds: number }> = {};
+    const events = join(dir, 'events');
+    if (!existsSync(events)) return { top, all };
+    for (const file of readdirSync(events)) {
+      let sid = '';
+      let argv: string[] = [];
+      let seconds: number | null = null;
+      for (const line of readFileSync(join(events, file), 'utf8').split('\n')) {
+        if (!line) continue;
+        try {
+          const e = JSON.parse(line) as { event: string; sid: string; argv?: string[]; t_abs?: number };
+          if (e.event === 'start') {
+            sid = e.sid;
+            argv = e.argv ?? [];
+          } else if ((e.event === 'exit' || e.event === 'atexit') && typeof e.t_abs === 'number') seconds = Math.max(seconds ?? 0, e.t_abs);
+        } catch {
+          /* a line cut by a killed process */
+        }
+      }
+      if (seconds === null || argv.length === 0) continue;
+      const name = commandName(argv);
+      const add = (map: typeof top) => {
+        const entry = (map[name] ??= { count: 0, seconds: 0 });
+        entry.count++;
+        entry.seconds += seconds!;
+      };
+      add(all);
+      if (!sid.includes('/')) add(top);
+    }
+    return { top, all };
+  }
+}
+
+/** "git bundle create …" → "bundle create"; "git -c x clone …" → "clone". */
+function commandName(argv: string[]): string {
+  const args = argv.slice(1);
+  while (args[0]?.startsWith('-')) {
+    const flag = args.shift()!;
+    if (flag === '-c' || flag === '-C') args.shift();
+  }
+  const cmd = args[0] ?? '?';
+  if (cmd === 'bundle' && args[1]) return `bundle ${args[1]}`;
+  if (cmd === 'remote-http' || cmd === 'remote-https') return 'remote-http';
+  return cmd;
+}
