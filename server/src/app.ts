@@ -40,6 +40,7 @@ import { codec } from './backup/codec.adapter.js';
 import { PolicyService } from './backup/policy.service.js';
 import { RetentionService } from './backup/retention.service.js';
 import { RepositoryBackup } from './backup/repository-backup.js';
+import { createGroupBackup } from './backup/group-backup.js';
 import { SnapshotReader } from './backup/snapshot-chain.js';
 import { SnapshotService } from './backup/snapshot.service.js';
 import { SnapshotVerifier } from './backup/verification.js';
@@ -153,13 +154,26 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const verifier = new SnapshotVerifier(dataSource, stores, reader, keys.forArtifact, clock, log('verify'), config.dataDir);
     const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
     const policies = new PolicyService(dataSource, clock, log('policies'), keys.checkCredential);
+    const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ ...options.gitlab?.retry, logger }));
+    const groupBackup = createGroupBackup({
+      dataSource,
+      stores,
+      codec,
+      metadataFor,
+      encryptionKey: keys.forRun,
+      instanceUrl: async (connectionId) => (await connections!.get(connectionId)).instanceUrl,
+      verify: (id) => verifier.verify(id),
+      clock,
+      logger: log('backup'),
+    });
     const repositoryBackup = new RepositoryBackup({
       dataSource,
       stores,
       codec,
       sessions,
       reader,
-      metadataFor: createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ ...options.gitlab?.retry, logger })),
+      metadataFor,
+      groupBackup,
       encryptionKey: keys.forRun,
       installationKey: keys.installationKey,
       clock,

@@ -7,7 +7,7 @@
  */
 import { In, IsNull, Not, type DataSource, type Repository } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
-import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
+import { GroupEntity, OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -104,7 +104,12 @@ export class BackupRunService {
     const repositories = await this.dataSource.getRepository(RepositoryEntity).find({
       where: { organizationId, isProtected: true, deletedUpstreamAt: IsNull(), ...(selected ? { id: In(selected) } : {}) },
     });
-    if (repositories.length === 0) throw nothingToBackUp(organizationId);
+    // With *include groups*, each group's metadata is an item of the run too (not with a repository selection).
+    const groups =
+      org.includeGroups && policy.value.include.groupMetadata.length > 0 && !options.repositoryIds
+        ? await this.dataSource.getRepository(GroupEntity).find({ where: { organizationId, deletedUpstreamAt: IsNull() } })
+        : [];
+    if (repositories.length === 0 && groups.length === 0) throw nothingToBackUp(organizationId);
     const run = this.runs.create({
       id: newId(),
       organizationId,
@@ -113,7 +118,7 @@ export class BackupRunService {
       status: 'QUEUED',
       policy: policy.value,
       chainKey: policy.chainKey,
-      itemsTotal: repositories.length,
+      itemsTotal: repositories.length + groups.length,
       bytesWritten: '0',
       errorCode: null,
       errorMessage: null,
@@ -124,20 +129,32 @@ export class BackupRunService {
     });
     await this.dataSource.transaction(async (tx) => {
       await tx.getRepository(BackupRunEntity).insert(run);
-      await tx.getRepository(BackupRunItemEntity).insert(
-        repositories.map((r) => ({
+      await tx.getRepository(BackupRunItemEntity).insert([
+        ...repositories.map((r) => ({
           id: newId(),
           runId: run.id,
           repositoryId: r.id,
+          groupId: null,
           pathWithNamespace: r.pathWithNamespace,
           status: 'QUEUED' as const,
           phase: 'QUEUED' as const,
           sizeHint: r.storageSize ?? r.repositorySize ?? '0',
           warnings: [],
         })),
-      );
+        ...groups.map((g) => ({
+          id: newId(),
+          runId: run.id,
+          repositoryId: null,
+          groupId: g.id,
+          pathWithNamespace: g.fullPath,
+          status: 'QUEUED' as const,
+          phase: 'QUEUED' as const,
+          sizeHint: '0',
+          warnings: [],
+        })),
+      ]);
     });
-    this.logger.info({ runId: run.id, organizationId, repositories: repositories.length, trigger: run.trigger }, 'backup run queued');
+    this.logger.info({ runId: run.id, organizationId, repositories: repositories.length, groups: groups.length, trigger: run.trigger }, 'backup run queued');
     await this.emitRun(run);
     await this.queue.enqueue(JOB_BACKUP_RUN, { runId: run.id });
     return run;
@@ -312,6 +329,7 @@ export class BackupRunService {
       this.event(run, counts, {
         itemId: item.id,
         repositoryId: item.repositoryId,
+        groupId: item.groupId,
         pathWithNamespace: item.pathWithNamespace,
         status: item.status,
         phase: item.phase,

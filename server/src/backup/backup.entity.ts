@@ -53,7 +53,7 @@ export class BackupRunEntity {
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
 }
 
-/** One repository within a run. */
+/** One repository (or, with *include groups*, one group's metadata) within a run. */
 @Entity('backup_run_items')
 @Index(['runId', 'repositoryId'], { unique: true })
 export class BackupRunItemEntity {
@@ -62,8 +62,9 @@ export class BackupRunItemEntity {
   @Column('uuid', { name: 'run_id' })
   runId!: string;
   @Index()
-  @Column('uuid', { name: 'repository_id' })
-  repositoryId!: string;
+  @Column('uuid', { name: 'repository_id', nullable: true })
+  repositoryId!: string | null;
+  @Column('uuid', { name: 'group_id', nullable: true }) groupId!: string | null;
   @Column('text', { name: 'path_with_namespace' }) pathWithNamespace!: string;
   @Column('text') status!: ItemStatus;
   @Column('text') phase!: ItemPhase;
@@ -87,9 +88,13 @@ export class BackupRunItemEntity {
 @Entity('snapshots')
 export class SnapshotEntity {
   @PrimaryColumn('uuid') id!: string;
+  /** A repository's snapshot, or (repositoryId null) a group's metadata snapshot. */
   @Index()
-  @Column('uuid', { name: 'repository_id' })
-  repositoryId!: string;
+  @Column('uuid', { name: 'repository_id', nullable: true })
+  repositoryId!: string | null;
+  @Index()
+  @Column('uuid', { name: 'group_id', nullable: true })
+  groupId!: string | null;
   @Index()
   @Column('uuid', { name: 'organization_id' })
   organizationId!: string;

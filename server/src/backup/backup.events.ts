@@ -11,7 +11,8 @@ export interface BackupProgressed {
   /** Set when the event is about one repository. */
   item: {
     itemId: string;
-    repositoryId: string;
+    repositoryId: string | null;
+    groupId: string | null;
     pathWithNamespace: string;
     status: ItemStatus;
     phase: ItemPhase;

@@ -4,7 +4,7 @@
  * metadata reader; tests may pass in-memory ones.
  */
 import type { Readable, Transform } from 'node:stream';
-import type { MetadataType } from './policy.types.js';
+import type { GroupMetadataType, MetadataType } from './policy.types.js';
 
 export interface StoredObject {
   size: number;
@@ -29,6 +29,7 @@ export interface ArtifactCodec {
 
 export interface MetadataSource {
   projectRecords(projectId: number, type: MetadataType, onProgress?: (count: number) => void): AsyncIterable<Record<string, unknown>>;
+  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: (count: number) => void): AsyncIterable<Record<string, unknown>>;
 }
 
 /**

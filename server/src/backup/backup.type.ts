@@ -19,7 +19,8 @@ registerEnumType(BackupRunStatusEnum, { name: 'BackupRunStatus' });
 @ObjectType({ description: 'One repository within a backup run.' })
 export class BackupRunItem {
   @Field(() => ID) id!: string;
-  @Field(() => ID) repositoryId!: string;
+  @Field(() => ID, { nullable: true, description: 'The repository; null for a group item.' }) repositoryId!: string | null;
+  @Field(() => ID, { nullable: true, description: "The group whose metadata this item backs up (include groups)." }) groupId!: string | null;
   @Field() pathWithNamespace!: string;
   @Field({ description: 'QUEUED, RUNNING, SUCCEEDED, PARTIAL, UNCHANGED, FAILED or CANCELED' }) status!: string;
   @Field({ description: 'QUEUED, FETCHING, BUNDLING, METADATA, WRITING, VERIFYING or DONE' }) phase!: string;
@@ -63,7 +64,8 @@ export class BackupRun {
 @ObjectType({ description: 'An immutable restore point of one repository.' })
 export class Snapshot {
   @Field(() => ID) id!: string;
-  @Field(() => ID) repositoryId!: string;
+  @Field(() => ID, { nullable: true, description: "The repository; null for a group's metadata snapshot." }) repositoryId!: string | null;
+  @Field(() => ID, { nullable: true, description: "The group, for a group's metadata snapshot." }) groupId!: string | null;
   @Field(() => ID) organizationId!: string;
   @Field(() => ID) runId!: string;
   @Field(() => CopyTypeEnum) copyType!: string;
@@ -97,6 +99,7 @@ export class BackupRunsArgs extends PageArgs {
 export class SnapshotsArgs extends PageArgs {
   @Field(() => ID, { nullable: true }) organizationId?: string;
   @Field(() => ID, { nullable: true }) repositoryId?: string;
+  @Field(() => ID, { nullable: true }) groupId?: string;
 }
 
 @InputType()
@@ -113,7 +116,8 @@ export class RunNowInput {
 @ObjectType()
 export class BackupItemProgress {
   @Field(() => ID) itemId!: string;
-  @Field(() => ID) repositoryId!: string;
+  @Field(() => ID, { nullable: true }) repositoryId!: string | null;
+  @Field(() => ID, { nullable: true }) groupId!: string | null;
   @Field() pathWithNamespace!: string;
   @Field() status!: string;
   @Field() phase!: string;

@@ -48,6 +48,7 @@ export interface Manifest {
   parent: { snapshotId: string; manifestSha256: string } | null;
   instanceUrl: string;
   organization: { id: string; fullPath: string };
+  /** Null for a group's metadata snapshot, which has `group` instead. */
   repository: {
     id: string;
     gitlabProjectId: number;
@@ -56,7 +57,8 @@ export interface Manifest {
     defaultBranch: string | null;
     visibility: string;
     isArchived: boolean;
-  };
+  } | null;
+  group?: { id: string; gitlabGroupId: number; fullPath: string; webUrl: string; parentGitlabGroupId: number | null };
   git: GitState | null;
   wiki: GitState | null;
   metadata: Record<string, { status: 'OK' | 'SKIPPED' | 'FAILED'; records: number; reason?: string }>;
@@ -78,3 +80,6 @@ export function parseManifest(bytes: Buffer): Manifest {
 
 export const snapshotPrefix = (organizationId: string, repositoryId: string, snapshotId: string) =>
   `orgs/${organizationId}/repos/${repositoryId}/snapshots/${snapshotId}`;
+
+export const groupSnapshotPrefix = (organizationId: string, groupId: string, snapshotId: string) =>
+  `orgs/${organizationId}/groups/${groupId}/snapshots/${snapshotId}`;

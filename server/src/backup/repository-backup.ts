@@ -15,21 +15,20 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import { git, retryTransient, type GitProgress } from '../git/git.js';
 import { createBundle, headRef, listRefs, syncMirror } from '../git/mirror.js';
 import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
-import { DomainError, isDomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { BackupRunEntity, BackupRunItemEntity, SnapshotEntity, type ItemPhase } from './backup.entity.js';
 import type { ArtifactCodec, ArtifactStore, ArtifactStores, MetadataSource } from './backup.ports.js';
 import { MANIFEST_FILE, serializeManifest, snapshotPrefix, type GitState, type Manifest, type ManifestArtifact } from './manifest.js';
-import type { CopyType, MetadataType } from './policy.types.js';
+import type { CopyType } from './policy.types.js';
 import type { SnapshotReader } from './snapshot-chain.js';
+import { writeMetadataArtifact } from './metadata-artifacts.js';
 
 /** GitLab updates a project's last_activity_at at most once an hour (Project#update_last_activity_at). */
 export const ACTIVITY_GRANULARITY_MS = 60 * 60_000;
@@ -44,6 +43,8 @@ export const ACTIVITY_GRANULARITY_MS = 60 * 60_000;
 export function isProvablyUnchanged(lastActivityAt: Date | null, since: Date): boolean {
   return lastActivityAt !== null && lastActivityAt.getTime() <= since.getTime() - ACTIVITY_GRANULARITY_MS;
 }
+
+const lockName = (item: BackupRunItemEntity) => `labkeeper:${item.groupId ? `group:${item.groupId}` : `repository:${item.repositoryId}`}`;
 
 export interface ItemProgress {
   phase: ItemPhase;
@@ -66,6 +67,8 @@ export interface RepositoryBackupDeps {
   workDir: string;
   /** Verification after backup (policy.verifyAfterBackup). */
   verify(snapshotId: string): Promise<{ result: { ok: boolean; problems: string[] } }>;
+  /** A group's metadata snapshot (group-backup.ts). */
+  groupBackup(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome>;
   /** First backoff step of git retries (default 1 s). */
   gitRetryDelayMs?: number;
 }
@@ -85,21 +88,22 @@ export class RepositoryBackup {
   constructor(private readonly deps: RepositoryBackupDeps) {}
 
   async run(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
+    if (item.groupId) return this.deps.groupBackup(run, item, ctx);
     const { dataSource } = this.deps;
     const lock = dataSource.createQueryRunner();
     await lock.connect();
     try {
-      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`labkeeper:repository:${item.repositoryId}`]);
+      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [lockName(item)]);
       return await this.locked(run, item, ctx);
     } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`labkeeper:repository:${item.repositoryId}`]).catch(() => undefined);
+      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [lockName(item)]).catch(() => undefined);
       await lock.release();
     }
   }
 
   private async locked(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
     const { dataSource, clock } = this.deps;
-    const repository = await dataSource.getRepository(RepositoryEntity).findOneByOrFail({ id: item.repositoryId });
+    const repository = await dataSource.getRepository(RepositoryEntity).findOneByOrFail({ id: item.repositoryId! });
     const organization = await dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
     const snapshots = dataSource.getRepository(SnapshotEntity);
 
@@ -182,9 +186,17 @@ export class RepositoryBackup {
         let total = 0;
         for (const type of types) {
           await ctx.touch();
-          const result = await this.metadataArtifact(store, source, repository.gitlabProjectId, type, run, organization.id, prefix, encryption, (n) =>
-            ctx.progress({ phase: 'METADATA', metadataRecords: total + n }),
-          );
+          const result = await writeMetadataArtifact({
+            store,
+            codec: this.deps.codec,
+            logger: this.deps.logger,
+            type,
+            records: (onCount) => source.projectRecords(repository.gitlabProjectId, type, onCount),
+            compression: run.policy.compression,
+            key: type === 'ci_variables' ? encryption?.key ?? this.deps.installationKey(organization.id) : encryption?.key ?? null,
+            prefix,
+            onCount: (n) => ctx.progress({ phase: 'METADATA', metadataRecords: total + n }),
+          });
           metadata[type] = result.entry;
           if (result.artifact) artifacts.push(result.artifact);
           total += result.entry.records;
@@ -224,6 +236,7 @@ export class RepositoryBackup {
       const snapshot = snapshots.create({
         id: snapshotId,
         repositoryId: repository.id,
+        groupId: null,
         organizationId: organization.id,
         runId: run.id,
         copyType,
@@ -289,52 +302,12 @@ export class RepositoryBackup {
     if (!written) return { refs, head, prerequisites, bundle: null };
     await git(['bundle', 'verify', file], { cwd: mirror });
     // Packs are already compressed: bundles are only encrypted, never compressed again.
-    const source = createReadStream(file).pipe(this.deps.codec.encode({ compression: 'NONE', key: encryption?.key ?? null }));
+    const encoded = this.deps.codec.encode({ compression: 'NONE', key: encryption?.key ?? null });
+    const source = createReadStream(file).on('error', (error) => encoded.destroy(error)).pipe(encoded);
     const stored = await store.put(`${prefix}/${path}`, source);
     artifacts.push({ path, kind, size: stored.size, sha256: stored.sha256, compression: 'NONE', encrypted: !!encryption });
     void (await stat(file));
     return { refs, head, prerequisites, bundle: path };
   }
 
-  private async metadataArtifact(
-    store: ArtifactStore,
-    source: MetadataSource,
-    projectId: number,
-    type: MetadataType,
-    run: BackupRunEntity,
-    organizationId: string,
-    prefix: string,
-    encryption: { key: Buffer; keyId: string } | null,
-    onCount: (n: number) => void,
-  ): Promise<{ entry: Manifest['metadata'][string]; artifact: ManifestArtifact | null }> {
-    const compression = run.policy.compression;
-    // CI/CD variables hold secrets: always encrypted, with the installation key when the policy has none.
-    const key = type === 'ci_variables' ? encryption?.key ?? this.deps.installationKey(organizationId) : encryption?.key ?? null;
-    const extension = compression === 'GZIP' ? '.gz' : compression === 'BROTLI' ? '.br' : '';
-    const path = `metadata/${type}.jsonl${extension}${key ? '.enc' : ''}`;
-    let records = 0;
-    const lines = Readable.from(
-      (async function* () {
-        for await (const record of source.projectRecords(projectId, type, onCount)) {
-          records++;
-          yield `${JSON.stringify(record)}\n`;
-        }
-      })(),
-    );
-    try {
-      const stored = await store.put(`${prefix}/${path}`, lines.pipe(this.deps.codec.encode({ compression, key })));
-      return {
-        entry: { status: 'OK', records },
-        artifact: { path, kind: 'METADATA', size: stored.size, sha256: stored.sha256, compression, encrypted: !!key, metadataType: type, records },
-      };
-    } catch (error) {
-      await store.delete(`${prefix}/${path}`).catch(() => undefined);
-      const reason = error instanceof DomainError ? error.message : 'unexpected error (see the worker log)';
-      if (isDomainError(error, 'GITLAB_FORBIDDEN') || isDomainError(error, 'GITLAB_NOT_FOUND') || (error as DomainError)?.details?.skipReason) {
-        return { entry: { status: 'SKIPPED', records: 0, reason: String((error as DomainError).details?.skipReason ?? reason) }, artifact: null };
-      }
-      this.deps.logger.warn({ err: error, type, projectId }, 'metadata export failed');
-      return { entry: { status: 'FAILED', records: 0, reason }, artifact: null };
-    }
-  }
 }

@@ -3,8 +3,8 @@
  * function) to its snapshots and deletes exactly what it decides to forget. Dependents are
  * deleted before what they depend on (newest first), so a delete never strands a chain.
  */
-import { In, IsNull, Not, type DataSource } from 'typeorm';
-import { RepositoryEntity } from '../organizations/organization.entity.js';
+import { IsNull, Not, type DataSource } from 'typeorm';
+import { GroupEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import { BackupPolicyEntity, SnapshotEntity } from './backup.entity.js';
@@ -28,22 +28,20 @@ export class RetentionService {
     for (const policy of policies) {
       const rows = await this.dataSource.getRepository(SnapshotEntity).find({ where: { organizationId: policy.organizationId } });
       if (rows.length === 0) continue;
-      const gone = new Set(
-        (
-          await this.dataSource.getRepository(RepositoryEntity).find({
-            select: { id: true },
-            where: { id: In([...new Set(rows.map((r) => r.repositoryId))]), deletedUpstreamAt: Not(IsNull()) },
-          })
-        ).map((r) => r.id),
-      );
+      // A group's snapshots are retained like a repository's: the group plays the repository's part.
+      const owner = (r: SnapshotEntity) => (r.repositoryId ?? r.groupId)!;
+      const gone = new Set([
+        ...(await this.dataSource.getRepository(RepositoryEntity).find({ select: { id: true }, where: { organizationId: policy.organizationId, deletedUpstreamAt: Not(IsNull()) } })).map((r) => r.id),
+        ...(await this.dataSource.getRepository(GroupEntity).find({ select: { id: true }, where: { organizationId: policy.organizationId, deletedUpstreamAt: Not(IsNull()) } })).map((g) => g.id),
+      ]);
       const result = applyRetention(
         rows.map((r) => ({
           id: r.id,
-          repositoryId: r.repositoryId,
+          repositoryId: owner(r),
           copyType: r.copyType,
           createdAt: r.createdAt,
           parentId: r.parentId,
-          repositoryDeletedUpstream: gone.has(r.repositoryId),
+          repositoryDeletedUpstream: gone.has(owner(r)),
         })),
         policy.value.retention,
         this.clock.now(),

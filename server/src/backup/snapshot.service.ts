@@ -15,6 +15,7 @@ import type { SnapshotVerifier } from './verification.js';
 export interface SnapshotFilter {
   organizationId?: string | null;
   repositoryId?: string | null;
+  groupId?: string | null;
   before?: Date | null;
 }
 
@@ -39,6 +40,7 @@ export class SnapshotService {
     const where: FindOptionsWhere<SnapshotEntity> = {};
     if (filter.organizationId) where.organizationId = filter.organizationId;
     if (filter.repositoryId) where.repositoryId = filter.repositoryId;
+    if (filter.groupId) where.groupId = filter.groupId;
     if (filter.before) where.createdAt = LessThanOrEqual(filter.before);
     const [items, total] = await this.repo.findAndCount({ where, order: { createdAt: 'DESC', id: 'DESC' }, skip: page.offset, take: page.limit });
     return { items, total };

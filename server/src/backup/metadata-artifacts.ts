@@ -1,0 +1,58 @@
+/**
+ * One metadata type as one artifact: records streamed as JSON Lines through compression and
+ * encryption into storage. A type GitLab will not give (scope, role, tier) is SKIPPED with the
+ * reason; any other failure is FAILED (the snapshot ends PARTIAL).
+ */
+import { Readable } from 'node:stream';
+import { DomainError, isDomainError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { ArtifactCodec, ArtifactStore } from './backup.ports.js';
+import type { Manifest, ManifestArtifact } from './manifest.js';
+
+export interface MetadataArtifactInput {
+  store: ArtifactStore;
+  codec: ArtifactCodec;
+  logger: Logger;
+  type: string;
+  records(onCount: (n: number) => void): AsyncIterable<Record<string, unknown>>;
+  compression: 'NONE' | 'GZIP' | 'BROTLI';
+  key: Buffer | null;
+  prefix: string;
+  onCount(n: number): void;
+}
+
+export async function writeMetadataArtifact(input: MetadataArtifactInput): Promise<{ entry: Manifest['metadata'][string]; artifact: ManifestArtifact | null }> {
+  const { store, type, compression, key, prefix } = input;
+  const extension = compression === 'GZIP' ? '.gz' : compression === 'BROTLI' ? '.br' : '';
+  const path = `metadata/${type}.jsonl${extension}${key ? '.enc' : ''}`;
+  let records = 0;
+  const source = input.records(input.onCount);
+  const lines = Readable.from(
+    (async function* () {
+      for await (const record of source) {
+        records++;
+        yield `${JSON.stringify(record)}\n`;
+      }
+    })(),
+  );
+  const encoded = input.codec.encode({ compression, key });
+  // pipe() does not forward errors: a failing GitLab listing must fail the put, not go unhandled.
+  lines.on('error', (error) => encoded.destroy(error));
+  encoded.on('error', () => undefined); // observed by put(), which rejects with it
+  try {
+    const stored = await store.put(`${prefix}/${path}`, lines.pipe(encoded));
+    return {
+      entry: { status: 'OK', records },
+      artifact: { path, kind: 'METADATA', size: stored.size, sha256: stored.sha256, compression, encrypted: !!key, metadataType: type, records },
+    };
+  } catch (error) {
+    await store.delete(`${prefix}/${path}`).catch(() => undefined);
+    const reason = error instanceof DomainError ? error.message : 'unexpected error (see the worker log)';
+    const skip = (error as DomainError)?.details?.skipReason;
+    if (skip || isDomainError(error, 'GITLAB_FORBIDDEN') || isDomainError(error, 'GITLAB_NOT_FOUND')) {
+      return { entry: { status: 'SKIPPED', records: 0, reason: String(skip ?? reason) }, artifact: null };
+    }
+    input.logger.warn({ err: error, type }, 'metadata export failed');
+    return { entry: { status: 'FAILED', records: 0, reason }, artifact: null };
+  }
+}

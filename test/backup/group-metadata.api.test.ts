@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { aToken, aUser } from '../support/gitlab-seed.js';
+
+/** With *include groups*, every group of the organization gets a metadata snapshot in each run. */
+let sim: GitLabSimulator;
+let t: TestApp;
+let orgId: string;
+let aliceId: number;
+let rootId: number;
+let childId: number;
+
+beforeAll(async () => {
+  sim = await startGitLabSimulator();
+  aliceId = aUser(sim).id;
+  const root = sim.createGroup({ path: 'acme', ownerId: aliceId });
+  const child = sim.createGroup({ path: 'platform', parentId: root.id });
+  rootId = root.id;
+  childId = child.id;
+  sim.createProject({ namespaceId: child.id, path: 'api' });
+  sim.createGroupLabel(root.id, { name: 'priority::high', color: '#ff0000' });
+  sim.createGroupLabel(child.id, { name: 'team::platform', color: '#00ff00' });
+  sim.createGroupMilestone(root.id, { title: 'Q1' });
+  sim.createEpic(root.id, { title: 'Big initiative', authorId: aliceId });
+  t = await startTestApp({ gitlab: { url: sim.url } });
+  const synced = nextJob(t, 'repositories.sync');
+  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
+    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, aliceId).token, namespacePath: 'acme', includeGroups: true },
+  });
+  await synced;
+  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+}, 60_000);
+afterAll(async () => {
+  await t?.stop();
+  await sim?.close();
+});
+
+async function backup() {
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
+  await untilListening(
+    sub,
+    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    (e) => e.backupProgress.runId === 'probe',
+  );
+  const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id itemsTotal } }`, { o: orgId });
+  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
+  sub.dispose();
+  const runInfo = (await t.gql(`query($id: ID!) { backupRun(id: $id) { itemsTotal items { pathWithNamespace groupId repositoryId status snapshotId warnings } } }`, { id: run.data.runNow.id })).data.backupRun;
+  return { status: done.backupProgress.runStatus, ...runInfo };
+}
+
+const recordsOf = async (snapshotId: string, type: string) => {
+  const s = (await t.gql(`query($id: ID!) { snapshot(id: $id) { storagePrefix manifest groupId } }`, { id: snapshotId })).data.snapshot;
+  const manifest = JSON.parse(s.manifest);
+  const artifact = manifest.artifacts.find((a: { metadataType: string }) => a.metadataType === type);
+  if (!artifact) return { manifest, records: null };
+  const bytes = readFileSync(join(t.app.config.dataDir, 'backups', s.storagePrefix, artifact.path));
+  return { manifest, records: gunzipSync(bytes).toString('utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+};
+
+describe('group metadata', () => {
+  it('backs up each group of the organization as its own snapshot, beside the repositories', async () => {
+    const run = await backup();
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.items.map((i: { pathWithNamespace: string }) => i.pathWithNamespace).sort()).toEqual(['acme', 'acme/platform', 'acme/platform/api']);
+    const root = run.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme');
+    expect(root.repositoryId).toBeNull();
+    const labels = await recordsOf(root.snapshotId, 'group_labels');
+    expect(labels.records!.map((l) => l.name)).toEqual(['priority::high']);
+    expect(labels.manifest.group).toMatchObject({ fullPath: 'acme', gitlabGroupId: rootId });
+    expect(labels.manifest.repository).toBeNull();
+    expect((await recordsOf(root.snapshotId, 'group_milestones')).records!.map((m) => m.title)).toEqual(['Q1']);
+    expect((await recordsOf(root.snapshotId, 'group_members')).records!.map((m) => m.username)).toContain('alice');
+    expect((await recordsOf(root.snapshotId, 'subgroups')).records!.map((g) => g.id)).toEqual([childId]);
+    const child = run.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/platform');
+    expect((await recordsOf(child.snapshotId, 'group_labels')).records!.map((l) => l.name)).toEqual(['team::platform']);
+  });
+
+  it('records epics as SKIPPED with the reason on a tier without them, and backs them up where the tier has them', async () => {
+    const free = await backup();
+    const root = free.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme');
+    const { manifest } = await recordsOf(root.snapshotId, 'epics');
+    expect(manifest.metadata.epics).toMatchObject({ status: 'SKIPPED', reason: expect.stringMatching(/tier|Premium|not available/i) });
+    expect(root.warnings.join()).toMatch(/epics: skipped/);
+
+    sim.setTier('premium');
+    const premium = await backup();
+    const rootAgain = premium.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme');
+    expect((await recordsOf(rootAgain.snapshotId, 'epics')).records!.map((e) => e.title)).toEqual(['Big initiative']);
+  });
+
+  it('lists group snapshots by group', async () => {
+    const groups = (await t.gql(`query($id: ID!) { organization(id: $id) { groups { nodes { id fullPath } } } }`, { id: orgId })).data.organization.groups.nodes;
+    const acme = groups.find((g: { fullPath: string }) => g.fullPath === 'acme');
+    const snapshots = (await t.gql(`query($g: ID!) { snapshots(groupId: $g) { totalCount nodes { groupId repositoryId copyType verificationStatus } } }`, { g: acme.id })).data.snapshots;
+    expect(snapshots.totalCount).toBe(3);
+    expect(snapshots.nodes[0]).toEqual({ groupId: acme.id, repositoryId: null, copyType: 'FULL', verificationStatus: 'VERIFIED' });
+  });
+});
