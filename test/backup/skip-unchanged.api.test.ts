@@ -60,7 +60,9 @@ async function backup() {
   const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
   await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
   sub.dispose();
-  return (await t.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace status snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun;
+  const result = (await t.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace repositoryId status snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun;
+  // repositories only (the group's metadata snapshot, made every run, is not what this is about)
+  return { ...result, items: result.items.filter((i: { repositoryId: string | null }) => i.repositoryId) };
 }
 
 const gitRequestsFor = (path: string) => sim.requests.filter((r) => r.path.startsWith(`/acme/${path}.git/`)).length;
