@@ -27,7 +27,7 @@ import type { PolicyService } from './policy.service.js';
 import type { CopyType } from './policy.types.js';
 import { ProgressThrottle } from './progress-throttle.js';
 import { windowEndsAt as windowEndsAt_ } from './backup-window.js';
-import type { ItemProgress, RepositoryBackup } from './repository-backup.js';
+import { ACTIVITY_GRANULARITY_MS, type ItemProgress, type RepositoryBackup } from './repository-backup.js';
 
 export const JOB_BACKUP_RUN = 'backup.run';
 export const JOB_BACKUP_REPOSITORY = 'backup.repository';
@@ -41,6 +41,7 @@ export class BackupRunService {
   private readonly runs: Repository<BackupRunEntity>;
   private readonly items: Repository<BackupRunItemEntity>;
   private readonly throttle: ProgressThrottle<BackupProgressed>;
+  private readonly lastCounts = new Map<string, { total: number; done: number; failed: number }>();
   /** Abort controllers of items running in this process, for cancellation. */
   private readonly running = new Map<string, AbortController>();
 
@@ -187,8 +188,10 @@ export class BackupRunService {
     } catch (error) {
       this.logger.warn({ err: error, runId }, 'could not refresh repository facts from GitLab; every repository will be fetched');
     }
+    const unchanged = await this.markProvablyUnchanged(run);
     const items = await this.items.find({ where: { runId, status: 'QUEUED' } });
     items.sort((a, b) => Number(b.sizeHint) - Number(a.sizeHint));
+    if (unchanged > 0) await this.emitRun(run);
     for (const item of items) await this.queue.enqueue(JOB_BACKUP_REPOSITORY, { runId, itemId: item.id });
     await this.maybeFinish(runId);
   }
@@ -302,28 +305,74 @@ export class BackupRunService {
     await this.emitRun(await this.get(runId));
   }
 
+  /** Fresh facts from one listing of the organization's projects, written in one statement. */
   private async refreshRepositories(run: BackupRunEntity) {
     const org = await this.dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
     const projects = await this.sessions.withGitLab(org.connectionId, async (client) =>
       org.kind === 'GROUP' ? client.listGroupProjects(org.gitlabNamespaceId) : client.listUserProjects((await client.currentUser()).id),
     );
-    const repos = this.dataSource.getRepository(RepositoryEntity);
-    for (const p of projects) {
-      await repos.update(
-        { organizationId: org.id, gitlabProjectId: p.id },
-        { lastActivityAt: new Date(p.lastActivityAt), defaultBranch: p.defaultBranch, httpUrlToRepo: p.httpUrlToRepo, isEmpty: p.emptyRepo, hasWiki: p.wikiEnabled },
-      );
-    }
+    if (projects.length === 0) return;
+    await this.dataSource.query(
+      `UPDATE repositories AS r
+          SET last_activity_at = v.last_activity_at, default_branch = v.default_branch, http_url_to_repo = v.url,
+              is_empty = v.is_empty, has_wiki = v.has_wiki
+         FROM unnest($1::int[], $2::timestamptz[], $3::text[], $4::text[], $5::bool[], $6::bool[])
+              AS v(project_id, last_activity_at, default_branch, url, is_empty, has_wiki)
+        WHERE r.organization_id = $7 AND r.gitlab_project_id = v.project_id`,
+      [
+        projects.map((p) => p.id),
+        projects.map((p) => p.lastActivityAt),
+        projects.map((p) => p.defaultBranch),
+        projects.map((p) => p.httpUrlToRepo),
+        projects.map((p) => p.emptyRepo),
+        projects.map((p) => p.wikiEnabled),
+        org.id,
+      ],
+    );
+  }
+
+  /**
+   * Marks, in one statement, every repository item that GitLab's data proves unchanged since its
+   * latest snapshot of the current chain (see isProvablyUnchanged): no job, no git, no lock.
+   * Returns how many. A FULL run, or a repository without a full in the chain, is never skipped.
+   */
+  private async markProvablyUnchanged(run: BackupRunEntity): Promise<number> {
+    if (run.copyType === 'FULL') return 0;
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH latest AS (
+         SELECT DISTINCT ON (s.repository_id) s.repository_id, s.id, s.created_at
+           FROM snapshots s
+          WHERE s.organization_id = $1 AND s.chain_key = $2 AND s.repository_id IS NOT NULL
+          ORDER BY s.repository_id, s.created_at DESC
+       ), chained AS (
+         SELECT DISTINCT repository_id FROM snapshots WHERE organization_id = $1 AND chain_key = $2 AND copy_type = 'FULL'
+       )
+       UPDATE backup_run_items AS i
+          SET status = 'UNCHANGED', phase = 'DONE', snapshot_id = l.id, finished_at = $5
+         FROM latest l, chained c, repositories r
+        WHERE i.run_id = $3 AND i.status = 'QUEUED' AND i.repository_id = l.repository_id
+          AND c.repository_id = l.repository_id AND r.id = i.repository_id
+          AND r.last_activity_at IS NOT NULL AND r.last_activity_at <= l.created_at - ($4 || ' milliseconds')::interval
+       RETURNING i.id`,
+      [run.organizationId, run.chainKey, run.id, String(ACTIVITY_GRANULARITY_MS), this.clock.now()],
+    );
+    const count = Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : rows.length;
+    if (count > 0) this.logger.info({ runId: run.id, unchanged: count }, 'repositories provably unchanged: skipped without git');
+    return count;
   }
 
   private async emitRun(run: BackupRunEntity) {
     const counts = await this.counts(run.id);
     const isTerminal = TERMINAL_RUN_STATUSES.includes(run.status);
+    if (isTerminal) this.lastCounts.delete(run.id);
+    else this.lastCounts.set(run.id, counts);
     this.throttle.push(`run:${run.id}`, this.event(run, counts, null, isTerminal), true);
   }
 
   private async emitItem(run: BackupRunEntity, item: BackupRunItemEntity, p: { git: { bytes: number; objects: number; total: number | null }; metadataRecords: number }, force: boolean) {
-    const counts = force ? await this.counts(run.id) : { total: run.itemsTotal, done: 0, failed: 0 };
+    // Counting items is a query: done when an item ends; phase changes reuse the last numbers.
+    const counts = item.phase === 'DONE' ? await this.counts(run.id) : this.lastCounts.get(run.id) ?? { total: run.itemsTotal, done: 0, failed: 0 };
+    this.lastCounts.set(run.id, counts);
     this.throttle.push(
       item.id,
       this.event(run, counts, {

@@ -66,7 +66,7 @@ export const POINTER_MAX_SIZE = 1024;
 /** The versions git-lfs accepts: the current one and the pre-release "hawser" one. */
 const VERSIONS = new Set(['https://git-lfs.github.com/spec/v1', 'https://hawser.github.com/spec/v1']);
 /** The shortest possible pointer (version, oid, `size 0`): anything smaller is not one. */
-const POINTER_MIN_SIZE = Buffer.byteLength(`version https://git-lfs.github.com/spec/v1\noid sha256:${'0'.repeat(64)}\nsize 0\n`);
+const POINTER_MIN_SIZE = Math.min(...[...VERSIONS].map((v) => Buffer.byteLength(`version ${v}\noid sha256:${'0'.repeat(64)}\nsize 0\n`)));
 
 /**
  * Parses a pointer file per the spec, or returns null: UTF-8 lines `key value\n` (LF only, one
@@ -498,7 +498,7 @@ export async function downloadLfsObjects(options: LfsDownloadOptions): Promise<L
           const download = (entry.actions as { download?: Record<string, unknown> } | undefined)?.download;
           if (error) {
             out.set(entry.oid, { error: Number(error.code), message: String(error.message ?? '').slice(0, 300) });
-          } else if (download && typeof download.href === 'string') {
+          } else if (download && typeof download.href === 'string' && /^https?:\/\//i.test(download.href) && URL.canParse(download.href)) {
             const header = Object.fromEntries(Object.entries((download.header as Record<string, unknown>) ?? {}).map(([k, v]) => [k, String(v)]));
             const expiresAt =
               typeof download.expires_at === 'string' && !Number.isNaN(Date.parse(download.expires_at)) ? Date.parse(download.expires_at)
@@ -643,5 +643,6 @@ export async function downloadLfsObjects(options: LfsDownloadOptions): Promise<L
     if (rejected) throw rejected.reason;
   }
   result.missing.sort();
+  result.failed.sort((x, y) => (x.oid < y.oid ? -1 : x.oid > y.oid ? 1 : 0));
   return result;
 }

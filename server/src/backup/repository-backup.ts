@@ -13,12 +13,13 @@
  *    never a snapshot) and starts the snapshot again.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
-import { git, retryTransient, type GitProgress } from '../git/git.js';
-import { createBundle, headRef, listRefs, syncMirror } from '../git/mirror.js';
+import { retryTransient, type GitProgress } from '../git/git.js';
+import { createBundle, headRef, listRefs, singlePackBundle, syncMirror } from '../git/mirror.js';
 import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -297,16 +298,27 @@ export class RepositoryBackup {
     const refs = await listRefs(mirror);
     const head = await headRef(mirror);
     const prerequisites = parent ? [...new Set(Object.values(parent.refs))] : [];
-    const file = join(tmp, path);
-    const written = await createBundle(mirror, file, prerequisites);
-    if (!written) return { refs, head, prerequisites, bundle: null };
-    await git(['bundle', 'verify', file], { cwd: mirror });
+    // A FULL straight from a freshly cloned mirror's single pack; otherwise `git bundle create`.
+    const direct = prerequisites.length === 0 ? await singlePackBundle(mirror, refs) : null;
+    let bytes: Readable;
+    if (direct) {
+      bytes = Readable.from(
+        (async function* () {
+          yield direct.header;
+          yield* createReadStream(direct.pack, { highWaterMark: 1024 * 1024 });
+        })(),
+      );
+    } else {
+      const file = join(tmp, path);
+      if (!(await createBundle(mirror, file, prerequisites, refs))) return { refs, head, prerequisites, bundle: null };
+      bytes = createReadStream(file, { highWaterMark: 1024 * 1024 });
+    }
     // Packs are already compressed: bundles are only encrypted, never compressed again.
     const encoded = this.deps.codec.encode({ compression: 'NONE', key: encryption?.key ?? null });
-    const source = createReadStream(file).on('error', (error) => encoded.destroy(error)).pipe(encoded);
+    encoded.on('error', () => undefined); // observed by put(), which rejects with it
+    const source = bytes.on('error', (error) => encoded.destroy(error)).pipe(encoded);
     const stored = await store.put(`${prefix}/${path}`, source);
     artifacts.push({ path, kind, size: stored.size, sha256: stored.sha256, compression: 'NONE', encrypted: !!encryption });
-    void (await stat(file));
     return { refs, head, prerequisites, bundle: path };
   }
 

@@ -4,15 +4,16 @@
  * killed clone never leaves a half mirror behind. Bundles are written from the mirror.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { git, type GitOptions } from './git.js';
 
 export type Refs = Record<string, string>;
 
 export async function syncMirror(dir: string, url: string, options: GitOptions): Promise<{ cloned: boolean }> {
   if (existsSync(`${dir}/HEAD`)) {
-    await git(['remote', 'set-url', 'origin', url], { cwd: dir });
+    const config = await readFile(join(dir, 'config'), 'utf8').catch(() => '');
+    if (!config.split('\n').some((line) => line.trim() === `url = ${url}`)) await git(['remote', 'set-url', 'origin', url], { cwd: dir });
     await git(['fetch', '--prune', '--progress', 'origin'], { ...options, cwd: dir });
     return { cloned: false };
   }
@@ -20,10 +21,9 @@ export async function syncMirror(dir: string, url: string, options: GitOptions):
   const tmp = `${dir}.tmp-${process.pid}-${Date.now()}`;
   await rm(tmp, { recursive: true, force: true });
   try {
-    await git(['clone', '--mirror', '--progress', url, tmp], options);
     // keep every object a bundle chain may refer to: no automatic pruning of unreachable objects
-    await git(['config', 'gc.pruneExpire', 'never'], { cwd: tmp });
-    await git(['config', 'gc.reflogExpireUnreachable', 'never'], { cwd: tmp });
+    const keep = ['-c', 'gc.pruneExpire=never', '-c', 'gc.reflogExpireUnreachable=never'];
+    await git(['clone', '--mirror', '--progress', ...keep, url, tmp], options);
     await rm(dir, { recursive: true, force: true });
     await rename(tmp, dir);
   } catch (error) {
@@ -44,12 +44,29 @@ export async function listRefs(dir: string): Promise<Refs> {
   return refs;
 }
 
+/** The ref HEAD points to, read from the HEAD file (no process). */
 export async function headRef(dir: string): Promise<string | null> {
-  try {
-    return (await git(['symbolic-ref', 'HEAD'], { cwd: dir })).stdout.trim() || null;
-  } catch {
-    return null;
+  const head = await readFile(join(dir, 'HEAD'), 'utf8').catch(() => '');
+  const match = /^ref: (\S+)/.exec(head);
+  return match ? match[1]! : null;
+}
+
+/**
+ * When a mirror holds exactly one pack and no loose objects (right after `clone --mirror`), a
+ * FULL bundle is that pack behind a bundle header: returns the header and the pack's path, so the
+ * bundle is streamed without `git bundle create` re-walking and re-writing the whole history.
+ * Null when the mirror has several packs or loose objects (use createBundle).
+ */
+export async function singlePackBundle(dir: string, refs: Refs): Promise<{ header: Buffer; pack: string } | null> {
+  const objects = join(dir, 'objects');
+  const entries = await readdir(objects).catch(() => [] as string[]);
+  for (const entry of entries) {
+    if (/^[0-9a-f]{2}$/.test(entry) && (await readdir(join(objects, entry)).catch(() => [])).length > 0) return null;
   }
+  const packs = (await readdir(join(objects, 'pack')).catch(() => [] as string[])).filter((f) => f.endsWith('.pack'));
+  if (packs.length !== 1 || Object.keys(refs).length === 0) return null;
+  const lines = Object.entries(refs).map(([ref, sha]) => `${sha} ${ref}\n`);
+  return { header: Buffer.from(`# v2 git bundle\n${lines.join('')}\n`, 'utf8'), pack: join(objects, 'pack', packs[0]!) };
 }
 
 /** Object ids from `candidates` that exist in the repository (prerequisites must exist). */
@@ -66,8 +83,7 @@ export async function existingObjects(dir: string, candidates: string[]): Promis
  * Writes a bundle of every ref, excluding what is reachable from `exclude` (the prerequisite
  * snapshot's tips). Returns false when there is nothing new to bundle (git refuses empty bundles).
  */
-export async function createBundle(dir: string, file: string, exclude: string[]): Promise<boolean> {
-  const refs = await listRefs(dir);
+export async function createBundle(dir: string, file: string, exclude: string[], refs: Refs): Promise<boolean> {
   if (Object.keys(refs).length === 0) return false;
   const present = await existingObjects(dir, exclude);
   const tips = new Set(Object.values(refs));
