@@ -24,16 +24,16 @@ import type { ServerDeps } from './server.js';
 
 const GIT_PATH = /^\/(.+?)(\.wiki)?\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
-const NOT_FOUND = "The project you were looking for could not be found or you don't have permission to view it.";
-const ACCESS_DENIED = "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped.";
+export const NOT_FOUND = "The project you were looking for could not be found or you don't have permission to view it.";
+export const ACCESS_DENIED = "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped.";
 
 export function isGitPath(path: string): boolean {
   return GIT_PATH.test(path);
 }
 
-interface GitActor {
+export interface GitActor {
   user: UserRecord;
-  kind: AuthKind;
+  kind: AuthKind | 'lfs_token';
   canDownload: boolean;
   canPush: boolean;
 }
@@ -44,7 +44,7 @@ function abilitiesFor(scopes: string[]): { canDownload: boolean; canPush: boolea
 }
 
 /** Returns the actor, null for no credentials, or 'denied' for credentials that do not authenticate. */
-function authenticateGit(deps: ServerDeps, req: Request): GitActor | null | 'denied' {
+export function authenticateGit(deps: ServerDeps, req: Request): GitActor | null | 'denied' {
   const match = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '');
   if (!match) return null;
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
@@ -56,6 +56,9 @@ function authenticateGit(deps: ServerDeps, req: Request): GitActor | null | 'den
   const now = state.now();
   const byPassword = state.findUserByLogin(login);
   if (byPassword && byPassword.password === password) return { user: byPassword, kind: 'password', canDownload: true, canPush: true };
+  // Gitlab::Auth#lfs_token_check: the token the LFS batch API hands out (lfs-store.ts), read-write abilities.
+  const lfsUserId = deps.lfs.authenticateToken(login, password);
+  if (lfsUserId !== null) return { user: state.users.get(lfsUserId)!, kind: 'lfs_token', canDownload: true, canPush: true };
   if (login === 'oauth2') {
     const token = findOAuthToken(state, password);
     if (token && !token.revokedAt && !oauthIsExpired(token, now)) {
@@ -75,7 +78,7 @@ function authenticateGit(deps: ServerDeps, req: Request): GitActor | null | 'den
   return 'denied';
 }
 
-function challenge(res: Response, message = 'HTTP Basic: Access denied\n'): void {
+export function challenge(res: Response, message = 'HTTP Basic: Access denied\n'): void {
   res.setHeader('WWW-Authenticate', 'Basic realm="GitLab"');
   res.status(401).type('text/plain').send(message);
 }

@@ -19,11 +19,13 @@ import { Faults, type RateLimitOptions } from './faults.js';
 import { MetadataStore } from './metadata-store.js';
 import type { NamespaceRecord, ProjectRecord, Tier, UserRecord, Visibility } from './model.js';
 import { createOAuthApplication, type OAuthTokenView } from './oauth-store.js';
+import { LfsStore, lfsPointer, type LfsObjectInfo } from './lfs-store.js';
 import { createApp, type RecordedRequest } from './server.js';
 import { SimulatorState } from './state.js';
 
 export type { RecordedRequest } from './server.js';
 export type { OAuthTokenView } from './oauth-store.js';
+export type { LfsObjectInfo } from './lfs-store.js';
 export type {
   EpicRecord, IssueRecord, MergeRequestRecord, NamespaceRecord, ProjectRecord, ReleaseRecord, SnippetRecord, Tier, UserRecord, Visibility,
 } from './model.js';
@@ -54,6 +56,8 @@ export class GitLabSimulator {
   private port = 0;
   readonly state: SimulatorState;
   readonly faults: Faults;
+  /** Git LFS objects (lfs-store.ts); seed through addLfsObject/pushLfsPointer. */
+  readonly lfs: LfsStore;
   private readonly ctx: SimContext;
 
   constructor(
@@ -64,6 +68,7 @@ export class GitLabSimulator {
     this.state = new SimulatorState(clock, join(options.dataDir, 'repositories'));
     this.state.accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 7200;
     this.faults = new Faults(options.rateLimit === undefined ? { limit: 2000, periodSeconds: 60 } : options.rateLimit, clock.now);
+    this.lfs = new LfsStore(this.state, join(options.dataDir, 'lfs-objects'));
     this.ctx = { state: this.state, access: new Access(this.state), store: new MetadataStore(this.state), baseUrl: () => this.url };
   }
 
@@ -72,7 +77,7 @@ export class GitLabSimulator {
   }
 
   async listen(): Promise<void> {
-    const app = createApp({ ctx: this.ctx, faults: this.faults, requests: this.requests, children: this.children });
+    const app = createApp({ ctx: this.ctx, faults: this.faults, requests: this.requests, children: this.children, lfs: this.lfs });
     await new Promise<void>((resolve, reject) => {
       const server = app.listen(this.options.port ?? 0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve()));
       this.server = server;
@@ -135,6 +140,7 @@ export class GitLabSimulator {
 
   deleteProject(id: number): void {
     this.state.deleteProject(id);
+    this.lfs.unlinkProject(id);
   }
 
   /** A real commit on `branch` (default: the default branch); returns its sha. */
@@ -153,6 +159,40 @@ export class GitLabSimulator {
 
   pushWikiPage(projectId: number, input: { title: string; content: string }): string {
     return this.state.pushWikiPage(projectId, input);
+  }
+
+  // ---- Git LFS (lfs-store.ts, lfs-http.ts) ----------------------------------------------------
+
+  /** Stores an LFS object and links it to the project (as an upload through the LFS API would). */
+  addLfsObject(projectId: number, content: Buffer | string): LfsObjectInfo {
+    return this.lfs.add(projectId, content);
+  }
+
+  /** Stores the object and commits its pointer file at `path` (as `git lfs push` + `git push` would); returns the commit too. */
+  pushLfsPointer(projectId: number, input: { path: string; content: Buffer | string; branch?: string; message?: string }): LfsObjectInfo & { commit: string } {
+    const object = this.lfs.add(projectId, input.content);
+    const commit = this.state.pushCommit(projectId, { branch: input.branch, files: { [input.path]: lfsPointer(object) }, message: input.message ?? `Add ${input.path}` });
+    return { ...object, commit };
+  }
+
+  /** The project's LFS objects (oid and stored size; -1 when the file is gone), sorted by oid. */
+  lfsObjects(projectId: number): LfsObjectInfo[] {
+    return this.lfs.objects(projectId);
+  }
+
+  /** Overwrites a stored object's bytes (default: flips its first byte) without changing its oid. */
+  corruptLfsObject(oid: string, bytes?: Buffer | string): void {
+    this.lfs.corrupt(oid, bytes);
+  }
+
+  /** Deletes a stored object's file but keeps it linked: the batch API offers it, the download answers 404. */
+  removeLfsObjectFile(oid: string): void {
+    this.lfs.removeFile(oid);
+  }
+
+  /** `{ proxyDownload: false }`: batch answers point at pre-signed object-storage URLs (no header), as GitLab with direct download does. */
+  setLfsObjectStorage(options: { proxyDownload: boolean }): void {
+    this.lfs.proxyDownload = options.proxyDownload;
   }
 
   // ---- metadata seeding (the same rules as the REST writes; the author defaults to the project's creator) ----

@@ -7,6 +7,8 @@ import { ANONYMOUS, authenticateApi, type AuthKind, type Caller } from './auth.j
 import type { SimContext } from './context.js';
 import type { Faults } from './faults.js';
 import { handleGitRequest, isGitPath } from './git-http.js';
+import { handleLfsRequest, isLfsPath } from './lfs-http.js';
+import type { LfsStore } from './lfs-store.js';
 import { registerOAuthRoutes } from './oauth.js';
 import { ApiError } from './pagination.js';
 import { registerGroupRoutes } from './rest/groups.js';
@@ -23,13 +25,15 @@ export interface RecordedRequest {
   path: string;
   query: Record<string, string>;
   status: number;
-  auth: AuthKind;
+  auth: AuthKind | 'lfs_token';
 }
 
 export interface ServerDeps {
   ctx: SimContext;
   faults: Faults;
   requests: RecordedRequest[];
+  /** Git LFS objects, links and tokens (lfs-store.ts). */
+  lfs: LfsStore;
   /** Child processes (git http-backend) to kill on close. */
   children: Set<import('node:child_process').ChildProcess>;
 }
@@ -46,7 +50,7 @@ export function createApp(deps: ServerDeps): express.Express {
       const [path, search = ''] = req.originalUrl.split('?');
       requests.push({
         method: req.method, path, query: Object.fromEntries(new URLSearchParams(search)), status: res.statusCode,
-        auth: res.locals.authKind as AuthKind,
+        auth: res.locals.authKind as RecordedRequest['auth'],
       });
     });
     if (faults.injectFailure(req.originalUrl.split('?')[0], res)) return;
@@ -58,6 +62,11 @@ export function createApp(deps: ServerDeps): express.Express {
   app.use((req, res, next) => {
     if (!isGitPath(req.path)) return next();
     handleGitRequest(deps, req, res).catch(next);
+  });
+  // Git LFS (lfs-http.ts): uploads stream their raw body, so also before the body parsers.
+  app.use((req, res, next) => {
+    if (!isLfsPath(req.path)) return next();
+    handleLfsRequest(deps, req, res, next).catch(next);
   });
 
   app.use(express.json({ limit: '10mb' }));
