@@ -2,10 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { downloadLfsObjects, findLfsPointers, lfsBatchUrl, lfsKey, parseLfsPointer, retryAfterMs, type LfsDownloadOptions } from '../../server/src/backup/lfs.js';
 import { listRefs, syncMirror } from '../../server/src/git/mirror.js';
+import { artifactCodec } from '../../server/src/backup/artifact-codec.js';
 import { isDomainError } from '../../server/src/shared/errors.js';
 import { InMemoryStorage } from '../../server/src/storage/in-memory-storage.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
@@ -183,6 +184,27 @@ describe('downloadLfsObjects', () => {
     expect(await store.stat(lfsKey('org1', 'repo1', shorter.oid))).toBeNull();
   });
 
+  it('through the codec (pipeline, not pipe, so a bad body fails the put): intact objects stored encrypted, corrupted ones not at all', async () => {
+    const good = sim.addLfsObject(mediaId, 'to be encrypted');
+    const bad = sim.addLfsObject(mediaId, 'to be corrupted');
+    sim.corruptLfsObject(bad.oid);
+    const key = randomBytes(32);
+    const keyId = artifactCodec.keyId(key);
+    const store = new InMemoryStorage();
+    const result = await downloadLfsObjects(options({
+      objects: [good, bad],
+      sink: async (oid, _size, body) => {
+        const encoded = pipeline(body, artifactCodec.encode({ compression: 'NONE', key }), () => undefined);
+        await store.put(lfsKey('org1', 'repo1', oid, { keyId }), encoded);
+      },
+    }));
+    expect(result).toMatchObject({ downloaded: 1, failed: [{ oid: bad.oid }] });
+    expect(await store.stat(lfsKey('org1', 'repo1', bad.oid, { keyId }))).toBeNull();
+    const chunks: Buffer[] = [];
+    for await (const chunk of (await store.open(lfsKey('org1', 'repo1', good.oid, { keyId }))).pipe(artifactCodec.decode({ compression: 'NONE', key }))) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('to be encrypted');
+  });
+
   it('waits as long as Retry-After says when the batch endpoint is throttled', async () => {
     sim.rateLimitNext(1, { retryAfterSeconds: 1, pathPattern: /\/info\/lfs\/objects\/batch$/ });
     const warnings: Array<Record<string, unknown>> = [];
@@ -277,10 +299,10 @@ describe('downloadLfsObjects', () => {
 });
 
 describe('helpers', () => {
-  it('lfsKey is content-addressed per repository, encrypted objects under their key id', () => {
+  it('lfsKey is content-addressed per repository in git-lfs layout, encrypted objects under their key id', () => {
     const oid = sha('x');
-    expect(lfsKey('o', 'r', oid)).toBe(`orgs/o/repos/r/lfs/${oid.slice(0, 2)}/${oid}`);
-    expect(lfsKey('o', 'r', oid, { keyId: 'k1' })).toBe(`orgs/o/repos/r/lfs/enc-k1/${oid.slice(0, 2)}/${oid}`);
+    expect(lfsKey('o', 'r', oid)).toBe(`orgs/o/repos/r/lfs/objects/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`);
+    expect(lfsKey('o', 'r', oid, { keyId: 'ab12' })).toBe(`orgs/o/repos/r/lfs/encrypted-ab12/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`);
     expect(() => lfsKey('o', 'r', '../etc')).toThrow();
   });
   it('lfsBatchUrl appends .git and drops credentials', () => {
