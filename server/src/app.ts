@@ -184,6 +184,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     });
     const backupRuns = new BackupRunService(dataSource, policies, sessions, jobStore.queue, repositoryBackup, clock, log('backup'), (e) =>
       pubSub.publish('BACKUP_PROGRESS', e),
+      (organizationId) => workers.defaultWorkerFor(organizationId),
     );
     const retention = new RetentionService(dataSource, snapshots, clock, log('retention'));
     const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
@@ -208,7 +209,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     // Worker
     let workerId: string | null = null;
     if (options.worker) {
-      await defineJobs(jobStore.agenda, services, logger, config.worker.concurrency, options.jobs?.lockLifetimeMs ?? config.jobs.lockLifetimeMs);
+      await defineJobs(jobStore.agenda, services, logger, {
+        concurrency: config.worker.concurrency,
+        lockLifetimeMs: options.jobs?.lockLifetimeMs ?? config.jobs.lockLifetimeMs,
+        workerName: config.worker.name,
+      });
       const worker = await workers.register({ name: config.worker.name, concurrency: config.worker.concurrency, version: VERSION, isInProcess: options.api });
       workerId = worker.id;
       const stopHeartbeat = workers.startHeartbeat(worker.id);

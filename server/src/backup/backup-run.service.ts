@@ -54,6 +54,8 @@ export class BackupRunService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     publish: (event: BackupProgressed) => void,
+    /** The organization's default worker's name when it is ONLINE, else null (any worker). */
+    private readonly preferredWorker: (organizationId: string) => Promise<string | null> = async () => null,
   ) {
     this.runs = dataSource.getRepository(BackupRunEntity);
     this.items = dataSource.getRepository(BackupRunItemEntity);
@@ -192,7 +194,10 @@ export class BackupRunService {
     const items = await this.items.find({ where: { runId, status: 'QUEUED' } });
     items.sort((a, b) => Number(b.sizeHint) - Number(a.sizeHint));
     if (unchanged > 0) await this.emitRun(run);
-    for (const item of items) await this.queue.enqueue(JOB_BACKUP_REPOSITORY, { runId, itemId: item.id });
+    const worker = await this.preferredWorker(run.organizationId);
+    const job = worker ? `${JOB_BACKUP_REPOSITORY}@${worker}` : JOB_BACKUP_REPOSITORY;
+    if (worker) this.logger.info({ runId, worker }, "run routed to the organization's default worker");
+    for (const item of items) await this.queue.enqueue(job, { runId, itemId: item.id });
     await this.maybeFinish(runId);
   }
 
@@ -268,6 +273,7 @@ export class BackupRunService {
 
   private async finishItem(run: BackupRunEntity, item: BackupRunItemEntity, changes: Partial<BackupRunItemEntity>) {
     Object.assign(item, changes, { phase: 'DONE', finishedAt: this.clock.now() });
+    this.logger.info({ runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: item.status }, 'backup item finished');
     await this.items.update({ id: item.id }, { ...changes, phase: 'DONE', finishedAt: item.finishedAt });
     this.throttle.clear(item.id);
     await this.emitItem(run, item, { git: { bytes: Number(item.bytesReceived ?? 0), objects: item.objectsReceived ?? 0, total: null }, metadataRecords: 0 }, true);

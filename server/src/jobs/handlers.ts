@@ -13,7 +13,13 @@ function keepLocked(job: Job<unknown>, lockLifetimeMs: number): () => void {
   return () => clearInterval(timer);
 }
 
-export async function defineJobs(agenda: Agenda, services: Services, logger: Logger, concurrency: number, lockLifetimeMs: number): Promise<void> {
+export async function defineJobs(
+  agenda: Agenda,
+  services: Services,
+  logger: Logger,
+  options: { concurrency: number; lockLifetimeMs: number; workerName: string },
+): Promise<void> {
+  const { concurrency, lockLifetimeMs, workerName } = options;
   const log = logger.child({ component: 'jobs' });
 
   agenda.define(
@@ -33,18 +39,18 @@ export async function defineJobs(agenda: Agenda, services: Services, logger: Log
     await services.backupRuns.start(job.attrs.data.runId);
   });
 
-  agenda.define(
-    JOB.backupRepository,
-    async (job: Job<{ runId: string; itemId: string }>) => {
-      const release = keepLocked(job as Job<unknown>, lockLifetimeMs);
-      try {
-        await services.backupRuns.runItem(job.attrs.data.runId, job.attrs.data.itemId, () => job.touch());
-      } finally {
-        release();
-      }
-    },
-    { concurrency },
-  );
+  const backupRepository = async (job: Job<{ runId: string; itemId: string }>) => {
+    const release = keepLocked(job as Job<unknown>, lockLifetimeMs);
+    try {
+      await services.backupRuns.runItem(job.attrs.data.runId, job.attrs.data.itemId, () => job.touch());
+    } finally {
+      release();
+    }
+  };
+  // Any worker takes `backup.repository`; only this one takes `backup.repository@<its name>`,
+  // which is how an organization's default worker gets its repositories.
+  agenda.define(JOB.backupRepository, backupRepository, { concurrency });
+  agenda.define(`${JOB.backupRepository}@${workerName}`, backupRepository, { concurrency });
 
   agenda.define(JOB.backupSchedule, async () => {
     const started = await services.backupScheduler.startDueBackups();

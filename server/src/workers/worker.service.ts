@@ -55,6 +55,20 @@ export class WorkerService {
     return !worker.stoppedAt && age <= 3 * this.heartbeatIntervalMs ? 'ONLINE' : 'OFFLINE';
   }
 
+  /**
+   * The name of an organization's default worker when it is ONLINE; null when it has none or it is
+   * offline, so its work goes to any worker instead of waiting.
+   */
+  async defaultWorkerFor(organizationId: string): Promise<string | null> {
+    const [row] = await this.repo.query(
+      `SELECT w.name, w.last_heartbeat_at, w.stopped_at FROM organizations o JOIN workers w ON w.id = o.default_worker_id WHERE o.id = $1`,
+      [organizationId],
+    );
+    if (!row) return null;
+    const online = this.status({ lastHeartbeatAt: new Date(row.last_heartbeat_at), stoppedAt: row.stopped_at } as WorkerEntity) === 'ONLINE';
+    return online ? (row.name as string) : null;
+  }
+
   /** Registers (or re-registers, keeping the id) a worker by name. */
   async register(registration: WorkerRegistration): Promise<WorkerEntity> {
     const now = this.clock.now();
