@@ -151,7 +151,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const stores = createArtifactStores(config.dataDir);
     const keys = encryptionKeys(credentials, box);
     const reader = new SnapshotReader(dataSource, stores, codec);
-    const verifier = new SnapshotVerifier(dataSource, stores, reader, keys.forArtifact, clock, log('verify'), config.dataDir);
+    const verifier = new SnapshotVerifier(dataSource, stores, reader, keys.forArtifact, clock, log('verify'), config.dataDir, codec);
     const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
     const policies = new PolicyService(dataSource, clock, log('policies'), keys.checkCredential);
     const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ ...options.gitlab?.retry, logger }));

@@ -62,6 +62,13 @@ export interface Manifest {
   git: GitState | null;
   wiki: GitState | null;
   metadata: Record<string, { status: 'OK' | 'SKIPPED' | 'FAILED'; records: number; reason?: string }>;
+  /**
+   * Git LFS objects this snapshot's range references (its bundle's new commits; everything for a
+   * FULL). Objects live once per repository at `orgs/<org>/repos/<repo>/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>`
+   * (`lfs/encrypted-<keyId>/…` when encrypted), shared by every snapshot: restore takes the union
+   * of `objects` along the chain. Absent when LFS is not included.
+   */
+  lfs?: { objects: { oid: string; size: number }[]; missing: { oid: string; size: number }[]; failed: { oid: string; size: number; reason: string }[]; storedBytes: number } | null;
   encryption: { algorithm: 'LKENC1-AES-256-GCM'; keyId: string } | null;
   artifacts: ManifestArtifact[];
 }

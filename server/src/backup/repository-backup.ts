@@ -14,7 +14,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { join } from 'node:path';
 import type { DataSource, QueryRunner } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
@@ -30,6 +30,8 @@ import { MANIFEST_FILE, serializeManifest, snapshotPrefix, type GitState, type M
 import type { CopyType } from './policy.types.js';
 import type { SnapshotReader } from './snapshot-chain.js';
 import { writeMetadataArtifact } from './metadata-artifacts.js';
+import { downloadLfsObjects, findLfsPointers, lfsKey } from './lfs.js';
+import { isDomainError } from '../shared/errors.js';
 
 /** GitLab updates a project's last_activity_at at most once an hour (Project#update_last_activity_at). */
 export const ACTIVITY_GRANULARITY_MS = 60 * 60_000;
@@ -178,6 +180,12 @@ export class RepositoryBackup {
         }
       }
 
+      // LFS objects (content-addressed, shared by the repository's snapshots)
+      let lfs: Manifest['lfs'] = null;
+      if (run.policy.include.lfs && gitState && repository.hasLfs) {
+        lfs = await this.lfsObjects(store, organization.id, repository.id, repository.httpUrlToRepo, mirror, gitState, parentManifest, auth, encryption, ctx, warnings);
+      }
+
       // Metadata
       const metadata: Manifest['metadata'] = {};
       const types = run.policy.include.metadata;
@@ -229,6 +237,7 @@ export class RepositoryBackup {
         git: gitState,
         wiki: wikiState,
         metadata,
+        lfs,
         encryption: encryption ? { algorithm: 'LKENC1-AES-256-GCM', keyId: encryption.keyId } : null,
         artifacts,
       };
@@ -247,7 +256,7 @@ export class RepositoryBackup {
         storagePrefix: prefix,
         manifestSha256: stored.sha256,
         encryptionCredentialId: encryption ? run.policy.encryption!.credentialId : null,
-        sizeBytes: String(artifacts.reduce((n, a) => n + a.size, 0) + stored.size),
+        sizeBytes: String(artifacts.reduce((n, a) => n + a.size, 0) + stored.size + (lfs?.storedBytes ?? 0)),
         artifactCount: artifacts.length + 1,
         refCount: Object.keys(gitState?.refs ?? {}).length,
         metadataCounts: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, v.records])),
@@ -271,6 +280,72 @@ export class RepositoryBackup {
     } finally {
       await rm(tmp, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The LFS objects a snapshot's range references, plus any its parent could not get: stored once
+   * per repository (write-once, content-addressed), downloaded through GitLab's LFS batch API. A
+   * missing or damaged object is listed in the manifest and a warning, not a failed repository.
+   */
+  private async lfsObjects(
+    store: ArtifactStore,
+    organizationId: string,
+    repositoryId: string,
+    repoHttpUrl: string,
+    mirror: string,
+    gitState: GitState,
+    parent: Manifest | null,
+    auth: { username: string; password: string },
+    encryption: { key: Buffer; keyId: string } | null,
+    ctx: ItemContext,
+    warnings: string[],
+  ): Promise<NonNullable<Manifest['lfs']>> {
+    const pointers = await findLfsPointers(mirror, Object.values(gitState.refs), gitState.prerequisites, { signal: ctx.signal });
+    const retry = [...(parent?.lfs?.missing ?? []), ...(parent?.lfs?.failed ?? []).map(({ oid, size }) => ({ oid, size }))];
+    const wanted = new Map([...pointers, ...retry].map((p) => [p.oid, p]));
+    const keyOf = (oid: string) => lfsKey(organizationId, repositoryId, oid, { keyId: encryption?.keyId ?? null });
+    const toFetch = [];
+    for (const pointer of wanted.values()) if (!(await store.stat(keyOf(pointer.oid)))) toFetch.push(pointer);
+    let storedBytes = 0;
+    const result = { objects: [...wanted.values()], missing: [] as { oid: string; size: number }[], failed: [] as { oid: string; size: number; reason: string }[], storedBytes: 0 };
+    if (toFetch.length === 0) return result;
+    let lastTouch = Date.now();
+    try {
+      const outcome = await downloadLfsObjects({
+        repoHttpUrl,
+        auth,
+        objects: toFetch,
+        signal: ctx.signal,
+        logger: this.deps.logger,
+        onProgress: () => {
+          if (Date.now() - lastTouch > 10_000) {
+            lastTouch = Date.now();
+            void ctx.touch();
+          }
+        },
+        sink: async (oid, _size, body) => {
+          const encoded = this.deps.codec.encode({ compression: 'NONE', key: encryption?.key ?? null });
+          try {
+            const put = await store.put(keyOf(oid), pipeline(body, encoded, () => undefined));
+            storedBytes += put.size;
+          } catch (error) {
+            if (!isDomainError(error, 'ARTIFACT_EXISTS')) throw error;
+          }
+        },
+      });
+      const sizeOf = (oid: string) => wanted.get(oid)?.size ?? 0;
+      result.missing = outcome.missing.map((oid) => ({ oid, size: sizeOf(oid) }));
+      result.failed = outcome.failed.map((f) => ({ oid: f.oid, size: sizeOf(f.oid), reason: f.reason }));
+      if (result.missing.length + result.failed.length > 0) {
+        warnings.push(`lfs: ${result.missing.length} object(s) missing on GitLab, ${result.failed.length} failed (listed in the manifest; retried next backup)`);
+      }
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      warnings.push(`lfs: skipped (${(error as Error).message})`);
+      result.failed = toFetch.map((p) => ({ ...p, reason: (error as Error).message }));
+    }
+    result.storedBytes = storedBytes;
+    return result;
   }
 
   private fetch(operation: () => Promise<unknown>, ctx: ItemContext, what: string) {

@@ -22,7 +22,8 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { SnapshotEntity } from './backup.entity.js';
-import type { ArtifactStores } from './backup.ports.js';
+import type { ArtifactCodec, ArtifactStores } from './backup.ports.js';
+import { lfsKey } from './lfs.js';
 import { MANIFEST_FILE, type GitState, type Manifest, type ManifestArtifact } from './manifest.js';
 import type { SnapshotReader } from './snapshot-chain.js';
 
@@ -40,6 +41,7 @@ export class SnapshotVerifier {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly workDir: string,
+    private readonly codec: ArtifactCodec,
   ) {}
 
   async verify(snapshotId: string): Promise<{ snapshot: SnapshotEntity; result: VerificationResult }> {
@@ -80,6 +82,12 @@ export class SnapshotVerifier {
         const error = await this.countRecords(snapshot, manifest, artifact, join(tmp, 'meta')).catch((e: Error) => e.message);
         if (error) problems.push(`${artifact.path}: ${error}`);
       }
+      // 4. every LFS object the snapshot lists decodes to content whose sha256 is its oid
+      for (const object of manifest.lfs?.objects ?? []) {
+        if (manifest.lfs?.missing.some((m) => m.oid === object.oid) || manifest.lfs?.failed.some((f) => f.oid === object.oid)) continue;
+        const error = await this.checkLfsObject(snapshot, manifest, object.oid).catch((e: Error) => e.message);
+        if (error) problems.push(`lfs ${object.oid.slice(0, 12)}: ${error}`);
+      }
       return await this.record(snapshot, { ok: problems.length === 0, problems });
     } finally {
       await rm(tmp, { recursive: true, force: true });
@@ -118,6 +126,18 @@ export class SnapshotVerifier {
     let lines = 0;
     for await (const chunk of createReadStream(file)) for (const byte of chunk as Buffer) if (byte === 10) lines++;
     return lines === (artifact.records ?? lines) ? null : `${lines} records decoded, manifest says ${artifact.records}`;
+  }
+
+  private async checkLfsObject(snapshot: SnapshotEntity, manifest: Manifest, oid: string): Promise<string | null> {
+    const keyId = manifest.encryption?.keyId ?? null;
+    const key = keyId ? await this.keyFor(snapshot, manifest, { path: '', kind: 'LFS_OBJECT', size: 0, sha256: '', compression: 'NONE', encrypted: true }) : null;
+    const store = await this.stores.at(snapshot.storageRoot);
+    const source = await store.open(lfsKey(snapshot.organizationId, snapshot.repositoryId!, oid, { keyId }));
+    const hash = createHash('sha256');
+    const decoder = this.codec.decode({ compression: 'NONE', key });
+    source.on('error', (e) => decoder.destroy(e));
+    for await (const chunk of source.pipe(decoder)) hash.update(chunk as Buffer);
+    return hash.digest('hex') === oid ? null : 'content does not match its oid';
   }
 
   private async digest(root: string, key: string): Promise<{ size: number; sha256: string }> {

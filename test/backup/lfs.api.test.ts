@@ -1,0 +1,94 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { aToken, aUser } from '../support/gitlab-seed.js';
+
+/** Git LFS objects: fetched through GitLab's batch API, stored once per repository, verified by content. */
+let sim: GitLabSimulator;
+let t: TestApp;
+let orgId: string;
+let projectId: number;
+
+beforeAll(async () => {
+  sim = await startGitLabSimulator();
+  const alice = aUser(sim);
+  const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
+  projectId = sim.createProject({ namespaceId: group.id, path: 'assets', lfsEnabled: true }).id;
+  sim.pushLfsPointer(projectId, { path: 'logo.png', content: randomBytes(300_000) });
+  sim.pushLfsPointer(projectId, { path: 'video.mp4', content: randomBytes(700_000) });
+  t = await startTestApp({ gitlab: { url: sim.url } });
+  const synced = nextJob(t, 'repositories.sync');
+  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
+    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme', includeGroups: false },
+  });
+  await synced;
+  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+}, 60_000);
+afterAll(async () => {
+  await t?.stop();
+  await sim?.close();
+});
+
+async function backup() {
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
+  await untilListening(
+    sub,
+    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    (e) => e.backupProgress.runId === 'probe',
+  );
+  const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
+  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
+  sub.dispose();
+  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId warnings } } }`, { id: run.data.runNow.id })).data.backupRun.items;
+  const snapshot = (await t.gql(`query($id: ID!) { snapshot(id: $id) { id copyType manifest verificationStatus } }`, { id: item.snapshotId })).data.snapshot;
+  return { status: done.backupProgress.runStatus, warnings: item.warnings, snapshot, manifest: JSON.parse(snapshot.manifest) };
+}
+
+const lfsDownloads = () => sim.requests.filter((r) => /\/gitlab-lfs\/objects\//.test(r.path) && r.method === 'GET').length;
+const objectFile = (oid: string) => join(t.app.config.dataDir, 'backups', 'orgs', orgId, 'repos', '*', 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4), oid);
+
+describe('LFS objects', () => {
+  it('are downloaded, stored once by their oid, and verified by content', async () => {
+    const first = await backup();
+    expect(first.status).toBe('SUCCEEDED');
+    expect(first.snapshot.verificationStatus).toBe('VERIFIED');
+    const oids = sim.lfsObjects(projectId).map((o: { oid: string }) => o.oid).sort();
+    expect(first.manifest.lfs.objects.map((o: { oid: string }) => o.oid).sort()).toEqual(oids);
+    expect(first.manifest.lfs).toMatchObject({ missing: [], failed: [] });
+    const repoDir = (await t.gql(`query($id: ID!) { organization(id: $id) { repositories { nodes { id } } } }`, { id: orgId })).data.organization.repositories.nodes[0].id;
+    for (const oid of oids) {
+      const stored = readFileSync(objectFile(oid).replace('*', repoDir));
+      expect(createHash('sha256').update(stored).digest('hex')).toBe(oid);
+    }
+  });
+
+  it('fetches only the new object on the next backup, and keeps the chain restorable', async () => {
+    const before = lfsDownloads();
+    sim.pushLfsPointer(projectId, { path: 'new.bin', content: randomBytes(100_000) });
+    const second = await backup();
+    expect(second.snapshot.copyType).toBe('INCREMENTAL');
+    expect(second.manifest.lfs.objects).toHaveLength(1);
+    expect(lfsDownloads() - before).toBe(1);
+    expect(second.snapshot.verificationStatus).toBe('VERIFIED');
+  });
+
+  it('lists an object GitLab cannot serve as missing, with a warning, and retries it next time', async () => {
+    const content = randomBytes(50_000);
+    const object = sim.pushLfsPointer(projectId, { path: 'lost.bin', content });
+    sim.removeLfsObjectFile(object.oid);
+    const third = await backup();
+    expect(third.manifest.lfs.missing.map((m: { oid: string }) => m.oid)).toEqual([object.oid]);
+    expect(third.warnings.join()).toMatch(/lfs: 1 object\(s\) missing/);
+
+    sim.addLfsObject(projectId, content); // GitLab has it again
+    sim.pushCommit(projectId, { files: { 'touch.txt': 'a change, so the repository is fetched\n' } });
+    const before = lfsDownloads();
+    const fourth = await backup();
+    expect(lfsDownloads() - before).toBe(1);
+    expect(fourth.manifest.lfs).toMatchObject({ missing: [], failed: [] });
+    expect(fourth.manifest.lfs.objects.map((o: { oid: string }) => o.oid)).toContain(object.oid);
+  });
+});
