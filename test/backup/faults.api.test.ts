@@ -68,7 +68,6 @@ describe('GitLab faults during a backup', () => {
     sim.resetNext(1, { pathPattern: /\/acme\/big\.git\/git-upload-pack$/, afterBytes: 256 * 1024 });
     const retriesBefore = t.logLines.filter((l) => l.includes('git transfer failed, retrying') && l.includes('acme/big')).length;
     const result = await backup();
-    console.log(JSON.stringify(sim.requests.slice(-12).map((r) => [r.method, r.path, r.status])), t.logLines.filter((l) => l.includes('retrying')));
     expect(t.logLines.filter((l) => l.includes('git transfer failed, retrying') && l.includes('acme/big')).length).toBe(retriesBefore + 1);
     expect(result.status).toBe('SUCCEEDED');
     const big = result.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big');
