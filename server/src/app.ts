@@ -39,6 +39,8 @@ import { BackupScheduler } from './backup/backup-scheduler.js';
 import { codec } from './backup/codec.adapter.js';
 import { PolicyService } from './backup/policy.service.js';
 import { RetentionService } from './backup/retention.service.js';
+import { RestoreService } from './restore/restore.service.js';
+import { mountRestoreRoutes } from './restore/restore.routes.js';
 import { RepositoryBackup } from './backup/repository-backup.js';
 import { createGroupBackup } from './backup/group-backup.js';
 import { SnapshotReader } from './backup/snapshot-chain.js';
@@ -187,6 +189,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       (organizationId) => workers.defaultWorkerFor(organizationId),
     );
     const retention = new RetentionService(dataSource, snapshots, clock, log('retention'));
+    const restores = new RestoreService(dataSource, reader, verifier, stores, jobStore.queue, box.deriveKey('labkeeper download links v1', 'restore'), config.publicUrl, clock, log('restore'), (e) =>
+      pubSub.publish('RESTORE_PROGRESS', e),
+    );
     const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
 
     const services: Services = {
@@ -203,6 +208,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       backupScheduler,
       snapshots,
       retention,
+      restores,
       oauthRedirectUri: redirectUri,
     };
 
@@ -236,7 +242,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         services,
         logger,
         isProduction: config.isProduction,
-        routes: (app) => mountOAuthRoutes(app, oauthAttempts, config.publicUrl, log('oauth')),
+        routes: (app) => {
+          mountOAuthRoutes(app, oauthAttempts, config.publicUrl, log('oauth'));
+          mountRestoreRoutes(app, restores, log('restore'));
+        },
         readiness: async () => ({
           database: await dataSource.query('SELECT 1').then(() => true, () => false),
           jobStore: await jobStore.ping(),

@@ -11,6 +11,7 @@ import type { BackupScheduler } from './backup/backup-scheduler.js';
 import type { PolicyService } from './backup/policy.service.js';
 import type { SnapshotService } from './backup/snapshot.service.js';
 import type { RetentionService } from './backup/retention.service.js';
+import type { RestoreService } from './restore/restore.service.js';
 
 /** Every domain service of one process, built once by app.ts. */
 export interface Services {
@@ -27,5 +28,6 @@ export interface Services {
   backupScheduler: BackupScheduler;
   snapshots: SnapshotService;
   retention: RetentionService;
+  restores: RestoreService;
   oauthRedirectUri: string;
 }

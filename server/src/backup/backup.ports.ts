@@ -16,7 +16,7 @@ export interface ArtifactStore {
   put(key: string, source: Readable | Buffer): Promise<StoredObject>;
   /** Rejects with a NOT_FOUND-like error when the key is missing. */
   open(key: string): Promise<Readable>;
-  stat(key: string): Promise<{ size: number } | null>;
+  stat(key: string): Promise<{ size: number; modifiedAt?: Date } | null>;
   list(prefix: string): AsyncIterable<string>;
   delete(key: string): Promise<void>;
 }

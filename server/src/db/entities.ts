@@ -1,5 +1,6 @@
 import { ApiTokenEntity } from '../access/api-token.entity.js';
 import { BackupPolicyEntity, BackupRunEntity, BackupRunItemEntity, SnapshotEntity } from '../backup/backup.entity.js';
+import { RestoreRunEntity } from '../restore/restore.entity.js';
 import { ConnectionEntity, OAuthAttemptEntity } from '../connections/connection.entity.js';
 import { CredentialEntity } from '../credentials/credential.entity.js';
 import { GroupEntity, OrganizationEntity, RepositoryEntity, SyncRunEntity } from '../organizations/organization.entity.js';
@@ -20,4 +21,5 @@ export const ENTITIES = [
   BackupRunEntity,
   BackupRunItemEntity,
   SnapshotEntity,
+  RestoreRunEntity,
 ];

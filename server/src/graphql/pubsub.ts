@@ -7,11 +7,13 @@ import { createPubSub, type PubSub } from '@graphql-yoga/subscription';
 import type { ConnectionStatusChanged } from '../connections/connection.events.js';
 import type { SyncProgressed } from '../organizations/sync.events.js';
 import type { BackupProgressed } from '../backup/backup.events.js';
+import type { RestoreProgressed } from '../restore/restore.events.js';
 
 export type Topics = {
   CONNECTION_STATUS_CHANGED: [ConnectionStatusChanged];
   SYNC_PROGRESS: [organizationId: string, SyncProgressed];
   BACKUP_PROGRESS: [BackupProgressed];
+  RESTORE_PROGRESS: [RestoreProgressed];
 };
 
 export type LabkeeperPubSub = PubSub<Topics>;

@@ -2,6 +2,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { buildSchema } from 'type-graphql';
 import { ApiTokenResolver } from '../access/api-token.resolver.js';
 import { BackupRunResolver, PolicyResolver, SnapshotResolver } from '../backup/backup.resolver.js';
+import { RestoreResolver } from '../restore/restore.resolver.js';
 import { ConnectionResolver } from '../connections/connection.resolver.js';
 import { CredentialResolver } from '../credentials/credential.resolver.js';
 import { OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
@@ -20,6 +21,7 @@ export const RESOLVERS = [
   PolicyResolver,
   BackupRunResolver,
   SnapshotResolver,
+  RestoreResolver,
 ] as const;
 
 export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSchema> {

@@ -57,6 +57,15 @@ export async function defineJobs(
     if (started.length > 0) log.info({ runs: started.length }, 'scheduled backups started');
   });
 
+  agenda.define(JOB.restoreRun, async (job: Job<{ runId: string }>) => {
+    const release = keepLocked(job as Job<unknown>, lockLifetimeMs);
+    try {
+      await services.restores.execute(job.attrs.data.runId);
+    } finally {
+      release();
+    }
+  });
+
   agenda.define(JOB.retentionPrune, async () => {
     await services.retention.prune();
   });

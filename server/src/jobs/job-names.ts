@@ -12,4 +12,6 @@ export const JOB = {
   backupSchedule: 'backup.schedule',
   /** Every hour: apply each organization's retention. */
   retentionPrune: 'retention.prune',
+  /** One restore run (data: { runId }). */
+  restoreRun: 'restore.run',
 } as const;

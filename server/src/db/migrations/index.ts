@@ -2,6 +2,13 @@ import { Initial1795540842950 } from './1795540842950-Initial.js';
 import { BackupEngine1795543494997 } from './1795543494997-BackupEngine.js';
 import { SnapshotEncryptionCredential1795543978127 } from './1795543978127-SnapshotEncryptionCredential.js';
 import { GroupSnapshots1795544640496 } from './1795544640496-GroupSnapshots.js';
+import { RestoreRuns1795545543395 } from './1795545543395-RestoreRuns.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
-export const MIGRATIONS: Function[] = [Initial1795540842950, BackupEngine1795543494997, SnapshotEncryptionCredential1795543978127, GroupSnapshots1795544640496];
+export const MIGRATIONS: Function[] = [
+  Initial1795540842950,
+  BackupEngine1795543494997,
+  SnapshotEncryptionCredential1795543978127,
+  GroupSnapshots1795544640496,
+  RestoreRuns1795545543395,
+];

@@ -1,0 +1,32 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
+
+export type RestoreTarget = 'DOWNLOAD';
+export type RestoreStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
+export type RestorePhase = 'QUEUED' | 'PLANNING' | 'VERIFYING' | 'PREPARING' | 'DONE';
+
+export interface RestoreReport {
+  snapshots: { snapshotId: string; path: string; copyType: string; chainLength: number; verified: boolean | null; problems: string[] }[];
+  files: number;
+  bytes: number;
+  lfsObjects: number;
+}
+
+/** Replaying snapshots into a target. DOWNLOAD: an archive behind a short-lived signed link. */
+@Entity('restore_runs')
+export class RestoreRunEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Index()
+  @Column('uuid', { name: 'organization_id' })
+  organizationId!: string;
+  @Column('text') target!: RestoreTarget;
+  @Column('uuid', { name: 'snapshot_ids', array: true }) snapshotIds!: string[];
+  @Column('boolean', { name: 'is_dry_run' }) isDryRun!: boolean;
+  @Column('text') status!: RestoreStatus;
+  @Column('text') phase!: RestorePhase;
+  @Column('jsonb', { nullable: true }) report!: RestoreReport | null;
+  @Column('text', { name: 'error_message', nullable: true }) errorMessage!: string | null;
+  @Column('timestamptz', { name: 'download_expires_at', nullable: true }) downloadExpiresAt!: Date | null;
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
+  @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
+}

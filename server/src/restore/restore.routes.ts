@@ -1,0 +1,27 @@
+/** GET /restore/:runId/archive.tar?expires&signature — the DOWNLOAD archive, streamed from storage. */
+import { pipeline } from 'node:stream/promises';
+import type { Express } from 'express';
+import { isDomainError } from '../shared/errors.js';
+import type { Logger } from '../shared/logger.js';
+import type { RestoreService } from './restore.service.js';
+import { tarStream } from './tar.js';
+
+export function mountRestoreRoutes(app: Express, restores: RestoreService, logger: Logger): void {
+  app.get('/restore/:runId/archive.tar', async (req, res) => {
+    try {
+      const { run, entries } = await restores.openDownload(req.params.runId, String(req.query.expires ?? ''), String(req.query.signature ?? ''));
+      res.set('Content-Type', 'application/x-tar');
+      res.set('Content-Disposition', `attachment; filename="labkeeper-restore-${run.id}.tar"`);
+      res.set('Cache-Control', 'no-store');
+      await pipeline(tarStream(entries), res);
+    } catch (error) {
+      if (res.headersSent) {
+        logger.error({ err: error }, 'restore archive interrupted');
+        res.destroy();
+        return;
+      }
+      const refused = isDomainError(error, 'FORBIDDEN') || isDomainError(error, 'NOT_FOUND');
+      res.status(refused ? 403 : 500).json({ error: refused ? (error as Error).message : 'the archive could not be produced' });
+    }
+  });
+}

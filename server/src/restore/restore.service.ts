@@ -1,0 +1,228 @@
+/**
+ * Restore runs. `restore` validates the request and returns the QUEUED run at once; the
+ * `restore.run` job does the work and publishes RestoreProgressed, always ending with a terminal
+ * event. Target DOWNLOAD: the snapshots (each with the chain it needs) are verified, then a
+ * short-lived signed link serves one tar archive of exactly the stored files — bundles, metadata,
+ * manifests and LFS objects in the storage layout of docs/FORMAT.md — streamed from storage.
+ * A dry run reports what the archive would hold without issuing a link.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { In, LessThanOrEqual, type DataSource, type Repository } from 'typeorm';
+import { SnapshotEntity } from '../backup/backup.entity.js';
+import type { ArtifactStores } from '../backup/backup.ports.js';
+import { lfsKey } from '../backup/lfs.js';
+import { MANIFEST_FILE } from '../backup/manifest.js';
+import type { SnapshotReader } from '../backup/snapshot-chain.js';
+import type { SnapshotVerifier } from '../backup/verification.js';
+import type { Clock } from '../shared/clock.js';
+import { DomainError, validationError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { JobQueue } from '../shared/job-queue.js';
+import type { Logger } from '../shared/logger.js';
+import { RestoreRunEntity, type RestoreReport } from './restore.entity.js';
+import type { RestoreProgressed } from './restore.events.js';
+import type { TarEntry } from './tar.js';
+
+export const JOB_RESTORE_RUN = 'restore.run';
+export const DOWNLOAD_TTL_MS = 60 * 60_000;
+
+export interface RestoreRequest {
+  target: 'DOWNLOAD';
+  snapshotIds?: string[] | null;
+  /** Bulk: every repository (and group) of an organization as it was at `at` (default now). */
+  organizationId?: string | null;
+  at?: Date | null;
+  dryRun?: boolean | null;
+}
+
+export class RestoreService {
+  private readonly runs: Repository<RestoreRunEntity>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly reader: SnapshotReader,
+    private readonly verifier: SnapshotVerifier,
+    private readonly stores: ArtifactStores,
+    private readonly queue: JobQueue,
+    private readonly signingKey: Buffer,
+    private readonly publicUrl: string,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly publish: (event: RestoreProgressed) => void,
+  ) {
+    this.runs = dataSource.getRepository(RestoreRunEntity);
+  }
+
+  async get(id: string): Promise<RestoreRunEntity> {
+    const run = /^[0-9a-f-]{36}$/i.test(id) ? await this.runs.findOneBy({ id }) : null;
+    if (!run) throw new DomainError('NOT_FOUND', `restore run ${id} does not exist`, { details: { restoreRunId: id } });
+    return run;
+  }
+
+  list(organizationId?: string | null) {
+    return this.runs.find({ where: organizationId ? { organizationId } : {}, order: { createdAt: 'DESC' }, take: 100 });
+  }
+
+  async restore(request: RestoreRequest): Promise<RestoreRunEntity> {
+    const snapshots = await this.selectSnapshots(request);
+    const organizations = new Set(snapshots.map((s) => s.organizationId));
+    if (organizations.size !== 1) throw validationError({ 'input.snapshotIds': 'must all belong to one organization' });
+    const run = this.runs.create({
+      id: newId(),
+      organizationId: snapshots[0]!.organizationId,
+      target: request.target,
+      snapshotIds: snapshots.map((s) => s.id),
+      isDryRun: !!request.dryRun,
+      status: 'QUEUED',
+      phase: 'QUEUED',
+      report: null,
+      errorMessage: null,
+      downloadExpiresAt: null,
+      startedAt: null,
+      finishedAt: null,
+    });
+    await this.runs.insert(run);
+    this.emit(run, 0, snapshots.length, null);
+    await this.queue.enqueue(JOB_RESTORE_RUN, { runId: run.id });
+    this.logger.info({ restoreRunId: run.id, target: run.target, snapshots: snapshots.length, dryRun: run.isDryRun }, 'restore queued');
+    return run;
+  }
+
+  /** The `restore.run` job. */
+  async execute(runId: string): Promise<void> {
+    const run = await this.get(runId);
+    if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
+    await this.update(run, { status: 'RUNNING', phase: 'PLANNING', startedAt: this.clock.now() }, 0);
+    try {
+      const report: RestoreReport = { snapshots: [], files: 0, bytes: 0, lfsObjects: 0 };
+      const snapshots = await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(run.snapshotIds) });
+      const total = snapshots.length;
+      await this.update(run, { phase: 'VERIFYING' }, 0);
+      for (const [i, snapshot] of snapshots.entries()) {
+        const chain = await this.reader.chain(snapshot);
+        const { result } = run.isDryRun ? { result: null } : await this.verifier.verify(snapshot.id);
+        const manifest = await this.reader.manifest(snapshot);
+        report.snapshots.push({
+          snapshotId: snapshot.id,
+          path: manifest.repository?.pathWithNamespace ?? manifest.group?.fullPath ?? snapshot.id,
+          copyType: snapshot.copyType,
+          chainLength: chain.length,
+          verified: result ? result.ok : null,
+          problems: result?.problems ?? [],
+        });
+        this.emit(run, i + 1, total, manifest.repository?.pathWithNamespace ?? null);
+      }
+      await this.update(run, { phase: 'PREPARING' }, total);
+      for await (const entry of this.archiveEntries(run.snapshotIds)) {
+        report.files++;
+        report.bytes += entry.size;
+        if (entry.path.includes('/lfs/')) report.lfsObjects++;
+      }
+      const failed = report.snapshots.filter((s) => s.verified === false);
+      const status = failed.length === 0 ? 'SUCCEEDED' : failed.length === total ? 'FAILED' : 'PARTIAL';
+      await this.update(
+        run,
+        {
+          status,
+          phase: 'DONE',
+          report,
+          finishedAt: this.clock.now(),
+          downloadExpiresAt: run.isDryRun || status === 'FAILED' ? null : new Date(this.clock.now().getTime() + DOWNLOAD_TTL_MS),
+          errorMessage: failed.length ? `${failed.length} snapshot(s) failed verification: ${failed.map((f) => f.path).join(', ')}` : null,
+        },
+        total,
+      );
+    } catch (error) {
+      this.logger.error({ err: error, restoreRunId: runId }, 'restore failed');
+      await this.update(
+        run,
+        { status: 'FAILED', phase: 'DONE', finishedAt: this.clock.now(), errorMessage: error instanceof DomainError ? error.message : 'unexpected error (see the worker log)' },
+        0,
+      );
+    }
+  }
+
+  /** The signed, expiring link to a DOWNLOAD run's archive (null when there is none). */
+  downloadUrl(run: RestoreRunEntity): string | null {
+    if (!run.downloadExpiresAt || run.downloadExpiresAt <= this.clock.now()) return null;
+    const expires = String(run.downloadExpiresAt.getTime());
+    return `${this.publicUrl}/restore/${run.id}/archive.tar?expires=${expires}&signature=${this.sign(run.id, expires)}`;
+  }
+
+  /** Checks a link's signature and expiry; returns the archive's entries. */
+  async openDownload(runId: string, expires: string, signature: string): Promise<{ run: RestoreRunEntity; entries: AsyncIterable<TarEntry> }> {
+    const expected = this.sign(runId, expires);
+    const valid = signature.length === expected.length && timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
+    if (!valid) throw new DomainError('FORBIDDEN', 'this download link is not valid');
+    if (Number(expires) <= this.clock.now().getTime()) throw new DomainError('FORBIDDEN', 'this download link has expired; start the restore again');
+    const run = await this.get(runId);
+    if (!run.downloadExpiresAt) throw new DomainError('FORBIDDEN', 'this restore has no archive');
+    return { run, entries: this.archiveEntries(run.snapshotIds) };
+  }
+
+  private sign(runId: string, expires: string): string {
+    return createHmac('sha256', this.signingKey).update(`${runId}:${expires}`).digest('base64url');
+  }
+
+  /** Every stored file the snapshots need: their chains' folders and the LFS objects they list. */
+  private async *archiveEntries(snapshotIds: string[]): AsyncIterable<TarEntry> {
+    const seen = new Set<string>();
+    const snapshots = await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(snapshotIds) });
+    for (const snapshot of snapshots) {
+      for (const link of await this.reader.chain(snapshot)) {
+        const store = await this.stores.at(link.storageRoot);
+        const manifest = await this.reader.manifest(link);
+        const keys = [...manifest.artifacts.map((a) => `${link.storagePrefix}/${a.path}`), `${link.storagePrefix}/${MANIFEST_FILE}`];
+        const lfs = (manifest.lfs?.objects ?? []).filter((o) => !manifest.lfs?.missing.some((m) => m.oid === o.oid) && !manifest.lfs?.failed.some((f) => f.oid === o.oid));
+        for (const o of lfs) keys.push(lfsKey(link.organizationId, link.repositoryId!, o.oid, { keyId: manifest.encryption?.keyId ?? null }));
+        for (const key of keys) {
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const info = await store.stat(key);
+          if (!info) throw new DomainError('NOT_FOUND', `${key} is missing from storage`, { details: { key } });
+          yield { path: key, size: info.size, mtime: info.modifiedAt ?? new Date(0), open: () => store.open(key) };
+        }
+      }
+    }
+  }
+
+  private async selectSnapshots(request: RestoreRequest): Promise<SnapshotEntity[]> {
+    const repo = this.dataSource.getRepository(SnapshotEntity);
+    if (request.snapshotIds?.length) {
+      const found = await repo.findBy({ id: In(request.snapshotIds.filter((id) => /^[0-9a-f-]{36}$/i.test(id))) });
+      const missing = request.snapshotIds.filter((id) => !found.some((s) => s.id === id));
+      if (missing.length) throw validationError({ 'input.snapshotIds': `no snapshot with id ${missing.join(', ')}` });
+      return found;
+    }
+    if (!request.organizationId) throw validationError({ 'input.snapshotIds': 'give snapshotIds, or organizationId (and at) for a whole organization' });
+    const at = request.at ?? this.clock.now();
+    const all = await repo.find({ where: { organizationId: request.organizationId, createdAt: LessThanOrEqual(at) }, order: { createdAt: 'DESC' } });
+    const latest = new Map<string, SnapshotEntity>();
+    for (const s of all) {
+      const owner = s.repositoryId ?? s.groupId!;
+      if (!latest.has(owner)) latest.set(owner, s);
+    }
+    if (latest.size === 0) throw validationError({ 'input.at': 'the organization has no snapshot at or before this time' });
+    return [...latest.values()];
+  }
+
+  private async update(run: RestoreRunEntity, changes: Partial<RestoreRunEntity>, done: number) {
+    Object.assign(run, changes);
+    await this.runs.update({ id: run.id }, changes);
+    this.emit(run, done, run.snapshotIds.length, null);
+  }
+
+  private emit(run: RestoreRunEntity, done: number, total: number, message: string | null) {
+    this.publish({
+      runId: run.id,
+      organizationId: run.organizationId,
+      status: run.status,
+      phase: run.phase,
+      done,
+      total,
+      message,
+      isTerminal: ['SUCCEEDED', 'PARTIAL', 'FAILED'].includes(run.status),
+      at: this.clock.now().toISOString(),
+    });
+  }
+}

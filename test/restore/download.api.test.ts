@@ -1,0 +1,182 @@
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FakeClock } from '../../server/src/shared/clock.js';
+import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { aToken, aUser } from '../support/gitlab-seed.js';
+
+/**
+ * DOWNLOAD restore: an archive behind a signed, expiring link that restores with plain git and a
+ * JSON reader exactly as docs/FORMAT.md says — here a full and an incremental snapshot, with a
+ * wiki, LFS objects and metadata.
+ */
+const clock = new FakeClock(new Date());
+let sim: GitLabSimulator;
+let t: TestApp;
+let orgId: string;
+let projectId: number;
+const scratch = mkdtempSync(join(tmpdir(), 'labkeeper-download-'));
+const sh = (cmd: string, args: string[], cwd?: string) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+const refsOf = (repo: string) =>
+  Object.fromEntries(
+    sh('git', ['ls-remote', repo])
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t').reverse())
+      .filter(([ref]) => ref !== 'HEAD' && !ref!.endsWith('^{}')),
+  );
+
+beforeAll(async () => {
+  sim = await startGitLabSimulator();
+  const alice = aUser(sim);
+  const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
+  projectId = sim.createProject({ namespaceId: group.id, path: 'api', wikiEnabled: true, lfsEnabled: true }).id;
+  sim.pushWikiPage(projectId, { title: 'Home', content: '# Welcome' });
+  sim.pushLfsPointer(projectId, { path: 'assets/logo.png', content: randomBytes(200_000) });
+  sim.createBranch(projectId, { branch: 'release' });
+  for (let i = 1; i <= 3; i++) sim.createIssue(projectId, { title: `Issue ${i}` });
+  t = await startTestApp({ gitlab: { url: sim.url }, clock });
+  const synced = nextJob(t, 'repositories.sync');
+  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
+    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id, ['read_api', 'read_repository'], { expiresAt: null }).token, namespacePath: 'acme', includeGroups: false },
+  });
+  await synced;
+  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+}, 60_000);
+afterAll(async () => {
+  await t?.stop();
+  await sim?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+async function backup() {
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
+  await untilListening(
+    sub,
+    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    (e) => e.backupProgress.runId === 'probe',
+  );
+  const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
+  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
+  sub.dispose();
+  expect(done.backupProgress.runStatus).toBe('SUCCEEDED');
+  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun.items;
+  return item.snapshotId as string;
+}
+
+type Progress = { restoreProgress: { runId: string; status: string; phase: string; isTerminal: boolean; done: number; total: number } };
+
+describe('DOWNLOAD restore', () => {
+  let incrementalId: string;
+  let upstream: Record<string, string>;
+  let downloadUrl: string;
+  let progress: Progress['restoreProgress'][];
+
+  beforeAll(async () => {
+    await backup();
+    clock.advance(60_000);
+    sim.pushCommit(projectId, { branch: 'main', files: { 'CHANGELOG.md': '# 1.1\n' } });
+    sim.createTag(projectId, { tag: 'v1.1' });
+    incrementalId = await backup();
+    upstream = refsOf(sim.repoPath(projectId));
+
+    // hold the worker so the subscription is in place before the restore starts
+    await t.app.jobStore.agenda.stop();
+    const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id status target } }`, { i: { target: 'DOWNLOAD', snapshotIds: [incrementalId] } });
+    expect(r.data.restoreSnapshot).toMatchObject({ status: 'QUEUED', target: 'DOWNLOAD' });
+    const runId = r.data.restoreSnapshot.id;
+    const sub = subscribe<Progress>(t.ws(), `subscription($r: ID!) { restoreProgress(runId: $r) { runId status phase isTerminal done total } }`, { r: runId });
+    await untilListening(
+      sub,
+      () => t.app.pubSub.publish('RESTORE_PROGRESS', { runId, organizationId: orgId, status: 'QUEUED', phase: 'QUEUED', done: -1, total: 0, message: null, isTerminal: false, at: '' }),
+      (e) => e.restoreProgress.done === -1,
+    );
+    await t.app.jobStore.agenda.start();
+    await sub.next((e) => e.restoreProgress.isTerminal, 60_000);
+    progress = sub.events.map((e) => e.restoreProgress).filter((e) => e.done !== -1);
+    sub.dispose();
+    const run = await t.gql(`query($id: ID!) { restoreRun(id: $id) { status downloadUrl report { files lfsObjects snapshots { copyType chainLength verified } } } }`, { id: runId });
+    expect(run.data.restoreRun).toMatchObject({ status: 'SUCCEEDED', report: { snapshots: [{ copyType: 'INCREMENTAL', chainLength: 2, verified: true }], lfsObjects: 1 } });
+    downloadUrl = run.data.restoreRun.downloadUrl;
+  }, 120_000);
+
+  it('reports restoreProgress from start to the terminal event', () => {
+    expect(progress.map((e) => e.phase)).toEqual(expect.arrayContaining(['PLANNING', 'VERIFYING', 'PREPARING', 'DONE']));
+    expect(progress.at(-1)).toMatchObject({ status: 'SUCCEEDED', isTerminal: true, done: 1, total: 1 });
+  });
+
+  it('serves an archive that restores with plain git and a JSON reader as docs/FORMAT.md says', async () => {
+    const response = await fetch(downloadUrl);
+    expect(response.status).toBe(200);
+    const archive = join(scratch, 'restore.tar');
+    writeFileSync(archive, Buffer.from(await response.arrayBuffer()));
+    const out = join(scratch, 'out');
+    sh('mkdir', ['-p', out]);
+    sh('tar', ['-xf', archive, '-C', out]);
+
+    // 1. follow parent links from the snapshot back to the FULL
+    const repoDir = join(out, 'orgs', orgId, 'repos');
+    const [repositoryId] = readdirSync(repoDir);
+    const snapshotsDir = join(repoDir, repositoryId!, 'snapshots');
+    const manifestOf = (id: string) => JSON.parse(readFileSync(join(snapshotsDir, id, 'manifest.json'), 'utf8'));
+    const chain = [incrementalId];
+    while (manifestOf(chain[0]!).parent) chain.unshift(manifestOf(chain[0]!).parent.snapshotId);
+    expect(chain).toHaveLength(2);
+    // 2. apply the bundles oldest first, then set the refs exactly as the last manifest lists them
+    const restored = join(scratch, 'restored.git');
+    sh('git', ['init', '--bare', '--quiet', restored]);
+    for (const id of chain) {
+      const bundle = manifestOf(id).git.bundle;
+      if (bundle) sh('git', ['fetch', '--quiet', join(snapshotsDir, id, bundle), '+refs/*:refs/*'], restored);
+    }
+    const last = manifestOf(incrementalId);
+    execFileSync('git', ['update-ref', '--stdin'], { cwd: restored, input: Object.entries(last.git.refs).map(([ref, sha]) => `update ${ref} ${sha}\n`).join('') });
+    sh('git', ['symbolic-ref', 'HEAD', last.git.head], restored);
+    sh('git', ['fsck', '--connectivity-only', '--no-progress'], restored);
+    expect(refsOf(restored)).toEqual(upstream);
+    // the wiki the same way
+    const wiki = join(scratch, 'wiki.git');
+    sh('git', ['init', '--bare', '--quiet', wiki]);
+    for (const id of chain) if (manifestOf(id).wiki?.bundle) sh('git', ['fetch', '--quiet', join(snapshotsDir, id, manifestOf(id).wiki.bundle), '+refs/*:refs/*'], wiki);
+    expect(refsOf(wiki)).toEqual(refsOf(sim.wikiPath(projectId)));
+    // LFS objects: each file's sha256 is its name
+    const oids = chain.flatMap((id) => manifestOf(id).lfs.objects.map((o: { oid: string }) => o.oid));
+    for (const oid of oids) {
+      const bytes = readFileSync(join(repoDir, repositoryId!, 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4), oid));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(oid);
+    }
+    // metadata: one JSON object per line
+    const issues = last.artifacts.find((a: { metadataType?: string }) => a.metadataType === 'issues');
+    const lines = gunzipSync(readFileSync(join(snapshotsDir, incrementalId, issues.path))).toString('utf8').trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l).title).sort()).toEqual(['Issue 1', 'Issue 2', 'Issue 3']);
+    // every artifact's sha256 is the manifest's
+    for (const a of last.artifacts) expect(createHash('sha256').update(readFileSync(join(snapshotsDir, incrementalId, a.path))).digest('hex')).toBe(a.sha256);
+  });
+
+  it('refuses a forged link, and the link expires after an hour', async () => {
+    const forged = new URL(downloadUrl);
+    forged.searchParams.set('signature', 'x'.repeat(43));
+    expect((await fetch(forged)).status).toBe(403);
+    clock.advance(61 * 60_000);
+    expect((await fetch(downloadUrl)).status).toBe(403);
+  });
+
+  it('a dry run reports what the archive would hold and issues no link', async () => {
+    const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, { i: { target: 'DOWNLOAD', organizationId: orgId, dryRun: true } });
+    const runId = r.data.restoreSnapshot.id;
+    const sub = subscribe<Progress>(t.ws(), `subscription($r: ID!) { restoreProgress(runId: $r) { runId status phase isTerminal done total } }`, { r: runId });
+    const current = await t.gql(`query($id: ID!) { restoreRun(id: $id) { status } }`, { id: runId });
+    if (!['SUCCEEDED', 'FAILED', 'PARTIAL'].includes(current.data.restoreRun.status)) await sub.next((e) => e.restoreProgress.isTerminal, 60_000).catch(() => undefined);
+    sub.dispose();
+    const run = await t.gql(`query($id: ID!) { restoreRun(id: $id) { status isDryRun downloadUrl report { files snapshots { snapshotId verified } } } }`, { id: runId });
+    expect(run.data.restoreRun).toMatchObject({ status: 'SUCCEEDED', isDryRun: true, downloadUrl: null });
+    expect(run.data.restoreRun.report.snapshots).toEqual([{ snapshotId: incrementalId, verified: null }]);
+    expect(run.data.restoreRun.report.files).toBeGreaterThan(4);
+  });
+});
