@@ -39,6 +39,22 @@ const OPERATIONS: { name: string; query: string; allowed: string[] }[] = [
     allowed: ['ADMIN', 'BACKUP_OPERATOR'],
   },
   {
+    name: 'runNow',
+    query: 'mutation { runNow(input: { organizationId: "00000000-0000-0000-0000-000000000000" }) { id } }',
+    allowed: ['ADMIN', 'BACKUP_OPERATOR'],
+  },
+  {
+    name: 'restoreSnapshot',
+    query: 'mutation { restoreSnapshot(input: { target: DOWNLOAD, snapshotIds: ["00000000-0000-0000-0000-000000000000"] }) { id } }',
+    allowed: ['ADMIN', 'RESTORE_OPERATOR'],
+  },
+  {
+    name: 'deleteSnapshot',
+    query: 'mutation { deleteSnapshot(id: "00000000-0000-0000-0000-000000000000") }',
+    allowed: ['ADMIN'],
+  },
+  { name: 'backupRuns', query: '{ backupRuns { totalCount } }', allowed: ['ADMIN', 'BACKUP_OPERATOR', 'RESTORE_OPERATOR', 'VIEWER'] },
+  {
     name: 'updateOrganization',
     query: 'mutation { updateOrganization(input: { id: "00000000-0000-0000-0000-000000000000" }) { id } }',
     allowed: ['ADMIN', 'BACKUP_OPERATOR'],
