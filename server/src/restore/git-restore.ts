@@ -1,0 +1,322 @@
+/**
+ * Restoring a repository's git data from a snapshot chain, in two steps:
+ *
+ * 1. `materializeRepository` builds a bare repository from the chain's bundles (FULL first, as
+ *    docs/FORMAT.md describes for plain git): each bundle is decoded and unbundled (index-pack
+ *    checks every object), then the refs are set to exactly those of the chain's last manifest —
+ *    refs deleted upstream since the FULL are gone — HEAD points to the manifest's head, and
+ *    `git fsck --connectivity-only` proves all of history is present.
+ * 2. `pushRestoredRefs` pushes those refs to a GitLab project in one of four modes (a new empty
+ *    project, or the original one under a prefix / only missing refs / overwriting unprotected
+ *    refs), in batches, non-atomic, reading `git push --porcelain` to know what each ref did.
+ *    Credentials go through the environment (git.ts), never into the URL.
+ *
+ * GitLab refuses pushes to its internal refs (Gitaly's InternalRefPrefixes, internal/git/reference.go:
+ * merge request heads, pipelines, environments, keep-around, temporary and remote refs): those are
+ * reported as skipped, with the reason, never attempted.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { authEnv, git, GitError, redact, type GitOptions } from '../git/git.js';
+import { listRefs } from '../git/mirror.js';
+import type { SnapshotEntity } from '../backup/backup.entity.js';
+import type { GitState, Manifest, ManifestArtifact } from '../backup/manifest.js';
+import type { SnapshotReader } from '../backup/snapshot-chain.js';
+import { DomainError } from '../shared/errors.js';
+
+export type Refs = Record<string, string>;
+
+export interface MaterializeOptions {
+  /** The snapshot chain, FULL first (SnapshotReader.chain). */
+  chain: SnapshotEntity[];
+  /** The manifest of each snapshot of the chain, in the same order. */
+  manifests: Manifest[];
+  which: 'git' | 'wiki';
+  /** Where the bare repository is created: must not exist, or be an empty folder. */
+  dir: string;
+  reader: Pick<SnapshotReader, 'decodeTo'>;
+  /** The decryption key of an artifact (null when it is not encrypted). */
+  keyFor: (snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact) => Promise<Buffer | null>;
+  signal?: AbortSignal;
+}
+
+export interface MaterializedRepository {
+  /** Every ref of the repository, equal to the last manifest's. */
+  refs: Refs;
+  head: string | null;
+}
+
+const REF_NAME = /^refs\/[^\s\0~^:?*[\\]+$/;
+const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+function restoreFailed(message: string, details: Record<string, unknown> = {}): DomainError {
+  return new DomainError('GIT_FAILED', message, { details });
+}
+
+/** Builds a bare repository at `dir` holding exactly the refs of the chain's last manifest. */
+export async function materializeRepository(options: MaterializeOptions): Promise<MaterializedRepository> {
+  const { chain, manifests, which, dir, reader, keyFor, signal } = options;
+  if (chain.length === 0 || chain.length !== manifests.length) {
+    throw new DomainError('VALIDATION_FAILED', `a chain of ${chain.length} snapshots needs as many manifests (got ${manifests.length})`);
+  }
+  const last = manifests.at(-1)![which] as GitState | null;
+  if (!last) throw new DomainError('VALIDATION_FAILED', `snapshot ${chain.at(-1)!.id} holds no ${which === 'git' ? 'repository' : 'wiki'}`);
+  for (const [ref, sha] of Object.entries(last.refs)) {
+    if (!REF_NAME.test(ref) || ref.includes('..') || !SHA.test(sha)) {
+      throw restoreFailed(`snapshot ${chain.at(-1)!.id} lists an invalid ref ${JSON.stringify(ref.slice(0, 200))}`);
+    }
+  }
+  if (existsSync(dir) && (await readdir(dir)).length > 0) {
+    throw new DomainError('VALIDATION_FAILED', `${dir} is not empty: a repository is materialized into a new folder`);
+  }
+  const opts: GitOptions = { cwd: dir, signal };
+  await git(['init', '--bare', '--quiet', dir], { signal });
+  for (const [i, link] of chain.entries()) {
+    const state = manifests[i]![which] as GitState | null;
+    if (!state?.bundle) continue;
+    const artifact = manifests[i]!.artifacts.find((a) => a.path === state.bundle);
+    if (!artifact) throw restoreFailed(`${link.id}: ${state.bundle} is not listed in the manifest`, { snapshotId: link.id });
+    const file = join(dir, `labkeeper-${link.id}.bundle`);
+    try {
+      await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i]!, artifact));
+      await git(['bundle', 'unbundle', file], opts).catch((e: Error) => {
+        if (e instanceof DomainError && e.details?.canceled) throw e;
+        throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });
+      });
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+  // Refs exactly as the last manifest lists them: set the listed ones, delete any other.
+  const wanted = last.refs;
+  const present = await listRefs(dir);
+  const updates = [
+    ...Object.keys(present).filter((ref) => !(ref in wanted)).map((ref) => `delete ${ref}\n`),
+    ...Object.entries(wanted).map(([ref, sha]) => `update ${ref} ${sha}\n`),
+  ].join('');
+  if (updates) {
+    await git(['update-ref', '--stdin'], { ...opts, input: updates }).catch((e: Error) => {
+      throw restoreFailed(`refs of snapshot ${chain.at(-1)!.id} point to objects missing from its bundle chain (${e.message})`, { snapshotId: chain.at(-1)!.id });
+    });
+  }
+  if (last.head && REF_NAME.test(last.head)) await git(['symbolic-ref', 'HEAD', last.head], opts);
+  if (Object.keys(wanted).length > 0) {
+    await git(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], opts).catch((e: Error) => {
+      throw restoreFailed(`history is incomplete: ${e.message}`, { snapshotId: chain.at(-1)!.id });
+    });
+  }
+  return { refs: await listRefs(dir), head: last.head };
+}
+
+// ---- pushing ------------------------------------------------------------------------------------
+
+export type PushMode = 'NEW' | 'ORIGINAL_PREFIX' | 'ORIGINAL_MISSING_ONLY' | 'ORIGINAL_OVERWRITE';
+
+/**
+ * Ref namespaces GitLab keeps for itself (Gitaly's InternalRefPrefixes): read-only or hidden to
+ * pushes, so a restore never sends them.
+ */
+export const GITLAB_INTERNAL_REF_PREFIXES: Readonly<Record<string, string>> = {
+  'refs/merge-requests/': 'merge request refs are written by GitLab only',
+  'refs/pipelines/': 'pipeline refs are written by GitLab only',
+  'refs/environments/': 'environment refs are written by GitLab only',
+  'refs/keep-around/': 'keep-around refs are hidden and written by GitLab only',
+  'refs/tmp/': 'temporary refs are hidden and written by GitLab only',
+  'refs/remotes/': 'remote-tracking refs are read-only on GitLab',
+};
+
+/** Why GitLab refuses a push to `ref`, or null when it accepts one. */
+export function gitlabReadOnlyReason(ref: string): string | null {
+  for (const [prefix, reason] of Object.entries(GITLAB_INTERNAL_REF_PREFIXES)) if (ref.startsWith(prefix)) return `read-only on GitLab: ${reason}`;
+  return null;
+}
+
+/**
+ * Whether a branch name matches a protected-branch name as GitLab returns it: an exact name, or a
+ * wildcard pattern where `*` matches any characters, slashes included (ProtectedRef#matches?).
+ */
+export function matchesProtectedBranch(branch: string, patterns: readonly string[]): boolean {
+  return patterns.some((pattern) => {
+    if (!pattern.includes('*')) return pattern === branch;
+    const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*?')}$`);
+    return regex.test(branch);
+  });
+}
+
+export interface PushOptions {
+  /** The materialized bare repository. */
+  dir: string;
+  /** The target's git HTTP URL, without credentials. */
+  remoteUrl: string;
+  auth: GitOptions['auth'];
+  mode: PushMode;
+  /** ORIGINAL_PREFIX: branches go to refs/heads/<prefix>/…, tags to refs/tags/<prefix>/… (default `restored`). */
+  prefix?: string;
+  /** The refs to restore (materializeRepository's refs). */
+  refs: Refs;
+  /** The target's refs (ls-remote); fetched when omitted. */
+  existingRefs?: Refs;
+  /** Protected branch names or wildcard patterns, as GitLab's protected_branches API returns them. */
+  protectedBranches?: readonly string[];
+  /** Computes the report without changing anything upstream. */
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  /** Refspecs per `git push` (default 200). */
+  batchSize?: number;
+}
+
+export interface PushReport {
+  /** Target ref names that were pushed (or would be, with dryRun). */
+  pushed: string[];
+  skipped: { ref: string; reason: string }[];
+  rejected: { ref: string; reason: string }[];
+  /** ORIGINAL_OVERWRITE: refs upstream that the snapshot does not have, left alone. */
+  extra: string[];
+}
+
+/** The refs of a remote (peeled `^{}` entries and HEAD excluded). */
+export async function lsRemote(remoteUrl: string, auth: GitOptions['auth'], signal?: AbortSignal): Promise<Refs> {
+  const { stdout } = await git(['ls-remote', remoteUrl], { auth, signal });
+  const refs: Refs = {};
+  for (const line of stdout.split('\n')) {
+    const [sha, ref] = line.split('\t');
+    if (sha && ref && ref.startsWith('refs/') && !ref.endsWith('^{}')) refs[ref] = sha;
+  }
+  return refs;
+}
+
+interface Planned {
+  /** Local ref (in the materialized repository). */
+  source: string;
+  /** Ref name upstream. */
+  target: string;
+  force: boolean;
+}
+
+/** Pushes the restored refs to `remoteUrl` as `mode` says; see PushReport. */
+export async function pushRestoredRefs(options: PushOptions): Promise<PushReport> {
+  const { dir, remoteUrl, auth, mode, refs, signal } = options;
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(remoteUrl)) throw new DomainError('VALIDATION_FAILED', 'the remote URL must not carry credentials');
+  const prefix = (options.prefix ?? 'restored').replace(/^\/+|\/+$/g, '');
+  if (mode === 'ORIGINAL_PREFIX') {
+    if (!prefix || !/^[A-Za-z0-9._/-]+$/.test(prefix) || prefix.includes('..') || prefix.includes('//') || prefix.split('/').some((p) => p.startsWith('.') || p.endsWith('.lock'))) {
+      throw new DomainError('VALIDATION_FAILED', `not a usable ref prefix: ${JSON.stringify(prefix)}`);
+    }
+  }
+  const existing = options.existingRefs ?? (await lsRemote(remoteUrl, auth, signal));
+  const protectedBranches = options.protectedBranches ?? [];
+  const report: PushReport = { pushed: [], skipped: [], rejected: [], extra: [] };
+  const plan: Planned[] = [];
+
+  for (const ref of Object.keys(refs).sort()) {
+    const sha = refs[ref]!;
+    const readOnly = gitlabReadOnlyReason(ref);
+    if (readOnly) {
+      report.skipped.push({ ref, reason: readOnly });
+      continue;
+    }
+    let target = ref;
+    if (mode === 'ORIGINAL_PREFIX') {
+      const m = /^refs\/(heads|tags)\/(.+)$/.exec(ref);
+      if (!m) {
+        report.skipped.push({ ref, reason: 'only branches and tags are restored under a prefix' });
+        continue;
+      }
+      target = `refs/${m[1]}/${prefix}/${m[2]}`;
+    }
+    const upstream = existing[target];
+    if (upstream === sha) {
+      report.skipped.push({ ref: target, reason: 'already up to date' });
+      continue;
+    }
+    if (upstream !== undefined) {
+      if (mode === 'ORIGINAL_PREFIX' || mode === 'ORIGINAL_MISSING_ONLY') {
+        report.skipped.push({ ref: target, reason: 'exists upstream: left as it is' });
+        continue;
+      }
+      if (mode === 'ORIGINAL_OVERWRITE') {
+        const branch = /^refs\/heads\/(.+)$/.exec(target)?.[1];
+        if (branch !== undefined && matchesProtectedBranch(branch, protectedBranches)) {
+          report.rejected.push({ ref: target, reason: 'protected branch: not forced' });
+          continue;
+        }
+      }
+    }
+    plan.push({ source: ref, target, force: mode === 'ORIGINAL_OVERWRITE' && upstream !== undefined });
+  }
+  if (mode === 'ORIGINAL_OVERWRITE') {
+    report.extra = Object.keys(existing)
+      .filter((ref) => !(ref in refs) && !gitlabReadOnlyReason(ref))
+      .sort();
+  }
+
+  const batchSize = Math.max(1, options.batchSize ?? 200);
+  for (let start = 0; start < plan.length; start += batchSize) {
+    if (signal?.aborted) throw new GitError('CONFLICT', 'git push was canceled', { details: { canceled: true } });
+    const batch = plan.slice(start, start + batchSize);
+    const outcome = await pushBatch(dir, remoteUrl, auth, batch, !!options.dryRun, signal);
+    for (const item of batch) {
+      const result = outcome.get(item.target);
+      if (!result) report.rejected.push({ ref: item.target, reason: 'git push did not report this ref' });
+      else if (result.flag === '!') report.rejected.push({ ref: item.target, reason: result.summary });
+      else if (result.flag === '=') report.skipped.push({ ref: item.target, reason: 'already up to date' });
+      else report.pushed.push(item.target);
+    }
+  }
+  return report;
+}
+
+/**
+ * One `git push --porcelain`, atomic off: each line `<flag>\t<from>:<to>\t<summary>` tells what
+ * happened to a ref. git exits 1 when some ref was rejected; that is a per-ref outcome, not an error.
+ */
+async function pushBatch(dir: string, remoteUrl: string, auth: GitOptions['auth'], batch: Planned[], dryRun: boolean, signal?: AbortSignal): Promise<Map<string, { flag: string; summary: string }>> {
+  const specs = batch.map((p) => `${p.force ? '+' : ''}${p.source}:${p.target}`);
+  const args = ['push', '--porcelain', '--no-atomic', '--no-verify', '--no-follow-tags', ...(dryRun ? ['--dry-run'] : []), remoteUrl, ...specs];
+  const { code, stdout, stderr } = await runGit(args, dir, auth, signal);
+  const results = new Map<string, { flag: string; summary: string }>();
+  for (const line of stdout.split('\n')) {
+    const m = /^([ +\-*!=])\t([^\t]*):([^\t:]+)\t(.*)$/.exec(line);
+    if (m) results.set(m[3]!, { flag: m[1]!, summary: redact(m[4]!.trim()) });
+  }
+  if (code !== 0 && results.size === 0) {
+    const message = redact(stderr.trim().split('\n').slice(-5).join(' | ')) || `exit code ${code}`;
+    const transient = /(Could not resolve host|Connection (reset|refused|timed out)|The requested URL returned error: (5\d\d|429)|early EOF|RPC failed|unexpected disconnect|remote end hung up)/i.test(stderr);
+    throw new GitError(transient ? 'GITLAB_UNAVAILABLE' : 'GITLAB_BAD_RESPONSE', `git push failed: ${message}`, { retryable: transient, details: { exitCode: code } });
+  }
+  return results;
+}
+
+function runGit(args: string[], cwd: string, auth: GitOptions['auth'], signal?: AbortSignal): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', args, {
+      cwd,
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: process.env.HOME ?? '/tmp',
+        GIT_TERMINAL_PROMPT: '0',
+        GIT_ASKPASS: 'echo',
+        GCM_INTERACTIVE: 'never',
+        LC_ALL: 'C',
+        ...authEnv(auth),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const onAbort = () => child.kill('SIGTERM');
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => {
+      err = (err + c.toString('utf8')).slice(-64 * 1024);
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) reject(new GitError('CONFLICT', 'git push was canceled', { details: { canceled: true } }));
+      else resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: err });
+    });
+  });
+}
