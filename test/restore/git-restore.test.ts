@@ -68,7 +68,8 @@ beforeAll(async () => {
   const alice = aUser(sim);
   const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
   groupId = group.id;
-  projectId = sim.createProject({ namespaceId: group.id, path: 'api', lfsEnabled: true }).id;
+  projectId = sim.createProject({ namespaceId: group.id, path: 'api', lfsEnabled: true, wikiEnabled: true }).id;
+  sim.pushWikiPage(projectId, { title: 'Home', content: '# API docs' });
   sim.pushCommit(projectId, { branch: 'main', files: { 'src/app.ts': 'export const v = 1;\n' }, message: 'feature' });
   sim.createBranch(projectId, { branch: 'develop' });
   sim.createBranch(projectId, { branch: 'doomed' });
@@ -125,6 +126,14 @@ describe('Materializing a snapshot chain', () => {
     expect(() => sh(['fsck', '--no-dangling'], restoredDir)).not.toThrow();
   });
 
+  it('materializes the wiki, unchanged since the FULL, from the FULL bundle alone', async () => {
+    expect(manifests[1]!.wiki).toMatchObject({ bundle: null });
+    const dir = join(scratch, 'wiki.git');
+    const wiki = await materializeRepository({ chain, manifests, which: 'wiki', dir, reader: t.app.services.snapshots.reader, keyFor: noKey });
+    expect(wiki.refs).toEqual(refsOf(sim.wikiPath(projectId)));
+    expect(refsOf(dir)).toEqual(wiki.refs);
+  });
+
   it('refuses to materialize into a folder that already holds something', async () => {
     const reader = t.app.services.snapshots.reader;
     await expect(materializeRepository({ chain, manifests, which: 'git', dir: restoredDir, reader, keyFor: noKey })).rejects.toThrow(/not empty/);
@@ -136,11 +145,26 @@ describe('Pushing restored refs', () => {
 
   it('pushes every ref into a new empty project except GitLab’s read-only refs, which are reported as skipped', async () => {
     newProjectId = sim.createProject({ namespaceId: groupId, path: 'api-restored', withCommit: false, lfsEnabled: true }).id;
-    const report = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api-restored.git`, auth, mode: 'NEW', refs: restored.refs, dryRun: false });
+    const report = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api-restored.git`, auth, mode: 'NEW', refs: restored.refs, head: restored.head, batchSize: 2 });
     expect(report.skipped).toEqual([{ ref: 'refs/merge-requests/1/head', reason: expect.stringMatching(/read-only on GitLab/) }]);
     expect(report.rejected).toEqual([]);
     expect(refsOf(sim.repoPath(newProjectId))).toEqual(without(restored.refs, READ_ONLY));
     expect(report.pushed.sort()).toEqual(Object.keys(without(restored.refs, READ_ONLY)).sort());
+    const project = (await (await fetch(`${sim.url}/api/v4/projects/${newProjectId}`, { headers: { 'PRIVATE-TOKEN': apiToken } })).json()) as { default_branch: string };
+    expect(project.default_branch).toBe('main');
+  });
+
+  it('reports each ref a target that is not empty refuses, and pushes the others', async () => {
+    const busy = sim.createProject({ namespaceId: groupId, path: 'api-busy', withCommit: true });
+    const readme = refsOf(sim.repoPath(busy.id))['refs/heads/main'];
+    const dry = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api-busy.git`, auth, mode: 'NEW', refs: restored.refs, dryRun: true });
+    const report = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api-busy.git`, auth, mode: 'NEW', refs: restored.refs });
+    expect(dry).toEqual(report);
+    expect(report.rejected).toEqual([{ ref: 'refs/heads/main', reason: expect.stringMatching(/fetch first|non-fast-forward/) }]);
+    expect(report.pushed).toContain('refs/heads/develop');
+    const after = refsOf(sim.repoPath(busy.id));
+    expect(after['refs/heads/main']).toBe(readme);
+    expect(after['refs/heads/develop']).toBe(restored.refs['refs/heads/develop']);
   });
 
   it('uploads the LFS objects of the whole chain to the new project, and skips those it already has the second time', async () => {

@@ -19,7 +19,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { authEnv, git, GitError, redact, type GitOptions } from '../git/git.js';
+import { authEnv, git, GitError, redact, retryTransient, type GitOptions } from '../git/git.js';
 import { listRefs } from '../git/mirror.js';
 import type { SnapshotEntity } from '../backup/backup.entity.js';
 import type { GitState, Manifest, ManifestArtifact } from '../backup/manifest.js';
@@ -165,6 +165,11 @@ export interface PushOptions {
   signal?: AbortSignal;
   /** Refspecs per `git push` (default 200). */
   batchSize?: number;
+  /**
+   * The ref HEAD points to (materializeRepository's head). NEW pushes it first, on its own, so
+   * that GitLab makes it the default branch of the empty project (the first pushed branch wins).
+   */
+  head?: string | null;
 }
 
 export interface PushReport {
@@ -253,10 +258,14 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
   }
 
   const batchSize = Math.max(1, options.batchSize ?? 200);
-  for (let start = 0; start < plan.length; start += batchSize) {
+  const batches: Planned[][] = [];
+  const first = mode === 'NEW' && options.head ? plan.findIndex((p) => p.target === options.head) : -1;
+  if (first >= 0) batches.push(plan.splice(first, 1));
+  for (let start = 0; start < plan.length; start += batchSize) batches.push(plan.slice(start, start + batchSize));
+  for (const batch of batches) {
     if (signal?.aborted) throw new GitError('CONFLICT', 'git push was canceled', { details: { canceled: true } });
-    const batch = plan.slice(start, start + batchSize);
-    const outcome = await pushBatch(dir, remoteUrl, auth, batch, !!options.dryRun, signal);
+    // Retried only when git reported no ref at all (the connection failed before anything was decided).
+    const outcome = await retryTransient(() => pushBatch(dir, remoteUrl, auth, batch, !!options.dryRun, signal), { attempts: 3, signal });
     for (const item of batch) {
       const result = outcome.get(item.target);
       if (!result) report.rejected.push({ ref: item.target, reason: 'git push did not report this ref' });
