@@ -1,0 +1,319 @@
+/**
+ * The write side of the metadata port: creates a project's labels, milestones, issues (+ notes),
+ * merge requests (+ notes), releases and snippets through GitLab's REST API v4, for a restore.
+ * It is the mirror image of metadata.reader.ts and shares its machinery: every request goes
+ * through our gitbeaker requester (gitbeaker.requester.ts) — Retry-After honoured, per-attempt
+ * deadlines, custom CA, errors translated by gitlab.errors.ts. POSTs are not idempotent, so the
+ * requester retries them only when GitLab cannot have acted (429, connection never made); the
+ * restore's mappings make a re-run safe for the rest.
+ *
+ * Fields follow GitLab's docs (doc/api/labels.md, milestones.md, issues.md, notes.md,
+ * merge_requests.md, releases/index.md, project_snippets.md). `created_at` on issues and notes is
+ * honoured only for administrators and project owners; GitLab ignores it for everyone else.
+ */
+import { Projects } from '@gitbeaker/rest';
+import { DomainError, isDomainError } from '../shared/errors.js';
+import type { GitbeakerClientFactoryOptions } from './gitbeaker.adapter.js';
+import { createRequesterFn, type RequesterFn } from './gitbeaker.requester.js';
+import { badPayload, toGitLabError } from './gitlab.errors.js';
+import type { GitLabAccess } from './gitlab.port.js';
+import { TransportPool } from './http-transport.js';
+import { normalizeInstanceUrl } from './instance-url.js';
+import { nextQuery } from './metadata.reader.js';
+import type { MetadataRecord } from './metadata.port.js';
+import { resolveRetryOptions, type ResolvedRetryOptions } from './retry-policy.js';
+
+const PER_PAGE = 100;
+
+export interface LabelInput {
+  name: string;
+  /** `#rrggbb` or a CSS colour name; required by GitLab. */
+  color: string;
+  description?: string | null;
+  priority?: number | null;
+}
+
+export interface MilestoneInput {
+  title: string;
+  description?: string | null;
+  dueDate?: string | null;
+  startDate?: string | null;
+}
+
+export interface IssueInput {
+  title: string;
+  description?: string | null;
+  /** Label names (GitLab creates missing ones). */
+  labels?: string[];
+  /** The target project's milestone id. */
+  milestoneId?: number | null;
+  confidential?: boolean;
+  dueDate?: string | null;
+  /** Honoured for administrators and project owners only. */
+  createdAt?: string | null;
+}
+
+export interface NoteInput {
+  body: string;
+  internal?: boolean;
+  createdAt?: string | null;
+}
+
+export interface MergeRequestInput {
+  title: string;
+  description?: string | null;
+  sourceBranch: string;
+  targetBranch: string;
+  labels?: string[];
+  milestoneId?: number | null;
+  squash?: boolean;
+}
+
+export interface ReleaseInput {
+  tagName: string;
+  name?: string | null;
+  description?: string | null;
+  /** Milestone titles, which must exist in the target project. */
+  milestones?: string[];
+  releasedAt?: string | null;
+  links?: Array<{ name: string; url: string; directAssetPath?: string | null; linkType?: string | null }>;
+}
+
+export interface SnippetInput {
+  title: string;
+  fileName: string;
+  content: string;
+  description?: string | null;
+  visibility?: string | null;
+}
+
+export interface Created {
+  id: number;
+  iid?: number;
+}
+
+/** Why a merge request could not be created as one (the restore then records it as an issue). */
+export interface MissingBranch {
+  missingBranch: string;
+}
+
+export interface GitLabMetadataWriter {
+  createLabel(projectId: number, input: LabelInput): Promise<Created>;
+  createMilestone(projectId: number, input: MilestoneInput): Promise<Created & { iid: number }>;
+  createIssue(projectId: number, input: IssueInput): Promise<Created & { iid: number }>;
+  updateIssue(projectId: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }): Promise<void>;
+  createIssueNote(projectId: number, issueIid: number, input: NoteInput): Promise<Created>;
+  /**
+   * A merge request, or `{ missingBranch }` when GitLab refuses because the source or target
+   * branch does not exist in the target repository (422) — nothing was created then.
+   */
+  createMergeRequest(projectId: number, input: MergeRequestInput): Promise<(Created & { iid: number }) | MissingBranch>;
+  updateMergeRequest(projectId: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }): Promise<void>;
+  createMergeRequestNote(projectId: number, mrIid: number, input: NoteInput): Promise<Created>;
+  /** Rejects with VALIDATION_FAILED (details.missingTag) when the tag does not exist in the target. */
+  createRelease(projectId: number, input: ReleaseInput): Promise<{ tagName: string }>;
+  createSnippet(projectId: number, input: SnippetInput): Promise<Created>;
+  /** The project's own labels (not its groups'). */
+  listLabels(projectId: number): Promise<MetadataRecord[]>;
+  listMilestones(projectId: number): Promise<MetadataRecord[]>;
+  /** Every issue of the project, every state. */
+  listIssues(projectId: number): Promise<MetadataRecord[]>;
+}
+
+export interface GitLabMetadataWriterFactory {
+  create(access: GitLabAccess): GitLabMetadataWriter;
+}
+
+/** Takes the same options as GitbeakerClientFactory; `close()` destroys custom CAs' agents. */
+export class GitbeakerMetadataWriterFactory implements GitLabMetadataWriterFactory {
+  private readonly retry: ResolvedRetryOptions;
+  private readonly requestTimeoutMs: number;
+  private readonly maxPages: number;
+  private readonly transports = new TransportPool();
+
+  constructor(options: GitbeakerClientFactoryOptions = {}) {
+    this.retry = resolveRetryOptions(options);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.maxPages = options.maxPages ?? 10_000;
+  }
+
+  /** Throws VALIDATION_FAILED when the instance URL is not an http(s) URL without credentials. */
+  create(access: GitLabAccess): GitLabMetadataWriter {
+    const host = normalizeInstanceUrl(access.instanceUrl);
+    const transport = this.transports.get(access.caCertificate ?? null);
+    const auth = access.tokenType === 'oauth' ? { oauthToken: access.token } : { token: access.token };
+    const requesterFn: RequesterFn = createRequesterFn({ transport, retry: this.retry, requestTimeoutMs: this.requestTimeoutMs });
+    const resource = new Projects({ host, ...auth, requesterFn, queryTimeout: null, camelize: false });
+    return new GitbeakerMetadataWriter(resource.requester as unknown as Requester, this.maxPages);
+  }
+
+  close(): void {
+    this.transports.close();
+  }
+}
+
+interface Answer {
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+type Send = (endpoint: string, options: { searchParams?: Record<string, unknown>; body?: Record<string, unknown> }) => Promise<Answer>;
+
+interface Requester {
+  get: Send;
+  post: Send;
+  put: Send;
+}
+
+/** Drops undefined and null fields: GitLab treats an explicit null differently from absence on some fields. */
+function fields(input: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined && v !== null));
+}
+
+class GitbeakerMetadataWriter implements GitLabMetadataWriter {
+  constructor(
+    private readonly requester: Requester,
+    private readonly maxPages: number,
+  ) {}
+
+  async createLabel(projectId: number, input: LabelInput): Promise<Created> {
+    const body = await this.post(`projects/${projectId}/labels`, fields({
+      name: input.name, color: input.color, description: input.description, priority: input.priority,
+    }));
+    return { id: numberField(body, 'id') };
+  }
+
+  async createMilestone(projectId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
+    const body = await this.post(`projects/${projectId}/milestones`, fields({
+      title: input.title, description: input.description, due_date: input.dueDate, start_date: input.startDate,
+    }));
+    return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+  }
+
+  async createIssue(projectId: number, input: IssueInput): Promise<Created & { iid: number }> {
+    const body = await this.post(`projects/${projectId}/issues`, fields({
+      title: input.title, description: input.description, labels: input.labels?.length ? input.labels.join(',') : undefined,
+      milestone_id: input.milestoneId, confidential: input.confidential, due_date: input.dueDate, created_at: input.createdAt,
+    }));
+    return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+  }
+
+  async updateIssue(projectId: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }): Promise<void> {
+    await this.put(`projects/${projectId}/issues/${iid}`, fields({ description: change.description, state_event: change.stateEvent }));
+  }
+
+  async createIssueNote(projectId: number, issueIid: number, input: NoteInput): Promise<Created> {
+    const body = await this.post(`projects/${projectId}/issues/${issueIid}/notes`, fields({
+      body: input.body, internal: input.internal || undefined, created_at: input.createdAt,
+    }));
+    return { id: numberField(body, 'id') };
+  }
+
+  async createMergeRequest(projectId: number, input: MergeRequestInput): Promise<(Created & { iid: number }) | MissingBranch> {
+    try {
+      const body = await this.post(`projects/${projectId}/merge_requests`, fields({
+        title: input.title, description: input.description, source_branch: input.sourceBranch, target_branch: input.targetBranch,
+        labels: input.labels?.length ? input.labels.join(',') : undefined, milestone_id: input.milestoneId, squash: input.squash,
+      }));
+      return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+    } catch (error) {
+      // MergeRequests::BuildService: 422 ["Source branch \"x\" does not exist"] (or Target).
+      const said = isDomainError(error) && error.details?.status === 422 ? String(error.details.gitlabMessage ?? '') : '';
+      const match = /(Source|Target) branch \\?"(.*?)\\?" does not exist/i.exec(said);
+      if (match) return { missingBranch: match[2] };
+      throw error;
+    }
+  }
+
+  async updateMergeRequest(projectId: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }): Promise<void> {
+    await this.put(`projects/${projectId}/merge_requests/${iid}`, fields({ description: change.description, state_event: change.stateEvent }));
+  }
+
+  async createMergeRequestNote(projectId: number, mrIid: number, input: NoteInput): Promise<Created> {
+    const body = await this.post(`projects/${projectId}/merge_requests/${mrIid}/notes`, fields({
+      body: input.body, internal: input.internal || undefined, created_at: input.createdAt,
+    }));
+    return { id: numberField(body, 'id') };
+  }
+
+  async createRelease(projectId: number, input: ReleaseInput): Promise<{ tagName: string }> {
+    // No `ref`: a restore must not invent a tag on some other commit. Without the tag GitLab
+    // answers 422 "Ref is not specified".
+    try {
+      await this.post(`projects/${projectId}/releases`, fields({
+        tag_name: input.tagName, name: input.name, description: input.description, released_at: input.releasedAt,
+        milestones: input.milestones?.length ? input.milestones : undefined,
+        assets: input.links?.length
+          ? { links: input.links.map((l) => fields({ name: l.name, url: l.url, direct_asset_path: l.directAssetPath, link_type: l.linkType })) }
+          : undefined,
+      }));
+      return { tagName: input.tagName };
+    } catch (error) {
+      if (isDomainError(error) && error.details?.status === 422 && /Ref is not specified/i.test(String(error.details.gitlabMessage ?? ''))) {
+        throw new DomainError('VALIDATION_FAILED', `tag ${input.tagName} does not exist in the target repository; restore the repository first`, {
+          details: { missingTag: input.tagName }, cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async createSnippet(projectId: number, input: SnippetInput): Promise<Created> {
+    const body = await this.post(`projects/${projectId}/snippets`, fields({
+      title: input.title, description: input.description, visibility: input.visibility ?? 'private',
+      files: [{ file_path: input.fileName, content: input.content }],
+    }));
+    return { id: numberField(body, 'id') };
+  }
+
+  listLabels(projectId: number): Promise<MetadataRecord[]> {
+    return this.list(`projects/${projectId}/labels`, { include_ancestor_groups: false, with_counts: false });
+  }
+
+  listMilestones(projectId: number): Promise<MetadataRecord[]> {
+    return this.list(`projects/${projectId}/milestones`, { include_ancestors: false });
+  }
+
+  listIssues(projectId: number): Promise<MetadataRecord[]> {
+    return this.list(`projects/${projectId}/issues`, { scope: 'all', state: 'all', order_by: 'created_at', sort: 'asc' });
+  }
+
+  private async list(path: string, query: Record<string, unknown>): Promise<MetadataRecord[]> {
+    const all: MetadataRecord[] = [];
+    let searchParams: Record<string, unknown> = { ...query, per_page: PER_PAGE };
+    for (let pages = 1; ; pages += 1) {
+      if (pages > this.maxPages) throw badPayload(`more than ${this.maxPages} pages of ${path}; its pagination links may loop`);
+      const answer = await this.call(() => this.requester.get(path, { searchParams }));
+      if (!Array.isArray(answer.body)) throw badPayload(`the list of ${path} is not an array`);
+      for (const item of answer.body) {
+        if (item === null || typeof item !== 'object' || Array.isArray(item)) throw badPayload(`an item of ${path} is not an object`);
+        all.push(item as MetadataRecord);
+      }
+      const next = nextQuery(answer.headers, searchParams);
+      if (!next || answer.body.length === 0) return all;
+      searchParams = next;
+    }
+  }
+
+  private async post(path: string, body: Record<string, unknown>): Promise<unknown> {
+    return (await this.call(() => this.requester.post(path, { body }))).body;
+  }
+
+  private async put(path: string, body: Record<string, unknown>): Promise<unknown> {
+    return (await this.call(() => this.requester.put(path, { body }))).body;
+  }
+
+  private async call(send: () => Promise<Answer>): Promise<Answer> {
+    try {
+      return await send();
+    } catch (error) {
+      throw toGitLabError(error);
+    }
+  }
+}
+
+function numberField(body: unknown, name: string): number {
+  const value = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+  if (typeof value !== 'number') throw badPayload(`the answer has no numeric ${name}`);
+  return value;
+}

@@ -1,0 +1,76 @@
+/**
+ * Text a restore writes into GitLab: the header that keeps what the API cannot set (the original
+ * author and date), and the rewriting of GitLab references to the numbers the records got in the
+ * target project.
+ *
+ * References rewritten (GitLab's reference syntax, doc/user/markdown.md#gitlab-specific-references):
+ * `#123` issue, `!123` merge request, `%123` milestone by iid, `~123` label by id. Named ones
+ * (`%"v1.0"`, `~bug`) need nothing: titles and names are restored unchanged. References to another
+ * project (`group/project#12`), inside code (fenced blocks, inline code) or in URLs are left alone,
+ * and so is a reference whose record was not restored (it is kept as written).
+ */
+import type { MetadataRecord } from '../gitlab/metadata.port.js';
+
+/** Resolves one reference to its new text (e.g. `#7`), or null to leave it unchanged. */
+export type ReferenceResolver = (sigil: '#' | '!' | '%' | '~', number: number) => Promise<string | null>;
+
+// A reference starts a word: not preceded by a word character, a slash (project paths, URLs),
+// or another sigil.
+const REFERENCE = /(^|[^\w/#!%~&.-])([#!%~])(\d+)\b/g;
+const CODE = /(```[\s\S]*?```|`[^`\n]*`)/;
+
+export async function rewriteReferences(text: string, resolve: ReferenceResolver): Promise<string> {
+  const parts = text.split(CODE);
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i += 1) {
+    const part = parts[i];
+    if (i % 2 === 1) {
+      out.push(part);
+      continue;
+    }
+    const matches = [...part.matchAll(REFERENCE)];
+    let result = '';
+    let last = 0;
+    for (const match of matches) {
+      const [whole, before, sigil, digits] = match;
+      const start = match.index + before.length;
+      const replacement = await resolve(sigil as '#' | '!' | '%' | '~', Number(digits));
+      result += part.slice(last, start) + (replacement ?? `${sigil}${digits}`);
+      last = match.index + whole.length;
+    }
+    out.push(result + part.slice(last));
+  }
+  return out.join('');
+}
+
+/** `@alice`, or "an unknown user" when the record names no author. */
+export function authorOf(record: MetadataRecord): string {
+  const author = record.author;
+  const username = author !== null && typeof author === 'object' ? (author as Record<string, unknown>).username : undefined;
+  return typeof username === 'string' && username ? `@${username}` : 'an unknown user';
+}
+
+export function dayOf(value: unknown): string | null {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value) ? value.slice(0, 10) : null;
+}
+
+/**
+ * `*Originally by @alice on 2026-01-02 (restored by Labkeeper from #12)*` — `from` names the source
+ * record (`#12`, `!3`); `extra` adds facts before the parenthesis (", merged on …").
+ */
+export function originHeader(record: MetadataRecord, from: string | null, extra = ''): string {
+  const day = dayOf(record.created_at);
+  const on = day ? ` on ${day}` : '';
+  const source = from ? ` from ${from}` : '';
+  return `*Originally by ${authorOf(record)}${on}${extra} (restored by Labkeeper${source})*`;
+}
+
+/** The marker a restored issue's description carries, to find it again after a crash. */
+export function originMarker(from: string): RegExp {
+  const escaped = from.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`\\(restored by Labkeeper from ${escaped}(?![0-9])`);
+}
+
+export function withHeader(header: string, body: string): string {
+  return body ? `${header}\n\n${body}` : header;
+}

@@ -1,0 +1,504 @@
+/**
+ * Restores one project's metadata (as a snapshot stores it: GitLab's own JSON, issues with their
+ * `notes`, merge requests with `notes` and `versions`) into a target project through a
+ * GitLabMetadataWriter.
+ *
+ * Order: labels, milestones, issues, merge requests, then — once every new number is known — the
+ * issues' and merge requests' descriptions are rewritten and their notes created, then releases
+ * and snippets.
+ *
+ * Cross-references (two passes, chosen over "create in iid order"): iids cannot be chosen in
+ * general (GitLab accepts `iid` on issues from administrators only, never on merge requests, and
+ * a target project may already hold issues), so issues and merge requests are first created with
+ * their text as written; when all of them exist, each description that holds a reference is
+ * rewritten with one PUT, and notes — which the API cannot edit cheaply — are only created in
+ * that second pass, already rewritten. The second pass needs the records again, so the issues
+ * and merge requests of the source are held in memory between the passes.
+ *
+ * What the API cannot set is kept in the text: every description and note starts with
+ * `*Originally by @alice on 2026-01-02 (restored by Labkeeper from #12)*`. `created_at` is also
+ * sent (GitLab honours it on issues and notes for administrators and owners). System notes are
+ * not restored: GitLab writes its own for what the restore does.
+ *
+ * A merge request whose source or target branch does not exist in the target becomes an issue
+ * titled `[merge request !3] <title>` whose header says so; `!3` references then point to it.
+ * Merged and closed merge requests are restored closed (the API cannot merge history).
+ *
+ * Idempotency: every record is looked up in `mappings` before it is created and stored right
+ * after. Labels and milestones also match an existing one by name/title (GitLab refuses
+ * duplicates), issues (and merge requests restored as issues) by the marker in their header, so
+ * a crash between a create and its mapping creates no duplicate either; releases answer 409 for
+ * an existing tag. Notes, snippets and real merge requests rely on the mappings alone.
+ *
+ * Failures are per record: the record is reported as failed with GitLab's reason and the restore
+ * goes on (children of a failed issue fail with it). Only an invalid token stops it.
+ */
+import { isDomainError } from '../shared/errors.js';
+import type { MetadataRecord } from '../gitlab/metadata.port.js';
+import type { GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
+import type { RestoreKind, RestoreMappings } from './metadata-mappings.js';
+import { originHeader, originMarker, rewriteReferences, withHeader, type ReferenceResolver } from './metadata-references.js';
+
+export { InMemoryRestoreMappings, RESTORE_KINDS, type RestoreKind, type RestoreMappings } from './metadata-mappings.js';
+
+/** The metadata types a project restore reads from a snapshot. */
+export const RESTORABLE_TYPES = ['labels', 'milestones', 'issues', 'merge_requests', 'releases', 'snippets'] as const;
+export type RestorableType = (typeof RESTORABLE_TYPES)[number];
+
+/** Report sections: the restorable types plus `notes` (of issues and merge requests). */
+export type RestoreReportType = RestorableType | 'notes';
+
+export interface RestoreFailure {
+  sourceId: string;
+  reason: string;
+}
+
+export interface TypeRestoreReport {
+  created: number;
+  /** Already in the target (a mapping, or the same name/title/marker). */
+  skipped: number;
+  failed: RestoreFailure[];
+}
+
+export type MetadataRestoreReport = Record<RestoreReportType, TypeRestoreReport>;
+
+export interface RestoreProgressEvent {
+  type: RestoreReportType;
+  sourceId: string;
+  outcome: 'created' | 'skipped' | 'failed';
+}
+
+export interface RestoreProjectMetadataInput {
+  writer: GitLabMetadataWriter;
+  targetProjectId: number;
+  /** Each type's records, as the snapshot holds them; a missing type restores nothing. */
+  source: Partial<Record<RestorableType, AsyncIterable<MetadataRecord>>>;
+  mappings: RestoreMappings;
+  /** Report what would be created or skipped; reads the target, writes nothing. */
+  dryRun?: boolean;
+  onProgress?: (event: RestoreProgressEvent) => void;
+}
+
+interface Pending {
+  record: MetadataRecord;
+  /** Source iid. */
+  sourceIid: number;
+  /** Where it landed: an issue or a merge request of the target, or null (failed / dry run). */
+  target: { kind: 'issue' | 'merge_request'; iid: number } | null;
+  /** The header written before the body (kept out of reference rewriting). */
+  header: string;
+  /** `#12` or `!3`: the source record as GitLab references it. */
+  from: string;
+}
+
+export async function restoreProjectMetadata(input: RestoreProjectMetadataInput): Promise<MetadataRestoreReport> {
+  return new MetadataRestore(input).run();
+}
+
+function emptyReport(): MetadataRestoreReport {
+  const section = (): TypeRestoreReport => ({ created: 0, skipped: 0, failed: [] });
+  return {
+    labels: section(), milestones: section(), issues: section(), merge_requests: section(),
+    notes: section(), releases: section(), snippets: section(),
+  };
+}
+
+class MetadataRestore {
+  private readonly report = emptyReport();
+  private readonly writer: GitLabMetadataWriter;
+  private readonly project: number;
+  private readonly mappings: RestoreMappings;
+  private readonly dryRun: boolean;
+  /** Source label id → target label id; source milestone iid → target iid / id. */
+  private readonly labelIds = new Map<number, number>();
+  private readonly milestoneIids = new Map<number, number>();
+  private readonly milestoneIds = new Map<number, number>();
+  private existingIssues: MetadataRecord[] | null = null;
+
+  constructor(private readonly input: RestoreProjectMetadataInput) {
+    this.writer = input.writer;
+    this.project = input.targetProjectId;
+    this.mappings = input.mappings;
+    this.dryRun = input.dryRun ?? false;
+  }
+
+  async run(): Promise<MetadataRestoreReport> {
+    const { source } = this.input;
+    if (source.labels) await this.labels(source.labels);
+    if (source.milestones) await this.milestones(source.milestones);
+    const issues = source.issues ? await this.issues(source.issues) : [];
+    const mergeRequests = source.merge_requests ? await this.mergeRequests(source.merge_requests) : [];
+    for (const pending of [...issues, ...mergeRequests]) await this.secondPass(pending);
+    if (source.releases) await this.releases(source.releases);
+    if (source.snippets) await this.snippets(source.snippets);
+    return this.report;
+  }
+
+  // ---- bookkeeping --------------------------------------------------------------------------
+
+  private outcome(type: RestoreReportType, sourceId: string, outcome: 'created' | 'skipped'): void {
+    this.report[type][outcome] += 1;
+    this.input.onProgress?.({ type, sourceId, outcome });
+  }
+
+  private fail(type: RestoreReportType, sourceId: string, error: unknown): void {
+    // Nothing else will work with a rejected token: stop instead of failing every record.
+    if (isDomainError(error, 'GITLAB_UNAUTHORIZED')) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    this.report[type].failed.push({ sourceId, reason });
+    this.input.onProgress?.({ type, sourceId, outcome: 'failed' });
+  }
+
+  /** Runs one record's restore, reporting its outcome; `create` returns false when it skipped. */
+  private async attempt(type: RestoreReportType, sourceId: string, create: () => Promise<'created' | 'skipped'>): Promise<void> {
+    try {
+      this.outcome(type, sourceId, await create());
+    } catch (error) {
+      this.fail(type, sourceId, error);
+    }
+  }
+
+  private async mapped(kind: RestoreKind, sourceId: string): Promise<string | null> {
+    return this.mappings.get(kind, sourceId);
+  }
+
+  private async remember(kind: RestoreKind, sourceId: string, targetId: string): Promise<void> {
+    if (!this.dryRun) await this.mappings.set(kind, sourceId, targetId);
+  }
+
+  // ---- labels and milestones ----------------------------------------------------------------
+
+  private async labels(records: AsyncIterable<MetadataRecord>): Promise<void> {
+    const existing = new Map<string, number>();
+    for (const label of await this.writer.listLabels(this.project)) {
+      if (typeof label.name === 'string' && typeof label.id === 'number') existing.set(label.name, label.id);
+    }
+    for await (const record of records) {
+      const sourceId = String(record.id);
+      await this.attempt('labels', sourceId, async () => {
+        const name = requireString(record, 'name');
+        const known = await this.mapped('label', sourceId);
+        const found = known ?? (existing.has(name) ? String(existing.get(name)) : null);
+        if (found !== null) {
+          this.labelIds.set(Number(record.id), Number(found));
+          if (known === null) await this.remember('label', sourceId, found);
+          return 'skipped';
+        }
+        if (this.dryRun) return 'created';
+        const created = await this.writer.createLabel(this.project, {
+          name, color: stringOr(record.color, '#6699cc'), description: stringOr(record.description, null),
+          priority: typeof record.priority === 'number' ? record.priority : null,
+        });
+        existing.set(name, created.id);
+        this.labelIds.set(Number(record.id), created.id);
+        await this.remember('label', sourceId, String(created.id));
+        return 'created';
+      });
+    }
+  }
+
+  private async milestones(records: AsyncIterable<MetadataRecord>): Promise<void> {
+    const existing = new Map<string, { id: number; iid: number }>();
+    const byId = new Map<number, number>();
+    for (const milestone of await this.writer.listMilestones(this.project)) {
+      if (typeof milestone.title === 'string' && typeof milestone.id === 'number' && typeof milestone.iid === 'number') {
+        existing.set(milestone.title, { id: milestone.id, iid: milestone.iid });
+        byId.set(milestone.id, milestone.iid);
+      }
+    }
+    for await (const record of records) {
+      const sourceId = String(record.id);
+      await this.attempt('milestones', sourceId, async () => {
+        const title = requireString(record, 'title');
+        const sourceIid = typeof record.iid === 'number' ? record.iid : null;
+        const note = (id: number, iid: number | undefined) => {
+          if (sourceIid === null) return;
+          this.milestoneIds.set(sourceIid, id);
+          if (iid !== undefined) this.milestoneIids.set(sourceIid, iid);
+        };
+        const known = await this.mapped('milestone', sourceId);
+        if (known !== null) {
+          note(Number(known), byId.get(Number(known)));
+          return 'skipped';
+        }
+        const same = existing.get(title);
+        if (same) {
+          note(same.id, same.iid);
+          await this.remember('milestone', sourceId, String(same.id));
+          return 'skipped';
+        }
+        if (this.dryRun) return 'created';
+        const created = await this.writer.createMilestone(this.project, {
+          title, description: stringOr(record.description, null), dueDate: stringOr(record.due_date, null),
+          startDate: stringOr(record.start_date, null),
+        });
+        existing.set(title, { id: created.id, iid: created.iid });
+        note(created.id, created.iid);
+        await this.remember('milestone', sourceId, String(created.id));
+        return 'created';
+      });
+    }
+  }
+
+  // ---- issues and merge requests: first pass ------------------------------------------------
+
+  /** An issue of the target whose header names `from` (a create whose mapping was never stored). */
+  private async orphan(from: string): Promise<number | null> {
+    if (this.existingIssues === null) this.existingIssues = await this.writer.listIssues(this.project);
+    const marker = originMarker(from);
+    const found = this.existingIssues.find((issue) => typeof issue.description === 'string' && marker.test(issue.description));
+    return found && typeof found.iid === 'number' ? found.iid : null;
+  }
+
+  private issueFields(record: MetadataRecord) {
+    const labels = Array.isArray(record.labels) ? record.labels.filter((l): l is string => typeof l === 'string') : [];
+    const milestone = record.milestone !== null && typeof record.milestone === 'object' ? (record.milestone as MetadataRecord) : null;
+    const milestoneId = milestone && typeof milestone.iid === 'number' ? this.milestoneIds.get(milestone.iid) ?? null : null;
+    return { labels, milestoneId };
+  }
+
+  private async issues(records: AsyncIterable<MetadataRecord>): Promise<Pending[]> {
+    const pending: Pending[] = [];
+    for await (const record of records) {
+      const sourceIid = typeof record.iid === 'number' ? record.iid : null;
+      if (sourceIid === null) {
+        this.fail('issues', String(record.id), new Error('the record has no numeric iid'));
+        continue;
+      }
+      const header = originHeader(record, `#${sourceIid}`);
+      const item: Pending = { record, sourceIid, target: null, header, from: `#${sourceIid}` };
+      pending.push(item);
+      await this.attempt('issues', String(sourceIid), async () => {
+        const known = (await this.mapped('issue', String(sourceIid))) ?? null;
+        if (known !== null) {
+          item.target = { kind: 'issue', iid: Number(known) };
+          return 'skipped';
+        }
+        const orphan = await this.orphan(`#${sourceIid}`);
+        if (orphan !== null) {
+          item.target = { kind: 'issue', iid: orphan };
+          await this.remember('issue', String(sourceIid), String(orphan));
+          return 'skipped';
+        }
+        if (this.dryRun) return 'created';
+        const { labels, milestoneId } = this.issueFields(record);
+        const created = await this.writer.createIssue(this.project, {
+          title: requireString(record, 'title'), description: withHeader(header, stringOr(record.description, '')),
+          labels, milestoneId, confidential: record.confidential === true, dueDate: stringOr(record.due_date, null),
+          createdAt: stringOr(record.created_at, null),
+        });
+        if (record.state === 'closed') await this.writer.updateIssue(this.project, created.iid, { stateEvent: 'close' });
+        item.target = { kind: 'issue', iid: created.iid };
+        await this.remember('issue', String(sourceIid), String(created.iid));
+        return 'created';
+      });
+    }
+    return pending;
+  }
+
+  private async mergeRequests(records: AsyncIterable<MetadataRecord>): Promise<Pending[]> {
+    const pending: Pending[] = [];
+    for await (const record of records) {
+      const sourceIid = typeof record.iid === 'number' ? record.iid : null;
+      if (sourceIid === null) {
+        this.fail('merge_requests', String(record.id), new Error('the record has no numeric iid'));
+        continue;
+      }
+      const merged = record.state === 'merged' ? `, merged${onDay(record.merged_at)}` : '';
+      const item: Pending = { record, sourceIid, target: null, header: originHeader(record, `!${sourceIid}`, merged), from: `!${sourceIid}` };
+      pending.push(item);
+      await this.attempt('merge_requests', String(sourceIid), async () => {
+        const known = await this.mapped('merge_request', String(sourceIid));
+        if (known !== null) {
+          item.target = known.startsWith('issue:') ? { kind: 'issue', iid: Number(known.slice(6)) } : { kind: 'merge_request', iid: Number(known) };
+          if (item.target.kind === 'issue') item.header = this.fallbackHeader(record, sourceIid, merged);
+          return 'skipped';
+        }
+        const orphan = await this.orphan(`!${sourceIid}`);
+        if (orphan !== null) {
+          item.target = { kind: 'issue', iid: orphan };
+          item.header = this.fallbackHeader(record, sourceIid, merged);
+          await this.remember('merge_request', String(sourceIid), `issue:${orphan}`);
+          return 'skipped';
+        }
+        if (this.dryRun) return 'created';
+        const { labels, milestoneId } = this.issueFields(record);
+        const title = requireString(record, 'title');
+        const body = stringOr(record.description, '');
+        const created = await this.writer.createMergeRequest(this.project, {
+          title, description: withHeader(item.header, body), labels, milestoneId,
+          sourceBranch: requireString(record, 'source_branch'), targetBranch: requireString(record, 'target_branch'),
+          squash: record.squash === true ? true : undefined,
+        });
+        const open = record.state === 'opened' || record.state === 'locked';
+        if ('missingBranch' in created) {
+          item.header = this.fallbackHeader(record, sourceIid, merged, created.missingBranch);
+          const issue = await this.writer.createIssue(this.project, {
+            title: `[merge request !${sourceIid}] ${title}`, description: withHeader(item.header, body), labels, milestoneId,
+            createdAt: stringOr(record.created_at, null),
+          });
+          if (!open) await this.writer.updateIssue(this.project, issue.iid, { stateEvent: 'close' });
+          item.target = { kind: 'issue', iid: issue.iid };
+          await this.remember('merge_request', String(sourceIid), `issue:${issue.iid}`);
+          return 'created';
+        }
+        if (!open) await this.writer.updateMergeRequest(this.project, created.iid, { stateEvent: 'close' });
+        item.target = { kind: 'merge_request', iid: created.iid };
+        await this.remember('merge_request', String(sourceIid), String(created.iid));
+        return 'created';
+      });
+    }
+    return pending;
+  }
+
+  private fallbackHeader(record: MetadataRecord, sourceIid: number, merged: string, missingBranch?: string): string {
+    const branches = `${stringOr(record.source_branch, '?')} into ${stringOr(record.target_branch, '?')}`;
+    const why = missingBranch ? `: branch ${missingBranch} does not exist here` : '';
+    return originHeader(record, `!${sourceIid} as an issue${why}`, `${merged}, a merge request of ${branches}`);
+  }
+
+  // ---- second pass: rewritten descriptions, notes -------------------------------------------
+
+  private readonly resolved = new Map<string, string | null>();
+
+  private readonly resolve: ReferenceResolver = async (sigil, number) => {
+    const key = `${sigil}${number}`;
+    if (this.resolved.has(key)) return this.resolved.get(key)!;
+    let value: string | null = null;
+    if (sigil === '#') {
+      const iid = await this.mappings.get('issue', String(number));
+      value = iid !== null ? `#${iid}` : null;
+    } else if (sigil === '!') {
+      const target = await this.mappings.get('merge_request', String(number));
+      value = target === null ? null : target.startsWith('issue:') ? `#${target.slice(6)}` : `!${target}`;
+    } else if (sigil === '%') {
+      const iid = this.milestoneIids.get(number);
+      value = iid !== undefined ? `%${iid}` : null;
+    } else {
+      const id = this.labelIds.get(number);
+      value = id !== undefined ? `~${id}` : null;
+    }
+    this.resolved.set(key, value);
+    return value;
+  };
+
+  private async secondPass(item: Pending): Promise<void> {
+    const { record, target } = item;
+    if (target !== null && !this.dryRun) {
+      const type = item.from.startsWith('!') ? 'merge_requests' : 'issues';
+      try {
+        const body = stringOr(record.description, '');
+        const rewritten = await rewriteReferences(body, this.resolve);
+        if (rewritten !== body) {
+          const change = { description: withHeader(item.header, rewritten) };
+          if (target.kind === 'issue') await this.writer.updateIssue(this.project, target.iid, change);
+          else await this.writer.updateMergeRequest(this.project, target.iid, change);
+        }
+      } catch (error) {
+        this.fail(type, String(item.sourceIid), error);
+      }
+    }
+    const notes = Array.isArray(record.notes) ? (record.notes as unknown[]) : [];
+    for (const note of notes) {
+      if (note === null || typeof note !== 'object') continue;
+      const n = note as MetadataRecord;
+      if (n.system === true) continue;
+      const sourceId = String(n.id);
+      await this.attempt('notes', sourceId, async () => {
+        if ((await this.mapped('note', sourceId)) !== null) return 'skipped';
+        if (target === null) {
+          if (this.dryRun) return 'created';
+          throw new Error(`${item.from} was not restored`);
+        }
+        if (this.dryRun) return 'created';
+        const body = withHeader(originHeader(n, null), await rewriteReferences(stringOr(n.body, ''), this.resolve));
+        const fields = { body, internal: n.internal === true || n.confidential === true, createdAt: stringOr(n.created_at, null) };
+        const created = target.kind === 'issue'
+          ? await this.writer.createIssueNote(this.project, target.iid, fields)
+          : await this.writer.createMergeRequestNote(this.project, target.iid, fields);
+        await this.remember('note', sourceId, String(created.id));
+        return 'created';
+      });
+    }
+  }
+
+  // ---- releases and snippets ----------------------------------------------------------------
+
+  private async releases(records: AsyncIterable<MetadataRecord>): Promise<void> {
+    for await (const record of records) {
+      const tagName = typeof record.tag_name === 'string' ? record.tag_name : null;
+      if (tagName === null) {
+        this.fail('releases', '?', new Error('the record has no tag_name'));
+        continue;
+      }
+      await this.attempt('releases', tagName, async () => {
+        if ((await this.mapped('release', tagName)) !== null) return 'skipped';
+        if (this.dryRun) return 'created';
+        const milestones = Array.isArray(record.milestones)
+          ? record.milestones.map((m) => (m !== null && typeof m === 'object' ? (m as MetadataRecord).title : null)).filter((t): t is string => typeof t === 'string')
+          : [];
+        const assets = record.assets !== null && typeof record.assets === 'object' ? (record.assets as MetadataRecord) : {};
+        const links = Array.isArray(assets.links)
+          ? (assets.links as MetadataRecord[]).map((l) => ({
+            name: requireString(l, 'name'), url: requireString(l, 'url'),
+            directAssetPath: directAssetPath(l), linkType: stringOr(l.link_type, null),
+          }))
+          : [];
+        const description = withHeader(originHeader(record, null), await rewriteReferences(stringOr(record.description, ''), this.resolve));
+        try {
+          await this.writer.createRelease(this.project, {
+            tagName, name: stringOr(record.name, null), description, milestones, releasedAt: stringOr(record.released_at, null), links,
+          });
+        } catch (error) {
+          // Releases::CreateService: 409 "Release already exists" — one restored before the mapping was stored.
+          if (isDomainError(error) && error.details?.status === 409) {
+            await this.remember('release', tagName, tagName);
+            return 'skipped';
+          }
+          throw error;
+        }
+        await this.remember('release', tagName, tagName);
+        return 'created';
+      });
+    }
+  }
+
+  private async snippets(records: AsyncIterable<MetadataRecord>): Promise<void> {
+    for await (const record of records) {
+      const sourceId = String(record.id);
+      await this.attempt('snippets', sourceId, async () => {
+        if ((await this.mapped('snippet', sourceId)) !== null) return 'skipped';
+        if (this.dryRun) return 'created';
+        const description = withHeader(originHeader(record, null), await rewriteReferences(stringOr(record.description, ''), this.resolve));
+        const created = await this.writer.createSnippet(this.project, {
+          title: requireString(record, 'title'), fileName: stringOr(record.file_name, 'snippet.txt'),
+          content: typeof record.content === 'string' ? record.content : '', description,
+          visibility: stringOr(record.visibility, 'private'),
+        });
+        await this.remember('snippet', sourceId, String(created.id));
+        return 'created';
+      });
+    }
+  }
+}
+
+function onDay(value: unknown): string {
+  return typeof value === 'string' && value.length >= 10 ? ` on ${value.slice(0, 10)}` : '';
+}
+
+/** GitLab returns direct_asset_url (full URL); the API takes the path after `/-/releases/<tag>/downloads`. */
+function directAssetPath(link: MetadataRecord): string | null {
+  const url = stringOr(link.direct_asset_url, null);
+  const match = url ? /\/-\/releases\/[^/]+\/downloads(\/.*)$/.exec(url) : null;
+  return match ? match[1] : null;
+}
+
+function stringOr<T extends string | null>(value: unknown, fallback: T): string | T {
+  return typeof value === 'string' ? value : fallback;
+}
+
+function requireString(record: MetadataRecord, name: string): string {
+  const value = record[name];
+  if (typeof value !== 'string' || value === '') throw new Error(`the record has no ${name}`);
+  return value;
+}
