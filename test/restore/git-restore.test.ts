@@ -214,6 +214,7 @@ describe('Pushing restored refs', () => {
       sh(['update-ref', 'refs/heads/develop', 'refs/heads/main'], sim.repoPath(projectId));
       sh(['update-ref', '-d', 'refs/heads/feature/x'], sim.repoPath(projectId));
       sim.createBranch(projectId, { branch: 'later' });
+      sh(['update-ref', 'refs/tags/v1.0.0', 'refs/heads/later'], sim.repoPath(projectId));
     });
 
     it('matches protected branch names and wildcard patterns as GitLab does', () => {
@@ -226,7 +227,7 @@ describe('Pushing restored refs', () => {
     it('computes the report without writing anything on a dry run', async () => {
       const before = refsOf(sim.repoPath(projectId));
       const report = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api.git`, auth, mode: 'ORIGINAL_OVERWRITE', refs: restored.refs, protectedBranches, dryRun: true });
-      expect(report.pushed.sort()).toEqual(['refs/heads/develop', 'refs/heads/feature/x']);
+      expect(report.pushed.sort()).toEqual(['refs/heads/develop', 'refs/heads/feature/x', 'refs/tags/v1.0.0']);
       expect(report.rejected).toEqual([{ ref: 'refs/heads/main', reason: 'protected branch: not forced' }]);
       expect(refsOf(sim.repoPath(projectId))).toEqual(before);
     });
@@ -235,7 +236,7 @@ describe('Pushing restored refs', () => {
       const before = refsOf(sim.repoPath(projectId));
       const report = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api.git`, auth, mode: 'ORIGINAL_OVERWRITE', refs: restored.refs, protectedBranches });
       expect(report.rejected).toEqual([{ ref: 'refs/heads/main', reason: 'protected branch: not forced' }]);
-      expect(report.pushed.sort()).toEqual(['refs/heads/develop', 'refs/heads/feature/x']);
+      expect(report.pushed.sort()).toEqual(['refs/heads/develop', 'refs/heads/feature/x', 'refs/tags/v1.0.0']);
       expect(report.extra).toEqual(expect.arrayContaining(['refs/heads/later', 'refs/heads/restored-1/main']));
       const after = refsOf(sim.repoPath(projectId));
       for (const [ref, sha] of Object.entries(without(restored.refs, READ_ONLY))) {
