@@ -218,20 +218,20 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     expect(crash.description).toContain('See #2');
   });
 
-  it('finds labels, milestones and issues again by name, title and header when the mappings were lost', async () => {
+  it('finds every record but snippets again by name, title, header or text when the mappings were lost', async () => {
     const target = newTarget();
-    const withoutNotes = (r: MetadataRecord) => ({ ...r, notes: [] });
+    const allButSnippets = types.filter((t) => t !== 'snippets');
     const lost: RestoreMappings = { get: async () => null, set: async () => undefined };
-    await restoreProjectMetadata({ writer, targetProjectId: target, source: source(['labels', 'milestones', 'issues'], withoutNotes), mappings: lost });
+    await restoreProjectMetadata({ writer, targetProjectId: target, source: source(allButSnippets), mappings: lost });
+    const first = counts(await contents(target));
 
-    const again = await restoreProjectMetadata({
-      writer, targetProjectId: target, source: source(['labels', 'milestones', 'issues'], withoutNotes), mappings: new InMemoryRestoreMappings(),
+    const again = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(allButSnippets), mappings: new InMemoryRestoreMappings() });
+
+    expect(failures(again)).toEqual([]);
+    expect(Object.fromEntries(Object.entries(again).map(([type, section]) => [type, [section.created, section.skipped]]))).toEqual({
+      labels: [0, 2], milestones: [0, 2], issues: [0, 3], merge_requests: [0, 2], notes: [0, 4], releases: [0, 1], snippets: [0, 0],
     });
-
-    expect([again.labels.skipped, again.milestones.skipped, again.issues.skipped]).toEqual([2, 2, 3]);
-    expect([again.labels.created, again.milestones.created, again.issues.created]).toEqual([0, 0, 0]);
-    const restored = counts(await contents(target));
-    expect([restored.labels, restored.milestones, restored.issues]).toEqual([2, 2, 3]);
+    expect(counts(await contents(target))).toEqual(first);
   });
 
   it('reports what a dry run would create and writes nothing', async () => {

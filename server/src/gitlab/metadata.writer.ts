@@ -118,6 +118,10 @@ export interface GitLabMetadataWriter {
   listMilestones(projectId: number): Promise<MetadataRecord[]>;
   /** Every issue of the project, every state. */
   listIssues(projectId: number): Promise<MetadataRecord[]>;
+  /** Every merge request of the project, every state. */
+  listMergeRequests(projectId: number): Promise<MetadataRecord[]>;
+  /** The notes of one issue or merge request, oldest first (system notes included). */
+  listNotes(projectId: number, noteable: { kind: 'issue' | 'merge_request'; iid: number }): Promise<MetadataRecord[]>;
 }
 
 export interface GitLabMetadataWriterFactory {
@@ -276,6 +280,15 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
 
   listIssues(projectId: number): Promise<MetadataRecord[]> {
     return this.list(`projects/${projectId}/issues`, { scope: 'all', state: 'all', order_by: 'created_at', sort: 'asc' });
+  }
+
+  listMergeRequests(projectId: number): Promise<MetadataRecord[]> {
+    return this.list(`projects/${projectId}/merge_requests`, { scope: 'all', state: 'all', order_by: 'created_at', sort: 'asc' });
+  }
+
+  listNotes(projectId: number, noteable: { kind: 'issue' | 'merge_request'; iid: number }): Promise<MetadataRecord[]> {
+    const kind = noteable.kind === 'issue' ? 'issues' : 'merge_requests';
+    return this.list(`projects/${projectId}/${kind}/${noteable.iid}/notes`, { order_by: 'created_at', sort: 'asc' });
   }
 
   private async list(path: string, query: Record<string, unknown>): Promise<MetadataRecord[]> {

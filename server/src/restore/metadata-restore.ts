@@ -26,9 +26,9 @@
  *
  * Idempotency: every record is looked up in `mappings` before it is created and stored right
  * after. Labels and milestones also match an existing one by name/title (GitLab refuses
- * duplicates), issues (and merge requests restored as issues) by the marker in their header, so
- * a crash between a create and its mapping creates no duplicate either; releases answer 409 for
- * an existing tag. Notes, snippets and real merge requests rely on the mappings alone.
+ * duplicates), issues and merge requests by the marker in their header (`restored by Labkeeper
+ * from #12`), notes by their exact text, so a crash between a create and its mapping creates no
+ * duplicate either; releases answer 409 for an existing tag. Snippets rely on the mappings alone.
  *
  * Failures are per record: the record is reported as failed with GitLab's reason and the restore
  * goes on (children of a failed issue fail with it). Only an invalid token stops it.
@@ -114,6 +114,7 @@ class MetadataRestore {
   private readonly milestoneIids = new Map<number, number>();
   private readonly milestoneIds = new Map<number, number>();
   private existingIssues: MetadataRecord[] | null = null;
+  private existingMergeRequests: MetadataRecord[] | null = null;
 
   constructor(private readonly input: RestoreProjectMetadataInput) {
     this.writer = input.writer;
@@ -128,6 +129,11 @@ class MetadataRestore {
     if (source.milestones) await this.milestones(source.milestones);
     const issues = source.issues ? await this.issues(source.issues) : [];
     const mergeRequests = source.merge_requests ? await this.mergeRequests(source.merge_requests) : [];
+    for (const { from, sourceIid, target } of [...issues, ...mergeRequests]) {
+      if (target === null) continue;
+      const reference = `${target.kind === 'issue' ? '#' : '!'}${target.iid}`;
+      (from.startsWith('#') ? this.issueTargets : this.mergeRequestTargets).set(sourceIid, reference);
+    }
     for (const pending of [...issues, ...mergeRequests]) await this.secondPass(pending);
     if (source.releases) await this.releases(source.releases);
     if (source.snippets) await this.snippets(source.snippets);
@@ -242,11 +248,13 @@ class MetadataRestore {
 
   // ---- issues and merge requests: first pass ------------------------------------------------
 
-  /** An issue of the target whose header names `from` (a create whose mapping was never stored). */
-  private async orphan(from: string): Promise<number | null> {
-    if (this.existingIssues === null) this.existingIssues = await this.writer.listIssues(this.project);
+  /** An issue (or merge request) of the target whose header names `from`: a create whose mapping was never stored. */
+  private async orphan(from: string, kind: 'issue' | 'merge_request' = 'issue'): Promise<number | null> {
+    let existing: MetadataRecord[];
+    if (kind === 'issue') existing = this.existingIssues ??= await this.writer.listIssues(this.project);
+    else existing = this.existingMergeRequests ??= await this.writer.listMergeRequests(this.project);
     const marker = originMarker(from);
-    const found = this.existingIssues.find((issue) => typeof issue.description === 'string' && marker.test(issue.description));
+    const found = existing.find((record) => typeof record.description === 'string' && marker.test(record.description));
     return found && typeof found.iid === 'number' ? found.iid : null;
   }
 
@@ -314,6 +322,12 @@ class MetadataRestore {
           if (item.target.kind === 'issue') item.header = this.fallbackHeader(record, sourceIid, merged);
           return 'skipped';
         }
+        const orphanMr = await this.orphan(`!${sourceIid}`, 'merge_request');
+        if (orphanMr !== null) {
+          item.target = { kind: 'merge_request', iid: orphanMr };
+          await this.remember('merge_request', String(sourceIid), String(orphanMr));
+          return 'skipped';
+        }
         const orphan = await this.orphan(`!${sourceIid}`);
         if (orphan !== null) {
           item.target = { kind: 'issue', iid: orphan };
@@ -360,17 +374,22 @@ class MetadataRestore {
   // ---- second pass: rewritten descriptions, notes -------------------------------------------
 
   private readonly resolved = new Map<string, string | null>();
+  /** Source iid → the new reference (`#7`, `!2`), for every issue and merge request placed this run. */
+  private readonly issueTargets = new Map<number, string>();
+  private readonly mergeRequestTargets = new Map<number, string>();
 
   private readonly resolve: ReferenceResolver = async (sigil, number) => {
     const key = `${sigil}${number}`;
     if (this.resolved.has(key)) return this.resolved.get(key)!;
     let value: string | null = null;
-    if (sigil === '#') {
-      const iid = await this.mappings.get('issue', String(number));
-      value = iid !== null ? `#${iid}` : null;
-    } else if (sigil === '!') {
-      const target = await this.mappings.get('merge_request', String(number));
-      value = target === null ? null : target.startsWith('issue:') ? `#${target.slice(6)}` : `!${target}`;
+    if (sigil === '#' || sigil === '!') {
+      // Where this run put it (first pass), else where an earlier run did.
+      const placed = (sigil === '#' ? this.issueTargets : this.mergeRequestTargets).get(number);
+      if (placed) value = placed;
+      else {
+        const target = await this.mappings.get(sigil === '#' ? 'issue' : 'merge_request', String(number));
+        value = target === null ? null : target.startsWith('issue:') ? `#${target.slice(6)}` : `${sigil}${target}`;
+      }
     } else if (sigil === '%') {
       const iid = this.milestoneIids.get(number);
       value = iid !== undefined ? `%${iid}` : null;
@@ -399,6 +418,10 @@ class MetadataRestore {
       }
     }
     const notes = Array.isArray(record.notes) ? (record.notes as unknown[]) : [];
+    // The target's notes with their ids, fetched once when a note has no mapping: a note created
+    // just before a crash (mapping never stored) is found again by its exact text. Each existing
+    // note matches once, so two identical source notes still give two notes.
+    let existing: MetadataRecord[] | null = null;
     for (const note of notes) {
       if (note === null || typeof note !== 'object') continue;
       const n = note as MetadataRecord;
@@ -410,8 +433,15 @@ class MetadataRestore {
           if (this.dryRun) return 'created';
           throw new Error(`${item.from} was not restored`);
         }
-        if (this.dryRun) return 'created';
         const body = withHeader(originHeader(n, null), await rewriteReferences(stringOr(n.body, ''), this.resolve));
+        existing ??= await this.writer.listNotes(this.project, target);
+        const same = existing.findIndex((e) => e.system !== true && e.body === body);
+        if (same >= 0) {
+          const [found] = existing.splice(same, 1);
+          await this.remember('note', sourceId, String(found.id));
+          return 'skipped';
+        }
+        if (this.dryRun) return 'created';
         const fields = { body, internal: n.internal === true || n.confidential === true, createdAt: stringOr(n.created_at, null) };
         const created = target.kind === 'issue'
           ? await this.writer.createIssueNote(this.project, target.iid, fields)
