@@ -1,0 +1,33 @@
+import { describe, expect, it } from '@jest/globals';
+import { originHeader, originMarker, rewriteReferences, type ReferenceResolver } from '../../server/src/restore/metadata-references.js';
+
+describe('rewriting GitLab references for a restored project', () => {
+  const table: Record<string, string> = { '#3': '#1', '#4': '#2', '!1': '!7', '!2': '#9', '%1': '%5', '~10': '~42' };
+  const resolve: ReferenceResolver = async (sigil, number) => table[`${sigil}${number}`] ?? null;
+
+  it('rewrites issue, merge request, milestone and label references to their new numbers', async () => {
+    expect(await rewriteReferences('See #3 and #4, fixed by !1 (also !2) in %1, labelled ~10.', resolve))
+      .toBe('See #1 and #2, fixed by !7 (also #9) in %5, labelled ~42.');
+  });
+
+  it('rewrites a reference at the start of a line or of the text', async () => {
+    expect(await rewriteReferences('#3\n!1 too', resolve)).toBe('#1\n!7 too');
+  });
+
+  it('leaves references in code, in URLs, to other projects and to unknown records alone', async () => {
+    const text = 'Not `#3`, nor\n```\n#4 !1\n```\nnor other/project#3, https://x.test/a#3, 50%1, v1.0#3 or #99.';
+    expect(await rewriteReferences(text, resolve)).toBe(text);
+  });
+
+  it('leaves named milestone and label references alone, as names are restored unchanged', async () => {
+    expect(await rewriteReferences('%"v1.0" and ~bug', resolve)).toBe('%"v1.0" and ~bug');
+  });
+
+  it('writes the original author and day in the header and finds the marker of its source again', () => {
+    const header = originHeader({ author: { username: 'alice' }, created_at: '2026-01-02T09:00:00Z' }, '#12');
+    expect(header).toBe('*Originally by @alice on 2026-01-02 (restored by Labkeeper from #12)*');
+    expect(originMarker('#12').test(header)).toBe(true);
+    expect(originMarker('#1').test(header)).toBe(false);
+    expect(originHeader({}, null)).toBe('*Originally by an unknown user (restored by Labkeeper)*');
+  });
+});
