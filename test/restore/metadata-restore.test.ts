@@ -248,6 +248,45 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     expect(mappings.count('issue')).toBe(0);
   });
 
+  it('waits what a rate-limited create asks for and creates the record once', async () => {
+    const target = newTarget();
+    const waits: number[] = [];
+    const patient = new GitbeakerMetadataWriterFactory({ baseDelayMs: 1, maxDelayMs: 5, sleep: async (ms) => { waits.push(ms); } });
+    gitlab.rateLimitNext(1, { retryAfterSeconds: 7, pathPattern: new RegExp(`/projects/${target}/issues$`) });
+
+    const report = await restoreProjectMetadata({
+      writer: patient.create({ instanceUrl: gitlab.url, token, tokenType: 'personal' }), targetProjectId: target,
+      source: source(['labels', 'milestones', 'issues']), mappings: new InMemoryRestoreMappings(),
+    });
+    patient.close();
+
+    expect(failures(report)).toEqual([]);
+    expect(waits).toEqual([7000]);
+    expect((await contents(target)).issues).toHaveLength(3);
+  });
+
+  it('reports a create that GitLab failed with a 502 without retrying it, and a re-run completes the restore', async () => {
+    const target = newTarget();
+    const mappings = new InMemoryRestoreMappings();
+    gitlab.failNext(1, { status: 502, pathPattern: new RegExp(`/projects/${target}/snippets$`) });
+
+    const first = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings });
+
+    expect(failures(first)).toEqual([{ sourceId: expect.any(String), reason: expect.stringContaining('502') }]);
+    const again = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings });
+    expect(failures(again)).toEqual([]);
+    expect(again.snippets.created).toBe(1);
+    expect(counts(await contents(target))).toEqual({ labels: 2, milestones: 2, issues: 4, mergeRequests: 1, notes: 4, releases: 1, snippets: 1 });
+  });
+
+  it('stops at once when GitLab rejects the token instead of failing every record', async () => {
+    const target = newTarget();
+    const rejected = writers.create({ instanceUrl: gitlab.url, token: 'glpat-not-a-token', tokenType: 'personal' });
+
+    await expect(restoreProjectMetadata({ writer: rejected, targetProjectId: target, source: source(), mappings: new InMemoryRestoreMappings() }))
+      .rejects.toMatchObject({ code: 'GITLAB_UNAUTHORIZED' });
+  });
+
   it('records a release whose tag is missing in the target as failed, with the reason', async () => {
     const project = gitlab.createProject({ namespaceId: acme.id, path: 'no-tags' });
 
