@@ -44,6 +44,11 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     return Object.fromEntries(only.map((type) => [type, replay((snapshot[type] ?? []).map(edit))]));
   }
 
+  /** The same records as functions that replay them on every call, as a snapshot file reopened per pass. */
+  function rereadable(only: RestorableType[] = types) {
+    return Object.fromEntries(only.map((type) => [type, () => replay(snapshot[type] ?? [])]));
+  }
+
   /** An empty project with the repository restored: branch `feature` and tag v1.0.0, no `hotfix`. */
   function newTarget(): number {
     targets += 1;
@@ -207,15 +212,16 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
   it('finishes a restore that crashed after five creations without creating anything twice', async () => {
     const target = newTarget();
     const mappings = new InMemoryRestoreMappings();
-    const crashed = await restoreProjectMetadata({ writer: crashingAfter(5), targetProjectId: target, source: source(), mappings });
+    const crashed = await restoreProjectMetadata({ writer: crashingAfter(5), targetProjectId: target, source: rereadable(), mappings });
     expect(failures(crashed).length).toBeGreaterThan(0);
 
-    const resumed = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings });
+    const resumed = await restoreProjectMetadata({ writer, targetProjectId: target, source: rereadable(), mappings });
 
     expect(failures(resumed)).toEqual([]);
     expect(counts(await contents(target))).toEqual({ labels: 2, milestones: 2, issues: 4, mergeRequests: 1, notes: 4, releases: 1, snippets: 1 });
-    const crash = issueTitled((await contents(target)).issues, 'Crash on start');
-    expect(crash.description).toContain('See #2');
+    const restored = await contents(target);
+    expect(issueTitled(restored.issues, 'Crash on start').description).toContain('See #2, fixed by !1; the hotfix #4 helped.');
+    expect(restored.notes.map((n) => n.body)).toContain('*Originally by @bob on 2026-01-05 (restored by Labkeeper)*\n\nI can reproduce it, like #2');
   });
 
   it('finds every record but snippets again by name, title, header or text when the mappings were lost', async () => {

@@ -12,8 +12,9 @@
  * a target project may already hold issues), so issues and merge requests are first created with
  * their text as written; when all of them exist, each description that holds a reference is
  * rewritten with one PUT, and notes — which the API cannot edit cheaply — are only created in
- * that second pass, already rewritten. The second pass needs the records again, so the issues
- * and merge requests of the source are held in memory between the passes.
+ * that second pass, already rewritten. The second pass needs the records again: a source given as
+ * a function (`() => AsyncIterable`, e.g. one that reopens the snapshot's file) is read twice and
+ * only numbers are kept in between; a plain AsyncIterable is held in memory between the passes.
  *
  * What the API cannot set is kept in the text: every description and note starts with
  * `*Originally by @alice on 2026-01-02 (restored by Labkeeper from #12)*`. `created_at` is also
@@ -71,16 +72,26 @@ export interface RestoreProgressEvent {
 export interface RestoreProjectMetadataInput {
   writer: GitLabMetadataWriter;
   targetProjectId: number;
-  /** Each type's records, as the snapshot holds them; a missing type restores nothing. */
-  source: Partial<Record<RestorableType, AsyncIterable<MetadataRecord>>>;
+  /**
+   * Each type's records, as the snapshot holds them; a missing type restores nothing. A function
+   * is called once per pass (issues and merge requests are read twice), which keeps memory flat.
+   */
+  source: Partial<Record<RestorableType, RecordSource>>;
   mappings: RestoreMappings;
   /** Report what would be created or skipped; reads the target, writes nothing. */
   dryRun?: boolean;
   onProgress?: (event: RestoreProgressEvent) => void;
 }
 
+export type RecordSource = AsyncIterable<MetadataRecord> | (() => AsyncIterable<MetadataRecord>);
+
+function open(source: RecordSource): AsyncIterable<MetadataRecord> {
+  return typeof source === 'function' ? source() : source;
+}
+
 interface Pending {
-  record: MetadataRecord;
+  /** The source record; null between the passes when the source can be read again. */
+  record: MetadataRecord | null;
   /** Source iid. */
   sourceIid: number;
   /** Where it landed: an issue or a merge request of the target, or null (failed / dry run). */
@@ -125,19 +136,38 @@ class MetadataRestore {
 
   async run(): Promise<MetadataRestoreReport> {
     const { source } = this.input;
-    if (source.labels) await this.labels(source.labels);
-    if (source.milestones) await this.milestones(source.milestones);
-    const issues = source.issues ? await this.issues(source.issues) : [];
-    const mergeRequests = source.merge_requests ? await this.mergeRequests(source.merge_requests) : [];
+    if (source.labels) await this.labels(open(source.labels));
+    if (source.milestones) await this.milestones(open(source.milestones));
+    const issues = source.issues ? await this.issues(open(source.issues), typeof source.issues === 'function') : [];
+    const mergeRequests = source.merge_requests
+      ? await this.mergeRequests(open(source.merge_requests), typeof source.merge_requests === 'function') : [];
     for (const { from, sourceIid, target } of [...issues, ...mergeRequests]) {
       if (target === null) continue;
       const reference = `${target.kind === 'issue' ? '#' : '!'}${target.iid}`;
       (from.startsWith('#') ? this.issueTargets : this.mergeRequestTargets).set(sourceIid, reference);
     }
-    for (const pending of [...issues, ...mergeRequests]) await this.secondPass(pending);
-    if (source.releases) await this.releases(source.releases);
-    if (source.snippets) await this.snippets(source.snippets);
+    for await (const pending of this.again('issues', issues)) await this.secondPass(pending);
+    for await (const pending of this.again('merge_requests', mergeRequests)) await this.secondPass(pending);
+    if (source.releases) await this.releases(open(source.releases));
+    if (source.snippets) await this.snippets(open(source.snippets));
     return this.report;
+  }
+
+  /** The first pass's items with their records: held ones, or read again from the source. */
+  private async *again(type: 'issues' | 'merge_requests', pending: Pending[]): AsyncGenerator<Pending & { record: MetadataRecord }> {
+    const source = this.input.source[type];
+    if (typeof source !== 'function') {
+      for (const item of pending) if (item.record !== null) yield { ...item, record: item.record };
+      return;
+    }
+    const byIid = new Map(pending.map((item) => [item.sourceIid, item]));
+    for await (const record of source()) {
+      const item = typeof record.iid === 'number' ? byIid.get(record.iid) : undefined;
+      if (item) {
+        byIid.delete(record.iid as number);
+        yield { ...item, record };
+      }
+    }
   }
 
   // ---- bookkeeping --------------------------------------------------------------------------
@@ -265,7 +295,7 @@ class MetadataRestore {
     return { labels, milestoneId };
   }
 
-  private async issues(records: AsyncIterable<MetadataRecord>): Promise<Pending[]> {
+  private async issues(records: AsyncIterable<MetadataRecord>, readAgain: boolean): Promise<Pending[]> {
     const pending: Pending[] = [];
     for await (const record of records) {
       const sourceIid = typeof record.iid === 'number' ? record.iid : null;
@@ -300,11 +330,12 @@ class MetadataRestore {
         await this.remember('issue', String(sourceIid), String(created.iid));
         return 'created';
       });
+      if (readAgain) item.record = null;
     }
     return pending;
   }
 
-  private async mergeRequests(records: AsyncIterable<MetadataRecord>): Promise<Pending[]> {
+  private async mergeRequests(records: AsyncIterable<MetadataRecord>, readAgain: boolean): Promise<Pending[]> {
     const pending: Pending[] = [];
     for await (const record of records) {
       const sourceIid = typeof record.iid === 'number' ? record.iid : null;
@@ -361,6 +392,7 @@ class MetadataRestore {
         await this.remember('merge_request', String(sourceIid), String(created.iid));
         return 'created';
       });
+      if (readAgain) item.record = null;
     }
     return pending;
   }
@@ -401,7 +433,7 @@ class MetadataRestore {
     return value;
   };
 
-  private async secondPass(item: Pending): Promise<void> {
+  private async secondPass(item: Pending & { record: MetadataRecord }): Promise<void> {
     const { record, target } = item;
     if (target !== null && !this.dryRun) {
       const type = item.from.startsWith('!') ? 'merge_requests' : 'issues';
