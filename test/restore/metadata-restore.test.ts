@@ -285,6 +285,26 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     expect(counts(await contents(target))).toEqual({ labels: 2, milestones: 2, issues: 4, mergeRequests: 1, notes: 4, releases: 1, snippets: 1 });
   });
 
+  it('closes a milestone that was closed in the source, also when an earlier run stopped before closing it', async () => {
+    const target = newTarget();
+    const closes: number[] = [];
+    // The simulator has no PUT /milestones/:id: this writer records the close instead of sending it.
+    const recording = new Proxy(writer, {
+      get: (w, name, receiver) => name === 'updateMilestone'
+        ? async (_project: number, id: number) => { closes.push(id); }
+        : (Reflect.get(w, name, receiver) as (...a: unknown[]) => unknown).bind(w),
+    }) as GitLabMetadataWriter;
+    const closedV1 = (r: MetadataRecord) => (r.title === 'v1.0' ? { ...r, state: 'closed' } : r);
+    const mappings = new InMemoryRestoreMappings();
+
+    await restoreProjectMetadata({ writer: recording, targetProjectId: target, source: source(['milestones'], closedV1), mappings });
+    await restoreProjectMetadata({ writer: recording, targetProjectId: target, source: source(['milestones'], closedV1), mappings });
+
+    const v1 = (await contents(target)).milestones.find((m) => m.title === 'v1.0')!;
+    // Twice: the recording writer never closed it, so the second run closes it again.
+    expect(closes).toEqual([v1.id, v1.id]);
+  });
+
   it('stops at once when GitLab rejects the token instead of failing every record', async () => {
     const target = newTarget();
     const rejected = writers.create({ instanceUrl: gitlab.url, token: 'glpat-not-a-token', tokenType: 'personal' });

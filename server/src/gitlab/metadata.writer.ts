@@ -100,6 +100,8 @@ export interface MissingBranch {
 export interface GitLabMetadataWriter {
   createLabel(projectId: number, input: LabelInput): Promise<Created>;
   createMilestone(projectId: number, input: MilestoneInput): Promise<Created & { iid: number }>;
+  /** PUT /projects/:id/milestones/:milestone_id (state_event close | activate). */
+  updateMilestone(projectId: number, milestoneId: number, change: { stateEvent: 'close' | 'activate' }): Promise<void>;
   createIssue(projectId: number, input: IssueInput): Promise<Created & { iid: number }>;
   updateIssue(projectId: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }): Promise<void>;
   createIssueNote(projectId: number, issueIid: number, input: NoteInput): Promise<Created>;
@@ -192,6 +194,10 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
       title: input.title, description: input.description, due_date: input.dueDate, start_date: input.startDate,
     }));
     return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+  }
+
+  async updateMilestone(projectId: number, milestoneId: number, change: { stateEvent: 'close' | 'activate' }): Promise<void> {
+    await this.put(`projects/${projectId}/milestones/${milestoneId}`, { state_event: change.stateEvent });
   }
 
   async createIssue(projectId: number, input: IssueInput): Promise<Created & { iid: number }> {

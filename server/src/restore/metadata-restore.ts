@@ -234,12 +234,13 @@ class MetadataRestore {
   }
 
   private async milestones(records: AsyncIterable<MetadataRecord>): Promise<void> {
-    const existing = new Map<string, { id: number; iid: number }>();
-    const byId = new Map<number, number>();
+    const existing = new Map<string, { id: number; iid: number; closed: boolean }>();
+    const byId = new Map<number, { id: number; iid: number; closed: boolean }>();
     for (const milestone of await this.writer.listMilestones(this.project)) {
       if (typeof milestone.title === 'string' && typeof milestone.id === 'number' && typeof milestone.iid === 'number') {
-        existing.set(milestone.title, { id: milestone.id, iid: milestone.iid });
-        byId.set(milestone.id, milestone.iid);
+        const found = { id: milestone.id, iid: milestone.iid, closed: milestone.state === 'closed' };
+        existing.set(milestone.title, found);
+        byId.set(milestone.id, found);
       }
     }
     for await (const record of records) {
@@ -247,19 +248,24 @@ class MetadataRestore {
       await this.attempt('milestones', sourceId, async () => {
         const title = requireString(record, 'title');
         const sourceIid = typeof record.iid === 'number' ? record.iid : null;
-        const note = (id: number, iid: number | undefined) => {
-          if (sourceIid === null) return;
-          this.milestoneIds.set(sourceIid, id);
-          if (iid !== undefined) this.milestoneIids.set(sourceIid, iid);
+        const place = async (id: number, iid: number | undefined, closed: boolean) => {
+          if (sourceIid !== null) {
+            this.milestoneIds.set(sourceIid, id);
+            if (iid !== undefined) this.milestoneIids.set(sourceIid, iid);
+          }
+          // Milestones are created active; a closed one is closed afterwards (also when an
+          // earlier run created it and stopped before closing it).
+          if (record.state === 'closed' && !closed && !this.dryRun) await this.writer.updateMilestone(this.project, id, { stateEvent: 'close' });
         };
         const known = await this.mapped('milestone', sourceId);
         if (known !== null) {
-          note(Number(known), byId.get(Number(known)));
+          const found = byId.get(Number(known));
+          await place(Number(known), found?.iid, found?.closed ?? true);
           return 'skipped';
         }
         const same = existing.get(title);
         if (same) {
-          note(same.id, same.iid);
+          await place(same.id, same.iid, same.closed);
           await this.remember('milestone', sourceId, String(same.id));
           return 'skipped';
         }
@@ -268,9 +274,9 @@ class MetadataRestore {
           title, description: stringOr(record.description, null), dueDate: stringOr(record.due_date, null),
           startDate: stringOr(record.start_date, null),
         });
-        existing.set(title, { id: created.id, iid: created.iid });
-        note(created.id, created.iid);
+        existing.set(title, { id: created.id, iid: created.iid, closed: false });
         await this.remember('milestone', sourceId, String(created.id));
+        await place(created.id, created.iid, false);
         return 'created';
       });
     }
