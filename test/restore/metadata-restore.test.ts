@@ -305,6 +305,28 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     expect(closes).toEqual([v1.id, v1.id]);
   });
 
+  it('closes an issue on the next run when the first one stopped between creating and closing it', async () => {
+    const target = newTarget();
+    const mappings = new InMemoryRestoreMappings();
+    const cannotClose = new Proxy(writer, {
+      get: (w, name, receiver) => name === 'updateIssue'
+        ? async (project: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }) => {
+          if (change.stateEvent === 'close') throw new Error('the worker crashed');
+          await w.updateIssue(project, iid, change);
+        }
+        : (Reflect.get(w, name, receiver) as (...a: unknown[]) => unknown).bind(w),
+    }) as GitLabMetadataWriter;
+    const first = await restoreProjectMetadata({ writer: cannotClose, targetProjectId: target, source: source(['labels', 'milestones', 'issues']), mappings });
+    expect(first.issues.failed).toEqual([{ sourceId: '4', reason: 'the worker crashed' }]);
+
+    const again = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(['labels', 'milestones', 'issues']), mappings });
+
+    expect([again.issues.created, again.issues.skipped, again.issues.failed]).toEqual([0, 3, []]);
+    const issues = (await contents(target)).issues;
+    expect(issues).toHaveLength(3);
+    expect(issueTitled(issues, 'Follow-up').state).toBe('closed');
+  });
+
   it('stops at once when GitLab rejects the token instead of failing every record', async () => {
     const target = newTarget();
     const rejected = writers.create({ instanceUrl: gitlab.url, token: 'glpat-not-a-token', tokenType: 'personal' });

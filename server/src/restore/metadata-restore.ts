@@ -285,13 +285,19 @@ class MetadataRestore {
   // ---- issues and merge requests: first pass ------------------------------------------------
 
   /** An issue (or merge request) of the target whose header names `from`: a create whose mapping was never stored. */
-  private async orphan(from: string, kind: 'issue' | 'merge_request' = 'issue'): Promise<number | null> {
+  private async orphan(from: string, kind: 'issue' | 'merge_request', closed: boolean): Promise<number | null> {
     let existing: MetadataRecord[];
     if (kind === 'issue') existing = this.existingIssues ??= await this.writer.listIssues(this.project);
     else existing = this.existingMergeRequests ??= await this.writer.listMergeRequests(this.project);
     const marker = originMarker(from);
     const found = existing.find((record) => typeof record.description === 'string' && marker.test(record.description));
-    return found && typeof found.iid === 'number' ? found.iid : null;
+    if (!found || typeof found.iid !== 'number') return null;
+    // The crash may have come between the create and the close (the mapping is stored after both).
+    if (closed && found.state === 'opened' && !this.dryRun) {
+      if (kind === 'issue') await this.writer.updateIssue(this.project, found.iid, { stateEvent: 'close' });
+      else await this.writer.updateMergeRequest(this.project, found.iid, { stateEvent: 'close' });
+    }
+    return found.iid;
   }
 
   private issueFields(record: MetadataRecord) {
@@ -318,7 +324,7 @@ class MetadataRestore {
           item.target = { kind: 'issue', iid: Number(known) };
           return 'skipped';
         }
-        const orphan = await this.orphan(`#${sourceIid}`);
+        const orphan = await this.orphan(`#${sourceIid}`, 'issue', record.state === 'closed');
         if (orphan !== null) {
           item.target = { kind: 'issue', iid: orphan };
           await this.remember('issue', String(sourceIid), String(orphan));
@@ -359,13 +365,14 @@ class MetadataRestore {
           if (item.target.kind === 'issue') item.header = this.fallbackHeader(record, sourceIid, merged);
           return 'skipped';
         }
-        const orphanMr = await this.orphan(`!${sourceIid}`, 'merge_request');
+        const open = record.state === 'opened' || record.state === 'locked';
+        const orphanMr = await this.orphan(`!${sourceIid}`, 'merge_request', !open);
         if (orphanMr !== null) {
           item.target = { kind: 'merge_request', iid: orphanMr };
           await this.remember('merge_request', String(sourceIid), String(orphanMr));
           return 'skipped';
         }
-        const orphan = await this.orphan(`!${sourceIid}`);
+        const orphan = await this.orphan(`!${sourceIid}`, 'issue', !open);
         if (orphan !== null) {
           item.target = { kind: 'issue', iid: orphan };
           item.header = this.fallbackHeader(record, sourceIid, merged);
@@ -381,7 +388,6 @@ class MetadataRestore {
           sourceBranch: requireString(record, 'source_branch'), targetBranch: requireString(record, 'target_branch'),
           squash: record.squash === true ? true : undefined,
         });
-        const open = record.state === 'opened' || record.state === 'locked';
         if ('missingBranch' in created) {
           item.header = this.fallbackHeader(record, sourceIid, merged, created.missingBranch);
           const issue = await this.writer.createIssue(this.project, {
