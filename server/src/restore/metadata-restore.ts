@@ -185,7 +185,11 @@ class MetadataRestore {
     this.input.onProgress?.({ type, sourceId, outcome: 'failed' });
   }
 
-  /** Runs one record's restore, reporting its outcome; `create` returns false when it skipped. */
+  /**
+   * Runs one record's restore and reports what `create` says happened; a rejection is the record's
+   * failure. (A description rewrite that fails in the second pass adds a failure to a record
+   * already counted as created: it exists, but its references still carry the old numbers.)
+   */
   private async attempt(type: RestoreReportType, sourceId: string, create: () => Promise<'created' | 'skipped'>): Promise<void> {
     try {
       this.outcome(type, sourceId, await create());
