@@ -224,18 +224,17 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     expect(restored.notes.map((n) => n.body)).toContain('*Originally by @bob on 2026-01-05 (restored by Labkeeper)*\n\nI can reproduce it, like #2');
   });
 
-  it('finds every record but snippets again by name, title, header or text when the mappings were lost', async () => {
+  it('finds every record again by name, title, header or text when the mappings were lost', async () => {
     const target = newTarget();
-    const allButSnippets = types.filter((t) => t !== 'snippets');
     const lost: RestoreMappings = { get: async () => null, set: async () => undefined };
-    await restoreProjectMetadata({ writer, targetProjectId: target, source: source(allButSnippets), mappings: lost });
+    await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings: lost });
     const first = counts(await contents(target));
 
-    const again = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(allButSnippets), mappings: new InMemoryRestoreMappings() });
+    const again = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings: new InMemoryRestoreMappings() });
 
     expect(failures(again)).toEqual([]);
     expect(Object.fromEntries(Object.entries(again).map(([type, section]) => [type, [section.created, section.skipped]]))).toEqual({
-      labels: [0, 2], milestones: [0, 2], issues: [0, 3], merge_requests: [0, 2], notes: [0, 4], releases: [0, 1], snippets: [0, 0],
+      labels: [0, 2], milestones: [0, 2], issues: [0, 3], merge_requests: [0, 2], notes: [0, 4], releases: [0, 1], snippets: [0, 1],
     });
     expect(counts(await contents(target))).toEqual(first);
   });
@@ -274,14 +273,14 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
   it('reports a create that GitLab failed with a 502 without retrying it, and a re-run completes the restore', async () => {
     const target = newTarget();
     const mappings = new InMemoryRestoreMappings();
-    gitlab.failNext(1, { status: 502, pathPattern: new RegExp(`/projects/${target}/snippets$`) });
+    gitlab.failNext(1, { status: 502, pathPattern: new RegExp(`/projects/${target}/releases$`) });
 
     const first = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings });
 
     expect(failures(first)).toEqual([{ sourceId: expect.any(String), reason: expect.stringContaining('502') }]);
     const again = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings });
     expect(failures(again)).toEqual([]);
-    expect(again.snippets.created).toBe(1);
+    expect(again.releases.created).toBe(1);
     expect(counts(await contents(target))).toEqual({ labels: 2, milestones: 2, issues: 4, mergeRequests: 1, notes: 4, releases: 1, snippets: 1 });
   });
 

@@ -120,6 +120,8 @@ export interface GitLabMetadataWriter {
   listMilestones(projectId: number): Promise<MetadataRecord[]>;
   /** Every issue of the project, every state. */
   listIssues(projectId: number): Promise<MetadataRecord[]>;
+  /** The project's snippets (GitLab lists them newest first). */
+  listSnippets(projectId: number): Promise<MetadataRecord[]>;
   /** Every merge request of the project, every state. */
   listMergeRequests(projectId: number): Promise<MetadataRecord[]>;
   /** The notes of one issue or merge request, oldest first (system notes included). */
@@ -286,6 +288,10 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
 
   listIssues(projectId: number): Promise<MetadataRecord[]> {
     return this.list(`projects/${projectId}/issues`, { scope: 'all', state: 'all', order_by: 'created_at', sort: 'asc' });
+  }
+
+  listSnippets(projectId: number): Promise<MetadataRecord[]> {
+    return this.list(`projects/${projectId}/snippets`, {});
   }
 
   listMergeRequests(projectId: number): Promise<MetadataRecord[]> {

@@ -27,9 +27,9 @@
  *
  * Idempotency: every record is looked up in `mappings` before it is created and stored right
  * after. Labels and milestones also match an existing one by name/title (GitLab refuses
- * duplicates), issues and merge requests by the marker in their header (`restored by Labkeeper
- * from #12`), notes by their exact text, so a crash between a create and its mapping creates no
- * duplicate either; releases answer 409 for an existing tag. Snippets rely on the mappings alone.
+ * duplicates), issues, merge requests and snippets by the marker in their header (`restored by
+ * Labkeeper from #12`, `!3`, `$7`), notes by their exact text, so a crash between a create and its
+ * mapping creates no duplicate either; releases answer 409 for an existing tag.
  *
  * Failures are per record: the record is reported as failed with GitLab's reason and the restore
  * goes on (children of a failed issue fail with it). Only an invalid token stops it.
@@ -542,12 +542,22 @@ class MetadataRestore {
   }
 
   private async snippets(records: AsyncIterable<MetadataRecord>): Promise<void> {
+    let existing: MetadataRecord[] | null = null;
     for await (const record of records) {
       const sourceId = String(record.id);
       await this.attempt('snippets', sourceId, async () => {
         if ((await this.mapped('snippet', sourceId)) !== null) return 'skipped';
+        // `$12` is GitLab's reference to snippet 12; the header names it to find the snippet again.
+        existing ??= await this.writer.listSnippets(this.project);
+        const marker = originMarker(`$${sourceId}`);
+        const same = existing.find((s) => typeof s.description === 'string' && marker.test(s.description));
+        if (same && typeof same.id === 'number') {
+          await this.remember('snippet', sourceId, String(same.id));
+          return 'skipped';
+        }
         if (this.dryRun) return 'created';
-        const description = withHeader(originHeader(record, null), await rewriteReferences(stringOr(record.description, ''), this.resolve));
+        const header = originHeader(record, `$${sourceId}`);
+        const description = withHeader(header, await rewriteReferences(stringOr(record.description, ''), this.resolve));
         const created = await this.writer.createSnippet(this.project, {
           title: requireString(record, 'title'), fileName: stringOr(record.file_name, 'snippet.txt'),
           content: typeof record.content === 'string' ? record.content : '', description,
