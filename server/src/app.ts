@@ -41,6 +41,8 @@ import { PolicyService } from './backup/policy.service.js';
 import { RetentionService } from './backup/retention.service.js';
 import { RestoreService } from './restore/restore.service.js';
 import { mountRestoreRoutes } from './restore/restore.routes.js';
+import { DatabaseRestoreMappings } from './restore/restore-mapping.entity.js';
+import { GitbeakerMetadataWriterFactory } from './gitlab/metadata.writer.js';
 import { RepositoryBackup } from './backup/repository-backup.js';
 import { createGroupBackup } from './backup/group-backup.js';
 import { SnapshotReader } from './backup/snapshot-chain.js';
@@ -189,8 +191,28 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       (organizationId) => workers.defaultWorkerFor(organizationId),
     );
     const retention = new RetentionService(dataSource, snapshots, clock, log('retention'));
-    const restores = new RestoreService(dataSource, reader, verifier, stores, jobStore.queue, box.deriveKey('labkeeper download links v1', 'restore'), config.publicUrl, clock, log('restore'), (e) =>
-      pubSub.publish('RESTORE_PROGRESS', e),
+    const restores = new RestoreService(
+      dataSource,
+      reader,
+      verifier,
+      stores,
+      jobStore.queue,
+      box.deriveKey('labkeeper download links v1', 'restore'),
+      config.publicUrl,
+      clock,
+      log('restore'),
+      (e) => pubSub.publish('RESTORE_PROGRESS', e),
+      {
+        sessions,
+        connections,
+        reader,
+        stores,
+        codec,
+        keyFor: keys.forArtifact,
+        workDir: config.dataDir,
+        writers: new GitbeakerMetadataWriterFactory({ ...options.gitlab?.retry, logger }),
+        mappingsFor: (scope) => new DatabaseRestoreMappings(dataSource, scope),
+      },
     );
     const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
 

@@ -1,6 +1,7 @@
 import { ApiTokenEntity } from '../access/api-token.entity.js';
 import { BackupPolicyEntity, BackupRunEntity, BackupRunItemEntity, SnapshotEntity } from '../backup/backup.entity.js';
 import { RestoreRunEntity } from '../restore/restore.entity.js';
+import { RestoreMappingEntity } from '../restore/restore-mapping.entity.js';
 import { ConnectionEntity, OAuthAttemptEntity } from '../connections/connection.entity.js';
 import { CredentialEntity } from '../credentials/credential.entity.js';
 import { GroupEntity, OrganizationEntity, RepositoryEntity, SyncRunEntity } from '../organizations/organization.entity.js';
@@ -22,4 +23,5 @@ export const ENTITIES = [
   BackupRunItemEntity,
   SnapshotEntity,
   RestoreRunEntity,
+  RestoreMappingEntity,
 ];

@@ -17,7 +17,7 @@
  * page. Duplicates are dropped by id. Each page reports progress with GitLab's x-total, which
  * GitLab omits above 10,000 items (total is then null).
  */
-import { Groups, Namespaces, PersonalAccessTokens, Users } from '@gitbeaker/rest';
+import { Groups, Namespaces, PersonalAccessTokens, Projects, Users } from '@gitbeaker/rest';
 import { isDomainError } from '../shared/errors.js';
 import { badPayload, toGitLabError } from './gitlab.errors.js';
 import { normalizeInstanceUrl } from './instance-url.js';
@@ -32,6 +32,7 @@ import {
   toUser,
 } from './gitlab.mappers.js';
 import type {
+  NewGitLabProject,
   GitLabAccess,
   GitLabClient,
   GitLabClientFactory,
@@ -179,6 +180,29 @@ class GitbeakerGitLabClient implements GitLabClient {
     return this.list(`GET /groups/${groupId}/descendant_groups`, Groups, onProgress, (groups) =>
       groups.allDescendantGroups(groupId, { perPage: PER_PAGE, orderBy: 'id', sort: 'asc' }),
       (body) => mapList(body, 'group', toGroup),
+    );
+  }
+
+  getProject(idOrPath: number | string): Promise<GitLabProject> {
+    return this.fetchOne(`GET /projects/${encodeURIComponent(String(idOrPath))}`, Projects, (projects) => projects.show(idOrPath), toProject);
+  }
+
+  createProject(input: NewGitLabProject): Promise<GitLabProject> {
+    return this.fetchOne(
+      'POST /projects',
+      Projects,
+      (projects) =>
+        projects.create({
+          name: input.name,
+          path: input.path,
+          namespaceId: input.namespaceId,
+          visibility: input.visibility,
+          description: input.description ?? undefined,
+          wikiEnabled: true,
+          wikiAccessLevel: 'enabled',
+          lfsEnabled: true,
+        } as never),
+      toProject,
     );
   }
 

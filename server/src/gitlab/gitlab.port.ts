@@ -103,6 +103,18 @@ export interface GitLabClient {
   /** Every descendant group (subgroups at any depth) of a group, every page. */
   listDescendantGroups(groupId: number, onProgress?: PageProgress): Promise<GitLabGroup[]>;
   getGroup(groupId: number): Promise<GitLabGroup>;
+  /** GET /projects/:id — by id or full path. */
+  getProject(idOrPath: number | string): Promise<GitLabProject>;
+  /** POST /projects — needs the `api` scope and Developer (group) access to the namespace. */
+  createProject(input: NewGitLabProject): Promise<GitLabProject>;
+}
+
+export interface NewGitLabProject {
+  name: string;
+  path: string;
+  namespaceId: number;
+  visibility: GitLabVisibility;
+  description?: string | null;
 }
 
 export interface GitLabAccess {

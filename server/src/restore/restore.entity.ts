@@ -1,17 +1,31 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
-export type RestoreTarget = 'DOWNLOAD';
+export type RestoreTarget = 'DOWNLOAD' | 'NEW_PROJECT';
 export type RestoreStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
-export type RestorePhase = 'QUEUED' | 'PLANNING' | 'VERIFYING' | 'PREPARING' | 'DONE';
+export type RestorePhase = 'QUEUED' | 'PLANNING' | 'VERIFYING' | 'PREPARING' | 'RESTORING' | 'DONE';
 
 export interface RestoreReport {
-  snapshots: { snapshotId: string; path: string; copyType: string; chainLength: number; verified: boolean | null; problems: string[] }[];
+  snapshots: {
+    snapshotId: string;
+    path: string;
+    copyType: string;
+    chainLength: number;
+    verified: boolean | null;
+    problems: string[];
+    /** NEW_PROJECT: where it went and what was done (refs, LFS, metadata counts). */
+    targetPath?: string | null;
+    targetUrl?: string | null;
+    detail?: Record<string, unknown> | null;
+  }[];
   files: number;
   bytes: number;
   lfsObjects: number;
 }
 
-/** Replaying snapshots into a target. DOWNLOAD: an archive behind a short-lived signed link. */
+/**
+ * Replaying snapshots into a target. DOWNLOAD: an archive behind a short-lived signed link.
+ * NEW_PROJECT: new GitLab projects (same or another instance) with refs, wiki, LFS and metadata.
+ */
 @Entity('restore_runs')
 export class RestoreRunEntity {
   @PrimaryColumn('uuid') id!: string;
@@ -24,6 +38,8 @@ export class RestoreRunEntity {
   @Column('text') status!: RestoreStatus;
   @Column('text') phase!: RestorePhase;
   @Column('jsonb', { nullable: true }) report!: RestoreReport | null;
+  /** NEW_PROJECT: { connectionId, namespacePath, projectPath, includeMetadata }. */
+  @Column('jsonb', { nullable: true }) options!: Record<string, unknown> | null;
   @Column('text', { name: 'error_message', nullable: true }) errorMessage!: string | null;
   @Column('timestamptz', { name: 'download_expires_at', nullable: true }) downloadExpiresAt!: Date | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;

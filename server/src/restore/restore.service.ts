@@ -22,12 +22,21 @@ import type { Logger } from '../shared/logger.js';
 import { RestoreRunEntity, type RestoreReport } from './restore.entity.js';
 import type { RestoreProgressed } from './restore.events.js';
 import type { TarEntry } from './tar.js';
+import { restoreToNewProject, type NewProjectDeps, type NewProjectTarget } from './new-project.js';
 
 export const JOB_RESTORE_RUN = 'restore.run';
 export const DOWNLOAD_TTL_MS = 60 * 60_000;
 
 export interface RestoreRequest {
-  target: 'DOWNLOAD';
+  target: 'DOWNLOAD' | 'NEW_PROJECT';
+  /** NEW_PROJECT: the Connection to restore through (default: the organization's). */
+  targetConnectionId?: string | null;
+  /** NEW_PROJECT: the group (or user namespace) path that receives the projects. */
+  namespacePath?: string | null;
+  /** NEW_PROJECT with one snapshot: the new project's path (default: the original's). */
+  projectPath?: string | null;
+  /** NEW_PROJECT: recreate issues, merge requests, labels… (default true). */
+  includeMetadata?: boolean | null;
   snapshotIds?: string[] | null;
   /** Bulk: every repository (and group) of an organization as it was at `at` (default now). */
   organizationId?: string | null;
@@ -49,6 +58,7 @@ export class RestoreService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly publish: (event: RestoreProgressed) => void,
+    private readonly newProject: NewProjectDeps | null = null,
   ) {
     this.runs = dataSource.getRepository(RestoreRunEntity);
   }
@@ -67,12 +77,22 @@ export class RestoreService {
     const snapshots = await this.selectSnapshots(request);
     const organizations = new Set(snapshots.map((s) => s.organizationId));
     if (organizations.size !== 1) throw validationError({ 'input.snapshotIds': 'must all belong to one organization' });
+    let options: Record<string, unknown> | null = null;
+    if (request.target === 'NEW_PROJECT') {
+      if (!request.namespacePath?.trim()) throw validationError({ 'input.namespacePath': 'is required: the group that receives the restored projects' });
+      if (request.projectPath && snapshots.length > 1) throw validationError({ 'input.projectPath': 'is only for a single snapshot; several keep their original paths' });
+      const connectionId = request.targetConnectionId ?? (await this.organizationConnection(snapshots[0]!.organizationId));
+      options = { connectionId, namespacePath: request.namespacePath.trim(), projectPath: request.projectPath ?? null, includeMetadata: request.includeMetadata ?? true };
+      snapshots.splice(0, snapshots.length, ...snapshots.filter((s) => s.repositoryId));
+      if (snapshots.length === 0) throw validationError({ 'input.snapshotIds': 'no repository snapshot to restore (group metadata restores to GitLab later)' });
+    }
     const run = this.runs.create({
       id: newId(),
       organizationId: snapshots[0]!.organizationId,
       target: request.target,
       snapshotIds: snapshots.map((s) => s.id),
       isDryRun: !!request.dryRun,
+      options,
       status: 'QUEUED',
       phase: 'QUEUED',
       report: null,
@@ -81,7 +101,7 @@ export class RestoreService {
       startedAt: null,
       finishedAt: null,
     });
-    await this.runs.insert(run);
+    await this.runs.insert(run as never);
     this.emit(run, 0, snapshots.length, null);
     await this.queue.enqueue(JOB_RESTORE_RUN, { runId: run.id });
     this.logger.info({ restoreRunId: run.id, target: run.target, snapshots: snapshots.length, dryRun: run.isDryRun }, 'restore queued');
@@ -97,6 +117,7 @@ export class RestoreService {
       const report: RestoreReport = { snapshots: [], files: 0, bytes: 0, lfsObjects: 0 };
       const snapshots = await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(run.snapshotIds) });
       const total = snapshots.length;
+      if (run.target === 'NEW_PROJECT') return await this.toNewProjects(run, snapshots, report);
       await this.update(run, { phase: 'VERIFYING' }, 0);
       for (const [i, snapshot] of snapshots.entries()) {
         const chain = await this.reader.chain(snapshot);
@@ -140,6 +161,65 @@ export class RestoreService {
         0,
       );
     }
+  }
+
+  private async toNewProjects(run: RestoreRunEntity, snapshots: SnapshotEntity[], report: RestoreReport): Promise<void> {
+    const options = run.options as unknown as NewProjectTarget & { includeMetadata: boolean };
+    await this.update(run, { phase: 'RESTORING' }, 0);
+    for (const [i, snapshot] of snapshots.entries()) {
+      const manifest = await this.reader.manifest(snapshot);
+      const path = manifest.repository?.pathWithNamespace ?? snapshot.id;
+      try {
+        const outcome = await restoreToNewProject(this.newProject!, snapshot, options, { dryRun: run.isDryRun, includeMetadata: options.includeMetadata });
+        report.snapshots.push({
+          snapshotId: snapshot.id,
+          path,
+          copyType: snapshot.copyType,
+          chainLength: (await this.reader.chain(snapshot)).length,
+          verified: null,
+          problems: outcome.problems,
+          targetPath: outcome.projectPath,
+          targetUrl: outcome.webUrl,
+          detail: {
+            created: outcome.created,
+            refsPushed: outcome.git?.pushed.length ?? 0,
+            refsSkipped: outcome.git?.skipped ?? [],
+            wikiRefsPushed: outcome.wiki?.pushed.length ?? 0,
+            lfs: outcome.lfs,
+            metadata: outcome.metadata,
+          },
+        });
+      } catch (error) {
+        this.logger.warn({ err: error, restoreRunId: run.id, snapshotId: snapshot.id }, 'restore of a snapshot failed');
+        report.snapshots.push({
+          snapshotId: snapshot.id,
+          path,
+          copyType: snapshot.copyType,
+          chainLength: 0,
+          verified: null,
+          problems: [error instanceof DomainError ? error.message : 'unexpected error (see the worker log)'],
+        });
+      }
+      this.emit(run, i + 1, snapshots.length, path);
+    }
+    const failed = report.snapshots.filter((s) => s.problems.length > 0);
+    const status = failed.length === 0 ? 'SUCCEEDED' : failed.length === snapshots.length ? 'FAILED' : 'PARTIAL';
+    await this.update(
+      run,
+      {
+        status,
+        phase: 'DONE',
+        report,
+        finishedAt: this.clock.now(),
+        errorMessage: failed.length ? failed.map((f) => `${f.path}: ${f.problems.join('; ')}`).join(' | ').slice(0, 2000) : null,
+      },
+      snapshots.length,
+    );
+  }
+
+  private async organizationConnection(organizationId: string): Promise<string> {
+    const [row] = await this.dataSource.query('SELECT connection_id FROM organizations WHERE id = $1', [organizationId]);
+    return row.connection_id as string;
   }
 
   /** The signed, expiring link to a DOWNLOAD run's archive (null when there is none). */
@@ -208,7 +288,7 @@ export class RestoreService {
 
   private async update(run: RestoreRunEntity, changes: Partial<RestoreRunEntity>, done: number) {
     Object.assign(run, changes);
-    await this.runs.update({ id: run.id }, changes);
+    await this.runs.update({ id: run.id }, changes as never);
     this.emit(run, done, run.snapshotIds.length, null);
   }
 

@@ -5,10 +5,12 @@ import type { RestoreProgressed } from './restore.events.js';
 
 export enum RestoreTargetEnum {
   DOWNLOAD = 'DOWNLOAD',
+  NEW_PROJECT = 'NEW_PROJECT',
 }
 registerEnumType(RestoreTargetEnum, {
   name: 'RestoreTarget',
-  description: 'DOWNLOAD: an archive of the snapshots (bundles, metadata, manifests, LFS) behind a short-lived signed link.',
+  description:
+    'DOWNLOAD: an archive of the snapshots (bundles, metadata, manifests, LFS) behind a short-lived signed link. NEW_PROJECT: new GitLab projects (this or another instance, through targetConnectionId) with every ref, the wiki, LFS objects and metadata.',
 });
 
 @InputType()
@@ -21,6 +23,11 @@ export class RestoreSnapshotInput {
   @Field(() => ID, { nullable: true, description: 'Bulk: every repository and group of this organization…' }) organizationId?: string;
   @Field(() => Date, { nullable: true, description: '…as it was at this time (default: now).' }) at?: Date;
   @Field(() => Boolean, { nullable: true, description: 'Report what would be restored, write nothing.' }) dryRun?: boolean;
+  @Field(() => ID, { nullable: true, description: "NEW_PROJECT: the Connection to restore through (default: the organization's); needs the api scope." })
+  targetConnectionId?: string;
+  @Field(() => String, { nullable: true, description: 'NEW_PROJECT: the group that receives the projects.' }) namespacePath?: string;
+  @Field(() => String, { nullable: true, description: "NEW_PROJECT, one snapshot: the new project's path (default: the original's)." }) projectPath?: string;
+  @Field(() => Boolean, { nullable: true, description: 'NEW_PROJECT: recreate metadata too (default true).' }) includeMetadata?: boolean;
 }
 
 @ObjectType()
@@ -31,6 +38,9 @@ export class RestoredSnapshotReport {
   @Field(() => Int) chainLength!: number;
   @Field(() => Boolean, { nullable: true }) verified!: boolean | null;
   @Field(() => [String]) problems!: string[];
+  @Field(() => String, { nullable: true, description: 'NEW_PROJECT: the new project.' }) targetPath?: string | null;
+  @Field(() => String, { nullable: true }) targetUrl?: string | null;
+  @Field(() => String, { nullable: true, description: 'NEW_PROJECT: what was done, as JSON (refs, LFS, metadata counts).' }) detail?: string | null;
 }
 
 @ObjectType()
@@ -57,7 +67,8 @@ export class RestoreRun {
   @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
 
   static from(e: RestoreRunEntity): RestoreRun {
-    return Object.assign(new RestoreRun(), e);
+    const report = e.report ? { ...e.report, snapshots: e.report.snapshots.map((s) => ({ ...s, detail: s.detail ? JSON.stringify(s.detail) : null })) } : null;
+    return Object.assign(new RestoreRun(), { ...e, report });
   }
 }
 

@@ -3,6 +3,7 @@ import { BackupEngine1795543494997 } from './1795543494997-BackupEngine.js';
 import { SnapshotEncryptionCredential1795543978127 } from './1795543978127-SnapshotEncryptionCredential.js';
 import { GroupSnapshots1795544640496 } from './1795544640496-GroupSnapshots.js';
 import { RestoreRuns1795545543395 } from './1795545543395-RestoreRuns.js';
+import { RestoreToGitLab1795546250096 } from './1795546250096-RestoreToGitLab.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Function[] = [
@@ -11,4 +12,5 @@ export const MIGRATIONS: Function[] = [
   SnapshotEncryptionCredential1795543978127,
   GroupSnapshots1795544640496,
   RestoreRuns1795545543395,
+  RestoreToGitLab1795546250096,
 ];

@@ -1,0 +1,199 @@
+/**
+ * Restore target NEW_PROJECT: a snapshot becomes a new GitLab project — on the same instance or
+ * another one, through any Connection whose token may create projects (`api` scope). The chain is
+ * materialised into a scratch repository, every ref GitLab accepts is pushed (the default branch
+ * first), then the wiki and the LFS objects. Re-running after a crash reuses the project it
+ * created and pushes only what is not there yet.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { SnapshotEntity } from '../backup/backup.entity.js';
+import type { ArtifactCodec, ArtifactStores } from '../backup/backup.ports.js';
+import { lfsKey } from '../backup/lfs.js';
+import type { Manifest, ManifestArtifact } from '../backup/manifest.js';
+import type { SnapshotReader } from '../backup/snapshot-chain.js';
+import type { ConnectionService } from '../connections/connection.service.js';
+import type { GitLabSessions } from '../connections/gitlab-session.js';
+import type { GitLabProject } from '../gitlab/gitlab.port.js';
+import { DomainError, isDomainError, validationError } from '../shared/errors.js';
+import { materializeRepository, pushRestoredRefs, type PushReport } from './git-restore.js';
+import { uploadLfsObjects } from './lfs-upload.js';
+import type { RestoreMappings } from './metadata-mappings.js';
+import { RESTORABLE_TYPES, restoreProjectMetadata, type MetadataRestoreReport, type RecordSource, type RestorableType } from './metadata-restore.js';
+import type { GitbeakerMetadataWriterFactory as GitLabMetadataWriterFactory } from '../gitlab/metadata.writer.js';
+import { createInterface } from 'node:readline';
+
+export interface NewProjectTarget {
+  /** The Connection to create the project through (default: the snapshot's organization's). */
+  connectionId: string;
+  /** Group (or user namespace) full path on the target instance. */
+  namespacePath: string;
+  /** Path of the new project (default: the original project's path). Only with one snapshot. */
+  projectPath?: string | null;
+}
+
+export interface NewProjectOutcome {
+  projectPath: string;
+  metadata: MetadataRestoreReport | null;
+  webUrl: string | null;
+  created: boolean;
+  git: PushReport | null;
+  wiki: PushReport | null;
+  lfs: { uploaded: number; present: number; failed: number } | null;
+  problems: string[];
+}
+
+export interface NewProjectDeps {
+  sessions: GitLabSessions;
+  connections: ConnectionService;
+  reader: SnapshotReader;
+  stores: ArtifactStores;
+  codec: ArtifactCodec;
+  keyFor(snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): Promise<Buffer | null>;
+  workDir: string;
+  writers: GitLabMetadataWriterFactory;
+  mappingsFor(scope: string): RestoreMappings;
+}
+
+const WRITE_SCOPES = ['api'];
+
+export async function restoreToNewProject(
+  deps: NewProjectDeps,
+  snapshot: SnapshotEntity,
+  target: NewProjectTarget,
+  options: { dryRun: boolean; includeMetadata: boolean; signal?: AbortSignal },
+): Promise<NewProjectOutcome> {
+  const connection = await deps.connections.get(target.connectionId);
+  if (!WRITE_SCOPES.some((s) => connection.scopes.includes(s))) {
+    throw new DomainError('CONNECTION_NOT_CONNECTED', `connection ${connection.id} cannot create projects: its token lacks the api scope; connect with a token (or authorization) that has api`, {
+      details: { fields: { 'input.targetConnectionId': 'needs the api scope to create projects' } },
+    });
+  }
+  const chain = await deps.reader.chain(snapshot);
+  const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
+  const manifest = manifests.at(-1)!;
+  if (!manifest.repository) throw validationError({ 'input.snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  const path = target.projectPath?.trim() || manifest.repository.pathWithNamespace.split('/').at(-1)!;
+  const fullPath = `${target.namespacePath.replace(/^\/+|\/+$/g, '')}/${path}`;
+  const outcome: NewProjectOutcome = { projectPath: fullPath, metadata: null, webUrl: null, created: false, git: null, wiki: null, lfs: null, problems: [] };
+
+  const { project, created } = await deps.sessions.withGitLab(connection.id, async (client) => {
+    const existing = await client.getProject(fullPath).catch((error: unknown) => {
+      if (isDomainError(error, 'GITLAB_NOT_FOUND')) return null;
+      throw error;
+    });
+    if (existing || options.dryRun) return { project: existing, created: false };
+    const namespace = await client.getNamespace(target.namespacePath).catch((error: unknown) => {
+      if (isDomainError(error, 'GITLAB_NOT_FOUND')) throw validationError({ 'input.namespacePath': `"${target.namespacePath}" was not found on the target instance` });
+      throw error;
+    });
+    const made: GitLabProject = await client.createProject({
+      name: path,
+      path,
+      namespaceId: namespace.id,
+      visibility: (manifest.repository!.visibility as GitLabProject['visibility']) ?? 'private',
+      description: `Restored by Labkeeper from ${manifest.repository!.pathWithNamespace} (snapshot ${snapshot.id}, ${manifest.createdAt})`,
+    });
+    return { project: made, created: true };
+  });
+  outcome.created = created;
+  outcome.webUrl = project?.webUrl ?? null;
+  const access = await deps.sessions.access(connection.id);
+  const auth = { username: 'oauth2', password: access.token };
+
+  await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
+  const scratch = await mkdtemp(join(deps.workDir, 'tmp', 'restore-'));
+  try {
+    for (const which of ['git', 'wiki'] as const) {
+      if (!manifest[which]) continue;
+      if (Object.keys(manifest[which]!.refs).length === 0) continue;
+      const dir = join(scratch, which);
+      const materialized = await materializeRepository({ chain, manifests, which, dir, reader: deps.reader, keyFor: deps.keyFor, signal: options.signal });
+      const remoteUrl = project ? (which === 'git' ? project.httpUrlToRepo : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git')) : null;
+      if (!remoteUrl) {
+        // dry run against a project that does not exist yet: everything would be pushed
+        outcome[which] = { pushed: Object.keys(materialized.refs), skipped: [], rejected: [], extra: [] };
+        continue;
+      }
+      outcome[which] = await pushRestoredRefs({
+        dir,
+        remoteUrl,
+        auth,
+        mode: 'NEW',
+        refs: materialized.refs,
+        head: materialized.head ?? undefined,
+        dryRun: options.dryRun,
+        signal: options.signal,
+      } as Parameters<typeof pushRestoredRefs>[0]);
+      for (const r of outcome[which]!.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
+    }
+
+    const objects = new Map<string, { oid: string; size: number }>();
+    for (const m of manifests) {
+      for (const o of m.lfs?.objects ?? []) {
+        if (!m.lfs!.missing.some((x) => x.oid === o.oid) && !m.lfs!.failed.some((x) => x.oid === o.oid)) objects.set(o.oid, o);
+      }
+    }
+    if (objects.size > 0 && project && !options.dryRun) {
+      const store = await deps.stores.at(snapshot.storageRoot);
+      const keyId = manifest.encryption?.keyId ?? null;
+      const key = keyId ? await deps.keyFor(snapshot, manifest, { path: '', kind: 'LFS_OBJECT', size: 0, sha256: '', compression: 'NONE', encrypted: true }) : null;
+      const result = await uploadLfsObjects({
+        repoHttpUrl: project.httpUrlToRepo,
+        auth,
+        objects: [...objects.values()],
+        signal: options.signal,
+        open: async (oid) => {
+          const source = await store.open(lfsKey(snapshot.organizationId, snapshot.repositoryId!, oid, { keyId }));
+          const decoder = deps.codec.decode({ compression: 'NONE', key });
+          source.on('error', (e) => decoder.destroy(e));
+          return source.pipe(decoder) as unknown as Readable;
+        },
+      });
+      outcome.lfs = { uploaded: result.uploaded.length, present: result.present.length, failed: result.failed.length };
+      for (const f of result.failed) outcome.problems.push(`lfs ${f.oid.slice(0, 12)}: ${f.reason}`);
+    } else if (objects.size > 0) {
+      outcome.lfs = { uploaded: 0, present: 0, failed: 0 };
+    }
+    // Metadata last: merge requests need their branches, releases their tags.
+    if (options.includeMetadata && project) {
+      const store = await deps.stores.at(snapshot.storageRoot);
+      const source: Partial<Record<RestorableType, RecordSource>> = {};
+      for (const artifact of manifest.artifacts) {
+        const type = artifact.metadataType as RestorableType | undefined;
+        if (!type || !(RESTORABLE_TYPES as readonly string[]).includes(type)) continue;
+        source[type] = () => readRecords(store, deps, snapshot, manifest, artifact);
+      }
+      outcome.metadata = await restoreProjectMetadata({
+        writer: deps.writers.create(access),
+        targetProjectId: project.id,
+        source,
+        mappings: deps.mappingsFor(`${connection.id}:${project.id}`),
+        dryRun: options.dryRun,
+      });
+      for (const [type, section] of Object.entries(outcome.metadata)) {
+        for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
+      }
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return outcome;
+}
+
+/** One metadata artifact's records, decoded and parsed line by line (never the whole file in memory). */
+async function* readRecords(
+  store: Awaited<ReturnType<ArtifactStores['at']>>,
+  deps: NewProjectDeps,
+  snapshot: SnapshotEntity,
+  manifest: Manifest,
+  artifact: ManifestArtifact,
+): AsyncIterable<Record<string, unknown>> {
+  const key = artifact.encrypted ? await deps.keyFor(snapshot, manifest, artifact) : null;
+  const source = await store.open(`${snapshot.storagePrefix}/${artifact.path}`);
+  const decoder = deps.codec.decode({ compression: artifact.compression, key });
+  source.on('error', (e) => decoder.destroy(e));
+  const lines = createInterface({ input: source.pipe(decoder), crlfDelay: Infinity });
+  for await (const line of lines) if (line.trim()) yield JSON.parse(line) as Record<string, unknown>;
+}
