@@ -17,7 +17,7 @@
  * page. Duplicates are dropped by id. Each page reports progress with GitLab's x-total, which
  * GitLab omits above 10,000 items (total is then null).
  */
-import { Groups, Namespaces, PersonalAccessTokens, Projects, Users } from '@gitbeaker/rest';
+import { Groups, Namespaces, PersonalAccessTokens, Projects, ProtectedBranches, Users } from '@gitbeaker/rest';
 import { isDomainError } from '../shared/errors.js';
 import { badPayload, toGitLabError } from './gitlab.errors.js';
 import { normalizeInstanceUrl } from './instance-url.js';
@@ -185,6 +185,15 @@ class GitbeakerGitLabClient implements GitLabClient {
 
   getProject(idOrPath: number | string): Promise<GitLabProject> {
     return this.fetchOne(`GET /projects/${encodeURIComponent(String(idOrPath))}`, Projects, (projects) => projects.show(idOrPath), toProject);
+  }
+
+  async listProtectedBranches(projectId: number): Promise<string[]> {
+    // list() de-duplicates by id: protected branches have one, their name is what matters
+    const rows = await this.list(`GET /projects/${projectId}/protected_branches`, ProtectedBranches, undefined, (resource) =>
+      resource.all(projectId, { perPage: PER_PAGE } as never),
+      (body) => mapList(body, 'protected_branch', (item) => ({ id: Number((item as { id: unknown }).id), name: String((item as { name: unknown }).name) })),
+    );
+    return rows.map((row) => row.name);
   }
 
   createProject(input: NewGitLabProject): Promise<GitLabProject> {

@@ -105,6 +105,8 @@ export interface GitLabClient {
   getGroup(groupId: number): Promise<GitLabGroup>;
   /** GET /projects/:id — by id or full path. */
   getProject(idOrPath: number | string): Promise<GitLabProject>;
+  /** GET /projects/:id/protected_branches — names or wildcard patterns, every page. */
+  listProtectedBranches(projectId: number): Promise<string[]>;
   /** POST /projects — needs the `api` scope and Developer (group) access to the namespace. */
   createProject(input: NewGitLabProject): Promise<GitLabProject>;
 }

@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
-export type RestoreTarget = 'DOWNLOAD' | 'NEW_PROJECT';
+export type RestoreTarget = 'DOWNLOAD' | 'NEW_PROJECT' | 'ORIGINAL';
 export type RestoreStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
 export type RestorePhase = 'QUEUED' | 'PLANNING' | 'VERIFYING' | 'PREPARING' | 'RESTORING' | 'DONE';
 

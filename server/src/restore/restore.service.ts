@@ -23,12 +23,17 @@ import { RestoreRunEntity, type RestoreReport } from './restore.entity.js';
 import type { RestoreProgressed } from './restore.events.js';
 import type { TarEntry } from './tar.js';
 import { restoreToNewProject, type NewProjectDeps, type NewProjectTarget } from './new-project.js';
+import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
 
 export const JOB_RESTORE_RUN = 'restore.run';
 export const DOWNLOAD_TTL_MS = 60 * 60_000;
 
 export interface RestoreRequest {
-  target: 'DOWNLOAD' | 'NEW_PROJECT';
+  target: 'DOWNLOAD' | 'NEW_PROJECT' | 'ORIGINAL';
+  /** ORIGINAL: PREFIX (default), MISSING_ONLY or OVERWRITE. */
+  refMode?: OriginalMode | null;
+  /** ORIGINAL with PREFIX: the prefix (default restored/<snapshot time>). */
+  refPrefix?: string | null;
   /** NEW_PROJECT: the Connection to restore through (default: the organization's). */
   targetConnectionId?: string | null;
   /** NEW_PROJECT: the group (or user namespace) path that receives the projects. */
@@ -78,6 +83,12 @@ export class RestoreService {
     const organizations = new Set(snapshots.map((s) => s.organizationId));
     if (organizations.size !== 1) throw validationError({ 'input.snapshotIds': 'must all belong to one organization' });
     let options: Record<string, unknown> | null = null;
+    if (request.target === 'ORIGINAL') {
+      const connectionId = request.targetConnectionId ?? (await this.organizationConnection(snapshots[0]!.organizationId));
+      options = { connectionId, mode: request.refMode ?? 'PREFIX', prefix: request.refPrefix ?? null };
+      snapshots.splice(0, snapshots.length, ...snapshots.filter((s) => s.repositoryId));
+      if (snapshots.length === 0) throw validationError({ 'input.snapshotIds': 'no repository snapshot to restore' });
+    }
     if (request.target === 'NEW_PROJECT') {
       if (!request.namespacePath?.trim()) throw validationError({ 'input.namespacePath': 'is required: the group that receives the restored projects' });
       if (request.projectPath && snapshots.length > 1) throw validationError({ 'input.projectPath': 'is only for a single snapshot; several keep their original paths' });
@@ -117,7 +128,7 @@ export class RestoreService {
       const report: RestoreReport = { snapshots: [], files: 0, bytes: 0, lfsObjects: 0 };
       const snapshots = await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(run.snapshotIds) });
       const total = snapshots.length;
-      if (run.target === 'NEW_PROJECT') return await this.toNewProjects(run, snapshots, report);
+      if (run.target === 'NEW_PROJECT' || run.target === 'ORIGINAL') return await this.toGitLab(run, snapshots, report);
       await this.update(run, { phase: 'VERIFYING' }, 0);
       for (const [i, snapshot] of snapshots.entries()) {
         const chain = await this.reader.chain(snapshot);
@@ -163,14 +174,18 @@ export class RestoreService {
     }
   }
 
-  private async toNewProjects(run: RestoreRunEntity, snapshots: SnapshotEntity[], report: RestoreReport): Promise<void> {
-    const options = run.options as unknown as NewProjectTarget & { includeMetadata: boolean };
+  private async toGitLab(run: RestoreRunEntity, snapshots: SnapshotEntity[], report: RestoreReport): Promise<void> {
+    const options = run.options as unknown as NewProjectTarget & OriginalTarget & { includeMetadata: boolean };
     await this.update(run, { phase: 'RESTORING' }, 0);
+    let fatal = 0; // snapshots that could not be restored at all (others may only report problems)
     for (const [i, snapshot] of snapshots.entries()) {
       const manifest = await this.reader.manifest(snapshot);
       const path = manifest.repository?.pathWithNamespace ?? snapshot.id;
       try {
-        const outcome = await restoreToNewProject(this.newProject!, snapshot, options, { dryRun: run.isDryRun, includeMetadata: options.includeMetadata });
+        const outcome =
+          run.target === 'ORIGINAL'
+            ? await restoreToOriginal(this.newProject!, snapshot, options, { dryRun: run.isDryRun })
+            : await restoreToNewProject(this.newProject!, snapshot, options, { dryRun: run.isDryRun, includeMetadata: options.includeMetadata });
         report.snapshots.push({
           snapshotId: snapshot.id,
           path,
@@ -184,6 +199,9 @@ export class RestoreService {
             created: outcome.created,
             refsPushed: outcome.git?.pushed.length ?? 0,
             refsSkipped: outcome.git?.skipped ?? [],
+            refsRejected: outcome.git?.rejected ?? [],
+            refsExtra: outcome.git?.extra ?? [],
+            refsPushedList: outcome.git?.pushed ?? [],
             wikiRefsPushed: outcome.wiki?.pushed.length ?? 0,
             lfs: outcome.lfs,
             metadata: outcome.metadata,
@@ -191,6 +209,7 @@ export class RestoreService {
         });
       } catch (error) {
         this.logger.warn({ err: error, restoreRunId: run.id, snapshotId: snapshot.id }, 'restore of a snapshot failed');
+        fatal++;
         report.snapshots.push({
           snapshotId: snapshot.id,
           path,
@@ -203,7 +222,7 @@ export class RestoreService {
       this.emit(run, i + 1, snapshots.length, path);
     }
     const failed = report.snapshots.filter((s) => s.problems.length > 0);
-    const status = failed.length === 0 ? 'SUCCEEDED' : failed.length === snapshots.length ? 'FAILED' : 'PARTIAL';
+    const status = failed.length === 0 ? 'SUCCEEDED' : fatal === snapshots.length ? 'FAILED' : 'PARTIAL';
     await this.update(
       run,
       {

@@ -6,11 +6,22 @@ import type { RestoreProgressed } from './restore.events.js';
 export enum RestoreTargetEnum {
   DOWNLOAD = 'DOWNLOAD',
   NEW_PROJECT = 'NEW_PROJECT',
+  ORIGINAL = 'ORIGINAL',
 }
+
+export enum RefRestoreModeEnum {
+  PREFIX = 'PREFIX',
+  MISSING_ONLY = 'MISSING_ONLY',
+  OVERWRITE = 'OVERWRITE',
+}
+registerEnumType(RefRestoreModeEnum, {
+  name: 'RefRestoreMode',
+  description: 'ORIGINAL: PREFIX puts every branch and tag under a prefix and changes nothing existing (default); MISSING_ONLY restores only refs the project lacks; OVERWRITE makes refs equal to the snapshot, except protected branches (reported, never forced).',
+});
 registerEnumType(RestoreTargetEnum, {
   name: 'RestoreTarget',
   description:
-    'DOWNLOAD: an archive of the snapshots (bundles, metadata, manifests, LFS) behind a short-lived signed link. NEW_PROJECT: new GitLab projects (this or another instance, through targetConnectionId) with every ref, the wiki, LFS objects and metadata.',
+    'DOWNLOAD: an archive of the snapshots (bundles, metadata, manifests, LFS) behind a short-lived signed link. NEW_PROJECT: new GitLab projects (this or another instance, through targetConnectionId) with every ref, the wiki, LFS objects and metadata. ORIGINAL: refs back into the original project, as refMode says.',
 });
 
 @InputType()
@@ -28,6 +39,8 @@ export class RestoreSnapshotInput {
   @Field(() => String, { nullable: true, description: 'NEW_PROJECT: the group that receives the projects.' }) namespacePath?: string;
   @Field(() => String, { nullable: true, description: "NEW_PROJECT, one snapshot: the new project's path (default: the original's)." }) projectPath?: string;
   @Field(() => Boolean, { nullable: true, description: 'NEW_PROJECT: recreate metadata too (default true).' }) includeMetadata?: boolean;
+  @Field(() => RefRestoreModeEnum, { nullable: true, description: 'ORIGINAL: how refs are restored (default PREFIX).' }) refMode?: RefRestoreModeEnum;
+  @Field(() => String, { nullable: true, description: 'ORIGINAL with PREFIX: the prefix (default restored/<snapshot time>).' }) refPrefix?: string;
 }
 
 @ObjectType()

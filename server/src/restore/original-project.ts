@@ -1,0 +1,108 @@
+/**
+ * Restore target ORIGINAL: a snapshot's refs back into the project they came from, never
+ * destroying silently. Modes (git-restore.ts pushRestoredRefs):
+ * - PREFIX (default): every branch and tag under `restored/<snapshot time>/…`; nothing existing changes;
+ * - MISSING_ONLY: only refs the project no longer has;
+ * - OVERWRITE (explicit): refs made equal to the snapshot, except protected branches, which are
+ *   reported and never forced; refs the snapshot does not have are listed, not deleted.
+ * The wiki follows the same mode; LFS objects the project lacks are uploaded. Metadata is not
+ * written back into the original project (it would sit beside what is there): restore it to a
+ * new project instead.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { SnapshotEntity } from '../backup/backup.entity.js';
+import { lfsKey } from '../backup/lfs.js';
+import { DomainError, validationError } from '../shared/errors.js';
+import { materializeRepository, pushRestoredRefs, type PushMode } from './git-restore.js';
+import { uploadLfsObjects } from './lfs-upload.js';
+import type { NewProjectDeps, NewProjectOutcome } from './new-project.js';
+
+export type OriginalMode = 'PREFIX' | 'MISSING_ONLY' | 'OVERWRITE';
+
+export interface OriginalTarget {
+  connectionId: string;
+  mode: OriginalMode;
+  prefix?: string | null;
+}
+
+const PUSH_MODE: Record<OriginalMode, PushMode> = {
+  PREFIX: 'ORIGINAL_PREFIX',
+  MISSING_ONLY: 'ORIGINAL_MISSING_ONLY',
+  OVERWRITE: 'ORIGINAL_OVERWRITE',
+};
+
+export async function restoreToOriginal(
+  deps: NewProjectDeps,
+  snapshot: SnapshotEntity,
+  target: OriginalTarget,
+  options: { dryRun: boolean; signal?: AbortSignal },
+): Promise<NewProjectOutcome> {
+  const connection = await deps.connections.get(target.connectionId);
+  if (!['api', 'write_repository'].some((s) => connection.scopes.includes(s))) {
+    throw new DomainError('CONNECTION_NOT_CONNECTED', `connection ${connection.id} cannot push: its token lacks write_repository (or api); reconnect with write access`, {
+      details: { fields: { 'input.targetConnectionId': 'needs write_repository or api to push' } },
+    });
+  }
+  const chain = await deps.reader.chain(snapshot);
+  const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
+  const manifest = manifests.at(-1)!;
+  if (!manifest.repository) throw validationError({ 'input.snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  const { project, protectedBranches } = await deps.sessions.withGitLab(connection.id, async (client) => {
+    const found = await client.getProject(manifest.repository!.gitlabProjectId);
+    return { project: found, protectedBranches: await client.listProtectedBranches(found.id).catch(() => [] as string[]) };
+  });
+  const prefix = target.prefix?.trim() || `restored/${manifest.createdAt.slice(0, 16).replace(/[:T]/g, '-')}`;
+  const outcome: NewProjectOutcome = { projectPath: project.pathWithNamespace, metadata: null, webUrl: project.webUrl, created: false, git: null, wiki: null, lfs: null, problems: [] };
+  const access = await deps.sessions.access(connection.id);
+  const auth = { username: 'oauth2', password: access.token };
+
+  await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
+  const scratch = await mkdtemp(join(deps.workDir, 'tmp', 'restore-'));
+  try {
+    for (const which of ['git', 'wiki'] as const) {
+      if (!manifest[which] || Object.keys(manifest[which]!.refs).length === 0) continue;
+      const dir = join(scratch, which);
+      const materialized = await materializeRepository({ chain, manifests, which, dir, reader: deps.reader, keyFor: deps.keyFor, signal: options.signal });
+      outcome[which] = await pushRestoredRefs({
+        dir,
+        remoteUrl: which === 'git' ? project.httpUrlToRepo : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git'),
+        auth,
+        mode: PUSH_MODE[target.mode],
+        prefix,
+        refs: materialized.refs,
+        protectedBranches: which === 'git' ? protectedBranches : [],
+        dryRun: options.dryRun,
+        signal: options.signal,
+      });
+      for (const r of outcome[which]!.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
+    }
+    const objects = new Map<string, { oid: string; size: number }>();
+    for (const m of manifests) {
+      for (const o of m.lfs?.objects ?? []) if (!m.lfs!.missing.some((x) => x.oid === o.oid) && !m.lfs!.failed.some((x) => x.oid === o.oid)) objects.set(o.oid, o);
+    }
+    if (objects.size > 0 && !options.dryRun) {
+      const store = await deps.stores.at(snapshot.storageRoot);
+      const keyId = manifest.encryption?.keyId ?? null;
+      const key = keyId ? await deps.keyFor(snapshot, manifest, { path: '', kind: 'LFS_OBJECT', size: 0, sha256: '', compression: 'NONE', encrypted: true }) : null;
+      const result = await uploadLfsObjects({
+        repoHttpUrl: project.httpUrlToRepo,
+        auth,
+        objects: [...objects.values()],
+        signal: options.signal,
+        open: async (oid) => {
+          const source = await store.open(lfsKey(snapshot.organizationId, snapshot.repositoryId!, oid, { keyId }));
+          const decoder = deps.codec.decode({ compression: 'NONE', key });
+          source.on('error', (e) => decoder.destroy(e));
+          return source.pipe(decoder) as unknown as Readable;
+        },
+      });
+      outcome.lfs = { uploaded: result.uploaded.length, present: result.present.length, failed: result.failed.length };
+      for (const f of result.failed) outcome.problems.push(`lfs ${f.oid.slice(0, 12)}: ${f.reason}`);
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  return outcome;
+}
