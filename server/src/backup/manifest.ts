@@ -90,3 +90,11 @@ export const snapshotPrefix = (organizationId: string, repositoryId: string, sna
 
 export const groupSnapshotPrefix = (organizationId: string, groupId: string, snapshotId: string) =>
   `orgs/${organizationId}/groups/${groupId}/snapshots/${snapshotId}`;
+
+/** The LFS objects a manifest lists as stored (listed, and neither missing nor failed). */
+export function storedLfsObjects(manifest: Manifest): { oid: string; size: number }[] {
+  const lfs = manifest.lfs;
+  if (!lfs) return [];
+  const absent = new Set([...lfs.missing, ...lfs.failed].map((o) => o.oid));
+  return lfs.objects.filter((o) => !absent.has(o.oid));
+}

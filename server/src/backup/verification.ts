@@ -24,7 +24,7 @@ import type { Logger } from '../shared/logger.js';
 import { SnapshotEntity } from './backup.entity.js';
 import type { ArtifactCodec, ArtifactStores } from './backup.ports.js';
 import { lfsKey } from './lfs.js';
-import { MANIFEST_FILE, type GitState, type Manifest, type ManifestArtifact } from './manifest.js';
+import { MANIFEST_FILE, storedLfsObjects, type GitState, type Manifest, type ManifestArtifact } from './manifest.js';
 import type { SnapshotReader } from './snapshot-chain.js';
 
 export interface VerificationResult {
@@ -83,8 +83,7 @@ export class SnapshotVerifier {
         if (error) problems.push(`${artifact.path}: ${error}`);
       }
       // 4. every LFS object the snapshot lists decodes to content whose sha256 is its oid
-      for (const object of manifest.lfs?.objects ?? []) {
-        if (manifest.lfs?.missing.some((m) => m.oid === object.oid) || manifest.lfs?.failed.some((f) => f.oid === object.oid)) continue;
+      for (const object of storedLfsObjects(manifest)) {
         const error = await this.checkLfsObject(snapshot, manifest, object.oid).catch((e: Error) => e.message);
         if (error) problems.push(`lfs ${object.oid.slice(0, 12)}: ${error}`);
       }

@@ -7,18 +7,16 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import type { SnapshotEntity } from '../backup/backup.entity.js';
 import type { ArtifactCodec, ArtifactStores } from '../backup/backup.ports.js';
-import { lfsKey } from '../backup/lfs.js';
-import type { Manifest, ManifestArtifact } from '../backup/manifest.js';
+import { storedLfsObjects, type Manifest, type ManifestArtifact } from '../backup/manifest.js';
 import type { SnapshotReader } from '../backup/snapshot-chain.js';
 import type { ConnectionService } from '../connections/connection.service.js';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import type { GitLabProject } from '../gitlab/gitlab.port.js';
 import { DomainError, isDomainError, validationError } from '../shared/errors.js';
 import { materializeRepository, pushRestoredRefs, type PushReport } from './git-restore.js';
-import { uploadLfsObjects } from './lfs-upload.js';
+import { uploadChainLfs } from './chain-lfs.js';
 import type { RestoreMappings } from './metadata-mappings.js';
 import { RESTORABLE_TYPES, restoreProjectMetadata, type MetadataRestoreReport, type RecordSource, type RestorableType } from './metadata-restore.js';
 import type { GitbeakerMetadataWriterFactory as GitLabMetadataWriterFactory } from '../gitlab/metadata.writer.js';
@@ -129,31 +127,11 @@ export async function restoreToNewProject(
       for (const r of outcome[which]!.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
     }
 
-    const objects = new Map<string, { oid: string; size: number }>();
-    for (const m of manifests) {
-      for (const o of m.lfs?.objects ?? []) {
-        if (!m.lfs!.missing.some((x) => x.oid === o.oid) && !m.lfs!.failed.some((x) => x.oid === o.oid)) objects.set(o.oid, o);
-      }
-    }
-    if (objects.size > 0 && project && !options.dryRun) {
-      const store = await deps.stores.at(snapshot.storageRoot);
-      const keyId = manifest.encryption?.keyId ?? null;
-      const key = keyId ? await deps.keyFor(snapshot, manifest, { path: '', kind: 'LFS_OBJECT', size: 0, sha256: '', compression: 'NONE', encrypted: true }) : null;
-      const result = await uploadLfsObjects({
-        repoHttpUrl: project.httpUrlToRepo,
-        auth,
-        objects: [...objects.values()],
-        signal: options.signal,
-        open: async (oid) => {
-          const source = await store.open(lfsKey(snapshot.organizationId, snapshot.repositoryId!, oid, { keyId }));
-          const decoder = deps.codec.decode({ compression: 'NONE', key });
-          source.on('error', (e) => decoder.destroy(e));
-          return source.pipe(decoder) as unknown as Readable;
-        },
-      });
-      outcome.lfs = { uploaded: result.uploaded.length, present: result.present.length, failed: result.failed.length };
-      for (const f of result.failed) outcome.problems.push(`lfs ${f.oid.slice(0, 12)}: ${f.reason}`);
-    } else if (objects.size > 0) {
+    if (project && !options.dryRun) {
+      const lfs = await uploadChainLfs(deps, snapshot, manifests, { repoHttpUrl: project.httpUrlToRepo, auth }, options.signal);
+      outcome.lfs = lfs.counts;
+      outcome.problems.push(...lfs.problems);
+    } else if (manifests.some((m) => storedLfsObjects(m).length > 0)) {
       outcome.lfs = { uploaded: 0, present: 0, failed: 0 };
     }
     // Metadata last: merge requests need their branches, releases their tags.

@@ -11,12 +11,10 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { SnapshotEntity } from '../backup/backup.entity.js';
-import { lfsKey } from '../backup/lfs.js';
 import { DomainError, validationError } from '../shared/errors.js';
 import { materializeRepository, pushRestoredRefs, type PushMode } from './git-restore.js';
-import { uploadLfsObjects } from './lfs-upload.js';
+import { uploadChainLfs } from './chain-lfs.js';
 import type { NewProjectDeps, NewProjectOutcome } from './new-project.js';
 
 export type OriginalMode = 'PREFIX' | 'MISSING_ONLY' | 'OVERWRITE';
@@ -78,28 +76,10 @@ export async function restoreToOriginal(
       });
       for (const r of outcome[which]!.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
     }
-    const objects = new Map<string, { oid: string; size: number }>();
-    for (const m of manifests) {
-      for (const o of m.lfs?.objects ?? []) if (!m.lfs!.missing.some((x) => x.oid === o.oid) && !m.lfs!.failed.some((x) => x.oid === o.oid)) objects.set(o.oid, o);
-    }
-    if (objects.size > 0 && !options.dryRun) {
-      const store = await deps.stores.at(snapshot.storageRoot);
-      const keyId = manifest.encryption?.keyId ?? null;
-      const key = keyId ? await deps.keyFor(snapshot, manifest, { path: '', kind: 'LFS_OBJECT', size: 0, sha256: '', compression: 'NONE', encrypted: true }) : null;
-      const result = await uploadLfsObjects({
-        repoHttpUrl: project.httpUrlToRepo,
-        auth,
-        objects: [...objects.values()],
-        signal: options.signal,
-        open: async (oid) => {
-          const source = await store.open(lfsKey(snapshot.organizationId, snapshot.repositoryId!, oid, { keyId }));
-          const decoder = deps.codec.decode({ compression: 'NONE', key });
-          source.on('error', (e) => decoder.destroy(e));
-          return source.pipe(decoder) as unknown as Readable;
-        },
-      });
-      outcome.lfs = { uploaded: result.uploaded.length, present: result.present.length, failed: result.failed.length };
-      for (const f of result.failed) outcome.problems.push(`lfs ${f.oid.slice(0, 12)}: ${f.reason}`);
+    if (!options.dryRun) {
+      const lfs = await uploadChainLfs(deps, snapshot, manifests, { repoHttpUrl: project.httpUrlToRepo, auth }, options.signal);
+      outcome.lfs = lfs.counts;
+      outcome.problems.push(...lfs.problems);
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });

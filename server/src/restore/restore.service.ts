@@ -11,7 +11,7 @@ import { In, LessThanOrEqual, type DataSource, type Repository } from 'typeorm';
 import { SnapshotEntity } from '../backup/backup.entity.js';
 import type { ArtifactStores } from '../backup/backup.ports.js';
 import { lfsKey } from '../backup/lfs.js';
-import { MANIFEST_FILE } from '../backup/manifest.js';
+import { MANIFEST_FILE, storedLfsObjects } from '../backup/manifest.js';
 import type { SnapshotReader } from '../backup/snapshot-chain.js';
 import type { SnapshotVerifier } from '../backup/verification.js';
 import type { Clock } from '../shared/clock.js';
@@ -272,8 +272,7 @@ export class RestoreService {
         const store = await this.stores.at(link.storageRoot);
         const manifest = await this.reader.manifest(link);
         const keys = [...manifest.artifacts.map((a) => `${link.storagePrefix}/${a.path}`), `${link.storagePrefix}/${MANIFEST_FILE}`];
-        const lfs = (manifest.lfs?.objects ?? []).filter((o) => !manifest.lfs?.missing.some((m) => m.oid === o.oid) && !manifest.lfs?.failed.some((f) => f.oid === o.oid));
-        for (const o of lfs) keys.push(lfsKey(link.organizationId, link.repositoryId!, o.oid, { keyId: manifest.encryption?.keyId ?? null }));
+        for (const o of storedLfsObjects(manifest)) keys.push(lfsKey(link.organizationId, link.repositoryId!, o.oid, { keyId: manifest.encryption?.keyId ?? null }));
         for (const key of keys) {
           if (seen.has(key)) continue;
           seen.add(key);
