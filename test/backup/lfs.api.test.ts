@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { runBackup } from '../support/backups.js';
 import { aToken, aUser } from '../support/gitlab-seed.js';
 
 /** Git LFS objects: fetched through GitLab's batch API, stored once per repository, verified by content. */
@@ -33,18 +34,10 @@ afterAll(async () => {
 });
 
 async function backup() {
-  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
-  await untilListening(
-    sub,
-    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
-    (e) => e.backupProgress.runId === 'probe',
-  );
-  const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
-  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
-  sub.dispose();
-  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId warnings } } }`, { id: run.data.runNow.id })).data.backupRun.items;
+  const { runId, status } = await runBackup(t, orgId);
+  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId warnings } } }`, { id: runId })).data.backupRun.items;
   const snapshot = (await t.gql(`query($id: ID!) { snapshot(id: $id) { id copyType manifest verificationStatus } }`, { id: item.snapshotId })).data.snapshot;
-  return { status: done.backupProgress.runStatus, warnings: item.warnings, snapshot, manifest: JSON.parse(snapshot.manifest) };
+  return { status, warnings: item.warnings, snapshot, manifest: JSON.parse(snapshot.manifest) };
 }
 
 const lfsDownloads = () => sim.requests.filter((r) => /\/gitlab-lfs\/objects\//.test(r.path) && r.method === 'GET').length;

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { runBackup } from '../support/backups.js';
 import { aToken, aUser } from '../support/gitlab-seed.js';
 
 /** Metadata in a snapshot: every record of every type, as GitLab returned it, counted and compared. */
@@ -46,18 +47,10 @@ afterAll(async () => {
 });
 
 async function backup() {
-  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
-  await untilListening(
-    sub,
-    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
-    (e) => e.backupProgress.runId === 'probe',
-  );
-  const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
-  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
-  sub.dispose();
-  const items = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId warnings status } } }`, { id: run.data.runNow.id })).data.backupRun.items;
+  const { runId, status } = await runBackup(t, orgId);
+  const items = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId warnings status } } }`, { id: runId })).data.backupRun.items;
   const snapshot = (await t.gql(`query($id: ID!) { snapshot(id: $id) { storagePrefix manifest metadataCounts verificationStatus } }`, { id: items[0].snapshotId })).data.snapshot;
-  return { status: done.backupProgress.runStatus, item: items[0], snapshot, manifest: JSON.parse(snapshot.manifest) };
+  return { status, item: items[0], snapshot, manifest: JSON.parse(snapshot.manifest) };
 }
 
 const records = (snapshot: { storagePrefix: string }, path: string) =>

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { runBackup } from '../support/backups.js';
 import { aToken, aUser, PASSWORD } from '../support/gitlab-seed.js';
 
 /**
@@ -79,17 +80,9 @@ afterAll(async () => {
 });
 
 async function backup(): Promise<string> {
-  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
-  await untilListening(
-    sub,
-    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
-    (e) => e.backupProgress.runId === 'probe',
-  );
-  const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
-  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
-  sub.dispose();
-  expect(done.backupProgress.runStatus).toBe('SUCCEEDED');
-  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun.items;
+  const { runId, status } = await runBackup(t, orgId);
+  expect(status).toBe('SUCCEEDED');
+  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data.backupRun.items;
   return item.snapshotId;
 }
 

@@ -1,0 +1,41 @@
+/**
+ * Running a backup from a test the way a client would: subscribe to `backupProgress` over
+ * graphql-ws, wait until the server side listens, call `runNow`, and resolve with the run's
+ * terminal event.
+ */
+import { subscribe, untilListening, type TestApp } from './app.js';
+
+export interface FinishedRun {
+  runId: string;
+  status: string;
+}
+
+export async function runBackup(t: TestApp, organizationId: string, input: { copyType?: string } = {}, timeoutMs = 60_000): Promise<FinishedRun> {
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(
+    t.ws(),
+    `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`,
+    { o: organizationId },
+  );
+  await untilListening(
+    sub,
+    () =>
+      t.app.pubSub.publish('BACKUP_PROGRESS', {
+        organizationId,
+        runId: 'probe',
+        runStatus: 'QUEUED',
+        itemsTotal: 0,
+        itemsDone: 0,
+        itemsFailed: 0,
+        item: null,
+        isTerminal: false,
+        at: '',
+      }),
+    (e) => e.backupProgress.runId === 'probe',
+  );
+  const run = await t.gql(`mutation($i: RunNowInput!) { runNow(input: $i) { id } }`, { i: { organizationId, ...input } });
+  if (run.errors) throw new Error(`runNow failed: ${JSON.stringify(run.errors)}`);
+  const runId = run.data.runNow.id as string;
+  const done = await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal, timeoutMs);
+  sub.dispose();
+  return { runId, status: done.backupProgress.runStatus };
+}
