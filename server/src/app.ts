@@ -26,6 +26,7 @@ import type { RetryOptions } from './gitlab/retry-policy.js';
 import { createLabkeeperPubSub, type LabkeeperPubSub } from './graphql/pubsub.js';
 import { buildLabkeeperSchema } from './graphql/schema.js';
 import { createHttpServer, type HttpServer } from './graphql/server.js';
+import { mountClient } from './web/client.routes.js';
 import { openJobStore, type JobStore } from './jobs/agenda.js';
 import { defineJobs } from './jobs/handlers.js';
 import { OrganizationService } from './organizations/organization.service.js';
@@ -267,6 +268,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         routes: (app) => {
           mountOAuthRoutes(app, oauthAttempts, config.publicUrl, log('oauth'));
           mountRestoreRoutes(app, restores, log('restore'));
+          mountClient(app, config.clientDir, log('web'));
         },
         readiness: async () => ({
           database: await dataSource.query('SELECT 1').then(() => true, () => false),

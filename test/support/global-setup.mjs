@@ -3,9 +3,22 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
+/** The end-to-end tests load the built client from the server: build it from the current sources. */
+function buildClient() {
+  const vite = fileURLToPath(new URL('../../node_modules/vite/bin/vite.js', import.meta.url));
+  const config = fileURLToPath(new URL('../../client/vite.config.ts', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [vite, 'build', '--config', config, '--logLevel', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`client build failed (exit ${code})`))));
+  });
+}
+
 export default async function globalSetup() {
+  const client = buildClient();
   if (process.env.DATABASE_URL) {
     process.env.LABKEEPER_TEST_ADMIN_URL = process.env.DATABASE_URL;
+    await client;
     return;
   }
   const script = fileURLToPath(new URL('./test-postgres.ts', import.meta.url));
@@ -22,4 +35,5 @@ export default async function globalSetup() {
     });
     child.once('exit', (code) => reject(new Error(`test PostgreSQL exited early (code ${code})`)));
   });
+  await client;
 }

@@ -1,5 +1,9 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+
+/** client/dist of this checkout (server/src/config → ../../../client/dist). */
+const DEFAULT_CLIENT_DIR = fileURLToPath(new URL('../../../client/dist', import.meta.url));
 
 /**
  * The one place that reads process.env. Parsed once at boot; every problem is reported together.
@@ -24,6 +28,8 @@ export interface Config {
   jobs: { lockLifetimeMs: number; processEveryMs: number };
   logLevel: string;
   isProduction: boolean;
+  /** The built web client (`npm run client:build`), served at `/`; a missing folder is reported on the page. */
+  clientDir: string;
 }
 
 const optional = z
@@ -63,6 +69,7 @@ const EnvSchema = z
     LABKEEPER_HEARTBEAT_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(15000)),
     LABKEEPER_JOB_LOCK_LIFETIME_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(1000).default(600_000)),
     LABKEEPER_JOB_POLL_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(5000)),
+    LABKEEPER_CLIENT_DIR: optional,
     LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     NODE_ENV: optional,
   });
@@ -123,6 +130,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
     jobs: { lockLifetimeMs: e.LABKEEPER_JOB_LOCK_LIFETIME_MS, processEveryMs: e.LABKEEPER_JOB_POLL_MS },
     logLevel: e.LOG_LEVEL,
     isProduction: e.NODE_ENV === 'production',
+    clientDir: resolve(e.LABKEEPER_CLIENT_DIR ?? DEFAULT_CLIENT_DIR),
   };
 }
 

@@ -1,0 +1,67 @@
+/**
+ * "Connect" on a GitLab tile: OAuth through a pop-up. States: idle → waiting for the user in the
+ * pop-up → CONNECTED (from the subscription). A blocked pop-up shows how to allow it and offers
+ * the same tab instead.
+ */
+import { useState } from 'react';
+import { useMutation } from 'urql';
+import { problemOf } from '../../api/errors';
+import { ConnectGitLabDocument } from '../../graphql/generated/graphql';
+import { Notice } from '../../ui/States';
+import { openBlankPopup } from './oauth-popup';
+
+export interface PendingAuthorization {
+  connectionId: string;
+  authorizationUrl: string;
+  popupBlocked: boolean;
+}
+
+export function ConnectOAuthButton({
+  instanceUrl,
+  label = 'Connect',
+  onPending,
+  onError,
+}: {
+  instanceUrl?: string;
+  label?: string;
+  onPending(pending: PendingAuthorization): void;
+  onError(message: string, fields: Record<string, string>): void;
+}) {
+  const [{ fetching }, connect] = useMutation(ConnectGitLabDocument);
+  return (
+    <button
+      type="button"
+      className="button-primary"
+      disabled={fetching}
+      onClick={async () => {
+        const popup = openBlankPopup();
+        const result = await connect({ input: { method: 'OAUTH', ...(instanceUrl ? { instanceUrl } : {}) } });
+        const payload = result.data?.connectGitLab;
+        if (!payload?.authorizationUrl) {
+          popup?.close();
+          const problem = problemOf(result.error);
+          onError(problem.fields.instanceUrl ?? problem.message ?? 'GitLab did not return an authorization page.', problem.fields);
+          return;
+        }
+        if (popup && !popup.closed) popup.location.href = payload.authorizationUrl;
+        onPending({ connectionId: payload.connection.id, authorizationUrl: payload.authorizationUrl, popupBlocked: !popup || popup.closed });
+      }}
+    >
+      {fetching ? 'Connecting…' : label}
+    </button>
+  );
+}
+
+export function PopupBlockedHint({ authorizationUrl }: { authorizationUrl: string }) {
+  return (
+    <Notice kind="warning">
+      <p>
+        <strong>Your browser blocked the GitLab authorization pop-up.</strong> Allow pop-ups for this site (the blocked-pop-up
+        icon at the end of the address bar), or permit the authorization window once, then click Connect again.
+      </p>
+      <p>
+        Or <a href={authorizationUrl}>continue the authorization in this tab</a>: GitLab brings you back to Labkeeper afterwards.
+      </p>
+    </Notice>
+  );
+}

@@ -1,0 +1,39 @@
+/**
+ * The built web client at `/`: its files from the client directory (hashed assets cached for a
+ * year, index.html never), and index.html for any other page a browser asks for, so deep links
+ * and reloads of client-side routes work. API paths are never answered here.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import express, { type Express } from 'express';
+import type { Logger } from '../shared/logger.js';
+
+const API_PREFIXES = ['/graphql', '/oauth/', '/restore/', '/healthz', '/readyz'];
+
+export function mountClient(app: Express, clientDir: string, logger: Logger): void {
+  const index = join(clientDir, 'index.html');
+  if (!existsSync(index)) {
+    logger.warn({ clientDir }, 'the web client is not built (npm run client:build); the API works without it');
+  }
+  app.use(
+    express.static(clientDir, {
+      index: false,
+      setHeaders: (res, path) => {
+        if (path.includes(`${join(clientDir, 'assets')}`)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+      },
+    }),
+  );
+  app.use((req, res, next) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') return next();
+    if (API_PREFIXES.some((p) => req.path === p.replace(/\/$/, '') || req.path.startsWith(p))) return next();
+    if (!req.accepts('html')) return next();
+    if (!existsSync(index)) {
+      res
+        .status(503)
+        .type('text/plain')
+        .send('The Labkeeper web client is not built. Run `npm run client:build` (npm start does it), or use the GraphQL API at /graphql.');
+      return;
+    }
+    res.set('Cache-Control', 'no-cache').sendFile(index);
+  });
+}

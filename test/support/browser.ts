@@ -1,0 +1,43 @@
+/**
+ * A real Chromium for end-to-end tests: Debian's `chromium` (installed by .ci/run with apt-get)
+ * driven by playwright-core, against the real server and the GitLab simulator. Screenshots of the
+ * main screens go to test-output/screenshots/ (ignored by git).
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
+
+export async function launchBrowser(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH.`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    // Flags that keep Chromium off the network this machine does not have (SETUP.md).
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/** A fresh browser profile signed in through the link the server prints (`/#token=…`). */
+export async function signedIn(browser: Browser, appUrl: string, token: string, path = '/'): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  page.on('console', (message) => {
+    if (message.type() === 'error') console.error(`[browser] ${message.text()}`);
+  });
+  page.on('pageerror', (error) => console.error(`[browser] ${error.stack ?? error.message}`));
+  await page.goto(`${appUrl}${path}#token=${encodeURIComponent(token)}`);
+  return { context, page };
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const file = join(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  return file;
+}
