@@ -209,5 +209,7 @@ describe('restore drills', () => {
     expect(deleted).toHaveLength(2);
     const left = await (await fetch(`${sim.url}/api/v4/groups/drills/projects`, { headers: { 'private-token': aToken(sim, aliceId, ['api']).token } })).json();
     expect(left).toEqual([]);
+    // nor does anything the restore recorded for them
+    expect(await t.app.dataSource.query('SELECT scope FROM restore_mappings')).toEqual([]);
   });
 });

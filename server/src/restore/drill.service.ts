@@ -39,6 +39,7 @@ import { checkSnapshot } from './drill-check.js';
 import { DrillRunEntity, type DrillRepositoryResult, type DrillTrigger } from './drill.entity.js';
 import { drillAlreadyRunning, drillRunNotFound } from './drill.errors.js';
 import { restoreToNewProject, type NewProjectDeps } from './new-project.js';
+import { RestoreMappingEntity } from './restore-mapping.entity.js';
 
 export const JOB_DRILL_RUN = 'drill.run';
 
@@ -218,10 +219,13 @@ export class DrillService {
   /** Deletes a drill project; returns why it could not be, or null (also when it was never created). */
   private async deleteScratchProject(connectionId: string, fullPath: string): Promise<string | null> {
     try {
-      await this.deps.sessions.withGitLab(connectionId, async (client) => {
+      const deleted = await this.deps.sessions.withGitLab(connectionId, async (client) => {
         const project = await client.getProject(fullPath).catch(() => null);
         if (project) await client.deleteProject(project.id);
+        return project?.id ?? null;
       });
+      // what the restore recorded for that project goes with it
+      if (deleted !== null) await this.dataSource.getRepository(RestoreMappingEntity).delete({ scope: `${connectionId}:${deleted}` });
       return null;
     } catch (error) {
       return `scratch project ${fullPath} could not be deleted (${error instanceof Error ? error.message : String(error)}); delete it by hand`;
