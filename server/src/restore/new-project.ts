@@ -40,6 +40,8 @@ export interface NewProjectOutcome {
   wiki: PushReport | null;
   lfs: { uploaded: number; present: number; failed: number } | null;
   problems: string[];
+  /** A group snapshot: metadata types it holds that a restore does not write back. */
+  notRestored?: string[];
 }
 
 export interface NewProjectDeps {
@@ -160,8 +162,8 @@ export async function restoreToNewProject(
   return outcome;
 }
 
-/** One metadata artifact's records, decoded and parsed line by line (never the whole file in memory). */
-async function* readRecords(
+/** One metadata artifact's records, decoded and parsed line by line (never the whole file in memory). Also used by group-restore.ts. */
+export async function* readRecords(
   store: Awaited<ReturnType<ArtifactStores['at']>>,
   deps: NewProjectDeps,
   snapshot: SnapshotEntity,
