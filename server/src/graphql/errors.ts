@@ -55,6 +55,7 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'UNAUTHENTICATED':
       return 'UNAUTHENTICATED';
     case 'CONNECTION_NOT_CONNECTED':
+    case 'WRITE_AUTHORIZATION_REQUIRED':
     case 'OAUTH_NOT_CONFIGURED':
     case 'OAUTH_STATE_INVALID':
     case 'OAUTH_ATTEMPT_EXPIRED':

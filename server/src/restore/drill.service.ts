@@ -223,7 +223,7 @@ export class DrillService {
         const project = await client.getProject(fullPath).catch(() => null);
         if (project) await client.deleteProject(project.id);
         return project?.id ?? null;
-      });
+      }, { write: true });
       // what the restore recorded for that project goes with it
       if (deleted !== null) await this.dataSource.getRepository(RestoreMappingEntity).delete({ scope: `${connectionId}:${deleted}` });
       return null;

@@ -20,7 +20,7 @@ import type { SnapshotEntity } from '../backup/backup.entity.js';
 import type { GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { restoreProjectMetadata, type RecordSource, type RestorableType } from './metadata-restore.js';
-import { readRecords, type NewProjectDeps, type NewProjectOutcome, type NewProjectTarget } from './new-project.js';
+import { readRecords, requireWriteScopes, type NewProjectDeps, type NewProjectOutcome, type NewProjectTarget } from './new-project.js';
 
 /** Group metadata types written back, and the project restore type that writes each. */
 const GROUP_TYPES: Record<string, RestorableType> = { group_labels: 'labels', group_milestones: 'milestones' };
@@ -52,11 +52,7 @@ export async function restoreGroupToNamespace(
   options: { dryRun: boolean },
 ): Promise<NewProjectOutcome> {
   const connection = await deps.connections.get(target.connectionId);
-  if (!connection.scopes.includes('api')) {
-    throw new DomainError('CONNECTION_NOT_CONNECTED', `connection ${connection.id} cannot write group labels and milestones: its token lacks the api scope`, {
-      details: { fields: { 'input.targetConnectionId': 'needs the api scope' } },
-    });
-  }
+  requireWriteScopes(connection, ['api'], 'write group labels and milestones');
   const manifest = await deps.reader.manifest(snapshot);
   if (!manifest.group) throw new DomainError('VALIDATION_FAILED', `snapshot ${snapshot.id} is not a group's metadata`);
   const path = targetGroupPath(manifest.group.fullPath, manifest.organization.fullPath, target.namespacePath);
@@ -67,6 +63,7 @@ export async function restoreGroupToNamespace(
       }
       throw error;
     }),
+    { write: true },
   );
   if (namespace.kind !== 'group') throw new DomainError('NAMESPACE_NOT_FOUND', `${path} is a user namespace, which has no group labels or milestones`, { details: { path } });
 
@@ -76,7 +73,7 @@ export async function restoreGroupToNamespace(
     const type = artifact.metadataType ? GROUP_TYPES[artifact.metadataType] : undefined;
     if (type) source[type] = () => readRecords(store, deps, snapshot, manifest, artifact);
   }
-  const access = await deps.sessions.access(connection.id);
+  const access = await deps.sessions.access(connection.id, { write: true });
   const metadata = await restoreProjectMetadata({
     writer: groupWriter(deps.writers.create(access)),
     targetProjectId: namespace.id,

@@ -25,6 +25,8 @@ import type { TarEntry } from './tar.js';
 import { restoreToNewProject, type NewProjectDeps, type NewProjectTarget } from './new-project.js';
 import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
 import { restoreGroupToNamespace } from './group-restore.js';
+import { writeScopesOf } from '../connections/connection.entity.js';
+import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 
 export const JOB_RESTORE_RUN = 'restore.run';
 export const DOWNLOAD_TTL_MS = 60 * 60_000;
@@ -99,6 +101,12 @@ export class RestoreService {
       // Group snapshots are metadata only: restored (group labels, milestones) unless metadata is left out.
       snapshots.splice(0, snapshots.length, ...snapshots.filter((s) => s.repositoryId || includeMetadata));
       if (snapshots.length === 0) throw validationError({ 'input.snapshotIds': 'no repository snapshot to restore, and group snapshots hold only metadata (includeMetadata is false)' });
+    }
+    if (options && this.newProject) {
+      // Write access is asked for when a restore needs it, not at connect time: fail now, while
+      // the user is there to authorize, rather than queue a run that cannot write.
+      const connection = await this.newProject.connections.get(options.connectionId as string);
+      if (connection.method !== 'PERSONAL_ACCESS_TOKEN' && writeScopesOf(connection).length === 0) throw writeAuthorizationRequired(connection.id, null);
     }
     const run = this.runs.create({
       id: newId(),
