@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { FakeClock } from '../../server/src/shared/clock.js';
 import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
@@ -18,11 +19,14 @@ let aliceId: number;
 let orgId: string;
 let connectionId: string;
 let snapshotId: string;
+let appCredentials: { clientId: string; clientSecret: string };
+/** One clock for Labkeeper and GitLab, so token lifetimes can be walked through. */
+const clock = new FakeClock(new Date());
 
 const CONNECTION = `query($id: ID!) { connection(id: $id) { status scopes writeScopes writeAuthorizedAt } }`;
 
 beforeAll(async () => {
-  sim = await startGitLabSimulator();
+  sim = await startGitLabSimulator({ now: () => clock.now() });
   const alice = aUser(sim);
   aliceId = alice.id;
   aUser(sim, 'carol');
@@ -35,7 +39,8 @@ beforeAll(async () => {
     name: 'Labkeeper', redirectUri: `http://127.0.0.1:${port}/oauth/gitlab/callback`,
     scopes: ['api', 'read_api', 'read_repository', 'read_user', 'write_repository'],
   });
-  t = await startTestApp({ gitlab: { url: sim.url, oauthApp: app }, port });
+  appCredentials = app;
+  t = await startTestApp({ gitlab: { url: sim.url, oauthApp: app }, port, clock });
 
   const synced = nextJob(t, 'repositories.sync');
   const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { authorizationUrl connection { id } } }`, {
@@ -119,5 +124,39 @@ describe('the separate write authorization of restores', () => {
     expect(pat.data.connectGitLab.connection.writeScopes).toEqual(['api', 'read_repository']);
     const r = await t.gql(`mutation($c: ID!) { authorizeRestore(connectionId: $c) { authorizationUrl } }`, { c: pat.data.connectGitLab.connection.id });
     expect(r.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { connectionId: expect.stringContaining('personal access token') } });
+  });
+
+  it('refreshes the write token when it expires, without touching the read-only pair', async () => {
+    const readExpiry = (await t.gql(`query($id: ID!) { connection(id: $id) { tokenExpiresAt } }`, { id: connectionId })).data.connection.tokenExpiresAt;
+    const writeTokens = () => sim.oauthTokens(aliceId).filter((token) => token.scopes.includes('write_repository'));
+    const [before] = writeTokens().filter((token) => token.active);
+    clock.advance(2 * 60 * 60_000 + 1000); // both OAuth tokens have expired
+    const done = nextJob(t, 'restore.run', 60_000);
+    const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, { i: restoreInput('api-2') });
+    await done;
+    expect((await t.gql(`query($id: ID!) { restoreRun(id: $id) { status } }`, { id: r.data.restoreSnapshot.id })).data.restoreRun.status).toBe('SUCCEEDED');
+    const active = writeTokens().filter((token) => token.active);
+    expect(active).toHaveLength(1);
+    expect(active[0]!.accessToken).not.toBe(before!.accessToken);
+    expect((await t.gql(`query($id: ID!) { connection(id: $id) { tokenExpiresAt } }`, { id: connectionId })).data.connection.tokenExpiresAt).toBe(readExpiry);
+  });
+
+  it('drops only the write authorization when GitLab refuses to refresh it; backups go on', async () => {
+    const [write] = sim.oauthTokens(aliceId).filter((token) => token.active && token.scopes.includes('write_repository'));
+    const revoked = await fetch(`${sim.url}/oauth/revoke`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: write!.accessToken, client_id: appCredentials.clientId, client_secret: appCredentials.clientSecret }).toString(),
+    });
+    expect(revoked.status).toBe(200);
+    clock.advance(2 * 60 * 60_000 + 1000);
+    const done = nextJob(t, 'restore.run', 60_000);
+    const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, { i: restoreInput('api-3') });
+    expect(r.errors).toBeUndefined();
+    await done;
+    const run = (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage } }`, { id: r.data.restoreSnapshot.id })).data.restoreRun;
+    expect(run.status).toBe('FAILED');
+    expect(run.errorMessage).toMatch(/GitLab refused to refresh the OAuth token .*authorizeRestore/);
+    expect((await t.gql(CONNECTION, { id: connectionId })).data.connection).toMatchObject({ status: 'CONNECTED', writeScopes: [] });
+    expect((await runBackup(t, orgId)).status).toBe('SUCCEEDED');
   });
 });
