@@ -180,18 +180,34 @@ describe('restore drills', () => {
     clock.set('2026-03-03T03:00:00Z');
     const done = nextJob(t, 'drill.run', 60_000);
     const started = await t.app.services.drillScheduler.startDueDrills();
-    expect(started).toHaveLength(1);
+    // (the real every-minute drill.schedule job runs on the same fake clock: should it have
+    // claimed the slot in between, it started this drill and our call found nothing due)
+    const latest = (await t.gql(`query($id: ID!) { organization(id: $id) { latestDrill { id } } }`, { id: orgId })).data.organization.latestDrill;
+    expect(started.length === 1 ? started : [latest.id]).toEqual([latest.id]);
     await done;
-    const run = (await t.gql(`query($id: ID!) { drillRun(id: $id) { ${DRILL_FIELDS} } }`, { id: started[0] })).data.drillRun;
+    const run = (await t.gql(`query($id: ID!) { drillRun(id: $id) { ${DRILL_FIELDS} } }`, { id: latest.id })).data.drillRun;
     expect(run).toMatchObject({ status: 'PASSED', trigger: 'SCHEDULED', sampleSize: 1, scheduledFor: '2026-03-03T03:00:00.000Z' });
     expect(run.results).toHaveLength(1);
     expect(await nextAt()).toBe('2026-03-04T03:00:00.000Z');
     // a second scheduler at the same instant finds nothing due
     expect(await t.app.services.drillScheduler.startDueDrills()).toEqual([]);
 
+    // a drill that cannot start is recorded FAILED with the reason, on the organization
+    const readOnly = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
+      i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, aliceId).token },
+    });
+    const target = { kind: 'SCRATCH_NAMESPACE', connectionId: readOnly.data.connectGitLab.connection.id, namespacePath: 'drills' };
+    expect((await customizeDrill({ enabled: true, every: 'DAILY', time: { hour: 3, minute: 0 }, sampleSize: 1, target })).errors).toBeUndefined();
+    clock.set('2026-03-04T03:00:00Z');
+    await t.app.services.drillScheduler.startDueDrills();
+    const refused = (await t.gql(`query($id: ID!) { organization(id: $id) { latestDrill { ${DRILL_FIELDS} } } }`, { id: orgId })).data.organization.latestDrill;
+    expect(refused).toMatchObject({ status: 'FAILED', trigger: 'SCHEDULED', scheduledFor: '2026-03-04T03:00:00.000Z', results: [] });
+    expect(refused.errorMessage).toMatch(/^the scheduled drill could not start: connection .* cannot create drill projects: its token lacks the api scope/);
+    expect(await nextAt()).toBe('2026-03-05T03:00:00.000Z');
+
     // switched off: nothing booked, nothing started
     await customizeDrill({ enabled: false, every: 'DAILY', time: { hour: 3, minute: 0 }, sampleSize: 1, target: { kind: 'LOCAL_BARE' } });
-    clock.set('2026-03-05T03:00:00Z');
+    clock.set('2026-03-06T03:00:00Z');
     expect(await t.app.services.drillScheduler.startDueDrills()).toEqual([]);
     expect(await nextAt()).toBeNull();
   });

@@ -6,12 +6,14 @@
  * (`basis`). A scheduler claims a due drill by moving that time forward with a conditional
  * UPDATE, so several workers never start one twice. Slots missed while no worker ran are not
  * made up one by one: one drill starts, and the next slot after now is booked. A drill still
- * queued or running when the next is due is not doubled (logged and skipped).
+ * queued or running when the next is due is not doubled (logged and skipped). A drill that cannot
+ * start (no snapshot yet, a scratch connection that may not write) is recorded as a FAILED drill
+ * with the reason, and the other organizations' drills go on.
  */
 import type { DataSource } from 'typeorm';
 import { BackupPolicyEntity } from '../backup/backup.entity.js';
 import type { Clock } from '../shared/clock.js';
-import { isDomainError } from '../shared/errors.js';
+import { DomainError, isDomainError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { DrillScheduleEntity } from './drill.entity.js';
 import { nextDrill, type DrillService } from './drill.service.js';
@@ -52,8 +54,14 @@ export class DrillScheduler {
         const run = await this.drills.runDrill(policy.organizationId, { trigger: 'SCHEDULED', scheduledFor: row.nextDrillAt });
         started.push(run.id);
       } catch (error) {
-        if (!isDomainError(error, 'DRILL_ALREADY_RUNNING') && !isDomainError(error, 'VALIDATION_FAILED')) throw error;
-        this.logger.warn({ organizationId: policy.organizationId, reason: (error as Error).message }, 'scheduled drill not started');
+        // One organization's trouble never stops the others' drills.
+        if (isDomainError(error, 'DRILL_ALREADY_RUNNING')) {
+          this.logger.warn({ organizationId: policy.organizationId, reason: error.message }, 'scheduled drill skipped: the previous one is still going');
+          continue;
+        }
+        const reason = error instanceof DomainError ? error.message : 'unexpected error (see the worker log)';
+        if (!(error instanceof DomainError)) this.logger.error({ err: error, organizationId: policy.organizationId }, 'scheduled drill failed to start');
+        started.push((await this.drills.recordNotStarted(policy.organizationId, row.nextDrillAt, reason)).id);
       }
     }
     return started;

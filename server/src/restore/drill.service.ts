@@ -38,7 +38,7 @@ import type { Logger } from '../shared/logger.js';
 import { checkSnapshot } from './drill-check.js';
 import { DrillRunEntity, type DrillRepositoryResult, type DrillTrigger } from './drill.entity.js';
 import { drillAlreadyRunning, drillRunNotFound } from './drill.errors.js';
-import { restoreToNewProject, type NewProjectDeps } from './new-project.js';
+import { requireWriteScopes, restoreToNewProject, type NewProjectDeps } from './new-project.js';
 import { RestoreMappingEntity } from './restore-mapping.entity.js';
 
 export const JOB_DRILL_RUN = 'drill.run';
@@ -91,6 +91,11 @@ export class DrillService {
     if (!hasSnapshots) throw validationError({ organizationId: 'this organization has no repository snapshot to drill yet: run a backup first' });
     const busy = await this.runs.findOne({ where: [{ organizationId, status: 'QUEUED' }, { organizationId, status: 'RUNNING' }] });
     if (busy) throw drillAlreadyRunning(organizationId, busy.id);
+    if (drill.target.kind === 'SCRATCH_NAMESPACE') {
+      // Checked now rather than per repository: a drill that cannot write would only repeat it.
+      const connection = await this.deps.connections.get(drill.target.connectionId);
+      requireWriteScopes(connection, ['api'], 'create drill projects');
+    }
     const run = this.runs.create({
       id: newId(),
       organizationId,
@@ -109,6 +114,23 @@ export class DrillService {
     await this.queue.enqueue(JOB_DRILL_RUN, { drillRunId: run.id });
     this.logger.info({ drillRunId: run.id, organizationId, target: run.target, sampleSize: run.sampleSize, trigger: run.trigger }, 'drill queued');
     return this.get(run.id);
+  }
+
+  /**
+   * A scheduled drill that could not start (its connection cannot write, say) is recorded as a
+   * FAILED drill with the reason, so the organization's latest drill shows it rather than a log
+   * line nobody reads.
+   */
+  async recordNotStarted(organizationId: string, scheduledFor: Date, reason: string): Promise<DrillRunEntity> {
+    const drill = (await this.policies.forOrganization(organizationId)).value.drill ?? FALLBACK_DRILL;
+    const now = this.clock.now();
+    const run = this.runs.create({
+      id: newId(), organizationId, trigger: 'SCHEDULED', target: drill.target.kind, targetOptions: null, sampleSize: drill.sampleSize,
+      status: 'FAILED', results: [], errorMessage: `the scheduled drill could not start: ${reason}`.slice(0, 2000), scheduledFor, startedAt: now, finishedAt: now,
+    });
+    await this.runs.insert(run as never);
+    this.logger.warn({ drillRunId: run.id, organizationId, reason }, 'scheduled drill could not start');
+    return run;
   }
 
   /** The `drill.run` job. */
