@@ -5,6 +5,9 @@
  * short-lived signed link serves one tar archive of exactly the stored files — bundles, metadata,
  * manifests and LFS objects in the storage layout of docs/FORMAT.md — streamed from storage.
  * A dry run reports what the archive would hold without issuing a link.
+ * Targets NEW_PROJECT and ORIGINAL write to GitLab: an OAuth connection needs its separate write
+ * authorization (`authorizeRestore`), checked when the restore is requested. NEW_PROJECT restores
+ * group snapshots too (group labels and milestones, group-restore.ts), before the projects.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { In, LessThanOrEqual, type DataSource, type Repository } from 'typeorm';
