@@ -41,6 +41,8 @@ import { codec } from './backup/codec.adapter.js';
 import { PolicyService } from './backup/policy.service.js';
 import { RetentionService } from './backup/retention.service.js';
 import { RestoreService } from './restore/restore.service.js';
+import { DrillService } from './restore/drill.service.js';
+import { DrillScheduler } from './restore/drill-scheduler.js';
 import { mountRestoreRoutes } from './restore/restore.routes.js';
 import { DatabaseRestoreMappings } from './restore/restore-mapping.entity.js';
 import { GitbeakerMetadataWriterFactory } from './gitlab/metadata.writer.js';
@@ -192,6 +194,17 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       (organizationId) => workers.defaultWorkerFor(organizationId),
     );
     const retention = new RetentionService(dataSource, snapshots, clock, log('retention'));
+    const newProjectDeps = {
+      sessions,
+      connections,
+      reader,
+      stores,
+      codec,
+      keyFor: keys.forArtifact,
+      workDir: config.dataDir,
+      writers: new GitbeakerMetadataWriterFactory({ ...options.gitlab?.retry, logger }),
+      mappingsFor: (scope: string) => new DatabaseRestoreMappings(dataSource, scope),
+    };
     const restores = new RestoreService(
       dataSource,
       reader,
@@ -203,18 +216,10 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       clock,
       log('restore'),
       (e) => pubSub.publish('RESTORE_PROGRESS', e),
-      {
-        sessions,
-        connections,
-        reader,
-        stores,
-        codec,
-        keyFor: keys.forArtifact,
-        workDir: config.dataDir,
-        writers: new GitbeakerMetadataWriterFactory({ ...options.gitlab?.retry, logger }),
-        mappingsFor: (scope) => new DatabaseRestoreMappings(dataSource, scope),
-      },
+      newProjectDeps,
     );
+    const drills = new DrillService(dataSource, policies, newProjectDeps, jobStore.queue, clock, log('drill'));
+    const drillScheduler = new DrillScheduler(dataSource, drills, clock, log('drill'));
     const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
 
     const services: Services = {
@@ -232,6 +237,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       snapshots,
       retention,
       restores,
+      drills,
+      drillScheduler,
       oauthRedirectUri: redirectUri,
     };
 

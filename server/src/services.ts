@@ -12,6 +12,8 @@ import type { PolicyService } from './backup/policy.service.js';
 import type { SnapshotService } from './backup/snapshot.service.js';
 import type { RetentionService } from './backup/retention.service.js';
 import type { RestoreService } from './restore/restore.service.js';
+import type { DrillService } from './restore/drill.service.js';
+import type { DrillScheduler } from './restore/drill-scheduler.js';
 
 /** Every domain service of one process, built once by app.ts. */
 export interface Services {
@@ -29,5 +31,7 @@ export interface Services {
   snapshots: SnapshotService;
   retention: RetentionService;
   restores: RestoreService;
+  drills: DrillService;
+  drillScheduler: DrillScheduler;
   oauthRedirectUri: string;
 }

@@ -20,6 +20,16 @@ function problemsOf(value: unknown): Record<string, string> {
 
 describe('validatePolicy', () => {
   describe('accepting', () => {
+    it('accepts a monthly scratch-namespace drill and leaves out what its cadence does not use', () => {
+      const drill = { enabled: true, every: 'MONTHLY', time: { hour: 3, minute: 30 }, dayOfMonth: 31, sampleSize: 5, target: { kind: 'SCRATCH_NAMESPACE', connectionId: 'c1', namespacePath: '/drills/scratch/' } };
+      expect(validatePolicy(aPolicy({ drill })).drill).toEqual({ ...drill, weekday: 0, target: { ...drill.target, namespacePath: 'drills/scratch' } });
+    });
+
+    it('takes a policy without drills (older clients) as having none', () => {
+      const { drill: _drill, ...rest } = defaultPolicy();
+      expect(validatePolicy(rest).drill).toBeNull();
+    });
+
     it('accepts the default policy as it is', () => {
       expect(validatePolicy(defaultPolicy())).toEqual(defaultPolicy());
     });
@@ -138,6 +148,22 @@ describe('validatePolicy', () => {
       ['a relative storage path', { storage: { kind: 'LOCAL', path: 'backups' } }, 'input.storage.path'],
       ['a storage kind not offered', { storage: { kind: 'S3', path: null } }, 'input.storage.kind'],
       ['encryption without a key', { encryption: { credentialId: ' ' } }, 'input.encryption.credentialId'],
+      ['a drill cadence not offered', { drill: { ...defaultPolicy().drill!, every: 'HOURLY' } }, 'input.drill.every'],
+      ['a drill of no repositories', { drill: { ...defaultPolicy().drill!, sampleSize: 0 } }, 'input.drill.sampleSize'],
+      ['a drill sample over the limit', { drill: { ...defaultPolicy().drill!, sampleSize: 101 } }, 'input.drill.sampleSize'],
+      ['a drill at hour 24', { drill: { ...defaultPolicy().drill!, time: { hour: 24, minute: 0 } } }, 'input.drill.time.hour'],
+      ['a weekly drill without its weekday', { drill: { ...defaultPolicy().drill!, weekday: undefined } }, 'input.drill.weekday'],
+      ['a drill target kind not offered', { drill: { ...defaultPolicy().drill!, target: { kind: 'S3' } } }, 'input.drill.target.kind'],
+      [
+        'a scratch-namespace drill without a connection',
+        { drill: { ...defaultPolicy().drill!, target: { kind: 'SCRATCH_NAMESPACE', namespacePath: 'drills' } } },
+        'input.drill.target.connectionId',
+      ],
+      [
+        'a scratch-namespace drill without a namespace',
+        { drill: { ...defaultPolicy().drill!, target: { kind: 'SCRATCH_NAMESPACE', connectionId: 'c1', namespacePath: ' ' } } },
+        'input.drill.target.namespacePath',
+      ],
     ])('refuses %s, naming %s', (_what, overrides, field) => {
       expect(problemsOf(aPolicy(overrides))).toEqual({ [field]: expect.any(String) });
     });

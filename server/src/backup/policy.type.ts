@@ -6,7 +6,7 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { IsOptional, ValidateNested } from 'class-validator';
 import type { BackupPolicyEntity } from './backup.entity.js';
-import type { BackupPolicyValue, BackupSchedule } from './policy.types.js';
+import type { BackupPolicyValue, BackupSchedule, DrillPolicy } from './policy.types.js';
 
 export enum CopyTypeEnum {
   FULL = 'FULL',
@@ -108,6 +108,35 @@ export class StorageShape {
   @Field(() => String, { nullable: true, description: 'null = <data dir>/backups' }) path?: string | null;
 }
 
+export enum DrillTargetKindEnum {
+  LOCAL_BARE = 'LOCAL_BARE',
+  SCRATCH_NAMESPACE = 'SCRATCH_NAMESPACE',
+}
+registerEnumType(DrillTargetKindEnum, {
+  name: 'DrillTargetKind',
+  description: 'LOCAL_BARE: git-only, into a scratch bare repository under the data dir (deleted afterwards). SCRATCH_NAMESPACE: a NEW_PROJECT restore into a group kept for drills (the drill project is deleted afterwards).',
+});
+
+@ObjectType('DrillTarget')
+@InputType('DrillTargetInput')
+export class DrillTargetShape {
+  @Field(() => DrillTargetKindEnum) kind!: DrillTargetKindEnum;
+  @Field(() => ID, { nullable: true, description: 'SCRATCH_NAMESPACE: the Connection (api scope) to restore through' }) connectionId?: string | null;
+  @Field(() => String, { nullable: true, description: 'SCRATCH_NAMESPACE: the group that receives drill projects' }) namespacePath?: string | null;
+}
+
+@ObjectType('DrillPolicy', { description: 'Periodic restore drills of a sample of repositories; the cadence is in the policy time zone.' })
+@InputType('DrillPolicyInput')
+export class DrillPolicyShape {
+  @Field({ description: 'Scheduled drills on or off (runDrill works either way).' }) enabled!: boolean;
+  @Field({ description: 'DAILY, WEEKLY or MONTHLY' }) every!: string;
+  @Field(() => TimeOfDayShape) @ValidateNested() time!: TimeOfDayShape;
+  @Field(() => Int, { nullable: true, description: 'WEEKLY: 0 = Sunday … 6 = Saturday' }) weekday?: number | null;
+  @Field(() => Int, { nullable: true, description: 'MONTHLY: 1–31' }) dayOfMonth?: number | null;
+  @Field(() => Int, { description: 'Repositories restored per drill (1–100), picked at random among those with a snapshot.' }) sampleSize!: number;
+  @Field(() => DrillTargetShape) @ValidateNested() target!: DrillTargetShape;
+}
+
 @ObjectType('BackupPolicySettings')
 @InputType('CustomizePolicyInput')
 export class PolicySettingsShape {
@@ -121,6 +150,7 @@ export class PolicySettingsShape {
   @Field(() => CompressionEnum) compression!: CompressionEnum;
   @Field(() => ID, { nullable: true, description: 'An ENCRYPTION_KEY credential; null = not encrypted' }) encryptionCredentialId?: string | null;
   @Field() verifyAfterBackup!: boolean;
+  @Field(() => DrillPolicyShape, { nullable: true, description: 'Restore drills; null = none scheduled.' }) @IsOptional() @ValidateNested() drill?: DrillPolicyShape | null;
 
   static from(v: BackupPolicyValue): PolicySettingsShape {
     return Object.assign(new PolicySettingsShape(), {
@@ -134,6 +164,7 @@ export class PolicySettingsShape {
       compression: v.compression,
       encryptionCredentialId: v.encryption?.credentialId ?? null,
       verifyAfterBackup: v.verifyAfterBackup,
+      drill: v.drill ? { ...v.drill, target: { connectionId: null, namespacePath: null, ...v.drill.target } } : null,
     });
   }
 
@@ -152,6 +183,7 @@ export class PolicySettingsShape {
       compression: input.compression,
       encryption: input.encryptionCredentialId ? { credentialId: input.encryptionCredentialId } : null,
       verifyAfterBackup: input.verifyAfterBackup,
+      drill: input.drill ? (stripNulls({ ...input.drill, time: { ...input.drill.time }, target: { ...input.drill.target } }) as unknown as DrillPolicy) : null,
     };
   }
 }

@@ -92,4 +92,31 @@ export interface BackupPolicyValue {
   encryption: { credentialId: string } | null;
   /** Re-read and check every artifact after each backup. */
   verifyAfterBackup: boolean;
+  /** Periodic restore drills (restore/drill.service.ts); null or absent = no scheduled drills. */
+  drill?: DrillPolicy | null;
 }
+
+/**
+ * A restore drill restores a sample of repositories (the latest snapshot of each, with its chain)
+ * into a scratch target and records what differed. The cadence reuses the backup calendar of
+ * backup-schedule.ts (as a FOREVER_INCREMENTAL schedule would fire), in the policy's time zone.
+ */
+export interface DrillPolicy {
+  /** Scheduled drills on or off; `runDrill` works either way. */
+  enabled: boolean;
+  every: 'DAILY' | 'WEEKLY' | 'MONTHLY';
+  time: TimeOfDay;
+  /** WEEKLY: 0 = Sunday … 6 = Saturday. */
+  weekday: Weekday;
+  /** MONTHLY: 1–31 (31 = the last day of shorter months). */
+  dayOfMonth: number;
+  /** Repositories restored per drill, picked at random among those with a snapshot (1–100). */
+  sampleSize: number;
+  target: DrillTarget;
+}
+
+export type DrillTarget =
+  /** git-only: the chain unbundled into a scratch bare repository under the data dir, deleted afterwards. */
+  | { kind: 'LOCAL_BARE' }
+  /** A NEW_PROJECT restore into `namespacePath` through `connectionId` (api scope); the project is deleted afterwards. */
+  | { kind: 'SCRATCH_NAMESPACE'; connectionId: string; namespacePath: string };

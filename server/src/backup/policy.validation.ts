@@ -22,6 +22,7 @@ import {
   type BackupSchedule,
   type BackupWindow,
   type CopySchedule,
+  type DrillPolicy,
   type Retention,
   type TimeOfDay,
   type Weekday,
@@ -30,6 +31,7 @@ import {
 export const MAX_KEEP_LAST = 10_000;
 export const MAX_RETENTION_DAYS = 36_500; // a hundred years; anything longer is KEEP_FOREVER
 export const MAX_TIMES_PER_DAY = 96; // every 15 minutes
+export const MAX_DRILL_SAMPLE = 100;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -91,10 +93,11 @@ export function validatePolicy(value: unknown): BackupPolicyValue {
   const compression = p.oneOf(input.compression, 'input.compression', ['NONE', 'GZIP', 'BROTLI'] as const);
   const encryption = validateEncryption(p, input.encryption);
   const verifyAfterBackup = p.bool(input.verifyAfterBackup, 'input.verifyAfterBackup');
+  const drill = validateDrill(p, input.drill);
   if (schedule && window) checkScheduleFitsWindow(p, schedule, window);
 
   if (Object.keys(p.fields).length > 0) throw validationError(p.fields);
-  return { scope, include, schedule, timeZone: tz, window, retention, storage, compression, encryption, verifyAfterBackup } as BackupPolicyValue;
+  return { scope, include, schedule, timeZone: tz, window, retention, storage, compression, encryption, verifyAfterBackup, drill } as BackupPolicyValue;
 }
 
 function validateScope(p: Problems, v: unknown): BackupPolicyValue['scope'] | undefined {
@@ -253,4 +256,36 @@ function validateEncryption(p: Problems, v: unknown): BackupPolicyValue['encrypt
     return p.add('input.encryption.credentialId', 'must be the id of an encryption key in the Password Manager (or set encryption to null)');
   }
   return { credentialId: e.credentialId };
+}
+
+/**
+ * Restore drills: a cadence as FOREVER_INCREMENTAL's (only the weekday or day of the month that
+ * `every` uses is required), a sample size, and a target. SCRATCH_NAMESPACE needs a Connection
+ * and a namespace path; whether the connection exists and may create projects is the drill's
+ * check (it is reported on the drill run, as a restore reports it).
+ */
+function validateDrill(p: Problems, v: unknown): DrillPolicy | null | undefined {
+  if (v === null || v === undefined) return null;
+  const d = p.obj(v, 'input.drill');
+  if (!d) return undefined;
+  const enabled = p.bool(d.enabled, 'input.drill.enabled');
+  const every = p.oneOf(d.every, 'input.drill.every', ['DAILY', 'WEEKLY', 'MONTHLY'] as const);
+  const time = p.time(d.time, 'input.drill.time');
+  const weekday = (d.weekday === undefined || d.weekday === null) && every !== 'WEEKLY' ? 0 : p.weekday(d.weekday, 'input.drill.weekday');
+  const dayOfMonth = (d.dayOfMonth === undefined || d.dayOfMonth === null) && every !== 'MONTHLY' ? 1 : p.dayOfMonth(d.dayOfMonth, 'input.drill.dayOfMonth');
+  const sampleSize = p.int(d.sampleSize, 'input.drill.sampleSize', 1, MAX_DRILL_SAMPLE);
+  const t = p.obj(d.target, 'input.drill.target');
+  const kind = t && p.oneOf(t.kind, 'input.drill.target.kind', ['LOCAL_BARE', 'SCRATCH_NAMESPACE'] as const);
+  let target: DrillPolicy['target'] | undefined;
+  if (kind === 'LOCAL_BARE') target = { kind };
+  else if (t && kind === 'SCRATCH_NAMESPACE') {
+    const connectionId = typeof t.connectionId === 'string' && t.connectionId.trim() ? t.connectionId.trim() : p.add('input.drill.target.connectionId', 'is required for SCRATCH_NAMESPACE: the Connection (api scope) the drill restores through');
+    const path = typeof t.namespacePath === 'string' ? t.namespacePath.trim().replace(/^\/+|\/+$/g, '') : '';
+    const namespacePath = /^[A-Za-z0-9_.][A-Za-z0-9_.\-/]*$/.test(path) && !path.includes('//') && !path.includes('..')
+      ? path
+      : p.add('input.drill.target.namespacePath', 'is required for SCRATCH_NAMESPACE: the path of a group kept for drills (its drill projects are deleted afterwards)');
+    if (connectionId && namespacePath) target = { kind, connectionId, namespacePath };
+  }
+  if (enabled === undefined || !every || !time || weekday === undefined || !dayOfMonth || !sampleSize || !target) return undefined;
+  return { enabled, every, time, weekday, dayOfMonth, sampleSize, target };
 }

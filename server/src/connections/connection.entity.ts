@@ -54,6 +54,16 @@ export class ConnectionEntity {
   @Column('timestamptz', { name: 'connected_at', nullable: true }) connectedAt!: Date | null;
   @Column('timestamptz', { name: 'disconnected_at', nullable: true }) disconnectedAt!: Date | null;
   @Column('timestamptz', { name: 'token_refreshed_at', nullable: true }) tokenRefreshedAt!: Date | null;
+  /**
+   * OAuth: the separate write authorization a restore asks for (`api write_repository`), kept
+   * apart from the read-only pair backups use, so write access exists only once someone asked
+   * for it and can be dropped without touching backups. Null until `authorizeRestore` completes.
+   */
+  @Column('bytea', { name: 'write_access_token_ciphertext', nullable: true }) writeAccessTokenCiphertext!: Buffer | null;
+  @Column('bytea', { name: 'write_refresh_token_ciphertext', nullable: true }) writeRefreshTokenCiphertext!: Buffer | null;
+  @Column('timestamptz', { name: 'write_token_expires_at', nullable: true }) writeTokenExpiresAt!: Date | null;
+  @Column('text', { name: 'write_scopes', array: true, default: () => "'{}'" }) writeScopes!: string[];
+  @Column('timestamptz', { name: 'write_authorized_at', nullable: true }) writeAuthorizedAt!: Date | null;
 }
 
 /** One OAuth authorize attempt: PKCE verifier (encrypted) and the hash of its state, single use. */
@@ -68,8 +78,15 @@ export class OAuthAttemptEntity {
   stateHash!: string;
   @Column('bytea', { name: 'code_verifier_ciphertext' }) codeVerifierCiphertext!: Buffer;
   @Column('text', { array: true }) scopes!: string[];
+  /** CONNECT: the connection's (read-only) authorization; WRITE: the separate one a restore asks for. */
+  @Column('text', { default: 'CONNECT' }) purpose!: 'CONNECT' | 'WRITE';
   @Column('text', { name: 'redirect_uri' }) redirectUri!: string;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column('timestamptz', { name: 'expires_at' }) expiresAt!: Date;
   @Column('timestamptz', { name: 'consumed_at', nullable: true }) consumedAt!: Date | null;
+}
+
+/** The scopes a connection can write with: a PAT's own, an OAuth connection's write authorization's. */
+export function writeScopesOf(connection: ConnectionEntity): string[] {
+  return connection.method === 'PERSONAL_ACCESS_TOKEN' ? connection.scopes : connection.writeScopes;
 }

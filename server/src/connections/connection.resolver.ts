@@ -67,6 +67,15 @@ export class ConnectionResolver {
     return Object.assign(new ConnectGitLabPayload(), { connection: Connection.from(connection), authorizationUrl });
   }
 
+  @Authorized('RESTORE_OPERATOR')
+  @Mutation(() => ConnectGitLabPayload, {
+    description: 'OAuth: an authorize URL for the separate write authorization restores need (api write_repository); the connection keeps its read-only tokens for backups.',
+  })
+  async authorizeRestore(@Arg('connectionId', () => ID) connectionId: string, @Ctx() { services }: GraphQLContext) {
+    const { connection, authorizationUrl } = await services.connections.authorizeRestore(connectionId);
+    return Object.assign(new ConnectGitLabPayload(), { connection: Connection.from(connection), authorizationUrl });
+  }
+
   @Authorized('ADMIN')
   @Mutation(() => Connection, { description: 'Revokes OAuth tokens where GitLab allows; the connection stays as history.' })
   async disconnect(@Arg('id', () => ID) id: string, @Ctx() { services }: GraphQLContext) {

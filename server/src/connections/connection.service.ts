@@ -25,6 +25,8 @@ export const PAT_EXPIRY_WARNING_DAYS = 14;
 export const GITLAB_COM = 'https://gitlab.com';
 /** Scopes Labkeeper asks for when connecting (backup only). Restore asks for `api write_repository` separately. */
 export const BACKUP_SCOPES = ['read_api', 'read_repository', 'read_user'];
+/** What a restore asks for, in its own authorization, only when someone wants to restore (issue 4). */
+export const RESTORE_SCOPES = ['api', 'write_repository'];
 
 export interface ConnectInput {
   method: ConnectionMethod;
@@ -127,6 +129,23 @@ export class ConnectionService {
     return { connection, authorizationUrl };
   }
 
+  /**
+   * The separate write authorization an OAuth connection needs before a restore can write
+   * through it: an authorize URL for `api write_repository`, to open like the connect pop-up. The
+   * connection stays CONNECTED and keeps its read-only tokens; the callback stores the write pair
+   * beside them (same GitLab user only). A personal access token writes with its own scopes.
+   */
+  async authorizeRestore(connectionId: string): Promise<ConnectResult> {
+    const connection = await this.get(connectionId);
+    if (connection.method === 'PERSONAL_ACCESS_TOKEN') {
+      throw validationError({ connectionId: 'is a personal access token connection: it writes with its own token, so connect one with the api scope instead' });
+    }
+    if (connection.status !== 'CONNECTED') throw validationError({ connectionId: `is ${connection.status}: connect it first, then authorize restores` });
+    const authorizationUrl = await this.attempts.start(connection, RESTORE_SCOPES, 'WRITE');
+    this.logger.info({ connectionId }, 'write authorization requested');
+    return { connection, authorizationUrl };
+  }
+
   /** Top-level namespaces (groups and the user's own) this connection can reach. */
   namespaces(connectionId: string): Promise<GitLabNamespace[]> {
     return this.sessions.withGitLab(connectionId, (client) => client.listTopLevelNamespaces());
@@ -143,6 +162,7 @@ export class ConnectionService {
     }
     connection.accessTokenCiphertext = null;
     connection.refreshTokenCiphertext = null;
+    this.sessions.dropWriteTokens(connection);
     connection.disconnectedAt = this.clock.now();
     return this.setStatus(connection, 'DISCONNECTED', 'disconnected by a user');
   }

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ArrayMaxSize, ArrayMinSize, IsInt, IsOptional, Max, MaxLength, Min, ValidateNested } from 'class-validator';
-import type { ConnectionEntity, ConnectionMethod, ConnectionStatus, RepoSyncScheduleValue } from './connection.entity.js';
+import { writeScopesOf, type ConnectionEntity, type ConnectionMethod, type ConnectionStatus, type RepoSyncScheduleValue } from './connection.entity.js';
 
 export enum ConnectionMethodEnum {
   OAUTH = 'OAUTH',
@@ -75,6 +75,9 @@ export class Connection {
   @Field(() => String, { nullable: true, description: 'The username or e-mail given for token connections.' }) login!: string | null;
   @Field(() => GitLabUserSummary, { nullable: true }) gitlabUser!: GitLabUserSummary | null;
   @Field(() => [String]) scopes!: string[];
+  @Field(() => [String], { description: 'What a restore may write with: a PAT\'s own scopes; for OAuth, the separate write authorization (authorizeRestore), empty until granted.' })
+  writeScopes!: string[];
+  @Field(() => Date, { nullable: true, description: 'OAuth: when the write authorization was granted.' }) writeAuthorizedAt!: Date | null;
   @Field(() => Date, { nullable: true, description: 'OAuth: access token expiry (refreshed automatically). PAT: expiry date.' })
   tokenExpiresAt!: Date | null;
   @Field(() => ID, { nullable: true, description: 'The Password Manager entry holding the PAT or OAuth client secret.' })
@@ -102,6 +105,8 @@ export class Connection {
           ? { id: e.gitlabUserId, username: e.gitlabUsername!, name: e.gitlabUserName, webUrl: e.gitlabUserWebUrl }
           : null,
       scopes: e.scopes,
+      writeScopes: writeScopesOf(e),
+      writeAuthorizedAt: e.writeAuthorizedAt,
       tokenExpiresAt: e.tokenExpiresAt,
       credentialId: e.credentialId,
       oauthClientId: e.oauthClientId,

@@ -8,6 +8,10 @@
  * - consent denied, a wrong state secret, a replayed or expired attempt → the connection, while it
  *   still awaits authorization, goes to ERROR with the reason (published). A replay never changes a
  *   connection that is already CONNECTED. A state naming no attempt changes nothing.
+ * - A WRITE attempt (`authorizeRestore`: the separate `api write_repository` authorization a
+ *   restore needs) never changes the connection's status or its read-only tokens. Its tokens are
+ *   kept beside them, and only when the GitLab user who consented is the connection's own user:
+ *   write access granted by someone else would make restores act as another person.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { IsNull, type DataSource } from 'typeorm';
@@ -53,7 +57,7 @@ export class OAuthAttempts {
   ) {}
 
   /** Creates an attempt and returns GitLab's authorize URL for it. */
-  async start(connection: ConnectionEntity, scopes: string[]): Promise<string> {
+  async start(connection: ConnectionEntity, scopes: string[], purpose: 'CONNECT' | 'WRITE' = 'CONNECT'): Promise<string> {
     const app = await this.sessions.appFor(connection);
     const id = newId();
     const secret = randomState();
@@ -64,6 +68,7 @@ export class OAuthAttempts {
       stateHash: sha256(secret),
       codeVerifierCiphertext: this.box.seal(pkce.verifier, `oauth-attempt:${id}`),
       scopes,
+      purpose,
       redirectUri: app.redirectUri,
       expiresAt: new Date(this.clock.now().getTime() + ATTEMPT_TTL_MS),
       consumedAt: null,
@@ -94,6 +99,7 @@ export class OAuthAttempts {
               ? 'GitLab returned no authorization code'
               : null;
     if (failure) return this.fail(connection, failure);
+    if (attempt.purpose === 'WRITE') return this.completeWrite(connection, attempt, params.code!);
 
     try {
       const app = await this.sessions.appFor(connection);
@@ -122,11 +128,41 @@ export class OAuthAttempts {
     }
   }
 
+  /** The write authorization's callback: tokens kept beside the read-only pair, for the connection's own GitLab user only. */
+  private async completeWrite(connection: ConnectionEntity, attempt: OAuthAttemptEntity, code: string): Promise<CallbackOutcome> {
+    const app = await this.sessions.appFor(connection);
+    try {
+      const verifier = this.box.open(attempt.codeVerifierCiphertext, `oauth-attempt:${attempt.id}`);
+      const tokens = await this.oauth.exchangeCode(app, { code, codeVerifier: verifier });
+      const user = await this.gitlab
+        .create({ instanceUrl: connection.instanceUrl, token: tokens.accessToken, tokenType: 'oauth', caCertificate: connection.caCertificate })
+        .currentUser();
+      if (user.id !== connection.gitlabUserId) {
+        await this.oauth.revoke(app, tokens.accessToken).catch(() => undefined);
+        return this.fail(connection, `write access was granted by GitLab user ${user.username}, but this connection is ${connection.gitlabUsername}'s; sign in to GitLab as ${connection.gitlabUsername} and authorize again`);
+      }
+      const fresh = await this.dataSource.getRepository(ConnectionEntity).findOneByOrFail({ id: connection.id });
+      this.sessions.applyTokens(fresh, tokens, { write: true });
+      if (tokens.scopes.length === 0) fresh.writeScopes = attempt.scopes;
+      fresh.writeAuthorizedAt = this.clock.now();
+      await this.dataSource.getRepository(ConnectionEntity).save(fresh);
+      this.logger.info({ connectionId: connection.id, scopes: fresh.writeScopes }, 'write authorization granted');
+      // The status does not change (nothing to publish); the pop-up tells its opener, as after a connect.
+      return { ok: true, connectionId: connection.id, message: `Restores may now write to GitLab as ${user.username}.` };
+    } catch (error) {
+      const reason = error instanceof DomainError ? error.message : 'the code exchange with GitLab failed';
+      this.logger.warn({ connectionId: connection.id, err: error }, 'OAuth write authorization failed');
+      return this.fail(connection, `GitLab did not complete the write authorization: ${reason}`);
+    }
+  }
+
   async revokeTokens(connection: ConnectionEntity): Promise<void> {
     const app = await this.sessions.appFor(connection);
     const tokens = [
       connection.accessTokenCiphertext && this.box.open(connection.accessTokenCiphertext, tokenContext(connection.id, 'access')),
       connection.refreshTokenCiphertext && this.box.open(connection.refreshTokenCiphertext, tokenContext(connection.id, 'refresh')),
+      connection.writeAccessTokenCiphertext && this.box.open(connection.writeAccessTokenCiphertext, tokenContext(connection.id, 'write-access')),
+      connection.writeRefreshTokenCiphertext && this.box.open(connection.writeRefreshTokenCiphertext, tokenContext(connection.id, 'write-refresh')),
     ].filter((t): t is string => !!t);
     for (const token of tokens) await this.oauth.revoke(app, token);
   }

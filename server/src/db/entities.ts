@@ -2,6 +2,7 @@ import { ApiTokenEntity } from '../access/api-token.entity.js';
 import { BackupPolicyEntity, BackupRunEntity, BackupRunItemEntity, SnapshotEntity } from '../backup/backup.entity.js';
 import { RestoreRunEntity } from '../restore/restore.entity.js';
 import { RestoreMappingEntity } from '../restore/restore-mapping.entity.js';
+import { DrillRunEntity, DrillScheduleEntity } from '../restore/drill.entity.js';
 import { ConnectionEntity, OAuthAttemptEntity } from '../connections/connection.entity.js';
 import { CredentialEntity } from '../credentials/credential.entity.js';
 import { GroupEntity, OrganizationEntity, RepositoryEntity, SyncRunEntity } from '../organizations/organization.entity.js';
@@ -24,4 +25,6 @@ export const ENTITIES = [
   SnapshotEntity,
   RestoreRunEntity,
   RestoreMappingEntity,
+  DrillRunEntity,
+  DrillScheduleEntity,
 ];

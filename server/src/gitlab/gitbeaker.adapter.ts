@@ -224,6 +224,10 @@ class GitbeakerGitLabClient implements GitLabClient {
    * Statistics need Reporter access; an instance that answers 403 to `statistics=true` instead of
    * leaving them out gets the listing again without them (statistics are then null).
    */
+  async deleteProject(projectId: number): Promise<void> {
+    await this.fetchOne(`DELETE /projects/${projectId}`, Projects, (projects) => projects.remove(projectId), () => undefined);
+  }
+
   private async withStatisticsFallback<T>(list: (statistics: boolean) => Promise<T>): Promise<T> {
     try {
       return await list(true);

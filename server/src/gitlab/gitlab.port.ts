@@ -109,6 +109,11 @@ export interface GitLabClient {
   listProtectedBranches(projectId: number): Promise<string[]>;
   /** POST /projects — needs the `api` scope and Developer (group) access to the namespace. */
   createProject(input: NewGitLabProject): Promise<GitLabProject>;
+  /**
+   * DELETE /projects/:id — needs Owner (or admin). GitLab answers 202 and deletes in the
+   * background; on tiers with delayed deletion the project is only marked for deletion.
+   */
+  deleteProject(projectId: number): Promise<void>;
 }
 
 export interface NewGitLabProject {

@@ -126,6 +126,16 @@ export interface GitLabMetadataWriter {
   listMergeRequests(projectId: number): Promise<MetadataRecord[]>;
   /** The notes of one issue or merge request, oldest first (system notes included). */
   listNotes(projectId: number, noteable: { kind: 'issue' | 'merge_request'; iid: number }): Promise<MetadataRecord[]>;
+  /** POST /groups/:id/labels. */
+  createGroupLabel(groupId: number, input: LabelInput): Promise<Created>;
+  /** POST /groups/:id/milestones. */
+  createGroupMilestone(groupId: number, input: MilestoneInput): Promise<Created & { iid: number }>;
+  /** PUT /groups/:id/milestones/:milestone_id (state_event close | activate). */
+  updateGroupMilestone(groupId: number, milestoneId: number, change: { stateEvent: 'close' | 'activate' }): Promise<void>;
+  /** The group's own labels (not its ancestors' or descendants'). */
+  listGroupLabels(groupId: number): Promise<MetadataRecord[]>;
+  /** The group's own milestones, every state. */
+  listGroupMilestones(groupId: number): Promise<MetadataRecord[]>;
 }
 
 export interface GitLabMetadataWriterFactory {
@@ -301,6 +311,30 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
   listNotes(projectId: number, noteable: { kind: 'issue' | 'merge_request'; iid: number }): Promise<MetadataRecord[]> {
     const kind = noteable.kind === 'issue' ? 'issues' : 'merge_requests';
     return this.list(`projects/${projectId}/${kind}/${noteable.iid}/notes`, { order_by: 'created_at', sort: 'asc' });
+  }
+
+  async createGroupLabel(groupId: number, input: LabelInput): Promise<Created> {
+    const body = await this.post(`groups/${groupId}/labels`, fields({ name: input.name, color: input.color, description: input.description }));
+    return { id: numberField(body, 'id') };
+  }
+
+  async createGroupMilestone(groupId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
+    const body = await this.post(`groups/${groupId}/milestones`, fields({
+      title: input.title, description: input.description, due_date: input.dueDate, start_date: input.startDate,
+    }));
+    return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+  }
+
+  async updateGroupMilestone(groupId: number, milestoneId: number, change: { stateEvent: 'close' | 'activate' }): Promise<void> {
+    await this.put(`groups/${groupId}/milestones/${milestoneId}`, { state_event: change.stateEvent });
+  }
+
+  listGroupLabels(groupId: number): Promise<MetadataRecord[]> {
+    return this.list(`groups/${groupId}/labels`, { include_ancestor_groups: false, include_descendant_groups: false, only_group_labels: true, with_counts: false });
+  }
+
+  listGroupMilestones(groupId: number): Promise<MetadataRecord[]> {
+    return this.list(`groups/${groupId}/milestones`, { include_ancestors: false });
   }
 
   private async list(path: string, query: Record<string, unknown>): Promise<MetadataRecord[]> {

@@ -38,6 +38,7 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'SNAPSHOT_NOT_FOUND':
     case 'POLICY_NOT_FOUND':
     case 'ARTIFACT_NOT_FOUND':
+    case 'DRILL_RUN_NOT_FOUND':
       return 'NOT_FOUND';
     case 'CONFLICT':
     case 'CREDENTIAL_IN_USE':
@@ -47,12 +48,14 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'BACKUP_ALREADY_RUNNING':
     case 'SNAPSHOT_HAS_DEPENDENTS':
     case 'ARTIFACT_EXISTS':
+    case 'DRILL_ALREADY_RUNNING':
       return 'CONFLICT';
     case 'FORBIDDEN':
       return 'FORBIDDEN';
     case 'UNAUTHENTICATED':
       return 'UNAUTHENTICATED';
     case 'CONNECTION_NOT_CONNECTED':
+    case 'WRITE_AUTHORIZATION_REQUIRED':
     case 'OAUTH_NOT_CONFIGURED':
     case 'OAUTH_STATE_INVALID':
     case 'OAUTH_ATTEMPT_EXPIRED':

@@ -3,6 +3,7 @@ import { buildSchema } from 'type-graphql';
 import { ApiTokenResolver } from '../access/api-token.resolver.js';
 import { BackupRunResolver, PolicyResolver, SnapshotResolver } from '../backup/backup.resolver.js';
 import { RestoreResolver } from '../restore/restore.resolver.js';
+import { DrillResolver, OrganizationDrillResolver } from '../restore/drill.resolver.js';
 import { ConnectionResolver } from '../connections/connection.resolver.js';
 import { CredentialResolver } from '../credentials/credential.resolver.js';
 import { OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
@@ -22,6 +23,8 @@ export const RESOLVERS = [
   BackupRunResolver,
   SnapshotResolver,
   RestoreResolver,
+  DrillResolver,
+  OrganizationDrillResolver,
 ] as const;
 
 export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSchema> {

@@ -66,6 +66,20 @@ export async function defineJobs(
     }
   });
 
+  agenda.define(JOB.drillRun, async (job: Job<{ drillRunId: string }>) => {
+    const release = keepLocked(job as Job<unknown>, lockLifetimeMs);
+    try {
+      await services.drills.execute(job.attrs.data.drillRunId);
+    } finally {
+      release();
+    }
+  });
+
+  agenda.define(JOB.drillSchedule, async () => {
+    const started = await services.drillScheduler.startDueDrills();
+    if (started.length > 0) log.info({ drills: started.length }, 'scheduled restore drills started');
+  });
+
   agenda.define(JOB.retentionPrune, async () => {
     await services.retention.prune();
   });
@@ -73,5 +87,6 @@ export async function defineJobs(
   // One schedule row for the whole cluster (Agenda's `every` upserts a single job by name).
   await agenda.every('1 minute', JOB.repositoriesSchedule, undefined, { skipImmediate: false });
   await agenda.every('1 minute', JOB.backupSchedule, undefined, { skipImmediate: false });
+  await agenda.every('1 minute', JOB.drillSchedule, undefined, { skipImmediate: false });
   await agenda.every('1 hour', JOB.retentionPrune, undefined, { skipImmediate: true });
 }

@@ -14,4 +14,8 @@ export const JOB = {
   retentionPrune: 'retention.prune',
   /** One restore run (data: { runId }). */
   restoreRun: 'restore.run',
+  /** One restore drill (data: { drillRunId }). */
+  drillRun: 'drill.run',
+  /** Every minute: start the restore drills whose policy cadence is due. */
+  drillSchedule: 'drill.schedule',
 } as const;

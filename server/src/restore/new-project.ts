@@ -12,6 +12,8 @@ import type { ArtifactCodec, ArtifactStores } from '../backup/backup.ports.js';
 import { storedLfsObjects, type Manifest, type ManifestArtifact } from '../backup/manifest.js';
 import type { SnapshotReader } from '../backup/snapshot-chain.js';
 import type { ConnectionService } from '../connections/connection.service.js';
+import { writeScopesOf, type ConnectionEntity } from '../connections/connection.entity.js';
+import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import type { GitLabProject } from '../gitlab/gitlab.port.js';
 import { DomainError, isDomainError, validationError } from '../shared/errors.js';
@@ -40,6 +42,8 @@ export interface NewProjectOutcome {
   wiki: PushReport | null;
   lfs: { uploaded: number; present: number; failed: number } | null;
   problems: string[];
+  /** A group snapshot: metadata types it holds that a restore does not write back. */
+  notRestored?: string[];
 }
 
 export interface NewProjectDeps {
@@ -54,7 +58,18 @@ export interface NewProjectDeps {
   mappingsFor(scope: string): RestoreMappings;
 }
 
-const WRITE_SCOPES = ['api'];
+/**
+ * Refuses a connection that cannot write what a restore writes. An OAuth connection writes only
+ * through its separate write authorization (`authorizeRestore`); a PAT through its own scopes.
+ */
+export function requireWriteScopes(connection: ConnectionEntity, anyOf: string[], what: string): void {
+  const scopes = writeScopesOf(connection);
+  if (anyOf.some((s) => scopes.includes(s))) return;
+  if (connection.method !== 'PERSONAL_ACCESS_TOKEN') throw writeAuthorizationRequired(connection.id, scopes.length ? `its write authorization lacks ${anyOf.join(' or ')}` : null);
+  throw new DomainError('CONNECTION_NOT_CONNECTED', `connection ${connection.id} cannot ${what}: its token lacks the ${anyOf.join(' or ')} scope; connect with a token that has it`, {
+    details: { fields: { 'input.targetConnectionId': `needs ${anyOf.join(' or ')} to ${what}` } },
+  });
+}
 
 export async function restoreToNewProject(
   deps: NewProjectDeps,
@@ -63,11 +78,7 @@ export async function restoreToNewProject(
   options: { dryRun: boolean; includeMetadata: boolean; signal?: AbortSignal },
 ): Promise<NewProjectOutcome> {
   const connection = await deps.connections.get(target.connectionId);
-  if (!WRITE_SCOPES.some((s) => connection.scopes.includes(s))) {
-    throw new DomainError('CONNECTION_NOT_CONNECTED', `connection ${connection.id} cannot create projects: its token lacks the api scope; connect with a token (or authorization) that has api`, {
-      details: { fields: { 'input.targetConnectionId': 'needs the api scope to create projects' } },
-    });
-  }
+  requireWriteScopes(connection, ['api'], 'create projects');
   const chain = await deps.reader.chain(snapshot);
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
@@ -94,10 +105,10 @@ export async function restoreToNewProject(
       description: `Restored by Labkeeper from ${manifest.repository!.pathWithNamespace} (snapshot ${snapshot.id}, ${manifest.createdAt})`,
     });
     return { project: made, created: true };
-  });
+  }, { write: true });
   outcome.created = created;
   outcome.webUrl = project?.webUrl ?? null;
-  const access = await deps.sessions.access(connection.id);
+  const access = await deps.sessions.access(connection.id, { write: true });
   const auth = { username: 'oauth2', password: access.token };
 
   await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
@@ -160,8 +171,8 @@ export async function restoreToNewProject(
   return outcome;
 }
 
-/** One metadata artifact's records, decoded and parsed line by line (never the whole file in memory). */
-async function* readRecords(
+/** One metadata artifact's records, decoded and parsed line by line (never the whole file in memory). Also used by group-restore.ts. */
+export async function* readRecords(
   store: Awaited<ReturnType<ArtifactStores['at']>>,
   deps: NewProjectDeps,
   snapshot: SnapshotEntity,

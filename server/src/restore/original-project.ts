@@ -12,10 +12,10 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SnapshotEntity } from '../backup/backup.entity.js';
-import { DomainError, validationError } from '../shared/errors.js';
+import { validationError } from '../shared/errors.js';
 import { materializeRepository, pushRestoredRefs, type PushMode } from './git-restore.js';
 import { uploadChainLfs } from './chain-lfs.js';
-import type { NewProjectDeps, NewProjectOutcome } from './new-project.js';
+import { requireWriteScopes, type NewProjectDeps, type NewProjectOutcome } from './new-project.js';
 
 export type OriginalMode = 'PREFIX' | 'MISSING_ONLY' | 'OVERWRITE';
 
@@ -38,11 +38,7 @@ export async function restoreToOriginal(
   options: { dryRun: boolean; signal?: AbortSignal },
 ): Promise<NewProjectOutcome> {
   const connection = await deps.connections.get(target.connectionId);
-  if (!['api', 'write_repository'].some((s) => connection.scopes.includes(s))) {
-    throw new DomainError('CONNECTION_NOT_CONNECTED', `connection ${connection.id} cannot push: its token lacks write_repository (or api); reconnect with write access`, {
-      details: { fields: { 'input.targetConnectionId': 'needs write_repository or api to push' } },
-    });
-  }
+  requireWriteScopes(connection, ['api', 'write_repository'], 'push');
   const chain = await deps.reader.chain(snapshot);
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
@@ -50,10 +46,10 @@ export async function restoreToOriginal(
   const { project, protectedBranches } = await deps.sessions.withGitLab(connection.id, async (client) => {
     const found = await client.getProject(manifest.repository!.gitlabProjectId);
     return { project: found, protectedBranches: await client.listProtectedBranches(found.id).catch(() => [] as string[]) };
-  });
+  }, { write: true });
   const prefix = target.prefix?.trim() || `restored/${manifest.createdAt.slice(0, 16).replace(/[:T]/g, '-')}`;
   const outcome: NewProjectOutcome = { projectPath: project.pathWithNamespace, metadata: null, webUrl: project.webUrl, created: false, git: null, wiki: null, lfs: null, problems: [] };
-  const access = await deps.sessions.access(connection.id);
+  const access = await deps.sessions.access(connection.id, { write: true });
   const auth = { username: 'oauth2', password: access.token };
 
   await mkdir(join(deps.workDir, 'tmp'), { recursive: true });

@@ -5,6 +5,9 @@
  * short-lived signed link serves one tar archive of exactly the stored files — bundles, metadata,
  * manifests and LFS objects in the storage layout of docs/FORMAT.md — streamed from storage.
  * A dry run reports what the archive would hold without issuing a link.
+ * Targets NEW_PROJECT and ORIGINAL write to GitLab: an OAuth connection needs its separate write
+ * authorization (`authorizeRestore`), checked when the restore is requested. NEW_PROJECT restores
+ * group snapshots too (group labels and milestones, group-restore.ts), before the projects.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { In, LessThanOrEqual, type DataSource, type Repository } from 'typeorm';
@@ -24,6 +27,9 @@ import type { RestoreProgressed } from './restore.events.js';
 import type { TarEntry } from './tar.js';
 import { restoreToNewProject, type NewProjectDeps, type NewProjectTarget } from './new-project.js';
 import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
+import { restoreGroupToNamespace } from './group-restore.js';
+import { writeScopesOf } from '../connections/connection.entity.js';
+import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 
 export const JOB_RESTORE_RUN = 'restore.run';
 export const DOWNLOAD_TTL_MS = 60 * 60_000;
@@ -91,11 +97,19 @@ export class RestoreService {
     }
     if (request.target === 'NEW_PROJECT') {
       if (!request.namespacePath?.trim()) throw validationError({ 'input.namespacePath': 'is required: the group that receives the restored projects' });
-      if (request.projectPath && snapshots.length > 1) throw validationError({ 'input.projectPath': 'is only for a single snapshot; several keep their original paths' });
+      if (request.projectPath && snapshots.filter((s) => s.repositoryId).length > 1) throw validationError({ 'input.projectPath': 'is only for a single snapshot; several keep their original paths' });
       const connectionId = request.targetConnectionId ?? (await this.organizationConnection(snapshots[0]!.organizationId));
-      options = { connectionId, namespacePath: request.namespacePath.trim(), projectPath: request.projectPath ?? null, includeMetadata: request.includeMetadata ?? true };
-      snapshots.splice(0, snapshots.length, ...snapshots.filter((s) => s.repositoryId));
-      if (snapshots.length === 0) throw validationError({ 'input.snapshotIds': 'no repository snapshot to restore (group metadata restores to GitLab later)' });
+      const includeMetadata = request.includeMetadata ?? true;
+      options = { connectionId, namespacePath: request.namespacePath.trim(), projectPath: request.projectPath ?? null, includeMetadata };
+      // Group snapshots are metadata only: restored (group labels, milestones) unless metadata is left out.
+      snapshots.splice(0, snapshots.length, ...snapshots.filter((s) => s.repositoryId || includeMetadata));
+      if (snapshots.length === 0) throw validationError({ 'input.snapshotIds': 'no repository snapshot to restore, and group snapshots hold only metadata (includeMetadata is false)' });
+    }
+    if (options && this.newProject) {
+      // Write access is asked for when a restore needs it, not at connect time: fail now, while
+      // the user is there to authorize, rather than queue a run that cannot write.
+      const connection = await this.newProject.connections.get(options.connectionId as string);
+      if (connection.method !== 'PERSONAL_ACCESS_TOKEN' && writeScopesOf(connection).length === 0) throw writeAuthorizationRequired(connection.id, null);
     }
     const run = this.runs.create({
       id: newId(),
@@ -178,14 +192,18 @@ export class RestoreService {
     const options = run.options as unknown as NewProjectTarget & OriginalTarget & { includeMetadata: boolean };
     await this.update(run, { phase: 'RESTORING' }, 0);
     let fatal = 0; // snapshots that could not be restored at all (others may only report problems)
+    // Groups first: their labels and milestones exist before the projects' issues name them.
+    snapshots = [...snapshots.filter((s) => s.groupId), ...snapshots.filter((s) => !s.groupId)];
     for (const [i, snapshot] of snapshots.entries()) {
       const manifest = await this.reader.manifest(snapshot);
-      const path = manifest.repository?.pathWithNamespace ?? snapshot.id;
+      const path = manifest.repository?.pathWithNamespace ?? manifest.group?.fullPath ?? snapshot.id;
       try {
         const outcome =
           run.target === 'ORIGINAL'
             ? await restoreToOriginal(this.newProject!, snapshot, options, { dryRun: run.isDryRun })
-            : await restoreToNewProject(this.newProject!, snapshot, options, { dryRun: run.isDryRun, includeMetadata: options.includeMetadata });
+            : snapshot.groupId
+              ? await restoreGroupToNamespace(this.newProject!, snapshot, options, { dryRun: run.isDryRun })
+              : await restoreToNewProject(this.newProject!, snapshot, options, { dryRun: run.isDryRun, includeMetadata: options.includeMetadata });
         report.snapshots.push({
           snapshotId: snapshot.id,
           path,
@@ -205,6 +223,7 @@ export class RestoreService {
             wikiRefsPushed: outcome.wiki?.pushed.length ?? 0,
             lfs: outcome.lfs,
             metadata: outcome.metadata,
+            ...(outcome.notRestored?.length ? { notRestored: outcome.notRestored } : {}),
           },
         });
       } catch (error) {

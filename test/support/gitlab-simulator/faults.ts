@@ -36,11 +36,30 @@ interface ResetFault {
 
 export const API_PATH = /^\/api\/v4\//;
 
+/** A response held back after its request was handled (see Faults.holdNext). */
+export interface HeldResponse {
+  /** Resolves when a matching request has been handled (its effects are in the state) and its response is held. */
+  reached: Promise<{ method: string; path: string }>;
+  /** Sends the held response (harmless when the client has gone away meanwhile). */
+  release(): void;
+}
+
+interface Hold {
+  method: string | null;
+  pathPattern: RegExp;
+  skip: number;
+  armed: boolean;
+  reached: (request: { method: string; path: string }) => void;
+  send: (() => void) | null;
+  released: boolean;
+}
+
 export class Faults {
   private readonly faults: Fault[] = [];
   private readonly throttles: ForcedThrottle[] = [];
   private readonly resets: ResetFault[] = [];
   private readonly counters = new Map<string, { window: number; count: number }>();
+  private readonly holds: Hold[] = [];
 
   constructor(
     private readonly options: RateLimitOptions | null,
@@ -61,6 +80,47 @@ export class Faults {
    */
   resetNext(count: number, options: { pathPattern: RegExp; afterBytes?: number }): void {
     this.resets.push({ remaining: count, afterBytes: options.afterBytes ?? 64 * 1024, pathPattern: options.pathPattern });
+  }
+
+  /**
+   * The response to the next matching request (after `skip` matching ones pass) is held back
+   * once the handler has done its work: GitLab has created the issue, say, but the client has
+   * not heard so. A test can then kill the client at exactly that point (the window between a
+   * create and the client recording it). One request per call.
+   */
+  holdNext(options: { pathPattern: RegExp; method?: string; skip?: number }): HeldResponse {
+    let reached!: Hold['reached'];
+    const promise = new Promise<{ method: string; path: string }>((resolve) => (reached = resolve));
+    const hold: Hold = { method: options.method?.toUpperCase() ?? null, pathPattern: options.pathPattern, skip: options.skip ?? 0, armed: true, reached, send: null, released: false };
+    this.holds.push(hold);
+    return {
+      reached: promise,
+      release() {
+        hold.released = true;
+        hold.armed = false;
+        const send = hold.send;
+        hold.send = null;
+        send?.();
+      },
+    };
+  }
+
+  /** Arms a matching request's response to be held (holdNext). */
+  injectHold(method: string, path: string, res: Response): void {
+    const hold = this.holds.find((h) => h.armed && (h.method === null || h.method === method) && h.pathPattern.test(path));
+    if (!hold) return;
+    if (hold.skip > 0) {
+      hold.skip -= 1;
+      return;
+    }
+    hold.armed = false;
+    const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    (res as unknown as { end: (...args: unknown[]) => Response }).end = (...args: unknown[]) => {
+      if (hold.released) return end(...args);
+      hold.send = () => void end(...args);
+      hold.reached({ method, path });
+      return res;
+    };
   }
 
   /** Arms a matching response to drop its connection part-way, as a network failure mid-transfer does. */

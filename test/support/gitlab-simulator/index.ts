@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Access } from './access.js';
 import { oauthIsExpired } from './auth.js';
 import type { SimContext } from './context.js';
-import { Faults, type RateLimitOptions } from './faults.js';
+import { Faults, type HeldResponse, type RateLimitOptions } from './faults.js';
 import { MetadataStore } from './metadata-store.js';
 import type { NamespaceRecord, ProjectRecord, Tier, UserRecord, Visibility } from './model.js';
 import { createOAuthApplication, type OAuthTokenView } from './oauth-store.js';
@@ -307,6 +307,15 @@ export class GitLabSimulator {
 
   failNext(count: number, options: { status: 500 | 502 | 503; pathPattern?: RegExp }): void {
     this.faults.failNext(count, options);
+  }
+
+  /**
+   * Holds back the response to the next matching request (after `skip` pass) once it has been
+   * handled: its effect is in GitLab's state but the client has not been told. `reached` resolves
+   * then; `release()` sends it. For killing a client between a create and what it does next.
+   */
+  holdNext(options: { pathPattern: RegExp; method?: string; skip?: number }): HeldResponse {
+    return this.faults.holdNext(options);
   }
 
   // ---- observation ------------------------------------------------------------------------

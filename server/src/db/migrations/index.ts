@@ -4,6 +4,8 @@ import { SnapshotEncryptionCredential1795543978127 } from './1795543978127-Snaps
 import { GroupSnapshots1795544640496 } from './1795544640496-GroupSnapshots.js';
 import { RestoreRuns1795545543395 } from './1795545543395-RestoreRuns.js';
 import { RestoreToGitLab1795546250096 } from './1795546250096-RestoreToGitLab.js';
+import { DrillRuns1795551242542 } from './1795551242542-DrillRuns.js';
+import { RestoreWriteAuthorization1795552153614 } from './1795552153614-RestoreWriteAuthorization.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Function[] = [
@@ -13,4 +15,6 @@ export const MIGRATIONS: Function[] = [
   GroupSnapshots1795544640496,
   RestoreRuns1795545543395,
   RestoreToGitLab1795546250096,
+  DrillRuns1795551242542,
+  RestoreWriteAuthorization1795552153614,
 ];

@@ -107,6 +107,18 @@ export function registerGroupMetadataRoutes(ctx: SimContext, router: Router): vo
     }));
   }, { status: 201 }));
 
+  // doc/api/group_milestones.md "Edit milestone": state_event close | activate (Reporter).
+  router.put('/groups/:id/milestones/:milestoneId', endpoint((req, _res, caller) => {
+    const group = groupAt(req, caller, AccessLevel.REPORTER);
+    const milestone = state.groupMilestones.find((m) => m.groupId === group.id && m.id === Number(req.params.milestoneId));
+    if (!milestone) throw new ApiError(404, { message: '404 Milestone Not Found' });
+    const event = param(req, 'state_event');
+    if (event === 'close') milestone.state = 'closed';
+    else if (event === 'activate') milestone.state = 'active';
+    milestone.updatedAt = state.now();
+    return groupMilestoneEntity(ctx, milestone);
+  }));
+
   // ---- epics ------------------------------------------------------------------------------
   const epicsGroup = (req: Request, caller: Caller): NamespaceRecord => {
     if (!caller.user) throw unauthorized();

@@ -78,6 +78,20 @@ export function registerLabelRoutes(ctx: SimContext, router: Router): void {
     return milestoneEntity(ctx, milestone);
   }));
 
+  // doc/api/milestones.md "Edit milestone": state_event close | activate (Reporter).
+  router.put('/projects/:id/milestones/:milestoneId', endpoint((req, _res, caller) => {
+    const user = requireUser(caller);
+    const project = findProject(ctx, caller, String(req.params.id));
+    if (access.projectAccess(user, project) < 20) throw forbidden();
+    const milestone = state.milestones.find((m) => m.projectId === project.id && m.id === Number(req.params.milestoneId));
+    if (!milestone) throw new ApiError(404, { message: '404 Milestone Not Found' });
+    const event = param(req, 'state_event');
+    if (event === 'close') milestone.state = 'closed';
+    else if (event === 'activate') milestone.state = 'active';
+    milestone.updatedAt = state.now();
+    return milestoneEntity(ctx, milestone);
+  }));
+
   router.post('/projects/:id/milestones', endpoint((req, _res, caller) => {
     const user = requireUser(caller);
     const project = findProject(ctx, caller, String(req.params.id));

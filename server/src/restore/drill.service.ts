@@ -1,0 +1,271 @@
+/**
+ * Restore drills: proof, on a schedule, that backups restore.
+ *
+ * A drill picks a sample of the organization's repositories that have snapshots (at random, so
+ * that over time every repository gets drilled; `sampleSize` of them, all when there are fewer),
+ * takes the latest snapshot of each and restores its chain into a scratch target:
+ * - LOCAL_BARE (git-only): drill-check.ts — artifacts re-hashed, the chain unbundled into a fresh
+ *   bare repository under `<data dir>/tmp/drill-*` (deleted afterwards), `git fsck --full`, refs
+ *   compared with the manifest, LFS objects hashed, metadata decoded and counted.
+ * - SCRATCH_NAMESPACE: the same checks of the stored files, then the restore's own NEW_PROJECT
+ *   code into `<namespace>/drill-<drill id>-<project>` through the given Connection; every problem
+ *   the restore reports (refs rejected, LFS or metadata failures) is a difference, and the pushed
+ *   refs are compared with the manifest's. Cleanup: the drill project is deleted right after
+ *   (GitLab deletes in the background, or marks for delayed deletion on tiers that have it); a
+ *   project that could not be deleted is reported in the drill's result, never left silently.
+ *   The namespace should be one kept for drills.
+ *
+ * Each repository ends PASSED or FAILED with its differences; the drill is PASSED only when every
+ * repository passed. Damaged data never throws out of a drill: it is what the drill reports.
+ * `runDrill` returns the QUEUED drill at once; the `drill.run` job executes it (at least once: a
+ * retried job starts the repositories over).
+ */
+import { randomInt } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { In, type DataSource, type Repository } from 'typeorm';
+import { SnapshotEntity } from '../backup/backup.entity.js';
+import { nextBackup } from '../backup/backup-schedule.js';
+import type { PolicyService } from '../backup/policy.service.js';
+import type { DrillPolicy } from '../backup/policy.types.js';
+import { defaultPolicy } from '../backup/policy.defaults.js';
+import { OrganizationEntity } from '../organizations/organization.entity.js';
+import type { Clock } from '../shared/clock.js';
+import { DomainError, validationError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { JobQueue } from '../shared/job-queue.js';
+import type { Logger } from '../shared/logger.js';
+import { checkSnapshot } from './drill-check.js';
+import { DrillRunEntity, type DrillRepositoryResult, type DrillTrigger } from './drill.entity.js';
+import { drillAlreadyRunning, drillRunNotFound } from './drill.errors.js';
+import { requireWriteScopes, restoreToNewProject, type NewProjectDeps } from './new-project.js';
+import { RestoreMappingEntity } from './restore-mapping.entity.js';
+
+export const JOB_DRILL_RUN = 'drill.run';
+
+/** The drill settings a manual drill uses when the policy has none. */
+const FALLBACK_DRILL: DrillPolicy = defaultPolicy().drill!;
+
+export class DrillService {
+  private readonly runs: Repository<DrillRunEntity>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly policies: PolicyService,
+    private readonly deps: NewProjectDeps,
+    private readonly queue: JobQueue,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.runs = dataSource.getRepository(DrillRunEntity);
+  }
+
+  async get(id: string): Promise<DrillRunEntity> {
+    const run = /^[0-9a-f-]{36}$/i.test(id) ? await this.runs.findOneBy({ id }) : null;
+    if (!run) throw drillRunNotFound(id);
+    return run;
+  }
+
+  /** Drills of an organization, newest first. */
+  async list(organizationId: string, page: { offset: number; limit: number }): Promise<{ items: DrillRunEntity[]; total: number }> {
+    const [items, total] = await this.runs.findAndCount({ where: { organizationId }, order: { createdAt: 'DESC', id: 'DESC' }, skip: page.offset, take: page.limit });
+    return { items, total };
+  }
+
+  /** The organization's latest drill (queued, running or finished), or null. */
+  latest(organizationId: string): Promise<DrillRunEntity | null> {
+    return this.runs.findOne({ where: { organizationId }, order: { createdAt: 'DESC', id: 'DESC' } });
+  }
+
+  /**
+   * Queues a drill with the policy's drill settings (a LOCAL_BARE drill of 3 repositories when
+   * the policy has none). Refuses while another drill of the organization is queued or running.
+   */
+  async runDrill(organizationId: string, options: { trigger?: DrillTrigger; scheduledFor?: Date | null } = {}): Promise<DrillRunEntity> {
+    if (!/^[0-9a-f-]{36}$/i.test(organizationId) || !(await this.dataSource.getRepository(OrganizationEntity).existsBy({ id: organizationId }))) {
+      throw new DomainError('ORGANIZATION_NOT_FOUND', `organization ${organizationId} does not exist`, { details: { organizationId } });
+    }
+    const drill = (await this.policies.forOrganization(organizationId)).value.drill ?? FALLBACK_DRILL;
+    const hasSnapshots = await this.dataSource.getRepository(SnapshotEntity).createQueryBuilder('s')
+      .where('s.organization_id = :organizationId AND s.repository_id IS NOT NULL', { organizationId }).getExists();
+    if (!hasSnapshots) throw validationError({ organizationId: 'this organization has no repository snapshot to drill yet: run a backup first' });
+    const busy = await this.runs.findOne({ where: [{ organizationId, status: 'QUEUED' }, { organizationId, status: 'RUNNING' }] });
+    if (busy) throw drillAlreadyRunning(organizationId, busy.id);
+    if (drill.target.kind === 'SCRATCH_NAMESPACE') {
+      // Checked now rather than per repository: a drill that cannot write would only repeat it.
+      const connection = await this.deps.connections.get(drill.target.connectionId);
+      requireWriteScopes(connection, ['api'], 'create drill projects');
+    }
+    const run = this.runs.create({
+      id: newId(),
+      organizationId,
+      trigger: options.trigger ?? 'MANUAL',
+      target: drill.target.kind,
+      targetOptions: drill.target.kind === 'SCRATCH_NAMESPACE' ? { connectionId: drill.target.connectionId, namespacePath: drill.target.namespacePath } : null,
+      sampleSize: drill.sampleSize,
+      status: 'QUEUED',
+      results: [],
+      errorMessage: null,
+      scheduledFor: options.scheduledFor ?? null,
+      startedAt: null,
+      finishedAt: null,
+    });
+    await this.runs.insert(run as never);
+    await this.queue.enqueue(JOB_DRILL_RUN, { drillRunId: run.id });
+    this.logger.info({ drillRunId: run.id, organizationId, target: run.target, sampleSize: run.sampleSize, trigger: run.trigger }, 'drill queued');
+    return this.get(run.id);
+  }
+
+  /**
+   * A scheduled drill that could not start (its connection cannot write, say) is recorded as a
+   * FAILED drill with the reason, so the organization's latest drill shows it rather than a log
+   * line nobody reads.
+   */
+  async recordNotStarted(organizationId: string, scheduledFor: Date, reason: string): Promise<DrillRunEntity> {
+    const drill = (await this.policies.forOrganization(organizationId)).value.drill ?? FALLBACK_DRILL;
+    const now = this.clock.now();
+    const run = this.runs.create({
+      id: newId(), organizationId, trigger: 'SCHEDULED', target: drill.target.kind, targetOptions: null, sampleSize: drill.sampleSize,
+      status: 'FAILED', results: [], errorMessage: `the scheduled drill could not start: ${reason}`.slice(0, 2000), scheduledFor, startedAt: now, finishedAt: now,
+    });
+    await this.runs.insert(run as never);
+    this.logger.warn({ drillRunId: run.id, organizationId, reason }, 'scheduled drill could not start');
+    return run;
+  }
+
+  /** The `drill.run` job. */
+  async execute(drillRunId: string): Promise<void> {
+    const run = await this.get(drillRunId);
+    if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
+    await this.update(run, { status: 'RUNNING', startedAt: this.clock.now(), results: [] });
+    const started = Date.now();
+    try {
+      const sample = await this.sample(run.organizationId, run.sampleSize);
+      const results: DrillRepositoryResult[] = [];
+      for (const snapshot of sample) {
+        results.push(await this.drillOne(run, snapshot));
+        await this.update(run, { results });
+      }
+      const failed = results.filter((r) => r.status === 'FAILED');
+      await this.update(run, {
+        status: failed.length === 0 && results.length > 0 ? 'PASSED' : 'FAILED',
+        finishedAt: this.clock.now(),
+        errorMessage: results.length === 0
+          ? 'no repository snapshot to drill'
+          : failed.length ? `${failed.length} of ${results.length} repositories failed: ${failed.map((f) => `${f.path}: ${f.differences[0]}`).join(' | ')}`.slice(0, 2000) : null,
+      });
+      this.logger[failed.length ? 'warn' : 'info'](
+        { drillRunId: run.id, organizationId: run.organizationId, repositories: results.length, failed: failed.length, durationMs: Date.now() - started },
+        'drill finished',
+      );
+    } catch (error) {
+      this.logger.error({ err: error, drillRunId: run.id }, 'drill failed');
+      await this.update(run, {
+        status: 'FAILED',
+        finishedAt: this.clock.now(),
+        errorMessage: error instanceof DomainError ? error.message : 'unexpected error (see the worker log)',
+      });
+    }
+  }
+
+  /** The latest snapshot of `size` repositories picked at random among those with one. */
+  private async sample(organizationId: string, size: number): Promise<SnapshotEntity[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT ON (repository_id) id FROM snapshots WHERE organization_id = $1 AND repository_id IS NOT NULL ORDER BY repository_id, created_at DESC, id DESC`,
+      [organizationId],
+    );
+    const ids = rows.map((r) => r.id);
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = randomInt(i + 1);
+      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    }
+    const picked = ids.slice(0, size);
+    if (picked.length === 0) return [];
+    const snapshots = await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(picked) });
+    return picked.map((id) => snapshots.find((s) => s.id === id)!).filter(Boolean);
+  }
+
+  private async drillOne(run: DrillRunEntity, snapshot: SnapshotEntity): Promise<DrillRepositoryResult> {
+    const started = Date.now();
+    const path = await this.pathOf(snapshot);
+    await mkdir(join(this.deps.workDir, 'tmp'), { recursive: true });
+    const scratch = await mkdtemp(join(this.deps.workDir, 'tmp', 'drill-'));
+    let outcome: { differences: string[]; checked: DrillRepositoryResult['checked']; chainLength: number };
+    try {
+      outcome = await checkSnapshot(this.deps, snapshot, scratch);
+      if (run.target === 'SCRATCH_NAMESPACE' && outcome.differences.length === 0) {
+        outcome.differences.push(...(await this.toScratchNamespace(run, snapshot, path)));
+      }
+    } catch (error) {
+      // a drill reports, it does not throw: whatever went wrong is this repository's failure
+      this.logger.warn({ err: error, drillRunId: run.id, snapshotId: snapshot.id }, 'drill of a repository failed');
+      outcome = { differences: [error instanceof Error ? error.message : String(error)], checked: { refs: 0, lfsObjects: 0, metadataRecords: 0 }, chainLength: 0 };
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+    return {
+      repositoryId: snapshot.repositoryId!,
+      path,
+      snapshotId: snapshot.id,
+      chainLength: outcome.chainLength,
+      status: outcome.differences.length === 0 ? 'PASSED' : 'FAILED',
+      differences: outcome.differences,
+      checked: outcome.checked,
+      durationMs: Date.now() - started,
+    };
+  }
+
+  /** A NEW_PROJECT restore into the scratch namespace, compared and then deleted. */
+  private async toScratchNamespace(run: DrillRunEntity, snapshot: SnapshotEntity, path: string): Promise<string[]> {
+    const { connectionId, namespacePath } = run.targetOptions as { connectionId: string; namespacePath: string };
+    const projectPath = `drill-${run.id.slice(0, 8)}-${path.split('/').at(-1)}`.slice(0, 255);
+    const differences: string[] = [];
+    try {
+      const outcome = await restoreToNewProject(this.deps, snapshot, { connectionId, namespacePath, projectPath }, { dryRun: false, includeMetadata: true });
+      differences.push(...outcome.problems.map((p) => `scratch project ${outcome.projectPath}: ${p}`));
+      const manifest = await this.deps.reader.manifest(snapshot);
+      const pushed = new Set([...(outcome.git?.pushed ?? []), ...(outcome.git?.skipped ?? []).filter((s) => s.reason === 'already up to date').map((s) => s.ref)]);
+      const readOnly = new Set((outcome.git?.skipped ?? []).filter((s) => s.reason.startsWith('read-only')).map((s) => s.ref));
+      for (const ref of Object.keys(manifest.git?.refs ?? {})) {
+        if (!pushed.has(ref) && !readOnly.has(ref)) differences.push(`scratch project ${outcome.projectPath}: ${ref} was not restored`);
+      }
+    } catch (error) {
+      differences.push(`scratch project ${namespacePath}/${projectPath}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      const problem = await this.deleteScratchProject(connectionId, `${namespacePath}/${projectPath}`);
+      if (problem) differences.push(problem);
+    }
+    return differences;
+  }
+
+  /** Deletes a drill project; returns why it could not be, or null (also when it was never created). */
+  private async deleteScratchProject(connectionId: string, fullPath: string): Promise<string | null> {
+    try {
+      const deleted = await this.deps.sessions.withGitLab(connectionId, async (client) => {
+        const project = await client.getProject(fullPath).catch(() => null);
+        if (project) await client.deleteProject(project.id);
+        return project?.id ?? null;
+      }, { write: true });
+      // what the restore recorded for that project goes with it
+      if (deleted !== null) await this.dataSource.getRepository(RestoreMappingEntity).delete({ scope: `${connectionId}:${deleted}` });
+      return null;
+    } catch (error) {
+      return `scratch project ${fullPath} could not be deleted (${error instanceof Error ? error.message : String(error)}); delete it by hand`;
+    }
+  }
+
+  private async pathOf(snapshot: SnapshotEntity): Promise<string> {
+    const [row] = await this.dataSource.query('SELECT path_with_namespace FROM repositories WHERE id = $1', [snapshot.repositoryId]);
+    return (row?.path_with_namespace as string | undefined) ?? snapshot.repositoryId!;
+  }
+
+  private async update(run: DrillRunEntity, changes: Partial<DrillRunEntity>): Promise<void> {
+    Object.assign(run, changes);
+    await this.runs.update({ id: run.id }, changes as never);
+  }
+}
+
+/** The calendar slot of a drill cadence strictly after `after` (backup-schedule.ts's rules, DST included). */
+export function nextDrill(drill: DrillPolicy, timeZone: string, after: Date): Date | null {
+  return nextBackup({ type: 'FOREVER_INCREMENTAL', every: drill.every, time: drill.time, weekday: drill.weekday, dayOfMonth: drill.dayOfMonth }, timeZone, after)?.at ?? null;
+}

@@ -1,0 +1,68 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Connection as ConnectionOf } from '../graphql/pagination.js';
+import { DrillTargetKindEnum } from '../backup/policy.type.js';
+import type { DrillRepositoryResult, DrillRunEntity } from './drill.entity.js';
+
+export enum DrillStatusEnum {
+  QUEUED = 'QUEUED',
+  RUNNING = 'RUNNING',
+  PASSED = 'PASSED',
+  FAILED = 'FAILED',
+}
+registerEnumType(DrillStatusEnum, { name: 'DrillStatus', description: 'PASSED only when every sampled repository restored and matched its manifest.' });
+
+export enum DrillResultStatusEnum {
+  PASSED = 'PASSED',
+  FAILED = 'FAILED',
+}
+registerEnumType(DrillResultStatusEnum, { name: 'DrillResultStatus' });
+
+@ObjectType({ description: 'One sampled repository of a drill: its latest snapshot restored and compared.' })
+export class DrillRepositoryResultType {
+  @Field(() => ID) repositoryId!: string;
+  @Field() path!: string;
+  @Field(() => ID) snapshotId!: string;
+  @Field(() => Int) chainLength!: number;
+  @Field(() => DrillResultStatusEnum) status!: string;
+  @Field(() => [String], { description: 'What differed, each naming the artifact, ref, LFS object or metadata type.' }) differences!: string[];
+  @Field(() => Int) checkedRefs!: number;
+  @Field(() => Int) checkedLfsObjects!: number;
+  @Field(() => Int) checkedMetadataRecords!: number;
+  @Field(() => Int) durationMs!: number;
+
+  static from(r: DrillRepositoryResult): DrillRepositoryResultType {
+    return Object.assign(new DrillRepositoryResultType(), {
+      ...r,
+      checkedRefs: r.checked.refs,
+      checkedLfsObjects: r.checked.lfsObjects,
+      checkedMetadataRecords: r.checked.metadataRecords,
+    });
+  }
+}
+
+@ObjectType({ description: 'A restore drill: a sample of repositories restored into a scratch target, with what differed.' })
+export class DrillRun {
+  @Field(() => ID) id!: string;
+  @Field(() => ID) organizationId!: string;
+  @Field({ description: 'MANUAL (runDrill) or SCHEDULED (the policy drill cadence)' }) trigger!: string;
+  @Field(() => DrillTargetKindEnum) target!: string;
+  @Field(() => String, { nullable: true, description: 'SCRATCH_NAMESPACE: the group the drill restored into' }) namespacePath!: string | null;
+  @Field(() => Int) sampleSize!: number;
+  @Field(() => DrillStatusEnum) status!: string;
+  @Field(() => [DrillRepositoryResultType]) results!: DrillRepositoryResultType[];
+  @Field(() => String, { nullable: true }) errorMessage!: string | null;
+  @Field(() => Date, { nullable: true, description: 'SCHEDULED: the calendar slot it ran for' }) scheduledFor!: Date | null;
+  @Field() createdAt!: Date;
+  @Field(() => Date, { nullable: true }) startedAt!: Date | null;
+  @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
+
+  static from(e: DrillRunEntity): DrillRun {
+    return Object.assign(new DrillRun(), {
+      ...e,
+      namespacePath: (e.targetOptions?.namespacePath as string | undefined) ?? null,
+      results: e.results.map(DrillRepositoryResultType.from),
+    });
+  }
+}
+
+export const DrillRunConnection = ConnectionOf(DrillRun, 'DrillRun');
