@@ -12,6 +12,7 @@ import type { PolicyService } from './backup/policy.service.js';
 import type { SnapshotService } from './backup/snapshot.service.js';
 import type { RetentionService } from './backup/retention.service.js';
 import type { RestoreService } from './restore/restore.service.js';
+import type { StorageHistoryService } from './dashboard/storage-history.service.js';
 
 /** Every domain service of one process, built once by app.ts. */
 export interface Services {
@@ -29,5 +30,6 @@ export interface Services {
   snapshots: SnapshotService;
   retention: RetentionService;
   restores: RestoreService;
+  storageHistory: StorageHistoryService;
   oauthRedirectUri: string;
 }

@@ -6,6 +6,7 @@ import { RestoreResolver } from '../restore/restore.resolver.js';
 import { ConnectionResolver } from '../connections/connection.resolver.js';
 import { CredentialResolver } from '../credentials/credential.resolver.js';
 import { OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
+import { DashboardResolver } from '../dashboard/dashboard.resolver.js';
 import { WorkerResolver } from '../workers/worker.resolver.js';
 import { RoleAuthChecker } from './context.js';
 import { ErrorMappingMiddleware } from './errors.js';
@@ -22,6 +23,7 @@ export const RESOLVERS = [
   BackupRunResolver,
   SnapshotResolver,
   RestoreResolver,
+  DashboardResolver,
 ] as const;
 
 export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSchema> {
