@@ -17,8 +17,10 @@ let browser: Browser;
 let alice: { id: number };
 let bob: { id: number };
 let organizationId: string;
+let projectIds: number[];
 let workerName: string;
 let workerHost: string;
+let workerConcurrency: number;
 
 const CONNECT = `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id warnings } } }`;
 
@@ -35,10 +37,10 @@ beforeAll(async () => {
   sim = await startGitLabSimulator();
   alice = aUser(sim);
   bob = aUser(sim, 'bob');
-  anOrganization(sim, alice.id, { path: 'acme', projectCount: 5, withCommit: true });
+  projectIds = anOrganization(sim, alice.id, { path: 'acme', projectCount: 5, withCommit: true }).projects.map((p) => p.id);
   t = await startTestApp({ gitlab: { url: sim.url } });
   browser = await launchBrowser();
-  ({ name: workerName, host: workerHost } = (await t.gql('{ workers { name host } }')).data.workers[0]);
+  ({ name: workerName, host: workerHost, concurrency: workerConcurrency } = (await t.gql('{ workers { name host concurrency } }')).data.workers[0]);
 }, 60_000);
 afterAll(async () => {
   await browser?.close();
@@ -188,19 +190,24 @@ describe('Workers', () => {
     await row.waitFor();
     await expect(row.getByText('Online', { exact: true }).isVisible()).resolves.toBe(true);
     await expect(row.getByRole('link', { name: 'acme' }).isVisible()).resolves.toBe(true);
-    await expect(row.getByText(/jobs at a time/).isVisible()).resolves.toBe(true);
+    await expect(row.getByRole('cell', { name: String(workerConcurrency), exact: true }).isVisible()).resolves.toBe(true);
     await screenshot(page, '12-workers');
     await context.close();
   });
 });
 
 describe('Dashboard', () => {
-  it('shows protected and unprotected totals, the last backup run and the storage chart after a backup', async () => {
+  it('shows protected and unprotected totals, the last backup run and the storage chart after backups on two days', async () => {
     const repos = await t.gql(`query($id: ID!) { organization(id: $id) { repositories(first: 10) { nodes { id } } } }`, { id: organizationId });
     const unprotect = await t.gql(`mutation($i: SetRepositoriesProtectedInput!) { setRepositoriesProtected(input: $i) { id } }`, {
       i: { organizationId, isProtected: false, repositoryIds: [repos.data.organization.repositories.nodes[0].id] },
     });
     expect(unprotect.errors).toBeUndefined();
+    // A first backup "six days ago" (its snapshots moved back in time), then one today after a push.
+    const first = await runBackup(t, organizationId);
+    expect(first.status).toBe('SUCCEEDED');
+    await t.app.dataSource.query(`UPDATE snapshots SET created_at = created_at - interval '6 days' WHERE organization_id = $1`, [organizationId]);
+    sim.pushCommit(projectIds[1]!, { files: { 'CHANGELOG.md': '# 1.1.0\n'.repeat(200) }, message: 'Release 1.1.0' });
     const run = await runBackup(t, organizationId);
     expect(['SUCCEEDED', 'PARTIAL']).toContain(run.status);
 
@@ -220,14 +227,19 @@ describe('Dashboard', () => {
     const snapshots = await t.gql(`query($o: ID) { snapshots(organizationId: $o, first: 100) { nodes { sizeBytes } } }`, { o: organizationId });
     expect(snapshots.data.snapshots.nodes.length).toBeGreaterThan(0);
     await expect(chart.locator('desc').textContent()).resolves.toContain(`(${snapshots.data.snapshots.nodes.length} snapshots kept)`);
-    // The same numbers as a table, for those who cannot see the chart.
-    await page.getByText('Show the data as a table').click();
-    await page.getByRole('table', { name: 'Storage by day' }).getByRole('row').last().waitFor();
-    await expect(page.getByRole('table', { name: 'Storage by day' }).getByRole('row').count()).resolves.toBe(31);
-
     // The connection whose token expires soon needs attention.
     await expect(page.getByRole('region', { name: 'Connections needing attention' }).getByText(/expires on/).isVisible()).resolves.toBe(true);
     await screenshot(page, '14-dashboard');
+
+    // The same numbers as a table, for those who cannot see the chart: from the day before the first snapshot to today.
+    await page.getByText('Show the data as a table').click();
+    const table = page.getByRole('table', { name: 'Storage by day' });
+    await table.waitFor();
+    const rows = table.getByRole('row');
+    await expect(rows.count()).resolves.toBe(1 + 8);
+    const today = new Date().toISOString().slice(0, 10);
+    await expect(rows.last().getByRole('rowheader').textContent()).resolves.toBe(today);
+    await expect(rows.last().getByRole('cell').last().textContent()).resolves.toBe(String(snapshots.data.snapshots.nodes.length));
     await context.close();
   });
 });

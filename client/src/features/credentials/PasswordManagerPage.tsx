@@ -41,7 +41,7 @@ export function PasswordManagerPage() {
       ) : null}
       {list.length > 0 ? (
         <div className="table-wrap">
-          <table aria-label="Credentials">
+          <table className="data-table" aria-label="Credentials">
             <thead>
               <tr>
                 <th scope="col">Name</th>

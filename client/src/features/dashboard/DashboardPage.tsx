@@ -106,7 +106,7 @@ export function DashboardPage() {
 
           <h2>Organizations</h2>
           <div className="table-wrap">
-            <table aria-label="Organizations">
+            <table className="data-table" aria-label="Organizations">
               <thead>
                 <tr>
                   <th scope="col">Organization</th>
@@ -140,7 +140,7 @@ export function DashboardPage() {
           {history.every((p) => p.snapshotCount === 0) ? (
             <Empty title="No snapshot stored yet.">The chart appears after the first backup.</Empty>
           ) : (
-            <StorageChart points={history} />
+            <StorageChart points={fromFirstSnapshot(history)} />
           )}
         </>
       ) : null}
@@ -175,4 +175,11 @@ function LastRun({ organizationId, onFinished }: { organizationId: string; onFin
       {run.bytesWritten > 0 ? <span className="muted">{formatBytes(run.bytesWritten)} written</span> : null}
     </span>
   );
+}
+
+/** The window from the day before the first kept snapshot (at least the last 7 days), so the line is not mostly zeros. */
+function fromFirstSnapshot<T extends { snapshotCount: number }>(points: T[]): T[] {
+  const first = points.findIndex((p) => p.snapshotCount > 0);
+  if (first < 0) return points;
+  return points.slice(Math.max(0, Math.min(first - 1, points.length - 7)));
 }

@@ -62,7 +62,7 @@ export function StorageChart({ points }: { points: StoragePoint[] }) {
       <details>
         <summary>Show the data as a table</summary>
         <div className="table-wrap">
-          <table aria-label="Storage by day">
+          <table className="data-table" aria-label="Storage by day">
             <thead>
               <tr>
                 <th scope="col">Day</th>

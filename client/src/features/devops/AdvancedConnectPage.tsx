@@ -257,6 +257,12 @@ export function AdvancedConnectPage() {
           <legend>Options</legend>
           <Checkbox label="Automatically add new repositories to the backup" checked={autoAdd} onChange={setAutoAdd} />
           <Checkbox label="Include GitLab groups in the backup" hint="Group labels, milestones, members, subgroups and epics." checked={includeGroups} onChange={setIncludeGroups} />
+        </fieldset>
+
+        <RepoSyncScheduleFieldset value={schedule} onChange={setSchedule} errors={scheduleErrors} />
+
+        <fieldset>
+          <legend>Worker and organization</legend>
           <Field label="Default worker" error={fields.defaultWorkerId} hint="Runs this organization's syncs and backups.">
             <select value={defaultWorkerId} onChange={(e) => setDefaultWorkerId(e.target.value)}>
               <option value="">Any online worker</option>
@@ -271,8 +277,6 @@ export function AdvancedConnectPage() {
             <input type="text" value={namespacePath} onChange={(e) => setNamespacePath(e.target.value)} placeholder="acme" />
           </Field>
         </fieldset>
-
-        <RepoSyncScheduleFieldset value={schedule} onChange={setSchedule} errors={scheduleErrors} />
 
         {waiting ? (
           pending.popupBlocked ? (

@@ -39,13 +39,13 @@ export function WorkersPage() {
       ) : null}
       {workers.length > 0 ? (
         <div className="table-wrap">
-          <table aria-label="Workers">
+          <table className="data-table" aria-label="Workers">
             <thead>
               <tr>
                 <th scope="col">Name</th>
                 <th scope="col">State</th>
                 <th scope="col" className="num">
-                  Concurrency
+                  Concurrency <span className="muted">(jobs at a time)</span>
                 </th>
                 <th scope="col">Last heartbeat</th>
                 <th scope="col">Version</th>
@@ -66,7 +66,7 @@ export function WorkersPage() {
                     <td>
                       <StatusBadge status={w.status} />
                     </td>
-                    <td className="num">{w.concurrency} jobs at a time</td>
+                    <td className="num">{w.concurrency}</td>
                     <td>
                       <time dateTime={w.lastHeartbeatAt} title={formatDateTime(w.lastHeartbeatAt)}>
                         {formatRelative(w.lastHeartbeatAt)}
