@@ -4,7 +4,8 @@ import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { launchBrowser, screenshot, signedIn } from '../support/browser.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { aToken, aUser, anOrganization } from '../support/gitlab-seed.js';
+import { aToken, aUser, anOrganization, PASSWORD } from '../support/gitlab-seed.js';
+import { freePort } from '../support/ports.js';
 
 /**
  * Advanced mode with a login and a personal access token from the Password Manager, the
@@ -18,6 +19,7 @@ let alice: { id: number };
 let bob: { id: number };
 let organizationId: string;
 let projectIds: number[];
+let ownApp: { clientId: string; clientSecret: string };
 let workerName: string;
 let workerHost: string;
 let workerConcurrency: number;
@@ -38,7 +40,16 @@ beforeAll(async () => {
   alice = aUser(sim);
   bob = aUser(sim, 'bob');
   projectIds = anOrganization(sim, alice.id, { path: 'acme', projectCount: 5, withCommit: true }).projects.map((p) => p.id);
-  t = await startTestApp({ gitlab: { url: sim.url } });
+  const carol = aUser(sim, 'carol');
+  anOrganization(sim, carol.id, { path: 'globex', projectCount: 2 });
+  // No instance-wide OAuth app: the user brings their own, registered with Labkeeper's redirect URI.
+  const port = await freePort();
+  ownApp = sim.createOAuthApplication({
+    name: 'My Labkeeper',
+    redirectUri: `http://127.0.0.1:${port}/oauth/gitlab/callback`,
+    scopes: ['api', 'read_api', 'read_repository', 'read_user'],
+  });
+  t = await startTestApp({ gitlab: { url: sim.url }, port });
   browser = await launchBrowser();
   ({ name: workerName, host: workerHost, concurrency: workerConcurrency } = (await t.gql('{ workers { name host concurrency } }')).data.workers[0]);
 }, 60_000);
@@ -146,6 +157,48 @@ describe('Advanced mode → Login and Personal Access Token', () => {
   });
 });
 
+describe('Advanced mode → Connect using OAuth App', () => {
+  it('shows the redirect URI, takes the secret added inline to the Password Manager, and connects through the pop-up', async () => {
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`);
+    await expect(page.getByRole('radio', { name: 'Connect using OAuth App' }).isChecked()).resolves.toBe(true);
+    await expect(page.getByLabel('Redirect URI').textContent()).resolves.toBe(`${t.url}/oauth/gitlab/callback`);
+    await page.getByLabel('Application ID').fill(ownApp.clientId);
+    await page.getByRole('radio', { name: 'Use a secret saved in the Password Manager' }).check();
+    await page.getByRole('button', { name: 'Add to Password Manager…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add an OAuth client secret' });
+    await dialog.getByLabel('Name', { exact: true }).fill('My Labkeeper application');
+    await dialog.getByLabel('Secret').fill(ownApp.clientSecret);
+    await dialog.getByRole('button', { name: 'Save to Password Manager' }).click();
+    // The new entry is chosen at once.
+    const saved = page.getByLabel('Saved secret');
+    await saved.locator('option:checked', { hasText: 'My Labkeeper application' }).waitFor({ state: 'attached' });
+    await page.getByLabel('Group to protect (optional)').fill('globex');
+
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: 'Proceed' }).click()]);
+    await page.getByText('Waiting for you to sign in to GitLab').waitFor();
+    await popup.locator('#user_login').fill('carol');
+    await popup.locator('#user_password').fill(PASSWORD);
+    await popup.locator('#sign-in-button').click();
+    await popup.locator('#commit-changes').click();
+    await popup.waitForEvent('close');
+    await page.waitForURL(/\/organizations\/[\w-]+$/);
+
+    const connections = await t.gql(`{ connections { method status oauthClientId credentialId gitlabUser { username } } credentials { id name kind } organizations { id fullPath } }`);
+    const secret = connections.data.credentials.find((c: { name: string }) => c.name === 'My Labkeeper application');
+    expect(secret.kind).toBe('OAUTH_CLIENT_SECRET');
+    expect(connections.data.connections).toContainEqual({
+      method: 'OAUTH_APP',
+      status: 'CONNECTED',
+      oauthClientId: ownApp.clientId,
+      credentialId: secret.id,
+      gitlabUser: { username: 'carol' },
+    });
+    const globex = connections.data.organizations.find((o: { fullPath: string }) => o.fullPath === 'globex');
+    expect(page.url()).toBe(`${t.url}/organizations/${globex.id}`);
+    await context.close();
+  });
+});
+
 describe('Connections', () => {
   it('warns prominently about a token that expires within 14 days, and disconnects after confirmation', async () => {
     const soon = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
@@ -162,7 +215,8 @@ describe('Connections', () => {
     await page.getByRole('heading', { name: 'Connections' }).waitFor();
     const cards = page.getByTestId('connection');
     await cards.first().waitFor();
-    await expect(cards.count()).resolves.toBe(3);
+    await expect(cards.count()).resolves.toBe(4);
+    await expect(page.getByRole('article', { name: /Connection @carol/ }).getByRole('button', { name: 'Reauthorize' }).isVisible()).resolves.toBe(true);
     const warned = cards.filter({ has: page.getByRole('alert').filter({ hasText: `expires on ${soon}` }) });
     await expect(warned.count()).resolves.toBe(1);
     await expect(warned.getByText('Personal access token', { exact: true }).isVisible()).resolves.toBe(true);
@@ -215,10 +269,14 @@ describe('Dashboard', () => {
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
     const stat = (label: string) => page.getByRole('listitem').filter({ has: page.getByText(label, { exact: true }) }).locator('.stat');
     await stat('Protected repositories').waitFor();
-    await expect(stat('Protected repositories').textContent()).resolves.toBe('4');
+    const counts = (await t.gql(`{ organizations { repositoryCounts { protected unprotected } } }`)).data.organizations;
+    const sum = (key: 'protected' | 'unprotected') => counts.reduce((n: number, o: { repositoryCounts: Record<string, number> }) => n + o.repositoryCounts[key]!, 0);
+    expect(counts).toHaveLength(2);
+    expect(sum('unprotected')).toBe(1);
+    await expect(stat('Protected repositories').textContent()).resolves.toBe(String(sum('protected')));
     await expect(stat('Unprotected repositories').textContent()).resolves.toBe('1');
 
-    const acme = page.getByRole('row', { name: /acme/ });
+    const acme = page.getByRole('row', { name: /^acme/ });
     await acme.getByText(run.status === 'SUCCEEDED' ? 'Succeeded' : 'Partial', { exact: true }).waitFor();
     await expect(acme.getByRole('link', { name: /ago|now/ }).getAttribute('href')).resolves.toBe(`/runs/${run.runId}`);
 

@@ -15,6 +15,7 @@ import {
   ConnectionStatusChangedDocument,
   OrganizationsWithRepositoriesDocument,
   type ConnectGitLabInput,
+  type CredentialFieldsFragment,
   type CredentialKind,
   type RepoSyncScheduleInput,
 } from '../../graphql/generated/graphql';
@@ -57,18 +58,26 @@ export function AdvancedConnectPage() {
   const [pending, setPending] = useState<PendingAuthorization | null>(null);
   const [outcome, setOutcome] = useState<{ status: string; reason: string | null } | null>(null);
 
-  const credentials = options.data?.credentials ?? [];
+  // Entries added from this page show at once, before the re-read list arrives.
+  const [added, setAdded] = useState<CredentialFieldsFragment[]>([]);
+  const fetched = options.data?.credentials ?? [];
+  const credentials = [...fetched, ...added.filter((a) => !fetched.some((c) => c.id === a.id))];
   const pats = credentials.filter((c) => c.kind === 'PERSONAL_ACCESS_TOKEN');
   const clientSecrets = credentials.filter((c) => c.kind === 'OAUTH_CLIENT_SECRET');
   const workers = options.data?.workers ?? [];
 
-  /** After connecting: the organization just protected, or the DevOps tab. */
+  /**
+   * After connecting: the organization just protected, or the DevOps tab. For the OAuth methods the
+   * server announces CONNECTED a moment before it protects the group, and nothing announces the new
+   * organization, so it is looked for a few times (bounded, about 3 s) before settling for /devops.
+   */
   const finish = useCallback(
     async (connectionId: string) => {
-      const path = namespacePath.trim().replace(/^\/+|\/+$/g, '');
-      if (path) {
+      const path = namespacePath.trim().replace(/^\/+|\/+$/g, '').toLowerCase();
+      for (let attempt = 0; path && attempt < 6; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
         const orgs = await client.query(OrganizationsWithRepositoriesDocument, { connectionId, first: 1 }, { requestPolicy: 'network-only' }).toPromise();
-        const org = orgs.data?.organizations.find((o) => o.fullPath.toLowerCase() === path.toLowerCase());
+        const org = orgs.data?.organizations.find((o) => o.fullPath.toLowerCase() === path);
         if (org) return navigate(`/organizations/${org.id}`);
       }
       navigate('/devops');
@@ -314,6 +323,7 @@ export function AdvancedConnectPage() {
             initialUsername={addingKind === 'PERSONAL_ACCESS_TOKEN' ? login : ''}
             onCancel={() => setAddingKind(null)}
             onSaved={(saved) => {
+              setAdded((list) => [...list, saved]);
               if (addingKind === 'PERSONAL_ACCESS_TOKEN') {
                 setCredentialId(saved.id);
                 if (!login && saved.username) setLogin(saved.username);
