@@ -82,7 +82,6 @@ describe('Advanced mode → Login and Personal Access Token', () => {
     await row.waitFor();
     await expect(row.getByText(`…${token.slice(-4)}`).isVisible()).resolves.toBe(true);
     expect(await page.content()).not.toContain(token);
-    await screenshot(page, '11-password-manager');
 
     // Advanced mode, prefilled with the instance from the self-managed tile's link.
     await page.goto(`${t.url}/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`);
@@ -161,6 +160,7 @@ describe('Advanced mode → Connect using OAuth App', () => {
   it('shows the redirect URI, takes the secret added inline to the Password Manager, and connects through the pop-up', async () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`);
     await expect(page.getByRole('radio', { name: 'Connect using OAuth App' }).isChecked()).resolves.toBe(true);
+    await page.getByLabel('Redirect URI').filter({ hasText: `${t.url}/oauth/gitlab/callback` }).waitFor();
     await expect(page.getByLabel('Redirect URI').textContent()).resolves.toBe(`${t.url}/oauth/gitlab/callback`);
     await page.getByLabel('Application ID').fill(ownApp.clientId);
     await page.getByRole('radio', { name: 'Use a secret saved in the Password Manager' }).check();
@@ -233,6 +233,47 @@ describe('Connections', () => {
     await expect(bobCard.getByRole('button', { name: 'Disconnect' }).count()).resolves.toBe(0);
     const status = await t.gql(`query($id: ID!) { connection(id: $id) { status } }`, { id: bobs.data.connectGitLab.connection.id });
     expect(status.data.connection.status).toBe('DISCONNECTED');
+
+    // A change made elsewhere (another client, a token refresh) arrives live, without a reload.
+    let reloaded = false;
+    page.on('framenavigated', (frame) => {
+      if (frame === page.mainFrame()) reloaded = true;
+    });
+    const carolCard = page.getByRole('article', { name: /Connection @carol/ });
+    const carols = (await t.gql(`{ connections { id gitlabUser { username } } }`)).data.connections.find(
+      (c: { gitlabUser: { username: string } | null }) => c.gitlabUser?.username === 'carol',
+    );
+    await t.gql(`mutation($id: ID!) { disconnect(id: $id) { status } }`, { id: carols.id });
+    await carolCard.getByText('Disconnected', { exact: true }).waitFor();
+    await expect(carolCard.getByRole('button', { name: 'Reauthorize' }).count()).resolves.toBe(0);
+    expect(reloaded).toBe(false);
+    await context.close();
+  });
+});
+
+describe('Password Manager', () => {
+  it('refuses to delete a credential a connection uses, with the reason, and deletes one no longer used', async () => {
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, '/password-manager');
+    const inUse = page.getByRole('row', { name: /alice on the simulator/ });
+    await inUse.waitFor();
+    await screenshot(page, '11-password-manager');
+
+    await inUse.getByRole('button', { name: 'Delete alice on the simulator' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete credential?' });
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await confirm.getByRole('alert').filter({ hasText: /Not deleted: .*still needed by connection/ }).waitFor();
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    await expect(inUse.isVisible()).resolves.toBe(true);
+
+    // bob's connection was disconnected above, so the token saved for it may go.
+    const bobsToken = page.getByRole('row', { name: /GitLab bob/ });
+    await bobsToken.getByRole('button', { name: /^Delete / }).click();
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText(/“GitLab bob .*” was deleted\./).waitFor();
+    await expect(bobsToken.count()).resolves.toBe(0);
+    const names = (await t.gql(`{ credentials { name } }`)).data.credentials.map((c: { name: string }) => c.name);
+    expect(names).toContain('alice on the simulator');
+    expect(names.some((n: string) => n.startsWith('GitLab bob'))).toBe(false);
     await context.close();
   });
 });
