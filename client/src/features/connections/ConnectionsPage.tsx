@@ -57,7 +57,9 @@ export function ConnectionsPage() {
     setPending({ connectionId: connection.id, authorizationUrl: url, popupBlocked: !popup || popup.closed });
   }
 
-  const list = connections.data?.connections ?? [];
+  // Those needing attention first, disconnected ones (kept as history) last.
+  const rank = (c: ConnectionSummaryFragment) => (c.status === 'DISCONNECTED' ? 2 : needsAttention(c) ? 0 : 1);
+  const list = [...(connections.data?.connections ?? [])].sort((a, b) => rank(a) - rank(b));
   return (
     <section aria-labelledby="connections-title">
       <div className="page-header">
@@ -108,6 +110,10 @@ export function ConnectionsPage() {
   );
 }
 
+function needsAttention(connection: ConnectionSummaryFragment): boolean {
+  return ['ERROR', 'EXPIRED'].includes(connection.status) || connection.warnings.length > 0;
+}
+
 function who(connection: ConnectionSummaryFragment): string {
   return connection.gitlabUser ? `@${connection.gitlabUser.username}` : (connection.login ?? 'GitLab user not known yet');
 }
@@ -125,9 +131,9 @@ function ConnectionDetails({
 }) {
   const isOAuth = connection.method !== 'PERSONAL_ACCESS_TOKEN';
   const disconnected = connection.status === 'DISCONNECTED';
-  const needsAttention = ['ERROR', 'EXPIRED'].includes(connection.status) || connection.warnings.length > 0;
+  const attention = needsAttention(connection);
   return (
-    <article className={`card connection-card${needsAttention ? ' card-attention' : ''}`} aria-label={`Connection ${who(connection)} on ${connection.instanceUrl}`} data-testid="connection">
+    <article className={`card connection-card${attention ? ' card-attention' : ''}`} aria-label={`Connection ${who(connection)} on ${connection.instanceUrl}`} data-testid="connection">
       <div className="row">
         <h2 className="card-title">{who(connection)}</h2>
         <StatusBadge status={connection.status} />
