@@ -156,6 +156,26 @@ describe('Advanced mode → Login and Personal Access Token', () => {
   });
 });
 
+describe('Advanced mode → repository sync at specific hours', () => {
+  it('names the schedule field the API refuses and keeps the form as it was', async () => {
+    const before = await counts();
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`);
+    await page.getByRole('radio', { name: 'Login and Personal Access Token' }).check();
+    await page.getByLabel('Username or e-mail').fill('alice');
+    await page.getByLabel('Personal access token', { exact: true }).fill(aToken(sim, alice.id).token);
+    await page.getByRole('radio', { name: 'Specific hours of the day' }).check();
+    const hours = page.getByRole('group', { name: 'Hours of the day' });
+    await hours.getByRole('checkbox', { name: '02:00' }).uncheck();
+    await page.getByLabel('Time zone').fill('Europe/Warsaw');
+    await page.getByRole('button', { name: 'Proceed' }).click();
+    await hours.getByText(/at least (one|1)/).waitFor();
+    await page.getByText('Some fields need attention.').waitFor();
+    await expect(page.getByLabel('Time zone').inputValue()).resolves.toBe('Europe/Warsaw');
+    expect(await counts()).toEqual(before);
+    await context.close();
+  });
+});
+
 describe('Advanced mode → Connect using OAuth App', () => {
   it('shows the redirect URI, takes the secret added inline to the Password Manager, and connects through the pop-up', async () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`);

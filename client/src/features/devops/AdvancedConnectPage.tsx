@@ -5,7 +5,7 @@
  * the organization options: auto-add, include groups, the repository sync schedule, the default
  * worker and, optionally, the group to protect at once.
  */
-import { useCallback, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { useClient, useMutation, useQuery, useSubscription } from 'urql';
 import { problemOf } from '../../api/errors';
 import { Link, useRouter } from '../../app/router';
@@ -149,6 +149,12 @@ export function AdvancedConnectPage() {
     setMessage(problem.message ?? 'Labkeeper could not connect.');
   }
 
+  // After a refusal, take the keyboard to the first field the API named.
+  useEffect(() => {
+    if (Object.keys(fields).length === 0) return;
+    document.querySelector<HTMLElement>('.advanced-form [aria-invalid="true"], .advanced-form .field-invalid input')?.focus();
+  }, [fields]);
+
   const waiting = pending && !outcome;
   const redirectUri = options.data?.oauthRedirectUri;
   const scheduleErrors = useMemo(
@@ -172,7 +178,6 @@ export function AdvancedConnectPage() {
       </p>
       {options.fetching && !options.data ? <Loading /> : null}
       <ErrorNotice error={options.error} />
-      {message ? <ErrorNotice message={message} /> : null}
 
       <form onSubmit={submit} noValidate aria-label="Connect GitLab in advanced mode" className="advanced-form">
         <fieldset>
@@ -304,6 +309,7 @@ export function AdvancedConnectPage() {
           )
         ) : null}
 
+        {message ? <ErrorNotice message={message} /> : null}
         <div className="row">
           <button type="submit" className="button-primary" disabled={connecting.fetching}>
             {connecting.fetching ? 'Connecting…' : 'Proceed'}
