@@ -254,12 +254,23 @@ describe('Connections', () => {
     const status = await t.gql(`query($id: ID!) { connection(id: $id) { status } }`, { id: bobs.data.connectGitLab.connection.id });
     expect(status.data.connection.status).toBe('DISCONNECTED');
 
+    // Reauthorize the OAuth connection through the pop-up (GitLab skips consent: the app already has it).
+    const carolCard = page.getByRole('article', { name: /Connection @carol/ });
+    const [popup] = await Promise.all([page.waitForEvent('popup'), carolCard.getByRole('button', { name: 'Reauthorize' }).click()]);
+    await page.getByText('Waiting for you to authorize Labkeeper again').waitFor();
+    await carolCard.getByText('Awaiting authorization', { exact: true }).waitFor();
+    await popup.locator('#user_login').fill('carol');
+    await popup.locator('#user_password').fill(PASSWORD);
+    await popup.locator('#sign-in-button').click();
+    await popup.waitForEvent('close');
+    await carolCard.getByText('Connected', { exact: true }).waitFor();
+    await page.getByText('Waiting for you to authorize Labkeeper again').waitFor({ state: 'detached' });
+
     // A change made elsewhere (another client, a token refresh) arrives live, without a reload.
     let reloaded = false;
     page.on('framenavigated', (frame) => {
       if (frame === page.mainFrame()) reloaded = true;
     });
-    const carolCard = page.getByRole('article', { name: /Connection @carol/ });
     const carols = (await t.gql(`{ connections { id gitlabUser { username } } }`)).data.connections.find(
       (c: { gitlabUser: { username: string } | null }) => c.gitlabUser?.username === 'carol',
     );
@@ -290,7 +301,7 @@ describe('Password Manager', () => {
     await bobsToken.getByRole('button', { name: /^Delete / }).click();
     await confirm.getByRole('button', { name: 'Delete' }).click();
     await page.getByText(/“GitLab bob .*” was deleted\./).waitFor();
-    await expect(bobsToken.count()).resolves.toBe(0);
+    await bobsToken.waitFor({ state: 'detached' });
     const names = (await t.gql(`{ credentials { name } }`)).data.credentials.map((c: { name: string }) => c.name);
     expect(names).toContain('alice on the simulator');
     expect(names.some((n: string) => n.startsWith('GitLab bob'))).toBe(false);

@@ -200,7 +200,7 @@ function ConnectionDetails({
           </dd>
         </div>
         <div>
-          <dt>Connected</dt>
+          <dt>Connected since</dt>
           <dd>{formatDateTime(connection.connectedAt)}</dd>
         </div>
       </dl>
