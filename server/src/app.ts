@@ -32,6 +32,7 @@ import { defineJobs } from './jobs/handlers.js';
 import { OrganizationService } from './organizations/organization.service.js';
 import { SyncService } from './organizations/sync.service.js';
 import type { Services } from './services.js';
+import { StorageHistoryService } from './dashboard/storage-history.service.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import type { Logger } from './shared/logger.js';
 import { WorkerService } from './workers/worker.service.js';
@@ -239,6 +240,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       restores,
       drills,
       drillScheduler,
+      storageHistory: new StorageHistoryService(dataSource, clock),
       oauthRedirectUri: redirectUri,
     };
 

@@ -14,6 +14,7 @@ import type { RetentionService } from './backup/retention.service.js';
 import type { RestoreService } from './restore/restore.service.js';
 import type { DrillService } from './restore/drill.service.js';
 import type { DrillScheduler } from './restore/drill-scheduler.js';
+import type { StorageHistoryService } from './dashboard/storage-history.service.js';
 
 /** Every domain service of one process, built once by app.ts. */
 export interface Services {
@@ -33,5 +34,6 @@ export interface Services {
   restores: RestoreService;
   drills: DrillService;
   drillScheduler: DrillScheduler;
+  storageHistory: StorageHistoryService;
   oauthRedirectUri: string;
 }

@@ -7,6 +7,7 @@ import { DrillResolver, OrganizationDrillResolver } from '../restore/drill.resol
 import { ConnectionResolver } from '../connections/connection.resolver.js';
 import { CredentialResolver } from '../credentials/credential.resolver.js';
 import { OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
+import { DashboardResolver } from '../dashboard/dashboard.resolver.js';
 import { WorkerResolver } from '../workers/worker.resolver.js';
 import { RoleAuthChecker } from './context.js';
 import { ErrorMappingMiddleware } from './errors.js';
@@ -25,6 +26,7 @@ export const RESOLVERS = [
   RestoreResolver,
   DrillResolver,
   OrganizationDrillResolver,
+  DashboardResolver,
 ] as const;
 
 export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSchema> {

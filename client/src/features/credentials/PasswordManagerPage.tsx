@@ -1,8 +1,160 @@
-/** Password Manager — screen to be built (issue 5). */
+/**
+ * The Password Manager: every credential (secrets are never returned, only the last characters to
+ * recognise one), adding one, and deleting one — which the API refuses while a connection or an
+ * encrypted policy uses it; the refusal's reason is shown as the API words it.
+ */
+import { useState } from 'react';
+import { useMutation, useQuery } from 'urql';
+import { problemOf } from '../../api/errors';
+import { CredentialsDocument, DeleteCredentialDocument, type CredentialFieldsFragment } from '../../graphql/generated/graphql';
+import { Dialog } from '../../ui/Dialog';
+import { formatDateTime } from '../../ui/format';
+import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
+import { CredentialForm, kindLabel } from './CredentialForm';
+
 export function PasswordManagerPage() {
+  const [credentials, refetch] = useQuery({ query: CredentialsDocument });
+  const [adding, setAdding] = useState(false);
+  const [deleting, setDeleting] = useState<CredentialFieldsFragment | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const list = credentials.data?.credentials ?? [];
+
   return (
-    <section>
-      <h1>Password Manager</h1>
+    <section aria-labelledby="pm-title">
+      <div className="page-header">
+        <h1 id="pm-title">Password Manager</h1>
+        <span className="spacer" />
+        <button type="button" className="button-primary" onClick={() => (setMessage(null), setAdding(true))}>
+          Add credential
+        </button>
+      </div>
+      <p className="muted">
+        Personal access tokens, OAuth client secrets, passwords and encryption keys, encrypted at rest. A secret is never shown again
+        after it is saved.
+      </p>
+      {message ? <Notice kind="success">{message}</Notice> : null}
+
+      {credentials.fetching && !credentials.data ? <Loading /> : null}
+      <ErrorNotice error={credentials.error} />
+      {credentials.data && list.length === 0 ? (
+        <Empty title="The Password Manager is empty.">Add a personal access token here, or connect GitLab with one in Advanced mode.</Empty>
+      ) : null}
+      {list.length > 0 ? (
+        <div className="table-wrap">
+          <table className="data-table" aria-label="Credentials">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Username</th>
+                <th scope="col">Description</th>
+                <th scope="col">Secret</th>
+                <th scope="col">Expires</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((c) => (
+                <tr key={c.id}>
+                  <th scope="row">{c.name}</th>
+                  <td>{kindLabel(c.kind)}</td>
+                  <td>{c.username ?? '—'}</td>
+                  <td>{c.description ?? '—'}</td>
+                  <td>
+                    <code aria-label={`ends with ${c.fingerprint.replace('…', '')}`}>{c.fingerprint}</code>
+                  </td>
+                  <td>
+                    <Expiry iso={c.expiresAt} />
+                  </td>
+                  <td>{formatDateTime(c.createdAt)}</td>
+                  <td>
+                    <button type="button" className="button-danger" aria-label={`Delete ${c.name}`} onClick={() => (setMessage(null), setDeleting(c))}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+
+      <Dialog title="Add a credential" open={adding} onClose={() => setAdding(false)}>
+        <CredentialForm
+          onCancel={() => setAdding(false)}
+          onSaved={(saved) => {
+            setAdding(false);
+            setMessage(`“${saved.name}” was saved to the Password Manager.`);
+            refetch({ requestPolicy: 'network-only' });
+          }}
+        />
+      </Dialog>
+      <DeleteCredentialDialog
+        credential={deleting}
+        onClose={() => setDeleting(null)}
+        onDeleted={(name) => {
+          setDeleting(null);
+          setMessage(`“${name}” was deleted.`);
+          refetch({ requestPolicy: 'network-only' });
+        }}
+      />
     </section>
+  );
+}
+
+function Expiry({ iso }: { iso: string | null | undefined }) {
+  if (!iso) return <span className="muted">never</span>;
+  const days = Math.ceil((new Date(iso).getTime() - Date.now()) / 86_400_000);
+  const text = formatDateTime(iso);
+  if (days < 0) return <strong className="text-bad">{text} (expired)</strong>;
+  if (days <= 14) return <strong className="text-warn">{text} (in {days} days)</strong>;
+  return <>{text}</>;
+}
+
+function DeleteCredentialDialog({
+  credential,
+  onClose,
+  onDeleted,
+}: {
+  credential: CredentialFieldsFragment | null;
+  onClose(): void;
+  onDeleted(name: string): void;
+}) {
+  const [result, remove] = useMutation(DeleteCredentialDocument);
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const close = () => (setRefusal(null), onClose());
+  return (
+    <Dialog title="Delete credential?" open={credential !== null} onClose={close}>
+      {credential ? (
+        <>
+          <p>
+            Delete <strong>{credential.name}</strong> from the Password Manager? Labkeeper will no longer be able to use this secret.
+          </p>
+          {refusal ? <ErrorNotice message={`Not deleted: ${refusal}`} /> : null}
+          <div className="row">
+            <button
+              type="button"
+              className="button-danger"
+              disabled={result.fetching}
+              onClick={async () => {
+                const done = await remove({ id: credential.id });
+                if (done.data?.deleteCredential) {
+                  setRefusal(null);
+                  onDeleted(credential.name);
+                } else setRefusal(problemOf(done.error).message);
+              }}
+            >
+              {result.fetching ? 'Deleting…' : 'Delete'}
+            </button>
+            <button type="button" onClick={close}>
+              Cancel
+            </button>
+          </div>
+        </>
+      ) : null}
+    </Dialog>
   );
 }
