@@ -76,6 +76,7 @@ export function RunPage({ id }: { id: string }) {
         ) : null}
       </div>
       <ErrorNotice error={canceling.error} />
+      {progress.error ? <ErrorNotice message={`Live progress is unavailable: ${progress.error.message}`} /> : null}
 
       <div className="card run-summary">
         <div className="row">
