@@ -93,8 +93,9 @@ describe('Organizations', () => {
     // Search narrows the list through the connection's `search` argument.
     await page.getByRole('searchbox', { name: 'Search repositories' }).fill('project-002');
     await page.getByRole('button', { name: 'Search', exact: true }).click();
-    await page.getByRole('button', { name: 'Clear search' }).waitFor();
+    await repositories.getByRole('row').filter({ hasText: 'project-001' }).waitFor({ state: 'detached' });
     await expect(repositories.getByTestId('repository-row').count()).resolves.toBe(1);
+    await expect(repositories.getByText('acme/platform/infra/project-002').isVisible()).resolves.toBe(true);
     await page.getByRole('button', { name: 'Clear search' }).click();
     await repositories.getByRole('row').filter({ hasText: 'project-003' }).waitFor();
     await expect(wasReloaded()).resolves.toBe(false);
@@ -114,6 +115,7 @@ describe('Customize policy', () => {
     await page.getByRole('radio', { name: 'Keep the last N copies' }).check();
     await page.getByLabel('Copies to keep').fill('14');
     await page.getByLabel('Time zone').fill('Europe/Warsaw');
+    await page.getByLabel('Time zone').press('Tab'); // leaves the field, closing its suggestions
     await screenshot(page, '22-policy');
     await page.getByRole('button', { name: 'Save policy' }).click();
     await page.getByText('Policy saved.').waitFor();
@@ -134,6 +136,7 @@ describe('Customize policy', () => {
     await expect(keepLast.inputValue()).resolves.toBe('14');
     await keepLast.fill('0');
     await page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
+    await page.getByLabel('Time zone').press('Tab');
     await page.getByRole('button', { name: 'Save policy' }).click();
 
     await page.getByText('Some fields need attention.').waitFor();

@@ -80,7 +80,14 @@ export function fromPolicy(settings: Settings): PolicyDraft {
   const time = timeText(s.time) || '01:00';
   return {
     scope: { mode: settings.scope.mode === 'SELECTED' ? 'SELECTED' : 'ALL', repositoryIds: settings.scope.repositoryIds ?? [] },
-    include: { ...settings.include, metadata: [...settings.include.metadata], groupMetadata: [...settings.include.groupMetadata] },
+    // Field by field: query results carry __typename, which an input type refuses.
+    include: {
+      repository: settings.include.repository,
+      wiki: settings.include.wiki,
+      lfs: settings.include.lfs,
+      metadata: [...settings.include.metadata],
+      groupMetadata: [...settings.include.groupMetadata],
+    },
     schedule: {
       type: s.type,
       time,
