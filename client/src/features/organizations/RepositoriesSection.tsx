@@ -103,6 +103,7 @@ export function RepositoriesSection({ organizationId, refreshKey, onProtectionCh
       <ErrorNotice error={protecting.error ?? result.error} />
 
       {result.fetching && !result.data ? <Loading label="Loading repositories…" /> : null}
+      {result.data && result.fetching && search ? <Loading label={`Searching for “${search}”…`} /> : null}
       {page && rows.length === 0 ? (
         <Empty title={search ? `No repository matches “${search}”.` : 'No repository discovered yet.'}>
           {search ? null : 'Sync now asks GitLab for the organization’s projects.'}

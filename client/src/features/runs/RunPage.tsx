@@ -57,9 +57,10 @@ export function RunPage({ id }: { id: string }) {
   const total = live && !queryIsFinal ? live.itemsTotal : run.itemsTotal;
   const done = live && !queryIsFinal ? live.itemsDone : run.items.filter((i) => TERMINAL_ITEM.includes(i.status)).length;
   const failed = live && !queryIsFinal ? live.itemsFailed : run.items.filter((i) => i.status === 'FAILED').length;
-  const percentDone = status === 'SUCCEEDED' ? total || 1 : done;
-
   const rows = mergeItems(run.items, live?.items ?? {}, queryIsFinal);
+  // Finished items count whole, running ones by their own progress; a run that succeeded is 100 %.
+  const progressUnits = Math.max(total, rows.length) * 100;
+  const unitsDone = status === 'SUCCEEDED' ? progressUnits : Math.max(done * 100, rows.reduce((sum, row) => sum + row.percent, 0));
   const totalThroughput = rows.reduce((sum, row) => sum + (row.isRunning ? (row.throughput ?? 0) : 0), 0);
 
   return (
@@ -92,7 +93,7 @@ export function RunPage({ id }: { id: string }) {
             {run.finishedAt ? ` · finished ${formatDateTime(run.finishedAt)} · took ${formatDuration(run.startedAt ?? run.createdAt, run.finishedAt)}` : ''}
           </span>
         </div>
-        <ProgressBar label="Overall progress" value={percentDone} max={total || 1} />
+        <ProgressBar label="Overall progress" value={unitsDone} max={progressUnits || 1} />
         <p className="muted" aria-live="polite">
           {done} of {total} items done{failed ? `, ${failed} failed` : ''}
           {isActive && totalThroughput > 0 ? ` · ${formatBytes(totalThroughput)}/s` : ''}
@@ -153,7 +154,7 @@ export function RunPage({ id }: { id: string }) {
                     {row.objectsReceived}
                     {row.totalObjects ? ` / ${row.totalObjects}` : ''}
                   </td>
-                  <td className="num">{row.throughput !== null ? `${formatBytes(row.throughput)}/s` : '—'}</td>
+                  <td className="num">{row.throughput !== null && row.bytesReceived > 0 ? `${formatBytes(row.throughput)}/s` : '—'}</td>
                   <td className="num">{row.metadataRecords ?? '—'}</td>
                 </tr>
               ))}
