@@ -26,7 +26,13 @@ const METADATA_LABELS: Record<string, string> = {
 const labelOf = (type: string) => METADATA_LABELS[type] ?? humanize(type.toUpperCase());
 const toggle = (list: string[], value: string, on: boolean) => (on ? [...new Set([...list, value])] : list.filter((v) => v !== value));
 
-export function ScopeFieldset({ draft, update, fields, repositories }: SectionProps & { repositories: { id: string; pathWithNamespace: string }[] }) {
+export function ScopeFieldset({
+  draft,
+  update,
+  fields,
+  repositories,
+  protectedCount,
+}: SectionProps & { repositories: { id: string; pathWithNamespace: string }[]; protectedCount: number }) {
   const error = errorAt(fields, 'scope');
   return (
     <fieldset>
@@ -47,6 +53,12 @@ export function ScopeFieldset({ draft, update, fields, repositories }: SectionPr
         ) : (
           <fieldset className="plain scope-list">
             <legend className="field-legend">Selected repositories</legend>
+            {protectedCount > repositories.length ? (
+              <p className="field-hint">
+                The first {repositories.length} of {protectedCount} protected repositories are listed; to back up a larger part, protect only those on the
+                organization page and keep “all protected repositories”.
+              </p>
+            ) : null}
             {repositories.map((repo) => (
               <Checkbox
                 key={repo.id}

@@ -55,7 +55,7 @@ export function PolicyPage({ organizationId }: { organizationId: string }) {
 
   // The form's sections in order; a new policy section is one more entry here.
   const sections: ReactElement[] = [
-    <ScopeFieldset key="scope" {...props} repositories={organization.repositories.nodes} />,
+    <ScopeFieldset key="scope" {...props} repositories={organization.repositories.nodes} protectedCount={organization.repositories.totalCount} />,
     <IncludeFieldset key="include" {...props} metadataTypes={metadataTypes} includeGroups={organization.includeGroups} />,
     <ScheduleFieldset key="schedule" {...props} />,
     <TimingFieldset key="timing" {...props} />,
