@@ -169,8 +169,6 @@ describe('Run now and the live run view', () => {
   it('starts a run from the organization page and shows it live up to 100 % and Succeeded, without a reload', async () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, `/organizations/${orgId}`);
     await page.getByRole('table', { name: 'Repositories' }).getByRole('row').filter({ hasText: 'acme/project-000' }).waitFor();
-    await page.getByText('never').first().waitFor();
-    await screenshot(page, '21-organization');
     const wasReloaded = await watchReloads(page);
     // GitLab throttles the first issues request for 3 s: the run is visibly running meanwhile.
     sim.rateLimitNext(1, { retryAfterSeconds: 3, pathPattern: /\/issues/ });
@@ -201,8 +199,13 @@ describe('Run now and the live run view', () => {
     await context.close();
   }, 90_000);
 
-  it('lists the run in the run history, linking to its run view', async () => {
+  it('shows each repository’s last backup and snapshot size, and lists the run in the run history', async () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, `/organizations/${orgId}`);
+    const row = page.getByRole('table', { name: 'Repositories' }).getByRole('row').filter({ hasText: 'acme/project-000' });
+    await row.getByText('Succeeded').waitFor();
+    await row.getByText(/^snapshot [\d.]+ [KMG]?B$/).waitFor();
+    await page.getByRole('link', { name: /^Last backup: succeeded/ }).waitFor();
+    await screenshot(page, '21-organization');
     await page.getByRole('link', { name: 'Run history' }).click();
     await page.getByRole('heading', { name: 'Run history' }).waitFor();
     const rows = page.getByTestId('run-row');
