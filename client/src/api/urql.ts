@@ -19,6 +19,10 @@ export function createApiClient(token: string, onUnauthenticated: () => void): A
     url: wsUrl,
     connectionParams: { authorization },
     lazy: true,
+    // Keep the socket open a little after the last subscription ends: moving from one screen to the
+    // next unsubscribes the old screen's subscriptions just before the new screen subscribes, and
+    // closing in between lost the new screen's subscription (its subscribe raced the close).
+    lazyCloseTimeout: 3_000,
     retryAttempts: 20,
     shouldRetry: (event) => !(event && typeof event === 'object' && 'code' in event && (event as CloseEvent).code === 4401),
     on: {
