@@ -3,7 +3,8 @@
  * every step is idempotent:
  *
  * 1. Only one job works on a repository at a time: a PostgreSQL advisory lock, held on its own
- *    connection, so a killed worker's lock dies with its connection.
+ *    connection, so a killed worker's lock dies with its connection (repository-lock.ts). Retention's
+ *    LFS sweep takes the same lock, so it never deletes an object a backup is about to list.
  * 2. Choose the copy: FULL when asked or when no snapshot of the same chain exists; INCREMENTAL
  *    against the newest snapshot; DIFFERENTIAL against the newest FULL.
  * 3. Skip without touching git when GitLab's data proves nothing changed (see `isProvablyUnchanged`).
@@ -16,7 +17,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { join } from 'node:path';
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import { retryTransient, type GitProgress } from '../git/git.js';
 import { createBundle, headRef, listRefs, singlePackBundle, syncMirror } from '../git/mirror.js';
@@ -32,6 +33,7 @@ import type { SnapshotReader } from './snapshot-chain.js';
 import { writeMetadataArtifact } from './metadata-artifacts.js';
 import { downloadLfsObjects, findLfsPointers, lfsKey } from './lfs.js';
 import { isDomainError } from '../shared/errors.js';
+import { repositoryLockName, withRepositoryLock } from './repository-lock.js';
 
 /** GitLab updates a project's last_activity_at at most once an hour (Project#update_last_activity_at). */
 export const ACTIVITY_GRANULARITY_MS = 60 * 60_000;
@@ -46,8 +48,6 @@ export const ACTIVITY_GRANULARITY_MS = 60 * 60_000;
 export function isProvablyUnchanged(lastActivityAt: Date | null, since: Date): boolean {
   return lastActivityAt !== null && lastActivityAt.getTime() <= since.getTime() - ACTIVITY_GRANULARITY_MS;
 }
-
-const lockName = (item: BackupRunItemEntity) => `labkeeper:${item.groupId ? `group:${item.groupId}` : `repository:${item.repositoryId}`}`;
 
 export interface ItemProgress {
   phase: ItemPhase;
@@ -92,19 +92,16 @@ export class RepositoryBackup {
 
   async run(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
     if (item.groupId) return this.deps.groupBackup(run, item, ctx);
-    const { dataSource } = this.deps;
-    const lock = dataSource.createQueryRunner();
-    await lock.connect();
-    try {
-      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [lockName(item)]);
-      return await this.locked(run, item, ctx);
-    } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [lockName(item)]).catch(() => undefined);
-      await lock.release();
-    }
+    const steps = new StepTimer();
+    return withRepositoryLock(this.deps.dataSource, repositoryLockName(item), async () => {
+      steps.mark('lock');
+      const outcome = await this.locked(run, item, ctx, steps);
+      this.deps.logger.info({ runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: outcome.status, stepsMs: steps.done() }, 'repository backed up');
+      return outcome;
+    });
   }
 
-  private async locked(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
+  private async locked(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext, steps: StepTimer): Promise<ItemOutcome> {
     const { dataSource, clock } = this.deps;
     const repository = await dataSource.getRepository(RepositoryEntity).findOneByOrFail({ id: item.repositoryId! });
     const organization = await dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
@@ -128,6 +125,7 @@ export class RepositoryBackup {
       return { status: 'UNCHANGED', snapshot: latest, warnings: [] };
     }
 
+    steps.mark('lookups');
     // Fix the snapshot id before writing anything, and clear what an earlier attempt left.
     const snapshotId = item.snapshotId ?? newId();
     if (!item.snapshotId) await dataSource.getRepository(BackupRunItemEntity).update({ id: item.id }, { snapshotId });
@@ -148,6 +146,7 @@ export class RepositoryBackup {
       const warnings: string[] = [];
       const parentManifest = parent ? await this.deps.reader.manifest(parent) : null;
 
+      steps.mark('prepare');
       // Git
       ctx.progress({ phase: 'FETCHING' });
       const mirror = join(this.deps.workDir, 'mirrors', `${repository.id}.git`);
@@ -162,8 +161,10 @@ export class RepositoryBackup {
       let gitState: GitState | null = null;
       if (run.policy.include.repository) {
         await this.fetch(() => syncMirror(mirror, repository.httpUrlToRepo, { auth, onProgress, signal: ctx.signal }), ctx, repository.pathWithNamespace);
+        steps.mark('fetch');
         ctx.progress({ phase: 'BUNDLING' });
         gitState = await this.bundle(store, mirror, 'repository.bundle', 'GIT_BUNDLE', parentManifest?.git ?? null, prefix, tmp, encryption, artifacts);
+        steps.mark('bundle');
       }
       let wikiState: GitState | null = null;
       if (run.policy.include.wiki && repository.hasWiki) {
@@ -241,7 +242,9 @@ export class RepositoryBackup {
         encryption: encryption ? { algorithm: 'LKENC1-AES-256-GCM', keyId: encryption.keyId } : null,
         artifacts,
       };
+      steps.mark('other');
       const stored = await store.put(`${prefix}/${MANIFEST_FILE}`, serializeManifest(manifest));
+      steps.mark('manifest');
       const failedMetadata = Object.values(metadata).some((m) => m.status === 'FAILED');
       const snapshot = snapshots.create({
         id: snapshotId,
@@ -266,6 +269,7 @@ export class RepositoryBackup {
         createdAt,
       });
       await snapshots.save(snapshot);
+      steps.mark('row');
       let verified = true;
       if (run.policy.verifyAfterBackup) {
         ctx.progress({ phase: 'VERIFYING' });
@@ -397,4 +401,21 @@ export class RepositoryBackup {
     return { refs, head, prerequisites, bundle: path };
   }
 
+}
+
+/** Durations of a repository backup's steps, for the log line that ends it. */
+class StepTimer {
+  private last = performance.now();
+  private readonly started = this.last;
+  private readonly steps: Record<string, number> = {};
+
+  mark(step: string): void {
+    const now = performance.now();
+    this.steps[step] = (this.steps[step] ?? 0) + Math.round(now - this.last);
+    this.last = now;
+  }
+
+  done(): Record<string, number> {
+    return { ...this.steps, total: Math.round(performance.now() - this.started) };
+  }
 }
