@@ -14,7 +14,7 @@
  *    never a snapshot) and starts the snapshot again.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
@@ -34,6 +34,9 @@ import { writeMetadataArtifact } from './metadata-artifacts.js';
 import { downloadLfsObjects, findLfsPointers, lfsKey } from './lfs.js';
 import { isDomainError } from '../shared/errors.js';
 import { repositoryLockName, withRepositoryLock } from './repository-lock.js';
+
+/** Packs from this size on are copied into storage by `putConcat` (a worker thread), not streamed. */
+const COPY_IN_WORKER_MIN_BYTES = 16 * 1024 * 1024;
 
 /** GitLab updates a project's last_activity_at at most once an hour (Project#update_last_activity_at). */
 export const ACTIVITY_GRANULARITY_MS = 60 * 60_000;
@@ -379,6 +382,12 @@ export class RepositoryBackup {
     const prerequisites = parent ? [...new Set(Object.values(parent.refs))] : [];
     // A FULL straight from a freshly cloned mirror's single pack; otherwise `git bundle create`.
     const direct = prerequisites.length === 0 ? await singlePackBundle(mirror, refs) : null;
+    // A worker thread costs tens of ms to start: worth it for big packs only.
+    if (direct && !encryption && store.putConcat && (await stat(direct.pack)).size >= COPY_IN_WORKER_MIN_BYTES) {
+      const stored = await store.putConcat(`${prefix}/${path}`, [direct.header, { file: direct.pack }]);
+      artifacts.push({ path, kind, size: stored.size, sha256: stored.sha256, compression: 'NONE', encrypted: false });
+      return { refs, head, prerequisites, bundle: path };
+    }
     let bytes: Readable;
     if (direct) {
       bytes = Readable.from(
