@@ -211,7 +211,7 @@ export class BackupRunService {
       return;
     }
     await this.items.update({ id: itemId }, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1, startedAt: this.clock.now() });
-    Object.assign(item, { status: 'RUNNING', attempts: item.attempts + 1 });
+    Object.assign(item, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1 });
     const controller = new AbortController();
     this.running.set(itemId, controller);
     // Cancellation or the window's end may come from another process: look at the run row.
@@ -225,13 +225,16 @@ export class BackupRunService {
     }, 1000);
     watchdog.unref();
     let metadataRecords = 0;
+    let announced = false; // the first FETCHING is published, though the row has it already
     let git = { bytes: 0, objects: 0, total: null as number | null };
     const progress = (p: ItemProgress) => {
-      const phaseChanged = p.phase !== item.phase;
+      const previousPhase = item.phase;
+      const phaseChanged = p.phase !== item.phase || (p.phase === 'FETCHING' && !announced);
+      announced = true;
       item.phase = p.phase;
       if (p.git) git = { bytes: p.git.bytes ?? git.bytes, objects: p.git.objects ?? git.objects, total: p.git.totalObjects ?? git.total };
       if (p.metadataRecords !== undefined) metadataRecords = p.metadataRecords;
-      if (phaseChanged) void this.items.update({ id: itemId }, { phase: p.phase });
+      if (p.phase !== previousPhase) void this.items.update({ id: itemId }, { phase: p.phase });
       void this.emitItem(run, item, { git, metadataRecords }, phaseChanged);
     };
     try {
@@ -276,13 +279,15 @@ export class BackupRunService {
     this.logger.info({ runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: item.status }, 'backup item finished');
     await this.items.update({ id: item.id }, { ...changes, phase: 'DONE', finishedAt: item.finishedAt });
     this.throttle.clear(item.id);
-    await this.emitItem(run, item, { git: { bytes: Number(item.bytesReceived ?? 0), objects: item.objectsReceived ?? 0, total: null }, metadataRecords: 0 }, true);
-    await this.maybeFinish(run.id);
+    const counts = await this.emitItem(run, item, { git: { bytes: Number(item.bytesReceived ?? 0), objects: item.objectsReceived ?? 0, total: null }, metadataRecords: 0 }, true);
+    await this.maybeFinish(run.id, counts ?? undefined);
   }
 
   /** Ends the run when every item is terminal; only the caller whose UPDATE wins publishes it. */
-  async maybeFinish(runId: string): Promise<void> {
-    const counts = await this.counts(runId);
+  async maybeFinish(runId: string, countedAfterUpdate?: Awaited<ReturnType<BackupRunService['counts']>>): Promise<void> {
+    // Counts taken after this process's last item update are as good as new ones: whichever
+    // finisher counts last sees every item terminal.
+    const counts = countedAfterUpdate ?? (await this.counts(runId));
     if (counts.done < counts.total) return;
     const run = await this.get(runId);
     if (TERMINAL_RUN_STATUSES.includes(run.status)) return;
@@ -377,7 +382,8 @@ export class BackupRunService {
 
   private async emitItem(run: BackupRunEntity, item: BackupRunItemEntity, p: { git: { bytes: number; objects: number; total: number | null }; metadataRecords: number }, force: boolean) {
     // Counting items is a query: done when an item ends; phase changes reuse the last numbers.
-    const counts = item.phase === 'DONE' ? await this.counts(run.id) : this.lastCounts.get(run.id) ?? { total: run.itemsTotal, done: 0, failed: 0 };
+    const counted = item.phase === 'DONE' ? await this.counts(run.id) : null;
+    const counts = counted ?? this.lastCounts.get(run.id) ?? { total: run.itemsTotal, done: 0, failed: 0 };
     this.lastCounts.set(run.id, counts);
     this.throttle.push(
       item.id,
@@ -396,6 +402,7 @@ export class BackupRunService {
       }, false),
       force,
     );
+    return counted;
   }
 
   private event(run: BackupRunEntity, counts: { total: number; done: number; failed: number }, item: BackupProgressed['item'], isTerminal: boolean): BackupProgressed {

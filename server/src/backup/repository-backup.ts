@@ -117,10 +117,11 @@ export class RepositoryBackup {
     }
 
     const latest = await snapshots.findOne({ where: { repositoryId: repository.id, chainKey: run.chainKey }, order: { createdAt: 'DESC' } });
-    const latestFull = await snapshots.findOne({
-      where: { repositoryId: repository.id, chainKey: run.chainKey, copyType: 'FULL' },
-      order: { createdAt: 'DESC' },
-    });
+    // The newest FULL is the newest snapshot more often than not (and there is none without one).
+    const latestFull =
+      !latest || latest.copyType === 'FULL'
+        ? latest
+        : await snapshots.findOne({ where: { repositoryId: repository.id, chainKey: run.chainKey, copyType: 'FULL' }, order: { createdAt: 'DESC' } });
     const copyType: CopyType = run.copyType === 'FULL' || !latestFull ? 'FULL' : run.copyType;
     const parent = copyType === 'FULL' ? null : copyType === 'DIFFERENTIAL' ? latestFull : latest;
 
@@ -137,10 +138,13 @@ export class RepositoryBackup {
     const store = await this.deps.stores.at(storageRoot);
     for await (const key of store.list(`${prefix}/`)) await store.delete(key);
 
-    const tmp = await mkdtemp(join(this.deps.workDir, 'tmp', `snap-`)).catch(async () => {
-      await mkdir(join(this.deps.workDir, 'tmp'), { recursive: true });
-      return mkdtemp(join(this.deps.workDir, 'tmp', `snap-`));
-    });
+    // A scratch directory, made when first needed (a FULL from a fresh clone needs none).
+    let tmp: string | null = null;
+    const scratch = async () =>
+      (tmp ??= await mkdtemp(join(this.deps.workDir, 'tmp', `snap-`)).catch(async () => {
+        await mkdir(join(this.deps.workDir, 'tmp'), { recursive: true });
+        return mkdtemp(join(this.deps.workDir, 'tmp', `snap-`));
+      }));
     try {
       const access = await this.deps.sessions.access(organization.connectionId);
       const auth = { username: 'oauth2', password: access.token };
@@ -166,7 +170,7 @@ export class RepositoryBackup {
         await this.fetch(() => syncMirror(mirror, repository.httpUrlToRepo, { auth, onProgress, signal: ctx.signal }), ctx, repository.pathWithNamespace);
         steps.mark('fetch');
         ctx.progress({ phase: 'BUNDLING' });
-        gitState = await this.bundle(store, mirror, 'repository.bundle', 'GIT_BUNDLE', parentManifest?.git ?? null, prefix, tmp, encryption, artifacts);
+        gitState = await this.bundle(store, mirror, 'repository.bundle', 'GIT_BUNDLE', parentManifest?.git ?? null, prefix, scratch, encryption, artifacts);
         steps.mark('bundle');
       }
       let wikiState: GitState | null = null;
@@ -176,7 +180,7 @@ export class RepositoryBackup {
         try {
           ctx.progress({ phase: 'FETCHING' });
           await this.fetch(() => syncMirror(wikiMirror, wikiUrl, { auth, onProgress, signal: ctx.signal }), ctx, `${repository.pathWithNamespace} (wiki)`);
-          wikiState = await this.bundle(store, wikiMirror, 'wiki.bundle', 'WIKI_BUNDLE', parentManifest?.wiki ?? null, prefix, tmp, encryption, artifacts);
+          wikiState = await this.bundle(store, wikiMirror, 'wiki.bundle', 'WIKI_BUNDLE', parentManifest?.wiki ?? null, prefix, scratch, encryption, artifacts);
         } catch (error) {
           // GitLab answers 404 for a wiki that has no page yet.
           if (!/not found|404|does not appear to be a git repository/i.test(String((error as Error).message))) throw error;
@@ -271,7 +275,7 @@ export class RepositoryBackup {
         verificationError: null,
         createdAt,
       });
-      await snapshots.save(snapshot);
+      await snapshots.insert(snapshot); // one statement: the id is new (a retry that finds its row returned above)
       steps.mark('row');
       let verified = true;
       if (run.policy.verifyAfterBackup) {
@@ -282,10 +286,10 @@ export class RepositoryBackup {
           warnings.push(`verification failed: ${result.problems.join('; ')}`);
         }
       }
-      const fresh = await snapshots.findOneByOrFail({ id: snapshotId });
+      const fresh = run.policy.verifyAfterBackup ? await snapshots.findOneByOrFail({ id: snapshotId }) : snapshot;
       return { status: failedMetadata || !verified ? 'PARTIAL' : 'SUCCEEDED', snapshot: fresh, warnings };
     } finally {
-      await rm(tmp, { recursive: true, force: true });
+      if (tmp) await rm(tmp, { recursive: true, force: true });
     }
   }
 
@@ -373,7 +377,7 @@ export class RepositoryBackup {
     kind: 'GIT_BUNDLE' | 'WIKI_BUNDLE',
     parent: GitState | null,
     prefix: string,
-    tmp: string,
+    scratch: () => Promise<string>,
     encryption: { key: Buffer; keyId: string } | null,
     artifacts: ManifestArtifact[],
   ): Promise<GitState> {
@@ -397,7 +401,7 @@ export class RepositoryBackup {
         })(),
       );
     } else {
-      const file = join(tmp, path);
+      const file = join(await scratch(), path);
       if (!(await createBundle(mirror, file, prerequisites, refs))) return { refs, head, prerequisites, bundle: null };
       bytes = createReadStream(file, { highWaterMark: 1024 * 1024 });
     }
