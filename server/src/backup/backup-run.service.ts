@@ -44,6 +44,8 @@ export class BackupRunService {
   private readonly lastCounts = new Map<string, { total: number; done: number; failed: number }>();
   /** Abort controllers of items running in this process, for cancellation. */
   private readonly running = new Map<string, AbortController>();
+  /** Per run with items running in this process: the shared look at its row (see watch). */
+  private readonly watches = new Map<string, { timer: NodeJS.Timeout; items: Map<string, { run: BackupRunEntity; controller: AbortController }> }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -214,16 +216,7 @@ export class BackupRunService {
     Object.assign(item, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1 });
     const controller = new AbortController();
     this.running.set(itemId, controller);
-    // Cancellation or the window's end may come from another process: look at the run row.
-    const watchdog = setInterval(() => {
-      void this.runs.findOneBy({ id: runId }).then((current) => {
-        if (current && (current.cancelRequestedAt || this.windowClosed(current))) {
-          Object.assign(run, { cancelRequestedAt: current.cancelRequestedAt });
-          controller.abort();
-        }
-      }, () => undefined);
-    }, 1000);
-    watchdog.unref();
+    const unwatch = this.watch(run, itemId, controller);
     let metadataRecords = 0;
     let announced = false; // the first FETCHING is published, though the row has it already
     let git = { bytes: 0, objects: 0, total: null as number | null };
@@ -259,9 +252,41 @@ export class BackupRunService {
           : { status: 'FAILED', errorCode: domain?.code ?? 'INTERNAL', errorMessage: domain?.message ?? 'unexpected error (see the worker log)' },
       );
     } finally {
-      clearInterval(watchdog);
+      unwatch();
       this.running.delete(itemId);
     }
+  }
+
+  /**
+   * Cancellation or the window's end may come from another process: the items of a run running
+   * here share one look at the run row a second (one query, not one per item). Returns the
+   * function that stops watching this item.
+   */
+  private watch(run: BackupRunEntity, itemId: string, controller: AbortController): () => void {
+    let watch = this.watches.get(run.id);
+    if (!watch) {
+      const items = new Map<string, { run: BackupRunEntity; controller: AbortController }>();
+      const timer = setInterval(() => {
+        void this.runs.findOneBy({ id: run.id }).then((current) => {
+          if (!current || !(current.cancelRequestedAt || this.windowClosed(current))) return;
+          for (const entry of items.values()) {
+            Object.assign(entry.run, { cancelRequestedAt: current.cancelRequestedAt });
+            entry.controller.abort();
+          }
+        }, () => undefined);
+      }, 1000);
+      timer.unref();
+      watch = { timer, items };
+      this.watches.set(run.id, watch);
+    }
+    const current = watch;
+    current.items.set(itemId, { run, controller });
+    return () => {
+      current.items.delete(itemId);
+      if (current.items.size > 0) return;
+      clearInterval(current.timer);
+      if (this.watches.get(run.id) === current) this.watches.delete(run.id);
+    };
   }
 
   private windowClosed(run: BackupRunEntity): boolean {
