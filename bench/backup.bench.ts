@@ -16,7 +16,7 @@
  *    worker's concurrency, biggest first (as Labkeeper schedules them), wall-clock; the median
  *    of three runs (two before the full backup, one at the end).
  * 2. Labkeeper full backup: `runNow` through GraphQL until the run is terminal (progress events,
- *    with a 100 ms poll of the run row as fallback), wall-clock. Policy: repository only — no wiki,
+ *    with a 1 s poll of the run row as fallback), wall-clock. Policy: repository only — no wiki,
  *    no LFS, no metadata (the GitLab metadata reader is not wired into the engine yet, so metadata
  *    would only record "skipped"), verifyAfterBackup off. Verification of every FULL snapshot is
  *    measured separately, at the same concurrency, as an extra line.
@@ -291,7 +291,7 @@ async function main() {
             const r = await app.services.backupRuns.get(runId);
             if (['SUCCEEDED', 'PARTIAL', 'FAILED', 'CANCELED', 'TIMED_OUT'].includes(r.status)) return finish();
             if (Date.now() > deadline) return reject(new Error(`run ${label} did not finish within an hour`));
-            await new Promise((r) => setTimeout(r, 100));
+            await new Promise((r) => setTimeout(r, 1000)); // a fallback only: a query every 100 ms was ~15 % of the pass's DB traffic
           }
         };
         void poll().catch(reject);
