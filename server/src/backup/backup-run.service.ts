@@ -205,8 +205,7 @@ export class BackupRunService {
 
   /** The `backup.repository` job. */
   async runItem(runId: string, itemId: string, touch: () => Promise<void>): Promise<void> {
-    const run = await this.get(runId);
-    const item = await this.items.findOneBy({ id: itemId });
+    const [run, item] = await Promise.all([this.get(runId), this.items.findOneBy({ id: itemId })]);
     if (!item || TERMINAL_ITEM_STATUSES.includes(item.status)) return void (await this.maybeFinish(runId));
     if (run.cancelRequestedAt || this.windowClosed(run)) {
       await this.finishItem(run, item, this.stopReason(run));

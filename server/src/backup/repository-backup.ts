@@ -106,16 +106,19 @@ export class RepositoryBackup {
 
   private async locked(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext, steps: StepTimer): Promise<ItemOutcome> {
     const { dataSource, clock } = this.deps;
-    const repository = await dataSource.getRepository(RepositoryEntity).findOneByOrFail({ id: item.repositoryId! });
-    const organization = await dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
     const snapshots = dataSource.getRepository(SnapshotEntity);
+    // Lookups that do not depend on each other go together: on a busy machine every round trip
+    // to the database waits for a core, and these came before git could start.
+    const [repository, organization, done] = await Promise.all([
+      dataSource.getRepository(RepositoryEntity).findOneByOrFail({ id: item.repositoryId! }),
+      dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId }),
+      // A snapshot this item already completed (job re-run after the row was written): done.
+      item.snapshotId ? snapshots.findOneBy({ id: item.snapshotId }) : Promise.resolve(null),
+    ]);
+    if (done) return { status: 'SUCCEEDED', snapshot: done, warnings: item.warnings };
 
-    // A snapshot this item already completed (job re-run after the row was written): done.
-    if (item.snapshotId) {
-      const done = await snapshots.findOneBy({ id: item.snapshotId });
-      if (done) return { status: 'SUCCEEDED', snapshot: done, warnings: item.warnings };
-    }
-
+    const accessing = this.deps.sessions.access(organization.connectionId); // git's token, looked up meanwhile
+    accessing.catch(() => undefined); // awaited (or settled) below
     const latest = await snapshots.findOne({ where: { repositoryId: repository.id, chainKey: run.chainKey }, order: { createdAt: 'DESC' } });
     // The newest FULL is the newest snapshot more often than not (and there is none without one).
     const latestFull =
@@ -126,17 +129,27 @@ export class RepositoryBackup {
     const parent = copyType === 'FULL' ? null : copyType === 'DIFFERENTIAL' ? latestFull : latest;
 
     if (latest && copyType !== 'FULL' && isProvablyUnchanged(repository.lastActivityAt, latest.createdAt)) {
+      await accessing.catch(() => undefined);
       return { status: 'UNCHANGED', snapshot: latest, warnings: [] };
     }
 
     steps.mark('lookups');
-    // Fix the snapshot id before writing anything, and clear what an earlier attempt left.
     const snapshotId = item.snapshotId ?? newId();
-    if (!item.snapshotId) await dataSource.getRepository(BackupRunItemEntity).update({ id: item.id }, { snapshotId });
     const prefix = snapshotPrefix(organization.id, repository.id, snapshotId);
     const storageRoot = this.deps.stores.rootFor(run.policy);
     const store = await this.deps.stores.at(storageRoot);
-    for await (const key of store.list(`${prefix}/`)) await store.delete(key);
+    // Prepared while git fetches: the snapshot id fixed on the item and what an earlier attempt
+    // left cleared (both before anything is written, as the bundle comes after the fetch), the
+    // key and the parent's manifest read. Always settled before this method ends, so nothing of
+    // it runs after the repository's lock is released.
+    const preparing = (async () => {
+      if (!item.snapshotId) await dataSource.getRepository(BackupRunItemEntity).update({ id: item.id }, { snapshotId });
+      for await (const key of store.list(`${prefix}/`)) await store.delete(key);
+      const encryption = await this.deps.encryptionKey(run);
+      const parentManifest = parent ? await this.deps.reader.manifest(parent) : null;
+      return { encryption, parentManifest };
+    })();
+    preparing.catch(() => undefined); // awaited below; a fetch failing first must not leave it unhandled
 
     // A scratch directory, made when first needed (a FULL from a fresh clone needs none).
     let tmp: string | null = null;
@@ -146,12 +159,10 @@ export class RepositoryBackup {
         return mkdtemp(join(this.deps.workDir, 'tmp', `snap-`));
       }));
     try {
-      const access = await this.deps.sessions.access(organization.connectionId);
+      const access = await accessing;
       const auth = { username: 'oauth2', password: access.token };
-      const encryption = await this.deps.encryptionKey(run);
       const artifacts: ManifestArtifact[] = [];
       const warnings: string[] = [];
-      const parentManifest = parent ? await this.deps.reader.manifest(parent) : null;
 
       steps.mark('prepare');
       // Git
@@ -165,10 +176,13 @@ export class RepositoryBackup {
           void ctx.touch();
         }
       };
-      let gitState: GitState | null = null;
       if (run.policy.include.repository) {
         await this.fetch(() => syncMirror(mirror, repository.httpUrlToRepo, { auth, onProgress, signal: ctx.signal }), ctx, repository.pathWithNamespace);
         steps.mark('fetch');
+      }
+      const { encryption, parentManifest } = await preparing;
+      let gitState: GitState | null = null;
+      if (run.policy.include.repository) {
         ctx.progress({ phase: 'BUNDLING' });
         gitState = await this.bundle(store, mirror, 'repository.bundle', 'GIT_BUNDLE', parentManifest?.git ?? null, prefix, scratch, encryption, artifacts);
         steps.mark('bundle');
@@ -289,6 +303,7 @@ export class RepositoryBackup {
       const fresh = run.policy.verifyAfterBackup ? await snapshots.findOneByOrFail({ id: snapshotId }) : snapshot;
       return { status: failedMetadata || !verified ? 'PARTIAL' : 'SUCCEEDED', snapshot: fresh, warnings };
     } finally {
+      await preparing.catch(() => undefined);
       if (tmp) await rm(tmp, { recursive: true, force: true });
     }
   }
