@@ -3,6 +3,7 @@
  *
  *   npm run bench             # ~50 repositories, ~330 MiB (several minutes; corpus generated once)
  *   npm run bench -- --quick  # ~10 repositories, ~20 MiB (well under a minute)
+ *   npm run bench -- --full-only  # only raw clone vs full backup, interleaved 3× (A/B/A/B/A/B)
  *   options: --keep (keep the work directory), --no-trace (no git trace2 breakdown)
  *
  * One run on one machine, against the GitLab simulator (test/support/gitlab-simulator: git over
@@ -15,7 +16,7 @@
  *    worker's concurrency, biggest first (as Labkeeper schedules them), wall-clock; the median
  *    of three runs (two before the full backup, one at the end).
  * 2. Labkeeper full backup: `runNow` through GraphQL until the run is terminal (progress events,
- *    with a 100 ms poll of the run row as fallback), wall-clock. Policy: repository only — no wiki,
+ *    with a 1 s poll of the run row as fallback), wall-clock. Policy: repository only — no wiki,
  *    no LFS, no metadata (the GitLab metadata reader is not wired into the engine yet, so metadata
  *    would only record "skipped"), verifyAfterBackup off. Verification of every FULL snapshot is
  *    measured separately, at the same concurrency, as an extra line.
@@ -59,13 +60,15 @@ import { codec } from '../server/src/backup/codec.adapter.js';
 import { LocalStorage } from '../server/src/storage/local-storage.js';
 import { CORPUS_VERSION, loadCorpus, type CorpusRepo } from './corpus.js';
 import { SimHost, type HostedRepo } from './sim-host.js';
-import { GitTrace, mib, MiB, pool, run, secs, treeSize } from './measure.js';
+import { cpuSecondsOf, GitTrace, mib, MiB, pool, run, secs, treeSize } from './measure.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const KEEP = argv.includes('--keep');
 const TRACE = !argv.includes('--no-trace');
+/** Raw clone and full backup alternately, three times each, so both see the same machine load. */
+const FULL_ONLY = argv.includes('--full-only');
 const HOUR = 3_600_000;
 const PASS_INTERVAL_MS = 6 * HOUR;
 const CHANGE_PASSES = 10;
@@ -107,6 +110,13 @@ interface PassResult {
   eventLoop: { p50Ms: number; p99Ms: number; maxMs: number };
   /** runNow called → backup.run started → first item started … last item finished → finished. */
   overhead: { queueMs: number; fanOutMs: number; tailMs: number };
+  /**
+   * Worker slots without a `backup.repository` job while jobs were still waiting (slot-seconds,
+   * from Agenda's start/complete events), and the mean gap from one job's end to the next start.
+   */
+  slots: { idleWhileQueuedMs: number; meanHandoverMs: number | null };
+  /** CPU seconds of this process (Labkeeper, with the benchmark's own light bookkeeping) and of PostgreSQL. */
+  cpu: { labkeeperS: number; postgresS: number };
   phases: Record<string, number> | null;
   git: ReturnType<typeof GitTrace.summarize>['top'] | null;
   gitAll: ReturnType<typeof GitTrace.summarize>['all'] | null;
@@ -229,6 +239,11 @@ async function main() {
     });
     const repositoryIdOf = new Map<string, string>();
 
+    // ---- Agenda's job events, for slot occupancy -------------------------------------------------
+    const jobEvents: { at: number; kind: 'start' | 'end' }[] = [];
+    app.jobStore.agenda.on('start:backup.repository', () => jobEvents.push({ at: performance.now(), kind: 'start' }));
+    app.jobStore.agenda.on('complete:backup.repository', () => jobEvents.push({ at: performance.now(), kind: 'end' }));
+
     // ---- progress events, for phase timings -----------------------------------------------------
     type ItemEvent = { itemId: string; phase: string; at: number };
     const itemEvents: ItemEvent[] = [];
@@ -248,15 +263,18 @@ async function main() {
 
 
     /** runNow, then wait for the terminal state; timings from the script's clock and the rows. */
-    async function backupPass(label: string, traced: boolean): Promise<PassResult> {
+    async function backupPass(label: string, traced: boolean, copyType: 'FULL' | null = null): Promise<PassResult> {
       const traceDir = traced && TRACE ? await traceStart(label) : null;
       const requestsBefore = await sim.gitRequests();
       loopDelay.reset();
       loopDelay.enable();
       const eventsFrom = itemEvents.length;
+      const jobEventsFrom = jobEvents.length;
+      const cpuBefore = process.cpuUsage();
+      const pgBefore = cpuSecondsOf(/^postgres$/);
       const started = performance.now();
       const startedEpoch = Date.now();
-      const created = await gql(`mutation($i: RunNowInput!) { runNow(input: $i) { id } }`, { i: { organizationId: orgId } });
+      const created = await gql(`mutation($i: RunNowInput!) { runNow(input: $i) { id } }`, { i: { organizationId: orgId, ...(copyType ? { copyType } : {}) } });
       const runId: string = created.runNow.id;
       await new Promise<void>((resolve, reject) => {
         const deadline = Date.now() + 60 * 60_000;
@@ -273,12 +291,14 @@ async function main() {
             const r = await app.services.backupRuns.get(runId);
             if (['SUCCEEDED', 'PARTIAL', 'FAILED', 'CANCELED', 'TIMED_OUT'].includes(r.status)) return finish();
             if (Date.now() > deadline) return reject(new Error(`run ${label} did not finish within an hour`));
-            await new Promise((r) => setTimeout(r, 100));
+            await new Promise((r) => setTimeout(r, 1000)); // a fallback only: a query every 100 ms was ~15 % of the pass's DB traffic
           }
         };
         void poll().catch(reject);
       });
       const wallMs = elapsed(started);
+      const cpuUsed = process.cpuUsage(cpuBefore);
+      const cpu = { labkeeperS: (cpuUsed.user + cpuUsed.system) / 1e6, postgresS: cpuSecondsOf(/^postgres$/) - pgBefore };
       loopDelay.disable();
       const eventLoop = { p50Ms: loopMs(loopDelay.percentile(50)), p99Ms: loopMs(loopDelay.percentile(99)), maxMs: loopMs(loopDelay.max) };
       if (traceDir) await traceStop();
@@ -309,6 +329,28 @@ async function main() {
         }
       }
       const summary = traceDir ? GitTrace.summarize(traceDir) : null;
+      // Slots: walk the job events; while fewer jobs started than the run has items, a free slot is idle.
+      const jobs = jobEvents.slice(jobEventsFrom);
+      const toRun = items.filter((i) => i.status !== 'UNCHANGED').length;
+      let runningJobs = 0;
+      let startedJobs = 0;
+      let idle = 0;
+      let last = jobs[0]?.at ?? 0;
+      const handovers: number[] = [];
+      let lastEnd: number | null = null;
+      for (const e of jobs) {
+        if (startedJobs < toRun) idle += Math.max(0, concurrency - runningJobs) * (e.at - last);
+        last = e.at;
+        if (e.kind === 'start') {
+          runningJobs++;
+          startedJobs++;
+          if (lastEnd !== null) handovers.push(e.at - lastEnd);
+          lastEnd = null;
+        } else {
+          runningJobs--;
+          lastEnd = e.at;
+        }
+      }
       return {
         label,
         wallMs,
@@ -328,6 +370,8 @@ async function main() {
           fanOutMs: starts.length ? Math.min(...starts) - t(run.startedAt) : NaN,
           tailMs: ends.length ? t(run.finishedAt) - Math.max(...ends) : NaN,
         },
+        cpu,
+        slots: { idleWhileQueuedMs: Math.round(idle), meanHandoverMs: handovers.length ? handovers.reduce((a, b) => a + b, 0) / handovers.length : null },
         phases: worked.length ? phases : null,
         git: summary?.top ?? null,
         gitAll: summary?.all ?? null,
@@ -383,6 +427,25 @@ async function main() {
     // Warm-up (untimed): the simulator's first git requests pay for cold code paths.
     await run('git', ['clone', '--mirror', '--quiet', bySize.at(-1)!.url, join(work, 'warm-up.git')], { env: authEnv() });
     rmSync(join(work, 'warm-up.git'), { recursive: true, force: true });
+    if (FULL_ONLY) {
+      const raws: number[] = [];
+      const fulls: PassResult[] = [];
+      for (let k = 0; k < 3; k++) {
+        raws.push((await rawClone(`raw-${k}`, join(work, 'raw-1'))).wallMs);
+        rmSync(join(work, 'raw-1'), { recursive: true, force: true });
+        rmSync(join(dataDir, 'mirrors'), { recursive: true, force: true }); // every pass clones, as a first backup does
+        const full = await backupPass(`full-${k}`, false, 'FULL');
+        fulls.push(full);
+        log(`  raw ${secs(raws[k]!)}, full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]!).toFixed(2)}×); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL; phases ${JSON.stringify(full.phases)}`);
+        await setOffset(offsetMs + PASS_INTERVAL_MS);
+      }
+      const median = (v: number[]) => [...v].sort((a, b) => a - b)[1]!;
+      const rawMs = median(raws);
+      const fullMs = median(fulls.map((f) => f.wallMs));
+      log(`\nfull-only: raw median ${secs(rawMs)}, full median ${secs(fullMs)} = ${(fullMs / rawMs).toFixed(2)}× raw (pairs: ${fulls.map((f, k) => (f.wallMs / raws[k]!).toFixed(2)).join(', ')})`);
+      writeFileSync(join(work, 'full-only.json'), `${JSON.stringify({ raws, fulls }, null, 2)}\n`);
+      return;
+    }
     log(`\nraw: git clone --mirror ×${repos.length} at concurrency ${concurrency} …`);
     const raw1 = await rawClone('raw-1', join(work, 'raw-1'));
     rmSync(join(work, 'raw-1'), { recursive: true, force: true });
@@ -493,6 +556,8 @@ async function main() {
     log(`\nwhere the full backup spends its time`);
     log(`  event-loop delay of the Labkeeper process: p50 ${full.eventLoop.p50Ms.toFixed(0)} ms, p99 ${full.eventLoop.p99Ms.toFixed(0)} ms, max ${full.eventLoop.maxMs.toFixed(0)} ms`);
     log(`  run: ${secs(full.overhead.queueMs)} from runNow until the run job started, ${secs(full.overhead.fanOutMs)} refresh + fan-out, ${secs(full.overhead.tailMs)} after the last item`);
+    log(`  CPU: ${full.cpu.labkeeperS.toFixed(1)} s in the Labkeeper process, ${full.cpu.postgresS.toFixed(1)} s in PostgreSQL`);
+    log(`  worker slots: ${secs(full.slots.idleWhileQueuedMs)} slot-seconds idle while jobs waited; ${full.slots.meanHandoverMs?.toFixed(0)} ms mean from a job's end to the next start`);
     if (full.phases) {
       const total = Object.values(full.phases).reduce((a, b) => a + b, 0);
       log(`  item phases, summed over items (worker-seconds; ${concurrency} workers):`);

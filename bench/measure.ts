@@ -140,3 +140,22 @@ function commandName(argv: string[]): string {
   if (cmd === 'remote-http' || cmd === 'remote-https') return 'remote-http';
   return cmd;
 }
+
+/** CPU seconds (user + system) used so far by the live processes whose command name matches. */
+export function cpuSecondsOf(comm: RegExp): number {
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      if (!comm.test(name)) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / tick; // utime, stime
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return total;
+}

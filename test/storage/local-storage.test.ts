@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { FakeClock } from '../../server/src/shared/clock.js';
 import { LocalStorage } from '../../server/src/storage/local-storage.js';
 import { leftovers } from '../support/deferred.js';
@@ -93,6 +93,32 @@ describe('LocalStorage', () => {
       await storage.put('orgs/o2/a', Buffer.from('y'));
       await storage.deletePrefix('orgs/o1');
       expect(await everything(root)).toEqual(['orgs', 'orgs/o2', 'orgs/o2/a']);
+    });
+  });
+
+  describe('putConcat', () => {
+    it('stores bytes followed by a whole file, reporting the size and sha256 of the result', async () => {
+      const root = await aDirectory();
+      const storage = await LocalStorage.open(root);
+      const body = randomBytes(9 * 1024 * 1024 + 17); // more than one of the worker's buffers
+      const file = join(await aDirectory(), 'pack');
+      await writeFile(file, body);
+      const header = Buffer.from('# v2 git bundle\n\n');
+      const result = await storage.putConcat('orgs/o1/repository.bundle', [header, { file }]);
+      const expected = Buffer.concat([header, body]);
+      expect(result).toEqual({ size: expected.length, sha256: createHash('sha256').update(expected).digest('hex') });
+      const chunks: Buffer[] = [];
+      for await (const chunk of await storage.open('orgs/o1/repository.bundle')) chunks.push(chunk as Buffer);
+      expect(Buffer.concat(chunks).equals(expected)).toBe(true);
+    });
+
+    it('refuses an existing key and leaves no temp file, also when a file is missing', async () => {
+      const root = await aDirectory();
+      const storage = await LocalStorage.open(root);
+      await storage.put('orgs/o1/a', Buffer.from('first'));
+      await expect(storage.putConcat('orgs/o1/a', [Buffer.from('second')])).rejects.toMatchObject({ code: 'ARTIFACT_EXISTS' });
+      await expect(storage.putConcat('orgs/o1/b', [{ file: join(root, 'missing') }])).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      expect(await everything(root)).toEqual(['orgs', 'orgs/o1', 'orgs/o1/a']);
     });
   });
 });

@@ -44,6 +44,8 @@ export class BackupRunService {
   private readonly lastCounts = new Map<string, { total: number; done: number; failed: number }>();
   /** Abort controllers of items running in this process, for cancellation. */
   private readonly running = new Map<string, AbortController>();
+  /** Per run with items running in this process: the shared look at its row (see watch). */
+  private readonly watches = new Map<string, { timer: NodeJS.Timeout; items: Map<string, { run: BackupRunEntity; controller: AbortController }> }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -203,35 +205,28 @@ export class BackupRunService {
 
   /** The `backup.repository` job. */
   async runItem(runId: string, itemId: string, touch: () => Promise<void>): Promise<void> {
-    const run = await this.get(runId);
-    const item = await this.items.findOneBy({ id: itemId });
+    const [run, item] = await Promise.all([this.get(runId), this.items.findOneBy({ id: itemId })]);
     if (!item || TERMINAL_ITEM_STATUSES.includes(item.status)) return void (await this.maybeFinish(runId));
     if (run.cancelRequestedAt || this.windowClosed(run)) {
       await this.finishItem(run, item, this.stopReason(run));
       return;
     }
     await this.items.update({ id: itemId }, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1, startedAt: this.clock.now() });
-    Object.assign(item, { status: 'RUNNING', attempts: item.attempts + 1 });
+    Object.assign(item, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1 });
     const controller = new AbortController();
     this.running.set(itemId, controller);
-    // Cancellation or the window's end may come from another process: look at the run row.
-    const watchdog = setInterval(() => {
-      void this.runs.findOneBy({ id: runId }).then((current) => {
-        if (current && (current.cancelRequestedAt || this.windowClosed(current))) {
-          Object.assign(run, { cancelRequestedAt: current.cancelRequestedAt });
-          controller.abort();
-        }
-      }, () => undefined);
-    }, 1000);
-    watchdog.unref();
+    const unwatch = this.watch(run, itemId, controller);
     let metadataRecords = 0;
+    let announced = false; // the first FETCHING is published, though the row has it already
     let git = { bytes: 0, objects: 0, total: null as number | null };
     const progress = (p: ItemProgress) => {
-      const phaseChanged = p.phase !== item.phase;
+      const previousPhase = item.phase;
+      const phaseChanged = p.phase !== item.phase || (p.phase === 'FETCHING' && !announced);
+      announced = true;
       item.phase = p.phase;
       if (p.git) git = { bytes: p.git.bytes ?? git.bytes, objects: p.git.objects ?? git.objects, total: p.git.totalObjects ?? git.total };
       if (p.metadataRecords !== undefined) metadataRecords = p.metadataRecords;
-      if (phaseChanged) void this.items.update({ id: itemId }, { phase: p.phase });
+      if (p.phase !== previousPhase) void this.items.update({ id: itemId }, { phase: p.phase });
       void this.emitItem(run, item, { git, metadataRecords }, phaseChanged);
     };
     try {
@@ -256,9 +251,41 @@ export class BackupRunService {
           : { status: 'FAILED', errorCode: domain?.code ?? 'INTERNAL', errorMessage: domain?.message ?? 'unexpected error (see the worker log)' },
       );
     } finally {
-      clearInterval(watchdog);
+      unwatch();
       this.running.delete(itemId);
     }
+  }
+
+  /**
+   * Cancellation or the window's end may come from another process: the items of a run running
+   * here share one look at the run row a second (one query, not one per item). Returns the
+   * function that stops watching this item.
+   */
+  private watch(run: BackupRunEntity, itemId: string, controller: AbortController): () => void {
+    let watch = this.watches.get(run.id);
+    if (!watch) {
+      const items = new Map<string, { run: BackupRunEntity; controller: AbortController }>();
+      const timer = setInterval(() => {
+        void this.runs.findOneBy({ id: run.id }).then((current) => {
+          if (!current || !(current.cancelRequestedAt || this.windowClosed(current))) return;
+          for (const entry of items.values()) {
+            Object.assign(entry.run, { cancelRequestedAt: current.cancelRequestedAt });
+            entry.controller.abort();
+          }
+        }, () => undefined);
+      }, 1000);
+      timer.unref();
+      watch = { timer, items };
+      this.watches.set(run.id, watch);
+    }
+    const current = watch;
+    current.items.set(itemId, { run, controller });
+    return () => {
+      current.items.delete(itemId);
+      if (current.items.size > 0) return;
+      clearInterval(current.timer);
+      if (this.watches.get(run.id) === current) this.watches.delete(run.id);
+    };
   }
 
   private windowClosed(run: BackupRunEntity): boolean {
@@ -276,13 +303,15 @@ export class BackupRunService {
     this.logger.info({ runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: item.status }, 'backup item finished');
     await this.items.update({ id: item.id }, { ...changes, phase: 'DONE', finishedAt: item.finishedAt });
     this.throttle.clear(item.id);
-    await this.emitItem(run, item, { git: { bytes: Number(item.bytesReceived ?? 0), objects: item.objectsReceived ?? 0, total: null }, metadataRecords: 0 }, true);
-    await this.maybeFinish(run.id);
+    const counts = await this.emitItem(run, item, { git: { bytes: Number(item.bytesReceived ?? 0), objects: item.objectsReceived ?? 0, total: null }, metadataRecords: 0 }, true);
+    await this.maybeFinish(run.id, counts ?? undefined);
   }
 
   /** Ends the run when every item is terminal; only the caller whose UPDATE wins publishes it. */
-  async maybeFinish(runId: string): Promise<void> {
-    const counts = await this.counts(runId);
+  async maybeFinish(runId: string, countedAfterUpdate?: Awaited<ReturnType<BackupRunService['counts']>>): Promise<void> {
+    // Counts taken after this process's last item update are as good as new ones: whichever
+    // finisher counts last sees every item terminal.
+    const counts = countedAfterUpdate ?? (await this.counts(runId));
     if (counts.done < counts.total) return;
     const run = await this.get(runId);
     if (TERMINAL_RUN_STATUSES.includes(run.status)) return;
@@ -377,7 +406,8 @@ export class BackupRunService {
 
   private async emitItem(run: BackupRunEntity, item: BackupRunItemEntity, p: { git: { bytes: number; objects: number; total: number | null }; metadataRecords: number }, force: boolean) {
     // Counting items is a query: done when an item ends; phase changes reuse the last numbers.
-    const counts = item.phase === 'DONE' ? await this.counts(run.id) : this.lastCounts.get(run.id) ?? { total: run.itemsTotal, done: 0, failed: 0 };
+    const counted = item.phase === 'DONE' ? await this.counts(run.id) : null;
+    const counts = counted ?? this.lastCounts.get(run.id) ?? { total: run.itemsTotal, done: 0, failed: 0 };
     this.lastCounts.set(run.id, counts);
     this.throttle.push(
       item.id,
@@ -396,6 +426,7 @@ export class BackupRunService {
       }, false),
       force,
     );
+    return counted;
   }
 
   private event(run: BackupRunEntity, counts: { total: number; done: number; failed: number }, item: BackupProgressed['item'], isTerminal: boolean): BackupProgressed {

@@ -14,6 +14,11 @@ export interface StoredObject {
 export interface ArtifactStore {
   /** Atomic, write-once: a reader never sees a partial object. */
   put(key: string, source: Readable | Buffer): Promise<StoredObject>;
+  /**
+   * Optional: `put` of the concatenation of bytes and whole local files, for stores that can copy
+   * a big file more cheaply than through a stream (LocalStorage: in a worker thread).
+   */
+  putConcat?(key: string, parts: (Uint8Array | { file: string })[]): Promise<StoredObject>;
   /** Rejects with a NOT_FOUND-like error when the key is missing. */
   open(key: string): Promise<Readable>;
   stat(key: string): Promise<{ size: number; modifiedAt?: Date } | null>;

@@ -3,7 +3,8 @@
  * every step is idempotent:
  *
  * 1. Only one job works on a repository at a time: a PostgreSQL advisory lock, held on its own
- *    connection, so a killed worker's lock dies with its connection.
+ *    connection, so a killed worker's lock dies with its connection (repository-lock.ts). Retention's
+ *    LFS sweep takes the same lock, so it never deletes an object a backup is about to list.
  * 2. Choose the copy: FULL when asked or when no snapshot of the same chain exists; INCREMENTAL
  *    against the newest snapshot; DIFFERENTIAL against the newest FULL.
  * 3. Skip without touching git when GitLab's data proves nothing changed (see `isProvablyUnchanged`).
@@ -13,10 +14,10 @@
  *    never a snapshot) and starts the snapshot again.
  */
 import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { pipeline, Readable } from 'node:stream';
 import { join } from 'node:path';
-import type { DataSource, QueryRunner } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import { retryTransient, type GitProgress } from '../git/git.js';
 import { createBundle, headRef, listRefs, singlePackBundle, syncMirror } from '../git/mirror.js';
@@ -32,6 +33,10 @@ import type { SnapshotReader } from './snapshot-chain.js';
 import { writeMetadataArtifact } from './metadata-artifacts.js';
 import { downloadLfsObjects, findLfsPointers, lfsKey } from './lfs.js';
 import { isDomainError } from '../shared/errors.js';
+import { repositoryLockName, withRepositoryLock } from './repository-lock.js';
+
+/** Packs from this size on are copied into storage by `putConcat` (a worker thread), not streamed. */
+const COPY_IN_WORKER_MIN_BYTES = 16 * 1024 * 1024;
 
 /** GitLab updates a project's last_activity_at at most once an hour (Project#update_last_activity_at). */
 export const ACTIVITY_GRANULARITY_MS = 60 * 60_000;
@@ -46,8 +51,6 @@ export const ACTIVITY_GRANULARITY_MS = 60 * 60_000;
 export function isProvablyUnchanged(lastActivityAt: Date | null, since: Date): boolean {
   return lastActivityAt !== null && lastActivityAt.getTime() <= since.getTime() - ACTIVITY_GRANULARITY_MS;
 }
-
-const lockName = (item: BackupRunItemEntity) => `labkeeper:${item.groupId ? `group:${item.groupId}` : `repository:${item.repositoryId}`}`;
 
 export interface ItemProgress {
   phase: ItemPhase;
@@ -92,62 +95,76 @@ export class RepositoryBackup {
 
   async run(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
     if (item.groupId) return this.deps.groupBackup(run, item, ctx);
-    const { dataSource } = this.deps;
-    const lock = dataSource.createQueryRunner();
-    await lock.connect();
-    try {
-      await lock.query('SELECT pg_advisory_lock(hashtext($1))', [lockName(item)]);
-      return await this.locked(run, item, ctx);
-    } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [lockName(item)]).catch(() => undefined);
-      await lock.release();
-    }
+    const steps = new StepTimer();
+    return withRepositoryLock(this.deps.dataSource, repositoryLockName(item), async () => {
+      steps.mark('lock');
+      const outcome = await this.locked(run, item, ctx, steps);
+      this.deps.logger.info({ runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: outcome.status, stepsMs: steps.done() }, 'repository backed up');
+      return outcome;
+    });
   }
 
-  private async locked(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
+  private async locked(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext, steps: StepTimer): Promise<ItemOutcome> {
     const { dataSource, clock } = this.deps;
-    const repository = await dataSource.getRepository(RepositoryEntity).findOneByOrFail({ id: item.repositoryId! });
-    const organization = await dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
     const snapshots = dataSource.getRepository(SnapshotEntity);
+    // Lookups that do not depend on each other go together: on a busy machine every round trip
+    // to the database waits for a core, and these came before git could start.
+    const [repository, organization, done] = await Promise.all([
+      dataSource.getRepository(RepositoryEntity).findOneByOrFail({ id: item.repositoryId! }),
+      dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId }),
+      // A snapshot this item already completed (job re-run after the row was written): done.
+      item.snapshotId ? snapshots.findOneBy({ id: item.snapshotId }) : Promise.resolve(null),
+    ]);
+    if (done) return { status: 'SUCCEEDED', snapshot: done, warnings: item.warnings };
 
-    // A snapshot this item already completed (job re-run after the row was written): done.
-    if (item.snapshotId) {
-      const done = await snapshots.findOneBy({ id: item.snapshotId });
-      if (done) return { status: 'SUCCEEDED', snapshot: done, warnings: item.warnings };
-    }
-
+    const accessing = this.deps.sessions.access(organization.connectionId); // git's token, looked up meanwhile
+    accessing.catch(() => undefined); // awaited (or settled) below
     const latest = await snapshots.findOne({ where: { repositoryId: repository.id, chainKey: run.chainKey }, order: { createdAt: 'DESC' } });
-    const latestFull = await snapshots.findOne({
-      where: { repositoryId: repository.id, chainKey: run.chainKey, copyType: 'FULL' },
-      order: { createdAt: 'DESC' },
-    });
+    // The newest FULL is the newest snapshot more often than not (and there is none without one).
+    const latestFull =
+      !latest || latest.copyType === 'FULL'
+        ? latest
+        : await snapshots.findOne({ where: { repositoryId: repository.id, chainKey: run.chainKey, copyType: 'FULL' }, order: { createdAt: 'DESC' } });
     const copyType: CopyType = run.copyType === 'FULL' || !latestFull ? 'FULL' : run.copyType;
     const parent = copyType === 'FULL' ? null : copyType === 'DIFFERENTIAL' ? latestFull : latest;
 
     if (latest && copyType !== 'FULL' && isProvablyUnchanged(repository.lastActivityAt, latest.createdAt)) {
+      await accessing.catch(() => undefined);
       return { status: 'UNCHANGED', snapshot: latest, warnings: [] };
     }
 
-    // Fix the snapshot id before writing anything, and clear what an earlier attempt left.
+    steps.mark('lookups');
     const snapshotId = item.snapshotId ?? newId();
-    if (!item.snapshotId) await dataSource.getRepository(BackupRunItemEntity).update({ id: item.id }, { snapshotId });
     const prefix = snapshotPrefix(organization.id, repository.id, snapshotId);
     const storageRoot = this.deps.stores.rootFor(run.policy);
     const store = await this.deps.stores.at(storageRoot);
-    for await (const key of store.list(`${prefix}/`)) await store.delete(key);
-
-    const tmp = await mkdtemp(join(this.deps.workDir, 'tmp', `snap-`)).catch(async () => {
-      await mkdir(join(this.deps.workDir, 'tmp'), { recursive: true });
-      return mkdtemp(join(this.deps.workDir, 'tmp', `snap-`));
-    });
-    try {
-      const access = await this.deps.sessions.access(organization.connectionId);
-      const auth = { username: 'oauth2', password: access.token };
+    // Prepared while git fetches: the snapshot id fixed on the item and what an earlier attempt
+    // left cleared (both before anything is written, as the bundle comes after the fetch), the
+    // key and the parent's manifest read. Always settled before this method ends, so nothing of
+    // it runs after the repository's lock is released.
+    const preparing = (async () => {
+      if (!item.snapshotId) await dataSource.getRepository(BackupRunItemEntity).update({ id: item.id }, { snapshotId });
+      for await (const key of store.list(`${prefix}/`)) await store.delete(key);
       const encryption = await this.deps.encryptionKey(run);
+      const parentManifest = parent ? await this.deps.reader.manifest(parent) : null;
+      return { encryption, parentManifest };
+    })();
+    preparing.catch(() => undefined); // awaited below; a fetch failing first must not leave it unhandled
+
+    // A scratch directory, made when first needed (a FULL from a fresh clone needs none).
+    let tmp: string | null = null;
+    const scratch = async () =>
+      (tmp ??= await mkdtemp(join(this.deps.workDir, 'tmp', `snap-`)).catch(async () => {
+        await mkdir(join(this.deps.workDir, 'tmp'), { recursive: true });
+        return mkdtemp(join(this.deps.workDir, 'tmp', `snap-`));
+      }));
+    try {
+      const access = await accessing;
+      const auth = { username: 'oauth2', password: access.token };
       const artifacts: ManifestArtifact[] = [];
       const warnings: string[] = [];
-      const parentManifest = parent ? await this.deps.reader.manifest(parent) : null;
 
+      steps.mark('prepare');
       // Git
       ctx.progress({ phase: 'FETCHING' });
       const mirror = join(this.deps.workDir, 'mirrors', `${repository.id}.git`);
@@ -159,11 +176,16 @@ export class RepositoryBackup {
           void ctx.touch();
         }
       };
-      let gitState: GitState | null = null;
       if (run.policy.include.repository) {
         await this.fetch(() => syncMirror(mirror, repository.httpUrlToRepo, { auth, onProgress, signal: ctx.signal }), ctx, repository.pathWithNamespace);
+        steps.mark('fetch');
+      }
+      const { encryption, parentManifest } = await preparing;
+      let gitState: GitState | null = null;
+      if (run.policy.include.repository) {
         ctx.progress({ phase: 'BUNDLING' });
-        gitState = await this.bundle(store, mirror, 'repository.bundle', 'GIT_BUNDLE', parentManifest?.git ?? null, prefix, tmp, encryption, artifacts);
+        gitState = await this.bundle(store, mirror, 'repository.bundle', 'GIT_BUNDLE', parentManifest?.git ?? null, prefix, scratch, encryption, artifacts);
+        steps.mark('bundle');
       }
       let wikiState: GitState | null = null;
       if (run.policy.include.wiki && repository.hasWiki) {
@@ -172,7 +194,7 @@ export class RepositoryBackup {
         try {
           ctx.progress({ phase: 'FETCHING' });
           await this.fetch(() => syncMirror(wikiMirror, wikiUrl, { auth, onProgress, signal: ctx.signal }), ctx, `${repository.pathWithNamespace} (wiki)`);
-          wikiState = await this.bundle(store, wikiMirror, 'wiki.bundle', 'WIKI_BUNDLE', parentManifest?.wiki ?? null, prefix, tmp, encryption, artifacts);
+          wikiState = await this.bundle(store, wikiMirror, 'wiki.bundle', 'WIKI_BUNDLE', parentManifest?.wiki ?? null, prefix, scratch, encryption, artifacts);
         } catch (error) {
           // GitLab answers 404 for a wiki that has no page yet.
           if (!/not found|404|does not appear to be a git repository/i.test(String((error as Error).message))) throw error;
@@ -241,7 +263,9 @@ export class RepositoryBackup {
         encryption: encryption ? { algorithm: 'LKENC1-AES-256-GCM', keyId: encryption.keyId } : null,
         artifacts,
       };
+      steps.mark('other');
       const stored = await store.put(`${prefix}/${MANIFEST_FILE}`, serializeManifest(manifest));
+      steps.mark('manifest');
       const failedMetadata = Object.values(metadata).some((m) => m.status === 'FAILED');
       const snapshot = snapshots.create({
         id: snapshotId,
@@ -265,7 +289,8 @@ export class RepositoryBackup {
         verificationError: null,
         createdAt,
       });
-      await snapshots.save(snapshot);
+      await snapshots.insert(snapshot); // one statement: the id is new (a retry that finds its row returned above)
+      steps.mark('row');
       let verified = true;
       if (run.policy.verifyAfterBackup) {
         ctx.progress({ phase: 'VERIFYING' });
@@ -275,10 +300,11 @@ export class RepositoryBackup {
           warnings.push(`verification failed: ${result.problems.join('; ')}`);
         }
       }
-      const fresh = await snapshots.findOneByOrFail({ id: snapshotId });
+      const fresh = run.policy.verifyAfterBackup ? await snapshots.findOneByOrFail({ id: snapshotId }) : snapshot;
       return { status: failedMetadata || !verified ? 'PARTIAL' : 'SUCCEEDED', snapshot: fresh, warnings };
     } finally {
-      await rm(tmp, { recursive: true, force: true });
+      await preparing.catch(() => undefined);
+      if (tmp) await rm(tmp, { recursive: true, force: true });
     }
   }
 
@@ -366,7 +392,7 @@ export class RepositoryBackup {
     kind: 'GIT_BUNDLE' | 'WIKI_BUNDLE',
     parent: GitState | null,
     prefix: string,
-    tmp: string,
+    scratch: () => Promise<string>,
     encryption: { key: Buffer; keyId: string } | null,
     artifacts: ManifestArtifact[],
   ): Promise<GitState> {
@@ -375,6 +401,12 @@ export class RepositoryBackup {
     const prerequisites = parent ? [...new Set(Object.values(parent.refs))] : [];
     // A FULL straight from a freshly cloned mirror's single pack; otherwise `git bundle create`.
     const direct = prerequisites.length === 0 ? await singlePackBundle(mirror, refs) : null;
+    // A worker thread costs tens of ms to start: worth it for big packs only.
+    if (direct && !encryption && store.putConcat && (await stat(direct.pack)).size >= COPY_IN_WORKER_MIN_BYTES) {
+      const stored = await store.putConcat(`${prefix}/${path}`, [direct.header, { file: direct.pack }]);
+      artifacts.push({ path, kind, size: stored.size, sha256: stored.sha256, compression: 'NONE', encrypted: false });
+      return { refs, head, prerequisites, bundle: path };
+    }
     let bytes: Readable;
     if (direct) {
       bytes = Readable.from(
@@ -384,7 +416,7 @@ export class RepositoryBackup {
         })(),
       );
     } else {
-      const file = join(tmp, path);
+      const file = join(await scratch(), path);
       if (!(await createBundle(mirror, file, prerequisites, refs))) return { refs, head, prerequisites, bundle: null };
       bytes = createReadStream(file, { highWaterMark: 1024 * 1024 });
     }
@@ -397,4 +429,21 @@ export class RepositoryBackup {
     return { refs, head, prerequisites, bundle: path };
   }
 
+}
+
+/** Durations of a repository backup's steps, for the log line that ends it. */
+class StepTimer {
+  private last = performance.now();
+  private readonly started = this.last;
+  private readonly steps: Record<string, number> = {};
+
+  mark(step: string): void {
+    const now = performance.now();
+    this.steps[step] = (this.steps[step] ?? 0) + Math.round(now - this.last);
+    this.last = now;
+  }
+
+  done(): Record<string, number> {
+    return { ...this.steps, total: Math.round(performance.now() - this.started) };
+  }
 }

@@ -2,6 +2,13 @@
  * The `retention.prune` job: applies each organization's retention (retention-policy.ts, a pure
  * function) to its snapshots and deletes exactly what it decides to forget. Dependents are
  * deleted before what they depend on (newest first), so a delete never strands a chain.
+ *
+ * Then LFS objects: they are stored once per repository and shared by its snapshots, so deleting
+ * snapshots does not delete them. After each organization's snapshots, every repository's LFS
+ * objects that no remaining manifest lists are deleted (SnapshotService.pruneLfsObjects, under the
+ * repository's lock; a repository being backed up is swept on the next pass). This runs on every
+ * pass, not only after deletions here, so it also catches snapshots deleted by hand and a pass that
+ * crashed between the two steps.
  */
 import { IsNull, Not, type DataSource } from 'typeorm';
 import { GroupEntity, RepositoryEntity } from '../organizations/organization.entity.js';
@@ -27,7 +34,11 @@ export class RetentionService {
     const results: Record<string, RetentionResult> = {};
     for (const policy of policies) {
       const rows = await this.dataSource.getRepository(SnapshotEntity).find({ where: { organizationId: policy.organizationId } });
-      if (rows.length === 0) continue;
+      const roots = [...new Set([...rows.map((r) => r.storageRoot), this.snapshots.rootFor(policy.value)])];
+      if (rows.length === 0) {
+        await this.pruneLfs(policy.organizationId, roots);
+        continue;
+      }
       // A group's snapshots are retained like a repository's: the group plays the repository's part.
       const owner = (r: SnapshotEntity) => (r.repositoryId ?? r.groupId)!;
       const gone = new Set([
@@ -50,8 +61,22 @@ export class RetentionService {
       const doomed = [...result.forget].sort((a, b) => created.get(b.id)! - created.get(a.id)!);
       for (const decision of doomed) await this.snapshots.delete(decision.id, { reason: `retention: ${decision.reasons.join('; ')}` });
       if (doomed.length > 0) this.logger.info({ organizationId: policy.organizationId, deleted: doomed.length }, 'retention applied');
+      await this.pruneLfs(policy.organizationId, roots);
       results[policy.organizationId] = result;
     }
     return results;
+  }
+
+  /** Every repository of the organization, including those deleted upstream (their objects count too). */
+  private async pruneLfs(organizationId: string, roots: string[]): Promise<void> {
+    const repositories = await this.dataSource.getRepository(RepositoryEntity).find({ select: { id: true }, where: { organizationId } });
+    for (const repository of repositories) {
+      try {
+        await this.snapshots.pruneLfsObjects(organizationId, repository.id, roots);
+      } catch (error) {
+        // One unreadable manifest or storage error must not stop retention for the others.
+        this.logger.warn({ err: error, organizationId, repositoryId: repository.id }, 'LFS sweep of a repository failed; the next retention pass retries it');
+      }
+    }
   }
 }

@@ -4,11 +4,13 @@
  * between leaves a row whose verification fails, never a half-deleted snapshot that looks whole.
  */
 import { In, LessThanOrEqual, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
+import { lfsKey } from './lfs.js';
 import type { Logger } from '../shared/logger.js';
 import { SnapshotEntity } from './backup.entity.js';
 import { snapshotHasDependents } from './backup.errors.js';
 import type { ArtifactStores } from './backup.ports.js';
-import { MANIFEST_FILE } from './manifest.js';
+import { MANIFEST_FILE, parseManifest } from './manifest.js';
+import { repositoryLockName, tryRepositoryLock } from './repository-lock.js';
 import type { SnapshotReader } from './snapshot-chain.js';
 import type { SnapshotVerifier } from './verification.js';
 
@@ -23,7 +25,7 @@ export class SnapshotService {
   private readonly repo: Repository<SnapshotEntity>;
 
   constructor(
-    dataSource: DataSource,
+    private readonly dataSource: DataSource,
     private readonly stores: ArtifactStores,
     readonly reader: SnapshotReader,
     private readonly verifier: SnapshotVerifier,
@@ -60,6 +62,54 @@ export class SnapshotService {
 
   verify(id: string) {
     return this.verifier.verify(id);
+  }
+
+  /** The storage root a policy writes to. */
+  rootFor(policy: { storage: { path: string | null } }): string {
+    return this.stores.rootFor(policy);
+  }
+
+  /**
+   * Deletes a repository's LFS objects that no manifest in storage lists any more (LFS objects are
+   * shared by the repository's snapshots, so deleting a snapshot leaves them behind). Every
+   * manifest below the repository's `snapshots/` counts, with or without a row, so an object stays
+   * while anything a user could restore from lists it; an unreadable manifest stops the sweep of
+   * that repository. Runs under the repository's lock, taken without waiting: a backup holding it
+   * may have found an object present and be about to list it in a manifest not yet written, so
+   * such a repository is left for the next sweep (null). Idempotent. Returns how many were deleted.
+   */
+  async pruneLfsObjects(organizationId: string, repositoryId: string, roots: string[]): Promise<number | null> {
+    const outcome = await tryRepositoryLock(this.dataSource, repositoryLockName({ repositoryId }), async () => {
+      let deleted = 0;
+      const prefix = `orgs/${organizationId}/repos/${repositoryId}`;
+      for (const root of new Set(roots)) {
+        const store = await this.stores.at(root);
+        const objects: string[] = [];
+        for await (const key of store.list(`${prefix}/lfs/`)) objects.push(key);
+        if (objects.length === 0) continue;
+        const listed = new Set<string>();
+        for await (const key of store.list(`${prefix}/snapshots/`)) {
+          if (!key.endsWith(`/${MANIFEST_FILE}`)) continue;
+          const chunks: Buffer[] = [];
+          for await (const chunk of await store.open(key)) chunks.push(chunk as Buffer);
+          const manifest = parseManifest(Buffer.concat(chunks));
+          const keyId = manifest.encryption?.keyId ?? null;
+          for (const object of manifest.lfs?.objects ?? []) listed.add(lfsKey(organizationId, repositoryId, object.oid, { keyId }));
+        }
+        for (const key of objects) {
+          if (listed.has(key)) continue;
+          await store.delete(key);
+          deleted += 1;
+        }
+      }
+      return deleted;
+    });
+    if (!outcome.acquired) {
+      this.logger.info({ organizationId, repositoryId }, 'LFS sweep skipped: the repository is being backed up (next retention pass)');
+      return null;
+    }
+    if (outcome.value > 0) this.logger.info({ organizationId, repositoryId, deleted: outcome.value }, 'unreferenced LFS objects deleted');
+    return outcome.value;
   }
 
   /** Deletes a snapshot and its artifacts. Refused (CONFLICT) while another snapshot builds on it. */

@@ -33,8 +33,15 @@ export async function syncMirror(dir: string, url: string, options: GitOptions):
   return { cloned: true };
 }
 
-/** Every ref of a repository with its object id (symbolic HEAD excluded). */
+/**
+ * Every ref of a repository with its object id (symbolic HEAD excluded), sorted by name as
+ * `git for-each-ref` lists them. When every ref is in `packed-refs` (as right after `clone
+ * --mirror`), that file is read instead of starting a process: a spawn blocks the event loop for
+ * 10–20 ms in a big process, once per repository.
+ */
 export async function listRefs(dir: string): Promise<Refs> {
+  const packed = await packedRefsOnly(dir);
+  if (packed) return packed;
   const { stdout } = await git(['for-each-ref', '--format=%(objectname) %(refname)'], { cwd: dir });
   const refs: Refs = {};
   for (const line of stdout.split('\n')) {
@@ -42,6 +49,32 @@ export async function listRefs(dir: string): Promise<Refs> {
     if (sha && name) refs[name] = sha;
   }
   return refs;
+}
+
+/** The refs of `packed-refs` when there is no loose ref and the file is in a format we know; else null. */
+async function packedRefsOnly(dir: string): Promise<Refs | null> {
+  if (await hasLooseRef(join(dir, 'refs'))) return null;
+  const text = await readFile(join(dir, 'packed-refs'), 'utf8').catch(() => null);
+  if (text === null) return null;
+  const lines = text.split('\n');
+  if (!/^# pack-refs with:.* sorted/.test(lines[0] ?? '')) return null;
+  const refs: Refs = {};
+  for (const line of lines.slice(1)) {
+    if (line === '' || line.startsWith('^')) continue; // a peeled tag's target: not a ref
+    const match = /^([0-9a-f]{40}|[0-9a-f]{64}) (refs\/\S+)$/.exec(line);
+    if (!match) return null;
+    refs[match[2]!] = match[1]!;
+  }
+  return refs;
+}
+
+async function hasLooseRef(dir: string): Promise<boolean> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => null);
+  if (entries === null) return false;
+  for (const entry of entries) {
+    if (!entry.isDirectory() || (await hasLooseRef(join(dir, entry.name)))) return true;
+  }
+  return false;
 }
 
 /** The ref HEAD points to, read from the HEAD file (no process). */

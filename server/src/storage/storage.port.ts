@@ -50,6 +50,13 @@ export interface StorageBackend {
   put(key: string, source: Readable | Uint8Array, options?: PutOptions): Promise<PutResult>;
 
   /**
+   * Optional: `put` of the concatenation of `parts` (bytes, or the whole of a local file), with
+   * the same guarantees, errors and result, for backends that copy a big local file more cheaply
+   * than through a stream. A file must not change while it is copied.
+   */
+  putConcat?(key: string, parts: (Uint8Array | { file: string })[], options?: PutOptions): Promise<PutResult>;
+
+  /**
    * Opens the object for reading. A missing key rejects with ARTIFACT_NOT_FOUND here, before any
    * stream exists. The caller owns the returned stream: read it to its end or `destroy()` it, which
    * releases the file handle. A stream opened before an overwrite keeps reading the old bytes.
