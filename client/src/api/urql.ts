@@ -19,6 +19,10 @@ export function createApiClient(token: string, onUnauthenticated: () => void): A
     url: wsUrl,
     connectionParams: { authorization },
     lazy: true,
+    // Keep the socket a moment after the last subscription ends: a screen change that ends one
+    // subscription and starts the next (dialog → /restores/:id) otherwise closes the socket just
+    // as the new one subscribes, and Chromium then never sends it (seen in restore.e2e).
+    lazyCloseTimeout: 3000,
     retryAttempts: 20,
     shouldRetry: (event) => !(event && typeof event === 'object' && 'code' in event && (event as CloseEvent).code === 4401),
     on: {

@@ -256,18 +256,17 @@ function SnapshotEntry({
             </div>
           ) : null}
         </dl>
-        {counts.length > 0 ? (
+        {counts.some(([, n]) => n > 0) ? (
           <p className="snapshot-metadata">
             <span className="muted">Metadata: </span>
-            {counts.map(([type, n], i) => (
-              <span key={type}>
-                {i > 0 ? ', ' : ''}
-                {n} {humanize(type).toLowerCase()}
-              </span>
-            ))}
+            {counts
+              .filter(([, n]) => n > 0)
+              .map(([type, n]) => `${humanize(type)} ${n}`)
+              .join(' · ')}
+            {counts.some(([, n]) => n === 0) ? <span className="muted"> (none of: {counts.filter(([, n]) => n === 0).map(([type]) => humanize(type).toLowerCase()).join(', ')})</span> : null}
           </p>
         ) : (
-          <p className="snapshot-metadata muted">No metadata in this snapshot.</p>
+          <p className="snapshot-metadata muted">No metadata records in this snapshot.</p>
         )}
         {snapshot.verificationStatus === 'FAILED' && snapshot.verificationError ? <Notice kind="error">Verification failed: {snapshot.verificationError}</Notice> : null}
         {snapshot.verifiedAt && snapshot.verificationStatus !== 'FAILED' ? <p className="muted">Verified {formatDateTime(snapshot.verifiedAt)}</p> : null}
