@@ -97,7 +97,7 @@ async function newestRestoreRunId(): Promise<string> {
 let context: BrowserContext;
 let page: Page;
 
-it('shows the FULL snapshot, refuses to delete it once an INCREMENTAL depends on it, and shows the INCREMENTAL after a second backup', async () => {
+it('shows the FULL snapshot, refuses to delete it once an INCREMENTAL depends on it, and shows the INCREMENTAL after a second backup without a reload', async () => {
   ({ context, page } = await signedIn(browser, t.url, t.adminToken, `/repositories/${repositoryId}/snapshots`));
   await page.getByRole('heading', { name: 'Snapshots of api' }).waitFor();
   const entries = timelineEntries(page);
@@ -107,10 +107,26 @@ it('shows the FULL snapshot, refuses to delete it once an INCREMENTAL depends on
   await entries.first().getByText('Full: stands alone').waitFor();
   await entries.first().getByText(/Issues 1 · Labels 1/).waitFor();
 
+  // The page follows the organization's backups (probe: it shows a running one, then forgets it).
+  let reloaded = false;
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) reloaded = true;
+  });
+  const running = page.getByRole('status').filter({ hasText: 'A backup of this organization is running' });
+  const probe = (isTerminal: boolean) =>
+    t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: isTerminal ? 'SUCCEEDED' : 'RUNNING', itemsTotal: 1, itemsDone: 0, itemsFailed: 0, item: null, isTerminal, at: '' });
+  for (let i = 0; i < 150 && !(await running.isVisible()); i++) {
+    probe(false);
+    await running.waitFor({ timeout: 100 }).catch(() => undefined);
+  }
+  await running.waitFor();
+  probe(true);
+  await running.waitFor({ state: 'hidden' });
+
   sim.pushCommit(projectId, { branch: 'main', files: { 'CHANGELOG.md': '## 1.1\n- faster start\n' }, message: 'Release notes' });
   expect((await runBackup(t, orgId)).status).toBe('SUCCEEDED');
-  await page.reload();
   await entries.nth(1).waitFor();
+  expect(reloaded).toBe(false);
   expect(await entries.count()).toBe(2);
   const [newest, oldest] = [entries.nth(0), entries.nth(1)];
   await newest.getByText('INCREMENTAL', { exact: true }).waitFor();
@@ -216,3 +232,24 @@ it('shows a field error from the API beside its input, and warns before an OVERW
   await dialog.getByRole('alert').filter({ hasText: 'Overwrite changes the project.' }).waitFor();
   await context.close();
 }, 60_000);
+
+it('prepares a DOWNLOAD and offers the signed archive link when it is ready', async () => {
+  ({ context, page } = await signedIn(browser, t.url, t.adminToken, `/repositories/${repositoryId}/snapshots`));
+  await timelineEntries(page).first().getByRole('button', { name: /^Restore…/ }).click();
+  const dialog = page.getByRole('dialog', { name: 'Restore snapshot' });
+  await dialog.getByRole('radio', { name: 'Download' }).check();
+  await t.app.jobStore.agenda.stop();
+  await dialog.getByRole('button', { name: 'Prepare download' }).click();
+  await page.waitForURL(/\/restores\/[0-9a-f-]{36}$/);
+  await page.getByRole('heading', { name: 'Restore as a download' }).waitFor();
+  await untilPageListens(page.locator('main'), page.url().split('/').at(-1)!);
+  await t.app.jobStore.agenda.start();
+  const link = page.getByRole('link', { name: 'Download the archive' });
+  await link.waitFor({ timeout: 60_000 });
+  await page.getByText(/The archive holds \d+ files/).waitFor();
+  const archive = await fetch((await link.getAttribute('href'))!);
+  expect(archive.status).toBe(200);
+  expect(Buffer.from(await archive.arrayBuffer()).toString('latin1')).toContain('manifest.json');
+  await screenshot(page, '34-restore-download');
+  await context.close();
+}, 120_000);

@@ -5,11 +5,12 @@
  * "Restore…", which opens the restore dialog.
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useMutation, useQuery, useSubscription } from 'urql';
 import { problemOf } from '../../api/errors';
 import { Link } from '../../app/router';
 import {
   DeleteTimelineSnapshotDocument,
+  SnapshotTimelineBackupProgressDocument,
   SnapshotTimelineDocument,
   SnapshotTimelineRepositoryDocument,
   VerifyTimelineSnapshotDocument,
@@ -42,8 +43,27 @@ export function SnapshotsPage({ repositoryId }: { repositoryId: string }) {
     });
   }, []);
   const knownValue = useMemo(() => ({ byId: known, register }), [known, register]);
-
   const repository = repo.data?.repository;
+  const [backups, setBackups] = useState<Record<string, { done: number; total: number }>>({});
+  const [reloadKey, setReloadKey] = useState(0);
+
+  // A backup of the organization makes new snapshots: show that it runs, re-read the timeline when it ends.
+  useSubscription(
+    { query: SnapshotTimelineBackupProgressDocument, variables: { organizationId: repository?.organizationId ?? '' }, pause: !repository },
+    (_prev, data) => {
+      const event = data.backupProgress;
+      setBackups((current) => {
+        const next = { ...current };
+        if (event.isTerminal) delete next[event.runId];
+        else next[event.runId] = { done: event.itemsDone, total: event.itemsTotal };
+        return next;
+      });
+      if (event.isTerminal) setReloadKey((k) => k + 1);
+      return data;
+    },
+  );
+  const running = Object.entries(backups);
+
   if (repo.fetching && !repo.data) return <Loading label="Loading the repository…" />;
   if (!repository) {
     return (
@@ -68,6 +88,12 @@ export function SnapshotsPage({ repositoryId }: { repositoryId: string }) {
       {repository.deletedUpstreamAt ? (
         <Notice kind="warning">This repository was deleted upstream {formatRelative(repository.deletedUpstreamAt)}; its snapshots are kept.</Notice>
       ) : null}
+      {running.length > 0 ? (
+        <div className="notice notice-info" role="status">
+          <span className="spinner" aria-hidden="true" /> A backup of this organization is running ({running[0]![1].done} of {running[0]![1].total} repositories
+          done). New snapshots appear here when it ends. <Link to={`/runs/${running[0]![0]}`}>Watch the run</Link>
+        </div>
+      ) : null}
       <KnownSnapshots.Provider value={knownValue}>
         <ol className="timeline snapshot-timeline" aria-label="Snapshots, newest first">
           {cursors.map((after, i) => (
@@ -78,6 +104,7 @@ export function SnapshotsPage({ repositoryId }: { repositoryId: string }) {
               isLast={i === cursors.length - 1}
               onMore={(cursor) => setCursors((c) => [...c, cursor])}
               onRestore={setRestoring}
+              reloadKey={reloadKey}
             />
           ))}
         </ol>
@@ -93,12 +120,14 @@ function SnapshotPage({
   isLast,
   onMore,
   onRestore,
+  reloadKey,
 }: {
   repositoryId: string;
   after: string | null;
   isLast: boolean;
   onMore(cursor: string): void;
   onRestore(snapshot: RestorableSnapshot): void;
+  reloadKey: number;
 }) {
   const [result, refetch] = useQuery({ query: SnapshotTimelineDocument, variables: { repositoryId, first: PAGE_SIZE, after } });
   const { register } = useContext(KnownSnapshots);
@@ -107,6 +136,9 @@ function SnapshotPage({
     if (page) register(page.nodes);
   }, [page, register]);
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
+  useEffect(() => {
+    if (reloadKey > 0) reload();
+  }, [reloadKey, reload]);
 
   if (result.fetching && !page) {
     return (
