@@ -126,6 +126,7 @@ it('shows the FULL snapshot, refuses to delete it once an INCREMENTAL depends on
   sim.pushCommit(projectId, { branch: 'main', files: { 'CHANGELOG.md': '## 1.1\n- faster start\n' }, message: 'Release notes' });
   expect((await runBackup(t, orgId)).status).toBe('SUCCEEDED');
   await entries.nth(1).waitFor();
+  await running.waitFor({ state: 'hidden' });
   expect(reloaded).toBe(false);
   expect(await entries.count()).toBe(2);
   const [newest, oldest] = [entries.nth(0), entries.nth(1)];

@@ -4,7 +4,7 @@
  * "Verify", "Delete" (the API refuses while another snapshot depends on one and says why) and
  * "Restore…", which opens the restore dialog.
  */
-import { createContext, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { problemOf } from '../../api/errors';
 import { Link } from '../../app/router';
@@ -46,15 +46,19 @@ export function SnapshotsPage({ repositoryId }: { repositoryId: string }) {
   const repository = repo.data?.repository;
   const [backups, setBackups] = useState<Record<string, { done: number; total: number }>>({});
   const [reloadKey, setReloadKey] = useState(0);
+  const finishedRuns = useRef(new Set<string>());
 
   // A backup of the organization makes new snapshots: show that it runs, re-read the timeline when it ends.
   useSubscription(
     { query: SnapshotTimelineBackupProgressDocument, variables: { organizationId: repository?.organizationId ?? '' }, pause: !repository },
     (_prev, data) => {
       const event = data.backupProgress;
+      // Events can arrive out of order (a throttled progress event after the terminal one): a run
+      // that ended stays ended.
+      if (event.isTerminal) finishedRuns.current.add(event.runId);
       setBackups((current) => {
         const next = { ...current };
-        if (event.isTerminal) delete next[event.runId];
+        if (finishedRuns.current.has(event.runId)) delete next[event.runId];
         else next[event.runId] = { done: event.itemsDone, total: event.itemsTotal };
         return next;
       });
@@ -90,8 +94,9 @@ export function SnapshotsPage({ repositoryId }: { repositoryId: string }) {
       ) : null}
       {running.length > 0 ? (
         <div className="notice notice-info" role="status">
-          <span className="spinner" aria-hidden="true" /> A backup of this organization is running ({running[0]![1].done} of {running[0]![1].total} repositories
-          done). New snapshots appear here when it ends. <Link to={`/runs/${running[0]![0]}`}>Watch the run</Link>
+          <span className="spinner" aria-hidden="true" /> A backup of this organization is running
+          {running[0]![1].total > 0 ? ` (${running[0]![1].done} of ${running[0]![1].total} repositories done)` : ''}. New snapshots appear here when it
+          ends. <Link to={`/runs/${running[0]![0]}`}>Watch the run</Link>
         </div>
       ) : null}
       <KnownSnapshots.Provider value={knownValue}>
