@@ -254,3 +254,32 @@ it('prepares a DOWNLOAD and offers the signed archive link when it is ready', as
   await screenshot(page, '34-restore-download');
   await context.close();
 }, 120_000);
+
+it('restores the FULL snapshot into the original project with OVERWRITE: the protected branch is reported, not forced, and the run ends PARTIAL', async () => {
+  // Upstream moved on since the FULL snapshot: main advanced (and is protected), a new branch appeared.
+  sim.protectBranch(projectId, { name: 'main' });
+  sim.createBranch(projectId, { branch: 'newer' });
+  const before = await refsOf(sim.repoPath(projectId));
+
+  ({ context, page } = await signedIn(browser, t.url, t.adminToken, `/repositories/${repositoryId}/snapshots`));
+  const full = timelineEntries(page).filter({ hasText: 'Full: stands alone' });
+  await full.getByRole('button', { name: /^Restore…/ }).click();
+  const dialog = page.getByRole('dialog', { name: 'Restore snapshot' });
+  await dialog.getByRole('radio', { name: 'Original project' }).check();
+  await dialog.getByRole('radio', { name: 'Overwrite' }).check();
+  await dialog.getByRole('alert').filter({ hasText: 'Overwrite changes the project.' }).waitFor();
+  await t.app.jobStore.agenda.stop();
+  await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
+  await page.waitForURL(/\/restores\/[0-9a-f-]{36}$/);
+  await page.getByRole('heading', { name: 'Restore to the original project' }).waitFor();
+  await untilPageListens(page.locator('main'), page.url().split('/').at(-1)!);
+  await t.app.jobStore.agenda.start();
+  await page.getByRole('alert').filter({ hasText: 'Restore finished with problems' }).waitFor({ timeout: 60_000 });
+  await page.getByText('Partial', { exact: true }).first().waitFor();
+  const result = page.getByRole('region', { name: 'Result for acme/api' });
+  await result.getByRole('listitem').filter({ hasText: 'refs/heads/main: protected branch: not forced' }).first().waitFor();
+  await result.getByText("1 ref exists in the project but not in the snapshot; it is left as it is: refs/heads/newer").waitFor();
+  expect((await refsOf(sim.repoPath(projectId)))['refs/heads/main']).toBe(before['refs/heads/main']);
+  await screenshot(page, '35-restore-partial');
+  await context.close();
+}, 120_000);

@@ -158,7 +158,8 @@ function RefsOutcome({ detail, dry }: { detail: Detail; dry: boolean }) {
       ) : null}
       {extra.length > 0 ? (
         <Notice kind="info">
-          {extra.length} refs exist in the project but not in the snapshot; they are left as they are: {extra.join(', ')}
+          {extra.length === 1 ? '1 ref exists' : `${extra.length} refs exist`} in the project but not in the snapshot; {extra.length === 1 ? 'it is' : 'they are'} left as{' '}
+          {extra.length === 1 ? 'it is' : 'they are'}: {extra.join(', ')}
         </Notice>
       ) : null}
     </div>
