@@ -278,7 +278,7 @@ it('restores the FULL snapshot into the original project with OVERWRITE: the pro
   await page.getByText('Partial', { exact: true }).first().waitFor();
   const result = page.getByRole('region', { name: 'Result for acme/api' });
   await result.getByRole('listitem').filter({ hasText: 'refs/heads/main: protected branch: not forced' }).first().waitFor();
-  await result.getByText("1 ref exists in the project but not in the snapshot; it is left as it is: refs/heads/newer").waitFor();
+  await result.getByText('1 ref exists in the project but not in the snapshot; it is left as it is: refs/heads/newer').waitFor();
   expect((await refsOf(sim.repoPath(projectId)))['refs/heads/main']).toBe(before['refs/heads/main']);
   await screenshot(page, '35-restore-partial');
   await context.close();

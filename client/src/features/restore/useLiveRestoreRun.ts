@@ -35,14 +35,13 @@ export interface LiveRestoreRun {
   refetch(): void;
 }
 
-export function useLiveRestoreRun(runId: string, onEvent?: (event: RestoreProgressEvent) => void): LiveRestoreRun {
+export function useLiveRestoreRun(runId: string): LiveRestoreRun {
   const [result, refetch] = useQuery({ query: RestoreRunByIdDocument, variables: { id: runId } });
   const [event, setEvent] = useState<RestoreProgressEvent | null>(null);
 
   useSubscription({ query: RestoreRunProgressDocument, variables: { runId } }, (_prev, data) => {
     const next = data.restoreProgress;
     setEvent(next);
-    onEvent?.(next);
     refetch({ requestPolicy: 'network-only' });
     return data;
   });
