@@ -11,15 +11,19 @@ export interface ProblemReport {
   /** By input path, without the leading `input.`. */
   fields: Record<string, string>;
   code: string | null;
+  /** The precise domain code (`extensions.reason`), e.g. WRITE_AUTHORIZATION_REQUIRED. */
+  reason: string | null;
+  /** `extensions.details`, e.g. the connectionId a write authorization is needed for. */
+  details: Record<string, unknown>;
 }
 
 export function problemOf(error: CombinedError | undefined | null): ProblemReport {
-  if (!error) return { message: null, fields: {}, code: null };
+  if (!error) return { message: null, fields: {}, code: null, reason: null, details: {} };
   if (error.networkError && error.graphQLErrors.length === 0) {
-    return { message: 'Labkeeper cannot be reached. Check that the server is running.', fields: {}, code: 'NETWORK' };
+    return { message: 'Labkeeper cannot be reached. Check that the server is running.', fields: {}, code: 'NETWORK', reason: null, details: {} };
   }
   const first = error.graphQLErrors[0];
-  const extensions = (first?.extensions ?? {}) as { code?: string; fields?: Record<string, string> };
+  const extensions = (first?.extensions ?? {}) as { code?: string; reason?: string; fields?: Record<string, string>; details?: Record<string, unknown> };
   const fields: Record<string, string> = {};
   for (const [path, message] of Object.entries(extensions.fields ?? {})) {
     fields[path.replace(/^input\./, '')] = message;
@@ -29,5 +33,7 @@ export function problemOf(error: CombinedError | undefined | null): ProblemRepor
     message: hasFieldErrors ? 'Some fields need attention.' : (first?.message ?? error.message),
     fields,
     code: extensions.code ?? null,
+    reason: extensions.reason ?? null,
+    details: extensions.details ?? {},
   };
 }

@@ -6,6 +6,7 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { problemOf, type ProblemReport } from '../../api/errors';
+import { WriteAuthorizationPrompt } from './WriteAuthorization';
 import { useRouter } from '../../app/router';
 import {
   RestoreTargetConnectionsDocument,
@@ -114,7 +115,10 @@ function RestoreForm({ snapshot, repository }: { snapshot: RestorableSnapshot; r
   };
 
   const fields = problem.fields;
-  const otherFieldErrors = Object.entries(fields).filter(([path]) => !['namespacePath', 'projectPath', 'refPrefix', 'targetConnectionId'].includes(path));
+  const writeAuthorizationFor = problem.reason === 'WRITE_AUTHORIZATION_REQUIRED' && typeof problem.details.connectionId === 'string' ? problem.details.connectionId : null;
+  const otherFieldErrors = writeAuthorizationFor
+    ? []
+    : Object.entries(fields).filter(([path]) => !['namespacePath', 'projectPath', 'refPrefix', 'targetConnectionId'].includes(path));
 
   return (
     <form onSubmit={onSubmit} noValidate aria-label="Restore options">
@@ -193,7 +197,11 @@ function RestoreForm({ snapshot, repository }: { snapshot: RestorableSnapshot; r
         </fieldset>
       ) : null}
 
-      {problem.message && otherFieldErrors.length === 0 ? <ErrorNotice message={problem.message} /> : null}
+      {writeAuthorizationFor ? (
+        <WriteAuthorizationPrompt connectionId={writeAuthorizationFor} />
+      ) : problem.message && otherFieldErrors.length === 0 ? (
+        <ErrorNotice message={problem.message} />
+      ) : null}
       {otherFieldErrors.map(([path, message]) => (
         <ErrorNotice key={path} message={`${humanize(path)}: ${message}`} />
       ))}
