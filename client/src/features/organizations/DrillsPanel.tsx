@@ -23,6 +23,7 @@ export function DrillsPanel({ organizationId }: { organizationId: string }) {
   // The drill Run drill now returned, until a Refresh reads it (or a newer one) back.
   const drill = started && newer(started, latest) ? started : latest;
   const nextDrillAt = result.data?.organization.nextDrillAt;
+  const scheduled = result.data?.policy.settings.drill?.enabled ?? false;
   const busy = drill?.status === 'QUEUED' || drill?.status === 'RUNNING';
 
   return (
@@ -50,9 +51,11 @@ export function DrillsPanel({ organizationId }: { organizationId: string }) {
         {result.data ? (
           nextDrillAt ? (
             <span title={formatDateTime(nextDrillAt)}>Next scheduled drill: {formatDateTime(nextDrillAt)}.</span>
+          ) : scheduled ? (
+            <span>Scheduled drills are on; the next one is booked within a minute.</span>
           ) : (
             <span>
-              No drill is scheduled (<Link to={`/organizations/${organizationId}/policy`}>turn drills on in the policy</Link>).
+              Scheduled drills are off (<Link to={`/organizations/${organizationId}/policy`}>turn them on in the policy</Link>).
             </span>
           )
         ) : null}
