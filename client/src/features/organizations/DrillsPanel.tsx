@@ -12,6 +12,7 @@ import { formatDateTime, formatRelative, humanize } from '../../ui/format';
 import { ErrorNotice } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
 
+const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const newer = (a: DrillRunFieldsFragment, b: DrillRunFieldsFragment | null | undefined) => !b || Date.parse(a.createdAt) > Date.parse(b.createdAt);
 
 export function DrillsPanel({ organizationId }: { organizationId: string }) {
@@ -115,7 +116,8 @@ function DrillResult({ drill, busy }: { drill: DrillRunFieldsFragment; busy: boo
                   ) : null}
                 </td>
                 <td className="muted">
-                  {r.checkedRefs} refs · {r.checkedLfsObjects} LFS objects · {r.checkedMetadataRecords} metadata records · chain of {r.chainLength}
+                  {count(r.checkedRefs, 'ref')} · {count(r.checkedLfsObjects, 'LFS object')} · {count(r.checkedMetadataRecords, 'metadata record')} · chain of{' '}
+                  {r.chainLength}
                 </td>
               </tr>
             ))}
