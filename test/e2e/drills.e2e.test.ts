@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
@@ -144,5 +146,46 @@ describe('Restore drills on the organization page', () => {
     await expect(panel.getByText(/sample of 2/).isVisible()).resolves.toBe(true);
     await screenshot(page, '25-drills');
     await context.close();
+  }, 90_000);
+
+  it('shows a FAILED drill with each repository’s differences after Refresh', async () => {
+    // Flip a byte inside the pack data of every stored bundle (as drill.api.test.ts does for one).
+    const nodes = (await t.gql(`query($o: ID!) { snapshots(organizationId: $o, first: 50) { nodes { storagePrefix } } }`, { o: orgId })).data.snapshots.nodes;
+    const originals: [string, Buffer][] = [];
+    for (const { storagePrefix } of nodes as { storagePrefix: string }[]) {
+      const folder = join(t.app.config.dataDir, 'backups', storagePrefix);
+      const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8'));
+      if (!manifest.git?.bundle) continue;
+      const file = join(folder, manifest.git.bundle);
+      const bytes = readFileSync(file);
+      originals.push([file, Buffer.from(bytes)]);
+      bytes[bytes.length - 100] ^= 0xff;
+      writeFileSync(file, bytes);
+    }
+    expect(originals.length).toBeGreaterThan(0);
+    try {
+      const { context, page } = await signedIn(browser, t.url, t.adminToken, `/organizations/${orgId}`);
+      const panel = page.getByRole('region', { name: 'Restore drills' });
+      await panel.getByText('Latest drill:').waitFor();
+      const finished = nextJob(t, 'drill.run', 60_000);
+      await panel.getByRole('button', { name: 'Run drill now' }).click();
+      await finished;
+      await panel.getByRole('button', { name: 'Refresh' }).click();
+      await panel.getByText('Failed', { exact: true }).first().waitFor();
+      const latest = (await t.gql(`query($id: ID!) { organization(id: $id) { latestDrill { status results { path status differences } } } }`, { id: orgId })).data.organization
+        .latestDrill;
+      expect(latest.status).toBe('FAILED');
+      const failed = (latest.results as { path: string; status: string; differences: string[] }[]).filter((r) => r.status === 'FAILED');
+      expect(failed.length).toBeGreaterThan(0);
+      for (const r of failed) {
+        const differences = panel.getByRole('list', { name: `Differences in ${r.path}` });
+        await differences.getByText(r.differences[0]!, { exact: true }).waitFor();
+        await expect(differences.getByRole('listitem').count()).resolves.toBe(r.differences.length);
+      }
+      await screenshot(page, '25b-drills-failed');
+      await context.close();
+    } finally {
+      for (const [file, bytes] of originals) writeFileSync(file, bytes);
+    }
   }, 90_000);
 });
