@@ -16,6 +16,7 @@ import {
 } from '../../graphql/generated/graphql';
 import { formatDateTime, formatRelative } from '../../ui/format';
 import { ErrorNotice, Loading } from '../../ui/States';
+import { DrillsPanel } from './DrillsPanel';
 import { GroupsSection } from './GroupsSection';
 import { LatestRunSummary } from './LatestRunSummary';
 import { SyncSummary } from './OrganizationsPage';
@@ -114,6 +115,8 @@ export function OrganizationPage({ id }: { id: string }) {
           A backup is running: {backupEvent.itemsDone} of {backupEvent.itemsTotal} done. <Link to={`/runs/${backupEvent.runId}`}>Watch it</Link>
         </p>
       ) : null}
+
+      <DrillsPanel organizationId={id} />
 
       <RepositoriesSection organizationId={id} refreshKey={refreshKey} onProtectionChanged={() => refetchHeader({ requestPolicy: 'network-only' })} />
       <GroupsSection organizationId={id} includeGroups={org.includeGroups} refreshKey={refreshKey} />

@@ -1,6 +1,6 @@
 /**
  * Customize policy: the whole BackupPolicy of one organization as a form of fieldsets (scope,
- * content, schedule, time zone and window, retention, storage, protection). Saving sends
+ * content, schedule, time zone and window, retention, storage, protection, restore drills). Saving sends
  * `customizePolicy`; the server validates everything at once and names each bad field
  * (BAD_USER_INPUT `extensions.fields`), which is shown beside its input while nothing is saved.
  */
@@ -13,11 +13,12 @@ import { formatDateTime, humanize } from '../../ui/format';
 import { ErrorNotice, Loading, Notice } from '../../ui/States';
 import { fromPolicy, toInput, type PolicyDraft } from './policy-draft';
 import { IncludeFieldset, ProtectionFieldset, RetentionFieldset, ScopeFieldset, StorageFieldset, TimingFieldset } from './PolicyFieldsets';
+import { DrillFieldset } from './DrillFieldset';
 import { ScheduleFieldset } from './ScheduleFieldset';
 import type { SectionProps } from './section';
 
 /** Field paths some section shows beside an input; any other problem is listed above the form. */
-const SHOWN = ['scope', 'include', 'schedule', 'timeZone', 'window', 'retention', 'storage', 'compression', 'encryption', 'encryptionCredentialId', 'verifyAfterBackup'];
+const SHOWN = ['scope', 'include', 'schedule', 'timeZone', 'window', 'retention', 'storage', 'compression', 'encryption', 'encryptionCredentialId', 'verifyAfterBackup', 'drill'];
 
 export function PolicyPage({ organizationId }: { organizationId: string }) {
   const [result] = useQuery({ query: PolicyFormDocument, variables: { organizationId } });
@@ -40,7 +41,7 @@ export function PolicyPage({ organizationId }: { organizationId: string }) {
 
   if (result.fetching && !result.data) return <Loading label="Loading the policy…" />;
   if (!result.data || !draft) return <ErrorNotice error={result.error} message={result.error ? null : 'Preparing the form…'} />;
-  const { organization, metadataTypes, credentials } = result.data;
+  const { organization, metadataTypes, credentials, connections } = result.data;
 
   const update: SectionProps['update'] = (recipe) => {
     setSaved(null);
@@ -62,6 +63,7 @@ export function PolicyPage({ organizationId }: { organizationId: string }) {
     <RetentionFieldset key="retention" {...props} />,
     <StorageFieldset key="storage" {...props} />,
     <ProtectionFieldset key="protection" {...props} encryptionKeys={credentials.filter((c) => c.kind === 'ENCRYPTION_KEY')} />,
+    <DrillFieldset key="drill" {...props} connections={connections} />,
   ];
 
   return (

@@ -10,6 +10,8 @@ import type {
   Compression,
   CopyScheduleInput,
   CustomizePolicyInput,
+  DrillPolicyInput,
+  DrillTargetKind,
   PolicyFieldsFragment,
   RetentionMode,
   TimeOfDayInput,
@@ -46,6 +48,25 @@ export interface PolicyDraft {
   compression: Compression;
   encryptionCredentialId: string;
   verifyAfterBackup: boolean;
+  drill: DrillDraft;
+}
+
+/**
+ * Restore drills. `saved` says whether the policy had a drill section at all: the API reads a
+ * null or absent `drill` as "no drill settings" and would drop them, so the form always sends
+ * them back, and sends null only for a policy that had none and where drills stay off.
+ */
+export interface DrillDraft {
+  saved: boolean;
+  enabled: boolean;
+  every: string;
+  time: TimeText;
+  weekday: string;
+  dayOfMonth: string;
+  sampleSize: string;
+  kind: DrillTargetKind;
+  connectionId: string;
+  namespacePath: string;
 }
 
 export const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
@@ -114,6 +135,41 @@ export function fromPolicy(settings: Settings): PolicyDraft {
     compression: settings.compression,
     encryptionCredentialId: settings.encryptionCredentialId ?? '',
     verifyAfterBackup: settings.verifyAfterBackup,
+    drill: drillDraft(settings.drill),
+  };
+}
+
+/** The server's defaults (policy.defaults.ts) when the policy has no drill section. */
+function drillDraft(d: Settings['drill']): DrillDraft {
+  return {
+    saved: Boolean(d),
+    enabled: d?.enabled ?? false,
+    every: d?.every ?? 'WEEKLY',
+    time: timeText(d?.time) || '04:00',
+    weekday: text(d?.weekday, 0),
+    dayOfMonth: text(d?.dayOfMonth, 1),
+    sampleSize: text(d?.sampleSize, 3),
+    kind: d?.target.kind ?? 'LOCAL_BARE',
+    connectionId: d?.target.connectionId ?? '',
+    namespacePath: d?.target.namespacePath ?? '',
+  };
+}
+
+export function drillInput(d: DrillDraft): DrillPolicyInput | null {
+  if (!d.saved && !d.enabled) return null;
+  return {
+    enabled: d.enabled,
+    every: d.every,
+    time: toTime(d.time) ?? { hour: -1, minute: -1 },
+    ...(d.every === 'WEEKLY' ? { weekday: toInt(d.weekday) } : {}),
+    ...(d.every === 'MONTHLY' ? { dayOfMonth: toInt(d.dayOfMonth) } : {}),
+    // sampleSize is Int! in the schema: anything that is not a whole number goes as 0, which the
+    // server refuses beside the input ("1–100") instead of GraphQL refusing the whole document.
+    sampleSize: toInt(d.sampleSize) ?? 0,
+    target:
+      d.kind === 'SCRATCH_NAMESPACE'
+        ? { kind: d.kind, connectionId: d.connectionId || null, namespacePath: d.namespacePath.trim() || null }
+        : { kind: d.kind },
   };
 }
 
@@ -165,6 +221,7 @@ export function toInput(d: PolicyDraft): CustomizePolicyInput {
     compression: d.compression,
     encryptionCredentialId: d.encryptionCredentialId || null,
     verifyAfterBackup: d.verifyAfterBackup,
+    drill: drillInput(d.drill),
   };
 }
 
