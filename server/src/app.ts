@@ -254,7 +254,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       });
       const worker = await workers.register({ name: config.worker.name, concurrency: config.worker.concurrency, version: VERSION, isInProcess: options.api });
       workerId = worker.id;
-      const stopHeartbeat = workers.startHeartbeat(worker.id);
+      const agenda = jobStore.agenda;
+      const stopHeartbeat = workers.startHeartbeat(worker.id, async () => {
+        const stats = await agenda.getRunningStats();
+        return typeof stats.runningJobs === 'number' ? stats.runningJobs : stats.runningJobs.length;
+      });
       await jobStore.agenda.start();
       cleanups.push(async () => {
         await jobStore.agenda.stop();

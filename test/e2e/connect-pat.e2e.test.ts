@@ -317,6 +317,10 @@ describe('Workers', () => {
     await expect(row.getByText('Online', { exact: true }).isVisible()).resolves.toBe(true);
     await expect(row.getByRole('link', { name: 'acme' }).isVisible()).resolves.toBe(true);
     await expect(row.getByRole('cell', { name: String(workerConcurrency), exact: true }).isVisible()).resolves.toBe(true);
+    // Its load: the jobs it reported running at its last heartbeat, of its concurrency.
+    const { runningJobs } = (await t.gql('{ workers { runningJobs } }')).data.workers[0];
+    await expect(row.getByRole('progressbar', { name: `Load of ${workerName}` }).isVisible()).resolves.toBe(true);
+    await row.getByText(`${runningJobs} of ${workerConcurrency} running`).waitFor();
     await screenshot(page, '12-workers');
     await context.close();
   });

@@ -15,4 +15,6 @@ export class WorkerEntity {
   @Column('timestamptz', { name: 'started_at' }) startedAt!: Date;
   @Column('timestamptz', { name: 'last_heartbeat_at' }) lastHeartbeatAt!: Date;
   @Column('timestamptz', { name: 'stopped_at', nullable: true }) stoppedAt!: Date | null;
+  /** Jobs it was running at its last heartbeat (0 once stopped). */
+  @Column('integer', { name: 'running_jobs', default: 0 }) runningJobs!: number;
 }

@@ -87,19 +87,20 @@ export class WorkerService {
     return worker;
   }
 
-  async heartbeat(id: string): Promise<void> {
-    await this.repo.update({ id }, { lastHeartbeatAt: this.clock.now(), stoppedAt: null });
+  /** Alive, and (when known) how many jobs it is running: its load. */
+  async heartbeat(id: string, runningJobs?: number): Promise<void> {
+    await this.repo.update({ id }, { lastHeartbeatAt: this.clock.now(), stoppedAt: null, ...(runningJobs === undefined ? {} : { runningJobs }) });
   }
 
   async stopped(id: string): Promise<void> {
-    await this.repo.update({ id }, { stoppedAt: this.clock.now() });
+    await this.repo.update({ id }, { stoppedAt: this.clock.now(), runningJobs: 0 });
     this.logger.info({ workerId: id }, 'worker stopped');
   }
 
   /** Starts heartbeating; the returned function stops it and marks the worker stopped. */
-  startHeartbeat(id: string): () => Promise<void> {
+  startHeartbeat(id: string, load?: () => Promise<number>): () => Promise<void> {
     const timer = setInterval(() => {
-      this.heartbeat(id).catch((error: unknown) => this.logger.warn({ err: error, workerId: id }, 'heartbeat failed'));
+      (load ? load().then((n) => this.heartbeat(id, n)) : this.heartbeat(id)).catch((error: unknown) => this.logger.warn({ err: error, workerId: id }, 'heartbeat failed'));
     }, this.heartbeatIntervalMs);
     timer.unref();
     return async () => {

@@ -1,12 +1,13 @@
 /**
  * Workers: each process that runs syncs, backups and restores, whether it is online (it
- * heartbeats), its concurrency, version and host, and the organizations that name it as their
+ * heartbeats), its load (jobs running at its last heartbeat, of its concurrency), version and host, and the organizations that name it as their
  * default worker. The API has no live worker events, so the list is re-read on demand.
  */
 import { useQuery } from 'urql';
 import { Link } from '../../app/router';
 import { WorkersOverviewDocument } from '../../graphql/generated/graphql';
 import { formatDateTime, formatRelative } from '../../ui/format';
+import { ProgressBar } from '../../ui/ProgressBar';
 import { Empty, ErrorNotice, Loading } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
 
@@ -47,6 +48,7 @@ export function WorkersPage() {
                 <th scope="col" className="num">
                   Concurrency <span className="muted">(jobs at a time)</span>
                 </th>
+                <th scope="col">Load</th>
                 <th scope="col">Last heartbeat</th>
                 <th scope="col">Version</th>
                 <th scope="col">Host</th>
@@ -67,6 +69,12 @@ export function WorkersPage() {
                       <StatusBadge status={w.status} />
                     </td>
                     <td className="num">{w.concurrency}</td>
+                    <td>
+                      <ProgressBar value={w.status === 'ONLINE' ? w.runningJobs : 0} max={w.concurrency} label={`Load of ${w.name}`} />
+                      <span className="muted">
+                        {w.status === 'ONLINE' ? `${w.runningJobs} of ${w.concurrency} running` : 'not running'}
+                      </span>
+                    </td>
                     <td>
                       <time dateTime={w.lastHeartbeatAt} title={formatDateTime(w.lastHeartbeatAt)}>
                         {formatRelative(w.lastHeartbeatAt)}

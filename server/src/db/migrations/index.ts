@@ -6,6 +6,7 @@ import { RestoreRuns1795545543395 } from './1795545543395-RestoreRuns.js';
 import { RestoreToGitLab1795546250096 } from './1795546250096-RestoreToGitLab.js';
 import { DrillRuns1795551242542 } from './1795551242542-DrillRuns.js';
 import { RestoreWriteAuthorization1795552153614 } from './1795552153614-RestoreWriteAuthorization.js';
+import { WorkerRunningJobs1795560000000 } from './1795560000000-WorkerRunningJobs.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Function[] = [
@@ -17,4 +18,5 @@ export const MIGRATIONS: Function[] = [
   RestoreToGitLab1795546250096,
   DrillRuns1795551242542,
   RestoreWriteAuthorization1795552153614,
+  WorkerRunningJobs1795560000000,
 ];

@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { nextJob, startTestApp, type TestApp } from '../support/app.js';
+import { createDeferred } from '../support/deferred.js';
+import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { aToken, aUser } from '../support/gitlab-seed.js';
+
+/** A worker's heartbeat carries how many jobs it is running, so the API (and the Workers screen) shows its load. */
+let sim: GitLabSimulator;
+let t: TestApp;
+let orgId: string;
+
+beforeAll(async () => {
+  sim = await startGitLabSimulator();
+  const alice = aUser(sim);
+  const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
+  sim.createProject({ namespaceId: group.id, path: 'api' });
+  t = await startTestApp({ gitlab: { url: sim.url } });
+  const synced = nextJob(t, 'repositories.sync');
+  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
+    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme', includeGroups: false },
+  });
+  await synced;
+  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+}, 60_000);
+afterAll(async () => {
+  await t?.stop();
+  await sim?.close();
+});
+
+/** Resolves after the worker's next heartbeat that reports a load matching `accept`. */
+function nextHeartbeat(accept: (runningJobs: number) => boolean): Promise<number> {
+  const workers = t.app.services.workers;
+  const original = workers.heartbeat;
+  const seen = createDeferred<number>();
+  workers.heartbeat = async (id: string, runningJobs?: number) => {
+    await original.call(workers, id, runningJobs);
+    if (runningJobs !== undefined && accept(runningJobs)) {
+      workers.heartbeat = original;
+      seen.resolve(runningJobs);
+    }
+  };
+  return seen.promise;
+}
+
+const workersQuery = async () => (await t.gql(`{ workers { name status concurrency runningJobs } }`)).data.workers as { runningJobs: number; concurrency: number; status: string }[];
+
+it('reports the jobs a worker is running at its heartbeat, and none once they finish', async () => {
+  expect((await workersQuery())[0]).toMatchObject({ status: 'ONLINE', runningJobs: 0 });
+
+  // Hold the clone's pack request: the backup job is running (with its run job done or not).
+  const held = sim.holdNext({ pathPattern: /git-upload-pack$/, method: 'POST' });
+  const finished = nextJob(t, 'backup.repository');
+  const busy = nextHeartbeat((n) => n >= 1);
+  await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o, copyType: FULL }) { id } }`, { o: orgId });
+  await held.reached;
+  await busy;
+  const during = (await workersQuery())[0]!;
+  expect(during.runningJobs).toBeGreaterThanOrEqual(1);
+  expect(during.runningJobs).toBeLessThanOrEqual(during.concurrency);
+
+  const idle = nextHeartbeat((n) => n === 0);
+  held.release();
+  await finished;
+  await idle;
+  expect((await workersQuery())[0]!.runningJobs).toBe(0);
+});
