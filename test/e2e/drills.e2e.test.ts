@@ -6,7 +6,8 @@ import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { launchBrowser, screenshot, signedIn } from '../support/browser.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { aToken, aUser, anOrganization } from '../support/gitlab-seed.js';
+import { aUser, anOrganization } from '../support/gitlab-seed.js';
+import { connectOrganization } from '../support/connections.js';
 
 /**
  * Restore drills in Chromium against the real server and its in-process worker: the Restore drills
@@ -28,13 +29,7 @@ beforeAll(async () => {
   const alice = aUser(sim);
   anOrganization(sim, alice.id, { path: 'acme', projectCount: 3, withCommit: true });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  const synced = nextJob(t, 'repositories.sync');
-  const connected = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme' },
-  });
-  expect(connected.errors).toBeUndefined();
-  await synced;
-  orgId = (await t.gql(`query { organizations { id } }`)).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
   const run = await runBackup(t, orgId);
   expect(run.status).toBe('SUCCEEDED');
   browser = await launchBrowser();

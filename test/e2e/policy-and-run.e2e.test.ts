@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser, Page } from 'playwright-core';
-import { nextJob, startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp } from '../support/app.js';
 import { launchBrowser, screenshot, signedIn } from '../support/browser.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { aToken, aUser, anOrganization } from '../support/gitlab-seed.js';
+import { aUser, anOrganization } from '../support/gitlab-seed.js';
+import { connectOrganization } from '../support/connections.js';
 
 /**
  * The organization screens, Customize policy, Run now with the live run view, and run history, in
@@ -23,14 +24,7 @@ beforeAll(async () => {
   const alice = aUser(sim);
   anOrganization(sim, alice.id, { path: 'acme', projectCount: 4, withCommit: true });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  const synced = nextJob(t, 'repositories.sync');
-  const connected = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme' },
-  });
-  expect(connected.errors).toBeUndefined();
-  await synced;
-  const organizations = await t.gql(`query { organizations { id } }`);
-  orgId = organizations.data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
   browser = await launchBrowser();
 }, 90_000);
 afterAll(async () => {

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { createDeferred } from '../support/deferred.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { aToken, aUser } from '../support/gitlab-seed.js';
+import { aUser } from '../support/gitlab-seed.js';
+import { connectOrganization } from '../support/connections.js';
 
 /** A worker's heartbeat carries how many jobs it is running, so the API (and the Workers screen) shows its load. */
 let sim: GitLabSimulator;
@@ -15,12 +16,7 @@ beforeAll(async () => {
   const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
   sim.createProject({ namespaceId: group.id, path: 'api' });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme', includeGroups: false },
-  });
-  await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false }));
 }, 60_000);
 afterAll(async () => {
   await t?.stop();
