@@ -7,8 +7,8 @@ import { authorizeAsUser } from '../support/oauth-browser.js';
 import { freePort } from '../support/ports.js';
 
 /**
- * Plants unique secrets (a PAT, an OAuth app's client secret, the OAuth tokens GitLab issues,
- * API tokens), drives every flow that handles them, and then looks for them in every GraphQL
+ * Plants unique secrets (a PAT, an OAuth app's client secret, the OAuth tokens GitLab issues
+ * including the restore write authorization's pair, API tokens), drives every flow that handles them, and then looks for them in every GraphQL
  * response, every log line and every column of every table.
  */
 const clock = new FakeClock(new Date());
@@ -28,7 +28,7 @@ beforeAll(async () => {
   const alice = aUser(sim);
   anOrganization(sim, alice.id, { path: 'acme', projectCount: 3 });
   const port = await freePort();
-  const app = sim.createOAuthApplication({ name: 'own app', redirectUri: `http://127.0.0.1:${port}/oauth/gitlab/callback`, scopes: ['read_api', 'read_repository', 'read_user'] });
+  const app = sim.createOAuthApplication({ name: 'own app', redirectUri: `http://127.0.0.1:${port}/oauth/gitlab/callback`, scopes: ['read_api', 'read_repository', 'read_user', 'api', 'write_repository'] });
   t = await startTestApp({ gitlab: { url: sim.url }, port, clock });
   secrets.pat = aToken(sim, alice.id).token;
   secrets.clientSecret = app.clientSecret;
@@ -53,14 +53,22 @@ beforeAll(async () => {
   responses.push(await (await fetch(redirect)).text());
   clock.advance(7190 * 1000);
   await gql(`query($id: ID!) { connection(id: $id) { namespaces { fullPath } } }`, { id: oauth.data.connectGitLab.connection.id });
+  // the separate write authorization restores use: a second token pair, kept beside the first
+  const write = await gql(`mutation($c: ID!) { authorizeRestore(connectionId: $c) { authorizationUrl } }`, { c: oauth.data.connectGitLab.connection.id });
+  const writeRedirect = await authorizeAsUser(write.data.authorizeRestore.authorizationUrl, { login: 'alice', password: PASSWORD });
+  responses.push(await (await fetch(writeRedirect)).text());
+  const granted = await gql(`query($id: ID!) { connection(id: $id) { writeScopes } }`, { id: oauth.data.connectGitLab.connection.id });
+  expect(granted.data.connection.writeScopes).toContain('write_repository');
   // an API token
   const created = await gql(`mutation { createApiToken(input: { name: "ci", role: VIEWER }) { token } }`);
   secrets.apiToken = created.data.createApiToken.token;
   responses.pop(); // the one response that must show the new API token, once
   // read everything back
-  await gql(`{ connections { id instanceUrl method status statusReason login gitlabUser { id username name webUrl } scopes tokenExpiresAt credentialId oauthClientId hasCustomCaCertificate warnings }
+  await gql(`{ connections { id instanceUrl method status statusReason login gitlabUser { id username name webUrl } scopes tokenExpiresAt credentialId oauthClientId hasCustomCaCertificate warnings writeScopes writeAuthorizedAt }
     credentials { id name kind username fingerprint description } apiTokens { id name prefix role }
     organizations { id fullPath repositories { nodes { httpUrlToRepo sshUrlToRepo webUrl } } } workers { id name } }`);
+  // the first pair, its refreshed pair and the write pair
+  expect(sim.oauthTokens().length).toBeGreaterThanOrEqual(3);
   for (const [i, token] of sim.oauthTokens().entries()) {
     secrets[`oauthAccess${i}`] = token.accessToken;
     secrets[`oauthRefresh${i}`] = token.refreshToken;
