@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { aToken, aUser } from '../support/gitlab-seed.js';
+import { aUser } from '../support/gitlab-seed.js';
+import { connectOrganization } from '../support/connections.js';
 
 /** GitLab misbehaving during a backup: each fault is retried and the run still completes. */
 let sim: GitLabSimulator;
@@ -18,12 +19,7 @@ beforeAll(async () => {
   sim.pushCommit(bigId, { files: { 'blob.bin': randomBytes(2 * 1024 * 1024).toString('base64') } });
   sim.createProject({ namespaceId: group.id, path: 'small' });
   t = await startTestApp({ gitlab: { url: sim.url }, env: {} });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme' },
-  });
-  await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
   const current = (await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`, { o: orgId })).data.policy.settings;
   await t.gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`, {
     o: orgId,

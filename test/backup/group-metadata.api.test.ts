@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { aToken, aUser } from '../support/gitlab-seed.js';
+import { aUser } from '../support/gitlab-seed.js';
+import { connectOrganization } from '../support/connections.js';
 
 /** With *include groups*, every group of the organization gets a metadata snapshot in each run. */
 let sim: GitLabSimulator;
@@ -27,12 +28,7 @@ beforeAll(async () => {
   sim.createGroupMilestone(root.id, { title: 'Q1' });
   sim.createEpic(root.id, { title: 'Big initiative', authorId: aliceId });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, aliceId).token, namespacePath: 'acme', includeGroups: true },
-  });
-  await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: aliceId, namespacePath: 'acme', includeGroups: true }));
 }, 60_000);
 afterAll(async () => {
   await t?.stop();

@@ -4,10 +4,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { repositoryLockName } from '../../server/src/backup/repository-lock.js';
-import { nextJob, startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { runBackup } from '../support/backups.js';
-import { aToken, aUser } from '../support/gitlab-seed.js';
+import { aUser } from '../support/gitlab-seed.js';
+import { connectOrganization } from '../support/connections.js';
 
 /** Retention and LFS objects: shared per repository, deleted once no remaining manifest lists them. */
 let sim: GitLabSimulator;
@@ -27,12 +28,7 @@ beforeAll(async () => {
   sim.createBranch(projectId, { branch: 'experiment' });
   dropped.oid = sim.pushLfsPointer(projectId, { path: 'draft.mp4', content: randomBytes(30_000), branch: 'experiment' }).oid;
   t = await startTestApp({ gitlab: { url: sim.url } });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'media', includeGroups: false },
-  });
-  await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'media', includeGroups: false }));
   repositoryId = (await t.gql(`query($id: ID!) { organization(id: $id) { repositories { nodes { id } } } }`, { id: orgId })).data.organization.repositories.nodes[0].id;
 }, 60_000);
 afterAll(async () => {

@@ -2,10 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { nextJob, startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { runBackup } from '../support/backups.js';
-import { aToken, aUser } from '../support/gitlab-seed.js';
+import { aUser } from '../support/gitlab-seed.js';
+import { connectOrganization } from '../support/connections.js';
 
 /** Git LFS objects: fetched through GitLab's batch API, stored once per repository, verified by content. */
 let sim: GitLabSimulator;
@@ -21,12 +22,7 @@ beforeAll(async () => {
   sim.pushLfsPointer(projectId, { path: 'logo.png', content: randomBytes(300_000) });
   sim.pushLfsPointer(projectId, { path: 'video.mp4', content: randomBytes(700_000) });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme', includeGroups: false },
-  });
-  await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false }));
 }, 60_000);
 afterAll(async () => {
   await t?.stop();

@@ -3,10 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { nextJob, startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { runBackup } from '../support/backups.js';
-import { aToken, aUser } from '../support/gitlab-seed.js';
+import { aUser } from '../support/gitlab-seed.js';
+import { connectOrganization } from '../support/connections.js';
 
 /** Metadata in a snapshot: every record of every type, as GitLab returned it, counted and compared. */
 let sim: GitLabSimulator;
@@ -34,12 +35,7 @@ beforeAll(async () => {
   sim.createRelease(projectId, { tagName: 'v1.0.0', name: 'First', description: 'notes' });
   sim.createVariable(projectId, { key: 'DEPLOY_TOKEN', value: 'super-secret-value-123' });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme' },
-  });
-  await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
 }, 60_000);
 afterAll(async () => {
   await t?.stop();

@@ -9,9 +9,10 @@ import type { SnapshotEntity } from '../../server/src/backup/backup.entity.js';
 import type { Manifest } from '../../server/src/backup/manifest.js';
 import { materializeRepository, matchesProtectedBranch, pushRestoredRefs, type MaterializedRepository } from '../../server/src/restore/git-restore.js';
 import { uploadLfsObjects } from '../../server/src/restore/lfs-upload.js';
-import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aToken, aUser } from '../support/gitlab-seed.js';
+import { connectOrganization } from '../support/connections.js';
 
 /**
  * Restoring git data: a simulator project backed up by the real engine (a FULL, then an
@@ -81,12 +82,7 @@ beforeAll(async () => {
   auth = { username: 'alice', password: apiToken };
 
   t = await startTestApp({ gitlab: { url: sim.url } });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme', includeGroups: false },
-  });
-  await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false }));
   const policy = (await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`, { o: orgId })).data.policy.settings;
   const custom = await t.gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`, {
     o: orgId,

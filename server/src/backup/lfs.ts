@@ -24,6 +24,7 @@ import { createHash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { DomainError, type DomainErrorCode } from '../shared/errors.js';
 import { GitError, redact } from '../git/git.js';
+import { sleep } from '../shared/sleep.js';
 
 export interface LfsPointer {
   /** sha256 of the content, 64 lowercase hex digits. */
@@ -307,20 +308,6 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | n
   return Number.isNaN(date) ? null : Math.max(0, date - now);
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(canceled());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(canceled());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 class TransientError extends Error {
   constructor(
@@ -519,7 +506,7 @@ export async function downloadLfsObjects(options: LfsDownloadOptions): Promise<L
         }
         const wait = error.waitMs !== null ? Math.min(error.waitMs, maxRetryAfterMs) : backoff(attempt);
         logger?.warn({ attempt, status: error.status, waitMs: Math.round(wait) }, 'LFS batch request failed, retrying');
-        await sleep(wait, signal);
+        await sleep(wait, signal, canceled);
       }
     }
   }
@@ -610,7 +597,7 @@ export async function downloadLfsObjects(options: LfsDownloadOptions): Promise<L
       if (attempt >= attempts) return { kind: 'failed', reason: `${failure.message} (after ${attempt} attempts)` };
       const wait = failure.waitMs !== null ? Math.min(failure.waitMs, maxRetryAfterMs) : backoff(attempt);
       logger?.warn({ oid: object.oid, attempt, status: failure.status, waitMs: Math.round(wait) }, 'LFS object download failed, retrying');
-      await sleep(wait, signal);
+      await sleep(wait, signal, canceled);
       attempt++;
     }
   }

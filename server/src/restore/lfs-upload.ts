@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import { DomainError, type DomainErrorCode } from '../shared/errors.js';
 import { redact } from '../git/git.js';
 import { lfsBatchUrl, retryAfterMs, safeUrl, type LfsPointer } from '../backup/lfs.js';
+import { sleep } from '../shared/sleep.js';
 
 export interface LfsUploadOptions {
   /** The target repository's git HTTP URL (http_url_to_repo). */
@@ -54,20 +55,6 @@ class Transient extends Error {
 
 const canceled = () => new DomainError('CONFLICT', 'LFS upload was canceled', { details: { canceled: true } });
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(canceled());
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(canceled());
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 interface Action {
   href: string;
@@ -112,7 +99,7 @@ export async function uploadLfsObjects(options: LfsUploadOptions): Promise<LfsUp
         if (signal?.aborted) throw canceled();
         if (!(error instanceof Transient)) throw error;
         if (attempt >= attempts) throw new Transient(`${error.message} (after ${attempt} attempts)`);
-        await sleep(error.waitMs ?? baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2), signal);
+        await sleep(error.waitMs ?? baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2), signal, canceled);
       }
     }
   }

@@ -15,7 +15,7 @@ import {
   type ConnectionSummaryFragment,
 } from '../../graphql/generated/graphql';
 import { PopupBlockedHint, type PendingAuthorization } from '../devops/ConnectOAuth';
-import { openBlankPopup } from '../devops/oauth-popup';
+import { inAuthorizationPopup } from '../devops/oauth-popup';
 import { Dialog } from '../../ui/Dialog';
 import { formatDateTime, formatRelative } from '../../ui/format';
 import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
@@ -45,16 +45,15 @@ export function ConnectionsPage() {
 
   async function startReauthorize(connection: ConnectionSummaryFragment) {
     setProblem(null);
-    const popup = openBlankPopup();
-    const result = await reauthorize({ id: connection.id });
-    const url = result.data?.reauthorizeConnection.authorizationUrl;
+    const { result, url, blocked } = await inAuthorizationPopup(
+      () => reauthorize({ id: connection.id }),
+      (r) => r.data?.reauthorizeConnection.authorizationUrl,
+    );
     if (!url) {
-      popup?.close();
       setProblem(problemOf(result.error).message ?? 'GitLab did not return an authorization page.');
       return;
     }
-    if (popup && !popup.closed) popup.location.href = url;
-    setPending({ connectionId: connection.id, authorizationUrl: url, popupBlocked: !popup || popup.closed });
+    setPending({ connectionId: connection.id, authorizationUrl: url, popupBlocked: blocked });
   }
 
   // Those needing attention first, disconnected ones (kept as history) last.

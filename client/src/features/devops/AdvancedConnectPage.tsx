@@ -12,8 +12,8 @@ import { Link, useRouter } from '../../app/router';
 import {
   AdvancedConnectOptionsDocument,
   ConnectGitLabDocument,
+  ConnectionOrganizationsDocument,
   ConnectionStatusChangedDocument,
-  OrganizationsWithRepositoriesDocument,
   type ConnectGitLabInput,
   type CredentialFieldsFragment,
   type CredentialKind,
@@ -24,7 +24,7 @@ import { Dialog } from '../../ui/Dialog';
 import { Checkbox, Field } from '../../ui/Field';
 import { ErrorNotice, Loading, Notice } from '../../ui/States';
 import { PopupBlockedHint, type PendingAuthorization } from './ConnectOAuth';
-import { openBlankPopup } from './oauth-popup';
+import { inAuthorizationPopup } from './oauth-popup';
 import { RepoSyncScheduleFieldset, defaultSchedule, scheduleInput, type ScheduleDraft } from './RepoSyncScheduleFieldset';
 
 type Method = 'OAUTH_APP' | 'PERSONAL_ACCESS_TOKEN';
@@ -76,7 +76,7 @@ export function AdvancedConnectPage() {
       const path = namespacePath.trim().replace(/^\/+|\/+$/g, '').toLowerCase();
       for (let attempt = 0; path && attempt < 6; attempt++) {
         if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
-        const orgs = await client.query(OrganizationsWithRepositoriesDocument, { connectionId, first: 1 }, { requestPolicy: 'network-only' }).toPromise();
+        const orgs = await client.query(ConnectionOrganizationsDocument, { connectionId }, { requestPolicy: 'network-only' }).toPromise();
         const org = orgs.data?.organizations.find((o) => o.fullPath.toLowerCase() === path);
         if (org) return navigate(`/organizations/${org.id}`);
       }
@@ -124,22 +124,21 @@ export function AdvancedConnectPage() {
       return;
     }
     // The pop-up must open while the browser still treats this as the user's click.
-    const popup = openBlankPopup();
-    const result = await connect({
-      input: {
-        ...common,
-        method,
-        clientId: clientId.trim(),
-        ...(secretSource === 'NEW' ? { clientSecret } : { clientSecretCredentialId: clientSecretCredentialId || null }),
-      },
-    });
+    const { result, url, blocked } = await inAuthorizationPopup(
+      () =>
+        connect({
+          input: {
+            ...common,
+            method,
+            clientId: clientId.trim(),
+            ...(secretSource === 'NEW' ? { clientSecret } : { clientSecretCredentialId: clientSecretCredentialId || null }),
+          },
+        }),
+      (r) => r.data?.connectGitLab.authorizationUrl,
+    );
     const payload = result.data?.connectGitLab;
-    if (!payload?.authorizationUrl) {
-      popup?.close();
-      return showProblem(result.error);
-    }
-    if (popup && !popup.closed) popup.location.href = payload.authorizationUrl;
-    setPending({ connectionId: payload.connection.id, authorizationUrl: payload.authorizationUrl, popupBlocked: !popup || popup.closed });
+    if (!payload || !url) return showProblem(result.error);
+    setPending({ connectionId: payload.connection.id, authorizationUrl: url, popupBlocked: blocked });
     refetchOptions({ requestPolicy: 'network-only' });
   }
 

@@ -8,7 +8,7 @@ import { useMutation } from 'urql';
 import { problemOf } from '../../api/errors';
 import { ConnectGitLabDocument } from '../../graphql/generated/graphql';
 import { Notice } from '../../ui/States';
-import { openBlankPopup } from './oauth-popup';
+import { inAuthorizationPopup } from './oauth-popup';
 
 export interface PendingAuthorization {
   connectionId: string;
@@ -34,17 +34,17 @@ export function ConnectOAuthButton({
       className="button-primary"
       disabled={fetching}
       onClick={async () => {
-        const popup = openBlankPopup();
-        const result = await connect({ input: { method: 'OAUTH', ...(instanceUrl ? { instanceUrl } : {}) } });
+        const { result, url, blocked } = await inAuthorizationPopup(
+          () => connect({ input: { method: 'OAUTH', ...(instanceUrl ? { instanceUrl } : {}) } }),
+          (r) => r.data?.connectGitLab.authorizationUrl,
+        );
         const payload = result.data?.connectGitLab;
-        if (!payload?.authorizationUrl) {
-          popup?.close();
+        if (!payload || !url) {
           const problem = problemOf(result.error);
           onError(problem.fields.instanceUrl ?? problem.message ?? 'GitLab did not return an authorization page.', problem.fields);
           return;
         }
-        if (popup && !popup.closed) popup.location.href = payload.authorizationUrl;
-        onPending({ connectionId: payload.connection.id, authorizationUrl: payload.authorizationUrl, popupBlocked: !popup || popup.closed });
+        onPending({ connectionId: payload.connection.id, authorizationUrl: url, popupBlocked: blocked });
       }}
     >
       {fetching ? 'Connecting…' : label}

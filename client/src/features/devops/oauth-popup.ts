@@ -20,3 +20,23 @@ export function openBlankPopup(): Window | null {
     return null;
   }
 }
+
+/**
+ * One authorization in a pop-up: opens it now (still inside the click), runs `request` (the
+ * mutation returning GitLab's authorize URL), then points the pop-up at that URL — or closes it
+ * when no URL came back. `blocked` says the browser refused the pop-up (offer the same tab).
+ */
+export async function inAuthorizationPopup<R>(
+  request: () => Promise<R>,
+  urlOf: (result: R) => string | null | undefined,
+): Promise<{ result: R; url: string | null; blocked: boolean }> {
+  const popup = openBlankPopup();
+  const result = await request();
+  const url = urlOf(result) ?? null;
+  if (!url) {
+    popup?.close();
+    return { result, url: null, blocked: false };
+  }
+  if (popup && !popup.closed) popup.location.href = url;
+  return { result, url, blocked: !popup || popup.closed };
+}

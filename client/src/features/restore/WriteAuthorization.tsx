@@ -10,7 +10,7 @@ import { useMutation } from 'urql';
 import { problemOf } from '../../api/errors';
 import { AuthorizeRestoreDocument } from '../../graphql/generated/graphql';
 import { PopupBlockedHint } from '../devops/ConnectOAuth';
-import { openBlankPopup } from '../devops/oauth-popup';
+import { inAuthorizationPopup } from '../devops/oauth-popup';
 import { ErrorNotice, Notice } from '../../ui/States';
 
 type State = { step: 'idle' } | { step: 'waiting'; url: string; blocked: boolean } | { step: 'granted'; message: string } | { step: 'refused'; message: string };
@@ -54,16 +54,15 @@ export function WriteAuthorizationPrompt({ connectionId }: { connectionId: strin
         className="button-primary"
         disabled={authorizing.fetching}
         onClick={async () => {
-          const popup = openBlankPopup();
-          const result = await authorize({ connectionId });
-          const url = result.data?.authorizeRestore.authorizationUrl;
+          const { result, url, blocked } = await inAuthorizationPopup(
+            () => authorize({ connectionId }),
+            (r) => r.data?.authorizeRestore.authorizationUrl,
+          );
           if (!url) {
-            popup?.close();
             setState({ step: 'refused', message: problemOf(result.error).message ?? 'GitLab did not return an authorization page.' });
             return;
           }
-          if (popup && !popup.closed) popup.location.href = url;
-          setState({ step: 'waiting', url, blocked: !popup || popup.closed });
+          setState({ step: 'waiting', url, blocked });
         }}
       >
         Authorize write access in GitLab
