@@ -60,7 +60,7 @@ import { codec } from '../server/src/backup/codec.adapter.js';
 import { LocalStorage } from '../server/src/storage/local-storage.js';
 import { CORPUS_VERSION, loadCorpus, type CorpusRepo } from './corpus.js';
 import { SimHost, type HostedRepo } from './sim-host.js';
-import { cpuSecondsOf, GitTrace, mib, MiB, pool, run, secs, treeSize } from './measure.js';
+import { cpuSecondsOf, GitTrace, machineCpu, machineCpuSince, mib, MiB, pool, run, secs, treeSize } from './measure.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -123,6 +123,18 @@ interface PassResult {
   changedRepositories?: string[];
   /** Per repository, ms after runNow was called (UNCHANGED ones left out). */
   timeline: { repository: string; status: string; startedMs: number | null; bundlingMs: number | null; writingMs: number | null; finishedMs: number | null; bytesWritten: number }[];
+}
+
+/** With BENCH_MARKS: every statement sent through node-postgres, by its first 90 characters. */
+const queryCounts = new Map<string, number>();
+if (process.env.BENCH_MARKS) {
+  const original = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  (pg.Client.prototype as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
+    const first = args[0] as string | { text?: string; name?: string };
+    const text = (typeof first === 'string' ? first : first?.text ?? first?.name ?? '?').replace(/\s+/g, ' ').slice(0, 90);
+    queryCounts.set(text, (queryCounts.get(text) ?? 0) + 1);
+    return original.apply(this, args);
+  };
 }
 
 async function main() {
@@ -430,11 +442,25 @@ async function main() {
     if (FULL_ONLY) {
       const raws: number[] = [];
       const fulls: PassResult[] = [];
+      const cpuLine = (c: ReturnType<typeof machineCpuSince>) => `machine CPU busy ${c.busyS.toFixed(1)} s, idle ${c.idleS.toFixed(1)} s (I/O wait ${c.iowaitS.toFixed(1)} s)`;
       for (let k = 0; k < 3; k++) {
+        const rawCpu = machineCpu();
+        const rawFromUs = process.hrtime.bigint() / 1000n;
         raws.push((await rawClone(`raw-${k}`, join(work, 'raw-1'))).wallMs);
+        if (process.env.BENCH_MARKS) log(`  raw marks µs ${rawFromUs} ${process.hrtime.bigint() / 1000n}`);
+        log(`  raw: ${cpuLine(machineCpuSince(rawCpu))}`);
         rmSync(join(work, 'raw-1'), { recursive: true, force: true });
         rmSync(join(dataDir, 'mirrors'), { recursive: true, force: true }); // every pass clones, as a first backup does
+        const fullCpu = machineCpu();
+        const fromUs = process.hrtime.bigint() / 1000n;
+        queryCounts.clear();
         const full = await backupPass(`full-${k}`, false, 'FULL');
+        if (process.env.BENCH_MARKS) {
+          log(`  marks µs ${fromUs} ${process.hrtime.bigint() / 1000n}`);
+          const sorted = [...queryCounts.entries()].sort((a, b) => b[1] - a[1]);
+          log(`  queries ${sorted.reduce((n, [, c]) => n + c, 0)}:\n${sorted.slice(0, 40).map(([q, c]) => `    ${c} ${q}`).join('\n')}`);
+        }
+        log(`  full: ${cpuLine(machineCpuSince(fullCpu))}`);
         fulls.push(full);
         log(`  raw ${secs(raws[k]!)}, full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]!).toFixed(2)}×); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL; phases ${JSON.stringify(full.phases)}`);
         await setOffset(offsetMs + PASS_INTERVAL_MS);

@@ -159,3 +159,16 @@ export function cpuSecondsOf(comm: RegExp): number {
   }
   return total;
 }
+
+/** The whole machine's CPU time so far (all cores, seconds): busy, idle, and idle waiting for I/O. */
+export function machineCpu(): { busyS: number; idleS: number; iowaitS: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map((f) => Number(f) / 100);
+  return { busyS: user! + nice! + system! + irq! + softirq! + steal!, idleS: idle!, iowaitS: iowait! };
+}
+
+/** What the machine's CPUs did between two `machineCpu()` readings. */
+export function machineCpuSince(before: ReturnType<typeof machineCpu>): { busyS: number; idleS: number; iowaitS: number } {
+  const now = machineCpu();
+  return { busyS: now.busyS - before.busyS, idleS: now.idleS - before.idleS, iowaitS: now.iowaitS - before.iowaitS };
+}

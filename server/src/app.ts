@@ -52,6 +52,7 @@ import { createGroupBackup } from './backup/group-backup.js';
 import { SnapshotReader } from './backup/snapshot-chain.js';
 import { SnapshotService } from './backup/snapshot.service.js';
 import { SnapshotVerifier } from './backup/verification.js';
+import { Semaphore } from './shared/semaphore.js';
 import { createArtifactStores, createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
 
 export const VERSION = '0.1.0';
@@ -188,6 +189,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       logger: log('backup'),
       workDir: config.dataDir,
       verify: (id) => verifier.verify(id),
+      transfers: new Semaphore(config.worker.concurrency),
       gitRetryDelayMs: options.gitlab?.retry?.baseDelayMs,
     });
     const backupRuns = new BackupRunService(dataSource, policies, sessions, jobStore.queue, repositoryBackup, clock, log('backup'), (e) =>

@@ -11,6 +11,15 @@ import type { Config } from '../config/config.js';
 import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
 
+/**
+ * Backup jobs a worker runs at once: its concurrency (transfer slots: jobs talking to GitLab) plus
+ * half as many again that write their snapshot or wait for a slot, so a freed slot starts the next
+ * transfer at once instead of after the previous job's bundle and manifest are written.
+ */
+export function backupJobSlots(concurrency: number): number {
+  return concurrency + Math.ceil(concurrency / 2);
+}
+
 export interface JobStore {
   agenda: Agenda;
   queue: JobQueue;
@@ -67,7 +76,7 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     name: options.name,
     processEvery: options.processEveryMs ?? 5000,
     defaultLockLifetime: options.lockLifetimeMs ?? 10 * 60_000,
-    maxConcurrency: Math.max(options.concurrency ?? 4, 2) + 2,
+    maxConcurrency: backupJobSlots(Math.max(options.concurrency ?? 4, 2)) + 2,
     defaultConcurrency: options.concurrency ?? 4,
   });
   agenda.on('error', (error) => log.error({ err: error }, 'job store error'));

@@ -2,6 +2,7 @@
 import type { Agenda, Job } from 'agenda';
 import type { Logger } from '../shared/logger.js';
 import type { Services } from '../services.js';
+import { backupJobSlots } from './agenda.js';
 import { JOB } from './job-names.js';
 
 /**
@@ -48,9 +49,10 @@ export async function defineJobs(
     }
   };
   // Any worker takes `backup.repository`; only this one takes `backup.repository@<its name>`,
-  // which is how an organization's default worker gets its repositories.
-  agenda.define(JOB.backupRepository, backupRepository, { concurrency });
-  agenda.define(`${JOB.backupRepository}@${workerName}`, backupRepository, { concurrency });
+  // which is how an organization's default worker gets its repositories. Both share the
+  // worker's transfer slots (RepositoryBackupDeps.transfers).
+  agenda.define(JOB.backupRepository, backupRepository, { concurrency: backupJobSlots(concurrency) });
+  agenda.define(`${JOB.backupRepository}@${workerName}`, backupRepository, { concurrency: backupJobSlots(concurrency) });
 
   agenda.define(JOB.backupSchedule, async () => {
     const started = await services.backupScheduler.startDueBackups();

@@ -1,0 +1,62 @@
+/**
+ * A counting semaphore with a first-come queue: at most `permits` holders at once. A waiter whose
+ * signal aborts leaves the queue and rejects with the signal's reason.
+ */
+export class Semaphore {
+  private held = 0;
+  private readonly waiting: { grant: () => void }[] = [];
+
+  constructor(readonly permits: number) {
+    if (!Number.isInteger(permits) || permits < 1) throw new RangeError(`permits must be a positive integer, got ${permits}`);
+  }
+
+  /** Holders now. */
+  get inUse(): number {
+    return this.held;
+  }
+
+  /** Resolves with a release function (idempotent) once a permit is free. */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.held < this.permits) {
+      this.held += 1;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          this.held += 1;
+          resolve(this.releaser());
+        },
+      };
+      const onAbort = () => {
+        const at = this.waiting.indexOf(waiter);
+        if (at >= 0) this.waiting.splice(at, 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(waiter);
+    });
+  }
+
+  /** Runs `work` holding a permit. */
+  async use<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const release = await this.acquire(signal);
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.held -= 1;
+      this.waiting.shift()?.grant();
+    };
+  }
+}
