@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -52,6 +52,8 @@ describe('LFS objects', () => {
       const stored = readFileSync(objectFile(oid).replace('*', repoDir));
       expect(createHash('sha256').update(stored).digest('hex')).toBe(oid);
     }
+    // GitLab stores LFS objects for this project, so its pointers are looked for in a local mirror
+    expect(existsSync(join(t.app.config.dataDir, 'mirrors', `${repoDir}.git`))).toBe(true);
   });
 
   it('fetches only the new object on the next backup, and keeps the chain restorable', async () => {

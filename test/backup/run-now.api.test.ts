@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -120,6 +120,13 @@ describe('Run now', () => {
       expect(statSync(fileOf(snapshot!, a.path)).size).toBe(a.size);
       expect(execFileSync('sha256sum', [fileOf(snapshot!, a.path)], { encoding: 'utf8' }).split(' ')[0]).toBe(a.sha256);
     }
+  });
+
+  it("streams each bundle straight from GitLab's pack, keeping no local mirror of repositories without LFS objects", async () => {
+    // protocol v2: ls-refs, then one fetch whose pack became the bundle; no clone into a mirror
+    expect(existsSync(join(t.app.config.dataDir, 'mirrors'))).toBe(false);
+    const packRequests = sim.requests.filter((r) => /\/acme\/api\.git\/git-upload-pack$/.test(r.path) && r.method === 'POST');
+    expect(packRequests.length).toBe(2);
   });
 
   it('refuses a second run while one is active, naming the running one', async () => {

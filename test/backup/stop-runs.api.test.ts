@@ -43,15 +43,20 @@ async function watch() {
   return sub;
 }
 
+/** Holds GitLab's answer to the big repository's pack request (its second git-upload-pack POST, after ls-refs): it is being fetched until released. */
+const holdBigPack = () => sim.holdNext({ pathPattern: /\/acme\/big\.git\/git-upload-pack$/, method: 'POST', skip: 1 });
+
 const itemsOf = async (runId: string) =>
   (await t.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace status errorCode snapshotId } } }`, { id: runId })).data.backupRun;
 
 describe('stopping runs', () => {
   it('cancelBackupRun stops the repository being fetched and the queued ones; the run ends CANCELED', async () => {
     const sub = await watch();
+    const fetching = holdBigPack();
     const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
     const runId = run.data.runNow.id;
     await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.item?.pathWithNamespace === 'acme/big' && e.backupProgress.item.phase === 'FETCHING', 60_000);
+    await fetching.reached;
     const canceled = await t.gql(`mutation($id: ID!) { cancelBackupRun(id: $id) { id cancelRequestedAt } }`, { id: runId });
     expect(canceled.data.cancelBackupRun.cancelRequestedAt).toEqual(expect.any(String));
     const last = await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal, 60_000);
@@ -60,6 +65,7 @@ describe('stopping runs', () => {
     expect(items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big')).toMatchObject({ status: 'CANCELED', errorCode: 'CANCELED', snapshotId: expect.anything() });
     const snapshots = (await t.gql(`query($o: ID!) { snapshots(organizationId: $o) { totalCount } }`, { o: orgId })).data.snapshots.totalCount;
     expect(snapshots).toBe(0);
+    fetching.release();
     sub.dispose();
   });
 
@@ -71,14 +77,17 @@ describe('stopping runs', () => {
     });
     expect(policy.data.customizePolicy.nextBackupAt).toBe('2026-05-04T01:00:00.000Z');
     const sub = await watch();
+    const fetching = holdBigPack();
     clock.set('2026-05-04T01:00:00Z');
     const [runId] = await t.app.services.backupScheduler.startDueBackups();
     await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.item?.pathWithNamespace === 'acme/big' && e.backupProgress.item.phase === 'FETCHING', 60_000);
+    await fetching.reached;
     clock.set('2026-05-04T02:00:00Z'); // the window closes while the big repository is fetched
     const last = await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal, 60_000);
     expect(last.backupProgress.runStatus).toBe('TIMED_OUT');
     const { items } = await itemsOf(runId!);
     expect(items.every((i: { errorCode: string }) => i.errorCode === 'TIMED_OUT')).toBe(true);
+    fetching.release();
     sub.dispose();
   });
 });

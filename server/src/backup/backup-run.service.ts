@@ -350,9 +350,9 @@ export class BackupRunService {
     await this.dataSource.query(
       `UPDATE repositories AS r
           SET last_activity_at = v.last_activity_at, default_branch = v.default_branch, http_url_to_repo = v.url,
-              is_empty = v.is_empty, has_wiki = v.has_wiki
-         FROM unnest($1::int[], $2::timestamptz[], $3::text[], $4::text[], $5::bool[], $6::bool[])
-              AS v(project_id, last_activity_at, default_branch, url, is_empty, has_wiki)
+              is_empty = v.is_empty, has_wiki = v.has_wiki, has_lfs = v.has_lfs, lfs_objects_size = v.lfs_objects_size
+         FROM unnest($1::int[], $2::timestamptz[], $3::text[], $4::text[], $5::bool[], $6::bool[], $8::bool[], $9::bigint[])
+              AS v(project_id, last_activity_at, default_branch, url, is_empty, has_wiki, has_lfs, lfs_objects_size)
         WHERE r.organization_id = $7 AND r.gitlab_project_id = v.project_id`,
       [
         projects.map((p) => p.id),
@@ -362,6 +362,9 @@ export class BackupRunService {
         projects.map((p) => p.emptyRepo),
         projects.map((p) => p.wikiEnabled),
         org.id,
+        projects.map((p) => p.lfsEnabled),
+        // LFS storage decides whether a backup keeps a local mirror (repository-backup.ts); null: not visible to this token
+        projects.map((p) => (p.statistics ? String(p.statistics.lfsObjectsSize) : null)),
       ],
     );
   }

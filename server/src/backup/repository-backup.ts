@@ -20,7 +20,8 @@ import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import { retryTransient, type GitProgress } from '../git/git.js';
-import { createBundle, headRef, listRefs, singlePackBundle, syncMirror } from '../git/mirror.js';
+import { bundleHeader, createBundle, headRef, listRefs, singlePackBundle, syncMirror } from '../git/mirror.js';
+import { fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../git/upload-pack.js';
 import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -34,6 +35,7 @@ import { writeMetadataArtifact } from './metadata-artifacts.js';
 import { downloadLfsObjects, findLfsPointers, lfsKey } from './lfs.js';
 import { isDomainError } from '../shared/errors.js';
 import { repositoryLockName, withRepositoryLock } from './repository-lock.js';
+import type { Semaphore } from '../shared/semaphore.js';
 
 /** Packs from this size on are copied into storage by `putConcat` (a worker thread), not streamed. */
 const COPY_IN_WORKER_MIN_BYTES = 16 * 1024 * 1024;
@@ -75,6 +77,11 @@ export interface RepositoryBackupDeps {
   verify(snapshotId: string): Promise<{ result: { ok: boolean; problems: string[] } }>;
   /** A group's metadata snapshot (group-backup.ts). */
   groupBackup(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome>;
+  /**
+   * The worker's transfer slots (its concurrency), shared by all its backup jobs: held while a job
+   * talks to GitLab (git, LFS, metadata), not while it writes the snapshot.
+   */
+  transfers: Semaphore;
   /** First backoff step of git retries (default 1 s). */
   gitRetryDelayMs?: number;
 }
@@ -94,7 +101,7 @@ export class RepositoryBackup {
   constructor(private readonly deps: RepositoryBackupDeps) {}
 
   async run(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
-    if (item.groupId) return this.deps.groupBackup(run, item, ctx);
+    if (item.groupId) return this.deps.transfers.use(() => this.deps.groupBackup(run, item, ctx), ctx.signal);
     const steps = new StepTimer();
     return withRepositoryLock(this.deps.dataSource, repositoryLockName(item), async () => {
       steps.mark('lock');
@@ -165,75 +172,99 @@ export class RepositoryBackup {
       const warnings: string[] = [];
 
       steps.mark('prepare');
-      // Git
-      ctx.progress({ phase: 'FETCHING' });
       const mirror = join(this.deps.workDir, 'mirrors', `${repository.id}.git`);
-      let lastTouch = 0;
-      const onProgress = (p: GitProgress) => {
-        ctx.progress({ phase: 'FETCHING', git: p });
-        if (Date.now() - lastTouch > 10_000) {
-          lastTouch = Date.now();
-          void ctx.touch();
-        }
-      };
-      if (run.policy.include.repository) {
-        await this.fetch(() => syncMirror(mirror, repository.httpUrlToRepo, { auth, onProgress, signal: ctx.signal }), ctx, repository.pathWithNamespace);
-        steps.mark('fetch');
-      }
-      const { encryption, parentManifest } = await preparing;
-      let gitState: GitState | null = null;
-      if (run.policy.include.repository) {
-        ctx.progress({ phase: 'BUNDLING' });
-        gitState = await this.bundle(store, mirror, 'repository.bundle', 'GIT_BUNDLE', parentManifest?.git ?? null, prefix, scratch, encryption, artifacts);
-        steps.mark('bundle');
-      }
-      let wikiState: GitState | null = null;
-      if (run.policy.include.wiki && repository.hasWiki) {
-        const wikiMirror = join(this.deps.workDir, 'mirrors', `${repository.id}.wiki.git`);
-        const wikiUrl = repository.httpUrlToRepo.replace(/\.git$/, '.wiki.git');
-        try {
-          ctx.progress({ phase: 'FETCHING' });
-          await this.fetch(() => syncMirror(wikiMirror, wikiUrl, { auth, onProgress, signal: ctx.signal }), ctx, `${repository.pathWithNamespace} (wiki)`);
-          wikiState = await this.bundle(store, wikiMirror, 'wiki.bundle', 'WIKI_BUNDLE', parentManifest?.wiki ?? null, prefix, scratch, encryption, artifacts);
-        } catch (error) {
-          // GitLab answers 404 for a wiki that has no page yet.
-          if (!/not found|404|does not appear to be a git repository/i.test(String((error as Error).message))) throw error;
-          warnings.push('wiki: enabled but empty (GitLab has no wiki repository yet)');
-        }
-      }
-
-      // LFS objects (content-addressed, shared by the repository's snapshots)
+      const wikiMirror = join(this.deps.workDir, 'mirrors', `${repository.id}.wiki.git`);
+      let repositoryGit: Fetched | null = null;
+      let wikiGit: Fetched | null = null;
       let lfs: Manifest['lfs'] = null;
-      if (run.policy.include.lfs && gitState && repository.hasLfs) {
-        lfs = await this.lfsObjects(store, organization.id, repository.id, repository.httpUrlToRepo, mirror, gitState, parentManifest, auth, encryption, ctx, warnings);
+      const metadata: Manifest['metadata'] = {};
+      const metadataArtifacts: ManifestArtifact[] = []; // listed after the bundles
+
+      // Everything that talks to GitLab holds one of the worker's transfer slots (its
+      // concurrency); finishing the snapshot below does not, so the next repository's transfer
+      // starts while this one's manifest is written.
+      const releaseTransfer = await this.deps.transfers.acquire(ctx.signal);
+      steps.mark('slot');
+      try {
+        // Git
+        ctx.progress({ phase: 'FETCHING' });
+        let lastTouch = 0;
+        const onProgress = (p: GitProgress) => {
+          ctx.progress({ phase: 'FETCHING', git: p });
+          if (Date.now() - lastTouch > 10_000) {
+            lastTouch = Date.now();
+            void ctx.touch();
+          }
+        };
+        const common = { store, prefix, auth, caCertificate: access.caCertificate ?? null, ctx, onProgress, prepared: preparing, artifacts };
+        if (run.policy.include.repository) {
+          // LFS pointers are found in a local repository: the mirror is kept when LFS is included
+          // and GitLab may hold LFS objects of the project (its statistics do not say 0 bytes).
+          const viaMirror = run.policy.include.lfs && repository.hasLfs && repository.lfsObjectsSize !== '0';
+          repositoryGit = await this.fetchGit({ ...common, url: repository.httpUrlToRepo, mirror, viaMirror, what: repository.pathWithNamespace, path: 'repository.bundle', kind: 'GIT_BUNDLE', parentOf: (m) => m?.git ?? null });
+          steps.mark('fetch');
+        }
+        if (run.policy.include.wiki && repository.hasWiki) {
+          const wikiUrl = repository.httpUrlToRepo.replace(/\.git$/, '.wiki.git');
+          try {
+            ctx.progress({ phase: 'FETCHING' });
+            wikiGit = await this.fetchGit({ ...common, url: wikiUrl, mirror: wikiMirror, viaMirror: false, what: `${repository.pathWithNamespace} (wiki)`, path: 'wiki.bundle', kind: 'WIKI_BUNDLE', parentOf: (m) => m?.wiki ?? null });
+          } catch (error) {
+            // GitLab answers 404 for a wiki that has no page yet.
+            if (!/not found|404|does not appear to be a git repository/i.test(String((error as Error).message))) throw error;
+            warnings.push('wiki: enabled but empty (GitLab has no wiki repository yet)');
+          }
+        }
+        const { encryption, parentManifest } = await preparing;
+
+        // LFS objects (content-addressed, shared by the repository's snapshots)
+        if (run.policy.include.lfs && repository.hasLfs && repositoryGit?.via === 'mirror') {
+          lfs = await this.lfsObjects(store, organization.id, repository.id, repository.httpUrlToRepo, mirror, repositoryGit.state, parentManifest, auth, encryption, ctx, warnings);
+        }
+
+        // Metadata
+        const types = run.policy.include.metadata;
+        if (types.length > 0) {
+          ctx.progress({ phase: 'METADATA', metadataRecords: 0 });
+          const source = await this.deps.metadataFor(organization.connectionId);
+          let total = 0;
+          for (const type of types) {
+            await ctx.touch();
+            const result = await writeMetadataArtifact({
+              store,
+              codec: this.deps.codec,
+              logger: this.deps.logger,
+              type,
+              records: (onCount) => source.projectRecords(repository.gitlabProjectId, type, onCount),
+              compression: run.policy.compression,
+              key: type === 'ci_variables' ? encryption?.key ?? this.deps.installationKey(organization.id) : encryption?.key ?? null,
+              prefix,
+              onCount: (n) => ctx.progress({ phase: 'METADATA', metadataRecords: total + n }),
+            });
+            metadata[type] = result.entry;
+            if (result.artifact) metadataArtifacts.push(result.artifact);
+            total += result.entry.records;
+            if (result.entry.status !== 'OK') warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
+          }
+        }
+      } finally {
+        releaseTransfer();
       }
 
-      // Metadata
-      const metadata: Manifest['metadata'] = {};
-      const types = run.policy.include.metadata;
-      if (types.length > 0) {
-        ctx.progress({ phase: 'METADATA', metadataRecords: 0 });
-        const source = await this.deps.metadataFor(organization.connectionId);
-        let total = 0;
-        for (const type of types) {
-          await ctx.touch();
-          const result = await writeMetadataArtifact({
-            store,
-            codec: this.deps.codec,
-            logger: this.deps.logger,
-            type,
-            records: (onCount) => source.projectRecords(repository.gitlabProjectId, type, onCount),
-            compression: run.policy.compression,
-            key: type === 'ci_variables' ? encryption?.key ?? this.deps.installationKey(organization.id) : encryption?.key ?? null,
-            prefix,
-            onCount: (n) => ctx.progress({ phase: 'METADATA', metadataRecords: total + n }),
-          });
-          metadata[type] = result.entry;
-          if (result.artifact) artifacts.push(result.artifact);
-          total += result.entry.records;
-          if (result.entry.status !== 'OK') warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
-        }
-      }
+      // Bundles of what came through a local mirror (this job still has it locked); a bundle
+      // streamed straight from GitLab is stored already.
+      const { encryption } = await preparing;
+      ctx.progress({ phase: 'BUNDLING' });
+      const finish = async (fetched: Fetched | null, dir: string, path: string, kind: 'GIT_BUNDLE' | 'WIKI_BUNDLE'): Promise<GitState | null> => {
+        if (!fetched) return null;
+        if (fetched.via === 'direct') return fetched.state;
+        return { ...fetched.state, bundle: await this.bundle(store, dir, path, kind, fetched.state, prefix, scratch, encryption, artifacts) };
+      };
+      const gitState = await finish(repositoryGit, mirror, 'repository.bundle', 'GIT_BUNDLE');
+      steps.mark('bundle');
+      const wikiState = await finish(wikiGit, wikiMirror, 'wiki.bundle', 'WIKI_BUNDLE');
+
+      artifacts.push(...metadataArtifacts);
 
       // Manifest last, then the row
       ctx.progress({ phase: 'WRITING' });
@@ -319,14 +350,17 @@ export class RepositoryBackup {
     repositoryId: string,
     repoHttpUrl: string,
     mirror: string,
-    gitState: GitState,
+    gitState: Omit<GitState, 'bundle'>,
     parent: Manifest | null,
     auth: { username: string; password: string },
     encryption: { key: Buffer; keyId: string } | null,
     ctx: ItemContext,
     warnings: string[],
   ): Promise<NonNullable<Manifest['lfs']>> {
-    const pointers = await findLfsPointers(mirror, Object.values(gitState.refs), gitState.prerequisites, { signal: ctx.signal });
+    // A parent that recorded no LFS (taken without a mirror while GitLab reported no LFS storage,
+    // which it updates asynchronously) leaves its range unscanned: scan the whole history then.
+    const since = parent?.lfs ? gitState.prerequisites : [];
+    const pointers = await findLfsPointers(mirror, Object.values(gitState.refs), since, { signal: ctx.signal });
     const retry = [...(parent?.lfs?.missing ?? []), ...(parent?.lfs?.failed ?? []).map(({ oid, size }) => ({ oid, size }))];
     const wanted = new Map([...pointers, ...retry].map((p) => [p.oid, p]));
     const keyOf = (oid: string) => lfsKey(organizationId, repositoryId, oid, { keyId: encryption?.keyId ?? null });
@@ -374,7 +408,76 @@ export class RepositoryBackup {
     return result;
   }
 
-  private fetch(operation: () => Promise<unknown>, ctx: ItemContext, what: string) {
+  /**
+   * A repository's (or wiki's) refs and, when anything is new since the parent snapshot, its
+   * bundle. Straight from GitLab by default: the pack GitLab sends (everything for a FULL; a thin
+   * pack against the parent's tips otherwise) is stored behind the bundle header as it arrives.
+   * Through a local bare mirror (`git clone --mirror`, then `git fetch --prune`) when asked (LFS
+   * needs a local repository to find pointers in) or when GitLab does not offer protocol v2; that
+   * path's bundle is written afterwards by `bundle()`.
+   */
+  private async fetchGit(o: {
+    url: string;
+    mirror: string;
+    viaMirror: boolean;
+    what: string;
+    path: string;
+    kind: 'GIT_BUNDLE' | 'WIKI_BUNDLE';
+    store: ArtifactStore;
+    prefix: string;
+    auth: { username: string; password: string };
+    caCertificate: string | null;
+    ctx: ItemContext;
+    onProgress: (p: GitProgress) => void;
+    prepared: Promise<{ encryption: { key: Buffer; keyId: string } | null; parentManifest: Manifest | null }>;
+    parentOf: (manifest: Manifest | null) => GitState | null;
+    artifacts: ManifestArtifact[];
+  }): Promise<Fetched> {
+    if (!o.viaMirror) {
+      try {
+        return { via: 'direct', state: await this.direct(o) };
+      } catch (error) {
+        if (!(error instanceof ProtocolV2UnsupportedError)) throw error;
+        this.deps.logger.warn({ repository: o.what }, 'GitLab does not offer git protocol v2 here: backing up through a local mirror');
+      }
+    }
+    await this.fetch(() => syncMirror(o.mirror, o.url, { auth: o.auth, onProgress: o.onProgress, signal: o.ctx.signal }), o.ctx, o.what);
+    const { parentManifest } = await o.prepared;
+    return { via: 'mirror', state: await refsOf(o.mirror, o.parentOf(parentManifest)) };
+  }
+
+  private async direct(o: Parameters<RepositoryBackup['fetchGit']>[0]): Promise<GitState> {
+    const { ctx, auth } = o;
+    const [remote, { encryption, parentManifest }] = await Promise.all([
+      this.fetch(() => lsRefs(o.url, { auth, caCertificate: o.caCertificate, signal: ctx.signal }), ctx, o.what),
+      o.prepared,
+    ]);
+    const parent = o.parentOf(parentManifest);
+    const parentTips = parent ? [...new Set(Object.values(parent.refs))] : [];
+    const state: GitState = { refs: remote.refs, head: remote.head, peeled: remote.peeled, prerequisites: parentTips, bundle: null };
+    const wants = [...new Set(Object.values(remote.refs))];
+    const present = new Set(parentTips);
+    if (wants.every((oid) => present.has(oid))) return state; // no ref, or nothing new: no transfer
+    const header = bundleHeader(remote.refs, parent ? prerequisiteCommits(parent) : []);
+    const stored = await this.fetch(async () => {
+      const { pack, objects } = await fetchPack(o.url, wants, parentTips, { auth, caCertificate: o.caCertificate, signal: ctx.signal, onProgress: o.onProgress });
+      if (objects === 0) {
+        pack.destroy(); // refs moved to objects the parent has: nothing to bundle
+        return null;
+      }
+      // Packs are already compressed: bundles are only encrypted, never compressed again.
+      const encoded = this.deps.codec.encode({ compression: 'NONE', key: encryption?.key ?? null });
+      encoded.on('error', () => undefined); // observed by put(), which rejects with it
+      encoded.write(header);
+      const source = pack.on('error', (error) => encoded.destroy(error)).pipe(encoded);
+      return o.store.put(`${o.prefix}/${o.path}`, source);
+    }, ctx, o.what);
+    if (!stored) return state;
+    o.artifacts.push({ path: o.path, kind: o.kind, size: stored.size, sha256: stored.sha256, compression: 'NONE', encrypted: !!encryption });
+    return { ...state, bundle: o.path };
+  }
+
+  private fetch<T>(operation: () => Promise<T>, ctx: ItemContext, what: string): Promise<T> {
     return retryTransient(operation, {
       signal: ctx.signal,
       baseDelayMs: this.deps.gitRetryDelayMs ?? 1000,
@@ -385,27 +488,26 @@ export class RepositoryBackup {
     });
   }
 
+  /** Writes a mirror's bundle (FULL, or against `state.prerequisites`); null when nothing is new. */
   private async bundle(
     store: ArtifactStore,
     mirror: string,
     path: string,
     kind: 'GIT_BUNDLE' | 'WIKI_BUNDLE',
-    parent: GitState | null,
+    state: Omit<GitState, 'bundle'>,
     prefix: string,
     scratch: () => Promise<string>,
     encryption: { key: Buffer; keyId: string } | null,
     artifacts: ManifestArtifact[],
-  ): Promise<GitState> {
-    const refs = await listRefs(mirror);
-    const head = await headRef(mirror);
-    const prerequisites = parent ? [...new Set(Object.values(parent.refs))] : [];
+  ): Promise<string | null> {
+    const { refs, prerequisites } = state;
     // A FULL straight from a freshly cloned mirror's single pack; otherwise `git bundle create`.
     const direct = prerequisites.length === 0 ? await singlePackBundle(mirror, refs) : null;
     // A worker thread costs tens of ms to start: worth it for big packs only.
     if (direct && !encryption && store.putConcat && (await stat(direct.pack)).size >= COPY_IN_WORKER_MIN_BYTES) {
       const stored = await store.putConcat(`${prefix}/${path}`, [direct.header, { file: direct.pack }]);
       artifacts.push({ path, kind, size: stored.size, sha256: stored.sha256, compression: 'NONE', encrypted: false });
-      return { refs, head, prerequisites, bundle: path };
+      return path;
     }
     let bytes: Readable;
     if (direct) {
@@ -417,7 +519,7 @@ export class RepositoryBackup {
       );
     } else {
       const file = join(await scratch(), path);
-      if (!(await createBundle(mirror, file, prerequisites, refs))) return { refs, head, prerequisites, bundle: null };
+      if (!(await createBundle(mirror, file, prerequisites, refs))) return null;
       bytes = createReadStream(file, { highWaterMark: 1024 * 1024 });
     }
     // Packs are already compressed: bundles are only encrypted, never compressed again.
@@ -426,9 +528,34 @@ export class RepositoryBackup {
     const source = bytes.on('error', (error) => encoded.destroy(error)).pipe(encoded);
     const stored = await store.put(`${prefix}/${path}`, source);
     artifacts.push({ path, kind, size: stored.size, sha256: stored.sha256, compression: 'NONE', encrypted: !!encryption });
-    return { refs, head, prerequisites, bundle: path };
+    return path;
   }
 
+}
+
+/** How a repository's git data came: streamed into its bundle already, or into a local mirror. */
+type Fetched = { via: 'direct'; state: GitState } | { via: 'mirror'; state: Omit<GitState, 'bundle'> };
+
+/**
+ * The bundle header's prerequisites for a pack built against `parent`'s tips: the commits they
+ * are or point to (a header lists commits; an annotated tag counts by the commit it peels to).
+ * Tags of a parent that recorded no peeled values are left out rather than guessed: the objects
+ * are in the parent's bundles either way, the list only lets git say early what is missing.
+ */
+export function prerequisiteCommits(parent: Pick<GitState, 'refs' | 'peeled'>): string[] {
+  const commits = new Set<string>();
+  for (const [ref, oid] of Object.entries(parent.refs)) {
+    const peeled = parent.peeled?.[ref];
+    if (peeled) commits.add(peeled);
+    else if (parent.peeled || !ref.startsWith('refs/tags/')) commits.add(oid);
+  }
+  return [...commits];
+}
+
+/** A mirror's refs and HEAD, and the tips of the parent snapshot its bundle builds on. */
+async function refsOf(mirror: string, parent: GitState | null): Promise<Omit<GitState, 'bundle'>> {
+  const [refs, head] = await Promise.all([listRefs(mirror), headRef(mirror)]);
+  return { refs, head, prerequisites: parent ? [...new Set(Object.values(parent.refs))] : [] };
 }
 
 /** Durations of a repository backup's steps, for the log line that ends it. */

@@ -98,8 +98,16 @@ export async function singlePackBundle(dir: string, refs: Refs): Promise<{ heade
   }
   const packs = (await readdir(join(objects, 'pack')).catch(() => [] as string[])).filter((f) => f.endsWith('.pack'));
   if (packs.length !== 1 || Object.keys(refs).length === 0) return null;
-  const lines = Object.entries(refs).map(([ref, sha]) => `${sha} ${ref}\n`);
-  return { header: Buffer.from(`# v2 git bundle\n${lines.join('')}\n`, 'utf8'), pack: join(objects, 'pack', packs[0]!) };
+  return { header: bundleHeader(refs, []), pack: join(objects, 'pack', packs[0]!) };
+}
+
+/**
+ * A v2 bundle's header (gitformat-bundle(5)): the prerequisite commits (`-<oid>`), the refs
+ * (`<oid> <refname>`), an empty line; the pack follows.
+ */
+export function bundleHeader(refs: Refs, prerequisites: string[]): Buffer {
+  const lines = [...prerequisites.map((oid) => `-${oid}\n`), ...Object.entries(refs).map(([ref, sha]) => `${sha} ${ref}\n`)];
+  return Buffer.from(`# v2 git bundle\n${lines.join('')}\n`, 'utf8');
 }
 
 /** Object ids from `candidates` that exist in the repository (prerequisites must exist). */

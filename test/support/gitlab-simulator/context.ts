@@ -8,6 +8,8 @@ export interface SimContext {
   access: Access;
   /** Creates metadata records with GitLab's rules (shared by seeding and the write endpoints). */
   store: MetadataStore;
+  /** The LFS objects linked to a project (for its statistics' lfs_objects_size). */
+  lfs?: { objects(projectId: number): { size: number }[] };
   /** http://127.0.0.1:<port>, without a trailing slash. */
   baseUrl(): string;
 }

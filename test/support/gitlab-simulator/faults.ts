@@ -114,10 +114,22 @@ export class Faults {
       return;
     }
     hold.armed = false;
+    // Everything the handler sends is kept back (a client reading a streamed body to its last
+    // pkt-line must not get it either) until release, then sent in order.
+    const queued: (() => void)[] = [];
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
     const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    (res as unknown as { write: (...args: unknown[]) => boolean }).write = (...args: unknown[]) => {
+      if (hold.released) return write(...args);
+      queued.push(() => void write(...args));
+      return true;
+    };
     (res as unknown as { end: (...args: unknown[]) => Response }).end = (...args: unknown[]) => {
       if (hold.released) return end(...args);
-      hold.send = () => void end(...args);
+      hold.send = () => {
+        for (const send of queued.splice(0)) send();
+        end(...args);
+      };
       hold.reached({ method, path });
       return res;
     };

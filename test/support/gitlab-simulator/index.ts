@@ -69,7 +69,7 @@ export class GitLabSimulator {
     this.state.accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 7200;
     this.faults = new Faults(options.rateLimit === undefined ? { limit: 2000, periodSeconds: 60 } : options.rateLimit, clock.now);
     this.lfs = new LfsStore(this.state, join(options.dataDir, 'lfs-objects'));
-    this.ctx = { state: this.state, access: new Access(this.state), store: new MetadataStore(this.state), baseUrl: () => this.url };
+    this.ctx = { state: this.state, access: new Access(this.state), store: new MetadataStore(this.state), lfs: this.lfs, baseUrl: () => this.url };
   }
 
   get url(): string {

@@ -73,19 +73,24 @@ function projectNamespace(ctx: SimContext, ns: NamespaceRecord) {
 
 const statsCache = new WeakMap<ProjectRecord, { stamp: string; stats: ReturnType<typeof computeStatistics> }>();
 
+/** ProjectStatistics#lfs_objects_size: the sizes of the LFS objects linked to the project. */
+function lfsObjectsSize(ctx: SimContext, project: ProjectRecord): number {
+  return (ctx.lfs?.objects(project.id) ?? []).reduce((sum, o) => sum + Math.max(0, o.size), 0);
+}
+
 function computeStatistics(ctx: SimContext, project: ProjectRecord) {
   const repositorySize = repos.directorySize(ctx.state.repoPath(project.id));
   const wikiSize = repos.directorySize(ctx.state.wikiPath(project.id));
   return {
     commit_count: repos.commitCount(ctx.state.repoPath(project.id), project.defaultBranch),
-    storage_size: repositorySize + wikiSize, repository_size: repositorySize, wiki_size: wikiSize, lfs_objects_size: 0,
+    storage_size: repositorySize + wikiSize, repository_size: repositorySize, wiki_size: wikiSize, lfs_objects_size: lfsObjectsSize(ctx, project),
     job_artifacts_size: 0, pipeline_artifacts_size: 0, packages_size: 0, snippets_size: 0, uploads_size: 0,
     container_registry_size: 0,
   };
 }
 
 export function projectStatistics(ctx: SimContext, project: ProjectRecord) {
-  const stamp = `${project.lastActivityAt.getTime()}:${ctx.state.repoVersion(project.id)}`;
+  const stamp = `${project.lastActivityAt.getTime()}:${ctx.state.repoVersion(project.id)}:${lfsObjectsSize(ctx, project)}`;
   const cached = statsCache.get(project);
   if (cached && cached.stamp === stamp) return cached.stats;
   const stats = computeStatistics(ctx, project);

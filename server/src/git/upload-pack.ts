@@ -1,0 +1,391 @@
+/**
+ * A git smart-HTTP client for protocol v2 (gitprotocol-v2(5), gitprotocol-http(5)), upload side
+ * only: `ls-refs` for a repository's refs, and `fetch` for the pack of objects reachable from some
+ * tips but not from others. The pack arrives as bytes and is handed on as they come, without a
+ * local repository: a FULL snapshot's bundle is the refs header followed by exactly this pack, and
+ * an INCREMENTAL one is a thin pack against the previous snapshot's tips, as `git bundle create`
+ * writes them (see docs/FORMAT.md). `git clone --mirror` would also index every object (inflate,
+ * hash, resolve deltas) and write a second copy of the pack; a backup does neither.
+ *
+ * Integrity on the way in: the pack's signature and version are checked and its SHA-1 trailer is
+ * compared with the SHA-1 of the bytes received, so a cut or damaged transfer fails (and is retried)
+ * instead of being stored. Objects themselves are checked by verification (`verifySnapshot`,
+ * verify-after-backup and restore drills), which indexes the bundle chain with git.
+ *
+ * Credentials travel in the Authorization header only (never in URLs); error messages carry the
+ * HTTP status and GitLab's text, never the header.
+ */
+import { createHash } from 'node:crypto';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import { rootCertificates } from 'node:tls';
+import { GitError, redact, type GitProgress } from './git.js';
+
+export interface RemoteRefs {
+  /** Every ref (HEAD excluded) with its object id. */
+  refs: Record<string, string>;
+  /** The ref HEAD points to. */
+  head: string | null;
+  /** Annotated tags: ref → the object the tag finally points to. */
+  peeled: Record<string, string>;
+}
+
+export interface UploadPackOptions {
+  auth?: { username: string; password: string } | null;
+  /** PEM of a private CA a self-managed instance's certificate is signed by (trusted besides the public roots). */
+  caCertificate?: string | null;
+  signal?: AbortSignal;
+  userAgent?: string;
+}
+
+/** Thrown when the server does not speak protocol v2; the caller falls back to the git command. */
+export class ProtocolV2UnsupportedError extends GitError {
+  constructor(url: string) {
+    super('GIT_FAILED', `${redactUrl(url)} does not offer git protocol version 2`);
+  }
+}
+
+const FLUSH = Buffer.from('0000');
+const DELIM = Buffer.from('0001');
+const MAX_REDIRECTS = 5;
+
+/** Every ref of the repository at `url` (…/project.git), its HEAD and the peeled value of its tags. */
+export async function lsRefs(url: string, options: UploadPackOptions = {}): Promise<RemoteRefs> {
+  const base = await discover(url, options);
+  const body = Buffer.concat([pkt('command=ls-refs\n'), pkt(`agent=${agent(options)}\n`), DELIM, pkt('symrefs\n'), pkt('peel\n'), FLUSH]);
+  const response = await post(base, body, options);
+  const reader = new PktReader(response, base);
+  const result: RemoteRefs = { refs: {}, head: null, peeled: {} };
+  for (;;) {
+    const line = await reader.next();
+    if (line === null || line === 'flush') break;
+    if (line === 'delim' || line === 'end') continue;
+    const text = line.toString('utf8').replace(/\n$/, '');
+    if (text.startsWith('ERR ')) throw new GitError('GITLAB_BAD_RESPONSE', `ls-refs failed: ${redact(text.slice(4))}`);
+    const [oid, name, ...attributes] = text.split(' ');
+    if (!oid || !name) continue;
+    const symref = attributes.find((a) => a.startsWith('symref-target:'))?.slice('symref-target:'.length) ?? null;
+    const peeled = attributes.find((a) => a.startsWith('peeled:'))?.slice('peeled:'.length) ?? null;
+    if (name === 'HEAD') {
+      result.head = symref;
+      continue;
+    }
+    result.refs[name] = oid;
+    if (peeled) result.peeled[name] = peeled;
+  }
+  // Sorted by name, as `git for-each-ref` and packed-refs list them (bundle headers follow it).
+  result.refs = Object.fromEntries(Object.entries(result.refs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return result;
+}
+
+export interface PackStream {
+  /** The pack's bytes (signature to trailer); errors when the transfer breaks or the trailer is wrong. */
+  pack: Readable;
+  /** Objects in the pack (from its header). */
+  objects: number;
+}
+
+/**
+ * The pack of every object reachable from `wants` and not from `haves` (a thin pack when there
+ * are haves: deltas may use objects reachable from them as bases). Resolves once the pack's
+ * header has arrived.
+ */
+export async function fetchPack(
+  url: string,
+  wants: string[],
+  haves: string[],
+  options: UploadPackOptions & { onProgress?: (progress: GitProgress) => void } = {},
+): Promise<PackStream> {
+  const base = await discover(url, options);
+  const lines = [pkt('command=fetch\n'), pkt(`agent=${agent(options)}\n`), DELIM, pkt('ofs-delta\n'), pkt('no-progress\n')];
+  if (haves.length > 0) lines.push(pkt('thin-pack\n'));
+  for (const oid of new Set(wants)) lines.push(pkt(`want ${oid}\n`));
+  for (const oid of new Set(haves)) lines.push(pkt(`have ${oid}\n`));
+  lines.push(pkt('done\n'), FLUSH);
+  const response = await post(base, Buffer.concat(lines), options);
+  const reader = new PktReader(response, base);
+
+  // Sections before the pack (none are asked for, but a server may send them); then "packfile".
+  for (;;) {
+    const line = await reader.next();
+    if (line === null) throw truncated(base, 'before the pack');
+    if (line === 'flush' || line === 'delim' || line === 'end') continue;
+    const text = line.toString('utf8').replace(/\n$/, '');
+    if (text === 'packfile') break;
+    if (text.startsWith('ERR ')) throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(text.slice(4))}`);
+    // acknowledgments / shallow-info / wanted-refs: skip to the section's end
+  }
+
+  const sha1 = createHash('sha1');
+  let tail = Buffer.alloc(0);
+  let received = 0;
+  let objects = 0;
+  let lastProgress = 0;
+  const progress = (final: boolean) => {
+    const now = Date.now();
+    if (!options.onProgress || (!final && now - lastProgress < 250)) return;
+    lastProgress = now;
+    options.onProgress({ phase: 'Receiving objects', percent: final ? 100 : null, objects: final ? objects : null, totalObjects: objects, bytes: received });
+  };
+  /** Pack data from side band 1; progress (2) is ignored, an error (3) fails the transfer. */
+  const data = async function* (): AsyncGenerator<Buffer> {
+    for (;;) {
+      const line = await reader.next();
+      if (line === null) throw truncated(base, `after ${received} bytes of the pack`);
+      if (line === 'flush') return;
+      if (line === 'delim' || line === 'end') continue;
+      const band = line[0];
+      if (band === 1) yield line.subarray(1);
+      else if (band === 3) throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(1).toString('utf8').trim())}`);
+    }
+  };
+  const source = data();
+  const pending: Buffer[] = [];
+  // The pack's 12-byte header: signature, version, object count.
+  let headerBytes = Buffer.alloc(0);
+  while (headerBytes.length < 12) {
+    const next = await source.next();
+    if (next.done) throw truncated(base, 'in the pack header');
+    headerBytes = Buffer.concat([headerBytes, next.value]);
+  }
+  const header = headerBytes.subarray(0, 12);
+  if (header.toString('latin1', 0, 4) !== 'PACK' || ![2, 3].includes(header.readUInt32BE(4))) {
+    throw new GitError('GITLAB_BAD_RESPONSE', `fetch from ${redactUrl(base)} returned something that is not a git pack`);
+  }
+  objects = header.readUInt32BE(8);
+  pending.push(headerBytes);
+
+  const account = (chunk: Buffer) => {
+    received += chunk.length;
+    // Hash everything but the last 20 bytes seen (the trailer, once the pack ends).
+    if (chunk.length >= 20) {
+      if (tail.length > 0) sha1.update(tail);
+      sha1.update(chunk.subarray(0, chunk.length - 20));
+      tail = Buffer.from(chunk.subarray(chunk.length - 20));
+    } else {
+      const joined = Buffer.concat([tail, chunk]);
+      const cut = Math.max(0, joined.length - 20);
+      if (cut > 0) sha1.update(joined.subarray(0, cut));
+      tail = Buffer.from(joined.subarray(cut));
+    }
+    progress(false);
+  };
+  // Side-band packets are at most 64 KiB: handed on in pieces of about 1 MiB, so whoever stores
+  // them makes a few hundred writes for a few hundred MB, not thousands.
+  const COALESCE = 1024 * 1024;
+  const pack = Readable.from(
+    (async function* () {
+      let batch: Buffer[] = [...pending];
+      let batched = headerBytes.length;
+      try {
+        for await (const chunk of source) {
+          batch.push(chunk);
+          batched += chunk.length;
+          if (batched >= COALESCE) {
+            const out = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+            batch = [];
+            batched = 0;
+            account(out);
+            yield out;
+          }
+        }
+        if (batched > 0) {
+          const out = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
+          account(out);
+          yield out;
+        }
+      } catch (error) {
+        response.destroy();
+        throw error;
+      }
+      if (tail.length !== 20 || !sha1.digest().equals(tail)) {
+        throw new GitError('GITLAB_UNAVAILABLE', `the pack from ${redactUrl(base)} is damaged (its checksum does not match the ${received} bytes received)`, { retryable: true });
+      }
+      progress(true);
+    })(),
+    { objectMode: false, highWaterMark: COALESCE },
+  );
+  pack.on('close', () => response.destroy());
+  return { pack, objects };
+}
+
+// ---- HTTP --------------------------------------------------------------------------------------
+
+/** GET info/refs with `Git-Protocol: version=2`: follows redirects (like git's http.followRedirects=initial) and checks that v2 is offered. */
+async function discover(url: string, options: UploadPackOptions): Promise<string> {
+  let base = url.replace(/\/+$/, '');
+  for (let hop = 0; ; hop++) {
+    const response = await send('GET', `${base}/info/refs?service=git-upload-pack`, null, options, base === url.replace(/\/+$/, '') ? null : url);
+    const location = response.headers.location;
+    if (response.statusCode && response.statusCode >= 300 && response.statusCode < 400 && location && hop < MAX_REDIRECTS) {
+      response.resume();
+      const target = new URL(location, `${base}/info/refs`);
+      base = `${target.origin}${target.pathname.replace(/\/info\/refs$/, '')}`;
+      continue;
+    }
+    await expectOk(response, base, 'info/refs');
+    const reader = new PktReader(response, base);
+    let first = await reader.next();
+    if (first instanceof Buffer && first.toString('utf8').startsWith('# service=')) {
+      await reader.next(); // its flush
+      first = await reader.next();
+    }
+    const version = first instanceof Buffer ? first.toString('utf8').trim() : '';
+    response.resume();
+    if (version !== 'version 2') throw new ProtocolV2UnsupportedError(base);
+    return base;
+  }
+}
+
+async function post(base: string, body: Buffer, options: UploadPackOptions): Promise<IncomingMessage> {
+  const response = await send('POST', `${base}/git-upload-pack`, body, options, null);
+  await expectOk(response, base, 'git-upload-pack');
+  return response;
+}
+
+function send(method: 'GET' | 'POST', target: string, body: Buffer | null, options: UploadPackOptions, originalUrl: string | null): Promise<IncomingMessage> {
+  const url = new URL(target);
+  // Credentials go to the host they were meant for only (a redirect elsewhere drops them).
+  const sameHost = originalUrl === null || new URL(originalUrl).host === url.host;
+  const headers: Record<string, string> = {
+    'Git-Protocol': 'version=2',
+    'User-Agent': agent(options),
+    Accept: method === 'GET' ? '*/*' : 'application/x-git-upload-pack-result',
+    ...(body ? { 'Content-Type': 'application/x-git-upload-pack-request', 'Content-Length': String(body.length) } : {}),
+  };
+  if (options.auth && sameHost) headers.Authorization = `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const ca = url.protocol === 'https:' && options.caCertificate ? { ca: [...rootCertificates, options.caCertificate] } : {};
+    const req = request(url, { method, headers, signal: options.signal, ...ca }, resolve);
+    req.on('error', (error) => reject(transportError(error, target, options.signal)));
+    req.end(body ?? undefined);
+  });
+}
+
+async function expectOk(response: IncomingMessage, base: string, what: string): Promise<void> {
+  const status = response.statusCode ?? 0;
+  if (status >= 200 && status < 300) {
+    response.on('error', () => undefined); // read errors surface through the reader
+    return;
+  }
+  const text = await readSome(response);
+  const message = `git ${what} at ${redactUrl(base)}: The requested URL returned error: ${status}${text ? ` (${redact(text)})` : ''}`;
+  const transient = status === 429 || status >= 500;
+  if (status === 404) throw new GitError('GITLAB_BAD_RESPONSE', `${message} — repository not found`, { details: { httpStatus: status } });
+  throw new GitError(transient ? 'GITLAB_UNAVAILABLE' : 'GITLAB_BAD_RESPONSE', message, { retryable: transient, details: { httpStatus: status } });
+}
+
+async function readSome(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      if (size < 2048) chunks.push(chunk);
+      size += chunk.length;
+    }
+  } catch {
+    // the body is only decoration for the message
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, 300).replace(/\s+/g, ' ').trim();
+}
+
+function transportError(error: unknown, target: string, signal?: AbortSignal): GitError {
+  if (signal?.aborted) return new GitError('CONFLICT', 'git transfer was canceled', { details: { canceled: true } });
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  return new GitError('GITLAB_UNAVAILABLE', `git transfer from ${redactUrl(target)} failed: ${code || (error as Error).message} (Connection reset or refused)`, {
+    retryable: true,
+  });
+}
+
+function truncated(base: string, where: string): GitError {
+  return new GitError('GITLAB_UNAVAILABLE', `git transfer from ${redactUrl(base)} ended early ${where} (early EOF)`, { retryable: true });
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    u.search = '';
+    return u.toString();
+  } catch {
+    return redact(url);
+  }
+}
+
+function agent(options: UploadPackOptions): string {
+  return options.userAgent ?? 'labkeeper';
+}
+
+// ---- pkt-line ----------------------------------------------------------------------------------
+
+function pkt(text: string): Buffer {
+  const payload = Buffer.from(text, 'utf8');
+  return Buffer.concat([Buffer.from((payload.length + 4).toString(16).padStart(4, '0'), 'latin1'), payload]);
+}
+
+/**
+ * Reads pkt-lines from a response: a Buffer per data line (without its length), 'flush' (0000),
+ * 'delim' (0001), 'end' (0002, response-end), or null at the end of the body.
+ */
+class PktReader {
+  private buffered: Buffer[] = [];
+  private size = 0;
+  private readonly chunks: AsyncIterator<Buffer>;
+  private ended = false;
+
+  constructor(
+    private readonly response: IncomingMessage,
+    private readonly base: string,
+  ) {
+    this.chunks = (response as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  }
+
+  async next(): Promise<Buffer | 'flush' | 'delim' | 'end' | null> {
+    if (!(await this.fill(4))) return null;
+    const length = Number.parseInt(this.peek(4).toString('latin1'), 16);
+    if (Number.isNaN(length)) throw new GitError('GITLAB_BAD_RESPONSE', `malformed reply from ${redactUrl(this.base)} (not a pkt-line)`);
+    if (length < 4) {
+      this.take(4);
+      return length === 0 ? 'flush' : length === 1 ? 'delim' : 'end';
+    }
+    if (!(await this.fill(length))) throw truncated(this.base, 'inside a pkt-line');
+    return this.take(length).subarray(4);
+  }
+
+  private async fill(n: number): Promise<boolean> {
+    while (this.size < n) {
+      if (this.ended) return false;
+      let next: IteratorResult<Buffer>;
+      try {
+        next = await this.chunks.next();
+      } catch (error) {
+        throw transportError(error, this.base);
+      }
+      if (next.done) {
+        this.ended = true;
+        return this.size >= n;
+      }
+      this.buffered.push(next.value);
+      this.size += next.value.length;
+    }
+    return true;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.buffered[0]!.length < n) this.buffered = [Buffer.concat(this.buffered)];
+    return this.buffered[0]!.subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    if (this.buffered[0]!.length < n) this.buffered = [Buffer.concat(this.buffered)];
+    const first = this.buffered[0]!;
+    const out = first.subarray(0, n);
+    if (first.length === n) this.buffered.shift();
+    else this.buffered[0] = first.subarray(n);
+    this.size -= n;
+    return out;
+  }
+}
