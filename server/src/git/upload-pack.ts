@@ -171,29 +171,16 @@ export async function fetchPack(
     }
     progress(false);
   };
-  // Side-band packets are at most 64 KiB: handed on in pieces of about 1 MiB, so whoever stores
-  // them makes a few hundred writes for a few hundred MB, not thousands.
-  const COALESCE = 1024 * 1024;
   const pack = Readable.from(
     (async function* () {
-      let batch: Buffer[] = [...pending];
-      let batched = headerBytes.length;
       try {
-        for await (const chunk of source) {
-          batch.push(chunk);
-          batched += chunk.length;
-          if (batched >= COALESCE) {
-            const out = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
-            batch = [];
-            batched = 0;
-            account(out);
-            yield out;
-          }
+        for (const chunk of pending) {
+          account(chunk);
+          yield chunk;
         }
-        if (batched > 0) {
-          const out = batch.length === 1 ? batch[0]! : Buffer.concat(batch, batched);
-          account(out);
-          yield out;
+        for await (const chunk of source) {
+          account(chunk);
+          yield chunk;
         }
       } catch (error) {
         response.destroy();
@@ -204,7 +191,7 @@ export async function fetchPack(
       }
       progress(true);
     })(),
-    { objectMode: false, highWaterMark: COALESCE },
+    { objectMode: false, highWaterMark: 1024 * 1024 },
   );
   pack.on('close', () => response.destroy());
   return { pack, objects };

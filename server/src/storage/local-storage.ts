@@ -72,7 +72,22 @@ export class LocalStorage implements StorageBackend {
       temp = `${file}${TEMP_MARKER}${randomBytes(8).toString('hex')}`;
       handle = await guard('write', key, () => createTemp(temp!));
       const fileHandle = handle;
-      const result = await drainSource(source, (chunk) => guard('write', key, () => writeFully(fileHandle, chunk)));
+      // Chunks (a network source's are often 64 KiB) are written about a MiB at a time, in one
+      // writev each: fewer round trips through the thread pool, and no copy to join them.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      const flush = async () => {
+        const buffers = pending;
+        pending = [];
+        pendingBytes = 0;
+        await guard('write', key, () => writevFully(fileHandle, buffers));
+      };
+      const result = await drainSource(source, async (chunk) => {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
+      });
+      if (pendingBytes > 0) await flush();
       await guard('write', key, () => fileHandle.sync());
       handle = null;
       await guard('write', key, () => fileHandle.close()); // NFS reports deferred write errors here
@@ -261,11 +276,19 @@ async function createTemp(temp: string): Promise<FileHandle> {
   }
 }
 
-async function writeFully(handle: FileHandle, chunk: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
-    offset += bytesWritten;
+const WRITE_BATCH_BYTES = 1024 * 1024;
+
+/** Writes every byte of `buffers`, in order (writev may write fewer bytes than asked). */
+async function writevFully(handle: FileHandle, buffers: Buffer[]): Promise<void> {
+  let rest = buffers;
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest);
+    if (bytesWritten === 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+    while (rest.length > 0 && bytesWritten >= rest[0]!.length) {
+      bytesWritten -= rest[0]!.length;
+      rest = rest.slice(1);
+    }
+    if (bytesWritten > 0) rest = [rest[0]!.subarray(bytesWritten), ...rest.slice(1)];
   }
 }
 
