@@ -58,6 +58,8 @@ import { startApp, type RunningApp } from '../server/src/app.js';
 import { loadConfig } from '../server/src/config/config.js';
 import { codec } from '../server/src/backup/codec.adapter.js';
 import { LocalStorage } from '../server/src/storage/local-storage.js';
+import { bundleHeader } from '../server/src/git/mirror.js';
+import { fetchPack, lsRefs } from '../server/src/git/upload-pack.js';
 import { CORPUS_VERSION, loadCorpus, type CorpusRepo } from './corpus.js';
 import { SimHost, type HostedRepo } from './sim-host.js';
 import { cpuSecondsOf, GitTrace, machineCpu, machineCpuSince, mib, MiB, pool, run, secs, treeSize } from './measure.js';
@@ -496,10 +498,10 @@ async function main() {
     log(`  ${secs(verifyMs)}${verifyProblems ? `, ${verifyProblems} FAILED` : ', all verified'}`);
 
     // ---- where a full backup of the biggest repository spends its time (one at a time) -----------
-    const micro = await microBreakdown(bySize[0]!, repositoryIdOf.get(bySize[0]!.fullPath), dataDir, join(work, 'micro'), authEnv);
+    const micro = await microBreakdown(bySize[0]!, repositoryIdOf.get(bySize[0]!.fullPath), dataDir, join(work, 'micro'), authEnv, pat.token);
 
     // ---- what the proposed FULL path would cost: clone, refs, header + pack streamed into storage ----
-    log(`prototype of the proposed FULL path (clone -c gc…, for-each-ref, header + pack → LocalStorage.put; no DB/Agenda) …`);
+    log(`mirror-based path, for comparison (clone -c gc…, for-each-ref, header + pack → LocalStorage.put; no DB/Agenda) …`);
     const protoDir = join(work, 'proto');
     const protoStore = await LocalStorage.open(join(protoDir, 'store'));
     const protoStarted = performance.now();
@@ -571,7 +573,7 @@ async function main() {
       [`storage: backups after ${CHANGE_PASSES} change passes`, `${mib(backups.apparent)} (${mib(backups.allocated)} on disk)`, `${ratios.storageVsMirror.toFixed(2)}× mirror`, `≤ ${TARGETS.storageVsMirror}× ${ok(ratios.storageVsMirror, TARGETS.storageVsMirror)}`],
       ['  one clone --mirror (final state)', `${mib(mirrors.apparent)} (${mib(mirrors.allocated)} on disk)`, '', ''],
       ['  Labkeeper mirrors (work dir)', mib(labkeeperMirrors.apparent), '', ''],
-      ['extra: prototype of the proposed FULL path', secs(protoMs), `${(protoMs / rawMs).toFixed(2)}× raw`, 'clone + header+pack put, no DB'],
+      ['extra: mirror-based path (no DB, no jobs)', secs(protoMs), `${(protoMs / rawMs).toFixed(2)}× raw`, 'clone, then header+pack put'],
       ['extra: verify all FULL snapshots', secs(verifyMs), `${(verifyMs / full.wallMs).toFixed(2)}× full`, verifyProblems ? `${verifyProblems} FAILED` : 'all OK'],
     ];
     const w = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
@@ -600,7 +602,7 @@ async function main() {
     printGit('git processes during the raw clone:', raw1.git);
     log(`  biggest repository alone (${micro.repository}, ${mib(micro.packBytes)} pack), one step at a time:`);
     for (const [name, ms] of Object.entries(micro.steps)) log(`    ${name.padEnd(52)} ${secs(ms).padStart(8)}`);
-    log(`    pack-as-bundle: ${micro.packAsBundle.valid ? 'valid (plain git clones it into the same refs)' : `NOT valid: ${micro.packAsBundle.reason}`}; ${mib(micro.packAsBundle.bytes)} vs ${mib(micro.bundleBytes)} from git bundle create`);
+    log(`    streamed bundle: ${micro.packAsBundle.valid ? 'valid (plain git clones it into the same refs)' : `NOT valid: ${micro.packAsBundle.reason}`}; ${mib(micro.packAsBundle.bytes)} vs ${mib(micro.bundleBytes)} from git bundle create`);
     log(`\nno-change pass: ${secs(noChange.overhead.queueMs)} from runNow until the run job started, ${secs(noChange.overhead.fanOutMs)} refresh + fan-out, ${secs(noChange.overhead.tailMs)} after the last item`);
     printGit('git processes during the first change pass:', firstChange.git);
     if (firstChange.phases) {
@@ -649,57 +651,40 @@ async function main() {
  * tries the proposed shortcut: right after a clone the mirror holds one pack with exactly the
  * reachable objects, so a FULL bundle is the v2 header (refs) followed by that pack's bytes.
  */
-async function microBreakdown(repo: SeededRepo, repositoryId: string | undefined, dataDir: string, scratch: string, env: () => NodeJS.ProcessEnv) {
+async function microBreakdown(repo: SeededRepo, _repositoryId: string | undefined, _dataDir: string, scratch: string, env: () => NodeJS.ProcessEnv, token: string) {
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
   const steps: Record<string, number> = {};
-  const mirror = repositoryId ? join(dataDir, 'mirrors', `${repositoryId}.git`) : '';
   const result = { repository: repo.name, packBytes: 0, bundleBytes: 0, steps, packAsBundle: { valid: false, reason: '', bytes: 0 } };
-  if (!mirror || !existsSync(mirror)) {
-    result.packAsBundle.reason = 'mirror not found';
-    return result;
-  }
+  const auth = { username: 'alice', password: token };
+  // What a mirror costs: the clone alone
   const clone = join(scratch, 'clone.git');
   steps['git clone --mirror (alone)'] = (await run('git', ['clone', '--mirror', '--quiet', repo.url, clone], { env: env() })).ms;
-  const refsOut = await run('git', ['for-each-ref', '--format=%(objectname) %(refname)'], { cwd: mirror });
-  steps['git for-each-ref'] = refsOut.ms;
-  const refs = refsOut.stdout.trim().split('\n').filter(Boolean);
-  const bundle = join(scratch, 'repository.bundle');
-  steps['git bundle create (every ref)'] = (await run('git', ['bundle', 'create', bundle, '--stdin'], { cwd: mirror, input: `${refs.map((l) => l.split(' ')[1]).join('\n')}\n` })).ms;
-  result.bundleBytes = statSync(bundle).size;
-  steps['git bundle verify'] = (await run('git', ['bundle', 'verify', bundle], { cwd: mirror })).ms;
-  const store = await LocalStorage.open(join(scratch, 'store'));
+  // What Labkeeper does instead: ls-refs, then the pack streamed into storage behind the header
   let t = performance.now();
-  await store.put('a/repository.bundle', createReadStream(bundle).pipe(codec.encode({ compression: 'NONE', key: null })));
-  steps['storage put (codec NONE, sha256, write, fsync)'] = elapsed(t);
+  const remote = await lsRefs(repo.url, { auth });
+  steps['protocol v2 ls-refs'] = elapsed(t);
+  t = performance.now();
+  const { pack } = await fetchPack(repo.url, Object.values(remote.refs), [], { auth });
+  const store = await LocalStorage.open(join(scratch, 'store'));
+  const encoded = codec.encode({ compression: 'NONE', key: null });
+  encoded.write(bundleHeader(remote.refs, []));
+  const stored = await store.put('a/repository.bundle', pack.pipe(encoded));
+  steps['fetch: pack streamed into storage (sha1 check, sha256, write, fsync)'] = elapsed(t);
+  const bundle = join(scratch, 'store', 'a', 'repository.bundle');
+  result.packAsBundle.bytes = stored.size;
+  result.packBytes = readdirSync(join(clone, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).reduce((n, f) => n + statSync(join(clone, 'objects', 'pack', f)).size, 0);
   t = performance.now();
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(bundle, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  steps['  of which: sha256 of the bundle alone'] = elapsed(t);
-
-  // pack-as-bundle
-  const packs = readdirSync(join(mirror, 'objects', 'pack')).filter((f) => f.endsWith('.pack'));
-  const loose = readdirSync(join(mirror, 'objects')).some((d) => /^[0-9a-f]{2}$/.test(d) && readdirSync(join(mirror, 'objects', d)).length > 0);
-  result.packBytes = packs.reduce((n, p) => n + statSync(join(mirror, 'objects', 'pack', p)).size, 0);
-  if (packs.length !== 1 || loose) {
-    result.packAsBundle.reason = `mirror has ${packs.length} packs${loose ? ' and loose objects' : ''}`;
-    return result;
-  }
-  const direct = join(scratch, 'direct.bundle');
-  t = performance.now();
-  const header = `# v2 git bundle\n${refs.join('\n')}\n\n`;
-  const out = createWriteStream(direct);
-  out.write(header);
-  await pipeline(createReadStream(join(mirror, 'objects', 'pack', packs[0]!), { highWaterMark: 1024 * 1024 }), out);
-  const fh = await open(direct, 'r+');
-  await fh.sync();
-  await fh.close();
-  steps['pack-as-bundle: header + copy of the pack (+ fsync)'] = elapsed(t);
-  result.packAsBundle.bytes = statSync(direct).size;
+  steps['  for scale: sha256 of the bundle alone'] = elapsed(t);
+  const refs = Object.entries(remote.refs).map(([ref, oid]) => `${oid} ${ref}`);
+  steps['for comparison: git bundle create (every ref, from the clone)'] = (await run('git', ['bundle', 'create', join(scratch, 'created.bundle'), '--stdin'], { cwd: clone, input: `${Object.keys(remote.refs).join('\n')}\n` })).ms;
+  result.bundleBytes = statSync(join(scratch, 'created.bundle')).size;
   try {
-    await run('git', ['bundle', 'verify', direct], { cwd: mirror });
+    await run('git', ['bundle', 'verify', bundle], { cwd: clone });
     const restored = join(scratch, 'restored.git');
-    await run('git', ['clone', '--mirror', '--quiet', direct, restored]);
+    await run('git', ['clone', '--mirror', '--quiet', bundle, restored]);
     await run('git', ['fsck', '--connectivity-only', '--no-progress'], { cwd: restored });
     const got = (await run('git', ['for-each-ref', '--format=%(objectname) %(refname)'], { cwd: restored })).stdout.trim().split('\n').sort();
     result.packAsBundle.valid = JSON.stringify(got) === JSON.stringify([...refs].sort());
