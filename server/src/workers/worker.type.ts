@@ -16,7 +16,7 @@ export class Worker {
   @Field(() => Int, { nullable: true }) pid!: number | null;
   @Field() version!: string;
   @Field(() => Int) concurrency!: number;
-  @Field(() => Int, { description: 'Jobs it was running at its last heartbeat; with concurrency, its load.' }) runningJobs!: number;
+  @Field(() => Int, { description: 'Jobs it was running at its last heartbeat; with concurrency, its load. Backups finishing their snapshot outside a transfer slot count too, so it may exceed concurrency by half.' }) runningJobs!: number;
   @Field({ description: 'Runs inside an API process (npm start) rather than on its own (npm run worker).' })
   isInProcess!: boolean;
   @Field(() => WorkerStatusEnum) status!: WorkerStatus;
