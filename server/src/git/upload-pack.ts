@@ -49,6 +49,8 @@ export class ProtocolV2UnsupportedError extends GitError {
 const FLUSH = Buffer.from('0000');
 const DELIM = Buffer.from('0001');
 const MAX_REDIRECTS = 5;
+/** A connection that sends nothing for this long is given up (and the transfer retried). */
+const IDLE_TIMEOUT_MS = 5 * 60_000;
 
 /** Every ref of the repository at `url` (…/project.git), its HEAD and the peeled value of its tags. */
 export async function lsRefs(url: string, options: UploadPackOptions = {}): Promise<RemoteRefs> {
@@ -74,6 +76,7 @@ export async function lsRefs(url: string, options: UploadPackOptions = {}): Prom
     result.refs[name] = oid;
     if (peeled) result.peeled[name] = peeled;
   }
+  response.resume(); // the rest (nothing after the flush) is drained, so the socket can be reused
   // Sorted by name, as `git for-each-ref` and packed-refs list them (bundle headers follow it).
   result.refs = Object.fromEntries(Object.entries(result.refs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return result;
@@ -246,6 +249,7 @@ function send(method: 'GET' | 'POST', target: string, body: Buffer | null, optio
   return new Promise((resolve, reject) => {
     const ca = url.protocol === 'https:' && options.caCertificate ? { ca: [...rootCertificates, options.caCertificate] } : {};
     const req = request(url, { method, headers, signal: options.signal, ...ca }, resolve);
+    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
     req.on('error', (error) => reject(transportError(error, target, options.signal)));
     req.end(body ?? undefined);
   });
