@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +12,7 @@ import { bundleHeader } from '../../server/src/git/mirror.js';
 import { fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../../server/src/git/upload-pack.js';
 import { prerequisiteCommits } from '../../server/src/backup/repository-backup.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { createTestCertificates, type TestCertificates } from '../gitlab/test-ca.js';
 
 /**
  * The protocol v2 client that streams GitLab's pack straight into a bundle, against the
@@ -195,6 +197,38 @@ describe('fetchPack', () => {
 
       expect(error).toBeInstanceOf(ProtocolV2UnsupportedError);
     });
+  });
+});
+
+describe('over HTTPS with a private certificate authority (self-managed GitLab)', () => {
+  let tlsProxy: Server;
+  let httpsUrl: string;
+  let certificates: TestCertificates;
+
+  beforeAll(async () => {
+    certificates = createTestCertificates();
+    const target = new URL(sim.url);
+    tlsProxy = createHttpsServer({ key: certificates.serverKey, cert: certificates.serverCert }, (req, res) => {
+      const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
+        res.writeHead(answer.statusCode ?? 500, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => tlsProxy.listen(0, '127.0.0.1', resolve));
+    httpsUrl = `https://localhost:${(tlsProxy.address() as { port: number }).port}/acme/app.git`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => tlsProxy.close(resolve));
+  });
+
+  it("reaches it with the connection's CA certificate, and not without", async () => {
+    const remote = await lsRefs(httpsUrl, { auth: auth(), caCertificate: certificates.caPem });
+    expect(remote.refs).toEqual((await lsRefs(url, { auth: auth() })).refs);
+
+    const error = await lsRefs(httpsUrl, { auth: auth() }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'GITLAB_UNAVAILABLE', retryable: false, message: expect.stringMatching(/CA certificate/) });
   });
 });
 

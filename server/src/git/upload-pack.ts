@@ -285,6 +285,12 @@ async function readSome(response: IncomingMessage): Promise<string> {
 function transportError(error: unknown, target: string, signal?: AbortSignal): GitError {
   if (signal?.aborted) return new GitError('CONFLICT', 'git transfer was canceled', { details: { canceled: true } });
   const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) {
+    // Retrying cannot fix a certificate the connection does not trust.
+    return new GitError('GITLAB_UNAVAILABLE', `TLS to ${redactUrl(target)} failed: ${code} (set the connection's CA certificate for a private certificate authority)`, {
+      details: { tlsError: code },
+    });
+  }
   return new GitError('GITLAB_UNAVAILABLE', `git transfer from ${redactUrl(target)} failed: ${code || (error as Error).message} (Connection reset or refused)`, {
     retryable: true,
   });
