@@ -183,7 +183,8 @@ export class RepositoryBackup {
       // Everything that talks to GitLab holds one of the worker's transfer slots (its
       // concurrency); finishing the snapshot below does not, so the next repository's transfer
       // starts while this one's manifest is written.
-      const releaseTransfer = await this.deps.transfers.acquire(ctx.signal);
+      // The biggest waiting repository goes first, as the run ordered them.
+      const releaseTransfer = await this.deps.transfers.acquire(ctx.signal, Number(item.sizeHint ?? 0));
       steps.mark('slot');
       try {
         // Git

@@ -189,6 +189,7 @@ export async function fetchPack(
         response.destroy();
         throw error;
       }
+      response.resume(); // after the flush: drain the rest so the response ends cleanly (and the socket is reused)
       if (tail.length !== 20 || !sha1.digest().equals(tail)) {
         throw new GitError('GITLAB_UNAVAILABLE', `the pack from ${redactUrl(base)} is damaged (its checksum does not match the ${received} bytes received)`, { retryable: true });
       }
@@ -196,7 +197,9 @@ export async function fetchPack(
     })(),
     { objectMode: false, highWaterMark: 1024 * 1024 },
   );
-  pack.on('close', () => response.destroy());
+  pack.on('close', () => {
+    if (!response.complete) response.destroy(); // given up early (error, cancel): drop the connection
+  });
   return { pack, objects };
 }
 

@@ -13,11 +13,11 @@ import type { Logger } from '../shared/logger.js';
 
 /**
  * Backup jobs a worker runs at once: its concurrency (transfer slots: jobs talking to GitLab) plus
- * half as many again that write their snapshot or wait for a slot, so a freed slot starts the next
+ * half as many again (rounded down) that write their snapshot or wait for a slot, so a freed slot starts the next
  * transfer at once instead of after the previous job's bundle and manifest are written.
  */
 export function backupJobSlots(concurrency: number): number {
-  return concurrency + Math.ceil(concurrency / 2);
+  return concurrency + Math.floor(concurrency / 2); // a worker of concurrency 1 runs one at a time
 }
 
 export interface JobStore {

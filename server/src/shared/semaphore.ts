@@ -1,10 +1,11 @@
 /**
- * A counting semaphore with a first-come queue: at most `permits` holders at once. A waiter whose
- * signal aborts leaves the queue and rejects with the signal's reason.
+ * A counting semaphore: at most `permits` holders at once. Waiters are served by priority (higher
+ * first), first come first served among equals. A waiter whose signal aborts leaves the queue and
+ * rejects with the signal's reason.
  */
 export class Semaphore {
   private held = 0;
-  private readonly waiting: { grant: () => void }[] = [];
+  private readonly waiting: { grant: () => void; priority: number }[] = [];
 
   constructor(readonly permits: number) {
     if (!Number.isInteger(permits) || permits < 1) throw new RangeError(`permits must be a positive integer, got ${permits}`);
@@ -16,7 +17,7 @@ export class Semaphore {
   }
 
   /** Resolves with a release function (idempotent) once a permit is free. */
-  acquire(signal?: AbortSignal): Promise<() => void> {
+  acquire(signal?: AbortSignal, priority = 0): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.held < this.permits) {
       this.held += 1;
@@ -24,6 +25,7 @@ export class Semaphore {
     }
     return new Promise((resolve, reject) => {
       const waiter = {
+        priority,
         grant: () => {
           signal?.removeEventListener('abort', onAbort);
           this.held += 1;
@@ -36,13 +38,15 @@ export class Semaphore {
         reject(signal!.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(waiter);
+      const behind = this.waiting.findIndex((w) => w.priority < priority);
+      if (behind < 0) this.waiting.push(waiter);
+      else this.waiting.splice(behind, 0, waiter);
     });
   }
 
   /** Runs `work` holding a permit. */
-  async use<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const release = await this.acquire(signal);
+  async use<T>(work: () => Promise<T>, signal?: AbortSignal, priority = 0): Promise<T> {
+    const release = await this.acquire(signal, priority);
     try {
       return await work();
     } finally {
