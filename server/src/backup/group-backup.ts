@@ -10,8 +10,8 @@ import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { BackupRunEntity, BackupRunItemEntity, SnapshotEntity } from './backup.entity.js';
 import type { ArtifactCodec, ArtifactStores, MetadataSource } from './backup.ports.js';
-import { groupSnapshotPrefix, MANIFEST_FILE, serializeManifest, type Manifest, type ManifestArtifact } from './manifest.js';
-import { writeMetadataArtifact } from './metadata-artifacts.js';
+import { groupSnapshotPrefix, MANIFEST_FILE, serializeManifest, type Manifest } from './manifest.js';
+import { writeMetadataArtifacts } from './metadata-artifacts.js';
 import type { ItemContext, ItemOutcome } from './repository-backup.js';
 
 export interface GroupBackupDeps {
@@ -45,29 +45,19 @@ export function createGroupBackup(deps: GroupBackupDeps) {
 
     const encryption = await deps.encryptionKey(run);
     const source = await deps.metadataFor(organization.connectionId);
-    const artifacts: ManifestArtifact[] = [];
-    const metadata: Manifest['metadata'] = {};
-    const warnings: string[] = [];
-    let total = 0;
     ctx.progress({ phase: 'METADATA', metadataRecords: 0 });
-    for (const type of run.policy.include.groupMetadata) {
-      await ctx.touch();
-      const result = await writeMetadataArtifact({
-        store,
-        codec: deps.codec,
-        logger: deps.logger,
-        type,
-        records: (onCount) => source.groupRecords(group.gitlabGroupId, type, onCount),
-        compression: run.policy.compression,
-        key: encryption?.key ?? null,
-        prefix,
-        onCount: (n) => ctx.progress({ phase: 'METADATA', metadataRecords: total + n }),
-      });
-      metadata[type] = result.entry;
-      if (result.artifact) artifacts.push(result.artifact);
-      total += result.entry.records;
-      if (result.entry.status !== 'OK') warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
-    }
+    const { metadata, artifacts, warnings } = await writeMetadataArtifacts({
+      store,
+      codec: deps.codec,
+      logger: deps.logger,
+      types: run.policy.include.groupMetadata,
+      records: (type, onCount) => source.groupRecords(group.gitlabGroupId, type, onCount),
+      compression: run.policy.compression,
+      keyFor: () => encryption?.key ?? null,
+      prefix,
+      beforeType: () => ctx.touch(),
+      onRecords: (total) => ctx.progress({ phase: 'METADATA', metadataRecords: total }),
+    });
 
     ctx.progress({ phase: 'WRITING' });
     const createdAt = deps.clock.now();

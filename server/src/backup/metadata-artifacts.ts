@@ -56,3 +56,45 @@ export async function writeMetadataArtifact(input: MetadataArtifactInput): Promi
     return { entry: { status: 'FAILED', records: 0, reason }, artifact: null };
   }
 }
+
+/**
+ * Every type of a snapshot's metadata, one artifact each, in order: the manifest's `metadata`, the
+ * artifacts written, and a warning for each type not OK. `onRecords` gets the running total.
+ */
+export async function writeMetadataArtifacts<Type extends string>(input: {
+  store: ArtifactStore;
+  codec: ArtifactCodec;
+  logger: Logger;
+  types: readonly Type[];
+  records(type: Type, onCount: (n: number) => void): AsyncIterable<Record<string, unknown>>;
+  compression: MetadataArtifactInput['compression'];
+  keyFor(type: Type): Buffer | null;
+  prefix: string;
+  /** Called before each type (keeps the job's lock alive). */
+  beforeType(): Promise<void>;
+  onRecords(total: number): void;
+}): Promise<{ metadata: Manifest['metadata']; artifacts: ManifestArtifact[]; warnings: string[] }> {
+  const metadata: Manifest['metadata'] = {};
+  const artifacts: ManifestArtifact[] = [];
+  const warnings: string[] = [];
+  let total = 0;
+  for (const type of input.types) {
+    await input.beforeType();
+    const result = await writeMetadataArtifact({
+      store: input.store,
+      codec: input.codec,
+      logger: input.logger,
+      type,
+      records: (onCount) => input.records(type, onCount),
+      compression: input.compression,
+      key: input.keyFor(type),
+      prefix: input.prefix,
+      onCount: (n) => input.onRecords(total + n),
+    });
+    metadata[type] = result.entry;
+    if (result.artifact) artifacts.push(result.artifact);
+    total += result.entry.records;
+    if (result.entry.status !== 'OK') warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
+  }
+  return { metadata, artifacts, warnings };
+}

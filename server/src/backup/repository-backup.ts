@@ -31,7 +31,7 @@ import type { ArtifactCodec, ArtifactStore, ArtifactStores, MetadataSource } fro
 import { MANIFEST_FILE, serializeManifest, snapshotPrefix, type GitState, type Manifest, type ManifestArtifact } from './manifest.js';
 import type { CopyType } from './policy.types.js';
 import type { SnapshotReader } from './snapshot-chain.js';
-import { writeMetadataArtifact } from './metadata-artifacts.js';
+import { writeMetadataArtifacts } from './metadata-artifacts.js';
 import { downloadLfsObjects, findLfsPointers, lfsKey } from './lfs.js';
 import { isDomainError } from '../shared/errors.js';
 import { repositoryLockName, withRepositoryLock } from './repository-lock.js';
@@ -228,25 +228,21 @@ export class RepositoryBackup {
         if (types.length > 0) {
           ctx.progress({ phase: 'METADATA', metadataRecords: 0 });
           const source = await this.deps.metadataFor(organization.connectionId);
-          let total = 0;
-          for (const type of types) {
-            await ctx.touch();
-            const result = await writeMetadataArtifact({
-              store,
-              codec: this.deps.codec,
-              logger: this.deps.logger,
-              type,
-              records: (onCount) => source.projectRecords(repository.gitlabProjectId, type, onCount),
-              compression: run.policy.compression,
-              key: type === 'ci_variables' ? encryption?.key ?? this.deps.installationKey(organization.id) : encryption?.key ?? null,
-              prefix,
-              onCount: (n) => ctx.progress({ phase: 'METADATA', metadataRecords: total + n }),
-            });
-            metadata[type] = result.entry;
-            if (result.artifact) metadataArtifacts.push(result.artifact);
-            total += result.entry.records;
-            if (result.entry.status !== 'OK') warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
-          }
+          const written = await writeMetadataArtifacts({
+            store,
+            codec: this.deps.codec,
+            logger: this.deps.logger,
+            types,
+            records: (type, onCount) => source.projectRecords(repository.gitlabProjectId, type, onCount),
+            compression: run.policy.compression,
+            keyFor: (type) => (type === 'ci_variables' ? encryption?.key ?? this.deps.installationKey(organization.id) : encryption?.key ?? null),
+            prefix,
+            beforeType: () => ctx.touch(),
+            onRecords: (total) => ctx.progress({ phase: 'METADATA', metadataRecords: total }),
+          });
+          Object.assign(metadata, written.metadata);
+          metadataArtifacts.push(...written.artifacts);
+          warnings.push(...written.warnings);
         }
       } finally {
         releaseTransfer();
