@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { bundleHeader } from '../../server/src/git/mirror.js';
+import { bundleHeader, listRefs, syncMirror } from '../../server/src/git/mirror.js';
 import { fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../../server/src/git/upload-pack.js';
 import { prerequisiteCommits } from '../../server/src/backup/repository-backup.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
@@ -229,6 +229,15 @@ describe('over HTTPS with a private certificate authority (self-managed GitLab)'
 
     const error = await lsRefs(httpsUrl, { auth: auth() }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'GITLAB_UNAVAILABLE', retryable: false, message: expect.stringMatching(/CA certificate/) });
+  });
+
+  it('is trusted by the git command too (a mirror for LFS, a restore push), with the same CA', async () => {
+    const mirror = join(work, 'tls-mirror.git');
+    await syncMirror(mirror, httpsUrl, { auth: { ...auth(), caCertificate: certificates.caPem } });
+    expect(await listRefs(mirror)).toEqual((await lsRefs(url, { auth: auth() })).refs);
+
+    const refused = await syncMirror(join(work, 'tls-refused.git'), httpsUrl, { auth: auth() }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ message: expect.stringMatching(/certificate/i) });
   });
 });
 

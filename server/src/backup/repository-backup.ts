@@ -167,7 +167,7 @@ export class RepositoryBackup {
       }));
     try {
       const access = await accessing;
-      const auth = { username: 'oauth2', password: access.token };
+      const auth = { username: 'oauth2', password: access.token, caCertificate: access.caCertificate ?? null };
       const artifacts: ManifestArtifact[] = [];
       const warnings: string[] = [];
 
@@ -197,7 +197,7 @@ export class RepositoryBackup {
             void ctx.touch();
           }
         };
-        const common = { store, prefix, auth, caCertificate: access.caCertificate ?? null, ctx, onProgress, prepared: preparing, artifacts };
+        const common = { store, prefix, auth, ctx, onProgress, prepared: preparing, artifacts };
         if (run.policy.include.repository) {
           // LFS pointers are found in a local repository: the mirror is kept when LFS is included
           // and GitLab may hold LFS objects of the project (its statistics do not say 0 bytes).
@@ -422,8 +422,7 @@ export class RepositoryBackup {
     kind: 'GIT_BUNDLE' | 'WIKI_BUNDLE';
     store: ArtifactStore;
     prefix: string;
-    auth: { username: string; password: string };
-    caCertificate: string | null;
+    auth: { username: string; password: string; caCertificate: string | null };
     ctx: ItemContext;
     onProgress: (p: GitProgress) => void;
     prepared: Promise<{ encryption: { key: Buffer; keyId: string } | null; parentManifest: Manifest | null }>;
@@ -446,7 +445,7 @@ export class RepositoryBackup {
   private async direct(o: Parameters<RepositoryBackup['fetchGit']>[0]): Promise<GitState> {
     const { ctx, auth } = o;
     const [remote, { encryption, parentManifest }] = await Promise.all([
-      this.fetch(() => lsRefs(o.url, { auth, caCertificate: o.caCertificate, signal: ctx.signal }), ctx, o.what),
+      this.fetch(() => lsRefs(o.url, { auth, caCertificate: auth.caCertificate, signal: ctx.signal }), ctx, o.what),
       o.prepared,
     ]);
     const parent = o.parentOf(parentManifest);
@@ -457,7 +456,7 @@ export class RepositoryBackup {
     if (wants.every((oid) => present.has(oid))) return state; // no ref, or nothing new: no transfer
     const header = bundleHeader(remote.refs, parent ? prerequisiteCommits(parent) : []);
     const stored = await this.fetch(async () => {
-      const { pack, objects } = await fetchPack(o.url, wants, parentTips, { auth, caCertificate: o.caCertificate, signal: ctx.signal, onProgress: o.onProgress });
+      const { pack, objects } = await fetchPack(o.url, wants, parentTips, { auth, caCertificate: auth.caCertificate, signal: ctx.signal, onProgress: o.onProgress });
       if (objects === 0) {
         pack.destroy(); // refs moved to objects the parent has: nothing to bundle
         return null;

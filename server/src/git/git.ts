@@ -5,6 +5,11 @@
  * Errors carry git's stderr with anything credential-like removed.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { DomainError } from '../shared/errors.js';
 
 export interface GitProgress {
@@ -17,8 +22,11 @@ export interface GitProgress {
 
 export interface GitOptions {
   cwd?: string;
-  /** Basic-auth credentials for the remote; sent as an extra HTTP header through the environment. */
-  auth?: { username: string; password: string } | null;
+  /**
+   * Basic-auth credentials for the remote, sent as an extra HTTP header through the environment;
+   * with the PEM of a private CA the remote's certificate is signed by (self-managed instances).
+   */
+  auth?: { username: string; password: string; caCertificate?: string | null } | null;
   signal?: AbortSignal;
   onProgress?: (progress: GitProgress) => void;
   input?: string;
@@ -57,7 +65,23 @@ export function authEnv(auth: GitOptions['auth']): Record<string, string> {
     GIT_CONFIG_COUNT: '1',
     GIT_CONFIG_KEY_0: 'http.extraHeader',
     GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+    ...(auth.caCertificate ? { GIT_SSL_CAINFO: caBundleFile(auth.caCertificate) } : {}),
   };
+}
+
+/**
+ * A CA bundle file for git (GIT_SSL_CAINFO replaces git's own): the public roots Node trusts plus
+ * the private CA. Named by its content (certificates are public), written once, then reused.
+ */
+function caBundleFile(pem: string): string {
+  const body = `${[...rootCertificates, pem.trim()].join('\n')}\n`;
+  const file = join(tmpdir(), `labkeeper-ca-${createHash('sha256').update(body).digest('hex').slice(0, 24)}.pem`);
+  if (!existsSync(file)) {
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, body, { mode: 0o644 });
+    renameSync(temp, file);
+  }
+  return file;
 }
 
 export async function git(args: string[], options: GitOptions = {}): Promise<{ stdout: string; stderr: string }> {

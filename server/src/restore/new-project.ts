@@ -109,7 +109,7 @@ export async function restoreToNewProject(
   outcome.created = created;
   outcome.webUrl = project?.webUrl ?? null;
   const access = await deps.sessions.access(connection.id, { write: true });
-  const auth = { username: 'oauth2', password: access.token };
+  const auth = { username: 'oauth2', password: access.token, caCertificate: access.caCertificate ?? null };
 
   await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
   const scratch = await mkdtemp(join(deps.workDir, 'tmp', 'restore-'));

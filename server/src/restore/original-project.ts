@@ -50,7 +50,7 @@ export async function restoreToOriginal(
   const prefix = target.prefix?.trim() || `restored/${manifest.createdAt.slice(0, 16).replace(/[:T]/g, '-')}`;
   const outcome: NewProjectOutcome = { projectPath: project.pathWithNamespace, metadata: null, webUrl: project.webUrl, created: false, git: null, wiki: null, lfs: null, problems: [] };
   const access = await deps.sessions.access(connection.id, { write: true });
-  const auth = { username: 'oauth2', password: access.token };
+  const auth = { username: 'oauth2', password: access.token, caCertificate: access.caCertificate ?? null };
 
   await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
   const scratch = await mkdtemp(join(deps.workDir, 'tmp', 'restore-'));
