@@ -151,7 +151,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       if (path) await organizations!.protectNamespace({ connectionId: connection.id, namespacePath: path });
     };
     const oauthAttempts = new OAuthAttempts(dataSource, box, sessions, gitlab, oauth, clock, log('connections'),
-      (c, status, reason) => connections!.setStatus(c, status, reason), afterConnected);
+      (c, status, reason, beforeAnnounce) => connections!.setStatus(c, status, reason, beforeAnnounce), afterConnected);
     connections = new ConnectionService(dataSource, credentials, gitlab, sessions, oauthAttempts, clock, log('connections'), publishStatus,
       { afterConnected, checkWorker: (id) => workers.exists(id) }, config.gitlabOAuth);
     organizations = new OrganizationService(dataSource, connections, sessions, clock, log('organizations'), (id) => workers.exists(id),

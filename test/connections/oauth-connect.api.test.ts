@@ -92,6 +92,28 @@ describe('connecting with OAuth', () => {
     expect(namespaces.data.connection.namespaces).toContainEqual({ fullPath: 'acme', kind: 'group' });
   });
 
+  it('announces CONNECTED only once the namespace it was asked to protect is an organization', async () => {
+    const watch = watchStatuses();
+    await watch.ready;
+    const { connection, redirect } = await connectThroughBrowser({ method: 'OAUTH', namespacePath: 'acme', includeGroups: false });
+    const protecting = sim.holdNext({ pathPattern: /\/api\/v4\/namespaces\/acme$/, method: 'GET' });
+    const page = openCallback(redirect);
+    await protecting.reached;
+    // Events arrive in the order they were published: one published now comes after any CONNECTED.
+    await untilListening(
+      watch.sub,
+      () => t.app.pubSub.publish('CONNECTION_STATUS_CHANGED', { connectionId: 'probe-2', status: 'ERROR', reason: null, at: '' }),
+      (e) => e.connectionStatusChanged.connectionId === 'probe-2',
+    );
+    expect(watch.of(connection.id)).toEqual(['AWAITING_AUTHORIZATION']);
+
+    protecting.release();
+    await watch.sub.next((e) => e.connectionStatusChanged.connectionId === connection.id && e.connectionStatusChanged.status === 'CONNECTED');
+    const orgs = await t.gql(`query($c: ID) { organizations(connectionId: $c) { fullPath } }`, { c: connection.id });
+    expect(orgs.data.organizations).toEqual([{ fullPath: 'acme' }]);
+    expect((await page).status).toBe(200);
+  });
+
   it('connects with the user’s own OAuth application and keeps its secret in the Password Manager', async () => {
     const redirectUri = await t.gql(`{ oauthRedirectUri }`);
     expect(redirectUri.data.oauthRedirectUri).toBe(`${t.url}/oauth/gitlab/callback`);

@@ -167,13 +167,24 @@ export class ConnectionService {
     return this.setStatus(connection, 'DISCONNECTED', 'disconnected by a user');
   }
 
-  async setStatus(connection: ConnectionEntity, status: ConnectionEntity['status'], reason: string | null) {
+  /**
+   * Saves the status and announces it. `beforeAnnounce` runs between the two (after a connect:
+   * protecting the organization's namespace, which needs the connection CONNECTED), so whoever
+   * hears CONNECTED finds the organization already there (if it fails, the status is announced all
+   * the same and the error goes on to the caller).
+   */
+  async setStatus(connection: ConnectionEntity, status: ConnectionEntity['status'], reason: string | null, beforeAnnounce?: () => Promise<void>) {
     connection.status = status;
     connection.statusReason = reason;
     if (status === 'CONNECTED') connection.connectedAt = this.clock.now();
     await this.repo.save(connection);
     this.logger.info({ connectionId: connection.id, status, reason }, 'connection status changed');
-    this.publish({ connectionId: connection.id, status, reason, at: this.clock.now().toISOString() });
+    try {
+      await beforeAnnounce?.();
+    } finally {
+      // The connection is what was saved, whether or not protecting its namespace worked.
+      this.publish({ connectionId: connection.id, status, reason, at: this.clock.now().toISOString() });
+    }
     return connection;
   }
 
@@ -244,8 +255,11 @@ export class ConnectionService {
       throw error;
     }
     this.logger.info({ connectionId: connection.id, gitlabUser: user.username, instanceUrl }, 'connected with a personal access token');
-    this.publish({ connectionId: connection.id, status: 'CONNECTED', reason: null, at: this.clock.now().toISOString() });
-    await this.hooks.afterConnected(connection);
+    try {
+      await this.hooks.afterConnected(connection); // before the announcement: its listeners find the organization
+    } finally {
+      this.publish({ connectionId: connection.id, status: 'CONNECTED', reason: null, at: this.clock.now().toISOString() });
+    }
     return this.get(connection.id);
   }
 

@@ -52,7 +52,7 @@ export class OAuthAttempts {
     private readonly oauth: GitLabOAuthClient,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly setStatus: (c: ConnectionEntity, status: ConnectionEntity['status'], reason: string | null) => Promise<unknown>,
+    private readonly setStatus: (c: ConnectionEntity, status: ConnectionEntity['status'], reason: string | null, beforeAnnounce?: () => Promise<void>) => Promise<unknown>,
     private readonly afterConnected: (c: ConnectionEntity) => Promise<void>,
   ) {}
 
@@ -118,8 +118,7 @@ export class OAuthAttempts {
         login: user.username,
         disconnectedAt: null,
       });
-      await this.setStatus(connection, 'CONNECTED', null);
-      await this.afterConnected(connection);
+      await this.setStatus(connection, 'CONNECTED', null, () => this.afterConnected(connection));
       return { ok: true, connectionId: connection.id, message: `Connected to GitLab as ${user.username}.` };
     } catch (error) {
       const reason = error instanceof DomainError ? error.message : 'the code exchange with GitLab failed';

@@ -67,15 +67,13 @@ export function AdvancedConnectPage() {
   const workers = options.data?.workers ?? [];
 
   /**
-   * After connecting: the organization just protected, or the DevOps tab. For the OAuth methods the
-   * server announces CONNECTED a moment before it protects the group, and nothing announces the new
-   * organization, so it is looked for a few times (bounded, about 3 s) before settling for /devops.
+   * After connecting: the organization just protected (the server announces CONNECTED only once
+   * the group is protected), or the DevOps tab.
    */
   const finish = useCallback(
     async (connectionId: string) => {
       const path = namespacePath.trim().replace(/^\/+|\/+$/g, '').toLowerCase();
-      for (let attempt = 0; path && attempt < 6; attempt++) {
-        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      if (path) {
         const orgs = await client.query(ConnectionOrganizationsDocument, { connectionId }, { requestPolicy: 'network-only' }).toPromise();
         const org = orgs.data?.organizations.find((o) => o.fullPath.toLowerCase() === path);
         if (org) return navigate(`/organizations/${org.id}`);
