@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { launchBrowser, screenshot, signedIn } from '../support/browser.js';
+import { launchBrowser, screenshot, signedIn, clickAndAwaitClose } from '../support/browser.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aUser, anOrganization, PASSWORD } from '../support/gitlab-seed.js';
 import { freePort } from '../support/ports.js';
@@ -70,8 +70,7 @@ it('connects GitLab through the OAuth pop-up and the main window shows CONNECTED
   await popup.locator('#user_login').fill('alice');
   await popup.locator('#user_password').fill(PASSWORD);
   await popup.locator('#sign-in-button').click();
-  await popup.locator('#commit-changes').click();
-  await popup.waitForEvent('close');
+  await clickAndAwaitClose(popup, popup.locator('#commit-changes'));
 
   const connection = page.getByTestId('connection');
   await connection.getByText('Connected', { exact: true }).waitFor();

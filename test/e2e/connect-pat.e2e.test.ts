@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
-import { launchBrowser, screenshot, signedIn } from '../support/browser.js';
+import { launchBrowser, screenshot, signedIn, clickAndAwaitClose } from '../support/browser.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aToken, aUser, anOrganization, PASSWORD } from '../support/gitlab-seed.js';
 import { freePort } from '../support/ports.js';
@@ -199,8 +199,7 @@ describe('Advanced mode → Connect using OAuth App', () => {
     await popup.locator('#user_login').fill('carol');
     await popup.locator('#user_password').fill(PASSWORD);
     await popup.locator('#sign-in-button').click();
-    await popup.locator('#commit-changes').click();
-    await popup.waitForEvent('close');
+    await clickAndAwaitClose(popup, popup.locator('#commit-changes'));
     await page.waitForURL(/\/organizations\/[\w-]+$/);
 
     const connections = await t.gql(`{ connections { method status oauthClientId credentialId gitlabUser { username } } credentials { id name kind } organizations { id fullPath } }`);
@@ -261,8 +260,7 @@ describe('Connections', () => {
     await carolCard.getByText('Awaiting authorization', { exact: true }).waitFor();
     await popup.locator('#user_login').fill('carol');
     await popup.locator('#user_password').fill(PASSWORD);
-    await popup.locator('#sign-in-button').click();
-    await popup.waitForEvent('close');
+    await clickAndAwaitClose(popup, popup.locator('#sign-in-button'));
     await carolCard.getByText('Connected', { exact: true }).waitFor();
     await page.getByText('Waiting for you to authorize Labkeeper again').waitFor({ state: 'detached' });
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { Browser } from 'playwright-core';
 import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
-import { launchBrowser, screenshot, signedIn } from '../support/browser.js';
+import { launchBrowser, screenshot, signedIn, clickAndAwaitClose } from '../support/browser.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aToken, aUser, PASSWORD } from '../support/gitlab-seed.js';
 import { authorizeAsUser } from '../support/oauth-browser.js';
@@ -73,8 +73,7 @@ it('asks for the write authorization in a pop-up when a restore needs it, then r
   await popup.locator('#user_password').fill(PASSWORD);
   await popup.locator('#sign-in-button').click();
   // GitLab asks for consent again: the write scopes were not granted before.
-  await popup.locator('#commit-changes').click();
-  await popup.waitForEvent('close');
+  await clickAndAwaitClose(popup, popup.locator('#commit-changes'));
   await dialog.getByText(/Restores may now write to GitLab as alice\. Restore again to start\./).waitFor();
 
   const after = await t.gql(`query($id: ID!) { connection(id: $id) { scopes writeScopes } }`, { id: connectionId });

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
@@ -40,4 +40,16 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const file = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
+}
+
+/**
+ * Clicks what ends an OAuth pop-up's flow (Authorize, or sign-in when consent was given before)
+ * and resolves once the pop-up has closed itself. Waiting for 'close' only after the click can
+ * miss it: on a loaded machine the pop-up's callback page may close the window before click()
+ * returns, and the event has then come and gone.
+ */
+export async function clickAndAwaitClose(popup: Page, target: Locator): Promise<void> {
+  const closed = popup.waitForEvent('close');
+  await target.click();
+  await closed;
 }
