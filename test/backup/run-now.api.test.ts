@@ -188,6 +188,15 @@ describe('Run now', () => {
     writeFileSync(bundle, original);
   });
 
+  it("lists each repository with its newest snapshot, the one a restore would start from", async () => {
+    const repos = (await t.gql(`query($id: ID!) { organization(id: $id) { repositories { nodes { pathWithNamespace latestSnapshot { id copyType } } } } }`, { id: orgId })).data.organization.repositories.nodes;
+    expect(repos).toHaveLength(projects.length);
+    for (const repo of repos as { pathWithNamespace: string; latestSnapshot: { id: string; copyType: string } }[]) {
+      const [newest] = await snapshotsOf(repo.pathWithNamespace);
+      expect(repo.latestSnapshot).toEqual({ id: newest!.id, copyType: newest!.copyType });
+    }
+  });
+
   it('refuses to delete a snapshot another one depends on', async () => {
     const snapshots = await snapshotsOf('acme/api');
     const full = snapshots.find((s) => s.copyType === 'FULL')!;

@@ -1,7 +1,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ApiTokenResolver } from '../access/api-token.resolver.js';
-import { BackupRunResolver, PolicyResolver, SnapshotResolver } from '../backup/backup.resolver.js';
+import { BackupRunResolver, PolicyResolver, RepositorySnapshotResolver, SnapshotResolver } from '../backup/backup.resolver.js';
 import { RestoreResolver } from '../restore/restore.resolver.js';
 import { DrillResolver, OrganizationDrillResolver } from '../restore/drill.resolver.js';
 import { ConnectionResolver } from '../connections/connection.resolver.js';
@@ -23,6 +23,7 @@ export const RESOLVERS = [
   PolicyResolver,
   BackupRunResolver,
   SnapshotResolver,
+  RepositorySnapshotResolver,
   RestoreResolver,
   DrillResolver,
   OrganizationDrillResolver,

@@ -9,7 +9,6 @@ import { Link } from '../../app/router';
 import {
   LatestBackupRunDocument,
   OrganizationDetailDocument,
-  RepositoryLatestSnapshotDocument,
   SetRepositoriesProtectedDocument,
   type LatestBackupRunQuery,
   type OrganizationDetailQuery,
@@ -188,8 +187,7 @@ function RepositoryTableRow({
   busy: boolean;
   onToggle(): void;
 }) {
-  const [snapshot] = useQuery({ query: RepositoryLatestSnapshotDocument, variables: { repositoryId: repo.id } });
-  const latest = snapshot.data?.snapshots.nodes[0];
+  const latest = repo.latestSnapshot;
   return (
     <tr data-testid="repository-row">
       <td>
@@ -229,8 +227,6 @@ function RepositoryTableRow({
           <span title={formatDateTime(latest.createdAt)}>
             {formatRelative(latest.createdAt)} <span className="muted small">({latest.copyType.toLowerCase()})</span>
           </span>
-        ) : snapshot.fetching && !snapshot.data ? (
-          <span className="muted">…</span>
         ) : item ? null : (
           <span className="muted">never</span>
         )}
