@@ -27,7 +27,7 @@ import { createLabkeeperPubSub, type LabkeeperPubSub } from './graphql/pubsub.js
 import { buildLabkeeperSchema } from './graphql/schema.js';
 import { createHttpServer, type HttpServer } from './graphql/server.js';
 import { mountClient } from './web/client.routes.js';
-import { openJobStore, type JobStore } from './jobs/agenda.js';
+import { backupJobSlots, openJobStore, type JobStore } from './jobs/agenda.js';
 import { defineJobs } from './jobs/handlers.js';
 import { OrganizationService } from './organizations/organization.service.js';
 import { SyncService } from './organizations/sync.service.js';
@@ -104,7 +104,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       await embedded.createDatabaseIfMissing('labkeeper');
       databaseUrl = embedded.urlFor('labkeeper');
     }
-    const dataSource = await openDatabase(databaseUrl);
+    // Each running backup job holds a connection for its repository lock while it waits for a
+    // transfer slot and still needs others for its queries: room for both queues' jobs and more.
+    const dataSource = await openDatabase(databaseUrl, { poolSize: Math.max(10, 2 * backupJobSlots(config.worker.concurrency) + 6) });
     cleanups.push(() => dataSource.destroy());
 
     // Secrets

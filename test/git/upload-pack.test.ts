@@ -129,11 +129,10 @@ describe('fetchPack', () => {
     await git(['fsck', '--full'], repo);
   });
 
-  it('lists commits only as prerequisites: a tag counts by its peeled commit; a parent without peeled values leaves its tags out', () => {
-    const parent = { refs: { 'refs/heads/main': 'c1', 'refs/tags/v1': 't1', 'refs/tags/light': 'c0' }, peeled: { 'refs/tags/v1': 'c1' } };
+  it('lists commits only as prerequisites: the tips of every ref but tags (which may peel to a tree or a blob)', () => {
+    const parent = { refs: { 'refs/heads/main': 'c1', 'refs/merge-requests/1/head': 'c2', 'refs/tags/v1': 't1', 'refs/tags/tree': 'x1', 'refs/heads/copy': 'c1' } };
 
-    expect(prerequisiteCommits(parent).sort()).toEqual(['c0', 'c1']);
-    expect(prerequisiteCommits({ refs: parent.refs }).sort()).toEqual(['c1']);
+    expect(prerequisiteCommits(parent).sort()).toEqual(['c1', 'c2']);
   });
 
   it('fails, retryably, when the connection drops in the middle of the pack', async () => {
@@ -151,19 +150,26 @@ describe('fetchPack', () => {
   describe('through a proxy that changes what GitLab sends', () => {
     let proxy: Server;
     let proxyUrl: string;
-    let mode: 'flip-a-pack-byte' | 'protocol-v0' = 'flip-a-pack-byte';
+    let mode: 'flip-a-pack-byte' | 'protocol-v0' | 'sha256-repository' | 'drop-last-flush' | 'redirect-to-another-host' = 'flip-a-pack-byte';
 
     beforeAll(async () => {
       const target = new URL(sim.url);
       proxy = createServer((req, res) => {
         const headers: Record<string, string | string[] | undefined> = { ...req.headers, host: target.host };
         if (mode === 'protocol-v0') delete headers['git-protocol'];
+        if (mode === 'redirect-to-another-host' && req.method === 'GET') {
+          // 127.0.0.1 and localhost are different hosts to a client
+          res.writeHead(301, { location: `http://localhost:${target.port}${req.url}` }).end();
+          return;
+        }
         const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers }, (answer) => {
           const chunks: Buffer[] = [];
           answer.on('data', (c: Buffer) => chunks.push(c));
           answer.on('end', () => {
-            const body = Buffer.concat(chunks);
+            let body: Buffer = Buffer.concat(chunks);
             if (mode === 'flip-a-pack-byte' && req.method === 'POST') flipInsideFirstLargePacket(body);
+            if (mode === 'sha256-repository' && req.method === 'GET') body = addCapability(body, 'object-format=sha256');
+            if (mode === 'drop-last-flush' && req.method === 'POST' && body.subarray(-4).toString() === '0000') body = body.subarray(0, -4);
             const { 'transfer-encoding': _chunked, ...rest } = answer.headers;
             res.writeHead(answer.statusCode ?? 500, { ...rest, 'content-length': String(body.length) });
             res.end(body);
@@ -196,6 +202,35 @@ describe('fetchPack', () => {
       const error = await lsRefs(proxyUrl, { auth: auth() }).catch((e: unknown) => e);
 
       expect(error).toBeInstanceOf(ProtocolV2UnsupportedError);
+    });
+
+    it('leaves a repository in another object format than SHA-1 to git (its packs and bundles differ)', async () => {
+      mode = 'sha256-repository';
+
+      const error = await lsRefs(proxyUrl, { auth: auth() }).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(ProtocolV2UnsupportedError);
+      expect(String((error as Error).message)).toContain('sha256');
+    });
+
+    it('takes a ref list that ends without its flush for a cut transfer, not for all the refs', async () => {
+      mode = 'drop-last-flush';
+
+      const error = await lsRefs(proxyUrl, { auth: auth() }).catch((e: unknown) => e);
+
+      expect(error).toMatchObject({ code: 'GITLAB_UNAVAILABLE', retryable: true, message: expect.stringMatching(/ref list/) });
+    });
+
+    it('sends no credentials to another host it is redirected to', async () => {
+      mode = 'redirect-to-another-host';
+      const before = sim.requests.length;
+
+      const error = await lsRefs(proxyUrl, { auth: auth() }).catch((e: unknown) => e);
+
+      const followed = sim.requests.slice(before).filter((r) => r.path.endsWith('/info/refs'));
+      expect(followed.length).toBeGreaterThan(0);
+      expect(followed.every((r) => r.auth === 'none')).toBe(true);
+      expect(error).toMatchObject({ message: expect.stringMatching(/401/) });
     });
   });
 });
@@ -240,6 +275,16 @@ describe('over HTTPS with a private certificate authority (self-managed GitLab)'
     expect(refused).toMatchObject({ message: expect.stringMatching(/certificate/i) });
   });
 });
+
+/** Adds a capability line right after "version 2" in a protocol v2 advertisement. */
+function addCapability(body: Buffer, capability: string): Buffer {
+  const version = Buffer.from('000eversion 2\n');
+  const at = body.indexOf(version);
+  if (at < 0) return body;
+  const line = `${capability}\n`;
+  const packet = Buffer.from(`${(line.length + 4).toString(16).padStart(4, '0')}${line}`);
+  return Buffer.concat([body.subarray(0, at + version.length), packet, body.subarray(at + version.length)]);
+}
 
 /** Flips one payload byte of the first side-band-1 pkt-line longer than 100 bytes (inside the pack). */
 function flipInsideFirstLargePacket(body: Buffer): void {

@@ -32,8 +32,6 @@ export interface GitState {
   refs: Record<string, string>;
   /** The ref HEAD points to (the default branch). */
   head: string | null;
-  /** Annotated tags: ref → the object the tag points to, peeled (absent when not known, e.g. in snapshots made through a local mirror). */
-  peeled?: Record<string, string>;
   /** Objects the bundle assumes present: the tips of the prerequisite snapshot (empty for FULL). */
   prerequisites: string[];
   /** The bundle artifact's path, or null when nothing changed since the prerequisite snapshot. */

@@ -450,7 +450,7 @@ export class RepositoryBackup {
     ]);
     const parent = o.parentOf(parentManifest);
     const parentTips = parent ? [...new Set(Object.values(parent.refs))] : [];
-    const state: GitState = { refs: remote.refs, head: remote.head, peeled: remote.peeled, prerequisites: parentTips, bundle: null };
+    const state: GitState = { refs: remote.refs, head: remote.head, prerequisites: parentTips, bundle: null };
     const wants = [...new Set(Object.values(remote.refs))];
     const present = new Set(parentTips);
     if (wants.every((oid) => present.has(oid))) return state; // no ref, or nothing new: no transfer
@@ -466,7 +466,10 @@ export class RepositoryBackup {
       encoded.on('error', () => undefined); // observed by put(), which rejects with it
       encoded.write(header);
       const source = pack.on('error', (error) => encoded.destroy(error)).pipe(encoded);
-      return o.store.put(`${o.prefix}/${o.path}`, source);
+      return o.store.put(`${o.prefix}/${o.path}`, source).catch((error: unknown) => {
+        pack.destroy(); // a failed put (storage) must not leave GitLab's response parked
+        throw error;
+      });
     }, ctx, o.what);
     if (!stored) return state;
     o.artifacts.push({ path: o.path, kind: o.kind, size: stored.size, sha256: stored.sha256, compression: 'NONE', encrypted: !!encryption });
@@ -533,19 +536,14 @@ export class RepositoryBackup {
 type Fetched = { via: 'direct'; state: GitState } | { via: 'mirror'; state: Omit<GitState, 'bundle'> };
 
 /**
- * The bundle header's prerequisites for a pack built against `parent`'s tips: the commits they
- * are or point to (a header lists commits; an annotated tag counts by the commit it peels to).
- * Tags of a parent that recorded no peeled values are left out rather than guessed: the objects
- * are in the parent's bundles either way, the list only lets git say early what is missing.
+ * The bundle header's prerequisites for a pack built against `parent`'s tips: the tips of its refs
+ * outside refs/tags/. A header lists commits (git 2.39's `bundle unbundle` refuses a tree or blob
+ * there), and only tags point elsewhere: an annotated tag may peel to a tree or a blob, a
+ * lightweight one may name one. Leaving tags out loses nothing: the objects are in the parent's
+ * bundles either way, the list only lets git say early what is missing.
  */
-export function prerequisiteCommits(parent: Pick<GitState, 'refs' | 'peeled'>): string[] {
-  const commits = new Set<string>();
-  for (const [ref, oid] of Object.entries(parent.refs)) {
-    const peeled = parent.peeled?.[ref];
-    if (peeled) commits.add(peeled);
-    else if (parent.peeled || !ref.startsWith('refs/tags/')) commits.add(oid);
-  }
-  return [...commits];
+export function prerequisiteCommits(parent: Pick<GitState, 'refs'>): string[] {
+  return [...new Set(Object.entries(parent.refs).filter(([ref]) => !ref.startsWith('refs/tags/')).map(([, oid]) => oid))];
 }
 
 /** A mirror's refs and HEAD, and the tips of the parent snapshot its bundle builds on. */

@@ -24,8 +24,8 @@ const MIGRATION_LOCK = 7_342_001;
  * Connects and brings the schema up to date. Several processes (API, workers) may start at once
  * against a fresh database: an advisory lock lets one migrate while the others wait.
  */
-export async function openDatabase(url: string): Promise<DataSource> {
-  const dataSource = createDataSource(url);
+export async function openDatabase(url: string, options: { poolSize?: number } = {}): Promise<DataSource> {
+  const dataSource = createDataSource(url, options);
   await dataSource.initialize();
   const runner = dataSource.createQueryRunner();
   try {

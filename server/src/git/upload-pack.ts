@@ -41,8 +41,8 @@ export interface UploadPackOptions {
 
 /** Thrown when the server does not speak protocol v2; the caller falls back to the git command. */
 export class ProtocolV2UnsupportedError extends GitError {
-  constructor(url: string) {
-    super('GIT_FAILED', `${redactUrl(url)} does not offer git protocol version 2`);
+  constructor(url: string, why = 'it does not offer git protocol version 2') {
+    super('GIT_FAILED', `${redactUrl(url)} is not read by Labkeeper's own git client: ${why}`);
   }
 }
 
@@ -56,25 +56,31 @@ const IDLE_TIMEOUT_MS = 5 * 60_000;
 export async function lsRefs(url: string, options: UploadPackOptions = {}): Promise<RemoteRefs> {
   const base = await discover(url, options);
   const body = Buffer.concat([pkt('command=ls-refs\n'), pkt(`agent=${agent(options)}\n`), DELIM, pkt('symrefs\n'), pkt('peel\n'), FLUSH]);
-  const response = await post(base, body, options);
+  const response = await post(base, body, options, url);
   const reader = new PktReader(response, base);
   const result: RemoteRefs = { refs: {}, head: null, peeled: {} };
-  for (;;) {
-    const line = await reader.next();
-    if (line === null || line === 'flush') break;
-    if (line === 'delim' || line === 'end') continue;
-    const text = line.toString('utf8').replace(/\n$/, '');
-    if (text.startsWith('ERR ')) throw new GitError('GITLAB_BAD_RESPONSE', `ls-refs failed: ${redact(text.slice(4))}`);
-    const [oid, name, ...attributes] = text.split(' ');
-    if (!oid || !name) continue;
-    const symref = attributes.find((a) => a.startsWith('symref-target:'))?.slice('symref-target:'.length) ?? null;
-    const peeled = attributes.find((a) => a.startsWith('peeled:'))?.slice('peeled:'.length) ?? null;
-    if (name === 'HEAD') {
-      result.head = symref;
-      continue;
+  try {
+    for (;;) {
+      const line = await reader.next();
+      if (line === null) throw truncated(base, 'in the ref list'); // git requires the flush: a cut list is not all refs
+      if (line === 'flush') break;
+      if (line === 'delim' || line === 'end') continue;
+      const text = line.toString('utf8').replace(/\n$/, '');
+      if (text.startsWith('ERR ')) throw new GitError('GITLAB_BAD_RESPONSE', `ls-refs failed: ${redact(text.slice(4))}`);
+      const [oid, name, ...attributes] = text.split(' ');
+      if (!oid || !name) continue;
+      const symref = attributes.find((a) => a.startsWith('symref-target:'))?.slice('symref-target:'.length) ?? null;
+      const peeled = attributes.find((a) => a.startsWith('peeled:'))?.slice('peeled:'.length) ?? null;
+      if (name === 'HEAD') {
+        result.head = symref;
+        continue;
+      }
+      result.refs[name] = oid;
+      if (peeled) result.peeled[name] = peeled;
     }
-    result.refs[name] = oid;
-    if (peeled) result.peeled[name] = peeled;
+  } catch (error) {
+    response.destroy();
+    throw error;
   }
   response.resume(); // the rest (nothing after the flush) is drained, so the socket can be reused
   // Sorted by name, as `git for-each-ref` and packed-refs list them (bundle headers follow it).
@@ -106,7 +112,17 @@ export async function fetchPack(
   for (const oid of new Set(wants)) lines.push(pkt(`want ${oid}\n`));
   for (const oid of new Set(haves)) lines.push(pkt(`have ${oid}\n`));
   lines.push(pkt('done\n'), FLUSH);
-  const response = await post(base, Buffer.concat(lines), options);
+  const response = await post(base, Buffer.concat(lines), options, url);
+  try {
+    return await receivePack(response, base, options);
+  } catch (error) {
+    response.destroy();
+    throw error;
+  }
+}
+
+/** The fetch reply: sections up to "packfile", then its side-band-multiplexed pack. */
+async function receivePack(response: IncomingMessage, base: string, options: UploadPackOptions & { onProgress?: (progress: GitProgress) => void }): Promise<PackStream> {
   const reader = new PktReader(response, base);
 
   // Sections before the pack (none are asked for, but a server may send them); then "packfile".
@@ -138,6 +154,7 @@ export async function fetchPack(
       if (line === null) throw truncated(base, `after ${received} bytes of the pack`);
       if (line === 'flush') return;
       if (line === 'delim' || line === 'end') continue;
+      if (line.subarray(0, 4).toString('latin1') === 'ERR ') throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(4).toString('utf8').trim())}`);
       const band = line[0];
       if (band === 1) yield line.subarray(1);
       else if (band === 3) throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(1).toString('utf8').trim())}`);
@@ -209,7 +226,7 @@ export async function fetchPack(
 async function discover(url: string, options: UploadPackOptions): Promise<string> {
   let base = url.replace(/\/+$/, '');
   for (let hop = 0; ; hop++) {
-    const response = await send('GET', `${base}/info/refs?service=git-upload-pack`, null, options, base === url.replace(/\/+$/, '') ? null : url);
+    const response = await send('GET', `${base}/info/refs?service=git-upload-pack`, null, options, url);
     const location = response.headers.location;
     if (response.statusCode && response.statusCode >= 300 && response.statusCode < 400 && location && hop < MAX_REDIRECTS) {
       response.resume();
@@ -225,22 +242,35 @@ async function discover(url: string, options: UploadPackOptions): Promise<string
       first = await reader.next();
     }
     const version = first instanceof Buffer ? first.toString('utf8').trim() : '';
+    if (version !== 'version 2') {
+      response.destroy();
+      throw new ProtocolV2UnsupportedError(base);
+    }
+    // Capabilities: a repository in another object format than SHA-1 (sha256) is left to git.
+    for (let line = await reader.next(); line instanceof Buffer; line = await reader.next()) {
+      const format = /^object-format=(\S+)/.exec(line.toString('utf8').trim())?.[1];
+      if (format && format !== 'sha1') {
+        response.destroy();
+        throw new ProtocolV2UnsupportedError(base, `its object format is ${format}`);
+      }
+    }
     response.resume();
-    if (version !== 'version 2') throw new ProtocolV2UnsupportedError(base);
     return base;
   }
 }
 
-async function post(base: string, body: Buffer, options: UploadPackOptions): Promise<IncomingMessage> {
-  const response = await send('POST', `${base}/git-upload-pack`, body, options, null);
+async function post(base: string, body: Buffer, options: UploadPackOptions, url: string): Promise<IncomingMessage> {
+  const response = await send('POST', `${base}/git-upload-pack`, body, options, url);
   await expectOk(response, base, 'git-upload-pack');
   return response;
 }
 
-function send(method: 'GET' | 'POST', target: string, body: Buffer | null, options: UploadPackOptions, originalUrl: string | null): Promise<IncomingMessage> {
+function send(method: 'GET' | 'POST', target: string, body: Buffer | null, options: UploadPackOptions, originalUrl: string): Promise<IncomingMessage> {
   const url = new URL(target);
-  // Credentials go to the host they were meant for only (a redirect elsewhere drops them).
-  const sameHost = originalUrl === null || new URL(originalUrl).host === url.host;
+  // Credentials go where they were meant for only: a redirect to another host, or from https
+  // to http, drops them.
+  const original = new URL(originalUrl);
+  const sameHost = original.host === url.host && !(original.protocol === 'https:' && url.protocol !== 'https:');
   const headers: Record<string, string> = {
     'Git-Protocol': 'version=2',
     'User-Agent': agent(options),
