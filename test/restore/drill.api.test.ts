@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../server/src/shared/clock.js';
@@ -104,6 +104,19 @@ describe('restore drills', () => {
     expect(api).toMatchObject({ status: 'PASSED', differences: [], chainLength: 1, checkedLfsObjects: 1 });
     expect(api.checkedRefs).toBeGreaterThanOrEqual(4); // main, feature, v1.0.0 and the wiki's branch
     expect(api.checkedMetadataRecords).toBeGreaterThanOrEqual(2); // the label and the issue at least
+  });
+
+  it('clears what an attempt killed mid-way left in its scratch folder when the job runs again, and leaves nothing', async () => {
+    const first = await drill();
+    // As if the worker had died during this drill: still RUNNING, its scratch folder left behind.
+    await t.app.dataSource.query(`UPDATE drill_runs SET status = 'RUNNING', finished_at = NULL WHERE id = $1`, [first.id]);
+    const stale = join(t.app.config.dataDir, 'tmp', `drill-${first.id}`, 'left-by-the-killed-attempt');
+    mkdirSync(stale, { recursive: true });
+
+    await t.app.services.drills.execute(first.id); // the job's retry
+
+    expect(existsSync(join(t.app.config.dataDir, 'tmp', `drill-${first.id}`))).toBe(false);
+    expect((await t.gql(`query($id: ID!) { drillRun(id: $id) { status } }`, { id: first.id })).data.drillRun.status).toBe('PASSED');
   });
 
   it('shows the latest drill on the organization and lists drills newest first', async () => {

@@ -21,7 +21,7 @@
  * retried job starts the repositories over).
  */
 import { randomInt } from 'node:crypto';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { In, type DataSource, type Repository } from 'typeorm';
 import { SnapshotEntity } from '../backup/backup.entity.js';
@@ -139,6 +139,10 @@ export class DrillService {
     if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
     await this.update(run, { status: 'RUNNING', startedAt: this.clock.now(), results: [] });
     const started = Date.now();
+    // One scratch folder per drill run: an attempt killed mid-way left its own, which this one
+    // (the job's retry) clears first; it is removed again at the end.
+    const scratchRoot = this.scratchRoot(run);
+    await rm(scratchRoot, { recursive: true, force: true });
     try {
       const sample = await this.sample(run.organizationId, run.sampleSize);
       const results: DrillRepositoryResult[] = [];
@@ -165,6 +169,8 @@ export class DrillService {
         finishedAt: this.clock.now(),
         errorMessage: error instanceof DomainError ? error.message : 'unexpected error (see the worker log)',
       });
+    } finally {
+      await rm(scratchRoot, { recursive: true, force: true });
     }
   }
 
@@ -185,11 +191,16 @@ export class DrillService {
     return picked.map((id) => snapshots.find((s) => s.id === id)!).filter(Boolean);
   }
 
+  private scratchRoot(run: DrillRunEntity): string {
+    return join(this.deps.workDir, 'tmp', `drill-${run.id}`);
+  }
+
   private async drillOne(run: DrillRunEntity, snapshot: SnapshotEntity): Promise<DrillRepositoryResult> {
     const started = Date.now();
     const path = await this.pathOf(snapshot);
-    await mkdir(join(this.deps.workDir, 'tmp'), { recursive: true });
-    const scratch = await mkdtemp(join(this.deps.workDir, 'tmp', 'drill-'));
+    const scratch = join(this.scratchRoot(run), snapshot.id);
+    await rm(scratch, { recursive: true, force: true });
+    await mkdir(scratch, { recursive: true });
     let outcome: { differences: string[]; checked: DrillRepositoryResult['checked']; chainLength: number };
     try {
       outcome = await checkSnapshot(this.deps, snapshot, scratch);
