@@ -137,7 +137,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const oauth = options.gitlab?.oauth ?? new HttpGitLabOAuthClient({ ...options.gitlab?.retry, logger, clock });
     const redirectUri = `${config.publicUrl}${OAUTH_CALLBACK_PATH}`;
     const log = (component: string) => logger.child({ component });
-    const workers = new WorkerService(dataSource, clock, log('workers'), config.worker.heartbeatIntervalMs);
+    const workers = new WorkerService(dataSource, clock, log('workers'), config.worker.heartbeatIntervalMs, (e) => pubSub.publish('WORKER_CHANGED', e));
     const apiTokens = new ApiTokenService(dataSource, clock, log('access'));
     let connections: ConnectionService | undefined;
     const credentials = new CredentialService(dataSource, box, clock, log('credentials'), async (id) => [
@@ -223,7 +223,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       (e) => pubSub.publish('RESTORE_PROGRESS', e),
       newProjectDeps,
     );
-    const drills = new DrillService(dataSource, policies, newProjectDeps, jobStore.queue, clock, log('drill'));
+    const drills = new DrillService(dataSource, policies, newProjectDeps, jobStore.queue, clock, log('drill'), (e) => pubSub.publish('DRILL_CHANGED', e));
     const drillScheduler = new DrillScheduler(dataSource, drills, clock, log('drill'));
     const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
 

@@ -12,7 +12,7 @@ import { connectOrganization } from '../support/connections.js';
 /**
  * Restore drills in Chromium against the real server and its in-process worker: the Restore drills
  * section of Customize policy (saved, refused beside its input, kept when another section is
- * saved) and the organization page's drill panel (Run drill now, then Refresh shows the result).
+ * saved) and the organization page's drill panel (Run drill now, the result arriving live; Refresh).
  * Set up through GraphQL: a PAT connection to `acme` (three projects with commits) and one backup.
  */
 let sim: GitLabSimulator;
@@ -113,7 +113,7 @@ describe('Restore drills in Customize policy', () => {
 });
 
 describe('Restore drills on the organization page', () => {
-  it('shows the next drill, runs a drill now and, after Refresh, its PASSED result per repository', async () => {
+  it('shows the next drill, runs a drill now and shows its PASSED result per repository as it arrives, without Refresh', async () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, `/organizations/${orgId}`);
     const panel = page.getByRole('region', { name: 'Restore drills' });
     await panel.getByText('No drill has run yet.').waitFor();
@@ -123,11 +123,9 @@ describe('Restore drills on the organization page', () => {
 
     const finished = nextJob(t, 'drill.run', 60_000);
     await panel.getByRole('button', { name: 'Run drill now' }).click();
-    // The mutation's QUEUED drill shows at once (no polling: the page waits for Refresh).
+    // The mutation's QUEUED drill shows at once; drillChanged brings the rest (no polling, no Refresh).
     await panel.getByText('Queued', { exact: true }).or(panel.getByText('Running', { exact: true })).or(panel.getByText('Passed', { exact: true }).first()).first().waitFor();
     await finished;
-
-    await panel.getByRole('button', { name: 'Refresh' }).click();
     await panel.getByText('Passed', { exact: true }).first().waitFor();
     const latest = (await t.gql(`query($id: ID!) { organization(id: $id) { latestDrill { status sampleSize results { path status } } } }`, { id: orgId })).data.organization
       .latestDrill;

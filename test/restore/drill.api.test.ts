@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../server/src/shared/clock.js';
-import { nextJob, startTestApp, type TestApp } from '../support/app.js';
+import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aToken, aUser } from '../support/gitlab-seed.js';
@@ -117,6 +117,26 @@ describe('restore drills', () => {
 
     expect(existsSync(join(t.app.config.dataDir, 'tmp', `drill-${first.id}`))).toBe(false);
     expect((await t.gql(`query($id: ID!) { drillRun(id: $id) { status } }`, { id: first.id })).data.drillRun.status).toBe('PASSED');
+  });
+
+  it('announces a drill to drillChanged subscribers from QUEUED to its end', async () => {
+    const sub = subscribe<{ drillChanged: { drillRunId: string; status: string; repositoriesDone: number; isTerminal: boolean } }>(
+      t.ws(),
+      `subscription($o: ID!) { drillChanged(organizationId: $o) { drillRunId status repositoriesDone isTerminal } }`,
+      { o: orgId },
+    );
+    await untilListening(
+      sub,
+      () => t.app.pubSub.publish('DRILL_CHANGED', { drillRunId: 'probe', organizationId: orgId, status: 'QUEUED', repositoriesDone: 0, isTerminal: false, at: '' }),
+      (e) => e.drillChanged.drillRunId === 'probe',
+    );
+    const run = await drill();
+    const last = await sub.next((e) => e.drillChanged.drillRunId === run.id && e.drillChanged.isTerminal);
+    const statuses = sub.events.filter((e) => e.drillChanged.drillRunId === run.id).map((e) => e.drillChanged.status);
+    expect(statuses[0]).toBe('QUEUED');
+    expect(statuses).toContain('RUNNING');
+    expect(last.drillChanged).toMatchObject({ status: 'PASSED', repositoriesDone: run.results.length });
+    sub.dispose();
   });
 
   it('shows the latest drill on the organization and lists drills newest first', async () => {

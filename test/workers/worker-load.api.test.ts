@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { nextJob, startTestApp, type TestApp } from '../support/app.js';
+import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
 import { createDeferred } from '../support/deferred.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aUser } from '../support/gitlab-seed.js';
@@ -39,6 +39,26 @@ function nextHeartbeat(accept: (runningJobs: number) => boolean): Promise<number
 }
 
 const workersQuery = async () => (await t.gql(`{ workers { name status concurrency runningJobs } }`)).data.workers as { runningJobs: number; concurrency: number; status: string }[];
+
+it('announces a change of load to workerChanged subscribers: jobs running, then none', async () => {
+  const sub = subscribe<{ workerChanged: { name: string; runningJobs: number; stopped: boolean } }>(t.ws(), `subscription { workerChanged { name runningJobs stopped } }`);
+  await untilListening(
+    sub,
+    () => t.app.pubSub.publish('WORKER_CHANGED', { workerId: 'probe', name: 'probe', runningJobs: 0, stopped: false, at: '' }),
+    (e) => e.workerChanged.name === 'probe',
+  );
+  const held = sim.holdNext({ pathPattern: /git-upload-pack$/, method: 'POST' });
+  const finished = nextJob(t, 'backup.repository');
+  await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o, copyType: FULL }) { id } }`, { o: orgId });
+  await held.reached;
+  const busy = await sub.next((e) => e.workerChanged.name !== 'probe' && e.workerChanged.runningJobs >= 1, 30_000);
+  expect(busy.workerChanged).toMatchObject({ stopped: false });
+
+  held.release();
+  await finished;
+  await sub.next((e) => e.workerChanged.name === busy.workerChanged.name && e.workerChanged.runningJobs === 0, 30_000);
+  sub.dispose();
+});
 
 it('reports the jobs a worker is running at its heartbeat, and none once they finish', async () => {
   expect((await workersQuery())[0]).toMatchObject({ status: 'ONLINE', runningJobs: 0 });

@@ -8,12 +8,16 @@ import type { ConnectionStatusChanged } from '../connections/connection.events.j
 import type { SyncProgressed } from '../organizations/sync.events.js';
 import type { BackupProgressed } from '../backup/backup.events.js';
 import type { RestoreProgressed } from '../restore/restore.events.js';
+import type { DrillChanged } from '../restore/drill.events.js';
+import type { WorkerChanged } from '../workers/worker.events.js';
 
 export type Topics = {
   CONNECTION_STATUS_CHANGED: [ConnectionStatusChanged];
   SYNC_PROGRESS: [organizationId: string, SyncProgressed];
   BACKUP_PROGRESS: [BackupProgressed];
   RESTORE_PROGRESS: [RestoreProgressed];
+  DRILL_CHANGED: [DrillChanged];
+  WORKER_CHANGED: [WorkerChanged];
 };
 
 export type LabkeeperPubSub = PubSub<Topics>;

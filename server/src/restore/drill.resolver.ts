@@ -1,8 +1,9 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import { PageArgs, toConnection, toPage } from '../graphql/pagination.js';
 import { Organization } from '../organizations/organization.type.js';
-import { DrillRun, DrillRunConnection } from './drill.type.js';
+import type { DrillChanged } from './drill.events.js';
+import { DrillChangedEvent, DrillRun, DrillRunConnection } from './drill.type.js';
 
 @Resolver(() => DrillRun)
 export class DrillResolver {
@@ -24,6 +25,16 @@ export class DrillResolver {
   @Mutation(() => DrillRun, { description: "Start a restore drill now with the policy's drill settings; returns the QUEUED drill at once." })
   async runDrill(@Arg('organizationId', () => ID) organizationId: string, @Ctx() { services }: GraphQLContext) {
     return DrillRun.from(await services.drills.runDrill(organizationId));
+  }
+
+  @Authorized()
+  @Subscription(() => DrillChangedEvent, {
+    topics: 'DRILL_CHANGED',
+    filter: ({ payload, args }: { payload: DrillChanged; args: { organizationId: string } }) => payload.organizationId === args.organizationId,
+    description: "An organization's drills: queued, started, each repository done, ended (isTerminal).",
+  })
+  drillChanged(@Root() event: DrillChanged, @Arg('organizationId', () => ID) _organizationId: string): DrillChangedEvent {
+    return DrillChangedEvent.from(event);
   }
 }
 

@@ -37,6 +37,7 @@ import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
 import { checkSnapshot } from './drill-check.js';
 import { DrillRunEntity, type DrillRepositoryResult, type DrillTrigger } from './drill.entity.js';
+import type { DrillChanged } from './drill.events.js';
 import { drillAlreadyRunning, drillRunNotFound } from './drill.errors.js';
 import { requireWriteScopes, restoreToNewProject, type NewProjectDeps } from './new-project.js';
 import { RestoreMappingEntity } from './restore-mapping.entity.js';
@@ -56,8 +57,21 @@ export class DrillService {
     private readonly queue: JobQueue,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    private readonly publish: (event: DrillChanged) => void = () => undefined,
   ) {
     this.runs = dataSource.getRepository(DrillRunEntity);
+  }
+
+  /** `drillChanged` for whoever watches the organization's drills (the drill panel). */
+  private announce(run: DrillRunEntity): void {
+    this.publish({
+      drillRunId: run.id,
+      organizationId: run.organizationId,
+      status: run.status,
+      repositoriesDone: run.results?.length ?? 0,
+      isTerminal: run.status === 'PASSED' || run.status === 'FAILED',
+      at: this.clock.now().toISOString(),
+    });
   }
 
   async get(id: string): Promise<DrillRunEntity> {
@@ -112,6 +126,7 @@ export class DrillService {
     });
     await this.runs.insert(run as never);
     await this.queue.enqueue(JOB_DRILL_RUN, { drillRunId: run.id });
+    this.announce(run);
     this.logger.info({ drillRunId: run.id, organizationId, target: run.target, sampleSize: run.sampleSize, trigger: run.trigger }, 'drill queued');
     return this.get(run.id);
   }
@@ -129,6 +144,7 @@ export class DrillService {
       status: 'FAILED', results: [], errorMessage: `the scheduled drill could not start: ${reason}`.slice(0, 2000), scheduledFor, startedAt: now, finishedAt: now,
     });
     await this.runs.insert(run as never);
+    this.announce(run);
     this.logger.warn({ drillRunId: run.id, organizationId, reason }, 'scheduled drill could not start');
     return run;
   }
@@ -273,6 +289,7 @@ export class DrillService {
   private async update(run: DrillRunEntity, changes: Partial<DrillRunEntity>): Promise<void> {
     Object.assign(run, changes);
     await this.runs.update({ id: run.id }, changes as never);
+    this.announce(run);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { DrillChanged } from './drill.events.js';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection as ConnectionOf } from '../graphql/pagination.js';
 import { DrillTargetKindEnum } from '../backup/policy.type.js';
@@ -66,3 +67,17 @@ export class DrillRun {
 }
 
 export const DrillRunConnection = ConnectionOf(DrillRun, 'DrillRun');
+
+@ObjectType({ description: "A drill was queued, started, finished a repository, or ended (refetch the drill for its results)." })
+export class DrillChangedEvent {
+  @Field(() => ID) drillRunId!: string;
+  @Field(() => ID) organizationId!: string;
+  @Field() status!: string;
+  @Field(() => Int) repositoriesDone!: number;
+  @Field() isTerminal!: boolean;
+  @Field() at!: string;
+
+  static from(e: DrillChanged): DrillChangedEvent {
+    return Object.assign(new DrillChangedEvent(), e);
+  }
+}

@@ -1,6 +1,7 @@
-import { Authorized, Ctx, Query, Resolver } from 'type-graphql';
+import { Authorized, Ctx, Query, Resolver, Root, Subscription } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
-import { Worker } from './worker.type.js';
+import type { WorkerChanged } from './worker.events.js';
+import { Worker, WorkerChangedEvent } from './worker.type.js';
 
 @Resolver(() => Worker)
 export class WorkerResolver {
@@ -8,5 +9,11 @@ export class WorkerResolver {
   @Query(() => [Worker])
   async workers(@Ctx() { services }: GraphQLContext): Promise<Worker[]> {
     return (await services.workers.list()).map((w) => Worker.from(w, services.workers.status(w)));
+  }
+
+  @Authorized()
+  @Subscription(() => WorkerChangedEvent, { topics: 'WORKER_CHANGED', description: 'Workers registering, stopping, or changing how many jobs they run.' })
+  workerChanged(@Root() event: WorkerChanged): WorkerChangedEvent {
+    return WorkerChangedEvent.from(event);
   }
 }

@@ -10,6 +10,7 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
+import type { WorkerChanged } from './worker.events.js';
 import { WorkerEntity } from './worker.entity.js';
 
 export type WorkerStatus = 'ONLINE' | 'OFFLINE';
@@ -32,8 +33,17 @@ export class WorkerService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly heartbeatIntervalMs: number,
+    private readonly publish: (event: WorkerChanged) => void = () => undefined,
   ) {
     this.repo = dataSource.getRepository(WorkerEntity);
+  }
+
+  /** Running jobs last announced per worker of this process: a heartbeat with the same load says nothing new. */
+  private readonly announced = new Map<string, number>();
+
+  private announce(worker: { id: string; name: string }, runningJobs: number, stopped: boolean): void {
+    this.announced.set(worker.id, runningJobs);
+    this.publish({ workerId: worker.id, name: worker.name, runningJobs, stopped, at: this.clock.now().toISOString() });
   }
 
   list(): Promise<WorkerEntity[]> {
@@ -84,17 +94,24 @@ export class WorkerService {
     });
     await this.repo.save(worker);
     this.logger.info({ workerId: worker.id, name: worker.name, concurrency: worker.concurrency }, 'worker registered');
+    this.announce(worker, worker.runningJobs ?? 0, false);
     return worker;
   }
 
   /** Alive, and (when known) how many jobs it is running: its load. */
   async heartbeat(id: string, runningJobs?: number): Promise<void> {
     await this.repo.update({ id }, { lastHeartbeatAt: this.clock.now(), stoppedAt: null, ...(runningJobs === undefined ? {} : { runningJobs }) });
+    if (runningJobs !== undefined && this.announced.get(id) !== runningJobs) {
+      const worker = await this.repo.findOneBy({ id });
+      if (worker) this.announce(worker, runningJobs, false);
+    }
   }
 
   async stopped(id: string): Promise<void> {
     await this.repo.update({ id }, { stoppedAt: this.clock.now(), runningJobs: 0 });
     this.logger.info({ workerId: id }, 'worker stopped');
+    const worker = await this.repo.findOneBy({ id });
+    if (worker) this.announce(worker, 0, true);
   }
 
   /** Starts heartbeating; the returned function stops it and marks the worker stopped. */

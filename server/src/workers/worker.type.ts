@@ -1,6 +1,7 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { WorkerEntity } from './worker.entity.js';
 import type { WorkerStatus } from './worker.service.js';
+import type { WorkerChanged } from './worker.events.js';
 
 export enum WorkerStatusEnum {
   ONLINE = 'ONLINE',
@@ -26,5 +27,18 @@ export class Worker {
 
   static from(e: WorkerEntity, status: WorkerStatus): Worker {
     return Object.assign(new Worker(), { ...e, status });
+  }
+}
+
+@ObjectType({ description: 'A worker registered, stopped, or now runs a different number of jobs (refetch `workers` for the rest).' })
+export class WorkerChangedEvent {
+  @Field(() => ID) workerId!: string;
+  @Field() name!: string;
+  @Field(() => Int) runningJobs!: number;
+  @Field({ description: 'True when it has just stopped.' }) stopped!: boolean;
+  @Field() at!: string;
+
+  static from(e: WorkerChanged): WorkerChangedEvent {
+    return Object.assign(new WorkerChangedEvent(), e);
   }
 }

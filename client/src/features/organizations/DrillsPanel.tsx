@@ -1,13 +1,13 @@
 /**
  * Restore drills of one organization: the latest drill (status, when, sample, each sampled
- * repository with what differed), the next scheduled one, and Run drill now. There is no drill
- * subscription, and the page does not poll: Run drill now shows the QUEUED drill the mutation
- * returns, and Refresh re-reads the drill when the user asks.
+ * repository with what differed), the next scheduled one, and Run drill now. Run drill now shows
+ * the QUEUED drill the mutation returns; every `drillChanged` of the organization (started, a
+ * repository done, ended) reads the drill again; Refresh does it by hand.
  */
 import { useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useMutation, useQuery, useSubscription } from 'urql';
 import { Link } from '../../app/router';
-import { OrganizationDrillsDocument, RunDrillDocument, type DrillRunFieldsFragment } from '../../graphql/generated/graphql';
+import { DrillChangedDocument, OrganizationDrillsDocument, RunDrillDocument, type DrillRunFieldsFragment } from '../../graphql/generated/graphql';
 import { formatDateTime, formatRelative, humanize } from '../../ui/format';
 import { ErrorNotice } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
@@ -17,6 +17,10 @@ const newer = (a: DrillRunFieldsFragment, b: DrillRunFieldsFragment | null | und
 
 export function DrillsPanel({ organizationId }: { organizationId: string }) {
   const [result, refetch] = useQuery({ query: OrganizationDrillsDocument, variables: { id: organizationId } });
+  useSubscription({ query: DrillChangedDocument, variables: { organizationId } }, (_previous, event) => {
+    refetch({ requestPolicy: 'network-only' });
+    return event;
+  });
   const [starting, runDrill] = useMutation(RunDrillDocument);
   const [started, setStarted] = useState<DrillRunFieldsFragment | null>(null);
 
@@ -89,7 +93,7 @@ function DrillResult({ drill, busy }: { drill: DrillRunFieldsFragment; busy: boo
         </span>{' '}
         · {humanize(drill.trigger)} · sample of {drill.sampleSize} · {drill.target === 'LOCAL_BARE' ? 'scratch bare repository' : `group ${drill.namespacePath ?? ''}`}
       </p>
-      {busy ? <p className="muted">The drill is {drill.status === 'QUEUED' ? 'queued' : 'running'}; press Refresh to see its result.</p> : null}
+      {busy ? <p className="muted">The drill is {drill.status === 'QUEUED' ? 'queued' : 'running'}; its result shows here when it ends.</p> : null}
       {drill.errorMessage ? <p className="field-error">{drill.errorMessage}</p> : null}
       {drill.results.length > 0 ? (
         <table>

@@ -3,9 +3,9 @@
  * heartbeats), its load (jobs running at its last heartbeat, of its concurrency), version and host, and the organizations that name it as their
  * default worker. The API has no live worker events, so the list is re-read on demand.
  */
-import { useQuery } from 'urql';
+import { useQuery, useSubscription } from 'urql';
 import { Link } from '../../app/router';
-import { WorkersOverviewDocument } from '../../graphql/generated/graphql';
+import { WorkerChangedDocument, WorkersOverviewDocument } from '../../graphql/generated/graphql';
 import { formatDateTime, formatRelative } from '../../ui/format';
 import { ProgressBar } from '../../ui/ProgressBar';
 import { Empty, ErrorNotice, Loading } from '../../ui/States';
@@ -13,6 +13,11 @@ import { StatusBadge } from '../../ui/StatusBadge';
 
 export function WorkersPage() {
   const [result, refetch] = useQuery({ query: WorkersOverviewDocument });
+  // Live: a worker starting, stopping or changing its load re-reads the list (heartbeats alone do not).
+  useSubscription({ query: WorkerChangedDocument }, (_previous, event) => {
+    refetch({ requestPolicy: 'network-only' });
+    return event;
+  });
   const workers = result.data?.workers ?? [];
   const organizations = result.data?.organizations ?? [];
   const withoutDefault = organizations.filter((o) => !o.defaultWorkerId);
