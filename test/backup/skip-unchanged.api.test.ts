@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { isProvablyUnchanged } from '../../server/src/backup/repository-backup.js';
 import { FakeClock } from '../../server/src/shared/clock.js';
-import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { connectOrganization } from '../support/connections.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { aToken, aUser } from '../support/gitlab-seed.js';
+import { aUser } from '../support/gitlab-seed.js';
 
 describe('isProvablyUnchanged', () => {
   const since = new Date('2026-03-01T12:00:00Z');
@@ -38,12 +39,7 @@ beforeAll(async () => {
     if (path === 'changing') changingId = p.id;
   }
   t = await startTestApp({ gitlab: { url: sim.url }, clock: labkeeper });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id, ['read_api', 'read_repository'], { expiresAt: null }).token, namespacePath: 'acme' },
-  });
-  await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', tokenExpiresAt: null }));
 }, 60_000);
 afterAll(async () => {
   await t?.stop();

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../server/src/shared/clock.js';
-import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { connectOrganization } from '../support/connections.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { aToken, aUser } from '../support/gitlab-seed.js';
+import { aUser } from '../support/gitlab-seed.js';
 
 /** Runs that stop before the end: canceled by a user, or cut by the backup window. */
 const clock = new FakeClock('2026-05-04T00:50:00Z');
@@ -19,12 +20,7 @@ beforeAll(async () => {
   for (let i = 0; i < 3; i++) sim.pushCommit(big.id, { files: { [`blob-${i}.bin`]: randomBytes(6 * 1024 * 1024).toString('base64') } });
   for (const path of ['small-1', 'small-2']) sim.createProject({ namespaceId: group.id, path });
   t = await startTestApp({ gitlab: { url: sim.url }, clock, env: { LABKEEPER_WORKER_CONCURRENCY: '1' } });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id, ['read_api', 'read_repository'], { expiresAt: null }).token, namespacePath: 'acme' },
-  });
-  await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', tokenExpiresAt: null }));
 }, 60_000);
 afterAll(async () => {
   await t?.stop();

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { nextJob, startTestApp, type TestApp } from '../support/app.js';
+import { startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
+import { connectOrganization } from '../support/connections.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { aToken, aUser } from '../support/gitlab-seed.js';
+import { aUser } from '../support/gitlab-seed.js';
 
 /** storageHistory: the dashboard's stored bytes per day, from the snapshots that are kept. */
 let sim: GitLabSimulator;
@@ -25,13 +26,7 @@ beforeAll(async () => {
   const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
   for (const path of ['api', 'web']) sim.createProject({ namespaceId: group.id, path, withCommit: true });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme', includeGroups: false },
-  });
-  expect(r.errors).toBeUndefined();
-  await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false }));
 }, 60_000);
 afterAll(async () => {
   await t?.stop();

@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../server/src/shared/clock.js';
-import { nextJob, startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { connectOrganization } from '../support/connections.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { runBackup } from '../support/backups.js';
-import { aToken, aUser } from '../support/gitlab-seed.js';
+import { aUser } from '../support/gitlab-seed.js';
 
 /**
  * DOWNLOAD restore: an archive behind a signed, expiring link that restores with plain git and a
@@ -43,12 +44,7 @@ beforeAll(async () => {
   sim.createBranch(projectId, { branch: 'release' });
   for (let i = 1; i <= 3; i++) sim.createIssue(projectId, { title: `Issue ${i}` });
   t = await startTestApp({ gitlab: { url: sim.url }, clock });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id, ['read_api', 'read_repository'], { expiresAt: null }).token, namespacePath: 'acme', includeGroups: false },
-  });
-  await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false, tokenExpiresAt: null }));
 }, 60_000);
 afterAll(async () => {
   await t?.stop();

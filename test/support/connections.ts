@@ -16,9 +16,9 @@ export interface ConnectedOrganization {
 export async function connectOrganization(
   t: TestApp,
   sim: GitLabSimulator,
-  options: { userId: number; login?: string; namespacePath: string; includeGroups?: boolean; scopes?: string[] },
+  options: { userId: number; login?: string; namespacePath: string; includeGroups?: boolean; scopes?: string[]; tokenExpiresAt?: string | null },
 ): Promise<ConnectedOrganization> {
-  const token = aToken(sim, options.userId, options.scopes).token;
+  const token = aToken(sim, options.userId, options.scopes, options.tokenExpiresAt === undefined ? {} : { expiresAt: options.tokenExpiresAt }).token;
   const synced = nextJob(t, 'repositories.sync');
   const connected = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
     i: {
