@@ -21,7 +21,7 @@ import type { DataSource } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import { retryTransient, type GitProgress } from '../git/git.js';
 import { bundleHeader, createBundle, headRef, listRefs, singlePackBundle, syncMirror } from '../git/mirror.js';
-import { fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../git/upload-pack.js';
+import { discoverUploadPack, fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../git/upload-pack.js';
 import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -444,8 +444,12 @@ export class RepositoryBackup {
 
   private async direct(o: Parameters<RepositoryBackup['fetchGit']>[0]): Promise<GitState> {
     const { ctx, auth } = o;
-    const [remote, { encryption, parentManifest }] = await Promise.all([
-      this.fetch(() => lsRefs(o.url, { auth, caCertificate: auth.caCertificate, signal: ctx.signal }), ctx, o.what),
+    const http = { auth, caCertificate: auth.caCertificate, signal: ctx.signal };
+    const [{ service, remote }, { encryption, parentManifest }] = await Promise.all([
+      this.fetch(async () => {
+        const found = await discoverUploadPack(o.url, http); // once: ls-refs and the fetch both use it
+        return { service: found, remote: await lsRefs(found, http) };
+      }, ctx, o.what),
       o.prepared,
     ]);
     const parent = o.parentOf(parentManifest);
@@ -456,7 +460,7 @@ export class RepositoryBackup {
     if (wants.every((oid) => present.has(oid))) return state; // no ref, or nothing new: no transfer
     const header = bundleHeader(remote.refs, parent ? prerequisiteCommits(parent) : []);
     const stored = await this.fetch(async () => {
-      const { pack, objects } = await fetchPack(o.url, wants, parentTips, { auth, caCertificate: auth.caCertificate, signal: ctx.signal, onProgress: o.onProgress });
+      const { pack, objects } = await fetchPack(service, wants, parentTips, { ...http, onProgress: o.onProgress });
       if (objects === 0) {
         pack.destroy(); // refs moved to objects the parent has: nothing to bundle
         return null;

@@ -52,9 +52,28 @@ const MAX_REDIRECTS = 5;
 /** A connection that sends nothing for this long is given up (and the transfer retried). */
 const IDLE_TIMEOUT_MS = 5 * 60_000;
 
-/** Every ref of the repository at `url` (…/project.git), its HEAD and the peeled value of its tags. */
-export async function lsRefs(url: string, options: UploadPackOptions = {}): Promise<RemoteRefs> {
-  const base = await discover(url, options);
+/**
+ * A repository's upload-pack endpoint as info/refs found it (redirects followed, v2 offered):
+ * discovered once, then used for ls-refs and fetch.
+ */
+export interface UploadPackService {
+  /** What the caller asked for (…/project.git): credentials only go to its origin. */
+  url: string;
+  /** Where the requests go after redirects. */
+  base: string;
+}
+
+/** GET info/refs with `Git-Protocol: version=2` (see `discover`). */
+export async function discoverUploadPack(url: string, options: UploadPackOptions = {}): Promise<UploadPackService> {
+  return { url, base: await discover(url, options) };
+}
+
+const serviceOf = async (target: string | UploadPackService, options: UploadPackOptions) =>
+  typeof target === 'string' ? discoverUploadPack(target, options) : target;
+
+/** Every ref of the repository at `target` (…/project.git), its HEAD and the peeled value of its tags. */
+export async function lsRefs(target: string | UploadPackService, options: UploadPackOptions = {}): Promise<RemoteRefs> {
+  const { url, base } = await serviceOf(target, options);
   const body = Buffer.concat([pkt('command=ls-refs\n'), pkt(`agent=${agent(options)}\n`), DELIM, pkt('symrefs\n'), pkt('peel\n'), FLUSH]);
   const response = await post(base, body, options, url);
   const reader = new PktReader(response, base);
@@ -101,12 +120,12 @@ export interface PackStream {
  * header has arrived.
  */
 export async function fetchPack(
-  url: string,
+  target: string | UploadPackService,
   wants: string[],
   haves: string[],
   options: UploadPackOptions & { onProgress?: (progress: GitProgress) => void } = {},
 ): Promise<PackStream> {
-  const base = await discover(url, options);
+  const { url, base } = await serviceOf(target, options);
   const lines = [pkt('command=fetch\n'), pkt(`agent=${agent(options)}\n`), DELIM, pkt('ofs-delta\n'), pkt('no-progress\n')];
   if (haves.length > 0) lines.push(pkt('thin-pack\n'));
   for (const oid of new Set(wants)) lines.push(pkt(`want ${oid}\n`));

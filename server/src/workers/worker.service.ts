@@ -38,12 +38,20 @@ export class WorkerService {
     this.repo = dataSource.getRepository(WorkerEntity);
   }
 
-  /** Running jobs last announced per worker of this process: a heartbeat with the same load says nothing new. */
-  private readonly announced = new Map<string, number>();
+  /** What was last announced of each worker this process runs: a heartbeat with the same load says nothing new. */
+  private readonly announced = new Map<string, { name: string; runningJobs: number }>();
 
   private announce(worker: { id: string; name: string }, runningJobs: number, stopped: boolean): void {
-    this.announced.set(worker.id, runningJobs);
+    this.announced.set(worker.id, { name: worker.name, runningJobs });
     this.publish({ workerId: worker.id, name: worker.name, runningJobs, stopped, at: this.clock.now().toISOString() });
+  }
+
+  /** The worker as last announced here, or as stored (a worker of another process). */
+  private async known(id: string): Promise<{ id: string; name: string; runningJobs: number } | null> {
+    const announced = this.announced.get(id);
+    if (announced) return { id, ...announced };
+    const stored = await this.repo.findOneBy({ id });
+    return stored ? { id, name: stored.name, runningJobs: Number.NaN } : null;
   }
 
   list(): Promise<WorkerEntity[]> {
@@ -101,16 +109,15 @@ export class WorkerService {
   /** Alive, and (when known) how many jobs it is running: its load. */
   async heartbeat(id: string, runningJobs?: number): Promise<void> {
     await this.repo.update({ id }, { lastHeartbeatAt: this.clock.now(), stoppedAt: null, ...(runningJobs === undefined ? {} : { runningJobs }) });
-    if (runningJobs !== undefined && this.announced.get(id) !== runningJobs) {
-      const worker = await this.repo.findOneBy({ id });
-      if (worker) this.announce(worker, runningJobs, false);
-    }
+    if (runningJobs === undefined) return;
+    const worker = await this.known(id);
+    if (worker && worker.runningJobs !== runningJobs) this.announce(worker, runningJobs, false);
   }
 
   async stopped(id: string): Promise<void> {
     await this.repo.update({ id }, { stoppedAt: this.clock.now(), runningJobs: 0 });
     this.logger.info({ workerId: id }, 'worker stopped');
-    const worker = await this.repo.findOneBy({ id });
+    const worker = await this.known(id);
     if (worker) this.announce(worker, 0, true);
   }
 
