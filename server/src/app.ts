@@ -263,7 +263,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       const stopHeartbeat = workers.startHeartbeat(worker.id, async () => {
         const stats = await agenda.getRunningStats();
         return typeof stats.runningJobs === 'number' ? stats.runningJobs : stats.runningJobs.length;
-      });
+      }, (name) => jobStore.releaseLocksOf(name));
       await jobStore.agenda.start();
       cleanups.push(async () => {
         await jobStore.agenda.stop();
