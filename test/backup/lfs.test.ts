@@ -293,7 +293,7 @@ describe('downloadLfsObjects', () => {
     controller.abort();
     const { sink } = memorySink();
     await expect(downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink, signal: controller.signal }))).rejects.toMatchObject({
-      details: { canceled: true },
+      code: 'CANCELED',
     });
   });
 });

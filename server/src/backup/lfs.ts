@@ -288,7 +288,7 @@ const LFS_MEDIA_TYPE = 'application/vnd.git-lfs+json';
 const EXPIRY_MARGIN_MS = 30_000;
 const PROGRESS_STEP = 1024 * 1024;
 
-const canceled = () => new DomainError('CONFLICT', 'LFS transfer was canceled', { details: { canceled: true } });
+const canceled = () => new DomainError('CANCELED', 'LFS transfer was canceled');
 
 /** scheme://host/path of a URL: no credentials, query (pre-signed URLs carry signatures there) or fragment. */
 export function safeUrl(href: string): string {

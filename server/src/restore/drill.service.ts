@@ -42,8 +42,6 @@ import { drillAlreadyRunning, drillRunNotFound } from './drill.errors.js';
 import { requireWriteScopes, restoreToNewProject, type NewProjectDeps } from './new-project.js';
 import { RestoreMappingEntity } from './restore-mapping.entity.js';
 
-export const JOB_DRILL_RUN = 'drill.run';
-
 /** The drill settings a manual drill uses when the policy has none. */
 const FALLBACK_DRILL: DrillPolicy = defaultPolicy().drill!;
 
@@ -125,7 +123,7 @@ export class DrillService {
       finishedAt: null,
     });
     await this.runs.insert(run as never);
-    await this.queue.enqueue(JOB_DRILL_RUN, { drillRunId: run.id });
+    await this.queue.enqueue('drill.run', { drillRunId: run.id });
     this.announce(run);
     this.logger.info({ drillRunId: run.id, organizationId, target: run.target, sampleSize: run.sampleSize, trigger: run.trigger }, 'drill queued');
     return this.get(run.id);

@@ -24,7 +24,7 @@ import { listRefs } from '../git/mirror.js';
 import type { SnapshotEntity } from '../backup/backup.entity.js';
 import type { GitState, Manifest, ManifestArtifact } from '../backup/manifest.js';
 import type { SnapshotReader } from '../backup/snapshot-chain.js';
-import { DomainError } from '../shared/errors.js';
+import { DomainError, isDomainError } from '../shared/errors.js';
 
 export type Refs = Record<string, string>;
 
@@ -82,7 +82,7 @@ export async function materializeRepository(options: MaterializeOptions): Promis
     try {
       await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i]!, artifact));
       await git(['bundle', 'unbundle', file], opts).catch((e: Error) => {
-        if (e instanceof DomainError && e.details?.canceled) throw e;
+        if (isDomainError(e, 'CANCELED')) throw e;
         throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });
       });
     } finally {
@@ -277,7 +277,7 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
   if (first >= 0) batches.push(plan.splice(first, 1));
   for (let start = 0; start < plan.length; start += batchSize) batches.push(plan.slice(start, start + batchSize));
   for (const batch of batches) {
-    if (signal?.aborted) throw new GitError('CONFLICT', 'git push was canceled', { details: { canceled: true } });
+    if (signal?.aborted) throw new GitError('CANCELED', 'git push was canceled');
     // Retried only when git reported no ref at all (the connection failed before anything was decided).
     const outcome = await retryTransient(() => pushBatch(dir, remoteUrl, auth, batch, !!options.dryRun, signal), { attempts: 3, signal });
     for (const item of batch) {
@@ -338,7 +338,7 @@ function runGit(args: string[], cwd: string, auth: GitOptions['auth'], signal?: 
     child.once('error', reject);
     child.once('close', (code) => {
       signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) reject(new GitError('CONFLICT', 'git push was canceled', { details: { canceled: true } }));
+      if (signal?.aborted) reject(new GitError('CANCELED', 'git push was canceled'));
       else resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: err });
     });
   });

@@ -31,7 +31,6 @@ import { restoreGroupToNamespace } from './group-restore.js';
 import { writeScopesOf } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 
-export const JOB_RESTORE_RUN = 'restore.run';
 export const DOWNLOAD_TTL_MS = 60 * 60_000;
 
 export interface RestoreRequest {
@@ -128,7 +127,7 @@ export class RestoreService {
     });
     await this.runs.insert(run as never);
     this.emit(run, 0, snapshots.length, null);
-    await this.queue.enqueue(JOB_RESTORE_RUN, { runId: run.id });
+    await this.queue.enqueue('restore.run', { runId: run.id });
     this.logger.info({ restoreRunId: run.id, target: run.target, snapshots: snapshots.length, dryRun: run.isDryRun }, 'restore queued');
     return run;
   }
