@@ -21,10 +21,10 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { authEnv, git, GitError, redact, retryTransient, type GitOptions } from '../git/git.js';
 import { listRefs } from '../git/mirror.js';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
-import type { GitState, Manifest, ManifestArtifact } from '../backup/manifest.js';
-import type { SnapshotReader } from '../backup/snapshot-chain.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { GitState, Manifest, ManifestArtifact } from '../snapshot/manifest.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
 export type Refs = Record<string, string>;
 

@@ -7,10 +7,6 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
-import type { ArtifactCodec, ArtifactStores } from '../backup/backup.ports.js';
-import { storedLfsObjects, type Manifest, type ManifestArtifact } from '../backup/manifest.js';
-import type { SnapshotReader } from '../backup/snapshot-chain.js';
 import type { ConnectionService } from '../connections/connection.service.js';
 import { writeScopesOf, type ConnectionEntity } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
@@ -23,6 +19,11 @@ import type { RestoreMappings } from './metadata-mappings.js';
 import { InMemoryRestoreMappings, RESTORABLE_TYPES, restoreProjectMetadata, type MetadataRestoreReport, type RecordSource, type RestorableType } from './metadata-restore.js';
 import type { GitbeakerMetadataWriterFactory as GitLabMetadataWriterFactory, GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
 import { createInterface } from 'node:readline';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
+import type { StorageRoots } from '../storage/storage.port.js';
+import { type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
 export interface NewProjectTarget {
   /** The Connection to create the project through (default: the snapshot's organization's). */
@@ -50,7 +51,7 @@ export interface NewProjectDeps {
   sessions: GitLabSessions;
   connections: ConnectionService;
   reader: SnapshotReader;
-  stores: ArtifactStores;
+  stores: StorageRoots;
   codec: ArtifactCodec;
   keyFor(snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): Promise<Buffer | null>;
   workDir: string;
@@ -204,7 +205,7 @@ export function emptyTargetWriter(): GitLabMetadataWriter {
 
 /** One metadata artifact's records, decoded and parsed line by line (never the whole file in memory). Also used by group-restore.ts. */
 export async function* readRecords(
-  store: Awaited<ReturnType<ArtifactStores['at']>>,
+  store: Awaited<ReturnType<StorageRoots['at']>>,
   deps: NewProjectDeps,
   snapshot: SnapshotEntity,
   manifest: Manifest,

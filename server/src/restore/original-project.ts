@@ -11,11 +11,11 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
 import { validationError } from '../shared/errors.js';
 import { lsRemoteIfExists, materializeRepository, pushRestoredRefs, type PushMode } from './git-restore.js';
 import { uploadChainLfs } from './chain-lfs.js';
 import { requireWriteScopes, type NewProjectDeps, type NewProjectOutcome } from './new-project.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 export type OriginalMode = 'PREFIX' | 'MISSING_ONLY' | 'OVERWRITE';
 
