@@ -1,9 +1,10 @@
 # Labkeeper image: one image for both roles.
-#   API + in-process worker (default):  docker run --init … labkeeper                              (node server/dist/main.js)
+#   API + in-process worker (default):  docker run --init … labkeeper     (node server/dist/main.js)
 #   worker only:                        docker run --init … labkeeper node server/dist/worker.js
+# (--init: a small PID 1 that reaps the git processes jobs spawn; docker-compose.yml sets init: true)
 # Configuration is the environment only; see .env.example. docker-compose.yml shows a full setup.
 # Without DATABASE_URL the API runs its embedded PostgreSQL under /data (single-container mode):
-#   docker run -p 4000:4000 -v labkeeper-data:/data labkeeper
+#   docker run --init -p 4000:4000 -v labkeeper-data:/data labkeeper
 FROM node:20-bookworm-slim
 
 # git runs every mirror, fetch and bundle; git-lfs fetches LFS objects. ca-certificates lets git
