@@ -8,7 +8,7 @@ import { PostgresBackend } from '@agendajs/postgres-backend';
 import { Agenda } from 'agenda';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
-import type { JobQueue } from '../shared/job-queue.js';
+import { queueName, type JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
@@ -88,8 +88,8 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
   return {
     agenda,
     queue: {
-      async enqueue(name, data) {
-        await agenda.now(name, data);
+      async enqueue(name, data, options) {
+        await agenda.now(queueName(name, options?.worker), data);
       },
     },
     ping: () => ping().catch(() => false),

@@ -21,10 +21,10 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { authEnv, git, GitError, redact, retryTransient, type GitOptions } from '../git/git.js';
 import { listRefs } from '../git/mirror.js';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
-import type { GitState, Manifest, ManifestArtifact } from '../backup/manifest.js';
-import type { SnapshotReader } from '../backup/snapshot-chain.js';
-import { DomainError } from '../shared/errors.js';
+import { DomainError, isDomainError } from '../shared/errors.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { GitState, Manifest, ManifestArtifact } from '../snapshot/manifest.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
 export type Refs = Record<string, string>;
 
@@ -82,7 +82,7 @@ export async function materializeRepository(options: MaterializeOptions): Promis
     try {
       await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i]!, artifact));
       await git(['bundle', 'unbundle', file], opts).catch((e: Error) => {
-        if (e instanceof DomainError && e.details?.canceled) throw e;
+        if (isDomainError(e, 'CANCELED')) throw e;
         throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });
       });
     } finally {
@@ -192,6 +192,20 @@ export async function lsRemote(remoteUrl: string, auth: GitOptions['auth'], sign
   return refs;
 }
 
+/**
+ * The refs of a remote that GitLab may not have created yet: a wiki's repository exists only once
+ * a page was written or something was pushed (GitAccessWiki: 404 "A repository for this wiki does
+ * not exist yet."). Null when the remote answers "not found"; a push then creates it.
+ */
+export async function lsRemoteIfExists(remoteUrl: string, auth: GitOptions['auth'], signal?: AbortSignal): Promise<Refs | null> {
+  try {
+    return await lsRemote(remoteUrl, auth, signal);
+  } catch (error) {
+    if (error instanceof DomainError && !error.retryable && /not found|does not exist yet|returned error: 404/i.test(error.message)) return null;
+    throw error;
+  }
+}
+
 interface Planned {
   /** Local ref (in the materialized repository). */
   source: string;
@@ -263,7 +277,7 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
   if (first >= 0) batches.push(plan.splice(first, 1));
   for (let start = 0; start < plan.length; start += batchSize) batches.push(plan.slice(start, start + batchSize));
   for (const batch of batches) {
-    if (signal?.aborted) throw new GitError('CONFLICT', 'git push was canceled', { details: { canceled: true } });
+    if (signal?.aborted) throw new GitError('CANCELED', 'git push was canceled');
     // Retried only when git reported no ref at all (the connection failed before anything was decided).
     const outcome = await retryTransient(() => pushBatch(dir, remoteUrl, auth, batch, !!options.dryRun, signal), { attempts: 3, signal });
     for (const item of batch) {
@@ -324,7 +338,7 @@ function runGit(args: string[], cwd: string, auth: GitOptions['auth'], signal?: 
     child.once('error', reject);
     child.once('close', (code) => {
       signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) reject(new GitError('CONFLICT', 'git push was canceled', { details: { canceled: true } }));
+      if (signal?.aborted) reject(new GitError('CANCELED', 'git push was canceled'));
       else resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: err });
     });
   });
