@@ -58,7 +58,7 @@ export class LocalStorage implements StorageBackend {
   /** Creates the directory if needed and sweeps stale temp files (this walks the whole tree). */
   static async open(root: string, options: LocalStorageOptions = {}): Promise<LocalStorage> {
     const storage = new LocalStorage(resolve(root), options.clock ?? systemClock);
-    await guard('open', '', () => mkdir(storage.root, { recursive: true, mode: 0o700 }));
+    await guard('open', '', () => makeDirectories(storage.root));
     await storage.removeStaleTemps(options.staleTempAgeMs ?? HOUR_MS);
     return storage;
   }
@@ -271,8 +271,33 @@ async function createTemp(temp: string): Promise<FileHandle> {
     return await open(temp, 'wx', 0o600);
   } catch (error) {
     if (errno(error) !== 'ENOENT') throw error;
-    await mkdir(dirname(temp), { recursive: true, mode: 0o700 });
+    await makeDirectories(dirname(temp));
     return open(temp, 'wx', 0o600);
+  }
+}
+
+/**
+ * `mkdir -p` (0700) that fails with the real reason. Node's recursive mkdir answers ENOENT on a
+ * read-only file system or a directory it may not write (it stats the path it could not create),
+ * which would report a read-only storage as a missing file: create the missing levels one by one
+ * then, which fails with EROFS or EACCES.
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return;
+  } catch (error) {
+    if (errno(error) !== 'ENOENT') throw error;
+  }
+  const missing: string[] = [];
+  for (let at = dir; !(await exists(at)); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const level of missing) {
+    await mkdir(level, { mode: 0o700 }).catch((error: unknown) => {
+      if (errno(error) !== 'EEXIST') throw error;
+    });
   }
 }
 
