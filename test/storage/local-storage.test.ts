@@ -70,6 +70,37 @@ describe('LocalStorage', () => {
     });
   });
 
+  describe('the periodic sweep', () => {
+    it('removes snapshot folders without a manifest, and stale temp files inside published ones, once nothing changed in them for the age given', async () => {
+      const root = await aDirectory();
+      const clock = new FakeClock(new Date());
+      const storage = await LocalStorage.open(root, { clock });
+      const snapshots = 'orgs/o1/repos/r1/snapshots';
+      await storage.put(`${snapshots}/published/repository.bundle`, Buffer.from('bundle'));
+      await storage.put(`${snapshots}/published/manifest.json`, Buffer.from('{}'));
+      await writeFile(join(root, snapshots, 'published', 'metadata.tmp-0123456789abcdef'), 'half written');
+      await storage.put(`${snapshots}/abandoned/repository.bundle`, Buffer.from('bundle'));
+      await storage.put(`${snapshots}/still-writing/repository.bundle`, Buffer.from('bundle'));
+      const options = {
+        olderThanMs: 60 * 60 * 1000,
+        unit: /^orgs\/[^/]+\/repos\/[^/]+\/snapshots\/[^/]+$/,
+        marker: 'manifest.json',
+        inUse: async (key: string) => key.endsWith('/still-writing'),
+      };
+      expect(await storage.sweep(options)).toEqual({ temps: 0, folders: [] }); // all recent
+
+      clock.advance(2 * 60 * 60 * 1000);
+      expect(await storage.sweep(options)).toEqual({ temps: 1, folders: [`${snapshots}/abandoned`] });
+      expect(await everything(join(root, snapshots))).toEqual([
+        'published',
+        'published/manifest.json',
+        'published/repository.bundle',
+        'still-writing',
+        'still-writing/repository.bundle',
+      ]);
+    });
+  });
+
   describe('a read-only storage', () => {
     it('is reported as read-only (or not writable), not as a missing file', async () => {
       const { dir, expected } = await aReadOnlyDirectory();

@@ -212,6 +212,35 @@ export class LocalStorage implements StorageBackend {
     return removed;
   }
 
+  /**
+   * The periodic sweep of what failed writes leave behind (the one at `open` runs once per
+   * process): `.tmp-` entries older than `olderThanMs` anywhere, published folders included, and
+   * the folders `unit` matches (a snapshot's, by key) that hold no `marker` object (its manifest,
+   * written last) and in which nothing changed for `olderThanMs`, unless `inUse` says a writer may
+   * still own them. Returns what it removed.
+   */
+  async sweep(options: { olderThanMs: number; unit: RegExp; marker: string; inUse: (key: string) => Promise<boolean> }): Promise<{ temps: number; folders: string[] }> {
+    const temps = await this.removeStaleTemps(options.olderThanMs);
+    const cutoff = this.clock.now().getTime() - options.olderThanMs;
+    const folders: string[] = [];
+    const visit = async (key: string): Promise<void> => {
+      for (const entry of await this.entries(key ? this.pathOf(key.split('/')) : this.root)) {
+        if (!entry.isDirectory() || entry.name.includes(TEMP_MARKER) || !isKeySegment(entry.name)) continue;
+        const child = key ? `${key}/${entry.name}` : entry.name;
+        if (!options.unit.test(child)) {
+          await visit(child);
+          continue;
+        }
+        if (await this.stat(`${child}/${options.marker}`)) continue;
+        if ((await newestChange(this.pathOf(child.split('/')))) >= cutoff || (await options.inUse(child))) continue;
+        await this.deletePrefix(child);
+        folders.push(child);
+      }
+    };
+    await visit('');
+    return { temps, folders };
+  }
+
   private pathOf(segments: string[]): string {
     return join(this.root, ...segments);
   }
@@ -236,6 +265,16 @@ export class LocalStorage implements StorageBackend {
       throw storageUnavailable('list', dir.slice(this.root.length + 1), error);
     }
   }
+}
+
+/** The newest mtime (ms) of a directory and everything below it. */
+async function newestChange(dir: string): Promise<number> {
+  let newest = (await lstat(dir)).mtimeMs;
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? await newestChange(path) : ((await lstat(path).catch(() => null))?.mtimeMs ?? 0));
+  }
+  return newest;
 }
 
 /** Runs a file system operation, translating its failure to STORAGE_UNAVAILABLE (DomainErrors pass). */
