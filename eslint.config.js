@@ -22,8 +22,7 @@ const nodeGlobals = Object.fromEntries(
 export default defineConfig([
   globalIgnores([
     'client/src/graphql/generated/', // written by graphql-codegen
-    'client/dist/',
-    'dist/',
+    '**/dist/', // tsc's and Vite's build output (server/dist, client/dist)
     'data/',
     'coverage/',
     'test-output/',
