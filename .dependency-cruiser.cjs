@@ -42,33 +42,10 @@ const edgePackages =
 const KNOWN_EXCEPTIONS = {
   // restore/ reads snapshots through snapshot/ only (issue 10, point 1).
   'restore-reads-through-snapshot': {
-    'server/src/restore/chain-lfs.ts': ['backup/manifest.ts', 'backup/lfs.ts', 'backup/backup.entity.ts'],
-    'server/src/restore/drill-check.ts': ['backup/manifest.ts', 'backup/lfs.ts', 'backup/backup.entity.ts'],
     'server/src/restore/drill-scheduler.ts': ['backup/backup.entity.ts'],
-    'server/src/restore/drill.service.ts': [
-      'backup/policy.service.ts',
-      'backup/policy.defaults.ts',
-      'backup/backup.entity.ts',
-      'backup/backup-schedule.ts',
-    ],
-    'server/src/restore/git-restore.ts': ['backup/snapshot-chain.ts', 'backup/manifest.ts', 'backup/backup.entity.ts'],
-    'server/src/restore/group-restore.ts': ['backup/backup.entity.ts'],
+    'server/src/restore/drill.service.ts': ['backup/policy.service.ts', 'backup/policy.defaults.ts', 'backup/backup-schedule.ts'],
     'server/src/restore/lfs-upload.ts': ['backup/lfs.ts'],
-    'server/src/restore/new-project.ts': [
-      'backup/snapshot-chain.ts',
-      'backup/manifest.ts',
-      'backup/backup.ports.ts',
-      'backup/backup.entity.ts',
-    ],
-    'server/src/restore/original-project.ts': ['backup/backup.entity.ts'],
-    'server/src/restore/restore.service.ts': [
-      'backup/verification.ts',
-      'backup/snapshot-chain.ts',
-      'backup/manifest.ts',
-      'backup/lfs.ts',
-      'backup/backup.ports.ts',
-      'backup/backup.entity.ts',
-    ],
+    'server/src/restore/restore.service.ts': ['backup/verification.ts'],
   },
   // gitlab/ takes the metadata type list from backup/policy.types.ts (issue 10, point 2).
   'adapters-import-no-domain': {
