@@ -67,11 +67,10 @@ export async function restoreGroupToNamespace(
   );
   if (namespace.kind !== 'group') throw new DomainError('NAMESPACE_NOT_FOUND', `${path} is a user namespace, which has no group labels or milestones`, { details: { path } });
 
-  const store = await deps.stores.at(snapshot.storageRoot);
   const source: Partial<Record<RestorableType, RecordSource>> = {};
   for (const artifact of manifest.artifacts) {
     const type = artifact.metadataType ? GROUP_TYPES[artifact.metadataType] : undefined;
-    if (type) source[type] = () => readRecords(store, deps, snapshot, manifest, artifact);
+    if (type) source[type] = () => readRecords(deps, snapshot, manifest, artifact);
   }
   const access = await deps.sessions.access(connection.id, { write: true });
   const metadata = await restoreProjectMetadata({
