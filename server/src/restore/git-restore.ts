@@ -99,6 +99,20 @@ export async function lsRemote(remoteUrl: string, auth: GitOptions['auth'], sign
   return refs;
 }
 
+/**
+ * The refs of a remote that GitLab may not have created yet: a wiki's repository exists only once
+ * a page was written or something was pushed (GitAccessWiki: 404 "A repository for this wiki does
+ * not exist yet."). Null when the remote answers "not found"; a push then creates it.
+ */
+export async function lsRemoteIfExists(remoteUrl: string, auth: GitOptions['auth'], signal?: AbortSignal): Promise<Refs | null> {
+  try {
+    return await lsRemote(remoteUrl, auth, signal);
+  } catch (error) {
+    if (error instanceof DomainError && !error.retryable && /not found|does not exist yet|returned error: 404/i.test(error.message)) return null;
+    throw error;
+  }
+}
+
 interface Planned {
   /** Local ref (in the materialized repository). */
   source: string;
