@@ -40,7 +40,7 @@ export function encryptionKeys(credentials: CredentialService, box: SecretBox) {
     async checkCredential(credentialId: string) {
       const credential = await credentials.get(credentialId).catch(() => null);
       if (!credential || credential.kind !== 'ENCRYPTION_KEY') {
-        throw validationError({ 'input.encryptionCredentialId': 'must be the id of an ENCRYPTION_KEY credential of the Password Manager' });
+        throw validationError({ 'encryptionCredentialId': 'must be the id of an ENCRYPTION_KEY credential of the Password Manager' });
       }
     },
     /** The policy's key: HKDF of the ENCRYPTION_KEY credential's secret, salted with the organization id. */

@@ -67,7 +67,7 @@ export function requireWriteScopes(connection: ConnectionEntity, anyOf: string[]
   if (anyOf.some((s) => scopes.includes(s))) return;
   if (connection.method !== 'PERSONAL_ACCESS_TOKEN') throw writeAuthorizationRequired(connection.id, scopes.length ? `its write authorization lacks ${anyOf.join(' or ')}` : null);
   throw new DomainError('CONNECTION_NOT_CONNECTED', `connection ${connection.id} cannot ${what}: its token lacks the ${anyOf.join(' or ')} scope; connect with a token that has it`, {
-    details: { fields: { 'input.targetConnectionId': `needs ${anyOf.join(' or ')} to ${what}` } },
+    details: { fields: { 'targetConnectionId': `needs ${anyOf.join(' or ')} to ${what}` } },
   });
 }
 
@@ -82,7 +82,7 @@ export async function restoreToNewProject(
   const chain = await deps.reader.chain(snapshot);
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
-  if (!manifest.repository) throw validationError({ 'input.snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  if (!manifest.repository) throw validationError({ 'snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
   const path = target.projectPath?.trim() || manifest.repository.pathWithNamespace.split('/').at(-1)!;
   const fullPath = `${target.namespacePath.replace(/^\/+|\/+$/g, '')}/${path}`;
   const outcome: NewProjectOutcome = { projectPath: fullPath, metadata: null, webUrl: null, created: false, git: null, wiki: null, lfs: null, problems: [] };
@@ -94,7 +94,7 @@ export async function restoreToNewProject(
     });
     if (existing || options.dryRun) return { project: existing, created: false };
     const namespace = await client.getNamespace(target.namespacePath).catch((error: unknown) => {
-      if (isDomainError(error, 'GITLAB_NOT_FOUND')) throw validationError({ 'input.namespacePath': `"${target.namespacePath}" was not found on the target instance` });
+      if (isDomainError(error, 'GITLAB_NOT_FOUND')) throw validationError({ 'namespacePath': `"${target.namespacePath}" was not found on the target instance` });
       throw error;
     });
     const made: GitLabProject = await client.createProject({
