@@ -38,7 +38,7 @@ import type { Logger } from './shared/logger.js';
 import { WorkerService } from './workers/worker.service.js';
 import { BackupRunService } from './backup/backup-run.service.js';
 import { BackupScheduler } from './backup/backup-scheduler.js';
-import { codec } from './backup/codec.adapter.js';
+import { artifactCodec as codec } from './snapshot/artifact-codec.js';
 import { PolicyService } from './backup/policy.service.js';
 import { RetentionService } from './backup/retention.service.js';
 import { RestoreService } from './restore/restore.service.js';
@@ -49,11 +49,12 @@ import { DatabaseRestoreMappings } from './restore/restore-mapping.entity.js';
 import { GitbeakerMetadataWriterFactory } from './gitlab/metadata.writer.js';
 import { RepositoryBackup } from './backup/repository-backup.js';
 import { createGroupBackup } from './backup/group-backup.js';
-import { SnapshotReader } from './backup/snapshot-chain.js';
 import { SnapshotService } from './backup/snapshot.service.js';
 import { SnapshotVerifier } from './backup/verification.js';
 import { Semaphore } from './shared/semaphore.js';
-import { createArtifactStores, createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
+import { createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
+import { SnapshotReader } from './snapshot/snapshot-reader.js';
+import { createStorageRoots } from './storage/storage-roots.js';
 
 export const VERSION = '0.1.0';
 
@@ -159,7 +160,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     organizations = new OrganizationService(dataSource, connections, sessions, clock, log('organizations'), (id) => workers.exists(id),
       async (org) => void (await sync.requestSync(org.id, 'PROTECTED')));
     // Backup
-    const stores = createArtifactStores(config.dataDir);
+    const stores = createStorageRoots(config.dataDir);
     const keys = encryptionKeys(credentials, box);
     const reader = new SnapshotReader(dataSource, stores, codec);
     const verifier = new SnapshotVerifier(dataSource, stores, reader, keys.forArtifact, clock, log('verify'), config.dataDir, codec);

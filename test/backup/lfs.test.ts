@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { downloadLfsObjects, findLfsPointers, lfsBatchUrl, lfsKey, parseLfsPointer, retryAfterMs, type LfsDownloadOptions } from '../../server/src/backup/lfs.js';
+import { downloadLfsObjects, findLfsPointers, lfsBatchUrl, parseLfsPointer, retryAfterMs, type LfsDownloadOptions } from '../../server/src/backup/lfs.js';
 import { listRefs, syncMirror } from '../../server/src/git/mirror.js';
-import { artifactCodec } from '../../server/src/backup/artifact-codec.js';
 import { isDomainError } from '../../server/src/shared/errors.js';
 import { InMemoryStorage } from '../../server/src/storage/in-memory-storage.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { issueOAuthToken } from '../support/gitlab-simulator/oauth-store.js';
+import { lfsKey } from '../../server/src/snapshot/lfs-layout.js';
+import { artifactCodec } from '../../server/src/snapshot/artifact-codec.js';
 
 /** LFS objects of a repository: pointers found in the mirror, objects fetched through GitLab's batch API. */
 let sim: GitLabSimulator;

@@ -13,14 +13,7 @@ import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
-import {
-  BackupRunEntity,
-  BackupRunItemEntity,
-  TERMINAL_ITEM_STATUSES,
-  TERMINAL_RUN_STATUSES,
-  type BackupRunStatus,
-  type BackupTrigger,
-} from './backup.entity.js';
+import { BackupRunEntity, BackupRunItemEntity, TERMINAL_ITEM_STATUSES, TERMINAL_RUN_STATUSES, type BackupRunStatus, type BackupTrigger } from './backup.entity.js';
 import { backupAlreadyRunning, backupRunNotFound, nothingToBackUp } from './backup.errors.js';
 import type { BackupProgressed } from './backup.events.js';
 import type { PolicyService } from './policy.service.js';

@@ -1,35 +1,18 @@
 /**
- * Small adapters between the backup engine's ports and the rest of the server: storage roots,
- * encryption keys from the Password Manager, and the GitLab metadata source.
+ * Small adapters between the backup engine's ports and the rest of the server: encryption keys
+ * from the Password Manager, and the GitLab metadata source.
  */
-import { join, resolve } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import type { CredentialService } from '../credentials/credential.service.js';
 import type { SecretBox } from '../credentials/secret-box.js';
 import type { GitLabMetadataReaderFactory } from '../gitlab/metadata.port.js';
 import { DomainError, validationError } from '../shared/errors.js';
-import { LocalStorage } from '../storage/local-storage.js';
-import { artifactKeyId, deriveArtifactKey } from './artifact-codec.js';
-import type { BackupRunEntity, SnapshotEntity } from './backup.entity.js';
-import type { ArtifactStore, ArtifactStores, MetadataSource } from './backup.ports.js';
-import type { Manifest, ManifestArtifact } from './manifest.js';
-
-export function createArtifactStores(dataDir: string): ArtifactStores {
-  const open = new Map<string, Promise<ArtifactStore>>();
-  return {
-    rootFor: (policy) => resolve(policy.storage.path ?? join(dataDir, 'backups')),
-    at(root) {
-      let store = open.get(root);
-      if (!store) {
-        store = LocalStorage.open(root);
-        open.set(root, store);
-        store.catch(() => open.delete(root));
-      }
-      return store;
-    },
-  };
-}
+import { artifactKeyId, deriveArtifactKey } from '../snapshot/artifact-codec.js';
+import type { Manifest, ManifestArtifact } from '../snapshot/manifest.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { BackupRunEntity } from './backup.entity.js';
+import type { MetadataSource } from './backup.ports.js';
 
 const INSTALLATION_KEY_INFO = 'labkeeper installation artifact key v1';
 

@@ -10,11 +10,12 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
-import { BackupPolicyEntity, SnapshotEntity } from './backup.entity.js';
+import { BackupPolicyEntity } from './backup.entity.js';
 import { nextBackupInWindow } from './backup-schedule.js';
 import { defaultPolicy } from './policy.defaults.js';
 import type { BackupPolicyValue } from './policy.types.js';
 import { validatePolicy } from './policy.validation.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 export function chainKeyOf(value: BackupPolicyValue): string {
   const basis = JSON.stringify({ compression: value.compression, encryption: value.encryption?.credentialId ?? null });

@@ -4,11 +4,11 @@
  * project already has are skipped there). Shared by the ORIGINAL and NEW_PROJECT targets.
  */
 import type { Readable } from 'node:stream';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
-import { lfsKey } from '../backup/lfs.js';
-import { storedLfsObjects, type Manifest } from '../backup/manifest.js';
 import { uploadLfsObjects } from './lfs-upload.js';
 import type { NewProjectDeps } from './new-project.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { lfsKey } from '../snapshot/lfs-layout.js';
+import { type Manifest, storedLfsObjects } from '../snapshot/manifest.js';
 
 export interface ChainLfsOutcome {
   counts: { uploaded: number; present: number; failed: number } | null;

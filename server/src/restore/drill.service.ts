@@ -24,7 +24,6 @@ import { randomInt } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { In, type DataSource, type Repository } from 'typeorm';
-import { SnapshotEntity } from '../backup/backup.entity.js';
 import { nextBackup } from '../backup/backup-schedule.js';
 import type { PolicyService } from '../backup/policy.service.js';
 import type { DrillPolicy } from '../backup/policy.types.js';
@@ -41,6 +40,7 @@ import type { DrillChanged } from './drill.events.js';
 import { drillAlreadyRunning, drillRunNotFound } from './drill.errors.js';
 import { requireWriteScopes, restoreToNewProject, type NewProjectDeps } from './new-project.js';
 import { RestoreMappingEntity } from './restore-mapping.entity.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 /** The drill settings a manual drill uses when the policy has none. */
 const FALLBACK_DRILL: DrillPolicy = defaultPolicy().drill!;

@@ -21,10 +21,10 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { authEnv, git, GitError, redact, retryTransient, type GitOptions } from '../git/git.js';
 import { listRefs } from '../git/mirror.js';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
-import type { GitState, Manifest, ManifestArtifact } from '../backup/manifest.js';
-import type { SnapshotReader } from '../backup/snapshot-chain.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { GitState, Manifest, ManifestArtifact } from '../snapshot/manifest.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
 export type Refs = Record<string, string>;
 
@@ -190,6 +190,20 @@ export async function lsRemote(remoteUrl: string, auth: GitOptions['auth'], sign
     if (sha && ref && ref.startsWith('refs/') && !ref.endsWith('^{}')) refs[ref] = sha;
   }
   return refs;
+}
+
+/**
+ * The refs of a remote that GitLab may not have created yet: a wiki's repository exists only once
+ * a page was written or something was pushed (GitAccessWiki: 404 "A repository for this wiki does
+ * not exist yet."). Null when the remote answers "not found"; a push then creates it.
+ */
+export async function lsRemoteIfExists(remoteUrl: string, auth: GitOptions['auth'], signal?: AbortSignal): Promise<Refs | null> {
+  try {
+    return await lsRemote(remoteUrl, auth, signal);
+  } catch (error) {
+    if (error instanceof DomainError && !error.retryable && /not found|does not exist yet|returned error: 404/i.test(error.message)) return null;
+    throw error;
+  }
 }
 
 interface Planned {

@@ -16,11 +16,11 @@
  * duplicate either. Members, subgroups and epics are not written back (members are people's
  * access, subgroups are where this restore goes, epics need a paid tier): the report says so.
  */
-import type { SnapshotEntity } from '../backup/backup.entity.js';
 import type { GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { restoreProjectMetadata, type RecordSource, type RestorableType } from './metadata-restore.js';
 import { readRecords, requireWriteScopes, type NewProjectDeps, type NewProjectOutcome, type NewProjectTarget } from './new-project.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 /** Group metadata types written back, and the project restore type that writes each. */
 const GROUP_TYPES: Record<string, RestorableType> = { group_labels: 'labels', group_milestones: 'milestones' };

@@ -11,11 +11,6 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { In, LessThanOrEqual, type DataSource, type Repository } from 'typeorm';
-import { SnapshotEntity } from '../backup/backup.entity.js';
-import type { ArtifactStores } from '../backup/backup.ports.js';
-import { lfsKey } from '../backup/lfs.js';
-import { MANIFEST_FILE, storedLfsObjects } from '../backup/manifest.js';
-import type { SnapshotReader } from '../backup/snapshot-chain.js';
 import type { SnapshotVerifier } from '../backup/verification.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, refuseEmpty, validationError } from '../shared/errors.js';
@@ -30,6 +25,11 @@ import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './ori
 import { restoreGroupToNamespace } from './group-restore.js';
 import { writeScopesOf } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { StorageRoots } from '../storage/storage.port.js';
+import { lfsKey } from '../snapshot/lfs-layout.js';
+import { MANIFEST_FILE, storedLfsObjects } from '../snapshot/manifest.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
 export const DOWNLOAD_TTL_MS = 60 * 60_000;
 
@@ -80,7 +80,7 @@ export class RestoreService {
     private readonly dataSource: DataSource,
     private readonly reader: SnapshotReader,
     private readonly verifier: SnapshotVerifier,
-    private readonly stores: ArtifactStores,
+    private readonly stores: StorageRoots,
     private readonly queue: JobQueue,
     private readonly signingKey: Buffer,
     private readonly publicUrl: string,
