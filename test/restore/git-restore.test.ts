@@ -50,7 +50,7 @@ async function backup(copyType?: string): Promise<string> {
   );
   const run = await t.gql(`mutation($i: RunNowInput!) { runNow(input: $i) { id } }`, { i: { organizationId: orgId, ...(copyType ? { copyType } : {}) } });
   expect(run.errors).toBeUndefined();
-  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
+  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
   expect(done.backupProgress.runStatus).toBe('SUCCEEDED');
   const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun.items;
@@ -103,7 +103,7 @@ beforeAll(async () => {
   chain = await reader.chain(await reader.snapshot(incrementalId));
   manifests = await Promise.all(chain.map((s) => reader.manifest(s)));
   restored = await materializeRepository({ chain, manifests, which: 'git', dir: restoredDir, reader, keyFor: noKey });
-}, 120_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();

@@ -41,7 +41,7 @@ beforeAll(async () => {
   connectionId = r.data.connectGitLab.connection.id;
   orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: connectionId })).data.organizations[0].id;
   expect((await runBackup(t, orgId)).status).toBe('SUCCEEDED');
-}, 90_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -54,7 +54,7 @@ const groupMilestones = async (path: string) =>
   (await gitlab(`/groups/${encodeURIComponent(path)}/milestones?per_page=100`)).map((m: { title: string; state: string }) => `${m.title} ${m.state}`).sort();
 
 async function restoreOrganization(namespacePath: string) {
-  const done = nextJob(t, 'restore.run', 60_000);
+  const done = nextJob(t, 'restore.run');
   const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id snapshotIds } }`, {
     i: { target: 'NEW_PROJECT', organizationId: orgId, targetConnectionId: connectionId, namespacePath },
   });

@@ -71,7 +71,7 @@ beforeAll(async () => {
   });
   expect(second2.data.connectGitLab.connection.status).toBe('CONNECTED');
   targetConnectionId = second2.data.connectGitLab.connection.id;
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await source?.close();
@@ -98,7 +98,7 @@ async function restore(input: Record<string, unknown>) {
     (e) => e.restoreProgress.done === -1,
   );
   await t.app.jobStore.agenda.start();
-  const last = await sub.next((e) => e.restoreProgress.isTerminal, 120_000);
+  const last = await sub.next((e) => e.restoreProgress.isTerminal);
   sub.dispose();
   const run = (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { targetPath targetUrl problems detail } } } }`, { id: runId })).data.restoreRun;
   return { last: last.restoreProgress, run, phases: sub.events.map((e) => e.restoreProgress.phase) };
@@ -110,7 +110,7 @@ describe('restore to a new project on another GitLab', () => {
   let snapshotId: string;
   beforeAll(async () => {
     snapshotId = await backup();
-  }, 60_000);
+  });
 
   let plan: Record<string, unknown> & { metadata: Record<string, { created: number }> };
   it('runs the same pre-flight checks in a dry run and predicts the outcome per repository and per type, writing nothing', async () => {
