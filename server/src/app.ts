@@ -141,10 +141,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const workers = new WorkerService(dataSource, clock, log('workers'), config.worker.heartbeatIntervalMs, (e) => pubSub.publish('WORKER_CHANGED', e));
     const apiTokens = new ApiTokenService(dataSource, clock, log('access'));
     let connections: ConnectionService | undefined;
+    let policies: PolicyService | undefined;
     const credentials = new CredentialService(dataSource, box, clock, log('credentials'), async (id) => [
       ...(await connections!.usersOfCredential(id)).map((c) => `connection ${c}`),
       ...(await encryptionUsers(dataSource, id)),
-    ]);
+    ], (id) => policies!.keyRotated(id));
     const publishStatus = (e: Parameters<LabkeeperPubSub['publish']>[1]) => pubSub.publish('CONNECTION_STATUS_CHANGED', e as never);
     const sessions = new GitLabSessions(dataSource, box, credentials, gitlab, oauth, clock, log('connections'), publishStatus, config.gitlabOAuth, redirectUri);
     const sync = new SyncService(dataSource, sessions, jobStore.queue, clock, log('sync'), (e) => pubSub.publish('SYNC_PROGRESS', e.organizationId, e));
@@ -165,7 +166,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const reader = new SnapshotReader(dataSource, stores, codec);
     const verifier = new SnapshotVerifier(dataSource, stores, reader, keys.forArtifact, clock, log('verify'), config.dataDir, codec);
     const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
-    const policies = new PolicyService(dataSource, clock, log('policies'), keys.checkCredential);
+    policies = new PolicyService(dataSource, clock, log('policies'), keys.keyVersion);
     const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ ...options.gitlab?.retry, logger }));
     const groupBackup = createGroupBackup({
       dataSource,
@@ -263,7 +264,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       const stopHeartbeat = workers.startHeartbeat(worker.id, async () => {
         const stats = await agenda.getRunningStats();
         return typeof stats.runningJobs === 'number' ? stats.runningJobs : stats.runningJobs.length;
-      });
+      }, (name) => jobStore.releaseLocksOf(name));
       await jobStore.agenda.start();
       cleanups.push(async () => {
         await jobStore.agenda.stop();

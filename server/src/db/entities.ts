@@ -4,7 +4,7 @@ import { RestoreRunEntity } from '../restore/restore.entity.js';
 import { RestoreMappingEntity } from '../restore/restore-mapping.entity.js';
 import { DrillRunEntity, DrillScheduleEntity } from '../restore/drill.entity.js';
 import { ConnectionEntity, OAuthAttemptEntity } from '../connections/connection.entity.js';
-import { CredentialEntity } from '../credentials/credential.entity.js';
+import { CredentialEntity, CredentialVersionEntity } from '../credentials/credential.entity.js';
 import { GroupEntity, OrganizationEntity, RepositoryEntity, SyncRunEntity } from '../organizations/organization.entity.js';
 import { WorkerEntity } from '../workers/worker.entity.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
@@ -13,6 +13,7 @@ import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 export const ENTITIES = [
   ApiTokenEntity,
   CredentialEntity,
+  CredentialVersionEntity,
   ConnectionEntity,
   OAuthAttemptEntity,
   OrganizationEntity,
