@@ -146,6 +146,14 @@ describe('the Docker image started as a non-root user over a root-owned /app', (
     try {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(200);
+      // GraphQL types, validation and TypeORM columns come from tsc's decorator metadata: a query
+      // and a mutation with a validated input, with the admin token of the first start.
+      const token = /Bearer (lk_\S+)/.exec(api.output())![1]!;
+      const gql = async (query: string) =>
+        (await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query }) })).json();
+      expect(await gql('{ workers { name status isInProcess } }')).toEqual({ data: { workers: [{ name: 'default', status: 'ONLINE', isInProcess: true }] } });
+      expect(await gql('mutation { createApiToken(input: { name: "ci", role: VIEWER }) { apiToken { name role } } }')).toEqual({ data: { createApiToken: { apiToken: { name: 'ci', role: 'VIEWER' } } } });
+      expect((await gql('mutation { createApiToken(input: { name: "", role: VIEWER }) { token } }')).errors[0].extensions.code).toBe('BAD_USER_INPUT');
       const page = await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: 'text/html' } });
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<div id="root">');

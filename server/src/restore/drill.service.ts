@@ -272,7 +272,11 @@ export class DrillService {
         return project?.id ?? null;
       }, { write: true });
       // what the restore recorded for that project goes with it
-      if (deleted !== null) await this.dataSource.getRepository(RestoreMappingEntity).delete({ scope: `${connectionId}:${deleted}` });
+      if (deleted !== null) {
+        const mappings = this.dataSource.getRepository(RestoreMappingEntity);
+        await mappings.delete({ scope: `${connectionId}:${deleted}` });
+        await mappings.delete({ scope: `${connectionId}:projects`, kind: 'project', targetId: String(deleted) });
+      }
       return null;
     } catch (error) {
       return `scratch project ${fullPath} could not be deleted (${error instanceof Error ? error.message : String(error)}); delete it by hand`;

@@ -19,6 +19,7 @@ import type { RestoreMappings } from './metadata-mappings.js';
 import { InMemoryRestoreMappings, RESTORABLE_TYPES, restoreProjectMetadata, type MetadataRestoreReport, type RecordSource, type RestorableType } from './metadata-restore.js';
 import type { GitbeakerMetadataWriterFactory as GitLabMetadataWriterFactory, GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
 import { createInterface } from 'node:readline';
+import { chooseProjectPath, ensureNamespace, rememberProject, targetPathOf, type CapturedGroup } from './target-namespace.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
 import type { StorageRoots } from '../storage/storage.port.js';
@@ -30,8 +31,10 @@ export interface NewProjectTarget {
   connectionId: string;
   /** Group (or user namespace) full path on the target instance. */
   namespacePath: string;
-  /** Path of the new project (default: the original project's path). Only with one snapshot. */
+  /** Path of the new project under namespacePath (default: its path relative to the organization). Only with one snapshot. */
   projectPath?: string | null;
+  /** Captured settings of the organization's groups, by target path (for groups the restore creates). */
+  capturedGroups?: ReadonlyMap<string, CapturedGroup>;
 }
 
 export interface NewProjectOutcome {
@@ -43,6 +46,8 @@ export interface NewProjectOutcome {
   wiki: PushReport | null;
   lfs: { uploaded: number; present: number; failed: number } | null;
   problems: string[];
+  /** Groups the restore created on the target (in a dry run: would create), parents first. */
+  groupsCreated?: string[];
   /** A group snapshot: metadata types it holds that a restore does not write back. */
   notRestored?: string[];
 }
@@ -84,30 +89,36 @@ export async function restoreToNewProject(
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
   if (!manifest.repository) throw validationError({ 'snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
-  const path = target.projectPath?.trim() || manifest.repository.pathWithNamespace.split('/').at(-1)!;
-  const fullPath = `${target.namespacePath.replace(/^\/+|\/+$/g, '')}/${path}`;
-  const outcome: NewProjectOutcome = { projectPath: fullPath, metadata: null, webUrl: null, created: false, git: null, wiki: null, lfs: null, problems: [] };
+  // The project's place in the kept hierarchy (target-namespace.ts), or the path asked for.
+  const wanted = target.projectPath?.trim()
+    ? `${target.namespacePath.replace(/^\/+|\/+$/g, '')}/${target.projectPath.trim()}`
+    : targetPathOf(manifest.repository.pathWithNamespace, manifest.organization.fullPath, target.namespacePath);
+  const outcome: NewProjectOutcome = { projectPath: wanted, metadata: null, webUrl: null, created: false, git: null, wiki: null, lfs: null, problems: [], groupsCreated: [] };
+  const placements = deps.mappingsFor(`${connection.id}:projects`);
+  const writer = deps.writers.create(await deps.sessions.access(connection.id, { write: true }));
 
-  // Pre-flight, the same for a dry run and a real one: the namespace must exist (a dry run that
-  // skipped this check used to predict success for a restore that then failed).
+  // Pre-flight, the same for a dry run and a real one: the target namespace must exist (a dry
+  // run that skipped this check used to predict success for a restore that then failed), the
+  // project's place follows the collision rule, missing groups are created (or listed).
   const { project, created } = await deps.sessions.withGitLab(connection.id, async (client) => {
-    const existing = await client.getProject(fullPath).catch((error: unknown) => {
-      if (isDomainError(error, 'GITLAB_NOT_FOUND')) return null;
-      throw error;
+    const place = await chooseProjectPath(client, placements, manifest.repository!.id, wanted);
+    outcome.projectPath = place.path;
+    if (place.project) return { project: place.project, created: false };
+    const parent = await ensureNamespace({
+      client, writer, fullPath: place.path.slice(0, place.path.lastIndexOf('/')), rootPath: target.namespacePath,
+      captured: target.capturedGroups ?? new Map(), dryRun: options.dryRun,
     });
-    if (existing) return { project: existing, created: false };
-    const namespace = await client.getNamespace(target.namespacePath).catch((error: unknown) => {
-      if (isDomainError(error, 'GITLAB_NOT_FOUND')) throw validationError({ 'namespacePath': `"${target.namespacePath}" was not found on the target instance` });
-      throw error;
-    });
-    if (options.dryRun) return { project: null, created: false };
+    outcome.groupsCreated = parent.created;
+    if (options.dryRun || !parent.namespace) return { project: null, created: false };
+    const path = place.path.split('/').at(-1)!;
     const made: GitLabProject = await client.createProject({
       name: path,
       path,
-      namespaceId: namespace.id,
+      namespaceId: parent.namespace.id,
       visibility: (manifest.repository!.visibility as GitLabProject['visibility']) ?? 'private',
       description: `Restored by Labkeeper from ${manifest.repository!.pathWithNamespace} (snapshot ${snapshot.id}, ${manifest.createdAt})`,
     });
+    await rememberProject(placements, manifest.repository!.id, place.path, made.id);
     return { project: made, created: true };
   }, { write: true });
   outcome.created = created;
@@ -172,7 +183,7 @@ export async function restoreToNewProject(
         source[type] = () => readRecords(store, deps, snapshot, manifest, artifact);
       }
       outcome.metadata = await restoreProjectMetadata({
-        writer: project ? deps.writers.create(access) : emptyTargetWriter(),
+        writer: project ? writer : emptyTargetWriter(),
         targetProjectId: project?.id ?? 0,
         source,
         mappings: project ? deps.mappingsFor(`${connection.id}:${project.id}`) : new InMemoryRestoreMappings(),

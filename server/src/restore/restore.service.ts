@@ -22,7 +22,7 @@ import type { RestoreProgressed } from './restore.events.js';
 import type { TarEntry } from './tar.js';
 import { restoreToNewProject, type NewProjectDeps, type NewProjectTarget } from './new-project.js';
 import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
-import { restoreGroupToNamespace } from './group-restore.js';
+import { capturedGroupsOf, restoreGroupToNamespace } from './group-restore.js';
 import { writeScopesOf } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
@@ -211,8 +211,12 @@ export class RestoreService {
     const options = run.options as unknown as NewProjectTarget & OriginalTarget & { includeMetadata: boolean };
     await this.update(run, { phase: 'RESTORING' }, 0);
     let fatal = 0; // snapshots that could not be restored at all (others may only report problems)
-    // Groups first: their labels and milestones exist before the projects' issues name them.
-    snapshots = [...snapshots.filter((s) => s.groupId), ...snapshots.filter((s) => !s.groupId)];
+    // Groups first, parents before children: their labels and milestones exist before the
+    // projects' issues name them, and the kept hierarchy is built top down.
+    const depth = new Map<string, number>();
+    for (const s of snapshots) if (s.groupId) depth.set(s.id, ((await this.reader.manifest(s)).group?.fullPath ?? '').split('/').length);
+    snapshots = [...snapshots.filter((s) => s.groupId).sort((a, b) => depth.get(a.id)! - depth.get(b.id)!), ...snapshots.filter((s) => !s.groupId)];
+    if (run.target === 'NEW_PROJECT') options.capturedGroups = await capturedGroupsOf(this.newProject!, snapshots.filter((s) => s.groupId), options.namespacePath);
     for (const [i, snapshot] of snapshots.entries()) {
       const manifest = await this.reader.manifest(snapshot);
       const path = manifest.repository?.pathWithNamespace ?? manifest.group?.fullPath ?? snapshot.id;
@@ -234,6 +238,7 @@ export class RestoreService {
           targetUrl: outcome.webUrl,
           detail: {
             created: outcome.created,
+            ...(outcome.groupsCreated?.length ? { groupsCreated: outcome.groupsCreated } : {}),
             refsPushed: outcome.git?.pushed.length ?? 0,
             refsSkipped: outcome.git?.skipped ?? [],
             refsRejected: outcome.git?.rejected ?? [],
