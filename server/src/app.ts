@@ -16,6 +16,7 @@ import { mountOAuthRoutes, OAUTH_CALLBACK_PATH } from './connections/oauth.route
 import { CredentialService } from './credentials/credential.service.js';
 import { loadOrCreateMasterKey, SecretBox } from './credentials/secret-box.js';
 import { openDatabase } from './db/data-source.js';
+import { watchDatabase } from './db/database-watch.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
 import { PgEventTarget } from './events/pg-event-target.js';
 import { GitbeakerClientFactory } from './gitlab/gitbeaker.adapter.js';
@@ -110,6 +111,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     // transfer slot and still needs others for its queries: room for both queues' jobs and more.
     const dataSource = await openDatabase(databaseUrl, { poolSize: Math.max(10, 2 * backupJobSlots(config.worker.concurrency) + 6) });
     cleanups.push(() => dataSource.destroy());
+    const databaseWatch = watchDatabase({ ping: () => dataSource.query('SELECT 1'), logger: logger.child({ component: 'database' }) });
+    cleanups.push(async () => databaseWatch.stop());
 
     // Secrets
     const masterKey = config.masterKey ?? (await loadOrCreateMasterKey(join(config.dataDir, 'master.key'))).key;

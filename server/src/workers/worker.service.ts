@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import type { DataSource, Repository } from 'typeorm';
 import type { Clock } from '../shared/clock.js';
+import { isConnectionError } from '../shared/db-errors.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
@@ -154,7 +155,10 @@ export class WorkerService {
     const timer = setInterval(() => {
       (load ? load().then((n) => this.heartbeat(id, n)) : this.heartbeat(id))
         .then(() => (releaseJobsOf ? this.releaseOfflineWorkers(releaseJobsOf) : undefined))
-        .catch((error: unknown) => this.logger.warn({ err: error, workerId: id }, 'heartbeat failed'));
+        .catch((error: unknown) =>
+          // A lost database is logged once by the database watch; a heartbeat failing then says nothing new.
+          isConnectionError(error) ? this.logger.debug({ err: error, workerId: id }, 'heartbeat failed') : this.logger.warn({ err: error, workerId: id }, 'heartbeat failed'),
+        );
     }, this.heartbeatIntervalMs);
     timer.unref();
     return async () => {
