@@ -43,7 +43,11 @@ const KNOWN_EXCEPTIONS = {
   // restore/ reads snapshots through snapshot/ only (issue 10, point 1).
   'restore-reads-through-snapshot': {
     'server/src/restore/drill-scheduler.ts': ['backup/backup.entity.ts'],
-    'server/src/restore/drill.service.ts': ['backup/policy.service.ts', 'backup/policy.defaults.ts', 'backup/backup-schedule.ts'],
+    'server/src/restore/drill.service.ts': [
+      'backup/policy.service.ts',
+      'backup/policy.defaults.ts',
+      'backup/backup-schedule.ts',
+    ],
     'server/src/restore/lfs-upload.ts': ['backup/lfs.ts'],
     'server/src/restore/restore.service.ts': ['backup/verification.ts'],
   },
@@ -105,7 +109,7 @@ module.exports = {
         'gitlab/, storage/, git/ and events/ are adapters behind interfaces: they import no domain, ' +
         'no edge and no composition root (domain code runs against their fakes). What both sides ' +
         'need (a type list, an error code) lives in the adapter or in shared/.',
-      from: { path: adapter, },
+      from: { path: adapter },
       to: { path: `${domain}|${edge}|${compositionRoot}|^server/src/(${ROOT_FOLDERS})/` },
     },
     {
@@ -114,7 +118,7 @@ module.exports = {
       comment:
         'graphql/, jobs/ and web/ depend on domains; domains never import them (nor the composition ' +
         'root). A service enqueues work through shared/job-queue.ts and publishes through its ' +
-        'injected publisher. Only a domain\'s GraphQL surface (*.resolver.ts, *.type.ts, ' +
+        "injected publisher. Only a domain's GraphQL surface (*.resolver.ts, *.type.ts, " +
         '*.inputs.ts, *.args.ts) may import graphql/ (context, pagination).',
       from: { path: domain, pathNot: domainSurface },
       to: { path: `${edge}|${compositionRoot}` },
@@ -134,7 +138,7 @@ module.exports = {
       comment:
         'Services, entities and domain logic import nothing from type-graphql, graphql, Apollo, ' +
         'graphql-ws, express or agenda, so a test builds a service with fakes in three lines. ' +
-        'Those packages belong to the edges and to a domain\'s GraphQL surface.',
+        "Those packages belong to the edges and to a domain's GraphQL surface.",
       from: { path: domain, pathNot: domainSurface },
       to: { path: edgePackages },
     },
@@ -145,7 +149,7 @@ module.exports = {
         'restore/ (restores, drills, DOWNLOAD) reads snapshots through snapshot/ (reader, checker, ' +
         'format) and takes only the policy types from backup/; it never reaches into the backup ' +
         'engine.',
-      from: { path: '^server/src/restore/', },
+      from: { path: '^server/src/restore/' },
       to: { path: '^server/src/backup/', pathNot: '^server/src/backup/policy\\.types?\\.ts$' },
     },
     {
@@ -176,10 +180,11 @@ module.exports = {
     {
       name: 'server-uses-no-dev-dependency',
       severity: 'error',
-      comment:
-        'Production installs omit devDependencies (Dockerfile); server code may import them only ' +
-        'as types.',
-      from: { path: '^server/src/', pathNot: '^server/src/graphql/emit-schema\\.ts$|^server/src/db/cli-data-source\\.ts$' },
+      comment: 'Production installs omit devDependencies (Dockerfile); server code may import them only ' + 'as types.',
+      from: {
+        path: '^server/src/',
+        pathNot: '^server/src/graphql/emit-schema\\.ts$|^server/src/db/cli-data-source\\.ts$',
+      },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     {
@@ -202,6 +207,6 @@ module.exports = {
       mainFields: ['module', 'main', 'types', 'typings'],
     },
     // The client's generated types need no rule.
-    exclude: { path: '^client/src/gql/' },
+    exclude: { path: '^client/src/graphql/generated/' },
   },
 };
