@@ -49,7 +49,6 @@ const KNOWN_EXCEPTIONS = {
       'backup/backup-schedule.ts',
     ],
     'server/src/restore/lfs-upload.ts': ['backup/lfs.ts'],
-    'server/src/restore/restore.service.ts': ['backup/verification.ts'],
   },
   // gitlab/ takes the metadata type list from backup/policy.types.ts (issue 10, point 2).
   'adapters-import-no-domain': {

@@ -6,7 +6,7 @@
 import { In, LessThanOrEqual, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
 import type { Logger } from '../shared/logger.js';
 import { repositoryLockName, tryRepositoryLock } from './repository-lock.js';
-import type { SnapshotVerifier } from './verification.js';
+import type { SnapshotVerifier } from '../snapshot/snapshot-verifier.js';
 import { lfsKey } from '../snapshot/lfs-layout.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { snapshotHasDependents } from '../snapshot/snapshot.errors.js';

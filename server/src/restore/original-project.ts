@@ -12,7 +12,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validationError } from '../shared/errors.js';
-import { lsRemoteIfExists, materializeRepository, pushRestoredRefs, type PushMode } from './git-restore.js';
+import { lsRemoteIfExists, pushRestoredRefs, type PushMode } from './git-restore.js';
+import { materializeRepository } from '../snapshot/repository-materializer.js';
 import { uploadChainLfs } from './chain-lfs.js';
 import { requireWriteScopes, type NewProjectDeps, type NewProjectOutcome } from './new-project.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';

@@ -11,7 +11,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { In, LessThanOrEqual, type DataSource, type Repository } from 'typeorm';
-import type { SnapshotVerifier } from '../backup/verification.js';
+import type { SnapshotVerifier } from '../snapshot/snapshot-verifier.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, validationError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -26,9 +26,6 @@ import { capturedGroupsOf, restoreGroupToNamespace } from './group-restore.js';
 import { writeScopesOf } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
-import type { StorageRoots } from '../storage/storage.port.js';
-import { lfsKey } from '../snapshot/lfs-layout.js';
-import { MANIFEST_FILE, storedLfsObjects } from '../snapshot/manifest.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
 export const DOWNLOAD_TTL_MS = 60 * 60_000;
@@ -61,7 +58,6 @@ export class RestoreService {
     private readonly dataSource: DataSource,
     private readonly reader: SnapshotReader,
     private readonly verifier: SnapshotVerifier,
-    private readonly stores: StorageRoots,
     private readonly queue: JobQueue,
     private readonly signingKey: Buffer,
     private readonly publicUrl: string,
@@ -292,16 +288,11 @@ export class RestoreService {
     const snapshots = await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(snapshotIds) });
     for (const snapshot of snapshots) {
       for (const link of await this.reader.chain(snapshot)) {
-        const store = await this.stores.at(link.storageRoot);
-        const manifest = await this.reader.manifest(link);
-        const keys = [...manifest.artifacts.map((a) => `${link.storagePrefix}/${a.path}`), `${link.storagePrefix}/${MANIFEST_FILE}`];
-        for (const o of storedLfsObjects(manifest)) keys.push(lfsKey(link.organizationId, link.repositoryId!, o.oid, { keyId: manifest.encryption?.keyId ?? null }));
-        for (const key of keys) {
+        for await (const { key, info, open } of this.reader.storedFiles(link, await this.reader.manifest(link))) {
           if (seen.has(key)) continue;
           seen.add(key);
-          const info = await store.stat(key);
           if (!info) throw new DomainError('NOT_FOUND', `${key} is missing from storage`, { details: { key } });
-          yield { path: key, size: info.size, mtime: info.modifiedAt ?? new Date(0), open: () => store.open(key) };
+          yield { path: key, size: info.size, mtime: info.modifiedAt ?? new Date(0), open };
         }
       }
     }
