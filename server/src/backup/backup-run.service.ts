@@ -9,6 +9,7 @@ import { In, IsNull, Not, type DataSource, type Repository } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import { GroupEntity, OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
+import { isConnectionError } from '../shared/db-errors.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { JobQueue } from '../shared/job-queue.js';
@@ -205,6 +206,7 @@ export class BackupRunService {
     await this.items.update({ id: itemId }, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1, startedAt: this.clock.now() });
     Object.assign(item, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1 });
     const controller = new AbortController();
+    let databaseLost = false;
     this.running.set(itemId, controller);
     const unwatch = this.watch(run, itemId, controller);
     let metadataRecords = 0;
@@ -232,6 +234,12 @@ export class BackupRunService {
       });
     } catch (error) {
       const stopped = controller.signal.aborted;
+      if (!stopped && isConnectionError(error)) {
+        // The database went away mid-item: nothing about the repository failed. Try it again
+        // once the database is back (an earlier attempt's leftovers are cleared as after a crash).
+        databaseLost = true;
+        return;
+      }
       const domain = error instanceof DomainError ? error : null;
       if (!stopped) this.logger.error({ err: error, runId, repositoryId: item.repositoryId }, 'repository backup failed');
       await this.finishItem(
@@ -244,6 +252,11 @@ export class BackupRunService {
     } finally {
       unwatch();
       this.running.delete(itemId);
+      if (databaseLost) {
+        this.logger.warn({ runId, repositoryId: item.repositoryId }, 'database lost during a repository backup: it starts again when the database is back');
+        await untilReachable(this.dataSource, touch);
+        await this.runItem(runId, itemId, touch);
+      }
     }
   }
 
@@ -435,5 +448,18 @@ export class BackupRunService {
       isTerminal,
       at: this.clock.now().toISOString(),
     };
+  }
+}
+
+/** Resolves once the database answers again, pinging with backoff (1 s up to 10 s) and keeping the job's lock. */
+async function untilReachable(dataSource: DataSource, touch: () => Promise<void>): Promise<void> {
+  for (let delayMs = 1000; ; delayMs = Math.min(delayMs * 2, 10_000)) {
+    try {
+      await dataSource.query('SELECT 1');
+      await touch().catch(() => undefined);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   }
 }

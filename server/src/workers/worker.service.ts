@@ -134,12 +134,10 @@ export class WorkerService {
   async releaseOfflineWorkers(releaseJobsOf: (workerName: string) => Promise<number>): Promise<void> {
     const now = this.clock.now();
     const offlineSince = new Date(now.getTime() - 3 * this.heartbeatIntervalMs);
-    const claimed: { id: string; name: string }[] = (
-      await this.repo.query(
-        `UPDATE workers SET stopped_at = $1, running_jobs = 0 WHERE stopped_at IS NULL AND last_heartbeat_at < $2 RETURNING id, name`,
-        [now, offlineSince],
-      )
-    )[0] ?? [];
+    const [claimed] = await this.repo.query<[{ id: string; name: string }[], number]>(
+      `UPDATE workers SET stopped_at = $1, running_jobs = 0 WHERE stopped_at IS NULL AND last_heartbeat_at < $2 RETURNING id, name`,
+      [now, offlineSince],
+    );
     for (const worker of claimed) {
       const jobs = await releaseJobsOf(worker.name);
       this.logger.warn({ workerId: worker.id, name: worker.name, jobs }, 'worker went offline without stopping: its jobs were released to the other workers');
