@@ -15,7 +15,7 @@ import {
   symlink,
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase } from '../support/database.js';
@@ -153,8 +153,17 @@ beforeAll(async () => {
   // COPY . . — everything .dockerignore does not leave out.
   const excluded = dockerignore(await readFile(join(root, '.dockerignore'), 'utf8'));
   await cp(root, app, { recursive: true, filter: (source) => !excluded(relative(root, source)) });
-  // RUN npm ci: the installed dependencies (root-owned, like the image's).
-  await symlink(await realpath(join(root, 'node_modules')), join(app, 'node_modules'));
+  // RUN npm ci: the installed dependencies (root-owned, like the image's). The unprivileged user
+  // must pass through the folders above them, as the postgres OS user must (README): add the
+  // search bit (o+x, never read) where it is missing, as the embedded PostgreSQL start does.
+  const modules = await realpath(join(root, 'node_modules'));
+  if (isRoot) {
+    for (let dir = dirname(modules); dir !== dirname(dir); dir = dirname(dir)) {
+      const mode = (await stat(dir)).mode & 0o7777;
+      if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+    }
+  }
+  await symlink(modules, join(app, 'node_modules'));
   // RUN npm run build (scripts/build.mjs): the server part (tsc) is built in the copy; the client
   // part is the one the test run's global setup built from these sources with the same script.
   await cp(join(root, 'client/dist'), join(app, 'client/dist'), { recursive: true, preserveTimestamps: true });
