@@ -90,7 +90,7 @@ interface Attempt {
   /** The snapshot id fixed on the item, leftovers cleared, the key and the parent's manifest read. */
   preparing: Promise<{ encryption: Encryption; parentManifest: Manifest | null }>;
   /** A scratch directory, made when first needed (a FULL from a fresh clone needs none). */
-  scratch(): Promise<string>;
+  scratch: () => Promise<string>;
   artifacts: ManifestArtifact[];
   warnings: string[];
 }
