@@ -56,7 +56,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       codec: deps.codec,
       logger: deps.logger,
       types: run.policy.include.groupMetadata,
-      records: (type, onCount) => source.groupRecords(group.gitlabGroupId, type, onCount),
+      records: (type, onCount, onWarning) => source.groupRecords(group.gitlabGroupId, type, onCount, onWarning),
       compression: run.policy.compression,
       keyFor: () => encryption?.key ?? null,
       prefix,

@@ -287,7 +287,7 @@ export class RepositoryBackup {
       codec: this.deps.codec,
       logger: this.deps.logger,
       types,
-      records: (type, onCount) => source.projectRecords(repository.gitlabProjectId, type, onCount),
+      records: (type, onCount, onWarning) => source.projectRecords(repository.gitlabProjectId, type, onCount, onWarning),
       compression: run.policy.compression,
       keyFor: (type) => (type === 'ci_variables' ? encryption?.key ?? this.deps.installationKey(organization.id) : encryption?.key ?? null),
       prefix: a.prefix,

@@ -69,7 +69,7 @@ export function requireWriteScopes(connection: ConnectionEntity, anyOf: string[]
   if (anyOf.some((s) => scopes.includes(s))) return;
   if (connection.method !== 'PERSONAL_ACCESS_TOKEN') throw writeAuthorizationRequired(connection.id, scopes.length ? `its write authorization lacks ${anyOf.join(' or ')}` : null);
   throw new DomainError('CONNECTION_NOT_CONNECTED', `connection ${connection.id} cannot ${what}: its token lacks the ${anyOf.join(' or ')} scope; connect with a token that has it`, {
-    details: { fields: { 'input.targetConnectionId': `needs ${anyOf.join(' or ')} to ${what}` } },
+    details: { fields: { 'targetConnectionId': `needs ${anyOf.join(' or ')} to ${what}` } },
   });
 }
 
@@ -84,7 +84,7 @@ export async function restoreToNewProject(
   const chain = await deps.reader.chain(snapshot);
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
-  if (!manifest.repository) throw validationError({ 'input.snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  if (!manifest.repository) throw validationError({ 'snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
   // The project's place in the kept hierarchy (target-namespace.ts), or the path asked for.
   const wanted = target.projectPath?.trim()
     ? `${target.namespacePath.replace(/^\/+|\/+$/g, '')}/${target.projectPath.trim()}`

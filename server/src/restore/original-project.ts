@@ -43,7 +43,7 @@ export async function restoreToOriginal(
   const chain = await deps.reader.chain(snapshot);
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
-  if (!manifest.repository) throw validationError({ 'input.snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  if (!manifest.repository) throw validationError({ 'snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
   const { project, protectedBranches } = await deps.sessions.withGitLab(connection.id, async (client) => {
     const found = await client.getProject(manifest.repository!.gitlabProjectId);
     return { project: found, protectedBranches: await client.listProtectedBranches(found.id).catch(() => [] as string[]) };
