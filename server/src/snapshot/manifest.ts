@@ -101,10 +101,14 @@ export function storedLfsObjects(manifest: Manifest): { oid: string; size: numbe
   return lfs.objects.filter((o) => !absent.has(o.oid));
 }
 
-/** What a manifest says is missing from its snapshot (empty: complete). Metadata SKIPPED by scope or tier is not missing. */
+/**
+ * What a manifest says is missing from its snapshot (empty: complete): metadata types FAILED or
+ * read incompletely (an OK type with warnings), LFS objects missing or failed. Metadata SKIPPED
+ * by scope or tier is not missing: asking again gives the same answer.
+ */
 export function missingData(manifest: Manifest): string[] {
   const missing = Object.entries(manifest.metadata)
-    .filter(([, m]) => m.status === 'FAILED')
+    .filter(([, m]) => m.status === 'FAILED' || (m.warnings?.length ?? 0) > 0)
     .map(([type]) => `metadata ${type}`);
   const lfs = manifest.lfs;
   if (lfs && lfs.missing.length + lfs.failed.length > 0) missing.push(`${lfs.missing.length + lfs.failed.length} LFS object(s)`);

@@ -41,7 +41,7 @@ export class SnapshotEntity {
   @Column('integer', { name: 'artifact_count' }) artifactCount!: number;
   @Column('integer', { name: 'ref_count' }) refCount!: number;
   /**
-   * False when data the policy asked for is missing (a metadata type FAILED, LFS objects missing
+   * False when data the policy asked for is missing (a metadata type FAILED or incomplete, LFS objects missing
    * or failed; see `missingData`): such a snapshot is a restore point, but never proof that a
    * repository can be skipped as unchanged — the next run fetches it again.
    */

@@ -1,8 +1,8 @@
 import { MigrationInterface, QueryRunner } from "typeorm";
 
 /**
- * A snapshot records whether it holds everything its policy asked for (no metadata type FAILED,
- * no LFS object missing or failed): an incomplete snapshot is never the reason to skip a
+ * A snapshot records whether it holds everything its policy asked for (no metadata type FAILED or
+ * read incompletely, no LFS object missing or failed): an incomplete snapshot is never the reason to skip a
  * repository as unchanged. Existing snapshots are judged by the item that made them: PARTIAL, or
  * with an LFS warning, means incomplete.
  */
