@@ -11,16 +11,8 @@
 import { GitbeakerRequestError, GitbeakerRetryError, GitbeakerTimeoutError } from '@gitbeaker/rest';
 import { DomainError, isDomainError, type DomainErrorCode } from '../shared/errors.js';
 
-export const GITLAB_ERROR_CODES = [
-  'GITLAB_UNAUTHORIZED',
-  'GITLAB_FORBIDDEN',
-  'GITLAB_NOT_FOUND',
-  'GITLAB_RATE_LIMITED',
-  'GITLAB_UNAVAILABLE',
-  'GITLAB_BAD_RESPONSE',
-] as const satisfies readonly DomainErrorCode[];
-
-export type GitLabErrorCode = (typeof GITLAB_ERROR_CODES)[number];
+/** The codes this adapter raises (a subset of DomainErrorCode). */
+export type GitLabErrorCode = Extract<DomainErrorCode, `GITLAB_${string}`>;
 
 /** Why GitLab refused a token (`details.reason` of GITLAB_UNAUTHORIZED). */
 export type UnauthorizedReason = 'expired' | 'revoked' | 'invalid';
