@@ -23,6 +23,7 @@ import type { GitLabClientFactory, GitLabOAuthClient } from './gitlab/gitlab.por
 import { HttpGitLabOAuthClient } from './gitlab/oauth.client.js';
 import { GitbeakerMetadataReaderFactory } from './gitlab/metadata.reader.js';
 import type { RetryOptions } from './gitlab/retry-policy.js';
+import { GitLabHttp } from './gitlab/gitlab-http.js';
 import { createLabkeeperPubSub, type LabkeeperPubSub } from './graphql/pubsub.js';
 import { buildLabkeeperSchema } from './graphql/schema.js';
 import { createHttpServer, type HttpServer } from './graphql/server.js';
@@ -133,8 +134,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     cleanups.push(() => jobStore.close());
 
     // Services
-    const gitlab = options.gitlab?.factory ?? new GitbeakerClientFactory({ ...options.gitlab?.retry, logger });
-    const oauth = options.gitlab?.oauth ?? new HttpGitLabOAuthClient({ ...options.gitlab?.retry, logger, clock });
+    // One transport for every byte exchanged with GitLab (REST, OAuth, LFS, git's smart HTTP).
+    const gitlabHttp = new GitLabHttp({ ...options.gitlab?.retry, logger });
+    cleanups.push(async () => gitlabHttp.close());
+    const gitlab = options.gitlab?.factory ?? new GitbeakerClientFactory({ http: gitlabHttp });
+    const oauth = options.gitlab?.oauth ?? new HttpGitLabOAuthClient({ http: gitlabHttp, clock });
     const redirectUri = `${config.publicUrl}${OAUTH_CALLBACK_PATH}`;
     const log = (component: string) => logger.child({ component });
     const workers = new WorkerService(dataSource, clock, log('workers'), config.worker.heartbeatIntervalMs, (e) => pubSub.publish('WORKER_CHANGED', e));
@@ -165,7 +169,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const verifier = new SnapshotVerifier(dataSource, stores, reader, keys.forArtifact, clock, log('verify'), config.dataDir, codec);
     const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
     const policies = new PolicyService(dataSource, clock, log('policies'), keys.checkCredential);
-    const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ ...options.gitlab?.retry, logger }));
+    const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlabHttp }));
     const groupBackup = createGroupBackup({
       dataSource,
       stores,
@@ -192,7 +196,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       workDir: config.dataDir,
       verify: (id) => verifier.verify(id),
       transfers: new Semaphore(config.worker.concurrency),
-      gitRetryDelayMs: options.gitlab?.retry?.baseDelayMs,
+      http: gitlabHttp,
     });
     const backupRuns = new BackupRunService(dataSource, policies, sessions, jobStore.queue, repositoryBackup, clock, log('backup'), (e) =>
       pubSub.publish('BACKUP_PROGRESS', e),
@@ -207,7 +211,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       codec,
       keyFor: keys.forArtifact,
       workDir: config.dataDir,
-      writers: new GitbeakerMetadataWriterFactory({ ...options.gitlab?.retry, logger }),
+      writers: new GitbeakerMetadataWriterFactory({ http: gitlabHttp }),
       mappingsFor: (scope: string) => new DatabaseRestoreMappings(dataSource, scope),
     };
     const restores = new RestoreService(

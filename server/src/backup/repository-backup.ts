@@ -19,7 +19,8 @@ import { pipeline, Readable } from 'node:stream';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
-import { retryTransient, type GitProgress } from '../git/git.js';
+import type { GitProgress } from '../git/git.js';
+import { defaultGitLabHttp, gitAuthOf, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { bundleHeader, createBundle, headRef, listRefs, singlePackBundle, syncMirror } from '../git/mirror.js';
 import { discoverUploadPack, fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../git/upload-pack.js';
 import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
@@ -82,8 +83,8 @@ export interface RepositoryBackupDeps {
    * talks to GitLab (git, LFS, metadata), not while it writes the snapshot.
    */
   transfers: Semaphore;
-  /** First backoff step of git retries (default 1 s). */
-  gitRetryDelayMs?: number;
+  /** The application's GitLab transport: git and LFS transfers use its retry policy (the API's). */
+  http?: GitLabHttp;
 }
 
 export interface ItemContext {
@@ -167,7 +168,7 @@ export class RepositoryBackup {
       }));
     try {
       const access = await accessing;
-      const auth = { username: 'oauth2', password: access.token, caCertificate: access.caCertificate ?? null };
+      const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
       const artifacts: ManifestArtifact[] = [];
       const warnings: string[] = [];
 
@@ -220,7 +221,7 @@ export class RepositoryBackup {
 
         // LFS objects (content-addressed, shared by the repository's snapshots)
         if (run.policy.include.lfs && repository.hasLfs && repositoryGit?.via === 'mirror') {
-          lfs = await this.lfsObjects(store, organization.id, repository.id, repository.httpUrlToRepo, mirror, repositoryGit.state, parentManifest, auth, encryption, ctx, warnings);
+          lfs = await this.lfsObjects({ store, organizationId: organization.id, repositoryId: repository.id, repoHttpUrl: repository.httpUrlToRepo, mirror, gitState: repositoryGit.state, parent: parentManifest, auth, encryption, ctx, warnings });
         }
 
         // Metadata
@@ -341,19 +342,20 @@ export class RepositoryBackup {
    * per repository (write-once, content-addressed), downloaded through GitLab's LFS batch API. A
    * missing or damaged object is listed in the manifest and a warning, not a failed repository.
    */
-  private async lfsObjects(
-    store: ArtifactStore,
-    organizationId: string,
-    repositoryId: string,
-    repoHttpUrl: string,
-    mirror: string,
-    gitState: Omit<GitState, 'bundle'>,
-    parent: Manifest | null,
-    auth: { username: string; password: string },
-    encryption: { key: Buffer; keyId: string } | null,
-    ctx: ItemContext,
-    warnings: string[],
-  ): Promise<NonNullable<Manifest['lfs']>> {
+  private async lfsObjects(o: {
+    store: ArtifactStore;
+    organizationId: string;
+    repositoryId: string;
+    repoHttpUrl: string;
+    mirror: string;
+    gitState: Omit<GitState, 'bundle'>;
+    parent: Manifest | null;
+    auth: GitAuth;
+    encryption: { key: Buffer; keyId: string } | null;
+    ctx: ItemContext;
+    warnings: string[];
+  }): Promise<NonNullable<Manifest['lfs']>> {
+    const { store, organizationId, repositoryId, repoHttpUrl, mirror, gitState, parent, auth, encryption, ctx, warnings } = o;
     // A parent that recorded no LFS (taken without a mirror while GitLab reported no LFS storage,
     // which it updates asynchronously) leaves its range unscanned: scan the whole history then.
     const since = parent?.lfs ? gitState.prerequisites : [];
@@ -371,6 +373,8 @@ export class RepositoryBackup {
       const outcome = await downloadLfsObjects({
         repoHttpUrl,
         auth,
+        caCertificate: auth.caCertificate,
+        http: this.deps.http,
         objects: toFetch,
         signal: ctx.signal,
         logger: this.deps.logger,
@@ -422,7 +426,7 @@ export class RepositoryBackup {
     kind: 'GIT_BUNDLE' | 'WIKI_BUNDLE';
     store: ArtifactStore;
     prefix: string;
-    auth: { username: string; password: string; caCertificate: string | null };
+    auth: GitAuth;
     ctx: ItemContext;
     onProgress: (p: GitProgress) => void;
     prepared: Promise<{ encryption: { key: Buffer; keyId: string } | null; parentManifest: Manifest | null }>;
@@ -444,7 +448,7 @@ export class RepositoryBackup {
 
   private async direct(o: Parameters<RepositoryBackup['fetchGit']>[0]): Promise<GitState> {
     const { ctx, auth } = o;
-    const http = { auth, caCertificate: auth.caCertificate, signal: ctx.signal };
+    const http = { auth, caCertificate: auth.caCertificate, signal: ctx.signal, http: this.deps.http };
     const [{ service, remote }, { encryption, parentManifest }] = await Promise.all([
       this.fetch(async () => {
         const found = await discoverUploadPack(o.url, http); // once: ls-refs and the fetch both use it
@@ -480,12 +484,15 @@ export class RepositoryBackup {
     return { ...state, bundle: o.path };
   }
 
+  /**
+   * A git transfer under the GitLab transport's retry policy, with the API's budget: retried after
+   * GitLab's Retry-After (429, 503) or a backoff with jitter (5xx, cut connections, damaged packs).
+   */
   private fetch<T>(operation: () => Promise<T>, ctx: ItemContext, what: string): Promise<T> {
-    return retryTransient(operation, {
+    return (this.deps.http ?? defaultGitLabHttp()).retrying(`git transfer of ${what}`, operation, {
       signal: ctx.signal,
-      baseDelayMs: this.deps.gitRetryDelayMs ?? 1000,
-      onRetry: (error, attempt) => {
-        this.deps.logger.warn({ repository: what, attempt, reason: (error as Error).message }, 'git transfer failed, retrying');
+      onRetry: (event, error) => {
+        this.deps.logger.warn({ repository: what, attempt: event.attempt, delayMs: event.delayMs, status: event.status, reason: (error as Error | null)?.message }, 'git transfer failed, retrying');
         void ctx.touch();
       },
     });

@@ -4,6 +4,7 @@
  * project already has are skipped there). Shared by the ORIGINAL and NEW_PROJECT targets.
  */
 import type { Readable } from 'node:stream';
+import type { GitAuth } from '../gitlab/gitlab-http.js';
 import type { SnapshotEntity } from '../backup/backup.entity.js';
 import { lfsKey } from '../backup/lfs.js';
 import { storedLfsObjects, type Manifest } from '../backup/manifest.js';
@@ -19,7 +20,7 @@ export async function uploadChainLfs(
   deps: Pick<NewProjectDeps, 'stores' | 'codec' | 'keyFor'>,
   snapshot: SnapshotEntity,
   manifests: Manifest[],
-  target: { repoHttpUrl: string; auth: { username: string; password: string } },
+  target: { repoHttpUrl: string; auth: GitAuth },
   signal?: AbortSignal,
 ): Promise<ChainLfsOutcome> {
   const objects = new Map(manifests.flatMap(storedLfsObjects).map((o) => [o.oid, o]));
@@ -31,6 +32,7 @@ export async function uploadChainLfs(
   const result = await uploadLfsObjects({
     repoHttpUrl: target.repoHttpUrl,
     auth: target.auth,
+    caCertificate: target.auth.caCertificate,
     objects: [...objects.values()],
     signal,
     open: async (oid) => {

@@ -6,9 +6,12 @@
  * server, kills running git processes and removes the data directory when the simulator created
  * it. Seeding methods are synchronous and bypass HTTP and permissions.
  */
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +45,8 @@ export interface GitLabSimulatorOptions {
   port?: number;
   /** API throttle per user/IP; null disables it. Default 2000 requests per 60 s. */
   rateLimit?: RateLimitOptions | null;
+  /** Serve HTTPS with this key and certificate (a self-managed instance behind a private CA). */
+  tls?: { key: string; cert: string };
 }
 
 /** The input of a MetadataStore method (its second parameter unless told otherwise). */
@@ -52,7 +57,7 @@ export class GitLabSimulator {
   readonly requests: RecordedRequest[] = [];
   private offsetMs = 0;
   private readonly children = new Set<ChildProcess>();
-  private server: Server | null = null;
+  private server: Server | HttpsServer | null = null;
   private port = 0;
   readonly state: SimulatorState;
   readonly faults: Faults;
@@ -73,13 +78,16 @@ export class GitLabSimulator {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   async listen(): Promise<void> {
     const app = createApp({ ctx: this.ctx, faults: this.faults, requests: this.requests, children: this.children, lfs: this.lfs });
     await new Promise<void>((resolve, reject) => {
-      const server = app.listen(this.options.port ?? 0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve()));
+      const { tls } = this.options;
+      const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, app) : createHttpServer(app);
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
       this.server = server;
     });
     this.port = (this.server!.address() as AddressInfo).port;
