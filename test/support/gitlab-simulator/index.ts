@@ -317,6 +317,25 @@ export class GitLabSimulator {
     this.faults.failNext(count, options);
   }
 
+  /** Every `every`-th matching request from now on fails with `status` (10 → 10 % of them); 0 stops it. */
+  failEvery(every: number, options: { status: 500 | 502 | 503; pathPattern: RegExp }): void {
+    this.faults.failEvery(every, options);
+  }
+
+  /**
+   * GitLab stops accepting every OAuth access token issued so far, before the expiry it announced
+   * (its clock ahead of the client's, or the lifetime shortened): API calls answer 401
+   * invalid_token "Token is expired", git over HTTP 401 "HTTP Basic: Access denied". Refresh
+   * tokens stay valid, as Doorkeeper's do after an access token expires.
+   */
+  expireOAuthAccessTokens(): void {
+    const now = this.now().getTime();
+    for (const token of this.state.oauthTokens.values()) {
+      const lived = Math.floor((now - token.createdAt.getTime()) / 1000);
+      if (token.createdAt.getTime() + token.expiresInSeconds * 1000 > now) token.expiresInSeconds = Math.max(0, lived);
+    }
+  }
+
   /**
    * Holds back the response to the next matching request (after `skip` pass) once it has been
    * handled: its effect is in GitLab's state but the client has not been told. `reached` resolves
