@@ -56,7 +56,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { startApp, type RunningApp } from '../server/src/app.js';
 import { loadConfig } from '../server/src/config/config.js';
-import { codec } from '../server/src/backup/codec.adapter.js';
+import { artifactCodec as codec } from '../server/src/snapshot/artifact-codec.js';
 import { LocalStorage } from '../server/src/storage/local-storage.js';
 import { bundleHeader } from '../server/src/git/mirror.js';
 import { fetchPack, lsRefs } from '../server/src/git/upload-pack.js';

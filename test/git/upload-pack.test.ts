@@ -58,7 +58,7 @@ beforeAll(async () => {
   sim.createTag(projectId, { tag: 'v1.0.0', message: 'Release 1.0.0' });
   sim.createTag(projectId, { tag: 'light' });
   url = `${sim.url}/acme/app.git`;
-}, 60_000);
+});
 
 afterAll(async () => {
   await sim?.close();

@@ -8,15 +8,19 @@ import { GroupEntity, OrganizationEntity } from '../organizations/organization.e
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
-import { BackupRunEntity, BackupRunItemEntity, SnapshotEntity } from './backup.entity.js';
-import type { ArtifactCodec, ArtifactStores, MetadataSource } from './backup.ports.js';
-import { groupSnapshotPrefix, MANIFEST_FILE, serializeManifest, type Manifest } from './manifest.js';
+import { BackupRunEntity, BackupRunItemEntity } from './backup.entity.js';
+import type { MetadataSource } from './backup.ports.js';
 import { writeMetadataArtifacts } from './metadata-artifacts.js';
 import type { ItemContext, ItemOutcome } from './repository-backup.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
+import type { StorageRoots } from '../storage/storage.port.js';
+import { groupSnapshotPrefix } from '../snapshot/artifact-keys.js';
+import { MANIFEST_FILE, type Manifest, serializeManifest } from '../snapshot/manifest.js';
 
 export interface GroupBackupDeps {
   dataSource: DataSource;
-  stores: ArtifactStores;
+  stores: StorageRoots;
   codec: ArtifactCodec;
   metadataFor(connectionId: string): Promise<MetadataSource>;
   encryptionKey(run: BackupRunEntity): Promise<{ key: Buffer; keyId: string } | null>;

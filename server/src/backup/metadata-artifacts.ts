@@ -6,11 +6,12 @@
 import { Readable } from 'node:stream';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { ArtifactCodec, ArtifactStore } from './backup.ports.js';
-import type { Manifest, ManifestArtifact } from './manifest.js';
+import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
+import type { StorageBackend } from '../storage/storage.port.js';
+import type { Manifest, ManifestArtifact } from '../snapshot/manifest.js';
 
 export interface MetadataArtifactInput {
-  store: ArtifactStore;
+  store: StorageBackend;
   codec: ArtifactCodec;
   logger: Logger;
   type: string;
@@ -62,7 +63,7 @@ export async function writeMetadataArtifact(input: MetadataArtifactInput): Promi
  * artifacts written, and a warning for each type not OK. `onRecords` gets the running total.
  */
 export async function writeMetadataArtifacts<Type extends string>(input: {
-  store: ArtifactStore;
+  store: StorageBackend;
   codec: ArtifactCodec;
   logger: Logger;
   types: readonly Type[];

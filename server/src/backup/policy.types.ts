@@ -3,7 +3,9 @@
  * policy.validation.ts, shown through GraphQL). One policy per organization.
  */
 
-export type CopyType = 'FULL' | 'INCREMENTAL' | 'DIFFERENTIAL';
+import type { CopyType } from '../snapshot/manifest.js';
+
+export type { CopyType };
 
 // The metadata kinds are GitLab's vocabulary (the adapter owns them); a policy picks among them.
 import type { GroupMetadataType, MetadataType } from '../gitlab/metadata.types.js';

@@ -27,16 +27,21 @@ import { OrganizationEntity, RepositoryEntity } from '../organizations/organizat
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
-import { BackupRunEntity, BackupRunItemEntity, SnapshotEntity, type ItemPhase } from './backup.entity.js';
-import type { ArtifactCodec, ArtifactStore, ArtifactStores, MetadataSource } from './backup.ports.js';
-import { MANIFEST_FILE, serializeManifest, snapshotPrefix, type GitState, type Manifest, type ManifestArtifact } from './manifest.js';
+import { BackupRunEntity, BackupRunItemEntity, type ItemPhase } from './backup.entity.js';
+import type { MetadataSource } from './backup.ports.js';
 import type { CopyType } from './policy.types.js';
-import type { SnapshotReader } from './snapshot-chain.js';
 import { writeMetadataArtifacts } from './metadata-artifacts.js';
-import { downloadLfsObjects, findLfsPointers, lfsKey } from './lfs.js';
+import { downloadLfsObjects, findLfsPointers } from './lfs.js';
 import { isDomainError } from '../shared/errors.js';
 import { repositoryLockName, withRepositoryLock } from './repository-lock.js';
 import type { Semaphore } from '../shared/semaphore.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
+import type { StorageBackend, StorageRoots } from '../storage/storage.port.js';
+import { type GitState, MANIFEST_FILE, type Manifest, type ManifestArtifact, serializeManifest } from '../snapshot/manifest.js';
+import { snapshotPrefix } from '../snapshot/artifact-keys.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
+import { lfsKey } from '../snapshot/lfs-layout.js';
 
 /** Packs from this size on are copied into storage by `putConcat` (a worker thread), not streamed. */
 const COPY_IN_WORKER_MIN_BYTES = 16 * 1024 * 1024;
@@ -63,7 +68,7 @@ export interface ItemProgress {
 
 export interface RepositoryBackupDeps {
   dataSource: DataSource;
-  stores: ArtifactStores;
+  stores: StorageRoots;
   codec: ArtifactCodec;
   sessions: GitLabSessions;
   reader: SnapshotReader;
@@ -343,7 +348,7 @@ export class RepositoryBackup {
    * missing or damaged object is listed in the manifest and a warning, not a failed repository.
    */
   private async lfsObjects(o: {
-    store: ArtifactStore;
+    store: StorageBackend;
     organizationId: string;
     repositoryId: string;
     repoHttpUrl: string;
@@ -424,7 +429,7 @@ export class RepositoryBackup {
     what: string;
     path: string;
     kind: 'GIT_BUNDLE' | 'WIKI_BUNDLE';
-    store: ArtifactStore;
+    store: StorageBackend;
     prefix: string;
     auth: GitAuth;
     ctx: ItemContext;
@@ -500,7 +505,7 @@ export class RepositoryBackup {
 
   /** Writes a mirror's bundle (FULL, or against `state.prerequisites`); null when nothing is new. */
   private async bundle(
-    store: ArtifactStore,
+    store: StorageBackend,
     mirror: string,
     path: string,
     kind: 'GIT_BUNDLE' | 'WIKI_BUNDLE',

@@ -14,9 +14,10 @@ import { IsNull, Not, type DataSource } from 'typeorm';
 import { GroupEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
-import { BackupPolicyEntity, SnapshotEntity } from './backup.entity.js';
+import { BackupPolicyEntity } from './backup.entity.js';
 import { applyRetention, type RetentionResult } from './retention-policy.js';
 import type { SnapshotService } from './snapshot.service.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 export class RetentionService {
   constructor(

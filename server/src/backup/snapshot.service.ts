@@ -4,15 +4,15 @@
  * between leaves a row whose verification fails, never a half-deleted snapshot that looks whole.
  */
 import { In, LessThanOrEqual, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
-import { lfsKey } from './lfs.js';
 import type { Logger } from '../shared/logger.js';
-import { SnapshotEntity } from './backup.entity.js';
-import { snapshotHasDependents } from './backup.errors.js';
-import type { ArtifactStores } from './backup.ports.js';
-import { MANIFEST_FILE, parseManifest } from './manifest.js';
 import { repositoryLockName, tryRepositoryLock } from './repository-lock.js';
-import type { SnapshotReader } from './snapshot-chain.js';
 import type { SnapshotVerifier } from './verification.js';
+import { lfsKey } from '../snapshot/lfs-layout.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { snapshotHasDependents } from '../snapshot/snapshot.errors.js';
+import type { StorageRoots } from '../storage/storage.port.js';
+import { MANIFEST_FILE, parseManifest } from '../snapshot/manifest.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
 export interface SnapshotFilter {
   organizationId?: string | null;
@@ -26,7 +26,7 @@ export class SnapshotService {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly stores: ArtifactStores,
+    private readonly stores: StorageRoots,
     readonly reader: SnapshotReader,
     private readonly verifier: SnapshotVerifier,
     private readonly logger: Logger,

@@ -21,11 +21,12 @@ import { git } from '../git/git.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import { SnapshotEntity } from './backup.entity.js';
-import type { ArtifactCodec, ArtifactStores } from './backup.ports.js';
-import { lfsKey } from './lfs.js';
-import { MANIFEST_FILE, storedLfsObjects, type GitState, type Manifest, type ManifestArtifact } from './manifest.js';
-import type { SnapshotReader } from './snapshot-chain.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
+import type { StorageRoots } from '../storage/storage.port.js';
+import { lfsKey } from '../snapshot/lfs-layout.js';
+import { type GitState, MANIFEST_FILE, type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
 export interface VerificationResult {
   ok: boolean;
@@ -35,7 +36,7 @@ export interface VerificationResult {
 export class SnapshotVerifier {
   constructor(
     private readonly dataSource: DataSource,
-    private readonly stores: ArtifactStores,
+    private readonly stores: StorageRoots,
     private readonly reader: SnapshotReader,
     private readonly keyFor: (snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact) => Promise<Buffer | null>,
     private readonly clock: Clock,

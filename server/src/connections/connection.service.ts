@@ -206,6 +206,7 @@ export class ConnectionService {
     if (!!input.personalAccessToken === !!input.credentialId) {
       throw validationError({ 'input.personalAccessToken': 'give either a new token or the id of a saved credential (input.credentialId)' });
     }
+    if (input.credentialId) await this.credentials.requireKind(input.credentialId, 'PERSONAL_ACCESS_TOKEN', 'credentialId');
     const token = input.personalAccessToken ?? (await this.credentials.reveal(input.credentialId!));
     const { user, pat } = await validatePersonalAccessToken(this.gitlab, { instanceUrl, token, caCertificate: input.caCertificate }, this.clock.now());
     const loginMatches = [user.username, user.email].some((v) => v && v.toLowerCase() === login.toLowerCase());
@@ -281,7 +282,7 @@ export class ConnectionService {
         throw validationError({ 'input.clientSecret': 'give either the secret or the id of a saved credential (input.clientSecretCredentialId)' });
       }
       credentialId = input.clientSecretCredentialId ?? null;
-      if (credentialId) await this.credentials.get(credentialId);
+      if (credentialId) await this.credentials.requireKind(credentialId, 'OAUTH_CLIENT_SECRET', 'clientSecretCredentialId');
       else {
         const credential = await this.credentials.create({
           name: await this.freeCredentialName(`GitLab OAuth app ${clientId.slice(0, 8)} @ ${new URL(instanceUrl).host}`),

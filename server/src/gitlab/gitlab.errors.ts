@@ -236,12 +236,9 @@ export function fromGitCommandFailure(command: string, stderr: string, exitCode:
   return new DomainError(transient ? 'GITLAB_UNAVAILABLE' : 'GITLAB_BAD_RESPONSE', message, { retryable: transient, details: { exitCode } });
 }
 
-/**
- * The error of a transfer stopped by its AbortSignal (a canceled run or restore). One helper, so
- * the code it carries can change in one place.
- */
+/** The error of a transfer stopped by its AbortSignal (a canceled run or restore): one helper for every transport. */
 export function transferCanceled(what: string): DomainError {
-  return new DomainError('CONFLICT', `${what} was canceled`, { details: { canceled: true } });
+  return new DomainError('CANCELED', `${what} was canceled`);
 }
 
 /** OAuth 2 errors (RFC 6749 §5.2) that mean "this grant or client is no good": re-authorize. */

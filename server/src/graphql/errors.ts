@@ -41,6 +41,7 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'DRILL_RUN_NOT_FOUND':
       return 'NOT_FOUND';
     case 'CONFLICT':
+    case 'CANCELED':
     case 'CREDENTIAL_IN_USE':
     case 'CREDENTIAL_NAME_TAKEN':
     case 'ORGANIZATION_ALREADY_PROTECTED':

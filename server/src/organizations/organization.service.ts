@@ -4,7 +4,7 @@
  * (overridable), then queues its first sync. Editing the RepoSyncSchedule recomputes `nextSyncAt`,
  * which the `repositories.schedule` job reads (see sync.service.ts).
  */
-import { ILike, In, IsNull, Not, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
+import { ILike, In, IsNull, Not, type DataSource, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
 import type { RepoSyncScheduleValue } from '../connections/connection.entity.js';
 import type { ConnectionService } from '../connections/connection.service.js';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
@@ -102,11 +102,16 @@ export class OrganizationService {
       lastSyncedAt: null,
     });
     try {
-      await this.orgs.insert(organization);
+      // Serialised per instance and namespace, so two connections cannot both protect it.
+      await this.orgs.manager.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`protect:${connection.instanceUrl}#${namespace.id}`]);
+        await refuseProtectedElsewhere(tx, connection.instanceUrl, namespace.id);
+        await tx.insert(OrganizationEntity, organization);
+      });
     } catch (error) {
       if (isUniqueViolation(error)) {
         const existing = await this.orgs.findOneByOrFail({ connectionId: connection.id, gitlabNamespaceId: namespace.id });
-        throw alreadyProtected(namespace.fullPath, existing.id);
+        throw alreadyProtected(namespace.fullPath, existing);
       }
       throw error;
     }
@@ -184,4 +189,17 @@ export class OrganizationService {
     await this.repos.update({ organizationId, id: In(repositoryIds) }, { isProtected });
     return this.repos.findBy({ organizationId, id: In(repositoryIds) });
   }
+}
+
+/**
+ * One Organization per GitLab namespace and instance, whichever connection reaches it: a second
+ * one would back every repository up twice.
+ */
+async function refuseProtectedElsewhere(tx: EntityManager, instanceUrl: string, gitlabNamespaceId: number): Promise<void> {
+  const existing = await tx
+    .createQueryBuilder(OrganizationEntity, 'o')
+    .innerJoin('connections', 'c', 'c.id = o.connection_id')
+    .where('c.instance_url = :instanceUrl AND o.gitlab_namespace_id = :gitlabNamespaceId', { instanceUrl, gitlabNamespaceId })
+    .getOne();
+  if (existing) throw alreadyProtected(existing.fullPath, existing);
 }

@@ -5,11 +5,11 @@
  */
 import type { Readable } from 'node:stream';
 import type { GitAuth } from '../gitlab/gitlab-http.js';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
-import { lfsKey } from '../backup/lfs.js';
-import { storedLfsObjects, type Manifest } from '../backup/manifest.js';
 import { uploadLfsObjects } from './lfs-upload.js';
 import type { NewProjectDeps } from './new-project.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { lfsKey } from '../snapshot/lfs-layout.js';
+import { type Manifest, storedLfsObjects } from '../snapshot/manifest.js';
 
 export interface ChainLfsOutcome {
   counts: { uploaded: number; present: number; failed: number } | null;

@@ -19,13 +19,13 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
-import { lfsKey } from '../backup/lfs.js';
-import { MANIFEST_FILE, storedLfsObjects, type Manifest, type ManifestArtifact } from '../backup/manifest.js';
 import { git } from '../git/git.js';
 import { listRefs } from '../git/mirror.js';
 import { materializeRepository } from './git-restore.js';
 import type { NewProjectDeps } from './new-project.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { lfsKey } from '../snapshot/lfs-layout.js';
+import { MANIFEST_FILE, type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
 
 export type DrillCheckDeps = Pick<NewProjectDeps, 'reader' | 'stores' | 'codec' | 'keyFor'>;
 

@@ -24,7 +24,6 @@ import { randomInt } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { In, type DataSource, type Repository } from 'typeorm';
-import { SnapshotEntity } from '../backup/backup.entity.js';
 import { nextBackup } from '../backup/backup-schedule.js';
 import type { PolicyService } from '../backup/policy.service.js';
 import type { DrillPolicy } from '../backup/policy.types.js';
@@ -41,8 +40,7 @@ import type { DrillChanged } from './drill.events.js';
 import { drillAlreadyRunning, drillRunNotFound } from './drill.errors.js';
 import { requireWriteScopes, restoreToNewProject, type NewProjectDeps } from './new-project.js';
 import { RestoreMappingEntity } from './restore-mapping.entity.js';
-
-export const JOB_DRILL_RUN = 'drill.run';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 /** The drill settings a manual drill uses when the policy has none. */
 const FALLBACK_DRILL: DrillPolicy = defaultPolicy().drill!;
@@ -125,7 +123,7 @@ export class DrillService {
       finishedAt: null,
     });
     await this.runs.insert(run as never);
-    await this.queue.enqueue(JOB_DRILL_RUN, { drillRunId: run.id });
+    await this.queue.enqueue('drill.run', { drillRunId: run.id });
     this.announce(run);
     this.logger.info({ drillRunId: run.id, organizationId, target: run.target, sampleSize: run.sampleSize, trigger: run.trigger }, 'drill queued');
     return this.get(run.id);
@@ -274,7 +272,11 @@ export class DrillService {
         return project?.id ?? null;
       }, { write: true });
       // what the restore recorded for that project goes with it
-      if (deleted !== null) await this.dataSource.getRepository(RestoreMappingEntity).delete({ scope: `${connectionId}:${deleted}` });
+      if (deleted !== null) {
+        const mappings = this.dataSource.getRepository(RestoreMappingEntity);
+        await mappings.delete({ scope: `${connectionId}:${deleted}` });
+        await mappings.delete({ scope: `${connectionId}:projects`, kind: 'project', targetId: String(deleted) });
+      }
       return null;
     } catch (error) {
       return `scratch project ${fullPath} could not be deleted (${error instanceof Error ? error.message : String(error)}); delete it by hand`;

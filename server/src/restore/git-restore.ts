@@ -23,10 +23,10 @@ import { authEnv, git, GitError, redact, type GitOptions } from '../git/git.js';
 import { fromGitCommandFailure, transferCanceled } from '../gitlab/gitlab.errors.js';
 import { defaultGitLabHttp, withRenewal, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { listRefs } from '../git/mirror.js';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
-import type { GitState, Manifest, ManifestArtifact } from '../backup/manifest.js';
-import type { SnapshotReader } from '../backup/snapshot-chain.js';
-import { DomainError } from '../shared/errors.js';
+import { DomainError, isDomainError } from '../shared/errors.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { GitState, Manifest, ManifestArtifact } from '../snapshot/manifest.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
 export type Refs = Record<string, string>;
 
@@ -84,7 +84,7 @@ export async function materializeRepository(options: MaterializeOptions): Promis
     try {
       await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i]!, artifact));
       await git(['bundle', 'unbundle', file], opts).catch((e: Error) => {
-        if (e instanceof DomainError && e.details?.canceled) throw e;
+        if (isDomainError(e, 'CANCELED')) throw e;
         throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });
       });
     } finally {
@@ -194,6 +194,20 @@ export async function lsRemote(remoteUrl: string, auth: GitOptions['auth'], sign
     if (sha && ref && ref.startsWith('refs/') && !ref.endsWith('^{}')) refs[ref] = sha;
   }
   return refs;
+}
+
+/**
+ * The refs of a remote that GitLab may not have created yet: a wiki's repository exists only once
+ * a page was written or something was pushed (GitAccessWiki: 404 "A repository for this wiki does
+ * not exist yet."). Null when the remote answers "not found"; a push then creates it.
+ */
+export async function lsRemoteIfExists(remoteUrl: string, auth: GitOptions['auth'], signal?: AbortSignal): Promise<Refs | null> {
+  try {
+    return await lsRemote(remoteUrl, auth, signal);
+  } catch (error) {
+    if (error instanceof DomainError && !error.retryable && /not found|does not exist yet|returned error: 404/i.test(error.message)) return null;
+    throw error;
+  }
 }
 
 interface Planned {

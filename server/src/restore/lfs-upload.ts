@@ -75,7 +75,7 @@ async function uploadOne(client: LfsBatchClient, options: LfsUploadOptions, obje
     result.uploaded.push(object.oid);
     result.bytes += object.size;
   } catch (error) {
-    if (options.signal?.aborted || (isDomainError(error) && error.details?.canceled)) throw transferCanceled('LFS upload');
+    if (options.signal?.aborted || isDomainError(error, 'CANCELED')) throw transferCanceled('LFS upload');
     result.failed.push({ oid: object.oid, reason: (error as Error).message });
   }
 }

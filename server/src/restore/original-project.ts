@@ -12,11 +12,11 @@
 import { gitAuthOf } from '../gitlab/gitlab-http.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
 import { validationError } from '../shared/errors.js';
-import { materializeRepository, pushRestoredRefs, type PushMode } from './git-restore.js';
+import { lsRemoteIfExists, materializeRepository, pushRestoredRefs, type PushMode } from './git-restore.js';
 import { uploadChainLfs } from './chain-lfs.js';
 import { requireWriteScopes, type NewProjectDeps, type NewProjectOutcome } from './new-project.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 export type OriginalMode = 'PREFIX' | 'MISSING_ONLY' | 'OVERWRITE';
 
@@ -60,9 +60,13 @@ export async function restoreToOriginal(
       if (!manifest[which] || Object.keys(manifest[which]!.refs).length === 0) continue;
       const dir = join(scratch, which);
       const materialized = await materializeRepository({ chain, manifests, which, dir, reader: deps.reader, keyFor: deps.keyFor, signal: options.signal });
+      const remoteUrl = which === 'git' ? project.httpUrlToRepo : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git');
+      // A wiki GitLab has not created yet (lazily, on the first page or push) has no refs: the push creates it.
+      const existingRefs = which === 'wiki' ? ((await lsRemoteIfExists(remoteUrl, auth, options.signal)) ?? {}) : undefined;
       outcome[which] = await pushRestoredRefs({
         dir,
-        remoteUrl: which === 'git' ? project.httpUrlToRepo : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git'),
+        remoteUrl,
+        existingRefs,
         auth,
         mode: PUSH_MODE[target.mode],
         prefix,

@@ -11,11 +11,6 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { In, LessThanOrEqual, type DataSource, type Repository } from 'typeorm';
-import { SnapshotEntity } from '../backup/backup.entity.js';
-import type { ArtifactStores } from '../backup/backup.ports.js';
-import { lfsKey } from '../backup/lfs.js';
-import { MANIFEST_FILE, storedLfsObjects } from '../backup/manifest.js';
-import type { SnapshotReader } from '../backup/snapshot-chain.js';
 import type { SnapshotVerifier } from '../backup/verification.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, validationError } from '../shared/errors.js';
@@ -27,11 +22,15 @@ import type { RestoreProgressed } from './restore.events.js';
 import type { TarEntry } from './tar.js';
 import { restoreToNewProject, type NewProjectDeps, type NewProjectTarget } from './new-project.js';
 import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
-import { restoreGroupToNamespace } from './group-restore.js';
+import { capturedGroupsOf, restoreGroupToNamespace } from './group-restore.js';
 import { writeScopesOf } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { StorageRoots } from '../storage/storage.port.js';
+import { lfsKey } from '../snapshot/lfs-layout.js';
+import { MANIFEST_FILE, storedLfsObjects } from '../snapshot/manifest.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
-export const JOB_RESTORE_RUN = 'restore.run';
 export const DOWNLOAD_TTL_MS = 60 * 60_000;
 
 export interface RestoreRequest {
@@ -62,7 +61,7 @@ export class RestoreService {
     private readonly dataSource: DataSource,
     private readonly reader: SnapshotReader,
     private readonly verifier: SnapshotVerifier,
-    private readonly stores: ArtifactStores,
+    private readonly stores: StorageRoots,
     private readonly queue: JobQueue,
     private readonly signingKey: Buffer,
     private readonly publicUrl: string,
@@ -128,7 +127,7 @@ export class RestoreService {
     });
     await this.runs.insert(run as never);
     this.emit(run, 0, snapshots.length, null);
-    await this.queue.enqueue(JOB_RESTORE_RUN, { runId: run.id });
+    await this.queue.enqueue('restore.run', { runId: run.id });
     this.logger.info({ restoreRunId: run.id, target: run.target, snapshots: snapshots.length, dryRun: run.isDryRun }, 'restore queued');
     return run;
   }
@@ -192,8 +191,12 @@ export class RestoreService {
     const options = run.options as unknown as NewProjectTarget & OriginalTarget & { includeMetadata: boolean };
     await this.update(run, { phase: 'RESTORING' }, 0);
     let fatal = 0; // snapshots that could not be restored at all (others may only report problems)
-    // Groups first: their labels and milestones exist before the projects' issues name them.
-    snapshots = [...snapshots.filter((s) => s.groupId), ...snapshots.filter((s) => !s.groupId)];
+    // Groups first, parents before children: their labels and milestones exist before the
+    // projects' issues name them, and the kept hierarchy is built top down.
+    const depth = new Map<string, number>();
+    for (const s of snapshots) if (s.groupId) depth.set(s.id, ((await this.reader.manifest(s)).group?.fullPath ?? '').split('/').length);
+    snapshots = [...snapshots.filter((s) => s.groupId).sort((a, b) => depth.get(a.id)! - depth.get(b.id)!), ...snapshots.filter((s) => !s.groupId)];
+    if (run.target === 'NEW_PROJECT') options.capturedGroups = await capturedGroupsOf(this.newProject!, snapshots.filter((s) => s.groupId), options.namespacePath);
     for (const [i, snapshot] of snapshots.entries()) {
       const manifest = await this.reader.manifest(snapshot);
       const path = manifest.repository?.pathWithNamespace ?? manifest.group?.fullPath ?? snapshot.id;
@@ -215,6 +218,7 @@ export class RestoreService {
           targetUrl: outcome.webUrl,
           detail: {
             created: outcome.created,
+            ...(outcome.groupsCreated?.length ? { groupsCreated: outcome.groupsCreated } : {}),
             refsPushed: outcome.git?.pushed.length ?? 0,
             refsSkipped: outcome.git?.skipped ?? [],
             refsRejected: outcome.git?.rejected ?? [],

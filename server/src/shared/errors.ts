@@ -10,6 +10,8 @@ export const DOMAIN_ERROR_CODES = [
   'CONFLICT',
   'FORBIDDEN',
   'UNAUTHENTICATED',
+  /** The operation stopped because it was canceled (a run canceled by a user, a job shutting down). */
+  'CANCELED',
   // credentials
   'CREDENTIAL_NOT_FOUND',
   'CREDENTIAL_IN_USE',

@@ -2,9 +2,12 @@
  * manifest.json: the last artifact of a snapshot, written after every other one. It lists every
  * artifact with its size and sha256, the refs the snapshot restores, and the snapshot it builds
  * on. A snapshot without its manifest does not exist. The format is documented in docs/FORMAT.md
- * so that a user can restore with plain git and a JSON reader.
+ * so that a user can restore with plain git and a JSON reader. Where artifacts live:
+ * artifact-keys.ts; how a snapshot's manifest is built: manifest-builder.ts.
  */
-import type { CopyType } from './policy.types.js';
+
+/** FULL: every object; INCREMENTAL: since the previous snapshot; DIFFERENTIAL: since the last FULL. */
+export type CopyType = 'FULL' | 'INCREMENTAL' | 'DIFFERENTIAL';
 
 export const MANIFEST_FORMAT = 'labkeeper-snapshot';
 export const MANIFEST_VERSION = 1;
@@ -84,12 +87,6 @@ export function parseManifest(bytes: Buffer): Manifest {
   }
   return value;
 }
-
-export const snapshotPrefix = (organizationId: string, repositoryId: string, snapshotId: string) =>
-  `orgs/${organizationId}/repos/${repositoryId}/snapshots/${snapshotId}`;
-
-export const groupSnapshotPrefix = (organizationId: string, groupId: string, snapshotId: string) =>
-  `orgs/${organizationId}/groups/${groupId}/snapshots/${snapshotId}`;
 
 /** The LFS objects a manifest lists as stored (listed, and neither missing nor failed). */
 export function storedLfsObjects(manifest: Manifest): { oid: string; size: number }[] {
