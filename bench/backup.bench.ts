@@ -29,7 +29,7 @@
  *
  * Time. Labkeeper skips a repository without any git transfer only when GitLab's
  * last_activity_at proves nothing changed since the parent snapshot, with a one-hour margin
- * (GitLab updates that field at most hourly; see isProvablyUnchanged in repository-backup.ts).
+ * (GitLab updates that field at most hourly; see isProvablyUnchanged in backup/skip-unchanged.ts).
  * Real backups run hours apart, so the benchmark gives the simulator and Labkeeper one injected
  * clock (real time + an offset) and moves it forward 6 hours between passes; the commits of a
  * pass land 3 hours before it (mid-interval). Without that, every pass would happen within the

@@ -51,7 +51,8 @@ import { GitbeakerMetadataWriterFactory } from './gitlab/metadata.writer.js';
 import { RepositoryBackup } from './backup/repository-backup.js';
 import { createGroupBackup } from './backup/group-backup.js';
 import { SnapshotService } from './backup/snapshot.service.js';
-import { SnapshotVerifier } from './backup/verification.js';
+import { SnapshotVerifier } from './snapshot/snapshot-verifier.js';
+import { SnapshotChecker } from './snapshot/snapshot-checker.js';
 import { Semaphore } from './shared/semaphore.js';
 import { createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
 import { SnapshotReader } from './snapshot/snapshot-reader.js';
@@ -168,7 +169,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const stores = createStorageRoots(config.dataDir);
     const keys = encryptionKeys(credentials, box);
     const reader = new SnapshotReader(dataSource, stores, codec);
-    const verifier = new SnapshotVerifier(dataSource, stores, reader, keys.forArtifact, clock, log('verify'), config.dataDir, codec);
+    const checker = new SnapshotChecker({ reader, keyFor: keys.forArtifact });
+    const verifier = new SnapshotVerifier({ dataSource, reader, checker, clock, logger: log('verify'), workDir: config.dataDir });
     const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
     policies = new PolicyService(dataSource, clock, log('policies'), keys.keyVersion);
     const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlabHttp }));
@@ -209,8 +211,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       sessions,
       connections,
       reader,
-      stores,
-      codec,
       keyFor: keys.forArtifact,
       workDir: config.dataDir,
       writers: new GitbeakerMetadataWriterFactory({ http: gitlabHttp }),
@@ -220,7 +220,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       dataSource,
       reader,
       verifier,
-      stores,
       jobStore.queue,
       box.deriveKey('labkeeper download links v1', 'restore'),
       config.publicUrl,

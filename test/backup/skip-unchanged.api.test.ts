@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { isProvablyUnchanged } from '../../server/src/backup/repository-backup.js';
+import { isProvablyUnchanged } from '../../server/src/backup/skip-unchanged.js';
 import { FakeClock } from '../../server/src/shared/clock.js';
 import { startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
 import { connectOrganization } from '../support/connections.js';

@@ -26,7 +26,7 @@ beforeAll(async () => {
   ids.pat = await create('alice token', 'PERSONAL_ACCESS_TOKEN', aToken(sim, alice.id).token);
   ids.clientSecret = await create('app secret', 'OAUTH_CLIENT_SECRET', 'gloas-client-secret-0000');
   ids.password = await create('a password', 'PASSWORD', 'hunter2-hunter2');
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();

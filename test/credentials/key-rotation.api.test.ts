@@ -31,7 +31,7 @@ beforeAll(async () => {
     i: { ...policy.data.policy.settings, encryptionCredentialId: keyId },
   });
   expect(encrypted.errors).toBeUndefined();
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { bundleHeader, listRefs, syncMirror } from '../../server/src/git/mirror.js';
 import { fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../../server/src/git/upload-pack.js';
-import { prerequisiteCommits } from '../../server/src/backup/repository-backup.js';
+import { prerequisiteCommits } from '../../server/src/backup/git-transfer.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { createTestCertificates, type TestCertificates } from '../gitlab/test-ca.js';
 

@@ -24,7 +24,7 @@ beforeAll(async () => {
     i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'bob', personalAccessToken: aToken(sim, bob.id).token },
   });
   bobConnectionId = r.data.connectGitLab.connection.id;
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();

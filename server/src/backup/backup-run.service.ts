@@ -20,7 +20,9 @@ import type { PolicyService } from './policy.service.js';
 import type { CopyType } from './policy.types.js';
 import { ProgressThrottle } from './progress-throttle.js';
 import { windowEndsAt as windowEndsAt_ } from './backup-window.js';
-import { ACTIVITY_GRANULARITY_MS, type ItemProgress, type RepositoryBackup } from './repository-backup.js';
+import type { ItemProgress } from './backup-item.js';
+import type { RepositoryBackup } from './repository-backup.js';
+import { ACTIVITY_GRANULARITY_MS } from './skip-unchanged.js';
 
 export interface RunFilter {
   organizationId?: string | null;

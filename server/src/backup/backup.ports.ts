@@ -6,6 +6,7 @@
 import type { GroupMetadataType, MetadataType } from './policy.types.js';
 
 export interface MetadataSource {
-  projectRecords(projectId: number, type: MetadataType, onProgress?: (count: number) => void): AsyncIterable<Record<string, unknown>>;
-  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: (count: number) => void): AsyncIterable<Record<string, unknown>>;
+  /** `onWarning`: a child listing that failed (the record is kept) or a count unlike GitLab's x-total. */
+  projectRecords(projectId: number, type: MetadataType, onProgress?: (count: number) => void, onWarning?: (warning: string) => void): AsyncIterable<Record<string, unknown>>;
+  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: (count: number) => void, onWarning?: (warning: string) => void): AsyncIterable<Record<string, unknown>>;
 }

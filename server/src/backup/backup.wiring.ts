@@ -23,7 +23,7 @@ export function encryptionKeys(credentials: CredentialService, box: SecretBox) {
     installationKey,
     /** The current version of an ENCRYPTION_KEY credential; a validation error when the id is not one. */
     async keyVersion(credentialId: string): Promise<number> {
-      await credentials.requireKind(credentialId, 'ENCRYPTION_KEY', 'input.encryptionCredentialId');
+      await credentials.requireKind(credentialId, 'ENCRYPTION_KEY', 'encryptionCredentialId');
       return credentials.keyVersion(credentialId);
     },
     /**

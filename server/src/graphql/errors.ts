@@ -85,8 +85,11 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
 }
 
 /**
- * Field paths name what the client sent: `input.secret`, not `secret`. A path whose first segment
- * is not an argument of the operation is taken to be inside its `input` argument.
+ * Field paths name what the client sent: `input.secret`, not `secret`. Domain errors name fields
+ * as their input value does (`namespacePath`, `schedule.time.hour`), without transport prefixes;
+ * here a path whose first segment is not an argument of the operation is taken to be inside its
+ * `input` argument and gets the `input.` prefix. Operations without an `input` argument keep the
+ * domain's path.
  */
 function qualify(fields: Record<string, string> | undefined, args?: Record<string, unknown>, target?: unknown) {
   if (!fields || !args) return fields;

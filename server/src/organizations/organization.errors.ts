@@ -11,7 +11,7 @@ export const alreadyProtected = (fullPath: string, existing: { id: string; name:
       details: {
         organizationId: existing.id,
         connectionId: existing.connectionId,
-        fields: { 'input.namespacePath': `is already protected as organization "${existing.name}" (id ${existing.id})` },
+        fields: { namespacePath: `is already protected as organization "${existing.name}" (id ${existing.id})` },
       },
     },
   );

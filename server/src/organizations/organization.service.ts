@@ -71,13 +71,13 @@ export class OrganizationService {
   async protectNamespace(input: ProtectInput): Promise<OrganizationEntity> {
     const connection = await this.connections.get(input.connectionId);
     const path = input.namespacePath.trim().replace(/^\/+|\/+$/g, '');
-    if (!path) throw validationError({ 'input.namespacePath': 'is required: the full path of a group, or your username' });
+    if (!path) throw validationError({ 'namespacePath': 'is required: the full path of a group, or your username' });
     const namespace = await this.sessions
       .withGitLab(connection.id, (client) => client.getNamespace(path))
       .catch((error: unknown) => {
         if (isDomainError(error, 'GITLAB_NOT_FOUND')) {
           throw new DomainError('NAMESPACE_NOT_FOUND', `GitLab has no namespace "${path}" this connection can see`, {
-            details: { fields: { 'input.namespacePath': `"${path}" was not found, or the GitLab user cannot see it` } },
+            details: { fields: { 'namespacePath': `"${path}" was not found, or the GitLab user cannot see it` } },
           });
         }
         throw error;
@@ -85,7 +85,7 @@ export class OrganizationService {
     const defaults = connection.organizationDefaults;
     const workerId = input.defaultWorkerId !== undefined ? input.defaultWorkerId : defaults.defaultWorkerId;
     if (workerId) await this.checkWorker(workerId);
-    const schedule = validateSchedule(input.repoSyncSchedule ?? defaults.repoSyncSchedule, 'input.repoSyncSchedule');
+    const schedule = validateSchedule(input.repoSyncSchedule ?? defaults.repoSyncSchedule, 'repoSyncSchedule');
     const organization = this.orgs.create({
       id: newId(),
       connectionId: connection.id,
@@ -125,7 +125,7 @@ export class OrganizationService {
     if (changes.autoAddNewRepositories != null) organization.autoAddNewRepositories = changes.autoAddNewRepositories;
     if (changes.includeGroups != null) {
       if (changes.includeGroups && organization.kind === 'USER') {
-        throw validationError({ 'input.includeGroups': 'a user namespace has no groups' });
+        throw validationError({ 'includeGroups': 'a user namespace has no groups' });
       }
       organization.includeGroups = changes.includeGroups;
     }
@@ -134,7 +134,7 @@ export class OrganizationService {
       organization.defaultWorkerId = changes.defaultWorkerId;
     }
     if (changes.repoSyncSchedule) {
-      organization.repoSyncSchedule = validateSchedule(changes.repoSyncSchedule, 'input.repoSyncSchedule');
+      organization.repoSyncSchedule = validateSchedule(changes.repoSyncSchedule, 'repoSyncSchedule');
       organization.nextSyncAt = nextSyncAt(organization.repoSyncSchedule, this.clock.now());
     }
     await this.orgs.save(organization);

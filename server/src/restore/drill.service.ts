@@ -4,7 +4,7 @@
  * A drill picks a sample of the organization's repositories that have snapshots (at random, so
  * that over time every repository gets drilled; `sampleSize` of them, all when there are fewer),
  * takes the latest snapshot of each and restores its chain into a scratch target:
- * - LOCAL_BARE (git-only): drill-check.ts — artifacts re-hashed, the chain unbundled into a fresh
+ * - LOCAL_BARE (git-only): drill-check.ts (the snapshot checker) — artifacts re-hashed, the chain unbundled into a fresh
  *   bare repository under `<data dir>/tmp/drill-*` (deleted afterwards), `git fsck --full`, refs
  *   compared with the manifest, LFS objects hashed, metadata decoded and counted.
  * - SCRATCH_NAMESPACE: the same checks of the stored files, then the restore's own NEW_PROJECT
@@ -41,12 +41,14 @@ import { drillAlreadyRunning, drillRunNotFound } from './drill.errors.js';
 import { requireWriteScopes, restoreToNewProject, type NewProjectDeps } from './new-project.js';
 import { RestoreMappingEntity } from './restore-mapping.entity.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { SnapshotChecker } from '../snapshot/snapshot-checker.js';
 
 /** The drill settings a manual drill uses when the policy has none. */
 const FALLBACK_DRILL: DrillPolicy = defaultPolicy().drill!;
 
 export class DrillService {
   private readonly runs: Repository<DrillRunEntity>;
+  private readonly checker: SnapshotChecker;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -58,6 +60,7 @@ export class DrillService {
     private readonly publish: (event: DrillChanged) => void = () => undefined,
   ) {
     this.runs = dataSource.getRepository(DrillRunEntity);
+    this.checker = new SnapshotChecker({ reader: deps.reader, keyFor: deps.keyFor });
   }
 
   /** `drillChanged` for whoever watches the organization's drills (the drill panel). */
@@ -217,7 +220,7 @@ export class DrillService {
     await mkdir(scratch, { recursive: true });
     let outcome: { differences: string[]; checked: DrillRepositoryResult['checked']; chainLength: number };
     try {
-      outcome = await checkSnapshot(this.deps, snapshot, scratch);
+      outcome = await checkSnapshot(this.checker, snapshot, scratch);
       if (run.target === 'SCRATCH_NAMESPACE' && outcome.differences.length === 0) {
         outcome.differences.push(...(await this.toScratchNamespace(run, snapshot, path)));
       }

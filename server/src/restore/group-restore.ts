@@ -37,8 +37,7 @@ export async function capturedGroupsOf(deps: NewProjectDeps, groupSnapshots: Sna
     const manifest = await deps.reader.manifest(snapshot);
     const artifact = manifest.artifacts.find((a) => a.metadataType === 'subgroups');
     if (!artifact) continue;
-    const store = await deps.stores.at(snapshot.storageRoot);
-    for await (const record of readRecords(store, deps, snapshot, manifest, artifact)) {
+    for await (const record of readRecords(deps, snapshot, manifest, artifact)) {
       if (typeof record.full_path !== 'string' || typeof record.name !== 'string') continue;
       captured.set(targetPathOf(record.full_path, manifest.organization.fullPath, namespacePath), {
         name: record.name,
@@ -81,11 +80,10 @@ export async function restoreGroupToNamespace(
   const namespace = plan.namespace;
   if (namespace && namespace.kind !== 'group') throw new DomainError('NAMESPACE_NOT_FOUND', `${path} is a user namespace, which has no group labels or milestones`, { details: { path } });
 
-  const store = await deps.stores.at(snapshot.storageRoot);
   const source: Partial<Record<RestorableType, RecordSource>> = {};
   for (const artifact of manifest.artifacts) {
     const type = artifact.metadataType ? GROUP_TYPES[artifact.metadataType] : undefined;
-    if (type) source[type] = () => readRecords(store, deps, snapshot, manifest, artifact);
+    if (type) source[type] = () => readRecords(deps, snapshot, manifest, artifact);
   }
   const metadata = await restoreProjectMetadata({
     // A group the dry run would create is predicted against an empty one.

@@ -14,16 +14,14 @@ import { writeAuthorizationRequired } from '../connections/connection.errors.js'
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import type { GitLabProject } from '../gitlab/gitlab.port.js';
 import { DomainError, isDomainError, validationError } from '../shared/errors.js';
-import { gitlabReadOnlyReason, lsRemote, lsRemoteIfExists, materializeRepository, pushRestoredRefs, type PushReport } from './git-restore.js';
+import { gitlabReadOnlyReason, lsRemote, lsRemoteIfExists, pushRestoredRefs, type PushReport } from './git-restore.js';
+import { materializeRepository } from '../snapshot/repository-materializer.js';
 import { uploadChainLfs } from './chain-lfs.js';
 import type { RestoreMappings } from './metadata-mappings.js';
 import { InMemoryRestoreMappings, RESTORABLE_TYPES, restoreProjectMetadata, type MetadataRestoreReport, type RecordSource, type RestorableType } from './metadata-restore.js';
 import type { GitbeakerMetadataWriterFactory as GitLabMetadataWriterFactory, GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
-import { createInterface } from 'node:readline';
 import { chooseProjectPath, ensureNamespace, rememberProject, targetPathOf, type CapturedGroup } from './target-namespace.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
-import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
-import type { StorageRoots } from '../storage/storage.port.js';
 import { type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
@@ -57,8 +55,6 @@ export interface NewProjectDeps {
   sessions: GitLabSessions;
   connections: ConnectionService;
   reader: SnapshotReader;
-  stores: StorageRoots;
-  codec: ArtifactCodec;
   keyFor(snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): Promise<Buffer | null>;
   workDir: string;
   writers: GitLabMetadataWriterFactory;
@@ -74,7 +70,7 @@ export function requireWriteScopes(connection: ConnectionEntity, anyOf: string[]
   if (anyOf.some((s) => scopes.includes(s))) return;
   if (connection.method !== 'PERSONAL_ACCESS_TOKEN') throw writeAuthorizationRequired(connection.id, scopes.length ? `its write authorization lacks ${anyOf.join(' or ')}` : null);
   throw new DomainError('CONNECTION_NOT_CONNECTED', `connection ${connection.id} cannot ${what}: its token lacks the ${anyOf.join(' or ')} scope; connect with a token that has it`, {
-    details: { fields: { 'input.targetConnectionId': `needs ${anyOf.join(' or ')} to ${what}` } },
+    details: { fields: { 'targetConnectionId': `needs ${anyOf.join(' or ')} to ${what}` } },
   });
 }
 
@@ -89,7 +85,7 @@ export async function restoreToNewProject(
   const chain = await deps.reader.chain(snapshot);
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
-  if (!manifest.repository) throw validationError({ 'input.snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  if (!manifest.repository) throw validationError({ 'snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
   // The project's place in the kept hierarchy (target-namespace.ts), or the path asked for.
   const wanted = target.projectPath?.trim()
     ? `${target.namespacePath.replace(/^\/+|\/+$/g, '')}/${target.projectPath.trim()}`
@@ -176,12 +172,11 @@ export async function restoreToNewProject(
     // Metadata last: merge requests need their branches, releases their tags. A dry run against a
     // project that does not exist yet predicts against an empty one.
     if (options.includeMetadata) {
-      const store = await deps.stores.at(snapshot.storageRoot);
       const source: Partial<Record<RestorableType, RecordSource>> = {};
       for (const artifact of manifest.artifacts) {
         const type = artifact.metadataType as RestorableType | undefined;
         if (!type || !(RESTORABLE_TYPES as readonly string[]).includes(type)) continue;
-        source[type] = () => readRecords(store, deps, snapshot, manifest, artifact);
+        source[type] = () => readRecords(deps, snapshot, manifest, artifact);
       }
       outcome.metadata = await restoreProjectMetadata({
         writer: project ? writer : emptyTargetWriter(),
@@ -216,17 +211,7 @@ export function emptyTargetWriter(): GitLabMetadataWriter {
 }
 
 /** One metadata artifact's records, decoded and parsed line by line (never the whole file in memory). Also used by group-restore.ts. */
-export async function* readRecords(
-  store: Awaited<ReturnType<StorageRoots['at']>>,
-  deps: NewProjectDeps,
-  snapshot: SnapshotEntity,
-  manifest: Manifest,
-  artifact: ManifestArtifact,
-): AsyncIterable<Record<string, unknown>> {
+export async function* readRecords(deps: Pick<NewProjectDeps, 'reader' | 'keyFor'>, snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): AsyncIterable<Record<string, unknown>> {
   const key = artifact.encrypted ? await deps.keyFor(snapshot, manifest, artifact) : null;
-  const source = await store.open(`${snapshot.storagePrefix}/${artifact.path}`);
-  const decoder = deps.codec.decode({ compression: artifact.compression, key });
-  source.on('error', (e) => decoder.destroy(e));
-  const lines = createInterface({ input: source.pipe(decoder), crlfDelay: Infinity });
-  for await (const line of lines) if (line.trim()) yield JSON.parse(line) as Record<string, unknown>;
+  yield* deps.reader.records(snapshot, artifact, key);
 }

@@ -13,7 +13,8 @@ import { gitAuthOf } from '../gitlab/gitlab-http.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validationError } from '../shared/errors.js';
-import { lsRemoteIfExists, materializeRepository, pushRestoredRefs, type PushMode } from './git-restore.js';
+import { lsRemoteIfExists, pushRestoredRefs, type PushMode } from './git-restore.js';
+import { materializeRepository } from '../snapshot/repository-materializer.js';
 import { uploadChainLfs } from './chain-lfs.js';
 import { requireWriteScopes, type NewProjectDeps, type NewProjectOutcome } from './new-project.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
@@ -43,7 +44,7 @@ export async function restoreToOriginal(
   const chain = await deps.reader.chain(snapshot);
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
-  if (!manifest.repository) throw validationError({ 'input.snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  if (!manifest.repository) throw validationError({ 'snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
   const { project, protectedBranches } = await deps.sessions.withGitLab(connection.id, async (client) => {
     const found = await client.getProject(manifest.repository!.gitlabProjectId);
     return { project: found, protectedBranches: await client.listProtectedBranches(found.id).catch(() => [] as string[]) };

@@ -72,11 +72,11 @@ export async function ensureNamespace(input: {
   const found = await findNamespace(client, fullPath);
   if (found) return { namespace: found, created: [] };
   if (fullPath === root || !fullPath.startsWith(`${root}/`)) {
-    throw validationError({ 'input.namespacePath': `"${root}" was not found on the target instance` });
+    throw validationError({ 'namespacePath': `"${root}" was not found on the target instance` });
   }
   const parent = await ensureNamespace({ ...input, fullPath: fullPath.slice(0, fullPath.lastIndexOf('/')) });
   if (dryRun || !parent.namespace || !writer) return { namespace: null, created: [...parent.created, fullPath] };
-  if (parent.namespace.kind !== 'group') throw validationError({ 'input.namespacePath': `${parent.namespace.fullPath} is a user namespace, which cannot hold groups` });
+  if (parent.namespace.kind !== 'group') throw validationError({ 'namespacePath': `${parent.namespace.fullPath} is a user namespace, which cannot hold groups` });
   const path = fullPath.split('/').at(-1)!;
   const settings = captured.get(fullPath);
   const group = { name: settings?.name ?? path, path, parentId: parent.namespace.id, description: settings?.description ?? null };
@@ -91,7 +91,7 @@ export async function ensureNamespace(input: {
     if (!/taken/i.test(said)) await writer.createGroup({ ...group, visibility: 'private' });
   }
   const made = await findNamespace(client, fullPath);
-  if (!made) throw validationError({ 'input.namespacePath': `group ${fullPath} could not be created on the target` });
+  if (!made) throw validationError({ 'namespacePath': `group ${fullPath} could not be created on the target` });
   return { namespace: made, created: [...parent.created, fullPath] };
 }
 
@@ -112,7 +112,7 @@ export async function chooseProjectPath(client: GitLabClient, mappings: RestoreM
     const ours = await mappings.get('project', `${repositoryId}>${candidate}`);
     if (ours === String(existing.id)) return { path: candidate, project: existing };
   }
-  throw validationError({ 'input.projectPath': `${path} and its first ${collisionCandidates(path).length - 1} alternatives are taken on the target` });
+  throw validationError({ 'projectPath': `${path} and its first ${collisionCandidates(path).length - 1} alternatives are taken on the target` });
 }
 
 /** Records that this restore created `project` at `path` for `repositoryId`. */

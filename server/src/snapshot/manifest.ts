@@ -64,7 +64,12 @@ export interface Manifest {
   group?: { id: string; gitlabGroupId: number; fullPath: string; webUrl: string; parentGitlabGroupId: number | null };
   git: GitState | null;
   wiki: GitState | null;
-  metadata: Record<string, { status: 'OK' | 'SKIPPED' | 'FAILED'; records: number; reason?: string }>;
+  /**
+   * Per type: OK with the records stored, or SKIPPED/FAILED with the reason. `warnings`: what an OK
+   * type could not read completely (a record's child listing that failed — the record is stored
+   * with what was read — or a count unlike GitLab's `x-total`).
+   */
+  metadata: Record<string, { status: 'OK' | 'SKIPPED' | 'FAILED'; records: number; reason?: string; warnings?: string[] }>;
   /**
    * Git LFS objects this snapshot's range references (its bundle's new commits; everything for a
    * FULL). Objects live once per repository at `orgs/<org>/repos/<repo>/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>`

@@ -8,13 +8,21 @@ import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { DataSource } from 'typeorm';
-import type { StorageRoots } from '../storage/storage.port.js';
+import { createInterface } from 'node:readline';
+import type { ObjectInfo, StorageRoots } from '../storage/storage.port.js';
 import { artifactKey, manifestKey } from './artifact-keys.js';
 import { lfsKey } from './lfs-layout.js';
-import { parseManifest, type Manifest, type ManifestArtifact } from './manifest.js';
+import { parseManifest, storedLfsObjects, type Manifest, type ManifestArtifact } from './manifest.js';
 import { snapshotNotFound, snapshotParentGone } from './snapshot.errors.js';
 import { SnapshotEntity } from './snapshot.entity.js';
 import type { ArtifactCodec } from './snapshot.ports.js';
+
+export interface StoredFile {
+  /** The storage key, which is also its path in a DOWNLOAD archive. */
+  key: string;
+  info: ObjectInfo | null;
+  open(): Promise<Readable>;
+}
 
 export class SnapshotReader {
   constructor(
@@ -71,14 +79,27 @@ export class SnapshotReader {
     return this.decoded(source, { compression: 'NONE', key: encryption?.key ?? null });
   }
 
-  /** Any key of the snapshot's storage root (DOWNLOAD streams the snapshot's folder and LFS objects). */
-  async openKey(snapshot: SnapshotEntity, key: string): Promise<Readable> {
-    return (await this.stores.at(snapshot.storageRoot)).open(key);
+  /** One metadata artifact's records, decoded and parsed line by line (never the whole file in memory). */
+  async *records(snapshot: SnapshotEntity, artifact: ManifestArtifact, key: Buffer | null): AsyncIterable<Record<string, unknown>> {
+    const lines = createInterface({ input: await this.openDecoded(snapshot, artifact, key), crlfDelay: Infinity });
+    for await (const line of lines) if (line.trim()) yield JSON.parse(line) as Record<string, unknown>;
   }
 
-  /** The snapshot's storage, for listing its folder (DOWNLOAD) and retention. */
-  storageOf(snapshot: SnapshotEntity) {
-    return this.stores.at(snapshot.storageRoot);
+  /**
+   * Every stored file a snapshot consists of, as stored (DOWNLOAD archives them): its artifacts,
+   * its manifest and the LFS objects it lists. `info` is null for a file missing from storage.
+   */
+  async *storedFiles(snapshot: SnapshotEntity, manifest: Manifest): AsyncIterable<StoredFile> {
+    const store = await this.stores.at(snapshot.storageRoot);
+    const keyId = manifest.encryption?.keyId ?? null;
+    const keys = [...manifest.artifacts.map((a) => artifactKey(snapshot.storagePrefix, a.path)), manifestKey(snapshot.storagePrefix)];
+    for (const o of storedLfsObjects(manifest)) keys.push(lfsKey(snapshot.organizationId, snapshot.repositoryId!, o.oid, { keyId }));
+    for (const key of keys) yield { key, info: await store.stat(key), open: () => store.open(key) };
+  }
+
+  /** Any key of the snapshot's storage root, as stored. */
+  async openKey(snapshot: SnapshotEntity, key: string): Promise<Readable> {
+    return (await this.stores.at(snapshot.storageRoot)).open(key);
   }
 
   private decoded(source: Readable, options: { compression: ManifestArtifact['compression']; key: Buffer | null }): Readable {
