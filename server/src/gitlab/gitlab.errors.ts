@@ -15,16 +15,8 @@ import { requestedDelayMs } from './retry-policy.js';
 
 export { redactSecrets, redactUrl } from './redact.js';
 
-export const GITLAB_ERROR_CODES = [
-  'GITLAB_UNAUTHORIZED',
-  'GITLAB_FORBIDDEN',
-  'GITLAB_NOT_FOUND',
-  'GITLAB_RATE_LIMITED',
-  'GITLAB_UNAVAILABLE',
-  'GITLAB_BAD_RESPONSE',
-] as const satisfies readonly DomainErrorCode[];
-
-export type GitLabErrorCode = (typeof GITLAB_ERROR_CODES)[number];
+/** The codes this adapter raises (a subset of DomainErrorCode). */
+export type GitLabErrorCode = Extract<DomainErrorCode, `GITLAB_${string}`>;
 
 /** Why GitLab refused a token (`details.reason` of GITLAB_UNAUTHORIZED). */
 export type UnauthorizedReason = 'expired' | 'revoked' | 'invalid';
