@@ -30,6 +30,11 @@ export interface RunFilter {
   status?: BackupRunStatus | null;
 }
 
+/** Tries of one repository within a run when its transfers keep failing transiently (each try with the transport's own retries). */
+export const ITEM_ATTEMPTS = 3;
+/** Longest Retry-After a requeued repository waits for before going back to the queue. */
+const MAX_REQUEUE_WAIT_MS = 60_000;
+
 export class BackupRunService {
   private readonly runs: Repository<BackupRunEntity>;
   private readonly items: Repository<BackupRunItemEntity>;
@@ -241,6 +246,10 @@ export class BackupRunService {
         return;
       }
       const domain = error instanceof DomainError ? error : null;
+      if (!stopped && domain?.retryable && item.attempts < ITEM_ATTEMPTS) {
+        await this.retryLater(run, item, domain);
+        return;
+      }
       if (!stopped) this.logger.error({ err: error, runId, repositoryId: item.repositoryId }, 'repository backup failed');
       await this.finishItem(
         run,
@@ -258,6 +267,21 @@ export class BackupRunService {
         await this.runItem(runId, itemId, touch);
       }
     }
+  }
+
+  /**
+   * A repository whose transfer failed transiently (GitLab 5xx or 429, a cut connection) after the
+   * transport's own retries goes back to the end of the queue, so it is tried again later in the
+   * same run instead of ending FAILED; after ITEM_ATTEMPTS it ends FAILED with the reason.
+   */
+  private async retryLater(run: BackupRunEntity, item: BackupRunItemEntity, error: DomainError): Promise<void> {
+    this.logger.warn({ runId: run.id, itemId: item.id, path: item.pathWithNamespace, attempt: item.attempts, reason: error.message }, 'repository backup failed transiently; retried later in this run');
+    // GitLab named a time (429/503 Retry-After): the repository's next try honours it too.
+    const retryAfterMs = typeof error.details?.retryAfterMs === 'number' ? Math.min(error.details.retryAfterMs, MAX_REQUEUE_WAIT_MS) : 0;
+    if (retryAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, retryAfterMs));
+    await this.items.update({ id: item.id }, { status: 'QUEUED', phase: 'QUEUED' });
+    const worker = await this.preferredWorker(run.organizationId);
+    await this.queue.enqueue('backup.repository', { runId: run.id, itemId: item.id }, { worker });
   }
 
   /**

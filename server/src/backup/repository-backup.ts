@@ -41,6 +41,7 @@ import { GitTransfer, type Fetched } from './git-transfer.js';
 import { writeMetadataArtifacts } from './metadata-artifacts.js';
 import { repositoryLockName, withRepositoryLock } from './repository-lock.js';
 import { backupLfsObjects } from './repository-lfs.js';
+import { gitAuthOf, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { isProvablyUnchanged } from './skip-unchanged.js';
 import { StepTimer } from './step-timer.js';
 
@@ -66,8 +67,8 @@ export interface RepositoryBackupDeps {
    * talks to GitLab (git, LFS, metadata), not while it writes the snapshot.
    */
   transfers: Semaphore;
-  /** First backoff step of git retries (default 1 s). */
-  gitRetryDelayMs?: number;
+  /** The application's GitLab transport: git and LFS transfers use its retry policy (the API's). */
+  http?: GitLabHttp;
 }
 
 type Encryption = { key: Buffer; keyId: string } | null;
@@ -108,7 +109,7 @@ export class RepositoryBackup {
   private readonly git: GitTransfer;
 
   constructor(private readonly deps: RepositoryBackupDeps) {
-    this.git = new GitTransfer({ codec: deps.codec, logger: deps.logger, gitRetryDelayMs: deps.gitRetryDelayMs });
+    this.git = new GitTransfer({ codec: deps.codec, logger: deps.logger, http: deps.http });
   }
 
   async run(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
@@ -210,7 +211,7 @@ export class RepositoryBackup {
    */
   private async transfer(a: Attempt, access: Access): Promise<Transferred> {
     const { run, repository, ctx } = a;
-    const auth = { username: 'oauth2', password: access.token, caCertificate: access.caCertificate ?? null };
+    const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
     const out: Transferred = { repositoryGit: null, wikiGit: null, lfs: null, metadata: {}, metadataArtifacts: [] };
     const releaseTransfer = await this.deps.transfers.acquire(ctx.signal, Number(a.item.sizeHint ?? 0));
     a.steps.mark('slot');
@@ -230,6 +231,7 @@ export class RepositoryBackup {
           gitState: out.repositoryGit.state,
           parent: parentManifest,
           auth,
+          http: this.deps.http,
           encryption,
           ctx,
           warnings: a.warnings,
@@ -243,7 +245,7 @@ export class RepositoryBackup {
   }
 
   /** The repository (and the wiki) through git-transfer.ts. */
-  private async fetchGit(a: Attempt, auth: { username: string; password: string; caCertificate: string | null }, out: Transferred): Promise<void> {
+  private async fetchGit(a: Attempt, auth: GitAuth, out: Transferred): Promise<void> {
     const { run, repository, ctx } = a;
     ctx.progress({ phase: 'FETCHING' });
     let lastTouch = 0;
