@@ -11,6 +11,7 @@ import type { Config } from './config/config.js';
 import { mountOAuthRoutes } from './connections/oauth.routes.js';
 import { loadOrCreateMasterKey, SecretBox } from './credentials/secret-box.js';
 import { openDatabase } from './db/data-source.js';
+import { watchDatabase } from './db/database-watch.js';
 import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { PgEventTarget } from './events/pg-event-target.js';
 import type { GitLabClientFactory, GitLabOAuthClient } from './gitlab/gitlab.port.js';
@@ -108,6 +109,9 @@ async function openDatabaseStep(config: Config, logger: Logger, cleanups: Cleanu
   // transfer slot and still needs others for its queries: room for both queues' jobs and more.
   const dataSource = await openDatabase(databaseUrl, { poolSize: Math.max(10, 2 * backupJobSlots(config.worker.concurrency) + 6) });
   cleanups.push(() => dataSource.destroy());
+  // An outage is logged once, not fatal: the pools reconnect when the database returns.
+  const watch = watchDatabase({ ping: () => dataSource.query('SELECT 1'), logger: logger.child({ component: 'database' }) });
+  cleanups.push(async () => watch.stop());
   return { databaseUrl, dataSource };
 }
 

@@ -24,6 +24,7 @@ import { CredentialService } from './credentials/credential.service.js';
 import type { SecretBox } from './credentials/secret-box.js';
 import { StorageHistoryService } from './dashboard/storage-history.service.js';
 import { GitbeakerClientFactory } from './gitlab/gitbeaker.adapter.js';
+import { GitLabHttp } from './gitlab/gitlab-http.js';
 import type { GitLabClientFactory, GitLabOAuthClient } from './gitlab/gitlab.port.js';
 import { GitbeakerMetadataReaderFactory } from './gitlab/metadata.reader.js';
 import { GitbeakerMetadataWriterFactory } from './gitlab/metadata.writer.js';
@@ -79,10 +80,14 @@ export interface ServiceInfrastructure {
   box: SecretBox;
   pubSub: LabkeeperPubSub;
   queue: JobQueue;
-  gitlab?: { factory?: GitLabClientFactory; oauth?: GitLabOAuthClient; retry?: RetryOptions };
+  gitlab?: { factory?: GitLabClientFactory; oauth?: GitLabOAuthClient; retry?: RetryOptions; http?: GitLabHttp };
 }
 
-export function buildServices(infra: ServiceInfrastructure): Services {
+export function buildServices(given: ServiceInfrastructure): Services {
+  // One transport for every byte exchanged with GitLab (REST, OAuth, LFS, git's smart HTTP): one
+  // agent per custom CA, one retry policy. Idle keep-alive sockets do not keep the process alive.
+  const http = given.gitlab?.http ?? new GitLabHttp({ ...given.gitlab?.retry, logger: given.logger });
+  const infra: ServiceInfrastructure = { ...given, gitlab: { ...given.gitlab, http } };
   const people = buildAccessAndConnections(infra);
   const backup = buildBackup(infra, people);
   const restore = buildRestore(infra, people, backup);
@@ -114,8 +119,8 @@ const componentLogger = (logger: Logger) => (component: string) => logger.child(
 /** Access, the Password Manager, workers, connections (PAT and OAuth), organizations and syncs. */
 function buildAccessAndConnections({ config, logger, clock, dataSource, box, pubSub, queue, gitlab: gitlabOptions }: ServiceInfrastructure) {
   const log = componentLogger(logger);
-  const gitlab = gitlabOptions?.factory ?? new GitbeakerClientFactory({ ...gitlabOptions?.retry, logger });
-  const oauth = gitlabOptions?.oauth ?? new HttpGitLabOAuthClient({ ...gitlabOptions?.retry, logger, clock });
+  const gitlab = gitlabOptions?.factory ?? new GitbeakerClientFactory({ http: gitlabOptions?.http });
+  const oauth = gitlabOptions?.oauth ?? new HttpGitLabOAuthClient({ http: gitlabOptions?.http, clock });
   const redirectUri = `${config.publicUrl}${OAUTH_CALLBACK_PATH}`;
   const workers = new WorkerService(dataSource, clock, log('workers'), config.worker.heartbeatIntervalMs, (e) => pubSub.publish('WORKER_CHANGED', e));
   const apiTokens = new ApiTokenService(dataSource, clock, log('access'));
@@ -158,7 +163,7 @@ function buildBackup({ config, logger, clock, dataSource, box, pubSub, queue, gi
   const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
   const policies = new PolicyService(dataSource, clock, log('policies'), keys.keyVersion);
   credentials.whenKeyRotated((id) => policies.keyRotated(id));
-  const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ ...gitlab?.retry, logger }));
+  const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlab?.http }));
   const verify = (id: string) => verifier.verify(id);
   const groupBackup = createGroupBackup({
     dataSource,
@@ -186,7 +191,7 @@ function buildBackup({ config, logger, clock, dataSource, box, pubSub, queue, gi
     workDir: config.dataDir,
     verify,
     transfers: new Semaphore(config.worker.concurrency),
-    gitRetryDelayMs: gitlab?.retry?.baseDelayMs,
+    http: gitlab?.http,
   });
   const backupRuns = new BackupRunService(dataSource, policies, sessions, queue, repositoryBackup, clock, log('backup'), (e) =>
     pubSub.publish('BACKUP_PROGRESS', e),
@@ -210,7 +215,7 @@ function buildRestore(
     reader: backup.reader,
     keyFor: backup.keys.forArtifact,
     workDir: config.dataDir,
-    writers: new GitbeakerMetadataWriterFactory({ ...gitlab?.retry, logger }),
+    writers: new GitbeakerMetadataWriterFactory({ http: gitlab?.http }),
     mappingsFor: (scope: string) => new DatabaseRestoreMappings(dataSource, scope),
   };
   const restores = new RestoreService(
