@@ -150,13 +150,22 @@ export class WorkerService {
    * `releaseJobsOf`, each beat also releases the jobs of workers that went offline without stopping.
    */
   startHeartbeat(id: string, load?: () => Promise<number>, releaseJobsOf?: (workerName: string) => Promise<number>): () => Promise<void> {
+    // Others are judged only after this worker has itself beaten without a gap for as long as it
+    // takes to call one OFFLINE: after a database outage every worker's last beat is old, and the
+    // live ones need that long to be seen again (their jobs must not be released).
+    let beatingSince = this.clock.now().getTime();
     const timer = setInterval(() => {
       (load ? load().then((n) => this.heartbeat(id, n)) : this.heartbeat(id))
-        .then(() => (releaseJobsOf ? this.releaseOfflineWorkers(releaseJobsOf) : undefined))
-        .catch((error: unknown) =>
+        .then(() => {
+          const steady = this.clock.now().getTime() - beatingSince > 4 * this.heartbeatIntervalMs;
+          return releaseJobsOf && steady ? this.releaseOfflineWorkers(releaseJobsOf) : undefined;
+        })
+        .catch((error: unknown) => {
+          beatingSince = this.clock.now().getTime() + this.heartbeatIntervalMs; // from the next beat that works
           // A lost database is logged once by the database watch; a heartbeat failing then says nothing new.
-          isConnectionError(error) ? this.logger.debug({ err: error, workerId: id }, 'heartbeat failed') : this.logger.warn({ err: error, workerId: id }, 'heartbeat failed'),
-        );
+          if (isConnectionError(error)) this.logger.debug({ err: error, workerId: id }, 'heartbeat failed');
+          else this.logger.warn({ err: error, workerId: id }, 'heartbeat failed');
+        });
     }, this.heartbeatIntervalMs);
     timer.unref();
     return async () => {
