@@ -65,7 +65,7 @@ function checkRequest(request: RestoreRequest): void {
     snapshotIds: request.snapshotIds,
     organizationId: request.organizationId,
     targetConnectionId: request.targetConnectionId,
-    namespacePath: request.namespacePath,
+    // namespacePath: NEW_PROJECT refuses an empty one below, saying what it is for.
     projectPath: request.projectPath,
     refPrefix: request.refPrefix,
   });
