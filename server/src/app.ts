@@ -53,6 +53,9 @@ import { SnapshotReader } from './backup/snapshot-chain.js';
 import { SnapshotService } from './backup/snapshot.service.js';
 import { SnapshotVerifier } from './backup/verification.js';
 import { Semaphore } from './shared/semaphore.js';
+import { secureDataDir } from './shared/data-dir.js';
+import { validationError } from './shared/errors.js';
+import { storagePathProblem } from './storage/storage-path.js';
 import { createArtifactStores, createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
 
 export const VERSION = '0.1.0';
@@ -95,6 +98,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   };
 
   try {
+    // Files: everything under the data directory (and made by child processes) is private.
+    await secureDataDir(config.dataDir);
+
     // Database
     let databaseUrl: string;
     if ('url' in config.database) databaseUrl = config.database.url;
@@ -164,7 +170,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const reader = new SnapshotReader(dataSource, stores, codec);
     const verifier = new SnapshotVerifier(dataSource, stores, reader, keys.forArtifact, clock, log('verify'), config.dataDir, codec);
     const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
-    const policies = new PolicyService(dataSource, clock, log('policies'), keys.checkCredential);
+    const storagePaths = { dataDir: config.dataDir, protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [] };
+    const policies = new PolicyService(dataSource, clock, log('policies'), keys.checkCredential, async (path) => {
+      const problem = await storagePathProblem(path, storagePaths);
+      if (problem) throw validationError({ 'input.storage.path': problem });
+    });
     const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ ...options.gitlab?.retry, logger }));
     const groupBackup = createGroupBackup({
       dataSource,
@@ -282,6 +292,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         services,
         logger,
         isProduction: config.isProduction,
+        authThrottle: config.authThrottle,
         routes: (app) => {
           mountOAuthRoutes(app, oauthAttempts, config.publicUrl, log('oauth'));
           mountRestoreRoutes(app, restores, log('restore'));

@@ -13,6 +13,7 @@ import { normalizeInstanceUrl } from '../gitlab/instance-url.js';
 import { DEFAULT_SCHEDULE, validateSchedule } from '../organizations/sync-schedule.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, isDomainError, validationError } from '../shared/errors.js';
+import { namespacePathProblem } from '../shared/gitlab-path.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { ConnectionEntity, type ConnectionMethod, type OrganizationDefaults, type RepoSyncScheduleValue } from './connection.entity.js';
@@ -191,6 +192,8 @@ export class ConnectionService {
   private async organizationDefaults(input: ConnectInput): Promise<OrganizationDefaults> {
     if (input.defaultWorkerId) await this.hooks.checkWorker(input.defaultWorkerId);
     const namespacePath = input.namespacePath?.trim().replace(/^\/+|\/+$/g, '') || null;
+    const pathProblem = namespacePath ? namespacePathProblem(namespacePath) : null;
+    if (pathProblem) throw validationError({ 'input.namespacePath': pathProblem });
     return {
       autoAddNewRepositories: input.autoAddNewRepositories ?? true,
       includeGroups: input.includeGroups ?? true,
@@ -254,12 +257,15 @@ export class ConnectionService {
       if (created) await this.credentials.delete(credentialId).catch(() => undefined);
       throw error;
     }
-    this.logger.info({ connectionId: connection.id, gitlabUser: user.username, instanceUrl }, 'connected with a personal access token');
     try {
       await this.hooks.afterConnected(connection); // before the announcement: its listeners find the organization
-    } finally {
-      this.publish({ connectionId: connection.id, status: 'CONNECTED', reason: null, at: this.clock.now().toISOString() });
+    } catch (error) {
+      // The mutation answers an error, so it leaves nothing behind (issue 12: errors never write).
+      await this.discard(connection.id, created ? credentialId : null);
+      throw error;
     }
+    this.logger.info({ connectionId: connection.id, gitlabUser: user.username, instanceUrl }, 'connected with a personal access token');
+    this.publish({ connectionId: connection.id, status: 'CONNECTED', reason: null, at: this.clock.now().toISOString() });
     return this.get(connection.id);
   }
 
@@ -316,10 +322,26 @@ export class ConnectionService {
       tokenRefreshedAt: null,
     });
     await this.repo.insert(connection);
-    const authorizationUrl = await this.attempts.start(connection, BACKUP_SCOPES);
+    let authorizationUrl: string;
+    try {
+      authorizationUrl = await this.attempts.start(connection, BACKUP_SCOPES);
+    } catch (error) {
+      await this.discard(connection.id, input.method === 'OAUTH_APP' && !input.clientSecretCredentialId ? credentialId : null);
+      throw error;
+    }
     this.logger.info({ connectionId: connection.id, method: input.method, instanceUrl }, 'OAuth authorization started');
     this.publish({ connectionId: connection.id, status: 'AWAITING_AUTHORIZATION', reason: null, at: this.clock.now().toISOString() });
     return { connection, authorizationUrl };
+  }
+
+  /** Undoes a connect that failed after storing: the connection and the credential it created. */
+  private async discard(connectionId: string, createdCredentialId: string | null): Promise<void> {
+    try {
+      await this.repo.delete({ id: connectionId });
+      if (createdCredentialId) await this.credentials.delete(createdCredentialId);
+    } catch (error) {
+      this.logger.error({ connectionId, err: error }, 'could not remove a connection whose connect failed');
+    }
   }
 
   private async freeCredentialName(base: string): Promise<string> {

@@ -19,6 +19,7 @@ import type { SnapshotReader } from '../backup/snapshot-chain.js';
 import type { SnapshotVerifier } from '../backup/verification.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, validationError } from '../shared/errors.js';
+import { namespacePathProblem, projectPathProblem } from '../shared/gitlab-path.js';
 import { newId } from '../shared/ids.js';
 import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
@@ -97,6 +98,10 @@ export class RestoreService {
     }
     if (request.target === 'NEW_PROJECT') {
       if (!request.namespacePath?.trim()) throw validationError({ 'input.namespacePath': 'is required: the group that receives the restored projects' });
+      const pathProblem = namespacePathProblem(request.namespacePath.trim().replace(/^\/+|\/+$/g, ''));
+      if (pathProblem) throw validationError({ 'input.namespacePath': pathProblem });
+      const projectProblem = request.projectPath ? projectPathProblem(request.projectPath) : null;
+      if (projectProblem) throw validationError({ 'input.projectPath': projectProblem });
       if (request.projectPath && snapshots.filter((s) => s.repositoryId).length > 1) throw validationError({ 'input.projectPath': 'is only for a single snapshot; several keep their original paths' });
       const connectionId = request.targetConnectionId ?? (await this.organizationConnection(snapshots[0]!.organizationId));
       const includeMetadata = request.includeMetadata ?? true;
