@@ -295,7 +295,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
         authThrottle: config.authThrottle,
         routes: (app) => {
           mountOAuthRoutes(app, oauthAttempts, config.publicUrl, log('oauth'));
-          mountRestoreRoutes(app, restores, log('restore'));
+          mountRestoreRoutes(app, restores, log('restore'), async (tokenId) => /^[0-9a-f-]{36}$/.test(tokenId) && (await apiTokens.inactiveAmong([tokenId])).length === 0);
           mountClient(app, config.clientDir, log('web'));
         },
         readiness: async () => ({

@@ -17,6 +17,7 @@ import { namespacePathProblem } from '../shared/gitlab-path.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { ConnectionEntity, type ConnectionMethod, type OrganizationDefaults, type RepoSyncScheduleValue } from './connection.entity.js';
+import { caCertificateProblem } from './ca-certificate.js';
 import { connectionNotFound, oauthNotConfigured } from './connection.errors.js';
 import type { ConnectionStatusChanged } from './connection.events.js';
 import type { GitLabSessions } from './gitlab-session.js';
@@ -107,6 +108,8 @@ export class ConnectionService {
 
   async connect(input: ConnectInput): Promise<ConnectResult> {
     const instanceUrl = normalizeInstanceUrl(input.instanceUrl?.trim() || GITLAB_COM, 'input.instanceUrl');
+    const caProblem = input.caCertificate?.trim() ? caCertificateProblem(input.caCertificate.trim()) : null;
+    if (caProblem) throw validationError({ 'input.caCertificate': caProblem });
     const defaults = await this.organizationDefaults(input);
     switch (input.method) {
       case 'PERSONAL_ACCESS_TOKEN':

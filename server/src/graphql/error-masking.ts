@@ -44,28 +44,30 @@ export function maskError(
   transportCode?: unknown,
 ): GraphQLFormattedError {
   const graphQLError = error instanceof GraphQLError ? error : null;
-  const original = graphQLError?.originalError ?? error;
   const where = graphQLError ? { ...(graphQLError.locations ? { locations: graphQLError.locations } : {}), ...(graphQLError.path ? { path: graphQLError.path } : {}) } : {};
+  // Follow the wrappers (graphql-js's located errors, Apollo's coded ones) to the first cause.
+  let original: unknown = error;
+  let code: unknown = transportCode;
+  for (let e: unknown = error; e instanceof GraphQLError; e = e.originalError) {
+    if (typeof e.extensions?.code === 'string' && e.extensions.code !== 'INTERNAL_SERVER_ERROR') code = e.extensions.code;
+    original = e.originalError ?? e;
+    if (!e.originalError) break;
+  }
 
   const mapped = toGraphQLError(original);
   if (mapped instanceof GraphQLError && mapped !== original) {
     if (mapped.extensions.code === 'INTERNAL_SERVER_ERROR') log.error({ err: original }, 'internal error in GraphQL operation');
     return { message: mapped.message, ...where, extensions: { ...mapped.extensions } };
   }
-  const carrier = original instanceof GraphQLError ? original : graphQLError;
-  const code = carrier?.extensions?.code;
-  if (typeof code === 'string' && PUBLIC_CODES.has(code) && (original instanceof GraphQLError || original === error)) {
-    const { http: _http, stacktrace: _stack, ...extensions } = carrier!.extensions as Record<string, unknown>;
-    return { message: carrier!.message, ...where, extensions };
-  }
-  // graphql-js's own request errors (no original error, no path): about the client's document.
-  if (graphQLError && !graphQLError.originalError && !graphQLError.path) {
-    if (typeof transportCode === 'string' && PUBLIC_CODES.has(transportCode)) {
-      return { message: graphQLError.message, ...where, extensions: { code: transportCode } };
+  if (original instanceof GraphQLError) {
+    if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
+      const { http: _http, stacktrace: _stack, ...extensions } = original.extensions as Record<string, unknown>;
+      return { message: original.message, ...where, extensions: { ...extensions, code } };
     }
-    if (stage === 'request') {
-      const isVariable = /^Variable "\$/.test(graphQLError.message);
-      return { message: graphQLError.message, ...where, extensions: { code: isVariable ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED' } };
+    // graphql-js's own request errors (no path): about the client's document or variables.
+    if (!graphQLError?.path && stage === 'request') {
+      const isVariable = /^Variable "\$/.test(original.message);
+      return { message: original.message, ...where, extensions: { code: isVariable ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED' } };
     }
   }
   log.error({ err: original }, 'internal error in GraphQL operation');
