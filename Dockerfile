@@ -1,9 +1,10 @@
 # Labkeeper image: one image for both roles.
-#   API + in-process worker (default):  docker run … labkeeper            (npm start)
-#   worker only:                        docker run … labkeeper npm run worker
+#   API + in-process worker (default):  docker run --init … labkeeper     (node server/dist/main.js)
+#   worker only:                        docker run --init … labkeeper node server/dist/worker.js
+# (--init: a small PID 1 that reaps the git processes jobs spawn; docker-compose.yml sets init: true)
 # Configuration is the environment only; see .env.example. docker-compose.yml shows a full setup.
 # Without DATABASE_URL the API runs its embedded PostgreSQL under /data (single-container mode):
-#   docker run -p 4000:4000 -v labkeeper-data:/data labkeeper
+#   docker run --init -p 4000:4000 -v labkeeper-data:/data labkeeper
 FROM node:20-bookworm-slim
 
 # git runs every mirror, fetch and bundle; git-lfs fetches LFS objects. ca-certificates lets git
@@ -21,11 +22,17 @@ RUN npm install -g npm@11.19.1 --no-audit --no-fund && npm --version
 WORKDIR /app
 
 # Dependencies first, so that a source change does not re-install them. Dev dependencies are
-# included on purpose: `npm start` runs the TypeScript sources through @swc-node/register.
+# needed to build (tsc, Vite); they are removed once the build is done.
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund && npm cache clean --force
 
 COPY . .
+
+# Build when the image is built, never at start: the web client (Vite → client/dist) and the server
+# compiled to JavaScript (tsc → server/dist). The container then runs plain JavaScript as the
+# unprivileged user in this root-owned /app, writing only to /data. The compiled server imports
+# production dependencies only (test/api/image-start.test.ts checks it), so the dev ones go.
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # Set after `npm ci` (with NODE_ENV=production npm would skip the dev dependencies above).
 # In production mode the API hides the details of unexpected errors.
@@ -45,4 +52,6 @@ EXPOSE 4000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
-CMD ["npm", "start"]
+# Compiled JavaScript straight from node (no npm in between: one process, signals go to it). The
+# image-start test runs this command as a non-root user over a root-owned copy of the tree.
+CMD ["node", "server/dist/main.js"]

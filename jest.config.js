@@ -19,6 +19,8 @@ export default {
   transform: { '^.+\\.ts$': ['@swc/jest', swcOptions] },
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
-  testTimeout: 60000,
+  // A safety net against a hung test, not a schedule: tests await events (test/support/timeouts.ts
+  // gives those waits their own, shorter net so their failure says what was awaited).
+  testTimeout: 10 * 60_000,
   maxWorkers: 2,
 };

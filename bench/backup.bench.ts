@@ -29,7 +29,7 @@
  *
  * Time. Labkeeper skips a repository without any git transfer only when GitLab's
  * last_activity_at proves nothing changed since the parent snapshot, with a one-hour margin
- * (GitLab updates that field at most hourly; see isProvablyUnchanged in repository-backup.ts).
+ * (GitLab updates that field at most hourly; see isProvablyUnchanged in backup/skip-unchanged.ts).
  * Real backups run hours apart, so the benchmark gives the simulator and Labkeeper one injected
  * clock (real time + an offset) and moves it forward 6 hours between passes; the commits of a
  * pass land 3 hours before it (mid-interval). Without that, every pass would happen within the
@@ -56,7 +56,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { startApp, type RunningApp } from '../server/src/app.js';
 import { loadConfig } from '../server/src/config/config.js';
-import { codec } from '../server/src/backup/codec.adapter.js';
+import { artifactCodec as codec } from '../server/src/snapshot/artifact-codec.js';
 import { LocalStorage } from '../server/src/storage/local-storage.js';
 import { bundleHeader } from '../server/src/git/mirror.js';
 import { fetchPack, lsRefs } from '../server/src/git/upload-pack.js';

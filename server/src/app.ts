@@ -38,7 +38,7 @@ import type { Logger } from './shared/logger.js';
 import { WorkerService } from './workers/worker.service.js';
 import { BackupRunService } from './backup/backup-run.service.js';
 import { BackupScheduler } from './backup/backup-scheduler.js';
-import { codec } from './backup/codec.adapter.js';
+import { artifactCodec as codec } from './snapshot/artifact-codec.js';
 import { PolicyService } from './backup/policy.service.js';
 import { RetentionService } from './backup/retention.service.js';
 import { RestoreService } from './restore/restore.service.js';
@@ -49,14 +49,16 @@ import { DatabaseRestoreMappings } from './restore/restore-mapping.entity.js';
 import { GitbeakerMetadataWriterFactory } from './gitlab/metadata.writer.js';
 import { RepositoryBackup } from './backup/repository-backup.js';
 import { createGroupBackup } from './backup/group-backup.js';
-import { SnapshotReader } from './backup/snapshot-chain.js';
 import { SnapshotService } from './backup/snapshot.service.js';
-import { SnapshotVerifier } from './backup/verification.js';
+import { SnapshotVerifier } from './snapshot/snapshot-verifier.js';
+import { SnapshotChecker } from './snapshot/snapshot-checker.js';
 import { Semaphore } from './shared/semaphore.js';
 import { secureDataDir } from './shared/data-dir.js';
 import { validationError } from './shared/errors.js';
 import { storagePathProblem } from './storage/storage-path.js';
-import { createArtifactStores, createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
+import { createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
+import { SnapshotReader } from './snapshot/snapshot-reader.js';
+import { createStorageRoots } from './storage/storage-roots.js';
 
 export const VERSION = '0.1.0';
 
@@ -146,10 +148,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const workers = new WorkerService(dataSource, clock, log('workers'), config.worker.heartbeatIntervalMs, (e) => pubSub.publish('WORKER_CHANGED', e));
     const apiTokens = new ApiTokenService(dataSource, clock, log('access'));
     let connections: ConnectionService | undefined;
+    let policies: PolicyService | undefined;
     const credentials = new CredentialService(dataSource, box, clock, log('credentials'), async (id) => [
       ...(await connections!.usersOfCredential(id)).map((c) => `connection ${c}`),
       ...(await encryptionUsers(dataSource, id)),
-    ]);
+    ], (id) => policies!.keyRotated(id));
     const publishStatus = (e: Parameters<LabkeeperPubSub['publish']>[1]) => pubSub.publish('CONNECTION_STATUS_CHANGED', e as never);
     const sessions = new GitLabSessions(dataSource, box, credentials, gitlab, oauth, clock, log('connections'), publishStatus, config.gitlabOAuth, redirectUri);
     const sync = new SyncService(dataSource, sessions, jobStore.queue, clock, log('sync'), (e) => pubSub.publish('SYNC_PROGRESS', e.organizationId, e));
@@ -165,15 +168,16 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     organizations = new OrganizationService(dataSource, connections, sessions, clock, log('organizations'), (id) => workers.exists(id),
       async (org) => void (await sync.requestSync(org.id, 'PROTECTED')));
     // Backup
-    const stores = createArtifactStores(config.dataDir);
+    const stores = createStorageRoots(config.dataDir);
     const keys = encryptionKeys(credentials, box);
     const reader = new SnapshotReader(dataSource, stores, codec);
-    const verifier = new SnapshotVerifier(dataSource, stores, reader, keys.forArtifact, clock, log('verify'), config.dataDir, codec);
+    const checker = new SnapshotChecker({ reader, keyFor: keys.forArtifact });
+    const verifier = new SnapshotVerifier({ dataSource, reader, checker, clock, logger: log('verify'), workDir: config.dataDir });
     const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
     const storagePaths = { dataDir: config.dataDir, protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [] };
-    const policies = new PolicyService(dataSource, clock, log('policies'), keys.checkCredential, async (path) => {
+    policies = new PolicyService(dataSource, clock, log('policies'), keys.keyVersion, async (path) => {
       const problem = await storagePathProblem(path, storagePaths);
-      if (problem) throw validationError({ 'input.storage.path': problem });
+      if (problem) throw validationError({ 'storage.path': problem });
     });
     const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ ...options.gitlab?.retry, logger }));
     const groupBackup = createGroupBackup({
@@ -213,8 +217,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       sessions,
       connections,
       reader,
-      stores,
-      codec,
       keyFor: keys.forArtifact,
       workDir: config.dataDir,
       writers: new GitbeakerMetadataWriterFactory({ ...options.gitlab?.retry, logger }),
@@ -224,7 +226,6 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       dataSource,
       reader,
       verifier,
-      stores,
       jobStore.queue,
       box.deriveKey('labkeeper download links v1', 'restore'),
       config.publicUrl,
@@ -272,7 +273,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       const stopHeartbeat = workers.startHeartbeat(worker.id, async () => {
         const stats = await agenda.getRunningStats();
         return typeof stats.runningJobs === 'number' ? stats.runningJobs : stats.runningJobs.length;
-      });
+      }, (name) => jobStore.releaseLocksOf(name));
       await jobStore.agenda.start();
       cleanups.push(async () => {
         await jobStore.agenda.stop();

@@ -78,7 +78,7 @@ describe('npm start with no configuration', () => {
     });
     expect(await response.json()).toEqual({ data: { workers: [{ name: 'default', status: 'ONLINE', isInProcess: true }] } });
     expect((await stat(join(dataDir, 'master.key'))).mode & 0o777).toBe(0o600);
-  }, 120_000);
+  });
 
   it('answers GraphQL over WebSocket on the same path', async () => {
     const client = createClient({ url: `ws://localhost:${port}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${first.token}` }, retryAttempts: 0 });
@@ -116,5 +116,5 @@ describe('npm start with no configuration', () => {
     third.child.kill('SIGTERM');
     expect(await third.exited).toBe(0);
     expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
-  }, 120_000);
+  });
 });

@@ -20,7 +20,7 @@ beforeAll(async () => {
   sim.pushCommit(projectId, { files: { 'recipe.txt': 'the secret ingredient is love\n' } });
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();

@@ -25,7 +25,7 @@ beforeAll(async () => {
     o: orgId,
     i: { ...current, include: { ...current.include, metadata: ['issues', 'labels'] } },
   });
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -39,7 +39,7 @@ async function backup(copyType = 'FULL') {
     (e) => e.backupProgress.runId === 'probe',
   );
   const run = await t.gql(`mutation($o: ID!, $c: CopyType) { runNow(input: { organizationId: $o, copyType: $c }) { id } }`, { o: orgId, c: copyType });
-  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 90_000);
+  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
   const items = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { pathWithNamespace status attempts errorMessage snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun.items;
   return { status: done.backupProgress.runStatus, items };

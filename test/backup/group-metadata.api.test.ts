@@ -29,7 +29,7 @@ beforeAll(async () => {
   sim.createEpic(root.id, { title: 'Big initiative', authorId: aliceId });
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: aliceId, namespacePath: 'acme', includeGroups: true }));
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -43,7 +43,7 @@ async function backup() {
     (e) => e.backupProgress.runId === 'probe',
   );
   const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id itemsTotal } }`, { o: orgId });
-  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
+  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
   const runInfo = (await t.gql(`query($id: ID!) { backupRun(id: $id) { itemsTotal items { pathWithNamespace groupId repositoryId status snapshotId warnings } } }`, { id: run.data.runNow.id })).data.backupRun;
   return { status: done.backupProgress.runStatus, ...runInfo };

@@ -30,7 +30,7 @@ beforeAll(async () => {
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'media', includeGroups: false }));
   repositoryId = (await t.gql(`query($id: ID!) { organization(id: $id) { repositories { nodes { id } } } }`, { id: orgId })).data.organization.repositories.nodes[0].id;
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -59,7 +59,7 @@ describe('retention of LFS objects', () => {
       i: { ...current, schedule: { type: 'MANUAL' }, retention: { mode: 'BY_COUNT', keepLast: 1 } },
     });
     expect(changed.errors).toBeUndefined();
-  }, 120_000);
+  });
 
   it('leaves the objects alone while the repository is being backed up, even when its snapshots go', async () => {
     expect(existsSync(objectFile(dropped.oid))).toBe(true);

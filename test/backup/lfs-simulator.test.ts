@@ -85,9 +85,7 @@ describe('batch API', () => {
     expect(download.status).toBe(200);
     expect(download.headers.get('content-type')).toBe('application/octet-stream');
     expect(await download.text()).toBe('hello lfs');
-    // Requests are recorded when the response finishes, which may be just after the client has the body.
-    for (let i = 0; i < 50 && sim.requestsTo(/gitlab-lfs\/objects/).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(sim.requestsTo(/gitlab-lfs\/objects/).at(-1)?.auth).toBe('lfs_token');
+    expect((await sim.untilRequestsTo(/gitlab-lfs\/objects/, 1)).at(-1)?.auth).toBe('lfs_token');
   });
 
   it('accepts OAuth tokens only as oauth2, PATs under any name, and refuses tokens without a repository scope', async () => {

@@ -23,7 +23,7 @@ beforeAll(async () => {
   sim.pushLfsPointer(projectId, { path: 'video.mp4', content: randomBytes(700_000) });
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false }));
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { downloadLfsObjects, findLfsPointers, lfsBatchUrl, lfsKey, parseLfsPointer, retryAfterMs, type LfsDownloadOptions } from '../../server/src/backup/lfs.js';
+import { downloadLfsObjects, findLfsPointers, lfsBatchUrl, parseLfsPointer, retryAfterMs, type LfsDownloadOptions } from '../../server/src/backup/lfs.js';
 import { listRefs, syncMirror } from '../../server/src/git/mirror.js';
-import { artifactCodec } from '../../server/src/backup/artifact-codec.js';
 import { isDomainError } from '../../server/src/shared/errors.js';
 import { InMemoryStorage } from '../../server/src/storage/in-memory-storage.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { issueOAuthToken } from '../support/gitlab-simulator/oauth-store.js';
+import { lfsKey } from '../../server/src/snapshot/lfs-layout.js';
+import { artifactCodec } from '../../server/src/snapshot/artifact-codec.js';
 
 /** LFS objects of a repository: pointers found in the mirror, objects fetched through GitLab's batch API. */
 let sim: GitLabSimulator;
@@ -25,9 +26,6 @@ const oids: Record<string, string> = {};
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const pointer = (oid: string, size: number) => `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${size}\n`;
-
-/** Requests are recorded when their response finishes, which may be just after the client has the body. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
 
 /** A sink like ArtifactStore.put: keeps an object only when its body ends cleanly. */
 function memorySink() {
@@ -136,9 +134,7 @@ describe('downloadLfsObjects', () => {
     expect(stored.get(oids.a!)!.toString()).toBe(contents.a);
     expect(stored.get(oids.b!)!.equals(contents.b)).toBe(true);
     expect(progress.at(-1)).toEqual([3, result.bytes]);
-    // Requests are recorded when the response finishes, which may be just after the client has the body.
-    for (let i = 0; i < 50 && sim.requestsTo(/\/gitlab-lfs\/objects\//).length < 3; i++) await new Promise((r) => setTimeout(r, 10));
-    const downloads = sim.requestsTo(/\/gitlab-lfs\/objects\//);
+    const downloads = await sim.untilRequestsTo(/\/gitlab-lfs\/objects\//, 3);
     expect(downloads.length).toBe(3);
     expect(downloads.every((r) => r.auth === 'lfs_token')).toBe(true);
   });
@@ -261,8 +257,7 @@ describe('downloadLfsObjects', () => {
     const result = await downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink, fetchImpl }));
     expect(result.downloaded).toBe(1);
     expect(stored.get(oids.a!)!.toString()).toBe(contents.a);
-    await settle();
-    expect(sim.requestsTo(/\/objects\/batch$/).length - before).toBe(2);
+    expect((await sim.untilRequestsTo(/\/objects\/batch$/, before + 2)).length - before).toBe(2);
   });
 
   it('sends only the action headers to pre-signed object-storage URLs', async () => {
@@ -284,8 +279,7 @@ describe('downloadLfsObjects', () => {
     const result = await downloadLfsObjects(options({ objects: [...many, ...many.slice(0, 10)], sink, concurrency: 8 }));
     expect(result.downloaded).toBe(150);
     expect(stored.size).toBe(150);
-    await settle();
-    expect(sim.requestsTo(/\/objects\/batch$/).length - before).toBe(2);
+    expect((await sim.untilRequestsTo(/\/objects\/batch$/, before + 2)).length - before).toBe(2);
   });
 
   it('stops when canceled', async () => {
@@ -293,7 +287,7 @@ describe('downloadLfsObjects', () => {
     controller.abort();
     const { sink } = memorySink();
     await expect(downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink, signal: controller.signal }))).rejects.toMatchObject({
-      details: { canceled: true },
+      code: 'CANCELED',
     });
   });
 });

@@ -36,7 +36,7 @@ beforeAll(async () => {
   sim.createVariable(projectId, { key: 'DEPLOY_TOKEN', value: 'super-secret-value-123' });
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -61,7 +61,7 @@ describe('metadata in a snapshot', () => {
 
   beforeAll(async () => {
     result = await backup(); // the default policy: every metadata type, gzip, verify after backup
-  }, 60_000);
+  });
 
   it('holds every issue with its notes, as GitLab returned them', () => {
     expect(result.status).toBe('SUCCEEDED');

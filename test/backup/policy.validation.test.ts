@@ -78,8 +78,8 @@ describe('validatePolicy', () => {
   });
 
   describe('refusing', () => {
-    it('names the input itself when it is not an object', () => {
-      expect(problemsOf('GFS')).toEqual({ input: expect.any(String) });
+    it('names the policy itself when it is not an object', () => {
+      expect(problemsOf('GFS')).toEqual({ policy: expect.any(String) });
     });
 
     it('reports every problem at once', () => {
@@ -93,33 +93,33 @@ describe('validatePolicy', () => {
         }),
       );
       expect(Object.keys(fields).sort()).toEqual([
-        'input.compression',
-        'input.retention.fullDays',
-        'input.retention.incrementalDays',
-        'input.schedule.fullDayOfMonth',
-        'input.schedule.time.hour',
-        'input.schedule.time.minute',
-        'input.timeZone',
-        'input.verifyAfterBackup',
+        'compression',
+        'retention.fullDays',
+        'retention.incrementalDays',
+        'schedule.fullDayOfMonth',
+        'schedule.time.hour',
+        'schedule.time.minute',
+        'timeZone',
+        'verifyAfterBackup',
       ]);
     });
 
     it.each([
-      ['a scope without its mode', { scope: {} }, 'input.scope.mode'],
-      ['a selection of no repositories', { scope: { mode: 'SELECTED', repositoryIds: [] } }, 'input.scope.repositoryIds'],
-      ['an unknown metadata type', { include: { ...defaultPolicy().include, metadata: ['issues', 'wikis'] } }, 'input.include.metadata'],
-      ['LFS without the repository', { include: { ...defaultPolicy().include, repository: false } }, 'input.include.lfs'],
+      ['a scope without its mode', { scope: {} }, 'scope.mode'],
+      ['a selection of no repositories', { scope: { mode: 'SELECTED', repositoryIds: [] } }, 'scope.repositoryIds'],
+      ['an unknown metadata type', { include: { ...defaultPolicy().include, metadata: ['issues', 'wikis'] } }, 'include.metadata'],
+      ['LFS without the repository', { include: { ...defaultPolicy().include, repository: false } }, 'include.lfs'],
       [
         'nothing to back up',
         { include: { repository: false, wiki: false, lfs: false, metadata: [], groupMetadata: [] } },
-        'input.include',
+        'include',
       ],
-      ['an unknown schedule type', { schedule: { type: 'YEARLY' } }, 'input.schedule.type'],
-      ['a GFS differential on day 7 of the week', { schedule: { ...defaultPolicy().schedule, differentialWeekday: 7 } }, 'input.schedule.differentialWeekday'],
+      ['an unknown schedule type', { schedule: { type: 'YEARLY' } }, 'schedule.type'],
+      ['a GFS differential on day 7 of the week', { schedule: { ...defaultPolicy().schedule, differentialWeekday: 7 } }, 'schedule.differentialWeekday'],
       [
         'a custom full with no times',
         { schedule: { type: 'CUSTOM', full: { weekdays: [0], daysOfMonth: [], times: [] }, incremental: { weekdays: [], daysOfMonth: [], times: [] } } },
-        'input.schedule.full.times',
+        'schedule.full.times',
       ],
       [
         'a bad minute in the second custom time',
@@ -130,39 +130,39 @@ describe('validatePolicy', () => {
             incremental: { weekdays: [], daysOfMonth: [], times: [] },
           },
         },
-        'input.schedule.full.times[1].minute',
+        'schedule.full.times[1].minute',
       ],
-      ['a weekly forever-incremental without its weekday', { schedule: { type: 'FOREVER_INCREMENTAL', every: 'WEEKLY', time: { hour: 1, minute: 0 } } }, 'input.schedule.weekday'],
-      ['a time zone Intl does not know', { timeZone: 'Mars/Olympus' }, 'input.timeZone'],
-      ['a window that starts where it ends', { window: { start: { hour: 1, minute: 0 }, end: { hour: 1, minute: 0 } } }, 'input.window.end'],
-      ['a schedule time outside the window', { window: { start: { hour: 2, minute: 0 }, end: { hour: 6, minute: 0 } } }, 'input.schedule.time'],
+      ['a weekly forever-incremental without its weekday', { schedule: { type: 'FOREVER_INCREMENTAL', every: 'WEEKLY', time: { hour: 1, minute: 0 } } }, 'schedule.weekday'],
+      ['a time zone Intl does not know', { timeZone: 'Mars/Olympus' }, 'timeZone'],
+      ['a window that starts where it ends', { window: { start: { hour: 1, minute: 0 }, end: { hour: 1, minute: 0 } } }, 'window.end'],
+      ['a schedule time outside the window', { window: { start: { hour: 2, minute: 0 }, end: { hour: 6, minute: 0 } } }, 'schedule.time'],
       [
         'an hourly minute that never falls inside a short window',
         {
           schedule: { type: 'FOREVER_INCREMENTAL', every: 'HOURLY', time: { hour: 0, minute: 30 } },
           window: { start: { hour: 2, minute: 0 }, end: { hour: 2, minute: 20 } },
         },
-        'input.schedule.time.minute',
+        'schedule.time.minute',
       ],
-      ['keeping zero restore points', { retention: { mode: 'BY_COUNT', keepLast: 0 } }, 'input.retention.keepLast'],
-      ['a relative storage path', { storage: { kind: 'LOCAL', path: 'backups' } }, 'input.storage.path'],
-      ['a storage kind not offered', { storage: { kind: 'S3', path: null } }, 'input.storage.kind'],
-      ['encryption without a key', { encryption: { credentialId: ' ' } }, 'input.encryption.credentialId'],
-      ['a drill cadence not offered', { drill: { ...defaultPolicy().drill!, every: 'HOURLY' } }, 'input.drill.every'],
-      ['a drill of no repositories', { drill: { ...defaultPolicy().drill!, sampleSize: 0 } }, 'input.drill.sampleSize'],
-      ['a drill sample over the limit', { drill: { ...defaultPolicy().drill!, sampleSize: 101 } }, 'input.drill.sampleSize'],
-      ['a drill at hour 24', { drill: { ...defaultPolicy().drill!, time: { hour: 24, minute: 0 } } }, 'input.drill.time.hour'],
-      ['a weekly drill without its weekday', { drill: { ...defaultPolicy().drill!, weekday: undefined } }, 'input.drill.weekday'],
-      ['a drill target kind not offered', { drill: { ...defaultPolicy().drill!, target: { kind: 'S3' } } }, 'input.drill.target.kind'],
+      ['keeping zero restore points', { retention: { mode: 'BY_COUNT', keepLast: 0 } }, 'retention.keepLast'],
+      ['a relative storage path', { storage: { kind: 'LOCAL', path: 'backups' } }, 'storage.path'],
+      ['a storage kind not offered', { storage: { kind: 'S3', path: null } }, 'storage.kind'],
+      ['encryption without a key', { encryption: { credentialId: ' ' } }, 'encryptionCredentialId'],
+      ['a drill cadence not offered', { drill: { ...defaultPolicy().drill!, every: 'HOURLY' } }, 'drill.every'],
+      ['a drill of no repositories', { drill: { ...defaultPolicy().drill!, sampleSize: 0 } }, 'drill.sampleSize'],
+      ['a drill sample over the limit', { drill: { ...defaultPolicy().drill!, sampleSize: 101 } }, 'drill.sampleSize'],
+      ['a drill at hour 24', { drill: { ...defaultPolicy().drill!, time: { hour: 24, minute: 0 } } }, 'drill.time.hour'],
+      ['a weekly drill without its weekday', { drill: { ...defaultPolicy().drill!, weekday: undefined } }, 'drill.weekday'],
+      ['a drill target kind not offered', { drill: { ...defaultPolicy().drill!, target: { kind: 'S3' } } }, 'drill.target.kind'],
       [
         'a scratch-namespace drill without a connection',
         { drill: { ...defaultPolicy().drill!, target: { kind: 'SCRATCH_NAMESPACE', namespacePath: 'drills' } } },
-        'input.drill.target.connectionId',
+        'drill.target.connectionId',
       ],
       [
         'a scratch-namespace drill without a namespace',
         { drill: { ...defaultPolicy().drill!, target: { kind: 'SCRATCH_NAMESPACE', connectionId: 'c1', namespacePath: ' ' } } },
-        'input.drill.target.namespacePath',
+        'drill.target.namespacePath',
       ],
     ])('refuses %s, naming %s', (_what, overrides, field) => {
       expect(problemsOf(aPolicy(overrides))).toEqual({ [field]: expect.any(String) });
@@ -170,12 +170,12 @@ describe('validatePolicy', () => {
 
     it('explains a schedule the window would never let start', () => {
       const fields = problemsOf(aPolicy({ window: { start: { hour: 2, minute: 0 }, end: { hour: 6, minute: 0 } } }));
-      expect(fields['input.schedule.time']).toBe('01:00 is outside the backup window (02:00–06:00), so this backup would never start');
+      expect(fields['schedule.time']).toBe('01:00 is outside the backup window (02:00–06:00), so this backup would never start');
     });
 
     it('lists the known metadata types when it meets an unknown one', () => {
       const fields = problemsOf(aPolicy({ include: { ...defaultPolicy().include, metadata: ['wikis'] } }));
-      expect(fields['input.include.metadata']).toContain(METADATA_TYPES.join(', '));
+      expect(fields['include.metadata']).toContain(METADATA_TYPES.join(', '));
     });
   });
 });

@@ -30,7 +30,7 @@ beforeAll(async () => {
     i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token },
   });
   connectionId = r.data.connectGitLab.connection.id;
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();

@@ -21,7 +21,7 @@ beforeAll(async () => {
   for (const path of ['small-1', 'small-2']) sim.createProject({ namespaceId: group.id, path });
   t = await startTestApp({ gitlab: { url: sim.url }, clock, env: { LABKEEPER_WORKER_CONCURRENCY: '1' } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', tokenExpiresAt: null }));
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -51,11 +51,11 @@ describe('stopping runs', () => {
     const fetching = holdBigPack();
     const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
     const runId = run.data.runNow.id;
-    await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.item?.pathWithNamespace === 'acme/big' && e.backupProgress.item.phase === 'FETCHING', 60_000);
+    await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.item?.pathWithNamespace === 'acme/big' && e.backupProgress.item.phase === 'FETCHING');
     await fetching.reached;
     const canceled = await t.gql(`mutation($id: ID!) { cancelBackupRun(id: $id) { id cancelRequestedAt } }`, { id: runId });
     expect(canceled.data.cancelBackupRun.cancelRequestedAt).toEqual(expect.any(String));
-    const last = await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal, 60_000);
+    const last = await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal);
     expect(last.backupProgress.runStatus).toBe('CANCELED');
     const { items } = await itemsOf(runId);
     expect(items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big')).toMatchObject({ status: 'CANCELED', errorCode: 'CANCELED', snapshotId: expect.anything() });
@@ -76,10 +76,10 @@ describe('stopping runs', () => {
     const fetching = holdBigPack();
     clock.set('2026-05-04T01:00:00Z');
     const [runId] = await t.app.services.backupScheduler.startDueBackups();
-    await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.item?.pathWithNamespace === 'acme/big' && e.backupProgress.item.phase === 'FETCHING', 60_000);
+    await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.item?.pathWithNamespace === 'acme/big' && e.backupProgress.item.phase === 'FETCHING');
     await fetching.reached;
     clock.set('2026-05-04T02:00:00Z'); // the window closes while the big repository is fetched
-    const last = await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal, 60_000);
+    const last = await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal);
     expect(last.backupProgress.runStatus).toBe('TIMED_OUT');
     const { items } = await itemsOf(runId!);
     expect(items.every((i: { errorCode: string }) => i.errorCode === 'TIMED_OUT')).toBe(true);

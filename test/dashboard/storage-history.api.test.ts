@@ -27,7 +27,7 @@ beforeAll(async () => {
   for (const path of ['api', 'web']) sim.createProject({ namespaceId: group.id, path, withCommit: true });
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false }));
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -47,7 +47,7 @@ describe('storageHistory', () => {
       expect(run.status).toBe('SUCCEEDED');
       kept = await snapshots();
       expect(kept.length).toBeGreaterThanOrEqual(2);
-    }, 90_000);
+    });
     const total = () => kept.reduce((sum, s) => sum + s.sizeBytes, 0);
 
     it('counts today the bytes of every snapshot kept, by default over 30 days ending today', async () => {

@@ -52,7 +52,7 @@ beforeAll(async () => {
   t = await startTestApp({ gitlab: { url: sim.url }, port });
   browser = await launchBrowser();
   ({ name: workerName, host: workerHost, concurrency: workerConcurrency } = (await t.gql('{ workers { name host concurrency } }')).data.workers[0]);
-}, 60_000);
+});
 afterAll(async () => {
   await browser?.close();
   await t?.stop();

@@ -33,7 +33,7 @@ beforeAll(async () => {
   const run = await runBackup(t, orgId);
   expect(run.status).toBe('SUCCEEDED');
   browser = await launchBrowser();
-}, 120_000);
+});
 afterAll(async () => {
   await browser?.close();
   await t?.stop();
@@ -121,7 +121,7 @@ describe('Restore drills on the organization page', () => {
     const org = (await t.gql(`query($id: ID!) { organization(id: $id) { nextDrillAt } }`, { id: orgId })).data.organization;
     await panel.getByText(org.nextDrillAt ? /Next scheduled drill:/ : 'Scheduled drills are on').waitFor();
 
-    const finished = nextJob(t, 'drill.run', 60_000);
+    const finished = nextJob(t, 'drill.run');
     await panel.getByRole('button', { name: 'Run drill now' }).click();
     // The mutation's QUEUED drill shows at once; drillChanged brings the rest (no polling, no Refresh).
     await panel.getByText('Queued', { exact: true }).or(panel.getByText('Running', { exact: true })).or(panel.getByText('Passed', { exact: true }).first()).first().waitFor();
@@ -139,7 +139,7 @@ describe('Restore drills on the organization page', () => {
     await expect(panel.getByText(/sample of 2/).isVisible()).resolves.toBe(true);
     await screenshot(page, '25-drills');
     await context.close();
-  }, 90_000);
+  });
 
   it('shows a FAILED drill with each repository’s differences after Refresh', async () => {
     // Flip a byte inside the pack data of every stored bundle (as drill.api.test.ts does for one).
@@ -160,7 +160,7 @@ describe('Restore drills on the organization page', () => {
       const { context, page } = await signedIn(browser, t.url, t.adminToken, `/organizations/${orgId}`);
       const panel = page.getByRole('region', { name: 'Restore drills' });
       await panel.getByText('Latest drill:').waitFor();
-      const finished = nextJob(t, 'drill.run', 60_000);
+      const finished = nextJob(t, 'drill.run');
       await panel.getByRole('button', { name: 'Run drill now' }).click();
       await finished;
       await panel.getByRole('button', { name: 'Refresh' }).click();
@@ -180,5 +180,5 @@ describe('Restore drills on the organization page', () => {
     } finally {
       for (const [file, bytes] of originals) writeFileSync(file, bytes);
     }
-  }, 90_000);
+  });
 });

@@ -26,7 +26,7 @@ beforeAll(async () => {
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
   browser = await launchBrowser();
-}, 90_000);
+});
 afterAll(async () => {
   await browser?.close();
   await t?.stop();
@@ -175,7 +175,7 @@ describe('Run now and the live run view', () => {
     await page.getByTestId('run-item').getByText('Metadata', { exact: true }).first().waitFor();
     await screenshot(page, '23-run-live');
 
-    await page.locator('[role="progressbar"][aria-label="Overall progress"][aria-valuenow="100"]').waitFor({ timeout: 60_000 });
+    await page.locator('[role="progressbar"][aria-label="Overall progress"][aria-valuenow="100"]').waitFor();
     await status.getByText('Succeeded').waitFor();
     const run = (await t.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace status } } }`, { id: runId })).data.backupRun;
     expect(run.status).toBe('SUCCEEDED');
@@ -191,7 +191,7 @@ describe('Run now and the live run view', () => {
     await expect(wasReloaded()).resolves.toBe(false);
     await screenshot(page, '23-run-finished');
     await context.close();
-  }, 90_000);
+  });
 
   it('shows each repository’s last backup and snapshot size, and lists the run in the run history', async () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, `/organizations/${orgId}`);

@@ -46,7 +46,7 @@ beforeAll(async () => {
   repositoryId = orgs.data.organizations[0].repositories.nodes[0].id;
   expect((await runBackup(t, orgs.data.organizations[0].id)).status).toBe('SUCCEEDED');
   browser = await launchBrowser();
-}, 120_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -82,7 +82,7 @@ it('asks for the write authorization in a pop-up when a restore needs it, then r
 
   await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
   await page.waitForURL(/\/restores\/[\w-]+$/);
-  await page.getByText('Created the project restored/api.').waitFor({ timeout: 60_000 });
+  await page.getByText('Created the project restored/api.').waitFor();
   const project = await fetch(`${sim.url}/api/v4/projects/${encodeURIComponent('restored/api')}`, { headers: { 'private-token': readToken } });
   expect(project.status).toBe(200);
   await context.close();

@@ -7,6 +7,7 @@ import { runBackup } from '../support/backups.js';
 import { launchBrowser, screenshot, signedIn } from '../support/browser.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aToken, aUser } from '../support/gitlab-seed.js';
+import { EVENT_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * Snapshots timeline, the restore dialog (dry run, then a restore to a new project) and the live
@@ -61,7 +62,7 @@ beforeAll(async () => {
   repositoryId = orgs.data.organizations[0].repositories.nodes.find((r: { pathWithNamespace: string }) => r.pathWithNamespace === 'acme/api').id;
   expect((await runBackup(t, orgId)).status).toBe('SUCCEEDED');
   browser = await launchBrowser();
-}, 120_000);
+});
 
 afterAll(async () => {
   await browser?.close();
@@ -78,7 +79,7 @@ const timelineEntries = (page: Page) => page.getByRole('list', { name: 'Snapshot
  */
 async function untilPageListens(scope: Locator, runId: string) {
   const probe = scope.getByText('test probe: listening');
-  const until = Date.now() + 15_000;
+  const until = Date.now() + EVENT_TIMEOUT_MS;
   while (Date.now() < until) {
     t.app.pubSub.publish('RESTORE_PROGRESS', { runId, organizationId: orgId, status: 'QUEUED', phase: 'QUEUED', done: 0, total: 1, message: 'test probe: listening', isTerminal: false, at: new Date().toISOString() });
     if (await probe.isVisible()) return;
@@ -115,7 +116,7 @@ it('shows the FULL snapshot, refuses to delete it once an INCREMENTAL depends on
   const running = page.getByRole('status').filter({ hasText: 'A backup of this organization is running' });
   const probe = (isTerminal: boolean) =>
     t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: isTerminal ? 'SUCCEEDED' : 'RUNNING', itemsTotal: 1, itemsDone: 0, itemsFailed: 0, item: null, isTerminal, at: '' });
-  for (let i = 0; i < 150 && !(await running.isVisible()); i++) {
+  for (const until = Date.now() + EVENT_TIMEOUT_MS; Date.now() < until && !(await running.isVisible()); ) {
     probe(false);
     await running.waitFor({ timeout: 100 }).catch(() => undefined);
   }
@@ -145,7 +146,7 @@ it('shows the FULL snapshot, refuses to delete it once an INCREMENTAL depends on
   await oldest.getByRole('alert').filter({ hasText: 'is needed by 1 later snapshot(s); delete those first' }).waitFor();
   expect(await entries.count()).toBe(2);
   await screenshot(page, '30-snapshots');
-}, 120_000);
+});
 
 it('restores the INCREMENTAL snapshot to a new project: dry run plan, then live progress to SUCCEEDED without a reload', async () => {
   const newest = timelineEntries(page).first();
@@ -165,7 +166,7 @@ it('restores the INCREMENTAL snapshot to a new project: dry run plan, then live 
   await dryRun.getByRole('status').filter({ hasText: 'Waiting for a worker' }).waitFor();
   await untilPageListens(dryRun, await newestRestoreRunId());
   await t.app.jobStore.agenda.start();
-  await dryRun.getByText('Dry run succeeded.').waitFor({ timeout: 60_000 });
+  await dryRun.getByText('Dry run succeeded.').waitFor();
   await dryRun.getByText('Would create the project restored/api-restored.').waitFor();
   await dryRun.getByText(/refs would be pushed/).first().waitFor();
   await dryRun.getByText('Refs that would be pushed').click();
@@ -188,7 +189,7 @@ it('restores the INCREMENTAL snapshot to a new project: dry run plan, then live 
   await page.getByRole('status').filter({ hasText: 'Waiting for a worker' }).waitFor();
   await untilPageListens(page.locator('main'), runId);
   await t.app.jobStore.agenda.start();
-  await page.getByText('Restore succeeded.').waitFor({ timeout: 90_000 });
+  await page.getByText('Restore succeeded.').waitFor();
   const phases = page.getByRole('list', { name: 'Phases' });
   await phases.getByText('Done: Done').waitFor();
   await page.getByRole('status').filter({ hasText: 'Done — 1 of 1 repositories' }).waitFor();
@@ -207,7 +208,7 @@ it('restores the INCREMENTAL snapshot to a new project: dry run plan, then live 
   expect(Object.keys(restoredRefs)).toEqual(expect.arrayContaining(['refs/heads/main', 'refs/heads/feature', 'refs/tags/v1.0.0']));
   expect(restoredRefs).toEqual(await refsOf(sim.repoPath(projectId)));
   await context.close();
-}, 180_000);
+});
 
 it('shows a field error from the API beside its input, and warns before an OVERWRITE', async () => {
   ({ context, page } = await signedIn(browser, t.url, t.adminToken, `/repositories/${repositoryId}/snapshots`));
@@ -232,7 +233,7 @@ it('shows a field error from the API beside its input, and warns before an OVERW
   await dialog.getByRole('radio', { name: 'Overwrite' }).check();
   await dialog.getByRole('alert').filter({ hasText: 'Overwrite changes the project.' }).waitFor();
   await context.close();
-}, 60_000);
+});
 
 it('prepares a DOWNLOAD and offers the signed archive link when it is ready', async () => {
   ({ context, page } = await signedIn(browser, t.url, t.adminToken, `/repositories/${repositoryId}/snapshots`));
@@ -246,14 +247,14 @@ it('prepares a DOWNLOAD and offers the signed archive link when it is ready', as
   await untilPageListens(page.locator('main'), page.url().split('/').at(-1)!);
   await t.app.jobStore.agenda.start();
   const link = page.getByRole('link', { name: 'Download the archive' });
-  await link.waitFor({ timeout: 60_000 });
+  await link.waitFor();
   await page.getByText(/The archive holds \d+ files/).waitFor();
   const archive = await fetch((await link.getAttribute('href'))!);
   expect(archive.status).toBe(200);
   expect(Buffer.from(await archive.arrayBuffer()).toString('latin1')).toContain('manifest.json');
   await screenshot(page, '34-restore-download');
   await context.close();
-}, 120_000);
+});
 
 it('restores the FULL snapshot into the original project with OVERWRITE: the protected branch is reported, not forced, and the run ends PARTIAL', async () => {
   // Upstream moved on since the FULL snapshot: main advanced (and is protected), a new branch appeared.
@@ -274,7 +275,7 @@ it('restores the FULL snapshot into the original project with OVERWRITE: the pro
   await page.getByRole('heading', { name: 'Restore to the original project' }).waitFor();
   await untilPageListens(page.locator('main'), page.url().split('/').at(-1)!);
   await t.app.jobStore.agenda.start();
-  await page.getByRole('alert').filter({ hasText: 'Restore finished with problems' }).waitFor({ timeout: 60_000 });
+  await page.getByRole('alert').filter({ hasText: 'Restore finished with problems' }).waitFor();
   await page.getByText('Partial', { exact: true }).first().waitFor();
   const result = page.getByRole('region', { name: 'Result for acme/api' });
   await result.getByRole('listitem').filter({ hasText: 'refs/heads/main: protected branch: not forced' }).first().waitFor();
@@ -282,4 +283,4 @@ it('restores the FULL snapshot into the original project with OVERWRITE: the pro
   expect((await refsOf(sim.repoPath(projectId)))['refs/heads/main']).toBe(before['refs/heads/main']);
   await screenshot(page, '35-restore-partial');
   await context.close();
-}, 120_000);
+});

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { bundleHeader, listRefs, syncMirror } from '../../server/src/git/mirror.js';
 import { fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../../server/src/git/upload-pack.js';
-import { prerequisiteCommits } from '../../server/src/backup/repository-backup.js';
+import { prerequisiteCommits } from '../../server/src/backup/git-transfer.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { createTestCertificates, type TestCertificates } from '../gitlab/test-ca.js';
 
@@ -58,7 +58,7 @@ beforeAll(async () => {
   sim.createTag(projectId, { tag: 'v1.0.0', message: 'Release 1.0.0' });
   sim.createTag(projectId, { tag: 'light' });
   url = `${sim.url}/acme/app.git`;
-}, 60_000);
+});
 
 afterAll(async () => {
   await sim?.close();

@@ -188,4 +188,21 @@ describe('GitLab simulator git over HTTP', () => {
 
     expect(res.status).toBe(404);
   });
+
+  it('has no wiki repository until something is pushed to it, as GitLab creates wikis lazily', async () => {
+    const auth = { authorization: `Basic ${Buffer.from(`x:${pat}`).toString('base64')}` };
+    const before = await fetch(`${sim.url}/acme/app.wiki.git/info/refs?service=git-upload-pack`, { headers: auth });
+    expect(before.status).toBe(404);
+    expect(await before.text()).toMatch(/A repository for this wiki does not exist yet/);
+
+    const clone = join(work, 'wiki-source');
+    await git(['init', '--quiet', '--initial-branch=main', clone]);
+    writeFileSync(join(clone, 'Home.md'), '# Home\n');
+    await git(['add', 'Home.md'], clone);
+    await git(['commit', '--quiet', '-m', 'Home'], clone);
+    const pushed = await git(['push', '--mirror', remote('acme/app.wiki', 'x', pat)], clone);
+    expect(pushed.code).toBe(0);
+    const listed = await git(['ls-remote', remote('acme/app.wiki', 'x', pat)]);
+    expect(listed.stdout).toMatch(/refs\/heads\/main/);
+  });
 });

@@ -154,6 +154,34 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
     });
   });
 
+  describe('child listings that fail', () => {
+    it.each([404, 500])('keeps a merge request whose versions answer %i, with what was read, and names it in a warning', async (status) => {
+      // a 500 is retried by the requester first: it fails on every one of its 3 attempts
+      gitlab.failNext(status === 404 ? 1 : 3, { status: status as 500, pathPattern: new RegExp(`/projects/${app.id}/merge_requests/2/versions$`) });
+      const warnings: string[] = [];
+
+      const mrs = await all(reader(token, { maxAttempts: 3 }).projectRecords(app.id, 'merge_requests', undefined, (w) => warnings.push(w)));
+
+      expect(mrs.map((m) => m.iid)).toEqual([1, 2]);
+      expect(mrs[1]).toMatchObject({ iid: 2, versions: [] });
+      expect(warnings).toEqual([expect.stringMatching(/^merge_requests !2: versions could not be read \(.*\); the record is kept with 0 of them$/)]);
+    });
+
+    it('says when the records read differ from the total GitLab reported (x-total)', async () => {
+      const shifting = gitlab.createProject({ namespaceId: acme.id, path: 'shifting', withCommit: false, wikiEnabled: false });
+      for (let i = 0; i < 130; i++) gitlab.createLabel(shifting.id, { name: `label-${String(i).padStart(3, '0')}` });
+      const warnings: string[] = [];
+
+      // a label of the first page is deleted before the second page is read: offset pages shift by one
+      const labels = await all(reader().projectRecords(shifting.id, 'labels', (count) => {
+        if (count === 100) gitlab.state.labels.splice(gitlab.state.labels.findIndex((l) => l.projectId === shifting.id), 1);
+      }, (w) => warnings.push(w)));
+
+      expect(labels).toHaveLength(129);
+      expect(warnings).toEqual(['labels: GitLab reported 130 (x-total), 129 read']);
+    });
+  });
+
   describe('the other project types', () => {
     it('lists project labels only, not the group labels GitLab would add by default', async () => {
       const labels = await all(reader().projectRecords(app.id, 'labels'));

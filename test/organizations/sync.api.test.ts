@@ -43,7 +43,7 @@ async function syncAndWatch() {
   );
   const r = await t.gql(`mutation($o: ID!) { syncRepositories(organizationId: $o) { id status } }`, { o: orgId });
   const runId = r.data.syncRepositories.id;
-  await sub.next((e) => e.syncProgress.syncRunId === runId && e.syncProgress.phase === 'DONE', 30_000);
+  await sub.next((e) => e.syncProgress.syncRunId === runId && e.syncProgress.phase === 'DONE');
   sub.dispose();
   return sub.events.map((e) => e.syncProgress).filter((e) => e.syncRunId === runId);
 }

@@ -4,15 +4,16 @@ import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { lfsKey } from '../../server/src/backup/lfs.js';
-import type { SnapshotEntity } from '../../server/src/backup/backup.entity.js';
-import type { Manifest } from '../../server/src/backup/manifest.js';
-import { materializeRepository, matchesProtectedBranch, pushRestoredRefs, type MaterializedRepository } from '../../server/src/restore/git-restore.js';
+import { matchesProtectedBranch, pushRestoredRefs } from '../../server/src/restore/git-restore.js';
+import { materializeRepository, type MaterializedRepository } from '../../server/src/snapshot/repository-materializer.js';
 import { uploadLfsObjects } from '../../server/src/restore/lfs-upload.js';
 import { startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aToken, aUser } from '../support/gitlab-seed.js';
 import { connectOrganization } from '../support/connections.js';
+import { lfsKey } from '../../server/src/snapshot/lfs-layout.js';
+import type { SnapshotEntity } from '../../server/src/snapshot/snapshot.entity.js';
+import type { Manifest } from '../../server/src/snapshot/manifest.js';
 
 /**
  * Restoring git data: a simulator project backed up by the real engine (a FULL, then an
@@ -50,7 +51,7 @@ async function backup(copyType?: string): Promise<string> {
   );
   const run = await t.gql(`mutation($i: RunNowInput!) { runNow(input: $i) { id } }`, { i: { organizationId: orgId, ...(copyType ? { copyType } : {}) } });
   expect(run.errors).toBeUndefined();
-  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
+  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
   expect(done.backupProgress.runStatus).toBe('SUCCEEDED');
   const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun.items;
@@ -103,7 +104,7 @@ beforeAll(async () => {
   chain = await reader.chain(await reader.snapshot(incrementalId));
   manifests = await Promise.all(chain.map((s) => reader.manifest(s)));
   restored = await materializeRepository({ chain, manifests, which: 'git', dir: restoredDir, reader, keyFor: noKey });
-}, 120_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();

@@ -5,9 +5,11 @@ import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-si
 import { aToken, aUser } from '../support/gitlab-seed.js';
 
 /**
- * Restoring a whole organization to NEW_PROJECT also restores its groups' metadata: group labels
- * and group milestones land in the matching groups under the target namespace, closed milestones
- * closed, without duplicates on a second run; a target group that does not exist is reported.
+ * Restoring a whole organization to NEW_PROJECT keeps its hierarchy: missing groups are created
+ * under the target namespace with their captured settings, each project lands at its path
+ * relative to the organization, group labels and milestones land in the matching groups (closed
+ * milestones closed), without duplicates on a second run; a taken project path is never written
+ * into (the documented collision rule picks `<path>-restored`).
  */
 let sim: GitLabSimulator;
 let t: TestApp;
@@ -20,7 +22,10 @@ beforeAll(async () => {
   const alice = aUser(sim);
   const acme = sim.createGroup({ path: 'acme', ownerId: alice.id });
   const platform = sim.createGroup({ path: 'platform', parentId: acme.id, ownerId: alice.id });
+  const core = sim.createGroup({ path: 'core', parentId: platform.id, ownerId: alice.id, description: 'Core services', visibility: 'private' });
   sim.createProject({ namespaceId: acme.id, path: 'api' });
+  sim.createProject({ namespaceId: platform.id, path: 'svc' });
+  sim.createProject({ namespaceId: core.id, path: 'engine' });
   sim.createGroupLabel(acme.id, { name: 'priority::high', color: '#ff0000' });
   sim.createGroupLabel(acme.id, { name: 'team', color: '#00ff00', description: 'Whole team' });
   sim.createGroupLabel(platform.id, { name: 'team::platform', color: '#0000ff' });
@@ -28,7 +33,10 @@ beforeAll(async () => {
   sim.createGroupMilestone(acme.id, { title: 'Q2', dueDate: '2026-06-30' });
   const restored = sim.createGroup({ path: 'restored', ownerId: alice.id });
   sim.createGroup({ path: 'platform', parentId: restored.id, ownerId: alice.id });
-  sim.createGroup({ path: 'elsewhere', ownerId: alice.id });
+  const elsewhere = sim.createGroup({ path: 'elsewhere', ownerId: alice.id });
+  // an unrelated project where acme/api would land
+  const unrelated = sim.createProject({ namespaceId: elsewhere.id, path: 'api', description: 'Not a restore' });
+  sim.createIssue(unrelated.id, { title: 'Someone else\'s issue' });
   token = aToken(sim, alice.id, ['api', 'read_repository', 'write_repository']).token;
 
   t = await startTestApp({ gitlab: { url: sim.url } });
@@ -41,7 +49,7 @@ beforeAll(async () => {
   connectionId = r.data.connectGitLab.connection.id;
   orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: connectionId })).data.organizations[0].id;
   expect((await runBackup(t, orgId)).status).toBe('SUCCEEDED');
-}, 90_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -54,25 +62,31 @@ const groupMilestones = async (path: string) =>
   (await gitlab(`/groups/${encodeURIComponent(path)}/milestones?per_page=100`)).map((m: { title: string; state: string }) => `${m.title} ${m.state}`).sort();
 
 async function restoreOrganization(namespacePath: string) {
-  const done = nextJob(t, 'restore.run', 60_000);
+  const done = nextJob(t, 'restore.run');
   const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id snapshotIds } }`, {
     i: { target: 'NEW_PROJECT', organizationId: orgId, targetConnectionId: connectionId, namespacePath },
   });
   expect(r.errors).toBeUndefined();
-  expect(r.data.restoreSnapshot.snapshotIds).toHaveLength(3); // acme, acme/platform, acme/api
+  expect(r.data.restoreSnapshot.snapshotIds).toHaveLength(6); // acme, acme/platform, acme/platform/core and their projects
   await done;
   return (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { path targetPath problems detail } } } }`, { id: r.data.restoreSnapshot.id })).data.restoreRun;
 }
 
 describe('restoring group metadata with an organization', () => {
-  it('recreates group labels and milestones in the matching groups, before the projects', async () => {
+  it('recreates the subgroup tree, puts each project at its relative path and group metadata on the matching group', async () => {
     const run = await restoreOrganization('restored');
     expect(run).toMatchObject({ status: 'SUCCEEDED', errorMessage: null });
-    expect(run.report.snapshots.map((s: { path: string; targetPath: string }) => `${s.path} → ${s.targetPath}`)).toEqual([
-      expect.stringMatching(/^acme(\/platform)? → restored(\/platform)?$/),
-      expect.stringMatching(/^acme(\/platform)? → restored(\/platform)?$/),
-      'acme/api → restored/api',
-    ]);
+    const placed = run.report.snapshots.map((s: { path: string; targetPath: string }) => `${s.path} → ${s.targetPath}`);
+    // groups first, parents before children
+    expect(placed.slice(0, 3)).toEqual(['acme → restored', 'acme/platform → restored/platform', 'acme/platform/core → restored/platform/core']);
+    expect(run.report.snapshots.slice(3).map((s: { path: string; targetPath: string }) => `${s.path} → ${s.targetPath}`).sort()).toEqual(
+      ['acme/api → restored/api', 'acme/platform/core/engine → restored/platform/core/engine', 'acme/platform/svc → restored/platform/svc'],
+    );
+    // the missing group was created with its captured settings, inside its parent
+    const created = await gitlab(`/groups/${encodeURIComponent('restored/platform/core')}`);
+    expect(created).toMatchObject({ full_path: 'restored/platform/core', description: 'Core services', visibility: 'private' });
+    const engine = await gitlab(`/projects/${encodeURIComponent('restored/platform/core/engine')}`);
+    expect(engine.namespace.full_path).toBe('restored/platform/core');
     expect(await groupLabels('restored')).toEqual(['priority::high #ff0000', 'team #00ff00']);
     expect(await groupLabels('restored/platform')).toEqual(['team::platform #0000ff']);
     expect(await groupMilestones('restored')).toEqual(['Q1 closed', 'Q2 active']);
@@ -80,7 +94,7 @@ describe('restoring group metadata with an organization', () => {
     const detail = JSON.parse(root.detail);
     expect(detail.metadata.labels).toEqual({ created: 2, skipped: 0, failed: [] });
     expect(detail.metadata.milestones).toEqual({ created: 2, skipped: 0, failed: [] });
-    expect(detail.notRestored).toEqual(['group_members', 'subgroups']);
+    expect(detail.notRestored).toEqual(['group_members']);
   });
 
   it('creates no duplicates when the same restore runs again', async () => {
@@ -93,12 +107,20 @@ describe('restoring group metadata with an organization', () => {
     expect(JSON.parse(root.detail).metadata.labels).toEqual({ created: 0, skipped: 2, failed: [] });
   });
 
-  it('reports a target group that does not exist and restores the rest', async () => {
+  it('creates every missing group under another namespace and never writes into an unrelated project at a taken path', async () => {
     const run = await restoreOrganization('elsewhere');
-    expect(run.status).toBe('PARTIAL');
-    const platform = run.report.snapshots.find((s: { path: string }) => s.path === 'acme/platform');
-    expect(platform.problems).toEqual(['group elsewhere/platform does not exist on the target: create it, then restore again (a restore does not create groups)']);
+    expect(run).toMatchObject({ status: 'SUCCEEDED', errorMessage: null });
+    const api = run.report.snapshots.find((s: { path: string }) => s.path === 'acme/api');
+    expect(api.targetPath).toBe('elsewhere/api-restored');
     expect(await groupLabels('elsewhere')).toEqual(['priority::high #ff0000', 'team #00ff00']);
-    expect((await gitlab(`/projects/${encodeURIComponent('elsewhere/api')}`)).path_with_namespace).toBe('elsewhere/api');
+    expect(await groupLabels('elsewhere/platform')).toEqual(['team::platform #0000ff']);
+    expect((await gitlab(`/projects/${encodeURIComponent('elsewhere/platform/core/engine')}`)).path_with_namespace).toBe('elsewhere/platform/core/engine');
+    // the unrelated project is untouched
+    const unrelated = await gitlab(`/projects/${encodeURIComponent('elsewhere/api')}`);
+    expect(unrelated.description).toBe('Not a restore');
+    expect((await gitlab(`/projects/${unrelated.id}/issues?state=all`)).map((i: { title: string }) => i.title)).toEqual(["Someone else's issue"]);
+    // a second run finds its own project again instead of taking the next free path
+    const again = await restoreOrganization('elsewhere');
+    expect(again.report.snapshots.find((s: { path: string }) => s.path === 'acme/api').targetPath).toBe('elsewhere/api-restored');
   });
 });

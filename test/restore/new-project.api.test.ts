@@ -71,7 +71,7 @@ beforeAll(async () => {
   });
   expect(second2.data.connectGitLab.connection.status).toBe('CONNECTED');
   targetConnectionId = second2.data.connectGitLab.connection.id;
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await source?.close();
@@ -98,7 +98,7 @@ async function restore(input: Record<string, unknown>) {
     (e) => e.restoreProgress.done === -1,
   );
   await t.app.jobStore.agenda.start();
-  const last = await sub.next((e) => e.restoreProgress.isTerminal, 120_000);
+  const last = await sub.next((e) => e.restoreProgress.isTerminal);
   sub.dispose();
   const run = (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { targetPath targetUrl problems detail } } } }`, { id: runId })).data.restoreRun;
   return { last: last.restoreProgress, run, phases: sub.events.map((e) => e.restoreProgress.phase) };
@@ -110,10 +110,27 @@ describe('restore to a new project on another GitLab', () => {
   let snapshotId: string;
   beforeAll(async () => {
     snapshotId = await backup();
-  }, 60_000);
+  });
 
-  it('recreates refs, wiki, LFS objects and metadata, with cross-references rewritten', async () => {
+  let plan: Record<string, unknown> & { metadata: Record<string, { created: number }> };
+  it('runs the same pre-flight checks in a dry run and predicts the outcome per repository and per type, writing nothing', async () => {
+    const missing = await restore({ target: 'NEW_PROJECT', snapshotIds: [snapshotId], targetConnectionId, namespacePath: 'no-such-group', dryRun: true });
+    expect(missing.run.status).toBe('FAILED');
+    expect(missing.run.errorMessage).toMatch(/no-such-group/);
+    const { run } = await restore({ target: 'NEW_PROJECT', snapshotIds: [snapshotId], targetConnectionId, namespacePath: 'restored', dryRun: true });
+    expect(run.status).toBe('SUCCEEDED');
+    plan = JSON.parse(run.report.snapshots[0].detail);
+    expect(plan).toMatchObject({ refsPushed: 3, wikiRefsPushed: 1, lfs: { uploaded: 1 } });
+    expect(plan.metadata).toMatchObject({ issues: { created: 2 }, merge_requests: { created: 1 }, labels: { created: 1 }, notes: { created: 2 }, releases: { created: 1 } });
+    expect((await fetch(`${target.url}/api/v4/projects/${encodeURIComponent('restored/api')}`, { headers: { 'private-token': bobToken } })).status).toBe(404);
+  });
+
+  it('recreates refs, wiki (which the new project does not have yet), LFS objects and metadata, with cross-references rewritten', async () => {
     const { last, run, phases } = await restore({ target: 'NEW_PROJECT', snapshotIds: [snapshotId], targetConnectionId, namespacePath: 'restored' });
+    // what the dry run predicted
+    const detail = JSON.parse(run.report.snapshots[0].detail);
+    expect({ refs: detail.refsPushed, wiki: detail.wikiRefsPushed, lfs: detail.lfs.uploaded }).toEqual({ refs: plan.refsPushed, wiki: plan.wikiRefsPushed, lfs: (plan.lfs as { uploaded: number }).uploaded });
+    for (const [type, section] of Object.entries(plan.metadata)) expect([type, detail.metadata[type].created]).toEqual([type, section.created]);
     expect(phases).toEqual(expect.arrayContaining(['RESTORING', 'DONE']));
     expect(run.errorMessage).toBeNull();
     expect(last).toMatchObject({ status: 'SUCCEEDED', isTerminal: true });

@@ -46,7 +46,7 @@ beforeAll(async () => {
     (e) => e.backupProgress.runId === 'probe',
   );
   const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
-  await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
+  await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
   snapshotId = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun.items[0].snapshotId;
   atSnapshot = refs();
@@ -56,7 +56,7 @@ beforeAll(async () => {
   sim.protectBranch(projectId, { name: 'main' });
   execFileSync('git', ['update-ref', '-d', 'refs/heads/feature'], { cwd: sim.repoPath(projectId) });
   sim.createBranch(projectId, { branch: 'newer' });
-}, 90_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -68,7 +68,7 @@ async function restore(input: Record<string, unknown>) {
   const runId = r.data.restoreSnapshot.id;
   const sub = subscribe<{ restoreProgress: { isTerminal: boolean } }>(t.ws(), `subscription($r: ID!) { restoreProgress(runId: $r) { isTerminal } }`, { r: runId });
   const current = (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status } }`, { id: runId })).data.restoreRun.status;
-  if (!['SUCCEEDED', 'PARTIAL', 'FAILED'].includes(current)) await sub.next((e) => e.restoreProgress.isTerminal, 60_000).catch(() => undefined);
+  if (!['SUCCEEDED', 'PARTIAL', 'FAILED'].includes(current)) await sub.next((e) => e.restoreProgress.isTerminal).catch(() => undefined);
   sub.dispose();
   const run = (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { problems detail } } } }`, { id: runId })).data.restoreRun;
   return { ...run, detail: JSON.parse(run.report.snapshots[0].detail ?? '{}'), problems: run.report.snapshots[0].problems as string[] };

@@ -55,7 +55,7 @@ beforeAll(async () => {
   const { runId, status } = await runBackup(t, orgId);
   expect(status).toBe('SUCCEEDED');
   snapshotId = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data.backupRun.items[0].snapshotId;
-}, 90_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -104,7 +104,7 @@ describe('the separate write authorization of restores', () => {
     const active = sim.oauthTokens(aliceId).filter((token) => token.active).map((token) => token.scopes.join(' ')).sort();
     expect(active).toEqual(['api write_repository', 'read_api read_repository read_user']);
 
-    const done = nextJob(t, 'restore.run', 60_000);
+    const done = nextJob(t, 'restore.run');
     const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, { i: restoreInput('api') });
     expect(r.errors).toBeUndefined();
     await done;
@@ -131,7 +131,7 @@ describe('the separate write authorization of restores', () => {
     const writeTokens = () => sim.oauthTokens(aliceId).filter((token) => token.scopes.includes('write_repository'));
     const [before] = writeTokens().filter((token) => token.active);
     clock.advance(2 * 60 * 60_000 + 1000); // both OAuth tokens have expired
-    const done = nextJob(t, 'restore.run', 60_000);
+    const done = nextJob(t, 'restore.run');
     const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, { i: restoreInput('api-2') });
     await done;
     expect((await t.gql(`query($id: ID!) { restoreRun(id: $id) { status } }`, { id: r.data.restoreSnapshot.id })).data.restoreRun.status).toBe('SUCCEEDED');
@@ -149,7 +149,7 @@ describe('the separate write authorization of restores', () => {
     });
     expect(revoked.status).toBe(200);
     clock.advance(2 * 60 * 60_000 + 1000);
-    const done = nextJob(t, 'restore.run', 60_000);
+    const done = nextJob(t, 'restore.run');
     const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, { i: restoreInput('api-3') });
     expect(r.errors).toBeUndefined();
     await done;

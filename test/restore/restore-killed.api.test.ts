@@ -51,7 +51,7 @@ beforeAll(async () => {
   const backedUp = first.logged((l) => l.msg === 'backup run finished');
   await api.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
   await backedUp;
-}, 120_000);
+});
 afterAll(async () => {
   for (const w of workers) await w.stop();
   await api?.stop();
@@ -103,7 +103,7 @@ describe('a restore killed mid-way and run again', () => {
       (e) => e.restoreProgress.done === -1,
     );
     workers.push(startWorkerProcess(api, { LABKEEPER_WORKER_NAME: `rescuer-${workers.length}`, LABKEEPER_JOB_LOCK_LIFETIME_MS: '3000', GITLAB_URL: sim.url }));
-    const last = await sub.next((e) => e.restoreProgress.isTerminal, 90_000);
+    const last = await sub.next((e) => e.restoreProgress.isTerminal);
     sub.dispose();
     const finished = (await api.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage } }`, { id: runId })).data.restoreRun;
     expect(finished).toEqual({ status: 'SUCCEEDED', errorMessage: null });
@@ -127,5 +127,5 @@ describe('a restore killed mid-way and run again', () => {
     expect(await mappings(project.id, 'note')).toBe(ISSUES.length);
     expect(await mappings(project.id, 'label')).toBe(LABELS.length);
     expect(await mappings(project.id, 'milestone')).toBe(MILESTONES.length);
-  }, 180_000);
+  });
 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -21,6 +22,22 @@ async function aDirectory(): Promise<string> {
 async function everything(root: string): Promise<string[]> {
   const entries = await readdir(root, { recursive: true });
   return entries.map((e) => relative(root, join(root, e))).sort();
+}
+
+/**
+ * A directory nothing can be written into: a read-only tmpfs mounted on it when running as root
+ * (root writes through permissions), otherwise one without write permission.
+ */
+async function aReadOnlyDirectory(): Promise<{ dir: string; expected: string }> {
+  const dir = await aDirectory();
+  if (process.getuid?.() === 0) {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir]);
+    bag.add(() => execFileSync('umount', [dir]));
+    return { dir, expected: 'EROFS' };
+  }
+  await chmod(dir, 0o500);
+  bag.add(() => chmod(dir, 0o700));
+  return { dir, expected: 'EACCES' };
 }
 
 describeStorageBackend('LocalStorage', async () => {
@@ -50,6 +67,48 @@ describe('LocalStorage', () => {
       await storage.put('a/b', Buffer.from('x'));
       await writeFile(join(root, 'a', '.DS_Store'), 'finder');
       expect(await collect(storage.list(''))).toEqual(['a/b']);
+    });
+  });
+
+  describe('the periodic sweep', () => {
+    it('removes snapshot folders without a manifest, and stale temp files inside published ones, once nothing changed in them for the age given', async () => {
+      const root = await aDirectory();
+      const clock = new FakeClock(new Date());
+      const storage = await LocalStorage.open(root, { clock });
+      const snapshots = 'orgs/o1/repos/r1/snapshots';
+      await storage.put(`${snapshots}/published/repository.bundle`, Buffer.from('bundle'));
+      await storage.put(`${snapshots}/published/manifest.json`, Buffer.from('{}'));
+      await writeFile(join(root, snapshots, 'published', 'metadata.tmp-0123456789abcdef'), 'half written');
+      await storage.put(`${snapshots}/abandoned/repository.bundle`, Buffer.from('bundle'));
+      await storage.put(`${snapshots}/still-writing/repository.bundle`, Buffer.from('bundle'));
+      const options = {
+        olderThanMs: 60 * 60 * 1000,
+        unit: /^orgs\/[^/]+\/repos\/[^/]+\/snapshots\/[^/]+$/,
+        marker: 'manifest.json',
+        inUse: async (key: string) => key.endsWith('/still-writing'),
+      };
+      expect(await storage.sweep(options)).toEqual({ temps: 0, folders: [] }); // all recent
+
+      clock.advance(2 * 60 * 60 * 1000);
+      expect(await storage.sweep(options)).toEqual({ temps: 1, folders: [`${snapshots}/abandoned`] });
+      expect(await everything(join(root, snapshots))).toEqual([
+        'published',
+        'published/manifest.json',
+        'published/repository.bundle',
+        'still-writing',
+        'still-writing/repository.bundle',
+      ]);
+    });
+  });
+
+  describe('a read-only storage', () => {
+    it('is reported as read-only (or not writable), not as a missing file', async () => {
+      const { dir, expected } = await aReadOnlyDirectory();
+      const storage = await LocalStorage.open(dir);
+      const failure = await storage.put('orgs/o1/snapshots/s1/repository.bundle', Buffer.from('x')).catch((error: unknown) => error);
+      expect(failure).toMatchObject({ code: 'STORAGE_UNAVAILABLE', details: { operation: 'write', errno: expected }, retryable: false });
+      expect((failure as Error).message).toMatch(expected === 'EROFS' ? /EROFS: the storage is read-only/ : /EACCES: permission denied/);
+      await expect(LocalStorage.open(join(dir, 'backups'))).rejects.toMatchObject({ details: { errno: expected } });
     });
   });
 

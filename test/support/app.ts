@@ -15,6 +15,7 @@ import type { Clock } from '../../server/src/shared/clock.js';
 import { memoryLogger } from '../../server/src/shared/logger.js';
 import { createTestDatabase } from './database.js';
 import { freePort } from './ports.js';
+import { EVENT_TIMEOUT_MS } from './timeouts.js';
 
 export interface TestAppOptions {
   /** The simulator's URL as GITLAB_URL, with an instance-wide OAuth app registered on it. */
@@ -98,9 +99,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     masterKey,
     logLines: lines,
     async gql(query, variables, token = adminToken) {
+      // A connection per request (`connection: close`, so none waits in the client's pool): the
+      // server shares this process, and a test that blocks it (synchronous git while seeding the
+      // simulator) would let a pooled connection pass the server's keep-alive timeout, and the
+      // next request on it would meet a reset (ECONNRESET / "other side closed").
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: { 'content-type': 'application/json', connection: 'close', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ query, variables }),
       });
       return { status: response.status, ...((await response.json()) as object) };
@@ -152,11 +157,12 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
     get failure() {
       return failure;
     },
-    next(predicate: (e: T) => boolean = () => true, timeoutMs = 20_000): Promise<T> {
+    next(predicate: (e: T) => boolean = () => true, timeoutMs = EVENT_TIMEOUT_MS): Promise<T> {
       const found = events.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no matching event; got ${JSON.stringify(events)}`)), timeoutMs);
+        timer.unref(); // a wait nobody awaits any more must not keep the test process alive
         waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) });
       });
     },
@@ -169,7 +175,7 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
  * one arrives (subscriptions register their listener asynchronously after the subscribe message).
  */
 export async function untilListening<T>(sub: ReturnType<typeof subscribe<T>>, probe: () => void, isProbe: (e: T) => boolean) {
-  const arrived = sub.next(isProbe, 10_000);
+  const arrived = sub.next(isProbe);
   let done = false;
   void arrived.finally(() => (done = true)).catch(() => undefined);
   while (!done) {
@@ -180,9 +186,10 @@ export async function untilListening<T>(sub: ReturnType<typeof subscribe<T>>, pr
 }
 
 /** Resolves with the next completion of a job name in this process's Agenda (register before acting). */
-export function nextJob(t: TestApp, name: string, timeoutMs = 30_000): Promise<unknown> {
+export function nextJob(t: TestApp, name: string, timeoutMs = EVENT_TIMEOUT_MS): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`job ${name} did not complete`)), timeoutMs);
+    timer.unref();
     t.app.jobStore.agenda.once(`complete:${name}`, (job) => {
       clearTimeout(timer);
       resolve(job);

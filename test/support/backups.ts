@@ -4,13 +4,14 @@
  * terminal event.
  */
 import { subscribe, untilListening, type TestApp } from './app.js';
+import { EVENT_TIMEOUT_MS } from './timeouts.js';
 
 export interface FinishedRun {
   runId: string;
   status: string;
 }
 
-export async function runBackup(t: TestApp, organizationId: string, input: { copyType?: string } = {}, timeoutMs = 60_000): Promise<FinishedRun> {
+export async function runBackup(t: TestApp, organizationId: string, input: { copyType?: string } = {}, timeoutMs = EVENT_TIMEOUT_MS): Promise<FinishedRun> {
   const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(
     t.ws(),
     `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`,

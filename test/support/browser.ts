@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { EVENT_TIMEOUT_MS } from './timeouts.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
@@ -25,7 +26,7 @@ export async function launchBrowser(): Promise<Browser> {
 /** A fresh browser profile signed in through the link the server prints (`/#token=…`). */
 export async function signedIn(browser: Browser, appUrl: string, token: string, path = '/'): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-  context.setDefaultTimeout(15_000);
+  context.setDefaultTimeout(EVENT_TIMEOUT_MS);
   const page = await context.newPage();
   page.on('console', (message) => {
     if (message.type() === 'error') console.error(`[browser] ${message.text()}`);

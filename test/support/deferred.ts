@@ -1,3 +1,5 @@
+import { EVENT_TIMEOUT_MS } from './timeouts.js';
+
 /** A promise with its resolve/reject exposed, to await events instead of sleeping (after graphql-ws). */
 export interface Deferred<T> {
   promise: Promise<T>;
@@ -30,10 +32,11 @@ export function leftovers() {
 }
 
 /** Resolves when `predicate` holds for a value pushed to the returned `push`; rejects after timeoutMs. */
-export function waitFor<T>(predicate: (value: T) => boolean, timeoutMs = 20_000, what = 'event') {
+export function waitFor<T>(predicate: (value: T) => boolean, timeoutMs = EVENT_TIMEOUT_MS, what = 'event') {
   const seen: T[] = [];
   const deferred = createDeferred<T>();
   const timer = setTimeout(() => deferred.reject(new Error(`timed out waiting for ${what}; saw ${JSON.stringify(seen)}`)), timeoutMs);
+  timer.unref(); // a wait nobody awaits any more must not keep the test process alive
   return {
     seen,
     promise: deferred.promise.finally(() => clearTimeout(timer)),

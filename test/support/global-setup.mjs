@@ -3,12 +3,14 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** The end-to-end tests load the built client from the server: build it from the current sources. */
+/**
+ * The end-to-end tests load the built client from the server: build it from the current sources
+ * (the same script as `npm start` and the image; skipped when client/dist is newer than them).
+ */
 function buildClient() {
-  const vite = fileURLToPath(new URL('../../node_modules/vite/bin/vite.js', import.meta.url));
-  const config = fileURLToPath(new URL('../../client/vite.config.ts', import.meta.url));
+  const script = fileURLToPath(new URL('../../scripts/build.mjs', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [vite, 'build', '--config', config, '--logLevel', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [script, '--if-stale', 'client'], { stdio: ['ignore', 'inherit', 'inherit'] });
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`client build failed (exit ${code})`))));
   });

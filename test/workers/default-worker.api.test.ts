@@ -26,7 +26,7 @@ beforeAll(async () => {
   });
   await synced;
   orgId = (await api.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
-}, 120_000);
+});
 afterAll(async () => {
   for (const w of Object.values(workers)) await w.stop();
   await api?.stop();
@@ -41,7 +41,7 @@ async function backup() {
     (e) => e.backupProgress.runId === 'probe',
   );
   const run = await api.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o, copyType: FULL }) { id } }`, { o: orgId });
-  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
+  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
   expect(done.backupProgress.runStatus).toBe('SUCCEEDED');
   const runId = run.data.runNow.id as string;

@@ -17,7 +17,7 @@ beforeAll(async () => {
   sim.createProject({ namespaceId: group.id, path: 'api' });
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false }));
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -51,12 +51,12 @@ it('announces a change of load to workerChanged subscribers: jobs running, then 
   const finished = nextJob(t, 'backup.repository');
   await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o, copyType: FULL }) { id } }`, { o: orgId });
   await held.reached;
-  const busy = await sub.next((e) => e.workerChanged.name !== 'probe' && e.workerChanged.runningJobs >= 1, 30_000);
+  const busy = await sub.next((e) => e.workerChanged.name !== 'probe' && e.workerChanged.runningJobs >= 1);
   expect(busy.workerChanged).toMatchObject({ stopped: false });
 
   held.release();
   await finished;
-  await sub.next((e) => e.workerChanged.name === busy.workerChanged.name && e.workerChanged.runningJobs === 0, 30_000);
+  await sub.next((e) => e.workerChanged.name === busy.workerChanged.name && e.workerChanged.runningJobs === 0);
   sub.dispose();
 });
 

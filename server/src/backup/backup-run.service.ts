@@ -13,24 +13,16 @@ import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
-import {
-  BackupRunEntity,
-  BackupRunItemEntity,
-  TERMINAL_ITEM_STATUSES,
-  TERMINAL_RUN_STATUSES,
-  type BackupRunStatus,
-  type BackupTrigger,
-} from './backup.entity.js';
+import { BackupRunEntity, BackupRunItemEntity, TERMINAL_ITEM_STATUSES, TERMINAL_RUN_STATUSES, type BackupRunStatus, type BackupTrigger } from './backup.entity.js';
 import { backupAlreadyRunning, backupRunNotFound, nothingToBackUp } from './backup.errors.js';
 import type { BackupProgressed } from './backup.events.js';
 import type { PolicyService } from './policy.service.js';
 import type { CopyType } from './policy.types.js';
 import { ProgressThrottle } from './progress-throttle.js';
 import { windowEndsAt as windowEndsAt_ } from './backup-window.js';
-import { ACTIVITY_GRANULARITY_MS, type ItemProgress, type RepositoryBackup } from './repository-backup.js';
-
-export const JOB_BACKUP_RUN = 'backup.run';
-export const JOB_BACKUP_REPOSITORY = 'backup.repository';
+import type { ItemProgress } from './backup-item.js';
+import type { RepositoryBackup } from './repository-backup.js';
+import { ACTIVITY_GRANULARITY_MS } from './skip-unchanged.js';
 
 export interface RunFilter {
   organizationId?: string | null;
@@ -161,7 +153,7 @@ export class BackupRunService {
     });
     this.logger.info({ runId: run.id, organizationId, repositories: repositories.length, groups: groups.length, trigger: run.trigger }, 'backup run queued');
     await this.emitRun(run);
-    await this.queue.enqueue(JOB_BACKUP_RUN, { runId: run.id });
+    await this.queue.enqueue('backup.run', { runId: run.id });
     return run;
   }
 
@@ -197,9 +189,8 @@ export class BackupRunService {
     items.sort((a, b) => Number(b.sizeHint) - Number(a.sizeHint));
     if (unchanged > 0) await this.emitRun(run);
     const worker = await this.preferredWorker(run.organizationId);
-    const job = worker ? `${JOB_BACKUP_REPOSITORY}@${worker}` : JOB_BACKUP_REPOSITORY;
     if (worker) this.logger.info({ runId, worker }, "run routed to the organization's default worker");
-    for (const item of items) await this.queue.enqueue(job, { runId, itemId: item.id });
+    for (const item of items) await this.queue.enqueue('backup.repository', { runId, itemId: item.id }, { worker });
     await this.maybeFinish(runId);
   }
 

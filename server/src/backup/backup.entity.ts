@@ -5,7 +5,6 @@ export type BackupRunStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'PARTIAL' | '
 export type BackupTrigger = 'MANUAL' | 'SCHEDULED' | 'EVENT';
 export type ItemStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'PARTIAL' | 'UNCHANGED' | 'FAILED' | 'CANCELED';
 export type ItemPhase = 'QUEUED' | 'FETCHING' | 'BUNDLING' | 'METADATA' | 'WRITING' | 'VERIFYING' | 'DONE';
-export type VerificationStatus = 'UNVERIFIED' | 'VERIFIED' | 'FAILED';
 
 export const TERMINAL_RUN_STATUSES: BackupRunStatus[] = ['SUCCEEDED', 'PARTIAL', 'FAILED', 'CANCELED', 'TIMED_OUT'];
 export const TERMINAL_ITEM_STATUSES: ItemStatus[] = ['SUCCEEDED', 'PARTIAL', 'UNCHANGED', 'FAILED', 'CANCELED'];
@@ -79,44 +78,4 @@ export class BackupRunItemEntity {
   @Column('text', { name: 'error_message', nullable: true }) errorMessage!: string | null;
   @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
-}
-
-/**
- * An immutable restore point of one repository. The row is written only after the snapshot's
- * manifest is stored, so a snapshot without a manifest never exists for the API.
- */
-@Entity('snapshots')
-export class SnapshotEntity {
-  @PrimaryColumn('uuid') id!: string;
-  /** A repository's snapshot, or (repositoryId null) a group's metadata snapshot. */
-  @Index()
-  @Column('uuid', { name: 'repository_id', nullable: true })
-  repositoryId!: string | null;
-  @Index()
-  @Column('uuid', { name: 'group_id', nullable: true })
-  groupId!: string | null;
-  @Index()
-  @Column('uuid', { name: 'organization_id' })
-  organizationId!: string;
-  @Column('uuid', { name: 'run_id' }) runId!: string;
-  @Column('text', { name: 'copy_type' }) copyType!: CopyType;
-  /** The snapshot whose tips this one's bundle builds on (null for FULL). */
-  @Column('uuid', { name: 'parent_id', nullable: true }) parentId!: string | null;
-  @Column('text', { name: 'chain_key' }) chainKey!: string;
-  /** The storage root (a directory for LOCAL) and the snapshot's folder below it. */
-  @Column('text', { name: 'storage_root' }) storageRoot!: string;
-  @Column('text', { name: 'storage_prefix' }) storagePrefix!: string;
-  @Column('text', { name: 'manifest_sha256' }) manifestSha256!: string;
-  /** The ENCRYPTION_KEY credential its artifacts were encrypted with (null: not encrypted). */
-  @Index()
-  @Column('uuid', { name: 'encryption_credential_id', nullable: true })
-  encryptionCredentialId!: string | null;
-  @Column('bigint', { name: 'size_bytes' }) sizeBytes!: string;
-  @Column('integer', { name: 'artifact_count' }) artifactCount!: number;
-  @Column('integer', { name: 'ref_count' }) refCount!: number;
-  @Column('jsonb', { name: 'metadata_counts', default: () => "'{}'" }) metadataCounts!: Record<string, number>;
-  @Column('text', { name: 'verification_status', default: 'UNVERIFIED' }) verificationStatus!: VerificationStatus;
-  @Column('timestamptz', { name: 'verified_at', nullable: true }) verifiedAt!: Date | null;
-  @Column('text', { name: 'verification_error', nullable: true }) verificationError!: string | null;
-  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
 }

@@ -8,14 +8,6 @@ export const backupAlreadyRunning = (organizationId: string, runId: string) =>
     details: { organizationId, runId },
   });
 
-export const snapshotNotFound = (id: string) =>
-  new DomainError('SNAPSHOT_NOT_FOUND', `snapshot ${id} does not exist`, { details: { snapshotId: id } });
-
-export const snapshotHasDependents = (id: string, dependents: string[]) =>
-  new DomainError('SNAPSHOT_HAS_DEPENDENTS', `snapshot ${id} is needed by ${dependents.length} later snapshot(s); delete those first`, {
-    details: { snapshotId: id, dependents },
-  });
-
 export const nothingToBackUp = (organizationId: string) =>
   new DomainError('VALIDATION_FAILED', 'no protected repository matches: protect repositories or pass repositoryIds of this organization', {
     details: { organizationId, fields: { repositoryIds: 'no protected repository of this organization matches' } },

@@ -1,9 +1,10 @@
 import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ArrayMaxSize, IsOptional } from 'class-validator';
 import { Connection as ConnectionOf, PageArgs } from '../graphql/pagination.js';
-import type { BackupRunEntity, BackupRunItemEntity, BackupRunStatus, SnapshotEntity } from './backup.entity.js';
+import type { BackupRunEntity, BackupRunItemEntity, BackupRunStatus } from './backup.entity.js';
 import type { BackupProgressed } from './backup.events.js';
 import { CopyTypeEnum } from './policy.type.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 export enum BackupRunStatusEnum {
   QUEUED = 'QUEUED',

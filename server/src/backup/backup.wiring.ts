@@ -1,35 +1,19 @@
 /**
- * Small adapters between the backup engine's ports and the rest of the server: storage roots,
- * encryption keys from the Password Manager, and the GitLab metadata source.
+ * Small adapters between the backup engine's ports and the rest of the server: encryption keys
+ * from the Password Manager, and the GitLab metadata source.
  */
-import { join, resolve } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import type { CredentialService } from '../credentials/credential.service.js';
 import type { SecretBox } from '../credentials/secret-box.js';
 import type { GitLabMetadataReaderFactory } from '../gitlab/metadata.port.js';
-import { DomainError, validationError } from '../shared/errors.js';
-import { LocalStorage } from '../storage/local-storage.js';
-import { artifactKeyId, deriveArtifactKey } from './artifact-codec.js';
-import type { BackupRunEntity, SnapshotEntity } from './backup.entity.js';
-import type { ArtifactStore, ArtifactStores, MetadataSource } from './backup.ports.js';
-import type { Manifest, ManifestArtifact } from './manifest.js';
-
-export function createArtifactStores(dataDir: string): ArtifactStores {
-  const open = new Map<string, Promise<ArtifactStore>>();
-  return {
-    rootFor: (policy) => resolve(policy.storage.path ?? join(dataDir, 'backups')),
-    at(root) {
-      let store = open.get(root);
-      if (!store) {
-        store = LocalStorage.open(root);
-        open.set(root, store);
-        store.catch(() => open.delete(root));
-      }
-      return store;
-    },
-  };
-}
+import { DomainError } from '../shared/errors.js';
+import { artifactKeyId, deriveArtifactKey } from '../snapshot/artifact-codec.js';
+import type { Manifest, ManifestArtifact } from '../snapshot/manifest.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { BackupRunEntity } from './backup.entity.js';
+import type { MetadataSource } from './backup.ports.js';
+import { chainKeyOf } from './policy.service.js';
 
 const INSTALLATION_KEY_INFO = 'labkeeper installation artifact key v1';
 
@@ -37,31 +21,41 @@ export function encryptionKeys(credentials: CredentialService, box: SecretBox) {
   const installationKey = (organizationId: string) => box.deriveKey(INSTALLATION_KEY_INFO, organizationId);
   return {
     installationKey,
-    async checkCredential(credentialId: string) {
-      const credential = await credentials.get(credentialId).catch(() => null);
-      if (!credential || credential.kind !== 'ENCRYPTION_KEY') {
-        throw validationError({ 'input.encryptionCredentialId': 'must be the id of an ENCRYPTION_KEY credential of the Password Manager' });
-      }
+    /** The current version of an ENCRYPTION_KEY credential; a validation error when the id is not one. */
+    async keyVersion(credentialId: string): Promise<number> {
+      await credentials.requireKind(credentialId, 'ENCRYPTION_KEY', 'encryptionCredentialId');
+      return credentials.keyVersion(credentialId);
     },
-    /** The policy's key: HKDF of the ENCRYPTION_KEY credential's secret, salted with the organization id. */
+    /**
+     * The policy's key: HKDF of the ENCRYPTION_KEY credential's secret, salted with the organization
+     * id — the version of the secret the run's chain was started with (a run queued before a
+     * rotation ends its chain with the old key; the next run starts a new chain with the new one).
+     */
     async forRun(run: BackupRunEntity): Promise<{ key: Buffer; keyId: string } | null> {
       if (!run.policy.encryption) return null;
-      const key = deriveArtifactKey(await credentials.reveal(run.policy.encryption.credentialId), run.organizationId);
+      const versions = await credentials.revealKeyVersions(run.policy.encryption.credentialId);
+      const secret = (versions.find((v) => chainKeyOf(run.policy, v.version) === run.chainKey) ?? versions[0]!).secret;
+      const key = deriveArtifactKey(secret, run.organizationId);
       return { key, keyId: artifactKeyId(key) };
     },
     /** The key an artifact was written with, found from the manifest's key id. */
     async forArtifact(snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): Promise<Buffer | null> {
       if (!artifact.encrypted) return null;
       if (!manifest.encryption) return installationKey(snapshot.organizationId);
-      if (snapshot.encryptionCredentialId) {
-        const secret = await credentials.reveal(snapshot.encryptionCredentialId).catch(() => null);
-        const key = secret === null ? null : deriveArtifactKey(secret, snapshot.organizationId);
-        if (key && artifactKeyId(key) === manifest.encryption.keyId) return key;
-      }
+      // Every version of the key: a snapshot made before a rotation was encrypted with an older one.
+      const matching = async (credentialId: string) => {
+        for (const { secret } of await credentials.revealKeyVersions(credentialId).catch(() => [])) {
+          const key = deriveArtifactKey(secret, snapshot.organizationId);
+          if (artifactKeyId(key) === manifest.encryption!.keyId) return key;
+        }
+        return null;
+      };
+      const own = snapshot.encryptionCredentialId ? await matching(snapshot.encryptionCredentialId) : null;
+      if (own) return own;
       for (const credential of await credentials.list()) {
-        if (credential.kind !== 'ENCRYPTION_KEY') continue;
-        const key = deriveArtifactKey(await credentials.reveal(credential.id), snapshot.organizationId);
-        if (artifactKeyId(key) === manifest.encryption.keyId) return key;
+        if (credential.kind !== 'ENCRYPTION_KEY' || credential.id === snapshot.encryptionCredentialId) continue;
+        const key = await matching(credential.id);
+        if (key) return key;
       }
       throw new DomainError('ENCRYPTION_KEY_MISMATCH', `no ENCRYPTION_KEY credential matches key ${manifest.encryption.keyId} of snapshot ${snapshot.id}; restore the credential it was made with`, {
         details: { snapshotId: snapshot.id, keyId: manifest.encryption.keyId },

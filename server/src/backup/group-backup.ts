@@ -1,27 +1,31 @@
 /**
  * A group's metadata snapshot (with *include groups*): group labels, milestones, members,
  * subgroups and epics where the tier has them, as GitLab's JSON Lines, with a manifest written
- * last. Every group snapshot is complete on its own (FULL): metadata has no git chain.
+ * last (snapshot/snapshot-writer.ts, the same writer as a repository's). Every group snapshot is complete on its own (FULL): metadata has no git chain.
  */
 import type { DataSource } from 'typeorm';
 import { GroupEntity, OrganizationEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
-import { BackupRunEntity, BackupRunItemEntity, SnapshotEntity } from './backup.entity.js';
-import type { ArtifactCodec, ArtifactStores, MetadataSource } from './backup.ports.js';
-import { groupSnapshotPrefix, MANIFEST_FILE, serializeManifest, type Manifest } from './manifest.js';
+import { BackupRunEntity, BackupRunItemEntity } from './backup.entity.js';
+import type { MetadataSource } from './backup.ports.js';
 import { writeMetadataArtifacts } from './metadata-artifacts.js';
-import type { ItemContext, ItemOutcome } from './repository-backup.js';
+import { finishItem, type ItemContext, type ItemOutcome, type VerifySnapshot } from './backup-item.js';
+import { groupSnapshotPrefix } from '../snapshot/artifact-keys.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
+import { buildManifest, clearLeftovers, commitSnapshot } from '../snapshot/snapshot-writer.js';
+import type { StorageRoots } from '../storage/storage.port.js';
 
 export interface GroupBackupDeps {
   dataSource: DataSource;
-  stores: ArtifactStores;
+  stores: StorageRoots;
   codec: ArtifactCodec;
   metadataFor(connectionId: string): Promise<MetadataSource>;
   encryptionKey(run: BackupRunEntity): Promise<{ key: Buffer; keyId: string } | null>;
   instanceUrl(connectionId: string): Promise<string>;
-  verify(snapshotId: string): Promise<{ result: { ok: boolean; problems: string[] } }>;
+  verify: VerifySnapshot;
   clock: Clock;
   logger: Logger;
 }
@@ -41,7 +45,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
     const prefix = groupSnapshotPrefix(organization.id, group.id, snapshotId);
     const storageRoot = deps.stores.rootFor(run.policy);
     const store = await deps.stores.at(storageRoot);
-    for await (const key of store.list(`${prefix}/`)) await store.delete(key);
+    await clearLeftovers(store, prefix);
 
     const encryption = await deps.encryptionKey(run);
     const source = await deps.metadataFor(organization.connectionId);
@@ -51,7 +55,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       codec: deps.codec,
       logger: deps.logger,
       types: run.policy.include.groupMetadata,
-      records: (type, onCount) => source.groupRecords(group.gitlabGroupId, type, onCount),
+      records: (type, onCount, onWarning) => source.groupRecords(group.gitlabGroupId, type, onCount, onWarning),
       compression: run.policy.compression,
       keyFor: () => encryption?.key ?? null,
       prefix,
@@ -60,59 +64,20 @@ export function createGroupBackup(deps: GroupBackupDeps) {
     });
 
     ctx.progress({ phase: 'WRITING' });
-    const createdAt = deps.clock.now();
-    const manifest: Manifest = {
-      format: 'labkeeper-snapshot',
-      version: 1,
+    const manifest = buildManifest({
       snapshotId,
-      createdAt: createdAt.toISOString(),
+      createdAt: deps.clock.now(),
       copyType: 'FULL',
       parent: null,
       instanceUrl: await deps.instanceUrl(organization.connectionId),
       organization: { id: organization.id, fullPath: organization.fullPath },
-      repository: null,
-      group: { id: group.id, gitlabGroupId: group.gitlabGroupId, fullPath: group.fullPath, webUrl: group.webUrl, parentGitlabGroupId: group.parentGitlabGroupId },
-      git: null,
-      wiki: null,
+      subject: { group: { id: group.id, gitlabGroupId: group.gitlabGroupId, fullPath: group.fullPath, webUrl: group.webUrl, parentGitlabGroupId: group.parentGitlabGroupId } },
       metadata,
-      encryption: encryption ? { algorithm: 'LKENC1-AES-256-GCM', keyId: encryption.keyId } : null,
+      encryption,
       artifacts,
-    };
-    const stored = await store.put(`${prefix}/${MANIFEST_FILE}`, serializeManifest(manifest));
-    await snapshots.save(
-      snapshots.create({
-        id: snapshotId,
-        repositoryId: null,
-        groupId: group.id,
-        organizationId: organization.id,
-        runId: run.id,
-        copyType: 'FULL',
-        parentId: null,
-        chainKey: run.chainKey,
-        storageRoot,
-        storagePrefix: prefix,
-        manifestSha256: stored.sha256,
-        encryptionCredentialId: encryption ? run.policy.encryption!.credentialId : null,
-        sizeBytes: String(artifacts.reduce((n, a) => n + a.size, 0) + stored.size),
-        artifactCount: artifacts.length + 1,
-        refCount: 0,
-        metadataCounts: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, v.records])),
-        verificationStatus: 'UNVERIFIED',
-        verifiedAt: null,
-        verificationError: null,
-        createdAt,
-      }),
-    );
-    let verified = true;
-    if (run.policy.verifyAfterBackup) {
-      ctx.progress({ phase: 'VERIFYING' });
-      const { result } = await deps.verify(snapshotId);
-      if (!result.ok) {
-        verified = false;
-        warnings.push(`verification failed: ${result.problems.join('; ')}`);
-      }
-    }
-    const failed = Object.values(metadata).some((m) => m.status === 'FAILED');
-    return { status: failed || !verified ? 'PARTIAL' : 'SUCCEEDED', snapshot: await snapshots.findOneByOrFail({ id: snapshotId }), warnings };
+    });
+    const encryptionCredentialId = run.policy.encryption?.credentialId ?? null;
+    const snapshot = await commitSnapshot({ dataSource, store, storageRoot, prefix, manifest, runId: run.id, chainKey: run.chainKey, encryptionCredentialId });
+    return finishItem({ run, snapshot, metadata, warnings, ctx, verify: deps.verify, snapshots });
   };
 }

@@ -33,22 +33,8 @@ export interface LfsPointer {
   size: number;
 }
 
-// ---- storage layout ---------------------------------------------------------------------------
-
-/**
- * Where an LFS object lives in the artifact store: content-addressed per repository and shared by
- * all its snapshots (write-once; present → skip). Plain objects use git-lfs' own layout
- * (`lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>`, as in `<git dir>/lfs/objects`), so copying the
- * `lfs` folder into a bare clone and running `git lfs push --all` restores them. Encrypted ones
- * live under their key's id (`lfs/encrypted-<keyId>/…`), so a key change never leaves an object
- * readable only with a key the manifest does not name.
- */
-export function lfsKey(organizationId: string, repositoryId: string, oid: string, options: { keyId?: string | null } = {}): string {
-  if (!OID.test(oid)) throw new DomainError('VALIDATION_FAILED', `not an LFS oid: ${oid.slice(0, 80)}`);
-  if (options.keyId && !/^[0-9A-Za-z_-]{1,128}$/.test(options.keyId)) throw new DomainError('VALIDATION_FAILED', 'not a key id');
-  const folder = options.keyId ? `encrypted-${options.keyId}` : 'objects';
-  return `orgs/${organizationId}/repos/${repositoryId}/lfs/${folder}/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`;
-}
+// The storage layout of LFS objects is part of the snapshot format: snapshot/lfs-layout.ts.
+export { lfsKey } from '../snapshot/lfs-layout.js';
 
 /** The LFS endpoint of a git HTTP remote (spec: "append /info/lfs to the remote URL"; GitLab's end in .git). */
 export function lfsBatchUrl(repoHttpUrl: string): string {
@@ -288,7 +274,7 @@ const LFS_MEDIA_TYPE = 'application/vnd.git-lfs+json';
 const EXPIRY_MARGIN_MS = 30_000;
 const PROGRESS_STEP = 1024 * 1024;
 
-const canceled = () => new DomainError('CONFLICT', 'LFS transfer was canceled', { details: { canceled: true } });
+const canceled = () => new DomainError('CANCELED', 'LFS transfer was canceled');
 
 /** scheme://host/path of a URL: no credentials, query (pre-signed URLs carry signatures there) or fragment. */
 export function safeUrl(href: string): string {

@@ -6,15 +6,16 @@
 import { Readable } from 'node:stream';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
-import type { ArtifactCodec, ArtifactStore } from './backup.ports.js';
-import type { Manifest, ManifestArtifact } from './manifest.js';
+import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
+import type { StorageBackend } from '../storage/storage.port.js';
+import type { Manifest, ManifestArtifact } from '../snapshot/manifest.js';
 
 export interface MetadataArtifactInput {
-  store: ArtifactStore;
+  store: StorageBackend;
   codec: ArtifactCodec;
   logger: Logger;
   type: string;
-  records(onCount: (n: number) => void): AsyncIterable<Record<string, unknown>>;
+  records(onCount: (n: number) => void, onWarning: (warning: string) => void): AsyncIterable<Record<string, unknown>>;
   compression: 'NONE' | 'GZIP' | 'BROTLI';
   key: Buffer | null;
   prefix: string;
@@ -26,7 +27,10 @@ export async function writeMetadataArtifact(input: MetadataArtifactInput): Promi
   const extension = compression === 'GZIP' ? '.gz' : compression === 'BROTLI' ? '.br' : '';
   const path = `metadata/${type}.jsonl${extension}${key ? '.enc' : ''}`;
   let records = 0;
-  const source = input.records(input.onCount);
+  // Child listings that failed (the parent record kept with what was read) and counts that differ
+  // from GitLab's x-total: kept in the manifest entry and reported as the snapshot's warnings.
+  const warnings: string[] = [];
+  const source = input.records(input.onCount, (warning) => warnings.push(warning));
   const lines = Readable.from(
     (async function* () {
       for await (const record of source) {
@@ -42,7 +46,7 @@ export async function writeMetadataArtifact(input: MetadataArtifactInput): Promi
   try {
     const stored = await store.put(`${prefix}/${path}`, lines.pipe(encoded));
     return {
-      entry: { status: 'OK', records },
+      entry: { status: 'OK', records, ...(warnings.length ? { warnings } : {}) },
       artifact: { path, kind: 'METADATA', size: stored.size, sha256: stored.sha256, compression, encrypted: !!key, metadataType: type, records },
     };
   } catch (error) {
@@ -62,11 +66,11 @@ export async function writeMetadataArtifact(input: MetadataArtifactInput): Promi
  * artifacts written, and a warning for each type not OK. `onRecords` gets the running total.
  */
 export async function writeMetadataArtifacts<Type extends string>(input: {
-  store: ArtifactStore;
+  store: StorageBackend;
   codec: ArtifactCodec;
   logger: Logger;
   types: readonly Type[];
-  records(type: Type, onCount: (n: number) => void): AsyncIterable<Record<string, unknown>>;
+  records(type: Type, onCount: (n: number) => void, onWarning: (warning: string) => void): AsyncIterable<Record<string, unknown>>;
   compression: MetadataArtifactInput['compression'];
   keyFor(type: Type): Buffer | null;
   prefix: string;
@@ -85,7 +89,7 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
       codec: input.codec,
       logger: input.logger,
       type,
-      records: (onCount) => input.records(type, onCount),
+      records: (onCount, onWarning) => input.records(type, onCount, onWarning),
       compression: input.compression,
       key: input.keyFor(type),
       prefix: input.prefix,
@@ -95,6 +99,7 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
     if (result.artifact) artifacts.push(result.artifact);
     total += result.entry.records;
     if (result.entry.status !== 'OK') warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
+    for (const warning of result.entry.warnings ?? []) warnings.push(warning.startsWith(`${type}`) ? warning : `${type}: ${warning}`);
   }
   return { metadata, artifacts, warnings };
 }

@@ -10,14 +10,21 @@ import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
-import { BackupPolicyEntity, SnapshotEntity } from './backup.entity.js';
+import { BackupPolicyEntity } from './backup.entity.js';
 import { nextBackupInWindow } from './backup-schedule.js';
 import { defaultPolicy } from './policy.defaults.js';
 import type { BackupPolicyValue } from './policy.types.js';
 import { validatePolicy } from './policy.validation.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
-export function chainKeyOf(value: BackupPolicyValue): string {
-  const basis = JSON.stringify({ compression: value.compression, encryption: value.encryption?.credentialId ?? null });
+/**
+ * Snapshots chain only within one chain key: the compression, the encryption credential and, once
+ * that key was rotated, the version of its secret (so a rotation starts a new full chain with the
+ * new key, while the old chain keeps the key it was made with).
+ */
+export function chainKeyOf(value: BackupPolicyValue, keyVersion = 1): string {
+  const encryption = value.encryption?.credentialId ?? null;
+  const basis = JSON.stringify({ compression: value.compression, encryption, ...(encryption && keyVersion > 1 ? { keyVersion } : {}) });
   return createHash('sha256').update(basis).digest('hex').slice(0, 16);
 }
 
@@ -28,8 +35,8 @@ export class PolicyService {
     private readonly dataSource: DataSource,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    /** Throws when a credential id is not an ENCRYPTION_KEY credential. */
-    private readonly checkEncryptionKey: (credentialId: string) => Promise<void>,
+    /** The current version of an ENCRYPTION_KEY credential's secret; throws when the id is not one. */
+    private readonly encryptionKeyVersion: (credentialId: string) => Promise<number>,
     /** Throws VALIDATION_FAILED when a LOCAL storage path is not one Labkeeper may own (storage/storage-path.ts). */
     private readonly checkStoragePath: (path: string) => Promise<void> = async () => undefined,
   ) {
@@ -59,18 +66,35 @@ export class PolicyService {
   async customize(organizationId: string, input: BackupPolicyValue, options: { mayChangeStorage?: boolean } = {}): Promise<BackupPolicyEntity> {
     const value = validatePolicy(input);
     if (value.storage.path) await this.checkStoragePath(value.storage.path);
-    if (value.encryption) await this.checkEncryptionKey(value.encryption.credentialId);
+    const chainKey = await this.chainKeyFor(value);
     const policy = await this.forOrganization(organizationId);
     const current = policy.value.storage;
     const storageChanged = value.storage.kind !== current?.kind || (value.storage.path ?? null) !== (current?.path ?? null);
     if (options.mayChangeStorage === false && storageChanged) {
-      throw new DomainError('FORBIDDEN', 'Only an ADMIN token may change where backups are stored (input.storage).', { details: { fields: { 'input.storage': 'may be changed by an ADMIN token only' } } });
+      throw new DomainError('FORBIDDEN', 'Only an ADMIN token may change where backups are stored (input.storage).', { details: { fields: { storage: 'may be changed by an ADMIN token only' } } });
     }
-    const chainKey = chainKeyOf(value);
     if (chainKey !== policy.chainKey) this.logger.info({ organizationId }, 'compression or encryption changed: the next backups start a new full chain');
     Object.assign(policy, { value, chainKey, ...(await this.next(organizationId, value)) });
     await this.repo.save(policy);
     return policy;
+  }
+
+  /** After an encryption key was rotated: the policies using it start a new full chain with the new key. */
+  async keyRotated(credentialId: string): Promise<void> {
+    const users = await this.repo
+      .createQueryBuilder('p')
+      .where(`p.value->'encryption'->>'credentialId' = :credentialId`, { credentialId })
+      .getMany();
+    for (const policy of users) {
+      policy.chainKey = await this.chainKeyFor(policy.value);
+      Object.assign(policy, await this.next(policy.organizationId, policy.value));
+      await this.repo.save(policy);
+      this.logger.info({ organizationId: policy.organizationId, credentialId }, 'encryption key rotated: the next backups start a new full chain with the new key');
+    }
+  }
+
+  private async chainKeyFor(value: BackupPolicyValue): Promise<string> {
+    return value.encryption ? chainKeyOf(value, await this.encryptionKeyVersion(value.encryption.credentialId)) : chainKeyOf(value);
   }
 
   /** When the schedule fires next, and which copy it asks for. */
@@ -78,7 +102,7 @@ export class PolicyService {
     // A run starting now makes (or completes) a full chain: the copy after it builds on that.
     const hasFull =
       options.runStarting ||
-      (await this.dataSource.getRepository(SnapshotEntity).existsBy({ organizationId, copyType: 'FULL', chainKey: chainKeyOf(value) }));
+      (await this.dataSource.getRepository(SnapshotEntity).existsBy({ organizationId, copyType: 'FULL', chainKey: await this.chainKeyFor(value).catch(() => chainKeyOf(value)) }));
     const upcoming = nextBackupInWindow(value.schedule, value.timeZone, value.window, after, { hasFull });
     return { nextBackupAt: upcoming?.at ?? null, nextCopyType: upcoming?.copyType ?? null };
   }

@@ -173,15 +173,16 @@ export class PolicySettingsShape {
     const s = input.schedule;
     const schedule = { ...stripNulls(s), type: s.type } as unknown as BackupSchedule;
     return {
-      scope: input.scope.mode === 'SELECTED' ? { mode: 'SELECTED', repositoryIds: input.scope.repositoryIds ?? [] } : { mode: 'ALL' },
+      // Passed on as sent: validatePolicy refuses what it does not know instead of guessing.
+      scope: { mode: input.scope.mode, repositoryIds: input.scope.repositoryIds ?? [] } as BackupPolicyValue['scope'],
       include: { ...input.include } as BackupPolicyValue['include'],
       schedule,
       timeZone: input.timeZone,
       window: input.window ? { start: { ...input.window.start }, end: { ...input.window.end } } : null,
       retention: stripNulls(input.retention) as unknown as BackupPolicyValue['retention'],
-      storage: { kind: 'LOCAL', path: input.storage.path ?? null },
+      storage: { kind: input.storage.kind, path: input.storage.path ?? null } as BackupPolicyValue['storage'],
       compression: input.compression,
-      encryption: input.encryptionCredentialId ? { credentialId: input.encryptionCredentialId } : null,
+      encryption: input.encryptionCredentialId === null || input.encryptionCredentialId === undefined ? null : { credentialId: input.encryptionCredentialId },
       verifyAfterBackup: input.verifyAfterBackup,
       drill: input.drill ? (stripNulls({ ...input.drill, time: { ...input.drill.time }, target: { ...input.drill.target } }) as unknown as DrillPolicy) : null,
     };

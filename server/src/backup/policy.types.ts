@@ -3,7 +3,9 @@
  * policy.validation.ts, shown through GraphQL). One policy per organization.
  */
 
-export type CopyType = 'FULL' | 'INCREMENTAL' | 'DIFFERENTIAL';
+import type { CopyType } from '../snapshot/manifest.js';
+
+export type { CopyType };
 
 export const METADATA_TYPES = [
   'issues', // with notes

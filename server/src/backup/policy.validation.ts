@@ -2,7 +2,7 @@
  * Checks a BackupPolicy as a client sent it and returns it normalised, or throws one
  * VALIDATION_FAILED error naming every problem at once (field → message), so a form can mark all
  * its bad inputs in one round trip. Field paths start with `input.` and follow the value's shape
- * (`input.schedule.time.hour`, `input.schedule.full.times[1].minute`), as the GraphQL input
+ * (`schedule.time.hour`, `schedule.full.times[1].minute`), as the GraphQL input
  * mirrors BackupPolicyValue.
  *
  * Besides types and ranges it refuses combinations that would silently never back anything up:
@@ -79,20 +79,20 @@ class Problems {
 /** Returns the policy normalised, or throws VALIDATION_FAILED with every offending field. */
 export function validatePolicy(value: unknown): BackupPolicyValue {
   const p = new Problems();
-  const input = p.obj(value, 'input');
+  const input = p.obj(value, 'policy');
   if (!input) throw validationError(p.fields);
 
   const scope = validateScope(p, input.scope);
   const include = validateInclude(p, input.include);
   const schedule = validateSchedule(p, input.schedule);
   const tz = typeof input.timeZone === 'string' ? canonicalTimeZone(input.timeZone) : null;
-  if (!tz) p.add('input.timeZone', `must be an IANA time zone such as Europe/Warsaw or UTC, not ${JSON.stringify(input.timeZone)}`);
+  if (!tz) p.add('timeZone', `must be an IANA time zone such as Europe/Warsaw or UTC, not ${JSON.stringify(input.timeZone)}`);
   const window = validateWindow(p, input.window);
   const retention = validateRetention(p, input.retention);
   const storage = validateStorage(p, input.storage);
-  const compression = p.oneOf(input.compression, 'input.compression', ['NONE', 'GZIP', 'BROTLI'] as const);
+  const compression = p.oneOf(input.compression, 'compression', ['NONE', 'GZIP', 'BROTLI'] as const);
   const encryption = validateEncryption(p, input.encryption);
-  const verifyAfterBackup = p.bool(input.verifyAfterBackup, 'input.verifyAfterBackup');
+  const verifyAfterBackup = p.bool(input.verifyAfterBackup, 'verifyAfterBackup');
   const drill = validateDrill(p, input.drill);
   if (schedule && window) checkScheduleFitsWindow(p, schedule, window);
 
@@ -101,29 +101,29 @@ export function validatePolicy(value: unknown): BackupPolicyValue {
 }
 
 function validateScope(p: Problems, v: unknown): BackupPolicyValue['scope'] | undefined {
-  const scope = p.obj(v, 'input.scope');
-  const mode = scope && p.oneOf(scope.mode, 'input.scope.mode', ['ALL', 'SELECTED'] as const);
+  const scope = p.obj(v, 'scope');
+  const mode = scope && p.oneOf(scope.mode, 'scope.mode', ['ALL', 'SELECTED'] as const);
   if (!scope || !mode) return undefined;
   if (mode === 'ALL') return { mode };
-  const ids = p.list(scope.repositoryIds, 'input.scope.repositoryIds');
+  const ids = p.list(scope.repositoryIds, 'scope.repositoryIds');
   if (!ids) return undefined;
-  if (ids.some((id) => typeof id !== 'string' || id.trim() === '')) return p.add('input.scope.repositoryIds', 'must list repository ids');
-  if (ids.length === 0) return p.add('input.scope.repositoryIds', 'must list at least one repository (or use mode ALL)');
+  if (ids.some((id) => typeof id !== 'string' || id.trim() === '')) return p.add('scope.repositoryIds', 'must list repository ids');
+  if (ids.length === 0) return p.add('scope.repositoryIds', 'must list at least one repository (or use mode ALL)');
   return { mode, repositoryIds: [...new Set(ids as string[])] };
 }
 
 function validateInclude(p: Problems, v: unknown): BackupPolicyValue['include'] | undefined {
-  const inc = p.obj(v, 'input.include');
+  const inc = p.obj(v, 'include');
   if (!inc) return undefined;
-  const repository = p.bool(inc.repository, 'input.include.repository');
-  const wiki = p.bool(inc.wiki, 'input.include.wiki');
-  const lfs = p.bool(inc.lfs, 'input.include.lfs');
-  const metadata = knownNames(p, inc.metadata, 'input.include.metadata', METADATA_TYPES);
-  const groupMetadata = knownNames(p, inc.groupMetadata, 'input.include.groupMetadata', GROUP_METADATA_TYPES);
+  const repository = p.bool(inc.repository, 'include.repository');
+  const wiki = p.bool(inc.wiki, 'include.wiki');
+  const lfs = p.bool(inc.lfs, 'include.lfs');
+  const metadata = knownNames(p, inc.metadata, 'include.metadata', METADATA_TYPES);
+  const groupMetadata = knownNames(p, inc.groupMetadata, 'include.groupMetadata', GROUP_METADATA_TYPES);
   if (repository === undefined || wiki === undefined || lfs === undefined || !metadata || !groupMetadata) return undefined;
-  if (lfs && !repository) return p.add('input.include.lfs', 'LFS objects are backed up with the repository; include the repository too');
+  if (lfs && !repository) return p.add('include.lfs', 'LFS objects are backed up with the repository; include the repository too');
   if (!repository && !wiki && !lfs && metadata.length === 0 && groupMetadata.length === 0) {
-    return p.add('input.include', 'must include at least one thing to back up');
+    return p.add('include', 'must include at least one thing to back up');
   }
   return { repository, wiki, lfs, metadata, groupMetadata };
 }
@@ -138,34 +138,34 @@ function knownNames<T extends string>(p: Problems, v: unknown, path: string, kno
 }
 
 function validateSchedule(p: Problems, v: unknown): BackupSchedule | undefined {
-  const s = p.obj(v, 'input.schedule');
-  const type = s && p.oneOf(s.type, 'input.schedule.type', ['BASIC', 'CUSTOM', 'FOREVER_INCREMENTAL', 'GFS', 'MANUAL'] as const);
+  const s = p.obj(v, 'schedule');
+  const type = s && p.oneOf(s.type, 'schedule.type', ['BASIC', 'CUSTOM', 'FOREVER_INCREMENTAL', 'GFS', 'MANUAL'] as const);
   if (!s || !type) return undefined;
   switch (type) {
     case 'MANUAL':
       return { type };
     case 'BASIC': {
-      const time = p.time(s.time, 'input.schedule.time');
-      const fullDayOfMonth = p.dayOfMonth(s.fullDayOfMonth, 'input.schedule.fullDayOfMonth');
+      const time = p.time(s.time, 'schedule.time');
+      const fullDayOfMonth = p.dayOfMonth(s.fullDayOfMonth, 'schedule.fullDayOfMonth');
       return time && fullDayOfMonth ? { type, time, fullDayOfMonth } : undefined;
     }
     case 'GFS': {
-      const time = p.time(s.time, 'input.schedule.time');
-      const fullDayOfMonth = p.dayOfMonth(s.fullDayOfMonth, 'input.schedule.fullDayOfMonth');
-      const differentialWeekday = p.weekday(s.differentialWeekday, 'input.schedule.differentialWeekday');
+      const time = p.time(s.time, 'schedule.time');
+      const fullDayOfMonth = p.dayOfMonth(s.fullDayOfMonth, 'schedule.fullDayOfMonth');
+      const differentialWeekday = p.weekday(s.differentialWeekday, 'schedule.differentialWeekday');
       return time && fullDayOfMonth && differentialWeekday !== undefined ? { type, time, fullDayOfMonth, differentialWeekday } : undefined;
     }
     case 'CUSTOM': {
-      const full = validateCopySchedule(p, s.full, 'input.schedule.full', true);
-      const incremental = validateCopySchedule(p, s.incremental, 'input.schedule.incremental', false);
+      const full = validateCopySchedule(p, s.full, 'schedule.full', true);
+      const incremental = validateCopySchedule(p, s.incremental, 'schedule.incremental', false);
       return full && incremental ? { type, full, incremental } : undefined;
     }
     case 'FOREVER_INCREMENTAL': {
-      const every = p.oneOf(s.every, 'input.schedule.every', ['HOURLY', 'DAILY', 'WEEKLY', 'MONTHLY'] as const);
-      const time = p.time(s.time, 'input.schedule.time');
+      const every = p.oneOf(s.every, 'schedule.every', ['HOURLY', 'DAILY', 'WEEKLY', 'MONTHLY'] as const);
+      const time = p.time(s.time, 'schedule.time');
       // Only the field `every` uses is required; the other may be left out and gets a default.
-      const weekday = s.weekday === undefined && every !== 'WEEKLY' ? 0 : p.weekday(s.weekday, 'input.schedule.weekday');
-      const dayOfMonth = s.dayOfMonth === undefined && every !== 'MONTHLY' ? 1 : p.dayOfMonth(s.dayOfMonth, 'input.schedule.dayOfMonth');
+      const weekday = s.weekday === undefined && every !== 'WEEKLY' ? 0 : p.weekday(s.weekday, 'schedule.weekday');
+      const dayOfMonth = s.dayOfMonth === undefined && every !== 'MONTHLY' ? 1 : p.dayOfMonth(s.dayOfMonth, 'schedule.dayOfMonth');
       return every && time && weekday !== undefined && dayOfMonth ? { type, every, time, weekday, dayOfMonth } : undefined;
     }
   }
@@ -188,12 +188,12 @@ function validateCopySchedule(p: Problems, v: unknown, path: string, isTimeRequi
 
 function validateWindow(p: Problems, v: unknown): BackupWindow | null | undefined {
   if (v === null || v === undefined) return null;
-  const w = p.obj(v, 'input.window');
+  const w = p.obj(v, 'window');
   if (!w) return undefined;
-  const start = p.time(w.start, 'input.window.start');
-  const end = p.time(w.end, 'input.window.end');
+  const start = p.time(w.start, 'window.start');
+  const end = p.time(w.end, 'window.end');
   if (!start || !end) return undefined;
-  if (hhmm(start) === hhmm(end)) return p.add('input.window.end', 'must differ from the start (for no window, set window to null)');
+  if (hhmm(start) === hhmm(end)) return p.add('window.end', 'must differ from the start (for no window, set window to null)');
   return { start, end };
 }
 
@@ -209,51 +209,52 @@ function checkScheduleFitsWindow(p: Problems, schedule: BackupSchedule, window: 
     case 'MANUAL':
       return;
     case 'FOREVER_INCREMENTAL':
-      if (schedule.every !== 'HOURLY') return check(schedule.time, 'input.schedule.time');
+      if (schedule.every !== 'HOURLY') return check(schedule.time, 'schedule.time');
       if (!Array.from({ length: 24 }, (_, hour) => ({ hour, minute: schedule.time.minute })).some(inside)) {
-        p.add('input.schedule.time.minute', `no hour at minute ${schedule.time.minute} falls inside ${describe}`);
+        p.add('schedule.time.minute', `no hour at minute ${schedule.time.minute} falls inside ${describe}`);
       }
       return;
     case 'CUSTOM':
-      schedule.full.times.forEach((t, i) => check(t, `input.schedule.full.times[${i}]`));
-      schedule.incremental.times.forEach((t, i) => check(t, `input.schedule.incremental.times[${i}]`));
+      schedule.full.times.forEach((t, i) => check(t, `schedule.full.times[${i}]`));
+      schedule.incremental.times.forEach((t, i) => check(t, `schedule.incremental.times[${i}]`));
       return;
     default:
-      return check(schedule.time, 'input.schedule.time');
+      return check(schedule.time, 'schedule.time');
   }
 }
 
 function validateRetention(p: Problems, v: unknown): Retention | undefined {
-  const r = p.obj(v, 'input.retention');
-  const mode = r && p.oneOf(r.mode, 'input.retention.mode', ['KEEP_FOREVER', 'BY_COUNT', 'BY_TIME'] as const);
+  const r = p.obj(v, 'retention');
+  const mode = r && p.oneOf(r.mode, 'retention.mode', ['KEEP_FOREVER', 'BY_COUNT', 'BY_TIME'] as const);
   if (!r || !mode) return undefined;
   if (mode === 'KEEP_FOREVER') return { mode };
   if (mode === 'BY_COUNT') {
-    const keepLast = p.int(r.keepLast, 'input.retention.keepLast', 1, MAX_KEEP_LAST);
+    const keepLast = p.int(r.keepLast, 'retention.keepLast', 1, MAX_KEEP_LAST);
     return keepLast === undefined ? undefined : { mode, keepLast };
   }
-  const days = (key: 'fullDays' | 'differentialDays' | 'incrementalDays') => p.int(r[key], `input.retention.${key}`, 1, MAX_RETENTION_DAYS);
+  const days = (key: 'fullDays' | 'differentialDays' | 'incrementalDays') => p.int(r[key], `retention.${key}`, 1, MAX_RETENTION_DAYS);
   const [fullDays, differentialDays, incrementalDays] = [days('fullDays'), days('differentialDays'), days('incrementalDays')];
   return fullDays && differentialDays && incrementalDays ? { mode, fullDays, differentialDays, incrementalDays } : undefined;
 }
 
 function validateStorage(p: Problems, v: unknown): BackupPolicyValue['storage'] | undefined {
-  const s = p.obj(v, 'input.storage');
-  const kind = s && p.oneOf(s.kind, 'input.storage.kind', ['LOCAL'] as const);
+  const s = p.obj(v, 'storage');
+  const kind = s && p.oneOf(s.kind, 'storage.kind', ['LOCAL'] as const);
   if (!s || !kind) return undefined;
   if (s.path === null || s.path === undefined || s.path === '') return { kind, path: null };
   if (typeof s.path !== 'string' || !isAbsolute(s.path) || s.path.includes('\0')) {
-    return p.add('input.storage.path', 'must be an absolute path on the worker, or null for <data dir>/backups');
+    return p.add('storage.path', 'must be an absolute path on the worker, or null for <data dir>/backups');
   }
   return { kind, path: s.path };
 }
 
 function validateEncryption(p: Problems, v: unknown): BackupPolicyValue['encryption'] | undefined {
   if (v === null || v === undefined) return null;
-  const e = p.obj(v, 'input.encryption');
+  const e = p.obj(v, 'encryption');
   if (!e) return undefined;
   if (typeof e.credentialId !== 'string' || e.credentialId.trim() === '') {
-    return p.add('input.encryption.credentialId', 'must be the id of an encryption key in the Password Manager (or set encryption to null)');
+    // Named as the policy settings name it (one field, not the value's nested shape).
+    return p.add('encryptionCredentialId', 'must be the id of an encryption key in the Password Manager (or null for no encryption)');
   }
   return { credentialId: e.credentialId };
 }
@@ -266,24 +267,24 @@ function validateEncryption(p: Problems, v: unknown): BackupPolicyValue['encrypt
  */
 function validateDrill(p: Problems, v: unknown): DrillPolicy | null | undefined {
   if (v === null || v === undefined) return null;
-  const d = p.obj(v, 'input.drill');
+  const d = p.obj(v, 'drill');
   if (!d) return undefined;
-  const enabled = p.bool(d.enabled, 'input.drill.enabled');
-  const every = p.oneOf(d.every, 'input.drill.every', ['DAILY', 'WEEKLY', 'MONTHLY'] as const);
-  const time = p.time(d.time, 'input.drill.time');
-  const weekday = (d.weekday === undefined || d.weekday === null) && every !== 'WEEKLY' ? 0 : p.weekday(d.weekday, 'input.drill.weekday');
-  const dayOfMonth = (d.dayOfMonth === undefined || d.dayOfMonth === null) && every !== 'MONTHLY' ? 1 : p.dayOfMonth(d.dayOfMonth, 'input.drill.dayOfMonth');
-  const sampleSize = p.int(d.sampleSize, 'input.drill.sampleSize', 1, MAX_DRILL_SAMPLE);
-  const t = p.obj(d.target, 'input.drill.target');
-  const kind = t && p.oneOf(t.kind, 'input.drill.target.kind', ['LOCAL_BARE', 'SCRATCH_NAMESPACE'] as const);
+  const enabled = p.bool(d.enabled, 'drill.enabled');
+  const every = p.oneOf(d.every, 'drill.every', ['DAILY', 'WEEKLY', 'MONTHLY'] as const);
+  const time = p.time(d.time, 'drill.time');
+  const weekday = (d.weekday === undefined || d.weekday === null) && every !== 'WEEKLY' ? 0 : p.weekday(d.weekday, 'drill.weekday');
+  const dayOfMonth = (d.dayOfMonth === undefined || d.dayOfMonth === null) && every !== 'MONTHLY' ? 1 : p.dayOfMonth(d.dayOfMonth, 'drill.dayOfMonth');
+  const sampleSize = p.int(d.sampleSize, 'drill.sampleSize', 1, MAX_DRILL_SAMPLE);
+  const t = p.obj(d.target, 'drill.target');
+  const kind = t && p.oneOf(t.kind, 'drill.target.kind', ['LOCAL_BARE', 'SCRATCH_NAMESPACE'] as const);
   let target: DrillPolicy['target'] | undefined;
   if (kind === 'LOCAL_BARE') target = { kind };
   else if (t && kind === 'SCRATCH_NAMESPACE') {
-    const connectionId = typeof t.connectionId === 'string' && t.connectionId.trim() ? t.connectionId.trim() : p.add('input.drill.target.connectionId', 'is required for SCRATCH_NAMESPACE: the Connection (api scope) the drill restores through');
+    const connectionId = typeof t.connectionId === 'string' && t.connectionId.trim() ? t.connectionId.trim() : p.add('drill.target.connectionId', 'is required for SCRATCH_NAMESPACE: the Connection (api scope) the drill restores through');
     const path = typeof t.namespacePath === 'string' ? t.namespacePath.trim().replace(/^\/+|\/+$/g, '') : '';
     const namespacePath = /^[A-Za-z0-9_.][A-Za-z0-9_.\-/]*$/.test(path) && !path.includes('//') && !path.includes('..')
       ? path
-      : p.add('input.drill.target.namespacePath', 'is required for SCRATCH_NAMESPACE: the path of a group kept for drills (its drill projects are deleted afterwards)');
+      : p.add('drill.target.namespacePath', 'is required for SCRATCH_NAMESPACE: the path of a group kept for drills (its drill projects are deleted afterwards)');
     if (connectionId && namespacePath) target = { kind, connectionId, namespacePath };
   }
   if (enabled === undefined || !every || !time || weekday === undefined || !dayOfMonth || !sampleSize || !target) return undefined;

@@ -14,9 +14,10 @@ import { IsNull, Not, type DataSource } from 'typeorm';
 import { GroupEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
-import { BackupPolicyEntity, SnapshotEntity } from './backup.entity.js';
+import { BackupPolicyEntity } from './backup.entity.js';
 import { applyRetention, type RetentionResult } from './retention-policy.js';
 import type { SnapshotService } from './snapshot.service.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 export class RetentionService {
   constructor(
@@ -32,9 +33,11 @@ export class RetentionService {
       .getRepository(BackupPolicyEntity)
       .find({ where: organizationId ? { organizationId } : {} });
     const results: Record<string, RetentionResult> = {};
+    const allRoots = new Set<string>();
     for (const policy of policies) {
       const rows = await this.dataSource.getRepository(SnapshotEntity).find({ where: { organizationId: policy.organizationId } });
       const roots = [...new Set([...rows.map((r) => r.storageRoot), this.snapshots.rootFor(policy.value)])];
+      for (const root of roots) allRoots.add(root);
       if (rows.length === 0) {
         await this.pruneLfs(policy.organizationId, roots);
         continue;
@@ -63,6 +66,10 @@ export class RetentionService {
       if (doomed.length > 0) this.logger.info({ organizationId: policy.organizationId, deleted: doomed.length }, 'retention applied');
       await this.pruneLfs(policy.organizationId, roots);
       results[policy.organizationId] = result;
+    }
+    // What failed or killed writes left behind (unpublished snapshot folders, stale temp files).
+    for (const root of allRoots) {
+      await this.snapshots.sweepUnpublished(root).catch((error: unknown) => this.logger.warn({ err: error, root }, 'storage sweep failed'));
     }
     return results;
   }

@@ -4,15 +4,19 @@
  * between leaves a row whose verification fails, never a half-deleted snapshot that looks whole.
  */
 import { In, LessThanOrEqual, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
-import { lfsKey } from './lfs.js';
 import type { Logger } from '../shared/logger.js';
-import { SnapshotEntity } from './backup.entity.js';
-import { snapshotHasDependents } from './backup.errors.js';
-import type { ArtifactStores } from './backup.ports.js';
-import { MANIFEST_FILE, parseManifest } from './manifest.js';
 import { repositoryLockName, tryRepositoryLock } from './repository-lock.js';
-import type { SnapshotReader } from './snapshot-chain.js';
-import type { SnapshotVerifier } from './verification.js';
+import type { SnapshotVerifier } from '../snapshot/snapshot-verifier.js';
+import { lfsKey } from '../snapshot/lfs-layout.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { snapshotHasDependents } from '../snapshot/snapshot.errors.js';
+import type { StorageRoots } from '../storage/storage.port.js';
+import { LocalStorage } from '../storage/local-storage.js';
+import { BackupRunEntity } from './backup.entity.js';
+import { MANIFEST_FILE, parseManifest } from '../snapshot/manifest.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
+
+const SWEEP_AFTER_MS = 60 * 60 * 1000;
 
 export interface SnapshotFilter {
   organizationId?: string | null;
@@ -26,7 +30,7 @@ export class SnapshotService {
 
   constructor(
     private readonly dataSource: DataSource,
-    private readonly stores: ArtifactStores,
+    private readonly stores: StorageRoots,
     readonly reader: SnapshotReader,
     private readonly verifier: SnapshotVerifier,
     private readonly logger: Logger,
@@ -36,6 +40,32 @@ export class SnapshotService {
 
   get(id: string) {
     return this.reader.snapshot(id);
+  }
+
+  /**
+   * Removes what a failed or killed backup left in a local storage root and no later step will:
+   * snapshot folders without a manifest (none of their artifacts is ever read) and `.tmp-` files,
+   * once nothing changed in them for an hour. A folder with a snapshot row (a snapshot whose
+   * verification will fail) or of an organization with a backup run still going is left alone.
+   */
+  async sweepUnpublished(root: string): Promise<void> {
+    const store = await this.stores.at(root);
+    if (!(store instanceof LocalStorage)) return;
+    const runs = this.dataSource.getRepository(BackupRunEntity);
+    const swept = await store.sweep({
+      olderThanMs: SWEEP_AFTER_MS,
+      unit: /^orgs\/[^/]+\/(repos|groups)\/[^/]+\/snapshots\/[^/]+$/,
+      marker: MANIFEST_FILE,
+      inUse: async (key) => {
+        const [, organizationId, , , , snapshotId] = key.split('/');
+        return (
+          (await this.repo.existsBy({ id: snapshotId! })) || (await runs.existsBy({ organizationId: organizationId!, status: In(['QUEUED', 'RUNNING']) }))
+        );
+      },
+    });
+    if (swept.temps > 0 || swept.folders.length > 0) {
+      this.logger.info({ root, tempFiles: swept.temps, folders: swept.folders }, 'storage swept: unpublished snapshot folders and stale temp files removed');
+    }
   }
 
   async list(filter: SnapshotFilter, page: { offset: number; limit: number }) {

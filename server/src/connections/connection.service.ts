@@ -12,7 +12,7 @@ import type { GitLabClientFactory, GitLabNamespace } from '../gitlab/gitlab.port
 import { normalizeInstanceUrl } from '../gitlab/instance-url.js';
 import { DEFAULT_SCHEDULE, validateSchedule } from '../organizations/sync-schedule.js';
 import type { Clock } from '../shared/clock.js';
-import { DomainError, isDomainError, validationError } from '../shared/errors.js';
+import { DomainError, isDomainError, refuseEmpty, validationError } from '../shared/errors.js';
 import { namespacePathProblem } from '../shared/gitlab-path.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
@@ -107,9 +107,10 @@ export class ConnectionService {
   }
 
   async connect(input: ConnectInput): Promise<ConnectResult> {
-    const instanceUrl = normalizeInstanceUrl(input.instanceUrl?.trim() || GITLAB_COM, 'input.instanceUrl');
+    refuseEmpty({ credentialId: input.credentialId, clientSecretCredentialId: input.clientSecretCredentialId, defaultWorkerId: input.defaultWorkerId });
+    const instanceUrl = normalizeInstanceUrl(input.instanceUrl?.trim() || GITLAB_COM, 'instanceUrl');
     const caProblem = input.caCertificate?.trim() ? caCertificateProblem(input.caCertificate.trim()) : null;
-    if (caProblem) throw validationError({ 'input.caCertificate': caProblem });
+    if (caProblem) throw validationError({ caCertificate: caProblem });
     const defaults = await this.organizationDefaults(input);
     switch (input.method) {
       case 'PERSONAL_ACCESS_TOKEN':
@@ -118,7 +119,7 @@ export class ConnectionService {
       case 'OAUTH_APP':
         return this.startOAuth(instanceUrl, input, defaults);
       default:
-        throw validationError({ 'input.method': 'is not a known connection method' });
+        throw validationError({ 'method': 'is not a known connection method' });
     }
   }
 
@@ -196,11 +197,11 @@ export class ConnectionService {
     if (input.defaultWorkerId) await this.hooks.checkWorker(input.defaultWorkerId);
     const namespacePath = input.namespacePath?.trim().replace(/^\/+|\/+$/g, '') || null;
     const pathProblem = namespacePath ? namespacePathProblem(namespacePath) : null;
-    if (pathProblem) throw validationError({ 'input.namespacePath': pathProblem });
+    if (pathProblem) throw validationError({ namespacePath: pathProblem });
     return {
       autoAddNewRepositories: input.autoAddNewRepositories ?? true,
       includeGroups: input.includeGroups ?? true,
-      repoSyncSchedule: validateSchedule(input.repoSyncSchedule ?? DEFAULT_SCHEDULE, 'input.repoSyncSchedule'),
+      repoSyncSchedule: validateSchedule(input.repoSyncSchedule ?? DEFAULT_SCHEDULE, 'repoSyncSchedule'),
       defaultWorkerId: input.defaultWorkerId ?? null,
       namespacePath,
     };
@@ -208,15 +209,16 @@ export class ConnectionService {
 
   private async connectWithToken(instanceUrl: string, input: ConnectInput, defaults: OrganizationDefaults) {
     const login = input.login?.trim();
-    if (!login) throw validationError({ 'input.login': 'is required: your GitLab username or e-mail' });
+    if (!login) throw validationError({ 'login': 'is required: your GitLab username or e-mail' });
     if (!!input.personalAccessToken === !!input.credentialId) {
-      throw validationError({ 'input.personalAccessToken': 'give either a new token or the id of a saved credential (input.credentialId)' });
+      throw validationError({ 'personalAccessToken': 'give either a new token or the id of a saved credential (credentialId)' });
     }
+    if (input.credentialId) await this.credentials.requireKind(input.credentialId, 'PERSONAL_ACCESS_TOKEN', 'credentialId');
     const token = input.personalAccessToken ?? (await this.credentials.reveal(input.credentialId!));
     const { user, pat } = await validatePersonalAccessToken(this.gitlab, { instanceUrl, token, caCertificate: input.caCertificate }, this.clock.now());
     const loginMatches = [user.username, user.email].some((v) => v && v.toLowerCase() === login.toLowerCase());
     if (!loginMatches) {
-      throw validationError({ 'input.login': `the token belongs to GitLab user "${user.username}", not "${login}"` });
+      throw validationError({ 'login': `the token belongs to GitLab user "${user.username}", not "${login}"` });
     }
 
     let credentialId = input.credentialId ?? null;
@@ -279,18 +281,18 @@ export class ConnectionService {
       if (!this.instanceApp) throw oauthNotConfigured();
       if (input.instanceUrl && instanceUrl !== normalizeInstanceUrl(this.instanceApp.instanceUrl)) {
         throw validationError({
-          'input.instanceUrl': `the instance-wide OAuth app is registered on ${this.instanceApp.instanceUrl}; use OAUTH_APP with your own application for other instances`,
+          'instanceUrl': `the instance-wide OAuth app is registered on ${this.instanceApp.instanceUrl}; use OAUTH_APP with your own application for other instances`,
         });
       }
       instanceUrl = normalizeInstanceUrl(this.instanceApp.instanceUrl);
     } else {
       clientId = input.clientId?.trim() || null;
-      if (!clientId) throw validationError({ 'input.clientId': "is required: your OAuth application's Application ID" });
+      if (!clientId) throw validationError({ 'clientId': "is required: your OAuth application's Application ID" });
       if (!!input.clientSecret === !!input.clientSecretCredentialId) {
-        throw validationError({ 'input.clientSecret': 'give either the secret or the id of a saved credential (input.clientSecretCredentialId)' });
+        throw validationError({ 'clientSecret': 'give either the secret or the id of a saved credential (clientSecretCredentialId)' });
       }
       credentialId = input.clientSecretCredentialId ?? null;
-      if (credentialId) await this.credentials.get(credentialId);
+      if (credentialId) await this.credentials.requireKind(credentialId, 'OAUTH_CLIENT_SECRET', 'clientSecretCredentialId');
       else {
         const credential = await this.credentials.create({
           name: await this.freeCredentialName(`GitLab OAuth app ${clientId.slice(0, 8)} @ ${new URL(instanceUrl).host}`),
@@ -365,7 +367,7 @@ export async function validatePersonalAccessToken(
   now: Date,
 ) {
   const client = gitlab.create({ ...access, tokenType: 'personal' });
-  const field = 'input.personalAccessToken';
+  const field = 'personalAccessToken';
   try {
     const pat = await client.personalAccessTokenSelf();
     if (pat.revoked) throw new DomainError('TOKEN_REVOKED', 'the token was revoked on GitLab', { details: { fields: { [field]: 'was revoked on GitLab' } } });

@@ -24,3 +24,20 @@ export class CredentialEntity {
   @Column('timestamptz', { name: 'last_used_at', nullable: true }) lastUsedAt!: Date | null;
   @Column('timestamptz', { name: 'expires_at', nullable: true }) expiresAt!: Date | null;
 }
+
+/**
+ * A secret an ENCRYPTION_KEY credential held before it was rotated (`updateCredential` with a new
+ * secret). Snapshots encrypted with it stay readable: the key is looked up by the id their
+ * manifest records, among the current secret and these. Sealed like the current secret, bound to
+ * the credential id and version. Deleted with the credential (which is refused while snapshots
+ * need it).
+ */
+@Entity('credential_versions')
+export class CredentialVersionEntity {
+  @PrimaryColumn('uuid', { name: 'credential_id' }) credentialId!: string;
+  /** 1 for the credential's first secret, 2 for the one that replaced it, … */
+  @PrimaryColumn('integer') version!: number;
+  @Column('bytea', { name: 'secret_ciphertext' }) secretCiphertext!: Buffer;
+  @Column('text') fingerprint!: string;
+  @Column('timestamptz', { name: 'retired_at' }) retiredAt!: Date;
+}

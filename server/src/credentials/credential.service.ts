@@ -5,7 +5,7 @@ import { validationError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { credentialInUse, credentialNameTaken, credentialNotFound } from './credential.errors.js';
-import { CREDENTIAL_KINDS, CredentialEntity, type CredentialKind } from './credential.entity.js';
+import { CREDENTIAL_KINDS, CredentialEntity, CredentialVersionEntity, type CredentialKind } from './credential.entity.js';
 import type { SecretBox } from './secret-box.js';
 
 export interface NewCredential {
@@ -22,8 +22,17 @@ export interface CredentialChanges {
   username?: string | null;
   description?: string | null;
   expiresAt?: Date | null;
-  /** A new secret replaces the old one (rotation); the old one is not kept. */
+  /**
+   * A new secret replaces the old one (rotation). An ENCRYPTION_KEY keeps the old one as a previous
+   * version, which the snapshots encrypted with it go on using; other kinds do not keep it.
+   */
   secret?: string;
+}
+
+/** One secret an ENCRYPTION_KEY credential holds or held: `version` 1 is its first. */
+export interface KeyVersion {
+  version: number;
+  secret: string;
 }
 
 /** What still needs a credential — connections, encrypted policies and snapshots (injected: this domain depends on none of them). */
@@ -43,9 +52,14 @@ export class CredentialService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly usage: CredentialUsage = async () => [],
+    /** Told after an ENCRYPTION_KEY's secret was rotated (its users start new chains with the new key). */
+    private readonly onKeyRotated: (credentialId: string) => Promise<void> = async () => undefined,
   ) {
     this.repo = dataSource.getRepository(CredentialEntity);
+    this.versions = dataSource.getRepository(CredentialVersionEntity);
   }
+
+  private readonly versions: Repository<CredentialVersionEntity>;
 
   list(): Promise<CredentialEntity[]> {
     return this.repo.find({ order: { createdAt: 'ASC', id: 'ASC' } });
@@ -54,6 +68,20 @@ export class CredentialService {
   async get(id: string): Promise<CredentialEntity> {
     const found = await this.repo.findOneBy({ id });
     if (!found) throw credentialNotFound(id);
+    return found;
+  }
+
+  /**
+   * The credential `id` names, when it is of `kind`; otherwise a validation error on `field` (the
+   * input field that named it), so a credential is never used as another kind — an encryption key
+   * sent to GitLab as a token, a token used as an encryption key.
+   */
+  async requireKind(id: string, kind: CredentialKind, field: string): Promise<CredentialEntity> {
+    const found = UUID.test(id) ? await this.repo.findOneBy({ id }) : null;
+    if (!found) throw validationError({ [field]: `must be the id of ${KIND_LABEL[kind]} in the Password Manager; no credential has id "${id}"` });
+    if (found.kind !== kind) {
+      throw validationError({ [field]: `must be the id of ${KIND_LABEL[kind]} in the Password Manager; "${found.name}" is ${KIND_LABEL[found.kind]}` });
+    }
     return found;
   }
 
@@ -93,19 +121,36 @@ export class CredentialService {
     if (changes.username !== undefined) entity.username = changes.username?.trim() || null;
     if (changes.description !== undefined) entity.description = changes.description?.trim() || null;
     if (changes.expiresAt !== undefined) entity.expiresAt = changes.expiresAt;
+    let retired: CredentialVersionEntity | null = null;
     if (changes.secret !== undefined) {
       checkSecret(changes.secret, 'secret');
+      const previous = this.box.open(entity.secretCiphertext, context(id));
+      if (entity.kind === 'ENCRYPTION_KEY' && previous !== changes.secret) {
+        const version = (await this.versions.countBy({ credentialId: id })) + 1;
+        retired = this.versions.create({
+          credentialId: id,
+          version,
+          secretCiphertext: this.box.seal(previous, versionContext(id, version)),
+          fingerprint: entity.fingerprint,
+          retiredAt: this.clock.now(),
+        });
+      }
       entity.secretCiphertext = this.box.seal(changes.secret, context(id));
       entity.fingerprint = fingerprint(changes.secret);
       entity.rotatedAt = this.clock.now();
     }
     try {
-      await this.repo.save(entity);
+      // The previous key and the new one are saved together: no moment without either.
+      await this.repo.manager.transaction(async (tx) => {
+        if (retired) await tx.insert(CredentialVersionEntity, retired);
+        await tx.save(entity);
+      });
     } catch (error) {
       if (isUniqueViolation(error)) throw credentialNameTaken(entity.name);
       throw error;
     }
-    this.logger.info({ credentialId: id, rotated: changes.secret !== undefined }, 'credential updated');
+    this.logger.info({ credentialId: id, rotated: changes.secret !== undefined, keptVersion: retired?.version }, 'credential updated');
+    if (retired) await this.onKeyRotated(id);
     return this.get(id);
   }
 
@@ -118,6 +163,24 @@ export class CredentialService {
     this.logger.info({ credentialId: id }, 'credential deleted');
   }
 
+  /** The version of the credential's current secret: 1 until it is first rotated. */
+  async keyVersion(id: string): Promise<number> {
+    return (await this.versions.countBy({ credentialId: id })) + 1;
+  }
+
+  /**
+   * Every secret an ENCRYPTION_KEY credential holds or held, the current one (the highest
+   * version) first. For reading what was encrypted before a rotation; never expose the result.
+   */
+  async revealKeyVersions(id: string): Promise<KeyVersion[]> {
+    const current = await this.reveal(id);
+    const previous = await this.versions.find({ where: { credentialId: id }, order: { version: 'DESC' } });
+    return [
+      { version: previous.length + 1, secret: current },
+      ...previous.map((v) => ({ version: v.version, secret: this.box.open(v.secretCiphertext, versionContext(id, v.version)) })),
+    ];
+  }
+
   /** Decrypts the secret for Labkeeper's own use and records the use. Never expose the result. */
   async reveal(id: string): Promise<string> {
     const entity = await this.get(id);
@@ -128,6 +191,14 @@ export class CredentialService {
 }
 
 const context = (id: string) => `credential:${id}`;
+const versionContext = (id: string, version: number) => `credential:${id}:v${version}`;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const KIND_LABEL: Record<CredentialKind, string> = {
+  PERSONAL_ACCESS_TOKEN: 'a personal access token (PERSONAL_ACCESS_TOKEN)',
+  OAUTH_CLIENT_SECRET: 'an OAuth client secret (OAUTH_CLIENT_SECRET)',
+  ENCRYPTION_KEY: 'an encryption key (ENCRYPTION_KEY)',
+  PASSWORD: 'a password (PASSWORD)',
+};
 
 /** The last 4 characters: enough to recognise a token, too few to guess it. */
 export const fingerprint = (secret: string) => `…${secret.slice(-4)}`;

@@ -39,7 +39,7 @@ export class StorageHistoryService {
     const params: unknown[] = [first.toISOString()];
     const byOrg = options.organizationId ? 'AND organization_id = $2' : '';
     if (options.organizationId) params.push(options.organizationId);
-    const [before] = await this.dataSource.query(
+    const [before] = await this.dataSource.query<{ bytes: number; n: number }[]>(
       `SELECT coalesce(sum(size_bytes), 0)::float8 AS bytes, count(*)::int AS n FROM snapshots WHERE created_at < $1 ${byOrg}`,
       params,
     );

@@ -40,7 +40,7 @@ export class PgEventTarget extends EventTarget {
   }
 
   override dispatchEvent(event: Event): boolean {
-    const detail = (event as CustomEvent).detail;
+    const detail = (event as CustomEvent<unknown>).detail;
     const payload = JSON.stringify({ t: event.type, d: detail } satisfies Wire);
     if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
       this.logger.error({ topic: event.type, bytes: Buffer.byteLength(payload) }, 'event too large for NOTIFY, dropped');
@@ -68,7 +68,7 @@ export class PgEventTarget extends EventTarget {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    await Promise.all([this.listener?.end(), this.sender?.end()].map((p) => p?.catch(() => undefined)));
+    await Promise.all([this.listener, this.sender].map((client) => client?.end().catch(() => undefined) ?? Promise.resolve()));
     this.listener = null;
     this.sender = null;
   }

@@ -123,7 +123,7 @@ export async function git(args: string[], options: GitOptions = {}): Promise<{ s
     child.once('error', reject);
     child.once('close', resolve);
   }).finally(() => options.signal?.removeEventListener('abort', onAbort));
-  if (options.signal?.aborted) throw new GitError('CONFLICT', `git ${args[0]} was canceled`, { details: { canceled: true } });
+  if (options.signal?.aborted) throw new GitError('CANCELED', `git ${args[0]} was canceled`);
   if (code !== 0) {
     const message = redact(err.trim().split('\n').slice(-5).join(' | ')) || `exit code ${code}`;
     const transient = /(Could not resolve host|Connection (reset|refused|timed out)|The requested URL returned error: (5\d\d|429)|early EOF|RPC failed|unexpected disconnect|remote end hung up)/i.test(err);

@@ -335,7 +335,7 @@ async function readSome(response: IncomingMessage): Promise<string> {
 }
 
 function transportError(error: unknown, target: string, signal?: AbortSignal): GitError {
-  if (signal?.aborted) return new GitError('CONFLICT', 'git transfer was canceled', { details: { canceled: true } });
+  if (signal?.aborted) return new GitError('CANCELED', 'git transfer was canceled');
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) {
     // Retrying cannot fix a certificate the connection does not trust.

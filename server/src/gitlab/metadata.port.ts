@@ -25,16 +25,23 @@ export type MetadataRecord = Record<string, unknown>;
 /** Called with the number of records yielded so far (after each record). */
 export type RecordProgress = (count: number) => void;
 
+/**
+ * Called with a warning about the listing: a child listing that failed (the parent record is kept
+ * with what was read of it), or a count that differs from GitLab's `x-total`.
+ */
+export type RecordWarning = (warning: string) => void;
+
 export interface GitLabMetadataReader {
   /**
    * Every record of one type of one project, every page; children embedded. `project_settings`
-   * yields exactly one record. A record that vanishes while its children are read (404) is left
-   * out. Secrets are returned as GitLab sends them (`ci_variables` values): the caller stores
+   * yields exactly one record. A child listing that fails (404, or 5xx after retries) keeps the
+   * record with what was read of it and reports `onWarning`, as does a count that differs from
+   * GitLab's `x-total`. Secrets are returned as GitLab sends them (`ci_variables` values): the caller stores
    * that artifact encrypted.
    */
-  projectRecords(projectId: number, type: MetadataType, onProgress?: RecordProgress): AsyncIterable<MetadataRecord>;
+  projectRecords(projectId: number, type: MetadataType, onProgress?: RecordProgress, onWarning?: RecordWarning): AsyncIterable<MetadataRecord>;
   /** Every record of one type of one group (the group's own, not its subgroups'). */
-  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: RecordProgress): AsyncIterable<MetadataRecord>;
+  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: RecordProgress, onWarning?: RecordWarning): AsyncIterable<MetadataRecord>;
 }
 
 export interface GitLabMetadataReaderFactory {

@@ -27,6 +27,7 @@ import type {
   MetadataRecord,
   MetadataType,
   RecordProgress,
+  RecordWarning,
 } from './metadata.port.js';
 import { resolveRetryOptions, type ResolvedRetryOptions } from './retry-policy.js';
 
@@ -89,19 +90,19 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
     this.requester = resource.requester as unknown as Requester;
   }
 
-  projectRecords(projectId: number, type: MetadataType, onProgress?: RecordProgress): AsyncIterable<MetadataRecord> {
+  projectRecords(projectId: number, type: MetadataType, onProgress?: RecordProgress, onWarning?: RecordWarning): AsyncIterable<MetadataRecord> {
     const endpoint = PROJECT_ENDPOINTS[type];
     if (!endpoint) throw new TypeError(`unknown project metadata type ${String(type)}`);
-    return this.records(endpoint, projectId, onProgress);
+    return this.records(endpoint, projectId, onProgress, onWarning);
   }
 
-  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: RecordProgress): AsyncIterable<MetadataRecord> {
+  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: RecordProgress, onWarning?: RecordWarning): AsyncIterable<MetadataRecord> {
     const endpoint = GROUP_ENDPOINTS[type];
     if (!endpoint) throw new TypeError(`unknown group metadata type ${String(type)}`);
-    return this.records(endpoint, groupId, onProgress);
+    return this.records(endpoint, groupId, onProgress, onWarning);
   }
 
-  private async *records(endpoint: MetadataEndpoint, ownerId: number, onProgress?: RecordProgress): AsyncGenerator<MetadataRecord> {
+  private async *records(endpoint: MetadataEndpoint, ownerId: number, onProgress?: RecordProgress, onWarning?: RecordWarning): AsyncGenerator<MetadataRecord> {
     const path = endpoint.path(ownerId);
     if (endpoint.single) {
       const answer = await this.get(endpoint, path, endpoint.query);
@@ -109,45 +110,68 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
       onProgress?.(1);
       return;
     }
-    const children = this.childReader(endpoint);
     const seen = new Set<unknown>();
     let count = 0;
-    for await (const page of this.pages(endpoint, path, endpoint.query)) {
+    let total: number | null = null;
+    for await (const page of this.pages(endpoint, path, endpoint.query, (t) => (total ??= t))) {
       for (const item of page) {
         const key = endpoint.identity(item);
         if (key !== undefined && key !== null) {
           if (seen.has(key)) continue;
           seen.add(key);
         }
-        const record = endpoint.embed ? await this.embed(endpoint, children, ownerId, item) : item;
-        if (record === null) continue;
+        const record = endpoint.embed ? await this.embed(endpoint, ownerId, item, onWarning) : item;
         yield record;
         count += 1;
         onProgress?.(count);
       }
     }
+    // GitLab counts the listing (x-total, offset pagination only): a difference is said, never silent.
+    if (total !== null && total !== count) {
+      onWarning?.(`${endpoint.facts.type}: GitLab reported ${total} (x-total), ${count} read`);
+    }
   }
 
-  /** Adds children; a record deleted since its page was read (404) is left out. */
-  private async embed(endpoint: MetadataEndpoint, children: ChildReader, ownerId: number, item: MetadataRecord): Promise<MetadataRecord | null> {
+  /**
+   * Adds children. A child listing that fails (404, or 5xx/timeouts after the requester's
+   * retries) never costs the parent record: it is kept with what was read of that listing, and a
+   * warning names the record and the listing.
+   */
+  private async embed(endpoint: MetadataEndpoint, ownerId: number, item: MetadataRecord, onWarning?: RecordWarning): Promise<MetadataRecord> {
+    const name = `${endpoint.facts.type} ${typeof item.iid === 'number' ? `${endpoint.facts.type === 'merge_requests' ? '!' : '#'}${item.iid}` : `id ${String(item.id)}`}`;
     try {
-      return await endpoint.embed!(children, ownerId, item);
+      return await endpoint.embed!(this.childReader(endpoint, name, onWarning), ownerId, item);
     } catch (error) {
-      if (isDomainError(error, 'GITLAB_NOT_FOUND')) return null;
       if (error instanceof TypeError) throw badPayload(`${endpoint.facts.type} record: ${error.message}`);
       throw error;
     }
   }
 
-  private childReader(endpoint: MetadataEndpoint): ChildReader {
+  private childReader(endpoint: MetadataEndpoint, parent: string, onWarning?: RecordWarning): ChildReader {
+    const lost = (what: string, error: unknown, kept: number): boolean => {
+      if (!(isDomainError(error, 'GITLAB_NOT_FOUND') || (isDomainError(error) && error.retryable))) return false;
+      const reason = error instanceof Error ? error.message : String(error);
+      onWarning?.(`${parent}: ${what} could not be read (${reason}); the record is kept with ${kept} of them`);
+      return true;
+    };
     return {
       list: async (path, query) => {
         const all: MetadataRecord[] = [];
-        for await (const page of this.pages(endpoint, path, query)) all.push(...page);
+        try {
+          for await (const page of this.pages(endpoint, path, query)) all.push(...page);
+        } catch (error) {
+          if (!lost(path.split('/').at(-1)!, error, all.length)) throw error;
+        }
         return all;
       },
       text: async (path) => {
-        const { body } = await this.get(endpoint, path, {});
+        let body: unknown;
+        try {
+          ({ body } = await this.get(endpoint, path, {}));
+        } catch (error) {
+          if (!lost(path.split('/').at(-1)!, error, 0)) throw error;
+          return '';
+        }
         // GitLab sends raw snippets as text/plain; anything parsed as JSON is put back as text.
         return typeof body === 'string' ? body : body === null ? '' : JSON.stringify(body);
       },
@@ -155,12 +179,14 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
   }
 
   /** One page at a time, following rel="next" (or x-next-page) on the same endpoint. */
-  private async *pages(endpoint: MetadataEndpoint, path: string, query: Query): AsyncGenerator<MetadataRecord[]> {
+  private async *pages(endpoint: MetadataEndpoint, path: string, query: Query, onTotal?: (total: number) => void): AsyncGenerator<MetadataRecord[]> {
     let searchParams: Record<string, unknown> = { ...query, per_page: PER_PAGE };
     for (let pages = 1; ; pages += 1) {
       if (pages > this.maxPages) throw badPayload(`more than ${this.maxPages} pages of ${path}; its pagination links may loop`);
       const answer = await this.get(endpoint, path, searchParams);
       if (!Array.isArray(answer.body)) throw badPayload(`the ${endpoint.facts.type} list of ${path} is not an array`);
+      const total = Number.parseInt(answer.headers['x-total'] ?? '', 10);
+      if (pages === 1 && Number.isFinite(total)) onTotal?.(total);
       yield answer.body.map((item, i) => asRecord(item, `${path}[${i}]`));
       const next = nextQuery(answer.headers, searchParams);
       if (!next || answer.body.length === 0) return;

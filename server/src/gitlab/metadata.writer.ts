@@ -136,6 +136,16 @@ export interface GitLabMetadataWriter {
   listGroupLabels(groupId: number): Promise<MetadataRecord[]>;
   /** The group's own milestones, every state. */
   listGroupMilestones(groupId: number): Promise<MetadataRecord[]>;
+  /** POST /groups (a subgroup of parentId; needs Maintainer there, or Owner as configured). */
+  createGroup(input: GroupInput): Promise<Created>;
+}
+
+export interface GroupInput {
+  name: string;
+  path: string;
+  parentId: number;
+  visibility: string;
+  description?: string | null;
 }
 
 export interface GitLabMetadataWriterFactory {
@@ -335,6 +345,13 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
 
   listGroupMilestones(groupId: number): Promise<MetadataRecord[]> {
     return this.list(`groups/${groupId}/milestones`, { include_ancestors: false });
+  }
+
+  async createGroup(input: GroupInput): Promise<Created> {
+    const body = await this.post('groups', fields({
+      name: input.name, path: input.path, parent_id: input.parentId, visibility: input.visibility, description: input.description,
+    }));
+    return { id: numberField(body, 'id') };
   }
 
   private async list(path: string, query: Record<string, unknown>): Promise<MetadataRecord[]> {

@@ -41,6 +41,7 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'DRILL_RUN_NOT_FOUND':
       return 'NOT_FOUND';
     case 'CONFLICT':
+    case 'CANCELED':
     case 'CREDENTIAL_IN_USE':
     case 'CREDENTIAL_NAME_TAKEN':
     case 'ORGANIZATION_ALREADY_PROTECTED':
@@ -84,8 +85,11 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
 }
 
 /**
- * Field paths name what the client sent: `input.secret`, not `secret`. A path whose first segment
- * is not an argument of the operation is taken to be inside its `input` argument.
+ * Field paths name what the client sent: `input.secret`, not `secret`. Domain errors name fields
+ * as their input value does (`namespacePath`, `schedule.time.hour`), without transport prefixes;
+ * here a path whose first segment is not an argument of the operation is taken to be inside its
+ * `input` argument and gets the `input.` prefix. Operations without an `input` argument keep the
+ * domain's path.
  */
 function qualify(fields: Record<string, string> | undefined, args?: Record<string, unknown>, target?: unknown) {
   if (!fields || !args) return fields;

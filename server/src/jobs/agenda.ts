@@ -8,7 +8,7 @@ import { PostgresBackend } from '@agendajs/postgres-backend';
 import { Agenda } from 'agenda';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
-import type { JobQueue } from '../shared/job-queue.js';
+import { queueName, type JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
@@ -25,6 +25,12 @@ export interface JobStore {
   queue: JobQueue;
   /** true when the store answers (for /readyz). */
   ping(): Promise<boolean>;
+  /**
+   * Releases the locks a worker (by its Agenda name) holds, so other workers take its jobs over
+   * now instead of when the locks expire. Only for a worker known to be gone (its process dead):
+   * a job it still ran would run twice. Resolves with the number of jobs released.
+   */
+  releaseLocksOf(workerName: string): Promise<number>;
   /** Stops processing (waits for running jobs to release their locks) and closes connections. */
   close(): Promise<void>;
 }
@@ -48,6 +54,7 @@ export interface JobStoreOptions {
 export async function openJobStore(options: JobStoreOptions): Promise<JobStore> {
   const log = options.logger.child({ component: 'jobs' });
   let ping: () => Promise<boolean>;
+  let releaseLocksOf: (workerName: string) => Promise<number>;
   let closeBackend: () => Promise<void>;
   let backend;
   if (options.jobStore.kind === 'mongo') {
@@ -57,6 +64,14 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     await client.connect(); // fail here, clearly, rather than inside Agenda's constructor
     backend = new MongoBackend({ mongo: client.db() });
     ping = async () => (await client.db().command({ ping: 1 })).ok === 1;
+    releaseLocksOf = async (workerName) => {
+      const jobs = client.db().collection('agendaJobs');
+      // A one-off job being run has no next run: give it one now, or it would never run again.
+      const released = await jobs.updateMany({ lastModifiedBy: workerName, lockedAt: { $ne: null } }, [
+        { $set: { lockedAt: null, nextRunAt: { $ifNull: ['$nextRunAt', '$$NOW'] } } },
+      ]);
+      return released.modifiedCount;
+    };
     closeBackend = () => client.close();
   } else {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 5, application_name: 'labkeeper-jobs' });
@@ -65,6 +80,15 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     const pgBackend = new PostgresBackend({ pool });
     backend = pgBackend;
     ping = async () => (await pool.query('SELECT 1')).rowCount === 1;
+    releaseLocksOf = async (workerName) => {
+      // A one-off job being run has no next run (Agenda clears it when the run starts): give it
+      // one now, or it would never run again. A recurring job keeps its schedule.
+      const released = await pool.query(
+        `UPDATE agenda_jobs SET locked_at = NULL, next_run_at = COALESCE(next_run_at, now()) WHERE last_modified_by = $1 AND locked_at IS NOT NULL`,
+        [workerName],
+      );
+      return released.rowCount ?? 0;
+    };
     closeBackend = () => pool.end();
     (pgBackend as unknown as { notificationChannel?: NodeJS.EventEmitter }).notificationChannel?.on?.('error', (error) =>
       log.warn({ err: error }, 'job notification channel error'),
@@ -88,11 +112,12 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
   return {
     agenda,
     queue: {
-      async enqueue(name, data) {
-        await agenda.now(name, data);
+      async enqueue(name, data, options) {
+        await agenda.now(queueName(name, options?.worker), data);
       },
     },
     ping: () => ping().catch(() => false),
+    releaseLocksOf: (workerName) => releaseLocksOf(workerName),
     async close() {
       await agenda.stop();
       await ownChannel?.disconnect();

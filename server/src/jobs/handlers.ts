@@ -1,9 +1,9 @@
 /** Job handlers: each a few lines that call a service. Defined only in processes that run a worker. */
 import type { Agenda, Job } from 'agenda';
 import type { Logger } from '../shared/logger.js';
+import { queueName, type JobName, type Jobs } from '../shared/job-queue.js';
 import type { Services } from '../services.js';
 import { backupJobSlots } from './agenda.js';
-import { JOB } from './job-names.js';
 
 /**
  * Long jobs renew their lock on a timer (a third of its lifetime) besides their own progress
@@ -12,6 +12,33 @@ import { JOB } from './job-names.js';
 function keepLocked(job: Job<unknown>, lockLifetimeMs: number): () => void {
   const timer = setInterval(() => void job.touch().catch(() => undefined), Math.max(500, Math.floor(lockLifetimeMs / 3)));
   return () => clearInterval(timer);
+}
+
+type Handler<N extends JobName> = (data: Jobs[N], job: Job<Jobs[N]>) => Promise<unknown>;
+
+interface DefineOptions {
+  concurrency?: number;
+  /** Only this worker takes the job (`<name>@<worker>`, see JobQueue.enqueue). */
+  worker?: string;
+  /** Renew the lock on a timer while the handler runs (long jobs). */
+  keepLockedMs?: number;
+}
+
+/** Defines the handler of one job of the map; the payload's type comes from the map. */
+function define<N extends JobName>(agenda: Agenda, name: N, handler: Handler<N>, options: DefineOptions = {}): void {
+  const { keepLockedMs, worker, ...agendaOptions } = options;
+  agenda.define(
+    queueName(name, worker),
+    async (job: Job<Jobs[N]>) => {
+      const release = keepLockedMs === undefined ? () => undefined : keepLocked(job as Job<unknown>, keepLockedMs);
+      try {
+        await handler(job.attrs.data, job);
+      } finally {
+        release();
+      }
+    },
+    agendaOptions,
+  );
 }
 
 export async function defineJobs(
@@ -23,72 +50,44 @@ export async function defineJobs(
   const { concurrency, lockLifetimeMs, workerName } = options;
   const log = logger.child({ component: 'jobs' });
 
-  agenda.define(
-    JOB.repositoriesSync,
-    async (job: Job<{ syncRunId: string }>) => {
-      await services.sync.execute(job.attrs.data.syncRunId);
-    },
-    { concurrency },
-  );
+  define(agenda, 'repositories.sync', ({ syncRunId }) => services.sync.execute(syncRunId), { concurrency });
 
-  agenda.define(JOB.repositoriesSchedule, async () => {
+  define(agenda, 'repositories.schedule', async () => {
     const started = await services.sync.startDueSyncs();
     if (started.length > 0) log.info({ organizations: started.length }, 'scheduled repository syncs started');
   });
 
-  agenda.define(JOB.backupRun, async (job: Job<{ runId: string }>) => {
-    await services.backupRuns.start(job.attrs.data.runId);
-  });
+  define(agenda, 'backup.run', ({ runId }) => services.backupRuns.start(runId));
 
-  const backupRepository = async (job: Job<{ runId: string; itemId: string }>) => {
-    const release = keepLocked(job as Job<unknown>, lockLifetimeMs);
-    try {
-      await services.backupRuns.runItem(job.attrs.data.runId, job.attrs.data.itemId, () => job.touch());
-    } finally {
-      release();
-    }
-  };
+  const backupRepository: Handler<'backup.repository'> = ({ runId, itemId }, job) =>
+    services.backupRuns.runItem(runId, itemId, () => job.touch());
   // Any worker takes `backup.repository`; only this one takes `backup.repository@<its name>`,
   // which is how an organization's default worker gets its repositories. Both share the
   // worker's transfer slots (RepositoryBackupDeps.transfers).
-  agenda.define(JOB.backupRepository, backupRepository, { concurrency: backupJobSlots(concurrency) });
-  agenda.define(`${JOB.backupRepository}@${workerName}`, backupRepository, { concurrency: backupJobSlots(concurrency) });
+  const slots = { concurrency: backupJobSlots(concurrency), keepLockedMs: lockLifetimeMs };
+  define(agenda, 'backup.repository', backupRepository, slots);
+  define(agenda, 'backup.repository', backupRepository, { ...slots, worker: workerName });
 
-  agenda.define(JOB.backupSchedule, async () => {
+  define(agenda, 'backup.schedule', async () => {
     const started = await services.backupScheduler.startDueBackups();
     if (started.length > 0) log.info({ runs: started.length }, 'scheduled backups started');
   });
 
-  agenda.define(JOB.restoreRun, async (job: Job<{ runId: string }>) => {
-    const release = keepLocked(job as Job<unknown>, lockLifetimeMs);
-    try {
-      await services.restores.execute(job.attrs.data.runId);
-    } finally {
-      release();
-    }
-  });
+  define(agenda, 'restore.run', ({ runId }) => services.restores.execute(runId), { keepLockedMs: lockLifetimeMs });
 
-  agenda.define(JOB.drillRun, async (job: Job<{ drillRunId: string }>) => {
-    const release = keepLocked(job as Job<unknown>, lockLifetimeMs);
-    try {
-      await services.drills.execute(job.attrs.data.drillRunId);
-    } finally {
-      release();
-    }
-  });
+  define(agenda, 'drill.run', ({ drillRunId }) => services.drills.execute(drillRunId), { keepLockedMs: lockLifetimeMs });
 
-  agenda.define(JOB.drillSchedule, async () => {
+  define(agenda, 'drill.schedule', async () => {
     const started = await services.drillScheduler.startDueDrills();
     if (started.length > 0) log.info({ drills: started.length }, 'scheduled restore drills started');
   });
 
-  agenda.define(JOB.retentionPrune, async () => {
-    await services.retention.prune();
-  });
+  define(agenda, 'retention.prune', () => services.retention.prune());
 
   // One schedule row for the whole cluster (Agenda's `every` upserts a single job by name).
-  await agenda.every('1 minute', JOB.repositoriesSchedule, undefined, { skipImmediate: false });
-  await agenda.every('1 minute', JOB.backupSchedule, undefined, { skipImmediate: false });
-  await agenda.every('1 minute', JOB.drillSchedule, undefined, { skipImmediate: false });
-  await agenda.every('1 hour', JOB.retentionPrune, undefined, { skipImmediate: true });
+  const every = (interval: string, name: JobName, skipImmediate: boolean) => agenda.every(interval, name, undefined, { skipImmediate });
+  await every('1 minute', 'repositories.schedule', false);
+  await every('1 minute', 'backup.schedule', false);
+  await every('1 minute', 'drill.schedule', false);
+  await every('1 hour', 'retention.prune', true);
 }

@@ -4,7 +4,7 @@
  * (overridable), then queues its first sync. Editing the RepoSyncSchedule recomputes `nextSyncAt`,
  * which the `repositories.schedule` job reads (see sync.service.ts).
  */
-import { ILike, In, IsNull, Not, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
+import { ILike, In, IsNull, Not, type DataSource, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
 import type { RepoSyncScheduleValue } from '../connections/connection.entity.js';
 import type { ConnectionService } from '../connections/connection.service.js';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
@@ -71,13 +71,13 @@ export class OrganizationService {
   async protectNamespace(input: ProtectInput): Promise<OrganizationEntity> {
     const connection = await this.connections.get(input.connectionId);
     const path = input.namespacePath.trim().replace(/^\/+|\/+$/g, '');
-    if (!path) throw validationError({ 'input.namespacePath': 'is required: the full path of a group, or your username' });
+    if (!path) throw validationError({ 'namespacePath': 'is required: the full path of a group, or your username' });
     const namespace = await this.sessions
       .withGitLab(connection.id, (client) => client.getNamespace(path))
       .catch((error: unknown) => {
         if (isDomainError(error, 'GITLAB_NOT_FOUND')) {
           throw new DomainError('NAMESPACE_NOT_FOUND', `GitLab has no namespace "${path}" this connection can see`, {
-            details: { fields: { 'input.namespacePath': `"${path}" was not found, or the GitLab user cannot see it` } },
+            details: { fields: { 'namespacePath': `"${path}" was not found, or the GitLab user cannot see it` } },
           });
         }
         throw error;
@@ -85,7 +85,7 @@ export class OrganizationService {
     const defaults = connection.organizationDefaults;
     const workerId = input.defaultWorkerId !== undefined ? input.defaultWorkerId : defaults.defaultWorkerId;
     if (workerId) await this.checkWorker(workerId);
-    const schedule = validateSchedule(input.repoSyncSchedule ?? defaults.repoSyncSchedule, 'input.repoSyncSchedule');
+    const schedule = validateSchedule(input.repoSyncSchedule ?? defaults.repoSyncSchedule, 'repoSyncSchedule');
     const organization = this.orgs.create({
       id: newId(),
       connectionId: connection.id,
@@ -102,11 +102,16 @@ export class OrganizationService {
       lastSyncedAt: null,
     });
     try {
-      await this.orgs.insert(organization);
+      // Serialised per instance and namespace, so two connections cannot both protect it.
+      await this.orgs.manager.transaction(async (tx) => {
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`protect:${connection.instanceUrl}#${namespace.id}`]);
+        await refuseProtectedElsewhere(tx, connection.instanceUrl, namespace.id);
+        await tx.insert(OrganizationEntity, organization);
+      });
     } catch (error) {
       if (isUniqueViolation(error)) {
         const existing = await this.orgs.findOneByOrFail({ connectionId: connection.id, gitlabNamespaceId: namespace.id });
-        throw alreadyProtected(namespace.fullPath, existing.id);
+        throw alreadyProtected(namespace.fullPath, existing);
       }
       throw error;
     }
@@ -120,7 +125,7 @@ export class OrganizationService {
     if (changes.autoAddNewRepositories != null) organization.autoAddNewRepositories = changes.autoAddNewRepositories;
     if (changes.includeGroups != null) {
       if (changes.includeGroups && organization.kind === 'USER') {
-        throw validationError({ 'input.includeGroups': 'a user namespace has no groups' });
+        throw validationError({ 'includeGroups': 'a user namespace has no groups' });
       }
       organization.includeGroups = changes.includeGroups;
     }
@@ -129,7 +134,7 @@ export class OrganizationService {
       organization.defaultWorkerId = changes.defaultWorkerId;
     }
     if (changes.repoSyncSchedule) {
-      organization.repoSyncSchedule = validateSchedule(changes.repoSyncSchedule, 'input.repoSyncSchedule');
+      organization.repoSyncSchedule = validateSchedule(changes.repoSyncSchedule, 'repoSyncSchedule');
       organization.nextSyncAt = nextSyncAt(organization.repoSyncSchedule, this.clock.now());
     }
     await this.orgs.save(organization);
@@ -184,4 +189,17 @@ export class OrganizationService {
     await this.repos.update({ organizationId, id: In(repositoryIds) }, { isProtected });
     return this.repos.findBy({ organizationId, id: In(repositoryIds) });
   }
+}
+
+/**
+ * One Organization per GitLab namespace and instance, whichever connection reaches it: a second
+ * one would back every repository up twice.
+ */
+async function refuseProtectedElsewhere(tx: EntityManager, instanceUrl: string, gitlabNamespaceId: number): Promise<void> {
+  const existing = await tx
+    .createQueryBuilder(OrganizationEntity, 'o')
+    .innerJoin('connections', 'c', 'c.id = o.connection_id')
+    .where('c.instance_url = :instanceUrl AND o.gitlab_namespace_id = :gitlabNamespaceId', { instanceUrl, gitlabNamespaceId })
+    .getOne();
+  if (existing) throw alreadyProtected(existing.fullPath, existing);
 }

@@ -24,8 +24,6 @@ import { organizationNotFound } from './organization.errors.js';
 import type { SyncProgressed } from './sync.events.js';
 import { nextSyncAt } from './sync-schedule.js';
 
-export const SYNC_JOB = 'repositories.sync';
-
 export class SyncService {
   private readonly runs: Repository<SyncRunEntity>;
   private readonly orgs: Repository<OrganizationEntity>;
@@ -53,7 +51,7 @@ export class SyncService {
     const run = this.runs.create({ id: newId(), organizationId, trigger, status: 'QUEUED', startedAt: null, finishedAt: null, errorCode: null, errorMessage: null });
     await this.runs.insert(run);
     this.emit(run, 'QUEUED');
-    await this.queue.enqueue(SYNC_JOB, { syncRunId: run.id });
+    await this.queue.enqueue('repositories.sync', { syncRunId: run.id });
     return run;
   }
 

@@ -3,12 +3,10 @@
  * of the chain stored, decoded from storage, through GitLab's LFS batch upload API (objects the
  * project already has are skipped there). Shared by the ORIGINAL and NEW_PROJECT targets.
  */
-import type { Readable } from 'node:stream';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
-import { lfsKey } from '../backup/lfs.js';
-import { storedLfsObjects, type Manifest } from '../backup/manifest.js';
 import { uploadLfsObjects } from './lfs-upload.js';
 import type { NewProjectDeps } from './new-project.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { type Manifest, storedLfsObjects } from '../snapshot/manifest.js';
 
 export interface ChainLfsOutcome {
   counts: { uploaded: number; present: number; failed: number } | null;
@@ -16,7 +14,7 @@ export interface ChainLfsOutcome {
 }
 
 export async function uploadChainLfs(
-  deps: Pick<NewProjectDeps, 'stores' | 'codec' | 'keyFor'>,
+  deps: Pick<NewProjectDeps, 'reader' | 'keyFor'>,
   snapshot: SnapshotEntity,
   manifests: Manifest[],
   target: { repoHttpUrl: string; auth: { username: string; password: string } },
@@ -25,7 +23,6 @@ export async function uploadChainLfs(
   const objects = new Map(manifests.flatMap(storedLfsObjects).map((o) => [o.oid, o]));
   if (objects.size === 0) return { counts: null, problems: [] };
   const manifest = manifests.at(-1)!;
-  const store = await deps.stores.at(snapshot.storageRoot);
   const keyId = manifest.encryption?.keyId ?? null;
   const key = keyId ? await deps.keyFor(snapshot, manifest, { path: '', kind: 'LFS_OBJECT', size: 0, sha256: '', compression: 'NONE', encrypted: true }) : null;
   const result = await uploadLfsObjects({
@@ -33,12 +30,7 @@ export async function uploadChainLfs(
     auth: target.auth,
     objects: [...objects.values()],
     signal,
-    open: async (oid) => {
-      const source = await store.open(lfsKey(snapshot.organizationId, snapshot.repositoryId!, oid, { keyId }));
-      const decoder = deps.codec.decode({ compression: 'NONE', key });
-      source.on('error', (e) => decoder.destroy(e));
-      return source.pipe(decoder) as unknown as Readable;
-    },
+    open: (oid) => deps.reader.openLfsObject(snapshot, oid, keyId ? { keyId, key } : null),
   });
   return {
     counts: { uploaded: result.uploaded.length, present: result.present.length, failed: result.failed.length },

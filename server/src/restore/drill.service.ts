@@ -4,7 +4,7 @@
  * A drill picks a sample of the organization's repositories that have snapshots (at random, so
  * that over time every repository gets drilled; `sampleSize` of them, all when there are fewer),
  * takes the latest snapshot of each and restores its chain into a scratch target:
- * - LOCAL_BARE (git-only): drill-check.ts — artifacts re-hashed, the chain unbundled into a fresh
+ * - LOCAL_BARE (git-only): drill-check.ts (the snapshot checker) — artifacts re-hashed, the chain unbundled into a fresh
  *   bare repository under `<data dir>/tmp/drill-*` (deleted afterwards), `git fsck --full`, refs
  *   compared with the manifest, LFS objects hashed, metadata decoded and counted.
  * - SCRATCH_NAMESPACE: the same checks of the stored files, then the restore's own NEW_PROJECT
@@ -24,7 +24,6 @@ import { randomInt } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { In, type DataSource, type Repository } from 'typeorm';
-import { SnapshotEntity } from '../backup/backup.entity.js';
 import { nextBackup } from '../backup/backup-schedule.js';
 import type { PolicyService } from '../backup/policy.service.js';
 import type { DrillPolicy } from '../backup/policy.types.js';
@@ -41,14 +40,15 @@ import type { DrillChanged } from './drill.events.js';
 import { drillAlreadyRunning, drillRunNotFound } from './drill.errors.js';
 import { requireWriteScopes, restoreToNewProject, type NewProjectDeps } from './new-project.js';
 import { RestoreMappingEntity } from './restore-mapping.entity.js';
-
-export const JOB_DRILL_RUN = 'drill.run';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { SnapshotChecker } from '../snapshot/snapshot-checker.js';
 
 /** The drill settings a manual drill uses when the policy has none. */
 const FALLBACK_DRILL: DrillPolicy = defaultPolicy().drill!;
 
 export class DrillService {
   private readonly runs: Repository<DrillRunEntity>;
+  private readonly checker: SnapshotChecker;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -60,6 +60,7 @@ export class DrillService {
     private readonly publish: (event: DrillChanged) => void = () => undefined,
   ) {
     this.runs = dataSource.getRepository(DrillRunEntity);
+    this.checker = new SnapshotChecker({ reader: deps.reader, keyFor: deps.keyFor });
   }
 
   /** `drillChanged` for whoever watches the organization's drills (the drill panel). */
@@ -125,7 +126,7 @@ export class DrillService {
       finishedAt: null,
     });
     await this.runs.insert(run as never);
-    await this.queue.enqueue(JOB_DRILL_RUN, { drillRunId: run.id });
+    await this.queue.enqueue('drill.run', { drillRunId: run.id });
     this.announce(run);
     this.logger.info({ drillRunId: run.id, organizationId, target: run.target, sampleSize: run.sampleSize, trigger: run.trigger }, 'drill queued');
     return this.get(run.id);
@@ -219,7 +220,7 @@ export class DrillService {
     await mkdir(scratch, { recursive: true });
     let outcome: { differences: string[]; checked: DrillRepositoryResult['checked']; chainLength: number };
     try {
-      outcome = await checkSnapshot(this.deps, snapshot, scratch);
+      outcome = await checkSnapshot(this.checker, snapshot, scratch);
       if (run.target === 'SCRATCH_NAMESPACE' && outcome.differences.length === 0) {
         outcome.differences.push(...(await this.toScratchNamespace(run, snapshot, path)));
       }
@@ -274,7 +275,11 @@ export class DrillService {
         return project?.id ?? null;
       }, { write: true });
       // what the restore recorded for that project goes with it
-      if (deleted !== null) await this.dataSource.getRepository(RestoreMappingEntity).delete({ scope: `${connectionId}:${deleted}` });
+      if (deleted !== null) {
+        const mappings = this.dataSource.getRepository(RestoreMappingEntity);
+        await mappings.delete({ scope: `${connectionId}:${deleted}` });
+        await mappings.delete({ scope: `${connectionId}:projects`, kind: 'project', targetId: String(deleted) });
+      }
       return null;
     } catch (error) {
       return `scratch project ${fullPath} could not be deleted (${error instanceof Error ? error.message : String(error)}); delete it by hand`;

@@ -1,11 +1,7 @@
 /**
  * Restoring a repository's git data from a snapshot chain, in two steps:
  *
- * 1. `materializeRepository` builds a bare repository from the chain's bundles (FULL first, as
- *    docs/FORMAT.md describes for plain git): each bundle is decoded and unbundled (index-pack
- *    checks every object), then the refs are set to exactly those of the chain's last manifest —
- *    refs deleted upstream since the FULL are gone — HEAD points to the manifest's head, and
- *    `git fsck --connectivity-only` proves all of history is present.
+ * 1. snapshot/repository-materializer.ts builds a bare repository from the chain's bundles.
  * 2. `pushRestoredRefs` pushes those refs to a GitLab project in one of four modes (a new empty
  *    project, or the original one under a prefix / only missing refs / overwriting unprotected
  *    refs), in batches, non-atomic, reading `git push --porcelain` to know what each ref did.
@@ -16,99 +12,10 @@
  * reported as skipped, with the reason, never attempted.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { authEnv, git, GitError, redact, retryTransient, type GitOptions } from '../git/git.js';
-import { listRefs } from '../git/mirror.js';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
-import type { GitState, Manifest, ManifestArtifact } from '../backup/manifest.js';
-import type { SnapshotReader } from '../backup/snapshot-chain.js';
 import { DomainError } from '../shared/errors.js';
 
 export type Refs = Record<string, string>;
-
-export interface MaterializeOptions {
-  /** The snapshot chain, FULL first (SnapshotReader.chain). */
-  chain: SnapshotEntity[];
-  /** The manifest of each snapshot of the chain, in the same order. */
-  manifests: Manifest[];
-  which: 'git' | 'wiki';
-  /** Where the bare repository is created: must not exist, or be an empty folder. */
-  dir: string;
-  reader: Pick<SnapshotReader, 'decodeTo'>;
-  /** The decryption key of an artifact (null when it is not encrypted). */
-  keyFor: (snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact) => Promise<Buffer | null>;
-  signal?: AbortSignal;
-}
-
-export interface MaterializedRepository {
-  /** Every ref of the repository, equal to the last manifest's. */
-  refs: Refs;
-  head: string | null;
-}
-
-const REF_NAME = /^refs\/[^\s\0~^:?*[\\]+$/;
-const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
-
-function restoreFailed(message: string, details: Record<string, unknown> = {}): DomainError {
-  return new DomainError('GIT_FAILED', message, { details });
-}
-
-/** Builds a bare repository at `dir` holding exactly the refs of the chain's last manifest. */
-export async function materializeRepository(options: MaterializeOptions): Promise<MaterializedRepository> {
-  const { chain, manifests, which, dir, reader, keyFor, signal } = options;
-  if (chain.length === 0 || chain.length !== manifests.length) {
-    throw new DomainError('VALIDATION_FAILED', `a chain of ${chain.length} snapshots needs as many manifests (got ${manifests.length})`);
-  }
-  const last = manifests.at(-1)![which] as GitState | null;
-  if (!last) throw new DomainError('VALIDATION_FAILED', `snapshot ${chain.at(-1)!.id} holds no ${which === 'git' ? 'repository' : 'wiki'}`);
-  for (const [ref, sha] of Object.entries(last.refs)) {
-    if (!REF_NAME.test(ref) || ref.includes('..') || !SHA.test(sha)) {
-      throw restoreFailed(`snapshot ${chain.at(-1)!.id} lists an invalid ref ${JSON.stringify(ref.slice(0, 200))}`);
-    }
-  }
-  if (existsSync(dir) && (await readdir(dir)).length > 0) {
-    throw new DomainError('VALIDATION_FAILED', `${dir} is not empty: a repository is materialized into a new folder`);
-  }
-  const opts: GitOptions = { cwd: dir, signal };
-  await git(['init', '--bare', '--quiet', dir], { signal });
-  for (const [i, link] of chain.entries()) {
-    const state = manifests[i]![which] as GitState | null;
-    if (!state?.bundle) continue;
-    const artifact = manifests[i]!.artifacts.find((a) => a.path === state.bundle);
-    if (!artifact) throw restoreFailed(`${link.id}: ${state.bundle} is not listed in the manifest`, { snapshotId: link.id });
-    const file = join(dir, `labkeeper-${link.id}.bundle`);
-    try {
-      await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i]!, artifact));
-      await git(['bundle', 'unbundle', file], opts).catch((e: Error) => {
-        if (e instanceof DomainError && e.details?.canceled) throw e;
-        throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });
-      });
-    } finally {
-      await rm(file, { force: true });
-    }
-  }
-  // Refs exactly as the last manifest lists them: set the listed ones, delete any other.
-  const wanted = last.refs;
-  const present = await listRefs(dir);
-  const updates = [
-    ...Object.keys(present).filter((ref) => !(ref in wanted)).map((ref) => `delete ${ref}\n`),
-    ...Object.entries(wanted).map(([ref, sha]) => `update ${ref} ${sha}\n`),
-  ].join('');
-  if (updates) {
-    await git(['update-ref', '--stdin'], { ...opts, input: updates }).catch((e: Error) => {
-      throw restoreFailed(`refs of snapshot ${chain.at(-1)!.id} point to objects missing from its bundle chain (${e.message})`, { snapshotId: chain.at(-1)!.id });
-    });
-  }
-  if (last.head && REF_NAME.test(last.head)) await git(['symbolic-ref', 'HEAD', last.head], opts);
-  if (Object.keys(wanted).length > 0) {
-    await git(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], opts).catch((e: Error) => {
-      throw restoreFailed(`history is incomplete: ${e.message}`, { snapshotId: chain.at(-1)!.id });
-    });
-  }
-  return { refs: await listRefs(dir), head: last.head };
-}
 
 // ---- pushing ------------------------------------------------------------------------------------
 
@@ -192,6 +99,20 @@ export async function lsRemote(remoteUrl: string, auth: GitOptions['auth'], sign
   return refs;
 }
 
+/**
+ * The refs of a remote that GitLab may not have created yet: a wiki's repository exists only once
+ * a page was written or something was pushed (GitAccessWiki: 404 "A repository for this wiki does
+ * not exist yet."). Null when the remote answers "not found"; a push then creates it.
+ */
+export async function lsRemoteIfExists(remoteUrl: string, auth: GitOptions['auth'], signal?: AbortSignal): Promise<Refs | null> {
+  try {
+    return await lsRemote(remoteUrl, auth, signal);
+  } catch (error) {
+    if (error instanceof DomainError && !error.retryable && /not found|does not exist yet|returned error: 404/i.test(error.message)) return null;
+    throw error;
+  }
+}
+
 interface Planned {
   /** Local ref (in the materialized repository). */
   source: string;
@@ -263,7 +184,7 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
   if (first >= 0) batches.push(plan.splice(first, 1));
   for (let start = 0; start < plan.length; start += batchSize) batches.push(plan.slice(start, start + batchSize));
   for (const batch of batches) {
-    if (signal?.aborted) throw new GitError('CONFLICT', 'git push was canceled', { details: { canceled: true } });
+    if (signal?.aborted) throw new GitError('CANCELED', 'git push was canceled');
     // Retried only when git reported no ref at all (the connection failed before anything was decided).
     const outcome = await retryTransient(() => pushBatch(dir, remoteUrl, auth, batch, !!options.dryRun, signal), { attempts: 3, signal });
     for (const item of batch) {
@@ -324,7 +245,7 @@ function runGit(args: string[], cwd: string, auth: GitOptions['auth'], signal?: 
     child.once('error', reject);
     child.once('close', (code) => {
       signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) reject(new GitError('CONFLICT', 'git push was canceled', { details: { canceled: true } }));
+      if (signal?.aborted) reject(new GitError('CANCELED', 'git push was canceled'));
       else resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: err });
     });
   });

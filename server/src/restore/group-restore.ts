@@ -2,36 +2,51 @@
  * Restoring a group's metadata snapshot (target NEW_PROJECT, alongside the organization's
  * projects): its group labels and group milestones are recreated in the matching group of the
  * target namespace. A group at `<organization>/<rest>` goes to `<namespacePath>/<rest>`, the
- * organization's own group to `<namespacePath>` itself.
- *
- * A restore does not create groups: where a group must go is the operator's call (visibility,
- * parent, billing), and GitLab.com lets only some users create top-level groups. A target group
- * that does not exist is reported for that snapshot ("create it, then restore again"); the rest
- * of the restore goes on.
+ * organization's own group to `<namespacePath>` itself (target-namespace.ts). A target group that
+ * does not exist is created, parents first, with the name, description and visibility its
+ * parent's `subgroups` records captured (capturedGroupsOf); the target namespace itself must exist.
  *
  * The labels and milestones are written by the project metadata restore itself (same rules:
  * looked up in `restore_mappings`, then by name or title, before anything is created; closed
  * milestones closed afterwards), pointed at the group endpoints. Mappings are scoped to the
  * target group (`<connectionId>:group:<groupId>`), so a re-run after a crash creates no
- * duplicate either. Members, subgroups and epics are not written back (members are people's
- * access, subgroups are where this restore goes, epics need a paid tier): the report says so.
+ * duplicate either. Members and epics are not written back (members are people's access, epics
+ * need a paid tier): the report says so; subgroups are restored as the groups themselves.
  */
-import type { SnapshotEntity } from '../backup/backup.entity.js';
 import type { GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
-import { DomainError, isDomainError } from '../shared/errors.js';
-import { restoreProjectMetadata, type RecordSource, type RestorableType } from './metadata-restore.js';
-import { readRecords, requireWriteScopes, type NewProjectDeps, type NewProjectOutcome, type NewProjectTarget } from './new-project.js';
+import { DomainError } from '../shared/errors.js';
+import { ensureNamespace, targetPathOf, type CapturedGroup } from './target-namespace.js';
+import { InMemoryRestoreMappings, restoreProjectMetadata, type RecordSource, type RestorableType } from './metadata-restore.js';
+import { emptyTargetWriter, readRecords, requireWriteScopes, type NewProjectDeps, type NewProjectOutcome, type NewProjectTarget } from './new-project.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 /** Group metadata types written back, and the project restore type that writes each. */
 const GROUP_TYPES: Record<string, RestorableType> = { group_labels: 'labels', group_milestones: 'milestones' };
-const NOT_RESTORED = ['group_members', 'subgroups', 'epics'];
+const NOT_RESTORED = ['group_members', 'epics'];
 
 /** The target group's full path for a group snapshot restored under `namespacePath`. */
-export function targetGroupPath(groupFullPath: string, organizationFullPath: string, namespacePath: string): string {
-  const base = namespacePath.replace(/^\/+|\/+$/g, '');
-  if (groupFullPath === organizationFullPath) return base;
-  if (groupFullPath.startsWith(`${organizationFullPath}/`)) return `${base}/${groupFullPath.slice(organizationFullPath.length + 1)}`;
-  return `${base}/${groupFullPath.split('/').at(-1)}`;
+export const targetGroupPath = targetPathOf;
+
+/**
+ * The captured settings of every group the group snapshots' `subgroups` records describe, by the
+ * path the group gets under `namespacePath`.
+ */
+export async function capturedGroupsOf(deps: NewProjectDeps, groupSnapshots: SnapshotEntity[], namespacePath: string): Promise<Map<string, CapturedGroup>> {
+  const captured = new Map<string, CapturedGroup>();
+  for (const snapshot of groupSnapshots) {
+    const manifest = await deps.reader.manifest(snapshot);
+    const artifact = manifest.artifacts.find((a) => a.metadataType === 'subgroups');
+    if (!artifact) continue;
+    for await (const record of readRecords(deps, snapshot, manifest, artifact)) {
+      if (typeof record.full_path !== 'string' || typeof record.name !== 'string') continue;
+      captured.set(targetPathOf(record.full_path, manifest.organization.fullPath, namespacePath), {
+        name: record.name,
+        description: typeof record.description === 'string' ? record.description : null,
+        visibility: typeof record.visibility === 'string' ? record.visibility : 'private',
+      });
+    }
+  }
+  return captured;
 }
 
 /** A writer whose project label and milestone calls go to a group's endpoints. */
@@ -48,7 +63,7 @@ function groupWriter(writer: GitLabMetadataWriter): GitLabMetadataWriter {
 export async function restoreGroupToNamespace(
   deps: NewProjectDeps,
   snapshot: SnapshotEntity,
-  target: Pick<NewProjectTarget, 'connectionId' | 'namespacePath'>,
+  target: Pick<NewProjectTarget, 'connectionId' | 'namespacePath' | 'capturedGroups'>,
   options: { dryRun: boolean },
 ): Promise<NewProjectOutcome> {
   const connection = await deps.connections.get(target.connectionId);
@@ -56,37 +71,35 @@ export async function restoreGroupToNamespace(
   const manifest = await deps.reader.manifest(snapshot);
   if (!manifest.group) throw new DomainError('VALIDATION_FAILED', `snapshot ${snapshot.id} is not a group's metadata`);
   const path = targetGroupPath(manifest.group.fullPath, manifest.organization.fullPath, target.namespacePath);
-  const namespace = await deps.sessions.withGitLab(connection.id, (client) =>
-    client.getNamespace(path).catch((error: unknown) => {
-      if (isDomainError(error, 'GITLAB_NOT_FOUND')) {
-        throw new DomainError('NAMESPACE_NOT_FOUND', `group ${path} does not exist on the target: create it, then restore again (a restore does not create groups)`, { details: { path } });
-      }
-      throw error;
-    }),
+  const access = await deps.sessions.access(connection.id, { write: true });
+  const writer = deps.writers.create(access);
+  const plan = await deps.sessions.withGitLab(connection.id, (client) =>
+    ensureNamespace({ client, writer, fullPath: path, rootPath: target.namespacePath, captured: target.capturedGroups ?? new Map(), dryRun: options.dryRun }),
     { write: true },
   );
-  if (namespace.kind !== 'group') throw new DomainError('NAMESPACE_NOT_FOUND', `${path} is a user namespace, which has no group labels or milestones`, { details: { path } });
+  const namespace = plan.namespace;
+  if (namespace && namespace.kind !== 'group') throw new DomainError('NAMESPACE_NOT_FOUND', `${path} is a user namespace, which has no group labels or milestones`, { details: { path } });
 
-  const store = await deps.stores.at(snapshot.storageRoot);
   const source: Partial<Record<RestorableType, RecordSource>> = {};
   for (const artifact of manifest.artifacts) {
     const type = artifact.metadataType ? GROUP_TYPES[artifact.metadataType] : undefined;
-    if (type) source[type] = () => readRecords(store, deps, snapshot, manifest, artifact);
+    if (type) source[type] = () => readRecords(deps, snapshot, manifest, artifact);
   }
-  const access = await deps.sessions.access(connection.id, { write: true });
   const metadata = await restoreProjectMetadata({
-    writer: groupWriter(deps.writers.create(access)),
-    targetProjectId: namespace.id,
+    // A group the dry run would create is predicted against an empty one.
+    writer: groupWriter(namespace ? writer : emptyTargetWriter()),
+    targetProjectId: namespace?.id ?? 0,
     source,
-    mappings: deps.mappingsFor(`${connection.id}:group:${namespace.id}`),
+    mappings: namespace ? deps.mappingsFor(`${connection.id}:group:${namespace.id}`) : new InMemoryRestoreMappings(),
     dryRun: options.dryRun,
   });
   const problems: string[] = [];
   for (const [type, section] of Object.entries(metadata)) for (const f of section.failed) problems.push(`group ${type} ${f.sourceId}: ${f.reason}`);
   return {
     projectPath: path,
-    webUrl: namespace.webUrl,
-    created: false,
+    webUrl: namespace?.webUrl ?? null,
+    created: plan.created.includes(path),
+    groupsCreated: plan.created,
     git: null,
     wiki: null,
     lfs: null,

@@ -12,7 +12,7 @@
  * 404 from the batch endpoint) throw. URLs in errors carry no query string or credentials.
  */
 import { Readable } from 'node:stream';
-import { DomainError, type DomainErrorCode } from '../shared/errors.js';
+import { DomainError, isDomainError, type DomainErrorCode } from '../shared/errors.js';
 import { redact } from '../git/git.js';
 import { lfsBatchUrl, retryAfterMs, safeUrl, type LfsPointer } from '../backup/lfs.js';
 import { sleep } from '../shared/sleep.js';
@@ -53,7 +53,7 @@ class Transient extends Error {
   }
 }
 
-const canceled = () => new DomainError('CONFLICT', 'LFS upload was canceled', { details: { canceled: true } });
+const canceled = () => new DomainError('CANCELED', 'LFS upload was canceled');
 
 
 interface Action {
@@ -216,7 +216,7 @@ export async function uploadLfsObjects(options: LfsUploadOptions): Promise<LfsUp
           result.uploaded.push(object.oid);
           result.bytes += object.size;
         } catch (error) {
-          if (signal?.aborted || (error instanceof DomainError && error.details?.canceled)) throw canceled();
+          if (signal?.aborted || isDomainError(error, 'CANCELED')) throw canceled();
           result.failed.push({ oid: object.oid, reason: (error as Error).message });
         }
       }

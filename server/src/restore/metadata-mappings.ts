@@ -8,9 +8,10 @@
  * Source ids: labels, milestones, notes and snippets by GitLab id; issues and merge requests by
  * iid; releases by tag name. Target ids: labels, milestones, notes, snippets by id; issues by iid;
  * merge requests by iid, or `issue:<iid>` when the merge request was restored as an issue; releases
- * by tag name.
+ * by tag name. Projects (scope `<connectionId>:projects`): `<repositoryId>><target path>` → the
+ * project a NEW_PROJECT restore created there (target-namespace.ts).
  */
-export const RESTORE_KINDS = ['label', 'milestone', 'issue', 'note', 'merge_request', 'release', 'snippet'] as const;
+export const RESTORE_KINDS = ['label', 'milestone', 'issue', 'note', 'merge_request', 'release', 'snippet', 'project'] as const;
 export type RestoreKind = (typeof RESTORE_KINDS)[number];
 
 export interface RestoreMappings {

@@ -7,30 +7,32 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
-import type { ArtifactCodec, ArtifactStores } from '../backup/backup.ports.js';
-import { storedLfsObjects, type Manifest, type ManifestArtifact } from '../backup/manifest.js';
-import type { SnapshotReader } from '../backup/snapshot-chain.js';
 import type { ConnectionService } from '../connections/connection.service.js';
 import { writeScopesOf, type ConnectionEntity } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import type { GitLabProject } from '../gitlab/gitlab.port.js';
 import { DomainError, isDomainError, validationError } from '../shared/errors.js';
-import { materializeRepository, pushRestoredRefs, type PushReport } from './git-restore.js';
+import { gitlabReadOnlyReason, lsRemote, lsRemoteIfExists, pushRestoredRefs, type PushReport } from './git-restore.js';
+import { materializeRepository } from '../snapshot/repository-materializer.js';
 import { uploadChainLfs } from './chain-lfs.js';
 import type { RestoreMappings } from './metadata-mappings.js';
-import { RESTORABLE_TYPES, restoreProjectMetadata, type MetadataRestoreReport, type RecordSource, type RestorableType } from './metadata-restore.js';
-import type { GitbeakerMetadataWriterFactory as GitLabMetadataWriterFactory } from '../gitlab/metadata.writer.js';
-import { createInterface } from 'node:readline';
+import { InMemoryRestoreMappings, RESTORABLE_TYPES, restoreProjectMetadata, type MetadataRestoreReport, type RecordSource, type RestorableType } from './metadata-restore.js';
+import type { GitbeakerMetadataWriterFactory as GitLabMetadataWriterFactory, GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
+import { chooseProjectPath, ensureNamespace, rememberProject, targetPathOf, type CapturedGroup } from './target-namespace.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
 export interface NewProjectTarget {
   /** The Connection to create the project through (default: the snapshot's organization's). */
   connectionId: string;
   /** Group (or user namespace) full path on the target instance. */
   namespacePath: string;
-  /** Path of the new project (default: the original project's path). Only with one snapshot. */
+  /** Path of the new project under namespacePath (default: its path relative to the organization). Only with one snapshot. */
   projectPath?: string | null;
+  /** Captured settings of the organization's groups, by target path (for groups the restore creates). */
+  capturedGroups?: ReadonlyMap<string, CapturedGroup>;
 }
 
 export interface NewProjectOutcome {
@@ -42,6 +44,8 @@ export interface NewProjectOutcome {
   wiki: PushReport | null;
   lfs: { uploaded: number; present: number; failed: number } | null;
   problems: string[];
+  /** Groups the restore created on the target (in a dry run: would create), parents first. */
+  groupsCreated?: string[];
   /** A group snapshot: metadata types it holds that a restore does not write back. */
   notRestored?: string[];
 }
@@ -50,8 +54,6 @@ export interface NewProjectDeps {
   sessions: GitLabSessions;
   connections: ConnectionService;
   reader: SnapshotReader;
-  stores: ArtifactStores;
-  codec: ArtifactCodec;
   keyFor(snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): Promise<Buffer | null>;
   workDir: string;
   writers: GitLabMetadataWriterFactory;
@@ -67,7 +69,7 @@ export function requireWriteScopes(connection: ConnectionEntity, anyOf: string[]
   if (anyOf.some((s) => scopes.includes(s))) return;
   if (connection.method !== 'PERSONAL_ACCESS_TOKEN') throw writeAuthorizationRequired(connection.id, scopes.length ? `its write authorization lacks ${anyOf.join(' or ')}` : null);
   throw new DomainError('CONNECTION_NOT_CONNECTED', `connection ${connection.id} cannot ${what}: its token lacks the ${anyOf.join(' or ')} scope; connect with a token that has it`, {
-    details: { fields: { 'input.targetConnectionId': `needs ${anyOf.join(' or ')} to ${what}` } },
+    details: { fields: { 'targetConnectionId': `needs ${anyOf.join(' or ')} to ${what}` } },
   });
 }
 
@@ -82,28 +84,37 @@ export async function restoreToNewProject(
   const chain = await deps.reader.chain(snapshot);
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
-  if (!manifest.repository) throw validationError({ 'input.snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
-  const path = target.projectPath?.trim() || manifest.repository.pathWithNamespace.split('/').at(-1)!;
-  const fullPath = `${target.namespacePath.replace(/^\/+|\/+$/g, '')}/${path}`;
-  const outcome: NewProjectOutcome = { projectPath: fullPath, metadata: null, webUrl: null, created: false, git: null, wiki: null, lfs: null, problems: [] };
+  if (!manifest.repository) throw validationError({ 'snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  // The project's place in the kept hierarchy (target-namespace.ts), or the path asked for.
+  const wanted = target.projectPath?.trim()
+    ? `${target.namespacePath.replace(/^\/+|\/+$/g, '')}/${target.projectPath.trim()}`
+    : targetPathOf(manifest.repository.pathWithNamespace, manifest.organization.fullPath, target.namespacePath);
+  const outcome: NewProjectOutcome = { projectPath: wanted, metadata: null, webUrl: null, created: false, git: null, wiki: null, lfs: null, problems: [], groupsCreated: [] };
+  const placements = deps.mappingsFor(`${connection.id}:projects`);
+  const writer = deps.writers.create(await deps.sessions.access(connection.id, { write: true }));
 
+  // Pre-flight, the same for a dry run and a real one: the target namespace must exist (a dry
+  // run that skipped this check used to predict success for a restore that then failed), the
+  // project's place follows the collision rule, missing groups are created (or listed).
   const { project, created } = await deps.sessions.withGitLab(connection.id, async (client) => {
-    const existing = await client.getProject(fullPath).catch((error: unknown) => {
-      if (isDomainError(error, 'GITLAB_NOT_FOUND')) return null;
-      throw error;
+    const place = await chooseProjectPath(client, placements, manifest.repository!.id, wanted);
+    outcome.projectPath = place.path;
+    if (place.project) return { project: place.project, created: false };
+    const parent = await ensureNamespace({
+      client, writer, fullPath: place.path.slice(0, place.path.lastIndexOf('/')), rootPath: target.namespacePath,
+      captured: target.capturedGroups ?? new Map(), dryRun: options.dryRun,
     });
-    if (existing || options.dryRun) return { project: existing, created: false };
-    const namespace = await client.getNamespace(target.namespacePath).catch((error: unknown) => {
-      if (isDomainError(error, 'GITLAB_NOT_FOUND')) throw validationError({ 'input.namespacePath': `"${target.namespacePath}" was not found on the target instance` });
-      throw error;
-    });
+    outcome.groupsCreated = parent.created;
+    if (options.dryRun || !parent.namespace) return { project: null, created: false };
+    const path = place.path.split('/').at(-1)!;
     const made: GitLabProject = await client.createProject({
       name: path,
       path,
-      namespaceId: namespace.id,
+      namespaceId: parent.namespace.id,
       visibility: (manifest.repository!.visibility as GitLabProject['visibility']) ?? 'private',
       description: `Restored by Labkeeper from ${manifest.repository!.pathWithNamespace} (snapshot ${snapshot.id}, ${manifest.createdAt})`,
     });
+    await rememberProject(placements, manifest.repository!.id, place.path, made.id);
     return { project: made, created: true };
   }, { write: true });
   outcome.created = created;
@@ -120,21 +131,32 @@ export async function restoreToNewProject(
       const dir = join(scratch, which);
       const materialized = await materializeRepository({ chain, manifests, which, dir, reader: deps.reader, keyFor: deps.keyFor, signal: options.signal });
       const remoteUrl = project ? (which === 'git' ? project.httpUrlToRepo : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git')) : null;
-      if (!remoteUrl) {
-        // dry run against a project that does not exist yet: everything would be pushed
-        outcome[which] = { pushed: Object.keys(materialized.refs), skipped: [], rejected: [], extra: [] };
+      // GitLab creates a wiki's repository lazily (first page or push): one that does not exist
+      // yet answers "not found" and is created by the push itself.
+      const existingRefs = remoteUrl ? (which === 'wiki' ? await lsRemoteIfExists(remoteUrl, auth, options.signal) : await lsRemote(remoteUrl, auth, options.signal)) : null;
+      if (!remoteUrl || (existingRefs === null && options.dryRun)) {
+        // dry run against a project (or wiki) that does not exist yet: everything would be pushed
+        outcome[which] = { pushed: Object.keys(materialized.refs).filter((ref) => !gitlabReadOnlyReason(ref)), skipped: [], rejected: [], extra: [] };
         continue;
       }
-      outcome[which] = await pushRestoredRefs({
-        dir,
-        remoteUrl,
-        auth,
-        mode: 'NEW',
-        refs: materialized.refs,
-        head: materialized.head ?? undefined,
-        dryRun: options.dryRun,
-        signal: options.signal,
-      } as Parameters<typeof pushRestoredRefs>[0]);
+      try {
+        outcome[which] = await pushRestoredRefs({
+          dir,
+          remoteUrl,
+          auth,
+          mode: 'NEW',
+          refs: materialized.refs,
+          existingRefs: existingRefs ?? {},
+          head: materialized.head ?? undefined,
+          dryRun: options.dryRun,
+          signal: options.signal,
+        });
+      } catch (error) {
+        // The wiki is its own repository: a refused wiki push is that type's failure, not the project's.
+        if (which !== 'wiki' || isDomainError(error, 'GITLAB_UNAUTHORIZED') || options.signal?.aborted) throw error;
+        outcome.problems.push(`wiki: ${error instanceof Error ? error.message : String(error)}`);
+        continue;
+      }
       for (const r of outcome[which]!.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
     }
 
@@ -143,22 +165,23 @@ export async function restoreToNewProject(
       outcome.lfs = lfs.counts;
       outcome.problems.push(...lfs.problems);
     } else if (manifests.some((m) => storedLfsObjects(m).length > 0)) {
-      outcome.lfs = { uploaded: 0, present: 0, failed: 0 };
+      const objects = new Set(manifests.flatMap(storedLfsObjects).map((o) => o.oid));
+      outcome.lfs = { uploaded: objects.size, present: 0, failed: 0 };
     }
-    // Metadata last: merge requests need their branches, releases their tags.
-    if (options.includeMetadata && project) {
-      const store = await deps.stores.at(snapshot.storageRoot);
+    // Metadata last: merge requests need their branches, releases their tags. A dry run against a
+    // project that does not exist yet predicts against an empty one.
+    if (options.includeMetadata) {
       const source: Partial<Record<RestorableType, RecordSource>> = {};
       for (const artifact of manifest.artifacts) {
         const type = artifact.metadataType as RestorableType | undefined;
         if (!type || !(RESTORABLE_TYPES as readonly string[]).includes(type)) continue;
-        source[type] = () => readRecords(store, deps, snapshot, manifest, artifact);
+        source[type] = () => readRecords(deps, snapshot, manifest, artifact);
       }
       outcome.metadata = await restoreProjectMetadata({
-        writer: deps.writers.create(access),
-        targetProjectId: project.id,
+        writer: project ? writer : emptyTargetWriter(),
+        targetProjectId: project?.id ?? 0,
         source,
-        mappings: deps.mappingsFor(`${connection.id}:${project.id}`),
+        mappings: project ? deps.mappingsFor(`${connection.id}:${project.id}`) : new InMemoryRestoreMappings(),
         dryRun: options.dryRun,
       });
       for (const [type, section] of Object.entries(outcome.metadata)) {
@@ -171,18 +194,23 @@ export async function restoreToNewProject(
   return outcome;
 }
 
+/**
+ * The writer a dry run uses for a project that does not exist yet: every listing is empty, so
+ * every record is predicted as created; writing is refused (a dry run never writes).
+ */
+export function emptyTargetWriter(): GitLabMetadataWriter {
+  return new Proxy({} as GitLabMetadataWriter, {
+    get: (_target, name) => {
+      if (typeof name === 'string' && name.startsWith('list')) return async () => [];
+      return async () => {
+        throw new Error(`a dry run does not write (${String(name)})`);
+      };
+    },
+  });
+}
+
 /** One metadata artifact's records, decoded and parsed line by line (never the whole file in memory). Also used by group-restore.ts. */
-export async function* readRecords(
-  store: Awaited<ReturnType<ArtifactStores['at']>>,
-  deps: NewProjectDeps,
-  snapshot: SnapshotEntity,
-  manifest: Manifest,
-  artifact: ManifestArtifact,
-): AsyncIterable<Record<string, unknown>> {
+export async function* readRecords(deps: Pick<NewProjectDeps, 'reader' | 'keyFor'>, snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): AsyncIterable<Record<string, unknown>> {
   const key = artifact.encrypted ? await deps.keyFor(snapshot, manifest, artifact) : null;
-  const source = await store.open(`${snapshot.storagePrefix}/${artifact.path}`);
-  const decoder = deps.codec.decode({ compression: artifact.compression, key });
-  source.on('error', (e) => decoder.destroy(e));
-  const lines = createInterface({ input: source.pipe(decoder), crlfDelay: Infinity });
-  for await (const line of lines) if (line.trim()) yield JSON.parse(line) as Record<string, unknown>;
+  yield* deps.reader.records(snapshot, artifact, key);
 }

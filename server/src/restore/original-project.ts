@@ -11,11 +11,12 @@
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SnapshotEntity } from '../backup/backup.entity.js';
 import { validationError } from '../shared/errors.js';
-import { materializeRepository, pushRestoredRefs, type PushMode } from './git-restore.js';
+import { lsRemoteIfExists, pushRestoredRefs, type PushMode } from './git-restore.js';
+import { materializeRepository } from '../snapshot/repository-materializer.js';
 import { uploadChainLfs } from './chain-lfs.js';
 import { requireWriteScopes, type NewProjectDeps, type NewProjectOutcome } from './new-project.js';
+import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 export type OriginalMode = 'PREFIX' | 'MISSING_ONLY' | 'OVERWRITE';
 
@@ -42,7 +43,7 @@ export async function restoreToOriginal(
   const chain = await deps.reader.chain(snapshot);
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
-  if (!manifest.repository) throw validationError({ 'input.snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  if (!manifest.repository) throw validationError({ 'snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
   const { project, protectedBranches } = await deps.sessions.withGitLab(connection.id, async (client) => {
     const found = await client.getProject(manifest.repository!.gitlabProjectId);
     return { project: found, protectedBranches: await client.listProtectedBranches(found.id).catch(() => [] as string[]) };
@@ -59,9 +60,13 @@ export async function restoreToOriginal(
       if (!manifest[which] || Object.keys(manifest[which]!.refs).length === 0) continue;
       const dir = join(scratch, which);
       const materialized = await materializeRepository({ chain, manifests, which, dir, reader: deps.reader, keyFor: deps.keyFor, signal: options.signal });
+      const remoteUrl = which === 'git' ? project.httpUrlToRepo : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git');
+      // A wiki GitLab has not created yet (lazily, on the first page or push) has no refs: the push creates it.
+      const existingRefs = which === 'wiki' ? ((await lsRemoteIfExists(remoteUrl, auth, options.signal)) ?? {}) : undefined;
       outcome[which] = await pushRestoredRefs({
         dir,
-        remoteUrl: which === 'git' ? project.httpUrlToRepo : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git'),
+        remoteUrl,
+        existingRefs,
         auth,
         mode: PUSH_MODE[target.mode],
         prefix,

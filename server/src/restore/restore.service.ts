@@ -11,14 +11,9 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { In, LessThanOrEqual, type DataSource, type Repository } from 'typeorm';
-import { SnapshotEntity } from '../backup/backup.entity.js';
-import type { ArtifactStores } from '../backup/backup.ports.js';
-import { lfsKey } from '../backup/lfs.js';
-import { MANIFEST_FILE, storedLfsObjects } from '../backup/manifest.js';
-import type { SnapshotReader } from '../backup/snapshot-chain.js';
-import type { SnapshotVerifier } from '../backup/verification.js';
+import type { SnapshotVerifier } from '../snapshot/snapshot-verifier.js';
 import type { Clock } from '../shared/clock.js';
-import { DomainError, validationError } from '../shared/errors.js';
+import { DomainError, refuseEmpty, validationError } from '../shared/errors.js';
 import { namespacePathProblem, projectPathProblem } from '../shared/gitlab-path.js';
 import { newId } from '../shared/ids.js';
 import type { JobQueue } from '../shared/job-queue.js';
@@ -28,11 +23,12 @@ import type { RestoreProgressed } from './restore.events.js';
 import type { TarEntry } from './tar.js';
 import { restoreToNewProject, type NewProjectDeps, type NewProjectTarget } from './new-project.js';
 import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
-import { restoreGroupToNamespace } from './group-restore.js';
+import { capturedGroupsOf, restoreGroupToNamespace } from './group-restore.js';
 import { writeScopesOf } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
-export const JOB_RESTORE_RUN = 'restore.run';
 export const DOWNLOAD_TTL_MS = 60 * 60_000;
 
 export interface RestoreRequest {
@@ -56,6 +52,25 @@ export interface RestoreRequest {
   dryRun?: boolean | null;
 }
 
+const TARGETS = ['DOWNLOAD', 'NEW_PROJECT', 'ORIGINAL'] as const;
+const REF_MODES: readonly OriginalMode[] = ['PREFIX', 'MISSING_ONLY', 'OVERWRITE'];
+
+/** Refuses what a restore would otherwise have to guess: unknown targets and modes, empty ids and paths. */
+function checkRequest(request: RestoreRequest): void {
+  const fields: Record<string, string> = {};
+  if (!TARGETS.includes(request.target)) fields.target = `must be one of ${TARGETS.join(', ')}`;
+  if (request.refMode != null && !REF_MODES.includes(request.refMode)) fields.refMode = `must be one of ${REF_MODES.join(', ')}`;
+  if (Object.keys(fields).length > 0) throw validationError(fields);
+  refuseEmpty({
+    snapshotIds: request.snapshotIds,
+    organizationId: request.organizationId,
+    targetConnectionId: request.targetConnectionId,
+    namespacePath: request.namespacePath,
+    projectPath: request.projectPath,
+    refPrefix: request.refPrefix,
+  });
+}
+
 export class RestoreService {
   private readonly runs: Repository<RestoreRunEntity>;
 
@@ -63,7 +78,6 @@ export class RestoreService {
     private readonly dataSource: DataSource,
     private readonly reader: SnapshotReader,
     private readonly verifier: SnapshotVerifier,
-    private readonly stores: ArtifactStores,
     private readonly queue: JobQueue,
     private readonly signingKey: Buffer,
     private readonly publicUrl: string,
@@ -86,29 +100,30 @@ export class RestoreService {
   }
 
   async restore(request: RestoreRequest): Promise<RestoreRunEntity> {
+    checkRequest(request);
     const snapshots = await this.selectSnapshots(request);
     const organizations = new Set(snapshots.map((s) => s.organizationId));
-    if (organizations.size !== 1) throw validationError({ 'input.snapshotIds': 'must all belong to one organization' });
+    if (organizations.size !== 1) throw validationError({ 'snapshotIds': 'must all belong to one organization' });
     let options: Record<string, unknown> | null = null;
     if (request.target === 'ORIGINAL') {
       const connectionId = request.targetConnectionId ?? (await this.organizationConnection(snapshots[0]!.organizationId));
       options = { connectionId, mode: request.refMode ?? 'PREFIX', prefix: request.refPrefix ?? null };
       snapshots.splice(0, snapshots.length, ...snapshots.filter((s) => s.repositoryId));
-      if (snapshots.length === 0) throw validationError({ 'input.snapshotIds': 'no repository snapshot to restore' });
+      if (snapshots.length === 0) throw validationError({ 'snapshotIds': 'no repository snapshot to restore' });
     }
     if (request.target === 'NEW_PROJECT') {
-      if (!request.namespacePath?.trim()) throw validationError({ 'input.namespacePath': 'is required: the group that receives the restored projects' });
+      if (!request.namespacePath?.trim()) throw validationError({ 'namespacePath': 'is required: the group that receives the restored projects' });
       const pathProblem = namespacePathProblem(request.namespacePath.trim().replace(/^\/+|\/+$/g, ''));
-      if (pathProblem) throw validationError({ 'input.namespacePath': pathProblem });
+      if (pathProblem) throw validationError({ namespacePath: pathProblem });
       const projectProblem = request.projectPath ? projectPathProblem(request.projectPath) : null;
-      if (projectProblem) throw validationError({ 'input.projectPath': projectProblem });
-      if (request.projectPath && snapshots.filter((s) => s.repositoryId).length > 1) throw validationError({ 'input.projectPath': 'is only for a single snapshot; several keep their original paths' });
+      if (projectProblem) throw validationError({ projectPath: projectProblem });
+      if (request.projectPath && snapshots.filter((s) => s.repositoryId).length > 1) throw validationError({ 'projectPath': 'is only for a single snapshot; several keep their original paths' });
       const connectionId = request.targetConnectionId ?? (await this.organizationConnection(snapshots[0]!.organizationId));
       const includeMetadata = request.includeMetadata ?? true;
       options = { connectionId, namespacePath: request.namespacePath.trim(), projectPath: request.projectPath ?? null, includeMetadata };
       // Group snapshots are metadata only: restored (group labels, milestones) unless metadata is left out.
       snapshots.splice(0, snapshots.length, ...snapshots.filter((s) => s.repositoryId || includeMetadata));
-      if (snapshots.length === 0) throw validationError({ 'input.snapshotIds': 'no repository snapshot to restore, and group snapshots hold only metadata (includeMetadata is false)' });
+      if (snapshots.length === 0) throw validationError({ 'snapshotIds': 'no repository snapshot to restore, and group snapshots hold only metadata (includeMetadata is false)' });
     }
     if (options && this.newProject) {
       // Write access is asked for when a restore needs it, not at connect time: fail now, while
@@ -133,7 +148,7 @@ export class RestoreService {
     });
     await this.runs.insert(run as never);
     this.emit(run, 0, snapshots.length, null);
-    await this.queue.enqueue(JOB_RESTORE_RUN, { runId: run.id });
+    await this.queue.enqueue('restore.run', { runId: run.id });
     this.logger.info({ restoreRunId: run.id, target: run.target, snapshots: snapshots.length, dryRun: run.isDryRun }, 'restore queued');
     return run;
   }
@@ -197,8 +212,12 @@ export class RestoreService {
     const options = run.options as unknown as NewProjectTarget & OriginalTarget & { includeMetadata: boolean };
     await this.update(run, { phase: 'RESTORING' }, 0);
     let fatal = 0; // snapshots that could not be restored at all (others may only report problems)
-    // Groups first: their labels and milestones exist before the projects' issues name them.
-    snapshots = [...snapshots.filter((s) => s.groupId), ...snapshots.filter((s) => !s.groupId)];
+    // Groups first, parents before children: their labels and milestones exist before the
+    // projects' issues name them, and the kept hierarchy is built top down.
+    const depth = new Map<string, number>();
+    for (const s of snapshots) if (s.groupId) depth.set(s.id, ((await this.reader.manifest(s)).group?.fullPath ?? '').split('/').length);
+    snapshots = [...snapshots.filter((s) => s.groupId).sort((a, b) => depth.get(a.id)! - depth.get(b.id)!), ...snapshots.filter((s) => !s.groupId)];
+    if (run.target === 'NEW_PROJECT') options.capturedGroups = await capturedGroupsOf(this.newProject!, snapshots.filter((s) => s.groupId), options.namespacePath);
     for (const [i, snapshot] of snapshots.entries()) {
       const manifest = await this.reader.manifest(snapshot);
       const path = manifest.repository?.pathWithNamespace ?? manifest.group?.fullPath ?? snapshot.id;
@@ -220,6 +239,7 @@ export class RestoreService {
           targetUrl: outcome.webUrl,
           detail: {
             created: outcome.created,
+            ...(outcome.groupsCreated?.length ? { groupsCreated: outcome.groupsCreated } : {}),
             refsPushed: outcome.git?.pushed.length ?? 0,
             refsSkipped: outcome.git?.skipped ?? [],
             refsRejected: outcome.git?.rejected ?? [],
@@ -301,16 +321,11 @@ export class RestoreService {
     const snapshots = await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(snapshotIds) });
     for (const snapshot of snapshots) {
       for (const link of await this.reader.chain(snapshot)) {
-        const store = await this.stores.at(link.storageRoot);
-        const manifest = await this.reader.manifest(link);
-        const keys = [...manifest.artifacts.map((a) => `${link.storagePrefix}/${a.path}`), `${link.storagePrefix}/${MANIFEST_FILE}`];
-        for (const o of storedLfsObjects(manifest)) keys.push(lfsKey(link.organizationId, link.repositoryId!, o.oid, { keyId: manifest.encryption?.keyId ?? null }));
-        for (const key of keys) {
+        for await (const { key, info, open } of this.reader.storedFiles(link, await this.reader.manifest(link))) {
           if (seen.has(key)) continue;
           seen.add(key);
-          const info = await store.stat(key);
           if (!info) throw new DomainError('NOT_FOUND', `${key} is missing from storage`, { details: { key } });
-          yield { path: key, size: info.size, mtime: info.modifiedAt ?? new Date(0), open: () => store.open(key) };
+          yield { path: key, size: info.size, mtime: info.modifiedAt ?? new Date(0), open };
         }
       }
     }
@@ -321,10 +336,10 @@ export class RestoreService {
     if (request.snapshotIds?.length) {
       const found = await repo.findBy({ id: In(request.snapshotIds.filter((id) => /^[0-9a-f-]{36}$/i.test(id))) });
       const missing = request.snapshotIds.filter((id) => !found.some((s) => s.id === id));
-      if (missing.length) throw validationError({ 'input.snapshotIds': `no snapshot with id ${missing.join(', ')}` });
+      if (missing.length) throw validationError({ 'snapshotIds': `no snapshot with id ${missing.join(', ')}` });
       return found;
     }
-    if (!request.organizationId) throw validationError({ 'input.snapshotIds': 'give snapshotIds, or organizationId (and at) for a whole organization' });
+    if (!request.organizationId) throw validationError({ 'snapshotIds': 'give snapshotIds, or organizationId (and at) for a whole organization' });
     const at = request.at ?? this.clock.now();
     const all = await repo.find({ where: { organizationId: request.organizationId, createdAt: LessThanOrEqual(at) }, order: { createdAt: 'DESC' } });
     const latest = new Map<string, SnapshotEntity>();
@@ -332,7 +347,7 @@ export class RestoreService {
       const owner = s.repositoryId ?? s.groupId!;
       if (!latest.has(owner)) latest.set(owner, s);
     }
-    if (latest.size === 0) throw validationError({ 'input.at': 'the organization has no snapshot at or before this time' });
+    if (latest.size === 0) throw validationError({ 'at': 'the organization has no snapshot at or before this time' });
     return [...latest.values()];
   }
 

@@ -10,6 +10,8 @@ export const DOMAIN_ERROR_CODES = [
   'CONFLICT',
   'FORBIDDEN',
   'UNAUTHENTICATED',
+  /** The operation stopped because it was canceled (a run canceled by a user, a job shutting down). */
+  'CANCELED',
   // credentials
   'CREDENTIAL_NOT_FOUND',
   'CREDENTIAL_IN_USE',
@@ -88,10 +90,30 @@ export class DomainError extends Error {
   }
 }
 
-/** A validation failure naming each offending field (`input.instanceUrl` → "must be an https URL"). */
+/**
+ * A validation failure naming each offending field (`instanceUrl` → "must be an https URL").
+ * Domains name fields as their input value names them, without transport prefixes; the GraphQL
+ * edge adds the argument (`input.instanceUrl`).
+ */
 export function validationError(fields: Record<string, string>, message?: string): DomainError {
   const summary = message ?? Object.entries(fields).map(([f, m]) => `${f}: ${m}`).join('; ');
   return new DomainError('VALIDATION_FAILED', summary, { details: { fields } });
+}
+
+/**
+ * Optional values a client may leave out: null or undefined mean "not given", but an empty or
+ * blank string is refused rather than read as "not given" (an empty credential id must not turn
+ * encryption off, an empty worker id must not mean "any worker"). Lists are checked item by item.
+ * Throws one VALIDATION_FAILED naming every empty field.
+ */
+export function refuseEmpty(values: Record<string, string | readonly string[] | null | undefined>): void {
+  const isEmpty = (v: unknown) => typeof v === 'string' && v.trim() === '';
+  const fields: Record<string, string> = {};
+  for (const [field, value] of Object.entries(values)) {
+    if (isEmpty(value)) fields[field] = 'must not be empty: leave it out (or null) for none';
+    else if (Array.isArray(value) && value.some(isEmpty)) fields[field] = 'must not contain empty ids';
+  }
+  if (Object.keys(fields).length > 0) throw validationError(fields);
 }
 
 export function isDomainError(error: unknown, code?: DomainErrorCode): error is DomainError {

@@ -1,5 +1,47 @@
+/**
+ * The typed job map: every job name (`<domain>.<action>`, after agenda's namespaces) with the
+ * payload its handler receives, declared once, as graphql/pubsub.ts declares its topics. Domains
+ * enqueue by name and the compiler checks the payload; jobs/handlers.ts defines one handler per
+ * name. Jobs run at least once: a handler must be safe to run again for the same payload.
+ */
+export type Jobs = {
+  /** Discover the repositories and groups of one organization. */
+  'repositories.sync': { syncRunId: string };
+  /** Every minute: start the syncs whose RepoSyncSchedule is due. */
+  'repositories.schedule': Record<string, never>;
+  /** One backup run: refresh GitLab's facts, fan out one `backup.repository` job per repository. */
+  'backup.run': { runId: string };
+  /** One repository of a backup run. */
+  'backup.repository': { runId: string; itemId: string };
+  /** Every minute: start the backups whose policy schedule is due. */
+  'backup.schedule': Record<string, never>;
+  /** Every hour: apply each organization's retention. */
+  'retention.prune': Record<string, never>;
+  /** One restore run. */
+  'restore.run': { runId: string };
+  /** One restore drill. */
+  'drill.run': { drillRunId: string };
+  /** Every minute: start the restore drills whose policy cadence is due. */
+  'drill.schedule': Record<string, never>;
+};
+
+export type JobName = keyof Jobs;
+
+export interface EnqueueOptions {
+  /**
+   * Only the worker of this name takes the job (an organization's default worker). Without it,
+   * any worker does.
+   */
+  worker?: string | null;
+}
+
+/** The queue name a job is stored under: `<name>` for any worker, `<name>@<worker>` for one. */
+export function queueName(name: JobName, worker?: string | null): string {
+  return worker ? `${name}@${worker}` : name;
+}
+
 /** What domains need of the job system: hand work to whichever worker picks it up. */
 export interface JobQueue {
   /** Enqueues a job to run as soon as a worker is free. Resolves once it is stored. */
-  enqueue(name: string, data: Record<string, unknown>): Promise<void>;
+  enqueue<N extends JobName>(name: N, data: Jobs[N], options?: EnqueueOptions): Promise<void>;
 }

@@ -18,6 +18,7 @@ export class Semaphore {
 
   /** Resolves with a release function (idempotent) once a permit is free. */
   acquire(signal?: AbortSignal, priority = 0): Promise<() => void> {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- an aborted wait rejects with the signal's reason, as the platform's own APIs do (fetch, timers/promises)
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (this.held < this.permits) {
       this.held += 1;
@@ -35,6 +36,7 @@ export class Semaphore {
       const onAbort = () => {
         const at = this.waiting.indexOf(waiter);
         if (at >= 0) this.waiting.splice(at, 1);
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- as above: the signal's reason
         reject(signal!.reason);
       };
       signal?.addEventListener('abort', onAbort, { once: true });

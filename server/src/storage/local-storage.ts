@@ -58,7 +58,7 @@ export class LocalStorage implements StorageBackend {
   /** Creates the directory if needed and sweeps stale temp files (this walks the whole tree). */
   static async open(root: string, options: LocalStorageOptions = {}): Promise<LocalStorage> {
     const storage = new LocalStorage(resolve(root), options.clock ?? systemClock);
-    await guard('open', '', () => mkdir(storage.root, { recursive: true, mode: 0o700 }));
+    await guard('open', '', () => makeDirectories(storage.root));
     await storage.removeStaleTemps(options.staleTempAgeMs ?? HOUR_MS);
     return storage;
   }
@@ -212,6 +212,35 @@ export class LocalStorage implements StorageBackend {
     return removed;
   }
 
+  /**
+   * The periodic sweep of what failed writes leave behind (the one at `open` runs once per
+   * process): `.tmp-` entries older than `olderThanMs` anywhere, published folders included, and
+   * the folders `unit` matches (a snapshot's, by key) that hold no `marker` object (its manifest,
+   * written last) and in which nothing changed for `olderThanMs`, unless `inUse` says a writer may
+   * still own them. Returns what it removed.
+   */
+  async sweep(options: { olderThanMs: number; unit: RegExp; marker: string; inUse: (key: string) => Promise<boolean> }): Promise<{ temps: number; folders: string[] }> {
+    const temps = await this.removeStaleTemps(options.olderThanMs);
+    const cutoff = this.clock.now().getTime() - options.olderThanMs;
+    const folders: string[] = [];
+    const visit = async (key: string): Promise<void> => {
+      for (const entry of await this.entries(key ? this.pathOf(key.split('/')) : this.root)) {
+        if (!entry.isDirectory() || entry.name.includes(TEMP_MARKER) || !isKeySegment(entry.name)) continue;
+        const child = key ? `${key}/${entry.name}` : entry.name;
+        if (!options.unit.test(child)) {
+          await visit(child);
+          continue;
+        }
+        if (await this.stat(`${child}/${options.marker}`)) continue;
+        if ((await newestChange(this.pathOf(child.split('/')))) >= cutoff || (await options.inUse(child))) continue;
+        await this.deletePrefix(child);
+        folders.push(child);
+      }
+    };
+    await visit('');
+    return { temps, folders };
+  }
+
   private pathOf(segments: string[]): string {
     return join(this.root, ...segments);
   }
@@ -236,6 +265,16 @@ export class LocalStorage implements StorageBackend {
       throw storageUnavailable('list', dir.slice(this.root.length + 1), error);
     }
   }
+}
+
+/** The newest mtime (ms) of a directory and everything below it. */
+async function newestChange(dir: string): Promise<number> {
+  let newest = (await lstat(dir)).mtimeMs;
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? await newestChange(path) : ((await lstat(path).catch(() => null))?.mtimeMs ?? 0));
+  }
+  return newest;
 }
 
 /** Runs a file system operation, translating its failure to STORAGE_UNAVAILABLE (DomainErrors pass). */
@@ -271,8 +310,33 @@ async function createTemp(temp: string): Promise<FileHandle> {
     return await open(temp, 'wx', 0o600);
   } catch (error) {
     if (errno(error) !== 'ENOENT') throw error;
-    await mkdir(dirname(temp), { recursive: true, mode: 0o700 });
+    await makeDirectories(dirname(temp));
     return open(temp, 'wx', 0o600);
+  }
+}
+
+/**
+ * `mkdir -p` (0700) that fails with the real reason. Node's recursive mkdir answers ENOENT on a
+ * read-only file system or a directory it may not write (it stats the path it could not create),
+ * which would report a read-only storage as a missing file: create the missing levels one by one
+ * then, which fails with EROFS or EACCES.
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    return;
+  } catch (error) {
+    if (errno(error) !== 'ENOENT') throw error;
+  }
+  const missing: string[] = [];
+  for (let at = dir; !(await exists(at)); at = dirname(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+  }
+  for (const level of missing) {
+    await mkdir(level, { mode: 0o700 }).catch((error: unknown) => {
+      if (errno(error) !== 'EEXIST') throw error;
+    });
   }
 }
 

@@ -84,3 +84,13 @@ export interface StorageBackend {
    */
   deletePrefix(prefix: string): Promise<void>;
 }
+
+/**
+ * Where a policy's artifacts go, and where a snapshot's are: snapshots record their storage root,
+ * so changing a policy's storage never loses the way to older snapshots. One StorageBackend per
+ * root, opened once and shared.
+ */
+export interface StorageRoots {
+  rootFor(policy: { storage: { path: string | null } }): string;
+  at(root: string): Promise<StorageBackend>;
+}

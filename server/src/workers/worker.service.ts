@@ -121,10 +121,40 @@ export class WorkerService {
     if (worker) this.announce(worker, 0, true);
   }
 
-  /** Starts heartbeating; the returned function stops it and marks the worker stopped. */
-  startHeartbeat(id: string, load?: () => Promise<number>): () => Promise<void> {
+  /**
+   * Workers that went OFFLINE without stopping (killed, crashed, cut off): each is marked stopped
+   * once (by whichever live worker claims it first) and the job locks it held are released through
+   * `releaseJobsOf`, so live workers take its jobs over at their next poll instead of when the
+   * locks expire (`LABKEEPER_JOB_LOCK_LIFETIME_MS`, 10 minutes by default). A worker that was only
+   * stalled and heartbeats again is ONLINE again; a job it was still running may then run twice,
+   * which backups tolerate (a repository's backup is serialised by its lock and snapshots are
+   * written once).
+   */
+  async releaseOfflineWorkers(releaseJobsOf: (workerName: string) => Promise<number>): Promise<void> {
+    const now = this.clock.now();
+    const offlineSince = new Date(now.getTime() - 3 * this.heartbeatIntervalMs);
+    const claimed: { id: string; name: string }[] = (
+      await this.repo.query(
+        `UPDATE workers SET stopped_at = $1, running_jobs = 0 WHERE stopped_at IS NULL AND last_heartbeat_at < $2 RETURNING id, name`,
+        [now, offlineSince],
+      )
+    )[0] ?? [];
+    for (const worker of claimed) {
+      const jobs = await releaseJobsOf(worker.name);
+      this.logger.warn({ workerId: worker.id, name: worker.name, jobs }, 'worker went offline without stopping: its jobs were released to the other workers');
+      this.announce(worker, 0, true);
+    }
+  }
+
+  /**
+   * Starts heartbeating; the returned function stops it and marks the worker stopped. With
+   * `releaseJobsOf`, each beat also releases the jobs of workers that went offline without stopping.
+   */
+  startHeartbeat(id: string, load?: () => Promise<number>, releaseJobsOf?: (workerName: string) => Promise<number>): () => Promise<void> {
     const timer = setInterval(() => {
-      (load ? load().then((n) => this.heartbeat(id, n)) : this.heartbeat(id)).catch((error: unknown) => this.logger.warn({ err: error, workerId: id }, 'heartbeat failed'));
+      (load ? load().then((n) => this.heartbeat(id, n)) : this.heartbeat(id))
+        .then(() => (releaseJobsOf ? this.releaseOfflineWorkers(releaseJobsOf) : undefined))
+        .catch((error: unknown) => this.logger.warn({ err: error, workerId: id }, 'heartbeat failed'));
     }, this.heartbeatIntervalMs);
     timer.unref();
     return async () => {

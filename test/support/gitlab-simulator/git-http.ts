@@ -12,18 +12,24 @@
  * without valid credentials gets 401 with `WWW-Authenticate: Basic realm="GitLab"`.
  * Signed in without access → 404 "The project you were looking for could not be found or you
  * don't have permission to view it."; may read but not push → 403 (GitAccess messages).
+ * A wiki's repository is created lazily (on the first page or push): until then a fetch of
+ * `<path>.wiki.git` answers 404 "A repository for this wiki does not exist yet." and a push creates it.
  * After a push the project learns its default branch and last_activity_at, as GitLab's
  * PostReceive does.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Request, Response } from 'express';
 import { findOAuthToken, findPat, oauthIsExpired, patIsExpired, type AuthKind } from './auth.js';
 import type { ProjectRecord, UserRecord } from './model.js';
+import { initBareRepository } from './repos.js';
 import type { ServerDeps } from './server.js';
 
 const GIT_PATH = /^\/(.+?)(\.wiki)?\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
+export const WIKI_NO_REPO = 'A repository for this wiki does not exist yet.';
 export const NOT_FOUND = "The project you were looking for could not be found or you don't have permission to view it.";
 export const ACCESS_DENIED = "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped.";
 
@@ -117,6 +123,16 @@ export async function handleGitRequest(deps: ServerDeps, req: Request, res: Resp
     }
   }
   const repoDir = wiki ? state.wikiPath(project.id) : state.repoPath(project.id);
+  if (wiki && !existsSync(join(repoDir, 'HEAD'))) {
+    // A wiki's repository exists only once a page was written or something was pushed to it.
+    // Fetches (ls-remote, clone) get GitAccess#check_repository_existence!'s NotFoundError with
+    // GitAccessWiki's :no_repo message; a push creates the repository, as on GitLab.
+    if (!isPush) {
+      res.status(404).type('text/plain').send(`${WIKI_NO_REPO}\n`);
+      return;
+    }
+    initBareRepository(repoDir, 'main');
+  }
   const relative = repoDir.slice(state.repositoriesRoot.length);
   await runHttpBackend(deps, req, res, {
     pathInfo: `${relative}/${service}`,

@@ -52,6 +52,7 @@ export class GitLabSimulator {
   readonly requests: RecordedRequest[] = [];
   private offsetMs = 0;
   private readonly children = new Set<ChildProcess>();
+  private readonly recorded = new Set<() => void>();
   private server: Server | null = null;
   private port = 0;
   readonly state: SimulatorState;
@@ -77,7 +78,7 @@ export class GitLabSimulator {
   }
 
   async listen(): Promise<void> {
-    const app = createApp({ ctx: this.ctx, faults: this.faults, requests: this.requests, children: this.children, lfs: this.lfs });
+    const app = createApp({ ctx: this.ctx, faults: this.faults, requests: this.requests, onRecorded: () => this.recorded.forEach((f) => f()), children: this.children, lfs: this.lfs });
     await new Promise<void>((resolve, reject) => {
       const server = app.listen(this.options.port ?? 0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve()));
       this.server = server;
@@ -339,6 +340,23 @@ export class GitLabSimulator {
 
   requestsTo(pathPattern: RegExp): RecordedRequest[] {
     return this.requests.filter((r) => pathPattern.test(r.path));
+  }
+
+  /**
+   * Resolves with the requests to matching paths once there are at least `count` of them. A request
+   * is recorded when its response has finished, which can come just after the client read the body.
+   */
+  untilRequestsTo(pathPattern: RegExp, count: number): Promise<RecordedRequest[]> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const found = this.requestsTo(pathPattern);
+        if (found.length < count) return;
+        this.recorded.delete(check);
+        resolve(found);
+      };
+      this.recorded.add(check);
+      check();
+    });
   }
 }
 

@@ -32,6 +32,8 @@ export interface ServerDeps {
   ctx: SimContext;
   faults: Faults;
   requests: RecordedRequest[];
+  /** Called after each request is recorded (its response has finished). */
+  onRecorded?: () => void;
   /** Git LFS objects, links and tokens (lfs-store.ts). */
   lfs: LfsStore;
   /** Child processes (git http-backend) to kill on close. */
@@ -52,6 +54,7 @@ export function createApp(deps: ServerDeps): express.Express {
         method: req.method, path, query: Object.fromEntries(new URLSearchParams(search)), status: res.statusCode,
         auth: res.locals.authKind as RecordedRequest['auth'],
       });
+      deps.onRecorded?.();
     });
     if (faults.injectFailure(req.originalUrl.split('?')[0], res)) return;
     faults.injectReset(req.originalUrl.split('?')[0], res);

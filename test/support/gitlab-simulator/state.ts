@@ -175,7 +175,7 @@ export class SimulatorState {
     this.projects.set(project.id, project);
     // An empty project's HEAD still names the instance default branch (main), as on GitLab.
     repos.initBareRepository(this.repoPath(project.id), input.defaultBranch ?? 'main');
-    if (project.wikiEnabled) repos.initBareRepository(this.wikiPath(project.id), 'main');
+    // No wiki repository yet: GitLab creates it lazily, on the first page or the first push (git-http.ts).
     if (withCommit) {
       this.pushCommit(project.id, { branch: project.defaultBranch!, files: { 'README.md': `# ${project.name}\n` }, message: 'Initial commit' });
     }

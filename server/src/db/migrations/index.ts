@@ -7,6 +7,7 @@ import { RestoreToGitLab1795546250096 } from './1795546250096-RestoreToGitLab.js
 import { DrillRuns1795551242542 } from './1795551242542-DrillRuns.js';
 import { RestoreWriteAuthorization1795552153614 } from './1795552153614-RestoreWriteAuthorization.js';
 import { WorkerRunningJobs1795560000000 } from './1795560000000-WorkerRunningJobs.js';
+import { CredentialVersions1795571100000 } from './1795571100000-CredentialVersions.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Function[] = [
@@ -19,4 +20,5 @@ export const MIGRATIONS: Function[] = [
   DrillRuns1795551242542,
   RestoreWriteAuthorization1795552153614,
   WorkerRunningJobs1795560000000,
+  CredentialVersions1795571100000,
 ];

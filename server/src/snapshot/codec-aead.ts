@@ -217,9 +217,3 @@ export class DecryptStream extends Transform {
     }
   }
 }
-
-/** Reads the key id from the start of an encrypted artifact, or null if it has no LKENC1 header. */
-export function readKeyId(start: Buffer): string | null {
-  if (start.length < HEADER_BYTES || !start.subarray(0, MAGIC.length).equals(MAGIC)) return null;
-  return start.subarray(7, 15).toString('hex');
-}

@@ -2,9 +2,12 @@
  * manifest.json: the last artifact of a snapshot, written after every other one. It lists every
  * artifact with its size and sha256, the refs the snapshot restores, and the snapshot it builds
  * on. A snapshot without its manifest does not exist. The format is documented in docs/FORMAT.md
- * so that a user can restore with plain git and a JSON reader.
+ * so that a user can restore with plain git and a JSON reader. Where artifacts live:
+ * artifact-keys.ts; how a snapshot's manifest is built: manifest-builder.ts.
  */
-import type { CopyType } from './policy.types.js';
+
+/** FULL: every object; INCREMENTAL: since the previous snapshot; DIFFERENTIAL: since the last FULL. */
+export type CopyType = 'FULL' | 'INCREMENTAL' | 'DIFFERENTIAL';
 
 export const MANIFEST_FORMAT = 'labkeeper-snapshot';
 export const MANIFEST_VERSION = 1;
@@ -61,7 +64,12 @@ export interface Manifest {
   group?: { id: string; gitlabGroupId: number; fullPath: string; webUrl: string; parentGitlabGroupId: number | null };
   git: GitState | null;
   wiki: GitState | null;
-  metadata: Record<string, { status: 'OK' | 'SKIPPED' | 'FAILED'; records: number; reason?: string }>;
+  /**
+   * Per type: OK with the records stored, or SKIPPED/FAILED with the reason. `warnings`: what an OK
+   * type could not read completely (a record's child listing that failed — the record is stored
+   * with what was read — or a count unlike GitLab's `x-total`).
+   */
+  metadata: Record<string, { status: 'OK' | 'SKIPPED' | 'FAILED'; records: number; reason?: string; warnings?: string[] }>;
   /**
    * Git LFS objects this snapshot's range references (its bundle's new commits; everything for a
    * FULL). Objects live once per repository at `orgs/<org>/repos/<repo>/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>`
@@ -84,12 +92,6 @@ export function parseManifest(bytes: Buffer): Manifest {
   }
   return value;
 }
-
-export const snapshotPrefix = (organizationId: string, repositoryId: string, snapshotId: string) =>
-  `orgs/${organizationId}/repos/${repositoryId}/snapshots/${snapshotId}`;
-
-export const groupSnapshotPrefix = (organizationId: string, groupId: string, snapshotId: string) =>
-  `orgs/${organizationId}/groups/${groupId}/snapshots/${snapshotId}`;
 
 /** The LFS objects a manifest lists as stored (listed, and neither missing nor failed). */
 export function storedLfsObjects(manifest: Manifest): { oid: string; size: number }[] {

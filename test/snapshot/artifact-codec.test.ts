@@ -8,16 +8,9 @@ import { Readable, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
-import {
-  artifactKeyId,
-  decodeArtifact,
-  deriveArtifactKey,
-  encodeArtifact,
-  type ArtifactCodecOptions,
-  type ArtifactCompression,
-} from '../../server/src/backup/artifact-codec.js';
-import { HEADER_BYTES, TAG_BYTES } from '../../server/src/backup/codec-aead.js';
 import { expectDomainError } from '../storage/storage-support.js';
+import { type ArtifactCodecOptions, type ArtifactCompression, artifactKeyId, decodeArtifact, deriveArtifactKey, encodeArtifact } from '../../server/src/snapshot/artifact-codec.js';
+import { HEADER_BYTES, TAG_BYTES } from '../../server/src/snapshot/codec-aead.js';
 
 const ORG = '0b6f3a52-7c1e-4c3b-9d64-1f2e3a4b5c6d';
 const SECRET = 'correct horse battery staple';

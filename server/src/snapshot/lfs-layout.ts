@@ -1,0 +1,19 @@
+/**
+ * Where an LFS object lives in the artifact store: content-addressed per repository and shared by
+ * all its snapshots (write-once; present → skip). Plain objects use git-lfs' own layout
+ * (`lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>`, as in `<git dir>/lfs/objects`), so copying the
+ * `lfs` folder into a bare clone and running `git lfs push --all` restores them. Encrypted ones
+ * live under their key's id (`lfs/encrypted-<keyId>/…`), so a key change never leaves an object
+ * readable only with a key the manifest does not name.
+ */
+import { DomainError } from '../shared/errors.js';
+
+const OID = /^[0-9a-f]{64}$/;
+
+export function lfsKey(organizationId: string, repositoryId: string, oid: string, options: { keyId?: string | null } = {}): string {
+  if (!OID.test(oid)) throw new DomainError('VALIDATION_FAILED', `not an LFS oid: ${oid.slice(0, 80)}`);
+  if (options.keyId && !/^[0-9A-Za-z_-]{1,128}$/.test(options.keyId)) throw new DomainError('VALIDATION_FAILED', 'not a key id');
+  const folder = options.keyId ? `encrypted-${options.keyId}` : 'objects';
+  return `orgs/${organizationId}/repos/${repositoryId}/lfs/${folder}/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`;
+}
+

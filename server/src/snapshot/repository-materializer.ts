@@ -1,0 +1,99 @@
+/**
+ * A snapshot chain read back into a bare git repository, as docs/FORMAT.md describes for plain
+ * git, for restores, drills and the checker: each bundle (FULL first) is decoded and unbundled
+ * (index-pack checks every object), then the refs are set to exactly those of the chain's last
+ * manifest — refs deleted upstream since the FULL are gone — HEAD points to the manifest's head,
+ * and `git fsck --connectivity-only` proves all of history is present.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { git, type GitOptions } from '../git/git.js';
+import { listRefs } from '../git/mirror.js';
+import { DomainError, isDomainError } from '../shared/errors.js';
+import type { GitState, Manifest } from './manifest.js';
+import type { SnapshotEntity } from './snapshot.entity.js';
+import type { ArtifactKeyFor } from './snapshot.ports.js';
+import type { SnapshotReader } from './snapshot-reader.js';
+
+export interface MaterializeOptions {
+  /** The snapshot chain, FULL first (SnapshotReader.chain). */
+  chain: SnapshotEntity[];
+  /** The manifest of each snapshot of the chain, in the same order. */
+  manifests: Manifest[];
+  which: 'git' | 'wiki';
+  /** Where the bare repository is created: must not exist, or be an empty folder. */
+  dir: string;
+  reader: Pick<SnapshotReader, 'decodeTo'>;
+  /** The decryption key of an artifact (null when it is not encrypted). */
+  keyFor: ArtifactKeyFor;
+  signal?: AbortSignal;
+}
+
+export interface MaterializedRepository {
+  /** Every ref of the repository, equal to the last manifest's. */
+  refs: Record<string, string>;
+  head: string | null;
+}
+
+const REF_NAME = /^refs\/[^\s\0~^:?*[\\]+$/;
+const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+function restoreFailed(message: string, details: Record<string, unknown> = {}): DomainError {
+  return new DomainError('GIT_FAILED', message, { details });
+}
+
+/** Builds a bare repository at `dir` holding exactly the refs of the chain's last manifest. */
+export async function materializeRepository(options: MaterializeOptions): Promise<MaterializedRepository> {
+  const { chain, manifests, which, dir, reader, keyFor, signal } = options;
+  if (chain.length === 0 || chain.length !== manifests.length) {
+    throw new DomainError('VALIDATION_FAILED', `a chain of ${chain.length} snapshots needs as many manifests (got ${manifests.length})`);
+  }
+  const last = manifests.at(-1)![which] as GitState | null;
+  if (!last) throw new DomainError('VALIDATION_FAILED', `snapshot ${chain.at(-1)!.id} holds no ${which === 'git' ? 'repository' : 'wiki'}`);
+  for (const [ref, sha] of Object.entries(last.refs)) {
+    if (!REF_NAME.test(ref) || ref.includes('..') || !SHA.test(sha)) {
+      throw restoreFailed(`snapshot ${chain.at(-1)!.id} lists an invalid ref ${JSON.stringify(ref.slice(0, 200))}`);
+    }
+  }
+  if (existsSync(dir) && (await readdir(dir)).length > 0) {
+    throw new DomainError('VALIDATION_FAILED', `${dir} is not empty: a repository is materialized into a new folder`);
+  }
+  const opts: GitOptions = { cwd: dir, signal };
+  await git(['init', '--bare', '--quiet', dir], { signal });
+  for (const [i, link] of chain.entries()) {
+    const state = manifests[i]![which] as GitState | null;
+    if (!state?.bundle) continue;
+    const artifact = manifests[i]!.artifacts.find((a) => a.path === state.bundle);
+    if (!artifact) throw restoreFailed(`${link.id}: ${state.bundle} is not listed in the manifest`, { snapshotId: link.id });
+    const file = join(dir, `labkeeper-${link.id}.bundle`);
+    try {
+      await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i]!, artifact));
+      await git(['bundle', 'unbundle', file], opts).catch((e: Error) => {
+        if (isDomainError(e, 'CANCELED')) throw e;
+        throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });
+      });
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+  // Refs exactly as the last manifest lists them: set the listed ones, delete any other.
+  const wanted = last.refs;
+  const present = await listRefs(dir);
+  const updates = [
+    ...Object.keys(present).filter((ref) => !(ref in wanted)).map((ref) => `delete ${ref}\n`),
+    ...Object.entries(wanted).map(([ref, sha]) => `update ${ref} ${sha}\n`),
+  ].join('');
+  if (updates) {
+    await git(['update-ref', '--stdin'], { ...opts, input: updates }).catch((e: Error) => {
+      throw restoreFailed(`refs of snapshot ${chain.at(-1)!.id} point to objects missing from its bundle chain (${e.message})`, { snapshotId: chain.at(-1)!.id });
+    });
+  }
+  if (last.head && REF_NAME.test(last.head)) await git(['symbolic-ref', 'HEAD', last.head], opts);
+  if (Object.keys(wanted).length > 0) {
+    await git(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], opts).catch((e: Error) => {
+      throw restoreFailed(`history is incomplete: ${e.message}`, { snapshotId: chain.at(-1)!.id });
+    });
+  }
+  return { refs: await listRefs(dir), head: last.head };
+}

@@ -1,0 +1,54 @@
+/**
+ * Verifying a snapshot (`verifySnapshot`, after each backup when the policy asks, and before a
+ * restore): proof that what is stored can be restored, by the one checker (snapshot-checker.ts)
+ * reading this snapshot's artifacts, its whole bundle chain back into git, its LFS objects and
+ * its metadata. The outcome is recorded on the snapshot (VERIFIED or FAILED with the problems).
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { SnapshotChecker } from './snapshot-checker.js';
+import { SnapshotEntity } from './snapshot.entity.js';
+import type { SnapshotReader } from './snapshot-reader.js';
+
+export interface VerificationResult {
+  ok: boolean;
+  problems: string[];
+}
+
+export interface SnapshotVerifierDeps {
+  dataSource: DataSource;
+  reader: Pick<SnapshotReader, 'snapshot'>;
+  checker: SnapshotChecker;
+  clock: Clock;
+  logger: Logger;
+  /** Scratch repositories go to `<workDir>/tmp/verify-*`, removed afterwards. */
+  workDir: string;
+}
+
+export class SnapshotVerifier {
+  constructor(private readonly deps: SnapshotVerifierDeps) {}
+
+  async verify(snapshotId: string): Promise<{ snapshot: SnapshotEntity; result: VerificationResult }> {
+    const snapshot = await this.deps.reader.snapshot(snapshotId);
+    await mkdir(join(this.deps.workDir, 'tmp'), { recursive: true });
+    const scratch = await mkdtemp(join(this.deps.workDir, 'tmp', 'verify-'));
+    try {
+      const { problems } = await this.deps.checker.check(snapshot, { scratch });
+      return await this.record(snapshot, { ok: problems.length === 0, problems });
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  private async record(snapshot: SnapshotEntity, result: VerificationResult) {
+    snapshot.verificationStatus = result.ok ? 'VERIFIED' : 'FAILED';
+    snapshot.verifiedAt = this.deps.clock.now();
+    snapshot.verificationError = result.ok ? null : result.problems.join('; ').slice(0, 4000);
+    await this.deps.dataSource.getRepository(SnapshotEntity).save(snapshot);
+    if (!result.ok) this.deps.logger.warn({ snapshotId: snapshot.id, problems: result.problems }, 'snapshot verification failed');
+    return { snapshot, result };
+  }
+}
