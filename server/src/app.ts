@@ -53,7 +53,7 @@ import { SnapshotService } from './backup/snapshot.service.js';
 import { SnapshotVerifier } from './snapshot/snapshot-verifier.js';
 import { SnapshotChecker } from './snapshot/snapshot-checker.js';
 import { Semaphore } from './shared/semaphore.js';
-import { secureDataDir } from './shared/data-dir.js';
+import { restrictNewFiles, secureDataDir } from './shared/data-dir.js';
 import { validationError } from './shared/errors.js';
 import { storagePathProblem } from './storage/storage-path.js';
 import { createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
@@ -114,6 +114,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     }
     // Each running backup job holds a connection for its repository lock while it waits for a
     // transfer slot and still needs others for its queries: room for both queues' jobs and more.
+    restrictNewFiles();
     const dataSource = await openDatabase(databaseUrl, { poolSize: Math.max(10, 2 * backupJobSlots(config.worker.concurrency) + 6) });
     cleanups.push(() => dataSource.destroy());
 

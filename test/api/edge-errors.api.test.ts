@@ -3,10 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { LIMITS } from '../../server/src/graphql/hardening.js';
 import { MAX_REQUEST_BYTES } from '../../server/src/graphql/server.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { INTERNALS } from '../support/internals.js';
 import { errorsOf, openRawSocket, type RawSocket } from '../support/raw-ws.js';
 
-/** Text that only a database, the runtime, a library or the file system would write. */
-export const INTERNALS = /invalid input syntax|invalid byte sequence|QueryFailed|violates|relation "|column "|Cannot read propert|is not a function|undefined|TypeError|SyntaxError|ReferenceError|ENOENT|EACCES|EISDIR|node_modules|\bat .+:\d+:\d+|<html|<!DOCTYPE|body-parser|typeorm|postgres/i;
 
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 

@@ -3,7 +3,7 @@
  * or database sees it: an `ID` must be a UUID (every Labkeeper id is one), and no string anywhere
  * may contain a NUL character or a lone UTF-16 surrogate (PostgreSQL cannot store either) or be
  * longer than MAX_STRING_LENGTH. A failure is a VALIDATION_FAILED domain error naming each
- * offending argument path (`id`, `input.repositoryIds[2]`), which errors.ts maps to
+ * offending argument path (`id`, `input.repositoryIds`), which errors.ts maps to
  * BAD_USER_INPUT. Registered as a global type-graphql middleware, after the role check.
  */
 import {
@@ -48,7 +48,14 @@ function check(value: unknown, type: GraphQLInputType, path: string, problems: R
   if (value === null || value === undefined) return;
   if (isNonNullType(type)) return check(value, type.ofType, path, problems);
   if (isListType(type)) {
-    if (Array.isArray(value)) value.forEach((v, i) => check(v, type.ofType, `${path}[${i}]`, problems));
+    // Problems of items are reported at the list's path (the field a form shows), naming the item.
+    if (Array.isArray(value)) {
+      value.forEach((v, i) => {
+        const inner: Record<string, string> = {};
+        check(v, type.ofType, path, inner);
+        for (const [p, m] of Object.entries(inner)) problems[p] ??= p === path ? `item ${i + 1} ${m}` : m;
+      });
+    }
     return;
   }
   if (isInputObjectType(type)) {
