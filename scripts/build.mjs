@@ -79,7 +79,9 @@ function run([script, ...rest]) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, ...rest], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
     child.once('error', reject);
-    child.once('exit', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${script} ${rest[0] ?? ''} failed (${signal ?? `exit ${code}`})`))));
+    child.once('exit', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`${script} ${rest[0] ?? ''} failed (${signal ?? `exit ${code}`})`)),
+    );
   });
 }
 

@@ -1,22 +1,57 @@
-import type { ApiTokenService } from './access/api-token.service.js';
-import type { ConnectionService } from './connections/connection.service.js';
-import type { GitLabSessions } from './connections/gitlab-session.js';
-import type { OAuthAttempts } from './connections/oauth-attempts.js';
-import type { CredentialService } from './credentials/credential.service.js';
-import type { OrganizationService } from './organizations/organization.service.js';
-import type { SyncService } from './organizations/sync.service.js';
-import type { WorkerService } from './workers/worker.service.js';
-import type { BackupRunService } from './backup/backup-run.service.js';
-import type { BackupScheduler } from './backup/backup-scheduler.js';
-import type { PolicyService } from './backup/policy.service.js';
-import type { SnapshotService } from './backup/snapshot.service.js';
-import type { RetentionService } from './backup/retention.service.js';
-import type { RestoreService } from './restore/restore.service.js';
-import type { DrillService } from './restore/drill.service.js';
-import type { DrillScheduler } from './restore/drill-scheduler.js';
-import type { StorageHistoryService } from './dashboard/storage-history.service.js';
+/**
+ * Builds every domain service of one process, in one pass and in dependency order: no service is
+ * handed a variable that is assigned later. Where two services used to need each other, the
+ * shared part was split out (ConnectionRecords for the connection rows; the Password Manager
+ * tells key rotations to listeners) so the graph has no cycle.
+ */
+import type { DataSource } from 'typeorm';
+import { ApiTokenService } from './access/api-token.service.js';
+import { BackupRunService } from './backup/backup-run.service.js';
+import { BackupScheduler } from './backup/backup-scheduler.js';
+import { createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
+import { createGroupBackup } from './backup/group-backup.js';
+import { PolicyService } from './backup/policy.service.js';
+import { RepositoryBackup } from './backup/repository-backup.js';
+import { RetentionService } from './backup/retention.service.js';
+import { SnapshotService } from './backup/snapshot.service.js';
+import type { Config } from './config/config.js';
+import { ConnectionRecords } from './connections/connection-records.js';
+import { ConnectionService } from './connections/connection.service.js';
+import { GitLabSessions } from './connections/gitlab-session.js';
+import { OAuthAttempts } from './connections/oauth-attempts.js';
+import { OAUTH_CALLBACK_PATH } from './connections/oauth.routes.js';
+import { CredentialService } from './credentials/credential.service.js';
+import type { SecretBox } from './credentials/secret-box.js';
+import { StorageHistoryService } from './dashboard/storage-history.service.js';
+import { GitbeakerClientFactory } from './gitlab/gitbeaker.adapter.js';
+import { GitLabHttp } from './gitlab/gitlab-http.js';
+import type { GitLabClientFactory, GitLabOAuthClient } from './gitlab/gitlab.port.js';
+import { GitbeakerMetadataReaderFactory } from './gitlab/metadata.reader.js';
+import { GitbeakerMetadataWriterFactory } from './gitlab/metadata.writer.js';
+import { HttpGitLabOAuthClient } from './gitlab/oauth.client.js';
+import type { RetryOptions } from './gitlab/retry-policy.js';
+import type { LabkeeperPubSub } from './graphql/pubsub.js';
+import { OrganizationService } from './organizations/organization.service.js';
+import { SyncService } from './organizations/sync.service.js';
+import { DrillScheduler } from './restore/drill-scheduler.js';
+import { DrillService } from './restore/drill.service.js';
+import type { NewProjectDeps } from './restore/new-project.js';
+import { DatabaseRestoreMappings } from './restore/restore-mapping.entity.js';
+import { RestoreService } from './restore/restore.service.js';
+import type { Clock } from './shared/clock.js';
+import type { JobQueue } from './shared/job-queue.js';
+import type { Logger } from './shared/logger.js';
+import { Semaphore } from './shared/semaphore.js';
+import { artifactCodec as codec } from './snapshot/artifact-codec.js';
+import { SnapshotChecker } from './snapshot/snapshot-checker.js';
+import { SnapshotReader } from './snapshot/snapshot-reader.js';
+import { SnapshotVerifier } from './snapshot/snapshot-verifier.js';
+import { createStorageRoots } from './storage/storage-roots.js';
+import { storagePathProblem } from './storage/storage-path.js';
+import { validationError } from './shared/errors.js';
+import { WorkerService } from './workers/worker.service.js';
 
-/** Every domain service of one process, built once by app.ts. */
+/** Every domain service of one process, built once by buildServices. */
 export interface Services {
   apiTokens: ApiTokenService;
   credentials: CredentialService;
@@ -36,4 +71,172 @@ export interface Services {
   drillScheduler: DrillScheduler;
   storageHistory: StorageHistoryService;
   oauthRedirectUri: string;
+}
+
+/** What the services are built from: the process's infrastructure, already open. */
+export interface ServiceInfrastructure {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  dataSource: DataSource;
+  box: SecretBox;
+  pubSub: LabkeeperPubSub;
+  queue: JobQueue;
+  gitlab?: { factory?: GitLabClientFactory; oauth?: GitLabOAuthClient; retry?: RetryOptions; http?: GitLabHttp };
+}
+
+export function buildServices(given: ServiceInfrastructure): Services {
+  // One transport for every byte exchanged with GitLab (REST, OAuth, LFS, git's smart HTTP): one
+  // agent per custom CA, one retry policy. Idle keep-alive sockets do not keep the process alive.
+  const http = given.gitlab?.http ?? new GitLabHttp({ ...given.gitlab?.retry, logger: given.logger });
+  const infra: ServiceInfrastructure = { ...given, gitlab: { ...given.gitlab, http } };
+  const people = buildAccessAndConnections(infra);
+  const backup = buildBackup(infra, people);
+  const restore = buildRestore(infra, people, backup);
+  const { dataSource, clock } = infra;
+  return {
+    apiTokens: people.apiTokens,
+    credentials: people.credentials,
+    connections: people.connections,
+    sessions: people.sessions,
+    oauthAttempts: people.oauthAttempts,
+    organizations: people.organizations,
+    sync: people.sync,
+    workers: people.workers,
+    policies: backup.policies,
+    backupRuns: backup.backupRuns,
+    backupScheduler: backup.backupScheduler,
+    snapshots: backup.snapshots,
+    retention: backup.retention,
+    restores: restore.restores,
+    drills: restore.drills,
+    drillScheduler: restore.drillScheduler,
+    storageHistory: new StorageHistoryService(dataSource, clock),
+    oauthRedirectUri: people.redirectUri,
+  };
+}
+
+const componentLogger = (logger: Logger) => (component: string) => logger.child({ component });
+
+/** Access, the Password Manager, workers, connections (PAT and OAuth), organizations and syncs. */
+function buildAccessAndConnections({ config, logger, clock, dataSource, box, pubSub, queue, gitlab: gitlabOptions }: ServiceInfrastructure) {
+  const log = componentLogger(logger);
+  const gitlab = gitlabOptions?.factory ?? new GitbeakerClientFactory({ http: gitlabOptions?.http });
+  const oauth = gitlabOptions?.oauth ?? new HttpGitLabOAuthClient({ http: gitlabOptions?.http, clock });
+  const redirectUri = `${config.publicUrl}${OAUTH_CALLBACK_PATH}`;
+  const workers = new WorkerService(dataSource, clock, log('workers'), config.worker.heartbeatIntervalMs, (e) => pubSub.publish('WORKER_CHANGED', e));
+  const apiTokens = new ApiTokenService(dataSource, clock, log('access'));
+  const publishStatus = (e: Parameters<LabkeeperPubSub['publish']>[1]) => pubSub.publish('CONNECTION_STATUS_CHANGED', e as never);
+  const records = new ConnectionRecords(dataSource, clock, log('connections'), publishStatus);
+  const credentials = new CredentialService(dataSource, box, clock, log('credentials'), async (id) => [
+    ...(await records.usersOfCredential(id)).map((c) => `connection ${c}`),
+    ...(await encryptionUsers(dataSource, id)),
+  ]);
+  const sessions = new GitLabSessions(dataSource, box, credentials, gitlab, oauth, clock, log('connections'), publishStatus, config.gitlabOAuth, redirectUri);
+  const sync = new SyncService(dataSource, sessions, queue, clock, log('sync'), (e) => pubSub.publish('SYNC_PROGRESS', e.organizationId, e));
+  const organizations = new OrganizationService(dataSource, records, sessions, clock, log('organizations'), (id) => workers.exists(id),
+    async (org) => void (await sync.requestSync(org.id, 'PROTECTED')));
+  const afterConnected = async (connection: { id: string; organizationDefaults: { namespacePath: string | null } }) => {
+    const path = connection.organizationDefaults.namespacePath;
+    if (path) await organizations.protectNamespace({ connectionId: connection.id, namespacePath: path });
+  };
+  const oauthAttempts = new OAuthAttempts(dataSource, box, sessions, gitlab, oauth, clock, log('connections'),
+    (c, status, reason, beforeAnnounce) => records.setStatus(c, status, reason, beforeAnnounce), afterConnected);
+  const connections = new ConnectionService(dataSource, credentials, gitlab, sessions, oauthAttempts, clock, log('connections'), publishStatus,
+    { afterConnected, checkWorker: (id) => workers.exists(id) }, config.gitlabOAuth);
+  return { apiTokens, credentials, connections, sessions, oauthAttempts, organizations, sync, workers, redirectUri };
+}
+
+/** Policies, snapshots (reader, checker, verifier), repository and group backups, runs, retention. */
+function buildBackup({ config, logger, clock, dataSource, box, pubSub, queue, gitlab }: ServiceInfrastructure, people: ReturnType<typeof buildAccessAndConnections>) {
+  const log = componentLogger(logger);
+  const { credentials, connections, sessions, workers } = people;
+  const stores = createStorageRoots(config.dataDir);
+  const encryption = encryptionKeys(credentials, box);
+  const keys = {
+    installationKey: (organizationId) => encryption.installationKey(organizationId),
+    keyVersion: (credentialId) => encryption.keyVersion(credentialId),
+    forRun: (run) => encryption.forRun(run),
+    forArtifact: (snapshot, manifest, artifact) => encryption.forArtifact(snapshot, manifest, artifact),
+  } satisfies typeof encryption; // arrow functions: handed on without their object
+  const reader = new SnapshotReader(dataSource, stores, codec);
+  const checker = new SnapshotChecker({ reader, keyFor: keys.forArtifact });
+  const verifier = new SnapshotVerifier({ dataSource, reader, checker, clock, logger: log('verify'), workDir: config.dataDir });
+  const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
+  const storagePaths = { dataDir: config.dataDir, protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [] };
+  const policies = new PolicyService(dataSource, clock, log('policies'), keys.keyVersion, async (path) => {
+    const problem = await storagePathProblem(path, storagePaths);
+    if (problem) throw validationError({ 'storage.path': problem });
+  });
+  credentials.whenKeyRotated((id) => policies.keyRotated(id));
+  const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlab?.http }));
+  const verify = (id: string) => verifier.verify(id);
+  const groupBackup = createGroupBackup({
+    dataSource,
+    stores,
+    codec,
+    metadataFor,
+    encryptionKey: keys.forRun,
+    instanceUrl: async (connectionId) => (await connections.get(connectionId)).instanceUrl,
+    verify,
+    clock,
+    logger: log('backup'),
+  });
+  const repositoryBackup = new RepositoryBackup({
+    dataSource,
+    stores,
+    codec,
+    sessions,
+    reader,
+    metadataFor,
+    groupBackup,
+    encryptionKey: keys.forRun,
+    installationKey: keys.installationKey,
+    clock,
+    logger: log('backup'),
+    workDir: config.dataDir,
+    verify,
+    transfers: new Semaphore(config.worker.concurrency),
+    http: gitlab?.http,
+  });
+  const backupRuns = new BackupRunService(dataSource, policies, sessions, queue, repositoryBackup, clock, log('backup'), (e) =>
+    pubSub.publish('BACKUP_PROGRESS', e),
+    (organizationId) => workers.defaultWorkerFor(organizationId),
+  );
+  const retention = new RetentionService(dataSource, snapshots, clock, log('retention'));
+  const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
+  return { policies, snapshots, backupRuns, backupScheduler, retention, reader, verifier, keys };
+}
+
+/** Restores (DOWNLOAD, NEW_PROJECT, ORIGINAL) and restore drills. */
+function buildRestore(
+  { config, logger, clock, dataSource, box, pubSub, queue, gitlab }: ServiceInfrastructure,
+  people: ReturnType<typeof buildAccessAndConnections>,
+  backup: ReturnType<typeof buildBackup>,
+) {
+  const log = componentLogger(logger);
+  const newProjectDeps: NewProjectDeps = {
+    sessions: people.sessions,
+    connections: people.connections,
+    reader: backup.reader,
+    keyFor: backup.keys.forArtifact,
+    workDir: config.dataDir,
+    writers: new GitbeakerMetadataWriterFactory({ http: gitlab?.http }),
+    mappingsFor: (scope: string) => new DatabaseRestoreMappings(dataSource, scope),
+  };
+  const restores = new RestoreService(
+    dataSource,
+    backup.reader,
+    backup.verifier,
+    queue,
+    box.deriveKey('labkeeper download links v1', 'restore'),
+    config.publicUrl,
+    clock,
+    log('restore'),
+    (e) => pubSub.publish('RESTORE_PROGRESS', e),
+    newProjectDeps,
+  );
+  const drills = new DrillService(dataSource, backup.policies, newProjectDeps, queue, clock, log('drill'), (e) => pubSub.publish('DRILL_CHANGED', e));
+  const drillScheduler = new DrillScheduler(dataSource, drills, clock, log('drill'));
+  return { restores, drills, drillScheduler };
 }

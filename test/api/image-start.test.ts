@@ -1,8 +1,21 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { chmod, chown, cp, lstat, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, symlink } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  cp,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  realpath,
+  rm,
+  stat,
+  symlink,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestDatabase } from '../support/database.js';
@@ -35,7 +48,12 @@ async function imageCommands() {
   const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
   const cmd = /^CMD (\[.*\])\s*$/m.exec(dockerfile);
   const compose = await readFile(join(root, 'docker-compose.yml'), 'utf8');
-  const commands = Object.fromEntries([...compose.matchAll(/^ {2}(\w+):\n(?:(?! {2}\w).*\n)*? {4}command: (\[.*\])$/gm)].map((m) => [m[1], JSON.parse(m[2]) as string[]]));
+  const commands = Object.fromEntries(
+    [...compose.matchAll(/^ {2}(\w+):\n(?:(?! {2}\w).*\n)*? {4}command: (\[.*\])$/gm)].map((m) => [
+      m[1],
+      JSON.parse(m[2]) as string[],
+    ]),
+  );
   return { cmd: JSON.parse(cmd![1]) as string[], compose: commands };
 }
 
@@ -48,9 +66,18 @@ function dockerignore(text: string): (path: string) => boolean {
     .map((l) => {
       const negated = l.startsWith('!');
       const glob = l.replace(/^!/, '').replace(/^\/|\/$/g, '');
-      return { negated, pattern: new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`) };
+      return {
+        negated,
+        pattern: new RegExp(
+          `^${glob
+            .split('*')
+            .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+            .join('[^/]*')}$`,
+        ),
+      };
     });
-  return (path) => path !== '' && rules.reduce((excluded, rule) => (rule.pattern.test(path) ? !rule.negated : excluded), false);
+  return (path) =>
+    path !== '' && rules.reduce((excluded, rule) => (rule.pattern.test(path) ? !rule.negated : excluded), false);
 }
 
 /** Every file under `dir` with its size and modification time (node_modules left out). */
@@ -59,7 +86,8 @@ async function listing(dir: string): Promise<Map<string, string>> {
   const visit = async (path: string) => {
     const info = await lstat(path);
     out.set(relative(dir, path), `${info.mode} ${info.size} ${info.mtimeMs}`);
-    if (info.isDirectory() && !path.endsWith('/node_modules')) for (const entry of await readdir(path)) await visit(join(path, entry));
+    if (info.isDirectory() && !path.endsWith('/node_modules'))
+      for (const entry of await readdir(path)) await visit(join(path, entry));
   };
   await visit(dir);
   return out;
@@ -75,18 +103,32 @@ interface Started {
 function startAsUser(command: string[], env: Record<string, string>, ready: string): Promise<Started> {
   const [program, ...args] = command;
   const [file, argv] = isRoot
-    ? ['setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--', program === 'node' ? process.execPath : program, ...args]]
+    ? [
+        'setpriv',
+        [
+          `--reuid=${NOBODY}`,
+          `--regid=${NOBODY}`,
+          '--clear-groups',
+          '--',
+          program === 'node' ? process.execPath : program,
+          ...args,
+        ],
+      ]
     : [program === 'node' ? process.execPath : program, args];
-  const child = spawn(file, argv, { cwd: app, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, argv, {
+    cwd: app,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const chunks: string[] = [];
   const output = () => chunks.join('');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
+    child.stdout.on('data', (c: Buffer) => {
       chunks.push(c.toString());
       if (output().includes(ready)) resolve({ child, output, exited });
     });
-    child.stderr!.on('data', (c: Buffer) => chunks.push(c.toString()));
+    child.stderr.on('data', (c: Buffer) => chunks.push(c.toString()));
     void exited.then((code) => reject(new Error(`${command.join(' ')} exited with ${code}:\n${output()}`)));
   });
 }
@@ -111,8 +153,17 @@ beforeAll(async () => {
   // COPY . . — everything .dockerignore does not leave out.
   const excluded = dockerignore(await readFile(join(root, '.dockerignore'), 'utf8'));
   await cp(root, app, { recursive: true, filter: (source) => !excluded(relative(root, source)) });
-  // RUN npm ci: the installed dependencies (root-owned, like the image's).
-  await symlink(await realpath(join(root, 'node_modules')), join(app, 'node_modules'));
+  // RUN npm ci: the installed dependencies (root-owned, like the image's). The unprivileged user
+  // must pass through the folders above them, as the postgres OS user must (README): add the
+  // search bit (o+x, never read) where it is missing, as the embedded PostgreSQL start does.
+  const modules = await realpath(join(root, 'node_modules'));
+  if (isRoot) {
+    for (let dir = dirname(modules); dir !== dirname(dir); dir = dirname(dir)) {
+      const mode = (await stat(dir)).mode & 0o7777;
+      if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+    }
+  }
+  await symlink(modules, join(app, 'node_modules'));
   // RUN npm run build (scripts/build.mjs): the server part (tsc) is built in the copy; the client
   // part is the one the test run's global setup built from these sources with the same script.
   await cp(join(root, 'client/dist'), join(app, 'client/dist'), { recursive: true, preserveTimestamps: true });
@@ -142,18 +193,41 @@ describe('the Docker image started as a non-root user over a root-owned /app', (
     const port = await freePort();
     const before = await listing(app);
     const { cmd } = await imageCommands();
-    const api = await startAsUser(cmd, { NODE_ENV: 'production', PORT: String(port), LABKEEPER_DATA_DIR: data, DATABASE_URL: await databaseUrl(), HOME: data }, 'Labkeeper is running');
+    const api = await startAsUser(
+      cmd,
+      {
+        NODE_ENV: 'production',
+        PORT: String(port),
+        LABKEEPER_DATA_DIR: data,
+        DATABASE_URL: await databaseUrl(),
+        HOME: data,
+      },
+      'Labkeeper is running',
+    );
     try {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       expect(ready.status).toBe(200);
       // GraphQL types, validation and TypeORM columns come from tsc's decorator metadata: a query
       // and a mutation with a validated input, with the admin token of the first start.
-      const token = /Bearer (lk_\S+)/.exec(api.output())![1]!;
+      const token = /Bearer (lk_\S+)/.exec(api.output())![1];
       const gql = async (query: string) =>
-        (await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ query }) })).json();
-      expect(await gql('{ workers { name status isInProcess } }')).toEqual({ data: { workers: [{ name: 'default', status: 'ONLINE', isInProcess: true }] } });
-      expect(await gql('mutation { createApiToken(input: { name: "ci", role: VIEWER }) { apiToken { name role } } }')).toEqual({ data: { createApiToken: { apiToken: { name: 'ci', role: 'VIEWER' } } } });
-      expect((await gql('mutation { createApiToken(input: { name: "", role: VIEWER }) { token } }')).errors[0].extensions.code).toBe('BAD_USER_INPUT');
+        (
+          await fetch(`http://127.0.0.1:${port}/graphql`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+            body: JSON.stringify({ query }),
+          })
+        ).json();
+      expect(await gql('{ workers { name status isInProcess } }')).toEqual({
+        data: { workers: [{ name: 'default', status: 'ONLINE', isInProcess: true }] },
+      });
+      expect(
+        await gql('mutation { createApiToken(input: { name: "ci", role: VIEWER }) { apiToken { name role } } }'),
+      ).toEqual({ data: { createApiToken: { apiToken: { name: 'ci', role: 'VIEWER' } } } });
+      expect(
+        (await gql('mutation { createApiToken(input: { name: "", role: VIEWER }) { token } }')).errors[0].extensions
+          .code,
+      ).toBe('BAD_USER_INPUT');
       const page = await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: 'text/html' } });
       expect(page.status).toBe(200);
       expect(await page.text()).toContain('<div id="root">');
@@ -169,9 +243,19 @@ describe('the Docker image started as a non-root user over a root-owned /app', (
     const data = await dataDir('data-worker');
     const { compose } = await imageCommands();
     const masterKey = 'ab'.repeat(32);
-    const env = { NODE_ENV: 'production', LABKEEPER_DATA_DIR: data, DATABASE_URL: await databaseUrl(), HOME: data, LABKEEPER_MASTER_KEY: masterKey };
+    const env = {
+      NODE_ENV: 'production',
+      LABKEEPER_DATA_DIR: data,
+      DATABASE_URL: await databaseUrl(),
+      HOME: data,
+      LABKEEPER_MASTER_KEY: masterKey,
+    };
     const before = await listing(app);
-    const api = await startAsUser(compose.labkeeper, { ...env, PORT: String(await freePort()) }, 'Labkeeper is running');
+    const api = await startAsUser(
+      compose.labkeeper,
+      { ...env, PORT: String(await freePort()) },
+      'Labkeeper is running',
+    );
     try {
       const worker = await startAsUser(compose.worker, { ...env, LABKEEPER_WORKER_NAME: 'worker-1' }, 'worker started');
       expect(await stop(worker)).toBe(0);
@@ -186,7 +270,17 @@ describe('the Docker image started as a non-root user over a root-owned /app', (
     const port = await freePort();
     const before = await listing(app);
     const { cmd } = await imageCommands();
-    const api = await startAsUser(cmd, { NODE_ENV: 'production', PORT: String(port), LABKEEPER_DATA_DIR: data, EMBEDDED_POSTGRES_PORT: String(await freePort()), HOME: data }, 'Labkeeper is running');
+    const api = await startAsUser(
+      cmd,
+      {
+        NODE_ENV: 'production',
+        PORT: String(port),
+        LABKEEPER_DATA_DIR: data,
+        EMBEDDED_POSTGRES_PORT: String(await freePort()),
+        HOME: data,
+      },
+      'Labkeeper is running',
+    );
     try {
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     } finally {
@@ -197,7 +291,9 @@ describe('the Docker image started as a non-root user over a root-owned /app', (
   });
 
   it('imports only production dependencies from the compiled server, so the image can drop the dev ones', async () => {
-    const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
     const builtins = new Set(builtinModules);
     const imported = new Set<string>();
     const visit = async (dir: string) => {
@@ -207,12 +303,24 @@ describe('the Docker image started as a non-root user over a root-owned /app', (
         else if (entry.name.endsWith('.js')) {
           // tsc's output: `… from 'x';` and `import 'x';` end their line; dynamic `import('x')`
           const source = await readFile(path, 'utf8');
-          for (const m of source.matchAll(/(?:\bfrom\s+|^import\s*)['"]([^'".][^'"]*)['"];$|\bimport\(\s*['"]([^'".][^'"]*)['"]\s*\)/gm)) imported.add((m[1] ?? m[2])!);
+          for (const m of source.matchAll(
+            /(?:\bfrom\s+|^import\s*)['"]([^'".][^'"]*)['"];$|\bimport\(\s*['"]([^'".][^'"]*)['"]\s*\)/gm,
+          )) {
+            const specifier = m[1] ?? m[2];
+            if (specifier) imported.add(specifier);
+          }
         }
       }
     };
     await visit(join(app, 'server/dist'));
-    const packages = [...imported].filter((s) => !s.startsWith('node:') && !builtins.has(s)).map((s) => s.split('/').slice(0, s.startsWith('@') ? 2 : 1).join('/'));
+    const packages = [...imported]
+      .filter((s) => !s.startsWith('node:') && !builtins.has(s))
+      .map((s) =>
+        s
+          .split('/')
+          .slice(0, s.startsWith('@') ? 2 : 1)
+          .join('/'),
+      );
     expect(packages).toContain('typeorm'); // the scan sees the imports
     expect(packages.filter((p) => !(p in manifest.dependencies))).toEqual([]);
   });

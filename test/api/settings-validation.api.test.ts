@@ -28,7 +28,7 @@ beforeAll(async () => {
   ({ organizationId: orgId, connectionId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
   const { runId } = await runBackup(t, orgId);
   snapshotId = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data.backupRun.items[0].snapshotId;
-}, 120_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { downloadLfsObjects, findLfsPointers, lfsBatchUrl, parseLfsPointer, retryAfterMs, type LfsDownloadOptions } from '../../server/src/backup/lfs.js';
+import { downloadLfsObjects, findLfsPointers, lfsBatchUrl, parseLfsPointer, type LfsDownloadOptions } from '../../server/src/backup/lfs.js';
+import { GitLabHttp } from '../../server/src/gitlab/gitlab-http.js';
+import { requestedDelayMs, type RetryEvent } from '../../server/src/gitlab/retry-policy.js';
 import { listRefs, syncMirror } from '../../server/src/git/mirror.js';
 import { isDomainError } from '../../server/src/shared/errors.js';
 import { InMemoryStorage } from '../../server/src/storage/in-memory-storage.js';
@@ -38,8 +40,11 @@ function memorySink() {
   return { stored, sink };
 }
 
+/** The GitLab transport with quick backoff steps (Retry-After is still honoured as sent). */
+const quick = (extra: ConstructorParameters<typeof GitLabHttp>[0] = {}) => new GitLabHttp({ baseDelayMs: 10, maxDelayMs: 50, ...extra });
+
 function options(extra: Partial<LfsDownloadOptions> & Pick<LfsDownloadOptions, 'objects' | 'sink'>): LfsDownloadOptions {
-  return { repoHttpUrl: repoUrl, auth: { username: 'labkeeper', password: pat }, baseDelayMs: 10, ...extra };
+  return { repoHttpUrl: repoUrl, auth: { username: 'labkeeper', password: pat }, http: quick(), ...extra };
 }
 
 beforeAll(async () => {
@@ -203,14 +208,14 @@ describe('downloadLfsObjects', () => {
 
   it('waits as long as Retry-After says when the batch endpoint is throttled', async () => {
     sim.rateLimitNext(1, { retryAfterSeconds: 1, pathPattern: /\/info\/lfs\/objects\/batch$/ });
-    const warnings: Array<Record<string, unknown>> = [];
+    const retries: RetryEvent[] = [];
     const { sink } = memorySink();
     const started = Date.now();
-    const result = await downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink, logger: { warn: (o) => warnings.push(o) } }));
+    const result = await downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink, http: quick({ onRetry: (e) => retries.push(e) }) }));
     expect(result.downloaded).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
-    expect(warnings).toEqual([expect.objectContaining({ status: 429, waitMs: 1000 })]);
-    expect(JSON.stringify(warnings)).not.toContain(pat);
+    expect(retries).toEqual([expect.objectContaining({ status: 429, delayMs: 1000 })]);
+    expect(JSON.stringify(retries)).not.toContain(pat);
   });
 
   it('retries 5xx and connections cut mid-transfer', async () => {
@@ -227,7 +232,7 @@ describe('downloadLfsObjects', () => {
   it('gives up on the batch endpoint after the last attempt with a retryable error', async () => {
     sim.failNext(3, { status: 502, pathPattern: /\/info\/lfs\/objects\/batch$/ });
     const { sink } = memorySink();
-    await expect(downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink, attempts: 3 }))).rejects.toMatchObject({
+    await expect(downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink, http: quick({ maxAttempts: 3 }) }))).rejects.toMatchObject({
       code: 'GITLAB_UNAVAILABLE',
       retryable: true,
     });
@@ -243,18 +248,15 @@ describe('downloadLfsObjects', () => {
   });
 
   it('renews an action whose LFS token expired before it was used', async () => {
-    let advanced = false;
-    const fetchImpl: typeof fetch = async (input, init) => {
-      const response = await fetch(input, init);
-      if (!advanced && String(input).endsWith('/objects/batch')) {
-        advanced = true;
-        sim.advanceTime(2 * 60 * 60 * 1000 + 1000); // the 2-hour LFS token is now stale
-      }
-      return response;
-    };
+    // The batch answer is held once GitLab made it; the 2-hour LFS token in it goes stale before it arrives.
+    const held = sim.holdNext({ pathPattern: /\/objects\/batch$/ });
+    void held.reached.then(() => {
+      sim.advanceTime(2 * 60 * 60 * 1000 + 1000);
+      held.release();
+    });
     const before = sim.requestsTo(/\/objects\/batch$/).length;
     const { stored, sink } = memorySink();
-    const result = await downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink, fetchImpl }));
+    const result = await downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink }));
     expect(result.downloaded).toBe(1);
     expect(stored.get(oids.a!)!.toString()).toBe(contents.a);
     expect((await sim.untilRequestsTo(/\/objects\/batch$/, before + 2)).length - before).toBe(2);
@@ -303,9 +305,9 @@ describe('helpers', () => {
     expect(lfsBatchUrl('https://u:p@gitlab.example.com/acme/app.git')).toBe('https://gitlab.example.com/acme/app.git/info/lfs/objects/batch');
     expect(lfsBatchUrl('https://gitlab.example.com/acme/app/')).toBe('https://gitlab.example.com/acme/app.git/info/lfs/objects/batch');
   });
-  it('retryAfterMs reads seconds and HTTP dates', () => {
-    expect(retryAfterMs('7')).toBe(7000);
-    expect(retryAfterMs(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
-    expect(retryAfterMs('soon')).toBeNull();
+  it('reads Retry-After as seconds or an HTTP date (the GitLab transport\'s policy)', () => {
+    expect(requestedDelayMs({ 'retry-after': '7' }, 0)).toBe(7000);
+    expect(requestedDelayMs({ 'retry-after': new Date(10_000).toUTCString() }, 4_000)).toBe(6000);
+    expect(requestedDelayMs({ 'retry-after': 'soon' }, 0)).toBeNull();
   });
 });

@@ -90,7 +90,7 @@ describe('lsRefs', () => {
   it('says "not found", not retryable, for a repository GitLab does not have', async () => {
     const error = await lsRefs(`${sim.url}/acme/nothing-here.git`, { auth: auth() }).catch((e: unknown) => e);
 
-    expect(error).toMatchObject({ code: 'GITLAB_BAD_RESPONSE', retryable: false, message: expect.stringMatching(/404.*not found/) });
+    expect(error).toMatchObject({ code: 'GITLAB_NOT_FOUND', retryable: false, message: expect.stringMatching(/404.*not found/) });
   });
 });
 

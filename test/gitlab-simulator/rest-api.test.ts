@@ -305,7 +305,7 @@ describe('GitLab simulator REST API', () => {
     it('records requests without tokens', () => {
       const last = sim.requests[sim.requests.length - 1];
 
-      expect(last).toEqual({ method: 'GET', path: '/api/v4/projects', query: {}, status: 200, auth: 'pat' });
+      expect(last).toEqual({ method: 'GET', path: '/api/v4/projects', query: {}, status: 200, auth: 'pat', at: expect.any(Number) });
       expect(JSON.stringify(sim.requests)).not.toContain(token);
     });
   });

@@ -38,14 +38,20 @@ describe('test timing', () => {
       if (file === new URL(import.meta.url).pathname) continue;
       const lines = (await readFile(file, 'utf8')).split('\n');
       lines.forEach((line, i) => {
-        for (const rule of rules) if (rule.pattern.test(line)) found.push(`${relative(testRoot, file)}:${i + 1}: ${rule.name}: ${line.trim()}`);
+        for (const rule of rules)
+          if (rule.pattern.test(line)) found.push(`${relative(testRoot, file)}:${i + 1}: ${rule.name}: ${line.trim()}`);
       });
     }
     expect(found).toEqual([]);
   });
 
   it('recognises each kind it forbids', () => {
-    const samples = ['  }, 60_000);', '    await sub.next((e) => e.done, 30_000);', "  await page.getByText('x').waitFor({ timeout: 60_000 });", '    await new Promise((r) => setTimeout(r, 50));'];
+    const samples = [
+      '  }, 60_000);',
+      '    await sub.next((e) => e.done, 30_000);',
+      "  await page.getByText('x').waitFor({ timeout: 60_000 });",
+      '    await new Promise((r) => setTimeout(r, 50));',
+    ];
     expect(samples.map((s) => rules.filter((r) => r.pattern.test(s)).map((r) => r.name))).toEqual([
       ['a per-test or per-hook timeout'],
       ['a fixed timeout on an event wait'],

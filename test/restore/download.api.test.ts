@@ -37,7 +37,7 @@ function sh(cmd: string, args: string[], cwd?: string, input?: string): Promise<
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}: ${Buffer.concat(err)}`))));
+    child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${String(code)}: ${Buffer.concat(err).toString()}`))));
     child.stdin.end(input ?? '');
   });
 }

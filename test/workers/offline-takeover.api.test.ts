@@ -57,8 +57,8 @@ describe('a worker SIGKILLed mid-run', () => {
     const rescuer = startWorkerProcess(api, { LABKEEPER_WORKER_NAME: 'rescuer', LABKEEPER_JOB_LOCK_LIFETIME_MS: LOCK_LIFETIME_MS, GITLAB_URL: sim.url });
     workers.push(rescuer);
     await rescuer.started;
-    workers[0]!.child.kill('SIGKILL');
-    await workers[0]!.exited;
+    workers[0].child.kill('SIGKILL');
+    await workers[0].exited;
     held.release();
 
     const released = await rescuer.logged((l) => l.msg.startsWith('worker went offline without stopping') && l.name === 'doomed');

@@ -1,11 +1,11 @@
 /**
  * What one item of a run (a repository, or a group's metadata) gives and gets, whichever kind it
- * is, and how every item ends once its snapshot is committed: verified when the policy asks, and
- * PARTIAL when a metadata type FAILED or verification did not pass.
+ * is, how every item ends once its snapshot is committed (verified when the policy asks, PARTIAL
+ * when a metadata type FAILED or verification did not pass), and when a repository's latest
+ * snapshot may stand for an unchanged one.
  */
 import type { Repository } from 'typeorm';
 import type { GitProgress } from '../git/git.js';
-import type { Manifest } from '../snapshot/manifest.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import type { BackupRunEntity, ItemPhase } from './backup.entity.js';
 
@@ -32,7 +32,8 @@ export type VerifySnapshot = (snapshotId: string) => Promise<{ result: { ok: boo
 export interface FinishItemOptions {
   run: BackupRunEntity;
   snapshot: SnapshotEntity;
-  metadata: Manifest['metadata'];
+  /** A metadata type FAILED: the item is PARTIAL whatever verification says. */
+  isPartial: boolean;
   /** The item's warnings so far; a failed verification adds one. */
   warnings: string[];
   ctx: ItemContext;
@@ -40,12 +41,32 @@ export interface FinishItemOptions {
   snapshots: Repository<SnapshotEntity>;
 }
 
+/**
+ * Ends an item whose snapshot is committed. A snapshot still UNVERIFIED is verified when the
+ * policy asks — also one a killed job committed but never verified, found again by its retry.
+ */
 export async function finishItem(o: FinishItemOptions): Promise<ItemOutcome> {
-  const failedMetadata = Object.values(o.metadata).some((m) => m.status === 'FAILED');
-  if (!o.run.policy.verifyAfterBackup) return { status: failedMetadata ? 'PARTIAL' : 'SUCCEEDED', snapshot: o.snapshot, warnings: o.warnings };
-  o.ctx.progress({ phase: 'VERIFYING' });
-  const { result } = await o.verify(o.snapshot.id);
-  if (!result.ok) o.warnings.push(`verification failed: ${result.problems.join('; ')}`);
-  const fresh = await o.snapshots.findOneByOrFail({ id: o.snapshot.id });
-  return { status: failedMetadata || !result.ok ? 'PARTIAL' : 'SUCCEEDED', snapshot: fresh, warnings: o.warnings };
+  let snapshot = o.snapshot;
+  if (o.run.policy.verifyAfterBackup && snapshot.verificationStatus === 'UNVERIFIED') {
+    o.ctx.progress({ phase: 'VERIFYING' });
+    const { result } = await o.verify(snapshot.id);
+    if (!result.ok) o.warnings.push(`verification failed: ${result.problems.join('; ')}`);
+    snapshot = await o.snapshots.findOneByOrFail({ id: snapshot.id });
+  }
+  const failedVerification = snapshot.verificationStatus === 'FAILED';
+  return { status: o.isPartial || failedVerification ? 'PARTIAL' : 'SUCCEEDED', snapshot, warnings: o.warnings };
+}
+
+/**
+ * Whether a repository's latest snapshot may stand for a run in which GitLab proves nothing
+ * changed: only a complete one (nothing the policy asked for missing) that did not fail
+ * verification. One the policy wants verified and nobody has yet (a job killed between its row
+ * and its verification) is verified now; if that fails, it does not stand.
+ */
+export async function canStandForUnchanged(o: { run: BackupRunEntity; latest: SnapshotEntity; verify: VerifySnapshot; snapshots: Repository<SnapshotEntity> }): Promise<SnapshotEntity | null> {
+  const { latest } = o;
+  if (!latest.isComplete || latest.verificationStatus === 'FAILED') return null;
+  if (!o.run.policy.verifyAfterBackup || latest.verificationStatus === 'VERIFIED') return latest;
+  const { result } = await o.verify(latest.id);
+  return result.ok ? o.snapshots.findOneByOrFail({ id: latest.id }) : null;
 }

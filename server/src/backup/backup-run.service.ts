@@ -9,6 +9,7 @@ import { In, IsNull, Not, type DataSource, type Repository } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import { GroupEntity, OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
+import { isConnectionError } from '../shared/db-errors.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { JobQueue } from '../shared/job-queue.js';
@@ -28,6 +29,11 @@ export interface RunFilter {
   organizationId?: string | null;
   status?: BackupRunStatus | null;
 }
+
+/** Tries of one repository within a run when its transfers keep failing transiently (each try with the transport's own retries). */
+export const ITEM_ATTEMPTS = 3;
+/** Longest Retry-After a requeued repository waits for before going back to the queue. */
+const MAX_REQUEUE_WAIT_MS = 60_000;
 
 export class BackupRunService {
   private readonly runs: Repository<BackupRunEntity>;
@@ -205,6 +211,7 @@ export class BackupRunService {
     await this.items.update({ id: itemId }, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1, startedAt: this.clock.now() });
     Object.assign(item, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1 });
     const controller = new AbortController();
+    let databaseLost = false;
     this.running.set(itemId, controller);
     const unwatch = this.watch(run, itemId, controller);
     let metadataRecords = 0;
@@ -232,7 +239,17 @@ export class BackupRunService {
       });
     } catch (error) {
       const stopped = controller.signal.aborted;
+      if (!stopped && isConnectionError(error)) {
+        // The database went away mid-item: nothing about the repository failed. Try it again
+        // once the database is back (an earlier attempt's leftovers are cleared as after a crash).
+        databaseLost = true;
+        return;
+      }
       const domain = error instanceof DomainError ? error : null;
+      if (!stopped && domain?.retryable && item.attempts < ITEM_ATTEMPTS) {
+        await this.retryLater(run, item, domain);
+        return;
+      }
       if (!stopped) this.logger.error({ err: error, runId, repositoryId: item.repositoryId }, 'repository backup failed');
       await this.finishItem(
         run,
@@ -244,7 +261,27 @@ export class BackupRunService {
     } finally {
       unwatch();
       this.running.delete(itemId);
+      if (databaseLost) {
+        this.logger.warn({ runId, repositoryId: item.repositoryId }, 'database lost during a repository backup: it starts again when the database is back');
+        await untilReachable(this.dataSource, touch);
+        await this.runItem(runId, itemId, touch);
+      }
     }
+  }
+
+  /**
+   * A repository whose transfer failed transiently (GitLab 5xx or 429, a cut connection) after the
+   * transport's own retries goes back to the end of the queue, so it is tried again later in the
+   * same run instead of ending FAILED; after ITEM_ATTEMPTS it ends FAILED with the reason.
+   */
+  private async retryLater(run: BackupRunEntity, item: BackupRunItemEntity, error: DomainError): Promise<void> {
+    this.logger.warn({ runId: run.id, itemId: item.id, path: item.pathWithNamespace, attempt: item.attempts, reason: error.message }, 'repository backup failed transiently; retried later in this run');
+    // GitLab named a time (429/503 Retry-After): the repository's next try honours it too.
+    const retryAfterMs = typeof error.details?.retryAfterMs === 'number' ? Math.min(error.details.retryAfterMs, MAX_REQUEUE_WAIT_MS) : 0;
+    if (retryAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, retryAfterMs));
+    await this.items.update({ id: item.id }, { status: 'QUEUED', phase: 'QUEUED' });
+    const worker = await this.preferredWorker(run.organizationId);
+    await this.queue.enqueue('backup.repository', { runId: run.id, itemId: item.id }, { worker });
   }
 
   /**
@@ -290,6 +327,15 @@ export class BackupRunService {
   }
 
   private async finishItem(run: BackupRunEntity, item: BackupRunItemEntity, changes: Partial<BackupRunItemEntity>) {
+    // The snapshot id is fixed on the item before its first artifact; an item that ends without
+    // committing that snapshot must not name it (the job set it on the row, not on this object).
+    if ((changes.status === 'FAILED' || changes.status === 'CANCELED') && !('snapshotId' in changes)) {
+      await this.dataSource.query(
+        `UPDATE backup_run_items i SET snapshot_id = NULL
+          WHERE i.id = $1 AND i.snapshot_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.id = i.snapshot_id)`,
+        [item.id],
+      );
+    }
     Object.assign(item, changes, { phase: 'DONE', finishedAt: this.clock.now() });
     this.logger.info({ runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: item.status }, 'backup item finished');
     await this.items.update({ id: item.id }, { ...changes, phase: 'DONE', finishedAt: item.finishedAt });
@@ -363,13 +409,15 @@ export class BackupRunService {
   /**
    * Marks, in one statement, every repository item that GitLab's data proves unchanged since its
    * latest snapshot of the current chain (see isProvablyUnchanged): no job, no git, no lock.
-   * Returns how many. A FULL run, or a repository without a full in the chain, is never skipped.
+   * Returns how many. A FULL run, or a repository without a full in the chain, is never skipped;
+   * nor is one whose latest snapshot is incomplete or failed verification (its job fetches the
+   * missing data again), or not yet verified when the policy verifies (its job verifies it).
    */
   private async markProvablyUnchanged(run: BackupRunEntity): Promise<number> {
     if (run.copyType === 'FULL') return 0;
     const rows: unknown[] = await this.dataSource.query(
       `WITH latest AS (
-         SELECT DISTINCT ON (s.repository_id) s.repository_id, s.id, s.created_at
+         SELECT DISTINCT ON (s.repository_id) s.repository_id, s.id, s.created_at, s.is_complete, s.verification_status
            FROM snapshots s
           WHERE s.organization_id = $1 AND s.chain_key = $2 AND s.repository_id IS NOT NULL
           ORDER BY s.repository_id, s.created_at DESC
@@ -382,8 +430,9 @@ export class BackupRunService {
         WHERE i.run_id = $3 AND i.status = 'QUEUED' AND i.repository_id = l.repository_id
           AND c.repository_id = l.repository_id AND r.id = i.repository_id
           AND r.last_activity_at IS NOT NULL AND r.last_activity_at <= l.created_at - ($4 || ' milliseconds')::interval
+          AND l.is_complete AND (l.verification_status = 'VERIFIED' OR (NOT $6 AND l.verification_status <> 'FAILED'))
        RETURNING i.id`,
-      [run.organizationId, run.chainKey, run.id, String(ACTIVITY_GRANULARITY_MS), this.clock.now()],
+      [run.organizationId, run.chainKey, run.id, String(ACTIVITY_GRANULARITY_MS), this.clock.now(), run.policy.verifyAfterBackup],
     );
     const count = Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : rows.length;
     if (count > 0) this.logger.info({ runId: run.id, unchanged: count }, 'repositories provably unchanged: skipped without git');
@@ -435,5 +484,18 @@ export class BackupRunService {
       isTerminal,
       at: this.clock.now().toISOString(),
     };
+  }
+}
+
+/** Resolves once the database answers again, pinging with backoff (1 s up to 10 s) and keeping the job's lock. */
+async function untilReachable(dataSource: DataSource, touch: () => Promise<void>): Promise<void> {
+  for (let delayMs = 1000; ; delayMs = Math.min(delayMs * 2, 10_000)) {
+    try {
+      await dataSource.query('SELECT 1');
+      await touch().catch(() => undefined);
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
   }
 }

@@ -34,7 +34,7 @@ export function encryptionKeys(credentials: CredentialService, box: SecretBox) {
     async forRun(run: BackupRunEntity): Promise<{ key: Buffer; keyId: string } | null> {
       if (!run.policy.encryption) return null;
       const versions = await credentials.revealKeyVersions(run.policy.encryption.credentialId);
-      const secret = (versions.find((v) => chainKeyOf(run.policy, v.version) === run.chainKey) ?? versions[0]!).secret;
+      const secret = (versions.find((v) => chainKeyOf(run.policy, v.version) === run.chainKey) ?? versions[0]).secret;
       const key = deriveArtifactKey(secret, run.organizationId);
       return { key, keyId: artifactKeyId(key) };
     },

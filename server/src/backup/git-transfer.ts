@@ -8,7 +8,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { retryTransient, type GitProgress } from '../git/git.js';
+import type { GitProgress } from '../git/git.js';
+import { defaultGitLabHttp, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { bundleHeader, createBundle, headRef, listRefs, singlePackBundle, syncMirror } from '../git/mirror.js';
 import { discoverUploadPack, fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../git/upload-pack.js';
 import type { Logger } from '../shared/logger.js';
@@ -38,7 +39,8 @@ export interface FetchGitOptions {
   kind: BundleKind;
   store: StorageBackend;
   prefix: string;
-  auth: { username: string; password: string; caCertificate: string | null };
+  /** Renewed (OAuth refresh) when GitLab answers 401; carries the connection's private CA. */
+  auth: GitAuth;
   ctx: ItemContext;
   onProgress: (p: GitProgress) => void;
   /** Settles with the key and the parent's manifest, prepared while git talks to GitLab. */
@@ -63,8 +65,8 @@ export interface BundleOptions {
 export interface GitTransferDeps {
   codec: ArtifactCodec;
   logger: Logger;
-  /** First backoff step of git retries (default 1 s). */
-  gitRetryDelayMs?: number;
+  /** The application's GitLab transport, whose retry policy (the API's) git transfers use. */
+  http?: GitLabHttp;
 }
 
 export class GitTransfer {
@@ -94,7 +96,7 @@ export class GitTransfer {
 
   private async direct(o: FetchGitOptions): Promise<GitState> {
     const { ctx, auth } = o;
-    const http = { auth, caCertificate: auth.caCertificate, signal: ctx.signal };
+    const http = { auth, caCertificate: auth.caCertificate, signal: ctx.signal, http: this.deps.http };
     const [{ service, remote }, { encryption, parentManifest }] = await Promise.all([
       this.fetch(async () => {
         const found = await discoverUploadPack(o.url, http); // once: ls-refs and the fetch both use it
@@ -130,13 +132,16 @@ export class GitTransfer {
     return { ...state, bundle: o.path };
   }
 
-  /** A git transfer, retried on transient failures (git.ts's retryTransient), touching the job's lock. */
+  /**
+   * A git transfer under the GitLab transport's retry policy, with the API's budget: retried after
+   * GitLab's Retry-After (429, 503) or a backoff with jitter (5xx, cut connections, damaged packs),
+   * touching the job's lock.
+   */
   private fetch<T>(operation: () => Promise<T>, ctx: ItemContext, what: string): Promise<T> {
-    return retryTransient(operation, {
+    return (this.deps.http ?? defaultGitLabHttp()).retrying(`git transfer of ${what}`, operation, {
       signal: ctx.signal,
-      baseDelayMs: this.deps.gitRetryDelayMs ?? 1000,
-      onRetry: (error, attempt) => {
-        this.deps.logger.warn({ repository: what, attempt, reason: (error as Error).message }, 'git transfer failed, retrying');
+      onRetry: (event, error) => {
+        this.deps.logger.warn({ repository: what, attempt: event.attempt, delayMs: event.delayMs, status: event.status, reason: (error as Error | null)?.message }, 'git transfer failed, retrying');
         void ctx.touch();
       },
     });

@@ -35,8 +35,9 @@ export function createGroupBackup(deps: GroupBackupDeps) {
     const { dataSource } = deps;
     const snapshots = dataSource.getRepository(SnapshotEntity);
     if (item.snapshotId) {
+      // A snapshot this item already committed (job re-run after the row was written): finish it.
       const done = await snapshots.findOneBy({ id: item.snapshotId });
-      if (done) return { status: 'SUCCEEDED', snapshot: done, warnings: item.warnings };
+      if (done) return finishItem({ run, snapshot: done, isPartial: !done.isComplete, warnings: item.warnings, ctx, verify: deps.verify, snapshots });
     }
     const group = await dataSource.getRepository(GroupEntity).findOneByOrFail({ id: item.groupId! });
     const organization = await dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
@@ -78,6 +79,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
     });
     const encryptionCredentialId = run.policy.encryption?.credentialId ?? null;
     const snapshot = await commitSnapshot({ dataSource, store, storageRoot, prefix, manifest, runId: run.id, chainKey: run.chainKey, encryptionCredentialId });
-    return finishItem({ run, snapshot, metadata, warnings, ctx, verify: deps.verify, snapshots });
+    const isPartial = Object.values(metadata).some((m) => m.status === 'FAILED');
+    return finishItem({ run, snapshot, isPartial, warnings, ctx, verify: deps.verify, snapshots });
   };
 }

@@ -14,17 +14,22 @@
  * verifier into the caller's sink: a body whose size or sha256 differs from the pointer errors
  * before it ends, so an atomic sink (ArtifactStore.put) never keeps it. Only the headers of the
  * action are sent to its href (never our credentials: a pre-signed URL refuses a second auth
- * mechanism, and the href may be another host). Transient failures (network, 5xx, 429) are
- * retried with backoff, honouring Retry-After; an action refused with 401/403 (expired token or
- * URL) is renewed by asking the batch endpoint again. Errors and logs carry oids, statuses and
- * URLs without query strings, never credentials or signatures.
+ * mechanism, and the href may be another host). The HTTP side is GitLab's LFS Batch API client
+ * (gitlab/lfs-batch.ts) on the one GitLab transport: a connection's private CA is trusted, and
+ * transient failures (network, 5xx, 429) are retried by its policy, honouring Retry-After. An
+ * action refused with 401/403 (expired token or URL) is renewed by asking the batch endpoint
+ * again. Errors and logs carry oids, statuses and URLs without query strings, never credentials.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { DomainError, type DomainErrorCode } from '../shared/errors.js';
+import { DomainError, isDomainError } from '../shared/errors.js';
 import { GitError, redact } from '../git/git.js';
-import { sleep } from '../shared/sleep.js';
+import { transferCanceled } from '../gitlab/gitlab.errors.js';
+import type { GitAuth, GitLabHttp } from '../gitlab/gitlab-http.js';
+import { LfsBatchClient, type LfsAction, type LfsBatchEntry } from '../gitlab/lfs-batch.js';
+import { bareUrl } from '../gitlab/redact.js';
+import { LFS_OID } from '../snapshot/lfs-layout.js';
 
 export interface LfsPointer {
   /** sha256 of the content, 64 lowercase hex digits. */
@@ -33,25 +38,14 @@ export interface LfsPointer {
   size: number;
 }
 
-// The storage layout of LFS objects is part of the snapshot format: snapshot/lfs-layout.ts.
+// The storage layout of LFS objects is part of the snapshot format (snapshot/lfs-layout.ts); the
+// batch endpoint's URL belongs to the GitLab client (gitlab/lfs-batch.ts).
 export { lfsKey } from '../snapshot/lfs-layout.js';
-
-/** The LFS endpoint of a git HTTP remote (spec: "append /info/lfs to the remote URL"; GitLab's end in .git). */
-export function lfsBatchUrl(repoHttpUrl: string): string {
-  const url = new URL(repoHttpUrl);
-  url.username = '';
-  url.password = '';
-  url.search = '';
-  url.hash = '';
-  let path = url.pathname.replace(/\/+$/, '');
-  if (!path.endsWith('.git')) path += '.git';
-  url.pathname = `${path}/info/lfs/objects/batch`;
-  return url.toString();
-}
+export { lfsBatchUrl } from '../gitlab/lfs-batch.js';
 
 // ---- pointers ---------------------------------------------------------------------------------
 
-const OID = /^[0-9a-f]{64}$/;
+const OID = LFS_OID;
 /** git-lfs reads blobs below this size as possible pointers (lfs/scanner.go blobSizeCutoff). */
 export const POINTER_MAX_SIZE = 1024;
 /** The versions git-lfs accepts: the current one and the pre-release "hawser" one. */
@@ -227,7 +221,11 @@ export interface LfsDownloadOptions {
   /** The repository's git HTTP URL (GitLab's http_url_to_repo). */
   repoHttpUrl: string;
   /** Basic-auth credentials for the batch endpoint (oauth2 + OAuth token, or any user + PAT); null: anonymous. */
-  auth: { username: string; password: string } | null;
+  auth: GitAuth | null;
+  /** PEM of the connection's private CA. */
+  caCertificate?: string | null;
+  /** The application's GitLab transport (its retry policy applies); default the shared one. */
+  http?: GitLabHttp;
   objects: LfsPointer[];
   /**
    * Consumes one object's verified body (e.g. `store.put(lfsKey(…), body)`). The body errors
@@ -239,17 +237,10 @@ export interface LfsDownloadOptions {
   signal?: AbortSignal;
   /** Objects settled (any outcome) and bytes received so far. */
   onProgress?(done: number, bytes: number): void;
-  fetchImpl?: typeof fetch;
   /** Objects per batch request (≤ 100, git-lfs' and GitLab's batch size). */
   batchSize?: number;
   /** Parallel object downloads (default 4). */
   concurrency?: number;
-  /** Tries per request before giving up (default 5). */
-  attempts?: number;
-  /** First backoff step (default 1 s), doubled per retry, ±25 % jitter. */
-  baseDelayMs?: number;
-  /** Longest wait a Retry-After may impose (default 10 min); longer ones are capped. */
-  maxRetryAfterMs?: number;
   logger?: { warn(object: Record<string, unknown>, message: string): void };
 }
 
@@ -263,47 +254,10 @@ export interface LfsDownloadResult {
   failed: { oid: string; reason: string }[];
 }
 
-interface Action {
-  href: string;
-  header: Record<string, string>;
-  /** ms since epoch after which the action must not be used, or null. */
-  expiresAt: number | null;
-}
-
-const LFS_MEDIA_TYPE = 'application/vnd.git-lfs+json';
 const EXPIRY_MARGIN_MS = 30_000;
 const PROGRESS_STEP = 1024 * 1024;
 
-const canceled = () => new DomainError('CANCELED', 'LFS transfer was canceled');
-
-/** scheme://host/path of a URL: no credentials, query (pre-signed URLs carry signatures there) or fragment. */
-export function safeUrl(href: string): string {
-  try {
-    const url = new URL(href);
-    return `${url.protocol}//${url.host}${url.pathname}`;
-  } catch {
-    return '<invalid URL>';
-  }
-}
-
-/** Milliseconds a Retry-After header asks for (delta-seconds or HTTP-date), or null. */
-export function retryAfterMs(value: string | null, now = Date.now()): number | null {
-  if (!value) return null;
-  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
-
-
-class TransientError extends Error {
-  constructor(
-    message: string,
-    readonly waitMs: number | null = null,
-    readonly status: number | null = null,
-  ) {
-    super(message);
-  }
-}
+const canceled = () => transferCanceled('LFS transfer');
 
 /** Streams `size` bytes through, erroring (instead of ending) when the size or sha256 differ. */
 class Verifier extends Transform {
@@ -348,14 +302,39 @@ class Verifier extends Transform {
 
 const corrupt = (oid: string, reason: string) => new DomainError('ARTIFACT_CORRUPT', `LFS object ${oid}: ${reason}`, { details: { oid } });
 
-function batchError(status: number, message: string, url: string): DomainError {
-  const code: DomainErrorCode =
-    status === 401 ? 'GITLAB_UNAUTHORIZED'
-    : status === 403 || status === 501 ? 'GITLAB_FORBIDDEN'
-    : status === 404 ? 'GITLAB_NOT_FOUND'
-    : 'GITLAB_BAD_RESPONSE';
-  const text = message ? `: ${message.slice(0, 300)}` : '';
-  return new DomainError(code, `LFS batch API ${safeUrl(url)} answered ${status}${text}`, { details: { status, lfs: true } });
+/** This object cannot be had intact (its reason goes to `failed`); the others go on. */
+class ObjectRejected extends Error {}
+/** The sink failed on its own (storage): the whole download stops with its error. */
+class SinkFailure extends Error {
+  constructor(readonly failure: unknown) {
+    super('the LFS sink failed');
+  }
+}
+
+type Outcome = { kind: 'ok' } | { kind: 'missing' } | { kind: 'failed'; reason: string };
+
+/** Counts settled objects and received bytes, and reports them (bytes at most every MiB). */
+class Tally {
+  settled = 0;
+  received = 0;
+  private reported = 0;
+
+  constructor(private readonly onProgress?: (done: number, bytes: number) => void) {}
+
+  bytes(n: number): void {
+    this.received += n;
+    if (this.received - this.reported >= PROGRESS_STEP) this.report();
+  }
+
+  settle(): void {
+    this.settled++;
+    this.report();
+  }
+
+  private report(): void {
+    this.reported = this.received;
+    this.onProgress?.(this.settled, this.received);
+  }
 }
 
 /**
@@ -365,261 +344,155 @@ function batchError(status: number, message: string, url: string): DomainError {
  * a sink failure, cancellation); per-object problems end up in `missing` and `failed`.
  */
 export async function downloadLfsObjects(options: LfsDownloadOptions): Promise<LfsDownloadResult> {
-  const doFetch = options.fetchImpl ?? fetch;
-  const batchUrl = lfsBatchUrl(options.repoHttpUrl);
+  const client = new LfsBatchClient({ repoHttpUrl: options.repoHttpUrl, auth: options.auth, caCertificate: options.caCertificate, http: options.http, signal: options.signal });
   const batchSize = Math.min(100, Math.max(1, options.batchSize ?? 100));
-  const concurrency = Math.max(1, options.concurrency ?? 4);
-  const attempts = Math.max(1, options.attempts ?? 5);
-  const baseDelayMs = options.baseDelayMs ?? 1000;
-  const maxRetryAfterMs = options.maxRetryAfterMs ?? 10 * 60_000;
-  const { signal, logger } = options;
-  const authorization = options.auth ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}` : null;
-
+  const tally = new Tally(options.onProgress);
   const result: LfsDownloadResult = { downloaded: 0, bytes: 0, missing: [], failed: [] };
-  let settled = 0;
-  let received = 0;
-  let reported = 0;
-  const progress = (force = false) => {
-    if (!options.onProgress) return;
-    if (force || received - reported >= PROGRESS_STEP) {
-      reported = received;
-      options.onProgress(settled, received);
-    }
-  };
-  const settle = () => {
-    settled++;
-    progress(true);
-  };
+  const { objects, invalid } = uniqueObjects(options.objects);
+  for (const oid of invalid) {
+    result.failed.push({ oid, reason: 'not a valid LFS pointer (oid or size)' });
+    tally.settle();
+  }
+  const download = new ObjectDownload(client, options, tally);
+  for (let start = 0; start < objects.length; start += batchSize) {
+    if (options.signal?.aborted) throw canceled();
+    const chunk = objects.slice(start, start + batchSize);
+    const entries = await client.batch('download', chunk);
+    await inParallel(chunk, Math.max(1, options.concurrency ?? 4), async (object) => {
+      const outcome = await download.fetch(object, entries.get(object.oid));
+      if (outcome.kind === 'ok') {
+        result.downloaded++;
+        result.bytes += object.size;
+      } else if (outcome.kind === 'missing') {
+        result.missing.push(object.oid);
+      } else {
+        result.failed.push({ oid: object.oid, reason: outcome.reason });
+        options.logger?.warn({ oid: object.oid, reason: outcome.reason }, 'LFS object not backed up');
+      }
+      tally.settle();
+    });
+  }
+  result.missing.sort();
+  result.failed.sort((x, y) => (x.oid < y.oid ? -1 : x.oid > y.oid ? 1 : 0));
+  return result;
+}
 
-  // Unique, valid objects; the first pointer of an oid wins.
+/** Unique, valid objects (the first pointer of an oid wins), and the oids of invalid ones. */
+export function uniqueObjects(objects: LfsPointer[]): { objects: LfsPointer[]; invalid: string[] } {
   const unique = new Map<string, number>();
-  for (const object of options.objects) {
-    if (!OID.test(object.oid) || !Number.isSafeInteger(object.size) || object.size < 0) {
-      result.failed.push({ oid: String(object.oid), reason: 'not a valid LFS pointer (oid or size)' });
-      settle();
-      continue;
-    }
-    if (!unique.has(object.oid)) unique.set(object.oid, object.size);
+  const invalid: string[] = [];
+  for (const object of objects) {
+    if (!OID.test(object.oid) || !Number.isSafeInteger(object.size) || object.size < 0) invalid.push(String(object.oid));
+    else if (!unique.has(object.oid)) unique.set(object.oid, object.size);
   }
-  const objects = [...unique.entries()].map(([oid, size]) => ({ oid, size }));
+  return { objects: [...unique.entries()].map(([oid, size]) => ({ oid, size })), invalid };
+}
 
-  const backoff = (attempt: number) => baseDelayMs * 2 ** (attempt - 1) * (0.75 + Math.random() / 2);
+/**
+ * Runs `work` over `items` with at most `concurrency` at once. A failure stops the others from
+ * taking new items (they finish their current one) and is thrown once all have stopped.
+ */
+async function inParallel<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let stopped = false;
+  const worker = async () => {
+    while (next < items.length && !stopped) await work(items[next++]!);
+  };
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: Math.min(concurrency, items.length) }, () =>
+      worker().catch((error: unknown) => {
+        stopped = true;
+        throw error;
+      }),
+    ),
+  );
+  const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (rejected) throw rejected.reason;
+}
 
-  /** fetch without following redirects automatically: a redirect to another origin loses the Authorization header. */
-  async function request(url: string, init: { method: string; headers: Record<string, string>; body?: string }): Promise<{ response: Response; url: string }> {
-    let current = url;
-    let headers = { ...init.headers };
-    for (let hop = 0; ; hop++) {
-      if (signal?.aborted) throw canceled();
-      let response: Response;
-      try {
-        response = await doFetch(current, { method: init.method, headers, body: init.body, redirect: 'manual', signal });
-      } catch (error) {
-        if (signal?.aborted) throw canceled();
-        throw new TransientError(`request to ${safeUrl(current)} failed: ${(error as Error).message}`);
-      }
-      const location = response.headers.get('location');
-      if (response.status >= 300 && response.status < 400 && location && hop < 5) {
-        await response.body?.cancel().catch(() => undefined);
-        const next = new URL(location, current);
-        if (next.origin !== new URL(current).origin) {
-          headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
-        }
-        current = next.toString();
-        continue;
-      }
-      return { response, url: current };
-    }
-  }
+/** One object at a time: its action renewed when it expires or is refused, its transfer retried by the transport's policy. */
+class ObjectDownload {
+  constructor(
+    private readonly client: LfsBatchClient,
+    private readonly options: LfsDownloadOptions,
+    private readonly tally: Tally,
+  ) {}
 
-  /** Asks for download actions; throws DomainError for what concerns the whole repository. */
-  async function requestBatch(chunk: LfsPointer[]): Promise<Map<string, Action | { error: number; message: string }>> {
-    const body = JSON.stringify({ operation: 'download', transfers: ['basic'], objects: chunk.map(({ oid, size }) => ({ oid, size })), hash_algo: 'sha256' });
-    const headers: Record<string, string> = { Accept: LFS_MEDIA_TYPE, 'Content-Type': LFS_MEDIA_TYPE, 'User-Agent': 'labkeeper' };
-    if (authorization) headers.Authorization = authorization;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const { response, url } = await request(batchUrl, { method: 'POST', headers, body });
-        const started = Date.now();
-        if (response.status === 429 || response.status >= 500 && response.status !== 501) {
-          const wait = retryAfterMs(response.headers.get('retry-after'));
-          await response.body?.cancel().catch(() => undefined);
-          throw new TransientError(`LFS batch API ${safeUrl(url)} answered ${response.status}`, wait, response.status);
-        }
-        const text = await response.text().catch(() => {
-          throw new TransientError(`LFS batch API ${safeUrl(url)}: the answer was cut off`);
-        });
-        if (response.status !== 200) {
-          let message = '';
-          try {
-            message = String((JSON.parse(text) as { message?: unknown }).message ?? '');
-          } catch {
-            message = response.status === 401 ? '' : text.trim().split('\n')[0] ?? '';
-          }
-          throw batchError(response.status, redact(message), url);
-        }
-        let parsed: { transfer?: unknown; objects?: unknown };
-        try {
-          parsed = JSON.parse(text) as typeof parsed;
-        } catch {
-          throw new DomainError('GITLAB_BAD_RESPONSE', `LFS batch API ${safeUrl(url)} answered with something that is not JSON`);
-        }
-        if (parsed.transfer !== undefined && parsed.transfer !== 'basic') {
-          throw new DomainError('GITLAB_BAD_RESPONSE', `LFS batch API chose the transfer adapter ${JSON.stringify(parsed.transfer)}; only basic is supported`);
-        }
-        if (!Array.isArray(parsed.objects)) throw new DomainError('GITLAB_BAD_RESPONSE', `LFS batch API ${safeUrl(url)} answered without objects`);
-        const out = new Map<string, Action | { error: number; message: string }>();
-        for (const entry of parsed.objects as Array<Record<string, unknown>>) {
-          if (!entry || typeof entry.oid !== 'string') continue;
-          const error = entry.error as { code?: unknown; message?: unknown } | undefined;
-          const download = (entry.actions as { download?: Record<string, unknown> } | undefined)?.download;
-          if (error) {
-            out.set(entry.oid, { error: Number(error.code), message: String(error.message ?? '').slice(0, 300) });
-          } else if (download && typeof download.href === 'string' && /^https?:\/\//i.test(download.href) && URL.canParse(download.href)) {
-            const header = Object.fromEntries(Object.entries((download.header as Record<string, unknown>) ?? {}).map(([k, v]) => [k, String(v)]));
-            const expiresAt =
-              typeof download.expires_at === 'string' && !Number.isNaN(Date.parse(download.expires_at)) ? Date.parse(download.expires_at)
-              : typeof download.expires_in === 'number' && download.expires_in > 0 ? started + download.expires_in * 1000
-              : null;
-            out.set(entry.oid, { href: download.href, header, expiresAt });
-          }
-        }
-        return out;
-      } catch (error) {
-        if (!(error instanceof TransientError)) throw error;
-        if (attempt >= attempts) {
-          throw new DomainError(error.status === 429 ? 'GITLAB_RATE_LIMITED' : 'GITLAB_UNAVAILABLE', `${error.message} (after ${attempt} attempts)`, { retryable: true });
-        }
-        const wait = error.waitMs !== null ? Math.min(error.waitMs, maxRetryAfterMs) : backoff(attempt);
-        logger?.warn({ attempt, status: error.status, waitMs: Math.round(wait) }, 'LFS batch request failed, retrying');
-        await sleep(wait, signal, canceled);
-      }
-    }
-  }
-
-  type Outcome = { kind: 'ok' } | { kind: 'missing' } | { kind: 'failed'; reason: string };
-
-  /** One object: download with retries, renewing its action when it expires or is refused. */
-  async function fetchObject(object: LfsPointer, first: Action | { error: number; message: string } | undefined): Promise<Outcome> {
-    let action = first;
+  async fetch(object: LfsPointer, first: LfsBatchEntry | undefined): Promise<Outcome> {
+    let entry = first;
     let renewals = 0;
-    let mismatches = 0;
-    const renew = async (): Promise<void> => {
+    const renew = async () => {
       renewals++;
-      action = (await requestBatch([object])).get(object.oid);
+      entry = (await this.client.batch('download', [object])).get(object.oid);
     };
-    for (let attempt = 1; ; ) {
-      if (!action) return { kind: 'failed', reason: 'the batch API gave no download action for it' };
-      if ('error' in action) {
-        if (action.error === 404 || action.error === 410) return { kind: 'missing' };
-        return { kind: 'failed', reason: `the batch API refused it (${action.error}${action.message ? `: ${action.message}` : ''})` };
+    for (;;) {
+      if (!entry) return { kind: 'failed', reason: 'the batch API gave no download action for it' };
+      if ('error' in entry) {
+        if (entry.error.code === 404 || entry.error.code === 410) return { kind: 'missing' };
+        return { kind: 'failed', reason: `the batch API refused it (${entry.error.code}${entry.error.message ? `: ${entry.error.message}` : ''})` };
       }
+      const action = entry.actions.download;
+      if (!action) return { kind: 'failed', reason: 'the batch API gave no download action for it' };
       if (action.expiresAt !== null && action.expiresAt - EXPIRY_MARGIN_MS <= Date.now()) {
         if (renewals >= 3) return { kind: 'failed', reason: 'its download action kept expiring' };
         await renew();
         continue;
       }
-      const current: Action = action;
-      let failure: TransientError;
       try {
-        const { response, url } = await request(current.href, { method: 'GET', headers: { ...current.header, 'User-Agent': 'labkeeper' } });
-        if (response.status === 404 || response.status === 410) {
-          await response.body?.cancel().catch(() => undefined);
-          return { kind: 'missing' };
-        }
-        if ((response.status === 401 || response.status === 403) && renewals < 2) {
+        let mismatches = 0;
+        await this.client.retrying(`GET ${bareUrl(action.href)}`, () => this.transfer(object, action, () => ++mismatches));
+        return { kind: 'ok' };
+      } catch (error) {
+        if (this.options.signal?.aborted) throw canceled();
+        if (error instanceof SinkFailure) throw error.failure;
+        if (error instanceof ObjectRejected) return { kind: 'failed', reason: error.message };
+        if (isDomainError(error, 'GITLAB_NOT_FOUND')) return { kind: 'missing' };
+        if ((isDomainError(error, 'GITLAB_UNAUTHORIZED') || isDomainError(error, 'GITLAB_FORBIDDEN')) && renewals < 2) {
           // An expired LFS token or pre-signed URL: ask the batch endpoint for a fresh action.
-          await response.body?.cancel().catch(() => undefined);
-          logger?.warn({ oid: object.oid, status: response.status }, 'LFS download action refused, renewing it');
+          this.options.logger?.warn({ oid: object.oid, status: error.details?.status }, 'LFS download action refused, renewing it');
           await renew();
           continue;
         }
-        if (response.status === 429 || response.status >= 500) {
-          await response.body?.cancel().catch(() => undefined);
-          throw new TransientError(`${safeUrl(url)} answered ${response.status}`, retryAfterMs(response.headers.get('retry-after')), response.status);
-        }
-        if (response.status !== 200 || !response.body) {
-          await response.body?.cancel().catch(() => undefined);
-          return { kind: 'failed', reason: `${safeUrl(url)} answered ${response.status}` };
-        }
-        const length = response.headers.get('content-length');
-        if (length !== null && !response.headers.get('content-encoding') && Number(length) !== object.size) {
-          await response.body.cancel().catch(() => undefined);
-          return { kind: 'failed', reason: `size mismatch: the server has ${length} bytes, the pointer says ${object.size}` };
-        }
-        const verifier = new Verifier(object.oid, object.size, (n) => {
-          received += n;
-          progress();
-        });
-        const source = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
-        let sourceError: unknown = null;
-        source.on('error', (error) => {
-          sourceError = error;
-          verifier.destroy(error);
-        });
-        source.pipe(verifier);
-        try {
-          await options.sink(object.oid, object.size, verifier);
-        } catch (error) {
-          source.destroy();
-          if (verifier.mismatch) {
-            if (++mismatches >= 2) return { kind: 'failed', reason: verifier.mismatch };
-            throw new TransientError(`${object.oid}: ${verifier.mismatch}`);
-          }
-          if (sourceError) throw new TransientError(`download of ${safeUrl(url)} broke off: ${(sourceError as Error).message}`);
-          if (signal?.aborted) throw canceled();
-          throw error; // the sink's own failure
-        }
-        if (!verifier.verified) {
-          source.destroy();
-          throw new Error(`the LFS sink returned before reading all of ${object.oid}`);
-        }
-        result.bytes += object.size;
-        return { kind: 'ok' };
-      } catch (error) {
-        if (!(error instanceof TransientError)) throw error;
-        failure = error;
+        if (isDomainError(error) && error.code.startsWith('GITLAB_')) return { kind: 'failed', reason: error.message };
+        throw error;
       }
-      if (attempt >= attempts) return { kind: 'failed', reason: `${failure.message} (after ${attempt} attempts)` };
-      const wait = failure.waitMs !== null ? Math.min(failure.waitMs, maxRetryAfterMs) : backoff(attempt);
-      logger?.warn({ oid: object.oid, attempt, status: failure.status, waitMs: Math.round(wait) }, 'LFS object download failed, retrying');
-      await sleep(wait, signal, canceled);
-      attempt++;
     }
   }
 
-  for (let start = 0; start < objects.length; start += batchSize) {
-    if (signal?.aborted) throw canceled();
-    const chunk = objects.slice(start, start + batchSize);
-    const actions = await requestBatch(chunk);
-    let next = 0;
-    let stopped = false;
-    const worker = async () => {
-      while (next < chunk.length && !stopped) {
-        const object = chunk[next++]!;
-        const outcome = await fetchObject(object, actions.get(object.oid));
-        if (outcome.kind === 'ok') result.downloaded++;
-        else if (outcome.kind === 'missing') result.missing.push(object.oid);
-        else {
-          result.failed.push({ oid: object.oid, reason: outcome.reason });
-          logger?.warn({ oid: object.oid, reason: outcome.reason }, 'LFS object not backed up');
-        }
-        settle();
+  /** One attempt: the body through the verifier into the sink. Retryable DomainErrors for what another attempt may cure. */
+  private async transfer(object: LfsPointer, action: LfsAction, mismatched: () => number): Promise<void> {
+    const { body, url } = await this.client.download(action);
+    const length = body.headers['content-length'];
+    if (length !== undefined && !body.headers['content-encoding'] && Number(length) !== object.size) {
+      body.destroy();
+      throw new ObjectRejected(`size mismatch: the server has ${length} bytes, the pointer says ${object.size}`);
+    }
+    const verifier = new Verifier(object.oid, object.size, (n) => this.tally.bytes(n));
+    let sourceError: unknown = null;
+    body.on('error', (error) => {
+      sourceError = error;
+      verifier.destroy(error);
+    });
+    body.on('aborted', () => {
+      sourceError ??= new Error('the connection was closed');
+      verifier.destroy(sourceError as Error);
+    });
+    body.pipe(verifier);
+    try {
+      await this.options.sink(object.oid, object.size, verifier);
+    } catch (error) {
+      body.destroy();
+      if (verifier.mismatch) {
+        if (mismatched() >= 2) throw new ObjectRejected(verifier.mismatch);
+        throw new DomainError('GITLAB_UNAVAILABLE', `${object.oid}: ${verifier.mismatch}`, { retryable: true });
       }
-    };
-    // A failure that concerns the whole download stops the other workers; they finish their current object first.
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: Math.min(concurrency, chunk.length) }, () =>
-        worker().catch((error: unknown) => {
-          stopped = true;
-          throw error;
-        }),
-      ),
-    );
-    const rejected = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-    if (rejected) throw rejected.reason;
+      if (sourceError) throw new DomainError('GITLAB_UNAVAILABLE', `download of ${bareUrl(url)} broke off: ${(sourceError as Error).message}`, { retryable: true });
+      if (this.options.signal?.aborted) throw canceled();
+      throw new SinkFailure(error);
+    }
+    if (!verifier.verified) {
+      body.destroy();
+      throw new Error(`the LFS sink returned before reading all of ${object.oid}`);
+    }
   }
-  result.missing.sort();
-  result.failed.sort((x, y) => (x.oid < y.oid ? -1 : x.oid > y.oid ? 1 : 0));
-  return result;
 }

@@ -7,25 +7,9 @@ import type { CopyType } from '../snapshot/manifest.js';
 
 export type { CopyType };
 
-export const METADATA_TYPES = [
-  'issues', // with notes
-  'merge_requests', // with notes and versions (diff metadata)
-  'labels',
-  'milestones',
-  'releases',
-  'snippets',
-  'members',
-  'protected_branches',
-  'protected_tags',
-  'webhooks',
-  'deploy_keys',
-  'ci_variables', // stored encrypted
-  'project_settings',
-] as const;
-export type MetadataType = (typeof METADATA_TYPES)[number];
-
-export const GROUP_METADATA_TYPES = ['group_labels', 'group_milestones', 'group_members', 'subgroups', 'epics'] as const;
-export type GroupMetadataType = (typeof GROUP_METADATA_TYPES)[number];
+// The metadata kinds are GitLab's vocabulary (the adapter owns them); a policy picks among them.
+import type { GroupMetadataType, MetadataType } from '../gitlab/metadata.types.js';
+export { GROUP_METADATA_TYPES, METADATA_TYPES, type GroupMetadataType, type MetadataType } from '../gitlab/metadata.types.js';
 
 /** Days of the week, 0 = Sunday … 6 = Saturday (as in cron and Date#getDay). */
 export type Weekday = 0 | 1 | 2 | 3 | 4 | 5 | 6;

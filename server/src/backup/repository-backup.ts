@@ -7,7 +7,9 @@
  *    LFS sweep takes the same lock, so it never deletes an object a backup is about to list.
  * 2. Choose the copy: FULL when asked or when no snapshot of the same chain exists; INCREMENTAL
  *    against the newest snapshot; DIFFERENTIAL against the newest FULL.
- * 3. Skip without touching git when GitLab's data proves nothing changed (skip-unchanged.ts).
+ * 3. Skip without touching git when GitLab's data proves nothing changed (skip-unchanged.ts) and
+ *    the latest snapshot is complete and sound (backup-item.ts `canStandForUnchanged`); an
+ *    incomplete one is fetched again, so missing data is never skipped for good.
  * 4. Transfer: fetch the repository (and the wiki) with git-transfer.ts, its LFS objects
  *    (repository-lfs.ts) and its metadata, holding one of the worker's transfer slots.
  * 5. Write the bundle(s) of what came through a local mirror, then commit: the manifest, and only
@@ -33,12 +35,13 @@ import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 import { buildManifest, clearLeftovers, commitSnapshot } from '../snapshot/snapshot-writer.js';
 import type { StorageBackend, StorageRoots } from '../storage/storage.port.js';
 import { BackupRunEntity, BackupRunItemEntity } from './backup.entity.js';
-import { finishItem, type ItemContext, type ItemOutcome, type VerifySnapshot } from './backup-item.js';
+import { canStandForUnchanged, finishItem, type ItemContext, type ItemOutcome, type VerifySnapshot } from './backup-item.js';
 import type { MetadataSource } from './backup.ports.js';
 import { GitTransfer, type Fetched } from './git-transfer.js';
 import { writeMetadataArtifacts } from './metadata-artifacts.js';
 import { repositoryLockName, withRepositoryLock } from './repository-lock.js';
 import { backupLfsObjects } from './repository-lfs.js';
+import { gitAuthOf, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { isProvablyUnchanged } from './skip-unchanged.js';
 import { StepTimer } from './step-timer.js';
 
@@ -64,8 +67,8 @@ export interface RepositoryBackupDeps {
    * talks to GitLab (git, LFS, metadata), not while it writes the snapshot.
    */
   transfers: Semaphore;
-  /** First backoff step of git retries (default 1 s). */
-  gitRetryDelayMs?: number;
+  /** The application's GitLab transport: git and LFS transfers use its retry policy (the API's). */
+  http?: GitLabHttp;
 }
 
 type Encryption = { key: Buffer; keyId: string } | null;
@@ -88,7 +91,7 @@ interface Attempt {
   /** The snapshot id fixed on the item, leftovers cleared, the key and the parent's manifest read. */
   preparing: Promise<{ encryption: Encryption; parentManifest: Manifest | null }>;
   /** A scratch directory, made when first needed (a FULL from a fresh clone needs none). */
-  scratch(): Promise<string>;
+  scratch: () => Promise<string>;
   artifacts: ManifestArtifact[];
   warnings: string[];
 }
@@ -106,7 +109,7 @@ export class RepositoryBackup {
   private readonly git: GitTransfer;
 
   constructor(private readonly deps: RepositoryBackupDeps) {
-    this.git = new GitTransfer({ codec: deps.codec, logger: deps.logger, gitRetryDelayMs: deps.gitRetryDelayMs });
+    this.git = new GitTransfer({ codec: deps.codec, logger: deps.logger, http: deps.http });
   }
 
   async run(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
@@ -121,15 +124,18 @@ export class RepositoryBackup {
   }
 
   private async locked(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext, steps: StepTimer): Promise<ItemOutcome> {
+    const snapshots = this.deps.dataSource.getRepository(SnapshotEntity);
     const { repository, organization, done } = await this.lookups(run, item);
-    if (done) return { status: 'SUCCEEDED', snapshot: done, warnings: item.warnings };
+    // A snapshot this item already committed (job re-run after the row was written): finish it.
+    if (done) return finishItem({ run, snapshot: done, isPartial: !done.isComplete, warnings: item.warnings, ctx, verify: this.deps.verify, snapshots });
 
     const accessing = this.deps.sessions.access(organization.connectionId); // git's token, looked up meanwhile
     accessing.catch(() => undefined); // awaited (or settled) below
     const { latest, copyType, parent } = await this.chooseCopy(run, repository);
     if (latest && copyType !== 'FULL' && isProvablyUnchanged(repository.lastActivityAt, latest.createdAt)) {
-      await accessing.catch(() => undefined);
-      return { status: 'UNCHANGED', snapshot: latest, warnings: [] };
+      const standing = await canStandForUnchanged({ run, latest, verify: this.deps.verify, snapshots }).finally(() => accessing.catch(() => undefined));
+      if (standing) return { status: 'UNCHANGED', snapshot: standing, warnings: [] };
+      this.deps.logger.info({ runId: run.id, path: repository.pathWithNamespace, snapshotId: latest.id }, 'latest snapshot is incomplete or failed verification: fetching again although GitLab reports no change');
     }
 
     steps.mark('lookups');
@@ -140,8 +146,8 @@ export class RepositoryBackup {
       steps.mark('prepare');
       const transferred = await this.transfer(attempt, access);
       const snapshot = await this.commit(attempt, access, transferred);
-      const snapshots = this.deps.dataSource.getRepository(SnapshotEntity);
-      return await finishItem({ run, snapshot, metadata: transferred.metadata, warnings: attempt.warnings, ctx, verify: this.deps.verify, snapshots });
+      const isPartial = Object.values(transferred.metadata).some((m) => m.status === 'FAILED');
+      return await finishItem({ run, snapshot, isPartial, warnings: attempt.warnings, ctx, verify: this.deps.verify, snapshots });
     } finally {
       await attempt.preparing.catch(() => undefined);
       await scratch.remove();
@@ -205,7 +211,7 @@ export class RepositoryBackup {
    */
   private async transfer(a: Attempt, access: Access): Promise<Transferred> {
     const { run, repository, ctx } = a;
-    const auth = { username: 'oauth2', password: access.token, caCertificate: access.caCertificate ?? null };
+    const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
     const out: Transferred = { repositoryGit: null, wikiGit: null, lfs: null, metadata: {}, metadataArtifacts: [] };
     const releaseTransfer = await this.deps.transfers.acquire(ctx.signal, Number(a.item.sizeHint ?? 0));
     a.steps.mark('slot');
@@ -225,6 +231,7 @@ export class RepositoryBackup {
           gitState: out.repositoryGit.state,
           parent: parentManifest,
           auth,
+          http: this.deps.http,
           encryption,
           ctx,
           warnings: a.warnings,
@@ -238,7 +245,7 @@ export class RepositoryBackup {
   }
 
   /** The repository (and the wiki) through git-transfer.ts. */
-  private async fetchGit(a: Attempt, auth: { username: string; password: string; caCertificate: string | null }, out: Transferred): Promise<void> {
+  private async fetchGit(a: Attempt, auth: GitAuth, out: Transferred): Promise<void> {
     const { run, repository, ctx } = a;
     ctx.progress({ phase: 'FETCHING' });
     let lastTouch = 0;

@@ -13,6 +13,7 @@ import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
 import type { StorageBackend } from '../storage/storage.port.js';
 import type { ItemContext } from './backup-item.js';
 import { downloadLfsObjects, findLfsPointers } from './lfs.js';
+import type { GitAuth, GitLabHttp } from '../gitlab/gitlab-http.js';
 
 export interface LfsObjectsOptions {
   store: StorageBackend;
@@ -26,7 +27,10 @@ export interface LfsObjectsOptions {
   gitState: Omit<GitState, 'bundle'>;
   /** The parent snapshot's manifest: its range is not scanned again, its missing objects are retried. */
   parent: Manifest | null;
-  auth: { username: string; password: string };
+  /** The batch endpoint's credentials (renewed on 401) and the connection's private CA. */
+  auth: GitAuth;
+  /** The application's GitLab transport. */
+  http?: GitLabHttp;
   encryption: { key: Buffer; keyId: string } | null;
   ctx: ItemContext;
   /** The item's warnings: an incomplete download adds one. */
@@ -52,6 +56,8 @@ export async function backupLfsObjects(o: LfsObjectsOptions): Promise<NonNullabl
     const outcome = await downloadLfsObjects({
       repoHttpUrl,
       auth,
+      caCertificate: auth.caCertificate,
+      http: o.http,
       objects: toFetch,
       signal: ctx.signal,
       logger: o.logger,

@@ -59,7 +59,7 @@ export class SnapshotService {
       inUse: async (key) => {
         const [, organizationId, , , , snapshotId] = key.split('/');
         return (
-          (await this.repo.existsBy({ id: snapshotId! })) || (await runs.existsBy({ organizationId: organizationId!, status: In(['QUEUED', 'RUNNING']) }))
+          (await this.repo.existsBy({ id: snapshotId })) || (await runs.existsBy({ organizationId, status: In(['QUEUED', 'RUNNING']) }))
         );
       },
     });

@@ -6,7 +6,7 @@
  *   an authorize URL (state + PKCE S256); oauth-callback.ts completes them.
  * Every status change is published as ConnectionStatusChanged.
  */
-import { Not, type DataSource, type Repository } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
 import type { CredentialService } from '../credentials/credential.service.js';
 import type { GitLabClientFactory, GitLabNamespace } from '../gitlab/gitlab.port.js';
 import { normalizeInstanceUrl } from '../gitlab/instance-url.js';
@@ -18,7 +18,8 @@ import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { ConnectionEntity, type ConnectionMethod, type OrganizationDefaults, type RepoSyncScheduleValue } from './connection.entity.js';
 import { caCertificateProblem } from './ca-certificate.js';
-import { connectionNotFound, oauthNotConfigured } from './connection.errors.js';
+import { oauthNotConfigured } from './connection.errors.js';
+import { ConnectionRecords } from './connection-records.js';
 import type { ConnectionStatusChanged } from './connection.events.js';
 import type { GitLabSessions } from './gitlab-session.js';
 import type { OAuthAttempts } from './oauth-attempts.js';
@@ -62,6 +63,7 @@ export interface ConnectionHooks {
 
 export class ConnectionService {
   private readonly repo: Repository<ConnectionEntity>;
+  private readonly records: ConnectionRecords;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -76,22 +78,20 @@ export class ConnectionService {
     private readonly instanceApp: { instanceUrl: string } | null,
   ) {
     this.repo = dataSource.getRepository(ConnectionEntity);
+    this.records = new ConnectionRecords(dataSource, clock, logger, publish);
   }
 
   list(): Promise<ConnectionEntity[]> {
     return this.repo.find({ order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
-  async get(id: string): Promise<ConnectionEntity> {
-    const found = await this.repo.findOneBy({ id });
-    if (!found) throw connectionNotFound(id);
-    return found;
+  get(id: string): Promise<ConnectionEntity> {
+    return this.records.get(id);
   }
 
   /** Connections (not disconnected) that use a credential — the Password Manager's delete guard. */
-  async usersOfCredential(credentialId: string): Promise<string[]> {
-    const rows = await this.repo.find({ select: { id: true }, where: { credentialId, status: Not('DISCONNECTED') } });
-    return rows.map((r) => r.id);
+  usersOfCredential(credentialId: string): Promise<string[]> {
+    return this.records.usersOfCredential(credentialId);
   }
 
   /** Human-readable warnings: a PAT that expires within 14 days, a connection needing attention. */
@@ -178,19 +178,8 @@ export class ConnectionService {
    * hears CONNECTED finds the organization already there (if it fails, the status is announced all
    * the same and the error goes on to the caller).
    */
-  async setStatus(connection: ConnectionEntity, status: ConnectionEntity['status'], reason: string | null, beforeAnnounce?: () => Promise<void>) {
-    connection.status = status;
-    connection.statusReason = reason;
-    if (status === 'CONNECTED') connection.connectedAt = this.clock.now();
-    await this.repo.save(connection);
-    this.logger.info({ connectionId: connection.id, status, reason }, 'connection status changed');
-    try {
-      await beforeAnnounce?.();
-    } finally {
-      // The connection is what was saved, whether or not protecting its namespace worked.
-      this.publish({ connectionId: connection.id, status, reason, at: this.clock.now().toISOString() });
-    }
-    return connection;
+  setStatus(connection: ConnectionEntity, status: ConnectionEntity['status'], reason: string | null, beforeAnnounce?: () => Promise<void>) {
+    return this.records.setStatus(connection, status, reason, beforeAnnounce);
   }
 
   private async organizationDefaults(input: ConnectInput): Promise<OrganizationDefaults> {

@@ -1,7 +1,9 @@
 /**
  * Valid GitLab access for a Connection, whoever asks (API or worker process):
  * - OAuth access tokens are refreshed REFRESH_MARGIN_MS before they expire, and once more when
- *   GitLab answers 401 anyway. GitLab rotates refresh tokens (the old pair dies), so a refresh
+ *   GitLab answers 401 anyway: every access handed out carries `renew`, which each GitLab
+ *   transport (REST, protocol v2 fetch, the git command, LFS, restore pushes) calls on a 401
+ *   before it retries. GitLab rotates refresh tokens (the old pair dies), so a refresh
  *   runs under a row lock (SELECT … FOR UPDATE) and re-reads the row: two processes never spend
  *   the same refresh token.
  * - A refresh GitLab rejects, or a personal access token GitLab rejects, marks the connection
@@ -91,8 +93,23 @@ export class GitLabSessions {
     const sealed = pair.write ? connection.writeAccessTokenCiphertext : connection.accessTokenCiphertext;
     if (!sealed) throw pair.write ? writeAuthorizationRequired(connectionId, null) : connectionNotConnected(connectionId, connection.status);
     const token = this.box.open(sealed, tokenContext(connectionId, pair.access));
-    if (!options.force && !this.needsRefresh(connection, pair)) return this.oauthAccess(connection, token);
-    return this.refresh(connectionId, options.force, pair);
+    const access = !options.force && !this.needsRefresh(connection, pair) ? this.oauthAccess(connection, token) : await this.refresh(connectionId, options.force, pair);
+    return this.renewable(connectionId, access, pair);
+  }
+
+  /**
+   * Gives an OAuth access its `renew`: GitLab rejected `rejected` before its known expiry
+   * (revoked, rotated, clocks apart), so refresh under the row lock — unless another process
+   * already did — and carry on with the new token. A refused refresh expires the connection (or
+   * drops the write authorization) as any refresh does.
+   */
+  private renewable(connectionId: string, access: GitLabAccess, pair: Pair): GitLabAccess {
+    access.renew = async (rejected: string) => {
+      this.logger.info({ connectionId, write: pair.write }, 'GitLab rejected the OAuth token before its expiry; refreshing it');
+      const fresh = await this.access(connectionId, { force: rejected, write: pair.write });
+      access.token = fresh.token;
+    };
+    return access;
   }
 
   /** The OAuth application a connection authorizes with (instance-wide or the user's own). */

@@ -52,14 +52,22 @@ export class CredentialService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly usage: CredentialUsage = async () => [],
-    /** Told after an ENCRYPTION_KEY's secret was rotated (its users start new chains with the new key). */
-    private readonly onKeyRotated: (credentialId: string) => Promise<void> = async () => undefined,
   ) {
     this.repo = dataSource.getRepository(CredentialEntity);
     this.versions = dataSource.getRepository(CredentialVersionEntity);
   }
 
   private readonly versions: Repository<CredentialVersionEntity>;
+  private readonly keyRotatedListeners: ((credentialId: string) => Promise<void>)[] = [];
+
+  /**
+   * Tells `listener` after an ENCRYPTION_KEY's secret was rotated (its users start new chains with
+   * the new key). A listener rather than a constructor argument: the policies that listen need
+   * this service to read key versions.
+   */
+  whenKeyRotated(listener: (credentialId: string) => Promise<void>): void {
+    this.keyRotatedListeners.push(listener);
+  }
 
   list(): Promise<CredentialEntity[]> {
     return this.repo.find({ order: { createdAt: 'ASC', id: 'ASC' } });
@@ -150,7 +158,7 @@ export class CredentialService {
       throw error;
     }
     this.logger.info({ credentialId: id, rotated: changes.secret !== undefined, keptVersion: retired?.version }, 'credential updated');
-    if (retired) await this.onKeyRotated(id);
+    if (retired) for (const listener of this.keyRotatedListeners) await listener(id);
     return this.get(id);
   }
 

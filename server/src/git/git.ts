@@ -10,6 +10,9 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
+import { fromGitCommandFailure, transferCanceled } from '../gitlab/gitlab.errors.js';
+import { withRenewal, type GitAuth } from '../gitlab/gitlab-http.js';
+import { redactSecrets } from '../gitlab/redact.js';
 import { DomainError } from '../shared/errors.js';
 
 export interface GitProgress {
@@ -25,8 +28,10 @@ export interface GitOptions {
   /**
    * Basic-auth credentials for the remote, sent as an extra HTTP header through the environment;
    * with the PEM of a private CA the remote's certificate is signed by (self-managed instances).
+   * When GitLab refuses them (401) and they can be renewed (OAuth), the command runs once more
+   * with the renewed token.
    */
-  auth?: { username: string; password: string; caCertificate?: string | null } | null;
+  auth?: (GitAuth & { caCertificate?: string | null }) | null;
   signal?: AbortSignal;
   onProgress?: (progress: GitProgress) => void;
   input?: string;
@@ -51,12 +56,8 @@ export function parseProgress(line: string): GitProgress | null {
   };
 }
 
-export function redact(text: string): string {
-  return text
-    .replace(/(https?:\/\/)[^/@\s]+@/g, '$1***@')
-    .replace(/(authorization:\s*\w+\s+)\S+/gi, '$1***')
-    .replace(/\b(glpat|gloas|glrt|gldt)-[\w-]+/g, '$1-***');
-}
+/** The one redactor (gitlab/redact.ts), under the name git's callers know. */
+export const redact = redactSecrets;
 
 export function authEnv(auth: GitOptions['auth']): Record<string, string> {
   if (!auth) return {};
@@ -84,7 +85,11 @@ function caBundleFile(pem: string): string {
   return file;
 }
 
-export async function git(args: string[], options: GitOptions = {}): Promise<{ stdout: string; stderr: string }> {
+export function git(args: string[], options: GitOptions = {}): Promise<{ stdout: string; stderr: string }> {
+  return withRenewal(options.auth, () => runGit(args, options));
+}
+
+async function runGit(args: string[], options: GitOptions): Promise<{ stdout: string; stderr: string }> {
   const child = spawn('git', args, {
     cwd: options.cwd,
     env: {
@@ -123,38 +128,11 @@ export async function git(args: string[], options: GitOptions = {}): Promise<{ s
     child.once('error', reject);
     child.once('close', resolve);
   }).finally(() => options.signal?.removeEventListener('abort', onAbort));
-  if (options.signal?.aborted) throw new GitError('CANCELED', `git ${args[0]} was canceled`);
+  if (options.signal?.aborted) throw transferCanceled(`git ${args[0]}`);
   if (code !== 0) {
+    if (['clone', 'fetch', 'ls-remote', 'push'].includes(args[0]!)) throw fromGitCommandFailure(args[0]!, err, code);
     const message = redact(err.trim().split('\n').slice(-5).join(' | ')) || `exit code ${code}`;
-    const transient = /(Could not resolve host|Connection (reset|refused|timed out)|The requested URL returned error: (5\d\d|429)|early EOF|RPC failed|unexpected disconnect|remote end hung up)/i.test(err);
-    const remote = ['clone', 'fetch', 'ls-remote', 'push'].includes(args[0]!);
-    throw new GitError(transient ? 'GITLAB_UNAVAILABLE' : remote ? 'GITLAB_BAD_RESPONSE' : 'GIT_FAILED', `git ${args[0]} failed: ${message}`, {
-      retryable: transient,
-      details: { exitCode: code },
-    });
+    throw new GitError('GIT_FAILED', `git ${args[0]} failed: ${message}`, { details: { exitCode: code } });
   }
   return { stdout: Buffer.concat(out).toString('utf8'), stderr: err };
-}
-
-/**
- * Retries a git operation that failed for a transient reason (GitLab answered 5xx or 429, the
- * connection dropped mid-transfer), with exponential backoff. A mirror fetch is idempotent, so a
- * retry simply continues from what the earlier attempt stored.
- */
-export async function retryTransient<T>(
-  operation: () => Promise<T>,
-  options: { attempts?: number; baseDelayMs?: number; signal?: AbortSignal; onRetry?: (error: unknown, attempt: number) => void } = {},
-): Promise<T> {
-  const attempts = options.attempts ?? 4;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await operation();
-    } catch (error) {
-      const retryable = error instanceof DomainError && error.retryable;
-      if (!retryable || attempt >= attempts || options.signal?.aborted) throw error;
-      options.onRetry?.(error, attempt);
-      const delay = (options.baseDelayMs ?? 1000) * 2 ** (attempt - 1) * (0.75 + Math.random() / 2);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
 }

@@ -12,14 +12,18 @@
  * instead of being stored. Objects themselves are checked by verification (`verifySnapshot`,
  * verify-after-backup and restore drills), which indexes the bundle chain with git.
  *
- * Credentials travel in the Authorization header only (never in URLs); error messages carry the
- * HTTP status and GitLab's text, never the header.
+ * HTTP goes through the one GitLab transport (gitlab/gitlab-http.ts): the connection's private CA
+ * is trusted, failures map through gitlab.errors.ts (a 429 keeps GitLab's Retry-After for the
+ * caller's retry, which uses the same policy), and a 401 renews an OAuth token once. Credentials
+ * travel in the Authorization header only (never in URLs); error messages carry the HTTP status
+ * and GitLab's text, never the header.
  */
 import { createHash } from 'node:crypto';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { rootCertificates } from 'node:tls';
+import { fromTransferFailure, toGitLabError, transferCanceled } from '../gitlab/gitlab.errors.js';
+import { basicAuthorization, defaultGitLabHttp, withRenewal, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
+import { redactSecrets } from '../gitlab/redact.js';
 import { GitError, redact, type GitProgress } from './git.js';
 
 export interface RemoteRefs {
@@ -32,11 +36,14 @@ export interface RemoteRefs {
 }
 
 export interface UploadPackOptions {
-  auth?: { username: string; password: string } | null;
+  /** Basic credentials; renewed once (OAuth refresh) when GitLab answers 401 and they can be. */
+  auth?: GitAuth | null;
   /** PEM of a private CA a self-managed instance's certificate is signed by (trusted besides the public roots). */
   caCertificate?: string | null;
   signal?: AbortSignal;
   userAgent?: string;
+  /** The application's GitLab transport; default the shared one. */
+  http?: GitLabHttp;
 }
 
 /** Thrown when the server does not speak protocol v2; the caller falls back to the git command. */
@@ -49,8 +56,6 @@ export class ProtocolV2UnsupportedError extends GitError {
 const FLUSH = Buffer.from('0000');
 const DELIM = Buffer.from('0001');
 const MAX_REDIRECTS = 5;
-/** A connection that sends nothing for this long is given up (and the transfer retried). */
-const IDLE_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * A repository's upload-pack endpoint as info/refs found it (redirects followed, v2 offered):
@@ -65,7 +70,7 @@ export interface UploadPackService {
 
 /** GET info/refs with `Git-Protocol: version=2` (see `discover`). */
 export async function discoverUploadPack(url: string, options: UploadPackOptions = {}): Promise<UploadPackService> {
-  return { url, base: await discover(url, options) };
+  return { url, base: await withRenewal(options.auth, () => discover(url, options)) };
 }
 
 const serviceOf = async (target: string | UploadPackService, options: UploadPackOptions) =>
@@ -278,13 +283,15 @@ async function discover(url: string, options: UploadPackOptions): Promise<string
   }
 }
 
-async function post(base: string, body: Buffer, options: UploadPackOptions, url: string): Promise<IncomingMessage> {
-  const response = await send('POST', `${base}/git-upload-pack`, body, options, url);
-  await expectOk(response, base, 'git-upload-pack');
-  return response;
+function post(base: string, body: Buffer, options: UploadPackOptions, url: string): Promise<IncomingMessage> {
+  return withRenewal(options.auth, async () => {
+    const response = await send('POST', `${base}/git-upload-pack`, body, options, url);
+    await expectOk(response, base, 'git-upload-pack');
+    return response;
+  });
 }
 
-function send(method: 'GET' | 'POST', target: string, body: Buffer | null, options: UploadPackOptions, originalUrl: string): Promise<IncomingMessage> {
+async function send(method: 'GET' | 'POST', target: string, body: Buffer | null, options: UploadPackOptions, originalUrl: string): Promise<IncomingMessage> {
   const url = new URL(target);
   // Credentials go where they were meant for only: a redirect to another host, or from https
   // to http, drops them.
@@ -294,17 +301,16 @@ function send(method: 'GET' | 'POST', target: string, body: Buffer | null, optio
     'Git-Protocol': 'version=2',
     'User-Agent': agent(options),
     Accept: method === 'GET' ? '*/*' : 'application/x-git-upload-pack-result',
-    ...(body ? { 'Content-Type': 'application/x-git-upload-pack-request', 'Content-Length': String(body.length) } : {}),
+    ...(body ? { 'Content-Type': 'application/x-git-upload-pack-request' } : {}),
   };
-  if (options.auth && sameHost) headers.Authorization = `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`;
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const ca = url.protocol === 'https:' && options.caCertificate ? { ca: [...rootCertificates, options.caCertificate] } : {};
-    const req = request(url, { method, headers, signal: options.signal, ...ca }, resolve);
-    req.setTimeout(IDLE_TIMEOUT_MS, () => req.destroy(Object.assign(new Error(`no data for ${IDLE_TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })));
-    req.on('error', (error) => reject(transportError(error, target, options.signal)));
-    req.end(body ?? undefined);
-  });
+  if (options.auth && sameHost) headers.Authorization = basicAuthorization(options.auth);
+  const http = options.http ?? defaultGitLabHttp();
+  if (options.signal?.aborted) throw transferCanceled('git transfer');
+  try {
+    return await http.transport(options.caCertificate).open({ method, url, headers, body: body ?? undefined, signal: options.signal, idleTimeoutMs: http.idleTimeoutMs });
+  } catch (error) {
+    throw transportError(error, target, options.signal);
+  }
 }
 
 async function expectOk(response: IncomingMessage, base: string, what: string): Promise<void> {
@@ -314,10 +320,9 @@ async function expectOk(response: IncomingMessage, base: string, what: string): 
     return;
   }
   const text = await readSome(response);
-  const message = `git ${what} at ${redactUrl(base)}: The requested URL returned error: ${status}${text ? ` (${redact(text)})` : ''}`;
-  const transient = status === 429 || status >= 500;
-  if (status === 404) throw new GitError('GITLAB_BAD_RESPONSE', `${message} — repository not found`, { details: { httpStatus: status } });
-  throw new GitError(transient ? 'GITLAB_UNAVAILABLE' : 'GITLAB_BAD_RESPONSE', message, { retryable: transient, details: { httpStatus: status } });
+  const headers = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
+  const notFound = status === 404 ? ' — repository not found' : '';
+  throw fromTransferFailure({ status, headers, body: text, text }, `git ${what} at ${redactUrl(base)}: The requested URL returned error: ${status}${notFound}`);
 }
 
 async function readSome(response: IncomingMessage): Promise<string> {
@@ -334,17 +339,15 @@ async function readSome(response: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').slice(0, 300).replace(/\s+/g, ' ').trim();
 }
 
-function transportError(error: unknown, target: string, signal?: AbortSignal): GitError {
-  if (signal?.aborted) return new GitError('CANCELED', 'git transfer was canceled');
+/** A failure without an answer: canceled, or the network / TLS error mapped like the API's (a certificate is not retried). */
+function transportError(error: unknown, target: string, signal?: AbortSignal): Error {
+  if (signal?.aborted) return transferCanceled('git transfer');
+  const mapped = toGitLabError(error, { operation: `git transfer from ${redactUrl(target)}` });
+  if (mapped.details?.tlsError) return mapped;
   const code = (error as NodeJS.ErrnoException).code ?? '';
-  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(code)) {
-    // Retrying cannot fix a certificate the connection does not trust.
-    return new GitError('GITLAB_UNAVAILABLE', `TLS to ${redactUrl(target)} failed: ${code} (set the connection's CA certificate for a private certificate authority)`, {
-      details: { tlsError: code },
-    });
-  }
   return new GitError('GITLAB_UNAVAILABLE', `git transfer from ${redactUrl(target)} failed: ${code || (error as Error).message} (Connection reset or refused)`, {
-    retryable: true,
+    retryable: mapped.retryable || mapped.code === 'GITLAB_BAD_RESPONSE',
+    details: mapped.details,
   });
 }
 
@@ -352,6 +355,7 @@ function truncated(base: string, where: string): GitError {
   return new GitError('GITLAB_UNAVAILABLE', `git transfer from ${redactUrl(base)} ended early ${where} (early EOF)`, { retryable: true });
 }
 
+/** A URL for messages: no credentials, no query. */
 function redactUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -360,7 +364,7 @@ function redactUrl(url: string): string {
     u.search = '';
     return u.toString();
   } catch {
-    return redact(url);
+    return redactSecrets(url);
   }
 }
 

@@ -43,15 +43,13 @@ import type {
   GitLabUser,
   PageProgress,
 } from './gitlab.port.js';
-import { createRequesterFn, type ObservedAnswer, type RequesterFn } from './gitbeaker.requester.js';
-import { TransportPool, type HttpTransport } from './http-transport.js';
-import { resolveRetryOptions, type ResolvedRetryOptions, type RetryOptions } from './retry-policy.js';
+import type { ObservedAnswer, RequesterFn } from './gitbeaker.requester.js';
+import { GitLabHttp, type GitLabHttpOptions } from './gitlab-http.js';
 
-export interface GitbeakerClientFactoryOptions extends RetryOptions {
-  /** Deadline of one HTTP attempt, connect to last byte. Default 30 s. */
-  requestTimeoutMs?: number;
-  /** Pages one listing may take before it is treated as a pagination loop. Default 10,000 (1M items). */
-  maxPages?: number;
+/** Options of the three gitbeaker factories (API, metadata reader, metadata writer). */
+export interface GitbeakerClientFactoryOptions extends GitLabHttpOptions {
+  /** The application's one transport; without it the factory makes its own from these options. */
+  http?: GitLabHttp;
 }
 
 /** GitLab's cap on per_page. */
@@ -65,41 +63,27 @@ const MIN_ACCESS_GUEST = 10;
  * (optional at shutdown: idle keep-alive sockets do not keep the process alive).
  */
 export class GitbeakerClientFactory implements GitLabClientFactory {
-  private readonly retry: ResolvedRetryOptions;
-  private readonly requestTimeoutMs: number;
-  private readonly maxPages: number;
-  private readonly transports = new TransportPool();
+  private readonly http: GitLabHttp;
 
   constructor(options: GitbeakerClientFactoryOptions = {}) {
-    this.retry = resolveRetryOptions(options);
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.maxPages = options.maxPages ?? 10_000;
+    this.http = GitLabHttp.of(options);
   }
 
   /** Throws VALIDATION_FAILED when the instance URL is not an http(s) URL without credentials. */
   create(access: GitLabAccess): GitLabClient {
     const host = normalizeInstanceUrl(access.instanceUrl);
-    return new GitbeakerGitLabClient({
-      host,
-      access,
-      transport: this.transports.get(access.caCertificate ?? null),
-      retry: this.retry,
-      requestTimeoutMs: this.requestTimeoutMs,
-      maxPages: this.maxPages,
-    });
+    return new GitbeakerGitLabClient({ host, access, http: this.http, maxPages: this.http.maxPages });
   }
 
   close(): void {
-    this.transports.close();
+    this.http.close();
   }
 }
 
 interface ClientDeps {
   host: string;
   access: GitLabAccess;
-  transport: HttpTransport;
-  retry: ResolvedRetryOptions;
-  requestTimeoutMs: number;
+  http: GitLabHttp;
   maxPages: number;
 }
 
@@ -296,12 +280,12 @@ class GitbeakerGitLabClient implements GitLabClient {
   }
 
   private resource<R>(Resource: ResourceClass<R>, onAnswer?: (answer: ObservedAnswer) => void): R {
-    const { host, access, transport, retry, requestTimeoutMs } = this.deps;
+    const { host, access, http } = this.deps;
     const auth = access.tokenType === 'oauth' ? { oauthToken: access.token } : { token: access.token };
     return new Resource({
       host,
       ...auth,
-      requesterFn: createRequesterFn({ transport, retry, requestTimeoutMs, onAnswer }),
+      requesterFn: http.requesterFn(access, onAnswer),
       // Per-attempt deadlines live in the requester; gitbeaker's would span a whole listing.
       queryTimeout: null,
       camelize: false,

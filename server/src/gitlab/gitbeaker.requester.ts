@@ -13,10 +13,13 @@
  * - its client-side rate limiter (rate-limiter-flexible, 3000 requests/min per endpoint) never
  *   runs, because it lives in the default `createRequesterFn`: GitLab's own 429 + Retry-After is
  *   the authority, and honouring it here is enough.
+ * With an `access`, its token is read at each request (not fixed when the client was made) and a
+ * 401 renews it once through `access.renew` (the OAuth refresh) before the request is sent again.
  * Failed answers are thrown as GitbeakerRequestError, shaped as gitbeaker shapes them plus the
  * parsed `body`, and translated by gitlab.errors.ts once retries are spent.
  */
 import { GitbeakerRequestError, type Groups } from '@gitbeaker/rest';
+import type { GitLabAccess } from './gitlab.port.js';
 import { badPayload, redactUrl, toGitLabError } from './gitlab.errors.js';
 import type { HttpAnswer, HttpTransport } from './http-transport.js';
 import { judgeFailure, judgeStatus, withRetries, type ResolvedRetryOptions } from './retry-policy.js';
@@ -40,6 +43,8 @@ export interface RequesterDeps {
   transport: HttpTransport;
   retry: ResolvedRetryOptions;
   requestTimeoutMs: number;
+  /** Whose token signs the requests (read at each request, renewed on 401). */
+  access?: GitLabAccess;
   /** Called after every successful exchange, before gitbeaker sees it. May throw to abort. */
   onAnswer?: (answer: ObservedAnswer) => void;
 }
@@ -82,15 +87,28 @@ async function exchange(
   }
 
   const idempotent = method === 'GET' || method === 'PUT' || method === 'DELETE';
-  const { outcome, attempts } = await withRetries<HttpAnswer>(
-    deps.retry,
-    operation,
-    () => deps.transport({ method, url, headers, body, timeoutMs: deps.requestTimeoutMs }),
-    (result) =>
-      'error' in result
-        ? judgeFailure(result.error, idempotent)
-        : judgeStatus(result.value.status, result.value.headers, idempotent, deps.retry.now()),
-  );
+  const { access } = deps;
+  const send = async () => {
+    const token = access?.token;
+    if (access) signWith(headers, access);
+    const sent = await withRetries<HttpAnswer>(
+      deps.retry,
+      operation,
+      () => deps.transport({ method, url, headers, body, timeoutMs: deps.requestTimeoutMs }),
+      (result) =>
+        'error' in result
+          ? judgeFailure(result.error, idempotent)
+          : judgeStatus(result.value.status, result.value.headers, idempotent, deps.retry.now()),
+    );
+    return { ...sent, token };
+  };
+  let sent = await send();
+  if ('value' in sent.outcome && sent.outcome.value.status === 401 && access?.renew && sent.token !== undefined) {
+    // GitLab rejected a token it should still accept: renew it once (the OAuth refresh) and resend.
+    await access.renew(sent.token);
+    sent = await send();
+  }
+  const { outcome, attempts } = sent;
   if ('error' in outcome) throw toGitLabError(outcome.error, { operation, attempts });
 
   const answer = outcome.value;
@@ -100,6 +118,15 @@ async function exchange(
   }
   deps.onAnswer?.({ method, url, status: answer.status, headers: answer.headers, body: parsed });
   return { body: parsed, headers: answer.headers, status: answer.status };
+}
+
+/** The access's current token, as gitbeaker would send it (Bearer for OAuth, PRIVATE-TOKEN for a PAT). */
+function signWith(headers: Record<string, string>, access: GitLabAccess): void {
+  for (const name of Object.keys(headers)) {
+    if (['authorization', 'private-token'].includes(name.toLowerCase())) delete headers[name];
+  }
+  if (access.tokenType === 'oauth') headers.authorization = `Bearer ${access.token}`;
+  else headers['private-token'] = access.token;
 }
 
 function parseBody(answer: HttpAnswer, operation: string): unknown {

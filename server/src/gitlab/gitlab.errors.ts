@@ -10,17 +10,13 @@
  */
 import { GitbeakerRequestError, GitbeakerRetryError, GitbeakerTimeoutError } from '@gitbeaker/rest';
 import { DomainError, isDomainError, type DomainErrorCode } from '../shared/errors.js';
+import { redactSecrets, redactUrl } from './redact.js';
+import { requestedDelayMs } from './retry-policy.js';
 
-export const GITLAB_ERROR_CODES = [
-  'GITLAB_UNAUTHORIZED',
-  'GITLAB_FORBIDDEN',
-  'GITLAB_NOT_FOUND',
-  'GITLAB_RATE_LIMITED',
-  'GITLAB_UNAVAILABLE',
-  'GITLAB_BAD_RESPONSE',
-] as const satisfies readonly DomainErrorCode[];
+export { redactSecrets, redactUrl } from './redact.js';
 
-export type GitLabErrorCode = (typeof GITLAB_ERROR_CODES)[number];
+/** The codes this adapter raises (a subset of DomainErrorCode). */
+export type GitLabErrorCode = Extract<DomainErrorCode, `GITLAB_${string}`>;
 
 /** Why GitLab refused a token (`details.reason` of GITLAB_UNAUTHORIZED). */
 export type UnauthorizedReason = 'expired' | 'revoked' | 'invalid';
@@ -61,31 +57,6 @@ const NETWORK_ERROR_CODES = new Set([
 
 /** Failures of name resolution or certificates do not heal by waiting. */
 const PERMANENT_NETWORK_CODES = new Set(['ENOTFOUND']);
-
-const SECRET_PARAMS =
-  /\b(private_token|access_token|job_token|refresh_token|client_secret|code_verifier|code|token|state)=([^&\s"'#]*)/gi;
-
-/** Removes credentials from any text that may contain URLs or form bodies. */
-export function redactSecrets(text: string): string {
-  return text
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/\s@]*@/gi, '$1[redacted]@')
-    .replace(SECRET_PARAMS, '$1=[redacted]');
-}
-
-/** A URL fit for messages and logs: no userinfo, no token-bearing query parameters. */
-export function redactUrl(url: string | URL): string {
-  try {
-    const parsed = new URL(String(url));
-    parsed.username = '';
-    parsed.password = '';
-    for (const name of [...parsed.searchParams.keys()]) {
-      if (/token|secret|code|state|password/i.test(name)) parsed.searchParams.set(name, '[redacted]');
-    }
-    return parsed.toString().replace(/%5Bredacted%5D/g, '[redacted]');
-  } catch {
-    return redactSecrets(String(url));
-  }
-}
 
 /** Turns anything thrown while talking to GitLab into one of the GITLAB_* DomainErrors. */
 export function toGitLabError(error: unknown, context: GitLabErrorContext = {}): DomainError {
@@ -177,14 +148,18 @@ export function fromFailedResponse(
   if (status === 429) {
     return new DomainError('GITLAB_RATE_LIMITED', `GitLab's rate limit was hit${where(context)}${tries(context)}`, {
       retryable: true,
-      details: { ...base, ...attempts(context) },
+      details: { ...base, ...attempts(context), ...retryAfter(failure, status) },
       cause,
     });
+  }
+  if (status === 501) {
+    // "Not implemented": a feature switched off on the instance (GitLab answers so for LFS when it is disabled).
+    return new DomainError('GITLAB_FORBIDDEN', `GitLab does not offer this${where(context)}${suffix}`, { details: base, cause });
   }
   if (status >= 500) {
     return new DomainError('GITLAB_UNAVAILABLE', `GitLab answered ${status}${where(context)}${tries(context)}${suffix}`, {
       retryable: true,
-      details: { ...base, ...attempts(context) },
+      details: { ...base, ...attempts(context), ...retryAfter(failure, status) },
       cause,
     });
   }
@@ -201,6 +176,61 @@ export function fromFailedResponse(
     details: base,
     cause,
   });
+}
+
+/**
+ * The wait GitLab asked for, kept on a retryable error so that a retry of the whole transfer
+ * honours it. After a 5xx only an explicit Retry-After counts (RateLimit-* come with every answer).
+ */
+function retryAfter(failure: GitLabFailedResponse, status: number): { retryAfterMs?: number } {
+  const headers = status === 429 ? failure.headers : { 'retry-after': failure.headers['retry-after'] ?? '' };
+  const ms = requestedDelayMs(headers, Date.now());
+  return ms === null ? {} : { retryAfterMs: ms };
+}
+
+/**
+ * A failed answer of git's smart HTTP or of the LFS API: the code, retryability and details come
+ * from the same map as the API's (fromFailedResponse); the message is the one given (git's style,
+ * "… returned error: 503"), with GitLab's first line of text added after a colon.
+ */
+export function fromTransferFailure(failure: GitLabFailedResponse & { text: string }, message: string): DomainError {
+  const mapped = fromFailedResponse(failure);
+  const said = failure.text.trim().split('\n')[0]?.replace(/\s+/g, ' ').trim() ?? '';
+  return new DomainError(mapped.code, `${message}${said ? `: ${clip(said, 300)}` : ''}`, {
+    retryable: mapped.retryable,
+    details: { ...mapped.details, httpStatus: failure.status },
+  });
+}
+
+/** What git prints of an HTTP failure: "The requested URL returned error: 503", or a refused login. */
+function gitHttpStatus(stderr: string): number | null {
+  const status = /The requested URL returned error: (\d{3})/.exec(stderr)?.[1];
+  if (status) return Number(status);
+  return /Authentication failed|HTTP Basic: Access denied/i.test(stderr) ? 401 : null;
+}
+
+/** Network trouble git reports; another attempt may go through. */
+const GIT_TRANSIENT = /(Could not resolve host|Connection (reset|refused|timed out)|early EOF|RPC failed|unexpected disconnect|remote end hung up|transfer closed)/i;
+
+/**
+ * A failed git command that talked to GitLab (clone, fetch, ls-remote, push), judged by its
+ * stderr: git prints the HTTP status (not the headers), which maps like any other answer.
+ */
+export function fromGitCommandFailure(command: string, stderr: string, exitCode: number | null): DomainError {
+  const said = redactSecrets(stderr.trim().split('\n').slice(-5).join(' | ')) || `exit code ${exitCode}`;
+  const message = `git ${command} failed: ${said}`;
+  const status = gitHttpStatus(stderr);
+  if (status !== null) {
+    const mapped = fromFailedResponse({ status, headers: {}, body: null });
+    return new DomainError(mapped.code, message, { retryable: mapped.retryable, details: { exitCode, httpStatus: status, status } });
+  }
+  const transient = GIT_TRANSIENT.test(stderr);
+  return new DomainError(transient ? 'GITLAB_UNAVAILABLE' : 'GITLAB_BAD_RESPONSE', message, { retryable: transient, details: { exitCode } });
+}
+
+/** The error of a transfer stopped by its AbortSignal (a canceled run or restore): one helper for every transport. */
+export function transferCanceled(what: string): DomainError {
+  return new DomainError('CANCELED', `${what} was canceled`);
 }
 
 /** OAuth 2 errors (RFC 6749 §5.2) that mean "this grant or client is no good": re-authorize. */

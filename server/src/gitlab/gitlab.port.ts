@@ -131,6 +131,13 @@ export interface GitLabAccess {
   tokenType: 'oauth' | 'personal';
   /** PEM of a custom CA for self-managed instances with a private certificate authority. */
   caCertificate?: string | null;
+  /**
+   * Replaces `token` after GitLab rejected it (401) although it should still be valid (revoked,
+   * rotated elsewhere, clocks apart): the OAuth refresh, under the connection's row lock. Every
+   * transport calls it at most once per exchange, then retries. Absent when nothing can renew the
+   * token (a personal access token); rejects when the refresh is refused (connection EXPIRED).
+   */
+  renew?(rejected: string): Promise<void>;
 }
 
 export interface GitLabClientFactory {

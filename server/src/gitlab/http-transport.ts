@@ -1,6 +1,7 @@
 /**
- * One HTTP exchange with GitLab over node:http/https, shared by the API requester and the OAuth
- * client.
+ * HTTP exchanges with GitLab over node:http/https: buffered ones for the API requester, the OAuth
+ * client and the LFS Batch API, streamed ones (`open`) for git's smart HTTP and LFS object bodies.
+ * One keep-alive agent per custom CA serves both (see TransportPool and gitlab-http.ts).
  *
  * Why not fetch: a self-managed GitLab behind a private certificate authority needs a custom CA.
  * Node 20's global fetch (undici) takes one only through a `dispatcher` (undici's Agent with
@@ -12,13 +13,14 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
+import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 
 export interface HttpExchange {
   method: string;
   url: URL;
   headers: Record<string, string>;
-  body?: string;
+  body?: string | Buffer;
   /** Deadline for this one attempt, from connect to the last byte. */
   timeoutMs: number;
 }
@@ -31,6 +33,29 @@ export interface HttpAnswer {
 }
 
 export type HttpTransport = (exchange: HttpExchange) => Promise<HttpAnswer>;
+
+/** An exchange whose answer is read as a stream (git packs, LFS objects). */
+export interface StreamExchange {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  /** A Readable is streamed (chunked unless `content-length` is among the headers). */
+  body?: string | Buffer | Readable;
+  signal?: AbortSignal;
+  /** Gives up (ETIMEDOUT) when the connection moves no byte for this long. */
+  idleTimeoutMs: number;
+}
+
+/** Buffered exchanges, plus streamed ones over the same agent. */
+export interface PooledTransport extends HttpTransport {
+  /**
+   * Sends the request and resolves with the response once its headers arrived, whatever its
+   * status; the caller reads (or destroys) the body. Redirects are not followed. Rejects with
+   * node's own errors (ECONNRESET, certificate errors, AbortError): gitlab.errors.ts maps them.
+   */
+  open(exchange: StreamExchange): Promise<http.IncomingMessage>;
+  close(): void;
+}
 
 /** Thrown when an attempt exceeds its deadline (named like AbortSignal.timeout's error). */
 export class HttpTimeoutError extends Error {
@@ -52,16 +77,37 @@ export interface HttpTransportOptions {
  * Creates a transport. With a CA it owns a keep-alive https.Agent: call `close()` when done.
  * Without one it uses Node's global agents and `close()` does nothing.
  */
-export function createHttpTransport(options: HttpTransportOptions = {}): HttpTransport & { close(): void } {
+export function createHttpTransport(options: HttpTransportOptions = {}): PooledTransport {
   const ca = options.caCertificate?.trim();
   const httpsAgent = ca
     ? new https.Agent({ keepAlive: true, timeout: 5_000, scheduling: 'lifo', ca: [...tls.rootCertificates, ca] })
     : https.globalAgent;
   const transport = (exchange: HttpExchange) => send(exchange, httpsAgent);
   return Object.assign(transport, {
+    open: (exchange: StreamExchange) => open(exchange, httpsAgent),
     close: () => {
       if (httpsAgent !== https.globalAgent) httpsAgent.destroy();
     },
+  });
+}
+
+function open(exchange: StreamExchange, httpsAgent: https.Agent): Promise<http.IncomingMessage> {
+  const { url, method, body, signal, idleTimeoutMs } = exchange;
+  const isHttps = url.protocol === 'https:';
+  const headers = { ...exchange.headers };
+  if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = String(Buffer.byteLength(body));
+  return new Promise((resolve, reject) => {
+    const request = (isHttps ? https : http).request(url, { method, headers, signal, agent: isHttps ? httpsAgent : http.globalAgent }, resolve);
+    request.setTimeout(idleTimeoutMs, () =>
+      request.destroy(Object.assign(new Error(`no data for ${Math.round(idleTimeoutMs / 1000)} s`), { code: 'ETIMEDOUT' })),
+    );
+    request.on('error', reject);
+    if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+      request.end(body);
+    } else {
+      body.on('error', (error) => request.destroy(error));
+      body.pipe(request);
+    }
   });
 }
 
@@ -137,9 +183,9 @@ function flatten(headers: http.IncomingHttpHeaders): Record<string, string> {
 
 /** One transport per custom CA (and one without), so keep-alive connections are reused. */
 export class TransportPool {
-  private readonly transports = new Map<string, HttpTransport & { close(): void }>();
+  private readonly transports = new Map<string, PooledTransport>();
 
-  get(caCertificate: string | null): HttpTransport {
+  get(caCertificate: string | null | undefined): PooledTransport {
     const key = caCertificate?.trim() ?? '';
     let transport = this.transports.get(key);
     if (!transport) {

@@ -12,7 +12,7 @@
  * resources"); older versions list issues with `paginate()`, which ignores the parameter, so the
  * same request pages by offset there. Merge requests and every other type here have no keyset.
  */
-import type { GroupMetadataType, MetadataType } from '../backup/policy.types.js';
+import type { GroupMetadataType, MetadataType } from './metadata.types.js';
 import type { TypeFacts } from './metadata.errors.js';
 import type { MetadataRecord } from './metadata.port.js';
 

@@ -14,10 +14,10 @@
  * or a type the instance's tier lacks (epics on Free or CE). The engine records such a type as
  * SKIPPED with that reason; every other error fails the type.
  */
-import type { GroupMetadataType, MetadataType } from '../backup/policy.types.js';
+import type { GroupMetadataType, MetadataType } from './metadata.types.js';
 import type { GitLabAccess } from './gitlab.port.js';
 
-export type { GroupMetadataType, MetadataType } from '../backup/policy.types.js';
+export type { GroupMetadataType, MetadataType } from './metadata.types.js';
 
 /** One record as GitLab returned it, children embedded. */
 export type MetadataRecord = Record<string, unknown>;

@@ -13,10 +13,10 @@
 import { Projects } from '@gitbeaker/rest';
 import { isDomainError } from '../shared/errors.js';
 import type { GitbeakerClientFactoryOptions } from './gitbeaker.adapter.js';
-import { createRequesterFn, type RequesterFn } from './gitbeaker.requester.js';
+import type { RequesterFn } from './gitbeaker.requester.js';
+import { GitLabHttp } from './gitlab-http.js';
 import { badPayload, toGitLabError } from './gitlab.errors.js';
 import type { GitLabAccess } from './gitlab.port.js';
-import { TransportPool, type HttpTransport } from './http-transport.js';
 import { normalizeInstanceUrl } from './instance-url.js';
 import { GROUP_ENDPOINTS, PROJECT_ENDPOINTS, type ChildReader, type MetadataEndpoint, type Query } from './metadata.endpoints.js';
 import { classifyMetadataError } from './metadata.errors.js';
@@ -29,7 +29,6 @@ import type {
   RecordProgress,
   RecordWarning,
 } from './metadata.port.js';
-import { resolveRetryOptions, type ResolvedRetryOptions } from './retry-policy.js';
 
 /** GitLab's cap on per_page. */
 const PER_PAGE = 100;
@@ -40,26 +39,20 @@ const PER_PAGE = 100;
  * keep-alive agents of custom CAs.
  */
 export class GitbeakerMetadataReaderFactory implements GitLabMetadataReaderFactory {
-  private readonly retry: ResolvedRetryOptions;
-  private readonly requestTimeoutMs: number;
-  private readonly maxPages: number;
-  private readonly transports = new TransportPool();
+  private readonly http: GitLabHttp;
 
   constructor(options: GitbeakerClientFactoryOptions = {}) {
-    this.retry = resolveRetryOptions(options);
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.maxPages = options.maxPages ?? 10_000;
+    this.http = GitLabHttp.of(options);
   }
 
   /** Throws VALIDATION_FAILED when the instance URL is not an http(s) URL without credentials. */
   create(access: GitLabAccess): GitLabMetadataReader {
     const host = normalizeInstanceUrl(access.instanceUrl);
-    const transport = this.transports.get(access.caCertificate ?? null);
-    return new GitbeakerMetadataReader(host, access, transport, this.retry, this.requestTimeoutMs, this.maxPages);
+    return new GitbeakerMetadataReader(host, access, this.http.requesterFn(access), this.http.maxPages);
   }
 
   close(): void {
-    this.transports.close();
+    this.http.close();
   }
 }
 
@@ -78,13 +71,10 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
   constructor(
     host: string,
     access: GitLabAccess,
-    transport: HttpTransport,
-    retry: ResolvedRetryOptions,
-    requestTimeoutMs: number,
+    requesterFn: RequesterFn,
     private readonly maxPages: number,
   ) {
     const auth = access.tokenType === 'oauth' ? { oauthToken: access.token } : { token: access.token };
-    const requesterFn: RequesterFn = createRequesterFn({ transport, retry, requestTimeoutMs });
     // Any resource will do: it only lends its base URL (/api/v4/) and auth headers to the requester.
     const resource = new Projects({ host, ...auth, requesterFn, queryTimeout: null, camelize: false });
     this.requester = resource.requester as unknown as Requester;

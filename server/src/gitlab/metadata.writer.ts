@@ -14,14 +14,12 @@
 import { Projects } from '@gitbeaker/rest';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import type { GitbeakerClientFactoryOptions } from './gitbeaker.adapter.js';
-import { createRequesterFn, type RequesterFn } from './gitbeaker.requester.js';
+import { GitLabHttp } from './gitlab-http.js';
 import { badPayload, toGitLabError } from './gitlab.errors.js';
 import type { GitLabAccess } from './gitlab.port.js';
-import { TransportPool } from './http-transport.js';
 import { normalizeInstanceUrl } from './instance-url.js';
 import { nextQuery } from './metadata.reader.js';
 import type { MetadataRecord } from './metadata.port.js';
-import { resolveRetryOptions, type ResolvedRetryOptions } from './retry-policy.js';
 
 const PER_PAGE = 100;
 
@@ -154,29 +152,23 @@ export interface GitLabMetadataWriterFactory {
 
 /** Takes the same options as GitbeakerClientFactory; `close()` destroys custom CAs' agents. */
 export class GitbeakerMetadataWriterFactory implements GitLabMetadataWriterFactory {
-  private readonly retry: ResolvedRetryOptions;
-  private readonly requestTimeoutMs: number;
-  private readonly maxPages: number;
-  private readonly transports = new TransportPool();
+  private readonly http: GitLabHttp;
 
   constructor(options: GitbeakerClientFactoryOptions = {}) {
-    this.retry = resolveRetryOptions(options);
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
-    this.maxPages = options.maxPages ?? 10_000;
+    this.http = GitLabHttp.of(options);
   }
 
   /** Throws VALIDATION_FAILED when the instance URL is not an http(s) URL without credentials. */
   create(access: GitLabAccess): GitLabMetadataWriter {
     const host = normalizeInstanceUrl(access.instanceUrl);
-    const transport = this.transports.get(access.caCertificate ?? null);
     const auth = access.tokenType === 'oauth' ? { oauthToken: access.token } : { token: access.token };
-    const requesterFn: RequesterFn = createRequesterFn({ transport, retry: this.retry, requestTimeoutMs: this.requestTimeoutMs });
+    const requesterFn = this.http.requesterFn(access);
     const resource = new Projects({ host, ...auth, requesterFn, queryTimeout: null, camelize: false });
-    return new GitbeakerMetadataWriter(resource.requester as unknown as Requester, this.maxPages);
+    return new GitbeakerMetadataWriter(resource.requester as unknown as Requester, this.http.maxPages);
   }
 
   close(): void {
-    this.transports.close();
+    this.http.close();
   }
 }
 

@@ -17,15 +17,9 @@ import { systemClock } from '../shared/clock.js';
 import { badPayload, fromOAuthFailure, toGitLabError } from './gitlab.errors.js';
 import type { GitLabOAuthClient, OAuthApp, OAuthTokens } from './gitlab.port.js';
 import { normalizeInstanceUrl } from './instance-url.js';
-import { TransportPool, type HttpAnswer } from './http-transport.js';
-import {
-  judgeFailure,
-  judgeStatus,
-  resolveRetryOptions,
-  withRetries,
-  type ResolvedRetryOptions,
-  type RetryOptions,
-} from './retry-policy.js';
+import { GitLabHttp, type GitLabHttpOptions } from './gitlab-http.js';
+import type { HttpAnswer } from './http-transport.js';
+import { judgeFailure, judgeStatus, withRetries } from './retry-policy.js';
 
 export interface PkcePair {
   /** RFC 7636 code_verifier: 43 characters of [A-Za-z0-9-_] (32 random bytes, base64url). */
@@ -48,22 +42,19 @@ export function randomState(): string {
   return randomBytes(32).toString('base64url');
 }
 
-export interface HttpGitLabOAuthClientOptions extends RetryOptions {
-  /** Deadline of one HTTP attempt. Default 30 s. */
-  requestTimeoutMs?: number;
+export interface HttpGitLabOAuthClientOptions extends GitLabHttpOptions {
+  /** The application's one transport; without it the client makes its own from these options. */
+  http?: GitLabHttp;
   /** Fallback issue time when GitLab sends no `created_at`. Default system clock. */
   clock?: Clock;
 }
 
 export class HttpGitLabOAuthClient implements GitLabOAuthClient {
-  private readonly retry: ResolvedRetryOptions;
-  private readonly requestTimeoutMs: number;
+  private readonly http: GitLabHttp;
   private readonly clock: Clock;
-  private readonly transports = new TransportPool();
 
   constructor(options: HttpGitLabOAuthClientOptions = {}) {
-    this.retry = resolveRetryOptions(options);
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.http = GitLabHttp.of(options);
     this.clock = options.clock ?? systemClock;
   }
 
@@ -107,7 +98,7 @@ export class HttpGitLabOAuthClient implements GitLabOAuthClient {
 
   /** Releases the HTTPS agents kept for custom CAs. */
   close(): void {
-    this.transports.close();
+    this.http.close();
   }
 
   private async token(app: OAuthApp, grant: Record<string, string>): Promise<OAuthTokens> {
@@ -128,22 +119,22 @@ export class HttpGitLabOAuthClient implements GitLabOAuthClient {
   ): Promise<{ answer: HttpAnswer; operation: string }> {
     const url = new URL(`${normalizeInstanceUrl(app.instanceUrl)}${path}`);
     const operation = `POST ${url.toString()}`;
-    const transport = this.transports.get(app.caCertificate ?? null);
+    const transport = this.http.transport(app.caCertificate);
     const exchange = {
       method: 'POST',
       url,
       headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams(form).toString(),
-      timeoutMs: this.requestTimeoutMs,
+      timeoutMs: this.http.requestTimeoutMs,
     };
     const { outcome, attempts } = await withRetries<HttpAnswer>(
-      this.retry,
+      this.http.retry,
       operation,
       () => transport(exchange),
       (result) =>
         'error' in result
           ? judgeFailure(result.error, false)
-          : judgeStatus(result.value.status, result.value.headers, false, this.retry.now()),
+          : judgeStatus(result.value.status, result.value.headers, false, this.http.retry.now()),
     );
     if ('error' in outcome) throw toGitLabError(outcome.error, { operation, attempts });
     return { answer: outcome.value, operation };

@@ -11,7 +11,12 @@
  * Only exchanges that may safely run twice are retried on 5xx and resets; a POST to /oauth/token is
  * retried only when GitLab cannot have acted on it (429, or the connection was never made), because
  * a lost answer to a refresh grant would otherwise burn the rotated refresh token.
+ *
+ * The same policy (and budget) retries whole transfers — a git fetch, an LFS object — through
+ * `retrying`, which judges the GITLAB_* errors they end with: `retryable` ones are retried, after
+ * `details.retryAfterMs` when GitLab named a time (gitlab.errors.ts reads it from the answer).
  */
+import { isDomainError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 
 export interface RetryOptions {
@@ -77,10 +82,12 @@ export async function withRetries<T>(
   operation: string,
   attempt: () => Promise<T>,
   judge: (outcome: { value: T } | { error: unknown }) => AttemptVerdict,
+  signal?: AbortSignal,
 ): Promise<{ outcome: { value: T } | { error: unknown }; attempts: number }> {
   let waited = 0;
   for (let n = 1; ; n += 1) {
     let outcome: { value: T } | { error: unknown };
+    if (signal?.aborted) return { outcome: { error: signal.reason }, attempts: n - 1 };
     try {
       outcome = { value: await attempt() };
     } catch (error) {
@@ -96,9 +103,57 @@ export async function withRetries<T>(
       { attempt: n, delayMs, status: verdict.status, reason: verdict.reason },
       `GitLab request failed, retrying (${operation}, attempt=${n}, delayMs=${delayMs})`,
     );
-    await options.sleep(delayMs);
+    await sleepUnlessAborted(options.sleep, delayMs, signal);
     waited += delayMs;
   }
+}
+
+/** Waits, but wakes up early when the signal aborts (the next round then stops). */
+function sleepUnlessAborted(sleep: (ms: number) => Promise<void>, ms: number, signal?: AbortSignal): Promise<void> {
+  if (!signal) return sleep(ms);
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    signal.addEventListener('abort', done, { once: true });
+    sleep(ms).then(done, done);
+  });
+}
+
+/**
+ * Runs a whole transfer (a git fetch, an LFS object, a push) under the policy: an attempt that
+ * ends with a retryable DomainError is tried again, after GitLab's Retry-After when it named one.
+ * Resolves with the value, or rejects with the last error. A canceled `signal` stops at once.
+ */
+export async function retrying<T>(
+  options: ResolvedRetryOptions,
+  operation: string,
+  attempt: () => Promise<T>,
+  extra: { signal?: AbortSignal; onRetry?: (event: RetryEvent, error: unknown) => void } = {},
+): Promise<T> {
+  const { signal } = extra;
+  let lastError: unknown = null;
+  const policy = extra.onRetry
+    ? { ...options, onRetry: (event: RetryEvent) => (options.onRetry?.(event), extra.onRetry!(event, lastError)) }
+    : options;
+  const judge = (result: { value: T } | { error: unknown }): AttemptVerdict => {
+    if (!('error' in result) || signal?.aborted) return { retry: false };
+    lastError = result.error;
+    return judgeError(result.error);
+  };
+  const { outcome } = await withRetries(policy, operation, attempt, judge, signal);
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
+}
+
+/** Judges a failed transfer by its DomainError (see gitlab.errors.ts): retryable or not, and how long GitLab asked to wait. */
+export function judgeError(error: unknown): AttemptVerdict {
+  if (!isDomainError(error) || !error.retryable) return { retry: false };
+  const status = typeof error.details?.status === 'number' ? error.details.status : typeof error.details?.httpStatus === 'number' ? error.details.httpStatus : null;
+  const delayMs = typeof error.details?.retryAfterMs === 'number' ? error.details.retryAfterMs : null;
+  return { retry: true, reason: error.code === 'GITLAB_RATE_LIMITED' ? 'rate_limited' : 'unavailable', status, delayMs };
 }
 
 export function backoffMs(options: Pick<ResolvedRetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>, attempt: number): number {

@@ -9,6 +9,7 @@ import { Agenda } from 'agenda';
 import pg from 'pg';
 import type { Config } from '../config/config.js';
 import { queueName, type JobQueue } from '../shared/job-queue.js';
+import { isConnectionError } from '../shared/db-errors.js';
 import type { Logger } from '../shared/logger.js';
 
 /**
@@ -75,7 +76,7 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     closeBackend = () => client.close();
   } else {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 5, application_name: 'labkeeper-jobs' });
-    pool.on('error', (error) => log.warn({ err: error }, 'job store connection error'));
+    pool.on('error', (error) => log.debug({ err: error }, 'job store connection lost (the pool reconnects on its next query)'));
     await pool.query('SELECT 1');
     const pgBackend = new PostgresBackend({ pool });
     backend = pgBackend;
@@ -91,7 +92,7 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     };
     closeBackend = () => pool.end();
     (pgBackend as unknown as { notificationChannel?: NodeJS.EventEmitter }).notificationChannel?.on?.('error', (error) =>
-      log.warn({ err: error }, 'job notification channel error'),
+      isConnectionError(error) ? log.debug({ err: error }, 'job notification channel lost (it reconnects)') : log.warn({ err: error }, 'job notification channel error'),
     );
   }
 
@@ -103,7 +104,8 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     maxConcurrency: backupJobSlots(Math.max(options.concurrency ?? 4, 2)) + 2,
     defaultConcurrency: options.concurrency ?? 4,
   });
-  agenda.on('error', (error) => log.error({ err: error }, 'job store error'));
+  // While the database is away every poll fails: that is logged once (db/database-watch.ts).
+  agenda.on('error', (error) => (isConnectionError(error) ? log.debug({ err: error }, 'job store unreachable') : log.error({ err: error }, 'job store error')));
   await agenda.ready;
   const channel = (backend as { notificationChannel?: { connect(): Promise<void>; disconnect(): Promise<void> } }).notificationChannel;
   const ownChannel = !options.processJobs && channel ? channel : null;

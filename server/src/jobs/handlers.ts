@@ -30,7 +30,7 @@ function define<N extends JobName>(agenda: Agenda, name: N, handler: Handler<N>,
   agenda.define(
     queueName(name, worker),
     async (job: Job<Jobs[N]>) => {
-      const release = keepLockedMs === undefined ? () => undefined : keepLocked(job as Job<unknown>, keepLockedMs);
+      const release = keepLockedMs === undefined ? () => undefined : keepLocked(job, keepLockedMs);
       try {
         await handler(job.attrs.data, job);
       } finally {

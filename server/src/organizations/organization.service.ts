@@ -6,7 +6,7 @@
  */
 import { ILike, In, IsNull, Not, type DataSource, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
 import type { RepoSyncScheduleValue } from '../connections/connection.entity.js';
-import type { ConnectionService } from '../connections/connection.service.js';
+import type { ConnectionRecords } from '../connections/connection-records.js';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import type { Clock } from '../shared/clock.js';
 import { isUniqueViolation } from '../shared/db-errors.js';
@@ -46,7 +46,7 @@ export class OrganizationService {
 
   constructor(
     dataSource: DataSource,
-    private readonly connections: ConnectionService,
+    private readonly connections: Pick<ConnectionRecords, 'get'>,
     private readonly sessions: GitLabSessions,
     private readonly clock: Clock,
     private readonly logger: Logger,

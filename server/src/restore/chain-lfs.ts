@@ -3,6 +3,7 @@
  * of the chain stored, decoded from storage, through GitLab's LFS batch upload API (objects the
  * project already has are skipped there). Shared by the ORIGINAL and NEW_PROJECT targets.
  */
+import type { GitAuth } from '../gitlab/gitlab-http.js';
 import { uploadLfsObjects } from './lfs-upload.js';
 import type { NewProjectDeps } from './new-project.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
@@ -17,7 +18,7 @@ export async function uploadChainLfs(
   deps: Pick<NewProjectDeps, 'reader' | 'keyFor'>,
   snapshot: SnapshotEntity,
   manifests: Manifest[],
-  target: { repoHttpUrl: string; auth: { username: string; password: string } },
+  target: { repoHttpUrl: string; auth: GitAuth },
   signal?: AbortSignal,
 ): Promise<ChainLfsOutcome> {
   const objects = new Map(manifests.flatMap(storedLfsObjects).map((o) => [o.oid, o]));
@@ -28,6 +29,7 @@ export async function uploadChainLfs(
   const result = await uploadLfsObjects({
     repoHttpUrl: target.repoHttpUrl,
     auth: target.auth,
+    caCertificate: target.auth.caCertificate,
     objects: [...objects.values()],
     signal,
     open: (oid) => deps.reader.openLfsObject(snapshot, oid, keyId ? { keyId, key } : null),

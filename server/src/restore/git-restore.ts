@@ -12,7 +12,9 @@
  * reported as skipped, with the reason, never attempted.
  */
 import { spawn } from 'node:child_process';
-import { authEnv, git, GitError, redact, retryTransient, type GitOptions } from '../git/git.js';
+import { authEnv, git, GitError, redact, type GitOptions } from '../git/git.js';
+import { fromGitCommandFailure, transferCanceled } from '../gitlab/gitlab.errors.js';
+import { defaultGitLabHttp, withRenewal, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { DomainError } from '../shared/errors.js';
 
 export type Refs = Record<string, string>;
@@ -77,6 +79,8 @@ export interface PushOptions {
    * that GitLab makes it the default branch of the empty project (the first pushed branch wins).
    */
   head?: string | null;
+  /** The application's GitLab transport, whose retry policy retries a push that failed transiently. */
+  http?: GitLabHttp;
 }
 
 export interface PushReport {
@@ -184,9 +188,11 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
   if (first >= 0) batches.push(plan.splice(first, 1));
   for (let start = 0; start < plan.length; start += batchSize) batches.push(plan.slice(start, start + batchSize));
   for (const batch of batches) {
-    if (signal?.aborted) throw new GitError('CANCELED', 'git push was canceled');
-    // Retried only when git reported no ref at all (the connection failed before anything was decided).
-    const outcome = await retryTransient(() => pushBatch(dir, remoteUrl, auth, batch, !!options.dryRun, signal), { attempts: 3, signal });
+    if (signal?.aborted) throw transferCanceled('git push');
+    // Retried only when git reported no ref at all (the connection failed before anything was
+    // decided), by the GitLab transport's policy; a refused token is renewed once (OAuth).
+    const push = () => withRenewal(auth, () => pushBatch(dir, remoteUrl, auth, batch, !!options.dryRun, signal));
+    const outcome = await (options.http ?? defaultGitLabHttp()).retrying(`git push ${redact(remoteUrl)}`, push, signal);
     for (const item of batch) {
       const result = outcome.get(item.target);
       if (!result) report.rejected.push({ ref: item.target, reason: 'git push did not report this ref' });
@@ -211,11 +217,7 @@ async function pushBatch(dir: string, remoteUrl: string, auth: GitOptions['auth'
     const m = /^([ +\-*!=])\t([^\t]*):([^\t:]+)\t(.*)$/.exec(line);
     if (m) results.set(m[3]!, { flag: m[1]!, summary: redact(m[4]!.trim()) });
   }
-  if (code !== 0 && results.size === 0) {
-    const message = redact(stderr.trim().split('\n').slice(-5).join(' | ')) || `exit code ${code}`;
-    const transient = /(Could not resolve host|Connection (reset|refused|timed out)|The requested URL returned error: (5\d\d|429)|early EOF|RPC failed|unexpected disconnect|remote end hung up)/i.test(stderr);
-    throw new GitError(transient ? 'GITLAB_UNAVAILABLE' : 'GITLAB_BAD_RESPONSE', `git push failed: ${message}`, { retryable: transient, details: { exitCode: code } });
-  }
+  if (code !== 0 && results.size === 0) throw fromGitCommandFailure('push', stderr, code);
   return results;
 }
 
@@ -245,7 +247,7 @@ function runGit(args: string[], cwd: string, auth: GitOptions['auth'], signal?: 
     child.once('error', reject);
     child.once('close', (code) => {
       signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) reject(new GitError('CANCELED', 'git push was canceled'));
+      if (signal?.aborted) reject(transferCanceled('git push'));
       else resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: err });
     });
   });

@@ -5,6 +5,7 @@
  * first), then the wiki and the LFS objects. Re-running after a crash reuses the project it
  * created and pushes only what is not there yet.
  */
+import { gitAuthOf } from '../gitlab/gitlab-http.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConnectionService } from '../connections/connection.service.js';
@@ -120,7 +121,7 @@ export async function restoreToNewProject(
   outcome.created = created;
   outcome.webUrl = project?.webUrl ?? null;
   const access = await deps.sessions.access(connection.id, { write: true });
-  const auth = { username: 'oauth2', password: access.token, caCertificate: access.caCertificate ?? null };
+  const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
 
   await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
   const scratch = await mkdtemp(join(deps.workDir, 'tmp', 'restore-'));

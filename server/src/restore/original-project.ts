@@ -9,6 +9,7 @@
  * written back into the original project (it would sit beside what is there): restore it to a
  * new project instead.
  */
+import { gitAuthOf } from '../gitlab/gitlab-http.js';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { validationError } from '../shared/errors.js';
@@ -51,7 +52,7 @@ export async function restoreToOriginal(
   const prefix = target.prefix?.trim() || `restored/${manifest.createdAt.slice(0, 16).replace(/[:T]/g, '-')}`;
   const outcome: NewProjectOutcome = { projectPath: project.pathWithNamespace, metadata: null, webUrl: project.webUrl, created: false, git: null, wiki: null, lfs: null, problems: [] };
   const access = await deps.sessions.access(connection.id, { write: true });
-  const auth = { username: 'oauth2', password: access.token, caCertificate: access.caCertificate ?? null };
+  const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
 
   await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
   const scratch = await mkdtemp(join(deps.workDir, 'tmp', 'restore-'));

@@ -1,3 +1,4 @@
+import { isConnectionError } from './db-errors.js';
 import type { Logger } from './logger.js';
 
 /**
@@ -25,6 +26,13 @@ export async function runUntilSignal(logger: Logger, start: () => Promise<() => 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A long-running service must not die of one forgotten promise (a lost database connection
+  // rejects the promises of libraries such as Agenda's job touch): log it and go on.
+  process.on('unhandledRejection', (reason: unknown) => {
+    // A lost database connection is reported once by the database watch (db/database-watch.ts).
+    if (isConnectionError(reason)) logger.debug({ err: reason }, 'database call failed while the database is unreachable');
+    else logger.error({ err: reason }, 'unhandled rejection (ignored, the process goes on)');
+  });
   try {
     stop = await start();
     if (stopping) await stop();

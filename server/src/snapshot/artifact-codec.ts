@@ -53,7 +53,7 @@ export function encodeArtifact(options: ArtifactCodecOptions): Transform {
   if (compressor) stages.push(compressor);
   if (options.key) stages.push(new EncryptStream(options.key, options.chunkBytes ?? MAX_CHUNK_BYTES));
   if (stages.length === 0) return new PassThrough();
-  return stages.length === 1 ? stages[0]! : chainTransforms(stages);
+  return stages.length === 1 ? stages[0] : chainTransforms(stages);
 }
 
 /**
@@ -67,7 +67,7 @@ export function decodeArtifact(options: ArtifactCodecOptions): Transform {
   const decompressor = decompressorFor(options.compression);
   if (decompressor) stages.push(decompressor);
   if (stages.length === 0) return new PassThrough();
-  if (stages.length === 1 && !decompressor) return stages[0]!;
+  if (stages.length === 1 && !decompressor) return stages[0];
   return chainTransforms(stages, asCorruption);
 }
 

@@ -18,7 +18,7 @@ class ChainedTransform extends Transform {
     super();
     this.head = stages[0]!;
     this.tail = stages[stages.length - 1]!;
-    for (let i = 0; i + 1 < stages.length; i += 1) stages[i]!.pipe(stages[i + 1]!);
+    for (let i = 0; i + 1 < stages.length; i += 1) stages[i].pipe(stages[i + 1]);
     for (const stage of stages) stage.on('error', (error: Error) => this.destroy(mapError(error)));
     this.tail.on('data', (chunk: Buffer) => {
       if (!this.push(chunk)) this.tail.pause();

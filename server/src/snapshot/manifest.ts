@@ -100,3 +100,17 @@ export function storedLfsObjects(manifest: Manifest): { oid: string; size: numbe
   const absent = new Set([...lfs.missing, ...lfs.failed].map((o) => o.oid));
   return lfs.objects.filter((o) => !absent.has(o.oid));
 }
+
+/**
+ * What a manifest says is missing from its snapshot (empty: complete): metadata types FAILED or
+ * read incompletely (an OK type with warnings), LFS objects missing or failed. Metadata SKIPPED
+ * by scope or tier is not missing: asking again gives the same answer.
+ */
+export function missingData(manifest: Manifest): string[] {
+  const missing = Object.entries(manifest.metadata)
+    .filter(([, m]) => m.status === 'FAILED' || (m.warnings?.length ?? 0) > 0)
+    .map(([type]) => `metadata ${type}`);
+  const lfs = manifest.lfs;
+  if (lfs && lfs.missing.length + lfs.failed.length > 0) missing.push(`${lfs.missing.length + lfs.failed.length} LFS object(s)`);
+  return missing;
+}

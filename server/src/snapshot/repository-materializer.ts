@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { git, type GitOptions } from '../git/git.js';
 import { listRefs } from '../git/mirror.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
-import type { GitState, Manifest } from './manifest.js';
+import type { Manifest } from './manifest.js';
 import type { SnapshotEntity } from './snapshot.entity.js';
 import type { ArtifactKeyFor } from './snapshot.ports.js';
 import type { SnapshotReader } from './snapshot-reader.js';
@@ -49,7 +49,7 @@ export async function materializeRepository(options: MaterializeOptions): Promis
   if (chain.length === 0 || chain.length !== manifests.length) {
     throw new DomainError('VALIDATION_FAILED', `a chain of ${chain.length} snapshots needs as many manifests (got ${manifests.length})`);
   }
-  const last = manifests.at(-1)![which] as GitState | null;
+  const last = manifests.at(-1)![which];
   if (!last) throw new DomainError('VALIDATION_FAILED', `snapshot ${chain.at(-1)!.id} holds no ${which === 'git' ? 'repository' : 'wiki'}`);
   for (const [ref, sha] of Object.entries(last.refs)) {
     if (!REF_NAME.test(ref) || ref.includes('..') || !SHA.test(sha)) {
@@ -62,13 +62,13 @@ export async function materializeRepository(options: MaterializeOptions): Promis
   const opts: GitOptions = { cwd: dir, signal };
   await git(['init', '--bare', '--quiet', dir], { signal });
   for (const [i, link] of chain.entries()) {
-    const state = manifests[i]![which] as GitState | null;
+    const state = manifests[i][which];
     if (!state?.bundle) continue;
-    const artifact = manifests[i]!.artifacts.find((a) => a.path === state.bundle);
+    const artifact = manifests[i].artifacts.find((a) => a.path === state.bundle);
     if (!artifact) throw restoreFailed(`${link.id}: ${state.bundle} is not listed in the manifest`, { snapshotId: link.id });
     const file = join(dir, `labkeeper-${link.id}.bundle`);
     try {
-      await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i]!, artifact));
+      await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i], artifact));
       await git(['bundle', 'unbundle', file], opts).catch((e: Error) => {
         if (isDomainError(e, 'CANCELED')) throw e;
         throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });

@@ -54,7 +54,7 @@ export interface SnapshotCheckerDeps {
   keyFor: ArtifactKeyFor;
 }
 
-const reason = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 500);
+const reason = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 500);
 
 /** What one check found so far; each step adds to it. */
 interface Findings extends CheckResult {
@@ -105,8 +105,8 @@ export class SnapshotChecker {
   /** 2. The artifacts of the last `links` snapshots of the chain, byte for byte. */
   private async checkArtifacts(found: Findings, links: number): Promise<void> {
     for (let i = found.chain.length - links; i < found.chain.length; i++) {
-      const link = found.chain[i]!;
-      for (const artifact of found.manifests[i]!.artifacts) {
+      const link = found.chain[i];
+      for (const artifact of found.manifests[i].artifacts) {
         const name = `${link.id}/${artifact.path}`;
         const digest = await digestOf(this.deps.reader.openArtifact(link, artifact)).catch((e: unknown) => ({ error: reason(e) }));
         if ('error' in digest) found.problems.push(`${name}: unreadable (${digest.error})`);
@@ -133,7 +133,7 @@ export class SnapshotChecker {
         const restored = await listRefs(dir);
         for (const [ref, sha] of Object.entries(state.refs)) {
           if (restored[ref] === undefined) found.problems.push(`${which} ${ref}: missing after restore (manifest: ${sha.slice(0, 12)})`);
-          else if (restored[ref] !== sha) found.problems.push(`${which} ${ref}: ${restored[ref]!.slice(0, 12)} after restore, manifest says ${sha.slice(0, 12)}`);
+          else if (restored[ref] !== sha) found.problems.push(`${which} ${ref}: ${restored[ref].slice(0, 12)} after restore, manifest says ${sha.slice(0, 12)}`);
           else found.checked.refs++;
         }
         for (const ref of Object.keys(restored)) if (!(ref in state.refs)) found.problems.push(`${which} ${ref}: present after restore, not in the manifest`);

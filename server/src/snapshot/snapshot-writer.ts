@@ -8,7 +8,7 @@
 import type { DataSource } from 'typeorm';
 import type { StorageBackend } from '../storage/storage.port.js';
 import { manifestKey } from './artifact-keys.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type CopyType, type GitState, type Manifest, type ManifestArtifact } from './manifest.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, missingData, serializeManifest, type CopyType, type GitState, type Manifest, type ManifestArtifact } from './manifest.js';
 import { SnapshotEntity } from './snapshot.entity.js';
 
 export interface ManifestInput {
@@ -102,6 +102,7 @@ export async function commitSnapshot(o: CommitSnapshotOptions): Promise<Snapshot
     sizeBytes: String(manifest.artifacts.reduce((n, a) => n + a.size, 0) + stored.size + (manifest.lfs?.storedBytes ?? 0)),
     artifactCount: manifest.artifacts.length + 1,
     refCount: Object.keys(manifest.git?.refs ?? {}).length,
+    isComplete: missingData(manifest).length === 0,
     metadataCounts: Object.fromEntries(Object.entries(manifest.metadata).map(([k, v]) => [k, v.records])),
     verificationStatus: 'UNVERIFIED',
     verifiedAt: null,

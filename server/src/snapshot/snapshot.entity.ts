@@ -40,6 +40,12 @@ export class SnapshotEntity {
   @Column('bigint', { name: 'size_bytes' }) sizeBytes!: string;
   @Column('integer', { name: 'artifact_count' }) artifactCount!: number;
   @Column('integer', { name: 'ref_count' }) refCount!: number;
+  /**
+   * False when data the policy asked for is missing (a metadata type FAILED or incomplete, LFS objects missing
+   * or failed; see `missingData`): such a snapshot is a restore point, but never proof that a
+   * repository can be skipped as unchanged — the next run fetches it again.
+   */
+  @Column('boolean', { name: 'is_complete', default: true }) isComplete!: boolean;
   @Column('jsonb', { name: 'metadata_counts', default: () => "'{}'" }) metadataCounts!: Record<string, number>;
   @Column('text', { name: 'verification_status', default: 'UNVERIFIED' }) verificationStatus!: VerificationStatus;
   @Column('timestamptz', { name: 'verified_at', nullable: true }) verifiedAt!: Date | null;

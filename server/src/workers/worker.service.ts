@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import type { DataSource, Repository } from 'typeorm';
 import type { Clock } from '../shared/clock.js';
+import { isConnectionError } from '../shared/db-errors.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
@@ -133,12 +134,10 @@ export class WorkerService {
   async releaseOfflineWorkers(releaseJobsOf: (workerName: string) => Promise<number>): Promise<void> {
     const now = this.clock.now();
     const offlineSince = new Date(now.getTime() - 3 * this.heartbeatIntervalMs);
-    const claimed: { id: string; name: string }[] = (
-      await this.repo.query(
-        `UPDATE workers SET stopped_at = $1, running_jobs = 0 WHERE stopped_at IS NULL AND last_heartbeat_at < $2 RETURNING id, name`,
-        [now, offlineSince],
-      )
-    )[0] ?? [];
+    const [claimed] = await this.repo.query<[{ id: string; name: string }[], number]>(
+      `UPDATE workers SET stopped_at = $1, running_jobs = 0 WHERE stopped_at IS NULL AND last_heartbeat_at < $2 RETURNING id, name`,
+      [now, offlineSince],
+    );
     for (const worker of claimed) {
       const jobs = await releaseJobsOf(worker.name);
       this.logger.warn({ workerId: worker.id, name: worker.name, jobs }, 'worker went offline without stopping: its jobs were released to the other workers');
@@ -151,10 +150,22 @@ export class WorkerService {
    * `releaseJobsOf`, each beat also releases the jobs of workers that went offline without stopping.
    */
   startHeartbeat(id: string, load?: () => Promise<number>, releaseJobsOf?: (workerName: string) => Promise<number>): () => Promise<void> {
+    // Others are judged only after this worker has itself beaten without a gap for as long as it
+    // takes to call one OFFLINE: after a database outage every worker's last beat is old, and the
+    // live ones need that long to be seen again (their jobs must not be released).
+    let beatingSince = this.clock.now().getTime();
     const timer = setInterval(() => {
       (load ? load().then((n) => this.heartbeat(id, n)) : this.heartbeat(id))
-        .then(() => (releaseJobsOf ? this.releaseOfflineWorkers(releaseJobsOf) : undefined))
-        .catch((error: unknown) => this.logger.warn({ err: error, workerId: id }, 'heartbeat failed'));
+        .then(() => {
+          const steady = this.clock.now().getTime() - beatingSince > 4 * this.heartbeatIntervalMs;
+          return releaseJobsOf && steady ? this.releaseOfflineWorkers(releaseJobsOf) : undefined;
+        })
+        .catch((error: unknown) => {
+          beatingSince = this.clock.now().getTime() + this.heartbeatIntervalMs; // from the next beat that works
+          // A lost database is logged once by the database watch; a heartbeat failing then says nothing new.
+          if (isConnectionError(error)) this.logger.debug({ err: error, workerId: id }, 'heartbeat failed');
+          else this.logger.warn({ err: error, workerId: id }, 'heartbeat failed');
+        });
     }, this.heartbeatIntervalMs);
     timer.unref();
     return async () => {

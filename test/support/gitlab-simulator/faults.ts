@@ -22,6 +22,14 @@ interface Fault {
   pathPattern: RegExp;
 }
 
+/** Every `every`-th matching request fails (deterministic "N % of requests"). */
+interface PeriodicFault {
+  every: number;
+  seen: number;
+  status: number;
+  pathPattern: RegExp;
+}
+
 interface ForcedThrottle {
   remaining: number;
   retryAfterSeconds: number;
@@ -56,6 +64,7 @@ interface Hold {
 
 export class Faults {
   private readonly faults: Fault[] = [];
+  private readonly periodic: PeriodicFault[] = [];
   private readonly throttles: ForcedThrottle[] = [];
   private readonly resets: ResetFault[] = [];
   private readonly counters = new Map<string, { window: number; count: number }>();
@@ -68,6 +77,13 @@ export class Faults {
 
   failNext(count: number, options: { status: 500 | 502 | 503 | number; pathPattern?: RegExp }): void {
     this.faults.push({ remaining: count, status: options.status, pathPattern: options.pathPattern ?? API_PATH });
+  }
+
+  /** Every `every`-th matching request from now on fails with `status` (every: 10 → 10 % of them); 0 stops it. */
+  failEvery(every: number, options: { status: number; pathPattern: RegExp }): void {
+    const existing = this.periodic.findIndex((f) => String(f.pathPattern) === String(options.pathPattern));
+    if (existing >= 0) this.periodic.splice(existing, 1);
+    if (every > 0) this.periodic.push({ every, seen: 0, status: options.status, pathPattern: options.pathPattern });
   }
 
   rateLimitNext(count: number, options: { retryAfterSeconds?: number; pathPattern?: RegExp } = {}): void {
@@ -157,9 +173,16 @@ export class Faults {
 
   /** Answers the request with an injected failure and returns true, or returns false. */
   injectFailure(path: string, res: Response): boolean {
+    const periodic = this.periodic.find((f) => f.pathPattern.test(path));
+    if (periodic && ++periodic.seen % periodic.every === 0) return this.sendFailure(periodic.status, res);
     const fault = this.faults.find((f) => f.remaining > 0 && f.pathPattern.test(path));
     if (!fault) return false;
     fault.remaining -= 1;
+    return this.sendFailure(fault.status, res);
+  }
+
+  private sendFailure(status: number, res: Response): boolean {
+    const fault = { status };
     if (fault.status === 502) {
       // What the NGINX/Workhorse in front of GitLab sends when Puma is down.
       res.status(502).type('text/html').send('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n');
@@ -169,6 +192,20 @@ export class Faults {
       // lib/api/helpers.rb handle_api_exception
       res.status(fault.status).json({ message: `${fault.status} Internal Server Error` });
     }
+    return true;
+  }
+
+  /**
+   * Git over HTTP and LFS are throttled by Rack::Attack too (throttle_authenticated_git_http,
+   * doc/administration/settings/git_http_rate_limits.md; "General user and IP rate limits aren't
+   * applied to Git HTTP requests"), with the same 429 answer. Only injected throttles apply here.
+   */
+  throttleGit(path: string, res: Response): boolean {
+    const forced = this.throttles.find((t) => t.remaining > 0 && t.pathPattern.test(path));
+    if (!forced || API_PATH.test(path)) return false;
+    forced.remaining -= 1;
+    const nowSeconds = Math.floor(this.now().getTime() / 1000);
+    this.sendThrottled(res, 'throttle_authenticated_git_http', 60, 61, 0, nowSeconds + forced.retryAfterSeconds, forced.retryAfterSeconds);
     return true;
   }
 

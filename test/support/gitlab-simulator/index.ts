@@ -6,9 +6,12 @@
  * server, kills running git processes and removes the data directory when the simulator created
  * it. Seeding methods are synchronous and bypass HTTP and permissions.
  */
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +45,8 @@ export interface GitLabSimulatorOptions {
   port?: number;
   /** API throttle per user/IP; null disables it. Default 2000 requests per 60 s. */
   rateLimit?: RateLimitOptions | null;
+  /** Serve HTTPS with this key and certificate (a self-managed instance behind a private CA). */
+  tls?: { key: string; cert: string };
 }
 
 /** The input of a MetadataStore method (its second parameter unless told otherwise). */
@@ -53,7 +58,7 @@ export class GitLabSimulator {
   private offsetMs = 0;
   private readonly children = new Set<ChildProcess>();
   private readonly recorded = new Set<() => void>();
-  private server: Server | null = null;
+  private server: Server | HttpsServer | null = null;
   private port = 0;
   readonly state: SimulatorState;
   readonly faults: Faults;
@@ -74,13 +79,16 @@ export class GitLabSimulator {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://127.0.0.1:${this.port}`;
   }
 
   async listen(): Promise<void> {
     const app = createApp({ ctx: this.ctx, faults: this.faults, requests: this.requests, onRecorded: () => this.recorded.forEach((f) => f()), children: this.children, lfs: this.lfs });
     await new Promise<void>((resolve, reject) => {
-      const server = app.listen(this.options.port ?? 0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve()));
+      const { tls } = this.options;
+      const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, app) : createHttpServer(app);
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, '127.0.0.1', () => resolve());
       this.server = server;
     });
     this.port = (this.server!.address() as AddressInfo).port;
@@ -308,6 +316,25 @@ export class GitLabSimulator {
 
   failNext(count: number, options: { status: 500 | 502 | 503; pathPattern?: RegExp }): void {
     this.faults.failNext(count, options);
+  }
+
+  /** Every `every`-th matching request from now on fails with `status` (10 → 10 % of them); 0 stops it. */
+  failEvery(every: number, options: { status: 500 | 502 | 503; pathPattern: RegExp }): void {
+    this.faults.failEvery(every, options);
+  }
+
+  /**
+   * GitLab stops accepting every OAuth access token issued so far, before the expiry it announced
+   * (its clock ahead of the client's, or the lifetime shortened): API calls answer 401
+   * invalid_token "Token is expired", git over HTTP 401 "HTTP Basic: Access denied". Refresh
+   * tokens stay valid, as Doorkeeper's do after an access token expires.
+   */
+  expireOAuthAccessTokens(): void {
+    const now = this.now().getTime();
+    for (const token of this.state.oauthTokens.values()) {
+      const lived = Math.floor((now - token.createdAt.getTime()) / 1000);
+      if (token.createdAt.getTime() + token.expiresInSeconds * 1000 > now) token.expiresInSeconds = Math.max(0, lived);
+    }
   }
 
   /**

@@ -26,6 +26,8 @@ export interface RecordedRequest {
   query: Record<string, string>;
   status: number;
   auth: AuthKind | 'lfs_token';
+  /** When the request arrived (ms since the epoch, real time). */
+  at: number;
 }
 
 export interface ServerDeps {
@@ -48,15 +50,17 @@ export function createApp(deps: ServerDeps): express.Express {
 
   app.use((req, res, next) => {
     res.locals.authKind = 'none';
+    const at = Date.now();
     res.on('finish', () => {
       const [path, search = ''] = req.originalUrl.split('?');
       requests.push({
         method: req.method, path, query: Object.fromEntries(new URLSearchParams(search)), status: res.statusCode,
-        auth: res.locals.authKind as RecordedRequest['auth'],
+        auth: res.locals.authKind as RecordedRequest['auth'], at,
       });
       deps.onRecorded?.();
     });
     if (faults.injectFailure(req.originalUrl.split('?')[0], res)) return;
+    if (faults.throttleGit(req.originalUrl.split('?')[0], res)) return;
     faults.injectReset(req.originalUrl.split('?')[0], res);
     faults.injectHold(req.method, req.originalUrl.split('?')[0], res);
     next();

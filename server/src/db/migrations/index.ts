@@ -8,6 +8,7 @@ import { DrillRuns1795551242542 } from './1795551242542-DrillRuns.js';
 import { RestoreWriteAuthorization1795552153614 } from './1795552153614-RestoreWriteAuthorization.js';
 import { WorkerRunningJobs1795560000000 } from './1795560000000-WorkerRunningJobs.js';
 import { CredentialVersions1795571100000 } from './1795571100000-CredentialVersions.js';
+import { SnapshotCompleteness1795572000000 } from './1795572000000-SnapshotCompleteness.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Function[] = [
@@ -21,4 +22,5 @@ export const MIGRATIONS: Function[] = [
   RestoreWriteAuthorization1795552153614,
   WorkerRunningJobs1795560000000,
   CredentialVersions1795571100000,
+  SnapshotCompleteness1795572000000,
 ];

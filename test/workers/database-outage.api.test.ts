@@ -1,0 +1,108 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../server/src/db/embedded-postgres.js';
+import { silentLogger } from '../../server/src/shared/logger.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { aToken, aUser } from '../support/gitlab-seed.js';
+import { freePort } from '../support/ports.js';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.js';
+
+/**
+ * PostgreSQL stopped in the middle of a backup run and started again: the API (this process) and
+ * a separate worker process stay up, /readyz answers not ready meanwhile, the worker logs the
+ * outage once, and the run completes with nothing lost. The test owns its PostgreSQL to stop it.
+ */
+let dir: string;
+let port: number;
+let database: EmbeddedDatabase;
+let sim: GitLabSimulator;
+let api: TestApp;
+let worker: WorkerProcess;
+let orgId: string;
+
+const startDatabase = async () => {
+  database = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port, logger: silentLogger() });
+};
+
+/** Polls `read` until `done` holds for its value; the state changes outside this process. */
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read().catch(() => undefined as T);
+    if (value !== undefined && done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const readiness = async () => {
+  const response = await fetch(`${api.url}/readyz`);
+  return { status: response.status, body: (await response.json()) as { checks: Record<string, boolean> } };
+};
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'labkeeper-outage-'));
+  port = await freePort();
+  await startDatabase();
+  await database.createDatabaseIfMissing('labkeeper');
+  sim = await startGitLabSimulator();
+  const alice = aUser(sim);
+  const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
+  for (const path of ['one', 'two']) {
+    const project = sim.createProject({ namespaceId: group.id, path });
+    sim.pushCommit(project.id, { files: { [`${path}.txt`]: `${path}\n` } });
+  }
+  api = await startTestApp({ gitlab: { url: sim.url }, worker: false, databaseUrl: database.urlFor('labkeeper') });
+  worker = startWorkerProcess(api, { LABKEEPER_WORKER_NAME: 'steady', GITLAB_URL: sim.url });
+  await worker.started;
+  const synced = worker.logged((l) => l.msg === 'repository sync finished');
+  const r = await api.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
+    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme' },
+  });
+  await synced;
+  orgId = (await api.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+}, 120_000);
+afterAll(async () => {
+  await worker?.stop();
+  await api?.stop();
+  await sim?.close();
+  await database?.stop().catch(() => undefined);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('PostgreSQL stopped mid-run and started again', () => {
+  it('keeps the API and the worker up, not ready meanwhile, and the run completes with every repository backed up', async () => {
+    expect((await readiness()).status).toBe(200);
+    const held = sim.holdNext({ pathPattern: /\/git-upload-pack$/, method: 'POST' });
+    const run = await api.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
+    const runId = run.data.runNow.id as string;
+    await held.reached;
+
+    await database.stop();
+    await worker.logged((l) => l.msg.startsWith('database unreachable'));
+    const down = await readiness();
+    expect(down).toMatchObject({ status: 503, body: { checks: { database: false } } });
+    held.release(); // the transfer goes on while the database is away
+
+    await startDatabase();
+    await worker.logged((l) => l.msg.startsWith('database reachable again'));
+    await until(readiness, (r) => r.status === 200, '/readyz ready again');
+
+    const done = await until(
+      () => api.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace status snapshotId errorCode errorMessage } } }`, { id: runId }),
+      (r) => ['SUCCEEDED', 'PARTIAL', 'FAILED', 'CANCELED', 'TIMED_OUT'].includes(r.data?.backupRun?.status),
+      'the run to end',
+    );
+    expect(done.data.backupRun).toMatchObject({ status: 'SUCCEEDED' }); // the diff shows every item's error otherwise
+    for (const item of done.data.backupRun.items) {
+      expect(item.status).toBe('SUCCEEDED');
+      const verified = await api.gql(`mutation($id: ID!) { verifySnapshot(id: $id) { ok problems } }`, { id: item.snapshotId });
+      expect(verified.data.verifySnapshot).toEqual({ ok: true, problems: [] });
+    }
+    expect(worker.child.exitCode).toBeNull();
+    expect(worker.log.filter((l) => l.msg.startsWith('database unreachable'))).toHaveLength(1);
+  }, 180_000);
+});
