@@ -39,7 +39,7 @@ async function setEncryption(credentialId: string | null) {
 async function backup() {
   const { runId, status } = await runBackup(t, orgId);
   const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data.backupRun.items;
-  const snapshot = (await t.gql(`query($id: ID!) { snapshot(id: $id) { id copyType storagePrefix manifest verificationStatus } }`, { id: item.snapshotId })).data.snapshot;
+  const snapshot = (await t.gql(`query($id: ID!) { snapshot(id: $id) { id copyType storagePrefix manifest verificationStatus contents { encryption { algorithm keyId } } } }`, { id: item.snapshotId })).data.snapshot;
   return { status, snapshot, manifest: JSON.parse(snapshot.manifest) };
 }
 
@@ -59,6 +59,9 @@ describe('encrypted backups', () => {
     expect(encrypted.status).toBe('SUCCEEDED');
     expect(encrypted.snapshot).toMatchObject({ copyType: 'FULL', verificationStatus: 'VERIFIED' }); // a new chain, not an incremental of the plain one
     expect(encrypted.manifest.encryption).toEqual({ algorithm: 'LKENC1-AES-256-GCM', keyId: expect.any(String) });
+    // The typed field says the same as the stored manifest, so clients need not parse it.
+    expect(encrypted.snapshot.contents.encryption).toEqual(encrypted.manifest.encryption);
+    expect(plain.snapshot.contents.encryption).toBeNull();
     for (const artifact of encrypted.manifest.artifacts) {
       expect(artifact.encrypted).toBe(true);
       const bytes = readFileSync(join(t.app.config.dataDir, 'backups', encrypted.snapshot.storagePrefix, artifact.path));

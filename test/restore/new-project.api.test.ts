@@ -40,7 +40,15 @@ beforeAll(async () => {
   target = await startGitLabSimulator();
   const alice = aUser(source);
   const group = source.createGroup({ path: 'acme', ownerId: alice.id });
-  projectId = source.createProject({ namespaceId: group.id, path: 'api', wikiEnabled: true, lfsEnabled: true }).id;
+  projectId = source.createProject({ namespaceId: group.id, path: 'api', wikiEnabled: true, lfsEnabled: true, description: 'The API', topics: ['backend', 'api'] }).id;
+  // settings and access: a member who exists on both sides, a protected branch and tag, a webhook, a deploy key, a CI/CD variable
+  const carol = source.createUser({ username: 'carol', email: 'carol@example.com', password: PASSWORD });
+  source.addMember('project', projectId, carol.id, 30);
+  source.protectBranch(projectId, { name: 'main', pushAccessLevel: 40, mergeAccessLevel: 30 });
+  source.protectTag(projectId, { name: 'v*', createAccessLevel: 40 });
+  source.createHook(projectId, { url: 'https://hooks.example.com/ci', token: 'hook-secret', events: { push_events: true, merge_requests_events: true } });
+  source.createDeployKey(projectId, { title: 'deployer', key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBd5mQ0VbY1ykp8J0bTq7s2hVb5qFhLh0fWc3p8mZ0aB deployer' });
+  source.createVariable(projectId, { key: 'DEPLOY_TOKEN', value: 's3cr3t-value', protected: true, masked: true, environmentScope: 'production' });
   source.createBranch(projectId, { branch: 'feature' });
   source.pushCommit(projectId, { branch: 'feature', files: { 'feature.txt': 'x\n' } });
   source.createTag(projectId, { tag: 'v1.0.0' });
@@ -56,6 +64,7 @@ beforeAll(async () => {
   source.createRelease(projectId, { tagName: 'v1.0.0', name: 'First release' });
 
   const bob = target.createUser({ username: 'bob', email: 'bob@example.com', password: PASSWORD });
+  target.createUser({ username: 'carol', email: 'carol@example.com', password: PASSWORD });
   target.createGroup({ path: 'restored', ownerId: bob.id });
   bobToken = target.createPersonalAccessToken(bob.id, { scopes: ['api'] }).token;
 
@@ -100,7 +109,7 @@ async function restore(input: Record<string, unknown>) {
   await t.app.jobStore.agenda.start();
   const last = await sub.next((e) => e.restoreProgress.isTerminal);
   sub.dispose();
-  const run = (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { targetPath targetUrl problems detail } } } }`, { id: runId })).data.restoreRun;
+  const run = (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { targetPath targetUrl problems detail types { type captured restored skipped failed reasons } } } } }`, { id: runId })).data.restoreRun;
   return { last: last.restoreProgress, run, phases: sub.events.map((e) => e.restoreProgress.phase) };
 }
 
@@ -164,6 +173,20 @@ describe('restore to a new project on another GitLab', () => {
     expect(follow.description).toMatch(/Originally by @alice/);
     expect(notes[0].body).toContain(`Duplicate of #${follow.iid}`);
     expect(mrs[0].description).toContain(`Closes #${crash.iid}`);
+    // settings and access, type by type
+    expect(project).toMatchObject({ description: 'The API', topics: ['backend', 'api'] });
+    expect((await api(`/projects/${project.id}/members`)).map((m: { username: string; access_level: number }) => `${m.username}:${m.access_level}`)).toContain('carol:30');
+    expect(await api(`/projects/${project.id}/protected_branches`)).toEqual([expect.objectContaining({ name: 'main', push_access_levels: [expect.objectContaining({ access_level: 40 })] })]);
+    expect((await api(`/projects/${project.id}/protected_tags`)).map((p: { name: string }) => p.name)).toEqual(['v*']);
+    expect(await api(`/projects/${project.id}/hooks`)).toEqual([expect.objectContaining({ url: 'https://hooks.example.com/ci', merge_requests_events: true })]);
+    expect((await api(`/projects/${project.id}/deploy_keys`)).map((k: { title: string }) => k.title)).toEqual(['deployer']);
+    expect(await api(`/projects/${project.id}/variables`)).toEqual([expect.objectContaining({ key: 'DEPLOY_TOKEN', value: 's3cr3t-value', protected: true, masked: true, environment_scope: 'production' })]);
+    // the fidelity report: every captured type restored, the webhook token's absence said
+    const types = Object.fromEntries(run.report.snapshots[0].types.map((x: { type: string }) => [x.type, x]));
+    for (const type of ['repository', 'wiki', 'lfs', 'issues', 'merge_requests', 'labels', 'milestones', 'releases', 'members', 'protected_branches', 'protected_tags', 'webhooks', 'deploy_keys', 'ci_variables', 'project_settings']) {
+      expect([type, types[type].failed, types[type].restored >= types[type].captured - types[type].skipped]).toEqual([type, 0, true]);
+    }
+    expect(types.webhooks.reasons.join()).toMatch(/secret token/);
   });
 
   it('creates no duplicates when the same restore runs again', async () => {
@@ -177,9 +200,9 @@ describe('restore to a new project on another GitLab', () => {
   });
 
   it('refuses a target connection without the api scope, naming the field', async () => {
-    const readOnly = target.createPersonalAccessToken(target.createUser({ username: 'carol', email: 'carol@example.com', password: PASSWORD }).id, { scopes: ['read_api', 'read_repository'] }).token;
+    const readOnly = target.createPersonalAccessToken(target.createUser({ username: 'dora', email: 'dora@example.com', password: PASSWORD }).id, { scopes: ['read_api', 'read_repository'] }).token;
     const c = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-      i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: target.url, login: 'carol', personalAccessToken: readOnly },
+      i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: target.url, login: 'dora', personalAccessToken: readOnly },
     });
     const { run } = await restore({ target: 'NEW_PROJECT', snapshotIds: [snapshotId], targetConnectionId: c.data.connectGitLab.connection.id, namespacePath: 'restored', projectPath: 'api-2' });
     expect(run.status).toBe('FAILED');

@@ -12,6 +12,7 @@ import {
   RunNowInput,
   Snapshot,
   SnapshotConnection,
+  SnapshotContents,
   SnapshotsArgs,
   VerificationReport,
 } from './backup.type.js';
@@ -85,9 +86,14 @@ export class SnapshotResolver {
     return Snapshot.from(await services.snapshots.get(id));
   }
 
-  @FieldResolver(() => String, { description: 'manifest.json as stored (artifacts, refs, metadata counts).' })
+  @FieldResolver(() => String, { description: 'manifest.json as stored (artifacts, refs, metadata counts), for inspection; contents has the typed facts.' })
   async manifest(@Root() snapshot: Snapshot, @Ctx() { services }: GraphQLContext) {
     return JSON.stringify(await services.snapshots.reader.manifest(await services.snapshots.get(snapshot.id)));
+  }
+
+  @FieldResolver(() => SnapshotContents, { description: 'What the snapshot holds (encryption, wiki, LFS objects), read from its manifest.' })
+  async contents(@Root() snapshot: Snapshot, @Ctx() { services }: GraphQLContext) {
+    return SnapshotContents.from(await services.snapshots.reader.manifest(await services.snapshots.get(snapshot.id)));
   }
 
   @Authorized('BACKUP_OPERATOR', 'RESTORE_OPERATOR')

@@ -5,6 +5,7 @@ import type { BackupRunEntity, BackupRunItemEntity, BackupRunStatus } from './ba
 import type { BackupProgressed } from './backup.events.js';
 import { CopyTypeEnum } from './policy.type.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { Manifest } from '../snapshot/manifest.js';
 
 export enum BackupRunStatusEnum {
   QUEUED = 'QUEUED',
@@ -62,6 +63,33 @@ export class BackupRun {
   }
 }
 
+@ObjectType({ description: 'How many records of one metadata type a snapshot holds.' })
+export class MetadataCount {
+  @Field({ description: 'The metadata type, e.g. issues (see metadataTypes).' }) type!: string;
+  @Field(() => Int) records!: number;
+}
+
+@ObjectType({ description: 'The encryption of a snapshot\'s artifacts.' })
+export class SnapshotEncryption {
+  @Field() algorithm!: string;
+  @Field({ description: 'A fingerprint of the key that wrote them (not secret).' }) keyId!: string;
+}
+
+@ObjectType({ description: 'What a snapshot holds, as its manifest says: typed, so clients never read the storage format.' })
+export class SnapshotContents {
+  @Field(() => SnapshotEncryption, { nullable: true, description: 'null when the artifacts are not encrypted.' }) encryption!: SnapshotEncryption | null;
+  @Field({ description: 'The wiki repository is in the snapshot.' }) hasWiki!: boolean;
+  @Field(() => Int, { description: 'Git LFS objects the snapshot references.' }) lfsObjectCount!: number;
+
+  static from(manifest: Manifest): SnapshotContents {
+    return Object.assign(new SnapshotContents(), {
+      encryption: manifest.encryption ? Object.assign(new SnapshotEncryption(), manifest.encryption) : null,
+      hasWiki: !!manifest.wiki,
+      lfsObjectCount: manifest.lfs?.objects.length ?? 0,
+    });
+  }
+}
+
 @ObjectType({ description: 'An immutable restore point of one repository.' })
 export class Snapshot {
   @Field(() => ID) id!: string;
@@ -74,7 +102,8 @@ export class Snapshot {
   @Field(() => Number) sizeBytes!: number;
   @Field(() => Int) artifactCount!: number;
   @Field(() => Int) refCount!: number;
-  @Field(() => String, { description: 'JSON object: metadata type → records.' }) metadataCounts!: string;
+  @Field(() => String, { description: 'JSON object: metadata type → records.', deprecationReason: 'Use metadataRecords (typed).' }) metadataCounts!: string;
+  @Field(() => [MetadataCount], { description: 'Records per metadata type included in the snapshot.' }) metadataRecords!: MetadataCount[];
   @Field({ description: 'UNVERIFIED, VERIFIED or FAILED' }) verificationStatus!: string;
   @Field(() => Date, { nullable: true }) verifiedAt!: Date | null;
   @Field(() => String, { nullable: true }) verificationError!: string | null;
@@ -83,7 +112,10 @@ export class Snapshot {
   @Field() createdAt!: Date;
 
   static from(e: SnapshotEntity): Snapshot {
-    return Object.assign(new Snapshot(), { ...e, sizeBytes: Number(e.sizeBytes), metadataCounts: JSON.stringify(e.metadataCounts) });
+    const metadataRecords = Object.entries(e.metadataCounts)
+      .filter(([, records]) => typeof records === 'number')
+      .map(([type, records]) => Object.assign(new MetadataCount(), { type, records }));
+    return Object.assign(new Snapshot(), { ...e, sizeBytes: Number(e.sizeBytes), metadataCounts: JSON.stringify(e.metadataCounts), metadataRecords });
   }
 }
 

@@ -136,7 +136,25 @@ export interface GitLabMetadataWriter {
   listGroupMilestones(groupId: number): Promise<MetadataRecord[]>;
   /** POST /groups (a subgroup of parentId; needs Maintainer there, or Owner as configured). */
   createGroup(input: GroupInput): Promise<Created>;
+  /**
+   * Project settings and access (settings-restore.ts). `fields` are GitLab's own parameter names
+   * (docs: projects.md, members.md, protected_branches.md, protected_tags.md, projects.md#hooks,
+   * deploy_keys.md, project_level_variables.md); a refusal rejects with GitLab's message.
+   */
+  updateProject(projectId: number, fields: Record<string, unknown>): Promise<void>;
+  /** POST /projects/:id/archive — last: an archived project refuses pushes and most writes. */
+  archiveProject(projectId: number): Promise<void>;
+  /** GET /users?username= — the target user with that username, or null. */
+  findUser(username: string): Promise<{ id: number; username: string } | null>;
+  /** A direct member of a project or a group (POST …/members). */
+  addMember(owner: { kind: 'project' | 'group'; id: number }, fields: { user_id: number; access_level: number; expires_at?: string | null }): Promise<void>;
+  listMembers(owner: { kind: 'project' | 'group'; id: number }): Promise<MetadataRecord[]>;
+  /** POST /projects/:id/{protected_branches,protected_tags,hooks,deploy_keys,variables}. */
+  createProjectItem(projectId: number, collection: ProjectCollection, fields: Record<string, unknown>): Promise<void>;
+  listProjectItems(projectId: number, collection: ProjectCollection): Promise<MetadataRecord[]>;
 }
+
+export type ProjectCollection = 'protected_branches' | 'protected_tags' | 'hooks' | 'deploy_keys' | 'variables';
 
 export interface GroupInput {
   name: string;
@@ -344,6 +362,36 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
       name: input.name, path: input.path, parent_id: input.parentId, visibility: input.visibility, description: input.description,
     }));
     return { id: numberField(body, 'id') };
+  }
+
+  async updateProject(projectId: number, change: Record<string, unknown>): Promise<void> {
+    await this.put(`projects/${projectId}`, fields(change));
+  }
+
+  async archiveProject(projectId: number): Promise<void> {
+    await this.post(`projects/${projectId}/archive`, {});
+  }
+
+  async findUser(username: string): Promise<{ id: number; username: string } | null> {
+    const answer = await this.call(() => this.requester.get('users', { searchParams: { username } }));
+    const found = Array.isArray(answer.body) ? (answer.body as MetadataRecord[]).find((u) => typeof u.username === 'string' && u.username.toLowerCase() === username.toLowerCase()) : undefined;
+    return found && typeof found.id === 'number' ? { id: found.id, username: String(found.username) } : null;
+  }
+
+  async addMember(owner: { kind: 'project' | 'group'; id: number }, change: { user_id: number; access_level: number; expires_at?: string | null }): Promise<void> {
+    await this.post(`${owner.kind === 'project' ? 'projects' : 'groups'}/${owner.id}/members`, fields(change));
+  }
+
+  listMembers(owner: { kind: 'project' | 'group'; id: number }): Promise<MetadataRecord[]> {
+    return this.list(`${owner.kind === 'project' ? 'projects' : 'groups'}/${owner.id}/members`, {});
+  }
+
+  async createProjectItem(projectId: number, collection: ProjectCollection, change: Record<string, unknown>): Promise<void> {
+    await this.post(`projects/${projectId}/${collection}`, fields(change));
+  }
+
+  listProjectItems(projectId: number, collection: ProjectCollection): Promise<MetadataRecord[]> {
+    return this.list(`projects/${projectId}/${collection}`, {});
   }
 
   private async list(path: string, query: Record<string, unknown>): Promise<MetadataRecord[]> {

@@ -14,7 +14,8 @@
  * need a paid tier): the report says so; subgroups are restored as the groups themselves.
  */
 import type { GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
-import { DomainError } from '../shared/errors.js';
+import { DomainError, isDomainError } from '../shared/errors.js';
+import { restoreMembers, type SettingsTypeReport } from './settings-restore.js';
 import { ensureNamespace, targetPathOf, type CapturedGroup } from './target-namespace.js';
 import { InMemoryRestoreMappings, restoreProjectMetadata, type RecordSource, type RestorableType } from './metadata-restore.js';
 import { emptyTargetWriter, readRecords, requireWriteScopes, type NewProjectDeps, type NewProjectOutcome, type NewProjectTarget } from './new-project.js';
@@ -22,7 +23,7 @@ import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 /** Group metadata types written back, and the project restore type that writes each. */
 const GROUP_TYPES: Record<string, RestorableType> = { group_labels: 'labels', group_milestones: 'milestones' };
-const NOT_RESTORED = ['group_members', 'epics'];
+const NOT_RESTORED = ['epics'];
 
 /** The target group's full path for a group snapshot restored under `namespacePath`. */
 export const targetGroupPath = targetPathOf;
@@ -93,13 +94,32 @@ export async function restoreGroupToNamespace(
     mappings: namespace ? deps.mappingsFor(`${connection.id}:group:${namespace.id}`) : new InMemoryRestoreMappings(),
     dryRun: options.dryRun,
   });
+  // Direct members, mapped by username to users of the target (unmapped ones listed).
+  let settings: NewProjectOutcome['settings'];
+  const membersArtifact = manifest.artifacts.find((a) => a.metadataType === 'group_members');
+  if (membersArtifact) {
+    const members: SettingsTypeReport = { created: 0, skipped: 0, failed: [], omitted: [], notes: [] };
+    const target = namespace ? writer : emptyTargetWriter(writer);
+    const existing = namespace ? await writer.listMembers({ kind: 'group', id: namespace.id }) : [];
+    await restoreMembers(target, { kind: 'group', id: namespace?.id ?? 0 }, readRecords(deps, snapshot, manifest, membersArtifact), existing, members, options.dryRun, async (r, id, run) => {
+      try {
+        r[await run()] += 1;
+      } catch (error) {
+        if (isDomainError(error) && error.details?.status === 409) r.skipped += 1;
+        else r.failed.push({ sourceId: id, reason: error instanceof Error ? error.message : String(error) });
+      }
+    });
+    settings = { members };
+  }
   const problems: string[] = [];
+  for (const f of settings?.members?.failed ?? []) problems.push(`group members ${f.sourceId}: ${f.reason}`);
   for (const [type, section] of Object.entries(metadata)) for (const f of section.failed) problems.push(`group ${type} ${f.sourceId}: ${f.reason}`);
   return {
     projectPath: path,
     webUrl: namespace?.webUrl ?? null,
     created: plan.created.includes(path),
     groupsCreated: plan.created,
+    settings,
     git: null,
     wiki: null,
     lfs: null,

@@ -20,6 +20,7 @@ import { uploadChainLfs } from './chain-lfs.js';
 import type { RestoreMappings } from './metadata-mappings.js';
 import { InMemoryRestoreMappings, RESTORABLE_TYPES, restoreProjectMetadata, type MetadataRestoreReport, type RecordSource, type RestorableType } from './metadata-restore.js';
 import type { GitbeakerMetadataWriterFactory as GitLabMetadataWriterFactory, GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
+import { restoreProjectSettings, SETTINGS_TYPES, type SettingsRestoreReport, type SettingsType } from './settings-restore.js';
 import { chooseProjectPath, ensureNamespace, rememberProject, targetPathOf, type CapturedGroup } from './target-namespace.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
@@ -45,6 +46,8 @@ export interface NewProjectOutcome {
   wiki: PushReport | null;
   lfs: { uploaded: number; present: number; failed: number } | null;
   problems: string[];
+  /** Project settings and access types (settings-restore.ts). */
+  settings?: SettingsRestoreReport;
   /** Groups the restore created on the target (in a dry run: would create), parents first. */
   groupsCreated?: string[];
   /** A group snapshot: metadata types it holds that a restore does not write back. */
@@ -188,6 +191,23 @@ export async function restoreToNewProject(
       for (const [type, section] of Object.entries(outcome.metadata)) {
         for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
       }
+      // Settings and access after the metadata; the archived state last of all.
+      const settingsSource: Partial<Record<SettingsType, RecordSource>> = {};
+      for (const artifact of manifest.artifacts) {
+        const type = artifact.metadataType as SettingsType | undefined;
+        if (type && (SETTINGS_TYPES as readonly string[]).includes(type)) settingsSource[type] = () => readRecords(deps, snapshot, manifest, artifact);
+      }
+      const branches = new Set(Object.keys(manifest.git?.refs ?? {}).filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice('refs/heads/'.length)));
+      const settings = await restoreProjectSettings({ writer: project ? writer : emptyTargetWriter(writer), projectId: project?.id ?? 0, source: settingsSource, branches, dryRun: options.dryRun });
+      outcome.settings = settings.report;
+      for (const [type, section] of Object.entries(settings.report)) {
+        for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
+      }
+      if (settings.archive && project && !options.dryRun) {
+        await writer.archiveProject(project.id).catch((error: unknown) => {
+          outcome.problems.push(`project_settings archived: ${error instanceof Error ? error.message : String(error)}`);
+        });
+      }
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
@@ -199,10 +219,12 @@ export async function restoreToNewProject(
  * The writer a dry run uses for a project that does not exist yet: every listing is empty, so
  * every record is predicted as created; writing is refused (a dry run never writes).
  */
-export function emptyTargetWriter(): GitLabMetadataWriter {
+export function emptyTargetWriter(users?: GitLabMetadataWriter): GitLabMetadataWriter {
   return new Proxy({} as GitLabMetadataWriter, {
     get: (_target, name) => {
       if (typeof name === 'string' && name.startsWith('list')) return async () => [];
+      // users exist on the target whether or not the project does
+      if (name === 'findUser' && users) return (username: string) => users.findUser(username);
       return async () => {
         throw new Error(`a dry run does not write (${String(name)})`);
       };

@@ -1,3 +1,4 @@
+import type { TypeOutcome } from './fidelity.js';
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
 export type RestoreTarget = 'DOWNLOAD' | 'NEW_PROJECT' | 'ORIGINAL';
@@ -16,6 +17,8 @@ export interface RestoreReport {
     targetPath?: string | null;
     targetUrl?: string | null;
     detail?: Record<string, unknown> | null;
+    /** NEW_PROJECT and ORIGINAL: the fidelity report, per type (fidelity.ts). */
+    types?: TypeOutcome[];
   }[];
   files: number;
   bytes: number;

@@ -24,6 +24,7 @@ import type { TarEntry } from './tar.js';
 import { restoreToNewProject, type NewProjectDeps, type NewProjectTarget } from './new-project.js';
 import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
 import { capturedGroupsOf, restoreGroupToNamespace } from './group-restore.js';
+import { fidelityOf, isComplete, type TypeOutcome } from './fidelity.js';
 import { writeScopesOf } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
@@ -65,7 +66,7 @@ function checkRequest(request: RestoreRequest): void {
     snapshotIds: request.snapshotIds,
     organizationId: request.organizationId,
     targetConnectionId: request.targetConnectionId,
-    namespacePath: request.namespacePath,
+    // namespacePath: NEW_PROJECT refuses an empty one below, saying what it is for.
     projectPath: request.projectPath,
     refPrefix: request.refPrefix,
   });
@@ -250,6 +251,11 @@ export class RestoreService {
             metadata: outcome.metadata,
             ...(outcome.notRestored?.length ? { notRestored: outcome.notRestored } : {}),
           },
+          types: fidelityOf(manifest, outcome, {
+            metadataLeftOut: run.target === 'ORIGINAL'
+              ? 'target ORIGINAL restores refs, the wiki and LFS objects; metadata is not written back into the original project (restore it to a new project)'
+              : options.includeMetadata === false ? 'metadata left out of this restore (includeMetadata: false)' : null,
+          }),
         });
       } catch (error) {
         this.logger.warn({ err: error, restoreRunId: run.id, snapshotId: snapshot.id }, 'restore of a snapshot failed');
@@ -265,8 +271,14 @@ export class RestoreService {
       }
       this.emit(run, i + 1, snapshots.length, path);
     }
-    const failed = report.snapshots.filter((s) => s.problems.length > 0);
+    // A restore that left out or failed anything it captured never ends SUCCEEDED (fidelity.ts);
+    // ORIGINAL promises refs, the wiki and LFS, so only those count there.
+    const counted = (types: TypeOutcome[]) => (run.target === 'ORIGINAL' ? types.filter((t) => ['repository', 'wiki', 'lfs'].includes(t.type)) : types);
+    const failed = report.snapshots.filter((s) => s.problems.length > 0 || (s.types && !isComplete(counted(s.types))));
     const status = failed.length === 0 ? 'SUCCEEDED' : fatal === snapshots.length ? 'FAILED' : 'PARTIAL';
+    for (const s of failed) {
+      if (s.problems.length === 0) s.problems.push(...(s.types ?? []).filter((t) => t.skipped || t.failed).map((t) => `${t.type}: ${t.captured - t.restored} of ${t.captured} not restored (${t.reasons.join('; ')})`));
+    }
     await this.update(
       run,
       {

@@ -43,6 +43,16 @@ export class RestoreSnapshotInput {
   @Field(() => String, { nullable: true, description: 'ORIGINAL with PREFIX: the prefix (default restored/<snapshot time>).' }) refPrefix?: string;
 }
 
+@ObjectType({ description: 'The fidelity of one type of a restored snapshot (repository, wiki, lfs, or a metadata type).' })
+export class RestoreTypeOutcome {
+  @Field() type!: string;
+  @Field(() => Int, { description: 'Items the snapshot captured (refs, LFS objects, records).' }) captured!: number;
+  @Field(() => Int, { description: 'Created on the target, or already there.' }) restored!: number;
+  @Field(() => Int, { description: 'Left out on purpose; reasons say why.' }) skipped!: number;
+  @Field(() => Int) failed!: number;
+  @Field(() => [String]) reasons!: string[];
+}
+
 @ObjectType()
 export class RestoredSnapshotReport {
   @Field(() => ID) snapshotId!: string;
@@ -54,6 +64,8 @@ export class RestoredSnapshotReport {
   @Field(() => String, { nullable: true, description: 'NEW_PROJECT: the new project.' }) targetPath?: string | null;
   @Field(() => String, { nullable: true }) targetUrl?: string | null;
   @Field(() => String, { nullable: true, description: 'NEW_PROJECT: what was done, as JSON (refs, LFS, metadata counts).' }) detail?: string | null;
+  @Field(() => [RestoreTypeOutcome], { nullable: true, description: 'NEW_PROJECT and ORIGINAL: per type, captured / restored / skipped / failed with reasons. A run that left out anything it captured is not SUCCEEDED.' })
+  types?: RestoreTypeOutcome[] | null;
 }
 
 @ObjectType()

@@ -183,29 +183,6 @@ function SnapshotPage({
   );
 }
 
-interface ManifestSummary {
-  encryption: { algorithm: string; keyId: string } | null;
-  hasWiki: boolean;
-  lfsObjects: number;
-}
-
-function manifestSummary(manifest: string): ManifestSummary {
-  try {
-    const m = JSON.parse(manifest) as { encryption?: ManifestSummary['encryption']; wiki?: unknown; lfs?: { objects?: unknown[] } | null };
-    return { encryption: m.encryption ?? null, hasWiki: !!m.wiki, lfsObjects: m.lfs?.objects?.length ?? 0 };
-  } catch {
-    return { encryption: null, hasWiki: false, lfsObjects: 0 };
-  }
-}
-
-function metadataCounts(json: string): [string, number][] {
-  try {
-    return Object.entries(JSON.parse(json) as Record<string, number>).filter(([, n]) => typeof n === 'number');
-  } catch {
-    return [];
-  }
-}
-
 const TYPE_EXPLAINED: Record<string, string> = {
   FULL: 'stands alone',
   INCREMENTAL: 'builds on the previous snapshot',
@@ -227,8 +204,8 @@ function SnapshotEntry({
   const [confirmingDelete, setConfirmingDelete] = useState(false);
   const [verifyProblems, setVerifyProblems] = useState<string[] | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
-  const summary = useMemo(() => manifestSummary(snapshot.manifest), [snapshot.manifest]);
-  const counts = useMemo(() => metadataCounts(snapshot.metadataCounts), [snapshot.metadataCounts]);
+  const summary = snapshot.contents;
+  const counts = useMemo(() => snapshot.metadataRecords.map(({ type, records }): [string, number] => [type, records]), [snapshot.metadataRecords]);
   const parent = snapshot.parentId ? byId.get(snapshot.parentId) : undefined;
   const when = formatDateTime(snapshot.createdAt);
   const headingId = `snapshot-${snapshot.id}`;
@@ -286,10 +263,10 @@ function SnapshotEntry({
               <dd>Included</dd>
             </div>
           ) : null}
-          {summary.lfsObjects > 0 ? (
+          {summary.lfsObjectCount > 0 ? (
             <div>
               <dt>LFS objects</dt>
-              <dd>{summary.lfsObjects}</dd>
+              <dd>{summary.lfsObjectCount}</dd>
             </div>
           ) : null}
         </dl>

@@ -167,6 +167,17 @@ export function registerProjectMetadataRoutes(ctx: SimContext, router: Router): 
   }, { status: 201 }));
 
   // ---- settings ---------------------------------------------------------------------------
+  // POST /projects/:id/archive (projects.md "Archive a project"): Owner or administrator; an
+  // archived project refuses pushes and writes (git-http.ts).
+  router.post('/projects/:id/archive', endpoint((req, _res, caller) => {
+    const user = requireUser(caller);
+    const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+    if (access.projectAccess(user, project) < AccessLevel.OWNER) throw forbidden();
+    project.archived = true;
+    project.updatedAt = state.now();
+    return projectEntity(ctx, project, user);
+  }, { status: 201 }));
+
   router.put('/projects/:id', endpoint((req, _res, caller) => {
     const user = requireUser(caller);
     const project = projectAt(req, caller, AccessLevel.MAINTAINER);
