@@ -13,7 +13,8 @@ const api = process.env.LABKEEPER_API_URL ?? 'http://localhost:4000';
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   plugins: [react()],
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 1500 },
+  // No source maps in the build: the server would publish them next to the bundle.
+  build: { outDir: 'dist', emptyOutDir: true, sourcemap: false, chunkSizeWarningLimit: 1500 },
   server: {
     proxy: {
       '/graphql': { target: api, ws: true, changeOrigin: true },

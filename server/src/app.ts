@@ -24,6 +24,7 @@ import { defineJobs } from './jobs/handlers.js';
 import { mountRestoreRoutes } from './restore/restore.routes.js';
 import { buildServices, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
+import { restrictNewFiles, secureDataDir } from './shared/data-dir.js';
 import type { Logger } from './shared/logger.js';
 import { mountClient } from './web/client.routes.js';
 
@@ -97,6 +98,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 
 /** The configured PostgreSQL, or an embedded one under the data directory; migrations run on open. */
 async function openDatabaseStep(config: Config, logger: Logger, cleanups: Cleanups): Promise<{ databaseUrl: string; dataSource: DataSource }> {
+  // Files: the data directory is private, and so is everything created from here on (shared/data-dir.ts).
+  await secureDataDir(config.dataDir);
   let databaseUrl: string;
   if ('url' in config.database) databaseUrl = config.database.url;
   else {
@@ -105,6 +108,7 @@ async function openDatabaseStep(config: Config, logger: Logger, cleanups: Cleanu
     await embedded.createDatabaseIfMissing('labkeeper');
     databaseUrl = embedded.urlFor('labkeeper');
   }
+  restrictNewFiles();
   // Each running backup job holds a connection for its repository lock while it waits for a
   // transfer slot and still needs others for its queries: room for both queues' jobs and more.
   const dataSource = await openDatabase(databaseUrl, { poolSize: Math.max(10, 2 * backupJobSlots(config.worker.concurrency) + 6) });
@@ -177,9 +181,10 @@ async function startApi(
     services,
     logger,
     isProduction: config.isProduction,
+    authThrottle: config.authThrottle,
     routes: (app) => {
       mountOAuthRoutes(app, services.oauthAttempts, config.publicUrl, log('oauth'));
-      mountRestoreRoutes(app, services.restores, log('restore'));
+      mountRestoreRoutes(app, services.restores, log('restore'), async (tokenId) => /^[0-9a-f-]{36}$/.test(tokenId) && (await services.apiTokens.inactiveAmong([tokenId])).length === 0);
       mountClient(app, config.clientDir, log('web'));
     },
     readiness: async () => ({

@@ -47,6 +47,8 @@ import { SnapshotChecker } from './snapshot/snapshot-checker.js';
 import { SnapshotReader } from './snapshot/snapshot-reader.js';
 import { SnapshotVerifier } from './snapshot/snapshot-verifier.js';
 import { createStorageRoots } from './storage/storage-roots.js';
+import { storagePathProblem } from './storage/storage-path.js';
+import { validationError } from './shared/errors.js';
 import { WorkerService } from './workers/worker.service.js';
 
 /** Every domain service of one process, built once by buildServices. */
@@ -161,7 +163,11 @@ function buildBackup({ config, logger, clock, dataSource, box, pubSub, queue, gi
   const checker = new SnapshotChecker({ reader, keyFor: keys.forArtifact });
   const verifier = new SnapshotVerifier({ dataSource, reader, checker, clock, logger: log('verify'), workDir: config.dataDir });
   const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
-  const policies = new PolicyService(dataSource, clock, log('policies'), keys.keyVersion);
+  const storagePaths = { dataDir: config.dataDir, protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [] };
+  const policies = new PolicyService(dataSource, clock, log('policies'), keys.keyVersion, async (path) => {
+    const problem = await storagePathProblem(path, storagePaths);
+    if (problem) throw validationError({ 'storage.path': problem });
+  });
   credentials.whenKeyRotated((id) => policies.keyRotated(id));
   const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlab?.http }));
   const verify = (id: string) => verifier.verify(id);

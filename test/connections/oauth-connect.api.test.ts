@@ -145,15 +145,17 @@ describe('connecting with OAuth', () => {
     expect(after.data.connection).toMatchObject({ status: 'ERROR', statusReason: expect.stringMatching(/denied/) });
   });
 
-  it('marks the connection ERROR for a forged state and does not exchange the code', async () => {
+  it('refuses a forged state without exchanging the code or burning the attempt: the genuine consent still connects', async () => {
     const { connection, redirect } = await connectThroughBrowser({ method: 'OAUTH' });
+    const forged = new URL(redirect);
     const [attemptId] = redirect.searchParams.get('state')!.split('.');
-    redirect.searchParams.set('state', `${attemptId}.forged-${'x'.repeat(30)}`);
+    forged.searchParams.set('state', `${attemptId}.forged-${'x'.repeat(30)}`);
     const tokensBefore = sim.oauthTokens(alice.id).length;
-    expect((await openCallback(redirect)).status).toBe(400);
-    const after = await t.gql(CONNECTION, { id: connection.id });
-    expect(after.data.connection).toMatchObject({ status: 'ERROR', statusReason: expect.stringMatching(/state/) });
+    expect((await openCallback(forged)).status).toBe(400);
     expect(sim.oauthTokens(alice.id)).toHaveLength(tokensBefore);
+    expect((await t.gql(CONNECTION, { id: connection.id })).data.connection.status).toBe('AWAITING_AUTHORIZATION');
+    expect((await openCallback(redirect)).status).toBe(200);
+    expect((await t.gql(CONNECTION, { id: connection.id })).data.connection.status).toBe('CONNECTED');
   });
 
   it('refuses a replayed callback without touching the connected connection', async () => {

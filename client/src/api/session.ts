@@ -1,7 +1,10 @@
 /**
  * The API token the client sends. The sign-in link the server prints (`/#token=…`) hands it over
  * in the URL fragment (never sent to a server, so it lands in no access log); the client keeps it
- * in localStorage and removes it from the address bar at once.
+ * in sessionStorage (this tab only, gone when it closes) and removes it from the address bar at once.
+ * Trade-off (README, "Security"): script on our origin could still read it, which the CSP (no inline
+ * or foreign script) guards against; an HttpOnly cookie would hide it from script but would need
+ * CSRF protection for every mutation and a cookie session API. Closing the tab signs out.
  */
 const KEY = 'labkeeper.apiToken';
 
@@ -15,7 +18,7 @@ export function takeTokenFromUrl(location: Location, history: History): string |
 
 export function storedToken(): string | null {
   try {
-    return localStorage.getItem(KEY);
+    return sessionStorage.getItem(KEY);
   } catch {
     return null;
   }
@@ -23,8 +26,8 @@ export function storedToken(): string | null {
 
 export function storeToken(token: string | null): void {
   try {
-    if (token) localStorage.setItem(KEY, token);
-    else localStorage.removeItem(KEY);
+    if (token) sessionStorage.setItem(KEY, token);
+    else sessionStorage.removeItem(KEY);
   } catch {
     // Private mode without storage: the token lives for this page only.
   }

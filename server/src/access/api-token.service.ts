@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { IsNull, type DataSource, type Repository } from 'typeorm';
+import { In, IsNull, type DataSource, type Repository } from 'typeorm';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, validationError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -9,6 +9,7 @@ import { API_ROLES, ApiTokenEntity, type ApiRole } from './api-token.entity.js';
 export interface Principal {
   tokenId: string;
   role: ApiRole;
+  expiresAt: Date | null;
 }
 
 /** Which roles may do what: ADMIN may do everything; the others only what they are named for. */
@@ -27,6 +28,7 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  */
 export class ApiTokenService {
   private readonly repo: Repository<ApiTokenEntity>;
+  private readonly revokedListeners = new Set<(tokenId: string) => void>();
 
   constructor(
     dataSource: DataSource,
@@ -59,7 +61,23 @@ export class ApiTokenService {
       await this.repo.save(entity);
       this.logger.info({ apiTokenId: id }, 'API token revoked');
     }
+    for (const listener of this.revokedListeners) listener(id);
     return entity;
+  }
+
+  /** Called (in this process) after a token is revoked; returns the unsubscribe function. */
+  onRevoked(listener: (tokenId: string) => void): () => void {
+    this.revokedListeners.add(listener);
+    return () => this.revokedListeners.delete(listener);
+  }
+
+  /** Of these token ids, the ones that no longer authenticate (revoked, expired or deleted). */
+  async inactiveAmong(tokenIds: string[]): Promise<string[]> {
+    if (tokenIds.length === 0) return [];
+    const now = this.clock.now();
+    const rows = await this.repo.find({ select: { id: true, revokedAt: true, expiresAt: true }, where: { id: In(tokenIds) } });
+    const active = new Set(rows.filter((r) => !r.revokedAt && !(r.expiresAt && r.expiresAt <= now)).map((r) => r.id));
+    return tokenIds.filter((id) => !active.has(id));
   }
 
   /** The principal behind a bearer token, or null when it is unknown, revoked or expired. */
@@ -73,7 +91,7 @@ export class ApiTokenService {
     if (!entity.lastUsedAt || now.getTime() - entity.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.repo.update({ id: entity.id }, { lastUsedAt: now });
     }
-    return { tokenId: entity.id, role: entity.role };
+    return { tokenId: entity.id, role: entity.role, expiresAt: entity.expiresAt };
   }
 
   /**

@@ -136,9 +136,10 @@ export class PolicyResolver {
   async customizePolicy(
     @Arg('organizationId', () => ID) organizationId: string,
     @Arg('input') input: PolicySettingsShape,
-    @Ctx() { services }: GraphQLContext,
+    @Ctx() { services, principal }: GraphQLContext,
   ) {
-    return BackupPolicy.from(await services.policies.customize(organizationId, PolicySettingsShape.toValue(input)));
+    const options = { mayChangeStorage: principal.role === 'ADMIN' };
+    return BackupPolicy.from(await services.policies.customize(organizationId, PolicySettingsShape.toValue(input), options));
   }
 }
 

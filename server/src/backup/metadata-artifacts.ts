@@ -9,6 +9,7 @@ import type { Logger } from '../shared/logger.js';
 import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
 import type { StorageBackend } from '../storage/storage.port.js';
 import type { Manifest, ManifestArtifact } from '../snapshot/manifest.js';
+import { withoutSecrets } from './metadata-secrets.js';
 
 export interface MetadataArtifactInput {
   store: StorageBackend;
@@ -35,7 +36,7 @@ export async function writeMetadataArtifact(input: MetadataArtifactInput): Promi
     (async function* () {
       for await (const record of source) {
         records++;
-        yield `${JSON.stringify(record)}\n`;
+        yield `${JSON.stringify(withoutSecrets(type, record))}\n`;
       }
     })(),
   );

@@ -37,6 +37,8 @@ export class PolicyService {
     private readonly logger: Logger,
     /** The current version of an ENCRYPTION_KEY credential's secret; throws when the id is not one. */
     private readonly encryptionKeyVersion: (credentialId: string) => Promise<number>,
+    /** Throws VALIDATION_FAILED when a LOCAL storage path is not one Labkeeper may own (storage/storage-path.ts). */
+    private readonly checkStoragePath: (path: string) => Promise<void> = async () => undefined,
   ) {
     this.repo = dataSource.getRepository(BackupPolicyEntity);
   }
@@ -57,10 +59,20 @@ export class PolicyService {
     return this.repo.findOneByOrFail({ organizationId });
   }
 
-  async customize(organizationId: string, input: BackupPolicyValue): Promise<BackupPolicyEntity> {
-    const policy = await this.forOrganization(organizationId);
+  /**
+   * `mayChangeStorage`: only ADMIN tokens choose where backups are stored; for others a storage
+   * different from the current one is FORBIDDEN. Everything is checked before anything is written.
+   */
+  async customize(organizationId: string, input: BackupPolicyValue, options: { mayChangeStorage?: boolean } = {}): Promise<BackupPolicyEntity> {
     const value = validatePolicy(input);
+    if (value.storage.path) await this.checkStoragePath(value.storage.path);
     const chainKey = await this.chainKeyFor(value);
+    const policy = await this.forOrganization(organizationId);
+    const current = policy.value.storage;
+    const storageChanged = value.storage.kind !== current?.kind || (value.storage.path ?? null) !== (current?.path ?? null);
+    if (options.mayChangeStorage === false && storageChanged) {
+      throw new DomainError('FORBIDDEN', 'Only an ADMIN token may change where backups are stored (input.storage).', { details: { fields: { storage: 'may be changed by an ADMIN token only' } } });
+    }
     if (chainKey !== policy.chainKey) this.logger.info({ organizationId }, 'compression or encryption changed: the next backups start a new full chain');
     Object.assign(policy, { value, chainKey, ...(await this.next(organizationId, value)) });
     await this.repo.save(policy);

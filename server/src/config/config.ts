@@ -30,6 +30,8 @@ export interface Config {
   isProduction: boolean;
   /** The built web client (`npm run client:build`), served at `/`; a missing folder is reported on the page. */
   clientDir: string;
+  /** Failed authentication attempts per client address and minute before 429 (null: no throttle). */
+  authThrottle: { maxFailures: number; windowMs: number } | null;
 }
 
 const optional = z
@@ -70,6 +72,7 @@ const EnvSchema = z
     LABKEEPER_JOB_LOCK_LIFETIME_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(1000).default(600_000)),
     LABKEEPER_JOB_POLL_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(5000)),
     LABKEEPER_CLIENT_DIR: optional,
+    LABKEEPER_AUTH_FAILURES_PER_MINUTE: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(20)),
     LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
     NODE_ENV: optional,
   });
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
     logLevel: e.LOG_LEVEL,
     isProduction: e.NODE_ENV === 'production',
     clientDir: resolve(e.LABKEEPER_CLIENT_DIR ?? DEFAULT_CLIENT_DIR),
+    authThrottle: e.LABKEEPER_AUTH_FAILURES_PER_MINUTE > 0 ? { maxFailures: e.LABKEEPER_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 } : null,
   };
 }
 

@@ -13,9 +13,11 @@ import { normalizeInstanceUrl } from '../gitlab/instance-url.js';
 import { DEFAULT_SCHEDULE, validateSchedule } from '../organizations/sync-schedule.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, isDomainError, refuseEmpty, validationError } from '../shared/errors.js';
+import { namespacePathProblem } from '../shared/gitlab-path.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { ConnectionEntity, type ConnectionMethod, type OrganizationDefaults, type RepoSyncScheduleValue } from './connection.entity.js';
+import { caCertificateProblem } from './ca-certificate.js';
 import { oauthNotConfigured } from './connection.errors.js';
 import { ConnectionRecords } from './connection-records.js';
 import type { ConnectionStatusChanged } from './connection.events.js';
@@ -107,6 +109,8 @@ export class ConnectionService {
   async connect(input: ConnectInput): Promise<ConnectResult> {
     refuseEmpty({ credentialId: input.credentialId, clientSecretCredentialId: input.clientSecretCredentialId, defaultWorkerId: input.defaultWorkerId });
     const instanceUrl = normalizeInstanceUrl(input.instanceUrl?.trim() || GITLAB_COM, 'instanceUrl');
+    const caProblem = input.caCertificate?.trim() ? caCertificateProblem(input.caCertificate.trim()) : null;
+    if (caProblem) throw validationError({ caCertificate: caProblem });
     const defaults = await this.organizationDefaults(input);
     switch (input.method) {
       case 'PERSONAL_ACCESS_TOKEN':
@@ -181,6 +185,8 @@ export class ConnectionService {
   private async organizationDefaults(input: ConnectInput): Promise<OrganizationDefaults> {
     if (input.defaultWorkerId) await this.hooks.checkWorker(input.defaultWorkerId);
     const namespacePath = input.namespacePath?.trim().replace(/^\/+|\/+$/g, '') || null;
+    const pathProblem = namespacePath ? namespacePathProblem(namespacePath) : null;
+    if (pathProblem) throw validationError({ namespacePath: pathProblem });
     return {
       autoAddNewRepositories: input.autoAddNewRepositories ?? true,
       includeGroups: input.includeGroups ?? true,
@@ -245,12 +251,15 @@ export class ConnectionService {
       if (created) await this.credentials.delete(credentialId).catch(() => undefined);
       throw error;
     }
-    this.logger.info({ connectionId: connection.id, gitlabUser: user.username, instanceUrl }, 'connected with a personal access token');
     try {
       await this.hooks.afterConnected(connection); // before the announcement: its listeners find the organization
-    } finally {
-      this.publish({ connectionId: connection.id, status: 'CONNECTED', reason: null, at: this.clock.now().toISOString() });
+    } catch (error) {
+      // The mutation answers an error, so it leaves nothing behind (issue 12: errors never write).
+      await this.discard(connection.id, created ? credentialId : null);
+      throw error;
     }
+    this.logger.info({ connectionId: connection.id, gitlabUser: user.username, instanceUrl }, 'connected with a personal access token');
+    this.publish({ connectionId: connection.id, status: 'CONNECTED', reason: null, at: this.clock.now().toISOString() });
     return this.get(connection.id);
   }
 
@@ -307,10 +316,26 @@ export class ConnectionService {
       tokenRefreshedAt: null,
     });
     await this.repo.insert(connection);
-    const authorizationUrl = await this.attempts.start(connection, BACKUP_SCOPES);
+    let authorizationUrl: string;
+    try {
+      authorizationUrl = await this.attempts.start(connection, BACKUP_SCOPES);
+    } catch (error) {
+      await this.discard(connection.id, input.method === 'OAUTH_APP' && !input.clientSecretCredentialId ? credentialId : null);
+      throw error;
+    }
     this.logger.info({ connectionId: connection.id, method: input.method, instanceUrl }, 'OAuth authorization started');
     this.publish({ connectionId: connection.id, status: 'AWAITING_AUTHORIZATION', reason: null, at: this.clock.now().toISOString() });
     return { connection, authorizationUrl };
+  }
+
+  /** Undoes a connect that failed after storing: the connection and the credential it created. */
+  private async discard(connectionId: string, createdCredentialId: string | null): Promise<void> {
+    try {
+      await this.repo.delete({ id: connectionId });
+      if (createdCredentialId) await this.credentials.delete(createdCredentialId);
+    } catch (error) {
+      this.logger.error({ connectionId, err: error }, 'could not remove a connection whose connect failed');
+    }
   }
 
   private async freeCredentialName(base: string): Promise<string> {

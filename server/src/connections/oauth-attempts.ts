@@ -83,13 +83,17 @@ export class OAuthAttempts {
     if (!attempt) return { ok: false, connectionId: null, message: 'This authorization link is not valid. Start connecting again in Labkeeper.' };
     const connection = await this.dataSource.getRepository(ConnectionEntity).findOneByOrFail({ id: attempt.connectionId });
 
+    // A state whose secret does not match is not from our pop-up: refuse it without touching the
+    // attempt or the connection, so a forged callback cannot burn the user's genuine consent.
+    const stateMatches = secret !== undefined && safeEqual(sha256(secret), attempt.stateHash);
+    if (!stateMatches) {
+      this.logger.warn({ connectionId: connection.id, attemptId: attempt.id }, 'OAuth callback with a state that does not match refused (possible forgery)');
+      return { ok: false, connectionId: null, message: 'This authorization response does not match the attempt Labkeeper started (possible forgery).' };
+    }
     // Consume first, atomically: a concurrent or later replay finds it consumed.
     const now = this.clock.now();
     const consumed = await attempts.update({ id: attempt.id, consumedAt: IsNull() }, { consumedAt: now });
-    const stateMatches = secret !== undefined && safeEqual(sha256(secret), attempt.stateHash);
-    const failure = !stateMatches
-      ? 'the authorization response carried a state that does not match (possible forgery); authorize again'
-      : consumed.affected === 0
+    const failure = consumed.affected === 0
         ? 'this authorization response was already used (replayed); authorize again'
         : attempt.expiresAt < now
           ? 'the authorization attempt expired (10 minutes); authorize again'

@@ -3,11 +3,16 @@
  * authorization, then shows a page that tells the opener (postMessage, target origin = our own
  * public URL) and closes the window; without an opener it links back to the app.
  */
+import { createHash } from 'node:crypto';
 import type { Express } from 'express';
 import type { Logger } from '../shared/logger.js';
 import type { OAuthAttempts } from './oauth-attempts.js';
 
 export const OAUTH_CALLBACK_PATH = '/oauth/gitlab/callback';
+
+const STYLE = 'body{font-family:system-ui,sans-serif;margin:4rem auto;max-width:32rem;text-align:center}';
+/** CSP source for an inline block: its sha256, so no other inline script or style may run. */
+const hashSource = (text: string) => `'sha256-${createHash('sha256').update(text, 'utf8').digest('base64')}'`;
 
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -24,22 +29,23 @@ export function mountOAuthRoutes(app: Express, attempts: OAuthAttempts, publicUr
     }
     const message = JSON.stringify({ type: 'labkeeper:oauth', ...outcome }).replace(/</g, '\\u003c');
     const origin = JSON.stringify(new URL(publicUrl).origin);
+    const script = `
+  if (window.opener) { try { window.opener.postMessage(${message}, ${origin}); } catch (e) {} window.close(); }
+`;
     res
       .status(outcome.ok ? 200 : 400)
       .set('Cache-Control', 'no-store')
-      .set('Content-Security-Policy', "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'")
+      .set('Content-Security-Policy', `default-src 'none'; script-src ${hashSource(script)}; style-src ${hashSource(STYLE)}; frame-ancestors 'none'; base-uri 'none'`)
       .type('html')
       .send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Labkeeper — GitLab authorization</title>
-<style>body{font-family:system-ui,sans-serif;margin:4rem auto;max-width:32rem;text-align:center}</style></head>
+<style>${STYLE}</style></head>
 <body>
 <h1 id="result">${outcome.ok ? 'Connected' : 'Not connected'}</h1>
 <p id="message">${escapeHtml(outcome.message)}</p>
 <p>${outcome.ok ? 'You can close this window.' : 'Close this window and try again in Labkeeper.'}</p>
 <p><a href="${escapeHtml(publicUrl)}/">Back to Labkeeper</a></p>
-<script>
-  if (window.opener) { try { window.opener.postMessage(${message}, ${origin}); } catch (e) {} window.close(); }
-</script>
+<script>${script}</script>
 </body></html>`);
   });
 }

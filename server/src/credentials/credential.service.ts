@@ -97,6 +97,7 @@ export class CredentialService {
     const name = checkName(input.name, 'name');
     checkSecret(input.secret, 'secret');
     if (!CREDENTIAL_KINDS.includes(input.kind)) throw validationError({ kind: 'is not a known credential kind' });
+    if (input.expiresAt && input.expiresAt <= this.clock.now()) throw validationError({ expiresAt: 'must be in the future' });
     const id = newId();
     const entity = this.repo.create({
       id,
@@ -121,6 +122,8 @@ export class CredentialService {
   }
 
   async update(id: string, changes: CredentialChanges): Promise<CredentialEntity> {
+    if (changes.name === null) throw validationError({ name: 'must not be empty' });
+    if (changes.expiresAt && changes.expiresAt <= this.clock.now()) throw validationError({ expiresAt: 'must be in the future' });
     const entity = await this.get(id);
     if (changes.name !== undefined) entity.name = checkName(changes.name, 'name');
     if (changes.username !== undefined) entity.username = changes.username?.trim() || null;

@@ -67,9 +67,9 @@ async function letOthersTraverse(dir: string, log: Logger): Promise<void> {
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const { dataDir, port, logger } = options;
   const log = logger.child({ component: 'embedded-postgres' });
-  // The postgres OS user must traverse every parent directory of the data directory.
-  await mkdir(dirname(dataDir), { recursive: true, mode: 0o755 });
-  await chmod(dirname(dataDir), 0o755).catch(() => undefined);
+  // The postgres OS user (as root) must traverse every parent directory of the data directory;
+  // otherwise the parent (Labkeeper's data directory) stays private (shared/data-dir.ts).
+  await mkdir(dirname(dataDir), { recursive: true, mode: 0o700 });
   if (process.getuid?.() === 0) {
     const binaries = platformPackageDir();
     for (const dir of [binaries, dirname(dataDir)]) if (dir) await letOthersTraverse(dir, log);

@@ -11,6 +11,7 @@ import { DashboardResolver } from '../dashboard/dashboard.resolver.js';
 import { WorkerResolver } from '../workers/worker.resolver.js';
 import { RoleAuthChecker } from './context.js';
 import { ErrorMappingMiddleware } from './errors.js';
+import { InputGuardMiddleware } from './input-guard.js';
 import type { LabkeeperPubSub } from './pubsub.js';
 
 export const RESOLVERS = [
@@ -37,7 +38,7 @@ export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSc
     authMode: 'error',
     pubSub,
     validate: { forbidUnknownValues: false },
-    globalMiddlewares: [ErrorMappingMiddleware],
+    globalMiddlewares: [ErrorMappingMiddleware, InputGuardMiddleware],
   });
 }
 

@@ -1,24 +1,32 @@
 /**
  * The API process's HTTP face: one http.Server carrying Apollo Server (HTTP, /graphql), graphql-ws
- * (WebSocket, same path), health endpoints, OAuth routes and, later, the built web client.
+ * (WebSocket, same path: ws-server.ts), health endpoints, OAuth routes and the built web client.
  * Every GraphQL operation needs `Authorization: Bearer <api token>`: HTTP answers 401 otherwise,
- * and a WebSocket whose connection_init carries no valid token is closed with 4401.
+ * and a WebSocket whose connection_init carries no valid token is closed with 4401. Failed
+ * authentication is throttled per client address (429). Every answer of /graphql is a GraphQL JSON
+ * response with `extensions.code` on each error — also for malformed, oversized or badly encoded
+ * bodies — and every page carries helmet's security headers (CSP without inline script).
  */
 import { createServer, type Server } from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
-import express, { type Express } from 'express';
-import { GraphQLError, execute, specifiedRules, subscribe, validate, type GraphQLSchema } from 'graphql';
-import { CloseCode } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
-import type { Principal } from '../access/api-token.service.js';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import helmet from 'helmet';
+import { AuthThrottle } from '../access/auth-throttle.js';
+import type { Clock } from '../shared/clock.js';
+import { systemClock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Services } from '../services.js';
 import { bearerToken, type GraphQLContext } from './context.js';
-import { toGraphQLError } from './errors.js';
+import { maskError } from './error-masking.js';
 import { hardeningRules, LIMITS } from './hardening.js';
+import { createWsServer } from './ws-server.js';
+
+/** The largest HTTP body and WebSocket message /graphql accepts. */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
 
 export interface HttpServerOptions {
   schema: GraphQLSchema;
@@ -29,6 +37,9 @@ export interface HttpServerOptions {
   routes?: (app: Express) => void;
   /** /readyz: resolves when the database and job store answer. */
   readiness: () => Promise<Record<string, boolean>>;
+  clock?: Clock;
+  /** Failed-authentication throttle (default AUTH_THROTTLE_DEFAULTS; null: none). */
+  authThrottle?: { maxFailures: number; windowMs: number } | null;
 }
 
 export interface HttpServer {
@@ -42,50 +53,46 @@ const unauthenticated = () =>
     extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) } },
   });
 
+/** The client's address as this server sees it (proxies' X-Forwarded-For is not trusted). */
+const clientAddress = (req: { socket: { remoteAddress?: string } }) => req.socket.remoteAddress ?? 'unknown';
+
+const jsonErrors = (message: string, code: string) => ({ errors: [{ message, extensions: { code } }] });
+
+/** Body-parser failures (malformed JSON, bad gzip, too large, wrong charset) as GraphQL JSON errors. */
+const bodyErrors: ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, next) => {
+  if (res.headersSent) return next(error);
+  const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 400;
+  const [message, code] =
+    status === 413
+      ? [`The request body is larger than the limit of ${MAX_REQUEST_BYTES} bytes.`, 'PAYLOAD_TOO_LARGE']
+      : error?.type === 'entity.parse.failed'
+        ? ['The request body is not valid JSON.', 'BAD_REQUEST']
+        : status === 415
+          ? ['The request body has an unsupported encoding or charset.', 'BAD_REQUEST']
+          : ['The request body could not be read (bad encoding or an interrupted upload).', 'BAD_REQUEST'];
+  res.status(status).type('application/json').json(jsonErrors(message, code));
+};
+
 export async function createHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { schema, services, logger } = options;
   const log = logger.child({ component: 'api' });
+  const throttle = new AuthThrottle(
+    options.clock ?? systemClock,
+    log,
+    options.authThrottle === null ? { maxFailures: Number.POSITIVE_INFINITY, windowMs: 60_000 } : options.authThrottle,
+  );
   const app = express();
   app.disable('x-powered-by');
+  app.use(securityHeaders());
   const server = createServer(app);
 
-  const authenticate = (header: string | string[] | undefined | null): Promise<Principal | null> =>
-    services.apiTokens.authenticate(bearerToken(header));
-
-  // graphql-ws on the same server and path
-  const wss = new WebSocketServer({ server, path: '/graphql' });
-  const wsCleanup = useServer<{ authorization?: string; Authorization?: string }, { principal?: Principal }>(
-    {
-      schema,
-      execute,
-      subscribe,
-      validate: (s, doc) => validate(s, doc, [...specifiedRules, ...hardeningRules]),
-      onConnect: async (ctx) => {
-        const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
-        const principal = await authenticate(typeof header === 'string' ? header : null);
-        if (!principal) {
-          ctx.extra.socket.close(CloseCode.Unauthorized, 'Unauthorized');
-          return false;
-        }
-        (ctx.extra as { principal?: Principal }).principal = principal;
-        return true;
-      },
-      context: (ctx): GraphQLContext => ({
-        principal: (ctx.extra as { principal: Principal }).principal,
-        services,
-      }),
-      onError: (_ctx, _id, _payload, errors) => {
-        for (const e of errors) log.warn({ err: e }, 'subscription error');
-      },
-    },
-    wss,
-  );
+  const ws = createWsServer({ server, schema, services, logger: log, throttle, clientAddress, maxMessageBytes: MAX_REQUEST_BYTES });
 
   const drainWs: ApolloServerPlugin = {
     async serverWillStart() {
       return {
         async drainServer() {
-          await wsCleanup.dispose();
+          await ws.dispose();
         },
       };
     },
@@ -98,19 +105,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     parseOptions: { maxTokens: LIMITS.maxTokens },
     validationRules: hardeningRules,
     includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), drainWs],
-    formatError: (formatted, error) => {
-      const mapped = toGraphQLError((error as GraphQLError)?.originalError ?? error);
-      if (mapped instanceof GraphQLError && mapped !== error) {
-        return { ...formatted, message: mapped.message, extensions: { ...mapped.extensions } };
-      }
-      const code = formatted.extensions?.code;
-      if (code === 'INTERNAL_SERVER_ERROR' || code === undefined) {
-        log.error({ err: (error as GraphQLError)?.originalError ?? error }, 'internal error in GraphQL operation');
-        if (options.isProduction) return { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
-      }
-      return formatted;
-    },
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), ApolloServerPluginLandingPageDisabled(), drainWs],
+    formatError: (formatted, error) => maskError(error, log, 'execution', formatted.extensions?.code),
   });
   await apollo.start();
 
@@ -123,17 +119,33 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
   options.routes?.(app);
+  const throttled: RequestHandler = (req, res, next) => {
+    const retryAfter = throttle.retryAfterSeconds(clientAddress(req));
+    if (retryAfter === null) return next();
+    res.status(429).set('Retry-After', String(retryAfter)).json(jsonErrors('Too many failed authentication attempts; try again later.', 'TOO_MANY_REQUESTS'));
+  };
   app.use(
     '/graphql',
-    express.json({ limit: '1mb' }),
+    throttled,
+    express.json({ limit: MAX_REQUEST_BYTES }),
+    bodyErrors,
     expressMiddleware(apollo, {
       context: async ({ req }) => {
-        const principal = await authenticate(req.headers.authorization);
-        if (!principal) throw unauthenticated();
+        const principal = await services.apiTokens.authenticate(bearerToken(req.headers.authorization));
+        if (!principal) {
+          throttle.recordFailure(clientAddress(req as Request));
+          throw unauthenticated();
+        }
         return { principal, services };
       },
     }),
   );
+  // The last net for every route: JSON, never Express's HTML page with a stack.
+  app.use(((error, req, res, next) => {
+    if (res.headersSent) return next(error);
+    log.error({ err: error, path: req.path }, 'unhandled error in an HTTP route');
+    res.status(500).json(jsonErrors('Internal server error', 'INTERNAL_SERVER_ERROR'));
+  }) as ErrorRequestHandler);
 
   return {
     server,
@@ -147,7 +159,32 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       }),
     close: async () => {
       await apollo.stop(); // drains HTTP and WebSocket connections
-      wss.close();
     },
   };
+}
+
+/**
+ * helmet's headers on every response: a CSP that allows only our own scripts, styles, images and
+ * connections (no inline script; `frame-ancestors 'none'`), nosniff, no referrer.
+ */
+function securityHeaders(): RequestHandler {
+  return helmet({
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+      },
+    },
+    referrerPolicy: { policy: 'no-referrer' },
+    xContentTypeOptions: true,
+  });
 }

@@ -19,8 +19,8 @@ export class RestoreResolver {
 
   @Authorized('RESTORE_OPERATOR')
   @FieldResolver(() => String, { nullable: true, description: 'DOWNLOAD: the signed archive link, valid for one hour.' })
-  async downloadUrl(@Root() run: RestoreRun, @Ctx() { services }: GraphQLContext) {
-    return services.restores.downloadUrl(await services.restores.get(run.id));
+  async downloadUrl(@Root() run: RestoreRun, @Ctx() { services, principal }: GraphQLContext) {
+    return services.restores.downloadUrl(await services.restores.get(run.id), principal.tokenId);
   }
 
   @Authorized('RESTORE_OPERATOR')

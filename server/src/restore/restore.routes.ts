@@ -1,4 +1,7 @@
-/** GET /restore/:runId/archive.tar?expires&signature — the DOWNLOAD archive, streamed from storage. */
+/**
+ * GET /restore/:runId/archive.tar?expires&token&signature — the DOWNLOAD archive, streamed from
+ * storage; refused once the API token that made the link is revoked or expired.
+ */
 import { pipeline } from 'node:stream/promises';
 import type { Express } from 'express';
 import { isDomainError } from '../shared/errors.js';
@@ -6,10 +9,11 @@ import type { Logger } from '../shared/logger.js';
 import type { RestoreService } from './restore.service.js';
 import { tarStream } from './tar.js';
 
-export function mountRestoreRoutes(app: Express, restores: RestoreService, logger: Logger): void {
+export function mountRestoreRoutes(app: Express, restores: RestoreService, logger: Logger, isTokenActive: (tokenId: string) => Promise<boolean>): void {
   app.get('/restore/:runId/archive.tar', async (req, res) => {
     try {
-      const { run, entries } = await restores.openDownload(req.params.runId, String(req.query.expires ?? ''), String(req.query.signature ?? ''));
+      const link = { runId: req.params.runId, expires: String(req.query.expires ?? ''), tokenId: String(req.query.token ?? ''), signature: String(req.query.signature ?? '') };
+      const { run, entries } = await restores.openDownload(link, isTokenActive);
       res.set('Content-Type', 'application/x-tar');
       res.set('Content-Disposition', `attachment; filename="labkeeper-restore-${run.id}.tar"`);
       res.set('Cache-Control', 'no-store');

@@ -14,6 +14,7 @@ import { In, LessThanOrEqual, type DataSource, type Repository } from 'typeorm';
 import type { SnapshotVerifier } from '../snapshot/snapshot-verifier.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, refuseEmpty, validationError } from '../shared/errors.js';
+import { namespacePathProblem, projectPathProblem } from '../shared/gitlab-path.js';
 import { newId } from '../shared/ids.js';
 import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
@@ -113,6 +114,10 @@ export class RestoreService {
     }
     if (request.target === 'NEW_PROJECT') {
       if (!request.namespacePath?.trim()) throw validationError({ 'namespacePath': 'is required: the group that receives the restored projects' });
+      const pathProblem = namespacePathProblem(request.namespacePath.trim().replace(/^\/+|\/+$/g, ''));
+      if (pathProblem) throw validationError({ namespacePath: pathProblem });
+      const projectProblem = request.projectPath ? projectPathProblem(request.projectPath) : null;
+      if (projectProblem) throw validationError({ projectPath: projectProblem });
       if (request.projectPath && snapshots.filter((s) => s.repositoryId).length > 1) throw validationError({ 'projectPath': 'is only for a single snapshot; several keep their original paths' });
       const connectionId = request.targetConnectionId ?? (await this.organizationConnection(snapshots[0]!.organizationId));
       const includeMetadata = request.includeMetadata ?? true;
@@ -292,26 +297,34 @@ export class RestoreService {
     return row.connection_id as string;
   }
 
-  /** The signed, expiring link to a DOWNLOAD run's archive (null when there is none). */
-  downloadUrl(run: RestoreRunEntity): string | null {
+  /**
+   * The signed, expiring link to a DOWNLOAD run's archive (null when there is none), bound to the
+   * API token that asked for it: the link stops working when that token is revoked or expires.
+   */
+  downloadUrl(run: RestoreRunEntity, tokenId: string): string | null {
     if (!run.downloadExpiresAt || run.downloadExpiresAt <= this.clock.now()) return null;
     const expires = String(run.downloadExpiresAt.getTime());
-    return `${this.publicUrl}/restore/${run.id}/archive.tar?expires=${expires}&signature=${this.sign(run.id, expires)}`;
+    return `${this.publicUrl}/restore/${run.id}/archive.tar?expires=${expires}&token=${tokenId}&signature=${this.sign(run.id, expires, tokenId)}`;
   }
 
-  /** Checks a link's signature and expiry; returns the archive's entries. */
-  async openDownload(runId: string, expires: string, signature: string): Promise<{ run: RestoreRunEntity; entries: AsyncIterable<TarEntry> }> {
-    const expected = this.sign(runId, expires);
+  /** Checks a link's signature, expiry and token; returns the archive's entries. */
+  async openDownload(
+    link: { runId: string; expires: string; tokenId: string; signature: string },
+    isTokenActive: (tokenId: string) => Promise<boolean>,
+  ): Promise<{ run: RestoreRunEntity; entries: AsyncIterable<TarEntry> }> {
+    const { runId, expires, tokenId, signature } = link;
+    const expected = this.sign(runId, expires, tokenId);
     const valid = signature.length === expected.length && timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
     if (!valid) throw new DomainError('FORBIDDEN', 'this download link is not valid');
     if (Number(expires) <= this.clock.now().getTime()) throw new DomainError('FORBIDDEN', 'this download link has expired; start the restore again');
+    if (!(await isTokenActive(tokenId))) throw new DomainError('FORBIDDEN', 'the API token that made this download link was revoked or has expired');
     const run = await this.get(runId);
     if (!run.downloadExpiresAt) throw new DomainError('FORBIDDEN', 'this restore has no archive');
     return { run, entries: this.archiveEntries(run.snapshotIds) };
   }
 
-  private sign(runId: string, expires: string): string {
-    return createHmac('sha256', this.signingKey).update(`${runId}:${expires}`).digest('base64url');
+  private sign(runId: string, expires: string, tokenId: string): string {
+    return createHmac('sha256', this.signingKey).update(`${runId}:${expires}:${tokenId}`).digest('base64url');
   }
 
   /** Every stored file the snapshots need: their chains' folders and the LFS objects they list. */
