@@ -83,7 +83,7 @@ describe('a credential of the wrong kind', () => {
   });
 
   it('names the field when the id is no credential at all', async () => {
-    const r = await t.gql(CONNECT, { i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', credentialId: 'not-a-uuid' } });
+    const r = await t.gql(CONNECT, { i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', credentialId: '00000000-0000-4000-8000-000000000000' } });
     expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { 'input.credentialId': expect.stringMatching(/no credential has id/) } });
   });
 

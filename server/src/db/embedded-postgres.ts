@@ -97,7 +97,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     log.info({ dataDir }, 'initialising embedded PostgreSQL cluster');
     await rm(dataDir, { recursive: true, force: true });
-    await pg.initialise();
+    // initdb runs as the postgres OS user and reads a password file the library writes with this
+    // process's umask: a private umask inherited from a parent (a test runner that already started
+    // Labkeeper, a hardened shell) would make it unreadable. The file is deleted right after.
+    const inherited = process.umask(0o022);
+    try {
+      await pg.initialise();
+    } finally {
+      process.umask(inherited);
+    }
   }
   await stopOrphan(dataDir, log);
   try {

@@ -186,5 +186,9 @@ function securityHeaders(): RequestHandler {
     },
     referrerPolicy: { policy: 'no-referrer' },
     xContentTypeOptions: true,
+    // No Cross-Origin-Opener-Policy: the OAuth pop-ups go to GitLab and come back to our callback
+    // page, which must still reach `window.opener` to tell the main window and close itself; COOP
+    // (helmet's default is same-origin) severs that link and the pop-up never closes.
+    crossOriginOpenerPolicy: false,
   });
 }
