@@ -28,7 +28,7 @@ beforeAll(async () => {
   sim.createIssue(projectId, { title: 'the one issue', authorId: alice.id });
   t = await startTestApp({ gitlab: { url: sim.url }, clock: labkeeper });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', tokenExpiresAt: null }));
-}, 60_000);
+});
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
@@ -50,7 +50,7 @@ async function backup(): Promise<{ status: string; item: Item }> {
     (e) => e.backupProgress.runId === 'probe',
   );
   const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
-  await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 60_000);
+  await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
   const result = (await t.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace repositoryId status snapshotId warnings } } }`, { id: run.data.runNow.id })).data.backupRun;
   return { status: result.status, item: result.items.find((i: Item) => i.repositoryId)! };

@@ -42,7 +42,7 @@ beforeAll(async () => {
   await synced;
   const orgs = await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: connected.data.connectGitLab.connection.id });
   orgId = orgs.data.organizations[0].id;
-}, 120_000);
+});
 
 afterAll(async () => {
   await t?.stop();
@@ -62,7 +62,7 @@ async function backup() {
   );
   const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o, copyType: FULL }) { id } }`, { o: orgId });
   expect(run.errors).toBeUndefined();
-  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal, 170_000);
+  const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
   const items = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { pathWithNamespace status attempts errorMessage } } }`, { id: run.data.runNow.id })).data.backupRun.items as Array<{ pathWithNamespace: string; status: string; attempts: number; errorMessage: string | null }>;
   return { status: done.backupProgress.runStatus, items };
