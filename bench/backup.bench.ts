@@ -42,7 +42,18 @@
  */
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdtemp, open } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { createServer } from 'node:net';
@@ -124,7 +135,15 @@ interface PassResult {
   gitAll: ReturnType<typeof GitTrace.summarize>['all'] | null;
   changedRepositories?: string[];
   /** Per repository, ms after runNow was called (UNCHANGED ones left out). */
-  timeline: { repository: string; status: string; startedMs: number | null; bundlingMs: number | null; writingMs: number | null; finishedMs: number | null; bytesWritten: number }[];
+  timeline: {
+    repository: string;
+    status: string;
+    startedMs: number | null;
+    bundlingMs: number | null;
+    writingMs: number | null;
+    finishedMs: number | null;
+    bytesWritten: number;
+  }[];
 }
 
 /** With BENCH_MARKS: every statement sent through node-postgres, by its first 90 characters. */
@@ -133,7 +152,9 @@ if (process.env.BENCH_MARKS) {
   const original = pg.Client.prototype.query as (...args: unknown[]) => unknown;
   (pg.Client.prototype as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
     const first = args[0] as string | { text?: string; name?: string };
-    const text = (typeof first === 'string' ? first : first?.text ?? first?.name ?? '?').replace(/\s+/g, ' ').slice(0, 90);
+    const text = (typeof first === 'string' ? first : (first?.text ?? first?.name ?? '?'))
+      .replace(/\s+/g, ' ')
+      .slice(0, 90);
     queryCounts.set(text, (queryCounts.get(text) ?? 0) + 1);
     return original.apply(this, args);
   };
@@ -150,7 +171,8 @@ async function main() {
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async () => {
     trace.stop();
-    for (const c of cleanups.splice(0).reverse()) await c().catch((e: unknown) => log(`cleanup: ${(e as Error).message}`));
+    for (const c of cleanups.splice(0).reverse())
+      await c().catch((e: unknown) => log(`cleanup: ${(e as Error).message}`));
     if (!KEEP) rmSync(work, { recursive: true, force: true });
     else log(`work directory kept: ${work}`);
   };
@@ -176,7 +198,9 @@ async function main() {
       await sim.setHome(process.env.HOME);
     };
     const bySize = [...repos].sort((a, b) => b.sizeBytes - a.sizeBytes);
-    log(`corpus ${corpus.profile} ${CORPUS_VERSION}: ${repos.length} repositories, ${mib(corpusBytes)} (biggest ${bySize[0]!.name} ${mib(bySize[0]!.sizeBytes)}), ${repos.reduce((n, r) => n + r.refs, 0)} refs`);
+    log(
+      `corpus ${corpus.profile} ${CORPUS_VERSION}: ${repos.length} repositories, ${mib(corpusBytes)} (biggest ${bySize[0].name} ${mib(bySize[0].sizeBytes)}), ${repos.reduce((n, r) => n + r.refs, 0)} refs`,
+    );
 
     // ---- Labkeeper ----------------------------------------------------------------------------
     const port = await freePort();
@@ -208,7 +232,9 @@ async function main() {
       LABKEEPER_WORKER_NAME: 'bench',
       LABKEEPER_HEARTBEAT_MS: '1000',
       GITLAB_URL: hosted.url,
-      ...(process.env.LABKEEPER_WORKER_CONCURRENCY ? { LABKEEPER_WORKER_CONCURRENCY: process.env.LABKEEPER_WORKER_CONCURRENCY } : {}),
+      ...(process.env.LABKEEPER_WORKER_CONCURRENCY
+        ? { LABKEEPER_WORKER_CONCURRENCY: process.env.LABKEEPER_WORKER_CONCURRENCY }
+        : {}),
     });
     const concurrency = config.worker.concurrency;
     mkdirSync(dataDir, { recursive: true });
@@ -226,31 +252,47 @@ async function main() {
       return body.data!;
     };
 
-    const synced = new Promise<void>((resolve) => app.jobStore.agenda.once('complete:repositories.sync', () => resolve()));
-    const connected = await gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-      i: {
-        method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: hosted.url, login: hosted.login, personalAccessToken: pat.token, namespacePath: 'bench',
-        // No scheduled sync during the benchmark's simulated days.
-        repoSyncSchedule: { kind: 'INTERVAL', intervalMinutes: 10080 },
+    const synced = new Promise<void>((resolve) =>
+      app.jobStore.agenda.once('complete:repositories.sync', () => resolve()),
+    );
+    const connected = await gql(
+      `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`,
+      {
+        i: {
+          method: 'PERSONAL_ACCESS_TOKEN',
+          instanceUrl: hosted.url,
+          login: hosted.login,
+          personalAccessToken: pat.token,
+          namespacePath: 'bench',
+          // No scheduled sync during the benchmark's simulated days.
+          repoSyncSchedule: { kind: 'INTERVAL', intervalMinutes: 10080 },
+        },
       },
-    });
+    );
     await synced;
-    const orgId: string = (await gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: connected.connectGitLab.connection.id })).organizations[0].id;
-    await gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`, {
-      o: orgId,
-      i: {
-        scope: { mode: 'ALL' },
-        include: { repository: true, wiki: false, lfs: false, metadata: [], groupMetadata: [] },
-        schedule: { type: 'MANUAL' },
-        timeZone: 'UTC',
-        window: null,
-        retention: { mode: 'KEEP_FOREVER' },
-        storage: { kind: 'LOCAL', path: null },
-        compression: 'GZIP',
-        encryptionCredentialId: null,
-        verifyAfterBackup: false,
+    const orgId: string = (
+      await gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, {
+        c: connected.connectGitLab.connection.id,
+      })
+    ).organizations[0].id;
+    await gql(
+      `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
+      {
+        o: orgId,
+        i: {
+          scope: { mode: 'ALL' },
+          include: { repository: true, wiki: false, lfs: false, metadata: [], groupMetadata: [] },
+          schedule: { type: 'MANUAL' },
+          timeZone: 'UTC',
+          window: null,
+          retention: { mode: 'KEEP_FOREVER' },
+          storage: { kind: 'LOCAL', path: null },
+          compression: 'GZIP',
+          encryptionCredentialId: null,
+          verifyAfterBackup: false,
+        },
       },
-    });
+    );
     const repositoryIdOf = new Map<string, string>();
 
     // ---- Agenda's job events, for slot occupancy -------------------------------------------------
@@ -275,7 +317,6 @@ async function main() {
     })();
     cleanups.push(async () => void (await iterator.return?.()));
 
-
     /** runNow, then wait for the terminal state; timings from the script's clock and the rows. */
     async function backupPass(label: string, traced: boolean, copyType: 'FULL' | null = null): Promise<PassResult> {
       const traceDir = traced && TRACE ? await traceStart(label) : null;
@@ -288,7 +329,9 @@ async function main() {
       const pgBefore = cpuSecondsOf(/^postgres$/);
       const started = performance.now();
       const startedEpoch = Date.now();
-      const created = await gql(`mutation($i: RunNowInput!) { runNow(input: $i) { id } }`, { i: { organizationId: orgId, ...(copyType ? { copyType } : {}) } });
+      const created = await gql(`mutation($i: RunNowInput!) { runNow(input: $i) { id } }`, {
+        i: { organizationId: orgId, ...(copyType ? { copyType } : {}) },
+      });
       const runId: string = created.runNow.id;
       await new Promise<void>((resolve, reject) => {
         const deadline = Date.now() + 60 * 60_000;
@@ -312,9 +355,16 @@ async function main() {
       });
       const wallMs = elapsed(started);
       const cpuUsed = process.cpuUsage(cpuBefore);
-      const cpu = { labkeeperS: (cpuUsed.user + cpuUsed.system) / 1e6, postgresS: cpuSecondsOf(/^postgres$/) - pgBefore };
+      const cpu = {
+        labkeeperS: (cpuUsed.user + cpuUsed.system) / 1e6,
+        postgresS: cpuSecondsOf(/^postgres$/) - pgBefore,
+      };
       loopDelay.disable();
-      const eventLoop = { p50Ms: loopMs(loopDelay.percentile(50)), p99Ms: loopMs(loopDelay.percentile(99)), maxMs: loopMs(loopDelay.max) };
+      const eventLoop = {
+        p50Ms: loopMs(loopDelay.percentile(50)),
+        p99Ms: loopMs(loopDelay.percentile(99)),
+        maxMs: loopMs(loopDelay.max),
+      };
       if (traceDir) await traceStop();
       const run = await app.services.backupRuns.get(runId);
       const items = await app.services.backupRuns.itemsOf(runId);
@@ -337,9 +387,10 @@ async function main() {
           ['end', t(item.finishedAt)],
         ];
         for (let k = 0; k < marks.length - 1; k++) {
-          const [name, from] = marks[k]!;
-          const to = marks[k + 1]![1];
-          if (from !== undefined && to !== undefined && Number.isFinite(from) && Number.isFinite(to)) phases[name] = (phases[name] ?? 0) + (to - from);
+          const [name, from] = marks[k];
+          const to = marks[k + 1][1];
+          if (from !== undefined && to !== undefined && Number.isFinite(from) && Number.isFinite(to))
+            phases[name] = (phases[name] ?? 0) + (to - from);
         }
       }
       const summary = traceDir ? GitTrace.summarize(traceDir) : null;
@@ -385,7 +436,10 @@ async function main() {
           tailMs: ends.length ? t(run.finishedAt) - Math.max(...ends) : NaN,
         },
         cpu,
-        slots: { idleWhileQueuedMs: Math.round(idle), meanHandoverMs: handovers.length ? handovers.reduce((a, b) => a + b, 0) / handovers.length : null },
+        slots: {
+          idleWhileQueuedMs: Math.round(idle),
+          meanHandoverMs: handovers.length ? handovers.reduce((a, b) => a + b, 0) / handovers.length : null,
+        },
         phases: worked.length ? phases : null,
         git: summary?.top ?? null,
         gitAll: summary?.all ?? null,
@@ -393,8 +447,17 @@ async function main() {
           .filter((i) => i.status !== 'UNCHANGED')
           .map((i) => {
             const at = (phase: string) => events.find((e) => e.itemId === i.id && e.phase === phase)?.at;
-            const rel = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? null : Math.round(v - startedEpoch));
-            return { repository: i.pathWithNamespace, status: i.status, startedMs: rel(t(i.startedAt)), bundlingMs: rel(at('BUNDLING')), writingMs: rel(at('WRITING')), finishedMs: rel(t(i.finishedAt)), bytesWritten: Number(i.bytesWritten) };
+            const rel = (v: number | undefined) =>
+              v === undefined || !Number.isFinite(v) ? null : Math.round(v - startedEpoch);
+            return {
+              repository: i.pathWithNamespace,
+              status: i.status,
+              startedMs: rel(t(i.startedAt)),
+              bundlingMs: rel(at('BUNDLING')),
+              writingMs: rel(at('WRITING')),
+              finishedMs: rel(t(i.finishedAt)),
+              bytesWritten: Number(i.bytesWritten),
+            };
           }),
       };
     }
@@ -406,14 +469,24 @@ async function main() {
       GIT_CONFIG_KEY_0: 'http.extraHeader',
       GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`alice:${pat.token}`).toString('base64')}`,
     });
-    async function rawClone(label: string, into: string): Promise<{ wallMs: number; perRepoMs: Record<string, number>; git: PassResult['git']; gitAll: PassResult['gitAll'] }> {
+    async function rawClone(
+      label: string,
+      into: string,
+    ): Promise<{
+      wallMs: number;
+      perRepoMs: Record<string, number>;
+      git: PassResult['git'];
+      gitAll: PassResult['gitAll'];
+    }> {
       rmSync(into, { recursive: true, force: true });
       mkdirSync(into, { recursive: true });
       const traceDir = TRACE ? await traceStart(label) : null;
       const perRepoMs: Record<string, number> = {};
       const started = performance.now();
       await pool(bySize, concurrency, async (r) => {
-        const { ms } = await run('git', ['clone', '--mirror', '--quiet', r.url, join(into, `${r.name}.git`)], { env: authEnv() });
+        const { ms } = await run('git', ['clone', '--mirror', '--quiet', r.url, join(into, `${r.name}.git`)], {
+          env: authEnv(),
+        });
         perRepoMs[r.name] = ms;
       });
       const wallMs = elapsed(started);
@@ -437,14 +510,19 @@ async function main() {
 
     // ---- 1. raw baseline and 2. full backup --------------------------------------------------------
     await setOffset(offsetMs + PASS_INTERVAL_MS); // the organization existed long before its first backup
-    for (const r of repos) for (const f of readdirSync(join(r.simPath, 'objects', 'pack'))) readFileSync(join(r.simPath, 'objects', 'pack', f)); // warm the page cache
+    for (const r of repos)
+      for (const f of readdirSync(join(r.simPath, 'objects', 'pack')))
+        readFileSync(join(r.simPath, 'objects', 'pack', f)); // warm the page cache
     // Warm-up (untimed): the simulator's first git requests pay for cold code paths.
-    await run('git', ['clone', '--mirror', '--quiet', bySize.at(-1)!.url, join(work, 'warm-up.git')], { env: authEnv() });
+    await run('git', ['clone', '--mirror', '--quiet', bySize.at(-1)!.url, join(work, 'warm-up.git')], {
+      env: authEnv(),
+    });
     rmSync(join(work, 'warm-up.git'), { recursive: true, force: true });
     if (FULL_ONLY) {
       const raws: number[] = [];
       const fulls: PassResult[] = [];
-      const cpuLine = (c: ReturnType<typeof machineCpuSince>) => `machine CPU busy ${c.busyS.toFixed(1)} s, idle ${c.idleS.toFixed(1)} s (I/O wait ${c.iowaitS.toFixed(1)} s)`;
+      const cpuLine = (c: ReturnType<typeof machineCpuSince>) =>
+        `machine CPU busy ${c.busyS.toFixed(1)} s, idle ${c.idleS.toFixed(1)} s (I/O wait ${c.iowaitS.toFixed(1)} s)`;
       for (let k = 0; k < 3; k++) {
         const rawCpu = machineCpu();
         const rawFromUs = process.hrtime.bigint() / 1000n;
@@ -460,17 +538,26 @@ async function main() {
         if (process.env.BENCH_MARKS) {
           log(`  marks µs ${fromUs} ${process.hrtime.bigint() / 1000n}`);
           const sorted = [...queryCounts.entries()].sort((a, b) => b[1] - a[1]);
-          log(`  queries ${sorted.reduce((n, [, c]) => n + c, 0)}:\n${sorted.slice(0, 40).map(([q, c]) => `    ${c} ${q}`).join('\n')}`);
+          log(
+            `  queries ${sorted.reduce((n, [, c]) => n + c, 0)}:\n${sorted
+              .slice(0, 40)
+              .map(([q, c]) => `    ${c} ${q}`)
+              .join('\n')}`,
+          );
         }
         log(`  full: ${cpuLine(machineCpuSince(fullCpu))}`);
         fulls.push(full);
-        log(`  raw ${secs(raws[k]!)}, full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]!).toFixed(2)}×); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL; phases ${JSON.stringify(full.phases)}`);
+        log(
+          `  raw ${secs(raws[k])}, full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]).toFixed(2)}×); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL; phases ${JSON.stringify(full.phases)}`,
+        );
         await setOffset(offsetMs + PASS_INTERVAL_MS);
       }
-      const median = (v: number[]) => [...v].sort((a, b) => a - b)[1]!;
+      const median = (v: number[]) => [...v].sort((a, b) => a - b)[1];
       const rawMs = median(raws);
       const fullMs = median(fulls.map((f) => f.wallMs));
-      log(`\nfull-only: raw median ${secs(rawMs)}, full median ${secs(fullMs)} = ${(fullMs / rawMs).toFixed(2)}× raw (pairs: ${fulls.map((f, k) => (f.wallMs / raws[k]!).toFixed(2)).join(', ')})`);
+      log(
+        `\nfull-only: raw median ${secs(rawMs)}, full median ${secs(fullMs)} = ${(fullMs / rawMs).toFixed(2)}× raw (pairs: ${fulls.map((f, k) => (f.wallMs / raws[k]).toFixed(2)).join(', ')})`,
+      );
       writeFileSync(join(work, 'full-only.json'), `${JSON.stringify({ raws, fulls }, null, 2)}\n`);
       return;
     }
@@ -482,10 +569,13 @@ async function main() {
     log(`  ${secs(raw1.wallMs)}, ${secs(raw1b.wallMs)} (two runs)`);
     log(`labkeeper: full backup (runNow) …`);
     const full = await backupPass('full', true);
-    log(`  ${secs(full.wallMs)} ${full.status} (${full.items.succeeded}/${full.items.total}), ${mib(full.bytesWritten)} written`);
+    log(
+      `  ${secs(full.wallMs)} ${full.status} (${full.items.succeeded}/${full.items.total}), ${mib(full.bytesWritten)} written`,
+    );
 
     // verification of every FULL snapshot, separately (verifyAfterBackup is not part of the run)
-    const fullSnapshots = (await app.services.snapshots.list({ organizationId: orgId }, { offset: 0, limit: 10_000 })).items;
+    const fullSnapshots = (await app.services.snapshots.list({ organizationId: orgId }, { offset: 0, limit: 10_000 }))
+      .items;
     const toVerify = fullSnapshots.filter((s) => s.copyType === 'FULL').map((s) => s.id);
     log(`verification of ${toVerify.length} FULL snapshots at concurrency ${concurrency} …`);
     const verifyStarted = performance.now();
@@ -498,22 +588,50 @@ async function main() {
     log(`  ${secs(verifyMs)}${verifyProblems ? `, ${verifyProblems} FAILED` : ', all verified'}`);
 
     // ---- where a full backup of the biggest repository spends its time (one at a time) -----------
-    const micro = await microBreakdown(bySize[0]!, repositoryIdOf.get(bySize[0]!.fullPath), dataDir, join(work, 'micro'), authEnv, pat.token);
+    const micro = await microBreakdown(
+      bySize[0],
+      repositoryIdOf.get(bySize[0].fullPath),
+      dataDir,
+      join(work, 'micro'),
+      authEnv,
+      pat.token,
+    );
 
     // ---- what the proposed FULL path would cost: clone, refs, header + pack streamed into storage ----
-    log(`mirror-based path, for comparison (clone -c gc…, for-each-ref, header + pack → LocalStorage.put; no DB/Agenda) …`);
+    log(
+      `mirror-based path, for comparison (clone -c gc…, for-each-ref, header + pack → LocalStorage.put; no DB/Agenda) …`,
+    );
     const protoDir = join(work, 'proto');
     const protoStore = await LocalStorage.open(join(protoDir, 'store'));
     const protoStarted = performance.now();
     await pool(bySize, concurrency, async (r) => {
       const mirror = join(protoDir, 'mirrors', `${r.name}.git`);
-      await run('git', ['clone', '--mirror', '--quiet', '-c', 'gc.pruneExpire=never', '-c', 'gc.reflogExpireUnreachable=never', r.url, mirror], { env: authEnv() });
-      const refs = (await run('git', ['for-each-ref', '--format=%(objectname) %(refname)'], { cwd: mirror })).stdout.trim();
+      await run(
+        'git',
+        [
+          'clone',
+          '--mirror',
+          '--quiet',
+          '-c',
+          'gc.pruneExpire=never',
+          '-c',
+          'gc.reflogExpireUnreachable=never',
+          r.url,
+          mirror,
+        ],
+        { env: authEnv() },
+      );
+      const refs = (
+        await run('git', ['for-each-ref', '--format=%(objectname) %(refname)'], { cwd: mirror })
+      ).stdout.trim();
       const packs = readdirSync(join(mirror, 'objects', 'pack')).filter((f) => f.endsWith('.pack'));
       if (packs.length !== 1) throw new Error(`${r.name}: ${packs.length} packs after clone`);
       const body = async function* () {
         yield Buffer.from(`# v2 git bundle\n${refs}\n\n`);
-        for await (const chunk of createReadStream(join(mirror, 'objects', 'pack', packs[0]!), { highWaterMark: 1024 * 1024 })) yield chunk as Buffer;
+        for await (const chunk of createReadStream(join(mirror, 'objects', 'pack', packs[0]), {
+          highWaterMark: 1024 * 1024,
+        }))
+          yield chunk as Buffer;
       };
       await protoStore.put(`${r.name}/repository.bundle`, Readable.from(body()));
       await protoStore.put(`${r.name}/manifest.json`, Buffer.from(JSON.stringify({ refs })));
@@ -526,7 +644,9 @@ async function main() {
     await setOffset(offsetMs + PASS_INTERVAL_MS);
     log(`labkeeper: no-change pass (+6 h) …`);
     const noChange = await backupPass('no-change', true);
-    log(`  ${secs(noChange.wallMs)} ${noChange.status}: ${noChange.items.unchanged} unchanged, ${noChange.gitRequests} git requests`);
+    log(
+      `  ${secs(noChange.wallMs)} ${noChange.status}: ${noChange.items.unchanged} unchanged, ${noChange.gitRequests} git requests`,
+    );
 
     // ---- 4. ten passes with small changes in 10 % of the repositories ------------------------------
     const changePasses: PassResult[] = [];
@@ -535,13 +655,18 @@ async function main() {
       await setOffset(offsetMs + PASS_INTERVAL_MS / 2);
       // Ranks k, k+10, k+20 … of the size order: each pass touches one of the ten biggest.
       const chosen = bySize.filter((_, i) => i % 10 === k % 10).slice(0, perPass);
-      await sim.change(chosen.map((r) => r.projectId), 99 + k);
+      await sim.change(
+        chosen.map((r) => r.projectId),
+        99 + k,
+      );
       await setOffset(offsetMs + PASS_INTERVAL_MS / 2);
       log(`labkeeper: pass ${k + 1}/${CHANGE_PASSES} after changing ${chosen.map((r) => r.name).join(', ')} …`);
       const pass = await backupPass(`change-${k + 1}`, k === 0);
       pass.changedRepositories = chosen.map((r) => r.name);
       changePasses.push(pass);
-      log(`  ${secs(pass.wallMs)} ${pass.status}: ${pass.items.succeeded} backed up, ${pass.items.unchanged} unchanged, ${pass.gitRequests} git requests, ${(pass.bytesWritten / 1024).toFixed(0)} KiB written`);
+      log(
+        `  ${secs(pass.wallMs)} ${pass.status}: ${pass.items.succeeded} backed up, ${pass.items.unchanged} unchanged, ${pass.gitRequests} git requests, ${(pass.bytesWritten / 1024).toFixed(0)} KiB written`,
+      );
     }
 
     // ---- 5. storage vs one mirror (final state) ----------------------------------------------------
@@ -555,70 +680,150 @@ async function main() {
 
     // ---- report ---------------------------------------------------------------------------------
     const rawSamples = [raw1.wallMs, raw1b.wallMs, raw2.wallMs];
-    const rawMs = [...rawSamples].sort((a, b) => a - b)[1]!;
+    const rawMs = [...rawSamples].sort((a, b) => a - b)[1];
     const ratios = {
       fullVsRaw: full.wallMs / rawMs,
       noChangeVsFull: noChange.wallMs / full.wallMs,
       storageVsMirror: backups.apparent / mirrors.apparent,
     };
     const ok = (value: number, target: number, extra = true) => (value <= target && extra ? 'PASS' : 'MISS');
-    const firstChange = changePasses[0]!;
+    const firstChange = changePasses[0];
     const meanChange = changePasses.reduce((n, p) => n + p.wallMs, 0) / changePasses.length;
     const rows: [string, string, string, string][] = [
       ['raw clone --mirror (median of 3)', `${secs(rawMs)}  (${rawSamples.map(secs).join(' / ')})`, '', ''],
-      ['Labkeeper full backup', secs(full.wallMs), `${ratios.fullVsRaw.toFixed(2)}× raw`, `≤ ${TARGETS.fullVsRaw}× ${ok(ratios.fullVsRaw, TARGETS.fullVsRaw)}`],
-      ['no-change pass (+6 h)', `${secs(noChange.wallMs)}, ${noChange.gitRequests} git requests`, `${(ratios.noChangeVsFull * 100).toFixed(1)} % of full`, `≤ ${TARGETS.noChangeVsFull * 100} %, 0 git ${ok(ratios.noChangeVsFull, TARGETS.noChangeVsFull, noChange.gitRequests === 0)}`],
-      [`pass after changing 10 % (${firstChange.changedRepositories!.length})`, secs(firstChange.wallMs), `${((firstChange.wallMs / full.wallMs) * 100).toFixed(1)} % of full`, ''],
-      [`mean of ${CHANGE_PASSES} change passes`, secs(meanChange), `${((meanChange / full.wallMs) * 100).toFixed(1)} % of full`, ''],
-      [`storage: backups after ${CHANGE_PASSES} change passes`, `${mib(backups.apparent)} (${mib(backups.allocated)} on disk)`, `${ratios.storageVsMirror.toFixed(2)}× mirror`, `≤ ${TARGETS.storageVsMirror}× ${ok(ratios.storageVsMirror, TARGETS.storageVsMirror)}`],
+      [
+        'Labkeeper full backup',
+        secs(full.wallMs),
+        `${ratios.fullVsRaw.toFixed(2)}× raw`,
+        `≤ ${TARGETS.fullVsRaw}× ${ok(ratios.fullVsRaw, TARGETS.fullVsRaw)}`,
+      ],
+      [
+        'no-change pass (+6 h)',
+        `${secs(noChange.wallMs)}, ${noChange.gitRequests} git requests`,
+        `${(ratios.noChangeVsFull * 100).toFixed(1)} % of full`,
+        `≤ ${TARGETS.noChangeVsFull * 100} %, 0 git ${ok(ratios.noChangeVsFull, TARGETS.noChangeVsFull, noChange.gitRequests === 0)}`,
+      ],
+      [
+        `pass after changing 10 % (${firstChange.changedRepositories!.length})`,
+        secs(firstChange.wallMs),
+        `${((firstChange.wallMs / full.wallMs) * 100).toFixed(1)} % of full`,
+        '',
+      ],
+      [
+        `mean of ${CHANGE_PASSES} change passes`,
+        secs(meanChange),
+        `${((meanChange / full.wallMs) * 100).toFixed(1)} % of full`,
+        '',
+      ],
+      [
+        `storage: backups after ${CHANGE_PASSES} change passes`,
+        `${mib(backups.apparent)} (${mib(backups.allocated)} on disk)`,
+        `${ratios.storageVsMirror.toFixed(2)}× mirror`,
+        `≤ ${TARGETS.storageVsMirror}× ${ok(ratios.storageVsMirror, TARGETS.storageVsMirror)}`,
+      ],
       ['  one clone --mirror (final state)', `${mib(mirrors.apparent)} (${mib(mirrors.allocated)} on disk)`, '', ''],
       ['  Labkeeper mirrors (work dir)', mib(labkeeperMirrors.apparent), '', ''],
-      ['extra: mirror-based path (no DB, no jobs)', secs(protoMs), `${(protoMs / rawMs).toFixed(2)}× raw`, 'clone, then header+pack put'],
-      ['extra: verify all FULL snapshots', secs(verifyMs), `${(verifyMs / full.wallMs).toFixed(2)}× full`, verifyProblems ? `${verifyProblems} FAILED` : 'all OK'],
+      [
+        'extra: mirror-based path (no DB, no jobs)',
+        secs(protoMs),
+        `${(protoMs / rawMs).toFixed(2)}× raw`,
+        'clone, then header+pack put',
+      ],
+      [
+        'extra: verify all FULL snapshots',
+        secs(verifyMs),
+        `${(verifyMs / full.wallMs).toFixed(2)}× full`,
+        verifyProblems ? `${verifyProblems} FAILED` : 'all OK',
+      ],
     ];
-    const w = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
-    log(`\nLabkeeper backup benchmark — ${corpus.profile} corpus ${CORPUS_VERSION}: ${repos.length} repositories, ${mib(corpusBytes)}; ${cpus().length} CPUs; worker concurrency ${concurrency}`);
+    const w = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c].length)));
+    log(
+      `\nLabkeeper backup benchmark — ${corpus.profile} corpus ${CORPUS_VERSION}: ${repos.length} repositories, ${mib(corpusBytes)}; ${cpus().length} CPUs; worker concurrency ${concurrency}`,
+    );
     log(`(simulated clock: passes 6 h apart, commits 3 h before a pass; wall-clock times are real)`);
-    for (const r of rows) log(`  ${r[0].padEnd(w[0]!)}  ${r[1].padEnd(w[1]!)}  ${r[2].padEnd(w[2]!)}  ${r[3]}`);
+    for (const r of rows) log(`  ${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2].padEnd(w[2])}  ${r[3]}`);
 
     log(`\nwhere the full backup spends its time`);
-    log(`  event-loop delay of the Labkeeper process: p50 ${full.eventLoop.p50Ms.toFixed(0)} ms, p99 ${full.eventLoop.p99Ms.toFixed(0)} ms, max ${full.eventLoop.maxMs.toFixed(0)} ms`);
-    log(`  run: ${secs(full.overhead.queueMs)} from runNow until the run job started, ${secs(full.overhead.fanOutMs)} refresh + fan-out, ${secs(full.overhead.tailMs)} after the last item`);
-    log(`  CPU: ${full.cpu.labkeeperS.toFixed(1)} s in the Labkeeper process, ${full.cpu.postgresS.toFixed(1)} s in PostgreSQL`);
-    log(`  worker slots: ${secs(full.slots.idleWhileQueuedMs)} slot-seconds idle while jobs waited; ${full.slots.meanHandoverMs?.toFixed(0)} ms mean from a job's end to the next start`);
+    log(
+      `  event-loop delay of the Labkeeper process: p50 ${full.eventLoop.p50Ms.toFixed(0)} ms, p99 ${full.eventLoop.p99Ms.toFixed(0)} ms, max ${full.eventLoop.maxMs.toFixed(0)} ms`,
+    );
+    log(
+      `  run: ${secs(full.overhead.queueMs)} from runNow until the run job started, ${secs(full.overhead.fanOutMs)} refresh + fan-out, ${secs(full.overhead.tailMs)} after the last item`,
+    );
+    log(
+      `  CPU: ${full.cpu.labkeeperS.toFixed(1)} s in the Labkeeper process, ${full.cpu.postgresS.toFixed(1)} s in PostgreSQL`,
+    );
+    log(
+      `  worker slots: ${secs(full.slots.idleWhileQueuedMs)} slot-seconds idle while jobs waited; ${full.slots.meanHandoverMs?.toFixed(0)} ms mean from a job's end to the next start`,
+    );
     if (full.phases) {
       const total = Object.values(full.phases).reduce((a, b) => a + b, 0);
       log(`  item phases, summed over items (worker-seconds; ${concurrency} workers):`);
-      for (const [name, ms] of Object.entries(full.phases)) log(`    ${name.padEnd(52)} ${secs(ms).padStart(8)}  ${((ms / total) * 100).toFixed(0).padStart(3)} %`);
+      for (const [name, ms] of Object.entries(full.phases))
+        log(`    ${name.padEnd(52)} ${secs(ms).padStart(8)}  ${((ms / total) * 100).toFixed(0).padStart(3)} %`);
     }
     const printGit = (title: string, top: PassResult['git']) => {
       if (!top) return;
       log(`  ${title}`);
-      for (const [name, v] of Object.entries(top).sort((a, b) => b[1].seconds - a[1].seconds).slice(0, 9)) {
+      for (const [name, v] of Object.entries(top)
+        .sort((a, b) => b[1].seconds - a[1].seconds)
+        .slice(0, 9)) {
         log(`    git ${name.padEnd(20)} ×${String(v.count).padEnd(5)} ${secs(v.seconds * 1000).padStart(8)}`);
       }
     };
-    printGit('git processes during the full backup (trace2; top-level, summed; http-backend = simulator side):', full.git);
+    printGit(
+      'git processes during the full backup (trace2; top-level, summed; http-backend = simulator side):',
+      full.git,
+    );
     printGit('git processes during the raw clone:', raw1.git);
     log(`  biggest repository alone (${micro.repository}, ${mib(micro.packBytes)} pack), one step at a time:`);
     for (const [name, ms] of Object.entries(micro.steps)) log(`    ${name.padEnd(52)} ${secs(ms).padStart(8)}`);
-    log(`    streamed bundle: ${micro.packAsBundle.valid ? 'valid (plain git clones it into the same refs)' : `NOT valid: ${micro.packAsBundle.reason}`}; ${mib(micro.packAsBundle.bytes)} vs ${mib(micro.bundleBytes)} from git bundle create`);
-    log(`\nno-change pass: ${secs(noChange.overhead.queueMs)} from runNow until the run job started, ${secs(noChange.overhead.fanOutMs)} refresh + fan-out, ${secs(noChange.overhead.tailMs)} after the last item`);
+    log(
+      `    streamed bundle: ${micro.packAsBundle.valid ? 'valid (plain git clones it into the same refs)' : `NOT valid: ${micro.packAsBundle.reason}`}; ${mib(micro.packAsBundle.bytes)} vs ${mib(micro.bundleBytes)} from git bundle create`,
+    );
+    log(
+      `\nno-change pass: ${secs(noChange.overhead.queueMs)} from runNow until the run job started, ${secs(noChange.overhead.fanOutMs)} refresh + fan-out, ${secs(noChange.overhead.tailMs)} after the last item`,
+    );
     printGit('git processes during the first change pass:', firstChange.git);
     if (firstChange.phases) {
       log(`  first change pass, item phases (worker-seconds):`);
-      for (const [name, ms] of Object.entries(firstChange.phases)) log(`    ${name.padEnd(52)} ${secs(ms).padStart(8)}`);
+      for (const [name, ms] of Object.entries(firstChange.phases))
+        log(`    ${name.padEnd(52)} ${secs(ms).padStart(8)}`);
     }
 
     const result = {
       benchmark: 'labkeeper-backup',
       at: new Date().toISOString(),
-      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? null, node: process.version, git: execFileSync('git', ['--version'], { encoding: 'utf8' }).trim() },
-      corpus: {
-        profile: corpus.profile, version: CORPUS_VERSION, repositories: repos.length, bytes: corpusBytes, refs: repos.reduce((n, r) => n + r.refs, 0),
-        byKind: Object.fromEntries(['huge', 'medium', 'small'].map((k) => [k, { count: repos.filter((r) => r.kind === k).length, bytes: repos.filter((r) => r.kind === k).reduce((n, r) => n + r.sizeBytes, 0) }])),
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? null,
+        node: process.version,
+        git: execFileSync('git', ['--version'], { encoding: 'utf8' }).trim(),
       },
-      settings: { workerConcurrency: concurrency, passIntervalHours: PASS_INTERVAL_MS / HOUR, changePasses: CHANGE_PASSES, reposChangedPerPass: perPass, policy: 'repository only, no wiki/LFS/metadata, verifyAfterBackup off', trace: TRACE },
+      corpus: {
+        profile: corpus.profile,
+        version: CORPUS_VERSION,
+        repositories: repos.length,
+        bytes: corpusBytes,
+        refs: repos.reduce((n, r) => n + r.refs, 0),
+        byKind: Object.fromEntries(
+          ['huge', 'medium', 'small'].map((k) => [
+            k,
+            {
+              count: repos.filter((r) => r.kind === k).length,
+              bytes: repos.filter((r) => r.kind === k).reduce((n, r) => n + r.sizeBytes, 0),
+            },
+          ]),
+        ),
+      },
+      settings: {
+        workerConcurrency: concurrency,
+        passIntervalHours: PASS_INTERVAL_MS / HOUR,
+        changePasses: CHANGE_PASSES,
+        reposChangedPerPass: perPass,
+        policy: 'repository only, no wiki/LFS/metadata, verifyAfterBackup off',
+        trace: TRACE,
+      },
       targets: TARGETS,
       ratios,
       verdicts: {
@@ -651,15 +856,30 @@ async function main() {
  * tries the proposed shortcut: right after a clone the mirror holds one pack with exactly the
  * reachable objects, so a FULL bundle is the v2 header (refs) followed by that pack's bytes.
  */
-async function microBreakdown(repo: SeededRepo, _repositoryId: string | undefined, _dataDir: string, scratch: string, env: () => NodeJS.ProcessEnv, token: string) {
+async function microBreakdown(
+  repo: SeededRepo,
+  _repositoryId: string | undefined,
+  _dataDir: string,
+  scratch: string,
+  env: () => NodeJS.ProcessEnv,
+  token: string,
+) {
   rmSync(scratch, { recursive: true, force: true });
   mkdirSync(scratch, { recursive: true });
   const steps: Record<string, number> = {};
-  const result = { repository: repo.name, packBytes: 0, bundleBytes: 0, steps, packAsBundle: { valid: false, reason: '', bytes: 0 } };
+  const result = {
+    repository: repo.name,
+    packBytes: 0,
+    bundleBytes: 0,
+    steps,
+    packAsBundle: { valid: false, reason: '', bytes: 0 },
+  };
   const auth = { username: 'alice', password: token };
   // What a mirror costs: the clone alone
   const clone = join(scratch, 'clone.git');
-  steps['git clone --mirror (alone)'] = (await run('git', ['clone', '--mirror', '--quiet', repo.url, clone], { env: env() })).ms;
+  steps['git clone --mirror (alone)'] = (
+    await run('git', ['clone', '--mirror', '--quiet', repo.url, clone], { env: env() })
+  ).ms;
   // What Labkeeper does instead: ls-refs, then the pack streamed into storage behind the header
   let t = performance.now();
   const remote = await lsRefs(repo.url, { auth });
@@ -673,20 +893,30 @@ async function microBreakdown(repo: SeededRepo, _repositoryId: string | undefine
   steps['fetch: pack streamed into storage (sha1 check, sha256, write, fsync)'] = elapsed(t);
   const bundle = join(scratch, 'store', 'a', 'repository.bundle');
   result.packAsBundle.bytes = stored.size;
-  result.packBytes = readdirSync(join(clone, 'objects', 'pack')).filter((f) => f.endsWith('.pack')).reduce((n, f) => n + statSync(join(clone, 'objects', 'pack', f)).size, 0);
+  result.packBytes = readdirSync(join(clone, 'objects', 'pack'))
+    .filter((f) => f.endsWith('.pack'))
+    .reduce((n, f) => n + statSync(join(clone, 'objects', 'pack', f)).size, 0);
   t = performance.now();
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(bundle, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
   steps['  for scale: sha256 of the bundle alone'] = elapsed(t);
   const refs = Object.entries(remote.refs).map(([ref, oid]) => `${oid} ${ref}`);
-  steps['for comparison: git bundle create (every ref, from the clone)'] = (await run('git', ['bundle', 'create', join(scratch, 'created.bundle'), '--stdin'], { cwd: clone, input: `${Object.keys(remote.refs).join('\n')}\n` })).ms;
+  steps['for comparison: git bundle create (every ref, from the clone)'] = (
+    await run('git', ['bundle', 'create', join(scratch, 'created.bundle'), '--stdin'], {
+      cwd: clone,
+      input: `${Object.keys(remote.refs).join('\n')}\n`,
+    })
+  ).ms;
   result.bundleBytes = statSync(join(scratch, 'created.bundle')).size;
   try {
     await run('git', ['bundle', 'verify', bundle], { cwd: clone });
     const restored = join(scratch, 'restored.git');
     await run('git', ['clone', '--mirror', '--quiet', bundle, restored]);
     await run('git', ['fsck', '--connectivity-only', '--no-progress'], { cwd: restored });
-    const got = (await run('git', ['for-each-ref', '--format=%(objectname) %(refname)'], { cwd: restored })).stdout.trim().split('\n').sort();
+    const got = (await run('git', ['for-each-ref', '--format=%(objectname) %(refname)'], { cwd: restored })).stdout
+      .trim()
+      .split('\n')
+      .sort();
     result.packAsBundle.valid = JSON.stringify(got) === JSON.stringify([...refs].sort());
     if (!result.packAsBundle.valid) result.packAsBundle.reason = 'refs differ after restore';
   } catch (error) {

@@ -71,37 +71,98 @@ export function prng(seed: number): () => number {
 
 const int = (rnd: () => number, [min, max]: [number, number]) => min + Math.floor(rnd() * (max - min + 1));
 /** Log-uniform between min and max. */
-const logUniform = (rnd: () => number, min: number, max: number) => Math.round(Math.exp(Math.log(min) + rnd() * (Math.log(max) - Math.log(min))));
+const logUniform = (rnd: () => number, min: number, max: number) =>
+  Math.round(Math.exp(Math.log(min) + rnd() * (Math.log(max) - Math.log(min))));
 
 export function profile(kind: 'quick' | 'full'): RepoSpec[] {
   const rnd = prng(kind === 'quick' ? 7 : 42);
   const specs: RepoSpec[] = [];
   const MB = 1024 * 1024;
   const add = (s: Omit<RepoSpec, 'group' | 'seed'>) =>
-    specs.push({ ...s, group: GROUPS[specs.length % GROUPS.length]!, seed: 1000 + specs.length * 7919 });
+    specs.push({ ...s, group: GROUPS[specs.length % GROUPS.length], seed: 1000 + specs.length * 7919 });
   if (kind === 'full') {
     // One ~200 MB repository: long history and big binaries (assets, vendored archives).
-    add({ name: 'monolith', kind: 'huge', commits: 3000, textFiles: 400, textLines: [40, 300], filesPerCommit: [1, 5], binaries: 110, binarySize: [600 * 1024, 3 * MB], branches: 12, tags: 40 });
+    add({
+      name: 'monolith',
+      kind: 'huge',
+      commits: 3000,
+      textFiles: 400,
+      textLines: [40, 300],
+      filesPerCommit: [1, 5],
+      binaries: 110,
+      binarySize: [600 * 1024, 3 * MB],
+      branches: 12,
+      tags: 40,
+    });
     // A few of a few tens of MB with many branches and tags.
     for (let i = 0; i < 4; i++) {
-      add({ name: `service-${i + 1}`, kind: 'medium', commits: 900 + i * 150, textFiles: 300, textLines: [40, 250], filesPerCommit: [1, 4], binaries: 10 + i * 3, binarySize: [800 * 1024, 2 * MB], branches: 60, tags: 150 });
+      add({
+        name: `service-${i + 1}`,
+        kind: 'medium',
+        commits: 900 + i * 150,
+        textFiles: 300,
+        textLines: [40, 250],
+        filesPerCommit: [1, 4],
+        binaries: 10 + i * 3,
+        binarySize: [800 * 1024, 2 * MB],
+        branches: 60,
+        tags: 150,
+      });
     }
     // Many small ones: 30 KB … 3 MB.
     for (let i = 0; i < 45; i++) {
       const target = logUniform(rnd, 30 * 1024, 3 * MB);
       const binaries = target > 400 * 1024 ? Math.max(1, Math.round((target * 0.6) / (400 * 1024))) : 0;
       add({
-        name: `lib-${String(i + 1).padStart(2, '0')}`, kind: 'small', commits: int(rnd, [10, 400]), textFiles: int(rnd, [8, 80]), textLines: [20, 200],
-        filesPerCommit: [1, 3], binaries, binarySize: [200 * 1024, 600 * 1024], branches: int(rnd, [1, 6]), tags: int(rnd, [0, 10]),
+        name: `lib-${String(i + 1).padStart(2, '0')}`,
+        kind: 'small',
+        commits: int(rnd, [10, 400]),
+        textFiles: int(rnd, [8, 80]),
+        textLines: [20, 200],
+        filesPerCommit: [1, 3],
+        binaries,
+        binarySize: [200 * 1024, 600 * 1024],
+        branches: int(rnd, [1, 6]),
+        tags: int(rnd, [0, 10]),
       });
     }
   } else {
-    add({ name: 'monolith', kind: 'huge', commits: 500, textFiles: 100, textLines: [40, 300], filesPerCommit: [1, 4], binaries: 8, binarySize: [700 * 1024, 1400 * 1024], branches: 6, tags: 10 });
-    add({ name: 'service-1', kind: 'medium', commits: 300, textFiles: 80, textLines: [40, 250], filesPerCommit: [1, 4], binaries: 4, binarySize: [700 * 1024, 1200 * 1024], branches: 30, tags: 60 });
+    add({
+      name: 'monolith',
+      kind: 'huge',
+      commits: 500,
+      textFiles: 100,
+      textLines: [40, 300],
+      filesPerCommit: [1, 4],
+      binaries: 8,
+      binarySize: [700 * 1024, 1400 * 1024],
+      branches: 6,
+      tags: 10,
+    });
+    add({
+      name: 'service-1',
+      kind: 'medium',
+      commits: 300,
+      textFiles: 80,
+      textLines: [40, 250],
+      filesPerCommit: [1, 4],
+      binaries: 4,
+      binarySize: [700 * 1024, 1200 * 1024],
+      branches: 30,
+      tags: 60,
+    });
     for (let i = 0; i < 8; i++) {
       add({
-        name: `lib-${String(i + 1).padStart(2, '0')}`, kind: 'small', commits: int(rnd, [10, 150]), textFiles: int(rnd, [8, 40]), textLines: [20, 200],
-        filesPerCommit: [1, 3], binaries: int(rnd, [0, 2]), binarySize: [150 * 1024, 500 * 1024], branches: int(rnd, [1, 4]), tags: int(rnd, [0, 5]),
+        name: `lib-${String(i + 1).padStart(2, '0')}`,
+        kind: 'small',
+        commits: int(rnd, [10, 150]),
+        textFiles: int(rnd, [8, 40]),
+        textLines: [20, 200],
+        filesPerCommit: [1, 3],
+        binaries: int(rnd, [0, 2]),
+        binarySize: [150 * 1024, 500 * 1024],
+        branches: int(rnd, [1, 4]),
+        tags: int(rnd, [0, 5]),
       });
     }
   }
@@ -110,8 +171,46 @@ export function profile(kind: 'quick' | 'full'): RepoSpec[] {
 
 // ---- content ------------------------------------------------------------------------------
 
-const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'ru', 'ta', 'zo', 'pe', 'qui', 'sha', 'tor', 'ven', 'dal', 'rix', 'mon', 'bel', 'cor', 'fin', 'gar', 'hul'];
-const KEYWORDS = ['const', 'let', 'return', 'if', 'else', 'for', 'function', 'await', 'async', 'import', 'export', 'new', 'this', 'null', 'true', 'false'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ne',
+  'ru',
+  'ta',
+  'zo',
+  'pe',
+  'qui',
+  'sha',
+  'tor',
+  'ven',
+  'dal',
+  'rix',
+  'mon',
+  'bel',
+  'cor',
+  'fin',
+  'gar',
+  'hul',
+];
+const KEYWORDS = [
+  'const',
+  'let',
+  'return',
+  'if',
+  'else',
+  'for',
+  'function',
+  'await',
+  'async',
+  'import',
+  'export',
+  'new',
+  'this',
+  'null',
+  'true',
+  'false',
+];
 
 function vocabulary(rnd: () => number, size: number): string[] {
   const words: string[] = [];
@@ -119,7 +218,7 @@ function vocabulary(rnd: () => number, size: number): string[] {
     const n = 1 + Math.floor(rnd() * 3);
     let w = '';
     for (let j = 0; j < n; j++) w += SYLLABLES[Math.floor(rnd() * SYLLABLES.length)];
-    if (rnd() < 0.3) w += SYLLABLES[Math.floor(rnd() * SYLLABLES.length)]!.toUpperCase();
+    if (rnd() < 0.3) w += SYLLABLES[Math.floor(rnd() * SYLLABLES.length)].toUpperCase();
     words.push(w);
   }
   return words;
@@ -133,7 +232,7 @@ class TextGen {
   word(): string {
     // Zipf-like: common words far more often, as identifiers are in code.
     const r = this.rnd();
-    return this.words[Math.floor(r * r * r * this.words.length)]!;
+    return this.words[Math.floor(r * r * r * this.words.length)];
   }
   line(): string {
     const rnd = this.rnd;
@@ -143,7 +242,9 @@ class TextGen {
     if (shape < 0.18) return `${indent}// ${this.word()} ${this.word()} ${this.word()} ${this.word()} ${this.word()}`;
     if (shape < 0.3) return `${indent}}`;
     const kw = KEYWORDS[Math.floor(rnd() * KEYWORDS.length)];
-    const args = Array.from({ length: Math.floor(rnd() * 4) }, () => (rnd() < 0.2 ? String(Math.floor(rnd() * 1000)) : this.word())).join(', ');
+    const args = Array.from({ length: Math.floor(rnd() * 4) }, () =>
+      rnd() < 0.2 ? String(Math.floor(rnd() * 1000)) : this.word(),
+    ).join(', ');
     return `${indent}${kw} ${this.word()}_${this.word()} = ${this.word()}.${this.word()}(${args});`;
   }
   lines(n: number): string[] {
@@ -166,11 +267,16 @@ class FastImport {
   private readonly done: Promise<void>;
   private stderr = '';
   constructor(repo: string) {
-    this.child = spawn('git', ['fast-import', '--quiet', '--date-format=raw'], { cwd: repo, stdio: ['pipe', 'ignore', 'pipe'] });
+    this.child = spawn('git', ['fast-import', '--quiet', '--date-format=raw'], {
+      cwd: repo,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     this.child.stderr.on('data', (c: Buffer) => (this.stderr += c.toString()));
     this.done = new Promise((resolve, reject) => {
       this.child.once('error', reject);
-      this.child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`git fast-import failed (${code}): ${this.stderr}`))));
+      this.child.once('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`git fast-import failed (${code}): ${this.stderr}`)),
+      );
     });
   }
   async write(chunk: string | Buffer): Promise<void> {
@@ -183,7 +289,10 @@ class FastImport {
     await this.write('\n');
     return mark;
   }
-  async commit(ref: string, c: { time: number; message: string; from?: number; changes: [path: string, mark: number][] }): Promise<number> {
+  async commit(
+    ref: string,
+    c: { time: number; message: string; from?: number; changes: [path: string, mark: number][] },
+  ): Promise<number> {
     const mark = ++this.marks;
     const msg = Buffer.from(c.message);
     let head = `commit ${ref}\nmark :${mark}\nauthor Bench Author <author@example.com> ${c.time} +0000\ncommitter Bench Author <author@example.com> ${c.time} +0000\ndata ${msg.length}\n${c.message}\n`;
@@ -197,7 +306,9 @@ class FastImport {
       await this.write(`reset refs/tags/${name}\nfrom :${commit}\n\n`);
       return;
     }
-    await this.write(`tag ${name}\nfrom :${commit}\ntagger Bench Release <release@example.com> ${time} +0000\ndata ${Buffer.byteLength(message)}\n${message}\n`);
+    await this.write(
+      `tag ${name}\nfrom :${commit}\ntagger Bench Release <release@example.com> ${time} +0000\ndata ${Buffer.byteLength(message)}\n${message}\n`,
+    );
   }
   async end(): Promise<void> {
     this.child.stdin.end('done\n');
@@ -205,7 +316,8 @@ class FastImport {
   }
 }
 
-const gitSync = (cwd: string, args: string[]) => execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+const gitSync = (cwd: string, args: string[]) =>
+  execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
 
 export async function generateRepository(spec: RepoSpec, path: string): Promise<void> {
   rmSync(path, { recursive: true, force: true });
@@ -244,36 +356,49 @@ export async function generateRepository(spec: RepoSpec, path: string): Promise<
     const changes: [string, number][] = [];
     const count = int(rnd, spec.filesPerCommit);
     for (let k = 0; k < count; k++) {
-      const f = files[Math.floor(rnd() * files.length)]!;
+      const f = files[Math.floor(rnd() * files.length)];
       edit(f);
       changes.push([f.path, await fi.blob(content(f))]);
     }
     if (i % binaryEvery === 0 && binaryEvents < spec.binaries) {
       const replace = binaryPaths.length > 0 && rnd() < 0.4;
-      const p = replace ? binaryPaths[Math.floor(rnd() * binaryPaths.length)]! : `assets/${text.word()}-${binaryPaths.length}.bin`;
+      const p = replace
+        ? binaryPaths[Math.floor(rnd() * binaryPaths.length)]
+        : `assets/${text.word()}-${binaryPaths.length}.bin`;
       if (!replace) binaryPaths.push(p);
       changes.push([p, await fi.blob(binaryBytes(`${spec.seed}:${binaryEvents}`, int(rnd, spec.binarySize)))]);
       binaryEvents++;
     }
-    main.push(await fi.commit('refs/heads/main', { time, message: `${text.word()}: ${text.word()} ${text.word()} ${text.word()}`, changes }));
+    main.push(
+      await fi.commit('refs/heads/main', {
+        time,
+        message: `${text.word()}: ${text.word()} ${text.word()} ${text.word()}`,
+        changes,
+      }),
+    );
   }
 
   // Branches from recent-ish points of main, each with a few commits of its own.
   for (let b = 0; b < spec.branches; b++) {
     const r = rnd();
-    let from = main[Math.floor((1 - r * r) * (main.length - 1))]!;
+    let from = main[Math.floor((1 - r * r) * (main.length - 1))];
     const ref = `refs/heads/${b % 3 === 0 ? 'release' : 'feature'}/${text.word()}-${b}`;
     const commits = 1 + Math.floor(rnd() * 4);
     for (let c = 0; c < commits; c++) {
-      const f = files[Math.floor(rnd() * files.length)]!;
+      const f = files[Math.floor(rnd() * files.length)];
       const copy = { lines: [...f.lines] };
       edit(copy);
-      from = await fi.commit(ref, { time: time + b * 60 + c, message: `wip ${text.word()}`, from, changes: [[f.path, await fi.blob(content(copy))]] });
+      from = await fi.commit(ref, {
+        time: time + b * 60 + c,
+        message: `wip ${text.word()}`,
+        from,
+        changes: [[f.path, await fi.blob(content(copy))]],
+      });
     }
   }
   // Tags spread over main; every other one annotated.
   for (let t = 0; t < spec.tags; t++) {
-    const at = main[Math.floor(((t + 1) / (spec.tags + 1)) * (main.length - 1))]!;
+    const at = main[Math.floor(((t + 1) / (spec.tags + 1)) * (main.length - 1))];
     await fi.tag(`v${Math.floor(t / 10)}.${t % 10}.0`, at, start + t * 86_400, t % 2 === 0 ? `Release ${t}\n` : null);
   }
   await fi.end();
@@ -288,7 +413,11 @@ export async function generateRepository(spec: RepoSpec, path: string): Promise<
 }
 
 /** The cached corpus, generated first when missing. */
-export async function loadCorpus(cacheRoot: string, which: 'quick' | 'full', log: (line: string) => void): Promise<Corpus> {
+export async function loadCorpus(
+  cacheRoot: string,
+  which: 'quick' | 'full',
+  log: (line: string) => void,
+): Promise<Corpus> {
   const dir = join(cacheRoot, `corpus-${CORPUS_VERSION}-${which}`);
   const index = join(dir, 'corpus.json');
   if (existsSync(index)) return { ...(JSON.parse(readFileSync(index, 'utf8')) as Corpus), dir };
@@ -309,7 +438,10 @@ export async function loadCorpus(cacheRoot: string, which: 'quick' | 'full', log
         await generateRepository(spec, path);
         const refs = gitSync(path, ['for-each-ref', '--format=%(refname)']).trim().split('\n').filter(Boolean).length;
         repos.push({ ...spec, path: `${spec.name}.git`, sizeBytes: treeSize(path).apparent, refs });
-        if (spec.kind !== 'small') log(`  ${spec.name}: ${(treeSize(path).apparent / 1024 / 1024).toFixed(1)} MiB, ${refs} refs in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+        if (spec.kind !== 'small')
+          log(
+            `  ${spec.name}: ${(treeSize(path).apparent / 1024 / 1024).toFixed(1)} MiB, ${refs} refs in ${((Date.now() - t) / 1000).toFixed(1)} s`,
+          );
       }
     }),
   );
@@ -318,6 +450,8 @@ export async function loadCorpus(cacheRoot: string, which: 'quick' | 'full', log
   writeFileSync(join(tmp, 'corpus.json'), JSON.stringify({ ...corpus, dir: undefined }, null, 2));
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
-  log(`corpus ready: ${(repos.reduce((n, r) => n + r.sizeBytes, 0) / 1024 / 1024).toFixed(1)} MiB in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `corpus ready: ${(repos.reduce((n, r) => n + r.sizeBytes, 0) / 1024 / 1024).toFixed(1)} MiB in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
   return corpus;
 }

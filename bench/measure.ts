@@ -33,10 +33,18 @@ export const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 export const secs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`);
 
 /** Runs a command; rejects with its stderr on a non-zero exit. */
-export function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {}): Promise<{ stdout: string; ms: number }> {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer } = {},
+): Promise<{ stdout: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -78,8 +86,14 @@ export class GitTrace {
     const dir = join(this.root, label);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(join(dir, 'events'), { recursive: true });
-    const inherited = this.realHome && existsSync(join(this.realHome, '.gitconfig')) ? `[include]\n\tpath = ${join(this.realHome, '.gitconfig')}\n` : '';
-    writeFileSync(join(dir, '.gitconfig'), `${inherited}[trace2]\n\teventTarget = ${join(dir, 'events')}\n\teventNesting = 1\n`);
+    const inherited =
+      this.realHome && existsSync(join(this.realHome, '.gitconfig'))
+        ? `[include]\n\tpath = ${join(this.realHome, '.gitconfig')}\n`
+        : '';
+    writeFileSync(
+      join(dir, '.gitconfig'),
+      `${inherited}[trace2]\n\teventTarget = ${join(dir, 'events')}\n\teventNesting = 1\n`,
+    );
     process.env.HOME = dir;
     return dir;
   }
@@ -93,7 +107,10 @@ export class GitTrace {
    * no other git process started (what Labkeeper / the raw clone spawned, and the simulator's
    * http-backend); `all` counts every process by its own command (upload-pack, pack-objects, …).
    */
-  static summarize(dir: string): { top: Record<string, { count: number; seconds: number }>; all: Record<string, { count: number; seconds: number }> } {
+  static summarize(dir: string): {
+    top: Record<string, { count: number; seconds: number }>;
+    all: Record<string, { count: number; seconds: number }>;
+  } {
     const top: Record<string, { count: number; seconds: number }> = {};
     const all: Record<string, { count: number; seconds: number }> = {};
     const events = join(dir, 'events');
@@ -109,7 +126,8 @@ export class GitTrace {
           if (e.event === 'start') {
             sid = e.sid;
             argv = e.argv ?? [];
-          } else if ((e.event === 'exit' || e.event === 'atexit') && typeof e.t_abs === 'number') seconds = Math.max(seconds ?? 0, e.t_abs);
+          } else if ((e.event === 'exit' || e.event === 'atexit') && typeof e.t_abs === 'number')
+            seconds = Math.max(seconds ?? 0, e.t_abs);
         } catch {
           /* a line cut by a killed process */
         }
@@ -119,7 +137,7 @@ export class GitTrace {
       const add = (map: typeof top) => {
         const entry = (map[name] ??= { count: 0, seconds: 0 });
         entry.count++;
-        entry.seconds += seconds!;
+        entry.seconds += seconds;
       };
       add(all);
       if (!sid.includes('/')) add(top);
@@ -162,13 +180,17 @@ export function cpuSecondsOf(comm: RegExp): number {
 
 /** The whole machine's CPU time so far (all cores, seconds): busy, idle, and idle waiting for I/O. */
 export function machineCpu(): { busyS: number; idleS: number; iowaitS: number } {
-  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
   const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map((f) => Number(f) / 100);
-  return { busyS: user! + nice! + system! + irq! + softirq! + steal!, idleS: idle!, iowaitS: iowait! };
+  return { busyS: user + nice + system + irq + softirq + steal, idleS: idle, iowaitS: iowait };
 }
 
 /** What the machine's CPUs did between two `machineCpu()` readings. */
-export function machineCpuSince(before: ReturnType<typeof machineCpu>): { busyS: number; idleS: number; iowaitS: number } {
+export function machineCpuSince(before: ReturnType<typeof machineCpu>): {
+  busyS: number;
+  idleS: number;
+  iowaitS: number;
+} {
   const now = machineCpu();
   return { busyS: now.busyS - before.busyS, idleS: now.idleS - before.idleS, iowaitS: now.iowaitS - before.iowaitS };
 }

@@ -101,14 +101,32 @@ if (process.argv.includes('--child')) {
   const handle = async (r: Request): Promise<unknown> => {
     switch (r.cmd) {
       case 'start': {
-        sim = await startGitLabSimulator({ dataDir: r.dataDir, now: () => new Date(Date.now() + offsetMs), rateLimit: null });
-        const alice = sim.createUser({ username: 'alice', email: 'alice@example.com', name: 'Alice', password: 'correct-horse-battery' });
-        const pat = sim.createPersonalAccessToken(alice.id, { name: 'labkeeper', scopes: ['read_api', 'read_repository'] });
+        sim = await startGitLabSimulator({
+          dataDir: r.dataDir,
+          now: () => new Date(Date.now() + offsetMs),
+          rateLimit: null,
+        });
+        const alice = sim.createUser({
+          username: 'alice',
+          email: 'alice@example.com',
+          name: 'Alice',
+          password: 'correct-horse-battery',
+        });
+        const pat = sim.createPersonalAccessToken(alice.id, {
+          name: 'labkeeper',
+          scopes: ['read_api', 'read_repository'],
+        });
         const root = sim.createGroup({ path: 'bench', name: 'Bench', ownerId: alice.id });
         const groups = new Map<string, number>();
         for (const c of r.repos) {
           if (!groups.has(c.group)) groups.set(c.group, sim.createGroup({ path: c.group, parentId: root.id }).id);
-          const project = sim.createProject({ namespaceId: groups.get(c.group)!, path: c.name, withCommit: false, wikiEnabled: false, lfsEnabled: false });
+          const project = sim.createProject({
+            namespaceId: groups.get(c.group)!,
+            path: c.name,
+            withCommit: false,
+            wikiEnabled: false,
+            lfsEnabled: false,
+          });
           const simPath = sim.repoPath(project.id);
           // Hard-link the cached packs (immutable); copy the rest (refs and config are rewritten by git).
           rmSync(simPath, { recursive: true, force: true });
@@ -116,11 +134,22 @@ if (process.argv.includes('--child')) {
           rmSync(join(simPath, 'objects', 'pack'), { recursive: true, force: true });
           execFileSync('cp', ['-al', join(r.corpusDir, c.path, 'objects', 'pack'), join(simPath, 'objects', 'pack')]);
           sim.state.afterPush(project); // default branch and last_activity_at, as GitLab's PostReceive
-          const textPaths = execFileSync('git', ['ls-tree', '-r', '--name-only', 'main'], { cwd: simPath, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+          const textPaths = execFileSync('git', ['ls-tree', '-r', '--name-only', 'main'], {
+            cwd: simPath,
+            encoding: 'utf8',
+            maxBuffer: 64 * 1024 * 1024,
+          })
             .split('\n')
             .filter((p) => p.endsWith('.ts'));
           const fullPath = `bench/${c.group}/${c.name}`;
-          repos.set(project.id, { name: c.name, projectId: project.id, fullPath, url: `${sim.url}/${fullPath}.git`, simPath, textPaths });
+          repos.set(project.id, {
+            name: c.name,
+            projectId: project.id,
+            fullPath,
+            url: `${sim.url}/${fullPath}.git`,
+            simPath,
+            textPaths,
+          });
         }
         return { url: sim.url, token: pat.token, login: 'alice', repos: [...repos.values()] } satisfies Started;
       }
@@ -139,12 +168,17 @@ if (process.argv.includes('--child')) {
           const files: Record<string, string> = {};
           const count = 2 + Math.floor(rnd() * 3);
           for (let k = 0; k < count && repo.textPaths.length > 0; k++) {
-            const path = repo.textPaths[Math.floor(rnd() * repo.textPaths.length)]!;
-            const lines = execFileSync('git', ['cat-file', 'blob', `main:${path}`], { cwd: repo.simPath, encoding: 'utf8' }).split('\n');
-            for (let e = 0; e < 3; e++) lines[Math.floor(rnd() * lines.length)] = `  const changed_${Math.floor(rnd() * 1e9)} = update(${e});`;
+            const path = repo.textPaths[Math.floor(rnd() * repo.textPaths.length)];
+            const lines = execFileSync('git', ['cat-file', 'blob', `main:${path}`], {
+              cwd: repo.simPath,
+              encoding: 'utf8',
+            }).split('\n');
+            for (let e = 0; e < 3; e++)
+              lines[Math.floor(rnd() * lines.length)] = `  const changed_${Math.floor(rnd() * 1e9)} = update(${e});`;
             files[path] = lines.join('\n');
           }
-          if (rnd() < 0.3) files[`src/new_${Math.floor(rnd() * 1e9)}.ts`] = `export const added = ${Math.floor(rnd() * 1e6)};\n`;
+          if (rnd() < 0.3)
+            files[`src/new_${Math.floor(rnd() * 1e9)}.ts`] = `export const added = ${Math.floor(rnd() * 1e6)};\n`;
           sim!.pushCommit(id, { files, message: 'small change' });
         }
         return;

@@ -72,10 +72,21 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 
   try {
     const { databaseUrl, dataSource } = await openDatabaseStep(config, logger, cleanups);
-    const box = new SecretBox(config.masterKey ?? (await loadOrCreateMasterKey(join(config.dataDir, 'master.key'))).key);
+    const box = new SecretBox(
+      config.masterKey ?? (await loadOrCreateMasterKey(join(config.dataDir, 'master.key'))).key,
+    );
     const pubSub = await openEvents(databaseUrl, logger, cleanups);
     const jobStore = await openJobs(options, databaseUrl, cleanups);
-    const services = buildServices({ config, logger, clock, dataSource, box, pubSub, queue: jobStore.queue, gitlab: options.gitlab });
+    const services = buildServices({
+      config,
+      logger,
+      clock,
+      dataSource,
+      box,
+      pubSub,
+      queue: jobStore.queue,
+      gitlab: options.gitlab,
+    });
     const workerId = options.worker ? await startWorker(options, services, jobStore, cleanups) : null;
     const api = options.api ? await startApi(options, { services, pubSub, dataSource, jobStore }, cleanups) : null;
     return {
@@ -97,7 +108,11 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
 }
 
 /** The configured PostgreSQL, or an embedded one under the data directory; migrations run on open. */
-async function openDatabaseStep(config: Config, logger: Logger, cleanups: Cleanups): Promise<{ databaseUrl: string; dataSource: DataSource }> {
+async function openDatabaseStep(
+  config: Config,
+  logger: Logger,
+  cleanups: Cleanups,
+): Promise<{ databaseUrl: string; dataSource: DataSource }> {
   // Files: the data directory is private, and so is everything created from here on (shared/data-dir.ts).
   await secureDataDir(config.dataDir);
   let databaseUrl: string;
@@ -111,10 +126,15 @@ async function openDatabaseStep(config: Config, logger: Logger, cleanups: Cleanu
   restrictNewFiles();
   // Each running backup job holds a connection for its repository lock while it waits for a
   // transfer slot and still needs others for its queries: room for both queues' jobs and more.
-  const dataSource = await openDatabase(databaseUrl, { poolSize: Math.max(10, 2 * backupJobSlots(config.worker.concurrency) + 6) });
+  const dataSource = await openDatabase(databaseUrl, {
+    poolSize: Math.max(10, 2 * backupJobSlots(config.worker.concurrency) + 6),
+  });
   cleanups.push(() => dataSource.destroy());
   // An outage is logged once, not fatal: the pools reconnect when the database returns.
-  const watch = watchDatabase({ ping: () => dataSource.query('SELECT 1'), logger: logger.child({ component: 'database' }) });
+  const watch = watchDatabase({
+    ping: () => dataSource.query('SELECT 1'),
+    logger: logger.child({ component: 'database' }),
+  });
   cleanups.push(async () => watch.stop());
   return { databaseUrl, dataSource };
 }
@@ -145,7 +165,12 @@ async function openJobs(options: AppOptions, databaseUrl: string, cleanups: Clea
 }
 
 /** Defines the job handlers, registers this worker with its heartbeat, and starts processing. */
-async function startWorker(options: AppOptions, services: Services, jobStore: JobStore, cleanups: Cleanups): Promise<string> {
+async function startWorker(
+  options: AppOptions,
+  services: Services,
+  jobStore: JobStore,
+  cleanups: Cleanups,
+): Promise<string> {
   const { config } = options;
   const { agenda } = jobStore;
   await defineJobs(agenda, services, options.logger, {
@@ -153,11 +178,20 @@ async function startWorker(options: AppOptions, services: Services, jobStore: Jo
     lockLifetimeMs: options.jobs?.lockLifetimeMs ?? config.jobs.lockLifetimeMs,
     workerName: config.worker.name,
   });
-  const worker = await services.workers.register({ name: config.worker.name, concurrency: config.worker.concurrency, version: VERSION, isInProcess: options.api });
-  const stopHeartbeat = services.workers.startHeartbeat(worker.id, async () => {
-    const stats = await agenda.getRunningStats();
-    return typeof stats.runningJobs === 'number' ? stats.runningJobs : stats.runningJobs.length;
-  }, (name) => jobStore.releaseLocksOf(name));
+  const worker = await services.workers.register({
+    name: config.worker.name,
+    concurrency: config.worker.concurrency,
+    version: VERSION,
+    isInProcess: options.api,
+  });
+  const stopHeartbeat = services.workers.startHeartbeat(
+    worker.id,
+    async () => {
+      const stats = await agenda.getRunningStats();
+      return typeof stats.runningJobs === 'number' ? stats.runningJobs : stats.runningJobs.length;
+    },
+    (name) => jobStore.releaseLocksOf(name),
+  );
   await agenda.start();
   cleanups.push(async () => {
     await agenda.stop();
@@ -184,11 +218,20 @@ async function startApi(
     authThrottle: config.authThrottle,
     routes: (app) => {
       mountOAuthRoutes(app, services.oauthAttempts, config.publicUrl, log('oauth'));
-      mountRestoreRoutes(app, services.restores, log('restore'), async (tokenId) => /^[0-9a-f-]{36}$/.test(tokenId) && (await services.apiTokens.inactiveAmong([tokenId])).length === 0);
+      mountRestoreRoutes(
+        app,
+        services.restores,
+        log('restore'),
+        async (tokenId) =>
+          /^[0-9a-f-]{36}$/.test(tokenId) && (await services.apiTokens.inactiveAmong([tokenId])).length === 0,
+      );
       mountClient(app, config.clientDir, log('web'));
     },
     readiness: async () => ({
-      database: await dataSource.query('SELECT 1').then(() => true, () => false),
+      database: await dataSource.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
       jobStore: await jobStore.ping(),
     }),
   });

@@ -119,36 +119,90 @@ export function buildServices(given: ServiceInfrastructure): Services {
 const componentLogger = (logger: Logger) => (component: string) => logger.child({ component });
 
 /** Access, the Password Manager, workers, connections (PAT and OAuth), organizations and syncs. */
-function buildAccessAndConnections({ config, logger, clock, dataSource, box, pubSub, queue, gitlab: gitlabOptions }: ServiceInfrastructure) {
+function buildAccessAndConnections({
+  config,
+  logger,
+  clock,
+  dataSource,
+  box,
+  pubSub,
+  queue,
+  gitlab: gitlabOptions,
+}: ServiceInfrastructure) {
   const log = componentLogger(logger);
   const gitlab = gitlabOptions?.factory ?? new GitbeakerClientFactory({ http: gitlabOptions?.http });
   const oauth = gitlabOptions?.oauth ?? new HttpGitLabOAuthClient({ http: gitlabOptions?.http, clock });
   const redirectUri = `${config.publicUrl}${OAUTH_CALLBACK_PATH}`;
-  const workers = new WorkerService(dataSource, clock, log('workers'), config.worker.heartbeatIntervalMs, (e) => pubSub.publish('WORKER_CHANGED', e));
+  const workers = new WorkerService(dataSource, clock, log('workers'), config.worker.heartbeatIntervalMs, (e) =>
+    pubSub.publish('WORKER_CHANGED', e),
+  );
   const apiTokens = new ApiTokenService(dataSource, clock, log('access'));
-  const publishStatus = (e: Parameters<LabkeeperPubSub['publish']>[1]) => pubSub.publish('CONNECTION_STATUS_CHANGED', e as never);
+  const publishStatus = (e: Parameters<LabkeeperPubSub['publish']>[1]) =>
+    pubSub.publish('CONNECTION_STATUS_CHANGED', e as never);
   const records = new ConnectionRecords(dataSource, clock, log('connections'), publishStatus);
   const credentials = new CredentialService(dataSource, box, clock, log('credentials'), async (id) => [
     ...(await records.usersOfCredential(id)).map((c) => `connection ${c}`),
     ...(await encryptionUsers(dataSource, id)),
   ]);
-  const sessions = new GitLabSessions(dataSource, box, credentials, gitlab, oauth, clock, log('connections'), publishStatus, config.gitlabOAuth, redirectUri);
-  const sync = new SyncService(dataSource, sessions, queue, clock, log('sync'), (e) => pubSub.publish('SYNC_PROGRESS', e.organizationId, e));
-  const organizations = new OrganizationService(dataSource, records, sessions, clock, log('organizations'), (id) => workers.exists(id),
-    async (org) => void (await sync.requestSync(org.id, 'PROTECTED')));
+  const sessions = new GitLabSessions(
+    dataSource,
+    box,
+    credentials,
+    gitlab,
+    oauth,
+    clock,
+    log('connections'),
+    publishStatus,
+    config.gitlabOAuth,
+    redirectUri,
+  );
+  const sync = new SyncService(dataSource, sessions, queue, clock, log('sync'), (e) =>
+    pubSub.publish('SYNC_PROGRESS', e.organizationId, e),
+  );
+  const organizations = new OrganizationService(
+    dataSource,
+    records,
+    sessions,
+    clock,
+    log('organizations'),
+    (id) => workers.exists(id),
+    async (org) => void (await sync.requestSync(org.id, 'PROTECTED')),
+  );
   const afterConnected = async (connection: { id: string; organizationDefaults: { namespacePath: string | null } }) => {
     const path = connection.organizationDefaults.namespacePath;
     if (path) await organizations.protectNamespace({ connectionId: connection.id, namespacePath: path });
   };
-  const oauthAttempts = new OAuthAttempts(dataSource, box, sessions, gitlab, oauth, clock, log('connections'),
-    (c, status, reason, beforeAnnounce) => records.setStatus(c, status, reason, beforeAnnounce), afterConnected);
-  const connections = new ConnectionService(dataSource, credentials, gitlab, sessions, oauthAttempts, clock, log('connections'), publishStatus,
-    { afterConnected, checkWorker: (id) => workers.exists(id) }, config.gitlabOAuth);
+  const oauthAttempts = new OAuthAttempts(
+    dataSource,
+    box,
+    sessions,
+    gitlab,
+    oauth,
+    clock,
+    log('connections'),
+    (c, status, reason, beforeAnnounce) => records.setStatus(c, status, reason, beforeAnnounce),
+    afterConnected,
+  );
+  const connections = new ConnectionService(
+    dataSource,
+    credentials,
+    gitlab,
+    sessions,
+    oauthAttempts,
+    clock,
+    log('connections'),
+    publishStatus,
+    { afterConnected, checkWorker: (id) => workers.exists(id) },
+    config.gitlabOAuth,
+  );
   return { apiTokens, credentials, connections, sessions, oauthAttempts, organizations, sync, workers, redirectUri };
 }
 
 /** Policies, snapshots (reader, checker, verifier), repository and group backups, runs, retention. */
-function buildBackup({ config, logger, clock, dataSource, box, pubSub, queue, gitlab }: ServiceInfrastructure, people: ReturnType<typeof buildAccessAndConnections>) {
+function buildBackup(
+  { config, logger, clock, dataSource, box, pubSub, queue, gitlab }: ServiceInfrastructure,
+  people: ReturnType<typeof buildAccessAndConnections>,
+) {
   const log = componentLogger(logger);
   const { credentials, connections, sessions, workers } = people;
   const stores = createStorageRoots(config.dataDir);
@@ -161,9 +215,19 @@ function buildBackup({ config, logger, clock, dataSource, box, pubSub, queue, gi
   } satisfies typeof encryption; // arrow functions: handed on without their object
   const reader = new SnapshotReader(dataSource, stores, codec);
   const checker = new SnapshotChecker({ reader, keyFor: keys.forArtifact });
-  const verifier = new SnapshotVerifier({ dataSource, reader, checker, clock, logger: log('verify'), workDir: config.dataDir });
+  const verifier = new SnapshotVerifier({
+    dataSource,
+    reader,
+    checker,
+    clock,
+    logger: log('verify'),
+    workDir: config.dataDir,
+  });
   const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
-  const storagePaths = { dataDir: config.dataDir, protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [] };
+  const storagePaths = {
+    dataDir: config.dataDir,
+    protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [],
+  };
   const policies = new PolicyService(dataSource, clock, log('policies'), keys.keyVersion, async (path) => {
     const problem = await storagePathProblem(path, storagePaths);
     if (problem) throw validationError({ 'storage.path': problem });
@@ -199,8 +263,15 @@ function buildBackup({ config, logger, clock, dataSource, box, pubSub, queue, gi
     transfers: new Semaphore(config.worker.concurrency),
     http: gitlab?.http,
   });
-  const backupRuns = new BackupRunService(dataSource, policies, sessions, queue, repositoryBackup, clock, log('backup'), (e) =>
-    pubSub.publish('BACKUP_PROGRESS', e),
+  const backupRuns = new BackupRunService(
+    dataSource,
+    policies,
+    sessions,
+    queue,
+    repositoryBackup,
+    clock,
+    log('backup'),
+    (e) => pubSub.publish('BACKUP_PROGRESS', e),
     (organizationId) => workers.defaultWorkerFor(organizationId),
   );
   const retention = new RetentionService(dataSource, snapshots, clock, log('retention'));
@@ -236,7 +307,9 @@ function buildRestore(
     (e) => pubSub.publish('RESTORE_PROGRESS', e),
     newProjectDeps,
   );
-  const drills = new DrillService(dataSource, backup.policies, newProjectDeps, queue, clock, log('drill'), (e) => pubSub.publish('DRILL_CHANGED', e));
+  const drills = new DrillService(dataSource, backup.policies, newProjectDeps, queue, clock, log('drill'), (e) =>
+    pubSub.publish('DRILL_CHANGED', e),
+  );
   const drillScheduler = new DrillScheduler(dataSource, drills, clock, log('drill'));
   return { restores, drills, drillScheduler };
 }

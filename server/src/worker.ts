@@ -17,7 +17,9 @@ if ('embedded' in config.database) {
   const { dataDir, port } = config.database.embedded;
   const passwordFile = `${dataDir}.password`;
   if (!existsSync(passwordFile)) {
-    console.error('No DATABASE_URL and no embedded database in the data directory: start the API (npm start) first, or set DATABASE_URL.');
+    console.error(
+      'No DATABASE_URL and no embedded database in the data directory: start the API (npm start) first, or set DATABASE_URL.',
+    );
     process.exit(2);
   }
   const password = encodeURIComponent(readFileSync(passwordFile, 'utf8').trim());

@@ -42,7 +42,10 @@ describe('API tokens on open WebSockets', () => {
     const s = await openRawSocket(t.url, admin.token);
     // Another API process revokes it: only the database knows.
     await t.app.dataSource.query('UPDATE api_tokens SET revoked_at = now() WHERE id = $1', [admin.id]);
-    const answer = await s.operation('1', 'mutation { createCredential(input: { name: "after-revocation", kind: PASSWORD, secret: "s3cret-value" }) { id } }');
+    const answer = await s.operation(
+      '1',
+      'mutation { createCredential(input: { name: "after-revocation", kind: PASSWORD, secret: "s3cret-value" }) { id } }',
+    );
     if (answer.type !== 'closed') expect(errorsOf(answer)[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect((await s.closed).code).toBe(4401);
     expect(await credentialNamed('after-revocation')).toBe(0);

@@ -6,7 +6,6 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { INTERNALS } from '../support/internals.js';
 import { errorsOf, openRawSocket, type RawSocket } from '../support/raw-ws.js';
 
-
 const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 describe.each(['development', 'production'])('errors at the edge in %s mode', (mode) => {
@@ -34,13 +33,35 @@ describe.each(['development', 'production'])('errors at the edge in %s mode', (m
 
   describe('request bodies', () => {
     const post = (body: string | ArrayBuffer, headers: Record<string, string> = {}) =>
-      fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.adminToken}`, ...headers }, body });
+      fetch(`${t.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t.adminToken}`, ...headers },
+        body,
+      });
 
     it.each([
       ['malformed JSON', () => post('{"query": "{ workers { id } }"'), 400, 'BAD_REQUEST'],
-      ['a body falsely labelled gzip', () => post('{"query":"{ workers { id } }"}', { 'content-encoding': 'gzip' }), 400, 'BAD_REQUEST'],
-      ['a truncated gzip body', () => post(new Uint8Array(gzipSync('{"query":"{ workers { id } }"}').subarray(0, 20)).slice().buffer, { 'content-encoding': 'gzip' }), 400, 'BAD_REQUEST'],
-      ['a body over the limit', () => post(JSON.stringify({ query: `{ workers { id } } #${'x'.repeat(MAX_REQUEST_BYTES)}` })), 413, 'PAYLOAD_TOO_LARGE'],
+      [
+        'a body falsely labelled gzip',
+        () => post('{"query":"{ workers { id } }"}', { 'content-encoding': 'gzip' }),
+        400,
+        'BAD_REQUEST',
+      ],
+      [
+        'a truncated gzip body',
+        () =>
+          post(new Uint8Array(gzipSync('{"query":"{ workers { id } }"}').subarray(0, 20)).slice().buffer, {
+            'content-encoding': 'gzip',
+          }),
+        400,
+        'BAD_REQUEST',
+      ],
+      [
+        'a body over the limit',
+        () => post(JSON.stringify({ query: `{ workers { id } } #${'x'.repeat(MAX_REQUEST_BYTES)}` })),
+        413,
+        'PAYLOAD_TOO_LARGE',
+      ],
     ])('answers %s with a JSON error carrying a code', async (_what, send, status, code) => {
       const response = await send();
       const text = await response.text();
@@ -53,7 +74,10 @@ describe.each(['development', 'production'])('errors at the edge in %s mode', (m
 
   describe('WebSocket messages', () => {
     it('answers a message over the size limit with PAYLOAD_TOO_LARGE and does not run it', async () => {
-      const answer = await ws.operation('big', `mutation { createCredential(input: { name: "big", kind: PASSWORD, secret: "${'x'.repeat(MAX_REQUEST_BYTES)}" }) { id } }`);
+      const answer = await ws.operation(
+        'big',
+        `mutation { createCredential(input: { name: "big", kind: PASSWORD, secret: "${'x'.repeat(MAX_REQUEST_BYTES)}" }) { id } }`,
+      );
       expect(answer.type).toBe('error');
       expect(errorsOf(answer)[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
       expect((await t.gql('{ credentials { name } }')).data.credentials).toEqual([]);
@@ -74,7 +98,8 @@ describe.each(['development', 'production'])('errors at the edge in %s mode', (m
     });
 
     it('gives validation and variable errors a code', async () => {
-      for (const errors of await both('{ workers { nope } }')) expect(errors[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+      for (const errors of await both('{ workers { nope } }'))
+        expect(errors[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
       for (const errors of await both('query($id: ID!) { connection(id: $id) { id } }', { id: { not: 'an id' } })) {
         expect(errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       }
@@ -87,18 +112,25 @@ describe.each(['development', 'production'])('errors at the edge in %s mode', (m
       ['organization(id)', 'query($v: ID!) { organization(id: $v) { id } }', 'id'],
       ['organizations(connectionId)', 'query($v: ID) { organizations(connectionId: $v) { id } }', 'connectionId'],
       ['snapshots(repositoryId)', 'query($v: ID) { snapshots(repositoryId: $v) { totalCount } }', 'repositoryId'],
-      ['drillRuns(organizationId)', 'query($v: ID!) { drillRuns(organizationId: $v) { totalCount } }', 'organizationId'],
+      [
+        'drillRuns(organizationId)',
+        'query($v: ID!) { drillRuns(organizationId: $v) { totalCount } }',
+        'organizationId',
+      ],
       ['restoreRuns(organizationId)', 'query($v: ID) { restoreRuns(organizationId: $v) { id } }', 'organizationId'],
       ['revokeApiToken(id)', 'mutation($v: ID!) { revokeApiToken(id: $v) { id } }', 'id'],
-    ])('refuses an id that is not a UUID in %s with BAD_USER_INPUT naming the argument', async (_name, query, argument) => {
-      for (const value of ['x', '', "1' OR '1'='1"]) {
-        for (const errors of await both(query, { v: value })) {
-          expect(errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
-          expect(Object.keys(errors[0]?.extensions?.fields ?? {})).toEqual([argument]);
-          expect(JSON.stringify(errors)).not.toMatch(INTERNALS);
+    ])(
+      'refuses an id that is not a UUID in %s with BAD_USER_INPUT naming the argument',
+      async (_name, query, argument) => {
+        for (const value of ['x', '', "1' OR '1'='1"]) {
+          for (const errors of await both(query, { v: value })) {
+            expect(errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+            expect(Object.keys(errors[0]?.extensions?.fields ?? {})).toEqual([argument]);
+            expect(JSON.stringify(errors)).not.toMatch(INTERNALS);
+          }
         }
-      }
-    });
+      },
+    );
 
     it.each([
       ['a NUL byte', 'a\u0000b', 'must not contain NUL'],
@@ -119,9 +151,13 @@ describe.each(['development', 'production'])('errors at the edge in %s mode', (m
     });
 
     it('never shows runtime text for a null where a service expected a value', async () => {
-      const created = await t.gql('mutation { createCredential(input: { name: "n", kind: PASSWORD, secret: "s3cret-value" }) { id } }');
+      const created = await t.gql(
+        'mutation { createCredential(input: { name: "n", kind: PASSWORD, secret: "s3cret-value" }) { id } }',
+      );
       const id = created.data.createCredential.id;
-      for (const errors of await both('mutation($i: UpdateCredentialInput!) { updateCredential(input: $i) { id } }', { i: { id, name: null } })) {
+      for (const errors of await both('mutation($i: UpdateCredentialInput!) { updateCredential(input: $i) { id } }', {
+        i: { id, name: null },
+      })) {
         expect(errors[0]?.extensions?.code).toBeDefined();
         expect(JSON.stringify(errors)).not.toMatch(INTERNALS);
       }

@@ -22,10 +22,13 @@ const audits = serverAudits({
 });
 
 describe('GraphQL over HTTP', () => {
-  it.each(audits.filter((a) => a.name.startsWith('MUST')).map((a) => [a.name, a] as const))('%s', async (_name, audit) => {
-    const result = await audit.fn();
-    expect(result.status === 'ok' ? 'ok' : `${result.status}: ${(result as { reason: string }).reason}`).toBe('ok');
-  });
+  it.each(audits.filter((a) => a.name.startsWith('MUST')).map((a) => [a.name, a] as const))(
+    '%s',
+    async (_name, audit) => {
+      const result = await audit.fn();
+      expect(result.status === 'ok' ? 'ok' : `${result.status}: ${(result as { reason: string }).reason}`).toBe('ok');
+    },
+  );
 
   it('has no SHOULD audit failing with an error', async () => {
     const results = await Promise.all(audits.filter((a) => !a.name.startsWith('MUST')).map((a) => a.fn()));

@@ -31,7 +31,8 @@ describe('GraphQL hardening', () => {
   });
 
   it('refuses a query whose cost exceeds the limit', async () => {
-    const fields = 'id name pathWithNamespace httpUrlToRepo sshUrlToRepo webUrl defaultBranch visibility isArchived isEmpty';
+    const fields =
+      'id name pathWithNamespace httpUrlToRepo sshUrlToRepo webUrl defaultBranch visibility isArchived isEmpty';
     const big = `{ ${Array.from({ length: LIMITS.maxAliases }, (_, i) => `o${i}: organizations { repositories(first: 100) { edges { node { ${fields} } } nodes { ${fields} } } groups { nodes { id fullPath name } } }`).join(' ')} }`;
     const r = await t.gql(big);
     expect(r.errors?.[0]?.message).toMatch(/cost/i);

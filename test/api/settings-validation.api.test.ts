@@ -25,9 +25,13 @@ beforeAll(async () => {
   const projectId = sim.createProject({ namespaceId: group.id, path: 'api' }).id;
   sim.pushCommit(projectId, { files: { 'README.md': 'hello\n' } });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  ({ organizationId: orgId, connectionId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
+  ({ organizationId: orgId, connectionId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+  }));
   const { runId } = await runBackup(t, orgId);
-  snapshotId = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data.backupRun.items[0].snapshotId;
+  snapshotId = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data
+    .backupRun.items[0].snapshotId;
 });
 afterAll(async () => {
   await t?.stop();
@@ -49,16 +53,38 @@ describe('policy settings', () => {
     drill { enabled every time { hour minute } weekday dayOfMonth sampleSize target { kind connectionId namespacePath } }`;
 
   async function customize(change: (settings: Record<string, any>) => Record<string, any>) {
-    const settings = (await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { ${SETTINGS} } } }`, { o: orgId })).data.policy.settings;
-    return t.gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`, { o: orgId, i: change(settings) });
+    const settings = (
+      await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { ${SETTINGS} } } }`, { o: orgId })
+    ).data.policy.settings;
+    return t.gql(
+      `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
+      { o: orgId, i: change(settings) },
+    );
   }
-  const storedPolicy = async () => (await rows('SELECT value, chain_key, updated_at FROM backup_policies WHERE organization_id = $1', [orgId]))[0];
+  const storedPolicy = async () =>
+    (await rows('SELECT value, chain_key, updated_at FROM backup_policies WHERE organization_id = $1', [orgId]))[0];
 
   it.each([
-    ['a scope mode it does not know', (s: Record<string, any>) => ({ ...s, scope: { mode: 'selected', repositoryIds: null } }), 'input.scope.mode'],
-    ['a storage kind it does not offer', (s: Record<string, any>) => ({ ...s, storage: { kind: 'S3', path: null } }), 'input.storage.kind'],
-    ['an empty encryption key id', (s: Record<string, any>) => ({ ...s, encryptionCredentialId: '' }), 'input.encryptionCredentialId'],
-    ['a drill cadence it does not know', (s: Record<string, any>) => ({ ...s, drill: { ...s.drill, every: 'daily' } }), 'input.drill.every'],
+    [
+      'a scope mode it does not know',
+      (s: Record<string, any>) => ({ ...s, scope: { mode: 'selected', repositoryIds: null } }),
+      'input.scope.mode',
+    ],
+    [
+      'a storage kind it does not offer',
+      (s: Record<string, any>) => ({ ...s, storage: { kind: 'S3', path: null } }),
+      'input.storage.kind',
+    ],
+    [
+      'an empty encryption key id',
+      (s: Record<string, any>) => ({ ...s, encryptionCredentialId: '' }),
+      'input.encryptionCredentialId',
+    ],
+    [
+      'a drill cadence it does not know',
+      (s: Record<string, any>) => ({ ...s, drill: { ...s.drill, every: 'daily' } }),
+      'input.drill.every',
+    ],
   ])('refuses %s and keeps the stored policy', async (_name, change, field) => {
     const before = await storedPolicy();
     expectRefused(await customize(change), field);
@@ -85,14 +111,30 @@ describe('connection input', () => {
   ])('refuses %s and stores no connection or credential', async (_name, extra, field) => {
     const before = await stored();
     const token = aToken(sim, alice.id).token;
-    const r = await t.gql(CONNECT, { i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: token, ...extra() } });
+    const r = await t.gql(CONNECT, {
+      i: {
+        method: 'PERSONAL_ACCESS_TOKEN',
+        instanceUrl: sim.url,
+        login: 'alice',
+        personalAccessToken: token,
+        ...extra(),
+      },
+    });
     expectRefused(r, field);
     expect(await stored()).toEqual(before);
   });
 
   it('refuses an empty client-secret credential id of an OAuth application and starts no authorization', async () => {
     const before = await stored();
-    const r = await t.gql(CONNECT, { i: { method: 'OAUTH_APP', instanceUrl: sim.url, clientId: 'app-id', clientSecret: 'app-secret', clientSecretCredentialId: '' } });
+    const r = await t.gql(CONNECT, {
+      i: {
+        method: 'OAUTH_APP',
+        instanceUrl: sim.url,
+        clientId: 'app-id',
+        clientSecret: 'app-secret',
+        clientSecretCredentialId: '',
+      },
+    });
     expectRefused(r, 'input.clientSecretCredentialId');
     expect(await stored()).toEqual(before);
   });
@@ -103,9 +145,27 @@ describe('restore input', () => {
   const restoreRuns = async () => (await rows('SELECT count(*)::int AS n FROM restore_runs'))[0].n;
 
   it.each([
-    ['an empty target connection id', () => ({ target: 'NEW_PROJECT', snapshotIds: [snapshotId], namespacePath: 'restored', targetConnectionId: '' }), 'input.targetConnectionId'],
-    ['an empty new project path', () => ({ target: 'NEW_PROJECT', snapshotIds: [snapshotId], namespacePath: 'restored', targetConnectionId: connectionId, projectPath: '' }), 'input.projectPath'],
-    ['an empty ref prefix', () => ({ target: 'ORIGINAL', snapshotIds: [snapshotId], refMode: 'PREFIX', refPrefix: '' }), 'input.refPrefix'],
+    [
+      'an empty target connection id',
+      () => ({ target: 'NEW_PROJECT', snapshotIds: [snapshotId], namespacePath: 'restored', targetConnectionId: '' }),
+      'input.targetConnectionId',
+    ],
+    [
+      'an empty new project path',
+      () => ({
+        target: 'NEW_PROJECT',
+        snapshotIds: [snapshotId],
+        namespacePath: 'restored',
+        targetConnectionId: connectionId,
+        projectPath: '',
+      }),
+      'input.projectPath',
+    ],
+    [
+      'an empty ref prefix',
+      () => ({ target: 'ORIGINAL', snapshotIds: [snapshotId], refMode: 'PREFIX', refPrefix: '' }),
+      'input.refPrefix',
+    ],
     ['an empty snapshot id', () => ({ target: 'DOWNLOAD', snapshotIds: [snapshotId, ''] }), 'input.snapshotIds'],
     ['an empty organization id', () => ({ target: 'DOWNLOAD', organizationId: '' }), 'input.organizationId'],
   ])('refuses %s and queues no restore', async (_name, input, field) => {

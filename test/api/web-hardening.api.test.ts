@@ -12,7 +12,15 @@ afterAll(() => t.stop());
 describe('web hardening', () => {
   it.each([
     ['the web client', () => fetch(`${t.url}/`, { headers: { accept: 'text/html' } })],
-    ['the API', () => fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${t.adminToken}` }, body: '{"query":"{ workers { id } }"}' })],
+    [
+      'the API',
+      () =>
+        fetch(`${t.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${t.adminToken}` },
+          body: '{"query":"{ workers { id } }"}',
+        }),
+    ],
   ])('sends security headers with %s', async (_what, request) => {
     const response = await request();
     const csp = response.headers.get('content-security-policy') ?? '';
@@ -35,12 +43,16 @@ describe('web hardening', () => {
   describe(`after ${LIMIT} failed authentications from one address`, () => {
     it('answers 429 over HTTP and closes WebSockets with 4429, and logs it once', async () => {
       const attempt = () =>
-        fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer lk_wrong_wrong_wrong_wrong_wrong' }, body: '{"query":"{ workers { id } }"}' });
+        fetch(`${t.url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer lk_wrong_wrong_wrong_wrong_wrong' },
+          body: '{"query":"{ workers { id } }"}',
+        });
       for (let i = 0; i < LIMIT; i++) expect((await attempt()).status).toBe(401);
       const refused = await attempt();
       expect(refused.status).toBe(429);
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(((await refused.json()) as any).errors[0].extensions.code).toBe('TOO_MANY_REQUESTS');
+      expect((await refused.json()).errors[0].extensions.code).toBe('TOO_MANY_REQUESTS');
       // While throttled, even a valid token waits: a guessed one must not get through.
       expect((await t.gql('{ workers { id } }')).status).toBe(429);
       const socket = await openRawSocket(t.url, t.adminToken);

@@ -41,8 +41,8 @@ function start(): Promise<Started & { token: string | null }> {
         resolve({ child, output, exited, token });
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => output.push(c.toString()));
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c: Buffer) => output.push(c.toString()));
     void exited.then((code) => reject(new Error(`npm start exited with ${code}:\n${output.join('')}`)));
   });
 }
@@ -60,7 +60,13 @@ const alive = (pid: number) => {
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'labkeeper-zero-config-'));
   port = await freePort();
-  env = { PATH: process.env.PATH, HOME: process.env.HOME, LABKEEPER_DATA_DIR: dataDir, PORT: String(port), EMBEDDED_POSTGRES_PORT: String(await freePort()) };
+  env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LABKEEPER_DATA_DIR: dataDir,
+    PORT: String(port),
+    EMBEDDED_POSTGRES_PORT: String(await freePort()),
+  };
 });
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
@@ -76,14 +82,24 @@ describe('npm start with no configuration', () => {
       headers: { 'content-type': 'application/json', authorization: `Bearer ${first.token}` },
       body: JSON.stringify({ query: '{ workers { name status isInProcess } }' }),
     });
-    expect(await response.json()).toEqual({ data: { workers: [{ name: 'default', status: 'ONLINE', isInProcess: true }] } });
+    expect(await response.json()).toEqual({
+      data: { workers: [{ name: 'default', status: 'ONLINE', isInProcess: true }] },
+    });
     expect((await stat(join(dataDir, 'master.key'))).mode & 0o777).toBe(0o600);
   });
 
   it('answers GraphQL over WebSocket on the same path', async () => {
-    const client = createClient({ url: `ws://localhost:${port}/graphql`, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${first.token}` }, retryAttempts: 0 });
+    const client = createClient({
+      url: `ws://localhost:${port}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${first.token}` },
+      retryAttempts: 0,
+    });
     const result = await new Promise((resolve, reject) => {
-      client.subscribe({ query: '{ apiTokens { role } }' }, { next: resolve, error: reject, complete: () => undefined });
+      client.subscribe(
+        { query: '{ apiTokens { role } }' },
+        { next: resolve, error: reject, complete: () => undefined },
+      );
     });
     await client.dispose();
     expect(result).toEqual({ data: { apiTokens: [{ role: 'ADMIN' }] } });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { copyTypeFor, nextBackup, nextBackupInWindow, upcomingBackups } from '../../server/src/backup/backup-schedule.js';
+import {
+  copyTypeFor,
+  nextBackup,
+  nextBackupInWindow,
+  upcomingBackups,
+} from '../../server/src/backup/backup-schedule.js';
 import { isInsideWindow, nextWindowOpensAt, windowEndsAt } from '../../server/src/backup/backup-window.js';
 import type { BackupSchedule, BackupWindow, CopySchedule } from '../../server/src/backup/policy.types.js';
 
@@ -18,8 +23,17 @@ const oneAm = { hour: 1, minute: 0 };
 const basic = (fullDayOfMonth = 1, time = oneAm): BackupSchedule => ({ type: 'BASIC', time, fullDayOfMonth });
 const gfs: BackupSchedule = { type: 'GFS', time: oneAm, fullDayOfMonth: 1, differentialWeekday: 0 };
 const copies = (c: Partial<CopySchedule>): CopySchedule => ({ weekdays: [], daysOfMonth: [], times: [oneAm], ...c });
-const foreverIncremental = (every: 'HOURLY' | 'DAILY' | 'WEEKLY' | 'MONTHLY', extra: Partial<{ minute: number; weekday: 0 | 1; dayOfMonth: number }> = {}) =>
-  ({ type: 'FOREVER_INCREMENTAL', every, time: { hour: 1, minute: extra.minute ?? 0 }, weekday: extra.weekday ?? 0, dayOfMonth: extra.dayOfMonth ?? 1 }) as BackupSchedule;
+const foreverIncremental = (
+  every: 'HOURLY' | 'DAILY' | 'WEEKLY' | 'MONTHLY',
+  extra: Partial<{ minute: number; weekday: 0 | 1; dayOfMonth: number }> = {},
+) =>
+  ({
+    type: 'FOREVER_INCREMENTAL',
+    every,
+    time: { hour: 1, minute: extra.minute ?? 0 },
+    weekday: extra.weekday ?? 0,
+    dayOfMonth: extra.dayOfMonth ?? 1,
+  }) as BackupSchedule;
 
 describe('nextBackup', () => {
   describe('with a BASIC schedule', () => {
@@ -47,7 +61,9 @@ describe('nextBackup', () => {
     });
 
     it('runs a time skipped by spring forward when the clock jumps past it', () => {
-      expect(next(basic(1, { hour: 2, minute: 30 }), 'Europe/Warsaw', '2026-03-28T12:00:00Z')).toBe('2026-03-29T01:00:00.000Z INCREMENTAL');
+      expect(next(basic(1, { hour: 2, minute: 30 }), 'Europe/Warsaw', '2026-03-28T12:00:00Z')).toBe(
+        '2026-03-29T01:00:00.000Z INCREMENTAL',
+      );
     });
 
     it('runs a time repeated by fall back once, at its first occurrence', () => {
@@ -95,7 +111,11 @@ describe('nextBackup', () => {
     });
 
     it('runs on a listed weekday or a listed day of the month, as cron does', () => {
-      const schedule: BackupSchedule = { type: 'CUSTOM', full: copies({ weekdays: [3], daysOfMonth: [13] }), incremental: copies({ times: [] }) };
+      const schedule: BackupSchedule = {
+        type: 'CUSTOM',
+        full: copies({ weekdays: [3], daysOfMonth: [13] }),
+        incremental: copies({ times: [] }),
+      };
       expect(upcoming(schedule, 'UTC', '2026-03-09T00:00:00Z', 3)).toEqual([
         '2026-03-11T01:00:00.000Z FULL', // Wednesday
         '2026-03-13T01:00:00.000Z FULL', // the 13th, a Friday
@@ -105,7 +125,10 @@ describe('nextBackup', () => {
 
     it('runs every day when neither weekdays nor days of the month are listed', () => {
       const schedule: BackupSchedule = { type: 'CUSTOM', full: copies({ daysOfMonth: [1] }), incremental: copies({}) };
-      expect(upcoming(schedule, 'UTC', '2026-03-09T00:00:00Z', 2)).toEqual(['2026-03-09T01:00:00.000Z INCREMENTAL', '2026-03-10T01:00:00.000Z INCREMENTAL']);
+      expect(upcoming(schedule, 'UTC', '2026-03-09T00:00:00Z', 2)).toEqual([
+        '2026-03-09T01:00:00.000Z INCREMENTAL',
+        '2026-03-10T01:00:00.000Z INCREMENTAL',
+      ]);
     });
   });
 
@@ -116,15 +139,21 @@ describe('nextBackup', () => {
         '2026-03-11T01:00:00.000Z INCREMENTAL',
         '2026-03-12T01:00:00.000Z INCREMENTAL',
       ]);
-      expect(next(foreverIncremental('DAILY'), 'UTC', '2026-03-09T12:00:00Z', { hasFull: true })).toBe('2026-03-10T01:00:00.000Z INCREMENTAL');
+      expect(next(foreverIncremental('DAILY'), 'UTC', '2026-03-09T12:00:00Z', { hasFull: true })).toBe(
+        '2026-03-10T01:00:00.000Z INCREMENTAL',
+      );
     });
 
     it('runs hourly at the given minute', () => {
-      expect(next(foreverIncremental('HOURLY', { minute: 15 }), 'UTC', '2026-03-09T10:20:00Z')).toBe('2026-03-09T11:15:00.000Z INCREMENTAL');
+      expect(next(foreverIncremental('HOURLY', { minute: 15 }), 'UTC', '2026-03-09T10:20:00Z')).toBe(
+        '2026-03-09T11:15:00.000Z INCREMENTAL',
+      );
     });
 
     it('runs hourly at every real hour across fall back, the repeated hour included', () => {
-      expect(upcoming(foreverIncremental('HOURLY', { minute: 30 }), 'Europe/Warsaw', '2026-10-25T00:00:00Z', 3)).toEqual([
+      expect(
+        upcoming(foreverIncremental('HOURLY', { minute: 30 }), 'Europe/Warsaw', '2026-10-25T00:00:00Z', 3),
+      ).toEqual([
         '2026-10-25T00:30:00.000Z INCREMENTAL', // 02:30 CEST
         '2026-10-25T01:30:00.000Z INCREMENTAL', // 02:30 CET
         '2026-10-25T02:30:00.000Z INCREMENTAL', // 03:30 CET
@@ -132,15 +161,21 @@ describe('nextBackup', () => {
     });
 
     it('runs hourly at every real hour across spring forward, the skipped hour left out', () => {
-      expect(upcoming(foreverIncremental('HOURLY', { minute: 30 }), 'Europe/Warsaw', '2026-03-29T00:00:00Z', 2)).toEqual([
+      expect(
+        upcoming(foreverIncremental('HOURLY', { minute: 30 }), 'Europe/Warsaw', '2026-03-29T00:00:00Z', 2),
+      ).toEqual([
         '2026-03-29T00:30:00.000Z INCREMENTAL', // 01:30 CET
         '2026-03-29T01:30:00.000Z INCREMENTAL', // 03:30 CEST
       ]);
     });
 
     it('runs weekly on the given weekday and monthly on the given day', () => {
-      expect(next(foreverIncremental('WEEKLY', { weekday: 1 }), 'UTC', '2026-03-01T12:00:00Z')).toBe('2026-03-02T01:00:00.000Z INCREMENTAL');
-      expect(next(foreverIncremental('MONTHLY', { dayOfMonth: 31 }), 'UTC', '2026-04-01T00:00:00Z')).toBe('2026-04-30T01:00:00.000Z INCREMENTAL');
+      expect(next(foreverIncremental('WEEKLY', { weekday: 1 }), 'UTC', '2026-03-01T12:00:00Z')).toBe(
+        '2026-03-02T01:00:00.000Z INCREMENTAL',
+      );
+      expect(next(foreverIncremental('MONTHLY', { dayOfMonth: 31 }), 'UTC', '2026-04-01T00:00:00Z')).toBe(
+        '2026-04-30T01:00:00.000Z INCREMENTAL',
+      );
     });
   });
 
@@ -162,7 +197,9 @@ describe('nextBackupInWindow', () => {
   });
 
   it('takes the first instant when there is no window', () => {
-    expect(nextBackupInWindow(hourly, 'UTC', null, at('2026-03-09T02:00:00Z'))?.at.toISOString()).toBe('2026-03-09T02:30:00.000Z');
+    expect(nextBackupInWindow(hourly, 'UTC', null, at('2026-03-09T02:00:00Z'))?.at.toISOString()).toBe(
+      '2026-03-09T02:30:00.000Z',
+    );
   });
 });
 
@@ -209,8 +246,12 @@ describe('windowEndsAt', () => {
   });
 
   it('closes a window crossing midnight the next morning, whichever side of midnight the run started', () => {
-    expect(iso(windowEndsAt(overMidnight, 'Europe/Warsaw', at('2026-01-14T21:30:00Z')))).toBe('2026-01-15T05:00:00.000Z');
-    expect(iso(windowEndsAt(overMidnight, 'Europe/Warsaw', at('2026-01-15T02:00:00Z')))).toBe('2026-01-15T05:00:00.000Z');
+    expect(iso(windowEndsAt(overMidnight, 'Europe/Warsaw', at('2026-01-14T21:30:00Z')))).toBe(
+      '2026-01-15T05:00:00.000Z',
+    );
+    expect(iso(windowEndsAt(overMidnight, 'Europe/Warsaw', at('2026-01-15T02:00:00Z')))).toBe(
+      '2026-01-15T05:00:00.000Z',
+    );
   });
 
   it('closes a window within one day on that day', () => {
@@ -229,13 +270,17 @@ describe('windowEndsAt', () => {
   it('closes at the repeat of a repeated closing time for a run started in the repeated hour', () => {
     const untilHalfPastTwo: BackupWindow = { start: { hour: 0, minute: 0 }, end: { hour: 2, minute: 30 } };
     // 01:10Z is 02:10 CET, the second 02:10 of the night; the first 02:30 (00:30Z) has passed.
-    expect(iso(windowEndsAt(untilHalfPastTwo, 'Europe/Warsaw', at('2026-10-25T01:10:00Z')))).toBe('2026-10-25T01:30:00.000Z');
+    expect(iso(windowEndsAt(untilHalfPastTwo, 'Europe/Warsaw', at('2026-10-25T01:10:00Z')))).toBe(
+      '2026-10-25T01:30:00.000Z',
+    );
   });
 });
 
 describe('nextWindowOpensAt', () => {
   it('is the next start of the window in the policy time zone', () => {
     const overMidnight: BackupWindow = { start: { hour: 22, minute: 0 }, end: { hour: 6, minute: 0 } };
-    expect(iso(nextWindowOpensAt(overMidnight, 'Europe/Warsaw', at('2026-01-14T12:00:00Z')))).toBe('2026-01-14T21:00:00.000Z');
+    expect(iso(nextWindowOpensAt(overMidnight, 'Europe/Warsaw', at('2026-01-14T12:00:00Z')))).toBe(
+      '2026-01-14T21:00:00.000Z',
+    );
   });
 });

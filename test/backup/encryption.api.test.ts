@@ -29,31 +29,49 @@ afterAll(async () => {
 const SETTINGS = `scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup`;
 
 async function setEncryption(credentialId: string | null) {
-  const current = (await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { ${SETTINGS} } } }`, { o: orgId })).data.policy.settings;
-  return t.gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { settings { encryptionCredentialId } } }`, {
-    o: orgId,
-    i: { ...current, include: { ...current.include, metadata: ['issues'] }, encryptionCredentialId: credentialId },
-  });
+  const current = (
+    await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { ${SETTINGS} } } }`, { o: orgId })
+  ).data.policy.settings;
+  return t.gql(
+    `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { settings { encryptionCredentialId } } }`,
+    {
+      o: orgId,
+      i: { ...current, include: { ...current.include, metadata: ['issues'] }, encryptionCredentialId: credentialId },
+    },
+  );
 }
 
 async function backup() {
   const { runId, status } = await runBackup(t, orgId);
-  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data.backupRun.items;
-  const snapshot = (await t.gql(`query($id: ID!) { snapshot(id: $id) { id copyType storagePrefix manifest verificationStatus contents { encryption { algorithm keyId } } } }`, { id: item.snapshotId })).data.snapshot;
+  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data
+    .backupRun.items;
+  const snapshot = (
+    await t.gql(
+      `query($id: ID!) { snapshot(id: $id) { id copyType storagePrefix manifest verificationStatus contents { encryption { algorithm keyId } } } }`,
+      { id: item.snapshotId },
+    )
+  ).data.snapshot;
   return { status, snapshot, manifest: JSON.parse(snapshot.manifest) };
 }
 
 describe('encrypted backups', () => {
   it('refuses a credential that is not an encryption key, naming the field', async () => {
-    const pat = await t.gql(`mutation { createCredential(input: { name: "not a key", kind: PASSWORD, secret: "just-a-password" }) { id } }`);
+    const pat = await t.gql(
+      `mutation { createCredential(input: { name: "not a key", kind: PASSWORD, secret: "just-a-password" }) { id } }`,
+    );
     const r = await setEncryption(pat.data.createCredential.id);
-    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { 'input.encryptionCredentialId': expect.any(String) } });
+    expect(r.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      fields: { 'input.encryptionCredentialId': expect.any(String) },
+    });
   });
 
   it('encrypts every artifact with the key from the Password Manager, verifies, and starts a new full chain', async () => {
     const plain = await backup();
     expect(plain.manifest.encryption).toBeNull();
-    const key = await t.gql(`mutation { createCredential(input: { name: "backup key", kind: ENCRYPTION_KEY, secret: "correct horse battery staple 2026" }) { id } }`);
+    const key = await t.gql(
+      `mutation { createCredential(input: { name: "backup key", kind: ENCRYPTION_KEY, secret: "correct horse battery staple 2026" }) { id } }`,
+    );
     expect((await setEncryption(key.data.createCredential.id)).errors).toBeUndefined();
     const encrypted = await backup();
     expect(encrypted.status).toBe('SUCCEEDED');
@@ -64,18 +82,28 @@ describe('encrypted backups', () => {
     expect(plain.snapshot.contents.encryption).toBeNull();
     for (const artifact of encrypted.manifest.artifacts) {
       expect(artifact.encrypted).toBe(true);
-      const bytes = readFileSync(join(t.app.config.dataDir, 'backups', encrypted.snapshot.storagePrefix, artifact.path));
+      const bytes = readFileSync(
+        join(t.app.config.dataDir, 'backups', encrypted.snapshot.storagePrefix, artifact.path),
+      );
       expect(bytes.subarray(0, 6).toString('latin1')).toBe('LKENC1');
       expect(bytes.toString('latin1')).not.toContain('secret ingredient');
     }
   });
 
   it('refuses to delete the key while a policy or a snapshot needs it', async () => {
-    const keyCredential = (await t.gql(`{ credentials { id kind } }`)).data.credentials.find((c: { kind: string }) => c.kind === 'ENCRYPTION_KEY');
+    const keyCredential = (await t.gql(`{ credentials { id kind } }`)).data.credentials.find(
+      (c: { kind: string }) => c.kind === 'ENCRYPTION_KEY',
+    );
     const whilePolicy = await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: keyCredential.id });
-    expect(whilePolicy.errors?.[0]).toMatchObject({ message: expect.stringMatching(/backup policy/), extensions: { code: 'CONFLICT', reason: 'CREDENTIAL_IN_USE' } });
+    expect(whilePolicy.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/backup policy/),
+      extensions: { code: 'CONFLICT', reason: 'CREDENTIAL_IN_USE' },
+    });
     await setEncryption(null);
     const whileSnapshots = await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: keyCredential.id });
-    expect(whileSnapshots.errors?.[0]).toMatchObject({ message: expect.stringMatching(/encrypted snapshot/), extensions: { code: 'CONFLICT' } });
+    expect(whileSnapshots.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/encrypted snapshot/),
+      extensions: { code: 'CONFLICT' },
+    });
   });
 });

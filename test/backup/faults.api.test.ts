@@ -20,11 +20,19 @@ beforeAll(async () => {
   sim.createProject({ namespaceId: group.id, path: 'small' });
   t = await startTestApp({ gitlab: { url: sim.url }, env: {} });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
-  const current = (await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`, { o: orgId })).data.policy.settings;
-  await t.gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`, {
-    o: orgId,
-    i: { ...current, include: { ...current.include, metadata: ['issues', 'labels'] } },
-  });
+  const current = (
+    await t.gql(
+      `query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`,
+      { o: orgId },
+    )
+  ).data.policy.settings;
+  await t.gql(
+    `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
+    {
+      o: orgId,
+      i: { ...current, include: { ...current.include, metadata: ['issues', 'labels'] } },
+    },
+  );
 });
 afterAll(async () => {
   await t?.stop();
@@ -32,16 +40,39 @@ afterAll(async () => {
 });
 
 async function backup(copyType = 'FULL') {
-  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(
+    t.ws(),
+    `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`,
+    { o: orgId },
+  );
   await untilListening(
     sub,
-    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    () =>
+      t.app.pubSub.publish('BACKUP_PROGRESS', {
+        organizationId: orgId,
+        runId: 'probe',
+        runStatus: 'QUEUED',
+        itemsTotal: 0,
+        itemsDone: 0,
+        itemsFailed: 0,
+        item: null,
+        isTerminal: false,
+        at: '',
+      }),
     (e) => e.backupProgress.runId === 'probe',
   );
-  const run = await t.gql(`mutation($o: ID!, $c: CopyType) { runNow(input: { organizationId: $o, copyType: $c }) { id } }`, { o: orgId, c: copyType });
+  const run = await t.gql(
+    `mutation($o: ID!, $c: CopyType) { runNow(input: { organizationId: $o, copyType: $c }) { id } }`,
+    { o: orgId, c: copyType },
+  );
   const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
-  const items = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { pathWithNamespace status attempts errorMessage snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun.items;
+  const items = (
+    await t.gql(
+      `query($id: ID!) { backupRun(id: $id) { items { pathWithNamespace status attempts errorMessage snapshotId } } }`,
+      { id: run.data.runNow.id },
+    )
+  ).data.backupRun.items;
   return { status: done.backupProgress.runStatus, items };
 }
 
@@ -53,7 +84,11 @@ describe('GitLab faults during a backup', () => {
     sim.failNext(2, { status: 502, pathPattern: /\/git-upload-pack$/ });
     const result = await backup();
     expect(result.status).toBe('SUCCEEDED');
-    expect(gitRequests().slice(before).map((r) => r.status)).toEqual(expect.arrayContaining([502, 200]));
+    expect(
+      gitRequests()
+        .slice(before)
+        .map((r) => r.status),
+    ).toEqual(expect.arrayContaining([502, 200]));
     expect(t.logLines.some((l) => l.includes('git transfer failed, retrying'))).toBe(true);
   });
 
@@ -62,12 +97,18 @@ describe('GitLab faults during a backup', () => {
     const { rm } = await import('node:fs/promises');
     await rm(`${t.app.config.dataDir}/mirrors`, { recursive: true, force: true });
     sim.resetNext(1, { pathPattern: /\/acme\/big\.git\/git-upload-pack$/, afterBytes: 256 * 1024 });
-    const retriesBefore = t.logLines.filter((l) => l.includes('git transfer failed, retrying') && l.includes('acme/big')).length;
+    const retriesBefore = t.logLines.filter(
+      (l) => l.includes('git transfer failed, retrying') && l.includes('acme/big'),
+    ).length;
     const result = await backup();
-    expect(t.logLines.filter((l) => l.includes('git transfer failed, retrying') && l.includes('acme/big')).length).toBe(retriesBefore + 1);
+    expect(t.logLines.filter((l) => l.includes('git transfer failed, retrying') && l.includes('acme/big')).length).toBe(
+      retriesBefore + 1,
+    );
     expect(result.status).toBe('SUCCEEDED');
     const big = result.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big');
-    const snapshot = (await t.gql(`query($id: ID!) { snapshot(id: $id) { verificationStatus refCount } }`, { id: big.snapshotId })).data.snapshot;
+    const snapshot = (
+      await t.gql(`query($id: ID!) { snapshot(id: $id) { verificationStatus refCount } }`, { id: big.snapshotId })
+    ).data.snapshot;
     expect(snapshot).toMatchObject({ verificationStatus: 'VERIFIED', refCount: 1 });
   });
 

@@ -28,7 +28,11 @@ beforeAll(async () => {
   sim.createGroupMilestone(root.id, { title: 'Q1' });
   sim.createEpic(root.id, { title: 'Big initiative', authorId: aliceId });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: aliceId, namespacePath: 'acme', includeGroups: true }));
+  ({ organizationId: orgId } = await connectOrganization(t, sim, {
+    userId: aliceId,
+    namespacePath: 'acme',
+    includeGroups: true,
+  }));
 });
 afterAll(async () => {
   await t?.stop();
@@ -36,33 +40,69 @@ afterAll(async () => {
 });
 
 async function backup() {
-  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(
+    t.ws(),
+    `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`,
+    { o: orgId },
+  );
   await untilListening(
     sub,
-    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    () =>
+      t.app.pubSub.publish('BACKUP_PROGRESS', {
+        organizationId: orgId,
+        runId: 'probe',
+        runStatus: 'QUEUED',
+        itemsTotal: 0,
+        itemsDone: 0,
+        itemsFailed: 0,
+        item: null,
+        isTerminal: false,
+        at: '',
+      }),
     (e) => e.backupProgress.runId === 'probe',
   );
-  const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id itemsTotal } }`, { o: orgId });
+  const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id itemsTotal } }`, {
+    o: orgId,
+  });
   const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
-  const runInfo = (await t.gql(`query($id: ID!) { backupRun(id: $id) { itemsTotal items { pathWithNamespace groupId repositoryId status snapshotId warnings } } }`, { id: run.data.runNow.id })).data.backupRun;
+  const runInfo = (
+    await t.gql(
+      `query($id: ID!) { backupRun(id: $id) { itemsTotal items { pathWithNamespace groupId repositoryId status snapshotId warnings } } }`,
+      { id: run.data.runNow.id },
+    )
+  ).data.backupRun;
   return { status: done.backupProgress.runStatus, ...runInfo };
 }
 
 const recordsOf = async (snapshotId: string, type: string) => {
-  const s = (await t.gql(`query($id: ID!) { snapshot(id: $id) { storagePrefix manifest groupId } }`, { id: snapshotId })).data.snapshot;
+  const s = (
+    await t.gql(`query($id: ID!) { snapshot(id: $id) { storagePrefix manifest groupId } }`, { id: snapshotId })
+  ).data.snapshot;
   const manifest = JSON.parse(s.manifest);
   const artifact = manifest.artifacts.find((a: { metadataType: string }) => a.metadataType === type);
   if (!artifact) return { manifest, records: null };
   const bytes = readFileSync(join(t.app.config.dataDir, 'backups', s.storagePrefix, artifact.path));
-  return { manifest, records: gunzipSync(bytes).toString('utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)) };
+  return {
+    manifest,
+    records: gunzipSync(bytes)
+      .toString('utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l)),
+  };
 };
 
 describe('group metadata', () => {
   it('backs up each group of the organization as its own snapshot, beside the repositories', async () => {
     const run = await backup();
     expect(run.status).toBe('SUCCEEDED');
-    expect(run.items.map((i: { pathWithNamespace: string }) => i.pathWithNamespace).sort()).toEqual(['acme', 'acme/platform', 'acme/platform/api']);
+    expect(run.items.map((i: { pathWithNamespace: string }) => i.pathWithNamespace).sort()).toEqual([
+      'acme',
+      'acme/platform',
+      'acme/platform/api',
+    ]);
     const root = run.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme');
     expect(root.repositoryId).toBeNull();
     const labels = await recordsOf(root.snapshotId, 'group_labels');
@@ -80,7 +120,10 @@ describe('group metadata', () => {
     const free = await backup();
     const root = free.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme');
     const { manifest } = await recordsOf(root.snapshotId, 'epics');
-    expect(manifest.metadata.epics).toMatchObject({ status: 'SKIPPED', reason: expect.stringMatching(/tier|Premium|not available/i) });
+    expect(manifest.metadata.epics).toMatchObject({
+      status: 'SKIPPED',
+      reason: expect.stringMatching(/tier|Premium|not available/i),
+    });
     expect(root.warnings.join()).toMatch(/epics: skipped/);
 
     sim.setTier('premium');
@@ -90,10 +133,22 @@ describe('group metadata', () => {
   });
 
   it('lists group snapshots by group', async () => {
-    const groups = (await t.gql(`query($id: ID!) { organization(id: $id) { groups { nodes { id fullPath } } } }`, { id: orgId })).data.organization.groups.nodes;
+    const groups = (
+      await t.gql(`query($id: ID!) { organization(id: $id) { groups { nodes { id fullPath } } } }`, { id: orgId })
+    ).data.organization.groups.nodes;
     const acme = groups.find((g: { fullPath: string }) => g.fullPath === 'acme');
-    const snapshots = (await t.gql(`query($g: ID!) { snapshots(groupId: $g) { totalCount nodes { groupId repositoryId copyType verificationStatus } } }`, { g: acme.id })).data.snapshots;
+    const snapshots = (
+      await t.gql(
+        `query($g: ID!) { snapshots(groupId: $g) { totalCount nodes { groupId repositoryId copyType verificationStatus } } }`,
+        { g: acme.id },
+      )
+    ).data.snapshots;
     expect(snapshots.totalCount).toBe(3);
-    expect(snapshots.nodes[0]).toEqual({ groupId: acme.id, repositoryId: null, copyType: 'FULL', verificationStatus: 'VERIFIED' });
+    expect(snapshots.nodes[0]).toEqual({
+      groupId: acme.id,
+      repositoryId: null,
+      copyType: 'FULL',
+      verificationStatus: 'VERIFIED',
+    });
   });
 });

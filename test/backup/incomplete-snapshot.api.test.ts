@@ -27,7 +27,11 @@ beforeAll(async () => {
   projectId = sim.createProject({ namespaceId: group.id, path: 'api' }).id;
   sim.createIssue(projectId, { title: 'the one issue', authorId: alice.id });
   t = await startTestApp({ gitlab: { url: sim.url }, clock: labkeeper });
-  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', tokenExpiresAt: null }));
+  ({ organizationId: orgId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+    tokenExpiresAt: null,
+  }));
 });
 afterAll(async () => {
   await t?.stop();
@@ -43,20 +47,41 @@ interface Item {
 }
 
 async function backup(): Promise<{ status: string; item: Item }> {
-  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(
+    t.ws(),
+    `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`,
+    { o: orgId },
+  );
   await untilListening(
     sub,
-    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    () =>
+      t.app.pubSub.publish('BACKUP_PROGRESS', {
+        organizationId: orgId,
+        runId: 'probe',
+        runStatus: 'QUEUED',
+        itemsTotal: 0,
+        itemsDone: 0,
+        itemsFailed: 0,
+        item: null,
+        isTerminal: false,
+        at: '',
+      }),
     (e) => e.backupProgress.runId === 'probe',
   );
   const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
   await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
-  const result = (await t.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace repositoryId status snapshotId warnings } } }`, { id: run.data.runNow.id })).data.backupRun;
+  const result = (
+    await t.gql(
+      `query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace repositoryId status snapshotId warnings } } }`,
+      { id: run.data.runNow.id },
+    )
+  ).data.backupRun;
   return { status: result.status, item: result.items.find((i: Item) => i.repositoryId)! };
 }
 
-const manifestOf = async (snapshotId: string) => t.app.services.snapshots.reader.manifest(await t.app.services.snapshots.get(snapshotId));
+const manifestOf = async (snapshotId: string) =>
+  t.app.services.snapshots.reader.manifest(await t.app.services.snapshots.get(snapshotId));
 const gitRequests = () => sim.requests.filter((r) => r.path.startsWith('/acme/api.git/')).length;
 
 describe('a repository whose latest snapshot is incomplete', () => {
@@ -97,7 +122,10 @@ describe('a repository whose latest snapshot is incomplete', () => {
 describe('a repository whose latest snapshot was committed but never verified (its job killed in between)', () => {
   it('has that snapshot verified by the next run, which then skips it as unchanged', async () => {
     const snapshots = t.app.dataSource.getRepository(SnapshotEntity);
-    const latest = (await snapshots.findOne({ where: { repositoryId: repositoryId() }, order: { createdAt: 'DESC' } }))!;
+    const latest = (await snapshots.findOne({
+      where: { repositoryId: repositoryId() },
+      order: { createdAt: 'DESC' },
+    }))!;
     await snapshots.update({ id: latest.id }, { verificationStatus: 'UNVERIFIED', verifiedAt: null });
     labkeeper.advance(6 * 3600_000);
     const run = await backup();

@@ -26,22 +26,46 @@ beforeAll(async () => {
   projectId = sim.createProject({ namespaceId: group.id, path: 'assets', lfsEnabled: true }).id;
   kept.oid = sim.pushLfsPointer(projectId, { path: 'logo.png', content: randomBytes(20_000) }).oid;
   sim.createBranch(projectId, { branch: 'experiment' });
-  dropped.oid = sim.pushLfsPointer(projectId, { path: 'draft.mp4', content: randomBytes(30_000), branch: 'experiment' }).oid;
+  dropped.oid = sim.pushLfsPointer(projectId, {
+    path: 'draft.mp4',
+    content: randomBytes(30_000),
+    branch: 'experiment',
+  }).oid;
   t = await startTestApp({ gitlab: { url: sim.url } });
-  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'media', includeGroups: false }));
-  repositoryId = (await t.gql(`query($id: ID!) { organization(id: $id) { repositories { nodes { id } } } }`, { id: orgId })).data.organization.repositories.nodes[0].id;
+  ({ organizationId: orgId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'media',
+    includeGroups: false,
+  }));
+  repositoryId = (
+    await t.gql(`query($id: ID!) { organization(id: $id) { repositories { nodes { id } } } }`, { id: orgId })
+  ).data.organization.repositories.nodes[0].id;
 });
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
 });
 
-const objectFile = (oid: string) => join(t.app.config.dataDir, 'backups', 'orgs', orgId, 'repos', repositoryId, 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4), oid);
+const objectFile = (oid: string) =>
+  join(
+    t.app.config.dataDir,
+    'backups',
+    'orgs',
+    orgId,
+    'repos',
+    repositoryId,
+    'lfs',
+    'objects',
+    oid.slice(0, 2),
+    oid.slice(2, 4),
+    oid,
+  );
 
 async function fullBackup() {
   const { runId, status } = await runBackup(t, orgId, { copyType: 'FULL' });
   expect(status).toBe('SUCCEEDED');
-  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data.backupRun.items;
+  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data
+    .backupRun.items;
   return item.snapshotId as string;
 }
 
@@ -53,11 +77,19 @@ describe('retention of LFS objects', () => {
     first = await fullBackup(); // lists both objects
     execFileSync('git', ['update-ref', '-d', 'refs/heads/experiment'], { cwd: sim.repoPath(projectId) }); // the branch is deleted upstream
     second = await fullBackup(); // lists only the object still reachable
-    const current = (await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type } timeZone storage { kind path } compression verifyAfterBackup } } }`, { o: orgId })).data.policy.settings;
-    const changed = await t.gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`, {
-      o: orgId,
-      i: { ...current, schedule: { type: 'MANUAL' }, retention: { mode: 'BY_COUNT', keepLast: 1 } },
-    });
+    const current = (
+      await t.gql(
+        `query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type } timeZone storage { kind path } compression verifyAfterBackup } } }`,
+        { o: orgId },
+      )
+    ).data.policy.settings;
+    const changed = await t.gql(
+      `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
+      {
+        o: orgId,
+        i: { ...current, schedule: { type: 'MANUAL' }, retention: { mode: 'BY_COUNT', keepLast: 1 } },
+      },
+    );
     expect(changed.errors).toBeUndefined();
   });
 
@@ -70,7 +102,7 @@ describe('retention of LFS objects', () => {
     try {
       await other.query('SELECT pg_advisory_lock(hashtext($1))', [lock]);
       const decisions = await t.app.services.retention.prune(orgId);
-      expect(decisions[orgId]!.forget.map((d) => d.id)).toEqual([first]);
+      expect(decisions[orgId].forget.map((d) => d.id)).toEqual([first]);
       expect(existsSync(objectFile(dropped.oid))).toBe(true);
     } finally {
       await other.query('SELECT pg_advisory_unlock(hashtext($1))', [lock]);

@@ -18,7 +18,11 @@ const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 async function batch(path: string, body: unknown, authorization?: string) {
   const res = await fetch(`${sim.url}/${path}.git/info/lfs/objects/batch`, {
     method: 'POST',
-    headers: { Accept: 'application/vnd.git-lfs+json', 'Content-Type': 'application/vnd.git-lfs+json', ...(authorization ? { Authorization: authorization } : {}) },
+    headers: {
+      Accept: 'application/vnd.git-lfs+json',
+      'Content-Type': 'application/vnd.git-lfs+json',
+      ...(authorization ? { Authorization: authorization } : {}),
+    },
     body: JSON.stringify(body),
   });
   const text = await res.text();
@@ -59,7 +63,10 @@ describe('seeding', () => {
     expect(pushed.size).toBe(9);
     expect(sim.lfsObjects(appId)).toContainEqual({ oid: pushed.oid, size: 9 });
     const { execFileSync } = await import('node:child_process');
-    const blob = execFileSync('git', ['cat-file', 'blob', `${pushed.commit}:assets/logo.png`], { cwd: sim.repoPath(appId), encoding: 'utf8' });
+    const blob = execFileSync('git', ['cat-file', 'blob', `${pushed.commit}:assets/logo.png`], {
+      cwd: sim.repoPath(appId),
+      encoding: 'utf8',
+    });
     expect(blob).toBe(`version https://git-lfs.github.com/spec/v1\noid sha256:${pushed.oid}\nsize 9\n`);
   });
 });
@@ -68,7 +75,18 @@ describe('batch API', () => {
   it('offers a download action with an LFS token, and a per-object 404 for unknown objects', async () => {
     const { oid } = sim.addLfsObject(appId, 'hello lfs');
     const unknown = sha('nobody has this');
-    const r = await batch('acme/app', { operation: 'download', transfers: ['basic'], objects: [{ oid, size: 9 }, { oid: unknown, size: 3 }] }, basic('anything', pat));
+    const r = await batch(
+      'acme/app',
+      {
+        operation: 'download',
+        transfers: ['basic'],
+        objects: [
+          { oid, size: 9 },
+          { oid: unknown, size: 3 },
+        ],
+      },
+      basic('anything', pat),
+    );
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toMatch(/^application\/vnd\.git-lfs\+json/);
     const [found, missing] = r.json.objects;
@@ -76,10 +94,16 @@ describe('batch API', () => {
     expect(found.actions.download.href).toBe(`${sim.url}/acme/app.git/gitlab-lfs/objects/${oid}`);
     expect(found.authenticated).toBeUndefined(); // only on public projects
     const authorization = found.actions.download.header.Authorization as string;
-    const [user, token] = Buffer.from(authorization.replace(/^Basic /, ''), 'base64').toString().split(':');
+    const [user, token] = Buffer.from(authorization.replace(/^Basic /, ''), 'base64')
+      .toString()
+      .split(':');
     expect(user).toBe('alice');
     expect(token).not.toBe(pat); // an LFS token, not our credentials
-    expect(missing).toEqual({ oid: unknown, size: 3, error: { code: 404, message: "Object does not exist on the server or you don't have permissions to access it" } });
+    expect(missing).toEqual({
+      oid: unknown,
+      size: 3,
+      error: { code: 404, message: "Object does not exist on the server or you don't have permissions to access it" },
+    });
 
     const download = await fetch(found.actions.download.href, { headers: { Authorization: authorization } });
     expect(download.status).toBe(200);
@@ -103,11 +127,17 @@ describe('batch API', () => {
 
   it('answers 404 to outsiders of private projects and for an empty object list', async () => {
     const { oid } = sim.addLfsObject(appId, 'private');
-    const outsider = await batch('acme/app', { operation: 'download', objects: [{ oid, size: 7 }] }, basic('olga', outsiderPat));
+    const outsider = await batch(
+      'acme/app',
+      { operation: 'download', objects: [{ oid, size: 7 }] },
+      basic('olga', outsiderPat),
+    );
     expect(outsider.status).toBe(404);
     expect(outsider.json).toEqual({ message: 'Not found.', documentation_url: `${sim.url}/help` });
     expect((await batch('acme/app', { operation: 'download', objects: [] }, basic('alice', pat))).status).toBe(404);
-    expect((await batch('acme/nothing', { operation: 'download', objects: [{ oid, size: 7 }] }, basic('alice', pat))).status).toBe(404);
+    expect(
+      (await batch('acme/nothing', { operation: 'download', objects: [{ oid, size: 7 }] }, basic('alice', pat))).status,
+    ).toBe(404);
   });
 
   it('answers 403 to readers when LFS is disabled on the project, 404 to outsiders', async () => {
@@ -130,12 +160,19 @@ describe('batch API', () => {
   });
 
   it('refuses an unknown operation like a missing permission', async () => {
-    expect((await batch('acme/app', { operation: 'delete', objects: [{ oid: sha('x'), size: 1 }] }, basic('alice', pat))).status).toBe(403);
+    expect(
+      (await batch('acme/app', { operation: 'delete', objects: [{ oid: sha('x'), size: 1 }] }, basic('alice', pat)))
+        .status,
+    ).toBe(403);
   });
 
   it('is throttled with Retry-After when told to', async () => {
     sim.rateLimitNext(1, { retryAfterSeconds: 7, pathPattern: /\/info\/lfs\/objects\/batch$/ });
-    const r = await batch('acme/app', { operation: 'download', objects: [{ oid: sha('x'), size: 1 }] }, basic('alice', pat));
+    const r = await batch(
+      'acme/app',
+      { operation: 'download', objects: [{ oid: sha('x'), size: 1 }] },
+      basic('alice', pat),
+    );
     expect(r.status).toBe(429);
     expect(r.headers.get('retry-after')).toBe('7');
   });
@@ -150,10 +187,18 @@ describe('uploads', () => {
     expect(first.status).toBe(200);
     const upload = first.json.objects[0].actions.upload;
     expect(upload.href).toBe(`${sim.url}/acme/app.git/gitlab-lfs/objects/${oid}/${content.length}`);
-    const bad = await fetch(upload.href, { method: 'PUT', headers: { Authorization: upload.header.Authorization }, body: 'something else entirely' });
+    const bad = await fetch(upload.href, {
+      method: 'PUT',
+      headers: { Authorization: upload.header.Authorization },
+      body: 'something else entirely',
+    });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toBe('SHA256 or size mismatch');
-    const good = await fetch(upload.href, { method: 'PUT', headers: { Authorization: upload.header.Authorization, 'Content-Type': 'application/octet-stream' }, body: content });
+    const good = await fetch(upload.href, {
+      method: 'PUT',
+      headers: { Authorization: upload.header.Authorization, 'Content-Type': 'application/octet-stream' },
+      body: content,
+    });
     expect(good.status).toBe(200);
     expect(sim.lfsObjects(appId)).toContainEqual({ oid, size: content.length });
     const again = await batch('acme/app', { operation: 'upload', objects: [{ oid, size: content.length }] }, writer);
@@ -174,7 +219,11 @@ describe('storage endpoint', () => {
     expect((await fetch(href)).status).toBe(401);
     expect((await fetch(href, { headers: { Authorization: basic('alice', pat) } })).status).toBe(200);
     sim.removeLfsObjectFile(oid);
-    const offered = await batch('acme/app', { operation: 'download', objects: [{ oid, size: 9 }] }, basic('alice', pat));
+    const offered = await batch(
+      'acme/app',
+      { operation: 'download', objects: [{ oid, size: 9 }] },
+      basic('alice', pat),
+    );
     expect(offered.json.objects[0].actions).toBeDefined();
     const gone = await fetch(href, { headers: { Authorization: basic('alice', pat) } });
     expect(gone.status).toBe(404);
@@ -184,7 +233,13 @@ describe('storage endpoint', () => {
   it('serves corrupted bytes as they are', async () => {
     const { oid } = sim.addLfsObject(appId, 'pristine');
     sim.corruptLfsObject(oid);
-    const body = Buffer.from(await (await fetch(`${sim.url}/acme/app.git/gitlab-lfs/objects/${oid}`, { headers: { Authorization: basic('alice', pat) } })).arrayBuffer());
+    const body = Buffer.from(
+      await (
+        await fetch(`${sim.url}/acme/app.git/gitlab-lfs/objects/${oid}`, {
+          headers: { Authorization: basic('alice', pat) },
+        })
+      ).arrayBuffer(),
+    );
     expect(body.length).toBe(8);
     expect(createHash('sha256').update(body).digest('hex')).not.toBe(oid);
   });

@@ -22,7 +22,11 @@ beforeAll(async () => {
   sim.pushLfsPointer(projectId, { path: 'logo.png', content: randomBytes(300_000) });
   sim.pushLfsPointer(projectId, { path: 'video.mp4', content: randomBytes(700_000) });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false }));
+  ({ organizationId: orgId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+    includeGroups: false,
+  }));
 });
 afterAll(async () => {
   await t?.stop();
@@ -31,23 +35,48 @@ afterAll(async () => {
 
 async function backup() {
   const { runId, status } = await runBackup(t, orgId);
-  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId warnings } } }`, { id: runId })).data.backupRun.items;
-  const snapshot = (await t.gql(`query($id: ID!) { snapshot(id: $id) { id copyType manifest verificationStatus } }`, { id: item.snapshotId })).data.snapshot;
+  const [item] = (
+    await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId warnings } } }`, { id: runId })
+  ).data.backupRun.items;
+  const snapshot = (
+    await t.gql(`query($id: ID!) { snapshot(id: $id) { id copyType manifest verificationStatus } }`, {
+      id: item.snapshotId,
+    })
+  ).data.snapshot;
   return { status, warnings: item.warnings, snapshot, manifest: JSON.parse(snapshot.manifest) };
 }
 
-const lfsDownloads = () => sim.requests.filter((r) => /\/gitlab-lfs\/objects\//.test(r.path) && r.method === 'GET').length;
-const objectFile = (oid: string) => join(t.app.config.dataDir, 'backups', 'orgs', orgId, 'repos', '*', 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4), oid);
+const lfsDownloads = () =>
+  sim.requests.filter((r) => /\/gitlab-lfs\/objects\//.test(r.path) && r.method === 'GET').length;
+const objectFile = (oid: string) =>
+  join(
+    t.app.config.dataDir,
+    'backups',
+    'orgs',
+    orgId,
+    'repos',
+    '*',
+    'lfs',
+    'objects',
+    oid.slice(0, 2),
+    oid.slice(2, 4),
+    oid,
+  );
 
 describe('LFS objects', () => {
   it('are downloaded, stored once by their oid, and verified by content', async () => {
     const first = await backup();
     expect(first.status).toBe('SUCCEEDED');
     expect(first.snapshot.verificationStatus).toBe('VERIFIED');
-    const oids = sim.lfsObjects(projectId).map((o: { oid: string }) => o.oid).sort();
+    const oids = sim
+      .lfsObjects(projectId)
+      .map((o: { oid: string }) => o.oid)
+      .sort();
     expect(first.manifest.lfs.objects.map((o: { oid: string }) => o.oid).sort()).toEqual(oids);
     expect(first.manifest.lfs).toMatchObject({ missing: [], failed: [] });
-    const repoDir = (await t.gql(`query($id: ID!) { organization(id: $id) { repositories { nodes { id } } } }`, { id: orgId })).data.organization.repositories.nodes[0].id;
+    const repoDir = (
+      await t.gql(`query($id: ID!) { organization(id: $id) { repositories { nodes { id } } } }`, { id: orgId })
+    ).data.organization.repositories.nodes[0].id;
     for (const oid of oids) {
       const stored = readFileSync(objectFile(oid).replace('*', repoDir));
       expect(createHash('sha256').update(stored).digest('hex')).toBe(oid);

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { downloadLfsObjects, findLfsPointers, lfsBatchUrl, parseLfsPointer, type LfsDownloadOptions } from '../../server/src/backup/lfs.js';
+import {
+  downloadLfsObjects,
+  findLfsPointers,
+  lfsBatchUrl,
+  parseLfsPointer,
+  type LfsDownloadOptions,
+} from '../../server/src/backup/lfs.js';
 import { GitLabHttp } from '../../server/src/gitlab/gitlab-http.js';
 import { requestedDelayMs, type RetryEvent } from '../../server/src/gitlab/retry-policy.js';
 import { listRefs, syncMirror } from '../../server/src/git/mirror.js';
@@ -27,7 +33,8 @@ const contents = { a: 'first large file\n', b: randomBytes(5000), c: 'added late
 const oids: Record<string, string> = {};
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
-const pointer = (oid: string, size: number) => `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${size}\n`;
+const pointer = (oid: string, size: number) =>
+  `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${size}\n`;
 
 /** A sink like ArtifactStore.put: keeps an object only when its body ends cleanly. */
 function memorySink() {
@@ -41,9 +48,12 @@ function memorySink() {
 }
 
 /** The GitLab transport with quick backoff steps (Retry-After is still honoured as sent). */
-const quick = (extra: ConstructorParameters<typeof GitLabHttp>[0] = {}) => new GitLabHttp({ baseDelayMs: 10, maxDelayMs: 50, ...extra });
+const quick = (extra: ConstructorParameters<typeof GitLabHttp>[0] = {}) =>
+  new GitLabHttp({ baseDelayMs: 10, maxDelayMs: 50, ...extra });
 
-function options(extra: Partial<LfsDownloadOptions> & Pick<LfsDownloadOptions, 'objects' | 'sink'>): LfsDownloadOptions {
+function options(
+  extra: Partial<LfsDownloadOptions> & Pick<LfsDownloadOptions, 'objects' | 'sink'>,
+): LfsDownloadOptions {
   return { repoHttpUrl: repoUrl, auth: { username: 'labkeeper', password: pat }, http: quick(), ...extra };
 }
 
@@ -86,8 +96,17 @@ describe('parseLfsPointer', () => {
   const oid = sha('x');
   it('accepts spec pointers, with extra sorted keys and the pre-release version', () => {
     expect(parseLfsPointer(Buffer.from(pointer(oid, 12345)))).toEqual({ oid, size: 12345 });
-    expect(parseLfsPointer(Buffer.from(`version https://git-lfs.github.com/spec/v1\next-0-foo sha256:${'1'.repeat(64)}\noid sha256:${oid}\nsize 1\n`))).toEqual({ oid, size: 1 });
-    expect(parseLfsPointer(Buffer.from(pointer(oid, 1).replace('git-lfs.github.com', 'hawser.github.com')))).toEqual({ oid, size: 1 });
+    expect(
+      parseLfsPointer(
+        Buffer.from(
+          `version https://git-lfs.github.com/spec/v1\next-0-foo sha256:${'1'.repeat(64)}\noid sha256:${oid}\nsize 1\n`,
+        ),
+      ),
+    ).toEqual({ oid, size: 1 });
+    expect(parseLfsPointer(Buffer.from(pointer(oid, 1).replace('git-lfs.github.com', 'hawser.github.com')))).toEqual({
+      oid,
+      size: 1,
+    });
   });
   it('refuses near misses', () => {
     for (const text of [
@@ -109,8 +128,13 @@ describe('findLfsPointers', () => {
   it('finds the pointers of every given ref, and nothing that merely looks like one', async () => {
     const refs = await listRefs(mirror);
     const found = await findLfsPointers(mirror, Object.values(refs));
-    expect(found).toEqual([{ oid: oids.a!, size: contents.a.length }, { oid: oids.b!, size: contents.b.length }].sort((x, y) => (x.oid < y.oid ? -1 : 1)));
-    expect(await findLfsPointers(mirror, ['refs/heads/main'])).toEqual([{ oid: oids.a!, size: contents.a.length }]);
+    expect(found).toEqual(
+      [
+        { oid: oids.a, size: contents.a.length },
+        { oid: oids.b, size: contents.b.length },
+      ].sort((x, y) => (x.oid < y.oid ? -1 : 1)),
+    );
+    expect(await findLfsPointers(mirror, ['refs/heads/main'])).toEqual([{ oid: oids.a, size: contents.a.length }]);
     expect(await findLfsPointers(mirror, [])).toEqual([]);
   });
 
@@ -120,7 +144,9 @@ describe('findLfsPointers', () => {
     await syncMirror(mirror, repoUrl, { auth: { username: 'labkeeper', password: pat } });
     const after = await listRefs(mirror);
     const missingTip = 'f'.repeat(40);
-    expect(await findLfsPointers(mirror, Object.values(after), [...Object.values(before), missingTip])).toEqual([{ oid: oids.c!, size: contents.c.length }]);
+    expect(await findLfsPointers(mirror, Object.values(after), [...Object.values(before), missingTip])).toEqual([
+      { oid: oids.c, size: contents.c.length },
+    ]);
     expect(await findLfsPointers(mirror, Object.values(after), Object.values(after))).toEqual([]);
   });
 
@@ -134,10 +160,17 @@ describe('downloadLfsObjects', () => {
     const { stored, sink } = memorySink();
     const objects = await findLfsPointers(mirror, Object.values(await listRefs(mirror)));
     const progress: Array<[number, number]> = [];
-    const result = await downloadLfsObjects(options({ objects, sink, onProgress: (done, bytes) => progress.push([done, bytes]) }));
-    expect(result).toEqual({ downloaded: 3, bytes: contents.a.length + contents.b.length + contents.c.length, missing: [], failed: [] });
-    expect(stored.get(oids.a!)!.toString()).toBe(contents.a);
-    expect(stored.get(oids.b!)!.equals(contents.b)).toBe(true);
+    const result = await downloadLfsObjects(
+      options({ objects, sink, onProgress: (done, bytes) => progress.push([done, bytes]) }),
+    );
+    expect(result).toEqual({
+      downloaded: 3,
+      bytes: contents.a.length + contents.b.length + contents.c.length,
+      missing: [],
+      failed: [],
+    });
+    expect(stored.get(oids.a)!.toString()).toBe(contents.a);
+    expect(stored.get(oids.b)!.equals(contents.b)).toBe(true);
     expect(progress.at(-1)).toEqual([3, result.bytes]);
     const downloads = await sim.untilRequestsTo(/\/gitlab-lfs\/objects\//, 3);
     expect(downloads.length).toBe(3);
@@ -146,10 +179,22 @@ describe('downloadLfsObjects', () => {
 
   it('works with an OAuth token as oauth2, and says so when the credentials are refused', async () => {
     const { stored, sink } = memorySink();
-    const result = await downloadLfsObjects(options({ auth: { username: 'oauth2', password: oauth }, objects: [{ oid: oids.a!, size: contents.a.length }], sink }));
+    const result = await downloadLfsObjects(
+      options({
+        auth: { username: 'oauth2', password: oauth },
+        objects: [{ oid: oids.a, size: contents.a.length }],
+        sink,
+      }),
+    );
     expect(result.downloaded).toBe(1);
     expect(stored.size).toBe(1);
-    const refused = downloadLfsObjects(options({ auth: { username: 'alice', password: oauth }, objects: [{ oid: oids.a!, size: contents.a.length }], sink }));
+    const refused = downloadLfsObjects(
+      options({
+        auth: { username: 'alice', password: oauth },
+        objects: [{ oid: oids.a, size: contents.a.length }],
+        sink,
+      }),
+    );
     await expect(refused).rejects.toMatchObject({ code: 'GITLAB_UNAUTHORIZED' });
     await refused.catch((error: Error) => expect(error.message).not.toContain(oauth));
   });
@@ -159,7 +204,9 @@ describe('downloadLfsObjects', () => {
     sim.removeLfsObjectFile(lost.oid);
     const never = { oid: sha('never uploaded'), size: 14 };
     const { stored, sink } = memorySink();
-    const result = await downloadLfsObjects(options({ objects: [never, lost, { oid: oids.a!, size: contents.a.length }], sink }));
+    const result = await downloadLfsObjects(
+      options({ objects: [never, lost, { oid: oids.a, size: contents.a.length }], sink }),
+    );
     expect(result.downloaded).toBe(1);
     expect(result.missing).toEqual([never.oid, lost.oid].sort());
     expect(result.failed).toEqual([]);
@@ -172,15 +219,19 @@ describe('downloadLfsObjects', () => {
     const shorter = sim.addLfsObject(mediaId, 'truncated on disk');
     sim.corruptLfsObject(shorter.oid, 'trunc');
     const store = new InMemoryStorage();
-    const result = await downloadLfsObjects(options({
-      objects: [flipped, shorter],
-      sink: async (oid, _size, body) => void (await store.put(lfsKey('org1', 'repo1', oid), body)),
-    }));
+    const result = await downloadLfsObjects(
+      options({
+        objects: [flipped, shorter],
+        sink: async (oid, _size, body) => void (await store.put(lfsKey('org1', 'repo1', oid), body)),
+      }),
+    );
     expect(result.downloaded).toBe(0);
-    expect(result.failed).toEqual([
-      { oid: flipped.oid, reason: expect.stringMatching(/sha256 mismatch/) },
-      { oid: shorter.oid, reason: expect.stringMatching(/size mismatch/) },
-    ].sort((x, y) => (x.oid < y.oid ? -1 : 1)));
+    expect(result.failed).toEqual(
+      [
+        { oid: flipped.oid, reason: expect.stringMatching(/sha256 mismatch/) },
+        { oid: shorter.oid, reason: expect.stringMatching(/size mismatch/) },
+      ].sort((x, y) => (x.oid < y.oid ? -1 : 1)),
+    );
     expect(await store.stat(lfsKey('org1', 'repo1', flipped.oid))).toBeNull();
     expect(await store.stat(lfsKey('org1', 'repo1', shorter.oid))).toBeNull();
   });
@@ -192,17 +243,22 @@ describe('downloadLfsObjects', () => {
     const key = randomBytes(32);
     const keyId = artifactCodec.keyId(key);
     const store = new InMemoryStorage();
-    const result = await downloadLfsObjects(options({
-      objects: [good, bad],
-      sink: async (oid, _size, body) => {
-        const encoded = pipeline(body, artifactCodec.encode({ compression: 'NONE', key }), () => undefined);
-        await store.put(lfsKey('org1', 'repo1', oid, { keyId }), encoded);
-      },
-    }));
+    const result = await downloadLfsObjects(
+      options({
+        objects: [good, bad],
+        sink: async (oid, _size, body) => {
+          const encoded = pipeline(body, artifactCodec.encode({ compression: 'NONE', key }), () => undefined);
+          await store.put(lfsKey('org1', 'repo1', oid, { keyId }), encoded);
+        },
+      }),
+    );
     expect(result).toMatchObject({ downloaded: 1, failed: [{ oid: bad.oid }] });
     expect(await store.stat(lfsKey('org1', 'repo1', bad.oid, { keyId }))).toBeNull();
     const chunks: Buffer[] = [];
-    for await (const chunk of (await store.open(lfsKey('org1', 'repo1', good.oid, { keyId }))).pipe(artifactCodec.decode({ compression: 'NONE', key }))) chunks.push(chunk as Buffer);
+    for await (const chunk of (await store.open(lfsKey('org1', 'repo1', good.oid, { keyId }))).pipe(
+      artifactCodec.decode({ compression: 'NONE', key }),
+    ))
+      chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe('to be encrypted');
   });
 
@@ -211,7 +267,13 @@ describe('downloadLfsObjects', () => {
     const retries: RetryEvent[] = [];
     const { sink } = memorySink();
     const started = Date.now();
-    const result = await downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink, http: quick({ onRetry: (e) => retries.push(e) }) }));
+    const result = await downloadLfsObjects(
+      options({
+        objects: [{ oid: oids.a, size: contents.a.length }],
+        sink,
+        http: quick({ onRetry: (e) => retries.push(e) }),
+      }),
+    );
     expect(result.downloaded).toBe(1);
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
     expect(retries).toEqual([expect.objectContaining({ status: 429, delayMs: 1000 })]);
@@ -232,7 +294,11 @@ describe('downloadLfsObjects', () => {
   it('gives up on the batch endpoint after the last attempt with a retryable error', async () => {
     sim.failNext(3, { status: 502, pathPattern: /\/info\/lfs\/objects\/batch$/ });
     const { sink } = memorySink();
-    await expect(downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink, http: quick({ maxAttempts: 3 }) }))).rejects.toMatchObject({
+    await expect(
+      downloadLfsObjects(
+        options({ objects: [{ oid: oids.a, size: contents.a.length }], sink, http: quick({ maxAttempts: 3 }) }),
+      ),
+    ).rejects.toMatchObject({
       code: 'GITLAB_UNAVAILABLE',
       retryable: true,
     });
@@ -242,7 +308,9 @@ describe('downloadLfsObjects', () => {
     const group = sim.state.findNamespaceByFullPath('acme')!;
     sim.createProject({ namespaceId: group.id, path: 'nolfs', lfsEnabled: false });
     const { sink } = memorySink();
-    const error = await downloadLfsObjects(options({ repoHttpUrl: `${sim.url}/acme/nolfs.git`, objects: [{ oid: oids.a!, size: 1 }], sink })).catch((e: unknown) => e);
+    const error = await downloadLfsObjects(
+      options({ repoHttpUrl: `${sim.url}/acme/nolfs.git`, objects: [{ oid: oids.a, size: 1 }], sink }),
+    ).catch((e: unknown) => e);
     expect(isDomainError(error, 'GITLAB_FORBIDDEN')).toBe(true);
     expect((error as Error).message).toContain('Access forbidden');
   });
@@ -256,9 +324,9 @@ describe('downloadLfsObjects', () => {
     });
     const before = sim.requestsTo(/\/objects\/batch$/).length;
     const { stored, sink } = memorySink();
-    const result = await downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink }));
+    const result = await downloadLfsObjects(options({ objects: [{ oid: oids.a, size: contents.a.length }], sink }));
     expect(result.downloaded).toBe(1);
-    expect(stored.get(oids.a!)!.toString()).toBe(contents.a);
+    expect(stored.get(oids.a)!.toString()).toBe(contents.a);
     expect((await sim.untilRequestsTo(/\/objects\/batch$/, before + 2)).length - before).toBe(2);
   });
 
@@ -266,9 +334,9 @@ describe('downloadLfsObjects', () => {
     sim.setLfsObjectStorage({ proxyDownload: false });
     try {
       const { stored, sink } = memorySink();
-      const result = await downloadLfsObjects(options({ objects: [{ oid: oids.b!, size: contents.b.length }], sink }));
+      const result = await downloadLfsObjects(options({ objects: [{ oid: oids.b, size: contents.b.length }], sink }));
       expect(result.downloaded).toBe(1);
-      expect(stored.get(oids.b!)!.equals(contents.b)).toBe(true);
+      expect(stored.get(oids.b)!.equals(contents.b)).toBe(true);
     } finally {
       sim.setLfsObjectStorage({ proxyDownload: true });
     }
@@ -278,7 +346,9 @@ describe('downloadLfsObjects', () => {
     const many = Array.from({ length: 150 }, (_, i) => sim.addLfsObject(mediaId, `object ${i}`));
     const before = sim.requestsTo(/\/objects\/batch$/).length;
     const { stored, sink } = memorySink();
-    const result = await downloadLfsObjects(options({ objects: [...many, ...many.slice(0, 10)], sink, concurrency: 8 }));
+    const result = await downloadLfsObjects(
+      options({ objects: [...many, ...many.slice(0, 10)], sink, concurrency: 8 }),
+    );
     expect(result.downloaded).toBe(150);
     expect(stored.size).toBe(150);
     expect((await sim.untilRequestsTo(/\/objects\/batch$/, before + 2)).length - before).toBe(2);
@@ -288,7 +358,11 @@ describe('downloadLfsObjects', () => {
     const controller = new AbortController();
     controller.abort();
     const { sink } = memorySink();
-    await expect(downloadLfsObjects(options({ objects: [{ oid: oids.a!, size: contents.a.length }], sink, signal: controller.signal }))).rejects.toMatchObject({
+    await expect(
+      downloadLfsObjects(
+        options({ objects: [{ oid: oids.a, size: contents.a.length }], sink, signal: controller.signal }),
+      ),
+    ).rejects.toMatchObject({
       code: 'CANCELED',
     });
   });
@@ -298,14 +372,20 @@ describe('helpers', () => {
   it('lfsKey is content-addressed per repository in git-lfs layout, encrypted objects under their key id', () => {
     const oid = sha('x');
     expect(lfsKey('o', 'r', oid)).toBe(`orgs/o/repos/r/lfs/objects/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`);
-    expect(lfsKey('o', 'r', oid, { keyId: 'ab12' })).toBe(`orgs/o/repos/r/lfs/encrypted-ab12/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`);
+    expect(lfsKey('o', 'r', oid, { keyId: 'ab12' })).toBe(
+      `orgs/o/repos/r/lfs/encrypted-ab12/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`,
+    );
     expect(() => lfsKey('o', 'r', '../etc')).toThrow();
   });
   it('lfsBatchUrl appends .git and drops credentials', () => {
-    expect(lfsBatchUrl('https://u:p@gitlab.example.com/acme/app.git')).toBe('https://gitlab.example.com/acme/app.git/info/lfs/objects/batch');
-    expect(lfsBatchUrl('https://gitlab.example.com/acme/app/')).toBe('https://gitlab.example.com/acme/app.git/info/lfs/objects/batch');
+    expect(lfsBatchUrl('https://u:p@gitlab.example.com/acme/app.git')).toBe(
+      'https://gitlab.example.com/acme/app.git/info/lfs/objects/batch',
+    );
+    expect(lfsBatchUrl('https://gitlab.example.com/acme/app/')).toBe(
+      'https://gitlab.example.com/acme/app.git/info/lfs/objects/batch',
+    );
   });
-  it('reads Retry-After as seconds or an HTTP date (the GitLab transport\'s policy)', () => {
+  it("reads Retry-After as seconds or an HTTP date (the GitLab transport's policy)", () => {
     expect(requestedDelayMs({ 'retry-after': '7' }, 0)).toBe(7000);
     expect(requestedDelayMs({ 'retry-after': new Date(10_000).toUTCString() }, 4_000)).toBe(6000);
     expect(requestedDelayMs({ 'retry-after': 'soon' }, 0)).toBeNull();

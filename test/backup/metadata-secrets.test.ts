@@ -16,6 +16,8 @@ describe('secrets in metadata records', () => {
   });
 
   it('leaves a URL without secrets unchanged', () => {
-    expect(redactUrl('https://hooks.example.com/notify?channel=ops')).toBe('https://hooks.example.com/notify?channel=ops');
+    expect(redactUrl('https://hooks.example.com/notify?channel=ops')).toBe(
+      'https://hooks.example.com/notify?channel=ops',
+    );
   });
 });

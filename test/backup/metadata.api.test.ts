@@ -24,8 +24,13 @@ beforeAll(async () => {
   sim.createBranch(projectId, { branch: 'feature' });
   sim.pushCommit(projectId, { branch: 'feature', files: { 'f.txt': 'feature\n' } });
   for (let i = 1; i <= 12; i++) {
-    const issue = sim.createIssue(projectId, { title: `Issue ${i}`, description: `body ${i}`, labels: i % 2 ? ['bug'] : ['feature'] });
-    for (let n = 0; n < (i % 3) + 1; n++) sim.createNote(projectId, { noteableType: 'Issue', noteableIid: issue.iid, body: `note ${n} on ${i}` });
+    const issue = sim.createIssue(projectId, {
+      title: `Issue ${i}`,
+      description: `body ${i}`,
+      labels: i % 2 ? ['bug'] : ['feature'],
+    });
+    for (let n = 0; n < (i % 3) + 1; n++)
+      sim.createNote(projectId, { noteableType: 'Issue', noteableIid: issue.iid, body: `note ${n} on ${i}` });
   }
   const mr = sim.createMergeRequest(projectId, { title: 'Add feature', sourceBranch: 'feature', targetBranch: 'main' });
   sim.createNote(projectId, { noteableType: 'MergeRequest', noteableIid: mr.iid, body: 'LGTM' });
@@ -44,8 +49,14 @@ afterAll(async () => {
 
 async function backup() {
   const { runId, status } = await runBackup(t, orgId);
-  const items = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId warnings status } } }`, { id: runId })).data.backupRun.items;
-  const snapshot = (await t.gql(`query($id: ID!) { snapshot(id: $id) { storagePrefix manifest metadataCounts verificationStatus } }`, { id: items[0].snapshotId })).data.snapshot;
+  const items = (
+    await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId warnings status } } }`, { id: runId })
+  ).data.backupRun.items;
+  const snapshot = (
+    await t.gql(`query($id: ID!) { snapshot(id: $id) { storagePrefix manifest metadataCounts verificationStatus } }`, {
+      id: items[0].snapshotId,
+    })
+  ).data.snapshot;
   return { status, item: items[0], snapshot, manifest: JSON.parse(snapshot.manifest) };
 }
 
@@ -67,7 +78,12 @@ describe('metadata in a snapshot', () => {
     expect(result.status).toBe('SUCCEEDED');
     const issues = records(result.snapshot, 'metadata/issues.jsonl.gz');
     expect(issues.map((i) => i.iid).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-    expect(issues.find((i) => i.iid === 5)).toMatchObject({ title: 'Issue 5', description: 'body 5', labels: ['bug'], notes: expect.any(Array) });
+    expect(issues.find((i) => i.iid === 5)).toMatchObject({
+      title: 'Issue 5',
+      description: 'body 5',
+      labels: ['bug'],
+      notes: expect.any(Array),
+    });
     expect(issues.reduce((n, i) => n + i.notes.length, 0)).toBe(24);
     expect(result.manifest.metadata.issues).toEqual({ status: 'OK', records: 12 });
   });
@@ -77,13 +93,25 @@ describe('metadata in a snapshot', () => {
     expect(mr).toMatchObject({ title: 'Add feature', source_branch: 'feature', target_branch: 'main' });
     expect(mr.notes.map((n: { body: string }) => n.body)).toContain('LGTM');
     expect(mr.versions.length).toBeGreaterThan(0);
-    expect(records(result.snapshot, 'metadata/labels.jsonl.gz').map((l) => l.name).sort()).toEqual(['bug', 'feature']);
-    expect(records(result.snapshot, 'metadata/milestones.jsonl.gz').map((m) => m.title).sort()).toEqual(['v1', 'v2']);
-    expect(records(result.snapshot, 'metadata/releases.jsonl.gz')).toEqual([expect.objectContaining({ tag_name: 'v1.0.0', name: 'First' })]);
+    expect(
+      records(result.snapshot, 'metadata/labels.jsonl.gz')
+        .map((l) => l.name)
+        .sort(),
+    ).toEqual(['bug', 'feature']);
+    expect(
+      records(result.snapshot, 'metadata/milestones.jsonl.gz')
+        .map((m) => m.title)
+        .sort(),
+    ).toEqual(['v1', 'v2']);
+    expect(records(result.snapshot, 'metadata/releases.jsonl.gz')).toEqual([
+      expect.objectContaining({ tag_name: 'v1.0.0', name: 'First' }),
+    ]);
   });
 
   it('stores CI/CD variables encrypted, never in clear', () => {
-    const artifact = result.manifest.artifacts.find((a: { metadataType?: string }) => a.metadataType === 'ci_variables');
+    const artifact = result.manifest.artifacts.find(
+      (a: { metadataType?: string }) => a.metadataType === 'ci_variables',
+    );
     expect(artifact).toMatchObject({ encrypted: true, records: 1 });
     const raw = readFileSync(join(t.app.config.dataDir, 'backups', result.snapshot.storagePrefix, artifact.path));
     expect(raw.toString('latin1')).not.toContain('super-secret-value-123');
@@ -94,7 +122,21 @@ describe('metadata in a snapshot', () => {
   });
 
   it('lists every metadata type in the manifest, a type GitLab refuses as SKIPPED with the reason', async () => {
-    for (const type of ['issues', 'merge_requests', 'labels', 'milestones', 'releases', 'snippets', 'members', 'protected_branches', 'protected_tags', 'webhooks', 'deploy_keys', 'ci_variables', 'project_settings']) {
+    for (const type of [
+      'issues',
+      'merge_requests',
+      'labels',
+      'milestones',
+      'releases',
+      'snippets',
+      'members',
+      'protected_branches',
+      'protected_tags',
+      'webhooks',
+      'deploy_keys',
+      'ci_variables',
+      'project_settings',
+    ]) {
       expect(result.manifest.metadata[type]?.status).toMatch(/OK|SKIPPED/);
     }
     void execFileSync;

@@ -21,8 +21,19 @@ function problemsOf(value: unknown): Record<string, string> {
 describe('validatePolicy', () => {
   describe('accepting', () => {
     it('accepts a monthly scratch-namespace drill and leaves out what its cadence does not use', () => {
-      const drill = { enabled: true, every: 'MONTHLY', time: { hour: 3, minute: 30 }, dayOfMonth: 31, sampleSize: 5, target: { kind: 'SCRATCH_NAMESPACE', connectionId: 'c1', namespacePath: '/drills/scratch/' } };
-      expect(validatePolicy(aPolicy({ drill })).drill).toEqual({ ...drill, weekday: 0, target: { ...drill.target, namespacePath: 'drills/scratch' } });
+      const drill = {
+        enabled: true,
+        every: 'MONTHLY',
+        time: { hour: 3, minute: 30 },
+        dayOfMonth: 31,
+        sampleSize: 5,
+        target: { kind: 'SCRATCH_NAMESPACE', connectionId: 'c1', namespacePath: '/drills/scratch/' },
+      };
+      expect(validatePolicy(aPolicy({ drill })).drill).toEqual({
+        ...drill,
+        weekday: 0,
+        target: { ...drill.target, namespacePath: 'drills/scratch' },
+      });
     });
 
     it('takes a policy without drills (older clients) as having none', () => {
@@ -37,10 +48,24 @@ describe('validatePolicy', () => {
     it('normalises what it accepts: lists de-duplicated and sorted, zone spelled canonically, unknown keys dropped', () => {
       const policy = aPolicy({
         scope: { mode: 'SELECTED', repositoryIds: ['r2', 'r1', 'r2'] },
-        include: { repository: true, wiki: false, lfs: false, metadata: ['labels', 'issues', 'labels'], groupMetadata: [] },
+        include: {
+          repository: true,
+          wiki: false,
+          lfs: false,
+          metadata: ['labels', 'issues', 'labels'],
+          groupMetadata: [],
+        },
         schedule: {
           type: 'CUSTOM',
-          full: { weekdays: [6, 0, 6], daysOfMonth: [], times: [{ hour: 13, minute: 0 }, { hour: 1, minute: 0 }, { hour: 13, minute: 0 }] },
+          full: {
+            weekdays: [6, 0, 6],
+            daysOfMonth: [],
+            times: [
+              { hour: 13, minute: 0 },
+              { hour: 1, minute: 0 },
+              { hour: 13, minute: 0 },
+            ],
+          },
           incremental: { weekdays: [], daysOfMonth: [15, 1], times: [] },
         },
         timeZone: 'europe/warsaw',
@@ -53,7 +78,14 @@ describe('validatePolicy', () => {
         include: { repository: true, wiki: false, lfs: false, metadata: ['issues', 'labels'], groupMetadata: [] },
         schedule: {
           type: 'CUSTOM',
-          full: { weekdays: [0, 6], daysOfMonth: [], times: [{ hour: 1, minute: 0 }, { hour: 13, minute: 0 }] },
+          full: {
+            weekdays: [0, 6],
+            daysOfMonth: [],
+            times: [
+              { hour: 1, minute: 0 },
+              { hour: 13, minute: 0 },
+            ],
+          },
           incremental: { weekdays: [], daysOfMonth: [1, 15], times: [] },
         },
         timeZone: 'Europe/Warsaw',
@@ -107,7 +139,11 @@ describe('validatePolicy', () => {
     it.each([
       ['a scope without its mode', { scope: {} }, 'scope.mode'],
       ['a selection of no repositories', { scope: { mode: 'SELECTED', repositoryIds: [] } }, 'scope.repositoryIds'],
-      ['an unknown metadata type', { include: { ...defaultPolicy().include, metadata: ['issues', 'wikis'] } }, 'include.metadata'],
+      [
+        'an unknown metadata type',
+        { include: { ...defaultPolicy().include, metadata: ['issues', 'wikis'] } },
+        'include.metadata',
+      ],
       ['LFS without the repository', { include: { ...defaultPolicy().include, repository: false } }, 'include.lfs'],
       [
         'nothing to back up',
@@ -115,10 +151,20 @@ describe('validatePolicy', () => {
         'include',
       ],
       ['an unknown schedule type', { schedule: { type: 'YEARLY' } }, 'schedule.type'],
-      ['a GFS differential on day 7 of the week', { schedule: { ...defaultPolicy().schedule, differentialWeekday: 7 } }, 'schedule.differentialWeekday'],
+      [
+        'a GFS differential on day 7 of the week',
+        { schedule: { ...defaultPolicy().schedule, differentialWeekday: 7 } },
+        'schedule.differentialWeekday',
+      ],
       [
         'a custom full with no times',
-        { schedule: { type: 'CUSTOM', full: { weekdays: [0], daysOfMonth: [], times: [] }, incremental: { weekdays: [], daysOfMonth: [], times: [] } } },
+        {
+          schedule: {
+            type: 'CUSTOM',
+            full: { weekdays: [0], daysOfMonth: [], times: [] },
+            incremental: { weekdays: [], daysOfMonth: [], times: [] },
+          },
+        },
         'schedule.full.times',
       ],
       [
@@ -126,16 +172,35 @@ describe('validatePolicy', () => {
         {
           schedule: {
             type: 'CUSTOM',
-            full: { weekdays: [], daysOfMonth: [1], times: [{ hour: 1, minute: 0 }, { hour: 2, minute: 60 }] },
+            full: {
+              weekdays: [],
+              daysOfMonth: [1],
+              times: [
+                { hour: 1, minute: 0 },
+                { hour: 2, minute: 60 },
+              ],
+            },
             incremental: { weekdays: [], daysOfMonth: [], times: [] },
           },
         },
         'schedule.full.times[1].minute',
       ],
-      ['a weekly forever-incremental without its weekday', { schedule: { type: 'FOREVER_INCREMENTAL', every: 'WEEKLY', time: { hour: 1, minute: 0 } } }, 'schedule.weekday'],
+      [
+        'a weekly forever-incremental without its weekday',
+        { schedule: { type: 'FOREVER_INCREMENTAL', every: 'WEEKLY', time: { hour: 1, minute: 0 } } },
+        'schedule.weekday',
+      ],
       ['a time zone Intl does not know', { timeZone: 'Mars/Olympus' }, 'timeZone'],
-      ['a window that starts where it ends', { window: { start: { hour: 1, minute: 0 }, end: { hour: 1, minute: 0 } } }, 'window.end'],
-      ['a schedule time outside the window', { window: { start: { hour: 2, minute: 0 }, end: { hour: 6, minute: 0 } } }, 'schedule.time'],
+      [
+        'a window that starts where it ends',
+        { window: { start: { hour: 1, minute: 0 }, end: { hour: 1, minute: 0 } } },
+        'window.end',
+      ],
+      [
+        'a schedule time outside the window',
+        { window: { start: { hour: 2, minute: 0 }, end: { hour: 6, minute: 0 } } },
+        'schedule.time',
+      ],
       [
         'an hourly minute that never falls inside a short window',
         {
@@ -151,9 +216,21 @@ describe('validatePolicy', () => {
       ['a drill cadence not offered', { drill: { ...defaultPolicy().drill!, every: 'HOURLY' } }, 'drill.every'],
       ['a drill of no repositories', { drill: { ...defaultPolicy().drill!, sampleSize: 0 } }, 'drill.sampleSize'],
       ['a drill sample over the limit', { drill: { ...defaultPolicy().drill!, sampleSize: 101 } }, 'drill.sampleSize'],
-      ['a drill at hour 24', { drill: { ...defaultPolicy().drill!, time: { hour: 24, minute: 0 } } }, 'drill.time.hour'],
-      ['a weekly drill without its weekday', { drill: { ...defaultPolicy().drill!, weekday: undefined } }, 'drill.weekday'],
-      ['a drill target kind not offered', { drill: { ...defaultPolicy().drill!, target: { kind: 'S3' } } }, 'drill.target.kind'],
+      [
+        'a drill at hour 24',
+        { drill: { ...defaultPolicy().drill!, time: { hour: 24, minute: 0 } } },
+        'drill.time.hour',
+      ],
+      [
+        'a weekly drill without its weekday',
+        { drill: { ...defaultPolicy().drill!, weekday: undefined } },
+        'drill.weekday',
+      ],
+      [
+        'a drill target kind not offered',
+        { drill: { ...defaultPolicy().drill!, target: { kind: 'S3' } } },
+        'drill.target.kind',
+      ],
       [
         'a scratch-namespace drill without a connection',
         { drill: { ...defaultPolicy().drill!, target: { kind: 'SCRATCH_NAMESPACE', namespacePath: 'drills' } } },
@@ -161,7 +238,12 @@ describe('validatePolicy', () => {
       ],
       [
         'a scratch-namespace drill without a namespace',
-        { drill: { ...defaultPolicy().drill!, target: { kind: 'SCRATCH_NAMESPACE', connectionId: 'c1', namespacePath: ' ' } } },
+        {
+          drill: {
+            ...defaultPolicy().drill!,
+            target: { kind: 'SCRATCH_NAMESPACE', connectionId: 'c1', namespacePath: ' ' },
+          },
+        },
         'drill.target.namespacePath',
       ],
     ])('refuses %s, naming %s', (_what, overrides, field) => {
@@ -170,7 +252,9 @@ describe('validatePolicy', () => {
 
     it('explains a schedule the window would never let start', () => {
       const fields = problemsOf(aPolicy({ window: { start: { hour: 2, minute: 0 }, end: { hour: 6, minute: 0 } } }));
-      expect(fields['schedule.time']).toBe('01:00 is outside the backup window (02:00–06:00), so this backup would never start');
+      expect(fields['schedule.time']).toBe(
+        '01:00 is outside the backup window (02:00–06:00), so this backup would never start',
+      );
     });
 
     it('lists the known metadata types when it meets an unknown one', () => {

@@ -6,7 +6,11 @@ describe('ProgressThrottle', () => {
   function setup() {
     let now = 0;
     const sent: string[] = [];
-    const throttle = new ProgressThrottle<string>((e) => sent.push(e), 500, () => now);
+    const throttle = new ProgressThrottle<string>(
+      (e) => sent.push(e),
+      500,
+      () => now,
+    );
     return { throttle, sent, advance: (ms: number) => (now += ms) };
   }
 

@@ -18,7 +18,11 @@ import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Retention } from '../../server/src/backup/policy.types.js';
-import { applyRetention, type RetentionResult, type RetentionSnapshot } from '../../server/src/backup/retention-policy.js';
+import {
+  applyRetention,
+  type RetentionResult,
+  type RetentionSnapshot,
+} from '../../server/src/backup/retention-policy.js';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/retention/', import.meta.url));
 const isUpdating = process.env.UPDATE_GOLDEN === '1';
@@ -44,7 +48,8 @@ function expectInvariants(snapshots: RetentionSnapshot[], result: RetentionResul
   const byId = new Map(snapshots.map((s) => [s.id, s]));
   for (const { id } of result.keep) {
     const parentId = byId.get(id)!.parentId;
-    if (parentId !== null) expect({ kept: id, forgottenParent: forgotten.has(parentId) }).toEqual({ kept: id, forgottenParent: false });
+    if (parentId !== null)
+      expect({ kept: id, forgottenParent: forgotten.has(parentId) }).toEqual({ kept: id, forgottenParent: false });
   }
   for (const decision of [...result.keep, ...result.forget]) expect(decision.reasons.length).toBeGreaterThan(0);
 }
@@ -90,7 +95,12 @@ describe('applyRetention', () => {
     ...s,
   });
   const keepLast = (n: number): Retention => ({ mode: 'BY_COUNT', keepLast: n });
-  const byTime = (fullDays: number, differentialDays: number, incrementalDays: number): Retention => ({ mode: 'BY_TIME', fullDays, differentialDays, incrementalDays });
+  const byTime = (fullDays: number, differentialDays: number, incrementalDays: number): Retention => ({
+    mode: 'BY_TIME',
+    fullDays,
+    differentialDays,
+    incrementalDays,
+  });
   const keptIds = (r: RetentionResult) => r.keep.map((d) => d.id);
   const forgottenIds = (r: RetentionResult) => r.forget.map((d) => d.id);
   const reasonsOf = (r: RetentionResult, id: string) => [...r.keep, ...r.forget].find((d) => d.id === id)?.reasons;
@@ -105,7 +115,10 @@ describe('applyRetention', () => {
 
   describe('dependencies', () => {
     it('keeps the full a kept incremental depends on', () => {
-      const snapshots = [aSnapshot({ id: 'full', copyType: 'FULL', createdAt: daysAgo(2) }), aSnapshot({ id: 'inc', createdAt: daysAgo(1), parentId: 'full' })];
+      const snapshots = [
+        aSnapshot({ id: 'full', copyType: 'FULL', createdAt: daysAgo(2) }),
+        aSnapshot({ id: 'inc', createdAt: daysAgo(1), parentId: 'full' }),
+      ];
       const result = applyRetention(snapshots, keepLast(1), NOW);
       expect(keptIds(result)).toEqual(['inc', 'full']);
       expect(reasonsOf(result, 'full')).toEqual(['needed by inc']);
@@ -128,11 +141,17 @@ describe('applyRetention', () => {
         aSnapshot({ id: 'diff1', copyType: 'DIFFERENTIAL', createdAt: daysAgo(8), parentId: 'full' }),
         aSnapshot({ id: 'diff2', copyType: 'DIFFERENTIAL', createdAt: daysAgo(1), parentId: 'full' }),
       ];
-      expect(reasonsOf(applyRetention(snapshots, keepLast(2), NOW), 'full')).toEqual(['needed by diff2', 'needed by diff1']);
+      expect(reasonsOf(applyRetention(snapshots, keepLast(2), NOW), 'full')).toEqual([
+        'needed by diff2',
+        'needed by diff1',
+      ]);
     });
 
     it('keeps a parent even when malformed input files it under another repository', () => {
-      const snapshots = [aSnapshot({ id: 'full', repositoryId: 'other', copyType: 'FULL', createdAt: daysAgo(400) }), aSnapshot({ id: 'inc', parentId: 'full' })];
+      const snapshots = [
+        aSnapshot({ id: 'full', repositoryId: 'other', copyType: 'FULL', createdAt: daysAgo(400) }),
+        aSnapshot({ id: 'inc', parentId: 'full' }),
+      ];
       expect(keptIds(applyRetention(snapshots, byTime(30, 30, 30), NOW))).toContain('full');
     });
 
@@ -142,7 +161,10 @@ describe('applyRetention', () => {
     });
 
     it('stops on a cycle of parents instead of looping', () => {
-      const snapshots = [aSnapshot({ id: 'x', parentId: 'y', createdAt: daysAgo(1) }), aSnapshot({ id: 'y', parentId: 'x', createdAt: daysAgo(2) })];
+      const snapshots = [
+        aSnapshot({ id: 'x', parentId: 'y', createdAt: daysAgo(1) }),
+        aSnapshot({ id: 'y', parentId: 'x', createdAt: daysAgo(2) }),
+      ];
       expect(keptIds(applyRetention(snapshots, keepLast(1), NOW))).toEqual(['x', 'y']);
     });
   });
@@ -150,7 +172,9 @@ describe('applyRetention', () => {
   describe('with BY_COUNT', () => {
     it('keeps the newest N restore points of each repository on its own', () => {
       const snapshots = ['a', 'b'].flatMap((repositoryId) =>
-        [3, 2, 1].map((age) => aSnapshot({ id: `${repositoryId}${age}`, repositoryId, copyType: 'FULL', createdAt: daysAgo(age) })),
+        [3, 2, 1].map((age) =>
+          aSnapshot({ id: `${repositoryId}${age}`, repositoryId, copyType: 'FULL', createdAt: daysAgo(age) }),
+        ),
       );
       const result = applyRetention(snapshots, keepLast(2), NOW);
       expect(keptIds(result)).toEqual(['a1', 'a2', 'b1', 'b2']);
@@ -189,7 +213,10 @@ describe('applyRetention', () => {
     });
 
     it('keeps a snapshot dated after now', () => {
-      const snapshots = [aSnapshot({ id: 'future', createdAt: new Date(NOW.getTime() + DAY) }), aSnapshot({ id: 'now' })];
+      const snapshots = [
+        aSnapshot({ id: 'future', createdAt: new Date(NOW.getTime() + DAY) }),
+        aSnapshot({ id: 'now' }),
+      ];
       expect(keptIds(applyRetention(snapshots, byTime(1, 1, 1), NOW))).toEqual(['future', 'now']);
     });
   });
@@ -202,7 +229,11 @@ describe('applyRetention', () => {
 
   describe('rules no policy overrides', () => {
     it('keeps the newest snapshot of a repository deleted upstream, with its chain', () => {
-      const deleted = chain.map((s) => ({ ...s, createdAt: new Date(s.createdAt.getTime() - 365 * DAY), repositoryDeletedUpstream: true }));
+      const deleted = chain.map((s) => ({
+        ...s,
+        createdAt: new Date(s.createdAt.getTime() - 365 * DAY),
+        repositoryDeletedUpstream: true,
+      }));
       const result = applyRetention(deleted, byTime(30, 30, 30), NOW);
       expect(result.keep).toEqual([
         { id: 'inc2', reasons: ['last copy of a repository deleted upstream'] },
@@ -214,7 +245,10 @@ describe('applyRetention', () => {
 
     it('says a repository deleted upstream keeps its last copy even when the policy keeps it anyway', () => {
       const result = applyRetention([aSnapshot({ id: 'only', repositoryDeletedUpstream: true })], keepLast(1), NOW);
-      expect(reasonsOf(result, 'only')).toEqual(['the last restore point', 'last copy of a repository deleted upstream']);
+      expect(reasonsOf(result, 'only')).toEqual([
+        'the last restore point',
+        'last copy of a repository deleted upstream',
+      ]);
     });
 
     it('never leaves a repository without its newest snapshot when backups have stalled', () => {
@@ -229,6 +263,8 @@ describe('applyRetention', () => {
   });
 
   it('refuses input listing one snapshot twice', () => {
-    expect(() => applyRetention([aSnapshot({ id: 'x' }), aSnapshot({ id: 'x' })], keepLast(1), NOW)).toThrow('snapshot x is listed twice');
+    expect(() => applyRetention([aSnapshot({ id: 'x' }), aSnapshot({ id: 'x' })], keepLast(1), NOW)).toThrow(
+      'snapshot x is listed twice',
+    );
   });
 });

@@ -39,7 +39,11 @@ beforeAll(async () => {
     if (path === 'changing') changingId = p.id;
   }
   t = await startTestApp({ gitlab: { url: sim.url }, clock: labkeeper });
-  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', tokenExpiresAt: null }));
+  ({ organizationId: orgId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+    tokenExpiresAt: null,
+  }));
 });
 afterAll(async () => {
   await t?.stop();
@@ -47,16 +51,36 @@ afterAll(async () => {
 });
 
 async function backup() {
-  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(
+    t.ws(),
+    `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`,
+    { o: orgId },
+  );
   await untilListening(
     sub,
-    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    () =>
+      t.app.pubSub.publish('BACKUP_PROGRESS', {
+        organizationId: orgId,
+        runId: 'probe',
+        runStatus: 'QUEUED',
+        itemsTotal: 0,
+        itemsDone: 0,
+        itemsFailed: 0,
+        item: null,
+        isTerminal: false,
+        at: '',
+      }),
     (e) => e.backupProgress.runId === 'probe',
   );
   const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
   await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
-  const result = (await t.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace repositoryId status snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun;
+  const result = (
+    await t.gql(
+      `query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace repositoryId status snapshotId } } }`,
+      { id: run.data.runNow.id },
+    )
+  ).data.backupRun;
   // repositories only (the group's metadata snapshot, made every run, is not what this is about)
   return { ...result, items: result.items.filter((i: { repositoryId: string | null }) => i.repositoryId) };
 }
@@ -67,14 +91,19 @@ describe('a pass after nothing changed', () => {
   it('does not touch git for repositories GitLab proves unchanged, and fetches the one that changed', async () => {
     const first = await backup();
     expect(first.status).toBe('SUCCEEDED');
-    const before = { quiet: gitRequestsFor('quiet-1') + gitRequestsFor('quiet-2'), changing: gitRequestsFor('changing') };
+    const before = {
+      quiet: gitRequestsFor('quiet-1') + gitRequestsFor('quiet-2'),
+      changing: gitRequestsFor('changing'),
+    };
 
     labkeeper.advance(6 * 3600_000);
     gitlab.set('2026-03-01T14:00:00Z'); // a push two hours after the first backup
     sim.pushCommit(changingId, { files: { 'new.txt': 'new\n' } });
     const second = await backup();
     expect(second.status).toBe('SUCCEEDED');
-    const byPath = Object.fromEntries(second.items.map((i: { pathWithNamespace: string; status: string }) => [i.pathWithNamespace, i.status]));
+    const byPath = Object.fromEntries(
+      second.items.map((i: { pathWithNamespace: string; status: string }) => [i.pathWithNamespace, i.status]),
+    );
     expect(byPath).toEqual({ 'acme/quiet-1': 'UNCHANGED', 'acme/quiet-2': 'UNCHANGED', 'acme/changing': 'SUCCEEDED' });
     expect(gitRequestsFor('quiet-1') + gitRequestsFor('quiet-2')).toBe(before.quiet);
     expect(gitRequestsFor('changing')).toBeGreaterThan(before.changing);

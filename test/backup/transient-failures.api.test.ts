@@ -29,18 +29,30 @@ beforeAll(async () => {
   }
   const port = await freePort();
   const redirectUri = `http://127.0.0.1:${port}/oauth/gitlab/callback`;
-  const app = sim.createOAuthApplication({ name: 'Labkeeper', redirectUri, scopes: ['api', 'read_api', 'read_repository', 'read_user', 'write_repository'] });
+  const app = sim.createOAuthApplication({
+    name: 'Labkeeper',
+    redirectUri,
+    scopes: ['api', 'read_api', 'read_repository', 'read_user', 'write_repository'],
+  });
   t = await startTestApp({ gitlab: { url: sim.url, oauthApp: app }, port });
 
-  const connected = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { authorizationUrl connection { id } } }`, {
-    i: { method: 'OAUTH', namespacePath: 'acme' },
-  });
+  const connected = await t.gql(
+    `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { authorizationUrl connection { id } } }`,
+    {
+      i: { method: 'OAUTH', namespacePath: 'acme' },
+    },
+  );
   expect(connected.errors).toBeUndefined();
-  const redirect = await authorizeAsUser(connected.data.connectGitLab.authorizationUrl, { login: 'alice', password: PASSWORD });
+  const redirect = await authorizeAsUser(connected.data.connectGitLab.authorizationUrl, {
+    login: 'alice',
+    password: PASSWORD,
+  });
   const synced = nextJob(t, 'repositories.sync');
   expect((await fetch(redirect, { redirect: 'manual' })).status).toBe(200);
   await synced;
-  const orgs = await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: connected.data.connectGitLab.connection.id });
+  const orgs = await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, {
+    c: connected.data.connectGitLab.connection.id,
+  });
   orgId = orgs.data.organizations[0].id;
 });
 
@@ -54,17 +66,43 @@ afterEach(() => {
 });
 
 async function backup() {
-  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(
+    t.ws(),
+    `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`,
+    { o: orgId },
+  );
   await untilListening(
     sub,
-    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    () =>
+      t.app.pubSub.publish('BACKUP_PROGRESS', {
+        organizationId: orgId,
+        runId: 'probe',
+        runStatus: 'QUEUED',
+        itemsTotal: 0,
+        itemsDone: 0,
+        itemsFailed: 0,
+        item: null,
+        isTerminal: false,
+        at: '',
+      }),
     (e) => e.backupProgress.runId === 'probe',
   );
-  const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o, copyType: FULL }) { id } }`, { o: orgId });
+  const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o, copyType: FULL }) { id } }`, {
+    o: orgId,
+  });
   expect(run.errors).toBeUndefined();
   const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
-  const items = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { pathWithNamespace status attempts errorMessage } } }`, { id: run.data.runNow.id })).data.backupRun.items as Array<{ pathWithNamespace: string; status: string; attempts: number; errorMessage: string | null }>;
+  const items = (
+    await t.gql(`query($id: ID!) { backupRun(id: $id) { items { pathWithNamespace status attempts errorMessage } } }`, {
+      id: run.data.runNow.id,
+    })
+  ).data.backupRun.items as Array<{
+    pathWithNamespace: string;
+    status: string;
+    attempts: number;
+    errorMessage: string | null;
+  }>;
   return { status: done.backupProgress.runStatus, items };
 }
 
@@ -80,7 +118,8 @@ function rejectTokenDuringGit() {
 const since = (before: number) => sim.requests.slice(before);
 /** The repositories backed up (SUCCEEDED), in PROJECTS order; the group's item aside. */
 const everyRepository = (items: Array<{ pathWithNamespace: string; status: string }>) =>
-  PROJECTS.filter((path) => items.some((i) => i.pathWithNamespace === `acme/${path}` && i.status === 'SUCCEEDED')).length;
+  PROJECTS.filter((path) => items.some((i) => i.pathWithNamespace === `acme/${path}` && i.status === 'SUCCEEDED'))
+    .length;
 
 describe('a backup run over OAuth when GitLab fails the way it really does', () => {
   it('completes SUCCEEDED with every repository when GitLab rejects the access token before its expiry, git included', async () => {
@@ -92,7 +131,9 @@ describe('a backup run over OAuth when GitLab fails the way it really does', () 
 
     expect(result.status).toBe('SUCCEEDED');
     expect(everyRepository(result.items)).toBe(PROJECTS.length);
-    expect(since(before).some((r) => r.status === 401 && /\.git\/(info\/refs|git-upload-pack)$/.test(r.path))).toBe(true);
+    expect(since(before).some((r) => r.status === 401 && /\.git\/(info\/refs|git-upload-pack)$/.test(r.path))).toBe(
+      true,
+    );
     expect(sim.oauthTokens(aliceId).length).toBeGreaterThan(tokens); // refreshed, not reconnected
   });
 
@@ -125,7 +166,10 @@ describe('a backup run over OAuth when GitLab fails the way it really does', () 
   it('waits for Retry-After before each git retry when upload-pack is throttled, and completes SUCCEEDED', async () => {
     const before = sim.requests.length;
     const retryAfterMs = 1000;
-    sim.rateLimitNext(2 * PROJECTS.length, { retryAfterSeconds: retryAfterMs / 1000, pathPattern: /\/git-upload-pack$/ });
+    sim.rateLimitNext(2 * PROJECTS.length, {
+      retryAfterSeconds: retryAfterMs / 1000,
+      pathPattern: /\/git-upload-pack$/,
+    });
 
     const result = await backup();
 
@@ -137,9 +181,11 @@ describe('a backup run over OAuth when GitLab fails the way it really does', () 
     const throttled = git.filter((r) => r.status === 429);
     expect(throttled).toHaveLength(2 * PROJECTS.length);
     for (const refused of throttled) {
-      const retry = git.filter((r) => repositoryOf(r.path) === repositoryOf(refused.path) && r.at > refused.at).sort((a, b) => a.at - b.at)[0];
+      const retry = git
+        .filter((r) => repositoryOf(r.path) === repositoryOf(refused.path) && r.at > refused.at)
+        .sort((a, b) => a.at - b.at)[0];
       expect(retry).toBeDefined();
-      expect(retry!.at - refused.at).toBeGreaterThanOrEqual(retryAfterMs);
+      expect(retry.at - refused.at).toBeGreaterThanOrEqual(retryAfterMs);
     }
   });
 
@@ -149,6 +195,9 @@ describe('a backup run over OAuth when GitLab fails the way it really does', () 
     const result = await backup();
 
     expect(result.status).toBe('SUCCEEDED');
-    expect(result.items.find((i) => i.pathWithNamespace === 'acme/p1')).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
+    expect(result.items.find((i) => i.pathWithNamespace === 'acme/p1')).toMatchObject({
+      status: 'SUCCEEDED',
+      attempts: 2,
+    });
   });
 });

@@ -4,7 +4,14 @@ import { ConfigError, loadConfig } from '../../server/src/config/config.js';
 describe('loadConfig', () => {
   it('needs nothing: embedded PostgreSQL under ./data, port 4000, PostgreSQL job store, no OAuth app', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 4000, publicUrl: 'http://localhost:4000', jobStore: { kind: 'postgres' }, gitlabOAuth: null, adminToken: null, masterKey: null });
+    expect(config).toMatchObject({
+      port: 4000,
+      publicUrl: 'http://localhost:4000',
+      jobStore: { kind: 'postgres' },
+      gitlabOAuth: null,
+      adminToken: null,
+      masterKey: null,
+    });
     expect('embedded' in config.database && config.database.embedded.dataDir).toMatch(/data\/postgres$/);
   });
 
@@ -27,18 +34,26 @@ describe('loadConfig', () => {
   it('reports every problem together, naming each variable', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LABKEEPER_MASTER_KEY: 'short', GITLAB_OAUTH_CLIENT_ID: 'only-id' });
+      loadConfig({
+        PORT: 'eighty',
+        DATABASE_URL: 'mysql://x',
+        LABKEEPER_MASTER_KEY: 'short',
+        GITLAB_OAUTH_CLIENT_ID: 'only-id',
+      });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['PORT', 'DATABASE_URL', 'LABKEEPER_MASTER_KEY', 'GITLAB_OAUTH_CLIENT_SECRET']) expect(problems).toContain(name);
+    for (const name of ['PORT', 'DATABASE_URL', 'LABKEEPER_MASTER_KEY', 'GITLAB_OAUTH_CLIENT_SECRET'])
+      expect(problems).toContain(name);
   });
 
   it('accepts a master key as 64 hex characters or base64 of 32 bytes', () => {
     const hex = 'ab'.repeat(32);
     expect(loadConfig({ LABKEEPER_MASTER_KEY: hex }).masterKey?.toString('hex')).toBe(hex);
-    expect(loadConfig({ LABKEEPER_MASTER_KEY: Buffer.from(hex, 'hex').toString('base64') }).masterKey?.toString('hex')).toBe(hex);
+    expect(
+      loadConfig({ LABKEEPER_MASTER_KEY: Buffer.from(hex, 'hex').toString('base64') }).masterKey?.toString('hex'),
+    ).toBe(hex);
   });
 });

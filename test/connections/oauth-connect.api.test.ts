@@ -21,8 +21,16 @@ beforeAll(async () => {
   anOrganization(sim, alice.id, { path: 'acme', projectCount: 3 });
   const port = await freePort();
   const redirectUri = `http://127.0.0.1:${port}/oauth/gitlab/callback`;
-  instanceApp = sim.createOAuthApplication({ name: 'Labkeeper', redirectUri, scopes: ['api', 'read_api', 'read_repository', 'read_user', 'write_repository'] });
-  ownApp = sim.createOAuthApplication({ name: 'Our own backup app', redirectUri, scopes: ['read_api', 'read_repository', 'read_user'] });
+  instanceApp = sim.createOAuthApplication({
+    name: 'Labkeeper',
+    redirectUri,
+    scopes: ['api', 'read_api', 'read_repository', 'read_user', 'write_repository'],
+  });
+  ownApp = sim.createOAuthApplication({
+    name: 'Our own backup app',
+    redirectUri,
+    scopes: ['read_api', 'read_repository', 'read_user'],
+  });
   t = await startTestApp({ gitlab: { url: sim.url, oauthApp: instanceApp }, port, clock });
 });
 afterAll(async () => {
@@ -42,10 +50,19 @@ function watchStatuses() {
   );
   const ready = untilListening(
     sub,
-    () => t.app.pubSub.publish('CONNECTION_STATUS_CHANGED', { connectionId: 'probe', status: 'ERROR', reason: null, at: '' }),
+    () =>
+      t.app.pubSub.publish('CONNECTION_STATUS_CHANGED', {
+        connectionId: 'probe',
+        status: 'ERROR',
+        reason: null,
+        at: '',
+      }),
     (e) => e.connectionStatusChanged.connectionId === 'probe',
   );
-  const of = (id: string) => sub.events.filter((e) => e.connectionStatusChanged.connectionId === id).map((e) => e.connectionStatusChanged.status);
+  const of = (id: string) =>
+    sub.events
+      .filter((e) => e.connectionStatusChanged.connectionId === id)
+      .map((e) => e.connectionStatusChanged.status);
   return { sub, ready, of };
 }
 
@@ -55,7 +72,11 @@ async function openCallback(url: URL) {
   return { status: response.status, html: await response.text() };
 }
 
-async function connectThroughBrowser(input: Record<string, unknown>, decision: 'authorize' | 'deny' = 'authorize', login = 'alice') {
+async function connectThroughBrowser(
+  input: Record<string, unknown>,
+  decision: 'authorize' | 'deny' = 'authorize',
+  login = 'alice',
+) {
   const r = await t.gql(CONNECT, { input });
   expect(r.errors).toBeUndefined();
   const { authorizationUrl, connection } = r.data.connectGitLab;
@@ -81,34 +102,54 @@ describe('connecting with OAuth', () => {
     expect(page.status).toBe(200);
     expect(page.html).toContain('You can close this window');
     expect(page.html).toContain('window.opener.postMessage');
-    await watch.sub.next((e) => e.connectionStatusChanged.connectionId === connection.id && e.connectionStatusChanged.status === 'CONNECTED');
+    await watch.sub.next(
+      (e) =>
+        e.connectionStatusChanged.connectionId === connection.id && e.connectionStatusChanged.status === 'CONNECTED',
+    );
     expect(watch.of(connection.id)).toEqual(['AWAITING_AUTHORIZATION', 'CONNECTED']);
 
     const after = await t.gql(CONNECTION, { id: connection.id });
     expect(after.data.connection).toMatchObject({ status: 'CONNECTED', gitlabUser: { username: 'alice' } });
     // GitLab's created_at has second precision
-    expect(new Date(after.data.connection.tokenExpiresAt).getTime() - clock.now().getTime()).toBeGreaterThan(7199 * 1000);
-    const namespaces = await t.gql(`query($id: ID!) { connection(id: $id) { namespaces { fullPath kind } } }`, { id: connection.id });
+    expect(new Date(after.data.connection.tokenExpiresAt).getTime() - clock.now().getTime()).toBeGreaterThan(
+      7199 * 1000,
+    );
+    const namespaces = await t.gql(`query($id: ID!) { connection(id: $id) { namespaces { fullPath kind } } }`, {
+      id: connection.id,
+    });
     expect(namespaces.data.connection.namespaces).toContainEqual({ fullPath: 'acme', kind: 'group' });
   });
 
   it('announces CONNECTED only once the namespace it was asked to protect is an organization', async () => {
     const watch = watchStatuses();
     await watch.ready;
-    const { connection, redirect } = await connectThroughBrowser({ method: 'OAUTH', namespacePath: 'acme', includeGroups: false });
+    const { connection, redirect } = await connectThroughBrowser({
+      method: 'OAUTH',
+      namespacePath: 'acme',
+      includeGroups: false,
+    });
     const protecting = sim.holdNext({ pathPattern: /\/api\/v4\/namespaces\/acme$/, method: 'GET' });
     const page = openCallback(redirect);
     await protecting.reached;
     // Events arrive in the order they were published: one published now comes after any CONNECTED.
     await untilListening(
       watch.sub,
-      () => t.app.pubSub.publish('CONNECTION_STATUS_CHANGED', { connectionId: 'probe-2', status: 'ERROR', reason: null, at: '' }),
+      () =>
+        t.app.pubSub.publish('CONNECTION_STATUS_CHANGED', {
+          connectionId: 'probe-2',
+          status: 'ERROR',
+          reason: null,
+          at: '',
+        }),
       (e) => e.connectionStatusChanged.connectionId === 'probe-2',
     );
     expect(watch.of(connection.id)).toEqual(['AWAITING_AUTHORIZATION']);
 
     protecting.release();
-    await watch.sub.next((e) => e.connectionStatusChanged.connectionId === connection.id && e.connectionStatusChanged.status === 'CONNECTED');
+    await watch.sub.next(
+      (e) =>
+        e.connectionStatusChanged.connectionId === connection.id && e.connectionStatusChanged.status === 'CONNECTED',
+    );
     const orgs = await t.gql(`query($c: ID) { organizations(connectionId: $c) { fullPath } }`, { c: connection.id });
     expect(orgs.data.organizations).toEqual([{ fullPath: 'acme' }]);
     expect((await page).status).toBe(200);
@@ -140,7 +181,9 @@ describe('connecting with OAuth', () => {
     expect(redirect.searchParams.get('error')).toBe('access_denied');
     const page = await openCallback(redirect);
     expect(page.status).toBe(400);
-    await watch.sub.next((e) => e.connectionStatusChanged.connectionId === connection.id && e.connectionStatusChanged.status === 'ERROR');
+    await watch.sub.next(
+      (e) => e.connectionStatusChanged.connectionId === connection.id && e.connectionStatusChanged.status === 'ERROR',
+    );
     const after = await t.gql(CONNECTION, { id: connection.id });
     expect(after.data.connection).toMatchObject({ status: 'ERROR', statusReason: expect.stringMatching(/denied/) });
   });
@@ -171,7 +214,10 @@ describe('connecting with OAuth', () => {
     const { connection, redirect } = await connectThroughBrowser({ method: 'OAUTH' });
     clock.advance(11 * 60_000);
     expect((await openCallback(redirect)).status).toBe(400);
-    expect((await t.gql(CONNECTION, { id: connection.id })).data.connection).toMatchObject({ status: 'ERROR', statusReason: expect.stringMatching(/expired/) });
+    expect((await t.gql(CONNECTION, { id: connection.id })).data.connection).toMatchObject({
+      status: 'ERROR',
+      statusReason: expect.stringMatching(/expired/),
+    });
   });
 
   describe('token refresh', () => {
@@ -181,7 +227,8 @@ describe('connecting with OAuth', () => {
       const token = sim.oauthTokens(alice.id).at(-1)!;
       return { id: connection.id as string, token };
     }
-    const listNamespaces = (id: string) => t.gql(`query($id: ID!) { connection(id: $id) { namespaces { fullPath } } }`, { id });
+    const listNamespaces = (id: string) =>
+      t.gql(`query($id: ID!) { connection(id: $id) { namespaces { fullPath } } }`, { id });
 
     it('refreshes shortly before expiry, and the rotated old pair stops working', async () => {
       const { id, token } = await connected();
@@ -199,7 +246,9 @@ describe('connecting with OAuth', () => {
       });
       expect(reuse.status).toBe(400);
       const after = await t.gql(CONNECTION, { id });
-      expect(new Date(after.data.connection.tokenExpiresAt).getTime()).toBeGreaterThan(clock.now().getTime() + 7199 * 1000);
+      expect(new Date(after.data.connection.tokenExpiresAt).getTime()).toBeGreaterThan(
+        clock.now().getTime() + 7199 * 1000,
+      );
     });
 
     it('refreshes after GitLab answers 401 for a token Labkeeper still thought valid, and retries', async () => {
@@ -221,12 +270,21 @@ describe('connecting with OAuth', () => {
       await fetch(`${sim.url}/oauth/revoke`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ token: token.refreshToken, client_id: instanceApp.clientId, client_secret: instanceApp.clientSecret }).toString(),
+        body: new URLSearchParams({
+          token: token.refreshToken,
+          client_id: instanceApp.clientId,
+          client_secret: instanceApp.clientSecret,
+        }).toString(),
       });
       clock.advance(7200 * 1000);
       const r = await listNamespaces(id);
-      expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'CONNECTION_NOT_CONNECTED' });
-      await watch.sub.next((e) => e.connectionStatusChanged.connectionId === id && e.connectionStatusChanged.status === 'EXPIRED');
+      expect(r.errors?.[0]?.extensions).toMatchObject({
+        code: 'FAILED_PRECONDITION',
+        reason: 'CONNECTION_NOT_CONNECTED',
+      });
+      await watch.sub.next(
+        (e) => e.connectionStatusChanged.connectionId === id && e.connectionStatusChanged.status === 'EXPIRED',
+      );
       expect((await t.gql(CONNECTION, { id })).data.connection.statusReason).toMatch(/refused to refresh/);
     });
   });
@@ -235,7 +293,9 @@ describe('connecting with OAuth', () => {
     const { connection, redirect } = await connectThroughBrowser({ method: 'OAUTH' });
     await openCallback(redirect);
     const token = sim.oauthTokens(alice.id).at(-1)!;
-    const r = await t.gql(`mutation($id: ID!) { disconnect(id: $id) { status disconnectedAt } }`, { id: connection.id });
+    const r = await t.gql(`mutation($id: ID!) { disconnect(id: $id) { status disconnectedAt } }`, {
+      id: connection.id,
+    });
     expect(r.data.disconnect.status).toBe('DISCONNECTED');
     expect(sim.isOAuthAccessTokenActive(token.accessToken)).toBe(false);
     expect((await t.gql(`{ connections { id } }`)).data.connections).toContainEqual({ id: connection.id });

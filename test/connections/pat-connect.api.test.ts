@@ -48,27 +48,48 @@ describe('connecting with a personal access token', () => {
     const r = await t.gql(CONNECT, { input: patInput(token, { namespacePath: 'acme', autoAddNewRepositories: true }) });
     expect(r.errors).toBeUndefined();
     const connection = r.data.connectGitLab.connection;
-    expect(connection).toMatchObject({ status: 'CONNECTED', method: 'PERSONAL_ACCESS_TOKEN', login: 'alice', gitlabUser: { username: 'alice' } });
+    expect(connection).toMatchObject({
+      status: 'CONNECTED',
+      method: 'PERSONAL_ACCESS_TOKEN',
+      login: 'alice',
+      gitlabUser: { username: 'alice' },
+    });
     expect(connection.scopes).toEqual(expect.arrayContaining(['read_api', 'read_repository']));
     expect(r.data.connectGitLab.authorizationUrl).toBeNull();
     await synced;
 
-    const org = await t.gql(`query($c: ID) { organizations(connectionId: $c) { id fullPath kind lastSync { status repositoriesFound groupsFound }
+    const org = await t.gql(
+      `query($c: ID) { organizations(connectionId: $c) { id fullPath kind lastSync { status repositoriesFound groupsFound }
       repositories(first: 100) { totalCount pageInfo { hasNextPage endCursor } nodes { pathWithNamespace isProtected httpUrlToRepo defaultBranch visibility } }
-      groups(first: 100) { totalCount nodes { fullPath } } } }`, { c: connection.id });
+      groups(first: 100) { totalCount nodes { fullPath } } } }`,
+      { c: connection.id },
+    );
     const [acme] = org.data.organizations;
-    expect(acme).toMatchObject({ fullPath: 'acme', kind: 'GROUP', lastSync: { status: 'SUCCEEDED', repositoriesFound: 130, groupsFound: 5 } });
+    expect(acme).toMatchObject({
+      fullPath: 'acme',
+      kind: 'GROUP',
+      lastSync: { status: 'SUCCEEDED', repositoriesFound: 130, groupsFound: 5 },
+    });
     expect(acme.repositories.totalCount).toBe(130);
     expect(acme.repositories.nodes).toHaveLength(100);
     expect(acme.repositories.nodes.every((n: { isProtected: boolean }) => n.isProtected)).toBe(true);
-    expect(acme.repositories.nodes.map((n: { pathWithNamespace: string }) => n.pathWithNamespace)).toContain('acme/platform/infra/deep/project-003');
-    expect(acme.groups.nodes.map((g: { fullPath: string }) => g.fullPath).sort()).toEqual(
-      ['acme', 'acme/apps', 'acme/platform', 'acme/platform/infra', 'acme/platform/infra/deep'],
+    expect(acme.repositories.nodes.map((n: { pathWithNamespace: string }) => n.pathWithNamespace)).toContain(
+      'acme/platform/infra/deep/project-003',
     );
-    const next = await t.gql(`query($id: ID!, $after: String) { organization(id: $id) { repositories(first: 100, after: $after) { nodes { id } pageInfo { hasNextPage } } } }`, {
-      id: acme.id,
-      after: acme.repositories.pageInfo.endCursor,
-    });
+    expect(acme.groups.nodes.map((g: { fullPath: string }) => g.fullPath).sort()).toEqual([
+      'acme',
+      'acme/apps',
+      'acme/platform',
+      'acme/platform/infra',
+      'acme/platform/infra/deep',
+    ]);
+    const next = await t.gql(
+      `query($id: ID!, $after: String) { organization(id: $id) { repositories(first: 100, after: $after) { nodes { id } pageInfo { hasNextPage } } } }`,
+      {
+        id: acme.id,
+        after: acme.repositories.pageInfo.endCursor,
+      },
+    );
     expect(next.data.organization.repositories.nodes).toHaveLength(30);
     expect(next.data.organization.repositories.pageInfo.hasNextPage).toBe(false);
     // GitLab was asked with its maximum page size, more than once
@@ -82,16 +103,41 @@ describe('connecting with a personal access token', () => {
     const r = await t.gql(CONNECT, { input: patInput(token) });
     const credentialId = r.data.connectGitLab.connection.credentialId;
     const creds = await t.gql(`{ credentials { id kind fingerprint username } }`);
-    expect(creds.data.credentials).toContainEqual({ id: credentialId, kind: 'PERSONAL_ACCESS_TOKEN', fingerprint: `…${token.slice(-4)}`, username: 'alice' });
+    expect(creds.data.credentials).toContainEqual({
+      id: credentialId,
+      kind: 'PERSONAL_ACCESS_TOKEN',
+      fingerprint: `…${token.slice(-4)}`,
+      username: 'alice',
+    });
     expect(JSON.stringify(r)).not.toContain(token);
     expect(JSON.stringify(creds)).not.toContain(token);
   });
 
   describe.each([
-    ['revoked', () => aToken(sim, alice.id, ['read_api', 'read_repository'], { revoked: true }).token, 'TOKEN_REVOKED', /revoked/],
-    ['expired', () => aToken(sim, alice.id, ['read_api', 'read_repository'], { expiresAt: '2020-01-01' }).token, 'TOKEN_EXPIRED', /expired/],
-    ['lacking read_repository', () => aToken(sim, alice.id, ['read_api']).token, 'TOKEN_SCOPE_INSUFFICIENT', /lacks read_repository/],
-    ['lacking read_api', () => aToken(sim, alice.id, ['read_repository', 'read_user']).token, 'TOKEN_SCOPE_INSUFFICIENT', /read_api/],
+    [
+      'revoked',
+      () => aToken(sim, alice.id, ['read_api', 'read_repository'], { revoked: true }).token,
+      'TOKEN_REVOKED',
+      /revoked/,
+    ],
+    [
+      'expired',
+      () => aToken(sim, alice.id, ['read_api', 'read_repository'], { expiresAt: '2020-01-01' }).token,
+      'TOKEN_EXPIRED',
+      /expired/,
+    ],
+    [
+      'lacking read_repository',
+      () => aToken(sim, alice.id, ['read_api']).token,
+      'TOKEN_SCOPE_INSUFFICIENT',
+      /lacks read_repository/,
+    ],
+    [
+      'lacking read_api',
+      () => aToken(sim, alice.id, ['read_repository', 'read_user']).token,
+      'TOKEN_SCOPE_INSUFFICIENT',
+      /read_api/,
+    ],
     ['unknown', () => 'glpat-this-token-does-not-exist', 'TOKEN_INVALID', /not accepted/],
   ])('a %s token', (_what, makeToken, reason, message) => {
     it('is refused with a clear error naming the field, and nothing is created', async () => {
@@ -110,18 +156,25 @@ describe('connecting with a personal access token', () => {
       i: { name: 'alice on the simulator', kind: 'PERSONAL_ACCESS_TOKEN', secret: token, username: 'alice' },
     });
     const credentialId = saved.data.createCredential.id;
-    const r = await t.gql(CONNECT, { input: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice@example.com', credentialId } });
+    const r = await t.gql(CONNECT, {
+      input: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice@example.com', credentialId },
+    });
     expect(r.data.connectGitLab.connection).toMatchObject({ status: 'CONNECTED', credentialId });
     const refused = await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: credentialId });
     expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', reason: 'CREDENTIAL_IN_USE' });
     await t.gql(`mutation($id: ID!) { disconnect(id: $id) { status } }`, { id: r.data.connectGitLab.connection.id });
-    expect((await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: credentialId })).data.deleteCredential).toBe(credentialId);
+    expect(
+      (await t.gql(`mutation($id: ID!) { deleteCredential(id: $id) }`, { id: credentialId })).data.deleteCredential,
+    ).toBe(credentialId);
   });
 
   it('refuses a token that belongs to another user than the login given', async () => {
     const { token } = aToken(sim, alice.id);
     const r = await t.gql(CONNECT, { input: patInput(token, { login: 'bob' }) });
-    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { 'input.login': expect.stringMatching(/alice/) } });
+    expect(r.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      fields: { 'input.login': expect.stringMatching(/alice/) },
+    });
   });
 
   it('warns when the token expires within 14 days', async () => {
@@ -132,7 +185,12 @@ describe('connecting with a personal access token', () => {
   });
 
   it('names the field of invalid input', async () => {
-    const r = await t.gql(CONNECT, { input: patInput('x'.repeat(20), { instanceUrl: 'ftp://example.com', repoSyncSchedule: { kind: 'HOURS', hours: [25] } }) });
+    const r = await t.gql(CONNECT, {
+      input: patInput('x'.repeat(20), {
+        instanceUrl: 'ftp://example.com',
+        repoSyncSchedule: { kind: 'HOURS', hours: [25] },
+      }),
+    });
     expect(r.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(Object.keys(r.errors?.[0]?.extensions?.fields ?? {}).join(',')).toMatch(/repoSyncSchedule|instanceUrl/);
   });

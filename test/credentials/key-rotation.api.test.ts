@@ -23,13 +23,21 @@ beforeAll(async () => {
   sim.pushCommit(project.id, { files: { 'plans.txt': 'the plans\n' } });
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
-  const key = await t.gql(`mutation { createCredential(input: { name: "backup key", kind: ENCRYPTION_KEY, secret: "first key material 2026" }) { id } }`);
+  const key = await t.gql(
+    `mutation { createCredential(input: { name: "backup key", kind: ENCRYPTION_KEY, secret: "first key material 2026" }) { id } }`,
+  );
   keyId = key.data.createCredential.id;
-  const policy = await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`, { o: orgId });
-  const encrypted = await t.gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { settings { encryptionCredentialId } } }`, {
-    o: orgId,
-    i: { ...policy.data.policy.settings, encryptionCredentialId: keyId },
-  });
+  const policy = await t.gql(
+    `query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`,
+    { o: orgId },
+  );
+  const encrypted = await t.gql(
+    `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { settings { encryptionCredentialId } } }`,
+    {
+      o: orgId,
+      i: { ...policy.data.policy.settings, encryptionCredentialId: keyId },
+    },
+  );
   expect(encrypted.errors).toBeUndefined();
 });
 afterAll(async () => {
@@ -40,23 +48,38 @@ afterAll(async () => {
 async function backup() {
   const { runId, status } = await runBackup(t, orgId);
   expect(status).toBe('SUCCEEDED');
-  const items = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { pathWithNamespace snapshotId } } }`, { id: runId })).data.backupRun.items;
+  const items = (
+    await t.gql(`query($id: ID!) { backupRun(id: $id) { items { pathWithNamespace snapshotId } } }`, { id: runId })
+  ).data.backupRun.items;
   const item = items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/vault');
-  const snapshot = (await t.gql(`query($id: ID!) { snapshot(id: $id) { id copyType manifest } }`, { id: item.snapshotId })).data.snapshot;
-  return { id: snapshot.id as string, copyType: snapshot.copyType as string, keyId: JSON.parse(snapshot.manifest).encryption.keyId as string };
+  const snapshot = (
+    await t.gql(`query($id: ID!) { snapshot(id: $id) { id copyType manifest } }`, { id: item.snapshotId })
+  ).data.snapshot;
+  return {
+    id: snapshot.id as string,
+    copyType: snapshot.copyType as string,
+    keyId: JSON.parse(snapshot.manifest).encryption.keyId as string,
+  };
 }
 
 const verify = async (id: string) =>
-  (await t.gql(`mutation($id: ID!) { verifySnapshot(id: $id) { ok problems snapshot { verificationStatus } } }`, { id })).data.verifySnapshot;
+  (
+    await t.gql(`mutation($id: ID!) { verifySnapshot(id: $id) { ok problems snapshot { verificationStatus } } }`, {
+      id,
+    })
+  ).data.verifySnapshot;
 
 describe('rotating an encryption key that snapshots use', () => {
   let before: Awaited<ReturnType<typeof backup>>;
 
   it('is accepted, and the snapshots encrypted with the old key still verify', async () => {
     before = await backup();
-    const rotated = await t.gql(`mutation($i: UpdateCredentialInput!) { updateCredential(input: $i) { fingerprint rotatedAt } }`, {
-      i: { id: keyId, secret: 'second key material 2027' },
-    });
+    const rotated = await t.gql(
+      `mutation($i: UpdateCredentialInput!) { updateCredential(input: $i) { fingerprint rotatedAt } }`,
+      {
+        i: { id: keyId, secret: 'second key material 2027' },
+      },
+    );
     expect(rotated.errors).toBeUndefined();
     expect(rotated.data.updateCredential).toMatchObject({ fingerprint: '…2027', rotatedAt: expect.any(String) });
     expect(await verify(before.id)).toEqual({ ok: true, problems: [], snapshot: { verificationStatus: 'VERIFIED' } });

@@ -62,7 +62,10 @@ it('connects GitLab through the OAuth pop-up and the main window shows CONNECTED
   });
 
   const tile = page.getByRole('article', { name: 'GitLab', exact: true });
-  const [popup] = await Promise.all([page.waitForEvent('popup'), tile.getByRole('button', { name: 'Connect' }).click()]);
+  const [popup] = await Promise.all([
+    page.waitForEvent('popup'),
+    tile.getByRole('button', { name: 'Connect' }).click(),
+  ]);
   await page.getByText('Waiting for you to sign in to GitLab').waitFor();
 
   // In the pop-up: GitLab's sign-in page, then its Authorize page.

@@ -39,7 +39,9 @@ beforeAll(async () => {
   sim = await startGitLabSimulator();
   alice = aUser(sim);
   bob = aUser(sim, 'bob');
-  projectIds = anOrganization(sim, alice.id, { path: 'acme', projectCount: 5, withCommit: true }).projects.map((p) => p.id);
+  projectIds = anOrganization(sim, alice.id, { path: 'acme', projectCount: 5, withCommit: true }).projects.map(
+    (p) => p.id,
+  );
   const carol = aUser(sim, 'carol');
   anOrganization(sim, carol.id, { path: 'globex', projectCount: 2 });
   // No instance-wide OAuth app: the user brings their own, registered with Labkeeper's redirect URI.
@@ -51,7 +53,11 @@ beforeAll(async () => {
   });
   t = await startTestApp({ gitlab: { url: sim.url }, port });
   browser = await launchBrowser();
-  ({ name: workerName, host: workerHost, concurrency: workerConcurrency } = (await t.gql('{ workers { name host concurrency } }')).data.workers[0]);
+  ({
+    name: workerName,
+    host: workerHost,
+    concurrency: workerConcurrency,
+  } = (await t.gql('{ workers { name host concurrency } }')).data.workers[0]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -90,7 +96,9 @@ describe('Advanced mode → Login and Personal Access Token', () => {
     await page.getByRole('radio', { name: 'Login and Personal Access Token' }).check();
     await page.getByLabel('Username or e-mail').fill('alice');
     await page.getByRole('radio', { name: 'Use a token saved in the Password Manager' }).check();
-    await page.getByLabel('Personal access token', { exact: true }).selectOption({ label: `alice on the simulator (alice) …${token.slice(-4)}` });
+    await page
+      .getByLabel('Personal access token', { exact: true })
+      .selectOption({ label: `alice on the simulator (alice) …${token.slice(-4)}` });
     await page.getByLabel('Include GitLab groups in the backup').check();
     await page.getByRole('radio', { name: 'At an interval' }).check();
     await page.getByLabel('Interval (minutes)').fill('120');
@@ -103,7 +111,9 @@ describe('Advanced mode → Login and Personal Access Token', () => {
     await page.waitForURL(/\/organizations\/[\w-]+$/);
     await synced;
 
-    const connections = await t.gql(`{ connections { id status method login credentialId includeGroups defaultWorkerId repoSyncSchedule { kind intervalMinutes } } }`);
+    const connections = await t.gql(
+      `{ connections { id status method login credentialId includeGroups defaultWorkerId repoSyncSchedule { kind intervalMinutes } } }`,
+    );
     const credentials = await t.gql(`{ credentials { id name } }`);
     expect(credentials.data.credentials).toHaveLength(1);
     expect(connections.data.connections).toEqual([
@@ -116,8 +126,12 @@ describe('Advanced mode → Login and Personal Access Token', () => {
         repoSyncSchedule: { kind: 'INTERVAL', intervalMinutes: 120 },
       }),
     ]);
-    const worker = (await t.gql(`{ workers { id name } }`)).data.workers.find((w: { name: string }) => w.name === workerName);
-    const orgs = await t.gql(`{ organizations { id fullPath includeGroups defaultWorkerId repoSyncSchedule { kind intervalMinutes } repositories(first: 10) { totalCount } groups { totalCount } } }`);
+    const worker = (await t.gql(`{ workers { id name } }`)).data.workers.find(
+      (w: { name: string }) => w.name === workerName,
+    );
+    const orgs = await t.gql(
+      `{ organizations { id fullPath includeGroups defaultWorkerId repoSyncSchedule { kind intervalMinutes } repositories(first: 10) { totalCount } groups { totalCount } } }`,
+    );
     const [acme] = orgs.data.organizations;
     expect(acme).toMatchObject({
       fullPath: 'acme',
@@ -135,7 +149,12 @@ describe('Advanced mode → Login and Personal Access Token', () => {
   it('shows a revoked token’s error on the token field and creates nothing', async () => {
     const { token } = aToken(sim, alice.id, ['read_api', 'read_repository'], { revoked: true });
     const before = await counts();
-    const { context, page } = await signedIn(browser, t.url, t.adminToken, `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`);
+    const { context, page } = await signedIn(
+      browser,
+      t.url,
+      t.adminToken,
+      `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`,
+    );
     await page.getByRole('radio', { name: 'Login and Personal Access Token' }).check();
     await page.getByLabel('Username or e-mail').fill('alice');
     await page.getByRole('radio', { name: 'Type a new token' }).check();
@@ -147,7 +166,9 @@ describe('Advanced mode → Login and Personal Access Token', () => {
     expect(await tokenField.getAttribute('aria-invalid')).toBe('true');
     // The message is the token input's description, so a screen reader reads it with the field.
     const describedBy = (await tokenField.getAttribute('aria-describedby')) ?? '';
-    const descriptions = await Promise.all(describedBy.split(' ').map((id) => page.locator(`[id="${id}"]`).textContent()));
+    const descriptions = await Promise.all(
+      describedBy.split(' ').map((id) => page.locator(`[id="${id}"]`).textContent()),
+    );
     expect(descriptions.join(' ')).toContain('was revoked on GitLab');
     await expect(page.getByLabel('Username or e-mail').getAttribute('aria-invalid')).resolves.toBeNull();
     expect(page.url()).toContain('/devops/gitlab/advanced');
@@ -159,7 +180,12 @@ describe('Advanced mode → Login and Personal Access Token', () => {
 describe('Advanced mode → repository sync at specific hours', () => {
   it('names the schedule field the API refuses and keeps the form as it was', async () => {
     const before = await counts();
-    const { context, page } = await signedIn(browser, t.url, t.adminToken, `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`);
+    const { context, page } = await signedIn(
+      browser,
+      t.url,
+      t.adminToken,
+      `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`,
+    );
     await page.getByRole('radio', { name: 'Login and Personal Access Token' }).check();
     await page.getByLabel('Username or e-mail').fill('alice');
     await page.getByLabel('Personal access token', { exact: true }).fill(aToken(sim, alice.id).token);
@@ -178,9 +204,17 @@ describe('Advanced mode → repository sync at specific hours', () => {
 
 describe('Advanced mode → Connect using OAuth App', () => {
   it('shows the redirect URI, takes the secret added inline to the Password Manager, and connects through the pop-up', async () => {
-    const { context, page } = await signedIn(browser, t.url, t.adminToken, `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`);
+    const { context, page } = await signedIn(
+      browser,
+      t.url,
+      t.adminToken,
+      `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`,
+    );
     await expect(page.getByRole('radio', { name: 'Connect using OAuth App' }).isChecked()).resolves.toBe(true);
-    await page.getByLabel('Redirect URI').filter({ hasText: `${t.url}/oauth/gitlab/callback` }).waitFor();
+    await page
+      .getByLabel('Redirect URI')
+      .filter({ hasText: `${t.url}/oauth/gitlab/callback` })
+      .waitFor();
     await expect(page.getByLabel('Redirect URI').textContent()).resolves.toBe(`${t.url}/oauth/gitlab/callback`);
     await page.getByLabel('Application ID').fill(ownApp.clientId);
     await page.getByRole('radio', { name: 'Use a secret saved in the Password Manager' }).check();
@@ -194,7 +228,10 @@ describe('Advanced mode → Connect using OAuth App', () => {
     await saved.locator('option:checked', { hasText: 'My Labkeeper application' }).waitFor({ state: 'attached' });
     await page.getByLabel('Group to protect (optional)').fill('globex');
 
-    const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: 'Proceed' }).click()]);
+    const [popup] = await Promise.all([
+      page.waitForEvent('popup'),
+      page.getByRole('button', { name: 'Proceed' }).click(),
+    ]);
     await page.getByText('Waiting for you to sign in to GitLab').waitFor();
     await popup.locator('#user_login').fill('carol');
     await popup.locator('#user_password').fill(PASSWORD);
@@ -202,7 +239,9 @@ describe('Advanced mode → Connect using OAuth App', () => {
     await clickAndAwaitClose(popup, popup.locator('#commit-changes'));
     await page.waitForURL(/\/organizations\/[\w-]+$/);
 
-    const connections = await t.gql(`{ connections { method status oauthClientId credentialId gitlabUser { username } } credentials { id name kind } organizations { id fullPath } }`);
+    const connections = await t.gql(
+      `{ connections { method status oauthClientId credentialId gitlabUser { username } } credentials { id name kind } organizations { id fullPath } }`,
+    );
     const secret = connections.data.credentials.find((c: { name: string }) => c.name === 'My Labkeeper application');
     expect(secret.kind).toBe('OAUTH_CLIENT_SECRET');
     expect(connections.data.connections).toContainEqual({
@@ -222,11 +261,21 @@ describe('Connections', () => {
   it('warns prominently about a token that expires within 14 days, and disconnects after confirmation', async () => {
     const soon = new Date(Date.now() + 5 * 86_400_000).toISOString().slice(0, 10);
     const expiring = await t.gql(CONNECT, {
-      i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id, ['read_api', 'read_repository'], { expiresAt: soon }).token },
+      i: {
+        method: 'PERSONAL_ACCESS_TOKEN',
+        instanceUrl: sim.url,
+        login: 'alice',
+        personalAccessToken: aToken(sim, alice.id, ['read_api', 'read_repository'], { expiresAt: soon }).token,
+      },
     });
     expect(expiring.data.connectGitLab.connection.warnings).toHaveLength(1);
     const bobs = await t.gql(CONNECT, {
-      i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'bob', personalAccessToken: aToken(sim, bob.id).token },
+      i: {
+        method: 'PERSONAL_ACCESS_TOKEN',
+        instanceUrl: sim.url,
+        login: 'bob',
+        personalAccessToken: aToken(sim, bob.id).token,
+      },
     });
     expect(bobs.errors).toBeUndefined();
 
@@ -235,7 +284,12 @@ describe('Connections', () => {
     const cards = page.getByTestId('connection');
     await cards.first().waitFor();
     await expect(cards.count()).resolves.toBe(4);
-    await expect(page.getByRole('article', { name: /Connection @carol/ }).getByRole('button', { name: 'Reauthorize' }).isVisible()).resolves.toBe(true);
+    await expect(
+      page
+        .getByRole('article', { name: /Connection @carol/ })
+        .getByRole('button', { name: 'Reauthorize' })
+        .isVisible(),
+    ).resolves.toBe(true);
     const warned = cards.filter({ has: page.getByRole('alert').filter({ hasText: `expires on ${soon}` }) });
     await expect(warned.count()).resolves.toBe(1);
     await expect(warned.getByText('Personal access token', { exact: true }).isVisible()).resolves.toBe(true);
@@ -250,12 +304,17 @@ describe('Connections', () => {
     // The badge changes through the connectionStatusChanged subscription (and the re-read list).
     await bobCard.getByText('Disconnected', { exact: true }).waitFor();
     await expect(bobCard.getByRole('button', { name: 'Disconnect' }).count()).resolves.toBe(0);
-    const status = await t.gql(`query($id: ID!) { connection(id: $id) { status } }`, { id: bobs.data.connectGitLab.connection.id });
+    const status = await t.gql(`query($id: ID!) { connection(id: $id) { status } }`, {
+      id: bobs.data.connectGitLab.connection.id,
+    });
     expect(status.data.connection.status).toBe('DISCONNECTED');
 
     // Reauthorize the OAuth connection through the pop-up (GitLab skips consent: the app already has it).
     const carolCard = page.getByRole('article', { name: /Connection @carol/ });
-    const [popup] = await Promise.all([page.waitForEvent('popup'), carolCard.getByRole('button', { name: 'Reauthorize' }).click()]);
+    const [popup] = await Promise.all([
+      page.waitForEvent('popup'),
+      carolCard.getByRole('button', { name: 'Reauthorize' }).click(),
+    ]);
     await page.getByText('Waiting for you to authorize Labkeeper again').waitFor();
     await carolCard.getByText('Awaiting authorization', { exact: true }).waitFor();
     await popup.locator('#user_login').fill('carol');
@@ -290,7 +349,10 @@ describe('Password Manager', () => {
     await inUse.getByRole('button', { name: 'Delete alice on the simulator' }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete credential?' });
     await confirm.getByRole('button', { name: 'Delete' }).click();
-    await confirm.getByRole('alert').filter({ hasText: /Not deleted: .*still needed by connection/ }).waitFor();
+    await confirm
+      .getByRole('alert')
+      .filter({ hasText: /Not deleted: .*still needed by connection/ })
+      .waitFor();
     await confirm.getByRole('button', { name: 'Cancel' }).click();
     await expect(inUse.isVisible()).resolves.toBe(true);
 
@@ -314,7 +376,9 @@ describe('Workers', () => {
     await row.waitFor();
     await expect(row.getByText('Online', { exact: true }).isVisible()).resolves.toBe(true);
     await expect(row.getByRole('link', { name: 'acme' }).isVisible()).resolves.toBe(true);
-    await expect(row.getByRole('cell', { name: String(workerConcurrency), exact: true }).isVisible()).resolves.toBe(true);
+    await expect(row.getByRole('cell', { name: String(workerConcurrency), exact: true }).isVisible()).resolves.toBe(
+      true,
+    );
     // Its load: the jobs it reported running at its last heartbeat, of its concurrency.
     const { runningJobs } = (await t.gql('{ workers { runningJobs } }')).data.workers[0];
     await expect(row.getByRole('progressbar', { name: `Load of ${workerName}` }).isVisible()).resolves.toBe(true);
@@ -326,25 +390,39 @@ describe('Workers', () => {
 
 describe('Dashboard', () => {
   it('shows protected and unprotected totals, the last backup run and the storage chart after backups on two days', async () => {
-    const repos = await t.gql(`query($id: ID!) { organization(id: $id) { repositories(first: 10) { nodes { id } } } }`, { id: organizationId });
-    const unprotect = await t.gql(`mutation($i: SetRepositoriesProtectedInput!) { setRepositoriesProtected(input: $i) { id } }`, {
-      i: { organizationId, isProtected: false, repositoryIds: [repos.data.organization.repositories.nodes[0].id] },
-    });
+    const repos = await t.gql(
+      `query($id: ID!) { organization(id: $id) { repositories(first: 10) { nodes { id } } } }`,
+      { id: organizationId },
+    );
+    const unprotect = await t.gql(
+      `mutation($i: SetRepositoriesProtectedInput!) { setRepositoriesProtected(input: $i) { id } }`,
+      {
+        i: { organizationId, isProtected: false, repositoryIds: [repos.data.organization.repositories.nodes[0].id] },
+      },
+    );
     expect(unprotect.errors).toBeUndefined();
     // A first backup "six days ago" (its snapshots moved back in time), then one today after a push.
     const first = await runBackup(t, organizationId);
     expect(first.status).toBe('SUCCEEDED');
-    await t.app.dataSource.query(`UPDATE snapshots SET created_at = created_at - interval '6 days' WHERE organization_id = $1`, [organizationId]);
-    sim.pushCommit(projectIds[1]!, { files: { 'CHANGELOG.md': '# 1.1.0\n'.repeat(200) }, message: 'Release 1.1.0' });
+    await t.app.dataSource.query(
+      `UPDATE snapshots SET created_at = created_at - interval '6 days' WHERE organization_id = $1`,
+      [organizationId],
+    );
+    sim.pushCommit(projectIds[1], { files: { 'CHANGELOG.md': '# 1.1.0\n'.repeat(200) }, message: 'Release 1.1.0' });
     const run = await runBackup(t, organizationId);
     expect(['SUCCEEDED', 'PARTIAL']).toContain(run.status);
 
     const { context, page } = await signedIn(browser, t.url, t.adminToken, '/');
     await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
-    const stat = (label: string) => page.getByRole('listitem').filter({ has: page.getByText(label, { exact: true }) }).locator('.stat');
+    const stat = (label: string) =>
+      page
+        .getByRole('listitem')
+        .filter({ has: page.getByText(label, { exact: true }) })
+        .locator('.stat');
     await stat('Protected repositories').waitFor();
     const counts = (await t.gql(`{ organizations { repositoryCounts { protected unprotected } } }`)).data.organizations;
-    const sum = (key: 'protected' | 'unprotected') => counts.reduce((n: number, o: { repositoryCounts: Record<string, number> }) => n + o.repositoryCounts[key]!, 0);
+    const sum = (key: 'protected' | 'unprotected') =>
+      counts.reduce((n: number, o: { repositoryCounts: Record<string, number> }) => n + o.repositoryCounts[key], 0);
     expect(counts).toHaveLength(2);
     expect(sum('unprotected')).toBe(1);
     await expect(stat('Protected repositories').textContent()).resolves.toBe(String(sum('protected')));
@@ -356,11 +434,21 @@ describe('Dashboard', () => {
 
     const chart = page.getByRole('img', { name: /Storage growth/ });
     await chart.waitFor();
-    const snapshots = await t.gql(`query($o: ID) { snapshots(organizationId: $o, first: 100) { nodes { sizeBytes } } }`, { o: organizationId });
+    const snapshots = await t.gql(
+      `query($o: ID) { snapshots(organizationId: $o, first: 100) { nodes { sizeBytes } } }`,
+      { o: organizationId },
+    );
     expect(snapshots.data.snapshots.nodes.length).toBeGreaterThan(0);
-    await expect(chart.locator('desc').textContent()).resolves.toContain(`(${snapshots.data.snapshots.nodes.length} snapshots kept)`);
+    await expect(chart.locator('desc').textContent()).resolves.toContain(
+      `(${snapshots.data.snapshots.nodes.length} snapshots kept)`,
+    );
     // The connection whose token expires soon needs attention.
-    await expect(page.getByRole('region', { name: 'Connections needing attention' }).getByText(/expires on/).isVisible()).resolves.toBe(true);
+    await expect(
+      page
+        .getByRole('region', { name: 'Connections needing attention' })
+        .getByText(/expires on/)
+        .isVisible(),
+    ).resolves.toBe(true);
     await screenshot(page, '14-dashboard');
 
     // The same numbers as a table, for those who cannot see the chart: from the day before the first snapshot to today.
@@ -371,7 +459,9 @@ describe('Dashboard', () => {
     await expect(rows.count()).resolves.toBe(1 + 8);
     const today = new Date().toISOString().slice(0, 10);
     await expect(rows.last().getByRole('rowheader').textContent()).resolves.toBe(today);
-    await expect(rows.last().getByRole('cell').last().textContent()).resolves.toBe(String(snapshots.data.snapshots.nodes.length));
+    await expect(rows.last().getByRole('cell').last().textContent()).resolves.toBe(
+      String(snapshots.data.snapshots.nodes.length),
+    );
     await context.close();
   });
 });

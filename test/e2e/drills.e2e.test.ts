@@ -118,17 +118,27 @@ describe('Restore drills on the organization page', () => {
     const panel = page.getByRole('region', { name: 'Restore drills' });
     await panel.getByText('No drill has run yet.').waitFor();
     // Drills are on (nextDrillAt is null until the every-minute schedule job books the slot).
-    const org = (await t.gql(`query($id: ID!) { organization(id: $id) { nextDrillAt } }`, { id: orgId })).data.organization;
+    const org = (await t.gql(`query($id: ID!) { organization(id: $id) { nextDrillAt } }`, { id: orgId })).data
+      .organization;
     await panel.getByText(org.nextDrillAt ? /Next scheduled drill:/ : 'Scheduled drills are on').waitFor();
 
     const finished = nextJob(t, 'drill.run');
     await panel.getByRole('button', { name: 'Run drill now' }).click();
     // The mutation's QUEUED drill shows at once; drillChanged brings the rest (no polling, no Refresh).
-    await panel.getByText('Queued', { exact: true }).or(panel.getByText('Running', { exact: true })).or(panel.getByText('Passed', { exact: true }).first()).first().waitFor();
+    await panel
+      .getByText('Queued', { exact: true })
+      .or(panel.getByText('Running', { exact: true }))
+      .or(panel.getByText('Passed', { exact: true }).first())
+      .first()
+      .waitFor();
     await finished;
     await panel.getByText('Passed', { exact: true }).first().waitFor();
-    const latest = (await t.gql(`query($id: ID!) { organization(id: $id) { latestDrill { status sampleSize results { path status } } } }`, { id: orgId })).data.organization
-      .latestDrill;
+    const latest = (
+      await t.gql(
+        `query($id: ID!) { organization(id: $id) { latestDrill { status sampleSize results { path status } } } }`,
+        { id: orgId },
+      )
+    ).data.organization.latestDrill;
     expect(latest.status).toBe('PASSED');
     expect(latest.sampleSize).toBe(2);
     expect(latest.results).toHaveLength(2);
@@ -143,7 +153,11 @@ describe('Restore drills on the organization page', () => {
 
   it('shows a FAILED drill with each repository’s differences after Refresh', async () => {
     // Flip a byte inside the pack data of every stored bundle (as drill.api.test.ts does for one).
-    const nodes = (await t.gql(`query($o: ID!) { snapshots(organizationId: $o, first: 50) { nodes { storagePrefix } } }`, { o: orgId })).data.snapshots.nodes;
+    const nodes = (
+      await t.gql(`query($o: ID!) { snapshots(organizationId: $o, first: 50) { nodes { storagePrefix } } }`, {
+        o: orgId,
+      })
+    ).data.snapshots.nodes;
     const originals: [string, Buffer][] = [];
     for (const { storagePrefix } of nodes as { storagePrefix: string }[]) {
       const folder = join(t.app.config.dataDir, 'backups', storagePrefix);
@@ -165,14 +179,20 @@ describe('Restore drills on the organization page', () => {
       await finished;
       await panel.getByRole('button', { name: 'Refresh' }).click();
       await panel.getByText('Failed', { exact: true }).first().waitFor();
-      const latest = (await t.gql(`query($id: ID!) { organization(id: $id) { latestDrill { status results { path status differences } } } }`, { id: orgId })).data.organization
-        .latestDrill;
+      const latest = (
+        await t.gql(
+          `query($id: ID!) { organization(id: $id) { latestDrill { status results { path status differences } } } }`,
+          { id: orgId },
+        )
+      ).data.organization.latestDrill;
       expect(latest.status).toBe('FAILED');
-      const failed = (latest.results as { path: string; status: string; differences: string[] }[]).filter((r) => r.status === 'FAILED');
+      const failed = (latest.results as { path: string; status: string; differences: string[] }[]).filter(
+        (r) => r.status === 'FAILED',
+      );
       expect(failed.length).toBeGreaterThan(0);
       for (const r of failed) {
         const differences = panel.getByRole('list', { name: `Differences in ${r.path}` });
-        await differences.getByText(r.differences[0]!, { exact: true }).waitFor();
+        await differences.getByText(r.differences[0], { exact: true }).waitFor();
         await expect(differences.getByRole('listitem').count()).resolves.toBe(r.differences.length);
       }
       await screenshot(page, '25b-drills-failed');

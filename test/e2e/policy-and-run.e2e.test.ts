@@ -63,7 +63,9 @@ describe('Organizations', () => {
     const repositories = page.getByRole('table', { name: 'Repositories' });
     await repositories.getByRole('row').filter({ hasText: 'acme/project-000' }).waitFor();
     await expect(repositories.getByTestId('repository-row').count()).resolves.toBe(4);
-    await expect(page.getByRole('list', { name: 'Groups' }).getByText('acme/platform/infra/deep').isVisible()).resolves.toBe(true);
+    await expect(
+      page.getByRole('list', { name: 'Groups' }).getByText('acme/platform/infra/deep').isVisible(),
+    ).resolves.toBe(true);
     // Every repository row links to its snapshots.
     const snapshotsLink = repositories.getByRole('link', { name: 'Snapshots of acme/project-000' });
     expect(await snapshotsLink.getAttribute('href')).toMatch(/^\/repositories\/[\w-]+\/snapshots$/);
@@ -73,7 +75,11 @@ describe('Organizations', () => {
 
     await page.getByRole('switch', { name: 'Protect acme/project-000' }).click();
     await page.getByRole('switch', { name: 'Protect acme/project-000', checked: false }).waitFor();
-    let counts = (await t.gql(`query($id: ID!) { organization(id: $id) { repositoryCounts { protected unprotected } } }`, { id: orgId })).data.organization.repositoryCounts;
+    let counts = (
+      await t.gql(`query($id: ID!) { organization(id: $id) { repositoryCounts { protected unprotected } } }`, {
+        id: orgId,
+      })
+    ).data.organization.repositoryCounts;
     expect(counts).toEqual({ protected: 3, unprotected: 1 });
     await page.getByText('3 protected · 1 unprotected').waitFor();
 
@@ -81,7 +87,11 @@ describe('Organizations', () => {
     await page.getByText('4 selected').waitFor();
     await page.getByRole('button', { name: 'Protect selected' }).click();
     await page.getByRole('switch', { name: 'Protect acme/project-000', checked: true }).waitFor();
-    counts = (await t.gql(`query($id: ID!) { organization(id: $id) { repositoryCounts { protected unprotected } } }`, { id: orgId })).data.organization.repositoryCounts;
+    counts = (
+      await t.gql(`query($id: ID!) { organization(id: $id) { repositoryCounts { protected unprotected } } }`, {
+        id: orgId,
+      })
+    ).data.organization.repositoryCounts;
     expect(counts).toEqual({ protected: 4, unprotected: 0 });
 
     // Search narrows the list through the connection's `search` argument.
@@ -162,7 +172,11 @@ describe('Run now and the live run view', () => {
 
   it('starts a run from the organization page and shows it live up to 100 % and Succeeded, without a reload', async () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, `/organizations/${orgId}`);
-    await page.getByRole('table', { name: 'Repositories' }).getByRole('row').filter({ hasText: 'acme/project-000' }).waitFor();
+    await page
+      .getByRole('table', { name: 'Repositories' })
+      .getByRole('row')
+      .filter({ hasText: 'acme/project-000' })
+      .waitFor();
     const wasReloaded = await watchReloads(page);
     // GitLab throttles the first issues request for 3 s: the run is visibly running meanwhile.
     sim.rateLimitNext(1, { retryAfterSeconds: 3, pathPattern: /\/issues/ });
@@ -177,11 +191,15 @@ describe('Run now and the live run view', () => {
 
     await page.locator('[role="progressbar"][aria-label="Overall progress"][aria-valuenow="100"]').waitFor();
     await status.getByText('Succeeded').waitFor();
-    const run = (await t.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace status } } }`, { id: runId })).data.backupRun;
+    const run = (
+      await t.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace status } } }`, { id: runId })
+    ).data.backupRun;
     expect(run.status).toBe('SUCCEEDED');
     const rows = page.getByTestId('run-item');
     await expect(rows.count()).resolves.toBe(run.items.length);
-    const repositoryPaths = run.items.map((i: { pathWithNamespace: string }) => i.pathWithNamespace).filter((p: string) => /project-\d+$/.test(p));
+    const repositoryPaths = run.items
+      .map((i: { pathWithNamespace: string }) => i.pathWithNamespace)
+      .filter((p: string) => /project-\d+$/.test(p));
     expect(repositoryPaths).toHaveLength(4);
     for (const path of repositoryPaths) {
       const row = rows.filter({ has: page.getByRole('rowheader', { name: path }) });
@@ -195,7 +213,10 @@ describe('Run now and the live run view', () => {
 
   it('shows each repository’s last backup and snapshot size, and lists the run in the run history', async () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, `/organizations/${orgId}`);
-    const row = page.getByRole('table', { name: 'Repositories' }).getByRole('row').filter({ hasText: 'acme/project-000' });
+    const row = page
+      .getByRole('table', { name: 'Repositories' })
+      .getByRole('row')
+      .filter({ hasText: 'acme/project-000' });
     await row.getByText('Succeeded').waitFor();
     await row.getByText(/^snapshot [\d.]+ [KMG]?B$/).waitFor();
     await page.getByRole('link', { name: /^Last backup: succeeded/ }).waitFor();

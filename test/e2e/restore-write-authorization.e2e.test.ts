@@ -35,14 +35,19 @@ beforeAll(async () => {
   t = await startTestApp({ gitlab: { url: sim.url, oauthApp: app }, port });
 
   const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { authorizationUrl connection { id } } }`, {
-    i: { method: 'OAUTH', namespacePath: 'acme', includeGroups: false },
-  });
+  const r = await t.gql(
+    `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { authorizationUrl connection { id } } }`,
+    {
+      i: { method: 'OAUTH', namespacePath: 'acme', includeGroups: false },
+    },
+  );
   connectionId = r.data.connectGitLab.connection.id;
   const callback = await authorizeAsUser(r.data.connectGitLab.authorizationUrl, { login: 'alice', password: PASSWORD });
   expect((await fetch(callback, { redirect: 'manual' })).status).toBe(200);
   await synced;
-  const orgs = await t.gql(`query($c: ID) { organizations(connectionId: $c) { id repositories { nodes { id } } } }`, { c: connectionId });
+  const orgs = await t.gql(`query($c: ID) { organizations(connectionId: $c) { id repositories { nodes { id } } } }`, {
+    c: connectionId,
+  });
   repositoryId = orgs.data.organizations[0].repositories.nodes[0].id;
   expect((await runBackup(t, orgs.data.organizations[0].id)).status).toBe('SUCCEEDED');
   browser = await launchBrowser();
@@ -59,7 +64,10 @@ it('asks for the write authorization in a pop-up when a restore needs it, then r
   expect(before.data.connection.writeScopes).toEqual([]);
 
   const { context, page } = await signedIn(browser, t.url, t.adminToken, `/repositories/${repositoryId}/snapshots`);
-  await page.getByRole('button', { name: /^Restore…/ }).first().click();
+  await page
+    .getByRole('button', { name: /^Restore…/ })
+    .first()
+    .click();
   const dialog = page.getByRole('dialog', { name: 'Restore snapshot' });
   await dialog.getByRole('radio', { name: 'New project' }).check();
   await dialog.getByLabel('Namespace').fill('restored');
@@ -68,7 +76,10 @@ it('asks for the write authorization in a pop-up when a restore needs it, then r
   expect(page.url()).toContain('/snapshots');
   await screenshot(page, '36-restore-write-authorization');
 
-  const [popup] = await Promise.all([page.waitForEvent('popup'), dialog.getByRole('button', { name: 'Authorize write access in GitLab' }).click()]);
+  const [popup] = await Promise.all([
+    page.waitForEvent('popup'),
+    dialog.getByRole('button', { name: 'Authorize write access in GitLab' }).click(),
+  ]);
   await popup.locator('#user_login').fill('alice');
   await popup.locator('#user_password').fill(PASSWORD);
   await popup.locator('#sign-in-button').click();
@@ -83,7 +94,9 @@ it('asks for the write authorization in a pop-up when a restore needs it, then r
   await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
   await page.waitForURL(/\/restores\/[\w-]+$/);
   await page.getByText('Created the project restored/api.').waitFor();
-  const project = await fetch(`${sim.url}/api/v4/projects/${encodeURIComponent('restored/api')}`, { headers: { 'private-token': readToken } });
+  const project = await fetch(`${sim.url}/api/v4/projects/${encodeURIComponent('restored/api')}`, {
+    headers: { 'private-token': readToken },
+  });
   expect(project.status).toBe(200);
   await context.close();
 });

@@ -30,7 +30,7 @@ const refsOf = async (repo: string) =>
       .split('\n')
       .filter(Boolean)
       .map((l) => l.split('\t').reverse())
-      .filter(([ref]) => ref !== 'HEAD' && !ref!.endsWith('^{}') && !ref!.startsWith('refs/merge-requests/')),
+      .filter(([ref]) => ref !== 'HEAD' && !ref.endsWith('^{}') && !ref.startsWith('refs/merge-requests/')),
   );
 
 beforeAll(async () => {
@@ -50,16 +50,31 @@ beforeAll(async () => {
 
   t = await startTestApp({ gitlab: { url: sim.url } });
   const synced = nextJob(t, 'repositories.sync');
-  const connected = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id status } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aliceToken, namespacePath: 'acme', includeGroups: false },
-  });
+  const connected = await t.gql(
+    `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id status } } }`,
+    {
+      i: {
+        method: 'PERSONAL_ACCESS_TOKEN',
+        instanceUrl: sim.url,
+        login: 'alice',
+        personalAccessToken: aliceToken,
+        namespacePath: 'acme',
+        includeGroups: false,
+      },
+    },
+  );
   expect(connected.data.connectGitLab.connection.status).toBe('CONNECTED');
   await synced;
-  const orgs = await t.gql(`query($c: ID) { organizations(connectionId: $c) { id repositories { nodes { id pathWithNamespace } } } }`, {
-    c: connected.data.connectGitLab.connection.id,
-  });
+  const orgs = await t.gql(
+    `query($c: ID) { organizations(connectionId: $c) { id repositories { nodes { id pathWithNamespace } } } }`,
+    {
+      c: connected.data.connectGitLab.connection.id,
+    },
+  );
   orgId = orgs.data.organizations[0].id;
-  repositoryId = orgs.data.organizations[0].repositories.nodes.find((r: { pathWithNamespace: string }) => r.pathWithNamespace === 'acme/api').id;
+  repositoryId = orgs.data.organizations[0].repositories.nodes.find(
+    (r: { pathWithNamespace: string }) => r.pathWithNamespace === 'acme/api',
+  ).id;
   expect((await runBackup(t, orgId)).status).toBe('SUCCEEDED');
   browser = await launchBrowser();
 });
@@ -70,7 +85,11 @@ afterAll(async () => {
   await sim?.close();
 });
 
-const timelineEntries = (page: Page) => page.getByRole('list', { name: 'Snapshots, newest first' }).getByRole('listitem').filter({ has: page.getByRole('button', { name: /^Restore…/ }) });
+const timelineEntries = (page: Page) =>
+  page
+    .getByRole('list', { name: 'Snapshots, newest first' })
+    .getByRole('listitem')
+    .filter({ has: page.getByRole('button', { name: /^Restore…/ }) });
 
 /**
  * The browser's restoreProgress subscription is set up asynchronously after the page learns the
@@ -81,7 +100,17 @@ async function untilPageListens(scope: Locator, runId: string) {
   const probe = scope.getByText('test probe: listening');
   const until = Date.now() + EVENT_TIMEOUT_MS;
   while (Date.now() < until) {
-    t.app.pubSub.publish('RESTORE_PROGRESS', { runId, organizationId: orgId, status: 'QUEUED', phase: 'QUEUED', done: 0, total: 1, message: 'test probe: listening', isTerminal: false, at: new Date().toISOString() });
+    t.app.pubSub.publish('RESTORE_PROGRESS', {
+      runId,
+      organizationId: orgId,
+      status: 'QUEUED',
+      phase: 'QUEUED',
+      done: 0,
+      total: 1,
+      message: 'test probe: listening',
+      isTerminal: false,
+      at: new Date().toISOString(),
+    });
     if (await probe.isVisible()) return;
     await probe.waitFor({ timeout: 100 }).catch(() => undefined);
     if (await probe.isVisible()) return;
@@ -106,7 +135,10 @@ it('shows the FULL snapshot, refuses to delete it once an INCREMENTAL depends on
   expect(await entries.count()).toBe(1);
   await entries.first().getByText('FULL', { exact: true }).waitFor();
   await entries.first().getByText('Full: stands alone').waitFor();
-  await entries.first().getByText(/Issues 1 · Labels 1/).waitFor();
+  await entries
+    .first()
+    .getByText(/Issues 1 · Labels 1/)
+    .waitFor();
 
   // The page follows the organization's backups (probe: it shows a running one, then forgets it).
   let reloaded = false;
@@ -115,8 +147,18 @@ it('shows the FULL snapshot, refuses to delete it once an INCREMENTAL depends on
   });
   const running = page.getByRole('status').filter({ hasText: 'A backup of this organization is running' });
   const probe = (isTerminal: boolean) =>
-    t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: isTerminal ? 'SUCCEEDED' : 'RUNNING', itemsTotal: 1, itemsDone: 0, itemsFailed: 0, item: null, isTerminal, at: '' });
-  for (const until = Date.now() + EVENT_TIMEOUT_MS; Date.now() < until && !(await running.isVisible()); ) {
+    t.app.pubSub.publish('BACKUP_PROGRESS', {
+      organizationId: orgId,
+      runId: 'probe',
+      runStatus: isTerminal ? 'SUCCEEDED' : 'RUNNING',
+      itemsTotal: 1,
+      itemsDone: 0,
+      itemsFailed: 0,
+      item: null,
+      isTerminal,
+      at: '',
+    });
+  for (const until = Date.now() + EVENT_TIMEOUT_MS; Date.now() < until && !(await running.isVisible());) {
     probe(false);
     await running.waitFor({ timeout: 100 }).catch(() => undefined);
   }
@@ -124,7 +166,11 @@ it('shows the FULL snapshot, refuses to delete it once an INCREMENTAL depends on
   probe(true);
   await running.waitFor({ state: 'hidden' });
 
-  sim.pushCommit(projectId, { branch: 'main', files: { 'CHANGELOG.md': '## 1.1\n- faster start\n' }, message: 'Release notes' });
+  sim.pushCommit(projectId, {
+    branch: 'main',
+    files: { 'CHANGELOG.md': '## 1.1\n- faster start\n' },
+    message: 'Release notes',
+  });
   expect((await runBackup(t, orgId)).status).toBe('SUCCEEDED');
   await entries.nth(1).waitFor();
   await running.waitFor({ state: 'hidden' });
@@ -168,10 +214,15 @@ it('restores the INCREMENTAL snapshot to a new project: dry run plan, then live 
   await t.app.jobStore.agenda.start();
   await dryRun.getByText('Dry run succeeded.').waitFor();
   await dryRun.getByText('Would create the project restored/api-restored.').waitFor();
-  await dryRun.getByText(/refs would be pushed/).first().waitFor();
+  await dryRun
+    .getByText(/refs would be pushed/)
+    .first()
+    .waitFor();
   await dryRun.getByText('Refs that would be pushed').click();
   await dryRun.getByText('refs/tags/v1.0.0').waitFor();
-  const notYet = await fetch(`${sim.url}/api/v4/projects/${encodeURIComponent('restored/api-restored')}`, { headers: { 'private-token': aliceToken } });
+  const notYet = await fetch(`${sim.url}/api/v4/projects/${encodeURIComponent('restored/api-restored')}`, {
+    headers: { 'private-token': aliceToken },
+  });
   expect(notYet.status).toBe(404);
   await dryRun.scrollIntoViewIfNeeded();
   await screenshot(page, '32-restore-dry-run');
@@ -195,7 +246,10 @@ it('restores the INCREMENTAL snapshot to a new project: dry run plan, then live 
   await page.getByRole('status').filter({ hasText: 'Done — 1 of 1 repositories' }).waitFor();
   const result = page.getByRole('region', { name: 'Result for acme/api' });
   await result.getByText('Created the project restored/api-restored.').waitFor();
-  await result.getByRole('table').getByRole('row', { name: /Issues 1 0 0/ }).waitFor();
+  await result
+    .getByRole('table')
+    .getByRole('row', { name: /Issues 1 0 0/ })
+    .waitFor();
   const history = page.getByRole('region', { name: 'Restores of this organization' });
   await history.getByRole('row', { name: /this one.*to a new project.*Succeeded/ }).waitFor();
   await history.getByRole('row', { name: /Dry run to a new project.*Succeeded/ }).waitFor();
@@ -203,16 +257,25 @@ it('restores the INCREMENTAL snapshot to a new project: dry run plan, then live 
   await screenshot(page, '33-restore-progress');
 
   // The simulator has the new project with the snapshot's refs (GitLab's own MR refs aside).
-  const project = await (await fetch(`${sim.url}/api/v4/projects/${encodeURIComponent('restored/api-restored')}`, { headers: { 'private-token': aliceToken } })).json();
+  const project = await (
+    await fetch(`${sim.url}/api/v4/projects/${encodeURIComponent('restored/api-restored')}`, {
+      headers: { 'private-token': aliceToken },
+    })
+  ).json();
   const restoredRefs = await refsOf(sim.repoPath(project.id));
-  expect(Object.keys(restoredRefs)).toEqual(expect.arrayContaining(['refs/heads/main', 'refs/heads/feature', 'refs/tags/v1.0.0']));
+  expect(Object.keys(restoredRefs)).toEqual(
+    expect.arrayContaining(['refs/heads/main', 'refs/heads/feature', 'refs/tags/v1.0.0']),
+  );
   expect(restoredRefs).toEqual(await refsOf(sim.repoPath(projectId)));
   await context.close();
 });
 
 it('shows a field error from the API beside its input, and warns before an OVERWRITE', async () => {
   ({ context, page } = await signedIn(browser, t.url, t.adminToken, `/repositories/${repositoryId}/snapshots`));
-  await timelineEntries(page).first().getByRole('button', { name: /^Restore…/ }).click();
+  await timelineEntries(page)
+    .first()
+    .getByRole('button', { name: /^Restore…/ })
+    .click();
   const dialog = page.getByRole('dialog', { name: 'Restore snapshot' });
   await dialog.getByRole('radio', { name: 'New project' }).check();
   await dialog.getByLabel('Namespace').fill('   ');
@@ -237,7 +300,10 @@ it('shows a field error from the API beside its input, and warns before an OVERW
 
 it('prepares a DOWNLOAD and offers the signed archive link when it is ready', async () => {
   ({ context, page } = await signedIn(browser, t.url, t.adminToken, `/repositories/${repositoryId}/snapshots`));
-  await timelineEntries(page).first().getByRole('button', { name: /^Restore…/ }).click();
+  await timelineEntries(page)
+    .first()
+    .getByRole('button', { name: /^Restore…/ })
+    .click();
   const dialog = page.getByRole('dialog', { name: 'Restore snapshot' });
   await dialog.getByRole('radio', { name: 'Download' }).check();
   await t.app.jobStore.agenda.stop();
@@ -278,8 +344,14 @@ it('restores the FULL snapshot into the original project with OVERWRITE: the pro
   await page.getByRole('alert').filter({ hasText: 'Restore finished with problems' }).waitFor();
   await page.getByText('Partial', { exact: true }).first().waitFor();
   const result = page.getByRole('region', { name: 'Result for acme/api' });
-  await result.getByRole('listitem').filter({ hasText: 'refs/heads/main: protected branch: not forced' }).first().waitFor();
-  await result.getByText('1 ref exists in the project but not in the snapshot; it is left as it is: refs/heads/newer').waitFor();
+  await result
+    .getByRole('listitem')
+    .filter({ hasText: 'refs/heads/main: protected branch: not forced' })
+    .first()
+    .waitFor();
+  await result
+    .getByText('1 ref exists in the project but not in the snapshot; it is left as it is: refs/heads/newer')
+    .waitFor();
   expect((await refsOf(sim.repoPath(projectId)))['refs/heads/main']).toBe(before['refs/heads/main']);
   await screenshot(page, '35-restore-partial');
   await context.close();

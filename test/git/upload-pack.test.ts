@@ -31,7 +31,15 @@ async function git(args: string[], cwd = work): Promise<string> {
   const { stdout } = await execFileAsync('git', args, {
     cwd,
     maxBuffer: 64 * 1024 * 1024,
-    env: { PATH: process.env.PATH, HOME: work, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'http.extraHeader', GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}` },
+    env: {
+      PATH: process.env.PATH,
+      HOME: work,
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_TERMINAL_PROMPT: '0',
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.extraHeader',
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+    },
   });
   return stdout;
 }
@@ -44,7 +52,8 @@ async function writeBundle(file: string, header: Buffer, pack: NodeJS.ReadableSt
   return statSync(file).size;
 }
 
-const refsOf = async (repo: string) => (await git(['for-each-ref', '--format=%(objectname) %(refname)'], repo)).trim().split('\n').sort();
+const refsOf = async (repo: string) =>
+  (await git(['for-each-ref', '--format=%(objectname) %(refname)'], repo)).trim().split('\n').sort();
 
 beforeAll(async () => {
   sim = await startGitLabSimulator();
@@ -69,8 +78,13 @@ describe('lsRefs', () => {
   it('lists every ref as git ls-remote does, with the ref HEAD points to and annotated tags peeled', async () => {
     const remote = await lsRefs(url, { auth: auth() });
 
-    const lsRemote = (await git(['ls-remote', url])).trim().split('\n').map((l) => l.split('\t') as [string, string]);
-    const expected = Object.fromEntries(lsRemote.filter(([, ref]) => ref !== 'HEAD' && !ref.endsWith('^{}')).map(([oid, ref]) => [ref, oid]));
+    const lsRemote = (await git(['ls-remote', url]))
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t') as [string, string]);
+    const expected = Object.fromEntries(
+      lsRemote.filter(([, ref]) => ref !== 'HEAD' && !ref.endsWith('^{}')).map(([oid, ref]) => [ref, oid]),
+    );
     expect(remote.refs).toEqual(expected);
     expect(Object.keys(remote.refs)).toEqual(Object.keys(expected).sort());
     expect(remote.head).toBe('refs/heads/main');
@@ -90,7 +104,11 @@ describe('lsRefs', () => {
   it('says "not found", not retryable, for a repository GitLab does not have', async () => {
     const error = await lsRefs(`${sim.url}/acme/nothing-here.git`, { auth: auth() }).catch((e: unknown) => e);
 
-    expect(error).toMatchObject({ code: 'GITLAB_NOT_FOUND', retryable: false, message: expect.stringMatching(/404.*not found/) });
+    expect(error).toMatchObject({
+      code: 'GITLAB_NOT_FOUND',
+      retryable: false,
+      message: expect.stringMatching(/404.*not found/),
+    });
   });
 });
 
@@ -105,7 +123,11 @@ describe('fetchPack', () => {
     await git(['init', '--bare', '-q', join(work, 'scratch.git')]);
     await git(['bundle', 'verify', file], join(work, 'scratch.git')); // git 2.39 verifies inside a repository
     await git(['clone', '--mirror', '-q', file, join(work, 'from-full.git')]);
-    expect(await refsOf(join(work, 'from-full.git'))).toEqual(Object.entries(remote.refs).map(([ref, oid]) => `${oid} ${ref}`).sort());
+    expect(await refsOf(join(work, 'from-full.git'))).toEqual(
+      Object.entries(remote.refs)
+        .map(([ref, oid]) => `${oid} ${ref}`)
+        .sort(),
+    );
     await git(['fsck', '--full'], join(work, 'from-full.git'));
   });
 
@@ -125,12 +147,24 @@ describe('fetchPack', () => {
     const repo = join(work, 'from-full.git');
     await git(['bundle', 'verify', file], repo);
     await git(['fetch', '-q', file, '+refs/*:refs/*'], repo);
-    expect(await refsOf(repo)).toEqual(Object.entries(after.refs).map(([ref, oid]) => `${oid} ${ref}`).sort());
+    expect(await refsOf(repo)).toEqual(
+      Object.entries(after.refs)
+        .map(([ref, oid]) => `${oid} ${ref}`)
+        .sort(),
+    );
     await git(['fsck', '--full'], repo);
   });
 
   it('lists commits only as prerequisites: the tips of every ref but tags (which may peel to a tree or a blob)', () => {
-    const parent = { refs: { 'refs/heads/main': 'c1', 'refs/merge-requests/1/head': 'c2', 'refs/tags/v1': 't1', 'refs/tags/tree': 'x1', 'refs/heads/copy': 'c1' } };
+    const parent = {
+      refs: {
+        'refs/heads/main': 'c1',
+        'refs/merge-requests/1/head': 'c2',
+        'refs/tags/v1': 't1',
+        'refs/tags/tree': 'x1',
+        'refs/heads/copy': 'c1',
+      },
+    };
 
     expect(prerequisiteCommits(parent).sort()).toEqual(['c1', 'c2']);
   });
@@ -150,7 +184,9 @@ describe('fetchPack', () => {
   describe('through a proxy that changes what GitLab sends', () => {
     let proxy: Server;
     let proxyUrl: string;
-    let mode: 'flip-a-pack-byte' | 'protocol-v0' | 'sha256-repository' | 'drop-last-flush' | 'redirect-to-another-host' = 'flip-a-pack-byte';
+    let mode:
+      'flip-a-pack-byte' | 'protocol-v0' | 'sha256-repository' | 'drop-last-flush' | 'redirect-to-another-host' =
+      'flip-a-pack-byte';
 
     beforeAll(async () => {
       const target = new URL(sim.url);
@@ -162,19 +198,24 @@ describe('fetchPack', () => {
           res.writeHead(301, { location: `http://localhost:${target.port}${req.url}` }).end();
           return;
         }
-        const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers }, (answer) => {
-          const chunks: Buffer[] = [];
-          answer.on('data', (c: Buffer) => chunks.push(c));
-          answer.on('end', () => {
-            let body: Buffer = Buffer.concat(chunks);
-            if (mode === 'flip-a-pack-byte' && req.method === 'POST') flipInsideFirstLargePacket(body);
-            if (mode === 'sha256-repository' && req.method === 'GET') body = addCapability(body, 'object-format=sha256');
-            if (mode === 'drop-last-flush' && req.method === 'POST' && body.subarray(-4).toString() === '0000') body = body.subarray(0, -4);
-            const { 'transfer-encoding': _chunked, ...rest } = answer.headers;
-            res.writeHead(answer.statusCode ?? 500, { ...rest, 'content-length': String(body.length) });
-            res.end(body);
-          });
-        });
+        const upstream = request(
+          { host: target.hostname, port: target.port, path: req.url, method: req.method, headers },
+          (answer) => {
+            const chunks: Buffer[] = [];
+            answer.on('data', (c: Buffer) => chunks.push(c));
+            answer.on('end', () => {
+              let body: Buffer = Buffer.concat(chunks);
+              if (mode === 'flip-a-pack-byte' && req.method === 'POST') flipInsideFirstLargePacket(body);
+              if (mode === 'sha256-repository' && req.method === 'GET')
+                body = addCapability(body, 'object-format=sha256');
+              if (mode === 'drop-last-flush' && req.method === 'POST' && body.subarray(-4).toString() === '0000')
+                body = body.subarray(0, -4);
+              const { 'transfer-encoding': _chunked, ...rest } = answer.headers;
+              res.writeHead(answer.statusCode ?? 500, { ...rest, 'content-length': String(body.length) });
+              res.end(body);
+            });
+          },
+        );
         req.pipe(upstream);
       });
       await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
@@ -193,7 +234,11 @@ describe('fetchPack', () => {
 
       const error = await writeBundle(join(work, 'damaged.bundle'), Buffer.alloc(0), pack).catch((e: unknown) => e);
 
-      expect(error).toMatchObject({ code: 'GITLAB_UNAVAILABLE', retryable: true, message: expect.stringMatching(/checksum/) });
+      expect(error).toMatchObject({
+        code: 'GITLAB_UNAVAILABLE',
+        retryable: true,
+        message: expect.stringMatching(/checksum/),
+      });
     });
 
     it('says when the server does not offer protocol v2 (the backup then uses a local mirror)', async () => {
@@ -218,7 +263,11 @@ describe('fetchPack', () => {
 
       const error = await lsRefs(proxyUrl, { auth: auth() }).catch((e: unknown) => e);
 
-      expect(error).toMatchObject({ code: 'GITLAB_UNAVAILABLE', retryable: true, message: expect.stringMatching(/ref list/) });
+      expect(error).toMatchObject({
+        code: 'GITLAB_UNAVAILABLE',
+        retryable: true,
+        message: expect.stringMatching(/ref list/),
+      });
     });
 
     it('sends no credentials to another host it is redirected to', async () => {
@@ -244,10 +293,19 @@ describe('over HTTPS with a private certificate authority (self-managed GitLab)'
     certificates = createTestCertificates();
     const target = new URL(sim.url);
     tlsProxy = createHttpsServer({ key: certificates.serverKey, cert: certificates.serverCert }, (req, res) => {
-      const upstream = request({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host } }, (answer) => {
-        res.writeHead(answer.statusCode ?? 500, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          path: req.url,
+          method: req.method,
+          headers: { ...req.headers, host: target.host },
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 500, answer.headers);
+          answer.pipe(res);
+        },
+      );
       req.pipe(upstream);
     });
     await new Promise<void>((resolve) => tlsProxy.listen(0, '127.0.0.1', resolve));
@@ -263,7 +321,11 @@ describe('over HTTPS with a private certificate authority (self-managed GitLab)'
     expect(remote.refs).toEqual((await lsRefs(url, { auth: auth() })).refs);
 
     const error = await lsRefs(httpsUrl, { auth: auth() }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'GITLAB_UNAVAILABLE', retryable: false, message: expect.stringMatching(/CA certificate/) });
+    expect(error).toMatchObject({
+      code: 'GITLAB_UNAVAILABLE',
+      retryable: false,
+      message: expect.stringMatching(/CA certificate/),
+    });
   });
 
   it('is trusted by the git command too (a mirror for LFS, a restore push), with the same CA', async () => {
@@ -271,7 +333,9 @@ describe('over HTTPS with a private certificate authority (self-managed GitLab)'
     await syncMirror(mirror, httpsUrl, { auth: { ...auth(), caCertificate: certificates.caPem } });
     expect(await listRefs(mirror)).toEqual((await lsRefs(url, { auth: auth() })).refs);
 
-    const refused = await syncMirror(join(work, 'tls-refused.git'), httpsUrl, { auth: auth() }).catch((e: unknown) => e);
+    const refused = await syncMirror(join(work, 'tls-refused.git'), httpsUrl, { auth: auth() }).catch(
+      (e: unknown) => e,
+    );
     expect(refused).toMatchObject({ message: expect.stringMatching(/certificate/i) });
   });
 });

@@ -22,7 +22,16 @@ describe('GitLab simulator git over HTTP', () => {
     try {
       const { stdout, stderr } = await execFileAsync('git', args, {
         cwd,
-        env: { PATH: process.env.PATH, HOME: work, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: 'T', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 'T', GIT_COMMITTER_EMAIL: 't@example.com' },
+        env: {
+          PATH: process.env.PATH,
+          HOME: work,
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_TERMINAL_PROMPT: '0',
+          GIT_AUTHOR_NAME: 'T',
+          GIT_AUTHOR_EMAIL: 't@example.com',
+          GIT_COMMITTER_NAME: 'T',
+          GIT_COMMITTER_EMAIL: 't@example.com',
+        },
       });
       return { stdout, stderr, code: 0 };
     } catch (error) {
@@ -70,15 +79,32 @@ describe('GitLab simulator git over HTTP', () => {
   });
 
   it('mirror-clones every branch and tag with an OAuth token as oauth2', async () => {
-    const { clientId } = sim.createOAuthApplication({ name: 'cli', redirectUri: 'http://127.0.0.1/cb', scopes: ['read_repository'], confidential: false });
-    const form = new URLSearchParams({ grant_type: 'password', username: 'alice', password: 'alice-password', client_id: clientId, scope: 'read_repository' });
-    const { access_token: oauthToken } = (await (await fetch(`${sim.url}/oauth/token`, { method: 'POST', body: form })).json()) as { access_token: string };
+    const { clientId } = sim.createOAuthApplication({
+      name: 'cli',
+      redirectUri: 'http://127.0.0.1/cb',
+      scopes: ['read_repository'],
+      confidential: false,
+    });
+    const form = new URLSearchParams({
+      grant_type: 'password',
+      username: 'alice',
+      password: 'alice-password',
+      client_id: clientId,
+      scope: 'read_repository',
+    });
+    const { access_token: oauthToken } = (await (
+      await fetch(`${sim.url}/oauth/token`, { method: 'POST', body: form })
+    ).json()) as { access_token: string };
 
     const result = await git(['clone', '--mirror', remote('acme/app', 'oauth2', oauthToken), join(work, 'mirror.git')]);
     const refs = await git(['for-each-ref', '--format=%(refname)'], join(work, 'mirror.git'));
 
     expect(result.code).toBe(0);
-    expect(refs.stdout.split('\n').filter(Boolean).sort()).toEqual(['refs/heads/feature', 'refs/heads/main', 'refs/tags/v1.0.0']);
+    expect(refs.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'refs/heads/feature',
+      'refs/heads/main',
+      'refs/tags/v1.0.0',
+    ]);
   });
 
   it('refuses an OAuth token presented under another username', async () => {
@@ -122,7 +148,9 @@ describe('GitLab simulator git over HTTP', () => {
     await git(['branch', '-M', 'trunk'], clone);
 
     const pushed = await git(['push', 'origin', 'trunk'], clone);
-    const project = (await (await fetch(`${sim.url}/api/v4/projects/${emptyProjectId}`, { headers: { 'PRIVATE-TOKEN': pat } })).json()) as Record<string, unknown>;
+    const project = (await (
+      await fetch(`${sim.url}/api/v4/projects/${emptyProjectId}`, { headers: { 'PRIVATE-TOKEN': pat } })
+    ).json()) as Record<string, unknown>;
 
     expect(pushed.code).toBe(0);
     expect(project).toMatchObject({ empty_repo: false, default_branch: 'trunk' });
@@ -154,7 +182,8 @@ describe('GitLab simulator git over HTTP', () => {
       method: 'POST',
       body,
       headers: {
-        'content-type': 'application/x-git-upload-pack-request', 'content-encoding': 'gzip',
+        'content-type': 'application/x-git-upload-pack-request',
+        'content-encoding': 'gzip',
         authorization: `Basic ${Buffer.from(`x:${pat}`).toString('base64')}`,
       },
     });

@@ -62,7 +62,14 @@ describe('GitLab simulator REST API', () => {
     it('omits x-total, x-total-pages and rel="last" above 10,000 records', async () => {
       const project = sim.createProject({ namespaceId: groupId, path: 'many-labels', withCommit: false });
       for (let i = 0; i < 10_001; i++) {
-        sim.state.labels.push({ id: 100_000 + i, projectId: project.id, name: `label-${i}`, color: '#fff', description: null, priority: null });
+        sim.state.labels.push({
+          id: 100_000 + i,
+          projectId: project.id,
+          name: `label-${i}`,
+          color: '#fff',
+          description: null,
+          priority: null,
+        });
       }
 
       const res = await get(`/projects/${project.id}/labels?page=2`);
@@ -89,7 +96,9 @@ describe('GitLab simulator REST API', () => {
 
       expect(body.map((p) => p.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(res.headers.get('x-total')).toBeNull();
-      expect(res.headers.get('link')).toMatch(/^<http:\/\/127\.0\.0\.1:\d+\/api\/v4\/projects\?.*id_after=10>; rel="next"$/);
+      expect(res.headers.get('link')).toMatch(
+        /^<http:\/\/127\.0\.0\.1:\d+\/api\/v4\/projects\?.*id_after=10>; rel="next"$/,
+      );
     });
 
     it('walks every project by following rel="next" until a page is empty', async () => {
@@ -160,7 +169,9 @@ describe('GitLab simulator REST API', () => {
     });
 
     it('lets an outsider see only public projects', async () => {
-      const projects = (await (await get('/projects', { 'PRIVATE-TOKEN': outsiderToken })).json()) as Array<{ path: string }>;
+      const projects = (await (await get('/projects', { 'PRIVATE-TOKEN': outsiderToken })).json()) as Array<{
+        path: string;
+      }>;
 
       expect(projects.map((p) => p.path)).toEqual(['handbook']);
     });
@@ -170,7 +181,9 @@ describe('GitLab simulator REST API', () => {
       const bobToken = sim.createPersonalAccessToken(bob.id, { scopes: ['read_api'] }).token;
       sim.addMember('group', subgroupId, bob.id, AccessLevel.REPORTER);
 
-      const res = await get('/groups/acme%2Fplatform/projects?per_page=1&statistics=true', { 'PRIVATE-TOKEN': bobToken });
+      const res = await get('/groups/acme%2Fplatform/projects?per_page=1&statistics=true', {
+        'PRIVATE-TOKEN': bobToken,
+      });
       const [project] = (await res.json()) as Array<Record<string, unknown>>;
 
       expect(res.headers.get('x-total')).toBe('25');
@@ -192,7 +205,10 @@ describe('GitLab simulator REST API', () => {
       const res = await get('/user', { 'PRIVATE-TOKEN': expired });
 
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: 'invalid_token', error_description: 'Token is expired. You can either do re-authorization or token refresh.' });
+      expect(await res.json()).toEqual({
+        error: 'invalid_token',
+        error_description: 'Token is expired. You can either do re-authorization or token refresh.',
+      });
       expect(res.headers.get('www-authenticate')).toContain('Bearer realm="The API", error="invalid_token"');
     });
 
@@ -203,7 +219,10 @@ describe('GitLab simulator REST API', () => {
       const res = await get('/personal_access_tokens/self', { 'PRIVATE-TOKEN': revoked });
 
       expect(res.status).toBe(401);
-      expect(await res.json()).toMatchObject({ error: 'invalid_token', error_description: 'Token was revoked. You have to re-authorize from the user.' });
+      expect(await res.json()).toMatchObject({
+        error: 'invalid_token',
+        error_description: 'Token was revoked. You have to re-authorize from the user.',
+      });
     });
 
     it('answers 403 insufficient_scope when the token lacks read_api', async () => {
@@ -230,7 +249,9 @@ describe('GitLab simulator REST API', () => {
       const hidden = { 'PRIVATE-TOKEN': outsiderToken };
 
       expect(await (await get('/groups/acme', hidden)).json()).toEqual({ message: '404 Group Not Found' });
-      expect(await (await get('/projects/acme%2Fplatform%2Fsvc-01', hidden)).json()).toEqual({ message: '404 Project Not Found' });
+      expect(await (await get('/projects/acme%2Fplatform%2Fsvc-01', hidden)).json()).toEqual({
+        message: '404 Project Not Found',
+      });
       expect(await (await get('/namespaces/acme', hidden)).json()).toEqual({ message: '404 Namespace Not Found' });
     });
 
@@ -244,11 +265,23 @@ describe('GitLab simulator REST API', () => {
 
   describe('personal access token self', () => {
     it('describes the token that authenticates the request', async () => {
-      const { id, token: pat } = sim.createPersonalAccessToken(aliceId, { name: 'backup', scopes: ['read_api', 'read_repository'], expiresAt: '2027-01-01' });
+      const { id, token: pat } = sim.createPersonalAccessToken(aliceId, {
+        name: 'backup',
+        scopes: ['read_api', 'read_repository'],
+        expiresAt: '2027-01-01',
+      });
 
       const body = await (await get('/personal_access_tokens/self', { 'PRIVATE-TOKEN': pat })).json();
 
-      expect(body).toMatchObject({ id, name: 'backup', revoked: false, active: true, scopes: ['read_api', 'read_repository'], user_id: aliceId, expires_at: '2027-01-01' });
+      expect(body).toMatchObject({
+        id,
+        name: 'backup',
+        revoked: false,
+        active: true,
+        scopes: ['read_api', 'read_repository'],
+        user_id: aliceId,
+        expires_at: '2027-01-01',
+      });
     });
   });
 
@@ -275,12 +308,16 @@ describe('GitLab simulator REST API', () => {
     });
 
     it('enforces a configured limit per user', async () => {
-      const limited = await startGitLabSimulator({ rateLimit: { limit: 2, periodSeconds: 60 }, now: () => new Date('2026-03-01T10:00:10Z') });
+      const limited = await startGitLabSimulator({
+        rateLimit: { limit: 2, periodSeconds: 60 },
+        now: () => new Date('2026-03-01T10:00:10Z'),
+      });
       try {
         const user = limited.createUser({ username: 'carol' });
         const pat = limited.createPersonalAccessToken(user.id, { scopes: ['api'] }).token;
         const statuses: number[] = [];
-        for (let i = 0; i < 3; i++) statuses.push((await fetch(`${limited.url}/api/v4/user`, { headers: { 'PRIVATE-TOKEN': pat } })).status);
+        for (let i = 0; i < 3; i++)
+          statuses.push((await fetch(`${limited.url}/api/v4/user`, { headers: { 'PRIVATE-TOKEN': pat } })).status);
         limited.advanceTime(60_000);
         statuses.push((await fetch(`${limited.url}/api/v4/user`, { headers: { 'PRIVATE-TOKEN': pat } })).status);
 
@@ -305,7 +342,14 @@ describe('GitLab simulator REST API', () => {
     it('records requests without tokens', () => {
       const last = sim.requests[sim.requests.length - 1];
 
-      expect(last).toEqual({ method: 'GET', path: '/api/v4/projects', query: {}, status: 200, auth: 'pat', at: expect.any(Number) });
+      expect(last).toEqual({
+        method: 'GET',
+        path: '/api/v4/projects',
+        query: {},
+        status: 200,
+        auth: 'pat',
+        at: expect.any(Number),
+      });
       expect(JSON.stringify(sim.requests)).not.toContain(token);
     });
   });

@@ -17,7 +17,16 @@ describe('a self-managed GitLab behind a private certificate authority', () => {
     server = await startScriptedServer(
       byRoute({
         'GET /api/v4/user': { json: aUserPayload() },
-        'POST /oauth/token': { json: { access_token: 'a', token_type: 'Bearer', expires_in: 7200, refresh_token: 'r', scope: 'api', created_at: 1 } },
+        'POST /oauth/token': {
+          json: {
+            access_token: 'a',
+            token_type: 'Bearer',
+            expires_in: 7200,
+            refresh_token: 'r',
+            scope: 'api',
+            created_at: 1,
+          },
+        },
       }),
       { key: certificates.serverKey, cert: certificates.serverCert },
     );
@@ -30,7 +39,12 @@ describe('a self-managed GitLab behind a private certificate authority', () => {
   });
 
   it('is reached when the connection carries its CA certificate', async () => {
-    const client = factory.create({ instanceUrl: server.url, token: 't', tokenType: 'personal', caCertificate: certificates.caPem });
+    const client = factory.create({
+      instanceUrl: server.url,
+      token: 't',
+      tokenType: 'personal',
+      caCertificate: certificates.caPem,
+    });
 
     const user = await client.currentUser();
 
@@ -49,7 +63,13 @@ describe('a self-managed GitLab behind a private certificate authority', () => {
   });
 
   it('serves the OAuth token endpoint over the same CA', async () => {
-    const app = { instanceUrl: server.url, clientId: 'id', clientSecret: null, redirectUri: 'http://cb', caCertificate: certificates.caPem };
+    const app = {
+      instanceUrl: server.url,
+      clientId: 'id',
+      clientSecret: null,
+      redirectUri: 'http://cb',
+      caCertificate: certificates.caPem,
+    };
 
     const tokens = await oauth.exchangeCode(app, { code: 'c', codeVerifier: 'v' });
 

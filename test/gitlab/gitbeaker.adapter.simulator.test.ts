@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { GitbeakerClientFactory, type GitbeakerClientFactoryOptions } from '../../server/src/gitlab/gitbeaker.adapter.js';
+import {
+  GitbeakerClientFactory,
+  type GitbeakerClientFactoryOptions,
+} from '../../server/src/gitlab/gitbeaker.adapter.js';
 import type { GitLabClient } from '../../server/src/gitlab/gitlab.port.js';
 import { DomainError } from '../../server/src/shared/errors.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
@@ -39,7 +42,11 @@ describe('GitbeakerClientFactory against the GitLab simulator', () => {
     gitlab = await startGitLabSimulator({ rateLimit: null });
     const user = gitlab.createUser({ username: 'ada', name: 'Ada Lovelace', email: 'ada@example.com' });
     ada = { id: user.id, namespaceId: gitlab.userNamespaceId(user.id) };
-    token = gitlab.createPersonalAccessToken(user.id, { name: 'labkeeper', scopes: ['read_api'], expiresAt: '2099-12-31' }).token;
+    token = gitlab.createPersonalAccessToken(user.id, {
+      name: 'labkeeper',
+      scopes: ['read_api'],
+      expiresAt: '2099-12-31',
+    }).token;
     acme = gitlab.createGroup({ path: 'acme', name: 'Acme', ownerId: user.id, description: 'Everything Acme builds' });
     platform = gitlab.createGroup({ path: 'platform', name: 'Platform', parentId: acme.id });
     infra = gitlab.createGroup({ path: 'infra', name: 'Infra', parentId: platform.id });
@@ -47,7 +54,13 @@ describe('GitbeakerClientFactory against the GitLab simulator', () => {
     const homes = [acme.id, platform.id, infra.id];
     for (let i = 0; i < projectCount; i += 1) {
       // No commit and no wiki repository: each bare repository costs a git process.
-      gitlab.createProject({ namespaceId: homes[i % 3], path: `service-${i}`, withCommit: false, wikiEnabled: false, archived: i === 7 });
+      gitlab.createProject({
+        namespaceId: homes[i % 3],
+        path: `service-${i}`,
+        withCommit: false,
+        wikiEnabled: false,
+        archived: i === 7,
+      });
     }
     gitlab.createProject({ namespaceId: other.id, path: 'not-ours', withCommit: false, wikiEnabled: false });
     gitlab.createProject({ namespaceId: ada.namespaceId, path: 'dotfiles', withCommit: true });
@@ -69,15 +82,32 @@ describe('GitbeakerClientFactory against the GitLab simulator', () => {
     it('maps the personal access token', async () => {
       const pat = await client().personalAccessTokenSelf();
 
-      expect(pat).toMatchObject({ name: 'labkeeper', scopes: ['read_api'], active: true, revoked: false, expiresAt: '2099-12-31', userId: ada.id });
+      expect(pat).toMatchObject({
+        name: 'labkeeper',
+        scopes: ['read_api'],
+        active: true,
+        revoked: false,
+        expiresAt: '2099-12-31',
+        userId: ada.id,
+      });
     });
 
     it('maps a subgroup by id and by full path', async () => {
       const group = await client().getGroup(infra.id);
       const namespace = await client().getNamespace('acme/platform/infra');
 
-      expect(group).toMatchObject({ id: infra.id, fullPath: 'acme/platform/infra', parentId: platform.id, visibility: 'private' });
-      expect(namespace).toMatchObject({ id: infra.id, kind: 'group', fullPath: 'acme/platform/infra', parentId: platform.id });
+      expect(group).toMatchObject({
+        id: infra.id,
+        fullPath: 'acme/platform/infra',
+        parentId: platform.id,
+        visibility: 'private',
+      });
+      expect(namespace).toMatchObject({
+        id: infra.id,
+        kind: 'group',
+        fullPath: 'acme/platform/infra',
+        parentId: platform.id,
+      });
     });
 
     it('lists the user namespace and only the top-level groups the user belongs to', async () => {
@@ -161,7 +191,11 @@ describe('GitbeakerClientFactory against the GitLab simulator', () => {
 
       const error = await failureOf(client(token, { maxAttempts: 3 }).getGroup(acme.id));
 
-      expect(error).toMatchObject({ code: 'GITLAB_UNAVAILABLE', retryable: true, details: { status: 503, attempts: 3 } });
+      expect(error).toMatchObject({
+        code: 'GITLAB_UNAVAILABLE',
+        retryable: true,
+        details: { status: 503, attempts: 3 },
+      });
     });
   });
 

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { gzipSync } from 'node:zlib';
-import { GitbeakerClientFactory, type GitbeakerClientFactoryOptions } from '../../server/src/gitlab/gitbeaker.adapter.js';
+import {
+  GitbeakerClientFactory,
+  type GitbeakerClientFactoryOptions,
+} from '../../server/src/gitlab/gitbeaker.adapter.js';
 import type { GitLabAccess } from '../../server/src/gitlab/gitlab.port.js';
 import type { RetryEvent } from '../../server/src/gitlab/retry-policy.js';
 import { DomainError } from '../../server/src/shared/errors.js';
@@ -26,7 +29,11 @@ async function serve(script: Script): Promise<ScriptedServer> {
   return server;
 }
 
-function clientFor(server: ScriptedServer, options: GitbeakerClientFactoryOptions = {}, access: Partial<GitLabAccess> = {}) {
+function clientFor(
+  server: ScriptedServer,
+  options: GitbeakerClientFactoryOptions = {},
+  access: Partial<GitLabAccess> = {},
+) {
   const factory = new GitbeakerClientFactory({ baseDelayMs: 1, maxDelayMs: 5, ...options });
   leftovers.push(() => factory.close());
   return factory.create({ instanceUrl: server.url, token: TOKEN, tokenType: 'personal', ...access });
@@ -144,7 +151,11 @@ describe('GitbeakerClientFactory', () => {
     });
 
     it('reads wiki_access_level when GitLab no longer sends wiki_enabled', async () => {
-      const payload = aProjectPayload(5, { wiki_enabled: undefined, wiki_access_level: 'disabled', statistics: undefined });
+      const payload = aProjectPayload(5, {
+        wiki_enabled: undefined,
+        wiki_access_level: 'disabled',
+        statistics: undefined,
+      });
       const server = await serve(byRoute({ 'GET /api/v4/groups/100/projects': { json: [payload] } }));
 
       const [project] = await clientFor(server).listGroupProjects(100);
@@ -181,7 +192,9 @@ describe('GitbeakerClientFactory', () => {
     });
 
     it('rejects an answer that is not JSON with GITLAB_BAD_RESPONSE', async () => {
-      const server = await serve(byRoute({ 'GET /api/v4/user': { headers: { 'content-type': 'application/json' }, text: '<html>' } }));
+      const server = await serve(
+        byRoute({ 'GET /api/v4/user': { headers: { 'content-type': 'application/json' }, text: '<html>' } }),
+      );
 
       const error = await failureOf(clientFor(server).currentUser());
 
@@ -189,7 +202,9 @@ describe('GitbeakerClientFactory', () => {
     });
 
     it('refuses to follow a redirect and says which address to use instead', async () => {
-      const server = await serve(inOrder({ status: 301, headers: { location: 'https://gitlab.example.com/api/v4/user' } }));
+      const server = await serve(
+        inOrder({ status: 301, headers: { location: 'https://gitlab.example.com/api/v4/user' } }),
+      );
 
       const error = await failureOf(clientFor(server).currentUser());
 
@@ -202,7 +217,14 @@ describe('GitbeakerClientFactory', () => {
       const server = await serve(
         byRoute({
           'GET /api/v4/namespaces/acme%2Fplatform': {
-            json: aNamespacePayload({ id: 101, kind: 'group', name: 'Platform', path: 'platform', full_path: 'acme/platform', parent_id: 100 }),
+            json: aNamespacePayload({
+              id: 101,
+              kind: 'group',
+              name: 'Platform',
+              path: 'platform',
+              full_path: 'acme/platform',
+              parent_id: 100,
+            }),
           },
         }),
       );
@@ -247,7 +269,9 @@ describe('GitbeakerClientFactory', () => {
       const server = await serve(byRoute({ 'GET /api/v4/groups/100/projects': paginated(projects) }));
       const progress: Array<[number, number | null]> = [];
 
-      const listed = await clientFor(server).listGroupProjects(100, (fetched, total) => progress.push([fetched, total]));
+      const listed = await clientFor(server).listGroupProjects(100, (fetched, total) =>
+        progress.push([fetched, total]),
+      );
 
       expect(listed.map((p) => p.id)).toEqual(projects.map((p) => p.id));
       expect(progress).toEqual([
@@ -265,10 +289,14 @@ describe('GitbeakerClientFactory', () => {
     });
 
     it('reports a null total when GitLab omits x-total', async () => {
-      const server = await serve(byRoute({ 'GET /api/v4/groups/100/descendant_groups': { json: [aGroupPayload({ id: 101, parent_id: 100 })] } }));
+      const server = await serve(
+        byRoute({ 'GET /api/v4/groups/100/descendant_groups': { json: [aGroupPayload({ id: 101, parent_id: 100 })] } }),
+      );
       const progress: Array<[number, number | null]> = [];
 
-      const groups = await clientFor(server).listDescendantGroups(100, (fetched, total) => progress.push([fetched, total]));
+      const groups = await clientFor(server).listDescendantGroups(100, (fetched, total) =>
+        progress.push([fetched, total]),
+      );
 
       expect(groups).toHaveLength(1);
       expect(progress).toEqual([[1, null]]);
@@ -355,7 +383,9 @@ describe('GitbeakerClientFactory', () => {
     });
 
     it('gives up at once with GITLAB_RATE_LIMITED when Retry-After exceeds the wait budget', async () => {
-      const server = await serve(inOrder({ status: 429, headers: { 'retry-after': '3600' }, json: { message: 'Retry later' } }));
+      const server = await serve(
+        inOrder({ status: 429, headers: { 'retry-after': '3600' }, json: { message: 'Retry later' } }),
+      );
 
       const error = await failureOf(clientFor(server, { maxTotalWaitMs: 60_000 }).currentUser());
 
@@ -365,7 +395,9 @@ describe('GitbeakerClientFactory', () => {
     });
 
     it('retries a 502 with backoff and then succeeds', async () => {
-      const server = await serve(inOrder({ status: 502, text: 'Bad Gateway' }, { status: 502, text: 'Bad Gateway' }, { json: aUserPayload() }));
+      const server = await serve(
+        inOrder({ status: 502, text: 'Bad Gateway' }, { status: 502, text: 'Bad Gateway' }, { json: aUserPayload() }),
+      );
       const events: RetryEvent[] = [];
 
       const user = await clientFor(server, { onRetry: (e) => events.push(e) }).currentUser();
@@ -449,7 +481,9 @@ describe('GitbeakerClientFactory', () => {
       ['Token was revoked. You have to re-authorize from the user.', 'revoked'],
       ['Bad Access Token.', 'invalid'],
     ])('reads the 401 description "%s" as reason %s', async (description, reason) => {
-      const server = await serve(inOrder({ status: 401, json: { error: 'invalid_token', error_description: description } }));
+      const server = await serve(
+        inOrder({ status: 401, json: { error: 'invalid_token', error_description: description } }),
+      );
 
       const error = await failureOf(clientFor(server).currentUser());
 

@@ -20,9 +20,14 @@ describe('toGitLabError', () => {
   describe('errors thrown by gitbeaker’s own requester', () => {
     it('reads the 401 reason from WWW-Authenticate when only the description survived', () => {
       const error = toGitLabError(
-        gitbeakerError(401, { error: 'invalid_token' }, {
-          'www-authenticate': 'Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token was revoked. You have to re-authorize from the user."',
-        }),
+        gitbeakerError(
+          401,
+          { error: 'invalid_token' },
+          {
+            'www-authenticate':
+              'Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="Token was revoked. You have to re-authorize from the user."',
+          },
+        ),
       );
 
       expect(error).toMatchObject({ code: 'GITLAB_UNAUTHORIZED', details: { reason: 'revoked' } });
@@ -36,7 +41,10 @@ describe('toGitLabError', () => {
     });
 
     it('maps 503 to a retryable GITLAB_UNAVAILABLE', () => {
-      expect(toGitLabError(gitbeakerError(503, { message: 'down' }))).toMatchObject({ code: 'GITLAB_UNAVAILABLE', retryable: true });
+      expect(toGitLabError(gitbeakerError(503, { message: 'down' }))).toMatchObject({
+        code: 'GITLAB_UNAVAILABLE',
+        retryable: true,
+      });
     });
 
     it('maps a 422 to GITLAB_BAD_RESPONSE', () => {
@@ -53,7 +61,9 @@ describe('toGitLabError', () => {
 
     it('maps its exhausted 429 retries to GITLAB_RATE_LIMITED', () => {
       const error = toGitLabError(
-        new GitbeakerRetryError('Could not successfully complete this request after 10 retries, last status code: 429. Check the applicable rate limits for this endpoint.'),
+        new GitbeakerRetryError(
+          'Could not successfully complete this request after 10 retries, last status code: 429. Check the applicable rate limits for this endpoint.',
+        ),
       );
 
       expect(error).toMatchObject({ code: 'GITLAB_RATE_LIMITED', retryable: true });
@@ -66,11 +76,17 @@ describe('toGitLabError', () => {
 
       const error = toGitLabError(new TypeError('fetch failed', { cause: reset }));
 
-      expect(error).toMatchObject({ code: 'GITLAB_UNAVAILABLE', retryable: true, details: { networkError: 'ECONNRESET' } });
+      expect(error).toMatchObject({
+        code: 'GITLAB_UNAVAILABLE',
+        retryable: true,
+        details: { networkError: 'ECONNRESET' },
+      });
     });
 
     it('treats an unknown host as not worth retrying', () => {
-      const error = toGitLabError(Object.assign(new Error('getaddrinfo ENOTFOUND gitlab.invalid'), { code: 'ENOTFOUND' }));
+      const error = toGitLabError(
+        Object.assign(new Error('getaddrinfo ENOTFOUND gitlab.invalid'), { code: 'ENOTFOUND' }),
+      );
 
       expect(error).toMatchObject({ code: 'GITLAB_UNAVAILABLE', retryable: false });
     });
@@ -92,15 +108,21 @@ describe('toGitLabError', () => {
 
 describe('redacting', () => {
   it('strips token query parameters and userinfo from URLs', () => {
-    const url = redactUrl('https://oauth2:secret@gitlab.example.com/api/v4/projects?private_token=abc&access_token=def&page=2');
+    const url = redactUrl(
+      'https://oauth2:secret@gitlab.example.com/api/v4/projects?private_token=abc&access_token=def&page=2',
+    );
 
-    expect(url).toBe('https://gitlab.example.com/api/v4/projects?private_token=[redacted]&access_token=[redacted]&page=2');
+    expect(url).toBe(
+      'https://gitlab.example.com/api/v4/projects?private_token=[redacted]&access_token=[redacted]&page=2',
+    );
   });
 
   it('strips credentials from free text', () => {
     const text = redactSecrets('GET https://u:p@host/x?access_token=abc&per_page=100 failed; body client_secret=s3');
 
-    expect(text).toBe('GET https://[redacted]@host/x?access_token=[redacted]&per_page=100 failed; body client_secret=[redacted]');
+    expect(text).toBe(
+      'GET https://[redacted]@host/x?access_token=[redacted]&per_page=100 failed; body client_secret=[redacted]',
+    );
   });
 });
 

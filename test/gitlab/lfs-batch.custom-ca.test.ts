@@ -49,7 +49,14 @@ describe('LFS objects from and to a GitLab behind a private certificate authorit
   it('downloads when the connection carries the CA certificate', async () => {
     const { stored, sink } = collect();
 
-    const result = await downloadLfsObjects({ repoHttpUrl: `${sim.url}/acme/media.git`, auth: { username: 'alice', password: pat }, caCertificate: certificates.caPem, http, objects: [object], sink });
+    const result = await downloadLfsObjects({
+      repoHttpUrl: `${sim.url}/acme/media.git`,
+      auth: { username: 'alice', password: pat },
+      caCertificate: certificates.caPem,
+      http,
+      objects: [object],
+      sink,
+    });
 
     expect(result).toMatchObject({ downloaded: 1, missing: [], failed: [] });
     expect(stored.get(oid)).toBe(content);
@@ -72,9 +79,19 @@ describe('LFS objects from and to a GitLab behind a private certificate authorit
   it('is refused without the CA certificate, as a GITLAB_UNAVAILABLE that retrying cannot fix', async () => {
     const { sink } = collect();
 
-    const error = await downloadLfsObjects({ repoHttpUrl: `${sim.url}/acme/media.git`, auth: { username: 'alice', password: pat }, http, objects: [object], sink }).catch((e: unknown) => e);
+    const error = await downloadLfsObjects({
+      repoHttpUrl: `${sim.url}/acme/media.git`,
+      auth: { username: 'alice', password: pat },
+      http,
+      objects: [object],
+      sink,
+    }).catch((e: unknown) => e);
 
-    expect(error).toMatchObject({ code: 'GITLAB_UNAVAILABLE', retryable: false, details: { tlsError: expect.any(String) } });
+    expect(error).toMatchObject({
+      code: 'GITLAB_UNAVAILABLE',
+      retryable: false,
+      details: { tlsError: expect.any(String) },
+    });
     expect((error as Error).message).toMatch(/CA certificate/);
   });
 });

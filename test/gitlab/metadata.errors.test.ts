@@ -9,14 +9,20 @@ describe('classifyMetadataError', () => {
 
   describe('on a Premium-only type', () => {
     it('reads Community Edition’s unknown-route 404 as not available on this tier', () => {
-      const error = classifyMetadataError(fromFailedResponse({ status: 404, headers: {}, body: { error: '404 Not Found' } }, { operation }), epics);
+      const error = classifyMetadataError(
+        fromFailedResponse({ status: 404, headers: {}, body: { error: '404 Not Found' } }, { operation }),
+        epics,
+      );
 
       expect(metadataSkipOf(error)).toEqual({ kind: 'NOT_ON_TIER', reason: expect.stringContaining('no such API') });
       expect((error as Error).message).toContain(operation);
     });
 
     it('keeps a missing group a plain GITLAB_NOT_FOUND', () => {
-      const error = classifyMetadataError(fromFailedResponse({ status: 404, headers: {}, body: { message: '404 Group Not Found' } }), epics);
+      const error = classifyMetadataError(
+        fromFailedResponse({ status: 404, headers: {}, body: { message: '404 Group Not Found' } }),
+        epics,
+      );
 
       expect(error).toMatchObject({ code: 'GITLAB_NOT_FOUND' });
       expect(metadataSkipOf(error)).toBeNull();
@@ -33,7 +39,10 @@ describe('classifyMetadataError', () => {
 
   describe('on any other type', () => {
     it('reads a plain 403 as an access skip naming the role', () => {
-      const error = classifyMetadataError(fromFailedResponse({ status: 403, headers: {}, body: { message: '403 Forbidden' } }), hooks);
+      const error = classifyMetadataError(
+        fromFailedResponse({ status: 403, headers: {}, body: { message: '403 Forbidden' } }),
+        hooks,
+      );
 
       expect(metadataSkipOf(error)).toEqual({ kind: 'ACCESS_DENIED', reason: expect.stringContaining('Maintainer') });
     });

@@ -64,7 +64,14 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
 
     for (let i = 1; i <= issueCount; i += 1) {
       gitlab.advanceTime(1000);
-      issueIds.push(gitlab.createIssue(app.id, { title: `Issue ${i}`, state: i === 2 ? 'closed' : 'opened', confidential: i === 3, labels: i === 1 ? ['bug'] : [] }).id);
+      issueIds.push(
+        gitlab.createIssue(app.id, {
+          title: `Issue ${i}`,
+          state: i === 2 ? 'closed' : 'opened',
+          confidential: i === 3,
+          labels: i === 1 ? ['bug'] : [],
+        }).id,
+      );
     }
     gitlab.createNote(app.id, { noteableType: 'Issue', noteableIid: 1, body: 'first look' });
     gitlab.createNote(app.id, { noteableType: 'Issue', noteableIid: 1, body: 'changed the description', system: true });
@@ -73,7 +80,12 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
     gitlab.pushCommit(app.id, { branch: 'feature', files: { 'f.txt': 'f' } });
     gitlab.pushCommit(app.id, { branch: 'hotfix', files: { 'h.txt': 'h' } });
     gitlab.createMergeRequest(app.id, { title: 'Add feature', sourceBranch: 'feature', targetBranch: 'main' });
-    gitlab.createMergeRequest(app.id, { title: 'Hotfix', sourceBranch: 'hotfix', targetBranch: 'main', state: 'merged' });
+    gitlab.createMergeRequest(app.id, {
+      title: 'Hotfix',
+      sourceBranch: 'hotfix',
+      targetBranch: 'main',
+      state: 'merged',
+    });
     gitlab.createNote(app.id, { noteableType: 'MergeRequest', noteableIid: 1, body: 'LGTM' });
 
     gitlab.createLabel(app.id, { name: 'triage', color: '#ff0000', description: 'needs a look' });
@@ -83,11 +95,25 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
     gitlab.createMilestone(app.id, { title: 'v0', state: 'closed' });
     gitlab.createGroupMilestone(acme.id, { title: 'Q2' });
     gitlab.createGroupMilestone(platform.id, { title: 'platform Q2' });
-    gitlab.createRelease(app.id, { tagName: 'v1.0.0', ref: 'main', description: 'First', milestones: ['v1'], links: [{ name: 'binary', url: 'https://example.com/app.bin', directAssetPath: '/bin/app' }] });
+    gitlab.createRelease(app.id, {
+      tagName: 'v1.0.0',
+      ref: 'main',
+      description: 'First',
+      milestones: ['v1'],
+      links: [{ name: 'binary', url: 'https://example.com/app.bin', directAssetPath: '/bin/app' }],
+    });
     gitlab.createRelease(app.id, { tagName: 'v1.1.0', ref: 'feature' });
     gitlab.createSnippet(app.id, { title: 'Setup', fileName: 'setup.sh', content: '#!/bin/sh\necho "hi"\n' });
-    gitlab.createHook(app.id, { url: 'https://ci.example.com/hook', token: 'hook-secret', events: { merge_requests_events: true } });
-    gitlab.createDeployKey(app.id, { title: 'deployer', key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl deployer', canPush: true });
+    gitlab.createHook(app.id, {
+      url: 'https://ci.example.com/hook',
+      token: 'hook-secret',
+      events: { merge_requests_events: true },
+    });
+    gitlab.createDeployKey(app.id, {
+      title: 'deployer',
+      key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl deployer',
+      canPush: true,
+    });
     gitlab.createVariable(app.id, { key: 'DEPLOY_TOKEN', value: 's3cr3t', masked: true, protected: true });
     gitlab.createVariable(app.id, { key: 'HIDDEN', value: 'never-shown', hidden: true });
     gitlab.protectBranch(app.id, { name: 'main', pushAccessLevel: 40, mergeAccessLevel: 30 });
@@ -110,14 +136,26 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
       expect(issues.map((i) => i.id)).toEqual(issueIds);
       expect(issues[1]).toMatchObject({ iid: 2, state: 'closed', project_id: app.id, title: 'Issue 2' });
       expect(issues[2]).toMatchObject({ confidential: true });
-      expect(issues[0]).toMatchObject({ labels: ['bug'], author: { username: 'ada' }, references: { full: 'acme/app#1' } });
+      expect(issues[0]).toMatchObject({
+        labels: ['bug'],
+        author: { username: 'ada' },
+        references: { full: 'acme/app#1' },
+      });
     });
 
     it('embeds every note, system notes included, oldest first', async () => {
       const [first, second] = await all(reader().projectRecords(app.id, 'issues'));
 
-      expect((first.notes as MetadataRecord[]).map((n) => n.body)).toEqual(['first look', 'changed the description', 'fixed']);
-      expect((first.notes as MetadataRecord[])[1]).toMatchObject({ system: true, noteable_type: 'Issue', noteable_iid: 1 });
+      expect((first.notes as MetadataRecord[]).map((n) => n.body)).toEqual([
+        'first look',
+        'changed the description',
+        'fixed',
+      ]);
+      expect((first.notes as MetadataRecord[])[1]).toMatchObject({
+        system: true,
+        noteable_type: 'Issue',
+        noteable_iid: 1,
+      });
       expect(second.notes).toEqual([]);
     });
 
@@ -128,7 +166,14 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
 
       const pages = gitlab.requests.slice(before).filter((r) => r.path === `/api/v4/projects/${app.id}/issues`);
       expect(pages).toHaveLength(2);
-      expect(pages[0].query).toMatchObject({ pagination: 'keyset', per_page: '100', scope: 'all', state: 'all', order_by: 'created_at', sort: 'asc' });
+      expect(pages[0].query).toMatchObject({
+        pagination: 'keyset',
+        per_page: '100',
+        scope: 'all',
+        state: 'all',
+        order_by: 'created_at',
+        sort: 'asc',
+      });
       expect(pages[1].query.cursor).toEqual(expect.any(String));
     });
 
@@ -146,8 +191,13 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
     it('embeds notes and versions (diff metadata)', async () => {
       const mrs = await all(reader().projectRecords(app.id, 'merge_requests'));
 
-      expect(mrs.map((m) => [m.iid, m.state, m.source_branch])).toEqual([[1, 'opened', 'feature'], [2, 'merged', 'hotfix']]);
-      expect((mrs[0].notes as MetadataRecord[]).map((n) => [n.body, n.noteable_type])).toEqual([['LGTM', 'MergeRequest']]);
+      expect(mrs.map((m) => [m.iid, m.state, m.source_branch])).toEqual([
+        [1, 'opened', 'feature'],
+        [2, 'merged', 'hotfix'],
+      ]);
+      expect((mrs[0].notes as MetadataRecord[]).map((n) => [n.body, n.noteable_type])).toEqual([
+        ['LGTM', 'MergeRequest'],
+      ]);
       const [version] = mrs[0].versions as MetadataRecord[];
       expect(version).toMatchObject({ head_commit_sha: mrs[0].sha, state: 'collected', merge_request_id: mrs[0].id });
       expect(version.base_commit_sha).toMatch(/^[0-9a-f]{40}$/);
@@ -155,27 +205,57 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
   });
 
   describe('child listings that fail', () => {
-    it.each([404, 500])('keeps a merge request whose versions answer %i, with what was read, and names it in a warning', async (status) => {
-      // a 500 is retried by the requester first: it fails on every one of its 3 attempts
-      gitlab.failNext(status === 404 ? 1 : 3, { status: status as 500, pathPattern: new RegExp(`/projects/${app.id}/merge_requests/2/versions$`) });
-      const warnings: string[] = [];
+    it.each([404, 500])(
+      'keeps a merge request whose versions answer %i, with what was read, and names it in a warning',
+      async (status) => {
+        // a 500 is retried by the requester first: it fails on every one of its 3 attempts
+        gitlab.failNext(status === 404 ? 1 : 3, {
+          status: status as 500,
+          pathPattern: new RegExp(`/projects/${app.id}/merge_requests/2/versions$`),
+        });
+        const warnings: string[] = [];
 
-      const mrs = await all(reader(token, { maxAttempts: 3 }).projectRecords(app.id, 'merge_requests', undefined, (w) => warnings.push(w)));
+        const mrs = await all(
+          reader(token, { maxAttempts: 3 }).projectRecords(app.id, 'merge_requests', undefined, (w) =>
+            warnings.push(w),
+          ),
+        );
 
-      expect(mrs.map((m) => m.iid)).toEqual([1, 2]);
-      expect(mrs[1]).toMatchObject({ iid: 2, versions: [] });
-      expect(warnings).toEqual([expect.stringMatching(/^merge_requests !2: versions could not be read \(.*\); the record is kept with 0 of them$/)]);
-    });
+        expect(mrs.map((m) => m.iid)).toEqual([1, 2]);
+        expect(mrs[1]).toMatchObject({ iid: 2, versions: [] });
+        expect(warnings).toEqual([
+          expect.stringMatching(
+            /^merge_requests !2: versions could not be read \(.*\); the record is kept with 0 of them$/,
+          ),
+        ]);
+      },
+    );
 
     it('says when the records read differ from the total GitLab reported (x-total)', async () => {
-      const shifting = gitlab.createProject({ namespaceId: acme.id, path: 'shifting', withCommit: false, wikiEnabled: false });
+      const shifting = gitlab.createProject({
+        namespaceId: acme.id,
+        path: 'shifting',
+        withCommit: false,
+        wikiEnabled: false,
+      });
       for (let i = 0; i < 130; i++) gitlab.createLabel(shifting.id, { name: `label-${String(i).padStart(3, '0')}` });
       const warnings: string[] = [];
 
       // a label of the first page is deleted before the second page is read: offset pages shift by one
-      const labels = await all(reader().projectRecords(shifting.id, 'labels', (count) => {
-        if (count === 100) gitlab.state.labels.splice(gitlab.state.labels.findIndex((l) => l.projectId === shifting.id), 1);
-      }, (w) => warnings.push(w)));
+      const labels = await all(
+        reader().projectRecords(
+          shifting.id,
+          'labels',
+          (count) => {
+            if (count === 100)
+              gitlab.state.labels.splice(
+                gitlab.state.labels.findIndex((l) => l.projectId === shifting.id),
+                1,
+              );
+          },
+          (w) => warnings.push(w),
+        ),
+      );
 
       expect(labels).toHaveLength(129);
       expect(warnings).toEqual(['labels: GitLab reported 130 (x-total), 129 read']);
@@ -193,7 +273,10 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
     it('lists active and closed milestones', async () => {
       const milestones = await all(reader().projectRecords(app.id, 'milestones'));
 
-      expect(milestones.map((m) => [m.title, m.state]).sort()).toEqual([['v0', 'closed'], ['v1', 'active']]);
+      expect(milestones.map((m) => [m.title, m.state]).sort()).toEqual([
+        ['v0', 'closed'],
+        ['v1', 'active'],
+      ]);
     });
 
     it('lists releases with their asset links as returned', async () => {
@@ -201,8 +284,18 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
 
       expect(releases.map((r) => r.tag_name)).toEqual(['v1.0.0', 'v1.1.0']);
       expect(releases[0]).toMatchObject({
-        description: 'First', milestones: [{ title: 'v1' }],
-        assets: { links: [{ name: 'binary', url: 'https://example.com/app.bin', link_type: 'other', direct_asset_url: expect.stringContaining('/downloads/bin/app') }] },
+        description: 'First',
+        milestones: [{ title: 'v1' }],
+        assets: {
+          links: [
+            {
+              name: 'binary',
+              url: 'https://example.com/app.bin',
+              link_type: 'other',
+              direct_asset_url: expect.stringContaining('/downloads/bin/app'),
+            },
+          ],
+        },
       });
     });
 
@@ -223,34 +316,63 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
       const branches = await all(reader().projectRecords(app.id, 'protected_branches'));
       const tags = await all(reader().projectRecords(app.id, 'protected_tags'));
 
-      expect(branches).toEqual([expect.objectContaining({ name: 'main', push_access_levels: [expect.objectContaining({ access_level: 40 })], merge_access_levels: [expect.objectContaining({ access_level: 30 })] })]);
-      expect(tags).toEqual([{ name: 'v*', create_access_levels: [expect.objectContaining({ access_level: 40, access_level_description: 'Maintainers' })] }]);
+      expect(branches).toEqual([
+        expect.objectContaining({
+          name: 'main',
+          push_access_levels: [expect.objectContaining({ access_level: 40 })],
+          merge_access_levels: [expect.objectContaining({ access_level: 30 })],
+        }),
+      ]);
+      expect(tags).toEqual([
+        {
+          name: 'v*',
+          create_access_levels: [
+            expect.objectContaining({ access_level: 40, access_level_description: 'Maintainers' }),
+          ],
+        },
+      ]);
     });
 
     it('lists webhooks, which never carry their secret token', async () => {
       const [hook] = await all(reader().projectRecords(app.id, 'webhooks'));
 
-      expect(hook).toMatchObject({ url: 'https://ci.example.com/hook', merge_requests_events: true, push_events: true });
+      expect(hook).toMatchObject({
+        url: 'https://ci.example.com/hook',
+        merge_requests_events: true,
+        push_events: true,
+      });
       expect(JSON.stringify(hook)).not.toContain('hook-secret');
     });
 
     it('lists deploy keys with their public key and write access', async () => {
       const [key] = await all(reader().projectRecords(app.id, 'deploy_keys'));
 
-      expect(key).toMatchObject({ title: 'deployer', can_push: true, key: expect.stringMatching(/^ssh-ed25519 /), fingerprint_sha256: expect.stringMatching(/^SHA256:/) });
+      expect(key).toMatchObject({
+        title: 'deployer',
+        can_push: true,
+        key: expect.stringMatching(/^ssh-ed25519 /),
+        fingerprint_sha256: expect.stringMatching(/^SHA256:/),
+      });
     });
 
     it('returns CI/CD variable values as GitLab sends them (hidden ones come back null)', async () => {
       const variables = await all(reader().projectRecords(app.id, 'ci_variables'));
 
-      expect(variables.map((v) => [v.key, v.value, v.masked])).toEqual([['DEPLOY_TOKEN', 's3cr3t', true], ['HIDDEN', null, true]]);
+      expect(variables.map((v) => [v.key, v.value, v.masked])).toEqual([
+        ['DEPLOY_TOKEN', 's3cr3t', true],
+        ['HIDDEN', null, true],
+      ]);
     });
 
     it('returns the project settings as one record with statistics and licence', async () => {
       const settings = await all(reader().projectRecords(app.id, 'project_settings'));
 
       expect(settings).toHaveLength(1);
-      expect(settings[0]).toMatchObject({ id: app.id, path_with_namespace: 'acme/app', statistics: expect.objectContaining({ repository_size: expect.any(Number) }) });
+      expect(settings[0]).toMatchObject({
+        id: app.id,
+        path_with_namespace: 'acme/app',
+        statistics: expect.objectContaining({ repository_size: expect.any(Number) }),
+      });
       expect(settings[0]).toHaveProperty('license');
     });
   });
@@ -267,7 +389,10 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
     it('lists direct group members', async () => {
       const members = await all(reader().groupRecords(acme.id, 'group_members'));
 
-      expect(members.map((m) => [m.username, m.access_level])).toEqual([['ada', 50], ['bob', 20]]);
+      expect(members.map((m) => [m.username, m.access_level])).toEqual([
+        ['ada', 50],
+        ['bob', 20],
+      ]);
     });
 
     it('lists one level of subgroups', async () => {
@@ -303,7 +428,11 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
       const error = await failureOf(reader(repositoryOnlyToken).projectRecords(app.id, 'issues'));
 
       expect(error.code).toBe('GITLAB_FORBIDDEN');
-      expect(error.details).toMatchObject({ requiredScopes: ['api', 'read_api'], skipKind: 'TOKEN_SCOPE', skipReason: 'token lacks api or read_api scope' });
+      expect(error.details).toMatchObject({
+        requiredScopes: ['api', 'read_api'],
+        skipKind: 'TOKEN_SCOPE',
+        skipReason: 'token lacks api or read_api scope',
+      });
     });
 
     it('reports CI/CD variables read by a Developer as an access skip naming the role', async () => {
@@ -323,14 +452,20 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
   describe('offset pagination', () => {
     it('follows rel="next" over offset pages for a type without keyset', async () => {
       const busy = gitlab.createProject({ namespaceId: acme.id, path: 'busy', withCommit: false, wikiEnabled: false });
-      const ids = Array.from({ length: 130 }, (_, i) => gitlab.createLabel(busy.id, { name: `label-${String(i).padStart(3, '0')}` }).id);
+      const ids = Array.from(
+        { length: 130 },
+        (_, i) => gitlab.createLabel(busy.id, { name: `label-${String(i).padStart(3, '0')}` }).id,
+      );
       const before = gitlab.requests.length;
 
       const labels = await all(reader().projectRecords(busy.id, 'labels'));
 
       expect(labels.map((l) => l.id)).toEqual(ids);
       const pages = gitlab.requests.slice(before).map((r) => r.query);
-      expect(pages.map((q) => [q.page ?? '1', q.per_page])).toEqual([['1', '100'], ['2', '100']]);
+      expect(pages.map((q) => [q.page ?? '1', q.per_page])).toEqual([
+        ['1', '100'],
+        ['2', '100'],
+      ]);
       expect(pages[1]).toMatchObject({ include_ancestor_groups: 'false', with_counts: 'false' });
     });
   });

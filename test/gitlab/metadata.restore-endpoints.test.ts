@@ -17,7 +17,10 @@ describe('GitLab simulator endpoints for a metadata restore', () => {
       body: body ? JSON.stringify(body) : undefined,
     });
     const text = await res.text();
-    return { status: res.status, body: (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text) as any };
+    return {
+      status: res.status,
+      body: res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text,
+    };
   };
 
   beforeAll(async () => {
@@ -40,42 +43,77 @@ describe('GitLab simulator endpoints for a metadata restore', () => {
 
   describe('merge requests', () => {
     it('creates a merge request between existing branches with its first version', async () => {
-      const created = await call('POST', `/projects/${project}/merge_requests`, { title: 'Feature', source_branch: 'feature', target_branch: 'main' });
+      const created = await call('POST', `/projects/${project}/merge_requests`, {
+        title: 'Feature',
+        source_branch: 'feature',
+        target_branch: 'main',
+      });
       const versions = await call('GET', `/projects/${project}/merge_requests/${created.body.iid}/versions`);
 
       expect(created.status).toBe(201);
-      expect(created.body).toMatchObject({ iid: 1, state: 'opened', source_branch: 'feature', target_branch: 'main', author: { username: 'ada' } });
-      expect(versions.body).toEqual([expect.objectContaining({ head_commit_sha: created.body.sha, state: 'collected' })]);
+      expect(created.body).toMatchObject({
+        iid: 1,
+        state: 'opened',
+        source_branch: 'feature',
+        target_branch: 'main',
+        author: { username: 'ada' },
+      });
+      expect(versions.body).toEqual([
+        expect.objectContaining({ head_commit_sha: created.body.sha, state: 'collected' }),
+      ]);
     });
 
     it('refuses a source branch that does not exist with 422', async () => {
-      const res = await call('POST', `/projects/${project}/merge_requests`, { title: 'Ghost', source_branch: 'ghost', target_branch: 'main' });
+      const res = await call('POST', `/projects/${project}/merge_requests`, {
+        title: 'Ghost',
+        source_branch: 'ghost',
+        target_branch: 'main',
+      });
 
       expect(res).toEqual({ status: 422, body: { message: ['Source branch "ghost" does not exist'] } });
     });
 
     it('refuses a second open merge request for the same branches with 409', async () => {
-      const res = await call('POST', `/projects/${project}/merge_requests`, { title: 'Again', source_branch: 'feature', target_branch: 'main' });
+      const res = await call('POST', `/projects/${project}/merge_requests`, {
+        title: 'Again',
+        source_branch: 'feature',
+        target_branch: 'main',
+      });
 
       expect(res.status).toBe(409);
     });
 
     it('adds a note with its historical created_at for the owner', async () => {
-      const res = await call('POST', `/projects/${project}/merge_requests/1/notes`, { body: 'LGTM', created_at: '2020-01-01T00:00:00Z' });
+      const res = await call('POST', `/projects/${project}/merge_requests/1/notes`, {
+        body: 'LGTM',
+        created_at: '2020-01-01T00:00:00Z',
+      });
 
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ body: 'LGTM', noteable_type: 'MergeRequest', noteable_iid: 1, created_at: '2020-01-01T00:00:00.000Z' });
+      expect(res.body).toMatchObject({
+        body: 'LGTM',
+        noteable_type: 'MergeRequest',
+        noteable_iid: 1,
+        created_at: '2020-01-01T00:00:00.000Z',
+      });
     });
   });
 
   describe('releases and snippets', () => {
     it('creates a release and its tag from a ref, with asset links', async () => {
       const res = await call('POST', `/projects/${project}/releases`, {
-        tag_name: 'v1.0.0', ref: 'main', name: 'One', assets: { links: [{ name: 'bin', url: 'https://example.com/bin', link_type: 'package' }] },
+        tag_name: 'v1.0.0',
+        ref: 'main',
+        name: 'One',
+        assets: { links: [{ name: 'bin', url: 'https://example.com/bin', link_type: 'package' }] },
       });
 
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ tag_name: 'v1.0.0', name: 'One', assets: { links: [{ name: 'bin', link_type: 'package' }] } });
+      expect(res.body).toMatchObject({
+        tag_name: 'v1.0.0',
+        name: 'One',
+        assets: { links: [{ name: 'bin', link_type: 'package' }] },
+      });
     });
 
     it('refuses a release for a missing tag without a ref', async () => {
@@ -85,7 +123,10 @@ describe('GitLab simulator endpoints for a metadata restore', () => {
     });
 
     it('creates a snippet whose raw content reads back as text', async () => {
-      const created = await call('POST', `/projects/${project}/snippets`, { title: 'S', files: [{ file_path: 'a.txt', content: 'hello\n' }] });
+      const created = await call('POST', `/projects/${project}/snippets`, {
+        title: 'S',
+        files: [{ file_path: 'a.txt', content: 'hello\n' }],
+      });
       const raw = await call('GET', `/projects/${project}/snippets/${created.body.id}/raw`);
 
       expect(created.status).toBe(201);
@@ -95,7 +136,11 @@ describe('GitLab simulator endpoints for a metadata restore', () => {
 
   describe('settings-like types (Maintainer)', () => {
     it('creates a hook without ever echoing its token', async () => {
-      const res = await call('POST', `/projects/${project}/hooks`, { url: 'https://ci.example.com/h', token: 'write-only', issues_events: true });
+      const res = await call('POST', `/projects/${project}/hooks`, {
+        url: 'https://ci.example.com/h',
+        token: 'write-only',
+        issues_events: true,
+      });
 
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ url: 'https://ci.example.com/h', issues_events: true, push_events: true });
@@ -103,7 +148,11 @@ describe('GitLab simulator endpoints for a metadata restore', () => {
     });
 
     it('creates a deploy key and refuses a malformed one', async () => {
-      const ok = await call('POST', `/projects/${project}/deploy_keys`, { title: 'k', key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl', can_push: true });
+      const ok = await call('POST', `/projects/${project}/deploy_keys`, {
+        title: 'k',
+        key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
+        can_push: true,
+      });
       const bad = await call('POST', `/projects/${project}/deploy_keys`, { title: 'bad', key: 'not a key' });
 
       expect(ok.status).toBe(201);
@@ -120,11 +169,18 @@ describe('GitLab simulator endpoints for a metadata restore', () => {
     });
 
     it('protects a branch and a tag, answering 409 to a second protection', async () => {
-      const branch = await call('POST', `/projects/${project}/protected_branches`, { name: 'main', push_access_level: 0, merge_access_level: 30 });
+      const branch = await call('POST', `/projects/${project}/protected_branches`, {
+        name: 'main',
+        push_access_level: 0,
+        merge_access_level: 30,
+      });
       const again = await call('POST', `/projects/${project}/protected_branches`, { name: 'main' });
       const tag = await call('POST', `/projects/${project}/protected_tags`, { name: 'v*' });
 
-      expect(branch.body).toMatchObject({ name: 'main', push_access_levels: [{ access_level: 0, access_level_description: 'No one' }] });
+      expect(branch.body).toMatchObject({
+        name: 'main',
+        push_access_levels: [{ access_level: 0, access_level_description: 'No one' }],
+      });
       expect(again).toEqual({ status: 409, body: { message: "Protected branch 'main' already exists" } });
       expect(tag.body).toEqual({ name: 'v*', create_access_levels: [expect.objectContaining({ access_level: 40 })] });
     });
@@ -136,7 +192,11 @@ describe('GitLab simulator endpoints for a metadata restore', () => {
     });
 
     it('updates project settings', async () => {
-      const res = await call('PUT', `/projects/${project}`, { description: 'Restored', issues_enabled: false, topics: 'a,b' });
+      const res = await call('PUT', `/projects/${project}`, {
+        description: 'Restored',
+        issues_enabled: false,
+        topics: 'a,b',
+      });
 
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ description: 'Restored', issues_enabled: false, topics: ['a', 'b'] });
@@ -153,11 +213,20 @@ describe('GitLab simulator endpoints for a metadata restore', () => {
     });
 
     it('adds members and answers 409 for an existing one', async () => {
-      const added = await call('POST', `/projects/${project}/members`, { user_id: carolId, access_level: 20, expires_at: '2030-01-01' });
+      const added = await call('POST', `/projects/${project}/members`, {
+        user_id: carolId,
+        access_level: 20,
+        expires_at: '2030-01-01',
+      });
       const again = await call('POST', `/projects/${project}/members`, { user_id: carolId, access_level: 20 });
       const group = await call('POST', `/groups/${groupId}/members`, { user_id: carolId, access_level: 10 });
 
-      expect(added.body).toMatchObject({ username: 'carol', access_level: 20, expires_at: '2030-01-01', created_by: { username: 'ada' } });
+      expect(added.body).toMatchObject({
+        username: 'carol',
+        access_level: 20,
+        expires_at: '2030-01-01',
+        created_by: { username: 'ada' },
+      });
       expect(again.status).toBe(409);
       expect(group.status).toBe(201);
     });

@@ -24,7 +24,12 @@ describe('HttpGitLabOAuthClient against the GitLab simulator', () => {
       scopes: ['read_api', 'read_repository'],
       confidential: true,
     });
-    app = { instanceUrl: gitlab.url, clientId: registered.clientId, clientSecret: registered.clientSecret, redirectUri };
+    app = {
+      instanceUrl: gitlab.url,
+      clientId: registered.clientId,
+      clientSecret: registered.clientSecret,
+      redirectUri,
+    };
   });
 
   afterAll(async () => {
@@ -48,7 +53,11 @@ describe('HttpGitLabOAuthClient against the GitLab simulator', () => {
   async function consent(): Promise<{ code: string; verifier: string }> {
     const pkce = createPkcePair();
     const state = randomState();
-    const url = oauth.authorizeUrl(app, { state, codeChallenge: pkce.challenge, scopes: ['read_api', 'read_repository'] });
+    const url = oauth.authorizeUrl(app, {
+      state,
+      codeChallenge: pkce.challenge,
+      scopes: ['read_api', 'read_repository'],
+    });
 
     const callback = await authorizeAsUser(url, ada);
 
@@ -142,7 +151,9 @@ describe('HttpGitLabOAuthClient against the GitLab simulator', () => {
   it('turns a wrong client secret into GITLAB_UNAUTHORIZED with invalid_client', async () => {
     const { code, verifier } = await consent();
 
-    const error = await failureOf(oauth.exchangeCode({ ...app, clientSecret: 'wrong' }, { code, codeVerifier: verifier }));
+    const error = await failureOf(
+      oauth.exchangeCode({ ...app, clientSecret: 'wrong' }, { code, codeVerifier: verifier }),
+    );
 
     expect(error).toMatchObject({ code: 'GITLAB_UNAUTHORIZED', details: { oauthError: 'invalid_client' } });
     expect(error.message).not.toContain('wrong');

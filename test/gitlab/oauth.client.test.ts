@@ -76,7 +76,9 @@ describe('PKCE helpers', () => {
   });
 
   it('matches the example of RFC 7636 appendix B', () => {
-    expect(pkceChallenge('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk')).toBe('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
+    expect(pkceChallenge('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk')).toBe(
+      'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    );
   });
 
   it('never repeats a verifier or a state', () => {
@@ -184,7 +186,9 @@ describe('HttpGitLabOAuthClient', () => {
   describe('refresh', () => {
     it('posts the refresh grant and returns the rotated refresh token', async () => {
       const server = await serve(
-        byRoute({ 'POST /oauth/token': { json: { ...tokenAnswer.json, access_token: 'access-2', refresh_token: 'refresh-2' } } }),
+        byRoute({
+          'POST /oauth/token': { json: { ...tokenAnswer.json, access_token: 'access-2', refresh_token: 'refresh-2' } },
+        }),
       );
 
       const tokens = await aClient().refresh(anApp(server), 'refresh-1');
@@ -219,7 +223,12 @@ describe('HttpGitLabOAuthClient', () => {
     });
 
     it('rejects when GitLab does not accept the client', async () => {
-      const server = await serve(inOrder({ status: 403, json: { error: 'unauthorized_client', error_description: 'You are not authorized to revoke this token' } }));
+      const server = await serve(
+        inOrder({
+          status: 403,
+          json: { error: 'unauthorized_client', error_description: 'You are not authorized to revoke this token' },
+        }),
+      );
 
       const error = await failureOf(aClient().revoke(anApp(server), 'access-1'));
 

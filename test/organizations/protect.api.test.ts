@@ -21,7 +21,12 @@ beforeAll(async () => {
   t = await startTestApp({ gitlab: { url: sim.url } });
   existing = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' });
   const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'bob', personalAccessToken: aToken(sim, bob.id).token },
+    i: {
+      method: 'PERSONAL_ACCESS_TOKEN',
+      instanceUrl: sim.url,
+      login: 'bob',
+      personalAccessToken: aToken(sim, bob.id).token,
+    },
   });
   bobConnectionId = r.data.connectGitLab.connection.id;
 });
@@ -31,7 +36,8 @@ afterAll(async () => {
 });
 
 const PROTECT = `mutation($i: ProtectNamespaceInput!) { protectNamespace(input: $i) { id } }`;
-const organizationCount = async () => (await t.app.dataSource.query('SELECT count(*)::int AS n FROM organizations'))[0].n;
+const organizationCount = async () =>
+  (await t.app.dataSource.query('SELECT count(*)::int AS n FROM organizations'))[0].n;
 
 describe('protecting a group already protected', () => {
   it('through another connection to the same instance is refused, naming the existing organization', async () => {
@@ -48,7 +54,10 @@ describe('protecting a group already protected', () => {
 
   it('through the same connection is refused the same way', async () => {
     const r = await t.gql(PROTECT, { i: { connectionId: existing.connectionId, namespacePath: 'acme' } });
-    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', fields: { 'input.namespacePath': expect.stringContaining(existing.organizationId) } });
+    expect(r.errors?.[0]?.extensions).toMatchObject({
+      code: 'CONFLICT',
+      fields: { 'input.namespacePath': expect.stringContaining(existing.organizationId) },
+    });
   });
 
   it('twice at once through two connections stores one organization', async () => {
@@ -59,7 +68,12 @@ describe('protecting a group already protected', () => {
       t.gql(PROTECT, { i: { connectionId: bobConnectionId, namespacePath: 'both' } }),
     ]);
     expect(results.filter((r) => r.errors === undefined)).toHaveLength(1);
-    expect(results.find((r) => r.errors)?.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', reason: 'ORGANIZATION_ALREADY_PROTECTED' });
-    expect((await t.app.dataSource.query(`SELECT count(*)::int AS n FROM organizations WHERE full_path = 'both'`))[0].n).toBe(1);
+    expect(results.find((r) => r.errors)?.errors?.[0]?.extensions).toMatchObject({
+      code: 'CONFLICT',
+      reason: 'ORGANIZATION_ALREADY_PROTECTED',
+    });
+    expect(
+      (await t.app.dataSource.query(`SELECT count(*)::int AS n FROM organizations WHERE full_path = 'both'`))[0].n,
+    ).toBe(1);
   });
 });

@@ -19,9 +19,17 @@ beforeAll(async () => {
   anOrganization(sim, alice.id, { path: 'acme', projectCount: 2 });
   anOrganization(sim, alice.id, { path: 'globex', projectCount: 2 });
   t = await startTestApp({ gitlab: { url: sim.url }, clock, worker: false });
-  const r = await t.gql(`mutation($input: ConnectGitLabInput!) { connectGitLab(input: $input) { connection { id } } }`, {
-    input: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token },
-  });
+  const r = await t.gql(
+    `mutation($input: ConnectGitLabInput!) { connectGitLab(input: $input) { connection { id } } }`,
+    {
+      input: {
+        method: 'PERSONAL_ACCESS_TOKEN',
+        instanceUrl: sim.url,
+        login: 'alice',
+        personalAccessToken: aToken(sim, alice.id).token,
+      },
+    },
+  );
   connectionId = r.data.connectGitLab.connection.id;
 });
 afterAll(async () => {
@@ -30,15 +38,23 @@ afterAll(async () => {
 });
 
 async function protect(path: string, repoSyncSchedule: Record<string, unknown>) {
-  const r = await t.gql(`mutation($input: ProtectNamespaceInput!) { protectNamespace(input: $input) { id nextSyncAt } }`, {
-    input: { connectionId, namespacePath: path, repoSyncSchedule },
-  });
+  const r = await t.gql(
+    `mutation($input: ProtectNamespaceInput!) { protectNamespace(input: $input) { id nextSyncAt } }`,
+    {
+      input: { connectionId, namespacePath: path, repoSyncSchedule },
+    },
+  );
   expect(r.errors).toBeUndefined();
   return r.data.protectNamespace as { id: string; nextSyncAt: string };
 }
 
 const scheduledRuns = async (orgId: string) =>
-  (await t.app.dataSource.query(`SELECT created_at FROM sync_runs WHERE organization_id = $1 AND trigger = 'SCHEDULED' ORDER BY created_at`, [orgId])).length;
+  (
+    await t.app.dataSource.query(
+      `SELECT created_at FROM sync_runs WHERE organization_id = $1 AND trigger = 'SCHEDULED' ORDER BY created_at`,
+      [orgId],
+    )
+  ).length;
 
 /** Moves the clock minute by minute to `until`, running the scheduler each minute; returns when each org fired. */
 async function runMinutes(until: string) {
@@ -75,15 +91,23 @@ describe('RepoSyncSchedule', () => {
   });
 
   it('reschedules when the schedule is edited', async () => {
-    const [org] = (await t.gql(`{ organizations { id fullPath } }`)).data.organizations.filter((o: { fullPath: string }) => o.fullPath === 'acme');
-    const r = await t.gql(`mutation($id: ID!) { updateOrganization(input: { id: $id, repoSyncSchedule: { kind: INTERVAL, intervalMinutes: 30 } }) { nextSyncAt repoSyncSchedule { kind intervalMinutes } } }`, { id: org.id });
+    const [org] = (await t.gql(`{ organizations { id fullPath } }`)).data.organizations.filter(
+      (o: { fullPath: string }) => o.fullPath === 'acme',
+    );
+    const r = await t.gql(
+      `mutation($id: ID!) { updateOrganization(input: { id: $id, repoSyncSchedule: { kind: INTERVAL, intervalMinutes: 30 } }) { nextSyncAt repoSyncSchedule { kind intervalMinutes } } }`,
+      { id: org.id },
+    );
     expect(r.data.updateOrganization).toEqual({
       nextSyncAt: new Date(clock.now().getTime() + 30 * 60_000).toISOString(),
       repoSyncSchedule: { kind: 'INTERVAL', intervalMinutes: 30 },
     });
     const start = clock.now().getTime();
     const fired = await runMinutes(new Date(start + 61 * 60_000).toISOString());
-    expect(fired.filter((f) => f.orgId === org.id).map((f) => new Date(f.at).getTime() - start)).toEqual([30 * 60_000, 60 * 60_000]);
+    expect(fired.filter((f) => f.orgId === org.id).map((f) => new Date(f.at).getTime() - start)).toEqual([
+      30 * 60_000,
+      60 * 60_000,
+    ]);
   });
 
   it('is claimed once even when two schedulers run at the same minute', async () => {
@@ -95,8 +119,15 @@ describe('RepoSyncSchedule', () => {
 
   it('refuses a schedule with an unknown time zone, naming the field', async () => {
     const r = await t.gql(`mutation($input: ProtectNamespaceInput!) { protectNamespace(input: $input) { id } }`, {
-      input: { connectionId, namespacePath: 'acme', repoSyncSchedule: { kind: 'HOURS', hours: [3], timeZone: 'Nowhere/Special' } },
+      input: {
+        connectionId,
+        namespacePath: 'acme',
+        repoSyncSchedule: { kind: 'HOURS', hours: [3], timeZone: 'Nowhere/Special' },
+      },
     });
-    expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { 'input.repoSyncSchedule.timeZone': expect.any(String) } });
+    expect(r.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      fields: { 'input.repoSyncSchedule.timeZone': expect.any(String) },
+    });
   });
 });

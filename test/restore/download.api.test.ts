@@ -37,7 +37,11 @@ function sh(cmd: string, args: string[], cwd?: string, input?: string): Promise<
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(Buffer.concat(out).toString('utf8')) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${String(code)}: ${Buffer.concat(err).toString()}`))));
+    child.once('close', (code) =>
+      code === 0
+        ? resolve(Buffer.concat(out).toString('utf8'))
+        : reject(new Error(`${cmd} ${args.join(' ')}: exit ${String(code)}: ${Buffer.concat(err).toString()}`)),
+    );
     child.stdin.end(input ?? '');
   });
 }
@@ -48,7 +52,7 @@ const refsOf = async (repo: string) =>
       .split('\n')
       .filter(Boolean)
       .map((l) => l.split('\t').reverse())
-      .filter(([ref]) => ref !== 'HEAD' && !ref!.endsWith('^{}')),
+      .filter(([ref]) => ref !== 'HEAD' && !ref.endsWith('^{}')),
   );
 
 beforeAll(async () => {
@@ -61,7 +65,12 @@ beforeAll(async () => {
   sim.createBranch(projectId, { branch: 'release' });
   for (let i = 1; i <= 3; i++) sim.createIssue(projectId, { title: `Issue ${i}` });
   t = await startTestApp({ gitlab: { url: sim.url }, clock });
-  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false, tokenExpiresAt: null }));
+  ({ organizationId: orgId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+    includeGroups: false,
+    tokenExpiresAt: null,
+  }));
 });
 afterAll(async () => {
   await t?.stop();
@@ -72,7 +81,8 @@ afterAll(async () => {
 async function backup() {
   const { runId, status } = await runBackup(t, orgId);
   expect(status).toBe('SUCCEEDED');
-  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data.backupRun.items;
+  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data
+    .backupRun.items;
   return item.snapshotId as string;
 }
 
@@ -91,7 +101,9 @@ function download(url: string | URL): Promise<{ status: number; body: Buffer }> 
   });
 }
 
-type Progress = { restoreProgress: { runId: string; status: string; phase: string; isTerminal: boolean; done: number; total: number } };
+type Progress = {
+  restoreProgress: { runId: string; status: string; phase: string; isTerminal: boolean; done: number; total: number };
+};
 
 describe('DOWNLOAD restore', () => {
   let incrementalId: string;
@@ -109,26 +121,51 @@ describe('DOWNLOAD restore', () => {
 
     // hold the worker so the subscription is in place before the restore starts
     await t.app.jobStore.agenda.stop();
-    const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id status target } }`, { i: { target: 'DOWNLOAD', snapshotIds: [incrementalId] } });
+    const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id status target } }`, {
+      i: { target: 'DOWNLOAD', snapshotIds: [incrementalId] },
+    });
     expect(r.data.restoreSnapshot).toMatchObject({ status: 'QUEUED', target: 'DOWNLOAD' });
     const runId = r.data.restoreSnapshot.id;
-    const sub = subscribe<Progress>(t.ws(), `subscription($r: ID!) { restoreProgress(runId: $r) { runId status phase isTerminal done total } }`, { r: runId });
+    const sub = subscribe<Progress>(
+      t.ws(),
+      `subscription($r: ID!) { restoreProgress(runId: $r) { runId status phase isTerminal done total } }`,
+      { r: runId },
+    );
     await untilListening(
       sub,
-      () => t.app.pubSub.publish('RESTORE_PROGRESS', { runId, organizationId: orgId, status: 'QUEUED', phase: 'QUEUED', done: -1, total: 0, message: null, isTerminal: false, at: '' }),
+      () =>
+        t.app.pubSub.publish('RESTORE_PROGRESS', {
+          runId,
+          organizationId: orgId,
+          status: 'QUEUED',
+          phase: 'QUEUED',
+          done: -1,
+          total: 0,
+          message: null,
+          isTerminal: false,
+          at: '',
+        }),
       (e) => e.restoreProgress.done === -1,
     );
     await t.app.jobStore.agenda.start();
     await sub.next((e) => e.restoreProgress.isTerminal);
     progress = sub.events.map((e) => e.restoreProgress).filter((e) => e.done !== -1);
     sub.dispose();
-    const run = await t.gql(`query($id: ID!) { restoreRun(id: $id) { status downloadUrl report { files lfsObjects snapshots { copyType chainLength verified } } } }`, { id: runId });
-    expect(run.data.restoreRun).toMatchObject({ status: 'SUCCEEDED', report: { snapshots: [{ copyType: 'INCREMENTAL', chainLength: 2, verified: true }], lfsObjects: 1 } });
+    const run = await t.gql(
+      `query($id: ID!) { restoreRun(id: $id) { status downloadUrl report { files lfsObjects snapshots { copyType chainLength verified } } } }`,
+      { id: runId },
+    );
+    expect(run.data.restoreRun).toMatchObject({
+      status: 'SUCCEEDED',
+      report: { snapshots: [{ copyType: 'INCREMENTAL', chainLength: 2, verified: true }], lfsObjects: 1 },
+    });
     downloadUrl = run.data.restoreRun.downloadUrl;
   });
 
   it('reports restoreProgress from start to the terminal event', () => {
-    expect(progress.map((e) => e.phase)).toEqual(expect.arrayContaining(['PLANNING', 'VERIFYING', 'PREPARING', 'DONE']));
+    expect(progress.map((e) => e.phase)).toEqual(
+      expect.arrayContaining(['PLANNING', 'VERIFYING', 'PREPARING', 'DONE']),
+    );
     expect(progress.at(-1)).toMatchObject({ status: 'SUCCEEDED', isTerminal: true, done: 1, total: 1 });
   });
 
@@ -144,10 +181,10 @@ describe('DOWNLOAD restore', () => {
     // 1. follow parent links from the snapshot back to the FULL
     const repoDir = join(out, 'orgs', orgId, 'repos');
     const [repositoryId] = readdirSync(repoDir);
-    const snapshotsDir = join(repoDir, repositoryId!, 'snapshots');
+    const snapshotsDir = join(repoDir, repositoryId, 'snapshots');
     const manifestOf = (id: string) => JSON.parse(readFileSync(join(snapshotsDir, id, 'manifest.json'), 'utf8'));
     const chain = [incrementalId];
-    while (manifestOf(chain[0]!).parent) chain.unshift(manifestOf(chain[0]!).parent.snapshotId);
+    while (manifestOf(chain[0]).parent) chain.unshift(manifestOf(chain[0]).parent.snapshotId);
     expect(chain).toHaveLength(2);
     // 2. apply the bundles oldest first, then set the refs exactly as the last manifest lists them
     const restored = join(scratch, 'restored.git');
@@ -157,27 +194,48 @@ describe('DOWNLOAD restore', () => {
       if (bundle) await sh('git', ['fetch', '--quiet', join(snapshotsDir, id, bundle), '+refs/*:refs/*'], restored);
     }
     const last = manifestOf(incrementalId);
-    await sh('git', ['update-ref', '--stdin'], restored, Object.entries(last.git.refs).map(([ref, sha]) => `update ${ref} ${sha}\n`).join(''));
+    await sh(
+      'git',
+      ['update-ref', '--stdin'],
+      restored,
+      Object.entries(last.git.refs)
+        .map(([ref, sha]) => `update ${ref} ${sha}\n`)
+        .join(''),
+    );
     await sh('git', ['symbolic-ref', 'HEAD', last.git.head], restored);
     await sh('git', ['fsck', '--connectivity-only', '--no-progress'], restored);
     expect(await refsOf(restored)).toEqual(upstream);
     // the wiki the same way
     const wiki = join(scratch, 'wiki.git');
     await sh('git', ['init', '--bare', '--quiet', wiki]);
-    for (const id of chain) if (manifestOf(id).wiki?.bundle) await sh('git', ['fetch', '--quiet', join(snapshotsDir, id, manifestOf(id).wiki.bundle), '+refs/*:refs/*'], wiki);
+    for (const id of chain)
+      if (manifestOf(id).wiki?.bundle)
+        await sh(
+          'git',
+          ['fetch', '--quiet', join(snapshotsDir, id, manifestOf(id).wiki.bundle), '+refs/*:refs/*'],
+          wiki,
+        );
     expect(await refsOf(wiki)).toEqual(await refsOf(sim.wikiPath(projectId)));
     // LFS objects: each file's sha256 is its name
     const oids = chain.flatMap((id) => manifestOf(id).lfs.objects.map((o: { oid: string }) => o.oid));
     for (const oid of oids) {
-      const bytes = readFileSync(join(repoDir, repositoryId!, 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4), oid));
+      const bytes = readFileSync(join(repoDir, repositoryId, 'lfs', 'objects', oid.slice(0, 2), oid.slice(2, 4), oid));
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(oid);
     }
     // metadata: one JSON object per line
     const issues = last.artifacts.find((a: { metadataType?: string }) => a.metadataType === 'issues');
-    const lines = gunzipSync(readFileSync(join(snapshotsDir, incrementalId, issues.path))).toString('utf8').trim().split('\n');
+    const lines = gunzipSync(readFileSync(join(snapshotsDir, incrementalId, issues.path)))
+      .toString('utf8')
+      .trim()
+      .split('\n');
     expect(lines.map((l) => JSON.parse(l).title).sort()).toEqual(['Issue 1', 'Issue 2', 'Issue 3']);
     // every artifact's sha256 is the manifest's
-    for (const a of last.artifacts) expect(createHash('sha256').update(readFileSync(join(snapshotsDir, incrementalId, a.path))).digest('hex')).toBe(a.sha256);
+    for (const a of last.artifacts)
+      expect(
+        createHash('sha256')
+          .update(readFileSync(join(snapshotsDir, incrementalId, a.path)))
+          .digest('hex'),
+      ).toBe(a.sha256);
   });
 
   it('refuses a forged link, and the link expires after an hour', async () => {
@@ -189,13 +247,23 @@ describe('DOWNLOAD restore', () => {
   });
 
   it('a dry run reports what the archive would hold and issues no link', async () => {
-    const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, { i: { target: 'DOWNLOAD', organizationId: orgId, dryRun: true } });
+    const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, {
+      i: { target: 'DOWNLOAD', organizationId: orgId, dryRun: true },
+    });
     const runId = r.data.restoreSnapshot.id;
-    const sub = subscribe<Progress>(t.ws(), `subscription($r: ID!) { restoreProgress(runId: $r) { runId status phase isTerminal done total } }`, { r: runId });
+    const sub = subscribe<Progress>(
+      t.ws(),
+      `subscription($r: ID!) { restoreProgress(runId: $r) { runId status phase isTerminal done total } }`,
+      { r: runId },
+    );
     const current = await t.gql(`query($id: ID!) { restoreRun(id: $id) { status } }`, { id: runId });
-    if (!['SUCCEEDED', 'FAILED', 'PARTIAL'].includes(current.data.restoreRun.status)) await sub.next((e) => e.restoreProgress.isTerminal).catch(() => undefined);
+    if (!['SUCCEEDED', 'FAILED', 'PARTIAL'].includes(current.data.restoreRun.status))
+      await sub.next((e) => e.restoreProgress.isTerminal).catch(() => undefined);
     sub.dispose();
-    const run = await t.gql(`query($id: ID!) { restoreRun(id: $id) { status isDryRun downloadUrl report { files snapshots { snapshotId verified } } } }`, { id: runId });
+    const run = await t.gql(
+      `query($id: ID!) { restoreRun(id: $id) { status isDryRun downloadUrl report { files snapshots { snapshotId verified } } } }`,
+      { id: runId },
+    );
     expect(run.data.restoreRun).toMatchObject({ status: 'SUCCEEDED', isDryRun: true, downloadUrl: null });
     expect(run.data.restoreRun.report.snapshots).toEqual([{ snapshotId: incrementalId, verified: null }]);
     expect(run.data.restoreRun.report.files).toBeGreaterThan(4);

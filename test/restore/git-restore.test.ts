@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { matchesProtectedBranch, pushRestoredRefs } from '../../server/src/restore/git-restore.js';
-import { materializeRepository, type MaterializedRepository } from '../../server/src/snapshot/repository-materializer.js';
+import {
+  materializeRepository,
+  type MaterializedRepository,
+} from '../../server/src/snapshot/repository-materializer.js';
 import { uploadLfsObjects } from '../../server/src/restore/lfs-upload.js';
 import { startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
@@ -29,7 +32,8 @@ let auth: { username: string; password: string };
 let apiToken: string;
 const scratch = mkdtempSync(join(tmpdir(), 'labkeeper-restore-test-'));
 
-const sh = (args: string[], cwd?: string) => execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const sh = (args: string[], cwd?: string) =>
+  execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const refsOf = (repo: string) =>
   Object.fromEntries(
     sh(['ls-remote', repo])
@@ -37,24 +41,44 @@ const refsOf = (repo: string) =>
       .split('\n')
       .filter(Boolean)
       .map((l) => l.split('\t').reverse())
-      .filter(([ref]) => ref !== 'HEAD' && !ref!.endsWith('^{}')),
+      .filter(([ref]) => ref !== 'HEAD' && !ref.endsWith('^{}')),
   ) as Record<string, string>;
-const without = (refs: Record<string, string>, pattern: RegExp) => Object.fromEntries(Object.entries(refs).filter(([ref]) => !pattern.test(ref)));
+const without = (refs: Record<string, string>, pattern: RegExp) =>
+  Object.fromEntries(Object.entries(refs).filter(([ref]) => !pattern.test(ref)));
 const READ_ONLY = /^refs\/(merge-requests|pipelines|environments|keep-around)\//;
 
 async function backup(copyType?: string): Promise<string> {
-  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`, { o: orgId });
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(
+    t.ws(),
+    `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`,
+    { o: orgId },
+  );
   await untilListening(
     sub,
-    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    () =>
+      t.app.pubSub.publish('BACKUP_PROGRESS', {
+        organizationId: orgId,
+        runId: 'probe',
+        runStatus: 'QUEUED',
+        itemsTotal: 0,
+        itemsDone: 0,
+        itemsFailed: 0,
+        item: null,
+        isTerminal: false,
+        at: '',
+      }),
     (e) => e.backupProgress.runId === 'probe',
   );
-  const run = await t.gql(`mutation($i: RunNowInput!) { runNow(input: $i) { id } }`, { i: { organizationId: orgId, ...(copyType ? { copyType } : {}) } });
+  const run = await t.gql(`mutation($i: RunNowInput!) { runNow(input: $i) { id } }`, {
+    i: { organizationId: orgId, ...(copyType ? { copyType } : {}) },
+  });
   expect(run.errors).toBeUndefined();
   const done = await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
   expect(done.backupProgress.runStatus).toBe('SUCCEEDED');
-  const [item] = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun.items;
+  const [item] = (
+    await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: run.data.runNow.id })
+  ).data.backupRun.items;
   return item.snapshotId as string;
 }
 
@@ -83,12 +107,28 @@ beforeAll(async () => {
   auth = { username: 'alice', password: apiToken };
 
   t = await startTestApp({ gitlab: { url: sim.url } });
-  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false }));
-  const policy = (await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`, { o: orgId })).data.policy.settings;
-  const custom = await t.gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`, {
-    o: orgId,
-    i: { ...policy, include: { ...policy.include, lfs: true, metadata: [], groupMetadata: [] }, verifyAfterBackup: false },
-  });
+  ({ organizationId: orgId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+    includeGroups: false,
+  }));
+  const policy = (
+    await t.gql(
+      `query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`,
+      { o: orgId },
+    )
+  ).data.policy.settings;
+  const custom = await t.gql(
+    `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
+    {
+      o: orgId,
+      i: {
+        ...policy,
+        include: { ...policy.include, lfs: true, metadata: [], groupMetadata: [] },
+        verifyAfterBackup: false,
+      },
+    },
+  );
   expect(custom.errors).toBeUndefined();
 
   await backup('FULL');
@@ -124,16 +164,25 @@ describe('Materializing a snapshot chain', () => {
   });
 
   it('materializes the wiki, unchanged since the FULL, from the FULL bundle alone', async () => {
-    expect(manifests[1]!.wiki).toMatchObject({ bundle: null });
+    expect(manifests[1].wiki).toMatchObject({ bundle: null });
     const dir = join(scratch, 'wiki.git');
-    const wiki = await materializeRepository({ chain, manifests, which: 'wiki', dir, reader: t.app.services.snapshots.reader, keyFor: noKey });
+    const wiki = await materializeRepository({
+      chain,
+      manifests,
+      which: 'wiki',
+      dir,
+      reader: t.app.services.snapshots.reader,
+      keyFor: noKey,
+    });
     expect(wiki.refs).toEqual(refsOf(sim.wikiPath(projectId)));
     expect(refsOf(dir)).toEqual(wiki.refs);
   });
 
   it('refuses to materialize into a folder that already holds something', async () => {
     const reader = t.app.services.snapshots.reader;
-    await expect(materializeRepository({ chain, manifests, which: 'git', dir: restoredDir, reader, keyFor: noKey })).rejects.toThrow(/not empty/);
+    await expect(
+      materializeRepository({ chain, manifests, which: 'git', dir: restoredDir, reader, keyFor: noKey }),
+    ).rejects.toThrow(/not empty/);
   });
 });
 
@@ -141,23 +190,55 @@ describe('Pushing restored refs', () => {
   let newProjectId: number;
 
   it('pushes every ref into a new empty project except GitLab’s read-only refs, which are reported as skipped', async () => {
-    newProjectId = sim.createProject({ namespaceId: groupId, path: 'api-restored', withCommit: false, lfsEnabled: true }).id;
-    const report = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api-restored.git`, auth, mode: 'NEW', refs: restored.refs, head: restored.head, batchSize: 2 });
-    expect(report.skipped).toEqual([{ ref: 'refs/merge-requests/1/head', reason: expect.stringMatching(/read-only on GitLab/) }]);
+    newProjectId = sim.createProject({
+      namespaceId: groupId,
+      path: 'api-restored',
+      withCommit: false,
+      lfsEnabled: true,
+    }).id;
+    const report = await pushRestoredRefs({
+      dir: restoredDir,
+      remoteUrl: `${sim.url}/acme/api-restored.git`,
+      auth,
+      mode: 'NEW',
+      refs: restored.refs,
+      head: restored.head,
+      batchSize: 2,
+    });
+    expect(report.skipped).toEqual([
+      { ref: 'refs/merge-requests/1/head', reason: expect.stringMatching(/read-only on GitLab/) },
+    ]);
     expect(report.rejected).toEqual([]);
     expect(refsOf(sim.repoPath(newProjectId))).toEqual(without(restored.refs, READ_ONLY));
     expect(report.pushed.sort()).toEqual(Object.keys(without(restored.refs, READ_ONLY)).sort());
-    const project = (await (await fetch(`${sim.url}/api/v4/projects/${newProjectId}`, { headers: { 'PRIVATE-TOKEN': apiToken } })).json()) as { default_branch: string };
+    const project = (await (
+      await fetch(`${sim.url}/api/v4/projects/${newProjectId}`, { headers: { 'PRIVATE-TOKEN': apiToken } })
+    ).json()) as { default_branch: string };
     expect(project.default_branch).toBe('main');
   });
 
   it('reports each ref a target that is not empty refuses, and pushes the others', async () => {
     const busy = sim.createProject({ namespaceId: groupId, path: 'api-busy', withCommit: true });
     const readme = refsOf(sim.repoPath(busy.id))['refs/heads/main'];
-    const dry = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api-busy.git`, auth, mode: 'NEW', refs: restored.refs, dryRun: true });
-    const report = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api-busy.git`, auth, mode: 'NEW', refs: restored.refs });
+    const dry = await pushRestoredRefs({
+      dir: restoredDir,
+      remoteUrl: `${sim.url}/acme/api-busy.git`,
+      auth,
+      mode: 'NEW',
+      refs: restored.refs,
+      dryRun: true,
+    });
+    const report = await pushRestoredRefs({
+      dir: restoredDir,
+      remoteUrl: `${sim.url}/acme/api-busy.git`,
+      auth,
+      mode: 'NEW',
+      refs: restored.refs,
+    });
     expect(dry).toEqual(report);
-    expect(report.rejected).toEqual([{ ref: 'refs/heads/main', reason: expect.stringMatching(/fetch first|non-fast-forward/) }]);
+    expect(report.rejected).toEqual([
+      { ref: 'refs/heads/main', reason: expect.stringMatching(/fetch first|non-fast-forward/) },
+    ]);
     expect(report.pushed).toContain('refs/heads/develop');
     const after = refsOf(sim.repoPath(busy.id));
     expect(after['refs/heads/main']).toBe(readme);
@@ -168,7 +249,8 @@ describe('Pushing restored refs', () => {
     const objects = [...new Map(manifests.flatMap((m) => m.lfs?.objects ?? []).map((o) => [o.oid, o])).values()];
     expect(objects).toHaveLength(2);
     const last = chain.at(-1)!;
-    const open = async (oid: string) => createReadStream(join(t.app.config.dataDir, 'backups', lfsKey(last.organizationId, last.repositoryId!, oid)));
+    const open = async (oid: string) =>
+      createReadStream(join(t.app.config.dataDir, 'backups', lfsKey(last.organizationId, last.repositoryId!, oid)));
     const repoHttpUrl = `${sim.url}/acme/api-restored.git`;
     const first = await uploadLfsObjects({ repoHttpUrl, auth, objects, open });
     expect(first).toMatchObject({ present: [], failed: [] });
@@ -182,30 +264,56 @@ describe('Pushing restored refs', () => {
   it('pushes branches and tags under a prefix into the original project without changing any existing ref', async () => {
     sim.pushCommit(projectId, { branch: 'main', files: { 'src/app.ts': 'export const v = 3;\n' }, message: 'v3' });
     const before = refsOf(sim.repoPath(projectId));
-    const report = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api.git`, auth, mode: 'ORIGINAL_PREFIX', prefix: 'restored-1', refs: restored.refs });
+    const report = await pushRestoredRefs({
+      dir: restoredDir,
+      remoteUrl: `${sim.url}/acme/api.git`,
+      auth,
+      mode: 'ORIGINAL_PREFIX',
+      prefix: 'restored-1',
+      refs: restored.refs,
+    });
     const after = refsOf(sim.repoPath(projectId));
     for (const [ref, sha] of Object.entries(before)) expect(after[ref]).toBe(sha);
     expect(report.rejected).toEqual([]);
-    expect(report.pushed.sort()).toEqual(['refs/heads/restored-1/develop', 'refs/heads/restored-1/feature/x', 'refs/heads/restored-1/main', 'refs/tags/restored-1/v1.0.0']);
+    expect(report.pushed.sort()).toEqual([
+      'refs/heads/restored-1/develop',
+      'refs/heads/restored-1/feature/x',
+      'refs/heads/restored-1/main',
+      'refs/tags/restored-1/v1.0.0',
+    ]);
     expect(after['refs/heads/restored-1/main']).toBe(restored.refs['refs/heads/main']);
     expect(after['refs/tags/restored-1/v1.0.0']).toBe(restored.refs['refs/tags/v1.0.0']);
-    expect(report.skipped).toContainEqual({ ref: 'refs/merge-requests/1/head', reason: expect.stringMatching(/read-only/) });
+    expect(report.skipped).toContainEqual({
+      ref: 'refs/merge-requests/1/head',
+      reason: expect.stringMatching(/read-only/),
+    });
   });
 
   it('pushes only the refs missing upstream when asked to, leaving the others as they are', async () => {
     sh(['update-ref', '-d', 'refs/heads/feature/x'], sim.repoPath(projectId));
     const before = refsOf(sim.repoPath(projectId));
-    const report = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api.git`, auth, mode: 'ORIGINAL_MISSING_ONLY', refs: restored.refs });
+    const report = await pushRestoredRefs({
+      dir: restoredDir,
+      remoteUrl: `${sim.url}/acme/api.git`,
+      auth,
+      mode: 'ORIGINAL_MISSING_ONLY',
+      refs: restored.refs,
+    });
     expect(report.pushed).toEqual(['refs/heads/feature/x']);
     expect(report.skipped).toContainEqual({ ref: 'refs/heads/main', reason: 'exists upstream: left as it is' });
-    expect(refsOf(sim.repoPath(projectId))).toEqual({ ...before, 'refs/heads/feature/x': restored.refs['refs/heads/feature/x'] });
+    expect(refsOf(sim.repoPath(projectId))).toEqual({
+      ...before,
+      'refs/heads/feature/x': restored.refs['refs/heads/feature/x'],
+    });
   });
 
   describe('overwriting the original project', () => {
     let protectedBranches: string[];
     beforeAll(async () => {
       sim.protectBranch(projectId, { name: 'ma*' });
-      const response = await fetch(`${sim.url}/api/v4/projects/${projectId}/protected_branches`, { headers: { 'PRIVATE-TOKEN': apiToken } });
+      const response = await fetch(`${sim.url}/api/v4/projects/${projectId}/protected_branches`, {
+        headers: { 'PRIVATE-TOKEN': apiToken },
+      });
       protectedBranches = ((await response.json()) as { name: string }[]).map((b) => b.name);
       // upstream moves on: develop rewritten, feature/x deleted, a branch the snapshot does not know
       sh(['update-ref', 'refs/heads/develop', 'refs/heads/main'], sim.repoPath(projectId));
@@ -223,7 +331,15 @@ describe('Pushing restored refs', () => {
 
     it('computes the report without writing anything on a dry run', async () => {
       const before = refsOf(sim.repoPath(projectId));
-      const report = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api.git`, auth, mode: 'ORIGINAL_OVERWRITE', refs: restored.refs, protectedBranches, dryRun: true });
+      const report = await pushRestoredRefs({
+        dir: restoredDir,
+        remoteUrl: `${sim.url}/acme/api.git`,
+        auth,
+        mode: 'ORIGINAL_OVERWRITE',
+        refs: restored.refs,
+        protectedBranches,
+        dryRun: true,
+      });
       expect(report.pushed.sort()).toEqual(['refs/heads/develop', 'refs/heads/feature/x', 'refs/tags/v1.0.0']);
       expect(report.rejected).toEqual([{ ref: 'refs/heads/main', reason: 'protected branch: not forced' }]);
       expect(refsOf(sim.repoPath(projectId))).toEqual(before);
@@ -231,7 +347,14 @@ describe('Pushing restored refs', () => {
 
     it('forces every ref to the snapshot except the protected branch, which is reported, and leaves extra refs alone', async () => {
       const before = refsOf(sim.repoPath(projectId));
-      const report = await pushRestoredRefs({ dir: restoredDir, remoteUrl: `${sim.url}/acme/api.git`, auth, mode: 'ORIGINAL_OVERWRITE', refs: restored.refs, protectedBranches });
+      const report = await pushRestoredRefs({
+        dir: restoredDir,
+        remoteUrl: `${sim.url}/acme/api.git`,
+        auth,
+        mode: 'ORIGINAL_OVERWRITE',
+        refs: restored.refs,
+        protectedBranches,
+      });
       expect(report.rejected).toEqual([{ ref: 'refs/heads/main', reason: 'protected branch: not forced' }]);
       expect(report.pushed.sort()).toEqual(['refs/heads/develop', 'refs/heads/feature/x', 'refs/tags/v1.0.0']);
       expect(report.extra).toEqual(expect.arrayContaining(['refs/heads/later', 'refs/heads/restored-1/main']));

@@ -22,7 +22,13 @@ beforeAll(async () => {
   const alice = aUser(sim);
   const acme = sim.createGroup({ path: 'acme', ownerId: alice.id });
   const platform = sim.createGroup({ path: 'platform', parentId: acme.id, ownerId: alice.id });
-  const core = sim.createGroup({ path: 'core', parentId: platform.id, ownerId: alice.id, description: 'Core services', visibility: 'private' });
+  const core = sim.createGroup({
+    path: 'core',
+    parentId: platform.id,
+    ownerId: alice.id,
+    description: 'Core services',
+    visibility: 'private',
+  });
   sim.createProject({ namespaceId: acme.id, path: 'api' });
   sim.createProject({ namespaceId: platform.id, path: 'svc' });
   sim.createProject({ namespaceId: core.id, path: 'engine' });
@@ -36,18 +42,26 @@ beforeAll(async () => {
   const elsewhere = sim.createGroup({ path: 'elsewhere', ownerId: alice.id });
   // an unrelated project where acme/api would land
   const unrelated = sim.createProject({ namespaceId: elsewhere.id, path: 'api', description: 'Not a restore' });
-  sim.createIssue(unrelated.id, { title: 'Someone else\'s issue' });
+  sim.createIssue(unrelated.id, { title: "Someone else's issue" });
   token = aToken(sim, alice.id, ['api', 'read_repository', 'write_repository']).token;
 
   t = await startTestApp({ gitlab: { url: sim.url } });
   const synced = nextJob(t, 'repositories.sync');
   const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: token, namespacePath: 'acme', includeGroups: true },
+    i: {
+      method: 'PERSONAL_ACCESS_TOKEN',
+      instanceUrl: sim.url,
+      login: 'alice',
+      personalAccessToken: token,
+      namespacePath: 'acme',
+      includeGroups: true,
+    },
   });
   expect(r.errors).toBeUndefined();
   await synced;
   connectionId = r.data.connectGitLab.connection.id;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: connectionId })).data.organizations[0].id;
+  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: connectionId })).data
+    .organizations[0].id;
   expect((await runBackup(t, orgId)).status).toBe('SUCCEEDED');
 });
 afterAll(async () => {
@@ -55,11 +69,16 @@ afterAll(async () => {
   await sim?.close();
 });
 
-const gitlab = async (path: string) => (await fetch(`${sim.url}/api/v4${path}`, { headers: { 'private-token': token } })).json();
+const gitlab = async (path: string) =>
+  (await fetch(`${sim.url}/api/v4${path}`, { headers: { 'private-token': token } })).json();
 const groupLabels = async (path: string) =>
-  (await gitlab(`/groups/${encodeURIComponent(path)}/labels?include_ancestor_groups=false&per_page=100`)).map((l: { name: string; color: string }) => `${l.name} ${l.color}`).sort();
+  (await gitlab(`/groups/${encodeURIComponent(path)}/labels?include_ancestor_groups=false&per_page=100`))
+    .map((l: { name: string; color: string }) => `${l.name} ${l.color}`)
+    .sort();
 const groupMilestones = async (path: string) =>
-  (await gitlab(`/groups/${encodeURIComponent(path)}/milestones?per_page=100`)).map((m: { title: string; state: string }) => `${m.title} ${m.state}`).sort();
+  (await gitlab(`/groups/${encodeURIComponent(path)}/milestones?per_page=100`))
+    .map((m: { title: string; state: string }) => `${m.title} ${m.state}`)
+    .sort();
 
 async function restoreOrganization(namespacePath: string) {
   const done = nextJob(t, 'restore.run');
@@ -69,7 +88,12 @@ async function restoreOrganization(namespacePath: string) {
   expect(r.errors).toBeUndefined();
   expect(r.data.restoreSnapshot.snapshotIds).toHaveLength(6); // acme, acme/platform, acme/platform/core and their projects
   await done;
-  return (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { path targetPath problems detail } } } }`, { id: r.data.restoreSnapshot.id })).data.restoreRun;
+  return (
+    await t.gql(
+      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { path targetPath problems detail } } } }`,
+      { id: r.data.restoreSnapshot.id },
+    )
+  ).data.restoreRun;
 }
 
 describe('restoring group metadata with an organization', () => {
@@ -78,13 +102,28 @@ describe('restoring group metadata with an organization', () => {
     expect(run).toMatchObject({ status: 'SUCCEEDED', errorMessage: null });
     const placed = run.report.snapshots.map((s: { path: string; targetPath: string }) => `${s.path} → ${s.targetPath}`);
     // groups first, parents before children
-    expect(placed.slice(0, 3)).toEqual(['acme → restored', 'acme/platform → restored/platform', 'acme/platform/core → restored/platform/core']);
-    expect(run.report.snapshots.slice(3).map((s: { path: string; targetPath: string }) => `${s.path} → ${s.targetPath}`).sort()).toEqual(
-      ['acme/api → restored/api', 'acme/platform/core/engine → restored/platform/core/engine', 'acme/platform/svc → restored/platform/svc'],
-    );
+    expect(placed.slice(0, 3)).toEqual([
+      'acme → restored',
+      'acme/platform → restored/platform',
+      'acme/platform/core → restored/platform/core',
+    ]);
+    expect(
+      run.report.snapshots
+        .slice(3)
+        .map((s: { path: string; targetPath: string }) => `${s.path} → ${s.targetPath}`)
+        .sort(),
+    ).toEqual([
+      'acme/api → restored/api',
+      'acme/platform/core/engine → restored/platform/core/engine',
+      'acme/platform/svc → restored/platform/svc',
+    ]);
     // the missing group was created with its captured settings, inside its parent
     const created = await gitlab(`/groups/${encodeURIComponent('restored/platform/core')}`);
-    expect(created).toMatchObject({ full_path: 'restored/platform/core', description: 'Core services', visibility: 'private' });
+    expect(created).toMatchObject({
+      full_path: 'restored/platform/core',
+      description: 'Core services',
+      visibility: 'private',
+    });
     const engine = await gitlab(`/projects/${encodeURIComponent('restored/platform/core/engine')}`);
     expect(engine.namespace.full_path).toBe('restored/platform/core');
     expect(await groupLabels('restored')).toEqual(['priority::high #ff0000', 'team #00ff00']);
@@ -114,13 +153,19 @@ describe('restoring group metadata with an organization', () => {
     expect(api.targetPath).toBe('elsewhere/api-restored');
     expect(await groupLabels('elsewhere')).toEqual(['priority::high #ff0000', 'team #00ff00']);
     expect(await groupLabels('elsewhere/platform')).toEqual(['team::platform #0000ff']);
-    expect((await gitlab(`/projects/${encodeURIComponent('elsewhere/platform/core/engine')}`)).path_with_namespace).toBe('elsewhere/platform/core/engine');
+    expect(
+      (await gitlab(`/projects/${encodeURIComponent('elsewhere/platform/core/engine')}`)).path_with_namespace,
+    ).toBe('elsewhere/platform/core/engine');
     // the unrelated project is untouched
     const unrelated = await gitlab(`/projects/${encodeURIComponent('elsewhere/api')}`);
     expect(unrelated.description).toBe('Not a restore');
-    expect((await gitlab(`/projects/${unrelated.id}/issues?state=all`)).map((i: { title: string }) => i.title)).toEqual(["Someone else's issue"]);
+    expect((await gitlab(`/projects/${unrelated.id}/issues?state=all`)).map((i: { title: string }) => i.title)).toEqual(
+      ["Someone else's issue"],
+    );
     // a second run finds its own project again instead of taking the next free path
     const again = await restoreOrganization('elsewhere');
-    expect(again.report.snapshots.find((s: { path: string }) => s.path === 'acme/api').targetPath).toBe('elsewhere/api-restored');
+    expect(again.report.snapshots.find((s: { path: string }) => s.path === 'acme/api').targetPath).toBe(
+      'elsewhere/api-restored',
+    );
   });
 });

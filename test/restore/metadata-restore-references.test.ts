@@ -1,13 +1,19 @@
 import { describe, expect, it } from '@jest/globals';
-import { originHeader, originMarker, rewriteReferences, type ReferenceResolver } from '../../server/src/restore/metadata-references.js';
+import {
+  originHeader,
+  originMarker,
+  rewriteReferences,
+  type ReferenceResolver,
+} from '../../server/src/restore/metadata-references.js';
 
 describe('rewriting GitLab references for a restored project', () => {
   const table: Record<string, string> = { '#3': '#1', '#4': '#2', '!1': '!7', '!2': '#9', '%1': '%5', '~10': '~42' };
   const resolve: ReferenceResolver = async (sigil, number) => table[`${sigil}${number}`] ?? null;
 
   it('rewrites issue, merge request, milestone and label references to their new numbers', async () => {
-    expect(await rewriteReferences('See #3 and #4, fixed by !1 (also !2) in %1, labelled ~10.', resolve))
-      .toBe('See #1 and #2, fixed by !7 (also #9) in %5, labelled ~42.');
+    expect(await rewriteReferences('See #3 and #4, fixed by !1 (also !2) in %1, labelled ~10.', resolve)).toBe(
+      'See #1 and #2, fixed by !7 (also #9) in %5, labelled ~42.',
+    );
   });
 
   it('rewrites a reference at the start of a line or of the text', async () => {

@@ -65,16 +65,25 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     const userNotes = (records: MetadataRecord[]) =>
       records.flatMap((r) => (r.notes as MetadataRecord[]).filter((n) => n.system !== true));
     return {
-      labels: await read('labels'), milestones: await read('milestones'), issues, mergeRequests,
-      releases: await read('releases'), snippets: await read('snippets'),
+      labels: await read('labels'),
+      milestones: await read('milestones'),
+      issues,
+      mergeRequests,
+      releases: await read('releases'),
+      snippets: await read('snippets'),
       notes: [...userNotes(issues), ...userNotes(mergeRequests)],
     };
   }
 
   function counts(c: Awaited<ReturnType<typeof contents>>) {
     return {
-      labels: c.labels.length, milestones: c.milestones.length, issues: c.issues.length, mergeRequests: c.mergeRequests.length,
-      notes: c.notes.length, releases: c.releases.length, snippets: c.snippets.length,
+      labels: c.labels.length,
+      milestones: c.milestones.length,
+      issues: c.issues.length,
+      mergeRequests: c.mergeRequests.length,
+      notes: c.notes.length,
+      releases: c.releases.length,
+      snippets: c.snippets.length,
     };
   }
 
@@ -125,22 +134,82 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
 
     const day = (d: string) => new Date(`${d}T09:00:00Z`);
     gitlab.createIssue(app.id, {
-      iid: 3, title: 'Crash on start', authorId: alice.id, createdAt: day('2026-01-02'), labels: ['bug'], milestoneId: v1.id,
+      iid: 3,
+      title: 'Crash on start',
+      authorId: alice.id,
+      createdAt: day('2026-01-02'),
+      labels: ['bug'],
+      milestoneId: v1.id,
       description: `Crashes. See #4, fixed by !1; the hotfix !2 helped. Labelled ~${bugLabelId}. Not \`#4\` in code, nor other/project#4.`,
     });
-    gitlab.createIssue(app.id, { iid: 4, title: 'Follow-up', authorId: bob.id, createdAt: day('2026-01-03'), state: 'closed', description: 'Follow-up of #3' });
-    gitlab.createIssue(app.id, { iid: 5, title: 'Secret', authorId: alice.id, createdAt: day('2026-01-04'), confidential: true });
-    gitlab.createNote(app.id, { noteableType: 'Issue', noteableIid: 3, body: 'I can reproduce it, like #4', authorId: bob.id, createdAt: day('2026-01-05') });
+    gitlab.createIssue(app.id, {
+      iid: 4,
+      title: 'Follow-up',
+      authorId: bob.id,
+      createdAt: day('2026-01-03'),
+      state: 'closed',
+      description: 'Follow-up of #3',
+    });
+    gitlab.createIssue(app.id, {
+      iid: 5,
+      title: 'Secret',
+      authorId: alice.id,
+      createdAt: day('2026-01-04'),
+      confidential: true,
+    });
+    gitlab.createNote(app.id, {
+      noteableType: 'Issue',
+      noteableIid: 3,
+      body: 'I can reproduce it, like #4',
+      authorId: bob.id,
+      createdAt: day('2026-01-05'),
+    });
     gitlab.createNote(app.id, { noteableType: 'Issue', noteableIid: 3, body: 'changed the description', system: true });
     gitlab.createNote(app.id, { noteableType: 'Issue', noteableIid: 4, body: 'done', authorId: alice.id });
 
-    gitlab.createMergeRequest(app.id, { title: 'Fix crash', sourceBranch: 'feature', targetBranch: 'main', authorId: alice.id, description: 'Closes #3' });
-    gitlab.createMergeRequest(app.id, { title: 'Hotfix', sourceBranch: 'hotfix', targetBranch: 'main', authorId: bob.id, state: 'merged', description: 'Urgent, see #5' });
-    gitlab.createNote(app.id, { noteableType: 'MergeRequest', noteableIid: 1, body: 'LGTM', authorId: bob.id, createdAt: day('2026-01-06') });
-    gitlab.createNote(app.id, { noteableType: 'MergeRequest', noteableIid: 2, body: 'Merging now', authorId: alice.id });
+    gitlab.createMergeRequest(app.id, {
+      title: 'Fix crash',
+      sourceBranch: 'feature',
+      targetBranch: 'main',
+      authorId: alice.id,
+      description: 'Closes #3',
+    });
+    gitlab.createMergeRequest(app.id, {
+      title: 'Hotfix',
+      sourceBranch: 'hotfix',
+      targetBranch: 'main',
+      authorId: bob.id,
+      state: 'merged',
+      description: 'Urgent, see #5',
+    });
+    gitlab.createNote(app.id, {
+      noteableType: 'MergeRequest',
+      noteableIid: 1,
+      body: 'LGTM',
+      authorId: bob.id,
+      createdAt: day('2026-01-06'),
+    });
+    gitlab.createNote(app.id, {
+      noteableType: 'MergeRequest',
+      noteableIid: 2,
+      body: 'Merging now',
+      authorId: alice.id,
+    });
 
-    gitlab.createRelease(app.id, { tagName: 'v1.0.0', name: 'First', description: 'Includes !1 and #3', milestones: ['v1.0'], authorId: alice.id });
-    gitlab.createSnippet(app.id, { title: 'Repro', fileName: 'repro.sh', content: 'echo crash\n', description: 'For #3', authorId: alice.id });
+    gitlab.createRelease(app.id, {
+      tagName: 'v1.0.0',
+      name: 'First',
+      description: 'Includes !1 and #3',
+      milestones: ['v1.0'],
+      authorId: alice.id,
+    });
+    gitlab.createSnippet(app.id, {
+      title: 'Repro',
+      fileName: 'repro.sh',
+      content: 'echo crash\n',
+      description: 'For #3',
+      authorId: alice.id,
+    });
 
     reader = readers.create({ instanceUrl: gitlab.url, token, tokenType: 'personal' });
     writer = writers.create({ instanceUrl: gitlab.url, token, tokenType: 'personal' });
@@ -155,7 +224,12 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
 
   it('restores every record, keeping authors and dates in the text and pointing references at the new numbers', async () => {
     const target = newTarget();
-    const report = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings: new InMemoryRestoreMappings() });
+    const report = await restoreProjectMetadata({
+      writer,
+      targetProjectId: target,
+      source: source(),
+      mappings: new InMemoryRestoreMappings(),
+    });
 
     expect(failures(report)).toEqual([]);
     expect(report.issues.created).toBe(3);
@@ -163,7 +237,15 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     expect(report.notes.created).toBe(4);
     const restored = await contents(target);
     // !2's branch is gone: it came back as an issue, so the target has one issue more and one MR less.
-    expect(counts(restored)).toEqual({ labels: 2, milestones: 2, issues: 4, mergeRequests: 1, notes: 4, releases: 1, snippets: 1 });
+    expect(counts(restored)).toEqual({
+      labels: 2,
+      milestones: 2,
+      issues: 4,
+      mergeRequests: 1,
+      notes: 4,
+      releases: 1,
+      snippets: 1,
+    });
 
     const crash = issueTitled(restored.issues, 'Crash on start');
     const followUp = issueTitled(restored.issues, 'Follow-up');
@@ -172,8 +254,8 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     expect([crash.iid, followUp.iid]).toEqual([1, 2]);
     const newBug = restored.labels.find((l) => l.name === 'bug')!.id;
     expect(crash.description).toBe(
-      '*Originally by @alice on 2026-01-02 (restored by Labkeeper from #3)*\n\n'
-      + `Crashes. See #2, fixed by !${String(fix.iid)}; the hotfix #${String(hotfix.iid)} helped. Labelled ~${String(newBug)}. Not \`#4\` in code, nor other/project#4.`,
+      '*Originally by @alice on 2026-01-02 (restored by Labkeeper from #3)*\n\n' +
+        `Crashes. See #2, fixed by !${String(fix.iid)}; the hotfix #${String(hotfix.iid)} helped. Labelled ~${String(newBug)}. Not \`#4\` in code, nor other/project#4.`,
     );
     expect(crash.labels).toEqual(['bug']);
     expect((crash.milestone as MetadataRecord).title).toBe('v1.0');
@@ -183,14 +265,20 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     expect(issueTitled(restored.issues, 'Secret').confidential).toBe(true);
 
     expect(hotfix.state).toBe('closed');
-    expect(hotfix.description).toMatch(/^\*Originally by @bob on 2026-03-01, merged on 2026-03-01, a merge request of hotfix into main \(restored by Labkeeper from !2 as an issue: branch hotfix does not exist here\)\*\n\nUrgent, see #3$/);
+    expect(hotfix.description).toMatch(
+      /^\*Originally by @bob on 2026-03-01, merged on 2026-03-01, a merge request of hotfix into main \(restored by Labkeeper from !2 as an issue: branch hotfix does not exist here\)\*\n\nUrgent, see #3$/,
+    );
     expect(fix.description).toBe('*Originally by @alice on 2026-03-01 (restored by Labkeeper from !1)*\n\nCloses #1');
 
     const notes = restored.notes.map((n) => n.body);
-    expect(notes).toContain('*Originally by @bob on 2026-01-05 (restored by Labkeeper)*\n\nI can reproduce it, like #2');
+    expect(notes).toContain(
+      '*Originally by @bob on 2026-01-05 (restored by Labkeeper)*\n\nI can reproduce it, like #2',
+    );
     expect(notes).toContain('*Originally by @bob on 2026-01-06 (restored by Labkeeper)*\n\nLGTM');
     expect(notes).toContain('*Originally by @alice on 2026-03-01 (restored by Labkeeper)*\n\nMerging now');
-    expect(restored.releases[0].description).toBe(`*Originally by @alice on 2026-03-01 (restored by Labkeeper)*\n\nIncludes !${String(fix.iid)} and #1`);
+    expect(restored.releases[0].description).toBe(
+      `*Originally by @alice on 2026-03-01 (restored by Labkeeper)*\n\nIncludes !${String(fix.iid)} and #1`,
+    );
     expect(restored.snippets[0].content).toBe('echo crash\n');
   });
 
@@ -212,16 +300,33 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
   it('finishes a restore that crashed after five creations without creating anything twice', async () => {
     const target = newTarget();
     const mappings = new InMemoryRestoreMappings();
-    const crashed = await restoreProjectMetadata({ writer: crashingAfter(5), targetProjectId: target, source: rereadable(), mappings });
+    const crashed = await restoreProjectMetadata({
+      writer: crashingAfter(5),
+      targetProjectId: target,
+      source: rereadable(),
+      mappings,
+    });
     expect(failures(crashed).length).toBeGreaterThan(0);
 
     const resumed = await restoreProjectMetadata({ writer, targetProjectId: target, source: rereadable(), mappings });
 
     expect(failures(resumed)).toEqual([]);
-    expect(counts(await contents(target))).toEqual({ labels: 2, milestones: 2, issues: 4, mergeRequests: 1, notes: 4, releases: 1, snippets: 1 });
+    expect(counts(await contents(target))).toEqual({
+      labels: 2,
+      milestones: 2,
+      issues: 4,
+      mergeRequests: 1,
+      notes: 4,
+      releases: 1,
+      snippets: 1,
+    });
     const restored = await contents(target);
-    expect(issueTitled(restored.issues, 'Crash on start').description).toContain('See #2, fixed by !1; the hotfix #4 helped.');
-    expect(restored.notes.map((n) => n.body)).toContain('*Originally by @bob on 2026-01-05 (restored by Labkeeper)*\n\nI can reproduce it, like #2');
+    expect(issueTitled(restored.issues, 'Crash on start').description).toContain(
+      'See #2, fixed by !1; the hotfix #4 helped.',
+    );
+    expect(restored.notes.map((n) => n.body)).toContain(
+      '*Originally by @bob on 2026-01-05 (restored by Labkeeper)*\n\nI can reproduce it, like #2',
+    );
   });
 
   it('finds every record again by name, title, header or text when the mappings were lost', async () => {
@@ -230,11 +335,24 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings: lost });
     const first = counts(await contents(target));
 
-    const again = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings: new InMemoryRestoreMappings() });
+    const again = await restoreProjectMetadata({
+      writer,
+      targetProjectId: target,
+      source: source(),
+      mappings: new InMemoryRestoreMappings(),
+    });
 
     expect(failures(again)).toEqual([]);
-    expect(Object.fromEntries(Object.entries(again).map(([type, section]) => [type, [section.created, section.skipped]]))).toEqual({
-      labels: [0, 2], milestones: [0, 2], issues: [0, 3], merge_requests: [0, 2], notes: [0, 4], releases: [0, 1], snippets: [0, 1],
+    expect(
+      Object.fromEntries(Object.entries(again).map(([type, section]) => [type, [section.created, section.skipped]])),
+    ).toEqual({
+      labels: [0, 2],
+      milestones: [0, 2],
+      issues: [0, 3],
+      merge_requests: [0, 2],
+      notes: [0, 4],
+      releases: [0, 1],
+      snippets: [0, 1],
     });
     expect(counts(await contents(target))).toEqual(first);
   });
@@ -243,25 +361,53 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     const target = newTarget();
     const mappings = new InMemoryRestoreMappings();
 
-    const report = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings, dryRun: true });
+    const report = await restoreProjectMetadata({
+      writer,
+      targetProjectId: target,
+      source: source(),
+      mappings,
+      dryRun: true,
+    });
 
     expect(failures(report)).toEqual([]);
     expect(Object.fromEntries(Object.entries(report).map(([type, section]) => [type, section.created]))).toEqual({
-      labels: 2, milestones: 2, issues: 3, merge_requests: 2, notes: 4, releases: 1, snippets: 1,
+      labels: 2,
+      milestones: 2,
+      issues: 3,
+      merge_requests: 2,
+      notes: 4,
+      releases: 1,
+      snippets: 1,
     });
-    expect(counts(await contents(target))).toEqual({ labels: 0, milestones: 0, issues: 0, mergeRequests: 0, notes: 0, releases: 0, snippets: 0 });
+    expect(counts(await contents(target))).toEqual({
+      labels: 0,
+      milestones: 0,
+      issues: 0,
+      mergeRequests: 0,
+      notes: 0,
+      releases: 0,
+      snippets: 0,
+    });
     expect(mappings.count('issue')).toBe(0);
   });
 
   it('waits what a rate-limited create asks for and creates the record once', async () => {
     const target = newTarget();
     const waits: number[] = [];
-    const patient = new GitbeakerMetadataWriterFactory({ baseDelayMs: 1, maxDelayMs: 5, sleep: async (ms) => { waits.push(ms); } });
+    const patient = new GitbeakerMetadataWriterFactory({
+      baseDelayMs: 1,
+      maxDelayMs: 5,
+      sleep: async (ms) => {
+        waits.push(ms);
+      },
+    });
     gitlab.rateLimitNext(1, { retryAfterSeconds: 7, pathPattern: new RegExp(`/projects/${target}/issues$`) });
 
     const report = await restoreProjectMetadata({
-      writer: patient.create({ instanceUrl: gitlab.url, token, tokenType: 'personal' }), targetProjectId: target,
-      source: source(['labels', 'milestones', 'issues']), mappings: new InMemoryRestoreMappings(),
+      writer: patient.create({ instanceUrl: gitlab.url, token, tokenType: 'personal' }),
+      targetProjectId: target,
+      source: source(['labels', 'milestones', 'issues']),
+      mappings: new InMemoryRestoreMappings(),
     });
     patient.close();
 
@@ -281,7 +427,15 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     const again = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(), mappings });
     expect(failures(again)).toEqual([]);
     expect(again.releases.created).toBe(1);
-    expect(counts(await contents(target))).toEqual({ labels: 2, milestones: 2, issues: 4, mergeRequests: 1, notes: 4, releases: 1, snippets: 1 });
+    expect(counts(await contents(target))).toEqual({
+      labels: 2,
+      milestones: 2,
+      issues: 4,
+      mergeRequests: 1,
+      notes: 4,
+      releases: 1,
+      snippets: 1,
+    });
   });
 
   it('closes a milestone that was closed in the source, also when an earlier run stopped before closing it', async () => {
@@ -289,15 +443,28 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     const closes: number[] = [];
     // The simulator has no PUT /milestones/:id: this writer records the close instead of sending it.
     const recording = new Proxy(writer, {
-      get: (w, name, receiver) => name === 'updateMilestone'
-        ? async (_project: number, id: number) => { closes.push(id); }
-        : (Reflect.get(w, name, receiver) as (...a: unknown[]) => unknown).bind(w),
-    }) as GitLabMetadataWriter;
+      get: (w, name, receiver) =>
+        name === 'updateMilestone'
+          ? async (_project: number, id: number) => {
+              closes.push(id);
+            }
+          : (Reflect.get(w, name, receiver) as (...a: unknown[]) => unknown).bind(w),
+    });
     const closedV1 = (r: MetadataRecord) => (r.title === 'v1.0' ? { ...r, state: 'closed' } : r);
     const mappings = new InMemoryRestoreMappings();
 
-    await restoreProjectMetadata({ writer: recording, targetProjectId: target, source: source(['milestones'], closedV1), mappings });
-    await restoreProjectMetadata({ writer: recording, targetProjectId: target, source: source(['milestones'], closedV1), mappings });
+    await restoreProjectMetadata({
+      writer: recording,
+      targetProjectId: target,
+      source: source(['milestones'], closedV1),
+      mappings,
+    });
+    await restoreProjectMetadata({
+      writer: recording,
+      targetProjectId: target,
+      source: source(['milestones'], closedV1),
+      mappings,
+    });
 
     const v1 = (await contents(target)).milestones.find((m) => m.title === 'v1.0')!;
     // Twice: the recording writer never closed it, so the second run closes it again.
@@ -308,17 +475,28 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     const target = newTarget();
     const mappings = new InMemoryRestoreMappings();
     const cannotClose = new Proxy(writer, {
-      get: (w, name, receiver) => name === 'updateIssue'
-        ? async (project: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }) => {
-          if (change.stateEvent === 'close') throw new Error('the worker crashed');
-          await w.updateIssue(project, iid, change);
-        }
-        : (Reflect.get(w, name, receiver) as (...a: unknown[]) => unknown).bind(w),
-    }) as GitLabMetadataWriter;
-    const first = await restoreProjectMetadata({ writer: cannotClose, targetProjectId: target, source: source(['labels', 'milestones', 'issues']), mappings });
+      get: (w, name, receiver) =>
+        name === 'updateIssue'
+          ? async (project: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }) => {
+              if (change.stateEvent === 'close') throw new Error('the worker crashed');
+              await w.updateIssue(project, iid, change);
+            }
+          : (Reflect.get(w, name, receiver) as (...a: unknown[]) => unknown).bind(w),
+    });
+    const first = await restoreProjectMetadata({
+      writer: cannotClose,
+      targetProjectId: target,
+      source: source(['labels', 'milestones', 'issues']),
+      mappings,
+    });
     expect(first.issues.failed).toEqual([{ sourceId: '4', reason: 'the worker crashed' }]);
 
-    const again = await restoreProjectMetadata({ writer, targetProjectId: target, source: source(['labels', 'milestones', 'issues']), mappings });
+    const again = await restoreProjectMetadata({
+      writer,
+      targetProjectId: target,
+      source: source(['labels', 'milestones', 'issues']),
+      mappings,
+    });
 
     expect([again.issues.created, again.issues.skipped, again.issues.failed]).toEqual([0, 3, []]);
     const issues = (await contents(target)).issues;
@@ -330,15 +508,28 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     const target = newTarget();
     const rejected = writers.create({ instanceUrl: gitlab.url, token: 'glpat-not-a-token', tokenType: 'personal' });
 
-    await expect(restoreProjectMetadata({ writer: rejected, targetProjectId: target, source: source(), mappings: new InMemoryRestoreMappings() }))
-      .rejects.toMatchObject({ code: 'GITLAB_UNAUTHORIZED' });
+    await expect(
+      restoreProjectMetadata({
+        writer: rejected,
+        targetProjectId: target,
+        source: source(),
+        mappings: new InMemoryRestoreMappings(),
+      }),
+    ).rejects.toMatchObject({ code: 'GITLAB_UNAUTHORIZED' });
   });
 
   it('records a release whose tag is missing in the target as failed, with the reason', async () => {
     const project = gitlab.createProject({ namespaceId: acme.id, path: 'no-tags' });
 
-    const report = await restoreProjectMetadata({ writer, targetProjectId: project.id, source: source(['releases']), mappings: new InMemoryRestoreMappings() });
+    const report = await restoreProjectMetadata({
+      writer,
+      targetProjectId: project.id,
+      source: source(['releases']),
+      mappings: new InMemoryRestoreMappings(),
+    });
 
-    expect(report.releases.failed).toEqual([{ sourceId: 'v1.0.0', reason: expect.stringContaining('tag v1.0.0 does not exist') }]);
+    expect(report.releases.failed).toEqual([
+      { sourceId: 'v1.0.0', reason: expect.stringContaining('tag v1.0.0 does not exist') },
+    ]);
   });
 });

@@ -15,12 +15,15 @@ let atSnapshot: Record<string, string>;
 // the bare repository on disk: no HTTP, so a sync call cannot deadlock with the in-process simulator
 const refs = () =>
   Object.fromEntries(
-    execFileSync('git', ['for-each-ref', '--format=%(refname) %(objectname)'], { cwd: sim.repoPath(projectId), encoding: 'utf8' })
+    execFileSync('git', ['for-each-ref', '--format=%(refname) %(objectname)'], {
+      cwd: sim.repoPath(projectId),
+      encoding: 'utf8',
+    })
       .trim()
       .split('\n')
       .filter(Boolean)
       .map((l) => l.split(' '))
-      .filter(([ref]) => !ref!.startsWith('refs/merge-requests/')),
+      .filter(([ref]) => !ref.startsWith('refs/merge-requests/')),
   ) as Record<string, string>;
 
 beforeAll(async () => {
@@ -34,21 +37,47 @@ beforeAll(async () => {
   t = await startTestApp({ gitlab: { url: sim.url } });
   const synced = nextJob(t, 'repositories.sync');
   const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id, ['api']).token, namespacePath: 'acme', includeGroups: false },
+    i: {
+      method: 'PERSONAL_ACCESS_TOKEN',
+      instanceUrl: sim.url,
+      login: 'alice',
+      personalAccessToken: aToken(sim, alice.id, ['api']).token,
+      namespacePath: 'acme',
+      includeGroups: false,
+    },
   });
   await synced;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  orgId = (
+    await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })
+  ).data.organizations[0].id;
 
-  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean } }>(t.ws(), `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal } }`, { o: orgId });
+  const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean } }>(
+    t.ws(),
+    `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal } }`,
+    { o: orgId },
+  );
   await untilListening(
     sub,
-    () => t.app.pubSub.publish('BACKUP_PROGRESS', { organizationId: orgId, runId: 'probe', runStatus: 'QUEUED', itemsTotal: 0, itemsDone: 0, itemsFailed: 0, item: null, isTerminal: false, at: '' }),
+    () =>
+      t.app.pubSub.publish('BACKUP_PROGRESS', {
+        organizationId: orgId,
+        runId: 'probe',
+        runStatus: 'QUEUED',
+        itemsTotal: 0,
+        itemsDone: 0,
+        itemsFailed: 0,
+        item: null,
+        isTerminal: false,
+        at: '',
+      }),
     (e) => e.backupProgress.runId === 'probe',
   );
   const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
   await sub.next((e) => e.backupProgress.runId === run.data.runNow.id && e.backupProgress.isTerminal);
   sub.dispose();
-  snapshotId = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: run.data.runNow.id })).data.backupRun.items[0].snapshotId;
+  snapshotId = (
+    await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: run.data.runNow.id })
+  ).data.backupRun.items[0].snapshotId;
   atSnapshot = refs();
 
   // afterwards, upstream moves on: main advances (and is protected), feature is deleted, a new branch appears
@@ -63,15 +92,32 @@ afterAll(async () => {
 });
 
 async function restore(input: Record<string, unknown>) {
-  const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, { i: { target: 'ORIGINAL', snapshotIds: [snapshotId], ...input } });
+  const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, {
+    i: { target: 'ORIGINAL', snapshotIds: [snapshotId], ...input },
+  });
   expect(r.errors).toBeUndefined();
   const runId = r.data.restoreSnapshot.id;
-  const sub = subscribe<{ restoreProgress: { isTerminal: boolean } }>(t.ws(), `subscription($r: ID!) { restoreProgress(runId: $r) { isTerminal } }`, { r: runId });
-  const current = (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status } }`, { id: runId })).data.restoreRun.status;
-  if (!['SUCCEEDED', 'PARTIAL', 'FAILED'].includes(current)) await sub.next((e) => e.restoreProgress.isTerminal).catch(() => undefined);
+  const sub = subscribe<{ restoreProgress: { isTerminal: boolean } }>(
+    t.ws(),
+    `subscription($r: ID!) { restoreProgress(runId: $r) { isTerminal } }`,
+    { r: runId },
+  );
+  const current = (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status } }`, { id: runId })).data.restoreRun
+    .status;
+  if (!['SUCCEEDED', 'PARTIAL', 'FAILED'].includes(current))
+    await sub.next((e) => e.restoreProgress.isTerminal).catch(() => undefined);
   sub.dispose();
-  const run = (await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { problems detail } } } }`, { id: runId })).data.restoreRun;
-  return { ...run, detail: JSON.parse(run.report.snapshots[0].detail ?? '{}'), problems: run.report.snapshots[0].problems as string[] };
+  const run = (
+    await t.gql(
+      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { problems detail } } } }`,
+      { id: runId },
+    )
+  ).data.restoreRun;
+  return {
+    ...run,
+    detail: JSON.parse(run.report.snapshots[0].detail ?? '{}'),
+    problems: run.report.snapshots[0].problems as string[],
+  };
 }
 
 describe('restore to the original project', () => {
@@ -100,7 +146,8 @@ describe('restore to the original project', () => {
     expect(run.problems.join()).toMatch(/refs\/heads\/main: protected branch: not forced/);
     const after = refs();
     expect(after['refs/heads/main']).toBe(before['refs/heads/main']);
-    for (const [ref, sha] of Object.entries(atSnapshot)) if (ref !== 'refs/heads/main') expect({ ref, sha: after[ref] }).toEqual({ ref, sha });
+    for (const [ref, sha] of Object.entries(atSnapshot))
+      if (ref !== 'refs/heads/main') expect({ ref, sha: after[ref] }).toEqual({ ref, sha });
     expect(run.detail.refsExtra).toEqual(expect.arrayContaining(['refs/heads/newer']));
     expect(after['refs/heads/newer']).toBeDefined(); // refs the snapshot lacks are listed, not deleted
   });

@@ -21,7 +21,11 @@ beforeAll(async () => {
   const project = sim.createProject({ namespaceId: group.id, path: 'assets', lfsEnabled: true });
   sim.pushLfsPointer(project.id, { path: 'logo.png', content: randomBytes(30_000) });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  ({ organizationId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false }));
+  ({ organizationId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+    includeGroups: false,
+  }));
   scratch = await mkdtemp(join(tmpdir(), 'labkeeper-storage-'));
 });
 afterAll(async () => {
@@ -49,8 +53,14 @@ const SETTINGS = `scope { mode repositoryIds } include { repository wiki lfs met
   drill { enabled every time { hour minute } weekday dayOfMonth sampleSize target { kind connectionId namespacePath } }`;
 
 async function setStoragePath(path: string | null, token = t.adminToken) {
-  const settings = (await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { ${SETTINGS} } } }`, { o: organizationId })).data.policy.settings;
-  return t.gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { settings { storage { path } } } }`, { o: organizationId, i: { ...settings, storage: { kind: 'LOCAL', path } } }, token);
+  const settings = (
+    await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { ${SETTINGS} } } }`, { o: organizationId })
+  ).data.policy.settings;
+  return t.gql(
+    `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { settings { storage { path } } } }`,
+    { o: organizationId, i: { ...settings, storage: { kind: 'LOCAL', path } } },
+    token,
+  );
 }
 
 describe('files under the data directory', () => {
@@ -98,7 +108,9 @@ describe("a policy's storage path", () => {
   });
 
   it('may be changed by an ADMIN token only', async () => {
-    const operator = (await t.gql(`mutation { createApiToken(input: { name: "operator", role: BACKUP_OPERATOR }) { token } }`)).data.createApiToken.token;
+    const operator = (
+      await t.gql(`mutation { createApiToken(input: { name: "operator", role: BACKUP_OPERATOR }) { token } }`)
+    ).data.createApiToken.token;
     const r = await setStoragePath(join(scratch, 'elsewhere'), operator);
     expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     const unchanged = await setStoragePath(join(scratch, 'backups'), operator);

@@ -41,14 +41,19 @@ const HOSTILE: Record<string, unknown[]> = {
 function plausible(type: GraphQLInputType, depth = 0): unknown {
   if (isNonNullType(type)) return plausible(type.ofType, depth);
   if (isListType(type)) return [plausible(type.ofType, depth)];
-  if (isEnumType(type)) return type.getValues()[0]!.value;
+  if (isEnumType(type)) return type.getValues()[0].value;
   if (isInputObjectType(type)) {
     const out: Record<string, unknown> = {};
     if (depth > 3) return out;
-    for (const field of Object.values(type.getFields())) if (isNonNullType(field.type)) out[field.name] = plausible(field.type, depth + 1);
+    for (const field of Object.values(type.getFields()))
+      if (isNonNullType(field.type)) out[field.name] = plausible(field.type, depth + 1);
     return out;
   }
-  return { ID: RANDOM_UUID, String: 'fuzz', Int: 1, Float: 1, Boolean: false, DateTimeISO: '2100-01-01T00:00:00Z' }[getNamedType(type).name] ?? 'fuzz';
+  return (
+    { ID: RANDOM_UUID, String: 'fuzz', Int: 1, Float: 1, Boolean: false, DateTimeISO: '2100-01-01T00:00:00Z' }[
+      getNamedType(type).name
+    ] ?? 'fuzz'
+  );
 }
 
 /** Hostile values for a type, each with the path (inside the argument) it was put at. */
@@ -69,7 +74,11 @@ function hostile(type: GraphQLInputType, depth = 0): { path: string[]; value: un
 function set(base: unknown, path: string[], value: unknown): unknown {
   if (path.length === 0) return value;
   const target = Array.isArray(base) ? { ...(base[0] as object) } : { ...(base as object) };
-  (target as Record<string, unknown>)[path[0]!] = set((target as Record<string, unknown>)[path[0]!] ?? {}, path.slice(1), value);
+  (target as Record<string, unknown>)[path[0]] = set(
+    (target as Record<string, unknown>)[path[0]] ?? {},
+    path.slice(1),
+    value,
+  );
   return Array.isArray(base) ? [target] : target;
 }
 
@@ -92,14 +101,21 @@ interface Case {
 
 function cases(schema: GraphQLSchema): Case[] {
   const out: Case[] = [];
-  for (const [kind, root] of [['query', schema.getQueryType()], ['mutation', schema.getMutationType()]] as const) {
+  for (const [kind, root] of [
+    ['query', schema.getQueryType()],
+    ['mutation', schema.getMutationType()],
+  ] as const) {
     for (const field of Object.values(root!.getFields())) {
       const base = Object.fromEntries(field.args.map((a) => [a.name, plausible(a.type)]));
       const query = document(kind, field);
       out.push({ name: `${field.name} (plausible)`, query, variables: base });
       for (const arg of field.args) {
         for (const h of hostile(arg.type)) {
-          out.push({ name: `${field.name}(${[arg.name, ...h.path].join('.')} = ${JSON.stringify(h.value)?.slice(0, 30)})`, query, variables: { ...base, [arg.name]: set(base[arg.name], h.path, h.value) } });
+          out.push({
+            name: `${field.name}(${[arg.name, ...h.path].join('.')} = ${JSON.stringify(h.value)?.slice(0, 30)})`,
+            query,
+            variables: { ...base, [arg.name]: set(base[arg.name], h.path, h.value) },
+          });
         }
       }
     }
@@ -114,7 +130,9 @@ async function tableState(t: TestApp): Promise<Record<string, string>> {
   );
   const state: Record<string, string> = {};
   for (const { name } of tables) {
-    const [row] = await t.app.dataSource.query(`SELECT count(*)::text || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') AS h FROM "${name}" x`);
+    const [row] = await t.app.dataSource.query(
+      `SELECT count(*)::text || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') AS h FROM "${name}" x`,
+    );
     state[name] = row.h;
   }
   return state;
@@ -131,7 +149,9 @@ describe.each(['development', 'production'])('fuzz of every operation in %s mode
     t = await startTestApp({ worker: false, env: { NODE_ENV: mode } });
     ws = await openRawSocket(t.url, t.adminToken);
     const introspection = await t.gql(getIntrospectionQuery());
-    const generated = cases(buildClientSchema(introspection.data)).filter((c) => !/^(revokeApiToken|createApiToken)/.test(c.name));
+    const generated = cases(buildClientSchema(introspection.data)).filter(
+      (c) => !/^(revokeApiToken|createApiToken)/.test(c.name),
+    );
     const step = Math.max(1, Math.ceil(generated.length / MAX_CASES_PER_MODE));
     all = generated.filter((_, i) => i % step === 0);
   });
@@ -152,13 +172,15 @@ describe.each(['development', 'production'])('fuzz of every operation in %s mode
         ['HTTP', http.errors ?? [], JSON.stringify(http)],
         ['graphql-ws', errorsOf(overWs), JSON.stringify(overWs)],
       ] as const) {
-        for (const e of errors) if (!e.extensions?.code) problems.push(`${transport} ${c.name}: error without code: ${e.message}`);
+        for (const e of errors)
+          if (!e.extensions?.code) problems.push(`${transport} ${c.name}: error without code: ${e.message}`);
         const internal = INTERNALS.exec(text.replace(/"__typename":"[^"]*"/g, ''));
         if (internal) problems.push(`${transport} ${c.name}: shows "${internal[0]}"`);
       }
       if ((http.errors?.length ?? 0) > 0 && errorsOf(overWs).length > 0) {
         const after = await tableState(t);
-        for (const table of Object.keys(after)) if (after[table] !== before[table]) problems.push(`${c.name}: answered an error but changed ${table}`);
+        for (const table of Object.keys(after))
+          if (after[table] !== before[table]) problems.push(`${c.name}: answered an error but changed ${table}`);
       }
     }
     expect(problems).toEqual([]);

@@ -28,7 +28,11 @@ beforeAll(async () => {
   const alice = aUser(sim);
   anOrganization(sim, alice.id, { path: 'acme', projectCount: 3 });
   const port = await freePort();
-  const app = sim.createOAuthApplication({ name: 'own app', redirectUri: `http://127.0.0.1:${port}/oauth/gitlab/callback`, scopes: ['read_api', 'read_repository', 'read_user', 'api', 'write_repository'] });
+  const app = sim.createOAuthApplication({
+    name: 'own app',
+    redirectUri: `http://127.0.0.1:${port}/oauth/gitlab/callback`,
+    scopes: ['read_api', 'read_repository', 'read_user', 'api', 'write_repository'],
+  });
   t = await startTestApp({ gitlab: { url: sim.url }, port, clock });
   secrets.pat = aToken(sim, alice.id).token;
   secrets.clientSecret = app.clientSecret;
@@ -37,27 +41,53 @@ beforeAll(async () => {
   // PAT connection with discovery
   const synced = nextJob(t, 'repositories.sync');
   await gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: secrets.pat, namespacePath: 'acme' },
+    i: {
+      method: 'PERSONAL_ACCESS_TOKEN',
+      instanceUrl: sim.url,
+      login: 'alice',
+      personalAccessToken: secrets.pat,
+      namespacePath: 'acme',
+    },
   });
   await synced;
   // a refused PAT (its value must not be echoed either)
   secrets.refusedPat = aToken(sim, alice.id, ['read_user']).token;
   await gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: secrets.refusedPat },
+    i: {
+      method: 'PERSONAL_ACCESS_TOKEN',
+      instanceUrl: sim.url,
+      login: 'alice',
+      personalAccessToken: secrets.refusedPat,
+    },
   });
   // OAuth app connection: consent, callback, then a refresh
-  const oauth = await gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { authorizationUrl connection { id } } }`, {
-    i: { method: 'OAUTH_APP', instanceUrl: sim.url, clientId: app.clientId, clientSecret: secrets.clientSecret },
+  const oauth = await gql(
+    `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { authorizationUrl connection { id } } }`,
+    {
+      i: { method: 'OAUTH_APP', instanceUrl: sim.url, clientId: app.clientId, clientSecret: secrets.clientSecret },
+    },
+  );
+  const redirect = await authorizeAsUser(oauth.data.connectGitLab.authorizationUrl, {
+    login: 'alice',
+    password: PASSWORD,
   });
-  const redirect = await authorizeAsUser(oauth.data.connectGitLab.authorizationUrl, { login: 'alice', password: PASSWORD });
   responses.push(await (await fetch(redirect)).text());
   clock.advance(7190 * 1000);
-  await gql(`query($id: ID!) { connection(id: $id) { namespaces { fullPath } } }`, { id: oauth.data.connectGitLab.connection.id });
+  await gql(`query($id: ID!) { connection(id: $id) { namespaces { fullPath } } }`, {
+    id: oauth.data.connectGitLab.connection.id,
+  });
   // the separate write authorization restores use: a second token pair, kept beside the first
-  const write = await gql(`mutation($c: ID!) { authorizeRestore(connectionId: $c) { authorizationUrl } }`, { c: oauth.data.connectGitLab.connection.id });
-  const writeRedirect = await authorizeAsUser(write.data.authorizeRestore.authorizationUrl, { login: 'alice', password: PASSWORD });
+  const write = await gql(`mutation($c: ID!) { authorizeRestore(connectionId: $c) { authorizationUrl } }`, {
+    c: oauth.data.connectGitLab.connection.id,
+  });
+  const writeRedirect = await authorizeAsUser(write.data.authorizeRestore.authorizationUrl, {
+    login: 'alice',
+    password: PASSWORD,
+  });
   responses.push(await (await fetch(writeRedirect)).text());
-  const granted = await gql(`query($id: ID!) { connection(id: $id) { writeScopes } }`, { id: oauth.data.connectGitLab.connection.id });
+  const granted = await gql(`query($id: ID!) { connection(id: $id) { writeScopes } }`, {
+    id: oauth.data.connectGitLab.connection.id,
+  });
   expect(granted.data.connection.writeScopes).toContain('write_repository');
   // an API token
   const created = await gql(`mutation { createApiToken(input: { name: "ci", role: VIEWER }) { token } }`);
@@ -97,7 +127,9 @@ describe('secrets', () => {
 
   it('never appear in a log line', () => {
     const messages = t.logLines.map((l) => JSON.parse(l).msg);
-    expect(messages).toEqual(expect.arrayContaining(['connected with a personal access token', 'OAuth token refreshed', 'credential created']));
+    expect(messages).toEqual(
+      expect.arrayContaining(['connected with a personal access token', 'OAuth token refreshed', 'credential created']),
+    );
     expect(leaks(t.logLines.join('\n'))).toEqual([]);
   });
 
@@ -105,7 +137,9 @@ describe('secrets', () => {
     const tables: { table_name: string }[] = await t.app.dataSource.query(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
     );
-    expect(tables.map((r) => r.table_name)).toEqual(expect.arrayContaining(['connections', 'credentials', 'oauth_attempts', 'api_tokens']));
+    expect(tables.map((r) => r.table_name)).toEqual(
+      expect.arrayContaining(['connections', 'credentials', 'oauth_attempts', 'api_tokens']),
+    );
     for (const { table_name } of tables) {
       const rows: Record<string, unknown>[] = await t.app.dataSource.query(`SELECT * FROM "${table_name}"`);
       const text = JSON.stringify(rows, (_k, v) =>

@@ -22,7 +22,8 @@ describe('Semaphore', () => {
     const slots = new Semaphore(1);
     const first = await slots.acquire();
     const order: string[] = [];
-    const wait = (name: string, priority: number) => slots.acquire(undefined, priority).then((release) => (order.push(name), release()));
+    const wait = (name: string, priority: number) =>
+      slots.acquire(undefined, priority).then((release) => (order.push(name), release()));
     const all = Promise.all([wait('small', 10), wait('big', 500), wait('medium-1', 100), wait('medium-2', 100)]);
 
     first();

@@ -9,7 +9,14 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { expectDomainError } from '../storage/storage-support.js';
-import { type ArtifactCodecOptions, type ArtifactCompression, artifactKeyId, decodeArtifact, deriveArtifactKey, encodeArtifact } from '../../server/src/snapshot/artifact-codec.js';
+import {
+  type ArtifactCodecOptions,
+  type ArtifactCompression,
+  artifactKeyId,
+  decodeArtifact,
+  deriveArtifactKey,
+  encodeArtifact,
+} from '../../server/src/snapshot/artifact-codec.js';
 import { HEADER_BYTES, TAG_BYTES } from '../../server/src/snapshot/codec-aead.js';
 
 const ORG = '0b6f3a52-7c1e-4c3b-9d64-1f2e3a4b5c6d';
@@ -46,7 +53,7 @@ const decode = (bytes: Buffer, options: ArtifactCodecOptions, writeBytes?: numbe
 
 const flip = (bytes: Buffer, at: number) => {
   const copy = Buffer.from(bytes);
-  copy[at]! ^= 0x01;
+  copy[at] ^= 0x01;
   return copy;
 };
 
@@ -58,14 +65,17 @@ describe('artifact codec', () => {
       { compression, encrypted: true },
     ]);
 
-    it.each(cases)('returns the original bytes with $compression compression (encrypted: $encrypted)', async ({ compression, encrypted }) => {
-      const options = { compression, key: encrypted ? key : null };
-      const text = Buffer.from('{"iid":1,"title":"issue"}\n'.repeat(5000));
-      for (const original of [Buffer.alloc(0), Buffer.from('x'), randomBytes(700 * KiB + 3), text]) {
-        const stored = await encode(original, options);
-        expect((await decode(stored, options)).equals(original)).toBe(true);
-      }
-    });
+    it.each(cases)(
+      'returns the original bytes with $compression compression (encrypted: $encrypted)',
+      async ({ compression, encrypted }) => {
+        const options = { compression, key: encrypted ? key : null };
+        const text = Buffer.from('{"iid":1,"title":"issue"}\n'.repeat(5000));
+        for (const original of [Buffer.alloc(0), Buffer.from('x'), randomBytes(700 * KiB + 3), text]) {
+          const stored = await encode(original, options);
+          expect((await decode(stored, options)).equals(original)).toBe(true);
+        }
+      },
+    );
 
     it('compresses before encrypting, so compressible artifacts shrink', async () => {
       const text = Buffer.from('{"iid":1,"title":"issue"}\n'.repeat(5000));
@@ -97,7 +107,10 @@ describe('artifact codec', () => {
     });
 
     it('writes the key id, a fresh salt and the chunk size into the header', async () => {
-      const [a, b] = [await encode(Buffer.from('same'), { compression: 'NONE', key }), await encode(Buffer.from('same'), { compression: 'NONE', key })];
+      const [a, b] = [
+        await encode(Buffer.from('same'), { compression: 'NONE', key }),
+        await encode(Buffer.from('same'), { compression: 'NONE', key }),
+      ];
       expect(a.subarray(0, 7).toString('latin1')).toBe('LKENC1\x01');
       expect(a.subarray(7, 15).toString('hex')).toBe(artifactKeyId(key));
       expect(a.readUInt32BE(27)).toBe(64 * KiB);
@@ -123,8 +136,14 @@ describe('artifact codec', () => {
       ['a flipped byte in the salt', () => flip(stored, 20)],
       ['a changed chunk size', () => flip(stored, 29)],
       ['a changed version', () => flip(stored, 6)],
-      ['two chunks swapped', () => Buffer.concat([stored.subarray(0, HEADER_BYTES), chunk(1), chunk(0), chunk(2), chunk(3)])],
-      ['a chunk repeated', () => Buffer.concat([stored.subarray(0, HEADER_BYTES), chunk(0), chunk(0), chunk(1), chunk(2), chunk(3)])],
+      [
+        'two chunks swapped',
+        () => Buffer.concat([stored.subarray(0, HEADER_BYTES), chunk(1), chunk(0), chunk(2), chunk(3)]),
+      ],
+      [
+        'a chunk repeated',
+        () => Buffer.concat([stored.subarray(0, HEADER_BYTES), chunk(0), chunk(0), chunk(1), chunk(2), chunk(3)]),
+      ],
       ['the final chunk dropped (cut at a chunk boundary)', () => stored.subarray(0, HEADER_BYTES + 3 * record)],
       ['everything after the header dropped', () => stored.subarray(0, HEADER_BYTES)],
       ['a cut inside a chunk', () => stored.subarray(0, stored.length - 100)],
@@ -136,8 +155,14 @@ describe('artifact codec', () => {
     });
 
     it('fails with ENCRYPTION_KEY_MISMATCH for another secret or another organization', async () => {
-      await expectDomainError(decode(stored, { ...options, key: deriveArtifactKey('another secret', ORG) }), 'ENCRYPTION_KEY_MISMATCH');
-      await expectDomainError(decode(stored, { ...options, key: deriveArtifactKey(SECRET, 'another-org') }), 'ENCRYPTION_KEY_MISMATCH');
+      await expectDomainError(
+        decode(stored, { ...options, key: deriveArtifactKey('another secret', ORG) }),
+        'ENCRYPTION_KEY_MISMATCH',
+      );
+      await expectDomainError(
+        decode(stored, { ...options, key: deriveArtifactKey(SECRET, 'another-org') }),
+        'ENCRYPTION_KEY_MISMATCH',
+      );
     });
 
     it('emits only chunks that authenticated before failing on a damaged one', async () => {
@@ -174,15 +199,32 @@ describe('artifact codec', () => {
   /** The scripts of docs/FORMAT-ENCRYPTION.md, run as a user would; Python only where it has `cryptography`. */
   const pythonReady = spawnSync('python3', ['-c', 'import cryptography'], { stdio: 'ignore' }).status === 0;
   describe.each([
-    { language: 'Node', fence: 'js', marker: '// decrypt-artifact.mjs', file: 'decrypt-artifact.mjs', command: process.execPath, available: true },
-    { language: 'Python', fence: 'python', marker: '# decrypt_artifact.py', file: 'decrypt_artifact.py', command: 'python3', available: pythonReady },
+    {
+      language: 'Node',
+      fence: 'js',
+      marker: '// decrypt-artifact.mjs',
+      file: 'decrypt-artifact.mjs',
+      command: process.execPath,
+      available: true,
+    },
+    {
+      language: 'Python',
+      fence: 'python',
+      marker: '# decrypt_artifact.py',
+      file: 'decrypt_artifact.py',
+      command: 'python3',
+      available: pythonReady,
+    },
   ])('the $language decrypt script in docs/FORMAT-ENCRYPTION.md', ({ fence, marker, file, command, available }) => {
     let dir: string;
     let script: string;
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'labkeeper-decrypt-'));
       const doc = await readFile(new URL('../../docs/FORMAT-ENCRYPTION.md', import.meta.url), 'utf8');
-      const code = doc.split('```' + fence + '\n').find((block) => block.startsWith(marker))?.split('```')[0];
+      const code = doc
+        .split('```' + fence + '\n')
+        .find((block) => block.startsWith(marker))
+        ?.split('```')[0];
       if (!code) throw new Error(`no ${file} block in docs/FORMAT-ENCRYPTION.md`);
       script = join(dir, file);
       await writeFile(script, code);
@@ -191,7 +233,9 @@ describe('artifact codec', () => {
     const when = available ? it : it.skip;
 
     const decrypt = (organizationId: string, input: string, output: string, secret = SECRET) =>
-      promisify(execFile)(command, [script, organizationId, input, output], { env: { ...process.env, LABKEEPER_SECRET: secret } });
+      promisify(execFile)(command, [script, organizationId, input, output], {
+        env: { ...process.env, LABKEEPER_SECRET: secret },
+      });
 
     when('decrypts a multi-chunk gzip artifact that gunzip then restores', async () => {
       const original = randomBytes(300 * KiB);
@@ -212,7 +256,10 @@ describe('artifact codec', () => {
         code: 1,
         stderr: expect.stringContaining('wrong secret or organization id'),
       });
-      await writeFile(join(dir, 'cut.enc'), (await readFile(join(dir, 'small.enc'))).subarray(0, HEADER_BYTES + 65_552));
+      await writeFile(
+        join(dir, 'cut.enc'),
+        (await readFile(join(dir, 'small.enc'))).subarray(0, HEADER_BYTES + 65_552),
+      );
       await expect(decrypt(ORG, join(dir, 'cut.enc'), join(dir, 'out'))).rejects.toMatchObject({
         code: 1,
         stderr: expect.stringContaining('chunk 0 is damaged'),

@@ -19,7 +19,10 @@ describe('InMemoryStorage', () => {
 
     it('refuses to tamper with a missing key', async () => {
       const storage = new InMemoryStorage();
-      await expectDomainError(Promise.resolve().then(() => storage.tamper('a/b', (b) => b)), 'ARTIFACT_NOT_FOUND');
+      await expectDomainError(
+        Promise.resolve().then(() => storage.tamper('a/b', (b) => b)),
+        'ARTIFACT_NOT_FOUND',
+      );
     });
   });
 });

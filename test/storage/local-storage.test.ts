@@ -105,9 +105,17 @@ describe('LocalStorage', () => {
     it('is reported as read-only (or not writable), not as a missing file', async () => {
       const { dir, expected } = await aReadOnlyDirectory();
       const storage = await LocalStorage.open(dir);
-      const failure = await storage.put('orgs/o1/snapshots/s1/repository.bundle', Buffer.from('x')).catch((error: unknown) => error);
-      expect(failure).toMatchObject({ code: 'STORAGE_UNAVAILABLE', details: { operation: 'write', errno: expected }, retryable: false });
-      expect((failure as Error).message).toMatch(expected === 'EROFS' ? /EROFS: the storage is read-only/ : /EACCES: permission denied/);
+      const failure = await storage
+        .put('orgs/o1/snapshots/s1/repository.bundle', Buffer.from('x'))
+        .catch((error: unknown) => error);
+      expect(failure).toMatchObject({
+        code: 'STORAGE_UNAVAILABLE',
+        details: { operation: 'write', errno: expected },
+        retryable: false,
+      });
+      expect((failure as Error).message).toMatch(
+        expected === 'EROFS' ? /EROFS: the storage is read-only/ : /EACCES: permission denied/,
+      );
       await expect(LocalStorage.open(join(dir, 'backups'))).rejects.toMatchObject({ details: { errno: expected } });
     });
   });
@@ -175,8 +183,12 @@ describe('LocalStorage', () => {
       const root = await aDirectory();
       const storage = await LocalStorage.open(root);
       await storage.put('orgs/o1/a', Buffer.from('first'));
-      await expect(storage.putConcat('orgs/o1/a', [Buffer.from('second')])).rejects.toMatchObject({ code: 'ARTIFACT_EXISTS' });
-      await expect(storage.putConcat('orgs/o1/b', [{ file: join(root, 'missing') }])).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+      await expect(storage.putConcat('orgs/o1/a', [Buffer.from('second')])).rejects.toMatchObject({
+        code: 'ARTIFACT_EXISTS',
+      });
+      await expect(storage.putConcat('orgs/o1/b', [{ file: join(root, 'missing') }])).rejects.toMatchObject({
+        code: 'STORAGE_UNAVAILABLE',
+      });
       expect(await everything(root)).toEqual(['orgs', 'orgs/o1', 'orgs/o1/a']);
     });
   });

@@ -162,7 +162,13 @@ export function describeStorageBackend(name: string, factory: () => Promise<Stor
 
     describe('list', () => {
       beforeEach(async () => {
-        for (const key of ['orgs/1/repos/7/snapshots/s1/manifest.json', 'orgs/1/repos/7/snapshots/s1/repo.bundle', 'orgs/1/repos/8/snapshots/s2/manifest.json', 'orgs/12/repos/9/snapshots/s3/manifest.json', 'top']) {
+        for (const key of [
+          'orgs/1/repos/7/snapshots/s1/manifest.json',
+          'orgs/1/repos/7/snapshots/s1/repo.bundle',
+          'orgs/1/repos/8/snapshots/s2/manifest.json',
+          'orgs/12/repos/9/snapshots/s3/manifest.json',
+          'top',
+        ]) {
           await storage.put(key, Buffer.from(key));
         }
       });
@@ -198,7 +204,8 @@ export function describeStorageBackend(name: string, factory: () => Promise<Stor
       });
 
       it('removes everything below a prefix and nothing beside it', async () => {
-        for (const key of ['orgs/1/a', 'orgs/1/deep/b/c', 'orgs/12/a', 'orgs/1-x/a']) await storage.put(key, Buffer.from(key));
+        for (const key of ['orgs/1/a', 'orgs/1/deep/b/c', 'orgs/12/a', 'orgs/1-x/a'])
+          await storage.put(key, Buffer.from(key));
         await storage.deletePrefix('orgs/1');
         expect(await collect(storage.list(''))).toEqual(['orgs/1-x/a', 'orgs/12/a']);
         await storage.deletePrefix('orgs/1');
@@ -225,7 +232,20 @@ export function describeStorageBackend(name: string, factory: () => Promise<Stor
     });
 
     describe('keys', () => {
-      const invalid = ['', '/etc/passwd', 'a//b', 'a/../b', '..', 'a/./b', 'a\\b', 'a/b/', '.hidden/x', 'a/b.tmp-123', 'a b', 'c:d'];
+      const invalid = [
+        '',
+        '/etc/passwd',
+        'a//b',
+        'a/../b',
+        '..',
+        'a/./b',
+        'a\\b',
+        'a/b/',
+        '.hidden/x',
+        'a/b.tmp-123',
+        'a b',
+        'c:d',
+      ];
 
       it.each(invalid)('rejects the key %j with VALIDATION_FAILED everywhere', async (key) => {
         const source = Readable.from([Buffer.from('x')]);

@@ -18,7 +18,8 @@ export async function collect(keys: AsyncIterable<string>): Promise<string[]> {
 
 export function split(bytes: Buffer, chunkSize: number): Buffer[] {
   const chunks: Buffer[] = [];
-  for (let offset = 0; offset < bytes.length; offset += chunkSize) chunks.push(bytes.subarray(offset, offset + chunkSize));
+  for (let offset = 0; offset < bytes.length; offset += chunkSize)
+    chunks.push(bytes.subarray(offset, offset + chunkSize));
   return chunks;
 }
 
@@ -45,11 +46,11 @@ export function pausingSource(chunks: Buffer[], pauseAt: number) {
           waiting = false;
           released = true;
           if (error) this.destroy(error);
-          else this.push(index < chunks.length ? chunks[index++]! : null);
+          else this.push(index < chunks.length ? chunks[index++] : null);
         });
         return;
       }
-      this.push(index < chunks.length ? chunks[index++]! : null);
+      this.push(index < chunks.length ? chunks[index++] : null);
     },
   });
   return {
@@ -66,5 +67,6 @@ export async function expectDomainError(promise: Promise<unknown>, code: DomainE
     (e: unknown) => e,
   );
   expect(error).not.toBeNull();
-  if (!isDomainError(error, code)) throw new Error(`expected DomainError ${code}, got ${String(error)}`, { cause: error });
+  if (!isDomainError(error, code))
+    throw new Error(`expected DomainError ${code}, got ${String(error)}`, { cause: error });
 }

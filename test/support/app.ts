@@ -73,7 +73,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     LABKEEPER_WORKER_NAME: `test-worker-${randomBytes(3).toString('hex')}`,
     ...(options.gitlab ? { GITLAB_URL: options.gitlab.url } : {}),
     ...(options.gitlab?.oauthApp
-      ? { GITLAB_OAUTH_CLIENT_ID: options.gitlab.oauthApp.clientId, GITLAB_OAUTH_CLIENT_SECRET: options.gitlab.oauthApp.clientSecret }
+      ? {
+          GITLAB_OAUTH_CLIENT_ID: options.gitlab.oauthApp.clientId,
+          GITLAB_OAUTH_CLIENT_SECRET: options.gitlab.oauthApp.clientSecret,
+        }
       : {}),
     ...options.env,
   };
@@ -105,7 +108,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       // next request on it would meet a reset (ECONNRESET / "other side closed").
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', connection: 'close', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          connection: 'close',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+        },
         body: JSON.stringify({ query, variables }),
       });
       return { status: response.status, ...((await response.json()) as object) };
@@ -143,7 +150,7 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
         if (result.errors) failure = result.errors;
         const event = result.data as T;
         events.push(event);
-        for (const w of waiters.splice(0)) (w.predicate(event) ? w.resolve(event) : waiters.push(w));
+        for (const w of waiters.splice(0)) w.predicate(event) ? w.resolve(event) : waiters.push(w);
       },
       error: (error) => {
         failure = error;
@@ -161,7 +168,10 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
       const found = events.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise<T>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching event; got ${JSON.stringify(events)}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no matching event; got ${JSON.stringify(events)}`)),
+          timeoutMs,
+        );
         timer.unref(); // a wait nobody awaits any more must not keep the test process alive
         waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) });
       });
@@ -174,7 +184,11 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
  * Resolves once the server side of a subscription is listening: publishes `probe()` events until
  * one arrives (subscriptions register their listener asynchronously after the subscribe message).
  */
-export async function untilListening<T>(sub: ReturnType<typeof subscribe<T>>, probe: () => void, isProbe: (e: T) => boolean) {
+export async function untilListening<T>(
+  sub: ReturnType<typeof subscribe<T>>,
+  probe: () => void,
+  isProbe: (e: T) => boolean,
+) {
   const arrived = sub.next(isProbe);
   let done = false;
   void arrived.finally(() => (done = true)).catch(() => undefined);

@@ -11,7 +11,12 @@ export interface FinishedRun {
   status: string;
 }
 
-export async function runBackup(t: TestApp, organizationId: string, input: { copyType?: string } = {}, timeoutMs = EVENT_TIMEOUT_MS): Promise<FinishedRun> {
+export async function runBackup(
+  t: TestApp,
+  organizationId: string,
+  input: { copyType?: string } = {},
+  timeoutMs = EVENT_TIMEOUT_MS,
+): Promise<FinishedRun> {
   const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(
     t.ws(),
     `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`,
@@ -33,7 +38,9 @@ export async function runBackup(t: TestApp, organizationId: string, input: { cop
       }),
     (e) => e.backupProgress.runId === 'probe',
   );
-  const run = await t.gql(`mutation($i: RunNowInput!) { runNow(input: $i) { id } }`, { i: { organizationId, ...input } });
+  const run = await t.gql(`mutation($i: RunNowInput!) { runNow(input: $i) { id } }`, {
+    i: { organizationId, ...input },
+  });
   if (run.errors) throw new Error(`runNow failed: ${JSON.stringify(run.errors)}`);
   const runId = run.data.runNow.id as string;
   const done = await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal, timeoutMs);

@@ -16,24 +16,43 @@ export interface ConnectedOrganization {
 export async function connectOrganization(
   t: TestApp,
   sim: GitLabSimulator,
-  options: { userId: number; login?: string; namespacePath: string; includeGroups?: boolean; scopes?: string[]; tokenExpiresAt?: string | null },
+  options: {
+    userId: number;
+    login?: string;
+    namespacePath: string;
+    includeGroups?: boolean;
+    scopes?: string[];
+    tokenExpiresAt?: string | null;
+  },
 ): Promise<ConnectedOrganization> {
-  const token = aToken(sim, options.userId, options.scopes, options.tokenExpiresAt === undefined ? {} : { expiresAt: options.tokenExpiresAt }).token;
+  const token = aToken(
+    sim,
+    options.userId,
+    options.scopes,
+    options.tokenExpiresAt === undefined ? {} : { expiresAt: options.tokenExpiresAt },
+  ).token;
   const synced = nextJob(t, 'repositories.sync');
-  const connected = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: {
-      method: 'PERSONAL_ACCESS_TOKEN',
-      instanceUrl: sim.url,
-      login: options.login ?? 'alice',
-      personalAccessToken: token,
-      namespacePath: options.namespacePath,
-      ...(options.includeGroups === undefined ? {} : { includeGroups: options.includeGroups }),
+  const connected = await t.gql(
+    `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`,
+    {
+      i: {
+        method: 'PERSONAL_ACCESS_TOKEN',
+        instanceUrl: sim.url,
+        login: options.login ?? 'alice',
+        personalAccessToken: token,
+        namespacePath: options.namespacePath,
+        ...(options.includeGroups === undefined ? {} : { includeGroups: options.includeGroups }),
+      },
     },
-  });
+  );
   expect(connected.errors).toBeUndefined();
   await synced;
   const connectionId = connected.data.connectGitLab.connection.id as string;
-  const organizations = await t.gql(`query($c: ID) { organizations(connectionId: $c) { id fullPath } }`, { c: connectionId });
-  const organization = organizations.data.organizations.find((o: { fullPath: string }) => o.fullPath === options.namespacePath);
+  const organizations = await t.gql(`query($c: ID) { organizations(connectionId: $c) { id fullPath } }`, {
+    c: connectionId,
+  });
+  const organization = organizations.data.organizations.find(
+    (o: { fullPath: string }) => o.fullPath === options.namespacePath,
+  );
   return { connectionId, organizationId: organization.id, token };
 }

@@ -35,7 +35,10 @@ export function leftovers() {
 export function waitFor<T>(predicate: (value: T) => boolean, timeoutMs = EVENT_TIMEOUT_MS, what = 'event') {
   const seen: T[] = [];
   const deferred = createDeferred<T>();
-  const timer = setTimeout(() => deferred.reject(new Error(`timed out waiting for ${what}; saw ${JSON.stringify(seen)}`)), timeoutMs);
+  const timer = setTimeout(
+    () => deferred.reject(new Error(`timed out waiting for ${what}; saw ${JSON.stringify(seen)}`)),
+    timeoutMs,
+  );
   timer.unref(); // a wait nobody awaits any more must not keep the test process alive
   return {
     seen,

@@ -4,10 +4,20 @@ import type { GitLabSimulator } from './gitlab-simulator/index.js';
 export const PASSWORD = 'correct-horse-battery';
 
 export function aUser(sim: GitLabSimulator, username = 'alice') {
-  return sim.createUser({ username, email: `${username}@example.com`, name: username[0]!.toUpperCase() + username.slice(1), password: PASSWORD });
+  return sim.createUser({
+    username,
+    email: `${username}@example.com`,
+    name: username[0].toUpperCase() + username.slice(1),
+    password: PASSWORD,
+  });
 }
 
-export function aToken(sim: GitLabSimulator, userId: number, scopes = ['read_api', 'read_repository'], extra: { expiresAt?: string | null; revoked?: boolean } = {}) {
+export function aToken(
+  sim: GitLabSimulator,
+  userId: number,
+  scopes = ['read_api', 'read_repository'],
+  extra: { expiresAt?: string | null; revoked?: boolean } = {},
+) {
   return sim.createPersonalAccessToken(userId, { name: 'labkeeper', scopes, ...extra });
 }
 
@@ -15,7 +25,11 @@ export function aToken(sim: GitLabSimulator, userId: number, scopes = ['read_api
  * A group `path` owned by `ownerId` with nested subgroups and `projectCount` projects spread over
  * them (more than 100 exercises pagination). Projects have no commits unless `withCommit`.
  */
-export function anOrganization(sim: GitLabSimulator, ownerId: number, options: { path?: string; projectCount?: number; withCommit?: boolean } = {}) {
+export function anOrganization(
+  sim: GitLabSimulator,
+  ownerId: number,
+  options: { path?: string; projectCount?: number; withCommit?: boolean } = {},
+) {
   const path = options.path ?? 'acme';
   const root = sim.createGroup({ path, name: path.toUpperCase(), ownerId });
   const platform = sim.createGroup({ path: 'platform', parentId: root.id });
@@ -25,8 +39,14 @@ export function anOrganization(sim: GitLabSimulator, ownerId: number, options: {
   const groups = [root, platform, infra, deep, apps];
   const projects = [];
   for (let i = 0; i < (options.projectCount ?? 130); i++) {
-    const group = groups[i % groups.length]!;
-    projects.push(sim.createProject({ namespaceId: group.id, path: `project-${String(i).padStart(3, '0')}`, withCommit: options.withCommit ?? false }));
+    const group = groups[i % groups.length];
+    projects.push(
+      sim.createProject({
+        namespaceId: group.id,
+        path: `project-${String(i).padStart(3, '0')}`,
+        withCommit: options.withCommit ?? false,
+      }),
+    );
   }
   return { root, groups, projects };
 }

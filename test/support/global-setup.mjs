@@ -10,7 +10,9 @@ import { fileURLToPath } from 'node:url';
 function buildClient() {
   const script = fileURLToPath(new URL('../../scripts/build.mjs', import.meta.url));
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, '--if-stale', 'client'], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [script, '--if-stale', 'client'], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`client build failed (exit ${code})`))));
   });

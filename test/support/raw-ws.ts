@@ -34,7 +34,7 @@ export async function openRawSocket(url: string, token: string | null): Promise<
   socket.on('message', (data) => {
     const message = JSON.parse(String(data)) as RawMessage;
     messages.push(message);
-    for (const w of waiters.splice(0)) (w.predicate(message) ? w.resolve(message) : waiters.push(w));
+    for (const w of waiters.splice(0)) w.predicate(message) ? w.resolve(message) : waiters.push(w);
   });
   const next = (predicate: (m: RawMessage) => boolean) => {
     const found = messages.find(predicate);
@@ -44,7 +44,8 @@ export async function openRawSocket(url: string, token: string | null): Promise<
     socket.once('open', () => resolve());
     socket.once('error', reject);
   });
-  const send = (message: RawMessage | string) => socket.send(typeof message === 'string' ? message : JSON.stringify(message));
+  const send = (message: RawMessage | string) =>
+    socket.send(typeof message === 'string' ? message : JSON.stringify(message));
   send({ type: 'connection_init', payload: token ? { authorization: `Bearer ${token}` } : {} });
   await Promise.race([next((m) => m.type === 'connection_ack'), closed]);
   return {
@@ -57,7 +58,7 @@ export async function openRawSocket(url: string, token: string | null): Promise<
       send({ id, type: 'subscribe', payload: { query, variables } });
       return Promise.race([
         next((m) => m.id === id && (m.type === 'next' || m.type === 'error')),
-        closed.then((c) => ({ type: 'closed', payload: c }) as RawMessage),
+        closed.then((c) => ({ type: 'closed', payload: c })),
       ]);
     },
   };

@@ -12,7 +12,9 @@ export interface WorkerProcess {
   started: Promise<void>;
   exited: Promise<number | null>;
   /** Resolves with the first log line matching. */
-  logged(predicate: (line: { msg: string; [k: string]: unknown }) => boolean): Promise<{ msg: string; [k: string]: unknown }>;
+  logged(
+    predicate: (line: { msg: string; [k: string]: unknown }) => boolean,
+  ): Promise<{ msg: string; [k: string]: unknown }>;
   stop(): Promise<void>;
 }
 
@@ -33,9 +35,12 @@ export function startWorkerProcess(api: TestApp, env: Record<string, string>): W
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const log: WorkerProcess['log'] = [];
-  const waiters: { predicate: (l: WorkerProcess['log'][number]) => boolean; resolve: (l: WorkerProcess['log'][number]) => void }[] = [];
+  const waiters: {
+    predicate: (l: WorkerProcess['log'][number]) => boolean;
+    resolve: (l: WorkerProcess['log'][number]) => void;
+  }[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     let entry;
     try {
       entry = JSON.parse(line);
@@ -43,7 +48,7 @@ export function startWorkerProcess(api: TestApp, env: Record<string, string>): W
       return;
     }
     log.push(entry);
-    for (const w of waiters.splice(0)) (w.predicate(entry) ? w.resolve(entry) : waiters.push(w));
+    for (const w of waiters.splice(0)) w.predicate(entry) ? w.resolve(entry) : waiters.push(w);
   });
   const logged: WorkerProcess['logged'] = (predicate) => {
     const found = log.find(predicate);

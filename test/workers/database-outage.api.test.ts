@@ -49,10 +49,18 @@ beforeAll(async () => {
   await worker.started;
   const synced = worker.logged((l) => l.msg === 'repository sync finished');
   const r = await api.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: sim.url, login: 'alice', personalAccessToken: aToken(sim, alice.id).token, namespacePath: 'acme' },
+    i: {
+      method: 'PERSONAL_ACCESS_TOKEN',
+      instanceUrl: sim.url,
+      login: 'alice',
+      personalAccessToken: aToken(sim, alice.id).token,
+      namespacePath: 'acme',
+    },
   });
   await synced;
-  orgId = (await api.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })).data.organizations[0].id;
+  orgId = (
+    await api.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: r.data.connectGitLab.connection.id })
+  ).data.organizations[0].id;
 });
 afterAll(async () => {
   await worker?.stop();
@@ -81,11 +89,16 @@ describe('PostgreSQL stopped mid-run and started again', () => {
     expect((await readiness()).status).toBe(200); // the pools reconnect on their next query
 
     await worker.logged((l) => l.msg === 'backup run finished' && l.runId === runId);
-    const done = await api.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace status snapshotId errorCode errorMessage } } }`, { id: runId });
+    const done = await api.gql(
+      `query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace status snapshotId errorCode errorMessage } } }`,
+      { id: runId },
+    );
     expect(done.data.backupRun).toMatchObject({ status: 'SUCCEEDED' }); // the diff shows every item's error otherwise
     for (const item of done.data.backupRun.items) {
       expect(item.status).toBe('SUCCEEDED');
-      const verified = await api.gql(`mutation($id: ID!) { verifySnapshot(id: $id) { ok problems } }`, { id: item.snapshotId });
+      const verified = await api.gql(`mutation($id: ID!) { verifySnapshot(id: $id) { ok problems } }`, {
+        id: item.snapshotId,
+      });
       expect(verified.data.verifySnapshot).toEqual({ ok: true, problems: [] });
     }
     expect(worker.child.exitCode).toBeNull();

@@ -16,7 +16,11 @@ beforeAll(async () => {
   const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
   sim.createProject({ namespaceId: group.id, path: 'api' });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme', includeGroups: false }));
+  ({ organizationId: orgId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+    includeGroups: false,
+  }));
 });
 afterAll(async () => {
   await t?.stop();
@@ -38,13 +42,28 @@ function nextHeartbeat(accept: (runningJobs: number) => boolean): Promise<number
   return seen.promise;
 }
 
-const workersQuery = async () => (await t.gql(`{ workers { name status concurrency runningJobs } }`)).data.workers as { runningJobs: number; concurrency: number; status: string }[];
+const workersQuery = async () =>
+  (await t.gql(`{ workers { name status concurrency runningJobs } }`)).data.workers as {
+    runningJobs: number;
+    concurrency: number;
+    status: string;
+  }[];
 
 it('announces a change of load to workerChanged subscribers: jobs running, then none', async () => {
-  const sub = subscribe<{ workerChanged: { name: string; runningJobs: number; stopped: boolean } }>(t.ws(), `subscription { workerChanged { name runningJobs stopped } }`);
+  const sub = subscribe<{ workerChanged: { name: string; runningJobs: number; stopped: boolean } }>(
+    t.ws(),
+    `subscription { workerChanged { name runningJobs stopped } }`,
+  );
   await untilListening(
     sub,
-    () => t.app.pubSub.publish('WORKER_CHANGED', { workerId: 'probe', name: 'probe', runningJobs: 0, stopped: false, at: '' }),
+    () =>
+      t.app.pubSub.publish('WORKER_CHANGED', {
+        workerId: 'probe',
+        name: 'probe',
+        runningJobs: 0,
+        stopped: false,
+        at: '',
+      }),
     (e) => e.workerChanged.name === 'probe',
   );
   const held = sim.holdNext({ pathPattern: /git-upload-pack$/, method: 'POST' });
@@ -70,7 +89,7 @@ it('reports the jobs a worker is running at its heartbeat, and none once they fi
   await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o, copyType: FULL }) { id } }`, { o: orgId });
   await held.reached;
   await busy;
-  const during = (await workersQuery())[0]!;
+  const during = (await workersQuery())[0];
   expect(during.runningJobs).toBeGreaterThanOrEqual(1);
   expect(during.runningJobs).toBeLessThanOrEqual(during.concurrency);
 
@@ -78,5 +97,5 @@ it('reports the jobs a worker is running at its heartbeat, and none once they fi
   held.release();
   await finished;
   await idle;
-  expect((await workersQuery())[0]!.runningJobs).toBe(0);
+  expect((await workersQuery())[0].runningJobs).toBe(0);
 });

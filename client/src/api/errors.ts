@@ -20,10 +20,21 @@ export interface ProblemReport {
 export function problemOf(error: CombinedError | undefined | null): ProblemReport {
   if (!error) return { message: null, fields: {}, code: null, reason: null, details: {} };
   if (error.networkError && error.graphQLErrors.length === 0) {
-    return { message: 'Labkeeper cannot be reached. Check that the server is running.', fields: {}, code: 'NETWORK', reason: null, details: {} };
+    return {
+      message: 'Labkeeper cannot be reached. Check that the server is running.',
+      fields: {},
+      code: 'NETWORK',
+      reason: null,
+      details: {},
+    };
   }
   const first = error.graphQLErrors[0];
-  const extensions = (first?.extensions ?? {}) as { code?: string; reason?: string; fields?: Record<string, string>; details?: Record<string, unknown> };
+  const extensions = (first?.extensions ?? {}) as {
+    code?: string;
+    reason?: string;
+    fields?: Record<string, string>;
+    details?: Record<string, unknown>;
+  };
   const fields: Record<string, string> = {};
   for (const [path, message] of Object.entries(extensions.fields ?? {})) {
     fields[path.replace(/^input\./, '')] = message;

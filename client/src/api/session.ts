@@ -11,7 +11,7 @@ const KEY = 'labkeeper.apiToken';
 export function takeTokenFromUrl(location: Location, history: History): string | null {
   const match = /(?:^#|&)token=([^&]+)/.exec(location.hash);
   if (!match) return null;
-  const token = decodeURIComponent(match[1]!);
+  const token = decodeURIComponent(match[1]);
   history.replaceState(history.state, '', location.pathname + location.search);
   return token;
 }

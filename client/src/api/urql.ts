@@ -24,10 +24,12 @@ export function createApiClient(token: string, onUnauthenticated: () => void): A
     // closing in between lost the new screen's subscription (its subscribe raced the close).
     lazyCloseTimeout: 3_000,
     retryAttempts: 20,
-    shouldRetry: (event) => !(event && typeof event === 'object' && 'code' in event && (event as CloseEvent).code === 4401),
+    shouldRetry: (event) =>
+      !(event && typeof event === 'object' && 'code' in event && (event as CloseEvent).code === 4401),
     on: {
       closed: (event) => {
-        if (event && typeof event === 'object' && 'code' in event && (event as CloseEvent).code === 4401) onUnauthenticated();
+        if (event && typeof event === 'object' && 'code' in event && (event as CloseEvent).code === 4401)
+          onUnauthenticated();
       },
     },
   });

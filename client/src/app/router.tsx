@@ -3,7 +3,16 @@
  * more than it saves. The server answers every unknown GET with index.html, so deep links and
  * reloads work.
  */
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type AnchorHTMLAttributes, type ReactNode } from 'react';
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+  type AnchorHTMLAttributes,
+  type ReactNode,
+} from 'react';
 
 interface RouterState {
   path: string;
@@ -49,10 +58,14 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   });
   const match = new RegExp(`^${source}/?$`).exec(path);
   if (!match) return null;
-  return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(match[i + 1]!)]));
+  return Object.fromEntries(names.map((n, i) => [n, decodeURIComponent(match[i + 1])]));
 }
 
-export function Link({ to, children, ...rest }: { to: string; children: ReactNode } & AnchorHTMLAttributes<HTMLAnchorElement>) {
+export function Link({
+  to,
+  children,
+  ...rest
+}: { to: string; children: ReactNode } & AnchorHTMLAttributes<HTMLAnchorElement>) {
   const { navigate, path } = useRouter();
   const current = path === to || (to !== '/' && path.startsWith(`${to}/`));
   return (

@@ -37,7 +37,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, []);
 
   const client = useMemo<ApiClient | null>(
-    () => (token ? createApiClient(token, () => signOut('Your API token was refused (expired or revoked). Sign in again.')) : null),
+    () =>
+      token
+        ? createApiClient(token, () => signOut('Your API token was refused (expired or revoked). Sign in again.'))
+        : null,
     [token, signOut],
   );
   useEffect(() => () => client?.dispose(), [client]);

@@ -30,7 +30,13 @@ export function ErrorNotice({ error, message }: { error?: CombinedError | null; 
   );
 }
 
-export function Notice({ kind = 'info', children }: { kind?: 'info' | 'warning' | 'success' | 'error'; children: ReactNode }) {
+export function Notice({
+  kind = 'info',
+  children,
+}: {
+  kind?: 'info' | 'warning' | 'success' | 'error';
+  children: ReactNode;
+}) {
   return (
     <div className={`notice notice-${kind}`} role={kind === 'error' || kind === 'warning' ? 'alert' : 'status'}>
       {children}

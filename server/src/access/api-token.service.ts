@@ -42,11 +42,16 @@ export class ApiTokenService {
     return this.repo.find({ order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
-  async create(input: { name: string; role: ApiRole; expiresAt?: Date | null }): Promise<{ token: string; entity: ApiTokenEntity }> {
+  async create(input: {
+    name: string;
+    role: ApiRole;
+    expiresAt?: Date | null;
+  }): Promise<{ token: string; entity: ApiTokenEntity }> {
     const name = input.name.trim();
     if (!name) throw validationError({ name: 'must not be empty' });
     if (!API_ROLES.includes(input.role)) throw validationError({ role: 'is not a known role' });
-    if (input.expiresAt && input.expiresAt <= this.clock.now()) throw validationError({ expiresAt: 'must be in the future' });
+    if (input.expiresAt && input.expiresAt <= this.clock.now())
+      throw validationError({ expiresAt: 'must be in the future' });
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const entity = await this.insert(name, input.role, token, input.expiresAt ?? null, false);
     this.logger.info({ apiTokenId: entity.id, role: input.role }, 'API token created');
@@ -55,7 +60,8 @@ export class ApiTokenService {
 
   async revoke(id: string): Promise<ApiTokenEntity> {
     const entity = await this.repo.findOneBy({ id });
-    if (!entity) throw new DomainError('API_TOKEN_NOT_FOUND', `API token ${id} does not exist`, { details: { apiTokenId: id } });
+    if (!entity)
+      throw new DomainError('API_TOKEN_NOT_FOUND', `API token ${id} does not exist`, { details: { apiTokenId: id } });
     if (!entity.revokedAt) {
       entity.revokedAt = this.clock.now();
       await this.repo.save(entity);
@@ -75,7 +81,10 @@ export class ApiTokenService {
   async inactiveAmong(tokenIds: string[]): Promise<string[]> {
     if (tokenIds.length === 0) return [];
     const now = this.clock.now();
-    const rows = await this.repo.find({ select: { id: true, revokedAt: true, expiresAt: true }, where: { id: In(tokenIds) } });
+    const rows = await this.repo.find({
+      select: { id: true, revokedAt: true, expiresAt: true },
+      where: { id: In(tokenIds) },
+    });
     const active = new Set(rows.filter((r) => !r.revokedAt && !(r.expiresAt && r.expiresAt <= now)).map((r) => r.id));
     return tokenIds.filter((id) => !active.has(id));
   }

@@ -29,7 +29,7 @@ export class AuthThrottle {
     const recent = this.recent(address);
     if (recent.length < this.limits.maxFailures) return null;
     this.throttledTotal++;
-    const oldest = recent[recent.length - this.limits.maxFailures]!;
+    const oldest = recent[recent.length - this.limits.maxFailures];
     return Math.max(1, Math.ceil((oldest + this.limits.windowMs - this.clock.now().getTime()) / 1000));
   }
 
@@ -52,7 +52,7 @@ export class AuthThrottle {
     const list = this.failures.get(address);
     if (!list) return [];
     const since = this.clock.now().getTime() - this.limits.windowMs;
-    while (list.length > 0 && list[0]! <= since) list.shift();
+    while (list.length > 0 && list[0] <= since) list.shift();
     if (list.length === 0) this.failures.delete(address);
     return list;
   }

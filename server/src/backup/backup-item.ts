@@ -63,7 +63,12 @@ export async function finishItem(o: FinishItemOptions): Promise<ItemOutcome> {
  * verification. One the policy wants verified and nobody has yet (a job killed between its row
  * and its verification) is verified now; if that fails, it does not stand.
  */
-export async function canStandForUnchanged(o: { run: BackupRunEntity; latest: SnapshotEntity; verify: VerifySnapshot; snapshots: Repository<SnapshotEntity> }): Promise<SnapshotEntity | null> {
+export async function canStandForUnchanged(o: {
+  run: BackupRunEntity;
+  latest: SnapshotEntity;
+  verify: VerifySnapshot;
+  snapshots: Repository<SnapshotEntity>;
+}): Promise<SnapshotEntity | null> {
   const { latest } = o;
   if (!latest.isComplete || latest.verificationStatus === 'FAILED') return null;
   if (!o.run.policy.verifyAfterBackup || latest.verificationStatus === 'VERIFIED') return latest;

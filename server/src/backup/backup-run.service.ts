@@ -14,7 +14,14 @@ import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
-import { BackupRunEntity, BackupRunItemEntity, TERMINAL_ITEM_STATUSES, TERMINAL_RUN_STATUSES, type BackupRunStatus, type BackupTrigger } from './backup.entity.js';
+import {
+  BackupRunEntity,
+  BackupRunItemEntity,
+  TERMINAL_ITEM_STATUSES,
+  TERMINAL_RUN_STATUSES,
+  type BackupRunStatus,
+  type BackupTrigger,
+} from './backup.entity.js';
 import { backupAlreadyRunning, backupRunNotFound, nothingToBackUp } from './backup.errors.js';
 import type { BackupProgressed } from './backup.events.js';
 import type { PolicyService } from './policy.service.js';
@@ -43,7 +50,10 @@ export class BackupRunService {
   /** Abort controllers of items running in this process, for cancellation. */
   private readonly running = new Map<string, AbortController>();
   /** Per run with items running in this process: the shared look at its row (see watch). */
-  private readonly watches = new Map<string, { timer: NodeJS.Timeout; items: Map<string, { run: BackupRunEntity; controller: AbortController }> }>();
+  private readonly watches = new Map<
+    string,
+    { timer: NodeJS.Timeout; items: Map<string, { run: BackupRunEntity; controller: AbortController }> }
+  >();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -73,7 +83,12 @@ export class BackupRunService {
       ...(filter.organizationId ? { organizationId: filter.organizationId } : {}),
       ...(filter.status ? { status: filter.status } : {}),
     };
-    const [items, total] = await this.runs.findAndCount({ where, order: { createdAt: 'DESC', id: 'DESC' }, skip: page.offset, take: page.limit });
+    const [items, total] = await this.runs.findAndCount({
+      where,
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: page.offset,
+      take: page.limit,
+    });
     return { items, total };
   }
 
@@ -96,21 +111,34 @@ export class BackupRunService {
   }
 
   /** Creates a run (QUEUED) and queues it. `repositoryIds` narrows it to some protected repositories. */
-  async runNow(organizationId: string, options: { repositoryIds?: string[] | null; trigger?: BackupTrigger; copyType?: CopyType } = {}) {
+  async runNow(
+    organizationId: string,
+    options: { repositoryIds?: string[] | null; trigger?: BackupTrigger; copyType?: CopyType } = {},
+  ) {
     const org = await this.dataSource.getRepository(OrganizationEntity).findOneBy({ id: organizationId });
-    if (!org) throw new DomainError('ORGANIZATION_NOT_FOUND', `organization ${organizationId} does not exist`, { details: { organizationId } });
+    if (!org)
+      throw new DomainError('ORGANIZATION_NOT_FOUND', `organization ${organizationId} does not exist`, {
+        details: { organizationId },
+      });
     const active = await this.runs.findOne({ where: { organizationId, status: In(['QUEUED', 'RUNNING']) } });
     if (active) throw backupAlreadyRunning(organizationId, active.id);
     const policy = await this.policies.forOrganization(organizationId);
     const scope = policy.value.scope;
     const selected = options.repositoryIds ?? (scope.mode === 'SELECTED' ? scope.repositoryIds : null);
     const repositories = await this.dataSource.getRepository(RepositoryEntity).find({
-      where: { organizationId, isProtected: true, deletedUpstreamAt: IsNull(), ...(selected ? { id: In(selected) } : {}) },
+      where: {
+        organizationId,
+        isProtected: true,
+        deletedUpstreamAt: IsNull(),
+        ...(selected ? { id: In(selected) } : {}),
+      },
     });
     // With *include groups*, each group's metadata is an item of the run too (not with a repository selection).
     const groups =
       org.includeGroups && policy.value.include.groupMetadata.length > 0 && !options.repositoryIds
-        ? await this.dataSource.getRepository(GroupEntity).find({ where: { organizationId, deletedUpstreamAt: IsNull() } })
+        ? await this.dataSource
+            .getRepository(GroupEntity)
+            .find({ where: { organizationId, deletedUpstreamAt: IsNull() } })
         : [];
     if (repositories.length === 0 && groups.length === 0) throw nothingToBackUp(organizationId);
     const run = this.runs.create({
@@ -157,7 +185,10 @@ export class BackupRunService {
         })),
       ]);
     });
-    this.logger.info({ runId: run.id, organizationId, repositories: repositories.length, groups: groups.length, trigger: run.trigger }, 'backup run queued');
+    this.logger.info(
+      { runId: run.id, organizationId, repositories: repositories.length, groups: groups.length, trigger: run.trigger },
+      'backup run queued',
+    );
     await this.emitRun(run);
     await this.queue.enqueue('backup.run', { runId: run.id });
     return run;
@@ -168,7 +199,10 @@ export class BackupRunService {
     const run = await this.get(runId);
     if (TERMINAL_RUN_STATUSES.includes(run.status)) return run;
     await this.runs.update({ id: runId }, { cancelRequestedAt: this.clock.now() });
-    await this.items.update({ runId, status: 'QUEUED' }, { status: 'CANCELED', phase: 'DONE', finishedAt: this.clock.now() });
+    await this.items.update(
+      { runId, status: 'QUEUED' },
+      { status: 'CANCELED', phase: 'DONE', finishedAt: this.clock.now() },
+    );
     for (const item of await this.items.findBy({ runId, status: 'RUNNING' })) this.running.get(item.id)?.abort();
     await this.maybeFinish(runId);
     return this.get(runId);
@@ -180,7 +214,8 @@ export class BackupRunService {
     if (run.status !== 'QUEUED') return;
     const startedAt = this.clock.now();
     // A scheduled run stops cleanly when its backup window closes (TIMED_OUT); Run now is not bound.
-    const windowEndsAt = run.trigger === 'SCHEDULED' ? windowEndsAt_(run.policy.window, run.policy.timeZone, startedAt) : null;
+    const windowEndsAt =
+      run.trigger === 'SCHEDULED' ? windowEndsAt_(run.policy.window, run.policy.timeZone, startedAt) : null;
     await this.runs.update({ id: runId, status: 'QUEUED' }, { status: 'RUNNING', startedAt, windowEndsAt });
     run.status = 'RUNNING';
     run.windowEndsAt = windowEndsAt;
@@ -188,7 +223,10 @@ export class BackupRunService {
     try {
       await this.refreshRepositories(run);
     } catch (error) {
-      this.logger.warn({ err: error, runId }, 'could not refresh repository facts from GitLab; every repository will be fetched');
+      this.logger.warn(
+        { err: error, runId },
+        'could not refresh repository facts from GitLab; every repository will be fetched',
+      );
     }
     const unchanged = await this.markProvablyUnchanged(run);
     const items = await this.items.find({ where: { runId, status: 'QUEUED' } });
@@ -208,7 +246,10 @@ export class BackupRunService {
       await this.finishItem(run, item, this.stopReason(run));
       return;
     }
-    await this.items.update({ id: itemId }, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1, startedAt: this.clock.now() });
+    await this.items.update(
+      { id: itemId },
+      { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1, startedAt: this.clock.now() },
+    );
     Object.assign(item, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1 });
     const controller = new AbortController();
     let databaseLost = false;
@@ -222,7 +263,12 @@ export class BackupRunService {
       const phaseChanged = p.phase !== item.phase || (p.phase === 'FETCHING' && !announced);
       announced = true;
       item.phase = p.phase;
-      if (p.git) git = { bytes: p.git.bytes ?? git.bytes, objects: p.git.objects ?? git.objects, total: p.git.totalObjects ?? git.total };
+      if (p.git)
+        git = {
+          bytes: p.git.bytes ?? git.bytes,
+          objects: p.git.objects ?? git.objects,
+          total: p.git.totalObjects ?? git.total,
+        };
       if (p.metadataRecords !== undefined) metadataRecords = p.metadataRecords;
       if (p.phase !== previousPhase) void this.items.update({ id: itemId }, { phase: p.phase });
       void this.emitItem(run, item, { git, metadataRecords }, phaseChanged);
@@ -250,19 +296,27 @@ export class BackupRunService {
         await this.retryLater(run, item, domain);
         return;
       }
-      if (!stopped) this.logger.error({ err: error, runId, repositoryId: item.repositoryId }, 'repository backup failed');
+      if (!stopped)
+        this.logger.error({ err: error, runId, repositoryId: item.repositoryId }, 'repository backup failed');
       await this.finishItem(
         run,
         item,
         stopped
           ? this.stopReason(await this.get(runId))
-          : { status: 'FAILED', errorCode: domain?.code ?? 'INTERNAL', errorMessage: domain?.message ?? 'unexpected error (see the worker log)' },
+          : {
+              status: 'FAILED',
+              errorCode: domain?.code ?? 'INTERNAL',
+              errorMessage: domain?.message ?? 'unexpected error (see the worker log)',
+            },
       );
     } finally {
       unwatch();
       this.running.delete(itemId);
       if (databaseLost) {
-        this.logger.warn({ runId, repositoryId: item.repositoryId }, 'database lost during a repository backup: it starts again when the database is back');
+        this.logger.warn(
+          { runId, repositoryId: item.repositoryId },
+          'database lost during a repository backup: it starts again when the database is back',
+        );
         await untilReachable(this.dataSource, touch);
         await this.runItem(runId, itemId, touch);
       }
@@ -275,9 +329,13 @@ export class BackupRunService {
    * same run instead of ending FAILED; after ITEM_ATTEMPTS it ends FAILED with the reason.
    */
   private async retryLater(run: BackupRunEntity, item: BackupRunItemEntity, error: DomainError): Promise<void> {
-    this.logger.warn({ runId: run.id, itemId: item.id, path: item.pathWithNamespace, attempt: item.attempts, reason: error.message }, 'repository backup failed transiently; retried later in this run');
+    this.logger.warn(
+      { runId: run.id, itemId: item.id, path: item.pathWithNamespace, attempt: item.attempts, reason: error.message },
+      'repository backup failed transiently; retried later in this run',
+    );
     // GitLab named a time (429/503 Retry-After): the repository's next try honours it too.
-    const retryAfterMs = typeof error.details?.retryAfterMs === 'number' ? Math.min(error.details.retryAfterMs, MAX_REQUEUE_WAIT_MS) : 0;
+    const retryAfterMs =
+      typeof error.details?.retryAfterMs === 'number' ? Math.min(error.details.retryAfterMs, MAX_REQUEUE_WAIT_MS) : 0;
     if (retryAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, retryAfterMs));
     await this.items.update({ id: item.id }, { status: 'QUEUED', phase: 'QUEUED' });
     const worker = await this.preferredWorker(run.organizationId);
@@ -294,13 +352,16 @@ export class BackupRunService {
     if (!watch) {
       const items = new Map<string, { run: BackupRunEntity; controller: AbortController }>();
       const timer = setInterval(() => {
-        void this.runs.findOneBy({ id: run.id }).then((current) => {
-          if (!current || !(current.cancelRequestedAt || this.windowClosed(current))) return;
-          for (const entry of items.values()) {
-            Object.assign(entry.run, { cancelRequestedAt: current.cancelRequestedAt });
-            entry.controller.abort();
-          }
-        }, () => undefined);
+        void this.runs.findOneBy({ id: run.id }).then(
+          (current) => {
+            if (!current || !(current.cancelRequestedAt || this.windowClosed(current))) return;
+            for (const entry of items.values()) {
+              Object.assign(entry.run, { cancelRequestedAt: current.cancelRequestedAt });
+              entry.controller.abort();
+            }
+          },
+          () => undefined,
+        );
       }, 1000);
       timer.unref();
       watch = { timer, items };
@@ -323,7 +384,11 @@ export class BackupRunService {
   private stopReason(run: BackupRunEntity): Partial<BackupRunItemEntity> {
     return run.cancelRequestedAt
       ? { status: 'CANCELED', errorCode: 'CANCELED', errorMessage: 'canceled by a user' }
-      : { status: 'CANCELED', errorCode: 'TIMED_OUT', errorMessage: 'the backup window closed before this repository was backed up' };
+      : {
+          status: 'CANCELED',
+          errorCode: 'TIMED_OUT',
+          errorMessage: 'the backup window closed before this repository was backed up',
+        };
   }
 
   private async finishItem(run: BackupRunEntity, item: BackupRunItemEntity, changes: Partial<BackupRunItemEntity>) {
@@ -337,15 +402,29 @@ export class BackupRunService {
       );
     }
     Object.assign(item, changes, { phase: 'DONE', finishedAt: this.clock.now() });
-    this.logger.info({ runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: item.status }, 'backup item finished');
+    this.logger.info(
+      { runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: item.status },
+      'backup item finished',
+    );
     await this.items.update({ id: item.id }, { ...changes, phase: 'DONE', finishedAt: item.finishedAt });
     this.throttle.clear(item.id);
-    const counts = await this.emitItem(run, item, { git: { bytes: Number(item.bytesReceived ?? 0), objects: item.objectsReceived ?? 0, total: null }, metadataRecords: 0 }, true);
+    const counts = await this.emitItem(
+      run,
+      item,
+      {
+        git: { bytes: Number(item.bytesReceived ?? 0), objects: item.objectsReceived ?? 0, total: null },
+        metadataRecords: 0,
+      },
+      true,
+    );
     await this.maybeFinish(run.id, counts ?? undefined);
   }
 
   /** Ends the run when every item is terminal; only the caller whose UPDATE wins publishes it. */
-  async maybeFinish(runId: string, countedAfterUpdate?: Awaited<ReturnType<BackupRunService['counts']>>): Promise<void> {
+  async maybeFinish(
+    runId: string,
+    countedAfterUpdate?: Awaited<ReturnType<BackupRunService['counts']>>,
+  ): Promise<void> {
     // Counts taken after this process's last item update are as good as new ones: whichever
     // finisher counts last sees every item terminal.
     const counts = countedAfterUpdate ?? (await this.counts(runId));
@@ -358,18 +437,25 @@ export class BackupRunService {
       : this.windowClosed(run) && (counts.by.CANCELED ?? 0) > 0
         ? 'TIMED_OUT'
         : ok === counts.total
-        ? 'SUCCEEDED'
-        : ok + (counts.by.PARTIAL ?? 0) === 0
-          ? 'FAILED'
-          : 'PARTIAL';
-    const [{ sum }] = await this.items.createQueryBuilder('i').select('coalesce(sum(i.bytes_written), 0)::text', 'sum').where('i.run_id = :runId', { runId }).getRawMany();
+          ? 'SUCCEEDED'
+          : ok + (counts.by.PARTIAL ?? 0) === 0
+            ? 'FAILED'
+            : 'PARTIAL';
+    const [{ sum }] = await this.items
+      .createQueryBuilder('i')
+      .select('coalesce(sum(i.bytes_written), 0)::text', 'sum')
+      .where('i.run_id = :runId', { runId })
+      .getRawMany();
     const finished = await this.runs.update(
       { id: runId, status: Not(In(TERMINAL_RUN_STATUSES)) },
       {
         status,
         finishedAt: this.clock.now(),
         bytesWritten: sum,
-        errorMessage: status === 'PARTIAL' || status === 'FAILED' ? `${counts.total - ok} of ${counts.total} repositories did not complete` : null,
+        errorMessage:
+          status === 'PARTIAL' || status === 'FAILED'
+            ? `${counts.total - ok} of ${counts.total} repositories did not complete`
+            : null,
       },
     );
     if (finished.affected !== 1) return;
@@ -381,7 +467,9 @@ export class BackupRunService {
   private async refreshRepositories(run: BackupRunEntity) {
     const org = await this.dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
     const projects = await this.sessions.withGitLab(org.connectionId, async (client) =>
-      org.kind === 'GROUP' ? client.listGroupProjects(org.gitlabNamespaceId) : client.listUserProjects((await client.currentUser()).id),
+      org.kind === 'GROUP'
+        ? client.listGroupProjects(org.gitlabNamespaceId)
+        : client.listUserProjects((await client.currentUser()).id),
     );
     if (projects.length === 0) return;
     await this.dataSource.query(
@@ -432,10 +520,18 @@ export class BackupRunService {
           AND r.last_activity_at IS NOT NULL AND r.last_activity_at <= l.created_at - ($4 || ' milliseconds')::interval
           AND l.is_complete AND (l.verification_status = 'VERIFIED' OR (NOT $6 AND l.verification_status <> 'FAILED'))
        RETURNING i.id`,
-      [run.organizationId, run.chainKey, run.id, String(ACTIVITY_GRANULARITY_MS), this.clock.now(), run.policy.verifyAfterBackup],
+      [
+        run.organizationId,
+        run.chainKey,
+        run.id,
+        String(ACTIVITY_GRANULARITY_MS),
+        this.clock.now(),
+        run.policy.verifyAfterBackup,
+      ],
     );
     const count = Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : rows.length;
-    if (count > 0) this.logger.info({ runId: run.id, unchanged: count }, 'repositories provably unchanged: skipped without git');
+    if (count > 0)
+      this.logger.info({ runId: run.id, unchanged: count }, 'repositories provably unchanged: skipped without git');
     return count;
   }
 
@@ -447,32 +543,47 @@ export class BackupRunService {
     this.throttle.push(`run:${run.id}`, this.event(run, counts, null, isTerminal), true);
   }
 
-  private async emitItem(run: BackupRunEntity, item: BackupRunItemEntity, p: { git: { bytes: number; objects: number; total: number | null }; metadataRecords: number }, force: boolean) {
+  private async emitItem(
+    run: BackupRunEntity,
+    item: BackupRunItemEntity,
+    p: { git: { bytes: number; objects: number; total: number | null }; metadataRecords: number },
+    force: boolean,
+  ) {
     // Counting items is a query: done when an item ends; phase changes reuse the last numbers.
     const counted = item.phase === 'DONE' ? await this.counts(run.id) : null;
     const counts = counted ?? this.lastCounts.get(run.id) ?? { total: run.itemsTotal, done: 0, failed: 0 };
     this.lastCounts.set(run.id, counts);
     this.throttle.push(
       item.id,
-      this.event(run, counts, {
-        itemId: item.id,
-        repositoryId: item.repositoryId,
-        groupId: item.groupId,
-        pathWithNamespace: item.pathWithNamespace,
-        status: item.status,
-        phase: item.phase,
-        bytesReceived: p.git.bytes,
-        objectsReceived: p.git.objects,
-        totalObjects: p.git.total,
-        metadataRecords: p.metadataRecords,
-        errorMessage: item.errorMessage ?? null,
-      }, false),
+      this.event(
+        run,
+        counts,
+        {
+          itemId: item.id,
+          repositoryId: item.repositoryId,
+          groupId: item.groupId,
+          pathWithNamespace: item.pathWithNamespace,
+          status: item.status,
+          phase: item.phase,
+          bytesReceived: p.git.bytes,
+          objectsReceived: p.git.objects,
+          totalObjects: p.git.total,
+          metadataRecords: p.metadataRecords,
+          errorMessage: item.errorMessage ?? null,
+        },
+        false,
+      ),
       force,
     );
     return counted;
   }
 
-  private event(run: BackupRunEntity, counts: { total: number; done: number; failed: number }, item: BackupProgressed['item'], isTerminal: boolean): BackupProgressed {
+  private event(
+    run: BackupRunEntity,
+    counts: { total: number; done: number; failed: number },
+    item: BackupProgressed['item'],
+    isTerminal: boolean,
+  ): BackupProgressed {
     return {
       organizationId: run.organizationId,
       runId: run.id,

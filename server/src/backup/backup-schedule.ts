@@ -27,7 +27,15 @@
  *
  * Pure: no clock reads; `after` is a parameter, so tests need no waiting.
  */
-import { addDays, isDayOfMonth, localParts, weekdayOf, zonedInstant, zonedInstants, type CivilDate } from '../shared/zoned-time.js';
+import {
+  addDays,
+  isDayOfMonth,
+  localParts,
+  weekdayOf,
+  zonedInstant,
+  zonedInstants,
+  type CivilDate,
+} from '../shared/zoned-time.js';
 import { isInsideWindow } from './backup-window.js';
 import type { BackupSchedule, BackupWindow, CopySchedule, CopyType, TimeOfDay } from './policy.types.js';
 
@@ -62,7 +70,12 @@ interface PlannedCopy {
  * The first backup the schedule starts strictly after `after`, or null when it never starts one
  * (MANUAL, or a schedule without times, which validation refuses).
  */
-export function nextBackup(schedule: BackupSchedule, timeZone: string, after: Date, history?: BackupHistory): ScheduledBackup | null {
+export function nextBackup(
+  schedule: BackupSchedule,
+  timeZone: string,
+  after: Date,
+  history?: BackupHistory,
+): ScheduledBackup | null {
   if (schedule.type === 'MANUAL') return null;
   const start = localParts(after, timeZone);
   for (let offset = 0; offset < HORIZON_DAYS; offset++) {
@@ -131,7 +144,12 @@ export function upcomingBackups(
  * of its instants. Lets a worker that picks up a persisted scheduled time (after a restart, say)
  * recompute what it was meant to run.
  */
-export function copyTypeFor(schedule: BackupSchedule, timeZone: string, at: Date, history?: BackupHistory): CopyType | null {
+export function copyTypeFor(
+  schedule: BackupSchedule,
+  timeZone: string,
+  at: Date,
+  history?: BackupHistory,
+): CopyType | null {
   const next = nextBackup(schedule, timeZone, new Date(at.getTime() - 1), history);
   return next && next.at.getTime() === at.getTime() ? next.copyType : null;
 }
@@ -157,7 +175,11 @@ function copiesOn(schedule: BackupSchedule, date: CivilDate): PlannedCopy[] {
       const { time } = schedule;
       switch (schedule.every) {
         case 'HOURLY':
-          return Array.from({ length: 24 }, (_, hour) => ({ time: { hour, minute: time.minute }, copyType: 'INCREMENTAL', isEveryOccurrence: true }));
+          return Array.from({ length: 24 }, (_, hour) => ({
+            time: { hour, minute: time.minute },
+            copyType: 'INCREMENTAL',
+            isEveryOccurrence: true,
+          }));
         case 'DAILY':
           return [{ time, copyType: 'INCREMENTAL' }];
         case 'WEEKLY':
@@ -186,5 +208,7 @@ function runsOn(copy: CopySchedule, date: CivilDate): boolean {
 
 function instantsOf(copy: PlannedCopy, date: CivilDate, timeZone: string): Date[] {
   const { hour, minute } = copy.time;
-  return copy.isEveryOccurrence ? zonedInstants(date, hour, minute, timeZone) : [zonedInstant(date, hour, minute, timeZone)];
+  return copy.isEveryOccurrence
+    ? zonedInstants(date, hour, minute, timeZone)
+    : [zonedInstant(date, hour, minute, timeZone)];
 }

@@ -34,15 +34,24 @@ export class BackupScheduler {
       const claimed = await repo.update({ id: policy.id, nextBackupAt: policy.nextBackupAt! }, next);
       if (claimed.affected !== 1) continue;
       if (!starting) {
-        this.logger.warn({ organizationId: policy.organizationId }, 'scheduled backup skipped: outside the backup window');
+        this.logger.warn(
+          { organizationId: policy.organizationId },
+          'scheduled backup skipped: outside the backup window',
+        );
         continue;
       }
       try {
-        const run = await this.runs.runNow(policy.organizationId, { trigger: 'SCHEDULED', copyType: policy.nextCopyType ?? 'INCREMENTAL' });
+        const run = await this.runs.runNow(policy.organizationId, {
+          trigger: 'SCHEDULED',
+          copyType: policy.nextCopyType ?? 'INCREMENTAL',
+        });
         started.push(run.id);
       } catch (error) {
         if (!isDomainError(error, 'BACKUP_ALREADY_RUNNING') && !isDomainError(error, 'VALIDATION_FAILED')) throw error;
-        this.logger.warn({ organizationId: policy.organizationId, reason: (error as Error).message }, 'scheduled backup not started');
+        this.logger.warn(
+          { organizationId: policy.organizationId, reason: (error as Error).message },
+          'scheduled backup not started',
+        );
       }
     }
     return started;

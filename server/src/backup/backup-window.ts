@@ -43,7 +43,9 @@ export function windowEndsAt(window: BackupWindow | null, timeZone: string, star
   // midnight, closes tomorrow; any other closes today.
   const closesTomorrow = start === end ? now >= end : start > end && now >= start;
   const closingDate: CivilDate = addDays(local, closesTomorrow ? 1 : 0);
-  const later = zonedInstants(closingDate, window.end.hour, window.end.minute, timeZone).find((t) => t.getTime() > startedAt.getTime());
+  const later = zonedInstants(closingDate, window.end.hour, window.end.minute, timeZone).find(
+    (t) => t.getTime() > startedAt.getTime(),
+  );
   return later ?? zonedInstant(closingDate, window.end.hour, window.end.minute, timeZone);
 }
 

@@ -7,6 +7,16 @@ import type { GroupMetadataType, MetadataType } from './policy.types.js';
 
 export interface MetadataSource {
   /** `onWarning`: a child listing that failed (the record is kept) or a count unlike GitLab's x-total. */
-  projectRecords(projectId: number, type: MetadataType, onProgress?: (count: number) => void, onWarning?: (warning: string) => void): AsyncIterable<Record<string, unknown>>;
-  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: (count: number) => void, onWarning?: (warning: string) => void): AsyncIterable<Record<string, unknown>>;
+  projectRecords(
+    projectId: number,
+    type: MetadataType,
+    onProgress?: (count: number) => void,
+    onWarning?: (warning: string) => void,
+  ): AsyncIterable<Record<string, unknown>>;
+  groupRecords(
+    groupId: number,
+    type: GroupMetadataType,
+    onProgress?: (count: number) => void,
+    onWarning?: (warning: string) => void,
+  ): AsyncIterable<Record<string, unknown>>;
 }

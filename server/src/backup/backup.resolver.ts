@@ -1,4 +1,16 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import { toConnection, toPage } from '../graphql/pagination.js';
 import { validationError } from '../shared/errors.js';
@@ -44,7 +56,12 @@ export class BackupRunResolver {
   @Authorized('BACKUP_OPERATOR')
   @Mutation(() => BackupRun, { description: 'Back up now with the current policy; returns the QUEUED run at once.' })
   async runNow(@Arg('input') input: RunNowInput, @Ctx() { services }: GraphQLContext) {
-    return BackupRun.from(await services.backupRuns.runNow(input.organizationId, { repositoryIds: input.repositoryIds, copyType: input.copyType }));
+    return BackupRun.from(
+      await services.backupRuns.runNow(input.organizationId, {
+        repositoryIds: input.repositoryIds,
+        copyType: input.copyType,
+      }),
+    );
   }
 
   @Authorized('BACKUP_OPERATOR')
@@ -56,9 +73,17 @@ export class BackupRunResolver {
   @Authorized()
   @Subscription(() => BackupProgressEvent, {
     topics: 'BACKUP_PROGRESS',
-    filter: ({ payload, args }: { payload: BackupProgressed; args: { runId?: string | null; organizationId?: string | null } }) =>
-      (!args.runId || payload.runId === args.runId) && (!args.organizationId || payload.organizationId === args.organizationId),
-    description: 'Run and per-repository progress of one run (runId) or of an organization; ends each run with isTerminal.',
+    filter: ({
+      payload,
+      args,
+    }: {
+      payload: BackupProgressed;
+      args: { runId?: string | null; organizationId?: string | null };
+    }) =>
+      (!args.runId || payload.runId === args.runId) &&
+      (!args.organizationId || payload.organizationId === args.organizationId),
+    description:
+      'Run and per-repository progress of one run (runId) or of an organization; ends each run with isTerminal.',
   })
   backupProgress(
     @Root() event: BackupProgressed,
@@ -86,18 +111,25 @@ export class SnapshotResolver {
     return Snapshot.from(await services.snapshots.get(id));
   }
 
-  @FieldResolver(() => String, { description: 'manifest.json as stored (artifacts, refs, metadata counts), for inspection; contents has the typed facts.' })
+  @FieldResolver(() => String, {
+    description:
+      'manifest.json as stored (artifacts, refs, metadata counts), for inspection; contents has the typed facts.',
+  })
   async manifest(@Root() snapshot: Snapshot, @Ctx() { services }: GraphQLContext) {
     return JSON.stringify(await services.snapshots.reader.manifest(await services.snapshots.get(snapshot.id)));
   }
 
-  @FieldResolver(() => SnapshotContents, { description: 'What the snapshot holds (encryption, wiki, LFS objects), read from its manifest.' })
+  @FieldResolver(() => SnapshotContents, {
+    description: 'What the snapshot holds (encryption, wiki, LFS objects), read from its manifest.',
+  })
   async contents(@Root() snapshot: Snapshot, @Ctx() { services }: GraphQLContext) {
     return SnapshotContents.from(await services.snapshots.reader.manifest(await services.snapshots.get(snapshot.id)));
   }
 
   @Authorized('BACKUP_OPERATOR', 'RESTORE_OPERATOR')
-  @Mutation(() => VerificationReport, { description: 'Re-reads every artifact, checks sizes and sha256, and reads the bundle chain as a restore would.' })
+  @Mutation(() => VerificationReport, {
+    description: 'Re-reads every artifact, checks sizes and sha256, and reads the bundle chain as a restore would.',
+  })
   async verifySnapshot(@Arg('id', () => ID) id: string, @Ctx() { services }: GraphQLContext) {
     const { snapshot, result } = await services.snapshots.verify(id);
     return Object.assign(new VerificationReport(), { snapshot: Snapshot.from(snapshot), ...result });
@@ -139,7 +171,9 @@ export class PolicyResolver {
     @Ctx() { services, principal }: GraphQLContext,
   ) {
     const options = { mayChangeStorage: principal.role === 'ADMIN' };
-    return BackupPolicy.from(await services.policies.customize(organizationId, PolicySettingsShape.toValue(input), options));
+    return BackupPolicy.from(
+      await services.policies.customize(organizationId, PolicySettingsShape.toValue(input), options),
+    );
   }
 }
 
@@ -172,12 +206,17 @@ function latestSnapshotOf(context: GraphQLContext, repositoryId: string): Promis
     });
   }
   const current = batch;
-  return new Promise((resolve, reject) => current.set(repositoryId, [...(current.get(repositoryId) ?? []), { resolve, reject }]));
+  return new Promise((resolve, reject) =>
+    current.set(repositoryId, [...(current.get(repositoryId) ?? []), { resolve, reject }]),
+  );
 }
 
 @Resolver(() => Repository)
 export class RepositorySnapshotResolver {
-  @FieldResolver(() => Snapshot, { nullable: true, description: 'Its newest snapshot (of any chain), or null before its first backup.' })
+  @FieldResolver(() => Snapshot, {
+    nullable: true,
+    description: 'Its newest snapshot (of any chain), or null before its first backup.',
+  })
   latestSnapshot(@Root() repository: Repository, @Ctx() context: GraphQLContext): Promise<Snapshot | null> {
     return latestSnapshotOf(context, repository.id);
   }

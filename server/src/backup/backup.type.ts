@@ -21,8 +21,10 @@ registerEnumType(BackupRunStatusEnum, { name: 'BackupRunStatus' });
 @ObjectType({ description: 'One repository within a backup run.' })
 export class BackupRunItem {
   @Field(() => ID) id!: string;
-  @Field(() => ID, { nullable: true, description: 'The repository; null for a group item.' }) repositoryId!: string | null;
-  @Field(() => ID, { nullable: true, description: "The group whose metadata this item backs up (include groups)." }) groupId!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The repository; null for a group item.' }) repositoryId!:
+    string | null;
+  @Field(() => ID, { nullable: true, description: 'The group whose metadata this item backs up (include groups).' })
+  groupId!: string | null;
   @Field() pathWithNamespace!: string;
   @Field({ description: 'QUEUED, RUNNING, SUCCEEDED, PARTIAL, UNCHANGED, FAILED or CANCELED' }) status!: string;
   @Field({ description: 'QUEUED, FETCHING, BUNDLING, METADATA, WRITING, VERIFYING or DONE' }) phase!: string;
@@ -30,7 +32,10 @@ export class BackupRunItem {
   @Field(() => Number) bytesReceived!: number;
   @Field(() => Int) objectsReceived!: number;
   @Field(() => Number) bytesWritten!: number;
-  @Field(() => ID, { nullable: true, description: 'The snapshot made (or, for UNCHANGED, the latest one that still holds).' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The snapshot made (or, for UNCHANGED, the latest one that still holds).',
+  })
   snapshotId!: string | null;
   @Field(() => [String], { description: 'E.g. metadata types skipped with the reason.' }) warnings!: string[];
   @Field(() => String, { nullable: true }) errorCode!: string | null;
@@ -39,7 +44,11 @@ export class BackupRunItem {
   @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
 
   static from(e: BackupRunItemEntity): BackupRunItem {
-    return Object.assign(new BackupRunItem(), { ...e, bytesReceived: Number(e.bytesReceived), bytesWritten: Number(e.bytesWritten) });
+    return Object.assign(new BackupRunItem(), {
+      ...e,
+      bytesReceived: Number(e.bytesReceived),
+      bytesWritten: Number(e.bytesWritten),
+    });
   }
 }
 
@@ -48,7 +57,8 @@ export class BackupRun {
   @Field(() => ID) id!: string;
   @Field(() => ID) organizationId!: string;
   @Field({ description: 'MANUAL, SCHEDULED or EVENT' }) trigger!: string;
-  @Field(() => CopyTypeEnum, { description: 'What was asked for; repositories without a usable chain get a FULL.' }) copyType!: string;
+  @Field(() => CopyTypeEnum, { description: 'What was asked for; repositories without a usable chain get a FULL.' })
+  copyType!: string;
   @Field(() => BackupRunStatusEnum) status!: BackupRunStatus;
   @Field(() => Int) itemsTotal!: number;
   @Field(() => Number) bytesWritten!: number;
@@ -69,15 +79,18 @@ export class MetadataCount {
   @Field(() => Int) records!: number;
 }
 
-@ObjectType({ description: 'The encryption of a snapshot\'s artifacts.' })
+@ObjectType({ description: "The encryption of a snapshot's artifacts." })
 export class SnapshotEncryption {
   @Field() algorithm!: string;
   @Field({ description: 'A fingerprint of the key that wrote them (not secret).' }) keyId!: string;
 }
 
-@ObjectType({ description: 'What a snapshot holds, as its manifest says: typed, so clients never read the storage format.' })
+@ObjectType({
+  description: 'What a snapshot holds, as its manifest says: typed, so clients never read the storage format.',
+})
 export class SnapshotContents {
-  @Field(() => SnapshotEncryption, { nullable: true, description: 'null when the artifacts are not encrypted.' }) encryption!: SnapshotEncryption | null;
+  @Field(() => SnapshotEncryption, { nullable: true, description: 'null when the artifacts are not encrypted.' })
+  encryption!: SnapshotEncryption | null;
   @Field({ description: 'The wiki repository is in the snapshot.' }) hasWiki!: boolean;
   @Field(() => Int, { description: 'Git LFS objects the snapshot references.' }) lfsObjectCount!: number;
 
@@ -93,17 +106,25 @@ export class SnapshotContents {
 @ObjectType({ description: 'An immutable restore point of one repository.' })
 export class Snapshot {
   @Field(() => ID) id!: string;
-  @Field(() => ID, { nullable: true, description: "The repository; null for a group's metadata snapshot." }) repositoryId!: string | null;
-  @Field(() => ID, { nullable: true, description: "The group, for a group's metadata snapshot." }) groupId!: string | null;
+  @Field(() => ID, { nullable: true, description: "The repository; null for a group's metadata snapshot." })
+  repositoryId!: string | null;
+  @Field(() => ID, { nullable: true, description: "The group, for a group's metadata snapshot." }) groupId!:
+    string | null;
   @Field(() => ID) organizationId!: string;
   @Field(() => ID) runId!: string;
   @Field(() => CopyTypeEnum) copyType!: string;
-  @Field(() => ID, { nullable: true, description: 'The snapshot this one builds on (null for FULL).' }) parentId!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The snapshot this one builds on (null for FULL).' }) parentId!:
+    string | null;
   @Field(() => Number) sizeBytes!: number;
   @Field(() => Int) artifactCount!: number;
   @Field(() => Int) refCount!: number;
-  @Field(() => String, { description: 'JSON object: metadata type → records.', deprecationReason: 'Use metadataRecords (typed).' }) metadataCounts!: string;
-  @Field(() => [MetadataCount], { description: 'Records per metadata type included in the snapshot.' }) metadataRecords!: MetadataCount[];
+  @Field(() => String, {
+    description: 'JSON object: metadata type → records.',
+    deprecationReason: 'Use metadataRecords (typed).',
+  })
+  metadataCounts!: string;
+  @Field(() => [MetadataCount], { description: 'Records per metadata type included in the snapshot.' })
+  metadataRecords!: MetadataCount[];
   @Field({ description: 'UNVERIFIED, VERIFIED or FAILED' }) verificationStatus!: string;
   @Field(() => Date, { nullable: true }) verifiedAt!: Date | null;
   @Field(() => String, { nullable: true }) verificationError!: string | null;
@@ -115,7 +136,12 @@ export class Snapshot {
     const metadataRecords = Object.entries(e.metadataCounts)
       .filter(([, records]) => typeof records === 'number')
       .map(([type, records]) => Object.assign(new MetadataCount(), { type, records }));
-    return Object.assign(new Snapshot(), { ...e, sizeBytes: Number(e.sizeBytes), metadataCounts: JSON.stringify(e.metadataCounts), metadataRecords });
+    return Object.assign(new Snapshot(), {
+      ...e,
+      sizeBytes: Number(e.sizeBytes),
+      metadataCounts: JSON.stringify(e.metadataCounts),
+      metadataRecords,
+    });
   }
 }
 

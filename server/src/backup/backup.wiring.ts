@@ -39,7 +39,11 @@ export function encryptionKeys(credentials: CredentialService, box: SecretBox) {
       return { key, keyId: artifactKeyId(key) };
     },
     /** The key an artifact was written with, found from the manifest's key id. */
-    async forArtifact(snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): Promise<Buffer | null> {
+    async forArtifact(
+      snapshot: SnapshotEntity,
+      manifest: Manifest,
+      artifact: ManifestArtifact,
+    ): Promise<Buffer | null> {
       if (!artifact.encrypted) return null;
       if (!manifest.encryption) return installationKey(snapshot.organizationId);
       // Every version of the key: a snapshot made before a rotation was encrypted with an older one.
@@ -57,9 +61,13 @@ export function encryptionKeys(credentials: CredentialService, box: SecretBox) {
         const key = await matching(credential.id);
         if (key) return key;
       }
-      throw new DomainError('ENCRYPTION_KEY_MISMATCH', `no ENCRYPTION_KEY credential matches key ${manifest.encryption.keyId} of snapshot ${snapshot.id}; restore the credential it was made with`, {
-        details: { snapshotId: snapshot.id, keyId: manifest.encryption.keyId },
-      });
+      throw new DomainError(
+        'ENCRYPTION_KEY_MISMATCH',
+        `no ENCRYPTION_KEY credential matches key ${manifest.encryption.keyId} of snapshot ${snapshot.id}; restore the credential it was made with`,
+        {
+          details: { snapshotId: snapshot.id, keyId: manifest.encryption.keyId },
+        },
+      );
     },
   };
 }
@@ -75,6 +83,12 @@ export async function encryptionUsers(dataSource: DataSource, credentialId: stri
     `SELECT organization_id FROM backup_policies WHERE value->'encryption'->>'credentialId' = $1`,
     [credentialId],
   );
-  const [{ n }] = await dataSource.query('SELECT count(*)::int AS n FROM snapshots WHERE encryption_credential_id = $1', [credentialId]);
-  return [...policies.map((p) => `backup policy of organization ${p.organization_id}`), ...(n > 0 ? [`${n} encrypted snapshot(s)`] : [])];
+  const [{ n }] = await dataSource.query(
+    'SELECT count(*)::int AS n FROM snapshots WHERE encryption_credential_id = $1',
+    [credentialId],
+  );
+  return [
+    ...policies.map((p) => `backup policy of organization ${p.organization_id}`),
+    ...(n > 0 ? [`${n} encrypted snapshot(s)`] : []),
+  ];
 }

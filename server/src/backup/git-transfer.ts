@@ -86,10 +86,17 @@ export class GitTransfer {
         return { via: 'direct', state: await this.direct(o) };
       } catch (error) {
         if (!(error instanceof ProtocolV2UnsupportedError)) throw error;
-        this.deps.logger.warn({ repository: o.what }, 'GitLab does not offer git protocol v2 here: backing up through a local mirror');
+        this.deps.logger.warn(
+          { repository: o.what },
+          'GitLab does not offer git protocol v2 here: backing up through a local mirror',
+        );
       }
     }
-    await this.fetch(() => syncMirror(o.mirror, o.url, { auth: o.auth, onProgress: o.onProgress, signal: o.ctx.signal }), o.ctx, o.what);
+    await this.fetch(
+      () => syncMirror(o.mirror, o.url, { auth: o.auth, onProgress: o.onProgress, signal: o.ctx.signal }),
+      o.ctx,
+      o.what,
+    );
     const { parentManifest } = await o.prepared;
     return { via: 'mirror', state: await refsOf(o.mirror, o.parentOf(parentManifest)) };
   }
@@ -98,10 +105,14 @@ export class GitTransfer {
     const { ctx, auth } = o;
     const http = { auth, caCertificate: auth.caCertificate, signal: ctx.signal, http: this.deps.http };
     const [{ service, remote }, { encryption, parentManifest }] = await Promise.all([
-      this.fetch(async () => {
-        const found = await discoverUploadPack(o.url, http); // once: ls-refs and the fetch both use it
-        return { service: found, remote: await lsRefs(found, http) };
-      }, ctx, o.what),
+      this.fetch(
+        async () => {
+          const found = await discoverUploadPack(o.url, http); // once: ls-refs and the fetch both use it
+          return { service: found, remote: await lsRefs(found, http) };
+        },
+        ctx,
+        o.what,
+      ),
       o.prepared,
     ]);
     const parent = o.parentOf(parentManifest);
@@ -111,24 +122,35 @@ export class GitTransfer {
     const present = new Set(parentTips);
     if (wants.every((oid) => present.has(oid))) return state; // no ref, or nothing new: no transfer
     const header = bundleHeader(remote.refs, parent ? prerequisiteCommits(parent) : []);
-    const stored = await this.fetch(async () => {
-      const { pack, objects } = await fetchPack(service, wants, parentTips, { ...http, onProgress: o.onProgress });
-      if (objects === 0) {
-        pack.destroy(); // refs moved to objects the parent has: nothing to bundle
-        return null;
-      }
-      // Packs are already compressed: bundles are only encrypted, never compressed again.
-      const encoded = this.deps.codec.encode({ compression: 'NONE', key: encryption?.key ?? null });
-      encoded.on('error', () => undefined); // observed by put(), which rejects with it
-      encoded.write(header);
-      const source = pack.on('error', (error) => encoded.destroy(error)).pipe(encoded);
-      return o.store.put(artifactKey(o.prefix, o.path), source).catch((error: unknown) => {
-        pack.destroy(); // a failed put (storage) must not leave GitLab's response parked
-        throw error;
-      });
-    }, ctx, o.what);
+    const stored = await this.fetch(
+      async () => {
+        const { pack, objects } = await fetchPack(service, wants, parentTips, { ...http, onProgress: o.onProgress });
+        if (objects === 0) {
+          pack.destroy(); // refs moved to objects the parent has: nothing to bundle
+          return null;
+        }
+        // Packs are already compressed: bundles are only encrypted, never compressed again.
+        const encoded = this.deps.codec.encode({ compression: 'NONE', key: encryption?.key ?? null });
+        encoded.on('error', () => undefined); // observed by put(), which rejects with it
+        encoded.write(header);
+        const source = pack.on('error', (error) => encoded.destroy(error)).pipe(encoded);
+        return o.store.put(artifactKey(o.prefix, o.path), source).catch((error: unknown) => {
+          pack.destroy(); // a failed put (storage) must not leave GitLab's response parked
+          throw error;
+        });
+      },
+      ctx,
+      o.what,
+    );
     if (!stored) return state;
-    o.artifacts.push({ path: o.path, kind: o.kind, size: stored.size, sha256: stored.sha256, compression: 'NONE', encrypted: !!encryption });
+    o.artifacts.push({
+      path: o.path,
+      kind: o.kind,
+      size: stored.size,
+      sha256: stored.sha256,
+      compression: 'NONE',
+      encrypted: !!encryption,
+    });
     return { ...state, bundle: o.path };
   }
 
@@ -141,7 +163,16 @@ export class GitTransfer {
     return (this.deps.http ?? defaultGitLabHttp()).retrying(`git transfer of ${what}`, operation, {
       signal: ctx.signal,
       onRetry: (event, error) => {
-        this.deps.logger.warn({ repository: what, attempt: event.attempt, delayMs: event.delayMs, status: event.status, reason: (error as Error | null)?.message }, 'git transfer failed, retrying');
+        this.deps.logger.warn(
+          {
+            repository: what,
+            attempt: event.attempt,
+            delayMs: event.delayMs,
+            status: event.status,
+            reason: (error as Error | null)?.message,
+          },
+          'git transfer failed, retrying',
+        );
         void ctx.touch();
       },
     });
@@ -187,7 +218,14 @@ export class GitTransfer {
     encoded.on('error', () => undefined); // observed by put(), which rejects with it
     const source = bytes.on('error', (error) => encoded.destroy(error)).pipe(encoded);
     const stored = await store.put(artifactKey(prefix, path), source);
-    artifacts.push({ path, kind, size: stored.size, sha256: stored.sha256, compression: 'NONE', encrypted: !!encryption });
+    artifacts.push({
+      path,
+      kind,
+      size: stored.size,
+      sha256: stored.sha256,
+      compression: 'NONE',
+      encrypted: !!encryption,
+    });
     return path;
   }
 }
@@ -200,7 +238,13 @@ export class GitTransfer {
  * bundles either way, the list only lets git say early what is missing.
  */
 export function prerequisiteCommits(parent: Pick<GitState, 'refs'>): string[] {
-  return [...new Set(Object.entries(parent.refs).filter(([ref]) => !ref.startsWith('refs/tags/')).map(([, oid]) => oid))];
+  return [
+    ...new Set(
+      Object.entries(parent.refs)
+        .filter(([ref]) => !ref.startsWith('refs/tags/'))
+        .map(([, oid]) => oid),
+    ),
+  ];
 }
 
 /** A mirror's refs and HEAD, and the tips of the parent snapshot its bundle builds on. */

@@ -31,13 +31,26 @@ export interface GroupBackupDeps {
 }
 
 export function createGroupBackup(deps: GroupBackupDeps) {
-  return async function backupGroup(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
+  return async function backupGroup(
+    run: BackupRunEntity,
+    item: BackupRunItemEntity,
+    ctx: ItemContext,
+  ): Promise<ItemOutcome> {
     const { dataSource } = deps;
     const snapshots = dataSource.getRepository(SnapshotEntity);
     if (item.snapshotId) {
       // A snapshot this item already committed (job re-run after the row was written): finish it.
       const done = await snapshots.findOneBy({ id: item.snapshotId });
-      if (done) return finishItem({ run, snapshot: done, isPartial: !done.isComplete, warnings: item.warnings, ctx, verify: deps.verify, snapshots });
+      if (done)
+        return finishItem({
+          run,
+          snapshot: done,
+          isPartial: !done.isComplete,
+          warnings: item.warnings,
+          ctx,
+          verify: deps.verify,
+          snapshots,
+        });
     }
     const group = await dataSource.getRepository(GroupEntity).findOneByOrFail({ id: item.groupId! });
     const organization = await dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
@@ -72,13 +85,30 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       parent: null,
       instanceUrl: await deps.instanceUrl(organization.connectionId),
       organization: { id: organization.id, fullPath: organization.fullPath },
-      subject: { group: { id: group.id, gitlabGroupId: group.gitlabGroupId, fullPath: group.fullPath, webUrl: group.webUrl, parentGitlabGroupId: group.parentGitlabGroupId } },
+      subject: {
+        group: {
+          id: group.id,
+          gitlabGroupId: group.gitlabGroupId,
+          fullPath: group.fullPath,
+          webUrl: group.webUrl,
+          parentGitlabGroupId: group.parentGitlabGroupId,
+        },
+      },
       metadata,
       encryption,
       artifacts,
     });
     const encryptionCredentialId = run.policy.encryption?.credentialId ?? null;
-    const snapshot = await commitSnapshot({ dataSource, store, storageRoot, prefix, manifest, runId: run.id, chainKey: run.chainKey, encryptionCredentialId });
+    const snapshot = await commitSnapshot({
+      dataSource,
+      store,
+      storageRoot,
+      prefix,
+      manifest,
+      runId: run.id,
+      chainKey: run.chainKey,
+      encryptionCredentialId,
+    });
     const isPartial = Object.values(metadata).some((m) => m.status === 'FAILED');
     return finishItem({ run, snapshot, isPartial, warnings, ctx, verify: deps.verify, snapshots });
   };

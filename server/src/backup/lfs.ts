@@ -51,7 +51,9 @@ export const POINTER_MAX_SIZE = 1024;
 /** The versions git-lfs accepts: the current one and the pre-release "hawser" one. */
 const VERSIONS = new Set(['https://git-lfs.github.com/spec/v1', 'https://hawser.github.com/spec/v1']);
 /** The shortest possible pointer (version, oid, `size 0`): anything smaller is not one. */
-const POINTER_MIN_SIZE = Math.min(...[...VERSIONS].map((v) => Buffer.byteLength(`version ${v}\noid sha256:${'0'.repeat(64)}\nsize 0\n`)));
+const POINTER_MIN_SIZE = Math.min(
+  ...[...VERSIONS].map((v) => Buffer.byteLength(`version ${v}\noid sha256:${'0'.repeat(64)}\nsize 0\n`)),
+);
 
 /**
  * Parses a pointer file per the spec, or returns null: UTF-8 lines `key value\n` (LF only, one
@@ -112,7 +114,14 @@ function startGit(args: string[], cwd: string, signal?: AbortSignal): GitProcess
     child.once('close', (code) => {
       signal?.removeEventListener('abort', onAbort);
       if (signal?.aborted) reject(canceled());
-      else if (code !== 0) reject(new GitError('GIT_FAILED', `git ${args[0]} failed: ${redact(stderr.trim().split('\n').slice(-3).join(' | ')) || `exit code ${code}`}`, { details: { exitCode: code } }));
+      else if (code !== 0)
+        reject(
+          new GitError(
+            'GIT_FAILED',
+            `git ${args[0]} failed: ${redact(stderr.trim().split('\n').slice(-3).join(' | ')) || `exit code ${code}`}`,
+            { details: { exitCode: code } },
+          ),
+        );
       else resolve();
     });
   });
@@ -138,7 +147,7 @@ async function existing(mirrorDir: string, names: string[], signal?: AbortSignal
   const out: string[] = [];
   for await (const line of lines(check.child.stdout)) out.push(line);
   await check.done;
-  return names.filter((_, i) => out[i] !== undefined && !out[i]!.endsWith(' missing'));
+  return names.filter((_, i) => out[i] !== undefined && !out[i].endsWith(' missing'));
 }
 
 /**
@@ -149,17 +158,27 @@ async function existing(mirrorDir: string, names: string[], signal?: AbortSignal
  * --filter=blob:limit=1024` → `cat-file --batch-check`; then `cat-file --batch` reads the
  * candidate blobs.
  */
-export async function findLfsPointers(mirrorDir: string, refs: string[], exclude: string[] = [], options: { signal?: AbortSignal } = {}): Promise<LfsPointer[]> {
+export async function findLfsPointers(
+  mirrorDir: string,
+  refs: string[],
+  exclude: string[] = [],
+  options: { signal?: AbortSignal } = {},
+): Promise<LfsPointer[]> {
   const { signal } = options;
   const include = [...new Set(refs)].filter((r) => r.length > 0);
   if (include.length === 0) return [];
   for (const name of [...include, ...exclude]) {
-    if (name.startsWith('-') || /[\s\0]/.test(name)) throw new DomainError('VALIDATION_FAILED', `not a ref or object id: ${JSON.stringify(name.slice(0, 80))}`);
+    if (name.startsWith('-') || /[\s\0]/.test(name))
+      throw new DomainError('VALIDATION_FAILED', `not a ref or object id: ${JSON.stringify(name.slice(0, 80))}`);
   }
   const negative = await existing(mirrorDir, [...new Set(exclude)], signal);
 
   // 1. Small blobs reachable from the refs.
-  const revList = startGit(['rev-list', '--objects', '--no-object-names', `--filter=blob:limit=${POINTER_MAX_SIZE}`, '--stdin'], mirrorDir, signal);
+  const revList = startGit(
+    ['rev-list', '--objects', '--no-object-names', `--filter=blob:limit=${POINTER_MAX_SIZE}`, '--stdin'],
+    mirrorDir,
+    signal,
+  );
   const check = startGit(['cat-file', '--batch-check=%(objecttype) %(objectname) %(objectsize)'], mirrorDir, signal);
   revList.child.stdout.pipe(check.child.stdin);
   revList.child.stdin.end(`${[...include, ...negative.map((n) => `^${n}`)].join('\n')}\n`);
@@ -167,7 +186,7 @@ export async function findLfsPointers(mirrorDir: string, refs: string[], exclude
   const reading = (async () => {
     for await (const line of lines(check.child.stdout)) {
       const [type, name, size] = line.split(' ');
-      if (type === 'blob' && Number(size) >= POINTER_MIN_SIZE && Number(size) < POINTER_MAX_SIZE) candidates.push(name!);
+      if (type === 'blob' && Number(size) >= POINTER_MIN_SIZE && Number(size) < POINTER_MAX_SIZE) candidates.push(name);
     }
   })();
   try {
@@ -300,7 +319,8 @@ class Verifier extends Transform {
   }
 }
 
-const corrupt = (oid: string, reason: string) => new DomainError('ARTIFACT_CORRUPT', `LFS object ${oid}: ${reason}`, { details: { oid } });
+const corrupt = (oid: string, reason: string) =>
+  new DomainError('ARTIFACT_CORRUPT', `LFS object ${oid}: ${reason}`, { details: { oid } });
 
 /** This object cannot be had intact (its reason goes to `failed`); the others go on. */
 class ObjectRejected extends Error {}
@@ -344,7 +364,13 @@ class Tally {
  * a sink failure, cancellation); per-object problems end up in `missing` and `failed`.
  */
 export async function downloadLfsObjects(options: LfsDownloadOptions): Promise<LfsDownloadResult> {
-  const client = new LfsBatchClient({ repoHttpUrl: options.repoHttpUrl, auth: options.auth, caCertificate: options.caCertificate, http: options.http, signal: options.signal });
+  const client = new LfsBatchClient({
+    repoHttpUrl: options.repoHttpUrl,
+    auth: options.auth,
+    caCertificate: options.caCertificate,
+    http: options.http,
+    signal: options.signal,
+  });
   const batchSize = Math.min(100, Math.max(1, options.batchSize ?? 100));
   const tally = new Tally(options.onProgress);
   const result: LfsDownloadResult = { downloaded: 0, bytes: 0, missing: [], failed: [] };
@@ -382,7 +408,8 @@ export function uniqueObjects(objects: LfsPointer[]): { objects: LfsPointer[]; i
   const unique = new Map<string, number>();
   const invalid: string[] = [];
   for (const object of objects) {
-    if (!OID.test(object.oid) || !Number.isSafeInteger(object.size) || object.size < 0) invalid.push(String(object.oid));
+    if (!OID.test(object.oid) || !Number.isSafeInteger(object.size) || object.size < 0)
+      invalid.push(String(object.oid));
     else if (!unique.has(object.oid)) unique.set(object.oid, object.size);
   }
   return { objects: [...unique.entries()].map(([oid, size]) => ({ oid, size })), invalid };
@@ -396,7 +423,7 @@ async function inParallel<T>(items: T[], concurrency: number, work: (item: T) =>
   let next = 0;
   let stopped = false;
   const worker = async () => {
-    while (next < items.length && !stopped) await work(items[next++]!);
+    while (next < items.length && !stopped) await work(items[next++]);
   };
   const outcomes = await Promise.allSettled(
     Array.from({ length: Math.min(concurrency, items.length) }, () =>
@@ -429,7 +456,10 @@ class ObjectDownload {
       if (!entry) return { kind: 'failed', reason: 'the batch API gave no download action for it' };
       if ('error' in entry) {
         if (entry.error.code === 404 || entry.error.code === 410) return { kind: 'missing' };
-        return { kind: 'failed', reason: `the batch API refused it (${entry.error.code}${entry.error.message ? `: ${entry.error.message}` : ''})` };
+        return {
+          kind: 'failed',
+          reason: `the batch API refused it (${entry.error.code}${entry.error.message ? `: ${entry.error.message}` : ''})`,
+        };
       }
       const action = entry.actions.download;
       if (!action) return { kind: 'failed', reason: 'the batch API gave no download action for it' };
@@ -440,7 +470,9 @@ class ObjectDownload {
       }
       try {
         let mismatches = 0;
-        await this.client.retrying(`GET ${bareUrl(action.href)}`, () => this.transfer(object, action, () => ++mismatches));
+        await this.client.retrying(`GET ${bareUrl(action.href)}`, () =>
+          this.transfer(object, action, () => ++mismatches),
+        );
         return { kind: 'ok' };
       } catch (error) {
         if (this.options.signal?.aborted) throw canceled();
@@ -449,7 +481,10 @@ class ObjectDownload {
         if (isDomainError(error, 'GITLAB_NOT_FOUND')) return { kind: 'missing' };
         if ((isDomainError(error, 'GITLAB_UNAUTHORIZED') || isDomainError(error, 'GITLAB_FORBIDDEN')) && renewals < 2) {
           // An expired LFS token or pre-signed URL: ask the batch endpoint for a fresh action.
-          this.options.logger?.warn({ oid: object.oid, status: error.details?.status }, 'LFS download action refused, renewing it');
+          this.options.logger?.warn(
+            { oid: object.oid, status: error.details?.status },
+            'LFS download action refused, renewing it',
+          );
           await renew();
           continue;
         }
@@ -486,7 +521,12 @@ class ObjectDownload {
         if (mismatched() >= 2) throw new ObjectRejected(verifier.mismatch);
         throw new DomainError('GITLAB_UNAVAILABLE', `${object.oid}: ${verifier.mismatch}`, { retryable: true });
       }
-      if (sourceError) throw new DomainError('GITLAB_UNAVAILABLE', `download of ${bareUrl(url)} broke off: ${(sourceError as Error).message}`, { retryable: true });
+      if (sourceError)
+        throw new DomainError(
+          'GITLAB_UNAVAILABLE',
+          `download of ${bareUrl(url)} broke off: ${(sourceError as Error).message}`,
+          { retryable: true },
+        );
       if (this.options.signal?.aborted) throw canceled();
       throw new SinkFailure(error);
     }

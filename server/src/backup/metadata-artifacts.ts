@@ -23,7 +23,9 @@ export interface MetadataArtifactInput {
   onCount(n: number): void;
 }
 
-export async function writeMetadataArtifact(input: MetadataArtifactInput): Promise<{ entry: Manifest['metadata'][string]; artifact: ManifestArtifact | null }> {
+export async function writeMetadataArtifact(
+  input: MetadataArtifactInput,
+): Promise<{ entry: Manifest['metadata'][string]; artifact: ManifestArtifact | null }> {
   const { store, type, compression, key, prefix } = input;
   const extension = compression === 'GZIP' ? '.gz' : compression === 'BROTLI' ? '.br' : '';
   const path = `metadata/${type}.jsonl${extension}${key ? '.enc' : ''}`;
@@ -48,7 +50,16 @@ export async function writeMetadataArtifact(input: MetadataArtifactInput): Promi
     const stored = await store.put(`${prefix}/${path}`, lines.pipe(encoded));
     return {
       entry: { status: 'OK', records, ...(warnings.length ? { warnings } : {}) },
-      artifact: { path, kind: 'METADATA', size: stored.size, sha256: stored.sha256, compression, encrypted: !!key, metadataType: type, records },
+      artifact: {
+        path,
+        kind: 'METADATA',
+        size: stored.size,
+        sha256: stored.sha256,
+        compression,
+        encrypted: !!key,
+        metadataType: type,
+        records,
+      },
     };
   } catch (error) {
     await store.delete(`${prefix}/${path}`).catch(() => undefined);
@@ -71,7 +82,11 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
   codec: ArtifactCodec;
   logger: Logger;
   types: readonly Type[];
-  records(type: Type, onCount: (n: number) => void, onWarning: (warning: string) => void): AsyncIterable<Record<string, unknown>>;
+  records(
+    type: Type,
+    onCount: (n: number) => void,
+    onWarning: (warning: string) => void,
+  ): AsyncIterable<Record<string, unknown>>;
   compression: MetadataArtifactInput['compression'];
   keyFor(type: Type): Buffer | null;
   prefix: string;
@@ -99,8 +114,10 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
     metadata[type] = result.entry;
     if (result.artifact) artifacts.push(result.artifact);
     total += result.entry.records;
-    if (result.entry.status !== 'OK') warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
-    for (const warning of result.entry.warnings ?? []) warnings.push(warning.startsWith(`${type}`) ? warning : `${type}: ${warning}`);
+    if (result.entry.status !== 'OK')
+      warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
+    for (const warning of result.entry.warnings ?? [])
+      warnings.push(warning.startsWith(`${type}`) ? warning : `${type}: ${warning}`);
   }
   return { metadata, artifacts, warnings };
 }

@@ -42,6 +42,14 @@ export function defaultPolicy(): BackupPolicyValue {
     // Drills filled in but off: a weekly git-only drill of 3 repositories on Sunday at 04:00 (after
     // the 01:00 backup) costs little, yet a scheduled job that restores data should be a decision
     // the operator takes; `runDrill` works whether it is on or not.
-    drill: { enabled: false, every: 'WEEKLY', time: { hour: 4, minute: 0 }, weekday: 0, dayOfMonth: 1, sampleSize: 3, target: { kind: 'LOCAL_BARE' } },
+    drill: {
+      enabled: false,
+      every: 'WEEKLY',
+      time: { hour: 4, minute: 0 },
+      weekday: 0,
+      dayOfMonth: 1,
+      sampleSize: 3,
+      target: { kind: 'LOCAL_BARE' },
+    },
   };
 }

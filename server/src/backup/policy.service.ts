@@ -24,7 +24,11 @@ import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
  */
 export function chainKeyOf(value: BackupPolicyValue, keyVersion = 1): string {
   const encryption = value.encryption?.credentialId ?? null;
-  const basis = JSON.stringify({ compression: value.compression, encryption, ...(encryption && keyVersion > 1 ? { keyVersion } : {}) });
+  const basis = JSON.stringify({
+    compression: value.compression,
+    encryption,
+    ...(encryption && keyVersion > 1 ? { keyVersion } : {}),
+  });
   return createHash('sha256').update(basis).digest('hex').slice(0, 16);
 }
 
@@ -51,10 +55,18 @@ export class PolicyService {
     const existing = await this.repo.findOneBy({ organizationId });
     if (existing) return existing;
     if (!(await this.dataSource.getRepository(OrganizationEntity).existsBy({ id: organizationId }))) {
-      throw new DomainError('ORGANIZATION_NOT_FOUND', `organization ${organizationId} does not exist`, { details: { organizationId } });
+      throw new DomainError('ORGANIZATION_NOT_FOUND', `organization ${organizationId} does not exist`, {
+        details: { organizationId },
+      });
     }
     const value = defaultPolicy();
-    const entity = this.repo.create({ id: newId(), organizationId, value, chainKey: chainKeyOf(value), ...(await this.next(organizationId, value)) });
+    const entity = this.repo.create({
+      id: newId(),
+      organizationId,
+      value,
+      chainKey: chainKeyOf(value),
+      ...(await this.next(organizationId, value)),
+    });
     await this.repo.createQueryBuilder().insert().values(entity).orIgnore().execute();
     return this.repo.findOneByOrFail({ organizationId });
   }
@@ -63,17 +75,28 @@ export class PolicyService {
    * `mayChangeStorage`: only ADMIN tokens choose where backups are stored; for others a storage
    * different from the current one is FORBIDDEN. Everything is checked before anything is written.
    */
-  async customize(organizationId: string, input: BackupPolicyValue, options: { mayChangeStorage?: boolean } = {}): Promise<BackupPolicyEntity> {
+  async customize(
+    organizationId: string,
+    input: BackupPolicyValue,
+    options: { mayChangeStorage?: boolean } = {},
+  ): Promise<BackupPolicyEntity> {
     const value = validatePolicy(input);
     if (value.storage.path) await this.checkStoragePath(value.storage.path);
     const chainKey = await this.chainKeyFor(value);
     const policy = await this.forOrganization(organizationId);
     const current = policy.value.storage;
-    const storageChanged = value.storage.kind !== current?.kind || (value.storage.path ?? null) !== (current?.path ?? null);
+    const storageChanged =
+      value.storage.kind !== current?.kind || (value.storage.path ?? null) !== (current?.path ?? null);
     if (options.mayChangeStorage === false && storageChanged) {
-      throw new DomainError('FORBIDDEN', 'Only an ADMIN token may change where backups are stored (input.storage).', { details: { fields: { storage: 'may be changed by an ADMIN token only' } } });
+      throw new DomainError('FORBIDDEN', 'Only an ADMIN token may change where backups are stored (input.storage).', {
+        details: { fields: { storage: 'may be changed by an ADMIN token only' } },
+      });
     }
-    if (chainKey !== policy.chainKey) this.logger.info({ organizationId }, 'compression or encryption changed: the next backups start a new full chain');
+    if (chainKey !== policy.chainKey)
+      this.logger.info(
+        { organizationId },
+        'compression or encryption changed: the next backups start a new full chain',
+      );
     Object.assign(policy, { value, chainKey, ...(await this.next(organizationId, value)) });
     await this.repo.save(policy);
     return policy;
@@ -89,20 +112,34 @@ export class PolicyService {
       policy.chainKey = await this.chainKeyFor(policy.value);
       Object.assign(policy, await this.next(policy.organizationId, policy.value));
       await this.repo.save(policy);
-      this.logger.info({ organizationId: policy.organizationId, credentialId }, 'encryption key rotated: the next backups start a new full chain with the new key');
+      this.logger.info(
+        { organizationId: policy.organizationId, credentialId },
+        'encryption key rotated: the next backups start a new full chain with the new key',
+      );
     }
   }
 
   private async chainKeyFor(value: BackupPolicyValue): Promise<string> {
-    return value.encryption ? chainKeyOf(value, await this.encryptionKeyVersion(value.encryption.credentialId)) : chainKeyOf(value);
+    return value.encryption
+      ? chainKeyOf(value, await this.encryptionKeyVersion(value.encryption.credentialId))
+      : chainKeyOf(value);
   }
 
   /** When the schedule fires next, and which copy it asks for. */
-  async next(organizationId: string, value: BackupPolicyValue, after = this.clock.now(), options: { runStarting?: boolean } = {}) {
+  async next(
+    organizationId: string,
+    value: BackupPolicyValue,
+    after = this.clock.now(),
+    options: { runStarting?: boolean } = {},
+  ) {
     // A run starting now makes (or completes) a full chain: the copy after it builds on that.
     const hasFull =
       options.runStarting ||
-      (await this.dataSource.getRepository(SnapshotEntity).existsBy({ organizationId, copyType: 'FULL', chainKey: await this.chainKeyFor(value).catch(() => chainKeyOf(value)) }));
+      (await this.dataSource.getRepository(SnapshotEntity).existsBy({
+        organizationId,
+        copyType: 'FULL',
+        chainKey: await this.chainKeyFor(value).catch(() => chainKeyOf(value)),
+      }));
     const upcoming = nextBackupInWindow(value.schedule, value.timeZone, value.window, after, { hasFull });
     return { nextBackupAt: upcoming?.at ?? null, nextCopyType: upcoming?.copyType ?? null };
   }

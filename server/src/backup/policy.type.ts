@@ -48,7 +48,8 @@ export class TimeOfDayShape {
 @ObjectType('CopySchedule')
 @InputType('CopyScheduleInput')
 export class CopyScheduleShape {
-  @Field(() => [Int], { description: '0 = Sunday … 6 = Saturday; empty = every day (unless daysOfMonth).' }) weekdays!: number[];
+  @Field(() => [Int], { description: '0 = Sunday … 6 = Saturday; empty = every day (unless daysOfMonth).' })
+  weekdays!: number[];
   @Field(() => [Int], { description: '1–31 (31 = last day of shorter months).' }) daysOfMonth!: number[];
   @Field(() => [TimeOfDayShape]) @ValidateNested({ each: true }) times!: TimeOfDayShape[];
 }
@@ -57,14 +58,18 @@ export class CopyScheduleShape {
 @InputType('BackupScheduleInput')
 export class BackupScheduleShape {
   @Field(() => ScheduleTypeEnum) type!: ScheduleTypeEnum;
-  @Field(() => TimeOfDayShape, { nullable: true, description: 'BASIC, FOREVER_INCREMENTAL, GFS' }) time?: TimeOfDayShape | null;
-  @Field(() => Int, { nullable: true, description: 'BASIC, GFS: day of the month of the full copy' }) fullDayOfMonth?: number | null;
+  @Field(() => TimeOfDayShape, { nullable: true, description: 'BASIC, FOREVER_INCREMENTAL, GFS' })
+  time?: TimeOfDayShape | null;
+  @Field(() => Int, { nullable: true, description: 'BASIC, GFS: day of the month of the full copy' }) fullDayOfMonth?:
+    number | null;
   @Field(() => CopyScheduleShape, { nullable: true, description: 'CUSTOM' }) full?: CopyScheduleShape | null;
   @Field(() => CopyScheduleShape, { nullable: true, description: 'CUSTOM' }) incremental?: CopyScheduleShape | null;
-  @Field(() => String, { nullable: true, description: 'FOREVER_INCREMENTAL: HOURLY, DAILY, WEEKLY or MONTHLY' }) every?: string | null;
+  @Field(() => String, { nullable: true, description: 'FOREVER_INCREMENTAL: HOURLY, DAILY, WEEKLY or MONTHLY' })
+  every?: string | null;
   @Field(() => Int, { nullable: true, description: 'FOREVER_INCREMENTAL (WEEKLY)' }) weekday?: number | null;
   @Field(() => Int, { nullable: true, description: 'FOREVER_INCREMENTAL (MONTHLY)' }) dayOfMonth?: number | null;
-  @Field(() => Int, { nullable: true, description: 'GFS: weekday of the differential copy' }) differentialWeekday?: number | null;
+  @Field(() => Int, { nullable: true, description: 'GFS: weekday of the differential copy' }) differentialWeekday?:
+    number | null;
 }
 
 @ObjectType('BackupWindow')
@@ -114,18 +119,23 @@ export enum DrillTargetKindEnum {
 }
 registerEnumType(DrillTargetKindEnum, {
   name: 'DrillTargetKind',
-  description: 'LOCAL_BARE: git-only, into a scratch bare repository under the data dir (deleted afterwards). SCRATCH_NAMESPACE: a NEW_PROJECT restore into a group kept for drills (the drill project is deleted afterwards).',
+  description:
+    'LOCAL_BARE: git-only, into a scratch bare repository under the data dir (deleted afterwards). SCRATCH_NAMESPACE: a NEW_PROJECT restore into a group kept for drills (the drill project is deleted afterwards).',
 });
 
 @ObjectType('DrillTarget')
 @InputType('DrillTargetInput')
 export class DrillTargetShape {
   @Field(() => DrillTargetKindEnum) kind!: DrillTargetKindEnum;
-  @Field(() => ID, { nullable: true, description: 'SCRATCH_NAMESPACE: the Connection (api scope) to restore through' }) connectionId?: string | null;
-  @Field(() => String, { nullable: true, description: 'SCRATCH_NAMESPACE: the group that receives drill projects' }) namespacePath?: string | null;
+  @Field(() => ID, { nullable: true, description: 'SCRATCH_NAMESPACE: the Connection (api scope) to restore through' })
+  connectionId?: string | null;
+  @Field(() => String, { nullable: true, description: 'SCRATCH_NAMESPACE: the group that receives drill projects' })
+  namespacePath?: string | null;
 }
 
-@ObjectType('DrillPolicy', { description: 'Periodic restore drills of a sample of repositories; the cadence is in the policy time zone.' })
+@ObjectType('DrillPolicy', {
+  description: 'Periodic restore drills of a sample of repositories; the cadence is in the policy time zone.',
+})
 @InputType('DrillPolicyInput')
 export class DrillPolicyShape {
   @Field({ description: 'Scheduled drills on or off (runDrill works either way).' }) enabled!: boolean;
@@ -133,7 +143,10 @@ export class DrillPolicyShape {
   @Field(() => TimeOfDayShape) @ValidateNested() time!: TimeOfDayShape;
   @Field(() => Int, { nullable: true, description: 'WEEKLY: 0 = Sunday … 6 = Saturday' }) weekday?: number | null;
   @Field(() => Int, { nullable: true, description: 'MONTHLY: 1–31' }) dayOfMonth?: number | null;
-  @Field(() => Int, { description: 'Repositories restored per drill (1–100), picked at random among those with a snapshot.' }) sampleSize!: number;
+  @Field(() => Int, {
+    description: 'Repositories restored per drill (1–100), picked at random among those with a snapshot.',
+  })
+  sampleSize!: number;
   @Field(() => DrillTargetShape) @ValidateNested() target!: DrillTargetShape;
 }
 
@@ -148,9 +161,13 @@ export class PolicySettingsShape {
   @Field(() => RetentionShape) @ValidateNested() retention!: RetentionShape;
   @Field(() => StorageShape) @ValidateNested() storage!: StorageShape;
   @Field(() => CompressionEnum) compression!: CompressionEnum;
-  @Field(() => ID, { nullable: true, description: 'An ENCRYPTION_KEY credential; null = not encrypted' }) encryptionCredentialId?: string | null;
+  @Field(() => ID, { nullable: true, description: 'An ENCRYPTION_KEY credential; null = not encrypted' })
+  encryptionCredentialId?: string | null;
   @Field() verifyAfterBackup!: boolean;
-  @Field(() => DrillPolicyShape, { nullable: true, description: 'Restore drills; null = none scheduled.' }) @IsOptional() @ValidateNested() drill?: DrillPolicyShape | null;
+  @Field(() => DrillPolicyShape, { nullable: true, description: 'Restore drills; null = none scheduled.' })
+  @IsOptional()
+  @ValidateNested()
+  drill?: DrillPolicyShape | null;
 
   static from(v: BackupPolicyValue): PolicySettingsShape {
     return Object.assign(new PolicySettingsShape(), {
@@ -182,9 +199,18 @@ export class PolicySettingsShape {
       retention: stripNulls(input.retention) as unknown as BackupPolicyValue['retention'],
       storage: { kind: input.storage.kind, path: input.storage.path ?? null } as BackupPolicyValue['storage'],
       compression: input.compression,
-      encryption: input.encryptionCredentialId === null || input.encryptionCredentialId === undefined ? null : { credentialId: input.encryptionCredentialId },
+      encryption:
+        input.encryptionCredentialId === null || input.encryptionCredentialId === undefined
+          ? null
+          : { credentialId: input.encryptionCredentialId },
       verifyAfterBackup: input.verifyAfterBackup,
-      drill: input.drill ? (stripNulls({ ...input.drill, time: { ...input.drill.time }, target: { ...input.drill.target } }) as unknown as DrillPolicy) : null,
+      drill: input.drill
+        ? (stripNulls({
+            ...input.drill,
+            time: { ...input.drill.time },
+            target: { ...input.drill.target },
+          }) as unknown as DrillPolicy)
+        : null,
     };
   }
 }
@@ -198,7 +224,8 @@ export class BackupPolicy {
   @Field(() => ID) id!: string;
   @Field(() => ID) organizationId!: string;
   @Field(() => PolicySettingsShape) settings!: PolicySettingsShape;
-  @Field(() => Date, { nullable: true, description: 'When the schedule starts the next backup.' }) nextBackupAt!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'When the schedule starts the next backup.' })
+  nextBackupAt!: Date | null;
   @Field(() => CopyTypeEnum, { nullable: true }) nextCopyType!: string | null;
   @Field() updatedAt!: Date;
 

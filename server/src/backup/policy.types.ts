@@ -9,7 +9,12 @@ export type { CopyType };
 
 // The metadata kinds are GitLab's vocabulary (the adapter owns them); a policy picks among them.
 import type { GroupMetadataType, MetadataType } from '../gitlab/metadata.types.js';
-export { GROUP_METADATA_TYPES, METADATA_TYPES, type GroupMetadataType, type MetadataType } from '../gitlab/metadata.types.js';
+export {
+  GROUP_METADATA_TYPES,
+  METADATA_TYPES,
+  type GroupMetadataType,
+  type MetadataType,
+} from '../gitlab/metadata.types.js';
 
 /** Days of the week, 0 = Sunday … 6 = Saturday (as in cron and Date#getDay). */
 export type Weekday = 0 | 1 | 2 | 3 | 4 | 5 | 6;

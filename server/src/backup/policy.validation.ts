@@ -86,7 +86,8 @@ export function validatePolicy(value: unknown): BackupPolicyValue {
   const include = validateInclude(p, input.include);
   const schedule = validateSchedule(p, input.schedule);
   const tz = typeof input.timeZone === 'string' ? canonicalTimeZone(input.timeZone) : null;
-  if (!tz) p.add('timeZone', `must be an IANA time zone such as Europe/Warsaw or UTC, not ${JSON.stringify(input.timeZone)}`);
+  if (!tz)
+    p.add('timeZone', `must be an IANA time zone such as Europe/Warsaw or UTC, not ${JSON.stringify(input.timeZone)}`);
   const window = validateWindow(p, input.window);
   const retention = validateRetention(p, input.retention);
   const storage = validateStorage(p, input.storage);
@@ -97,7 +98,19 @@ export function validatePolicy(value: unknown): BackupPolicyValue {
   if (schedule && window) checkScheduleFitsWindow(p, schedule, window);
 
   if (Object.keys(p.fields).length > 0) throw validationError(p.fields);
-  return { scope, include, schedule, timeZone: tz, window, retention, storage, compression, encryption, verifyAfterBackup, drill } as BackupPolicyValue;
+  return {
+    scope,
+    include,
+    schedule,
+    timeZone: tz,
+    window,
+    retention,
+    storage,
+    compression,
+    encryption,
+    verifyAfterBackup,
+    drill,
+  } as BackupPolicyValue;
 }
 
 function validateScope(p: Problems, v: unknown): BackupPolicyValue['scope'] | undefined {
@@ -107,7 +120,8 @@ function validateScope(p: Problems, v: unknown): BackupPolicyValue['scope'] | un
   if (mode === 'ALL') return { mode };
   const ids = p.list(scope.repositoryIds, 'scope.repositoryIds');
   if (!ids) return undefined;
-  if (ids.some((id) => typeof id !== 'string' || id.trim() === '')) return p.add('scope.repositoryIds', 'must list repository ids');
+  if (ids.some((id) => typeof id !== 'string' || id.trim() === ''))
+    return p.add('scope.repositoryIds', 'must list repository ids');
   if (ids.length === 0) return p.add('scope.repositoryIds', 'must list at least one repository (or use mode ALL)');
   return { mode, repositoryIds: [...new Set(ids as string[])] };
 }
@@ -120,8 +134,10 @@ function validateInclude(p: Problems, v: unknown): BackupPolicyValue['include'] 
   const lfs = p.bool(inc.lfs, 'include.lfs');
   const metadata = knownNames(p, inc.metadata, 'include.metadata', METADATA_TYPES);
   const groupMetadata = knownNames(p, inc.groupMetadata, 'include.groupMetadata', GROUP_METADATA_TYPES);
-  if (repository === undefined || wiki === undefined || lfs === undefined || !metadata || !groupMetadata) return undefined;
-  if (lfs && !repository) return p.add('include.lfs', 'LFS objects are backed up with the repository; include the repository too');
+  if (repository === undefined || wiki === undefined || lfs === undefined || !metadata || !groupMetadata)
+    return undefined;
+  if (lfs && !repository)
+    return p.add('include.lfs', 'LFS objects are backed up with the repository; include the repository too');
   if (!repository && !wiki && !lfs && metadata.length === 0 && groupMetadata.length === 0) {
     return p.add('include', 'must include at least one thing to back up');
   }
@@ -133,13 +149,15 @@ function knownNames<T extends string>(p: Problems, v: unknown, path: string, kno
   const list = p.list(v, path);
   if (!list) return undefined;
   const unknown = list.filter((name) => !known.includes(name as T));
-  if (unknown.length > 0) return p.add(path, `unknown: ${unknown.map((n) => JSON.stringify(n)).join(', ')}; known are ${known.join(', ')}`);
+  if (unknown.length > 0)
+    return p.add(path, `unknown: ${unknown.map((n) => JSON.stringify(n)).join(', ')}; known are ${known.join(', ')}`);
   return known.filter((name) => list.includes(name));
 }
 
 function validateSchedule(p: Problems, v: unknown): BackupSchedule | undefined {
   const s = p.obj(v, 'schedule');
-  const type = s && p.oneOf(s.type, 'schedule.type', ['BASIC', 'CUSTOM', 'FOREVER_INCREMENTAL', 'GFS', 'MANUAL'] as const);
+  const type =
+    s && p.oneOf(s.type, 'schedule.type', ['BASIC', 'CUSTOM', 'FOREVER_INCREMENTAL', 'GFS', 'MANUAL'] as const);
   if (!s || !type) return undefined;
   switch (type) {
     case 'MANUAL':
@@ -153,7 +171,9 @@ function validateSchedule(p: Problems, v: unknown): BackupSchedule | undefined {
       const time = p.time(s.time, 'schedule.time');
       const fullDayOfMonth = p.dayOfMonth(s.fullDayOfMonth, 'schedule.fullDayOfMonth');
       const differentialWeekday = p.weekday(s.differentialWeekday, 'schedule.differentialWeekday');
-      return time && fullDayOfMonth && differentialWeekday !== undefined ? { type, time, fullDayOfMonth, differentialWeekday } : undefined;
+      return time && fullDayOfMonth && differentialWeekday !== undefined
+        ? { type, time, fullDayOfMonth, differentialWeekday }
+        : undefined;
     }
     case 'CUSTOM': {
       const full = validateCopySchedule(p, s.full, 'schedule.full', true);
@@ -165,25 +185,42 @@ function validateSchedule(p: Problems, v: unknown): BackupSchedule | undefined {
       const time = p.time(s.time, 'schedule.time');
       // Only the field `every` uses is required; the other may be left out and gets a default.
       const weekday = s.weekday === undefined && every !== 'WEEKLY' ? 0 : p.weekday(s.weekday, 'schedule.weekday');
-      const dayOfMonth = s.dayOfMonth === undefined && every !== 'MONTHLY' ? 1 : p.dayOfMonth(s.dayOfMonth, 'schedule.dayOfMonth');
-      return every && time && weekday !== undefined && dayOfMonth ? { type, every, time, weekday, dayOfMonth } : undefined;
+      const dayOfMonth =
+        s.dayOfMonth === undefined && every !== 'MONTHLY' ? 1 : p.dayOfMonth(s.dayOfMonth, 'schedule.dayOfMonth');
+      return every && time && weekday !== undefined && dayOfMonth
+        ? { type, every, time, weekday, dayOfMonth }
+        : undefined;
     }
   }
 }
 
 /** The full copy needs at least one time (a schedule without fulls has nothing to build on). */
-function validateCopySchedule(p: Problems, v: unknown, path: string, isTimeRequired: boolean): CopySchedule | undefined {
+function validateCopySchedule(
+  p: Problems,
+  v: unknown,
+  path: string,
+  isTimeRequired: boolean,
+): CopySchedule | undefined {
   const c = p.obj(v, path);
   if (!c) return undefined;
   const weekdays = p.list(c.weekdays, `${path}.weekdays`)?.map((d, i) => p.weekday(d, `${path}.weekdays[${i}]`));
-  const days = p.list(c.daysOfMonth, `${path}.daysOfMonth`)?.map((d, i) => p.dayOfMonth(d, `${path}.daysOfMonth[${i}]`));
+  const days = p
+    .list(c.daysOfMonth, `${path}.daysOfMonth`)
+    ?.map((d, i) => p.dayOfMonth(d, `${path}.daysOfMonth[${i}]`));
   const times = p.list(c.times, `${path}.times`)?.map((t, i) => p.time(t, `${path}.times[${i}]`));
   if (!weekdays || !days || !times || [...weekdays, ...days, ...times].includes(undefined)) return undefined;
-  const uniqueTimes = [...new Map((times as TimeOfDay[]).map((t) => [hhmm(t), t])).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, t]) => t);
+  const uniqueTimes = [...new Map((times as TimeOfDay[]).map((t) => [hhmm(t), t])).entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([, t]) => t);
   if (isTimeRequired && uniqueTimes.length === 0) return p.add(`${path}.times`, 'must list at least one time');
-  if (uniqueTimes.length > MAX_TIMES_PER_DAY) return p.add(`${path}.times`, `must list at most ${MAX_TIMES_PER_DAY} times`);
+  if (uniqueTimes.length > MAX_TIMES_PER_DAY)
+    return p.add(`${path}.times`, `must list at most ${MAX_TIMES_PER_DAY} times`);
   const sortedUnique = <T extends number>(xs: T[]) => [...new Set(xs)].sort((a, b) => a - b);
-  return { weekdays: sortedUnique(weekdays as Weekday[]), daysOfMonth: sortedUnique(days as number[]), times: uniqueTimes };
+  return {
+    weekdays: sortedUnique(weekdays as Weekday[]),
+    daysOfMonth: sortedUnique(days as number[]),
+    times: uniqueTimes,
+  };
 }
 
 function validateWindow(p: Problems, v: unknown): BackupWindow | null | undefined {
@@ -193,7 +230,8 @@ function validateWindow(p: Problems, v: unknown): BackupWindow | null | undefine
   const start = p.time(w.start, 'window.start');
   const end = p.time(w.end, 'window.end');
   if (!start || !end) return undefined;
-  if (hhmm(start) === hhmm(end)) return p.add('window.end', 'must differ from the start (for no window, set window to null)');
+  if (hhmm(start) === hhmm(end))
+    return p.add('window.end', 'must differ from the start (for no window, set window to null)');
   return { start, end };
 }
 
@@ -232,9 +270,16 @@ function validateRetention(p: Problems, v: unknown): Retention | undefined {
     const keepLast = p.int(r.keepLast, 'retention.keepLast', 1, MAX_KEEP_LAST);
     return keepLast === undefined ? undefined : { mode, keepLast };
   }
-  const days = (key: 'fullDays' | 'differentialDays' | 'incrementalDays') => p.int(r[key], `retention.${key}`, 1, MAX_RETENTION_DAYS);
-  const [fullDays, differentialDays, incrementalDays] = [days('fullDays'), days('differentialDays'), days('incrementalDays')];
-  return fullDays && differentialDays && incrementalDays ? { mode, fullDays, differentialDays, incrementalDays } : undefined;
+  const days = (key: 'fullDays' | 'differentialDays' | 'incrementalDays') =>
+    p.int(r[key], `retention.${key}`, 1, MAX_RETENTION_DAYS);
+  const [fullDays, differentialDays, incrementalDays] = [
+    days('fullDays'),
+    days('differentialDays'),
+    days('incrementalDays'),
+  ];
+  return fullDays && differentialDays && incrementalDays
+    ? { mode, fullDays, differentialDays, incrementalDays }
+    : undefined;
 }
 
 function validateStorage(p: Problems, v: unknown): BackupPolicyValue['storage'] | undefined {
@@ -254,7 +299,10 @@ function validateEncryption(p: Problems, v: unknown): BackupPolicyValue['encrypt
   if (!e) return undefined;
   if (typeof e.credentialId !== 'string' || e.credentialId.trim() === '') {
     // Named as the policy settings name it (one field, not the value's nested shape).
-    return p.add('encryptionCredentialId', 'must be the id of an encryption key in the Password Manager (or null for no encryption)');
+    return p.add(
+      'encryptionCredentialId',
+      'must be the id of an encryption key in the Password Manager (or null for no encryption)',
+    );
   }
   return { credentialId: e.credentialId };
 }
@@ -272,21 +320,36 @@ function validateDrill(p: Problems, v: unknown): DrillPolicy | null | undefined 
   const enabled = p.bool(d.enabled, 'drill.enabled');
   const every = p.oneOf(d.every, 'drill.every', ['DAILY', 'WEEKLY', 'MONTHLY'] as const);
   const time = p.time(d.time, 'drill.time');
-  const weekday = (d.weekday === undefined || d.weekday === null) && every !== 'WEEKLY' ? 0 : p.weekday(d.weekday, 'drill.weekday');
-  const dayOfMonth = (d.dayOfMonth === undefined || d.dayOfMonth === null) && every !== 'MONTHLY' ? 1 : p.dayOfMonth(d.dayOfMonth, 'drill.dayOfMonth');
+  const weekday =
+    (d.weekday === undefined || d.weekday === null) && every !== 'WEEKLY' ? 0 : p.weekday(d.weekday, 'drill.weekday');
+  const dayOfMonth =
+    (d.dayOfMonth === undefined || d.dayOfMonth === null) && every !== 'MONTHLY'
+      ? 1
+      : p.dayOfMonth(d.dayOfMonth, 'drill.dayOfMonth');
   const sampleSize = p.int(d.sampleSize, 'drill.sampleSize', 1, MAX_DRILL_SAMPLE);
   const t = p.obj(d.target, 'drill.target');
   const kind = t && p.oneOf(t.kind, 'drill.target.kind', ['LOCAL_BARE', 'SCRATCH_NAMESPACE'] as const);
   let target: DrillPolicy['target'] | undefined;
   if (kind === 'LOCAL_BARE') target = { kind };
   else if (t && kind === 'SCRATCH_NAMESPACE') {
-    const connectionId = typeof t.connectionId === 'string' && t.connectionId.trim() ? t.connectionId.trim() : p.add('drill.target.connectionId', 'is required for SCRATCH_NAMESPACE: the Connection (api scope) the drill restores through');
+    const connectionId =
+      typeof t.connectionId === 'string' && t.connectionId.trim()
+        ? t.connectionId.trim()
+        : p.add(
+            'drill.target.connectionId',
+            'is required for SCRATCH_NAMESPACE: the Connection (api scope) the drill restores through',
+          );
     const path = typeof t.namespacePath === 'string' ? t.namespacePath.trim().replace(/^\/+|\/+$/g, '') : '';
-    const namespacePath = /^[A-Za-z0-9_.][A-Za-z0-9_.\-/]*$/.test(path) && !path.includes('//') && !path.includes('..')
-      ? path
-      : p.add('drill.target.namespacePath', 'is required for SCRATCH_NAMESPACE: the path of a group kept for drills (its drill projects are deleted afterwards)');
+    const namespacePath =
+      /^[A-Za-z0-9_.][A-Za-z0-9_.\-/]*$/.test(path) && !path.includes('//') && !path.includes('..')
+        ? path
+        : p.add(
+            'drill.target.namespacePath',
+            'is required for SCRATCH_NAMESPACE: the path of a group kept for drills (its drill projects are deleted afterwards)',
+          );
     if (connectionId && namespacePath) target = { kind, connectionId, namespacePath };
   }
-  if (enabled === undefined || !every || !time || weekday === undefined || !dayOfMonth || !sampleSize || !target) return undefined;
+  if (enabled === undefined || !every || !time || weekday === undefined || !dayOfMonth || !sampleSize || !target)
+    return undefined;
   return { enabled, every, time, weekday, dayOfMonth, sampleSize, target };
 }

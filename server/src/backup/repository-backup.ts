@@ -35,7 +35,13 @@ import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 import { buildManifest, clearLeftovers, commitSnapshot } from '../snapshot/snapshot-writer.js';
 import type { StorageBackend, StorageRoots } from '../storage/storage.port.js';
 import { BackupRunEntity, BackupRunItemEntity } from './backup.entity.js';
-import { canStandForUnchanged, finishItem, type ItemContext, type ItemOutcome, type VerifySnapshot } from './backup-item.js';
+import {
+  canStandForUnchanged,
+  finishItem,
+  type ItemContext,
+  type ItemOutcome,
+  type VerifySnapshot,
+} from './backup-item.js';
 import type { MetadataSource } from './backup.ports.js';
 import { GitTransfer, type Fetched } from './git-transfer.js';
 import { writeMetadataArtifacts } from './metadata-artifacts.js';
@@ -118,36 +124,76 @@ export class RepositoryBackup {
     return withRepositoryLock(this.deps.dataSource, repositoryLockName(item), async () => {
       steps.mark('lock');
       const outcome = await this.locked(run, item, ctx, steps);
-      this.deps.logger.info({ runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: outcome.status, stepsMs: steps.done() }, 'repository backed up');
+      this.deps.logger.info(
+        { runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: outcome.status, stepsMs: steps.done() },
+        'repository backed up',
+      );
       return outcome;
     });
   }
 
-  private async locked(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext, steps: StepTimer): Promise<ItemOutcome> {
+  private async locked(
+    run: BackupRunEntity,
+    item: BackupRunItemEntity,
+    ctx: ItemContext,
+    steps: StepTimer,
+  ): Promise<ItemOutcome> {
     const snapshots = this.deps.dataSource.getRepository(SnapshotEntity);
     const { repository, organization, done } = await this.lookups(run, item);
     // A snapshot this item already committed (job re-run after the row was written): finish it.
-    if (done) return finishItem({ run, snapshot: done, isPartial: !done.isComplete, warnings: item.warnings, ctx, verify: this.deps.verify, snapshots });
+    if (done)
+      return finishItem({
+        run,
+        snapshot: done,
+        isPartial: !done.isComplete,
+        warnings: item.warnings,
+        ctx,
+        verify: this.deps.verify,
+        snapshots,
+      });
 
     const accessing = this.deps.sessions.access(organization.connectionId); // git's token, looked up meanwhile
     accessing.catch(() => undefined); // awaited (or settled) below
     const { latest, copyType, parent } = await this.chooseCopy(run, repository);
     if (latest && copyType !== 'FULL' && isProvablyUnchanged(repository.lastActivityAt, latest.createdAt)) {
-      const standing = await canStandForUnchanged({ run, latest, verify: this.deps.verify, snapshots }).finally(() => accessing.catch(() => undefined));
+      const standing = await canStandForUnchanged({ run, latest, verify: this.deps.verify, snapshots }).finally(() =>
+        accessing.catch(() => undefined),
+      );
       if (standing) return { status: 'UNCHANGED', snapshot: standing, warnings: [] };
-      this.deps.logger.info({ runId: run.id, path: repository.pathWithNamespace, snapshotId: latest.id }, 'latest snapshot is incomplete or failed verification: fetching again although GitLab reports no change');
+      this.deps.logger.info(
+        { runId: run.id, path: repository.pathWithNamespace, snapshotId: latest.id },
+        'latest snapshot is incomplete or failed verification: fetching again although GitLab reports no change',
+      );
     }
 
     steps.mark('lookups');
     const scratch = lazyScratch(this.deps.workDir);
-    const attempt = await this.begin({ run, item, ctx, steps, repository, organization, copyType, parent, scratch: scratch.get });
+    const attempt = await this.begin({
+      run,
+      item,
+      ctx,
+      steps,
+      repository,
+      organization,
+      copyType,
+      parent,
+      scratch: scratch.get,
+    });
     try {
       const access = await accessing;
       steps.mark('prepare');
       const transferred = await this.transfer(attempt, access);
       const snapshot = await this.commit(attempt, access, transferred);
       const isPartial = Object.values(transferred.metadata).some((m) => m.status === 'FAILED');
-      return await finishItem({ run, snapshot, isPartial, warnings: attempt.warnings, ctx, verify: this.deps.verify, snapshots });
+      return await finishItem({
+        run,
+        snapshot,
+        isPartial,
+        warnings: attempt.warnings,
+        ctx,
+        verify: this.deps.verify,
+        snapshots,
+      });
     } finally {
       await attempt.preparing.catch(() => undefined);
       await scratch.remove();
@@ -161,7 +207,9 @@ export class RepositoryBackup {
       dataSource.getRepository(RepositoryEntity).findOneByOrFail({ id: item.repositoryId! }),
       dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId }),
       // A snapshot this item already completed (job re-run after the row was written): done.
-      item.snapshotId ? dataSource.getRepository(SnapshotEntity).findOneBy({ id: item.snapshotId }) : Promise.resolve(null),
+      item.snapshotId
+        ? dataSource.getRepository(SnapshotEntity).findOneBy({ id: item.snapshotId })
+        : Promise.resolve(null),
     ]);
     return { repository, organization, done };
   }
@@ -169,12 +217,18 @@ export class RepositoryBackup {
   /** FULL, INCREMENTAL or DIFFERENTIAL, and the snapshot the bundles build on. */
   private async chooseCopy(run: BackupRunEntity, repository: RepositoryEntity) {
     const snapshots = this.deps.dataSource.getRepository(SnapshotEntity);
-    const latest = await snapshots.findOne({ where: { repositoryId: repository.id, chainKey: run.chainKey }, order: { createdAt: 'DESC' } });
+    const latest = await snapshots.findOne({
+      where: { repositoryId: repository.id, chainKey: run.chainKey },
+      order: { createdAt: 'DESC' },
+    });
     // The newest FULL is the newest snapshot more often than not (and there is none without one).
     const latestFull =
       !latest || latest.copyType === 'FULL'
         ? latest
-        : await snapshots.findOne({ where: { repositoryId: repository.id, chainKey: run.chainKey, copyType: 'FULL' }, order: { createdAt: 'DESC' } });
+        : await snapshots.findOne({
+            where: { repositoryId: repository.id, chainKey: run.chainKey, copyType: 'FULL' },
+            order: { createdAt: 'DESC' },
+          });
     const copyType: CopyType = run.copyType === 'FULL' || !latestFull ? 'FULL' : run.copyType;
     const parent = copyType === 'FULL' ? null : copyType === 'DIFFERENTIAL' ? latestFull : latest;
     return { latest, copyType, parent };
@@ -186,14 +240,17 @@ export class RepositoryBackup {
    * bundle comes after the fetch), the key and the parent's manifest read. `preparing` is always
    * settled before `locked` ends, so nothing of it runs after the repository's lock is released.
    */
-  private async begin(o: Omit<Attempt, 'snapshotId' | 'prefix' | 'storageRoot' | 'store' | 'preparing' | 'artifacts' | 'warnings'>): Promise<Attempt> {
+  private async begin(
+    o: Omit<Attempt, 'snapshotId' | 'prefix' | 'storageRoot' | 'store' | 'preparing' | 'artifacts' | 'warnings'>,
+  ): Promise<Attempt> {
     const { item, run, parent } = o;
     const snapshotId = item.snapshotId ?? newId();
     const prefix = snapshotPrefix(o.organization.id, o.repository.id, snapshotId);
     const storageRoot = this.deps.stores.rootFor(run.policy);
     const store = await this.deps.stores.at(storageRoot);
     const preparing = (async () => {
-      if (!item.snapshotId) await this.deps.dataSource.getRepository(BackupRunItemEntity).update({ id: item.id }, { snapshotId });
+      if (!item.snapshotId)
+        await this.deps.dataSource.getRepository(BackupRunItemEntity).update({ id: item.id }, { snapshotId });
       await clearLeftovers(store, prefix);
       const encryption = await this.deps.encryptionKey(run);
       const parentManifest = parent ? await this.deps.reader.manifest(parent) : null;
@@ -256,22 +313,49 @@ export class RepositoryBackup {
         void ctx.touch();
       }
     };
-    const common = { store: a.store, prefix: a.prefix, auth, ctx, onProgress, prepared: a.preparing, artifacts: a.artifacts };
+    const common = {
+      store: a.store,
+      prefix: a.prefix,
+      auth,
+      ctx,
+      onProgress,
+      prepared: a.preparing,
+      artifacts: a.artifacts,
+    };
     if (run.policy.include.repository) {
       // LFS pointers are found in a local repository: the mirror is kept when LFS is included
       // and GitLab may hold LFS objects of the project (its statistics do not say 0 bytes).
       const viaMirror = run.policy.include.lfs && repository.hasLfs && repository.lfsObjectsSize !== '0';
-      out.repositoryGit = await this.git.fetchGit({ ...common, url: repository.httpUrlToRepo, mirror: this.mirrorOf(repository, 'git'), viaMirror, what: repository.pathWithNamespace, path: 'repository.bundle', kind: 'GIT_BUNDLE', parentOf: (m) => m?.git ?? null });
+      out.repositoryGit = await this.git.fetchGit({
+        ...common,
+        url: repository.httpUrlToRepo,
+        mirror: this.mirrorOf(repository, 'git'),
+        viaMirror,
+        what: repository.pathWithNamespace,
+        path: 'repository.bundle',
+        kind: 'GIT_BUNDLE',
+        parentOf: (m) => m?.git ?? null,
+      });
       a.steps.mark('fetch');
     }
     if (run.policy.include.wiki && repository.hasWiki) {
       const wikiUrl = repository.httpUrlToRepo.replace(/\.git$/, '.wiki.git');
       try {
         ctx.progress({ phase: 'FETCHING' });
-        out.wikiGit = await this.git.fetchGit({ ...common, url: wikiUrl, mirror: this.mirrorOf(repository, 'wiki'), viaMirror: false, what: `${repository.pathWithNamespace} (wiki)`, path: 'wiki.bundle', kind: 'WIKI_BUNDLE', parentOf: (m) => m?.wiki ?? null });
+        out.wikiGit = await this.git.fetchGit({
+          ...common,
+          url: wikiUrl,
+          mirror: this.mirrorOf(repository, 'wiki'),
+          viaMirror: false,
+          what: `${repository.pathWithNamespace} (wiki)`,
+          path: 'wiki.bundle',
+          kind: 'WIKI_BUNDLE',
+          parentOf: (m) => m?.wiki ?? null,
+        });
       } catch (error) {
         // GitLab answers 404 for a wiki that has no page yet.
-        if (!/not found|404|does not appear to be a git repository/i.test(String((error as Error).message))) throw error;
+        if (!/not found|404|does not appear to be a git repository/i.test(String((error as Error).message)))
+          throw error;
         a.warnings.push('wiki: enabled but empty (GitLab has no wiki repository yet)');
       }
     }
@@ -289,9 +373,13 @@ export class RepositoryBackup {
       codec: this.deps.codec,
       logger: this.deps.logger,
       types,
-      records: (type, onCount, onWarning) => source.projectRecords(repository.gitlabProjectId, type, onCount, onWarning),
+      records: (type, onCount, onWarning) =>
+        source.projectRecords(repository.gitlabProjectId, type, onCount, onWarning),
       compression: run.policy.compression,
-      keyFor: (type) => (type === 'ci_variables' ? encryption?.key ?? this.deps.installationKey(organization.id) : encryption?.key ?? null),
+      keyFor: (type) =>
+        type === 'ci_variables'
+          ? (encryption?.key ?? this.deps.installationKey(organization.id))
+          : (encryption?.key ?? null),
       prefix: a.prefix,
       beforeType: () => ctx.touch(),
       onRecords: (total) => ctx.progress({ phase: 'METADATA', metadataRecords: total }),
@@ -307,9 +395,19 @@ export class RepositoryBackup {
     const { encryption } = await a.preparing;
     ctx.progress({ phase: 'BUNDLING' });
     const bundle = { store: a.store, prefix: a.prefix, scratch: a.scratch, encryption, artifacts: a.artifacts };
-    const git = await this.git.finish(t.repositoryGit, { ...bundle, mirror: this.mirrorOf(repository, 'git'), path: 'repository.bundle', kind: 'GIT_BUNDLE' });
+    const git = await this.git.finish(t.repositoryGit, {
+      ...bundle,
+      mirror: this.mirrorOf(repository, 'git'),
+      path: 'repository.bundle',
+      kind: 'GIT_BUNDLE',
+    });
     a.steps.mark('bundle');
-    const wiki = await this.git.finish(t.wikiGit, { ...bundle, mirror: this.mirrorOf(repository, 'wiki'), path: 'wiki.bundle', kind: 'WIKI_BUNDLE' });
+    const wiki = await this.git.finish(t.wikiGit, {
+      ...bundle,
+      mirror: this.mirrorOf(repository, 'wiki'),
+      path: 'wiki.bundle',
+      kind: 'WIKI_BUNDLE',
+    });
     ctx.progress({ phase: 'WRITING' });
     const manifest = buildManifest({
       snapshotId: a.snapshotId,
@@ -338,7 +436,16 @@ export class RepositoryBackup {
     });
     a.steps.mark('other');
     const encryptionCredentialId = run.policy.encryption?.credentialId ?? null;
-    const snapshot = await commitSnapshot({ dataSource: this.deps.dataSource, store: a.store, storageRoot: a.storageRoot, prefix: a.prefix, manifest, runId: run.id, chainKey: run.chainKey, encryptionCredentialId });
+    const snapshot = await commitSnapshot({
+      dataSource: this.deps.dataSource,
+      store: a.store,
+      storageRoot: a.storageRoot,
+      prefix: a.prefix,
+      manifest,
+      runId: run.id,
+      chainKey: run.chainKey,
+      encryptionCredentialId,
+    });
     a.steps.mark('commit');
     return snapshot;
   }

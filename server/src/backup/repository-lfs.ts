@@ -38,18 +38,38 @@ export interface LfsObjectsOptions {
 }
 
 export async function backupLfsObjects(o: LfsObjectsOptions): Promise<NonNullable<Manifest['lfs']>> {
-  const { store, organizationId, repositoryId, repoHttpUrl, mirror, gitState, parent, auth, encryption, ctx, warnings } = o;
+  const {
+    store,
+    organizationId,
+    repositoryId,
+    repoHttpUrl,
+    mirror,
+    gitState,
+    parent,
+    auth,
+    encryption,
+    ctx,
+    warnings,
+  } = o;
   // A parent that recorded no LFS (taken without a mirror while GitLab reported no LFS storage,
   // which it updates asynchronously) leaves its range unscanned: scan the whole history then.
   const since = parent?.lfs ? gitState.prerequisites : [];
   const pointers = await findLfsPointers(mirror, Object.values(gitState.refs), since, { signal: ctx.signal });
-  const retry = [...(parent?.lfs?.missing ?? []), ...(parent?.lfs?.failed ?? []).map(({ oid, size }) => ({ oid, size }))];
+  const retry = [
+    ...(parent?.lfs?.missing ?? []),
+    ...(parent?.lfs?.failed ?? []).map(({ oid, size }) => ({ oid, size })),
+  ];
   const wanted = new Map([...pointers, ...retry].map((p) => [p.oid, p]));
   const keyOf = (oid: string) => lfsKey(organizationId, repositoryId, oid, { keyId: encryption?.keyId ?? null });
   const toFetch = [];
   for (const pointer of wanted.values()) if (!(await store.stat(keyOf(pointer.oid)))) toFetch.push(pointer);
   let storedBytes = 0;
-  const result = { objects: [...wanted.values()], missing: [] as { oid: string; size: number }[], failed: [] as { oid: string; size: number; reason: string }[], storedBytes: 0 };
+  const result = {
+    objects: [...wanted.values()],
+    missing: [] as { oid: string; size: number }[],
+    failed: [] as { oid: string; size: number; reason: string }[],
+    storedBytes: 0,
+  };
   if (toFetch.length === 0) return result;
   let lastTouch = Date.now();
   try {
@@ -70,7 +90,10 @@ export async function backupLfsObjects(o: LfsObjectsOptions): Promise<NonNullabl
       sink: async (oid, _size, body) => {
         const encoded = o.codec.encode({ compression: 'NONE', key: encryption?.key ?? null });
         try {
-          const put = await store.put(keyOf(oid), pipeline(body, encoded, () => undefined));
+          const put = await store.put(
+            keyOf(oid),
+            pipeline(body, encoded, () => undefined),
+          );
           storedBytes += put.size;
         } catch (error) {
           if (!isDomainError(error, 'ARTIFACT_EXISTS')) throw error;
@@ -81,7 +104,9 @@ export async function backupLfsObjects(o: LfsObjectsOptions): Promise<NonNullabl
     result.missing = outcome.missing.map((oid) => ({ oid, size: sizeOf(oid) }));
     result.failed = outcome.failed.map((f) => ({ oid: f.oid, size: sizeOf(f.oid), reason: f.reason }));
     if (result.missing.length + result.failed.length > 0) {
-      warnings.push(`lfs: ${result.missing.length} object(s) missing on GitLab, ${result.failed.length} failed (listed in the manifest; retried next backup)`);
+      warnings.push(
+        `lfs: ${result.missing.length} object(s) missing on GitLab, ${result.failed.length} failed (listed in the manifest; retried next backup)`,
+      );
     }
   } catch (error) {
     if (ctx.signal.aborted) throw error;

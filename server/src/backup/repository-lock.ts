@@ -17,18 +17,29 @@ export async function withRepositoryLock<T>(dataSource: DataSource, name: string
 }
 
 /** Runs `work` holding the lock when it is free now; `{ acquired: false }` when another holds it. */
-export function tryRepositoryLock<T>(dataSource: DataSource, name: string, work: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }> {
+export function tryRepositoryLock<T>(
+  dataSource: DataSource,
+  name: string,
+  work: () => Promise<T>,
+): Promise<{ acquired: true; value: T } | { acquired: false }> {
   return locked(dataSource, name, false, work);
 }
 
-async function locked<T>(dataSource: DataSource, name: string, wait: boolean, work: () => Promise<T>): Promise<{ acquired: true; value: T } | { acquired: false }> {
+async function locked<T>(
+  dataSource: DataSource,
+  name: string,
+  wait: boolean,
+  work: () => Promise<T>,
+): Promise<{ acquired: true; value: T } | { acquired: false }> {
   const connection = dataSource.createQueryRunner();
   await connection.connect();
   try {
     if (wait) {
       await connection.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
     } else {
-      const [row] = (await connection.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [name])) as { ok: boolean }[];
+      const [row] = (await connection.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [name])) as {
+        ok: boolean;
+      }[];
       if (!row?.ok) return { acquired: false };
     }
     try {

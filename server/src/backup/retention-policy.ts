@@ -55,7 +55,11 @@ export const neededBy = (id: string) => `needed by ${id}`;
  * Decides, for every snapshot given, whether to keep or forget it. Snapshots must have unique ids
  * and should be complete ones (with a manifest); a failed run has no snapshot to retain.
  */
-export function applyRetention(snapshots: readonly RetentionSnapshot[], retention: Retention, now: Date): RetentionResult {
+export function applyRetention(
+  snapshots: readonly RetentionSnapshot[],
+  retention: Retention,
+  now: Date,
+): RetentionResult {
   const byId = new Map<string, RetentionSnapshot>();
   for (const s of snapshots) {
     if (byId.has(s.id)) throw new Error(`retention: snapshot ${s.id} is listed twice`);
@@ -77,7 +81,7 @@ export function applyRetention(snapshots: readonly RetentionSnapshot[], retentio
       if (verdict.isKept) keep(snapshot.id, verdict.reason);
       else forgetReasons.set(snapshot.id, [verdict.reason]);
     });
-    const newest = newestFirst[0]!;
+    const newest = newestFirst[0];
     if (newestFirst.some((s) => s.repositoryDeletedUpstream)) keep(newest.id, REASON_DELETED_UPSTREAM);
     else if (!keepReasons.has(newest.id)) keep(newest.id, REASON_NEWEST);
   }
@@ -97,7 +101,8 @@ export function applyRetention(snapshots: readonly RetentionSnapshot[], retentio
     }
   }
   for (const [parentId, children] of dependents) {
-    for (const child of [...children].map((id) => byId.get(id)!).sort(newestFirstOrder)) keep(parentId, neededBy(child.id));
+    for (const child of [...children].map((id) => byId.get(id)!).sort(newestFirstOrder))
+      keep(parentId, neededBy(child.id));
   }
 
   const result: RetentionResult = { keep: [], forget: [] };
@@ -111,7 +116,12 @@ export function applyRetention(snapshots: readonly RetentionSnapshot[], retentio
   return result;
 }
 
-function policyVerdict(retention: Retention, snapshot: RetentionSnapshot, index: number, now: Date): { isKept: boolean; reason: string } {
+function policyVerdict(
+  retention: Retention,
+  snapshot: RetentionSnapshot,
+  index: number,
+  now: Date,
+): { isKept: boolean; reason: string } {
   switch (retention.mode) {
     case 'KEEP_FOREVER':
       return { isKept: true, reason: 'the policy keeps every snapshot' };

@@ -35,7 +35,9 @@ export class RetentionService {
     const results: Record<string, RetentionResult> = {};
     const allRoots = new Set<string>();
     for (const policy of policies) {
-      const rows = await this.dataSource.getRepository(SnapshotEntity).find({ where: { organizationId: policy.organizationId } });
+      const rows = await this.dataSource
+        .getRepository(SnapshotEntity)
+        .find({ where: { organizationId: policy.organizationId } });
       const roots = [...new Set([...rows.map((r) => r.storageRoot), this.snapshots.rootFor(policy.value)])];
       for (const root of roots) allRoots.add(root);
       if (rows.length === 0) {
@@ -45,8 +47,18 @@ export class RetentionService {
       // A group's snapshots are retained like a repository's: the group plays the repository's part.
       const owner = (r: SnapshotEntity) => (r.repositoryId ?? r.groupId)!;
       const gone = new Set([
-        ...(await this.dataSource.getRepository(RepositoryEntity).find({ select: { id: true }, where: { organizationId: policy.organizationId, deletedUpstreamAt: Not(IsNull()) } })).map((r) => r.id),
-        ...(await this.dataSource.getRepository(GroupEntity).find({ select: { id: true }, where: { organizationId: policy.organizationId, deletedUpstreamAt: Not(IsNull()) } })).map((g) => g.id),
+        ...(
+          await this.dataSource.getRepository(RepositoryEntity).find({
+            select: { id: true },
+            where: { organizationId: policy.organizationId, deletedUpstreamAt: Not(IsNull()) },
+          })
+        ).map((r) => r.id),
+        ...(
+          await this.dataSource.getRepository(GroupEntity).find({
+            select: { id: true },
+            where: { organizationId: policy.organizationId, deletedUpstreamAt: Not(IsNull()) },
+          })
+        ).map((g) => g.id),
       ]);
       const result = applyRetention(
         rows.map((r) => ({
@@ -62,27 +74,36 @@ export class RetentionService {
       );
       const created = new Map(rows.map((r) => [r.id, r.createdAt.getTime()]));
       const doomed = [...result.forget].sort((a, b) => created.get(b.id)! - created.get(a.id)!);
-      for (const decision of doomed) await this.snapshots.delete(decision.id, { reason: `retention: ${decision.reasons.join('; ')}` });
-      if (doomed.length > 0) this.logger.info({ organizationId: policy.organizationId, deleted: doomed.length }, 'retention applied');
+      for (const decision of doomed)
+        await this.snapshots.delete(decision.id, { reason: `retention: ${decision.reasons.join('; ')}` });
+      if (doomed.length > 0)
+        this.logger.info({ organizationId: policy.organizationId, deleted: doomed.length }, 'retention applied');
       await this.pruneLfs(policy.organizationId, roots);
       results[policy.organizationId] = result;
     }
     // What failed or killed writes left behind (unpublished snapshot folders, stale temp files).
     for (const root of allRoots) {
-      await this.snapshots.sweepUnpublished(root).catch((error: unknown) => this.logger.warn({ err: error, root }, 'storage sweep failed'));
+      await this.snapshots
+        .sweepUnpublished(root)
+        .catch((error: unknown) => this.logger.warn({ err: error, root }, 'storage sweep failed'));
     }
     return results;
   }
 
   /** Every repository of the organization, including those deleted upstream (their objects count too). */
   private async pruneLfs(organizationId: string, roots: string[]): Promise<void> {
-    const repositories = await this.dataSource.getRepository(RepositoryEntity).find({ select: { id: true }, where: { organizationId } });
+    const repositories = await this.dataSource
+      .getRepository(RepositoryEntity)
+      .find({ select: { id: true }, where: { organizationId } });
     for (const repository of repositories) {
       try {
         await this.snapshots.pruneLfsObjects(organizationId, repository.id, roots);
       } catch (error) {
         // One unreadable manifest or storage error must not stop retention for the others.
-        this.logger.warn({ err: error, organizationId, repositoryId: repository.id }, 'LFS sweep of a repository failed; the next retention pass retries it');
+        this.logger.warn(
+          { err: error, organizationId, repositoryId: repository.id },
+          'LFS sweep of a repository failed; the next retention pass retries it',
+        );
       }
     }
   }

@@ -59,12 +59,16 @@ export class SnapshotService {
       inUse: async (key) => {
         const [, organizationId, , , , snapshotId] = key.split('/');
         return (
-          (await this.repo.existsBy({ id: snapshotId })) || (await runs.existsBy({ organizationId, status: In(['QUEUED', 'RUNNING']) }))
+          (await this.repo.existsBy({ id: snapshotId })) ||
+          (await runs.existsBy({ organizationId, status: In(['QUEUED', 'RUNNING']) }))
         );
       },
     });
     if (swept.temps > 0 || swept.folders.length > 0) {
-      this.logger.info({ root, tempFiles: swept.temps, folders: swept.folders }, 'storage swept: unpublished snapshot folders and stale temp files removed');
+      this.logger.info(
+        { root, tempFiles: swept.temps, folders: swept.folders },
+        'storage swept: unpublished snapshot folders and stale temp files removed',
+      );
     }
   }
 
@@ -74,7 +78,12 @@ export class SnapshotService {
     if (filter.repositoryId) where.repositoryId = filter.repositoryId;
     if (filter.groupId) where.groupId = filter.groupId;
     if (filter.before) where.createdAt = LessThanOrEqual(filter.before);
-    const [items, total] = await this.repo.findAndCount({ where, order: { createdAt: 'DESC', id: 'DESC' }, skip: page.offset, take: page.limit });
+    const [items, total] = await this.repo.findAndCount({
+      where,
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: page.offset,
+      take: page.limit,
+    });
     return { items, total };
   }
 
@@ -124,7 +133,8 @@ export class SnapshotService {
           for await (const chunk of await store.open(key)) chunks.push(chunk as Buffer);
           const manifest = parseManifest(Buffer.concat(chunks));
           const keyId = manifest.encryption?.keyId ?? null;
-          for (const object of manifest.lfs?.objects ?? []) listed.add(lfsKey(organizationId, repositoryId, object.oid, { keyId }));
+          for (const object of manifest.lfs?.objects ?? [])
+            listed.add(lfsKey(organizationId, repositoryId, object.oid, { keyId }));
         }
         for (const key of objects) {
           if (listed.has(key)) continue;
@@ -135,10 +145,14 @@ export class SnapshotService {
       return deleted;
     });
     if (!outcome.acquired) {
-      this.logger.info({ organizationId, repositoryId }, 'LFS sweep skipped: the repository is being backed up (next retention pass)');
+      this.logger.info(
+        { organizationId, repositoryId },
+        'LFS sweep skipped: the repository is being backed up (next retention pass)',
+      );
       return null;
     }
-    if (outcome.value > 0) this.logger.info({ organizationId, repositoryId, deleted: outcome.value }, 'unreferenced LFS objects deleted');
+    if (outcome.value > 0)
+      this.logger.info({ organizationId, repositoryId, deleted: outcome.value }, 'unreferenced LFS objects deleted');
     return outcome.value;
   }
 
@@ -146,7 +160,11 @@ export class SnapshotService {
   async delete(id: string, options: { reason?: string } = {}): Promise<void> {
     const snapshot = await this.reader.snapshot(id);
     const dependents = await this.repo.find({ select: { id: true }, where: { parentId: id } });
-    if (dependents.length > 0) throw snapshotHasDependents(id, dependents.map((d) => d.id));
+    if (dependents.length > 0)
+      throw snapshotHasDependents(
+        id,
+        dependents.map((d) => d.id),
+      );
     const store = await this.stores.at(snapshot.storageRoot);
     const keys: string[] = [];
     for await (const key of store.list(`${snapshot.storagePrefix}/`)) keys.push(key);

@@ -40,42 +40,44 @@ const optional = z
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
 const url = (protocols: string[]) =>
-  z.string().refine((v) => {
-    try {
-      return protocols.includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL (${protocols.join(' or ')})`);
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL (${protocols.join(' or ')})`,
+  );
 
-const EnvSchema = z
-  .object({
-    PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).default(4000)),
-    LABKEEPER_DATA_DIR: optional.pipe(z.string().default('./data')),
-    LABKEEPER_PUBLIC_URL: optional.pipe(url(['http:', 'https:']).optional()),
-    DATABASE_URL: optional.pipe(url(['postgres:', 'postgresql:']).optional()),
-    EMBEDDED_POSTGRES_PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).default(54329)),
-    AGENDA_MONGO_URL: optional.pipe(url(['mongodb:', 'mongodb+srv:']).optional()),
-    LABKEEPER_ADMIN_TOKEN: optional.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
-    LABKEEPER_MASTER_KEY: optional.pipe(
-      z
-        .string()
-        .refine((v) => parseKey(v) !== null, 'must be 32 bytes, as 64 hex characters or base64')
-        .optional(),
-    ),
-    GITLAB_OAUTH_CLIENT_ID: optional,
-    GITLAB_OAUTH_CLIENT_SECRET: optional,
-    GITLAB_URL: optional.pipe(url(['http:', 'https:']).default('https://gitlab.com')),
-    LABKEEPER_WORKER_NAME: optional,
-    LABKEEPER_WORKER_CONCURRENCY: optional.pipe(z.coerce.number<string | undefined>().int().min(1).max(64).default(4)),
-    LABKEEPER_HEARTBEAT_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(15000)),
-    LABKEEPER_JOB_LOCK_LIFETIME_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(1000).default(600_000)),
-    LABKEEPER_JOB_POLL_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(5000)),
-    LABKEEPER_CLIENT_DIR: optional,
-    LABKEEPER_AUTH_FAILURES_PER_MINUTE: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(20)),
-    LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
-    NODE_ENV: optional,
-  });
+const EnvSchema = z.object({
+  PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).default(4000)),
+  LABKEEPER_DATA_DIR: optional.pipe(z.string().default('./data')),
+  LABKEEPER_PUBLIC_URL: optional.pipe(url(['http:', 'https:']).optional()),
+  DATABASE_URL: optional.pipe(url(['postgres:', 'postgresql:']).optional()),
+  EMBEDDED_POSTGRES_PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(1).max(65535).default(54329)),
+  AGENDA_MONGO_URL: optional.pipe(url(['mongodb:', 'mongodb+srv:']).optional()),
+  LABKEEPER_ADMIN_TOKEN: optional.pipe(z.string().min(24, 'must be at least 24 characters').optional()),
+  LABKEEPER_MASTER_KEY: optional.pipe(
+    z
+      .string()
+      .refine((v) => parseKey(v) !== null, 'must be 32 bytes, as 64 hex characters or base64')
+      .optional(),
+  ),
+  GITLAB_OAUTH_CLIENT_ID: optional,
+  GITLAB_OAUTH_CLIENT_SECRET: optional,
+  GITLAB_URL: optional.pipe(url(['http:', 'https:']).default('https://gitlab.com')),
+  LABKEEPER_WORKER_NAME: optional,
+  LABKEEPER_WORKER_CONCURRENCY: optional.pipe(z.coerce.number<string | undefined>().int().min(1).max(64).default(4)),
+  LABKEEPER_HEARTBEAT_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(15000)),
+  LABKEEPER_JOB_LOCK_LIFETIME_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(1000).default(600_000)),
+  LABKEEPER_JOB_POLL_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(5000)),
+  LABKEEPER_CLIENT_DIR: optional,
+  LABKEEPER_AUTH_FAILURES_PER_MINUTE: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(20)),
+  LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  NODE_ENV: optional,
+});
 
 /** Rules across variables, checked on the raw environment so they are reported with the rest. */
 function crossChecks(env: NodeJS.ProcessEnv): string[] {
@@ -134,7 +136,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
     logLevel: e.LOG_LEVEL,
     isProduction: e.NODE_ENV === 'production',
     clientDir: resolve(e.LABKEEPER_CLIENT_DIR ?? DEFAULT_CLIENT_DIR),
-    authThrottle: e.LABKEEPER_AUTH_FAILURES_PER_MINUTE > 0 ? { maxFailures: e.LABKEEPER_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 } : null,
+    authThrottle:
+      e.LABKEEPER_AUTH_FAILURES_PER_MINUTE > 0
+        ? { maxFailures: e.LABKEEPER_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 }
+        : null,
   };
 }
 

@@ -11,8 +11,10 @@ const MAX_CERTIFICATES = 20;
 /** What is wrong with the text as a CA bundle, or null. */
 export function caCertificateProblem(text: string): string | null {
   const blocks = [...text.matchAll(BLOCK)];
-  if (/PRIVATE KEY/.test(text)) return 'contains a private key; paste only the CA certificate (PEM "BEGIN CERTIFICATE")';
-  if (blocks.length === 0) return 'must be a PEM certificate ("-----BEGIN CERTIFICATE-----" … "-----END CERTIFICATE-----")';
+  if (/PRIVATE KEY/.test(text))
+    return 'contains a private key; paste only the CA certificate (PEM "BEGIN CERTIFICATE")';
+  if (blocks.length === 0)
+    return 'must be a PEM certificate ("-----BEGIN CERTIFICATE-----" … "-----END CERTIFICATE-----")';
   if (blocks.length > MAX_CERTIFICATES) return `may hold at most ${MAX_CERTIFICATES} certificates`;
   const leftover = text.replace(BLOCK, '').trim();
   if (leftover) return 'must contain only PEM certificates (text outside the certificate blocks)';

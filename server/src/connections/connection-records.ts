@@ -40,7 +40,12 @@ export class ConnectionRecords {
    * Saves the new status, then runs `beforeAnnounce` (e.g. protecting the namespace) and announces
    * the change — also when `beforeAnnounce` fails, since the connection is what was saved.
    */
-  async setStatus(connection: ConnectionEntity, status: ConnectionEntity['status'], reason: string | null, beforeAnnounce?: () => Promise<void>) {
+  async setStatus(
+    connection: ConnectionEntity,
+    status: ConnectionEntity['status'],
+    reason: string | null,
+    beforeAnnounce?: () => Promise<void>,
+  ) {
     connection.status = status;
     connection.statusReason = reason;
     if (status === 'CONNECTED') connection.connectedAt = this.clock.now();

@@ -17,8 +17,7 @@ export interface OrganizationDefaults {
 }
 
 export type RepoSyncScheduleValue =
-  | { kind: 'HOURS'; hours: number[]; timeZone: string }
-  | { kind: 'INTERVAL'; intervalMinutes: number };
+  { kind: 'HOURS'; hours: number[]; timeZone: string } | { kind: 'INTERVAL'; intervalMinutes: number };
 
 /**
  * How Labkeeper authenticates to one GitLab instance. Tokens live only as ciphertext
@@ -59,8 +58,10 @@ export class ConnectionEntity {
    * apart from the read-only pair backups use, so write access exists only once someone asked
    * for it and can be dropped without touching backups. Null until `authorizeRestore` completes.
    */
-  @Column('bytea', { name: 'write_access_token_ciphertext', nullable: true }) writeAccessTokenCiphertext!: Buffer | null;
-  @Column('bytea', { name: 'write_refresh_token_ciphertext', nullable: true }) writeRefreshTokenCiphertext!: Buffer | null;
+  @Column('bytea', { name: 'write_access_token_ciphertext', nullable: true })
+  writeAccessTokenCiphertext!: Buffer | null;
+  @Column('bytea', { name: 'write_refresh_token_ciphertext', nullable: true })
+  writeRefreshTokenCiphertext!: Buffer | null;
   @Column('timestamptz', { name: 'write_token_expires_at', nullable: true }) writeTokenExpiresAt!: Date | null;
   @Column('text', { name: 'write_scopes', array: true, default: () => "'{}'" }) writeScopes!: string[];
   @Column('timestamptz', { name: 'write_authorized_at', nullable: true }) writeAuthorizedAt!: Date | null;

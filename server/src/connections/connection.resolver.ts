@@ -36,8 +36,13 @@ export class ConnectionResolver {
     return services.connections.get(connection.id).then((e) => services.connections.warnings(e));
   }
 
-  @FieldResolver(() => [GitLabNamespaceInfo], { description: 'Top-level namespaces the GitLab user can reach (asks GitLab).' })
-  async namespaces(@Root() connection: Connection, @Ctx() { services }: GraphQLContext): Promise<GitLabNamespaceInfo[]> {
+  @FieldResolver(() => [GitLabNamespaceInfo], {
+    description: 'Top-level namespaces the GitLab user can reach (asks GitLab).',
+  })
+  async namespaces(
+    @Root() connection: Connection,
+    @Ctx() { services }: GraphQLContext,
+  ): Promise<GitLabNamespaceInfo[]> {
     const [namespaces, orgs] = await Promise.all([
       services.connections.namespaces(connection.id),
       services.organizations.list(connection.id),
@@ -69,7 +74,8 @@ export class ConnectionResolver {
 
   @Authorized('RESTORE_OPERATOR')
   @Mutation(() => ConnectGitLabPayload, {
-    description: 'OAuth: an authorize URL for the separate write authorization restores need (api write_repository); the connection keeps its read-only tokens for backups.',
+    description:
+      'OAuth: an authorize URL for the separate write authorization restores need (api write_repository); the connection keeps its read-only tokens for backups.',
   })
   async authorizeRestore(@Arg('connectionId', () => ID) connectionId: string, @Ctx() { services }: GraphQLContext) {
     const { connection, authorizationUrl } = await services.connections.authorizeRestore(connectionId);
@@ -77,7 +83,9 @@ export class ConnectionResolver {
   }
 
   @Authorized('ADMIN')
-  @Mutation(() => Connection, { description: 'Revokes OAuth tokens where GitLab allows; the connection stays as history.' })
+  @Mutation(() => Connection, {
+    description: 'Revokes OAuth tokens where GitLab allows; the connection stays as history.',
+  })
   async disconnect(@Arg('id', () => ID) id: string, @Ctx() { services }: GraphQLContext) {
     return Connection.from(await services.connections.disconnect(id));
   }

@@ -16,7 +16,12 @@ import { DomainError, isDomainError, refuseEmpty, validationError } from '../sha
 import { namespacePathProblem } from '../shared/gitlab-path.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
-import { ConnectionEntity, type ConnectionMethod, type OrganizationDefaults, type RepoSyncScheduleValue } from './connection.entity.js';
+import {
+  ConnectionEntity,
+  type ConnectionMethod,
+  type OrganizationDefaults,
+  type RepoSyncScheduleValue,
+} from './connection.entity.js';
 import { caCertificateProblem } from './ca-certificate.js';
 import { oauthNotConfigured } from './connection.errors.js';
 import { ConnectionRecords } from './connection-records.js';
@@ -97,17 +102,27 @@ export class ConnectionService {
   /** Human-readable warnings: a PAT that expires within 14 days, a connection needing attention. */
   warnings(connection: ConnectionEntity): string[] {
     const out: string[] = [];
-    if (connection.method === 'PERSONAL_ACCESS_TOKEN' && connection.tokenExpiresAt && connection.status === 'CONNECTED') {
+    if (
+      connection.method === 'PERSONAL_ACCESS_TOKEN' &&
+      connection.tokenExpiresAt &&
+      connection.status === 'CONNECTED'
+    ) {
       const days = Math.floor((connection.tokenExpiresAt.getTime() - this.clock.now().getTime()) / 86_400_000);
       if (days < PAT_EXPIRY_WARNING_DAYS) {
-        out.push(`the personal access token expires on ${connection.tokenExpiresAt.toISOString().slice(0, 10)} (in ${Math.max(days, 0)} days); rotate it in the Password Manager`);
+        out.push(
+          `the personal access token expires on ${connection.tokenExpiresAt.toISOString().slice(0, 10)} (in ${Math.max(days, 0)} days); rotate it in the Password Manager`,
+        );
       }
     }
     return out;
   }
 
   async connect(input: ConnectInput): Promise<ConnectResult> {
-    refuseEmpty({ credentialId: input.credentialId, clientSecretCredentialId: input.clientSecretCredentialId, defaultWorkerId: input.defaultWorkerId });
+    refuseEmpty({
+      credentialId: input.credentialId,
+      clientSecretCredentialId: input.clientSecretCredentialId,
+      defaultWorkerId: input.defaultWorkerId,
+    });
     const instanceUrl = normalizeInstanceUrl(input.instanceUrl?.trim() || GITLAB_COM, 'instanceUrl');
     const caProblem = input.caCertificate?.trim() ? caCertificateProblem(input.caCertificate.trim()) : null;
     if (caProblem) throw validationError({ caCertificate: caProblem });
@@ -119,7 +134,7 @@ export class ConnectionService {
       case 'OAUTH_APP':
         return this.startOAuth(instanceUrl, input, defaults);
       default:
-        throw validationError({ 'method': 'is not a known connection method' });
+        throw validationError({ method: 'is not a known connection method' });
     }
   }
 
@@ -143,9 +158,13 @@ export class ConnectionService {
   async authorizeRestore(connectionId: string): Promise<ConnectResult> {
     const connection = await this.get(connectionId);
     if (connection.method === 'PERSONAL_ACCESS_TOKEN') {
-      throw validationError({ connectionId: 'is a personal access token connection: it writes with its own token, so connect one with the api scope instead' });
+      throw validationError({
+        connectionId:
+          'is a personal access token connection: it writes with its own token, so connect one with the api scope instead',
+      });
     }
-    if (connection.status !== 'CONNECTED') throw validationError({ connectionId: `is ${connection.status}: connect it first, then authorize restores` });
+    if (connection.status !== 'CONNECTED')
+      throw validationError({ connectionId: `is ${connection.status}: connect it first, then authorize restores` });
     const authorizationUrl = await this.attempts.start(connection, RESTORE_SCOPES, 'WRITE');
     this.logger.info({ connectionId }, 'write authorization requested');
     return { connection, authorizationUrl };
@@ -161,9 +180,14 @@ export class ConnectionService {
     const connection = await this.get(connectionId);
     if (connection.status === 'DISCONNECTED') return connection;
     if (connection.method !== 'PERSONAL_ACCESS_TOKEN' && connection.accessTokenCiphertext) {
-      await this.attempts.revokeTokens(connection).catch((error: unknown) =>
-        this.logger.warn({ connectionId, err: error }, 'GitLab did not revoke the OAuth tokens; they expire on their own'),
-      );
+      await this.attempts
+        .revokeTokens(connection)
+        .catch((error: unknown) =>
+          this.logger.warn(
+            { connectionId, err: error },
+            'GitLab did not revoke the OAuth tokens; they expire on their own',
+          ),
+        );
     }
     connection.accessTokenCiphertext = null;
     connection.refreshTokenCiphertext = null;
@@ -178,7 +202,12 @@ export class ConnectionService {
    * hears CONNECTED finds the organization already there (if it fails, the status is announced all
    * the same and the error goes on to the caller).
    */
-  setStatus(connection: ConnectionEntity, status: ConnectionEntity['status'], reason: string | null, beforeAnnounce?: () => Promise<void>) {
+  setStatus(
+    connection: ConnectionEntity,
+    status: ConnectionEntity['status'],
+    reason: string | null,
+    beforeAnnounce?: () => Promise<void>,
+  ) {
     return this.records.setStatus(connection, status, reason, beforeAnnounce);
   }
 
@@ -198,16 +227,23 @@ export class ConnectionService {
 
   private async connectWithToken(instanceUrl: string, input: ConnectInput, defaults: OrganizationDefaults) {
     const login = input.login?.trim();
-    if (!login) throw validationError({ 'login': 'is required: your GitLab username or e-mail' });
+    if (!login) throw validationError({ login: 'is required: your GitLab username or e-mail' });
     if (!!input.personalAccessToken === !!input.credentialId) {
-      throw validationError({ 'personalAccessToken': 'give either a new token or the id of a saved credential (credentialId)' });
+      throw validationError({
+        personalAccessToken: 'give either a new token or the id of a saved credential (credentialId)',
+      });
     }
-    if (input.credentialId) await this.credentials.requireKind(input.credentialId, 'PERSONAL_ACCESS_TOKEN', 'credentialId');
+    if (input.credentialId)
+      await this.credentials.requireKind(input.credentialId, 'PERSONAL_ACCESS_TOKEN', 'credentialId');
     const token = input.personalAccessToken ?? (await this.credentials.reveal(input.credentialId!));
-    const { user, pat } = await validatePersonalAccessToken(this.gitlab, { instanceUrl, token, caCertificate: input.caCertificate }, this.clock.now());
+    const { user, pat } = await validatePersonalAccessToken(
+      this.gitlab,
+      { instanceUrl, token, caCertificate: input.caCertificate },
+      this.clock.now(),
+    );
     const loginMatches = [user.username, user.email].some((v) => v && v.toLowerCase() === login.toLowerCase());
     if (!loginMatches) {
-      throw validationError({ 'login': `the token belongs to GitLab user "${user.username}", not "${login}"` });
+      throw validationError({ login: `the token belongs to GitLab user "${user.username}", not "${login}"` });
     }
 
     let credentialId = input.credentialId ?? null;
@@ -258,33 +294,50 @@ export class ConnectionService {
       await this.discard(connection.id, created ? credentialId : null);
       throw error;
     }
-    this.logger.info({ connectionId: connection.id, gitlabUser: user.username, instanceUrl }, 'connected with a personal access token');
-    this.publish({ connectionId: connection.id, status: 'CONNECTED', reason: null, at: this.clock.now().toISOString() });
+    this.logger.info(
+      { connectionId: connection.id, gitlabUser: user.username, instanceUrl },
+      'connected with a personal access token',
+    );
+    this.publish({
+      connectionId: connection.id,
+      status: 'CONNECTED',
+      reason: null,
+      at: this.clock.now().toISOString(),
+    });
     return this.get(connection.id);
   }
 
-  private async startOAuth(instanceUrl: string, input: ConnectInput, defaults: OrganizationDefaults): Promise<ConnectResult> {
+  private async startOAuth(
+    instanceUrl: string,
+    input: ConnectInput,
+    defaults: OrganizationDefaults,
+  ): Promise<ConnectResult> {
     let credentialId: string | null = null;
     let clientId: string | null = null;
     if (input.method === 'OAUTH') {
       if (!this.instanceApp) throw oauthNotConfigured();
       if (input.instanceUrl && instanceUrl !== normalizeInstanceUrl(this.instanceApp.instanceUrl)) {
         throw validationError({
-          'instanceUrl': `the instance-wide OAuth app is registered on ${this.instanceApp.instanceUrl}; use OAUTH_APP with your own application for other instances`,
+          instanceUrl: `the instance-wide OAuth app is registered on ${this.instanceApp.instanceUrl}; use OAUTH_APP with your own application for other instances`,
         });
       }
       instanceUrl = normalizeInstanceUrl(this.instanceApp.instanceUrl);
     } else {
       clientId = input.clientId?.trim() || null;
-      if (!clientId) throw validationError({ 'clientId': "is required: your OAuth application's Application ID" });
+      if (!clientId) throw validationError({ clientId: "is required: your OAuth application's Application ID" });
       if (!!input.clientSecret === !!input.clientSecretCredentialId) {
-        throw validationError({ 'clientSecret': 'give either the secret or the id of a saved credential (clientSecretCredentialId)' });
+        throw validationError({
+          clientSecret: 'give either the secret or the id of a saved credential (clientSecretCredentialId)',
+        });
       }
       credentialId = input.clientSecretCredentialId ?? null;
-      if (credentialId) await this.credentials.requireKind(credentialId, 'OAUTH_CLIENT_SECRET', 'clientSecretCredentialId');
+      if (credentialId)
+        await this.credentials.requireKind(credentialId, 'OAUTH_CLIENT_SECRET', 'clientSecretCredentialId');
       else {
         const credential = await this.credentials.create({
-          name: await this.freeCredentialName(`GitLab OAuth app ${clientId.slice(0, 8)} @ ${new URL(instanceUrl).host}`),
+          name: await this.freeCredentialName(
+            `GitLab OAuth app ${clientId.slice(0, 8)} @ ${new URL(instanceUrl).host}`,
+          ),
           kind: 'OAUTH_CLIENT_SECRET',
           secret: input.clientSecret!,
           username: clientId,
@@ -320,11 +373,19 @@ export class ConnectionService {
     try {
       authorizationUrl = await this.attempts.start(connection, BACKUP_SCOPES);
     } catch (error) {
-      await this.discard(connection.id, input.method === 'OAUTH_APP' && !input.clientSecretCredentialId ? credentialId : null);
+      await this.discard(
+        connection.id,
+        input.method === 'OAUTH_APP' && !input.clientSecretCredentialId ? credentialId : null,
+      );
       throw error;
     }
     this.logger.info({ connectionId: connection.id, method: input.method, instanceUrl }, 'OAuth authorization started');
-    this.publish({ connectionId: connection.id, status: 'AWAITING_AUTHORIZATION', reason: null, at: this.clock.now().toISOString() });
+    this.publish({
+      connectionId: connection.id,
+      status: 'AWAITING_AUTHORIZATION',
+      reason: null,
+      at: this.clock.now().toISOString(),
+    });
     return { connection, authorizationUrl };
   }
 
@@ -359,11 +420,19 @@ export async function validatePersonalAccessToken(
   const field = 'personalAccessToken';
   try {
     const pat = await client.personalAccessTokenSelf();
-    if (pat.revoked) throw new DomainError('TOKEN_REVOKED', 'the token was revoked on GitLab', { details: { fields: { [field]: 'was revoked on GitLab' } } });
+    if (pat.revoked)
+      throw new DomainError('TOKEN_REVOKED', 'the token was revoked on GitLab', {
+        details: { fields: { [field]: 'was revoked on GitLab' } },
+      });
     if (pat.expiresAt && endOfDay(pat.expiresAt) < now) {
-      throw new DomainError('TOKEN_EXPIRED', `the token expired on ${pat.expiresAt}`, { details: { fields: { [field]: `expired on ${pat.expiresAt}` } } });
+      throw new DomainError('TOKEN_EXPIRED', `the token expired on ${pat.expiresAt}`, {
+        details: { fields: { [field]: `expired on ${pat.expiresAt}` } },
+      });
     }
-    if (!pat.active) throw new DomainError('TOKEN_INVALID', 'the token is not active', { details: { fields: { [field]: 'is not active' } } });
+    if (!pat.active)
+      throw new DomainError('TOKEN_INVALID', 'the token is not active', {
+        details: { fields: { [field]: 'is not active' } },
+      });
     const has = (s: string) => pat.scopes.includes(s);
     const missing = [
       has('api') || has('read_api') ? null : 'read_api',
@@ -371,7 +440,10 @@ export async function validatePersonalAccessToken(
     ].filter((s): s is string => s !== null);
     if (missing.length > 0) {
       throw new DomainError('TOKEN_SCOPE_INSUFFICIENT', `token lacks ${missing.join(' and ')}`, {
-        details: { fields: { [field]: `lacks ${missing.join(' and ')} (has: ${pat.scopes.join(', ') || 'none'})` }, missingScopes: missing },
+        details: {
+          fields: { [field]: `lacks ${missing.join(' and ')} (has: ${pat.scopes.join(', ') || 'none'})` },
+          missingScopes: missing,
+        },
       });
     }
     const user = await client.currentUser();
@@ -379,12 +451,22 @@ export async function validatePersonalAccessToken(
   } catch (error) {
     if (isDomainError(error, 'GITLAB_UNAUTHORIZED')) {
       const reason = error.details?.reason;
-      if (reason === 'expired') throw new DomainError('TOKEN_EXPIRED', 'the token has expired', { details: { fields: { [field]: 'has expired' } } });
-      if (reason === 'revoked') throw new DomainError('TOKEN_REVOKED', 'the token was revoked on GitLab', { details: { fields: { [field]: 'was revoked on GitLab' } } });
-      throw new DomainError('TOKEN_INVALID', 'GitLab does not accept the token', { details: { fields: { [field]: 'is not accepted by GitLab (unknown or mistyped)' } } });
+      if (reason === 'expired')
+        throw new DomainError('TOKEN_EXPIRED', 'the token has expired', {
+          details: { fields: { [field]: 'has expired' } },
+        });
+      if (reason === 'revoked')
+        throw new DomainError('TOKEN_REVOKED', 'the token was revoked on GitLab', {
+          details: { fields: { [field]: 'was revoked on GitLab' } },
+        });
+      throw new DomainError('TOKEN_INVALID', 'GitLab does not accept the token', {
+        details: { fields: { [field]: 'is not accepted by GitLab (unknown or mistyped)' } },
+      });
     }
     if (isDomainError(error, 'GITLAB_FORBIDDEN')) {
-      throw new DomainError('TOKEN_SCOPE_INSUFFICIENT', 'token lacks read_api', { details: { fields: { [field]: 'lacks read_api' }, missingScopes: ['read_api'] } });
+      throw new DomainError('TOKEN_SCOPE_INSUFFICIENT', 'token lacks read_api', {
+        details: { fields: { [field]: 'lacks read_api' }, missingScopes: ['read_api'] },
+      });
     }
     throw error;
   }

@@ -1,6 +1,12 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ArrayMaxSize, ArrayMinSize, IsInt, IsOptional, Max, MaxLength, Min, ValidateNested } from 'class-validator';
-import { writeScopesOf, type ConnectionEntity, type ConnectionMethod, type ConnectionStatus, type RepoSyncScheduleValue } from './connection.entity.js';
+import {
+  writeScopesOf,
+  type ConnectionEntity,
+  type ConnectionMethod,
+  type ConnectionStatus,
+  type RepoSyncScheduleValue,
+} from './connection.entity.js';
 
 export enum ConnectionMethodEnum {
   OAUTH = 'OAUTH',
@@ -24,12 +30,16 @@ export enum RepoSyncScheduleKind {
 }
 registerEnumType(RepoSyncScheduleKind, { name: 'RepoSyncScheduleKind' });
 
-@ObjectType({ description: 'When the repository list is re-discovered: hours of the day in a time zone, or an interval.' })
+@ObjectType({
+  description: 'When the repository list is re-discovered: hours of the day in a time zone, or an interval.',
+})
 export class RepoSyncSchedule {
   @Field(() => RepoSyncScheduleKind) kind!: RepoSyncScheduleKind;
   @Field(() => [Int], { nullable: true, description: 'HOURS: hours of the day (0–23).' }) hours!: number[] | null;
-  @Field(() => String, { nullable: true, description: 'HOURS: IANA time zone, e.g. Europe/Warsaw.' }) timeZone!: string | null;
-  @Field(() => Int, { nullable: true, description: 'INTERVAL: minutes between syncs (15–10080).' }) intervalMinutes!: number | null;
+  @Field(() => String, { nullable: true, description: 'HOURS: IANA time zone, e.g. Europe/Warsaw.' }) timeZone!:
+    string | null;
+  @Field(() => Int, { nullable: true, description: 'INTERVAL: minutes between syncs (15–10080).' }) intervalMinutes!:
+    number | null;
 
   static from(v: RepoSyncScheduleValue): RepoSyncSchedule {
     return Object.assign(new RepoSyncSchedule(), {
@@ -44,7 +54,13 @@ export class RepoSyncSchedule {
 @InputType()
 export class RepoSyncScheduleInput {
   @Field(() => RepoSyncScheduleKind) kind!: RepoSyncScheduleKind;
-  @Field(() => [Int], { nullable: true }) @IsOptional() @ArrayMinSize(1) @ArrayMaxSize(24) @IsInt({ each: true }) @Min(0, { each: true }) @Max(23, { each: true })
+  @Field(() => [Int], { nullable: true })
+  @IsOptional()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(24)
+  @IsInt({ each: true })
+  @Min(0, { each: true })
+  @Max(23, { each: true })
   hours?: number[];
   @Field(() => String, { nullable: true }) @IsOptional() @MaxLength(64) timeZone?: string;
   @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() intervalMinutes?: number;
@@ -71,16 +87,28 @@ export class Connection {
   @Field() instanceUrl!: string;
   @Field(() => ConnectionMethodEnum) method!: ConnectionMethod;
   @Field(() => ConnectionStatusEnum) status!: ConnectionStatus;
-  @Field(() => String, { nullable: true, description: 'Why the connection is in ERROR or EXPIRED.' }) statusReason!: string | null;
-  @Field(() => String, { nullable: true, description: 'The username or e-mail given for token connections.' }) login!: string | null;
+  @Field(() => String, { nullable: true, description: 'Why the connection is in ERROR or EXPIRED.' }) statusReason!:
+    string | null;
+  @Field(() => String, { nullable: true, description: 'The username or e-mail given for token connections.' }) login!:
+    string | null;
   @Field(() => GitLabUserSummary, { nullable: true }) gitlabUser!: GitLabUserSummary | null;
   @Field(() => [String]) scopes!: string[];
-  @Field(() => [String], { description: 'What a restore may write with: a PAT\'s own scopes; for OAuth, the separate write authorization (authorizeRestore), empty until granted.' })
+  @Field(() => [String], {
+    description:
+      "What a restore may write with: a PAT's own scopes; for OAuth, the separate write authorization (authorizeRestore), empty until granted.",
+  })
   writeScopes!: string[];
-  @Field(() => Date, { nullable: true, description: 'OAuth: when the write authorization was granted.' }) writeAuthorizedAt!: Date | null;
-  @Field(() => Date, { nullable: true, description: 'OAuth: access token expiry (refreshed automatically). PAT: expiry date.' })
+  @Field(() => Date, { nullable: true, description: 'OAuth: when the write authorization was granted.' })
+  writeAuthorizedAt!: Date | null;
+  @Field(() => Date, {
+    nullable: true,
+    description: 'OAuth: access token expiry (refreshed automatically). PAT: expiry date.',
+  })
   tokenExpiresAt!: Date | null;
-  @Field(() => ID, { nullable: true, description: 'The Password Manager entry holding the PAT or OAuth client secret.' })
+  @Field(() => ID, {
+    nullable: true,
+    description: 'The Password Manager entry holding the PAT or OAuth client secret.',
+  })
   credentialId!: string | null;
   @Field(() => String, { nullable: true }) oauthClientId!: string | null;
   @Field() hasCustomCaCertificate!: boolean;
@@ -129,7 +157,8 @@ export class GitLabNamespaceInfo {
   @Field() name!: string;
   @Field() fullPath!: string;
   @Field() webUrl!: string;
-  @Field(() => ID, { nullable: true, description: 'The Organization protecting it, if any.' }) organizationId!: string | null;
+  @Field(() => ID, { nullable: true, description: 'The Organization protecting it, if any.' }) organizationId!:
+    string | null;
 }
 
 @ObjectType()
@@ -162,14 +191,20 @@ export class ConnectGitLabInput {
   @IsOptional()
   @MaxLength(255)
   login?: string;
-  @Field(() => String, { nullable: true, description: 'PERSONAL_ACCESS_TOKEN: a new token (saved in the Password Manager).' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'PERSONAL_ACCESS_TOKEN: a new token (saved in the Password Manager).',
+  })
   @IsOptional()
   @MaxLength(10_000)
   personalAccessToken?: string;
   @Field(() => ID, { nullable: true, description: 'PERSONAL_ACCESS_TOKEN: a saved credential instead of a new token.' })
   @IsOptional()
   credentialId?: string;
-  @Field(() => String, { nullable: true, description: 'OAUTH_APP: Application ID.' }) @IsOptional() @MaxLength(255) clientId?: string;
+  @Field(() => String, { nullable: true, description: 'OAUTH_APP: Application ID.' })
+  @IsOptional()
+  @MaxLength(255)
+  clientId?: string;
   @Field(() => String, { nullable: true, description: 'OAUTH_APP: Secret (saved in the Password Manager).' })
   @IsOptional()
   @MaxLength(10_000)
@@ -177,7 +212,9 @@ export class ConnectGitLabInput {
   @Field(() => ID, { nullable: true, description: 'OAUTH_APP: a saved client-secret credential instead.' })
   @IsOptional()
   clientSecretCredentialId?: string;
-  @Field(() => Boolean, { nullable: true, description: 'Default true.' }) @IsOptional() autoAddNewRepositories?: boolean;
+  @Field(() => Boolean, { nullable: true, description: 'Default true.' })
+  @IsOptional()
+  autoAddNewRepositories?: boolean;
   @Field(() => Boolean, { nullable: true, description: 'Default true.' }) @IsOptional() includeGroups?: boolean;
   @Field(() => RepoSyncScheduleInput, { nullable: true, description: 'Default: every 6 hours.' })
   @IsOptional()
@@ -189,4 +226,3 @@ export class ConnectGitLabInput {
   @MaxLength(1000)
   namespacePath?: string;
 }
-

@@ -17,12 +17,24 @@
 import type { DataSource } from 'typeorm';
 import type { CredentialService } from '../credentials/credential.service.js';
 import type { SecretBox } from '../credentials/secret-box.js';
-import type { GitLabAccess, GitLabClient, GitLabClientFactory, GitLabOAuthClient, OAuthApp, OAuthTokens } from '../gitlab/gitlab.port.js';
+import type {
+  GitLabAccess,
+  GitLabClient,
+  GitLabClientFactory,
+  GitLabOAuthClient,
+  OAuthApp,
+  OAuthTokens,
+} from '../gitlab/gitlab.port.js';
 import type { Clock } from '../shared/clock.js';
 import { isDomainError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { ConnectionEntity } from './connection.entity.js';
-import { connectionNotConnected, connectionNotFound, oauthNotConfigured, writeAuthorizationRequired } from './connection.errors.js';
+import {
+  connectionNotConnected,
+  connectionNotFound,
+  oauthNotConfigured,
+  writeAuthorizationRequired,
+} from './connection.errors.js';
 import type { ConnectionStatusChanged } from './connection.events.js';
 
 export const REFRESH_MARGIN_MS = 5 * 60_000;
@@ -35,7 +47,6 @@ export interface InstanceOAuthApp {
 
 export type TokenKind = 'access' | 'refresh' | 'write-access' | 'write-refresh';
 export const tokenContext = (connectionId: string, kind: TokenKind) => `connection:${connectionId}:${kind}`;
-
 
 /** Which OAuth token pair: the connection's read-only one, or the write authorization. */
 interface Pair {
@@ -61,7 +72,11 @@ export class GitLabSessions {
   ) {}
 
   /** Runs `work` with a GitLab client for the connection, refreshing an OAuth token once on 401. */
-  async withGitLab<T>(connectionId: string, work: (client: GitLabClient) => Promise<T>, options: { write?: boolean } = {}): Promise<T> {
+  async withGitLab<T>(
+    connectionId: string,
+    work: (client: GitLabClient) => Promise<T>,
+    options: { write?: boolean } = {},
+  ): Promise<T> {
     const access = await this.access(connectionId, { write: options.write });
     try {
       return await work(this.gitlab.create(access));
@@ -87,13 +102,24 @@ export class GitLabSessions {
     if (connection.status !== 'CONNECTED') throw connectionNotConnected(connectionId, connection.status);
     if (connection.method === 'PERSONAL_ACCESS_TOKEN') {
       const token = await this.credentials.reveal(connection.credentialId!);
-      return { instanceUrl: connection.instanceUrl, token, tokenType: 'personal', caCertificate: connection.caCertificate };
+      return {
+        instanceUrl: connection.instanceUrl,
+        token,
+        tokenType: 'personal',
+        caCertificate: connection.caCertificate,
+      };
     }
     const pair = options.write ? WRITE : READ;
     const sealed = pair.write ? connection.writeAccessTokenCiphertext : connection.accessTokenCiphertext;
-    if (!sealed) throw pair.write ? writeAuthorizationRequired(connectionId, null) : connectionNotConnected(connectionId, connection.status);
+    if (!sealed)
+      throw pair.write
+        ? writeAuthorizationRequired(connectionId, null)
+        : connectionNotConnected(connectionId, connection.status);
     const token = this.box.open(sealed, tokenContext(connectionId, pair.access));
-    const access = !options.force && !this.needsRefresh(connection, pair) ? this.oauthAccess(connection, token) : await this.refresh(connectionId, options.force, pair);
+    const access =
+      !options.force && !this.needsRefresh(connection, pair)
+        ? this.oauthAccess(connection, token)
+        : await this.refresh(connectionId, options.force, pair);
     return this.renewable(connectionId, access, pair);
   }
 
@@ -105,7 +131,10 @@ export class GitLabSessions {
    */
   private renewable(connectionId: string, access: GitLabAccess, pair: Pair): GitLabAccess {
     access.renew = async (rejected: string) => {
-      this.logger.info({ connectionId, write: pair.write }, 'GitLab rejected the OAuth token before its expiry; refreshing it');
+      this.logger.info(
+        { connectionId, write: pair.write },
+        'GitLab rejected the OAuth token before its expiry; refreshing it',
+      );
       const fresh = await this.access(connectionId, { force: rejected, write: pair.write });
       access.token = fresh.token;
     };
@@ -132,24 +161,41 @@ export class GitLabSessions {
   applyTokens(connection: ConnectionEntity, tokens: OAuthTokens, options: { write?: boolean } = {}): void {
     const pair = options.write ? WRITE : READ;
     const access = this.box.seal(tokens.accessToken, tokenContext(connection.id, pair.access));
-    const refresh = tokens.refreshToken ? this.box.seal(tokens.refreshToken, tokenContext(connection.id, pair.refresh)) : null;
+    const refresh = tokens.refreshToken
+      ? this.box.seal(tokens.refreshToken, tokenContext(connection.id, pair.refresh))
+      : null;
     const expiresAt = tokens.expiresIn ? new Date(tokens.createdAt.getTime() + tokens.expiresIn * 1000) : null;
     if (pair.write) {
-      Object.assign(connection, { writeAccessTokenCiphertext: access, writeRefreshTokenCiphertext: refresh, writeTokenExpiresAt: expiresAt });
+      Object.assign(connection, {
+        writeAccessTokenCiphertext: access,
+        writeRefreshTokenCiphertext: refresh,
+        writeTokenExpiresAt: expiresAt,
+      });
       if (tokens.scopes.length > 0) connection.writeScopes = tokens.scopes;
       return;
     }
-    Object.assign(connection, { accessTokenCiphertext: access, refreshTokenCiphertext: refresh, tokenExpiresAt: expiresAt });
+    Object.assign(connection, {
+      accessTokenCiphertext: access,
+      refreshTokenCiphertext: refresh,
+      tokenExpiresAt: expiresAt,
+    });
     if (tokens.scopes.length > 0) connection.scopes = tokens.scopes;
   }
 
   /** Forgets the write authorization (on the entity, without saving). */
   dropWriteTokens(connection: ConnectionEntity): void {
-    Object.assign(connection, { writeAccessTokenCiphertext: null, writeRefreshTokenCiphertext: null, writeTokenExpiresAt: null, writeScopes: [] });
+    Object.assign(connection, {
+      writeAccessTokenCiphertext: null,
+      writeRefreshTokenCiphertext: null,
+      writeTokenExpiresAt: null,
+      writeScopes: [],
+    });
   }
 
   async markExpired(connection: ConnectionEntity, reason: string): Promise<void> {
-    await this.dataSource.getRepository(ConnectionEntity).update({ id: connection.id }, { status: 'EXPIRED', statusReason: reason });
+    await this.dataSource
+      .getRepository(ConnectionEntity)
+      .update({ id: connection.id }, { status: 'EXPIRED', statusReason: reason });
     this.logger.warn({ connectionId: connection.id, reason }, 'connection expired');
     this.publish({ connectionId: connection.id, status: 'EXPIRED', reason, at: this.clock.now().toISOString() });
   }
@@ -172,10 +218,14 @@ export class GitLabSessions {
       if (locked.status !== 'CONNECTED') throw connectionNotConnected(connectionId, locked.status);
       const sealedAccess = pair.write ? locked.writeAccessTokenCiphertext : locked.accessTokenCiphertext;
       const sealedRefresh = pair.write ? locked.writeRefreshTokenCiphertext : locked.refreshTokenCiphertext;
-      if (!sealedAccess) throw pair.write ? writeAuthorizationRequired(connectionId, null) : connectionNotConnected(connectionId, locked.status);
+      if (!sealedAccess)
+        throw pair.write
+          ? writeAuthorizationRequired(connectionId, null)
+          : connectionNotConnected(connectionId, locked.status);
       const current = this.box.open(sealedAccess, tokenContext(connectionId, pair.access));
       // Another process refreshed while we waited for the lock: use its token.
-      if (failedToken ? current !== failedToken : !this.needsRefresh(locked, pair)) return this.oauthAccess(locked, current);
+      if (failedToken ? current !== failedToken : !this.needsRefresh(locked, pair))
+        return this.oauthAccess(locked, current);
       if (!sealedRefresh) {
         expiredReason = 'the OAuth token expired and GitLab gave no refresh token';
         return null;
@@ -186,7 +236,14 @@ export class GitLabSessions {
         this.applyTokens(locked, tokens, { write: pair.write });
         if (!pair.write) locked.tokenRefreshedAt = this.clock.now();
         await repo.save(locked);
-        this.logger.info({ connectionId, write: pair.write, expiresAt: (pair.write ? locked.writeTokenExpiresAt : locked.tokenExpiresAt)?.toISOString() }, 'OAuth token refreshed');
+        this.logger.info(
+          {
+            connectionId,
+            write: pair.write,
+            expiresAt: (pair.write ? locked.writeTokenExpiresAt : locked.tokenExpiresAt)?.toISOString(),
+          },
+          'OAuth token refreshed',
+        );
         return this.oauthAccess(locked, tokens.accessToken);
       } catch (error) {
         if (!isDomainError(error, 'GITLAB_UNAUTHORIZED')) throw error;

@@ -52,12 +52,21 @@ export class OAuthAttempts {
     private readonly oauth: GitLabOAuthClient,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    private readonly setStatus: (c: ConnectionEntity, status: ConnectionEntity['status'], reason: string | null, beforeAnnounce?: () => Promise<void>) => Promise<unknown>,
+    private readonly setStatus: (
+      c: ConnectionEntity,
+      status: ConnectionEntity['status'],
+      reason: string | null,
+      beforeAnnounce?: () => Promise<void>,
+    ) => Promise<unknown>,
     private readonly afterConnected: (c: ConnectionEntity) => Promise<void>,
   ) {}
 
   /** Creates an attempt and returns GitLab's authorize URL for it. */
-  async start(connection: ConnectionEntity, scopes: string[], purpose: 'CONNECT' | 'WRITE' = 'CONNECT'): Promise<string> {
+  async start(
+    connection: ConnectionEntity,
+    scopes: string[],
+    purpose: 'CONNECT' | 'WRITE' = 'CONNECT',
+  ): Promise<string> {
     const app = await this.sessions.appFor(connection);
     const id = newId();
     const secret = randomState();
@@ -80,20 +89,35 @@ export class OAuthAttempts {
     const [attemptId, secret] = (params.state ?? '').split('.', 2);
     const attempts = this.dataSource.getRepository(OAuthAttemptEntity);
     const attempt = attemptId && /^[0-9a-f-]{36}$/.test(attemptId) ? await attempts.findOneBy({ id: attemptId }) : null;
-    if (!attempt) return { ok: false, connectionId: null, message: 'This authorization link is not valid. Start connecting again in Labkeeper.' };
-    const connection = await this.dataSource.getRepository(ConnectionEntity).findOneByOrFail({ id: attempt.connectionId });
+    if (!attempt)
+      return {
+        ok: false,
+        connectionId: null,
+        message: 'This authorization link is not valid. Start connecting again in Labkeeper.',
+      };
+    const connection = await this.dataSource
+      .getRepository(ConnectionEntity)
+      .findOneByOrFail({ id: attempt.connectionId });
 
     // A state whose secret does not match is not from our pop-up: refuse it without touching the
     // attempt or the connection, so a forged callback cannot burn the user's genuine consent.
     const stateMatches = secret !== undefined && safeEqual(sha256(secret), attempt.stateHash);
     if (!stateMatches) {
-      this.logger.warn({ connectionId: connection.id, attemptId: attempt.id }, 'OAuth callback with a state that does not match refused (possible forgery)');
-      return { ok: false, connectionId: null, message: 'This authorization response does not match the attempt Labkeeper started (possible forgery).' };
+      this.logger.warn(
+        { connectionId: connection.id, attemptId: attempt.id },
+        'OAuth callback with a state that does not match refused (possible forgery)',
+      );
+      return {
+        ok: false,
+        connectionId: null,
+        message: 'This authorization response does not match the attempt Labkeeper started (possible forgery).',
+      };
     }
     // Consume first, atomically: a concurrent or later replay finds it consumed.
     const now = this.clock.now();
     const consumed = await attempts.update({ id: attempt.id, consumedAt: IsNull() }, { consumedAt: now });
-    const failure = consumed.affected === 0
+    const failure =
+      consumed.affected === 0
         ? 'this authorization response was already used (replayed); authorize again'
         : attempt.expiresAt < now
           ? 'the authorization attempt expired (10 minutes); authorize again'
@@ -110,7 +134,12 @@ export class OAuthAttempts {
       const verifier = this.box.open(attempt.codeVerifierCiphertext, `oauth-attempt:${attempt.id}`);
       const tokens = await this.oauth.exchangeCode(app, { code: params.code!, codeVerifier: verifier });
       const user = await this.gitlab
-        .create({ instanceUrl: connection.instanceUrl, token: tokens.accessToken, tokenType: 'oauth', caCertificate: connection.caCertificate })
+        .create({
+          instanceUrl: connection.instanceUrl,
+          token: tokens.accessToken,
+          tokenType: 'oauth',
+          caCertificate: connection.caCertificate,
+        })
         .currentUser();
       this.sessions.applyTokens(connection, tokens);
       if (tokens.scopes.length === 0) connection.scopes = attempt.scopes;
@@ -132,17 +161,29 @@ export class OAuthAttempts {
   }
 
   /** The write authorization's callback: tokens kept beside the read-only pair, for the connection's own GitLab user only. */
-  private async completeWrite(connection: ConnectionEntity, attempt: OAuthAttemptEntity, code: string): Promise<CallbackOutcome> {
+  private async completeWrite(
+    connection: ConnectionEntity,
+    attempt: OAuthAttemptEntity,
+    code: string,
+  ): Promise<CallbackOutcome> {
     const app = await this.sessions.appFor(connection);
     try {
       const verifier = this.box.open(attempt.codeVerifierCiphertext, `oauth-attempt:${attempt.id}`);
       const tokens = await this.oauth.exchangeCode(app, { code, codeVerifier: verifier });
       const user = await this.gitlab
-        .create({ instanceUrl: connection.instanceUrl, token: tokens.accessToken, tokenType: 'oauth', caCertificate: connection.caCertificate })
+        .create({
+          instanceUrl: connection.instanceUrl,
+          token: tokens.accessToken,
+          tokenType: 'oauth',
+          caCertificate: connection.caCertificate,
+        })
         .currentUser();
       if (user.id !== connection.gitlabUserId) {
         await this.oauth.revoke(app, tokens.accessToken).catch(() => undefined);
-        return this.fail(connection, `write access was granted by GitLab user ${user.username}, but this connection is ${connection.gitlabUsername}'s; sign in to GitLab as ${connection.gitlabUsername} and authorize again`);
+        return this.fail(
+          connection,
+          `write access was granted by GitLab user ${user.username}, but this connection is ${connection.gitlabUsername}'s; sign in to GitLab as ${connection.gitlabUsername} and authorize again`,
+        );
       }
       const fresh = await this.dataSource.getRepository(ConnectionEntity).findOneByOrFail({ id: connection.id });
       this.sessions.applyTokens(fresh, tokens, { write: true });
@@ -151,7 +192,11 @@ export class OAuthAttempts {
       await this.dataSource.getRepository(ConnectionEntity).save(fresh);
       this.logger.info({ connectionId: connection.id, scopes: fresh.writeScopes }, 'write authorization granted');
       // The status does not change (nothing to publish); the pop-up tells its opener, as after a connect.
-      return { ok: true, connectionId: connection.id, message: `Restores may now write to GitLab as ${user.username}.` };
+      return {
+        ok: true,
+        connectionId: connection.id,
+        message: `Restores may now write to GitLab as ${user.username}.`,
+      };
     } catch (error) {
       const reason = error instanceof DomainError ? error.message : 'the code exchange with GitLab failed';
       this.logger.warn({ connectionId: connection.id, err: error }, 'OAuth write authorization failed');
@@ -162,10 +207,14 @@ export class OAuthAttempts {
   async revokeTokens(connection: ConnectionEntity): Promise<void> {
     const app = await this.sessions.appFor(connection);
     const tokens = [
-      connection.accessTokenCiphertext && this.box.open(connection.accessTokenCiphertext, tokenContext(connection.id, 'access')),
-      connection.refreshTokenCiphertext && this.box.open(connection.refreshTokenCiphertext, tokenContext(connection.id, 'refresh')),
-      connection.writeAccessTokenCiphertext && this.box.open(connection.writeAccessTokenCiphertext, tokenContext(connection.id, 'write-access')),
-      connection.writeRefreshTokenCiphertext && this.box.open(connection.writeRefreshTokenCiphertext, tokenContext(connection.id, 'write-refresh')),
+      connection.accessTokenCiphertext &&
+        this.box.open(connection.accessTokenCiphertext, tokenContext(connection.id, 'access')),
+      connection.refreshTokenCiphertext &&
+        this.box.open(connection.refreshTokenCiphertext, tokenContext(connection.id, 'refresh')),
+      connection.writeAccessTokenCiphertext &&
+        this.box.open(connection.writeAccessTokenCiphertext, tokenContext(connection.id, 'write-access')),
+      connection.writeRefreshTokenCiphertext &&
+        this.box.open(connection.writeRefreshTokenCiphertext, tokenContext(connection.id, 'write-refresh')),
     ].filter((t): t is string => !!t);
     for (const token of tokens) await this.oauth.revoke(app, token);
   }

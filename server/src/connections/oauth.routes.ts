@@ -22,7 +22,12 @@ export function mountOAuthRoutes(app: Express, attempts: OAuthAttempts, publicUr
     const q = req.query as Record<string, string | undefined>;
     let outcome;
     try {
-      outcome = await attempts.complete({ state: q.state, code: q.code, error: q.error, errorDescription: q.error_description });
+      outcome = await attempts.complete({
+        state: q.state,
+        code: q.code,
+        error: q.error,
+        errorDescription: q.error_description,
+      });
     } catch (error) {
       logger.error({ err: error }, 'OAuth callback failed');
       outcome = { ok: false, connectionId: null, message: 'Labkeeper could not complete the authorization.' };
@@ -35,9 +40,11 @@ export function mountOAuthRoutes(app: Express, attempts: OAuthAttempts, publicUr
     res
       .status(outcome.ok ? 200 : 400)
       .set('Cache-Control', 'no-store')
-      .set('Content-Security-Policy', `default-src 'none'; script-src ${hashSource(script)}; style-src ${hashSource(STYLE)}; frame-ancestors 'none'; base-uri 'none'`)
-      .type('html')
-      .send(`<!doctype html>
+      .set(
+        'Content-Security-Policy',
+        `default-src 'none'; script-src ${hashSource(script)}; style-src ${hashSource(STYLE)}; frame-ancestors 'none'; base-uri 'none'`,
+      )
+      .type('html').send(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Labkeeper — GitLab authorization</title>
 <style>${STYLE}</style></head>
 <body>

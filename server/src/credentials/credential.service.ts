@@ -5,7 +5,12 @@ import { validationError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { credentialInUse, credentialNameTaken, credentialNotFound } from './credential.errors.js';
-import { CREDENTIAL_KINDS, CredentialEntity, CredentialVersionEntity, type CredentialKind } from './credential.entity.js';
+import {
+  CREDENTIAL_KINDS,
+  CredentialEntity,
+  CredentialVersionEntity,
+  type CredentialKind,
+} from './credential.entity.js';
 import type { SecretBox } from './secret-box.js';
 
 export interface NewCredential {
@@ -86,9 +91,14 @@ export class CredentialService {
    */
   async requireKind(id: string, kind: CredentialKind, field: string): Promise<CredentialEntity> {
     const found = UUID.test(id) ? await this.repo.findOneBy({ id }) : null;
-    if (!found) throw validationError({ [field]: `must be the id of ${KIND_LABEL[kind]} in the Password Manager; no credential has id "${id}"` });
+    if (!found)
+      throw validationError({
+        [field]: `must be the id of ${KIND_LABEL[kind]} in the Password Manager; no credential has id "${id}"`,
+      });
     if (found.kind !== kind) {
-      throw validationError({ [field]: `must be the id of ${KIND_LABEL[kind]} in the Password Manager; "${found.name}" is ${KIND_LABEL[found.kind]}` });
+      throw validationError({
+        [field]: `must be the id of ${KIND_LABEL[kind]} in the Password Manager; "${found.name}" is ${KIND_LABEL[found.kind]}`,
+      });
     }
     return found;
   }
@@ -97,7 +107,8 @@ export class CredentialService {
     const name = checkName(input.name, 'name');
     checkSecret(input.secret, 'secret');
     if (!CREDENTIAL_KINDS.includes(input.kind)) throw validationError({ kind: 'is not a known credential kind' });
-    if (input.expiresAt && input.expiresAt <= this.clock.now()) throw validationError({ expiresAt: 'must be in the future' });
+    if (input.expiresAt && input.expiresAt <= this.clock.now())
+      throw validationError({ expiresAt: 'must be in the future' });
     const id = newId();
     const entity = this.repo.create({
       id,
@@ -123,7 +134,8 @@ export class CredentialService {
 
   async update(id: string, changes: CredentialChanges): Promise<CredentialEntity> {
     if (changes.name === null) throw validationError({ name: 'must not be empty' });
-    if (changes.expiresAt && changes.expiresAt <= this.clock.now()) throw validationError({ expiresAt: 'must be in the future' });
+    if (changes.expiresAt && changes.expiresAt <= this.clock.now())
+      throw validationError({ expiresAt: 'must be in the future' });
     const entity = await this.get(id);
     if (changes.name !== undefined) entity.name = checkName(changes.name, 'name');
     if (changes.username !== undefined) entity.username = changes.username?.trim() || null;
@@ -157,7 +169,10 @@ export class CredentialService {
       if (isUniqueViolation(error)) throw credentialNameTaken(entity.name);
       throw error;
     }
-    this.logger.info({ credentialId: id, rotated: changes.secret !== undefined, keptVersion: retired?.version }, 'credential updated');
+    this.logger.info(
+      { credentialId: id, rotated: changes.secret !== undefined, keptVersion: retired?.version },
+      'credential updated',
+    );
     if (retired) for (const listener of this.keyRotatedListeners) await listener(id);
     return this.get(id);
   }
@@ -185,7 +200,10 @@ export class CredentialService {
     const previous = await this.versions.find({ where: { credentialId: id }, order: { version: 'DESC' } });
     return [
       { version: previous.length + 1, secret: current },
-      ...previous.map((v) => ({ version: v.version, secret: this.box.open(v.secretCiphertext, versionContext(id, v.version)) })),
+      ...previous.map((v) => ({
+        version: v.version,
+        secret: this.box.open(v.secretCiphertext, versionContext(id, v.version)),
+      })),
     ];
   }
 

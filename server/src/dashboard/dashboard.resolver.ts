@@ -6,7 +6,8 @@ import { StoragePoint } from './dashboard.type.js';
 export class DashboardResolver {
   @Authorized()
   @Query(() => [StoragePoint], {
-    description: 'Stored bytes per day (oldest first, ending today UTC) of one organization or all; days 1–366, default 30.',
+    description:
+      'Stored bytes per day (oldest first, ending today UTC) of one organization or all; days 1–366, default 30.',
   })
   async storageHistory(
     @Ctx() { services }: GraphQLContext,

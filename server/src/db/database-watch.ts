@@ -14,7 +14,12 @@ export interface DatabaseWatch {
   stop(): void;
 }
 
-export function watchDatabase(options: { ping: () => Promise<unknown>; logger: Logger; intervalMs?: number; maxIntervalMs?: number }): DatabaseWatch {
+export function watchDatabase(options: {
+  ping: () => Promise<unknown>;
+  logger: Logger;
+  intervalMs?: number;
+  maxIntervalMs?: number;
+}): DatabaseWatch {
   const intervalMs = options.intervalMs ?? 2000;
   const maxIntervalMs = options.maxIntervalMs ?? 10_000;
   let reachable = true;

@@ -180,4 +180,3 @@ function isPostgres(pid: number): boolean {
     return true;
   }
 }
-

@@ -5,7 +5,12 @@ import { RestoreMappingEntity } from '../restore/restore-mapping.entity.js';
 import { DrillRunEntity, DrillScheduleEntity } from '../restore/drill.entity.js';
 import { ConnectionEntity, OAuthAttemptEntity } from '../connections/connection.entity.js';
 import { CredentialEntity, CredentialVersionEntity } from '../credentials/credential.entity.js';
-import { GroupEntity, OrganizationEntity, RepositoryEntity, SyncRunEntity } from '../organizations/organization.entity.js';
+import {
+  GroupEntity,
+  OrganizationEntity,
+  RepositoryEntity,
+  SyncRunEntity,
+} from '../organizations/organization.entity.js';
 import { WorkerEntity } from '../workers/worker.entity.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 

@@ -43,7 +43,10 @@ export class PgEventTarget extends EventTarget {
     const detail = (event as CustomEvent<unknown>).detail;
     const payload = JSON.stringify({ t: event.type, d: detail } satisfies Wire);
     if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
-      this.logger.error({ topic: event.type, bytes: Buffer.byteLength(payload) }, 'event too large for NOTIFY, dropped');
+      this.logger.error(
+        { topic: event.type, bytes: Buffer.byteLength(payload) },
+        'event too large for NOTIFY, dropped',
+      );
       return false;
     }
     this.sending = this.sending
@@ -68,7 +71,9 @@ export class PgEventTarget extends EventTarget {
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    await Promise.all([this.listener, this.sender].map((client) => client?.end().catch(() => undefined) ?? Promise.resolve()));
+    await Promise.all(
+      [this.listener, this.sender].map((client) => client?.end().catch(() => undefined) ?? Promise.resolve()),
+    );
     this.listener = null;
     this.sender = null;
   }
@@ -107,7 +112,10 @@ export class PgEventTarget extends EventTarget {
   }
 
   private async newClient(role: string): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: `labkeeper-events-${role}` });
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: `labkeeper-events-${role}`,
+    });
     client.on('error', (error) => this.logger.warn({ err: error, role }, 'event client error'));
     await client.connect();
     return client;

@@ -45,14 +45,16 @@ const UNITS: Record<string, number> = { bytes: 1, byte: 1, KiB: 1024, MiB: 1024 
 
 /** Parses one line of git's --progress output. */
 export function parseProgress(line: string): GitProgress | null {
-  const m = /^(?:remote: )?([A-Za-z ]+):\s+(\d+)% \((\d+)\/(\d+)\)(?:, ([\d.]+) (bytes?|KiB|MiB|GiB))?/.exec(line.trim());
+  const m = /^(?:remote: )?([A-Za-z ]+):\s+(\d+)% \((\d+)\/(\d+)\)(?:, ([\d.]+) (bytes?|KiB|MiB|GiB))?/.exec(
+    line.trim(),
+  );
   if (!m) return null;
   return {
-    phase: m[1]!.trim(),
+    phase: m[1].trim(),
     percent: Number(m[2]),
     objects: Number(m[3]),
     totalObjects: Number(m[4]),
-    bytes: m[5] ? Math.round(Number(m[5]) * (UNITS[m[6]!] ?? 1)) : null,
+    bytes: m[5] ? Math.round(Number(m[5]) * (UNITS[m[6]] ?? 1)) : null,
   };
 }
 
@@ -130,7 +132,7 @@ async function runGit(args: string[], options: GitOptions): Promise<{ stdout: st
   }).finally(() => options.signal?.removeEventListener('abort', onAbort));
   if (options.signal?.aborted) throw transferCanceled(`git ${args[0]}`);
   if (code !== 0) {
-    if (['clone', 'fetch', 'ls-remote', 'push'].includes(args[0]!)) throw fromGitCommandFailure(args[0]!, err, code);
+    if (['clone', 'fetch', 'ls-remote', 'push'].includes(args[0])) throw fromGitCommandFailure(args[0], err, code);
     const message = redact(err.trim().split('\n').slice(-5).join(' | ')) || `exit code ${code}`;
     throw new GitError('GIT_FAILED', `git ${args[0]} failed: ${message}`, { details: { exitCode: code } });
   }

@@ -13,7 +13,8 @@ export type Refs = Record<string, string>;
 export async function syncMirror(dir: string, url: string, options: GitOptions): Promise<{ cloned: boolean }> {
   if (existsSync(`${dir}/HEAD`)) {
     const config = await readFile(join(dir, 'config'), 'utf8').catch(() => '');
-    if (!config.split('\n').some((line) => line.trim() === `url = ${url}`)) await git(['remote', 'set-url', 'origin', url], { cwd: dir });
+    if (!config.split('\n').some((line) => line.trim() === `url = ${url}`))
+      await git(['remote', 'set-url', 'origin', url], { cwd: dir });
     await git(['fetch', '--prune', '--progress', 'origin'], { ...options, cwd: dir });
     return { cloned: false };
   }
@@ -63,7 +64,7 @@ async function packedRefsOnly(dir: string): Promise<Refs | null> {
     if (line === '' || line.startsWith('^')) continue; // a peeled tag's target: not a ref
     const match = /^([0-9a-f]{40}|[0-9a-f]{64}) (refs\/\S+)$/.exec(line);
     if (!match) return null;
-    refs[match[2]!] = match[1]!;
+    refs[match[2]] = match[1]!;
   }
   return refs;
 }
@@ -81,7 +82,7 @@ async function hasLooseRef(dir: string): Promise<boolean> {
 export async function headRef(dir: string): Promise<string | null> {
   const head = await readFile(join(dir, 'HEAD'), 'utf8').catch(() => '');
   const match = /^ref: (\S+)/.exec(head);
-  return match ? match[1]! : null;
+  return match ? match[1] : null;
 }
 
 /**
@@ -98,7 +99,7 @@ export async function singlePackBundle(dir: string, refs: Refs): Promise<{ heade
   }
   const packs = (await readdir(join(objects, 'pack')).catch(() => [] as string[])).filter((f) => f.endsWith('.pack'));
   if (packs.length !== 1 || Object.keys(refs).length === 0) return null;
-  return { header: bundleHeader(refs, []), pack: join(objects, 'pack', packs[0]!) };
+  return { header: bundleHeader(refs, []), pack: join(objects, 'pack', packs[0]) };
 }
 
 /**
@@ -106,18 +107,24 @@ export async function singlePackBundle(dir: string, refs: Refs): Promise<{ heade
  * (`<oid> <refname>`), an empty line; the pack follows.
  */
 export function bundleHeader(refs: Refs, prerequisites: string[]): Buffer {
-  const lines = [...prerequisites.map((oid) => `-${oid}\n`), ...Object.entries(refs).map(([ref, sha]) => `${sha} ${ref}\n`)];
+  const lines = [
+    ...prerequisites.map((oid) => `-${oid}\n`),
+    ...Object.entries(refs).map(([ref, sha]) => `${sha} ${ref}\n`),
+  ];
   return Buffer.from(`# v2 git bundle\n${lines.join('')}\n`, 'utf8');
 }
 
 /** Object ids from `candidates` that exist in the repository (prerequisites must exist). */
 export async function existingObjects(dir: string, candidates: string[]): Promise<string[]> {
   if (candidates.length === 0) return [];
-  const { stdout } = await git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], { cwd: dir, input: `${candidates.join('\n')}\n` });
+  const { stdout } = await git(['cat-file', '--batch-check=%(objectname) %(objecttype)'], {
+    cwd: dir,
+    input: `${candidates.join('\n')}\n`,
+  });
   return stdout
     .split('\n')
     .filter((l) => l && !l.endsWith(' missing'))
-    .map((l) => l.split(' ')[0]!);
+    .map((l) => l.split(' ')[0]);
 }
 
 /**

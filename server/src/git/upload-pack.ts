@@ -22,7 +22,13 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { fromTransferFailure, toGitLabError, transferCanceled } from '../gitlab/gitlab.errors.js';
-import { basicAuthorization, defaultGitLabHttp, withRenewal, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
+import {
+  basicAuthorization,
+  defaultGitLabHttp,
+  withRenewal,
+  type GitAuth,
+  type GitLabHttp,
+} from '../gitlab/gitlab-http.js';
 import { redactSecrets } from '../gitlab/redact.js';
 import { GitError, redact, type GitProgress } from './git.js';
 
@@ -79,7 +85,14 @@ const serviceOf = async (target: string | UploadPackService, options: UploadPack
 /** Every ref of the repository at `target` (…/project.git), its HEAD and the peeled value of its tags. */
 export async function lsRefs(target: string | UploadPackService, options: UploadPackOptions = {}): Promise<RemoteRefs> {
   const { url, base } = await serviceOf(target, options);
-  const body = Buffer.concat([pkt('command=ls-refs\n'), pkt(`agent=${agent(options)}\n`), DELIM, pkt('symrefs\n'), pkt('peel\n'), FLUSH]);
+  const body = Buffer.concat([
+    pkt('command=ls-refs\n'),
+    pkt(`agent=${agent(options)}\n`),
+    DELIM,
+    pkt('symrefs\n'),
+    pkt('peel\n'),
+    FLUSH,
+  ]);
   const response = await post(base, body, options, url);
   const reader = new PktReader(response, base);
   const result: RemoteRefs = { refs: {}, head: null, peeled: {} };
@@ -90,7 +103,8 @@ export async function lsRefs(target: string | UploadPackService, options: Upload
       if (line === 'flush') break;
       if (line === 'delim' || line === 'end') continue;
       const text = line.toString('utf8').replace(/\n$/, '');
-      if (text.startsWith('ERR ')) throw new GitError('GITLAB_BAD_RESPONSE', `ls-refs failed: ${redact(text.slice(4))}`);
+      if (text.startsWith('ERR '))
+        throw new GitError('GITLAB_BAD_RESPONSE', `ls-refs failed: ${redact(text.slice(4))}`);
       const [oid, name, ...attributes] = text.split(' ');
       if (!oid || !name) continue;
       const symref = attributes.find((a) => a.startsWith('symref-target:'))?.slice('symref-target:'.length) ?? null;
@@ -131,7 +145,13 @@ export async function fetchPack(
   options: UploadPackOptions & { onProgress?: (progress: GitProgress) => void } = {},
 ): Promise<PackStream> {
   const { url, base } = await serviceOf(target, options);
-  const lines = [pkt('command=fetch\n'), pkt(`agent=${agent(options)}\n`), DELIM, pkt('ofs-delta\n'), pkt('no-progress\n')];
+  const lines = [
+    pkt('command=fetch\n'),
+    pkt(`agent=${agent(options)}\n`),
+    DELIM,
+    pkt('ofs-delta\n'),
+    pkt('no-progress\n'),
+  ];
   if (haves.length > 0) lines.push(pkt('thin-pack\n'));
   for (const oid of new Set(wants)) lines.push(pkt(`want ${oid}\n`));
   for (const oid of new Set(haves)) lines.push(pkt(`have ${oid}\n`));
@@ -146,7 +166,11 @@ export async function fetchPack(
 }
 
 /** The fetch reply: sections up to "packfile", then its side-band-multiplexed pack. */
-async function receivePack(response: IncomingMessage, base: string, options: UploadPackOptions & { onProgress?: (progress: GitProgress) => void }): Promise<PackStream> {
+async function receivePack(
+  response: IncomingMessage,
+  base: string,
+  options: UploadPackOptions & { onProgress?: (progress: GitProgress) => void },
+): Promise<PackStream> {
   const reader = new PktReader(response, base);
 
   // Sections before the pack (none are asked for, but a server may send them); then "packfile".
@@ -169,7 +193,13 @@ async function receivePack(response: IncomingMessage, base: string, options: Upl
     const now = Date.now();
     if (!options.onProgress || (!final && now - lastProgress < 250)) return;
     lastProgress = now;
-    options.onProgress({ phase: 'Receiving objects', percent: final ? 100 : null, objects: final ? objects : null, totalObjects: objects, bytes: received });
+    options.onProgress({
+      phase: 'Receiving objects',
+      percent: final ? 100 : null,
+      objects: final ? objects : null,
+      totalObjects: objects,
+      bytes: received,
+    });
   };
   /** Pack data from side band 1; progress (2) is ignored, an error (3) fails the transfer. */
   const data = async function* (): AsyncGenerator<Buffer> {
@@ -178,10 +208,12 @@ async function receivePack(response: IncomingMessage, base: string, options: Upl
       if (line === null) throw truncated(base, `after ${received} bytes of the pack`);
       if (line === 'flush') return;
       if (line === 'delim' || line === 'end') continue;
-      if (line.subarray(0, 4).toString('latin1') === 'ERR ') throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(4).toString('utf8').trim())}`);
+      if (line.subarray(0, 4).toString('latin1') === 'ERR ')
+        throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(4).toString('utf8').trim())}`);
       const band = line[0];
       if (band === 1) yield line.subarray(1);
-      else if (band === 3) throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(1).toString('utf8').trim())}`);
+      else if (band === 3)
+        throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(1).toString('utf8').trim())}`);
     }
   };
   const source = data();
@@ -195,7 +227,10 @@ async function receivePack(response: IncomingMessage, base: string, options: Upl
   }
   const header = headerBytes.subarray(0, 12);
   if (header.toString('latin1', 0, 4) !== 'PACK' || ![2, 3].includes(header.readUInt32BE(4))) {
-    throw new GitError('GITLAB_BAD_RESPONSE', `fetch from ${redactUrl(base)} returned something that is not a git pack`);
+    throw new GitError(
+      'GITLAB_BAD_RESPONSE',
+      `fetch from ${redactUrl(base)} returned something that is not a git pack`,
+    );
   }
   objects = header.readUInt32BE(8);
   pending.push(headerBytes);
@@ -232,7 +267,11 @@ async function receivePack(response: IncomingMessage, base: string, options: Upl
       }
       response.resume(); // after the flush: drain the rest so the response ends cleanly (and the socket is reused)
       if (tail.length !== 20 || !sha1.digest().equals(tail)) {
-        throw new GitError('GITLAB_UNAVAILABLE', `the pack from ${redactUrl(base)} is damaged (its checksum does not match the ${received} bytes received)`, { retryable: true });
+        throw new GitError(
+          'GITLAB_UNAVAILABLE',
+          `the pack from ${redactUrl(base)} is damaged (its checksum does not match the ${received} bytes received)`,
+          { retryable: true },
+        );
       }
       progress(true);
     })(),
@@ -252,7 +291,13 @@ async function discover(url: string, options: UploadPackOptions): Promise<string
   for (let hop = 0; ; hop++) {
     const response = await send('GET', `${base}/info/refs?service=git-upload-pack`, null, options, url);
     const location = response.headers.location;
-    if (response.statusCode && response.statusCode >= 300 && response.statusCode < 400 && location && hop < MAX_REDIRECTS) {
+    if (
+      response.statusCode &&
+      response.statusCode >= 300 &&
+      response.statusCode < 400 &&
+      location &&
+      hop < MAX_REDIRECTS
+    ) {
       response.resume();
       const target = new URL(location, `${base}/info/refs`);
       base = `${target.origin}${target.pathname.replace(/\/info\/refs$/, '')}`;
@@ -291,7 +336,13 @@ function post(base: string, body: Buffer, options: UploadPackOptions, url: strin
   });
 }
 
-async function send(method: 'GET' | 'POST', target: string, body: Buffer | null, options: UploadPackOptions, originalUrl: string): Promise<IncomingMessage> {
+async function send(
+  method: 'GET' | 'POST',
+  target: string,
+  body: Buffer | null,
+  options: UploadPackOptions,
+  originalUrl: string,
+): Promise<IncomingMessage> {
   const url = new URL(target);
   // Credentials go where they were meant for only: a redirect to another host, or from https
   // to http, drops them.
@@ -307,7 +358,14 @@ async function send(method: 'GET' | 'POST', target: string, body: Buffer | null,
   const http = options.http ?? defaultGitLabHttp();
   if (options.signal?.aborted) throw transferCanceled('git transfer');
   try {
-    return await http.transport(options.caCertificate).open({ method, url, headers, body: body ?? undefined, signal: options.signal, idleTimeoutMs: http.idleTimeoutMs });
+    return await http.transport(options.caCertificate).open({
+      method,
+      url,
+      headers,
+      body: body ?? undefined,
+      signal: options.signal,
+      idleTimeoutMs: http.idleTimeoutMs,
+    });
   } catch (error) {
     throw transportError(error, target, options.signal);
   }
@@ -320,9 +378,14 @@ async function expectOk(response: IncomingMessage, base: string, what: string): 
     return;
   }
   const text = await readSome(response);
-  const headers = Object.fromEntries(Object.entries(response.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]));
+  const headers = Object.fromEntries(
+    Object.entries(response.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v ?? '')]),
+  );
   const notFound = status === 404 ? ' — repository not found' : '';
-  throw fromTransferFailure({ status, headers, body: text, text }, `git ${what} at ${redactUrl(base)}: The requested URL returned error: ${status}${notFound}`);
+  throw fromTransferFailure(
+    { status, headers, body: text, text },
+    `git ${what} at ${redactUrl(base)}: The requested URL returned error: ${status}${notFound}`,
+  );
 }
 
 async function readSome(response: IncomingMessage): Promise<string> {
@@ -345,14 +408,20 @@ function transportError(error: unknown, target: string, signal?: AbortSignal): E
   const mapped = toGitLabError(error, { operation: `git transfer from ${redactUrl(target)}` });
   if (mapped.details?.tlsError) return mapped;
   const code = (error as NodeJS.ErrnoException).code ?? '';
-  return new GitError('GITLAB_UNAVAILABLE', `git transfer from ${redactUrl(target)} failed: ${code || (error as Error).message} (Connection reset or refused)`, {
-    retryable: mapped.retryable || mapped.code === 'GITLAB_BAD_RESPONSE',
-    details: mapped.details,
-  });
+  return new GitError(
+    'GITLAB_UNAVAILABLE',
+    `git transfer from ${redactUrl(target)} failed: ${code || (error as Error).message} (Connection reset or refused)`,
+    {
+      retryable: mapped.retryable || mapped.code === 'GITLAB_BAD_RESPONSE',
+      details: mapped.details,
+    },
+  );
 }
 
 function truncated(base: string, where: string): GitError {
-  return new GitError('GITLAB_UNAVAILABLE', `git transfer from ${redactUrl(base)} ended early ${where} (early EOF)`, { retryable: true });
+  return new GitError('GITLAB_UNAVAILABLE', `git transfer from ${redactUrl(base)} ended early ${where} (early EOF)`, {
+    retryable: true,
+  });
 }
 
 /** A URL for messages: no credentials, no query. */
@@ -399,7 +468,8 @@ class PktReader {
   async next(): Promise<Buffer | 'flush' | 'delim' | 'end' | null> {
     if (!(await this.fill(4))) return null;
     const length = Number.parseInt(this.peek(4).toString('latin1'), 16);
-    if (Number.isNaN(length)) throw new GitError('GITLAB_BAD_RESPONSE', `malformed reply from ${redactUrl(this.base)} (not a pkt-line)`);
+    if (Number.isNaN(length))
+      throw new GitError('GITLAB_BAD_RESPONSE', `malformed reply from ${redactUrl(this.base)} (not a pkt-line)`);
     if (length < 4) {
       this.take(4);
       return length === 0 ? 'flush' : length === 1 ? 'delim' : 'end';
@@ -428,13 +498,13 @@ class PktReader {
   }
 
   private peek(n: number): Buffer {
-    if (this.buffered[0]!.length < n) this.buffered = [Buffer.concat(this.buffered)];
-    return this.buffered[0]!.subarray(0, n);
+    if (this.buffered[0].length < n) this.buffered = [Buffer.concat(this.buffered)];
+    return this.buffered[0].subarray(0, n);
   }
 
   private take(n: number): Buffer {
-    if (this.buffered[0]!.length < n) this.buffered = [Buffer.concat(this.buffered)];
-    const first = this.buffered[0]!;
+    if (this.buffered[0].length < n) this.buffered = [Buffer.concat(this.buffered)];
+    const first = this.buffered[0];
     const out = first.subarray(0, n);
     if (first.length === n) this.buffered.shift();
     else this.buffered[0] = first.subarray(n);

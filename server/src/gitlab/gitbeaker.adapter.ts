@@ -115,16 +115,20 @@ class GitbeakerGitLabClient implements GitLabClient {
   async listTopLevelNamespaces(): Promise<GitLabNamespace[]> {
     const user = await this.currentUser();
     const own = await this.getNamespace(user.username);
-    const groups = await this.list('GET /groups', Groups, undefined, (resource) =>
-      resource.all({
-        topLevelOnly: true,
-        minAccessLevel: MIN_ACCESS_GUEST,
-        // Administrators see every group unless told otherwise.
-        allAvailable: false,
-        perPage: PER_PAGE,
-        orderBy: 'id',
-        sort: 'asc',
-      }),
+    const groups = await this.list(
+      'GET /groups',
+      Groups,
+      undefined,
+      (resource) =>
+        resource.all({
+          topLevelOnly: true,
+          minAccessLevel: MIN_ACCESS_GUEST,
+          // Administrators see every group unless told otherwise.
+          allAvailable: false,
+          perPage: PER_PAGE,
+          orderBy: 'id',
+          sort: 'asc',
+        }),
       (body) => mapList(body, 'group', toGroup),
     );
     // top_level_only arrived in GitLab 14.x; an older instance ignores it, hence the filter.
@@ -132,8 +136,10 @@ class GitbeakerGitLabClient implements GitLabClient {
   }
 
   getNamespace(fullPath: string): Promise<GitLabNamespace> {
-    return this.fetchOne(`GET /namespaces/${encodeURIComponent(fullPath)}`, Namespaces, (namespaces) =>
-      namespaces.show(fullPath),
+    return this.fetchOne(
+      `GET /namespaces/${encodeURIComponent(fullPath)}`,
+      Namespaces,
+      (namespaces) => namespaces.show(fullPath),
       toNamespace,
     );
   }
@@ -141,11 +147,21 @@ class GitbeakerGitLabClient implements GitLabClient {
   async listGroupProjects(groupId: number, onProgress?: PageProgress): Promise<GitLabProject[]> {
     // `archived` is left out on purpose: GitLab reads archived=true as "only archived" and
     // archived=false as "none archived"; without it, both are listed.
-    const options = { includeSubgroups: true, withShared: false, perPage: PER_PAGE, orderBy: 'id', sort: 'asc' } as const;
+    const options = {
+      includeSubgroups: true,
+      withShared: false,
+      perPage: PER_PAGE,
+      orderBy: 'id',
+      sort: 'asc',
+    } as const;
     return this.withStatisticsFallback((statistics) =>
-      this.list(`GET /groups/${groupId}/projects`, Groups, onProgress, (groups) =>
-        // gitbeaker's AllGroupProjectsOptions lacks `statistics`, which GitLab documents.
-        groups.allProjects(groupId, { ...options, ...({ statistics } as object) }),
+      this.list(
+        `GET /groups/${groupId}/projects`,
+        Groups,
+        onProgress,
+        (groups) =>
+          // gitbeaker's AllGroupProjectsOptions lacks `statistics`, which GitLab documents.
+          groups.allProjects(groupId, { ...options, ...({ statistics } as object) }),
         (body) => mapList(body, 'project', toProject),
       ),
     );
@@ -153,29 +169,54 @@ class GitbeakerGitLabClient implements GitLabClient {
 
   async listUserProjects(userId: number, onProgress?: PageProgress): Promise<GitLabProject[]> {
     return this.withStatisticsFallback((statistics) =>
-      this.list(`GET /users/${userId}/projects`, Users, onProgress, (users) =>
-        users.allProjects(userId, { pagination: 'offset', perPage: PER_PAGE, orderBy: 'id', sort: 'asc', statistics }),
+      this.list(
+        `GET /users/${userId}/projects`,
+        Users,
+        onProgress,
+        (users) =>
+          users.allProjects(userId, {
+            pagination: 'offset',
+            perPage: PER_PAGE,
+            orderBy: 'id',
+            sort: 'asc',
+            statistics,
+          }),
         (body) => mapList(body, 'project', toProject),
       ),
     );
   }
 
   listDescendantGroups(groupId: number, onProgress?: PageProgress): Promise<GitLabGroup[]> {
-    return this.list(`GET /groups/${groupId}/descendant_groups`, Groups, onProgress, (groups) =>
-      groups.allDescendantGroups(groupId, { perPage: PER_PAGE, orderBy: 'id', sort: 'asc' }),
+    return this.list(
+      `GET /groups/${groupId}/descendant_groups`,
+      Groups,
+      onProgress,
+      (groups) => groups.allDescendantGroups(groupId, { perPage: PER_PAGE, orderBy: 'id', sort: 'asc' }),
       (body) => mapList(body, 'group', toGroup),
     );
   }
 
   getProject(idOrPath: number | string): Promise<GitLabProject> {
-    return this.fetchOne(`GET /projects/${encodeURIComponent(String(idOrPath))}`, Projects, (projects) => projects.show(idOrPath), toProject);
+    return this.fetchOne(
+      `GET /projects/${encodeURIComponent(String(idOrPath))}`,
+      Projects,
+      (projects) => projects.show(idOrPath),
+      toProject,
+    );
   }
 
   async listProtectedBranches(projectId: number): Promise<string[]> {
     // list() de-duplicates by id: protected branches have one, their name is what matters
-    const rows = await this.list(`GET /projects/${projectId}/protected_branches`, ProtectedBranches, undefined, (resource) =>
-      resource.all(projectId, { perPage: PER_PAGE } as never),
-      (body) => mapList(body, 'protected_branch', (item) => ({ id: Number((item as { id: unknown }).id), name: String((item as { name: unknown }).name) })),
+    const rows = await this.list(
+      `GET /projects/${projectId}/protected_branches`,
+      ProtectedBranches,
+      undefined,
+      (resource) => resource.all(projectId, { perPage: PER_PAGE }),
+      (body) =>
+        mapList(body, 'protected_branch', (item) => ({
+          id: Number((item as { id: unknown }).id),
+          name: String((item as { name: unknown }).name),
+        })),
     );
     return rows.map((row) => row.name);
   }
@@ -201,7 +242,12 @@ class GitbeakerGitLabClient implements GitLabClient {
 
   getGroup(groupId: number): Promise<GitLabGroup> {
     // with_projects=false: the group alone, not its first 100 projects.
-    return this.fetchOne(`GET /groups/${groupId}`, Groups, (groups) => groups.show(groupId, { withProjects: false }), toGroup);
+    return this.fetchOne(
+      `GET /groups/${groupId}`,
+      Groups,
+      (groups) => groups.show(groupId, { withProjects: false }),
+      toGroup,
+    );
   }
 
   /**
@@ -209,14 +255,20 @@ class GitbeakerGitLabClient implements GitLabClient {
    * leaving them out gets the listing again without them (statistics are then null).
    */
   async deleteProject(projectId: number): Promise<void> {
-    await this.fetchOne(`DELETE /projects/${projectId}`, Projects, (projects) => projects.remove(projectId), () => undefined);
+    await this.fetchOne(
+      `DELETE /projects/${projectId}`,
+      Projects,
+      (projects) => projects.remove(projectId),
+      () => undefined,
+    );
   }
 
   private async withStatisticsFallback<T>(list: (statistics: boolean) => Promise<T>): Promise<T> {
     try {
       return await list(true);
     } catch (error) {
-      const isScopeProblem = isDomainError(error) && Array.isArray(error.details?.requiredScopes) && error.details.requiredScopes.length > 0;
+      const isScopeProblem =
+        isDomainError(error) && Array.isArray(error.details?.requiredScopes) && error.details.requiredScopes.length > 0;
       if (!isDomainError(error, 'GITLAB_FORBIDDEN') || isScopeProblem) throw error;
       return list(false);
     }

@@ -15,7 +15,13 @@ import { isDomainError } from '../shared/errors.js';
 import type { GitLabAccess } from './gitlab.port.js';
 import { createRequesterFn, type ObservedAnswer, type RequesterFn } from './gitbeaker.requester.js';
 import { TransportPool, type PooledTransport } from './http-transport.js';
-import { resolveRetryOptions, retrying, type ResolvedRetryOptions, type RetryEvent, type RetryOptions } from './retry-policy.js';
+import {
+  resolveRetryOptions,
+  retrying,
+  type ResolvedRetryOptions,
+  type RetryEvent,
+  type RetryOptions,
+} from './retry-policy.js';
 
 export interface GitLabHttpOptions extends RetryOptions {
   /** Deadline of one buffered HTTP attempt, connect to last byte. Default 30 s. */
@@ -52,7 +58,13 @@ export class GitLabHttp {
 
   /** gitbeaker's requester for one access: the token is read at each request and renewed on 401. */
   requesterFn(access: GitLabAccess, onAnswer?: (answer: ObservedAnswer) => void): RequesterFn {
-    return createRequesterFn({ transport: this.transport(access.caCertificate), retry: this.retry, requestTimeoutMs: this.requestTimeoutMs, access, onAnswer });
+    return createRequesterFn({
+      transport: this.transport(access.caCertificate),
+      retry: this.retry,
+      requestTimeoutMs: this.requestTimeoutMs,
+      access,
+      onAnswer,
+    });
   }
 
   /**
@@ -60,7 +72,11 @@ export class GitLabHttp {
    * budget as an API request: a retryable GITLAB_* error is tried again, after GitLab's
    * Retry-After when it named one (see retry-policy.ts `retrying`).
    */
-  retrying<T>(operation: string, attempt: () => Promise<T>, options: { signal?: AbortSignal; onRetry?: (event: RetryEvent, error: unknown) => void } | AbortSignal = {}): Promise<T> {
+  retrying<T>(
+    operation: string,
+    attempt: () => Promise<T>,
+    options: { signal?: AbortSignal; onRetry?: (event: RetryEvent, error: unknown) => void } | AbortSignal = {},
+  ): Promise<T> {
     return retrying(this.retry, operation, attempt, options instanceof AbortSignal ? { signal: options } : options);
   }
 
@@ -91,7 +107,11 @@ export interface GitAuth {
 
 /** Git's credentials for an access: `oauth2` + the token (GitLab ignores the login for PATs), renewed with it. */
 export function gitAuthOf(access: GitLabAccess): GitAuth & { caCertificate: string | null } {
-  const auth: GitAuth & { caCertificate: string | null } = { username: 'oauth2', password: access.token, caCertificate: access.caCertificate ?? null };
+  const auth: GitAuth & { caCertificate: string | null } = {
+    username: 'oauth2',
+    password: access.token,
+    caCertificate: access.caCertificate ?? null,
+  };
   if (access.renew) {
     const renew = access.renew.bind(access);
     auth.renew = async (rejected) => {

@@ -100,9 +100,13 @@ export function toGitLabError(error: unknown, context: GitLabErrorContext = {}):
     );
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new DomainError('GITLAB_BAD_RESPONSE', `Unexpected failure talking to GitLab${where(context)}: ${clip(message)}`, {
-    cause: error,
-  });
+  return new DomainError(
+    'GITLAB_BAD_RESPONSE',
+    `Unexpected failure talking to GitLab${where(context)}: ${clip(message)}`,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** Maps a non-2xx answer (API or OAuth endpoint) to its DomainError. */
@@ -140,10 +144,16 @@ export function fromFailedResponse(
         cause,
       });
     }
-    return new DomainError('GITLAB_FORBIDDEN', `GitLab refused access${where(context)}${suffix}`, { details: base, cause });
+    return new DomainError('GITLAB_FORBIDDEN', `GitLab refused access${where(context)}${suffix}`, {
+      details: base,
+      cause,
+    });
   }
   if (status === 404) {
-    return new DomainError('GITLAB_NOT_FOUND', `GitLab found nothing${where(context)}${suffix}`, { details: base, cause });
+    return new DomainError('GITLAB_NOT_FOUND', `GitLab found nothing${where(context)}${suffix}`, {
+      details: base,
+      cause,
+    });
   }
   if (status === 429) {
     return new DomainError('GITLAB_RATE_LIMITED', `GitLab's rate limit was hit${where(context)}${tries(context)}`, {
@@ -154,14 +164,21 @@ export function fromFailedResponse(
   }
   if (status === 501) {
     // "Not implemented": a feature switched off on the instance (GitLab answers so for LFS when it is disabled).
-    return new DomainError('GITLAB_FORBIDDEN', `GitLab does not offer this${where(context)}${suffix}`, { details: base, cause });
-  }
-  if (status >= 500) {
-    return new DomainError('GITLAB_UNAVAILABLE', `GitLab answered ${status}${where(context)}${tries(context)}${suffix}`, {
-      retryable: true,
-      details: { ...base, ...attempts(context), ...retryAfter(failure, status) },
+    return new DomainError('GITLAB_FORBIDDEN', `GitLab does not offer this${where(context)}${suffix}`, {
+      details: base,
       cause,
     });
+  }
+  if (status >= 500) {
+    return new DomainError(
+      'GITLAB_UNAVAILABLE',
+      `GitLab answered ${status}${where(context)}${tries(context)}${suffix}`,
+      {
+        retryable: true,
+        details: { ...base, ...attempts(context), ...retryAfter(failure, status) },
+        cause,
+      },
+    );
   }
   if (status >= 300 && status < 400) {
     const location = failure.headers.location;
@@ -210,7 +227,8 @@ function gitHttpStatus(stderr: string): number | null {
 }
 
 /** Network trouble git reports; another attempt may go through. */
-const GIT_TRANSIENT = /(Could not resolve host|Connection (reset|refused|timed out)|early EOF|RPC failed|unexpected disconnect|remote end hung up|transfer closed)/i;
+const GIT_TRANSIENT =
+  /(Could not resolve host|Connection (reset|refused|timed out)|early EOF|RPC failed|unexpected disconnect|remote end hung up|transfer closed)/i;
 
 /**
  * A failed git command that talked to GitLab (clone, fetch, ls-remote, push), judged by its
@@ -222,10 +240,16 @@ export function fromGitCommandFailure(command: string, stderr: string, exitCode:
   const status = gitHttpStatus(stderr);
   if (status !== null) {
     const mapped = fromFailedResponse({ status, headers: {}, body: null });
-    return new DomainError(mapped.code, message, { retryable: mapped.retryable, details: { exitCode, httpStatus: status, status } });
+    return new DomainError(mapped.code, message, {
+      retryable: mapped.retryable,
+      details: { exitCode, httpStatus: status, status },
+    });
   }
   const transient = GIT_TRANSIENT.test(stderr);
-  return new DomainError(transient ? 'GITLAB_UNAVAILABLE' : 'GITLAB_BAD_RESPONSE', message, { retryable: transient, details: { exitCode } });
+  return new DomainError(transient ? 'GITLAB_UNAVAILABLE' : 'GITLAB_BAD_RESPONSE', message, {
+    retryable: transient,
+    details: { exitCode },
+  });
 }
 
 /** The error of a transfer stopped by its AbortSignal (a canceled run or restore): one helper for every transport. */
@@ -246,9 +270,13 @@ export function fromOAuthFailure(failure: GitLabFailedResponse, context: GitLabE
   const description = stringField(body, 'error_description');
   if (oauthError && REJECTED_GRANT_ERRORS.has(oauthError)) {
     const why = description ? `: ${clip(description)}` : '';
-    return new DomainError('GITLAB_UNAUTHORIZED', `GitLab rejected the OAuth request (${oauthError})${where(context)}${why}`, {
-      details: { status: failure.status, oauthError, reason: unauthorizedReason(description) },
-    });
+    return new DomainError(
+      'GITLAB_UNAUTHORIZED',
+      `GitLab rejected the OAuth request (${oauthError})${where(context)}${why}`,
+      {
+        details: { status: failure.status, oauthError, reason: unauthorizedReason(description) },
+      },
+    );
   }
   const mapped = fromFailedResponse(failure, context);
   if (!oauthError) return mapped;
@@ -270,7 +298,7 @@ export function unauthorizedReason(description: string | null | undefined): Unau
 }
 
 function failureFromGitbeaker(error: GitbeakerRequestError): GitLabFailedResponse | null {
-  const cause = error.cause as (GitbeakerRequestError['cause'] & { body?: unknown }) | undefined;
+  const cause: (GitbeakerRequestError['cause'] & { body?: unknown }) | undefined = error.cause; // GitBeaker puts the parsed body there
   const response = cause?.response;
   if (!response || typeof response.status !== 'number') return null;
   const headers: Record<string, string> = {};
@@ -338,7 +366,9 @@ function stringField(record: Record<string, unknown> | null, key: string): strin
 }
 
 function asRecord(value: unknown): Record<string, unknown> | null {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
 }
 
 function clip(text: string, max = 300): string {

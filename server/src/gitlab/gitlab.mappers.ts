@@ -171,7 +171,8 @@ export function toProject(body: unknown, path = 'project'): GitLabProject {
     emptyRepo: r.optBool('empty_repo') ?? false,
     lastActivityAt: r.str('last_activity_at'),
     // `wiki_enabled` is deprecated in favour of `wiki_access_level` (GitLab 14+); accept either.
-    wikiEnabled: r.optBool('wiki_enabled') ?? (r.has('wiki_access_level') ? r.str('wiki_access_level') !== 'disabled' : false),
+    wikiEnabled:
+      r.optBool('wiki_enabled') ?? (r.has('wiki_access_level') ? r.str('wiki_access_level') !== 'disabled' : false),
     lfsEnabled: r.optBool('lfs_enabled') ?? false,
     statistics: r.has('statistics') ? toStatistics(r.child('statistics')) : null,
   };

@@ -97,9 +97,15 @@ function open(exchange: StreamExchange, httpsAgent: https.Agent): Promise<http.I
   const headers = { ...exchange.headers };
   if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = String(Buffer.byteLength(body));
   return new Promise((resolve, reject) => {
-    const request = (isHttps ? https : http).request(url, { method, headers, signal, agent: isHttps ? httpsAgent : http.globalAgent }, resolve);
+    const request = (isHttps ? https : http).request(
+      url,
+      { method, headers, signal, agent: isHttps ? httpsAgent : http.globalAgent },
+      resolve,
+    );
     request.setTimeout(idleTimeoutMs, () =>
-      request.destroy(Object.assign(new Error(`no data for ${Math.round(idleTimeoutMs / 1000)} s`), { code: 'ETIMEDOUT' })),
+      request.destroy(
+        Object.assign(new Error(`no data for ${Math.round(idleTimeoutMs / 1000)} s`), { code: 'ETIMEDOUT' }),
+      ),
     );
     request.on('error', reject);
     if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {

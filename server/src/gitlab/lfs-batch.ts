@@ -91,22 +91,40 @@ export class LfsBatchClient {
 
   /** Asks the batch endpoint about `objects` (≤ 100); throws DomainError for what concerns the whole repository. */
   async batch(operation: 'download' | 'upload', objects: LfsObjectRef[]): Promise<Map<string, LfsBatchEntry>> {
-    const body = JSON.stringify({ operation, transfers: ['basic'], objects: objects.map(({ oid, size }) => ({ oid, size })), hash_algo: 'sha256' });
-    const text = await this.retrying(`POST ${this.batchUrl}`, () => withRenewal(this.options.auth, () => this.postBatch(body)));
+    const body = JSON.stringify({
+      operation,
+      transfers: ['basic'],
+      objects: objects.map(({ oid, size }) => ({ oid, size })),
+      hash_algo: 'sha256',
+    });
+    const text = await this.retrying(`POST ${this.batchUrl}`, () =>
+      withRenewal(this.options.auth, () => this.postBatch(body)),
+    );
     return parseBatch(text.body, text.started, this.batchUrl);
   }
 
   private async postBatch(body: string): Promise<{ body: string; started: number }> {
-    const headers: Record<string, string> = { accept: LFS_MEDIA_TYPE, 'content-type': LFS_MEDIA_TYPE, 'user-agent': USER_AGENT };
+    const headers: Record<string, string> = {
+      accept: LFS_MEDIA_TYPE,
+      'content-type': LFS_MEDIA_TYPE,
+      'user-agent': USER_AGENT,
+    };
     if (this.options.auth) headers.authorization = basicAuthorization(this.options.auth);
     const response = await this.open({ method: 'POST', url: this.batchUrl, headers, body });
     const started = Date.now();
     const text = await readText(response).catch(() => {
-      throw new DomainError('GITLAB_UNAVAILABLE', `LFS batch API ${bareUrl(this.batchUrl)}: the answer was cut off`, { retryable: true });
+      throw new DomainError('GITLAB_UNAVAILABLE', `LFS batch API ${bareUrl(this.batchUrl)}: the answer was cut off`, {
+        retryable: true,
+      });
     });
     const status = response.statusCode ?? 0;
     if (status !== 200) {
-      const failure = { status, headers: flatHeaders(response), body: parseJson(text) ?? text, text: lfsMessage(text, status) };
+      const failure = {
+        status,
+        headers: flatHeaders(response),
+        body: parseJson(text) ?? text,
+        text: lfsMessage(text, status),
+      };
       throw fromTransferFailure(failure, `LFS batch API ${bareUrl(this.batchUrl)} answered ${status}`);
     }
     return { body: text, started };
@@ -127,7 +145,10 @@ export class LfsBatchClient {
       if (status >= 300 && status < 400 && location && hop < MAX_REDIRECTS) {
         response.resume();
         const next = new URL(location, url);
-        if (next.origin !== new URL(url).origin) headers = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'));
+        if (next.origin !== new URL(url).origin)
+          headers = Object.fromEntries(
+            Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'authorization'),
+          );
         url = next.toString();
         continue;
       }
@@ -138,7 +159,12 @@ export class LfsBatchClient {
 
   /** PUTs `size` bytes of `body` to an upload action's href. */
   async upload(action: LfsAction, body: Readable, size: number): Promise<void> {
-    const headers = { 'content-type': 'application/octet-stream', ...withoutFraming(action.header), 'content-length': String(size), 'user-agent': USER_AGENT };
+    const headers = {
+      'content-type': 'application/octet-stream',
+      ...withoutFraming(action.header),
+      'content-length': String(size),
+      'user-agent': USER_AGENT,
+    };
     const response = await this.open({ method: 'PUT', url: action.href, headers, body });
     if ((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 300) return void response.resume();
     await this.failed(response, action.href);
@@ -146,8 +172,18 @@ export class LfsBatchClient {
 
   /** POSTs `{oid, size}` to a verify action's href. */
   async verify(action: LfsAction, object: LfsObjectRef): Promise<void> {
-    const headers = { accept: LFS_MEDIA_TYPE, 'content-type': LFS_MEDIA_TYPE, ...withoutFraming(action.header), 'user-agent': USER_AGENT };
-    const response = await this.open({ method: 'POST', url: action.href, headers, body: JSON.stringify({ oid: object.oid, size: object.size }) });
+    const headers = {
+      accept: LFS_MEDIA_TYPE,
+      'content-type': LFS_MEDIA_TYPE,
+      ...withoutFraming(action.header),
+      'user-agent': USER_AGENT,
+    };
+    const response = await this.open({
+      method: 'POST',
+      url: action.href,
+      headers,
+      body: JSON.stringify({ oid: object.oid, size: object.size }),
+    });
     if (response.statusCode === 200) return void response.resume();
     await this.failed(response, `verification at ${action.href}`);
   }
@@ -156,14 +192,24 @@ export class LfsBatchClient {
     const status = response.statusCode ?? 0;
     const text = await readText(response, 2048).catch(() => '');
     const url = what.startsWith('verification at ') ? `verification at ${bareUrl(what.slice(16))}` : bareUrl(what);
-    throw fromTransferFailure({ status, headers: flatHeaders(response), body: parseJson(text) ?? text, text: lfsMessage(text, status) }, `${url} answered ${status}`);
+    throw fromTransferFailure(
+      { status, headers: flatHeaders(response), body: parseJson(text) ?? text, text: lfsMessage(text, status) },
+      `${url} answered ${status}`,
+    );
   }
 
-  private async open(request: { method: string; url: string; headers: Record<string, string>; body?: string | Readable }): Promise<IncomingMessage> {
+  private async open(request: {
+    method: string;
+    url: string;
+    headers: Record<string, string>;
+    body?: string | Readable;
+  }): Promise<IncomingMessage> {
     const { signal } = this.options;
     if (signal?.aborted) throw transferCanceled('LFS transfer');
     try {
-      return await this.http.transport(this.options.caCertificate).open({ ...request, url: new URL(request.url), signal, idleTimeoutMs: this.http.idleTimeoutMs });
+      return await this.http
+        .transport(this.options.caCertificate)
+        .open({ ...request, url: new URL(request.url), signal, idleTimeoutMs: this.http.idleTimeoutMs });
     } catch (error) {
       if (signal?.aborted) throw transferCanceled('LFS transfer');
       throw toGitLabError(error, { operation: `${request.method} ${bareUrl(request.url)}` });
@@ -179,9 +225,13 @@ function parseBatch(text: string, started: number, batchUrl: string): Map<string
     throw badPayload('not JSON', { operation: `LFS batch API ${bareUrl(batchUrl)}` });
   }
   if (parsed.transfer !== undefined && parsed.transfer !== 'basic') {
-    throw new DomainError('GITLAB_BAD_RESPONSE', `LFS batch API chose the transfer adapter ${JSON.stringify(parsed.transfer)}; only basic is supported`);
+    throw new DomainError(
+      'GITLAB_BAD_RESPONSE',
+      `LFS batch API chose the transfer adapter ${JSON.stringify(parsed.transfer)}; only basic is supported`,
+    );
   }
-  if (!Array.isArray(parsed.objects)) throw badPayload('no objects', { operation: `LFS batch API ${bareUrl(batchUrl)}` });
+  if (!Array.isArray(parsed.objects))
+    throw badPayload('no objects', { operation: `LFS batch API ${bareUrl(batchUrl)}` });
   const out = new Map<string, LfsBatchEntry>();
   for (const entry of parsed.objects as Array<Record<string, unknown>>) {
     if (!entry || typeof entry.oid !== 'string') continue;
@@ -203,12 +253,17 @@ function parseBatch(text: string, started: number, batchUrl: string): Map<string
 
 function parseAction(value: unknown, started: number): LfsAction | null {
   const action = value as { href?: unknown; header?: unknown; expires_at?: unknown; expires_in?: unknown } | undefined;
-  if (!action || typeof action.href !== 'string' || !/^https?:\/\//i.test(action.href) || !URL.canParse(action.href)) return null;
-  const header = Object.fromEntries(Object.entries((action.header as Record<string, unknown>) ?? {}).map(([k, v]) => [k, String(v)]));
+  if (!action || typeof action.href !== 'string' || !/^https?:\/\//i.test(action.href) || !URL.canParse(action.href))
+    return null;
+  const header = Object.fromEntries(
+    Object.entries((action.header as Record<string, unknown>) ?? {}).map(([k, v]) => [k, String(v)]),
+  );
   const expiresAt =
-    typeof action.expires_at === 'string' && !Number.isNaN(Date.parse(action.expires_at)) ? Date.parse(action.expires_at)
-    : typeof action.expires_in === 'number' && action.expires_in > 0 ? started + action.expires_in * 1000
-    : null;
+    typeof action.expires_at === 'string' && !Number.isNaN(Date.parse(action.expires_at))
+      ? Date.parse(action.expires_at)
+      : typeof action.expires_in === 'number' && action.expires_in > 0
+        ? started + action.expires_in * 1000
+        : null;
   return { href: action.href, header, expiresAt };
 }
 
@@ -216,10 +271,11 @@ function parseAction(value: unknown, started: number): LfsAction | null {
 function lfsMessage(text: string, status: number): string {
   const json = parseJson(text) as { message?: unknown } | null;
   if (json && typeof json === 'object' && 'message' in json) return String(json.message ?? '');
-  return status === 401 ? '' : text.trim().split('\n')[0] ?? '';
+  return status === 401 ? '' : (text.trim().split('\n')[0] ?? '');
 }
 
-const withoutFraming = (header: Record<string, string>) => Object.fromEntries(Object.entries(header).filter(([name]) => !FRAMING.includes(name.toLowerCase())));
+const withoutFraming = (header: Record<string, string>) =>
+  Object.fromEntries(Object.entries(header).filter(([name]) => !FRAMING.includes(name.toLowerCase())));
 
 function parseJson(text: string): unknown {
   try {
@@ -231,7 +287,8 @@ function parseJson(text: string): unknown {
 
 function flatHeaders(response: IncomingMessage): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(response.headers)) if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(response.headers))
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
   return out;
 }
 

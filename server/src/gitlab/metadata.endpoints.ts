@@ -168,7 +168,12 @@ export const GROUP_ENDPOINTS: Record<GroupMetadataType, MetadataEndpoint> = {
     facts: { type: 'group_labels', role: 'Guest' },
     path: (id) => `groups/${id}/labels`,
     // Only this group's labels: ancestors' and subgroups' belong to their own snapshots.
-    query: { include_ancestor_groups: false, include_descendant_groups: false, only_group_labels: true, with_counts: false },
+    query: {
+      include_ancestor_groups: false,
+      include_descendant_groups: false,
+      only_group_labels: true,
+      with_counts: false,
+    },
     identity: byId,
   },
   group_milestones: {

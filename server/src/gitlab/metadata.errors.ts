@@ -51,20 +51,41 @@ export function classifyMetadataError(error: unknown, facts: TypeFacts): unknown
       return withSkip(error, 'TOKEN_SCOPE', `token lacks ${scopes.join(' or ')} scope`, facts);
     }
     if (facts.tier === 'premium') {
-      return withSkip(error, 'NOT_ON_TIER', `${facts.type} need GitLab Premium or Ultimate; not available on this tier`, facts,
-        `${facts.type} are not available on this GitLab instance's tier${where(error)}`);
+      return withSkip(
+        error,
+        'NOT_ON_TIER',
+        `${facts.type} need GitLab Premium or Ultimate; not available on this tier`,
+        facts,
+        `${facts.type} are not available on this GitLab instance's tier${where(error)}`,
+      );
     }
-    return withSkip(error, 'ACCESS_DENIED', `GitLab refused ${facts.type} (needs the ${facts.role} role, or the feature is off)`, facts);
+    return withSkip(
+      error,
+      'ACCESS_DENIED',
+      `GitLab refused ${facts.type} (needs the ${facts.role} role, or the feature is off)`,
+      facts,
+    );
   }
   if (error.code === 'GITLAB_NOT_FOUND' && facts.tier === 'premium' && details.gitlabMessage === '404 Not Found') {
-    const skipped = withSkip(error, 'NOT_ON_TIER', `${facts.type} need GitLab Premium or Ultimate; this instance has no such API`, facts,
-      `${facts.type} are not available on this GitLab instance (no such API; Community Edition?)${where(error)}`);
+    const skipped = withSkip(
+      error,
+      'NOT_ON_TIER',
+      `${facts.type} need GitLab Premium or Ultimate; this instance has no such API`,
+      facts,
+      `${facts.type} are not available on this GitLab instance (no such API; Community Edition?)${where(error)}`,
+    );
     return skipped;
   }
   return error;
 }
 
-function withSkip(error: DomainError, kind: MetadataSkipKind, reason: string, facts: TypeFacts, message = error.message): DomainError {
+function withSkip(
+  error: DomainError,
+  kind: MetadataSkipKind,
+  reason: string,
+  facts: TypeFacts,
+  message = error.message,
+): DomainError {
   return new DomainError('GITLAB_FORBIDDEN', message, {
     details: { ...error.details, metadataType: facts.type, skipKind: kind, skipReason: reason },
     retryable: false,

@@ -39,9 +39,19 @@ export interface GitLabMetadataReader {
    * GitLab's `x-total`. Secrets are returned as GitLab sends them (`ci_variables` values): the caller stores
    * that artifact encrypted.
    */
-  projectRecords(projectId: number, type: MetadataType, onProgress?: RecordProgress, onWarning?: RecordWarning): AsyncIterable<MetadataRecord>;
+  projectRecords(
+    projectId: number,
+    type: MetadataType,
+    onProgress?: RecordProgress,
+    onWarning?: RecordWarning,
+  ): AsyncIterable<MetadataRecord>;
   /** Every record of one type of one group (the group's own, not its subgroups'). */
-  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: RecordProgress, onWarning?: RecordWarning): AsyncIterable<MetadataRecord>;
+  groupRecords(
+    groupId: number,
+    type: GroupMetadataType,
+    onProgress?: RecordProgress,
+    onWarning?: RecordWarning,
+  ): AsyncIterable<MetadataRecord>;
 }
 
 export interface GitLabMetadataReaderFactory {

@@ -18,7 +18,13 @@ import { GitLabHttp } from './gitlab-http.js';
 import { badPayload, toGitLabError } from './gitlab.errors.js';
 import type { GitLabAccess } from './gitlab.port.js';
 import { normalizeInstanceUrl } from './instance-url.js';
-import { GROUP_ENDPOINTS, PROJECT_ENDPOINTS, type ChildReader, type MetadataEndpoint, type Query } from './metadata.endpoints.js';
+import {
+  GROUP_ENDPOINTS,
+  PROJECT_ENDPOINTS,
+  type ChildReader,
+  type MetadataEndpoint,
+  type Query,
+} from './metadata.endpoints.js';
 import { classifyMetadataError } from './metadata.errors.js';
 import type {
   GitLabMetadataReader,
@@ -77,22 +83,37 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
     const auth = access.tokenType === 'oauth' ? { oauthToken: access.token } : { token: access.token };
     // Any resource will do: it only lends its base URL (/api/v4/) and auth headers to the requester.
     const resource = new Projects({ host, ...auth, requesterFn, queryTimeout: null, camelize: false });
-    this.requester = resource.requester as unknown as Requester;
+    this.requester = resource.requester;
   }
 
-  projectRecords(projectId: number, type: MetadataType, onProgress?: RecordProgress, onWarning?: RecordWarning): AsyncIterable<MetadataRecord> {
+  projectRecords(
+    projectId: number,
+    type: MetadataType,
+    onProgress?: RecordProgress,
+    onWarning?: RecordWarning,
+  ): AsyncIterable<MetadataRecord> {
     const endpoint = PROJECT_ENDPOINTS[type];
     if (!endpoint) throw new TypeError(`unknown project metadata type ${String(type)}`);
     return this.records(endpoint, projectId, onProgress, onWarning);
   }
 
-  groupRecords(groupId: number, type: GroupMetadataType, onProgress?: RecordProgress, onWarning?: RecordWarning): AsyncIterable<MetadataRecord> {
+  groupRecords(
+    groupId: number,
+    type: GroupMetadataType,
+    onProgress?: RecordProgress,
+    onWarning?: RecordWarning,
+  ): AsyncIterable<MetadataRecord> {
     const endpoint = GROUP_ENDPOINTS[type];
     if (!endpoint) throw new TypeError(`unknown group metadata type ${String(type)}`);
     return this.records(endpoint, groupId, onProgress, onWarning);
   }
 
-  private async *records(endpoint: MetadataEndpoint, ownerId: number, onProgress?: RecordProgress, onWarning?: RecordWarning): AsyncGenerator<MetadataRecord> {
+  private async *records(
+    endpoint: MetadataEndpoint,
+    ownerId: number,
+    onProgress?: RecordProgress,
+    onWarning?: RecordWarning,
+  ): AsyncGenerator<MetadataRecord> {
     const path = endpoint.path(ownerId);
     if (endpoint.single) {
       const answer = await this.get(endpoint, path, endpoint.query);
@@ -127,7 +148,12 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
    * retries) never costs the parent record: it is kept with what was read of that listing, and a
    * warning names the record and the listing.
    */
-  private async embed(endpoint: MetadataEndpoint, ownerId: number, item: MetadataRecord, onWarning?: RecordWarning): Promise<MetadataRecord> {
+  private async embed(
+    endpoint: MetadataEndpoint,
+    ownerId: number,
+    item: MetadataRecord,
+    onWarning?: RecordWarning,
+  ): Promise<MetadataRecord> {
     const name = `${endpoint.facts.type} ${typeof item.iid === 'number' ? `${endpoint.facts.type === 'merge_requests' ? '!' : '#'}${item.iid}` : `id ${String(item.id)}`}`;
     try {
       return await endpoint.embed!(this.childReader(endpoint, name, onWarning), ownerId, item);
@@ -169,10 +195,16 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
   }
 
   /** One page at a time, following rel="next" (or x-next-page) on the same endpoint. */
-  private async *pages(endpoint: MetadataEndpoint, path: string, query: Query, onTotal?: (total: number) => void): AsyncGenerator<MetadataRecord[]> {
+  private async *pages(
+    endpoint: MetadataEndpoint,
+    path: string,
+    query: Query,
+    onTotal?: (total: number) => void,
+  ): AsyncGenerator<MetadataRecord[]> {
     let searchParams: Record<string, unknown> = { ...query, per_page: PER_PAGE };
     for (let pages = 1; ; pages += 1) {
-      if (pages > this.maxPages) throw badPayload(`more than ${this.maxPages} pages of ${path}; its pagination links may loop`);
+      if (pages > this.maxPages)
+        throw badPayload(`more than ${this.maxPages} pages of ${path}; its pagination links may loop`);
       const answer = await this.get(endpoint, path, searchParams);
       if (!Array.isArray(answer.body)) throw badPayload(`the ${endpoint.facts.type} list of ${path} is not an array`);
       const total = Number.parseInt(answer.headers['x-total'] ?? '', 10);
@@ -194,7 +226,10 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
 }
 
 /** The query of the next page: the Link's rel="next", else x-next-page; null on the last page. */
-export function nextQuery(headers: Record<string, string>, current: Record<string, unknown>): Record<string, unknown> | null {
+export function nextQuery(
+  headers: Record<string, string>,
+  current: Record<string, unknown>,
+): Record<string, unknown> | null {
   const link = headers.link;
   if (link) {
     for (const part of link.split(/,(?=\s*<)/)) {

@@ -20,5 +20,11 @@ export const METADATA_TYPES = [
 ] as const;
 export type MetadataType = (typeof METADATA_TYPES)[number];
 
-export const GROUP_METADATA_TYPES = ['group_labels', 'group_milestones', 'group_members', 'subgroups', 'epics'] as const;
+export const GROUP_METADATA_TYPES = [
+  'group_labels',
+  'group_milestones',
+  'group_members',
+  'subgroups',
+  'epics',
+] as const;
 export type GroupMetadataType = (typeof GROUP_METADATA_TYPES)[number];

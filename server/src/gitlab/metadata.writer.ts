@@ -101,14 +101,22 @@ export interface GitLabMetadataWriter {
   /** PUT /projects/:id/milestones/:milestone_id (state_event close | activate). */
   updateMilestone(projectId: number, milestoneId: number, change: { stateEvent: 'close' | 'activate' }): Promise<void>;
   createIssue(projectId: number, input: IssueInput): Promise<Created & { iid: number }>;
-  updateIssue(projectId: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }): Promise<void>;
+  updateIssue(
+    projectId: number,
+    iid: number,
+    change: { description?: string; stateEvent?: 'close' | 'reopen' },
+  ): Promise<void>;
   createIssueNote(projectId: number, issueIid: number, input: NoteInput): Promise<Created>;
   /**
    * A merge request, or `{ missingBranch }` when GitLab refuses because the source or target
    * branch does not exist in the target repository (422) — nothing was created then.
    */
   createMergeRequest(projectId: number, input: MergeRequestInput): Promise<(Created & { iid: number }) | MissingBranch>;
-  updateMergeRequest(projectId: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }): Promise<void>;
+  updateMergeRequest(
+    projectId: number,
+    iid: number,
+    change: { description?: string; stateEvent?: 'close' | 'reopen' },
+  ): Promise<void>;
   createMergeRequestNote(projectId: number, mrIid: number, input: NoteInput): Promise<Created>;
   /** Rejects with VALIDATION_FAILED (details.missingTag) when the tag does not exist in the target. */
   createRelease(projectId: number, input: ReleaseInput): Promise<{ tagName: string }>;
@@ -129,7 +137,11 @@ export interface GitLabMetadataWriter {
   /** POST /groups/:id/milestones. */
   createGroupMilestone(groupId: number, input: MilestoneInput): Promise<Created & { iid: number }>;
   /** PUT /groups/:id/milestones/:milestone_id (state_event close | activate). */
-  updateGroupMilestone(groupId: number, milestoneId: number, change: { stateEvent: 'close' | 'activate' }): Promise<void>;
+  updateGroupMilestone(
+    groupId: number,
+    milestoneId: number,
+    change: { stateEvent: 'close' | 'activate' },
+  ): Promise<void>;
   /** The group's own labels (not its ancestors' or descendants'). */
   listGroupLabels(groupId: number): Promise<MetadataRecord[]>;
   /** The group's own milestones, every state. */
@@ -147,7 +159,10 @@ export interface GitLabMetadataWriter {
   /** GET /users?username= — the target user with that username, or null. */
   findUser(username: string): Promise<{ id: number; username: string } | null>;
   /** A direct member of a project or a group (POST …/members). */
-  addMember(owner: { kind: 'project' | 'group'; id: number }, fields: { user_id: number; access_level: number; expires_at?: string | null }): Promise<void>;
+  addMember(
+    owner: { kind: 'project' | 'group'; id: number },
+    fields: { user_id: number; access_level: number; expires_at?: string | null },
+  ): Promise<void>;
   listMembers(owner: { kind: 'project' | 'group'; id: number }): Promise<MetadataRecord[]>;
   /** POST /projects/:id/{protected_branches,protected_tags,hooks,deploy_keys,variables}. */
   createProjectItem(projectId: number, collection: ProjectCollection, fields: Record<string, unknown>): Promise<void>;
@@ -182,7 +197,7 @@ export class GitbeakerMetadataWriterFactory implements GitLabMetadataWriterFacto
     const auth = access.tokenType === 'oauth' ? { oauthToken: access.token } : { token: access.token };
     const requesterFn = this.http.requesterFn(access);
     const resource = new Projects({ host, ...auth, requesterFn, queryTimeout: null, camelize: false });
-    return new GitbeakerMetadataWriter(resource.requester as unknown as Requester, this.http.maxPages);
+    return new GitbeakerMetadataWriter(resource.requester, this.http.maxPages);
   }
 
   close(): void {
@@ -195,7 +210,10 @@ interface Answer {
   headers: Record<string, string>;
 }
 
-type Send = (endpoint: string, options: { searchParams?: Record<string, unknown>; body?: Record<string, unknown> }) => Promise<Answer>;
+type Send = (
+  endpoint: string,
+  options: { searchParams?: Record<string, unknown>; body?: Record<string, unknown> },
+) => Promise<Answer>;
 
 interface Requester {
   get: Send;
@@ -215,66 +233,126 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
   ) {}
 
   async createLabel(projectId: number, input: LabelInput): Promise<Created> {
-    const body = await this.post(`projects/${projectId}/labels`, fields({
-      name: input.name, color: input.color, description: input.description, priority: input.priority,
-    }));
+    const body = await this.post(
+      `projects/${projectId}/labels`,
+      fields({
+        name: input.name,
+        color: input.color,
+        description: input.description,
+        priority: input.priority,
+      }),
+    );
     return { id: numberField(body, 'id') };
   }
 
   async createMilestone(projectId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
-    const body = await this.post(`projects/${projectId}/milestones`, fields({
-      title: input.title, description: input.description, due_date: input.dueDate, start_date: input.startDate,
-    }));
+    const body = await this.post(
+      `projects/${projectId}/milestones`,
+      fields({
+        title: input.title,
+        description: input.description,
+        due_date: input.dueDate,
+        start_date: input.startDate,
+      }),
+    );
     return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
   }
 
-  async updateMilestone(projectId: number, milestoneId: number, change: { stateEvent: 'close' | 'activate' }): Promise<void> {
+  async updateMilestone(
+    projectId: number,
+    milestoneId: number,
+    change: { stateEvent: 'close' | 'activate' },
+  ): Promise<void> {
     await this.put(`projects/${projectId}/milestones/${milestoneId}`, { state_event: change.stateEvent });
   }
 
   async createIssue(projectId: number, input: IssueInput): Promise<Created & { iid: number }> {
-    const body = await this.post(`projects/${projectId}/issues`, fields({
-      title: input.title, description: input.description, labels: input.labels?.length ? input.labels.join(',') : undefined,
-      milestone_id: input.milestoneId, confidential: input.confidential, due_date: input.dueDate, created_at: input.createdAt,
-    }));
+    const body = await this.post(
+      `projects/${projectId}/issues`,
+      fields({
+        title: input.title,
+        description: input.description,
+        labels: input.labels?.length ? input.labels.join(',') : undefined,
+        milestone_id: input.milestoneId,
+        confidential: input.confidential,
+        due_date: input.dueDate,
+        created_at: input.createdAt,
+      }),
+    );
     return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
   }
 
-  async updateIssue(projectId: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }): Promise<void> {
-    await this.put(`projects/${projectId}/issues/${iid}`, fields({ description: change.description, state_event: change.stateEvent }));
+  async updateIssue(
+    projectId: number,
+    iid: number,
+    change: { description?: string; stateEvent?: 'close' | 'reopen' },
+  ): Promise<void> {
+    await this.put(
+      `projects/${projectId}/issues/${iid}`,
+      fields({ description: change.description, state_event: change.stateEvent }),
+    );
   }
 
   async createIssueNote(projectId: number, issueIid: number, input: NoteInput): Promise<Created> {
-    const body = await this.post(`projects/${projectId}/issues/${issueIid}/notes`, fields({
-      body: input.body, internal: input.internal || undefined, created_at: input.createdAt,
-    }));
+    const body = await this.post(
+      `projects/${projectId}/issues/${issueIid}/notes`,
+      fields({
+        body: input.body,
+        internal: input.internal || undefined,
+        created_at: input.createdAt,
+      }),
+    );
     return { id: numberField(body, 'id') };
   }
 
-  async createMergeRequest(projectId: number, input: MergeRequestInput): Promise<(Created & { iid: number }) | MissingBranch> {
+  async createMergeRequest(
+    projectId: number,
+    input: MergeRequestInput,
+  ): Promise<(Created & { iid: number }) | MissingBranch> {
     try {
-      const body = await this.post(`projects/${projectId}/merge_requests`, fields({
-        title: input.title, description: input.description, source_branch: input.sourceBranch, target_branch: input.targetBranch,
-        labels: input.labels?.length ? input.labels.join(',') : undefined, milestone_id: input.milestoneId, squash: input.squash,
-      }));
+      const body = await this.post(
+        `projects/${projectId}/merge_requests`,
+        fields({
+          title: input.title,
+          description: input.description,
+          source_branch: input.sourceBranch,
+          target_branch: input.targetBranch,
+          labels: input.labels?.length ? input.labels.join(',') : undefined,
+          milestone_id: input.milestoneId,
+          squash: input.squash,
+        }),
+      );
       return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
     } catch (error) {
       // MergeRequests::BuildService: 422 ["Source branch \"x\" does not exist"] (or Target).
-      const said = isDomainError(error) && error.details?.status === 422 ? String(error.details.gitlabMessage ?? '') : '';
+      const said =
+        isDomainError(error) && error.details?.status === 422 ? String(error.details.gitlabMessage ?? '') : '';
       const match = /(Source|Target) branch \\?"(.*?)\\?" does not exist/i.exec(said);
       if (match) return { missingBranch: match[2] };
       throw error;
     }
   }
 
-  async updateMergeRequest(projectId: number, iid: number, change: { description?: string; stateEvent?: 'close' | 'reopen' }): Promise<void> {
-    await this.put(`projects/${projectId}/merge_requests/${iid}`, fields({ description: change.description, state_event: change.stateEvent }));
+  async updateMergeRequest(
+    projectId: number,
+    iid: number,
+    change: { description?: string; stateEvent?: 'close' | 'reopen' },
+  ): Promise<void> {
+    await this.put(
+      `projects/${projectId}/merge_requests/${iid}`,
+      fields({ description: change.description, state_event: change.stateEvent }),
+    );
   }
 
   async createMergeRequestNote(projectId: number, mrIid: number, input: NoteInput): Promise<Created> {
-    const body = await this.post(`projects/${projectId}/merge_requests/${mrIid}/notes`, fields({
-      body: input.body, internal: input.internal || undefined, created_at: input.createdAt,
-    }));
+    const body = await this.post(
+      `projects/${projectId}/merge_requests/${mrIid}/notes`,
+      fields({
+        body: input.body,
+        internal: input.internal || undefined,
+        created_at: input.createdAt,
+      }),
+    );
     return { id: numberField(body, 'id') };
   }
 
@@ -282,29 +360,53 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     // No `ref`: a restore must not invent a tag on some other commit. Without the tag GitLab
     // answers 422 "Ref is not specified".
     try {
-      await this.post(`projects/${projectId}/releases`, fields({
-        tag_name: input.tagName, name: input.name, description: input.description, released_at: input.releasedAt,
-        milestones: input.milestones?.length ? input.milestones : undefined,
-        assets: input.links?.length
-          ? { links: input.links.map((l) => fields({ name: l.name, url: l.url, direct_asset_path: l.directAssetPath, link_type: l.linkType })) }
-          : undefined,
-      }));
+      await this.post(
+        `projects/${projectId}/releases`,
+        fields({
+          tag_name: input.tagName,
+          name: input.name,
+          description: input.description,
+          released_at: input.releasedAt,
+          milestones: input.milestones?.length ? input.milestones : undefined,
+          assets: input.links?.length
+            ? {
+                links: input.links.map((l) =>
+                  fields({ name: l.name, url: l.url, direct_asset_path: l.directAssetPath, link_type: l.linkType }),
+                ),
+              }
+            : undefined,
+        }),
+      );
       return { tagName: input.tagName };
     } catch (error) {
-      if (isDomainError(error) && error.details?.status === 422 && /Ref is not specified/i.test(String(error.details.gitlabMessage ?? ''))) {
-        throw new DomainError('VALIDATION_FAILED', `tag ${input.tagName} does not exist in the target repository; restore the repository first`, {
-          details: { missingTag: input.tagName }, cause: error,
-        });
+      if (
+        isDomainError(error) &&
+        error.details?.status === 422 &&
+        /Ref is not specified/i.test(String(error.details.gitlabMessage ?? ''))
+      ) {
+        throw new DomainError(
+          'VALIDATION_FAILED',
+          `tag ${input.tagName} does not exist in the target repository; restore the repository first`,
+          {
+            details: { missingTag: input.tagName },
+            cause: error,
+          },
+        );
       }
       throw error;
     }
   }
 
   async createSnippet(projectId: number, input: SnippetInput): Promise<Created> {
-    const body = await this.post(`projects/${projectId}/snippets`, fields({
-      title: input.title, description: input.description, visibility: input.visibility ?? 'private',
-      files: [{ file_path: input.fileName, content: input.content }],
-    }));
+    const body = await this.post(
+      `projects/${projectId}/snippets`,
+      fields({
+        title: input.title,
+        description: input.description,
+        visibility: input.visibility ?? 'private',
+        files: [{ file_path: input.fileName, content: input.content }],
+      }),
+    );
     return { id: numberField(body, 'id') };
   }
 
@@ -317,7 +419,12 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
   }
 
   listIssues(projectId: number): Promise<MetadataRecord[]> {
-    return this.list(`projects/${projectId}/issues`, { scope: 'all', state: 'all', order_by: 'created_at', sort: 'asc' });
+    return this.list(`projects/${projectId}/issues`, {
+      scope: 'all',
+      state: 'all',
+      order_by: 'created_at',
+      sort: 'asc',
+    });
   }
 
   listSnippets(projectId: number): Promise<MetadataRecord[]> {
@@ -325,7 +432,12 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
   }
 
   listMergeRequests(projectId: number): Promise<MetadataRecord[]> {
-    return this.list(`projects/${projectId}/merge_requests`, { scope: 'all', state: 'all', order_by: 'created_at', sort: 'asc' });
+    return this.list(`projects/${projectId}/merge_requests`, {
+      scope: 'all',
+      state: 'all',
+      order_by: 'created_at',
+      sort: 'asc',
+    });
   }
 
   listNotes(projectId: number, noteable: { kind: 'issue' | 'merge_request'; iid: number }): Promise<MetadataRecord[]> {
@@ -334,23 +446,41 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
   }
 
   async createGroupLabel(groupId: number, input: LabelInput): Promise<Created> {
-    const body = await this.post(`groups/${groupId}/labels`, fields({ name: input.name, color: input.color, description: input.description }));
+    const body = await this.post(
+      `groups/${groupId}/labels`,
+      fields({ name: input.name, color: input.color, description: input.description }),
+    );
     return { id: numberField(body, 'id') };
   }
 
   async createGroupMilestone(groupId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
-    const body = await this.post(`groups/${groupId}/milestones`, fields({
-      title: input.title, description: input.description, due_date: input.dueDate, start_date: input.startDate,
-    }));
+    const body = await this.post(
+      `groups/${groupId}/milestones`,
+      fields({
+        title: input.title,
+        description: input.description,
+        due_date: input.dueDate,
+        start_date: input.startDate,
+      }),
+    );
     return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
   }
 
-  async updateGroupMilestone(groupId: number, milestoneId: number, change: { stateEvent: 'close' | 'activate' }): Promise<void> {
+  async updateGroupMilestone(
+    groupId: number,
+    milestoneId: number,
+    change: { stateEvent: 'close' | 'activate' },
+  ): Promise<void> {
     await this.put(`groups/${groupId}/milestones/${milestoneId}`, { state_event: change.stateEvent });
   }
 
   listGroupLabels(groupId: number): Promise<MetadataRecord[]> {
-    return this.list(`groups/${groupId}/labels`, { include_ancestor_groups: false, include_descendant_groups: false, only_group_labels: true, with_counts: false });
+    return this.list(`groups/${groupId}/labels`, {
+      include_ancestor_groups: false,
+      include_descendant_groups: false,
+      only_group_labels: true,
+      with_counts: false,
+    });
   }
 
   listGroupMilestones(groupId: number): Promise<MetadataRecord[]> {
@@ -358,9 +488,16 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
   }
 
   async createGroup(input: GroupInput): Promise<Created> {
-    const body = await this.post('groups', fields({
-      name: input.name, path: input.path, parent_id: input.parentId, visibility: input.visibility, description: input.description,
-    }));
+    const body = await this.post(
+      'groups',
+      fields({
+        name: input.name,
+        path: input.path,
+        parent_id: input.parentId,
+        visibility: input.visibility,
+        description: input.description,
+      }),
+    );
     return { id: numberField(body, 'id') };
   }
 
@@ -374,11 +511,18 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
 
   async findUser(username: string): Promise<{ id: number; username: string } | null> {
     const answer = await this.call(() => this.requester.get('users', { searchParams: { username } }));
-    const found = Array.isArray(answer.body) ? (answer.body as MetadataRecord[]).find((u) => typeof u.username === 'string' && u.username.toLowerCase() === username.toLowerCase()) : undefined;
+    const found = Array.isArray(answer.body)
+      ? (answer.body as MetadataRecord[]).find(
+          (u) => typeof u.username === 'string' && u.username.toLowerCase() === username.toLowerCase(),
+        )
+      : undefined;
     return found && typeof found.id === 'number' ? { id: found.id, username: String(found.username) } : null;
   }
 
-  async addMember(owner: { kind: 'project' | 'group'; id: number }, change: { user_id: number; access_level: number; expires_at?: string | null }): Promise<void> {
+  async addMember(
+    owner: { kind: 'project' | 'group'; id: number },
+    change: { user_id: number; access_level: number; expires_at?: string | null },
+  ): Promise<void> {
     await this.post(`${owner.kind === 'project' ? 'projects' : 'groups'}/${owner.id}/members`, fields(change));
   }
 
@@ -386,7 +530,11 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     return this.list(`${owner.kind === 'project' ? 'projects' : 'groups'}/${owner.id}/members`, {});
   }
 
-  async createProjectItem(projectId: number, collection: ProjectCollection, change: Record<string, unknown>): Promise<void> {
+  async createProjectItem(
+    projectId: number,
+    collection: ProjectCollection,
+    change: Record<string, unknown>,
+  ): Promise<void> {
     await this.post(`projects/${projectId}/${collection}`, fields(change));
   }
 
@@ -398,11 +546,13 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     const all: MetadataRecord[] = [];
     let searchParams: Record<string, unknown> = { ...query, per_page: PER_PAGE };
     for (let pages = 1; ; pages += 1) {
-      if (pages > this.maxPages) throw badPayload(`more than ${this.maxPages} pages of ${path}; its pagination links may loop`);
+      if (pages > this.maxPages)
+        throw badPayload(`more than ${this.maxPages} pages of ${path}; its pagination links may loop`);
       const answer = await this.call(() => this.requester.get(path, { searchParams }));
       if (!Array.isArray(answer.body)) throw badPayload(`the list of ${path} is not an array`);
       for (const item of answer.body) {
-        if (item === null || typeof item !== 'object' || Array.isArray(item)) throw badPayload(`an item of ${path} is not an object`);
+        if (item === null || typeof item !== 'object' || Array.isArray(item))
+          throw badPayload(`an item of ${path} is not an object`);
         all.push(item as MetadataRecord);
       }
       const next = nextQuery(answer.headers, searchParams);

@@ -141,7 +141,8 @@ export class HttpGitLabOAuthClient implements GitLabOAuthClient {
   }
 
   private toTokens(body: unknown, operation: string): OAuthTokens {
-    if (body === null || typeof body !== 'object') throw badPayload('the token answer is not a JSON object', { operation });
+    if (body === null || typeof body !== 'object')
+      throw badPayload('the token answer is not a JSON object', { operation });
     const r = body as Record<string, unknown>;
     if (typeof r.access_token !== 'string' || r.access_token === '') {
       throw badPayload('the token answer has no access_token', { operation });

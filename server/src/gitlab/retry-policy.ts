@@ -70,8 +70,7 @@ export function resolveRetryOptions(options: RetryOptions = {}): ResolvedRetryOp
 
 /** How one attempt ended, as far as retrying is concerned. */
 export type AttemptVerdict =
-  | { retry: false }
-  | { retry: true; reason: RetryEvent['reason']; status: number | null; delayMs: number | null };
+  { retry: false } | { retry: true; reason: RetryEvent['reason']; status: number | null; delayMs: number | null };
 
 /**
  * Runs `attempt` until `judge` says stop or the budget is spent; resolves or rejects with the last
@@ -151,12 +150,25 @@ export async function retrying<T>(
 /** Judges a failed transfer by its DomainError (see gitlab.errors.ts): retryable or not, and how long GitLab asked to wait. */
 export function judgeError(error: unknown): AttemptVerdict {
   if (!isDomainError(error) || !error.retryable) return { retry: false };
-  const status = typeof error.details?.status === 'number' ? error.details.status : typeof error.details?.httpStatus === 'number' ? error.details.httpStatus : null;
+  const status =
+    typeof error.details?.status === 'number'
+      ? error.details.status
+      : typeof error.details?.httpStatus === 'number'
+        ? error.details.httpStatus
+        : null;
   const delayMs = typeof error.details?.retryAfterMs === 'number' ? error.details.retryAfterMs : null;
-  return { retry: true, reason: error.code === 'GITLAB_RATE_LIMITED' ? 'rate_limited' : 'unavailable', status, delayMs };
+  return {
+    retry: true,
+    reason: error.code === 'GITLAB_RATE_LIMITED' ? 'rate_limited' : 'unavailable',
+    status,
+    delayMs,
+  };
 }
 
-export function backoffMs(options: Pick<ResolvedRetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>, attempt: number): number {
+export function backoffMs(
+  options: Pick<ResolvedRetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'>,
+  attempt: number,
+): number {
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + options.random() * (ceiling / 2));
 }
@@ -187,7 +199,17 @@ export function requestedDelayMs(headers: Record<string, string>, nowMs: number)
 }
 
 /** Network failures after which the request may have reached GitLab. */
-const RETRYABLE_NETWORK = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN']);
+const RETRYABLE_NETWORK = new Set([
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+]);
 /** Network failures before any byte was sent: safe to retry any method. */
 const NOT_SENT = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN']);
 

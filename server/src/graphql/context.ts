@@ -20,5 +20,5 @@ export class RoleAuthChecker implements AuthCheckerInterface<GraphQLContext, Api
 export function bearerToken(header: string | string[] | undefined | null): string | null {
   const value = Array.isArray(header) ? header[0] : header;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(value ?? '');
-  return match ? match[1]! : null;
+  return match ? match[1] : null;
 }

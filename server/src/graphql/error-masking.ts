@@ -30,7 +30,10 @@ const PUBLIC_CODES = new Set([
   'PERSISTED_QUERY_NOT_SUPPORTED',
 ]);
 
-export const INTERNAL_ERROR: GraphQLFormattedError = { message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+export const INTERNAL_ERROR: GraphQLFormattedError = {
+  message: 'Internal server error',
+  extensions: { code: 'INTERNAL_SERVER_ERROR' },
+};
 
 /**
  * `stage` says where the error arose when the transport knows it: `request` errors (parsing,
@@ -44,19 +47,26 @@ export function maskError(
   transportCode?: unknown,
 ): GraphQLFormattedError {
   const graphQLError = error instanceof GraphQLError ? error : null;
-  const where = graphQLError ? { ...(graphQLError.locations ? { locations: graphQLError.locations } : {}), ...(graphQLError.path ? { path: graphQLError.path } : {}) } : {};
+  const where = graphQLError
+    ? {
+        ...(graphQLError.locations ? { locations: graphQLError.locations } : {}),
+        ...(graphQLError.path ? { path: graphQLError.path } : {}),
+      }
+    : {};
   // Follow the wrappers (graphql-js's located errors, Apollo's coded ones) to the first cause.
   let original: unknown = error;
   let code: unknown = transportCode;
   for (let e: unknown = error; e instanceof GraphQLError; e = e.originalError) {
-    if (typeof e.extensions?.code === 'string' && e.extensions.code !== 'INTERNAL_SERVER_ERROR') code = e.extensions.code;
+    if (typeof e.extensions?.code === 'string' && e.extensions.code !== 'INTERNAL_SERVER_ERROR')
+      code = e.extensions.code;
     original = e.originalError ?? e;
     if (!e.originalError) break;
   }
 
   const mapped = toGraphQLError(original);
   if (mapped instanceof GraphQLError && mapped !== original) {
-    if (mapped.extensions.code === 'INTERNAL_SERVER_ERROR') log.error({ err: original }, 'internal error in GraphQL operation');
+    if (mapped.extensions.code === 'INTERNAL_SERVER_ERROR')
+      log.error({ err: original }, 'internal error in GraphQL operation');
     return { message: mapped.message, ...where, extensions: { ...mapped.extensions } };
   }
   if (original instanceof GraphQLError) {
@@ -67,7 +77,11 @@ export function maskError(
     // graphql-js's own request errors (no path): about the client's document or variables.
     if (!graphQLError?.path && stage === 'request') {
       const isVariable = /^Variable "\$/.test(original.message);
-      return { message: original.message, ...where, extensions: { code: isVariable ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED' } };
+      return {
+        message: original.message,
+        ...where,
+        extensions: { code: isVariable ? 'BAD_USER_INPUT' : 'GRAPHQL_VALIDATION_FAILED' },
+      };
     }
   }
   log.error({ err: original }, 'internal error in GraphQL operation');

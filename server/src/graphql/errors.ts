@@ -96,7 +96,7 @@ function qualify(fields: Record<string, string> | undefined, args?: Record<strin
   const owner = target === undefined ? undefined : Object.keys(args).find((k) => args[k] === target);
   const out: Record<string, string> = {};
   for (const [path, message] of Object.entries(fields)) {
-    const first = path.split('.')[0]!;
+    const first = path.split('.')[0];
     const prefix = owner ?? (first in args ? null : 'input' in args ? 'input' : null);
     out[prefix && !(owner === undefined && first in args) ? `${prefix}.${path}` : path] = message;
   }
@@ -118,13 +118,17 @@ export function toGraphQLError(error: unknown, args?: Record<string, unknown>): 
     });
   }
   if (error instanceof AuthorizationError) {
-    return new GraphQLError('Your API token\'s role may not do this.', { extensions: { code: 'FORBIDDEN', reason: 'FORBIDDEN' } });
+    return new GraphQLError("Your API token's role may not do this.", {
+      extensions: { code: 'FORBIDDEN', reason: 'FORBIDDEN' },
+    });
   }
   if (error instanceof AuthenticationError) {
-    return new GraphQLError('A valid API token is required.', { extensions: { code: 'UNAUTHENTICATED', reason: 'UNAUTHENTICATED' } });
+    return new GraphQLError('A valid API token is required.', {
+      extensions: { code: 'UNAUTHENTICATED', reason: 'UNAUTHENTICATED' },
+    });
   }
   if (error instanceof ArgumentValidationError) {
-    const errors = error.extensions.validationErrors as unknown as ValidationError[];
+    const errors = error.extensions.validationErrors;
     const fields = qualify(flattenValidation(errors), args, errors[0]?.target) ?? {};
     const summary = Object.entries(fields)
       .map(([f, m]) => `${f}: ${m}`)

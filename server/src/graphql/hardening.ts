@@ -20,4 +20,4 @@ export const hardeningRules: ValidationRule[] = [
   maxDepthRule({ n: LIMITS.maxDepth, ignoreIntrospection: true, ...report }),
   maxAliasesRule({ n: LIMITS.maxAliases, ...report }),
   costLimitRule({ maxCost: LIMITS.maxCost, ignoreIntrospection: true, ...report }),
-] as unknown as ValidationRule[];
+];

@@ -23,5 +23,5 @@ export type Topics = {
 export type LabkeeperPubSub = PubSub<Topics>;
 
 export function createLabkeeperPubSub(eventTarget: EventTarget): LabkeeperPubSub {
-  return createPubSub<Topics>({ eventTarget: eventTarget as never });
+  return createPubSub<Topics>({ eventTarget: eventTarget });
 }

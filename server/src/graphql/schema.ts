@@ -1,7 +1,12 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ApiTokenResolver } from '../access/api-token.resolver.js';
-import { BackupRunResolver, PolicyResolver, RepositorySnapshotResolver, SnapshotResolver } from '../backup/backup.resolver.js';
+import {
+  BackupRunResolver,
+  PolicyResolver,
+  RepositorySnapshotResolver,
+  SnapshotResolver,
+} from '../backup/backup.resolver.js';
 import { RestoreResolver } from '../restore/restore.resolver.js';
 import { DrillResolver, OrganizationDrillResolver } from '../restore/drill.resolver.js';
 import { ConnectionResolver } from '../connections/connection.resolver.js';
@@ -33,7 +38,7 @@ export const RESOLVERS = [
 
 export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: RESOLVERS as unknown as [Function, ...Function[]],
+    resolvers: RESOLVERS,
     authChecker: RoleAuthChecker,
     authMode: 'error',
     pubSub,

@@ -86,7 +86,15 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   app.use(securityHeaders());
   const server = createServer(app);
 
-  const ws = createWsServer({ server, schema, services, logger: log, throttle, clientAddress, maxMessageBytes: MAX_REQUEST_BYTES });
+  const ws = createWsServer({
+    server,
+    schema,
+    services,
+    logger: log,
+    throttle,
+    clientAddress,
+    maxMessageBytes: MAX_REQUEST_BYTES,
+  });
 
   const drainWs: ApolloServerPlugin = {
     async serverWillStart() {
@@ -105,7 +113,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     parseOptions: { maxTokens: LIMITS.maxTokens },
     validationRules: hardeningRules,
     includeStacktraceInErrorResponses: false,
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer: server }), ApolloServerPluginLandingPageDisabled(), drainWs],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      ApolloServerPluginLandingPageDisabled(),
+      drainWs,
+    ],
     formatError: (formatted, error) => maskError(error, log, 'execution', formatted.extensions?.code),
   });
   await apollo.start();
@@ -122,7 +134,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
   const throttled: RequestHandler = (req, res, next) => {
     const retryAfter = throttle.retryAfterSeconds(clientAddress(req));
     if (retryAfter === null) return next();
-    res.status(429).set('Retry-After', String(retryAfter)).json(jsonErrors('Too many failed authentication attempts; try again later.', 'TOO_MANY_REQUESTS'));
+    res
+      .status(429)
+      .set('Retry-After', String(retryAfter))
+      .json(jsonErrors('Too many failed authentication attempts; try again later.', 'TOO_MANY_REQUESTS'));
   };
   app.use(
     '/graphql',
@@ -133,7 +148,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       context: async ({ req }) => {
         const principal = await services.apiTokens.authenticate(bearerToken(req.headers.authorization));
         if (!principal) {
-          throttle.recordFailure(clientAddress(req as Request));
+          throttle.recordFailure(clientAddress(req));
           throw unauthenticated();
         }
         return { principal, services };

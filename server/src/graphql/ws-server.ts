@@ -58,11 +58,17 @@ const requestError = (message: string, code: string) => new GraphQLError(message
 export function createWsServer(options: WsServerOptions): { dispose(): Promise<void> } {
   const { schema, services, logger: log, throttle, maxMessageBytes } = options;
   // Messages a little over the cap are answered with an error; far larger ones are cut off by ws (1009).
-  const wss = new WebSocketServer({ server: options.server, path: '/graphql', maxPayload: 4 * maxMessageBytes, handleProtocols });
+  const wss = new WebSocketServer({
+    server: options.server,
+    path: '/graphql',
+    maxPayload: 4 * maxMessageBytes,
+    handleProtocols,
+  });
   const socketsByToken = new Map<string, Set<WebSocket>>();
 
   const closeTokenSockets = (tokenId: string) => {
-    for (const socket of socketsByToken.get(tokenId) ?? []) socket.close(TOKEN_GONE_CLOSE.code, TOKEN_GONE_CLOSE.reason);
+    for (const socket of socketsByToken.get(tokenId) ?? [])
+      socket.close(TOKEN_GONE_CLOSE.code, TOKEN_GONE_CLOSE.reason);
     socketsByToken.delete(tokenId);
   };
   const unsubscribeRevoked = services.apiTokens.onRevoked(closeTokenSockets);
@@ -137,7 +143,8 @@ export function createWsServer(options: WsServerOptions): { dispose(): Promise<v
           socket.on('message', async (data: RawData) => {
             const text = String(data);
             try {
-              if (Buffer.byteLength(text) > maxMessageBytes) return await refuseOversized(socket, text, maxMessageBytes);
+              if (Buffer.byteLength(text) > maxMessageBytes)
+                return await refuseOversized(socket, text, maxMessageBytes);
               await handle(text);
             } catch (error) {
               log.error({ err: error }, 'internal error while handling a WebSocket message');
@@ -167,8 +174,13 @@ export function createWsServer(options: WsServerOptions): { dispose(): Promise<v
 }
 
 /** Parse (token limit), validate (hardening rules) and coerce variables, as HTTP does. */
-function prepare(schema: GraphQLSchema, payload: SubscribePayload, contextValue: GraphQLContext): ExecutionArgs | readonly GraphQLError[] {
-  if (typeof payload?.query !== 'string') return [requestError('The subscribe payload needs a query string.', 'BAD_REQUEST')];
+function prepare(
+  schema: GraphQLSchema,
+  payload: SubscribePayload,
+  contextValue: GraphQLContext,
+): ExecutionArgs | readonly GraphQLError[] {
+  if (typeof payload?.query !== 'string')
+    return [requestError('The subscribe payload needs a query string.', 'BAD_REQUEST')];
   let document;
   try {
     document = parse(payload.query, { maxTokens: LIMITS.maxTokens });
@@ -177,13 +189,20 @@ function prepare(schema: GraphQLSchema, payload: SubscribePayload, contextValue:
     return [requestError(message, 'GRAPHQL_PARSE_FAILED')];
   }
   const invalid = validate(schema, document, [...specifiedRules, ...hardeningRules]);
-  if (invalid.length > 0) return invalid.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+  if (invalid.length > 0)
+    return invalid.map(
+      (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
+    );
   const operation = getOperationAST(document, payload.operationName ?? undefined);
   if (!operation) return [requestError('Unable to identify the operation to run.', 'OPERATION_RESOLUTION_FAILURE')];
   const variables = payload.variables ?? {};
-  if (typeof variables !== 'object' || Array.isArray(variables)) return [requestError('Variables must be an object.', 'BAD_REQUEST')];
+  if (typeof variables !== 'object' || Array.isArray(variables))
+    return [requestError('Variables must be an object.', 'BAD_REQUEST')];
   const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 10 });
-  if (coerced.errors) return coerced.errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }));
+  if (coerced.errors)
+    return coerced.errors.map(
+      (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }),
+    );
   return { schema, document, operationName: payload.operationName, variableValues: variables, contextValue };
 }
 
@@ -199,9 +218,14 @@ async function refuseOversized(socket: WebSocket, text: string, limit: number): 
   } catch {
     id = undefined;
   }
-  const error = { message: `The message is larger than the limit of ${limit} bytes.`, extensions: { code: 'PAYLOAD_TOO_LARGE' } };
+  const error = {
+    message: `The message is larger than the limit of ${limit} bytes.`,
+    extensions: { code: 'PAYLOAD_TOO_LARGE' },
+  };
   if (typeof id === 'string' && id.length <= 200) {
-    await new Promise<void>((resolve) => socket.send(JSON.stringify({ id, type: 'error', payload: [error] }), () => resolve()));
+    await new Promise<void>((resolve) =>
+      socket.send(JSON.stringify({ id, type: 'error', payload: [error] }), () => resolve()),
+    );
     return;
   }
   socket.close(1009, JSON.stringify(error.extensions));

@@ -76,7 +76,9 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     closeBackend = () => client.close();
   } else {
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 5, application_name: 'labkeeper-jobs' });
-    pool.on('error', (error) => log.debug({ err: error }, 'job store connection lost (the pool reconnects on its next query)'));
+    pool.on('error', (error) =>
+      log.debug({ err: error }, 'job store connection lost (the pool reconnects on its next query)'),
+    );
     await pool.query('SELECT 1');
     const pgBackend = new PostgresBackend({ pool });
     backend = pgBackend;
@@ -91,8 +93,12 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
       return released.rowCount ?? 0;
     };
     closeBackend = () => pool.end();
-    (pgBackend as unknown as { notificationChannel?: NodeJS.EventEmitter }).notificationChannel?.on?.('error', (error) =>
-      isConnectionError(error) ? log.debug({ err: error }, 'job notification channel lost (it reconnects)') : log.warn({ err: error }, 'job notification channel error'),
+    (pgBackend as unknown as { notificationChannel?: NodeJS.EventEmitter }).notificationChannel?.on?.(
+      'error',
+      (error) =>
+        isConnectionError(error)
+          ? log.debug({ err: error }, 'job notification channel lost (it reconnects)')
+          : log.warn({ err: error }, 'job notification channel error'),
     );
   }
 
@@ -105,9 +111,14 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     defaultConcurrency: options.concurrency ?? 4,
   });
   // While the database is away every poll fails: that is logged once (db/database-watch.ts).
-  agenda.on('error', (error) => (isConnectionError(error) ? log.debug({ err: error }, 'job store unreachable') : log.error({ err: error }, 'job store error')));
+  agenda.on('error', (error) =>
+    isConnectionError(error)
+      ? log.debug({ err: error }, 'job store unreachable')
+      : log.error({ err: error }, 'job store error'),
+  );
   await agenda.ready;
-  const channel = (backend as { notificationChannel?: { connect(): Promise<void>; disconnect(): Promise<void> } }).notificationChannel;
+  const channel = (backend as { notificationChannel?: { connect(): Promise<void>; disconnect(): Promise<void> } })
+    .notificationChannel;
   const ownChannel = !options.processJobs && channel ? channel : null;
   await ownChannel?.connect();
 

@@ -10,7 +10,10 @@ import { backupJobSlots } from './agenda.js';
  * touches, so a busy worker never loses a job, while a dead worker's job is taken over soon.
  */
 function keepLocked(job: Job<unknown>, lockLifetimeMs: number): () => void {
-  const timer = setInterval(() => void job.touch().catch(() => undefined), Math.max(500, Math.floor(lockLifetimeMs / 3)));
+  const timer = setInterval(
+    () => void job.touch().catch(() => undefined),
+    Math.max(500, Math.floor(lockLifetimeMs / 3)),
+  );
   return () => clearInterval(timer);
 }
 
@@ -75,7 +78,9 @@ export async function defineJobs(
 
   define(agenda, 'restore.run', ({ runId }) => services.restores.execute(runId), { keepLockedMs: lockLifetimeMs });
 
-  define(agenda, 'drill.run', ({ drillRunId }) => services.drills.execute(drillRunId), { keepLockedMs: lockLifetimeMs });
+  define(agenda, 'drill.run', ({ drillRunId }) => services.drills.execute(drillRunId), {
+    keepLockedMs: lockLifetimeMs,
+  });
 
   define(agenda, 'drill.schedule', async () => {
     const started = await services.drillScheduler.startDueDrills();
@@ -85,7 +90,8 @@ export async function defineJobs(
   define(agenda, 'retention.prune', () => services.retention.prune());
 
   // One schedule row for the whole cluster (Agenda's `every` upserts a single job by name).
-  const every = (interval: string, name: JobName, skipImmediate: boolean) => agenda.every(interval, name, undefined, { skipImmediate });
+  const every = (interval: string, name: JobName, skipImmediate: boolean) =>
+    agenda.every(interval, name, undefined, { skipImmediate });
   await every('1 minute', 'repositories.schedule', false);
   await every('1 minute', 'backup.schedule', false);
   await every('1 minute', 'drill.schedule', false);

@@ -1,4 +1,16 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import { RepoSyncScheduleInput } from '../connections/connection.type.js';
 import type { GraphQLContext } from '../graphql/context.js';
 import { PageArgs, toConnection, toPage } from '../graphql/pagination.js';
@@ -65,25 +77,41 @@ export class OrganizationResolver {
   @Authorized('BACKUP_OPERATOR')
   @Mutation(() => Organization, { description: 'Protect a GitLab namespace reachable through a connection.' })
   async protectNamespace(@Arg('input') input: ProtectNamespaceInput, @Ctx() { services }: GraphQLContext) {
-    return Organization.from(await services.organizations.protectNamespace({ ...input, repoSyncSchedule: schedule(input.repoSyncSchedule) }));
+    return Organization.from(
+      await services.organizations.protectNamespace({ ...input, repoSyncSchedule: schedule(input.repoSyncSchedule) }),
+    );
   }
 
   @Authorized('BACKUP_OPERATOR')
-  @Mutation(() => Organization, { description: 'Change auto-add, include groups, the sync schedule (reschedules) or the default worker.' })
-  async updateOrganization(@Arg('input') { id, ...changes }: UpdateOrganizationInput, @Ctx() { services }: GraphQLContext) {
-    return Organization.from(await services.organizations.update(id, { ...changes, repoSyncSchedule: schedule(changes.repoSyncSchedule) }));
+  @Mutation(() => Organization, {
+    description: 'Change auto-add, include groups, the sync schedule (reschedules) or the default worker.',
+  })
+  async updateOrganization(
+    @Arg('input') { id, ...changes }: UpdateOrganizationInput,
+    @Ctx() { services }: GraphQLContext,
+  ) {
+    return Organization.from(
+      await services.organizations.update(id, { ...changes, repoSyncSchedule: schedule(changes.repoSyncSchedule) }),
+    );
   }
 
   @Authorized('BACKUP_OPERATOR')
-  @Mutation(() => SyncRun, { description: 'Re-discover repositories now; returns the queued (or already running) sync.' })
+  @Mutation(() => SyncRun, {
+    description: 'Re-discover repositories now; returns the queued (or already running) sync.',
+  })
   async syncRepositories(@Arg('organizationId', () => ID) organizationId: string, @Ctx() { services }: GraphQLContext) {
     return SyncRun.from(await services.sync.requestSync(organizationId, 'MANUAL'));
   }
 
   @Authorized('BACKUP_OPERATOR')
   @Mutation(() => [Repository], { description: 'Add repositories to, or remove them from, the backup selection.' })
-  async setRepositoriesProtected(@Arg('input') input: SetRepositoriesProtectedInput, @Ctx() { services }: GraphQLContext) {
-    return (await services.organizations.setProtected(input.organizationId, input.repositoryIds, input.isProtected)).map(Repository.from);
+  async setRepositoriesProtected(
+    @Arg('input') input: SetRepositoriesProtectedInput,
+    @Ctx() { services }: GraphQLContext,
+  ) {
+    return (
+      await services.organizations.setProtected(input.organizationId, input.repositoryIds, input.isProtected)
+    ).map(Repository.from);
   }
 
   @Authorized()
@@ -92,7 +120,10 @@ export class OrganizationResolver {
     topicId: ({ args }: { args: { organizationId: string } }) => args.organizationId,
     description: 'Progress and result of repository syncs of one organization.',
   })
-  syncProgress(@Root() event: SyncProgressed, @Arg('organizationId', () => ID) _organizationId: string): SyncProgressEvent {
+  syncProgress(
+    @Root() event: SyncProgressed,
+    @Arg('organizationId', () => ID) _organizationId: string,
+  ): SyncProgressEvent {
     return SyncProgressEvent.from(event);
   }
 }

@@ -4,7 +4,16 @@
  * (overridable), then queues its first sync. Editing the RepoSyncSchedule recomputes `nextSyncAt`,
  * which the `repositories.schedule` job reads (see sync.service.ts).
  */
-import { ILike, In, IsNull, Not, type DataSource, type EntityManager, type FindOptionsWhere, type Repository } from 'typeorm';
+import {
+  ILike,
+  In,
+  IsNull,
+  Not,
+  type DataSource,
+  type EntityManager,
+  type FindOptionsWhere,
+  type Repository,
+} from 'typeorm';
 import type { RepoSyncScheduleValue } from '../connections/connection.entity.js';
 import type { ConnectionRecords } from '../connections/connection-records.js';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
@@ -71,13 +80,13 @@ export class OrganizationService {
   async protectNamespace(input: ProtectInput): Promise<OrganizationEntity> {
     const connection = await this.connections.get(input.connectionId);
     const path = input.namespacePath.trim().replace(/^\/+|\/+$/g, '');
-    if (!path) throw validationError({ 'namespacePath': 'is required: the full path of a group, or your username' });
+    if (!path) throw validationError({ namespacePath: 'is required: the full path of a group, or your username' });
     const namespace = await this.sessions
       .withGitLab(connection.id, (client) => client.getNamespace(path))
       .catch((error: unknown) => {
         if (isDomainError(error, 'GITLAB_NOT_FOUND')) {
           throw new DomainError('NAMESPACE_NOT_FOUND', `GitLab has no namespace "${path}" this connection can see`, {
-            details: { fields: { 'namespacePath': `"${path}" was not found, or the GitLab user cannot see it` } },
+            details: { fields: { namespacePath: `"${path}" was not found, or the GitLab user cannot see it` } },
           });
         }
         throw error;
@@ -104,13 +113,18 @@ export class OrganizationService {
     try {
       // Serialised per instance and namespace, so two connections cannot both protect it.
       await this.orgs.manager.transaction(async (tx) => {
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`protect:${connection.instanceUrl}#${namespace.id}`]);
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+          `protect:${connection.instanceUrl}#${namespace.id}`,
+        ]);
         await refuseProtectedElsewhere(tx, connection.instanceUrl, namespace.id);
         await tx.insert(OrganizationEntity, organization);
       });
     } catch (error) {
       if (isUniqueViolation(error)) {
-        const existing = await this.orgs.findOneByOrFail({ connectionId: connection.id, gitlabNamespaceId: namespace.id });
+        const existing = await this.orgs.findOneByOrFail({
+          connectionId: connection.id,
+          gitlabNamespaceId: namespace.id,
+        });
         throw alreadyProtected(namespace.fullPath, existing);
       }
       throw error;
@@ -125,7 +139,7 @@ export class OrganizationService {
     if (changes.autoAddNewRepositories != null) organization.autoAddNewRepositories = changes.autoAddNewRepositories;
     if (changes.includeGroups != null) {
       if (changes.includeGroups && organization.kind === 'USER') {
-        throw validationError({ 'includeGroups': 'a user namespace has no groups' });
+        throw validationError({ includeGroups: 'a user namespace has no groups' });
       }
       organization.includeGroups = changes.includeGroups;
     }
@@ -181,7 +195,11 @@ export class OrganizationService {
   }
 
   /** Adds repositories to (or removes them from) the backup selection. */
-  async setProtected(organizationId: string, repositoryIds: string[], isProtected: boolean): Promise<RepositoryEntity[]> {
+  async setProtected(
+    organizationId: string,
+    repositoryIds: string[],
+    isProtected: boolean,
+  ): Promise<RepositoryEntity[]> {
     await this.get(organizationId);
     const found = await this.repos.findBy({ organizationId, id: In(repositoryIds) });
     const missing = repositoryIds.filter((id) => !found.some((r) => r.id === id));
@@ -195,11 +213,18 @@ export class OrganizationService {
  * One Organization per GitLab namespace and instance, whichever connection reaches it: a second
  * one would back every repository up twice.
  */
-async function refuseProtectedElsewhere(tx: EntityManager, instanceUrl: string, gitlabNamespaceId: number): Promise<void> {
+async function refuseProtectedElsewhere(
+  tx: EntityManager,
+  instanceUrl: string,
+  gitlabNamespaceId: number,
+): Promise<void> {
   const existing = await tx
     .createQueryBuilder(OrganizationEntity, 'o')
     .innerJoin('connections', 'c', 'c.id = o.connection_id')
-    .where('c.instance_url = :instanceUrl AND o.gitlab_namespace_id = :gitlabNamespaceId', { instanceUrl, gitlabNamespaceId })
+    .where('c.instance_url = :instanceUrl AND o.gitlab_namespace_id = :gitlabNamespaceId', {
+      instanceUrl,
+      gitlabNamespaceId,
+    })
     .getOne();
   if (existing) throw alreadyProtected(existing.fullPath, existing);
 }

@@ -2,7 +2,13 @@ import { ArgsType, Field, ID, InputType, Int, ObjectType, registerEnumType } fro
 import { ArrayMaxSize, ArrayMinSize, IsOptional, MaxLength, ValidateNested } from 'class-validator';
 import { RepoSyncSchedule, RepoSyncScheduleInput } from '../connections/connection.type.js';
 import { Connection as ConnectionOf, PageArgs } from '../graphql/pagination.js';
-import type { GroupEntity, OrganizationEntity, RepositoryEntity, SyncRunEntity, SyncStatus } from './organization.entity.js';
+import type {
+  GroupEntity,
+  OrganizationEntity,
+  RepositoryEntity,
+  SyncRunEntity,
+  SyncStatus,
+} from './organization.entity.js';
 import type { SyncProgressed } from './sync.events.js';
 
 export enum SyncStatusEnum {
@@ -28,7 +34,8 @@ export class Repository {
   @Field() isArchived!: boolean;
   @Field() isEmpty!: boolean;
   @Field(() => Date, { nullable: true }) lastActivityAt!: Date | null;
-  @Field(() => Number, { nullable: true, description: 'Bytes, when GitLab reports statistics.' }) repositorySize!: number | null;
+  @Field(() => Number, { nullable: true, description: 'Bytes, when GitLab reports statistics.' }) repositorySize!:
+    number | null;
   @Field(() => Number, { nullable: true }) wikiSize!: number | null;
   @Field(() => Number, { nullable: true }) lfsObjectsSize!: number | null;
   @Field(() => Number, { nullable: true }) storageSize!: number | null;
@@ -159,7 +166,10 @@ export class ProtectNamespaceInput {
   @Field({ description: 'Full path of a group, or a username.' }) @MaxLength(1000) namespacePath!: string;
   @Field(() => Boolean, { nullable: true }) autoAddNewRepositories?: boolean;
   @Field(() => Boolean, { nullable: true }) includeGroups?: boolean;
-  @Field(() => RepoSyncScheduleInput, { nullable: true }) @IsOptional() @ValidateNested() repoSyncSchedule?: RepoSyncScheduleInput;
+  @Field(() => RepoSyncScheduleInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  repoSyncSchedule?: RepoSyncScheduleInput;
   @Field(() => ID, { nullable: true }) defaultWorkerId?: string;
 }
 
@@ -168,8 +178,12 @@ export class UpdateOrganizationInput {
   @Field(() => ID) id!: string;
   @Field(() => Boolean, { nullable: true }) autoAddNewRepositories?: boolean;
   @Field(() => Boolean, { nullable: true }) includeGroups?: boolean;
-  @Field(() => RepoSyncScheduleInput, { nullable: true }) @IsOptional() @ValidateNested() repoSyncSchedule?: RepoSyncScheduleInput;
-  @Field(() => ID, { nullable: true, description: 'null clears it (any online worker).' }) defaultWorkerId?: string | null;
+  @Field(() => RepoSyncScheduleInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  repoSyncSchedule?: RepoSyncScheduleInput;
+  @Field(() => ID, { nullable: true, description: 'null clears it (any online worker).' }) defaultWorkerId?:
+    string | null;
 }
 
 @InputType()

@@ -22,7 +22,9 @@ export function validateSchedule(schedule: RepoSyncScheduleValue, field = 'repoS
       throw validationError({ [`${field}.hours`]: 'must be whole hours from 0 to 23' });
     }
     if (!isTimeZone(schedule.timeZone)) {
-      throw validationError({ [`${field}.timeZone`]: `"${schedule.timeZone}" is not an IANA time zone (e.g. Europe/Warsaw, UTC)` });
+      throw validationError({
+        [`${field}.timeZone`]: `"${schedule.timeZone}" is not an IANA time zone (e.g. Europe/Warsaw, UTC)`,
+      });
     }
     return { kind: 'HOURS', hours, timeZone: schedule.timeZone };
   }

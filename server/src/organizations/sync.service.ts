@@ -48,7 +48,16 @@ export class SyncService {
       order: { createdAt: 'DESC' },
     });
     if (active) return active;
-    const run = this.runs.create({ id: newId(), organizationId, trigger, status: 'QUEUED', startedAt: null, finishedAt: null, errorCode: null, errorMessage: null });
+    const run = this.runs.create({
+      id: newId(),
+      organizationId,
+      trigger,
+      status: 'QUEUED',
+      startedAt: null,
+      finishedAt: null,
+      errorCode: null,
+      errorMessage: null,
+    });
     await this.runs.insert(run);
     this.emit(run, 'QUEUED');
     await this.queue.enqueue('repositories.sync', { syncRunId: run.id });
@@ -108,7 +117,10 @@ export class SyncService {
       });
       await this.runs.save(run);
       await this.orgs.update({ id: org.id }, { lastSyncedAt: run.finishedAt });
-      log.info({ projects: projects.length, added: result.added, gone: result.gone, groups: groups.length }, 'repository sync finished');
+      log.info(
+        { projects: projects.length, added: result.added, gone: result.gone, groups: groups.length },
+        'repository sync finished',
+      );
     } catch (error) {
       const domain = error instanceof DomainError ? error : null;
       Object.assign(run, {
@@ -168,12 +180,16 @@ export class SyncService {
       });
       for (let i = 0; i < rows.length; i += 500) await repos.save(rows.slice(i, i + 500));
       const seen = new Set(projects.map((p) => p.id));
-      const goneIds = [...known.values()].filter((r) => !seen.has(r.gitlabProjectId) && !r.deletedUpstreamAt).map((r) => r.id);
+      const goneIds = [...known.values()]
+        .filter((r) => !seen.has(r.gitlabProjectId) && !r.deletedUpstreamAt)
+        .map((r) => r.id);
       if (goneIds.length > 0) await repos.update({ id: In(goneIds) }, { deletedUpstreamAt: now });
 
       if (org.includeGroups) {
         const groupRepo = tx.getRepository(GroupEntity);
-        const knownGroups = new Map((await groupRepo.findBy({ organizationId: org.id })).map((g) => [g.gitlabGroupId, g]));
+        const knownGroups = new Map(
+          (await groupRepo.findBy({ organizationId: org.id })).map((g) => [g.gitlabGroupId, g]),
+        );
         const groupRows = groups.map((g) =>
           groupRepo.create({
             ...(knownGroups.get(g.id) ?? { id: newId(), discoveredAt: now }),
@@ -191,14 +207,24 @@ export class SyncService {
         );
         for (let i = 0; i < groupRows.length; i += 500) await groupRepo.save(groupRows.slice(i, i + 500));
         const seenGroups = new Set(groups.map((g) => g.id));
-        const goneGroups = [...knownGroups.values()].filter((g) => !seenGroups.has(g.gitlabGroupId) && !g.deletedUpstreamAt);
-        if (goneGroups.length > 0) await groupRepo.update({ id: In(goneGroups.map((g) => g.id)), deletedUpstreamAt: IsNull() }, { deletedUpstreamAt: now });
+        const goneGroups = [...knownGroups.values()].filter(
+          (g) => !seenGroups.has(g.gitlabGroupId) && !g.deletedUpstreamAt,
+        );
+        if (goneGroups.length > 0)
+          await groupRepo.update(
+            { id: In(goneGroups.map((g) => g.id)), deletedUpstreamAt: IsNull() },
+            { deletedUpstreamAt: now },
+          );
       }
       return { added, gone: goneIds.length };
     });
   }
 
-  private emit(run: SyncRunEntity, phase: SyncProgressed['phase'], listed = { projects: 0, total: null as number | null, groups: 0 }) {
+  private emit(
+    run: SyncRunEntity,
+    phase: SyncProgressed['phase'],
+    listed = { projects: 0, total: null as number | null, groups: 0 },
+  ) {
     this.publish({
       organizationId: run.organizationId,
       syncRunId: run.id,

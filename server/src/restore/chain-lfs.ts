@@ -25,7 +25,16 @@ export async function uploadChainLfs(
   if (objects.size === 0) return { counts: null, problems: [] };
   const manifest = manifests.at(-1)!;
   const keyId = manifest.encryption?.keyId ?? null;
-  const key = keyId ? await deps.keyFor(snapshot, manifest, { path: '', kind: 'LFS_OBJECT', size: 0, sha256: '', compression: 'NONE', encrypted: true }) : null;
+  const key = keyId
+    ? await deps.keyFor(snapshot, manifest, {
+        path: '',
+        kind: 'LFS_OBJECT',
+        size: 0,
+        sha256: '',
+        compression: 'NONE',
+        encrypted: true,
+      })
+    : null;
   const result = await uploadLfsObjects({
     repoHttpUrl: target.repoHttpUrl,
     auth: target.auth,

@@ -17,7 +17,17 @@ export interface DrillCheckOutcome {
   chainLength: number;
 }
 
-export async function checkSnapshot(checker: SnapshotChecker, snapshot: SnapshotEntity, scratch: string, options: { gitOnly?: boolean } = {}): Promise<DrillCheckOutcome> {
-  const { problems, checked, chainLength } = await checker.check(snapshot, { scratch, readChainArtifacts: true, fullFsck: true, gitOnly: options.gitOnly });
+export async function checkSnapshot(
+  checker: SnapshotChecker,
+  snapshot: SnapshotEntity,
+  scratch: string,
+  options: { gitOnly?: boolean } = {},
+): Promise<DrillCheckOutcome> {
+  const { problems, checked, chainLength } = await checker.check(snapshot, {
+    scratch,
+    readChainArtifacts: true,
+    fullFsck: true,
+    gitOnly: options.gitOnly,
+  });
   return { differences: problems, checked, chainLength };
 }

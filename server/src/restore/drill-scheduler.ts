@@ -34,11 +34,21 @@ export class DrillScheduler {
     const started: string[] = [];
     // Drills switched off forget their booking: switched on again, they book from then.
     const enabled = policies.filter((p) => p.value.drill?.enabled).map((p) => p.organizationId);
-    await schedules.createQueryBuilder().delete().where(enabled.length ? 'organization_id NOT IN (:...enabled)' : 'TRUE', { enabled }).execute();
+    await schedules
+      .createQueryBuilder()
+      .delete()
+      .where(enabled.length ? 'organization_id NOT IN (:...enabled)' : 'TRUE', { enabled })
+      .execute();
     for (const policy of policies) {
       const drill = policy.value.drill;
       if (!drill?.enabled) continue;
-      const basis = JSON.stringify({ every: drill.every, time: drill.time, weekday: drill.weekday, dayOfMonth: drill.dayOfMonth, timeZone: policy.value.timeZone });
+      const basis = JSON.stringify({
+        every: drill.every,
+        time: drill.time,
+        weekday: drill.weekday,
+        dayOfMonth: drill.dayOfMonth,
+        timeZone: policy.value.timeZone,
+      });
       const row = await schedules.findOneBy({ organizationId: policy.organizationId });
       if (!row || row.basis !== basis) {
         // First sight, or the cadence changed: book the next slot after now.
@@ -48,19 +58,29 @@ export class DrillScheduler {
       }
       if (!row.nextDrillAt || row.nextDrillAt.getTime() > now.getTime()) continue;
       const next = nextDrill(drill, policy.value.timeZone, now);
-      const claimed = await schedules.update({ organizationId: row.organizationId, nextDrillAt: row.nextDrillAt }, { nextDrillAt: next });
+      const claimed = await schedules.update(
+        { organizationId: row.organizationId, nextDrillAt: row.nextDrillAt },
+        { nextDrillAt: next },
+      );
       if (claimed.affected !== 1) continue;
       try {
-        const run = await this.drills.runDrill(policy.organizationId, { trigger: 'SCHEDULED', scheduledFor: row.nextDrillAt });
+        const run = await this.drills.runDrill(policy.organizationId, {
+          trigger: 'SCHEDULED',
+          scheduledFor: row.nextDrillAt,
+        });
         started.push(run.id);
       } catch (error) {
         // One organization's trouble never stops the others' drills.
         if (isDomainError(error, 'DRILL_ALREADY_RUNNING')) {
-          this.logger.warn({ organizationId: policy.organizationId, reason: error.message }, 'scheduled drill skipped: the previous one is still going');
+          this.logger.warn(
+            { organizationId: policy.organizationId, reason: error.message },
+            'scheduled drill skipped: the previous one is still going',
+          );
           continue;
         }
         const reason = error instanceof DomainError ? error.message : 'unexpected error (see the worker log)';
-        if (!(error instanceof DomainError)) this.logger.error({ err: error, organizationId: policy.organizationId }, 'scheduled drill failed to start');
+        if (!(error instanceof DomainError))
+          this.logger.error({ err: error, organizationId: policy.organizationId }, 'scheduled drill failed to start');
         started.push((await this.drills.recordNotStarted(policy.organizationId, row.nextDrillAt, reason)).id);
       }
     }

@@ -1,4 +1,16 @@
-import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import { PageArgs, toConnection, toPage } from '../graphql/pagination.js';
 import { Organization } from '../organizations/organization.type.js';
@@ -9,7 +21,11 @@ import { DrillChangedEvent, DrillRun, DrillRunConnection } from './drill.type.js
 export class DrillResolver {
   @Authorized()
   @Query(() => DrillRunConnection, { description: "An organization's restore drills, newest first." })
-  async drillRuns(@Arg('organizationId', () => ID) organizationId: string, @Args() args: PageArgs, @Ctx() { services }: GraphQLContext) {
+  async drillRuns(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Args() args: PageArgs,
+    @Ctx() { services }: GraphQLContext,
+  ) {
     const page = toPage(args);
     const { items, total } = await services.drills.list(organizationId, page);
     return toConnection(items.map(DrillRun.from), total, page);
@@ -22,7 +38,9 @@ export class DrillResolver {
   }
 
   @Authorized('RESTORE_OPERATOR')
-  @Mutation(() => DrillRun, { description: "Start a restore drill now with the policy's drill settings; returns the QUEUED drill at once." })
+  @Mutation(() => DrillRun, {
+    description: "Start a restore drill now with the policy's drill settings; returns the QUEUED drill at once.",
+  })
   async runDrill(@Arg('organizationId', () => ID) organizationId: string, @Ctx() { services }: GraphQLContext) {
     return DrillRun.from(await services.drills.runDrill(organizationId));
   }
@@ -30,23 +48,33 @@ export class DrillResolver {
   @Authorized()
   @Subscription(() => DrillChangedEvent, {
     topics: 'DRILL_CHANGED',
-    filter: ({ payload, args }: { payload: DrillChanged; args: { organizationId: string } }) => payload.organizationId === args.organizationId,
+    filter: ({ payload, args }: { payload: DrillChanged; args: { organizationId: string } }) =>
+      payload.organizationId === args.organizationId,
     description: "An organization's drills: queued, started, each repository done, ended (isTerminal).",
   })
-  drillChanged(@Root() event: DrillChanged, @Arg('organizationId', () => ID) _organizationId: string): DrillChangedEvent {
+  drillChanged(
+    @Root() event: DrillChanged,
+    @Arg('organizationId', () => ID) _organizationId: string,
+  ): DrillChangedEvent {
     return DrillChangedEvent.from(event);
   }
 }
 
 @Resolver(() => Organization)
 export class OrganizationDrillResolver {
-  @FieldResolver(() => DrillRun, { nullable: true, description: 'The latest restore drill (queued, running or finished).' })
+  @FieldResolver(() => DrillRun, {
+    nullable: true,
+    description: 'The latest restore drill (queued, running or finished).',
+  })
   async latestDrill(@Root() org: Organization, @Ctx() { services }: GraphQLContext) {
     const run = await services.drills.latest(org.id);
     return run ? DrillRun.from(run) : null;
   }
 
-  @FieldResolver(() => Date, { nullable: true, description: 'When the next scheduled drill is due (null: drills off, or not booked yet).' })
+  @FieldResolver(() => Date, {
+    nullable: true,
+    description: 'When the next scheduled drill is due (null: drills off, or not booked yet).',
+  })
   nextDrillAt(@Root() org: Organization, @Ctx() { services }: GraphQLContext) {
     return services.drillScheduler.nextDrillAt(org.id);
   }

@@ -82,8 +82,16 @@ export class DrillService {
   }
 
   /** Drills of an organization, newest first. */
-  async list(organizationId: string, page: { offset: number; limit: number }): Promise<{ items: DrillRunEntity[]; total: number }> {
-    const [items, total] = await this.runs.findAndCount({ where: { organizationId }, order: { createdAt: 'DESC', id: 'DESC' }, skip: page.offset, take: page.limit });
+  async list(
+    organizationId: string,
+    page: { offset: number; limit: number },
+  ): Promise<{ items: DrillRunEntity[]; total: number }> {
+    const [items, total] = await this.runs.findAndCount({
+      where: { organizationId },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip: page.offset,
+      take: page.limit,
+    });
     return { items, total };
   }
 
@@ -96,15 +104,34 @@ export class DrillService {
    * Queues a drill with the policy's drill settings (a LOCAL_BARE drill of 3 repositories when
    * the policy has none). Refuses while another drill of the organization is queued or running.
    */
-  async runDrill(organizationId: string, options: { trigger?: DrillTrigger; scheduledFor?: Date | null } = {}): Promise<DrillRunEntity> {
-    if (!/^[0-9a-f-]{36}$/i.test(organizationId) || !(await this.dataSource.getRepository(OrganizationEntity).existsBy({ id: organizationId }))) {
-      throw new DomainError('ORGANIZATION_NOT_FOUND', `organization ${organizationId} does not exist`, { details: { organizationId } });
+  async runDrill(
+    organizationId: string,
+    options: { trigger?: DrillTrigger; scheduledFor?: Date | null } = {},
+  ): Promise<DrillRunEntity> {
+    if (
+      !/^[0-9a-f-]{36}$/i.test(organizationId) ||
+      !(await this.dataSource.getRepository(OrganizationEntity).existsBy({ id: organizationId }))
+    ) {
+      throw new DomainError('ORGANIZATION_NOT_FOUND', `organization ${organizationId} does not exist`, {
+        details: { organizationId },
+      });
     }
     const drill = (await this.policies.forOrganization(organizationId)).value.drill ?? FALLBACK_DRILL;
-    const hasSnapshots = await this.dataSource.getRepository(SnapshotEntity).createQueryBuilder('s')
-      .where('s.organization_id = :organizationId AND s.repository_id IS NOT NULL', { organizationId }).getExists();
-    if (!hasSnapshots) throw validationError({ organizationId: 'this organization has no repository snapshot to drill yet: run a backup first' });
-    const busy = await this.runs.findOne({ where: [{ organizationId, status: 'QUEUED' }, { organizationId, status: 'RUNNING' }] });
+    const hasSnapshots = await this.dataSource
+      .getRepository(SnapshotEntity)
+      .createQueryBuilder('s')
+      .where('s.organization_id = :organizationId AND s.repository_id IS NOT NULL', { organizationId })
+      .getExists();
+    if (!hasSnapshots)
+      throw validationError({
+        organizationId: 'this organization has no repository snapshot to drill yet: run a backup first',
+      });
+    const busy = await this.runs.findOne({
+      where: [
+        { organizationId, status: 'QUEUED' },
+        { organizationId, status: 'RUNNING' },
+      ],
+    });
     if (busy) throw drillAlreadyRunning(organizationId, busy.id);
     if (drill.target.kind === 'SCRATCH_NAMESPACE') {
       // Checked now rather than per repository: a drill that cannot write would only repeat it.
@@ -116,7 +143,10 @@ export class DrillService {
       organizationId,
       trigger: options.trigger ?? 'MANUAL',
       target: drill.target.kind,
-      targetOptions: drill.target.kind === 'SCRATCH_NAMESPACE' ? { connectionId: drill.target.connectionId, namespacePath: drill.target.namespacePath } : null,
+      targetOptions:
+        drill.target.kind === 'SCRATCH_NAMESPACE'
+          ? { connectionId: drill.target.connectionId, namespacePath: drill.target.namespacePath }
+          : null,
       sampleSize: drill.sampleSize,
       status: 'QUEUED',
       results: [],
@@ -128,7 +158,10 @@ export class DrillService {
     await this.runs.insert(run as never);
     await this.queue.enqueue('drill.run', { drillRunId: run.id });
     this.announce(run);
-    this.logger.info({ drillRunId: run.id, organizationId, target: run.target, sampleSize: run.sampleSize, trigger: run.trigger }, 'drill queued');
+    this.logger.info(
+      { drillRunId: run.id, organizationId, target: run.target, sampleSize: run.sampleSize, trigger: run.trigger },
+      'drill queued',
+    );
     return this.get(run.id);
   }
 
@@ -141,8 +174,18 @@ export class DrillService {
     const drill = (await this.policies.forOrganization(organizationId)).value.drill ?? FALLBACK_DRILL;
     const now = this.clock.now();
     const run = this.runs.create({
-      id: newId(), organizationId, trigger: 'SCHEDULED', target: drill.target.kind, targetOptions: null, sampleSize: drill.sampleSize,
-      status: 'FAILED', results: [], errorMessage: `the scheduled drill could not start: ${reason}`.slice(0, 2000), scheduledFor, startedAt: now, finishedAt: now,
+      id: newId(),
+      organizationId,
+      trigger: 'SCHEDULED',
+      target: drill.target.kind,
+      targetOptions: null,
+      sampleSize: drill.sampleSize,
+      status: 'FAILED',
+      results: [],
+      errorMessage: `the scheduled drill could not start: ${reason}`.slice(0, 2000),
+      scheduledFor,
+      startedAt: now,
+      finishedAt: now,
     });
     await this.runs.insert(run as never);
     this.announce(run);
@@ -171,12 +214,24 @@ export class DrillService {
       await this.update(run, {
         status: failed.length === 0 && results.length > 0 ? 'PASSED' : 'FAILED',
         finishedAt: this.clock.now(),
-        errorMessage: results.length === 0
-          ? 'no repository snapshot to drill'
-          : failed.length ? `${failed.length} of ${results.length} repositories failed: ${failed.map((f) => `${f.path}: ${f.differences[0]}`).join(' | ')}`.slice(0, 2000) : null,
+        errorMessage:
+          results.length === 0
+            ? 'no repository snapshot to drill'
+            : failed.length
+              ? `${failed.length} of ${results.length} repositories failed: ${failed.map((f) => `${f.path}: ${f.differences[0]}`).join(' | ')}`.slice(
+                  0,
+                  2000,
+                )
+              : null,
       });
       this.logger[failed.length ? 'warn' : 'info'](
-        { drillRunId: run.id, organizationId: run.organizationId, repositories: results.length, failed: failed.length, durationMs: Date.now() - started },
+        {
+          drillRunId: run.id,
+          organizationId: run.organizationId,
+          repositories: results.length,
+          failed: failed.length,
+          durationMs: Date.now() - started,
+        },
         'drill finished',
       );
     } catch (error) {
@@ -200,7 +255,7 @@ export class DrillService {
     const ids = rows.map((r) => r.id);
     for (let i = ids.length - 1; i > 0; i--) {
       const j = randomInt(i + 1);
-      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+      [ids[i], ids[j]] = [ids[j], ids[i]];
     }
     const picked = ids.slice(0, size);
     if (picked.length === 0) return [];
@@ -227,7 +282,11 @@ export class DrillService {
     } catch (error) {
       // a drill reports, it does not throw: whatever went wrong is this repository's failure
       this.logger.warn({ err: error, drillRunId: run.id, snapshotId: snapshot.id }, 'drill of a repository failed');
-      outcome = { differences: [error instanceof Error ? error.message : String(error)], checked: { refs: 0, lfsObjects: 0, metadataRecords: 0 }, chainLength: 0 };
+      outcome = {
+        differences: [error instanceof Error ? error.message : String(error)],
+        checked: { refs: 0, lfsObjects: 0, metadataRecords: 0 },
+        chainLength: 0,
+      };
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
@@ -249,16 +308,29 @@ export class DrillService {
     const projectPath = `drill-${run.id.slice(0, 8)}-${path.split('/').at(-1)}`.slice(0, 255);
     const differences: string[] = [];
     try {
-      const outcome = await restoreToNewProject(this.deps, snapshot, { connectionId, namespacePath, projectPath }, { dryRun: false, includeMetadata: true });
+      const outcome = await restoreToNewProject(
+        this.deps,
+        snapshot,
+        { connectionId, namespacePath, projectPath },
+        { dryRun: false, includeMetadata: true },
+      );
       differences.push(...outcome.problems.map((p) => `scratch project ${outcome.projectPath}: ${p}`));
       const manifest = await this.deps.reader.manifest(snapshot);
-      const pushed = new Set([...(outcome.git?.pushed ?? []), ...(outcome.git?.skipped ?? []).filter((s) => s.reason === 'already up to date').map((s) => s.ref)]);
-      const readOnly = new Set((outcome.git?.skipped ?? []).filter((s) => s.reason.startsWith('read-only')).map((s) => s.ref));
+      const pushed = new Set([
+        ...(outcome.git?.pushed ?? []),
+        ...(outcome.git?.skipped ?? []).filter((s) => s.reason === 'already up to date').map((s) => s.ref),
+      ]);
+      const readOnly = new Set(
+        (outcome.git?.skipped ?? []).filter((s) => s.reason.startsWith('read-only')).map((s) => s.ref),
+      );
       for (const ref of Object.keys(manifest.git?.refs ?? {})) {
-        if (!pushed.has(ref) && !readOnly.has(ref)) differences.push(`scratch project ${outcome.projectPath}: ${ref} was not restored`);
+        if (!pushed.has(ref) && !readOnly.has(ref))
+          differences.push(`scratch project ${outcome.projectPath}: ${ref} was not restored`);
       }
     } catch (error) {
-      differences.push(`scratch project ${namespacePath}/${projectPath}: ${error instanceof Error ? error.message : String(error)}`);
+      differences.push(
+        `scratch project ${namespacePath}/${projectPath}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     } finally {
       const problem = await this.deleteScratchProject(connectionId, `${namespacePath}/${projectPath}`);
       if (problem) differences.push(problem);
@@ -269,11 +341,15 @@ export class DrillService {
   /** Deletes a drill project; returns why it could not be, or null (also when it was never created). */
   private async deleteScratchProject(connectionId: string, fullPath: string): Promise<string | null> {
     try {
-      const deleted = await this.deps.sessions.withGitLab(connectionId, async (client) => {
-        const project = await client.getProject(fullPath).catch(() => null);
-        if (project) await client.deleteProject(project.id);
-        return project?.id ?? null;
-      }, { write: true });
+      const deleted = await this.deps.sessions.withGitLab(
+        connectionId,
+        async (client) => {
+          const project = await client.getProject(fullPath).catch(() => null);
+          if (project) await client.deleteProject(project.id);
+          return project?.id ?? null;
+        },
+        { write: true },
+      );
       // what the restore recorded for that project goes with it
       if (deleted !== null) {
         const mappings = this.dataSource.getRepository(RestoreMappingEntity);
@@ -287,7 +363,9 @@ export class DrillService {
   }
 
   private async pathOf(snapshot: SnapshotEntity): Promise<string> {
-    const [row] = await this.dataSource.query('SELECT path_with_namespace FROM repositories WHERE id = $1', [snapshot.repositoryId]);
+    const [row] = await this.dataSource.query('SELECT path_with_namespace FROM repositories WHERE id = $1', [
+      snapshot.repositoryId,
+    ]);
     return (row?.path_with_namespace as string | undefined) ?? snapshot.repositoryId!;
   }
 
@@ -300,5 +378,17 @@ export class DrillService {
 
 /** The calendar slot of a drill cadence strictly after `after` (backup-schedule.ts's rules, DST included). */
 export function nextDrill(drill: DrillPolicy, timeZone: string, after: Date): Date | null {
-  return nextBackup({ type: 'FOREVER_INCREMENTAL', every: drill.every, time: drill.time, weekday: drill.weekday, dayOfMonth: drill.dayOfMonth }, timeZone, after)?.at ?? null;
+  return (
+    nextBackup(
+      {
+        type: 'FOREVER_INCREMENTAL',
+        every: drill.every,
+        time: drill.time,
+        weekday: drill.weekday,
+        dayOfMonth: drill.dayOfMonth,
+      },
+      timeZone,
+      after,
+    )?.at ?? null
+  );
 }

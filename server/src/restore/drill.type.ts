@@ -10,7 +10,10 @@ export enum DrillStatusEnum {
   PASSED = 'PASSED',
   FAILED = 'FAILED',
 }
-registerEnumType(DrillStatusEnum, { name: 'DrillStatus', description: 'PASSED only when every sampled repository restored and matched its manifest.' });
+registerEnumType(DrillStatusEnum, {
+  name: 'DrillStatus',
+  description: 'PASSED only when every sampled repository restored and matched its manifest.',
+});
 
 export enum DrillResultStatusEnum {
   PASSED = 'PASSED',
@@ -25,7 +28,8 @@ export class DrillRepositoryResultType {
   @Field(() => ID) snapshotId!: string;
   @Field(() => Int) chainLength!: number;
   @Field(() => DrillResultStatusEnum) status!: string;
-  @Field(() => [String], { description: 'What differed, each naming the artifact, ref, LFS object or metadata type.' }) differences!: string[];
+  @Field(() => [String], { description: 'What differed, each naming the artifact, ref, LFS object or metadata type.' })
+  differences!: string[];
   @Field(() => Int) checkedRefs!: number;
   @Field(() => Int) checkedLfsObjects!: number;
   @Field(() => Int) checkedMetadataRecords!: number;
@@ -41,18 +45,22 @@ export class DrillRepositoryResultType {
   }
 }
 
-@ObjectType({ description: 'A restore drill: a sample of repositories restored into a scratch target, with what differed.' })
+@ObjectType({
+  description: 'A restore drill: a sample of repositories restored into a scratch target, with what differed.',
+})
 export class DrillRun {
   @Field(() => ID) id!: string;
   @Field(() => ID) organizationId!: string;
   @Field({ description: 'MANUAL (runDrill) or SCHEDULED (the policy drill cadence)' }) trigger!: string;
   @Field(() => DrillTargetKindEnum) target!: string;
-  @Field(() => String, { nullable: true, description: 'SCRATCH_NAMESPACE: the group the drill restored into' }) namespacePath!: string | null;
+  @Field(() => String, { nullable: true, description: 'SCRATCH_NAMESPACE: the group the drill restored into' })
+  namespacePath!: string | null;
   @Field(() => Int) sampleSize!: number;
   @Field(() => DrillStatusEnum) status!: string;
   @Field(() => [DrillRepositoryResultType]) results!: DrillRepositoryResultType[];
   @Field(() => String, { nullable: true }) errorMessage!: string | null;
-  @Field(() => Date, { nullable: true, description: 'SCHEDULED: the calendar slot it ran for' }) scheduledFor!: Date | null;
+  @Field(() => Date, { nullable: true, description: 'SCHEDULED: the calendar slot it ran for' })
+  scheduledFor!: Date | null;
   @Field() createdAt!: Date;
   @Field(() => Date, { nullable: true }) startedAt!: Date | null;
   @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
@@ -68,7 +76,9 @@ export class DrillRun {
 
 export const DrillRunConnection = ConnectionOf(DrillRun, 'DrillRun');
 
-@ObjectType({ description: "A drill was queued, started, finished a repository, or ended (refetch the drill for its results)." })
+@ObjectType({
+  description: 'A drill was queued, started, finished a repository, or ended (refetch the drill for its results).',
+})
 export class DrillChangedEvent {
   @Field(() => ID) drillRunId!: string;
   @Field(() => ID) organizationId!: string;

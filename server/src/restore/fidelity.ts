@@ -25,13 +25,21 @@ const GROUP_NOT_RESTORED: Record<string, string> = {
 };
 
 /** A group snapshot's types and the report section that restores each. */
-const GROUP_SECTIONS: Record<string, string> = { group_labels: 'labels', group_milestones: 'milestones', group_members: 'members' };
+const GROUP_SECTIONS: Record<string, string> = {
+  group_labels: 'labels',
+  group_milestones: 'milestones',
+  group_members: 'members',
+};
 
 /**
  * `metadataLeftOut`: why this restore writes no metadata (includeMetadata false, or target
  * ORIGINAL, whose promise is refs, wiki and LFS only); such types are listed as skipped with it.
  */
-export function fidelityOf(manifest: Manifest, outcome: NewProjectOutcome, options: { metadataLeftOut: string | null }): TypeOutcome[] {
+export function fidelityOf(
+  manifest: Manifest,
+  outcome: NewProjectOutcome,
+  options: { metadataLeftOut: string | null },
+): TypeOutcome[] {
   const types: TypeOutcome[] = [];
   for (const which of ['git', 'wiki'] as const) {
     const state = manifest[which];
@@ -48,32 +56,76 @@ export function fidelityOf(manifest: Manifest, outcome: NewProjectOutcome, optio
       skipped: readOnly.length,
       failed: push ? rejected.length : refs.length - readOnly.length,
       reasons: [
-        ...(readOnly.length ? [`${readOnly.length} ref(s) GitLab keeps for itself (refs/merge-requests/*, …) are written by GitLab only`] : []),
+        ...(readOnly.length
+          ? [`${readOnly.length} ref(s) GitLab keeps for itself (refs/merge-requests/*, …) are written by GitLab only`]
+          : []),
         ...rejected.map((r) => `${r.ref}: ${r.reason}`),
         ...failedWhole,
       ],
     });
   }
   if (outcome.lfs) {
-    const stored = manifest.lfs ? manifest.lfs.objects.length - manifest.lfs.missing.length - manifest.lfs.failed.length : 0;
+    const stored = manifest.lfs
+      ? manifest.lfs.objects.length - manifest.lfs.missing.length - manifest.lfs.failed.length
+      : 0;
     const captured = Math.max(stored, outcome.lfs.uploaded + outcome.lfs.present + outcome.lfs.failed);
-    types.push({ type: 'lfs', captured, restored: outcome.lfs.uploaded + outcome.lfs.present, skipped: 0, failed: outcome.lfs.failed, reasons: outcome.problems.filter((p) => p.startsWith('lfs ')) });
+    types.push({
+      type: 'lfs',
+      captured,
+      restored: outcome.lfs.uploaded + outcome.lfs.present,
+      skipped: 0,
+      failed: outcome.lfs.failed,
+      reasons: outcome.problems.filter((p) => p.startsWith('lfs ')),
+    });
   }
   for (const [type, entry] of Object.entries(manifest.metadata)) {
     if (entry.status !== 'OK') {
-      types.push({ type, captured: 0, restored: 0, skipped: 0, failed: 0, reasons: [`not captured by the backup (${entry.status.toLowerCase()}: ${entry.reason ?? 'no reason given'})`] });
+      types.push({
+        type,
+        captured: 0,
+        restored: 0,
+        skipped: 0,
+        failed: 0,
+        reasons: [`not captured by the backup (${entry.status.toLowerCase()}: ${entry.reason ?? 'no reason given'})`],
+      });
       continue;
     }
     const key = GROUP_SECTIONS[type] ?? type;
-    const section = outcome.metadata?.[key as keyof NonNullable<NewProjectOutcome['metadata']>] ?? outcome.settings?.[key as keyof NonNullable<NewProjectOutcome['settings']>];
+    const section =
+      outcome.metadata?.[key as keyof NonNullable<NewProjectOutcome['metadata']>] ??
+      outcome.settings?.[key as keyof NonNullable<NewProjectOutcome['settings']>];
     if (options.metadataLeftOut) {
-      types.push({ type, captured: entry.records, restored: 0, skipped: entry.records, failed: 0, reasons: [options.metadataLeftOut] });
+      types.push({
+        type,
+        captured: entry.records,
+        restored: 0,
+        skipped: entry.records,
+        failed: 0,
+        reasons: [options.metadataLeftOut],
+      });
       continue;
     }
     if (!section) {
-      const reason = GROUP_NOT_RESTORED[type] ?? (type === 'subgroups' ? null : `${type} are not written back by this target`);
-      if (reason === null) types.push({ type, captured: entry.records, restored: entry.records, skipped: 0, failed: 0, reasons: ['recreated as the groups of this restore'] });
-      else types.push({ type, captured: entry.records, restored: 0, skipped: entry.records, failed: 0, reasons: [reason] });
+      const reason =
+        GROUP_NOT_RESTORED[type] ?? (type === 'subgroups' ? null : `${type} are not written back by this target`);
+      if (reason === null)
+        types.push({
+          type,
+          captured: entry.records,
+          restored: entry.records,
+          skipped: 0,
+          failed: 0,
+          reasons: ['recreated as the groups of this restore'],
+        });
+      else
+        types.push({
+          type,
+          captured: entry.records,
+          restored: 0,
+          skipped: entry.records,
+          failed: 0,
+          reasons: [reason],
+        });
       continue;
     }
     const extra = section as Partial<SettingsTypeReport>;
@@ -85,7 +137,11 @@ export function fidelityOf(manifest: Manifest, outcome: NewProjectOutcome, optio
       restored: section.created + section.skipped,
       skipped: omitted.length,
       failed: section.failed.length,
-      reasons: [...omitted.map((o) => `${o.sourceId}: ${o.reason}`), ...section.failed.map((f) => `${f.sourceId}: ${f.reason}`), ...notes],
+      reasons: [
+        ...omitted.map((o) => `${o.sourceId}: ${o.reason}`),
+        ...section.failed.map((f) => `${f.sourceId}: ${f.reason}`),
+        ...notes,
+      ],
     });
   }
   return types;

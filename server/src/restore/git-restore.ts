@@ -38,7 +38,8 @@ export const GITLAB_INTERNAL_REF_PREFIXES: Readonly<Record<string, string>> = {
 
 /** Why GitLab refuses a push to `ref`, or null when it accepts one. */
 export function gitlabReadOnlyReason(ref: string): string | null {
-  for (const [prefix, reason] of Object.entries(GITLAB_INTERNAL_REF_PREFIXES)) if (ref.startsWith(prefix)) return `read-only on GitLab: ${reason}`;
+  for (const [prefix, reason] of Object.entries(GITLAB_INTERNAL_REF_PREFIXES))
+    if (ref.startsWith(prefix)) return `read-only on GitLab: ${reason}`;
   return null;
 }
 
@@ -49,7 +50,12 @@ export function gitlabReadOnlyReason(ref: string): string | null {
 export function matchesProtectedBranch(branch: string, patterns: readonly string[]): boolean {
   return patterns.some((pattern) => {
     if (!pattern.includes('*')) return pattern === branch;
-    const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*?')}$`);
+    const regex = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*?')}$`,
+    );
     return regex.test(branch);
   });
 }
@@ -108,11 +114,20 @@ export async function lsRemote(remoteUrl: string, auth: GitOptions['auth'], sign
  * a page was written or something was pushed (GitAccessWiki: 404 "A repository for this wiki does
  * not exist yet."). Null when the remote answers "not found"; a push then creates it.
  */
-export async function lsRemoteIfExists(remoteUrl: string, auth: GitOptions['auth'], signal?: AbortSignal): Promise<Refs | null> {
+export async function lsRemoteIfExists(
+  remoteUrl: string,
+  auth: GitOptions['auth'],
+  signal?: AbortSignal,
+): Promise<Refs | null> {
   try {
     return await lsRemote(remoteUrl, auth, signal);
   } catch (error) {
-    if (error instanceof DomainError && !error.retryable && /not found|does not exist yet|returned error: 404/i.test(error.message)) return null;
+    if (
+      error instanceof DomainError &&
+      !error.retryable &&
+      /not found|does not exist yet|returned error: 404/i.test(error.message)
+    )
+      return null;
     throw error;
   }
 }
@@ -128,10 +143,17 @@ interface Planned {
 /** Pushes the restored refs to `remoteUrl` as `mode` says; see PushReport. */
 export async function pushRestoredRefs(options: PushOptions): Promise<PushReport> {
   const { dir, remoteUrl, auth, mode, refs, signal } = options;
-  if (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(remoteUrl)) throw new DomainError('VALIDATION_FAILED', 'the remote URL must not carry credentials');
+  if (/^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(remoteUrl))
+    throw new DomainError('VALIDATION_FAILED', 'the remote URL must not carry credentials');
   const prefix = (options.prefix ?? 'restored').replace(/^\/+|\/+$/g, '');
   if (mode === 'ORIGINAL_PREFIX') {
-    if (!prefix || !/^[A-Za-z0-9._/-]+$/.test(prefix) || prefix.includes('..') || prefix.includes('//') || prefix.split('/').some((p) => p.startsWith('.') || p.endsWith('.lock'))) {
+    if (
+      !prefix ||
+      !/^[A-Za-z0-9._/-]+$/.test(prefix) ||
+      prefix.includes('..') ||
+      prefix.includes('//') ||
+      prefix.split('/').some((p) => p.startsWith('.') || p.endsWith('.lock'))
+    ) {
       throw new DomainError('VALIDATION_FAILED', `not a usable ref prefix: ${JSON.stringify(prefix)}`);
     }
   }
@@ -141,7 +163,7 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
   const plan: Planned[] = [];
 
   for (const ref of Object.keys(refs).sort()) {
-    const sha = refs[ref]!;
+    const sha = refs[ref];
     const readOnly = gitlabReadOnlyReason(ref);
     if (readOnly) {
       report.skipped.push({ ref, reason: readOnly });
@@ -208,20 +230,41 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
  * One `git push --porcelain`, atomic off: each line `<flag>\t<from>:<to>\t<summary>` tells what
  * happened to a ref. git exits 1 when some ref was rejected; that is a per-ref outcome, not an error.
  */
-async function pushBatch(dir: string, remoteUrl: string, auth: GitOptions['auth'], batch: Planned[], dryRun: boolean, signal?: AbortSignal): Promise<Map<string, { flag: string; summary: string }>> {
+async function pushBatch(
+  dir: string,
+  remoteUrl: string,
+  auth: GitOptions['auth'],
+  batch: Planned[],
+  dryRun: boolean,
+  signal?: AbortSignal,
+): Promise<Map<string, { flag: string; summary: string }>> {
   const specs = batch.map((p) => `${p.force ? '+' : ''}${p.source}:${p.target}`);
-  const args = ['push', '--porcelain', '--no-atomic', '--no-verify', '--no-follow-tags', ...(dryRun ? ['--dry-run'] : []), remoteUrl, ...specs];
+  const args = [
+    'push',
+    '--porcelain',
+    '--no-atomic',
+    '--no-verify',
+    '--no-follow-tags',
+    ...(dryRun ? ['--dry-run'] : []),
+    remoteUrl,
+    ...specs,
+  ];
   const { code, stdout, stderr } = await runGit(args, dir, auth, signal);
   const results = new Map<string, { flag: string; summary: string }>();
   for (const line of stdout.split('\n')) {
     const m = /^([ +\-*!=])\t([^\t]*):([^\t:]+)\t(.*)$/.exec(line);
-    if (m) results.set(m[3]!, { flag: m[1]!, summary: redact(m[4]!.trim()) });
+    if (m) results.set(m[3], { flag: m[1], summary: redact(m[4].trim()) });
   }
   if (code !== 0 && results.size === 0) throw fromGitCommandFailure('push', stderr, code);
   return results;
 }
 
-function runGit(args: string[], cwd: string, auth: GitOptions['auth'], signal?: AbortSignal): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runGit(
+  args: string[],
+  cwd: string,
+  auth: GitOptions['auth'],
+  signal?: AbortSignal,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd,

@@ -17,8 +17,20 @@ import type { GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { restoreMembers, type SettingsTypeReport } from './settings-restore.js';
 import { ensureNamespace, targetPathOf, type CapturedGroup } from './target-namespace.js';
-import { InMemoryRestoreMappings, restoreProjectMetadata, type RecordSource, type RestorableType } from './metadata-restore.js';
-import { emptyTargetWriter, readRecords, requireWriteScopes, type NewProjectDeps, type NewProjectOutcome, type NewProjectTarget } from './new-project.js';
+import {
+  InMemoryRestoreMappings,
+  restoreProjectMetadata,
+  type RecordSource,
+  type RestorableType,
+} from './metadata-restore.js';
+import {
+  emptyTargetWriter,
+  readRecords,
+  requireWriteScopes,
+  type NewProjectDeps,
+  type NewProjectOutcome,
+  type NewProjectTarget,
+} from './new-project.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 /** Group metadata types written back, and the project restore type that writes each. */
@@ -32,7 +44,11 @@ export const targetGroupPath = targetPathOf;
  * The captured settings of every group the group snapshots' `subgroups` records describe, by the
  * path the group gets under `namespacePath`.
  */
-export async function capturedGroupsOf(deps: NewProjectDeps, groupSnapshots: SnapshotEntity[], namespacePath: string): Promise<Map<string, CapturedGroup>> {
+export async function capturedGroupsOf(
+  deps: NewProjectDeps,
+  groupSnapshots: SnapshotEntity[],
+  namespacePath: string,
+): Promise<Map<string, CapturedGroup>> {
   const captured = new Map<string, CapturedGroup>();
   for (const snapshot of groupSnapshots) {
     const manifest = await deps.reader.manifest(snapshot);
@@ -54,10 +70,13 @@ export async function capturedGroupsOf(deps: NewProjectDeps, groupSnapshots: Sna
 function groupWriter(writer: GitLabMetadataWriter): GitLabMetadataWriter {
   return Object.assign(Object.create(writer) as GitLabMetadataWriter, {
     listLabels: (groupId: number) => writer.listGroupLabels(groupId),
-    createLabel: (groupId: number, input: Parameters<GitLabMetadataWriter['createLabel']>[1]) => writer.createGroupLabel(groupId, input),
+    createLabel: (groupId: number, input: Parameters<GitLabMetadataWriter['createLabel']>[1]) =>
+      writer.createGroupLabel(groupId, input),
     listMilestones: (groupId: number) => writer.listGroupMilestones(groupId),
-    createMilestone: (groupId: number, input: Parameters<GitLabMetadataWriter['createMilestone']>[1]) => writer.createGroupMilestone(groupId, input),
-    updateMilestone: (groupId: number, id: number, change: { stateEvent: 'close' | 'activate' }) => writer.updateGroupMilestone(groupId, id, change),
+    createMilestone: (groupId: number, input: Parameters<GitLabMetadataWriter['createMilestone']>[1]) =>
+      writer.createGroupMilestone(groupId, input),
+    updateMilestone: (groupId: number, id: number, change: { stateEvent: 'close' | 'activate' }) =>
+      writer.updateGroupMilestone(groupId, id, change),
   });
 }
 
@@ -74,12 +93,26 @@ export async function restoreGroupToNamespace(
   const path = targetGroupPath(manifest.group.fullPath, manifest.organization.fullPath, target.namespacePath);
   const access = await deps.sessions.access(connection.id, { write: true });
   const writer = deps.writers.create(access);
-  const plan = await deps.sessions.withGitLab(connection.id, (client) =>
-    ensureNamespace({ client, writer, fullPath: path, rootPath: target.namespacePath, captured: target.capturedGroups ?? new Map(), dryRun: options.dryRun }),
+  const plan = await deps.sessions.withGitLab(
+    connection.id,
+    (client) =>
+      ensureNamespace({
+        client,
+        writer,
+        fullPath: path,
+        rootPath: target.namespacePath,
+        captured: target.capturedGroups ?? new Map(),
+        dryRun: options.dryRun,
+      }),
     { write: true },
   );
   const namespace = plan.namespace;
-  if (namespace && namespace.kind !== 'group') throw new DomainError('NAMESPACE_NOT_FOUND', `${path} is a user namespace, which has no group labels or milestones`, { details: { path } });
+  if (namespace && namespace.kind !== 'group')
+    throw new DomainError(
+      'NAMESPACE_NOT_FOUND',
+      `${path} is a user namespace, which has no group labels or milestones`,
+      { details: { path } },
+    );
 
   const source: Partial<Record<RestorableType, RecordSource>> = {};
   for (const artifact of manifest.artifacts) {
@@ -101,19 +134,28 @@ export async function restoreGroupToNamespace(
     const members: SettingsTypeReport = { created: 0, skipped: 0, failed: [], omitted: [], notes: [] };
     const target = namespace ? writer : emptyTargetWriter(writer);
     const existing = namespace ? await writer.listMembers({ kind: 'group', id: namespace.id }) : [];
-    await restoreMembers(target, { kind: 'group', id: namespace?.id ?? 0 }, readRecords(deps, snapshot, manifest, membersArtifact), existing, members, options.dryRun, async (r, id, run) => {
-      try {
-        r[await run()] += 1;
-      } catch (error) {
-        if (isDomainError(error) && error.details?.status === 409) r.skipped += 1;
-        else r.failed.push({ sourceId: id, reason: error instanceof Error ? error.message : String(error) });
-      }
-    });
+    await restoreMembers(
+      target,
+      { kind: 'group', id: namespace?.id ?? 0 },
+      readRecords(deps, snapshot, manifest, membersArtifact),
+      existing,
+      members,
+      options.dryRun,
+      async (r, id, run) => {
+        try {
+          r[await run()] += 1;
+        } catch (error) {
+          if (isDomainError(error) && error.details?.status === 409) r.skipped += 1;
+          else r.failed.push({ sourceId: id, reason: error instanceof Error ? error.message : String(error) });
+        }
+      },
+    );
     settings = { members };
   }
   const problems: string[] = [];
   for (const f of settings?.members?.failed ?? []) problems.push(`group members ${f.sourceId}: ${f.reason}`);
-  for (const [type, section] of Object.entries(metadata)) for (const f of section.failed) problems.push(`group ${type} ${f.sourceId}: ${f.reason}`);
+  for (const [type, section] of Object.entries(metadata))
+    for (const f of section.failed) problems.push(`group ${type} ${f.sourceId}: ${f.reason}`);
   return {
     projectPath: path,
     webUrl: namespace?.webUrl ?? null,
@@ -125,6 +167,8 @@ export async function restoreGroupToNamespace(
     lfs: null,
     metadata,
     problems,
-    notRestored: NOT_RESTORED.filter((type) => manifest.metadata[type]?.status === 'OK' && manifest.metadata[type]!.records > 0),
+    notRestored: NOT_RESTORED.filter(
+      (type) => manifest.metadata[type]?.status === 'OK' && manifest.metadata[type].records > 0,
+    ),
   };
 }

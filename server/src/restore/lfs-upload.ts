@@ -47,10 +47,21 @@ export interface LfsUploadResult {
 
 export async function uploadLfsObjects(options: LfsUploadOptions): Promise<LfsUploadResult> {
   const { signal } = options;
-  const client = new LfsBatchClient({ repoHttpUrl: options.repoHttpUrl, auth: options.auth, caCertificate: options.caCertificate, http: options.http, signal });
+  const client = new LfsBatchClient({
+    repoHttpUrl: options.repoHttpUrl,
+    auth: options.auth,
+    caCertificate: options.caCertificate,
+    http: options.http,
+    signal,
+  });
   const batchSize = Math.min(100, Math.max(1, options.batchSize ?? 100));
   const { objects, invalid } = uniqueObjects(options.objects);
-  const result: LfsUploadResult = { uploaded: [], present: [], failed: invalid.map((oid) => ({ oid, reason: 'not a valid LFS pointer (oid or size)' })), bytes: 0 };
+  const result: LfsUploadResult = {
+    uploaded: [],
+    present: [],
+    failed: invalid.map((oid) => ({ oid, reason: 'not a valid LFS pointer (oid or size)' })),
+    bytes: 0,
+  };
   for (let start = 0; start < objects.length; start += batchSize) {
     if (signal?.aborted) throw transferCanceled('LFS upload');
     const chunk = objects.slice(start, start + batchSize);
@@ -61,11 +72,20 @@ export async function uploadLfsObjects(options: LfsUploadOptions): Promise<LfsUp
 }
 
 /** One object by what the batch endpoint said about it: sent (and verified), already there, or failed. */
-async function uploadOne(client: LfsBatchClient, options: LfsUploadOptions, object: LfsPointer, answer: LfsBatchEntry | undefined, result: LfsUploadResult): Promise<void> {
+async function uploadOne(
+  client: LfsBatchClient,
+  options: LfsUploadOptions,
+  object: LfsPointer,
+  answer: LfsBatchEntry | undefined,
+  result: LfsUploadResult,
+): Promise<void> {
   if (!answer) return void result.failed.push({ oid: object.oid, reason: 'the batch API did not answer for it' });
   if ('error' in answer) {
     const { code, message } = answer.error;
-    return void result.failed.push({ oid: object.oid, reason: `the batch API refused it (${code}${message ? `: ${message}` : ''})` });
+    return void result.failed.push({
+      oid: object.oid,
+      reason: `the batch API refused it (${code}${message ? `: ${message}` : ''})`,
+    });
   }
   const { upload, verify } = answer.actions;
   if (!upload) return void result.present.push(object.oid);
@@ -80,7 +100,12 @@ async function uploadOne(client: LfsBatchClient, options: LfsUploadOptions, obje
   }
 }
 
-async function send(client: LfsBatchClient, options: LfsUploadOptions, object: LfsPointer, upload: LfsAction): Promise<void> {
+async function send(
+  client: LfsBatchClient,
+  options: LfsUploadOptions,
+  object: LfsPointer,
+  upload: LfsAction,
+): Promise<void> {
   const body = await options.open(object.oid);
   try {
     await client.upload(upload, body, object.size);

@@ -11,7 +11,16 @@
  * by tag name. Projects (scope `<connectionId>:projects`): `<repositoryId>><target path>` → the
  * project a NEW_PROJECT restore created there (target-namespace.ts).
  */
-export const RESTORE_KINDS = ['label', 'milestone', 'issue', 'note', 'merge_request', 'release', 'snippet', 'project'] as const;
+export const RESTORE_KINDS = [
+  'label',
+  'milestone',
+  'issue',
+  'note',
+  'merge_request',
+  'release',
+  'snippet',
+  'project',
+] as const;
 export type RestoreKind = (typeof RESTORE_KINDS)[number];
 
 export interface RestoreMappings {

@@ -46,7 +46,8 @@ export async function rewriteReferences(text: string, resolve: ReferenceResolver
 /** `@alice`, or "an unknown user" when the record names no author. */
 export function authorOf(record: MetadataRecord): string {
   const author = record.author;
-  const username = author !== null && typeof author === 'object' ? (author as Record<string, unknown>).username : undefined;
+  const username =
+    author !== null && typeof author === 'object' ? (author as Record<string, unknown>).username : undefined;
   return typeof username === 'string' && username ? `@${username}` : 'an unknown user';
 }
 

@@ -38,7 +38,13 @@ import { isDomainError } from '../shared/errors.js';
 import type { MetadataRecord } from '../gitlab/metadata.port.js';
 import type { GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
 import type { RestoreKind, RestoreMappings } from './metadata-mappings.js';
-import { originHeader, originMarker, rewriteReferences, withHeader, type ReferenceResolver } from './metadata-references.js';
+import {
+  originHeader,
+  originMarker,
+  rewriteReferences,
+  withHeader,
+  type ReferenceResolver,
+} from './metadata-references.js';
 
 export { InMemoryRestoreMappings, RESTORE_KINDS, type RestoreKind, type RestoreMappings } from './metadata-mappings.js';
 
@@ -109,8 +115,13 @@ export async function restoreProjectMetadata(input: RestoreProjectMetadataInput)
 function emptyReport(): MetadataRestoreReport {
   const section = (): TypeRestoreReport => ({ created: 0, skipped: 0, failed: [] });
   return {
-    labels: section(), milestones: section(), issues: section(), merge_requests: section(),
-    notes: section(), releases: section(), snippets: section(),
+    labels: section(),
+    milestones: section(),
+    issues: section(),
+    merge_requests: section(),
+    notes: section(),
+    releases: section(),
+    snippets: section(),
   };
 }
 
@@ -140,7 +151,8 @@ class MetadataRestore {
     if (source.milestones) await this.milestones(open(source.milestones));
     const issues = source.issues ? await this.issues(open(source.issues), typeof source.issues === 'function') : [];
     const mergeRequests = source.merge_requests
-      ? await this.mergeRequests(open(source.merge_requests), typeof source.merge_requests === 'function') : [];
+      ? await this.mergeRequests(open(source.merge_requests), typeof source.merge_requests === 'function')
+      : [];
     for (const { from, sourceIid, target } of [...issues, ...mergeRequests]) {
       if (target === null) continue;
       const reference = `${target.kind === 'issue' ? '#' : '!'}${target.iid}`;
@@ -154,7 +166,10 @@ class MetadataRestore {
   }
 
   /** The first pass's items with their records: held ones, or read again from the source. */
-  private async *again(type: 'issues' | 'merge_requests', pending: Pending[]): AsyncGenerator<Pending & { record: MetadataRecord }> {
+  private async *again(
+    type: 'issues' | 'merge_requests',
+    pending: Pending[],
+  ): AsyncGenerator<Pending & { record: MetadataRecord }> {
     const source = this.input.source[type];
     if (typeof source !== 'function') {
       for (const item of pending) if (item.record !== null) yield { ...item, record: item.record };
@@ -190,7 +205,11 @@ class MetadataRestore {
    * failure. (A description rewrite that fails in the second pass adds a failure to a record
    * already counted as created: it exists, but its references still carry the old numbers.)
    */
-  private async attempt(type: RestoreReportType, sourceId: string, create: () => Promise<'created' | 'skipped'>): Promise<void> {
+  private async attempt(
+    type: RestoreReportType,
+    sourceId: string,
+    create: () => Promise<'created' | 'skipped'>,
+  ): Promise<void> {
     try {
       this.outcome(type, sourceId, await create());
     } catch (error) {
@@ -226,7 +245,9 @@ class MetadataRestore {
         }
         if (this.dryRun) return 'created';
         const created = await this.writer.createLabel(this.project, {
-          name, color: stringOr(record.color, '#6699cc'), description: stringOr(record.description, null),
+          name,
+          color: stringOr(record.color, '#6699cc'),
+          description: stringOr(record.description, null),
           priority: typeof record.priority === 'number' ? record.priority : null,
         });
         existing.set(name, created.id);
@@ -241,7 +262,11 @@ class MetadataRestore {
     const existing = new Map<string, { id: number; iid: number; closed: boolean }>();
     const byId = new Map<number, { id: number; iid: number; closed: boolean }>();
     for (const milestone of await this.writer.listMilestones(this.project)) {
-      if (typeof milestone.title === 'string' && typeof milestone.id === 'number' && typeof milestone.iid === 'number') {
+      if (
+        typeof milestone.title === 'string' &&
+        typeof milestone.id === 'number' &&
+        typeof milestone.iid === 'number'
+      ) {
         const found = { id: milestone.id, iid: milestone.iid, closed: milestone.state === 'closed' };
         existing.set(milestone.title, found);
         byId.set(milestone.id, found);
@@ -259,7 +284,8 @@ class MetadataRestore {
           }
           // Milestones are created active; a closed one is closed afterwards (also when an
           // earlier run created it and stopped before closing it).
-          if (record.state === 'closed' && !closed && !this.dryRun) await this.writer.updateMilestone(this.project, id, { stateEvent: 'close' });
+          if (record.state === 'closed' && !closed && !this.dryRun)
+            await this.writer.updateMilestone(this.project, id, { stateEvent: 'close' });
         };
         const known = await this.mapped('milestone', sourceId);
         if (known !== null) {
@@ -275,7 +301,9 @@ class MetadataRestore {
         }
         if (this.dryRun) return 'created';
         const created = await this.writer.createMilestone(this.project, {
-          title, description: stringOr(record.description, null), dueDate: stringOr(record.due_date, null),
+          title,
+          description: stringOr(record.description, null),
+          dueDate: stringOr(record.due_date, null),
           startDate: stringOr(record.start_date, null),
         });
         existing.set(title, { id: created.id, iid: created.iid, closed: false });
@@ -306,8 +334,10 @@ class MetadataRestore {
 
   private issueFields(record: MetadataRecord) {
     const labels = Array.isArray(record.labels) ? record.labels.filter((l): l is string => typeof l === 'string') : [];
-    const milestone = record.milestone !== null && typeof record.milestone === 'object' ? (record.milestone as MetadataRecord) : null;
-    const milestoneId = milestone && typeof milestone.iid === 'number' ? this.milestoneIds.get(milestone.iid) ?? null : null;
+    const milestone =
+      record.milestone !== null && typeof record.milestone === 'object' ? (record.milestone as MetadataRecord) : null;
+    const milestoneId =
+      milestone && typeof milestone.iid === 'number' ? (this.milestoneIds.get(milestone.iid) ?? null) : null;
     return { labels, milestoneId };
   }
 
@@ -337,11 +367,16 @@ class MetadataRestore {
         if (this.dryRun) return 'created';
         const { labels, milestoneId } = this.issueFields(record);
         const created = await this.writer.createIssue(this.project, {
-          title: requireString(record, 'title'), description: withHeader(header, stringOr(record.description, '')),
-          labels, milestoneId, confidential: record.confidential === true, dueDate: stringOr(record.due_date, null),
+          title: requireString(record, 'title'),
+          description: withHeader(header, stringOr(record.description, '')),
+          labels,
+          milestoneId,
+          confidential: record.confidential === true,
+          dueDate: stringOr(record.due_date, null),
           createdAt: stringOr(record.created_at, null),
         });
-        if (record.state === 'closed') await this.writer.updateIssue(this.project, created.iid, { stateEvent: 'close' });
+        if (record.state === 'closed')
+          await this.writer.updateIssue(this.project, created.iid, { stateEvent: 'close' });
         item.target = { kind: 'issue', iid: created.iid };
         await this.remember('issue', String(sourceIid), String(created.iid));
         return 'created';
@@ -360,12 +395,20 @@ class MetadataRestore {
         continue;
       }
       const merged = record.state === 'merged' ? `, merged${onDay(record.merged_at)}` : '';
-      const item: Pending = { record, sourceIid, target: null, header: originHeader(record, `!${sourceIid}`, merged), from: `!${sourceIid}` };
+      const item: Pending = {
+        record,
+        sourceIid,
+        target: null,
+        header: originHeader(record, `!${sourceIid}`, merged),
+        from: `!${sourceIid}`,
+      };
       pending.push(item);
       await this.attempt('merge_requests', String(sourceIid), async () => {
         const known = await this.mapped('merge_request', String(sourceIid));
         if (known !== null) {
-          item.target = known.startsWith('issue:') ? { kind: 'issue', iid: Number(known.slice(6)) } : { kind: 'merge_request', iid: Number(known) };
+          item.target = known.startsWith('issue:')
+            ? { kind: 'issue', iid: Number(known.slice(6)) }
+            : { kind: 'merge_request', iid: Number(known) };
           if (item.target.kind === 'issue') item.header = this.fallbackHeader(record, sourceIid, merged);
           return 'skipped';
         }
@@ -388,14 +431,21 @@ class MetadataRestore {
         const title = requireString(record, 'title');
         const body = stringOr(record.description, '');
         const created = await this.writer.createMergeRequest(this.project, {
-          title, description: withHeader(item.header, body), labels, milestoneId,
-          sourceBranch: requireString(record, 'source_branch'), targetBranch: requireString(record, 'target_branch'),
+          title,
+          description: withHeader(item.header, body),
+          labels,
+          milestoneId,
+          sourceBranch: requireString(record, 'source_branch'),
+          targetBranch: requireString(record, 'target_branch'),
           squash: record.squash === true ? true : undefined,
         });
         if ('missingBranch' in created) {
           item.header = this.fallbackHeader(record, sourceIid, merged, created.missingBranch);
           const issue = await this.writer.createIssue(this.project, {
-            title: `[merge request !${sourceIid}] ${title}`, description: withHeader(item.header, body), labels, milestoneId,
+            title: `[merge request !${sourceIid}] ${title}`,
+            description: withHeader(item.header, body),
+            labels,
+            milestoneId,
             createdAt: stringOr(record.created_at, null),
           });
           if (!open) await this.writer.updateIssue(this.project, issue.iid, { stateEvent: 'close' });
@@ -490,10 +540,15 @@ class MetadataRestore {
           return 'skipped';
         }
         if (this.dryRun) return 'created';
-        const fields = { body, internal: n.internal === true || n.confidential === true, createdAt: stringOr(n.created_at, null) };
-        const created = target.kind === 'issue'
-          ? await this.writer.createIssueNote(this.project, target.iid, fields)
-          : await this.writer.createMergeRequestNote(this.project, target.iid, fields);
+        const fields = {
+          body,
+          internal: n.internal === true || n.confidential === true,
+          createdAt: stringOr(n.created_at, null),
+        };
+        const created =
+          target.kind === 'issue'
+            ? await this.writer.createIssueNote(this.project, target.iid, fields)
+            : await this.writer.createMergeRequestNote(this.project, target.iid, fields);
         await this.remember('note', sourceId, String(created.id));
         return 'created';
       });
@@ -513,19 +568,32 @@ class MetadataRestore {
         if ((await this.mapped('release', tagName)) !== null) return 'skipped';
         if (this.dryRun) return 'created';
         const milestones = Array.isArray(record.milestones)
-          ? record.milestones.map((m) => (m !== null && typeof m === 'object' ? (m as MetadataRecord).title : null)).filter((t): t is string => typeof t === 'string')
+          ? record.milestones
+              .map((m) => (m !== null && typeof m === 'object' ? (m as MetadataRecord).title : null))
+              .filter((t): t is string => typeof t === 'string')
           : [];
-        const assets = record.assets !== null && typeof record.assets === 'object' ? (record.assets as MetadataRecord) : {};
+        const assets =
+          record.assets !== null && typeof record.assets === 'object' ? (record.assets as MetadataRecord) : {};
         const links = Array.isArray(assets.links)
           ? (assets.links as MetadataRecord[]).map((l) => ({
-            name: requireString(l, 'name'), url: requireString(l, 'url'),
-            directAssetPath: directAssetPath(l), linkType: stringOr(l.link_type, null),
-          }))
+              name: requireString(l, 'name'),
+              url: requireString(l, 'url'),
+              directAssetPath: directAssetPath(l),
+              linkType: stringOr(l.link_type, null),
+            }))
           : [];
-        const description = withHeader(originHeader(record, null), await rewriteReferences(stringOr(record.description, ''), this.resolve));
+        const description = withHeader(
+          originHeader(record, null),
+          await rewriteReferences(stringOr(record.description, ''), this.resolve),
+        );
         try {
           await this.writer.createRelease(this.project, {
-            tagName, name: stringOr(record.name, null), description, milestones, releasedAt: stringOr(record.released_at, null), links,
+            tagName,
+            name: stringOr(record.name, null),
+            description,
+            milestones,
+            releasedAt: stringOr(record.released_at, null),
+            links,
           });
         } catch (error) {
           // Releases::CreateService: 409 "Release already exists" — one restored before the mapping was stored.
@@ -559,8 +627,10 @@ class MetadataRestore {
         const header = originHeader(record, `$${sourceId}`);
         const description = withHeader(header, await rewriteReferences(stringOr(record.description, ''), this.resolve));
         const created = await this.writer.createSnippet(this.project, {
-          title: requireString(record, 'title'), fileName: stringOr(record.file_name, 'snippet.txt'),
-          content: typeof record.content === 'string' ? record.content : '', description,
+          title: requireString(record, 'title'),
+          fileName: stringOr(record.file_name, 'snippet.txt'),
+          content: typeof record.content === 'string' ? record.content : '',
+          description,
           visibility: stringOr(record.visibility, 'private'),
         });
         await this.remember('snippet', sourceId, String(created.id));

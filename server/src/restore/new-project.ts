@@ -18,10 +18,31 @@ import { gitlabReadOnlyReason, lsRemote, lsRemoteIfExists, pushRestoredRefs, typ
 import { materializeRepository } from '../snapshot/repository-materializer.js';
 import { uploadChainLfs } from './chain-lfs.js';
 import type { RestoreMappings } from './metadata-mappings.js';
-import { InMemoryRestoreMappings, RESTORABLE_TYPES, restoreProjectMetadata, type MetadataRestoreReport, type RecordSource, type RestorableType } from './metadata-restore.js';
-import type { GitbeakerMetadataWriterFactory as GitLabMetadataWriterFactory, GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
-import { restoreProjectSettings, SETTINGS_TYPES, type SettingsRestoreReport, type SettingsType } from './settings-restore.js';
-import { chooseProjectPath, ensureNamespace, rememberProject, targetPathOf, type CapturedGroup } from './target-namespace.js';
+import {
+  InMemoryRestoreMappings,
+  RESTORABLE_TYPES,
+  restoreProjectMetadata,
+  type MetadataRestoreReport,
+  type RecordSource,
+  type RestorableType,
+} from './metadata-restore.js';
+import type {
+  GitbeakerMetadataWriterFactory as GitLabMetadataWriterFactory,
+  GitLabMetadataWriter,
+} from '../gitlab/metadata.writer.js';
+import {
+  restoreProjectSettings,
+  SETTINGS_TYPES,
+  type SettingsRestoreReport,
+  type SettingsType,
+} from './settings-restore.js';
+import {
+  chooseProjectPath,
+  ensureNamespace,
+  rememberProject,
+  targetPathOf,
+  type CapturedGroup,
+} from './target-namespace.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
@@ -71,10 +92,18 @@ export interface NewProjectDeps {
 export function requireWriteScopes(connection: ConnectionEntity, anyOf: string[], what: string): void {
   const scopes = writeScopesOf(connection);
   if (anyOf.some((s) => scopes.includes(s))) return;
-  if (connection.method !== 'PERSONAL_ACCESS_TOKEN') throw writeAuthorizationRequired(connection.id, scopes.length ? `its write authorization lacks ${anyOf.join(' or ')}` : null);
-  throw new DomainError('CONNECTION_NOT_CONNECTED', `connection ${connection.id} cannot ${what}: its token lacks the ${anyOf.join(' or ')} scope; connect with a token that has it`, {
-    details: { fields: { 'targetConnectionId': `needs ${anyOf.join(' or ')} to ${what}` } },
-  });
+  if (connection.method !== 'PERSONAL_ACCESS_TOKEN')
+    throw writeAuthorizationRequired(
+      connection.id,
+      scopes.length ? `its write authorization lacks ${anyOf.join(' or ')}` : null,
+    );
+  throw new DomainError(
+    'CONNECTION_NOT_CONNECTED',
+    `connection ${connection.id} cannot ${what}: its token lacks the ${anyOf.join(' or ')} scope; connect with a token that has it`,
+    {
+      details: { fields: { targetConnectionId: `needs ${anyOf.join(' or ')} to ${what}` } },
+    },
+  );
 }
 
 export async function restoreToNewProject(
@@ -88,39 +117,58 @@ export async function restoreToNewProject(
   const chain = await deps.reader.chain(snapshot);
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
-  if (!manifest.repository) throw validationError({ 'snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  if (!manifest.repository)
+    throw validationError({ snapshotIds: `snapshot ${snapshot.id} is a group's metadata, not a repository` });
   // The project's place in the kept hierarchy (target-namespace.ts), or the path asked for.
   const wanted = target.projectPath?.trim()
     ? `${target.namespacePath.replace(/^\/+|\/+$/g, '')}/${target.projectPath.trim()}`
     : targetPathOf(manifest.repository.pathWithNamespace, manifest.organization.fullPath, target.namespacePath);
-  const outcome: NewProjectOutcome = { projectPath: wanted, metadata: null, webUrl: null, created: false, git: null, wiki: null, lfs: null, problems: [], groupsCreated: [] };
+  const outcome: NewProjectOutcome = {
+    projectPath: wanted,
+    metadata: null,
+    webUrl: null,
+    created: false,
+    git: null,
+    wiki: null,
+    lfs: null,
+    problems: [],
+    groupsCreated: [],
+  };
   const placements = deps.mappingsFor(`${connection.id}:projects`);
   const writer = deps.writers.create(await deps.sessions.access(connection.id, { write: true }));
 
   // Pre-flight, the same for a dry run and a real one: the target namespace must exist (a dry
   // run that skipped this check used to predict success for a restore that then failed), the
   // project's place follows the collision rule, missing groups are created (or listed).
-  const { project, created } = await deps.sessions.withGitLab(connection.id, async (client) => {
-    const place = await chooseProjectPath(client, placements, manifest.repository!.id, wanted);
-    outcome.projectPath = place.path;
-    if (place.project) return { project: place.project, created: false };
-    const parent = await ensureNamespace({
-      client, writer, fullPath: place.path.slice(0, place.path.lastIndexOf('/')), rootPath: target.namespacePath,
-      captured: target.capturedGroups ?? new Map(), dryRun: options.dryRun,
-    });
-    outcome.groupsCreated = parent.created;
-    if (options.dryRun || !parent.namespace) return { project: null, created: false };
-    const path = place.path.split('/').at(-1)!;
-    const made: GitLabProject = await client.createProject({
-      name: path,
-      path,
-      namespaceId: parent.namespace.id,
-      visibility: (manifest.repository!.visibility as GitLabProject['visibility']) ?? 'private',
-      description: `Restored by Labkeeper from ${manifest.repository!.pathWithNamespace} (snapshot ${snapshot.id}, ${manifest.createdAt})`,
-    });
-    await rememberProject(placements, manifest.repository!.id, place.path, made.id);
-    return { project: made, created: true };
-  }, { write: true });
+  const { project, created } = await deps.sessions.withGitLab(
+    connection.id,
+    async (client) => {
+      const place = await chooseProjectPath(client, placements, manifest.repository!.id, wanted);
+      outcome.projectPath = place.path;
+      if (place.project) return { project: place.project, created: false };
+      const parent = await ensureNamespace({
+        client,
+        writer,
+        fullPath: place.path.slice(0, place.path.lastIndexOf('/')),
+        rootPath: target.namespacePath,
+        captured: target.capturedGroups ?? new Map(),
+        dryRun: options.dryRun,
+      });
+      outcome.groupsCreated = parent.created;
+      if (options.dryRun || !parent.namespace) return { project: null, created: false };
+      const path = place.path.split('/').at(-1)!;
+      const made: GitLabProject = await client.createProject({
+        name: path,
+        path,
+        namespaceId: parent.namespace.id,
+        visibility: (manifest.repository!.visibility as GitLabProject['visibility']) ?? 'private',
+        description: `Restored by Labkeeper from ${manifest.repository!.pathWithNamespace} (snapshot ${snapshot.id}, ${manifest.createdAt})`,
+      });
+      await rememberProject(placements, manifest.repository!.id, place.path, made.id);
+      return { project: made, created: true };
+    },
+    { write: true },
+  );
   outcome.created = created;
   outcome.webUrl = project?.webUrl ?? null;
   const access = await deps.sessions.access(connection.id, { write: true });
@@ -131,16 +179,37 @@ export async function restoreToNewProject(
   try {
     for (const which of ['git', 'wiki'] as const) {
       if (!manifest[which]) continue;
-      if (Object.keys(manifest[which]!.refs).length === 0) continue;
+      if (Object.keys(manifest[which].refs).length === 0) continue;
       const dir = join(scratch, which);
-      const materialized = await materializeRepository({ chain, manifests, which, dir, reader: deps.reader, keyFor: deps.keyFor, signal: options.signal });
-      const remoteUrl = project ? (which === 'git' ? project.httpUrlToRepo : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git')) : null;
+      const materialized = await materializeRepository({
+        chain,
+        manifests,
+        which,
+        dir,
+        reader: deps.reader,
+        keyFor: deps.keyFor,
+        signal: options.signal,
+      });
+      const remoteUrl = project
+        ? which === 'git'
+          ? project.httpUrlToRepo
+          : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git')
+        : null;
       // GitLab creates a wiki's repository lazily (first page or push): one that does not exist
       // yet answers "not found" and is created by the push itself.
-      const existingRefs = remoteUrl ? (which === 'wiki' ? await lsRemoteIfExists(remoteUrl, auth, options.signal) : await lsRemote(remoteUrl, auth, options.signal)) : null;
+      const existingRefs = remoteUrl
+        ? which === 'wiki'
+          ? await lsRemoteIfExists(remoteUrl, auth, options.signal)
+          : await lsRemote(remoteUrl, auth, options.signal)
+        : null;
       if (!remoteUrl || (existingRefs === null && options.dryRun)) {
         // dry run against a project (or wiki) that does not exist yet: everything would be pushed
-        outcome[which] = { pushed: Object.keys(materialized.refs).filter((ref) => !gitlabReadOnlyReason(ref)), skipped: [], rejected: [], extra: [] };
+        outcome[which] = {
+          pushed: Object.keys(materialized.refs).filter((ref) => !gitlabReadOnlyReason(ref)),
+          skipped: [],
+          rejected: [],
+          extra: [],
+        };
         continue;
       }
       try {
@@ -161,11 +230,17 @@ export async function restoreToNewProject(
         outcome.problems.push(`wiki: ${error instanceof Error ? error.message : String(error)}`);
         continue;
       }
-      for (const r of outcome[which]!.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
+      for (const r of outcome[which].rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
     }
 
     if (project && !options.dryRun) {
-      const lfs = await uploadChainLfs(deps, snapshot, manifests, { repoHttpUrl: project.httpUrlToRepo, auth }, options.signal);
+      const lfs = await uploadChainLfs(
+        deps,
+        snapshot,
+        manifests,
+        { repoHttpUrl: project.httpUrlToRepo, auth },
+        options.signal,
+      );
       outcome.lfs = lfs.counts;
       outcome.problems.push(...lfs.problems);
     } else if (manifests.some((m) => storedLfsObjects(m).length > 0)) {
@@ -195,10 +270,21 @@ export async function restoreToNewProject(
       const settingsSource: Partial<Record<SettingsType, RecordSource>> = {};
       for (const artifact of manifest.artifacts) {
         const type = artifact.metadataType as SettingsType | undefined;
-        if (type && (SETTINGS_TYPES as readonly string[]).includes(type)) settingsSource[type] = () => readRecords(deps, snapshot, manifest, artifact);
+        if (type && (SETTINGS_TYPES as readonly string[]).includes(type))
+          settingsSource[type] = () => readRecords(deps, snapshot, manifest, artifact);
       }
-      const branches = new Set(Object.keys(manifest.git?.refs ?? {}).filter((r) => r.startsWith('refs/heads/')).map((r) => r.slice('refs/heads/'.length)));
-      const settings = await restoreProjectSettings({ writer: project ? writer : emptyTargetWriter(writer), projectId: project?.id ?? 0, source: settingsSource, branches, dryRun: options.dryRun });
+      const branches = new Set(
+        Object.keys(manifest.git?.refs ?? {})
+          .filter((r) => r.startsWith('refs/heads/'))
+          .map((r) => r.slice('refs/heads/'.length)),
+      );
+      const settings = await restoreProjectSettings({
+        writer: project ? writer : emptyTargetWriter(writer),
+        projectId: project?.id ?? 0,
+        source: settingsSource,
+        branches,
+        dryRun: options.dryRun,
+      });
       outcome.settings = settings.report;
       for (const [type, section] of Object.entries(settings.report)) {
         for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
@@ -233,7 +319,12 @@ export function emptyTargetWriter(users?: GitLabMetadataWriter): GitLabMetadataW
 }
 
 /** One metadata artifact's records, decoded and parsed line by line (never the whole file in memory). Also used by group-restore.ts. */
-export async function* readRecords(deps: Pick<NewProjectDeps, 'reader' | 'keyFor'>, snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): AsyncIterable<Record<string, unknown>> {
+export async function* readRecords(
+  deps: Pick<NewProjectDeps, 'reader' | 'keyFor'>,
+  snapshot: SnapshotEntity,
+  manifest: Manifest,
+  artifact: ManifestArtifact,
+): AsyncIterable<Record<string, unknown>> {
   const key = artifact.encrypted ? await deps.keyFor(snapshot, manifest, artifact) : null;
   yield* deps.reader.records(snapshot, artifact, key);
 }

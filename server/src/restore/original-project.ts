@@ -44,13 +44,30 @@ export async function restoreToOriginal(
   const chain = await deps.reader.chain(snapshot);
   const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
   const manifest = manifests.at(-1)!;
-  if (!manifest.repository) throw validationError({ 'snapshotIds': `snapshot ${snapshot.id} is a group's metadata, not a repository` });
-  const { project, protectedBranches } = await deps.sessions.withGitLab(connection.id, async (client) => {
-    const found = await client.getProject(manifest.repository!.gitlabProjectId);
-    return { project: found, protectedBranches: await client.listProtectedBranches(found.id).catch(() => [] as string[]) };
-  }, { write: true });
+  if (!manifest.repository)
+    throw validationError({ snapshotIds: `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  const { project, protectedBranches } = await deps.sessions.withGitLab(
+    connection.id,
+    async (client) => {
+      const found = await client.getProject(manifest.repository!.gitlabProjectId);
+      return {
+        project: found,
+        protectedBranches: await client.listProtectedBranches(found.id).catch(() => [] as string[]),
+      };
+    },
+    { write: true },
+  );
   const prefix = target.prefix?.trim() || `restored/${manifest.createdAt.slice(0, 16).replace(/[:T]/g, '-')}`;
-  const outcome: NewProjectOutcome = { projectPath: project.pathWithNamespace, metadata: null, webUrl: project.webUrl, created: false, git: null, wiki: null, lfs: null, problems: [] };
+  const outcome: NewProjectOutcome = {
+    projectPath: project.pathWithNamespace,
+    metadata: null,
+    webUrl: project.webUrl,
+    created: false,
+    git: null,
+    wiki: null,
+    lfs: null,
+    problems: [],
+  };
   const access = await deps.sessions.access(connection.id, { write: true });
   const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
 
@@ -58,12 +75,21 @@ export async function restoreToOriginal(
   const scratch = await mkdtemp(join(deps.workDir, 'tmp', 'restore-'));
   try {
     for (const which of ['git', 'wiki'] as const) {
-      if (!manifest[which] || Object.keys(manifest[which]!.refs).length === 0) continue;
+      if (!manifest[which] || Object.keys(manifest[which].refs).length === 0) continue;
       const dir = join(scratch, which);
-      const materialized = await materializeRepository({ chain, manifests, which, dir, reader: deps.reader, keyFor: deps.keyFor, signal: options.signal });
+      const materialized = await materializeRepository({
+        chain,
+        manifests,
+        which,
+        dir,
+        reader: deps.reader,
+        keyFor: deps.keyFor,
+        signal: options.signal,
+      });
       const remoteUrl = which === 'git' ? project.httpUrlToRepo : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git');
       // A wiki GitLab has not created yet (lazily, on the first page or push) has no refs: the push creates it.
-      const existingRefs = which === 'wiki' ? ((await lsRemoteIfExists(remoteUrl, auth, options.signal)) ?? {}) : undefined;
+      const existingRefs =
+        which === 'wiki' ? ((await lsRemoteIfExists(remoteUrl, auth, options.signal)) ?? {}) : undefined;
       outcome[which] = await pushRestoredRefs({
         dir,
         remoteUrl,
@@ -76,10 +102,16 @@ export async function restoreToOriginal(
         dryRun: options.dryRun,
         signal: options.signal,
       });
-      for (const r of outcome[which]!.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
+      for (const r of outcome[which].rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
     }
     if (!options.dryRun) {
-      const lfs = await uploadChainLfs(deps, snapshot, manifests, { repoHttpUrl: project.httpUrlToRepo, auth }, options.signal);
+      const lfs = await uploadChainLfs(
+        deps,
+        snapshot,
+        manifests,
+        { repoHttpUrl: project.httpUrlToRepo, auth },
+        options.signal,
+      );
       outcome.lfs = lfs.counts;
       outcome.problems.push(...lfs.problems);
     }

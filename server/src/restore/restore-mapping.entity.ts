@@ -22,7 +22,9 @@ export class DatabaseRestoreMappings implements RestoreMappings {
   ) {}
 
   async get(kind: RestoreKind, sourceId: string): Promise<string | null> {
-    const row = await this.dataSource.getRepository(RestoreMappingEntity).findOneBy({ scope: this.scope, kind, sourceId });
+    const row = await this.dataSource
+      .getRepository(RestoreMappingEntity)
+      .findOneBy({ scope: this.scope, kind, sourceId });
     return row?.targetId ?? null;
   }
 

@@ -7,7 +7,10 @@ import { RestoreProgressEvent, RestoreRun, RestoreSnapshotInput } from './restor
 export class RestoreResolver {
   @Authorized()
   @Query(() => [RestoreRun], { description: 'The latest 100 restore runs, newest first.' })
-  async restoreRuns(@Arg('organizationId', () => ID, { nullable: true }) organizationId: string | null, @Ctx() { services }: GraphQLContext) {
+  async restoreRuns(
+    @Arg('organizationId', () => ID, { nullable: true }) organizationId: string | null,
+    @Ctx() { services }: GraphQLContext,
+  ) {
     return (await services.restores.list(organizationId)).map(RestoreRun.from);
   }
 
@@ -18,13 +21,18 @@ export class RestoreResolver {
   }
 
   @Authorized('RESTORE_OPERATOR')
-  @FieldResolver(() => String, { nullable: true, description: 'DOWNLOAD: the signed archive link, valid for one hour.' })
+  @FieldResolver(() => String, {
+    nullable: true,
+    description: 'DOWNLOAD: the signed archive link, valid for one hour.',
+  })
   async downloadUrl(@Root() run: RestoreRun, @Ctx() { services, principal }: GraphQLContext) {
     return services.restores.downloadUrl(await services.restores.get(run.id), principal.tokenId);
   }
 
   @Authorized('RESTORE_OPERATOR')
-  @Mutation(() => RestoreRun, { description: 'Restore snapshots (or a whole organization at a point in time); returns the QUEUED run at once.' })
+  @Mutation(() => RestoreRun, {
+    description: 'Restore snapshots (or a whole organization at a point in time); returns the QUEUED run at once.',
+  })
   async restoreSnapshot(@Arg('input') input: RestoreSnapshotInput, @Ctx() { services }: GraphQLContext) {
     return RestoreRun.from(await services.restores.restore(input));
   }
@@ -32,7 +40,8 @@ export class RestoreResolver {
   @Authorized()
   @Subscription(() => RestoreProgressEvent, {
     topics: 'RESTORE_PROGRESS',
-    filter: ({ payload, args }: { payload: RestoreProgressed; args: { runId: string } }) => payload.runId === args.runId,
+    filter: ({ payload, args }: { payload: RestoreProgressed; args: { runId: string } }) =>
+      payload.runId === args.runId,
     description: 'Phases and counts of a restore run, ending with isTerminal.',
   })
   restoreProgress(@Root() event: RestoreProgressed, @Arg('runId', () => ID) _runId: string): RestoreProgressEvent {

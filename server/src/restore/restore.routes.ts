@@ -9,10 +9,20 @@ import type { Logger } from '../shared/logger.js';
 import type { RestoreService } from './restore.service.js';
 import { tarStream } from './tar.js';
 
-export function mountRestoreRoutes(app: Express, restores: RestoreService, logger: Logger, isTokenActive: (tokenId: string) => Promise<boolean>): void {
+export function mountRestoreRoutes(
+  app: Express,
+  restores: RestoreService,
+  logger: Logger,
+  isTokenActive: (tokenId: string) => Promise<boolean>,
+): void {
   app.get('/restore/:runId/archive.tar', async (req, res) => {
     try {
-      const link = { runId: req.params.runId, expires: String(req.query.expires ?? ''), tokenId: String(req.query.token ?? ''), signature: String(req.query.signature ?? '') };
+      const link = {
+        runId: req.params.runId,
+        expires: String(req.query.expires ?? ''),
+        tokenId: String(req.query.token ?? ''),
+        signature: String(req.query.signature ?? ''),
+      };
       const { run, entries } = await restores.openDownload(link, isTokenActive);
       res.set('Content-Type', 'application/x-tar');
       res.set('Content-Disposition', `attachment; filename="labkeeper-restore-${run.id}.tar"`);
@@ -25,7 +35,9 @@ export function mountRestoreRoutes(app: Express, restores: RestoreService, logge
         return;
       }
       const refused = isDomainError(error, 'FORBIDDEN') || isDomainError(error, 'NOT_FOUND');
-      res.status(refused ? 403 : 500).json({ error: refused ? (error as Error).message : 'the archive could not be produced' });
+      res
+        .status(refused ? 403 : 500)
+        .json({ error: refused ? (error as Error).message : 'the archive could not be produced' });
     }
   });
 }

@@ -60,7 +60,8 @@ const REF_MODES: readonly OriginalMode[] = ['PREFIX', 'MISSING_ONLY', 'OVERWRITE
 function checkRequest(request: RestoreRequest): void {
   const fields: Record<string, string> = {};
   if (!TARGETS.includes(request.target)) fields.target = `must be one of ${TARGETS.join(', ')}`;
-  if (request.refMode != null && !REF_MODES.includes(request.refMode)) fields.refMode = `must be one of ${REF_MODES.join(', ')}`;
+  if (request.refMode != null && !REF_MODES.includes(request.refMode))
+    fields.refMode = `must be one of ${REF_MODES.join(', ')}`;
   if (Object.keys(fields).length > 0) throw validationError(fields);
   refuseEmpty({
     snapshotIds: request.snapshotIds,
@@ -104,37 +105,51 @@ export class RestoreService {
     checkRequest(request);
     const snapshots = await this.selectSnapshots(request);
     const organizations = new Set(snapshots.map((s) => s.organizationId));
-    if (organizations.size !== 1) throw validationError({ 'snapshotIds': 'must all belong to one organization' });
+    if (organizations.size !== 1) throw validationError({ snapshotIds: 'must all belong to one organization' });
     let options: Record<string, unknown> | null = null;
     if (request.target === 'ORIGINAL') {
-      const connectionId = request.targetConnectionId ?? (await this.organizationConnection(snapshots[0]!.organizationId));
+      const connectionId =
+        request.targetConnectionId ?? (await this.organizationConnection(snapshots[0].organizationId));
       options = { connectionId, mode: request.refMode ?? 'PREFIX', prefix: request.refPrefix ?? null };
       snapshots.splice(0, snapshots.length, ...snapshots.filter((s) => s.repositoryId));
-      if (snapshots.length === 0) throw validationError({ 'snapshotIds': 'no repository snapshot to restore' });
+      if (snapshots.length === 0) throw validationError({ snapshotIds: 'no repository snapshot to restore' });
     }
     if (request.target === 'NEW_PROJECT') {
-      if (!request.namespacePath?.trim()) throw validationError({ 'namespacePath': 'is required: the group that receives the restored projects' });
+      if (!request.namespacePath?.trim())
+        throw validationError({ namespacePath: 'is required: the group that receives the restored projects' });
       const pathProblem = namespacePathProblem(request.namespacePath.trim().replace(/^\/+|\/+$/g, ''));
       if (pathProblem) throw validationError({ namespacePath: pathProblem });
       const projectProblem = request.projectPath ? projectPathProblem(request.projectPath) : null;
       if (projectProblem) throw validationError({ projectPath: projectProblem });
-      if (request.projectPath && snapshots.filter((s) => s.repositoryId).length > 1) throw validationError({ 'projectPath': 'is only for a single snapshot; several keep their original paths' });
-      const connectionId = request.targetConnectionId ?? (await this.organizationConnection(snapshots[0]!.organizationId));
+      if (request.projectPath && snapshots.filter((s) => s.repositoryId).length > 1)
+        throw validationError({ projectPath: 'is only for a single snapshot; several keep their original paths' });
+      const connectionId =
+        request.targetConnectionId ?? (await this.organizationConnection(snapshots[0].organizationId));
       const includeMetadata = request.includeMetadata ?? true;
-      options = { connectionId, namespacePath: request.namespacePath.trim(), projectPath: request.projectPath ?? null, includeMetadata };
+      options = {
+        connectionId,
+        namespacePath: request.namespacePath.trim(),
+        projectPath: request.projectPath ?? null,
+        includeMetadata,
+      };
       // Group snapshots are metadata only: restored (group labels, milestones) unless metadata is left out.
       snapshots.splice(0, snapshots.length, ...snapshots.filter((s) => s.repositoryId || includeMetadata));
-      if (snapshots.length === 0) throw validationError({ 'snapshotIds': 'no repository snapshot to restore, and group snapshots hold only metadata (includeMetadata is false)' });
+      if (snapshots.length === 0)
+        throw validationError({
+          snapshotIds:
+            'no repository snapshot to restore, and group snapshots hold only metadata (includeMetadata is false)',
+        });
     }
     if (options && this.newProject) {
       // Write access is asked for when a restore needs it, not at connect time: fail now, while
       // the user is there to authorize, rather than queue a run that cannot write.
       const connection = await this.newProject.connections.get(options.connectionId as string);
-      if (connection.method !== 'PERSONAL_ACCESS_TOKEN' && writeScopesOf(connection).length === 0) throw writeAuthorizationRequired(connection.id, null);
+      if (connection.method !== 'PERSONAL_ACCESS_TOKEN' && writeScopesOf(connection).length === 0)
+        throw writeAuthorizationRequired(connection.id, null);
     }
     const run = this.runs.create({
       id: newId(),
-      organizationId: snapshots[0]!.organizationId,
+      organizationId: snapshots[0].organizationId,
       target: request.target,
       snapshotIds: snapshots.map((s) => s.id),
       isDryRun: !!request.dryRun,
@@ -150,7 +165,10 @@ export class RestoreService {
     await this.runs.insert(run as never);
     this.emit(run, 0, snapshots.length, null);
     await this.queue.enqueue('restore.run', { runId: run.id });
-    this.logger.info({ restoreRunId: run.id, target: run.target, snapshots: snapshots.length, dryRun: run.isDryRun }, 'restore queued');
+    this.logger.info(
+      { restoreRunId: run.id, target: run.target, snapshots: snapshots.length, dryRun: run.isDryRun },
+      'restore queued',
+    );
     return run;
   }
 
@@ -194,8 +212,11 @@ export class RestoreService {
           phase: 'DONE',
           report,
           finishedAt: this.clock.now(),
-          downloadExpiresAt: run.isDryRun || status === 'FAILED' ? null : new Date(this.clock.now().getTime() + DOWNLOAD_TTL_MS),
-          errorMessage: failed.length ? `${failed.length} snapshot(s) failed verification: ${failed.map((f) => f.path).join(', ')}` : null,
+          downloadExpiresAt:
+            run.isDryRun || status === 'FAILED' ? null : new Date(this.clock.now().getTime() + DOWNLOAD_TTL_MS),
+          errorMessage: failed.length
+            ? `${failed.length} snapshot(s) failed verification: ${failed.map((f) => f.path).join(', ')}`
+            : null,
         },
         total,
       );
@@ -203,7 +224,12 @@ export class RestoreService {
       this.logger.error({ err: error, restoreRunId: runId }, 'restore failed');
       await this.update(
         run,
-        { status: 'FAILED', phase: 'DONE', finishedAt: this.clock.now(), errorMessage: error instanceof DomainError ? error.message : 'unexpected error (see the worker log)' },
+        {
+          status: 'FAILED',
+          phase: 'DONE',
+          finishedAt: this.clock.now(),
+          errorMessage: error instanceof DomainError ? error.message : 'unexpected error (see the worker log)',
+        },
         0,
       );
     }
@@ -216,9 +242,18 @@ export class RestoreService {
     // Groups first, parents before children: their labels and milestones exist before the
     // projects' issues name them, and the kept hierarchy is built top down.
     const depth = new Map<string, number>();
-    for (const s of snapshots) if (s.groupId) depth.set(s.id, ((await this.reader.manifest(s)).group?.fullPath ?? '').split('/').length);
-    snapshots = [...snapshots.filter((s) => s.groupId).sort((a, b) => depth.get(a.id)! - depth.get(b.id)!), ...snapshots.filter((s) => !s.groupId)];
-    if (run.target === 'NEW_PROJECT') options.capturedGroups = await capturedGroupsOf(this.newProject!, snapshots.filter((s) => s.groupId), options.namespacePath);
+    for (const s of snapshots)
+      if (s.groupId) depth.set(s.id, ((await this.reader.manifest(s)).group?.fullPath ?? '').split('/').length);
+    snapshots = [
+      ...snapshots.filter((s) => s.groupId).sort((a, b) => depth.get(a.id)! - depth.get(b.id)!),
+      ...snapshots.filter((s) => !s.groupId),
+    ];
+    if (run.target === 'NEW_PROJECT')
+      options.capturedGroups = await capturedGroupsOf(
+        this.newProject!,
+        snapshots.filter((s) => s.groupId),
+        options.namespacePath,
+      );
     for (const [i, snapshot] of snapshots.entries()) {
       const manifest = await this.reader.manifest(snapshot);
       const path = manifest.repository?.pathWithNamespace ?? manifest.group?.fullPath ?? snapshot.id;
@@ -228,7 +263,10 @@ export class RestoreService {
             ? await restoreToOriginal(this.newProject!, snapshot, options, { dryRun: run.isDryRun })
             : snapshot.groupId
               ? await restoreGroupToNamespace(this.newProject!, snapshot, options, { dryRun: run.isDryRun })
-              : await restoreToNewProject(this.newProject!, snapshot, options, { dryRun: run.isDryRun, includeMetadata: options.includeMetadata });
+              : await restoreToNewProject(this.newProject!, snapshot, options, {
+                  dryRun: run.isDryRun,
+                  includeMetadata: options.includeMetadata,
+                });
         report.snapshots.push({
           snapshotId: snapshot.id,
           path,
@@ -252,9 +290,12 @@ export class RestoreService {
             ...(outcome.notRestored?.length ? { notRestored: outcome.notRestored } : {}),
           },
           types: fidelityOf(manifest, outcome, {
-            metadataLeftOut: run.target === 'ORIGINAL'
-              ? 'target ORIGINAL restores refs, the wiki and LFS objects; metadata is not written back into the original project (restore it to a new project)'
-              : options.includeMetadata === false ? 'metadata left out of this restore (includeMetadata: false)' : null,
+            metadataLeftOut:
+              run.target === 'ORIGINAL'
+                ? 'target ORIGINAL restores refs, the wiki and LFS objects; metadata is not written back into the original project (restore it to a new project)'
+                : options.includeMetadata === false
+                  ? 'metadata left out of this restore (includeMetadata: false)'
+                  : null,
           }),
         });
       } catch (error) {
@@ -273,11 +314,19 @@ export class RestoreService {
     }
     // A restore that left out or failed anything it captured never ends SUCCEEDED (fidelity.ts);
     // ORIGINAL promises refs, the wiki and LFS, so only those count there.
-    const counted = (types: TypeOutcome[]) => (run.target === 'ORIGINAL' ? types.filter((t) => ['repository', 'wiki', 'lfs'].includes(t.type)) : types);
+    const counted = (types: TypeOutcome[]) =>
+      run.target === 'ORIGINAL' ? types.filter((t) => ['repository', 'wiki', 'lfs'].includes(t.type)) : types;
     const failed = report.snapshots.filter((s) => s.problems.length > 0 || (s.types && !isComplete(counted(s.types))));
     const status = failed.length === 0 ? 'SUCCEEDED' : fatal === snapshots.length ? 'FAILED' : 'PARTIAL';
     for (const s of failed) {
-      if (s.problems.length === 0) s.problems.push(...(s.types ?? []).filter((t) => t.skipped || t.failed).map((t) => `${t.type}: ${t.captured - t.restored} of ${t.captured} not restored (${t.reasons.join('; ')})`));
+      if (s.problems.length === 0)
+        s.problems.push(
+          ...(s.types ?? [])
+            .filter((t) => t.skipped || t.failed)
+            .map(
+              (t) => `${t.type}: ${t.captured - t.restored} of ${t.captured} not restored (${t.reasons.join('; ')})`,
+            ),
+        );
     }
     await this.update(
       run,
@@ -286,14 +335,21 @@ export class RestoreService {
         phase: 'DONE',
         report,
         finishedAt: this.clock.now(),
-        errorMessage: failed.length ? failed.map((f) => `${f.path}: ${f.problems.join('; ')}`).join(' | ').slice(0, 2000) : null,
+        errorMessage: failed.length
+          ? failed
+              .map((f) => `${f.path}: ${f.problems.join('; ')}`)
+              .join(' | ')
+              .slice(0, 2000)
+          : null,
       },
       snapshots.length,
     );
   }
 
   private async organizationConnection(organizationId: string): Promise<string> {
-    const [row] = await this.dataSource.query('SELECT connection_id FROM organizations WHERE id = $1', [organizationId]);
+    const [row] = await this.dataSource.query('SELECT connection_id FROM organizations WHERE id = $1', [
+      organizationId,
+    ]);
     return row.connection_id as string;
   }
 
@@ -314,10 +370,13 @@ export class RestoreService {
   ): Promise<{ run: RestoreRunEntity; entries: AsyncIterable<TarEntry> }> {
     const { runId, expires, tokenId, signature } = link;
     const expected = this.sign(runId, expires, tokenId);
-    const valid = signature.length === expected.length && timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
+    const valid =
+      signature.length === expected.length && timingSafeEqual(Buffer.from(signature), Buffer.from(expected));
     if (!valid) throw new DomainError('FORBIDDEN', 'this download link is not valid');
-    if (Number(expires) <= this.clock.now().getTime()) throw new DomainError('FORBIDDEN', 'this download link has expired; start the restore again');
-    if (!(await isTokenActive(tokenId))) throw new DomainError('FORBIDDEN', 'the API token that made this download link was revoked or has expired');
+    if (Number(expires) <= this.clock.now().getTime())
+      throw new DomainError('FORBIDDEN', 'this download link has expired; start the restore again');
+    if (!(await isTokenActive(tokenId)))
+      throw new DomainError('FORBIDDEN', 'the API token that made this download link was revoked or has expired');
     const run = await this.get(runId);
     if (!run.downloadExpiresAt) throw new DomainError('FORBIDDEN', 'this restore has no archive');
     return { run, entries: this.archiveEntries(run.snapshotIds) };
@@ -348,18 +407,22 @@ export class RestoreService {
     if (request.snapshotIds?.length) {
       const found = await repo.findBy({ id: In(request.snapshotIds.filter((id) => /^[0-9a-f-]{36}$/i.test(id))) });
       const missing = request.snapshotIds.filter((id) => !found.some((s) => s.id === id));
-      if (missing.length) throw validationError({ 'snapshotIds': `no snapshot with id ${missing.join(', ')}` });
+      if (missing.length) throw validationError({ snapshotIds: `no snapshot with id ${missing.join(', ')}` });
       return found;
     }
-    if (!request.organizationId) throw validationError({ 'snapshotIds': 'give snapshotIds, or organizationId (and at) for a whole organization' });
+    if (!request.organizationId)
+      throw validationError({ snapshotIds: 'give snapshotIds, or organizationId (and at) for a whole organization' });
     const at = request.at ?? this.clock.now();
-    const all = await repo.find({ where: { organizationId: request.organizationId, createdAt: LessThanOrEqual(at) }, order: { createdAt: 'DESC' } });
+    const all = await repo.find({
+      where: { organizationId: request.organizationId, createdAt: LessThanOrEqual(at) },
+      order: { createdAt: 'DESC' },
+    });
     const latest = new Map<string, SnapshotEntity>();
     for (const s of all) {
       const owner = s.repositoryId ?? s.groupId!;
       if (!latest.has(owner)) latest.set(owner, s);
     }
-    if (latest.size === 0) throw validationError({ 'at': 'the organization has no snapshot at or before this time' });
+    if (latest.size === 0) throw validationError({ at: 'the organization has no snapshot at or before this time' });
     return [...latest.values()];
   }
 

@@ -16,7 +16,8 @@ export enum RefRestoreModeEnum {
 }
 registerEnumType(RefRestoreModeEnum, {
   name: 'RefRestoreMode',
-  description: 'ORIGINAL: PREFIX puts every branch and tag under a prefix and changes nothing existing (default); MISSING_ONLY restores only refs the project lacks; OVERWRITE makes refs equal to the snapshot, except protected branches (reported, never forced).',
+  description:
+    'ORIGINAL: PREFIX puts every branch and tag under a prefix and changes nothing existing (default); MISSING_ONLY restores only refs the project lacks; OVERWRITE makes refs equal to the snapshot, except protected branches (reported, never forced).',
 });
 registerEnumType(RestoreTargetEnum, {
   name: 'RestoreTarget',
@@ -31,19 +32,37 @@ export class RestoreSnapshotInput {
   @IsOptional()
   @ArrayMaxSize(10_000)
   snapshotIds?: string[];
-  @Field(() => ID, { nullable: true, description: 'Bulk: every repository and group of this organization…' }) organizationId?: string;
+  @Field(() => ID, { nullable: true, description: 'Bulk: every repository and group of this organization…' })
+  organizationId?: string;
   @Field(() => Date, { nullable: true, description: '…as it was at this time (default: now).' }) at?: Date;
-  @Field(() => Boolean, { nullable: true, description: 'Report what would be restored, write nothing.' }) dryRun?: boolean;
-  @Field(() => ID, { nullable: true, description: "NEW_PROJECT: the Connection to restore through (default: the organization's); needs the api scope." })
+  @Field(() => Boolean, { nullable: true, description: 'Report what would be restored, write nothing.' })
+  dryRun?: boolean;
+  @Field(() => ID, {
+    nullable: true,
+    description: "NEW_PROJECT: the Connection to restore through (default: the organization's); needs the api scope.",
+  })
   targetConnectionId?: string;
-  @Field(() => String, { nullable: true, description: 'NEW_PROJECT: the group that receives the projects.' }) namespacePath?: string;
-  @Field(() => String, { nullable: true, description: "NEW_PROJECT, one snapshot: the new project's path (default: the original's)." }) projectPath?: string;
-  @Field(() => Boolean, { nullable: true, description: 'NEW_PROJECT: recreate metadata too (default true).' }) includeMetadata?: boolean;
-  @Field(() => RefRestoreModeEnum, { nullable: true, description: 'ORIGINAL: how refs are restored (default PREFIX).' }) refMode?: RefRestoreModeEnum;
-  @Field(() => String, { nullable: true, description: 'ORIGINAL with PREFIX: the prefix (default restored/<snapshot time>).' }) refPrefix?: string;
+  @Field(() => String, { nullable: true, description: 'NEW_PROJECT: the group that receives the projects.' })
+  namespacePath?: string;
+  @Field(() => String, {
+    nullable: true,
+    description: "NEW_PROJECT, one snapshot: the new project's path (default: the original's).",
+  })
+  projectPath?: string;
+  @Field(() => Boolean, { nullable: true, description: 'NEW_PROJECT: recreate metadata too (default true).' })
+  includeMetadata?: boolean;
+  @Field(() => RefRestoreModeEnum, { nullable: true, description: 'ORIGINAL: how refs are restored (default PREFIX).' })
+  refMode?: RefRestoreModeEnum;
+  @Field(() => String, {
+    nullable: true,
+    description: 'ORIGINAL with PREFIX: the prefix (default restored/<snapshot time>).',
+  })
+  refPrefix?: string;
 }
 
-@ObjectType({ description: 'The fidelity of one type of a restored snapshot (repository, wiki, lfs, or a metadata type).' })
+@ObjectType({
+  description: 'The fidelity of one type of a restored snapshot (repository, wiki, lfs, or a metadata type).',
+})
 export class RestoreTypeOutcome {
   @Field() type!: string;
   @Field(() => Int, { description: 'Items the snapshot captured (refs, LFS objects, records).' }) captured!: number;
@@ -63,8 +82,16 @@ export class RestoredSnapshotReport {
   @Field(() => [String]) problems!: string[];
   @Field(() => String, { nullable: true, description: 'NEW_PROJECT: the new project.' }) targetPath?: string | null;
   @Field(() => String, { nullable: true }) targetUrl?: string | null;
-  @Field(() => String, { nullable: true, description: 'NEW_PROJECT: what was done, as JSON (refs, LFS, metadata counts).' }) detail?: string | null;
-  @Field(() => [RestoreTypeOutcome], { nullable: true, description: 'NEW_PROJECT and ORIGINAL: per type, captured / restored / skipped / failed with reasons. A run that left out anything it captured is not SUCCEEDED.' })
+  @Field(() => String, {
+    nullable: true,
+    description: 'NEW_PROJECT: what was done, as JSON (refs, LFS, metadata counts).',
+  })
+  detail?: string | null;
+  @Field(() => [RestoreTypeOutcome], {
+    nullable: true,
+    description:
+      'NEW_PROJECT and ORIGINAL: per type, captured / restored / skipped / failed with reasons. A run that left out anything it captured is not SUCCEEDED.',
+  })
   types?: RestoreTypeOutcome[] | null;
 }
 
@@ -92,7 +119,12 @@ export class RestoreRun {
   @Field(() => Date, { nullable: true }) finishedAt!: Date | null;
 
   static from(e: RestoreRunEntity): RestoreRun {
-    const report = e.report ? { ...e.report, snapshots: e.report.snapshots.map((s) => ({ ...s, detail: s.detail ? JSON.stringify(s.detail) : null })) } : null;
+    const report = e.report
+      ? {
+          ...e.report,
+          snapshots: e.report.snapshots.map((s) => ({ ...s, detail: s.detail ? JSON.stringify(s.detail) : null })),
+        }
+      : null;
     return Object.assign(new RestoreRun(), { ...e, report });
   }
 }

@@ -17,7 +17,15 @@ import type { MetadataRecord } from '../gitlab/metadata.port.js';
 import type { GitLabMetadataWriter, ProjectCollection } from '../gitlab/metadata.writer.js';
 import type { RecordSource, RestoreFailure, TypeRestoreReport } from './metadata-restore.js';
 
-export const SETTINGS_TYPES = ['project_settings', 'members', 'protected_branches', 'protected_tags', 'webhooks', 'deploy_keys', 'ci_variables'] as const;
+export const SETTINGS_TYPES = [
+  'project_settings',
+  'members',
+  'protected_branches',
+  'protected_tags',
+  'webhooks',
+  'deploy_keys',
+  'ci_variables',
+] as const;
 export type SettingsType = (typeof SETTINGS_TYPES)[number];
 
 /** A type's outcome: created / already there (skipped) / failed, plus what was left out on purpose and why. */
@@ -30,15 +38,40 @@ export type SettingsRestoreReport = Partial<Record<SettingsType, SettingsTypeRep
 
 /** Project settings fields written back (GitLab's PUT /projects/:id parameters). */
 const PROJECT_FIELDS = [
-  'description', 'merge_method', 'squash_option', 'only_allow_merge_if_pipeline_succeeds', 'only_allow_merge_if_all_discussions_are_resolved',
-  'remove_source_branch_after_merge', 'issues_access_level', 'merge_requests_access_level', 'wiki_access_level', 'snippets_access_level',
-  'builds_access_level', 'lfs_enabled', 'request_access_enabled', 'ci_config_path',
+  'description',
+  'merge_method',
+  'squash_option',
+  'only_allow_merge_if_pipeline_succeeds',
+  'only_allow_merge_if_all_discussions_are_resolved',
+  'remove_source_branch_after_merge',
+  'issues_access_level',
+  'merge_requests_access_level',
+  'wiki_access_level',
+  'snippets_access_level',
+  'builds_access_level',
+  'lfs_enabled',
+  'request_access_enabled',
+  'ci_config_path',
 ];
 
 const HOOK_FIELDS = [
-  'url', 'name', 'description', 'push_events', 'push_events_branch_filter', 'issues_events', 'confidential_issues_events', 'merge_requests_events',
-  'tag_push_events', 'note_events', 'confidential_note_events', 'job_events', 'pipeline_events', 'wiki_page_events', 'deployment_events',
-  'releases_events', 'enable_ssl_verification',
+  'url',
+  'name',
+  'description',
+  'push_events',
+  'push_events_branch_filter',
+  'issues_events',
+  'confidential_issues_events',
+  'merge_requests_events',
+  'tag_push_events',
+  'note_events',
+  'confidential_note_events',
+  'job_events',
+  'pipeline_events',
+  'wiki_page_events',
+  'deployment_events',
+  'releases_events',
+  'enable_ssl_verification',
 ];
 
 function open(source: RecordSource): AsyncIterable<MetadataRecord> {
@@ -52,7 +85,9 @@ const firstLevel = (levels: unknown, name: string): number | undefined => {
   const found = (levels as MetadataRecord[]).find((l) => typeof l[name] === 'number');
   return found ? (found[name] as number) : undefined;
 };
-const isConflict = (error: unknown) => isDomainError(error) && (error.details?.status === 409 || /already (exists|been taken)/i.test(String(error.details?.gitlabMessage ?? '')));
+const isConflict = (error: unknown) =>
+  isDomainError(error) &&
+  (error.details?.status === 409 || /already (exists|been taken)/i.test(String(error.details?.gitlabMessage ?? '')));
 
 export async function restoreProjectSettings(input: {
   writer: GitLabMetadataWriter;
@@ -81,9 +116,12 @@ export async function restoreProjectSettings(input: {
       archive = settings.archived === true;
       await attempt(r, String(settings.id ?? 'project'), async () => {
         const change: Record<string, unknown> = {};
-        for (const field of PROJECT_FIELDS) if (settings[field] !== undefined && settings[field] !== null) change[field] = settings[field];
-        if (Array.isArray(settings.topics)) change.topics = (settings.topics as unknown[]).filter((t) => typeof t === 'string').join(',');
-        if (typeof settings.default_branch === 'string' && input.branches.has(settings.default_branch)) change.default_branch = settings.default_branch;
+        for (const field of PROJECT_FIELDS)
+          if (settings[field] !== undefined && settings[field] !== null) change[field] = settings[field];
+        if (Array.isArray(settings.topics))
+          change.topics = (settings.topics as unknown[]).filter((t) => typeof t === 'string').join(',');
+        if (typeof settings.default_branch === 'string' && input.branches.has(settings.default_branch))
+          change.default_branch = settings.default_branch;
         if (dryRun) return 'created';
         const visibility = typeof settings.visibility === 'string' ? settings.visibility : undefined;
         try {
@@ -93,7 +131,9 @@ export async function restoreProjectSettings(input: {
           // The target may refuse the visibility (restricted levels, a less visible group, the
           // role): everything else is still set, and the report says which visibility was kept.
           await writer.updateProject(projectId, change);
-          r.notes.push(`visibility ${visibility} was refused by the target (${reason(error)}); the project keeps the target's`);
+          r.notes.push(
+            `visibility ${visibility} was refused by the target (${reason(error)}); the project keeps the target's`,
+          );
         }
         return 'created';
       });
@@ -104,27 +144,92 @@ export async function restoreProjectSettings(input: {
   if (source.members) {
     const r = (report.members = section());
     const existing = await writer.listMembers({ kind: 'project', id: projectId });
-    await restoreMembers(writer, { kind: 'project', id: projectId }, open(source.members), existing, r, dryRun, attempt);
+    await restoreMembers(
+      writer,
+      { kind: 'project', id: projectId },
+      open(source.members),
+      existing,
+      r,
+      dryRun,
+      attempt,
+    );
   }
 
-  const collections: Array<[SettingsType, ProjectCollection, (record: MetadataRecord) => { key: string; fields: Record<string, unknown> | null; omit?: string }, (item: MetadataRecord) => string]> = [
-    ['protected_branches', 'protected_branches', (b) => ({
-      key: String(b.name),
-      fields: {
-        name: b.name, push_access_level: firstLevel(b.push_access_levels, 'access_level'), merge_access_level: firstLevel(b.merge_access_levels, 'access_level'),
-        unprotect_access_level: firstLevel(b.unprotect_access_levels, 'access_level'), allow_force_push: b.allow_force_push, code_owner_approval_required: b.code_owner_approval_required,
-      },
-    }), (b) => String(b.name)],
-    ['protected_tags', 'protected_tags', (t) => ({ key: String(t.name), fields: { name: t.name, create_access_level: firstLevel(t.create_access_levels, 'access_level') } }), (t) => String(t.name)],
-    ['webhooks', 'hooks', (h) => ({ key: String(h.url), fields: Object.fromEntries(HOOK_FIELDS.filter((f) => h[f] !== undefined && h[f] !== null).map((f) => [f, h[f]])) }), (h) => String(h.url)],
-    ['deploy_keys', 'deploy_keys', (k) => ({ key: String(k.key).trim(), fields: { title: k.title, key: k.key, can_push: k.can_push, expires_at: k.expires_at } }), (k) => String(k.key).trim()],
-    ['ci_variables', 'variables', (v) => ({
-      key: `${String(v.key)}\u0000${String(v.environment_scope ?? '*')}`,
-      fields: typeof v.value === 'string'
-        ? { key: v.key, value: v.value, variable_type: v.variable_type, protected: v.protected, masked: v.masked, raw: v.raw, environment_scope: v.environment_scope, description: v.description }
-        : null,
-      omit: 'a hidden variable: GitLab never reveals its value, set it again on the target',
-    }), (v) => `${String(v.key)}\u0000${String(v.environment_scope ?? '*')}`],
+  const collections: Array<
+    [
+      SettingsType,
+      ProjectCollection,
+      (record: MetadataRecord) => { key: string; fields: Record<string, unknown> | null; omit?: string },
+      (item: MetadataRecord) => string,
+    ]
+  > = [
+    [
+      'protected_branches',
+      'protected_branches',
+      (b) => ({
+        key: String(b.name),
+        fields: {
+          name: b.name,
+          push_access_level: firstLevel(b.push_access_levels, 'access_level'),
+          merge_access_level: firstLevel(b.merge_access_levels, 'access_level'),
+          unprotect_access_level: firstLevel(b.unprotect_access_levels, 'access_level'),
+          allow_force_push: b.allow_force_push,
+          code_owner_approval_required: b.code_owner_approval_required,
+        },
+      }),
+      (b) => String(b.name),
+    ],
+    [
+      'protected_tags',
+      'protected_tags',
+      (t) => ({
+        key: String(t.name),
+        fields: { name: t.name, create_access_level: firstLevel(t.create_access_levels, 'access_level') },
+      }),
+      (t) => String(t.name),
+    ],
+    [
+      'webhooks',
+      'hooks',
+      (h) => ({
+        key: String(h.url),
+        fields: Object.fromEntries(
+          HOOK_FIELDS.filter((f) => h[f] !== undefined && h[f] !== null).map((f) => [f, h[f]]),
+        ),
+      }),
+      (h) => String(h.url),
+    ],
+    [
+      'deploy_keys',
+      'deploy_keys',
+      (k) => ({
+        key: String(k.key).trim(),
+        fields: { title: k.title, key: k.key, can_push: k.can_push, expires_at: k.expires_at },
+      }),
+      (k) => String(k.key).trim(),
+    ],
+    [
+      'ci_variables',
+      'variables',
+      (v) => ({
+        key: `${String(v.key)}\u0000${String(v.environment_scope ?? '*')}`,
+        fields:
+          typeof v.value === 'string'
+            ? {
+                key: v.key,
+                value: v.value,
+                variable_type: v.variable_type,
+                protected: v.protected,
+                masked: v.masked,
+                raw: v.raw,
+                environment_scope: v.environment_scope,
+                description: v.description,
+              }
+            : null,
+        omit: 'a hidden variable: GitLab never reveals its value, set it again on the target',
+      }),
+      (v) => `${String(v.key)}\u0000${String(v.environment_scope ?? '*')}`,
+    ],
   ];
   for (const [type, collection, toFields, keyOf] of collections) {
     const records = source[type];
@@ -145,7 +250,10 @@ export async function restoreProjectSettings(input: {
         return 'created';
       });
     }
-    if (type === 'webhooks' && r.created + r.skipped > 0) r.notes.push('GitLab never returns a webhook\'s secret token: hooks were restored without one; set it again where it was used');
+    if (type === 'webhooks' && r.created + r.skipped > 0)
+      r.notes.push(
+        "GitLab never returns a webhook's secret token: hooks were restored without one; set it again where it was used",
+      );
   }
   return { report, archive };
 }
@@ -177,7 +285,12 @@ export async function restoreMembers(
       continue;
     }
     await attempt(r, username, async () => {
-      if (!dryRun) await writer.addMember(owner, { user_id: user.id, access_level: member.access_level as number, expires_at: typeof member.expires_at === 'string' ? member.expires_at : null });
+      if (!dryRun)
+        await writer.addMember(owner, {
+          user_id: user.id,
+          access_level: member.access_level as number,
+          expires_at: typeof member.expires_at === 'string' ? member.expires_at : null,
+        });
       present.add(username.toLowerCase());
       return 'created';
     });

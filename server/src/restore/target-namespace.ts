@@ -31,7 +31,8 @@ const trim = (path: string) => path.replace(/^\/+|\/+$/g, '');
 export function targetPathOf(sourceFullPath: string, organizationFullPath: string, namespacePath: string): string {
   const base = trim(namespacePath);
   if (sourceFullPath === organizationFullPath) return base;
-  if (sourceFullPath.startsWith(`${organizationFullPath}/`)) return `${base}/${sourceFullPath.slice(organizationFullPath.length + 1)}`;
+  if (sourceFullPath.startsWith(`${organizationFullPath}/`))
+    return `${base}/${sourceFullPath.slice(organizationFullPath.length + 1)}`;
   return `${base}/${sourceFullPath.split('/').at(-1)}`;
 }
 
@@ -72,18 +73,29 @@ export async function ensureNamespace(input: {
   const found = await findNamespace(client, fullPath);
   if (found) return { namespace: found, created: [] };
   if (fullPath === root || !fullPath.startsWith(`${root}/`)) {
-    throw validationError({ 'namespacePath': `"${root}" was not found on the target instance` });
+    throw validationError({ namespacePath: `"${root}" was not found on the target instance` });
   }
   const parent = await ensureNamespace({ ...input, fullPath: fullPath.slice(0, fullPath.lastIndexOf('/')) });
   if (dryRun || !parent.namespace || !writer) return { namespace: null, created: [...parent.created, fullPath] };
-  if (parent.namespace.kind !== 'group') throw validationError({ 'namespacePath': `${parent.namespace.fullPath} is a user namespace, which cannot hold groups` });
+  if (parent.namespace.kind !== 'group')
+    throw validationError({
+      namespacePath: `${parent.namespace.fullPath} is a user namespace, which cannot hold groups`,
+    });
   const path = fullPath.split('/').at(-1)!;
   const settings = captured.get(fullPath);
-  const group = { name: settings?.name ?? path, path, parentId: parent.namespace.id, description: settings?.description ?? null };
+  const group = {
+    name: settings?.name ?? path,
+    path,
+    parentId: parent.namespace.id,
+    description: settings?.description ?? null,
+  };
   try {
     await writer.createGroup({ ...group, visibility: settings?.visibility ?? 'private' });
   } catch (error) {
-    const said = isDomainError(error) && error.details?.status === 400 ? String(error.details.gitlabMessage ?? error.message) : null;
+    const said =
+      isDomainError(error) && error.details?.status === 400
+        ? String(error.details.gitlabMessage ?? error.message)
+        : null;
     if (said === null) throw error;
     // "has already been taken": created meanwhile (a concurrent restore), used below. Otherwise
     // GitLab refused the visibility (a subgroup cannot be more visible than its parent, or the
@@ -91,7 +103,7 @@ export async function ensureNamespace(input: {
     if (!/taken/i.test(said)) await writer.createGroup({ ...group, visibility: 'private' });
   }
   const made = await findNamespace(client, fullPath);
-  if (!made) throw validationError({ 'namespacePath': `group ${fullPath} could not be created on the target` });
+  if (!made) throw validationError({ namespacePath: `group ${fullPath} could not be created on the target` });
   return { namespace: made, created: [...parent.created, fullPath] };
 }
 
@@ -102,7 +114,12 @@ export interface ProjectPlace {
 }
 
 /** The collision rule (see the module comment). `mappings` holds this Connection's earlier restores. */
-export async function chooseProjectPath(client: GitLabClient, mappings: RestoreMappings, repositoryId: string, path: string): Promise<ProjectPlace> {
+export async function chooseProjectPath(
+  client: GitLabClient,
+  mappings: RestoreMappings,
+  repositoryId: string,
+  path: string,
+): Promise<ProjectPlace> {
   for (const candidate of collisionCandidates(path)) {
     const existing = await client.getProject(candidate).catch((error: unknown) => {
       if (isDomainError(error, 'GITLAB_NOT_FOUND')) return null;
@@ -112,10 +129,17 @@ export async function chooseProjectPath(client: GitLabClient, mappings: RestoreM
     const ours = await mappings.get('project', `${repositoryId}>${candidate}`);
     if (ours === String(existing.id)) return { path: candidate, project: existing };
   }
-  throw validationError({ 'projectPath': `${path} and its first ${collisionCandidates(path).length - 1} alternatives are taken on the target` });
+  throw validationError({
+    projectPath: `${path} and its first ${collisionCandidates(path).length - 1} alternatives are taken on the target`,
+  });
 }
 
 /** Records that this restore created `project` at `path` for `repositoryId`. */
-export function rememberProject(mappings: RestoreMappings, repositoryId: string, path: string, projectId: number): Promise<void> {
+export function rememberProject(
+  mappings: RestoreMappings,
+  repositoryId: string,
+  path: string,
+  projectId: number,
+): Promise<void> {
   return mappings.set('project', `${repositoryId}>${path}`, String(projectId));
 }

@@ -96,7 +96,11 @@ export class DomainError extends Error {
  * edge adds the argument (`input.instanceUrl`).
  */
 export function validationError(fields: Record<string, string>, message?: string): DomainError {
-  const summary = message ?? Object.entries(fields).map(([f, m]) => `${f}: ${m}`).join('; ');
+  const summary =
+    message ??
+    Object.entries(fields)
+      .map(([f, m]) => `${f}: ${m}`)
+      .join('; ');
   return new DomainError('VALIDATION_FAILED', summary, { details: { fields } });
 }
 

@@ -27,7 +27,13 @@ export function namespacePathProblem(path: string): string | null {
 
 /** What is wrong with a project path (one segment), or null. */
 export function projectPathProblem(path: string): string | null {
-  if (path.length === 0 || path.length > MAX_SEGMENT || !PROJECT_SEGMENT.test(path) || NO_SUFFIX.test(path) || /^\.+$/.test(path)) {
+  if (
+    path.length === 0 ||
+    path.length > MAX_SEGMENT ||
+    !PROJECT_SEGMENT.test(path) ||
+    NO_SUFFIX.test(path) ||
+    /^\.+$/.test(path)
+  ) {
     return 'is not a GitLab project path: letters, digits, "_", "-" and "." only, starting with a letter, digit, "_" or ".", not ending in .git or .atom';
   }
   return null;

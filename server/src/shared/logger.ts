@@ -34,10 +34,13 @@ export function silentLogger(): Logger {
 /** A logger that keeps every line in memory, for tests that search logs for leaked secrets. */
 export function memoryLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
-  const logger = pino({ level: 'debug', redact: { paths: REDACT, censor: '[redacted]' } }, {
-    write: (line: string) => {
-      lines.push(line);
+  const logger = pino(
+    { level: 'debug', redact: { paths: REDACT, censor: '[redacted]' } },
+    {
+      write: (line: string) => {
+        lines.push(line);
+      },
     },
-  });
+  );
   return { logger, lines };
 }

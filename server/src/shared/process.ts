@@ -30,7 +30,8 @@ export async function runUntilSignal(logger: Logger, start: () => Promise<() => 
   // rejects the promises of libraries such as Agenda's job touch): log it and go on.
   process.on('unhandledRejection', (reason: unknown) => {
     // A lost database connection is reported once by the database watch (db/database-watch.ts).
-    if (isConnectionError(reason)) logger.debug({ err: reason }, 'database call failed while the database is unreachable');
+    if (isConnectionError(reason))
+      logger.debug({ err: reason }, 'database call failed while the database is unreachable');
     else logger.error({ err: reason }, 'unhandled rejection (ignored, the process goes on)');
   });
   try {

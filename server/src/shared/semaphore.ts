@@ -8,7 +8,8 @@ export class Semaphore {
   private readonly waiting: { grant: () => void; priority: number }[] = [];
 
   constructor(readonly permits: number) {
-    if (!Number.isInteger(permits) || permits < 1) throw new RangeError(`permits must be a positive integer, got ${permits}`);
+    if (!Number.isInteger(permits) || permits < 1)
+      throw new RangeError(`permits must be a positive integer, got ${permits}`);
   }
 
   /** Holders now. */

@@ -80,12 +80,17 @@ export function offsetMs(at: Date, timeZone: string): number {
 export function zonedInstants(date: CivilDate, hour: number, minute: number, timeZone: string): Date[] {
   const naive = Date.UTC(date.year, date.month - 1, date.day, hour, minute);
   // The offsets a day either side cover any transition near the naive instant.
-  const offsets = new Set([offsetMs(new Date(naive - DAY_MS), timeZone), offsetMs(new Date(naive), timeZone), offsetMs(new Date(naive + DAY_MS), timeZone)]);
+  const offsets = new Set([
+    offsetMs(new Date(naive - DAY_MS), timeZone),
+    offsetMs(new Date(naive), timeZone),
+    offsetMs(new Date(naive + DAY_MS), timeZone),
+  ]);
   const found = new Set<number>();
   for (const offset of offsets) {
     const candidate = naive - offset;
     const p = localParts(new Date(candidate), timeZone);
-    if (p.year === date.year && p.month === date.month && p.day === date.day && p.hour === hour && p.minute === minute) found.add(candidate);
+    if (p.year === date.year && p.month === date.month && p.day === date.day && p.hour === hour && p.minute === minute)
+      found.add(candidate);
   }
   return [...found].sort((a, b) => a - b).map((t) => new Date(t));
 }

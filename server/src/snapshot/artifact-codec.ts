@@ -38,7 +38,9 @@ const BROTLI_QUALITY = 5;
 export function deriveArtifactKey(secret: string, organizationId: string): Buffer {
   if (!secret) throw validationError({ secret: 'must not be empty' });
   if (!organizationId) throw validationError({ organizationId: 'must not be empty' });
-  return Buffer.from(hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from(organizationId, 'utf8'), ARTIFACT_KEY_INFO, 32));
+  return Buffer.from(
+    hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.from(organizationId, 'utf8'), ARTIFACT_KEY_INFO, 32),
+  );
 }
 
 /** A key's public fingerprint (16 hex characters), as written in encrypted headers and manifests. */

@@ -176,7 +176,8 @@ export class DecryptStream extends Transform {
 
   override _flush(callback: TransformCallback): void {
     try {
-      if (!this.header) throw artifactCorrupt('it is shorter than the encryption header', { size: this.pending.length });
+      if (!this.header)
+        throw artifactCorrupt('it is shorter than the encryption header', { size: this.pending.length });
       if (this.pending.length < TAG_BYTES) {
         throw artifactCorrupt('it is truncated: the final chunk is missing', { chunk: this.counter });
       }
@@ -188,11 +189,14 @@ export class DecryptStream extends Transform {
   }
 
   private readHeader(header: Buffer): void {
-    if (!header.subarray(0, MAGIC.length).equals(MAGIC)) throw artifactCorrupt('it does not start with the LKENC1 header');
-    if (header[6] !== FORMAT_VERSION) throw artifactCorrupt(`unknown format version ${header[6]}`, { version: header[6] });
+    if (!header.subarray(0, MAGIC.length).equals(MAGIC))
+      throw artifactCorrupt('it does not start with the LKENC1 header');
+    if (header[6] !== FORMAT_VERSION)
+      throw artifactCorrupt(`unknown format version ${header[6]}`, { version: header[6] });
     const fileKeyId = header.subarray(7, 15);
     const givenKeyId = keyIdOf(this.key);
-    if (!fileKeyId.equals(givenKeyId)) throw encryptionKeyMismatch(fileKeyId.toString('hex'), givenKeyId.toString('hex'));
+    if (!fileKeyId.equals(givenKeyId))
+      throw encryptionKeyMismatch(fileKeyId.toString('hex'), givenKeyId.toString('hex'));
     const chunkBytes = header.readUInt32BE(27);
     if (chunkBytes < 1 || chunkBytes > MAX_CHUNK_BYTES) throw artifactCorrupt(`impossible chunk size ${chunkBytes}`);
     this.header = header;

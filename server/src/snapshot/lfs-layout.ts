@@ -11,9 +11,15 @@ import { DomainError } from '../shared/errors.js';
 /** An LFS object id: sha256 of the content, 64 lowercase hex digits. */
 export const LFS_OID = /^[0-9a-f]{64}$/;
 
-export function lfsKey(organizationId: string, repositoryId: string, oid: string, options: { keyId?: string | null } = {}): string {
+export function lfsKey(
+  organizationId: string,
+  repositoryId: string,
+  oid: string,
+  options: { keyId?: string | null } = {},
+): string {
   if (!LFS_OID.test(oid)) throw new DomainError('VALIDATION_FAILED', `not an LFS oid: ${oid.slice(0, 80)}`);
-  if (options.keyId && !/^[0-9A-Za-z_-]{1,128}$/.test(options.keyId)) throw new DomainError('VALIDATION_FAILED', 'not a key id');
+  if (options.keyId && !/^[0-9A-Za-z_-]{1,128}$/.test(options.keyId))
+    throw new DomainError('VALIDATION_FAILED', 'not a key id');
   const folder = options.keyId ? `encrypted-${options.keyId}` : 'objects';
   return `orgs/${organizationId}/repos/${repositoryId}/lfs/${folder}/${oid.slice(0, 2)}/${oid.slice(2, 4)}/${oid}`;
 }

@@ -69,14 +69,22 @@ export interface Manifest {
    * type could not read completely (a record's child listing that failed — the record is stored
    * with what was read — or a count unlike GitLab's `x-total`).
    */
-  metadata: Record<string, { status: 'OK' | 'SKIPPED' | 'FAILED'; records: number; reason?: string; warnings?: string[] }>;
+  metadata: Record<
+    string,
+    { status: 'OK' | 'SKIPPED' | 'FAILED'; records: number; reason?: string; warnings?: string[] }
+  >;
   /**
    * Git LFS objects this snapshot's range references (its bundle's new commits; everything for a
    * FULL). Objects live once per repository at `orgs/<org>/repos/<repo>/lfs/objects/<oid[0:2]>/<oid[2:4]>/<oid>`
    * (`lfs/encrypted-<keyId>/…` when encrypted), shared by every snapshot: restore takes the union
    * of `objects` along the chain. Absent when LFS is not included.
    */
-  lfs?: { objects: { oid: string; size: number }[]; missing: { oid: string; size: number }[]; failed: { oid: string; size: number; reason: string }[]; storedBytes: number } | null;
+  lfs?: {
+    objects: { oid: string; size: number }[];
+    missing: { oid: string; size: number }[];
+    failed: { oid: string; size: number; reason: string }[];
+    storedBytes: number;
+  } | null;
   encryption: { algorithm: 'LKENC1-AES-256-GCM'; keyId: string } | null;
   artifacts: ManifestArtifact[];
 }
@@ -111,6 +119,7 @@ export function missingData(manifest: Manifest): string[] {
     .filter(([, m]) => m.status === 'FAILED' || (m.warnings?.length ?? 0) > 0)
     .map(([type]) => `metadata ${type}`);
   const lfs = manifest.lfs;
-  if (lfs && lfs.missing.length + lfs.failed.length > 0) missing.push(`${lfs.missing.length + lfs.failed.length} LFS object(s)`);
+  if (lfs && lfs.missing.length + lfs.failed.length > 0)
+    missing.push(`${lfs.missing.length + lfs.failed.length} LFS object(s)`);
   return missing;
 }

@@ -47,10 +47,17 @@ function restoreFailed(message: string, details: Record<string, unknown> = {}): 
 export async function materializeRepository(options: MaterializeOptions): Promise<MaterializedRepository> {
   const { chain, manifests, which, dir, reader, keyFor, signal } = options;
   if (chain.length === 0 || chain.length !== manifests.length) {
-    throw new DomainError('VALIDATION_FAILED', `a chain of ${chain.length} snapshots needs as many manifests (got ${manifests.length})`);
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      `a chain of ${chain.length} snapshots needs as many manifests (got ${manifests.length})`,
+    );
   }
   const last = manifests.at(-1)![which];
-  if (!last) throw new DomainError('VALIDATION_FAILED', `snapshot ${chain.at(-1)!.id} holds no ${which === 'git' ? 'repository' : 'wiki'}`);
+  if (!last)
+    throw new DomainError(
+      'VALIDATION_FAILED',
+      `snapshot ${chain.at(-1)!.id} holds no ${which === 'git' ? 'repository' : 'wiki'}`,
+    );
   for (const [ref, sha] of Object.entries(last.refs)) {
     if (!REF_NAME.test(ref) || ref.includes('..') || !SHA.test(sha)) {
       throw restoreFailed(`snapshot ${chain.at(-1)!.id} lists an invalid ref ${JSON.stringify(ref.slice(0, 200))}`);
@@ -65,7 +72,8 @@ export async function materializeRepository(options: MaterializeOptions): Promis
     const state = manifests[i][which];
     if (!state?.bundle) continue;
     const artifact = manifests[i].artifacts.find((a) => a.path === state.bundle);
-    if (!artifact) throw restoreFailed(`${link.id}: ${state.bundle} is not listed in the manifest`, { snapshotId: link.id });
+    if (!artifact)
+      throw restoreFailed(`${link.id}: ${state.bundle} is not listed in the manifest`, { snapshotId: link.id });
     const file = join(dir, `labkeeper-${link.id}.bundle`);
     try {
       await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i], artifact));
@@ -81,12 +89,17 @@ export async function materializeRepository(options: MaterializeOptions): Promis
   const wanted = last.refs;
   const present = await listRefs(dir);
   const updates = [
-    ...Object.keys(present).filter((ref) => !(ref in wanted)).map((ref) => `delete ${ref}\n`),
+    ...Object.keys(present)
+      .filter((ref) => !(ref in wanted))
+      .map((ref) => `delete ${ref}\n`),
     ...Object.entries(wanted).map(([ref, sha]) => `update ${ref} ${sha}\n`),
   ].join('');
   if (updates) {
     await git(['update-ref', '--stdin'], { ...opts, input: updates }).catch((e: Error) => {
-      throw restoreFailed(`refs of snapshot ${chain.at(-1)!.id} point to objects missing from its bundle chain (${e.message})`, { snapshotId: chain.at(-1)!.id });
+      throw restoreFailed(
+        `refs of snapshot ${chain.at(-1)!.id} point to objects missing from its bundle chain (${e.message})`,
+        { snapshotId: chain.at(-1)!.id },
+      );
     });
   }
   if (last.head && REF_NAME.test(last.head)) await git(['symbolic-ref', 'HEAD', last.head], opts);

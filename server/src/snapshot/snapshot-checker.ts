@@ -50,11 +50,15 @@ export interface CheckResult {
 }
 
 export interface SnapshotCheckerDeps {
-  reader: Pick<SnapshotReader, 'chain' | 'manifest' | 'decodeTo' | 'openDecoded' | 'openArtifact' | 'openKey' | 'openLfsObject'>;
+  reader: Pick<
+    SnapshotReader,
+    'chain' | 'manifest' | 'decodeTo' | 'openDecoded' | 'openArtifact' | 'openKey' | 'openLfsObject'
+  >;
   keyFor: ArtifactKeyFor;
 }
 
-const reason = (error: unknown) => (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 500);
+const reason = (error: unknown) =>
+  (error instanceof Error ? error.message : String(error)).split('\n')[0].slice(0, 500);
 
 /** What one check found so far; each step adds to it. */
 interface Findings extends CheckResult {
@@ -67,7 +71,14 @@ export class SnapshotChecker {
   constructor(private readonly deps: SnapshotCheckerDeps) {}
 
   async check(snapshot: SnapshotEntity, options: CheckOptions): Promise<CheckResult> {
-    const found: Findings = { snapshot, chain: [], manifests: [], problems: [], checked: { refs: 0, lfsObjects: 0, metadataRecords: 0 }, chainLength: 0 };
+    const found: Findings = {
+      snapshot,
+      chain: [],
+      manifests: [],
+      problems: [],
+      checked: { refs: 0, lfsObjects: 0, metadataRecords: 0 },
+      chainLength: 0,
+    };
     try {
       found.chain = await this.deps.reader.chain(snapshot);
     } catch (error) {
@@ -88,12 +99,15 @@ export class SnapshotChecker {
   private async checkManifests(found: Findings): Promise<void> {
     for (const link of found.chain) {
       const name = `${link.id}/${MANIFEST_FILE}`;
-      const digest = await digestOf(this.deps.reader.openKey(link, `${link.storagePrefix}/${MANIFEST_FILE}`)).catch((e: unknown) => ({ error: reason(e) }));
+      const digest = await digestOf(this.deps.reader.openKey(link, `${link.storagePrefix}/${MANIFEST_FILE}`)).catch(
+        (e: unknown) => ({ error: reason(e) }),
+      );
       if ('error' in digest) {
         found.problems.push(`${name}: unreadable (${digest.error})`);
         continue;
       }
-      if (digest.sha256 !== link.manifestSha256) found.problems.push(`${name}: sha256 differs from the one recorded when the snapshot was made`);
+      if (digest.sha256 !== link.manifestSha256)
+        found.problems.push(`${name}: sha256 differs from the one recorded when the snapshot was made`);
       try {
         found.manifests.push(await this.deps.reader.manifest(link));
       } catch (error) {
@@ -108,10 +122,16 @@ export class SnapshotChecker {
       const link = found.chain[i];
       for (const artifact of found.manifests[i].artifacts) {
         const name = `${link.id}/${artifact.path}`;
-        const digest = await digestOf(this.deps.reader.openArtifact(link, artifact)).catch((e: unknown) => ({ error: reason(e) }));
+        const digest = await digestOf(this.deps.reader.openArtifact(link, artifact)).catch((e: unknown) => ({
+          error: reason(e),
+        }));
         if ('error' in digest) found.problems.push(`${name}: unreadable (${digest.error})`);
-        else if (digest.size !== artifact.size) found.problems.push(`${name}: ${digest.size} bytes stored, the manifest says ${artifact.size} (truncated or extended)`);
-        else if (digest.sha256 !== artifact.sha256) found.problems.push(`${name}: sha256 mismatch (stored bytes changed)`);
+        else if (digest.size !== artifact.size)
+          found.problems.push(
+            `${name}: ${digest.size} bytes stored, the manifest says ${artifact.size} (truncated or extended)`,
+          );
+        else if (digest.sha256 !== artifact.sha256)
+          found.problems.push(`${name}: sha256 mismatch (stored bytes changed)`);
       }
     }
   }
@@ -124,7 +144,14 @@ export class SnapshotChecker {
       if (!state) continue;
       const dir = join(options.scratch, which);
       try {
-        await materializeRepository({ chain: found.chain, manifests: found.manifests, which, dir, reader: this.deps.reader, keyFor: this.deps.keyFor });
+        await materializeRepository({
+          chain: found.chain,
+          manifests: found.manifests,
+          which,
+          dir,
+          reader: this.deps.reader,
+          keyFor: this.deps.keyFor,
+        });
         if (options.fullFsck && Object.keys(state.refs).length > 0) {
           await git(['fsck', '--full', '--no-dangling', '--no-progress'], { cwd: dir }).catch((e: unknown) => {
             throw new Error(`git fsck found problems: ${reason(e)}`);
@@ -132,11 +159,16 @@ export class SnapshotChecker {
         }
         const restored = await listRefs(dir);
         for (const [ref, sha] of Object.entries(state.refs)) {
-          if (restored[ref] === undefined) found.problems.push(`${which} ${ref}: missing after restore (manifest: ${sha.slice(0, 12)})`);
-          else if (restored[ref] !== sha) found.problems.push(`${which} ${ref}: ${restored[ref].slice(0, 12)} after restore, manifest says ${sha.slice(0, 12)}`);
+          if (restored[ref] === undefined)
+            found.problems.push(`${which} ${ref}: missing after restore (manifest: ${sha.slice(0, 12)})`);
+          else if (restored[ref] !== sha)
+            found.problems.push(
+              `${which} ${ref}: ${restored[ref].slice(0, 12)} after restore, manifest says ${sha.slice(0, 12)}`,
+            );
           else found.checked.refs++;
         }
-        for (const ref of Object.keys(restored)) if (!(ref in state.refs)) found.problems.push(`${which} ${ref}: present after restore, not in the manifest`);
+        for (const ref of Object.keys(restored))
+          if (!(ref in state.refs)) found.problems.push(`${which} ${ref}: present after restore, not in the manifest`);
       } catch (error) {
         found.problems.push(`${which}: ${reason(error)}`);
       }
@@ -173,8 +205,10 @@ export class SnapshotChecker {
       try {
         const records = await this.countRecords(snapshot, manifest, artifact);
         const listed = artifact.metadataType ? manifest.metadata[artifact.metadataType]?.records : undefined;
-        if (artifact.records !== undefined && records !== artifact.records) found.problems.push(`${name}: ${records} records decoded, the artifact entry says ${artifact.records}`);
-        else if (listed !== undefined && records !== listed) found.problems.push(`${name}: ${records} records decoded, the manifest's metadata section says ${listed}`);
+        if (artifact.records !== undefined && records !== artifact.records)
+          found.problems.push(`${name}: ${records} records decoded, the artifact entry says ${artifact.records}`);
+        else if (listed !== undefined && records !== listed)
+          found.problems.push(`${name}: ${records} records decoded, the manifest's metadata section says ${listed}`);
         else found.checked.metadataRecords += records;
       } catch (error) {
         found.problems.push(`${name}: unreadable (${reason(error)})`);
@@ -183,7 +217,11 @@ export class SnapshotChecker {
   }
 
   /** JSON lines of one metadata artifact, decoded and parsed one by one; a line that is not JSON throws. */
-  private async countRecords(snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): Promise<number> {
+  private async countRecords(
+    snapshot: SnapshotEntity,
+    manifest: Manifest,
+    artifact: ManifestArtifact,
+  ): Promise<number> {
     const key = artifact.encrypted ? await this.deps.keyFor(snapshot, manifest, artifact) : null;
     const input = await this.deps.reader.openDecoded(snapshot, artifact, key);
     let records = 0;
@@ -201,7 +239,14 @@ export class SnapshotChecker {
 }
 
 /** The key lookup's view of an LFS object (objects are encrypted with the snapshot's key). */
-const LFS_ARTIFACT: ManifestArtifact = { path: '', kind: 'LFS_OBJECT', size: 0, sha256: '', compression: 'NONE', encrypted: true };
+const LFS_ARTIFACT: ManifestArtifact = {
+  path: '',
+  kind: 'LFS_OBJECT',
+  size: 0,
+  sha256: '',
+  compression: 'NONE',
+  encrypted: true,
+};
 
 const result = ({ problems, checked, chainLength }: CheckResult): CheckResult => ({ problems, checked, chainLength });
 

@@ -32,14 +32,17 @@ export class SnapshotReader {
   ) {}
 
   async snapshot(id: string): Promise<SnapshotEntity> {
-    const found = /^[0-9a-f-]{36}$/i.test(id) ? await this.dataSource.getRepository(SnapshotEntity).findOneBy({ id }) : null;
+    const found = /^[0-9a-f-]{36}$/i.test(id)
+      ? await this.dataSource.getRepository(SnapshotEntity).findOneBy({ id })
+      : null;
     if (!found) throw snapshotNotFound(id);
     return found;
   }
 
   async manifest(snapshot: SnapshotEntity): Promise<Manifest> {
     const chunks: Buffer[] = [];
-    for await (const chunk of await this.openKey(snapshot, manifestKey(snapshot.storagePrefix))) chunks.push(chunk as Buffer);
+    for await (const chunk of await this.openKey(snapshot, manifestKey(snapshot.storagePrefix)))
+      chunks.push(chunk as Buffer);
     return parseManifest(Buffer.concat(chunks));
   }
 
@@ -59,13 +62,21 @@ export class SnapshotReader {
   }
 
   /** Writes an artifact, decoded (decrypted, decompressed), to a local file. */
-  async decodeTo(snapshot: SnapshotEntity, artifact: ManifestArtifact, file: string, key: Buffer | null): Promise<void> {
+  async decodeTo(
+    snapshot: SnapshotEntity,
+    artifact: ManifestArtifact,
+    file: string,
+    key: Buffer | null,
+  ): Promise<void> {
     await pipeline(await this.openDecoded(snapshot, artifact, key), createWriteStream(file));
   }
 
   /** An artifact's bytes decoded (decrypted, decompressed); a damaged one errors the stream. */
   async openDecoded(snapshot: SnapshotEntity, artifact: ManifestArtifact, key: Buffer | null): Promise<Readable> {
-    return this.decoded(await this.openArtifact(snapshot, artifact), { compression: artifact.compression, key: artifact.encrypted ? key : null });
+    return this.decoded(await this.openArtifact(snapshot, artifact), {
+      compression: artifact.compression,
+      key: artifact.encrypted ? key : null,
+    });
   }
 
   /** An artifact's bytes as stored (what its manifest entry's size and sha256 describe). */
@@ -74,13 +85,24 @@ export class SnapshotReader {
   }
 
   /** A repository's LFS object decoded: its bytes hash to its oid. */
-  async openLfsObject(snapshot: SnapshotEntity, oid: string, encryption: { keyId: string; key: Buffer | null } | null): Promise<Readable> {
-    const source = await this.openKey(snapshot, lfsKey(snapshot.organizationId, snapshot.repositoryId!, oid, { keyId: encryption?.keyId ?? null }));
+  async openLfsObject(
+    snapshot: SnapshotEntity,
+    oid: string,
+    encryption: { keyId: string; key: Buffer | null } | null,
+  ): Promise<Readable> {
+    const source = await this.openKey(
+      snapshot,
+      lfsKey(snapshot.organizationId, snapshot.repositoryId!, oid, { keyId: encryption?.keyId ?? null }),
+    );
     return this.decoded(source, { compression: 'NONE', key: encryption?.key ?? null });
   }
 
   /** One metadata artifact's records, decoded and parsed line by line (never the whole file in memory). */
-  async *records(snapshot: SnapshotEntity, artifact: ManifestArtifact, key: Buffer | null): AsyncIterable<Record<string, unknown>> {
+  async *records(
+    snapshot: SnapshotEntity,
+    artifact: ManifestArtifact,
+    key: Buffer | null,
+  ): AsyncIterable<Record<string, unknown>> {
     const lines = createInterface({ input: await this.openDecoded(snapshot, artifact, key), crlfDelay: Infinity });
     for await (const line of lines) if (line.trim()) yield JSON.parse(line) as Record<string, unknown>;
   }
@@ -92,8 +114,12 @@ export class SnapshotReader {
   async *storedFiles(snapshot: SnapshotEntity, manifest: Manifest): AsyncIterable<StoredFile> {
     const store = await this.stores.at(snapshot.storageRoot);
     const keyId = manifest.encryption?.keyId ?? null;
-    const keys = [...manifest.artifacts.map((a) => artifactKey(snapshot.storagePrefix, a.path)), manifestKey(snapshot.storagePrefix)];
-    for (const o of storedLfsObjects(manifest)) keys.push(lfsKey(snapshot.organizationId, snapshot.repositoryId!, o.oid, { keyId }));
+    const keys = [
+      ...manifest.artifacts.map((a) => artifactKey(snapshot.storagePrefix, a.path)),
+      manifestKey(snapshot.storagePrefix),
+    ];
+    for (const o of storedLfsObjects(manifest))
+      keys.push(lfsKey(snapshot.organizationId, snapshot.repositoryId!, o.oid, { keyId }));
     for (const key of keys) yield { key, info: await store.stat(key), open: () => store.open(key) };
   }
 
@@ -102,7 +128,10 @@ export class SnapshotReader {
     return (await this.stores.at(snapshot.storageRoot)).open(key);
   }
 
-  private decoded(source: Readable, options: { compression: ManifestArtifact['compression']; key: Buffer | null }): Readable {
+  private decoded(
+    source: Readable,
+    options: { compression: ManifestArtifact['compression']; key: Buffer | null },
+  ): Readable {
     const decoder = this.codec.decode(options);
     source.on('error', (error) => decoder.destroy(error));
     return source.pipe(decoder);

@@ -48,7 +48,8 @@ export class SnapshotVerifier {
     snapshot.verifiedAt = this.deps.clock.now();
     snapshot.verificationError = result.ok ? null : result.problems.join('; ').slice(0, 4000);
     await this.deps.dataSource.getRepository(SnapshotEntity).save(snapshot);
-    if (!result.ok) this.deps.logger.warn({ snapshotId: snapshot.id, problems: result.problems }, 'snapshot verification failed');
+    if (!result.ok)
+      this.deps.logger.warn({ snapshotId: snapshot.id, problems: result.problems }, 'snapshot verification failed');
     return { snapshot, result };
   }
 }

@@ -8,7 +8,16 @@
 import type { DataSource } from 'typeorm';
 import type { StorageBackend } from '../storage/storage.port.js';
 import { manifestKey } from './artifact-keys.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, missingData, serializeManifest, type CopyType, type GitState, type Manifest, type ManifestArtifact } from './manifest.js';
+import {
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  missingData,
+  serializeManifest,
+  type CopyType,
+  type GitState,
+  type Manifest,
+  type ManifestArtifact,
+} from './manifest.js';
 import { SnapshotEntity } from './snapshot.entity.js';
 
 export interface ManifestInput {
@@ -43,9 +52,20 @@ export function buildManifest(input: ManifestInput): Manifest {
     instanceUrl: input.instanceUrl,
     organization: input.organization,
   } as const;
-  const encryption = input.encryption ? { algorithm: 'LKENC1-AES-256-GCM' as const, keyId: input.encryption.keyId } : null;
+  const encryption = input.encryption
+    ? { algorithm: 'LKENC1-AES-256-GCM' as const, keyId: input.encryption.keyId }
+    : null;
   if ('group' in input.subject) {
-    return { ...head, repository: null, group: input.subject.group, git: null, wiki: null, metadata: input.metadata, encryption, artifacts: input.artifacts };
+    return {
+      ...head,
+      repository: null,
+      group: input.subject.group,
+      git: null,
+      wiki: null,
+      metadata: input.metadata,
+      encryption,
+      artifacts: input.artifacts,
+    };
   }
   return {
     ...head,
@@ -99,7 +119,9 @@ export async function commitSnapshot(o: CommitSnapshotOptions): Promise<Snapshot
     storagePrefix: o.prefix,
     manifestSha256: stored.sha256,
     encryptionCredentialId: manifest.encryption ? o.encryptionCredentialId : null,
-    sizeBytes: String(manifest.artifacts.reduce((n, a) => n + a.size, 0) + stored.size + (manifest.lfs?.storedBytes ?? 0)),
+    sizeBytes: String(
+      manifest.artifacts.reduce((n, a) => n + a.size, 0) + stored.size + (manifest.lfs?.storedBytes ?? 0),
+    ),
     artifactCount: manifest.artifacts.length + 1,
     refCount: Object.keys(manifest.git?.refs ?? {}).length,
     isComplete: missingData(manifest).length === 0,

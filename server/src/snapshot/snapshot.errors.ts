@@ -4,9 +4,13 @@ export const snapshotNotFound = (id: string) =>
   new DomainError('SNAPSHOT_NOT_FOUND', `snapshot ${id} does not exist`, { details: { snapshotId: id } });
 
 export const snapshotHasDependents = (id: string, dependents: string[]) =>
-  new DomainError('SNAPSHOT_HAS_DEPENDENTS', `snapshot ${id} is needed by ${dependents.length} later snapshot(s); delete those first`, {
-    details: { snapshotId: id, dependents },
-  });
+  new DomainError(
+    'SNAPSHOT_HAS_DEPENDENTS',
+    `snapshot ${id} is needed by ${dependents.length} later snapshot(s); delete those first`,
+    {
+      details: { snapshotId: id, dependents },
+    },
+  );
 
 export const snapshotParentGone = (snapshotId: string, parentId: string) =>
   new DomainError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} depends on ${parentId}, which is gone`, {

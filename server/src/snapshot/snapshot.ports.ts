@@ -15,4 +15,8 @@ export interface ArtifactCodec {
 }
 
 /** The key an artifact of a snapshot was written with (null: not encrypted). */
-export type ArtifactKeyFor = (snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact) => Promise<Buffer | null>;
+export type ArtifactKeyFor = (
+  snapshot: SnapshotEntity,
+  manifest: Manifest,
+  artifact: ManifestArtifact,
+) => Promise<Buffer | null>;

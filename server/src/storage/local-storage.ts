@@ -219,7 +219,12 @@ export class LocalStorage implements StorageBackend {
    * written last) and in which nothing changed for `olderThanMs`, unless `inUse` says a writer may
    * still own them. Returns what it removed.
    */
-  async sweep(options: { olderThanMs: number; unit: RegExp; marker: string; inUse: (key: string) => Promise<boolean> }): Promise<{ temps: number; folders: string[] }> {
+  async sweep(options: {
+    olderThanMs: number;
+    unit: RegExp;
+    marker: string;
+    inUse: (key: string) => Promise<boolean>;
+  }): Promise<{ temps: number; folders: string[] }> {
     const temps = await this.removeStaleTemps(options.olderThanMs);
     const cutoff = this.clock.now().getTime() - options.olderThanMs;
     const folders: string[] = [];
@@ -272,7 +277,10 @@ async function newestChange(dir: string): Promise<number> {
   let newest = (await lstat(dir)).mtimeMs;
   for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
     const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? await newestChange(path) : ((await lstat(path).catch(() => null))?.mtimeMs ?? 0));
+    newest = Math.max(
+      newest,
+      entry.isDirectory() ? await newestChange(path) : ((await lstat(path).catch(() => null))?.mtimeMs ?? 0),
+    );
   }
   return newest;
 }
@@ -348,11 +356,11 @@ async function writevFully(handle: FileHandle, buffers: Buffer[]): Promise<void>
   while (rest.length > 0) {
     let { bytesWritten } = await handle.writev(rest);
     if (bytesWritten === 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
-    while (rest.length > 0 && bytesWritten >= rest[0]!.length) {
-      bytesWritten -= rest[0]!.length;
+    while (rest.length > 0 && bytesWritten >= rest[0].length) {
+      bytesWritten -= rest[0].length;
       rest = rest.slice(1);
     }
-    if (bytesWritten > 0) rest = [rest[0]!.subarray(bytesWritten), ...rest.slice(1)];
+    if (bytesWritten > 0) rest = [rest[0].subarray(bytesWritten), ...rest.slice(1)];
   }
 }
 
@@ -407,12 +415,17 @@ function copyInWorker(temp: string, parts: (Uint8Array | { file: string })[]): P
   return new Promise((resolve, reject) => {
     const worker = new Worker(COPY_WORKER, {
       eval: true,
-      workerData: { temp, parts: parts.map((part) => (part instanceof Uint8Array ? { bytes: part } : { file: part.file })) },
+      workerData: {
+        temp,
+        parts: parts.map((part) => (part instanceof Uint8Array ? { bytes: part } : { file: part.file })),
+      },
     });
     let result: PutResult | null = null;
     worker.once('message', (message: PutResult) => (result = message));
     worker.once('error', reject);
-    worker.once('exit', (code) => (result ? resolve(result) : reject(new Error(`copy worker exited with code ${code}`))));
+    worker.once('exit', (code) =>
+      result ? resolve(result) : reject(new Error(`copy worker exited with code ${code}`)),
+    );
   });
 }
 
@@ -427,4 +440,3 @@ async function syncDirectory(dir: string): Promise<void> {
     await handle?.close().catch(() => undefined);
   }
 }
-

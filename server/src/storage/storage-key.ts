@@ -17,7 +17,8 @@ function segmentProblem(segment: string): string | null {
   if (segment === '..' || segment === '.') return 'must not contain "." or ".." segments';
   if (segment.includes('\\')) return 'must use "/" as separator, not "\\"';
   if (segment.startsWith('.')) return 'segments must not start with "."';
-  if (segment.includes(TEMP_MARKER)) return `segments must not contain "${TEMP_MARKER}" (reserved for writes in progress)`;
+  if (segment.includes(TEMP_MARKER))
+    return `segments must not contain "${TEMP_MARKER}" (reserved for writes in progress)`;
   if (!SEGMENT.test(segment)) return 'segments may only use A-Z a-z 0-9 . _ - = @ + (at most 255 characters)';
   return null;
 }

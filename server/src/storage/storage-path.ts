@@ -15,10 +15,42 @@ import { lstat, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, relative } from 'node:path';
 
 const SYSTEM_TREES = [
-  '/etc', '/proc', '/sys', '/dev', '/boot', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32', '/usr', '/run',
-  '/var/run', '/var/lib/postgresql', '/var/lib/pgsql', '/var/log', '/var/spool', '/var/mail', '/root/.ssh', '/snap',
+  '/etc',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/boot',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/usr',
+  '/run',
+  '/var/run',
+  '/var/lib/postgresql',
+  '/var/lib/pgsql',
+  '/var/log',
+  '/var/spool',
+  '/var/mail',
+  '/root/.ssh',
+  '/snap',
 ];
-const SHARED_ROOTS = ['/', '/tmp', '/var/tmp', '/dev/shm', '/var', '/var/lib', '/home', '/root', '/opt', '/srv', '/mnt', '/media'];
+const SHARED_ROOTS = [
+  '/',
+  '/tmp',
+  '/var/tmp',
+  '/dev/shm',
+  '/var',
+  '/var/lib',
+  '/home',
+  '/root',
+  '/opt',
+  '/srv',
+  '/mnt',
+  '/media',
+];
 
 export interface StoragePathContext {
   /** Labkeeper's data directory: itself and `protectedEntries` inside it are off limits. */
@@ -48,9 +80,17 @@ function refusedTree(path: string, context: StoragePathContext): string | null {
   const system = SYSTEM_TREES.find((tree) => inside(path, tree));
   if (system) return `is inside ${system}, a system path`;
   const dataDir = normalize(context.dataDir);
-  if (path === dataDir || inside(dataDir, path)) return 'is or contains the Labkeeper data directory (master key, database)';
-  for (const protectedPath of [...context.protectedPaths, join(dataDir, 'master.key'), join(dataDir, 'postgres'), join(dataDir, 'mirrors'), join(dataDir, 'tmp')]) {
-    if (inside(path, protectedPath) || inside(protectedPath, path)) return 'is or contains a protected part of the Labkeeper data directory';
+  if (path === dataDir || inside(dataDir, path))
+    return 'is or contains the Labkeeper data directory (master key, database)';
+  for (const protectedPath of [
+    ...context.protectedPaths,
+    join(dataDir, 'master.key'),
+    join(dataDir, 'postgres'),
+    join(dataDir, 'mirrors'),
+    join(dataDir, 'tmp'),
+  ]) {
+    if (inside(path, protectedPath) || inside(protectedPath, path))
+      return 'is or contains a protected part of the Labkeeper data directory';
   }
   return null;
 }
@@ -72,7 +112,8 @@ export async function storagePathProblem(path: string, context: StoragePathConte
   if (existsSync(real)) {
     const info = await lstat(real);
     if (!info.isDirectory()) return 'exists and is not a directory';
-    if (typeof process.getuid === 'function' && info.uid !== process.getuid()) return "is a directory owned by another user; create a folder Labkeeper's user owns";
+    if (typeof process.getuid === 'function' && info.uid !== process.getuid())
+      return "is a directory owned by another user; create a folder Labkeeper's user owns";
   }
   return null;
 }

@@ -19,7 +19,8 @@ export function mountClient(app: Express, clientDir: string, logger: Logger): vo
     express.static(clientDir, {
       index: false,
       setHeaders: (res, path) => {
-        if (path.includes(`${join(clientDir, 'assets')}`)) res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
+        if (path.includes(`${join(clientDir, 'assets')}`))
+          res.setHeader('Cache-Control', 'public, max-age=31536000, immutable');
       },
     }),
   );
@@ -31,7 +32,9 @@ export function mountClient(app: Express, clientDir: string, logger: Logger): vo
       res
         .status(503)
         .type('text/plain')
-        .send('The Labkeeper web client is not built. Run `npm run client:build` (npm start does it), or use the GraphQL API at /graphql.');
+        .send(
+          'The Labkeeper web client is not built. Run `npm run client:build` (npm start does it), or use the GraphQL API at /graphql.',
+        );
       return;
     }
     res.set('Cache-Control', 'no-cache').sendFile(index);

@@ -12,7 +12,10 @@ export class WorkerResolver {
   }
 
   @Authorized()
-  @Subscription(() => WorkerChangedEvent, { topics: 'WORKER_CHANGED', description: 'Workers registering, stopping, or changing how many jobs they run.' })
+  @Subscription(() => WorkerChangedEvent, {
+    topics: 'WORKER_CHANGED',
+    description: 'Workers registering, stopping, or changing how many jobs they run.',
+  })
   workerChanged(@Root() event: WorkerChanged): WorkerChangedEvent {
     return WorkerChangedEvent.from(event);
   }

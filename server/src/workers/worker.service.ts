@@ -24,7 +24,9 @@ export interface WorkerRegistration {
 }
 
 export const workerNotFound = (id: string) =>
-  new DomainError('WORKER_NOT_FOUND', `worker ${id} does not exist`, { details: { fields: { defaultWorkerId: `no worker has id ${id}` } } });
+  new DomainError('WORKER_NOT_FOUND', `worker ${id} does not exist`, {
+    details: { fields: { defaultWorkerId: `no worker has id ${id}` } },
+  });
 
 export class WorkerService {
   private readonly repo: Repository<WorkerEntity>;
@@ -84,7 +86,9 @@ export class WorkerService {
       [organizationId],
     );
     if (!row) return null;
-    const online = this.status({ lastHeartbeatAt: new Date(row.last_heartbeat_at), stoppedAt: row.stopped_at } as WorkerEntity) === 'ONLINE';
+    const online =
+      this.status({ lastHeartbeatAt: new Date(row.last_heartbeat_at), stoppedAt: row.stopped_at } as WorkerEntity) ===
+      'ONLINE';
     return online ? (row.name as string) : null;
   }
 
@@ -109,7 +113,10 @@ export class WorkerService {
 
   /** Alive, and (when known) how many jobs it is running: its load. */
   async heartbeat(id: string, runningJobs?: number): Promise<void> {
-    await this.repo.update({ id }, { lastHeartbeatAt: this.clock.now(), stoppedAt: null, ...(runningJobs === undefined ? {} : { runningJobs }) });
+    await this.repo.update(
+      { id },
+      { lastHeartbeatAt: this.clock.now(), stoppedAt: null, ...(runningJobs === undefined ? {} : { runningJobs }) },
+    );
     if (runningJobs === undefined) return;
     const worker = await this.known(id);
     if (worker && worker.runningJobs !== runningJobs) this.announce(worker, runningJobs, false);
@@ -140,7 +147,10 @@ export class WorkerService {
     );
     for (const worker of claimed) {
       const jobs = await releaseJobsOf(worker.name);
-      this.logger.warn({ workerId: worker.id, name: worker.name, jobs }, 'worker went offline without stopping: its jobs were released to the other workers');
+      this.logger.warn(
+        { workerId: worker.id, name: worker.name, jobs },
+        'worker went offline without stopping: its jobs were released to the other workers',
+      );
       this.announce(worker, 0, true);
     }
   }
@@ -149,7 +159,11 @@ export class WorkerService {
    * Starts heartbeating; the returned function stops it and marks the worker stopped. With
    * `releaseJobsOf`, each beat also releases the jobs of workers that went offline without stopping.
    */
-  startHeartbeat(id: string, load?: () => Promise<number>, releaseJobsOf?: (workerName: string) => Promise<number>): () => Promise<void> {
+  startHeartbeat(
+    id: string,
+    load?: () => Promise<number>,
+    releaseJobsOf?: (workerName: string) => Promise<number>,
+  ): () => Promise<void> {
     // Others are judged only after this worker has itself beaten without a gap for as long as it
     // takes to call one OFFLINE: after a database outage every worker's last beat is old, and the
     // live ones need that long to be seen again (their jobs must not be released).

@@ -17,7 +17,11 @@ export class Worker {
   @Field(() => Int, { nullable: true }) pid!: number | null;
   @Field() version!: string;
   @Field(() => Int) concurrency!: number;
-  @Field(() => Int, { description: 'Jobs it was running at its last heartbeat; with concurrency, its load. Backups finishing their snapshot outside a transfer slot count too, so it may exceed concurrency by half.' }) runningJobs!: number;
+  @Field(() => Int, {
+    description:
+      'Jobs it was running at its last heartbeat; with concurrency, its load. Backups finishing their snapshot outside a transfer slot count too, so it may exceed concurrency by half.',
+  })
+  runningJobs!: number;
   @Field({ description: 'Runs inside an API process (npm start) rather than on its own (npm run worker).' })
   isInProcess!: boolean;
   @Field(() => WorkerStatusEnum) status!: WorkerStatus;
@@ -30,7 +34,9 @@ export class Worker {
   }
 }
 
-@ObjectType({ description: 'A worker registered, stopped, or now runs a different number of jobs (refetch `workers` for the rest).' })
+@ObjectType({
+  description: 'A worker registered, stopped, or now runs a different number of jobs (refetch `workers` for the rest).',
+})
 export class WorkerChangedEvent {
   @Field(() => ID) workerId!: string;
   @Field() name!: string;

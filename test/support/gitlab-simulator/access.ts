@@ -32,7 +32,13 @@ export class Access {
   }
 
   /** Direct project membership level and effective group level, as in `permissions` of a project. */
-  projectPermissions(user: UserRecord, project: ProjectRecord): { project_access: { access_level: number; notification_level: number } | null; group_access: { access_level: number; notification_level: number } | null } {
+  projectPermissions(
+    user: UserRecord,
+    project: ProjectRecord,
+  ): {
+    project_access: { access_level: number; notification_level: number } | null;
+    group_access: { access_level: number; notification_level: number } | null;
+  } {
     const direct = this.state.members.get(`project:${project.id}:${user.id}`);
     const namespace = this.state.namespaces.get(project.namespaceId);
     const group = namespace?.kind === 'group' ? this.groupAccess(user, namespace.id) : 0;

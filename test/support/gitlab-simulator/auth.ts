@@ -37,13 +37,21 @@ export function unauthorized(): ApiError {
 }
 
 function invalidToken(description: string): ApiError {
-  return new ApiError(401, { error: 'invalid_token', error_description: description }, {
-    'WWW-Authenticate': `Bearer realm="The API", error="invalid_token", error_description="${description}"`,
-  });
+  return new ApiError(
+    401,
+    { error: 'invalid_token', error_description: description },
+    {
+      'WWW-Authenticate': `Bearer realm="The API", error="invalid_token", error_description="${description}"`,
+    },
+  );
 }
 
 export function insufficientScope(scopes: string[]): ApiError {
-  return new ApiError(403, { error: 'insufficient_scope', error_description: INSUFFICIENT_SCOPE, scope: scopes.join(' ') });
+  return new ApiError(403, {
+    error: 'insufficient_scope',
+    error_description: INSUFFICIENT_SCOPE,
+    scope: scopes.join(' '),
+  });
 }
 
 function queryString(req: Request, name: string): string | undefined {

@@ -16,7 +16,10 @@ const redirectUri = process.env.LABKEEPER_OAUTH_REDIRECT_URI ?? 'http://localhos
 const sim = await startGitLabSimulator({ port: portArg >= 0 ? Number(process.argv[portArg + 1]) : undefined });
 const alice = sim.createUser({ username: 'alice', name: 'Alice Admin', password: 'password123' });
 const bob = sim.createUser({ username: 'bob', name: 'Bob Builder', password: 'password123' });
-const pat = sim.createPersonalAccessToken(alice.id, { name: 'cli', scopes: ['api', 'read_repository', 'write_repository'] });
+const pat = sim.createPersonalAccessToken(alice.id, {
+  name: 'cli',
+  scopes: ['api', 'read_repository', 'write_repository'],
+});
 const acme = sim.createGroup({ path: 'acme', name: 'ACME', ownerId: alice.id });
 const platform = sim.createGroup({ path: 'platform', name: 'Platform', parentId: acme.id });
 sim.addMember('group', platform.id, bob.id, AccessLevel.DEVELOPER);
@@ -30,7 +33,11 @@ sim.createProject({ namespaceId: acme.id, path: 'handbook', name: 'Handbook', vi
 sim.createProject({ namespaceId: acme.id, path: 'legacy', name: 'Legacy', archived: true });
 sim.createProject({ namespaceId: acme.id, path: 'empty', name: 'Empty', withCommit: false });
 sim.createProject({ namespaceId: sim.userNamespaceId(alice.id), path: 'dotfiles', name: 'dotfiles' });
-const app = sim.createOAuthApplication({ name: 'Labkeeper', redirectUri, scopes: ['api', 'read_api', 'read_user', 'read_repository', 'write_repository'] });
+const app = sim.createOAuthApplication({
+  name: 'Labkeeper',
+  redirectUri,
+  scopes: ['api', 'read_api', 'read_user', 'read_repository', 'write_repository'],
+});
 
 console.log(`GitLab simulator listening on ${sim.url}`);
 console.log(`  user:                alice / password123 (owner of acme)`);

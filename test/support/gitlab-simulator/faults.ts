@@ -87,7 +87,11 @@ export class Faults {
   }
 
   rateLimitNext(count: number, options: { retryAfterSeconds?: number; pathPattern?: RegExp } = {}): void {
-    this.throttles.push({ remaining: count, retryAfterSeconds: options.retryAfterSeconds ?? 60, pathPattern: options.pathPattern ?? API_PATH });
+    this.throttles.push({
+      remaining: count,
+      retryAfterSeconds: options.retryAfterSeconds ?? 60,
+      pathPattern: options.pathPattern ?? API_PATH,
+    });
   }
 
   /**
@@ -95,7 +99,11 @@ export class Faults {
    * Shorter ones (git protocol v2's ls-refs before the fetch, say) pass and do not count.
    */
   resetNext(count: number, options: { pathPattern: RegExp; afterBytes?: number }): void {
-    this.resets.push({ remaining: count, afterBytes: options.afterBytes ?? 64 * 1024, pathPattern: options.pathPattern });
+    this.resets.push({
+      remaining: count,
+      afterBytes: options.afterBytes ?? 64 * 1024,
+      pathPattern: options.pathPattern,
+    });
   }
 
   /**
@@ -107,7 +115,15 @@ export class Faults {
   holdNext(options: { pathPattern: RegExp; method?: string; skip?: number }): HeldResponse {
     let reached!: Hold['reached'];
     const promise = new Promise<{ method: string; path: string }>((resolve) => (reached = resolve));
-    const hold: Hold = { method: options.method?.toUpperCase() ?? null, pathPattern: options.pathPattern, skip: options.skip ?? 0, armed: true, reached, send: null, released: false };
+    const hold: Hold = {
+      method: options.method?.toUpperCase() ?? null,
+      pathPattern: options.pathPattern,
+      skip: options.skip ?? 0,
+      armed: true,
+      reached,
+      send: null,
+      released: false,
+    };
     this.holds.push(hold);
     return {
       reached: promise,
@@ -123,7 +139,9 @@ export class Faults {
 
   /** Arms a matching request's response to be held (holdNext). */
   injectHold(method: string, path: string, res: Response): void {
-    const hold = this.holds.find((h) => h.armed && (h.method === null || h.method === method) && h.pathPattern.test(path));
+    const hold = this.holds.find(
+      (h) => h.armed && (h.method === null || h.method === method) && h.pathPattern.test(path),
+    );
     if (!hold) return;
     if (hold.skip > 0) {
       hold.skip -= 1;
@@ -185,9 +203,17 @@ export class Faults {
     const fault = { status };
     if (fault.status === 502) {
       // What the NGINX/Workhorse in front of GitLab sends when Puma is down.
-      res.status(502).type('text/html').send('<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n');
+      res
+        .status(502)
+        .type('text/html')
+        .send(
+          '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n',
+        );
     } else if (fault.status === 503) {
-      res.status(503).type('text/html').send('<html><body><h1>503 Service Unavailable</h1>GitLab is not responding.</body></html>\n');
+      res
+        .status(503)
+        .type('text/html')
+        .send('<html><body><h1>503 Service Unavailable</h1>GitLab is not responding.</body></html>\n');
     } else {
       // lib/api/helpers.rb handle_api_exception
       res.status(fault.status).json({ message: `${fault.status} Internal Server Error` });
@@ -205,7 +231,15 @@ export class Faults {
     if (!forced || API_PATH.test(path)) return false;
     forced.remaining -= 1;
     const nowSeconds = Math.floor(this.now().getTime() / 1000);
-    this.sendThrottled(res, 'throttle_authenticated_git_http', 60, 61, 0, nowSeconds + forced.retryAfterSeconds, forced.retryAfterSeconds);
+    this.sendThrottled(
+      res,
+      'throttle_authenticated_git_http',
+      60,
+      61,
+      0,
+      nowSeconds + forced.retryAfterSeconds,
+      forced.retryAfterSeconds,
+    );
     return true;
   }
 
@@ -221,7 +255,15 @@ export class Faults {
       forced.remaining -= 1;
       const limit = this.options?.limit ?? 2000;
       const period = this.options?.periodSeconds ?? 60;
-      this.sendThrottled(res, name, Math.ceil((limit * 60) / period), limit + 1, 0, nowSeconds + forced.retryAfterSeconds, forced.retryAfterSeconds);
+      this.sendThrottled(
+        res,
+        name,
+        Math.ceil((limit * 60) / period),
+        limit + 1,
+        0,
+        nowSeconds + forced.retryAfterSeconds,
+        forced.retryAfterSeconds,
+      );
       return true;
     }
     if (!this.options || !API_PATH.test(path)) return false;
@@ -246,7 +288,15 @@ export class Faults {
     return false;
   }
 
-  private sendThrottled(res: Response, name: string, limit: number, observed: number, remaining: number, reset: number, retryAfter: number): void {
+  private sendThrottled(
+    res: Response,
+    name: string,
+    limit: number,
+    observed: number,
+    remaining: number,
+    reset: number,
+    retryAfter: number,
+  ): void {
     res.setHeader('RateLimit-Name', name);
     res.setHeader('RateLimit-Limit', String(limit));
     res.setHeader('RateLimit-Observed', String(observed));

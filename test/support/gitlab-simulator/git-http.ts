@@ -31,7 +31,8 @@ const GIT_PATH = /^\/(.+?)(\.wiki)?\.git\/(info\/refs|git-upload-pack|git-receiv
 
 export const WIKI_NO_REPO = 'A repository for this wiki does not exist yet.';
 export const NOT_FOUND = "The project you were looking for could not be found or you don't have permission to view it.";
-export const ACCESS_DENIED = "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped.";
+export const ACCESS_DENIED =
+  "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped.";
 
 export function isGitPath(path: string): boolean {
   return GIT_PATH.test(path);
@@ -46,7 +47,10 @@ export interface GitActor {
 
 function abilitiesFor(scopes: string[]): { canDownload: boolean; canPush: boolean } {
   const has = (s: string) => scopes.includes(s);
-  return { canDownload: has('api') || has('read_repository') || has('write_repository'), canPush: has('api') || has('write_repository') };
+  return {
+    canDownload: has('api') || has('read_repository') || has('write_repository'),
+    canPush: has('api') || has('write_repository'),
+  };
 }
 
 /** Returns the actor, null for no credentials, or 'denied' for credentials that do not authenticate. */
@@ -61,10 +65,12 @@ export function authenticateGit(deps: ServerDeps, req: Request): GitActor | null
   const { state } = deps.ctx;
   const now = state.now();
   const byPassword = state.findUserByLogin(login);
-  if (byPassword && byPassword.password === password) return { user: byPassword, kind: 'password', canDownload: true, canPush: true };
+  if (byPassword && byPassword.password === password)
+    return { user: byPassword, kind: 'password', canDownload: true, canPush: true };
   // Gitlab::Auth#lfs_token_check: the token the LFS batch API hands out (lfs-store.ts), read-write abilities.
   const lfsUserId = deps.lfs.authenticateToken(login, password);
-  if (lfsUserId !== null) return { user: state.users.get(lfsUserId)!, kind: 'lfs_token', canDownload: true, canPush: true };
+  if (lfsUserId !== null)
+    return { user: state.users.get(lfsUserId)!, kind: 'lfs_token', canDownload: true, canPush: true };
   if (login === 'oauth2') {
     const token = findOAuthToken(state, password);
     if (token && !token.revokedAt && !oauthIsExpired(token, now)) {
@@ -105,7 +111,7 @@ export async function handleGitRequest(deps: ServerDeps, req: Request, res: Resp
   const project: ProjectRecord | undefined = state.findProjectByFullPath(fullPath);
   const user = actor ? actor.user : null;
   const readable = !!project && access.canReadProject(user, project) && (!wiki || project.wikiEnabled);
-  if (!actor && (!readable || isPush || project!.visibility !== 'public')) return challenge(res);
+  if (!actor && (!readable || isPush || project.visibility !== 'public')) return challenge(res);
   if (!readable || !project) {
     res.status(404).type('text/plain').send(`${NOT_FOUND}\n`);
     return;

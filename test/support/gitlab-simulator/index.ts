@@ -30,7 +30,16 @@ export type { RecordedRequest } from './server.js';
 export type { OAuthTokenView } from './oauth-store.js';
 export type { LfsObjectInfo } from './lfs-store.js';
 export type {
-  EpicRecord, IssueRecord, MergeRequestRecord, NamespaceRecord, ProjectRecord, ReleaseRecord, SnippetRecord, Tier, UserRecord, Visibility,
+  EpicRecord,
+  IssueRecord,
+  MergeRequestRecord,
+  NamespaceRecord,
+  ProjectRecord,
+  ReleaseRecord,
+  SnippetRecord,
+  Tier,
+  UserRecord,
+  Visibility,
 } from './model.js';
 export { AccessLevel } from './model.js';
 
@@ -50,7 +59,11 @@ export interface GitLabSimulatorOptions {
 }
 
 /** The input of a MetadataStore method (its second parameter unless told otherwise). */
-type StoreInput<M extends keyof MetadataStore, I extends number = 1> = MetadataStore[M] extends (...args: infer A) => unknown ? NonNullable<A[I]> : never;
+type StoreInput<M extends keyof MetadataStore, I extends number = 1> = MetadataStore[M] extends (
+  ...args: infer A
+) => unknown
+  ? NonNullable<A[I]>
+  : never;
 
 export class GitLabSimulator {
   /** Every HTTP request served, oldest first (never includes tokens). */
@@ -66,16 +79,23 @@ export class GitLabSimulator {
   readonly lfs: LfsStore;
   private readonly ctx: SimContext;
 
-  constructor(
-    private readonly options: GitLabSimulatorOptions & { dataDir: string; ownsDataDir: boolean },
-  ) {
+  constructor(private readonly options: GitLabSimulatorOptions & { dataDir: string; ownsDataDir: boolean }) {
     const baseNow = options.now ?? (() => new Date());
     const clock = { now: () => new Date(baseNow().getTime() + this.offsetMs) };
     this.state = new SimulatorState(clock, join(options.dataDir, 'repositories'));
     this.state.accessTokenTtlSeconds = options.accessTokenTtlSeconds ?? 7200;
-    this.faults = new Faults(options.rateLimit === undefined ? { limit: 2000, periodSeconds: 60 } : options.rateLimit, clock.now);
+    this.faults = new Faults(
+      options.rateLimit === undefined ? { limit: 2000, periodSeconds: 60 } : options.rateLimit,
+      clock.now,
+    );
     this.lfs = new LfsStore(this.state, join(options.dataDir, 'lfs-objects'));
-    this.ctx = { state: this.state, access: new Access(this.state), store: new MetadataStore(this.state), lfs: this.lfs, baseUrl: () => this.url };
+    this.ctx = {
+      state: this.state,
+      access: new Access(this.state),
+      store: new MetadataStore(this.state),
+      lfs: this.lfs,
+      baseUrl: () => this.url,
+    };
   }
 
   get url(): string {
@@ -83,7 +103,14 @@ export class GitLabSimulator {
   }
 
   async listen(): Promise<void> {
-    const app = createApp({ ctx: this.ctx, faults: this.faults, requests: this.requests, onRecorded: () => this.recorded.forEach((f) => f()), children: this.children, lfs: this.lfs });
+    const app = createApp({
+      ctx: this.ctx,
+      faults: this.faults,
+      requests: this.requests,
+      onRecorded: () => this.recorded.forEach((f) => f()),
+      children: this.children,
+      lfs: this.lfs,
+    });
     await new Promise<void>((resolve, reject) => {
       const { tls } = this.options;
       const server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, app) : createHttpServer(app);
@@ -119,11 +146,20 @@ export class GitLabSimulator {
 
   // ---- seeding ----------------------------------------------------------------------------
 
-  createUser(input: { username: string; email?: string; name?: string; password?: string; isAdmin?: boolean }): UserRecord {
+  createUser(input: {
+    username: string;
+    email?: string;
+    name?: string;
+    password?: string;
+    isAdmin?: boolean;
+  }): UserRecord {
     return this.state.createUser(input);
   }
 
-  createPersonalAccessToken(userId: number, input: { name?: string; scopes: string[]; expiresAt?: string | null; revoked?: boolean }): { id: number; token: string } {
+  createPersonalAccessToken(
+    userId: number,
+    input: { name?: string; scopes: string[]; expiresAt?: string | null; revoked?: boolean },
+  ): { id: number; token: string } {
     return this.state.createPersonalAccessToken(userId, input);
   }
 
@@ -131,18 +167,40 @@ export class GitLabSimulator {
     this.state.revokePersonalAccessToken(id);
   }
 
-  createGroup(input: { path: string; name?: string; parentId?: number | null; visibility?: Visibility; ownerId?: number; description?: string }): NamespaceRecord {
+  createGroup(input: {
+    path: string;
+    name?: string;
+    parentId?: number | null;
+    visibility?: Visibility;
+    ownerId?: number;
+    description?: string;
+  }): NamespaceRecord {
     return this.state.createGroup(input);
   }
 
-  addMember(kind: 'group' | 'project', id: number, userId: number, accessLevel: number, meta: { expiresAt?: string | null } = {}): void {
+  addMember(
+    kind: 'group' | 'project',
+    id: number,
+    userId: number,
+    accessLevel: number,
+    meta: { expiresAt?: string | null } = {},
+  ): void {
     this.state.addMember(kind, id, userId, accessLevel, meta);
   }
 
   /** `withCommit` (default true) creates one commit with README.md on the default branch. */
   createProject(input: {
-    namespaceId: number; path: string; name?: string; visibility?: Visibility; defaultBranch?: string; wikiEnabled?: boolean;
-    lfsEnabled?: boolean; archived?: boolean; withCommit?: boolean; description?: string; topics?: string[];
+    namespaceId: number;
+    path: string;
+    name?: string;
+    visibility?: Visibility;
+    defaultBranch?: string;
+    wikiEnabled?: boolean;
+    lfsEnabled?: boolean;
+    archived?: boolean;
+    withCommit?: boolean;
+    description?: string;
+    topics?: string[];
   }): ProjectRecord {
     return this.state.createProject(input);
   }
@@ -178,9 +236,16 @@ export class GitLabSimulator {
   }
 
   /** Stores the object and commits its pointer file at `path` (as `git lfs push` + `git push` would); returns the commit too. */
-  pushLfsPointer(projectId: number, input: { path: string; content: Buffer | string; branch?: string; message?: string }): LfsObjectInfo & { commit: string } {
+  pushLfsPointer(
+    projectId: number,
+    input: { path: string; content: Buffer | string; branch?: string; message?: string },
+  ): LfsObjectInfo & { commit: string } {
     const object = this.lfs.add(projectId, input.content);
-    const commit = this.state.pushCommit(projectId, { branch: input.branch, files: { [input.path]: lfsPointer(object) }, message: input.message ?? `Add ${input.path}` });
+    const commit = this.state.pushCommit(projectId, {
+      branch: input.branch,
+      files: { [input.path]: lfsPointer(object) },
+      message: input.message ?? `Add ${input.path}`,
+    });
     return { ...object, commit };
   }
 
@@ -285,7 +350,12 @@ export class GitLabSimulator {
     return this.ctx.store;
   }
 
-  createOAuthApplication(input: { name: string; redirectUri: string | string[]; scopes: string[]; confidential?: boolean }): { id: number; clientId: string; clientSecret: string } {
+  createOAuthApplication(input: {
+    name: string;
+    redirectUri: string | string[];
+    scopes: string[];
+    confidential?: boolean;
+  }): { id: number; clientId: string; clientSecret: string } {
     return createOAuthApplication(this.state, input);
   }
 
@@ -354,9 +424,17 @@ export class GitLabSimulator {
     return [...this.state.oauthTokens.values()]
       .filter((t) => userId === undefined || t.userId === userId)
       .map((t) => ({
-        id: t.id, userId: t.userId, applicationId: t.applicationId, accessToken: t.token, refreshToken: t.refreshToken,
-        scopes: [...t.scopes], createdAt: t.createdAt, expiresAt: new Date(t.createdAt.getTime() + t.expiresInSeconds * 1000),
-        revoked: t.revokedAt !== null, expired: oauthIsExpired(t, now), active: t.revokedAt === null && !oauthIsExpired(t, now),
+        id: t.id,
+        userId: t.userId,
+        applicationId: t.applicationId,
+        accessToken: t.token,
+        refreshToken: t.refreshToken,
+        scopes: [...t.scopes],
+        createdAt: t.createdAt,
+        expiresAt: new Date(t.createdAt.getTime() + t.expiresInSeconds * 1000),
+        revoked: t.revokedAt !== null,
+        expired: oauthIsExpired(t, now),
+        active: t.revokedAt === null && !oauthIsExpired(t, now),
       }));
   }
 

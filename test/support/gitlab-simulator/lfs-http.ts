@@ -36,7 +36,8 @@ import { OID } from './lfs-store.js';
 import type { ProjectRecord } from './model.js';
 import type { ServerDeps } from './server.js';
 
-const LFS_PATH = /^\/(.+?)\.git\/(info\/lfs\/objects\/batch|info\/lfs\/objects|info\/lfs\/objects\/[0-9a-f]{64}|gitlab-lfs\/objects\/([0-9a-f]{64})(?:\/(\d+))?)$/;
+const LFS_PATH =
+  /^\/(.+?)\.git\/(info\/lfs\/objects\/batch|info\/lfs\/objects|info\/lfs\/objects\/[0-9a-f]{64}|gitlab-lfs\/objects\/([0-9a-f]{64})(?:\/(\d+))?)$/;
 const OBJECT_STORAGE_PATH = /^\/-\/object-storage\/lfs-objects\/([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{60})$/;
 export const LFS_CONTENT_TYPE = 'application/vnd.git-lfs+json';
 
@@ -76,10 +77,21 @@ export async function handleLfsRequest(deps: ServerDeps, req: Request, res: Resp
   const match = LFS_PATH.exec(req.path)!;
   const [, rawPath, route, objectOid, objectSize] = match;
   const kind =
-    route === 'info/lfs/objects/batch' ? (req.method === 'POST' ? 'batch' : null)
-    : route.startsWith('info/lfs/objects') ? (req.method === (route === 'info/lfs/objects' ? 'POST' : 'GET') ? 'deprecated' : null)
-    : objectSize === undefined ? (req.method === 'GET' ? 'download' : null)
-    : req.method === 'PUT' ? 'upload' : null;
+    route === 'info/lfs/objects/batch'
+      ? req.method === 'POST'
+        ? 'batch'
+        : null
+      : route.startsWith('info/lfs/objects')
+        ? req.method === (route === 'info/lfs/objects' ? 'POST' : 'GET')
+          ? 'deprecated'
+          : null
+        : objectSize === undefined
+          ? req.method === 'GET'
+            ? 'download'
+            : null
+          : req.method === 'PUT'
+            ? 'upload'
+            : null;
   if (!kind) return next();
   const { state, access } = deps.ctx;
 
@@ -106,11 +118,15 @@ export async function handleLfsRequest(deps: ServerDeps, req: Request, res: Resp
   const actor = authenticateGit(deps, req);
   if (actor === 'denied') return challenge(res, `${ACCESS_DENIED}\n`);
   // GitHttpClientController#http_download_allowed?: anonymous downloads of public projects only.
-  if (!actor && !(isDownload && project && access.canReadProject(null, project))) return challenge(res, `${ACCESS_DENIED}\n`);
+  if (!actor && !(isDownload && project && access.canReadProject(null, project)))
+    return challenge(res, `${ACCESS_DENIED}\n`);
   res.locals.authKind = actor ? actor.kind : 'none';
   const documentationUrl = `${deps.ctx.baseUrl()}/help`;
   if (kind === 'deprecated') {
-    lfsJson(res, 501, { message: 'Server supports batch API only, please update your Git LFS client to version 1.0.1 and up.', documentation_url: documentationUrl });
+    lfsJson(res, 501, {
+      message: 'Server supports batch API only, please update your Git LFS client to version 1.0.1 and up.',
+      documentation_url: documentationUrl,
+    });
     return;
   }
   const user = actor ? actor.user : null;
@@ -120,8 +136,8 @@ export async function handleLfsRequest(deps: ServerDeps, req: Request, res: Resp
   // LfsRequest#lfs_check_access!
   const canRead = access.canReadProject(user, project);
   const allowed =
-    (isDownload && project.lfsEnabled && canRead && (!actor || actor.canDownload))
-    || (isUpload && project.lfsEnabled && canPush(deps, actor, project));
+    (isDownload && project.lfsEnabled && canRead && (!actor || actor.canDownload)) ||
+    (isUpload && project.lfsEnabled && canPush(deps, actor, project));
   if (!allowed) {
     if (project.visibility === 'public' || canRead) {
       lfsJson(res, 403, { message: 'Access forbidden. Check your access level.', documentation_url: documentationUrl });
@@ -149,12 +165,16 @@ function batch(
   isDownload: boolean,
   notFound: () => void,
 ): void {
-  const objects = Array.isArray(params.objects) ? (params.objects as Array<Record<string, unknown>>).filter((o) => o && typeof o === 'object') : [];
+  const objects = Array.isArray(params.objects)
+    ? (params.objects as Array<Record<string, unknown>>).filter((o) => o && typeof o === 'object')
+    : [];
   if (objects.length === 0) return notFound();
   const { lfs, ctx } = deps;
   const repoUrl = `${ctx.baseUrl()}/${ctx.state.projectFullPath(project)}.git`;
   // LfsApiController#authorization_header: an LFS token for a signed-in caller, else the request's own header (none for anonymous).
-  const authorization = actor ? `Basic ${Buffer.from(`${actor.user.username}:${lfs.issueToken(actor.user.id)}`).toString('base64')}` : undefined;
+  const authorization = actor
+    ? `Basic ${Buffer.from(`${actor.user.username}:${lfs.issueToken(actor.user.id)}`).toString('base64')}`
+    : undefined;
   const header = authorization ? { Authorization: authorization } : {};
   const guestCanDownload = project.visibility === 'public';
   const answer = objects.map((requested) => {
@@ -164,11 +184,16 @@ function batch(
     if (isDownload) {
       if (known) {
         object.actions = {
-          download: lfs.proxyDownload ? { href: `${repoUrl}/gitlab-lfs/objects/${oid}`, header } : { href: lfs.presign(ctx.baseUrl(), oid) },
+          download: lfs.proxyDownload
+            ? { href: `${repoUrl}/gitlab-lfs/objects/${oid}`, header }
+            : { href: lfs.presign(ctx.baseUrl(), oid) },
         };
         if (guestCanDownload) object.authenticated = true;
       } else {
-        object.error = { code: 404, message: "Object does not exist on the server or you don't have permissions to access it" };
+        object.error = {
+          code: 404,
+          message: "Object does not exist on the server or you don't have permissions to access it",
+        };
       }
     } else if (!known) {
       object.actions = {
@@ -199,7 +224,14 @@ function download(deps: ServerDeps, res: Response, oid: string, notFound: () => 
   if (!sendFile(deps, res, oid)) notFound();
 }
 
-async function upload(deps: ServerDeps, req: Request, res: Response, project: ProjectRecord, oid: string, size: number): Promise<void> {
+async function upload(
+  deps: ServerDeps,
+  req: Request,
+  res: Response,
+  project: ProjectRecord,
+  oid: string,
+  size: number,
+): Promise<void> {
   const tmpDir = join(deps.lfs.root, '..', 'lfs-uploads');
   mkdirSync(tmpDir, { recursive: true });
   const temp = join(tmpDir, randomBytes(8).toString('hex'));
@@ -236,12 +268,28 @@ async function upload(deps: ServerDeps, req: Request, res: Response, project: Pr
 /** A pre-signed object-storage URL, answered as S3 does. */
 function objectStorageDownload(deps: ServerDeps, req: Request, res: Response, oid: string): void {
   const s3Error = (status: number, code: string, message: string) =>
-    res.status(status).type('application/xml').send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`);
+    res
+      .status(status)
+      .type('application/xml')
+      .send(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`);
   if (req.headers.authorization) {
-    return void s3Error(400, 'InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified');
+    return void s3Error(
+      400,
+      'InvalidArgument',
+      'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified',
+    );
   }
-  const check = deps.lfs.checkPresigned(oid, String(req.query['X-Amz-Expires'] ?? ''), String(req.query['X-Amz-Signature'] ?? ''));
-  if (check === 'bad') return void s3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+  const check = deps.lfs.checkPresigned(
+    oid,
+    String(req.query['X-Amz-Expires'] ?? ''),
+    String(req.query['X-Amz-Signature'] ?? ''),
+  );
+  if (check === 'bad')
+    return void s3Error(
+      403,
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided.',
+    );
   if (check === 'expired') return void s3Error(403, 'AccessDenied', 'Request has expired');
   if (!OID.test(oid) || !sendFile(deps, res, oid)) s3Error(404, 'NoSuchKey', 'The specified key does not exist.');
 }

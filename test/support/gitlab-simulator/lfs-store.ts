@@ -102,9 +102,7 @@ export class LfsStore {
 
   /** The project's objects with their stored sizes, sorted by oid. */
   objects(projectId: number): LfsObjectInfo[] {
-    return [...(this.links.get(projectId) ?? [])]
-      .sort()
-      .map((oid) => ({ oid, size: this.fileSize(oid) ?? -1 }));
+    return [...(this.links.get(projectId) ?? [])].sort().map((oid) => ({ oid, size: this.fileSize(oid) ?? -1 }));
   }
 
   /** Overwrites the stored bytes without changing the oid (bit rot, a bad disk, a broken upload). */

@@ -26,11 +26,14 @@ export function createOAuthApplication(
   input: { name: string; redirectUri: string | string[]; scopes: string[]; confidential?: boolean },
 ): { id: number; clientId: string; clientSecret: string } {
   const app: OAuthApplicationRecord = {
-    id: state.nextId('oauth_app'), name: input.name, uid: hexToken(),
+    id: state.nextId('oauth_app'),
+    name: input.name,
+    uid: hexToken(),
     // GitLab prefixes application secrets with gloas- (Gitlab::DoorkeeperSecretStoring::Token::UniqueApplicationToken).
     secret: `gloas-${hexToken()}`,
     redirectUris: Array.isArray(input.redirectUri) ? input.redirectUri : input.redirectUri.split(/\s+/).filter(Boolean),
-    scopes: input.scopes, confidential: input.confidential ?? true,
+    scopes: input.scopes,
+    confidential: input.confidential ?? true,
   };
   state.oauthApps.set(app.id, app);
   return { id: app.id, clientId: app.uid, clientSecret: app.secret };
@@ -41,9 +44,16 @@ export function issueOAuthToken(
   input: { applicationId: number | null; userId: number; scopes: string[]; previousRefreshToken?: string | null },
 ): OAuthTokenRecord {
   const token: OAuthTokenRecord = {
-    id: state.nextId('oauth_token'), applicationId: input.applicationId, userId: input.userId, token: hexToken(),
-    refreshToken: hexToken(), scopes: input.scopes, createdAt: state.now(), expiresInSeconds: state.accessTokenTtlSeconds,
-    revokedAt: null, previousRefreshToken: input.previousRefreshToken ?? null,
+    id: state.nextId('oauth_token'),
+    applicationId: input.applicationId,
+    userId: input.userId,
+    token: hexToken(),
+    refreshToken: hexToken(),
+    scopes: input.scopes,
+    createdAt: state.now(),
+    expiresInSeconds: state.accessTokenTtlSeconds,
+    revokedAt: null,
+    previousRefreshToken: input.previousRefreshToken ?? null,
   };
   state.oauthTokens.set(token.id, token);
   return token;

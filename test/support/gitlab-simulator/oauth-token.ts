@@ -22,14 +22,16 @@ import type { OAuthApplicationRecord, OAuthTokenRecord } from './model.js';
 import { OAUTH_MESSAGES } from './oauth.js';
 import { issueOAuthToken } from './oauth-store.js';
 
-type OAuthErrorCode = 'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope';
+type OAuthErrorCode =
+  'invalid_request' | 'invalid_client' | 'invalid_grant' | 'unsupported_grant_type' | 'invalid_scope';
 
 function sendError(res: Response, error: OAuthErrorCode, description?: string): void {
   const status = error === 'invalid_client' ? 401 : 400;
   const text = description ?? OAUTH_MESSAGES[error];
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Pragma', 'no-cache');
-  if (status === 401) res.setHeader('WWW-Authenticate', `Bearer realm="Doorkeeper", error="${error}", error_description="${text}"`);
+  if (status === 401)
+    res.setHeader('WWW-Authenticate', `Bearer realm="Doorkeeper", error="${error}", error_description="${text}"`);
   res.status(status).json({ error, error_description: text });
 }
 
@@ -37,8 +39,12 @@ function sendToken(res: Response, token: OAuthTokenRecord): void {
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Pragma', 'no-cache');
   res.status(200).json({
-    access_token: token.token, token_type: 'Bearer', expires_in: token.expiresInSeconds, refresh_token: token.refreshToken,
-    scope: token.scopes.join(' '), created_at: Math.floor(token.createdAt.getTime() / 1000),
+    access_token: token.token,
+    token_type: 'Bearer',
+    expires_in: token.expiresInSeconds,
+    refresh_token: token.refreshToken,
+    scope: token.scopes.join(' '),
+    created_at: Math.floor(token.createdAt.getTime() / 1000),
   });
 }
 
@@ -47,7 +53,8 @@ function credentials(req: Request): { uid?: string; secret?: string } {
   if (basic) {
     const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
     const i = decoded.indexOf(':');
-    if (i >= 0) return { uid: decodeURIComponent(decoded.slice(0, i)), secret: decodeURIComponent(decoded.slice(i + 1)) };
+    if (i >= 0)
+      return { uid: decodeURIComponent(decoded.slice(0, i)), secret: decodeURIComponent(decoded.slice(i + 1)) };
   }
   const body = (req.body ?? {}) as Record<string, unknown>;
   return {
@@ -57,7 +64,10 @@ function credentials(req: Request): { uid?: string; secret?: string } {
 }
 
 /** Application.by_uid_and_secret: a public (non-confidential) app may omit its secret. */
-function authenticateClient(ctx: SimContext, creds: { uid?: string; secret?: string }): OAuthApplicationRecord | undefined {
+function authenticateClient(
+  ctx: SimContext,
+  creds: { uid?: string; secret?: string },
+): OAuthApplicationRecord | undefined {
   if (!creds.uid) return undefined;
   const app = [...ctx.state.oauthApps.values()].find((a) => a.uid === creds.uid);
   if (!app) return undefined;
@@ -84,16 +94,26 @@ export function registerOAuthTokenRoutes(ctx: SimContext, app: Express): void {
         if (!client) return sendError(res, 'invalid_client');
         const grant = state.oauthGrants.get(body.code);
         const now = state.now().getTime();
-        if (!grant || grant.revoked || grant.applicationId !== client.id || grant.createdAt.getTime() + grant.expiresInSeconds * 1000 <= now) {
+        if (
+          !grant ||
+          grant.revoked ||
+          grant.applicationId !== client.id ||
+          grant.createdAt.getTime() + grant.expiresInSeconds * 1000 <= now
+        ) {
           return sendError(res, 'invalid_grant');
         }
         if (grant.redirectUri !== body.redirect_uri) return sendError(res, 'invalid_grant');
         if (grant.codeChallenge) {
-          if (!body.code_verifier) return sendError(res, 'invalid_request', 'Missing required parameter: code_verifier.');
-          if (!pkceMatches(grant.codeChallenge, grant.codeChallengeMethod, body.code_verifier)) return sendError(res, 'invalid_grant');
+          if (!body.code_verifier)
+            return sendError(res, 'invalid_request', 'Missing required parameter: code_verifier.');
+          if (!pkceMatches(grant.codeChallenge, grant.codeChallengeMethod, body.code_verifier))
+            return sendError(res, 'invalid_grant');
         }
         grant.revoked = true;
-        return sendToken(res, issueOAuthToken(state, { applicationId: client.id, userId: grant.userId, scopes: grant.scopes }));
+        return sendToken(
+          res,
+          issueOAuthToken(state, { applicationId: client.id, userId: grant.userId, scopes: grant.scopes }),
+        );
       }
       case 'refresh_token': {
         if (!body.refresh_token) return sendError(res, 'invalid_request', 'Missing required parameter: refresh_token.');
@@ -106,7 +126,12 @@ export function registerOAuthTokenRoutes(ctx: SimContext, app: Express): void {
         if (!scopes.every((s) => old.scopes.includes(s))) return sendError(res, 'invalid_scope');
         // refresh_token_revoked_on_use: the old pair stays valid until the new access token is used
         // (Doorkeeper::OAuth::RefreshTokenRequest#before_successful_response).
-        const fresh = issueOAuthToken(state, { applicationId: old.applicationId, userId: old.userId, scopes, previousRefreshToken: old.refreshToken });
+        const fresh = issueOAuthToken(state, {
+          applicationId: old.applicationId,
+          userId: old.userId,
+          scopes,
+          previousRefreshToken: old.refreshToken,
+        });
         return sendToken(res, fresh);
       }
       case 'password': {
@@ -128,12 +153,16 @@ export function registerOAuthTokenRoutes(ctx: SimContext, app: Express): void {
   app.post('/oauth/revoke', (req: Request, res: Response) => {
     const body = (req.body ?? {}) as Record<string, string | undefined>;
     const value = body.token;
-    const token = value ? [...state.oauthTokens.values()].find((t) => t.token === value || t.refreshToken === value) : undefined;
+    const token = value
+      ? [...state.oauthTokens.values()].find((t) => t.token === value || t.refreshToken === value)
+      : undefined;
     if (token && token.applicationId !== null) {
       const owner = state.oauthApps.get(token.applicationId);
       const client = authenticateClient(ctx, credentials(req));
       if (owner?.confidential && client?.id !== owner.id) {
-        res.status(403).json({ error: 'unauthorized_client', error_description: 'You are not authorized to revoke this token' });
+        res
+          .status(403)
+          .json({ error: 'unauthorized_client', error_description: 'You are not authorized to revoke this token' });
         return;
       }
     }
@@ -150,18 +179,28 @@ export function registerOAuthTokenRoutes(ctx: SimContext, app: Express): void {
     else if (token.revokedAt) problem = 'The access token was revoked';
     else if (oauthIsExpired(token, state.now())) problem = 'The access token expired';
     if (problem || !token) {
-      res.setHeader('WWW-Authenticate', `Bearer realm="Doorkeeper", error="invalid_token", error_description="${problem}"`);
+      res.setHeader(
+        'WWW-Authenticate',
+        `Bearer realm="Doorkeeper", error="invalid_token", error_description="${problem}"`,
+      );
       res.status(401).json({ error: 'invalid_token', error_description: problem, state: 'unauthorized' });
       return;
     }
     revokePreviousRefreshToken(state, token);
-    const expiresIn = Math.max(0, Math.floor((token.createdAt.getTime() + token.expiresInSeconds * 1000 - state.now().getTime()) / 1000));
+    const expiresIn = Math.max(
+      0,
+      Math.floor((token.createdAt.getTime() + token.expiresInSeconds * 1000 - state.now().getTime()) / 1000),
+    );
     const application = token.applicationId !== null ? state.oauthApps.get(token.applicationId) : undefined;
     res.status(200).json({
-      resource_owner_id: token.userId, scope: token.scopes, expires_in: expiresIn,
-      application: application ? { uid: application.uid } : null, created_at: Math.floor(token.createdAt.getTime() / 1000),
+      resource_owner_id: token.userId,
+      scope: token.scopes,
+      expires_in: expiresIn,
+      application: application ? { uid: application.uid } : null,
+      created_at: Math.floor(token.createdAt.getTime() / 1000),
       // Deprecated aliases GitLab still sends (doc/api/oauth2.md "Deprecated fields").
-      scopes: token.scopes, expires_in_seconds: expiresIn,
+      scopes: token.scopes,
+      expires_in_seconds: expiresIn,
     });
   });
 }

@@ -22,12 +22,15 @@ const SESSION_COOKIE = '_gitlab_session';
 
 // config/locales/doorkeeper.en.yml (GitLab's copy)
 export const OAUTH_MESSAGES = {
-  invalid_request: 'The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed.',
+  invalid_request:
+    'The request is missing a required parameter, includes an unsupported parameter value, or is otherwise malformed.',
   invalid_redirect_uri: 'The redirect URI included is not valid.',
   access_denied: 'The resource owner or authorization server denied the request.',
   invalid_scope: 'The requested scope is invalid, unknown, or malformed.',
-  invalid_client: 'Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.',
-  invalid_grant: 'The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.',
+  invalid_client:
+    'Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.',
+  invalid_grant:
+    'The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.',
   unsupported_grant_type: 'The authorization grant type is not supported by the authorization server.',
   unsupported_response_type: 'The authorization server does not support this response type.',
   invalid_code_challenge_method: 'The code challenge method must be plain or S256.',
@@ -38,8 +41,10 @@ const SCOPE_DESCRIPTIONS: Record<string, string> = {
   api: 'Grants complete read/write access to the API, including all groups and projects.',
   read_api: 'Grants read access to the API, including all groups and projects.',
   read_user: "Grants read-only access to the authenticated user's profile through the /user API endpoint.",
-  read_repository: 'Grants read-only access to repositories on private projects using Git-over-HTTP or the Repository Files API.',
-  write_repository: 'Grants read-write access to repositories on private projects using Git-over-HTTP (not using the API).',
+  read_repository:
+    'Grants read-only access to repositories on private projects using Git-over-HTTP or the Repository Files API.',
+  write_repository:
+    'Grants read-write access to repositories on private projects using Git-over-HTTP (not using the API).',
 };
 
 const escapeHtml = (s: string): string =>
@@ -73,8 +78,11 @@ interface PreAuth {
 }
 
 /** Doorkeeper::OAuth::PreAuthorization validations, in Doorkeeper's order. */
-function preAuthorize(ctx: SimContext, params: Record<string, unknown>): PreAuth | { error: keyof typeof OAUTH_MESSAGES } {
-  const str = (k: string) => (typeof params[k] === 'string' && params[k] !== '' ? (params[k] as string) : undefined);
+function preAuthorize(
+  ctx: SimContext,
+  params: Record<string, unknown>,
+): PreAuth | { error: keyof typeof OAUTH_MESSAGES } {
+  const str = (k: string) => (typeof params[k] === 'string' && params[k] !== '' ? params[k] : undefined);
   const clientId = str('client_id');
   const app = clientId ? [...ctx.state.oauthApps.values()].find((a) => a.uid === clientId) : undefined;
   if (!app) return { error: 'invalid_client' };
@@ -87,8 +95,16 @@ function preAuthorize(ctx: SimContext, params: Record<string, unknown>): PreAuth
   if (scopes.length === 0 || !scopes.every((s) => app.scopes.includes(s))) return { error: 'invalid_scope' };
   const codeChallenge = str('code_challenge');
   const method = str('code_challenge_method');
-  if (codeChallenge && method !== undefined && method !== 'S256' && method !== 'plain') return { error: 'invalid_code_challenge_method' };
-  return { app, redirectUri, state: str('state'), scopes, codeChallenge, codeChallengeMethod: codeChallenge ? (method ?? 'plain') : undefined };
+  if (codeChallenge && method !== undefined && method !== 'S256' && method !== 'plain')
+    return { error: 'invalid_code_challenge_method' };
+  return {
+    app,
+    redirectUri,
+    state: str('state'),
+    scopes,
+    codeChallenge,
+    codeChallengeMethod: codeChallenge ? (method ?? 'plain') : undefined,
+  };
 }
 
 function withParams(uri: string, params: Record<string, string | undefined>): string {
@@ -99,15 +115,27 @@ function withParams(uri: string, params: Record<string, string | undefined>): st
 
 function hiddenFields(pre: PreAuth): string {
   const fields: Record<string, string> = {
-    client_id: pre.app.uid, redirect_uri: pre.redirectUri, state: pre.state ?? '', response_type: 'code',
-    scope: pre.scopes.join(' '), nonce: '', code_challenge: pre.codeChallenge ?? '', code_challenge_method: pre.codeChallengeMethod ?? '',
+    client_id: pre.app.uid,
+    redirect_uri: pre.redirectUri,
+    state: pre.state ?? '',
+    response_type: 'code',
+    scope: pre.scopes.join(' '),
+    nonce: '',
+    code_challenge: pre.codeChallenge ?? '',
+    code_challenge_method: pre.codeChallengeMethod ?? '',
   };
-  return Object.entries(fields).map(([k, v]) => `<input type="hidden" name="${k}" id="${k}" value="${escapeHtml(v)}">`).join('\n');
+  return Object.entries(fields)
+    .map(([k, v]) => `<input type="hidden" name="${k}" id="${k}" value="${escapeHtml(v)}">`)
+    .join('\n');
 }
 
 function consentPage(pre: PreAuth): string {
-  const scopes = pre.scopes.map((s) => `<li><strong>${escapeHtml(s)}</strong><div>${escapeHtml(SCOPE_DESCRIPTIONS[s] ?? s)}</div></li>`).join('\n');
-  return page('Authorize', `<main role="main" class="doorkeeper-authorize">
+  const scopes = pre.scopes
+    .map((s) => `<li><strong>${escapeHtml(s)}</strong><div>${escapeHtml(SCOPE_DESCRIPTIONS[s] ?? s)}</div></li>`)
+    .join('\n');
+  return page(
+    'Authorize',
+    `<main role="main" class="doorkeeper-authorize">
 <h4 id="authorize-title">Authorize <a href="${escapeHtml(pre.redirectUri)}">${escapeHtml(pre.app.name)}</a> to use your account?</h4>
 <p>An application called ${escapeHtml(pre.app.name)} is requesting access to your GitLab account.</p>
 <p>This application will be able to:</p>
@@ -121,15 +149,21 @@ ${hiddenFields(pre)}
 ${hiddenFields(pre)}
 <button type="submit" name="commit" value="Authorize" id="commit-changes" data-qa-selector="authorization_button">Authorize</button>
 </form>
-</main>`);
+</main>`,
+  );
 }
 
 function errorPage(error: keyof typeof OAUTH_MESSAGES): string {
-  return page('An error has occurred', `<h3 class="page-title">An error has occurred</h3>\n<main role="main"><pre id="error-description">${escapeHtml(OAUTH_MESSAGES[error])}</pre></main>`);
+  return page(
+    'An error has occurred',
+    `<h3 class="page-title">An error has occurred</h3>\n<main role="main"><pre id="error-description">${escapeHtml(OAUTH_MESSAGES[error])}</pre></main>`,
+  );
 }
 
 function signInPage(returnTo: string, failed: boolean): string {
-  return page('Sign in', `<main role="main">
+  return page(
+    'Sign in',
+    `<main role="main">
 ${failed ? '<div class="flash-alert" id="flash-alert">Invalid login or password.</div>' : ''}
 <form action="/users/sign_in" method="post" id="new_user">
 <input type="hidden" name="return_to" value="${escapeHtml(returnTo)}">
@@ -139,16 +173,24 @@ ${failed ? '<div class="flash-alert" id="flash-alert">Invalid login or password.
 <input type="password" name="user[password]" id="user_password" autocomplete="current-password">
 <button type="submit" name="commit" value="Sign in" id="sign-in-button">Sign in</button>
 </form>
-</main>`);
+</main>`,
+  );
 }
 
 function issueGrant(ctx: SimContext, pre: PreAuth, user: UserRecord): string {
   const code = newGrantCode();
   ctx.state.oauthGrants.set(code, {
-    code, applicationId: pre.app.id, userId: user.id, redirectUri: pre.redirectUri, scopes: pre.scopes,
-    codeChallenge: pre.codeChallenge ?? null, codeChallengeMethod: pre.codeChallengeMethod ?? null,
+    code,
+    applicationId: pre.app.id,
+    userId: user.id,
+    redirectUri: pre.redirectUri,
+    scopes: pre.scopes,
+    codeChallenge: pre.codeChallenge ?? null,
+    codeChallengeMethod: pre.codeChallengeMethod ?? null,
     // Doorkeeper authorization_code_expires_in default: 10 minutes.
-    createdAt: ctx.state.now(), expiresInSeconds: 600, revoked: false,
+    createdAt: ctx.state.now(),
+    expiresInSeconds: 600,
+    revoked: false,
   });
   return withParams(pre.redirectUri, { code, state: pre.state });
 }
@@ -164,7 +206,8 @@ export function registerOAuthRoutes(ctx: SimContext, app: Express): void {
   app.post('/users/sign_in', (req: Request, res: Response) => {
     const body = (req.body ?? {}) as { user?: { login?: string; password?: string }; return_to?: string };
     const user = body.user?.login ? state.findUserByLogin(body.user.login) : undefined;
-    const returnTo = body.return_to && body.return_to.startsWith('/') && !body.return_to.startsWith('//') ? body.return_to : '/';
+    const returnTo =
+      body.return_to && body.return_to.startsWith('/') && !body.return_to.startsWith('//') ? body.return_to : '/';
     if (!user || user.password !== body.user?.password) {
       res.status(200).type('text/html').send(signInPage(returnTo, true));
       return;
@@ -182,18 +225,32 @@ export function registerOAuthRoutes(ctx: SimContext, app: Express): void {
       res.redirect(302, `/users/sign_in?return_to=${encodeURIComponent(req.originalUrl)}`);
       return;
     }
-    const pre = preAuthorize(ctx, req.query as Record<string, unknown>);
+    const pre = preAuthorize(ctx, req.query);
     if ('error' in pre) {
       res.status(200).type('text/html').send(errorPage(pre.error));
       return;
     }
-    const matching = [...state.oauthTokens.values()].some((t) => t.applicationId === pre.app.id && t.userId === user.id && !t.revokedAt
-      && pre.scopes.every((s) => t.scopes.includes(s)) && t.scopes.length === pre.scopes.length);
+    const matching = [...state.oauthTokens.values()].some(
+      (t) =>
+        t.applicationId === pre.app.id &&
+        t.userId === user.id &&
+        !t.revokedAt &&
+        pre.scopes.every((s) => t.scopes.includes(s)) &&
+        t.scopes.length === pre.scopes.length,
+    );
     if (matching && pre.app.confidential) {
       const target = issueGrant(ctx, pre, user);
-      res.status(200).type('text/html').send(page('Redirecting', `<h1 class="page-title">Redirecting</h1>
+      res
+        .status(200)
+        .type('text/html')
+        .send(
+          page(
+            'Redirecting',
+            `<h1 class="page-title">Redirecting</h1>
 <div><a id="redirect-link" href="${escapeHtml(target)}">Click here to redirect to ${escapeHtml(target)}</a></div>
-<script>window.location = ${JSON.stringify(target)};</script>`));
+<script>window.location = ${JSON.stringify(target)};</script>`,
+          ),
+        );
       return;
     }
     res.status(200).type('text/html').send(consentPage(pre));
@@ -212,7 +269,14 @@ export function registerOAuthRoutes(ctx: SimContext, app: Express): void {
       return;
     }
     if (deny || params._method === 'delete') {
-      res.redirect(302, withParams(pre.redirectUri, { error: 'access_denied', error_description: OAUTH_MESSAGES.access_denied, state: pre.state }));
+      res.redirect(
+        302,
+        withParams(pre.redirectUri, {
+          error: 'access_denied',
+          error_description: OAUTH_MESSAGES.access_denied,
+          state: pre.state,
+        }),
+      );
       return;
     }
     res.redirect(302, issueGrant(ctx, pre, user));

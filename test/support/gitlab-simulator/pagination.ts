@@ -84,7 +84,13 @@ export function keysetUnavailable(): ApiError {
  * Keyset pagination on `id` for records already filtered (the caller applies id_after/id_before
  * as ordinary filters, as GitLab's ProjectsFinder does) and sorted by id in `sort` order.
  */
-export function paginateKeysetById<T extends { id: number }>(req: Request, res: Response, baseUrl: string, items: T[], sort: 'asc' | 'desc'): T[] {
+export function paginateKeysetById<T extends { id: number }>(
+  req: Request,
+  res: Response,
+  baseUrl: string,
+  items: T[],
+  sort: 'asc' | 'desc',
+): T[] {
   const perPage = perPageOf(req);
   const page = items.slice(0, perPage);
   const last = page[page.length - 1];
@@ -117,7 +123,12 @@ export function assertOffsetWithinLimit(req: Request, typeName: string, limit = 
  * naming the last record's sort key and id, and is absent on the last page.
  */
 export function paginateKeysetByCursor<T extends { id: number }>(
-  req: Request, res: Response, baseUrl: string, sorted: T[], key: (item: T) => string | number, sort: 'asc' | 'desc',
+  req: Request,
+  res: Response,
+  baseUrl: string,
+  sorted: T[],
+  key: (item: T) => string | number,
+  sort: 'asc' | 'desc',
 ): T[] {
   const perPage = perPageOf(req);
   const raw = typeof req.query.cursor === 'string' ? req.query.cursor : undefined;

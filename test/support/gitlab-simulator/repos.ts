@@ -55,10 +55,18 @@ export function listBranches(path: string): string[] {
 /** Whether the repository has any ref; read from disk because listings call it for every project. */
 export function hasAnyRef(path: string): boolean {
   const packed = join(path, 'packed-refs');
-  if (existsSync(packed) && readFileSync(packed, 'utf8').split('\n').some((line) => /^[0-9a-f]{40}/.test(line))) return true;
+  if (
+    existsSync(packed) &&
+    readFileSync(packed, 'utf8')
+      .split('\n')
+      .some((line) => /^[0-9a-f]{40}/.test(line))
+  )
+    return true;
   const walk = (dir: string): boolean => {
     if (!existsSync(dir)) return false;
-    return readdirSync(dir, { withFileTypes: true }).some((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.isFile()));
+    return readdirSync(dir, { withFileTypes: true }).some((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.isFile(),
+    );
   };
   return walk(join(path, 'refs'));
 }
@@ -121,12 +129,23 @@ export function createBranch(path: string, branch: string, ref: string): string 
 }
 
 /** Lightweight tag, or annotated when `message` is given (as GitLab's tags API does). */
-export function createTag(path: string, tag: string, ref: string, message: string | undefined, tagger: CommitAuthor, date: Date): string {
+export function createTag(
+  path: string,
+  tag: string,
+  ref: string,
+  message: string | undefined,
+  tagger: CommitAuthor,
+  date: Date,
+): string {
   const sha = resolveRef(path, ref);
   if (!sha) throw new Error(`ref ${ref} not found in ${path}`);
   if (message) {
     git(path, ['tag', '-a', tag, sha, '-m', message], {
-      env: { GIT_COMMITTER_NAME: tagger.name, GIT_COMMITTER_EMAIL: tagger.email, GIT_COMMITTER_DATE: date.toISOString() },
+      env: {
+        GIT_COMMITTER_NAME: tagger.name,
+        GIT_COMMITTER_EMAIL: tagger.email,
+        GIT_COMMITTER_DATE: date.toISOString(),
+      },
     });
   } else {
     git(path, ['update-ref', `refs/tags/${tag}`, sha]);

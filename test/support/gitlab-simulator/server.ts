@@ -54,8 +54,12 @@ export function createApp(deps: ServerDeps): express.Express {
     res.on('finish', () => {
       const [path, search = ''] = req.originalUrl.split('?');
       requests.push({
-        method: req.method, path, query: Object.fromEntries(new URLSearchParams(search)), status: res.statusCode,
-        auth: res.locals.authKind as RecordedRequest['auth'], at,
+        method: req.method,
+        path,
+        query: Object.fromEntries(new URLSearchParams(search)),
+        status: res.statusCode,
+        auth: res.locals.authKind as RecordedRequest['auth'],
+        at,
       });
       deps.onRecorded?.();
     });
@@ -111,7 +115,10 @@ export function createApp(deps: ServerDeps): express.Express {
   registerOAuthRoutes(ctx, app);
 
   app.use((_req: Request, res: Response) => {
-    res.status(404).type('text/html').send('<!DOCTYPE html><html><body><h1>404</h1><p>Page Not Found</p></body></html>\n');
+    res
+      .status(404)
+      .type('text/html')
+      .send('<!DOCTYPE html><html><body><h1>404</h1><p>Page Not Found</p></body></html>\n');
   });
 
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
@@ -122,7 +129,8 @@ export function createApp(deps: ServerDeps): express.Express {
       else res.status(error.status).json(error.body);
       return;
     }
-    const status = (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode;
+    const status =
+      (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
       // Malformed JSON and the like: Grape answers 400 with a message.
       res.status(status).json({ error: (error as Error).message });

@@ -6,10 +6,32 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type {
-  DeployKeyRecord, EpicRecord, GroupLabelRecord, GroupMilestoneRecord, HookRecord, IssueRecord, LabelRecord,
-  MembershipMeta, MergeRequestDiffRecord, MergeRequestRecord, MilestoneRecord, NamespaceRecord, NoteRecord,
-  OAuthApplicationRecord, OAuthGrantRecord, OAuthTokenRecord, PersonalAccessTokenRecord, ProjectRecord,
-  ProtectedBranchRecord, ProtectedTagRecord, ReleaseRecord, SnippetRecord, Tier, UserRecord, VariableRecord, Visibility,
+  DeployKeyRecord,
+  EpicRecord,
+  GroupLabelRecord,
+  GroupMilestoneRecord,
+  HookRecord,
+  IssueRecord,
+  LabelRecord,
+  MembershipMeta,
+  MergeRequestDiffRecord,
+  MergeRequestRecord,
+  MilestoneRecord,
+  NamespaceRecord,
+  NoteRecord,
+  OAuthApplicationRecord,
+  OAuthGrantRecord,
+  OAuthTokenRecord,
+  PersonalAccessTokenRecord,
+  ProjectRecord,
+  ProtectedBranchRecord,
+  ProtectedTagRecord,
+  ReleaseRecord,
+  SnippetRecord,
+  Tier,
+  UserRecord,
+  VariableRecord,
+  Visibility,
 } from './model.js';
 import * as repos from './repos.js';
 
@@ -70,7 +92,13 @@ export class SimulatorState {
 
   // ---- users and tokens -------------------------------------------------------------------
 
-  createUser(input: { username: string; email?: string; name?: string; password?: string; isAdmin?: boolean }): UserRecord {
+  createUser(input: {
+    username: string;
+    email?: string;
+    name?: string;
+    password?: string;
+    isAdmin?: boolean;
+  }): UserRecord {
     if (this.findUserByLogin(input.username)) throw new Error(`username ${input.username} is taken`);
     if (this.findNamespaceByFullPath(input.username)) throw new Error(`path ${input.username} is taken`);
     const now = this.now();
@@ -87,8 +115,15 @@ export class SimulatorState {
     };
     this.users.set(user.id, user);
     this.namespaces.set(namespaceId, {
-      id: namespaceId, kind: 'user', name: user.name, path: user.username, parentId: null, ownerId: user.id,
-      description: '', visibility: 'public', createdAt: now,
+      id: namespaceId,
+      kind: 'user',
+      name: user.name,
+      path: user.username,
+      parentId: null,
+      ownerId: user.id,
+      description: '',
+      visibility: 'public',
+      createdAt: now,
     });
     return user;
   }
@@ -117,8 +152,15 @@ export class SimulatorState {
     // GitLab's default prefix is glpat- (doc/user/profile/personal_access_tokens.md, "token prefix").
     const token = `glpat-${randomBytes(15).toString('base64url')}`;
     this.pats.set(id, {
-      id, userId, name: input.name ?? `token-${id}`, description: input.description ?? null, scopes: [...input.scopes], token,
-      createdAt: this.now(), expiresAt: input.expiresAt === undefined ? null : input.expiresAt, revoked: input.revoked ?? false,
+      id,
+      userId,
+      name: input.name ?? `token-${id}`,
+      description: input.description ?? null,
+      scopes: [...input.scopes],
+      token,
+      createdAt: this.now(),
+      expiresAt: input.expiresAt === undefined ? null : input.expiresAt,
+      revoked: input.revoked ?? false,
       lastUsedAt: null,
     });
     return { id, token };
@@ -132,52 +174,103 @@ export class SimulatorState {
 
   // ---- groups, projects, members ----------------------------------------------------------
 
-  createGroup(input: { path: string; name?: string; parentId?: number | null; visibility?: Visibility; ownerId?: number; description?: string }): NamespaceRecord {
+  createGroup(input: {
+    path: string;
+    name?: string;
+    parentId?: number | null;
+    visibility?: Visibility;
+    ownerId?: number;
+    description?: string;
+  }): NamespaceRecord {
     const parentId = input.parentId ?? null;
-    if (parentId !== null && this.namespaces.get(parentId)?.kind !== 'group') throw new Error(`group ${parentId} does not exist`);
+    if (parentId !== null && this.namespaces.get(parentId)?.kind !== 'group')
+      throw new Error(`group ${parentId} does not exist`);
     const fullPath = parentId === null ? input.path : `${this.fullPath(parentId)}/${input.path}`;
-    if (this.findNamespaceByFullPath(fullPath) || this.findProjectByFullPath(fullPath)) throw new Error(`path ${fullPath} is taken`);
+    if (this.findNamespaceByFullPath(fullPath) || this.findProjectByFullPath(fullPath))
+      throw new Error(`path ${fullPath} is taken`);
     const group: NamespaceRecord = {
-      id: this.nextId('namespace'), kind: 'group', name: input.name ?? input.path, path: input.path, parentId, ownerId: null,
-      description: input.description ?? '', visibility: input.visibility ?? 'private', createdAt: this.now(),
+      id: this.nextId('namespace'),
+      kind: 'group',
+      name: input.name ?? input.path,
+      path: input.path,
+      parentId,
+      ownerId: null,
+      description: input.description ?? '',
+      visibility: input.visibility ?? 'private',
+      createdAt: this.now(),
     };
     this.namespaces.set(group.id, group);
     if (input.ownerId !== undefined) this.addMember('group', group.id, input.ownerId, 50);
     return group;
   }
 
-  addMember(kind: 'group' | 'project', id: number, userId: number, accessLevel: number, meta: { createdById?: number; expiresAt?: string | null } = {}): void {
+  addMember(
+    kind: 'group' | 'project',
+    id: number,
+    userId: number,
+    accessLevel: number,
+    meta: { createdById?: number; expiresAt?: string | null } = {},
+  ): void {
     this.requireUser(userId);
     if (kind === 'group' && this.namespaces.get(id)?.kind !== 'group') throw new Error(`group ${id} does not exist`);
     if (kind === 'project' && !this.projects.has(id)) throw new Error(`project ${id} does not exist`);
     this.members.set(`${kind}:${id}:${userId}`, accessLevel);
-    this.membershipMeta.set(`${kind}:${id}:${userId}`, { createdAt: this.now(), createdById: meta.createdById ?? null, expiresAt: meta.expiresAt ?? null });
+    this.membershipMeta.set(`${kind}:${id}:${userId}`, {
+      createdAt: this.now(),
+      createdById: meta.createdById ?? null,
+      expiresAt: meta.expiresAt ?? null,
+    });
   }
 
   createProject(input: {
-    namespaceId: number; path: string; name?: string; visibility?: Visibility; defaultBranch?: string; wikiEnabled?: boolean;
-    lfsEnabled?: boolean; archived?: boolean; withCommit?: boolean; description?: string; creatorId?: number; topics?: string[];
+    namespaceId: number;
+    path: string;
+    name?: string;
+    visibility?: Visibility;
+    defaultBranch?: string;
+    wikiEnabled?: boolean;
+    lfsEnabled?: boolean;
+    archived?: boolean;
+    withCommit?: boolean;
+    description?: string;
+    creatorId?: number;
+    topics?: string[];
   }): ProjectRecord {
     const namespace = this.namespaces.get(input.namespaceId);
     if (!namespace) throw new Error(`namespace ${input.namespaceId} does not exist`);
     const fullPath = `${this.fullPath(namespace.id)}/${input.path}`;
-    if (this.findProjectByFullPath(fullPath) || this.findNamespaceByFullPath(fullPath)) throw new Error(`path ${fullPath} is taken`);
+    if (this.findProjectByFullPath(fullPath) || this.findNamespaceByFullPath(fullPath))
+      throw new Error(`path ${fullPath} is taken`);
     const now = this.now();
     const withCommit = input.withCommit ?? true;
     const project: ProjectRecord = {
-      id: this.nextId('project'), name: input.name ?? input.path, path: input.path, namespaceId: namespace.id,
-      description: input.description ?? null, visibility: input.visibility ?? 'private',
+      id: this.nextId('project'),
+      name: input.name ?? input.path,
+      path: input.path,
+      namespaceId: namespace.id,
+      description: input.description ?? null,
+      visibility: input.visibility ?? 'private',
       defaultBranch: withCommit ? (input.defaultBranch ?? 'main') : (input.defaultBranch ?? null),
-      archived: input.archived ?? false, wikiEnabled: input.wikiEnabled ?? true, lfsEnabled: input.lfsEnabled ?? true,
-      issuesEnabled: true, creatorId: input.creatorId ?? namespace.ownerId ?? this.firstOwnerOf(namespace.id) ?? 1,
-      createdAt: now, updatedAt: now, lastActivityAt: now, topics: input.topics ?? [],
+      archived: input.archived ?? false,
+      wikiEnabled: input.wikiEnabled ?? true,
+      lfsEnabled: input.lfsEnabled ?? true,
+      issuesEnabled: true,
+      creatorId: input.creatorId ?? namespace.ownerId ?? this.firstOwnerOf(namespace.id) ?? 1,
+      createdAt: now,
+      updatedAt: now,
+      lastActivityAt: now,
+      topics: input.topics ?? [],
     };
     this.projects.set(project.id, project);
     // An empty project's HEAD still names the instance default branch (main), as on GitLab.
     repos.initBareRepository(this.repoPath(project.id), input.defaultBranch ?? 'main');
     // No wiki repository yet: GitLab creates it lazily, on the first page or the first push (git-http.ts).
     if (withCommit) {
-      this.pushCommit(project.id, { branch: project.defaultBranch!, files: { 'README.md': `# ${project.name}\n` }, message: 'Initial commit' });
+      this.pushCommit(project.id, {
+        branch: project.defaultBranch!,
+        files: { 'README.md': `# ${project.name}\n` },
+        message: 'Initial commit',
+      });
     }
     return project;
   }
@@ -189,11 +282,22 @@ export class SimulatorState {
     this.projects.delete(id);
     for (const key of [...this.members.keys()]) if (key.startsWith(`project:${id}:`)) this.members.delete(key);
     const perProject = [
-      this.labels, this.milestones, this.issues, this.notes, this.mergeRequests, this.releases, this.snippets, this.hooks,
-      this.deployKeys, this.variables, this.protectedBranches, this.protectedTags,
+      this.labels,
+      this.milestones,
+      this.issues,
+      this.notes,
+      this.mergeRequests,
+      this.releases,
+      this.snippets,
+      this.hooks,
+      this.deployKeys,
+      this.variables,
+      this.protectedBranches,
+      this.protectedTags,
     ] as Array<Array<{ projectId: number }>>;
     const mergeRequestIds = new Set(this.mergeRequests.filter((m) => m.projectId === id).map((m) => m.id));
-    for (let i = this.mergeRequestDiffs.length - 1; i >= 0; i--) if (mergeRequestIds.has(this.mergeRequestDiffs[i].mergeRequestId)) this.mergeRequestDiffs.splice(i, 1);
+    for (let i = this.mergeRequestDiffs.length - 1; i >= 0; i--)
+      if (mergeRequestIds.has(this.mergeRequestDiffs[i].mergeRequestId)) this.mergeRequestDiffs.splice(i, 1);
     for (const list of perProject) {
       for (let i = list.length - 1; i >= 0; i--) if (list[i].projectId === id) list.splice(i, 1);
     }
@@ -205,13 +309,23 @@ export class SimulatorState {
     return project;
   }
 
-  pushCommit(projectId: number, input: { branch?: string; files: Record<string, string>; message?: string; authorId?: number }): string {
+  pushCommit(
+    projectId: number,
+    input: { branch?: string; files: Record<string, string>; message?: string; authorId?: number },
+  ): string {
     const project = this.requireProject(projectId);
     const branch = input.branch ?? project.defaultBranch ?? 'main';
-    const author = this.users.get(input.authorId ?? project.creatorId) ?? { name: 'Simulator', email: 'simulator@example.com' };
+    const author = this.users.get(input.authorId ?? project.creatorId) ?? {
+      name: 'Simulator',
+      email: 'simulator@example.com',
+    };
     const sha = repos.commitFiles(this.repoPath(projectId), {
-      branch, files: input.files, message: input.message ?? 'Update files', author: { name: author.name, email: author.email },
-      date: this.now(), startPoint: project.defaultBranch ? `refs/heads/${project.defaultBranch}` : undefined,
+      branch,
+      files: input.files,
+      message: input.message ?? 'Update files',
+      author: { name: author.name, email: author.email },
+      date: this.now(),
+      startPoint: project.defaultBranch ? `refs/heads/${project.defaultBranch}` : undefined,
     });
     this.afterPush(project);
     return sha;
@@ -219,15 +333,25 @@ export class SimulatorState {
 
   createBranch(projectId: number, input: { branch: string; ref?: string }): string {
     const project = this.requireProject(projectId);
-    const sha = repos.createBranch(this.repoPath(projectId), input.branch, input.ref ?? `refs/heads/${project.defaultBranch ?? 'main'}`);
+    const sha = repos.createBranch(
+      this.repoPath(projectId),
+      input.branch,
+      input.ref ?? `refs/heads/${project.defaultBranch ?? 'main'}`,
+    );
     this.afterPush(project);
     return sha;
   }
 
   createTag(projectId: number, input: { tag: string; ref?: string; message?: string }): string {
     const project = this.requireProject(projectId);
-    const sha = repos.createTag(this.repoPath(projectId), input.tag, input.ref ?? `refs/heads/${project.defaultBranch ?? 'main'}`,
-      input.message, { name: 'Simulator', email: 'simulator@example.com' }, this.now());
+    const sha = repos.createTag(
+      this.repoPath(projectId),
+      input.tag,
+      input.ref ?? `refs/heads/${project.defaultBranch ?? 'main'}`,
+      input.message,
+      { name: 'Simulator', email: 'simulator@example.com' },
+      this.now(),
+    );
     this.afterPush(project);
     return sha;
   }
@@ -237,8 +361,11 @@ export class SimulatorState {
     const project = this.requireProject(projectId);
     repos.initBareRepository(this.wikiPath(projectId), 'main');
     const sha = repos.commitFiles(this.wikiPath(projectId), {
-      branch: 'main', files: { [`${input.title.replace(/\s+/g, '-')}.md`]: input.content }, message: `Update ${input.title}`,
-      author: { name: 'Simulator', email: 'simulator@example.com' }, date: this.now(),
+      branch: 'main',
+      files: { [`${input.title.replace(/\s+/g, '-')}.md`]: input.content },
+      message: `Update ${input.title}`,
+      author: { name: 'Simulator', email: 'simulator@example.com' },
+      date: this.now(),
     });
     project.lastActivityAt = this.now();
     this.bumpRepoVersion(projectId);

@@ -38,7 +38,9 @@ export function ConnectionsPage() {
   useSubscription({ query: ConnectionStatusChangedDocument, variables: {} }, (_prev, event) => {
     const change = event.connectionStatusChanged;
     if (pending?.connectionId === change.connectionId && change.status !== 'AWAITING_AUTHORIZATION') setPending(null);
-    setAnnouncement(`A connection is now ${change.status.toLowerCase().replace(/_/g, ' ')}${change.reason ? `: ${change.reason}` : ''}.`);
+    setAnnouncement(
+      `A connection is now ${change.status.toLowerCase().replace(/_/g, ' ')}${change.reason ? `: ${change.reason}` : ''}.`,
+    );
     refetch({ requestPolicy: 'network-only' });
     return event;
   });
@@ -77,7 +79,8 @@ export function ConnectionsPage() {
           <PopupBlockedHint authorizationUrl={pending.authorizationUrl} />
         ) : (
           <Notice kind="info">
-            <span className="spinner" aria-hidden="true" /> Waiting for you to authorize Labkeeper again in the GitLab pop-up…
+            <span className="spinner" aria-hidden="true" /> Waiting for you to authorize Labkeeper again in the GitLab
+            pop-up…
           </Notice>
         )
       ) : null}
@@ -114,7 +117,9 @@ function needsAttention(connection: ConnectionSummaryFragment): boolean {
 }
 
 function who(connection: ConnectionSummaryFragment): string {
-  return connection.gitlabUser ? `@${connection.gitlabUser.username}` : (connection.login ?? 'GitLab user not known yet');
+  return connection.gitlabUser
+    ? `@${connection.gitlabUser.username}`
+    : (connection.login ?? 'GitLab user not known yet');
 }
 
 function ConnectionDetails({
@@ -132,7 +137,11 @@ function ConnectionDetails({
   const disconnected = connection.status === 'DISCONNECTED';
   const attention = needsAttention(connection);
   return (
-    <article className={`card connection-card${attention ? ' card-attention' : ''}`} aria-label={`Connection ${who(connection)} on ${connection.instanceUrl}`} data-testid="connection">
+    <article
+      className={`card connection-card${attention ? ' card-attention' : ''}`}
+      aria-label={`Connection ${who(connection)} on ${connection.instanceUrl}`}
+      data-testid="connection"
+    >
       <div className="row">
         <h2 className="card-title">{who(connection)}</h2>
         <StatusBadge status={connection.status} />
@@ -178,20 +187,33 @@ function ConnectionDetails({
             ) : (
               '—'
             )}
-            {connection.login && connection.login !== connection.gitlabUser?.username ? <span className="muted"> (login {connection.login})</span> : null}
+            {connection.login && connection.login !== connection.gitlabUser?.username ? (
+              <span className="muted"> (login {connection.login})</span>
+            ) : null}
           </dd>
         </div>
         <div>
           <dt>Scopes</dt>
-          <dd>{connection.scopes.length > 0 ? connection.scopes.map((s) => <code key={s} className="scope">{s}</code>) : '—'}</dd>
+          <dd>
+            {connection.scopes.length > 0
+              ? connection.scopes.map((s) => (
+                  <code key={s} className="scope">
+                    {s}
+                  </code>
+                ))
+              : '—'}
+          </dd>
         </div>
         <div>
           <dt>Token expires</dt>
           <dd>
             {connection.tokenExpiresAt ? (
               <>
-                {formatDateTime(connection.tokenExpiresAt)} <span className="muted">({formatRelative(connection.tokenExpiresAt)})</span>
-                {connection.method !== 'PERSONAL_ACCESS_TOKEN' ? <span className="muted"> · refreshed automatically</span> : null}
+                {formatDateTime(connection.tokenExpiresAt)}{' '}
+                <span className="muted">({formatRelative(connection.tokenExpiresAt)})</span>
+                {connection.method !== 'PERSONAL_ACCESS_TOKEN' ? (
+                  <span className="muted"> · refreshed automatically</span>
+                ) : null}
               </>
             ) : (
               'never'
@@ -207,7 +229,15 @@ function ConnectionDetails({
   );
 }
 
-function DisconnectDialog({ connection, onClose, onDone }: { connection: ConnectionSummaryFragment | null; onClose(): void; onDone(): void }) {
+function DisconnectDialog({
+  connection,
+  onClose,
+  onDone,
+}: {
+  connection: ConnectionSummaryFragment | null;
+  onClose(): void;
+  onDone(): void;
+}) {
   const [result, disconnect] = useMutation(DisconnectDocument);
   const [error, setError] = useState<string | null>(null);
   const close = () => (setError(null), onClose());
@@ -216,8 +246,8 @@ function DisconnectDialog({ connection, onClose, onDone }: { connection: Connect
       {connection ? (
         <>
           <p>
-            Disconnect <strong>{who(connection)}</strong> on {connection.instanceUrl}? Syncs and backups through it stop; OAuth tokens are revoked
-            where GitLab allows. Existing snapshots are kept.
+            Disconnect <strong>{who(connection)}</strong> on {connection.instanceUrl}? Syncs and backups through it
+            stop; OAuth tokens are revoked where GitLab allows. Existing snapshots are kept.
           </p>
           {error ? <ErrorNotice message={error} /> : null}
           <div className="row">

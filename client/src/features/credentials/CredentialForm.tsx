@@ -6,7 +6,11 @@
 import { useState, type FormEvent } from 'react';
 import { useMutation } from 'urql';
 import { problemOf } from '../../api/errors';
-import { CreateCredentialDocument, type CredentialFieldsFragment, type CredentialKind } from '../../graphql/generated/graphql';
+import {
+  CreateCredentialDocument,
+  type CredentialFieldsFragment,
+  type CredentialKind,
+} from '../../graphql/generated/graphql';
 import { Field } from '../../ui/Field';
 import { ErrorNotice } from '../../ui/States';
 
@@ -79,13 +83,27 @@ export function CredentialForm({
           </select>
         </Field>
       )}
-      <Field label="Name" error={problem.fields.name} hint="How you will recognise it, e.g. “alice on gitlab.example.com”.">
+      <Field
+        label="Name"
+        error={problem.fields.name}
+        hint="How you will recognise it, e.g. “alice on gitlab.example.com”."
+      >
         <input type="text" value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" required />
       </Field>
       <Field label="Secret" error={problem.fields.secret} hint="Stored encrypted; Labkeeper never shows it again.">
-        <input type="password" value={secret} onChange={(e) => setSecret(e.target.value)} autoComplete="new-password" required />
+        <input
+          type="password"
+          value={secret}
+          onChange={(e) => setSecret(e.target.value)}
+          autoComplete="new-password"
+          required
+        />
       </Field>
-      <Field label="Username (optional)" error={problem.fields.username} hint="The GitLab username or e-mail that goes with the secret.">
+      <Field
+        label="Username (optional)"
+        error={problem.fields.username}
+        hint="The GitLab username or e-mail that goes with the secret."
+      >
         <input type="text" value={username} onChange={(e) => setUsername(e.target.value)} autoComplete="off" />
       </Field>
       <Field label="Description (optional)" error={problem.fields.description}>

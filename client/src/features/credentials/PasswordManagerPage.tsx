@@ -6,7 +6,11 @@
 import { useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { problemOf } from '../../api/errors';
-import { CredentialsDocument, DeleteCredentialDocument, type CredentialFieldsFragment } from '../../graphql/generated/graphql';
+import {
+  CredentialsDocument,
+  DeleteCredentialDocument,
+  type CredentialFieldsFragment,
+} from '../../graphql/generated/graphql';
 import { Dialog } from '../../ui/Dialog';
 import { formatDateTime } from '../../ui/format';
 import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
@@ -29,15 +33,17 @@ export function PasswordManagerPage() {
         </button>
       </div>
       <p className="muted">
-        Personal access tokens, OAuth client secrets, passwords and encryption keys, encrypted at rest. A secret is never shown again
-        after it is saved.
+        Personal access tokens, OAuth client secrets, passwords and encryption keys, encrypted at rest. A secret is
+        never shown again after it is saved.
       </p>
       {message ? <Notice kind="success">{message}</Notice> : null}
 
       {credentials.fetching && !credentials.data ? <Loading /> : null}
       <ErrorNotice error={credentials.error} />
       {credentials.data && list.length === 0 ? (
-        <Empty title="The Password Manager is empty.">Add a personal access token here, or connect GitLab with one in Advanced mode.</Empty>
+        <Empty title="The Password Manager is empty.">
+          Add a personal access token here, or connect GitLab with one in Advanced mode.
+        </Empty>
       ) : null}
       {list.length > 0 ? (
         <div className="table-wrap">
@@ -71,7 +77,12 @@ export function PasswordManagerPage() {
                   </td>
                   <td>{formatDateTime(c.createdAt)}</td>
                   <td>
-                    <button type="button" className="button-danger" aria-label={`Delete ${c.name}`} onClick={() => (setMessage(null), setDeleting(c))}>
+                    <button
+                      type="button"
+                      className="button-danger"
+                      aria-label={`Delete ${c.name}`}
+                      onClick={() => (setMessage(null), setDeleting(c))}
+                    >
                       Delete
                     </button>
                   </td>
@@ -110,7 +121,12 @@ function Expiry({ iso }: { iso: string | null | undefined }) {
   const days = Math.ceil((new Date(iso).getTime() - Date.now()) / 86_400_000);
   const text = formatDateTime(iso);
   if (days < 0) return <strong className="text-bad">{text} (expired)</strong>;
-  if (days <= 14) return <strong className="text-warn">{text} (in {days} days)</strong>;
+  if (days <= 14)
+    return (
+      <strong className="text-warn">
+        {text} (in {days} days)
+      </strong>
+    );
   return <>{text}</>;
 }
 
@@ -131,7 +147,8 @@ function DeleteCredentialDialog({
       {credential ? (
         <>
           <p>
-            Delete <strong>{credential.name}</strong> from the Password Manager? Labkeeper will no longer be able to use this secret.
+            Delete <strong>{credential.name}</strong> from the Password Manager? Labkeeper will no longer be able to use
+            this secret.
           </p>
           {refusal ? <ErrorNotice message={`Not deleted: ${refusal}`} /> : null}
           <div className="row">

@@ -5,7 +5,11 @@
  */
 import { useQuery, useSubscription } from 'urql';
 import { Link } from '../../app/router';
-import { DashboardBackupProgressDocument, DashboardDocument, LastBackupRunDocument } from '../../graphql/generated/graphql';
+import {
+  DashboardBackupProgressDocument,
+  DashboardDocument,
+  LastBackupRunDocument,
+} from '../../graphql/generated/graphql';
 import { formatBytes, formatDateTime, formatRelative } from '../../ui/format';
 import { Empty, ErrorNotice, Loading } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
@@ -23,9 +27,11 @@ export function DashboardPage() {
     }),
     { total: 0, protected: 0, unprotected: 0 },
   );
-  const attention = (result.data?.connections ?? []).filter((c) => ['ERROR', 'EXPIRED'].includes(c.status) || c.warnings.length > 0);
+  const attention = (result.data?.connections ?? []).filter(
+    (c) => ['ERROR', 'EXPIRED'].includes(c.status) || c.warnings.length > 0,
+  );
   const history = result.data?.storageHistory ?? [];
-  const stored = history.length > 0 ? history[history.length - 1]!.storedBytes : 0;
+  const stored = history.length > 0 ? history[history.length - 1].storedBytes : 0;
   const onRunFinished = () => refetch({ requestPolicy: 'network-only' });
 
   return (
@@ -154,7 +160,8 @@ function LastRun({ organizationId, onFinished }: { organizationId: string; onFin
     const progress = event.backupProgress;
     // A new run appears, or one ends: re-read this row (and, at the end, the totals and chart).
     if (progress.isTerminal || progress.runStatus === 'QUEUED' || progress.runStatus === 'RUNNING') {
-      if (progress.runId !== result.data?.backupRuns.nodes[0]?.id || progress.isTerminal) refetch({ requestPolicy: 'network-only' });
+      if (progress.runId !== result.data?.backupRuns.nodes[0]?.id || progress.isTerminal)
+        refetch({ requestPolicy: 'network-only' });
       if (progress.isTerminal) onFinished();
     }
     return event;

@@ -24,10 +24,12 @@ export function StorageChart({ points }: { points: StoragePoint[] }) {
   const innerH = HEIGHT - PAD.top - PAD.bottom;
   const x = (i: number) => PAD.left + (points.length === 1 ? innerW : (i / (points.length - 1)) * innerW);
   const y = (bytes: number) => PAD.top + innerH - (bytes / max) * innerH;
-  const line = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(p.storedBytes).toFixed(1)}`).join(' ');
+  const line = points
+    .map((p, i) => `${i === 0 ? 'M' : 'L'}${x(i).toFixed(1)},${y(p.storedBytes).toFixed(1)}`)
+    .join(' ');
   const area = `${line} L${x(points.length - 1).toFixed(1)},${PAD.top + innerH} L${x(0).toFixed(1)},${PAD.top + innerH} Z`;
-  const first = points[0]!;
-  const last = points[points.length - 1]!;
+  const first = points[0];
+  const last = points[points.length - 1];
   const ticks = [0, 0.5, 1].map((f) => f * max);
   const labelEvery = Math.max(1, Math.ceil(points.length / 6));
   const description = `From ${first.date} to ${last.date}, stored bytes went from ${formatBytes(first.storedBytes)} to ${formatBytes(last.storedBytes)} (${last.snapshotCount} snapshots kept).`;
@@ -48,11 +50,20 @@ export function StorageChart({ points }: { points: StoragePoint[] }) {
         <path d={area} className="chart-area" aria-hidden="true" />
         <path d={line} className="chart-line" aria-hidden="true" />
         {points.map((p, i) =>
-          p.addedBytes > 0 ? <circle key={p.date} cx={x(i)} cy={y(p.storedBytes)} r={3.5} className="chart-dot" aria-hidden="true" /> : null,
+          p.addedBytes > 0 ? (
+            <circle key={p.date} cx={x(i)} cy={y(p.storedBytes)} r={3.5} className="chart-dot" aria-hidden="true" />
+          ) : null,
         )}
         {points.map((p, i) =>
           i % labelEvery === 0 || i === points.length - 1 ? (
-            <text key={p.date} x={x(i)} y={HEIGHT - 8} textAnchor={i === 0 ? 'start' : i === points.length - 1 ? 'end' : 'middle'} className="chart-label" aria-hidden="true">
+            <text
+              key={p.date}
+              x={x(i)}
+              y={HEIGHT - 8}
+              textAnchor={i === 0 ? 'start' : i === points.length - 1 ? 'end' : 'middle'}
+              className="chart-label"
+              aria-hidden="true"
+            >
               {p.date.slice(5)}
             </text>
           ) : null,

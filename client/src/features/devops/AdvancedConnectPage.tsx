@@ -25,7 +25,12 @@ import { Checkbox, Field } from '../../ui/Field';
 import { ErrorNotice, Loading, Notice } from '../../ui/States';
 import { PopupBlockedHint, type PendingAuthorization } from './ConnectOAuth';
 import { inAuthorizationPopup } from './oauth-popup';
-import { RepoSyncScheduleFieldset, defaultSchedule, scheduleInput, type ScheduleDraft } from './RepoSyncScheduleFieldset';
+import {
+  RepoSyncScheduleFieldset,
+  defaultSchedule,
+  scheduleInput,
+  type ScheduleDraft,
+} from './RepoSyncScheduleFieldset';
 
 type Method = 'OAUTH_APP' | 'PERSONAL_ACCESS_TOKEN';
 type SecretSource = 'NEW' | 'SAVED';
@@ -72,9 +77,14 @@ export function AdvancedConnectPage() {
    */
   const finish = useCallback(
     async (connectionId: string) => {
-      const path = namespacePath.trim().replace(/^\/+|\/+$/g, '').toLowerCase();
+      const path = namespacePath
+        .trim()
+        .replace(/^\/+|\/+$/g, '')
+        .toLowerCase();
       if (path) {
-        const orgs = await client.query(ConnectionOrganizationsDocument, { connectionId }, { requestPolicy: 'network-only' }).toPromise();
+        const orgs = await client
+          .query(ConnectionOrganizationsDocument, { connectionId }, { requestPolicy: 'network-only' })
+          .toPromise();
         const org = orgs.data?.organizations.find((o) => o.fullPath.toLowerCase() === path);
         if (org) return navigate(`/organizations/${org.id}`);
       }
@@ -84,14 +94,17 @@ export function AdvancedConnectPage() {
   );
 
   // The OAuth App pop-up's result arrives here, as on the DevOps tab.
-  useSubscription({ query: ConnectionStatusChangedDocument, variables: { id: pending?.connectionId ?? null }, pause: !pending }, (_prev, event) => {
-    const change = event.connectionStatusChanged;
-    if (pending && change.connectionId === pending.connectionId && change.status !== 'AWAITING_AUTHORIZATION') {
-      setOutcome({ status: change.status, reason: change.reason ?? null });
-      if (change.status === 'CONNECTED') void finish(change.connectionId);
-    }
-    return event;
-  });
+  useSubscription(
+    { query: ConnectionStatusChangedDocument, variables: { id: pending?.connectionId ?? null }, pause: !pending },
+    (_prev, event) => {
+      const change = event.connectionStatusChanged;
+      if (pending && change.connectionId === pending.connectionId && change.status !== 'AWAITING_AUTHORIZATION') {
+        setOutcome({ status: change.status, reason: change.reason ?? null });
+        if (change.status === 'CONNECTED') void finish(change.connectionId);
+      }
+      return event;
+    },
+  );
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -129,7 +142,9 @@ export function AdvancedConnectPage() {
             ...common,
             method,
             clientId: clientId.trim(),
-            ...(secretSource === 'NEW' ? { clientSecret } : { clientSecretCredentialId: clientSecretCredentialId || null }),
+            ...(secretSource === 'NEW'
+              ? { clientSecret }
+              : { clientSecretCredentialId: clientSecretCredentialId || null }),
           },
         }),
       (r) => r.data?.connectGitLab.authorizationUrl,
@@ -149,7 +164,9 @@ export function AdvancedConnectPage() {
   // After a refusal, take the keyboard to the first field the API named.
   useEffect(() => {
     if (Object.keys(fields).length === 0) return;
-    document.querySelector<HTMLElement>('.advanced-form [aria-invalid="true"], .advanced-form .field-invalid input')?.focus();
+    document
+      .querySelector<HTMLElement>('.advanced-form [aria-invalid="true"], .advanced-form .field-invalid input')
+      ?.focus();
   }, [fields]);
 
   const waiting = pending && !outcome;
@@ -170,8 +187,8 @@ export function AdvancedConnectPage() {
         <h1 id="advanced-title">Advanced mode</h1>
       </div>
       <p className="muted">
-        <Link to="/devops">DevOps</Link> › GitLab. Connect with your own OAuth application (required for a self-managed instance) or with a
-        personal access token, and choose how the organization is kept in sync.
+        <Link to="/devops">DevOps</Link> › GitLab. Connect with your own OAuth application (required for a self-managed
+        instance) or with a personal access token, and choose how the organization is kept in sync.
       </p>
       {options.fetching && !options.data ? <Loading /> : null}
       <ErrorNotice error={options.error} />
@@ -181,14 +198,29 @@ export function AdvancedConnectPage() {
           <legend>Authentication (GitLab)</legend>
           <div className="choices" role="radiogroup" aria-label="How to authenticate">
             <label>
-              <input type="radio" name="method" checked={method === 'OAUTH_APP'} onChange={() => setMethod('OAUTH_APP')} /> Connect using OAuth App
+              <input
+                type="radio"
+                name="method"
+                checked={method === 'OAUTH_APP'}
+                onChange={() => setMethod('OAUTH_APP')}
+              />{' '}
+              Connect using OAuth App
             </label>
             <label>
-              <input type="radio" name="method" checked={method === 'PERSONAL_ACCESS_TOKEN'} onChange={() => setMethod('PERSONAL_ACCESS_TOKEN')} /> Login
-              and Personal Access Token
+              <input
+                type="radio"
+                name="method"
+                checked={method === 'PERSONAL_ACCESS_TOKEN'}
+                onChange={() => setMethod('PERSONAL_ACCESS_TOKEN')}
+              />{' '}
+              Login and Personal Access Token
             </label>
           </div>
-          <Field label="Instance URL" error={fields.instanceUrl} hint="https://gitlab.com, or your self-managed GitLab, e.g. https://gitlab.example.com">
+          <Field
+            label="Instance URL"
+            error={fields.instanceUrl}
+            hint="https://gitlab.com, or your self-managed GitLab, e.g. https://gitlab.example.com"
+          >
             <input type="url" value={instanceUrl} onChange={(e) => setInstanceUrl(e.target.value)} />
           </Field>
 
@@ -196,8 +228,9 @@ export function AdvancedConnectPage() {
             <>
               <div className="notice notice-info">
                 <p>
-                  In GitLab, create an application (<em>User settings › Applications</em>, or a group's or the instance's) with the scopes{' '}
-                  <code>read_api read_repository read_user</code> (<code>api</code> to restore) and this redirect URI:
+                  In GitLab, create an application (<em>User settings › Applications</em>, or a group's or the
+                  instance's) with the scopes <code>read_api read_repository read_user</code> (<code>api</code> to
+                  restore) and this redirect URI:
                 </p>
                 <p>
                   <code className="copyable" aria-label="Redirect URI">
@@ -217,7 +250,12 @@ export function AdvancedConnectPage() {
               />
               {secretSource === 'NEW' ? (
                 <Field label="Secret" error={fields.clientSecret} hint="Saved to the Password Manager, encrypted.">
-                  <input type="password" value={clientSecret} onChange={(e) => setClientSecret(e.target.value)} autoComplete="new-password" />
+                  <input
+                    type="password"
+                    value={clientSecret}
+                    onChange={(e) => setClientSecret(e.target.value)}
+                    autoComplete="new-password"
+                  />
                 </Field>
               ) : (
                 <CredentialPicker
@@ -248,7 +286,12 @@ export function AdvancedConnectPage() {
                   error={fields.personalAccessToken}
                   hint="Scopes read_api and read_repository (api to restore). It is saved to the Password Manager."
                 >
-                  <input type="password" value={personalAccessToken} onChange={(e) => setPersonalAccessToken(e.target.value)} autoComplete="new-password" />
+                  <input
+                    type="password"
+                    value={personalAccessToken}
+                    onChange={(e) => setPersonalAccessToken(e.target.value)}
+                    autoComplete="new-password"
+                  />
                 </Field>
               ) : (
                 <CredentialPicker
@@ -267,14 +310,23 @@ export function AdvancedConnectPage() {
         <fieldset>
           <legend>Options</legend>
           <Checkbox label="Automatically add new repositories to the backup" checked={autoAdd} onChange={setAutoAdd} />
-          <Checkbox label="Include GitLab groups in the backup" hint="Group labels, milestones, members, subgroups and epics." checked={includeGroups} onChange={setIncludeGroups} />
+          <Checkbox
+            label="Include GitLab groups in the backup"
+            hint="Group labels, milestones, members, subgroups and epics."
+            checked={includeGroups}
+            onChange={setIncludeGroups}
+          />
         </fieldset>
 
         <RepoSyncScheduleFieldset value={schedule} onChange={setSchedule} errors={scheduleErrors} />
 
         <fieldset>
           <legend>Worker and organization</legend>
-          <Field label="Default worker" error={fields.defaultWorkerId} hint="Runs this organization's syncs and backups.">
+          <Field
+            label="Default worker"
+            error={fields.defaultWorkerId}
+            hint="Runs this organization's syncs and backups."
+          >
             <select value={defaultWorkerId} onChange={(e) => setDefaultWorkerId(e.target.value)}>
               <option value="">Any online worker</option>
               {workers.map((w) => (
@@ -284,8 +336,17 @@ export function AdvancedConnectPage() {
               ))}
             </select>
           </Field>
-          <Field label="Group to protect (optional)" error={fields.namespacePath} hint="Full path of a group (or a username), e.g. acme. Protected as soon as the connection works.">
-            <input type="text" value={namespacePath} onChange={(e) => setNamespacePath(e.target.value)} placeholder="acme" />
+          <Field
+            label="Group to protect (optional)"
+            error={fields.namespacePath}
+            hint="Full path of a group (or a username), e.g. acme. Protected as soon as the connection works."
+          >
+            <input
+              type="text"
+              value={namespacePath}
+              onChange={(e) => setNamespacePath(e.target.value)}
+              placeholder="acme"
+            />
           </Field>
         </fieldset>
 
@@ -294,7 +355,8 @@ export function AdvancedConnectPage() {
             <PopupBlockedHint authorizationUrl={pending.authorizationUrl} />
           ) : (
             <Notice kind="info">
-              <span className="spinner" aria-hidden="true" /> Waiting for you to sign in to GitLab and authorize your application in the pop-up window…
+              <span className="spinner" aria-hidden="true" /> Waiting for you to sign in to GitLab and authorize your
+              application in the pop-up window…
             </Notice>
           )
         ) : null}
@@ -387,7 +449,11 @@ function CredentialPicker({
         <Field
           label={label}
           error={error}
-          hint={credentials.length === 0 ? 'Nothing of this kind in the Password Manager yet: add one.' : 'From the Password Manager.'}
+          hint={
+            credentials.length === 0
+              ? 'Nothing of this kind in the Password Manager yet: add one.'
+              : 'From the Password Manager.'
+          }
         >
           <select value={value} onChange={(e) => onChange(e.target.value)}>
             <option value="">Choose…</option>

@@ -41,7 +41,10 @@ export function ConnectOAuthButton({
         const payload = result.data?.connectGitLab;
         if (!payload || !url) {
           const problem = problemOf(result.error);
-          onError(problem.fields.instanceUrl ?? problem.message ?? 'GitLab did not return an authorization page.', problem.fields);
+          onError(
+            problem.fields.instanceUrl ?? problem.message ?? 'GitLab did not return an authorization page.',
+            problem.fields,
+          );
           return;
         }
         onPending({ connectionId: payload.connection.id, authorizationUrl: url, popupBlocked: blocked });
@@ -56,11 +59,13 @@ export function PopupBlockedHint({ authorizationUrl }: { authorizationUrl: strin
   return (
     <Notice kind="warning">
       <p>
-        <strong>Your browser blocked the GitLab authorization pop-up.</strong> Allow pop-ups for this site (the blocked-pop-up
-        icon at the end of the address bar), or permit the authorization window once, then click Connect again.
+        <strong>Your browser blocked the GitLab authorization pop-up.</strong> Allow pop-ups for this site (the
+        blocked-pop-up icon at the end of the address bar), or permit the authorization window once, then click Connect
+        again.
       </p>
       <p>
-        Or <a href={authorizationUrl}>continue the authorization in this tab</a>: GitLab brings you back to Labkeeper afterwards.
+        Or <a href={authorizationUrl}>continue the authorization in this tab</a>: GitLab brings you back to Labkeeper
+        afterwards.
       </p>
     </Notice>
   );

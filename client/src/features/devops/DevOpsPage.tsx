@@ -26,7 +26,9 @@ export function DevOpsPage() {
   const [error, setError] = useState<string | null>(null);
   const [selfManagedUrl, setSelfManagedUrl] = useState('');
   const [selfManagedError, setSelfManagedError] = useState<string | null>(null);
-  const [lastEvent, setLastEvent] = useState<{ connectionId: string; status: string; reason: string | null } | null>(null);
+  const [lastEvent, setLastEvent] = useState<{ connectionId: string; status: string; reason: string | null } | null>(
+    null,
+  );
 
   // Every connection's status changes arrive here (the pop-up's result among them): re-read the list.
   useSubscription({ query: ConnectionStatusChangedDocument, variables: {} }, (_prev, event) => {
@@ -49,7 +51,9 @@ export function DevOpsPage() {
 
   // AWAITING_AUTHORIZATION is where the attempt starts; any other status of it is its outcome.
   const pendingOutcome =
-    pending && lastEvent?.connectionId === pending.connectionId && lastEvent.status !== 'AWAITING_AUTHORIZATION' ? lastEvent : null;
+    pending && lastEvent?.connectionId === pending.connectionId && lastEvent.status !== 'AWAITING_AUTHORIZATION'
+      ? lastEvent
+      : null;
   const list = connections.data?.connections ?? [];
 
   return (
@@ -57,13 +61,17 @@ export function DevOpsPage() {
       <div className="page-header">
         <h1 id="devops-title">DevOps</h1>
       </div>
-      <p className="muted">Connect a GitLab organization to protect its repositories, wikis, LFS objects and metadata.</p>
+      <p className="muted">
+        Connect a GitLab organization to protect its repositories, wikis, LFS objects and metadata.
+      </p>
 
       <div className="tiles">
         <article className="tile" aria-labelledby="tile-gitlab">
           <GitLabLogo />
           <h2 id="tile-gitlab">GitLab</h2>
-          <p className="muted">gitlab.com, or the instance this Labkeeper is set up for. Sign in to GitLab in a pop-up.</p>
+          <p className="muted">
+            gitlab.com, or the instance this Labkeeper is set up for. Sign in to GitLab in a pop-up.
+          </p>
           {error ? <p className="field-error">{error}</p> : null}
           <div className="row">
             <ConnectOAuthButton onPending={onPending} onError={(message) => setError(message)} />
@@ -74,15 +82,26 @@ export function DevOpsPage() {
           <GitLabLogo />
           <h2 id="tile-self-managed">GitLab Self-managed</h2>
           <Field label="Instance URL" error={selfManagedError} hint="For example https://gitlab.example.com">
-            <input type="url" value={selfManagedUrl} placeholder="https://gitlab.example.com" onChange={(e) => setSelfManagedUrl(e.target.value)} />
+            <input
+              type="url"
+              value={selfManagedUrl}
+              placeholder="https://gitlab.example.com"
+              onChange={(e) => setSelfManagedUrl(e.target.value)}
+            />
           </Field>
           <div className="row">
             <ConnectOAuthButton
               instanceUrl={selfManagedUrl.trim() || undefined}
               onPending={onPending}
-              onError={(message) => setSelfManagedError(`${message} For an instance without Labkeeper's OAuth application, use Advanced mode with your own.`)}
+              onError={(message) =>
+                setSelfManagedError(
+                  `${message} For an instance without Labkeeper's OAuth application, use Advanced mode with your own.`,
+                )
+              }
             />
-            <Link to={`/devops/gitlab/advanced?instance=${encodeURIComponent(selfManagedUrl.trim())}`}>Advanced mode</Link>
+            <Link to={`/devops/gitlab/advanced?instance=${encodeURIComponent(selfManagedUrl.trim())}`}>
+              Advanced mode
+            </Link>
           </div>
         </article>
       </div>
@@ -92,7 +111,8 @@ export function DevOpsPage() {
           <PopupBlockedHint authorizationUrl={pending.authorizationUrl} />
         ) : (
           <Notice kind="info">
-            <span className="spinner" aria-hidden="true" /> Waiting for you to sign in to GitLab and authorize Labkeeper in the pop-up window…
+            <span className="spinner" aria-hidden="true" /> Waiting for you to sign in to GitLab and authorize Labkeeper
+            in the pop-up window…
           </Notice>
         )
       ) : null}
@@ -108,7 +128,9 @@ export function DevOpsPage() {
       {connections.fetching && !connections.data ? <Loading /> : null}
       <ErrorNotice error={connections.error} />
       {connections.data && list.length === 0 ? (
-        <Empty title="No GitLab connection yet.">Use Connect on a tile above, or Advanced mode for your own OAuth application or a personal access token.</Empty>
+        <Empty title="No GitLab connection yet.">
+          Use Connect on a tile above, or Advanced mode for your own OAuth application or a personal access token.
+        </Empty>
       ) : null}
       {list.map((connection) => (
         <ConnectionCard key={connection.id} connection={connection} />
@@ -119,11 +141,23 @@ export function DevOpsPage() {
 
 function ConnectionCard({ connection }: { connection: ConnectionSummaryFragment }) {
   return (
-    <article className="card" aria-label={`Connection ${connection.gitlabUser?.username ?? connection.id}`} data-testid="connection">
+    <article
+      className="card"
+      aria-label={`Connection ${connection.gitlabUser?.username ?? connection.id}`}
+      data-testid="connection"
+    >
       <div className="row">
-        <strong>{connection.gitlabUser ? `@${connection.gitlabUser.username}` : (connection.login ?? 'GitLab user')}</strong>
+        <strong>
+          {connection.gitlabUser ? `@${connection.gitlabUser.username}` : (connection.login ?? 'GitLab user')}
+        </strong>
         <span className="muted">{connection.instanceUrl}</span>
-        <span className="muted">{connection.method === 'PERSONAL_ACCESS_TOKEN' ? 'Personal access token' : connection.method === 'OAUTH_APP' ? 'Own OAuth app' : 'OAuth'}</span>
+        <span className="muted">
+          {connection.method === 'PERSONAL_ACCESS_TOKEN'
+            ? 'Personal access token'
+            : connection.method === 'OAUTH_APP'
+              ? 'Own OAuth app'
+              : 'OAuth'}
+        </span>
         <span className="spacer" />
         <StatusBadge status={connection.status} />
       </div>

@@ -21,7 +21,8 @@ export const defaultSchedule = (): ScheduleDraft => ({
 });
 
 export function scheduleInput(draft: ScheduleDraft): RepoSyncScheduleInput {
-  if (draft.kind === 'HOURS') return { kind: 'HOURS', hours: [...draft.hours].sort((a, b) => a - b), timeZone: draft.timeZone.trim() };
+  if (draft.kind === 'HOURS')
+    return { kind: 'HOURS', hours: [...draft.hours].sort((a, b) => a - b), timeZone: draft.timeZone.trim() };
   return { kind: 'INTERVAL', intervalMinutes: Number(draft.intervalMinutes) };
 }
 
@@ -51,15 +52,30 @@ export function RepoSyncScheduleFieldset({
       {errors.other ? <p className="field-error">{errors.other}</p> : null}
       <div className="choices" role="radiogroup" aria-label="Repository sync schedule">
         <label>
-          <input type="radio" name="sync-kind" checked={value.kind === 'HOURS'} onChange={() => set({ kind: 'HOURS' })} /> Specific hours of the day
+          <input
+            type="radio"
+            name="sync-kind"
+            checked={value.kind === 'HOURS'}
+            onChange={() => set({ kind: 'HOURS' })}
+          />{' '}
+          Specific hours of the day
         </label>
         <label>
-          <input type="radio" name="sync-kind" checked={value.kind === 'INTERVAL'} onChange={() => set({ kind: 'INTERVAL' })} /> At an interval
+          <input
+            type="radio"
+            name="sync-kind"
+            checked={value.kind === 'INTERVAL'}
+            onChange={() => set({ kind: 'INTERVAL' })}
+          />{' '}
+          At an interval
         </label>
       </div>
       {value.kind === 'HOURS' ? (
         <>
-          <fieldset className={`hours${errors.hours ? ' field-invalid' : ''}`} aria-describedby={errors.hours ? 'sync-hours-error' : undefined}>
+          <fieldset
+            className={`hours${errors.hours ? ' field-invalid' : ''}`}
+            aria-describedby={errors.hours ? 'sync-hours-error' : undefined}
+          >
             <legend>Hours of the day</legend>
             <div className="hour-grid">
               {HOURS.map((hour) => (
@@ -67,7 +83,9 @@ export function RepoSyncScheduleFieldset({
                   <input
                     type="checkbox"
                     checked={value.hours.includes(hour)}
-                    onChange={(e) => set({ hours: e.target.checked ? [...value.hours, hour] : value.hours.filter((h) => h !== hour) })}
+                    onChange={(e) =>
+                      set({ hours: e.target.checked ? [...value.hours, hour] : value.hours.filter((h) => h !== hour) })
+                    }
                   />
                   {String(hour).padStart(2, '0')}:00
                 </label>
@@ -80,7 +98,12 @@ export function RepoSyncScheduleFieldset({
             ) : null}
           </fieldset>
           <Field label="Time zone" error={errors.timeZone} hint="An IANA time zone, e.g. Europe/Warsaw or UTC.">
-            <input type="text" list="time-zones" value={value.timeZone} onChange={(e) => set({ timeZone: e.target.value })} />
+            <input
+              type="text"
+              list="time-zones"
+              value={value.timeZone}
+              onChange={(e) => set({ timeZone: e.target.value })}
+            />
           </Field>
           <datalist id="time-zones">
             {TIME_ZONES.map((zone) => (
@@ -89,8 +112,19 @@ export function RepoSyncScheduleFieldset({
           </datalist>
         </>
       ) : (
-        <Field label="Interval (minutes)" error={errors.intervalMinutes} hint="From 15 minutes to 10080 (7 days). 360 = every 6 hours.">
-          <input type="number" min={15} max={10080} step={1} value={value.intervalMinutes} onChange={(e) => set({ intervalMinutes: e.target.value })} />
+        <Field
+          label="Interval (minutes)"
+          error={errors.intervalMinutes}
+          hint="From 15 minutes to 10080 (7 days). 360 = every 6 hours."
+        >
+          <input
+            type="number"
+            min={15}
+            max={10080}
+            step={1}
+            value={value.intervalMinutes}
+            onChange={(e) => set({ intervalMinutes: e.target.value })}
+          />
         </Field>
       )}
     </fieldset>

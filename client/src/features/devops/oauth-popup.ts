@@ -11,7 +11,11 @@ export function openBlankPopup(): Window | null {
   const left = Math.max(0, window.screenX + (window.outerWidth - WIDTH) / 2);
   const top = Math.max(0, window.screenY + (window.outerHeight - HEIGHT) / 2);
   try {
-    const popup = window.open('', 'labkeeper-gitlab-authorization', `popup,width=${WIDTH},height=${HEIGHT},left=${left},top=${top}`);
+    const popup = window.open(
+      '',
+      'labkeeper-gitlab-authorization',
+      `popup,width=${WIDTH},height=${HEIGHT},left=${left},top=${top}`,
+    );
     if (!popup || popup.closed) return null;
     popup.document.title = 'Connecting to GitLab…';
     popup.document.body.textContent = 'Opening GitLab…';

@@ -7,13 +7,19 @@
 import { useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { Link } from '../../app/router';
-import { DrillChangedDocument, OrganizationDrillsDocument, RunDrillDocument, type DrillRunFieldsFragment } from '../../graphql/generated/graphql';
+import {
+  DrillChangedDocument,
+  OrganizationDrillsDocument,
+  RunDrillDocument,
+  type DrillRunFieldsFragment,
+} from '../../graphql/generated/graphql';
 import { formatDateTime, formatRelative, humanize } from '../../ui/format';
 import { ErrorNotice } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
 
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
-const newer = (a: DrillRunFieldsFragment, b: DrillRunFieldsFragment | null | undefined) => !b || Date.parse(a.createdAt) > Date.parse(b.createdAt);
+const newer = (a: DrillRunFieldsFragment, b: DrillRunFieldsFragment | null | undefined) =>
+  !b || Date.parse(a.createdAt) > Date.parse(b.createdAt);
 
 export function DrillsPanel({ organizationId }: { organizationId: string }) {
   const [result, refetch] = useQuery({ query: OrganizationDrillsDocument, variables: { id: organizationId } });
@@ -60,7 +66,8 @@ export function DrillsPanel({ organizationId }: { organizationId: string }) {
             <span>Scheduled drills are on; the next one is booked within a minute.</span>
           ) : (
             <span>
-              Scheduled drills are off (<Link to={`/organizations/${organizationId}/policy`}>turn them on in the policy</Link>).
+              Scheduled drills are off (
+              <Link to={`/organizations/${organizationId}/policy`}>turn them on in the policy</Link>).
             </span>
           )
         ) : null}
@@ -91,9 +98,14 @@ function DrillResult({ drill, busy }: { drill: DrillRunFieldsFragment; busy: boo
         <span title={formatDateTime(when)}>
           {drill.finishedAt ? 'finished' : drill.startedAt ? 'started' : 'queued'} {formatRelative(when)}
         </span>{' '}
-        · {humanize(drill.trigger)} · sample of {drill.sampleSize} · {drill.target === 'LOCAL_BARE' ? 'scratch bare repository' : `group ${drill.namespacePath ?? ''}`}
+        · {humanize(drill.trigger)} · sample of {drill.sampleSize} ·{' '}
+        {drill.target === 'LOCAL_BARE' ? 'scratch bare repository' : `group ${drill.namespacePath ?? ''}`}
       </p>
-      {busy ? <p className="muted">The drill is {drill.status === 'QUEUED' ? 'queued' : 'running'}; its result shows here when it ends.</p> : null}
+      {busy ? (
+        <p className="muted">
+          The drill is {drill.status === 'QUEUED' ? 'queued' : 'running'}; its result shows here when it ends.
+        </p>
+      ) : null}
       {drill.errorMessage ? <p className="field-error">{drill.errorMessage}</p> : null}
       {drill.results.length > 0 ? (
         <table>
@@ -120,8 +132,8 @@ function DrillResult({ drill, busy }: { drill: DrillRunFieldsFragment; busy: boo
                   ) : null}
                 </td>
                 <td className="muted">
-                  {count(r.checkedRefs, 'ref')} · {count(r.checkedLfsObjects, 'LFS object')} · {count(r.checkedMetadataRecords, 'metadata record')} · chain of{' '}
-                  {r.chainLength}
+                  {count(r.checkedRefs, 'ref')} · {count(r.checkedLfsObjects, 'LFS object')} ·{' '}
+                  {count(r.checkedMetadataRecords, 'metadata record')} · chain of {r.chainLength}
                 </td>
               </tr>
             ))}

@@ -7,10 +7,21 @@ import { Empty, ErrorNotice, Loading } from '../../ui/States';
 
 const PAGE_SIZE = 50;
 
-export function GroupsSection({ organizationId, includeGroups, refreshKey }: { organizationId: string; includeGroups: boolean; refreshKey: number }) {
+export function GroupsSection({
+  organizationId,
+  includeGroups,
+  refreshKey,
+}: {
+  organizationId: string;
+  includeGroups: boolean;
+  refreshKey: number;
+}) {
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const after = cursors[cursors.length - 1] ?? null;
-  const [result, refetch] = useQuery({ query: OrganizationGroupsDocument, variables: { id: organizationId, first: PAGE_SIZE, after } });
+  const [result, refetch] = useQuery({
+    query: OrganizationGroupsDocument,
+    variables: { id: organizationId, first: PAGE_SIZE, after },
+  });
   useEffect(() => {
     if (refreshKey > 0) refetch({ requestPolicy: 'network-only' });
   }, [refreshKey, refetch]);
@@ -34,9 +45,13 @@ export function GroupsSection({ organizationId, includeGroups, refreshKey }: { o
                 {group.fullPath}
               </a>
               <span className="muted small">{group.visibility}</span>
-              {group.deletedUpstreamAt ? <span className="badge badge-warn">Deleted upstream {formatRelative(group.deletedUpstreamAt)}</span> : null}
+              {group.deletedUpstreamAt ? (
+                <span className="badge badge-warn">Deleted upstream {formatRelative(group.deletedUpstreamAt)}</span>
+              ) : null}
               <span className="spacer" />
-              <span className={`badge ${includeGroups ? 'badge-ok' : 'badge-idle'}`}>{includeGroups ? 'Included' : 'Not included'}</span>
+              <span className={`badge ${includeGroups ? 'badge-ok' : 'badge-idle'}`}>
+                {includeGroups ? 'Included' : 'Not included'}
+              </span>
             </li>
           ))}
         </ul>
@@ -47,7 +62,11 @@ export function GroupsSection({ organizationId, includeGroups, refreshKey }: { o
             Previous groups
           </button>
           <span className="muted">Page {cursors.length}</span>
-          <button type="button" disabled={!groups.pageInfo.hasNextPage} onClick={() => setCursors((c) => [...c, groups.pageInfo.endCursor ?? null])}>
+          <button
+            type="button"
+            disabled={!groups.pageInfo.hasNextPage}
+            onClick={() => setCursors((c) => [...c, groups.pageInfo.endCursor ?? null])}
+          >
             Next groups
           </button>
         </nav>

@@ -13,7 +13,11 @@ export function LatestRunSummary({ organizationId }: { organizationId: string })
   if (!run) return <span className="muted">never</span>;
   const when = run.finishedAt ?? run.startedAt ?? run.createdAt;
   return (
-    <Link to={`/runs/${run.id}`} title={formatDateTime(when)} aria-label={`Last backup: ${run.status.toLowerCase()}, ${formatRelative(when)}`}>
+    <Link
+      to={`/runs/${run.id}`}
+      title={formatDateTime(when)}
+      aria-label={`Last backup: ${run.status.toLowerCase()}, ${formatRelative(when)}`}
+    >
       <StatusBadge status={run.status} /> {formatRelative(when)}
     </Link>
   );

@@ -49,7 +49,8 @@ export function OrganizationPage({ id }: { id: string }) {
 
   const org = header.data?.organization;
   if (header.fetching && !header.data) return <Loading label="Loading the organization…" />;
-  if (!org) return <ErrorNotice error={header.error} message={header.error ? null : 'This organization does not exist.'} />;
+  if (!org)
+    return <ErrorNotice error={header.error} message={header.error ? null : 'This organization does not exist.'} />;
 
   return (
     <section aria-labelledby="organization-title">
@@ -90,7 +91,8 @@ export function OrganizationPage({ id }: { id: string }) {
         <div>
           <dt>Repositories</dt>
           <dd>
-            {org.repositoryCounts.protected} protected · {org.repositoryCounts.unprotected} unprotected · {org.repositoryCounts.deletedUpstream} deleted upstream
+            {org.repositoryCounts.protected} protected · {org.repositoryCounts.unprotected} unprotected ·{' '}
+            {org.repositoryCounts.deletedUpstream} deleted upstream
           </dd>
         </div>
         <div>
@@ -112,13 +114,18 @@ export function OrganizationPage({ id }: { id: string }) {
       </dl>
       {backupEvent && !backupEvent.isTerminal ? (
         <p className="muted" role="status">
-          A backup is running: {backupEvent.itemsDone} of {backupEvent.itemsTotal} done. <Link to={`/runs/${backupEvent.runId}`}>Watch it</Link>
+          A backup is running: {backupEvent.itemsDone} of {backupEvent.itemsTotal} done.{' '}
+          <Link to={`/runs/${backupEvent.runId}`}>Watch it</Link>
         </p>
       ) : null}
 
       <DrillsPanel organizationId={id} />
 
-      <RepositoriesSection organizationId={id} refreshKey={refreshKey} onProtectionChanged={() => refetchHeader({ requestPolicy: 'network-only' })} />
+      <RepositoriesSection
+        organizationId={id}
+        refreshKey={refreshKey}
+        onProtectionChanged={() => refetchHeader({ requestPolicy: 'network-only' })}
+      />
       <GroupsSection organizationId={id} includeGroups={org.includeGroups} refreshKey={refreshKey} />
     </section>
   );

@@ -4,7 +4,11 @@
  */
 import { useQuery } from 'urql';
 import { Link } from '../../app/router';
-import { OrganizationsOverviewDocument, type OrganizationOverviewFragment, type OrganizationsOverviewQuery } from '../../graphql/generated/graphql';
+import {
+  OrganizationsOverviewDocument,
+  type OrganizationOverviewFragment,
+  type OrganizationsOverviewQuery,
+} from '../../graphql/generated/graphql';
 import { formatDateTime, formatRelative } from '../../ui/format';
 import { Empty, ErrorNotice, Loading } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
@@ -64,7 +68,13 @@ export function OrganizationsPage() {
   );
 }
 
-function OrganizationRow({ organization: org, connection }: { organization: OrganizationOverviewFragment; connection: ConnectionRow | undefined }) {
+function OrganizationRow({
+  organization: org,
+  connection,
+}: {
+  organization: OrganizationOverviewFragment;
+  connection: ConnectionRow | undefined;
+}) {
   return (
     <tr>
       <td>
@@ -76,7 +86,9 @@ function OrganizationRow({ organization: org, connection }: { organization: Orga
       <td>
         {connection ? (
           <>
-            <div>{connection.gitlabUser ? `@${connection.gitlabUser.username}` : (connection.login ?? 'GitLab user')}</div>
+            <div>
+              {connection.gitlabUser ? `@${connection.gitlabUser.username}` : (connection.login ?? 'GitLab user')}
+            </div>
             <div className="muted">{connection.instanceUrl}</div>
             <StatusBadge status={connection.status} />
           </>

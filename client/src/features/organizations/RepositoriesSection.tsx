@@ -21,7 +21,15 @@ const PAGE_SIZE = 25;
 type RepositoryRow = OrganizationDetailQuery['organization']['repositories']['nodes'][number];
 type RunItem = NonNullable<LatestBackupRunQuery['backupRuns']['nodes'][number]>['items'][number];
 
-export function RepositoriesSection({ organizationId, refreshKey, onProtectionChanged }: { organizationId: string; refreshKey: number; onProtectionChanged(): void }) {
+export function RepositoriesSection({
+  organizationId,
+  refreshKey,
+  onProtectionChanged,
+}: {
+  organizationId: string;
+  refreshKey: number;
+  onProtectionChanged(): void;
+}) {
   const [searchText, setSearchText] = useState('');
   const [search, setSearch] = useState('');
   // Cursors of the pages before the current one; the last entry is the current page's `after`.
@@ -45,7 +53,8 @@ export function RepositoriesSection({ organizationId, refreshKey, onProtectionCh
   const page = result.data?.organization.repositories;
   const rows = page?.nodes ?? [];
   const itemsByRepository = new Map<string, RunItem>();
-  for (const item of latest.data?.backupRuns.nodes[0]?.items ?? []) if (item.repositoryId) itemsByRepository.set(item.repositoryId, item);
+  for (const item of latest.data?.backupRuns.nodes[0]?.items ?? [])
+    if (item.repositoryId) itemsByRepository.set(item.repositoryId, item);
   const allSelected = rows.length > 0 && rows.every((r) => selected.has(r.id));
 
   const protect = async (repositoryIds: string[], isProtected: boolean) => {
@@ -73,7 +82,13 @@ export function RepositoriesSection({ organizationId, refreshKey, onProtectionCh
         <label htmlFor={searchId} className="visually-hidden">
           Search repositories
         </label>
-        <input id={searchId} type="search" placeholder="Search by name or path" value={searchText} onChange={(e) => setSearchText(e.target.value)} />
+        <input
+          id={searchId}
+          type="search"
+          placeholder="Search by name or path"
+          value={searchText}
+          onChange={(e) => setSearchText(e.target.value)}
+        />
         <button type="submit">Search</button>
         {search ? (
           <button
@@ -92,10 +107,18 @@ export function RepositoriesSection({ organizationId, refreshKey, onProtectionCh
 
       <div className="row bulk-bar" aria-live="polite">
         <span className="muted">{selected.size} selected</span>
-        <button type="button" disabled={selected.size === 0 || protecting.fetching} onClick={() => void protect([...selected], true)}>
+        <button
+          type="button"
+          disabled={selected.size === 0 || protecting.fetching}
+          onClick={() => void protect([...selected], true)}
+        >
           Protect selected
         </button>
-        <button type="button" disabled={selected.size === 0 || protecting.fetching} onClick={() => void protect([...selected], false)}>
+        <button
+          type="button"
+          disabled={selected.size === 0 || protecting.fetching}
+          onClick={() => void protect([...selected], false)}
+        >
           Stop protecting selected
         </button>
       </div>
@@ -191,7 +214,12 @@ function RepositoryTableRow({
   return (
     <tr data-testid="repository-row">
       <td>
-        <input type="checkbox" aria-label={`Select ${repo.pathWithNamespace}`} checked={isSelected} onChange={(e) => onSelect(e.target.checked)} />
+        <input
+          type="checkbox"
+          aria-label={`Select ${repo.pathWithNamespace}`}
+          checked={isSelected}
+          onChange={(e) => onSelect(e.target.checked)}
+        />
       </td>
       <td>
         <a href={repo.webUrl} target="_blank" rel="noreferrer">
@@ -205,7 +233,9 @@ function RepositoryTableRow({
           {repo.hasLfs ? ' · LFS' : ''}
           {repo.lastActivityAt ? ` · active ${formatRelative(repo.lastActivityAt)}` : ''}
         </div>
-        {repo.deletedUpstreamAt ? <span className="badge badge-warn">Deleted upstream {formatRelative(repo.deletedUpstreamAt)}</span> : null}
+        {repo.deletedUpstreamAt ? (
+          <span className="badge badge-warn">Deleted upstream {formatRelative(repo.deletedUpstreamAt)}</span>
+        ) : null}
       </td>
       <td>
         <button
@@ -234,7 +264,11 @@ function RepositoryTableRow({
       </td>
       <td className="num">
         <div title="Repository size reported by GitLab">{formatBytes(repo.repositorySize)}</div>
-        {latest ? <div className="muted small" title="Size of the newest snapshot">snapshot {formatBytes(latest.sizeBytes)}</div> : null}
+        {latest ? (
+          <div className="muted small" title="Size of the newest snapshot">
+            snapshot {formatBytes(latest.sizeBytes)}
+          </div>
+        ) : null}
       </td>
       <td>
         <Link to={`/repositories/${repo.id}/snapshots`} aria-label={`Snapshots of ${repo.pathWithNamespace}`}>

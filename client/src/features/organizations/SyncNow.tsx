@@ -4,7 +4,11 @@
  */
 import { useEffect, useRef } from 'react';
 import { useMutation, useSubscription } from 'urql';
-import { SyncProgressDocument, SyncRepositoriesDocument, type SyncProgressSubscription } from '../../graphql/generated/graphql';
+import {
+  SyncProgressDocument,
+  SyncRepositoriesDocument,
+  type SyncProgressSubscription,
+} from '../../graphql/generated/graphql';
 import { humanize } from '../../ui/format';
 import { ProgressBar } from '../../ui/ProgressBar';
 import { ErrorNotice } from '../../ui/States';
@@ -42,14 +46,18 @@ export function SyncStatus({ sync }: { sync: ReturnType<typeof useSyncNow> }) {
     <div className="sync-status" aria-live="polite">
       <ErrorNotice error={sync.error} />
       {event ? (
-        <div className={`notice notice-${event.status === 'FAILED' ? 'error' : event.status === 'SUCCEEDED' ? 'success' : 'info'}`}>
+        <div
+          className={`notice notice-${event.status === 'FAILED' ? 'error' : event.status === 'SUCCEEDED' ? 'success' : 'info'}`}
+        >
           <strong>Repository sync: {humanize(event.status)}</strong>{' '}
           {event.phase !== event.status ? <span className="muted">({humanize(event.phase)})</span> : null}
-          {sync.isActive && event.projectsTotal ? <ProgressBar label="Repository sync" value={event.projectsListed} max={event.projectsTotal} /> : null}
+          {sync.isActive && event.projectsTotal ? (
+            <ProgressBar label="Repository sync" value={event.projectsListed} max={event.projectsTotal} />
+          ) : null}
           <div className="muted">
             {event.projectsListed}
-            {event.projectsTotal ? ` of ${event.projectsTotal}` : ''} projects listed · {event.groupsListed} groups · {event.repositoriesAdded} added ·{' '}
-            {event.repositoriesGone} gone upstream
+            {event.projectsTotal ? ` of ${event.projectsTotal}` : ''} projects listed · {event.groupsListed} groups ·{' '}
+            {event.repositoriesAdded} added · {event.repositoriesGone} gone upstream
           </div>
           {event.errorMessage ? <div className="field-error">{event.errorMessage}</div> : null}
         </div>

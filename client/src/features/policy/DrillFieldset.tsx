@@ -9,15 +9,20 @@ import { errorAt, WEEKDAYS } from './policy-draft';
 import type { SectionProps } from './section';
 import { TimeInput } from './TimeInput';
 
-export function DrillFieldset({ draft, update, fields, connections }: SectionProps & { connections: { id: string; instanceUrl: string; login: string | null }[] }) {
+export function DrillFieldset({
+  draft,
+  update,
+  fields,
+  connections,
+}: SectionProps & { connections: { id: string; instanceUrl: string; login: string | null }[] }) {
   const d = draft.drill;
   const own = fields['drill'];
   return (
     <fieldset>
       <legend>Restore drills</legend>
       <p className="field-hint">
-        A drill restores a random sample of repositories from their latest snapshot and checks every artifact, ref, LFS object and metadata record, proving
-        the backups restore.
+        A drill restores a random sample of repositories from their latest snapshot and checks every artifact, ref, LFS
+        object and metadata record, proving the backups restore.
       </p>
       <Checkbox
         label="Run restore drills on a schedule"
@@ -44,19 +49,46 @@ export function DrillFieldset({ draft, update, fields, connections }: SectionPro
         </Field>
       ) : null}
       {d.every === 'MONTHLY' ? (
-        <Field label="Drill day of the month" hint="1–31; 31 means the last day of shorter months." error={errorAt(fields, 'drill.dayOfMonth')}>
-          <input type="number" inputMode="numeric" min={1} max={31} value={d.dayOfMonth} onChange={(e) => update((x) => void (x.drill.dayOfMonth = e.target.value))} />
+        <Field
+          label="Drill day of the month"
+          hint="1–31; 31 means the last day of shorter months."
+          error={errorAt(fields, 'drill.dayOfMonth')}
+        >
+          <input
+            type="number"
+            inputMode="numeric"
+            min={1}
+            max={31}
+            value={d.dayOfMonth}
+            onChange={(e) => update((x) => void (x.drill.dayOfMonth = e.target.value))}
+          />
         </Field>
       ) : null}
       <Field label="Drill time" hint="In the policy’s time zone." error={errorAt(fields, 'drill.time')}>
         <TimeInput value={d.time} onValue={(v) => update((x) => void (x.drill.time = v))} />
       </Field>
-      <Field label="Sample size" hint="Repositories restored per drill (1–100), picked at random among those with a snapshot." error={errorAt(fields, 'drill.sampleSize')}>
-        <input type="number" inputMode="numeric" min={1} max={100} value={d.sampleSize} onChange={(e) => update((x) => void (x.drill.sampleSize = e.target.value))} />
+      <Field
+        label="Sample size"
+        hint="Repositories restored per drill (1–100), picked at random among those with a snapshot."
+        error={errorAt(fields, 'drill.sampleSize')}
+      >
+        <input
+          type="number"
+          inputMode="numeric"
+          min={1}
+          max={100}
+          value={d.sampleSize}
+          onChange={(e) => update((x) => void (x.drill.sampleSize = e.target.value))}
+        />
       </Field>
       <div className="choices" role="radiogroup" aria-label="Drill target">
         <label>
-          <input type="radio" name="drill-target" checked={d.kind === 'LOCAL_BARE'} onChange={() => update((x) => void (x.drill.kind = 'LOCAL_BARE' as DrillTargetKind))} />
+          <input
+            type="radio"
+            name="drill-target"
+            checked={d.kind === 'LOCAL_BARE'}
+            onChange={() => update((x) => void (x.drill.kind = 'LOCAL_BARE' as DrillTargetKind))}
+          />
           Scratch bare repository (git only, deleted afterwards)
         </label>
         <label>
@@ -69,11 +101,20 @@ export function DrillFieldset({ draft, update, fields, connections }: SectionPro
           A GitLab group kept for drills (a new project, deleted afterwards)
         </label>
       </div>
-      {errorAt(fields, 'drill.target.kind') ? <p className="field-error">{errorAt(fields, 'drill.target.kind')}</p> : null}
+      {errorAt(fields, 'drill.target.kind') ? (
+        <p className="field-error">{errorAt(fields, 'drill.target.kind')}</p>
+      ) : null}
       {d.kind === 'SCRATCH_NAMESPACE' ? (
         <>
-          <Field label="Drill connection" hint="A Connection with the api scope; drills restore through it." error={errorAt(fields, 'drill.target.connectionId')}>
-            <select value={d.connectionId} onChange={(e) => update((x) => void (x.drill.connectionId = e.target.value))}>
+          <Field
+            label="Drill connection"
+            hint="A Connection with the api scope; drills restore through it."
+            error={errorAt(fields, 'drill.target.connectionId')}
+          >
+            <select
+              value={d.connectionId}
+              onChange={(e) => update((x) => void (x.drill.connectionId = e.target.value))}
+            >
               <option value="">Choose a connection…</option>
               {connections.map((c) => (
                 <option key={c.id} value={c.id}>
@@ -82,8 +123,16 @@ export function DrillFieldset({ draft, update, fields, connections }: SectionPro
               ))}
             </select>
           </Field>
-          <Field label="Drill group path" hint="e.g. acme/drills — drill projects are created and deleted there." error={errorAt(fields, 'drill.target.namespacePath')}>
-            <input type="text" value={d.namespacePath} onChange={(e) => update((x) => void (x.drill.namespacePath = e.target.value))} />
+          <Field
+            label="Drill group path"
+            hint="e.g. acme/drills — drill projects are created and deleted there."
+            error={errorAt(fields, 'drill.target.namespacePath')}
+          >
+            <input
+              type="text"
+              value={d.namespacePath}
+              onChange={(e) => update((x) => void (x.drill.namespacePath = e.target.value))}
+            />
           </Field>
         </>
       ) : null}

@@ -24,7 +24,8 @@ const METADATA_LABELS: Record<string, string> = {
   epics: 'Epics (GitLab Premium)',
 };
 const labelOf = (type: string) => METADATA_LABELS[type] ?? humanize(type.toUpperCase());
-const toggle = (list: string[], value: string, on: boolean) => (on ? [...new Set([...list, value])] : list.filter((v) => v !== value));
+const toggle = (list: string[], value: string, on: boolean) =>
+  on ? [...new Set([...list, value])] : list.filter((v) => v !== value);
 
 export function ScopeFieldset({
   draft,
@@ -39,11 +40,21 @@ export function ScopeFieldset({
       <legend>Scope</legend>
       <div className="choices" role="radiogroup" aria-label="Repositories to back up">
         <label>
-          <input type="radio" name="scope" checked={draft.scope.mode === 'ALL'} onChange={() => update((d) => void (d.scope.mode = 'ALL'))} />
+          <input
+            type="radio"
+            name="scope"
+            checked={draft.scope.mode === 'ALL'}
+            onChange={() => update((d) => void (d.scope.mode = 'ALL'))}
+          />
           All protected repositories
         </label>
         <label>
-          <input type="radio" name="scope" checked={draft.scope.mode === 'SELECTED'} onChange={() => update((d) => void (d.scope.mode = 'SELECTED'))} />
+          <input
+            type="radio"
+            name="scope"
+            checked={draft.scope.mode === 'SELECTED'}
+            onChange={() => update((d) => void (d.scope.mode = 'SELECTED'))}
+          />
           Only the repositories I select
         </label>
       </div>
@@ -55,8 +66,8 @@ export function ScopeFieldset({
             <legend className="field-legend">Selected repositories</legend>
             {protectedCount > repositories.length ? (
               <p className="field-hint">
-                The first {repositories.length} of {protectedCount} protected repositories are listed; to back up a larger part, protect only those on the
-                organization page and keep “all protected repositories”.
+                The first {repositories.length} of {protectedCount} protected repositories are listed; to back up a
+                larger part, protect only those on the organization page and keep “all protected repositories”.
               </p>
             ) : null}
             {repositories.map((repo) => (
@@ -64,7 +75,9 @@ export function ScopeFieldset({
                 key={repo.id}
                 label={repo.pathWithNamespace}
                 checked={draft.scope.repositoryIds.includes(repo.id)}
-                onChange={(on) => update((d) => void (d.scope.repositoryIds = toggle(d.scope.repositoryIds, repo.id, on)))}
+                onChange={(on) =>
+                  update((d) => void (d.scope.repositoryIds = toggle(d.scope.repositoryIds, repo.id, on)))
+                }
               />
             ))}
           </fieldset>
@@ -75,53 +88,94 @@ export function ScopeFieldset({
   );
 }
 
-export function IncludeFieldset({ draft, update, fields, metadataTypes, includeGroups }: SectionProps & { metadataTypes: string[]; includeGroups: boolean }) {
+export function IncludeFieldset({
+  draft,
+  update,
+  fields,
+  metadataTypes,
+  includeGroups,
+}: SectionProps & { metadataTypes: string[]; includeGroups: boolean }) {
   const inc = draft.include;
   const own = fields['include'];
   return (
     <fieldset>
       <legend>What to back up</legend>
-      <Checkbox label="Repository (every branch and tag)" checked={inc.repository} onChange={(on) => update((d) => void (d.include.repository = on))} />
+      <Checkbox
+        label="Repository (every branch and tag)"
+        checked={inc.repository}
+        onChange={(on) => update((d) => void (d.include.repository = on))}
+      />
       <Checkbox label="Wiki" checked={inc.wiki} onChange={(on) => update((d) => void (d.include.wiki = on))} />
-      <Checkbox label="LFS objects" checked={inc.lfs} onChange={(on) => update((d) => void (d.include.lfs = on))} hint="Backed up with the repository." />
+      <Checkbox
+        label="LFS objects"
+        checked={inc.lfs}
+        onChange={(on) => update((d) => void (d.include.lfs = on))}
+        hint="Backed up with the repository."
+      />
       {fields['include.lfs'] ? <p className="field-error">{fields['include.lfs']}</p> : null}
       <fieldset className="plain">
         <legend className="field-legend">Project metadata</legend>
         <div className="choices choices-grid">
           {metadataTypes.map((type) => (
-            <Checkbox key={type} label={labelOf(type)} checked={inc.metadata.includes(type)} onChange={(on) => update((d) => void (d.include.metadata = toggle(d.include.metadata, type, on)))} />
+            <Checkbox
+              key={type}
+              label={labelOf(type)}
+              checked={inc.metadata.includes(type)}
+              onChange={(on) => update((d) => void (d.include.metadata = toggle(d.include.metadata, type, on)))}
+            />
           ))}
         </div>
-        {errorAt(fields, 'include.metadata') ? <p className="field-error">{errorAt(fields, 'include.metadata')}</p> : null}
+        {errorAt(fields, 'include.metadata') ? (
+          <p className="field-error">{errorAt(fields, 'include.metadata')}</p>
+        ) : null}
       </fieldset>
       <fieldset className="plain">
         <legend className="field-legend">Group metadata</legend>
-        {includeGroups ? null : <p className="field-hint">This organization does not include groups in its backups, so these apply once it does.</p>}
+        {includeGroups ? null : (
+          <p className="field-hint">
+            This organization does not include groups in its backups, so these apply once it does.
+          </p>
+        )}
         <div className="choices choices-grid">
           {GROUP_METADATA_TYPES.map((type) => (
             <Checkbox
               key={type}
               label={labelOf(type)}
               checked={inc.groupMetadata.includes(type)}
-              onChange={(on) => update((d) => void (d.include.groupMetadata = toggle(d.include.groupMetadata, type, on)))}
+              onChange={(on) =>
+                update((d) => void (d.include.groupMetadata = toggle(d.include.groupMetadata, type, on)))
+              }
             />
           ))}
         </div>
-        {errorAt(fields, 'include.groupMetadata') ? <p className="field-error">{errorAt(fields, 'include.groupMetadata')}</p> : null}
+        {errorAt(fields, 'include.groupMetadata') ? (
+          <p className="field-error">{errorAt(fields, 'include.groupMetadata')}</p>
+        ) : null}
       </fieldset>
       {own ? <p className="field-error">{own}</p> : null}
     </fieldset>
   );
 }
 
-const TIME_ZONES: string[] = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : ['UTC'];
+const TIME_ZONES: string[] =
+  typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : ['UTC'];
 
 export function TimingFieldset({ draft, update, fields }: SectionProps) {
   return (
     <fieldset>
       <legend>Time zone and backup window</legend>
-      <Field label="Time zone" hint="An IANA time zone such as Europe/Warsaw or UTC; schedule times are in it." error={errorAt(fields, 'timeZone')}>
-        <input type="text" list="policy-time-zones" autoComplete="off" value={draft.timeZone} onChange={(e) => update((d) => void (d.timeZone = e.target.value))} />
+      <Field
+        label="Time zone"
+        hint="An IANA time zone such as Europe/Warsaw or UTC; schedule times are in it."
+        error={errorAt(fields, 'timeZone')}
+      >
+        <input
+          type="text"
+          list="policy-time-zones"
+          autoComplete="off"
+          value={draft.timeZone}
+          onChange={(e) => update((d) => void (d.timeZone = e.target.value))}
+        />
       </Field>
       <datalist id="policy-time-zones">
         {TIME_ZONES.map((zone) => (
@@ -139,7 +193,11 @@ export function TimingFieldset({ draft, update, fields }: SectionProps) {
           <Field label="Window start" error={errorAt(fields, 'window.start')}>
             <TimeInput value={draft.window.start} onValue={(v) => update((d) => void (d.window.start = v))} />
           </Field>
-          <Field label="Window end" hint="Earlier than the start: the window crosses midnight." error={errorAt(fields, 'window.end', 'window')}>
+          <Field
+            label="Window end"
+            hint="Earlier than the start: the window crosses midnight."
+            error={errorAt(fields, 'window.end', 'window')}
+          >
             <TimeInput value={draft.window.end} onValue={(v) => update((d) => void (d.window.end = v))} />
           </Field>
         </div>
@@ -162,27 +220,60 @@ export function RetentionFieldset({ draft, update, fields }: SectionProps) {
       <div className="choices" role="radiogroup" aria-label="Retention">
         {RETENTION.map((option) => (
           <label key={option.value}>
-            <input type="radio" name="retention" checked={r.mode === option.value} onChange={() => update((d) => void (d.retention.mode = option.value))} />
+            <input
+              type="radio"
+              name="retention"
+              checked={r.mode === option.value}
+              onChange={() => update((d) => void (d.retention.mode = option.value))}
+            />
             {option.label}
           </label>
         ))}
       </div>
       {fields['retention.mode'] ? <p className="field-error">{fields['retention.mode']}</p> : null}
       {r.mode === 'BY_COUNT' ? (
-        <Field label="Copies to keep" hint="Per repository; the last copy of a repository deleted upstream is always kept." error={fields['retention.keepLast']}>
-          <input type="number" inputMode="numeric" min={1} value={r.keepLast} onChange={(e) => update((d) => void (d.retention.keepLast = e.target.value))} />
+        <Field
+          label="Copies to keep"
+          hint="Per repository; the last copy of a repository deleted upstream is always kept."
+          error={fields['retention.keepLast']}
+        >
+          <input
+            type="number"
+            inputMode="numeric"
+            min={1}
+            value={r.keepLast}
+            onChange={(e) => update((d) => void (d.retention.keepLast = e.target.value))}
+          />
         </Field>
       ) : null}
       {r.mode === 'BY_TIME' ? (
         <div className="row">
           <Field label="Full copies (days)" error={fields['retention.fullDays']}>
-            <input type="number" inputMode="numeric" min={1} value={r.fullDays} onChange={(e) => update((d) => void (d.retention.fullDays = e.target.value))} />
+            <input
+              type="number"
+              inputMode="numeric"
+              min={1}
+              value={r.fullDays}
+              onChange={(e) => update((d) => void (d.retention.fullDays = e.target.value))}
+            />
           </Field>
           <Field label="Differential copies (days)" error={fields['retention.differentialDays']}>
-            <input type="number" inputMode="numeric" min={1} value={r.differentialDays} onChange={(e) => update((d) => void (d.retention.differentialDays = e.target.value))} />
+            <input
+              type="number"
+              inputMode="numeric"
+              min={1}
+              value={r.differentialDays}
+              onChange={(e) => update((d) => void (d.retention.differentialDays = e.target.value))}
+            />
           </Field>
           <Field label="Incremental copies (days)" error={fields['retention.incrementalDays']}>
-            <input type="number" inputMode="numeric" min={1} value={r.incrementalDays} onChange={(e) => update((d) => void (d.retention.incrementalDays = e.target.value))} />
+            <input
+              type="number"
+              inputMode="numeric"
+              min={1}
+              value={r.incrementalDays}
+              onChange={(e) => update((d) => void (d.retention.incrementalDays = e.target.value))}
+            />
           </Field>
         </div>
       ) : null}
@@ -199,19 +290,36 @@ export function StorageFieldset({ draft, update, fields }: SectionProps) {
           <option value="LOCAL">Local directory (a mounted NFS or SMB path works the same)</option>
         </select>
       </Field>
-      <Field label="Directory" hint="An absolute path on the worker. Empty: the data directory’s backups folder." error={fields['storage.path']}>
-        <input type="text" placeholder="<data dir>/backups" value={draft.storage.path} onChange={(e) => update((d) => void (d.storage.path = e.target.value))} />
+      <Field
+        label="Directory"
+        hint="An absolute path on the worker. Empty: the data directory’s backups folder."
+        error={fields['storage.path']}
+      >
+        <input
+          type="text"
+          placeholder="<data dir>/backups"
+          value={draft.storage.path}
+          onChange={(e) => update((d) => void (d.storage.path = e.target.value))}
+        />
       </Field>
     </fieldset>
   );
 }
 
-export function ProtectionFieldset({ draft, update, fields, encryptionKeys }: SectionProps & { encryptionKeys: { id: string; name: string; fingerprint: string }[] }) {
+export function ProtectionFieldset({
+  draft,
+  update,
+  fields,
+  encryptionKeys,
+}: SectionProps & { encryptionKeys: { id: string; name: string; fingerprint: string }[] }) {
   return (
     <fieldset>
       <legend>Compression, encryption and verification</legend>
       <Field label="Compression" hint="Changing it (or the key) starts a new full chain." error={fields['compression']}>
-        <select value={draft.compression} onChange={(e) => update((d) => void (d.compression = e.target.value as Compression))}>
+        <select
+          value={draft.compression}
+          onChange={(e) => update((d) => void (d.compression = e.target.value as Compression))}
+        >
           <option value="NONE">None</option>
           <option value="GZIP">gzip</option>
           <option value="BROTLI">Brotli</option>
@@ -226,7 +334,10 @@ export function ProtectionFieldset({ draft, update, fields, encryptionKeys }: Se
         }
         error={errorAt(fields, 'encryptionCredentialId', 'encryption')}
       >
-        <select value={draft.encryptionCredentialId} onChange={(e) => update((d) => void (d.encryptionCredentialId = e.target.value))}>
+        <select
+          value={draft.encryptionCredentialId}
+          onChange={(e) => update((d) => void (d.encryptionCredentialId = e.target.value))}
+        >
           <option value="">Not encrypted</option>
           {encryptionKeys.map((key) => (
             <option key={key.id} value={key.id}>

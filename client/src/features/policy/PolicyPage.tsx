@@ -8,17 +8,41 @@ import { useEffect, useRef, useState, type ReactElement } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { problemOf } from '../../api/errors';
 import { Link, useRouter } from '../../app/router';
-import { CustomizePolicyDocument, PolicyFormDocument, type PolicyFieldsFragment } from '../../graphql/generated/graphql';
+import {
+  CustomizePolicyDocument,
+  PolicyFormDocument,
+  type PolicyFieldsFragment,
+} from '../../graphql/generated/graphql';
 import { formatDateTime, humanize } from '../../ui/format';
 import { ErrorNotice, Loading, Notice } from '../../ui/States';
 import { fromPolicy, toInput, type PolicyDraft } from './policy-draft';
-import { IncludeFieldset, ProtectionFieldset, RetentionFieldset, ScopeFieldset, StorageFieldset, TimingFieldset } from './PolicyFieldsets';
+import {
+  IncludeFieldset,
+  ProtectionFieldset,
+  RetentionFieldset,
+  ScopeFieldset,
+  StorageFieldset,
+  TimingFieldset,
+} from './PolicyFieldsets';
 import { DrillFieldset } from './DrillFieldset';
 import { ScheduleFieldset } from './ScheduleFieldset';
 import type { SectionProps } from './section';
 
 /** Field paths some section shows beside an input; any other problem is listed above the form. */
-const SHOWN = ['scope', 'include', 'schedule', 'timeZone', 'window', 'retention', 'storage', 'compression', 'encryption', 'encryptionCredentialId', 'verifyAfterBackup', 'drill'];
+const SHOWN = [
+  'scope',
+  'include',
+  'schedule',
+  'timeZone',
+  'window',
+  'retention',
+  'storage',
+  'compression',
+  'encryption',
+  'encryptionCredentialId',
+  'verifyAfterBackup',
+  'drill',
+];
 
 export function PolicyPage({ organizationId }: { organizationId: string }) {
   const [result] = useQuery({ query: PolicyFormDocument, variables: { organizationId } });
@@ -40,7 +64,8 @@ export function PolicyPage({ organizationId }: { organizationId: string }) {
   }, [saving.error]);
 
   if (result.fetching && !result.data) return <Loading label="Loading the policy…" />;
-  if (!result.data || !draft) return <ErrorNotice error={result.error} message={result.error ? null : 'Preparing the form…'} />;
+  if (!result.data || !draft)
+    return <ErrorNotice error={result.error} message={result.error ? null : 'Preparing the form…'} />;
   const { organization, metadataTypes, credentials, connections } = result.data;
 
   const update: SectionProps['update'] = (recipe) => {
@@ -52,37 +77,58 @@ export function PolicyPage({ organizationId }: { organizationId: string }) {
     });
   };
   const props: SectionProps = { draft, update, fields: saving.error ? problem.fields : {} };
-  const leftover = Object.entries(props.fields).filter(([path]) => !SHOWN.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`)));
+  const leftover = Object.entries(props.fields).filter(
+    ([path]) => !SHOWN.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`)),
+  );
 
   // The form's sections in order; a new policy section is one more entry here.
   const sections: ReactElement[] = [
-    <ScopeFieldset key="scope" {...props} repositories={organization.repositories.nodes} protectedCount={organization.repositories.totalCount} />,
-    <IncludeFieldset key="include" {...props} metadataTypes={metadataTypes} includeGroups={organization.includeGroups} />,
+    <ScopeFieldset
+      key="scope"
+      {...props}
+      repositories={organization.repositories.nodes}
+      protectedCount={organization.repositories.totalCount}
+    />,
+    <IncludeFieldset
+      key="include"
+      {...props}
+      metadataTypes={metadataTypes}
+      includeGroups={organization.includeGroups}
+    />,
     <ScheduleFieldset key="schedule" {...props} />,
     <TimingFieldset key="timing" {...props} />,
     <RetentionFieldset key="retention" {...props} />,
     <StorageFieldset key="storage" {...props} />,
-    <ProtectionFieldset key="protection" {...props} encryptionKeys={credentials.filter((c) => c.kind === 'ENCRYPTION_KEY')} />,
+    <ProtectionFieldset
+      key="protection"
+      {...props}
+      encryptionKeys={credentials.filter((c) => c.kind === 'ENCRYPTION_KEY')}
+    />,
     <DrillFieldset key="drill" {...props} connections={connections} />,
   ];
 
   return (
     <section aria-labelledby="policy-title">
       <p className="muted breadcrumb">
-        <Link to="/organizations">Organizations</Link> / <Link to={`/organizations/${organizationId}`}>{organization.name}</Link> / Policy
+        <Link to="/organizations">Organizations</Link> /{' '}
+        <Link to={`/organizations/${organizationId}`}>{organization.name}</Link> / Policy
       </p>
       <div className="page-header">
         <h1 id="policy-title">Customize policy</h1>
       </div>
       <p className="muted">
         What Labkeeper backs up for <strong>{organization.fullPath}</strong>, when, for how long, where and how.{' '}
-        {policy?.nextBackupAt ? `Next backup: ${formatDateTime(policy.nextBackupAt)} (${humanize(policy.nextCopyType)}).` : 'No backup is scheduled.'}
+        {policy?.nextBackupAt
+          ? `Next backup: ${formatDateTime(policy.nextBackupAt)} (${humanize(policy.nextCopyType)}).`
+          : 'No backup is scheduled.'}
       </p>
       <div aria-live="polite">
         {saved ? (
           <Notice kind="success">
             Policy saved.{' '}
-            {saved.nextBackupAt ? `The next backup starts ${formatDateTime(saved.nextBackupAt)} (${humanize(saved.nextCopyType)}).` : 'Backups now start only from Run now.'}
+            {saved.nextBackupAt
+              ? `The next backup starts ${formatDateTime(saved.nextBackupAt)} (${humanize(saved.nextCopyType)}).`
+              : 'Backups now start only from Run now.'}
           </Notice>
         ) : null}
         {saving.error ? (

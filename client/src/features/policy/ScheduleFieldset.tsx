@@ -12,9 +12,21 @@ import type { SectionProps } from './section';
 import { TimeInput } from './TimeInput';
 
 const TYPES: { value: BackupScheduleType; label: string; hint: string }[] = [
-  { value: 'BASIC', label: 'Basic', hint: 'A full copy once a month, an incremental copy every other day, at one time.' },
-  { value: 'GFS', label: 'Grandfather-father-son (GFS)', hint: 'A monthly full copy, a weekly differential copy and daily incremental copies.' },
-  { value: 'FOREVER_INCREMENTAL', label: 'Forever incremental', hint: 'One full copy, then only incremental copies at a fixed cadence.' },
+  {
+    value: 'BASIC',
+    label: 'Basic',
+    hint: 'A full copy once a month, an incremental copy every other day, at one time.',
+  },
+  {
+    value: 'GFS',
+    label: 'Grandfather-father-son (GFS)',
+    hint: 'A monthly full copy, a weekly differential copy and daily incremental copies.',
+  },
+  {
+    value: 'FOREVER_INCREMENTAL',
+    label: 'Forever incremental',
+    hint: 'One full copy, then only incremental copies at a fixed cadence.',
+  },
   { value: 'CUSTOM', label: 'Custom', hint: 'Choose the days and times of full and of incremental copies yourself.' },
   { value: 'MANUAL', label: 'Manual only', hint: 'Backups start only from Run now or the API.' },
 ];
@@ -26,7 +38,10 @@ export function ScheduleFieldset({ draft, update, fields }: SectionProps) {
     <fieldset>
       <legend>Schedule</legend>
       <Field label="Schedule type" hint={type?.hint} error={errorAt(fields, 'schedule.type')}>
-        <select value={s.type} onChange={(e) => update((d) => void (d.schedule.type = e.target.value as BackupScheduleType))}>
+        <select
+          value={s.type}
+          onChange={(e) => update((d) => void (d.schedule.type = e.target.value as BackupScheduleType))}
+        >
           {TYPES.map((t) => (
             <option key={t.value} value={t.value}>
               {t.label}
@@ -49,7 +64,11 @@ export function ScheduleFieldset({ draft, update, fields }: SectionProps) {
       {s.type === 'BASIC' || s.type === 'GFS' || s.type === 'FOREVER_INCREMENTAL' ? (
         <Field
           label="Start time"
-          hint={s.type === 'FOREVER_INCREMENTAL' && s.every === 'HOURLY' ? 'Only the minute counts: a copy starts every hour at this minute.' : 'In the policy’s time zone.'}
+          hint={
+            s.type === 'FOREVER_INCREMENTAL' && s.every === 'HOURLY'
+              ? 'Only the minute counts: a copy starts every hour at this minute.'
+              : 'In the policy’s time zone.'
+          }
           error={errorAt(fields, 'schedule.time')}
         >
           <TimeInput value={s.time} onValue={(v) => update((d) => void (d.schedule.time = v))} />
@@ -57,14 +76,28 @@ export function ScheduleFieldset({ draft, update, fields }: SectionProps) {
       ) : null}
 
       {s.type === 'BASIC' || s.type === 'GFS' ? (
-        <Field label="Day of the month for the full copy" hint="1–31; 31 means the last day of shorter months." error={errorAt(fields, 'schedule.fullDayOfMonth')}>
-          <input type="number" inputMode="numeric" min={1} max={31} value={s.fullDayOfMonth} onChange={(e) => update((d) => void (d.schedule.fullDayOfMonth = e.target.value))} />
+        <Field
+          label="Day of the month for the full copy"
+          hint="1–31; 31 means the last day of shorter months."
+          error={errorAt(fields, 'schedule.fullDayOfMonth')}
+        >
+          <input
+            type="number"
+            inputMode="numeric"
+            min={1}
+            max={31}
+            value={s.fullDayOfMonth}
+            onChange={(e) => update((d) => void (d.schedule.fullDayOfMonth = e.target.value))}
+          />
         </Field>
       ) : null}
 
       {s.type === 'GFS' ? (
         <Field label="Weekday of the differential copy" error={errorAt(fields, 'schedule.differentialWeekday')}>
-          <WeekdaySelect value={s.differentialWeekday} onValue={(v) => update((d) => void (d.schedule.differentialWeekday = v))} />
+          <WeekdaySelect
+            value={s.differentialWeekday}
+            onValue={(v) => update((d) => void (d.schedule.differentialWeekday = v))}
+          />
         </Field>
       ) : null}
 
@@ -75,8 +108,19 @@ export function ScheduleFieldset({ draft, update, fields }: SectionProps) {
       ) : null}
 
       {s.type === 'FOREVER_INCREMENTAL' && s.every === 'MONTHLY' ? (
-        <Field label="Day of the month" hint="1–31; 31 means the last day of shorter months." error={errorAt(fields, 'schedule.dayOfMonth')}>
-          <input type="number" inputMode="numeric" min={1} max={31} value={s.dayOfMonth} onChange={(e) => update((d) => void (d.schedule.dayOfMonth = e.target.value))} />
+        <Field
+          label="Day of the month"
+          hint="1–31; 31 means the last day of shorter months."
+          error={errorAt(fields, 'schedule.dayOfMonth')}
+        >
+          <input
+            type="number"
+            inputMode="numeric"
+            min={1}
+            max={31}
+            value={s.dayOfMonth}
+            onChange={(e) => update((d) => void (d.schedule.dayOfMonth = e.target.value))}
+          />
         </Field>
       ) : null}
 
@@ -143,7 +187,9 @@ function CopyScheduleEditor({
                 checked={value.weekdays.includes(index)}
                 onChange={(e) =>
                   onChange((c) => {
-                    c.weekdays = e.target.checked ? [...c.weekdays, index].sort() : c.weekdays.filter((w) => w !== index);
+                    c.weekdays = e.target.checked
+                      ? [...c.weekdays, index].sort()
+                      : c.weekdays.filter((w) => w !== index);
                   })
                 }
               />
@@ -156,8 +202,17 @@ function CopyScheduleEditor({
         </p>
         {weekdaysError ? <p className="field-error">{weekdaysError}</p> : null}
       </fieldset>
-      <Field label={`Days of the month (${title.toLowerCase()})`} hint="Comma-separated, e.g. 1, 15. Empty: not by date." error={errorAt(fields, `${path}.daysOfMonth`)}>
-        <input type="text" inputMode="numeric" value={value.daysOfMonth} onChange={(e) => onChange((c) => void (c.daysOfMonth = e.target.value))} />
+      <Field
+        label={`Days of the month (${title.toLowerCase()})`}
+        hint="Comma-separated, e.g. 1, 15. Empty: not by date."
+        error={errorAt(fields, `${path}.daysOfMonth`)}
+      >
+        <input
+          type="text"
+          inputMode="numeric"
+          value={value.daysOfMonth}
+          onChange={(e) => onChange((c) => void (c.daysOfMonth = e.target.value))}
+        />
       </Field>
       <fieldset className="plain">
         <legend className="field-legend">Times</legend>
@@ -166,7 +221,12 @@ function CopyScheduleEditor({
             <Field label={`${title}: time ${index + 1}`} error={errorAt(fields, `${path}.times[${index}]`)}>
               <TimeInput value={time} onValue={(v) => onChange((c) => void (c.times[index] = v))} />
             </Field>
-            <button type="button" className="button-quiet" aria-label={`Remove time ${index + 1} of ${title.toLowerCase()}`} onClick={() => onChange((c) => void c.times.splice(index, 1))}>
+            <button
+              type="button"
+              className="button-quiet"
+              aria-label={`Remove time ${index + 1} of ${title.toLowerCase()}`}
+              onClick={() => onChange((c) => void c.times.splice(index, 1))}
+            >
               Remove
             </button>
           </div>

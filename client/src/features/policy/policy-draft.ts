@@ -43,7 +43,13 @@ export interface PolicyDraft {
   };
   timeZone: string;
   window: { isEnabled: boolean; start: TimeText; end: TimeText };
-  retention: { mode: RetentionMode; keepLast: string; fullDays: string; differentialDays: string; incrementalDays: string };
+  retention: {
+    mode: RetentionMode;
+    keepLast: string;
+    fullDays: string;
+    differentialDays: string;
+    incrementalDays: string;
+  };
   storage: { kind: string; path: string };
   compression: Compression;
   encryptionCredentialId: string;
@@ -72,7 +78,8 @@ export interface DrillDraft {
 export const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
 const pad = (n: number) => String(n).padStart(2, '0');
-export const timeText = (t: { hour: number; minute: number } | null | undefined): TimeText => (t ? `${pad(t.hour)}:${pad(t.minute)}` : '');
+export const timeText = (t: { hour: number; minute: number } | null | undefined): TimeText =>
+  t ? `${pad(t.hour)}:${pad(t.minute)}` : '';
 const text = (n: number | null | undefined, fallback: number): string => String(n ?? fallback);
 
 /** "" or anything but a whole number → null: the server then says what it must be. */
@@ -100,7 +107,10 @@ export function fromPolicy(settings: Settings): PolicyDraft {
   const s = settings.schedule;
   const time = timeText(s.time) || '01:00';
   return {
-    scope: { mode: settings.scope.mode === 'SELECTED' ? 'SELECTED' : 'ALL', repositoryIds: settings.scope.repositoryIds ?? [] },
+    scope: {
+      mode: settings.scope.mode === 'SELECTED' ? 'SELECTED' : 'ALL',
+      repositoryIds: settings.scope.repositoryIds ?? [],
+    },
     // Field by field: query results carry __typename, which an input type refuses.
     include: {
       repository: settings.include.repository,
@@ -189,7 +199,12 @@ function scheduleInput(s: PolicyDraft['schedule']): BackupScheduleInput {
     case 'BASIC':
       return { type: 'BASIC', time, fullDayOfMonth: toInt(s.fullDayOfMonth) };
     case 'GFS':
-      return { type: 'GFS', time, fullDayOfMonth: toInt(s.fullDayOfMonth), differentialWeekday: toInt(s.differentialWeekday) };
+      return {
+        type: 'GFS',
+        time,
+        fullDayOfMonth: toInt(s.fullDayOfMonth),
+        differentialWeekday: toInt(s.differentialWeekday),
+      };
     case 'FOREVER_INCREMENTAL':
       return {
         type: 'FOREVER_INCREMENTAL',
@@ -210,13 +225,23 @@ export function toInput(d: PolicyDraft): CustomizePolicyInput {
     include: d.include,
     schedule: scheduleInput(d.schedule),
     timeZone: d.timeZone.trim(),
-    window: d.window.isEnabled ? { start: toTime(d.window.start) ?? { hour: -1, minute: -1 }, end: toTime(d.window.end) ?? { hour: -1, minute: -1 } } : null,
+    window: d.window.isEnabled
+      ? {
+          start: toTime(d.window.start) ?? { hour: -1, minute: -1 },
+          end: toTime(d.window.end) ?? { hour: -1, minute: -1 },
+        }
+      : null,
     retention:
       r.mode === 'KEEP_FOREVER'
         ? { mode: r.mode }
         : r.mode === 'BY_COUNT'
           ? { mode: r.mode, keepLast: toInt(r.keepLast) }
-          : { mode: r.mode, fullDays: toInt(r.fullDays), differentialDays: toInt(r.differentialDays), incrementalDays: toInt(r.incrementalDays) },
+          : {
+              mode: r.mode,
+              fullDays: toInt(r.fullDays),
+              differentialDays: toInt(r.differentialDays),
+              incrementalDays: toInt(r.incrementalDays),
+            },
     storage: { kind: d.storage.kind, path: d.storage.path.trim() || null },
     compression: d.compression,
     encryptionCredentialId: d.encryptionCredentialId || null,

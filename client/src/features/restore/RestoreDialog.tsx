@@ -52,12 +52,24 @@ export function RestoreDialog({
 
 const TARGETS: { value: RestoreTarget; label: string; hint: string }[] = [
   { value: 'ORIGINAL', label: 'Original project', hint: 'Put the refs back into the project they came from.' },
-  { value: 'NEW_PROJECT', label: 'New project', hint: 'Create a new GitLab project (on this or another instance) with every ref, the wiki, LFS objects and metadata.' },
-  { value: 'DOWNLOAD', label: 'Download', hint: 'An archive of the snapshot and the chain it needs (bundles, metadata, manifests, LFS), behind a link valid for one hour.' },
+  {
+    value: 'NEW_PROJECT',
+    label: 'New project',
+    hint: 'Create a new GitLab project (on this or another instance) with every ref, the wiki, LFS objects and metadata.',
+  },
+  {
+    value: 'DOWNLOAD',
+    label: 'Download',
+    hint: 'An archive of the snapshot and the chain it needs (bundles, metadata, manifests, LFS), behind a link valid for one hour.',
+  },
 ];
 
 const REF_MODES: { value: RefRestoreMode; label: string; hint: string }[] = [
-  { value: 'PREFIX', label: 'Under a prefix', hint: 'Every branch and tag goes under a prefix; nothing existing changes.' },
+  {
+    value: 'PREFIX',
+    label: 'Under a prefix',
+    hint: 'Every branch and tag goes under a prefix; nothing existing changes.',
+  },
   { value: 'MISSING_ONLY', label: 'Missing refs only', hint: 'Only branches and tags the project lacks are restored.' },
   { value: 'OVERWRITE', label: 'Overwrite', hint: 'Branches and tags are made equal to the snapshot.' },
 ];
@@ -78,7 +90,8 @@ function RestoreForm({ snapshot, repository }: { snapshot: RestorableSnapshot; r
 
   const input = (dryRun: boolean): RestoreSnapshotInput => {
     const base: RestoreSnapshotInput = { target, snapshotIds: [snapshot.id], dryRun };
-    if (target === 'ORIGINAL') return { ...base, refMode, ...(refMode === 'PREFIX' && refPrefix.trim() ? { refPrefix: refPrefix.trim() } : {}) };
+    if (target === 'ORIGINAL')
+      return { ...base, refMode, ...(refMode === 'PREFIX' && refPrefix.trim() ? { refPrefix: refPrefix.trim() } : {}) };
     if (target === 'NEW_PROJECT') {
       return {
         ...base,
@@ -109,16 +122,23 @@ function RestoreForm({ snapshot, repository }: { snapshot: RestorableSnapshot; r
     void submit(false);
   };
   // A changed form makes the last dry run's plan stale.
-  const changed = <T,>(set: (value: T) => void) => (value: T) => {
-    set(value);
-    setDryRunId(null);
-  };
+  const changed =
+    <T,>(set: (value: T) => void) =>
+    (value: T) => {
+      set(value);
+      setDryRunId(null);
+    };
 
   const fields = problem.fields;
-  const writeAuthorizationFor = problem.reason === 'WRITE_AUTHORIZATION_REQUIRED' && typeof problem.details.connectionId === 'string' ? problem.details.connectionId : null;
+  const writeAuthorizationFor =
+    problem.reason === 'WRITE_AUTHORIZATION_REQUIRED' && typeof problem.details.connectionId === 'string'
+      ? problem.details.connectionId
+      : null;
   const otherFieldErrors = writeAuthorizationFor
     ? []
-    : Object.entries(fields).filter(([path]) => !['namespacePath', 'projectPath', 'refPrefix', 'targetConnectionId'].includes(path));
+    : Object.entries(fields).filter(
+        ([path]) => !['namespacePath', 'projectPath', 'refPrefix', 'targetConnectionId'].includes(path),
+      );
 
   return (
     <form onSubmit={onSubmit} noValidate aria-label="Restore options">
@@ -132,7 +152,13 @@ function RestoreForm({ snapshot, repository }: { snapshot: RestorableSnapshot; r
         {TARGETS.map((t) => (
           <div key={t.value} className="radio-choice">
             <label>
-              <input type="radio" name="target" value={t.value} checked={target === t.value} onChange={() => changed(setTarget)(t.value)} />{' '}
+              <input
+                type="radio"
+                name="target"
+                value={t.value}
+                checked={target === t.value}
+                onChange={() => changed(setTarget)(t.value)}
+              />{' '}
               {t.label}
             </label>
             <p className="field-hint">{t.hint}</p>
@@ -146,21 +172,36 @@ function RestoreForm({ snapshot, repository }: { snapshot: RestorableSnapshot; r
           {REF_MODES.map((m) => (
             <div key={m.value} className="radio-choice">
               <label>
-                <input type="radio" name="refMode" value={m.value} checked={refMode === m.value} onChange={() => changed(setRefMode)(m.value)} /> {m.label}
+                <input
+                  type="radio"
+                  name="refMode"
+                  value={m.value}
+                  checked={refMode === m.value}
+                  onChange={() => changed(setRefMode)(m.value)}
+                />{' '}
+                {m.label}
               </label>
               <p className="field-hint">{m.hint}</p>
             </div>
           ))}
           {refMode === 'PREFIX' ? (
-            <Field label="Prefix" hint="Default: restored/<snapshot time>, e.g. refs/heads/restored/2026-11-24-18-00/main." error={fields.refPrefix}>
-              <input value={refPrefix} onChange={(e) => changed(setRefPrefix)(e.target.value)} placeholder="restored/<snapshot time>" />
+            <Field
+              label="Prefix"
+              hint="Default: restored/<snapshot time>, e.g. refs/heads/restored/2026-11-24-18-00/main."
+              error={fields.refPrefix}
+            >
+              <input
+                value={refPrefix}
+                onChange={(e) => changed(setRefPrefix)(e.target.value)}
+                placeholder="restored/<snapshot time>"
+              />
             </Field>
           ) : null}
           {refMode === 'OVERWRITE' ? (
             <Notice kind="warning">
-              <strong>Overwrite changes the project.</strong> Branches and tags that moved since this snapshot are reset to it, and commits made
-              after it are no longer reachable from them. Protected branches are never forced (they are reported), and refs the snapshot
-              does not have are listed, not deleted. Run a dry run first.
+              <strong>Overwrite changes the project.</strong> Branches and tags that moved since this snapshot are reset
+              to it, and commits made after it are no longer reachable from them. Protected branches are never forced
+              (they are reported), and refs the snapshot does not have are listed, not deleted. Run a dry run first.
             </Notice>
           ) : null}
         </fieldset>
@@ -169,7 +210,11 @@ function RestoreForm({ snapshot, repository }: { snapshot: RestorableSnapshot; r
       {target === 'NEW_PROJECT' ? (
         <fieldset>
           <legend>New project</legend>
-          <Field label="Target connection" hint="Whose GitLab (and token) creates the project; it needs the api scope." error={fields.targetConnectionId}>
+          <Field
+            label="Target connection"
+            hint="Whose GitLab (and token) creates the project; it needs the api scope."
+            error={fields.targetConnectionId}
+          >
             <select value={targetConnectionId} onChange={(e) => changed(setTargetConnectionId)(e.target.value)}>
               <option value="">The organization's connection</option>
               {(connections.data?.connections ?? []).map((c) => (
@@ -182,11 +227,29 @@ function RestoreForm({ snapshot, repository }: { snapshot: RestorableSnapshot; r
             </select>
           </Field>
           {connections.fetching && !connections.data ? <Loading label="Loading connections…" /> : null}
-          <Field label="Namespace" hint="The group (or user namespace) that receives the project, e.g. acme/restored." error={fields.namespacePath}>
-            <input value={namespacePath} onChange={(e) => changed(setNamespacePath)(e.target.value)} placeholder="group/subgroup" autoComplete="off" />
+          <Field
+            label="Namespace"
+            hint="The group (or user namespace) that receives the project, e.g. acme/restored."
+            error={fields.namespacePath}
+          >
+            <input
+              value={namespacePath}
+              onChange={(e) => changed(setNamespacePath)(e.target.value)}
+              placeholder="group/subgroup"
+              autoComplete="off"
+            />
           </Field>
-          <Field label="Project path" hint={`Default: ${repository.pathWithNamespace.split('/').at(-1)}`} error={fields.projectPath}>
-            <input value={projectPath} onChange={(e) => changed(setProjectPath)(e.target.value)} placeholder={repository.pathWithNamespace.split('/').at(-1)} autoComplete="off" />
+          <Field
+            label="Project path"
+            hint={`Default: ${repository.pathWithNamespace.split('/').at(-1)}`}
+            error={fields.projectPath}
+          >
+            <input
+              value={projectPath}
+              onChange={(e) => changed(setProjectPath)(e.target.value)}
+              placeholder={repository.pathWithNamespace.split('/').at(-1)}
+              autoComplete="off"
+            />
           </Field>
           <Checkbox
             label="Include metadata"
@@ -210,7 +273,13 @@ function RestoreForm({ snapshot, repository }: { snapshot: RestorableSnapshot; r
         <button type="button" disabled={starting.fetching} onClick={() => void submit(true)}>
           Dry run
         </button>
-        <button type="submit" className={target === 'ORIGINAL' && refMode === 'OVERWRITE' ? 'button-primary button-primary-danger' : 'button-primary'} disabled={starting.fetching}>
+        <button
+          type="submit"
+          className={
+            target === 'ORIGINAL' && refMode === 'OVERWRITE' ? 'button-primary button-primary-danger' : 'button-primary'
+          }
+          disabled={starting.fetching}
+        >
           {target === 'DOWNLOAD' ? 'Prepare download' : 'Restore'}
         </button>
         {starting.fetching ? <span className="muted">Sending…</span> : null}

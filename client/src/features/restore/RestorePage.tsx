@@ -40,7 +40,8 @@ export function RestorePage({ id }: { id: string }) {
         <StatusBadge status={live.status} />
       </div>
       <p className="muted">
-        {run.snapshotIds.length} {run.snapshotIds.length === 1 ? 'snapshot' : 'snapshots'} · started {formatDateTime(run.createdAt)}
+        {run.snapshotIds.length} {run.snapshotIds.length === 1 ? 'snapshot' : 'snapshots'} · started{' '}
+        {formatDateTime(run.createdAt)}
         {run.finishedAt ? ` · finished ${formatDateTime(run.finishedAt)}` : ''}
       </p>
       <ErrorNotice error={live.error} />
@@ -61,7 +62,11 @@ export function RestorePage({ id }: { id: string }) {
         <p className="muted">Per-repository results appear here as the worker reports them.</p>
       )}
 
-      <OrganizationRestores organizationId={run.organizationId} currentId={run.id} refreshKey={live.terminal ? 'done' : 'running'} />
+      <OrganizationRestores
+        organizationId={run.organizationId}
+        currentId={run.id}
+        refreshKey={live.terminal ? 'done' : 'running'}
+      />
     </section>
   );
 }
@@ -74,15 +79,26 @@ function DownloadLink({ run }: { run: NonNullable<ReturnType<typeof useLiveResto
         <a className="button button-primary" href={run.downloadUrl} download>
           Download the archive
         </a>{' '}
-        <span className="muted">The link is valid until {formatDateTime(run.downloadExpiresAt)}; start the restore again for a new one.</span>
+        <span className="muted">
+          The link is valid until {formatDateTime(run.downloadExpiresAt)}; start the restore again for a new one.
+        </span>
       </Notice>
     );
   }
-  if (run.status !== 'FAILED') return <Notice kind="info">The download link has expired. Start the restore again for a new one.</Notice>;
+  if (run.status !== 'FAILED')
+    return <Notice kind="info">The download link has expired. Start the restore again for a new one.</Notice>;
   return null;
 }
 
-function OrganizationRestores({ organizationId, currentId, refreshKey }: { organizationId: string; currentId: string; refreshKey: string }) {
+function OrganizationRestores({
+  organizationId,
+  currentId,
+  refreshKey,
+}: {
+  organizationId: string;
+  currentId: string;
+  refreshKey: string;
+}) {
   const [result, refetch] = useQuery({ query: OrganizationRestoreRunsDocument, variables: { organizationId } });
   // The list shows this run's status too: re-read it when the run ends.
   useEffect(() => {
@@ -137,4 +153,3 @@ function OrganizationRestores({ organizationId, currentId, refreshKey }: { organ
     </section>
   );
 }
-

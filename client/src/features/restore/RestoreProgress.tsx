@@ -27,15 +27,17 @@ export function phaseLabel(phase: string | null | undefined): string {
 }
 
 export function RestorePhases({ target, phase }: { target: string; phase: string | null }) {
-  const phases = PHASES[target] ?? PHASES.NEW_PROJECT!;
+  const phases = PHASES[target] ?? PHASES.NEW_PROJECT;
   const current = Math.max(0, phases.indexOf(phase ?? 'QUEUED'));
   return (
     <ol className="phases" aria-label="Phases">
       {phases.map((p, i) => {
-        const state = i < current || p === 'DONE' && phase === 'DONE' ? 'done' : i === current ? 'current' : 'todo';
+        const state = i < current || (p === 'DONE' && phase === 'DONE') ? 'done' : i === current ? 'current' : 'todo';
         return (
           <li key={p} className={`phase phase-${state}`} aria-current={state === 'current' ? 'step' : undefined}>
-            <span className="visually-hidden">{state === 'done' ? 'Done: ' : state === 'current' ? 'Current: ' : 'Next: '}</span>
+            <span className="visually-hidden">
+              {state === 'done' ? 'Done: ' : state === 'current' ? 'Current: ' : 'Next: '}
+            </span>
             {phaseLabel(p)}
           </li>
         );
@@ -68,5 +70,9 @@ export function RestoreOutcome({ live }: { live: LiveRestoreRun }) {
         {verb} finished with problems{run.errorMessage ? `: ${run.errorMessage}` : '.'}
       </Notice>
     );
-  return <Notice kind="error">{verb} failed{run.errorMessage ? `: ${run.errorMessage}` : '.'}</Notice>;
+  return (
+    <Notice kind="error">
+      {verb} failed{run.errorMessage ? `: ${run.errorMessage}` : '.'}
+    </Notice>
+  );
 }

@@ -24,7 +24,10 @@ interface Detail {
   refsExtra?: string[];
   wikiRefsPushed?: number;
   lfs?: { uploaded: number; present: number; failed: number } | null;
-  metadata?: Record<string, { created: number; skipped: number; failed: { sourceId: string; reason: string }[] }> | null;
+  metadata?: Record<
+    string,
+    { created: number; skipped: number; failed: { sourceId: string; reason: string }[] }
+  > | null;
 }
 
 function parseDetail(detail: string | null): Detail | null {
@@ -44,7 +47,8 @@ export function RestoreReport({ run }: { run: RestoreRunDetailsFragment }) {
     <div className="restore-report">
       {run.target === 'DOWNLOAD' ? (
         <p>
-          {dry ? 'The archive would hold' : 'The archive holds'} <strong>{report.files}</strong> files, <strong>{formatBytes(report.bytes)}</strong>
+          {dry ? 'The archive would hold' : 'The archive holds'} <strong>{report.files}</strong> files,{' '}
+          <strong>{formatBytes(report.bytes)}</strong>
           {report.lfsObjects > 0 ? `, with ${report.lfsObjects} LFS objects` : ''}.
         </p>
       ) : null}
@@ -57,19 +61,27 @@ export function RestoreReport({ run }: { run: RestoreRunDetailsFragment }) {
 
 function SnapshotOutcome({ snapshot, target, dry }: { snapshot: SnapshotReport; target: string; dry: boolean }) {
   const detail = parseDetail(snapshot.detail);
-  const heading = snapshot.targetPath && snapshot.targetPath !== snapshot.path ? `${snapshot.path} → ${snapshot.targetPath}` : snapshot.path;
+  const heading =
+    snapshot.targetPath && snapshot.targetPath !== snapshot.path
+      ? `${snapshot.path} → ${snapshot.targetPath}`
+      : snapshot.path;
   return (
     <section className="card restore-outcome" aria-label={`Result for ${snapshot.path}`}>
       <h3>{heading}</h3>
       <p className="muted">
-        {humanize(snapshot.copyType)} snapshot, chain of {snapshot.chainLength} {snapshot.chainLength === 1 ? 'snapshot' : 'snapshots'}
+        {humanize(snapshot.copyType)} snapshot, chain of {snapshot.chainLength}{' '}
+        {snapshot.chainLength === 1 ? 'snapshot' : 'snapshots'}
         {snapshot.verified === true ? ' · verified' : snapshot.verified === false ? ' · failed verification' : ''}
       </p>
       {target === 'NEW_PROJECT' && detail ? <ProjectLine snapshot={snapshot} detail={detail} dry={dry} /> : null}
       {target === 'ORIGINAL' && snapshot.targetPath ? (
         <p>
           Into{' '}
-          {snapshot.targetUrl ? <a href={snapshot.targetUrl}>{snapshot.targetPath}</a> : <strong>{snapshot.targetPath}</strong>}
+          {snapshot.targetUrl ? (
+            <a href={snapshot.targetUrl}>{snapshot.targetPath}</a>
+          ) : (
+            <strong>{snapshot.targetPath}</strong>
+          )}
         </p>
       ) : null}
       {detail ? <RefsOutcome detail={detail} dry={dry} /> : null}
@@ -89,9 +101,17 @@ function SnapshotOutcome({ snapshot, target, dry }: { snapshot: SnapshotReport; 
 }
 
 function ProjectLine({ snapshot, detail, dry }: { snapshot: SnapshotReport; detail: Detail; dry: boolean }) {
-  const name = snapshot.targetUrl ? <a href={snapshot.targetUrl}>{snapshot.targetPath}</a> : <strong>{snapshot.targetPath}</strong>;
+  const name = snapshot.targetUrl ? (
+    <a href={snapshot.targetUrl}>{snapshot.targetPath}</a>
+  ) : (
+    <strong>{snapshot.targetPath}</strong>
+  );
   if (dry) {
-    return snapshot.targetUrl ? <p>The project {name} already exists: refs it lacks would be added to it.</p> : <p>Would create the project {name}.</p>;
+    return snapshot.targetUrl ? (
+      <p>The project {name} already exists: refs it lacks would be added to it.</p>
+    ) : (
+      <p>Would create the project {name}.</p>
+    );
   }
   return detail.created ? <p>Created the project {name}.</p> : <p>Restored into the existing project {name}.</p>;
 }
@@ -158,8 +178,9 @@ function RefsOutcome({ detail, dry }: { detail: Detail; dry: boolean }) {
       ) : null}
       {extra.length > 0 ? (
         <Notice kind="info">
-          {extra.length === 1 ? '1 ref exists' : `${extra.length} refs exist`} in the project but not in the snapshot; {extra.length === 1 ? 'it is' : 'they are'} left as{' '}
-          {extra.length === 1 ? 'it is' : 'they are'}: {extra.join(', ')}
+          {extra.length === 1 ? '1 ref exists' : `${extra.length} refs exist`} in the project but not in the snapshot;{' '}
+          {extra.length === 1 ? 'it is' : 'they are'} left as {extra.length === 1 ? 'it is' : 'they are'}:{' '}
+          {extra.join(', ')}
         </Notice>
       ) : null}
     </div>

@@ -44,7 +44,8 @@ export function RunHistoryPage({ organizationId }: { organizationId: string }) {
   return (
     <section aria-labelledby="history-title">
       <p className="muted breadcrumb">
-        <Link to="/organizations">Organizations</Link> / {organization ? <Link to={`/organizations/${organizationId}`}>{organization.name}</Link> : '…'} / Run history
+        <Link to="/organizations">Organizations</Link> /{' '}
+        {organization ? <Link to={`/organizations/${organizationId}`}>{organization.name}</Link> : '…'} / Run history
       </p>
       <div className="page-header">
         <h1 id="history-title">Run history</h1>
@@ -73,7 +74,8 @@ export function RunHistoryPage({ organizationId }: { organizationId: string }) {
         <Empty title={status ? `No ${humanize(status).toLowerCase()} run.` : 'No backup has run yet.'}>
           {status ? null : (
             <>
-              Start one with <strong>Run now</strong> on the <Link to={`/organizations/${organizationId}`}>organization</Link>, or let the policy’s schedule do it.
+              Start one with <strong>Run now</strong> on the{' '}
+              <Link to={`/organizations/${organizationId}`}>organization</Link>, or let the policy’s schedule do it.
             </>
           )}
         </Empty>
@@ -122,7 +124,13 @@ export function RunHistoryPage({ organizationId }: { organizationId: string }) {
                     <td>{humanize(run.trigger)}</td>
                     <td>{formatDateTime(run.startedAt)}</td>
                     <td>{formatDateTime(run.finishedAt)}</td>
-                    <td>{run.finishedAt ? formatDuration(run.startedAt ?? run.createdAt, run.finishedAt) : run.startedAt ? 'running' : '—'}</td>
+                    <td>
+                      {run.finishedAt
+                        ? formatDuration(run.startedAt ?? run.createdAt, run.finishedAt)
+                        : run.startedAt
+                          ? 'running'
+                          : '—'}
+                    </td>
                     <td className="num">{run.itemsTotal}</td>
                     <td className="num">{succeeded}</td>
                     <td className="num">{failedItems}</td>
@@ -142,7 +150,11 @@ export function RunHistoryPage({ organizationId }: { organizationId: string }) {
           <span className="muted">
             Page {cursors.length} · {runs.totalCount} runs
           </span>
-          <button type="button" disabled={!runs.pageInfo.hasNextPage} onClick={() => setCursors((c) => [...c, runs.pageInfo.endCursor ?? null])}>
+          <button
+            type="button"
+            disabled={!runs.pageInfo.hasNextPage}
+            onClick={() => setCursors((c) => [...c, runs.pageInfo.endCursor ?? null])}
+          >
             Older runs
           </button>
         </nav>

@@ -19,14 +19,23 @@ import { ProgressBar } from '../../ui/ProgressBar';
 import { ErrorNotice, Loading, Empty } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
 import { formatDuration } from './duration';
-import { foldProgress, itemPercent, TERMINAL_ITEM, TERMINAL_RUN, throughputOf, type LiveItem, type LiveRun } from './live-run';
+import {
+  foldProgress,
+  itemPercent,
+  TERMINAL_ITEM,
+  TERMINAL_RUN,
+  throughputOf,
+  type LiveItem,
+  type LiveRun,
+} from './live-run';
 
 type RunItem = BackupRunDetailQuery['backupRun']['items'][number];
 
 export function RunPage({ id }: { id: string }) {
   const [result, refetch] = useQuery({ query: BackupRunDetailDocument, variables: { id } });
-  const [progress] = useSubscription<BackupRunProgressSubscription, LiveRun>({ query: BackupRunProgressDocument, variables: { runId: id } }, (previous, event) =>
-    foldProgress(previous, event.backupProgress),
+  const [progress] = useSubscription<BackupRunProgressSubscription, LiveRun>(
+    { query: BackupRunProgressDocument, variables: { runId: id } },
+    (previous, event) => foldProgress(previous, event.backupProgress),
   );
   const [canceling, cancel] = useMutation(CancelBackupRunDocument);
   const live = progress.data;
@@ -48,30 +57,44 @@ export function RunPage({ id }: { id: string }) {
 
   const run = result.data?.backupRun;
   if (result.fetching && !run) return <Loading label="Loading the backup run…" />;
-  if (!run) return <ErrorNotice error={result.error} message={result.error ? null : 'This backup run does not exist.'} />;
+  if (!run)
+    return <ErrorNotice error={result.error} message={result.error ? null : 'This backup run does not exist.'} />;
 
   // The query is the truth once the run ended; before that, the newest event wins.
   const queryIsFinal = TERMINAL_RUN.includes(run.status);
   const status = queryIsFinal ? run.status : (live?.runStatus ?? run.status);
   const isActive = !TERMINAL_RUN.includes(status);
   const total = live && !queryIsFinal ? live.itemsTotal : run.itemsTotal;
-  const done = live && !queryIsFinal ? live.itemsDone : run.items.filter((i) => TERMINAL_ITEM.includes(i.status)).length;
+  const done =
+    live && !queryIsFinal ? live.itemsDone : run.items.filter((i) => TERMINAL_ITEM.includes(i.status)).length;
   const failed = live && !queryIsFinal ? live.itemsFailed : run.items.filter((i) => i.status === 'FAILED').length;
   const rows = mergeItems(run.items, live?.items ?? {}, queryIsFinal);
   // Finished items count whole, running ones by their own progress; a run that succeeded is 100 %.
   const progressUnits = Math.max(total, rows.length) * 100;
-  const unitsDone = status === 'SUCCEEDED' ? progressUnits : Math.max(done * 100, rows.reduce((sum, row) => sum + row.percent, 0));
+  const unitsDone =
+    status === 'SUCCEEDED'
+      ? progressUnits
+      : Math.max(
+          done * 100,
+          rows.reduce((sum, row) => sum + row.percent, 0),
+        );
   const totalThroughput = rows.reduce((sum, row) => sum + (row.isRunning ? (row.throughput ?? 0) : 0), 0);
 
   return (
     <section aria-labelledby="run-title">
       <p className="muted breadcrumb">
-        <Link to={`/organizations/${run.organizationId}`}>Organization</Link> / <Link to={`/organizations/${run.organizationId}/runs`}>Run history</Link> / Run
+        <Link to={`/organizations/${run.organizationId}`}>Organization</Link> /{' '}
+        <Link to={`/organizations/${run.organizationId}/runs`}>Run history</Link> / Run
       </p>
       <div className="page-header">
         <h1 id="run-title">Backup run</h1>
         {isActive ? (
-          <button type="button" className="button-danger" disabled={canceling.fetching || !!run.cancelRequestedAt} onClick={() => void cancel({ id })}>
+          <button
+            type="button"
+            className="button-danger"
+            disabled={canceling.fetching || !!run.cancelRequestedAt}
+            onClick={() => void cancel({ id })}
+          >
             {run.cancelRequestedAt || canceling.data ? 'Canceling…' : 'Cancel run'}
           </button>
         ) : null}
@@ -90,7 +113,9 @@ export function RunPage({ id }: { id: string }) {
           <span className="spacer" />
           <span className="muted">
             Started {formatDateTime(run.startedAt ?? run.createdAt)}
-            {run.finishedAt ? ` · finished ${formatDateTime(run.finishedAt)} · took ${formatDuration(run.startedAt ?? run.createdAt, run.finishedAt)}` : ''}
+            {run.finishedAt
+              ? ` · finished ${formatDateTime(run.finishedAt)} · took ${formatDuration(run.startedAt ?? run.createdAt, run.finishedAt)}`
+              : ''}
           </span>
         </div>
         <ProgressBar label="Overall progress" value={unitsDone} max={progressUnits || 1} />
@@ -99,7 +124,11 @@ export function RunPage({ id }: { id: string }) {
           {isActive && totalThroughput > 0 ? ` · ${formatBytes(totalThroughput)}/s` : ''}
           {run.bytesWritten ? ` · ${formatBytes(run.bytesWritten)} written` : ''}
         </p>
-        {run.cancelRequestedAt && isActive ? <p className="muted">Cancel requested {formatDateTime(run.cancelRequestedAt)}; running items stop at their next step.</p> : null}
+        {run.cancelRequestedAt && isActive ? (
+          <p className="muted">
+            Cancel requested {formatDateTime(run.cancelRequestedAt)}; running items stop at their next step.
+          </p>
+        ) : null}
         {run.errorMessage ? <p className="field-error">{run.errorMessage}</p> : null}
       </div>
 
@@ -132,7 +161,11 @@ export function RunPage({ id }: { id: string }) {
               {rows.map((row) => (
                 <tr key={row.id} data-testid="run-item">
                   <th scope="row">
-                    {row.repositoryId ? <Link to={`/repositories/${row.repositoryId}/snapshots`}>{row.path}</Link> : row.path}
+                    {row.repositoryId ? (
+                      <Link to={`/repositories/${row.repositoryId}/snapshots`}>{row.path}</Link>
+                    ) : (
+                      row.path
+                    )}
                     {row.groupId ? <span className="muted small"> (group)</span> : null}
                     {row.errorMessage ? <div className="field-error small">{row.errorMessage}</div> : null}
                     {row.warnings.map((w) => (
@@ -154,7 +187,9 @@ export function RunPage({ id }: { id: string }) {
                     {row.objectsReceived}
                     {row.totalObjects ? ` / ${row.totalObjects}` : ''}
                   </td>
-                  <td className="num">{row.throughput !== null && row.bytesReceived > 0 ? `${formatBytes(row.throughput)}/s` : '—'}</td>
+                  <td className="num">
+                    {row.throughput !== null && row.bytesReceived > 0 ? `${formatBytes(row.throughput)}/s` : '—'}
+                  </td>
                   <td className="num">{row.metadataRecords ?? '—'}</td>
                 </tr>
               ))}
@@ -192,7 +227,9 @@ function mergeItems(items: RunItem[], live: Record<string, LiveItem>, queryIsFin
     const status = event?.status ?? item.status;
     const phase = event?.phase ?? item.phase;
     const finishedThroughput =
-      item.startedAt && item.finishedAt ? item.bytesReceived / Math.max(0.001, (Date.parse(item.finishedAt) - Date.parse(item.startedAt)) / 1000) : null;
+      item.startedAt && item.finishedAt
+        ? item.bytesReceived / Math.max(0.001, (Date.parse(item.finishedAt) - Date.parse(item.startedAt)) / 1000)
+        : null;
     const base = {
       id: item.id,
       path: item.pathWithNamespace,
@@ -209,8 +246,18 @@ function mergeItems(items: RunItem[], live: Record<string, LiveItem>, queryIsFin
       warnings: item.warnings,
       isRunning: status === 'RUNNING',
     };
-    const throughput = base.isRunning ? (event ? throughputOf(event.samples) : null) : TERMINAL_ITEM.includes(status) ? finishedThroughput : null;
-    return { ...base, throughput, percent: itemPercent({ status, phase, objectsReceived: base.objectsReceived, totalObjects: base.totalObjects }) };
+    const throughput = base.isRunning
+      ? event
+        ? throughputOf(event.samples)
+        : null
+      : TERMINAL_ITEM.includes(status)
+        ? finishedThroughput
+        : null;
+    return {
+      ...base,
+      throughput,
+      percent: itemPercent({ status, phase, objectsReceived: base.objectsReceived, totalObjects: base.totalObjects }),
+    };
   });
   const known = new Set(items.map((i) => i.id));
   for (const event of Object.values(live)) {

@@ -43,8 +43,8 @@ export function foldProgress(previous: LiveRun | undefined, event: ProgressEvent
 /** Bytes per second over the recent samples, or null until two samples span some time. */
 export function throughputOf(samples: { at: number; bytes: number }[]): number | null {
   if (samples.length < 2) return null;
-  const first = samples[0]!;
-  const last = samples[samples.length - 1]!;
+  const first = samples[0];
+  const last = samples[samples.length - 1];
   const seconds = (last.at - first.at) / 1000;
   return seconds > 0 ? Math.max(0, (last.bytes - first.bytes) / seconds) : null;
 }
@@ -53,10 +53,25 @@ export const TERMINAL_RUN = ['SUCCEEDED', 'PARTIAL', 'FAILED', 'CANCELED', 'TIME
 export const TERMINAL_ITEM = ['SUCCEEDED', 'PARTIAL', 'UNCHANGED', 'FAILED', 'CANCELED'];
 
 /** An item's progress when GitLab did not say how many objects to expect: by phase. */
-const PHASE_PERCENT: Record<string, number> = { QUEUED: 0, FETCHING: 20, BUNDLING: 50, METADATA: 65, WRITING: 80, VERIFYING: 90, DONE: 100 };
+const PHASE_PERCENT: Record<string, number> = {
+  QUEUED: 0,
+  FETCHING: 20,
+  BUNDLING: 50,
+  METADATA: 65,
+  WRITING: 80,
+  VERIFYING: 90,
+  DONE: 100,
+};
 
-export function itemPercent(item: { status: string; phase: string; objectsReceived: number; totalObjects?: number | null }): number {
-  if (TERMINAL_ITEM.includes(item.status)) return item.status === 'FAILED' || item.status === 'CANCELED' ? (PHASE_PERCENT[item.phase] ?? 0) : 100;
-  if (item.phase === 'FETCHING' && item.totalObjects) return Math.round((item.objectsReceived / item.totalObjects) * 50);
+export function itemPercent(item: {
+  status: string;
+  phase: string;
+  objectsReceived: number;
+  totalObjects?: number | null;
+}): number {
+  if (TERMINAL_ITEM.includes(item.status))
+    return item.status === 'FAILED' || item.status === 'CANCELED' ? (PHASE_PERCENT[item.phase] ?? 0) : 100;
+  if (item.phase === 'FETCHING' && item.totalObjects)
+    return Math.round((item.objectsReceived / item.totalObjects) * 50);
   return PHASE_PERCENT[item.phase] ?? 0;
 }

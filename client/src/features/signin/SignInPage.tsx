@@ -46,8 +46,18 @@ export function SignInPage({ onSignIn, reason }: { onSignIn(token: string): void
       <p className="muted">Backup and restore for your GitLab organizations.</p>
       {reason ? <Notice kind="warning">{reason}</Notice> : null}
       <form onSubmit={submit} noValidate>
-        <Field label="API token" error={error} hint="The server prints a sign-in link with a token when it starts for the first time.">
-          <input type="password" autoComplete="current-password" value={token} onChange={(e) => setToken(e.target.value)} autoFocus />
+        <Field
+          label="API token"
+          error={error}
+          hint="The server prints a sign-in link with a token when it starts for the first time."
+        >
+          <input
+            type="password"
+            autoComplete="current-password"
+            value={token}
+            onChange={(e) => setToken(e.target.value)}
+            autoFocus
+          />
         </Field>
         <button type="submit" className="button-primary" disabled={checking}>
           {checking ? 'Checking…' : 'Sign in'}

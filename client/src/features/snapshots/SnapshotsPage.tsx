@@ -24,7 +24,10 @@ import { RestoreDialog, type RestorableSnapshot } from '../restore/RestoreDialog
 const PAGE_SIZE = 20;
 
 /** Snapshots loaded so far, by id, so an entry can name the one it builds on. */
-const KnownSnapshots = createContext<{ byId: Map<string, SnapshotTimelineEntryFragment>; register(nodes: SnapshotTimelineEntryFragment[]): void }>({
+const KnownSnapshots = createContext<{
+  byId: Map<string, SnapshotTimelineEntryFragment>;
+  register(nodes: SnapshotTimelineEntryFragment[]): void;
+}>({
   byId: new Map(),
   register: () => undefined,
 });
@@ -50,7 +53,11 @@ export function SnapshotsPage({ repositoryId }: { repositoryId: string }) {
 
   // A backup of the organization makes new snapshots: show that it runs, re-read the timeline when it ends.
   useSubscription(
-    { query: SnapshotTimelineBackupProgressDocument, variables: { organizationId: repository?.organizationId ?? '' }, pause: !repository },
+    {
+      query: SnapshotTimelineBackupProgressDocument,
+      variables: { organizationId: repository?.organizationId ?? '' },
+      pause: !repository,
+    },
     (_prev, data) => {
       const event = data.backupProgress;
       // Events can arrive out of order (a throttled progress event after the terminal one): a run
@@ -90,13 +97,15 @@ export function SnapshotsPage({ repositoryId }: { repositoryId: string }) {
         </a>
       </div>
       {repository.deletedUpstreamAt ? (
-        <Notice kind="warning">This repository was deleted upstream {formatRelative(repository.deletedUpstreamAt)}; its snapshots are kept.</Notice>
+        <Notice kind="warning">
+          This repository was deleted upstream {formatRelative(repository.deletedUpstreamAt)}; its snapshots are kept.
+        </Notice>
       ) : null}
       {running.length > 0 ? (
         <div className="notice notice-info" role="status">
           <span className="spinner" aria-hidden="true" /> A backup of this organization is running
-          {running[0]![1].total > 0 ? ` (${running[0]![1].done} of ${running[0]![1].total} repositories done)` : ''}. New snapshots appear here when it
-          ends. <Link to={`/runs/${running[0]![0]}`}>Watch the run</Link>
+          {running[0][1].total > 0 ? ` (${running[0][1].done} of ${running[0][1].total} repositories done)` : ''}. New
+          snapshots appear here when it ends. <Link to={`/runs/${running[0][0]}`}>Watch the run</Link>
         </div>
       ) : null}
       <KnownSnapshots.Provider value={knownValue}>
@@ -134,7 +143,10 @@ function SnapshotPage({
   onRestore(snapshot: RestorableSnapshot): void;
   reloadKey: number;
 }) {
-  const [result, refetch] = useQuery({ query: SnapshotTimelineDocument, variables: { repositoryId, first: PAGE_SIZE, after } });
+  const [result, refetch] = useQuery({
+    query: SnapshotTimelineDocument,
+    variables: { repositoryId, first: PAGE_SIZE, after },
+  });
   const { register } = useContext(KnownSnapshots);
   const page = result.data?.snapshots;
   useEffect(() => {
@@ -162,7 +174,9 @@ function SnapshotPage({
   if (!after && page.nodes.length === 0) {
     return (
       <li className="timeline-state">
-        <Empty title="No snapshot of this repository yet.">Snapshots appear here after a backup run of its organization (Run now, or the policy's schedule).</Empty>
+        <Empty title="No snapshot of this repository yet.">
+          Snapshots appear here after a backup run of its organization (Run now, or the policy's schedule).
+        </Empty>
       </li>
     );
   }
@@ -205,7 +219,10 @@ function SnapshotEntry({
   const [verifyProblems, setVerifyProblems] = useState<string[] | null>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const summary = snapshot.contents;
-  const counts = useMemo(() => snapshot.metadataRecords.map(({ type, records }): [string, number] => [type, records]), [snapshot.metadataRecords]);
+  const counts = useMemo(
+    () => snapshot.metadataRecords.map(({ type, records }): [string, number] => [type, records]),
+    [snapshot.metadataRecords],
+  );
   const parent = snapshot.parentId ? byId.get(snapshot.parentId) : undefined;
   const when = formatDateTime(snapshot.createdAt);
   const headingId = `snapshot-${snapshot.id}`;
@@ -237,7 +254,9 @@ function SnapshotEntry({
               )}
             </>
           ) : (
-            <>{humanize(snapshot.copyType)}: {TYPE_EXPLAINED[snapshot.copyType] ?? ''}</>
+            <>
+              {humanize(snapshot.copyType)}: {TYPE_EXPLAINED[snapshot.copyType] ?? ''}
+            </>
           )}
         </p>
         <dl className="snapshot-facts">
@@ -277,13 +296,27 @@ function SnapshotEntry({
               .filter(([, n]) => n > 0)
               .map(([type, n]) => `${humanize(type)} ${n}`)
               .join(' · ')}
-            {counts.some(([, n]) => n === 0) ? <span className="muted"> (none of: {counts.filter(([, n]) => n === 0).map(([type]) => humanize(type).toLowerCase()).join(', ')})</span> : null}
+            {counts.some(([, n]) => n === 0) ? (
+              <span className="muted">
+                {' '}
+                (none of:{' '}
+                {counts
+                  .filter(([, n]) => n === 0)
+                  .map(([type]) => humanize(type).toLowerCase())
+                  .join(', ')}
+                )
+              </span>
+            ) : null}
           </p>
         ) : (
           <p className="snapshot-metadata muted">No metadata records in this snapshot.</p>
         )}
-        {snapshot.verificationStatus === 'FAILED' && snapshot.verificationError ? <Notice kind="error">Verification failed: {snapshot.verificationError}</Notice> : null}
-        {snapshot.verifiedAt && snapshot.verificationStatus !== 'FAILED' ? <p className="muted">Verified {formatDateTime(snapshot.verifiedAt)}</p> : null}
+        {snapshot.verificationStatus === 'FAILED' && snapshot.verificationError ? (
+          <Notice kind="error">Verification failed: {snapshot.verificationError}</Notice>
+        ) : null}
+        {snapshot.verifiedAt && snapshot.verificationStatus !== 'FAILED' ? (
+          <p className="muted">Verified {formatDateTime(snapshot.verifiedAt)}</p>
+        ) : null}
         {verifyProblems ? (
           verifyProblems.length === 0 ? (
             <Notice kind="success">Verified: every artifact and the bundle chain read back intact.</Notice>
@@ -300,7 +333,12 @@ function SnapshotEntry({
         ) : null}
         {actionError ? <ErrorNotice message={actionError} /> : null}
         <div className="row snapshot-actions">
-          <button type="button" className="button-primary" onClick={() => onRestore(snapshot)} aria-label={`Restore… the snapshot of ${when}`}>
+          <button
+            type="button"
+            className="button-primary"
+            onClick={() => onRestore(snapshot)}
+            aria-label={`Restore… the snapshot of ${when}`}
+          >
             Restore…
           </button>
           <button
@@ -339,7 +377,12 @@ function SnapshotEntry({
               </button>
             </span>
           ) : (
-            <button type="button" className="button-danger" aria-label={`Delete the snapshot of ${when}`} onClick={() => setConfirmingDelete(true)}>
+            <button
+              type="button"
+              className="button-danger"
+              aria-label={`Delete the snapshot of ${when}`}
+              onClick={() => setConfirmingDelete(true)}
+            >
               Delete
             </button>
           )}

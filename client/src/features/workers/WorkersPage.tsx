@@ -75,7 +75,11 @@ export function WorkersPage() {
                     </td>
                     <td className="num">{w.concurrency}</td>
                     <td>
-                      <ProgressBar value={w.status === 'ONLINE' ? w.runningJobs : 0} max={w.concurrency} label={`Load of ${w.name}`} />
+                      <ProgressBar
+                        value={w.status === 'ONLINE' ? w.runningJobs : 0}
+                        max={w.concurrency}
+                        label={`Load of ${w.name}`}
+                      />
                       <span className="muted">
                         {w.status === 'ONLINE' ? `${w.runningJobs} of ${w.concurrency} running` : 'not running'}
                       </span>

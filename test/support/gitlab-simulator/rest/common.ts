@@ -93,7 +93,11 @@ export function sortParam(req: Request, fallback: SortDirection): SortDirection 
 }
 
 /** Orders by `key` then by id in the same direction (GitLab's tie-breaker on the primary key). */
-export function orderBy<T extends { id: number }>(items: T[], key: (item: T) => string | number, sort: SortDirection): T[] {
+export function orderBy<T extends { id: number }>(
+  items: T[],
+  key: (item: T) => string | number,
+  sort: SortDirection,
+): T[] {
   const dir = sort === 'asc' ? 1 : -1;
   return [...items].sort((a, b) => {
     const ka = key(a);

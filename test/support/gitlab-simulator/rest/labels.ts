@@ -11,21 +11,41 @@ import { endpoint, findProject, forbidden, intParam, matchesSearch, missingParam
 export function labelEntity(ctx: SimContext, label: LabelRecord) {
   const issues = ctx.state.issues.filter((i) => i.projectId === label.projectId && i.labels.includes(label.name));
   return {
-    id: label.id, name: label.name, color: label.color, text_color: '#FFFFFF', description: label.description,
-    description_html: label.description ?? '', open_issues_count: issues.filter((i) => i.state === 'opened').length,
-    closed_issues_count: issues.filter((i) => i.state === 'closed').length, open_merge_requests_count: 0, subscribed: false,
-    priority: label.priority, is_project_label: true,
+    id: label.id,
+    name: label.name,
+    color: label.color,
+    text_color: '#FFFFFF',
+    description: label.description,
+    description_html: label.description ?? '',
+    open_issues_count: issues.filter((i) => i.state === 'opened').length,
+    closed_issues_count: issues.filter((i) => i.state === 'closed').length,
+    open_merge_requests_count: 0,
+    subscribed: false,
+    priority: label.priority,
+    is_project_label: true,
   };
 }
 
 export function milestoneEntity(ctx: SimContext, milestone: MilestoneRecord) {
   const project = ctx.state.projects.get(milestone.projectId);
-  const webUrl = project ? `${ctx.baseUrl()}/${ctx.state.projectFullPath(project)}/-/milestones/${milestone.iid}` : null;
-  const expired = milestone.dueDate !== null && new Date(`${milestone.dueDate}T23:59:59Z`).getTime() < ctx.state.now().getTime();
+  const webUrl = project
+    ? `${ctx.baseUrl()}/${ctx.state.projectFullPath(project)}/-/milestones/${milestone.iid}`
+    : null;
+  const expired =
+    milestone.dueDate !== null && new Date(`${milestone.dueDate}T23:59:59Z`).getTime() < ctx.state.now().getTime();
   return {
-    id: milestone.id, iid: milestone.iid, project_id: milestone.projectId, title: milestone.title, description: milestone.description,
-    state: milestone.state, created_at: milestone.createdAt.toISOString(), updated_at: milestone.updatedAt.toISOString(),
-    due_date: milestone.dueDate, start_date: milestone.startDate, expired, web_url: webUrl,
+    id: milestone.id,
+    iid: milestone.iid,
+    project_id: milestone.projectId,
+    title: milestone.title,
+    description: milestone.description,
+    state: milestone.state,
+    created_at: milestone.createdAt.toISOString(),
+    updated_at: milestone.updatedAt.toISOString(),
+    due_date: milestone.dueDate,
+    start_date: milestone.startDate,
+    expired,
+    web_url: webUrl,
   };
 }
 
@@ -33,7 +53,14 @@ export function milestoneEntity(ctx: SimContext, milestone: MilestoneRecord) {
 export function findOrCreateLabel(ctx: SimContext, projectId: number, name: string): LabelRecord {
   const existing = ctx.state.labels.find((l) => l.projectId === projectId && l.name === name);
   if (existing) return existing;
-  const label: LabelRecord = { id: ctx.state.nextId('label'), projectId, name, color: '#6699cc', description: null, priority: null };
+  const label: LabelRecord = {
+    id: ctx.state.nextId('label'),
+    projectId,
+    name,
+    color: '#6699cc',
+    description: null,
+    priority: null,
+  };
   ctx.state.labels.push(label);
   return label;
 }
@@ -41,73 +68,130 @@ export function findOrCreateLabel(ctx: SimContext, projectId: number, name: stri
 export function registerLabelRoutes(ctx: SimContext, router: Router): void {
   const { state, access } = ctx;
 
-  router.get('/projects/:id/labels', endpoint((req, res, caller) => {
-    const project = findProject(ctx, caller, String(req.params.id));
-    const labels = state.labels.filter((l) => l.projectId === project.id && matchesSearch(param(req, 'search'), l.name));
-    return paginateOffset(req, res, ctx.baseUrl(), orderBy(labels, (l) => l.name.toLowerCase(), 'asc')).map((l) => labelEntity(ctx, l));
-  }));
+  router.get(
+    '/projects/:id/labels',
+    endpoint((req, res, caller) => {
+      const project = findProject(ctx, caller, String(req.params.id));
+      const labels = state.labels.filter(
+        (l) => l.projectId === project.id && matchesSearch(param(req, 'search'), l.name),
+      );
+      return paginateOffset(
+        req,
+        res,
+        ctx.baseUrl(),
+        orderBy(labels, (l) => l.name.toLowerCase(), 'asc'),
+      ).map((l) => labelEntity(ctx, l));
+    }),
+  );
 
-  router.post('/projects/:id/labels', endpoint((req, _res, caller) => {
-    const user = requireUser(caller);
-    const project = findProject(ctx, caller, String(req.params.id));
-    if (access.projectAccess(user, project) < 20) throw forbidden();
-    const name = param(req, 'name');
-    const color = param(req, 'color');
-    if (!name || !color) throw missingParams(...(!name ? ['name'] : []), ...(!color ? ['color'] : []));
-    if (state.labels.some((l) => l.projectId === project.id && l.name === name)) throw new ApiError(409, { message: 'Label already exists' });
-    const label: LabelRecord = {
-      id: state.nextId('label'), projectId: project.id, name, color, description: param(req, 'description') ?? null,
-      priority: intParam(req, 'priority') ?? null,
-    };
-    state.labels.push(label);
-    return labelEntity(ctx, label);
-  }, { status: 201 }));
+  router.post(
+    '/projects/:id/labels',
+    endpoint(
+      (req, _res, caller) => {
+        const user = requireUser(caller);
+        const project = findProject(ctx, caller, String(req.params.id));
+        if (access.projectAccess(user, project) < 20) throw forbidden();
+        const name = param(req, 'name');
+        const color = param(req, 'color');
+        if (!name || !color) throw missingParams(...(!name ? ['name'] : []), ...(!color ? ['color'] : []));
+        if (state.labels.some((l) => l.projectId === project.id && l.name === name))
+          throw new ApiError(409, { message: 'Label already exists' });
+        const label: LabelRecord = {
+          id: state.nextId('label'),
+          projectId: project.id,
+          name,
+          color,
+          description: param(req, 'description') ?? null,
+          priority: intParam(req, 'priority') ?? null,
+        };
+        state.labels.push(label);
+        return labelEntity(ctx, label);
+      },
+      { status: 201 },
+    ),
+  );
 
-  router.get('/projects/:id/milestones', endpoint((req, res, caller) => {
-    const project = findProject(ctx, caller, String(req.params.id));
-    const wanted = param(req, 'state');
-    const milestones = state.milestones.filter((m) => m.projectId === project.id && (!wanted || m.state === wanted)
-      && matchesSearch(param(req, 'search'), m.title, m.description) && (!param(req, 'title') || m.title === param(req, 'title')));
-    return paginateOffset(req, res, ctx.baseUrl(), orderBy(milestones, (m) => m.id, 'desc')).map((m) => milestoneEntity(ctx, m));
-  }));
+  router.get(
+    '/projects/:id/milestones',
+    endpoint((req, res, caller) => {
+      const project = findProject(ctx, caller, String(req.params.id));
+      const wanted = param(req, 'state');
+      const milestones = state.milestones.filter(
+        (m) =>
+          m.projectId === project.id &&
+          (!wanted || m.state === wanted) &&
+          matchesSearch(param(req, 'search'), m.title, m.description) &&
+          (!param(req, 'title') || m.title === param(req, 'title')),
+      );
+      return paginateOffset(
+        req,
+        res,
+        ctx.baseUrl(),
+        orderBy(milestones, (m) => m.id, 'desc'),
+      ).map((m) => milestoneEntity(ctx, m));
+    }),
+  );
 
-  router.get('/projects/:id/milestones/:milestoneId', endpoint((req, _res, caller) => {
-    const project = findProject(ctx, caller, String(req.params.id));
-    const milestone = state.milestones.find((m) => m.projectId === project.id && m.id === Number(req.params.milestoneId));
-    if (!milestone) throw new ApiError(404, { message: '404 Milestone Not Found' });
-    return milestoneEntity(ctx, milestone);
-  }));
+  router.get(
+    '/projects/:id/milestones/:milestoneId',
+    endpoint((req, _res, caller) => {
+      const project = findProject(ctx, caller, String(req.params.id));
+      const milestone = state.milestones.find(
+        (m) => m.projectId === project.id && m.id === Number(req.params.milestoneId),
+      );
+      if (!milestone) throw new ApiError(404, { message: '404 Milestone Not Found' });
+      return milestoneEntity(ctx, milestone);
+    }),
+  );
 
   // doc/api/milestones.md "Edit milestone": state_event close | activate (Reporter).
-  router.put('/projects/:id/milestones/:milestoneId', endpoint((req, _res, caller) => {
-    const user = requireUser(caller);
-    const project = findProject(ctx, caller, String(req.params.id));
-    if (access.projectAccess(user, project) < 20) throw forbidden();
-    const milestone = state.milestones.find((m) => m.projectId === project.id && m.id === Number(req.params.milestoneId));
-    if (!milestone) throw new ApiError(404, { message: '404 Milestone Not Found' });
-    const event = param(req, 'state_event');
-    if (event === 'close') milestone.state = 'closed';
-    else if (event === 'activate') milestone.state = 'active';
-    milestone.updatedAt = state.now();
-    return milestoneEntity(ctx, milestone);
-  }));
+  router.put(
+    '/projects/:id/milestones/:milestoneId',
+    endpoint((req, _res, caller) => {
+      const user = requireUser(caller);
+      const project = findProject(ctx, caller, String(req.params.id));
+      if (access.projectAccess(user, project) < 20) throw forbidden();
+      const milestone = state.milestones.find(
+        (m) => m.projectId === project.id && m.id === Number(req.params.milestoneId),
+      );
+      if (!milestone) throw new ApiError(404, { message: '404 Milestone Not Found' });
+      const event = param(req, 'state_event');
+      if (event === 'close') milestone.state = 'closed';
+      else if (event === 'activate') milestone.state = 'active';
+      milestone.updatedAt = state.now();
+      return milestoneEntity(ctx, milestone);
+    }),
+  );
 
-  router.post('/projects/:id/milestones', endpoint((req, _res, caller) => {
-    const user = requireUser(caller);
-    const project = findProject(ctx, caller, String(req.params.id));
-    if (access.projectAccess(user, project) < 20) throw forbidden();
-    const title = param(req, 'title');
-    if (!title) throw missingParams('title');
-    if (state.milestones.some((m) => m.projectId === project.id && m.title === title)) {
-      throw new ApiError(400, { message: 'Failed to create milestone! Milestone title is already taken' });
-    }
-    const now = state.now();
-    const milestone: MilestoneRecord = {
-      id: state.nextId('milestone'), iid: state.milestones.filter((m) => m.projectId === project.id).length + 1, projectId: project.id,
-      title, description: param(req, 'description') ?? null, state: 'active', dueDate: param(req, 'due_date') ?? null,
-      startDate: param(req, 'start_date') ?? null, createdAt: now, updatedAt: now,
-    };
-    state.milestones.push(milestone);
-    return milestoneEntity(ctx, milestone);
-  }, { status: 201 }));
+  router.post(
+    '/projects/:id/milestones',
+    endpoint(
+      (req, _res, caller) => {
+        const user = requireUser(caller);
+        const project = findProject(ctx, caller, String(req.params.id));
+        if (access.projectAccess(user, project) < 20) throw forbidden();
+        const title = param(req, 'title');
+        if (!title) throw missingParams('title');
+        if (state.milestones.some((m) => m.projectId === project.id && m.title === title)) {
+          throw new ApiError(400, { message: 'Failed to create milestone! Milestone title is already taken' });
+        }
+        const now = state.now();
+        const milestone: MilestoneRecord = {
+          id: state.nextId('milestone'),
+          iid: state.milestones.filter((m) => m.projectId === project.id).length + 1,
+          projectId: project.id,
+          title,
+          description: param(req, 'description') ?? null,
+          state: 'active',
+          dueDate: param(req, 'due_date') ?? null,
+          startDate: param(req, 'start_date') ?? null,
+          createdAt: now,
+          updatedAt: now,
+        };
+        state.milestones.push(milestone);
+        return milestoneEntity(ctx, milestone);
+      },
+      { status: 201 },
+    ),
+  );
 }

@@ -11,10 +11,26 @@ import type { SimContext } from '../context.js';
 import { AccessLevel, type ProjectRecord, type Visibility } from '../model.js';
 import { HOOK_EVENTS } from '../metadata-store.js';
 import { ApiError, paginateOffset } from '../pagination.js';
-import { boolParam, endpoint, findProject, forbidden, intParam, missingParams, orderBy, param, sortParam } from './common.js';
+import {
+  boolParam,
+  endpoint,
+  findProject,
+  forbidden,
+  intParam,
+  missingParams,
+  orderBy,
+  param,
+  sortParam,
+} from './common.js';
 import { projectEntity } from './entities.js';
 import {
-  deployKeyEntity, hookEntity, protectedBranchEntity, protectedTagEntity, releaseEntity, snippetEntity, variableEntity,
+  deployKeyEntity,
+  hookEntity,
+  protectedBranchEntity,
+  protectedTagEntity,
+  releaseEntity,
+  snippetEntity,
+  variableEntity,
 } from './metadata-entities.js';
 
 export function registerProjectMetadataRoutes(ctx: SimContext, router: Router): void {
@@ -28,35 +44,78 @@ export function registerProjectMetadataRoutes(ctx: SimContext, router: Router): 
   const page = <T>(req: Request, res: Response, items: T[]) => paginateOffset(req, res, ctx.baseUrl(), items);
 
   // ---- releases ---------------------------------------------------------------------------
-  router.get('/projects/:id/releases', endpoint((req, res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.GUEST);
-    const by = param(req, 'order_by') === 'created_at' ? 'createdAt' : 'releasedAt';
-    const releases = state.releases.filter((r) => r.projectId === project.id);
-    return page(req, res, orderBy(releases, (r) => r[by].getTime(), sortParam(req, 'desc'))).map((r) => releaseEntity(ctx, r));
-  }));
+  router.get(
+    '/projects/:id/releases',
+    endpoint((req, res, caller) => {
+      const project = projectAt(req, caller, AccessLevel.GUEST);
+      const by = param(req, 'order_by') === 'created_at' ? 'createdAt' : 'releasedAt';
+      const releases = state.releases.filter((r) => r.projectId === project.id);
+      return page(
+        req,
+        res,
+        orderBy(releases, (r) => r[by].getTime(), sortParam(req, 'desc')),
+      ).map((r) => releaseEntity(ctx, r));
+    }),
+  );
 
-  router.post('/projects/:id/releases', endpoint((req, _res, caller) => {
-    const user = requireUser(caller);
-    const project = projectAt(req, caller, AccessLevel.DEVELOPER);
-    const tagName = param(req, 'tag_name');
-    if (!tagName) throw missingParams('tag_name');
-    const body = (req.body ?? {}) as { assets?: { links?: Array<{ name: string; url: string; direct_asset_path?: string; filepath?: string; link_type?: string }> }; milestones?: string[] };
-    const releasedAt = param(req, 'released_at');
-    const release = store.createRelease(project.id, {
-      tagName, name: param(req, 'name'), description: param(req, 'description'), ref: param(req, 'ref'), authorId: user.id,
-      releasedAt: releasedAt ? new Date(releasedAt) : undefined, milestones: body.milestones,
-      links: body.assets?.links?.map((l) => ({
-        name: l.name, url: l.url, directAssetPath: l.direct_asset_path ?? l.filepath ?? null, linkType: (l.link_type ?? 'other') as 'other',
-      })),
-    });
-    return releaseEntity(ctx, release);
-  }, { status: 201 }));
+  router.post(
+    '/projects/:id/releases',
+    endpoint(
+      (req, _res, caller) => {
+        const user = requireUser(caller);
+        const project = projectAt(req, caller, AccessLevel.DEVELOPER);
+        const tagName = param(req, 'tag_name');
+        if (!tagName) throw missingParams('tag_name');
+        const body = (req.body ?? {}) as {
+          assets?: {
+            links?: Array<{
+              name: string;
+              url: string;
+              direct_asset_path?: string;
+              filepath?: string;
+              link_type?: string;
+            }>;
+          };
+          milestones?: string[];
+        };
+        const releasedAt = param(req, 'released_at');
+        const release = store.createRelease(project.id, {
+          tagName,
+          name: param(req, 'name'),
+          description: param(req, 'description'),
+          ref: param(req, 'ref'),
+          authorId: user.id,
+          releasedAt: releasedAt ? new Date(releasedAt) : undefined,
+          milestones: body.milestones,
+          links: body.assets?.links?.map((l) => ({
+            name: l.name,
+            url: l.url,
+            directAssetPath: l.direct_asset_path ?? l.filepath ?? null,
+            linkType: (l.link_type ?? 'other') as 'other',
+          })),
+        });
+        return releaseEntity(ctx, release);
+      },
+      { status: 201 },
+    ),
+  );
 
   // ---- snippets ---------------------------------------------------------------------------
-  router.get('/projects/:id/snippets', endpoint((req, res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.NO_ACCESS);
-    return page(req, res, orderBy(state.snippets.filter((s) => s.projectId === project.id), (s) => s.id, 'desc')).map((s) => snippetEntity(ctx, s));
-  }));
+  router.get(
+    '/projects/:id/snippets',
+    endpoint((req, res, caller) => {
+      const project = projectAt(req, caller, AccessLevel.NO_ACCESS);
+      return page(
+        req,
+        res,
+        orderBy(
+          state.snippets.filter((s) => s.projectId === project.id),
+          (s) => s.id,
+          'desc',
+        ),
+      ).map((s) => snippetEntity(ctx, s));
+    }),
+  );
 
   const findSnippet = (project: ProjectRecord, id: string) => {
     const snippet = state.snippets.find((s) => s.projectId === project.id && s.id === Number(id));
@@ -64,140 +123,282 @@ export function registerProjectMetadataRoutes(ctx: SimContext, router: Router): 
     return snippet;
   };
 
-  router.get('/projects/:id/snippets/:snippetId', endpoint((req, _res, caller) =>
-    snippetEntity(ctx, findSnippet(findProject(ctx, caller, String(req.params.id)), String(req.params.snippetId)))));
+  router.get(
+    '/projects/:id/snippets/:snippetId',
+    endpoint((req, _res, caller) =>
+      snippetEntity(ctx, findSnippet(findProject(ctx, caller, String(req.params.id)), String(req.params.snippetId))),
+    ),
+  );
 
   // lib/api/project_snippets.rb: `content_type 'text/plain'`, with Content-Disposition.
-  router.get('/projects/:id/snippets/:snippetId/raw', endpoint((req, res, caller) => {
-    const snippet = findSnippet(findProject(ctx, caller, String(req.params.id)), String(req.params.snippetId));
-    res.status(200).type('text/plain; charset=utf-8').setHeader('Content-Disposition', `inline; filename="${snippet.fileName}"`);
-    res.send(snippet.content);
-  }));
+  router.get(
+    '/projects/:id/snippets/:snippetId/raw',
+    endpoint((req, res, caller) => {
+      const snippet = findSnippet(findProject(ctx, caller, String(req.params.id)), String(req.params.snippetId));
+      res
+        .status(200)
+        .type('text/plain; charset=utf-8')
+        .setHeader('Content-Disposition', `inline; filename="${snippet.fileName}"`);
+      res.send(snippet.content);
+    }),
+  );
 
-  router.post('/projects/:id/snippets', endpoint((req, _res, caller) => {
-    const user = requireUser(caller);
-    const project = projectAt(req, caller, AccessLevel.REPORTER);
-    const body = (req.body ?? {}) as { files?: Array<{ file_path: string; content: string }> };
-    const title = param(req, 'title');
-    const file = body.files?.[0];
-    const fileName = file?.file_path ?? param(req, 'file_name');
-    const content = file?.content ?? param(req, 'content');
-    if (!title || !fileName || content === undefined) throw missingParams(...(!title ? ['title'] : []), ...(!fileName ? ['file_name'] : []), ...(content === undefined ? ['content'] : []));
-    const snippet = store.createSnippet(project.id, {
-      title, fileName, content, description: param(req, 'description'), visibility: (param(req, 'visibility') as Visibility | undefined) ?? 'private', authorId: user.id,
-    });
-    return snippetEntity(ctx, snippet);
-  }, { status: 201 }));
+  router.post(
+    '/projects/:id/snippets',
+    endpoint(
+      (req, _res, caller) => {
+        const user = requireUser(caller);
+        const project = projectAt(req, caller, AccessLevel.REPORTER);
+        const body = (req.body ?? {}) as { files?: Array<{ file_path: string; content: string }> };
+        const title = param(req, 'title');
+        const file = body.files?.[0];
+        const fileName = file?.file_path ?? param(req, 'file_name');
+        const content = file?.content ?? param(req, 'content');
+        if (!title || !fileName || content === undefined)
+          throw missingParams(
+            ...(!title ? ['title'] : []),
+            ...(!fileName ? ['file_name'] : []),
+            ...(content === undefined ? ['content'] : []),
+          );
+        const snippet = store.createSnippet(project.id, {
+          title,
+          fileName,
+          content,
+          description: param(req, 'description'),
+          visibility: (param(req, 'visibility') as Visibility | undefined) ?? 'private',
+          authorId: user.id,
+        });
+        return snippetEntity(ctx, snippet);
+      },
+      { status: 201 },
+    ),
+  );
 
   // ---- hooks, deploy keys, variables ------------------------------------------------------
-  router.get('/projects/:id/hooks', endpoint((req, res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.MAINTAINER);
-    return page(req, res, state.hooks.filter((h) => h.projectId === project.id)).map(hookEntity);
-  }));
+  router.get(
+    '/projects/:id/hooks',
+    endpoint((req, res, caller) => {
+      const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+      return page(
+        req,
+        res,
+        state.hooks.filter((h) => h.projectId === project.id),
+      ).map(hookEntity);
+    }),
+  );
 
-  router.post('/projects/:id/hooks', endpoint((req, _res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.MAINTAINER);
-    const url = param(req, 'url');
-    if (!url) throw missingParams('url');
-    const events = Object.fromEntries(HOOK_EVENTS.map((e) => [e, boolParam(req, e)]).filter(([, v]) => v !== undefined));
-    const hook = store.createHook(project.id, {
-      url, token: param(req, 'token') ?? null, name: param(req, 'name'), description: param(req, 'description'), events,
-      pushEventsBranchFilter: param(req, 'push_events_branch_filter') ?? null, enableSslVerification: boolParam(req, 'enable_ssl_verification'),
-    });
-    return hookEntity(hook);
-  }, { status: 201 }));
+  router.post(
+    '/projects/:id/hooks',
+    endpoint(
+      (req, _res, caller) => {
+        const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+        const url = param(req, 'url');
+        if (!url) throw missingParams('url');
+        const events = Object.fromEntries(
+          HOOK_EVENTS.map((e) => [e, boolParam(req, e)]).filter(([, v]) => v !== undefined),
+        );
+        const hook = store.createHook(project.id, {
+          url,
+          token: param(req, 'token') ?? null,
+          name: param(req, 'name'),
+          description: param(req, 'description'),
+          events,
+          pushEventsBranchFilter: param(req, 'push_events_branch_filter') ?? null,
+          enableSslVerification: boolParam(req, 'enable_ssl_verification'),
+        });
+        return hookEntity(hook);
+      },
+      { status: 201 },
+    ),
+  );
 
-  router.get('/projects/:id/deploy_keys', endpoint((req, res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.MAINTAINER);
-    return page(req, res, state.deployKeys.filter((k) => k.projectId === project.id)).map(deployKeyEntity);
-  }));
+  router.get(
+    '/projects/:id/deploy_keys',
+    endpoint((req, res, caller) => {
+      const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+      return page(
+        req,
+        res,
+        state.deployKeys.filter((k) => k.projectId === project.id),
+      ).map(deployKeyEntity);
+    }),
+  );
 
-  router.post('/projects/:id/deploy_keys', endpoint((req, _res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.MAINTAINER);
-    const title = param(req, 'title');
-    const key = param(req, 'key');
-    if (!title || !key) throw missingParams(...(!key ? ['key'] : []), ...(!title ? ['title'] : []));
-    return deployKeyEntity(store.createDeployKey(project.id, { title, key, canPush: boolParam(req, 'can_push'), expiresAt: param(req, 'expires_at') ?? null }));
-  }, { status: 201 }));
+  router.post(
+    '/projects/:id/deploy_keys',
+    endpoint(
+      (req, _res, caller) => {
+        const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+        const title = param(req, 'title');
+        const key = param(req, 'key');
+        if (!title || !key) throw missingParams(...(!key ? ['key'] : []), ...(!title ? ['title'] : []));
+        return deployKeyEntity(
+          store.createDeployKey(project.id, {
+            title,
+            key,
+            canPush: boolParam(req, 'can_push'),
+            expiresAt: param(req, 'expires_at') ?? null,
+          }),
+        );
+      },
+      { status: 201 },
+    ),
+  );
 
-  router.get('/projects/:id/variables', endpoint((req, res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.MAINTAINER);
-    return page(req, res, state.variables.filter((v) => v.projectId === project.id)).map(variableEntity);
-  }));
+  router.get(
+    '/projects/:id/variables',
+    endpoint((req, res, caller) => {
+      const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+      return page(
+        req,
+        res,
+        state.variables.filter((v) => v.projectId === project.id),
+      ).map(variableEntity);
+    }),
+  );
 
-  router.post('/projects/:id/variables', endpoint((req, _res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.MAINTAINER);
-    const key = param(req, 'key');
-    const value = param(req, 'value');
-    if (!key || value === undefined) throw missingParams(...(!key ? ['key'] : []), ...(value === undefined ? ['value'] : []));
-    const hidden = boolParam(req, 'masked_and_hidden') ?? false;
-    return variableEntity(store.createVariable(project.id, {
-      key, value, variableType: param(req, 'variable_type') === 'file' ? 'file' : 'env_var', protected: boolParam(req, 'protected'),
-      masked: hidden || boolParam(req, 'masked'), hidden, raw: boolParam(req, 'raw'), environmentScope: param(req, 'environment_scope'),
-      description: param(req, 'description') ?? null,
-    }));
-  }, { status: 201 }));
+  router.post(
+    '/projects/:id/variables',
+    endpoint(
+      (req, _res, caller) => {
+        const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+        const key = param(req, 'key');
+        const value = param(req, 'value');
+        if (!key || value === undefined)
+          throw missingParams(...(!key ? ['key'] : []), ...(value === undefined ? ['value'] : []));
+        const hidden = boolParam(req, 'masked_and_hidden') ?? false;
+        return variableEntity(
+          store.createVariable(project.id, {
+            key,
+            value,
+            variableType: param(req, 'variable_type') === 'file' ? 'file' : 'env_var',
+            protected: boolParam(req, 'protected'),
+            masked: hidden || boolParam(req, 'masked'),
+            hidden,
+            raw: boolParam(req, 'raw'),
+            environmentScope: param(req, 'environment_scope'),
+            description: param(req, 'description') ?? null,
+          }),
+        );
+      },
+      { status: 201 },
+    ),
+  );
 
   // ---- protected branches and tags --------------------------------------------------------
-  router.get('/projects/:id/protected_branches', endpoint((req, res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.REPORTER);
-    return page(req, res, state.protectedBranches.filter((b) => b.projectId === project.id)).map(protectedBranchEntity);
-  }));
+  router.get(
+    '/projects/:id/protected_branches',
+    endpoint((req, res, caller) => {
+      const project = projectAt(req, caller, AccessLevel.REPORTER);
+      return page(
+        req,
+        res,
+        state.protectedBranches.filter((b) => b.projectId === project.id),
+      ).map(protectedBranchEntity);
+    }),
+  );
 
-  router.post('/projects/:id/protected_branches', endpoint((req, _res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.MAINTAINER);
-    const name = param(req, 'name');
-    if (!name) throw missingParams('name');
-    return protectedBranchEntity(store.protectBranch(project.id, {
-      name, pushAccessLevel: intParam(req, 'push_access_level'), mergeAccessLevel: intParam(req, 'merge_access_level'),
-      allowForcePush: boolParam(req, 'allow_force_push'),
-    }));
-  }, { status: 201 }));
+  router.post(
+    '/projects/:id/protected_branches',
+    endpoint(
+      (req, _res, caller) => {
+        const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+        const name = param(req, 'name');
+        if (!name) throw missingParams('name');
+        return protectedBranchEntity(
+          store.protectBranch(project.id, {
+            name,
+            pushAccessLevel: intParam(req, 'push_access_level'),
+            mergeAccessLevel: intParam(req, 'merge_access_level'),
+            allowForcePush: boolParam(req, 'allow_force_push'),
+          }),
+        );
+      },
+      { status: 201 },
+    ),
+  );
 
-  router.get('/projects/:id/protected_tags', endpoint((req, res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.REPORTER);
-    return page(req, res, state.protectedTags.filter((t) => t.projectId === project.id)).map(protectedTagEntity);
-  }));
+  router.get(
+    '/projects/:id/protected_tags',
+    endpoint((req, res, caller) => {
+      const project = projectAt(req, caller, AccessLevel.REPORTER);
+      return page(
+        req,
+        res,
+        state.protectedTags.filter((t) => t.projectId === project.id),
+      ).map(protectedTagEntity);
+    }),
+  );
 
-  router.post('/projects/:id/protected_tags', endpoint((req, _res, caller) => {
-    const project = projectAt(req, caller, AccessLevel.MAINTAINER);
-    const name = param(req, 'name');
-    if (!name) throw missingParams('name');
-    return protectedTagEntity(store.protectTag(project.id, { name, createAccessLevel: intParam(req, 'create_access_level') }));
-  }, { status: 201 }));
+  router.post(
+    '/projects/:id/protected_tags',
+    endpoint(
+      (req, _res, caller) => {
+        const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+        const name = param(req, 'name');
+        if (!name) throw missingParams('name');
+        return protectedTagEntity(
+          store.protectTag(project.id, { name, createAccessLevel: intParam(req, 'create_access_level') }),
+        );
+      },
+      { status: 201 },
+    ),
+  );
 
   // ---- settings ---------------------------------------------------------------------------
   // POST /projects/:id/archive (projects.md "Archive a project"): Owner or administrator; an
   // archived project refuses pushes and writes (git-http.ts).
-  router.post('/projects/:id/archive', endpoint((req, _res, caller) => {
-    const user = requireUser(caller);
-    const project = projectAt(req, caller, AccessLevel.MAINTAINER);
-    if (access.projectAccess(user, project) < AccessLevel.OWNER) throw forbidden();
-    project.archived = true;
-    project.updatedAt = state.now();
-    return projectEntity(ctx, project, user);
-  }, { status: 201 }));
+  router.post(
+    '/projects/:id/archive',
+    endpoint(
+      (req, _res, caller) => {
+        const user = requireUser(caller);
+        const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+        if (access.projectAccess(user, project) < AccessLevel.OWNER) throw forbidden();
+        project.archived = true;
+        project.updatedAt = state.now();
+        return projectEntity(ctx, project, user);
+      },
+      { status: 201 },
+    ),
+  );
 
-  router.put('/projects/:id', endpoint((req, _res, caller) => {
-    const user = requireUser(caller);
-    const project = projectAt(req, caller, AccessLevel.MAINTAINER);
-    const visibility = param(req, 'visibility') as Visibility | undefined;
-    // Changing visibility is an Owner action (ProjectPolicy :change_visibility_level).
-    if (visibility !== undefined && visibility !== project.visibility && access.projectAccess(user, project) < AccessLevel.OWNER) throw forbidden();
-    const strings = { name: 'name', description: 'description', default_branch: 'defaultBranch' } as const;
-    for (const [name, field] of Object.entries(strings)) {
-      const value = param(req, name);
-      if (value !== undefined) (project as unknown as Record<string, string>)[field] = value;
-    }
-    const flags = { issues_enabled: 'issuesEnabled', wiki_enabled: 'wikiEnabled', lfs_enabled: 'lfsEnabled' } as const;
-    for (const [name, field] of Object.entries(flags)) {
-      const value = boolParam(req, name);
-      if (value !== undefined) project[field] = value;
-    }
-    if (visibility !== undefined) project.visibility = visibility;
-    const topics = param(req, 'topics') ?? param(req, 'tag_list');
-    if (topics !== undefined) project.topics = topics.split(',').map((t) => t.trim()).filter(Boolean);
-    project.updatedAt = state.now();
-    return projectEntity(ctx, project, user);
-  }));
+  router.put(
+    '/projects/:id',
+    endpoint((req, _res, caller) => {
+      const user = requireUser(caller);
+      const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+      const visibility = param(req, 'visibility') as Visibility | undefined;
+      // Changing visibility is an Owner action (ProjectPolicy :change_visibility_level).
+      if (
+        visibility !== undefined &&
+        visibility !== project.visibility &&
+        access.projectAccess(user, project) < AccessLevel.OWNER
+      )
+        throw forbidden();
+      const strings = { name: 'name', description: 'description', default_branch: 'defaultBranch' } as const;
+      for (const [name, field] of Object.entries(strings)) {
+        const value = param(req, name);
+        if (value !== undefined) (project as unknown as Record<string, string>)[field] = value;
+      }
+      const flags = {
+        issues_enabled: 'issuesEnabled',
+        wiki_enabled: 'wikiEnabled',
+        lfs_enabled: 'lfsEnabled',
+      } as const;
+      for (const [name, field] of Object.entries(flags)) {
+        const value = boolParam(req, name);
+        if (value !== undefined) project[field] = value;
+      }
+      if (visibility !== undefined) project.visibility = visibility;
+      const topics = param(req, 'topics') ?? param(req, 'tag_list');
+      if (topics !== undefined)
+        project.topics = topics
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean);
+      project.updatedAt = state.now();
+      return projectEntity(ctx, project, user);
+    }),
+  );
 }
