@@ -27,6 +27,7 @@ import { systemClock, type Clock } from './shared/clock.js';
 import { restrictNewFiles, secureDataDir } from './shared/data-dir.js';
 import type { Logger } from './shared/logger.js';
 import { mountClient } from './web/client.routes.js';
+import { mountWebhookRoutes } from './webhooks/webhooks.routes.js';
 
 export const VERSION = '0.1.0';
 
@@ -225,6 +226,7 @@ async function startApi(
         async (tokenId) =>
           /^[0-9a-f-]{36}$/.test(tokenId) && (await services.apiTokens.inactiveAmong([tokenId])).length === 0,
       );
+      mountWebhookRoutes(app, services.webhookReceiver, log('webhooks'));
       mountClient(app, config.clientDir, log('web'));
     },
     readiness: async () => ({

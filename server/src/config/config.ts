@@ -32,6 +32,12 @@ export interface Config {
   clientDir: string;
   /** Failed authentication attempts per client address and minute before 429 (null: no throttle). */
   authThrottle: { maxFailures: number; windowMs: number } | null;
+  /**
+   * Event-driven backups (GitLab webhooks): a repository is backed up once no event touched it for
+   * `quietPeriodMs` (default 2 minutes), and at the latest `maxDelayMs` (default 15 minutes) after
+   * the first event of a burst, however busy it stays.
+   */
+  events: { quietPeriodMs: number; maxDelayMs: number };
 }
 
 const optional = z
@@ -75,6 +81,8 @@ const EnvSchema = z.object({
   LABKEEPER_JOB_POLL_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(5000)),
   LABKEEPER_CLIENT_DIR: optional,
   LABKEEPER_AUTH_FAILURES_PER_MINUTE: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(20)),
+  LABKEEPER_EVENT_QUIET_PERIOD_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(120_000)),
+  LABKEEPER_EVENT_MAX_DELAY_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(900_000)),
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   NODE_ENV: optional,
 });
@@ -87,6 +95,10 @@ function crossChecks(env: NodeJS.ProcessEnv): string[] {
     const missing = set('GITLAB_OAUTH_CLIENT_ID') ? 'GITLAB_OAUTH_CLIENT_SECRET' : 'GITLAB_OAUTH_CLIENT_ID';
     problems.push(`${missing}: must be set together with its pair`);
   }
+  const quiet = Number(env.LABKEEPER_EVENT_QUIET_PERIOD_MS || 120_000);
+  const maxDelay = Number(env.LABKEEPER_EVENT_MAX_DELAY_MS || 900_000);
+  if (Number.isFinite(quiet) && Number.isFinite(maxDelay) && maxDelay < quiet)
+    problems.push('LABKEEPER_EVENT_MAX_DELAY_MS: must not be shorter than LABKEEPER_EVENT_QUIET_PERIOD_MS');
   return problems;
 }
 
@@ -140,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
       e.LABKEEPER_AUTH_FAILURES_PER_MINUTE > 0
         ? { maxFailures: e.LABKEEPER_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 }
         : null,
+    events: { quietPeriodMs: e.LABKEEPER_EVENT_QUIET_PERIOD_MS, maxDelayMs: e.LABKEEPER_EVENT_MAX_DELAY_MS },
   };
 }
 
