@@ -156,6 +156,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       },
     }),
   );
+  // A path no route answered (the client answers only HTML navigations): a real 404, in JSON.
+  app.use((req, res) => {
+    res.status(404).json(jsonErrors(`There is nothing at ${req.method} ${req.path}.`, 'NOT_FOUND'));
+  });
   // The last net for every route: JSON, never Express's HTML page with a stack.
   app.use(((error, req, res, next) => {
     if (res.headersSent) return next(error);
