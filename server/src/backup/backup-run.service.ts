@@ -97,6 +97,15 @@ export class BackupRunService {
     return this.items.find({ where: { runId }, order: { sizeHint: 'DESC', pathWithNamespace: 'ASC' } });
   }
 
+  /** The items of several runs in one statement, each run's in `itemsOf` order. */
+  itemsOfRuns(runIds: readonly string[]): Promise<BackupRunItemEntity[]> {
+    if (runIds.length === 0) return Promise.resolve([]);
+    return this.items.find({
+      where: { runId: In([...runIds]) },
+      order: { sizeHint: 'DESC', pathWithNamespace: 'ASC' },
+    });
+  }
+
   async counts(runId: string) {
     const rows: { status: string; n: number }[] = await this.items
       .createQueryBuilder('i')
