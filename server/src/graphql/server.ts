@@ -23,6 +23,7 @@ import type { Services } from '../services.js';
 import { bearerToken, type GraphQLContext } from './context.js';
 import { maskError } from './error-masking.js';
 import { hardeningRules, LIMITS } from './hardening.js';
+import { createLoaders } from './loaders.js';
 import { createWsServer } from './ws-server.js';
 
 /** The largest HTTP body and WebSocket message /graphql accepts. */
@@ -151,7 +152,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
           throttle.recordFailure(clientAddress(req));
           throw unauthenticated();
         }
-        return { principal, services };
+        return { principal, services, loaders: createLoaders(services) };
       },
     }),
   );
