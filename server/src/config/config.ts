@@ -38,6 +38,11 @@ export interface Config {
    * the first event of a burst, however busy it stays.
    */
   events: { quietPeriodMs: number; maxDelayMs: number };
+  /**
+   * Prometheus metrics (`LABKEEPER_METRICS=off` → null): `/metrics` on the API port, behind a
+   * bearer token when `token` is set; a worker-only process serves its own on `workerPort`.
+   */
+  metrics: { token: string | null; workerPort: number | null } | null;
 }
 
 const optional = z
@@ -83,6 +88,9 @@ const EnvSchema = z.object({
   LABKEEPER_AUTH_FAILURES_PER_MINUTE: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(20)),
   LABKEEPER_EVENT_QUIET_PERIOD_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(120_000)),
   LABKEEPER_EVENT_MAX_DELAY_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(900_000)),
+  LABKEEPER_METRICS: optional.pipe(z.enum(['on', 'off']).default('on')),
+  LABKEEPER_METRICS_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  LABKEEPER_METRICS_PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   NODE_ENV: optional,
 });
@@ -153,6 +161,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
         ? { maxFailures: e.LABKEEPER_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 }
         : null,
     events: { quietPeriodMs: e.LABKEEPER_EVENT_QUIET_PERIOD_MS, maxDelayMs: e.LABKEEPER_EVENT_MAX_DELAY_MS },
+    metrics:
+      e.LABKEEPER_METRICS === 'on'
+        ? { token: e.LABKEEPER_METRICS_TOKEN ?? null, workerPort: e.LABKEEPER_METRICS_PORT ?? null }
+        : null,
   };
 }
 
