@@ -13,7 +13,7 @@ import {
 } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import { toConnection, toPage } from '../graphql/pagination.js';
-import { validationError } from '../shared/errors.js';
+import { isDomainError, validationError } from '../shared/errors.js';
 import type { BackupProgressed } from './backup.events.js';
 import {
   BackupProgressEvent,
@@ -92,6 +92,24 @@ export class BackupRunResolver {
   ): BackupProgressEvent {
     if (!runId && !organizationId) throw validationError({ runId: 'give runId or organizationId' });
     return BackupProgressEvent.from(event);
+  }
+}
+
+@Resolver(() => BackupRunItem)
+export class BackupRunItemResolver {
+  @FieldResolver(() => Snapshot, {
+    nullable: true,
+    description:
+      'The snapshot this item made (or, for UNCHANGED, the one that still holds): its copy type and metadata records; null before it is committed or after retention deleted it.',
+  })
+  async snapshot(@Root() item: BackupRunItem, @Ctx() { services }: GraphQLContext): Promise<Snapshot | null> {
+    if (!item.snapshotId) return null;
+    try {
+      return Snapshot.from(await services.snapshots.get(item.snapshotId));
+    } catch (error) {
+      if (isDomainError(error, 'SNAPSHOT_NOT_FOUND')) return null;
+      throw error;
+    }
   }
 }
 
