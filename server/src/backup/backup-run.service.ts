@@ -96,6 +96,15 @@ export class BackupRunService {
     return this.items.find({ where: { runId }, order: { sizeHint: 'DESC', pathWithNamespace: 'ASC' } });
   }
 
+  /** The items of several runs in one statement, each run's in `itemsOf` order. */
+  itemsOfRuns(runIds: readonly string[]): Promise<BackupRunItemEntity[]> {
+    if (runIds.length === 0) return Promise.resolve([]);
+    return this.items.find({
+      where: { runId: In([...runIds]) },
+      order: { sizeHint: 'DESC', pathWithNamespace: 'ASC' },
+    });
+  }
+
   async counts(runId: string) {
     const rows: { status: string; n: number }[] = await this.items
       .createQueryBuilder('i')
@@ -445,7 +454,7 @@ export class BackupRunService {
       .createQueryBuilder('i')
       .select('coalesce(sum(i.bytes_written), 0)::text', 'sum')
       .where('i.run_id = :runId', { runId })
-      .getRawMany();
+      .getRawMany<{ sum: string }>();
     const finished = await this.runs.update(
       { id: runId, status: Not(In(TERMINAL_RUN_STATUSES)) },
       {
