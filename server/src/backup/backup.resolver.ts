@@ -13,7 +13,7 @@ import {
 } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import { toConnection, toPage } from '../graphql/pagination.js';
-import { isDomainError, validationError } from '../shared/errors.js';
+import { validationError } from '../shared/errors.js';
 import type { BackupProgressed } from './backup.events.js';
 import {
   BackupProgressEvent,
@@ -102,14 +102,10 @@ export class BackupRunItemResolver {
     description:
       'The snapshot this item made (or, for UNCHANGED, the one that still holds): its copy type and metadata records; null before it is committed or after retention deleted it.',
   })
-  async snapshot(@Root() item: BackupRunItem, @Ctx() { services }: GraphQLContext): Promise<Snapshot | null> {
-    if (!item.snapshotId) return null;
-    try {
-      return Snapshot.from(await services.snapshots.get(item.snapshotId));
-    } catch (error) {
-      if (isDomainError(error, 'SNAPSHOT_NOT_FOUND')) return null;
-      throw error;
-    }
+  async snapshot(@Root() item: BackupRunItem, @Ctx() { loaders }: GraphQLContext): Promise<Snapshot | null> {
+    // Batched per request: a run's items cost one statement (graphql/loaders.ts).
+    const found = item.snapshotId ? await loaders.snapshot.load(item.snapshotId) : null;
+    return found ? Snapshot.from(found) : null;
   }
 }
 
