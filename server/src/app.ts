@@ -54,7 +54,7 @@ export interface RunningApp {
   /** The admin token created on this (first) start, to print once; null otherwise. */
   bootstrapToken: string | null;
   workerId: string | null;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /** Shutdown steps, run in reverse order of registration. */

@@ -445,7 +445,7 @@ export class BackupRunService {
       .createQueryBuilder('i')
       .select('coalesce(sum(i.bytes_written), 0)::text', 'sum')
       .where('i.run_id = :runId', { runId })
-      .getRawMany();
+      .getRawMany<{ sum: string }>();
     const finished = await this.runs.update(
       { id: runId, status: Not(In(TERMINAL_RUN_STATUSES)) },
       {

@@ -20,7 +20,7 @@ export interface MetadataArtifactInput {
   compression: 'NONE' | 'GZIP' | 'BROTLI';
   key: Buffer | null;
   prefix: string;
-  onCount(n: number): void;
+  onCount: (n: number) => void;
 }
 
 export async function writeMetadataArtifact(
@@ -66,7 +66,7 @@ export async function writeMetadataArtifact(
     const reason = error instanceof DomainError ? error.message : 'unexpected error (see the worker log)';
     const skip = (error as DomainError)?.details?.skipReason;
     if (skip || isDomainError(error, 'GITLAB_FORBIDDEN') || isDomainError(error, 'GITLAB_NOT_FOUND')) {
-      return { entry: { status: 'SKIPPED', records: 0, reason: String(skip ?? reason) }, artifact: null };
+      return { entry: { status: 'SKIPPED', records: 0, reason: skip ?? reason }, artifact: null };
     }
     input.logger.warn({ err: error, type }, 'metadata export failed');
     return { entry: { status: 'FAILED', records: 0, reason }, artifact: null };

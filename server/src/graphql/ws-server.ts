@@ -53,6 +53,10 @@ interface Extra {
   principal?: Principal;
 }
 
+/** A WebSocket message as text: ws hands a Buffer (binaryType 'nodebuffer'), fragments or an ArrayBuffer. */
+const rawText = (data: RawData): string =>
+  (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8');
+
 const requestError = (message: string, code: string) => new GraphQLError(message, { extensions: { code } });
 
 export function createWsServer(options: WsServerOptions): { dispose(): Promise<void> } {
@@ -139,9 +143,9 @@ export function createWsServer(options: WsServerOptions): { dispose(): Promise<v
             socket.send(data, (error) => (error ? reject(error) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) =>
-          socket.on('message', async (data: RawData) => {
-            const text = String(data);
+        onMessage: (handle) => {
+          const receive = async (data: RawData) => {
+            const text = rawText(data);
             try {
               if (Buffer.byteLength(text) > maxMessageBytes)
                 return await refuseOversized(socket, text, maxMessageBytes);
@@ -150,7 +154,10 @@ export function createWsServer(options: WsServerOptions): { dispose(): Promise<v
               log.error({ err: error }, 'internal error while handling a WebSocket message');
               socket.close(CloseCode.InternalServerError, 'Internal server error');
             }
-          }),
+          };
+          // `receive` catches everything itself, so nothing is left to await here.
+          socket.on('message', (data: RawData) => void receive(data));
+        },
       },
       extra,
     );

@@ -4,7 +4,7 @@
  * terminal one make the page re-read the run, so what happened before the subscription was
  * listening, and the final numbers, are never missed.
  */
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { Link } from '../../app/router';
 import {
