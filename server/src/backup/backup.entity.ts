@@ -26,6 +26,7 @@ export class BackupPolicyEntity {
 }
 
 /** One execution of a policy over an organization's repositories. */
+@Index('IDX_backup_runs_org_created', ['organizationId', 'createdAt', 'id'])
 @Entity('backup_runs')
 export class BackupRunEntity {
   @PrimaryColumn('uuid') id!: string;

@@ -49,8 +49,8 @@ export class BackupRunResolver {
   }
 
   @FieldResolver(() => [BackupRunItem])
-  async items(@Root() run: BackupRun, @Ctx() { services }: GraphQLContext) {
-    return (await services.backupRuns.itemsOf(run.id)).map(BackupRunItem.from);
+  async items(@Root() run: BackupRun, @Ctx() { loaders }: GraphQLContext) {
+    return (await loaders.backupRunItems.load(run.id)).map(BackupRunItem.from);
   }
 
   @Authorized('BACKUP_OPERATOR')
@@ -177,47 +177,15 @@ export class PolicyResolver {
   }
 }
 
-/**
- * `Repository.latestSnapshot`: a page of repositories asks for their newest snapshots in one
- * statement. Requests within a tick are gathered per GraphQL request (its context) and answered
- * together by `SnapshotService.latestOf`.
- */
-type Waiter = { resolve: (snapshot: Snapshot | null) => void; reject: (error: unknown) => void };
-const latestBatches = new WeakMap<GraphQLContext, Map<string, Waiter[]>>();
-
-function latestSnapshotOf(context: GraphQLContext, repositoryId: string): Promise<Snapshot | null> {
-  let batch = latestBatches.get(context);
-  if (!batch) {
-    const pending = new Map<string, Waiter[]>();
-    batch = pending;
-    latestBatches.set(context, pending);
-    process.nextTick(() => {
-      latestBatches.delete(context);
-      const waiters = () => [...pending.entries()].flatMap(([id, list]) => list.map((w) => [id, w] as const));
-      context.services.snapshots.latestOf([...pending.keys()]).then(
-        (found) => {
-          const byRepository = new Map(found.map((s) => [s.repositoryId!, Snapshot.from(s)]));
-          for (const [id, w] of waiters()) w.resolve(byRepository.get(id) ?? null);
-        },
-        (error: unknown) => {
-          for (const [, w] of waiters()) w.reject(error);
-        },
-      );
-    });
-  }
-  const current = batch;
-  return new Promise((resolve, reject) =>
-    current.set(repositoryId, [...(current.get(repositoryId) ?? []), { resolve, reject }]),
-  );
-}
-
 @Resolver(() => Repository)
 export class RepositorySnapshotResolver {
   @FieldResolver(() => Snapshot, {
     nullable: true,
     description: 'Its newest snapshot (of any chain), or null before its first backup.',
   })
-  latestSnapshot(@Root() repository: Repository, @Ctx() context: GraphQLContext): Promise<Snapshot | null> {
-    return latestSnapshotOf(context, repository.id);
+  async latestSnapshot(@Root() repository: Repository, @Ctx() { loaders }: GraphQLContext): Promise<Snapshot | null> {
+    // Batched per request: a page of repositories costs one statement (graphql/loaders.ts).
+    const found = await loaders.latestSnapshot.load(repository.id);
+    return found ? Snapshot.from(found) : null;
   }
 }

@@ -381,6 +381,7 @@ export class RepositoryBackup {
           ? (encryption?.key ?? this.deps.installationKey(organization.id))
           : (encryption?.key ?? null),
       prefix: a.prefix,
+      rethrowTransient: ctx.canRetryLater,
       beforeType: () => ctx.touch(),
       onRecords: (total) => ctx.progress({ phase: 'METADATA', metadataRecords: total }),
     });

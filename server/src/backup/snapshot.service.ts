@@ -94,8 +94,10 @@ export class SnapshotService {
           .createQueryBuilder('s')
           .distinctOn(['s.repository_id'])
           .where({ repositoryId: In(repositoryIds) })
-          .orderBy('s.repository_id')
+          // Descending throughout, so the (repository_id, created_at, id) index serves it backwards.
+          .orderBy('s.repository_id', 'DESC')
           .addOrderBy('s.created_at', 'DESC')
+          .addOrderBy('s.id', 'DESC')
           .getMany();
   }
 

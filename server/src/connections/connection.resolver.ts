@@ -32,8 +32,9 @@ export class ConnectionResolver {
   }
 
   @FieldResolver(() => [String], { description: 'E.g. a personal access token that expires within 14 days.' })
-  warnings(@Root() connection: Connection, @Ctx() { services }: GraphQLContext): Promise<string[]> {
-    return services.connections.get(connection.id).then((e) => services.connections.warnings(e));
+  async warnings(@Root() connection: Connection, @Ctx() { services, loaders }: GraphQLContext): Promise<string[]> {
+    const entity = await loaders.connection.load(connection.id);
+    return entity ? services.connections.warnings(entity) : [];
   }
 
   @FieldResolver(() => [GitLabNamespaceInfo], {

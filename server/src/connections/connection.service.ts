@@ -6,7 +6,7 @@
  *   an authorize URL (state + PKCE S256); oauth-callback.ts completes them.
  * Every status change is published as ConnectionStatusChanged.
  */
-import type { DataSource, Repository } from 'typeorm';
+import { In, type DataSource, type Repository } from 'typeorm';
 import type { CredentialService } from '../credentials/credential.service.js';
 import type { GitLabClientFactory, GitLabNamespace } from '../gitlab/gitlab.port.js';
 import { normalizeInstanceUrl } from '../gitlab/instance-url.js';
@@ -92,6 +92,11 @@ export class ConnectionService {
 
   get(id: string): Promise<ConnectionEntity> {
     return this.records.get(id);
+  }
+
+  /** Several connections in one statement (unknown ids are left out). */
+  byIds(ids: readonly string[]): Promise<ConnectionEntity[]> {
+    return ids.length === 0 ? Promise.resolve([]) : this.repo.findBy({ id: In([...ids]) });
   }
 
   /** Connections (not disconnected) that use a credential — the Password Manager's delete guard. */

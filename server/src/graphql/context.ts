@@ -2,11 +2,16 @@ import type { AuthCheckerInterface, ResolverData } from 'type-graphql';
 import type { ApiRole } from '../access/api-token.entity.js';
 import { roleSatisfies, type Principal } from '../access/api-token.service.js';
 import type { Services } from '../services.js';
+import type { Loaders } from './loaders.js';
 
-/** Per-operation context: who is asking (always set: anonymous requests never get this far). */
+/**
+ * Per-operation context: who is asking (always set: anonymous requests never get this far), and
+ * the request's own batching loaders (loaders.ts), made fresh for each request.
+ */
 export interface GraphQLContext {
   principal: Principal;
   services: Services;
+  loaders: Loaders;
 }
 
 /** `@Authorized()` = any valid token; `@Authorized('BACKUP_OPERATOR')` = that role or ADMIN. */

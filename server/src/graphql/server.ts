@@ -23,6 +23,7 @@ import type { Services } from '../services.js';
 import { bearerToken, type GraphQLContext } from './context.js';
 import { maskError } from './error-masking.js';
 import { hardeningRules, LIMITS } from './hardening.js';
+import { createLoaders } from './loaders.js';
 import { createWsServer } from './ws-server.js';
 
 /** The largest HTTP body and WebSocket message /graphql accepts. */
@@ -151,10 +152,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
           throttle.recordFailure(clientAddress(req));
           throw unauthenticated();
         }
-        return { principal, services };
+        return { principal, services, loaders: createLoaders(services) };
       },
     }),
   );
+  // A path no route answered (the client answers only HTML navigations): a real 404, in JSON.
+  app.use((req, res) => {
+    res.status(404).json(jsonErrors(`There is nothing at ${req.method} ${req.path}.`, 'NOT_FOUND'));
+  });
   // The last net for every route: JSON, never Express's HTML page with a stack.
   app.use(((error, req, res, next) => {
     if (res.headersSent) return next(error);

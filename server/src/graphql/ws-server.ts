@@ -20,6 +20,7 @@ import {
   subscribe,
   validate,
   type ExecutionArgs,
+  OperationTypeNode,
   type GraphQLSchema,
 } from 'graphql';
 import { CloseCode, handleProtocols, makeServer, type SubscribePayload } from 'graphql-ws';
@@ -31,6 +32,7 @@ import type { Services } from '../services.js';
 import { bearerToken, type GraphQLContext } from './context.js';
 import { maskError } from './error-masking.js';
 import { hardeningRules, LIMITS } from './hardening.js';
+import { createLoaders } from './loaders.js';
 
 /** How often open sockets' tokens are re-checked (revocation elsewhere, expiry). */
 export const TOKEN_SWEEP_INTERVAL_MS = 500;
@@ -52,10 +54,6 @@ interface Extra {
   request: IncomingMessage;
   principal?: Principal;
 }
-
-/** A WebSocket message as text: ws hands a Buffer (binaryType 'nodebuffer'), fragments or an ArrayBuffer. */
-const rawText = (data: RawData): string =>
-  (Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8');
 
 const requestError = (message: string, code: string) => new GraphQLError(message, { extensions: { code } });
 
@@ -118,7 +116,12 @@ export function createWsServer(options: WsServerOptions): { dispose(): Promise<v
         closeTokenSockets(principal.tokenId);
         return [requestError('The API token was revoked or has expired.', 'UNAUTHENTICATED')];
       }
-      return prepare(schema, payload, { principal, services });
+      return prepare(schema, payload, (operation) => ({
+        principal,
+        services,
+        // A subscription lives on: its loaders batch but never cache (no stale rows for later events).
+        loaders: createLoaders(services, { cache: operation !== OperationTypeNode.SUBSCRIPTION }),
+      }));
     },
     onNext: (_ctx, _id, _payload, _args, result) => {
       if (!result.errors) return;
@@ -143,21 +146,20 @@ export function createWsServer(options: WsServerOptions): { dispose(): Promise<v
             socket.send(data, (error) => (error ? reject(error) : resolve()));
           }),
         close: (code, reason) => socket.close(code, reason),
-        onMessage: (handle) => {
-          const receive = async (data: RawData) => {
-            const text = rawText(data);
-            try {
-              if (Buffer.byteLength(text) > maxMessageBytes)
-                return await refuseOversized(socket, text, maxMessageBytes);
-              await handle(text);
-            } catch (error) {
-              log.error({ err: error }, 'internal error while handling a WebSocket message');
-              socket.close(CloseCode.InternalServerError, 'Internal server error');
-            }
-          };
-          // `receive` catches everything itself, so nothing is left to await here.
-          socket.on('message', (data: RawData) => void receive(data));
-        },
+        onMessage: (handle) =>
+          socket.on('message', (data: RawData) => {
+            const text = messageText(data);
+            void (async () => {
+              try {
+                if (Buffer.byteLength(text) > maxMessageBytes)
+                  return await refuseOversized(socket, text, maxMessageBytes);
+                await handle(text);
+              } catch (error) {
+                log.error({ err: error }, 'internal error while handling a WebSocket message');
+                socket.close(CloseCode.InternalServerError, 'Internal server error');
+              }
+            })();
+          }),
       },
       extra,
     );
@@ -184,7 +186,7 @@ export function createWsServer(options: WsServerOptions): { dispose(): Promise<v
 function prepare(
   schema: GraphQLSchema,
   payload: SubscribePayload,
-  contextValue: GraphQLContext,
+  contextFor: (operation: OperationTypeNode) => GraphQLContext,
 ): ExecutionArgs | readonly GraphQLError[] {
   if (typeof payload?.query !== 'string')
     return [requestError('The subscribe payload needs a query string.', 'BAD_REQUEST')];
@@ -210,7 +212,19 @@ function prepare(
     return coerced.errors.map(
       (e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'BAD_USER_INPUT' } }),
     );
-  return { schema, document, operationName: payload.operationName, variableValues: variables, contextValue };
+  return {
+    schema,
+    document,
+    operationName: payload.operationName,
+    variableValues: variables,
+    contextValue: contextFor(operation.operation),
+  };
+}
+
+/** A WebSocket message as text, whichever form ws delivered it in. */
+function messageText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString();
+  return Buffer.isBuffer(data) ? data.toString() : Buffer.from(data).toString();
 }
 
 /**

@@ -26,6 +26,8 @@ export class OrganizationEntity {
 }
 
 /** A GitLab project discovered in an organization (any subgroup depth). Never deleted by sync. */
+// The repository page's order (migration ApiQueryIndexes).
+@Index('IDX_repositories_org_path', ['organizationId', 'pathWithNamespace', 'id'])
 @Entity('repositories')
 @Index(['organizationId', 'gitlabProjectId'], { unique: true })
 export class RepositoryEntity {
@@ -57,6 +59,7 @@ export class RepositoryEntity {
 }
 
 /** A GitLab group or subgroup of an organization (kept when *include groups* is on). */
+@Index('IDX_gitlab_groups_org_path', ['organizationId', 'fullPath', 'id'])
 @Entity('gitlab_groups')
 @Index(['organizationId', 'gitlabGroupId'], { unique: true })
 export class GroupEntity {
@@ -77,6 +80,7 @@ export class GroupEntity {
 }
 
 /** One discovery pass over an organization (manual, scheduled or on connect). */
+@Index('IDX_sync_runs_org_created', ['organizationId', 'createdAt', 'id'])
 @Entity('sync_runs')
 export class SyncRunEntity {
   @PrimaryColumn('uuid') id!: string;

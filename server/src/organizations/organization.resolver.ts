@@ -64,13 +64,13 @@ export class OrganizationResolver {
   }
 
   @FieldResolver(() => RepositoryCounts)
-  repositoryCounts(@Root() org: Organization, @Ctx() { services }: GraphQLContext) {
-    return services.organizations.repositoryCounts(org.id);
+  repositoryCounts(@Root() org: Organization, @Ctx() { loaders }: GraphQLContext) {
+    return loaders.repositoryCounts.load(org.id);
   }
 
   @FieldResolver(() => SyncRun, { nullable: true, description: 'The latest repository sync.' })
-  async lastSync(@Root() org: Organization, @Ctx() { services }: GraphQLContext) {
-    const run = await services.sync.latestRun(org.id);
+  async lastSync(@Root() org: Organization, @Ctx() { loaders }: GraphQLContext) {
+    const run = await loaders.lastSync.load(org.id);
     return run ? SyncRun.from(run) : null;
   }
 

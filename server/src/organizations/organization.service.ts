@@ -8,7 +8,6 @@ import {
   ILike,
   In,
   IsNull,
-  Not,
   type DataSource,
   type EntityManager,
   type FindOptionsWhere,
@@ -46,6 +45,13 @@ export interface RepositoryFilter {
   isProtected?: boolean | null;
   includeDeletedUpstream?: boolean | null;
   search?: string | null;
+}
+
+export interface RepositoryCountsValue {
+  total: number;
+  protected: number;
+  unprotected: number;
+  deletedUpstream: number;
 }
 
 export class OrganizationService {
@@ -181,13 +187,34 @@ export class OrganizationService {
   }
 
   async repositoryCounts(organizationId: string) {
-    const live = { organizationId, deletedUpstreamAt: IsNull() };
-    const [total, protectedCount, deletedUpstream] = await Promise.all([
-      this.repos.countBy(live),
-      this.repos.countBy({ ...live, isProtected: true }),
-      this.repos.countBy({ organizationId, deletedUpstreamAt: Not(IsNull()) }),
-    ]);
-    return { total, protected: protectedCount, unprotected: total - protectedCount, deletedUpstream };
+    return (await this.repositoryCountsOf([organizationId]))[0];
+  }
+
+  /** Repository counts of several organizations in one statement (in the order asked). */
+  async repositoryCountsOf(organizationIds: readonly string[]): Promise<RepositoryCountsValue[]> {
+    if (organizationIds.length === 0) return [];
+    const rows: { organizationId: string; total: number; protected: number; deletedUpstream: number }[] =
+      await this.repos
+        .createQueryBuilder('r')
+        .select('r.organization_id', 'organizationId')
+        .addSelect('count(*) FILTER (WHERE r.deleted_upstream_at IS NULL)::int', 'total')
+        .addSelect('count(*) FILTER (WHERE r.deleted_upstream_at IS NULL AND r.is_protected)::int', 'protected')
+        .addSelect('count(*) FILTER (WHERE r.deleted_upstream_at IS NOT NULL)::int', 'deletedUpstream')
+        .where('r.organization_id IN (:...ids)', { ids: [...organizationIds] })
+        .groupBy('r.organization_id')
+        .getRawMany();
+    const byOrganization = new Map(rows.map((r) => [r.organizationId, r]));
+    return organizationIds.map((id) => {
+      const row = byOrganization.get(id);
+      const total = row?.total ?? 0;
+      const protectedCount = row?.protected ?? 0;
+      return {
+        total,
+        protected: protectedCount,
+        unprotected: total - protectedCount,
+        deletedUpstream: row?.deletedUpstream ?? 0,
+      };
+    });
   }
 
   repository(id: string): Promise<RepositoryEntity | null> {

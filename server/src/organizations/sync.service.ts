@@ -68,6 +68,19 @@ export class SyncService {
     return this.runs.findOne({ where: { organizationId }, order: { createdAt: 'DESC' } });
   }
 
+  /** The latest sync of each organization asked for, in one statement (absent: never synced). */
+  latestRunsOf(organizationIds: readonly string[]): Promise<SyncRunEntity[]> {
+    if (organizationIds.length === 0) return Promise.resolve([]);
+    return this.runs
+      .createQueryBuilder('s')
+      .distinctOn(['s.organization_id'])
+      .where({ organizationId: In([...organizationIds]) })
+      .orderBy('s.organization_id', 'DESC')
+      .addOrderBy('s.created_at', 'DESC')
+      .addOrderBy('s.id', 'DESC')
+      .getMany();
+  }
+
   getRun(id: string): Promise<SyncRunEntity | null> {
     return this.runs.findOneBy({ id });
   }

@@ -11,6 +11,7 @@ export type VerificationStatus = 'UNVERIFIED' | 'VERIFIED' | 'FAILED';
  * An immutable restore point of one repository. The row is written only after the snapshot's
  * manifest is stored, so a snapshot without a manifest never exists for the API.
  */
+@Index('IDX_snapshots_repository_created', ['repositoryId', 'createdAt', 'id'])
 @Entity('snapshots')
 export class SnapshotEntity {
   @PrimaryColumn('uuid') id!: string;

@@ -10,6 +10,7 @@ import { RestoreWriteAuthorization1795552153614 } from './1795552153614-RestoreW
 import { WorkerRunningJobs1795560000000 } from './1795560000000-WorkerRunningJobs.js';
 import { CredentialVersions1795571100000 } from './1795571100000-CredentialVersions.js';
 import { SnapshotCompleteness1795572000000 } from './1795572000000-SnapshotCompleteness.js';
+import { ApiQueryIndexes1796212696786 } from './1796212696786-ApiQueryIndexes.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -24,4 +25,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   WorkerRunningJobs1795560000000,
   CredentialVersions1795571100000,
   SnapshotCompleteness1795572000000,
+  ApiQueryIndexes1796212696786,
 ];
