@@ -16,6 +16,7 @@ let t: TestApp;
 let orgId: string;
 let aliceId: number;
 const PROJECTS = ['big', 'p1', 'p2', 'p3', 'p4'];
+const projectIds = new Map<string, number>();
 
 beforeAll(async () => {
   sim = await startGitLabSimulator();
@@ -24,6 +25,7 @@ beforeAll(async () => {
   const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
   for (const path of PROJECTS) {
     const id = sim.createProject({ namespaceId: group.id, path }).id;
+    projectIds.set(path, id);
     const size = path === 'big' ? 2 * 1024 * 1024 : 1024;
     sim.pushCommit(id, { files: { 'blob.bin': randomBytes(size).toString('base64') } });
   }
@@ -196,6 +198,22 @@ describe('a backup run over OAuth when GitLab fails the way it really does', () 
 
     expect(result.status).toBe('SUCCEEDED');
     expect(result.items.find((i) => i.pathWithNamespace === 'acme/p1')).toMatchObject({
+      status: 'SUCCEEDED',
+      attempts: 2,
+    });
+  });
+
+  it('tries a repository again later in the same run when a metadata listing keeps failing, instead of ending PARTIAL', async () => {
+    // The issues listing of p2 fails as often as the transport tries it (5 times within seconds).
+    const listing = new RegExp(`^/api/v4/projects/${projectIds.get('p2')}/issues$`);
+    const before = sim.requests.length;
+    sim.failNext(5, { status: 500, pathPattern: listing });
+
+    const result = await backup();
+
+    expect(since(before).filter((r) => r.status === 500 && listing.test(r.path))).toHaveLength(5);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.items.find((i) => i.pathWithNamespace === 'acme/p2')).toMatchObject({
       status: 'SUCCEEDED',
       attempts: 2,
     });

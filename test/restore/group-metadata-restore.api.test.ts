@@ -90,7 +90,7 @@ async function restoreOrganization(namespacePath: string) {
   await done;
   return (
     await t.gql(
-      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { path targetPath problems detail } } } }`,
+      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { path targetPath problems detail { created refsPushed refsExtra wikiRefsPushed notRestored lfs { uploaded present failed } metadata { type created skipped failed { sourceId reason } } } } } } }`,
       { id: r.data.restoreSnapshot.id },
     )
   ).data.restoreRun;
@@ -130,10 +130,10 @@ describe('restoring group metadata with an organization', () => {
     expect(await groupLabels('restored/platform')).toEqual(['team::platform #0000ff']);
     expect(await groupMilestones('restored')).toEqual(['Q1 closed', 'Q2 active']);
     const root = run.report.snapshots.find((s: { path: string }) => s.path === 'acme');
-    const detail = JSON.parse(root.detail);
-    expect(detail.metadata.labels).toEqual({ created: 2, skipped: 0, failed: [] });
-    expect(detail.metadata.milestones).toEqual({ created: 2, skipped: 0, failed: [] });
-    expect(detail.notRestored).toBeUndefined(); // group members are restored (mapped by username); epics were not captured on Free
+    const metadata = Object.fromEntries(root.detail.metadata.map((m: { type: string }) => [m.type, m]));
+    expect(metadata.labels).toEqual({ type: 'labels', created: 2, skipped: 0, failed: [] });
+    expect(metadata.milestones).toEqual({ type: 'milestones', created: 2, skipped: 0, failed: [] });
+    expect(root.detail.notRestored).toEqual([]); // group members are restored (mapped by username); epics were not captured on Free
   });
 
   it('creates no duplicates when the same restore runs again', async () => {
@@ -143,7 +143,12 @@ describe('restoring group metadata with an organization', () => {
     expect(await groupLabels('restored/platform')).toHaveLength(1);
     expect(await groupMilestones('restored')).toEqual(['Q1 closed', 'Q2 active']);
     const root = run.report.snapshots.find((s: { path: string }) => s.path === 'acme');
-    expect(JSON.parse(root.detail).metadata.labels).toEqual({ created: 0, skipped: 2, failed: [] });
+    expect(root.detail.metadata.find((m: { type: string }) => m.type === 'labels')).toEqual({
+      type: 'labels',
+      created: 0,
+      skipped: 2,
+      failed: [],
+    });
   });
 
   it('creates every missing group under another namespace and never writes into an unrelated project at a taken path', async () => {

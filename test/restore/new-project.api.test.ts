@@ -167,11 +167,29 @@ async function restore(input: Record<string, unknown>) {
   sub.dispose();
   const run = (
     await t.gql(
-      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { targetPath targetUrl problems detail types { type captured restored skipped failed reasons } } } } }`,
+      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { targetPath targetUrl problems detail { created refsPushed refsExtra wikiRefsPushed notRestored lfs { uploaded present failed } metadata { type created skipped failed { sourceId reason } } } types { type captured restored skipped failed reasons } } } } }`,
       { id: runId },
     )
   ).data.restoreRun;
   return { last: last.restoreProgress, run, phases: sub.events.map((e) => e.restoreProgress.phase) };
+}
+
+/** The typed detail, with refs counted and metadata by type (as the assertions read it). */
+function detailOf(snapshot: {
+  detail: {
+    refsPushed: string[];
+    wikiRefsPushed: number;
+    lfs: { uploaded: number } | null;
+    metadata: { type: string; created: number }[] | null;
+  };
+}) {
+  const { detail } = snapshot;
+  return {
+    refsPushed: detail.refsPushed.length,
+    wikiRefsPushed: detail.wikiRefsPushed,
+    lfs: detail.lfs,
+    metadata: Object.fromEntries((detail.metadata ?? []).map((m) => [m.type, m])),
+  };
 }
 
 const api = async (path: string) =>
@@ -183,7 +201,7 @@ describe('restore to a new project on another GitLab', () => {
     snapshotId = await backup();
   });
 
-  let plan: Record<string, unknown> & { metadata: Record<string, { created: number }> };
+  let plan: ReturnType<typeof detailOf>;
   it('runs the same pre-flight checks in a dry run and predicts the outcome per repository and per type, writing nothing', async () => {
     const missing = await restore({
       target: 'NEW_PROJECT',
@@ -202,7 +220,7 @@ describe('restore to a new project on another GitLab', () => {
       dryRun: true,
     });
     expect(run.status).toBe('SUCCEEDED');
-    plan = JSON.parse(run.report.snapshots[0].detail);
+    plan = detailOf(run.report.snapshots[0]);
     expect(plan).toMatchObject({ refsPushed: 3, wikiRefsPushed: 1, lfs: { uploaded: 1 } });
     expect(plan.metadata).toMatchObject({
       issues: { created: 2 },
@@ -228,11 +246,11 @@ describe('restore to a new project on another GitLab', () => {
       namespacePath: 'restored',
     });
     // what the dry run predicted
-    const detail = JSON.parse(run.report.snapshots[0].detail);
-    expect({ refs: detail.refsPushed, wiki: detail.wikiRefsPushed, lfs: detail.lfs.uploaded }).toEqual({
+    const detail = detailOf(run.report.snapshots[0]);
+    expect({ refs: detail.refsPushed, wiki: detail.wikiRefsPushed, lfs: detail.lfs!.uploaded }).toEqual({
       refs: plan.refsPushed,
       wiki: plan.wikiRefsPushed,
-      lfs: (plan.lfs as { uploaded: number }).uploaded,
+      lfs: plan.lfs!.uploaded,
     });
     for (const [type, section] of Object.entries(plan.metadata))
       expect([type, detail.metadata[type].created]).toEqual([type, section.created]);

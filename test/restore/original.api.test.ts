@@ -109,13 +109,13 @@ async function restore(input: Record<string, unknown>) {
   sub.dispose();
   const run = (
     await t.gql(
-      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { problems detail } } } }`,
+      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { problems detail { created refsPushed refsExtra wikiRefsPushed notRestored lfs { uploaded present failed } metadata { type created skipped failed { sourceId reason } } } } } } }`,
       { id: runId },
     )
   ).data.restoreRun;
   return {
     ...run,
-    detail: JSON.parse(run.report.snapshots[0].detail ?? '{}'),
+    detail: run.report.snapshots[0].detail ?? {},
     problems: run.report.snapshots[0].problems as string[],
   };
 }

@@ -20,7 +20,15 @@ export interface ItemContext {
   /** Keeps the job's lock alive during long steps. */
   touch(): Promise<void>;
   progress(progress: ItemProgress): void;
+  /**
+   * The run tries this item again later when it fails transiently (attempts left): a metadata
+   * listing that keeps failing then fails the item's attempt instead of making it PARTIAL.
+   */
+  canRetryLater: boolean;
 }
+
+/** Tries of one item within a run when its transfers keep failing transiently (each try with the transport's own retries). */
+export const ITEM_ATTEMPTS = 3;
 
 export type ItemOutcome =
   | { status: 'SUCCEEDED' | 'PARTIAL'; snapshot: SnapshotEntity; warnings: string[] }

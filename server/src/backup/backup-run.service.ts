@@ -27,8 +27,9 @@ import type { BackupProgressed } from './backup.events.js';
 import type { PolicyService } from './policy.service.js';
 import type { CopyType } from './policy.types.js';
 import { ProgressThrottle } from './progress-throttle.js';
+import { backoffMs } from '../gitlab/retry-policy.js';
 import { windowEndsAt as windowEndsAt_ } from './backup-window.js';
-import type { ItemProgress } from './backup-item.js';
+import { ITEM_ATTEMPTS, type ItemProgress } from './backup-item.js';
 import type { RepositoryBackup } from './repository-backup.js';
 import { ACTIVITY_GRANULARITY_MS } from './skip-unchanged.js';
 
@@ -37,10 +38,10 @@ export interface RunFilter {
   status?: BackupRunStatus | null;
 }
 
-/** Tries of one repository within a run when its transfers keep failing transiently (each try with the transport's own retries). */
-export const ITEM_ATTEMPTS = 3;
 /** Longest Retry-After a requeued repository waits for before going back to the queue. */
 const MAX_REQUEUE_WAIT_MS = 60_000;
+/** First backoff step of a requeued item when GitLab named no time (doubling per try, as the transport's). */
+const REQUEUE_BASE_DELAY_MS = 2_000;
 
 export class BackupRunService {
   private readonly runs: Repository<BackupRunEntity>;
@@ -283,7 +284,12 @@ export class BackupRunService {
       void this.emitItem(run, item, { git, metadataRecords }, phaseChanged);
     };
     try {
-      const outcome = await this.repositoryBackup.run(run, item, { signal: controller.signal, touch, progress });
+      const outcome = await this.repositoryBackup.run(run, item, {
+        signal: controller.signal,
+        touch,
+        progress,
+        canRetryLater: item.attempts < ITEM_ATTEMPTS,
+      });
       await this.finishItem(run, item, {
         status: outcome.status,
         snapshotId: outcome.snapshot?.id ?? null,
@@ -333,9 +339,10 @@ export class BackupRunService {
   }
 
   /**
-   * A repository whose transfer failed transiently (GitLab 5xx or 429, a cut connection) after the
-   * transport's own retries goes back to the end of the queue, so it is tried again later in the
-   * same run instead of ending FAILED; after ITEM_ATTEMPTS it ends FAILED with the reason.
+   * A repository whose transfer or metadata listing failed transiently (GitLab 5xx or 429, a cut
+   * connection) after the transport's own retries goes back to the end of the queue, so it is tried
+   * again later in the same run instead of ending FAILED or PARTIAL; after ITEM_ATTEMPTS it ends
+   * with the reason. It waits GitLab's Retry-After when named, else a backoff step, first.
    */
   private async retryLater(run: BackupRunEntity, item: BackupRunItemEntity, error: DomainError): Promise<void> {
     this.logger.warn(
@@ -343,9 +350,14 @@ export class BackupRunService {
       'repository backup failed transiently; retried later in this run',
     );
     // GitLab named a time (429/503 Retry-After): the repository's next try honours it too.
-    const retryAfterMs =
-      typeof error.details?.retryAfterMs === 'number' ? Math.min(error.details.retryAfterMs, MAX_REQUEUE_WAIT_MS) : 0;
-    if (retryAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, retryAfterMs));
+    const waitMs =
+      typeof error.details?.retryAfterMs === 'number'
+        ? Math.min(error.details.retryAfterMs, MAX_REQUEUE_WAIT_MS)
+        : backoffMs(
+            { baseDelayMs: REQUEUE_BASE_DELAY_MS, maxDelayMs: MAX_REQUEUE_WAIT_MS, random: Math.random },
+            item.attempts,
+          );
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
     await this.items.update({ id: item.id }, { status: 'QUEUED', phase: 'QUEUED' });
     const worker = await this.preferredWorker(run.organizationId);
     await this.queue.enqueue('backup.repository', { runId: run.id, itemId: item.id }, { worker });

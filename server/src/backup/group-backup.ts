@@ -73,6 +73,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       compression: run.policy.compression,
       keyFor: () => encryption?.key ?? null,
       prefix,
+      rethrowTransient: ctx.canRetryLater,
       beforeType: () => ctx.touch(),
       onRecords: (total) => ctx.progress({ phase: 'METADATA', metadataRecords: total }),
     });

@@ -1,7 +1,8 @@
 /**
  * One metadata type as one artifact: records streamed as JSON Lines through compression and
  * encryption into storage. A type GitLab will not give (scope, role, tier) is SKIPPED with the
- * reason; any other failure is FAILED (the snapshot ends PARTIAL).
+ * reason; any other failure is FAILED (the snapshot ends PARTIAL) — except a transient one while
+ * the run may still try the item again, which is thrown so that it does.
  */
 import { Readable } from 'node:stream';
 import { DomainError, isDomainError } from '../shared/errors.js';
@@ -16,11 +17,19 @@ export interface MetadataArtifactInput {
   codec: ArtifactCodec;
   logger: Logger;
   type: string;
-  records(onCount: (n: number) => void, onWarning: (warning: string) => void): AsyncIterable<Record<string, unknown>>;
+  records: (
+    onCount: (n: number) => void,
+    onWarning: (warning: string) => void,
+  ) => AsyncIterable<Record<string, unknown>>;
   compression: 'NONE' | 'GZIP' | 'BROTLI';
   key: Buffer | null;
   prefix: string;
-  onCount(n: number): void;
+  onCount: (n: number) => void;
+  /**
+   * A transient failure (a retryable GITLAB_* error, after the transport's own retries) is thrown
+   * instead of recorded as FAILED: the run tries the whole item again later (backup-run.service.ts).
+   */
+  rethrowTransient?: boolean;
 }
 
 export async function writeMetadataArtifact(
@@ -63,10 +72,12 @@ export async function writeMetadataArtifact(
     };
   } catch (error) {
     await store.delete(`${prefix}/${path}`).catch(() => undefined);
+    if (input.rethrowTransient && error instanceof DomainError && error.retryable) throw error;
     const reason = error instanceof DomainError ? error.message : 'unexpected error (see the worker log)';
-    const skip = (error as DomainError)?.details?.skipReason;
+    const skipReason = (error as DomainError)?.details?.skipReason;
+    const skip = typeof skipReason === 'string' ? skipReason : null;
     if (skip || isDomainError(error, 'GITLAB_FORBIDDEN') || isDomainError(error, 'GITLAB_NOT_FOUND')) {
-      return { entry: { status: 'SKIPPED', records: 0, reason: String(skip ?? reason) }, artifact: null };
+      return { entry: { status: 'SKIPPED', records: 0, reason: skip ?? reason }, artifact: null };
     }
     input.logger.warn({ err: error, type }, 'metadata export failed');
     return { entry: { status: 'FAILED', records: 0, reason }, artifact: null };
@@ -90,6 +101,8 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
   compression: MetadataArtifactInput['compression'];
   keyFor(type: Type): Buffer | null;
   prefix: string;
+  /** See MetadataArtifactInput.rethrowTransient. */
+  rethrowTransient?: boolean;
   /** Called before each type (keeps the job's lock alive). */
   beforeType(): Promise<void>;
   onRecords(total: number): void;
@@ -109,6 +122,7 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
       compression: input.compression,
       key: input.keyFor(type),
       prefix: input.prefix,
+      rethrowTransient: input.rethrowTransient,
       onCount: (n) => input.onRecords(total + n),
     });
     metadata[type] = result.entry;

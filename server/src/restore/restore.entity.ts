@@ -1,6 +1,25 @@
 import type { TypeOutcome } from './fidelity.js';
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn } from 'typeorm';
 
+/** What a NEW_PROJECT or ORIGINAL restore did to one snapshot, as stored (restore.type.ts exposes it typed). */
+export interface RestoreSnapshotDetailRecord {
+  created?: boolean;
+  groupsCreated?: string[];
+  /** How many refs were pushed (refsPushedList names them). */
+  refsPushed?: number;
+  refsPushedList?: string[];
+  refsSkipped?: { ref: string; reason: string }[];
+  refsRejected?: { ref: string; reason: string }[];
+  refsExtra?: string[];
+  wikiRefsPushed?: number;
+  lfs?: { uploaded: number; present: number; failed: number } | null;
+  metadata?: Record<
+    string,
+    { created: number; skipped: number; failed: { sourceId: string; reason: string }[] }
+  > | null;
+  notRestored?: string[];
+}
+
 export type RestoreTarget = 'DOWNLOAD' | 'NEW_PROJECT' | 'ORIGINAL';
 export type RestoreStatus = 'QUEUED' | 'RUNNING' | 'SUCCEEDED' | 'PARTIAL' | 'FAILED';
 export type RestorePhase = 'QUEUED' | 'PLANNING' | 'VERIFYING' | 'PREPARING' | 'RESTORING' | 'DONE';
@@ -16,7 +35,7 @@ export interface RestoreReport {
     /** NEW_PROJECT: where it went and what was done (refs, LFS, metadata counts). */
     targetPath?: string | null;
     targetUrl?: string | null;
-    detail?: Record<string, unknown> | null;
+    detail?: RestoreSnapshotDetailRecord | null;
     /** NEW_PROJECT and ORIGINAL: the fidelity report, per type (fidelity.ts). */
     types?: TypeOutcome[];
   }[];

@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { ArrayMaxSize, IsOptional } from 'class-validator';
-import type { RestoreRunEntity } from './restore.entity.js';
+import type { RestoreRunEntity, RestoreSnapshotDetailRecord } from './restore.entity.js';
 import type { RestoreProgressed } from './restore.events.js';
 
 export enum RestoreTargetEnum {
@@ -72,6 +72,72 @@ export class RestoreTypeOutcome {
   @Field(() => [String]) reasons!: string[];
 }
 
+@ObjectType({ description: 'A ref a restore did not push, and why.' })
+export class RestoreRefOutcome {
+  @Field() ref!: string;
+  @Field() reason!: string;
+}
+
+@ObjectType({ description: 'LFS objects of a restored snapshot.' })
+export class RestoreLfsCounts {
+  @Field(() => Int) uploaded!: number;
+  @Field(() => Int, { description: 'Already in the target.' }) present!: number;
+  @Field(() => Int) failed!: number;
+}
+
+@ObjectType({ description: "A record a restore could not write, and GitLab's reason." })
+export class RestoreRecordFailure {
+  @Field() sourceId!: string;
+  @Field() reason!: string;
+}
+
+@ObjectType({ description: 'One metadata type of a NEW_PROJECT restore: created, already there, failed.' })
+export class RestoreMetadataCounts {
+  @Field() type!: string;
+  @Field(() => Int) created!: number;
+  @Field(() => Int, { description: 'Already in the target (a mapping, or the same name/title/marker).' })
+  skipped!: number;
+  @Field(() => [RestoreRecordFailure]) failed!: RestoreRecordFailure[];
+}
+
+@ObjectType({ description: 'NEW_PROJECT and ORIGINAL: what was done to one snapshot (or, in a dry run, would be).' })
+export class RestoreSnapshotDetail {
+  @Field({ description: 'NEW_PROJECT: whether the project was created by this run.' }) created!: boolean;
+  @Field(() => [String], { description: 'Groups created on the target (dry run: would be), parents first.' })
+  groupsCreated!: string[];
+  @Field(() => [String]) refsPushed!: string[];
+  @Field(() => [RestoreRefOutcome], { description: 'Refs left alone (already equal, or GitLab keeps them).' })
+  refsSkipped!: RestoreRefOutcome[];
+  @Field(() => [RestoreRefOutcome]) refsRejected!: RestoreRefOutcome[];
+  @Field(() => [String], { description: 'Refs of the target that the snapshot does not have (left as they are).' })
+  refsExtra!: string[];
+  @Field(() => Int) wikiRefsPushed!: number;
+  @Field(() => RestoreLfsCounts, { nullable: true }) lfs!: RestoreLfsCounts | null;
+  @Field(() => [RestoreMetadataCounts], { nullable: true, description: 'Null when metadata was not restored.' })
+  metadata!: RestoreMetadataCounts[] | null;
+  @Field(() => [String], {
+    description: 'A group snapshot: metadata types it holds that a restore does not write back.',
+  })
+  notRestored!: string[];
+}
+
+/** The stored detail (restore.entity.ts) as typed GraphQL fields. */
+export function detailOf(stored: RestoreSnapshotDetailRecord | null | undefined): RestoreSnapshotDetail | null {
+  if (!stored) return null;
+  return Object.assign(new RestoreSnapshotDetail(), {
+    created: stored.created ?? false,
+    groupsCreated: stored.groupsCreated ?? [],
+    refsPushed: stored.refsPushedList ?? [],
+    refsSkipped: stored.refsSkipped ?? [],
+    refsRejected: stored.refsRejected ?? [],
+    refsExtra: stored.refsExtra ?? [],
+    wikiRefsPushed: stored.wikiRefsPushed ?? 0,
+    lfs: stored.lfs ?? null,
+    metadata: stored.metadata ? Object.entries(stored.metadata).map(([type, section]) => ({ type, ...section })) : null,
+    notRestored: stored.notRestored ?? [],
+  });
+}
+
 @ObjectType()
 export class RestoredSnapshotReport {
   @Field(() => ID) snapshotId!: string;
@@ -82,11 +148,11 @@ export class RestoredSnapshotReport {
   @Field(() => [String]) problems!: string[];
   @Field(() => String, { nullable: true, description: 'NEW_PROJECT: the new project.' }) targetPath?: string | null;
   @Field(() => String, { nullable: true }) targetUrl?: string | null;
-  @Field(() => String, {
+  @Field(() => RestoreSnapshotDetail, {
     nullable: true,
-    description: 'NEW_PROJECT: what was done, as JSON (refs, LFS, metadata counts).',
+    description: 'NEW_PROJECT and ORIGINAL: what was done (refs, wiki, LFS, metadata counts).',
   })
-  detail?: string | null;
+  detail?: RestoreSnapshotDetail | null;
   @Field(() => [RestoreTypeOutcome], {
     nullable: true,
     description:
@@ -122,7 +188,7 @@ export class RestoreRun {
     const report = e.report
       ? {
           ...e.report,
-          snapshots: e.report.snapshots.map((s) => ({ ...s, detail: s.detail ? JSON.stringify(s.detail) : null })),
+          snapshots: e.report.snapshots.map((s) => ({ ...s, detail: detailOf(s.detail) })),
         }
       : null;
     return Object.assign(new RestoreRun(), { ...e, report });

@@ -1,7 +1,7 @@
 /**
  * What a restore did — or, for a dry run, what it would do: per snapshot the target project,
  * the refs pushed (skipped, rejected, left alone), the wiki, LFS objects and metadata, and every
- * problem. The API gives NEW_PROJECT/ORIGINAL details as a JSON string (`detail`).
+ * problem. NEW_PROJECT/ORIGINAL runs say what was done in typed fields (`detail`).
  */
 import type { RestoreRunDetailsFragment } from '../../graphql/generated/graphql';
 import { formatBytes, humanize } from '../../ui/format';
@@ -10,34 +10,7 @@ import { Notice } from '../../ui/States';
 type Report = NonNullable<RestoreRunDetailsFragment['report']>;
 type SnapshotReport = Report['snapshots'][number];
 
-interface RefOutcome {
-  ref: string;
-  reason: string;
-}
-
-interface Detail {
-  created?: boolean;
-  refsPushed?: number;
-  refsPushedList?: string[];
-  refsSkipped?: RefOutcome[];
-  refsRejected?: RefOutcome[];
-  refsExtra?: string[];
-  wikiRefsPushed?: number;
-  lfs?: { uploaded: number; present: number; failed: number } | null;
-  metadata?: Record<
-    string,
-    { created: number; skipped: number; failed: { sourceId: string; reason: string }[] }
-  > | null;
-}
-
-function parseDetail(detail: string | null): Detail | null {
-  if (!detail) return null;
-  try {
-    return JSON.parse(detail) as Detail;
-  } catch {
-    return null;
-  }
-}
+type Detail = NonNullable<SnapshotReport['detail']>;
 
 export function RestoreReport({ run }: { run: RestoreRunDetailsFragment }) {
   const report = run.report;
@@ -60,7 +33,7 @@ export function RestoreReport({ run }: { run: RestoreRunDetailsFragment }) {
 }
 
 function SnapshotOutcome({ snapshot, target, dry }: { snapshot: SnapshotReport; target: string; dry: boolean }) {
-  const detail = parseDetail(snapshot.detail);
+  const detail = snapshot.detail ?? null;
   const heading =
     snapshot.targetPath && snapshot.targetPath !== snapshot.path
       ? `${snapshot.path} → ${snapshot.targetPath}`
@@ -117,15 +90,15 @@ function ProjectLine({ snapshot, detail, dry }: { snapshot: SnapshotReport; deta
 }
 
 function RefsOutcome({ detail, dry }: { detail: Detail; dry: boolean }) {
-  const pushed = detail.refsPushedList ?? [];
-  const skipped = detail.refsSkipped ?? [];
-  const rejected = detail.refsRejected ?? [];
-  const extra = detail.refsExtra ?? [];
+  const pushed = detail.refsPushed;
+  const skipped = detail.refsSkipped;
+  const rejected = detail.refsRejected;
+  const extra = detail.refsExtra;
   return (
     <div>
       <ul className="restore-counts">
         <li>
-          <strong>{detail.refsPushed ?? pushed.length}</strong> {dry ? 'refs would be pushed' : 'refs pushed'}
+          <strong>{pushed.length}</strong> {dry ? 'refs would be pushed' : 'refs pushed'}
         </li>
         {skipped.length > 0 ? (
           <li>
@@ -188,7 +161,7 @@ function RefsOutcome({ detail, dry }: { detail: Detail; dry: boolean }) {
 }
 
 function MetadataOutcome({ metadata, dry }: { metadata: NonNullable<Detail['metadata']>; dry: boolean }) {
-  const rows = Object.entries(metadata).filter(([, s]) => s.created + s.skipped + s.failed.length > 0);
+  const rows = metadata.filter((s) => s.created + s.skipped + s.failed.length > 0);
   if (rows.length === 0) return null;
   return (
     <div className="table-wrap">
@@ -209,9 +182,9 @@ function MetadataOutcome({ metadata, dry }: { metadata: NonNullable<Detail['meta
           </tr>
         </thead>
         <tbody>
-          {rows.map(([type, s]) => (
-            <tr key={type}>
-              <th scope="row">{humanize(type)}</th>
+          {rows.map((s) => (
+            <tr key={s.type}>
+              <th scope="row">{humanize(s.type)}</th>
               <td className="num">{s.created}</td>
               <td className="num">{s.skipped}</td>
               <td className="num">{s.failed.length}</td>
