@@ -99,7 +99,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       queue: jobStore.queue,
       gitlab: options.gitlab,
     });
-    const workerId = options.worker ? await startWorker(options, services, jobStore, cleanups) : null;
+    const workerId = options.worker
+      ? await startWorker(options, services, jobStore, cleanups, () => dataSource.query('SELECT 1'))
+      : null;
     const api = options.api
       ? await startApi(options, { services, pubSub, dataSource, jobStore, metrics, clock }, cleanups)
       : null;
@@ -195,6 +197,7 @@ async function startWorker(
   services: Services,
   jobStore: JobStore,
   cleanups: Cleanups,
+  pingDatabase: () => Promise<unknown>,
 ): Promise<string> {
   const { config } = options;
   const { agenda } = jobStore;
@@ -202,6 +205,7 @@ async function startWorker(
     concurrency: config.worker.concurrency,
     lockLifetimeMs: options.jobs?.lockLifetimeMs ?? config.jobs.lockLifetimeMs,
     workerName: config.worker.name,
+    pingDatabase,
   });
   const worker = await services.workers.register({
     name: config.worker.name,
