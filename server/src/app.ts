@@ -64,7 +64,7 @@ export interface RunningApp {
   metrics: ProcessMetrics | null;
   /** The worker-only process's own metrics port (LABKEEPER_METRICS_PORT), else null. */
   metricsPort: number | null;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /** Shutdown steps, run in reverse order of registration. */
