@@ -54,6 +54,7 @@ import { WorkerService } from './workers/worker.service.js';
 import { EventBackupScheduler } from './webhooks/event-backup-scheduler.js';
 import { EventHookService } from './webhooks/event-hook.service.js';
 import { WebhookReceiver } from './webhooks/webhook-receiver.service.js';
+import { AnomalyService } from './webhooks/anomaly.service.js';
 
 /** Every domain service of one process, built once by buildServices. */
 export interface Services {
@@ -80,6 +81,8 @@ export interface Services {
   webhookReceiver: WebhookReceiver;
   /** Due event-triggered backups → BackupRuns with trigger EVENT. */
   eventBackups: EventBackupScheduler;
+  /** Snapshot diffs, anomaly rules on each new snapshot, and pins. */
+  anomalies: AnomalyService;
   oauthRedirectUri: string;
 }
 
@@ -128,6 +131,7 @@ export function buildServices(given: ServiceInfrastructure): Services {
     drillScheduler: restore.drillScheduler,
     storageHistory: new StorageHistoryService(dataSource, clock),
     eventHooks: people.eventHooks,
+    anomalies: backup.anomalies,
     webhookReceiver: new WebhookReceiver(dataSource, box, clock, log('webhooks'), config.events),
     eventBackups: new EventBackupScheduler(dataSource, backup.backupRuns, clock, log('webhooks'), config.events),
     oauthRedirectUri: people.redirectUri,
@@ -299,6 +303,17 @@ function buildBackup(
     http: gitlab?.http,
     onStepsTimed: metrics?.stepsTimed,
   });
+  // Anomaly rules run when a run finishes (on its terminal event), and pins feed retention.
+  const anomalies = new AnomalyService(
+    dataSource,
+    { reader, keyFor: keys.forArtifact, workDir: config.dataDir },
+    clock,
+    log('anomalies'),
+  );
+  const afterRun = (runId: string) =>
+    void anomalies
+      .evaluateRun(runId)
+      .catch((error: unknown) => logger.warn({ err: error, runId }, 'anomaly rules could not be evaluated'));
   const backupRuns = new BackupRunService(
     dataSource,
     policies,
@@ -307,12 +322,17 @@ function buildBackup(
     repositoryBackup,
     clock,
     log('backup'),
-    (e) => pubSub.publish('BACKUP_PROGRESS', e),
+    (e) => {
+      pubSub.publish('BACKUP_PROGRESS', e);
+      if (e.isTerminal) afterRun(e.runId);
+    },
     (organizationId) => workers.defaultWorkerFor(organizationId),
   );
-  const retention = new RetentionService(dataSource, snapshots, clock, log('retention'));
+  const retention = new RetentionService(dataSource, snapshots, clock, log('retention'), (ids) =>
+    anomalies.pinnedAmong(ids),
+  );
   const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
-  return { policies, snapshots, backupRuns, backupScheduler, retention, reader, verifier, keys };
+  return { policies, snapshots, backupRuns, backupScheduler, retention, reader, verifier, keys, anomalies };
 }
 
 /** Restores (DOWNLOAD, NEW_PROJECT, ORIGINAL) and restore drills. */

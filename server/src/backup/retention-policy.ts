@@ -33,6 +33,8 @@ export interface RetentionSnapshot {
   /** The snapshot this one is incremental or differential against; null for a full. */
   parentId: string | null;
   repositoryDeletedUpstream: boolean;
+  /** Pinned by a person or an anomaly: kept, with what it builds on, until unpinned. */
+  isPinned?: boolean;
 }
 
 export interface RetentionDecision {
@@ -49,6 +51,7 @@ const DAY_MS = 86_400_000;
 
 export const REASON_DELETED_UPSTREAM = 'last copy of a repository deleted upstream';
 export const REASON_NEWEST = 'newest snapshot of the repository';
+export const REASON_PINNED = 'pinned (kept until unpinned)';
 export const neededBy = (id: string) => `needed by ${id}`;
 
 /**
@@ -81,6 +84,7 @@ export function applyRetention(
       if (verdict.isKept) keep(snapshot.id, verdict.reason);
       else forgetReasons.set(snapshot.id, [verdict.reason]);
     });
+    for (const s of newestFirst) if (s.isPinned) keep(s.id, REASON_PINNED);
     const newest = newestFirst[0];
     if (newestFirst.some((s) => s.repositoryDeletedUpstream)) keep(newest.id, REASON_DELETED_UPSTREAM);
     else if (!keepReasons.has(newest.id)) keep(newest.id, REASON_NEWEST);

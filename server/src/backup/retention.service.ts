@@ -25,6 +25,8 @@ export class RetentionService {
     private readonly snapshots: SnapshotService,
     private readonly clock: Clock,
     private readonly logger: Logger,
+    /** Which of these snapshots are pinned (kept until unpinned); none by default. */
+    private readonly pinnedAmong: (snapshotIds: string[]) => Promise<Set<string>> = async () => new Set(),
   ) {}
 
   /** Prunes one organization, or all. Returns what was decided, per organization. */
@@ -60,6 +62,7 @@ export class RetentionService {
           })
         ).map((g) => g.id),
       ]);
+      const pinned = await this.pinnedAmong(rows.map((r) => r.id));
       const result = applyRetention(
         rows.map((r) => ({
           id: r.id,
@@ -68,6 +71,7 @@ export class RetentionService {
           createdAt: r.createdAt,
           parentId: r.parentId,
           repositoryDeletedUpstream: gone.has(owner(r)),
+          isPinned: pinned.has(r.id),
         })),
         policy.value.retention,
         this.clock.now(),

@@ -13,7 +13,13 @@ import {
 } from '../organizations/organization.entity.js';
 import { WorkerEntity } from '../workers/worker.entity.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
-import { EventHookEntity, PendingEventBackupEntity, WebhookDeliveryEntity } from '../webhooks/webhook.entity.js';
+import {
+  EventHookEntity,
+  PendingEventBackupEntity,
+  SnapshotAnomalyEntity,
+  SnapshotPinEntity,
+  WebhookDeliveryEntity,
+} from '../webhooks/webhook.entity.js';
 
 /** Every TypeORM entity, passed as classes (globs do not work under ESM). */
 export const ENTITIES = [
@@ -38,4 +44,6 @@ export const ENTITIES = [
   EventHookEntity,
   WebhookDeliveryEntity,
   PendingEventBackupEntity,
+  SnapshotAnomalyEntity,
+  SnapshotPinEntity,
 ];

@@ -16,6 +16,7 @@ import { OrganizationResolver, RepositoryResolver } from '../organizations/organ
 import { DashboardResolver } from '../dashboard/dashboard.resolver.js';
 import { WorkerResolver } from '../workers/worker.resolver.js';
 import { EventDrivenBackupsResolver } from '../webhooks/webhooks.resolver.js';
+import { AnomalyResolver } from '../webhooks/anomalies.resolver.js';
 import { RoleAuthChecker } from './context.js';
 import { ErrorMappingMiddleware } from './errors.js';
 import { InputGuardMiddleware } from './input-guard.js';
@@ -38,6 +39,7 @@ export const RESOLVERS = [
   OrganizationDrillResolver,
   DashboardResolver,
   EventDrivenBackupsResolver,
+  AnomalyResolver,
 ] as const;
 
 export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSchema> {

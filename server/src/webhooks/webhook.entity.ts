@@ -69,3 +69,33 @@ export class PendingEventBackupEntity {
   /** The kinds seen in the burst (push, merge_request, project_destroy...). */
   @Column('jsonb') kinds!: string[];
 }
+
+export type AnomalyKind = 'FORCE_PUSH_DEFAULT_BRANCH' | 'MASS_REF_DELETION' | 'REPOSITORY_EMPTIED';
+
+/** A destructive change seen between a snapshot and the one before it of the same repository. */
+@Entity('snapshot_anomalies')
+@Index(['snapshotId', 'kind'], { unique: true })
+export class SnapshotAnomalyEntity {
+  @PrimaryColumn('uuid') id!: string;
+  @Index()
+  @Column('uuid', { name: 'organization_id' })
+  organizationId!: string;
+  @Column('uuid', { name: 'repository_id' }) repositoryId!: string;
+  @Column('uuid', { name: 'snapshot_id' }) snapshotId!: string;
+  /** The last good snapshot, pinned when the anomaly was recorded. */
+  @Column('uuid', { name: 'previous_snapshot_id' }) previousSnapshotId!: string;
+  @Column('text') kind!: AnomalyKind;
+  @Column('text') message!: string;
+  @Column('jsonb') details!: Record<string, unknown>;
+  @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
+}
+
+/** A snapshot retention keeps until a person unpins it. */
+@Entity('snapshot_pins')
+export class SnapshotPinEntity {
+  @PrimaryColumn('uuid', { name: 'snapshot_id' }) snapshotId!: string;
+  @Column('uuid', { name: 'organization_id' }) organizationId!: string;
+  @Column('text') reason!: string;
+  @Column('uuid', { name: 'anomaly_id', nullable: true }) anomalyId!: string | null;
+  @Column('timestamptz', { name: 'pinned_at' }) pinnedAt!: Date;
+}

@@ -8,7 +8,7 @@
  */
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
@@ -226,6 +226,22 @@ export class GitLabSimulator {
     const ref = `refs/heads/${input.branch ?? project.defaultBranch ?? 'main'}`;
     const before = resolveRef(this.repoPath(projectId), ref) ?? '';
     const after = this.state.pushCommit(projectId, input);
+    this.hooks.push(project, { ref, before, after, commits: [after] });
+    return after;
+  }
+
+  /**
+   * A force push: `branch` (default: the default branch) is reset to its tip's parent and gets a new
+   * commit, so its old tip is no longer in its history. Group hooks get the Push Hook.
+   */
+  rewriteBranch(projectId: number, input: { branch?: string; files: Record<string, string> }): string {
+    const project = this.state.requireProject(projectId);
+    const ref = `refs/heads/${input.branch ?? project.defaultBranch ?? 'main'}`;
+    const before = resolveRef(this.repoPath(projectId), ref)!;
+    const parent = resolveRef(this.repoPath(projectId), `${ref}~1`);
+    if (!parent) throw new Error(`${ref} has a single commit: nothing to rewrite`);
+    execFileSync('git', ['update-ref', ref, parent, before], { cwd: this.repoPath(projectId) });
+    const after = this.state.pushCommit(projectId, { ...input, message: 'Rewritten history' });
     this.hooks.push(project, { ref, before, after, commits: [after] });
     return after;
   }

@@ -1,0 +1,186 @@
+/**
+ * Anomaly rules, evaluated on every new repository snapshot against the one before it:
+ * - FORCE_PUSH_DEFAULT_BRANCH  the default branch moved to a commit that does not contain its old tip
+ * - MASS_REF_DELETION          more than `maxDeletedRefs` branches/tags disappeared at once
+ * - REPOSITORY_EMPTIED         the repository had refs and now has none
+ * Each anomaly is recorded (once per snapshot and kind) and pins the previous snapshot — the last
+ * good state — so retention keeps it until a person unpins it. Alerting through notification
+ * channels plugs in through `onAnomaly` (none by default: anomalies are listed by the API).
+ */
+import { LessThan, type DataSource } from 'typeorm';
+import type { Clock } from '../shared/clock.js';
+import { DomainError } from '../shared/errors.js';
+import { newId } from '../shared/ids.js';
+import type { Logger } from '../shared/logger.js';
+import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { snapshotDiff, type SnapshotDiff, type SnapshotDiffDeps } from './snapshot-diff.js';
+import { SnapshotAnomalyEntity, SnapshotPinEntity, type AnomalyKind } from './webhook.entity.js';
+
+export interface AnomalyRules {
+  /** More deleted refs than this in one snapshot is an anomaly. */
+  maxDeletedRefs: number;
+}
+
+export const DEFAULT_ANOMALY_RULES: AnomalyRules = { maxDeletedRefs: 10 };
+
+export class AnomalyService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly diffDeps: SnapshotDiffDeps,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+    private readonly rules: AnomalyRules = DEFAULT_ANOMALY_RULES,
+    /** The seam for alerts (notification channels): called once per recorded anomaly. */
+    private readonly onAnomaly: (anomaly: SnapshotAnomalyEntity) => Promise<void> = async () => undefined,
+  ) {}
+
+  diff(fromSnapshotId: string, toSnapshotId: string): Promise<SnapshotDiff> {
+    return snapshotDiff(this.diffDeps, fromSnapshotId, toSnapshotId);
+  }
+
+  /** Evaluates every repository snapshot a finished run wrote (safe to call again: recorded once). */
+  async evaluateRun(runId: string): Promise<SnapshotAnomalyEntity[]> {
+    const rows: { snapshot_id: string }[] = await this.dataSource.query(
+      `SELECT snapshot_id FROM backup_run_items WHERE run_id = $1 AND snapshot_id IS NOT NULL AND repository_id IS NOT NULL`,
+      [runId],
+    );
+    const found: SnapshotAnomalyEntity[] = [];
+    for (const row of rows) {
+      try {
+        found.push(...(await this.evaluate(row.snapshot_id)));
+      } catch (error) {
+        this.logger.warn({ err: error, runId, snapshotId: row.snapshot_id }, 'anomaly rules could not be evaluated');
+      }
+    }
+    return found;
+  }
+
+  /** Compares a new snapshot with the repository's previous one; records anomalies and pins. */
+  async evaluate(snapshotId: string): Promise<SnapshotAnomalyEntity[]> {
+    const snapshots = this.dataSource.getRepository(SnapshotEntity);
+    const snapshot = await snapshots.findOneBy({ id: snapshotId });
+    if (!snapshot?.repositoryId) return [];
+    const previous = await snapshots.findOne({
+      where: { repositoryId: snapshot.repositoryId, createdAt: LessThan(snapshot.createdAt) },
+      order: { createdAt: 'DESC' },
+    });
+    if (!previous) return [];
+    const diff = await this.diff(previous.id, snapshot.id);
+    const found = this.apply(diff);
+    const recorded: SnapshotAnomalyEntity[] = [];
+    for (const { kind, message, details } of found) {
+      const anomaly = Object.assign(new SnapshotAnomalyEntity(), {
+        id: newId(),
+        organizationId: snapshot.organizationId,
+        repositoryId: snapshot.repositoryId,
+        snapshotId: snapshot.id,
+        previousSnapshotId: previous.id,
+        kind,
+        message,
+        details,
+        createdAt: this.clock.now(),
+      });
+      const inserted: unknown[] = await this.dataSource.query(
+        `INSERT INTO snapshot_anomalies (id, organization_id, repository_id, snapshot_id, previous_snapshot_id, kind, message, details, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) ON CONFLICT (snapshot_id, kind) DO NOTHING RETURNING id`,
+        [
+          anomaly.id,
+          anomaly.organizationId,
+          anomaly.repositoryId,
+          anomaly.snapshotId,
+          anomaly.previousSnapshotId,
+          kind,
+          message,
+          JSON.stringify(details),
+          anomaly.createdAt,
+        ],
+      );
+      if (inserted.length === 0) continue; // already recorded (the evaluation ran twice)
+      await this.pin(previous.id, `anomaly ${kind} in snapshot ${snapshot.id}: ${message}`, anomaly.id);
+      this.logger.warn(
+        { organizationId: snapshot.organizationId, snapshotId: snapshot.id, pinned: previous.id, kind },
+        'anomaly recorded; the previous snapshot is pinned',
+      );
+      recorded.push(anomaly);
+      await this.onAnomaly(anomaly).catch((error: unknown) =>
+        this.logger.warn({ err: error, anomalyId: anomaly.id }, 'anomaly alert failed'),
+      );
+    }
+    return recorded;
+  }
+
+  list(organizationId: string): Promise<SnapshotAnomalyEntity[]> {
+    return this.dataSource
+      .getRepository(SnapshotAnomalyEntity)
+      .find({ where: { organizationId }, order: { createdAt: 'DESC' }, take: 500 });
+  }
+
+  async pin(snapshotId: string, reason: string, anomalyId: string | null = null): Promise<SnapshotPinEntity> {
+    const snapshot = await this.requireSnapshot(snapshotId);
+    const pins = this.dataSource.getRepository(SnapshotPinEntity);
+    const existing = await pins.findOneBy({ snapshotId });
+    if (existing) return existing;
+    const pin = pins.create({
+      snapshotId,
+      organizationId: snapshot.organizationId,
+      reason: reason.slice(0, 1000),
+      anomalyId,
+      pinnedAt: this.clock.now(),
+    });
+    await pins.save(pin);
+    return pin;
+  }
+
+  async unpin(snapshotId: string): Promise<void> {
+    await this.requireSnapshot(snapshotId);
+    await this.dataSource.getRepository(SnapshotPinEntity).delete({ snapshotId });
+    this.logger.info({ snapshotId }, 'snapshot unpinned');
+  }
+
+  pinOf(snapshotId: string): Promise<SnapshotPinEntity | null> {
+    return this.dataSource.getRepository(SnapshotPinEntity).findOneBy({ snapshotId });
+  }
+
+  /** For retention: which of these snapshots are pinned. */
+  async pinnedAmong(snapshotIds: string[]): Promise<Set<string>> {
+    if (snapshotIds.length === 0) return new Set();
+    const rows: { snapshot_id: string }[] = await this.dataSource.query(
+      `SELECT snapshot_id FROM snapshot_pins WHERE snapshot_id = ANY($1::uuid[])`,
+      [snapshotIds],
+    );
+    return new Set(rows.map((r) => r.snapshot_id));
+  }
+
+  private apply(diff: SnapshotDiff): { kind: AnomalyKind; message: string; details: Record<string, unknown> }[] {
+    const out: { kind: AnomalyKind; message: string; details: Record<string, unknown> }[] = [];
+    const forced = diff.moved.filter((m) => m.isForced && m.ref === diff.defaultBranch);
+    for (const m of forced)
+      out.push({
+        kind: 'FORCE_PUSH_DEFAULT_BRANCH',
+        message: `${m.ref} was rewritten: ${m.to} does not contain ${m.from}`,
+        details: { ref: m.ref, from: m.from, to: m.to },
+      });
+    if (diff.removed.length > this.rules.maxDeletedRefs)
+      out.push({
+        kind: 'MASS_REF_DELETION',
+        message: `${diff.removed.length} refs deleted at once (more than ${this.rules.maxDeletedRefs})`,
+        details: { refs: diff.removed.map((r) => r.ref).slice(0, 100), count: diff.removed.length },
+      });
+    if (diff.refCountBefore > 0 && diff.refCountAfter === 0)
+      out.push({
+        kind: 'REPOSITORY_EMPTIED',
+        message: `the repository had ${diff.refCountBefore} refs and now has none`,
+        details: { refCountBefore: diff.refCountBefore },
+      });
+    return out;
+  }
+
+  private async requireSnapshot(id: string): Promise<SnapshotEntity> {
+    const snapshot = /^[0-9a-f-]{36}$/i.test(id)
+      ? await this.dataSource.getRepository(SnapshotEntity).findOneBy({ id })
+      : null;
+    if (!snapshot)
+      throw new DomainError('SNAPSHOT_NOT_FOUND', `snapshot ${id} does not exist`, { details: { snapshotId: id } });
+    return snapshot;
+  }
+}
