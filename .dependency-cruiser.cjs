@@ -15,7 +15,7 @@
  * here and in docs/DESIGN.md, so the picture and the tree cannot drift apart.
  */
 
-const DOMAINS = 'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics';
+const DOMAINS = 'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics|storages';
 const ADAPTERS = 'gitlab|storage|git|events';
 const EDGES = 'graphql|jobs|web';
 const FOUNDATIONS = 'shared|config';
