@@ -21,6 +21,10 @@ import { buildLabkeeperSchema } from './graphql/schema.js';
 import { createHttpServer } from './graphql/server.js';
 import { backupJobSlots, openJobStore, type JobStore } from './jobs/agenda.js';
 import { defineJobs } from './jobs/handlers.js';
+import { registerClusterMetrics } from './metrics/cluster-metrics.js';
+import { startMetricsServer } from './metrics/metrics-server.js';
+import { mountMetrics } from './metrics/metrics.routes.js';
+import { ProcessMetrics } from './metrics/process-metrics.js';
 import { mountRestoreRoutes } from './restore/restore.routes.js';
 import { buildServices, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -54,6 +58,10 @@ export interface RunningApp {
   /** The admin token created on this (first) start, to print once; null otherwise. */
   bootstrapToken: string | null;
   workerId: string | null;
+  /** This process's metrics registry (null when metrics are off). */
+  metrics: ProcessMetrics | null;
+  /** The worker-only process's own metrics port (LABKEEPER_METRICS_PORT), else null. */
+  metricsPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -77,7 +85,9 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     );
     const pubSub = await openEvents(databaseUrl, logger, cleanups);
     const jobStore = await openJobs(options, databaseUrl, cleanups);
+    const metrics = config.metrics ? new ProcessMetrics() : null;
     const services = buildServices({
+      metrics,
       config,
       logger,
       clock,
@@ -87,8 +97,16 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       queue: jobStore.queue,
       gitlab: options.gitlab,
     });
-    const workerId = options.worker ? await startWorker(options, services, jobStore, cleanups) : null;
-    const api = options.api ? await startApi(options, { services, pubSub, dataSource, jobStore }, cleanups) : null;
+    const workerId = options.worker
+      ? await startWorker(options, services, jobStore, cleanups, () => dataSource.query('SELECT 1'))
+      : null;
+    const api = options.api
+      ? await startApi(options, { services, pubSub, dataSource, jobStore, metrics, clock }, cleanups)
+      : null;
+    const metricsPort =
+      !options.api && metrics && config.metrics?.workerPort != null
+        ? await serveWorkerMetrics(options, metrics, config.metrics.workerPort, cleanups)
+        : null;
     return {
       config,
       services,
@@ -99,6 +117,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       port: api?.port ?? null,
       bootstrapToken: api?.bootstrapToken ?? null,
       workerId,
+      metrics,
+      metricsPort,
       stop,
     };
   } catch (error) {
@@ -170,6 +190,7 @@ async function startWorker(
   services: Services,
   jobStore: JobStore,
   cleanups: Cleanups,
+  pingDatabase: () => Promise<unknown>,
 ): Promise<string> {
   const { config } = options;
   const { agenda } = jobStore;
@@ -177,6 +198,7 @@ async function startWorker(
     concurrency: config.worker.concurrency,
     lockLifetimeMs: options.jobs?.lockLifetimeMs ?? config.jobs.lockLifetimeMs,
     workerName: config.worker.name,
+    pingDatabase,
   });
   const worker = await services.workers.register({
     name: config.worker.name,
@@ -200,15 +222,47 @@ async function startWorker(
   return worker.id;
 }
 
+/** A worker-only process's own /metrics (process-level counters only; the API serves the installation's). */
+async function serveWorkerMetrics(
+  options: AppOptions,
+  metrics: ProcessMetrics,
+  port: number,
+  cleanups: Cleanups,
+): Promise<number> {
+  const server = await startMetricsServer({
+    registry: metrics.registry,
+    port,
+    token: options.config.metrics?.token ?? null,
+    logger: options.logger.child({ component: 'metrics' }),
+  });
+  cleanups.push(() => server.close());
+  return server.port;
+}
+
 /** The HTTP server: GraphQL over HTTP and WebSocket, OAuth callback, download links, the client, health. */
 async function startApi(
   options: AppOptions,
-  parts: { services: Services; pubSub: LabkeeperPubSub; dataSource: DataSource; jobStore: JobStore },
+  parts: {
+    services: Services;
+    pubSub: LabkeeperPubSub;
+    dataSource: DataSource;
+    jobStore: JobStore;
+    metrics: ProcessMetrics | null;
+    clock: Clock;
+  },
   cleanups: Cleanups,
 ): Promise<{ port: number; bootstrapToken: string | null }> {
   const { config, logger } = options;
-  const { services, dataSource, jobStore } = parts;
+  const { services, dataSource, jobStore, metrics } = parts;
   const log = (component: string) => logger.child({ component });
+  if (metrics) {
+    registerClusterMetrics(metrics.registry, {
+      dataSource,
+      clock: parts.clock,
+      logger: log('metrics'),
+      queueStats: () => jobStore.queueStats(),
+    });
+  }
   const bootstrapToken = await services.apiTokens.ensureBootstrapAdmin(config.adminToken);
   const http = await createHttpServer({
     schema: await buildLabkeeperSchema(parts.pubSub),
@@ -225,6 +279,7 @@ async function startApi(
         async (tokenId) =>
           /^[0-9a-f-]{36}$/.test(tokenId) && (await services.apiTokens.inactiveAmong([tokenId])).length === 0,
       );
+      if (metrics) mountMetrics(app, metrics.registry, config.metrics?.token ?? null, log('metrics'));
       mountClient(app, config.clientDir, log('web'));
     },
     readiness: async () => ({

@@ -31,6 +31,7 @@ import { GitbeakerMetadataWriterFactory } from './gitlab/metadata.writer.js';
 import { HttpGitLabOAuthClient } from './gitlab/oauth.client.js';
 import type { RetryOptions } from './gitlab/retry-policy.js';
 import type { LabkeeperPubSub } from './graphql/pubsub.js';
+import type { ProcessMetrics } from './metrics/process-metrics.js';
 import { OrganizationService } from './organizations/organization.service.js';
 import { SyncService } from './organizations/sync.service.js';
 import { DrillScheduler } from './restore/drill-scheduler.js';
@@ -83,12 +84,16 @@ export interface ServiceInfrastructure {
   pubSub: LabkeeperPubSub;
   queue: JobQueue;
   gitlab?: { factory?: GitLabClientFactory; oauth?: GitLabOAuthClient; retry?: RetryOptions; http?: GitLabHttp };
+  /** This process's own metrics (null when metrics are off): the GitLab transport and backups report to it. */
+  metrics?: ProcessMetrics | null;
 }
 
 export function buildServices(given: ServiceInfrastructure): Services {
   // One transport for every byte exchanged with GitLab (REST, OAuth, LFS, git's smart HTTP): one
   // agent per custom CA, one retry policy. Idle keep-alive sockets do not keep the process alive.
-  const http = given.gitlab?.http ?? new GitLabHttp({ ...given.gitlab?.retry, logger: given.logger });
+  const http =
+    given.gitlab?.http ??
+    new GitLabHttp({ ...given.gitlab?.retry, logger: given.logger, observer: given.metrics?.gitlab });
   const infra: ServiceInfrastructure = { ...given, gitlab: { ...given.gitlab, http } };
   const people = buildAccessAndConnections(infra);
   const backup = buildBackup(infra, people);
@@ -200,7 +205,7 @@ function buildAccessAndConnections({
 
 /** Policies, snapshots (reader, checker, verifier), repository and group backups, runs, retention. */
 function buildBackup(
-  { config, logger, clock, dataSource, box, pubSub, queue, gitlab }: ServiceInfrastructure,
+  { config, logger, clock, dataSource, box, pubSub, queue, gitlab, metrics }: ServiceInfrastructure,
   people: ReturnType<typeof buildAccessAndConnections>,
 ) {
   const log = componentLogger(logger);
@@ -262,6 +267,7 @@ function buildBackup(
     verify,
     transfers: new Semaphore(config.worker.concurrency),
     http: gitlab?.http,
+    onStepsTimed: metrics?.stepsTimed,
   });
   const backupRuns = new BackupRunService(
     dataSource,

@@ -75,6 +75,8 @@ export interface RepositoryBackupDeps {
   transfers: Semaphore;
   /** The application's GitLab transport: git and LFS transfers use its retry policy (the API's). */
   http?: GitLabHttp;
+  /** Told the duration of each step (lock, lookups, prepare, transfer…, total) of a finished repository backup: metrics. */
+  onStepsTimed?: (stepsMs: Record<string, number>, status: ItemOutcome['status']) => void;
 }
 
 type Encryption = { key: Buffer; keyId: string } | null;
@@ -124,10 +126,12 @@ export class RepositoryBackup {
     return withRepositoryLock(this.deps.dataSource, repositoryLockName(item), async () => {
       steps.mark('lock');
       const outcome = await this.locked(run, item, ctx, steps);
+      const stepsMs = steps.done();
       this.deps.logger.info(
-        { runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: outcome.status, stepsMs: steps.done() },
+        { runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: outcome.status, stepsMs },
         'repository backed up',
       );
+      this.deps.onStepsTimed?.(stepsMs, outcome.status);
       return outcome;
     });
   }

@@ -32,6 +32,11 @@ export interface Config {
   clientDir: string;
   /** Failed authentication attempts per client address and minute before 429 (null: no throttle). */
   authThrottle: { maxFailures: number; windowMs: number } | null;
+  /**
+   * Prometheus metrics (`LABKEEPER_METRICS=off` → null): `/metrics` on the API port, behind a
+   * bearer token when `token` is set; a worker-only process serves its own on `workerPort`.
+   */
+  metrics: { token: string | null; workerPort: number | null } | null;
 }
 
 const optional = z
@@ -75,6 +80,9 @@ const EnvSchema = z.object({
   LABKEEPER_JOB_POLL_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(5000)),
   LABKEEPER_CLIENT_DIR: optional,
   LABKEEPER_AUTH_FAILURES_PER_MINUTE: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(20)),
+  LABKEEPER_METRICS: optional.pipe(z.enum(['on', 'off']).default('on')),
+  LABKEEPER_METRICS_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+  LABKEEPER_METRICS_PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   NODE_ENV: optional,
 });
@@ -139,6 +147,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
     authThrottle:
       e.LABKEEPER_AUTH_FAILURES_PER_MINUTE > 0
         ? { maxFailures: e.LABKEEPER_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 }
+        : null,
+    metrics:
+      e.LABKEEPER_METRICS === 'on'
+        ? { token: e.LABKEEPER_METRICS_TOKEN ?? null, workerPort: e.LABKEEPER_METRICS_PORT ?? null }
         : null,
   };
 }

@@ -23,7 +23,20 @@ import {
   type RetryOptions,
 } from './retry-policy.js';
 
+/**
+ * Told about every exchange of the transport, for metrics: observers count, they never throw or
+ * wait (a throwing observer is ignored).
+ */
+export interface GitLabHttpObserver {
+  /** One attempt ended: GitLab's HTTP status, or null when no answer came (timeout, network). */
+  answered(event: { method: string; status: number | null }): void;
+  /** One retry is about to wait (`reason` rate_limited for a 429, with the Retry-After wait). */
+  retried(event: RetryEvent): void;
+}
+
 export interface GitLabHttpOptions extends RetryOptions {
+  /** Metrics' ears on the transport (one observer for the process). */
+  observer?: GitLabHttpObserver;
   /** Deadline of one buffered HTTP attempt, connect to last byte. Default 30 s. */
   requestTimeoutMs?: number;
   /** Pages one listing may take before it is treated as a pagination loop. Default 10,000 (1M items). */
@@ -39,8 +52,22 @@ export class GitLabHttp {
   readonly idleTimeoutMs: number;
   private readonly pool = new TransportPool();
 
+  private readonly observer: GitLabHttpObserver | null;
+
   constructor(options: GitLabHttpOptions = {}) {
-    this.retry = resolveRetryOptions(options);
+    const observer = options.observer ?? null;
+    this.observer = observer;
+    const onRetry = options.onRetry;
+    this.retry = resolveRetryOptions({
+      ...options,
+      onRetry:
+        observer || onRetry
+          ? (event) => {
+              onRetry?.(event);
+              quietly(() => observer?.retried(event));
+            }
+          : undefined,
+    });
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.maxPages = options.maxPages ?? 10_000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60_000;
@@ -53,7 +80,8 @@ export class GitLabHttp {
 
   /** The transport (buffered and streamed exchanges) that trusts `caCertificate` besides the public roots. */
   transport(caCertificate?: string | null): PooledTransport {
-    return this.pool.get(caCertificate ?? null);
+    const transport = this.pool.get(caCertificate ?? null);
+    return this.observer ? observed(transport, this.observer) : transport;
   }
 
   /** gitbeaker's requester for one access: the token is read at each request and renewed on 401. */
@@ -84,6 +112,42 @@ export class GitLabHttp {
   close(): void {
     this.pool.close();
   }
+}
+
+function quietly(tell: () => void): void {
+  try {
+    tell();
+  } catch {
+    // metrics never break a transfer
+  }
+}
+
+/** The transport, telling the observer how each attempt ended. */
+function observed(transport: PooledTransport, observer: GitLabHttpObserver): PooledTransport {
+  const tell = (method: string, status: number | null) => quietly(() => observer.answered({ method, status }));
+  const buffered = async (exchange: Parameters<PooledTransport>[0]) => {
+    try {
+      const answer = await transport(exchange);
+      tell(exchange.method, answer.status);
+      return answer;
+    } catch (error) {
+      tell(exchange.method, null);
+      throw error;
+    }
+  };
+  return Object.assign(buffered, {
+    open: async (exchange: Parameters<PooledTransport['open']>[0]) => {
+      try {
+        const response = await transport.open(exchange);
+        tell(exchange.method, response.statusCode ?? null);
+        return response;
+      } catch (error) {
+        tell(exchange.method, null);
+        throw error;
+      }
+    },
+    close: () => transport.close(),
+  });
 }
 
 let shared: GitLabHttp | null = null;

@@ -32,6 +32,8 @@ export interface JobStore {
    * a job it still ran would run twice. Resolves with the number of jobs released.
    */
   releaseLocksOf(workerName: string): Promise<number>;
+  /** Per queue: jobs due and not taken, jobs held now, and how long the oldest due one has waited (metrics). */
+  queueStats(): Promise<{ name: string; due: number; running: number; lagSeconds: number }[]>;
   /** Stops processing (waits for running jobs to release their locks) and closes connections. */
   close(): Promise<void>;
 }
@@ -56,6 +58,7 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
   const log = options.logger.child({ component: 'jobs' });
   let ping: () => Promise<boolean>;
   let releaseLocksOf: (workerName: string) => Promise<number>;
+  let queueStats: JobStore['queueStats'];
   let closeBackend: () => Promise<void>;
   let backend;
   if (options.jobStore.kind === 'mongo') {
@@ -72,6 +75,30 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
         { $set: { lockedAt: null, nextRunAt: { $ifNull: ['$nextRunAt', '$$NOW'] } } },
       ]);
       return released.modifiedCount;
+    };
+    queueStats = async () => {
+      const now = new Date();
+      const rows = await client
+        .db()
+        .collection('agendaJobs')
+        .aggregate<{ _id: string; due: number; running: number; oldest: Date | null }>([
+          { $match: { disabled: { $ne: true } } },
+          {
+            $group: {
+              _id: '$name',
+              due: { $sum: { $cond: [{ $and: [{ $lte: ['$nextRunAt', now] }, { $eq: ['$lockedAt', null] }] }, 1, 0] } },
+              running: { $sum: { $cond: [{ $ne: [{ $ifNull: ['$lockedAt', null] }, null] }, 1, 0] } },
+              oldest: { $min: { $cond: [{ $eq: [{ $ifNull: ['$lockedAt', null] }, null] }, '$nextRunAt', null] } },
+            },
+          },
+        ])
+        .toArray();
+      return rows.map((r) => ({
+        name: r._id,
+        due: r.due,
+        running: r.running,
+        lagSeconds: r.due > 0 && r.oldest ? Math.max(0, (now.getTime() - r.oldest.getTime()) / 1000) : 0,
+      }));
     };
     closeBackend = () => client.close();
   } else {
@@ -91,6 +118,16 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
         [workerName],
       );
       return released.rowCount ?? 0;
+    };
+    queueStats = async () => {
+      const { rows } = await pool.query<{ name: string; due: number; running: number; lag: number }>(
+        `SELECT name,
+                count(*) FILTER (WHERE locked_at IS NULL AND next_run_at <= now())::int AS due,
+                count(*) FILTER (WHERE locked_at IS NOT NULL)::int AS running,
+                coalesce(extract(epoch FROM now() - min(next_run_at) FILTER (WHERE locked_at IS NULL AND next_run_at <= now())), 0)::float8 AS lag
+           FROM agenda_jobs WHERE NOT coalesce(disabled, false) GROUP BY name`,
+      );
+      return rows.map((r) => ({ name: r.name, due: r.due, running: r.running, lagSeconds: r.lag }));
     };
     closeBackend = () => pool.end();
     (pgBackend as unknown as { notificationChannel?: NodeJS.EventEmitter }).notificationChannel?.on?.(
@@ -131,6 +168,7 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     },
     ping: () => ping().catch(() => false),
     releaseLocksOf: (workerName) => releaseLocksOf(workerName),
+    queueStats: () => queueStats(),
     async close() {
       await agenda.stop();
       await ownChannel?.disconnect();
