@@ -95,6 +95,20 @@ export class BackupRunResolver {
   }
 }
 
+@Resolver(() => BackupRunItem)
+export class BackupRunItemResolver {
+  @FieldResolver(() => Snapshot, {
+    nullable: true,
+    description:
+      'The snapshot this item made (or, for UNCHANGED, the one that still holds): its copy type and metadata records; null before it is committed or after retention deleted it.',
+  })
+  async snapshot(@Root() item: BackupRunItem, @Ctx() { loaders }: GraphQLContext): Promise<Snapshot | null> {
+    // Batched per request: a run's items cost one statement (graphql/loaders.ts).
+    const found = item.snapshotId ? await loaders.snapshot.load(item.snapshotId) : null;
+    return found ? Snapshot.from(found) : null;
+  }
+}
+
 @Resolver(() => Snapshot)
 export class SnapshotResolver {
   @Authorized()

@@ -73,7 +73,9 @@ export async function ensureNamespace(input: {
   const found = await findNamespace(client, fullPath);
   if (found) return { namespace: found, created: [] };
   if (fullPath === root || !fullPath.startsWith(`${root}/`)) {
-    throw validationError({ namespacePath: `"${root}" was not found on the target instance` });
+    throw validationError({
+      namespacePath: `the group or namespace "${root}" does not exist on the target instance: create it there, or restore into another one`,
+    });
   }
   const parent = await ensureNamespace({ ...input, fullPath: fullPath.slice(0, fullPath.lastIndexOf('/')) });
   if (dryRun || !parent.namespace || !writer) return { namespace: null, created: [...parent.created, fullPath] };
