@@ -210,8 +210,8 @@ describe('DOWNLOAD restore', () => {
       'git',
       ['update-ref', '--stdin'],
       restored,
-      Object.entries(last.git.refs)
-        .map(([ref, sha]) => `update ${ref} ${String(sha)}\n`)
+      Object.entries(last.git.refs as Record<string, string>)
+        .map(([ref, sha]) => `update ${ref} ${sha}\n`)
         .join(''),
     );
     await sh('git', ['symbolic-ref', 'HEAD', last.git.head], restored);

@@ -349,8 +349,7 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
       return { id: numberField(body, 'id'), iid: numberField(body, 'iid'), ...people(body) };
     } catch (error) {
       // MergeRequests::BuildService: 422 ["Source branch \"x\" does not exist"] (or Target).
-      const said =
-        isDomainError(error) && error.details?.status === 422 ? messageText(error.details.gitlabMessage) : '';
+      const said = isDomainError(error) && error.details?.status === 422 ? (error.details.gitlabMessage ?? '') : '';
       const match = /(Source|Target) branch \\?"(.*?)\\?" does not exist/i.exec(said);
       if (match) return { missingBranch: match[2] };
       throw error;
@@ -407,7 +406,7 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
       if (
         isDomainError(error) &&
         error.details?.status === 422 &&
-        /Ref is not specified/i.test(messageText(error.details.gitlabMessage))
+        /Ref is not specified/i.test(error.details.gitlabMessage ?? '')
       ) {
         throw new DomainError(
           'VALIDATION_FAILED',
@@ -615,11 +614,6 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
       throw toGitLabError(error);
     }
   }
-}
-
-/** GitLab's message (a string, or an array/object of messages) as text. */
-function messageText(message: unknown): string {
-  return typeof message === 'string' ? message : message == null ? '' : JSON.stringify(message);
 }
 
 /** The ids of an issue's or merge request's assignees and reviewers, as GitLab answered. */
