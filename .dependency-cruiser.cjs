@@ -33,51 +33,6 @@ const domainSurface = `^server/src/(${DOMAINS})/.+\\.(resolver|type|inputs|args|
 const edgePackages =
   '(^|/)node_modules/(type-graphql|graphql|graphql-ws|graphql-scalars|@apollo/server|@as-integrations/express5|@graphql-yoga/subscription|express|agenda|@agendajs/[^/]+)/';
 
-/**
- * Known exceptions: imports that break a rule today and are being removed by the restructuring of
- * issue 10, listed as importing file → imported files. Delete an entry as soon as main no longer
- * has that import (`npm run boundaries` then proves it stays gone); an entry that no longer
- * matches anything is harmless but should go too. Nothing new may be added here without a reason.
- */
-const KNOWN_EXCEPTIONS = {
-  // restore/ reads snapshots through snapshot/ only (issue 10, point 1).
-  'restore-reads-through-snapshot': {
-    'server/src/restore/drill-scheduler.ts': ['backup/backup.entity.ts'],
-    // Drills read their settings from the policy (allowed), but the policy entity still lives in
-    // backup.entity.ts beside the runs, and the slot arithmetic in backup-schedule.ts: moving
-    // BackupPolicyEntity to policy.entity.ts and `nextBackup` beside it removes both.
-    'server/src/restore/drill.service.ts': ['backup/backup-schedule.ts'],
-    // `LfsPointer` and `uniqueObjects` still come from backup/lfs.ts; both describe the format and
-    // belong in snapshot/lfs-layout.ts.
-    'server/src/restore/lfs-upload.ts': ['backup/lfs.ts'],
-  },
-};
-
-const escape = (path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** `^(a|b)$` for a list of paths. */
-const anyOf = (paths) => `^(${paths.map(escape).join('|')})$`;
-/** A `pathNot` that adds `extra` to what `pathNot` already excluded. */
-const orPath = (pathNot, extra) => (pathNot ? `${pathNot}|${extra}` : extra);
-
-/**
- * A rule with its known exceptions: the rule itself for every other file, and for each excepted
- * file the same rule minus exactly the imports listed (a new import of that file is still caught).
- */
-function withKnownExceptions(rule) {
-  const exceptions = KNOWN_EXCEPTIONS[rule.name];
-  if (!exceptions || Object.keys(exceptions).length === 0) return [rule];
-  const files = Object.keys(exceptions);
-  return [
-    { ...rule, from: { ...rule.from, pathNot: orPath(rule.from.pathNot, anyOf(files)) } },
-    ...files.map((file) => ({
-      ...rule,
-      comment: `${rule.comment} (known exception of ${file} being removed: see KNOWN_EXCEPTIONS)`,
-      from: { path: anyOf([file]) },
-      to: { ...rule.to, pathNot: orPath(rule.to.pathNot, anyOf(exceptions[file].map((p) => `server/src/${p}`))) },
-    })),
-  ];
-}
-
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -189,7 +144,7 @@ module.exports = {
       from: {},
       to: { couldNotResolve: true },
     },
-  ].flatMap(withKnownExceptions),
+  ],
   options: {
     doNotFollow: { path: 'node_modules' },
     // Type-only imports are dependencies too: a domain that imports a GraphQL context type is

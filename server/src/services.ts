@@ -316,6 +316,12 @@ function buildRestore(
   const drills = new DrillService(dataSource, backup.policies, newProjectDeps, queue, clock, log('drill'), (e) =>
     pubSub.publish('DRILL_CHANGED', e),
   );
-  const drillScheduler = new DrillScheduler(dataSource, drills, clock, log('drill'));
+  const drillScheduler = new DrillScheduler({
+    dataSource,
+    policies: backup.policies,
+    drills,
+    clock,
+    logger: log('drill'),
+  });
   return { restores, drills, drillScheduler };
 }

@@ -571,8 +571,10 @@ export class BackupRunService {
     p: { git: { bytes: number; objects: number; total: number | null }; metadataRecords: number },
     force: boolean,
   ) {
-    // Counting items is a query: done when an item ends; phase changes reuse the last numbers.
-    const counted = item.phase === 'DONE' ? await this.counts(run.id) : null;
+    // Counting items is a query: done when an item ends; phase changes reuse the last numbers —
+    // but a process that has not counted this run yet (another worker finished its items) counts
+    // once, rather than announce 0 done.
+    const counted = item.phase === 'DONE' || !this.lastCounts.has(run.id) ? await this.counts(run.id) : null;
     const counts = counted ?? this.lastCounts.get(run.id) ?? { total: run.itemsTotal, done: 0, failed: 0 };
     this.lastCounts.set(run.id, counts);
     this.throttle.push(

@@ -293,7 +293,8 @@ class GitbeakerGitLabClient implements GitLabClient {
   ): Promise<T[]> {
     let fetched = 0;
     let pages = 0;
-    let progressError: unknown = undefined;
+    let progressFailed = false;
+    let progressError: unknown;
     const onAnswer = (answer: ObservedAnswer) => {
       if (answer.method !== 'GET' || !Array.isArray(answer.body)) return;
       pages += 1;
@@ -305,6 +306,7 @@ class GitbeakerGitLabClient implements GitLabClient {
       try {
         onProgress?.(fetched, Number.isNaN(total) ? null : total);
       } catch (error) {
+        progressFailed = true;
         progressError = error;
         throw error;
       }
@@ -314,7 +316,7 @@ class GitbeakerGitLabClient implements GitLabClient {
       body = await this.guard(operation, () => call(this.resource(Resource, onAnswer)));
     } catch (error) {
       // A throwing progress callback aborts the listing with its own error, untranslated.
-      if (progressError !== undefined) throw progressError;
+      if (progressFailed) throw progressError;
       throw error;
     }
     const items = await this.guard(operation, async () => map(body));

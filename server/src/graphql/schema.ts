@@ -2,6 +2,7 @@ import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphq
 import { buildSchema } from 'type-graphql';
 import { ApiTokenResolver } from '../access/api-token.resolver.js';
 import {
+  BackupRunItemResolver,
   BackupRunResolver,
   PolicyResolver,
   RepositorySnapshotResolver,
@@ -28,6 +29,7 @@ export const RESOLVERS = [
   WorkerResolver,
   PolicyResolver,
   BackupRunResolver,
+  BackupRunItemResolver,
   SnapshotResolver,
   RepositorySnapshotResolver,
   RestoreResolver,

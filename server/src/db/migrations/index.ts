@@ -1,3 +1,4 @@
+import type { MigrationInterface } from 'typeorm';
 import { Initial1795540842950 } from './1795540842950-Initial.js';
 import { BackupEngine1795543494997 } from './1795543494997-BackupEngine.js';
 import { SnapshotEncryptionCredential1795543978127 } from './1795543978127-SnapshotEncryptionCredential.js';
@@ -12,7 +13,7 @@ import { SnapshotCompleteness1795572000000 } from './1795572000000-SnapshotCompl
 import { ApiQueryIndexes1796212696786 } from './1796212696786-ApiQueryIndexes.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
-export const MIGRATIONS: Function[] = [
+export const MIGRATIONS: Array<new () => MigrationInterface> = [
   Initial1795540842950,
   BackupEngine1795543494997,
   SnapshotEncryptionCredential1795543978127,
