@@ -31,6 +31,7 @@ import { systemClock, type Clock } from './shared/clock.js';
 import { restrictNewFiles, secureDataDir } from './shared/data-dir.js';
 import type { Logger } from './shared/logger.js';
 import { mountClient } from './web/client.routes.js';
+import { mountWebhookRoutes } from './webhooks/webhooks.routes.js';
 
 export const VERSION = '0.1.0';
 
@@ -286,6 +287,7 @@ async function startApi(
         async (tokenId) =>
           /^[0-9a-f-]{36}$/.test(tokenId) && (await services.apiTokens.inactiveAmong([tokenId])).length === 0,
       );
+      mountWebhookRoutes(app, services.webhookReceiver, log('webhooks'));
       if (metrics) mountMetrics(app, metrics.registry, config.metrics?.token ?? null, log('metrics'));
       mountClient(app, config.clientDir, log('web'));
     },
