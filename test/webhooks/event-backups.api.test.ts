@@ -231,6 +231,35 @@ describe('event-driven backups', () => {
     expect(await state()).toMatchObject({ pendingRepositories: 0 });
   });
 
+  it('a project destroy (system hook) → an immediate snapshot attempt; the repository keeps its last snapshot', async () => {
+    // A self-managed administrator points a system hook at the same receiver, with the same secret.
+    const [hook] = registeredHook();
+    sim.hooks.addSystemHook({ url: hook.url, token: hook.token });
+    const snapshotsOf = async () =>
+      (
+        await t.gql(`query($r: ID) { snapshots(repositoryId: $r, first: 100) { nodes { id } } }`, { r: repositoryId })
+      ).data.snapshots.nodes.map((n: { id: string }) => n.id);
+    const kept = await snapshotsOf();
+    expect(kept.length).toBeGreaterThan(0);
+    const before = (await eventRuns()).length;
+    clock.set('2026-03-10T10:00:00Z');
+    sim.deleteProject(projectId);
+    await sim.hooks.settled();
+    const destroy = sim.hooks.deliveries.at(-1)!;
+    expect(destroy.headers['x-gitlab-event']).toBe('System Hook');
+    expect(JSON.parse(destroy.body)).toMatchObject({ event_name: 'project_destroy', project_id: projectId });
+    expect(destroy.status).toBe(200);
+    // No quiet period: due at once.
+    const finished = await passQuietPeriod(clock.now());
+    const runs = await eventRuns();
+    expect(runs).toHaveLength(before + 1);
+    const items = await t.app.services.backupRuns.itemsOf(finished.runId);
+    expect(items.map((i) => i.repositoryId)).toEqual([repositoryId]); // the attempt was made
+    // GitLab has already deleted it: nothing more was readable, and what we had is still there.
+    await t.app.services.retention.prune(orgId);
+    expect(await snapshotsOf()).toEqual(expect.arrayContaining(kept));
+  });
+
   it('a hook deleted upstream is re-created on the next check; turning the option off removes it', async () => {
     const [old] = registeredHook();
     sim.hooks.groupHooks.delete(old.id); // someone deleted it in GitLab
