@@ -83,22 +83,47 @@ function reasonOf(error: unknown): string {
   return fields && Object.keys(fields).length > 0 ? Object.values(fields).join('; ') : error.message;
 }
 
+export interface RestoreServiceDeps {
+  dataSource: DataSource;
+  reader: SnapshotReader;
+  verifier: SnapshotVerifier;
+  queue: JobQueue;
+  /** Signs DOWNLOAD links (derived from the master key, so links survive a restart). */
+  signingKey: Buffer;
+  /** Where DOWNLOAD links point (config.publicUrl). */
+  publicUrl: string;
+  clock: Clock;
+  logger: Logger;
+  publish: (event: RestoreProgressed) => void;
+  /** What restores to GitLab need (sessions, writers, mappings); null: only DISK and DOWNLOAD restores. */
+  newProject?: NewProjectDeps | null;
+}
+
 export class RestoreService {
   private readonly runs: Repository<RestoreRunEntity>;
+  private readonly dataSource: DataSource;
+  private readonly reader: SnapshotReader;
+  private readonly verifier: SnapshotVerifier;
+  private readonly queue: JobQueue;
+  private readonly signingKey: Buffer;
+  private readonly publicUrl: string;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly publish: (event: RestoreProgressed) => void;
+  private readonly newProject: NewProjectDeps | null;
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly reader: SnapshotReader,
-    private readonly verifier: SnapshotVerifier,
-    private readonly queue: JobQueue,
-    private readonly signingKey: Buffer,
-    private readonly publicUrl: string,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly publish: (event: RestoreProgressed) => void,
-    private readonly newProject: NewProjectDeps | null = null,
-  ) {
-    this.runs = dataSource.getRepository(RestoreRunEntity);
+  constructor(deps: RestoreServiceDeps) {
+    this.dataSource = deps.dataSource;
+    this.reader = deps.reader;
+    this.verifier = deps.verifier;
+    this.queue = deps.queue;
+    this.signingKey = deps.signingKey;
+    this.publicUrl = deps.publicUrl;
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.publish = deps.publish;
+    this.newProject = deps.newProject ?? null;
+    this.runs = deps.dataSource.getRepository(RestoreRunEntity);
   }
 
   async get(id: string): Promise<RestoreRunEntity> {
