@@ -268,13 +268,11 @@ export class RestoreService {
       }
       const failed = report.snapshots.filter((s) => s.verified === false);
       const status = failed.length === 0 ? 'SUCCEEDED' : failed.length === total ? 'FAILED' : 'PARTIAL';
-      await this.update(
+      await this.finish(
         run,
         {
           status,
-          phase: 'DONE',
           report,
-          finishedAt: this.clock.now(),
           downloadExpiresAt:
             run.isDryRun || status === 'FAILED' ? null : new Date(this.clock.now().getTime() + DOWNLOAD_TTL_MS),
           errorMessage: failed.length
@@ -285,16 +283,7 @@ export class RestoreService {
       );
     } catch (error) {
       this.logger.error({ err: error, restoreRunId: runId }, 'restore failed');
-      await this.update(
-        run,
-        {
-          status: 'FAILED',
-          phase: 'DONE',
-          finishedAt: this.clock.now(),
-          errorMessage: reasonOf(error),
-        },
-        0,
-      );
+      await this.finish(run, { status: 'FAILED', errorMessage: reasonOf(error) }, 0);
     }
   }
 
@@ -391,13 +380,11 @@ export class RestoreService {
             ),
         );
     }
-    await this.update(
+    await this.finish(
       run,
       {
         status,
-        phase: 'DONE',
         report,
-        finishedAt: this.clock.now(),
         errorMessage: failed.length
           ? failed
               .map((f) => `${f.path}: ${f.problems.join('; ')}`)
@@ -488,6 +475,15 @@ export class RestoreService {
     }
     if (latest.size === 0) throw validationError({ at: 'the organization has no snapshot at or before this time' });
     return [...latest.values()];
+  }
+
+  /** The run's last update: DONE at this moment, with its status (and report, error…). */
+  private finish(
+    run: RestoreRunEntity,
+    changes: Partial<RestoreRunEntity> & Pick<RestoreRunEntity, 'status'>,
+    done: number,
+  ): Promise<void> {
+    return this.update(run, { ...changes, phase: 'DONE', finishedAt: this.clock.now() }, done);
   }
 
   private async update(run: RestoreRunEntity, changes: Partial<RestoreRunEntity>, done: number) {
