@@ -6,7 +6,7 @@
  *   foundations  shared/ config/                        import nothing of the domain
  *   adapters     gitlab/ storage/ git/ events/          import no domain module, no edge
  *   domains      access/ credentials/ connections/ organizations/ workers/ snapshot/ backup/
- *                restore/ dashboard/ metrics/           never import an edge
+ *                restore/ dashboard/ metrics/ webhooks/  never import an edge
  *   edges        graphql/ jobs/ web/, and inside a domain its GraphQL surface (*.resolver.ts,
  *                *.type.ts, *.inputs.ts, *.args.ts) and HTTP routes (*.routes.ts)
  *   root         app.ts main.ts worker.ts services.ts db/  may import everything
@@ -15,7 +15,8 @@
  * here and in docs/DESIGN.md, so the picture and the tree cannot drift apart.
  */
 
-const DOMAINS = 'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics';
+const DOMAINS =
+  'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics|webhooks';
 const ADAPTERS = 'gitlab|storage|git|events';
 const EDGES = 'graphql|jobs|web';
 const FOUNDATIONS = 'shared|config';
@@ -103,13 +104,32 @@ module.exports = {
       to: { path: '^server/src/backup/', pathNot: '^server/src/backup/policy\\.[a-z-]+\\.ts$' },
     },
     {
+      name: 'webhooks-start-runs-through-the-run-service',
+      severity: 'error',
+      comment:
+        'webhooks/ (event-driven backups) turns GitLab events into BackupRuns through the public ' +
+        'BackupRunService.runNow only; it never reaches into the backup engine (repository backup, ' +
+        'snapshots, retention).',
+      from: { path: '^server/src/webhooks/' },
+      to: { path: '^server/src/backup/', pathNot: '^server/src/backup/(backup-run\\.service|backup\\.entity)\\.ts$' },
+    },
+    {
+      name: 'no-domain-depends-on-webhooks',
+      severity: 'error',
+      comment:
+        'Event-driven backups sit on top of the other domains: none of them imports webhooks/ (a ' +
+        'connection learns of it only through the beforeDisconnect hook the composition root wires).',
+      from: { path: domain, pathNot: '^server/src/webhooks/' },
+      to: { path: '^server/src/webhooks/' },
+    },
+    {
       name: 'snapshot-below-backup-and-restore',
       severity: 'error',
       comment:
         'snapshot/ owns the open format that backup/ writes and restore/ reads; it imports neither ' +
         'of them (nor any other domain but credentials/ for keys), so the format has one room.',
       from: { path: '^server/src/snapshot/', pathNot: domainSurface },
-      to: { path: `^server/src/(backup|restore|connections|organizations|workers|access|dashboard|metrics)/` },
+      to: { path: `^server/src/(backup|restore|connections|organizations|workers|access|dashboard|metrics|webhooks)/` },
     },
     {
       name: 'composition-root-imported-by-no-module',

@@ -5,6 +5,7 @@
  *   npm run bench -- --quick  # ~10 repositories, ~20 MiB (well under a minute)
  *   npm run bench -- --full-only  # only raw clone vs full backup, interleaved 3× (A/B/A/B/A/B)
  *   options: --keep (keep the work directory), --no-trace (no git trace2 breakdown)
+ *   npm run bench -- --api | --subscribers 1000  # API and subscriptions vs bare baselines: speed.bench.ts
  *
  * One run on one machine, against the GitLab simulator (test/support/gitlab-simulator: git over
  * smart HTTP served by `git http-backend`; in a child process, see sim-host.ts, as GitLab is not
@@ -925,7 +926,10 @@ async function microBreakdown(
 }
 
 try {
-  await main();
+  // --api, --subscribers N, --restore: where users wait (speed.bench.ts).
+  if (['--api', '--subscribers', '--restore'].some((flag) => argv.includes(flag)))
+    await (await import('./speed.bench.js')).speedBench(argv);
+  else await main();
   process.exit(0);
 } catch (error) {
   console.error(error);

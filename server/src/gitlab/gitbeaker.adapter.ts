@@ -17,7 +17,15 @@
  * page. Duplicates are dropped by id. Each page reports progress with GitLab's x-total, which
  * GitLab omits above 10,000 items (total is then null).
  */
-import { Groups, Namespaces, PersonalAccessTokens, Projects, ProtectedBranches, Users } from '@gitbeaker/rest';
+import {
+  GroupHooks,
+  Groups,
+  Namespaces,
+  PersonalAccessTokens,
+  Projects,
+  ProtectedBranches,
+  Users,
+} from '@gitbeaker/rest';
 import { isDomainError } from '../shared/errors.js';
 import { badPayload, toGitLabError } from './gitlab.errors.js';
 import { normalizeInstanceUrl } from './instance-url.js';
@@ -26,12 +34,16 @@ import {
   groupToNamespace,
   mapList,
   toGroup,
+  toGroupHook,
   toNamespace,
   toPersonalAccessToken,
   toProject,
   toUser,
 } from './gitlab.mappers.js';
+import { GROUP_HOOK_EVENT_NAMES } from './gitlab.port.js';
 import type {
+  GitLabGroupHook,
+  NewGitLabGroupHook,
   NewGitLabProject,
   GitLabAccess,
   GitLabClient,
@@ -51,6 +63,9 @@ export interface GitbeakerClientFactoryOptions extends GitLabHttpOptions {
   /** The application's one transport; without it the factory makes its own from these options. */
   http?: GitLabHttp;
 }
+
+/** push_events → pushEvents: gitbeaker decamelizes option names back on the wire. */
+const camel = (name: string) => name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 
 /** GitLab's cap on per_page. */
 const PER_PAGE = 100;
@@ -259,6 +274,35 @@ class GitbeakerGitLabClient implements GitLabClient {
       `DELETE /projects/${projectId}`,
       Projects,
       (projects) => projects.remove(projectId),
+      () => undefined,
+    );
+  }
+
+  listGroupHooks(groupId: number): Promise<GitLabGroupHook[]> {
+    return this.list(
+      `GET /groups/${groupId}/hooks`,
+      GroupHooks,
+      undefined,
+      (hooks) => hooks.all(groupId, { perPage: PER_PAGE }),
+      (body) => mapList(body, 'hook', toGroupHook),
+    );
+  }
+
+  addGroupHook(groupId: number, input: NewGitLabGroupHook): Promise<GitLabGroupHook> {
+    const events = Object.fromEntries(GROUP_HOOK_EVENT_NAMES.map((e) => [camel(e), input.events.includes(e)]));
+    return this.fetchOne(
+      `POST /groups/${groupId}/hooks`,
+      GroupHooks,
+      (hooks) => hooks.add(groupId, input.url, { token: input.token, enableSslVerification: true, ...events }),
+      toGroupHook,
+    );
+  }
+
+  async deleteGroupHook(groupId: number, hookId: number): Promise<void> {
+    await this.fetchOne(
+      `DELETE /groups/${groupId}/hooks/${hookId}`,
+      GroupHooks,
+      (hooks) => hooks.remove(groupId, hookId),
       () => undefined,
     );
   }

@@ -11,6 +11,7 @@ import { WorkerRunningJobs1795560000000 } from './1795560000000-WorkerRunningJob
 import { CredentialVersions1795571100000 } from './1795571100000-CredentialVersions.js';
 import { SnapshotCompleteness1795572000000 } from './1795572000000-SnapshotCompleteness.js';
 import { ApiQueryIndexes1796212696786 } from './1796212696786-ApiQueryIndexes.js';
+import { EventDrivenBackups1796212718570 } from './1796212718570-EventDrivenBackups.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -26,4 +27,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   CredentialVersions1795571100000,
   SnapshotCompleteness1795572000000,
   ApiQueryIndexes1796212696786,
+  EventDrivenBackups1796212718570,
 ];
