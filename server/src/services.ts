@@ -263,7 +263,7 @@ function buildBackup(
     logger: log('verify'),
     workDir: config.dataDir,
   });
-  const snapshots = new SnapshotService(dataSource, stores, reader, verifier, log('snapshots'));
+  const snapshots = new SnapshotService({ dataSource, stores, reader, verifier, logger: log('snapshots') });
   const storagePaths = {
     dataDir: config.dataDir,
     protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [],
@@ -343,21 +343,27 @@ function buildRestore(
     writers: new GitbeakerMetadataWriterFactory({ http: gitlab?.http }),
     mappingsFor: (scope: string) => new DatabaseRestoreMappings(dataSource, scope),
   };
-  const restores = new RestoreService(
+  const restores = new RestoreService({
     dataSource,
-    backup.reader,
-    backup.verifier,
+    reader: backup.reader,
+    verifier: backup.verifier,
     queue,
-    box.deriveKey('labkeeper download links v1', 'restore'),
-    config.publicUrl,
+    signingKey: box.deriveKey('labkeeper download links v1', 'restore'),
+    publicUrl: config.publicUrl,
     clock,
-    log('restore'),
-    (e) => pubSub.publish('RESTORE_PROGRESS', e),
-    newProjectDeps,
-  );
-  const drills = new DrillService(dataSource, backup.policies, newProjectDeps, queue, clock, log('drill'), (e) =>
-    pubSub.publish('DRILL_CHANGED', e),
-  );
+    logger: log('restore'),
+    publish: (e) => pubSub.publish('RESTORE_PROGRESS', e),
+    newProject: newProjectDeps,
+  });
+  const drills = new DrillService({
+    dataSource,
+    policies: backup.policies,
+    newProject: newProjectDeps,
+    queue,
+    clock,
+    logger: log('drill'),
+    publish: (e) => pubSub.publish('DRILL_CHANGED', e),
+  });
   const drillScheduler = new DrillScheduler({
     dataSource,
     policies: backup.policies,
