@@ -20,6 +20,7 @@ import {
   SnapshotPinEntity,
   WebhookDeliveryEntity,
 } from '../webhooks/webhook.entity.js';
+import { StorageEntity } from '../storages/storage.entity.js';
 
 /** Every TypeORM entity, passed as classes (globs do not work under ESM). */
 export const ENTITIES = [
@@ -46,4 +47,5 @@ export const ENTITIES = [
   PendingEventBackupEntity,
   SnapshotAnomalyEntity,
   SnapshotPinEntity,
+  StorageEntity,
 ];
