@@ -6,6 +6,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { ApiTokenService } from './access/api-token.service.js';
+import { AuditService } from './audit/audit.service.js';
 import { BackupRunService } from './backup/backup-run.service.js';
 import { BackupScheduler } from './backup/backup-scheduler.js';
 import { createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
@@ -55,6 +56,7 @@ import { WorkerService } from './workers/worker.service.js';
 /** Every domain service of one process, built once by buildServices. */
 export interface Services {
   apiTokens: ApiTokenService;
+  audit: AuditService;
   credentials: CredentialService;
   connections: ConnectionService;
   sessions: GitLabSessions;
@@ -101,6 +103,12 @@ export function buildServices(given: ServiceInfrastructure): Services {
   const { dataSource, clock } = infra;
   return {
     apiTokens: people.apiTokens,
+    audit: new AuditService(
+      dataSource,
+      clock,
+      given.logger.child({ component: 'audit' }),
+      given.config.audit.retentionDays,
+    ),
     credentials: people.credentials,
     connections: people.connections,
     sessions: people.sessions,

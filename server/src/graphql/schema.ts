@@ -1,6 +1,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ApiTokenResolver } from '../access/api-token.resolver.js';
+import { AuditResolver } from '../audit/audit.resolver.js';
 import {
   BackupRunResolver,
   PolicyResolver,
@@ -34,6 +35,7 @@ export const RESOLVERS = [
   DrillResolver,
   OrganizationDrillResolver,
   DashboardResolver,
+  AuditResolver,
 ] as const;
 
 export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSchema> {

@@ -88,6 +88,7 @@ export async function defineJobs(
   });
 
   define(agenda, 'retention.prune', () => services.retention.prune());
+  define(agenda, 'audit.prune', async () => void (await services.audit.pruneExpired()));
 
   // One schedule row for the whole cluster (Agenda's `every` upserts a single job by name).
   const every = (interval: string, name: JobName, skipImmediate: boolean) =>
@@ -96,4 +97,5 @@ export async function defineJobs(
   await every('1 minute', 'backup.schedule', false);
   await every('1 minute', 'drill.schedule', false);
   await every('1 hour', 'retention.prune', true);
+  await every('1 hour', 'audit.prune', false);
 }

@@ -10,6 +10,7 @@ import { WorkerRunningJobs1795560000000 } from './1795560000000-WorkerRunningJob
 import { CredentialVersions1795571100000 } from './1795571100000-CredentialVersions.js';
 import { SnapshotCompleteness1795572000000 } from './1795572000000-SnapshotCompleteness.js';
 import { ApiQueryIndexes1796212696786 } from './1796212696786-ApiQueryIndexes.js';
+import { AuditEvents1796214864281 } from './1796214864281-AuditEvents.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Function[] = [
@@ -25,4 +26,5 @@ export const MIGRATIONS: Function[] = [
   CredentialVersions1795571100000,
   SnapshotCompleteness1795572000000,
   ApiQueryIndexes1796212696786,
+  AuditEvents1796214864281,
 ];
