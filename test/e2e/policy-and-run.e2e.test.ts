@@ -15,6 +15,7 @@ let sim: GitLabSimulator;
 let t: TestApp;
 let browser: Browser;
 let orgId: string;
+let heldProjectId: number;
 
 const POLICY_QUERY = `query($o: ID!) { policy(organizationId: $o) { updatedAt settings {
   schedule { type every weekday time { hour minute } } retention { mode keepLast fullDays } timeZone } } }`;
@@ -22,7 +23,12 @@ const POLICY_QUERY = `query($o: ID!) { policy(organizationId: $o) { updatedAt se
 beforeAll(async () => {
   sim = await startGitLabSimulator();
   const alice = aUser(sim);
-  anOrganization(sim, alice.id, { path: 'acme', projectCount: 4, withCommit: true });
+  const { projects } = anOrganization(sim, alice.id, { path: 'acme', projectCount: 4, withCommit: true });
+  // Metadata the snapshots hold, so the run view's counts have something to show.
+  heldProjectId = projects[0].id;
+  sim.createLabel(heldProjectId, { name: 'bug' });
+  const issue = sim.createIssue(heldProjectId, { title: 'Crash on start', labels: ['bug'] });
+  sim.createNote(heldProjectId, { noteableType: 'Issue', noteableIid: issue.iid, body: 'Seen on 1.0 too' });
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
   browser = await launchBrowser();
@@ -167,6 +173,54 @@ describe('Customize policy', () => {
   });
 });
 
+interface ApiRunItem {
+  pathWithNamespace: string;
+  status: string;
+  snapshot: { copyType: string; metadataRecords: { records: number }[] } | null;
+}
+const TERMINAL_ITEM = ['SUCCEEDED', 'PARTIAL', 'UNCHANGED', 'FAILED', 'CANCELED'];
+
+async function runFromApi(id: string): Promise<{ status: string; copyType: string; items: ApiRunItem[] }> {
+  return (
+    await t.gql(
+      `query($id: ID!) { backupRun(id: $id) { status copyType items { pathWithNamespace status
+        snapshot { copyType metadataRecords { records } } } } }`,
+      { id },
+    )
+  ).data.backupRun;
+}
+
+const recordsOf = (item: ApiRunItem) => item.snapshot!.metadataRecords.reduce((sum, m) => sum + m.records, 0);
+
+/**
+ * The run view agrees with the API: the items-done count, the run's copy-type label (the types of
+ * the snapshots it made) and, per finished repository, its snapshot's copy type and metadata records.
+ */
+async function expectRunViewMatches(page: Page, run: { items: ApiRunItem[] }) {
+  const finished = run.items.filter((i) => TERMINAL_ITEM.includes(i.status));
+  await page.getByText(`${finished.length} of ${run.items.length} items done`).waitFor();
+  const types = [
+    ...new Set(finished.filter((i) => i.status !== 'UNCHANGED' && i.snapshot).map((i) => i.snapshot!.copyType)),
+  ];
+  expect(types).toHaveLength(1);
+  await page.getByTestId('run-copy-type').getByText(`${types[0]} copy`).waitFor();
+  for (const item of finished.filter((i) => /project-\d+$/.test(i.pathWithNamespace))) {
+    const row = page
+      .getByTestId('run-item')
+      .filter({ has: page.getByRole('rowheader', { name: item.pathWithNamespace }) });
+    // td cells: Status, Copy, Progress, Received, Objects, Throughput, Metadata records
+    const cells = row.getByRole('cell');
+    await cells
+      .nth(1)
+      .filter({ hasText: new RegExp(`^${item.snapshot!.copyType}$`) })
+      .waitFor();
+    await cells
+      .nth(6)
+      .filter({ hasText: new RegExp(`^${recordsOf(item)}$`) })
+      .waitFor();
+  }
+}
+
 describe('Run now and the live run view', () => {
   let runId: string;
 
@@ -178,19 +232,41 @@ describe('Run now and the live run view', () => {
       .filter({ hasText: 'acme/project-000' })
       .waitFor();
     const wasReloaded = await watchReloads(page);
-    // GitLab throttles the first issues request for 3 s: the run is visibly running meanwhile.
-    sim.rateLimitNext(1, { retryAfterSeconds: 3, pathPattern: /\/issues/ });
+    // GitLab's answer to acme/project-000's issues is held back: the run is visibly running,
+    // with every other item finished, until the test releases it.
+    const held = sim.holdNext({
+      pathPattern: new RegExp(`/api/v4/projects/(${heldProjectId}|acme%2Fproject-000)/issues`),
+      method: 'GET',
+    });
 
     await page.getByRole('button', { name: 'Run now' }).click();
     await page.waitForURL(/\/runs\/[\w-]+$/);
     runId = page.url().split('/').pop()!;
     const status = page.getByTestId('run-status');
     await status.getByText('Running').waitFor();
+    await held.reached;
     await page.getByTestId('run-item').getByText('Metadata', { exact: true }).first().waitFor();
+    // Every item but the held one ends: the page's count, copy types and metadata are the API's.
+    const { itemsTotal } = (await t.gql(`query($id: ID!) { backupRun(id: $id) { itemsTotal } }`, { id: runId })).data
+      .backupRun;
+    await page.getByText(`${itemsTotal - 1} of ${itemsTotal} items done`).waitFor();
+    const during = await runFromApi(runId);
+    expect(during.status).toBe('RUNNING');
+    expect(during.items.filter((i) => TERMINAL_ITEM.includes(i.status))).toHaveLength(itemsTotal - 1);
+    await expectRunViewMatches(page, during);
     await screenshot(page, '23-run-live');
 
+    held.release();
     await page.locator('[role="progressbar"][aria-label="Overall progress"][aria-valuenow="100"]').waitFor();
     await status.getByText('Succeeded').waitFor();
+    await page.getByText(`${itemsTotal} of ${itemsTotal} items done`).waitFor();
+    const after = await runFromApi(runId);
+    // The policy asks for incrementals, but a first backup makes FULL snapshots: the page says FULL.
+    expect(after.copyType).toBe('INCREMENTAL');
+    expect(new Set(after.items.filter((i) => i.snapshot).map((i) => i.snapshot!.copyType))).toEqual(new Set(['FULL']));
+    await expectRunViewMatches(page, after);
+    const heldItem = after.items.find((i) => i.pathWithNamespace === 'acme/project-000')!;
+    expect(recordsOf(heldItem)).toBeGreaterThanOrEqual(3); // the label, the issue and its note at least
     const run = (
       await t.gql(`query($id: ID!) { backupRun(id: $id) { status items { pathWithNamespace status } } }`, { id: runId })
     ).data.backupRun;

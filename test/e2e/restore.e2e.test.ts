@@ -20,6 +20,7 @@ let orgId: string;
 let repositoryId: string;
 let projectId: number;
 let aliceToken: string;
+let aliceId: number;
 
 const gitAsync = promisify(execFile);
 /** Async: the simulator serves git from this process, so a synchronous call would deadlock. */
@@ -36,6 +37,7 @@ const refsOf = async (repo: string) =>
 beforeAll(async () => {
   sim = await startGitLabSimulator();
   const alice = aUser(sim);
+  aliceId = alice.id;
   const acme = sim.createGroup({ path: 'acme', ownerId: alice.id });
   sim.createGroup({ path: 'restored', ownerId: alice.id });
   projectId = sim.createProject({ namespaceId: acme.id, path: 'api', wikiEnabled: true }).id;
@@ -354,5 +356,68 @@ it('restores the FULL snapshot into the original project with OVERWRITE: the pro
     .waitFor();
   expect((await refsOf(sim.repoPath(projectId)))['refs/heads/main']).toBe(before['refs/heads/main']);
   await screenshot(page, '35-restore-partial');
+  await context.close();
+});
+
+it('shows a FAILED restore as Failed with its reason in plain words, and Retry starts a new restore with the same settings', async () => {
+  ({ context, page } = await signedIn(browser, t.url, t.adminToken, `/repositories/${repositoryId}/snapshots`));
+  await timelineEntries(page)
+    .first()
+    .getByRole('button', { name: /^Restore…/ })
+    .click();
+  const dialog = page.getByRole('dialog', { name: 'Restore snapshot' });
+  await dialog.getByRole('radio', { name: 'New project' }).check();
+  // "later" does not exist on the target yet: the run fails.
+  await dialog.getByLabel('Namespace').fill('later');
+  await dialog.getByLabel('Project path').fill('api-again');
+  await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
+  await page.waitForURL(/\/restores\/[0-9a-f-]{36}$/);
+  const failedId = page.url().split('/').at(-1)!;
+
+  const outcome = page.getByRole('alert').filter({ hasText: 'Restore failed.' });
+  await outcome.waitFor();
+  await outcome
+    .getByText('Reason: acme/api: the group or namespace "later" does not exist on the target instance', {
+      exact: false,
+    })
+    .waitFor();
+  await page.locator('.page-header').getByText('Failed', { exact: true }).waitFor();
+  // Nothing claims success: no "Done" step, no full bar, no "chain of 0".
+  await page.getByRole('list', { name: 'Phases' }).getByText('Ended: Failed').waitFor();
+  expect(await page.getByRole('list', { name: 'Phases' }).getByText('Done: Done').count()).toBe(0);
+  expect(await page.getByRole('progressbar', { name: 'Restore progress' }).getAttribute('aria-valuenow')).toBe('0');
+  await page.getByRole('status').filter({ hasText: 'Failed — 0 of 1 repositories restored' }).waitFor();
+  expect(await page.getByText('chain of 0').count()).toBe(0);
+  const api = await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage } }`, { id: failedId });
+  expect(api.data.restoreRun.status).toBe('FAILED');
+  await screenshot(page, '36-restore-failed');
+
+  // Fix the cause, then Retry: a new run with the same target, snapshot and options succeeds.
+  sim.createGroup({ path: 'later', ownerId: aliceId });
+  await outcome.getByRole('button', { name: 'Retry' }).click();
+  await page.waitForURL((url) => /\/restores\/[0-9a-f-]{36}$/.test(url.pathname) && !url.pathname.endsWith(failedId));
+  const retriedId = page.url().split('/').at(-1)!;
+  await page.getByText('Restore succeeded.').waitFor();
+  await page
+    .getByRole('region', { name: 'Result for acme/api' })
+    .getByText('Created the project later/api-again.')
+    .waitFor();
+  const runs = await t.gql(
+    `query($a: ID!, $b: ID!) { a: restoreRun(id: $a) { target isDryRun snapshotIds } b: restoreRun(id: $b) { target isDryRun snapshotIds status } }`,
+    { a: failedId, b: retriedId },
+  );
+  expect(runs.data.b).toEqual({ ...runs.data.a, status: 'SUCCEEDED' });
+  const made = await fetch(`${sim.url}/api/v4/projects/${encodeURIComponent('later/api-again')}`, {
+    headers: { 'private-token': aliceToken },
+  });
+  expect(made.status).toBe(200);
+
+  // The way back to the organization.
+  await page
+    .getByRole('navigation', { name: 'Breadcrumb' })
+    .getByRole('link', { name: /^← Back to / })
+    .click();
+  await page.waitForURL(new RegExp(`/organizations/${orgId}$`));
+  await page.getByRole('heading', { level: 1 }).filter({ hasText: 'acme' }).waitFor();
   await context.close();
 });

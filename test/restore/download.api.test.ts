@@ -198,7 +198,7 @@ describe('DOWNLOAD restore', () => {
       'git',
       ['update-ref', '--stdin'],
       restored,
-      Object.entries(last.git.refs)
+      Object.entries(last.git.refs as Record<string, string>)
         .map(([ref, sha]) => `update ${ref} ${sha}\n`)
         .join(''),
     );

@@ -10,6 +10,7 @@ import type { GitLabSessions } from '../connections/gitlab-session.js';
 import { GroupEntity, OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
 import { isConnectionError } from '../shared/db-errors.js';
+import { untilDatabaseReachable } from '../shared/database-outage.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { JobQueue } from '../shared/job-queue.js';
@@ -332,7 +333,7 @@ export class BackupRunService {
           { runId, repositoryId: item.repositoryId },
           'database lost during a repository backup: it starts again when the database is back',
         );
-        await untilReachable(this.dataSource, touch);
+        await untilDatabaseReachable(() => this.dataSource.query('SELECT 1'), touch);
         await this.runItem(runId, itemId, touch);
       }
     }
@@ -570,8 +571,10 @@ export class BackupRunService {
     p: { git: { bytes: number; objects: number; total: number | null }; metadataRecords: number },
     force: boolean,
   ) {
-    // Counting items is a query: done when an item ends; phase changes reuse the last numbers.
-    const counted = item.phase === 'DONE' ? await this.counts(run.id) : null;
+    // Counting items is a query: done when an item ends; phase changes reuse the last numbers —
+    // but a process that has not counted this run yet (another worker finished its items) counts
+    // once, rather than announce 0 done.
+    const counted = item.phase === 'DONE' || !this.lastCounts.has(run.id) ? await this.counts(run.id) : null;
     const counts = counted ?? this.lastCounts.get(run.id) ?? { total: run.itemsTotal, done: 0, failed: 0 };
     this.lastCounts.set(run.id, counts);
     this.throttle.push(
@@ -616,18 +619,5 @@ export class BackupRunService {
       isTerminal,
       at: this.clock.now().toISOString(),
     };
-  }
-}
-
-/** Resolves once the database answers again, pinging with backoff (1 s up to 10 s) and keeping the job's lock. */
-async function untilReachable(dataSource: DataSource, touch: () => Promise<void>): Promise<void> {
-  for (let delayMs = 1000; ; delayMs = Math.min(delayMs * 2, 10_000)) {
-    try {
-      await dataSource.query('SELECT 1');
-      await touch().catch(() => undefined);
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-    }
   }
 }

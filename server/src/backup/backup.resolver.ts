@@ -73,6 +73,10 @@ export class BackupRunResolver {
   @Authorized()
   @Subscription(() => BackupProgressEvent, {
     topics: 'BACKUP_PROGRESS',
+    // Scoped delivery (graphql/pubsub.ts): a run's events, or an organization's; neither → all
+    // (and the resolver refuses). The filter only checks the second argument when both are given.
+    topicId: ({ args }: { args: { runId?: string | null; organizationId?: string | null } }) =>
+      args.runId ? `run:${args.runId}` : args.organizationId ? `org:${args.organizationId}` : undefined,
     filter: ({
       payload,
       args,
@@ -92,6 +96,20 @@ export class BackupRunResolver {
   ): BackupProgressEvent {
     if (!runId && !organizationId) throw validationError({ runId: 'give runId or organizationId' });
     return BackupProgressEvent.from(event);
+  }
+}
+
+@Resolver(() => BackupRunItem)
+export class BackupRunItemResolver {
+  @FieldResolver(() => Snapshot, {
+    nullable: true,
+    description:
+      'The snapshot this item made (or, for UNCHANGED, the one that still holds): its copy type and metadata records; null before it is committed or after retention deleted it.',
+  })
+  async snapshot(@Root() item: BackupRunItem, @Ctx() { loaders }: GraphQLContext): Promise<Snapshot | null> {
+    // Batched per request: a run's items cost one statement (graphql/loaders.ts).
+    const found = item.snapshotId ? await loaders.snapshot.load(item.snapshotId) : null;
+    return found ? Snapshot.from(found) : null;
   }
 }
 

@@ -87,6 +87,11 @@ export class SnapshotService {
     return { items, total };
   }
 
+  /** The snapshots with these ids that still exist (any order). */
+  byIds(ids: readonly string[]) {
+    return ids.length === 0 ? Promise.resolve([]) : this.repo.findBy({ id: In([...ids]) });
+  }
+
   latestOf(repositoryIds: string[]) {
     return repositoryIds.length === 0
       ? Promise.resolve([])

@@ -14,6 +14,7 @@ import {
 } from '../organizations/organization.entity.js';
 import { WorkerEntity } from '../workers/worker.entity.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { EventHookEntity, PendingEventBackupEntity, WebhookDeliveryEntity } from '../webhooks/webhook.entity.js';
 
 /** Every TypeORM entity, passed as classes (globs do not work under ESM). */
 export const ENTITIES = [
@@ -35,5 +36,8 @@ export const ENTITIES = [
   RestoreMappingEntity,
   DrillRunEntity,
   DrillScheduleEntity,
+  EventHookEntity,
+  WebhookDeliveryEntity,
+  PendingEventBackupEntity,
   AuditEventEntity,
 ];

@@ -325,8 +325,7 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
       return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
     } catch (error) {
       // MergeRequests::BuildService: 422 ["Source branch \"x\" does not exist"] (or Target).
-      const said =
-        isDomainError(error) && error.details?.status === 422 ? String(error.details.gitlabMessage ?? '') : '';
+      const said = isDomainError(error) && error.details?.status === 422 ? (error.details.gitlabMessage ?? '') : '';
       const match = /(Source|Target) branch \\?"(.*?)\\?" does not exist/i.exec(said);
       if (match) return { missingBranch: match[2] };
       throw error;
@@ -382,7 +381,7 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
       if (
         isDomainError(error) &&
         error.details?.status === 422 &&
-        /Ref is not specified/i.test(String(error.details.gitlabMessage ?? ''))
+        /Ref is not specified/i.test(error.details.gitlabMessage ?? '')
       ) {
         throw new DomainError(
           'VALIDATION_FAILED',

@@ -27,6 +27,8 @@ export interface Loaders {
   backupRunItems: DataLoader<string, BackupRunItemEntity[]>;
   /** Connection id → the connection, or null when it is gone. */
   connection: DataLoader<string, ConnectionEntity | null>;
+  /** Snapshot id → the snapshot, or null when retention deleted it. */
+  snapshot: DataLoader<string, SnapshotEntity | null>;
 }
 
 /** One row per key, or null: `rows` may come in any order and miss keys. */
@@ -60,5 +62,6 @@ export function createLoaders(services: Services, options: { cache?: boolean } =
     connection: new DataLoader(async (ids) => oneEach(await services.connections.byIds(ids), (c) => c.id)(ids), {
       cache,
     }),
+    snapshot: new DataLoader(async (ids) => oneEach(await services.snapshots.byIds(ids), (s) => s.id)(ids), { cache }),
   };
 }

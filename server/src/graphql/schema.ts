@@ -3,6 +3,7 @@ import { buildSchema } from 'type-graphql';
 import { ApiTokenResolver } from '../access/api-token.resolver.js';
 import { AuditResolver } from '../audit/audit.resolver.js';
 import {
+  BackupRunItemResolver,
   BackupRunResolver,
   PolicyResolver,
   RepositorySnapshotResolver,
@@ -15,6 +16,7 @@ import { CredentialResolver } from '../credentials/credential.resolver.js';
 import { OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
 import { DashboardResolver } from '../dashboard/dashboard.resolver.js';
 import { WorkerResolver } from '../workers/worker.resolver.js';
+import { EventDrivenBackupsResolver } from '../webhooks/webhooks.resolver.js';
 import { RoleAuthChecker } from './context.js';
 import { ErrorMappingMiddleware } from './errors.js';
 import { InputGuardMiddleware } from './input-guard.js';
@@ -29,12 +31,14 @@ export const RESOLVERS = [
   WorkerResolver,
   PolicyResolver,
   BackupRunResolver,
+  BackupRunItemResolver,
   SnapshotResolver,
   RepositorySnapshotResolver,
   RestoreResolver,
   DrillResolver,
   OrganizationDrillResolver,
   DashboardResolver,
+  EventDrivenBackupsResolver,
   AuditResolver,
 ] as const;
 

@@ -4,6 +4,7 @@ import type { Logger } from '../shared/logger.js';
 import { queueName, type JobName, type Jobs } from '../shared/job-queue.js';
 import type { Services } from '../services.js';
 import { backupJobSlots } from './agenda.js';
+import { resumingAfterOutage } from '../shared/database-outage.js';
 
 /**
  * Long jobs renew their lock on a timer (a third of its lifetime) besides their own progress
@@ -20,6 +21,8 @@ function keepLocked(job: Job<unknown>, lockLifetimeMs: number): () => void {
 type Handler<N extends JobName> = (data: Jobs[N], job: Job<Jobs[N]>) => Promise<unknown>;
 
 interface DefineOptions {
+  /** Waits out a database outage and runs the handler again (see shared/database-outage.ts). */
+  outage?: { ping: () => Promise<unknown>; logger: Logger };
   concurrency?: number;
   /** Only this worker takes the job (`<name>@<worker>`, see JobQueue.enqueue). */
   worker?: string;
@@ -29,13 +32,14 @@ interface DefineOptions {
 
 /** Defines the handler of one job of the map; the payload's type comes from the map. */
 function define<N extends JobName>(agenda: Agenda, name: N, handler: Handler<N>, options: DefineOptions = {}): void {
-  const { keepLockedMs, worker, ...agendaOptions } = options;
+  const { keepLockedMs, worker, outage, ...agendaOptions } = options;
   agenda.define(
     queueName(name, worker),
     async (job: Job<Jobs[N]>) => {
       const release = keepLockedMs === undefined ? () => undefined : keepLocked(job, keepLockedMs);
       try {
-        await handler(job.attrs.data, job);
+        const run = () => handler(job.attrs.data, job);
+        await (outage ? resumingAfterOutage(run, { ...outage, touch: () => job.touch(), job: name }) : run());
       } finally {
         release();
       }
@@ -48,26 +52,34 @@ export async function defineJobs(
   agenda: Agenda,
   services: Services,
   logger: Logger,
-  options: { concurrency: number; lockLifetimeMs: number; workerName: string },
+  options: {
+    concurrency: number;
+    lockLifetimeMs: number;
+    workerName: string;
+    /** Resolves when the database answers (waiting out an outage). */
+    pingDatabase: () => Promise<unknown>;
+  },
 ): Promise<void> {
   const { concurrency, lockLifetimeMs, workerName } = options;
   const log = logger.child({ component: 'jobs' });
+  // One-off jobs interrupted by a database outage run again as soon as it is back, not when their lock expires.
+  const outage = { ping: options.pingDatabase, logger: log };
 
-  define(agenda, 'repositories.sync', ({ syncRunId }) => services.sync.execute(syncRunId), { concurrency });
+  define(agenda, 'repositories.sync', ({ syncRunId }) => services.sync.execute(syncRunId), { concurrency, outage });
 
   define(agenda, 'repositories.schedule', async () => {
     const started = await services.sync.startDueSyncs();
     if (started.length > 0) log.info({ organizations: started.length }, 'scheduled repository syncs started');
   });
 
-  define(agenda, 'backup.run', ({ runId }) => services.backupRuns.start(runId));
+  define(agenda, 'backup.run', ({ runId }) => services.backupRuns.start(runId), { outage });
 
   const backupRepository: Handler<'backup.repository'> = ({ runId, itemId }, job) =>
     services.backupRuns.runItem(runId, itemId, () => job.touch());
   // Any worker takes `backup.repository`; only this one takes `backup.repository@<its name>`,
   // which is how an organization's default worker gets its repositories. Both share the
   // worker's transfer slots (RepositoryBackupDeps.transfers).
-  const slots = { concurrency: backupJobSlots(concurrency), keepLockedMs: lockLifetimeMs };
+  const slots = { concurrency: backupJobSlots(concurrency), keepLockedMs: lockLifetimeMs, outage };
   define(agenda, 'backup.repository', backupRepository, slots);
   define(agenda, 'backup.repository', backupRepository, { ...slots, worker: workerName });
 
@@ -76,10 +88,14 @@ export async function defineJobs(
     if (started.length > 0) log.info({ runs: started.length }, 'scheduled backups started');
   });
 
-  define(agenda, 'restore.run', ({ runId }) => services.restores.execute(runId), { keepLockedMs: lockLifetimeMs });
+  define(agenda, 'restore.run', ({ runId }) => services.restores.execute(runId), {
+    keepLockedMs: lockLifetimeMs,
+    outage,
+  });
 
   define(agenda, 'drill.run', ({ drillRunId }) => services.drills.execute(drillRunId), {
     keepLockedMs: lockLifetimeMs,
+    outage,
   });
 
   define(agenda, 'drill.schedule', async () => {
@@ -90,6 +106,16 @@ export async function defineJobs(
   define(agenda, 'retention.prune', () => services.retention.prune());
   define(agenda, 'audit.prune', async () => void (await services.audit.pruneExpired()));
 
+  define(agenda, 'events.backup', async () => {
+    const started = await services.eventBackups.startDue();
+    if (started.length > 0) log.info({ runs: started.length }, 'event-triggered backups started');
+  });
+
+  define(agenda, 'events.check-hooks', async () => {
+    const result = await services.eventHooks.checkAll();
+    if (result.recreated > 0 || result.failing > 0) log.info(result, 'event webhooks checked');
+  });
+
   // One schedule row for the whole cluster (Agenda's `every` upserts a single job by name).
   const every = (interval: string, name: JobName, skipImmediate: boolean) =>
     agenda.every(interval, name, undefined, { skipImmediate });
@@ -98,4 +124,6 @@ export async function defineJobs(
   await every('1 minute', 'drill.schedule', false);
   await every('1 hour', 'retention.prune', true);
   await every('1 hour', 'audit.prune', false);
+  await every('30 seconds', 'events.backup', false);
+  await every('15 minutes', 'events.check-hooks', true);
 }

@@ -479,7 +479,7 @@ class MetadataRestore {
   private readonly resolve: ReferenceResolver = async (sigil, number) => {
     const key = `${sigil}${number}`;
     if (this.resolved.has(key)) return this.resolved.get(key)!;
-    let value: string | null = null;
+    let value: string | null;
     if (sigil === '#' || sigil === '!') {
       // Where this run put it (first pass), else where an earlier run did.
       const placed = (sigil === '#' ? this.issueTargets : this.mergeRequestTargets).get(number);

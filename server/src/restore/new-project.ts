@@ -79,7 +79,7 @@ export interface NewProjectDeps {
   sessions: GitLabSessions;
   connections: ConnectionService;
   reader: SnapshotReader;
-  keyFor(snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): Promise<Buffer | null>;
+  keyFor: (snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact) => Promise<Buffer | null>;
   workDir: string;
   writers: GitLabMetadataWriterFactory;
   mappingsFor(scope: string): RestoreMappings;

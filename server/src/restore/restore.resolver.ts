@@ -37,11 +37,19 @@ export class RestoreResolver {
     return RestoreRun.from(await services.restores.restore(input));
   }
 
+  @Authorized('RESTORE_OPERATOR')
+  @Mutation(() => RestoreRun, {
+    description:
+      'Start a new restore with the settings of an earlier run (target, snapshots, options), e.g. after a failure; returns the QUEUED run at once.',
+  })
+  async retryRestore(@Arg('id', () => ID) id: string, @Ctx() { services }: GraphQLContext) {
+    return RestoreRun.from(await services.restores.retry(id));
+  }
+
   @Authorized()
   @Subscription(() => RestoreProgressEvent, {
     topics: 'RESTORE_PROGRESS',
-    filter: ({ payload, args }: { payload: RestoreProgressed; args: { runId: string } }) =>
-      payload.runId === args.runId,
+    topicId: ({ args }: { args: { runId: string } }) => args.runId, // scoped delivery (graphql/pubsub.ts)
     description: 'Phases and counts of a restore run, ending with isTerminal.',
   })
   restoreProgress(@Root() event: RestoreProgressed, @Arg('runId', () => ID) _runId: string): RestoreProgressEvent {

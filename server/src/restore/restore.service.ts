@@ -73,6 +73,16 @@ function checkRequest(request: RestoreRequest): void {
   });
 }
 
+/**
+ * Why a restore (or one snapshot of it) failed, in words for the person who asked: a refused
+ * field's own message without its name; anything unexpected stays in the worker log.
+ */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof DomainError)) return 'unexpected error (see the worker log)';
+  const fields = error.details?.fields;
+  return fields && Object.keys(fields).length > 0 ? Object.values(fields).join('; ') : error.message;
+}
+
 export class RestoreService {
   private readonly runs: Repository<RestoreRunEntity>;
 
@@ -172,6 +182,34 @@ export class RestoreService {
     return run;
   }
 
+  /**
+   * A new run with the settings of an earlier one — its target, snapshots, dry-run flag and
+   * options (connection, namespace, project path, metadata; ref mode and prefix) — e.g. once
+   * the cause of a failure is fixed. The new request is checked like any other.
+   */
+  async retry(runId: string): Promise<RestoreRunEntity> {
+    const run = await this.get(runId);
+    const options = run.options ?? {};
+    const text = (key: string) => {
+      const value = options[key];
+      return typeof value === 'string' ? value : null;
+    };
+    return this.restore({
+      target: run.target,
+      snapshotIds: run.snapshotIds,
+      dryRun: run.isDryRun,
+      targetConnectionId: text('connectionId'),
+      ...(run.target === 'ORIGINAL' ? { refMode: text('mode') as OriginalMode | null, refPrefix: text('prefix') } : {}),
+      ...(run.target === 'NEW_PROJECT'
+        ? {
+            namespacePath: text('namespacePath'),
+            projectPath: text('projectPath'),
+            includeMetadata: options.includeMetadata !== false,
+          }
+        : {}),
+    });
+  }
+
   /** The `restore.run` job. */
   async execute(runId: string): Promise<void> {
     const run = await this.get(runId);
@@ -228,7 +266,7 @@ export class RestoreService {
           status: 'FAILED',
           phase: 'DONE',
           finishedAt: this.clock.now(),
-          errorMessage: error instanceof DomainError ? error.message : 'unexpected error (see the worker log)',
+          errorMessage: reasonOf(error),
         },
         0,
       );
@@ -307,7 +345,7 @@ export class RestoreService {
           copyType: snapshot.copyType,
           chainLength: 0,
           verified: null,
-          problems: [error instanceof DomainError ? error.message : 'unexpected error (see the worker log)'],
+          problems: [reasonOf(error)],
         });
       }
       this.emit(run, i + 1, snapshots.length, path);
@@ -347,10 +385,11 @@ export class RestoreService {
   }
 
   private async organizationConnection(organizationId: string): Promise<string> {
-    const [row] = await this.dataSource.query('SELECT connection_id FROM organizations WHERE id = $1', [
-      organizationId,
-    ]);
-    return row.connection_id as string;
+    const [row] = await this.dataSource.query<{ connection_id: string }[]>(
+      'SELECT connection_id FROM organizations WHERE id = $1',
+      [organizationId],
+    );
+    return row.connection_id;
   }
 
   /**

@@ -73,7 +73,9 @@ export async function ensureNamespace(input: {
   const found = await findNamespace(client, fullPath);
   if (found) return { namespace: found, created: [] };
   if (fullPath === root || !fullPath.startsWith(`${root}/`)) {
-    throw validationError({ namespacePath: `"${root}" was not found on the target instance` });
+    throw validationError({
+      namespacePath: `the group or namespace "${root}" does not exist on the target instance: create it there, or restore into another one`,
+    });
   }
   const parent = await ensureNamespace({ ...input, fullPath: fullPath.slice(0, fullPath.lastIndexOf('/')) });
   if (dryRun || !parent.namespace || !writer) return { namespace: null, created: [...parent.created, fullPath] };
@@ -93,9 +95,7 @@ export async function ensureNamespace(input: {
     await writer.createGroup({ ...group, visibility: settings?.visibility ?? 'private' });
   } catch (error) {
     const said =
-      isDomainError(error) && error.details?.status === 400
-        ? String(error.details.gitlabMessage ?? error.message)
-        : null;
+      isDomainError(error) && error.details?.status === 400 ? (error.details.gitlabMessage ?? error.message) : null;
     if (said === null) throw error;
     // "has already been taken": created meanwhile (a concurrent restore), used below. Otherwise
     // GitLab refused the visibility (a subgroup cannot be more visible than its parent, or the

@@ -3,10 +3,15 @@
  * (no polling) — phases, counts, per-repository results and problems, the terminal status and,
  * for DOWNLOAD, the signed archive link. Below, the organization's other restore runs.
  */
-import { useEffect } from 'react';
-import { useQuery } from 'urql';
-import { Link } from '../../app/router';
-import { OrganizationRestoreRunsDocument } from '../../graphql/generated/graphql';
+import { useEffect, useState } from 'react';
+import { useMutation, useQuery } from 'urql';
+import { problemOf } from '../../api/errors';
+import { Link, useRouter } from '../../app/router';
+import {
+  OrganizationRestoreRunsDocument,
+  RestoreOrganizationDocument,
+  RetryRestoreDocument,
+} from '../../graphql/generated/graphql';
 import { formatDateTime, formatRelative } from '../../ui/format';
 import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
@@ -35,6 +40,7 @@ export function RestorePage({ id }: { id: string }) {
   const title = `${run.isDryRun ? 'Dry run of a restore' : 'Restore'} ${TARGET_LABELS[run.target] ?? ''}`.trim();
   return (
     <section aria-labelledby="restore-title">
+      <BackToOrganization organizationId={run.organizationId} />
       <div className="page-header">
         <h1 id="restore-title">{title}</h1>
         <StatusBadge status={live.status} />
@@ -47,10 +53,10 @@ export function RestorePage({ id }: { id: string }) {
       <ErrorNotice error={live.error} />
 
       <div className="card">
-        <RestorePhases target={run.target} phase={live.phase} />
+        <RestorePhases target={run.target} phase={live.phase} status={live.terminal ? run.status : null} />
         <RestoreLiveStatus live={live} noun={run.target === 'DOWNLOAD' ? 'snapshots' : 'repositories'} />
       </div>
-      <RestoreOutcome live={live} />
+      <RestoreOutcome live={live} retry={<RetryButton runId={run.id} />} />
       {live.terminal ? <DownloadLink run={run} /> : null}
 
       {run.report ? (
@@ -68,6 +74,40 @@ export function RestorePage({ id }: { id: string }) {
         refreshKey={live.terminal ? 'done' : 'running'}
       />
     </section>
+  );
+}
+
+/** The way back: the organization this restore belongs to, by name. */
+function BackToOrganization({ organizationId }: { organizationId: string }) {
+  const [result] = useQuery({ query: RestoreOrganizationDocument, variables: { id: organizationId } });
+  const name = result.data?.organization.name ?? 'the organization';
+  return (
+    <nav aria-label="Breadcrumb" className="breadcrumb">
+      <Link to={`/organizations/${organizationId}`}>← Back to {name}</Link>
+    </nav>
+  );
+}
+
+/** Starts a new restore with this run's settings and opens it. */
+function RetryButton({ runId }: { runId: string }) {
+  const router = useRouter();
+  const [state, retry] = useMutation(RetryRestoreDocument);
+  const [problem, setProblem] = useState<string | null>(null);
+  const onClick = async () => {
+    setProblem(null);
+    const result = await retry({ id: runId });
+    const next = result.data?.retryRestore;
+    if (next) router.navigate(`/restores/${next.id}`);
+    else setProblem(problemOf(result.error).message);
+  };
+  return (
+    <div className="row">
+      <button type="button" className="button-primary" disabled={state.fetching} onClick={() => void onClick()}>
+        Retry
+      </button>
+      <span className="muted">Starts a new restore with the same settings.</span>
+      {problem ? <ErrorNotice message={problem} /> : null}
+    </div>
   );
 }
 

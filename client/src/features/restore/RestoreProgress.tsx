@@ -2,6 +2,7 @@
  * The live part of a restore run: its phases as steps, a progress bar over its snapshots and a
  * status line that screen readers announce (aria-live), then the terminal outcome.
  */
+import type { ReactNode } from 'react';
 import { humanize } from '../../ui/format';
 import { Notice } from '../../ui/States';
 import { ProgressBar } from '../../ui/ProgressBar';
@@ -26,19 +27,36 @@ export function phaseLabel(phase: string | null | undefined): string {
   return (phase && PHASE_LABELS[phase]) ?? humanize(phase);
 }
 
-export function RestorePhases({ target, phase }: { target: string; phase: string | null }) {
+/** The phases as steps; a FAILED run ends on a "Failed" step, never on "Done". */
+export function RestorePhases({
+  target,
+  phase,
+  status,
+}: {
+  target: string;
+  phase: string | null;
+  status?: string | null;
+}) {
+  const failed = status === 'FAILED';
   const phases = PHASES[target] ?? PHASES.NEW_PROJECT;
   const current = Math.max(0, phases.indexOf(phase ?? 'QUEUED'));
   return (
     <ol className="phases" aria-label="Phases">
       {phases.map((p, i) => {
-        const state = i < current || (p === 'DONE' && phase === 'DONE') ? 'done' : i === current ? 'current' : 'todo';
+        const last = p === 'DONE';
+        const state =
+          failed && last
+            ? 'failed'
+            : i < current || (last && phase === 'DONE')
+              ? 'done'
+              : i === current
+                ? 'current'
+                : 'todo';
+        const prefix = { done: 'Done: ', current: 'Current: ', todo: 'Next: ', failed: 'Ended: ' }[state];
         return (
           <li key={p} className={`phase phase-${state}`} aria-current={state === 'current' ? 'step' : undefined}>
-            <span className="visually-hidden">
-              {state === 'done' ? 'Done: ' : state === 'current' ? 'Current: ' : 'Next: '}
-            </span>
-            {phaseLabel(p)}
+            <span className="visually-hidden">{prefix}</span>
+            {failed && last ? 'Failed' : phaseLabel(p)}
           </li>
         );
       })}
@@ -52,14 +70,20 @@ export function RestoreLiveStatus({ live, noun = 'snapshots' }: { live: LiveRest
     <div className="restore-live">
       <ProgressBar value={live.done} max={live.total || 1} label="Restore progress" />
       <p role="status" aria-live="polite" className="restore-live-line">
-        {phaseLabel(live.phase)} — {live.done} of {live.total} {noun}
+        {live.terminal && live.status === 'FAILED' ? 'Failed' : phaseLabel(live.phase)} — {live.done} of {live.total}{' '}
+        {noun}
+        {live.terminal ? ' restored' : ''}
         {message && !live.terminal ? <span className="muted"> · {message}</span> : null}
       </p>
     </div>
   );
 }
 
-export function RestoreOutcome({ live }: { live: LiveRestoreRun }) {
+/**
+ * The end of a run in plain words. A FAILED run says why (the worker's reason) and, when `retry`
+ * is given, offers a Retry that starts a new restore with the same settings.
+ */
+export function RestoreOutcome({ live, retry }: { live: LiveRestoreRun; retry?: ReactNode }) {
   const run = live.run;
   if (!run || !live.terminal) return null;
   const verb = run.isDryRun ? 'Dry run' : 'Restore';
@@ -72,7 +96,11 @@ export function RestoreOutcome({ live }: { live: LiveRestoreRun }) {
     );
   return (
     <Notice kind="error">
-      {verb} failed{run.errorMessage ? `: ${run.errorMessage}` : '.'}
+      <p className="outcome-title">
+        <strong>{verb} failed.</strong>
+      </p>
+      {run.errorMessage ? <p>Reason: {run.errorMessage}</p> : null}
+      {retry}
     </Notice>
   );
 }

@@ -42,8 +42,11 @@ function SnapshotOutcome({ snapshot, target, dry }: { snapshot: SnapshotReport; 
     <section className="card restore-outcome" aria-label={`Result for ${snapshot.path}`}>
       <h3>{heading}</h3>
       <p className="muted">
-        {humanize(snapshot.copyType)} snapshot, chain of {snapshot.chainLength}{' '}
-        {snapshot.chainLength === 1 ? 'snapshot' : 'snapshots'}
+        {humanize(snapshot.copyType)} snapshot
+        {/* A snapshot the worker could not start on has no chain read (0): it was not restored. */}
+        {snapshot.chainLength > 0
+          ? `, chain of ${snapshot.chainLength} ${snapshot.chainLength === 1 ? 'snapshot' : 'snapshots'}`
+          : ' · not restored'}
         {snapshot.verified === true ? ' · verified' : snapshot.verified === false ? ' · failed verification' : ''}
       </p>
       {target === 'NEW_PROJECT' && detail ? <ProjectLine snapshot={snapshot} detail={detail} dry={dry} /> : null}

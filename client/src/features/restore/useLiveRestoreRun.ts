@@ -20,6 +20,16 @@ export function isTerminal(status: string | null | undefined): boolean {
   return !!status && TERMINAL_STATUSES.includes(status);
 }
 
+/**
+ * How many snapshots a finished run restored: all of them when it succeeded or ended PARTIAL (each
+ * was written, some with problems), and for a FAILED run only those its report shows without a
+ * problem — a failure is never drawn as a full bar.
+ */
+function restoredCount(run: RestoreRunDetailsFragment, total: number): number {
+  if (run.status !== 'FAILED') return total;
+  return (run.report?.snapshots ?? []).filter((s) => s.problems.length === 0 && s.chainLength > 0).length;
+}
+
 export interface LiveRestoreRun {
   run: RestoreRunDetailsFragment | null;
   /** The latest progress event, if any arrived since the screen opened. */
@@ -50,7 +60,8 @@ export function useLiveRestoreRun(runId: string): LiveRestoreRun {
   const runIsTerminal = isTerminal(run?.status);
   const useEvent = !runIsTerminal && event !== null;
   const total = useEvent && event.total > 0 ? event.total : (run?.snapshotIds.length ?? 0);
-  const done = runIsTerminal ? total : useEvent ? Math.max(0, Math.min(event.done, total)) : 0;
+  const done =
+    runIsTerminal && run ? restoredCount(run, total) : useEvent ? Math.max(0, Math.min(event.done, total)) : 0;
   const status = useEvent ? event.status : (run?.status ?? null);
   return {
     run,

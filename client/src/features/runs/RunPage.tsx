@@ -4,7 +4,7 @@
  * terminal one make the page re-read the run, so what happened before the subscription was
  * listening, and the final numbers, are never missed.
  */
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { Link } from '../../app/router';
 import {
@@ -42,9 +42,11 @@ export function RunPage({ id }: { id: string }) {
 
   const isFirstEvent = live?.events === 1;
   const isTerminal = live?.isTerminal ?? false;
+  // Each finished item re-reads the run too: its snapshot (copy type, metadata records) is the API's.
+  const itemsFinished = Object.values(live?.items ?? {}).filter((i) => TERMINAL_ITEM.includes(i.status)).length;
   useEffect(() => {
-    if (isFirstEvent || isTerminal) refetch({ requestPolicy: 'network-only' });
-  }, [isFirstEvent, isTerminal, refetch]);
+    if (isFirstEvent || isTerminal || itemsFinished > 0) refetch({ requestPolicy: 'network-only' });
+  }, [isFirstEvent, isTerminal, itemsFinished, refetch]);
 
   // Coming back to a background tab: re-read once (events may have been throttled meanwhile).
   useEffect(() => {
@@ -65,10 +67,13 @@ export function RunPage({ id }: { id: string }) {
   const status = queryIsFinal ? run.status : (live?.runStatus ?? run.status);
   const isActive = !TERMINAL_RUN.includes(status);
   const total = live && !queryIsFinal ? live.itemsTotal : run.itemsTotal;
-  const done =
-    live && !queryIsFinal ? live.itemsDone : run.items.filter((i) => TERMINAL_ITEM.includes(i.status)).length;
-  const failed = live && !queryIsFinal ? live.itemsFailed : run.items.filter((i) => i.status === 'FAILED').length;
   const rows = mergeItems(run.items, live?.items ?? {}, queryIsFinal);
+  // Items done never go back: the run's own count (events), or the finished rows the page knows
+  // of (the query overlaid with events), whichever is further along.
+  const rowsDone = rows.filter((r) => TERMINAL_ITEM.includes(r.status)).length;
+  const rowsFailed = rows.filter((r) => r.status === 'FAILED').length;
+  const done = live && !queryIsFinal ? Math.max(live.itemsDone, rowsDone) : rowsDone;
+  const failed = live && !queryIsFinal ? Math.max(live.itemsFailed, rowsFailed) : rowsFailed;
   // Finished items count whole, running ones by their own progress; a run that succeeded is 100 %.
   const progressUnits = Math.max(total, rows.length) * 100;
   const unitsDone =
@@ -107,8 +112,8 @@ export function RunPage({ id }: { id: string }) {
           <span aria-live="polite" className="run-status" data-testid="run-status">
             Status: <StatusBadge status={status} />
           </span>
-          <span className="muted">
-            {humanize(run.trigger)} · {humanize(run.copyType)} copy
+          <span className="muted" data-testid="run-copy-type">
+            {humanize(run.trigger)} · {copyTypeLabel(run.copyType, rows)}
           </span>
           <span className="spacer" />
           <span className="muted">
@@ -142,6 +147,7 @@ export function RunPage({ id }: { id: string }) {
               <tr>
                 <th scope="col">Repository</th>
                 <th scope="col">Status</th>
+                <th scope="col">Copy</th>
                 <th scope="col">Progress</th>
                 <th scope="col" className="num">
                   Received
@@ -180,6 +186,9 @@ export function RunPage({ id }: { id: string }) {
                     {row.attempts > 1 ? <div className="muted small">attempt {row.attempts}</div> : null}
                   </td>
                   <td>
+                    {row.status === 'UNCHANGED' ? <span className="muted">unchanged</span> : (row.copyType ?? '—')}
+                  </td>
+                  <td>
                     <ProgressBar label={`Progress of ${row.path}`} value={row.percent} />
                   </td>
                   <td className="num">{formatBytes(row.bytesReceived)}</td>
@@ -190,7 +199,9 @@ export function RunPage({ id }: { id: string }) {
                   <td className="num">
                     {row.throughput !== null && row.bytesReceived > 0 ? `${formatBytes(row.throughput)}/s` : '—'}
                   </td>
-                  <td className="num">{row.metadataRecords ?? '—'}</td>
+                  <td className="num" title={row.metadataByType ?? undefined}>
+                    {row.metadataRecords ?? '—'}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -213,6 +224,10 @@ interface Row {
   objectsReceived: number;
   totalObjects: number | null;
   metadataRecords: number | null;
+  /** "issues 3, labels 2…" from the snapshot, for the tooltip. */
+  metadataByType: string | null;
+  /** The copy type of the snapshot the item made (FULL, INCREMENTAL…), as the API says. */
+  copyType: string | null;
   throughput: number | null;
   errorMessage: string | null;
   warnings: string[];
@@ -241,7 +256,16 @@ function mergeItems(items: RunItem[], live: Record<string, LiveItem>, queryIsFin
       bytesReceived: Math.max(event?.bytesReceived ?? 0, item.bytesReceived),
       objectsReceived: Math.max(event?.objectsReceived ?? 0, item.objectsReceived),
       totalObjects: event?.totalObjects ?? null,
-      metadataRecords: live[item.id]?.metadataRecords ?? null,
+      // A committed snapshot's counts are the truth; while the item runs, the live count.
+      metadataRecords: item.snapshot
+        ? item.snapshot.metadataRecords.reduce((sum, m) => sum + m.records, 0)
+        : TERMINAL_ITEM.includes(status)
+          ? null
+          : (live[item.id]?.metadataRecords ?? null),
+      metadataByType: item.snapshot
+        ? item.snapshot.metadataRecords.map((m) => `${humanize(m.type)} ${m.records}`).join(', ')
+        : null,
+      copyType: item.snapshot?.copyType ?? null,
       errorMessage: event?.errorMessage ?? item.errorMessage ?? null,
       warnings: item.warnings,
       isRunning: status === 'RUNNING',
@@ -273,7 +297,9 @@ function mergeItems(items: RunItem[], live: Record<string, LiveItem>, queryIsFin
       bytesReceived: event.bytesReceived,
       objectsReceived: event.objectsReceived,
       totalObjects: event.totalObjects ?? null,
-      metadataRecords: event.metadataRecords,
+      metadataRecords: TERMINAL_ITEM.includes(event.status) ? null : event.metadataRecords,
+      metadataByType: null,
+      copyType: null,
       throughput: throughputOf(event.samples),
       errorMessage: event.errorMessage ?? null,
       warnings: [],
@@ -282,4 +308,17 @@ function mergeItems(items: RunItem[], live: Record<string, LiveItem>, queryIsFin
     });
   }
   return rows;
+}
+
+/**
+ * The run's copy type as its snapshots have it: the policy asks for one (run.copyType), but a
+ * repository without a usable chain gets a FULL, so once snapshots exist their types are shown.
+ */
+function copyTypeLabel(requested: string, rows: Row[]): string {
+  const made = new Map<string, number>();
+  for (const row of rows)
+    if (row.copyType && row.status !== 'UNCHANGED') made.set(row.copyType, (made.get(row.copyType) ?? 0) + 1);
+  if (made.size === 0) return `${requested} requested`;
+  if (made.size === 1) return `${[...made.keys()][0]} copy`;
+  return [...made.entries()].map(([type, n]) => `${n} ${type}`).join(', ');
 }

@@ -1,0 +1,315 @@
+/**
+ * S3Storage: a StorageBackend in an S3-compatible bucket (AWS S3, MinIO, Ceph RGW, Wasabi,
+ * Backblaze B2's S3 API), on @aws-sdk/client-s3 with @aws-sdk/lib-storage for multipart uploads.
+ * Key `a/b/c` is the object `<prefix>/a/b/c`, so the bucket stays browsable with any S3 tool.
+ *
+ * - **Streaming.** `put` hands the source to lib-storage's `Upload`, which cuts it into parts of
+ *   `partSizeBytes` and sends at most `queueSize` at once: a worker holds about
+ *   (queueSize + 1) × partSize bytes per upload, whatever the object's size. The sha256 is computed
+ *   as the bytes pass by. An object that fits one part goes as one PutObject.
+ * - **Atomic.** S3 shows an object only once its PutObject or CompleteMultipartUpload succeeds, so
+ *   readers never see a partial object. A failed upload is aborted (`leavePartsOnError: false`);
+ *   parts of a process killed mid-upload stay invisible but billed until the bucket's lifecycle
+ *   rule `AbortIncompleteMultipartUpload` (README) removes them.
+ * - **Write-once.** A HEAD refuses an existing key before the source is read (the interface asks
+ *   for it); the commit itself carries `If-None-Match: *` (PutObject and CompleteMultipartUpload),
+ *   so of two racing writers the server lets exactly one win and answers the other 412. A server
+ *   that ignores the header (older MinIO/Ceph, `testStorage` reports it) leaves only the HEAD: two
+ *   writers of one key that both pass it before either commits both succeed and the later one
+ *   wins. Labkeeper never races on a key by design (a snapshot id is new, a repository's backup is
+ *   serialized by an advisory lock), so the fallback only loses the belt, not the braces. Servers
+ *   that reject the header outright take `conditionalWrites: false`.
+ * - **Retries.** The SDK's own retry strategy (`maxAttempts`, `retryMode: 'adaptive'`: backoff with
+ *   jitter, client-side rate limiting on throttling) retries throttling, 5xx and dropped
+ *   connections of each request; parts are buffers, so a part is resent whole. No loop of our own.
+ * - **Checksums.** `requestChecksumCalculation: 'WHEN_REQUIRED'`: the SDK's default CRC32 trailers
+ *   (aws-chunked encoding) are refused or stored verbatim by several S3-compatible servers; the
+ *   sha256 in the manifest, checked by verification, is our end-to-end integrity check.
+ */
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  paginateListObjectsV2,
+  S3Client,
+  type PutObjectCommandInput,
+  type StorageClass,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { validationError } from '../shared/errors.js';
+import { discardSource } from './put-source.js';
+import { isNotFound, isPreconditionFailed, isUnnamed, s3Unavailable } from './s3-errors.js';
+import { isBelow, parseKey, parsePrefix } from './storage-key.js';
+import { artifactExists, artifactNotFound } from './storage.errors.js';
+import type { ObjectInfo, PutOptions, PutResult, StorageBackend } from './storage.port.js';
+
+export interface S3StorageSettings {
+  /** `https://s3.eu-central-1.wasabisys.com`, `http://minio:9000`; null for AWS S3 itself. */
+  endpoint: string | null;
+  region: string;
+  bucket: string;
+  /** Key prefix inside the bucket (`labkeeper/prod`), '' for none. */
+  prefix: string;
+  /** Path-style URLs (`<endpoint>/<bucket>/<key>`), needed by MinIO and Ceph without wildcard DNS. */
+  forcePathStyle: boolean;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Server-side encryption: `AES256` (SSE-S3) or `aws:kms` (with `kmsKeyId`); null for the bucket default. */
+  serverSideEncryption?: 'AES256' | 'aws:kms' | null;
+  kmsKeyId?: string | null;
+  /** `STANDARD`, `STANDARD_IA`, `GLACIER_IR`…; null for the bucket default. */
+  storageClass?: string | null;
+  /** Send `If-None-Match: *` on commits (default true); false for servers that reject the header. */
+  conditionalWrites?: boolean;
+}
+
+export interface S3StorageOptions {
+  /** Bytes per multipart part (≥ 5 MiB, S3's minimum). Default 8 MiB. */
+  partSizeBytes?: number;
+  /** Parts uploaded at once per object. Default 2. */
+  queueSize?: number;
+  /** Attempts per request, first included (SDK retry strategy). Default 5. */
+  maxAttempts?: number;
+  /** Keys per ListObjectsV2 page and per DeleteObjects request (S3 takes up to 1000). Default 1000. */
+  pageSize?: number;
+  /** TCP connect timeout. Default 10 s. */
+  connectionTimeoutMs?: number;
+}
+
+const MiB = 1024 * 1024;
+
+export class S3Storage implements StorageBackend {
+  readonly location: string;
+  readonly client: S3Client;
+  private readonly base: string;
+  private readonly partSize: number;
+  private readonly queueSize: number;
+  private readonly pageSize: number;
+
+  constructor(
+    private readonly settings: S3StorageSettings,
+    options: S3StorageOptions = {},
+  ) {
+    const prefixSegments = parsePrefix(settings.prefix);
+    this.base = prefixSegments.length ? `${prefixSegments.join('/')}/` : '';
+    if (!settings.bucket) throw validationError({ bucket: 'must not be empty' });
+    this.location = `s3://${settings.bucket}/${this.base}${settings.endpoint ? ` at ${settings.endpoint}` : ''}`;
+    this.partSize = options.partSizeBytes ?? 8 * MiB;
+    this.queueSize = options.queueSize ?? 2;
+    this.pageSize = options.pageSize ?? 1000;
+    this.client = new S3Client({
+      ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+      region: settings.region,
+      forcePathStyle: settings.forcePathStyle,
+      credentials: { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey },
+      maxAttempts: options.maxAttempts ?? 5,
+      retryMode: 'adaptive',
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 10_000 },
+    });
+  }
+
+  /** The bucket's key of a storage key. */
+  objectKey(key: string): string {
+    return `${this.base}${key}`;
+  }
+
+  get bucket(): string {
+    return this.settings.bucket;
+  }
+
+  async put(key: string, source: Readable | Uint8Array, options: PutOptions = {}): Promise<PutResult> {
+    try {
+      parseKey(key);
+      if (!options.overwrite && (await this.stat(key))) throw artifactExists(key);
+    } catch (error) {
+      discardSource(source);
+      throw error;
+    }
+    const hash = createHash('sha256');
+    let size = 0;
+    let sourceError: unknown = null;
+    const chunks: AsyncIterable<unknown> | Iterable<unknown> = source instanceof Uint8Array ? [source] : source;
+    async function* hashed() {
+      try {
+        for await (const chunk of chunks) {
+          const bytes = toBuffer(chunk);
+          hash.update(bytes);
+          size += bytes.length;
+          yield bytes;
+        }
+      } catch (error) {
+        sourceError = error;
+        throw error;
+      }
+    }
+    const upload = new Upload({
+      client: this.client,
+      params: { ...this.writeParams(key, options), Body: Readable.from(hashed()) },
+      partSize: this.partSize,
+      queueSize: this.queueSize,
+      leavePartsOnError: false,
+    });
+    try {
+      await upload.done();
+    } catch (error) {
+      discardSource(source);
+      // The source's own error, rethrown unchanged as the interface promises.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
+      if (sourceError) throw sourceError;
+      if (!options.overwrite && isPreconditionFailed(error)) throw artifactExists(key);
+      throw s3Unavailable('write', key, error);
+    }
+    return { size, sha256: hash.digest('hex') };
+  }
+
+  private writeParams(key: string, options: PutOptions): Omit<PutObjectCommandInput, 'Body'> {
+    const s = this.settings;
+    return {
+      Bucket: s.bucket,
+      Key: this.objectKey(key),
+      ...(!options.overwrite && s.conditionalWrites !== false ? { IfNoneMatch: '*' } : {}),
+      ...(s.serverSideEncryption ? { ServerSideEncryption: s.serverSideEncryption } : {}),
+      ...(s.serverSideEncryption === 'aws:kms' && s.kmsKeyId ? { SSEKMSKeyId: s.kmsKeyId } : {}),
+      ...(s.storageClass ? { StorageClass: s.storageClass as StorageClass } : {}),
+    };
+  }
+
+  async open(key: string): Promise<Readable> {
+    parseKey(key);
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      return response.Body as Readable;
+    } catch (error) {
+      if (isNotFound(error)) throw artifactNotFound(key);
+      throw s3Unavailable('read', key, error);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    parseKey(key);
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      return { size: head.ContentLength ?? 0, modifiedAt: head.LastModified ?? new Date(0) };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw s3Unavailable('stat', key, await this.explain(error));
+    }
+  }
+
+  /**
+   * A HEAD's error has a status but no S3 error code; a listing of the same key gets the server to
+   * say why (AccessDenied, InvalidAccessKeyId, NoSuchBucket, PermanentRedirect).
+   */
+  private async explain(error: unknown): Promise<unknown> {
+    if (!isUnnamed(error)) return error;
+    try {
+      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.base, MaxKeys: 1 }));
+      return error;
+    } catch (named) {
+      return isUnnamed(named) ? error : named;
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    const segments = parsePrefix(prefix);
+    const listPrefix = segments.length ? `${this.base}${segments.join('/')}/` : this.base;
+    try {
+      const pages = paginateListObjectsV2(
+        { client: this.client, pageSize: this.pageSize },
+        { Bucket: this.bucket, Prefix: listPrefix },
+      );
+      for await (const page of pages) {
+        for (const object of page.Contents ?? []) {
+          const key = object.Key?.slice(this.base.length);
+          if (key && isStorageKey(key) && isBelow(key, segments)) yield key;
+        }
+      }
+    } catch (error) {
+      throw s3Unavailable('list', prefix, error);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    parseKey(key);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw s3Unavailable('delete', key, error);
+    }
+  }
+
+  /**
+   * Lists a page and deletes it, then lists again from the start until nothing is left: no
+   * continuation token outlives the deletions it would have to skip (some servers fail a listing
+   * whose position was deleted).
+   */
+  async deletePrefix(prefix: string): Promise<void> {
+    const segments = parsePrefix(prefix);
+    if (segments.length === 0) throw validationError({ prefix: 'must not be empty' });
+    const listPrefix = `${this.base}${segments.join('/')}/`;
+    for (;;) {
+      let keys: string[];
+      try {
+        const page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: listPrefix, MaxKeys: this.pageSize }),
+        );
+        keys = (page.Contents ?? []).map((object) => object.Key!).filter(Boolean);
+      } catch (error) {
+        throw s3Unavailable('list', prefix, error);
+      }
+      if (keys.length === 0) return;
+      await this.deleteBatch(prefix, keys);
+    }
+  }
+
+  /** Deletes bucket keys (prefix included) in one request. */
+  private async deleteBatch(prefix: string, keys: string[]): Promise<void> {
+    let errors: { Key?: string; Code?: string }[];
+    try {
+      const result = await this.client.send(
+        new DeleteObjectsCommand({
+          Bucket: this.bucket,
+          Delete: { Objects: keys.map((key) => ({ Key: key })), Quiet: true },
+        }),
+      );
+      errors = result.Errors ?? [];
+    } catch (error) {
+      throw s3Unavailable('delete', prefix, error);
+    }
+    if (errors.length) {
+      const first = errors[0];
+      throw s3Unavailable('delete', first.Key?.slice(this.base.length) ?? prefix, {
+        Code: first.Code ?? 'Unknown',
+        name: first.Code ?? 'Unknown',
+      });
+    }
+  }
+
+  /** Releases the client's sockets. */
+  close(): void {
+    this.client.destroy();
+  }
+}
+
+function isStorageKey(key: string): boolean {
+  try {
+    parseKey(key);
+    return true;
+  } catch {
+    return false; // another tool's object under our prefix: not ours to list
+  }
+}
+
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  throw new TypeError(`a storage source must yield bytes, not ${typeof chunk}`);
+}
