@@ -15,6 +15,7 @@ import {
 import { WorkerEntity } from '../workers/worker.entity.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { EventHookEntity, PendingEventBackupEntity, WebhookDeliveryEntity } from '../webhooks/webhook.entity.js';
+import { StorageEntity } from '../storages/storage.entity.js';
 
 /** Every TypeORM entity, passed as classes (globs do not work under ESM). */
 export const ENTITIES = [
@@ -40,4 +41,5 @@ export const ENTITIES = [
   WebhookDeliveryEntity,
   PendingEventBackupEntity,
   AuditEventEntity,
+  StorageEntity,
 ];

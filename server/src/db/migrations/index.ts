@@ -13,6 +13,7 @@ import { SnapshotCompleteness1795572000000 } from './1795572000000-SnapshotCompl
 import { ApiQueryIndexes1796212696786 } from './1796212696786-ApiQueryIndexes.js';
 import { EventDrivenBackups1796212718570 } from './1796212718570-EventDrivenBackups.js';
 import { AuditEvents1796214864281 } from './1796214864281-AuditEvents.js';
+import { Storages1796215072098 } from './1796215072098-Storages.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -30,4 +31,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   ApiQueryIndexes1796212696786,
   EventDrivenBackups1796212718570,
   AuditEvents1796214864281,
+  Storages1796215072098,
 ];
