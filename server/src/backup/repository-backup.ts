@@ -49,7 +49,7 @@ import { repositoryLockName, withRepositoryLock } from './repository-lock.js';
 import { backupLfsObjects } from './repository-lfs.js';
 import { gitAuthOf, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { isProvablyUnchanged } from './skip-unchanged.js';
-import { StepTimer } from './step-timer.js';
+import { StepTimer } from '../shared/step-timer.js';
 
 export interface RepositoryBackupDeps {
   dataSource: DataSource;

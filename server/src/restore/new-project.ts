@@ -16,6 +16,7 @@ import type { GitLabProject } from '../gitlab/gitlab.port.js';
 import { DomainError, isDomainError, validationError } from '../shared/errors.js';
 import { gitlabReadOnlyReason, lsRemote, lsRemoteIfExists, pushRestoredRefs, type PushReport } from './git-restore.js';
 import { materializeRepository } from '../snapshot/repository-materializer.js';
+import { StepTimer } from '../shared/step-timer.js';
 import { uploadChainLfs } from './chain-lfs.js';
 import type { RestoreMappings } from './metadata-mappings.js';
 import {
@@ -73,6 +74,8 @@ export interface NewProjectOutcome {
   groupsCreated?: string[];
   /** A group snapshot: metadata types it holds that a restore does not write back. */
   notRestored?: string[];
+  /** Milliseconds per phase (prepare, project, git/wiki materialise and push, lfs, metadata, settings, total). */
+  stepsMs?: Record<string, number>;
 }
 
 export interface NewProjectDeps {
@@ -112,6 +115,7 @@ export async function restoreToNewProject(
   target: NewProjectTarget,
   options: { dryRun: boolean; includeMetadata: boolean; signal?: AbortSignal },
 ): Promise<NewProjectOutcome> {
+  const steps = new StepTimer();
   const connection = await deps.connections.get(target.connectionId);
   requireWriteScopes(connection, ['api'], 'create projects');
   const chain = await deps.reader.chain(snapshot);
@@ -136,6 +140,7 @@ export async function restoreToNewProject(
   };
   const placements = deps.mappingsFor(`${connection.id}:projects`);
   const writer = deps.writers.create(await deps.sessions.access(connection.id, { write: true }));
+  steps.mark('prepare');
 
   // Pre-flight, the same for a dry run and a real one: the target namespace must exist (a dry
   // run that skipped this check used to predict success for a restore that then failed), the
@@ -173,6 +178,7 @@ export async function restoreToNewProject(
   outcome.webUrl = project?.webUrl ?? null;
   const access = await deps.sessions.access(connection.id, { write: true });
   const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
+  steps.mark('project');
 
   await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
   const scratch = await mkdtemp(join(deps.workDir, 'tmp', 'restore-'));
@@ -190,6 +196,7 @@ export async function restoreToNewProject(
         keyFor: (...args) => deps.keyFor(...args),
         signal: options.signal,
       });
+      steps.mark(`${which}Materialize`);
       const remoteUrl = project
         ? which === 'git'
           ? project.httpUrlToRepo
@@ -230,6 +237,7 @@ export async function restoreToNewProject(
         outcome.problems.push(`wiki: ${error instanceof Error ? error.message : String(error)}`);
         continue;
       }
+      steps.mark(`${which}Push`);
       for (const r of outcome[which].rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
     }
 
@@ -247,6 +255,7 @@ export async function restoreToNewProject(
       const objects = new Set(manifests.flatMap(storedLfsObjects).map((o) => o.oid));
       outcome.lfs = { uploaded: objects.size, present: 0, failed: 0 };
     }
+    steps.mark('lfs');
     // Metadata last: merge requests need their branches, releases their tags. A dry run against a
     // project that does not exist yet predicts against an empty one.
     if (options.includeMetadata) {
@@ -267,6 +276,7 @@ export async function restoreToNewProject(
       for (const [type, section] of Object.entries(outcome.metadata)) {
         for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
       }
+      steps.mark('metadata');
       // Settings and access after the metadata; the archived state last of all.
       const settingsSource: Partial<Record<SettingsType, RecordSource>> = {};
       for (const artifact of manifest.artifacts) {
@@ -295,10 +305,13 @@ export async function restoreToNewProject(
           outcome.problems.push(`project_settings archived: ${error instanceof Error ? error.message : String(error)}`);
         });
       }
+      steps.mark('settings');
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+  steps.mark('cleanup');
+  outcome.stepsMs = steps.done();
   return outcome;
 }
 

@@ -306,6 +306,11 @@ export class RestoreService {
                   dryRun: run.isDryRun,
                   includeMetadata: options.includeMetadata,
                 });
+        if (outcome.stepsMs)
+          this.logger.info(
+            { restoreRunId: run.id, snapshotId: snapshot.id, path, stepsMs: outcome.stepsMs },
+            'snapshot restored',
+          );
         report.snapshots.push({
           snapshotId: snapshot.id,
           path,

@@ -1,4 +1,4 @@
-/** Durations of a repository backup's steps, for the log line that ends it. */
+/** Durations of the steps of one unit of work (a repository backup, a snapshot restore), for the log line that ends it. */
 export class StepTimer {
   private last = performance.now();
   private readonly started = this.last;
