@@ -24,7 +24,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { DomainError, isDomainError } from '../shared/errors.js';
-import { GitError, redact } from '../git/git.js';
+import { GitError, gitEnv, redact } from '../git/git.js';
 import { transferCanceled } from '../gitlab/gitlab.errors.js';
 import type { GitAuth, GitLabHttp } from '../gitlab/gitlab-http.js';
 import { LfsBatchClient, type LfsAction, type LfsBatchEntry } from '../gitlab/lfs-batch.js';
@@ -81,20 +81,13 @@ export function parseLfsPointer(bytes: Buffer): LfsPointer | null {
   return { oid, size: Number(size) };
 }
 
-const GIT_ENV = () => ({
-  PATH: process.env.PATH ?? '/usr/bin:/bin',
-  HOME: process.env.HOME ?? '/tmp',
-  GIT_TERMINAL_PROMPT: '0',
-  LC_ALL: 'C',
-});
-
 interface GitProcess {
   child: ChildProcessWithoutNullStreams;
   done: Promise<void>;
 }
 
 function startGit(args: string[], cwd: string, signal?: AbortSignal): GitProcess {
-  const child = spawn('git', args, { cwd, env: GIT_ENV(), stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('git', args, { cwd, env: gitEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => {
     stderr = (stderr + c.toString('utf8')).slice(-16 * 1024);

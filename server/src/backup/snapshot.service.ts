@@ -25,17 +25,29 @@ export interface SnapshotFilter {
   before?: Date | null;
 }
 
+export interface SnapshotServiceDeps {
+  dataSource: DataSource;
+  stores: StorageRoots;
+  reader: SnapshotReader;
+  verifier: SnapshotVerifier;
+  logger: Logger;
+}
+
 export class SnapshotService {
   private readonly repo: Repository<SnapshotEntity>;
+  private readonly dataSource: DataSource;
+  private readonly stores: StorageRoots;
+  readonly reader: SnapshotReader;
+  private readonly verifier: SnapshotVerifier;
+  private readonly logger: Logger;
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly stores: StorageRoots,
-    readonly reader: SnapshotReader,
-    private readonly verifier: SnapshotVerifier,
-    private readonly logger: Logger,
-  ) {
-    this.repo = dataSource.getRepository(SnapshotEntity);
+  constructor(deps: SnapshotServiceDeps) {
+    this.dataSource = deps.dataSource;
+    this.stores = deps.stores;
+    this.reader = deps.reader;
+    this.verifier = deps.verifier;
+    this.logger = deps.logger;
+    this.repo = deps.dataSource.getRepository(SnapshotEntity);
   }
 
   get(id: string) {

@@ -87,6 +87,24 @@ function caBundleFile(pem: string): string {
   return file;
 }
 
+/**
+ * The environment of every git Labkeeper runs: it never prompts (no terminal, no askpass, no
+ * credential manager), speaks the C locale (its messages are parsed), and carries the connection's
+ * credentials as an extra header (authEnv), never in a URL or an argument.
+ */
+export function gitEnv(auth?: GitOptions['auth'], extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: 'echo',
+    GCM_INTERACTIVE: 'never',
+    LC_ALL: 'C',
+    ...authEnv(auth),
+    ...extra,
+  };
+}
+
 export function git(args: string[], options: GitOptions = {}): Promise<{ stdout: string; stderr: string }> {
   return withRenewal(options.auth, () => runGit(args, options));
 }
@@ -94,16 +112,7 @@ export function git(args: string[], options: GitOptions = {}): Promise<{ stdout:
 async function runGit(args: string[], options: GitOptions): Promise<{ stdout: string; stderr: string }> {
   const child = spawn('git', args, {
     cwd: options.cwd,
-    env: {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      HOME: process.env.HOME ?? '/tmp',
-      GIT_TERMINAL_PROMPT: '0',
-      GIT_ASKPASS: 'echo',
-      GCM_INTERACTIVE: 'never',
-      LC_ALL: 'C',
-      ...authEnv(options.auth),
-      ...options.env,
-    },
+    env: gitEnv(options.auth, options.env),
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const onAbort = () => child.kill('SIGTERM');

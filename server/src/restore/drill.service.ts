@@ -45,21 +45,39 @@ import { SnapshotChecker } from '../snapshot/snapshot-checker.js';
 /** The drill settings a manual drill uses when the policy has none. */
 const FALLBACK_DRILL: DrillPolicy = defaultPolicy().drill!;
 
+export interface DrillServiceDeps {
+  dataSource: DataSource;
+  policies: PolicyService;
+  /** What a drill's restore into a scratch project needs (the same as a NEW_PROJECT restore's). */
+  newProject: NewProjectDeps;
+  queue: JobQueue;
+  clock: Clock;
+  logger: Logger;
+  /** `drillChanged` for subscribers; nothing by default. */
+  publish?: (event: DrillChanged) => void;
+}
+
 export class DrillService {
   private readonly runs: Repository<DrillRunEntity>;
   private readonly checker: SnapshotChecker;
+  private readonly dataSource: DataSource;
+  private readonly policies: PolicyService;
+  private readonly deps: NewProjectDeps;
+  private readonly queue: JobQueue;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly publish: (event: DrillChanged) => void;
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly policies: PolicyService,
-    private readonly deps: NewProjectDeps,
-    private readonly queue: JobQueue,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly publish: (event: DrillChanged) => void = () => undefined,
-  ) {
-    this.runs = dataSource.getRepository(DrillRunEntity);
-    this.checker = new SnapshotChecker({ reader: deps.reader, keyFor: deps.keyFor });
+  constructor(options: DrillServiceDeps) {
+    this.dataSource = options.dataSource;
+    this.policies = options.policies;
+    this.deps = options.newProject;
+    this.queue = options.queue;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.publish = options.publish ?? (() => undefined);
+    this.runs = options.dataSource.getRepository(DrillRunEntity);
+    this.checker = new SnapshotChecker({ reader: this.deps.reader, keyFor: this.deps.keyFor });
   }
 
   /** `drillChanged` for whoever watches the organization's drills (the drill panel). */

@@ -12,7 +12,7 @@
  * reported as skipped, with the reason, never attempted.
  */
 import { spawn } from 'node:child_process';
-import { authEnv, git, redact, type GitOptions } from '../git/git.js';
+import { git, gitEnv, redact, type GitOptions } from '../git/git.js';
 import { fromGitCommandFailure, transferCanceled } from '../gitlab/gitlab.errors.js';
 import { defaultGitLabHttp, withRenewal, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { DomainError } from '../shared/errors.js';
@@ -268,15 +268,7 @@ function runGit(
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd,
-      env: {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        HOME: process.env.HOME ?? '/tmp',
-        GIT_TERMINAL_PROMPT: '0',
-        GIT_ASKPASS: 'echo',
-        GCM_INTERACTIVE: 'never',
-        LC_ALL: 'C',
-        ...authEnv(auth),
-      },
+      env: gitEnv(auth),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const onAbort = () => child.kill('SIGTERM');

@@ -84,22 +84,47 @@ function reasonOf(error: unknown): string {
   return fields && Object.keys(fields).length > 0 ? Object.values(fields).join('; ') : error.message;
 }
 
+export interface RestoreServiceDeps {
+  dataSource: DataSource;
+  reader: SnapshotReader;
+  verifier: SnapshotVerifier;
+  queue: JobQueue;
+  /** Signs DOWNLOAD links (derived from the master key, so links survive a restart). */
+  signingKey: Buffer;
+  /** Where DOWNLOAD links point (config.publicUrl). */
+  publicUrl: string;
+  clock: Clock;
+  logger: Logger;
+  publish: (event: RestoreProgressed) => void;
+  /** What restores to GitLab need (sessions, writers, mappings); null: only DISK and DOWNLOAD restores. */
+  newProject?: NewProjectDeps | null;
+}
+
 export class RestoreService {
   private readonly runs: Repository<RestoreRunEntity>;
+  private readonly dataSource: DataSource;
+  private readonly reader: SnapshotReader;
+  private readonly verifier: SnapshotVerifier;
+  private readonly queue: JobQueue;
+  private readonly signingKey: Buffer;
+  private readonly publicUrl: string;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly publish: (event: RestoreProgressed) => void;
+  private readonly newProject: NewProjectDeps | null;
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly reader: SnapshotReader,
-    private readonly verifier: SnapshotVerifier,
-    private readonly queue: JobQueue,
-    private readonly signingKey: Buffer,
-    private readonly publicUrl: string,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly publish: (event: RestoreProgressed) => void,
-    private readonly newProject: NewProjectDeps | null = null,
-  ) {
-    this.runs = dataSource.getRepository(RestoreRunEntity);
+  constructor(deps: RestoreServiceDeps) {
+    this.dataSource = deps.dataSource;
+    this.reader = deps.reader;
+    this.verifier = deps.verifier;
+    this.queue = deps.queue;
+    this.signingKey = deps.signingKey;
+    this.publicUrl = deps.publicUrl;
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.publish = deps.publish;
+    this.newProject = deps.newProject ?? null;
+    this.runs = deps.dataSource.getRepository(RestoreRunEntity);
   }
 
   async get(id: string): Promise<RestoreRunEntity> {
@@ -244,13 +269,11 @@ export class RestoreService {
       }
       const failed = report.snapshots.filter((s) => s.verified === false);
       const status = failed.length === 0 ? 'SUCCEEDED' : failed.length === total ? 'FAILED' : 'PARTIAL';
-      await this.update(
+      await this.finish(
         run,
         {
           status,
-          phase: 'DONE',
           report,
-          finishedAt: this.clock.now(),
           downloadExpiresAt:
             run.isDryRun || status === 'FAILED' ? null : new Date(this.clock.now().getTime() + DOWNLOAD_TTL_MS),
           errorMessage: failed.length
@@ -261,16 +284,7 @@ export class RestoreService {
       );
     } catch (error) {
       this.logger.error({ err: error, restoreRunId: runId }, 'restore failed');
-      await this.update(
-        run,
-        {
-          status: 'FAILED',
-          phase: 'DONE',
-          finishedAt: this.clock.now(),
-          errorMessage: reasonOf(error),
-        },
-        0,
-      );
+      await this.finish(run, { status: 'FAILED', errorMessage: reasonOf(error) }, 0);
     }
   }
 
@@ -372,13 +386,11 @@ export class RestoreService {
             ),
         );
     }
-    await this.update(
+    await this.finish(
       run,
       {
         status,
-        phase: 'DONE',
         report,
-        finishedAt: this.clock.now(),
         errorMessage: failed.length
           ? failed
               .map((f) => `${f.path}: ${f.problems.join('; ')}`)
@@ -469,6 +481,15 @@ export class RestoreService {
     }
     if (latest.size === 0) throw validationError({ at: 'the organization has no snapshot at or before this time' });
     return [...latest.values()];
+  }
+
+  /** The run's last update: DONE at this moment, with its status (and report, error…). */
+  private finish(
+    run: RestoreRunEntity,
+    changes: Partial<RestoreRunEntity> & Pick<RestoreRunEntity, 'status'>,
+    done: number,
+  ): Promise<void> {
+    return this.update(run, { ...changes, phase: 'DONE', finishedAt: this.clock.now() }, done);
   }
 
   private async update(run: RestoreRunEntity, changes: Partial<RestoreRunEntity>, done: number) {
