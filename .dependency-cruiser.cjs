@@ -6,7 +6,7 @@
  *   foundations  shared/ config/                        import nothing of the domain
  *   adapters     gitlab/ storage/ git/ events/          import no domain module, no edge
  *   domains      access/ credentials/ connections/ organizations/ workers/ snapshot/ backup/
- *                restore/ dashboard/ metrics/ webhooks/  never import an edge
+ *                restore/ dashboard/ metrics/ webhooks/ audit/  never import an edge
  *   edges        graphql/ jobs/ web/, and inside a domain its GraphQL surface (*.resolver.ts,
  *                *.type.ts, *.inputs.ts, *.args.ts) and HTTP routes (*.routes.ts)
  *   root         app.ts main.ts worker.ts services.ts db/  may import everything
@@ -16,7 +16,7 @@
  */
 
 const DOMAINS =
-  'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics|webhooks|storages';
+  'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics|webhooks|storages|audit';
 const ADAPTERS = 'gitlab|storage|git|events';
 const EDGES = 'graphql|jobs|web';
 const FOUNDATIONS = 'shared|config';
@@ -129,7 +129,9 @@ module.exports = {
         'snapshot/ owns the open format that backup/ writes and restore/ reads; it imports neither ' +
         'of them (nor any other domain but credentials/ for keys), so the format has one room.',
       from: { path: '^server/src/snapshot/', pathNot: domainSurface },
-      to: { path: `^server/src/(backup|restore|connections|organizations|workers|access|dashboard|metrics|webhooks)/` },
+      to: {
+        path: `^server/src/(backup|restore|connections|organizations|workers|access|dashboard|metrics|webhooks|audit)/`,
+      },
     },
     {
       name: 'composition-root-imported-by-no-module',

@@ -25,6 +25,8 @@ import { registerClusterMetrics } from './metrics/cluster-metrics.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
 import { mountMetrics } from './metrics/metrics.routes.js';
 import { ProcessMetrics } from './metrics/process-metrics.js';
+import { mountAuditRoutes } from './audit/audit.routes.js';
+import { bearerToken } from './graphql/context.js';
 import { mountRestoreRoutes } from './restore/restore.routes.js';
 import { buildServices, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -286,6 +288,15 @@ async function startApi(
         log('restore'),
         async (tokenId) =>
           /^[0-9a-f-]{36}$/.test(tokenId) && (await services.apiTokens.inactiveAmong([tokenId])).length === 0,
+      );
+      mountAuditRoutes(
+        app,
+        services.audit,
+        async (header) => {
+          const principal = await services.apiTokens.authenticate(bearerToken(header));
+          return principal ? principal.role === 'ADMIN' : null;
+        },
+        log('audit'),
       );
       mountWebhookRoutes(app, services.webhookReceiver, log('webhooks'));
       if (metrics) mountMetrics(app, metrics.registry, config.metrics?.token ?? null, log('metrics'));

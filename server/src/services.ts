@@ -6,6 +6,7 @@
  */
 import type { DataSource } from 'typeorm';
 import { ApiTokenService } from './access/api-token.service.js';
+import { AuditService } from './audit/audit.service.js';
 import { BackupRunService } from './backup/backup-run.service.js';
 import { BackupScheduler } from './backup/backup-scheduler.js';
 import { createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
@@ -60,6 +61,7 @@ import { AnomalyService } from './webhooks/anomaly.service.js';
 /** Every domain service of one process, built once by buildServices. */
 export interface Services {
   apiTokens: ApiTokenService;
+  audit: AuditService;
   credentials: CredentialService;
   connections: ConnectionService;
   sessions: GitLabSessions;
@@ -116,6 +118,12 @@ export function buildServices(given: ServiceInfrastructure): Services {
   const log = componentLogger(logger);
   return {
     apiTokens: people.apiTokens,
+    audit: new AuditService(
+      dataSource,
+      clock,
+      given.logger.child({ component: 'audit' }),
+      given.config.audit.retentionDays,
+    ),
     credentials: people.credentials,
     connections: people.connections,
     sessions: people.sessions,

@@ -138,8 +138,11 @@ describe('secrets', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`,
     );
     expect(tables.map((r) => r.table_name)).toEqual(
-      expect.arrayContaining(['connections', 'credentials', 'oauth_attempts', 'api_tokens']),
+      expect.arrayContaining(['connections', 'credentials', 'oauth_attempts', 'api_tokens', 'audit_events']),
     );
+    // The audit log recorded the mutations that carried the secrets (and is searched below like every table).
+    const audited: { operation: string }[] = await t.app.dataSource.query(`SELECT operation FROM audit_events`);
+    expect(audited.map((r) => r.operation)).toEqual(expect.arrayContaining(['connectGitLab', 'createApiToken']));
     for (const { table_name } of tables) {
       const rows: Record<string, unknown>[] = await t.app.dataSource.query(`SELECT * FROM "${table_name}"`);
       const text = JSON.stringify(rows, (_k, v) =>

@@ -10,6 +10,8 @@ export interface Principal {
   tokenId: string;
   role: ApiRole;
   expiresAt: Date | null;
+  /** The token's name, for the audit log. */
+  tokenName?: string;
 }
 
 /** Which roles may do what: ADMIN may do everything; the others only what they are named for. */
@@ -100,7 +102,7 @@ export class ApiTokenService {
     if (!entity.lastUsedAt || now.getTime() - entity.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
       await this.repo.update({ id: entity.id }, { lastUsedAt: now });
     }
-    return { tokenId: entity.id, role: entity.role, expiresAt: entity.expiresAt };
+    return { tokenId: entity.id, role: entity.role, expiresAt: entity.expiresAt, tokenName: entity.name };
   }
 
   /**

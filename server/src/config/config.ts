@@ -43,6 +43,8 @@ export interface Config {
    * bearer token when `token` is set; a worker-only process serves its own on `workerPort`.
    */
   metrics: { token: string | null; workerPort: number | null } | null;
+  /** The audit log: events older than `retentionDays` are deleted (hourly job `audit.prune`). */
+  audit: { retentionDays: number };
 }
 
 const optional = z
@@ -91,6 +93,9 @@ const EnvSchema = z.object({
   LABKEEPER_METRICS: optional.pipe(z.enum(['on', 'off']).default('on')),
   LABKEEPER_METRICS_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   LABKEEPER_METRICS_PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
+  LABKEEPER_AUDIT_RETENTION_DAYS: optional.pipe(
+    z.coerce.number<string | undefined>().int().min(1).max(36_500).default(400),
+  ),
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   NODE_ENV: optional,
 });
@@ -165,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
       e.LABKEEPER_METRICS === 'on'
         ? { token: e.LABKEEPER_METRICS_TOKEN ?? null, workerPort: e.LABKEEPER_METRICS_PORT ?? null }
         : null,
+    audit: { retentionDays: e.LABKEEPER_AUDIT_RETENTION_DAYS },
   };
 }
 

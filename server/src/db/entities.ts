@@ -1,4 +1,5 @@
 import { ApiTokenEntity } from '../access/api-token.entity.js';
+import { AuditEventEntity } from '../audit/audit-event.entity.js';
 import { BackupPolicyEntity, BackupRunEntity, BackupRunItemEntity } from '../backup/backup.entity.js';
 import { RestoreRunEntity } from '../restore/restore.entity.js';
 import { RestoreMappingEntity } from '../restore/restore-mapping.entity.js';
@@ -47,5 +48,6 @@ export const ENTITIES = [
   PendingEventBackupEntity,
   SnapshotAnomalyEntity,
   SnapshotPinEntity,
+  AuditEventEntity,
   StorageEntity,
 ];

@@ -2,6 +2,7 @@ import type { AuthCheckerInterface, ResolverData } from 'type-graphql';
 import type { ApiRole } from '../access/api-token.entity.js';
 import { roleSatisfies, type Principal } from '../access/api-token.service.js';
 import type { Services } from '../services.js';
+import type { AuditClient } from './audit-recorder.js';
 import type { Loaders } from './loaders.js';
 
 /**
@@ -12,6 +13,8 @@ export interface GraphQLContext {
   principal: Principal;
   services: Services;
   loaders: Loaders;
+  /** Who is on the other end (address, user agent, transport), for the audit log. */
+  client?: AuditClient;
 }
 
 /** `@Authorized()` = any valid token; `@Authorized('BACKUP_OPERATOR')` = that role or ADMIN. */

@@ -1,6 +1,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema } from 'type-graphql';
 import { ApiTokenResolver } from '../access/api-token.resolver.js';
+import { AuditResolver } from '../audit/audit.resolver.js';
 import {
   BackupRunItemResolver,
   BackupRunResolver,
@@ -42,6 +43,7 @@ export const RESOLVERS = [
   DashboardResolver,
   EventDrivenBackupsResolver,
   AnomalyResolver,
+  AuditResolver,
 ] as const;
 
 export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSchema> {

@@ -25,6 +25,7 @@ import { maskError } from './error-masking.js';
 import { hardeningRules, LIMITS } from './hardening.js';
 import { createLoaders } from './loaders.js';
 import { createWsServer } from './ws-server.js';
+import { auditOperation, auditSignIn } from './audit-recorder.js';
 
 /** The largest HTTP body and WebSocket message /graphql accepts. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -118,6 +119,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       ApolloServerPluginLandingPageDisabled(),
       drainWs,
+      auditPlugin(schema),
     ],
     formatError: (formatted, error) => maskError(error, log, 'execution', formatted.extensions?.code),
   });
@@ -148,11 +150,17 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
     expressMiddleware(apollo, {
       context: async ({ req }) => {
         const principal = await services.apiTokens.authenticate(bearerToken(req.headers.authorization));
+        const client = {
+          address: clientAddress(req),
+          userAgent: req.get('user-agent') ?? null,
+          transport: 'HTTP' as const,
+        };
         if (!principal) {
-          throttle.recordFailure(clientAddress(req));
+          throttle.recordFailure(client.address);
+          await auditSignIn(services.audit, { principal: null, client, errorCode: 'UNAUTHENTICATED' });
           throw unauthenticated();
         }
-        return { principal, services, loaders: createLoaders(services) };
+        return { principal, services, loaders: createLoaders(services), client };
       },
     }),
   );
@@ -179,6 +187,31 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       }),
     close: async () => {
       await apollo.stop(); // drains HTTP and WebSocket connections
+    },
+  };
+}
+
+/** Every mutation over HTTP into the audit log, once its response (and any error code) is known. */
+function auditPlugin(schema: GraphQLSchema): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, document, operation, operationName, request, response }) {
+          // No operation: the document did not parse or validate, so nothing of the schema ran.
+          if (!document || !operation || !contextValue?.client || response.body.kind !== 'single') return;
+          const result = response.body.singleResult;
+          await auditOperation(contextValue.services.audit, {
+            schema,
+            document,
+            operationName,
+            variables: request.variables ?? null,
+            errors: result.errors,
+            executed: result.data !== undefined,
+            principal: contextValue.principal,
+            client: contextValue.client,
+          });
+        },
+      };
     },
   };
 }

@@ -33,6 +33,7 @@ import { bearerToken, type GraphQLContext } from './context.js';
 import { maskError } from './error-masking.js';
 import { hardeningRules, LIMITS } from './hardening.js';
 import { createLoaders } from './loaders.js';
+import { auditOperation, auditSignIn, type AuditClient } from './audit-recorder.js';
 
 /** How often open sockets' tokens are re-checked (revocation elsewhere, expiry). */
 export const TOKEN_SWEEP_INTERVAL_MS = 500;
@@ -93,7 +94,9 @@ export function createWsServer(options: WsServerOptions): { dispose(): Promise<v
     onConnect: async (ctx) => {
       const { socket, request } = ctx.extra;
       const address = options.clientAddress(request);
+      const client = clientOf(ctx.extra, address);
       if (throttle.retryAfterSeconds(address) !== null) {
+        await auditSignIn(services.audit, { principal: null, client, errorCode: 'TOO_MANY_REQUESTS' });
         socket.close(CloseCode.TooManyInitialisationRequests, 'Too many failed authentication attempts');
         return false;
       }
@@ -101,9 +104,11 @@ export function createWsServer(options: WsServerOptions): { dispose(): Promise<v
       const principal = await services.apiTokens.authenticate(bearerToken(typeof header === 'string' ? header : null));
       if (!principal) {
         throttle.recordFailure(address);
+        await auditSignIn(services.audit, { principal: null, client, errorCode: 'UNAUTHENTICATED' });
         socket.close(CloseCode.Unauthorized, 'Unauthorized');
         return false;
       }
+      await auditSignIn(services.audit, { principal, client, errorCode: null });
       ctx.extra.principal = principal;
       const sockets = socketsByToken.get(principal.tokenId) ?? new Set();
       socketsByToken.set(principal.tokenId, sockets.add(socket));
@@ -116,17 +121,50 @@ export function createWsServer(options: WsServerOptions): { dispose(): Promise<v
         closeTokenSockets(principal.tokenId);
         return [requestError('The API token was revoked or has expired.', 'UNAUTHENTICATED')];
       }
-      return prepare(schema, payload, (operation) => ({
+      const client = clientOf(ctx.extra, options.clientAddress(ctx.extra.request));
+      const prepared = prepare(schema, payload, (operation) => ({
         principal,
         services,
         // A subscription lives on: its loaders batch but never cache (no stale rows for later events).
         loaders: createLoaders(services, { cache: operation !== OperationTypeNode.SUBSCRIPTION }),
+        client,
       }));
+      // Variables that do not fit a valid mutation: refused before execution, audited like HTTP.
+      if (Array.isArray(prepared) && (prepared as readonly GraphQLError[])[0]?.extensions.code === 'BAD_USER_INPUT') {
+        await auditOperation(services.audit, {
+          schema,
+          document: parse(payload.query),
+          operationName: payload.operationName,
+          variables: payload.variables ?? null,
+          errors: (prepared as readonly GraphQLError[]).map((e) => ({ extensions: e.extensions })),
+          executed: false,
+          principal,
+          client,
+        });
+      }
+      return prepared;
     },
-    onNext: (_ctx, _id, _payload, _args, result) => {
-      if (!result.errors) return;
-      const stage = result.data === undefined ? 'request' : 'execution';
-      return { ...result, errors: result.errors.map((e) => maskError(e, log, stage)) };
+    onNext: async (_ctx, _id, _payload, args, result) => {
+      const masked = result.errors
+        ? {
+            ...result,
+            errors: result.errors.map((e) => maskError(e, log, result.data === undefined ? 'request' : 'execution')),
+          }
+        : undefined;
+      const context = args.contextValue as GraphQLContext | undefined;
+      if (context?.client) {
+        await auditOperation(services.audit, {
+          schema,
+          document: args.document,
+          operationName: args.operationName,
+          variables: args.variableValues ?? null,
+          errors: (masked ?? result).errors?.map((e) => ('toJSON' in e ? e.toJSON() : e)),
+          executed: result.data !== undefined,
+          principal: context.principal,
+          client: context.client,
+        });
+      }
+      return masked;
     },
     onError: (_ctx, _id, _payload, errors) => errors.map((e) => maskError(e, log, 'request')),
   });
@@ -219,6 +257,11 @@ function prepare(
     variableValues: variables,
     contextValue: contextFor(operation.operation),
   };
+}
+
+function clientOf(extra: Extra, address: string): AuditClient {
+  const agent = extra.request.headers['user-agent'];
+  return { address, userAgent: typeof agent === 'string' ? agent : null, transport: 'WEBSOCKET' };
 }
 
 /** A WebSocket message as text, whichever form ws delivered it in. */

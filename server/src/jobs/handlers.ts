@@ -104,6 +104,7 @@ export async function defineJobs(
   });
 
   define(agenda, 'retention.prune', () => services.retention.prune());
+  define(agenda, 'audit.prune', async () => void (await services.audit.pruneExpired()));
 
   define(agenda, 'events.backup', async () => {
     const started = await services.eventBackups.startDue();
@@ -122,6 +123,7 @@ export async function defineJobs(
   await every('1 minute', 'backup.schedule', false);
   await every('1 minute', 'drill.schedule', false);
   await every('1 hour', 'retention.prune', true);
+  await every('1 hour', 'audit.prune', false);
   await every('30 seconds', 'events.backup', false);
   await every('15 minutes', 'events.check-hooks', true);
 }

@@ -9,6 +9,7 @@ import type { Manifest } from '../snapshot/manifest.js';
 import { gitlabReadOnlyReason } from './git-restore.js';
 import type { NewProjectOutcome } from './new-project.js';
 import type { SettingsTypeReport } from './settings-restore.js';
+import { notRestoredReason } from './coverage.js';
 
 export interface TypeOutcome {
   type: string;
@@ -19,10 +20,6 @@ export interface TypeOutcome {
   failed: number;
   reasons: string[];
 }
-
-const GROUP_NOT_RESTORED: Record<string, string> = {
-  epics: 'epics are not written back (they need a Premium tier on the target)',
-};
 
 /** A group snapshot's types and the report section that restores each. */
 const GROUP_SECTIONS: Record<string, string> = {
@@ -107,7 +104,8 @@ export function fidelityOf(
     }
     if (!section) {
       const reason =
-        GROUP_NOT_RESTORED[type] ?? (type === 'subgroups' ? null : `${type} are not written back by this target`);
+        notRestoredReason(type, 'newProject') ??
+        (type === 'subgroups' ? null : `${type} are not written back by this target`);
       if (reason === null)
         types.push({
           type,

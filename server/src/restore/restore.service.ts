@@ -25,6 +25,7 @@ import { restoreToNewProject, type NewProjectDeps, type NewProjectTarget } from 
 import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
 import { capturedGroupsOf, restoreGroupToNamespace } from './group-restore.js';
 import { fidelityOf, isComplete, type TypeOutcome } from './fidelity.js';
+import { notRestoredReason } from './coverage.js';
 import { writeScopesOf } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
@@ -349,7 +350,7 @@ export class RestoreService {
           types: fidelityOf(manifest, outcome, {
             metadataLeftOut:
               run.target === 'ORIGINAL'
-                ? 'target ORIGINAL restores refs, the wiki and LFS objects; metadata is not written back into the original project (restore it to a new project)'
+                ? notRestoredReason('issues', 'original')
                 : options.includeMetadata === false
                   ? 'metadata left out of this restore (includeMetadata: false)'
                   : null,

@@ -15,6 +15,8 @@ export type Jobs = {
   'backup.repository': { runId: string; itemId: string };
   /** Every minute: start the backups whose policy schedule is due. */
   'backup.schedule': Record<string, never>;
+  /** Every hour: delete the audit events older than LABKEEPER_AUDIT_RETENTION_DAYS. */
+  'audit.prune': Record<string, never>;
   /** Every hour: apply each organization's retention. */
   'retention.prune': Record<string, never>;
   /** One restore run. */

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import express, { type Express } from 'express';
 import type { Logger } from '../shared/logger.js';
 
-const API_PREFIXES = ['/graphql', '/oauth/', '/restore/', '/healthz', '/readyz', '/metrics', '/api/'];
+const API_PREFIXES = ['/graphql', '/oauth/', '/restore/', '/healthz', '/readyz', '/metrics', '/api/', '/audit/'];
 
 /** A browser's navigation: text/html named in Accept (a bare wildcard is a script, not a page). */
 export function isHtmlNavigation(accept: string | undefined, path: string): boolean {
