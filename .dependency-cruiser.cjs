@@ -16,7 +16,7 @@
  */
 
 const DOMAINS =
-  'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics|webhooks';
+  'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics|webhooks|storages';
 const ADAPTERS = 'gitlab|storage|git|events';
 const EDGES = 'graphql|jobs|web';
 const FOUNDATIONS = 'shared|config';

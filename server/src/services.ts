@@ -48,6 +48,7 @@ import { SnapshotChecker } from './snapshot/snapshot-checker.js';
 import { SnapshotReader } from './snapshot/snapshot-reader.js';
 import { SnapshotVerifier } from './snapshot/snapshot-verifier.js';
 import { createStorageRoots } from './storage/storage-roots.js';
+import { StorageService, storagesUsingCredential } from './storages/storage.service.js';
 import { storagePathProblem } from './storage/storage-path.js';
 import { validationError } from './shared/errors.js';
 import { WorkerService } from './workers/worker.service.js';
@@ -74,6 +75,7 @@ export interface Services {
   drills: DrillService;
   drillScheduler: DrillScheduler;
   storageHistory: StorageHistoryService;
+  storages: StorageService;
   /** Event-driven backups: the organization option and its group webhook. */
   eventHooks: EventHookService;
   /** POST /hooks/gitlab/:organizationId deliveries. */
@@ -127,6 +129,7 @@ export function buildServices(given: ServiceInfrastructure): Services {
     drills: restore.drills,
     drillScheduler: restore.drillScheduler,
     storageHistory: new StorageHistoryService(dataSource, clock),
+    storages: backup.storages,
     eventHooks: people.eventHooks,
     webhookReceiver: new WebhookReceiver(dataSource, box, clock, log('webhooks'), config.events),
     eventBackups: new EventBackupScheduler(dataSource, backup.backupRuns, clock, log('webhooks'), config.events),
@@ -161,6 +164,7 @@ function buildAccessAndConnections({
   const credentials = new CredentialService(dataSource, box, clock, log('credentials'), async (id) => [
     ...(await records.usersOfCredential(id)).map((c) => `connection ${c}`),
     ...(await encryptionUsers(dataSource, id)),
+    ...(await storagesUsingCredential(dataSource, id)),
   ]);
   const sessions = new GitLabSessions(
     dataSource,
@@ -240,7 +244,8 @@ function buildBackup(
 ) {
   const log = componentLogger(logger);
   const { credentials, connections, sessions, workers } = people;
-  const stores = createStorageRoots(config.dataDir);
+  const storages = new StorageService(dataSource, credentials, log('storages'));
+  const stores = createStorageRoots(config.dataDir, (id) => storages.backend(id));
   const encryption = encryptionKeys(credentials, box);
   const keys = {
     installationKey: (organizationId) => encryption.installationKey(organizationId),
@@ -263,10 +268,17 @@ function buildBackup(
     dataDir: config.dataDir,
     protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [],
   };
-  const policies = new PolicyService(dataSource, clock, log('policies'), keys.keyVersion, async (path) => {
-    const problem = await storagePathProblem(path, storagePaths);
-    if (problem) throw validationError({ 'storage.path': problem });
-  });
+  const policies = new PolicyService(
+    dataSource,
+    clock,
+    log('policies'),
+    keys.keyVersion,
+    async (path) => {
+      const problem = await storagePathProblem(path, storagePaths);
+      if (problem) throw validationError({ 'storage.path': problem });
+    },
+    (id) => storages.requireExists(id, 'storage.storageId'),
+  );
   credentials.whenKeyRotated((id) => policies.keyRotated(id));
   const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlab?.http }));
   const verify = (id: string) => verifier.verify(id);
@@ -312,7 +324,7 @@ function buildBackup(
   );
   const retention = new RetentionService(dataSource, snapshots, clock, log('retention'));
   const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
-  return { policies, snapshots, backupRuns, backupScheduler, retention, reader, verifier, keys };
+  return { policies, snapshots, backupRuns, backupScheduler, retention, reader, verifier, keys, storages };
 }
 
 /** Restores (DOWNLOAD, NEW_PROJECT, ORIGINAL) and restore drills. */

@@ -109,8 +109,13 @@ export class ScopeShape {
 @ObjectType('BackupStorage')
 @InputType('BackupStorageInput')
 export class StorageShape {
-  @Field({ description: 'LOCAL (a directory; a mounted NFS/SMB path works the same)' }) kind!: string;
-  @Field(() => String, { nullable: true, description: 'null = <data dir>/backups' }) path?: string | null;
+  @Field({
+    description: 'LOCAL (a directory; a mounted NFS/SMB path works the same) or STORAGE (the storage storageId: S3)',
+  })
+  kind!: string;
+  @Field(() => String, { nullable: true, description: 'LOCAL only: null = <data dir>/backups' }) path?: string | null;
+  @Field(() => ID, { nullable: true, description: 'STORAGE only: the id of a storage (see storages)' })
+  storageId?: string | null;
 }
 
 export enum DrillTargetKindEnum {
@@ -197,7 +202,11 @@ export class PolicySettingsShape {
       timeZone: input.timeZone,
       window: input.window ? { start: { ...input.window.start }, end: { ...input.window.end } } : null,
       retention: stripNulls(input.retention) as unknown as BackupPolicyValue['retention'],
-      storage: { kind: input.storage.kind, path: input.storage.path ?? null } as BackupPolicyValue['storage'],
+      storage: {
+        kind: input.storage.kind,
+        path: input.storage.path ?? null,
+        storageId: input.storage.storageId ?? null,
+      } as BackupPolicyValue['storage'],
       compression: input.compression,
       encryption:
         input.encryptionCredentialId === null || input.encryptionCredentialId === undefined

@@ -77,7 +77,8 @@ export interface BackupPolicyValue {
   timeZone: string; // IANA
   window: BackupWindow | null;
   retention: Retention;
-  storage: { kind: 'LOCAL'; path: string | null }; // null = <data dir>/backups
+  /** LOCAL: a directory (path null = <data dir>/backups); STORAGE: the named storage `storageId` (S3). */
+  storage: { kind: 'LOCAL' | 'STORAGE'; path: string | null; storageId?: string | null };
   compression: 'NONE' | 'GZIP' | 'BROTLI';
   /** Credential (kind ENCRYPTION_KEY) whose secret derives the AES-256-GCM key; null = not encrypted. */
   encryption: { credentialId: string } | null;

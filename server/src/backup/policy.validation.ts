@@ -284,8 +284,17 @@ function validateRetention(p: Problems, v: unknown): Retention | undefined {
 
 function validateStorage(p: Problems, v: unknown): BackupPolicyValue['storage'] | undefined {
   const s = p.obj(v, 'storage');
-  const kind = s && p.oneOf(s.kind, 'storage.kind', ['LOCAL'] as const);
+  const kind = s && p.oneOf(s.kind, 'storage.kind', ['LOCAL', 'STORAGE'] as const);
   if (!s || !kind) return undefined;
+  if (kind === 'STORAGE') {
+    if (typeof s.storageId !== 'string' || s.storageId.trim() === '')
+      return p.add('storage.storageId', 'must be the id of a storage (storages) when kind is STORAGE');
+    if (s.path !== null && s.path !== undefined && s.path !== '')
+      return p.add('storage.path', 'must be null when kind is STORAGE (the storage says where)');
+    return { kind, path: null, storageId: s.storageId };
+  }
+  if (s.storageId !== null && s.storageId !== undefined)
+    return p.add('storage.storageId', 'must be null when kind is LOCAL');
   if (s.path === null || s.path === undefined || s.path === '') return { kind, path: null };
   if (typeof s.path !== 'string' || !isAbsolute(s.path) || s.path.includes('\0')) {
     return p.add('storage.path', 'must be an absolute path on the worker, or null for <data dir>/backups');

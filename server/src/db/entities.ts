@@ -14,6 +14,7 @@ import {
 import { WorkerEntity } from '../workers/worker.entity.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { EventHookEntity, PendingEventBackupEntity, WebhookDeliveryEntity } from '../webhooks/webhook.entity.js';
+import { StorageEntity } from '../storages/storage.entity.js';
 
 /** Every TypeORM entity, passed as classes (globs do not work under ESM). */
 export const ENTITIES = [
@@ -38,4 +39,5 @@ export const ENTITIES = [
   EventHookEntity,
   WebhookDeliveryEntity,
   PendingEventBackupEntity,
+  StorageEntity,
 ];

@@ -39,6 +39,7 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'POLICY_NOT_FOUND':
     case 'ARTIFACT_NOT_FOUND':
     case 'DRILL_RUN_NOT_FOUND':
+    case 'STORAGE_NOT_FOUND':
       return 'NOT_FOUND';
     case 'CONFLICT':
     case 'CANCELED':
@@ -50,6 +51,8 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'SNAPSHOT_HAS_DEPENDENTS':
     case 'ARTIFACT_EXISTS':
     case 'DRILL_ALREADY_RUNNING':
+    case 'STORAGE_IN_USE':
+    case 'STORAGE_NAME_TAKEN':
       return 'CONFLICT';
     case 'FORBIDDEN':
       return 'FORBIDDEN';

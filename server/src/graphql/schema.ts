@@ -12,6 +12,7 @@ import { RestoreResolver } from '../restore/restore.resolver.js';
 import { DrillResolver, OrganizationDrillResolver } from '../restore/drill.resolver.js';
 import { ConnectionResolver } from '../connections/connection.resolver.js';
 import { CredentialResolver } from '../credentials/credential.resolver.js';
+import { StorageResolver } from '../storages/storage.resolver.js';
 import { OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
 import { DashboardResolver } from '../dashboard/dashboard.resolver.js';
 import { WorkerResolver } from '../workers/worker.resolver.js';
@@ -24,6 +25,7 @@ import type { LabkeeperPubSub } from './pubsub.js';
 export const RESOLVERS = [
   ApiTokenResolver,
   CredentialResolver,
+  StorageResolver,
   ConnectionResolver,
   OrganizationResolver,
   RepositoryResolver,

@@ -62,6 +62,10 @@ export const DOMAIN_ERROR_CODES = [
   'ARTIFACT_CORRUPT',
   'ENCRYPTION_KEY_MISMATCH',
   'STORAGE_UNAVAILABLE',
+  // storages
+  'STORAGE_NOT_FOUND',
+  'STORAGE_IN_USE',
+  'STORAGE_NAME_TAKEN',
 ] as const;
 
 export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];

@@ -91,6 +91,7 @@ export interface StorageBackend {
  * root, opened once and shared.
  */
 export interface StorageRoots {
-  rootFor(policy: { storage: { path: string | null } }): string;
+  /** `storage:<id>` for a named storage (S3), else the local directory's absolute path. */
+  rootFor(policy: { storage: { path: string | null; storageId?: string | null } }): string;
   at(root: string): Promise<StorageBackend>;
 }

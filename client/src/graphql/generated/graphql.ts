@@ -56,10 +56,12 @@ export type BackupScopeInput = {
 };
 
 export type BackupStorageInput = {
-  /** LOCAL (a directory; a mounted NFS/SMB path works the same) */
+  /** LOCAL (a directory; a mounted NFS/SMB path works the same) or STORAGE (the storage storageId: S3) */
   kind: string;
-  /** null = <data dir>/backups */
+  /** LOCAL only: null = <data dir>/backups */
   path?: string | null | undefined;
+  /** STORAGE only: the id of a storage (see storages) */
+  storageId?: string | number | null | undefined;
 };
 
 export type BackupWindowInput = {

@@ -12,6 +12,7 @@ import { CredentialVersions1795571100000 } from './1795571100000-CredentialVersi
 import { SnapshotCompleteness1795572000000 } from './1795572000000-SnapshotCompleteness.js';
 import { ApiQueryIndexes1796212696786 } from './1796212696786-ApiQueryIndexes.js';
 import { EventDrivenBackups1796212718570 } from './1796212718570-EventDrivenBackups.js';
+import { Storages1796215072098 } from './1796215072098-Storages.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -28,4 +29,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   SnapshotCompleteness1795572000000,
   ApiQueryIndexes1796212696786,
   EventDrivenBackups1796212718570,
+  Storages1796215072098,
 ];
