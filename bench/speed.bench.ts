@@ -156,7 +156,7 @@ async function graphql(url: string, token: string, query: string, variables: Rec
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a script reading known result shapes
+
   const body = (await response.json()) as { data?: any; errors?: unknown[] };
   if (body.errors) throw new Error(`GraphQL: ${JSON.stringify(body.errors)}`);
   return body.data;

@@ -9,12 +9,12 @@ declare module 's3rver' {
     configureBuckets?: { name: string }[];
     vhostBuckets?: boolean;
   }
-  type Middleware = (ctx: any, next: () => Promise<void>) => Promise<void> | void; // eslint-disable-line @typescript-eslint/no-explicit-any
+  type Middleware = (ctx: any, next: () => Promise<void>) => Promise<void> | void;
   class S3rver {
     constructor(options: S3rverOptions);
     middleware: Middleware[];
-    store: any; // eslint-disable-line @typescript-eslint/no-explicit-any
-    context: { store: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    store: any;
+    context: { store: any };
     httpServer?: Server;
     run(): Promise<{ address: string; port: number }>;
     close(): Promise<void>;

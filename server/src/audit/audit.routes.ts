@@ -30,7 +30,7 @@ export function mountAuditRoutes(
       res.status(403).json(errorBody('Only ADMIN tokens may read the audit log.', 'FORBIDDEN'));
       return;
     }
-    const filter = parseFilter(req.query as Record<string, unknown>);
+    const filter = parseFilter(req.query);
     if (typeof filter === 'string') {
       res.status(400).json(errorBody(filter, 'BAD_USER_INPUT'));
       return;
@@ -49,8 +49,7 @@ export function mountAuditRoutes(
 }
 
 function parseFilter(query: Record<string, unknown>): AuditFilter | string {
-  const text = (name: string) =>
-    typeof query[name] === 'string' && query[name] !== '' ? (query[name] as string) : null;
+  const text = (name: string) => (typeof query[name] === 'string' && query[name] !== '' ? query[name] : null);
   const date = (name: string) => {
     const value = text(name);
     if (value === null) return null;
