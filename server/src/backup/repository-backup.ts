@@ -121,10 +121,18 @@ export class RepositoryBackup {
   }
 
   async run(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
-    if (item.groupId) return this.deps.transfers.use(() => this.deps.groupBackup(run, item, ctx), ctx.signal);
+    // A group's snapshot is written under the same one-writer lock as a repository's: a job taken over
+    // while its first run is still going (a lock that expired on a busy machine) must not clear the
+    // artifacts the first run is about to commit.
+    if (item.groupId)
+      return withRepositoryLock(this.deps.dataSource, repositoryLockName(item), async () => {
+        await this.refreshSnapshotId(item);
+        return this.deps.transfers.use(() => this.deps.groupBackup(run, item, ctx), ctx.signal);
+      });
     const steps = new StepTimer();
     return withRepositoryLock(this.deps.dataSource, repositoryLockName(item), async () => {
       steps.mark('lock');
+      await this.refreshSnapshotId(item);
       const outcome = await this.locked(run, item, ctx, steps);
       const stepsMs = steps.done();
       this.deps.logger.info(
@@ -134,6 +142,12 @@ export class RepositoryBackup {
       this.deps.onStepsTimed?.(stepsMs, outcome.status);
       return outcome;
     });
+  }
+
+  /** The snapshot id another run of this item may have fixed (and committed) while this one waited for the lock. */
+  private async refreshSnapshotId(item: BackupRunItemEntity): Promise<void> {
+    const current = await this.deps.dataSource.getRepository(BackupRunItemEntity).findOneBy({ id: item.id });
+    if (current?.snapshotId) item.snapshotId = current.snapshotId;
   }
 
   private async locked(
