@@ -152,3 +152,59 @@ describe('group metadata', () => {
     });
   });
 });
+
+describe('one writer per group', () => {
+  it('a group job taken over while its first run is still listing ends with one verified snapshot, not two writers in one folder', async () => {
+    const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean } }>(
+      t.ws(),
+      `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal } }`,
+      { o: orgId },
+    );
+    await untilListening(
+      sub,
+      () =>
+        t.app.pubSub.publish('BACKUP_PROGRESS', {
+          organizationId: orgId,
+          runId: 'probe',
+          runStatus: 'QUEUED',
+          itemsTotal: 0,
+          itemsDone: 0,
+          itemsFailed: 0,
+          item: null,
+          isTerminal: false,
+          at: '',
+        }),
+      (e) => e.backupProgress.runId === 'probe',
+    );
+    const listing = sim.holdNext({ pathPattern: new RegExp(`^/api/v4/groups/${rootId}/labels`), method: 'GET' });
+    const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
+    const runId = run.data.runNow.id;
+    await listing.reached;
+    const itemsOf = async () =>
+      (
+        await t.gql(
+          `query($id: ID!) { backupRun(id: $id) { items { id pathWithNamespace status snapshotId errorMessage } } }`,
+          { id: runId },
+        )
+      ).data.backupRun.items as { id: string; pathWithNamespace: string; status: string; snapshotId: string | null }[];
+    const root = (await itemsOf()).find((i) => i.pathWithNamespace === 'acme')!;
+    // What a second worker does when the first one's job lock has expired on a busy machine.
+    const takeover = t.app.services.backupRuns.runItem(runId, root.id, async () => undefined);
+    listing.release();
+    await takeover;
+    await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal);
+    sub.dispose();
+    const after = (await itemsOf()).find((i) => i.pathWithNamespace === 'acme')!;
+    expect(after).toMatchObject({ status: 'SUCCEEDED', snapshotId: root.snapshotId ?? expect.any(String) });
+    const snapshots = (
+      await t.gql(`query($r: ID!) { backupRun(id: $r) { items { snapshot { id verificationStatus groupId } } } }`, {
+        r: runId,
+      })
+    ).data.backupRun.items
+      .map((i: { snapshot: { id: string; verificationStatus: string; groupId: string | null } | null }) => i.snapshot)
+      .filter((s: { groupId: string | null } | null) => s?.groupId);
+    expect(snapshots.every((s: { verificationStatus: string }) => s.verificationStatus === 'VERIFIED')).toBe(true);
+    const verified = await t.gql(`mutation($id: ID!) { verifySnapshot(id: $id) { ok } }`, { id: after.snapshotId });
+    expect(verified.data.verifySnapshot.ok).toBe(true);
+  });
+});
