@@ -104,7 +104,11 @@ export function requireWriteScopes(connection: ConnectionEntity, anyOf: string[]
     'CONNECTION_NOT_CONNECTED',
     `connection ${connection.id} cannot ${what}: its token lacks the ${anyOf.join(' or ')} scope; connect with a token that has it`,
     {
-      details: { fields: { targetConnectionId: `needs ${anyOf.join(' or ')} to ${what}` } },
+      details: {
+        fields: {
+          targetConnectionId: `its token lacks the ${anyOf.join(' or ')} scope needed to ${what}; connect with a token that has it`,
+        },
+      },
     },
   );
 }
