@@ -6,7 +6,7 @@
  *   foundations  shared/ config/                        import nothing of the domain
  *   adapters     gitlab/ storage/ git/ events/          import no domain module, no edge
  *   domains      access/ credentials/ connections/ organizations/ workers/ snapshot/ backup/
- *                restore/ dashboard/ metrics/           never import an edge
+ *                restore/ dashboard/ metrics/ webhooks/  never import an edge
  *   edges        graphql/ jobs/ web/, and inside a domain its GraphQL surface (*.resolver.ts,
  *                *.type.ts, *.inputs.ts, *.args.ts) and HTTP routes (*.routes.ts)
  *   root         app.ts main.ts worker.ts services.ts db/  may import everything
@@ -15,7 +15,8 @@
  * here and in docs/DESIGN.md, so the picture and the tree cannot drift apart.
  */
 
-const DOMAINS = 'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics';
+const DOMAINS =
+  'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics|webhooks';
 const ADAPTERS = 'gitlab|storage|git|events';
 const EDGES = 'graphql|jobs|web';
 const FOUNDATIONS = 'shared|config';
@@ -32,51 +33,6 @@ const domainSurface = `^server/src/(${DOMAINS})/.+\\.(resolver|type|inputs|args|
 /** Packages of the edges: a service imports none of them (STYLE.md, "Thin resolvers, testable domain"). */
 const edgePackages =
   '(^|/)node_modules/(type-graphql|graphql|graphql-ws|graphql-scalars|@apollo/server|@as-integrations/express5|@graphql-yoga/subscription|express|agenda|@agendajs/[^/]+)/';
-
-/**
- * Known exceptions: imports that break a rule today and are being removed by the restructuring of
- * issue 10, listed as importing file → imported files. Delete an entry as soon as main no longer
- * has that import (`npm run boundaries` then proves it stays gone); an entry that no longer
- * matches anything is harmless but should go too. Nothing new may be added here without a reason.
- */
-const KNOWN_EXCEPTIONS = {
-  // restore/ reads snapshots through snapshot/ only (issue 10, point 1).
-  'restore-reads-through-snapshot': {
-    'server/src/restore/drill-scheduler.ts': ['backup/backup.entity.ts'],
-    // Drills read their settings from the policy (allowed), but the policy entity still lives in
-    // backup.entity.ts beside the runs, and the slot arithmetic in backup-schedule.ts: moving
-    // BackupPolicyEntity to policy.entity.ts and `nextBackup` beside it removes both.
-    'server/src/restore/drill.service.ts': ['backup/backup-schedule.ts'],
-    // `LfsPointer` and `uniqueObjects` still come from backup/lfs.ts; both describe the format and
-    // belong in snapshot/lfs-layout.ts.
-    'server/src/restore/lfs-upload.ts': ['backup/lfs.ts'],
-  },
-};
-
-const escape = (path) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** `^(a|b)$` for a list of paths. */
-const anyOf = (paths) => `^(${paths.map(escape).join('|')})$`;
-/** A `pathNot` that adds `extra` to what `pathNot` already excluded. */
-const orPath = (pathNot, extra) => (pathNot ? `${pathNot}|${extra}` : extra);
-
-/**
- * A rule with its known exceptions: the rule itself for every other file, and for each excepted
- * file the same rule minus exactly the imports listed (a new import of that file is still caught).
- */
-function withKnownExceptions(rule) {
-  const exceptions = KNOWN_EXCEPTIONS[rule.name];
-  if (!exceptions || Object.keys(exceptions).length === 0) return [rule];
-  const files = Object.keys(exceptions);
-  return [
-    { ...rule, from: { ...rule.from, pathNot: orPath(rule.from.pathNot, anyOf(files)) } },
-    ...files.map((file) => ({
-      ...rule,
-      comment: `${rule.comment} (known exception of ${file} being removed: see KNOWN_EXCEPTIONS)`,
-      from: { path: anyOf([file]) },
-      to: { ...rule.to, pathNot: orPath(rule.to.pathNot, anyOf(exceptions[file].map((p) => `server/src/${p}`))) },
-    })),
-  ];
-}
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -148,13 +104,32 @@ module.exports = {
       to: { path: '^server/src/backup/', pathNot: '^server/src/backup/policy\\.[a-z-]+\\.ts$' },
     },
     {
+      name: 'webhooks-start-runs-through-the-run-service',
+      severity: 'error',
+      comment:
+        'webhooks/ (event-driven backups) turns GitLab events into BackupRuns through the public ' +
+        'BackupRunService.runNow only; it never reaches into the backup engine (repository backup, ' +
+        'snapshots, retention).',
+      from: { path: '^server/src/webhooks/' },
+      to: { path: '^server/src/backup/', pathNot: '^server/src/backup/(backup-run\\.service|backup\\.entity)\\.ts$' },
+    },
+    {
+      name: 'no-domain-depends-on-webhooks',
+      severity: 'error',
+      comment:
+        'Event-driven backups sit on top of the other domains: none of them imports webhooks/ (a ' +
+        'connection learns of it only through the beforeDisconnect hook the composition root wires).',
+      from: { path: domain, pathNot: '^server/src/webhooks/' },
+      to: { path: '^server/src/webhooks/' },
+    },
+    {
       name: 'snapshot-below-backup-and-restore',
       severity: 'error',
       comment:
         'snapshot/ owns the open format that backup/ writes and restore/ reads; it imports neither ' +
         'of them (nor any other domain but credentials/ for keys), so the format has one room.',
       from: { path: '^server/src/snapshot/', pathNot: domainSurface },
-      to: { path: `^server/src/(backup|restore|connections|organizations|workers|access|dashboard|metrics)/` },
+      to: { path: `^server/src/(backup|restore|connections|organizations|workers|access|dashboard|metrics|webhooks)/` },
     },
     {
       name: 'composition-root-imported-by-no-module',
@@ -189,7 +164,7 @@ module.exports = {
       from: {},
       to: { couldNotResolve: true },
     },
-  ].flatMap(withKnownExceptions),
+  ],
   options: {
     doNotFollow: { path: 'node_modules' },
     // Type-only imports are dependencies too: a domain that imports a GraphQL context type is

@@ -5,6 +5,7 @@
  *   npm run bench -- --quick  # ~10 repositories, ~20 MiB (well under a minute)
  *   npm run bench -- --full-only  # only raw clone vs full backup, interleaved 3× (A/B/A/B/A/B)
  *   options: --keep (keep the work directory), --no-trace (no git trace2 breakdown)
+ *   npm run bench -- --api | --subscribers 1000  # API and subscriptions vs bare baselines: speed.bench.ts
  *
  * One run on one machine, against the GitLab simulator (test/support/gitlab-simulator: git over
  * smart HTTP served by `git http-backend`; in a child process, see sim-host.ts, as GitLab is not
@@ -45,8 +46,6 @@ import { execFileSync } from 'node:child_process';
 import {
   chmodSync,
   createReadStream,
-  createWriteStream,
-  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -54,12 +53,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { mkdtemp, open } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createHash, randomBytes } from 'node:crypto';
@@ -73,7 +71,7 @@ import { bundleHeader } from '../server/src/git/mirror.js';
 import { fetchPack, lsRefs } from '../server/src/git/upload-pack.js';
 import { CORPUS_VERSION, loadCorpus, type CorpusRepo } from './corpus.js';
 import { SimHost, type HostedRepo } from './sim-host.js';
-import { cpuSecondsOf, GitTrace, machineCpu, machineCpuSince, mib, MiB, pool, run, secs, treeSize } from './measure.js';
+import { cpuSecondsOf, GitTrace, machineCpu, machineCpuSince, mib, pool, run, secs, treeSize } from './measure.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -149,6 +147,7 @@ interface PassResult {
 /** With BENCH_MARKS: every statement sent through node-postgres, by its first 90 characters. */
 const queryCounts = new Map<string, number>();
 if (process.env.BENCH_MARKS) {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the client as `this`
   const original = pg.Client.prototype.query as (...args: unknown[]) => unknown;
   (pg.Client.prototype as { query: unknown }).query = function (this: unknown, ...args: unknown[]) {
     const first = args[0] as string | { text?: string; name?: string };
@@ -927,7 +926,10 @@ async function microBreakdown(
 }
 
 try {
-  await main();
+  // --api, --subscribers N, --restore: where users wait (speed.bench.ts).
+  if (['--api', '--subscribers', '--restore'].some((flag) => argv.includes(flag)))
+    await (await import('./speed.bench.js')).speedBench(argv);
+  else await main();
   process.exit(0);
 } catch (error) {
   console.error(error);

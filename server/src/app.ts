@@ -16,7 +16,7 @@ import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { PgEventTarget } from './events/pg-event-target.js';
 import type { GitLabClientFactory, GitLabOAuthClient } from './gitlab/gitlab.port.js';
 import type { RetryOptions } from './gitlab/retry-policy.js';
-import { createLabkeeperPubSub, type LabkeeperPubSub } from './graphql/pubsub.js';
+import { createLabkeeperPubSub, topicRoutes, type LabkeeperPubSub } from './graphql/pubsub.js';
 import { buildLabkeeperSchema } from './graphql/schema.js';
 import { createHttpServer } from './graphql/server.js';
 import { backupJobSlots, openJobStore, type JobStore } from './jobs/agenda.js';
@@ -31,6 +31,7 @@ import { systemClock, type Clock } from './shared/clock.js';
 import { restrictNewFiles, secureDataDir } from './shared/data-dir.js';
 import type { Logger } from './shared/logger.js';
 import { mountClient } from './web/client.routes.js';
+import { mountWebhookRoutes } from './webhooks/webhooks.routes.js';
 
 export const VERSION = '0.1.0';
 
@@ -51,6 +52,8 @@ export interface RunningApp {
   services: Services;
   dataSource: DataSource;
   pubSub: LabkeeperPubSub;
+  /** The events' transport: its listener counts show what subscribers hold. */
+  events: PgEventTarget;
   jobStore: JobStore;
   /** The API's base URL (when `api`), e.g. http://localhost:4000. */
   url: string | null;
@@ -62,7 +65,7 @@ export interface RunningApp {
   metrics: ProcessMetrics | null;
   /** The worker-only process's own metrics port (LABKEEPER_METRICS_PORT), else null. */
   metricsPort: number | null;
-  stop(): Promise<void>;
+  stop: () => Promise<void>;
 }
 
 /** Shutdown steps, run in reverse order of registration. */
@@ -83,7 +86,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
     const box = new SecretBox(
       config.masterKey ?? (await loadOrCreateMasterKey(join(config.dataDir, 'master.key'))).key,
     );
-    const pubSub = await openEvents(databaseUrl, logger, cleanups);
+    const { pubSub, events } = await openEvents(databaseUrl, logger, cleanups);
     const jobStore = await openJobs(options, databaseUrl, cleanups);
     const metrics = config.metrics ? new ProcessMetrics() : null;
     const services = buildServices({
@@ -112,6 +115,7 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
       services,
       dataSource,
       pubSub,
+      events,
       jobStore,
       url: api ? `http://localhost:${api.port}` : null,
       port: api?.port ?? null,
@@ -160,11 +164,15 @@ async function openDatabaseStep(
 }
 
 /** Events across processes: PostgreSQL LISTEN/NOTIFY under the typed pubsub. */
-async function openEvents(databaseUrl: string, logger: Logger, cleanups: Cleanups): Promise<LabkeeperPubSub> {
-  const eventTarget = new PgEventTarget(databaseUrl, logger.child({ component: 'events' }));
+async function openEvents(
+  databaseUrl: string,
+  logger: Logger,
+  cleanups: Cleanups,
+): Promise<{ pubSub: LabkeeperPubSub; events: PgEventTarget }> {
+  const eventTarget = new PgEventTarget(databaseUrl, logger.child({ component: 'events' }), { route: topicRoutes });
   await eventTarget.start();
   cleanups.push(() => eventTarget.close());
-  return createLabkeeperPubSub(eventTarget);
+  return { pubSub: createLabkeeperPubSub(eventTarget), events: eventTarget };
 }
 
 /** The job store: every process enqueues; only workers process. */
@@ -279,6 +287,7 @@ async function startApi(
         async (tokenId) =>
           /^[0-9a-f-]{36}$/.test(tokenId) && (await services.apiTokens.inactiveAmong([tokenId])).length === 0,
       );
+      mountWebhookRoutes(app, services.webhookReceiver, log('webhooks'));
       if (metrics) mountMetrics(app, metrics.registry, config.metrics?.token ?? null, log('metrics'));
       mountClient(app, config.clientDir, log('web'));
     },

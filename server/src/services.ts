@@ -51,6 +51,9 @@ import { createStorageRoots } from './storage/storage-roots.js';
 import { storagePathProblem } from './storage/storage-path.js';
 import { validationError } from './shared/errors.js';
 import { WorkerService } from './workers/worker.service.js';
+import { EventBackupScheduler } from './webhooks/event-backup-scheduler.js';
+import { EventHookService } from './webhooks/event-hook.service.js';
+import { WebhookReceiver } from './webhooks/webhook-receiver.service.js';
 
 /** Every domain service of one process, built once by buildServices. */
 export interface Services {
@@ -71,6 +74,12 @@ export interface Services {
   drills: DrillService;
   drillScheduler: DrillScheduler;
   storageHistory: StorageHistoryService;
+  /** Event-driven backups: the organization option and its group webhook. */
+  eventHooks: EventHookService;
+  /** POST /hooks/gitlab/:organizationId deliveries. */
+  webhookReceiver: WebhookReceiver;
+  /** Due event-triggered backups → BackupRuns with trigger EVENT. */
+  eventBackups: EventBackupScheduler;
   oauthRedirectUri: string;
 }
 
@@ -98,7 +107,8 @@ export function buildServices(given: ServiceInfrastructure): Services {
   const people = buildAccessAndConnections(infra);
   const backup = buildBackup(infra, people);
   const restore = buildRestore(infra, people, backup);
-  const { dataSource, clock } = infra;
+  const { dataSource, clock, config, logger, box } = infra;
+  const log = componentLogger(logger);
   return {
     apiTokens: people.apiTokens,
     credentials: people.credentials,
@@ -117,6 +127,9 @@ export function buildServices(given: ServiceInfrastructure): Services {
     drills: restore.drills,
     drillScheduler: restore.drillScheduler,
     storageHistory: new StorageHistoryService(dataSource, clock),
+    eventHooks: people.eventHooks,
+    webhookReceiver: new WebhookReceiver(dataSource, box, clock, log('webhooks'), config.events),
+    eventBackups: new EventBackupScheduler(dataSource, backup.backupRuns, clock, log('webhooks'), config.events),
     oauthRedirectUri: people.redirectUri,
   };
 }
@@ -161,6 +174,8 @@ function buildAccessAndConnections({
     config.gitlabOAuth,
     redirectUri,
   );
+  // Built before connections: a disconnect removes the organizations' webhooks first.
+  const eventHooks = new EventHookService(dataSource, box, sessions, clock, log('webhooks'), config.publicUrl);
   const sync = new SyncService(dataSource, sessions, queue, clock, log('sync'), (e) =>
     pubSub.publish('SYNC_PROGRESS', e.organizationId, e),
   );
@@ -197,10 +212,25 @@ function buildAccessAndConnections({
     clock,
     log('connections'),
     publishStatus,
-    { afterConnected, checkWorker: (id) => workers.exists(id) },
+    {
+      afterConnected,
+      checkWorker: (id) => workers.exists(id),
+      beforeDisconnect: (id) => eventHooks.removeForConnection(id),
+    },
     config.gitlabOAuth,
   );
-  return { apiTokens, credentials, connections, sessions, oauthAttempts, organizations, sync, workers, redirectUri };
+  return {
+    apiTokens,
+    credentials,
+    connections,
+    sessions,
+    oauthAttempts,
+    organizations,
+    sync,
+    workers,
+    eventHooks,
+    redirectUri,
+  };
 }
 
 /** Policies, snapshots (reader, checker, verifier), repository and group backups, runs, retention. */
@@ -316,6 +346,12 @@ function buildRestore(
   const drills = new DrillService(dataSource, backup.policies, newProjectDeps, queue, clock, log('drill'), (e) =>
     pubSub.publish('DRILL_CHANGED', e),
   );
-  const drillScheduler = new DrillScheduler(dataSource, drills, clock, log('drill'));
+  const drillScheduler = new DrillScheduler({
+    dataSource,
+    policies: backup.policies,
+    drills,
+    clock,
+    logger: log('drill'),
+  });
   return { restores, drills, drillScheduler };
 }

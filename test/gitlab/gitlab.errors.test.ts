@@ -6,7 +6,8 @@ import { DomainError } from '../../server/src/shared/errors.js';
 
 /** A GitbeakerRequestError exactly as gitbeaker's own requester throws it (body already read). */
 function gitbeakerError(status: number, json: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const description = String(json.error ?? json.message ?? '');
+  const said = json.error ?? json.message;
+  const description = typeof said === 'string' ? said : '';
   return new GitbeakerRequestError(description, {
     cause: {
       description,

@@ -85,6 +85,11 @@ describe('the import-boundary check', () => {
         },
         {
           rule: 'restore-reads-through-snapshot',
+          from: 'server/src/restore/drill-scheduler.ts',
+          to: 'server/src/backup/backup-schedule.ts',
+        },
+        {
+          rule: 'restore-reads-through-snapshot',
           from: 'server/src/restore/restore-plan.ts',
           to: 'server/src/backup/manifest.ts',
         },

@@ -64,6 +64,7 @@ beforeAll(async () => {
   sim.pushLfsPointer(projectId, { path: 'assets/logo.png', content: randomBytes(200_000) });
   sim.createBranch(projectId, { branch: 'release' });
   for (let i = 1; i <= 3; i++) sim.createIssue(projectId, { title: `Issue ${i}` });
+  sim.createVariable(projectId, { key: 'DEPLOY_TOKEN', value: 's3cr3t-value', protected: true, masked: true });
   t = await startTestApp({ gitlab: { url: sim.url }, clock });
   ({ organizationId: orgId } = await connectOrganization(t, sim, {
     userId: alice.id,
@@ -99,6 +100,17 @@ function download(url: string | URL): Promise<{ status: number; body: Buffer }> 
       response.once('error', reject);
     }).once('error', reject);
   });
+}
+
+/** The decrypt script of docs/FORMAT-ENCRYPTION.md, as a user would copy it. */
+function documentedScript(): string {
+  const doc = readFileSync(new URL('../../docs/FORMAT-ENCRYPTION.md', import.meta.url), 'utf8');
+  const code = doc
+    .split('```js\n')
+    .map((block) => block.split('```')[0])
+    .find((block) => block.startsWith('// decrypt-artifact.mjs'));
+  if (!code) throw new Error('no decrypt-artifact.mjs block in docs/FORMAT-ENCRYPTION.md');
+  return code;
 }
 
 type Progress = {
@@ -198,7 +210,7 @@ describe('DOWNLOAD restore', () => {
       'git',
       ['update-ref', '--stdin'],
       restored,
-      Object.entries(last.git.refs)
+      Object.entries(last.git.refs as Record<string, string>)
         .map(([ref, sha]) => `update ${ref} ${sha}\n`)
         .join(''),
     );
@@ -229,6 +241,29 @@ describe('DOWNLOAD restore', () => {
       .trim()
       .split('\n');
     expect(lines.map((l) => JSON.parse(l).title).sort()).toEqual(['Issue 1', 'Issue 2', 'Issue 3']);
+    // CI/CD variables: decrypted with the steps and the script of docs/FORMAT.md and FORMAT-ENCRYPTION.md only
+    const variables = last.artifacts.find((a: { metadataType?: string }) => a.metadataType === 'ci_variables');
+    expect(variables).toMatchObject({ encrypted: true });
+    expect(last.encryption).toBeNull(); // the policy has no key: the installation key sealed them
+    const script = join(scratch, 'decrypt-artifact.mjs');
+    writeFileSync(script, documentedScript());
+    const plain = join(scratch, 'ci_variables.jsonl');
+    await sh('env', [
+      `LABKEEPER_MASTER_KEY=${t.masterKey}`,
+      process.execPath,
+      script,
+      orgId,
+      join(snapshotsDir, incrementalId, variables.path),
+      `${plain}.packed`,
+    ]);
+    const packed = readFileSync(`${plain}.packed`);
+    const text = (variables.compression === 'GZIP' ? gunzipSync(packed) : packed).toString('utf8');
+    expect(
+      text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l)),
+    ).toEqual([expect.objectContaining({ key: 'DEPLOY_TOKEN', value: 's3cr3t-value', protected: true, masked: true })]);
     // every artifact's sha256 is the manifest's
     for (const a of last.artifacts)
       expect(

@@ -37,7 +37,7 @@ async function capture(transform: Transform, bytes: Buffer, writeBytes = 16 * Ki
   });
   const error = await pipeline(Readable.from(chunks), transform, sink).then(
     () => null,
-    (e: unknown) => e,
+    (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
   );
   return { output: Buffer.concat(out), error };
 }

@@ -150,7 +150,10 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
         if (result.errors) failure = result.errors;
         const event = result.data as T;
         events.push(event);
-        for (const w of waiters.splice(0)) w.predicate(event) ? w.resolve(event) : waiters.push(w);
+        for (const w of waiters.splice(0)) {
+          if (w.predicate(event)) w.resolve(event);
+          else waiters.push(w);
+        }
       },
       error: (error) => {
         failure = error;

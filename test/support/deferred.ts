@@ -19,9 +19,9 @@ export function createDeferred<T = void>(): Deferred<T> {
 
 /** Resources to release after each test, in reverse order of creation. */
 export function leftovers() {
-  const cleanups: (() => Promise<unknown> | unknown)[] = [];
+  const cleanups: (() => unknown)[] = []; // a cleanup may return a promise, which is awaited
   return {
-    add<T>(cleanup: () => Promise<unknown> | unknown, value?: T): T {
+    add<T>(cleanup: () => unknown, value?: T): T {
       cleanups.push(cleanup);
       return value as T;
     },

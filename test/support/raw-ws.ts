@@ -32,9 +32,12 @@ export async function openRawSocket(url: string, token: string | null): Promise<
     socket.on('close', (code, reason) => resolve({ code, reason: String(reason), at: Date.now() })),
   );
   socket.on('message', (data) => {
-    const message = JSON.parse(String(data)) as RawMessage;
+    const message = JSON.parse((data as Buffer).toString('utf8')) as RawMessage; // ws's default binaryType
     messages.push(message);
-    for (const w of waiters.splice(0)) w.predicate(message) ? w.resolve(message) : waiters.push(w);
+    for (const w of waiters.splice(0)) {
+      if (w.predicate(message)) w.resolve(message);
+      else waiters.push(w);
+    }
   });
   const next = (predicate: (m: RawMessage) => boolean) => {
     const found = messages.find(predicate);

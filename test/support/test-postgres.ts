@@ -21,9 +21,9 @@ const stop = async () => {
   await rm(dir, { recursive: true, force: true });
   process.exit(0);
 };
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-process.stdin.on('end', stop);
-process.stdin.on('close', stop);
+process.on('SIGTERM', () => void stop());
+process.on('SIGINT', () => void stop());
+process.stdin.on('end', () => void stop());
+process.stdin.on('close', () => void stop());
 process.stdin.resume();
 console.log(`READY ${pg.adminUrl}`);

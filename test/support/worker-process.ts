@@ -48,7 +48,10 @@ export function startWorkerProcess(api: TestApp, env: Record<string, string>): W
       return;
     }
     log.push(entry);
-    for (const w of waiters.splice(0)) w.predicate(entry) ? w.resolve(entry) : waiters.push(w);
+    for (const w of waiters.splice(0)) {
+      if (w.predicate(entry)) w.resolve(entry);
+      else waiters.push(w);
+    }
   });
   const logged: WorkerProcess['logged'] = (predicate) => {
     const found = log.find(predicate);

@@ -30,10 +30,10 @@ afterAll(async () => {
 /** Resolves after the worker's next heartbeat that reports a load matching `accept`. */
 function nextHeartbeat(accept: (runningJobs: number) => boolean): Promise<number> {
   const workers = t.app.services.workers;
-  const original = workers.heartbeat;
+  const original = workers.heartbeat.bind(workers);
   const seen = createDeferred<number>();
   workers.heartbeat = async (id: string, runningJobs?: number) => {
-    await original.call(workers, id, runningJobs);
+    await original(id, runningJobs);
     if (runningJobs !== undefined && accept(runningJobs)) {
       workers.heartbeat = original;
       seen.resolve(runningJobs);

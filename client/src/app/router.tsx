@@ -17,7 +17,7 @@ import {
 interface RouterState {
   path: string;
   search: URLSearchParams;
-  navigate(to: string, options?: { replace?: boolean }): void;
+  navigate: (to: string, options?: { replace?: boolean }) => void;
 }
 
 const RouterContext = createContext<RouterState | null>(null);

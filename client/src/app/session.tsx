@@ -9,8 +9,8 @@ import { storedToken, storeToken, takeTokenFromUrl } from '../api/session';
 
 interface SessionState {
   token: string | null;
-  signIn(token: string): void;
-  signOut(reason?: string): void;
+  signIn: (token: string) => void;
+  signOut: (reason?: string) => void;
   /** Why the last session ended (an expired or revoked token), shown on the sign-in screen. */
   signedOutReason: string | null;
 }

@@ -12,7 +12,7 @@ export function Dialog({
 }: {
   title: string;
   open: boolean;
-  onClose(): void;
+  onClose: () => void;
   children: ReactNode;
 }) {
   const ref = useRef<HTMLDialogElement>(null);

@@ -50,7 +50,7 @@ export function Checkbox({
 }: {
   label: ReactNode;
   checked: boolean;
-  onChange(value: boolean): void;
+  onChange: (value: boolean) => void;
   hint?: ReactNode;
   name?: string;
 }) {

@@ -73,6 +73,10 @@ export class BackupRunResolver {
   @Authorized()
   @Subscription(() => BackupProgressEvent, {
     topics: 'BACKUP_PROGRESS',
+    // Scoped delivery (graphql/pubsub.ts): a run's events, or an organization's; neither → all
+    // (and the resolver refuses). The filter only checks the second argument when both are given.
+    topicId: ({ args }: { args: { runId?: string | null; organizationId?: string | null } }) =>
+      args.runId ? `run:${args.runId}` : args.organizationId ? `org:${args.organizationId}` : undefined,
     filter: ({
       payload,
       args,

@@ -83,7 +83,7 @@ export async function encryptionUsers(dataSource: DataSource, credentialId: stri
     `SELECT organization_id FROM backup_policies WHERE value->'encryption'->>'credentialId' = $1`,
     [credentialId],
   );
-  const [{ n }] = await dataSource.query(
+  const [{ n }] = await dataSource.query<{ n: number }[]>(
     'SELECT count(*)::int AS n FROM snapshots WHERE encryption_credential_id = $1',
     [credentialId],
   );

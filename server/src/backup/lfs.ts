@@ -29,23 +29,16 @@ import { transferCanceled } from '../gitlab/gitlab.errors.js';
 import type { GitAuth, GitLabHttp } from '../gitlab/gitlab-http.js';
 import { LfsBatchClient, type LfsAction, type LfsBatchEntry } from '../gitlab/lfs-batch.js';
 import { bareUrl } from '../gitlab/redact.js';
-import { LFS_OID } from '../snapshot/lfs-layout.js';
+import { uniqueObjects, type LfsPointer } from '../snapshot/lfs-layout.js';
 
-export interface LfsPointer {
-  /** sha256 of the content, 64 lowercase hex digits. */
-  oid: string;
-  /** Bytes of the content. */
-  size: number;
-}
-
-// The storage layout of LFS objects is part of the snapshot format (snapshot/lfs-layout.ts); the
-// batch endpoint's URL belongs to the GitLab client (gitlab/lfs-batch.ts).
-export { lfsKey } from '../snapshot/lfs-layout.js';
+// The storage layout of LFS objects and what an object is (oid and size) are part of the snapshot
+// format (snapshot/lfs-layout.ts); the batch endpoint's URL belongs to the GitLab client
+// (gitlab/lfs-batch.ts).
+export { lfsKey, type LfsPointer } from '../snapshot/lfs-layout.js';
 export { lfsBatchUrl } from '../gitlab/lfs-batch.js';
 
 // ---- pointers ---------------------------------------------------------------------------------
 
-const OID = LFS_OID;
 /** git-lfs reads blobs below this size as possible pointers (lfs/scanner.go blobSizeCutoff). */
 export const POINTER_MAX_SIZE = 1024;
 /** The versions git-lfs accepts: the current one and the pre-release "hawser" one. */
@@ -255,7 +248,7 @@ export interface LfsDownloadOptions {
   sink(oid: string, size: number, body: Readable): Promise<void>;
   signal?: AbortSignal;
   /** Objects settled (any outcome) and bytes received so far. */
-  onProgress?(done: number, bytes: number): void;
+  onProgress?: (done: number, bytes: number) => void;
   /** Objects per batch request (≤ 100, git-lfs' and GitLab's batch size). */
   batchSize?: number;
   /** Parallel object downloads (default 4). */
@@ -401,18 +394,6 @@ export async function downloadLfsObjects(options: LfsDownloadOptions): Promise<L
   result.missing.sort();
   result.failed.sort((x, y) => (x.oid < y.oid ? -1 : x.oid > y.oid ? 1 : 0));
   return result;
-}
-
-/** Unique, valid objects (the first pointer of an oid wins), and the oids of invalid ones. */
-export function uniqueObjects(objects: LfsPointer[]): { objects: LfsPointer[]; invalid: string[] } {
-  const unique = new Map<string, number>();
-  const invalid: string[] = [];
-  for (const object of objects) {
-    if (!OID.test(object.oid) || !Number.isSafeInteger(object.size) || object.size < 0)
-      invalid.push(String(object.oid));
-    else if (!unique.has(object.oid)) unique.set(object.oid, object.size);
-  }
-  return { objects: [...unique.entries()].map(([oid, size]) => ({ oid, size })), invalid };
 }
 
 /**

@@ -216,7 +216,7 @@ export class PolicySettingsShape {
 }
 
 function stripNulls<T extends object>(value: T): Partial<T> {
-  return JSON.parse(JSON.stringify(value, (_k, v) => (v === null ? undefined : v))) as Partial<T>;
+  return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (v === null ? undefined : v))) as Partial<T>;
 }
 
 @ObjectType({ description: 'What to back up, when, how long to keep it, where and how.' })

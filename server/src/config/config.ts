@@ -33,6 +33,12 @@ export interface Config {
   /** Failed authentication attempts per client address and minute before 429 (null: no throttle). */
   authThrottle: { maxFailures: number; windowMs: number } | null;
   /**
+   * Event-driven backups (GitLab webhooks): a repository is backed up once no event touched it for
+   * `quietPeriodMs` (default 2 minutes), and at the latest `maxDelayMs` (default 15 minutes) after
+   * the first event of a burst, however busy it stays.
+   */
+  events: { quietPeriodMs: number; maxDelayMs: number };
+  /**
    * Prometheus metrics (`LABKEEPER_METRICS=off` → null): `/metrics` on the API port, behind a
    * bearer token when `token` is set; a worker-only process serves its own on `workerPort`.
    */
@@ -80,6 +86,8 @@ const EnvSchema = z.object({
   LABKEEPER_JOB_POLL_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(5000)),
   LABKEEPER_CLIENT_DIR: optional,
   LABKEEPER_AUTH_FAILURES_PER_MINUTE: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(20)),
+  LABKEEPER_EVENT_QUIET_PERIOD_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(120_000)),
+  LABKEEPER_EVENT_MAX_DELAY_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(900_000)),
   LABKEEPER_METRICS: optional.pipe(z.enum(['on', 'off']).default('on')),
   LABKEEPER_METRICS_TOKEN: optional.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
   LABKEEPER_METRICS_PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
@@ -95,6 +103,10 @@ function crossChecks(env: NodeJS.ProcessEnv): string[] {
     const missing = set('GITLAB_OAUTH_CLIENT_ID') ? 'GITLAB_OAUTH_CLIENT_SECRET' : 'GITLAB_OAUTH_CLIENT_ID';
     problems.push(`${missing}: must be set together with its pair`);
   }
+  const quiet = Number(env.LABKEEPER_EVENT_QUIET_PERIOD_MS || 120_000);
+  const maxDelay = Number(env.LABKEEPER_EVENT_MAX_DELAY_MS || 900_000);
+  if (Number.isFinite(quiet) && Number.isFinite(maxDelay) && maxDelay < quiet)
+    problems.push('LABKEEPER_EVENT_MAX_DELAY_MS: must not be shorter than LABKEEPER_EVENT_QUIET_PERIOD_MS');
   return problems;
 }
 
@@ -148,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
       e.LABKEEPER_AUTH_FAILURES_PER_MINUTE > 0
         ? { maxFailures: e.LABKEEPER_AUTH_FAILURES_PER_MINUTE, windowMs: 60_000 }
         : null,
+    events: { quietPeriodMs: e.LABKEEPER_EVENT_QUIET_PERIOD_MS, maxDelayMs: e.LABKEEPER_EVENT_MAX_DELAY_MS },
     metrics:
       e.LABKEEPER_METRICS === 'on'
         ? { token: e.LABKEEPER_METRICS_TOKEN ?? null, workerPort: e.LABKEEPER_METRICS_PORT ?? null }

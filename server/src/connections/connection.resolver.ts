@@ -94,8 +94,8 @@ export class ConnectionResolver {
   @Authorized()
   @Subscription(() => ConnectionStatusEvent, {
     topics: 'CONNECTION_STATUS_CHANGED',
-    filter: ({ payload, args }: { payload: ConnectionStatusChanged; args: { id?: string | null } }) =>
-      !args.id || payload.connectionId === args.id,
+    // One connection's changes (scoped delivery, graphql/pubsub.ts), or every connection's.
+    topicId: ({ args }: { args: { id?: string | null } }) => args.id ?? undefined,
     description: 'Status changes of one connection (id) or of all.',
   })
   connectionStatusChanged(

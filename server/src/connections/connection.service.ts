@@ -64,6 +64,8 @@ export interface ConnectionHooks {
   afterConnected(connection: ConnectionEntity): Promise<void>;
   /** Throws when a worker id does not exist. */
   checkWorker(workerId: string): Promise<void>;
+  /** Called before a disconnect drops the tokens (removes what Labkeeper registered upstream, e.g. webhooks). */
+  beforeDisconnect?(connectionId: string): Promise<void>;
 }
 
 export class ConnectionService {
@@ -184,6 +186,7 @@ export class ConnectionService {
   async disconnect(connectionId: string): Promise<ConnectionEntity> {
     const connection = await this.get(connectionId);
     if (connection.status === 'DISCONNECTED') return connection;
+    await this.hooks.beforeDisconnect?.(connectionId);
     if (connection.method !== 'PERSONAL_ACCESS_TOKEN' && connection.accessTokenCiphertext) {
       await this.attempts
         .revokeTokens(connection)

@@ -84,7 +84,7 @@ export class GitLabSessions {
       if (!isDomainError(error, 'GITLAB_UNAUTHORIZED')) throw error;
       const connection = await this.load(connectionId);
       if (connection.method === 'PERSONAL_ACCESS_TOKEN') {
-        const reason = String(error.details?.reason ?? 'invalid');
+        const reason = error.details?.reason ?? 'invalid';
         await this.markExpired(connection, `GitLab rejected the personal access token (${reason})`);
         throw connectionNotConnected(connectionId, 'EXPIRED');
       }
@@ -247,7 +247,7 @@ export class GitLabSessions {
         return this.oauthAccess(locked, tokens.accessToken);
       } catch (error) {
         if (!isDomainError(error, 'GITLAB_UNAUTHORIZED')) throw error;
-        expiredReason = `GitLab refused to refresh the OAuth token (${String(error.details?.oauthError ?? 'invalid_grant')}); authorize again`;
+        expiredReason = `GitLab refused to refresh the OAuth token (${error.details?.oauthError ?? 'invalid_grant'}); authorize again`;
         return null;
       }
     });

@@ -111,7 +111,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   try {
     await pg.start();
   } catch (error) {
-    throw new Error(`embedded PostgreSQL did not start: ${recent.slice(-5).join(' | ') || String(error)}`);
+    throw new Error(`embedded PostgreSQL did not start: ${recent.slice(-5).join(' | ') || String(error)}`, {
+      cause: error,
+    });
   }
   log.info({ port }, 'embedded PostgreSQL started');
 

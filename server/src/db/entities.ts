@@ -13,6 +13,7 @@ import {
 } from '../organizations/organization.entity.js';
 import { WorkerEntity } from '../workers/worker.entity.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { EventHookEntity, PendingEventBackupEntity, WebhookDeliveryEntity } from '../webhooks/webhook.entity.js';
 
 /** Every TypeORM entity, passed as classes (globs do not work under ESM). */
 export const ENTITIES = [
@@ -34,4 +35,7 @@ export const ENTITIES = [
   RestoreMappingEntity,
   DrillRunEntity,
   DrillScheduleEntity,
+  EventHookEntity,
+  WebhookDeliveryEntity,
+  PendingEventBackupEntity,
 ];

@@ -8,7 +8,15 @@
  * - NOTIFY payloads are limited to 8000 bytes: events must be small DTOs (ids, counts, status).
  * - The listening client reconnects with backoff and re-LISTENs; events sent while it was away are
  *   lost, which is why every run's state is also queryable.
+ * - Fan-out is in process: one notification, however many subscribers. `route` names the scoped
+ *   types an event is also delivered under (`BACKUP_PROGRESS` → `BACKUP_PROGRESS:run:<id>`, …), so
+ *   a subscriber scoped to one run listens on that type alone and an event costs only its own
+ *   subscribers — never a filter over every subscriber of every run. A type without listeners
+ *   costs a map lookup.
+ * - It counts its listeners per type (`listenerCounts`, `onListenersChanged`), so a test or an
+ *   operator can see that subscribers that left gave their listeners back.
  */
+import { setMaxListeners } from 'node:events';
 import pg from 'pg';
 import type { Logger } from '../shared/logger.js';
 
@@ -20,7 +28,16 @@ interface Wire {
   d: unknown;
 }
 
+export interface PgEventTargetOptions {
+  /** Scoped keys an event is also delivered under, as `${type}:${key}` (default none). */
+  route?: (type: string, detail: unknown) => readonly string[];
+}
+
+type Listener = EventListenerOrEventListenerObject;
+
 export class PgEventTarget extends EventTarget {
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly watchers = new Set<() => void>();
   private listener: pg.Client | null = null;
   private sender: pg.Client | null = null;
   private sending: Promise<unknown> = Promise.resolve();
@@ -30,8 +47,51 @@ export class PgEventTarget extends EventTarget {
   constructor(
     private readonly connectionString: string,
     private readonly logger: Logger,
+    private readonly options: PgEventTargetOptions = {},
   ) {
     super();
+    // Thousands of subscribers on one run's type are the design, not a leak (counted below).
+    setMaxListeners(0, this);
+  }
+
+  override addEventListener(type: string, listener: Listener | null, options?: AddEventListenerOptions | boolean) {
+    super.addEventListener(type, listener, options);
+    if (!listener || (typeof options === 'object' && options.once)) return;
+    const set = this.listeners.get(type) ?? new Set<Listener>();
+    this.listeners.set(type, set.add(listener));
+    this.changed();
+  }
+
+  override removeEventListener(type: string, listener: Listener | null, options?: EventListenerOptions | boolean) {
+    super.removeEventListener(type, listener, options);
+    const set = this.listeners.get(type);
+    if (!listener || !set?.delete(listener)) return;
+    if (set.size === 0) this.listeners.delete(type);
+    this.changed();
+  }
+
+  /** Listeners per event type (types without listeners are absent). */
+  listenerCounts(): Map<string, number> {
+    return new Map([...this.listeners].map(([type, set]) => [type, set.size]));
+  }
+
+  /** Calls `callback` after every listener added or removed; returns the unsubscribe. */
+  onListenersChanged(callback: () => void): () => void {
+    this.watchers.add(callback);
+    return () => this.watchers.delete(callback);
+  }
+
+  private changed(): void {
+    for (const watcher of this.watchers) watcher();
+  }
+
+  /** Delivers a received event under its type and its routed types, to whoever listens there. */
+  private deliver(type: string, detail: unknown): void {
+    if (this.listeners.has(type)) super.dispatchEvent(new CustomEvent(type, { detail }));
+    for (const key of this.options.route?.(type, detail) ?? []) {
+      const routed = `${type}:${key}`;
+      if (this.listeners.has(routed)) super.dispatchEvent(new CustomEvent(routed, { detail }));
+    }
   }
 
   async start(): Promise<void> {
@@ -84,7 +144,7 @@ export class PgEventTarget extends EventTarget {
       if (message.channel !== EVENTS_CHANNEL || !message.payload) return;
       try {
         const wire = JSON.parse(message.payload) as Wire;
-        super.dispatchEvent(new CustomEvent(wire.t, { detail: wire.d }));
+        this.deliver(wire.t, wire.d);
       } catch (error) {
         this.logger.warn({ err: error }, 'unreadable event ignored');
       }

@@ -17,7 +17,15 @@
  * page. Duplicates are dropped by id. Each page reports progress with GitLab's x-total, which
  * GitLab omits above 10,000 items (total is then null).
  */
-import { Groups, Namespaces, PersonalAccessTokens, Projects, ProtectedBranches, Users } from '@gitbeaker/rest';
+import {
+  GroupHooks,
+  Groups,
+  Namespaces,
+  PersonalAccessTokens,
+  Projects,
+  ProtectedBranches,
+  Users,
+} from '@gitbeaker/rest';
 import { isDomainError } from '../shared/errors.js';
 import { badPayload, toGitLabError } from './gitlab.errors.js';
 import { normalizeInstanceUrl } from './instance-url.js';
@@ -26,12 +34,16 @@ import {
   groupToNamespace,
   mapList,
   toGroup,
+  toGroupHook,
   toNamespace,
   toPersonalAccessToken,
   toProject,
   toUser,
 } from './gitlab.mappers.js';
+import { GROUP_HOOK_EVENT_NAMES } from './gitlab.port.js';
 import type {
+  GitLabGroupHook,
+  NewGitLabGroupHook,
   NewGitLabProject,
   GitLabAccess,
   GitLabClient,
@@ -51,6 +63,9 @@ export interface GitbeakerClientFactoryOptions extends GitLabHttpOptions {
   /** The application's one transport; without it the factory makes its own from these options. */
   http?: GitLabHttp;
 }
+
+/** push_events → pushEvents: gitbeaker decamelizes option names back on the wire. */
+const camel = (name: string) => name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
 
 /** GitLab's cap on per_page. */
 const PER_PAGE = 100;
@@ -263,6 +278,35 @@ class GitbeakerGitLabClient implements GitLabClient {
     );
   }
 
+  listGroupHooks(groupId: number): Promise<GitLabGroupHook[]> {
+    return this.list(
+      `GET /groups/${groupId}/hooks`,
+      GroupHooks,
+      undefined,
+      (hooks) => hooks.all(groupId, { perPage: PER_PAGE }),
+      (body) => mapList(body, 'hook', toGroupHook),
+    );
+  }
+
+  addGroupHook(groupId: number, input: NewGitLabGroupHook): Promise<GitLabGroupHook> {
+    const events = Object.fromEntries(GROUP_HOOK_EVENT_NAMES.map((e) => [camel(e), input.events.includes(e)]));
+    return this.fetchOne(
+      `POST /groups/${groupId}/hooks`,
+      GroupHooks,
+      (hooks) => hooks.add(groupId, input.url, { token: input.token, enableSslVerification: true, ...events }),
+      toGroupHook,
+    );
+  }
+
+  async deleteGroupHook(groupId: number, hookId: number): Promise<void> {
+    await this.fetchOne(
+      `DELETE /groups/${groupId}/hooks/${hookId}`,
+      GroupHooks,
+      (hooks) => hooks.remove(groupId, hookId),
+      () => undefined,
+    );
+  }
+
   private async withStatisticsFallback<T>(list: (statistics: boolean) => Promise<T>): Promise<T> {
     try {
       return await list(true);
@@ -293,7 +337,8 @@ class GitbeakerGitLabClient implements GitLabClient {
   ): Promise<T[]> {
     let fetched = 0;
     let pages = 0;
-    let progressError: unknown = undefined;
+    let progressFailed = false;
+    let progressError: unknown;
     const onAnswer = (answer: ObservedAnswer) => {
       if (answer.method !== 'GET' || !Array.isArray(answer.body)) return;
       pages += 1;
@@ -305,6 +350,7 @@ class GitbeakerGitLabClient implements GitLabClient {
       try {
         onProgress?.(fetched, Number.isNaN(total) ? null : total);
       } catch (error) {
+        progressFailed = true;
         progressError = error;
         throw error;
       }
@@ -314,7 +360,7 @@ class GitbeakerGitLabClient implements GitLabClient {
       body = await this.guard(operation, () => call(this.resource(Resource, onAnswer)));
     } catch (error) {
       // A throwing progress callback aborts the listing with its own error, untranslated.
-      if (progressError !== undefined) throw progressError;
+      if (progressFailed) throw progressError;
       throw error;
     }
     const items = await this.guard(operation, async () => map(body));

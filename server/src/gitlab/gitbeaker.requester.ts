@@ -168,7 +168,9 @@ export function formatQuery(params: Record<string, unknown>): string {
     const name = decamelize(key);
     if (Array.isArray(value)) for (const item of value) query.append(`${name}[]`, String(item));
     else if (typeof value === 'object') query.append(name, JSON.stringify(value));
-    else query.append(name, String(value));
+    else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      query.append(name, String(value));
+    } // (functions and symbols have no query form: gitbeaker's options never hold them)
   }
   return query.toString();
 }

@@ -3,8 +3,10 @@
  * payload that lacks one is a GITLAB_BAD_RESPONSE naming the field, rather than an `undefined`
  * that surfaces later as a broken backup.
  */
+import { GROUP_HOOK_EVENT_NAMES } from './gitlab.port.js';
 import type {
   GitLabGroup,
+  GitLabGroupHook,
   GitLabNamespace,
   GitLabPersonalAccessToken,
   GitLabProject,
@@ -148,6 +150,17 @@ export function toGroup(body: unknown, path = 'group'): GitLabGroup {
     // GitLab sends "" for "no description".
     description: r.optStr('description') || null,
     webUrl: r.str('web_url'),
+  };
+}
+
+export function toGroupHook(body: unknown, path = 'hook'): GitLabGroupHook {
+  const r = Reader.of(body, path);
+  return {
+    id: r.num('id'),
+    url: r.str('url'),
+    events: Object.fromEntries(
+      GROUP_HOOK_EVENT_NAMES.map((e) => [e, r.optBool(e) ?? false]),
+    ) as GitLabGroupHook['events'],
   };
 }
 

@@ -114,6 +114,39 @@ export interface GitLabClient {
    * background; on tiers with delayed deletion the project is only marked for deletion.
    */
   deleteProject(projectId: number): Promise<void>;
+  /** GET /groups/:id/hooks (doc/api/group_webhooks.md) — needs Owner (`admin_group`); Premium. */
+  listGroupHooks(groupId: number): Promise<GitLabGroupHook[]>;
+  /** POST /groups/:id/hooks with the events turned on and the secret token (write-only upstream). */
+  addGroupHook(groupId: number, input: NewGitLabGroupHook): Promise<GitLabGroupHook>;
+  /** DELETE /groups/:id/hooks/:hook_id; GITLAB_NOT_FOUND when it is already gone. */
+  deleteGroupHook(groupId: number, hookId: number): Promise<void>;
+}
+
+/** The event switches of a group webhook, by GitLab's attribute names. */
+export const GROUP_HOOK_EVENT_NAMES = [
+  'push_events',
+  'tag_push_events',
+  'merge_requests_events',
+  'issues_events',
+  'confidential_issues_events',
+  'note_events',
+  'confidential_note_events',
+  'wiki_page_events',
+  'releases_events',
+] as const;
+export type GroupHookEventName = (typeof GROUP_HOOK_EVENT_NAMES)[number];
+
+export interface GitLabGroupHook {
+  id: number;
+  url: string;
+  /** The switches GitLab reports (missing ones read as false). */
+  events: Record<GroupHookEventName, boolean>;
+}
+
+export interface NewGitLabGroupHook {
+  url: string;
+  token: string;
+  events: GroupHookEventName[];
 }
 
 export interface NewGitLabProject {

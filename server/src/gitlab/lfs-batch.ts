@@ -237,7 +237,12 @@ function parseBatch(text: string, started: number, batchUrl: string): Map<string
     if (!entry || typeof entry.oid !== 'string') continue;
     const error = entry.error as { code?: unknown; message?: unknown } | undefined;
     if (error) {
-      out.set(entry.oid, { error: { code: Number(error.code), message: String(error.message ?? '').slice(0, 300) } });
+      out.set(entry.oid, {
+        error: {
+          code: Number(error.code),
+          message: (typeof error.message === 'string' ? error.message : '').slice(0, 300),
+        },
+      });
       continue;
     }
     const actions = (entry.actions ?? {}) as Record<string, unknown>;
@@ -270,7 +275,8 @@ function parseAction(value: unknown, started: number): LfsAction | null {
 /** GitLab's text of a failed LFS answer: the JSON `message`, else the first line (nothing for a bare 401). */
 function lfsMessage(text: string, status: number): string {
   const json = parseJson(text) as { message?: unknown } | null;
-  if (json && typeof json === 'object' && 'message' in json) return String(json.message ?? '');
+  if (json && typeof json === 'object' && 'message' in json)
+    return typeof json.message === 'string' ? json.message : '';
   return status === 401 ? '' : (text.trim().split('\n')[0] ?? '');
 }
 

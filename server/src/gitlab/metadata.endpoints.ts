@@ -151,7 +151,8 @@ export const PROJECT_ENDPOINTS: Record<MetadataType, MetadataEndpoint> = {
     // Variables created as hidden (GitLab 17.4+) come back with value null: GitLab never reveals them.
     path: (id) => `projects/${id}/variables`,
     query: {},
-    identity: (variable) => `${String(variable.key)}\u0000${String(variable.environment_scope ?? '*')}`,
+    identity: (variable) =>
+      `${String(variable.key)}\u0000${typeof variable.environment_scope === 'string' ? variable.environment_scope : '*'}`,
   },
   project_settings: {
     facts: { type: 'project_settings', role: 'Guest' },

@@ -123,7 +123,8 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
     }
     const seen = new Set<unknown>();
     let count = 0;
-    let total: number | null = null;
+    // Set by the page callback, which control-flow analysis cannot see: hence the widened type.
+    let total = null as number | null;
     for await (const page of this.pages(endpoint, path, endpoint.query, (t) => (total ??= t))) {
       for (const item of page) {
         const key = endpoint.identity(item);

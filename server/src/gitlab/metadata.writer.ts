@@ -49,12 +49,17 @@ export interface IssueInput {
   dueDate?: string | null;
   /** Honoured for administrators and project owners only. */
   createdAt?: string | null;
+  /** Target user ids; GitLab drops (without an error) users who cannot read the project. */
+  assigneeIds?: number[];
+  /** Write as this user (GitLab's `Sudo` header: an administrator's token with the sudo scope). */
+  sudo?: string | null;
 }
 
 export interface NoteInput {
   body: string;
   internal?: boolean;
   createdAt?: string | null;
+  sudo?: string | null;
 }
 
 export interface MergeRequestInput {
@@ -65,6 +70,9 @@ export interface MergeRequestInput {
   labels?: string[];
   milestoneId?: number | null;
   squash?: boolean;
+  assigneeIds?: number[];
+  reviewerIds?: number[];
+  sudo?: string | null;
 }
 
 export interface ReleaseInput {
@@ -83,11 +91,17 @@ export interface SnippetInput {
   content: string;
   description?: string | null;
   visibility?: string | null;
+  /** Every file of the snippet (GitLab 13.5+ `files`); fileName/content when absent. */
+  files?: { filePath: string; content: string }[];
+  sudo?: string | null;
 }
 
 export interface Created {
   id: number;
   iid?: number;
+  /** Issues and merge requests: the assignees and reviewers GitLab kept. */
+  assigneeIds?: number[];
+  reviewerIds?: number[];
 }
 
 /** Why a merge request could not be created as one (the restore then records it as an issue). */
@@ -156,6 +170,10 @@ export interface GitLabMetadataWriter {
   updateProject(projectId: number, fields: Record<string, unknown>): Promise<void>;
   /** POST /projects/:id/archive — last: an archived project refuses pushes and most writes. */
   archiveProject(projectId: number): Promise<void>;
+  /** GET /user — who the connection is, and whether it is an administrator (GitLab shows is_admin to admins only). */
+  currentUser(): Promise<{ id: number; username: string; isAdmin: boolean }>;
+  /** GET /projects/:id/milestones?include_ancestors=true — the project's milestones and its groups'. */
+  listAvailableMilestones(projectId: number): Promise<MetadataRecord[]>;
   /** GET /users?username= — the target user with that username, or null. */
   findUser(username: string): Promise<{ id: number; username: string } | null>;
   /** A direct member of a project or a group (POST …/members). */
@@ -212,7 +230,7 @@ interface Answer {
 
 type Send = (
   endpoint: string,
-  options: { searchParams?: Record<string, unknown>; body?: Record<string, unknown> },
+  options: { searchParams?: Record<string, unknown>; body?: Record<string, unknown>; sudo?: string },
 ) => Promise<Answer>;
 
 interface Requester {
@@ -277,9 +295,11 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
         confidential: input.confidential,
         due_date: input.dueDate,
         created_at: input.createdAt,
+        assignee_ids: input.assigneeIds?.length ? input.assigneeIds : undefined,
       }),
+      input.sudo,
     );
-    return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+    return { id: numberField(body, 'id'), iid: numberField(body, 'iid'), ...people(body) };
   }
 
   async updateIssue(
@@ -301,6 +321,7 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
         internal: input.internal || undefined,
         created_at: input.createdAt,
       }),
+      input.sudo,
     );
     return { id: numberField(body, 'id') };
   }
@@ -320,13 +341,15 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
           labels: input.labels?.length ? input.labels.join(',') : undefined,
           milestone_id: input.milestoneId,
           squash: input.squash,
+          assignee_ids: input.assigneeIds?.length ? input.assigneeIds : undefined,
+          reviewer_ids: input.reviewerIds?.length ? input.reviewerIds : undefined,
         }),
+        input.sudo,
       );
-      return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+      return { id: numberField(body, 'id'), iid: numberField(body, 'iid'), ...people(body) };
     } catch (error) {
       // MergeRequests::BuildService: 422 ["Source branch \"x\" does not exist"] (or Target).
-      const said =
-        isDomainError(error) && error.details?.status === 422 ? String(error.details.gitlabMessage ?? '') : '';
+      const said = isDomainError(error) && error.details?.status === 422 ? (error.details.gitlabMessage ?? '') : '';
       const match = /(Source|Target) branch \\?"(.*?)\\?" does not exist/i.exec(said);
       if (match) return { missingBranch: match[2] };
       throw error;
@@ -352,6 +375,7 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
         internal: input.internal || undefined,
         created_at: input.createdAt,
       }),
+      input.sudo,
     );
     return { id: numberField(body, 'id') };
   }
@@ -382,7 +406,7 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
       if (
         isDomainError(error) &&
         error.details?.status === 422 &&
-        /Ref is not specified/i.test(String(error.details.gitlabMessage ?? ''))
+        /Ref is not specified/i.test(error.details.gitlabMessage ?? '')
       ) {
         throw new DomainError(
           'VALIDATION_FAILED',
@@ -404,14 +428,28 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
         title: input.title,
         description: input.description,
         visibility: input.visibility ?? 'private',
-        files: [{ file_path: input.fileName, content: input.content }],
+        files: (input.files?.length ? input.files : [{ filePath: input.fileName, content: input.content }]).map(
+          (f) => ({ file_path: f.filePath, content: f.content }),
+        ),
       }),
+      input.sudo,
     );
     return { id: numberField(body, 'id') };
   }
 
   listLabels(projectId: number): Promise<MetadataRecord[]> {
     return this.list(`projects/${projectId}/labels`, { include_ancestor_groups: false, with_counts: false });
+  }
+
+  listAvailableMilestones(projectId: number): Promise<MetadataRecord[]> {
+    return this.list(`projects/${projectId}/milestones`, { include_ancestors: true });
+  }
+
+  async currentUser(): Promise<{ id: number; username: string; isAdmin: boolean }> {
+    const answer = await this.call(() => this.requester.get('user', {}));
+    const body = answer.body as Record<string, unknown>;
+    if (typeof body?.username !== 'string') throw badPayload('the answer has no username');
+    return { id: numberField(body, 'id'), username: body.username, isAdmin: body.is_admin === true };
   }
 
   listMilestones(projectId: number): Promise<MetadataRecord[]> {
@@ -561,8 +599,8 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     }
   }
 
-  private async post(path: string, body: Record<string, unknown>): Promise<unknown> {
-    return (await this.call(() => this.requester.post(path, { body }))).body;
+  private async post(path: string, body: Record<string, unknown>, sudo?: string | null): Promise<unknown> {
+    return (await this.call(() => this.requester.post(path, { body, ...(sudo ? { sudo } : {}) }))).body;
   }
 
   private async put(path: string, body: Record<string, unknown>): Promise<unknown> {
@@ -576,6 +614,19 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
       throw toGitLabError(error);
     }
   }
+}
+
+/** The ids of an issue's or merge request's assignees and reviewers, as GitLab answered. */
+function people(body: unknown): { assigneeIds: number[]; reviewerIds: number[] } {
+  const ids = (name: string) => {
+    const list = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+    return Array.isArray(list)
+      ? list
+          .map((u) => (u !== null && typeof u === 'object' ? (u as Record<string, unknown>).id : null))
+          .filter((id): id is number => typeof id === 'number')
+      : [];
+  };
+  return { assigneeIds: ids('assignees'), reviewerIds: ids('reviewers') };
 }
 
 function numberField(body: unknown, name: string): number {

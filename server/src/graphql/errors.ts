@@ -153,7 +153,7 @@ function flattenValidation(errors: ValidationError[] = [], prefix = ''): Record<
 /** Global type-graphql middleware: the same mapping for queries, mutations and subscriptions. */
 export const ErrorMappingMiddleware: MiddlewareFn = async ({ args }, next) => {
   try {
-    return await next();
+    return (await next()) as unknown;
   } catch (error) {
     throw toGraphQLError(error, args);
   }

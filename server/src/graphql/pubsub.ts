@@ -22,6 +22,24 @@ export type Topics = {
 
 export type LabkeeperPubSub = PubSub<Topics>;
 
+/**
+ * The scoped keys each topic's events are also delivered under, in process (events/pg-event-target.ts):
+ * a subscription scoped by an argument subscribes to `TOPIC:<key>` (its `topicId`), so an event
+ * reaches only its own subscribers — one notification, no filter over every subscriber. Topics
+ * published with an id (SYNC_PROGRESS) are scoped already; WORKER_CHANGED is for everyone.
+ */
+const ROUTES: { [T in keyof Topics]?: (payload: Topics[T][0]) => string[] } = {
+  BACKUP_PROGRESS: (e) => [`run:${e.runId}`, `org:${e.organizationId}`],
+  RESTORE_PROGRESS: (e) => [e.runId],
+  DRILL_CHANGED: (e) => [e.organizationId],
+  CONNECTION_STATUS_CHANGED: (e) => [e.connectionId],
+};
+
+export function topicRoutes(type: string, detail: unknown): readonly string[] {
+  const route = ROUTES[type as keyof Topics] as ((payload: unknown) => string[]) | undefined;
+  return route && detail && typeof detail === 'object' ? route(detail) : [];
+}
+
 export function createLabkeeperPubSub(eventTarget: EventTarget): LabkeeperPubSub {
   return createPubSub<Topics>({ eventTarget: eventTarget });
 }

@@ -15,6 +15,7 @@ import { CredentialResolver } from '../credentials/credential.resolver.js';
 import { OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
 import { DashboardResolver } from '../dashboard/dashboard.resolver.js';
 import { WorkerResolver } from '../workers/worker.resolver.js';
+import { EventDrivenBackupsResolver } from '../webhooks/webhooks.resolver.js';
 import { RoleAuthChecker } from './context.js';
 import { ErrorMappingMiddleware } from './errors.js';
 import { InputGuardMiddleware } from './input-guard.js';
@@ -36,6 +37,7 @@ export const RESOLVERS = [
   DrillResolver,
   OrganizationDrillResolver,
   DashboardResolver,
+  EventDrivenBackupsResolver,
 ] as const;
 
 export function buildLabkeeperSchema(pubSub: LabkeeperPubSub): Promise<GraphQLSchema> {

@@ -105,6 +105,16 @@ export async function defineJobs(
 
   define(agenda, 'retention.prune', () => services.retention.prune());
 
+  define(agenda, 'events.backup', async () => {
+    const started = await services.eventBackups.startDue();
+    if (started.length > 0) log.info({ runs: started.length }, 'event-triggered backups started');
+  });
+
+  define(agenda, 'events.check-hooks', async () => {
+    const result = await services.eventHooks.checkAll();
+    if (result.recreated > 0 || result.failing > 0) log.info(result, 'event webhooks checked');
+  });
+
   // One schedule row for the whole cluster (Agenda's `every` upserts a single job by name).
   const every = (interval: string, name: JobName, skipImmediate: boolean) =>
     agenda.every(interval, name, undefined, { skipImmediate });
@@ -112,4 +122,6 @@ export async function defineJobs(
   await every('1 minute', 'backup.schedule', false);
   await every('1 minute', 'drill.schedule', false);
   await every('1 hour', 'retention.prune', true);
+  await every('30 seconds', 'events.backup', false);
+  await every('15 minutes', 'events.check-hooks', true);
 }

@@ -11,26 +11,31 @@
  * with the reason, and the other organizations' drills go on.
  */
 import type { DataSource } from 'typeorm';
-import { BackupPolicyEntity } from '../backup/backup.entity.js';
+import { nextDrill } from '../backup/policy.drill-schedule.js';
+import type { PolicyService } from '../backup/policy.service.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import { DrillScheduleEntity } from './drill.entity.js';
-import { nextDrill, type DrillService } from './drill.service.js';
+import type { DrillService } from './drill.service.js';
+
+export interface DrillSchedulerDeps {
+  dataSource: DataSource;
+  /** Where each organization's drill cadence is configured (its BackupPolicy). */
+  policies: Pick<PolicyService, 'list'>;
+  drills: DrillService;
+  clock: Clock;
+  logger: Logger;
+}
 
 export class DrillScheduler {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly drills: DrillService,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-  ) {}
+  constructor(private readonly deps: DrillSchedulerDeps) {}
 
   /** Starts the due drills; returns their ids. */
   async startDueDrills(): Promise<string[]> {
-    const now = this.clock.now();
-    const schedules = this.dataSource.getRepository(DrillScheduleEntity);
-    const policies = await this.dataSource.getRepository(BackupPolicyEntity).find();
+    const now = this.deps.clock.now();
+    const schedules = this.deps.dataSource.getRepository(DrillScheduleEntity);
+    const policies = await this.deps.policies.list();
     const started: string[] = [];
     // Drills switched off forget their booking: switched on again, they book from then.
     const enabled = policies.filter((p) => p.value.drill?.enabled).map((p) => p.organizationId);
@@ -64,7 +69,7 @@ export class DrillScheduler {
       );
       if (claimed.affected !== 1) continue;
       try {
-        const run = await this.drills.runDrill(policy.organizationId, {
+        const run = await this.deps.drills.runDrill(policy.organizationId, {
           trigger: 'SCHEDULED',
           scheduledFor: row.nextDrillAt,
         });
@@ -72,7 +77,7 @@ export class DrillScheduler {
       } catch (error) {
         // One organization's trouble never stops the others' drills.
         if (isDomainError(error, 'DRILL_ALREADY_RUNNING')) {
-          this.logger.warn(
+          this.deps.logger.warn(
             { organizationId: policy.organizationId, reason: error.message },
             'scheduled drill skipped: the previous one is still going',
           );
@@ -80,8 +85,11 @@ export class DrillScheduler {
         }
         const reason = error instanceof DomainError ? error.message : 'unexpected error (see the worker log)';
         if (!(error instanceof DomainError))
-          this.logger.error({ err: error, organizationId: policy.organizationId }, 'scheduled drill failed to start');
-        started.push((await this.drills.recordNotStarted(policy.organizationId, row.nextDrillAt, reason)).id);
+          this.deps.logger.error(
+            { err: error, organizationId: policy.organizationId },
+            'scheduled drill failed to start',
+          );
+        started.push((await this.deps.drills.recordNotStarted(policy.organizationId, row.nextDrillAt, reason)).id);
       }
     }
     return started;
@@ -89,7 +97,7 @@ export class DrillScheduler {
 
   /** When the organization's next scheduled drill is due (null: drills off, or not booked yet). */
   async nextDrillAt(organizationId: string): Promise<Date | null> {
-    const row = await this.dataSource.getRepository(DrillScheduleEntity).findOneBy({ organizationId });
+    const row = await this.deps.dataSource.getRepository(DrillScheduleEntity).findOneBy({ organizationId });
     return row?.nextDrillAt ?? null;
   }
 }

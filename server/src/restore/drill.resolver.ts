@@ -48,8 +48,7 @@ export class DrillResolver {
   @Authorized()
   @Subscription(() => DrillChangedEvent, {
     topics: 'DRILL_CHANGED',
-    filter: ({ payload, args }: { payload: DrillChanged; args: { organizationId: string } }) =>
-      payload.organizationId === args.organizationId,
+    topicId: ({ args }: { args: { organizationId: string } }) => args.organizationId, // scoped (graphql/pubsub.ts)
     description: "An organization's drills: queued, started, each repository done, ended (isTerminal).",
   })
   drillChanged(

@@ -24,7 +24,6 @@ import { randomInt } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { In, type DataSource, type Repository } from 'typeorm';
-import { nextBackup } from '../backup/backup-schedule.js';
 import type { PolicyService } from '../backup/policy.service.js';
 import type { DrillPolicy } from '../backup/policy.types.js';
 import { defaultPolicy } from '../backup/policy.defaults.js';
@@ -363,10 +362,11 @@ export class DrillService {
   }
 
   private async pathOf(snapshot: SnapshotEntity): Promise<string> {
-    const [row] = await this.dataSource.query('SELECT path_with_namespace FROM repositories WHERE id = $1', [
-      snapshot.repositoryId,
-    ]);
-    return (row?.path_with_namespace as string | undefined) ?? snapshot.repositoryId!;
+    const [row] = await this.dataSource.query<({ path_with_namespace: string } | undefined)[]>(
+      'SELECT path_with_namespace FROM repositories WHERE id = $1',
+      [snapshot.repositoryId],
+    );
+    return row?.path_with_namespace ?? snapshot.repositoryId!;
   }
 
   private async update(run: DrillRunEntity, changes: Partial<DrillRunEntity>): Promise<void> {
@@ -374,21 +374,4 @@ export class DrillService {
     await this.runs.update({ id: run.id }, changes as never);
     this.announce(run);
   }
-}
-
-/** The calendar slot of a drill cadence strictly after `after` (backup-schedule.ts's rules, DST included). */
-export function nextDrill(drill: DrillPolicy, timeZone: string, after: Date): Date | null {
-  return (
-    nextBackup(
-      {
-        type: 'FOREVER_INCREMENTAL',
-        every: drill.every,
-        time: drill.time,
-        weekday: drill.weekday,
-        dayOfMonth: drill.dayOfMonth,
-      },
-      timeZone,
-      after,
-    )?.at ?? null
-  );
 }

@@ -12,7 +12,7 @@
  * reported as skipped, with the reason, never attempted.
  */
 import { spawn } from 'node:child_process';
-import { authEnv, git, GitError, redact, type GitOptions } from '../git/git.js';
+import { authEnv, git, redact, type GitOptions } from '../git/git.js';
 import { fromGitCommandFailure, transferCanceled } from '../gitlab/gitlab.errors.js';
 import { defaultGitLabHttp, withRenewal, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { DomainError } from '../shared/errors.js';

@@ -13,7 +13,7 @@
  */
 import type { Readable } from 'node:stream';
 import { isDomainError } from '../shared/errors.js';
-import { uniqueObjects, type LfsPointer } from '../backup/lfs.js';
+import { uniqueObjects, type LfsPointer } from '../snapshot/lfs-layout.js';
 import { transferCanceled } from '../gitlab/gitlab.errors.js';
 import type { GitAuth, GitLabHttp } from '../gitlab/gitlab-http.js';
 import { LfsBatchClient, type LfsAction, type LfsBatchEntry } from '../gitlab/lfs-batch.js';

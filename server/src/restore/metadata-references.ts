@@ -57,12 +57,15 @@ export function dayOf(value: unknown): string | null {
 
 /**
  * `*Originally by @alice on 2026-01-02 (restored by Labkeeper from #12)*` — `from` names the source
- * record (`#12`, `!3`); `extra` adds facts before the parenthesis (", merged on …").
+ * record (`#12`, `!3`); `extra` adds facts before the parenthesis (", merged on …"). With
+ * `authorKept` (the record was written as its author): `*Created on 2026-01-02 (restored by Labkeeper from #12)*`.
  */
-export function originHeader(record: MetadataRecord, from: string | null, extra = ''): string {
+export function originHeader(record: MetadataRecord, from: string | null, extra = '', authorKept = false): string {
   const day = dayOf(record.created_at);
   const on = day ? ` on ${day}` : '';
   const source = from ? ` from ${from}` : '';
+  // Written as its author (Sudo): GitLab shows who; the header keeps the date and the origin marker.
+  if (authorKept) return `*Created${on}${extra} (restored by Labkeeper${source})*`;
   return `*Originally by ${authorOf(record)}${on}${extra} (restored by Labkeeper${source})*`;
 }
 

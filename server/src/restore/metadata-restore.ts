@@ -21,6 +21,19 @@
  * sent (GitLab honours it on issues and notes for administrators and owners). System notes are
  * not restored: GitLab writes its own for what the restore does.
  *
+ * Authors: with `asAuthors` (the connection is an administrator whose token has the `sudo`
+ * scope), issues, merge requests, notes and snippets are written as their original author through
+ * GitLab's `Sudo` header when a user of the same username exists on the target; the header then
+ * reads `*Created on 2026-01-02 (restored by Labkeeper from #12)*`. An author GitLab refuses to act
+ * as (no access to the project: 403/404) is written by the connection's user with the "Originally
+ * by" header, and the report says so. (GitLab honours `created_at` only for administrators and
+ * owners, so a record written as its author carries its date in the header alone.)
+ *
+ * People and milestones: assignees and reviewers are mapped by username to the target's users;
+ * one without a user there, or one GitLab drops because they cannot read the project, is named in
+ * the type's `notes`. A milestone is found by title: a project milestone among the project's, a
+ * group milestone among those of the project's groups (`include_ancestors`).
+ *
  * A merge request whose source or target branch does not exist in the target becomes an issue
  * titled `[merge request !3] <title>` whose header says so; `!3` references then point to it.
  * Merged and closed merge requests are restored closed (the API cannot merge history).
@@ -65,6 +78,8 @@ export interface TypeRestoreReport {
   /** Already in the target (a mapping, or the same name/title/marker). */
   skipped: number;
   failed: RestoreFailure[];
+  /** Restored records that lost something on the way (an assignee, a milestone, the author…), said per record. */
+  notes?: string[];
 }
 
 export type MetadataRestoreReport = Record<RestoreReportType, TypeRestoreReport>;
@@ -86,6 +101,8 @@ export interface RestoreProjectMetadataInput {
   mappings: RestoreMappings;
   /** Report what would be created or skipped; reads the target, writes nothing. */
   dryRun?: boolean;
+  /** Write records as their original authors (GitLab's `Sudo`; the connection is an administrator with the sudo scope). */
+  asAuthors?: boolean;
   onProgress?: (event: RestoreProgressEvent) => void;
 }
 
@@ -131,10 +148,14 @@ class MetadataRestore {
   private readonly project: number;
   private readonly mappings: RestoreMappings;
   private readonly dryRun: boolean;
-  /** Source label id → target label id; source milestone iid → target iid / id. */
+  /** Source label id → target label id; source milestone iid → target iid; project milestone title → target id. */
   private readonly labelIds = new Map<number, number>();
   private readonly milestoneIids = new Map<number, number>();
-  private readonly milestoneIds = new Map<number, number>();
+  private readonly milestoneByTitle = new Map<string, number>();
+  /** Group milestone title → id, among the target project's groups (read once, when first needed). */
+  private groupMilestones: Map<string, number> | null = null;
+  /** Target users by username (null: none there). */
+  private readonly users = new Map<string, { id: number; username: string } | null>();
   private existingIssues: MetadataRecord[] | null = null;
   private existingMergeRequests: MetadataRecord[] | null = null;
 
@@ -278,10 +299,8 @@ class MetadataRestore {
         const title = requireString(record, 'title');
         const sourceIid = typeof record.iid === 'number' ? record.iid : null;
         const place = async (id: number, iid: number | undefined, closed: boolean) => {
-          if (sourceIid !== null) {
-            this.milestoneIds.set(sourceIid, id);
-            if (iid !== undefined) this.milestoneIids.set(sourceIid, iid);
-          }
+          this.milestoneByTitle.set(title, id);
+          if (sourceIid !== null && iid !== undefined) this.milestoneIids.set(sourceIid, iid);
           // Milestones are created active; a closed one is closed afterwards (also when an
           // earlier run created it and stopped before closing it).
           if (record.state === 'closed' && !closed && !this.dryRun)
@@ -299,7 +318,10 @@ class MetadataRestore {
           await this.remember('milestone', sourceId, String(same.id));
           return 'skipped';
         }
-        if (this.dryRun) return 'created';
+        if (this.dryRun) {
+          this.milestoneByTitle.set(title, 0); // would exist
+          return 'created';
+        }
         const created = await this.writer.createMilestone(this.project, {
           title,
           description: stringOr(record.description, null),
@@ -332,13 +354,107 @@ class MetadataRestore {
     return found.iid;
   }
 
-  private issueFields(record: MetadataRecord) {
+  private async issueFields(record: MetadataRecord, type: 'issues' | 'merge_requests', from: string) {
     const labels = Array.isArray(record.labels) ? record.labels.filter((l): l is string => typeof l === 'string') : [];
+    return { labels, milestoneId: await this.milestoneOf(record, type, from) };
+  }
+
+  /** The target milestone of an issue or merge request, by title: the project's own, or one of its groups'. */
+  private async milestoneOf(record: MetadataRecord, type: RestoreReportType, from: string): Promise<number | null> {
     const milestone =
       record.milestone !== null && typeof record.milestone === 'object' ? (record.milestone as MetadataRecord) : null;
-    const milestoneId =
-      milestone && typeof milestone.iid === 'number' ? (this.milestoneIds.get(milestone.iid) ?? null) : null;
-    return { labels, milestoneId };
+    if (!milestone || typeof milestone.title !== 'string') return null;
+    const title = milestone.title;
+    const isGroup = typeof milestone.group_id === 'number';
+    let id = isGroup ? undefined : this.milestoneByTitle.get(title);
+    if (id === undefined && isGroup) {
+      if (this.groupMilestones === null) {
+        this.groupMilestones = new Map();
+        for (const m of await this.writer.listAvailableMilestones(this.project))
+          if (typeof m.group_id === 'number' && typeof m.title === 'string' && typeof m.id === 'number')
+            this.groupMilestones.set(m.title, m.id);
+      }
+      id = this.groupMilestones.get(title);
+      // A dry run against a project that does not exist yet cannot see its groups' milestones.
+      if (id === undefined && this.dryRun) return null;
+    }
+    if (id === undefined) {
+      this.note(type, `${from}: milestone "${title}" is not on the target${isGroup ? ' (group milestone)' : ''}`);
+      return null;
+    }
+    return id > 0 ? id : null;
+  }
+
+  private note(type: RestoreReportType, text: string): void {
+    (this.report[type].notes ??= []).push(text);
+  }
+
+  private async targetUser(username: string): Promise<{ id: number; username: string } | null> {
+    if (!this.users.has(username)) this.users.set(username, await this.writer.findUser(username));
+    return this.users.get(username)!;
+  }
+
+  /** The target users for a record's assignees or reviewers (by username); one missing there is noted. */
+  private async people(
+    record: MetadataRecord,
+    field: 'assignees' | 'reviewers',
+    type: RestoreReportType,
+    from: string,
+  ): Promise<number[]> {
+    const listed = Array.isArray(record[field])
+      ? (record[field] as unknown[])
+      : field === 'assignees' && record.assignee
+        ? [record.assignee]
+        : [];
+    const ids: number[] = [];
+    for (const person of listed) {
+      const username = person !== null && typeof person === 'object' ? (person as MetadataRecord).username : undefined;
+      if (typeof username !== 'string') continue;
+      const found = await this.targetUser(username);
+      if (found) ids.push(found.id);
+      else this.note(type, `${from}: ${field.slice(0, -1)} @${username} has no user on the target`);
+    }
+    return ids;
+  }
+
+  /** Names the people GitLab did not keep (it drops, without an error, users who cannot read the project). */
+  private dropped(asked: number[], kept: number[] | undefined, what: string, type: RestoreReportType, from: string) {
+    if (kept === undefined) return;
+    for (const id of asked) {
+      if (kept.includes(id)) continue;
+      const user = [...this.users.values()].find((u) => u?.id === id);
+      this.note(
+        type,
+        `${from}: GitLab did not keep ${what} @${user?.username ?? id} (no access to the target project?)`,
+      );
+    }
+  }
+
+  /**
+   * Writes a record as its author (Sudo) when that is allowed and the author exists on the
+   * target; otherwise, or when GitLab refuses to act as them (403/404: no access), as the
+   * connection's user. `kept` says which happened.
+   */
+  private async asAuthor<T>(
+    record: MetadataRecord,
+    type: RestoreReportType,
+    from: string,
+    write: (sudo: string | null) => Promise<T>,
+  ): Promise<{ value: T; kept: boolean }> {
+    const username = authorUsername(record);
+    const author = this.input.asAuthors && username ? await this.targetUser(username) : null;
+    if (author) {
+      try {
+        return { value: await write(author.username), kept: true };
+      } catch (error) {
+        const status = isDomainError(error) ? error.details?.status : undefined;
+        if (status !== 403 && status !== 404) throw error;
+        this.note(type, `${from}: written by the connection's user: GitLab refused to act as @${author.username}`);
+      }
+    } else if (this.input.asAuthors && username) {
+      this.note(type, `${from}: author @${username} has no user on the target; "originally by" kept in the text`);
+    }
+    return { value: await write(null), kept: false };
   }
 
   private async issues(records: AsyncIterable<MetadataRecord>, readAgain: boolean): Promise<Pending[]> {
@@ -364,17 +480,28 @@ class MetadataRestore {
           await this.remember('issue', String(sourceIid), String(orphan));
           return 'skipped';
         }
+        const from = `#${sourceIid}`;
+        const { labels, milestoneId } = await this.issueFields(record, 'issues', from);
+        const assigneeIds = await this.people(record, 'assignees', 'issues', from);
         if (this.dryRun) return 'created';
-        const { labels, milestoneId } = this.issueFields(record);
-        const created = await this.writer.createIssue(this.project, {
-          title: requireString(record, 'title'),
-          description: withHeader(header, stringOr(record.description, '')),
-          labels,
-          milestoneId,
-          confidential: record.confidential === true,
-          dueDate: stringOr(record.due_date, null),
-          createdAt: stringOr(record.created_at, null),
-        });
+        const { value: created, kept } = await this.asAuthor(record, 'issues', from, (sudo) =>
+          this.writer.createIssue(this.project, {
+            title: requireString(record, 'title'),
+            description: withHeader(
+              sudo ? originHeader(record, from, '', true) : header,
+              stringOr(record.description, ''),
+            ),
+            labels,
+            milestoneId,
+            confidential: record.confidential === true,
+            dueDate: stringOr(record.due_date, null),
+            createdAt: stringOr(record.created_at, null),
+            assigneeIds,
+            sudo,
+          }),
+        );
+        if (kept) item.header = originHeader(record, from, '', true);
+        this.dropped(assigneeIds, created.assigneeIds, 'assignee', 'issues', from);
         if (record.state === 'closed')
           await this.writer.updateIssue(this.project, created.iid, { stateEvent: 'close' });
         item.target = { kind: 'issue', iid: created.iid };
@@ -426,19 +553,29 @@ class MetadataRestore {
           await this.remember('merge_request', String(sourceIid), `issue:${orphan}`);
           return 'skipped';
         }
+        const from = `!${sourceIid}`;
+        const { labels, milestoneId } = await this.issueFields(record, 'merge_requests', from);
+        const assigneeIds = await this.people(record, 'assignees', 'merge_requests', from);
+        const reviewerIds = await this.people(record, 'reviewers', 'merge_requests', from);
         if (this.dryRun) return 'created';
-        const { labels, milestoneId } = this.issueFields(record);
         const title = requireString(record, 'title');
         const body = stringOr(record.description, '');
-        const created = await this.writer.createMergeRequest(this.project, {
-          title,
-          description: withHeader(item.header, body),
-          labels,
-          milestoneId,
-          sourceBranch: requireString(record, 'source_branch'),
-          targetBranch: requireString(record, 'target_branch'),
-          squash: record.squash === true ? true : undefined,
-        });
+        const authored = originHeader(record, from, merged, true);
+        const { value: created, kept } = await this.asAuthor(record, 'merge_requests', from, (sudo) =>
+          this.writer.createMergeRequest(this.project, {
+            title,
+            description: withHeader(sudo ? authored : item.header, body),
+            labels,
+            milestoneId,
+            sourceBranch: requireString(record, 'source_branch'),
+            targetBranch: requireString(record, 'target_branch'),
+            squash: record.squash === true ? true : undefined,
+            assigneeIds,
+            reviewerIds,
+            sudo,
+          }),
+        );
+        if (kept && !('missingBranch' in created)) item.header = authored;
         if ('missingBranch' in created) {
           item.header = this.fallbackHeader(record, sourceIid, merged, created.missingBranch);
           const issue = await this.writer.createIssue(this.project, {
@@ -447,12 +584,17 @@ class MetadataRestore {
             labels,
             milestoneId,
             createdAt: stringOr(record.created_at, null),
+            assigneeIds,
           });
+          this.dropped(assigneeIds, issue.assigneeIds, 'assignee', 'merge_requests', from);
+          if (reviewerIds.length) this.note('merge_requests', `${from}: restored as an issue, which has no reviewers`);
           if (!open) await this.writer.updateIssue(this.project, issue.iid, { stateEvent: 'close' });
           item.target = { kind: 'issue', iid: issue.iid };
           await this.remember('merge_request', String(sourceIid), `issue:${issue.iid}`);
           return 'created';
         }
+        this.dropped(assigneeIds, created.assigneeIds, 'assignee', 'merge_requests', from);
+        this.dropped(reviewerIds, created.reviewerIds, 'reviewer', 'merge_requests', from);
         if (!open) await this.writer.updateMergeRequest(this.project, created.iid, { stateEvent: 'close' });
         item.target = { kind: 'merge_request', iid: created.iid };
         await this.remember('merge_request', String(sourceIid), String(created.iid));
@@ -479,7 +621,7 @@ class MetadataRestore {
   private readonly resolve: ReferenceResolver = async (sigil, number) => {
     const key = `${sigil}${number}`;
     if (this.resolved.has(key)) return this.resolved.get(key)!;
-    let value: string | null = null;
+    let value: string | null;
     if (sigil === '#' || sigil === '!') {
       // Where this run put it (first pass), else where an earlier run did.
       const placed = (sigil === '#' ? this.issueTargets : this.mergeRequestTargets).get(number);
@@ -531,24 +673,28 @@ class MetadataRestore {
           if (this.dryRun) return 'created';
           throw new Error(`${item.from} was not restored`);
         }
-        const body = withHeader(originHeader(n, null), await rewriteReferences(stringOr(n.body, ''), this.resolve));
+        const text = await rewriteReferences(stringOr(n.body, ''), this.resolve);
+        const body = withHeader(originHeader(n, null), text);
+        const authored = withHeader(originHeader(n, null, '', true), text);
         existing ??= await this.writer.listNotes(this.project, target);
-        const same = existing.findIndex((e) => e.system !== true && e.body === body);
+        const same = existing.findIndex((e) => e.system !== true && (e.body === body || e.body === authored));
         if (same >= 0) {
           const [found] = existing.splice(same, 1);
           await this.remember('note', sourceId, String(found.id));
           return 'skipped';
         }
         if (this.dryRun) return 'created';
-        const fields = {
-          body,
-          internal: n.internal === true || n.confidential === true,
-          createdAt: stringOr(n.created_at, null),
-        };
-        const created =
-          target.kind === 'issue'
-            ? await this.writer.createIssueNote(this.project, target.iid, fields)
-            : await this.writer.createMergeRequestNote(this.project, target.iid, fields);
+        const { value: created } = await this.asAuthor(n, 'notes', `note ${sourceId}`, (sudo) => {
+          const fields = {
+            body: sudo ? authored : body,
+            internal: n.internal === true || n.confidential === true,
+            createdAt: stringOr(n.created_at, null),
+            sudo,
+          };
+          return target.kind === 'issue'
+            ? this.writer.createIssueNote(this.project, target.iid, fields)
+            : this.writer.createMergeRequestNote(this.project, target.iid, fields);
+        });
         await this.remember('note', sourceId, String(created.id));
         return 'created';
       });
@@ -624,20 +770,53 @@ class MetadataRestore {
           return 'skipped';
         }
         if (this.dryRun) return 'created';
-        const header = originHeader(record, `$${sourceId}`);
-        const description = withHeader(header, await rewriteReferences(stringOr(record.description, ''), this.resolve));
-        const created = await this.writer.createSnippet(this.project, {
-          title: requireString(record, 'title'),
-          fileName: stringOr(record.file_name, 'snippet.txt'),
-          content: typeof record.content === 'string' ? record.content : '',
-          description,
-          visibility: stringOr(record.visibility, 'private'),
-        });
+        const from = `$${sourceId}`;
+        const text = await rewriteReferences(stringOr(record.description, ''), this.resolve);
+        const files = snippetFiles(record);
+        if (files.missing > 0)
+          this.note(
+            'snippets',
+            `${from}: ${files.missing} of its files were not captured (only the first file's content was)`,
+          );
+        const { value: created } = await this.asAuthor(record, 'snippets', from, (sudo) =>
+          this.writer.createSnippet(this.project, {
+            title: requireString(record, 'title'),
+            fileName: stringOr(record.file_name, 'snippet.txt'),
+            content: typeof record.content === 'string' ? record.content : '',
+            files: files.files,
+            description: withHeader(originHeader(record, from, '', !!sudo), text),
+            visibility: stringOr(record.visibility, 'private'),
+            sudo,
+          }),
+        );
         await this.remember('snippet', sourceId, String(created.id));
         return 'created';
       });
     }
   }
+}
+
+function authorUsername(record: MetadataRecord): string | null {
+  const author = record.author;
+  const username =
+    author !== null && typeof author === 'object' ? (author as Record<string, unknown>).username : undefined;
+  return typeof username === 'string' && username ? username : null;
+}
+
+/**
+ * A snippet's files as the restore writes them: every captured file (`files` with `content`);
+ * a snippet captured the older way (its first file's `content`) gives nothing here, and
+ * `missing` counts its other files, which the snapshot does not hold.
+ */
+function snippetFiles(record: MetadataRecord): {
+  files: { filePath: string; content: string }[] | undefined;
+  missing: number;
+} {
+  const listed = Array.isArray(record.files) ? (record.files as MetadataRecord[]) : [];
+  const whole = listed.filter((f) => typeof f.path === 'string' && typeof f.content === 'string');
+  if (whole.length > 0 && whole.length === listed.length)
+    return { files: whole.map((f) => ({ filePath: f.path as string, content: f.content as string })), missing: 0 };
+  return { files: undefined, missing: Math.max(0, listed.length - 1) };
 }
 
 function onDay(value: unknown): string {

@@ -79,7 +79,7 @@ export interface NewProjectDeps {
   sessions: GitLabSessions;
   connections: ConnectionService;
   reader: SnapshotReader;
-  keyFor(snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact): Promise<Buffer | null>;
+  keyFor: (snapshot: SnapshotEntity, manifest: Manifest, artifact: ManifestArtifact) => Promise<Buffer | null>;
   workDir: string;
   writers: GitLabMetadataWriterFactory;
   mappingsFor(scope: string): RestoreMappings;
@@ -187,7 +187,7 @@ export async function restoreToNewProject(
         which,
         dir,
         reader: deps.reader,
-        keyFor: deps.keyFor,
+        keyFor: (...args) => deps.keyFor(...args),
         signal: options.signal,
       });
       const remoteUrl = project
@@ -257,11 +257,12 @@ export async function restoreToNewProject(
         source[type] = () => readRecords(deps, snapshot, manifest, artifact);
       }
       outcome.metadata = await restoreProjectMetadata({
-        writer: project ? writer : emptyTargetWriter(),
+        writer: project ? writer : emptyTargetWriter(writer),
         targetProjectId: project?.id ?? 0,
         source,
         mappings: project ? deps.mappingsFor(`${connection.id}:${project.id}`) : new InMemoryRestoreMappings(),
         dryRun: options.dryRun,
+        asAuthors: await canWriteAsAuthors(connection, writer),
       });
       for (const [type, section] of Object.entries(outcome.metadata)) {
         for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
@@ -302,6 +303,16 @@ export async function restoreToNewProject(
 }
 
 /**
+ * Whether records can be written as their original authors: GitLab's `Sudo` needs an
+ * administrator's token with the `sudo` scope (docs: REST API authentication, "Sudo"). GitLab
+ * shows `is_admin` on GET /user to administrators only.
+ */
+export async function canWriteAsAuthors(connection: ConnectionEntity, writer: GitLabMetadataWriter): Promise<boolean> {
+  if (!writeScopesOf(connection).includes('sudo')) return false;
+  return (await writer.currentUser()).isAdmin;
+}
+
+/**
  * The writer a dry run uses for a project that does not exist yet: every listing is empty, so
  * every record is predicted as created; writing is refused (a dry run never writes).
  */
@@ -311,6 +322,7 @@ export function emptyTargetWriter(users?: GitLabMetadataWriter): GitLabMetadataW
       if (typeof name === 'string' && name.startsWith('list')) return async () => [];
       // users exist on the target whether or not the project does
       if (name === 'findUser' && users) return (username: string) => users.findUser(username);
+      if (name === 'currentUser' && users) return () => users.currentUser();
       return async () => {
         throw new Error(`a dry run does not write (${String(name)})`);
       };

@@ -49,8 +49,7 @@ export class RestoreResolver {
   @Authorized()
   @Subscription(() => RestoreProgressEvent, {
     topics: 'RESTORE_PROGRESS',
-    filter: ({ payload, args }: { payload: RestoreProgressed; args: { runId: string } }) =>
-      payload.runId === args.runId,
+    topicId: ({ args }: { args: { runId: string } }) => args.runId, // scoped delivery (graphql/pubsub.ts)
     description: 'Phases and counts of a restore run, ending with isTerminal.',
   })
   restoreProgress(@Root() event: RestoreProgressed, @Arg('runId', () => ID) _runId: string): RestoreProgressEvent {

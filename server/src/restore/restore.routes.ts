@@ -9,6 +9,9 @@ import type { Logger } from '../shared/logger.js';
 import type { RestoreService } from './restore.service.js';
 import { tarStream } from './tar.js';
 
+/** A query parameter given once, as text; a missing, repeated or nested one reads as '' (and fails the signature). */
+const queryText = (value: unknown): string => (typeof value === 'string' ? value : '');
+
 export function mountRestoreRoutes(
   app: Express,
   restores: RestoreService,
@@ -19,9 +22,9 @@ export function mountRestoreRoutes(
     try {
       const link = {
         runId: req.params.runId,
-        expires: String(req.query.expires ?? ''),
-        tokenId: String(req.query.token ?? ''),
-        signature: String(req.query.signature ?? ''),
+        expires: queryText(req.query.expires),
+        tokenId: queryText(req.query.token),
+        signature: queryText(req.query.signature),
       };
       const { run, entries } = await restores.openDownload(link, isTokenActive);
       res.set('Content-Type', 'application/x-tar');

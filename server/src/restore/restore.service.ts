@@ -385,10 +385,11 @@ export class RestoreService {
   }
 
   private async organizationConnection(organizationId: string): Promise<string> {
-    const [row] = await this.dataSource.query('SELECT connection_id FROM organizations WHERE id = $1', [
-      organizationId,
-    ]);
-    return row.connection_id as string;
+    const [row] = await this.dataSource.query<{ connection_id: string }[]>(
+      'SELECT connection_id FROM organizations WHERE id = $1',
+      [organizationId],
+    );
+    return row.connection_id;
   }
 
   /**

@@ -87,7 +87,7 @@ const firstLevel = (levels: unknown, name: string): number | undefined => {
 };
 const isConflict = (error: unknown) =>
   isDomainError(error) &&
-  (error.details?.status === 409 || /already (exists|been taken)/i.test(String(error.details?.gitlabMessage ?? '')));
+  (error.details?.status === 409 || /already (exists|been taken)/i.test(error.details?.gitlabMessage ?? ''));
 
 export async function restoreProjectSettings(input: {
   writer: GitLabMetadataWriter;
@@ -114,7 +114,7 @@ export async function restoreProjectSettings(input: {
     const r = (report.project_settings = section());
     for await (const settings of open(source.project_settings)) {
       archive = settings.archived === true;
-      await attempt(r, String(settings.id ?? 'project'), async () => {
+      await attempt(r, typeof settings.id === 'number' ? String(settings.id) : 'project', async () => {
         const change: Record<string, unknown> = {};
         for (const field of PROJECT_FIELDS)
           if (settings[field] !== undefined && settings[field] !== null) change[field] = settings[field];
@@ -212,7 +212,7 @@ export async function restoreProjectSettings(input: {
       'ci_variables',
       'variables',
       (v) => ({
-        key: `${String(v.key)}\u0000${String(v.environment_scope ?? '*')}`,
+        key: `${String(v.key)}\u0000${typeof v.environment_scope === 'string' ? v.environment_scope : '*'}`,
         fields:
           typeof v.value === 'string'
             ? {
@@ -228,7 +228,7 @@ export async function restoreProjectSettings(input: {
             : null,
         omit: 'a hidden variable: GitLab never reveals its value, set it again on the target',
       }),
-      (v) => `${String(v.key)}\u0000${String(v.environment_scope ?? '*')}`,
+      (v) => `${String(v.key)}\u0000${typeof v.environment_scope === 'string' ? v.environment_scope : '*'}`,
     ],
   ];
   for (const [type, collection, toFields, keyOf] of collections) {

@@ -95,9 +95,7 @@ export async function ensureNamespace(input: {
     await writer.createGroup({ ...group, visibility: settings?.visibility ?? 'private' });
   } catch (error) {
     const said =
-      isDomainError(error) && error.details?.status === 400
-        ? String(error.details.gitlabMessage ?? error.message)
-        : null;
+      isDomainError(error) && error.details?.status === 400 ? (error.details.gitlabMessage ?? error.message) : null;
     if (said === null) throw error;
     // "has already been taken": created meanwhile (a concurrent restore), used below. Otherwise
     // GitLab refused the visibility (a subgroup cannot be more visible than its parent, or the

@@ -68,7 +68,17 @@ export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];
 
 export interface DomainErrorOptions {
   /** Machine-readable extra facts; never secrets. `fields` names offending inputs (field → message). */
-  details?: Record<string, unknown> & { fields?: Record<string, string> };
+  details?: Record<string, unknown> & {
+    fields?: Record<string, string>;
+    /** GitLab's own words (`message`/`error` of its response), for GITLAB_* codes. */
+    gitlabMessage?: string;
+    /** The OAuth `error` GitLab answered (`invalid_grant`, `insufficient_scope`…). */
+    oauthError?: string;
+    /** Why a token was refused (GITLAB_UNAUTHORIZED) or a check failed, in a word. */
+    reason?: string;
+    /** Why a metadata type was skipped rather than failed (gitlab/metadata.errors.ts). */
+    skipReason?: string;
+  };
   /** Retrying the same operation later may succeed (rate limits, outages). */
   retryable?: boolean;
   cause?: unknown;

@@ -23,6 +23,10 @@ export type Jobs = {
   'drill.run': { drillRunId: string };
   /** Every minute: start the restore drills whose policy cadence is due. */
   'drill.schedule': Record<string, never>;
+  /** Every 30 s: turn due event-triggered backups (webhook bursts past their quiet period) into EVENT runs. */
+  'events.backup': Record<string, never>;
+  /** Every 15 minutes: check each organization's event webhook upstream (re-create it if deleted). */
+  'events.check-hooks': Record<string, never>;
 };
 
 export type JobName = keyof Jobs;

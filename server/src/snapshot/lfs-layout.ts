@@ -11,6 +11,26 @@ import { DomainError } from '../shared/errors.js';
 /** An LFS object id: sha256 of the content, 64 lowercase hex digits. */
 export const LFS_OID = /^[0-9a-f]{64}$/;
 
+/** An LFS object as a pointer names it (git-lfs docs/spec.md), and as a manifest lists it. */
+export interface LfsPointer {
+  /** sha256 of the content, 64 lowercase hex digits. */
+  oid: string;
+  /** Bytes of the content. */
+  size: number;
+}
+
+/** Unique, valid objects (the first pointer of an oid wins), and the oids of invalid ones. */
+export function uniqueObjects(objects: LfsPointer[]): { objects: LfsPointer[]; invalid: string[] } {
+  const unique = new Map<string, number>();
+  const invalid: string[] = [];
+  for (const object of objects) {
+    if (!LFS_OID.test(object.oid) || !Number.isSafeInteger(object.size) || object.size < 0)
+      invalid.push(String(object.oid));
+    else if (!unique.has(object.oid)) unique.set(object.oid, object.size);
+  }
+  return { objects: [...unique.entries()].map(([oid, size]) => ({ oid, size })), invalid };
+}
+
 export function lfsKey(
   organizationId: string,
   repositoryId: string,

@@ -21,7 +21,7 @@ export interface StoredFile {
   /** The storage key, which is also its path in a DOWNLOAD archive. */
   key: string;
   info: ObjectInfo | null;
-  open(): Promise<Readable>;
+  open: () => Promise<Readable>;
 }
 
 export class SnapshotReader {

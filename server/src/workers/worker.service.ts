@@ -81,7 +81,9 @@ export class WorkerService {
    * offline, so its work goes to any worker instead of waiting.
    */
   async defaultWorkerFor(organizationId: string): Promise<string | null> {
-    const [row] = await this.repo.query(
+    const [row] = await this.repo.query<
+      ({ name: string; last_heartbeat_at: Date; stopped_at: Date | null } | undefined)[]
+    >(
       `SELECT w.name, w.last_heartbeat_at, w.stopped_at FROM organizations o JOIN workers w ON w.id = o.default_worker_id WHERE o.id = $1`,
       [organizationId],
     );
@@ -89,7 +91,7 @@ export class WorkerService {
     const online =
       this.status({ lastHeartbeatAt: new Date(row.last_heartbeat_at), stoppedAt: row.stopped_at } as WorkerEntity) ===
       'ONLINE';
-    return online ? (row.name as string) : null;
+    return online ? row.name : null;
   }
 
   /** Registers (or re-registers, keeping the id) a worker by name. */

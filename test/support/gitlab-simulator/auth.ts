@@ -90,8 +90,29 @@ export function findPat(state: SimulatorState, token: string): PersonalAccessTok
   return [...state.pats.values()].find((t) => t.token === token);
 }
 
-/** Resolves the caller of an API request; throws ApiError for bad, expired or revoked tokens. */
+/**
+ * Resolves the caller of an API request; throws ApiError for bad, expired or revoked tokens.
+ * Sudo (doc/api/rest/authentication.md "Sudo"): an administrator whose OAuth or personal access
+ * token has the `sudo` scope may act as another user by passing `sudo` (query) or a `Sudo` header
+ * with that user's id or username (case-insensitive). A token without the scope gets 403
+ * insufficient_scope (scope "sudo"), a non-administrator 403 "Must be admin to use sudo", an
+ * unknown user 404.
+ */
 export function authenticateApi(state: SimulatorState, req: Request): Caller {
+  const caller = authenticateToken(state, req);
+  const sudo = queryString(req, 'sudo') ?? headerValue(req, 'sudo');
+  if (sudo === undefined || !caller.user) return caller;
+  if (!caller.scopes.includes('sudo')) throw insufficientScope(['sudo']);
+  if (!caller.user.isAdmin) throw new ApiError(403, { message: '403 Forbidden - Must be admin to use sudo' });
+  const lower = sudo.toLowerCase();
+  const user = /^\d+$/.test(sudo)
+    ? state.users.get(Number(sudo))
+    : [...state.users.values()].find((u) => u.username.toLowerCase() === lower);
+  if (!user) throw new ApiError(404, { message: `404 User with ID or username '${sudo}' Not Found` });
+  return { ...caller, user };
+}
+
+function authenticateToken(state: SimulatorState, req: Request): Caller {
   const now = state.now();
   const oauthCandidate = queryString(req, 'access_token') ?? bearer(req) ?? queryString(req, 'bearer_token');
   if (oauthCandidate) {

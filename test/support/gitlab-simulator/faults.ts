@@ -75,7 +75,7 @@ export class Faults {
     private readonly now: () => Date,
   ) {}
 
-  failNext(count: number, options: { status: 500 | 502 | 503 | number; pathPattern?: RegExp }): void {
+  failNext(count: number, options: { /** 500, 502, 503… */ status: number; pathPattern?: RegExp }): void {
     this.faults.push({ remaining: count, status: options.status, pathPattern: options.pathPattern ?? API_PATH });
   }
 
@@ -181,7 +181,9 @@ export class Faults {
         fault.remaining -= 1;
         const head = fault.afterBytes - sent;
         if (head > 0) write(Buffer.from(chunk as Buffer).subarray(0, head));
-        res.socket?.resetAndDestroy?.() ?? res.socket?.destroy();
+        // A TCP reset where Node has it (20.12+), else a plain close.
+        if (res.socket?.resetAndDestroy) res.socket.resetAndDestroy();
+        else res.socket?.destroy();
         return false;
       }
       sent += size;

@@ -24,11 +24,14 @@ import type { NamespaceRecord, ProjectRecord, Tier, UserRecord, Visibility } fro
 import { createOAuthApplication, type OAuthTokenView } from './oauth-store.js';
 import { LfsStore, lfsPointer, type LfsObjectInfo } from './lfs-store.js';
 import { createApp, type RecordedRequest } from './server.js';
+import { HookDispatcher } from './hooks.js';
+import { resolveRef } from './repos.js';
 import { SimulatorState } from './state.js';
 
 export type { RecordedRequest } from './server.js';
 export type { OAuthTokenView } from './oauth-store.js';
 export type { LfsObjectInfo } from './lfs-store.js';
+export type { GroupHookRecord, HookDelivery, SystemHookRecord } from './hooks.js';
 export type {
   EpicRecord,
   IssueRecord,
@@ -77,6 +80,8 @@ export class GitLabSimulator {
   readonly faults: Faults;
   /** Git LFS objects (lfs-store.ts); seed through addLfsObject/pushLfsPointer. */
   readonly lfs: LfsStore;
+  /** Group hooks (REST) and system hooks (seeded); pushes and project events are delivered to them. */
+  readonly hooks: HookDispatcher;
   private readonly ctx: SimContext;
 
   constructor(private readonly options: GitLabSimulatorOptions & { dataDir: string; ownsDataDir: boolean }) {
@@ -89,6 +94,7 @@ export class GitLabSimulator {
       clock.now,
     );
     this.lfs = new LfsStore(this.state, join(options.dataDir, 'lfs-objects'));
+    this.hooks = new HookDispatcher(this.state, () => this.url);
     this.ctx = {
       state: this.state,
       access: new Access(this.state),
@@ -110,6 +116,7 @@ export class GitLabSimulator {
       onRecorded: () => this.recorded.forEach((f) => f()),
       children: this.children,
       lfs: this.lfs,
+      hooks: this.hooks,
     });
     await new Promise<void>((resolve, reject) => {
       const { tls } = this.options;
@@ -205,14 +212,22 @@ export class GitLabSimulator {
     return this.state.createProject(input);
   }
 
+  /** Deletes the project; system hooks get `project_destroy` (GitLab sends it once the project is gone). */
   deleteProject(id: number): void {
+    const project = { ...this.state.requireProject(id) };
     this.state.deleteProject(id);
+    this.hooks.projectEvent(project, 'project_destroy');
     this.lfs.unlinkProject(id);
   }
 
-  /** A real commit on `branch` (default: the default branch); returns its sha. */
+  /** A real commit on `branch` (default: the default branch); returns its sha. Group hooks get a Push Hook. */
   pushCommit(projectId: number, input: { branch?: string; files: Record<string, string>; message?: string }): string {
-    return this.state.pushCommit(projectId, input);
+    const project = this.state.requireProject(projectId);
+    const ref = `refs/heads/${input.branch ?? project.defaultBranch ?? 'main'}`;
+    const before = resolveRef(this.repoPath(projectId), ref) ?? '';
+    const after = this.state.pushCommit(projectId, input);
+    this.hooks.push(project, { ref, before, after, commits: [after] });
+    return after;
   }
 
   createBranch(projectId: number, input: { branch: string; ref?: string }): string {

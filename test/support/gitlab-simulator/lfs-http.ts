@@ -281,8 +281,8 @@ function objectStorageDownload(deps: ServerDeps, req: Request, res: Response, oi
   }
   const check = deps.lfs.checkPresigned(
     oid,
-    String(req.query['X-Amz-Expires'] ?? ''),
-    String(req.query['X-Amz-Signature'] ?? ''),
+    typeof req.query['X-Amz-Expires'] === 'string' ? req.query['X-Amz-Expires'] : '',
+    typeof req.query['X-Amz-Signature'] === 'string' ? req.query['X-Amz-Signature'] : '',
   );
   if (check === 'bad')
     return void s3Error(

@@ -13,6 +13,8 @@ import { registerOAuthRoutes } from './oauth.js';
 import { ApiError } from './pagination.js';
 import { registerGroupRoutes } from './rest/groups.js';
 import { registerGroupMetadataRoutes } from './rest/group-metadata.js';
+import { registerGroupHookRoutes } from './rest/group-hooks.js';
+import type { HookDispatcher } from './hooks.js';
 import { registerIssueRoutes } from './rest/issues.js';
 import { registerMergeRequestRoutes } from './rest/merge-requests.js';
 import { registerProjectMetadataRoutes } from './rest/project-metadata.js';
@@ -40,6 +42,8 @@ export interface ServerDeps {
   lfs: LfsStore;
   /** Child processes (git http-backend) to kill on close. */
   children: Set<import('node:child_process').ChildProcess>;
+  /** Group and system hooks (hooks.ts). */
+  hooks: HookDispatcher;
 }
 
 export function createApp(deps: ServerDeps): express.Express {
@@ -106,6 +110,7 @@ export function createApp(deps: ServerDeps): express.Express {
   registerMergeRequestRoutes(ctx, api);
   registerProjectMetadataRoutes(ctx, api);
   registerGroupMetadataRoutes(ctx, api);
+  registerGroupHookRoutes(ctx, deps.hooks, api);
   // doc/api/rest/index.md "Unknown route": {"error":"404 Not Found"}
   api.use((_req: Request, res: Response) => {
     res.status(404).json({ error: '404 Not Found' });

@@ -130,8 +130,8 @@ function ConnectionDetails({
 }: {
   connection: ConnectionSummaryFragment;
   busy: boolean;
-  onReauthorize(): void;
-  onDisconnect(): void;
+  onReauthorize: () => void;
+  onDisconnect: () => void;
 }) {
   const isOAuth = connection.method !== 'PERSONAL_ACCESS_TOKEN';
   const disconnected = connection.status === 'DISCONNECTED';
@@ -235,8 +235,8 @@ function DisconnectDialog({
   onDone,
 }: {
   connection: ConnectionSummaryFragment | null;
-  onClose(): void;
-  onDone(): void;
+  onClose: () => void;
+  onDone: () => void;
 }) {
   const [result, disconnect] = useMutation(DisconnectDocument);
   const [error, setError] = useState<string | null>(null);

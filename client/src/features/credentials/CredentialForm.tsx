@@ -35,8 +35,8 @@ export function CredentialForm({
   fixedKind?: CredentialKind;
   initialUsername?: string;
   submitLabel?: string;
-  onSaved(credential: CredentialFieldsFragment): void;
-  onCancel?(): void;
+  onSaved: (credential: CredentialFieldsFragment) => void;
+  onCancel?: () => void;
 }) {
   const [kind, setKind] = useState<CredentialKind>(fixedKind ?? 'PERSONAL_ACCESS_TOKEN');
   const [name, setName] = useState('');

@@ -136,8 +136,8 @@ function DeleteCredentialDialog({
   onDeleted,
 }: {
   credential: CredentialFieldsFragment | null;
-  onClose(): void;
-  onDeleted(name: string): void;
+  onClose: () => void;
+  onDeleted: (name: string) => void;
 }) {
   const [result, remove] = useMutation(DeleteCredentialDocument);
   const [refusal, setRefusal] = useState<string | null>(null);

@@ -154,7 +154,7 @@ export function DashboardPage() {
   );
 }
 
-function LastRun({ organizationId, onFinished }: { organizationId: string; onFinished(): void }) {
+function LastRun({ organizationId, onFinished }: { organizationId: string; onFinished: () => void }) {
   const [result, refetch] = useQuery({ query: LastBackupRunDocument, variables: { organizationId } });
   useSubscription({ query: DashboardBackupProgressDocument, variables: { organizationId } }, (_prev, event) => {
     const progress = event.backupProgress;

@@ -412,7 +412,7 @@ function SecretSourceChoice({
 }: {
   name: string;
   value: SecretSource;
-  onChange(value: SecretSource): void;
+  onChange: (value: SecretSource) => void;
   newLabel: string;
   savedLabel: string;
 }) {
@@ -439,9 +439,9 @@ function CredentialPicker({
   label: string;
   credentials: { id: string; name: string; username?: string | null; fingerprint: string }[];
   value: string;
-  onChange(id: string): void;
+  onChange: (id: string) => void;
   error?: string;
-  onAdd(): void;
+  onAdd: () => void;
 }) {
   return (
     <div className="row row-end">

@@ -3,7 +3,6 @@
  * pop-up → CONNECTED (from the subscription). A blocked pop-up shows how to allow it and offers
  * the same tab instead.
  */
-import { useState } from 'react';
 import { useMutation } from 'urql';
 import { problemOf } from '../../api/errors';
 import { ConnectGitLabDocument } from '../../graphql/generated/graphql';
@@ -24,8 +23,8 @@ export function ConnectOAuthButton({
 }: {
   instanceUrl?: string;
   label?: string;
-  onPending(pending: PendingAuthorization): void;
-  onError(message: string, fields: Record<string, string>): void;
+  onPending: (pending: PendingAuthorization) => void;
+  onError: (message: string, fields: Record<string, string>) => void;
 }) {
   const [{ fetching }, connect] = useMutation(ConnectGitLabDocument);
   return (

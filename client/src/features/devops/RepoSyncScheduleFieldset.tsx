@@ -41,7 +41,7 @@ export function RepoSyncScheduleFieldset({
   errors,
 }: {
   value: ScheduleDraft;
-  onChange(next: ScheduleDraft): void;
+  onChange: (next: ScheduleDraft) => void;
   errors: { hours?: string; timeZone?: string; intervalMinutes?: string; other?: string };
 }) {
   const set = (patch: Partial<ScheduleDraft>) => onChange({ ...value, ...patch });

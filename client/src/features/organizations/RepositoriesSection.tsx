@@ -28,7 +28,7 @@ export function RepositoriesSection({
 }: {
   organizationId: string;
   refreshKey: number;
-  onProtectionChanged(): void;
+  onProtectionChanged: () => void;
 }) {
   const [searchText, setSearchText] = useState('');
   const [search, setSearch] = useState('');
@@ -206,9 +206,9 @@ function RepositoryTableRow({
   repo: RepositoryRow;
   item: RunItem | undefined;
   isSelected: boolean;
-  onSelect(on: boolean): void;
+  onSelect: (on: boolean) => void;
   busy: boolean;
-  onToggle(): void;
+  onToggle: () => void;
 }) {
   const latest = repo.latestSnapshot;
   return (

@@ -146,7 +146,7 @@ export function ScheduleFieldset({ draft, update, fields }: SectionProps) {
   );
 }
 
-function WeekdaySelect({ value, onValue, ...rest }: { value: string; onValue(value: string): void }) {
+function WeekdaySelect({ value, onValue, ...rest }: { value: string; onValue: (value: string) => void }) {
   return (
     <select {...rest} value={value} onChange={(e) => onValue(e.target.value)}>
       {WEEKDAYS.map((name, index) => (
@@ -169,7 +169,7 @@ function CopyScheduleEditor({
   path: string;
   value: CopyScheduleDraft;
   fields: Record<string, string>;
-  onChange(recipe: (copy: CopyScheduleDraft) => void): void;
+  onChange: (recipe: (copy: CopyScheduleDraft) => void) => void;
 }) {
   const weekdaysError = errorAt(fields, `${path}.weekdays`);
   const timesError = fields[`${path}.times`];

@@ -5,7 +5,7 @@ export function TimeInput({
   value,
   onValue,
   ...rest
-}: { value: string; onValue(value: string): void } & Omit<
+}: { value: string; onValue: (value: string) => void } & Omit<
   InputHTMLAttributes<HTMLInputElement>,
   'value' | 'onChange' | 'type'
 >) {

@@ -41,7 +41,7 @@ export function RestoreDialog({
 }: {
   snapshot: RestorableSnapshot | null;
   repository: RestorableRepository;
-  onClose(): void;
+  onClose: () => void;
 }) {
   return (
     <Dialog title="Restore snapshot" open={snapshot !== null} onClose={onClose}>

@@ -8,7 +8,7 @@ import { Notice } from '../../ui/States';
 
 const PROBE = JSON.stringify({ query: '{ __typename }' });
 
-export function SignInPage({ onSignIn, reason }: { onSignIn(token: string): void; reason: string | null }) {
+export function SignInPage({ onSignIn, reason }: { onSignIn: (token: string) => void; reason: string | null }) {
   const [token, setToken] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [checking, setChecking] = useState(false);

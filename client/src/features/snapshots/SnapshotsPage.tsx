@@ -26,7 +26,7 @@ const PAGE_SIZE = 20;
 /** Snapshots loaded so far, by id, so an entry can name the one it builds on. */
 const KnownSnapshots = createContext<{
   byId: Map<string, SnapshotTimelineEntryFragment>;
-  register(nodes: SnapshotTimelineEntryFragment[]): void;
+  register: (nodes: SnapshotTimelineEntryFragment[]) => void;
 }>({
   byId: new Map(),
   register: () => undefined,
@@ -139,8 +139,8 @@ function SnapshotPage({
   repositoryId: string;
   after: string | null;
   isLast: boolean;
-  onMore(cursor: string): void;
-  onRestore(snapshot: RestorableSnapshot): void;
+  onMore: (cursor: string) => void;
+  onRestore: (snapshot: RestorableSnapshot) => void;
   reloadKey: number;
 }) {
   const [result, refetch] = useQuery({
@@ -209,8 +209,8 @@ function SnapshotEntry({
   onRestore,
 }: {
   snapshot: SnapshotTimelineEntryFragment;
-  onChanged(): void;
-  onRestore(snapshot: RestorableSnapshot): void;
+  onChanged: () => void;
+  onRestore: (snapshot: RestorableSnapshot) => void;
 }) {
   const { byId } = useContext(KnownSnapshots);
   const [verifying, verify] = useMutation(VerifyTimelineSnapshotDocument);

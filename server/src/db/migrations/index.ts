@@ -1,3 +1,4 @@
+import type { MigrationInterface } from 'typeorm';
 import { Initial1795540842950 } from './1795540842950-Initial.js';
 import { BackupEngine1795543494997 } from './1795543494997-BackupEngine.js';
 import { SnapshotEncryptionCredential1795543978127 } from './1795543978127-SnapshotEncryptionCredential.js';
@@ -10,9 +11,10 @@ import { WorkerRunningJobs1795560000000 } from './1795560000000-WorkerRunningJob
 import { CredentialVersions1795571100000 } from './1795571100000-CredentialVersions.js';
 import { SnapshotCompleteness1795572000000 } from './1795572000000-SnapshotCompleteness.js';
 import { ApiQueryIndexes1796212696786 } from './1796212696786-ApiQueryIndexes.js';
+import { EventDrivenBackups1796212718570 } from './1796212718570-EventDrivenBackups.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
-export const MIGRATIONS: Function[] = [
+export const MIGRATIONS: Array<new () => MigrationInterface> = [
   Initial1795540842950,
   BackupEngine1795543494997,
   SnapshotEncryptionCredential1795543978127,
@@ -25,4 +27,5 @@ export const MIGRATIONS: Function[] = [
   CredentialVersions1795571100000,
   SnapshotCompleteness1795572000000,
   ApiQueryIndexes1796212696786,
+  EventDrivenBackups1796212718570,
 ];

@@ -52,7 +52,9 @@ export function param(req: Request, name: string): string | undefined {
   const fromBody = req.body && typeof req.body === 'object' ? (req.body as Record<string, unknown>)[name] : undefined;
   const value = fromBody ?? req.query[name];
   if (value === undefined || value === null) return undefined;
-  return Array.isArray(value) ? value.map(String).join(',') : String(value);
+  if (Array.isArray(value)) return value.map(String).join(',');
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value);
 }
 
 /** Grape's Boolean coercion: true/false/1/0/yes/no...; undefined when absent. */

@@ -22,7 +22,8 @@ import {
   sortParam,
 } from './common.js';
 import { userBasic } from './entities.js';
-import { findOrCreateLabel, milestoneEntity, registerLabelRoutes } from './labels.js';
+import { findOrCreateLabel, registerLabelRoutes } from './labels.js';
+import { assignableIds, availableMilestoneId, issuableMilestoneEntity } from './metadata-entities.js';
 
 function issueEntity(ctx: SimContext, issue: IssueRecord) {
   const { state } = ctx;
@@ -33,7 +34,6 @@ function issueEntity(ctx: SimContext, issue: IssueRecord) {
     .map((id) => state.users.get(id))
     .filter((u) => u !== undefined)
     .map((u) => userBasic(ctx, u));
-  const milestone = issue.milestoneId !== null ? state.milestones.find((m) => m.id === issue.milestoneId) : undefined;
   const closedBy = issue.closedById !== null ? state.users.get(issue.closedById) : undefined;
   const api = `${ctx.baseUrl()}/api/v4/projects/${project.id}`;
   return {
@@ -48,7 +48,7 @@ function issueEntity(ctx: SimContext, issue: IssueRecord) {
     closed_at: issue.closedAt?.toISOString() ?? null,
     closed_by: closedBy ? userBasic(ctx, closedBy) : null,
     labels: [...issue.labels].sort(),
-    milestone: milestone ? milestoneEntity(ctx, milestone) : null,
+    milestone: issuableMilestoneEntity(ctx, issue.milestoneId),
     assignees,
     author: userBasic(ctx, author),
     type: 'ISSUE',
@@ -213,12 +213,16 @@ export function registerIssueRoutes(ctx: SimContext, router: Router): void {
           description: param(req, 'description') ?? null,
           state: 'opened',
           authorId: user.id,
-          assigneeIds: (param(req, 'assignee_ids') ?? param(req, 'assignee_ids[]') ?? param(req, 'assignee_id') ?? '')
-            .split(',')
-            .filter(Boolean)
-            .map(Number),
+          assigneeIds: assignableIds(
+            ctx,
+            project,
+            (param(req, 'assignee_ids') ?? param(req, 'assignee_ids[]') ?? param(req, 'assignee_id') ?? '')
+              .split(',')
+              .filter(Boolean)
+              .map(Number),
+          ),
           labels,
-          milestoneId: intParam(req, 'milestone_id') ?? null,
+          milestoneId: availableMilestoneId(ctx, project, intParam(req, 'milestone_id')),
           confidential: boolParam(req, 'confidential') ?? false,
           createdAt,
           updatedAt: createdAt,
@@ -247,7 +251,7 @@ export function registerIssueRoutes(ctx: SimContext, router: Router): void {
       const labels = labelList(req);
       if (labels) issue.labels = labels.map((name) => findOrCreateLabel(ctx, project.id, name).name);
       const milestoneId = intParam(req, 'milestone_id');
-      if (milestoneId !== undefined) issue.milestoneId = milestoneId === 0 ? null : milestoneId;
+      if (milestoneId !== undefined) issue.milestoneId = availableMilestoneId(ctx, project, milestoneId);
       const confidential = boolParam(req, 'confidential');
       if (confidential !== undefined) issue.confidential = confidential;
       const now = timestamp(ctx, req, caller, project, 'updated_at') ?? state.now();

@@ -6,6 +6,7 @@ import { requireUser } from '../auth.js';
 import type { SimContext } from '../context.js';
 import type { LabelRecord, MilestoneRecord } from '../model.js';
 import { ApiError, paginateOffset } from '../pagination.js';
+import { groupMilestoneEntity } from './metadata-entities.js';
 import { endpoint, findProject, forbidden, intParam, matchesSearch, missingParams, orderBy, param } from './common.js';
 
 export function labelEntity(ctx: SimContext, label: LabelRecord) {
@@ -116,19 +117,24 @@ export function registerLabelRoutes(ctx: SimContext, router: Router): void {
     endpoint((req, res, caller) => {
       const project = findProject(ctx, caller, String(req.params.id));
       const wanted = param(req, 'state');
-      const milestones = state.milestones.filter(
-        (m) =>
-          m.projectId === project.id &&
-          (!wanted || m.state === wanted) &&
-          matchesSearch(param(req, 'search'), m.title, m.description) &&
-          (!param(req, 'title') || m.title === param(req, 'title')),
-      );
+      const keep = (m: { state: string; title: string; description: string | null }) =>
+        (!wanted || m.state === wanted) &&
+        matchesSearch(param(req, 'search'), m.title, m.description) &&
+        (!param(req, 'title') || m.title === param(req, 'title'));
+      // include_ancestors (doc/api/milestones.md): the milestones of every ancestor group too.
+      const groups = ['true', '1'].includes(param(req, 'include_ancestors') ?? '')
+        ? new Set(state.ancestors(project.namespaceId).map((n) => n.id))
+        : new Set<number>();
+      const milestones = [
+        ...state.milestones.filter((m) => m.projectId === project.id && keep(m)),
+        ...state.groupMilestones.filter((m) => groups.has(m.groupId) && keep(m)),
+      ];
       return paginateOffset(
         req,
         res,
         ctx.baseUrl(),
         orderBy(milestones, (m) => m.id, 'desc'),
-      ).map((m) => milestoneEntity(ctx, m));
+      ).map((m) => ('projectId' in m ? milestoneEntity(ctx, m) : groupMilestoneEntity(ctx, m)));
     }),
   );
 

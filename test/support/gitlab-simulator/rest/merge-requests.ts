@@ -21,7 +21,12 @@ import {
   sortParam,
 } from './common.js';
 import { noteEntity, timestamp } from './issues.js';
-import { mergeRequestDiffEntity, mergeRequestEntity } from './metadata-entities.js';
+import {
+  assignableIds,
+  availableMilestoneId,
+  mergeRequestDiffEntity,
+  mergeRequestEntity,
+} from './metadata-entities.js';
 
 const list = (req: Request, name: string) =>
   (param(req, name) ?? param(req, `${name}[]`))
@@ -113,9 +118,9 @@ export function registerMergeRequestRoutes(ctx: SimContext, router: Router): voi
           description: param(req, 'description') ?? null,
           authorId: user.id,
           labels: list(req, 'labels'),
-          assigneeIds: list(req, 'assignee_ids')?.map(Number),
-          reviewerIds: list(req, 'reviewer_ids')?.map(Number),
-          milestoneId: intParam(req, 'milestone_id') ?? null,
+          assigneeIds: assignableIds(ctx, project, list(req, 'assignee_ids')?.map(Number)),
+          reviewerIds: assignableIds(ctx, project, list(req, 'reviewer_ids')?.map(Number)),
+          milestoneId: availableMilestoneId(ctx, project, intParam(req, 'milestone_id')),
           squash: boolParam(req, 'squash'),
           removeSourceBranch: boolParam(req, 'remove_source_branch'),
         });

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { SimContext } from '../context.js';
 import type {
+  ProjectRecord,
   DeployKeyRecord,
   EpicRecord,
   GroupLabelRecord,
@@ -25,13 +26,43 @@ import { milestoneEntity } from './labels.js';
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
+/** An issue's or merge request's milestone: the project's own or one of its groups' (one id sequence for both). */
+export function issuableMilestoneEntity(ctx: SimContext, id: number | null) {
+  if (id === null) return null;
+  const own = ctx.state.milestones.find((m) => m.id === id);
+  if (own) return milestoneEntity(ctx, own);
+  const group = ctx.state.groupMilestones.find((m) => m.id === id);
+  return group ? groupMilestoneEntity(ctx, group) : null;
+}
+
+/**
+ * IssuableBaseService#filter_milestone: a milestone_id that is neither the project's nor one of its
+ * ancestor groups' is dropped without an error.
+ */
+export function availableMilestoneId(ctx: SimContext, project: ProjectRecord, id: number | undefined): number | null {
+  if (id === undefined || id === 0) return null;
+  if (ctx.state.milestones.some((m) => m.id === id && m.projectId === project.id)) return id;
+  const groups = new Set(ctx.state.ancestors(project.namespaceId).map((n) => n.id));
+  return ctx.state.groupMilestones.some((m) => m.id === id && groups.has(m.groupId)) ? id : null;
+}
+
+/**
+ * IssuableBaseService#filter_assignees_using_checks (and the reviewers' twin): users who cannot
+ * read the project are dropped from assignee_ids / reviewer_ids without an error.
+ */
+export function assignableIds(ctx: SimContext, project: ProjectRecord, ids: number[] | undefined): number[] {
+  return (ids ?? []).filter((id) => {
+    const user = ctx.state.users.get(id);
+    return !!user && ctx.access.canReadProject(user, project);
+  });
+}
+
 export function mergeRequestEntity(ctx: SimContext, mr: MergeRequestRecord) {
   const { state } = ctx;
   const project = state.projects.get(mr.projectId)!;
   const fullPath = state.projectFullPath(project);
   const user = (id: number) => userBasic(ctx, state.users.get(id)!);
   const assignees = mr.assigneeIds.filter((id) => state.users.has(id)).map(user);
-  const milestone = mr.milestoneId !== null ? state.milestones.find((m) => m.id === mr.milestoneId) : undefined;
   const latest = state.mergeRequestDiffs.filter((d) => d.mergeRequestId === mr.id).at(-1);
   return {
     id: mr.id,
@@ -63,7 +94,7 @@ export function mergeRequestEntity(ctx: SimContext, mr: MergeRequestRecord) {
     labels: [...mr.labels].sort(),
     draft: mr.draft,
     work_in_progress: mr.draft,
-    milestone: milestone ? milestoneEntity(ctx, milestone) : null,
+    milestone: issuableMilestoneEntity(ctx, mr.milestoneId),
     merge_when_pipeline_succeeds: false,
     merge_status: 'can_be_merged',
     detailed_merge_status: mr.state === 'opened' ? 'mergeable' : 'not_open',
