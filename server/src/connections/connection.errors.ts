@@ -19,7 +19,7 @@ export const oauthNotConfigured = () =>
 export const writeAuthorizationRequired = (id: string, reason: string | null) =>
   new DomainError(
     'WRITE_AUTHORIZATION_REQUIRED',
-    `this connection may only read from GitLab${reason ? ` (${reason})` : ''}: a restore writes, so authorize restores for it first (GitLab is asked for the api and write_repository scopes)`,
+    `connection ${id} may only read from GitLab${reason ? ` (${reason})` : ''}: a restore writes, so authorize it first (authorizeRestore asks GitLab for api write_repository)`,
     {
       details: {
         connectionId: id,
