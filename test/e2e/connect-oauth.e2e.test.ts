@@ -5,6 +5,7 @@ import { launchBrowser, screenshot, signedIn, clickAndAwaitClose } from '../supp
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aUser, anOrganization, PASSWORD } from '../support/gitlab-seed.js';
 import { freePort } from '../support/ports.js';
+import { watchPlainText } from '../support/plain-text.js';
 
 let sim: GitLabSimulator;
 let t: TestApp;
@@ -39,6 +40,7 @@ it('signs in from the printed link and shows the dashboard without asking for a 
 
 it('refuses a wrong token on the sign-in screen and accepts the right one', async () => {
   const context = await browser.newContext();
+  await watchPlainText(context, t.url);
   const page = await context.newPage();
   await page.goto(`${t.url}/`);
   await page.getByLabel('API token').fill('lk_not_a_token_at_all_000000');

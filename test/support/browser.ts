@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { expectPlainScreens, watchPlainText } from './plain-text.js';
 import { EVENT_TIMEOUT_MS } from './timeouts.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -42,6 +43,7 @@ export async function signedIn(
 ): Promise<{ context: BrowserContext; page: Page }> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   context.setDefaultTimeout(EVENT_TIMEOUT_MS);
+  await watchPlainText(context, appUrl);
   const page = await context.newPage();
   page.on('console', (message) => {
     if (message.type() === 'error') console.error(`[browser] ${message.text()}`);
@@ -51,7 +53,9 @@ export async function signedIn(
   return { context, page };
 }
 
+/** Saves the screen, after checking that no text on it (or before it) broke the plain-text rule. */
 export async function screenshot(page: Page, name: string): Promise<string> {
+  await expectPlainScreens(page.context());
   await mkdir(SCREENSHOTS, { recursive: true });
   const file = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });

@@ -1,5 +1,5 @@
 /** The shell: sign-in when there is no token, otherwise the navigation and the current screen. */
-import { useEffect, type ReactElement } from 'react';
+import { useEffect, useState, type ReactElement } from 'react';
 import { SignInPage } from '../features/signin/SignInPage';
 import { Empty } from '../ui/States';
 import { Link, matchPath, Router, useRouter } from './router';
@@ -18,6 +18,10 @@ export function App() {
 
 function Shell() {
   const session = useSession();
+  const { path } = useRouter();
+  // On a narrow screen the navigation folds behind a Menu button; choosing a screen folds it again.
+  const [navOpen, setNavOpen] = useState(false);
+  useEffect(() => setNavOpen(false), [path]);
   if (!session.token) return <SignInPage onSignIn={session.signIn} reason={session.signedOutReason} />;
   return (
     <div className="shell">
@@ -28,7 +32,16 @@ function Shell() {
         <Link to="/" className="brand">
           Labkeeper
         </Link>
-        <nav aria-label="Main">
+        <button
+          type="button"
+          className="button-quiet nav-toggle"
+          aria-expanded={navOpen}
+          aria-controls="main-nav"
+          onClick={() => setNavOpen((open) => !open)}
+        >
+          {navOpen ? 'Close menu' : 'Menu'}
+        </button>
+        <nav aria-label="Main" id="main-nav" className={navOpen ? 'nav-open' : undefined}>
           <ul className="nav">
             {NAVIGATION.map((item) => (
               <li key={item.to}>
@@ -39,7 +52,7 @@ function Shell() {
             ))}
           </ul>
         </nav>
-        <button type="button" className="button-quiet" onClick={() => session.signOut()}>
+        <button type="button" className="button-quiet sign-out" onClick={() => session.signOut()}>
           Sign out
         </button>
       </header>

@@ -39,3 +39,14 @@ export function humanize(value: string | null | undefined): string {
   const words = value.toLowerCase().replace(/_/g, ' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+/**
+ * A backup warning as people read it: "protected_tags: skipped (GitLab has none…)" becomes
+ * "Protected tags skipped: GitLab has none…". Anything else is shown as the server wrote it.
+ */
+export function plainWarning(warning: string): string {
+  const match = /^([a-z][a-z_]*): ([a-z][a-z ]*?)(?: \((.*)\))?$/s.exec(warning);
+  if (!match) return warning;
+  const [, type, what, reason] = match;
+  return `${humanize(type)} ${what}${reason ? `: ${reason}` : ''}`;
+}

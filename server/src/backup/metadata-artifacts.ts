@@ -73,7 +73,13 @@ export async function writeMetadataArtifact(
   } catch (error) {
     await store.delete(`${prefix}/${path}`).catch(() => undefined);
     if (input.rethrowTransient && error instanceof DomainError && error.retryable) throw error;
-    const reason = error instanceof DomainError ? error.message : 'unexpected error (see the worker log)';
+    // A 404 is GitLab saying it has no such list for this project (a feature switched off, an
+    // API the instance lacks): said in plain words; the request itself stays in the log.
+    const reason = isDomainError(error, 'GITLAB_NOT_FOUND')
+      ? 'GitLab has none for this project (the feature is off, or the instance does not offer it)'
+      : error instanceof DomainError
+        ? error.message
+        : 'unexpected error (see the worker log)';
     const skipReason = (error as DomainError)?.details?.skipReason;
     const skip = typeof skipReason === 'string' ? skipReason : null;
     if (skip || isDomainError(error, 'GITLAB_FORBIDDEN') || isDomainError(error, 'GITLAB_NOT_FOUND')) {

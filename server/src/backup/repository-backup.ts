@@ -374,7 +374,8 @@ export class RepositoryBackup {
         // GitLab answers 404 for a wiki that has no page yet.
         if (!/not found|404|does not appear to be a git repository/i.test(String((error as Error).message)))
           throw error;
-        a.warnings.push('wiki: enabled but empty (GitLab has no wiki repository yet)');
+        // Not a warning: the project has no wiki page yet, so there is nothing to keep.
+        this.deps.logger.info({ path: repository.pathWithNamespace }, 'wiki enabled but empty: nothing to back up');
       }
     }
   }

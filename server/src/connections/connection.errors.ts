@@ -20,5 +20,10 @@ export const writeAuthorizationRequired = (id: string, reason: string | null) =>
   new DomainError(
     'WRITE_AUTHORIZATION_REQUIRED',
     `connection ${id} may only read from GitLab${reason ? ` (${reason})` : ''}: a restore writes, so authorize it first (authorizeRestore asks GitLab for api write_repository)`,
-    { details: { connectionId: id, fields: { targetConnectionId: 'needs a write authorization (authorizeRestore)' } } },
+    {
+      details: {
+        connectionId: id,
+        fields: { targetConnectionId: 'may only read: authorize restores for this connection first' },
+      },
+    },
   );

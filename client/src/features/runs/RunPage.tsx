@@ -14,7 +14,7 @@ import {
   type BackupRunDetailQuery,
   type BackupRunProgressSubscription,
 } from '../../graphql/generated/graphql';
-import { formatBytes, formatDateTime, humanize } from '../../ui/format';
+import { formatBytes, formatDateTime, humanize, plainWarning } from '../../ui/format';
 import { ProgressBar } from '../../ui/ProgressBar';
 import { ErrorNotice, Loading, Empty } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
@@ -176,7 +176,7 @@ export function RunPage({ id }: { id: string }) {
                     {row.errorMessage ? <div className="field-error small">{row.errorMessage}</div> : null}
                     {row.warnings.map((w) => (
                       <div key={w} className="muted small">
-                        ⚠ {w}
+                        ⚠ {plainWarning(w)}
                       </div>
                     ))}
                   </th>
