@@ -42,6 +42,8 @@ function sh(cmd: string, args: string[], cwd?: string, input?: string): Promise<
         ? resolve(Buffer.concat(out).toString('utf8'))
         : reject(new Error(`${cmd} ${args.join(' ')}: exit ${String(code)}: ${Buffer.concat(err).toString()}`)),
     );
+    // A command that reads no input (mkdir, tar -x) may be gone before its stdin is closed: that EPIPE is no failure.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(input ?? '');
   });
 }

@@ -229,7 +229,9 @@ describe('the separate write authorization of restores', () => {
       await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage } }`, { id: r.data.restoreSnapshot.id })
     ).data.restoreRun;
     expect(run.status).toBe('FAILED');
-    expect(run.errorMessage).toMatch(/GitLab refused to refresh the OAuth token .*authorizeRestore/);
+    expect(run.errorMessage).toMatch(
+      /GitLab refused to refresh the OAuth token .*authorize restores for this connection/,
+    );
     expect((await t.gql(CONNECTION, { id: connectionId })).data.connection).toMatchObject({
       status: 'CONNECTED',
       writeScopes: [],

@@ -23,7 +23,9 @@ export const writeAuthorizationRequired = (id: string, reason: string | null) =>
     {
       details: {
         connectionId: id,
-        fields: { targetConnectionId: 'may only read: authorize restores for this connection first' },
+        fields: {
+          targetConnectionId: `may only read${reason ? ` (${reason})` : ''}: authorize restores for this connection first`,
+        },
       },
     },
   );
