@@ -88,8 +88,9 @@ describe('a repository whose latest snapshot is incomplete', () => {
   let incomplete: Item;
 
   it('is backed up PARTIAL when its issues listing keeps failing', async () => {
-    // every attempt the metadata reader makes at the issues listing (5 with the tests' retry policy)
-    sim.failNext(5, { status: 503, pathPattern: new RegExp(`/api/v4/projects/${projectId}/issues$`) });
+    // every attempt the metadata reader makes at the issues listing (5 with the tests' retry policy),
+    // in each of the 3 tries the run gives a repository whose listing failed transiently
+    sim.failNext(5 * 3, { status: 503, pathPattern: new RegExp(`/api/v4/projects/${projectId}/issues$`) });
     const first = await backup();
     incomplete = first.item;
     firstItem = first.item;
