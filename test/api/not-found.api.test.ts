@@ -9,7 +9,7 @@ let t: TestApp;
 beforeAll(async () => {
   const clientDir = await mkdtemp(join(tmpdir(), 'labkeeper-client-'));
   await writeFile(join(clientDir, 'index.html'), '<!doctype html><title>Labkeeper</title>');
-  t = await startTestApp({ worker: false, env: { LABKEEPER_CLIENT_DIR: clientDir } });
+  t = await startTestApp({ worker: false, env: { LABKEEPER_CLIENT_DIR: clientDir, LABKEEPER_METRICS: 'off' } });
 });
 afterAll(() => t?.stop());
 
