@@ -39,7 +39,8 @@ afterAll(async () => {
   await sim?.close();
 });
 
-async function backup() {
+/** A subscription to the organization's backup progress, listening before anything is started. */
+async function watchProgress() {
   const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean; runStatus: string } }>(
     t.ws(),
     `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal runStatus } }`,
@@ -61,6 +62,11 @@ async function backup() {
       }),
     (e) => e.backupProgress.runId === 'probe',
   );
+  return sub;
+}
+
+async function backup() {
+  const sub = await watchProgress();
   const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id itemsTotal } }`, {
     o: orgId,
   });
@@ -155,27 +161,7 @@ describe('group metadata', () => {
 
 describe('one writer per group', () => {
   it('a group job taken over while its first run is still listing ends with one verified snapshot, not two writers in one folder', async () => {
-    const sub = subscribe<{ backupProgress: { runId: string; isTerminal: boolean } }>(
-      t.ws(),
-      `subscription($o: ID) { backupProgress(organizationId: $o) { runId isTerminal } }`,
-      { o: orgId },
-    );
-    await untilListening(
-      sub,
-      () =>
-        t.app.pubSub.publish('BACKUP_PROGRESS', {
-          organizationId: orgId,
-          runId: 'probe',
-          runStatus: 'QUEUED',
-          itemsTotal: 0,
-          itemsDone: 0,
-          itemsFailed: 0,
-          item: null,
-          isTerminal: false,
-          at: '',
-        }),
-      (e) => e.backupProgress.runId === 'probe',
-    );
+    const sub = await watchProgress();
     const listing = sim.holdNext({ pathPattern: new RegExp(`^/api/v4/groups/${rootId}/labels`), method: 'GET' });
     const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
     const runId = run.data.runNow.id;
