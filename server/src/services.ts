@@ -275,7 +275,21 @@ function buildBackup(
     logger: log('verify'),
     workDir: config.dataDir,
   });
-  const snapshots = new SnapshotService({ dataSource, stores, reader, verifier, logger: log('snapshots') });
+  // Anomaly rules run when a run finishes (on its terminal event); pins feed retention and deletion.
+  const anomalies = new AnomalyService(
+    dataSource,
+    { reader, keyFor: keys.forArtifact, workDir: config.dataDir },
+    clock,
+    log('anomalies'),
+  );
+  const snapshots = new SnapshotService({
+    dataSource,
+    stores,
+    reader,
+    verifier,
+    logger: log('snapshots'),
+    pinOf: (id) => anomalies.pinOf(id),
+  });
   const storagePaths = {
     dataDir: config.dataDir,
     protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [],
@@ -323,13 +337,6 @@ function buildBackup(
     http: gitlab?.http,
     onStepsTimed: metrics?.stepsTimed,
   });
-  // Anomaly rules run when a run finishes (on its terminal event), and pins feed retention.
-  const anomalies = new AnomalyService(
-    dataSource,
-    { reader, keyFor: keys.forArtifact, workDir: config.dataDir },
-    clock,
-    log('anomalies'),
-  );
   const afterRun = (runId: string) =>
     void anomalies
       .evaluateRun(runId)
