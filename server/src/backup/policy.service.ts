@@ -44,7 +44,8 @@ export class PolicyService {
     /** Throws VALIDATION_FAILED when a LOCAL storage path is not one Labkeeper may own (storage/storage-path.ts). */
     private readonly checkStoragePath: (path: string) => Promise<void> = async () => undefined,
     /** Throws VALIDATION_FAILED unless the id names a storage (storages/). */
-    private readonly checkStorageId: (id: string) => Promise<void> = async () => undefined,
+    /** Throws VALIDATION_FAILED on `field` unless `id` names a storage. */
+    private readonly checkStorageId: (id: string, field: string) => Promise<void> = async () => undefined,
   ) {
     this.repo = dataSource.getRepository(BackupPolicyEntity);
   }
@@ -84,14 +85,16 @@ export class PolicyService {
   ): Promise<BackupPolicyEntity> {
     const value = validatePolicy(input);
     if (value.storage.path) await this.checkStoragePath(value.storage.path);
-    if (value.storage.storageId) await this.checkStorageId(value.storage.storageId);
+    if (value.storage.storageId) await this.checkStorageId(value.storage.storageId, 'storage.storageId');
+    for (const id of value.storage.replicaStorageIds ?? []) await this.checkStorageId(id, 'storage.replicaStorageIds');
     const chainKey = await this.chainKeyFor(value);
     const policy = await this.forOrganization(organizationId);
     const current = policy.value.storage;
     const storageChanged =
       value.storage.kind !== current?.kind ||
       (value.storage.path ?? null) !== (current?.path ?? null) ||
-      (value.storage.storageId ?? null) !== (current?.storageId ?? null);
+      (value.storage.storageId ?? null) !== (current?.storageId ?? null) ||
+      (value.storage.replicaStorageIds ?? []).join() !== (current?.replicaStorageIds ?? []).join();
     if (options.mayChangeStorage === false && storageChanged) {
       throw new DomainError('FORBIDDEN', 'Only an ADMIN token may change where backups are stored (input.storage).', {
         details: { fields: { storage: 'may be changed by an ADMIN token only' } },

@@ -15,6 +15,7 @@ import { LocalStorage } from '../storage/local-storage.js';
 import { BackupRunEntity } from './backup.entity.js';
 import { MANIFEST_FILE, parseManifest } from '../snapshot/manifest.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
+import type { SnapshotReplicator } from '../snapshot/snapshot-replicator.js';
 
 const SWEEP_AFTER_MS = 60 * 60 * 1000;
 
@@ -31,6 +32,8 @@ export interface SnapshotServiceDeps {
   reader: SnapshotReader;
   verifier: SnapshotVerifier;
   logger: Logger;
+  /** The snapshot's replicas: deleted with it. */
+  replicator?: SnapshotReplicator;
 }
 
 export class SnapshotService {
@@ -40,8 +43,10 @@ export class SnapshotService {
   readonly reader: SnapshotReader;
   private readonly verifier: SnapshotVerifier;
   private readonly logger: Logger;
+  private readonly replicator: SnapshotReplicator | null;
 
   constructor(deps: SnapshotServiceDeps) {
+    this.replicator = deps.replicator ?? null;
     this.dataSource = deps.dataSource;
     this.stores = deps.stores;
     this.reader = deps.reader;
@@ -175,7 +180,10 @@ export class SnapshotService {
     return outcome.value;
   }
 
-  /** Deletes a snapshot and its artifacts. Refused (CONFLICT) while another snapshot builds on it. */
+  /**
+   * Deletes a snapshot and its artifacts, on its replicas first, then on its primary. Refused
+   * (CONFLICT) while another snapshot builds on it.
+   */
   async delete(id: string, options: { reason?: string } = {}): Promise<void> {
     const snapshot = await this.reader.snapshot(id);
     const dependents = await this.repo.find({ select: { id: true }, where: { parentId: id } });
@@ -184,6 +192,7 @@ export class SnapshotService {
         id,
         dependents.map((d) => d.id),
       );
+    await this.replicator?.deleteCopies(snapshot);
     const store = await this.stores.at(snapshot.storageRoot);
     const keys: string[] = [];
     for await (const key of store.list(`${snapshot.storagePrefix}/`)) keys.push(key);

@@ -88,6 +88,17 @@ export async function defineJobs(
     if (started.length > 0) log.info({ runs: started.length }, 'scheduled backups started');
   });
 
+  define(
+    agenda,
+    'snapshot.replicate',
+    ({ snapshotId, storageId }) => services.replicator.replicate(snapshotId, storageId),
+    {
+      concurrency,
+      keepLockedMs: lockLifetimeMs,
+      outage,
+    },
+  );
+
   define(agenda, 'restore.run', ({ runId }) => services.restores.execute(runId), {
     keepLockedMs: lockLifetimeMs,
     outage,
