@@ -288,6 +288,13 @@ function buildBackup(
         new SnapshotChecker({ reader: reader.readingFrom(async () => root), keyFor: keys.forArtifact }),
     },
   });
+  // Anomaly rules run when a run finishes (on its terminal event); pins feed retention and deletion.
+  const anomalies = new AnomalyService(
+    dataSource,
+    { reader, keyFor: keys.forArtifact, workDir: config.dataDir },
+    clock,
+    log('anomalies'),
+  );
   const snapshots = new SnapshotService({
     dataSource,
     stores,
@@ -295,23 +302,24 @@ function buildBackup(
     verifier,
     replicator,
     logger: log('snapshots'),
+    pinOf: (id) => anomalies.pinOf(id),
   });
   const replicate = (snapshot: SnapshotEntity, storageIds: string[]) => replicator.plan(snapshot, storageIds);
   const storagePaths = {
     dataDir: config.dataDir,
     protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [],
   };
-  const policies = new PolicyService(
+  const policies = new PolicyService({
     dataSource,
     clock,
-    log('policies'),
-    keys.keyVersion,
-    async (path) => {
+    logger: log('policies'),
+    encryptionKeyVersion: keys.keyVersion,
+    checkStoragePath: async (path) => {
       const problem = await storagePathProblem(path, storagePaths);
       if (problem) throw validationError({ 'storage.path': problem });
     },
-    (id, field) => storages.requireExists(id, field),
-  );
+    checkStorageId: (id, field) => storages.requireExists(id, field),
+  });
   credentials.whenKeyRotated((id) => policies.keyRotated(id));
   const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlab?.http }));
   const verify = (id: string) => verifier.verify(id);
@@ -346,31 +354,24 @@ function buildBackup(
     http: gitlab?.http,
     onStepsTimed: metrics?.stepsTimed,
   });
-  // Anomaly rules run when a run finishes (on its terminal event), and pins feed retention.
-  const anomalies = new AnomalyService(
-    dataSource,
-    { reader, keyFor: keys.forArtifact, workDir: config.dataDir },
-    clock,
-    log('anomalies'),
-  );
   const afterRun = (runId: string) =>
     void anomalies
       .evaluateRun(runId)
       .catch((error: unknown) => logger.warn({ err: error, runId }, 'anomaly rules could not be evaluated'));
-  const backupRuns = new BackupRunService(
+  const backupRuns = new BackupRunService({
     dataSource,
     policies,
     sessions,
     queue,
     repositoryBackup,
     clock,
-    log('backup'),
-    (e) => {
+    logger: log('backup'),
+    publish: (e) => {
       pubSub.publish('BACKUP_PROGRESS', e);
       if (e.isTerminal) afterRun(e.runId);
     },
-    (organizationId) => workers.defaultWorkerFor(organizationId),
-  );
+    preferredWorker: (organizationId) => workers.defaultWorkerFor(organizationId),
+  });
   const retention = new RetentionService(dataSource, snapshots, clock, log('retention'), (ids) =>
     anomalies.pinnedAmong(ids),
   );
