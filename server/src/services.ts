@@ -294,17 +294,17 @@ function buildBackup(
     dataDir: config.dataDir,
     protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [],
   };
-  const policies = new PolicyService(
+  const policies = new PolicyService({
     dataSource,
     clock,
-    log('policies'),
-    keys.keyVersion,
-    async (path) => {
+    logger: log('policies'),
+    encryptionKeyVersion: keys.keyVersion,
+    checkStoragePath: async (path) => {
       const problem = await storagePathProblem(path, storagePaths);
       if (problem) throw validationError({ 'storage.path': problem });
     },
-    (id) => storages.requireExists(id, 'storage.storageId'),
-  );
+    checkStorageId: (id) => storages.requireExists(id, 'storage.storageId'),
+  });
   credentials.whenKeyRotated((id) => policies.keyRotated(id));
   const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlab?.http }));
   const verify = (id: string) => verifier.verify(id);
@@ -341,20 +341,20 @@ function buildBackup(
     void anomalies
       .evaluateRun(runId)
       .catch((error: unknown) => logger.warn({ err: error, runId }, 'anomaly rules could not be evaluated'));
-  const backupRuns = new BackupRunService(
+  const backupRuns = new BackupRunService({
     dataSource,
     policies,
     sessions,
     queue,
     repositoryBackup,
     clock,
-    log('backup'),
-    (e) => {
+    logger: log('backup'),
+    publish: (e) => {
       pubSub.publish('BACKUP_PROGRESS', e);
       if (e.isTerminal) afterRun(e.runId);
     },
-    (organizationId) => workers.defaultWorkerFor(organizationId),
-  );
+    preferredWorker: (organizationId) => workers.defaultWorkerFor(organizationId),
+  });
   const retention = new RetentionService(dataSource, snapshots, clock, log('retention'), (ids) =>
     anomalies.pinnedAmong(ids),
   );

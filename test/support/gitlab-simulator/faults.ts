@@ -216,6 +216,9 @@ export class Faults {
         .status(503)
         .type('text/html')
         .send('<html><body><h1>503 Service Unavailable</h1>GitLab is not responding.</body></html>\n');
+    } else if (fault.status === 404) {
+      // lib/api/helpers.rb not_found!
+      res.status(404).json({ message: '404 Not Found' });
     } else {
       // lib/api/helpers.rb handle_api_exception
       res.status(fault.status).json({ message: `${fault.status} Internal Server Error` });

@@ -415,7 +415,8 @@ export class GitLabSimulator {
     this.faults.resetNext(count, options);
   }
 
-  failNext(count: number, options: { status: 500 | 502 | 503; pathPattern?: RegExp }): void {
+  /** 404 answers as `not_found!` does (a record that vanished between two requests). */
+  failNext(count: number, options: { status: 404 | 500 | 502 | 503; pathPattern?: RegExp }): void {
     this.faults.failNext(count, options);
   }
 

@@ -336,8 +336,10 @@ export class MetadataStore {
     projectId: number,
     input: {
       title: string;
-      fileName: string;
-      content: string;
+      /** One file (the older API), or `files`. */
+      fileName?: string;
+      content?: string;
+      files?: { path: string; content: string }[];
       description?: string | null;
       visibility?: Visibility;
       authorId?: number;
@@ -349,8 +351,9 @@ export class MetadataStore {
       projectId,
       title: input.title,
       description: input.description ?? null,
-      fileName: input.fileName,
-      content: input.content,
+      files: input.files?.length
+        ? input.files.map((f) => ({ ...f }))
+        : [{ path: input.fileName ?? 'snippet.txt', content: input.content ?? '' }],
       visibility: input.visibility ?? 'private',
       authorId: this.author(projectId, input.authorId),
       createdAt: now,
