@@ -27,7 +27,7 @@ import { backupAlreadyRunning, backupRunNotFound, nothingToBackUp } from './back
 import type { BackupProgressed } from './backup.events.js';
 import type { PolicyService } from './policy.service.js';
 import type { CopyType } from './policy.types.js';
-import { ProgressThrottle } from './progress-throttle.js';
+import { RunProgress, type RunCounts } from './backup-run.progress.js';
 import { backoffMs } from '../gitlab/retry-policy.js';
 import { windowEndsAt as windowEndsAt_ } from './backup-window.js';
 import { ITEM_ATTEMPTS, type ItemProgress } from './backup-item.js';
@@ -68,8 +68,7 @@ export class BackupRunService {
   private readonly preferredWorker: (organizationId: string) => Promise<string | null>;
   private readonly runs: Repository<BackupRunEntity>;
   private readonly items: Repository<BackupRunItemEntity>;
-  private readonly throttle: ProgressThrottle<BackupProgressed>;
-  private readonly lastCounts = new Map<string, { total: number; done: number; failed: number }>();
+  private readonly progress: RunProgress;
   /** Abort controllers of items running in this process, for cancellation. */
   private readonly running = new Map<string, AbortController>();
   /** Per run with items running in this process: the shared look at its row (see watch). */
@@ -89,7 +88,7 @@ export class BackupRunService {
     this.preferredWorker = deps.preferredWorker ?? (async () => null);
     this.runs = deps.dataSource.getRepository(BackupRunEntity);
     this.items = deps.dataSource.getRepository(BackupRunItemEntity);
-    this.throttle = new ProgressThrottle(deps.publish);
+    this.progress = new RunProgress(this.items, deps.clock, deps.publish);
   }
 
   async get(id: string): Promise<BackupRunEntity> {
@@ -125,18 +124,8 @@ export class BackupRunService {
     });
   }
 
-  async counts(runId: string) {
-    const rows: { status: string; n: number }[] = await this.items
-      .createQueryBuilder('i')
-      .select('i.status', 'status')
-      .addSelect('count(*)::int', 'n')
-      .where('i.run_id = :runId', { runId })
-      .groupBy('i.status')
-      .getRawMany();
-    const by = Object.fromEntries(rows.map((r) => [r.status, r.n])) as Record<string, number>;
-    const total = rows.reduce((n, r) => n + r.n, 0);
-    const done = TERMINAL_ITEM_STATUSES.reduce((n, s) => n + (by[s] ?? 0), 0);
-    return { total, done, failed: by.FAILED ?? 0, by };
+  counts(runId: string): Promise<RunCounts> {
+    return this.progress.counts(runId);
   }
 
   /** Creates a run (QUEUED) and queues it. `repositoryIds` narrows it to some protected repositories. */
@@ -218,7 +207,7 @@ export class BackupRunService {
       { runId: run.id, organizationId, repositories: repositories.length, groups: groups.length, trigger: run.trigger },
       'backup run queued',
     );
-    await this.emitRun(run);
+    await this.progress.emitRun(run);
     await this.queue.enqueue('backup.run', { runId: run.id });
     return run;
   }
@@ -248,7 +237,7 @@ export class BackupRunService {
     await this.runs.update({ id: runId, status: 'QUEUED' }, { status: 'RUNNING', startedAt, windowEndsAt });
     run.status = 'RUNNING';
     run.windowEndsAt = windowEndsAt;
-    await this.emitRun(run);
+    await this.progress.emitRun(run);
     try {
       await this.refreshRepositories(run);
     } catch (error) {
@@ -260,7 +249,7 @@ export class BackupRunService {
     const unchanged = await this.markProvablyUnchanged(run);
     const items = await this.items.find({ where: { runId, status: 'QUEUED' } });
     items.sort((a, b) => Number(b.sizeHint) - Number(a.sizeHint));
-    if (unchanged > 0) await this.emitRun(run);
+    if (unchanged > 0) await this.progress.emitRun(run);
     const worker = await this.preferredWorker(run.organizationId);
     if (worker) this.logger.info({ runId, worker }, "run routed to the organization's default worker");
     for (const item of items) await this.queue.enqueue('backup.repository', { runId, itemId: item.id }, { worker });
@@ -300,7 +289,7 @@ export class BackupRunService {
         };
       if (p.metadataRecords !== undefined) metadataRecords = p.metadataRecords;
       if (p.phase !== previousPhase) void this.items.update({ id: itemId }, { phase: p.phase });
-      void this.emitItem(run, item, { git, metadataRecords }, phaseChanged);
+      void this.progress.emitItem(run, item, { git, metadataRecords }, phaseChanged);
     };
     try {
       const outcome = await this.repositoryBackup.run(run, item, {
@@ -447,8 +436,8 @@ export class BackupRunService {
       'backup item finished',
     );
     await this.items.update({ id: item.id }, { ...changes, phase: 'DONE', finishedAt: item.finishedAt });
-    this.throttle.clear(item.id);
-    const counts = await this.emitItem(
+    this.progress.clear(item.id);
+    const counts = await this.progress.emitItem(
       run,
       item,
       {
@@ -461,10 +450,7 @@ export class BackupRunService {
   }
 
   /** Ends the run when every item is terminal; only the caller whose UPDATE wins publishes it. */
-  async maybeFinish(
-    runId: string,
-    countedAfterUpdate?: Awaited<ReturnType<BackupRunService['counts']>>,
-  ): Promise<void> {
+  async maybeFinish(runId: string, countedAfterUpdate?: RunCounts): Promise<void> {
     // Counts taken after this process's last item update are as good as new ones: whichever
     // finisher counts last sees every item terminal.
     const counts = countedAfterUpdate ?? (await this.counts(runId));
@@ -500,7 +486,7 @@ export class BackupRunService {
     );
     if (finished.affected !== 1) return;
     this.logger.info({ runId, status, items: counts.total, failed: counts.failed }, 'backup run finished');
-    await this.emitRun(await this.get(runId));
+    await this.progress.emitRun(await this.get(runId));
   }
 
   /** Fresh facts from one listing of the organization's projects, written in one statement. */
@@ -573,69 +559,5 @@ export class BackupRunService {
     if (count > 0)
       this.logger.info({ runId: run.id, unchanged: count }, 'repositories provably unchanged: skipped without git');
     return count;
-  }
-
-  private async emitRun(run: BackupRunEntity) {
-    const counts = await this.counts(run.id);
-    const isTerminal = TERMINAL_RUN_STATUSES.includes(run.status);
-    if (isTerminal) this.lastCounts.delete(run.id);
-    else this.lastCounts.set(run.id, counts);
-    this.throttle.push(`run:${run.id}`, this.event(run, counts, null, isTerminal), true);
-  }
-
-  private async emitItem(
-    run: BackupRunEntity,
-    item: BackupRunItemEntity,
-    p: { git: { bytes: number; objects: number; total: number | null }; metadataRecords: number },
-    force: boolean,
-  ) {
-    // Counting items is a query: done when an item ends; phase changes reuse the last numbers —
-    // but a process that has not counted this run yet (another worker finished its items) counts
-    // once, rather than announce 0 done.
-    const counted = item.phase === 'DONE' || !this.lastCounts.has(run.id) ? await this.counts(run.id) : null;
-    const counts = counted ?? this.lastCounts.get(run.id) ?? { total: run.itemsTotal, done: 0, failed: 0 };
-    this.lastCounts.set(run.id, counts);
-    this.throttle.push(
-      item.id,
-      this.event(
-        run,
-        counts,
-        {
-          itemId: item.id,
-          repositoryId: item.repositoryId,
-          groupId: item.groupId,
-          pathWithNamespace: item.pathWithNamespace,
-          status: item.status,
-          phase: item.phase,
-          bytesReceived: p.git.bytes,
-          objectsReceived: p.git.objects,
-          totalObjects: p.git.total,
-          metadataRecords: p.metadataRecords,
-          errorMessage: item.errorMessage ?? null,
-        },
-        false,
-      ),
-      force,
-    );
-    return counted;
-  }
-
-  private event(
-    run: BackupRunEntity,
-    counts: { total: number; done: number; failed: number },
-    item: BackupProgressed['item'],
-    isTerminal: boolean,
-  ): BackupProgressed {
-    return {
-      organizationId: run.organizationId,
-      runId: run.id,
-      runStatus: run.status,
-      itemsTotal: counts.total,
-      itemsDone: counts.done,
-      itemsFailed: counts.failed,
-      item,
-      isTerminal,
-      at: this.clock.now().toISOString(),
-    };
   }
 }
