@@ -28,6 +28,7 @@ import type { BackupProgressed } from './backup.events.js';
 import type { PolicyService } from './policy.service.js';
 import type { CopyType } from './policy.types.js';
 import { RunProgress, type RunCounts } from './backup-run.progress.js';
+import { RunWatches, stopReason } from './backup-run.watch.js';
 import { backoffMs } from '../gitlab/retry-policy.js';
 import { windowEndsAt as windowEndsAt_ } from './backup-window.js';
 import { ITEM_ATTEMPTS, type ItemProgress } from './backup-item.js';
@@ -71,11 +72,8 @@ export class BackupRunService {
   private readonly progress: RunProgress;
   /** Abort controllers of items running in this process, for cancellation. */
   private readonly running = new Map<string, AbortController>();
-  /** Per run with items running in this process: the shared look at its row (see watch). */
-  private readonly watches = new Map<
-    string,
-    { timer: NodeJS.Timeout; items: Map<string, { run: BackupRunEntity; controller: AbortController }> }
-  >();
+  /** Stops the items of a run running in this process when the run is canceled or its window closes. */
+  private readonly watches: RunWatches;
 
   constructor(deps: BackupRunServiceDeps) {
     this.dataSource = deps.dataSource;
@@ -89,6 +87,7 @@ export class BackupRunService {
     this.runs = deps.dataSource.getRepository(BackupRunEntity);
     this.items = deps.dataSource.getRepository(BackupRunItemEntity);
     this.progress = new RunProgress(this.items, deps.clock, deps.publish);
+    this.watches = new RunWatches(this.runs, deps.clock);
   }
 
   async get(id: string): Promise<BackupRunEntity> {
@@ -260,8 +259,8 @@ export class BackupRunService {
   async runItem(runId: string, itemId: string, touch: () => Promise<void>): Promise<void> {
     const [run, item] = await Promise.all([this.get(runId), this.items.findOneBy({ id: itemId })]);
     if (!item || TERMINAL_ITEM_STATUSES.includes(item.status)) return void (await this.maybeFinish(runId));
-    if (run.cancelRequestedAt || this.windowClosed(run)) {
-      await this.finishItem(run, item, this.stopReason(run));
+    if (run.cancelRequestedAt || this.watches.windowClosed(run)) {
+      await this.finishItem(run, item, stopReason(run));
       return;
     }
     await this.items.update(
@@ -272,7 +271,7 @@ export class BackupRunService {
     const controller = new AbortController();
     let databaseLost = false;
     this.running.set(itemId, controller);
-    const unwatch = this.watch(run, itemId, controller);
+    const unwatch = this.watches.watch(run, itemId, controller);
     let metadataRecords = 0;
     let announced = false; // the first FETCHING is published, though the row has it already
     let git = { bytes: 0, objects: 0, total: null as number | null };
@@ -325,7 +324,7 @@ export class BackupRunService {
         run,
         item,
         stopped
-          ? this.stopReason(await this.get(runId))
+          ? stopReason(await this.get(runId))
           : {
               status: 'FAILED',
               errorCode: domain?.code ?? 'INTERNAL',
@@ -371,55 +370,6 @@ export class BackupRunService {
     await this.queue.enqueue('backup.repository', { runId: run.id, itemId: item.id }, { worker });
   }
 
-  /**
-   * Cancellation or the window's end may come from another process: the items of a run running
-   * here share one look at the run row a second (one query, not one per item). Returns the
-   * function that stops watching this item.
-   */
-  private watch(run: BackupRunEntity, itemId: string, controller: AbortController): () => void {
-    let watch = this.watches.get(run.id);
-    if (!watch) {
-      const items = new Map<string, { run: BackupRunEntity; controller: AbortController }>();
-      const timer = setInterval(() => {
-        void this.runs.findOneBy({ id: run.id }).then(
-          (current) => {
-            if (!current || !(current.cancelRequestedAt || this.windowClosed(current))) return;
-            for (const entry of items.values()) {
-              Object.assign(entry.run, { cancelRequestedAt: current.cancelRequestedAt });
-              entry.controller.abort();
-            }
-          },
-          () => undefined,
-        );
-      }, 1000);
-      timer.unref();
-      watch = { timer, items };
-      this.watches.set(run.id, watch);
-    }
-    const current = watch;
-    current.items.set(itemId, { run, controller });
-    return () => {
-      current.items.delete(itemId);
-      if (current.items.size > 0) return;
-      clearInterval(current.timer);
-      if (this.watches.get(run.id) === current) this.watches.delete(run.id);
-    };
-  }
-
-  private windowClosed(run: BackupRunEntity): boolean {
-    return run.windowEndsAt !== null && this.clock.now() >= run.windowEndsAt;
-  }
-
-  private stopReason(run: BackupRunEntity): Partial<BackupRunItemEntity> {
-    return run.cancelRequestedAt
-      ? { status: 'CANCELED', errorCode: 'CANCELED', errorMessage: 'canceled by a user' }
-      : {
-          status: 'CANCELED',
-          errorCode: 'TIMED_OUT',
-          errorMessage: 'the backup window closed before this repository was backed up',
-        };
-  }
-
   private async finishItem(run: BackupRunEntity, item: BackupRunItemEntity, changes: Partial<BackupRunItemEntity>) {
     // The snapshot id is fixed on the item before its first artifact; an item that ends without
     // committing that snapshot must not name it (the job set it on the row, not on this object).
@@ -460,7 +410,7 @@ export class BackupRunService {
     const ok = (counts.by.SUCCEEDED ?? 0) + (counts.by.UNCHANGED ?? 0);
     const status: BackupRunStatus = run.cancelRequestedAt
       ? 'CANCELED'
-      : this.windowClosed(run) && (counts.by.CANCELED ?? 0) > 0
+      : this.watches.windowClosed(run) && (counts.by.CANCELED ?? 0) > 0
         ? 'TIMED_OUT'
         : ok === counts.total
           ? 'SUCCEEDED'
