@@ -52,8 +52,8 @@ export class ItemRunner {
     this.running.get(itemId)?.abort();
   }
 
-  /** The `backup.repository` job. */
-  async run(runId: string, itemId: string, touch: () => Promise<void>): Promise<void> {
+  /** The `backup.repository` job; `shutdown` ends a wait for a lost database when the process stops. */
+  async run(runId: string, itemId: string, touch: () => Promise<void>, shutdown?: AbortSignal): Promise<void> {
     const [run, item] = await Promise.all([this.deps.getRun(runId), this.items.findOneBy({ id: itemId })]);
     if (!item || TERMINAL_ITEM_STATUSES.includes(item.status)) return void (await this.deps.maybeFinish(runId));
     if (run.cancelRequestedAt || this.deps.watches.windowClosed(run)) {
@@ -136,8 +136,8 @@ export class ItemRunner {
           { runId, repositoryId: item.repositoryId },
           'database lost during a repository backup: it starts again when the database is back',
         );
-        await untilDatabaseReachable(() => this.deps.dataSource.query('SELECT 1'), touch);
-        await this.run(runId, itemId, touch);
+        await untilDatabaseReachable(() => this.deps.dataSource.query('SELECT 1'), { touch, signal: shutdown });
+        await this.run(runId, itemId, touch, shutdown);
       }
     }
   }

@@ -260,9 +260,9 @@ export class BackupRunService {
     await this.maybeFinish(runId);
   }
 
-  /** The `backup.repository` job (backup-item.runner.ts). */
-  runItem(runId: string, itemId: string, touch: () => Promise<void>): Promise<void> {
-    return this.runner.run(runId, itemId, touch);
+  /** The `backup.repository` job (backup-item.runner.ts); `shutdown` ends a wait for a lost database when the process stops. */
+  runItem(runId: string, itemId: string, touch: () => Promise<void>, shutdown?: AbortSignal): Promise<void> {
+    return this.runner.run(runId, itemId, touch, shutdown);
   }
 
   /** Ends the run when every item is terminal; only the caller whose UPDATE wins publishes it. */
