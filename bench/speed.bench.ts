@@ -443,6 +443,4 @@ async function subscribersBench(argv: string[]) {
 export async function speedBench(argv: string[]): Promise<void> {
   if (argv.includes('--api')) await apiBench(argv);
   if (argv.includes('--subscribers')) await subscribersBench(argv);
-  if (argv.includes('--restore'))
-    log('--restore: not implemented yet (restore vs raw `git push --mirror`, DOWNLOAD vs bundles + tar)');
 }

@@ -389,6 +389,7 @@ function buildRestore(
     logger: log('restore'),
     publish: (e) => pubSub.publish('RESTORE_PROGRESS', e),
     newProject: newProjectDeps,
+    concurrency: config.worker.concurrency,
   });
   const drills = new DrillService({
     dataSource,

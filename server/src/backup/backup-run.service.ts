@@ -267,8 +267,8 @@ export class BackupRunService {
     await this.maybeFinish(runId);
   }
 
-  /** The `backup.repository` job. */
-  async runItem(runId: string, itemId: string, touch: () => Promise<void>): Promise<void> {
+  /** The `backup.repository` job; `shutdown` ends a wait for a lost database when the process stops. */
+  async runItem(runId: string, itemId: string, touch: () => Promise<void>, shutdown?: AbortSignal): Promise<void> {
     const [run, item] = await Promise.all([this.get(runId), this.items.findOneBy({ id: itemId })]);
     if (!item || TERMINAL_ITEM_STATUSES.includes(item.status)) return void (await this.maybeFinish(runId));
     if (run.cancelRequestedAt || this.windowClosed(run)) {
@@ -351,8 +351,8 @@ export class BackupRunService {
           { runId, repositoryId: item.repositoryId },
           'database lost during a repository backup: it starts again when the database is back',
         );
-        await untilDatabaseReachable(() => this.dataSource.query('SELECT 1'), touch);
-        await this.runItem(runId, itemId, touch);
+        await untilDatabaseReachable(() => this.dataSource.query('SELECT 1'), { touch, signal: shutdown });
+        await this.runItem(runId, itemId, touch, shutdown);
       }
     }
   }

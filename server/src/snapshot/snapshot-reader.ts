@@ -22,6 +22,8 @@ export interface StoredFile {
   key: string;
   info: ObjectInfo | null;
   open: () => Promise<Readable>;
+  /** The manifest's sha256 of the bytes as stored (artifacts only; the manifest and LFS objects have none). */
+  sha256?: string;
 }
 
 export class SnapshotReader {
@@ -114,13 +116,14 @@ export class SnapshotReader {
   async *storedFiles(snapshot: SnapshotEntity, manifest: Manifest): AsyncIterable<StoredFile> {
     const store = await this.stores.at(snapshot.storageRoot);
     const keyId = manifest.encryption?.keyId ?? null;
-    const keys = [
-      ...manifest.artifacts.map((a) => artifactKey(snapshot.storagePrefix, a.path)),
-      manifestKey(snapshot.storagePrefix),
+    const keys: { key: string; sha256?: string }[] = [
+      ...manifest.artifacts.map((a) => ({ key: artifactKey(snapshot.storagePrefix, a.path), sha256: a.sha256 })),
+      { key: manifestKey(snapshot.storagePrefix) },
     ];
     for (const o of storedLfsObjects(manifest))
-      keys.push(lfsKey(snapshot.organizationId, snapshot.repositoryId!, o.oid, { keyId }));
-    for (const key of keys) yield { key, info: await store.stat(key), open: () => store.open(key) };
+      keys.push({ key: lfsKey(snapshot.organizationId, snapshot.repositoryId!, o.oid, { keyId }) });
+    for (const { key, sha256 } of keys)
+      yield { key, info: await store.stat(key), open: () => store.open(key), ...(sha256 ? { sha256 } : {}) };
   }
 
   /** Any key of the snapshot's storage root, as stored. */

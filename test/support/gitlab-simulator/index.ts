@@ -409,7 +409,15 @@ export class GitLabSimulator {
     this.faults.rateLimitNext(count, options);
   }
 
-  /** The next `count` matching requests (default: API requests) fail with `status`. */
+  /**
+   * Every matching git request (upload-pack, say) for the next `durationMs` answers 429 with
+   * Retry-After pointing at the end of the current throttle period (default 60 s), as GitLab's
+   * Git HTTP rate limit does while the limit is spent; recorded requests carry `retryAfter`.
+   */
+  throttleGitFor(durationMs: number, options: { pathPattern: RegExp; periodSeconds?: number }): void {
+    this.faults.throttleGitFor(durationMs, options);
+  }
+
   /** Cuts the next `count` matching responses off after `afterBytes` (a connection reset mid-transfer). */
   resetNext(count: number, options: { pathPattern: RegExp; afterBytes?: number }): void {
     this.faults.resetNext(count, options);

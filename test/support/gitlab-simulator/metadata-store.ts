@@ -79,7 +79,7 @@ export class MetadataStore {
     const createdAt = input.createdAt ?? state.now();
     const closed = input.state === 'closed';
     const authorId = this.author(projectId, input.authorId);
-    for (const name of input.labels ?? []) this.findOrCreateLabel(projectId, name);
+    for (const name of input.labels ?? []) this.findOrCreateIssuableLabel(projectId, name);
     const issue: IssueRecord = {
       id: state.nextId('issue'),
       iid: input.iid ?? nextIid(siblings),
@@ -177,7 +177,7 @@ export class MetadataStore {
         });
     }
     const createdAt = input.createdAt ?? state.now();
-    for (const name of input.labels ?? []) this.findOrCreateLabel(projectId, name);
+    for (const name of input.labels ?? []) this.findOrCreateIssuableLabel(projectId, name);
     const mr: MergeRequestRecord = {
       id: state.nextId('merge_request'),
       iid: nextIid(siblings),
@@ -217,6 +217,21 @@ export class MetadataStore {
       startCommitSha: base,
       createdAt: this.state.now(),
     });
+  }
+
+  /**
+   * The label an issue or merge request gets for a name (Labels::FindOrCreateService with
+   * LabelsFinder's include_ancestor_groups: true): the project's own, else one of its ancestor
+   * groups' labels of that title, else a new project label.
+   */
+  findOrCreateIssuableLabel(projectId: number, name: string): { name: string } {
+    const own = this.state.labels.find((l) => l.projectId === projectId && l.name === name);
+    if (own) return own;
+    const groups = new Set(this.state.ancestors(this.state.requireProject(projectId).namespaceId).map((n) => n.id));
+    return (
+      this.state.groupLabels.find((l) => groups.has(l.groupId) && l.name === name) ??
+      this.findOrCreateLabel(projectId, name)
+    );
   }
 
   findOrCreateLabel(
