@@ -7,6 +7,7 @@
  *   npm run bench -- --restore    # NEW_PROJECT restore vs raw push, DOWNLOAD vs tar (restore-bench.ts)
  *   options: --keep (keep the work directory), --no-trace (no git trace2 breakdown)
  *   npm run bench -- --api | --subscribers 1000  # API and subscriptions vs bare baselines: speed.bench.ts
+ *   npm run bench -- --recovery-point            # push → stored snapshot, event-driven: recovery-point.bench.ts
  *
  * One run on one machine, against the GitLab simulator (test/support/gitlab-simulator: git over
  * smart HTTP served by `git http-backend`; in a child process, see sim-host.ts, as GitLab is not
@@ -955,6 +956,9 @@ try {
   // --api, --subscribers N: where users wait (speed.bench.ts); --restore runs in main() (restore-bench.ts).
   if (['--api', '--subscribers'].some((flag) => argv.includes(flag)))
     await (await import('./speed.bench.js')).speedBench(argv);
+  // --recovery-point: push → stored snapshot with event-driven backups (recovery-point.bench.ts).
+  else if (argv.includes('--recovery-point'))
+    await (await import('./recovery-point.bench.js')).recoveryPointBench(argv);
   else await main();
   process.exit(0);
 } catch (error) {

@@ -150,7 +150,7 @@ async function startLabkeeper(repositories: number): Promise<Labkeeper> {
   };
 }
 
-async function graphql(url: string, token: string, query: string, variables: Record<string, unknown> = {}) {
+export async function graphql(url: string, token: string, query: string, variables: Record<string, unknown> = {}) {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -162,7 +162,7 @@ async function graphql(url: string, token: string, query: string, variables: Rec
   return body.data;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createHttpServer();
     server.once('error', reject);
