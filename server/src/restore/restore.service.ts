@@ -24,7 +24,12 @@ import type { Logger } from '../shared/logger.js';
 import { RestoreRunEntity, type RestoreReport } from './restore.entity.js';
 import type { RestoreProgressed } from './restore.events.js';
 import type { TarEntry } from './tar.js';
-import { restoreToNewProject, type NewProjectDeps, type NewProjectTarget } from './new-project.js';
+import {
+  restoreToNewProject,
+  type NewProjectDeps,
+  type NewProjectOutcome,
+  type NewProjectTarget,
+} from './new-project.js';
 import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
 import { capturedGroupsOf, restoreGroupToNamespace } from './group-restore.js';
 import { fidelityOf, isComplete, type TypeOutcome } from './fidelity.js';
@@ -107,6 +112,20 @@ function reasonOf(error: unknown): string {
   return fields && Object.keys(fields).length > 0 ? Object.values(fields).join('; ') : error.message;
 }
 
+/** Target ORIGINAL and a group snapshot: nothing is written (coverage.ts); the report lists its types. */
+function groupLeftInPlace(fullPath: string): NewProjectOutcome {
+  return {
+    projectPath: fullPath,
+    metadata: null,
+    webUrl: null,
+    created: false,
+    git: null,
+    wiki: null,
+    lfs: null,
+    problems: [],
+  };
+}
+
 export interface RestoreServiceDeps {
   dataSource: DataSource;
   reader: SnapshotReader;
@@ -174,8 +193,9 @@ export class RestoreService {
       const connectionId =
         request.targetConnectionId ?? (await this.organizationConnection(snapshots[0].organizationId));
       options = { connectionId, mode: request.refMode ?? 'PREFIX', prefix: request.refPrefix ?? null };
-      snapshots.splice(0, snapshots.length, ...snapshots.filter((s) => s.repositoryId));
-      if (snapshots.length === 0) throw validationError({ snapshotIds: 'no repository snapshot to restore' });
+      // Group snapshots stay in the run: ORIGINAL writes nothing of them, and the report says so per type.
+      if (!snapshots.some((s) => s.repositoryId))
+        throw validationError({ snapshotIds: 'no repository snapshot to restore' });
     }
     if (request.target === 'NEW_PROJECT') {
       if (!request.namespacePath?.trim())
@@ -365,7 +385,9 @@ export class RestoreService {
       try {
         const outcome =
           run.target === 'ORIGINAL'
-            ? await restoreToOriginal(this.newProject!, snapshot, options, { dryRun: run.isDryRun })
+            ? snapshot.groupId
+              ? groupLeftInPlace(path)
+              : await restoreToOriginal(this.newProject!, snapshot, options, { dryRun: run.isDryRun })
             : snapshot.groupId
               ? await restoreGroupToNamespace(this.newProject!, snapshot, options, { dryRun: run.isDryRun })
               : await restoreToNewProject(this.newProject!, snapshot, options, {
@@ -402,7 +424,7 @@ export class RestoreService {
           types: fidelityOf(manifest, outcome, {
             metadataLeftOut:
               run.target === 'ORIGINAL'
-                ? notRestoredReason('issues', 'original')
+                ? notRestoredReason(snapshot.groupId ? 'group_labels' : 'issues', 'original')
                 : options.includeMetadata === false
                   ? 'metadata left out of this restore (includeMetadata: false)'
                   : null,
@@ -439,7 +461,9 @@ export class RestoreService {
     const counted = (types: TypeOutcome[]) =>
       run.target === 'ORIGINAL' ? types.filter((t) => ['repository', 'wiki', 'lfs'].includes(t.type)) : types;
     const failed = report.snapshots.filter((s) => s.problems.length > 0 || (s.types && !isComplete(counted(s.types))));
-    const status = failed.length === 0 ? 'SUCCEEDED' : fatal === snapshots.length ? 'FAILED' : 'PARTIAL';
+    // FAILED when nothing could be restored: ORIGINAL writes nothing of group snapshots, so they do not count there.
+    const writable = snapshots.filter((s) => !(run.target === 'ORIGINAL' && s.groupId)).length;
+    const status = failed.length === 0 ? 'SUCCEEDED' : fatal === writable ? 'FAILED' : 'PARTIAL';
     for (const s of failed) {
       if (s.problems.length === 0)
         s.problems.push(
