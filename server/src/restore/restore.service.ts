@@ -18,6 +18,7 @@ import { DomainError, refuseEmpty, validationError } from '../shared/errors.js';
 import { namespacePathProblem, projectPathProblem } from '../shared/gitlab-path.js';
 import { newId } from '../shared/ids.js';
 import { inLanes } from '../shared/lanes.js';
+import { withAdvisoryLock } from '../shared/advisory-lock.js';
 import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
 import { RestoreRunEntity, type RestoreReport } from './restore.entity.js';
@@ -264,6 +265,13 @@ export class RestoreService {
 
   /** The `restore.run` job. */
   async execute(runId: string): Promise<void> {
+    // One execution of a run at a time, across workers: a job taken over while its first worker
+    // still runs it (its lock expired during a long database outage, say) waits here, then finds
+    // the run finished and does nothing, instead of pushing and creating everything a second time.
+    await withAdvisoryLock(this.dataSource, `labkeeper:restore:${runId}`, true, () => this.executeHeld(runId));
+  }
+
+  private async executeHeld(runId: string): Promise<void> {
     const run = await this.get(runId);
     if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
     await this.update(run, { status: 'RUNNING', phase: 'PLANNING', startedAt: this.clock.now() }, 0);
