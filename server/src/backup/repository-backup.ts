@@ -10,30 +10,29 @@
  * 3. Skip without touching git when GitLab's data proves nothing changed (skip-unchanged.ts) and
  *    the latest snapshot is complete and sound (backup-item.ts `canStandForUnchanged`); an
  *    incomplete one is fetched again, so missing data is never skipped for good.
- * 4. Transfer: fetch the repository (and the wiki) with git-transfer.ts, its LFS objects
- *    (repository-lfs.ts) and its metadata, holding one of the worker's transfer slots.
+ * 4. Transfer (repository-transfer.ts): fetch the repository (and the wiki) with git-transfer.ts,
+ *    its LFS objects (repository-lfs.ts) and its metadata, holding one of the worker's transfer slots.
  * 5. Write the bundle(s) of what came through a local mirror, then commit: the manifest, and only
  *    then the snapshot row (snapshot/snapshot-writer.ts). The snapshot id is fixed on the item
  *    before any artifact is written: a retry deletes that id's leftovers (they have no manifest,
  *    so they were never a snapshot) and starts the snapshot again.
+ *
+ * What one attempt works with, from the lookups to the commit, is repository-attempt.ts.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
-import type { GitProgress } from '../git/git.js';
 import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { Semaphore } from '../shared/semaphore.js';
 import { snapshotPrefix } from '../snapshot/artifact-keys.js';
-import type { CopyType, Manifest, ManifestArtifact } from '../snapshot/manifest.js';
+import type { CopyType } from '../snapshot/manifest.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 import { buildManifest, clearLeftovers, commitSnapshot } from '../snapshot/snapshot-writer.js';
-import type { StorageBackend, StorageRoots } from '../storage/storage.port.js';
+import type { StorageRoots } from '../storage/storage.port.js';
 import { BackupRunEntity, BackupRunItemEntity } from './backup.entity.js';
 import {
   canStandForUnchanged,
@@ -44,11 +43,11 @@ import {
   type VerifySnapshot,
 } from './backup-item.js';
 import type { MetadataSource } from './backup.ports.js';
-import { GitTransfer, type Fetched } from './git-transfer.js';
-import { writeMetadataArtifacts } from './metadata-artifacts.js';
+import { GitTransfer } from './git-transfer.js';
+import { lazyScratch, mirrorOf, type Access, type Attempt, type Transferred } from './repository-attempt.js';
+import { RepositoryTransfer } from './repository-transfer.js';
 import { repositoryLockName, withRepositoryLock } from './repository-lock.js';
-import { backupLfsObjects } from './repository-lfs.js';
-import { gitAuthOf, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
+import type { GitLabHttp } from '../gitlab/gitlab-http.js';
 import { isProvablyUnchanged } from './skip-unchanged.js';
 import { StepTimer } from '../shared/step-timer.js';
 
@@ -82,45 +81,13 @@ export interface RepositoryBackupDeps {
   onStepsTimed?: (stepsMs: Record<string, number>, status: ItemOutcome['status']) => void;
 }
 
-type Encryption = { key: Buffer; keyId: string } | null;
-type Access = Awaited<ReturnType<GitLabSessions['access']>>;
-
-/** What one attempt at a repository's snapshot works with, from the lookups to the commit. */
-interface Attempt {
-  run: BackupRunEntity;
-  item: BackupRunItemEntity;
-  ctx: ItemContext;
-  steps: StepTimer;
-  repository: RepositoryEntity;
-  organization: OrganizationEntity;
-  copyType: CopyType;
-  parent: SnapshotEntity | null;
-  snapshotId: string;
-  prefix: string;
-  storageRoot: string;
-  store: StorageBackend;
-  /** The snapshot id fixed on the item, leftovers cleared, the key and the parent's manifest read. */
-  preparing: Promise<{ encryption: Encryption; parentManifest: Manifest | null }>;
-  /** A scratch directory, made when first needed (a FULL from a fresh clone needs none). */
-  scratch: () => Promise<string>;
-  artifacts: ManifestArtifact[];
-  warnings: string[];
-}
-
-/** What the transfer brought: git through git-transfer.ts, LFS, metadata. */
-interface Transferred {
-  repositoryGit: Fetched | null;
-  wikiGit: Fetched | null;
-  lfs: Manifest['lfs'];
-  metadata: Manifest['metadata'];
-  metadataArtifacts: ManifestArtifact[];
-}
-
 export class RepositoryBackup {
   private readonly git: GitTransfer;
+  private readonly transferring: RepositoryTransfer;
 
   constructor(private readonly deps: RepositoryBackupDeps) {
     this.git = new GitTransfer({ codec: deps.codec, logger: deps.logger, http: deps.http });
+    this.transferring = new RepositoryTransfer(deps, this.git);
   }
 
   async run(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
@@ -204,7 +171,7 @@ export class RepositoryBackup {
     try {
       const access = await accessing;
       steps.mark('prepare');
-      const transferred = await this.transfer(attempt, access);
+      const transferred = await this.transferring.transfer(attempt, access);
       const snapshot = await this.commit(attempt, access, transferred);
       const isPartial = Object.values(transferred.metadata).some((m) => m.status === 'FAILED');
       return await finishItem({
@@ -283,137 +250,6 @@ export class RepositoryBackup {
     return { ...o, snapshotId, prefix, storageRoot, store, preparing, artifacts: [], warnings: [] };
   }
 
-  /**
-   * Everything that talks to GitLab, holding one of the worker's transfer slots (its
-   * concurrency); committing the snapshot does not, so the next repository's transfer starts
-   * while this one's manifest is written. The biggest waiting repository goes first, as the run
-   * ordered them.
-   */
-  private async transfer(a: Attempt, access: Access): Promise<Transferred> {
-    const { run, repository, ctx } = a;
-    const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
-    const out: Transferred = { repositoryGit: null, wikiGit: null, lfs: null, metadata: {}, metadataArtifacts: [] };
-    const releaseTransfer = await this.deps.transfers.acquire(ctx.signal, Number(a.item.sizeHint ?? 0));
-    a.steps.mark('slot');
-    try {
-      await this.fetchGit(a, auth, out);
-      const { encryption, parentManifest } = await a.preparing;
-      // LFS objects (content-addressed, shared by the repository's snapshots)
-      if (run.policy.include.lfs && repository.hasLfs && out.repositoryGit?.via === 'mirror') {
-        out.lfs = await backupLfsObjects({
-          store: a.store,
-          codec: this.deps.codec,
-          logger: this.deps.logger,
-          organizationId: a.organization.id,
-          repositoryId: repository.id,
-          repoHttpUrl: repository.httpUrlToRepo,
-          mirror: this.mirrorOf(repository, 'git'),
-          gitState: out.repositoryGit.state,
-          parent: parentManifest,
-          auth,
-          http: this.deps.http,
-          encryption,
-          ctx,
-          warnings: a.warnings,
-        });
-      }
-      await this.fetchMetadata(a, encryption, out);
-    } finally {
-      releaseTransfer();
-    }
-    return out;
-  }
-
-  /** The repository (and the wiki) through git-transfer.ts. */
-  private async fetchGit(a: Attempt, auth: GitAuth, out: Transferred): Promise<void> {
-    const { run, repository, ctx } = a;
-    ctx.progress({ phase: 'FETCHING' });
-    let lastTouch = 0;
-    const onProgress = (p: GitProgress) => {
-      ctx.progress({ phase: 'FETCHING', git: p });
-      if (Date.now() - lastTouch > 10_000) {
-        lastTouch = Date.now();
-        void ctx.touch();
-      }
-    };
-    const common = {
-      store: a.store,
-      prefix: a.prefix,
-      auth,
-      ctx,
-      onProgress,
-      prepared: a.preparing,
-      artifacts: a.artifacts,
-    };
-    if (run.policy.include.repository) {
-      // LFS pointers are found in a local repository: the mirror is kept when LFS is included
-      // and GitLab may hold LFS objects of the project (its statistics do not say 0 bytes).
-      const viaMirror = run.policy.include.lfs && repository.hasLfs && repository.lfsObjectsSize !== '0';
-      out.repositoryGit = await this.git.fetchGit({
-        ...common,
-        url: repository.httpUrlToRepo,
-        mirror: this.mirrorOf(repository, 'git'),
-        viaMirror,
-        what: repository.pathWithNamespace,
-        path: 'repository.bundle',
-        kind: 'GIT_BUNDLE',
-        parentOf: (m) => m?.git ?? null,
-      });
-      a.steps.mark('fetch');
-    }
-    if (run.policy.include.wiki && repository.hasWiki) {
-      const wikiUrl = repository.httpUrlToRepo.replace(/\.git$/, '.wiki.git');
-      try {
-        ctx.progress({ phase: 'FETCHING' });
-        out.wikiGit = await this.git.fetchGit({
-          ...common,
-          url: wikiUrl,
-          mirror: this.mirrorOf(repository, 'wiki'),
-          viaMirror: false,
-          what: `${repository.pathWithNamespace} (wiki)`,
-          path: 'wiki.bundle',
-          kind: 'WIKI_BUNDLE',
-          parentOf: (m) => m?.wiki ?? null,
-        });
-      } catch (error) {
-        // GitLab answers 404 for a wiki that has no page yet.
-        if (!/not found|404|does not appear to be a git repository/i.test(String((error as Error).message)))
-          throw error;
-        // Not a warning: the project has no wiki page yet, so there is nothing to keep.
-        this.deps.logger.info({ path: repository.pathWithNamespace }, 'wiki enabled but empty: nothing to back up');
-      }
-    }
-  }
-
-  /** One artifact per metadata type the policy includes (metadata-artifacts.ts). */
-  private async fetchMetadata(a: Attempt, encryption: Encryption, out: Transferred): Promise<void> {
-    const { run, repository, organization, ctx } = a;
-    const types = run.policy.include.metadata;
-    if (types.length === 0) return;
-    ctx.progress({ phase: 'METADATA', metadataRecords: 0 });
-    const source = await this.deps.metadataFor(organization.connectionId);
-    const written = await writeMetadataArtifacts({
-      store: a.store,
-      codec: this.deps.codec,
-      logger: this.deps.logger,
-      types,
-      records: (type, onCount, onWarning) =>
-        source.projectRecords(repository.gitlabProjectId, type, onCount, onWarning),
-      compression: run.policy.compression,
-      keyFor: (type) =>
-        type === 'ci_variables'
-          ? (encryption?.key ?? this.deps.installationKey(organization.id))
-          : (encryption?.key ?? null),
-      prefix: a.prefix,
-      rethrowTransient: ctx.canRetryLater,
-      beforeType: () => ctx.touch(),
-      onRecords: (total) => ctx.progress({ phase: 'METADATA', metadataRecords: total }),
-    });
-    Object.assign(out.metadata, written.metadata);
-    out.metadataArtifacts.push(...written.artifacts);
-    a.warnings.push(...written.warnings);
-  }
-
   /** Bundles of what came through a local mirror, then the manifest (listing the bundles first) and the row. */
   private async commit(a: Attempt, access: Access, t: Transferred): Promise<SnapshotEntity> {
     const { run, repository, organization, ctx } = a;
@@ -422,14 +258,14 @@ export class RepositoryBackup {
     const bundle = { store: a.store, prefix: a.prefix, scratch: a.scratch, encryption, artifacts: a.artifacts };
     const git = await this.git.finish(t.repositoryGit, {
       ...bundle,
-      mirror: this.mirrorOf(repository, 'git'),
+      mirror: mirrorOf(this.deps.workDir, repository, 'git'),
       path: 'repository.bundle',
       kind: 'GIT_BUNDLE',
     });
     a.steps.mark('bundle');
     const wiki = await this.git.finish(t.wikiGit, {
       ...bundle,
-      mirror: this.mirrorOf(repository, 'wiki'),
+      mirror: mirrorOf(this.deps.workDir, repository, 'wiki'),
       path: 'wiki.bundle',
       kind: 'WIKI_BUNDLE',
     });
@@ -474,25 +310,4 @@ export class RepositoryBackup {
     a.steps.mark('commit');
     return snapshot;
   }
-
-  private mirrorOf(repository: RepositoryEntity, which: 'git' | 'wiki'): string {
-    return join(this.deps.workDir, 'mirrors', which === 'git' ? `${repository.id}.git` : `${repository.id}.wiki.git`);
-  }
-}
-
-/** A scratch directory under `<workDir>/tmp`, made on first `get`, removed by `remove`. */
-function lazyScratch(workDir: string) {
-  let dir: Promise<string> | null = null;
-  const make = () =>
-    mkdtemp(join(workDir, 'tmp', 'snap-')).catch(async () => {
-      await mkdir(join(workDir, 'tmp'), { recursive: true });
-      return mkdtemp(join(workDir, 'tmp', 'snap-'));
-    });
-  return {
-    get: () => (dir ??= make()),
-    async remove() {
-      const made = await dir?.catch(() => null);
-      if (made) await rm(made, { recursive: true, force: true });
-    },
-  };
 }

@@ -6,18 +6,15 @@
  * created and pushes only what is not there yet.
  */
 import { gitAuthOf } from '../gitlab/gitlab-http.js';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ConnectionService } from '../connections/connection.service.js';
 import { writeScopesOf, type ConnectionEntity } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import type { GitLabProject } from '../gitlab/gitlab.port.js';
-import { DomainError, isDomainError, validationError } from '../shared/errors.js';
+import { DomainError, isDomainError } from '../shared/errors.js';
 import { gitlabReadOnlyReason, lsRemote, lsRemoteIfExists, pushRestoredRefs, type PushReport } from './git-restore.js';
-import { materializeRepository } from '../snapshot/repository-materializer.js';
 import { StepTimer } from '../shared/step-timer.js';
-import { uploadChainLfs } from './chain-lfs.js';
+import { readRepositoryChain, remoteUrlOf, replayRepositories, uploadLfsInto } from './project-replay.js';
 import type { RestoreMappings } from './metadata-mappings.js';
 import {
   InMemoryRestoreMappings,
@@ -122,11 +119,8 @@ export async function restoreToNewProject(
   const steps = new StepTimer();
   const connection = await deps.connections.get(target.connectionId);
   requireWriteScopes(connection, ['api'], 'create projects');
-  const chain = await deps.reader.chain(snapshot);
-  const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
-  const manifest = manifests.at(-1)!;
-  if (!manifest.repository)
-    throw validationError({ snapshotIds: `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  const replay = await readRepositoryChain(deps, snapshot);
+  const { manifest, manifests } = replay;
   // The project's place in the kept hierarchy (target-namespace.ts), or the path asked for.
   const wanted = target.projectPath?.trim()
     ? `${target.namespacePath.replace(/^\/+|\/+$/g, '')}/${target.projectPath.trim()}`
@@ -152,7 +146,7 @@ export async function restoreToNewProject(
   const { project, created } = await deps.sessions.withGitLab(
     connection.id,
     async (client) => {
-      const place = await chooseProjectPath(client, placements, manifest.repository!.id, wanted);
+      const place = await chooseProjectPath(client, placements, manifest.repository.id, wanted);
       outcome.projectPath = place.path;
       if (place.project) return { project: place.project, created: false };
       const parent = await ensureNamespace({
@@ -170,10 +164,10 @@ export async function restoreToNewProject(
         name: path,
         path,
         namespaceId: parent.namespace.id,
-        visibility: (manifest.repository!.visibility as GitLabProject['visibility']) ?? 'private',
-        description: `Restored by Labkeeper from ${manifest.repository!.pathWithNamespace} (snapshot ${snapshot.id}, ${manifest.createdAt})`,
+        visibility: (manifest.repository.visibility as GitLabProject['visibility']) ?? 'private',
+        description: `Restored by Labkeeper from ${manifest.repository.pathWithNamespace} (snapshot ${snapshot.id}, ${manifest.createdAt})`,
       });
-      await rememberProject(placements, manifest.repository!.id, place.path, made.id);
+      await rememberProject(placements, manifest.repository.id, place.path, made.id);
       return { project: made, created: true };
     },
     { write: true },
@@ -184,138 +178,110 @@ export async function restoreToNewProject(
   const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
   steps.mark('project');
 
-  await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
-  const scratch = await mkdtemp(join(deps.workDir, 'tmp', 'restore-'));
-  try {
-    for (const which of ['git', 'wiki'] as const) {
-      if (!manifest[which]) continue;
-      if (Object.keys(manifest[which].refs).length === 0) continue;
-      const dir = join(scratch, which);
-      const materialized = await materializeRepository({
-        chain,
-        manifests,
-        which,
+  await replayRepositories(deps, replay, options.signal, async (which, dir, materialized) => {
+    steps.mark(`${which}Materialize`);
+    const remoteUrl = project ? remoteUrlOf(project.httpUrlToRepo, which) : null;
+    // GitLab creates a wiki's repository lazily (first page or push): one that does not exist
+    // yet answers "not found" and is created by the push itself.
+    const existingRefs = remoteUrl
+      ? which === 'wiki'
+        ? await lsRemoteIfExists(remoteUrl, auth, options.signal)
+        : await lsRemote(remoteUrl, auth, options.signal)
+      : null;
+    if (!remoteUrl || (existingRefs === null && options.dryRun)) {
+      // dry run against a project (or wiki) that does not exist yet: everything would be pushed
+      outcome[which] = {
+        pushed: Object.keys(materialized.refs).filter((ref) => !gitlabReadOnlyReason(ref)),
+        skipped: [],
+        rejected: [],
+        extra: [],
+      };
+      return;
+    }
+    let report: PushReport;
+    try {
+      report = await pushRestoredRefs({
         dir,
-        reader: deps.reader,
-        keyFor: (...args) => deps.keyFor(...args),
+        remoteUrl,
+        auth,
+        mode: 'NEW',
+        refs: materialized.refs,
+        existingRefs: existingRefs ?? {},
+        head: materialized.head ?? undefined,
+        dryRun: options.dryRun,
         signal: options.signal,
       });
-      steps.mark(`${which}Materialize`);
-      const remoteUrl = project
-        ? which === 'git'
-          ? project.httpUrlToRepo
-          : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git')
-        : null;
-      // GitLab creates a wiki's repository lazily (first page or push): one that does not exist
-      // yet answers "not found" and is created by the push itself.
-      const existingRefs = remoteUrl
-        ? which === 'wiki'
-          ? await lsRemoteIfExists(remoteUrl, auth, options.signal)
-          : await lsRemote(remoteUrl, auth, options.signal)
-        : null;
-      if (!remoteUrl || (existingRefs === null && options.dryRun)) {
-        // dry run against a project (or wiki) that does not exist yet: everything would be pushed
-        outcome[which] = {
-          pushed: Object.keys(materialized.refs).filter((ref) => !gitlabReadOnlyReason(ref)),
-          skipped: [],
-          rejected: [],
-          extra: [],
-        };
-        continue;
-      }
-      try {
-        outcome[which] = await pushRestoredRefs({
-          dir,
-          remoteUrl,
-          auth,
-          mode: 'NEW',
-          refs: materialized.refs,
-          existingRefs: existingRefs ?? {},
-          head: materialized.head ?? undefined,
-          dryRun: options.dryRun,
-          signal: options.signal,
-        });
-      } catch (error) {
-        // The wiki is its own repository: a refused wiki push is that type's failure, not the project's.
-        if (which !== 'wiki' || isDomainError(error, 'GITLAB_UNAUTHORIZED') || options.signal?.aborted) throw error;
-        outcome.problems.push(`wiki: ${error instanceof Error ? error.message : String(error)}`);
-        continue;
-      }
-      steps.mark(`${which}Push`);
-      for (const r of outcome[which].rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
+    } catch (error) {
+      // The wiki is its own repository: a refused wiki push is that type's failure, not the project's.
+      if (which !== 'wiki' || isDomainError(error, 'GITLAB_UNAUTHORIZED') || options.signal?.aborted) throw error;
+      outcome.problems.push(`wiki: ${error instanceof Error ? error.message : String(error)}`);
+      return;
     }
+    outcome[which] = report;
+    steps.mark(`${which}Push`);
+    for (const r of report.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
+  });
+  steps.mark('cleanup'); // the scratch folder removed
 
-    if (project && !options.dryRun) {
-      const lfs = await uploadChainLfs(
-        deps,
-        snapshot,
-        manifests,
-        { repoHttpUrl: project.httpUrlToRepo, auth },
-        options.signal,
-      );
-      outcome.lfs = lfs.counts;
-      outcome.problems.push(...lfs.problems);
-    } else if (manifests.some((m) => storedLfsObjects(m).length > 0)) {
-      const objects = new Set(manifests.flatMap(storedLfsObjects).map((o) => o.oid));
-      outcome.lfs = { uploaded: objects.size, present: 0, failed: 0 };
-    }
-    steps.mark('lfs');
-    // Metadata last: merge requests need their branches, releases their tags. A dry run against a
-    // project that does not exist yet predicts against an empty one.
-    if (options.includeMetadata) {
-      const source: Partial<Record<RestorableType, RecordSource>> = {};
-      for (const artifact of manifest.artifacts) {
-        const type = artifact.metadataType as RestorableType | undefined;
-        if (!type || !(RESTORABLE_TYPES as readonly string[]).includes(type)) continue;
-        source[type] = () => readRecords(deps, snapshot, manifest, artifact);
-      }
-      outcome.metadata = await restoreProjectMetadata({
-        writer: project ? writer : emptyTargetWriter(writer),
-        targetProjectId: project?.id ?? 0,
-        source,
-        mappings: project ? deps.mappingsFor(`${connection.id}:${project.id}`) : new InMemoryRestoreMappings(),
-        dryRun: options.dryRun,
-        asAuthors: await canWriteAsAuthors(connection, writer),
-      });
-      for (const [type, section] of Object.entries(outcome.metadata)) {
-        for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
-      }
-      steps.mark('metadata');
-      // Settings and access after the metadata; the archived state last of all.
-      const settingsSource: Partial<Record<SettingsType, RecordSource>> = {};
-      for (const artifact of manifest.artifacts) {
-        const type = artifact.metadataType as SettingsType | undefined;
-        if (type && (SETTINGS_TYPES as readonly string[]).includes(type))
-          settingsSource[type] = () => readRecords(deps, snapshot, manifest, artifact);
-      }
-      const branches = new Set(
-        Object.keys(manifest.git?.refs ?? {})
-          .filter((r) => r.startsWith('refs/heads/'))
-          .map((r) => r.slice('refs/heads/'.length)),
-      );
-      const settings = await restoreProjectSettings({
-        writer: project ? writer : emptyTargetWriter(writer),
-        projectId: project?.id ?? 0,
-        source: settingsSource,
-        branches,
-        dryRun: options.dryRun,
-        createdProject: created,
-      });
-      outcome.settings = settings.report;
-      for (const [type, section] of Object.entries(settings.report)) {
-        for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
-      }
-      if (settings.archive && project && !options.dryRun) {
-        await writer.archiveProject(project.id).catch((error: unknown) => {
-          outcome.problems.push(`project_settings archived: ${error instanceof Error ? error.message : String(error)}`);
-        });
-      }
-      steps.mark('settings');
-    }
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+  if (project && !options.dryRun) {
+    await uploadLfsInto(deps, snapshot, replay, { repoHttpUrl: project.httpUrlToRepo, auth }, outcome, options.signal);
+  } else if (manifests.some((m) => storedLfsObjects(m).length > 0)) {
+    const objects = new Set(manifests.flatMap(storedLfsObjects).map((o) => o.oid));
+    outcome.lfs = { uploaded: objects.size, present: 0, failed: 0 };
   }
-  steps.mark('cleanup');
+  steps.mark('lfs');
+  // Metadata last: merge requests need their branches, releases their tags. A dry run against a
+  // project that does not exist yet predicts against an empty one.
+  if (options.includeMetadata) {
+    const source: Partial<Record<RestorableType, RecordSource>> = {};
+    for (const artifact of manifest.artifacts) {
+      const type = artifact.metadataType as RestorableType | undefined;
+      if (!type || !(RESTORABLE_TYPES as readonly string[]).includes(type)) continue;
+      source[type] = () => readRecords(deps, snapshot, manifest, artifact);
+    }
+    outcome.metadata = await restoreProjectMetadata({
+      writer: project ? writer : emptyTargetWriter(writer),
+      targetProjectId: project?.id ?? 0,
+      source,
+      mappings: project ? deps.mappingsFor(`${connection.id}:${project.id}`) : new InMemoryRestoreMappings(),
+      dryRun: options.dryRun,
+      asAuthors: await canWriteAsAuthors(connection, writer),
+    });
+    for (const [type, section] of Object.entries(outcome.metadata)) {
+      for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
+    }
+    steps.mark('metadata');
+    // Settings and access after the metadata; the archived state last of all.
+    const settingsSource: Partial<Record<SettingsType, RecordSource>> = {};
+    for (const artifact of manifest.artifacts) {
+      const type = artifact.metadataType as SettingsType | undefined;
+      if (type && (SETTINGS_TYPES as readonly string[]).includes(type))
+        settingsSource[type] = () => readRecords(deps, snapshot, manifest, artifact);
+    }
+    const branches = new Set(
+      Object.keys(manifest.git?.refs ?? {})
+        .filter((r) => r.startsWith('refs/heads/'))
+        .map((r) => r.slice('refs/heads/'.length)),
+    );
+    const settings = await restoreProjectSettings({
+      writer: project ? writer : emptyTargetWriter(writer),
+      projectId: project?.id ?? 0,
+      source: settingsSource,
+      branches,
+      dryRun: options.dryRun,
+      createdProject: created,
+    });
+    outcome.settings = settings.report;
+    for (const [type, section] of Object.entries(settings.report)) {
+      for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
+    }
+    if (settings.archive && project && !options.dryRun) {
+      await writer.archiveProject(project.id).catch((error: unknown) => {
+        outcome.problems.push(`project_settings archived: ${error instanceof Error ? error.message : String(error)}`);
+      });
+    }
+    steps.mark('settings');
+  }
   outcome.stepsMs = steps.done();
   return outcome;
 }

@@ -10,12 +10,8 @@
  * new project instead.
  */
 import { gitAuthOf } from '../gitlab/gitlab-http.js';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { validationError } from '../shared/errors.js';
 import { lsRemoteIfExists, pushRestoredRefs, type PushMode } from './git-restore.js';
-import { materializeRepository } from '../snapshot/repository-materializer.js';
-import { uploadChainLfs } from './chain-lfs.js';
+import { readRepositoryChain, remoteUrlOf, replayRepositories, uploadLfsInto } from './project-replay.js';
 import { requireWriteScopes, type NewProjectDeps, type NewProjectOutcome } from './new-project.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
@@ -41,15 +37,12 @@ export async function restoreToOriginal(
 ): Promise<NewProjectOutcome> {
   const connection = await deps.connections.get(target.connectionId);
   requireWriteScopes(connection, ['api', 'write_repository'], 'push');
-  const chain = await deps.reader.chain(snapshot);
-  const manifests = await Promise.all(chain.map((s) => deps.reader.manifest(s)));
-  const manifest = manifests.at(-1)!;
-  if (!manifest.repository)
-    throw validationError({ snapshotIds: `snapshot ${snapshot.id} is a group's metadata, not a repository` });
+  const replay = await readRepositoryChain(deps, snapshot);
+  const { manifest } = replay;
   const { project, protectedBranches } = await deps.sessions.withGitLab(
     connection.id,
     async (client) => {
-      const found = await client.getProject(manifest.repository!.gitlabProjectId);
+      const found = await client.getProject(manifest.repository.gitlabProjectId);
       return {
         project: found,
         protectedBranches: await client.listProtectedBranches(found.id).catch(() => [] as string[]),
@@ -71,52 +64,27 @@ export async function restoreToOriginal(
   const access = await deps.sessions.access(connection.id, { write: true });
   const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
 
-  await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
-  const scratch = await mkdtemp(join(deps.workDir, 'tmp', 'restore-'));
-  try {
-    for (const which of ['git', 'wiki'] as const) {
-      if (!manifest[which] || Object.keys(manifest[which].refs).length === 0) continue;
-      const dir = join(scratch, which);
-      const materialized = await materializeRepository({
-        chain,
-        manifests,
-        which,
-        dir,
-        reader: deps.reader,
-        keyFor: deps.keyFor,
-        signal: options.signal,
-      });
-      const remoteUrl = which === 'git' ? project.httpUrlToRepo : project.httpUrlToRepo.replace(/\.git$/, '.wiki.git');
-      // A wiki GitLab has not created yet (lazily, on the first page or push) has no refs: the push creates it.
-      const existingRefs =
-        which === 'wiki' ? ((await lsRemoteIfExists(remoteUrl, auth, options.signal)) ?? {}) : undefined;
-      outcome[which] = await pushRestoredRefs({
-        dir,
-        remoteUrl,
-        existingRefs,
-        auth,
-        mode: PUSH_MODE[target.mode],
-        prefix,
-        refs: materialized.refs,
-        protectedBranches: which === 'git' ? protectedBranches : [],
-        dryRun: options.dryRun,
-        signal: options.signal,
-      });
-      for (const r of outcome[which].rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
-    }
-    if (!options.dryRun) {
-      const lfs = await uploadChainLfs(
-        deps,
-        snapshot,
-        manifests,
-        { repoHttpUrl: project.httpUrlToRepo, auth },
-        options.signal,
-      );
-      outcome.lfs = lfs.counts;
-      outcome.problems.push(...lfs.problems);
-    }
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+  await replayRepositories(deps, replay, options.signal, async (which, dir, materialized) => {
+    const remoteUrl = remoteUrlOf(project.httpUrlToRepo, which);
+    // A wiki GitLab has not created yet (lazily, on the first page or push) has no refs: the push creates it.
+    const existingRefs =
+      which === 'wiki' ? ((await lsRemoteIfExists(remoteUrl, auth, options.signal)) ?? {}) : undefined;
+    const report = await pushRestoredRefs({
+      dir,
+      remoteUrl,
+      existingRefs,
+      auth,
+      mode: PUSH_MODE[target.mode],
+      prefix,
+      refs: materialized.refs,
+      protectedBranches: which === 'git' ? protectedBranches : [],
+      dryRun: options.dryRun,
+      signal: options.signal,
+    });
+    outcome[which] = report;
+    for (const r of report.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
+  });
+  if (!options.dryRun)
+    await uploadLfsInto(deps, snapshot, replay, { repoHttpUrl: project.httpUrlToRepo, auth }, outcome, options.signal);
   return outcome;
 }
