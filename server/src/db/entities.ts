@@ -22,6 +22,7 @@ import {
   WebhookDeliveryEntity,
 } from '../webhooks/webhook.entity.js';
 import { StorageEntity } from '../storages/storage.entity.js';
+import { AlertDeliveryEntity, AlertEntity, NotificationChannelEntity } from '../alerts/alert.entity.js';
 
 /** Every TypeORM entity, passed as classes (globs do not work under ESM). */
 export const ENTITIES = [
@@ -50,4 +51,7 @@ export const ENTITIES = [
   SnapshotPinEntity,
   AuditEventEntity,
   StorageEntity,
+  NotificationChannelEntity,
+  AlertEntity,
+  AlertDeliveryEntity,
 ];
