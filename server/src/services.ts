@@ -312,22 +312,38 @@ function buildBackup(
     logger: log('verify'),
     workDir: config.dataDir,
   });
-  const snapshots = new SnapshotService({ dataSource, stores, reader, verifier, logger: log('snapshots') });
+  // Anomaly rules run when a run finishes (on its terminal event); pins feed retention and deletion.
+  const anomalies = new AnomalyService(
+    dataSource,
+    { reader, keyFor: keys.forArtifact, workDir: config.dataDir },
+    clock,
+    log('anomalies'),
+    undefined,
+    async (anomaly) => alerts.report('an anomaly', () => alerts.alerts.recordAnomaly(anomaly.id)),
+  );
+  const snapshots = new SnapshotService({
+    dataSource,
+    stores,
+    reader,
+    verifier,
+    logger: log('snapshots'),
+    pinOf: (id) => anomalies.pinOf(id),
+  });
   const storagePaths = {
     dataDir: config.dataDir,
     protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [],
   };
-  const policies = new PolicyService(
+  const policies = new PolicyService({
     dataSource,
     clock,
-    log('policies'),
-    keys.keyVersion,
-    async (path) => {
+    logger: log('policies'),
+    encryptionKeyVersion: keys.keyVersion,
+    checkStoragePath: async (path) => {
       const problem = await storagePathProblem(path, storagePaths);
       if (problem) throw validationError({ 'storage.path': problem });
     },
-    (id) => storages.requireExists(id, 'storage.storageId'),
-  );
+    checkStorageId: (id) => storages.requireExists(id, 'storage.storageId'),
+  });
   credentials.whenKeyRotated((id) => policies.keyRotated(id));
   const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlab?.http }));
   const verify = (id: string) => verifier.verify(id);
@@ -360,35 +376,26 @@ function buildBackup(
     http: gitlab?.http,
     onStepsTimed: metrics?.stepsTimed,
   });
-  // Anomaly rules run when a run finishes (on its terminal event), and pins feed retention.
-  const anomalies = new AnomalyService(
-    dataSource,
-    { reader, keyFor: keys.forArtifact, workDir: config.dataDir },
-    clock,
-    log('anomalies'),
-    undefined,
-    async (anomaly) => alerts.report('an anomaly', () => alerts.alerts.recordAnomaly(anomaly.id)),
-  );
   const afterRun = (runId: string) => {
     alerts.report('a finished run', () => alerts.alerts.recordRun(runId));
     void anomalies
       .evaluateRun(runId)
       .catch((error: unknown) => logger.warn({ err: error, runId }, 'anomaly rules could not be evaluated'));
   };
-  const backupRuns = new BackupRunService(
+  const backupRuns = new BackupRunService({
     dataSource,
     policies,
     sessions,
     queue,
     repositoryBackup,
     clock,
-    log('backup'),
-    (e) => {
+    logger: log('backup'),
+    publish: (e) => {
       pubSub.publish('BACKUP_PROGRESS', e);
       if (e.isTerminal) afterRun(e.runId);
     },
-    (organizationId) => workers.defaultWorkerFor(organizationId),
-  );
+    preferredWorker: (organizationId) => workers.defaultWorkerFor(organizationId),
+  });
   const retention = new RetentionService(dataSource, snapshots, clock, log('retention'), (ids) =>
     anomalies.pinnedAmong(ids),
   );

@@ -1,7 +1,7 @@
 /**
  * A force-push that rewrites the default branch: the snapshot diff flags the move as forced, the
  * anomaly rules record it and pin the previous snapshot, and a retention pass that would delete
- * that snapshot keeps it until it is unpinned.
+ * that snapshot (or an administrator's deleteSnapshot) keeps it until it is unpinned.
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -26,7 +26,7 @@ const snapshotOf = async (runId: string) => (await t.app.services.backupRuns.ite
 const exists = async (id: string) =>
   (await t.app.dataSource.query(`SELECT 1 FROM snapshots WHERE id = $1`, [id])).length === 1;
 
-it('force-push of the default branch → flagged, recorded, previous snapshot pinned through retention', async () => {
+it('force-push of the default branch → flagged, recorded, previous snapshot pinned through retention and deletion', async () => {
   const alice = aUser(sim);
   const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
   const project = sim.createProject({ namespaceId: group.id, path: 'app' });
@@ -59,6 +59,16 @@ it('force-push of the default branch → flagged, recorded, previous snapshot pi
   ]);
   const pin = await t.gql(`query($s: ID!) { snapshotPin(snapshotId: $s) { isPinned reason } }`, { s: snapshotB });
   expect(pin.data.snapshotPin.isPinned).toBe(true);
+
+  // Nor can an administrator delete it by hand while it is pinned: the error names the pin.
+  const refused = await t.gql(`mutation($s: ID!) { deleteSnapshot(id: $s) }`, { s: snapshotB });
+  expect(refused.errors?.[0].extensions).toMatchObject({
+    code: 'CONFLICT',
+    reason: 'SNAPSHOT_PINNED',
+    details: { snapshotId: snapshotB, anomalyId: expect.any(String) },
+  });
+  expect(refused.errors?.[0].message).toContain('FORCE_PUSH_DEFAULT_BRANCH');
+  expect(await exists(snapshotB)).toBe(true);
 
   // Retention that keeps only the last restore point would delete B (and A).
   const settings = (

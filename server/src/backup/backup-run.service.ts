@@ -44,7 +44,28 @@ const MAX_REQUEUE_WAIT_MS = 60_000;
 /** First backoff step of a requeued item when GitLab named no time (doubling per try, as the transport's). */
 const REQUEUE_BASE_DELAY_MS = 2_000;
 
+export interface BackupRunServiceDeps {
+  dataSource: DataSource;
+  policies: PolicyService;
+  sessions: GitLabSessions;
+  queue: JobQueue;
+  repositoryBackup: RepositoryBackup;
+  clock: Clock;
+  logger: Logger;
+  publish: (event: BackupProgressed) => void;
+  /** The organization's default worker's name when it is ONLINE, else null (any worker). Default: any worker. */
+  preferredWorker?: (organizationId: string) => Promise<string | null>;
+}
+
 export class BackupRunService {
+  private readonly dataSource: DataSource;
+  private readonly policies: PolicyService;
+  private readonly sessions: GitLabSessions;
+  private readonly queue: JobQueue;
+  private readonly repositoryBackup: RepositoryBackup;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly preferredWorker: (organizationId: string) => Promise<string | null>;
   private readonly runs: Repository<BackupRunEntity>;
   private readonly items: Repository<BackupRunItemEntity>;
   private readonly throttle: ProgressThrottle<BackupProgressed>;
@@ -57,21 +78,18 @@ export class BackupRunService {
     { timer: NodeJS.Timeout; items: Map<string, { run: BackupRunEntity; controller: AbortController }> }
   >();
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly policies: PolicyService,
-    private readonly sessions: GitLabSessions,
-    private readonly queue: JobQueue,
-    private readonly repositoryBackup: RepositoryBackup,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    publish: (event: BackupProgressed) => void,
-    /** The organization's default worker's name when it is ONLINE, else null (any worker). */
-    private readonly preferredWorker: (organizationId: string) => Promise<string | null> = async () => null,
-  ) {
-    this.runs = dataSource.getRepository(BackupRunEntity);
-    this.items = dataSource.getRepository(BackupRunItemEntity);
-    this.throttle = new ProgressThrottle(publish);
+  constructor(deps: BackupRunServiceDeps) {
+    this.dataSource = deps.dataSource;
+    this.policies = deps.policies;
+    this.sessions = deps.sessions;
+    this.queue = deps.queue;
+    this.repositoryBackup = deps.repositoryBackup;
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.preferredWorker = deps.preferredWorker ?? (async () => null);
+    this.runs = deps.dataSource.getRepository(BackupRunEntity);
+    this.items = deps.dataSource.getRepository(BackupRunItemEntity);
+    this.throttle = new ProgressThrottle(deps.publish);
   }
 
   async get(id: string): Promise<BackupRunEntity> {

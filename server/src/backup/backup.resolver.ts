@@ -154,7 +154,9 @@ export class SnapshotResolver {
   }
 
   @Authorized('ADMIN')
-  @Mutation(() => ID, { description: 'Refused (CONFLICT) while another snapshot depends on it.' })
+  @Mutation(() => ID, {
+    description: 'Refused (CONFLICT) while the snapshot is pinned (unpin it first) or another snapshot depends on it.',
+  })
   async deleteSnapshot(@Arg('id', () => ID) id: string, @Ctx() { services }: GraphQLContext) {
     await services.snapshots.delete(id, { reason: 'deleted through the API' });
     return id;

@@ -32,21 +32,35 @@ export function chainKeyOf(value: BackupPolicyValue, keyVersion = 1): string {
   return createHash('sha256').update(basis).digest('hex').slice(0, 16);
 }
 
+export interface PolicyServiceDeps {
+  dataSource: DataSource;
+  clock: Clock;
+  logger: Logger;
+  /** The current version of an ENCRYPTION_KEY credential's secret; throws when the id is not one. */
+  encryptionKeyVersion: (credentialId: string) => Promise<number>;
+  /** Throws VALIDATION_FAILED when a LOCAL storage path is not one Labkeeper may own (storage/storage-path.ts). Default: any path. */
+  checkStoragePath?: (path: string) => Promise<void>;
+  /** Throws VALIDATION_FAILED unless the id names a storage (storages/). Default: any id. */
+  checkStorageId?: (id: string) => Promise<void>;
+}
+
 export class PolicyService {
   private readonly repo: Repository<BackupPolicyEntity>;
+  private readonly dataSource: DataSource;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly encryptionKeyVersion: (credentialId: string) => Promise<number>;
+  private readonly checkStoragePath: (path: string) => Promise<void>;
+  private readonly checkStorageId: (id: string) => Promise<void>;
 
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    /** The current version of an ENCRYPTION_KEY credential's secret; throws when the id is not one. */
-    private readonly encryptionKeyVersion: (credentialId: string) => Promise<number>,
-    /** Throws VALIDATION_FAILED when a LOCAL storage path is not one Labkeeper may own (storage/storage-path.ts). */
-    private readonly checkStoragePath: (path: string) => Promise<void> = async () => undefined,
-    /** Throws VALIDATION_FAILED unless the id names a storage (storages/). */
-    private readonly checkStorageId: (id: string) => Promise<void> = async () => undefined,
-  ) {
-    this.repo = dataSource.getRepository(BackupPolicyEntity);
+  constructor(deps: PolicyServiceDeps) {
+    this.dataSource = deps.dataSource;
+    this.clock = deps.clock;
+    this.logger = deps.logger;
+    this.encryptionKeyVersion = deps.encryptionKeyVersion;
+    this.checkStoragePath = deps.checkStoragePath ?? (async () => undefined);
+    this.checkStorageId = deps.checkStorageId ?? (async () => undefined);
+    this.repo = deps.dataSource.getRepository(BackupPolicyEntity);
   }
 
   list(): Promise<BackupPolicyEntity[]> {

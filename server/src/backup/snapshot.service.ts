@@ -9,7 +9,7 @@ import { repositoryLockName, tryRepositoryLock } from './repository-lock.js';
 import type { SnapshotVerifier } from '../snapshot/snapshot-verifier.js';
 import { lfsKey } from '../snapshot/lfs-layout.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
-import { snapshotHasDependents } from '../snapshot/snapshot.errors.js';
+import { snapshotHasDependents, snapshotPinned } from '../snapshot/snapshot.errors.js';
 import type { StorageRoots } from '../storage/storage.port.js';
 import { LocalStorage } from '../storage/local-storage.js';
 import { BackupRunEntity } from './backup.entity.js';
@@ -31,6 +31,8 @@ export interface SnapshotServiceDeps {
   reader: SnapshotReader;
   verifier: SnapshotVerifier;
   logger: Logger;
+  /** The pin on a snapshot, if any (pins live with the anomaly rules); a pinned snapshot is not deleted. */
+  pinOf?: (snapshotId: string) => Promise<{ reason: string; anomalyId: string | null } | null>;
 }
 
 export class SnapshotService {
@@ -40,6 +42,7 @@ export class SnapshotService {
   readonly reader: SnapshotReader;
   private readonly verifier: SnapshotVerifier;
   private readonly logger: Logger;
+  private readonly pinOf: NonNullable<SnapshotServiceDeps['pinOf']>;
 
   constructor(deps: SnapshotServiceDeps) {
     this.dataSource = deps.dataSource;
@@ -47,6 +50,7 @@ export class SnapshotService {
     this.reader = deps.reader;
     this.verifier = deps.verifier;
     this.logger = deps.logger;
+    this.pinOf = deps.pinOf ?? (async () => null);
     this.repo = deps.dataSource.getRepository(SnapshotEntity);
   }
 
@@ -175,9 +179,14 @@ export class SnapshotService {
     return outcome.value;
   }
 
-  /** Deletes a snapshot and its artifacts. Refused (CONFLICT) while another snapshot builds on it. */
+  /**
+   * Deletes a snapshot and its artifacts. Refused (CONFLICT) while it is pinned (SNAPSHOT_PINNED,
+   * naming the pin's reason and anomaly) or while another snapshot builds on it.
+   */
   async delete(id: string, options: { reason?: string } = {}): Promise<void> {
     const snapshot = await this.reader.snapshot(id);
+    const pin = await this.pinOf(id);
+    if (pin) throw snapshotPinned(id, pin);
     const dependents = await this.repo.find({ select: { id: true }, where: { parentId: id } });
     if (dependents.length > 0)
       throw snapshotHasDependents(

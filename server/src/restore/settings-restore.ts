@@ -118,6 +118,9 @@ export async function restoreProjectSettings(input: {
         const change: Record<string, unknown> = {};
         for (const field of PROJECT_FIELDS)
           if (settings[field] !== undefined && settings[field] !== null) change[field] = settings[field];
+        // A project captured without a description gets none: not the text the new project was created with.
+        if ('description' in settings && (settings.description === null || settings.description === ''))
+          change.description = '';
         if (Array.isArray(settings.topics))
           change.topics = (settings.topics as unknown[]).filter((t) => typeof t === 'string').join(',');
         if (typeof settings.default_branch === 'string' && input.branches.has(settings.default_branch))

@@ -43,6 +43,8 @@ export const DOMAIN_ERROR_CODES = [
   'BACKUP_ALREADY_RUNNING',
   'SNAPSHOT_NOT_FOUND',
   'SNAPSHOT_HAS_DEPENDENTS',
+  /** Pinned (by a person or an anomaly): kept until someone unpins it. */
+  'SNAPSHOT_PINNED',
   'POLICY_NOT_FOUND',
   'MANIFEST_CHECKSUM_MISMATCH',
   'GIT_FAILED',

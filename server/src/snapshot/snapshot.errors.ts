@@ -16,3 +16,8 @@ export const snapshotParentGone = (snapshotId: string, parentId: string) =>
   new DomainError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} depends on ${parentId}, which is gone`, {
     details: { snapshotId, parentId },
   });
+
+export const snapshotPinned = (id: string, pin: { reason: string; anomalyId: string | null }) =>
+  new DomainError('SNAPSHOT_PINNED', `snapshot ${id} is pinned (${pin.reason}); unpin it before deleting it`, {
+    details: { snapshotId: id, pinReason: pin.reason, ...(pin.anomalyId ? { anomalyId: pin.anomalyId } : {}) },
+  });

@@ -1,0 +1,317 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { COVERAGE, notRestoredReason, type CapturedType } from '../../server/src/restore/coverage.js';
+import { nextJob, startTestApp, type TestApp } from '../support/app.js';
+import { runBackup } from '../support/backups.js';
+import { connectOrganization } from '../support/connections.js';
+import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { aToken, aUser, PASSWORD } from '../support/gitlab-seed.js';
+import {
+  compareOrganizations,
+  readOrganization,
+  summarizeByType,
+  type OrganizationState,
+} from '../support/round-trip.js';
+
+/**
+ * The round trip of a whole organization: `acme` with two levels of subgroups, three projects
+ * (wikis — one never written —, LFS objects, an archived project) and at least one record of
+ * every type of the coverage matrix is backed up, then restored with NEW_PROJECT into a second
+ * GitLab. Read back through GitLab's API, every type the matrix says NEW_PROJECT restores is equal
+ * on both sides (counts and contents, ids mapped); every other type is in the restore report as
+ * skipped with the matrix's reason. The dry run before it predicts, per snapshot and per type,
+ * exactly what the real run then reports.
+ */
+let source: GitLabSimulator;
+let target: GitLabSimulator;
+let t: TestApp;
+let organizationId: string;
+let targetConnectionId: string;
+let sourceToken: string;
+let targetToken: string;
+let before: OrganizationState;
+
+const TYPES = Object.keys(COVERAGE) as CapturedType[];
+
+beforeAll(async () => {
+  source = await startGitLabSimulator({ rateLimit: null });
+  target = await startGitLabSimulator({ rateLimit: null });
+  source.setTier('premium'); // epics exist (and are captured) on the source only
+
+  // ---- source: acme, acme/platform, acme/platform/core ---------------------------------------
+  const alice = aUser(source);
+  const carol = aUser(source, 'carol');
+  const dave = aUser(source, 'dave');
+  const acme = source.createGroup({ path: 'acme', name: 'ACME', ownerId: alice.id, description: 'The company' });
+  const platform = source.createGroup({
+    path: 'platform',
+    name: 'Platform',
+    parentId: acme.id,
+    ownerId: alice.id,
+    description: 'Platform team',
+  });
+  const core = source.createGroup({
+    path: 'core',
+    name: 'Core',
+    parentId: platform.id,
+    ownerId: alice.id,
+    description: 'Core services',
+  });
+  source.addMember('group', acme.id, carol.id, 30);
+  source.addMember('group', platform.id, dave.id, 20);
+  source.createGroupLabel(acme.id, { name: 'priority::high', color: '#ff0000', description: 'Do it now' });
+  source.createGroupLabel(platform.id, { name: 'team::platform', color: '#0000ff' });
+  source.createGroupMilestone(acme.id, { title: 'Q1', state: 'closed', dueDate: '2026-03-31' });
+  source.createGroupMilestone(platform.id, { title: 'Q2', startDate: '2026-04-01', dueDate: '2026-06-30' });
+  source.createEpic(acme.id, { title: 'Replatforming', authorId: alice.id, description: 'Move everything' });
+
+  // acme/api: every project type
+  const api = source.createProject({
+    namespaceId: acme.id,
+    path: 'api',
+    name: 'API',
+    wikiEnabled: true,
+    lfsEnabled: true,
+    description: 'The API',
+    topics: ['backend', 'api'],
+  }).id;
+  source.createBranch(api, { branch: 'feature' });
+  source.pushCommit(api, { branch: 'feature', files: { 'feature.txt': 'x\n' } });
+  source.createBranch(api, { branch: 'hotfix' });
+  source.pushCommit(api, { branch: 'hotfix', files: { 'fix.txt': 'fixed\n' } });
+  source.createTag(api, { tag: 'v1.0.0', message: 'First' });
+  source.pushWikiPage(api, { title: 'Home', content: '# API docs' });
+  source.pushLfsPointer(api, { path: 'logo.png', content: randomBytes(50_000) });
+  source.createLabel(api, { name: 'bug', color: '#d9534f', description: 'Something is broken' });
+  const v1 = source.createMilestone(api, { title: 'v1', dueDate: '2026-05-01', description: 'First cut' });
+  source.createMilestone(api, { title: 'v0', state: 'closed' });
+  const crash = source.createIssue(api, {
+    title: 'Crash on start',
+    description: 'It crashes.',
+    labels: ['bug', 'priority::high'],
+    milestoneId: v1.id,
+    assigneeIds: [alice.id, carol.id],
+    authorId: alice.id,
+  });
+  const followUp = source.createIssue(api, {
+    title: 'Follow-up',
+    description: `Related to #${crash.iid}`,
+    state: 'closed',
+    authorId: carol.id,
+  });
+  source.createNote(api, {
+    noteableType: 'Issue',
+    noteableIid: crash.iid,
+    body: `Duplicate of #${followUp.iid}`,
+    authorId: carol.id,
+  });
+  const feature = source.createMergeRequest(api, {
+    title: 'Add feature',
+    sourceBranch: 'feature',
+    targetBranch: 'main',
+    description: `Closes #${crash.iid}`,
+    authorId: carol.id,
+    labels: ['bug'],
+    milestoneId: v1.id,
+    assigneeIds: [carol.id],
+    reviewerIds: [alice.id],
+  });
+  source.createNote(api, { noteableType: 'MergeRequest', noteableIid: feature.iid, body: 'LGTM', authorId: alice.id });
+  source.createMergeRequest(api, {
+    title: 'Hotfix',
+    sourceBranch: 'hotfix',
+    targetBranch: 'main',
+    state: 'merged',
+    authorId: alice.id,
+  });
+  source.createRelease(api, {
+    tagName: 'v1.0.0',
+    name: 'First release',
+    description: 'The first one',
+    milestones: ['v1'],
+    links: [{ name: 'Binary', url: 'https://downloads.example.com/api-1.0.0.tgz', linkType: 'package' }],
+  });
+  source.createSnippet(api, {
+    title: 'Setup',
+    fileName: 'setup.sh',
+    content: 'echo setup\n',
+    description: 'How to set up',
+  });
+  source.addMember('project', api, dave.id, 30, { expiresAt: '2030-01-01' });
+  source.protectBranch(api, { name: 'main', pushAccessLevel: 40, mergeAccessLevel: 30 });
+  source.protectTag(api, { name: 'v*', createAccessLevel: 40 });
+  source.createHook(api, {
+    url: 'https://hooks.example.com/ci',
+    token: 'hook-secret',
+    events: { push_events: true, merge_requests_events: true },
+    enableSslVerification: false,
+  });
+  source.createDeployKey(api, {
+    title: 'deployer',
+    key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBd5mQ0VbY1ykp8J0bTq7s2hVb5qFhLh0fWc3p8mZ0aB deployer',
+    canPush: true,
+  });
+  source.createVariable(api, {
+    key: 'DEPLOY_TOKEN',
+    value: 's3cr3t-value',
+    protected: true,
+    masked: true,
+    environmentScope: 'production',
+  });
+  source.createVariable(api, { key: 'CONFIG', value: 'a=1\n', variableType: 'file', raw: true });
+
+  // acme/platform/svc: a written wiki and LFS one level down
+  const svc = source.createProject({ namespaceId: platform.id, path: 'svc', name: 'Service', topics: ['go'] }).id;
+  source.pushWikiPage(svc, { title: 'Runbook', content: 'Restart it.' });
+  source.pushLfsPointer(svc, { path: 'model.bin', content: randomBytes(20_000) });
+  source.createIssue(svc, { title: 'Slow', authorId: dave.id });
+
+  // acme/platform/core/engine: two levels down, a wiki never written, archived
+  const engine = source.createProject({
+    namespaceId: core.id,
+    path: 'engine',
+    name: 'Engine',
+    wikiEnabled: true,
+    description: 'Old engine',
+  }).id;
+  source.createLabel(engine, { name: 'legacy', color: '#777777' });
+  source.state.requireProject(engine).archived = true;
+  sourceToken = aToken(source, alice.id, ['api']).token;
+
+  // ---- target: the same people, an administrator who restores (Sudo keeps authors) -----------
+  const root = target.createUser({ username: 'root', email: 'root@example.com', password: PASSWORD, isAdmin: true });
+  for (const name of ['alice', 'carol', 'dave']) aUser(target, name);
+  target.createGroup({ path: 'restored', name: 'Restored', ownerId: root.id });
+  targetToken = target.createPersonalAccessToken(root.id, { scopes: ['api', 'sudo'] }).token;
+
+  t = await startTestApp({ gitlab: { url: source.url } });
+  organizationId = (
+    await connectOrganization(t, source, { userId: alice.id, namespacePath: 'acme', includeGroups: true })
+  ).organizationId;
+  const connected = await t.gql(
+    `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id status } } }`,
+    {
+      i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: target.url, login: 'root', personalAccessToken: targetToken },
+    },
+  );
+  expect(connected.data.connectGitLab.connection.status).toBe('CONNECTED');
+  targetConnectionId = connected.data.connectGitLab.connection.id;
+
+  before = await readOrganization(source, { token: sourceToken, rootPath: 'acme' });
+  expect((await runBackup(t, organizationId)).status).toBe('SUCCEEDED');
+});
+
+afterAll(async () => {
+  await t?.stop();
+  await source?.close();
+  await target?.close();
+});
+
+interface TypeReport {
+  type: string;
+  captured: number;
+  restored: number;
+  skipped: number;
+  failed: number;
+  reasons: string[];
+}
+interface SnapshotReport {
+  path: string;
+  targetPath: string;
+  problems: string[];
+  types: TypeReport[];
+}
+
+async function restore(
+  dryRun: boolean,
+): Promise<{ status: string; errorMessage: string | null; snapshots: SnapshotReport[] }> {
+  const done = nextJob(t, 'restore.run');
+  const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, {
+    i: { target: 'NEW_PROJECT', organizationId, targetConnectionId, namespacePath: 'restored', dryRun },
+  });
+  expect(r.errors).toBeUndefined();
+  await done;
+  const run = (
+    await t.gql(
+      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { path targetPath problems types { type captured restored skipped failed reasons } } } } }`,
+      { id: r.data.restoreSnapshot.id },
+    )
+  ).data.restoreRun;
+  return { status: run.status, errorMessage: run.errorMessage, snapshots: run.report.snapshots };
+}
+
+/** Per snapshot path, per type: the report's counts and reasons. */
+const perType = (snapshots: SnapshotReport[]) =>
+  Object.fromEntries(
+    snapshots.map((s) => [
+      s.path,
+      Object.fromEntries(
+        [...s.types].sort((a, b) => a.type.localeCompare(b.type)).map(({ type, ...rest }) => [type, rest]),
+      ),
+    ]),
+  );
+
+describe('the NEW_PROJECT round trip of an organization into another GitLab', () => {
+  let plan: Awaited<ReturnType<typeof restore>>;
+  let real: Awaited<ReturnType<typeof restore>>;
+
+  it('starts from an organization with at least one record of every type of the coverage matrix', () => {
+    const counts = summarizeByType(compareOrganizations(before, before));
+    expect(TYPES.filter((type) => !(counts[type]?.source > 0))).toEqual([]);
+    expect(Object.keys(before.groups).sort()).toEqual(['', 'platform', 'platform/core']);
+    expect(Object.keys(before.projects).sort()).toEqual(['api', 'platform/core/engine', 'platform/svc']);
+    expect(before.projects['platform/core/engine'].wiki).toEqual({}); // never written
+  });
+
+  it('dry run: writes nothing and plans every type of every snapshot', async () => {
+    plan = await restore(true);
+    expect(plan.snapshots.map((s) => s.path).sort()).toEqual([
+      'acme',
+      'acme/api',
+      'acme/platform',
+      'acme/platform/core',
+      'acme/platform/core/engine',
+      'acme/platform/svc',
+    ]);
+    expect(
+      (
+        await fetch(`${target.url}/api/v4/groups/${encodeURIComponent('restored/platform')}`, {
+          headers: { 'private-token': targetToken },
+        })
+      ).status,
+    ).toBe(404);
+  });
+
+  it('restores every type NEW_PROJECT restores, equal to the source, and reports every other type as skipped with its reason', async () => {
+    real = await restore(false);
+    const after = await readOrganization(target, { token: targetToken, rootPath: 'restored', ignoreUsers: ['root'] });
+    const byType = summarizeByType(compareOrganizations(before, after));
+    const restorable = TYPES.filter((type) => 'restored' in COVERAGE[type].newProject);
+    expect(Object.fromEntries(restorable.map((type) => [type, byType[type].differences]))).toEqual(
+      Object.fromEntries(restorable.map((type) => [type, []])),
+    );
+    for (const type of restorable) expect([type, byType[type].target]).toEqual([type, byType[type].source]);
+
+    const reported = real.snapshots.flatMap((s) => s.types.map((r) => ({ path: s.path, ...r })));
+    for (const type of TYPES.filter((type) => !restorable.includes(type))) {
+      const rows = reported.filter((r) => r.type === type);
+      expect(rows.length).toBeGreaterThan(0);
+      for (const row of rows)
+        expect(row).toMatchObject({
+          restored: 0,
+          skipped: row.captured,
+          failed: 0,
+          reasons: [notRestoredReason(type, 'newProject')],
+        });
+    }
+    // nothing else was skipped or failed, so the run says only what it left out on purpose
+    const others = reported.filter((r) => restorable.includes(r.type as CapturedType));
+    expect(others.filter((r) => r.skipped || r.failed || r.restored < r.captured)).toEqual([]);
+    expect(real.status).toBe('PARTIAL'); // epics were captured and cannot be written back
+  });
+
+  it('the dry run’s per-type plan matches what the real run reported', () => {
+    expect(perType(plan.snapshots)).toEqual(perType(real.snapshots));
+    expect(plan.status).toBe(real.status);
+  });
+});
