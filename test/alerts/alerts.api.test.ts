@@ -77,7 +77,7 @@ beforeAll(async () => {
     clock,
     env: { LABKEEPER_ALERT_RETRY_BASE_MS: '50' },
     // No takeover is tested here: a long lock keeps a loaded machine from canceling a backup job.
-    jobs: { lockLifetimeMs: 60_000 },
+    jobs: { lockLifetimeMs: 30_000 },
   });
   // The personal access token expires in 5 days: inside a 14-day window.
   const expires = new Date(clock.now().getTime() + 5 * 86_400_000).toISOString().slice(0, 10);

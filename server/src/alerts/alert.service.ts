@@ -130,17 +130,20 @@ export class AlertService {
     }
     const since = new Date(now.getTime() - CATCH_UP_MS);
     const runs = await this.dataSource.query<{ id: string }[]>(
-      `SELECT id FROM backup_runs WHERE finished_at >= $1 AND status IN ('SUCCEEDED', 'PARTIAL', 'FAILED', 'TIMED_OUT')`,
+      `SELECT id FROM backup_runs r WHERE finished_at >= $1 AND status IN ('SUCCEEDED', 'PARTIAL', 'FAILED', 'TIMED_OUT')
+          AND NOT EXISTS (SELECT 1 FROM alerts WHERE key = 'run:' || r.id)`,
       [since],
     );
     for (const { id } of runs) deliveries += await this.recordRun(id);
     const drills = await this.dataSource.query<{ id: string }[]>(
-      `SELECT id FROM drill_runs WHERE finished_at >= $1 AND status = 'FAILED'`,
+      `SELECT id FROM drill_runs d WHERE finished_at >= $1 AND status = 'FAILED'
+          AND NOT EXISTS (SELECT 1 FROM alerts WHERE key = 'drill:' || d.id)`,
       [since],
     );
     for (const { id } of drills) deliveries += await this.recordDrill(id);
     const anomalies = await this.dataSource.query<{ id: string }[]>(
-      `SELECT id FROM snapshot_anomalies WHERE created_at >= $1`,
+      `SELECT id FROM snapshot_anomalies x WHERE created_at >= $1
+          AND NOT EXISTS (SELECT 1 FROM alerts WHERE key = 'anomaly:' || x.id)`,
       [since],
     );
     for (const { id } of anomalies) deliveries += await this.recordAnomaly(id);
@@ -167,6 +170,13 @@ export class AlertService {
       .findOneBy({ id: delivery.channel_id });
     if (!alert || !channel) return; // the channel was deleted meanwhile (its deliveries with it)
     const log = this.logger.child({ deliveryId, channelId: channel.id, alertKind: alert.kind });
+    if (!channel.isEnabled) {
+      await this.dataSource.query(
+        `UPDATE alert_deliveries SET status = 'FAILED', lease_until = NULL, last_error = $2 WHERE id = $1`,
+        [deliveryId, 'the channel was disabled before the alert was sent'],
+      );
+      return;
+    }
     try {
       const secret = channel.secretCredentialId ? await this.credentials.reveal(channel.secretCredentialId) : null;
       await send({ kind: channel.kind, settings: channel.settings, secret }, alertMessage(alert, deliveryId), {
@@ -235,37 +245,42 @@ export class AlertService {
     return this.raiseFor(occurrence, channels);
   }
 
-  /** Records the occurrence once and a delivery per channel once; enqueues only what this call created. */
+  /**
+   * Records the occurrence once and a delivery per channel once, in one transaction (so an alert
+   * row never exists without the deliveries it was raised for); enqueues only what this call
+   * created, after the commit.
+   */
   private async raiseFor(o: Occurrence, channels: NotificationChannelEntity[]): Promise<number> {
     if (channels.length === 0) return 0;
-    await this.dataSource.query(
-      `INSERT INTO alerts (id, key, kind, organization_id, title, message, link, details, occurred_at, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10) ON CONFLICT (key) DO NOTHING`,
-      [
-        newId(),
-        o.key,
-        o.kind,
-        o.organizationId,
-        o.title,
-        o.message,
-        o.link,
-        JSON.stringify(o.details),
-        o.occurredAt,
-        this.clock.now(),
-      ],
-    );
-    const [{ id: alertId }] = await this.dataSource.query<{ id: string }[]>(`SELECT id FROM alerts WHERE key = $1`, [
-      o.key,
-    ]);
-    const created: string[] = [];
-    for (const channel of channels) {
-      const rows = await this.dataSource.query<{ id: string }[]>(
-        `INSERT INTO alert_deliveries (id, alert_id, channel_id, status, attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, 'PENDING', 0, now(), now()) ON CONFLICT (alert_id, channel_id) DO NOTHING RETURNING id`,
-        [newId(), alertId, channel.id],
+    const created = await this.dataSource.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO alerts (id, key, kind, organization_id, title, message, link, details, occurred_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10) ON CONFLICT (key) DO NOTHING`,
+        [
+          newId(),
+          o.key,
+          o.kind,
+          o.organizationId,
+          o.title,
+          o.message,
+          o.link,
+          JSON.stringify(o.details),
+          o.occurredAt,
+          this.clock.now(),
+        ],
       );
-      if (rows[0]) created.push(rows[0].id);
-    }
+      const [{ id: alertId }] = await tx.query<{ id: string }[]>(`SELECT id FROM alerts WHERE key = $1`, [o.key]);
+      const ids: string[] = [];
+      for (const channel of channels) {
+        const rows = await tx.query<{ id: string }[]>(
+          `INSERT INTO alert_deliveries (id, alert_id, channel_id, status, attempts, next_attempt_at, created_at)
+           VALUES ($1, $2, $3, 'PENDING', 0, now(), now()) ON CONFLICT (alert_id, channel_id) DO NOTHING RETURNING id`,
+          [newId(), alertId, channel.id],
+        );
+        if (rows[0]) ids.push(rows[0].id);
+      }
+      return ids;
+    });
     for (const deliveryId of created) {
       this.logger.info({ deliveryId, alertKey: o.key, alertKind: o.kind }, 'alert raised');
       await this.queue.enqueue('alerts.deliver', { deliveryId });
