@@ -144,22 +144,10 @@ async function tableState(t: TestApp): Promise<Record<string, string>> {
 /** Stay within a bounded budget: a deterministic sample of the generated cases. */
 const MAX_CASES_PER_MODE = 150;
 
-/** Operations whose every case runs, not a sample: the newest surface (notification channels and alerts). */
-const ALWAYS = [
-  'createNotificationChannel',
-  'updateNotificationChannel',
-  'testNotificationChannel',
-  'deleteNotificationChannel',
-  'notificationChannels',
-  'alertDeliveries',
-];
-const caseOf = (c: Case, operation: string) => c.name.startsWith(`${operation}(`) || c.name.startsWith(`${operation} `);
-
 describe.each(['development', 'production'])('fuzz of every operation in %s mode', (mode) => {
   let t: TestApp;
   let ws: RawSocket;
   let all: Case[];
-  let always: Case[];
   beforeAll(async () => {
     t = await startTestApp({ worker: false, env: { NODE_ENV: mode } });
     ws = await openRawSocket(t.url, t.adminToken);
@@ -169,47 +157,35 @@ describe.each(['development', 'production'])('fuzz of every operation in %s mode
     );
     const step = Math.max(1, Math.ceil(generated.length / MAX_CASES_PER_MODE));
     all = generated.filter((_, i) => i % step === 0);
-    always = generated.filter((c) => ALWAYS.some((operation) => caseOf(c, operation)));
   });
-
   afterAll(async () => {
     ws?.socket.close();
     await t?.stop();
   });
 
-  /** Runs one case over HTTP and graphql-ws; pushes what is wrong with the answers to `problems`. */
-  let id = 0;
-  async function check(c: Case, problems: string[]) {
-    const before = await tableState(t);
-    const http = await t.gql(c.query, c.variables);
-    const overWs = await ws.operation(String(++id), c.query, c.variables);
-    for (const [transport, errors, text] of [
-      ['HTTP', http.errors ?? [], JSON.stringify(http)],
-      ['graphql-ws', errorsOf(overWs), JSON.stringify(overWs)],
-    ] as const) {
-      for (const e of errors)
-        if (!e.extensions?.code) problems.push(`${transport} ${c.name}: error without code: ${e.message}`);
-      const internal = INTERNALS.exec(text.replace(/"__typename":"[^"]*"/g, ''));
-      if (internal) problems.push(`${transport} ${c.name}: shows "${internal[0]}"`);
-    }
-    if ((http.errors?.length ?? 0) > 0 && errorsOf(overWs).length > 0) {
-      const after = await tableState(t);
-      for (const table of Object.keys(after))
-        if (after[table] !== before[table]) problems.push(`${c.name}: answered an error but changed ${table}`);
-    }
-  }
-
-  it('answers every case of the notification channel operations the same way', async () => {
-    for (const operation of ALWAYS)
-      expect({ operation, cases: always.some((c) => caseOf(c, operation)) }).toEqual({ operation, cases: true });
-    const problems: string[] = [];
-    for (const c of always) await check(c, problems);
-    expect(problems).toEqual([]);
-  });
   it('answers every case with coded errors, no internals, and no write on error (HTTP and graphql-ws)', async () => {
     expect(all.length).toBeGreaterThan(100);
     const problems: string[] = [];
-    for (const c of all) await check(c, problems);
+    let id = 0;
+    for (const c of all) {
+      const before = await tableState(t);
+      const http = await t.gql(c.query, c.variables);
+      const overWs = await ws.operation(String(++id), c.query, c.variables);
+      for (const [transport, errors, text] of [
+        ['HTTP', http.errors ?? [], JSON.stringify(http)],
+        ['graphql-ws', errorsOf(overWs), JSON.stringify(overWs)],
+      ] as const) {
+        for (const e of errors)
+          if (!e.extensions?.code) problems.push(`${transport} ${c.name}: error without code: ${e.message}`);
+        const internal = INTERNALS.exec(text.replace(/"__typename":"[^"]*"/g, ''));
+        if (internal) problems.push(`${transport} ${c.name}: shows "${internal[0]}"`);
+      }
+      if ((http.errors?.length ?? 0) > 0 && errorsOf(overWs).length > 0) {
+        const after = await tableState(t);
+        for (const table of Object.keys(after))
+          if (after[table] !== before[table]) problems.push(`${c.name}: answered an error but changed ${table}`);
+      }
+    }
     expect(problems).toEqual([]);
   });
 });
