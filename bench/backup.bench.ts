@@ -4,8 +4,10 @@
  *   npm run bench             # ~50 repositories, ~330 MiB (several minutes; corpus generated once)
  *   npm run bench -- --quick  # ~10 repositories, ~20 MiB (well under a minute)
  *   npm run bench -- --full-only  # only raw clone vs full backup, interleaved 3× (A/B/A/B/A/B)
+ *   npm run bench -- --restore    # NEW_PROJECT restore vs raw push, DOWNLOAD vs tar (restore-bench.ts)
  *   options: --keep (keep the work directory), --no-trace (no git trace2 breakdown)
  *   npm run bench -- --api | --subscribers 1000  # API and subscriptions vs bare baselines: speed.bench.ts
+ *   npm run bench -- --recovery-point            # push → stored snapshot, event-driven: recovery-point.bench.ts
  *
  * One run on one machine, against the GitLab simulator (test/support/gitlab-simulator: git over
  * smart HTTP served by `git http-backend`; in a child process, see sim-host.ts, as GitLab is not
@@ -71,6 +73,7 @@ import { bundleHeader } from '../server/src/git/mirror.js';
 import { fetchPack, lsRefs } from '../server/src/git/upload-pack.js';
 import { CORPUS_VERSION, loadCorpus, type CorpusRepo } from './corpus.js';
 import { SimHost, type HostedRepo } from './sim-host.js';
+import { restoreBench } from './restore-bench.js';
 import { cpuSecondsOf, GitTrace, machineCpu, machineCpuSince, mib, pool, run, secs, treeSize } from './measure.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -80,6 +83,7 @@ const KEEP = argv.includes('--keep');
 const TRACE = !argv.includes('--no-trace');
 /** Raw clone and full backup alternately, three times each, so both see the same machine load. */
 const FULL_ONLY = argv.includes('--full-only');
+const RESTORE = argv.includes('--restore');
 const HOUR = 3_600_000;
 const PASS_INTERVAL_MS = 6 * HOUR;
 const CHANGE_PASSES = 10;
@@ -288,7 +292,8 @@ async function main() {
           storage: { kind: 'LOCAL', path: null },
           compression: 'GZIP',
           encryptionCredentialId: null,
-          verifyAfterBackup: false,
+          // --restore: snapshots as the default policy leaves them (verified after the backup).
+          verifyAfterBackup: RESTORE,
         },
       },
     );
@@ -517,6 +522,28 @@ async function main() {
       env: authEnv(),
     });
     rmSync(join(work, 'warm-up.git'), { recursive: true, force: true });
+    if (RESTORE) {
+      log(`raw: git clone --mirror ×${repos.length} (the raw push's source) …`);
+      const raw = await rawClone('raw-source', join(work, 'raw-source'));
+      log(`  ${secs(raw.wallMs)}; labkeeper: full backup …`);
+      const full = await backupPass('full', false, 'FULL');
+      log(`  ${secs(full.wallMs)} ${full.status} (${full.items.succeeded}/${full.items.total})`);
+      await restoreBench({
+        app,
+        sim,
+        simUrl: hosted.url,
+        gql,
+        organizationId: orgId,
+        repos,
+        concurrency,
+        rawDir: join(work, 'raw-source'),
+        dataDir,
+        work,
+        logFile: join(work, 'labkeeper.log'),
+        log,
+      });
+      return;
+    }
     if (FULL_ONLY) {
       const raws: number[] = [];
       const fulls: PassResult[] = [];
@@ -926,9 +953,12 @@ async function microBreakdown(
 }
 
 try {
-  // --api, --subscribers N, --restore: where users wait (speed.bench.ts).
-  if (['--api', '--subscribers', '--restore'].some((flag) => argv.includes(flag)))
+  // --api, --subscribers N: where users wait (speed.bench.ts); --restore runs in main() (restore-bench.ts).
+  if (['--api', '--subscribers'].some((flag) => argv.includes(flag)))
     await (await import('./speed.bench.js')).speedBench(argv);
+  // --recovery-point: push → stored snapshot with event-driven backups (recovery-point.bench.ts).
+  else if (argv.includes('--recovery-point'))
+    await (await import('./recovery-point.bench.js')).recoveryPointBench(argv);
   else await main();
   process.exit(0);
 } catch (error) {

@@ -32,6 +32,7 @@ type Request =
   | { cmd: 'home'; home: string | undefined }
   | { cmd: 'change'; projectIds: number[]; seed: number }
   | { cmd: 'gitRequests' }
+  | { cmd: 'restoreTargets'; groups: string[] }
   | { cmd: 'close' };
 
 /** Parent side. */
@@ -82,6 +83,10 @@ export class SimHost {
   }
   gitRequests() {
     return this.call<number>({ cmd: 'gitRequests' });
+  }
+  /** Empty top-level groups owned by alice, and a token of hers with the `api` scope (git push included). */
+  restoreTargets(groups: string[]) {
+    return this.call<{ token: string; groupIds: Record<string, number> }>({ cmd: 'restoreTargets', groups });
   }
   async close() {
     await this.call<void>({ cmd: 'close' }).catch(() => undefined);
@@ -185,6 +190,13 @@ if (process.argv.includes('--child')) {
       }
       case 'gitRequests':
         return sim ? sim.requests.filter((q) => /\.git\/(info\/refs|git-upload-pack)/.test(q.path)).length : 0;
+      case 'restoreTargets': {
+        const alice = [...sim!.state.users.values()].find((u) => u.username === 'alice')!;
+        const token = sim!.createPersonalAccessToken(alice.id, { name: 'restore', scopes: ['api'] }).token;
+        const groupIds: Record<string, number> = {};
+        for (const path of r.groups) groupIds[path] = sim!.createGroup({ path, ownerId: alice.id }).id;
+        return { token, groupIds };
+      }
       case 'close':
         await sim?.close();
         sim = null;

@@ -150,7 +150,7 @@ async function startLabkeeper(repositories: number): Promise<Labkeeper> {
   };
 }
 
-async function graphql(url: string, token: string, query: string, variables: Record<string, unknown> = {}) {
+export async function graphql(url: string, token: string, query: string, variables: Record<string, unknown> = {}) {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -162,7 +162,7 @@ async function graphql(url: string, token: string, query: string, variables: Rec
   return body.data;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createHttpServer();
     server.once('error', reject);
@@ -443,6 +443,4 @@ async function subscribersBench(argv: string[]) {
 export async function speedBench(argv: string[]): Promise<void> {
   if (argv.includes('--api')) await apiBench(argv);
   if (argv.includes('--subscribers')) await subscribersBench(argv);
-  if (argv.includes('--restore'))
-    log('--restore: not implemented yet (restore vs raw `git push --mirror`, DOWNLOAD vs bundles + tar)');
 }

@@ -204,11 +204,15 @@ async function startWorker(
 ): Promise<string> {
   const { config } = options;
   const { agenda } = jobStore;
+  // Aborted first thing at stop: a job waiting out a database outage gives up instead of pinging
+  // pools that are being closed (shared/database-outage.ts).
+  const shutdown = new AbortController();
   await defineJobs(agenda, services, options.logger, {
     concurrency: config.worker.concurrency,
     lockLifetimeMs: options.jobs?.lockLifetimeMs ?? config.jobs.lockLifetimeMs,
     workerName: config.worker.name,
     pingDatabase,
+    shutdown: shutdown.signal,
   });
   const worker = await services.workers.register({
     name: config.worker.name,
@@ -226,6 +230,7 @@ async function startWorker(
   );
   await agenda.start();
   cleanups.push(async () => {
+    shutdown.abort();
     await agenda.stop();
     await stopHeartbeat();
   });

@@ -39,6 +39,13 @@ beforeAll(async () => {
   sim.createTag(projectId, { tag: 'v1.0.0' });
   sim.createRelease(projectId, { tagName: 'v1.0.0', name: 'First', description: 'notes' });
   sim.createVariable(projectId, { key: 'DEPLOY_TOKEN', value: 'super-secret-value-123' });
+  sim.createSnippet(projectId, {
+    title: 'Local setup',
+    files: [
+      { path: 'setup.sh', content: '#!/bin/sh\nmake\n' },
+      { path: 'docker/compose.yml', content: 'services: {}\n' },
+    ],
+  });
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
 });
@@ -108,6 +115,19 @@ describe('metadata in a snapshot', () => {
     ]);
   });
 
+  it('holds every file of a snippet with its content', () => {
+    const [snippet] = records(result.snapshot, 'metadata/snippets.jsonl.gz');
+    expect(snippet).toMatchObject({
+      title: 'Local setup',
+      content: '#!/bin/sh\nmake\n',
+      files: [
+        { path: 'setup.sh', content: '#!/bin/sh\nmake\n' },
+        { path: 'docker/compose.yml', content: 'services: {}\n' },
+      ],
+    });
+    expect(result.manifest.metadata.snippets).toEqual({ status: 'OK', records: 1 });
+  });
+
   it('stores CI/CD variables encrypted, never in clear', () => {
     const artifact = result.manifest.artifacts.find(
       (a: { metadataType?: string }) => a.metadataType === 'ci_variables',
@@ -141,4 +161,31 @@ describe('metadata in a snapshot', () => {
     }
     void execFileSync;
   });
+});
+
+describe('a child listing that fails', () => {
+  it.each([404, 500])(
+    'answering %i keeps the parent record with what was read, and the snapshot says so in a warning',
+    async (status) => {
+      sim.pushCommit(projectId, { branch: 'main', files: { [`change-${status}.txt`]: 'x\n' } }); // not skipped as unchanged
+      // a 500 is retried first: it fails on every attempt the transport makes (5 in the tests)
+      sim.failNext(status === 404 ? 1 : 5, {
+        status: status as 404 | 500,
+        pathPattern: new RegExp(`/api/v4/projects/${projectId}/merge_requests/1/versions$`),
+      });
+
+      const result = await backup();
+
+      const warning = /^merge_requests !1: versions could not be read \(.+\); the record is kept with 0 of them$/;
+      expect(result.manifest.metadata.merge_requests).toEqual({
+        status: 'OK',
+        records: 1,
+        warnings: [expect.stringMatching(warning)],
+      });
+      expect(result.item.warnings).toEqual(expect.arrayContaining([expect.stringMatching(warning.source.slice(1))]));
+      const [mr] = records(result.snapshot, 'metadata/merge_requests.jsonl.gz');
+      expect(mr).toMatchObject({ iid: 1, title: 'Add feature', versions: [] });
+      expect(mr.notes.map((n: { body: string }) => n.body)).toContain('LGTM');
+    },
+  );
 });

@@ -165,30 +165,39 @@ describe('a backup run over OAuth when GitLab fails the way it really does', () 
     expect(since(before).some((r) => r.status === 401)).toBe(true);
   });
 
-  it('waits for Retry-After before each git retry when upload-pack is throttled, and completes SUCCEEDED', async () => {
+  it('waits for Retry-After before every git retry while each upload-pack is throttled for 60 s, and completes SUCCEEDED', async () => {
+    // GitLab's Git HTTP limit spent for 60 s (real time: the product waits on the real clock, and a
+    // faked one would prove nothing): every upload-pack (ls-refs and fetch) in that stretch
+    // answers 429 with Retry-After naming the end of its 10 s period.
     const before = sim.requests.length;
-    const retryAfterMs = 1000;
-    sim.rateLimitNext(2 * PROJECTS.length, {
-      retryAfterSeconds: retryAfterMs / 1000,
-      pathPattern: /\/git-upload-pack$/,
-    });
+    const WINDOW_MS = 60_000;
+    const windowStart = Date.now();
+    sim.throttleGitFor(WINDOW_MS, { pathPattern: /\/git-upload-pack$/, periodSeconds: 10 });
 
     const result = await backup();
 
     expect(result.status).toBe('SUCCEEDED');
     expect(everyRepository(result.items)).toBe(PROJECTS.length);
-    // Any request to the same repository after a 429 (its retry starts again at info/refs) comes after Retry-After.
     const git = since(before).filter((r) => /\.git\/(info\/refs|git-upload-pack)$/.test(r.path));
     const repositoryOf = (path: string) => path.replace(/\.git\/.*$/, '');
     const throttled = git.filter((r) => r.status === 429);
-    expect(throttled).toHaveLength(2 * PROJECTS.length);
-    for (const refused of throttled) {
+    // Every upload-pack that came within the 60 s was refused, each repository's first included…
+    expect(
+      git.filter((r) => /upload-pack$/.test(r.path) && r.at < windowStart + WINDOW_MS && r.status !== 429),
+    ).toEqual([]);
+    for (const path of PROJECTS) expect(throttled.some((r) => repositoryOf(r.path) === `/acme/${path}`)).toBe(true);
+    // …and none of a repository's requests after a 429 (its retry starts again at info/refs) came before its Retry-After.
+    const early = throttled.flatMap((refused) => {
       const retry = git
         .filter((r) => repositoryOf(r.path) === repositoryOf(refused.path) && r.at > refused.at)
         .sort((a, b) => a.at - b.at)[0];
       expect(retry).toBeDefined();
-      expect(retry.at - refused.at).toBeGreaterThanOrEqual(retryAfterMs);
-    }
+      expect(refused.retryAfter).toBeGreaterThan(0);
+      return retry.at - refused.at < refused.retryAfter! * 1000 ? [{ refused, retry }] : [];
+    });
+    expect(early).toEqual([]);
+    // The throttle outlasted the transport's first attempts: repositories were retried across the whole stretch.
+    expect(Math.max(...throttled.map((r) => r.at)) - windowStart).toBeGreaterThan(WINDOW_MS - 10_000);
   });
 
   it('tries a repository again later in the same run when its transfers fail past the transport’s retries', async () => {

@@ -104,6 +104,13 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
     });
     gitlab.createRelease(app.id, { tagName: 'v1.1.0', ref: 'feature' });
     gitlab.createSnippet(app.id, { title: 'Setup', fileName: 'setup.sh', content: '#!/bin/sh\necho "hi"\n' });
+    gitlab.createSnippet(app.id, {
+      title: 'Two files',
+      files: [
+        { path: 'run.sh', content: 'make run\n' },
+        { path: 'conf/app.json', content: '{ "port": 8080 }\n' },
+      ],
+    });
     gitlab.createHook(app.id, {
       url: 'https://ci.example.com/hook',
       token: 'hook-secret',
@@ -210,7 +217,7 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
       async (status) => {
         // a 500 is retried by the requester first: it fails on every one of its 3 attempts
         gitlab.failNext(status === 404 ? 1 : 3, {
-          status: status as 500,
+          status: status as 404 | 500,
           pathPattern: new RegExp(`/projects/${app.id}/merge_requests/2/versions$`),
         });
         const warnings: string[] = [];
@@ -299,10 +306,47 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
       });
     });
 
-    it('embeds each snippet’s raw content', async () => {
-      const [snippet] = await all(reader().projectRecords(app.id, 'snippets'));
+    it('embeds the content of every file of each snippet, as text', async () => {
+      const snippets = await all(reader().projectRecords(app.id, 'snippets'));
 
-      expect(snippet).toMatchObject({ title: 'Setup', file_name: 'setup.sh', content: '#!/bin/sh\necho "hi"\n' });
+      expect(snippets.find((s) => s.title === 'Setup')).toMatchObject({
+        file_name: 'setup.sh',
+        content: '#!/bin/sh\necho "hi"\n',
+        files: [{ path: 'setup.sh', content: '#!/bin/sh\necho "hi"\n' }],
+      });
+      // a JSON file stays the text GitLab sent, and a path with a slash is one URL segment
+      expect(snippets.find((s) => s.title === 'Two files')).toMatchObject({
+        file_name: 'run.sh',
+        content: 'make run\n',
+        files: [
+          { path: 'run.sh', content: 'make run\n' },
+          { path: 'conf/app.json', content: '{ "port": 8080 }\n' },
+        ],
+      });
+    });
+
+    it('keeps a snippet whose file cannot be read without that file’s content, and names it in a warning', async () => {
+      const two = gitlab.state.snippets.find((s) => s.title === 'Two files')!;
+      gitlab.failNext(1, {
+        status: 404,
+        pathPattern: new RegExp(`/projects/${app.id}/snippets/${two.id}/files/main/conf%2Fapp%2Ejson/raw$`),
+      });
+      const warnings: string[] = [];
+
+      const snippets = await all(reader().projectRecords(app.id, 'snippets', undefined, (w) => warnings.push(w)));
+
+      const kept = snippets.find((s) => s.title === 'Two files')!;
+      expect(kept.files).toEqual([
+        expect.objectContaining({ path: 'run.sh', content: 'make run\n' }),
+        { path: 'conf/app.json', raw_url: expect.any(String) },
+      ]);
+      expect(warnings).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^snippets id ${two.id}: file conf/app.json could not be read \\(.*\\); the record is kept without it$`,
+          ),
+        ),
+      ]);
     });
 
     it('lists direct members only, without the group’s owner', async () => {

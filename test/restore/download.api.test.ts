@@ -115,6 +115,27 @@ function documentedScript(): string {
   return code;
 }
 
+/** A DOWNLOAD restore run to its end (the worker runs it; its row is read until terminal). */
+async function downloadRun(input: Record<string, unknown>) {
+  const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, { i: input });
+  const runId = r.data.restoreSnapshot.id;
+  const sub = subscribe<Progress>(
+    t.ws(),
+    `subscription($r: ID!) { restoreProgress(runId: $r) { runId status phase isTerminal done total } }`,
+    { r: runId },
+  );
+  const query = `query($id: ID!) { restoreRun(id: $id) { status downloadUrl report { snapshots { snapshotId verified } } } }`;
+  const current = await t.gql(query, { id: runId });
+  if (!['SUCCEEDED', 'FAILED', 'PARTIAL'].includes(current.data.restoreRun.status))
+    await sub.next((e) => e.restoreProgress.isTerminal).catch(() => undefined);
+  sub.dispose();
+  return (await t.gql(query, { id: runId })).data.restoreRun as {
+    status: string;
+    downloadUrl: string | null;
+    report: { snapshots: { snapshotId: string; verified: boolean | null }[] };
+  };
+}
+
 type Progress = {
   restoreProgress: { runId: string; status: string; phase: string; isTerminal: boolean; done: number; total: number };
 };
@@ -273,6 +294,43 @@ describe('DOWNLOAD restore', () => {
           .update(readFileSync(join(snapshotsDir, incrementalId, a.path)))
           .digest('hex'),
       ).toBe(a.sha256);
+  });
+
+  it('does not verify again a snapshot verified before, and cuts off an archive whose bytes do not match the manifest', async () => {
+    const verifiedAt = async () =>
+      (await t.gql(`query($id: ID!) { snapshot(id: $id) { verificationStatus verifiedAt } }`, { id: incrementalId }))
+        .data.snapshot;
+    const before = await verifiedAt();
+    expect(before.verificationStatus).toBe('VERIFIED');
+    clock.advance(60_000);
+    const again = await downloadRun({ target: 'DOWNLOAD', snapshotIds: [incrementalId] });
+    expect(again.report.snapshots).toEqual([expect.objectContaining({ verified: true })]);
+    expect(await verifiedAt()).toEqual(before); // reported from its earlier verification, not checked twice
+
+    // The stored bundle rots after that verification: same size, one byte changed.
+    const snapshot = await t.app.dataSource.query<{ storage_prefix: string }[]>(
+      'SELECT storage_prefix FROM snapshots WHERE id = $1',
+      [incrementalId],
+    );
+    const folder = join(t.app.config.dataDir, 'backups', snapshot[0].storage_prefix);
+    const bundle = readdirSync(folder).find((f) => f.endsWith('.bundle'))!;
+    const original = readFileSync(join(folder, bundle));
+    const rotten = Buffer.from(original);
+    rotten[rotten.length - 100] ^= 0xff;
+    writeFileSync(join(folder, bundle), rotten);
+    try {
+      const archive = join(scratch, 'rotten.tar');
+      const cut = await download(again.downloadUrl!).catch((error: Error) => ({
+        status: 0,
+        body: Buffer.alloc(0),
+        error,
+      }));
+      writeFileSync(archive, cut.body);
+      // Never a complete archive with bad bytes: the transfer is cut off before tar's end blocks.
+      await expect(sh('tar', ['-tf', archive])).rejects.toThrow();
+    } finally {
+      writeFileSync(join(folder, bundle), original);
+    }
   });
 
   it('refuses a forged link, and the link expires after an hour', async () => {

@@ -205,8 +205,10 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
     });
     gitlab.createSnippet(app.id, {
       title: 'Repro',
-      fileName: 'repro.sh',
-      content: 'echo crash\n',
+      files: [
+        { path: 'repro.sh', content: 'echo crash\n' },
+        { path: 'data/input.json', content: '{"size": 3}\n' },
+      ],
       description: 'For #3',
       authorId: alice.id,
     });
@@ -280,6 +282,33 @@ describe('restoreProjectMetadata against the GitLab simulator', () => {
       `*Originally by @alice on 2026-03-01 (restored by Labkeeper)*\n\nIncludes !${String(fix.iid)} and #1`,
     );
     expect(restored.snippets[0].content).toBe('echo crash\n');
+    expect(restored.snippets[0].files).toEqual([
+      expect.objectContaining({ path: 'repro.sh', content: 'echo crash\n' }),
+      expect.objectContaining({ path: 'data/input.json', content: '{"size": 3}\n' }),
+    ]);
+  });
+
+  it('restores the snippet files a snapshot holds and names the ones it lacks', async () => {
+    const target = newTarget();
+    // as a snapshot made before every file was kept: only the first file's content, at the top
+    const olderKind = (r: MetadataRecord) => ({
+      ...r,
+      files: (r.files as MetadataRecord[]).map(({ path, raw_url }) => ({ path, raw_url })),
+    });
+
+    const report = await restoreProjectMetadata({
+      writer,
+      targetProjectId: target,
+      source: source(['snippets'], olderKind),
+      mappings: new InMemoryRestoreMappings(),
+    });
+
+    expect(report.snippets).toMatchObject({ created: 1, failed: [] });
+    expect(report.snippets.notes).toEqual([
+      expect.stringMatching(/^\$\d+: 1 of its files were not captured by the backup \(data\/input\.json\)/),
+    ]);
+    const [restored] = (await contents(target)).snippets;
+    expect(restored.files).toEqual([expect.objectContaining({ path: 'repro.sh', content: 'echo crash\n' })]);
   });
 
   it('creates nothing the second time it runs with the same mappings', async () => {

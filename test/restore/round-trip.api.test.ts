@@ -133,8 +133,10 @@ beforeAll(async () => {
   });
   source.createSnippet(api, {
     title: 'Setup',
-    fileName: 'setup.sh',
-    content: 'echo setup\n',
+    files: [
+      { path: 'setup.sh', content: 'echo setup\n' },
+      { path: 'config/env.txt', content: 'MODE=dev\n' },
+    ],
     description: 'How to set up',
   });
   source.addMember('project', api, dave.id, 30, { expiresAt: '2030-01-01' });

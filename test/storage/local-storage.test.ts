@@ -71,7 +71,7 @@ describe('LocalStorage', () => {
   });
 
   describe('the periodic sweep', () => {
-    it('removes snapshot folders without a manifest, and stale temp files inside published ones, once nothing changed in them for the age given', async () => {
+    it('removes snapshot folders without a manifest, and stale temp files inside published ones, once nothing changed in them for the age given, but not the temp files of a snapshot still being written', async () => {
       const root = await aDirectory();
       const clock = new FakeClock(new Date());
       const storage = await LocalStorage.open(root, { clock });
@@ -81,6 +81,12 @@ describe('LocalStorage', () => {
       await writeFile(join(root, snapshots, 'published', 'metadata.tmp-0123456789abcdef'), 'half written');
       await storage.put(`${snapshots}/abandoned/repository.bundle`, Buffer.from('bundle'));
       await storage.put(`${snapshots}/still-writing/repository.bundle`, Buffer.from('bundle'));
+      // A write of the snapshot still being written, idle as long as the leftovers (a slow listing).
+      await mkdir(join(root, snapshots, 'still-writing', 'metadata'));
+      await writeFile(
+        join(root, snapshots, 'still-writing', 'metadata', 'issues.jsonl.gz.tmp-0123456789abcdef'),
+        'so far',
+      );
       const options = {
         olderThanMs: 60 * 60 * 1000,
         unit: /^orgs\/[^/]+\/repos\/[^/]+\/snapshots\/[^/]+$/,
@@ -96,6 +102,8 @@ describe('LocalStorage', () => {
         'published/manifest.json',
         'published/repository.bundle',
         'still-writing',
+        'still-writing/metadata',
+        'still-writing/metadata/issues.jsonl.gz.tmp-0123456789abcdef',
         'still-writing/repository.bundle',
       ]);
     });

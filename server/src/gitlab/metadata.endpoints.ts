@@ -22,8 +22,11 @@ export type Query = Record<string, string | number | boolean>;
 export interface ChildReader {
   /** Every item of a sub-listing, every page (one record's children are small enough to hold). */
   list(endpoint: string, query: Query): Promise<MetadataRecord[]>;
-  /** A raw text answer (snippet content). */
-  text(endpoint: string): Promise<string>;
+  /**
+   * A raw text answer (a snippet file's content); null when it could not be read (404, or a
+   * failure after retries), which has then been reported as a warning naming it.
+   */
+  text(endpoint: string): Promise<string | null>;
 }
 
 export interface MetadataEndpoint {
@@ -42,6 +45,25 @@ export interface MetadataEndpoint {
 const byId = (record: MetadataRecord): unknown => record.id;
 const ascending = { order_by: 'created_at', sort: 'asc' } as const;
 const notesQuery = { order_by: 'created_at', sort: 'asc' } as const;
+
+/**
+ * The ref a snippet file's raw_url names (…/-/snippets/:id/raw/<ref>/<path>: the default branch
+ * of the snippet's repository); HEAD when the URL does not say.
+ */
+function snippetRef(file: MetadataRecord): string {
+  const raw = typeof file.raw_url === 'string' ? file.raw_url : '';
+  const rest = /\/-\/snippets\/\d+\/raw\/(.+)$/.exec(raw)?.[1];
+  const path = file.path as string;
+  for (const tail of [`/${path}`, `/${encodeURI(path)}`])
+    if (rest && rest.endsWith(tail) && rest.length > tail.length)
+      return decodeURIComponent(rest.slice(0, -tail.length));
+  return 'HEAD';
+}
+
+/** One URL path segment: slashes and dots encoded too (GitLab's docs: `snippet%2Erb`). */
+function encodeSegment(value: string): string {
+  return encodeURIComponent(value).replace(/\./g, '%2E');
+}
 
 function iidOf(record: MetadataRecord): number {
   const iid = record.iid;
@@ -102,11 +124,30 @@ export const PROJECT_ENDPOINTS: Record<MetadataType, MetadataEndpoint> = {
     path: (id) => `projects/${id}/snippets`,
     query: {},
     identity: byId,
-    // /raw answers the snippet's (first) file as text/plain.
-    embed: async (children, id, snippet) => ({
-      ...snippet,
-      content: await children.text(`projects/${id}/snippets/${String(snippet.id)}/raw`),
-    }),
+    // A snippet is a git repository of files (GitLab 13.0+): `files` lists each with its raw_url,
+    // and /files/:ref/:file_path/raw answers one as text. Every file is kept with its content;
+    // `content` stays the first file's, as /raw answers it (and as snapshots held it before).
+    // A snippet without `files` (an older GitLab) has only /raw.
+    embed: async (children, id, snippet) => {
+      const base = `projects/${id}/snippets/${String(snippet.id)}`;
+      const listed = Array.isArray(snippet.files)
+        ? (snippet.files as unknown[]).filter(
+            (f): f is MetadataRecord =>
+              f !== null && typeof f === 'object' && typeof (f as MetadataRecord).path === 'string',
+          )
+        : [];
+      if (listed.length === 0) return { ...snippet, content: (await children.text(`${base}/raw`)) ?? '' };
+      const files: MetadataRecord[] = [];
+      for (const file of listed) {
+        const path = file.path as string;
+        const content = await children.text(
+          `${base}/files/${encodeSegment(snippetRef(file))}/${encodeSegment(path)}/raw`,
+        );
+        files.push(content === null ? file : { ...file, content });
+      }
+      const first = files[0].content;
+      return { ...snippet, files, ...(typeof first === 'string' ? { content: first } : {}) };
+    },
   },
   members: {
     facts: { type: 'members', role: 'Guest' },

@@ -165,10 +165,10 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
   }
 
   private childReader(endpoint: MetadataEndpoint, parent: string, onWarning?: RecordWarning): ChildReader {
-    const lost = (what: string, error: unknown, kept: number): boolean => {
+    const lost = (what: string, error: unknown, kept: string): boolean => {
       if (!(isDomainError(error, 'GITLAB_NOT_FOUND') || (isDomainError(error) && error.retryable))) return false;
       const reason = error instanceof Error ? error.message : String(error);
-      onWarning?.(`${parent}: ${what} could not be read (${reason}); the record is kept with ${kept} of them`);
+      onWarning?.(`${parent}: ${what} could not be read (${reason}); the record is kept ${kept}`);
       return true;
     };
     return {
@@ -177,7 +177,7 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
         try {
           for await (const page of this.pages(endpoint, path, query)) all.push(...page);
         } catch (error) {
-          if (!lost(path.split('/').at(-1)!, error, all.length)) throw error;
+          if (!lost(path.split('/').at(-1)!, error, `with ${all.length} of them`)) throw error;
         }
         return all;
       },
@@ -186,8 +186,8 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
         try {
           ({ body } = await this.get(endpoint, path, {}));
         } catch (error) {
-          if (!lost(path.split('/').at(-1)!, error, 0)) throw error;
-          return '';
+          if (!lost(textName(path), error, 'without it')) throw error;
+          return null;
         }
         // GitLab sends raw snippets as text/plain; anything parsed as JSON is put back as text.
         return typeof body === 'string' ? body : body === null ? '' : JSON.stringify(body);
@@ -227,6 +227,12 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
 }
 
 /** The query of the next page: the Link's rel="next", else x-next-page; null on the last page. */
+/** What a raw text endpoint answers, for a warning: `file <path>` (…/files/:ref/:path/raw), else `content`. */
+function textName(path: string): string {
+  const file = /\/files\/[^/]+\/([^/]+)\/raw$/.exec(path)?.[1];
+  return file ? `file ${decodeURIComponent(file)}` : 'content';
+}
+
 export function nextQuery(
   headers: Record<string, string>,
   current: Record<string, unknown>,

@@ -130,6 +130,7 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
       return rows.map((r) => ({ name: r.name, due: r.due, running: r.running, lagSeconds: r.lag }));
     };
     closeBackend = () => pool.end();
+    releaseListenClientOnFailedConnect(pgBackend);
     (pgBackend as unknown as { notificationChannel?: NodeJS.EventEmitter }).notificationChannel?.on?.(
       'error',
       (error) =>
@@ -176,5 +177,35 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
       await ownChannel?.disconnect();
       await closeBackend();
     },
+  };
+}
+
+interface ListenChannel {
+  connect(): Promise<void>;
+  listenClient?: { release(destroy?: boolean): void };
+}
+
+/**
+ * The PostgreSQL backend's notification channel takes a pool client for LISTEN and, when LISTEN
+ * itself fails (the database restarting), reconnects with a new client without releasing the
+ * one it took. A leaked client is never returned, so `pool.end()` at shutdown would wait for it
+ * for ever: a worker stopping after a database outage would hang. Release it on that failure.
+ */
+function releaseListenClientOnFailedConnect(backend: PostgresBackend): void {
+  const channel = (backend as unknown as { notificationChannel?: ListenChannel }).notificationChannel;
+  if (!channel) return;
+  const connect = channel.connect.bind(channel);
+  channel.connect = async () => {
+    try {
+      await connect();
+    } catch (error) {
+      try {
+        channel.listenClient?.release(true);
+      } catch {
+        // already released
+      }
+      channel.listenClient = undefined;
+      throw error;
+    }
   };
 }

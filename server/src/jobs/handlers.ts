@@ -18,11 +18,12 @@ function keepLocked(job: Job<unknown>, lockLifetimeMs: number): () => void {
   return () => clearInterval(timer);
 }
 
-type Handler<N extends JobName> = (data: Jobs[N], job: Job<Jobs[N]>) => Promise<unknown>;
+/** `shutdown` aborts when this process stops (see shared/database-outage.ts). */
+type Handler<N extends JobName> = (data: Jobs[N], job: Job<Jobs[N]>, shutdown: AbortSignal) => Promise<unknown>;
 
 interface DefineOptions {
   /** Waits out a database outage and runs the handler again (see shared/database-outage.ts). */
-  outage?: { ping: () => Promise<unknown>; logger: Logger };
+  outage?: { ping: () => Promise<unknown>; logger: Logger; signal: AbortSignal };
   concurrency?: number;
   /** Only this worker takes the job (`<name>@<worker>`, see JobQueue.enqueue). */
   worker?: string;
@@ -31,14 +32,19 @@ interface DefineOptions {
 }
 
 /** Defines the handler of one job of the map; the payload's type comes from the map. */
-function define<N extends JobName>(agenda: Agenda, name: N, handler: Handler<N>, options: DefineOptions = {}): void {
-  const { keepLockedMs, worker, outage, ...agendaOptions } = options;
+function defineOne<N extends JobName>(
+  agenda: Agenda,
+  name: N,
+  handler: Handler<N>,
+  options: DefineOptions & { shutdown: AbortSignal },
+): void {
+  const { keepLockedMs, worker, outage, shutdown, ...agendaOptions } = options;
   agenda.define(
     queueName(name, worker),
     async (job: Job<Jobs[N]>) => {
       const release = keepLockedMs === undefined ? () => undefined : keepLocked(job, keepLockedMs);
       try {
-        const run = () => handler(job.attrs.data, job);
+        const run = () => handler(job.attrs.data, job, shutdown);
         await (outage ? resumingAfterOutage(run, { ...outage, touch: () => job.touch(), job: name }) : run());
       } finally {
         release();
@@ -58,66 +64,76 @@ export async function defineJobs(
     workerName: string;
     /** Resolves when the database answers (waiting out an outage). */
     pingDatabase: () => Promise<unknown>;
+    /** Aborted when the process stops: jobs waiting out an outage give up (shared/database-outage.ts). */
+    shutdown: AbortSignal;
   },
 ): Promise<void> {
-  const { concurrency, lockLifetimeMs, workerName } = options;
+  const { concurrency, lockLifetimeMs, workerName, shutdown } = options;
   const log = logger.child({ component: 'jobs' });
   // One-off jobs interrupted by a database outage run again as soon as it is back, not when their lock expires.
-  const outage = { ping: options.pingDatabase, logger: log };
+  const outage = { ping: options.pingDatabase, logger: log, signal: shutdown };
+  const define = <N extends JobName>(name: N, handler: Handler<N>, o: DefineOptions = {}) =>
+    defineOne(agenda, name, handler, { ...o, shutdown });
 
-  define(agenda, 'repositories.sync', ({ syncRunId }) => services.sync.execute(syncRunId), { concurrency, outage });
+  define('repositories.sync', ({ syncRunId }) => services.sync.execute(syncRunId), { concurrency, outage });
 
-  define(agenda, 'repositories.schedule', async () => {
+  define('repositories.schedule', async () => {
     const started = await services.sync.startDueSyncs();
     if (started.length > 0) log.info({ organizations: started.length }, 'scheduled repository syncs started');
   });
 
-  define(agenda, 'backup.run', ({ runId }) => services.backupRuns.start(runId), { outage });
+  define('backup.run', ({ runId }) => services.backupRuns.start(runId), { outage });
 
-  const backupRepository: Handler<'backup.repository'> = ({ runId, itemId }, job) =>
-    services.backupRuns.runItem(runId, itemId, () => job.touch());
+  const backupRepository: Handler<'backup.repository'> = ({ runId, itemId }, job, signal) =>
+    services.backupRuns.runItem(runId, itemId, () => job.touch(), signal);
   // Any worker takes `backup.repository`; only this one takes `backup.repository@<its name>`,
   // which is how an organization's default worker gets its repositories. Both share the
   // worker's transfer slots (RepositoryBackupDeps.transfers).
   const slots = { concurrency: backupJobSlots(concurrency), keepLockedMs: lockLifetimeMs, outage };
-  define(agenda, 'backup.repository', backupRepository, slots);
-  define(agenda, 'backup.repository', backupRepository, { ...slots, worker: workerName });
+  define('backup.repository', backupRepository, slots);
+  define('backup.repository', backupRepository, { ...slots, worker: workerName });
 
-  define(agenda, 'backup.schedule', async () => {
+  define('backup.schedule', async () => {
     const started = await services.backupScheduler.startDueBackups();
     if (started.length > 0) log.info({ runs: started.length }, 'scheduled backups started');
   });
 
-  define(agenda, 'restore.run', ({ runId }) => services.restores.execute(runId), {
+  define('snapshot.replicate', ({ snapshotId, storageId }) => services.replicator.replicate(snapshotId, storageId), {
+    concurrency,
     keepLockedMs: lockLifetimeMs,
     outage,
   });
 
-  define(agenda, 'drill.run', ({ drillRunId }) => services.drills.execute(drillRunId), {
+  define('restore.run', ({ runId }) => services.restores.execute(runId), {
     keepLockedMs: lockLifetimeMs,
     outage,
   });
 
-  define(agenda, 'drill.schedule', async () => {
+  define('drill.run', ({ drillRunId }) => services.drills.execute(drillRunId), {
+    keepLockedMs: lockLifetimeMs,
+    outage,
+  });
+
+  define('drill.schedule', async () => {
     const started = await services.drillScheduler.startDueDrills();
     if (started.length > 0) log.info({ drills: started.length }, 'scheduled restore drills started');
   });
 
-  define(agenda, 'retention.prune', () => services.retention.prune());
-  define(agenda, 'audit.prune', async () => void (await services.audit.pruneExpired()));
+  define('retention.prune', () => services.retention.prune());
+  define('audit.prune', async () => void (await services.audit.pruneExpired()));
 
-  define(agenda, 'events.backup', async () => {
+  define('events.backup', async () => {
     const started = await services.eventBackups.startDue();
     if (started.length > 0) log.info({ runs: started.length }, 'event-triggered backups started');
   });
 
-  define(agenda, 'events.check-hooks', async () => {
+  define('events.check-hooks', async () => {
     const result = await services.eventHooks.checkAll();
     if (result.recreated > 0 || result.failing > 0) log.info(result, 'event webhooks checked');
   });
 
-  define(agenda, 'alerts.deliver', ({ deliveryId }) => services.alerts.deliver(deliveryId), { outage });
-  define(agenda, 'alerts.evaluate', async () => {
+  define('alerts.deliver', ({ deliveryId }) => services.alerts.deliver(deliveryId), { outage });
+  define('alerts.evaluate', async () => {
     const result = await services.alerts.evaluate();
     if (result.deliveries > 0 || result.requeued > 0) log.info(result, 'alert rules evaluated');
   });

@@ -90,9 +90,9 @@ export const COVERAGE: Record<CapturedType, Coverage> = {
     otherInstance: null,
   },
   snippets: {
-    backup: 'with the content of their first file (a snippet’s other files are reported when restored)',
+    backup: 'with every file and its content (a file that could not be read is a warning of the snapshot)',
     original: ORIGINAL_METADATA,
-    newProject: { restored: 'with every captured file' },
+    newProject: { restored: 'with every captured file (one the snapshot lacks is named in the report)' },
     otherInstance: null,
   },
   members: {

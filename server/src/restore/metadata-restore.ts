@@ -769,21 +769,23 @@ class MetadataRestore {
           await this.remember('snippet', sourceId, String(same.id));
           return 'skipped';
         }
-        if (this.dryRun) return 'created';
         const from = `$${sourceId}`;
-        const text = await rewriteReferences(stringOr(record.description, ''), this.resolve);
+        // The dry run predicts the same outcome: a snippet without any captured file fails.
         const files = snippetFiles(record);
-        if (files.missing > 0)
+        if (files.written.length === 0) throw new Error('none of its files were captured by the backup');
+        if (files.missing.length > 0)
           this.note(
             'snippets',
-            `${from}: ${files.missing} of its files were not captured (only the first file's content was)`,
+            `${from}: ${files.missing.length} of its files were not captured by the backup (${files.missing.join(', ')}); the others were restored`,
           );
+        if (this.dryRun) return 'created';
+        const text = await rewriteReferences(stringOr(record.description, ''), this.resolve);
         const { value: created } = await this.asAuthor(record, 'snippets', from, (sudo) =>
           this.writer.createSnippet(this.project, {
             title: requireString(record, 'title'),
-            fileName: stringOr(record.file_name, 'snippet.txt'),
-            content: typeof record.content === 'string' ? record.content : '',
-            files: files.files,
+            fileName: files.written[0].filePath,
+            content: files.written[0].content,
+            files: files.written,
             description: withHeader(originHeader(record, from, '', !!sudo), text),
             visibility: stringOr(record.visibility, 'private'),
             sudo,
@@ -804,19 +806,33 @@ function authorUsername(record: MetadataRecord): string | null {
 }
 
 /**
- * A snippet's files as the restore writes them: every captured file (`files` with `content`);
- * a snippet captured the older way (its first file's `content`) gives nothing here, and
- * `missing` counts its other files, which the snapshot does not hold.
+ * A snippet's files as the restore writes them: every file captured with its content (`files`,
+ * each with `content`). A snapshot of the older kind, or one whose file reads failed, holds fewer:
+ * the first file's `content` stands for it when no file has its own, and `missing` names the
+ * listed files the snapshot has no content for.
  */
 function snippetFiles(record: MetadataRecord): {
-  files: { filePath: string; content: string }[] | undefined;
-  missing: number;
+  written: { filePath: string; content: string }[];
+  missing: string[];
 } {
-  const listed = Array.isArray(record.files) ? (record.files as MetadataRecord[]) : [];
-  const whole = listed.filter((f) => typeof f.path === 'string' && typeof f.content === 'string');
-  if (whole.length > 0 && whole.length === listed.length)
-    return { files: whole.map((f) => ({ filePath: f.path as string, content: f.content as string })), missing: 0 };
-  return { files: undefined, missing: Math.max(0, listed.length - 1) };
+  const listed = Array.isArray(record.files)
+    ? (record.files as unknown[]).filter(
+        (f): f is MetadataRecord =>
+          f !== null && typeof f === 'object' && typeof (f as MetadataRecord).path === 'string',
+      )
+    : [];
+  const whole = listed.filter((f) => typeof f.content === 'string');
+  if (whole.length > 0)
+    return {
+      written: whole.map((f) => ({ filePath: f.path as string, content: f.content as string })),
+      missing: listed.filter((f) => typeof f.content !== 'string').map((f) => f.path as string),
+    };
+  if (typeof record.content !== 'string') return { written: [], missing: listed.map((f) => f.path as string) };
+  const first = stringOr(record.file_name, listed[0] ? (listed[0].path as string) : 'snippet.txt');
+  return {
+    written: [{ filePath: first, content: record.content }],
+    missing: listed.map((f) => f.path as string).filter((path) => path !== first),
+  };
 }
 
 function onDay(value: unknown): string {

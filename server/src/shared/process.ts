@@ -1,10 +1,13 @@
 import { isConnectionError } from './db-errors.js';
 import type { Logger } from './logger.js';
 
+/** How long an ordered shutdown may take before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 30_000;
+
 /**
- * Starts a service and stops it, in order, on the first SIGINT/SIGTERM; a second signal exits
- * at once. The process exits explicitly after shutdown (timers such as Agenda's watchdog would
- * keep it alive otherwise).
+ * Starts a service and stops it, in order, on the first SIGINT/SIGTERM; a second signal exits at
+ * once, and so does a shutdown that takes longer than SHUTDOWN_GRACE_MS. The process exits
+ * explicitly after shutdown (timers such as Agenda's watchdog would keep it alive otherwise).
  */
 export async function runUntilSignal(logger: Logger, start: () => Promise<() => Promise<void>>): Promise<void> {
   let stop: (() => Promise<void>) | null = null;
@@ -16,6 +19,12 @@ export async function runUntilSignal(logger: Logger, start: () => Promise<() => 
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // A shutdown step that never finishes (a pool waiting for a client nobody returns) must not
+    // leave a process that neither works nor exits: a supervisor would wait on it for ever.
+    setTimeout(() => {
+      logger.error({ graceMs: SHUTDOWN_GRACE_MS }, 'shutdown did not finish in time: exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS).unref();
     void (stop ? stop() : Promise.resolve()).then(
       () => process.exit(0),
       (error: unknown) => {

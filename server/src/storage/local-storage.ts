@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { Dirent } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { validationError } from '../shared/errors.js';
@@ -191,7 +191,7 @@ export class LocalStorage implements StorageBackend {
   }
 
   /** Removes `.tmp-` entries older than `olderThanMs` anywhere below the root; returns how many. */
-  async removeStaleTemps(olderThanMs: number): Promise<number> {
+  async removeStaleTemps(olderThanMs: number, keep?: (key: string) => Promise<boolean>): Promise<number> {
     const cutoff = this.clock.now().getTime() - olderThanMs;
     let removed = 0;
     const sweep = async (dir: string): Promise<void> => {
@@ -199,7 +199,11 @@ export class LocalStorage implements StorageBackend {
         const path = join(dir, entry.name);
         if (entry.name.includes(TEMP_MARKER)) {
           const info = await lstat(path).catch(() => null);
-          if (info && info.mtimeMs < cutoff) {
+          const key = path
+            .slice(this.root.length + 1)
+            .split(sep)
+            .join('/');
+          if (info && info.mtimeMs < cutoff && !(await keep?.(key))) {
             await guard('sweep', path.slice(this.root.length + 1), () => rm(path, { recursive: true, force: true }));
             removed += 1;
           }
@@ -217,7 +221,9 @@ export class LocalStorage implements StorageBackend {
    * process): `.tmp-` entries older than `olderThanMs` anywhere, published folders included, and
    * the folders `unit` matches (a snapshot's, by key) that hold no `marker` object (its manifest,
    * written last) and in which nothing changed for `olderThanMs`, unless `inUse` says a writer may
-   * still own them. Returns what it removed.
+   * still own them. The same guard keeps the temp files of such a folder: a snapshot still being
+   * written may have a write idle for longer than `olderThanMs` (a slow GitLab listing), whose
+   * rename would fail if its temp file were swept. Returns what it removed.
    */
   async sweep(options: {
     olderThanMs: number;
@@ -225,7 +231,16 @@ export class LocalStorage implements StorageBackend {
     marker: string;
     inUse: (key: string) => Promise<boolean>;
   }): Promise<{ temps: number; folders: string[] }> {
-    const temps = await this.removeStaleTemps(options.olderThanMs);
+    // A temp file inside an unpublished unit folder that a writer may still own stays.
+    const temps = await this.removeStaleTemps(options.olderThanMs, async (key) => {
+      const segments = key.split('/');
+      for (let n = 1; n < segments.length; n += 1) {
+        const unit = segments.slice(0, n).join('/');
+        if (!options.unit.test(unit)) continue;
+        return !(await this.stat(`${unit}/${options.marker}`)) && (await options.inUse(unit));
+      }
+      return false;
+    });
     const cutoff = this.clock.now().getTime() - options.olderThanMs;
     const folders: string[] = [];
     const visit = async (key: string): Promise<void> => {

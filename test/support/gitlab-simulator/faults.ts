@@ -36,6 +36,14 @@ interface ForcedThrottle {
   pathPattern: RegExp;
 }
 
+/** Git over HTTP throttled for a stretch of time (the limit spent for every period in it). */
+interface GitThrottleWindow {
+  /** Until when (ms since the epoch, simulator clock). */
+  untilMs: number;
+  periodSeconds: number;
+  pathPattern: RegExp;
+}
+
 interface ResetFault {
   remaining: number;
   afterBytes: number;
@@ -66,6 +74,7 @@ export class Faults {
   private readonly faults: Fault[] = [];
   private readonly periodic: PeriodicFault[] = [];
   private readonly throttles: ForcedThrottle[] = [];
+  private readonly gitWindows: GitThrottleWindow[] = [];
   private readonly resets: ResetFault[] = [];
   private readonly counters = new Map<string, { window: number; count: number }>();
   private readonly holds: Hold[] = [];
@@ -91,6 +100,20 @@ export class Faults {
       remaining: count,
       retryAfterSeconds: options.retryAfterSeconds ?? 60,
       pathPattern: options.pathPattern ?? API_PATH,
+    });
+  }
+
+  /**
+   * Every matching git request for the next `durationMs` (simulator clock) is throttled, as when
+   * the Git HTTP limit is spent in every period of that stretch: 429 with Retry-After naming the
+   * end of the current period (Rack::Attack's `period - now % period`, periods aligned to the
+   * epoch), so a client that honours it retries once per period until the stretch is over.
+   */
+  throttleGitFor(durationMs: number, options: { pathPattern: RegExp; periodSeconds?: number }): void {
+    this.gitWindows.push({
+      untilMs: this.now().getTime() + durationMs,
+      periodSeconds: options.periodSeconds ?? 60,
+      pathPattern: options.pathPattern,
     });
   }
 
@@ -216,6 +239,9 @@ export class Faults {
         .status(503)
         .type('text/html')
         .send('<html><body><h1>503 Service Unavailable</h1>GitLab is not responding.</body></html>\n');
+    } else if (fault.status === 404) {
+      // lib/api/helpers.rb not_found!
+      res.status(404).json({ message: '404 Not Found' });
     } else {
       // lib/api/helpers.rb handle_api_exception
       res.status(fault.status).json({ message: `${fault.status} Internal Server Error` });
@@ -229,8 +255,17 @@ export class Faults {
    * applied to Git HTTP requests"), with the same 429 answer. Only injected throttles apply here.
    */
   throttleGit(path: string, res: Response): boolean {
+    if (API_PATH.test(path)) return false;
+    const nowMs = this.now().getTime();
+    const window = this.gitWindows.find((w) => nowMs < w.untilMs && w.pathPattern.test(path));
+    if (window) {
+      const nowSeconds = Math.floor(nowMs / 1000);
+      const retryAfter = window.periodSeconds - (nowSeconds % window.periodSeconds);
+      this.sendThrottled(res, 'throttle_authenticated_git_http', 60, 61, 0, nowSeconds + retryAfter, retryAfter);
+      return true;
+    }
     const forced = this.throttles.find((t) => t.remaining > 0 && t.pathPattern.test(path));
-    if (!forced || API_PATH.test(path)) return false;
+    if (!forced) return false;
     forced.remaining -= 1;
     const nowSeconds = Math.floor(this.now().getTime() / 1000);
     this.sendThrottled(

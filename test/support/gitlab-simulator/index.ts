@@ -409,13 +409,22 @@ export class GitLabSimulator {
     this.faults.rateLimitNext(count, options);
   }
 
-  /** The next `count` matching requests (default: API requests) fail with `status`. */
+  /**
+   * Every matching git request (upload-pack, say) for the next `durationMs` answers 429 with
+   * Retry-After pointing at the end of the current throttle period (default 60 s), as GitLab's
+   * Git HTTP rate limit does while the limit is spent; recorded requests carry `retryAfter`.
+   */
+  throttleGitFor(durationMs: number, options: { pathPattern: RegExp; periodSeconds?: number }): void {
+    this.faults.throttleGitFor(durationMs, options);
+  }
+
   /** Cuts the next `count` matching responses off after `afterBytes` (a connection reset mid-transfer). */
   resetNext(count: number, options: { pathPattern: RegExp; afterBytes?: number }): void {
     this.faults.resetNext(count, options);
   }
 
-  failNext(count: number, options: { status: 500 | 502 | 503; pathPattern?: RegExp }): void {
+  /** 404 answers as `not_found!` does (a record that vanished between two requests). */
+  failNext(count: number, options: { status: 404 | 500 | 502 | 503; pathPattern?: RegExp }): void {
     this.faults.failNext(count, options);
   }
 

@@ -79,7 +79,7 @@ export class MetadataStore {
     const createdAt = input.createdAt ?? state.now();
     const closed = input.state === 'closed';
     const authorId = this.author(projectId, input.authorId);
-    for (const name of input.labels ?? []) this.findOrCreateLabel(projectId, name);
+    for (const name of input.labels ?? []) this.findOrCreateIssuableLabel(projectId, name);
     const issue: IssueRecord = {
       id: state.nextId('issue'),
       iid: input.iid ?? nextIid(siblings),
@@ -177,7 +177,7 @@ export class MetadataStore {
         });
     }
     const createdAt = input.createdAt ?? state.now();
-    for (const name of input.labels ?? []) this.findOrCreateLabel(projectId, name);
+    for (const name of input.labels ?? []) this.findOrCreateIssuableLabel(projectId, name);
     const mr: MergeRequestRecord = {
       id: state.nextId('merge_request'),
       iid: nextIid(siblings),
@@ -217,6 +217,21 @@ export class MetadataStore {
       startCommitSha: base,
       createdAt: this.state.now(),
     });
+  }
+
+  /**
+   * The label an issue or merge request gets for a name (Labels::FindOrCreateService with
+   * LabelsFinder's include_ancestor_groups: true): the project's own, else one of its ancestor
+   * groups' labels of that title, else a new project label.
+   */
+  findOrCreateIssuableLabel(projectId: number, name: string): { name: string } {
+    const own = this.state.labels.find((l) => l.projectId === projectId && l.name === name);
+    if (own) return own;
+    const groups = new Set(this.state.ancestors(this.state.requireProject(projectId).namespaceId).map((n) => n.id));
+    return (
+      this.state.groupLabels.find((l) => groups.has(l.groupId) && l.name === name) ??
+      this.findOrCreateLabel(projectId, name)
+    );
   }
 
   findOrCreateLabel(
@@ -336,8 +351,10 @@ export class MetadataStore {
     projectId: number,
     input: {
       title: string;
-      fileName: string;
-      content: string;
+      /** One file (the older API), or `files`. */
+      fileName?: string;
+      content?: string;
+      files?: { path: string; content: string }[];
       description?: string | null;
       visibility?: Visibility;
       authorId?: number;
@@ -349,8 +366,9 @@ export class MetadataStore {
       projectId,
       title: input.title,
       description: input.description ?? null,
-      fileName: input.fileName,
-      content: input.content,
+      files: input.files?.length
+        ? input.files.map((f) => ({ ...f }))
+        : [{ path: input.fileName ?? 'snippet.txt', content: input.content ?? '' }],
       visibility: input.visibility ?? 'private',
       authorId: this.author(projectId, input.authorId),
       createdAt: now,

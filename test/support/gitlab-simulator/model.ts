@@ -225,12 +225,20 @@ export interface SnippetRecord {
   projectId: number;
   title: string;
   description: string | null;
-  fileName: string;
-  content: string;
+  /**
+   * The files of the snippet's repository, the first one first (GitLab keeps snippets in a git
+   * repository since 13.0; its default branch is `main` here).
+   */
+  files: SnippetFile[];
   visibility: Visibility;
   authorId: number;
   createdAt: Date;
   updatedAt: Date;
+}
+
+export interface SnippetFile {
+  path: string;
+  content: string;
 }
 
 export interface HookRecord {

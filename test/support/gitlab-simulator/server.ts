@@ -30,6 +30,8 @@ export interface RecordedRequest {
   auth: AuthKind | 'lfs_token';
   /** When the request arrived (ms since the epoch, real time). */
   at: number;
+  /** The answer's Retry-After (seconds), when it had one. */
+  retryAfter?: number;
 }
 
 export interface ServerDeps {
@@ -64,6 +66,7 @@ export function createApp(deps: ServerDeps): express.Express {
         status: res.statusCode,
         auth: res.locals.authKind as RecordedRequest['auth'],
         at,
+        ...(res.getHeader('retry-after') !== undefined ? { retryAfter: Number(res.getHeader('retry-after')) } : {}),
       });
       deps.onRecorded?.();
     });

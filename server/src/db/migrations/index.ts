@@ -15,6 +15,7 @@ import { EventDrivenBackups1796212718570 } from './1796212718570-EventDrivenBack
 import { AuditEvents1796214864281 } from './1796214864281-AuditEvents.js';
 import { Storages1796215072098 } from './1796215072098-Storages.js';
 import { SnapshotPinsAndAnomalies1796216604392 } from './1796216604392-SnapshotPinsAndAnomalies.js';
+import { SnapshotCopies1796223142592 } from './1796223142592-SnapshotCopies.js';
 import { NotificationChannels1796223190411 } from './1796223190411-NotificationChannels.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
@@ -35,5 +36,6 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AuditEvents1796214864281,
   Storages1796215072098,
   SnapshotPinsAndAnomalies1796216604392,
+  SnapshotCopies1796223142592,
   NotificationChannels1796223190411,
 ];

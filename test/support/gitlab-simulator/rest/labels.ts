@@ -50,20 +50,9 @@ export function milestoneEntity(ctx: SimContext, milestone: MilestoneRecord) {
   };
 }
 
-/** Labels::FindOrCreateService, used when an issue names a label that does not exist yet. */
-export function findOrCreateLabel(ctx: SimContext, projectId: number, name: string): LabelRecord {
-  const existing = ctx.state.labels.find((l) => l.projectId === projectId && l.name === name);
-  if (existing) return existing;
-  const label: LabelRecord = {
-    id: ctx.state.nextId('label'),
-    projectId,
-    name,
-    color: '#6699cc',
-    description: null,
-    priority: null,
-  };
-  ctx.state.labels.push(label);
-  return label;
+/** Labels::FindOrCreateService, used when an issue names a label: the project's, an ancestor group's, or a new project label. */
+export function findOrCreateLabel(ctx: SimContext, projectId: number, name: string): { name: string } {
+  return ctx.store.findOrCreateIssuableLabel(projectId, name);
 }
 
 export function registerLabelRoutes(ctx: SimContext, router: Router): void {

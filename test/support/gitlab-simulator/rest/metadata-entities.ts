@@ -174,6 +174,9 @@ export function releaseEntity(ctx: SimContext, release: ReleaseRecord) {
   };
 }
 
+/** The default branch of a snippet's repository. */
+export const SNIPPET_BRANCH = 'main';
+
 export function snippetEntity(ctx: SimContext, snippet: SnippetRecord) {
   const project = ctx.state.projects.get(snippet.projectId)!;
   const web = `${ctx.baseUrl()}/${ctx.state.projectFullPath(project)}/-/snippets/${snippet.id}`;
@@ -188,8 +191,10 @@ export function snippetEntity(ctx: SimContext, snippet: SnippetRecord) {
     project_id: snippet.projectId,
     web_url: web,
     raw_url: `${web}/raw`,
-    file_name: snippet.fileName,
-    files: [{ path: snippet.fileName, raw_url: `${web}/raw/main/${snippet.fileName}` }],
+    // Entities::Snippet: file_name is the first file's; files lists every file of the snippet's
+    // repository with gitlab_raw_snippet_blob_url (…/-/snippets/:id/raw/<default branch>/<path>).
+    file_name: snippet.files[0].path,
+    files: snippet.files.map((f) => ({ path: f.path, raw_url: `${web}/raw/${SNIPPET_BRANCH}/${f.path}` })),
     imported: false,
     imported_from: 'none',
   };

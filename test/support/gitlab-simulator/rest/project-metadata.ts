@@ -8,7 +8,7 @@
 import type { Request, Response, Router } from 'express';
 import { requireUser, type Caller } from '../auth.js';
 import type { SimContext } from '../context.js';
-import { AccessLevel, type ProjectRecord, type Visibility } from '../model.js';
+import { AccessLevel, type ProjectRecord, type SnippetFile, type Visibility } from '../model.js';
 import { HOOK_EVENTS } from '../metadata-store.js';
 import { ApiError, paginateOffset } from '../pagination.js';
 import {
@@ -18,6 +18,7 @@ import {
   forbidden,
   intParam,
   missingParams,
+  notFound,
   orderBy,
   param,
   sortParam,
@@ -29,6 +30,7 @@ import {
   protectedBranchEntity,
   protectedTagEntity,
   releaseEntity,
+  SNIPPET_BRANCH,
   snippetEntity,
   variableEntity,
 } from './metadata-entities.js';
@@ -130,40 +132,71 @@ export function registerProjectMetadataRoutes(ctx: SimContext, router: Router): 
     ),
   );
 
-  // lib/api/project_snippets.rb: `content_type 'text/plain'`, with Content-Disposition.
+  // lib/api/project_snippets.rb content_for: the first file of the snippet's repository, sent as
+  // a git blob (Workhorse: text/plain, Content-Disposition inline).
+  const sendBlob = (res: Response, file: SnippetFile) => {
+    res
+      .status(200)
+      .type('text/plain; charset=utf-8')
+      .setHeader('Content-Disposition', `inline; filename="${file.path}"`);
+    res.send(file.content);
+  };
+
   router.get(
     '/projects/:id/snippets/:snippetId/raw',
     endpoint((req, res, caller) => {
       const snippet = findSnippet(findProject(ctx, caller, String(req.params.id)), String(req.params.snippetId));
-      res
-        .status(200)
-        .type('text/plain; charset=utf-8')
-        .setHeader('Content-Disposition', `inline; filename="${snippet.fileName}"`);
-      res.send(snippet.content);
+      sendBlob(res, snippet.files[0]);
     }),
   );
 
+  // file_content_for: `ref` must name a commit of the snippet's repository (404 Reference Not
+  // Found), `file_path` (URL-encoded, %2F for a slash) a blob at it (404 File Not Found).
+  router.get(
+    '/projects/:id/snippets/:snippetId/files/:ref/:filePath/raw',
+    endpoint((req, res, caller) => {
+      const snippet = findSnippet(findProject(ctx, caller, String(req.params.id)), String(req.params.snippetId));
+      if (![SNIPPET_BRANCH, 'HEAD'].includes(String(req.params.ref))) throw notFound('Reference');
+      const file = snippet.files.find((f) => f.path === String(req.params.filePath));
+      if (!file) throw notFound('File');
+      sendBlob(res, file);
+    }),
+  );
+
+  // Create: `files` (13.5+: each with file_path and content) or the older file_name + content,
+  // never both (mutually_exclusive).
   router.post(
     '/projects/:id/snippets',
     endpoint(
       (req, _res, caller) => {
         const user = requireUser(caller);
         const project = projectAt(req, caller, AccessLevel.REPORTER);
-        const body = (req.body ?? {}) as { files?: Array<{ file_path: string; content: string }> };
+        const body = (req.body ?? {}) as { files?: unknown };
         const title = param(req, 'title');
-        const file = body.files?.[0];
-        const fileName = file?.file_path ?? param(req, 'file_name');
-        const content = file?.content ?? param(req, 'content');
-        if (!title || !fileName || content === undefined)
-          throw missingParams(
-            ...(!title ? ['title'] : []),
-            ...(!fileName ? ['file_name'] : []),
-            ...(content === undefined ? ['content'] : []),
-          );
+        if (!title) throw missingParams('title');
+        let files: SnippetFile[];
+        if (body.files !== undefined) {
+          if (param(req, 'file_name') !== undefined || param(req, 'content') !== undefined)
+            throw new ApiError(400, {
+              error: 'content, files are mutually exclusive, file_name, files are mutually exclusive',
+            });
+          if (!Array.isArray(body.files) || body.files.length === 0)
+            throw new ApiError(400, { error: 'files is empty' });
+          files = (body.files as Array<Record<string, unknown>>).map((f, i) => {
+            if (typeof f?.file_path !== 'string' || !f.file_path) throw missingParams(`files[${i}][file_path]`);
+            if (typeof f.content !== 'string') throw missingParams(`files[${i}][content]`);
+            return { path: f.file_path, content: f.content };
+          });
+        } else {
+          const fileName = param(req, 'file_name');
+          const content = param(req, 'content');
+          if (!fileName || content === undefined)
+            throw missingParams(...(!fileName ? ['file_name'] : []), ...(content === undefined ? ['content'] : []));
+          files = [{ path: fileName, content }];
+        }
         const snippet = store.createSnippet(project.id, {
           title,
-          fileName,
-          content,
+          files,
           description: param(req, 'description'),
           visibility: (param(req, 'visibility') as Visibility | undefined) ?? 'private',
           authorId: user.id,

@@ -1,0 +1,222 @@
+/**
+ * `npm run bench -- --restore`: where users wait for a restore, against raw git and tar in the same run.
+ *
+ * After one raw `git clone --mirror` of every repository (kept as the push source) and one FULL backup
+ * of the organization, three rounds alternate:
+ *   - raw: for every repository, at the worker's concurrency, biggest first: create an empty project
+ *     through the REST API, then `git push --mirror` from the raw clone into it;
+ *   - Labkeeper: `restoreSnapshot(target: NEW_PROJECT, organizationId)` into a fresh group through a
+ *     second connection with the `api` scope, until the run is terminal.
+ * Then DOWNLOAD against its baseline, alternating twice: `restoreSnapshot(target: DOWNLOAD)` until the
+ * archive link is ready, then the archive read to the last byte into a file; against `tar -cf` of the
+ * same snapshot folders (reading the bundles and writing a tar).
+ *
+ * The restore's per-phase timings come from its log lines (`stepsMs`, per snapshot), summed.
+ */
+import { createWriteStream, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { RunningApp } from '../server/src/app.js';
+import { mib, pool, run, secs } from './measure.js';
+import type { SimHost } from './sim-host.js';
+
+interface Repo {
+  name: string;
+  sizeBytes: number;
+}
+
+export interface RestoreBenchContext {
+  app: RunningApp;
+  sim: SimHost;
+  simUrl: string;
+  gql: <T = any>(query: string, variables?: Record<string, unknown>) => Promise<T>;
+  organizationId: string;
+  repos: Repo[];
+  concurrency: number;
+  /** Raw mirrors of every repository (`<name>.git`), the raw push's source. */
+  rawDir: string;
+  dataDir: string;
+  work: string;
+  logFile: string;
+  log: (line: string) => void;
+}
+
+const ROUNDS = 3;
+const TARGETS = { restoreVsPush: 1.3, downloadVsTar: 1.5 };
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
+  const { app, gql, log } = ctx;
+  const groups = Array.from({ length: ROUNDS }, (_, k) => [`raw-push-${k}`, `restored-${k}`]).flat();
+  const target = await ctx.sim.restoreTargets(groups);
+  const connected = await gql(
+    `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id status } } }`,
+    {
+      i: {
+        method: 'PERSONAL_ACCESS_TOKEN',
+        instanceUrl: ctx.simUrl,
+        login: 'alice',
+        personalAccessToken: target.token,
+      },
+    },
+  );
+  const targetConnectionId: string = connected.connectGitLab.connection.id;
+  const pushEnv = {
+    ...process.env,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'http.extraHeader',
+    GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`alice:${target.token}`).toString('base64')}`,
+  };
+  const bySize = [...ctx.repos].sort((a, b) => b.sizeBytes - a.sizeBytes);
+
+  const terminal = new Map<string, () => void>();
+  const iterator = app.pubSub.subscribe('RESTORE_PROGRESS')[Symbol.asyncIterator]();
+  void (async () => {
+    for (;;) {
+      const next = await iterator.next().catch(() => ({ done: true as const, value: undefined }));
+      if (next.done) return;
+      if (next.value.isTerminal) terminal.get(next.value.runId)?.();
+    }
+  })();
+  const untilTerminal = (runId: string) =>
+    new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        terminal.delete(runId);
+        resolve();
+      };
+      terminal.set(runId, finish);
+      void (async () => {
+        const deadline = Date.now() + 60 * 60_000;
+        while (!done) {
+          const r = await gql(`query($id: ID!) { restoreRun(id: $id) { status } }`, { id: runId });
+          if (['SUCCEEDED', 'PARTIAL', 'FAILED', 'CANCELED'].includes(r.restoreRun.status)) return finish();
+          if (Date.now() > deadline) return reject(new Error(`restore ${runId} did not finish within an hour`));
+          await new Promise((r) => setTimeout(r, 1000)); // a fallback only: the progress event ends the wait
+        }
+      })().catch(reject);
+    });
+  const startRestore = async (input: Record<string, unknown>) => {
+    const r = await gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, { i: input });
+    return r.restoreSnapshot.id as string;
+  };
+  const runOutcome = async (runId: string) =>
+    (
+      await gql(
+        `query($id: ID!) { restoreRun(id: $id) { status errorMessage downloadUrl report { snapshots { targetPath problems } } } }`,
+        { id: runId },
+      )
+    ).restoreRun as {
+      status: string;
+      errorMessage: string | null;
+      downloadUrl: string | null;
+      report: { snapshots: { targetPath: string | null; problems: string[] }[] } | null;
+    };
+
+  const rawPush = async (group: string) => {
+    const started = performance.now();
+    await pool(bySize, ctx.concurrency, async (r) => {
+      const created = await fetch(`${ctx.simUrl}/api/v4/projects`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'private-token': target.token },
+        body: JSON.stringify({ path: r.name, namespace_id: target.groupIds[group] }),
+      });
+      if (created.status !== 201) throw new Error(`raw push: creating ${group}/${r.name} answered ${created.status}`);
+      await run('git', ['push', '--mirror', '--quiet', `${ctx.simUrl}/${group}/${r.name}.git`], {
+        cwd: join(ctx.rawDir, `${r.name}.git`),
+        env: pushEnv,
+      });
+    });
+    return performance.now() - started;
+  };
+  const logOffset = () => statSync(ctx.logFile).size;
+  /** Sums the `stepsMs` of the restore log lines written since `from` (pino writes asynchronously: read after the run). */
+  const stepsSince = (from: number) => {
+    const steps: Record<string, number> = {};
+    for (const line of readFileSync(ctx.logFile).subarray(from).toString('utf8').split('\n')) {
+      if (!line.includes('"stepsMs"')) continue;
+      const { stepsMs } = JSON.parse(line) as { stepsMs: Record<string, number> };
+      for (const [k, v] of Object.entries(stepsMs)) steps[k] = (steps[k] ?? 0) + v;
+    }
+    return steps;
+  };
+  const labkeeperRestore = async (group: string) => {
+    const from = logOffset();
+    const started = performance.now();
+    const runId = await startRestore({
+      target: 'NEW_PROJECT',
+      organizationId: ctx.organizationId,
+      namespacePath: group,
+      targetConnectionId,
+    });
+    await untilTerminal(runId);
+    const ms = performance.now() - started;
+    const outcome = await runOutcome(runId);
+    const problems = (outcome.report?.snapshots ?? []).flatMap((s) => s.problems);
+    if (outcome.status !== 'SUCCEEDED')
+      log(`  ! restore ${outcome.status}: ${outcome.errorMessage ?? ''} ${problems.slice(0, 3).join('; ')}`);
+    return { ms, status: outcome.status, snapshots: outcome.report?.snapshots.length ?? 0, from };
+  };
+
+  log(`\nrestore: raw create + git push --mirror vs NEW_PROJECT restore, alternating ×${ROUNDS} …`);
+  const raws: number[] = [];
+  const restores: { ms: number; status: string; snapshots: number; from: number }[] = [];
+  for (let k = 0; k < ROUNDS; k++) {
+    raws.push(await rawPush(`raw-push-${k}`));
+    restores.push(await labkeeperRestore(`restored-${k}`));
+    log(
+      `  raw ${secs(raws[k])}, restore ${secs(restores[k].ms)} ${restores[k].status} (${restores[k].snapshots} snapshots) = ${(restores[k].ms / raws[k]).toFixed(2)}×`,
+    );
+  }
+  await new Promise((r) => setTimeout(r, 500)); // let pino's asynchronous destination write the last lines
+  const steps = stepsSince(restores[0].from);
+
+  log(`DOWNLOAD: archive read to the last byte vs tar -cf of the same snapshot folders, alternating ×2 …`);
+  const tars: number[] = [];
+  const downloads: { ms: number; bytes: number; status: string }[] = [];
+  const archive = join(ctx.work, 'download.tar');
+  for (let k = 0; k < 2; k++) {
+    const tarStarted = performance.now();
+    await run('tar', ['-cf', archive, '-C', join(ctx.dataDir, 'backups'), '.']);
+    tars.push(performance.now() - tarStarted);
+    const tarBytes = statSync(archive).size;
+    rmSync(archive, { force: true });
+    const started = performance.now();
+    const runId = await startRestore({ target: 'DOWNLOAD', organizationId: ctx.organizationId });
+    await untilTerminal(runId);
+    const outcome = await runOutcome(runId);
+    if (!outcome.downloadUrl) throw new Error(`DOWNLOAD ${outcome.status}: ${outcome.errorMessage}`);
+    const response = await fetch(outcome.downloadUrl);
+    if (!response.ok || !response.body) throw new Error(`DOWNLOAD link answered ${response.status}`);
+    await pipeline(Readable.fromWeb(response.body as never), createWriteStream(archive));
+    const ms = performance.now() - started;
+    downloads.push({ ms, bytes: statSync(archive).size, status: outcome.status });
+    rmSync(archive, { force: true });
+    log(
+      `  tar ${secs(tars[k])} (${mib(tarBytes)}), DOWNLOAD ${secs(ms)} (${mib(downloads[k].bytes)}) = ${(ms / tars[k]).toFixed(2)}×`,
+    );
+  }
+  await iterator.return?.();
+
+  const rawMs = median(raws);
+  const restoreMs = median(restores.map((r) => r.ms));
+  const tarMs = median(tars);
+  const downloadMs = median(downloads.map((d) => d.ms));
+  const verdict = (v: number, t: number) => (v <= t ? 'PASS' : 'MISS');
+  log(`\nLabkeeper restore benchmark — ${ctx.repos.length} repositories; worker concurrency ${ctx.concurrency}`);
+  log(
+    `  NEW_PROJECT restore vs raw create + push --mirror: ${secs(restoreMs)} vs ${secs(rawMs)} = ${(restoreMs / rawMs).toFixed(2)}× (≤ ${TARGETS.restoreVsPush}× ${verdict(restoreMs / rawMs, TARGETS.restoreVsPush)}; pairs ${restores.map((r, k) => (r.ms / raws[k]).toFixed(2)).join(', ')})`,
+  );
+  log(
+    `  DOWNLOAD vs tar -cf of the snapshot folders: ${secs(downloadMs)} vs ${secs(tarMs)} = ${(downloadMs / tarMs).toFixed(2)}× (≤ ${TARGETS.downloadVsTar}× ${verdict(downloadMs / tarMs, TARGETS.downloadVsTar)})`,
+  );
+  delete steps.total; // the sum of the others
+  const total = Object.values(steps).reduce((a, b) => a + b, 0);
+  log(`  restore phases, summed over snapshots and the ${ROUNDS} rounds (worker-seconds):`);
+  for (const [name, ms] of Object.entries(steps).sort((a, b) => b[1] - a[1]))
+    log(`    ${name.padEnd(40)} ${secs(ms).padStart(8)}  ${((ms / total) * 100).toFixed(0).padStart(3)} %`);
+}
