@@ -47,6 +47,8 @@ import { Semaphore } from './shared/semaphore.js';
 import { artifactCodec as codec } from './snapshot/artifact-codec.js';
 import { SnapshotChecker } from './snapshot/snapshot-checker.js';
 import { SnapshotReader } from './snapshot/snapshot-reader.js';
+import { SnapshotReplicator } from './snapshot/snapshot-replicator.js';
+import type { SnapshotEntity } from './snapshot/snapshot.entity.js';
 import { SnapshotVerifier } from './snapshot/snapshot-verifier.js';
 import { createStorageRoots } from './storage/storage-roots.js';
 import { StorageService, storagesUsingCredential } from './storages/storage.service.js';
@@ -73,6 +75,8 @@ export interface Services {
   backupRuns: BackupRunService;
   backupScheduler: BackupScheduler;
   snapshots: SnapshotService;
+  /** Copies of snapshots on replica storages (3-2-1): the `snapshot.replicate` job, healthy-copy reads. */
+  replicator: SnapshotReplicator;
   retention: RetentionService;
   restores: RestoreService;
   drills: DrillService;
@@ -133,6 +137,7 @@ export function buildServices(given: ServiceInfrastructure): Services {
     workers: people.workers,
     policies: backup.policies,
     backupRuns: backup.backupRuns,
+    replicator: backup.replicator,
     backupScheduler: backup.backupScheduler,
     snapshots: backup.snapshots,
     retention: backup.retention,
@@ -267,6 +272,9 @@ function buildBackup(
   } satisfies typeof encryption; // arrow functions: handed on without their object
   const reader = new SnapshotReader(dataSource, stores, codec);
   const checker = new SnapshotChecker({ reader, keyFor: keys.forArtifact });
+  const replicator = new SnapshotReplicator({ dataSource, stores, queue, logger: log('replication') });
+  // Restores and drills read each snapshot from a healthy copy: the primary, else a sound replica.
+  const copyReader = reader.readingFrom((snapshot) => replicator.readableRoot(snapshot));
   const verifier = new SnapshotVerifier({
     dataSource,
     reader,
@@ -274,6 +282,11 @@ function buildBackup(
     clock,
     logger: log('verify'),
     workDir: config.dataDir,
+    replicas: {
+      copies: replicator,
+      checkerAt: (root) =>
+        new SnapshotChecker({ reader: reader.readingFrom(async () => root), keyFor: keys.forArtifact }),
+    },
   });
   // Anomaly rules run when a run finishes (on its terminal event); pins feed retention and deletion.
   const anomalies = new AnomalyService(
@@ -287,9 +300,11 @@ function buildBackup(
     stores,
     reader,
     verifier,
+    replicator,
     logger: log('snapshots'),
     pinOf: (id) => anomalies.pinOf(id),
   });
+  const replicate = (snapshot: SnapshotEntity, storageIds: string[]) => replicator.plan(snapshot, storageIds);
   const storagePaths = {
     dataDir: config.dataDir,
     protectedPaths: 'embedded' in config.database ? [config.database.embedded.dataDir] : [],
@@ -303,7 +318,7 @@ function buildBackup(
       const problem = await storagePathProblem(path, storagePaths);
       if (problem) throw validationError({ 'storage.path': problem });
     },
-    checkStorageId: (id) => storages.requireExists(id, 'storage.storageId'),
+    checkStorageId: (id, field) => storages.requireExists(id, field),
   });
   credentials.whenKeyRotated((id) => policies.keyRotated(id));
   const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlab?.http }));
@@ -316,6 +331,7 @@ function buildBackup(
     encryptionKey: keys.forRun,
     instanceUrl: async (connectionId) => (await connections.get(connectionId)).instanceUrl,
     verify,
+    replicate,
     clock,
     logger: log('backup'),
   });
@@ -333,6 +349,7 @@ function buildBackup(
     logger: log('backup'),
     workDir: config.dataDir,
     verify,
+    replicate,
     transfers: new Semaphore(config.worker.concurrency),
     http: gitlab?.http,
     onStepsTimed: metrics?.stepsTimed,
@@ -359,7 +376,20 @@ function buildBackup(
     anomalies.pinnedAmong(ids),
   );
   const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
-  return { policies, snapshots, backupRuns, backupScheduler, retention, reader, verifier, keys, storages, anomalies };
+  return {
+    policies,
+    snapshots,
+    backupRuns,
+    backupScheduler,
+    retention,
+    reader,
+    copyReader,
+    replicator,
+    verifier,
+    keys,
+    storages,
+    anomalies,
+  };
 }
 
 /** Restores (DOWNLOAD, NEW_PROJECT, ORIGINAL) and restore drills. */
@@ -372,7 +402,7 @@ function buildRestore(
   const newProjectDeps: NewProjectDeps = {
     sessions: people.sessions,
     connections: people.connections,
-    reader: backup.reader,
+    reader: backup.copyReader,
     keyFor: backup.keys.forArtifact,
     workDir: config.dataDir,
     writers: new GitbeakerMetadataWriterFactory({ http: gitlab?.http }),
@@ -380,7 +410,7 @@ function buildRestore(
   };
   const restores = new RestoreService({
     dataSource,
-    reader: backup.reader,
+    reader: backup.copyReader,
     verifier: backup.verifier,
     queue,
     signingKey: box.deriveKey('labkeeper download links v1', 'restore'),

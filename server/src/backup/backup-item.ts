@@ -1,7 +1,8 @@
 /**
  * What one item of a run (a repository, or a group's metadata) gives and gets, whichever kind it
  * is, how every item ends once its snapshot is committed (verified when the policy asks, PARTIAL
- * when a metadata type FAILED or verification did not pass), and when a repository's latest
+ * when a metadata type FAILED or verification did not pass; copied to the policy's replicas by a
+ * job each), and when a repository's latest
  * snapshot may stand for an unchanged one.
  */
 import type { Repository } from 'typeorm';
@@ -37,6 +38,9 @@ export type ItemOutcome =
 /** Verification after backup (policy.verifyAfterBackup): SnapshotVerifier.verify. */
 export type VerifySnapshot = (snapshotId: string) => Promise<{ result: { ok: boolean; problems: string[] } }>;
 
+/** Copies a committed snapshot to the policy's replica storages (SnapshotReplicator.plan: enqueues a job per replica). */
+export type ReplicateSnapshot = (snapshot: SnapshotEntity, storageIds: string[]) => Promise<void>;
+
 export interface FinishItemOptions {
   run: BackupRunEntity;
   snapshot: SnapshotEntity;
@@ -46,6 +50,7 @@ export interface FinishItemOptions {
   warnings: string[];
   ctx: ItemContext;
   verify: VerifySnapshot;
+  replicate?: ReplicateSnapshot;
   snapshots: Repository<SnapshotEntity>;
 }
 
@@ -61,6 +66,8 @@ export async function finishItem(o: FinishItemOptions): Promise<ItemOutcome> {
     if (!result.ok) o.warnings.push(`verification failed: ${result.problems.join('; ')}`);
     snapshot = await o.snapshots.findOneByOrFail({ id: snapshot.id });
   }
+  // Replicas get the committed snapshot (also one a killed job committed, found again by its retry).
+  await o.replicate?.(snapshot, o.run.policy.storage.replicaStorageIds ?? []);
   const failedVerification = snapshot.verificationStatus === 'FAILED';
   return { status: o.isPartial || failedVerification ? 'PARTIAL' : 'SUCCEEDED', snapshot, warnings: o.warnings };
 }

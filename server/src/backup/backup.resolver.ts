@@ -23,6 +23,7 @@ import {
   BackupRunsArgs,
   RunNowInput,
   Snapshot,
+  SnapshotCopy,
   SnapshotConnection,
   SnapshotContents,
   SnapshotsArgs,
@@ -135,6 +136,36 @@ export class SnapshotResolver {
   })
   async manifest(@Root() snapshot: Snapshot, @Ctx() { services }: GraphQLContext) {
     return JSON.stringify(await services.snapshots.reader.manifest(await services.snapshots.get(snapshot.id)));
+  }
+
+  @FieldResolver(() => [SnapshotCopy], {
+    description:
+      'Where the snapshot is kept: its primary first, then each replica with its copy and verification state.',
+  })
+  async copies(@Root() snapshot: Snapshot, @Ctx() { loaders }: GraphQLContext): Promise<SnapshotCopy[]> {
+    const root = snapshot.storageRoot ?? '';
+    const named = root.startsWith('storage:') ? root.slice('storage:'.length) : null;
+    const primary = Object.assign(new SnapshotCopy(), {
+      storageId: named,
+      isPrimary: true,
+      status: 'COPIED',
+      copiedAt: snapshot.createdAt,
+      verificationStatus: snapshot.verificationStatus,
+      verifiedAt: snapshot.verifiedAt,
+      error: snapshot.verificationError,
+    });
+    const replicas = (await loaders.snapshotCopies.load(snapshot.id)).map((c) =>
+      Object.assign(new SnapshotCopy(), {
+        storageId: c.storageId,
+        isPrimary: false,
+        status: c.status,
+        copiedAt: c.copiedAt,
+        verificationStatus: c.verificationStatus,
+        verifiedAt: c.verifiedAt,
+        error: c.error,
+      }),
+    );
+    return [primary, ...replicas];
   }
 
   @FieldResolver(() => SnapshotContents, {

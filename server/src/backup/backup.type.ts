@@ -103,6 +103,22 @@ export class SnapshotContents {
   }
 }
 
+@ObjectType({
+  description: 'One copy of a snapshot: the primary (where it was written) or a replica on another storage (3-2-1).',
+})
+export class SnapshotCopy {
+  @Field(() => ID, { nullable: true, description: 'The storage (see storages); null for a LOCAL primary.' })
+  storageId!: string | null;
+  @Field({ description: 'True for the copy the backup wrote; replicas are copied from it.' }) isPrimary!: boolean;
+  @Field({ description: 'PENDING, COPYING, COPIED (its manifest stored) or FAILED (see error)' }) status!: string;
+  @Field(() => Date, { nullable: true }) copiedAt!: Date | null;
+  @Field({ description: 'UNVERIFIED, VERIFIED or FAILED (verifySnapshot checks every copy)' })
+  verificationStatus!: string;
+  @Field(() => Date, { nullable: true }) verifiedAt!: Date | null;
+  @Field(() => String, { nullable: true, description: 'Why the last copy or verification failed' }) error!:
+    string | null;
+}
+
 @ObjectType({ description: 'An immutable restore point of one repository.' })
 export class Snapshot {
   @Field(() => ID) id!: string;
@@ -130,6 +146,7 @@ export class Snapshot {
   @Field(() => String, { nullable: true }) verificationError!: string | null;
   @Field() manifestSha256!: string;
   @Field({ description: 'Where the artifacts live, relative to the storage root.' }) storagePrefix!: string;
+  storageRoot!: string;
   @Field() createdAt!: Date;
 
   static from(e: SnapshotEntity): Snapshot {

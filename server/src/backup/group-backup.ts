@@ -11,7 +11,13 @@ import type { Logger } from '../shared/logger.js';
 import { BackupRunEntity, BackupRunItemEntity } from './backup.entity.js';
 import type { MetadataSource } from './backup.ports.js';
 import { writeMetadataArtifacts } from './metadata-artifacts.js';
-import { finishItem, type ItemContext, type ItemOutcome, type VerifySnapshot } from './backup-item.js';
+import {
+  finishItem,
+  type ItemContext,
+  type ItemOutcome,
+  type ReplicateSnapshot,
+  type VerifySnapshot,
+} from './backup-item.js';
 import { groupSnapshotPrefix } from '../snapshot/artifact-keys.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
@@ -26,6 +32,7 @@ export interface GroupBackupDeps {
   encryptionKey(run: BackupRunEntity): Promise<{ key: Buffer; keyId: string } | null>;
   instanceUrl(connectionId: string): Promise<string>;
   verify: VerifySnapshot;
+  replicate?: ReplicateSnapshot;
   clock: Clock;
   logger: Logger;
 }
@@ -49,6 +56,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
           warnings: item.warnings,
           ctx,
           verify: deps.verify,
+          replicate: deps.replicate,
           snapshots,
         });
     }
@@ -111,6 +119,15 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       encryptionCredentialId,
     });
     const isPartial = Object.values(metadata).some((m) => m.status === 'FAILED');
-    return finishItem({ run, snapshot, isPartial, warnings, ctx, verify: deps.verify, snapshots });
+    return finishItem({
+      run,
+      snapshot,
+      isPartial,
+      warnings,
+      ctx,
+      verify: deps.verify,
+      replicate: deps.replicate,
+      snapshots,
+    });
   };
 }

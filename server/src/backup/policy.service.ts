@@ -40,8 +40,8 @@ export interface PolicyServiceDeps {
   encryptionKeyVersion: (credentialId: string) => Promise<number>;
   /** Throws VALIDATION_FAILED when a LOCAL storage path is not one Labkeeper may own (storage/storage-path.ts). Default: any path. */
   checkStoragePath?: (path: string) => Promise<void>;
-  /** Throws VALIDATION_FAILED unless the id names a storage (storages/). Default: any id. */
-  checkStorageId?: (id: string) => Promise<void>;
+  /** Throws VALIDATION_FAILED on `field` unless the id names a storage (storages/). Default: any id. */
+  checkStorageId?: (id: string, field: string) => Promise<void>;
 }
 
 export class PolicyService {
@@ -51,7 +51,7 @@ export class PolicyService {
   private readonly logger: Logger;
   private readonly encryptionKeyVersion: (credentialId: string) => Promise<number>;
   private readonly checkStoragePath: (path: string) => Promise<void>;
-  private readonly checkStorageId: (id: string) => Promise<void>;
+  private readonly checkStorageId: (id: string, field: string) => Promise<void>;
 
   constructor(deps: PolicyServiceDeps) {
     this.dataSource = deps.dataSource;
@@ -98,14 +98,16 @@ export class PolicyService {
   ): Promise<BackupPolicyEntity> {
     const value = validatePolicy(input);
     if (value.storage.path) await this.checkStoragePath(value.storage.path);
-    if (value.storage.storageId) await this.checkStorageId(value.storage.storageId);
+    if (value.storage.storageId) await this.checkStorageId(value.storage.storageId, 'storage.storageId');
+    for (const id of value.storage.replicaStorageIds ?? []) await this.checkStorageId(id, 'storage.replicaStorageIds');
     const chainKey = await this.chainKeyFor(value);
     const policy = await this.forOrganization(organizationId);
     const current = policy.value.storage;
     const storageChanged =
       value.storage.kind !== current?.kind ||
       (value.storage.path ?? null) !== (current?.path ?? null) ||
-      (value.storage.storageId ?? null) !== (current?.storageId ?? null);
+      (value.storage.storageId ?? null) !== (current?.storageId ?? null) ||
+      (value.storage.replicaStorageIds ?? []).join() !== (current?.replicaStorageIds ?? []).join();
     if (options.mayChangeStorage === false && storageChanged) {
       throw new DomainError('FORBIDDEN', 'Only an ADMIN token may change where backups are stored (input.storage).', {
         details: { fields: { storage: 'may be changed by an ADMIN token only' } },

@@ -116,6 +116,12 @@ export class StorageShape {
   @Field(() => String, { nullable: true, description: 'LOCAL only: null = <data dir>/backups' }) path?: string | null;
   @Field(() => ID, { nullable: true, description: 'STORAGE only: the id of a storage (see storages)' })
   storageId?: string | null;
+  @Field(() => [ID], {
+    nullable: true,
+    description:
+      'Replicas (3-2-1): storages each new snapshot is copied to once the primary has its manifest. Default none.',
+  })
+  replicaStorageIds?: string[] | null;
 }
 
 export enum DrillTargetKindEnum {
@@ -182,7 +188,7 @@ export class PolicySettingsShape {
       timeZone: v.timeZone,
       window: v.window,
       retention: v.retention,
-      storage: v.storage,
+      storage: { ...v.storage, replicaStorageIds: v.storage.replicaStorageIds ?? [] },
       compression: v.compression,
       encryptionCredentialId: v.encryption?.credentialId ?? null,
       verifyAfterBackup: v.verifyAfterBackup,
@@ -206,6 +212,7 @@ export class PolicySettingsShape {
         kind: input.storage.kind,
         path: input.storage.path ?? null,
         storageId: input.storage.storageId ?? null,
+        replicaStorageIds: input.storage.replicaStorageIds ?? null,
       } as BackupPolicyValue['storage'],
       compression: input.compression,
       encryption:

@@ -77,8 +77,16 @@ export interface BackupPolicyValue {
   timeZone: string; // IANA
   window: BackupWindow | null;
   retention: Retention;
-  /** LOCAL: a directory (path null = <data dir>/backups); STORAGE: the named storage `storageId` (S3). */
-  storage: { kind: 'LOCAL' | 'STORAGE'; path: string | null; storageId?: string | null };
+  /**
+   * LOCAL: a directory (path null = <data dir>/backups); STORAGE: the named storage `storageId` (S3).
+   * `replicaStorageIds`: storages each new snapshot is copied to once the primary has its manifest (3-2-1).
+   */
+  storage: {
+    kind: 'LOCAL' | 'STORAGE';
+    path: string | null;
+    storageId?: string | null;
+    replicaStorageIds?: string[];
+  };
   compression: 'NONE' | 'GZIP' | 'BROTLI';
   /** Credential (kind ENCRYPTION_KEY) whose secret derives the AES-256-GCM key; null = not encrypted. */
   encryption: { credentialId: string } | null;

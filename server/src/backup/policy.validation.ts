@@ -286,20 +286,36 @@ function validateStorage(p: Problems, v: unknown): BackupPolicyValue['storage'] 
   const s = p.obj(v, 'storage');
   const kind = s && p.oneOf(s.kind, 'storage.kind', ['LOCAL', 'STORAGE'] as const);
   if (!s || !kind) return undefined;
+  const replicaStorageIds = validateReplicas(p, s.replicaStorageIds, kind === 'STORAGE' ? s.storageId : null);
+  if (!replicaStorageIds) return undefined;
+  const replicas = replicaStorageIds.length ? { replicaStorageIds } : {};
   if (kind === 'STORAGE') {
     if (typeof s.storageId !== 'string' || s.storageId.trim() === '')
       return p.add('storage.storageId', 'must be the id of a storage (storages) when kind is STORAGE');
     if (s.path !== null && s.path !== undefined && s.path !== '')
       return p.add('storage.path', 'must be null when kind is STORAGE (the storage says where)');
-    return { kind, path: null, storageId: s.storageId };
+    return { kind, path: null, storageId: s.storageId, ...replicas };
   }
   if (s.storageId !== null && s.storageId !== undefined)
     return p.add('storage.storageId', 'must be null when kind is LOCAL');
-  if (s.path === null || s.path === undefined || s.path === '') return { kind, path: null };
+  if (s.path === null || s.path === undefined || s.path === '') return { kind, path: null, ...replicas };
   if (typeof s.path !== 'string' || !isAbsolute(s.path) || s.path.includes('\0')) {
     return p.add('storage.path', 'must be an absolute path on the worker, or null for <data dir>/backups');
   }
-  return { kind, path: s.path };
+  return { kind, path: s.path, ...replicas };
+}
+
+/** Replica storages: ids of storages, distinct, none the primary; at most 5. */
+function validateReplicas(p: Problems, v: unknown, primaryId: unknown): string[] | undefined {
+  if (v === null || v === undefined) return [];
+  const field = 'storage.replicaStorageIds';
+  if (!Array.isArray(v) || v.some((id) => typeof id !== 'string' || id.trim() === ''))
+    return p.add(field, 'must be a list of storage ids (storages)');
+  const ids = v as string[];
+  if (new Set(ids).size !== ids.length) return p.add(field, 'must not name a storage twice');
+  if (ids.includes(primaryId as string)) return p.add(field, 'must not name the primary storage');
+  if (ids.length > 5) return p.add(field, 'must name at most 5 storages');
+  return ids;
 }
 
 function validateEncryption(p: Problems, v: unknown): BackupPolicyValue['encryption'] | undefined {

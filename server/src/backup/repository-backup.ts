@@ -40,6 +40,7 @@ import {
   finishItem,
   type ItemContext,
   type ItemOutcome,
+  type ReplicateSnapshot,
   type VerifySnapshot,
 } from './backup-item.js';
 import type { MetadataSource } from './backup.ports.js';
@@ -66,6 +67,8 @@ export interface RepositoryBackupDeps {
   workDir: string;
   /** Verification after backup (policy.verifyAfterBackup). */
   verify: VerifySnapshot;
+  /** Copies to the policy's replica storages. */
+  replicate?: ReplicateSnapshot;
   /** A group's metadata snapshot (group-backup.ts). */
   groupBackup(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome>;
   /**
@@ -167,6 +170,7 @@ export class RepositoryBackup {
         warnings: item.warnings,
         ctx,
         verify: this.deps.verify,
+        replicate: this.deps.replicate,
         snapshots,
       });
 
@@ -210,6 +214,7 @@ export class RepositoryBackup {
         warnings: attempt.warnings,
         ctx,
         verify: this.deps.verify,
+        replicate: this.deps.replicate,
         snapshots,
       });
     } finally {

@@ -15,6 +15,7 @@ import { LocalStorage } from '../storage/local-storage.js';
 import { BackupRunEntity } from './backup.entity.js';
 import { MANIFEST_FILE, parseManifest } from '../snapshot/manifest.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
+import type { SnapshotReplicator } from '../snapshot/snapshot-replicator.js';
 
 const SWEEP_AFTER_MS = 60 * 60 * 1000;
 
@@ -31,6 +32,8 @@ export interface SnapshotServiceDeps {
   reader: SnapshotReader;
   verifier: SnapshotVerifier;
   logger: Logger;
+  /** The snapshot's replicas: deleted with it. */
+  replicator?: SnapshotReplicator;
   /** The pin on a snapshot, if any (pins live with the anomaly rules); a pinned snapshot is not deleted. */
   pinOf?: (snapshotId: string) => Promise<{ reason: string; anomalyId: string | null } | null>;
 }
@@ -42,9 +45,11 @@ export class SnapshotService {
   readonly reader: SnapshotReader;
   private readonly verifier: SnapshotVerifier;
   private readonly logger: Logger;
+  private readonly replicator: SnapshotReplicator | null;
   private readonly pinOf: NonNullable<SnapshotServiceDeps['pinOf']>;
 
   constructor(deps: SnapshotServiceDeps) {
+    this.replicator = deps.replicator ?? null;
     this.dataSource = deps.dataSource;
     this.stores = deps.stores;
     this.reader = deps.reader;
@@ -180,8 +185,9 @@ export class SnapshotService {
   }
 
   /**
-   * Deletes a snapshot and its artifacts. Refused (CONFLICT) while it is pinned (SNAPSHOT_PINNED,
-   * naming the pin's reason and anomaly) or while another snapshot builds on it.
+   * Deletes a snapshot and its artifacts, on its replicas first, then on its primary. Refused
+   * (CONFLICT) while it is pinned (SNAPSHOT_PINNED, naming the pin's reason and anomaly) or while
+   * another snapshot builds on it.
    */
   async delete(id: string, options: { reason?: string } = {}): Promise<void> {
     const snapshot = await this.reader.snapshot(id);
@@ -193,6 +199,7 @@ export class SnapshotService {
         id,
         dependents.map((d) => d.id),
       );
+    await this.replicator?.deleteCopies(snapshot);
     const store = await this.stores.at(snapshot.storageRoot);
     const keys: string[] = [];
     for await (const key of store.list(`${snapshot.storagePrefix}/`)) keys.push(key);

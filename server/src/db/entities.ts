@@ -14,6 +14,7 @@ import {
 } from '../organizations/organization.entity.js';
 import { WorkerEntity } from '../workers/worker.entity.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { SnapshotCopyEntity } from '../snapshot/snapshot-copy.entity.js';
 import {
   EventHookEntity,
   PendingEventBackupEntity,
@@ -39,6 +40,7 @@ export const ENTITIES = [
   BackupRunEntity,
   BackupRunItemEntity,
   SnapshotEntity,
+  SnapshotCopyEntity,
   RestoreRunEntity,
   RestoreMappingEntity,
   DrillRunEntity,

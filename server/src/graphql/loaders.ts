@@ -15,6 +15,7 @@ import type { SyncRunEntity } from '../organizations/organization.entity.js';
 import type { RepositoryCountsValue } from '../organizations/organization.service.js';
 import type { Services } from '../services.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import type { SnapshotCopyEntity } from '../snapshot/snapshot-copy.entity.js';
 
 export interface Loaders {
   /** Repository id → its newest snapshot, or null before its first backup. */
@@ -29,6 +30,8 @@ export interface Loaders {
   connection: DataLoader<string, ConnectionEntity | null>;
   /** Snapshot id → the snapshot, or null when retention deleted it. */
   snapshot: DataLoader<string, SnapshotEntity | null>;
+  /** Snapshot id → its replicas. */
+  snapshotCopies: DataLoader<string, SnapshotCopyEntity[]>;
 }
 
 /** One row per key, or null: `rows` may come in any order and miss keys. */
@@ -63,5 +66,13 @@ export function createLoaders(services: Services, options: { cache?: boolean } =
       cache,
     }),
     snapshot: new DataLoader(async (ids) => oneEach(await services.snapshots.byIds(ids), (s) => s.id)(ids), { cache }),
+    snapshotCopies: new DataLoader(
+      async (ids) => {
+        const bySnapshot = new Map<string, SnapshotCopyEntity[]>(ids.map((id) => [id, []]));
+        for (const copy of await services.replicator.copiesOf(ids)) bySnapshot.get(copy.snapshotId)?.push(copy);
+        return ids.map((id) => bySnapshot.get(id)!);
+      },
+      { cache },
+    ),
   };
 }

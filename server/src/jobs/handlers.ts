@@ -98,6 +98,12 @@ export async function defineJobs(
     if (started.length > 0) log.info({ runs: started.length }, 'scheduled backups started');
   });
 
+  define('snapshot.replicate', ({ snapshotId, storageId }) => services.replicator.replicate(snapshotId, storageId), {
+    concurrency,
+    keepLockedMs: lockLifetimeMs,
+    outage,
+  });
+
   define('restore.run', ({ runId }) => services.restores.execute(runId), {
     keepLockedMs: lockLifetimeMs,
     outage,

@@ -19,6 +19,8 @@ export type Jobs = {
   'audit.prune': Record<string, never>;
   /** Every hour: apply each organization's retention. */
   'retention.prune': Record<string, never>;
+  /** Copy one committed snapshot to one replica storage (artifacts, LFS objects, the manifest last). */
+  'snapshot.replicate': { snapshotId: string; storageId: string };
   /** One restore run. */
   'restore.run': { runId: string };
   /** One restore drill. */

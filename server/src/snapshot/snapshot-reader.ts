@@ -26,12 +26,25 @@ export interface StoredFile {
   sha256?: string;
 }
 
+/** Which storage root to read a snapshot's files from (default: the primary, `snapshot.storageRoot`). */
+export type RootOf = (snapshot: SnapshotEntity) => Promise<string>;
+
 export class SnapshotReader {
   constructor(
     private readonly dataSource: DataSource,
     private readonly stores: StorageRoots,
     private readonly codec: ArtifactCodec,
+    private readonly rootOf: RootOf = async (snapshot) => snapshot.storageRoot,
   ) {}
+
+  /**
+   * The same reader, reading each snapshot's files from the root `rootOf` picks: a replica's
+   * (snapshot-replicator.ts), for restores and drills that fall back to a healthy copy, or for
+   * the verification of one replica. Keys are the same on every copy.
+   */
+  readingFrom(rootOf: RootOf): SnapshotReader {
+    return new SnapshotReader(this.dataSource, this.stores, this.codec, rootOf);
+  }
 
   async snapshot(id: string): Promise<SnapshotEntity> {
     const found = /^[0-9a-f-]{36}$/i.test(id)
@@ -114,7 +127,7 @@ export class SnapshotReader {
    * its manifest and the LFS objects it lists. `info` is null for a file missing from storage.
    */
   async *storedFiles(snapshot: SnapshotEntity, manifest: Manifest): AsyncIterable<StoredFile> {
-    const store = await this.stores.at(snapshot.storageRoot);
+    const store = await this.stores.at(await this.rootOf(snapshot));
     const keyId = manifest.encryption?.keyId ?? null;
     const keys: { key: string; sha256?: string }[] = [
       ...manifest.artifacts.map((a) => ({ key: artifactKey(snapshot.storagePrefix, a.path), sha256: a.sha256 })),
@@ -128,7 +141,7 @@ export class SnapshotReader {
 
   /** Any key of the snapshot's storage root, as stored. */
   async openKey(snapshot: SnapshotEntity, key: string): Promise<Readable> {
-    return (await this.stores.at(snapshot.storageRoot)).open(key);
+    return (await this.stores.at(await this.rootOf(snapshot))).open(key);
   }
 
   private decoded(

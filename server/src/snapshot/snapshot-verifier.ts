@@ -3,6 +3,8 @@
  * restore): proof that what is stored can be restored, by the one checker (snapshot-checker.ts)
  * reading this snapshot's artifacts, its whole bundle chain back into git, its LFS objects and
  * its metadata. The outcome is recorded on the snapshot (VERIFIED or FAILED with the problems).
+ * Each COPIED replica is checked the same way, reading its whole chain from that replica; its
+ * outcome is recorded on the copy and its problems are part of the result, named by storage.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import type { DataSource } from 'typeorm';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { SnapshotChecker } from './snapshot-checker.js';
+import type { SnapshotReplicator } from './snapshot-replicator.js';
 import { SnapshotEntity } from './snapshot.entity.js';
 import type { SnapshotReader } from './snapshot-reader.js';
 
@@ -26,6 +29,8 @@ export interface SnapshotVerifierDeps {
   logger: Logger;
   /** Scratch repositories go to `<workDir>/tmp/verify-*`, removed afterwards. */
   workDir: string;
+  /** The snapshot's replicas, and a checker reading from one storage root. */
+  replicas?: { copies: SnapshotReplicator; checkerAt: (storageRoot: string) => SnapshotChecker };
 }
 
 export class SnapshotVerifier {
@@ -36,11 +41,29 @@ export class SnapshotVerifier {
     await mkdir(join(this.deps.workDir, 'tmp'), { recursive: true });
     const scratch = await mkdtemp(join(this.deps.workDir, 'tmp', 'verify-'));
     try {
-      const { problems } = await this.deps.checker.check(snapshot, { scratch });
+      const { problems } = await this.deps.checker.check(snapshot, { scratch: await made(join(scratch, 'primary')) });
+      problems.push(...(await this.checkReplicas(snapshot, scratch)));
       return await this.record(snapshot, { ok: problems.length === 0, problems });
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
+  }
+
+  private async checkReplicas(snapshot: SnapshotEntity, scratch: string): Promise<string[]> {
+    const replicas = this.deps.replicas;
+    if (!replicas) return [];
+    const problems: string[] = [];
+    for (const copy of await replicas.copies.copiesOf([snapshot.id])) {
+      if (copy.status !== 'COPIED') continue;
+      const found = (
+        await replicas
+          .checkerAt(copy.storageRoot)
+          .check(snapshot, { scratch: await made(join(scratch, copy.storageId)) })
+      ).problems;
+      await replicas.copies.recordVerification(snapshot.id, copy.storageId, found);
+      problems.push(...found.map((p) => `replica on storage ${copy.storageId}: ${p}`));
+    }
+    return problems;
   }
 
   private async record(snapshot: SnapshotEntity, result: VerificationResult) {
@@ -52,4 +75,9 @@ export class SnapshotVerifier {
       this.deps.logger.warn({ snapshotId: snapshot.id, problems: result.problems }, 'snapshot verification failed');
     return { snapshot, result };
   }
+}
+
+async function made(dir: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  return dir;
 }

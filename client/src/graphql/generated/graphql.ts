@@ -60,6 +60,8 @@ export type BackupStorageInput = {
   kind: string;
   /** LOCAL only: null = <data dir>/backups */
   path?: string | null | undefined;
+  /** Replicas (3-2-1): storages each new snapshot is copied to once the primary has its manifest. Default none. */
+  replicaStorageIds?: Array<string | number> | null | undefined;
   /** STORAGE only: the id of a storage (see storages) */
   storageId?: string | number | null | undefined;
 };

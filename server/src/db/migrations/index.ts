@@ -15,6 +15,7 @@ import { EventDrivenBackups1796212718570 } from './1796212718570-EventDrivenBack
 import { AuditEvents1796214864281 } from './1796214864281-AuditEvents.js';
 import { Storages1796215072098 } from './1796215072098-Storages.js';
 import { SnapshotPinsAndAnomalies1796216604392 } from './1796216604392-SnapshotPinsAndAnomalies.js';
+import { SnapshotCopies1796223142592 } from './1796223142592-SnapshotCopies.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -34,4 +35,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AuditEvents1796214864281,
   Storages1796215072098,
   SnapshotPinsAndAnomalies1796216604392,
+  SnapshotCopies1796223142592,
 ];
