@@ -6,7 +6,7 @@
  *   foundations  shared/ config/                        import nothing of the domain
  *   adapters     gitlab/ storage/ git/ events/          import no domain module, no edge
  *   domains      access/ credentials/ connections/ organizations/ workers/ snapshot/ backup/
- *                restore/ dashboard/ metrics/ webhooks/ audit/  never import an edge
+ *                restore/ dashboard/ metrics/ webhooks/ audit/ alerts/  never import an edge
  *   edges        graphql/ jobs/ web/, and inside a domain its GraphQL surface (*.resolver.ts,
  *                *.type.ts, *.inputs.ts, *.args.ts) and HTTP routes (*.routes.ts)
  *   root         app.ts main.ts worker.ts services.ts db/  may import everything
@@ -16,7 +16,7 @@
  */
 
 const DOMAINS =
-  'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics|webhooks|storages|audit';
+  'access|credentials|connections|organizations|workers|snapshot|backup|restore|dashboard|metrics|webhooks|storages|audit|alerts';
 const ADAPTERS = 'gitlab|storage|git|events';
 const EDGES = 'graphql|jobs|web';
 const FOUNDATIONS = 'shared|config';
@@ -123,6 +123,23 @@ module.exports = {
       to: { path: '^server/src/webhooks/' },
     },
     {
+      name: 'alerts-read-rows-not-domains',
+      severity: 'error',
+      comment:
+        'alerts/ (notification channels, rules, deliveries) is told of finished runs, failed drills and ' +
+        'anomalies by the composition root and reads their rows; of the other domains it imports only ' +
+        'credentials/ (the Password Manager holds its secrets), so every domain stays free of it.',
+      from: { path: '^server/src/alerts/', pathNot: domainSurface },
+      to: { path: domain, pathNot: '^server/src/(alerts|credentials)/' },
+    },
+    {
+      name: 'no-domain-depends-on-alerts',
+      severity: 'error',
+      comment: 'Domains report to alerts through callbacks the composition root wires; none imports alerts/.',
+      from: { path: domain, pathNot: '^server/src/alerts/' },
+      to: { path: '^server/src/alerts/' },
+    },
+    {
       name: 'snapshot-below-backup-and-restore',
       severity: 'error',
       comment:
@@ -130,7 +147,7 @@ module.exports = {
         'of them (nor any other domain but credentials/ for keys), so the format has one room.',
       from: { path: '^server/src/snapshot/', pathNot: domainSurface },
       to: {
-        path: `^server/src/(backup|restore|connections|organizations|workers|access|dashboard|metrics|webhooks|audit)/`,
+        path: `^server/src/(backup|restore|connections|organizations|workers|access|dashboard|metrics|webhooks|audit|alerts)/`,
       },
     },
     {

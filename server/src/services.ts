@@ -59,6 +59,8 @@ import { EventBackupScheduler } from './webhooks/event-backup-scheduler.js';
 import { EventHookService } from './webhooks/event-hook.service.js';
 import { WebhookReceiver } from './webhooks/webhook-receiver.service.js';
 import { AnomalyService } from './webhooks/anomaly.service.js';
+import { AlertService } from './alerts/alert.service.js';
+import { NotificationChannelService, channelsUsingCredential } from './alerts/notification-channel.service.js';
 
 /** Every domain service of one process, built once by buildServices. */
 export interface Services {
@@ -91,6 +93,10 @@ export interface Services {
   eventBackups: EventBackupScheduler;
   /** Snapshot diffs, anomaly rules on each new snapshot, and pins. */
   anomalies: AnomalyService;
+  /** Notification channels (where alerts go). */
+  notificationChannels: NotificationChannelService;
+  /** Alert rules, deduplicated occurrences and their deliveries. */
+  alerts: AlertService;
   oauthRedirectUri: string;
 }
 
@@ -116,8 +122,9 @@ export function buildServices(given: ServiceInfrastructure): Services {
     new GitLabHttp({ ...given.gitlab?.retry, logger: given.logger, observer: given.metrics?.gitlab });
   const infra: ServiceInfrastructure = { ...given, gitlab: { ...given.gitlab, http } };
   const people = buildAccessAndConnections(infra);
-  const backup = buildBackup(infra, people);
-  const restore = buildRestore(infra, people, backup);
+  const alerts = buildAlerts(infra, people);
+  const backup = buildBackup(infra, people, alerts);
+  const restore = buildRestore(infra, people, backup, alerts);
   const { dataSource, clock, config, logger, box } = infra;
   const log = componentLogger(logger);
   return {
@@ -148,6 +155,8 @@ export function buildServices(given: ServiceInfrastructure): Services {
     storages: backup.storages,
     eventHooks: people.eventHooks,
     anomalies: backup.anomalies,
+    notificationChannels: alerts.channels,
+    alerts: alerts.alerts,
     webhookReceiver: new WebhookReceiver(dataSource, box, clock, log('webhooks'), config.events),
     eventBackups: new EventBackupScheduler(dataSource, backup.backupRuns, clock, log('webhooks'), config.events),
     oauthRedirectUri: people.redirectUri,
@@ -182,6 +191,7 @@ function buildAccessAndConnections({
     ...(await records.usersOfCredential(id)).map((c) => `connection ${c}`),
     ...(await encryptionUsers(dataSource, id)),
     ...(await storagesUsingCredential(dataSource, id)),
+    ...(await channelsUsingCredential(dataSource, id)),
   ]);
   const sessions = new GitLabSessions(
     dataSource,
@@ -254,10 +264,37 @@ function buildAccessAndConnections({
   };
 }
 
+/**
+ * Notification channels and alerts. Built before backups and restores, which report finished
+ * runs, failed drills and anomalies to it; it reads their rows, and imports none of them.
+ */
+function buildAlerts(
+  { config, logger, clock, dataSource, queue }: ServiceInfrastructure,
+  people: ReturnType<typeof buildAccessAndConnections>,
+) {
+  const log = logger.child({ component: 'alerts' });
+  const channels = new NotificationChannelService(
+    dataSource,
+    people.credentials,
+    clock,
+    log,
+    config.alerts.requestTimeoutMs,
+  );
+  const alerts = new AlertService(dataSource, people.credentials, queue, clock, log, {
+    publicUrl: config.publicUrl,
+    ...config.alerts,
+  });
+  /** Never blocks nor fails the caller: a lost call is caught up by the minute's `alerts.evaluate`. */
+  const report = (what: string, call: () => Promise<unknown>) =>
+    void call().catch((error: unknown) => log.warn({ err: error }, `alert for ${what} could not be raised`));
+  return { channels, alerts, report };
+}
+
 /** Policies, snapshots (reader, checker, verifier), repository and group backups, runs, retention. */
 function buildBackup(
   { config, logger, clock, dataSource, box, pubSub, queue, gitlab, metrics }: ServiceInfrastructure,
   people: ReturnType<typeof buildAccessAndConnections>,
+  alerts: ReturnType<typeof buildAlerts>,
 ) {
   const log = componentLogger(logger);
   const { credentials, connections, sessions, workers } = people;
@@ -294,6 +331,8 @@ function buildBackup(
     { reader, keyFor: keys.forArtifact, workDir: config.dataDir },
     clock,
     log('anomalies'),
+    undefined,
+    async (anomaly) => alerts.report('an anomaly', () => alerts.alerts.recordAnomaly(anomaly.id)),
   );
   const snapshots = new SnapshotService({
     dataSource,
@@ -354,10 +393,12 @@ function buildBackup(
     http: gitlab?.http,
     onStepsTimed: metrics?.stepsTimed,
   });
-  const afterRun = (runId: string) =>
+  const afterRun = (runId: string) => {
+    alerts.report('a finished run', () => alerts.alerts.recordRun(runId));
     void anomalies
       .evaluateRun(runId)
       .catch((error: unknown) => logger.warn({ err: error, runId }, 'anomaly rules could not be evaluated'));
+  };
   const backupRuns = new BackupRunService({
     dataSource,
     policies,
@@ -397,6 +438,7 @@ function buildRestore(
   { config, logger, clock, dataSource, box, pubSub, queue, gitlab }: ServiceInfrastructure,
   people: ReturnType<typeof buildAccessAndConnections>,
   backup: ReturnType<typeof buildBackup>,
+  alerts: ReturnType<typeof buildAlerts>,
 ) {
   const log = componentLogger(logger);
   const newProjectDeps: NewProjectDeps = {
@@ -428,7 +470,11 @@ function buildRestore(
     queue,
     clock,
     logger: log('drill'),
-    publish: (e) => pubSub.publish('DRILL_CHANGED', e),
+    publish: (e) => {
+      pubSub.publish('DRILL_CHANGED', e);
+      if (e.isTerminal && e.status === 'FAILED')
+        alerts.report('a failed drill', () => alerts.alerts.recordDrill(e.drillRunId));
+    },
   });
   const drillScheduler = new DrillScheduler({
     dataSource,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../server/src/shared/clock.js';
 import { nextJob, startTestApp, type TestApp } from '../support/app.js';
@@ -93,6 +94,38 @@ beforeAll(async () => {
   const created = await gql(`mutation { createApiToken(input: { name: "ci", role: VIEWER }) { token } }`);
   secrets.apiToken = created.data.createApiToken.token;
   responses.pop(); // the one response that must show the new API token, once
+  // notification channels: each kind's secret, saved, tested (nothing listens on port 9) and read back
+  secrets.signingSecret = `whsec-planted-${randomUUID()}`;
+  secrets.slackUrl = `http://127.0.0.1:9/services/T0/B0/${randomUUID()}`;
+  secrets.heartbeatUrl = `http://127.0.0.1:9/ping/${randomUUID()}`;
+  secrets.smtpPassword = `smtp-planted-${randomUUID()}`;
+  for (const input of [
+    { name: 'hook', kind: 'WEBHOOK', url: 'http://127.0.0.1:9/hook', signingSecret: secrets.signingSecret },
+    { name: 'slack', kind: 'SLACK', secretUrl: secrets.slackUrl },
+    { name: 'beat', kind: 'HEARTBEAT', secretUrl: secrets.heartbeatUrl },
+    {
+      name: 'mail',
+      kind: 'EMAIL',
+      email: {
+        host: '127.0.0.1',
+        port: 9,
+        username: 'u',
+        password: secrets.smtpPassword,
+        from: 'a@b.c',
+        to: ['d@e.f'],
+      },
+    },
+  ]) {
+    const channel = await gql(
+      `mutation($i: NotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`,
+      { i: input },
+    );
+    const tested = await gql(`mutation($id: ID!) { testNotificationChannel(id: $id) { isDelivered message } }`, {
+      id: channel.data.createNotificationChannel.id,
+    });
+    expect(tested.data.testNotificationChannel.isDelivered).toBe(false);
+  }
+  await gql(`{ notificationChannels { id name kind url secretCredentialId email { host port username from to } } }`);
   // read everything back
   await gql(`{ connections { id instanceUrl method status statusReason login gitlabUser { id username name webUrl } scopes tokenExpiresAt credentialId oauthClientId hasCustomCaCertificate warnings writeScopes writeAuthorizedAt }
     credentials { id name kind username fingerprint description } apiTokens { id name prefix role }

@@ -3,6 +3,7 @@
  * anomaly rules record it and pin the previous snapshot, and a retention pass that would delete
  * that snapshot (or an administrator's deleteSnapshot) keeps it until it is unpinned.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
@@ -98,4 +99,103 @@ it('force-push of the default branch → flagged, recorded, previous snapshot pi
   await t.app.services.retention.prune(organizationId);
   expect(await exists(snapshotB)).toBe(false);
   expect(await exists(await snapshotOf(a.runId))).toBe(false);
+});
+
+it('protected-branch, record and size rules; metadata and organization diffs', async () => {
+  const bob = aUser(sim, 'bob');
+  const group = sim.createGroup({ path: 'globex', ownerId: bob.id });
+  const project = sim.createProject({ namespaceId: group.id, path: 'svc' });
+  sim.createBranch(project.id, { branch: 'release' });
+  sim.pushCommit(project.id, { branch: 'release', files: { 'release.txt': 'r1\n' } });
+  sim.protectBranch(project.id, { name: 'release*' });
+  sim.protectBranch(project.id, { name: 'stable' });
+  for (const name of ['bug', 'feature', 'docs', 'ops', 'ux']) sim.createLabel(project.id, { name });
+  const issue = sim.createIssue(project.id, { title: 'first title' });
+  // The default branch's tip carries nearly all of the repository's bytes.
+  sim.pushCommit(project.id, { files: { 'big.bin': randomBytes(150_000).toString('base64') } });
+  const { organizationId } = await connectOrganization(t, sim, {
+    userId: bob.id,
+    login: 'bob',
+    namespacePath: 'globex',
+  });
+  const a = await runBackup(t, organizationId);
+  expect(a.status).toBe('SUCCEEDED');
+  const snapshotA = await snapshotOf(a.runId);
+  const between = new Date();
+
+  for (const name of ['bug', 'feature', 'docs']) sim.deleteLabel(project.id, name);
+  issue.title = 'second title';
+  sim.unprotectBranch(project.id, 'stable');
+  sim.rewriteBranch(project.id, { files: { 'small.txt': 'no big file any more\n' } });
+  sim.rewriteBranch(project.id, { branch: 'release', files: { 'release.txt': 'r2\n' } });
+  const b = await runBackup(t, organizationId);
+  expect(b.status).toBe('SUCCEEDED');
+  const snapshotB = await snapshotOf(b.runId);
+
+  const diff = (
+    await t.gql(
+      `query($f: ID!, $to: ID!) { snapshotDiff(fromSnapshotId: $f, toSnapshotId: $to) {
+        moved { ref isForced isProtected } gitBytesBefore gitBytesAfter
+        metadata { type isCompared recordsBefore removedCount changedCount removed { label } changed { key label fields } } } }`,
+      { f: snapshotA, to: snapshotB },
+    )
+  ).data.snapshotDiff;
+  expect(diff.moved).toEqual([
+    { ref: 'refs/heads/main', isForced: true, isProtected: false },
+    { ref: 'refs/heads/release', isForced: true, isProtected: true },
+  ]);
+  expect(diff.gitBytesAfter).toBeLessThan(diff.gitBytesBefore / 2);
+  const type = (name: string) => diff.metadata.find((m: { type: string }) => m.type === name);
+  expect(type('labels')).toMatchObject({ isCompared: true, recordsBefore: 5, removedCount: 3 });
+  expect(
+    type('labels')
+      .removed.map((r: { label: string }) => r.label)
+      .sort(),
+  ).toEqual(['bug', 'docs', 'feature']);
+  expect(type('issues').changed).toEqual([
+    { key: String(issue.id), label: 'second title', fields: expect.arrayContaining(['title']) },
+  ]);
+  expect(type('protected_branches')).toMatchObject({ removedCount: 1, removed: [{ label: 'stable' }] });
+
+  await t.app.services.anomalies.evaluateRun(b.runId);
+  const anomalies = await t.gql(
+    `query($o: ID!) { snapshotAnomalies(organizationId: $o) { kind previousSnapshotId } }`,
+    {
+      o: organizationId,
+    },
+  );
+  expect(anomalies.data.snapshotAnomalies.map((x: { kind: string }) => x.kind).sort()).toEqual([
+    'BRANCH_PROTECTION_REMOVED',
+    'FORCE_PUSH_DEFAULT_BRANCH',
+    'FORCE_PUSH_PROTECTED_BRANCH',
+    'MASS_RECORD_DELETION',
+    'SIZE_DROP',
+  ]);
+  expect(
+    new Set(anomalies.data.snapshotAnomalies.map((x: { previousSnapshotId: string }) => x.previousSnapshotId)),
+  ).toEqual(new Set([snapshotA]));
+
+  const org = (
+    await t.gql(
+      `query($o: ID!, $from: DateTimeISO!, $to: DateTimeISO!) { organizationDiff(organizationId: $o, from: $from, to: $to) {
+        compared unchanged entries { path fromSnapshotId toSnapshotId forcedRefs recordsRemoved recordsChanged } } }`,
+      { o: organizationId, from: between.toISOString(), to: new Date().toISOString() },
+    )
+  ).data.organizationDiff;
+  expect(org).toMatchObject({ compared: 2, unchanged: 0 }); // the repository and its group
+  expect(org.entries.filter((e: { path: string }) => e.path === 'globex/svc')).toEqual([
+    {
+      path: 'globex/svc',
+      fromSnapshotId: snapshotA,
+      toSnapshotId: snapshotB,
+      forcedRefs: ['refs/heads/main', 'refs/heads/release'],
+      recordsRemoved: 4,
+      recordsChanged: expect.any(Number),
+    },
+  ]);
+  const reversed = await t.gql(
+    `query($o: ID!, $from: DateTimeISO!, $to: DateTimeISO!) { organizationDiff(organizationId: $o, from: $from, to: $to) { compared } }`,
+    { o: organizationId, from: new Date().toISOString(), to: between.toISOString() },
+  );
+  expect(reversed.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { to: expect.any(String) } });
 });

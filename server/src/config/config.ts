@@ -45,6 +45,12 @@ export interface Config {
   metrics: { token: string | null; workerPort: number | null } | null;
   /** The audit log: events older than `retentionDays` are deleted (hourly job `audit.prune`). */
   audit: { retentionDays: number };
+  /**
+   * Alert deliveries (notification channels): a failed delivery is tried again after
+   * `retryBaseMs`, then twice as long each time, `maxAttempts` tries in all; each request gives up
+   * after `requestTimeoutMs`.
+   */
+  alerts: { retryBaseMs: number; maxAttempts: number; requestTimeoutMs: number };
 }
 
 const optional = z
@@ -95,6 +101,13 @@ const EnvSchema = z.object({
   LABKEEPER_METRICS_PORT: optional.pipe(z.coerce.number<string | undefined>().int().min(0).max(65535).optional()),
   LABKEEPER_AUDIT_RETENTION_DAYS: optional.pipe(
     z.coerce.number<string | undefined>().int().min(1).max(36_500).default(400),
+  ),
+  LABKEEPER_ALERT_RETRY_BASE_MS: optional.pipe(
+    z.coerce.number<string | undefined>().int().min(10).max(3_600_000).default(30_000),
+  ),
+  LABKEEPER_ALERT_MAX_ATTEMPTS: optional.pipe(z.coerce.number<string | undefined>().int().min(1).max(20).default(6)),
+  LABKEEPER_ALERT_TIMEOUT_MS: optional.pipe(
+    z.coerce.number<string | undefined>().int().min(100).max(300_000).default(15_000),
   ),
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   NODE_ENV: optional,
@@ -171,6 +184,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
         ? { token: e.LABKEEPER_METRICS_TOKEN ?? null, workerPort: e.LABKEEPER_METRICS_PORT ?? null }
         : null,
     audit: { retentionDays: e.LABKEEPER_AUDIT_RETENTION_DAYS },
+    alerts: {
+      retryBaseMs: e.LABKEEPER_ALERT_RETRY_BASE_MS,
+      maxAttempts: e.LABKEEPER_ALERT_MAX_ATTEMPTS,
+      requestTimeoutMs: e.LABKEEPER_ALERT_TIMEOUT_MS,
+    },
   };
 }
 

@@ -23,6 +23,7 @@ import {
   WebhookDeliveryEntity,
 } from '../webhooks/webhook.entity.js';
 import { StorageEntity } from '../storages/storage.entity.js';
+import { AlertDeliveryEntity, AlertEntity, NotificationChannelEntity } from '../alerts/alert.entity.js';
 
 /** Every TypeORM entity, passed as classes (globs do not work under ESM). */
 export const ENTITIES = [
@@ -52,4 +53,7 @@ export const ENTITIES = [
   SnapshotPinEntity,
   AuditEventEntity,
   StorageEntity,
+  NotificationChannelEntity,
+  AlertEntity,
+  AlertDeliveryEntity,
 ];

@@ -72,6 +72,17 @@ export function maskError(
   if (original instanceof GraphQLError) {
     if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
       const { http: _http, stacktrace: _stack, ...extensions } = original.extensions as Record<string, unknown>;
+      // graphql-js names the offending input in its wrapper ("Variable "$i" got invalid value … at
+      // "i.kind"; …"), not in the cause it wraps: name the path (as a field too), without echoing
+      // the whole value the wrapper prints (it may hold other inputs, secrets among them).
+      const variable =
+        graphQLError && /^Variable "\$[^"]+" got invalid value .*? at "([^"]+)"; /s.exec(graphQLError.message);
+      if (variable)
+        return {
+          message: `Invalid value at "${variable[1]}": ${original.message}`,
+          ...where,
+          extensions: { ...extensions, code, fields: { [variable[1]]: original.message } },
+        };
       return { message: original.message, ...where, extensions: { ...extensions, code } };
     }
     // graphql-js's own request errors (no path): about the client's document or variables.

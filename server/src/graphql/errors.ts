@@ -40,6 +40,7 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'ARTIFACT_NOT_FOUND':
     case 'DRILL_RUN_NOT_FOUND':
     case 'STORAGE_NOT_FOUND':
+    case 'NOTIFICATION_CHANNEL_NOT_FOUND':
       return 'NOT_FOUND';
     case 'CONFLICT':
     case 'CANCELED':
@@ -54,6 +55,7 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'DRILL_ALREADY_RUNNING':
     case 'STORAGE_IN_USE':
     case 'STORAGE_NAME_TAKEN':
+    case 'NOTIFICATION_CHANNEL_NAME_TAKEN':
       return 'CONFLICT';
     case 'FORBIDDEN':
       return 'FORBIDDEN';

@@ -14,6 +14,7 @@ import { DrillResolver, OrganizationDrillResolver } from '../restore/drill.resol
 import { ConnectionResolver } from '../connections/connection.resolver.js';
 import { CredentialResolver } from '../credentials/credential.resolver.js';
 import { StorageResolver } from '../storages/storage.resolver.js';
+import { NotificationChannelResolver } from '../alerts/notification-channel.resolver.js';
 import { OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
 import { DashboardResolver } from '../dashboard/dashboard.resolver.js';
 import { WorkerResolver } from '../workers/worker.resolver.js';
@@ -28,6 +29,7 @@ export const RESOLVERS = [
   ApiTokenResolver,
   CredentialResolver,
   StorageResolver,
+  NotificationChannelResolver,
   ConnectionResolver,
   OrganizationResolver,
   RepositoryResolver,

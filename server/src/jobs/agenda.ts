@@ -164,7 +164,9 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     agenda,
     queue: {
       async enqueue(name, data, options) {
-        await agenda.now(queueName(name, options?.worker), data);
+        const queue = queueName(name, options?.worker);
+        if (options?.delayMs) await agenda.schedule(new Date(Date.now() + options.delayMs), queue, data);
+        else await agenda.now(queue, data);
       },
     },
     ping: () => ping().catch(() => false),

@@ -132,6 +132,12 @@ export async function defineJobs(
     if (result.recreated > 0 || result.failing > 0) log.info(result, 'event webhooks checked');
   });
 
+  define('alerts.deliver', ({ deliveryId }) => services.alerts.deliver(deliveryId), { outage });
+  define('alerts.evaluate', async () => {
+    const result = await services.alerts.evaluate();
+    if (result.deliveries > 0 || result.requeued > 0) log.info(result, 'alert rules evaluated');
+  });
+
   // One schedule row for the whole cluster (Agenda's `every` upserts a single job by name).
   const every = (interval: string, name: JobName, skipImmediate: boolean) =>
     agenda.every(interval, name, undefined, { skipImmediate });
@@ -142,4 +148,5 @@ export async function defineJobs(
   await every('1 hour', 'audit.prune', false);
   await every('30 seconds', 'events.backup', false);
   await every('15 minutes', 'events.check-hooks', true);
+  await every('1 minute', 'alerts.evaluate', true);
 }

@@ -68,6 +68,9 @@ export const DOMAIN_ERROR_CODES = [
   'STORAGE_NOT_FOUND',
   'STORAGE_IN_USE',
   'STORAGE_NAME_TAKEN',
+  // alerts
+  'NOTIFICATION_CHANNEL_NOT_FOUND',
+  'NOTIFICATION_CHANNEL_NAME_TAKEN',
 ] as const;
 
 export type DomainErrorCode = (typeof DOMAIN_ERROR_CODES)[number];

@@ -31,6 +31,13 @@ export type Jobs = {
   'events.backup': Record<string, never>;
   /** Every 15 minutes: check each organization's event webhook upstream (re-create it if deleted). */
   'events.check-hooks': Record<string, never>;
+  /** One alert to one notification channel (claimed in PostgreSQL, so a duplicate job sends nothing). */
+  'alerts.deliver': { deliveryId: string };
+  /**
+   * Every minute: the alert rules that depend on time (token expiry, stale repositories), and a
+   * catch-up of finished runs, failed drills, anomalies and deliveries whose job was lost.
+   */
+  'alerts.evaluate': Record<string, never>;
 };
 
 export type JobName = keyof Jobs;
@@ -41,6 +48,8 @@ export interface EnqueueOptions {
    * any worker does.
    */
   worker?: string | null;
+  /** Run no earlier than this many milliseconds from now (a retry's backoff). */
+  delayMs?: number;
 }
 
 /** The queue name a job is stored under: `<name>` for any worker, `<name>@<worker>` for one. */

@@ -1,12 +1,14 @@
 import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
-import { SnapshotAnomaly, SnapshotDiffResult, SnapshotPin } from './anomalies.type.js';
+import { OrganizationDiffResult, SnapshotAnomaly, SnapshotDiffResult, SnapshotPin } from './anomalies.type.js';
 
 @Resolver()
 export class AnomalyResolver {
   @Authorized()
   @Query(() => SnapshotDiffResult, {
-    description: 'Refs added, removed and moved between two snapshots of one repository; force-moves flagged.',
+    description:
+      'Between two snapshots of one repository (or group): refs added, removed and moved (force-moves and ' +
+      'protected branches flagged), sizes when the repository may have shrunk, metadata records per type.',
   })
   async snapshotDiff(
     @Arg('fromSnapshotId', () => ID) fromSnapshotId: string,
@@ -14,6 +16,21 @@ export class AnomalyResolver {
     @Ctx() { services }: GraphQLContext,
   ): Promise<SnapshotDiffResult> {
     return SnapshotDiffResult.from(await services.anomalies.diff(fromSnapshotId, toSnapshotId));
+  }
+
+  @Authorized()
+  @Query(() => OrganizationDiffResult, {
+    description:
+      'Every repository and group whose snapshot changed between two points in time (the newest snapshot at or ' +
+      'before each), summarised; snapshotDiff gives the detail of one.',
+  })
+  async organizationDiff(
+    @Arg('organizationId', () => ID) organizationId: string,
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Ctx() { services }: GraphQLContext,
+  ): Promise<OrganizationDiffResult> {
+    return OrganizationDiffResult.from(await services.anomalies.organizationDiff(organizationId, { from, to }));
   }
 
   @Authorized()

@@ -1,8 +1,16 @@
 /**
- * Anomaly rules, evaluated on every new repository snapshot against the one before it:
- * - FORCE_PUSH_DEFAULT_BRANCH  the default branch moved to a commit that does not contain its old tip
- * - MASS_REF_DELETION          more than `maxDeletedRefs` branches/tags disappeared at once
- * - REPOSITORY_EMPTIED         the repository had refs and now has none
+ * Anomaly rules, evaluated on every new repository snapshot against the one before it
+ * (snapshot-diff.ts):
+ * - FORCE_PUSH_DEFAULT_BRANCH    the default branch moved to a commit that does not contain its old tip
+ * - FORCE_PUSH_PROTECTED_BRANCH  the same for another branch matching a protected-branch rule
+ * - BRANCH_PROTECTION_REMOVED    a protected-branch rule disappeared
+ * - MASS_REF_DELETION            more than `maxDeletedRefs` branches/tags disappeared at once
+ * - MASS_RECORD_DELETION         issues, merge requests or labels: more than `maxDeletedRecords`
+ *                                deleted, or more than `maxDeletedRecordsPercent` % of at least
+ *                                `minRecordsForPercent` (only types captured OK on both sides count)
+ * - REPOSITORY_EMPTIED           the repository had refs and now has none
+ * - SIZE_DROP                    the repository (objects reachable from its refs) shrank by more than
+ *                                `maxSizeDropPercent` %
  * Each anomaly is recorded (once per snapshot and kind) and pins the previous snapshot — the last
  * good state — so retention keeps it until a person unpins it. Alerting through notification
  * channels plugs in through `onAnomaly` (none by default: anomalies are listed by the API).
@@ -13,15 +21,34 @@ import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { organizationDiff, type OrganizationDiff } from './organization-diff.js';
 import { snapshotDiff, type SnapshotDiff, type SnapshotDiffDeps } from './snapshot-diff.js';
 import { SnapshotAnomalyEntity, SnapshotPinEntity, type AnomalyKind } from './webhook.entity.js';
 
 export interface AnomalyRules {
   /** More deleted refs than this in one snapshot is an anomaly. */
   maxDeletedRefs: number;
+  /** More deleted issues, merge requests or labels (each type on its own) than this is an anomaly... */
+  maxDeletedRecords: number;
+  /** ...and so is more than this percentage of a type's records, when it had at least `minRecordsForPercent`. */
+  maxDeletedRecordsPercent: number;
+  minRecordsForPercent: number;
+  /** A repository that shrinks by more than this percentage is an anomaly. */
+  maxSizeDropPercent: number;
 }
 
-export const DEFAULT_ANOMALY_RULES: AnomalyRules = { maxDeletedRefs: 10 };
+export const DEFAULT_ANOMALY_RULES: AnomalyRules = {
+  maxDeletedRefs: 10,
+  maxDeletedRecords: 10,
+  maxDeletedRecordsPercent: 50,
+  minRecordsForPercent: 4,
+  maxSizeDropPercent: 50,
+};
+
+/** Metadata types whose mass deletion is an anomaly. */
+export const WATCHED_RECORD_TYPES = ['issues', 'merge_requests', 'labels'] as const;
+
+type Finding = { kind: AnomalyKind; message: string; details: Record<string, unknown> };
 
 export class AnomalyService {
   constructor(
@@ -36,6 +63,15 @@ export class AnomalyService {
 
   diff(fromSnapshotId: string, toSnapshotId: string): Promise<SnapshotDiff> {
     return snapshotDiff(this.diffDeps, fromSnapshotId, toSnapshotId);
+  }
+
+  /** What changed in every repository and group of an organization between two points in time. */
+  organizationDiff(organizationId: string, range: { from: Date; to: Date }): Promise<OrganizationDiff> {
+    return organizationDiff(
+      { dataSource: this.dataSource, logger: this.logger, diff: (f, t) => this.diff(f, t) },
+      organizationId,
+      range,
+    );
   }
 
   /** Evaluates every repository snapshot a finished run wrote (safe to call again: recorded once). */
@@ -151,12 +187,15 @@ export class AnomalyService {
     return new Set(rows.map((r) => r.snapshot_id));
   }
 
-  private apply(diff: SnapshotDiff): { kind: AnomalyKind; message: string; details: Record<string, unknown> }[] {
-    const out: { kind: AnomalyKind; message: string; details: Record<string, unknown> }[] = [];
-    const forced = diff.moved.filter((m) => m.isForced && m.ref === diff.defaultBranch);
-    for (const m of forced)
+  private apply(diff: SnapshotDiff): Finding[] {
+    return [...this.refRules(diff), ...this.recordRules(diff), ...this.sizeRules(diff)];
+  }
+
+  private refRules(diff: SnapshotDiff): Finding[] {
+    const out: Finding[] = [];
+    for (const m of diff.moved.filter((c) => c.isForced && (c.ref === diff.defaultBranch || c.isProtected)))
       out.push({
-        kind: 'FORCE_PUSH_DEFAULT_BRANCH',
+        kind: m.ref === diff.defaultBranch ? 'FORCE_PUSH_DEFAULT_BRANCH' : 'FORCE_PUSH_PROTECTED_BRANCH',
         message: `${m.ref} was rewritten: ${m.to} does not contain ${m.from}`,
         details: { ref: m.ref, from: m.from, to: m.to },
       });
@@ -173,6 +212,51 @@ export class AnomalyService {
         details: { refCountBefore: diff.refCountBefore },
       });
     return out;
+  }
+
+  private recordRules(diff: SnapshotDiff): Finding[] {
+    const out: Finding[] = [];
+    const protections = diff.metadata.find((t) => t.type === 'protected_branches' && t.isCompared);
+    if (protections && protections.removedCount > 0)
+      out.push({
+        kind: 'BRANCH_PROTECTION_REMOVED',
+        message: `${protections.removedCount} protected-branch rule(s) removed: ${protections.removed.map((r) => r.key).join(', ')}`,
+        details: { branches: protections.removed.map((r) => r.key) },
+      });
+    const { maxDeletedRecords, maxDeletedRecordsPercent, minRecordsForPercent } = this.rules;
+    const mass = diff.metadata.filter(
+      (t) =>
+        t.isCompared &&
+        (WATCHED_RECORD_TYPES as readonly string[]).includes(t.type) &&
+        (t.removedCount > maxDeletedRecords ||
+          (t.recordsBefore >= minRecordsForPercent &&
+            t.removedCount * 100 > t.recordsBefore * maxDeletedRecordsPercent)),
+    );
+    if (mass.length > 0)
+      out.push({
+        kind: 'MASS_RECORD_DELETION',
+        message: mass
+          .map((t) => `${t.removedCount} of ${t.recordsBefore} ${t.type.replace('_', ' ')} deleted`)
+          .join('; '),
+        details: {
+          types: Object.fromEntries(mass.map((t) => [t.type, { removed: t.removedCount, before: t.recordsBefore }])),
+        },
+      });
+    return out;
+  }
+
+  private sizeRules(diff: SnapshotDiff): Finding[] {
+    const { gitBytesBefore: before, gitBytesAfter: after } = diff;
+    if (before === null || after === null || before === 0 || diff.refCountAfter === 0) return []; // emptied: its own rule
+    const dropPercent = ((before - after) * 100) / before;
+    if (dropPercent <= this.rules.maxSizeDropPercent) return [];
+    return [
+      {
+        kind: 'SIZE_DROP',
+        message: `the repository shrank by ${Math.round(dropPercent)} % (${before} → ${after} bytes of reachable objects)`,
+        details: { bytesBefore: before, bytesAfter: after },
+      },
+    ];
   }
 
   private async requireSnapshot(id: string): Promise<SnapshotEntity> {

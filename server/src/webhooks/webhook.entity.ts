@@ -70,7 +70,14 @@ export class PendingEventBackupEntity {
   @Column('jsonb') kinds!: string[];
 }
 
-export type AnomalyKind = 'FORCE_PUSH_DEFAULT_BRANCH' | 'MASS_REF_DELETION' | 'REPOSITORY_EMPTIED';
+export type AnomalyKind =
+  | 'FORCE_PUSH_DEFAULT_BRANCH'
+  | 'FORCE_PUSH_PROTECTED_BRANCH'
+  | 'BRANCH_PROTECTION_REMOVED'
+  | 'MASS_REF_DELETION'
+  | 'MASS_RECORD_DELETION'
+  | 'REPOSITORY_EMPTIED'
+  | 'SIZE_DROP';
 
 /** A destructive change seen between a snapshot and the one before it of the same repository. */
 @Entity('snapshot_anomalies')

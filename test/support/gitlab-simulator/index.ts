@@ -349,6 +349,20 @@ export class GitLabSimulator {
     return this.store(projectId).protectBranch(projectId, input);
   }
 
+  /** Someone deleted a project label in GitLab (issues and merge requests keep no reference to it). */
+  deleteLabel(projectId: number, name: string): void {
+    const i = this.state.labels.findIndex((l) => l.projectId === projectId && l.name === name);
+    if (i < 0) throw new Error(`no label ${name} in project ${projectId}`);
+    this.state.labels.splice(i, 1);
+  }
+
+  /** Someone removed a protected-branch rule in GitLab. */
+  unprotectBranch(projectId: number, name: string): void {
+    const i = this.state.protectedBranches.findIndex((b) => b.projectId === projectId && b.name === name);
+    if (i < 0) throw new Error(`no protected branch ${name} in project ${projectId}`);
+    this.state.protectedBranches.splice(i, 1);
+  }
+
   protectTag(projectId: number, input: StoreInput<'protectTag'>) {
     return this.store(projectId).protectTag(projectId, input);
   }
