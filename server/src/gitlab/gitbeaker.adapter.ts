@@ -28,7 +28,6 @@ import {
 } from '@gitbeaker/rest';
 import { isDomainError } from '../shared/errors.js';
 import { badPayload, toGitLabError } from './gitlab.errors.js';
-import { normalizeInstanceUrl } from './instance-url.js';
 import {
   PayloadError,
   groupToNamespace,
@@ -56,13 +55,10 @@ import type {
   PageProgress,
 } from './gitlab.port.js';
 import type { ObservedAnswer, RequesterFn } from './gitbeaker.requester.js';
-import { GitLabHttp, type GitLabHttpOptions } from './gitlab-http.js';
+import type { GitLabHttp } from './gitlab-http.js';
+import { GitLabFactory } from './gitlab-factory.js';
 
-/** Options of the three gitbeaker factories (API, metadata reader, metadata writer). */
-export interface GitbeakerClientFactoryOptions extends GitLabHttpOptions {
-  /** The application's one transport; without it the factory makes its own from these options. */
-  http?: GitLabHttp;
-}
+export type { GitbeakerClientFactoryOptions } from './gitlab-factory.js';
 
 /** push_events → pushEvents: gitbeaker decamelizes option names back on the wire. */
 const camel = (name: string) => name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
@@ -72,26 +68,10 @@ const PER_PAGE = 100;
 /** Guest: the membership floor for "groups the user is a member of". */
 const MIN_ACCESS_GUEST = 10;
 
-/**
- * Creates one GitLabClient per access (token + instance). Clients are cheap and hold no state of
- * their own; the factory keeps one keep-alive HTTPS agent per custom CA, which `close()` destroys
- * (optional at shutdown: idle keep-alive sockets do not keep the process alive).
- */
-export class GitbeakerClientFactory implements GitLabClientFactory {
-  private readonly http: GitLabHttp;
-
-  constructor(options: GitbeakerClientFactoryOptions = {}) {
-    this.http = GitLabHttp.of(options);
-  }
-
-  /** Throws VALIDATION_FAILED when the instance URL is not an http(s) URL without credentials. */
-  create(access: GitLabAccess): GitLabClient {
-    const host = normalizeInstanceUrl(access.instanceUrl);
+/** Creates one GitLabClient per access (token + instance); clients are cheap and hold no state of their own. */
+export class GitbeakerClientFactory extends GitLabFactory<GitLabClient> implements GitLabClientFactory {
+  protected build(host: string, access: GitLabAccess): GitLabClient {
     return new GitbeakerGitLabClient({ host, access, http: this.http, maxPages: this.http.maxPages });
-  }
-
-  close(): void {
-    this.http.close();
   }
 }
 

@@ -12,12 +12,10 @@
  */
 import { Projects } from '@gitbeaker/rest';
 import { isDomainError } from '../shared/errors.js';
-import type { GitbeakerClientFactoryOptions } from './gitbeaker.adapter.js';
 import type { RequesterFn } from './gitbeaker.requester.js';
-import { GitLabHttp } from './gitlab-http.js';
+import { GitLabFactory } from './gitlab-factory.js';
 import { badPayload, toGitLabError } from './gitlab.errors.js';
 import type { GitLabAccess } from './gitlab.port.js';
-import { normalizeInstanceUrl } from './instance-url.js';
 import {
   GROUP_ENDPOINTS,
   PROJECT_ENDPOINTS,
@@ -44,21 +42,12 @@ const PER_PAGE = 100;
  * requestTimeoutMs, maxPages — here per listing, children included); `close()` destroys the
  * keep-alive agents of custom CAs.
  */
-export class GitbeakerMetadataReaderFactory implements GitLabMetadataReaderFactory {
-  private readonly http: GitLabHttp;
-
-  constructor(options: GitbeakerClientFactoryOptions = {}) {
-    this.http = GitLabHttp.of(options);
-  }
-
-  /** Throws VALIDATION_FAILED when the instance URL is not an http(s) URL without credentials. */
-  create(access: GitLabAccess): GitLabMetadataReader {
-    const host = normalizeInstanceUrl(access.instanceUrl);
+export class GitbeakerMetadataReaderFactory
+  extends GitLabFactory<GitLabMetadataReader>
+  implements GitLabMetadataReaderFactory
+{
+  protected build(host: string, access: GitLabAccess): GitLabMetadataReader {
     return new GitbeakerMetadataReader(host, access, this.http.requesterFn(access), this.http.maxPages);
-  }
-
-  close(): void {
-    this.http.close();
   }
 }
 

@@ -13,11 +13,9 @@
  */
 import { Projects } from '@gitbeaker/rest';
 import { DomainError, isDomainError } from '../shared/errors.js';
-import type { GitbeakerClientFactoryOptions } from './gitbeaker.adapter.js';
-import { GitLabHttp } from './gitlab-http.js';
+import { GitLabFactory } from './gitlab-factory.js';
 import { badPayload, toGitLabError } from './gitlab.errors.js';
 import type { GitLabAccess } from './gitlab.port.js';
-import { normalizeInstanceUrl } from './instance-url.js';
 import { nextQuery } from './metadata.reader.js';
 import type { MetadataRecord } from './metadata.port.js';
 
@@ -204,24 +202,15 @@ export interface GitLabMetadataWriterFactory {
 }
 
 /** Takes the same options as GitbeakerClientFactory; `close()` destroys custom CAs' agents. */
-export class GitbeakerMetadataWriterFactory implements GitLabMetadataWriterFactory {
-  private readonly http: GitLabHttp;
-
-  constructor(options: GitbeakerClientFactoryOptions = {}) {
-    this.http = GitLabHttp.of(options);
-  }
-
-  /** Throws VALIDATION_FAILED when the instance URL is not an http(s) URL without credentials. */
-  create(access: GitLabAccess): GitLabMetadataWriter {
-    const host = normalizeInstanceUrl(access.instanceUrl);
+export class GitbeakerMetadataWriterFactory
+  extends GitLabFactory<GitLabMetadataWriter>
+  implements GitLabMetadataWriterFactory
+{
+  protected build(host: string, access: GitLabAccess): GitLabMetadataWriter {
     const auth = access.tokenType === 'oauth' ? { oauthToken: access.token } : { token: access.token };
     const requesterFn = this.http.requesterFn(access);
     const resource = new Projects({ host, ...auth, requesterFn, queryTimeout: null, camelize: false });
     return new GitbeakerMetadataWriter(resource.requester, this.http.maxPages);
-  }
-
-  close(): void {
-    this.http.close();
   }
 }
 
