@@ -301,6 +301,7 @@ function buildBackup(
     reader,
     verifier,
     replicator,
+    now: () => clock.now(),
     logger: log('snapshots'),
     pinOf: (id) => anomalies.pinOf(id),
   });

@@ -16,6 +16,7 @@ import { AuditEvents1796214864281 } from './1796214864281-AuditEvents.js';
 import { Storages1796215072098 } from './1796215072098-Storages.js';
 import { SnapshotPinsAndAnomalies1796216604392 } from './1796216604392-SnapshotPinsAndAnomalies.js';
 import { SnapshotCopies1796223142592 } from './1796223142592-SnapshotCopies.js';
+import { SnapshotObjectLock1796226111184 } from './1796226111184-SnapshotObjectLock.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -36,4 +37,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   Storages1796215072098,
   SnapshotPinsAndAnomalies1796216604392,
   SnapshotCopies1796223142592,
+  SnapshotObjectLock1796226111184,
 ];
