@@ -56,8 +56,10 @@ afterAll(async () => {
   await s3?.close();
 });
 
-const storageCount = async () =>
-  ((await t.app.dataSource.query('SELECT count(*)::int AS n FROM storages')) as { n: number }[])[0].n;
+const storageCount = async () => {
+  const [{ n }] = await t.app.dataSource.query<{ n: number }[]>('SELECT count(*)::int AS n FROM storages');
+  return n;
+};
 
 describe('S3 Object Lock', () => {
   it('is refused at createStorage when the bucket has no Object Lock, naming the field; nothing is saved', async () => {
