@@ -6,13 +6,14 @@
  * to list (in a manifest not yet written) objects the sweep would see as unreferenced.
  */
 import type { DataSource } from 'typeorm';
+import { withAdvisoryLock } from '../shared/advisory-lock.js';
 
 export const repositoryLockName = (owner: { repositoryId?: string | null; groupId?: string | null }) =>
   `labkeeper:${owner.groupId ? `group:${owner.groupId}` : `repository:${owner.repositoryId}`}`;
 
 /** Runs `work` holding the lock, waiting for it as long as it takes. */
 export async function withRepositoryLock<T>(dataSource: DataSource, name: string, work: () => Promise<T>): Promise<T> {
-  const result = await locked(dataSource, name, true, work);
+  const result = await withAdvisoryLock(dataSource, name, true, work);
   return (result as { value: T }).value;
 }
 
@@ -22,32 +23,5 @@ export function tryRepositoryLock<T>(
   name: string,
   work: () => Promise<T>,
 ): Promise<{ acquired: true; value: T } | { acquired: false }> {
-  return locked(dataSource, name, false, work);
-}
-
-async function locked<T>(
-  dataSource: DataSource,
-  name: string,
-  wait: boolean,
-  work: () => Promise<T>,
-): Promise<{ acquired: true; value: T } | { acquired: false }> {
-  const connection = dataSource.createQueryRunner();
-  await connection.connect();
-  try {
-    if (wait) {
-      await connection.query('SELECT pg_advisory_lock(hashtext($1))', [name]);
-    } else {
-      const [row] = (await connection.query('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [name])) as {
-        ok: boolean;
-      }[];
-      if (!row?.ok) return { acquired: false };
-    }
-    try {
-      return { acquired: true, value: await work() };
-    } finally {
-      await connection.query('SELECT pg_advisory_unlock(hashtext($1))', [name]).catch(() => undefined);
-    }
-  } finally {
-    await connection.release();
-  }
+  return withAdvisoryLock(dataSource, name, false, work);
 }

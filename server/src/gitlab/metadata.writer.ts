@@ -185,6 +185,8 @@ export interface GitLabMetadataWriter {
   /** POST /projects/:id/{protected_branches,protected_tags,hooks,deploy_keys,variables}. */
   createProjectItem(projectId: number, collection: ProjectCollection, fields: Record<string, unknown>): Promise<void>;
   listProjectItems(projectId: number, collection: ProjectCollection): Promise<MetadataRecord[]>;
+  /** DELETE /projects/:id/protected_branches/:name — to protect it again with other access levels. */
+  unprotectBranch(projectId: number, name: string): Promise<void>;
 }
 
 export type ProjectCollection = 'protected_branches' | 'protected_tags' | 'hooks' | 'deploy_keys' | 'variables';
@@ -237,6 +239,7 @@ interface Requester {
   get: Send;
   post: Send;
   put: Send;
+  delete: Send;
 }
 
 /** Drops undefined and null fields: GitLab treats an explicit null differently from absence on some fields. */
@@ -578,6 +581,12 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
 
   listProjectItems(projectId: number, collection: ProjectCollection): Promise<MetadataRecord[]> {
     return this.list(`projects/${projectId}/${collection}`, {});
+  }
+
+  async unprotectBranch(projectId: number, name: string): Promise<void> {
+    await this.call(() =>
+      this.requester.delete(`projects/${projectId}/protected_branches/${encodeURIComponent(name)}`, {}),
+    );
   }
 
   private async list(path: string, query: Record<string, unknown>): Promise<MetadataRecord[]> {

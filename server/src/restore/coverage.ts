@@ -31,7 +31,10 @@ const ORIGINAL_METADATA: Decision = {
   notRestored:
     'target ORIGINAL restores refs, the wiki and LFS objects; metadata is not written back into the original project (restore it to a new project)',
 };
-const GROUP_ONLY: Decision = { notRestored: 'a group snapshot has no original project; restore it with NEW_PROJECT' };
+const GROUP_ONLY: Decision = {
+  notRestored:
+    'target ORIGINAL restores repositories only; a group’s metadata is not written back into the original group (restore it with NEW_PROJECT)',
+};
 const BY_USERNAME = 'users are matched by username: the same people must exist on the target';
 
 export const COVERAGE: Record<CapturedType, Coverage> = {

@@ -29,6 +29,7 @@ import type { DrillPolicy } from '../backup/policy.types.js';
 import { defaultPolicy } from '../backup/policy.defaults.js';
 import { OrganizationEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
+import { withAdvisoryLock } from '../shared/advisory-lock.js';
 import { DomainError, validationError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { JobQueue } from '../shared/job-queue.js';
@@ -212,6 +213,11 @@ export class DrillService {
 
   /** The `drill.run` job. */
   async execute(drillRunId: string): Promise<void> {
+    // One execution of a drill at a time, across workers (see RestoreService.execute).
+    await withAdvisoryLock(this.dataSource, `labkeeper:drill:${drillRunId}`, true, () => this.executeHeld(drillRunId));
+  }
+
+  private async executeHeld(drillRunId: string): Promise<void> {
     const run = await this.get(drillRunId);
     if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
     await this.update(run, { status: 'RUNNING', startedAt: this.clock.now(), results: [] });

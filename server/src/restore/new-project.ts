@@ -299,6 +299,7 @@ export async function restoreToNewProject(
         source: settingsSource,
         branches,
         dryRun: options.dryRun,
+        createdProject: created,
       });
       outcome.settings = settings.report;
       for (const [type, section] of Object.entries(settings.report)) {

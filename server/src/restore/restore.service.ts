@@ -18,12 +18,18 @@ import { DomainError, refuseEmpty, validationError } from '../shared/errors.js';
 import { namespacePathProblem, projectPathProblem } from '../shared/gitlab-path.js';
 import { newId } from '../shared/ids.js';
 import { inLanes } from '../shared/lanes.js';
+import { withAdvisoryLock } from '../shared/advisory-lock.js';
 import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
 import { RestoreRunEntity, type RestoreReport } from './restore.entity.js';
 import type { RestoreProgressed } from './restore.events.js';
 import type { TarEntry } from './tar.js';
-import { restoreToNewProject, type NewProjectDeps, type NewProjectTarget } from './new-project.js';
+import {
+  restoreToNewProject,
+  type NewProjectDeps,
+  type NewProjectOutcome,
+  type NewProjectTarget,
+} from './new-project.js';
 import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
 import { capturedGroupsOf, restoreGroupToNamespace } from './group-restore.js';
 import { fidelityOf, isComplete, type TypeOutcome } from './fidelity.js';
@@ -106,6 +112,20 @@ function reasonOf(error: unknown): string {
   return fields && Object.keys(fields).length > 0 ? Object.values(fields).join('; ') : error.message;
 }
 
+/** Target ORIGINAL and a group snapshot: nothing is written (coverage.ts); the report lists its types. */
+function groupLeftInPlace(fullPath: string): NewProjectOutcome {
+  return {
+    projectPath: fullPath,
+    metadata: null,
+    webUrl: null,
+    created: false,
+    git: null,
+    wiki: null,
+    lfs: null,
+    problems: [],
+  };
+}
+
 export interface RestoreServiceDeps {
   dataSource: DataSource;
   reader: SnapshotReader;
@@ -173,8 +193,9 @@ export class RestoreService {
       const connectionId =
         request.targetConnectionId ?? (await this.organizationConnection(snapshots[0].organizationId));
       options = { connectionId, mode: request.refMode ?? 'PREFIX', prefix: request.refPrefix ?? null };
-      snapshots.splice(0, snapshots.length, ...snapshots.filter((s) => s.repositoryId));
-      if (snapshots.length === 0) throw validationError({ snapshotIds: 'no repository snapshot to restore' });
+      // Group snapshots stay in the run: ORIGINAL writes nothing of them, and the report says so per type.
+      if (!snapshots.some((s) => s.repositoryId))
+        throw validationError({ snapshotIds: 'no repository snapshot to restore' });
     }
     if (request.target === 'NEW_PROJECT') {
       if (!request.namespacePath?.trim())
@@ -264,6 +285,13 @@ export class RestoreService {
 
   /** The `restore.run` job. */
   async execute(runId: string): Promise<void> {
+    // One execution of a run at a time, across workers: a job taken over while its first worker
+    // still runs it (its lock expired during a long database outage, say) waits here, then finds
+    // the run finished and does nothing, instead of pushing and creating everything a second time.
+    await withAdvisoryLock(this.dataSource, `labkeeper:restore:${runId}`, true, () => this.executeHeld(runId));
+  }
+
+  private async executeHeld(runId: string): Promise<void> {
     const run = await this.get(runId);
     if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
     await this.update(run, { status: 'RUNNING', phase: 'PLANNING', startedAt: this.clock.now() }, 0);
@@ -357,7 +385,9 @@ export class RestoreService {
       try {
         const outcome =
           run.target === 'ORIGINAL'
-            ? await restoreToOriginal(this.newProject!, snapshot, options, { dryRun: run.isDryRun })
+            ? snapshot.groupId
+              ? groupLeftInPlace(path)
+              : await restoreToOriginal(this.newProject!, snapshot, options, { dryRun: run.isDryRun })
             : snapshot.groupId
               ? await restoreGroupToNamespace(this.newProject!, snapshot, options, { dryRun: run.isDryRun })
               : await restoreToNewProject(this.newProject!, snapshot, options, {
@@ -394,7 +424,7 @@ export class RestoreService {
           types: fidelityOf(manifest, outcome, {
             metadataLeftOut:
               run.target === 'ORIGINAL'
-                ? notRestoredReason('issues', 'original')
+                ? notRestoredReason(snapshot.groupId ? 'group_labels' : 'issues', 'original')
                 : options.includeMetadata === false
                   ? 'metadata left out of this restore (includeMetadata: false)'
                   : null,
@@ -431,7 +461,9 @@ export class RestoreService {
     const counted = (types: TypeOutcome[]) =>
       run.target === 'ORIGINAL' ? types.filter((t) => ['repository', 'wiki', 'lfs'].includes(t.type)) : types;
     const failed = report.snapshots.filter((s) => s.problems.length > 0 || (s.types && !isComplete(counted(s.types))));
-    const status = failed.length === 0 ? 'SUCCEEDED' : fatal === snapshots.length ? 'FAILED' : 'PARTIAL';
+    // FAILED when nothing could be restored: ORIGINAL writes nothing of group snapshots, so they do not count there.
+    const writable = snapshots.filter((s) => !(run.target === 'ORIGINAL' && s.groupId)).length;
+    const status = failed.length === 0 ? 'SUCCEEDED' : fatal === writable ? 'FAILED' : 'PARTIAL';
     for (const s of failed) {
       if (s.problems.length === 0)
         s.problems.push(

@@ -85,6 +85,16 @@ const firstLevel = (levels: unknown, name: string): number | undefined => {
   const found = (levels as MetadataRecord[]).find((l) => typeof l[name] === 'number');
   return found ? (found[name] as number) : undefined;
 };
+/** Whether a protected branch on the target has other push/merge access levels (or force push) than `wanted`. */
+function levelsDiffer(present: MetadataRecord, wanted: Record<string, unknown>): boolean {
+  return (
+    firstLevel(present.push_access_levels, 'access_level') !== wanted.push_access_level ||
+    firstLevel(present.merge_access_levels, 'access_level') !== wanted.merge_access_level ||
+    (wanted.allow_force_push !== undefined &&
+      (present.allow_force_push ?? false) !== (wanted.allow_force_push ?? false))
+  );
+}
+
 const isConflict = (error: unknown) =>
   isDomainError(error) &&
   (error.details?.status === 409 || /already (exists|been taken)/i.test(error.details?.gitlabMessage ?? ''));
@@ -96,6 +106,12 @@ export async function restoreProjectSettings(input: {
   /** Branches the target has (a default branch is set only when it exists). */
   branches: ReadonlySet<string>;
   dryRun: boolean;
+  /**
+   * The restore created the project: a protected branch the snapshot does not have is GitLab's
+   * automatic protection of the default branch (first push), and is removed so that the
+   * project's protected branches are the captured ones. Never on a project that existed before.
+   */
+  createdProject?: boolean;
 }): Promise<{ report: SettingsRestoreReport; archive: boolean }> {
   const { writer, projectId, source, dryRun } = input;
   const report: SettingsRestoreReport = {};
@@ -238,20 +254,40 @@ export async function restoreProjectSettings(input: {
     const records = source[type];
     if (!records) continue;
     const r = (report[type] = section());
-    const existing = new Set((await writer.listProjectItems(projectId, collection)).map(keyOf));
+    const listed = new Map(
+      (await writer.listProjectItems(projectId, collection)).map((item) => [keyOf(item), item] as const),
+    );
+    const existing = new Map(listed);
+    const captured = new Set<string>();
     for await (const record of open(records)) {
       const { key, fields, omit } = toFields(record);
+      captured.add(key);
       const id = type === 'ci_variables' ? String(record.key) : key;
       if (fields === null) {
         r.omitted.push({ sourceId: id, reason: omit ?? 'not restorable' });
         continue;
       }
       await attempt(r, id, async () => {
-        if (existing.has(key)) return 'skipped';
+        const present = existing.get(key);
+        if (present && !(type === 'protected_branches' && levelsDiffer(present, fields))) return 'skipped';
+        // A branch the target protected with other access levels — GitLab protects a new project's
+        // default branch on its first push — is protected again with the captured ones.
+        if (present && !dryRun) await writer.unprotectBranch(projectId, key);
         if (!dryRun) await writer.createProjectItem(projectId, collection, fields);
-        existing.add(key);
+        existing.set(key, record);
         return 'created';
       });
+    }
+    if (type === 'protected_branches' && input.createdProject && !dryRun) {
+      for (const name of listed.keys())
+        if (!captured.has(name))
+          await writer.unprotectBranch(projectId, name).catch((error: unknown) => {
+            if (isDomainError(error, 'GITLAB_UNAUTHORIZED')) throw error;
+            r.failed.push({
+              sourceId: name,
+              reason: `GitLab protected it on the first push; unprotecting it failed: ${reason(error)}`,
+            });
+          });
     }
     if (type === 'webhooks' && r.created + r.skipped > 0)
       r.notes.push(

@@ -140,6 +140,7 @@ export async function handleGitRequest(deps: ServerDeps, req: Request, res: Resp
     initBareRepository(repoDir, 'main');
   }
   const relative = repoDir.slice(state.repositoriesRoot.length);
+  const wasEmpty = !wiki && isPush && state.isEmptyRepo(project);
   await runHttpBackend(deps, req, res, {
     pathInfo: `${relative}/${service}`,
     remoteUser: actor?.user.username,
@@ -150,6 +151,12 @@ export async function handleGitRequest(deps: ServerDeps, req: Request, res: Resp
         state.bumpRepoVersion(project.id);
       } else {
         state.afterPush(project);
+        // The first push to an empty project: Projects::ProtectDefaultBranchService protects the
+        // default branch as the namespace's default_branch_protection says (2, full protection:
+        // Maintainers push and merge), unless a rule already covers it.
+        const branch = project.defaultBranch;
+        if (wasEmpty && branch && !state.protectedBranches.some((b) => b.projectId === project.id && b.name === branch))
+          deps.ctx.store.protectBranch(project.id, { name: branch, pushAccessLevel: 40, mergeAccessLevel: 40 });
       }
     },
   });

@@ -351,6 +351,22 @@ export function registerProjectMetadataRoutes(ctx: SimContext, router: Router): 
     ),
   );
 
+  // DELETE /projects/:id/protected_branches/:name (protected_branches.md "Unprotect repository branches"): 204.
+  router.delete(
+    '/projects/:id/protected_branches/:name',
+    endpoint(
+      (req, res, caller) => {
+        const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+        const name = decodeURIComponent(String(req.params.name));
+        const index = state.protectedBranches.findIndex((b) => b.projectId === project.id && b.name === name);
+        if (index < 0) throw new ApiError(404, { message: '404 Not found' });
+        state.protectedBranches.splice(index, 1);
+        res.status(204).end();
+      },
+      { status: 204 },
+    ),
+  );
+
   router.get(
     '/projects/:id/protected_tags',
     endpoint((req, res, caller) => {
