@@ -178,7 +178,7 @@ export class S3Storage implements StorageBackend {
       if (!options.overwrite && isPreconditionFailed(error)) throw artifactExists(key);
       throw s3Unavailable('write', key, error);
     }
-    return { size, sha256: hash.digest('hex'), retainUntil };
+    return { size, sha256: hash.digest('hex'), ...(retainUntil ? { retainUntil } : {}) };
   }
 
   /** The retain-until date of an object written now, or null without Object Lock (whole seconds, as S3 keeps them). */
