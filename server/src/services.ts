@@ -340,6 +340,7 @@ function buildBackup(
     reader,
     verifier,
     replicator,
+    now: () => clock.now(),
     logger: log('snapshots'),
     pinOf: (id) => anomalies.pinOf(id),
   });

@@ -14,6 +14,17 @@
  * - ListObjectsV2 continuation tokens: s3rver encrypts them with DES, which OpenSSL 3 (Node 18+)
  *   no longer offers, so any listing longer than a page failed with 500. Its DES is mapped to
  *   AES-128-CTR (same key and IV, zero-padded), in this process only.
+ * - Object Lock (S3 only; s3rver has none), as AWS documents it: a bucket made with
+ *   `enableObjectLock` (CreateBucket with `x-amz-bucket-object-lock-enabled: true` does the same)
+ *   answers GetObjectLockConfiguration with `ObjectLockEnabled: Enabled`, any other bucket with 404
+ *   ObjectLockConfigurationNotFoundError. PutObject and CreateMultipartUpload carrying
+ *   `x-amz-object-lock-mode` (GOVERNANCE, COMPLIANCE) and `x-amz-object-lock-retain-until-date` are
+ *   refused with 400 InvalidRequest "Bucket is missing Object Lock Configuration" elsewhere, and
+ *   otherwise protect the object until that date; HeadObject and GetObject return both headers.
+ *   The helper keeps one version per key (no versioning), so its DeleteObject of a locked object is
+ *   refused with 403 AccessDenied, as S3 refuses deleting a locked version (S3 itself would hide the
+ *   object behind a delete marker when no version id is given, and keep the locked version).
+ *   `advanceTime(ms)` moves the server's clock for lock dates.
  * Faults: `dropConnections(match)` makes the server cut the TCP connection of matching requests
  * after their first body bytes arrived (a dropped connection mid-upload).
  */
@@ -52,6 +63,10 @@ export interface TestS3Server {
   pendingUploadParts(): Promise<string[]>;
   /** Temp files of writes in progress or interrupted. */
   tempFiles(): Promise<string[]>;
+  /** Creates `name` (if needed) with Object Lock enabled, as CreateBucket with x-amz-bucket-object-lock-enabled. */
+  enableObjectLock(name: string): Promise<void>;
+  /** Moves the clock the server judges lock dates by. */
+  advanceTime(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -119,6 +134,85 @@ async function filesBelow(root: string, match: (path: string) => boolean): Promi
   return files;
 }
 
+interface Retention {
+  mode: string;
+  until: Date;
+}
+
+/** S3 Object Lock over s3rver (see the overview): bucket configuration, retention on write, refusal of deletes. */
+function createObjectLock() {
+  const buckets = new Set<string>();
+  const retained = new Map<string, Retention>();
+  const pendingUploads = new Map<string, Retention>();
+  let offsetMs = 0;
+  const now = () => new Date(Date.now() + offsetMs);
+  const lockError = (code: string, message: string, status: number) =>
+    Object.assign(new S3Error(code, message), { status, expose: true });
+
+  type Ctx = Parameters<S3rver['middleware'][number]>[0];
+  async function middleware(ctx: Ctx, next: () => Promise<void>): Promise<void> {
+    const request = describeRequest(ctx);
+    const id = `${request.bucket}/${request.key}`;
+    if (!request.key) {
+      if (request.method === 'PUT' && ctx.get('x-amz-bucket-object-lock-enabled') === 'true') {
+        await next();
+        buckets.add(request.bucket);
+        return;
+      }
+      if (!('object-lock' in request.query)) return void (await next());
+      if (request.method === 'GET') {
+        if (!buckets.has(request.bucket))
+          throw lockError(
+            'ObjectLockConfigurationNotFoundError',
+            'Object Lock configuration does not exist for this bucket',
+            404,
+          );
+        ctx.type = 'application/xml';
+        ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ObjectLockEnabled>Enabled</ObjectLockEnabled></ObjectLockConfiguration>`;
+        return;
+      }
+      return void (await next());
+    }
+    const held = retained.get(id);
+    const locked = held !== undefined && held.until > now();
+    const mode = ctx.get('x-amz-object-lock-mode');
+    const until = ctx.get('x-amz-object-lock-retain-until-date');
+    const creates =
+      (request.method === 'PUT' && !('uploadId' in request.query)) ||
+      (request.method === 'POST' && 'uploads' in request.query);
+    // One version per key: overwriting a locked object would destroy it (S3 would add a version).
+    if (creates && locked) throw lockError('AccessDenied', 'Access Denied', 403);
+    if (creates && (mode || until)) {
+      if (!buckets.has(request.bucket))
+        throw lockError('InvalidRequest', 'Bucket is missing Object Lock Configuration', 400);
+      const date = new Date(until);
+      if (!['GOVERNANCE', 'COMPLIANCE'].includes(mode) || !until || Number.isNaN(date.getTime()))
+        throw lockError('InvalidArgument', 'x-amz-object-lock-mode and retain-until-date must be given together', 400);
+      if (date <= now()) throw lockError('InvalidArgument', 'The retain until date must be in the future!', 400);
+      await next();
+      if (ctx.status !== 200) return;
+      if (request.method === 'POST') pendingUploads.set(id, { mode, until: date });
+      else retained.set(id, { mode, until: date });
+      return;
+    }
+    if (request.method === 'DELETE' && !('uploadId' in request.query) && locked)
+      throw lockError('AccessDenied', 'Access Denied', 403);
+    await next();
+    if (request.method === 'POST' && 'uploadId' in request.query && ctx.status === 200) {
+      const pending = pendingUploads.get(id);
+      pendingUploads.delete(id);
+      if (pending) retained.set(id, pending);
+      else retained.delete(id);
+    } else if (request.method === 'PUT' && !('uploadId' in request.query) && ctx.status === 200) retained.delete(id);
+    else if (request.method === 'DELETE' && ctx.status < 300) retained.delete(id);
+    else if ((request.method === 'GET' || request.method === 'HEAD') && held && ctx.status < 300) {
+      ctx.set('x-amz-object-lock-mode', held.mode);
+      ctx.set('x-amz-object-lock-retain-until-date', held.until.toISOString());
+    }
+  }
+  return { buckets, middleware, advance: (ms: number) => void (offsetMs += ms) };
+}
+
 export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server> {
   mapDesToAes();
   const directory = await mkdtemp(join(tmpdir(), 'labkeeper-s3-'));
@@ -135,6 +229,10 @@ export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server>
   server.context.store = store;
   const locks = new Map<string, Promise<void>>();
   const drops: ((request: RequestInfo) => boolean)[] = [];
+  const objectLock = createObjectLock();
+
+  // Object Lock, before everything else s3rver does.
+  server.middleware.unshift(objectLock.middleware);
 
   // Runs before s3rver's own middleware (logger, router).
   server.middleware.unshift(async (ctx, next) => {
@@ -205,6 +303,11 @@ export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server>
     },
     pendingUploadParts: () => filesBelow(directory, (path) => path.includes('._S3rver_uploads/')),
     tempFiles: () => filesBelow(directory, (path) => path.includes('._S3rver_tmp/')),
+    enableObjectLock: async (name) => {
+      await mkdir(store.getBucketPath(name), { recursive: true });
+      objectLock.buckets.add(name);
+    },
+    advanceTime: (ms) => objectLock.advance(ms),
     async close() {
       server.httpServer?.closeAllConnections();
       await server.close();

@@ -35,6 +35,8 @@ export interface RetentionSnapshot {
   repositoryDeletedUpstream: boolean;
   /** Pinned by a person or an anomaly: kept, with what it builds on, until unpinned. */
   isPinned?: boolean;
+  /** Written under S3 Object Lock until then: kept (with what it builds on) until that date. */
+  lockedUntil?: Date | null;
 }
 
 export interface RetentionDecision {
@@ -52,6 +54,8 @@ const DAY_MS = 86_400_000;
 export const REASON_DELETED_UPSTREAM = 'last copy of a repository deleted upstream';
 export const REASON_NEWEST = 'newest snapshot of the repository';
 export const REASON_PINNED = 'pinned (kept until unpinned)';
+export const lockedUntil = (date: Date) =>
+  `under Object Lock until ${date.toISOString()} (retention tries again after that date)`;
 export const neededBy = (id: string) => `needed by ${id}`;
 
 /**
@@ -85,6 +89,7 @@ export function applyRetention(
       else forgetReasons.set(snapshot.id, [verdict.reason]);
     });
     for (const s of newestFirst) if (s.isPinned) keep(s.id, REASON_PINNED);
+    for (const s of newestFirst) if (s.lockedUntil && s.lockedUntil > now) keep(s.id, lockedUntil(s.lockedUntil));
     const newest = newestFirst[0];
     if (newestFirst.some((s) => s.repositoryDeletedUpstream)) keep(newest.id, REASON_DELETED_UPSTREAM);
     else if (!keepReasons.has(newest.id)) keep(newest.id, REASON_NEWEST);

@@ -72,6 +72,7 @@ export class RetentionService {
           parentId: r.parentId,
           repositoryDeletedUpstream: gone.has(owner(r)),
           isPinned: pinned.has(r.id),
+          lockedUntil: r.lockedUntil,
         })),
         policy.value.retention,
         this.clock.now(),

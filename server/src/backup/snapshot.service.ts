@@ -9,7 +9,7 @@ import { repositoryLockName, tryRepositoryLock } from './repository-lock.js';
 import type { SnapshotVerifier } from '../snapshot/snapshot-verifier.js';
 import { lfsKey } from '../snapshot/lfs-layout.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
-import { snapshotHasDependents, snapshotPinned } from '../snapshot/snapshot.errors.js';
+import { snapshotLocked, snapshotHasDependents, snapshotPinned } from '../snapshot/snapshot.errors.js';
 import type { StorageRoots } from '../storage/storage.port.js';
 import { LocalStorage } from '../storage/local-storage.js';
 import { BackupRunEntity } from './backup.entity.js';
@@ -34,6 +34,8 @@ export interface SnapshotServiceDeps {
   logger: Logger;
   /** The snapshot's replicas: deleted with it. */
   replicator?: SnapshotReplicator;
+  /** Now, for Object Lock dates. Default: the system clock. */
+  now?: () => Date;
   /** The pin on a snapshot, if any (pins live with the anomaly rules); a pinned snapshot is not deleted. */
   pinOf?: (snapshotId: string) => Promise<{ reason: string; anomalyId: string | null } | null>;
 }
@@ -46,10 +48,12 @@ export class SnapshotService {
   private readonly verifier: SnapshotVerifier;
   private readonly logger: Logger;
   private readonly replicator: SnapshotReplicator | null;
+  private readonly now: () => Date;
   private readonly pinOf: NonNullable<SnapshotServiceDeps['pinOf']>;
 
   constructor(deps: SnapshotServiceDeps) {
     this.replicator = deps.replicator ?? null;
+    this.now = deps.now ?? (() => new Date());
     this.dataSource = deps.dataSource;
     this.stores = deps.stores;
     this.reader = deps.reader;
@@ -186,13 +190,14 @@ export class SnapshotService {
 
   /**
    * Deletes a snapshot and its artifacts, on its replicas first, then on its primary. Refused
-   * (CONFLICT) while it is pinned (SNAPSHOT_PINNED, naming the pin's reason and anomaly) or while
-   * another snapshot builds on it.
+   * (CONFLICT) while it is pinned (SNAPSHOT_PINNED, naming the pin's reason and anomaly), under
+   * Object Lock (SNAPSHOT_LOCKED, naming the date the lock ends) or while another snapshot builds on it.
    */
   async delete(id: string, options: { reason?: string } = {}): Promise<void> {
     const snapshot = await this.reader.snapshot(id);
     const pin = await this.pinOf(id);
     if (pin) throw snapshotPinned(id, pin);
+    if (snapshot.lockedUntil && snapshot.lockedUntil > this.now()) throw snapshotLocked(id, snapshot.lockedUntil);
     const dependents = await this.repo.find({ select: { id: true }, where: { parentId: id } });
     if (dependents.length > 0)
       throw snapshotHasDependents(

@@ -51,6 +51,7 @@ export function publicCode(code: DomainErrorCode): PublicErrorCode {
     case 'BACKUP_ALREADY_RUNNING':
     case 'SNAPSHOT_HAS_DEPENDENTS':
     case 'SNAPSHOT_PINNED':
+    case 'SNAPSHOT_LOCKED':
     case 'ARTIFACT_EXISTS':
     case 'DRILL_ALREADY_RUNNING':
     case 'STORAGE_IN_USE':

@@ -45,6 +45,8 @@ export const DOMAIN_ERROR_CODES = [
   'SNAPSHOT_HAS_DEPENDENTS',
   /** Pinned (by a person or an anomaly): kept until someone unpins it. */
   'SNAPSHOT_PINNED',
+  /** Written under S3 Object Lock: not deletable before its lock date. */
+  'SNAPSHOT_LOCKED',
   'POLICY_NOT_FOUND',
   'MANIFEST_CHECKSUM_MISMATCH',
   'GIT_FAILED',

@@ -129,6 +129,8 @@ export async function commitSnapshot(o: CommitSnapshotOptions): Promise<Snapshot
     verificationStatus: 'UNVERIFIED',
     verifiedAt: null,
     verificationError: null,
+    // The manifest is the last object written, so its lock ends last.
+    lockedUntil: stored.retainUntil ?? null,
     createdAt: new Date(manifest.createdAt),
   });
   await snapshots.insert(snapshot);

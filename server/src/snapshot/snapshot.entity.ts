@@ -51,5 +51,7 @@ export class SnapshotEntity {
   @Column('text', { name: 'verification_status', default: 'UNVERIFIED' }) verificationStatus!: VerificationStatus;
   @Column('timestamptz', { name: 'verified_at', nullable: true }) verifiedAt!: Date | null;
   @Column('text', { name: 'verification_error', nullable: true }) verificationError!: string | null;
+  /** Written under S3 Object Lock: no copy of it can be deleted before this date (null: not locked). */
+  @Column('timestamptz', { name: 'locked_until', nullable: true }) lockedUntil!: Date | null;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
 }

@@ -12,6 +12,13 @@ export const snapshotHasDependents = (id: string, dependents: string[]) =>
     },
   );
 
+export const snapshotLocked = (id: string, until: Date) =>
+  new DomainError(
+    'SNAPSHOT_LOCKED',
+    `snapshot ${id} is under Object Lock until ${until.toISOString()}; it cannot be deleted before then`,
+    { details: { snapshotId: id, lockedUntil: until.toISOString() } },
+  );
+
 export const snapshotParentGone = (snapshotId: string, parentId: string) =>
   new DomainError('SNAPSHOT_NOT_FOUND', `snapshot ${snapshotId} depends on ${parentId}, which is gone`, {
     details: { snapshotId, parentId },

@@ -65,6 +65,12 @@ export interface S3StorageSettings {
   storageClass?: string | null;
   /** Send `If-None-Match: *` on commits (default true); false for servers that reject the header. */
   conditionalWrites?: boolean;
+  /**
+   * S3 Object Lock: every object is written with this retention mode and a retain-until date
+   * `objectLockDays` after the write (the bucket must have Object Lock enabled). Null: no lock.
+   */
+  objectLockMode?: 'GOVERNANCE' | 'COMPLIANCE' | null;
+  objectLockDays?: number | null;
 }
 
 export interface S3StorageOptions {
@@ -148,9 +154,16 @@ export class S3Storage implements StorageBackend {
         throw error;
       }
     }
+    const retainUntil = this.retainUntil();
     const upload = new Upload({
       client: this.client,
-      params: { ...this.writeParams(key, options), Body: Readable.from(hashed()) },
+      params: {
+        ...this.writeParams(key, options),
+        ...(retainUntil
+          ? { ObjectLockMode: this.settings.objectLockMode!, ObjectLockRetainUntilDate: retainUntil }
+          : {}),
+        Body: Readable.from(hashed()),
+      },
       partSize: this.partSize,
       queueSize: this.queueSize,
       leavePartsOnError: false,
@@ -165,7 +178,14 @@ export class S3Storage implements StorageBackend {
       if (!options.overwrite && isPreconditionFailed(error)) throw artifactExists(key);
       throw s3Unavailable('write', key, error);
     }
-    return { size, sha256: hash.digest('hex') };
+    return { size, sha256: hash.digest('hex'), ...(retainUntil ? { retainUntil } : {}) };
+  }
+
+  /** The retain-until date of an object written now, or null without Object Lock (whole seconds, as S3 keeps them). */
+  private retainUntil(): Date | null {
+    const { objectLockMode, objectLockDays } = this.settings;
+    if (!objectLockMode || !objectLockDays) return null;
+    return new Date(Math.ceil((Date.now() + objectLockDays * 86_400_000) / 1000) * 1000);
   }
 
   private writeParams(key: string, options: PutOptions): Omit<PutObjectCommandInput, 'Body'> {

@@ -23,6 +23,8 @@ export interface PutResult {
   size: number;
   /** Lowercase hex SHA-256 of the bytes written, computed while writing. */
   sha256: string;
+  /** When the backend locked the object (S3 Object Lock): it cannot be deleted before this date. */
+  retainUntil?: Date | null;
 }
 
 export interface ObjectInfo {

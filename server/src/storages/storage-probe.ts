@@ -5,7 +5,7 @@
  * VALIDATION_FAILED naming the setting the server's answer points at, with its reason in words.
  */
 import { randomUUID } from 'node:crypto';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectLockConfigurationCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { validationError, type DomainError } from '../shared/errors.js';
 import { isPreconditionFailed, s3ErrorCode, s3Reason } from '../storage/s3-errors.js';
 import type { S3Storage } from '../storage/s3-storage.js';
@@ -17,6 +17,10 @@ export interface ProbeResult {
   deleteMs: number;
   /** The server refuses a second `If-None-Match: *` write of one key (S3 since 2024, recent MinIO). */
   conditionalWrites: boolean;
+  /** The bucket has S3 Object Lock enabled (GetObjectLockConfiguration says `Enabled`). */
+  objectLock: boolean;
+  /** Why not, in the server's words (its error code), when `objectLock` is false. */
+  objectLockReason?: string | null;
 }
 
 /** Which input setting an S3 error code points at. */
@@ -43,6 +47,20 @@ export function settingProblem(error: unknown): DomainError {
   const code = s3ErrorCode(cause);
   const field = FIELD_OF[code] ?? 'endpoint';
   return validationError({ [field]: `the storage server refused: ${s3Reason(cause)}` });
+}
+
+/** Whether the bucket has Object Lock enabled; a server without the API (NotImplemented) has none. */
+async function objectLockOf(storage: S3Storage): Promise<{ objectLock: boolean; objectLockReason: string | null }> {
+  try {
+    const answer = await storage.client.send(new GetObjectLockConfigurationCommand({ Bucket: storage.bucket }));
+    const enabled = answer.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+    return { objectLock: enabled, objectLockReason: enabled ? null : 'ObjectLockEnabled is not Enabled' };
+  } catch (error) {
+    const code = s3ErrorCode(error);
+    if (['ObjectLockConfigurationNotFoundError', 'NotImplemented', 'InvalidRequest', 'MethodNotAllowed'].includes(code))
+      return { objectLock: false, objectLockReason: code };
+    throw error;
+  }
 }
 
 export async function probeStorage(storage: S3Storage): Promise<ProbeResult> {
@@ -76,7 +94,8 @@ export async function probeStorage(storage: S3Storage): Promise<ProbeResult> {
       throw validationError({ endpoint: 'the storage server does not list an object just written' });
     });
     const [, deleteMs] = await timed(() => storage.delete(key));
-    return { writeMs, readMs, listMs, deleteMs, conditionalWrites };
+    const lock = await objectLockOf(storage);
+    return { writeMs, readMs, listMs, deleteMs, conditionalWrites, ...lock };
   } catch (error) {
     await storage.delete(key).catch(() => undefined);
     if ((error as DomainError).code === 'VALIDATION_FAILED') throw error;

@@ -15,6 +15,9 @@ export interface S3StorageConfig {
   kmsKeyId: string | null;
   storageClass: string | null;
   conditionalWrites: boolean;
+  /** S3 Object Lock: objects written with this mode, locked `objectLockDays` days; null (absent in older rows): none. */
+  objectLockMode?: 'GOVERNANCE' | 'COMPLIANCE' | null;
+  objectLockDays?: number | null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Field, ID, InputType } from 'type-graphql';
+import { Field, ID, InputType, Int } from 'type-graphql';
 import { IsOptional, Length, MaxLength } from 'class-validator';
 
 @InputType({ description: 'An S3-compatible storage. Checked against the server before it is saved.' })
@@ -35,4 +35,14 @@ export class StorageSettingsInput {
   @Field(() => Boolean, { nullable: true, description: 'Send If-None-Match: * on commits (default true)' })
   @IsOptional()
   conditionalWrites?: boolean | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'S3 Object Lock: GOVERNANCE or COMPLIANCE, with objectLockDays; the bucket must have Object Lock enabled. Null: no lock.',
+  })
+  @IsOptional()
+  objectLockMode?: string | null;
+  @Field(() => Int, { nullable: true, description: 'Days each object is locked after it is written (1-36500)' })
+  @IsOptional()
+  objectLockDays?: number | null;
 }

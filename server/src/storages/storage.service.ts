@@ -34,6 +34,8 @@ export interface StorageSettingsInput {
   kmsKeyId?: string | null;
   storageClass?: string | null;
   conditionalWrites?: boolean | null;
+  objectLockMode?: string | null;
+  objectLockDays?: number | null;
 }
 
 export interface StorageTestResult extends ProbeResult {
@@ -43,6 +45,7 @@ export interface StorageTestResult extends ProbeResult {
 
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const SSE = ['AES256', 'aws:kms'] as const;
+const LOCK_MODES = ['GOVERNANCE', 'COMPLIANCE'] as const;
 
 export class StorageService {
   private readonly repo: Repository<StorageEntity>;
@@ -154,9 +157,15 @@ export class StorageService {
   }
 
   private async probe(config: S3StorageConfig, secret: string, id: string | null): Promise<StorageTestResult> {
-    const storage = this.s3(config, secret);
+    // The probe object is written without a lock, so it can be deleted; the bucket's lock is asked for.
+    const storage = this.s3({ ...config, objectLockMode: null, objectLockDays: null }, secret);
     try {
-      return { storageId: id, location: storage.location, ...(await probeStorage(storage)) };
+      const result = await probeStorage(storage);
+      if (config.objectLockMode && !result.objectLock)
+        throw validationError({
+          objectLockMode: `the bucket "${config.bucket}" has no Object Lock enabled (${result.objectLockReason ?? 'GetObjectLockConfiguration'}); create it with Object Lock, or leave the lock out`,
+        });
+      return { storageId: id, location: storage.location, ...result };
     } finally {
       storage.close();
     }
@@ -260,6 +269,13 @@ function checkSettings(input: StorageSettingsInput): S3StorageConfig {
   if (input.kmsKeyId && sse !== 'aws:kms') fields.kmsKeyId = 'is only used with serverSideEncryption aws:kms';
   if (input.storageClass !== null && input.storageClass !== undefined && !/^[A-Z_]{2,40}$/.test(input.storageClass))
     fields.storageClass = 'must be a storage class such as STANDARD or STANDARD_IA, or null';
+  const lockMode = input.objectLockMode ?? null;
+  const lockDays = input.objectLockDays ?? null;
+  if (lockMode !== null && !(LOCK_MODES as readonly string[]).includes(lockMode))
+    fields.objectLockMode = 'must be GOVERNANCE, COMPLIANCE or null';
+  else if (lockMode !== null && (lockDays === null || !Number.isInteger(lockDays) || lockDays < 1 || lockDays > 36500))
+    fields.objectLockDays = 'must be a whole number of days from 1 to 36500 with an Object Lock mode';
+  else if (lockMode === null && lockDays !== null) fields.objectLockDays = 'is only used with objectLockMode';
   if (Object.keys(fields).length) throw validationError(fields);
   return {
     endpoint,
@@ -272,5 +288,7 @@ function checkSettings(input: StorageSettingsInput): S3StorageConfig {
     kmsKeyId: input.kmsKeyId ?? null,
     storageClass: input.storageClass ?? null,
     conditionalWrites: input.conditionalWrites ?? true,
+    objectLockMode: lockMode as S3StorageConfig['objectLockMode'],
+    objectLockDays: lockMode ? lockDays : null,
   };
 }

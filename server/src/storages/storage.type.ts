@@ -22,6 +22,10 @@ export class Storage {
   @Field(() => String, { nullable: true }) kmsKeyId!: string | null;
   @Field(() => String, { nullable: true }) storageClass!: string | null;
   @Field() conditionalWrites!: boolean;
+  @Field(() => String, { nullable: true, description: 'S3 Object Lock mode of every object written; null: none' })
+  objectLockMode!: string | null;
+  @Field(() => Int, { nullable: true, description: 'Days each object is locked after it is written' })
+  objectLockDays!: number | null;
   @Field() createdAt!: Date;
   @Field() updatedAt!: Date;
 
@@ -30,6 +34,8 @@ export class Storage {
       id: e.id,
       name: e.name,
       kind: e.kind,
+      objectLockMode: null,
+      objectLockDays: null,
       ...e.settings,
       secretCredentialId: e.secretCredentialId,
       createdAt: e.createdAt,
@@ -48,6 +54,8 @@ export class StorageTest {
   @Field(() => Int) deleteMs!: number;
   @Field({ description: 'The server refuses a second If-None-Match: * write of one key (race-free write-once)' })
   conditionalWrites!: boolean;
+  @Field({ description: 'The bucket has S3 Object Lock enabled (GetObjectLockConfiguration)' })
+  objectLock!: boolean;
 
   static from(t: StorageTestResult): StorageTest {
     return Object.assign(new StorageTest(), t);

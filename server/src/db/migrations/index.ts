@@ -17,6 +17,7 @@ import { Storages1796215072098 } from './1796215072098-Storages.js';
 import { SnapshotPinsAndAnomalies1796216604392 } from './1796216604392-SnapshotPinsAndAnomalies.js';
 import { SnapshotCopies1796223142592 } from './1796223142592-SnapshotCopies.js';
 import { NotificationChannels1796223190411 } from './1796223190411-NotificationChannels.js';
+import { SnapshotObjectLock1796226111184 } from './1796226111184-SnapshotObjectLock.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -38,4 +39,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   SnapshotPinsAndAnomalies1796216604392,
   SnapshotCopies1796223142592,
   NotificationChannels1796223190411,
+  SnapshotObjectLock1796226111184,
 ];
