@@ -66,6 +66,10 @@ it('announces a change of load to workerChanged subscribers: jobs running, then 
       }),
     (e) => e.workerChanged.name === 'probe',
   );
+  // A load is announced when it changes. The connection's sync job may still have counted at the
+  // last heartbeat (its load, 1, announced before this subscriber came): if the backup started
+  // before a beat saw the worker idle, the load would never change and nothing would be announced.
+  await nextHeartbeat((n) => n === 0);
   const held = sim.holdNext({ pathPattern: /git-upload-pack$/, method: 'POST' });
   const finished = nextJob(t, 'backup.repository');
   await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o, copyType: FULL }) { id } }`, { o: orgId });
@@ -80,6 +84,7 @@ it('announces a change of load to workerChanged subscribers: jobs running, then 
 });
 
 it('reports the jobs a worker is running at its heartbeat, and none once they finish', async () => {
+  await nextHeartbeat((n) => n === 0);
   expect((await workersQuery())[0]).toMatchObject({ status: 'ONLINE', runningJobs: 0 });
 
   // Hold the clone's pack request: the backup job is running (with its run job done or not).
