@@ -7,7 +7,7 @@ import type { GitAuth } from '../gitlab/gitlab-http.js';
 import { uploadLfsObjects } from './lfs-upload.js';
 import type { NewProjectDeps } from './new-project.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
-import { type Manifest, storedLfsObjects } from '../snapshot/manifest.js';
+import { LFS_KEY_ARTIFACT, type Manifest, storedLfsObjects } from '../snapshot/manifest.js';
 
 export interface ChainLfsOutcome {
   counts: { uploaded: number; present: number; failed: number } | null;
@@ -25,16 +25,7 @@ export async function uploadChainLfs(
   if (objects.size === 0) return { counts: null, problems: [] };
   const manifest = manifests.at(-1)!;
   const keyId = manifest.encryption?.keyId ?? null;
-  const key = keyId
-    ? await deps.keyFor(snapshot, manifest, {
-        path: '',
-        kind: 'LFS_OBJECT',
-        size: 0,
-        sha256: '',
-        compression: 'NONE',
-        encrypted: true,
-      })
-    : null;
+  const key = keyId ? await deps.keyFor(snapshot, manifest, LFS_KEY_ARTIFACT) : null;
   const result = await uploadLfsObjects({
     repoHttpUrl: target.repoHttpUrl,
     auth: target.auth,

@@ -101,6 +101,19 @@ export function parseManifest(bytes: Buffer): Manifest {
   return value;
 }
 
+/**
+ * How an LFS object looks to a snapshot key lookup: LFS objects are not listed as artifacts, and
+ * are encrypted with the snapshot's key when the snapshot is.
+ */
+export const LFS_KEY_ARTIFACT: ManifestArtifact = {
+  path: '',
+  kind: 'LFS_OBJECT',
+  size: 0,
+  sha256: '',
+  compression: 'NONE',
+  encrypted: true,
+};
+
 /** The LFS objects a manifest lists as stored (listed, and neither missing nor failed). */
 export function storedLfsObjects(manifest: Manifest): { oid: string; size: number }[] {
   const lfs = manifest.lfs;

@@ -25,7 +25,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { git } from '../git/git.js';
 import { listRefs } from '../git/mirror.js';
-import { MANIFEST_FILE, storedLfsObjects, type Manifest, type ManifestArtifact } from './manifest.js';
+import { LFS_KEY_ARTIFACT, MANIFEST_FILE, storedLfsObjects, type Manifest, type ManifestArtifact } from './manifest.js';
 import { materializeRepository } from './repository-materializer.js';
 import type { SnapshotEntity } from './snapshot.entity.js';
 import type { ArtifactKeyFor } from './snapshot.ports.js';
@@ -182,7 +182,7 @@ export class SnapshotChecker {
     const { snapshot } = found;
     const manifest = found.manifests.at(-1)!;
     const keyId = manifest.encryption?.keyId ?? null;
-    const key = keyId ? await this.deps.keyFor(snapshot, manifest, LFS_ARTIFACT).catch(() => null) : null;
+    const key = keyId ? await this.deps.keyFor(snapshot, manifest, LFS_KEY_ARTIFACT).catch(() => null) : null;
     for (const { oid, size } of objects.values()) {
       const name = `lfs ${oid.slice(0, 12)}`;
       try {
@@ -237,16 +237,6 @@ export class SnapshotChecker {
     return records;
   }
 }
-
-/** The key lookup's view of an LFS object (objects are encrypted with the snapshot's key). */
-const LFS_ARTIFACT: ManifestArtifact = {
-  path: '',
-  kind: 'LFS_OBJECT',
-  size: 0,
-  sha256: '',
-  compression: 'NONE',
-  encrypted: true,
-};
 
 const result = ({ problems, checked, chainLength }: CheckResult): CheckResult => ({ problems, checked, chainLength });
 

@@ -1,24 +1,18 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+import type { S3StorageSettings } from '../storage/s3-storage.js';
 
 export const STORAGE_KINDS = ['S3'] as const;
 export type StorageKind = (typeof STORAGE_KINDS)[number];
 
-/** An S3 storage's settings; the secret access key is a Password Manager credential, never here. */
-export interface S3StorageConfig {
-  endpoint: string | null;
-  region: string;
-  bucket: string;
-  prefix: string;
-  forcePathStyle: boolean;
-  accessKeyId: string;
-  serverSideEncryption: 'AES256' | 'aws:kms' | null;
-  kmsKeyId: string | null;
-  storageClass: string | null;
-  conditionalWrites: boolean;
-  /** S3 Object Lock: objects written with this mode, locked `objectLockDays` days; null (absent in older rows): none. */
-  objectLockMode?: 'GOVERNANCE' | 'COMPLIANCE' | null;
-  objectLockDays?: number | null;
-}
+/**
+ * An S3 storage's settings as stored: the backend's settings without the secret access key (a
+ * Password Manager credential, never here). Nullable options are always written (null: the
+ * bucket's default); the lock (absent in older rows) stays optional.
+ */
+export type S3StorageConfig = Required<
+  Omit<S3StorageSettings, 'secretAccessKey' | 'objectLockMode' | 'objectLockDays'>
+> &
+  Pick<S3StorageSettings, 'objectLockMode' | 'objectLockDays'>;
 
 /**
  * A storage a policy can name as its primary: an S3-compatible bucket (and prefix). Snapshots
