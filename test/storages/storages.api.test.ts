@@ -122,8 +122,8 @@ describe('a storage on S3', () => {
   it('is where a policy naming it backs up to: verify and a NEW_PROJECT restore read from S3', async () => {
     const r = await setPolicyStorage({ kind: 'STORAGE', storageId });
     expect(r.errors).toBeUndefined();
-    const { runId, status } = await runBackup(t, orgId);
-    expect(status).toBe('SUCCEEDED');
+    const { runId, status, problems } = await runBackup(t, orgId);
+    expect({ status, problems }).toEqual({ status: 'SUCCEEDED', problems: [] });
     const items = (await t.gql(`query($id: ID!) { backupRun(id: $id) { items { snapshotId } } }`, { id: runId })).data
       .backupRun.items;
     snapshotId = items[0].snapshotId;

@@ -9,6 +9,8 @@ import { EVENT_TIMEOUT_MS } from './timeouts.js';
 export interface FinishedRun {
   runId: string;
   status: string;
+  /** When the run did not succeed: each item that did not, with its status, error and warnings (for the test's message). */
+  problems: string[];
 }
 
 export async function runBackup(
@@ -45,5 +47,22 @@ export async function runBackup(
   const runId = run.data.runNow.id as string;
   const done = await sub.next((e) => e.backupProgress.runId === runId && e.backupProgress.isTerminal, timeoutMs);
   sub.dispose();
-  return { runId, status: done.backupProgress.runStatus };
+  const status = done.backupProgress.runStatus;
+  return { runId, status, problems: status === 'SUCCEEDED' ? [] : await itemProblems(t, runId) };
+}
+
+async function itemProblems(t: TestApp, runId: string): Promise<string[]> {
+  const r = await t.gql(
+    `query($id: ID!) { backupRun(id: $id) { items { pathWithNamespace status errorMessage warnings } } }`,
+    { id: runId },
+  );
+  const items = (r.data?.backupRun?.items ?? []) as {
+    pathWithNamespace: string;
+    status: string;
+    errorMessage: string | null;
+    warnings: string[];
+  }[];
+  return items
+    .filter((i) => i.status !== 'SUCCEEDED' && i.status !== 'UNCHANGED')
+    .map((i) => `${i.pathWithNamespace}: ${i.status} ${i.errorMessage ?? ''} ${i.warnings.join('; ')}`.trim());
 }
