@@ -260,6 +260,32 @@ describe('event-driven backups', () => {
     // GitLab has already deleted it: nothing more was readable, and what we had is still there.
     await t.app.services.retention.prune(orgId);
     expect(await snapshotsOf()).toEqual(expect.arrayContaining(kept));
+    // After the attempt the repository is marked deleted upstream and reported; its last snapshot
+    // is pinned. (The rules run when the run finishes; evaluating again records nothing twice.)
+    await t.app.services.anomalies.evaluateRun((await finished).runId);
+    const [repository] = await t.app.dataSource.query(`SELECT deleted_upstream_at FROM repositories WHERE id = $1`, [
+      repositoryId,
+    ]);
+    expect(repository.deleted_upstream_at).not.toBeNull();
+    const anomalies = (
+      await t.gql(`query($o: ID!) { snapshotAnomalies(organizationId: $o) { kind repositoryId snapshotId message } }`, {
+        o: orgId,
+      })
+    ).data.snapshotAnomalies;
+    const [{ id: last }] = await t.app.dataSource.query(
+      `SELECT id FROM snapshots WHERE repository_id = $1 ORDER BY created_at DESC LIMIT 1`,
+      [repositoryId],
+    );
+    expect(anomalies).toEqual([
+      {
+        kind: 'REPOSITORY_DELETED_UPSTREAM',
+        repositoryId,
+        snapshotId: last,
+        message: expect.stringContaining('was deleted in GitLab (project_destroy)'),
+      },
+    ]);
+    const pin = await t.gql(`query($s: ID!) { snapshotPin(snapshotId: $s) { isPinned } }`, { s: last });
+    expect(pin.data.snapshotPin.isPinned).toBe(true);
   });
 
   it('a hook deleted upstream is re-created on the next check; turning the option off removes it', async () => {

@@ -77,7 +77,12 @@ export async function defineJobs(
   const define = <N extends JobName>(name: N, handler: Handler<N>, o: DefineOptions = {}) =>
     defineOne(agenda, name, handler, { ...o, shutdown });
 
-  define('repositories.sync', ({ syncRunId }) => services.sync.execute(syncRunId), { concurrency, outage });
+  // Repositories a sync no longer finds are reported (REPOSITORY_DELETED_UPSTREAM) before it says DONE.
+  const afterReconcile = (organizationId: string) => services.anomalies.recordDeletions(organizationId);
+  define('repositories.sync', ({ syncRunId }) => services.sync.execute(syncRunId, { afterReconcile }), {
+    concurrency,
+    outage,
+  });
 
   define('repositories.schedule', async () => {
     const started = await services.sync.startDueSyncs();

@@ -80,7 +80,8 @@ export class SnapshotAnomaly {
   @Field({
     description:
       'FORCE_PUSH_DEFAULT_BRANCH, FORCE_PUSH_PROTECTED_BRANCH, BRANCH_PROTECTION_REMOVED, MASS_REF_DELETION, ' +
-      'MASS_RECORD_DELETION, REPOSITORY_EMPTIED or SIZE_DROP.',
+      'MASS_RECORD_DELETION, REPOSITORY_EMPTIED, SIZE_DROP or REPOSITORY_DELETED_UPSTREAM (then snapshotId and ' +
+      'previousSnapshotId are both the last snapshot, the one pinned).',
   })
   kind!: string;
   @Field() message!: string;

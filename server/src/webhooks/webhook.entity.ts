@@ -77,9 +77,13 @@ export type AnomalyKind =
   | 'MASS_REF_DELETION'
   | 'MASS_RECORD_DELETION'
   | 'REPOSITORY_EMPTIED'
+  | 'REPOSITORY_DELETED_UPSTREAM'
   | 'SIZE_DROP';
 
-/** A destructive change seen between a snapshot and the one before it of the same repository. */
+/**
+ * A destructive change seen between a snapshot and the one before it of the same repository; for
+ * REPOSITORY_DELETED_UPSTREAM both snapshot ids are the repository's last snapshot (the one pinned).
+ */
 @Entity('snapshot_anomalies')
 @Index(['snapshotId', 'kind'], { unique: true })
 export class SnapshotAnomalyEntity {
