@@ -1,16 +1,18 @@
 /**
- * Anomaly rules, evaluated on every new repository snapshot against the one before it
- * (snapshot-diff.ts):
+ * Anomaly rules, evaluated on every new repository (or group) snapshot against the one before it
+ * of the same repository (group) (snapshot-diff.ts):
  * - FORCE_PUSH_DEFAULT_BRANCH    the default branch moved to a commit that does not contain its old tip
  * - FORCE_PUSH_PROTECTED_BRANCH  the same for another branch matching a protected-branch rule
  * - BRANCH_PROTECTION_REMOVED    a protected-branch rule disappeared
  * - MASS_REF_DELETION            more than `maxDeletedRefs` branches/tags disappeared at once
- * - MASS_RECORD_DELETION         issues, merge requests or labels: more than `maxDeletedRecords`
+ * - MASS_RECORD_DELETION         issues, merge requests or labels — of a group: its labels, milestones
+ *                                or epics —: more than `maxDeletedRecords`
  *                                deleted, or more than `maxDeletedRecordsPercent` % of at least
  *                                `minRecordsForPercent` (only types captured OK on both sides count)
  * - REPOSITORY_EMPTIED           the repository had refs and now has none
  * - SIZE_DROP                    the repository (objects reachable from its refs) shrank by more than
  *                                `maxSizeDropPercent` %
+ * - SUBGROUP_DELETED             (a group's snapshot) a subgroup listed before is gone
  * Each anomaly is recorded (once per snapshot and kind) and pins the previous snapshot — the last
  * good state — so retention keeps it until a person unpins it. Alerting through notification
  * channels plugs in through `onAnomaly` (none by default: anomalies are listed by the API).
@@ -55,7 +57,14 @@ export const DEFAULT_ANOMALY_RULES: AnomalyRules = {
 };
 
 /** Metadata types whose mass deletion is an anomaly. */
-export const WATCHED_RECORD_TYPES = ['issues', 'merge_requests', 'labels'] as const;
+export const WATCHED_RECORD_TYPES = [
+  'issues',
+  'merge_requests',
+  'labels',
+  'group_labels',
+  'group_milestones',
+  'epics',
+] as const;
 
 type Finding = { kind: AnomalyKind; message: string; details: Record<string, unknown> };
 
@@ -89,7 +98,7 @@ export class AnomalyService {
    */
   async evaluateRun(runId: string): Promise<SnapshotAnomalyEntity[]> {
     const rows: { snapshot_id: string }[] = await this.dataSource.query(
-      `SELECT snapshot_id FROM backup_run_items WHERE run_id = $1 AND snapshot_id IS NOT NULL AND repository_id IS NOT NULL`,
+      `SELECT snapshot_id FROM backup_run_items WHERE run_id = $1 AND snapshot_id IS NOT NULL`,
       [runId],
     );
     const found: SnapshotAnomalyEntity[] = [];
@@ -131,7 +140,7 @@ export class AnomalyService {
         ? 'was deleted in GitLab (project_destroy)'
         : 'is no longer in the organization (deleted or moved out; found by a repository sync)';
       const anomaly = await this.record(
-        { id: gone.lastSnapshotId, organizationId, repositoryId: gone.repositoryId },
+        { id: gone.lastSnapshotId, organizationId, repositoryId: gone.repositoryId, groupId: null },
         gone.lastSnapshotId,
         {
           kind: 'REPOSITORY_DELETED_UPSTREAM',
@@ -152,9 +161,10 @@ export class AnomalyService {
   async evaluate(snapshotId: string): Promise<SnapshotAnomalyEntity[]> {
     const snapshots = this.dataSource.getRepository(SnapshotEntity);
     const snapshot = await snapshots.findOneBy({ id: snapshotId });
-    if (!snapshot?.repositoryId) return [];
+    if (!snapshot?.repositoryId && !snapshot?.groupId) return [];
+    const owner = snapshot.repositoryId ? { repositoryId: snapshot.repositoryId } : { groupId: snapshot.groupId! };
     const previous = await snapshots.findOne({
-      where: { repositoryId: snapshot.repositoryId, createdAt: LessThan(snapshot.createdAt) },
+      where: { ...owner, createdAt: LessThan(snapshot.createdAt) },
       order: { createdAt: 'DESC' },
     });
     if (!previous) return [];
@@ -162,7 +172,12 @@ export class AnomalyService {
     const recorded: SnapshotAnomalyEntity[] = [];
     for (const finding of this.apply(diff)) {
       const anomaly = await this.record(
-        { id: snapshot.id, organizationId: snapshot.organizationId, repositoryId: snapshot.repositoryId },
+        {
+          id: snapshot.id,
+          organizationId: snapshot.organizationId,
+          repositoryId: snapshot.repositoryId,
+          groupId: snapshot.repositoryId ? null : snapshot.groupId,
+        },
         previous.id,
         finding,
       );
@@ -176,7 +191,7 @@ export class AnomalyService {
    * anomaly of that kind (an evaluation that ran twice).
    */
   private async record(
-    snapshot: { id: string; organizationId: string; repositoryId: string },
+    snapshot: { id: string; organizationId: string; repositoryId: string | null; groupId: string | null },
     pinnedId: string,
     { kind, message, details }: Finding,
   ): Promise<SnapshotAnomalyEntity | null> {
@@ -184,6 +199,7 @@ export class AnomalyService {
       id: newId(),
       organizationId: snapshot.organizationId,
       repositoryId: snapshot.repositoryId,
+      groupId: snapshot.groupId,
       snapshotId: snapshot.id,
       previousSnapshotId: pinnedId,
       kind,
@@ -192,12 +208,13 @@ export class AnomalyService {
       createdAt: this.clock.now(),
     });
     const inserted: unknown[] = await this.dataSource.query(
-      `INSERT INTO snapshot_anomalies (id, organization_id, repository_id, snapshot_id, previous_snapshot_id, kind, message, details, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) ON CONFLICT (snapshot_id, kind) DO NOTHING RETURNING id`,
+      `INSERT INTO snapshot_anomalies (id, organization_id, repository_id, group_id, snapshot_id, previous_snapshot_id, kind, message, details, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10) ON CONFLICT (snapshot_id, kind) DO NOTHING RETURNING id`,
       [
         anomaly.id,
         anomaly.organizationId,
         anomaly.repositoryId,
+        anomaly.groupId,
         anomaly.snapshotId,
         anomaly.previousSnapshotId,
         kind,
@@ -264,7 +281,21 @@ export class AnomalyService {
   }
 
   private apply(diff: SnapshotDiff): Finding[] {
-    return [...this.refRules(diff), ...this.recordRules(diff), ...this.sizeRules(diff)];
+    return [...this.refRules(diff), ...this.recordRules(diff), ...this.sizeRules(diff), ...this.groupRules(diff)];
+  }
+
+  /** A group's snapshot: a subgroup gone takes its projects, wikis and issues with it in GitLab. */
+  private groupRules(diff: SnapshotDiff): Finding[] {
+    const subgroups = diff.metadata.find((t) => t.type === 'subgroups' && t.isCompared);
+    if (!subgroups || subgroups.removedCount === 0) return [];
+    const names = subgroups.removed.map((r) => r.label ?? r.key);
+    return [
+      {
+        kind: 'SUBGROUP_DELETED',
+        message: `${subgroups.removedCount} subgroup(s) gone: ${names.join(', ')}`,
+        details: { subgroups: names.slice(0, 100), count: subgroups.removedCount },
+      },
+    ];
   }
 
   private refRules(diff: SnapshotDiff): Finding[] {

@@ -78,10 +78,12 @@ export type AnomalyKind =
   | 'MASS_RECORD_DELETION'
   | 'REPOSITORY_EMPTIED'
   | 'REPOSITORY_DELETED_UPSTREAM'
-  | 'SIZE_DROP';
+  | 'SIZE_DROP'
+  | 'SUBGROUP_DELETED';
 
 /**
- * A destructive change seen between a snapshot and the one before it of the same repository; for
+ * A destructive change seen between a snapshot and the one before it of the same repository (or
+ * group); for
  * REPOSITORY_DELETED_UPSTREAM both snapshot ids are the repository's last snapshot (the one pinned).
  */
 @Entity('snapshot_anomalies')
@@ -91,7 +93,9 @@ export class SnapshotAnomalyEntity {
   @Index()
   @Column('uuid', { name: 'organization_id' })
   organizationId!: string;
-  @Column('uuid', { name: 'repository_id' }) repositoryId!: string;
+  /** The repository, or (null) the group whose snapshot it was seen in. */
+  @Column('uuid', { name: 'repository_id', nullable: true }) repositoryId!: string | null;
+  @Column('uuid', { name: 'group_id', nullable: true }) groupId!: string | null;
   @Column('uuid', { name: 'snapshot_id' }) snapshotId!: string;
   /** The last good snapshot, pinned when the anomaly was recorded. */
   @Column('uuid', { name: 'previous_snapshot_id' }) previousSnapshotId!: string;
