@@ -6,17 +6,18 @@
  * How long a push stays unprotected: from the push until a snapshot holding it is stored (the run
  * that wrote it is terminal, so its manifest and row are committed). Labkeeper runs in this
  * process with an embedded PostgreSQL (or a fresh database on DATABASE_URL's server), the real
- * Agenda jobs (`events.backup` every 30 s) and the real clock; the GitLab simulator (in process)
+ * Agenda jobs (`events.backup` scheduled for the due time) and the real clock; the GitLab simulator (in process)
  * delivers GitLab-shaped Push Hooks to the registered group webhook over HTTP. Each sample pushes
  * one commit to one repository, then waits for the EVENT run's terminal event and checks that the
  * snapshot's default branch is the pushed commit.
  *
  * The baseline, in the same run and alternating with the samples so both see the same machine
  * load: the same push followed at once by `runNow` of that repository (the backup alone, no
- * quiet period, no scheduler tick). The overhead of event-driven backups beyond the quiet period
- * is (push → snapshot) − quiet period: the wait for the next `events.backup` tick (0–30 s) plus
+ * quiet period). The overhead of event-driven backups beyond the quiet period is
+ * (push → snapshot) − quiet period: the hook, the delay from the due time to the run's start (the
+ * job is scheduled for the due time; it was a 0–30-s wait for a polling tick before) plus
  * the run. With `--quiet-ms` other than the default the default-period figure is also printed as
- * default quiet period + the measured overhead (the tick's phase does not depend on the period).
+ * default quiet period + the measured overhead (it does not depend on the period).
  */
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
@@ -209,11 +210,11 @@ async function baselineSample(setup: Setup): Promise<number> {
 interface EventSample {
   totalMs: number;
   ackMs: number;
-  tickWaitMs: number;
+  startDelayMs: number;
   runMs: number;
 }
 
-/** Push, and nothing else: the hook, the quiet period, the `events.backup` tick and the run. */
+/** Push, and nothing else: the hook, the quiet period, the `events.backup` job and the run. */
 async function eventSample(setup: Setup, quietMs: number): Promise<EventSample> {
   const done = nextTerminal(setup);
   const t0 = Date.now();
@@ -237,7 +238,7 @@ async function eventSample(setup: Setup, quietMs: number): Promise<EventSample> 
   return {
     totalMs: at - t0,
     ackMs,
-    tickWaitMs: run.created_at.getTime() - due,
+    startDelayMs: run.created_at.getTime() - due,
     runMs: at - run.created_at.getTime(),
   };
 }
@@ -251,7 +252,7 @@ const median = (xs: number[]) => {
 export async function recoveryPointBench(argv: string[]): Promise<void> {
   const samples = Math.max(1, Math.round(option(argv, '--samples', 3)));
   const quietMs = option(argv, '--quiet-ms', DEFAULT_QUIET_MS);
-  log(`recovery point: ${samples} sample(s), quiet period ${s(quietMs)}, events.backup every 30 s`);
+  log(`recovery point: ${samples} sample(s), quiet period ${s(quietMs)}, events.backup at the due time`);
   const setup = await setUp(quietMs);
   const baseline: number[] = [];
   const events: EventSample[] = [];
@@ -262,7 +263,7 @@ export async function recoveryPointBench(argv: string[]): Promise<void> {
       events.push(sample);
       log(
         `  sample ${i + 1}: push → snapshot ${s(sample.totalMs)} (hook acknowledged ${sample.ackMs} ms, ` +
-          `tick wait ${s(sample.tickWaitMs)}, run ${s(sample.runMs)}); runNow baseline ${s(baseline[i])}`,
+          `run started ${s(sample.startDelayMs)} after the due time, run ${s(sample.runMs)}); runNow baseline ${s(baseline[i])}`,
       );
     }
   } finally {
@@ -290,7 +291,7 @@ export async function recoveryPointBench(argv: string[]): Promise<void> {
   log(`runNow at once (baseline)  median ${s(median(baseline))}   max ${s(Math.max(...baseline))}`);
   log(
     `ratio: overhead beyond the quiet period / baseline = ${(median(overhead) / median(baseline)).toFixed(2)}× ` +
-      '(the tick wait is the difference)',
+      '(the hook and the start delay are the difference)',
   );
   if (quietMs !== DEFAULT_QUIET_MS)
     log(

@@ -125,7 +125,7 @@ export function buildServices(given: ServiceInfrastructure): Services {
   const alerts = buildAlerts(infra, people);
   const backup = buildBackup(infra, people, alerts);
   const restore = buildRestore(infra, people, backup, alerts);
-  const { dataSource, clock, config, logger, box } = infra;
+  const { dataSource, clock, config, logger, box, queue } = infra;
   const log = componentLogger(logger);
   return {
     apiTokens: people.apiTokens,
@@ -157,8 +157,22 @@ export function buildServices(given: ServiceInfrastructure): Services {
     anomalies: backup.anomalies,
     notificationChannels: alerts.channels,
     alerts: alerts.alerts,
-    webhookReceiver: new WebhookReceiver(dataSource, box, clock, log('webhooks'), config.events),
-    eventBackups: new EventBackupScheduler(dataSource, backup.backupRuns, clock, log('webhooks'), config.events),
+    webhookReceiver: new WebhookReceiver({
+      dataSource,
+      box,
+      queue,
+      clock,
+      logger: log('webhooks'),
+      timing: config.events,
+    }),
+    eventBackups: new EventBackupScheduler({
+      dataSource,
+      runs: backup.backupRuns,
+      queue,
+      clock,
+      logger: log('webhooks'),
+      timing: config.events,
+    }),
     oauthRedirectUri: people.redirectUri,
   };
 }

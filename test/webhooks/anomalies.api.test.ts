@@ -1,11 +1,12 @@
 /**
  * A force-push that rewrites the default branch: the snapshot diff flags the move as forced, the
  * anomaly rules record it and pin the previous snapshot, and a retention pass that would delete
- * that snapshot (or an administrator's deleteSnapshot) keeps it until it is unpinned.
+ * that snapshot (or an administrator's deleteSnapshot) keeps it until it is unpinned. The rules run
+ * on a group's metadata snapshots too (a subgroup deleted, group labels deleted en masse).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { connectOrganization } from '../support/connections.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
@@ -198,4 +199,66 @@ it('protected-branch, record and size rules; metadata and organization diffs', a
     { o: organizationId, from: new Date().toISOString(), to: between.toISOString() },
   );
   expect(reversed.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields: { to: expect.any(String) } });
+});
+
+it("group snapshots: a subgroup deleted and group labels deleted en masse → the group's anomalies, its previous snapshot pinned", async () => {
+  const carol = aUser(sim, 'carol');
+  const group = sim.createGroup({ path: 'initech', ownerId: carol.id });
+  sim.createProject({ namespaceId: group.id, path: 'tps' });
+  const reports = sim.createGroup({ path: 'reports', parentId: group.id });
+  for (const name of ['a', 'b', 'c', 'd', 'e']) sim.createGroupLabel(group.id, { name, color: '#428bca' });
+  const { organizationId } = await connectOrganization(t, sim, {
+    userId: carol.id,
+    login: 'carol',
+    namespacePath: 'initech',
+    includeGroups: true,
+  });
+  const groupSnapshotOf = async (runId: string) =>
+    (
+      await t.app.dataSource.query(
+        `SELECT i.snapshot_id, g.id AS group_id FROM backup_run_items i JOIN gitlab_groups g ON g.id = i.group_id
+          WHERE i.run_id = $1 AND g.full_path = 'initech'`,
+        [runId],
+      )
+    )[0] as { snapshot_id: string; group_id: string };
+  const a = await runBackup(t, organizationId);
+  expect(a.status).toBe('SUCCEEDED');
+  const before = await groupSnapshotOf(a.runId);
+
+  sim.deleteGroup(reports.id);
+  for (const name of ['a', 'b', 'c']) sim.deleteGroupLabel(group.id, name);
+  const synced = nextJob(t, 'repositories.sync'); // the deleted subgroup is no longer backed up
+  await t.gql(`mutation($o: ID!) { syncRepositories(organizationId: $o) { id } }`, { o: organizationId });
+  await synced;
+  const b = await runBackup(t, organizationId);
+  expect(b.status).toBe('SUCCEEDED');
+  const after = await groupSnapshotOf(b.runId);
+
+  await t.app.services.anomalies.evaluateRun(b.runId);
+  const anomalies = (
+    await t.gql(
+      `query($o: ID!) { snapshotAnomalies(organizationId: $o) { kind repositoryId groupId snapshotId previousSnapshotId message } }`,
+      { o: organizationId },
+    )
+  ).data.snapshotAnomalies;
+  expect([...anomalies].sort((x: { kind: string }, y: { kind: string }) => x.kind.localeCompare(y.kind))).toEqual([
+    {
+      kind: 'MASS_RECORD_DELETION',
+      repositoryId: null,
+      groupId: before.group_id,
+      snapshotId: after.snapshot_id,
+      previousSnapshotId: before.snapshot_id,
+      message: '3 of 5 group labels deleted',
+    },
+    {
+      kind: 'SUBGROUP_DELETED',
+      repositoryId: null,
+      groupId: before.group_id,
+      snapshotId: after.snapshot_id,
+      previousSnapshotId: before.snapshot_id,
+      message: expect.stringContaining('1 subgroup(s) gone: reports'),
+    },
+  ]);
+  const pin = await t.gql(`query($s: ID!) { snapshotPin(snapshotId: $s) { isPinned } }`, { s: before.snapshot_id });
+  expect(pin.data.snapshotPin.isPinned).toBe(true);
 });

@@ -2,8 +2,9 @@
  * Event-driven backups end to end: the organization option registers a group webhook in the
  * simulator, the simulator delivers GitLab-shaped hook payloads to it on pushes and project
  * events, and due repositories become EVENT runs. Time is a FakeClock: the test moves it across
- * the quiet period and runs the scheduler as the every-30-s `events.backup` job would (the real
- * job may claim first; either way the number of runs is what is asserted).
+ * the quiet period and runs the scheduler as the `events.backup` job scheduled for the due time
+ * would (that job is scheduled on the real clock, the fake clock's distance ahead, so within this
+ * file only a due-now one fires by itself; event-deadline.api.test.ts runs them on the real clock).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { BackupProgressed } from '../../server/src/backup/backup.events.js';
@@ -243,21 +244,48 @@ describe('event-driven backups', () => {
     expect(kept.length).toBeGreaterThan(0);
     const before = (await eventRuns()).length;
     clock.set('2026-03-10T10:00:00Z');
+    const finished = nextFinishedRun();
     sim.deleteProject(projectId);
     await sim.hooks.settled();
     const destroy = sim.hooks.deliveries.at(-1)!;
     expect(destroy.headers['x-gitlab-event']).toBe('System Hook');
     expect(JSON.parse(destroy.body)).toMatchObject({ event_name: 'project_destroy', project_id: projectId });
     expect(destroy.status).toBe(200);
-    // No quiet period: due at once.
-    const finished = await passQuietPeriod(clock.now());
+    // No quiet period: the `events.backup` job scheduled for now starts the run, with the clock not moved.
+    await finished;
     const runs = await eventRuns();
     expect(runs).toHaveLength(before + 1);
-    const items = await t.app.services.backupRuns.itemsOf(finished.runId);
+    const items = await t.app.services.backupRuns.itemsOf((await finished).runId);
     expect(items.map((i) => i.repositoryId)).toEqual([repositoryId]); // the attempt was made
     // GitLab has already deleted it: nothing more was readable, and what we had is still there.
     await t.app.services.retention.prune(orgId);
     expect(await snapshotsOf()).toEqual(expect.arrayContaining(kept));
+    // After the attempt the repository is marked deleted upstream and reported; its last snapshot
+    // is pinned. (The rules run when the run finishes; evaluating again records nothing twice.)
+    await t.app.services.anomalies.evaluateRun((await finished).runId);
+    const [repository] = await t.app.dataSource.query(`SELECT deleted_upstream_at FROM repositories WHERE id = $1`, [
+      repositoryId,
+    ]);
+    expect(repository.deleted_upstream_at).not.toBeNull();
+    const anomalies = (
+      await t.gql(`query($o: ID!) { snapshotAnomalies(organizationId: $o) { kind repositoryId snapshotId message } }`, {
+        o: orgId,
+      })
+    ).data.snapshotAnomalies;
+    const [{ id: last }] = await t.app.dataSource.query(
+      `SELECT id FROM snapshots WHERE repository_id = $1 ORDER BY created_at DESC LIMIT 1`,
+      [repositoryId],
+    );
+    expect(anomalies).toEqual([
+      {
+        kind: 'REPOSITORY_DELETED_UPSTREAM',
+        repositoryId,
+        snapshotId: last,
+        message: expect.stringContaining('was deleted in GitLab (project_destroy)'),
+      },
+    ]);
+    const pin = await t.gql(`query($s: ID!) { snapshotPin(snapshotId: $s) { isPinned } }`, { s: last });
+    expect(pin.data.snapshotPin.isPinned).toBe(true);
   });
 
   it('a hook deleted upstream is re-created on the next check; turning the option off removes it', async () => {

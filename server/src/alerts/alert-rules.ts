@@ -152,7 +152,7 @@ export async function drillOccurrence(
   };
 }
 
-/** An anomaly recorded on a new snapshot (a force-push of the default branch, refs deleted, a repository emptied). */
+/** An anomaly recorded on a new snapshot (a force-push of the default branch, refs deleted, a subgroup deleted...). */
 export async function anomalyOccurrence(
   db: DataSource,
   publicUrl: string,
@@ -164,19 +164,23 @@ export async function anomalyOccurrence(
       kind: string;
       message: string;
       organization_id: string;
-      repository_id: string;
+      repository_id: string | null;
+      group_id: string | null;
       snapshot_id: string;
       previous_snapshot_id: string;
       path_with_namespace: string | null;
+      group_path: string | null;
       created_at: Date;
     }[]
   >(
-    `SELECT a.id, a.kind, a.message, a.organization_id, a.repository_id, a.snapshot_id, a.previous_snapshot_id, r.path_with_namespace, a.created_at
-       FROM snapshot_anomalies a LEFT JOIN repositories r ON r.id = a.repository_id WHERE a.id = $1`,
+    `SELECT a.id, a.kind, a.message, a.organization_id, a.repository_id, a.group_id, a.snapshot_id, a.previous_snapshot_id,
+            r.path_with_namespace, g.full_path AS group_path, a.created_at
+       FROM snapshot_anomalies a LEFT JOIN repositories r ON r.id = a.repository_id
+       LEFT JOIN gitlab_groups g ON g.id = a.group_id WHERE a.id = $1`,
     [anomalyId],
   );
   if (!a) return null;
-  const where = a.path_with_namespace ?? a.repository_id;
+  const where = a.path_with_namespace ?? a.group_path ?? a.repository_id ?? a.group_id ?? 'a snapshot';
   return {
     key: `anomaly:${a.id}`,
     kind: 'ANOMALY',
@@ -186,10 +190,13 @@ export async function anomalyOccurrence(
       `${a.message} (snapshot ${a.snapshot_id}, ${when(a.created_at)}).`,
       `The previous snapshot ${a.previous_snapshot_id} is pinned, so retention keeps it.`,
       '',
-      'What to do: check the repository in GitLab. If the change was wanted, unpin the snapshot; if not, ' +
-        'restore the pinned snapshot.',
+      `What to do: check the ${a.repository_id ? 'repository' : 'group'} in GitLab. If the change was wanted, ` +
+        'unpin the snapshot; if not, restore the pinned snapshot.',
     ].join('\n'),
-    link: `${publicUrl}/repositories/${a.repository_id}/snapshots`,
+    // A group's snapshots have no page of their own: its organization's.
+    link: a.repository_id
+      ? `${publicUrl}/repositories/${a.repository_id}/snapshots`
+      : `${publicUrl}/organizations/${a.organization_id}`,
     details: {
       anomalyId: a.id,
       anomaly: a.kind,

@@ -165,7 +165,12 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     queue: {
       async enqueue(name, data, options) {
         const queue = queueName(name, options?.worker);
-        if (options?.delayMs) await agenda.schedule(new Date(Date.now() + options.delayMs), queue, data);
+        const at = new Date(Date.now() + (options?.delayMs ?? 0));
+        if (options?.dedupe) {
+          // Agenda's unique insert: an existing job with the same data is returned unchanged.
+          const same = Object.fromEntries(Object.entries(data).map(([key, value]) => [`data.${key}`, value]));
+          await agenda.create(queue, data).unique(same, { insertOnly: true }).schedule(at).save();
+        } else if (options?.delayMs) await agenda.schedule(at, queue, data);
         else await agenda.now(queue, data);
       },
     },

@@ -29,6 +29,8 @@ interface DefineOptions {
   worker?: string;
   /** Renew the lock on a timer while the handler runs (long jobs). */
   keepLockedMs?: number;
+  /** Delete a one-off job once it succeeded (jobs scheduled in numbers). */
+  removeOnComplete?: boolean;
 }
 
 /** Defines the handler of one job of the map; the payload's type comes from the map. */
@@ -75,7 +77,12 @@ export async function defineJobs(
   const define = <N extends JobName>(name: N, handler: Handler<N>, o: DefineOptions = {}) =>
     defineOne(agenda, name, handler, { ...o, shutdown });
 
-  define('repositories.sync', ({ syncRunId }) => services.sync.execute(syncRunId), { concurrency, outage });
+  // Repositories a sync no longer finds are reported (REPOSITORY_DELETED_UPSTREAM) before it says DONE.
+  const afterReconcile = (organizationId: string) => services.anomalies.recordDeletions(organizationId);
+  define('repositories.sync', ({ syncRunId }) => services.sync.execute(syncRunId, { afterReconcile }), {
+    concurrency,
+    outage,
+  });
 
   define('repositories.schedule', async () => {
     const started = await services.sync.startDueSyncs();
@@ -122,10 +129,16 @@ export async function defineJobs(
   define('retention.prune', () => services.retention.prune());
   define('audit.prune', async () => void (await services.audit.pruneExpired()));
 
-  define('events.backup', async () => {
-    const started = await services.eventBackups.startDue();
-    if (started.length > 0) log.info({ runs: started.length }, 'event-triggered backups started');
-  });
+  // Scheduled at an organization's due time (webhooks/event-backup-scheduler.ts); the recurring
+  // one below carries no data. Completed one-off jobs are removed, so they do not pile up.
+  define(
+    'events.backup',
+    async (data) => {
+      const started = await services.eventBackups.runDue(data?.organizationId ?? null);
+      if (started.length > 0) log.info({ runs: started.length }, 'event-triggered backups started');
+    },
+    { removeOnComplete: true },
+  );
 
   define('events.check-hooks', async () => {
     const result = await services.eventHooks.checkAll();
@@ -146,7 +159,8 @@ export async function defineJobs(
   await every('1 minute', 'drill.schedule', false);
   await every('1 hour', 'retention.prune', true);
   await every('1 hour', 'audit.prune', false);
-  await every('30 seconds', 'events.backup', false);
+  // The safety net only (it was the 30-s poll before due-time jobs; `every` updates that row).
+  await every('5 minutes', 'events.backup', false);
   await every('15 minutes', 'events.check-hooks', true);
   await every('1 minute', 'alerts.evaluate', true);
 }

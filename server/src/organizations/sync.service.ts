@@ -85,8 +85,15 @@ export class SyncService {
     return this.runs.findOneBy({ id });
   }
 
-  /** The `repositories.sync` job. Idempotent: a finished run is not run again. */
-  async execute(syncRunId: string): Promise<SyncRunEntity> {
+  /**
+   * The `repositories.sync` job. Idempotent: a finished run is not run again. `afterReconcile`
+   * runs after a successful sync and before its DONE event (the job wires the deleted-upstream
+   * anomaly there); its failure is logged and does not fail the sync.
+   */
+  async execute(
+    syncRunId: string,
+    options: { afterReconcile?: (organizationId: string) => Promise<unknown> } = {},
+  ): Promise<SyncRunEntity> {
     const run = await this.runs.findOneBy({ id: syncRunId });
     if (!run || run.status === 'SUCCEEDED' || run.status === 'FAILED') return run!;
     const org = await this.orgs.findOneBy({ id: run.organizationId });
@@ -134,6 +141,9 @@ export class SyncService {
         { projects: projects.length, added: result.added, gone: result.gone, groups: groups.length },
         'repository sync finished',
       );
+      await options
+        .afterReconcile?.(org.id)
+        .catch((error: unknown) => log.warn({ err: error }, 'after-sync step failed (the next sync retries it)'));
     } catch (error) {
       const domain = error instanceof DomainError ? error : null;
       Object.assign(run, {

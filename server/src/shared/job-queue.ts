@@ -27,8 +27,12 @@ export type Jobs = {
   'drill.run': { drillRunId: string };
   /** Every minute: start the restore drills whose policy cadence is due. */
   'drill.schedule': Record<string, never>;
-  /** Every 30 s: turn due event-triggered backups (webhook bursts past their quiet period) into EVENT runs. */
-  'events.backup': Record<string, never>;
+  /**
+   * At an organization's earliest due time: turn due event-triggered backups (webhook bursts past
+   * their quiet period or maximum delay) into EVENT runs, then schedule the next one. Also every
+   * 5 minutes without an organization, as a safety net (webhooks/event-backup-scheduler.ts).
+   */
+  'events.backup': { organizationId?: string; dueAt?: string };
   /** Every 15 minutes: check each organization's event webhook upstream (re-create it if deleted). */
   'events.check-hooks': Record<string, never>;
   /** One alert to one notification channel (claimed in PostgreSQL, so a duplicate job sends nothing). */
@@ -50,6 +54,8 @@ export interface EnqueueOptions {
   worker?: string | null;
   /** Run no earlier than this many milliseconds from now (a retry's backoff). */
   delayMs?: number;
+  /** Store nothing when a job of this name with the same data is already waiting. */
+  dedupe?: boolean;
 }
 
 /** The queue name a job is stored under: `<name>` for any worker, `<name>@<worker>` for one. */

@@ -73,25 +73,31 @@ export class SnapshotDiffResult {
 export class SnapshotAnomaly {
   @Field(() => ID) id!: string;
   @Field(() => ID) organizationId!: string;
-  @Field(() => ID) repositoryId!: string;
+  @Field(() => ID, { nullable: true, description: 'Null for an anomaly of a group (see groupId).' })
+  repositoryId!: string | null;
+  @Field(() => ID, { nullable: true, description: "Set for an anomaly seen in a group's metadata snapshot." })
+  groupId!: string | null;
   @Field(() => ID) snapshotId!: string;
   @Field(() => ID, { description: 'The last good snapshot, pinned when the anomaly was recorded.' })
   previousSnapshotId!: string;
   @Field({
     description:
       'FORCE_PUSH_DEFAULT_BRANCH, FORCE_PUSH_PROTECTED_BRANCH, BRANCH_PROTECTION_REMOVED, MASS_REF_DELETION, ' +
-      'MASS_RECORD_DELETION, REPOSITORY_EMPTIED or SIZE_DROP.',
+      'MASS_RECORD_DELETION, REPOSITORY_EMPTIED, SIZE_DROP or REPOSITORY_DELETED_UPSTREAM (then snapshotId and ' +
+      'previousSnapshotId are both the last snapshot, the one pinned); for a group, SUBGROUP_DELETED or ' +
+      'MASS_RECORD_DELETION.',
   })
   kind!: string;
   @Field() message!: string;
   @Field() createdAt!: Date;
 
   static from(e: SnapshotAnomalyEntity): SnapshotAnomaly {
-    const { id, organizationId, repositoryId, snapshotId, previousSnapshotId, kind, message, createdAt } = e;
+    const { id, organizationId, repositoryId, groupId, snapshotId, previousSnapshotId, kind, message, createdAt } = e;
     return Object.assign(new SnapshotAnomaly(), {
       id,
       organizationId,
       repositoryId,
+      groupId,
       snapshotId,
       previousSnapshotId,
       kind,

@@ -1,19 +1,29 @@
 /**
- * Anomaly rules, evaluated on every new repository snapshot against the one before it
- * (snapshot-diff.ts):
+ * Anomaly rules, evaluated on every new repository (or group) snapshot against the one before it
+ * of the same repository (group) (snapshot-diff.ts):
  * - FORCE_PUSH_DEFAULT_BRANCH    the default branch moved to a commit that does not contain its old tip
  * - FORCE_PUSH_PROTECTED_BRANCH  the same for another branch matching a protected-branch rule
  * - BRANCH_PROTECTION_REMOVED    a protected-branch rule disappeared
  * - MASS_REF_DELETION            more than `maxDeletedRefs` branches/tags disappeared at once
- * - MASS_RECORD_DELETION         issues, merge requests or labels: more than `maxDeletedRecords`
+ * - MASS_RECORD_DELETION         issues, merge requests or labels — of a group: its labels, milestones
+ *                                or epics —: more than `maxDeletedRecords`
  *                                deleted, or more than `maxDeletedRecordsPercent` % of at least
  *                                `minRecordsForPercent` (only types captured OK on both sides count)
  * - REPOSITORY_EMPTIED           the repository had refs and now has none
  * - SIZE_DROP                    the repository (objects reachable from its refs) shrank by more than
  *                                `maxSizeDropPercent` %
+ * - SUBGROUP_DELETED             (a group's snapshot) a subgroup listed before is gone
  * Each anomaly is recorded (once per snapshot and kind) and pins the previous snapshot — the last
  * good state — so retention keeps it until a person unpins it. Alerting through notification
  * channels plugs in through `onAnomaly` (none by default: anomalies are listed by the API).
+ *
+ * And one that no snapshot shows, evaluated after each run and each repository sync:
+ * - REPOSITORY_DELETED_UPSTREAM  the project was destroyed (a system hook's project_destroy, once
+ *                                the immediate backup attempt it triggered has run) or a sync no
+ *                                longer finds it in the organization (deleted, or moved out). It is
+ *                                recorded once per deletion, on the repository's last snapshot,
+ *                                which is pinned. The repository itself stays, still protected and
+ *                                listed with `deletedUpstreamAt`; runs skip it (nothing to read).
  */
 import { LessThan, type DataSource } from 'typeorm';
 import type { Clock } from '../shared/clock.js';
@@ -22,6 +32,7 @@ import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { organizationDiff, type OrganizationDiff } from './organization-diff.js';
+import { deletedUpstream, markDestroyedAfterAttempt } from './upstream-deletion.js';
 import { snapshotDiff, type SnapshotDiff, type SnapshotDiffDeps } from './snapshot-diff.js';
 import { SnapshotAnomalyEntity, SnapshotPinEntity, type AnomalyKind } from './webhook.entity.js';
 
@@ -46,7 +57,14 @@ export const DEFAULT_ANOMALY_RULES: AnomalyRules = {
 };
 
 /** Metadata types whose mass deletion is an anomaly. */
-export const WATCHED_RECORD_TYPES = ['issues', 'merge_requests', 'labels'] as const;
+export const WATCHED_RECORD_TYPES = [
+  'issues',
+  'merge_requests',
+  'labels',
+  'group_labels',
+  'group_milestones',
+  'epics',
+] as const;
 
 type Finding = { kind: AnomalyKind; message: string; details: Record<string, unknown> };
 
@@ -74,10 +92,13 @@ export class AnomalyService {
     );
   }
 
-  /** Evaluates every repository snapshot a finished run wrote (safe to call again: recorded once). */
+  /**
+   * Evaluates every repository snapshot a finished run wrote, then the repositories it found
+   * destroyed upstream (safe to call again: recorded once).
+   */
   async evaluateRun(runId: string): Promise<SnapshotAnomalyEntity[]> {
     const rows: { snapshot_id: string }[] = await this.dataSource.query(
-      `SELECT snapshot_id FROM backup_run_items WHERE run_id = $1 AND snapshot_id IS NOT NULL AND repository_id IS NOT NULL`,
+      `SELECT snapshot_id FROM backup_run_items WHERE run_id = $1 AND snapshot_id IS NOT NULL`,
       [runId],
     );
     const found: SnapshotAnomalyEntity[] = [];
@@ -88,61 +109,130 @@ export class AnomalyService {
         this.logger.warn({ err: error, runId, snapshotId: row.snapshot_id }, 'anomaly rules could not be evaluated');
       }
     }
+    const [run]: { organization_id: string }[] = await this.dataSource.query(
+      `SELECT organization_id FROM backup_runs WHERE id = $1`,
+      [runId],
+    );
+    if (run) {
+      await markDestroyedAfterAttempt(this.dataSource, runId);
+      found.push(...(await this.recordDeletions(run.organization_id)));
+    }
     return found;
+  }
+
+  /**
+   * Records REPOSITORY_DELETED_UPSTREAM for each repository of the organization marked deleted
+   * upstream whose last snapshot has no such anomaly yet, and pins that snapshot. A repository
+   * deleted before its first snapshot has nothing to keep: nothing is recorded.
+   */
+  async recordDeletions(organizationId: string): Promise<SnapshotAnomalyEntity[]> {
+    const recorded: SnapshotAnomalyEntity[] = [];
+    for (const gone of await deletedUpstream(this.dataSource, organizationId)) {
+      if (!gone.lastSnapshotId) {
+        // Shown in the repository list (deletedUpstreamAt); said once per pass at debug, not as a warning each time.
+        this.logger.debug(
+          { organizationId, repositoryId: gone.repositoryId },
+          'repository deleted upstream before any snapshot: nothing to keep',
+        );
+        continue;
+      }
+      const how = gone.isDestroyed
+        ? 'was deleted in GitLab (project_destroy)'
+        : 'is no longer in the organization (deleted or moved out; found by a repository sync)';
+      const anomaly = await this.record(
+        { id: gone.lastSnapshotId, organizationId, repositoryId: gone.repositoryId, groupId: null },
+        gone.lastSnapshotId,
+        {
+          kind: 'REPOSITORY_DELETED_UPSTREAM',
+          message: `${gone.path} ${how}; its last snapshot ${gone.lastSnapshotId} is kept`,
+          details: {
+            path: gone.path,
+            deletedUpstreamAt: gone.deletedUpstreamAt.toISOString(),
+            source: gone.isDestroyed ? 'SYSTEM_HOOK' : 'SYNC',
+          },
+        },
+      );
+      if (anomaly) recorded.push(anomaly);
+    }
+    return recorded;
   }
 
   /** Compares a new snapshot with the repository's previous one; records anomalies and pins. */
   async evaluate(snapshotId: string): Promise<SnapshotAnomalyEntity[]> {
     const snapshots = this.dataSource.getRepository(SnapshotEntity);
     const snapshot = await snapshots.findOneBy({ id: snapshotId });
-    if (!snapshot?.repositoryId) return [];
+    if (!snapshot?.repositoryId && !snapshot?.groupId) return [];
+    const owner = snapshot.repositoryId ? { repositoryId: snapshot.repositoryId } : { groupId: snapshot.groupId! };
     const previous = await snapshots.findOne({
-      where: { repositoryId: snapshot.repositoryId, createdAt: LessThan(snapshot.createdAt) },
+      where: { ...owner, createdAt: LessThan(snapshot.createdAt) },
       order: { createdAt: 'DESC' },
     });
     if (!previous) return [];
     const diff = await this.diff(previous.id, snapshot.id);
-    const found = this.apply(diff);
     const recorded: SnapshotAnomalyEntity[] = [];
-    for (const { kind, message, details } of found) {
-      const anomaly = Object.assign(new SnapshotAnomalyEntity(), {
-        id: newId(),
-        organizationId: snapshot.organizationId,
-        repositoryId: snapshot.repositoryId,
-        snapshotId: snapshot.id,
-        previousSnapshotId: previous.id,
-        kind,
-        message,
-        details,
-        createdAt: this.clock.now(),
-      });
-      const inserted: unknown[] = await this.dataSource.query(
-        `INSERT INTO snapshot_anomalies (id, organization_id, repository_id, snapshot_id, previous_snapshot_id, kind, message, details, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) ON CONFLICT (snapshot_id, kind) DO NOTHING RETURNING id`,
-        [
-          anomaly.id,
-          anomaly.organizationId,
-          anomaly.repositoryId,
-          anomaly.snapshotId,
-          anomaly.previousSnapshotId,
-          kind,
-          message,
-          JSON.stringify(details),
-          anomaly.createdAt,
-        ],
+    for (const finding of this.apply(diff)) {
+      const anomaly = await this.record(
+        {
+          id: snapshot.id,
+          organizationId: snapshot.organizationId,
+          repositoryId: snapshot.repositoryId,
+          groupId: snapshot.repositoryId ? null : snapshot.groupId,
+        },
+        previous.id,
+        finding,
       );
-      if (inserted.length === 0) continue; // already recorded (the evaluation ran twice)
-      await this.pin(previous.id, `anomaly ${kind} in snapshot ${snapshot.id}: ${message}`, anomaly.id);
-      this.logger.warn(
-        { organizationId: snapshot.organizationId, snapshotId: snapshot.id, pinned: previous.id, kind },
-        'anomaly recorded; the previous snapshot is pinned',
-      );
-      recorded.push(anomaly);
-      await this.onAnomaly(anomaly).catch((error: unknown) =>
-        this.logger.warn({ err: error, anomalyId: anomaly.id }, 'anomaly alert failed'),
-      );
+      if (anomaly) recorded.push(anomaly);
     }
     return recorded;
+  }
+
+  /**
+   * Records one finding on a snapshot and pins `pinnedId`; null when the snapshot already has an
+   * anomaly of that kind (an evaluation that ran twice).
+   */
+  private async record(
+    snapshot: { id: string; organizationId: string; repositoryId: string | null; groupId: string | null },
+    pinnedId: string,
+    { kind, message, details }: Finding,
+  ): Promise<SnapshotAnomalyEntity | null> {
+    const anomaly = Object.assign(new SnapshotAnomalyEntity(), {
+      id: newId(),
+      organizationId: snapshot.organizationId,
+      repositoryId: snapshot.repositoryId,
+      groupId: snapshot.groupId,
+      snapshotId: snapshot.id,
+      previousSnapshotId: pinnedId,
+      kind,
+      message,
+      details,
+      createdAt: this.clock.now(),
+    });
+    const inserted: unknown[] = await this.dataSource.query(
+      `INSERT INTO snapshot_anomalies (id, organization_id, repository_id, group_id, snapshot_id, previous_snapshot_id, kind, message, details, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10) ON CONFLICT (snapshot_id, kind) DO NOTHING RETURNING id`,
+      [
+        anomaly.id,
+        anomaly.organizationId,
+        anomaly.repositoryId,
+        anomaly.groupId,
+        anomaly.snapshotId,
+        anomaly.previousSnapshotId,
+        kind,
+        message,
+        JSON.stringify(details),
+        anomaly.createdAt,
+      ],
+    );
+    if (inserted.length === 0) return null;
+    await this.pin(pinnedId, `anomaly ${kind} in snapshot ${snapshot.id}: ${message}`, anomaly.id);
+    this.logger.warn(
+      { organizationId: snapshot.organizationId, snapshotId: snapshot.id, pinned: pinnedId, kind },
+      'anomaly recorded; the last good snapshot is pinned',
+    );
+    await this.onAnomaly(anomaly).catch((error: unknown) =>
+      this.logger.warn({ err: error, anomalyId: anomaly.id }, 'anomaly alert failed'),
+    );
+    return anomaly;
   }
 
   list(organizationId: string): Promise<SnapshotAnomalyEntity[]> {
@@ -154,17 +244,20 @@ export class AnomalyService {
   async pin(snapshotId: string, reason: string, anomalyId: string | null = null): Promise<SnapshotPinEntity> {
     const snapshot = await this.requireSnapshot(snapshotId);
     const pins = this.dataSource.getRepository(SnapshotPinEntity);
-    const existing = await pins.findOneBy({ snapshotId });
-    if (existing) return existing;
-    const pin = pins.create({
-      snapshotId,
-      organizationId: snapshot.organizationId,
-      reason: reason.slice(0, 1000),
-      anomalyId,
-      pinnedAt: this.clock.now(),
-    });
-    await pins.save(pin);
-    return pin;
+    // Insert-or-keep in one statement: two evaluations of the same run may pin at once.
+    await pins
+      .createQueryBuilder()
+      .insert()
+      .values({
+        snapshotId,
+        organizationId: snapshot.organizationId,
+        reason: reason.slice(0, 1000),
+        anomalyId,
+        pinnedAt: this.clock.now(),
+      })
+      .orIgnore()
+      .execute();
+    return (await pins.findOneBy({ snapshotId }))!;
   }
 
   async unpin(snapshotId: string): Promise<void> {
@@ -188,7 +281,21 @@ export class AnomalyService {
   }
 
   private apply(diff: SnapshotDiff): Finding[] {
-    return [...this.refRules(diff), ...this.recordRules(diff), ...this.sizeRules(diff)];
+    return [...this.refRules(diff), ...this.recordRules(diff), ...this.sizeRules(diff), ...this.groupRules(diff)];
+  }
+
+  /** A group's snapshot: a subgroup gone takes its projects, wikis and issues with it in GitLab. */
+  private groupRules(diff: SnapshotDiff): Finding[] {
+    const subgroups = diff.metadata.find((t) => t.type === 'subgroups' && t.isCompared);
+    if (!subgroups || subgroups.removedCount === 0) return [];
+    const names = subgroups.removed.map((r) => r.label ?? r.key);
+    return [
+      {
+        kind: 'SUBGROUP_DELETED',
+        message: `${subgroups.removedCount} subgroup(s) gone: ${names.join(', ')}`,
+        details: { subgroups: names.slice(0, 100), count: subgroups.removedCount },
+      },
+    ];
   }
 
   private refRules(diff: SnapshotDiff): Finding[] {

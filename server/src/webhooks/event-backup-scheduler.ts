@@ -1,15 +1,28 @@
 /**
- * Turns due pending EVENT backups into BackupRuns (the `events.backup` job, every 30 s, calls
- * `startDue`). Due rows are claimed by deleting them (`FOR UPDATE SKIP LOCKED`), so several
- * workers never start the same repository twice; one run per organization covers exactly the
- * repositories claimed for it. When the organization already has a run queued or running, the
- * claimed repositories go back to pending (due again after the quiet period) rather than being
- * lost; repositories that are no longer protected are dropped.
+ * Turns due pending EVENT backups into BackupRuns. Nothing polls for them: whoever creates or
+ * moves a pending row's due time earlier (the receiver, a requeue) schedules an `events.backup`
+ * job for the organization at that due time (`arm`), and the job (`runDue`) starts what is due
+ * and schedules the next one for the organization's earliest remaining due time. A debounce that
+ * pushes a row later schedules nothing: the job already waiting fires at the earlier time, finds
+ * the row not due yet, and re-arms for the later one. So a backup starts at its deadline (quiet
+ * period or maximum delay), not at the next tick of a poll. The same job every 5 minutes, without
+ * an organization, is only a safety net (a job lost between the receiver's commit and its
+ * enqueue, rows left from an older version): it starts what is due and re-arms every organization.
+ *
+ * Due rows are claimed by deleting them (`FOR UPDATE SKIP LOCKED`), so several workers never
+ * start the same repository twice; one run per organization covers exactly the repositories
+ * claimed for it. When the organization already has a run queued or running, the claimed
+ * repositories go back to pending (due again after the quiet period) rather than being lost;
+ * repositories that are no longer protected are dropped.
+ *
+ * Due times come from the injected Clock (a test's FakeClock); a job is scheduled that many
+ * milliseconds ahead of the clock's now, so the job store's own clock never compares with it.
  */
 import type { DataSource } from 'typeorm';
 import type { BackupRunService } from '../backup/backup-run.service.js';
 import type { Clock } from '../shared/clock.js';
 import { isDomainError } from '../shared/errors.js';
+import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
 import type { EventTiming } from './webhook-receiver.service.js';
 
@@ -25,14 +38,66 @@ interface ClaimedRow {
 /** Claimed at most per pass; the rest waits for the next pass. */
 const BATCH = 500;
 
+export interface EventBackupSchedulerDeps {
+  dataSource: DataSource;
+  runs: Pick<BackupRunService, 'runNow'>;
+  queue: JobQueue;
+  clock: Clock;
+  logger: Logger;
+  timing: EventTiming;
+}
+
+/**
+ * Schedules the organization's `events.backup` job at `dueAt` (by the clock's now). Idempotent:
+ * a job of the organization already waiting for the same time is not stored twice.
+ */
+export async function armEventBackup(
+  deps: Pick<EventBackupSchedulerDeps, 'queue' | 'clock'>,
+  organizationId: string,
+  dueAt: Date,
+): Promise<void> {
+  const delayMs = Math.max(0, dueAt.getTime() - deps.clock.now().getTime());
+  await deps.queue.enqueue('events.backup', { organizationId, dueAt: dueAt.toISOString() }, { delayMs, dedupe: true });
+}
+
 export class EventBackupScheduler {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly runs: Pick<BackupRunService, 'runNow'>,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly timing: EventTiming,
-  ) {}
+  private readonly dataSource: DataSource;
+  private readonly runs: Pick<BackupRunService, 'runNow'>;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly timing: EventTiming;
+
+  constructor(private readonly deps: EventBackupSchedulerDeps) {
+    ({
+      dataSource: this.dataSource,
+      runs: this.runs,
+      clock: this.clock,
+      logger: this.logger,
+      timing: this.timing,
+    } = deps);
+  }
+
+  /**
+   * The `events.backup` job: starts what is due, then schedules the next job of the organization
+   * (of every organization with something pending, when `organizationId` is null: the safety net).
+   */
+  async runDue(organizationId: string | null): Promise<string[]> {
+    const started = await this.startDue();
+    await this.rearm(organizationId);
+    return started;
+  }
+
+  /** Schedules a job at each organization's earliest remaining due time (not before now). */
+  async rearm(organizationId: string | null): Promise<void> {
+    const rows: { organization_id: string; due_at: Date }[] = await this.dataSource.query(
+      `SELECT organization_id, min(due_at) AS due_at FROM event_backup_pending
+        WHERE $1::uuid IS NULL OR organization_id = $1 GROUP BY organization_id`,
+      [organizationId],
+    );
+    const now = this.clock.now();
+    for (const row of rows)
+      await armEventBackup(this.deps, row.organization_id, new Date(Math.max(row.due_at.getTime(), now.getTime())));
+  }
 
   /** Starts the due EVENT backups; resolves with the ids of the runs created. */
   async startDue(): Promise<string[]> {

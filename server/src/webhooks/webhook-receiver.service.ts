@@ -5,7 +5,8 @@
  * (no GitLab call, no backup) happens here. The delivery row is unique per organization and
  * delivery key: a retried delivery, or one that reached two API processes, is stored once and
  * touches the pending backup once. The touched repository's pending EVENT backup is created or
- * pushed back (debounce); EventBackupScheduler turns due ones into BackupRuns.
+ * pushed back (debounce), and an `events.backup` job is scheduled for its due time when it has
+ * none yet; EventBackupScheduler turns due ones into BackupRuns.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -13,7 +14,9 @@ import type { SecretBox } from '../credentials/secret-box.js';
 import { RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
+import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
+import { armEventBackup } from './event-backup-scheduler.js';
 import { parseGitLabEvent, type GitLabEvent } from './gitlab-events.js';
 import { EventHookEntity } from './webhook.entity.js';
 
@@ -65,14 +68,32 @@ export function deliveryKey(delivery: Pick<Delivery, 'idempotencyKey' | 'eventUu
   return `sha256:${createHash('sha256').update(delivery.body).digest('hex')}`;
 }
 
+export interface WebhookReceiverDeps {
+  dataSource: DataSource;
+  box: SecretBox;
+  /** For `events.backup` jobs at due times (see event-backup-scheduler.ts). */
+  queue: JobQueue;
+  clock: Clock;
+  logger: Logger;
+  timing: EventTiming;
+}
+
 export class WebhookReceiver {
-  constructor(
-    private readonly dataSource: DataSource,
-    private readonly box: SecretBox,
-    private readonly clock: Clock,
-    private readonly logger: Logger,
-    private readonly timing: EventTiming,
-  ) {}
+  private readonly dataSource: DataSource;
+  private readonly box: SecretBox;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly timing: EventTiming;
+
+  constructor(private readonly deps: WebhookReceiverDeps) {
+    ({
+      dataSource: this.dataSource,
+      box: this.box,
+      clock: this.clock,
+      logger: this.logger,
+      timing: this.timing,
+    } = deps);
+  }
 
   async receive(delivery: Delivery): Promise<DeliveryOutcome> {
     const { organizationId } = delivery;
@@ -100,6 +121,7 @@ export class WebhookReceiver {
     const repository = await this.dataSource
       .getRepository(RepositoryEntity)
       .findOneBy({ organizationId, gitlabProjectId: event.gitlabProjectId });
+    let armAt: Date | null = null;
     const outcome = await this.dataSource.transaction(async (tx) => {
       const inserted: unknown[] = await tx.query(
         `INSERT INTO webhook_deliveries (id, organization_id, delivery_key, event, kind, gitlab_project_id, repository_id, received_at)
@@ -109,9 +131,15 @@ export class WebhookReceiver {
       );
       if (inserted.length === 0) return 'DUPLICATE' as const;
       if (!repository?.isProtected) return 'IGNORED' as const;
-      await this.touch(tx, repository, event, now);
+      armAt = await this.touch(tx, repository, event, now);
       return 'QUEUED' as const;
     });
+    // After the commit, so the job never runs before the row it is for exists. Should this fail,
+    // the delivery is still stored and acknowledged: the 5-minute safety net schedules it.
+    if (armAt)
+      await armEventBackup(this.deps, organizationId, armAt).catch((error: unknown) =>
+        this.logger.warn({ err: error, organizationId }, 'event backup not scheduled; the safety net will'),
+      );
     this.logger.info(
       { organizationId, event: event.kind, gitlabProjectId: event.gitlabProjectId, result: outcome },
       'webhook delivery received',
@@ -129,16 +157,21 @@ export class WebhookReceiver {
    * Creates or extends the repository's pending backup. A normal event moves the due time to
    * quiet period after it, capped at max delay after the burst's first event; an urgent one
    * (project destroy/transfer/rename) makes it due now, and a due-now row stays due now.
+   * Returns the due time when a job must be scheduled for it: the row is new or due earlier than
+   * before (a later due time is found by the job already waiting, which re-arms).
    */
   private async touch(
     tx: { query(sql: string, params: unknown[]): Promise<unknown> },
     repository: RepositoryEntity,
     event: GitLabEvent,
     now: Date,
-  ): Promise<void> {
+  ): Promise<Date | null> {
     const { quietPeriodMs, maxDelayMs } = this.timing;
     const due = event.isUrgent ? now : new Date(now.getTime() + Math.min(quietPeriodMs, maxDelayMs));
-    await tx.query(
+    const before = (await tx.query(`SELECT due_at FROM event_backup_pending WHERE repository_id = $1 FOR UPDATE`, [
+      repository.id,
+    ])) as { due_at: Date }[];
+    const [after] = (await tx.query(
       `INSERT INTO event_backup_pending AS p (repository_id, organization_id, first_event_at, last_event_at, due_at, events, kinds)
        VALUES ($1, $2, $3, $3, $4, 1, $5::jsonb)
        ON CONFLICT (repository_id) DO UPDATE SET
@@ -148,8 +181,11 @@ export class WebhookReceiver {
          due_at = CASE
            WHEN $6 OR p.due_at <= p.first_event_at THEN LEAST(p.due_at, EXCLUDED.due_at)
            ELSE LEAST(GREATEST(p.due_at, EXCLUDED.due_at), p.first_event_at + make_interval(secs => $7::double precision / 1000))
-         END`,
+         END
+       RETURNING due_at`,
       [repository.id, repository.organizationId, now, due, JSON.stringify([event.kind]), event.isUrgent, maxDelayMs],
-    );
+    )) as { due_at: Date }[];
+    const previous = before[0]?.due_at;
+    return !previous || after.due_at < previous ? after.due_at : null;
   }
 }

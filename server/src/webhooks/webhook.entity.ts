@@ -77,9 +77,15 @@ export type AnomalyKind =
   | 'MASS_REF_DELETION'
   | 'MASS_RECORD_DELETION'
   | 'REPOSITORY_EMPTIED'
-  | 'SIZE_DROP';
+  | 'REPOSITORY_DELETED_UPSTREAM'
+  | 'SIZE_DROP'
+  | 'SUBGROUP_DELETED';
 
-/** A destructive change seen between a snapshot and the one before it of the same repository. */
+/**
+ * A destructive change seen between a snapshot and the one before it of the same repository (or
+ * group); for
+ * REPOSITORY_DELETED_UPSTREAM both snapshot ids are the repository's last snapshot (the one pinned).
+ */
 @Entity('snapshot_anomalies')
 @Index(['snapshotId', 'kind'], { unique: true })
 export class SnapshotAnomalyEntity {
@@ -87,7 +93,9 @@ export class SnapshotAnomalyEntity {
   @Index()
   @Column('uuid', { name: 'organization_id' })
   organizationId!: string;
-  @Column('uuid', { name: 'repository_id' }) repositoryId!: string;
+  /** The repository, or (null) the group whose snapshot it was seen in. */
+  @Column('uuid', { name: 'repository_id', nullable: true }) repositoryId!: string | null;
+  @Column('uuid', { name: 'group_id', nullable: true }) groupId!: string | null;
   @Column('uuid', { name: 'snapshot_id' }) snapshotId!: string;
   /** The last good snapshot, pinned when the anomaly was recorded. */
   @Column('uuid', { name: 'previous_snapshot_id' }) previousSnapshotId!: string;

@@ -367,6 +367,18 @@ export class GitLabSimulator {
     return this.store(projectId).protectTag(projectId, input);
   }
 
+  /** Someone deleted a group (with its subgroups and projects) in GitLab. */
+  deleteGroup(id: number): void {
+    this.state.deleteGroup(id);
+  }
+
+  /** Someone deleted a group label in GitLab. */
+  deleteGroupLabel(groupId: number, name: string): void {
+    const i = this.state.groupLabels.findIndex((l) => l.groupId === groupId && l.name === name);
+    if (i < 0) throw new Error(`no label ${name} in group ${groupId}`);
+    this.state.groupLabels.splice(i, 1);
+  }
+
   createGroupLabel(groupId: number, input: StoreInput<'createGroupLabel'>) {
     return this.groupStore(groupId).createGroupLabel(groupId, input);
   }

@@ -303,6 +303,21 @@ export class SimulatorState {
     }
   }
 
+  /**
+   * Deletes a group with everything in it: its subgroups and their projects first (GitLab's
+   * Groups::DestroyService destroys the projects and the descendants with the group).
+   */
+  deleteGroup(id: number): void {
+    if (this.namespaces.get(id)?.kind !== 'group') throw new Error(`group ${id} does not exist`);
+    for (const child of [...this.namespaces.values()].filter((n) => n.parentId === id)) this.deleteGroup(child.id);
+    for (const project of [...this.projects.values()].filter((p) => p.namespaceId === id))
+      this.deleteProject(project.id);
+    for (const key of [...this.members.keys()]) if (key.startsWith(`group:${id}:`)) this.members.delete(key);
+    for (const list of [this.groupLabels, this.groupMilestones, this.epics] as Array<Array<{ groupId: number }>>)
+      for (let i = list.length - 1; i >= 0; i--) if (list[i].groupId === id) list.splice(i, 1);
+    this.namespaces.delete(id);
+  }
+
   requireProject(id: number): ProjectRecord {
     const project = this.projects.get(id);
     if (!project) throw new Error(`project ${id} does not exist`);

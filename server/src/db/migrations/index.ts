@@ -18,6 +18,7 @@ import { SnapshotPinsAndAnomalies1796216604392 } from './1796216604392-SnapshotP
 import { SnapshotCopies1796223142592 } from './1796223142592-SnapshotCopies.js';
 import { NotificationChannels1796223190411 } from './1796223190411-NotificationChannels.js';
 import { SnapshotObjectLock1796226111184 } from './1796226111184-SnapshotObjectLock.js';
+import { GroupAnomalies1796232000000 } from './1796232000000-GroupAnomalies.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -40,4 +41,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   SnapshotCopies1796223142592,
   NotificationChannels1796223190411,
   SnapshotObjectLock1796226111184,
+  GroupAnomalies1796232000000,
 ];
