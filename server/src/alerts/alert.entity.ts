@@ -31,6 +31,8 @@ export interface ChannelSettings {
     username: string | null;
     from: string;
     to: string[];
+    /** PEM of the CA that signed the SMTP server's certificate, trusted besides the public roots (STARTTLS, TLS). */
+    caCertificate?: string | null;
   } | null;
 }
 

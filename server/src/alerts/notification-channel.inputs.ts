@@ -80,6 +80,14 @@ export class EmailSettingsInput {
   password?: string | null;
   @Field() @MaxLength(320) from!: string;
   @Field(() => [String]) to!: string[];
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "PEM of the CA that signed the SMTP server's certificate (a private CA or a self-signed certificate), trusted besides the public roots; STARTTLS and TLS only",
+  })
+  @IsOptional()
+  @MaxLength(100000)
+  caCertificate?: string | null;
 }
 
 @InputType({

@@ -23,6 +23,8 @@ export class EmailSettings {
   @Field(() => String, { nullable: true }) username!: string | null;
   @Field() from!: string;
   @Field(() => [String]) to!: string[];
+  @Field(() => String, { nullable: true, description: "PEM of the CA trusted for the SMTP server's certificate" })
+  caCertificate!: string | null;
 }
 
 @ObjectType({
@@ -52,7 +54,7 @@ export class NotificationChannel {
       isEnabled: e.isEnabled,
       rules: Object.assign(new AlertRules(), e.rules),
       url: e.settings.url,
-      email: e.settings.email ? Object.assign(new EmailSettings(), e.settings.email) : null,
+      email: e.settings.email ? Object.assign(new EmailSettings(), { caCertificate: null, ...e.settings.email }) : null,
       secretCredentialId: e.secretCredentialId,
       createdAt: e.createdAt,
       updatedAt: e.updatedAt,

@@ -1,4 +1,5 @@
 /** A notification channel's input, checked before anything is saved: every bad field named at once. */
+import { caCertificateProblem } from '../shared/ca-certificate.js';
 import { validationError } from '../shared/errors.js';
 import {
   CHANNEL_KINDS,
@@ -33,6 +34,7 @@ export interface ChannelInput {
     password?: string | null;
     from: string;
     to: string[];
+    caCertificate?: string | null;
   } | null;
 }
 
@@ -142,7 +144,14 @@ export function checkChannel(
       else if (email.password != null && email.password === '') fields['email.password'] = 'must not be empty';
       else if (username && !hasSecret(email.password))
         fields['email.password'] = 'is required with a username (or secretCredentialId)';
-      settings.email = { host, port, security, username, from, to };
+      const caCertificate = email.caCertificate?.trim() || null;
+      if (caCertificate && security === 'NONE')
+        fields['email.caCertificate'] = 'is only used with STARTTLS or TLS security';
+      else if (caCertificate) {
+        const problem = caCertificateProblem(caCertificate);
+        if (problem) fields['email.caCertificate'] = problem;
+      }
+      settings.email = { host, port, security, username, from, to, caCertificate };
     }
   }
 
