@@ -4,7 +4,9 @@ import { validationError } from '../shared/errors.js';
 import {
   CHANNEL_KINDS,
   EMAIL_SECURITY,
+  SUMMARY_CADENCES,
   type AlertRules,
+  type SummaryCadence,
   type ChannelKind,
   type ChannelSettings,
   type EmailSecurity,
@@ -17,7 +19,7 @@ export interface ChannelInput {
   /** null: every organization. */
   organizationId?: string | null;
   isEnabled?: boolean | null;
-  rules?: Partial<Record<keyof AlertRules, boolean | number | null>> | null;
+  rules?: Partial<Record<keyof AlertRules, boolean | number | string | null>> | null;
   /** WEBHOOK: the receiver's URL. */
   url?: string | null;
   /** SLACK: the incoming webhook URL; HEARTBEAT: the ping URL. Capabilities: kept in the Password Manager. */
@@ -38,7 +40,7 @@ export interface ChannelInput {
   } | null;
 }
 
-export const DEFAULT_RULES: AlertRules = {
+export const DEFAULT_RULES: Required<AlertRules> = {
   runFailed: true,
   runPartial: true,
   runSucceeded: false,
@@ -46,7 +48,13 @@ export const DEFAULT_RULES: AlertRules = {
   anomalies: true,
   tokenExpiringWithinDays: 14,
   staleAfterHours: 48,
+  syncFailed: true,
+  storageErrors: true,
+  summary: null,
 };
+
+/** A channel's rules with the defaults of rules added after it was saved. */
+export const rulesOf = (rules: AlertRules): Required<AlertRules> => ({ ...DEFAULT_RULES, ...rules });
 
 const EMAIL = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$/;
@@ -157,9 +165,13 @@ export function checkChannel(
 
   const rules = { ...DEFAULT_RULES, ...(current?.kind === kind ? current.rules : {}) };
   for (const [key, value] of Object.entries(input.rules ?? {})) {
-    if (!(key in DEFAULT_RULES)) continue;
+    if (!(key in DEFAULT_RULES) || value === undefined) continue;
     const rule = key as keyof AlertRules;
-    if (rule === 'tokenExpiringWithinDays' || rule === 'staleAfterHours') {
+    if (rule === 'summary') {
+      if (value === null || (SUMMARY_CADENCES as readonly unknown[]).includes(value))
+        rules.summary = value as SummaryCadence | null;
+      else fields['rules.summary'] = `must be one of ${SUMMARY_CADENCES.join(', ')}, or null for none`;
+    } else if (rule === 'tokenExpiringWithinDays' || rule === 'staleAfterHours') {
       const max = rule === 'tokenExpiringWithinDays' ? 365 : 8760;
       if (value === null) rules[rule] = null;
       else if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max)
