@@ -80,3 +80,37 @@ export function createTestCertificates(): TestCertificates {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** A self-signed server certificate for 127.0.0.1 (no authority: a client trusts it only by pinning it as its CA). */
+export function createSelfSignedCertificate(): { key: string; cert: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'labkeeper-self-signed-'));
+  const file = (name: string) => path.join(dir, name);
+  try {
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        file('server.key'),
+        '-out',
+        file('server.pem'),
+        '-days',
+        '2',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'pipe' },
+    );
+    return { key: readFileSync(file('server.key'), 'utf8'), cert: readFileSync(file('server.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

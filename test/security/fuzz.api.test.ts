@@ -124,30 +124,55 @@ function cases(schema: GraphQLSchema): Case[] {
 }
 
 /**
- * Hashes every table's rows (jobs and api token use times change on their own; the audit log
- * records every refused mutation on purpose, test/audit/audit.api.test.ts checks it).
+ * Hashes every table's rows in one statement (jobs and api token use times change on their own;
+ * the audit log records every refused mutation on purpose, test/audit/audit.api.test.ts checks it).
  */
 async function tableState(t: TestApp): Promise<Record<string, string>> {
   const tables: { name: string }[] = await t.app.dataSource.query(
     `SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name NOT IN ('migrations', 'api_tokens', 'audit_events') AND table_name NOT LIKE '%job%' AND table_name <> 'workers' ORDER BY 1`,
   );
-  const state: Record<string, string> = {};
-  for (const { name } of tables) {
-    const [row] = await t.app.dataSource.query(
-      `SELECT count(*)::text || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') AS h FROM "${name}" x`,
-    );
-    state[name] = row.h;
-  }
-  return state;
+  const rows: { name: string; h: string }[] = await t.app.dataSource.query(
+    tables
+      .map(
+        ({ name }) =>
+          `SELECT '${name}' AS name, count(*)::text || ':' || coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') AS h FROM "${name}" x`,
+      )
+      .join(' UNION ALL '),
+  );
+  return Object.fromEntries(rows.map((r) => [r.name, r.h]));
 }
 
-/** Stay within a bounded budget: a deterministic sample of the generated cases. */
+/** Stay within a bounded budget: a deterministic sample of the generated cases… */
 const MAX_CASES_PER_MODE = 150;
+
+/**
+ * …plus, for the operations named here, every argument path once (its hostile values taken in
+ * turn across the paths, so each kind of value still appears), since a sample can miss a whole
+ * operation. Alerts: a channel's input holds URLs, secrets, SMTP settings and the rules.
+ */
+const EVERY_PATH =
+  /^(createNotificationChannel|updateNotificationChannel|deleteNotificationChannel|testNotificationChannel|notificationChannels|alertDeliveries)\b/;
+
+/** `op(arg.path = value)` → `op(arg.path)`; the plausible case is its own path. */
+const pathOf = (c: Case) => c.name.replace(/ = .*\)$/, ')');
+
+function select(generated: Case[]): Case[] {
+  const step = Math.max(1, Math.ceil(generated.length / MAX_CASES_PER_MODE));
+  const chosen = new Set(generated.filter((_, i) => i % step === 0));
+  const byPath = new Map<string, Case[]>();
+  for (const c of generated.filter((c) => EVERY_PATH.test(c.name)))
+    byPath.set(pathOf(c), [...(byPath.get(pathOf(c)) ?? []), c]);
+  let turn = 0;
+  for (const variants of byPath.values())
+    if (!variants.some((c) => chosen.has(c))) chosen.add(variants[turn++ % variants.length]);
+  return generated.filter((c) => chosen.has(c));
+}
 
 describe.each(['development', 'production'])('fuzz of every operation in %s mode', (mode) => {
   let t: TestApp;
   let ws: RawSocket;
   let all: Case[];
+  let alertPaths: Set<string>;
   beforeAll(async () => {
     t = await startTestApp({ worker: false, env: { NODE_ENV: mode } });
     ws = await openRawSocket(t.url, t.adminToken);
@@ -155,8 +180,8 @@ describe.each(['development', 'production'])('fuzz of every operation in %s mode
     const generated = cases(buildClientSchema(introspection.data)).filter(
       (c) => !/^(revokeApiToken|createApiToken)/.test(c.name),
     );
-    const step = Math.max(1, Math.ceil(generated.length / MAX_CASES_PER_MODE));
-    all = generated.filter((_, i) => i % step === 0);
+    all = select(generated);
+    alertPaths = new Set(generated.filter((c) => EVERY_PATH.test(c.name)).map(pathOf));
   });
   afterAll(async () => {
     ws?.socket.close();
@@ -165,10 +190,13 @@ describe.each(['development', 'production'])('fuzz of every operation in %s mode
 
   it('answers every case with coded errors, no internals, and no write on error (HTTP and graphql-ws)', async () => {
     expect(all.length).toBeGreaterThan(100);
+    // Every argument path of the alert operations is tried (the sample alone misses most).
+    expect(alertPaths.size).toBeGreaterThan(50);
+    expect([...alertPaths].filter((p) => !all.some((c) => pathOf(c) === p))).toEqual([]);
     const problems: string[] = [];
     let id = 0;
+    let before = await tableState(t);
     for (const c of all) {
-      const before = await tableState(t);
       const http = await t.gql(c.query, c.variables);
       const overWs = await ws.operation(String(++id), c.query, c.variables);
       for (const [transport, errors, text] of [
@@ -180,11 +208,13 @@ describe.each(['development', 'production'])('fuzz of every operation in %s mode
         const internal = INTERNALS.exec(text.replace(/"__typename":"[^"]*"/g, ''));
         if (internal) problems.push(`${transport} ${c.name}: shows "${internal[0]}"`);
       }
+      // One hash per case: this case's "after" is the next one's "before".
+      const after = await tableState(t);
       if ((http.errors?.length ?? 0) > 0 && errorsOf(overWs).length > 0) {
-        const after = await tableState(t);
         for (const table of Object.keys(after))
           if (after[table] !== before[table]) problems.push(`${c.name}: answered an error but changed ${table}`);
       }
+      before = after;
     }
     expect(problems).toEqual([]);
   });

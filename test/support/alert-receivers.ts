@@ -41,7 +41,18 @@ export interface SmtpMessage {
   from: string;
   to: string[];
   user: string | undefined;
+  /** The session ran over TLS (implicit, or upgraded with STARTTLS). */
+  isSecure: boolean;
   raw: string;
+}
+
+/**
+ * How the receiver speaks: plain SMTP without STARTTLS (the default), STARTTLS offered with
+ * `tls`, or implicit TLS from the first byte (`secure` with `tls`).
+ */
+export interface SmtpReceiverOptions {
+  tls?: { key: string; cert: string };
+  secure?: boolean;
 }
 
 export interface SmtpReceiver {
@@ -50,11 +61,15 @@ export interface SmtpReceiver {
   close(): Promise<void>;
 }
 
-export async function startSmtpReceiver(credentials: { user: string; pass: string }): Promise<SmtpReceiver> {
+export async function startSmtpReceiver(
+  credentials: { user: string; pass: string },
+  options: SmtpReceiverOptions = {},
+): Promise<SmtpReceiver> {
   const messages = new Recorded<SmtpMessage>();
   const server = new SMTPServer({
-    disabledCommands: ['STARTTLS'],
-    allowInsecureAuth: true,
+    ...(options.tls
+      ? { key: options.tls.key, cert: options.tls.cert, secure: options.secure ?? false, allowInsecureAuth: false }
+      : { disabledCommands: ['STARTTLS'], allowInsecureAuth: true }),
     authOptional: false,
     logger: false,
     onAuth(auth, _session, callback) {
@@ -70,12 +85,15 @@ export async function startSmtpReceiver(credentials: { user: string; pass: strin
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
           user: session.user as string | undefined,
+          isSecure: Boolean(session.secure),
           raw: Buffer.concat(chunks).toString('utf8'),
         });
         callback();
       });
     },
   });
+  // A client that refuses the certificate closes mid-handshake: an expected outcome, not a crash.
+  server.on('error', () => undefined);
   server.listen(0, '127.0.0.1');
   await once(server.server, 'listening');
   const port = (server.server.address() as AddressInfo).port;

@@ -1,11 +1,13 @@
 /**
  * A force-push that rewrites the default branch: the snapshot diff flags the move as forced, the
- * anomaly rules record it and pin the previous snapshot, and a retention pass that would delete
- * that snapshot (or an administrator's deleteSnapshot) keeps it until it is unpinned. The rules run
- * on a group's metadata snapshots too (a subgroup deleted, group labels deleted en masse).
+ * anomaly rules record it and pin the previous snapshot, a notification channel hears of it once,
+ * and a retention pass that would delete that snapshot (or an administrator's deleteSnapshot)
+ * keeps it until it is unpinned. The rules run on a group's metadata snapshots too (a subgroup
+ * deleted, group labels deleted en masse).
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { startHttpReceiver, type HttpHit, type HttpReceiver } from '../support/alert-receivers.js';
 import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { connectOrganization } from '../support/connections.js';
@@ -14,15 +16,43 @@ import { aUser } from '../support/gitlab-seed.js';
 
 let sim: GitLabSimulator;
 let t: TestApp;
+let http: HttpReceiver;
 
 beforeAll(async () => {
   sim = await startGitLabSimulator();
+  http = await startHttpReceiver();
   t = await startTestApp({ gitlab: { url: sim.url } });
+  // Anomalies only: the channel hears of nothing else.
+  const channel = await t.gql(
+    `mutation($i: NotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`,
+    {
+      i: {
+        name: 'anomalies',
+        kind: 'WEBHOOK',
+        url: `${http.url}/anomalies`,
+        signingSecret: 'a-signing-secret-of-some-length',
+        rules: {
+          runFailed: false,
+          runPartial: false,
+          drillFailed: false,
+          syncFailed: false,
+          storageErrors: false,
+          tokenExpiringWithinDays: null,
+          staleAfterHours: null,
+        },
+      },
+    },
+  );
+  expect(channel.errors).toBeUndefined();
 });
 afterAll(async () => {
   await t?.stop();
   await sim?.close();
+  await http?.close();
 });
+
+const alertOf = (hit: HttpHit) =>
+  JSON.parse(hit.body) as { kind: string; title: string; message: string; link: string; details: object };
 
 const snapshotOf = async (runId: string) => (await t.app.services.backupRuns.itemsOf(runId))[0].snapshotId!;
 const exists = async (id: string) =>
@@ -61,6 +91,26 @@ it('force-push of the default branch → flagged, recorded, previous snapshot pi
   ]);
   const pin = await t.gql(`query($s: ID!) { snapshotPin(snapshotId: $s) { isPinned reason } }`, { s: snapshotB });
   expect(pin.data.snapshotPin.isPinned).toBe(true);
+
+  // The anomaly reaches the notification channel: what, where, the pinned snapshot, a link.
+  const hit = await http.hits.next((h) => h.path === '/anomalies', 'anomaly alert');
+  const [repositoryId] = (
+    await t.app.dataSource.query(`SELECT repository_id FROM snapshots WHERE id = $1`, [snapshotC])
+  ).map((r: { repository_id: string }) => r.repository_id);
+  expect(alertOf(hit)).toMatchObject({
+    kind: 'ANOMALY',
+    title: 'Anomaly in acme/app: FORCE_PUSH_DEFAULT_BRANCH',
+    link: expect.stringMatching(new RegExp(`/repositories/${repositoryId}/snapshots$`)),
+    details: { anomaly: 'FORCE_PUSH_DEFAULT_BRANCH', snapshotId: snapshotC, pinnedSnapshotId: snapshotB },
+  });
+  expect(alertOf(hit).message).toMatch(/What to do: check the repository in GitLab/);
+  // Once: evaluating the rules again (the minute's catch-up) sends nothing more.
+  await t.app.services.alerts.evaluate();
+  const raised = await t.app.dataSource.query(
+    `SELECT a.kind, count(*)::int AS n FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id GROUP BY 1`,
+  );
+  expect(raised).toEqual([{ kind: 'ANOMALY', n: 1 }]);
+  expect(http.hits.items.filter((h) => h.path === '/anomalies')).toHaveLength(1);
 
   // Nor can an administrator delete it by hand while it is pinned: the error names the pin.
   const refused = await t.gql(`mutation($s: ID!) { deleteSnapshot(id: $s) }`, { s: snapshotB });

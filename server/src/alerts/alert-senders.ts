@@ -5,6 +5,7 @@
  * secret): it is stored in the delivery log and shown by the API.
  */
 import { createHmac } from 'node:crypto';
+import { rootCertificates } from 'node:tls';
 import nodemailer from 'nodemailer';
 import type { ChannelSettings, EmailSecurity } from './alert.entity.js';
 import type { AlertMessage } from './alert-message.js';
@@ -103,12 +104,24 @@ async function request(url: string, init: RequestInit, options: SendOptions): Pr
   throw new SendError(`the receiver answered HTTP ${response.status}`, retryable);
 }
 
-function transportOptions(security: EmailSecurity) {
+/**
+ * TLS: implicit TLS from the first byte (port 465). STARTTLS: the upgrade is required, so a server
+ * that does not offer it (or a man in the middle stripping it) gets neither the password nor the
+ * message. Both verify the server's certificate against the public roots, plus the channel's CA.
+ */
+function transportOptions(security: EmailSecurity, caCertificate: string | null | undefined) {
+  const verified = {
+    tls: {
+      minVersion: 'TLSv1.2' as const,
+      rejectUnauthorized: true,
+      ...(caCertificate ? { ca: [...rootCertificates, caCertificate] } : {}),
+    },
+  };
   switch (security) {
     case 'TLS':
-      return { secure: true };
+      return { secure: true, ...verified };
     case 'STARTTLS':
-      return { secure: false, requireTLS: true };
+      return { secure: false, requireTLS: true, ...verified };
     case 'NONE':
       return { secure: false, ignoreTLS: true };
   }
@@ -120,7 +133,7 @@ async function sendEmail(target: SendTarget, message: AlertMessage, options: Sen
   const transport = nodemailer.createTransport({
     host: email.host,
     port: email.port,
-    ...transportOptions(email.security),
+    ...transportOptions(email.security, email.caCertificate),
     ...(email.username ? { auth: { user: email.username, pass: target.secret ?? '' } } : {}),
     connectionTimeout: options.timeoutMs,
     greetingTimeout: options.timeoutMs,
@@ -136,14 +149,26 @@ async function sendEmail(target: SendTarget, message: AlertMessage, options: Sen
       headers: { [DELIVERY_HEADER]: options.deliveryId },
     });
   } catch (error) {
-    throw smtpError(error as Error & { code?: string; responseCode?: number });
+    throw smtpError(error as Error & { code?: string; originalCode?: string; responseCode?: number });
   } finally {
     transport.close();
   }
 }
 
+/** Node's codes for a certificate that does not verify (nodemailer keeps them as `originalCode`). */
+const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
+
 /** nodemailer's error, in an operator's words (its own text may carry addresses and server banners). */
-function smtpError(error: Error & { code?: string; responseCode?: number }): SendError {
+function smtpError(error: Error & { code?: string; originalCode?: string; responseCode?: number }): SendError {
+  const tlsCode = error.originalCode ?? '';
+  if (tlsCode === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altnames/i.test(error.message))
+    return new SendError("the SMTP server's TLS certificate does not name the host the channel connects to", false);
+  if (UNTRUSTED.test(tlsCode) || /certificate/i.test(error.message))
+    return new SendError(
+      "the SMTP server's TLS certificate is not trusted (self-signed or from a private authority): " +
+        'give its CA certificate in the channel (email.caCertificate)',
+      false,
+    );
   switch (error.code) {
     case 'EAUTH':
       return new SendError('the SMTP server refused the username or password', false);

@@ -6,6 +6,9 @@ export type ChannelKind = (typeof CHANNEL_KINDS)[number];
 export const EMAIL_SECURITY = ['NONE', 'STARTTLS', 'TLS'] as const;
 export type EmailSecurity = (typeof EMAIL_SECURITY)[number];
 
+export const SUMMARY_CADENCES = ['DAILY', 'WEEKLY'] as const;
+export type SummaryCadence = (typeof SUMMARY_CADENCES)[number];
+
 /** What a channel is told about (HEARTBEAT channels ignore these: they hear of every finished run). */
 export interface AlertRules {
   runFailed: boolean;
@@ -17,6 +20,12 @@ export interface AlertRules {
   tokenExpiringWithinDays: number | null;
   /** A protected repository without a successful snapshot for this many hours; null: off. */
   staleAfterHours: number | null;
+  /** A repository sync that FAILED (absent in rows saved before it existed: on). */
+  syncFailed?: boolean;
+  /** A replica copy that FAILED, a snapshot whose verification FAILED (absent: on). */
+  storageErrors?: boolean;
+  /** A summary report after each UTC day or week (absent: none). */
+  summary?: SummaryCadence | null;
 }
 
 /** A channel's settings; its one secret (signing secret, Slack or heartbeat URL, SMTP password) is a credential. */
@@ -31,6 +40,8 @@ export interface ChannelSettings {
     username: string | null;
     from: string;
     to: string[];
+    /** PEM of the CA that signed the SMTP server's certificate, trusted besides the public roots (STARTTLS, TLS). */
+    caCertificate?: string | null;
   } | null;
 }
 
@@ -64,6 +75,11 @@ export const ALERT_KINDS = [
   'TOKEN_EXPIRING',
   'REPOSITORY_STALE',
   'ANOMALY',
+  'SYNC_FAILED',
+  'STORAGE_ERROR',
+  /** Many occurrences found by one evaluation, sent to a channel as one message. */
+  'DIGEST',
+  'SUMMARY',
   'TEST',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
@@ -86,7 +102,8 @@ export class AlertEntity {
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;
 }
 
-export type DeliveryStatus = 'PENDING' | 'SENDING' | 'SENT' | 'FAILED';
+/** DIGESTED: not sent on its own, but as part of a DIGEST alert's delivery to the same channel. */
+export type DeliveryStatus = 'PENDING' | 'SENDING' | 'SENT' | 'FAILED' | 'DIGESTED';
 
 /** One alert to one channel: claimed before it is sent, so two jobs never both send it. */
 @Entity('alert_deliveries')

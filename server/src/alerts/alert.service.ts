@@ -8,7 +8,7 @@
  * `alerts.evaluate`. Deliveries are at-least-once: a sender that dies after sending and before
  * recording it sends again after its lease, with the same idempotency key.
  */
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { CredentialService } from '../credentials/credential.service.js';
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
@@ -23,7 +23,11 @@ import {
   tokenOccurrences,
   type Occurrence,
 } from './alert-rules.js';
+import { digestOccurrence, DIGEST_AT } from './alert-digest.js';
+import { storageErrorOccurrences, syncFailureOccurrences } from './alert-scans.js';
 import { send, SendError } from './alert-senders.js';
+import { lastPeriod, summaryOccurrence } from './alert-summary.js';
+import { rulesOf } from './notification-channel.validation.js';
 import {
   AlertDeliveryEntity,
   AlertEntity,
@@ -54,7 +58,7 @@ const WANTS: Partial<Record<AlertKind, keyof AlertRules>> = {
 function wants(channel: NotificationChannelEntity, kind: AlertKind): boolean {
   if (channel.kind === 'HEARTBEAT') return kind === 'RUN_SUCCEEDED' || kind === 'RUN_FAILED' || kind === 'RUN_PARTIAL';
   const rule = WANTS[kind];
-  return rule !== undefined && channel.rules[rule] === true;
+  return rule !== undefined && rulesOf(channel.rules)[rule] === true;
 }
 
 export interface DeliveryView {
@@ -95,38 +99,17 @@ export class AlertService {
   }
 
   /**
-   * The rules that depend on time (token expiry within each channel's window, repositories stale
-   * past each channel's hours), then a catch-up of the event rules over the last day and of
-   * deliveries whose job was lost. Safe to run in any number of processes at once.
+   * The rules found by scanning (token expiry within each channel's window, repositories stale past
+   * each channel's hours, failed syncs, storage errors), grouped per channel: five or more new ones
+   * in one pass go out as one DIGEST message. Then a catch-up of the event rules over the last day
+   * and of deliveries whose job was lost. Safe to run in any number of processes at once.
    */
   async evaluate(): Promise<{ deliveries: number; requeued: number }> {
     const now = this.clock.now();
     let deliveries = 0;
     for (const channel of await this.enabledChannels()) {
-      const { tokenExpiringWithinDays: days, staleAfterHours: hours } = channel.rules;
       if (channel.kind === 'HEARTBEAT') continue;
-      if (days !== null) {
-        const limit = new Date(now.getTime() + days * 86_400_000);
-        for (const o of await tokenOccurrences(
-          this.dataSource,
-          this.options.publicUrl,
-          now,
-          limit,
-          channel.organizationId,
-        ))
-          deliveries += await this.raiseFor(o, [channel]);
-      }
-      if (hours !== null) {
-        const cutoff = new Date(now.getTime() - hours * 3_600_000);
-        for (const o of await staleOccurrences(
-          this.dataSource,
-          this.options.publicUrl,
-          now,
-          cutoff,
-          channel.organizationId,
-        ))
-          deliveries += await this.raiseFor(o, [channel]);
-      }
+      deliveries += await this.raiseGrouped(await this.scan(channel, now), channel);
     }
     const since = new Date(now.getTime() - CATCH_UP_MS);
     const runs = await this.dataSource.query<{ id: string }[]>(
@@ -148,6 +131,50 @@ export class AlertService {
     );
     for (const { id } of anomalies) deliveries += await this.recordAnomaly(id);
     return { deliveries, requeued: await this.requeueLost() };
+  }
+
+  /**
+   * The `alerts.summarize` job: each channel with a DAILY or WEEKLY summary gets the report of the
+   * last complete period once (its key names channel and period), if the period ended after the
+   * channel was created.
+   */
+  async summarize(): Promise<number> {
+    const now = this.clock.now();
+    let sent = 0;
+    for (const channel of await this.enabledChannels()) {
+      const cadence = rulesOf(channel.rules).summary;
+      if (channel.kind === 'HEARTBEAT' || !cadence) continue;
+      const period = lastPeriod(cadence, now);
+      if (period.end <= channel.createdAt) continue;
+      const key = `summary:${channel.id}:${cadence}:${period.start.toISOString()}`;
+      const [done] = await this.dataSource.query<unknown[]>(`SELECT 1 FROM alerts WHERE key = $1`, [key]);
+      if (done) continue;
+      sent += await this.raiseFor(
+        await summaryOccurrence(this.dataSource, this.options.publicUrl, channel, cadence, period),
+        [channel],
+      );
+    }
+    return sent;
+  }
+
+  /** The occurrences of one channel's scanned rules; events only since the channel was created. */
+  private async scan(channel: NotificationChannelEntity, now: Date): Promise<Occurrence[]> {
+    const rules = rulesOf(channel.rules);
+    const { publicUrl } = this.options;
+    const org = channel.organizationId;
+    const found: Occurrence[] = [];
+    if (rules.tokenExpiringWithinDays !== null) {
+      const limit = new Date(now.getTime() + rules.tokenExpiringWithinDays * 86_400_000);
+      found.push(...(await tokenOccurrences(this.dataSource, publicUrl, now, limit, org)));
+    }
+    if (rules.staleAfterHours !== null) {
+      const cutoff = new Date(now.getTime() - rules.staleAfterHours * 3_600_000);
+      found.push(...(await staleOccurrences(this.dataSource, publicUrl, now, cutoff, org)));
+    }
+    const since = new Date(Math.max(now.getTime() - CATCH_UP_MS, channel.createdAt.getTime()));
+    if (rules.syncFailed) found.push(...(await syncFailureOccurrences(this.dataSource, publicUrl, since, org)));
+    if (rules.storageErrors) found.push(...(await storageErrorOccurrences(this.dataSource, publicUrl, since, org)));
+    return found;
   }
 
   /** Sends one delivery once it is claimed; a retryable failure is tried again later with backoff. */
@@ -253,39 +280,76 @@ export class AlertService {
   private async raiseFor(o: Occurrence, channels: NotificationChannelEntity[]): Promise<number> {
     if (channels.length === 0) return 0;
     const created = await this.dataSource.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO alerts (id, key, kind, organization_id, title, message, link, details, occurred_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10) ON CONFLICT (key) DO NOTHING`,
-        [
-          newId(),
-          o.key,
-          o.kind,
-          o.organizationId,
-          o.title,
-          o.message,
-          o.link,
-          JSON.stringify(o.details),
-          o.occurredAt,
-          this.clock.now(),
-        ],
-      );
-      const [{ id: alertId }] = await tx.query<{ id: string }[]>(`SELECT id FROM alerts WHERE key = $1`, [o.key]);
+      const alertId = await this.insertAlert(tx, o);
       const ids: string[] = [];
       for (const channel of channels) {
-        const rows = await tx.query<{ id: string }[]>(
-          `INSERT INTO alert_deliveries (id, alert_id, channel_id, status, attempts, next_attempt_at, created_at)
-           VALUES ($1, $2, $3, 'PENDING', 0, now(), now()) ON CONFLICT (alert_id, channel_id) DO NOTHING RETURNING id`,
-          [newId(), alertId, channel.id],
-        );
-        if (rows[0]) ids.push(rows[0].id);
+        const id = await insertDelivery(tx, alertId, channel.id);
+        if (id) ids.push(id);
       }
       return ids;
     });
-    for (const deliveryId of created) {
+    await this.enqueue(created, o);
+    return created.length;
+  }
+
+  /**
+   * Records many occurrences for one channel. Of the deliveries this call created, fewer than
+   * DIGEST_AT are sent one by one; more are marked DIGESTED and sent as one DIGEST alert listing
+   * them. Two processes racing over the same occurrences create disjoint sets of deliveries (the
+   * unique index serializes them), so none is sent twice.
+   */
+  private async raiseGrouped(found: Occurrence[], channel: NotificationChannelEntity): Promise<number> {
+    if (found.length === 0) return 0;
+    const { created, digest } = await this.dataSource.transaction(async (tx) => {
+      const created: { deliveryId: string; alertId: string; occurrence: Occurrence }[] = [];
+      for (const occurrence of found) {
+        const alertId = await this.insertAlert(tx, occurrence);
+        const deliveryId = await insertDelivery(tx, alertId, channel.id);
+        if (deliveryId) created.push({ deliveryId, alertId, occurrence });
+      }
+      if (created.length < DIGEST_AT) return { created, digest: null };
+      await tx.query(
+        `UPDATE alert_deliveries SET status = 'DIGESTED', next_attempt_at = NULL WHERE id = ANY($1::uuid[])`,
+        [created.map((c) => c.deliveryId)],
+      );
+      const digest = digestOccurrence(channel, created, this.clock.now(), this.options.publicUrl);
+      const deliveryId = await insertDelivery(tx, await this.insertAlert(tx, digest), channel.id);
+      return { created, digest: { occurrence: digest, deliveryId: deliveryId! } };
+    });
+    if (!digest) {
+      for (const c of created) await this.enqueue([c.deliveryId], c.occurrence);
+      return created.length;
+    }
+    await this.enqueue([digest.deliveryId], digest.occurrence);
+    return 1;
+  }
+
+  private async insertAlert(tx: EntityManager, o: Occurrence): Promise<string> {
+    await tx.query(
+      `INSERT INTO alerts (id, key, kind, organization_id, title, message, link, details, occurred_at, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10) ON CONFLICT (key) DO NOTHING`,
+      [
+        newId(),
+        o.key,
+        o.kind,
+        o.organizationId,
+        o.title,
+        o.message,
+        o.link,
+        JSON.stringify(o.details),
+        o.occurredAt,
+        this.clock.now(),
+      ],
+    );
+    const [{ id }] = await tx.query<{ id: string }[]>(`SELECT id FROM alerts WHERE key = $1`, [o.key]);
+    return id;
+  }
+
+  private async enqueue(deliveryIds: string[], o: Occurrence): Promise<void> {
+    for (const deliveryId of deliveryIds) {
       this.logger.info({ deliveryId, alertKey: o.key, alertKind: o.kind }, 'alert raised');
       await this.queue.enqueue('alerts.deliver', { deliveryId });
     }
-    return created.length;
   }
 
   /** Deliveries due for more than two minutes with no job taking them (their enqueue was lost). */
@@ -299,4 +363,14 @@ export class AlertService {
     for (const { id } of rows) await this.queue.enqueue('alerts.deliver', { deliveryId: id });
     return rows.length;
   }
+}
+
+/** A delivery of one alert to one channel, unless it exists: its id, or null. */
+async function insertDelivery(tx: EntityManager, alertId: string, channelId: string): Promise<string | null> {
+  const rows = await tx.query<{ id: string }[]>(
+    `INSERT INTO alert_deliveries (id, alert_id, channel_id, status, attempts, next_attempt_at, created_at)
+     VALUES ($1, $2, $3, 'PENDING', 0, now(), now()) ON CONFLICT (alert_id, channel_id) DO NOTHING RETURNING id`,
+    [newId(), alertId, channelId],
+  );
+  return rows[0]?.id ?? null;
 }

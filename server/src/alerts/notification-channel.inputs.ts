@@ -1,6 +1,6 @@
 import { Field, ID, InputType, Int, registerEnumType } from 'type-graphql';
 import { IsOptional, MaxLength } from 'class-validator';
-import { CHANNEL_KINDS, EMAIL_SECURITY } from './alert.entity.js';
+import { CHANNEL_KINDS, EMAIL_SECURITY, SUMMARY_CADENCES } from './alert.entity.js';
 
 export enum NotificationChannelKind {
   EMAIL = 'EMAIL',
@@ -24,11 +24,22 @@ registerEnumType(EmailSecurity, {
   description: 'NONE: plain SMTP. STARTTLS: upgrade required (default, port 587). TLS: implicit TLS (port 465).',
 });
 
+export enum SummaryCadence {
+  DAILY = 'DAILY',
+  WEEKLY = 'WEEKLY',
+}
+registerEnumType(SummaryCadence, {
+  name: 'SummaryCadence',
+  description: 'DAILY: after each UTC day. WEEKLY: after each week, Monday to Monday (UTC).',
+});
+
 // The enums mirror the domain's lists; a drift is a compile error here.
 const _kinds: readonly `${NotificationChannelKind}`[] = CHANNEL_KINDS;
 const _security: readonly `${EmailSecurity}`[] = EMAIL_SECURITY;
+const _cadences: readonly `${SummaryCadence}`[] = SUMMARY_CADENCES;
 void _kinds;
 void _security;
+void _cadences;
 
 @InputType({ description: 'What a channel is told about; a rule left out keeps its current value (or default).' })
 export class AlertRulesInput {
@@ -59,6 +70,22 @@ export class AlertRulesInput {
   })
   @IsOptional()
   staleAfterHours?: number | null;
+  @Field(() => Boolean, { nullable: true, description: 'A repository sync FAILED (default on)' })
+  @IsOptional()
+  syncFailed?: boolean | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'A replica copy FAILED, or a snapshot failed verification (default on)',
+  })
+  @IsOptional()
+  storageErrors?: boolean | null;
+  @Field(() => SummaryCadence, {
+    nullable: true,
+    description:
+      'A summary report per organization (runs, failures, new and deleted repositories, storage growth) after each day or week (default none; null: none)',
+  })
+  @IsOptional()
+  summary?: SummaryCadence | null;
 }
 
 @InputType({ description: 'The SMTP server, sender and recipients of an EMAIL channel.' })
@@ -80,6 +107,14 @@ export class EmailSettingsInput {
   password?: string | null;
   @Field() @MaxLength(320) from!: string;
   @Field(() => [String]) to!: string[];
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "PEM of the CA that signed the SMTP server's certificate (a private CA or a self-signed certificate), trusted besides the public roots; STARTTLS and TLS only",
+  })
+  @IsOptional()
+  @MaxLength(100000)
+  caCertificate?: string | null;
 }
 
 @InputType({

@@ -2,7 +2,8 @@ import { Field, ID, Int, ObjectType } from 'type-graphql';
 import type { NotificationChannelEntity } from './alert.entity.js';
 import type { DeliveryView } from './alert.service.js';
 import type { ChannelTestResult } from './notification-channel.service.js';
-import { EmailSecurity, NotificationChannelKind } from './notification-channel.inputs.js';
+import { EmailSecurity, NotificationChannelKind, SummaryCadence } from './notification-channel.inputs.js';
+import { rulesOf } from './notification-channel.validation.js';
 
 @ObjectType()
 export class AlertRules {
@@ -13,6 +14,9 @@ export class AlertRules {
   @Field() anomalies!: boolean;
   @Field(() => Int, { nullable: true }) tokenExpiringWithinDays!: number | null;
   @Field(() => Int, { nullable: true }) staleAfterHours!: number | null;
+  @Field() syncFailed!: boolean;
+  @Field() storageErrors!: boolean;
+  @Field(() => SummaryCadence, { nullable: true }) summary!: SummaryCadence | null;
 }
 
 @ObjectType({ description: 'An EMAIL channel without its password.' })
@@ -23,6 +27,8 @@ export class EmailSettings {
   @Field(() => String, { nullable: true }) username!: string | null;
   @Field() from!: string;
   @Field(() => [String]) to!: string[];
+  @Field(() => String, { nullable: true, description: "PEM of the CA trusted for the SMTP server's certificate" })
+  caCertificate!: string | null;
 }
 
 @ObjectType({
@@ -50,9 +56,9 @@ export class NotificationChannel {
       kind: e.kind as NotificationChannelKind,
       organizationId: e.organizationId,
       isEnabled: e.isEnabled,
-      rules: Object.assign(new AlertRules(), e.rules),
+      rules: Object.assign(new AlertRules(), rulesOf(e.rules)),
       url: e.settings.url,
-      email: e.settings.email ? Object.assign(new EmailSettings(), e.settings.email) : null,
+      email: e.settings.email ? Object.assign(new EmailSettings(), { caCertificate: null, ...e.settings.email }) : null,
       secretCredentialId: e.secretCredentialId,
       createdAt: e.createdAt,
       updatedAt: e.updatedAt,
@@ -78,14 +84,18 @@ export class AlertDelivery {
   @Field(() => ID) channelId!: string;
   @Field(() => ID) alertId!: string;
   @Field({
-    description: 'RUN_FAILED, RUN_PARTIAL, RUN_SUCCEEDED, DRILL_FAILED, TOKEN_EXPIRING, REPOSITORY_STALE, ANOMALY',
+    description:
+      'RUN_FAILED, RUN_PARTIAL, RUN_SUCCEEDED, DRILL_FAILED, TOKEN_EXPIRING, REPOSITORY_STALE, ANOMALY, SYNC_FAILED, STORAGE_ERROR, DIGEST, SUMMARY',
   })
   alertKind!: string;
   @Field() title!: string;
   @Field() message!: string;
   @Field(() => String, { nullable: true }) link!: string | null;
   @Field(() => ID, { nullable: true }) organizationId!: string | null;
-  @Field({ description: 'PENDING, SENDING, SENT or FAILED (gave up)' }) status!: string;
+  @Field({
+    description: 'PENDING, SENDING, SENT, FAILED (gave up) or DIGESTED (sent within a DIGEST alert to the channel)',
+  })
+  status!: string;
   @Field(() => Int) attempts!: number;
   @Field(() => String, { nullable: true, description: 'Why the last attempt failed, in words' })
   lastError!: string | null;

@@ -1,9 +1,12 @@
 /** A notification channel's input, checked before anything is saved: every bad field named at once. */
+import { caCertificateProblem } from '../shared/ca-certificate.js';
 import { validationError } from '../shared/errors.js';
 import {
   CHANNEL_KINDS,
   EMAIL_SECURITY,
+  SUMMARY_CADENCES,
   type AlertRules,
+  type SummaryCadence,
   type ChannelKind,
   type ChannelSettings,
   type EmailSecurity,
@@ -16,7 +19,7 @@ export interface ChannelInput {
   /** null: every organization. */
   organizationId?: string | null;
   isEnabled?: boolean | null;
-  rules?: Partial<Record<keyof AlertRules, boolean | number | null>> | null;
+  rules?: Partial<Record<keyof AlertRules, boolean | number | string | null>> | null;
   /** WEBHOOK: the receiver's URL. */
   url?: string | null;
   /** SLACK: the incoming webhook URL; HEARTBEAT: the ping URL. Capabilities: kept in the Password Manager. */
@@ -33,10 +36,11 @@ export interface ChannelInput {
     password?: string | null;
     from: string;
     to: string[];
+    caCertificate?: string | null;
   } | null;
 }
 
-export const DEFAULT_RULES: AlertRules = {
+export const DEFAULT_RULES: Required<AlertRules> = {
   runFailed: true,
   runPartial: true,
   runSucceeded: false,
@@ -44,7 +48,13 @@ export const DEFAULT_RULES: AlertRules = {
   anomalies: true,
   tokenExpiringWithinDays: 14,
   staleAfterHours: 48,
+  syncFailed: true,
+  storageErrors: true,
+  summary: null,
 };
+
+/** A channel's rules with the defaults of rules added after it was saved. */
+export const rulesOf = (rules: AlertRules): Required<AlertRules> => ({ ...DEFAULT_RULES, ...rules });
 
 const EMAIL = /^[^\s@<>",;]+@[^\s@<>",;]+$/;
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$/;
@@ -142,15 +152,26 @@ export function checkChannel(
       else if (email.password != null && email.password === '') fields['email.password'] = 'must not be empty';
       else if (username && !hasSecret(email.password))
         fields['email.password'] = 'is required with a username (or secretCredentialId)';
-      settings.email = { host, port, security, username, from, to };
+      const caCertificate = email.caCertificate?.trim() || null;
+      if (caCertificate && security === 'NONE')
+        fields['email.caCertificate'] = 'is only used with STARTTLS or TLS security';
+      else if (caCertificate) {
+        const problem = caCertificateProblem(caCertificate);
+        if (problem) fields['email.caCertificate'] = problem;
+      }
+      settings.email = { host, port, security, username, from, to, caCertificate };
     }
   }
 
   const rules = { ...DEFAULT_RULES, ...(current?.kind === kind ? current.rules : {}) };
   for (const [key, value] of Object.entries(input.rules ?? {})) {
-    if (!(key in DEFAULT_RULES)) continue;
+    if (!(key in DEFAULT_RULES) || value === undefined) continue;
     const rule = key as keyof AlertRules;
-    if (rule === 'tokenExpiringWithinDays' || rule === 'staleAfterHours') {
+    if (rule === 'summary') {
+      if (value === null || (SUMMARY_CADENCES as readonly unknown[]).includes(value))
+        rules.summary = value as SummaryCadence | null;
+      else fields['rules.summary'] = `must be one of ${SUMMARY_CADENCES.join(', ')}, or null for none`;
+    } else if (rule === 'tokenExpiringWithinDays' || rule === 'staleAfterHours') {
       const max = rule === 'tokenExpiringWithinDays' ? 365 : 8760;
       if (value === null) rules[rule] = null;
       else if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max)

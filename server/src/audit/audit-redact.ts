@@ -28,7 +28,14 @@ export function redactArguments(value: unknown, key = ''): unknown {
   return value;
 }
 
+/**
+ * `scheme://user:password@` → `scheme://`. The scheme is bounded (real ones are short): unbounded,
+ * the regex backtracks over every suffix of a long run of letters, quadratic in the value's
+ * length, so a 120 000-character argument held the API for a minute.
+ */
+const URL_CREDENTIALS = /([a-z][a-z0-9+.-]{0,31}:\/\/)[^/@\s]*@/gi;
+
 function redactString(value: string): string {
   if (SECRET_VALUE.test(value.trim())) return REDACTED;
-  return value.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1');
+  return value.includes('://') ? value.replace(URL_CREDENTIALS, '$1') : value;
 }

@@ -22,7 +22,7 @@ import {
   type OrganizationDefaults,
   type RepoSyncScheduleValue,
 } from './connection.entity.js';
-import { caCertificateProblem } from './ca-certificate.js';
+import { caCertificateProblem } from '../shared/ca-certificate.js';
 import { oauthNotConfigured } from './connection.errors.js';
 import { ConnectionRecords } from './connection-records.js';
 import type { ConnectionStatusChanged } from './connection.events.js';

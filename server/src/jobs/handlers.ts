@@ -150,6 +150,10 @@ export async function defineJobs(
     const result = await services.alerts.evaluate();
     if (result.deliveries > 0 || result.requeued > 0) log.info(result, 'alert rules evaluated');
   });
+  define('alerts.summarize', async () => {
+    const sent = await services.alerts.summarize();
+    if (sent > 0) log.info({ deliveries: sent }, 'summary reports raised');
+  });
 
   // One schedule row for the whole cluster (Agenda's `every` upserts a single job by name).
   const every = (interval: string, name: JobName, skipImmediate: boolean) =>
@@ -163,4 +167,5 @@ export async function defineJobs(
   await every('5 minutes', 'events.backup', false);
   await every('15 minutes', 'events.check-hooks', true);
   await every('1 minute', 'alerts.evaluate', true);
+  await every('10 minutes', 'alerts.summarize', false);
 }

@@ -38,10 +38,13 @@ export type Jobs = {
   /** One alert to one notification channel (claimed in PostgreSQL, so a duplicate job sends nothing). */
   'alerts.deliver': { deliveryId: string };
   /**
-   * Every minute: the alert rules that depend on time (token expiry, stale repositories), and a
-   * catch-up of finished runs, failed drills, anomalies and deliveries whose job was lost.
+   * Every minute: the alert rules found by scanning (token expiry, stale repositories, failed
+   * syncs, storage errors; many at once become a digest), and a catch-up of finished runs, failed
+   * drills, anomalies and deliveries whose job was lost.
    */
   'alerts.evaluate': Record<string, never>;
+  /** Every 10 minutes: the DAILY and WEEKLY summary reports whose period is over and not yet sent. */
+  'alerts.summarize': Record<string, never>;
 };
 
 export type JobName = keyof Jobs;
