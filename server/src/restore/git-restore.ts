@@ -92,7 +92,12 @@ export interface PushOptions {
 export interface PushReport {
   /** Target ref names that were pushed (or would be, with dryRun). */
   pushed: string[];
+  /** Refs already as the snapshot has them, MISSING_ONLY's refs that exist upstream, refs GitLab keeps for itself. */
   skipped: { ref: string; reason: string }[];
+  /**
+   * Refs the snapshot's commit did not reach: refused by GitLab, a protected branch OVERWRITE does
+   * not force, or a prefixed name (ORIGINAL_PREFIX) that exists upstream at another commit.
+   */
   rejected: { ref: string; reason: string }[];
   /** ORIGINAL_OVERWRITE: refs upstream that the snapshot does not have, left alone. */
   extra: string[];
@@ -184,7 +189,16 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
       continue;
     }
     if (upstream !== undefined) {
-      if (mode === 'ORIGINAL_PREFIX' || mode === 'ORIGINAL_MISSING_ONLY') {
+      if (mode === 'ORIGINAL_PREFIX') {
+        // the prefixed name is taken by another commit (an earlier restore under the same prefix,
+        // or someone's branch): the snapshot's ref is not there, so it is a conflict, not a success
+        report.rejected.push({
+          ref: target,
+          reason: `exists upstream at ${upstream.slice(0, 12)}, not the snapshot's ${sha.slice(0, 12)}: left as it is (restore under another prefix)`,
+        });
+        continue;
+      }
+      if (mode === 'ORIGINAL_MISSING_ONLY') {
         report.skipped.push({ ref: target, reason: 'exists upstream: left as it is' });
         continue;
       }
