@@ -54,6 +54,8 @@ export interface NewProjectTarget {
   projectPath?: string | null;
   /** Captured settings of the organization's groups, by target path (for groups the restore creates). */
   capturedGroups?: ReadonlyMap<string, CapturedGroup>;
+  /** Secret tokens for captured webhooks, by URL (GitLab never returns them). Never logged. */
+  webhookSecretTokens?: ReadonlyMap<string, string>;
 }
 
 export interface NewProjectOutcome {
@@ -253,6 +255,7 @@ export async function restoreToNewProject(
         branches,
         dryRun: options.dryRun,
         createdProject: created,
+        webhookTokens: target.webhookSecretTokens,
       });
     // Members before the records that name users: GitLab refuses to act (Sudo) as a user who
     // cannot see the project, so an issue by a project-only member keeps its author only once
