@@ -193,7 +193,11 @@ beforeAll(async () => {
   // ---- target: the same people, an administrator who restores (Sudo keeps authors) -----------
   const root = target.createUser({ username: 'root', email: 'root@example.com', password: PASSWORD, isAdmin: true });
   for (const name of ['alice', 'carol', 'dave']) aUser(target, name);
-  target.createGroup({ path: 'restored', name: 'Restored', ownerId: root.id });
+  // GitLab protects a new project's default branch on its first push, as default_branch_protection
+  // says: partial (Developers push and merge) on this instance, and in `restored` "protected
+  // against pushes" (Maintainers push, Developers merge) — the levels api's main was captured with
+  target.setDefaultBranchProtection(1);
+  target.createGroup({ path: 'restored', name: 'Restored', ownerId: root.id, defaultBranchProtection: 3 });
   targetToken = target.createPersonalAccessToken(root.id, { scopes: ['api', 'sudo'] }).token;
 
   t = await startTestApp({ gitlab: { url: source.url } });
