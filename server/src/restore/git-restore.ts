@@ -19,6 +19,9 @@ import { DomainError } from '../shared/errors.js';
 
 export type Refs = Record<string, string>;
 
+/** MISSING_ONLY's reason for a ref the project has at another commit (fidelity.ts names such refs). */
+export const EXISTS_UPSTREAM = 'exists upstream: left as it is';
+
 // ---- pushing ------------------------------------------------------------------------------------
 
 export type PushMode = 'NEW' | 'ORIGINAL_PREFIX' | 'ORIGINAL_MISSING_ONLY' | 'ORIGINAL_OVERWRITE';
@@ -199,7 +202,7 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
         continue;
       }
       if (mode === 'ORIGINAL_MISSING_ONLY') {
-        report.skipped.push({ ref: target, reason: 'exists upstream: left as it is' });
+        report.skipped.push({ ref: target, reason: EXISTS_UPSTREAM });
         continue;
       }
       if (mode === 'ORIGINAL_OVERWRITE') {
