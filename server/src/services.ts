@@ -477,6 +477,7 @@ function buildRestore(
     publish: (e) => pubSub.publish('RESTORE_PROGRESS', e),
     newProject: newProjectDeps,
     concurrency: config.worker.concurrency,
+    secrets: box,
   });
   const drills = new DrillService({
     dataSource,

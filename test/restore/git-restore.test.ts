@@ -217,6 +217,40 @@ describe('Pushing restored refs', () => {
     expect(project.default_branch).toBe('main');
   });
 
+  it('(simulator) GitLab protects the default branch on the first push as default_branch_protection says', async () => {
+    const protectionAfterFirstPush = async (level: 0 | 1 | 2 | 3 | 4 | null) => {
+      const group = sim.createGroup({
+        path: `protection-${level ?? 'instance'}`,
+        ownerId: [...sim.state.users.values()].find((u) => u.username === 'alice')!.id,
+        ...(level === null ? {} : { defaultBranchProtection: level }),
+      });
+      const id = sim.createProject({ namespaceId: group.id, path: 'p', withCommit: false }).id;
+      await pushRestoredRefs({
+        dir: restoredDir,
+        remoteUrl: `${sim.url}/${group.path}/p.git`,
+        auth,
+        mode: 'NEW',
+        refs: { 'refs/heads/main': restored.refs['refs/heads/main'] },
+        head: 'refs/heads/main',
+      });
+      const answer = await fetch(`${sim.url}/api/v4/projects/${id}/protected_branches`, {
+        headers: { 'PRIVATE-TOKEN': apiToken },
+      });
+      return ((await answer.json()) as Record<string, unknown>[]).map((b) => ({
+        name: b.name,
+        push: (b.push_access_levels as { access_level: number }[])[0].access_level,
+        merge: (b.merge_access_levels as { access_level: number }[])[0].access_level,
+        force: b.allow_force_push,
+      }));
+    };
+    expect(await protectionAfterFirstPush(0)).toEqual([]);
+    expect(await protectionAfterFirstPush(1)).toEqual([{ name: 'main', push: 30, merge: 30, force: false }]);
+    expect(await protectionAfterFirstPush(3)).toEqual([{ name: 'main', push: 40, merge: 30, force: false }]);
+    sim.setDefaultBranchProtection(4);
+    expect(await protectionAfterFirstPush(null)).toEqual([{ name: 'main', push: 40, merge: 40, force: false }]);
+    sim.setDefaultBranchProtection(2);
+  });
+
   it('reports each ref a target that is not empty refuses, and pushes the others', async () => {
     const busy = sim.createProject({ namespaceId: groupId, path: 'api-busy', withCommit: true });
     const readme = refsOf(sim.repoPath(busy.id))['refs/heads/main'];

@@ -366,6 +366,43 @@ describe('restore to a new project on another GitLab', () => {
     expect(await api(`/projects/${project.id}/merge_requests?per_page=100&state=all`)).toHaveLength(1);
   });
 
+  it('refuses unusable webhook secret tokens, naming the field and never echoing a token', async () => {
+    const attempt = (webhookSecretTokens: unknown, target = 'NEW_PROJECT') =>
+      t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, {
+        i: { target, snapshotIds: [snapshotId], targetConnectionId, namespacePath: 'restored', webhookSecretTokens },
+      });
+    const cases: [unknown, string, Record<string, unknown>][] = [
+      [
+        [{ url: 'not a url', token: 'tok-one-1234' }],
+        'NEW_PROJECT',
+        { 'input.webhookSecretTokens[0].url': expect.any(String) },
+      ],
+      [
+        [{ url: 'https://h.example.com/x', token: '  ' }],
+        'NEW_PROJECT',
+        { 'input.webhookSecretTokens[0].token': 'must not be empty' },
+      ],
+      [
+        [
+          { url: 'https://h.example.com/x', token: 'tok-one-1234' },
+          { url: 'https://h.example.com/x', token: 'tok-two-5678' },
+        ],
+        'NEW_PROJECT',
+        { 'input.webhookSecretTokens[1].url': 'is given twice: one token per webhook URL' },
+      ],
+      [
+        [{ url: 'https://h.example.com/x', token: 'tok-one-1234' }],
+        'ORIGINAL',
+        { 'input.webhookSecretTokens': expect.any(String) },
+      ],
+    ];
+    for (const [tokens, target, fields] of cases) {
+      const r = await attempt(tokens, target);
+      expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', fields });
+      expect(JSON.stringify(r)).not.toMatch(/tok-(one|two)/);
+    }
+  });
+
   it('refuses a target connection without the api scope, naming the field', async () => {
     const readOnly = target.createPersonalAccessToken(
       target.createUser({ username: 'dora', email: 'dora@example.com', password: PASSWORD }).id,

@@ -242,6 +242,33 @@ describe('the ORIGINAL round trip after upstream deletions', () => {
     expect(differences(before, await read())).toEqual({});
   });
 
+  it('PREFIX reports a prefixed ref that exists upstream at another commit, in the dry run and the run, and leaves it', async () => {
+    // someone moved a restored branch: the snapshot's `stable` is no longer under the prefix
+    const moved = `${PREFIX}/stable`;
+    sim.pushCommit(api, { branch: moved, files: { 'edited.txt': 'edited\n' } });
+    const before = await read();
+    const conflict = `refs/heads/${moved}`;
+    expect(before.projects.api.repository[conflict]).not.toBe(atBackup.projects.api.repository['refs/heads/stable']);
+
+    const plan = await restoreOriginal({ refMode: 'PREFIX', refPrefix: PREFIX, dryRun: true });
+    const run = await restoreOriginal({ refMode: 'PREFIX', refPrefix: PREFIX });
+
+    for (const r of [plan, run]) {
+      expect(r.status).toBe('PARTIAL');
+      const snapshot = r.report.snapshots.find((s) => s.path === 'acme/api')!;
+      const repository = snapshot.types.find((row) => row.type === 'repository')!;
+      expect({ failed: repository.failed, restored: repository.restored }).toEqual({
+        failed: 1,
+        restored: repository.captured - repository.skipped - 1,
+      });
+      expect(repository.reasons).toEqual([
+        expect.stringMatching(new RegExp(`^${conflict}: exists upstream at [0-9a-f]{12}, not the snapshot's`)),
+      ]);
+      expect(snapshot.problems).toEqual([expect.stringContaining(`git ${conflict}: exists upstream`)]);
+    }
+    expect(differences(before, await read())).toEqual({});
+  });
+
   it('OVERWRITE resets a branch that moved, keeps refs the snapshot lacks, and touches no record', async () => {
     sim.pushCommit(api, { branch: 'stable', files: { 'later.txt': 'later\n' } });
     const before = await read();

@@ -109,13 +109,14 @@ async function restore(input: Record<string, unknown>) {
   sub.dispose();
   const run = (
     await t.gql(
-      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { problems detail { created refsPushed refsExtra wikiRefsPushed notRestored lfs { uploaded present failed } metadata { type created skipped failed { sourceId reason } } } } } } }`,
+      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { problems types { type reasons } detail { created refsPushed refsExtra wikiRefsPushed notRestored lfs { uploaded present failed } metadata { type created skipped failed { sourceId reason } } } } } } }`,
       { id: runId },
     )
   ).data.restoreRun;
   return {
     ...run,
     detail: run.report.snapshots[0].detail ?? {},
+    types: run.report.snapshots[0].types as { type: string; reasons: string[] }[],
     problems: run.report.snapshots[0].problems as string[],
   };
 }
@@ -137,6 +138,10 @@ describe('restore to the original project', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(refs()['refs/heads/feature']).toBe(atSnapshot['refs/heads/feature']);
     expect(refs()['refs/heads/main']).toBe(before['refs/heads/main']);
+    // main moved upstream since the snapshot: left as it is, and named in the report
+    expect(run.types.find((t: { type: string }) => t.type === 'repository')!.reasons).toContainEqual(
+      expect.stringMatching(/ref\(s\) exist upstream at another commit and were left as they are: .*refs\/heads\/main/),
+    );
   });
 
   it('with OVERWRITE makes refs equal to the snapshot, but reports a protected branch instead of forcing it', async () => {

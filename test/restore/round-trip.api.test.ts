@@ -32,6 +32,7 @@ let targetToken: string;
 let before: OrganizationState;
 
 const TYPES = Object.keys(COVERAGE) as CapturedType[];
+const HOOK_SECRET = 'hook-secret-7f3a9c';
 
 beforeAll(async () => {
   source = await startGitLabSimulator({ rateLimit: null });
@@ -140,13 +141,22 @@ beforeAll(async () => {
     description: 'How to set up',
   });
   source.addMember('project', api, dave.id, 30, { expiresAt: '2030-01-01' });
+  // dave is a member of acme/api only (not of acme): his issue keeps its author only when his
+  // membership is restored before the issues (GitLab refuses Sudo as a user who cannot see the project)
+  source.createIssue(api, { title: 'Flaky test', authorId: dave.id });
   source.protectBranch(api, { name: 'main', pushAccessLevel: 40, mergeAccessLevel: 30 });
   source.protectTag(api, { name: 'v*', createAccessLevel: 40 });
   source.createHook(api, {
     url: 'https://hooks.example.com/ci',
-    token: 'hook-secret',
+    token: HOOK_SECRET,
     events: { push_events: true, merge_requests_events: true },
     enableSslVerification: false,
+  });
+  // a second hook whose token the restore is not given: restored without one, and the report says so
+  source.createHook(api, {
+    url: 'https://chat.example.com/notify',
+    token: 'chat-secret',
+    events: { issues_events: true },
   });
   source.createDeployKey(api, {
     title: 'deployer',
@@ -183,7 +193,11 @@ beforeAll(async () => {
   // ---- target: the same people, an administrator who restores (Sudo keeps authors) -----------
   const root = target.createUser({ username: 'root', email: 'root@example.com', password: PASSWORD, isAdmin: true });
   for (const name of ['alice', 'carol', 'dave']) aUser(target, name);
-  target.createGroup({ path: 'restored', name: 'Restored', ownerId: root.id });
+  // GitLab protects a new project's default branch on its first push, as default_branch_protection
+  // says: partial (Developers push and merge) on this instance, and in `restored` "protected
+  // against pushes" (Maintainers push, Developers merge) — the levels api's main was captured with
+  target.setDefaultBranchProtection(1);
+  target.createGroup({ path: 'restored', name: 'Restored', ownerId: root.id, defaultBranchProtection: 3 });
   targetToken = target.createPersonalAccessToken(root.id, { scopes: ['api', 'sudo'] }).token;
 
   t = await startTestApp({ gitlab: { url: source.url } });
@@ -226,11 +240,21 @@ interface SnapshotReport {
 
 async function restore(
   dryRun: boolean,
+  webhookSecretTokens = [{ url: 'https://hooks.example.com/ci', token: HOOK_SECRET }],
 ): Promise<{ status: string; errorMessage: string | null; snapshots: SnapshotReport[] }> {
   const done = nextJob(t, 'restore.run');
   const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, {
-    i: { target: 'NEW_PROJECT', organizationId, targetConnectionId, namespacePath: 'restored', dryRun },
+    i: {
+      target: 'NEW_PROJECT',
+      organizationId,
+      targetConnectionId,
+      namespacePath: 'restored',
+      dryRun,
+      // GitLab never returns a hook's token: the user gives the one of the CI hook
+      webhookSecretTokens,
+    },
   });
+  expect(JSON.stringify(r)).not.toContain(HOOK_SECRET);
   expect(r.errors).toBeUndefined();
   await done;
   const run = (
@@ -239,6 +263,7 @@ async function restore(
       { id: r.data.restoreSnapshot.id },
     )
   ).data.restoreRun;
+  expect(JSON.stringify(run)).not.toContain(HOOK_SECRET);
   return { status: run.status, errorMessage: run.errorMessage, snapshots: run.report.snapshots };
 }
 
@@ -310,10 +335,37 @@ describe('the NEW_PROJECT round trip of an organization into another GitLab', ()
     const others = reported.filter((r) => restorable.includes(r.type as CapturedType));
     expect(others.filter((r) => r.skipped || r.failed || r.restored < r.captured)).toEqual([]);
     expect(real.status).toBe('PARTIAL'); // epics were captured and cannot be written back
+
+    // webhooks: the token given comes back; the hook without one is named in the report
+    const restoredApi = target.state.findProjectByFullPath('restored/api')!;
+    const hooks = target.state.hooks.filter((h) => h.projectId === restoredApi.id);
+    expect(Object.fromEntries(hooks.map((h) => [h.url, h.token]))).toEqual({
+      'https://hooks.example.com/ci': HOOK_SECRET,
+      'https://chat.example.com/notify': null,
+    });
+    expect(reported.find((r) => r.path === 'acme/api' && r.type === 'webhooks')!.reasons).toEqual([
+      'https://chat.example.com/notify: restored without a secret token (GitLab never returns it): supply it in webhookSecretTokens, or set it on the target',
+    ]);
+    // the token is kept sealed, never in a plain column
+    const rows = await t.app.dataSource.query<unknown[]>('SELECT * FROM restore_runs');
+    expect(JSON.stringify(rows)).not.toContain(HOOK_SECRET);
   });
 
   it('the dry run’s per-type plan matches what the real run reported', () => {
     expect(perType(plan.snapshots)).toEqual(perType(real.snapshots));
     expect(plan.status).toBe(real.status);
+  });
+
+  it('a second run given the missing webhook token sets it on the hook restored without one, and duplicates nothing', async () => {
+    const again = await restore(false, [{ url: 'https://chat.example.com/notify', token: 'chat-secret-42' }]);
+    const restoredApi = target.state.findProjectByFullPath('restored/api')!;
+    expect(
+      Object.fromEntries(target.state.hooks.filter((h) => h.projectId === restoredApi.id).map((h) => [h.url, h.token])),
+    ).toEqual({ 'https://hooks.example.com/ci': HOOK_SECRET, 'https://chat.example.com/notify': 'chat-secret-42' });
+    const webhooks = again.snapshots.find((s) => s.path === 'acme/api')!.types.find((r) => r.type === 'webhooks')!;
+    expect(webhooks).toMatchObject({ captured: 2, restored: 2, failed: 0 });
+    expect(webhooks.reasons).toEqual([
+      'https://hooks.example.com/ci: already on the target; its secret token, if it has one (GitLab does not say), is left as it is: supply it in webhookSecretTokens to set it',
+    ]);
   });
 });

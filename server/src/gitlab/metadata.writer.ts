@@ -185,6 +185,8 @@ export interface GitLabMetadataWriter {
   listProjectItems(projectId: number, collection: ProjectCollection): Promise<MetadataRecord[]>;
   /** DELETE /projects/:id/protected_branches/:name — to protect it again with other access levels. */
   unprotectBranch(projectId: number, name: string): Promise<void>;
+  /** PUT /projects/:id/hooks/:hook_id (url is required) — to give a restored hook its secret token. */
+  updateProjectHook(projectId: number, hookId: number, change: { url: string; token: string }): Promise<void>;
 }
 
 export type ProjectCollection = 'protected_branches' | 'protected_tags' | 'hooks' | 'deploy_keys' | 'variables';
@@ -570,6 +572,10 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
 
   listProjectItems(projectId: number, collection: ProjectCollection): Promise<MetadataRecord[]> {
     return this.list(`projects/${projectId}/${collection}`, {});
+  }
+
+  async updateProjectHook(projectId: number, hookId: number, change: { url: string; token: string }): Promise<void> {
+    await this.put(`projects/${projectId}/hooks/${hookId}`, fields(change));
   }
 
   async unprotectBranch(projectId: number, name: string): Promise<void> {

@@ -119,7 +119,10 @@ export const COVERAGE: Record<CapturedType, Coverage> = {
   webhooks: {
     backup: 'URL (credentials redacted), events, SSL verification; GitLab never returns the secret token',
     original: ORIGINAL_METADATA,
-    newProject: { restored: 'without their secret token (reported): enter it again in GitLab' },
+    newProject: {
+      restored:
+        'with the secret token given in webhookSecretTokens (by URL); a hook without one is named in the report',
+    },
     otherInstance: null,
   },
   deploy_keys: {

@@ -6,7 +6,7 @@
  * A restore that left out or failed anything it captured never ends SUCCEEDED (isComplete).
  */
 import type { Manifest } from '../snapshot/manifest.js';
-import { gitlabReadOnlyReason } from './git-restore.js';
+import { EXISTS_UPSTREAM, gitlabReadOnlyReason } from './git-restore.js';
 import type { NewProjectOutcome } from './new-project.js';
 import type { SettingsTypeReport } from './settings-restore.js';
 import { notRestoredReason } from './coverage.js';
@@ -45,6 +45,9 @@ export function fidelityOf(
     const readOnly = refs.filter((ref) => gitlabReadOnlyReason(ref));
     const push = outcome[which];
     const rejected = push?.rejected ?? [];
+    // MISSING_ONLY restores only what the project lacks: a ref it has at another commit keeps that
+    // commit, as promised, and the report names it rather than let it pass for the snapshot's
+    const diverged = (push?.skipped ?? []).filter((s) => s.reason === EXISTS_UPSTREAM).map((s) => s.ref);
     const failedWhole = push === null ? outcome.problems.filter((p) => p.startsWith(`${which}:`)) : [];
     types.push({
       type: which === 'git' ? 'repository' : 'wiki',
@@ -57,6 +60,11 @@ export function fidelityOf(
           ? [`${readOnly.length} ref(s) GitLab keeps for itself (refs/merge-requests/*, …) are written by GitLab only`]
           : []),
         ...rejected.map((r) => `${r.ref}: ${r.reason}`),
+        ...(diverged.length
+          ? [
+              `${diverged.length} ref(s) exist upstream at another commit and were left as they are: ${diverged.join(', ')}`,
+            ]
+          : []),
         ...failedWhole,
       ],
     });

@@ -19,6 +19,9 @@ import { DomainError } from '../shared/errors.js';
 
 export type Refs = Record<string, string>;
 
+/** MISSING_ONLY's reason for a ref the project has at another commit (fidelity.ts names such refs). */
+export const EXISTS_UPSTREAM = 'exists upstream: left as it is';
+
 // ---- pushing ------------------------------------------------------------------------------------
 
 export type PushMode = 'NEW' | 'ORIGINAL_PREFIX' | 'ORIGINAL_MISSING_ONLY' | 'ORIGINAL_OVERWRITE';
@@ -92,7 +95,12 @@ export interface PushOptions {
 export interface PushReport {
   /** Target ref names that were pushed (or would be, with dryRun). */
   pushed: string[];
+  /** Refs already as the snapshot has them, MISSING_ONLY's refs that exist upstream, refs GitLab keeps for itself. */
   skipped: { ref: string; reason: string }[];
+  /**
+   * Refs the snapshot's commit did not reach: refused by GitLab, a protected branch OVERWRITE does
+   * not force, or a prefixed name (ORIGINAL_PREFIX) that exists upstream at another commit.
+   */
   rejected: { ref: string; reason: string }[];
   /** ORIGINAL_OVERWRITE: refs upstream that the snapshot does not have, left alone. */
   extra: string[];
@@ -184,8 +192,17 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
       continue;
     }
     if (upstream !== undefined) {
-      if (mode === 'ORIGINAL_PREFIX' || mode === 'ORIGINAL_MISSING_ONLY') {
-        report.skipped.push({ ref: target, reason: 'exists upstream: left as it is' });
+      if (mode === 'ORIGINAL_PREFIX') {
+        // the prefixed name is taken by another commit (an earlier restore under the same prefix,
+        // or someone's branch): the snapshot's ref is not there, so it is a conflict, not a success
+        report.rejected.push({
+          ref: target,
+          reason: `exists upstream at ${upstream.slice(0, 12)}, not the snapshot's ${sha.slice(0, 12)}: left as it is (restore under another prefix)`,
+        });
+        continue;
+      }
+      if (mode === 'ORIGINAL_MISSING_ONLY') {
+        report.skipped.push({ ref: target, reason: EXISTS_UPSTREAM });
         continue;
       }
       if (mode === 'ORIGINAL_OVERWRITE') {

@@ -54,6 +54,8 @@ export interface NewProjectTarget {
   projectPath?: string | null;
   /** Captured settings of the organization's groups, by target path (for groups the restore creates). */
   capturedGroups?: ReadonlyMap<string, CapturedGroup>;
+  /** Secret tokens for captured webhooks, by URL (GitLab never returns them). Never logged. */
+  webhookSecretTokens?: ReadonlyMap<string, string>;
 }
 
 export interface NewProjectOutcome {
@@ -233,25 +235,7 @@ export async function restoreToNewProject(
   // Metadata last: merge requests need their branches, releases their tags. A dry run against a
   // project that does not exist yet predicts against an empty one.
   if (options.includeMetadata) {
-    const source: Partial<Record<RestorableType, RecordSource>> = {};
-    for (const artifact of manifest.artifacts) {
-      const type = artifact.metadataType as RestorableType | undefined;
-      if (!type || !(RESTORABLE_TYPES as readonly string[]).includes(type)) continue;
-      source[type] = () => readRecords(deps, snapshot, manifest, artifact);
-    }
-    outcome.metadata = await restoreProjectMetadata({
-      writer: project ? writer : emptyTargetWriter(writer),
-      targetProjectId: project?.id ?? 0,
-      source,
-      mappings: project ? deps.mappingsFor(`${connection.id}:${project.id}`) : new InMemoryRestoreMappings(),
-      dryRun: options.dryRun,
-      asAuthors: await canWriteAsAuthors(connection, writer),
-    });
-    for (const [type, section] of Object.entries(outcome.metadata)) {
-      for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
-    }
-    steps.mark('metadata');
-    // Settings and access after the metadata; the archived state last of all.
+    const targetWriter = project ? writer : emptyTargetWriter(writer);
     const settingsSource: Partial<Record<SettingsType, RecordSource>> = {};
     for (const artifact of manifest.artifacts) {
       const type = artifact.metadataType as SettingsType | undefined;
@@ -263,16 +247,45 @@ export async function restoreToNewProject(
         .filter((r) => r.startsWith('refs/heads/'))
         .map((r) => r.slice('refs/heads/'.length)),
     );
-    const settings = await restoreProjectSettings({
-      writer: project ? writer : emptyTargetWriter(writer),
-      projectId: project?.id ?? 0,
-      source: settingsSource,
-      branches,
+    const settingsOf = (source: Partial<Record<SettingsType, RecordSource>>) =>
+      restoreProjectSettings({
+        writer: targetWriter,
+        projectId: project?.id ?? 0,
+        source,
+        branches,
+        dryRun: options.dryRun,
+        createdProject: created,
+        webhookTokens: target.webhookSecretTokens,
+      });
+    // Members before the records that name users: GitLab refuses to act (Sudo) as a user who
+    // cannot see the project, so an issue by a project-only member keeps its author only once
+    // that member is back.
+    const { members: memberSource, ...laterSource } = settingsSource;
+    const members = memberSource ? (await settingsOf({ members: memberSource })).report : {};
+    steps.mark('members');
+
+    const source: Partial<Record<RestorableType, RecordSource>> = {};
+    for (const artifact of manifest.artifacts) {
+      const type = artifact.metadataType as RestorableType | undefined;
+      if (!type || !(RESTORABLE_TYPES as readonly string[]).includes(type)) continue;
+      source[type] = () => readRecords(deps, snapshot, manifest, artifact);
+    }
+    outcome.metadata = await restoreProjectMetadata({
+      writer: targetWriter,
+      targetProjectId: project?.id ?? 0,
+      source,
+      mappings: project ? deps.mappingsFor(`${connection.id}:${project.id}`) : new InMemoryRestoreMappings(),
       dryRun: options.dryRun,
-      createdProject: created,
+      asAuthors: await canWriteAsAuthors(connection, writer),
     });
-    outcome.settings = settings.report;
-    for (const [type, section] of Object.entries(settings.report)) {
+    for (const [type, section] of Object.entries(outcome.metadata)) {
+      for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
+    }
+    steps.mark('metadata');
+    // The other settings and access after the metadata; the archived state last of all.
+    const settings = await settingsOf(laterSource);
+    outcome.settings = { ...members, ...settings.report };
+    for (const [type, section] of Object.entries(outcome.settings)) {
       for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);
     }
     if (settings.archive && project && !options.dryRun) {

@@ -60,6 +60,37 @@ export interface RestoreRequest {
   organizationId?: string | null;
   at?: Date | null;
   dryRun?: boolean | null;
+  /** NEW_PROJECT: secret tokens for captured webhooks, by URL (GitLab never returns them). Never logged. */
+  webhookSecretTokens?: { url: string; token: string }[] | null;
+}
+
+/** Seals a secret at rest (the credentials' SecretBox): tokens a run needs later never sit in a plain column. */
+export interface RestoreSecrets {
+  seal(plaintext: string, context: string): Buffer;
+  open(sealed: Buffer, context: string): string;
+}
+
+const webhookTokensContext = (runId: string) => `restore run ${runId}: webhook secret tokens`;
+
+/** Refuses unusable webhook tokens, naming the item; never echoes a token. */
+function checkWebhookTokens(request: RestoreRequest): void {
+  const list = request.webhookSecretTokens;
+  if (list == null) return;
+  const fields: Record<string, string> = {};
+  if (request.target !== 'NEW_PROJECT')
+    fields.webhookSecretTokens = 'only for target NEW_PROJECT: the other targets write no webhooks';
+  const seen = new Set<string>();
+  list.forEach(({ url, token }, i) => {
+    const at = `webhookSecretTokens[${i}]`;
+    const parsed = URL.canParse(url) ? new URL(url) : null;
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || url.length > 2000)
+      fields[`${at}.url`] = "must be the captured webhook's http(s) URL";
+    else if (seen.has(url)) fields[`${at}.url`] = 'is given twice: one token per webhook URL';
+    seen.add(url);
+    if (typeof token !== 'string' || token.trim() === '') fields[`${at}.token`] = 'must not be empty';
+    else if (token.length > 1000) fields[`${at}.token`] = 'must be at most 1000 characters';
+  });
+  if (Object.keys(fields).length > 0) throw validationError(fields);
 }
 
 const TARGETS = ['DOWNLOAD', 'NEW_PROJECT', 'ORIGINAL'] as const;
@@ -72,6 +103,7 @@ function checkRequest(request: RestoreRequest): void {
   if (request.refMode != null && !REF_MODES.includes(request.refMode))
     fields.refMode = `must be one of ${REF_MODES.join(', ')}`;
   if (Object.keys(fields).length > 0) throw validationError(fields);
+  checkWebhookTokens(request);
   refuseEmpty({
     snapshotIds: request.snapshotIds,
     organizationId: request.organizationId,
@@ -142,6 +174,8 @@ export interface RestoreServiceDeps {
   newProject?: NewProjectDeps | null;
   /** Project snapshots a run restores at once (the worker's concurrency; default 4). */
   concurrency?: number;
+  /** Seals webhook secret tokens at rest; without it a restore refuses them. */
+  secrets?: RestoreSecrets | null;
 }
 
 export class RestoreService {
@@ -157,6 +191,7 @@ export class RestoreService {
   private readonly publish: (event: RestoreProgressed) => void;
   private readonly newProject: NewProjectDeps | null;
   private readonly concurrency: number;
+  private readonly secrets: RestoreSecrets | null;
 
   constructor(deps: RestoreServiceDeps) {
     this.dataSource = deps.dataSource;
@@ -170,6 +205,7 @@ export class RestoreService {
     this.publish = deps.publish;
     this.newProject = deps.newProject ?? null;
     this.concurrency = deps.concurrency ?? 4;
+    this.secrets = deps.secrets ?? null;
     this.runs = deps.dataSource.getRepository(RestoreRunEntity);
   }
 
@@ -230,8 +266,17 @@ export class RestoreService {
       if (connection.method !== 'PERSONAL_ACCESS_TOKEN' && writeScopesOf(connection).length === 0)
         throw writeAuthorizationRequired(connection.id, null);
     }
+    const id = newId();
+    if (options && request.target === 'NEW_PROJECT' && request.webhookSecretTokens?.length) {
+      if (!this.secrets)
+        throw validationError({ webhookSecretTokens: 'this server cannot keep secrets for a restore' });
+      const tokens = Object.fromEntries(request.webhookSecretTokens.map((w) => [w.url, w.token]));
+      options.webhookSecretTokens = this.secrets
+        .seal(JSON.stringify(tokens), webhookTokensContext(id))
+        .toString('base64');
+    }
     const run = this.runs.create({
-      id: newId(),
+      id,
       organizationId: snapshots[0].organizationId,
       target: request.target,
       snapshotIds: snapshots.map((s) => s.id),
@@ -278,9 +323,21 @@ export class RestoreService {
             namespacePath: text('namespacePath'),
             projectPath: text('projectPath'),
             includeMetadata: options.includeMetadata !== false,
+            webhookSecretTokens: this.webhookTokensOf(run),
           }
         : {}),
     });
+  }
+
+  /** The webhook secret tokens a run was given, unsealed (never logged). */
+  private webhookTokensOf(run: RestoreRunEntity): { url: string; token: string }[] | null {
+    const sealed = run.options?.webhookSecretTokens;
+    if (typeof sealed !== 'string' || !this.secrets) return null;
+    const tokens = JSON.parse(this.secrets.open(Buffer.from(sealed, 'base64'), webhookTokensContext(run.id))) as Record<
+      string,
+      string
+    >;
+    return Object.entries(tokens).map(([url, token]) => ({ url, token }));
   }
 
   /** The `restore.run` job. */
@@ -358,7 +415,11 @@ export class RestoreService {
   }
 
   private async toGitLab(run: RestoreRunEntity, snapshots: SnapshotEntity[], report: RestoreReport): Promise<void> {
-    const options = run.options as unknown as NewProjectTarget & OriginalTarget & { includeMetadata: boolean };
+    const tokens = this.webhookTokensOf(run);
+    const options = {
+      ...(run.options as unknown as NewProjectTarget & OriginalTarget & { includeMetadata: boolean }),
+      webhookSecretTokens: new Map((tokens ?? []).map((w) => [w.url, w.token] as const)),
+    };
     await this.update(run, { phase: 'RESTORING' }, 0);
     let fatal = 0; // snapshots that could not be restored at all (others may only report problems)
     // Groups first, parents before children: their labels and milestones exist before the

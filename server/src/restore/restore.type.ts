@@ -25,6 +25,15 @@ registerEnumType(RestoreTargetEnum, {
     'DOWNLOAD: an archive of the snapshots (bundles, metadata, manifests, LFS) behind a short-lived signed link. NEW_PROJECT: new GitLab projects (this or another instance, through targetConnectionId) with every ref, the wiki, LFS objects and metadata. ORIGINAL: refs back into the original project, as refMode says.',
 });
 
+@InputType({
+  description:
+    'NEW_PROJECT: the secret token of a captured project webhook, which GitLab never returns (so a backup cannot hold it). Never logged or returned; stored encrypted with the run (retryRestore reuses it).',
+})
+export class WebhookSecretTokenInput {
+  @Field({ description: "The captured webhook's URL, exactly as GitLab lists it." }) url!: string;
+  @Field({ description: 'The secret token GitLab sends in X-Gitlab-Token.' }) token!: string;
+}
+
 @InputType()
 export class RestoreSnapshotInput {
   @Field(() => RestoreTargetEnum) target!: RestoreTargetEnum;
@@ -58,6 +67,14 @@ export class RestoreSnapshotInput {
     description: 'ORIGINAL with PREFIX: the prefix (default restored/<snapshot time>).',
   })
   refPrefix?: string;
+  @Field(() => [WebhookSecretTokenInput], {
+    nullable: true,
+    description:
+      'NEW_PROJECT: secret tokens for captured webhooks, by URL (a hook restored without one is named in the report).',
+  })
+  @IsOptional()
+  @ArrayMaxSize(1000)
+  webhookSecretTokens?: WebhookSecretTokenInput[];
 }
 
 @ObjectType({

@@ -2,7 +2,8 @@
  * Restores a project's settings and access as a snapshot captured them: direct members (mapped by
  * username to users of the target; unmapped ones are listed), protected branches and tags with
  * their access levels, webhooks (URL, events, SSL verification — GitLab never returns a hook's
- * secret token, so none is set and the report says so), deploy keys, CI/CD variables (decrypted
+ * secret token: the user may give it by URL (`webhookTokens`); a hook left without one is named
+ * in the report), deploy keys, CI/CD variables (decrypted
  * from the snapshot, with protected/masked/raw/environment scope; hidden ones came back without a
  * value and are listed) and the project settings (description, topics, visibility as far as the
  * target allows, default branch, merge and feature settings). The archived state is only
@@ -112,6 +113,8 @@ export async function restoreProjectSettings(input: {
    * project's protected branches are the captured ones. Never on a project that existed before.
    */
   createdProject?: boolean;
+  /** Secret tokens for captured webhooks, by URL: GitLab never returns a hook's token, the user supplies it. */
+  webhookTokens?: ReadonlyMap<string, string>;
 }): Promise<{ report: SettingsRestoreReport; archive: boolean }> {
   const { writer, projectId, source, dryRun } = input;
   const report: SettingsRestoreReport = {};
@@ -210,12 +213,16 @@ export async function restoreProjectSettings(input: {
     [
       'webhooks',
       'hooks',
-      (h) => ({
-        key: String(h.url),
-        fields: Object.fromEntries(
-          HOOK_FIELDS.filter((f) => h[f] !== undefined && h[f] !== null).map((f) => [f, h[f]]),
-        ),
-      }),
+      (h) => {
+        const token = input.webhookTokens?.get(String(h.url));
+        return {
+          key: String(h.url),
+          fields: {
+            ...Object.fromEntries(HOOK_FIELDS.filter((f) => h[f] !== undefined && h[f] !== null).map((f) => [f, h[f]])),
+            ...(token ? { token } : {}),
+          },
+        };
+      },
       (h) => String(h.url),
     ],
     [
@@ -269,6 +276,11 @@ export async function restoreProjectSettings(input: {
       }
       await attempt(r, id, async () => {
         const present = existing.get(key);
+        // A hook an earlier run restored without its token gets the token supplied now.
+        if (present && type === 'webhooks' && typeof fields.token === 'string' && typeof present.id === 'number') {
+          if (!dryRun) await writer.updateProjectHook(projectId, present.id, { url: key, token: fields.token });
+          return 'skipped';
+        }
         if (present && !(type === 'protected_branches' && levelsDiffer(present, fields))) return 'skipped';
         // A branch the target protected with other access levels — GitLab protects a new project's
         // default branch on its first push — is protected again with the captured ones.
@@ -289,10 +301,19 @@ export async function restoreProjectSettings(input: {
             });
           });
     }
-    if (type === 'webhooks' && r.created + r.skipped > 0)
-      r.notes.push(
-        "GitLab never returns a webhook's secret token: hooks were restored without one; set it again where it was used",
-      );
+    if (type === 'webhooks') {
+      // GitLab never returns a hook's token, so the backup cannot hold it: the user supplies it.
+      const failedUrls = new Set(r.failed.map((f) => f.sourceId));
+      for (const url of captured)
+        if (!failedUrls.has(url) && !input.webhookTokens?.has(url))
+          r.notes.push(
+            listed.has(url)
+              ? `${url}: already on the target; its secret token, if it has one (GitLab does not say), is left as it is: supply it in webhookSecretTokens to set it`
+              : `${url}: restored without a secret token (GitLab never returns it): supply it in webhookSecretTokens, or set it on the target`,
+          );
+      for (const url of input.webhookTokens?.keys() ?? [])
+        if (!captured.has(url)) r.notes.push(`${url}: a secret token was given, but no captured webhook has this URL`);
+    }
   }
   return { report, archive };
 }

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
 import type { Request, Response } from 'express';
 import { findOAuthToken, findPat, oauthIsExpired, patIsExpired, type AuthKind } from './auth.js';
-import type { ProjectRecord, UserRecord } from './model.js';
+import type { BranchProtectionLevel, ProjectRecord, UserRecord } from './model.js';
 import { initBareRepository } from './repos.js';
 import type { ServerDeps } from './server.js';
 
@@ -152,15 +152,38 @@ export async function handleGitRequest(deps: ServerDeps, req: Request, res: Resp
       } else {
         state.afterPush(project);
         // The first push to an empty project: Projects::ProtectDefaultBranchService protects the
-        // default branch as the namespace's default_branch_protection says (2, full protection:
-        // Maintainers push and merge), unless a rule already covers it.
+        // default branch as the namespace's default_branch_protection says (state.ts
+        // branchProtectionFor; 0 protects nothing), unless a rule already covers it.
         const branch = project.defaultBranch;
-        if (wasEmpty && branch && !state.protectedBranches.some((b) => b.projectId === project.id && b.name === branch))
-          deps.ctx.store.protectBranch(project.id, { name: branch, pushAccessLevel: 40, mergeAccessLevel: 40 });
+        const levels = FIRST_PUSH_PROTECTION[state.branchProtectionFor(project)];
+        if (
+          wasEmpty &&
+          branch &&
+          levels &&
+          !state.protectedBranches.some((b) => b.projectId === project.id && b.name === branch)
+        )
+          deps.ctx.store.protectBranch(project.id, { name: branch, ...levels });
       }
     },
   });
 }
+
+/**
+ * The protection of a new project's default branch per default_branch_protection
+ * (Gitlab::Access::BranchProtection#to_hash; doc/api/groups.md): 1 partial — Developers push and
+ * merge, no force push; 2 full and 4 full after the initial push — Maintainers push and merge; 3
+ * protected against pushes — Maintainers push, Developers merge; 0 none.
+ */
+const FIRST_PUSH_PROTECTION: Record<
+  BranchProtectionLevel,
+  { pushAccessLevel: number; mergeAccessLevel: number } | null
+> = {
+  0: null,
+  1: { pushAccessLevel: 30, mergeAccessLevel: 30 },
+  2: { pushAccessLevel: 40, mergeAccessLevel: 40 },
+  3: { pushAccessLevel: 40, mergeAccessLevel: 30 },
+  4: { pushAccessLevel: 40, mergeAccessLevel: 40 },
+};
 
 function runHttpBackend(
   deps: ServerDeps,

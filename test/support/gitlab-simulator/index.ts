@@ -20,7 +20,7 @@ import { oauthIsExpired } from './auth.js';
 import type { SimContext } from './context.js';
 import { Faults, type HeldResponse, type RateLimitOptions } from './faults.js';
 import { MetadataStore } from './metadata-store.js';
-import type { NamespaceRecord, ProjectRecord, Tier, UserRecord, Visibility } from './model.js';
+import type { BranchProtectionLevel, NamespaceRecord, ProjectRecord, Tier, UserRecord, Visibility } from './model.js';
 import { createOAuthApplication, type OAuthTokenView } from './oauth-store.js';
 import { LfsStore, lfsPointer, type LfsObjectInfo } from './lfs-store.js';
 import { createApp, type RecordedRequest } from './server.js';
@@ -181,6 +181,8 @@ export class GitLabSimulator {
     visibility?: Visibility;
     ownerId?: number;
     description?: string;
+    /** The group's own default_branch_protection (0–4); unset: the instance's. */
+    defaultBranchProtection?: BranchProtectionLevel;
   }): NamespaceRecord {
     return this.state.createGroup(input);
   }
@@ -390,6 +392,11 @@ export class GitLabSimulator {
   /** Seeding bypasses the tier: epics exist in the data even while the API refuses them on Free. */
   createEpic(groupId: number, input: StoreInput<'createEpic'>) {
     return this.groupStore(groupId).createEpic(groupId, input);
+  }
+
+  /** The instance's default_branch_protection (Admin > Settings; GitLab's default 2, full protection). */
+  setDefaultBranchProtection(level: BranchProtectionLevel): void {
+    this.state.defaultBranchProtection = level;
   }
 
   /** The subscription tier of every namespace. Free (the default) answers 403 to the epics API, as GitLab EE does. */

@@ -36,7 +36,16 @@ export interface NamespaceRecord {
   description: string;
   visibility: Visibility;
   createdAt: Date;
+  /** A group's own default_branch_protection (0–4, Gitlab::Access::BranchProtection); unset: the instance's. */
+  defaultBranchProtection?: BranchProtectionLevel;
 }
+
+/**
+ * default_branch_protection (doc/api/groups.md "Options for default_branch_protection"): 0 none,
+ * 1 partial (Developers push, no force push), 2 full (Maintainers only, the default), 3 protected
+ * against pushes (Maintainers push, Developers merge), 4 full after the initial push.
+ */
+export type BranchProtectionLevel = 0 | 1 | 2 | 3 | 4;
 
 export interface ProjectRecord {
   id: number;

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type {
+  BranchProtectionLevel,
   DeployKeyRecord,
   EpicRecord,
   GroupLabelRecord,
@@ -70,6 +71,8 @@ export class SimulatorState {
   readonly membershipMeta = new Map<string, MembershipMeta>();
   /** The subscription tier of every namespace (GitLab.com Free by default): epics need Premium. */
   tier: Tier = 'free';
+  /** The instance's default_branch_protection (application settings; GitLab's default: 2, full). */
+  defaultBranchProtection: BranchProtectionLevel = 2;
   /** OAuth access token lifetime (GitLab: access_token_expires_in 7200). */
   accessTokenTtlSeconds = 7200;
   private sequences = new Map<string, number>();
@@ -181,6 +184,7 @@ export class SimulatorState {
     visibility?: Visibility;
     ownerId?: number;
     description?: string;
+    defaultBranchProtection?: BranchProtectionLevel;
   }): NamespaceRecord {
     const parentId = input.parentId ?? null;
     if (parentId !== null && this.namespaces.get(parentId)?.kind !== 'group')
@@ -198,6 +202,9 @@ export class SimulatorState {
       description: input.description ?? '',
       visibility: input.visibility ?? 'private',
       createdAt: this.now(),
+      ...(input.defaultBranchProtection !== undefined
+        ? { defaultBranchProtection: input.defaultBranchProtection }
+        : {}),
     };
     this.namespaces.set(group.id, group);
     if (input.ownerId !== undefined) this.addMember('group', group.id, input.ownerId, 50);
@@ -435,6 +442,17 @@ export class SimulatorState {
       current = current.parentId === null ? undefined : this.namespaces.get(current.parentId);
     }
     return parts.join(' / ');
+  }
+
+  /**
+   * The default_branch_protection that applies to a project's first push: its group's own
+   * setting, else the instance's (Namespace#default_branch_protection_settings).
+   */
+  branchProtectionFor(project: ProjectRecord): BranchProtectionLevel {
+    const namespace = this.namespaces.get(project.namespaceId);
+    return (
+      (namespace?.kind === 'group' ? namespace.defaultBranchProtection : undefined) ?? this.defaultBranchProtection
+    );
   }
 
   projectFullPath(project: ProjectRecord): string {

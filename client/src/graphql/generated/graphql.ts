@@ -251,6 +251,8 @@ export type RestoreSnapshotInput = {
   target: RestoreTarget;
   /** NEW_PROJECT: the Connection to restore through (default: the organization's); needs the api scope. */
   targetConnectionId?: string | number | null | undefined;
+  /** NEW_PROJECT: secret tokens for captured webhooks, by URL (a hook restored without one is named in the report). */
+  webhookSecretTokens?: Array<WebhookSecretTokenInput> | null | undefined;
 };
 
 /** DOWNLOAD: an archive of the snapshots (bundles, metadata, manifests, LFS) behind a short-lived signed link. NEW_PROJECT: new GitLab projects (this or another instance, through targetConnectionId) with every ref, the wiki, LFS objects and metadata. ORIGINAL: refs back into the original project, as refMode says. */
@@ -299,6 +301,14 @@ export type SyncStatus =
 export type TimeOfDayInput = {
   hour: number;
   minute: number;
+};
+
+/** NEW_PROJECT: the secret token of a captured project webhook, which GitLab never returns (so a backup cannot hold it). Never logged or returned; stored encrypted with the run (retryRestore reuses it). */
+export type WebhookSecretTokenInput = {
+  /** The secret token GitLab sends in X-Gitlab-Token. */
+  token: string;
+  /** The captured webhook's URL, exactly as GitLab lists it. */
+  url: string;
 };
 
 export type WorkerStatus =

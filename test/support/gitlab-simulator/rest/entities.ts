@@ -97,7 +97,7 @@ export function groupEntity(ctx: SimContext, group: NamespaceRecord) {
     mentions_disabled: null,
     lfs_enabled: true,
     default_branch: null,
-    default_branch_protection: 2,
+    default_branch_protection: group.defaultBranchProtection ?? ctx.state.defaultBranchProtection,
     avatar_url: null,
     request_access_enabled: true,
     full_name: ctx.state.fullName(group.id),

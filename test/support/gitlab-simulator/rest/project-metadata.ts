@@ -245,6 +245,30 @@ export function registerProjectMetadataRoutes(ctx: SimContext, router: Router): 
     ),
   );
 
+  // PUT /projects/:id/hooks/:hook_id (project_webhooks.md "Edit a project webhook"): url is
+  // required; the other attributes, token included, change only when given.
+  router.put(
+    '/projects/:id/hooks/:hook_id',
+    endpoint((req, _res, caller) => {
+      const project = projectAt(req, caller, AccessLevel.MAINTAINER);
+      const hook = state.hooks.find((h) => h.projectId === project.id && h.id === Number(req.params.hook_id));
+      if (!hook) throw notFound('Hook');
+      const url = param(req, 'url');
+      if (!url) throw missingParams('url');
+      if (!/^https?:\/\//.test(url)) throw new ApiError(422, { error: 'Invalid url given' });
+      hook.url = url;
+      const token = param(req, 'token');
+      if (token !== undefined) hook.token = token;
+      for (const e of HOOK_EVENTS) {
+        const value = boolParam(req, e);
+        if (value !== undefined) hook.events[e] = value;
+      }
+      const ssl = boolParam(req, 'enable_ssl_verification');
+      if (ssl !== undefined) hook.enableSslVerification = ssl;
+      return hookEntity(hook);
+    }),
+  );
+
   router.get(
     '/projects/:id/deploy_keys',
     endpoint((req, res, caller) => {
