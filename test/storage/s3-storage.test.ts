@@ -50,6 +50,20 @@ describe('S3Storage', () => {
     expect(await s3.pendingUploadParts()).toEqual([]);
   });
 
+  it('sends a checksum with Object Lock, which S3 requires, on a single PutObject and on every part', async () => {
+    await s3.enableObjectLock('locked');
+    const storage = open({ bucket: 'locked', objectLockMode: 'GOVERNANCE', objectLockDays: 1 });
+    for (const [key, bytes] of [
+      ['lock/small', randomBytes(1000)],
+      ['lock/multipart', randomBytes(11 * MiB)],
+    ] as const) {
+      const result = await storage.put(key, Readable.from(split(bytes, MiB)));
+      expect(result).toMatchObject({ size: bytes.length, sha256: sha256(bytes), retainUntil: expect.any(Date) });
+      expect((await readAll(await storage.open(key))).equals(bytes)).toBe(true);
+    }
+    expect(await s3.pendingUploadParts()).toEqual([]);
+  });
+
   it('lets exactly one of two multipart writers of one key win (If-None-Match at completion)', async () => {
     const storage = open();
     const one = pausingSource(split(Buffer.alloc(11 * MiB, 1), MiB), 6);

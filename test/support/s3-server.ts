@@ -25,6 +25,11 @@
  *   refused with 403 AccessDenied, as S3 refuses deleting a locked version (S3 itself would hide the
  *   object behind a delete marker when no version id is given, and keep the locked version).
  *   `advanceTime(ms)` moves the server's clock for lock dates.
+ *   A PutObject carrying lock parameters, and an UploadPart of an upload created with them, must
+ *   carry `Content-MD5` or an `x-amz-checksum-*` header (or trailer), as AWS requires ("The
+ *   Content-MD5 or x-amz-sdk-checksum-algorithm header is required for any request to upload an
+ *   object with a retention period configured using Amazon S3 Object Lock"): without one, 400
+ *   InvalidRequest. The checksum's value is not checked here (S3 checks it).
  * Faults: `dropConnections(match)` makes the server cut the TCP connection of matching requests
  * after their first body bytes arrived (a dropped connection mid-upload).
  */
@@ -134,6 +139,8 @@ async function filesBelow(root: string, match: (path: string) => boolean): Promi
   return files;
 }
 
+const CHECKSUM_HEADERS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'].map((a) => `x-amz-checksum-${a}`);
+
 interface Retention {
   mode: string;
   until: Date;
@@ -150,6 +157,20 @@ function createObjectLock() {
     Object.assign(new S3Error(code, message), { status, expose: true });
 
   type Ctx = Parameters<S3rver['middleware'][number]>[0];
+  /** AWS refuses a write carrying Object Lock parameters without an integrity checksum of its body. */
+  function requireChecksum(ctx: Ctx, operation: string): void {
+    const trailer = ctx.get('x-amz-trailer');
+    const given =
+      ctx.get('content-md5') ||
+      Object.keys(ctx.headers).some((name) => CHECKSUM_HEADERS.includes(name)) ||
+      CHECKSUM_HEADERS.includes(trailer.toLowerCase());
+    if (!given)
+      throw lockError(
+        'InvalidRequest',
+        `Content-MD5 OR x-amz-checksum- HTTP header is required for ${operation} requests with Object Lock parameters`,
+        400,
+      );
+  }
   async function middleware(ctx: Ctx, next: () => Promise<void>): Promise<void> {
     const request = describeRequest(ctx);
     const id = `${request.bucket}/${request.key}`;
@@ -189,12 +210,15 @@ function createObjectLock() {
       if (!['GOVERNANCE', 'COMPLIANCE'].includes(mode) || !until || Number.isNaN(date.getTime()))
         throw lockError('InvalidArgument', 'x-amz-object-lock-mode and retain-until-date must be given together', 400);
       if (date <= now()) throw lockError('InvalidArgument', 'The retain until date must be in the future!', 400);
+      if (request.method === 'PUT') requireChecksum(ctx, 'Put Object');
       await next();
       if (ctx.status !== 200) return;
       if (request.method === 'POST') pendingUploads.set(id, { mode, until: date });
       else retained.set(id, { mode, until: date });
       return;
     }
+    if (request.method === 'PUT' && 'uploadId' in request.query && pendingUploads.has(id))
+      requireChecksum(ctx, 'Upload Part');
     if (request.method === 'DELETE' && !('uploadId' in request.query) && locked)
       throw lockError('AccessDenied', 'Access Denied', 403);
     await next();

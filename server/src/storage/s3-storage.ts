@@ -24,7 +24,10 @@
  *   connections of each request; parts are buffers, so a part is resent whole. No loop of our own.
  * - **Checksums.** `requestChecksumCalculation: 'WHEN_REQUIRED'`: the SDK's default CRC32 trailers
  *   (aws-chunked encoding) are refused or stored verbatim by several S3-compatible servers; the
- *   sha256 in the manifest, checked by verification, is our end-to-end integrity check.
+ *   sha256 in the manifest, checked by verification, is our end-to-end integrity check. Writes with
+ *   Object Lock are the exception: S3 requires Content-MD5 or an `x-amz-checksum-*` on them, so
+ *   they carry `x-amz-checksum-sha256` (PutObject and every UploadPart; parts are buffers, so the
+ *   checksum is a plain header, not a trailer).
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -160,7 +163,13 @@ export class S3Storage implements StorageBackend {
       params: {
         ...this.writeParams(key, options),
         ...(retainUntil
-          ? { ObjectLockMode: this.settings.objectLockMode!, ObjectLockRetainUntilDate: retainUntil }
+          ? {
+              ObjectLockMode: this.settings.objectLockMode!,
+              ObjectLockRetainUntilDate: retainUntil,
+              // S3 refuses lock parameters without Content-MD5 or an x-amz-checksum-*: the SDK
+              // computes one per request (each part is a buffer, so it goes as a header).
+              ChecksumAlgorithm: 'SHA256' as const,
+            }
           : {}),
         Body: Readable.from(hashed()),
       },
