@@ -30,12 +30,15 @@
  *   Content-MD5 or x-amz-sdk-checksum-algorithm header is required for any request to upload an
  *   object with a retention period configured using Amazon S3 Object Lock"): without one, 400
  *   InvalidRequest. The checksum's value is not checked here (S3 checks it).
- * Faults: `dropConnections(match)` makes the server cut the TCP connection of matching requests
+ * - ListMultipartUploads (GET ?uploads) is not implemented by s3rver; here it lists the bucket's
+ *   uploads below `prefix` in one page.
+ * Faults: `holdNext(match)` holds a request before s3rver handles it until released (a worker
+ * killed mid-upload); `dropConnections(match)` makes the server cut the TCP connection of matching requests
  * after their first body bytes arrived (a dropped connection mid-upload).
  */
 import crypto, { randomUUID, createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -64,6 +67,8 @@ export interface TestS3Server {
   createBucket(name: string): Promise<void>;
   /** Cuts the connection of every request `match` accepts, after its first body bytes; returns how to stop. */
   dropConnections(match: (request: RequestInfo) => boolean): () => void;
+  /** Holds the next request `match` accepts before s3rver handles it, until released. */
+  holdNext(match: (request: RequestInfo) => boolean): { reached: Promise<RequestInfo>; release(): void };
   /** Files of multipart uploads not completed nor aborted, in every bucket. */
   pendingUploadParts(): Promise<string[]>;
   /** Temp files of writes in progress or interrupted. */
@@ -73,6 +78,25 @@ export interface TestS3Server {
   /** Moves the clock the server judges lock dates by. */
   advanceTime(ms: number): void;
   close(): Promise<void>;
+}
+
+/** ListMultipartUploads (s3rver answers NotImplemented): every upload of the bucket below `prefix`, one page. */
+async function listUploads(store: FilesystemStore, bucket: string, prefix: string): Promise<string> {
+  const root = store.getResourcePath(bucket, undefined, 'uploads');
+  const uploads: string[] = [];
+  for (const uploadId of await readdir(root).catch(() => [] as string[])) {
+    const key = await readFile(join(root, uploadId, 'key'), 'utf8').catch(() => null);
+    if (key === null || !key.startsWith(prefix)) continue;
+    const initiated = (await stat(join(root, uploadId))).mtime.toISOString();
+    uploads.push(
+      `<Upload><Key>${escapeXml(key)}</Key><UploadId>${uploadId}</UploadId><Initiated>${initiated}</Initiated></Upload>`,
+    );
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${escapeXml(bucket)}</Bucket><Prefix>${escapeXml(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>${uploads.join('')}</ListMultipartUploadsResult>`;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 let desMapped = false;
@@ -253,6 +277,8 @@ export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server>
   server.context.store = store;
   const locks = new Map<string, Promise<void>>();
   const drops: ((request: RequestInfo) => boolean)[] = [];
+  const holds: { match: (r: RequestInfo) => boolean; reached: (r: RequestInfo) => void; released: Promise<void> }[] =
+    [];
   const objectLock = createObjectLock();
 
   // Object Lock, before everything else s3rver does.
@@ -264,6 +290,18 @@ export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server>
     if (drops.some((match) => match(request))) {
       ctx.respond = false;
       ctx.req.once('data', () => ctx.req.socket.destroy());
+      return;
+    }
+    for (const hold of holds.splice(0)) {
+      if (hold.match(request)) {
+        hold.reached(request);
+        await hold.released;
+        if (ctx.req.socket.destroyed) return void (ctx.respond = false); // the client died meanwhile
+      } else holds.push(hold);
+    }
+    if (request.method === 'GET' && !request.key && 'uploads' in request.query) {
+      ctx.type = 'application/xml';
+      ctx.body = await listUploads(store, request.bucket, request.query.prefix ?? '');
       return;
     }
     if (request.method === 'DELETE' && request.key && 'uploadId' in request.query) {
@@ -317,6 +355,18 @@ export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server>
     }),
     createBucket: async (name) => {
       await mkdir(store.getBucketPath(name), { recursive: true });
+    },
+    holdNext(match) {
+      let reached!: (r: RequestInfo) => void;
+      let release!: () => void;
+      const hold = {
+        match,
+        reached: (r: RequestInfo) => reached(r),
+        released: new Promise<void>((resolve) => (release = resolve)),
+      };
+      const reachedPromise = new Promise<RequestInfo>((resolve) => (reached = resolve));
+      holds.push(hold);
+      return { reached: reachedPromise, release: () => release() };
     },
     dropConnections(match) {
       drops.push(match);
