@@ -323,7 +323,13 @@ function buildBackup(
   } satisfies typeof encryption; // arrow functions: handed on without their object
   const reader = new SnapshotReader(dataSource, stores, codec);
   const checker = new SnapshotChecker({ reader, keyFor: keys.forArtifact });
-  const replicator = new SnapshotReplicator({ dataSource, stores, queue, logger: log('replication') });
+  const replicator = new SnapshotReplicator({
+    dataSource,
+    stores,
+    queue,
+    logger: log('replication'),
+    retry: { baseDelayMs: config.jobs.replicationRetryMs },
+  });
   // Restores and drills read each snapshot from a healthy copy: the primary, else a sound replica.
   const copyReader = reader.readingFrom((snapshot) => replicator.readableRoot(snapshot));
   const verifier = new SnapshotVerifier({

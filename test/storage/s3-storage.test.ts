@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomBytes, createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { S3Storage, type S3StorageSettings } from '../../server/src/storage/s3-storage.js';
 import { leftovers } from '../support/deferred.js';
 import { startS3Server, type TestS3Server } from '../support/s3-server.js';
@@ -48,6 +49,47 @@ describe('S3Storage', () => {
     expect(result).toEqual({ size: bytes.length, sha256: sha256(bytes) });
     expect((await readAll(await storage.open('orgs/1/repo.bundle'))).equals(bytes)).toBe(true);
     expect(await s3.pendingUploadParts()).toEqual([]);
+  });
+
+  it('sends a checksum with Object Lock, which S3 requires, on a single PutObject and on every part', async () => {
+    await s3.enableObjectLock('locked');
+    const storage = open({ bucket: 'locked', objectLockMode: 'GOVERNANCE', objectLockDays: 1 });
+    for (const [key, bytes] of [
+      ['lock/small', randomBytes(1000)],
+      ['lock/multipart', randomBytes(11 * MiB)],
+    ] as const) {
+      const result = await storage.put(key, Readable.from(split(bytes, MiB)));
+      expect(result).toMatchObject({ size: bytes.length, sha256: sha256(bytes), retainUntil: expect.any(Date) });
+      expect((await readAll(await storage.open(key))).equals(bytes)).toBe(true);
+    }
+    expect(await s3.pendingUploadParts()).toEqual([]);
+  });
+
+  it('aborts the incomplete multipart uploads below a prefix, and only those (a killed writer’s)', async () => {
+    const storage = open({ prefix: 'killed' });
+    const start = async (key: string) => {
+      const created = await storage.client.send(
+        new CreateMultipartUploadCommand({ Bucket: storage.bucket, Key: storage.objectKey(key) }),
+      );
+      await storage.client.send(
+        new UploadPartCommand({
+          Bucket: storage.bucket,
+          Key: storage.objectKey(key),
+          UploadId: created.UploadId,
+          PartNumber: 1,
+          Body: randomBytes(1024),
+        }),
+      );
+    };
+    await start('orgs/1/snapshots/a/repository.bundle');
+    await start('orgs/1/snapshots/b/repository.bundle');
+    expect(await storage.abortUploads('orgs/1/snapshots/a')).toBe(1);
+    expect(await storage.abortUploads('orgs/1/snapshots/a')).toBe(0);
+    const pending = await s3.pendingUploadParts();
+    expect(pending.length).toBeGreaterThan(0);
+    expect(await storage.abortUploads('orgs/1')).toBe(1);
+    expect(await s3.pendingUploadParts()).toEqual([]);
+    expect(await collect(storage.list(''))).toEqual([]);
   });
 
   it('lets exactly one of two multipart writers of one key win (If-None-Match at completion)', async () => {

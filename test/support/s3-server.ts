@@ -25,12 +25,20 @@
  *   refused with 403 AccessDenied, as S3 refuses deleting a locked version (S3 itself would hide the
  *   object behind a delete marker when no version id is given, and keep the locked version).
  *   `advanceTime(ms)` moves the server's clock for lock dates.
- * Faults: `dropConnections(match)` makes the server cut the TCP connection of matching requests
+ *   A PutObject carrying lock parameters, and an UploadPart of an upload created with them, must
+ *   carry `Content-MD5` or an `x-amz-checksum-*` header (or trailer), as AWS requires ("The
+ *   Content-MD5 or x-amz-sdk-checksum-algorithm header is required for any request to upload an
+ *   object with a retention period configured using Amazon S3 Object Lock"): without one, 400
+ *   InvalidRequest. The checksum's value is not checked here (S3 checks it).
+ * - ListMultipartUploads (GET ?uploads) is not implemented by s3rver; here it lists the bucket's
+ *   uploads below `prefix` in one page.
+ * Faults: `holdNext(match)` holds a request before s3rver handles it until released (a worker
+ * killed mid-upload); `dropConnections(match)` makes the server cut the TCP connection of matching requests
  * after their first body bytes arrived (a dropped connection mid-upload).
  */
 import crypto, { randomUUID, createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -59,6 +67,8 @@ export interface TestS3Server {
   createBucket(name: string): Promise<void>;
   /** Cuts the connection of every request `match` accepts, after its first body bytes; returns how to stop. */
   dropConnections(match: (request: RequestInfo) => boolean): () => void;
+  /** Holds the next request `match` accepts before s3rver handles it, until released. */
+  holdNext(match: (request: RequestInfo) => boolean): { reached: Promise<RequestInfo>; release(): void };
   /** Files of multipart uploads not completed nor aborted, in every bucket. */
   pendingUploadParts(): Promise<string[]>;
   /** Temp files of writes in progress or interrupted. */
@@ -68,6 +78,25 @@ export interface TestS3Server {
   /** Moves the clock the server judges lock dates by. */
   advanceTime(ms: number): void;
   close(): Promise<void>;
+}
+
+/** ListMultipartUploads (s3rver answers NotImplemented): every upload of the bucket below `prefix`, one page. */
+async function listUploads(store: FilesystemStore, bucket: string, prefix: string): Promise<string> {
+  const root = store.getResourcePath(bucket, undefined, 'uploads');
+  const uploads: string[] = [];
+  for (const uploadId of await readdir(root).catch(() => [] as string[])) {
+    const key = await readFile(join(root, uploadId, 'key'), 'utf8').catch(() => null);
+    if (key === null || !key.startsWith(prefix)) continue;
+    const initiated = (await stat(join(root, uploadId))).mtime.toISOString();
+    uploads.push(
+      `<Upload><Key>${escapeXml(key)}</Key><UploadId>${uploadId}</UploadId><Initiated>${initiated}</Initiated></Upload>`,
+    );
+  }
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${escapeXml(bucket)}</Bucket><Prefix>${escapeXml(prefix)}</Prefix><MaxUploads>1000</MaxUploads><IsTruncated>false</IsTruncated>${uploads.join('')}</ListMultipartUploadsResult>`;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 let desMapped = false;
@@ -134,6 +163,8 @@ async function filesBelow(root: string, match: (path: string) => boolean): Promi
   return files;
 }
 
+const CHECKSUM_HEADERS = ['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'].map((a) => `x-amz-checksum-${a}`);
+
 interface Retention {
   mode: string;
   until: Date;
@@ -150,6 +181,20 @@ function createObjectLock() {
     Object.assign(new S3Error(code, message), { status, expose: true });
 
   type Ctx = Parameters<S3rver['middleware'][number]>[0];
+  /** AWS refuses a write carrying Object Lock parameters without an integrity checksum of its body. */
+  function requireChecksum(ctx: Ctx, operation: string): void {
+    const trailer = ctx.get('x-amz-trailer');
+    const given =
+      ctx.get('content-md5') ||
+      Object.keys(ctx.headers).some((name) => CHECKSUM_HEADERS.includes(name)) ||
+      CHECKSUM_HEADERS.includes(trailer.toLowerCase());
+    if (!given)
+      throw lockError(
+        'InvalidRequest',
+        `Content-MD5 OR x-amz-checksum- HTTP header is required for ${operation} requests with Object Lock parameters`,
+        400,
+      );
+  }
   async function middleware(ctx: Ctx, next: () => Promise<void>): Promise<void> {
     const request = describeRequest(ctx);
     const id = `${request.bucket}/${request.key}`;
@@ -189,12 +234,15 @@ function createObjectLock() {
       if (!['GOVERNANCE', 'COMPLIANCE'].includes(mode) || !until || Number.isNaN(date.getTime()))
         throw lockError('InvalidArgument', 'x-amz-object-lock-mode and retain-until-date must be given together', 400);
       if (date <= now()) throw lockError('InvalidArgument', 'The retain until date must be in the future!', 400);
+      if (request.method === 'PUT') requireChecksum(ctx, 'Put Object');
       await next();
       if (ctx.status !== 200) return;
       if (request.method === 'POST') pendingUploads.set(id, { mode, until: date });
       else retained.set(id, { mode, until: date });
       return;
     }
+    if (request.method === 'PUT' && 'uploadId' in request.query && pendingUploads.has(id))
+      requireChecksum(ctx, 'Upload Part');
     if (request.method === 'DELETE' && !('uploadId' in request.query) && locked)
       throw lockError('AccessDenied', 'Access Denied', 403);
     await next();
@@ -229,6 +277,8 @@ export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server>
   server.context.store = store;
   const locks = new Map<string, Promise<void>>();
   const drops: ((request: RequestInfo) => boolean)[] = [];
+  const holds: { match: (r: RequestInfo) => boolean; reached: (r: RequestInfo) => void; released: Promise<void> }[] =
+    [];
   const objectLock = createObjectLock();
 
   // Object Lock, before everything else s3rver does.
@@ -240,6 +290,18 @@ export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server>
     if (drops.some((match) => match(request))) {
       ctx.respond = false;
       ctx.req.once('data', () => ctx.req.socket.destroy());
+      return;
+    }
+    for (const hold of holds.splice(0)) {
+      if (hold.match(request)) {
+        hold.reached(request);
+        await hold.released;
+        if (ctx.req.socket.destroyed) return void (ctx.respond = false); // the client died meanwhile
+      } else holds.push(hold);
+    }
+    if (request.method === 'GET' && !request.key && 'uploads' in request.query) {
+      ctx.type = 'application/xml';
+      ctx.body = await listUploads(store, request.bucket, request.query.prefix ?? '');
       return;
     }
     if (request.method === 'DELETE' && request.key && 'uploadId' in request.query) {
@@ -293,6 +355,18 @@ export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server>
     }),
     createBucket: async (name) => {
       await mkdir(store.getBucketPath(name), { recursive: true });
+    },
+    holdNext(match) {
+      let reached!: (r: RequestInfo) => void;
+      let release!: () => void;
+      const hold = {
+        match,
+        reached: (r: RequestInfo) => reached(r),
+        released: new Promise<void>((resolve) => (release = resolve)),
+      };
+      const reachedPromise = new Promise<RequestInfo>((resolve) => (reached = resolve));
+      holds.push(hold);
+      return { reached: reachedPromise, release: () => release() };
     },
     dropConnections(match) {
       drops.push(match);

@@ -25,7 +25,7 @@ export interface Config {
   gitlabOAuth: { clientId: string; clientSecret: string; instanceUrl: string } | null;
   worker: { name: string; concurrency: number; heartbeatIntervalMs: number };
   /** Agenda: how long a job's lock lives without a touch (a dead worker's job is retried after it), and the poll interval. */
-  jobs: { lockLifetimeMs: number; processEveryMs: number };
+  jobs: { lockLifetimeMs: number; processEveryMs: number; replicationRetryMs: number };
   logLevel: string;
   isProduction: boolean;
   /** The built web client (`npm run client:build`), served at `/`; a missing folder is reported on the page. */
@@ -92,6 +92,7 @@ const EnvSchema = z.object({
   LABKEEPER_HEARTBEAT_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(15000)),
   LABKEEPER_JOB_LOCK_LIFETIME_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(1000).default(600_000)),
   LABKEEPER_JOB_POLL_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(5000)),
+  LABKEEPER_REPLICATION_RETRY_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(100).default(60_000)),
   LABKEEPER_CLIENT_DIR: optional,
   LABKEEPER_AUTH_FAILURES_PER_MINUTE: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(20)),
   LABKEEPER_EVENT_QUIET_PERIOD_MS: optional.pipe(z.coerce.number<string | undefined>().int().min(0).default(120_000)),
@@ -170,7 +171,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
       concurrency: e.LABKEEPER_WORKER_CONCURRENCY,
       heartbeatIntervalMs: e.LABKEEPER_HEARTBEAT_MS,
     },
-    jobs: { lockLifetimeMs: e.LABKEEPER_JOB_LOCK_LIFETIME_MS, processEveryMs: e.LABKEEPER_JOB_POLL_MS },
+    jobs: {
+      lockLifetimeMs: e.LABKEEPER_JOB_LOCK_LIFETIME_MS,
+      processEveryMs: e.LABKEEPER_JOB_POLL_MS,
+      replicationRetryMs: e.LABKEEPER_REPLICATION_RETRY_MS,
+    },
     logLevel: e.LOG_LEVEL,
     isProduction: e.NODE_ENV === 'production',
     clientDir: resolve(e.LABKEEPER_CLIENT_DIR ?? DEFAULT_CLIENT_DIR),

@@ -41,6 +41,10 @@ function defineOne<N extends JobName>(
   options: DefineOptions & { shutdown: AbortSignal },
 ): void {
   const { keepLockedMs, worker, outage, shutdown, ...agendaOptions } = options;
+  // Agenda locks every due job it finds unless told a limit: one worker would hoard a whole run's
+  // items (each locked for the lock lifetime) while another worker idles. A worker locks only as
+  // many jobs of a kind as it can run at once; the rest stay for any worker.
+  const lockLimit = agendaOptions.concurrency ?? agenda.attrs.defaultConcurrency;
   agenda.define(
     queueName(name, worker),
     async (job: Job<Jobs[N]>) => {
@@ -52,7 +56,26 @@ function defineOne<N extends JobName>(
         release();
       }
     },
-    agendaOptions,
+    { ...agendaOptions, lockLimit },
+  );
+  refillWhenDone(agenda, queueName(name, worker));
+}
+
+/**
+ * With a lock limit, Agenda looks for the next job of a kind only at its next poll: a slot freed
+ * by a finished job would idle until then. When a job of `name` completes (success or failure),
+ * once Agenda has released it, this process looks for the next one at once, as it does when
+ * another process enqueues one (Agenda's own notification path; its processor is not public).
+ * Agenda emits `complete` just before it releases the job, with no I/O in between (completed jobs
+ * are kept, not removed), so by the next turn of the event loop the slot is free.
+ */
+function refillWhenDone(agenda: Agenda, name: string): void {
+  type Processor = { handleNotification(n: { jobName: string; jobId: string }): Promise<void> };
+  agenda.on(`complete:${name}`, () =>
+    setImmediate(() => {
+      const processor = (agenda as unknown as { jobProcessor?: Processor }).jobProcessor;
+      void processor?.handleNotification({ jobName: name, jobId: 'slot freed' }).catch(() => undefined);
+    }),
   );
 }
 

@@ -6,6 +6,8 @@
  * killed job left. The copy is idempotent and resumable: what an earlier attempt published whole
  * is kept (same size; LFS objects are content-addressed), the rest is written again. A primary
  * whose bytes no longer match its manifest is never replicated: the copy fails and says which file.
+ * Any other failure (replica unreachable, bucket missing, throttled beyond the SDK's retries) is
+ * retried by itself with exponential backoff, a bounded number of times (`retry`).
  *
  * Reading from a healthy copy: `readableRoot` gives the first copy — the primary, then each
  * COPIED replica — whose manifest is the one the database recorded and whose artifacts have their
@@ -41,6 +43,11 @@ export interface SnapshotReplicatorDeps {
   queue: JobQueue;
   logger: Logger;
   now?: () => Date;
+  /**
+   * A FAILED copy is retried by itself: after `baseDelayMs` × 2^(attempts − 1), up to
+   * `maxAttempts` attempts in all. Default 60 s and 5 (retries after 1, 2, 4 and 8 minutes).
+   */
+  retry?: { baseDelayMs?: number; maxAttempts?: number };
 }
 
 export class SnapshotReplicator {
@@ -109,9 +116,24 @@ export class SnapshotReplicator {
       const message =
         error instanceof DomainError ? error.message : 'unexpected error while copying (see the worker log)';
       await this.copies.update({ snapshotId, storageId }, { status: 'FAILED', error: message.slice(0, 2000) });
-      this.deps.logger.warn({ ...log, err: error }, 'snapshot replication failed');
+      const attempts = copy.attempts + 1;
+      const retryInMs = this.retryDelay(attempts, error);
+      this.deps.logger.warn({ ...log, err: error, attempts, retryInMs }, 'snapshot replication failed');
+      if (retryInMs !== null)
+        await this.deps.queue.enqueue('snapshot.replicate', { snapshotId, storageId }, { delayMs: retryInMs });
     }
     return this.copies.findOneBy({ snapshotId, storageId });
+  }
+
+  /**
+   * When to try a failed copy again, or null: never after the last attempt, nor when the primary
+   * itself no longer matches its manifest (copying again cannot help; verification reports it).
+   */
+  private retryDelay(attempts: number, error: unknown): number | null {
+    const { baseDelayMs = 60_000, maxAttempts = 5 } = this.deps.retry ?? {};
+    if (attempts >= maxAttempts) return null;
+    if (error instanceof DomainError && error.code === 'MANIFEST_CHECKSUM_MISMATCH') return null;
+    return baseDelayMs * 2 ** (attempts - 1);
   }
 
   /** Artifacts and LFS objects, then the manifest; returns how many files were written. */

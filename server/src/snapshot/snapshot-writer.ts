@@ -81,6 +81,7 @@ export function buildManifest(input: ManifestInput): Manifest {
 
 /** Deletes what an earlier attempt at this snapshot id left below its folder (write-once: start again). */
 export async function clearLeftovers(store: StorageBackend, prefix: string): Promise<void> {
+  await store.abortUploads?.(prefix); // a killed attempt's upload in progress (S3 multipart)
   for await (const key of store.list(`${prefix}/`)) await store.delete(key);
 }
 

@@ -9,8 +9,9 @@
  *   as the bytes pass by. An object that fits one part goes as one PutObject.
  * - **Atomic.** S3 shows an object only once its PutObject or CompleteMultipartUpload succeeds, so
  *   readers never see a partial object. A failed upload is aborted (`leavePartsOnError: false`);
- *   parts of a process killed mid-upload stay invisible but billed until the bucket's lifecycle
- *   rule `AbortIncompleteMultipartUpload` (README) removes them.
+ *   parts of a process killed mid-upload stay invisible but billed until the retry of its snapshot
+ *   aborts them (`abortUploads`, called when leftovers are cleared) or the bucket's lifecycle rule
+ *   `AbortIncompleteMultipartUpload` (README) removes them.
  * - **Write-once.** A HEAD refuses an existing key before the source is read (the interface asks
  *   for it); the commit itself carries `If-None-Match: *` (PutObject and CompleteMultipartUpload),
  *   so of two racing writers the server lets exactly one win and answers the other 412. A server
@@ -24,15 +25,20 @@
  *   connections of each request; parts are buffers, so a part is resent whole. No loop of our own.
  * - **Checksums.** `requestChecksumCalculation: 'WHEN_REQUIRED'`: the SDK's default CRC32 trailers
  *   (aws-chunked encoding) are refused or stored verbatim by several S3-compatible servers; the
- *   sha256 in the manifest, checked by verification, is our end-to-end integrity check.
+ *   sha256 in the manifest, checked by verification, is our end-to-end integrity check. Writes with
+ *   Object Lock are the exception: S3 requires Content-MD5 or an `x-amz-checksum-*` on them, so
+ *   they carry `x-amz-checksum-sha256` (PutObject and every UploadPart; parts are buffers, so the
+ *   checksum is a plain header, not a trailer).
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   paginateListObjectsV2,
   S3Client,
@@ -160,7 +166,13 @@ export class S3Storage implements StorageBackend {
       params: {
         ...this.writeParams(key, options),
         ...(retainUntil
-          ? { ObjectLockMode: this.settings.objectLockMode!, ObjectLockRetainUntilDate: retainUntil }
+          ? {
+              ObjectLockMode: this.settings.objectLockMode!,
+              ObjectLockRetainUntilDate: retainUntil,
+              // S3 refuses lock parameters without Content-MD5 or an x-amz-checksum-*: the SDK
+              // computes one per request (each part is a buffer, so it goes as a header).
+              ChecksumAlgorithm: 'SHA256' as const,
+            }
           : {}),
         Body: Readable.from(hashed()),
       },
@@ -312,10 +324,49 @@ export class S3Storage implements StorageBackend {
     }
   }
 
+  /**
+   * Aborts the incomplete multipart uploads below `prefix` (a worker killed mid-upload leaves one:
+   * no object, but parts kept and billed until a lifecycle rule removes them). Lists them with
+   * ListMultipartUploads and aborts each; one already gone (NoSuchUpload) counts as done.
+   */
+  async abortUploads(prefix: string): Promise<number> {
+    const segments = parsePrefix(prefix);
+    if (segments.length === 0) throw validationError({ prefix: 'must not be empty' });
+    const listPrefix = `${this.base}${segments.join('/')}/`;
+    let aborted = 0;
+    let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    for (;;) {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: listPrefix, ...markers }),
+        );
+      } catch (error) {
+        throw s3Unavailable('list', prefix, error);
+      }
+      for (const upload of page.Uploads ?? []) {
+        try {
+          await this.client.send(
+            new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }),
+          );
+          aborted += 1;
+        } catch (error) {
+          if (!isNoSuchUpload(error)) throw s3Unavailable('delete', upload.Key ?? prefix, error);
+        }
+      }
+      if (!page.IsTruncated) return aborted;
+      markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
+    }
+  }
+
   /** Releases the client's sockets. */
   close(): void {
     this.client.destroy();
   }
+}
+
+function isNoSuchUpload(error: unknown): boolean {
+  return (error as { name?: string } | null)?.name === 'NoSuchUpload';
 }
 
 function isStorageKey(key: string): boolean {

@@ -76,6 +76,14 @@ export interface StorageBackend {
    */
   list(prefix: string): AsyncIterable<string>;
 
+  /**
+   * Optional: aborts writes in progress below `prefix` that a crashed writer left behind (S3's
+   * incomplete multipart uploads: invisible, but their parts are kept and billed). Call it only
+   * when no live writer can be using the prefix (a retry that owns the snapshot's folder).
+   * Idempotent; resolves with how many were aborted.
+   */
+  abortUploads?(prefix: string): Promise<number>;
+
   /** Removes one object. Idempotent: deleting a missing key succeeds. */
   delete(key: string): Promise<void>;
 
