@@ -32,6 +32,9 @@ beforeAll(async () => {
   sim.createLabel(projects[0].id, { name: 'a-rather-long-label-name-that-must-wrap-on-a-phone' });
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
+  // alice connected a second time (another group): the restore dialog must tell the two apart.
+  sim.createGroup({ path: 'other', ownerId: alice.id });
+  await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'other' });
   const run = await runBackup(t, orgId);
   expect(run.status).toBe('SUCCEEDED');
   runId = run.runId;
@@ -175,6 +178,10 @@ describe('At 390 px (a phone)', () => {
       if (documentWidth > viewport)
         problems.push(`${screen.name}: ${documentWidth} px wide at ${viewport} px: ${culprits.join(' | ')}`);
       for (const table of await tablesThatDoNotFit(page)) problems.push(`${screen.name}: table "${table}" is cut`);
+      if (screen.name === 'organization') {
+        // One brightest button: Run now. Run drill now is not the call to action.
+        expect(await page.locator('main .button-primary').allInnerTexts()).toEqual(['Run now']);
+      }
       await screenshot(page, `narrow-390-${screen.name}`);
     }
     expect(problems).toEqual([]);
@@ -191,6 +198,12 @@ describe('At 390 px (a phone)', () => {
     const dialog = page.getByRole('dialog', { name: 'Restore snapshot' });
     await dialog.getByRole('radio', { name: 'New project' }).check();
     await dialog.getByLabel('Namespace').waitFor();
+    // Two connections of @alice on the same instance: each option reads differently.
+    const targets = (await dialog.getByLabel('Target connection').locator('option').allInnerTexts()).filter((o) =>
+      o.startsWith('@alice on'),
+    );
+    expect(targets).toHaveLength(2);
+    expect(new Set(targets).size).toBe(2);
     const box = (await dialog.boundingBox())!;
     expect(box.x).toBeGreaterThanOrEqual(0);
     expect(box.x + box.width).toBeLessThanOrEqual(PHONE.width);

@@ -45,9 +45,9 @@ export function DrillsPanel({ organizationId }: { organizationId: string }) {
         <button type="button" onClick={() => refetch({ requestPolicy: 'network-only' })} disabled={result.fetching}>
           {result.fetching && result.data ? 'Refreshing…' : 'Refresh'}
         </button>
+        {/* Not the page's primary button: Run now (a backup) comes first, and a drill needs one. */}
         <button
           type="button"
-          className="button-primary"
           disabled={starting.fetching}
           onClick={async () => {
             const done = await runDrill({ organizationId });
