@@ -457,7 +457,18 @@ describe('Dashboard', () => {
     await table.waitFor();
     const rows = table.getByRole('row');
     await expect(rows.count()).resolves.toBe(1 + 8);
-    const today = new Date().toISOString().slice(0, 10);
+    // Days are written as everywhere else in the app (the browser's locale), not as ISO dates.
+    const today = await page.evaluate(
+      (day) =>
+        new Date(`${day}T00:00:00Z`).toLocaleDateString(undefined, {
+          month: 'short',
+          day: 'numeric',
+          year: 'numeric',
+          timeZone: 'UTC',
+        }),
+      new Date().toISOString().slice(0, 10),
+    );
+    expect(today).not.toMatch(/^\d{4}-/);
     await expect(rows.last().getByRole('rowheader').textContent()).resolves.toBe(today);
     await expect(rows.last().getByRole('cell').last().textContent()).resolves.toBe(
       String(snapshots.data.snapshots.nodes.length),

@@ -54,6 +54,9 @@ describe('Restore drills in Customize policy', () => {
     const section = page.getByRole('group', { name: 'Restore drills' });
     await expect(section.getByLabel('Run restore drills on a schedule').isChecked()).resolves.toBe(false);
     await expect(section.getByLabel('Sample size').inputValue()).resolves.toBe('3');
+    // Drills off: no schedule fields to fill in.
+    await expect(section.getByLabel('Drill every').count()).resolves.toBe(0);
+    await expect(section.getByLabel('Drill time').count()).resolves.toBe(0);
     await context.close();
   });
 

@@ -5,16 +5,12 @@ import { launchBrowser, screenshot, signedIn } from '../support/browser.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aUser, anOrganization } from '../support/gitlab-seed.js';
 import { connectOrganization } from '../support/connections.js';
-import { enforcePlainText } from '../support/plain-text.js';
 
 /**
  * The organization screens, Customize policy, Run now with the live run view, and run history, in
  * Chromium against the real server, its in-process worker and the GitLab simulator (a PAT
  * connection to the group `acme` with four projects that have commits, set up through GraphQL).
  */
-// No raw URL, API operation name or database message on any screen this file visits.
-enforcePlainText();
-
 let sim: GitLabSimulator;
 let t: TestApp;
 let browser: Browser;

@@ -421,3 +421,41 @@ it('shows a FAILED restore as Failed with its reason in plain words, and Retry s
   await page.getByRole('heading', { level: 1 }).filter({ hasText: 'acme' }).waitFor();
   await context.close();
 });
+
+it('shows a restore that GitLab refused in plain words, with git’s own words only inside Technical details', async () => {
+  ({ context, page } = await signedIn(browser, t.url, t.adminToken, `/repositories/${repositoryId}/snapshots`));
+  await timelineEntries(page)
+    .first()
+    .getByRole('button', { name: /^Restore…/ })
+    .click();
+  const dialog = page.getByRole('dialog', { name: 'Restore snapshot' });
+  await dialog.getByRole('radio', { name: 'New project' }).check();
+  await dialog.getByLabel('Namespace').fill('later');
+  await dialog.getByLabel('Project path').fill('api-refused');
+  // GitLab answers the push itself with 404 (the project went away between creation and push).
+  sim.failNext(1, { status: 404, pathPattern: /\/later\/api-refused\.git\/git-receive-pack$/ });
+  await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
+  await page.waitForURL(/\/restores\/[0-9a-f-]{36}$/);
+  const failedId = page.url().split('/').at(-1)!;
+
+  const outcome = page.getByRole('alert').filter({ hasText: 'Restore failed.' });
+  await outcome.getByText('Reason: acme/api: GitLab did not accept what was pushed to it.').waitFor();
+  const api = await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage } }`, { id: failedId });
+  expect(api.data.restoreRun.status).toBe('FAILED');
+  expect(api.data.restoreRun.errorMessage).toContain('git push failed: ');
+  // What git said is one click away, not in the sentence.
+  const said = api.data.restoreRun.errorMessage.split('git push failed: ')[1].split(' | ')[0];
+  const details = outcome.locator('details');
+  const shown = await outcome.evaluate((el) => {
+    const copy = el.cloneNode(true) as HTMLElement;
+    copy.querySelectorAll('details').forEach((d) => d.remove());
+    return copy.textContent ?? '';
+  });
+  expect(shown).not.toContain(said);
+  expect(await details.locator('pre').isVisible()).toBe(false);
+  await details.getByText('Technical details').click();
+  await details.locator('pre').filter({ hasText: said }).waitFor();
+  await outcome.getByRole('button', { name: 'Retry' }).waitFor();
+  await screenshot(page, '37-restore-refused');
+  await context.close();
+});

@@ -13,7 +13,24 @@ import { EVENT_TIMEOUT_MS } from './timeouts.js';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(process.cwd(), 'test-output', 'screenshots');
 
+/**
+ * Closing the browser also checks the contexts a test left open, so no screen of the e2e suite
+ * escapes the plain-text rule (plain-text.ts) for want of a `context.close()`.
+ */
 export async function launchBrowser(): Promise<Browser> {
+  const browser = await launch();
+  const close = browser.close.bind(browser);
+  browser.close = async (options) => {
+    const open = browser.contexts();
+    const checks = await Promise.allSettled(open.map((context) => expectPlainScreens(context)));
+    await close(options);
+    const failed = checks.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  return browser;
+}
+
+async function launch(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
       `Chromium not found at ${CHROMIUM}: install Debian's chromium (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH.`,

@@ -122,27 +122,11 @@ export async function watchPlainText(context: BrowserContext, appUrl: string): P
   };
 }
 
-/**
- * Files whose screens have been brought in line call `enforcePlainText()` at the top: their
- * violations fail the test. Elsewhere the watcher only reports them (console), so the rule can be
- * switched on file by file as the remaining messages are fixed.
- */
-let enforced = false;
-export function enforcePlainText(): void {
-  enforced = true;
-}
-
 function expectNoViolations(violations: PlainTextViolation[]): void {
   if (violations.length === 0) return;
-  if (!enforced) {
-    console.warn(
-      `plain-text rule (not yet enforced in this file):\n${violations.map((v) => `  ${v.path} — ${v.rule}: ${v.text}`).join('\n')}`,
-    );
-    violations.length = 0;
-    return;
-  }
+  const seen = violations.splice(0);
   throw new Error(
-    `a screen showed text a user should not see:\n${violations.map((v) => `  ${v.path} — ${v.rule}: ${v.text}`).join('\n')}`,
+    `a screen showed text a user should not see:\n${seen.map((v) => `  ${v.path} — ${v.rule}: ${v.text}`).join('\n')}`,
   );
 }
 

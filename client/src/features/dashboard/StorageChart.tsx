@@ -3,7 +3,7 @@
  * and followed by the same numbers as a table (behind a disclosure) for those who prefer it.
  */
 import { useId } from 'react';
-import { formatBytes } from '../../ui/format';
+import { formatBytes, formatDay } from '../../ui/format';
 
 export interface StoragePoint {
   date: string;
@@ -64,7 +64,7 @@ export function StorageChart({ points }: { points: StoragePoint[] }) {
               className="chart-label"
               aria-hidden="true"
             >
-              {p.date.slice(5)}
+              {formatDay(p.date)}
             </text>
           ) : null,
         )}
@@ -91,7 +91,7 @@ export function StorageChart({ points }: { points: StoragePoint[] }) {
             <tbody>
               {points.map((p) => (
                 <tr key={p.date}>
-                  <th scope="row">{p.date}</th>
+                  <th scope="row">{formatDay(p.date, { withYear: true })}</th>
                   <td className="num">{formatBytes(p.storedBytes)}</td>
                   <td className="num">{p.addedBytes > 0 ? formatBytes(p.addedBytes) : '—'}</td>
                   <td className="num">{p.snapshotCount}</td>

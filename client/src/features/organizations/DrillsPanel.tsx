@@ -16,6 +16,7 @@ import {
 import { formatDateTime, formatRelative, humanize } from '../../ui/format';
 import { ErrorNotice } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
+import { Reason } from '../../ui/Reason';
 
 const count = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
 const newer = (a: DrillRunFieldsFragment, b: DrillRunFieldsFragment | null | undefined) =>
@@ -44,9 +45,9 @@ export function DrillsPanel({ organizationId }: { organizationId: string }) {
         <button type="button" onClick={() => refetch({ requestPolicy: 'network-only' })} disabled={result.fetching}>
           {result.fetching && result.data ? 'Refreshing…' : 'Refresh'}
         </button>
+        {/* Not the page's primary button: Run now (a backup) comes first, and a drill needs one. */}
         <button
           type="button"
-          className="button-primary"
           disabled={starting.fetching}
           onClick={async () => {
             const done = await runDrill({ organizationId });
@@ -106,39 +107,45 @@ function DrillResult({ drill, busy }: { drill: DrillRunFieldsFragment; busy: boo
           The drill is {drill.status === 'QUEUED' ? 'queued' : 'running'}; its result shows here when it ends.
         </p>
       ) : null}
-      {drill.errorMessage ? <p className="field-error">{drill.errorMessage}</p> : null}
+      {drill.errorMessage ? (
+        <div className="field-error">
+          <Reason message={drill.errorMessage} />
+        </div>
+      ) : null}
       {drill.results.length > 0 ? (
-        <table>
-          <caption className="visually-hidden">Repositories restored by the latest drill</caption>
-          <thead>
-            <tr>
-              <th scope="col">Repository</th>
-              <th scope="col">Result</th>
-              <th scope="col">Checked</th>
-            </tr>
-          </thead>
-          <tbody>
-            {drill.results.map((r) => (
-              <tr key={r.repositoryId}>
-                <td>{r.path}</td>
-                <td>
-                  <StatusBadge status={r.status} />
-                  {r.status === 'FAILED' && r.differences.length > 0 ? (
-                    <ul className="drill-differences" aria-label={`Differences in ${r.path}`}>
-                      {r.differences.map((d, i) => (
-                        <li key={i}>{d}</li>
-                      ))}
-                    </ul>
-                  ) : null}
-                </td>
-                <td className="muted">
-                  {count(r.checkedRefs, 'ref')} · {count(r.checkedLfsObjects, 'LFS object')} ·{' '}
-                  {count(r.checkedMetadataRecords, 'metadata record')} · chain of {r.chainLength}
-                </td>
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">Repositories restored by the latest drill</caption>
+            <thead>
+              <tr>
+                <th scope="col">Repository</th>
+                <th scope="col">Result</th>
+                <th scope="col">Checked</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {drill.results.map((r) => (
+                <tr key={r.repositoryId}>
+                  <td>{r.path}</td>
+                  <td>
+                    <StatusBadge status={r.status} />
+                    {r.status === 'FAILED' && r.differences.length > 0 ? (
+                      <ul className="drill-differences" aria-label={`Differences in ${r.path}`}>
+                        {r.differences.map((d, i) => (
+                          <li key={i}>{d}</li>
+                        ))}
+                      </ul>
+                    ) : null}
+                  </td>
+                  <td className="muted">
+                    {count(r.checkedRefs, 'ref')} · {count(r.checkedLfsObjects, 'LFS object')} ·{' '}
+                    {count(r.checkedMetadataRecords, 'metadata record')} · chain of {r.chainLength}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       ) : null}
     </div>
   );

@@ -13,6 +13,7 @@ import { formatDateTime, formatRelative } from '../../ui/format';
 import { Empty, ErrorNotice, Loading } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
 import { LatestRunSummary } from './LatestRunSummary';
+import { Reason } from '../../ui/Reason';
 
 type ConnectionRow = OrganizationsOverviewQuery['connections'][number];
 
@@ -115,7 +116,11 @@ export function SyncSummary({ organization: org }: { organization: OrganizationO
   return (
     <span title={formatDateTime(org.lastSyncedAt ?? org.lastSync.finishedAt)}>
       <StatusBadge status={org.lastSync.status} /> {org.lastSyncedAt ? formatRelative(org.lastSyncedAt) : null}
-      {org.lastSync.errorMessage ? <div className="field-error">{org.lastSync.errorMessage}</div> : null}
+      {org.lastSync.errorMessage ? (
+        <div className="field-error">
+          <Reason message={org.lastSync.errorMessage} />
+        </div>
+      ) : null}
     </span>
   );
 }

@@ -16,6 +16,7 @@ import {
 import { formatBytes, formatDateTime, formatRelative } from '../../ui/format';
 import { Empty, ErrorNotice, Loading } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
+import { Reason } from '../../ui/Reason';
 
 const PAGE_SIZE = 25;
 type RepositoryRow = OrganizationDetailQuery['organization']['repositories']['nodes'][number];
@@ -260,7 +261,11 @@ function RepositoryTableRow({
         ) : item ? null : (
           <span className="muted">never</span>
         )}
-        {item?.errorMessage ? <div className="field-error small">{item.errorMessage}</div> : null}
+        {item?.errorMessage ? (
+          <div className="field-error small">
+            <Reason message={item.errorMessage} />
+          </div>
+        ) : null}
       </td>
       <td className="num">
         <div title="Repository size reported by GitLab">{formatBytes(repo.repositorySize)}</div>

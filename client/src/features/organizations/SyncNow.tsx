@@ -12,6 +12,7 @@ import {
 import { humanize } from '../../ui/format';
 import { ProgressBar } from '../../ui/ProgressBar';
 import { ErrorNotice } from '../../ui/States';
+import { Reason } from '../../ui/Reason';
 
 type SyncEvent = SyncProgressSubscription['syncProgress'];
 
@@ -59,7 +60,11 @@ export function SyncStatus({ sync }: { sync: ReturnType<typeof useSyncNow> }) {
             {event.projectsTotal ? ` of ${event.projectsTotal}` : ''} projects listed · {event.groupsListed} groups ·{' '}
             {event.repositoriesAdded} added · {event.repositoriesGone} gone upstream
           </div>
-          {event.errorMessage ? <div className="field-error">{event.errorMessage}</div> : null}
+          {event.errorMessage ? (
+            <div className="field-error">
+              <Reason message={event.errorMessage} />
+            </div>
+          ) : null}
         </div>
       ) : null}
     </div>

@@ -30,43 +30,48 @@ export function DrillFieldset({
         hint="Off: drills run only from Run drill now on the organization page."
         onChange={(on) => update((x) => void (x.drill.enabled = on))}
       />
-      <Field label="Drill every" error={errorAt(fields, 'drill.every')}>
-        <select value={d.every} onChange={(e) => update((x) => void (x.drill.every = e.target.value))}>
-          <option value="DAILY">Day</option>
-          <option value="WEEKLY">Week</option>
-          <option value="MONTHLY">Month</option>
-        </select>
-      </Field>
-      {d.every === 'WEEKLY' ? (
-        <Field label="Drill weekday" error={errorAt(fields, 'drill.weekday')}>
-          <select value={d.weekday} onChange={(e) => update((x) => void (x.drill.weekday = e.target.value))}>
-            {WEEKDAYS.map((name, index) => (
-              <option key={name} value={String(index)}>
-                {name}
-              </option>
-            ))}
-          </select>
-        </Field>
+      {/* When drills are off there is no schedule to set: only the sample size (Run drill now uses it). */}
+      {d.enabled ? (
+        <>
+          <Field label="Drill every" error={errorAt(fields, 'drill.every')}>
+            <select value={d.every} onChange={(e) => update((x) => void (x.drill.every = e.target.value))}>
+              <option value="DAILY">Day</option>
+              <option value="WEEKLY">Week</option>
+              <option value="MONTHLY">Month</option>
+            </select>
+          </Field>
+          {d.every === 'WEEKLY' ? (
+            <Field label="Drill weekday" error={errorAt(fields, 'drill.weekday')}>
+              <select value={d.weekday} onChange={(e) => update((x) => void (x.drill.weekday = e.target.value))}>
+                {WEEKDAYS.map((name, index) => (
+                  <option key={name} value={String(index)}>
+                    {name}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          ) : null}
+          {d.every === 'MONTHLY' ? (
+            <Field
+              label="Drill day of the month"
+              hint="1–31; 31 means the last day of shorter months."
+              error={errorAt(fields, 'drill.dayOfMonth')}
+            >
+              <input
+                type="number"
+                inputMode="numeric"
+                min={1}
+                max={31}
+                value={d.dayOfMonth}
+                onChange={(e) => update((x) => void (x.drill.dayOfMonth = e.target.value))}
+              />
+            </Field>
+          ) : null}
+          <Field label="Drill time" hint="In the policy’s time zone." error={errorAt(fields, 'drill.time')}>
+            <TimeInput value={d.time} onValue={(v) => update((x) => void (x.drill.time = v))} />
+          </Field>
+        </>
       ) : null}
-      {d.every === 'MONTHLY' ? (
-        <Field
-          label="Drill day of the month"
-          hint="1–31; 31 means the last day of shorter months."
-          error={errorAt(fields, 'drill.dayOfMonth')}
-        >
-          <input
-            type="number"
-            inputMode="numeric"
-            min={1}
-            max={31}
-            value={d.dayOfMonth}
-            onChange={(e) => update((x) => void (x.drill.dayOfMonth = e.target.value))}
-          />
-        </Field>
-      ) : null}
-      <Field label="Drill time" hint="In the policy’s time zone." error={errorAt(fields, 'drill.time')}>
-        <TimeInput value={d.time} onValue={(v) => update((x) => void (x.drill.time = v))} />
-      </Field>
       <Field
         label="Sample size"
         hint="Repositories restored per drill (1–100), picked at random among those with a snapshot."

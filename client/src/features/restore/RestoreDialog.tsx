@@ -217,9 +217,9 @@ function RestoreForm({ snapshot, repository }: { snapshot: RestorableSnapshot; r
           >
             <select value={targetConnectionId} onChange={(e) => changed(setTargetConnectionId)(e.target.value)}>
               <option value="">The organization's connection</option>
-              {(connections.data?.connections ?? []).map((c) => (
+              {targetLabels(connections.data?.connections ?? []).map(({ connection: c, label }) => (
                 <option key={c.id} value={c.id} disabled={c.status !== 'CONNECTED'}>
-                  {c.gitlabUser ? `@${c.gitlabUser.username}` : (c.login ?? c.id)} on {c.instanceUrl}
+                  {label}
                   {c.scopes.includes('api') ? '' : ' (no api scope)'}
                   {c.status !== 'CONNECTED' ? ` (${humanize(c.status)})` : ''}
                 </option>
@@ -303,4 +303,40 @@ function DryRunPlan({ runId }: { runId: string }) {
       {live.run && live.terminal ? <RestoreReport run={live.run} /> : null}
     </section>
   );
+}
+
+const METHOD_NAMES: Record<string, string> = {
+  OAUTH: 'OAuth',
+  OAUTH_APP: 'own OAuth app',
+  PERSONAL_ACCESS_TOKEN: 'access token',
+};
+
+/**
+ * "@alice on https://gitlab.example.com" for each connection; two that would read the same (one
+ * user connected twice) also say how and when each was added, so they can be told apart.
+ */
+function targetLabels<
+  C extends { id: string; instanceUrl: string; login?: string | null; gitlabUser?: { username: string } | null },
+>(list: (C & { method: string; createdAt: string })[]) {
+  const base = (c: C) => `${c.gitlabUser ? `@${c.gitlabUser.username}` : (c.login ?? c.id)} on ${c.instanceUrl}`;
+  const seen = new Map<string, number>();
+  for (const c of list) seen.set(base(c), (seen.get(base(c)) ?? 0) + 1);
+  const named = list.map((connection) => {
+    const label = base(connection);
+    if ((seen.get(label) ?? 0) < 2) return { connection, label };
+    const how = METHOD_NAMES[connection.method] ?? humanize(connection.method);
+    return { connection, label: `${label} (${how}, added ${formatDateTime(connection.createdAt)})` };
+  });
+  // Added the same minute the same way: number them in the order they were added.
+  const again = new Map<string, number>();
+  for (const n of named) again.set(n.label, (again.get(n.label) ?? 0) + 1);
+  const counted = new Map<string, number>();
+  return [...named]
+    .sort((a, b) => a.connection.createdAt.localeCompare(b.connection.createdAt))
+    .map((n) => {
+      if ((again.get(n.label) ?? 0) < 2) return n;
+      const index = (counted.get(n.label) ?? 0) + 1;
+      counted.set(n.label, index);
+      return { ...n, label: `${n.label.replace(/\)$/, '')}, no. ${index})` };
+    });
 }

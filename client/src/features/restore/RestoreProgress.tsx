@@ -7,6 +7,7 @@ import { humanize } from '../../ui/format';
 import { Notice } from '../../ui/States';
 import { ProgressBar } from '../../ui/ProgressBar';
 import type { LiveRestoreRun } from './useLiveRestoreRun';
+import { Reason } from '../../ui/Reason';
 
 const PHASES: Record<string, string[]> = {
   DOWNLOAD: ['QUEUED', 'PLANNING', 'VERIFYING', 'PREPARING', 'DONE'],
@@ -91,7 +92,7 @@ export function RestoreOutcome({ live, retry }: { live: LiveRestoreRun; retry?: 
   if (run.status === 'PARTIAL')
     return (
       <Notice kind="warning">
-        {verb} finished with problems{run.errorMessage ? `: ${run.errorMessage}` : '.'}
+        {verb} finished with problems{run.errorMessage ? <Reason prefix=": " message={run.errorMessage} /> : '.'}
       </Notice>
     );
   return (
@@ -99,7 +100,11 @@ export function RestoreOutcome({ live, retry }: { live: LiveRestoreRun; retry?: 
       <p className="outcome-title">
         <strong>{verb} failed.</strong>
       </p>
-      {run.errorMessage ? <p>Reason: {run.errorMessage}</p> : null}
+      {run.errorMessage ? (
+        <div>
+          <Reason prefix="Reason: " message={run.errorMessage} />
+        </div>
+      ) : null}
       {retry}
     </Notice>
   );

@@ -4,8 +4,9 @@
  * problem. NEW_PROJECT/ORIGINAL runs say what was done in typed fields (`detail`).
  */
 import type { RestoreRunDetailsFragment } from '../../graphql/generated/graphql';
-import { formatBytes, humanize } from '../../ui/format';
+import { formatBytes, humanize, metadataTypeName } from '../../ui/format';
 import { Notice } from '../../ui/States';
+import { Reason } from '../../ui/Reason';
 
 type Report = NonNullable<RestoreRunDetailsFragment['report']>;
 type SnapshotReport = Report['snapshots'][number];
@@ -67,7 +68,9 @@ function SnapshotOutcome({ snapshot, target, dry }: { snapshot: SnapshotReport; 
           <strong>Problems</strong>
           <ul>
             {snapshot.problems.map((problem) => (
-              <li key={problem}>{problem}</li>
+              <li key={problem}>
+                <Reason message={problem} />
+              </li>
             ))}
           </ul>
         </div>
@@ -187,7 +190,7 @@ function MetadataOutcome({ metadata, dry }: { metadata: NonNullable<Detail['meta
         <tbody>
           {rows.map((s) => (
             <tr key={s.type}>
-              <th scope="row">{humanize(s.type)}</th>
+              <th scope="row">{metadataTypeName(s.type)}</th>
               <td className="num">{s.created}</td>
               <td className="num">{s.skipped}</td>
               <td className="num">{s.failed.length}</td>

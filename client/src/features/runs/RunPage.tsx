@@ -14,7 +14,7 @@ import {
   type BackupRunDetailQuery,
   type BackupRunProgressSubscription,
 } from '../../graphql/generated/graphql';
-import { formatBytes, formatDateTime, humanize, plainWarning } from '../../ui/format';
+import { formatBytes, formatDateTime, humanize, metadataTypeName, plainWarning } from '../../ui/format';
 import { ProgressBar } from '../../ui/ProgressBar';
 import { ErrorNotice, Loading, Empty } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
@@ -28,6 +28,8 @@ import {
   type LiveItem,
   type LiveRun,
 } from './live-run';
+import { Reason } from '../../ui/Reason';
+import { OrganizationLink } from '../organizations/OrganizationLink';
 
 type RunItem = BackupRunDetailQuery['backupRun']['items'][number];
 
@@ -88,7 +90,7 @@ export function RunPage({ id }: { id: string }) {
   return (
     <section aria-labelledby="run-title">
       <p className="muted breadcrumb">
-        <Link to={`/organizations/${run.organizationId}`}>Organization</Link> /{' '}
+        <OrganizationLink organizationId={run.organizationId} /> /{' '}
         <Link to={`/organizations/${run.organizationId}/runs`}>Run history</Link> / Run
       </p>
       <div className="page-header">
@@ -134,7 +136,11 @@ export function RunPage({ id }: { id: string }) {
             Cancel requested {formatDateTime(run.cancelRequestedAt)}; running items stop at their next step.
           </p>
         ) : null}
-        {run.errorMessage ? <p className="field-error">{run.errorMessage}</p> : null}
+        {run.errorMessage ? (
+          <div className="field-error">
+            <Reason message={run.errorMessage} />
+          </div>
+        ) : null}
       </div>
 
       <h2>Repositories</h2>
@@ -173,7 +179,11 @@ export function RunPage({ id }: { id: string }) {
                       row.path
                     )}
                     {row.groupId ? <span className="muted small"> (group)</span> : null}
-                    {row.errorMessage ? <div className="field-error small">{row.errorMessage}</div> : null}
+                    {row.errorMessage ? (
+                      <div className="field-error small">
+                        <Reason message={row.errorMessage} />
+                      </div>
+                    ) : null}
                     {row.warnings.map((w) => (
                       <div key={w} className="muted small">
                         ⚠ {plainWarning(w)}
@@ -263,7 +273,7 @@ function mergeItems(items: RunItem[], live: Record<string, LiveItem>, queryIsFin
           ? null
           : (live[item.id]?.metadataRecords ?? null),
       metadataByType: item.snapshot
-        ? item.snapshot.metadataRecords.map((m) => `${humanize(m.type)} ${m.records}`).join(', ')
+        ? item.snapshot.metadataRecords.map((m) => `${metadataTypeName(m.type)} ${m.records}`).join(', ')
         : null,
       copyType: item.snapshot?.copyType ?? null,
       errorMessage: event?.errorMessage ?? item.errorMessage ?? null,

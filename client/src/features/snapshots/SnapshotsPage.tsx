@@ -16,10 +16,11 @@ import {
   VerifyTimelineSnapshotDocument,
   type SnapshotTimelineEntryFragment,
 } from '../../graphql/generated/graphql';
-import { formatBytes, formatDateTime, formatRelative, humanize } from '../../ui/format';
+import { formatBytes, formatDateTime, formatRelative, humanize, metadataTypeName } from '../../ui/format';
 import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
 import { RestoreDialog, type RestorableSnapshot } from '../restore/RestoreDialog';
+import { OrganizationLink } from '../organizations/OrganizationLink';
 
 const PAGE_SIZE = 20;
 
@@ -88,7 +89,7 @@ export function SnapshotsPage({ repositoryId }: { repositoryId: string }) {
   return (
     <section aria-labelledby="snapshots-title">
       <p className="breadcrumbs">
-        <Link to={`/organizations/${repository.organizationId}`}>Organization</Link> / {repository.pathWithNamespace}
+        <OrganizationLink organizationId={repository.organizationId} /> / {repository.pathWithNamespace}
       </p>
       <div className="page-header">
         <h1 id="snapshots-title">Snapshots of {repository.name}</h1>
@@ -294,7 +295,7 @@ function SnapshotEntry({
             <span className="muted">Metadata: </span>
             {counts
               .filter(([, n]) => n > 0)
-              .map(([type, n]) => `${humanize(type)} ${n}`)
+              .map(([type, n]) => `${metadataTypeName(type)} ${n}`)
               .join(' · ')}
             {counts.some(([, n]) => n === 0) ? (
               <span className="muted">
@@ -302,7 +303,7 @@ function SnapshotEntry({
                 (none of:{' '}
                 {counts
                   .filter(([, n]) => n === 0)
-                  .map(([type]) => humanize(type).toLowerCase())
+                  .map(([type]) => metadataTypeName(type).replace(/^[A-Z][a-z]/, (m) => m.toLowerCase()))
                   .join(', ')}
                 )
               </span>
