@@ -157,6 +157,27 @@ describe('S3Storage', () => {
     expect(retried.sha256).toBe(sha256(bytes));
   });
 
+  it('takes a write the SDK sent again after its answer was lost for done, not for a write-once conflict', async () => {
+    const storage = open();
+    for (const [key, bytes, commits] of [
+      ['lost/small', randomBytes(1000), (r: { method: string; query: Record<string, string> }) => r.method === 'PUT'],
+      [
+        'lost/multipart',
+        randomBytes(11 * MiB),
+        (r: { method: string; query: Record<string, string> }) => r.method === 'POST' && 'uploadId' in r.query,
+      ],
+    ] as const) {
+      let lost = 0;
+      const stop = s3.loseResponses((r) => r.key.endsWith(key) && commits(r) && lost++ === 0);
+      bag.add(stop);
+      const result = await storage.put(key, Readable.from(split(bytes, MiB)));
+      stop();
+      expect(lost).toBeGreaterThanOrEqual(2); // done once unheard, then sent again and refused (412)
+      expect(result).toEqual({ size: bytes.length, sha256: sha256(bytes) });
+      expect((await readAll(await storage.open(key))).equals(bytes)).toBe(true);
+    }
+  });
+
   describe('settings the server refuses', () => {
     it('names a wrong access key', async () => {
       const storage = open({ accessKeyId: 'NOT-A-KEY' });

@@ -34,7 +34,9 @@
  *   uploads below `prefix` in one page.
  * Faults: `holdNext(match)` holds a request before s3rver handles it until released (a worker
  * killed mid-upload); `dropConnections(match)` makes the server cut the TCP connection of matching requests
- * after their first body bytes arrived (a dropped connection mid-upload).
+ * after their first body bytes arrived (a dropped connection mid-upload); `loseResponses(match)` lets
+ * s3rver handle matching requests, then cuts the connection instead of answering (a write that was
+ * done although its client never heard so, and retries it).
  */
 import crypto, { randomUUID, createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -67,6 +69,8 @@ export interface TestS3Server {
   createBucket(name: string): Promise<void>;
   /** Cuts the connection of every request `match` accepts, after its first body bytes; returns how to stop. */
   dropConnections(match: (request: RequestInfo) => boolean): () => void;
+  /** Handles every request `match` accepts, then cuts its connection instead of answering; returns how to stop. */
+  loseResponses(match: (request: RequestInfo) => boolean): () => void;
   /** Holds the next request `match` accepts before s3rver handles it, until released. */
   holdNext(match: (request: RequestInfo) => boolean): { reached: Promise<RequestInfo>; release(): void };
   /** Files of multipart uploads not completed nor aborted, in every bucket. */
@@ -277,6 +281,7 @@ export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server>
   server.context.store = store;
   const locks = new Map<string, Promise<void>>();
   const drops: ((request: RequestInfo) => boolean)[] = [];
+  const losses: ((request: RequestInfo) => boolean)[] = [];
   const holds: { match: (r: RequestInfo) => boolean; reached: (r: RequestInfo) => void; released: Promise<void> }[] =
     [];
   const objectLock = createObjectLock();
@@ -290,6 +295,12 @@ export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server>
     if (drops.some((match) => match(request))) {
       ctx.respond = false;
       ctx.req.once('data', () => ctx.req.socket.destroy());
+      return;
+    }
+    if (losses.some((match) => match(request))) {
+      await next().catch(() => undefined); // done (or refused) as usual; the client hears nothing either way
+      ctx.respond = false;
+      ctx.req.socket.destroy();
       return;
     }
     for (const hold of holds.splice(0)) {
@@ -373,6 +384,13 @@ export async function startS3Server(bucket = 'labkeeper'): Promise<TestS3Server>
       return () => {
         const index = drops.indexOf(match);
         if (index >= 0) drops.splice(index, 1);
+      };
+    },
+    loseResponses(match) {
+      losses.push(match);
+      return () => {
+        const index = losses.indexOf(match);
+        if (index >= 0) losses.splice(index, 1);
       };
     },
     pendingUploadParts: () => filesBelow(directory, (path) => path.includes('._S3rver_uploads/')),

@@ -48,6 +48,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { validationError } from '../shared/errors.js';
 import { discardSource } from './put-source.js';
+import { StreamingETag } from './s3-etag.js';
 import { isNotFound, isPreconditionFailed, isUnnamed, s3Unavailable } from './s3-errors.js';
 import { isBelow, parseKey, parsePrefix } from './storage-key.js';
 import { artifactExists, artifactNotFound } from './storage.errors.js';
@@ -144,6 +145,7 @@ export class S3Storage implements StorageBackend {
       throw error;
     }
     const hash = createHash('sha256');
+    const etag = new StreamingETag(this.partSize);
     let size = 0;
     let sourceError: unknown = null;
     const chunks: AsyncIterable<unknown> | Iterable<unknown> = source instanceof Uint8Array ? [source] : source;
@@ -152,6 +154,7 @@ export class S3Storage implements StorageBackend {
         for await (const chunk of chunks) {
           const bytes = toBuffer(chunk);
           hash.update(bytes);
+          etag.update(bytes);
           size += bytes.length;
           yield bytes;
         }
@@ -187,10 +190,22 @@ export class S3Storage implements StorageBackend {
       // The source's own error, rethrown unchanged as the interface promises.
       // eslint-disable-next-line @typescript-eslint/only-throw-error
       if (sourceError) throw sourceError;
-      if (!options.overwrite && isPreconditionFailed(error)) throw artifactExists(key);
-      throw s3Unavailable('write', key, error);
+      // Absent before the upload, there now: our own write whose response was lost and that the
+      // SDK sent again (s3-etag.ts) — or someone else's, which stays a write-once conflict.
+      if (options.overwrite || !isPreconditionFailed(error)) throw s3Unavailable('write', key, error);
+      if (!(await this.holds(key, size, etag))) throw artifactExists(key);
     }
     return { size, sha256: hash.digest('hex'), ...(retainUntil ? { retainUntil } : {}) };
+  }
+
+  /** Whether the object at `key` has exactly the bytes just streamed (size and ETag). */
+  private async holds(key: string, size: number, etag: StreamingETag): Promise<boolean> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      return head.ContentLength === size && !!head.ETag && etag.candidates().includes(head.ETag);
+    } catch {
+      return false;
+    }
   }
 
   /** The retain-until date of an object written now, or null without Object Lock (whole seconds, as S3 keeps them). */
