@@ -88,6 +88,8 @@ describe('waiting out a database outage', () => {
     const agenda = {
       define: (name: string, handler: (job: Job<unknown>) => Promise<void>) => void handlers.set(name, handler),
       every: async () => undefined,
+      on: () => undefined,
+      attrs: { defaultConcurrency: 5 },
     } as unknown as Agenda;
     const services = {
       sync: {
