@@ -14,8 +14,8 @@
  *                                `maxSizeDropPercent` %
  * - SUBGROUP_DELETED             (a group's snapshot) a subgroup listed before is gone
  * Each anomaly is recorded (once per snapshot and kind) and pins the previous snapshot — the last
- * good state — so retention keeps it until a person unpins it. Alerting through notification
- * channels plugs in through `onAnomaly` (none by default: anomalies are listed by the API).
+ * good state — so retention keeps it until a person unpins it. `onAnomaly` raises the alert
+ * (services.ts wires it to the notification channels' ANOMALY rule).
  *
  * And one that no snapshot shows, evaluated after each run and each repository sync:
  * - REPOSITORY_DELETED_UPSTREAM  the project was destroyed (a system hook's project_destroy, once
