@@ -11,6 +11,7 @@ import { BackupRunService } from './backup/backup-run.service.js';
 import { BackupScheduler } from './backup/backup-scheduler.js';
 import { createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
 import { createGroupBackup } from './backup/group-backup.js';
+import type { VerifySnapshot } from './backup/backup-item.js';
 import { PolicyService } from './backup/policy.service.js';
 import { RepositoryBackup } from './backup/repository-backup.js';
 import { RetentionService } from './backup/retention.service.js';
@@ -382,7 +383,7 @@ function buildBackup(
   });
   credentials.whenKeyRotated((id) => policies.keyRotated(id));
   const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlab?.http }));
-  const verify = (id: string) => verifier.verify(id);
+  const verify: VerifySnapshot = (id, options) => verifier.verify(id, options);
   const groupBackup = createGroupBackup({
     dataSource,
     stores,

@@ -36,7 +36,10 @@ export type ItemOutcome =
   | { status: 'UNCHANGED'; snapshot: SnapshotEntity | null; warnings: string[] };
 
 /** Verification after backup (policy.verifyAfterBackup): SnapshotVerifier.verify. */
-export type VerifySnapshot = (snapshotId: string) => Promise<{ result: { ok: boolean; problems: string[] } }>;
+export type VerifySnapshot = (
+  snapshotId: string,
+  options?: { checkedInStream?: string[] },
+) => Promise<{ result: { ok: boolean; problems: string[] } }>;
 
 /** Copies a committed snapshot to the policy's replica storages (SnapshotReplicator.plan: enqueues a job per replica). */
 export type ReplicateSnapshot = (snapshot: SnapshotEntity, storageIds: string[]) => Promise<void>;
@@ -50,6 +53,8 @@ export interface FinishItemOptions {
   warnings: string[];
   ctx: ItemContext;
   verify: VerifySnapshot;
+  /** Bundles of this snapshot git checked as they streamed in from GitLab (pack-check.ts). */
+  checkedInStream?: string[];
   replicate?: ReplicateSnapshot;
   snapshots: Repository<SnapshotEntity>;
 }
@@ -62,7 +67,7 @@ export async function finishItem(o: FinishItemOptions): Promise<ItemOutcome> {
   let snapshot = o.snapshot;
   if (o.run.policy.verifyAfterBackup && snapshot.verificationStatus === 'UNVERIFIED') {
     o.ctx.progress({ phase: 'VERIFYING' });
-    const { result } = await o.verify(snapshot.id);
+    const { result } = await o.verify(snapshot.id, { checkedInStream: o.checkedInStream });
     if (!result.ok) o.warnings.push(`verification failed: ${result.problems.join('; ')}`);
     snapshot = await o.snapshots.findOneByOrFail({ id: snapshot.id });
   }

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import type { GitProgress } from '../git/git.js';
 import { defaultGitLabHttp, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { bundleHeader, createBundle, headRef, listRefs, singlePackBundle, syncMirror } from '../git/mirror.js';
+import { checkedPack } from '../git/pack-check.js';
 import { discoverUploadPack, fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../git/upload-pack.js';
 import type { Logger } from '../shared/logger.js';
 import { artifactKey } from '../snapshot/artifact-keys.js';
@@ -25,8 +26,12 @@ const COPY_IN_WORKER_MIN_BYTES = 16 * 1024 * 1024;
 type Encryption = { key: Buffer; keyId: string } | null;
 type BundleKind = 'GIT_BUNDLE' | 'WIKI_BUNDLE';
 
-/** How a repository's git data came: streamed into its bundle already, or into a local mirror. */
-export type Fetched = { via: 'direct'; state: GitState } | { via: 'mirror'; state: Omit<GitState, 'bundle'> };
+/**
+ * How a repository's git data came: streamed into its bundle already (`checked`: git checked every
+ * object and the refs' history as the pack streamed in, see pack-check.ts), or into a local mirror.
+ */
+export type Fetched =
+  { via: 'direct'; state: GitState; checked: boolean } | { via: 'mirror'; state: Omit<GitState, 'bundle'> };
 
 export interface FetchGitOptions {
   url: string;
@@ -48,6 +53,11 @@ export interface FetchGitOptions {
   parentOf: (manifest: Manifest | null) => GitState | null;
   /** The snapshot's artifact list: a stored bundle is added to it. */
   artifacts: ManifestArtifact[];
+  /**
+   * Check a FULL's pack as it streams in (verify-after-backup): a new empty scratch folder for
+   * each try. Without it the pack is only stored.
+   */
+  checkIn?: () => Promise<string>;
 }
 
 export interface BundleOptions {
@@ -83,7 +93,7 @@ export class GitTransfer {
   async fetchGit(o: FetchGitOptions): Promise<Fetched> {
     if (!o.viaMirror) {
       try {
-        return { via: 'direct', state: await this.direct(o) };
+        return { via: 'direct', ...(await this.direct(o)) };
       } catch (error) {
         if (!(error instanceof ProtocolV2UnsupportedError)) throw error;
         this.deps.logger.warn(
@@ -101,7 +111,7 @@ export class GitTransfer {
     return { via: 'mirror', state: await refsOf(o.mirror, o.parentOf(parentManifest)) };
   }
 
-  private async direct(o: FetchGitOptions): Promise<GitState> {
+  private async direct(o: FetchGitOptions): Promise<{ state: GitState; checked: boolean }> {
     const { ctx, auth } = o;
     const http = { auth, caCertificate: auth.caCertificate, signal: ctx.signal, http: this.deps.http };
     const [{ service, remote }, { encryption, parentManifest }] = await Promise.all([
@@ -120,7 +130,9 @@ export class GitTransfer {
     const state: GitState = { refs: remote.refs, head: remote.head, prerequisites: parentTips, bundle: null };
     const wants = [...new Set(Object.values(remote.refs))];
     const present = new Set(parentTips);
-    if (wants.every((oid) => present.has(oid))) return state; // no ref, or nothing new: no transfer
+    if (wants.every((oid) => present.has(oid))) return { state, checked: false }; // no ref, or nothing new: no transfer
+    // A FULL's pack is self-contained: git checks it on its way to storage (a thin pack cannot be checked alone).
+    const checkIn = parent ? undefined : o.checkIn;
     const header = bundleHeader(remote.refs, parent ? prerequisiteCommits(parent) : []);
     const stored = await this.fetch(
       async () => {
@@ -129,20 +141,27 @@ export class GitTransfer {
           pack.destroy(); // refs moved to objects the parent has: nothing to bundle
           return null;
         }
+        const checkDir = checkIn
+          ? await checkIn().catch((error: unknown) => {
+              pack.destroy(); // no scratch folder (a full disk): GitLab's response must not stay parked
+              throw error;
+            })
+          : null;
         // Packs are already compressed: bundles are only encrypted, never compressed again.
         const encoded = this.deps.codec.encode({ compression: 'NONE', key: encryption?.key ?? null });
         encoded.on('error', () => undefined); // observed by put(), which rejects with it
         encoded.write(header);
-        const source = pack.on('error', (error) => encoded.destroy(error)).pipe(encoded);
+        const bytes = checkDir ? checkedPack(pack, { dir: checkDir, refs: remote.refs, signal: ctx.signal }) : pack;
+        const source = bytes.on('error', (error) => encoded.destroy(error)).pipe(encoded);
         return o.store.put(artifactKey(o.prefix, o.path), source).catch((error: unknown) => {
-          pack.destroy(); // a failed put (storage) must not leave GitLab's response parked
+          pack.destroy(); // a failed put (storage, or git's check) must not leave GitLab's response parked
           throw error;
         });
       },
       ctx,
       o.what,
     );
-    if (!stored) return state;
+    if (!stored) return { state, checked: false };
     o.artifacts.push({
       path: o.path,
       kind: o.kind,
@@ -151,7 +170,7 @@ export class GitTransfer {
       compression: 'NONE',
       encrypted: !!encryption,
     });
-    return { ...state, bundle: o.path };
+    return { state: { ...state, bundle: o.path }, checked: !!checkIn };
   }
 
   /**

@@ -181,6 +181,7 @@ export class RepositoryBackup {
         warnings: attempt.warnings,
         ctx,
         verify: this.deps.verify,
+        checkedInStream: checkedBundles(transferred),
         replicate: this.deps.replicate,
         snapshots,
       });
@@ -310,4 +311,11 @@ export class RepositoryBackup {
     a.steps.mark('commit');
     return snapshot;
   }
+}
+
+/** The bundles git checked as they streamed in (pack-check.ts): verification need not read them back into git. */
+function checkedBundles(t: Transferred): string[] {
+  return [t.repositoryGit, t.wikiGit].flatMap((f) =>
+    f?.via === 'direct' && f.checked && f.state.bundle ? [f.state.bundle] : [],
+  );
 }

@@ -3,6 +3,8 @@
  * its LFS objects (repository-lfs.ts) and its metadata (metadata-artifacts.ts), holding one of the
  * worker's transfer slots.
  */
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { GitProgress } from '../git/git.js';
 import { gitAuthOf, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import type { GitTransfer } from './git-transfer.js';
@@ -92,6 +94,8 @@ export class RepositoryTransfer {
       onProgress,
       prepared: a.preparing,
       artifacts: a.artifacts,
+      // Verify-after-backup checks a FULL's pack with git as it streams in (pack-check.ts).
+      checkIn: run.policy.verifyAfterBackup ? async () => mkdtemp(join(await a.scratch(), 'check-')) : undefined,
     };
     if (run.policy.include.repository) {
       // LFS pointers are found in a local repository: the mirror is kept when LFS is included

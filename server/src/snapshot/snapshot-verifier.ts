@@ -36,12 +36,23 @@ export interface SnapshotVerifierDeps {
 export class SnapshotVerifier {
   constructor(private readonly deps: SnapshotVerifierDeps) {}
 
-  async verify(snapshotId: string): Promise<{ snapshot: SnapshotEntity; result: VerificationResult }> {
+  /**
+   * `checkedInStream`: bundles of this snapshot that git checked as they streamed in from GitLab
+   * (right after the backup that wrote them; pack-check.ts) — their bytes are still re-hashed
+   * from storage, but not read back into git a second time.
+   */
+  async verify(
+    snapshotId: string,
+    options: { checkedInStream?: string[] } = {},
+  ): Promise<{ snapshot: SnapshotEntity; result: VerificationResult }> {
     const snapshot = await this.deps.reader.snapshot(snapshotId);
     await mkdir(join(this.deps.workDir, 'tmp'), { recursive: true });
     const scratch = await mkdtemp(join(this.deps.workDir, 'tmp', 'verify-'));
     try {
-      const { problems } = await this.deps.checker.check(snapshot, { scratch: await made(join(scratch, 'primary')) });
+      const { problems } = await this.deps.checker.check(snapshot, {
+        scratch: await made(join(scratch, 'primary')),
+        checkedInStream: options.checkedInStream,
+      });
       problems.push(...(await this.checkReplicas(snapshot, scratch)));
       return await this.record(snapshot, { ok: problems.length === 0, problems });
     } finally {

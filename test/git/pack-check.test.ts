@@ -1,0 +1,110 @@
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { checkedPack } from '../../server/src/git/pack-check.js';
+
+/**
+ * A FULL's pack is checked by git on its way to storage (verify-after-backup without a second
+ * pass): the bytes come out unchanged when git accepts them, and the stream fails — so the storage
+ * write fails — when an object is damaged or a ref's history is missing.
+ */
+const run = promisify(execFile);
+let work: string;
+let repo: string;
+let tip: string;
+let parent: string;
+let checks = 0;
+
+async function git(args: string[], options: { cwd?: string; input?: string } = {}): Promise<Buffer> {
+  const child = run('git', args, {
+    cwd: options.cwd ?? repo,
+    encoding: 'buffer',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { PATH: process.env.PATH, HOME: work, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' },
+  });
+  if (options.input !== undefined) child.child.stdin!.end(options.input);
+  return (await child).stdout;
+}
+
+/** A pack of what `revs` (one per line, as `git pack-objects --revs` reads them) names. */
+const packOf = (revs: string) => git(['pack-objects', '--stdout', '--revs', '-q'], { input: `${revs}\n` });
+
+/** A pack holding exactly `objects`, nothing they refer to. */
+const packOfObjects = (objects: string[]) =>
+  git(['pack-objects', '--stdout', '-q'], { input: `${objects.join('\n')}\n` });
+
+async function drain(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** In chunks, as a pack arrives from the network. */
+const arriving = (pack: Buffer) =>
+  Readable.from(
+    (function* () {
+      for (let at = 0; at < pack.length; at += 4096) yield pack.subarray(at, at + 4096);
+    })(),
+  );
+
+const check = (pack: Buffer, refs: Record<string, string>) =>
+  drain(checkedPack(arriving(pack), { dir: join(work, `check-${++checks}`), refs }));
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'pack-check-'));
+  repo = join(work, 'repo');
+  await git(['init', '-q', '-b', 'main', repo], { cwd: work });
+  await git(['config', 'user.email', 'a@example.com']);
+  await git(['config', 'user.name', 'A']);
+  for (const [i, text] of ['first\n', 'second\n'].entries()) {
+    writeFileSync(join(repo, 'file.txt'), text.repeat(2000 + i));
+    await git(['add', 'file.txt']);
+    await git(['commit', '-q', '-m', `commit ${i}`]);
+  }
+  tip = (await git(['rev-parse', 'HEAD'])).toString().trim();
+  parent = (await git(['rev-parse', 'HEAD~1'])).toString().trim();
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('a pack checked as it streams in', () => {
+  it('comes out byte for byte when git accepts every object and the history of every ref', async () => {
+    const pack = await packOf('main');
+    const out = await check(pack, { 'refs/heads/main': tip, 'refs/heads/old': parent });
+    expect(out.equals(pack)).toBe(true);
+  });
+
+  it('fails, retryably, when an object inside is damaged although the trailer matches the bytes', async () => {
+    const pack = Buffer.from(await packOf('main'));
+    pack[Math.floor(pack.length / 2)] ^= 0xff; // inside an object's compressed data
+    const body = pack.subarray(0, pack.length - 20);
+    createHash('sha1')
+      .update(body)
+      .digest()
+      .copy(pack, pack.length - 20); // the transfer's own check passes
+    await expect(check(pack, { 'refs/heads/main': tip })).rejects.toMatchObject({
+      code: 'GITLAB_UNAVAILABLE',
+      retryable: true,
+      message: expect.stringMatching(/failed git's check: git index-pack refused it/),
+    });
+  });
+
+  it('fails when a ref names an object the pack does not hold', async () => {
+    const pack = await packOf(`${parent}`);
+    await expect(check(pack, { 'refs/heads/main': tip })).rejects.toThrow(
+      /failed git's check: a ref points to an object the pack does not hold/,
+    );
+  });
+
+  it("fails when a ref's history is not all there (a commit without its parent)", async () => {
+    const tree = (await git(['rev-parse', `${tip}^{tree}`])).toString().trim();
+    const blob = (await git(['rev-parse', `${tip}:file.txt`])).toString().trim();
+    const pack = await packOfObjects([tip, tree, blob]);
+    await expect(check(pack, { 'refs/heads/main': tip })).rejects.toThrow(/failed git's check: history is incomplete/);
+  });
+});
