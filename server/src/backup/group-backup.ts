@@ -78,7 +78,11 @@ export function createGroupBackup(deps: GroupBackupDeps) {
     await clearLeftovers(store, prefix);
 
     const encryption = await deps.encryptionKey(run);
-    const parent = await groupParent(snapshots, run, group.id);
+    // A parent the policy wants verified and nobody has yet is verified first: one that fails is no parent.
+    const candidate = await groupParent(snapshots, run, group.id);
+    const parent = candidate
+      ? await canStandForUnchanged({ run, latest: candidate, verify: deps.verify, snapshots })
+      : null;
     const parentManifest = parent ? await deps.reader.manifest(parent).catch(() => null) : null;
     const source = await deps.metadataFor(organization.connectionId);
     ctx.progress({ phase: 'METADATA', metadataRecords: 0 });
@@ -111,12 +115,9 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       }));
       // Nothing changed at all: no new snapshot; the parent stands for this run.
       if (reused === artifacts.length && sameMetadata(metadata, parentManifest.metadata)) {
-        const standing = await canStandForUnchanged({ run, latest: parent, verify: deps.verify, snapshots });
-        if (standing) {
-          await clearLeftovers(store, prefix);
-          deps.logger.info({ runId: run.id, group: group.fullPath, snapshotId: parent.id }, 'group unchanged');
-          return { status: 'UNCHANGED', snapshot: standing, warnings: [] };
-        }
+        await clearLeftovers(store, prefix);
+        deps.logger.info({ runId: run.id, group: group.fullPath, snapshotId: parent.id }, 'group unchanged');
+        return { status: 'UNCHANGED', snapshot: parent, warnings: [] };
       }
     }
 
