@@ -168,6 +168,22 @@ describe('a pass after a change in one group', () => {
         id: items[path].snapshotId,
       });
       expect(verified.data.verifySnapshot).toEqual({ ok: true, problems: [] });
+      // read back through the references, as restores read them: one record added, nothing else differs
+      const diff = (
+        await t.gql(
+          `query($f: ID!, $to: ID!) { snapshotDiff(fromSnapshotId: $f, toSnapshotId: $to) { metadata { type isCompared addedCount removedCount changedCount recordsAfter } } }`,
+          { f: firstGroups[path].snapshotId, to: items[path].snapshotId },
+        )
+      ).data.snapshotDiff;
+      const compared = diff.metadata.filter((m: { isCompared: boolean }) => m.isCompared);
+      expect(compared.map((m: { type: string }) => m.type).sort()).toEqual([
+        'group_labels',
+        'group_members',
+        'group_milestones',
+        'subgroups',
+      ]);
+      for (const m of compared)
+        expect(m).toMatchObject({ addedCount: m.type === changed ? 1 : 0, removedCount: 0, changedCount: 0 });
     }
     expect(await groupSnapshotCount()).toBe(5);
   });
