@@ -95,6 +95,10 @@ const PASS_INTERVAL_MS = 6 * HOUR;
 const CHANGE_PASSES = 10;
 const TARGETS = { fullVsRaw: 1.1, noChangeVsFull: 0.05, storageVsMirror: 1.5 };
 
+/** GitLab requests (REST and git) of a pass per repository it found unchanged (issue 15: ≤ 0.1). */
+const perUnchanged = (pass: { requests: number; items: { unchanged: number } }) =>
+  pass.items.unchanged > 0 ? (pass.requests / pass.items.unchanged).toFixed(3) : 'n/a';
+
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const elapsed = (since: number) => performance.now() - since;
 const LOOP_RESOLUTION_MS = 10;
@@ -127,6 +131,8 @@ interface PassResult {
   items: { succeeded: number; unchanged: number; failed: number; total: number };
   bytesWritten: number;
   gitRequests: number;
+  /** Every GitLab request of the pass (REST and git). */
+  requests: number;
   /** Event-loop delay of the Labkeeper process during the pass. */
   eventLoop: { p50Ms: number; p99Ms: number; maxMs: number };
   /** runNow called → backup.run started → first item started … last item finished → finished. */
@@ -331,6 +337,7 @@ async function main() {
     async function backupPass(label: string, traced: boolean, copyType: 'FULL' | null = null): Promise<PassResult> {
       const traceDir = traced && TRACE ? await traceStart(label) : null;
       const requestsBefore = await sim.gitRequests();
+      const allRequestsBefore = await sim.requests();
       loopDelay.reset();
       loopDelay.enable();
       const eventsFrom = itemEvents.length;
@@ -439,6 +446,7 @@ async function main() {
         },
         bytesWritten: Number(run.bytesWritten),
         gitRequests: (await sim.gitRequests()) - requestsBefore,
+        requests: (await sim.requests()) - allRequestsBefore,
         eventLoop,
         overhead: {
           queueMs: t(run.startedAt) - startedEpoch,
@@ -680,7 +688,7 @@ async function main() {
     log(`labkeeper: no-change pass (+6 h) …`);
     const noChange = await backupPass('no-change', true);
     log(
-      `  ${secs(noChange.wallMs)} ${noChange.status}: ${noChange.items.unchanged} unchanged, ${noChange.gitRequests} git requests`,
+      `  ${secs(noChange.wallMs)} ${noChange.status}: ${noChange.items.unchanged} unchanged, ${noChange.gitRequests} git requests, ${noChange.requests} GitLab requests = ${perUnchanged(noChange)} per unchanged project`,
     );
 
     // ---- 4. ten passes with small changes in 10 % of the repositories ------------------------------
@@ -734,7 +742,7 @@ async function main() {
       ],
       [
         'no-change pass (+6 h)',
-        `${secs(noChange.wallMs)}, ${noChange.gitRequests} git requests`,
+        `${secs(noChange.wallMs)}, ${noChange.gitRequests} git requests, ${perUnchanged(noChange)} GitLab requests per unchanged project`,
         `${(ratios.noChangeVsFull * 100).toFixed(1)} % of full`,
         `≤ ${TARGETS.noChangeVsFull * 100} %, 0 git ${ok(ratios.noChangeVsFull, TARGETS.noChangeVsFull, noChange.gitRequests === 0)}`,
       ],

@@ -32,6 +32,7 @@ type Request =
   | { cmd: 'home'; home: string | undefined }
   | { cmd: 'change'; projectIds: number[]; seed: number }
   | { cmd: 'gitRequests' }
+  | { cmd: 'requests' }
   | { cmd: 'restoreTargets'; groups: string[] }
   | { cmd: 'close' };
 
@@ -83,6 +84,10 @@ export class SimHost {
   }
   gitRequests() {
     return this.call<number>({ cmd: 'gitRequests' });
+  }
+  /** Every request the simulator answered so far (REST, OAuth, git, LFS). */
+  requests() {
+    return this.call<number>({ cmd: 'requests' });
   }
   /** Empty top-level groups owned by alice, and a token of hers with the `api` scope (git push included). */
   restoreTargets(groups: string[]) {
@@ -188,6 +193,8 @@ if (process.argv.includes('--child')) {
         }
         return;
       }
+      case 'requests':
+        return sim ? sim.requests.length : 0;
       case 'gitRequests':
         return sim ? sim.requests.filter((q) => /\.git\/(info\/refs|git-upload-pack)/.test(q.path)).length : 0;
       case 'restoreTargets': {

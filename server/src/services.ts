@@ -12,6 +12,7 @@ import { BackupScheduler } from './backup/backup-scheduler.js';
 import { createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
 import { createGroupBackup } from './backup/group-backup.js';
 import type { VerifySnapshot } from './backup/backup-item.js';
+import { markUnchangedGroups } from './backup/group-unchanged.js';
 import { PolicyService } from './backup/policy.service.js';
 import { RepositoryBackup } from './backup/repository-backup.js';
 import { RetentionService } from './backup/retention.service.js';
@@ -388,6 +389,7 @@ function buildBackup(
     dataSource,
     stores,
     codec,
+    reader,
     metadataFor,
     encryptionKey: keys.forRun,
     instanceUrl: async (connectionId) => (await connections.get(connectionId)).instanceUrl,
@@ -422,6 +424,11 @@ function buildBackup(
       .catch((error: unknown) => logger.warn({ err: error, runId }, 'anomaly rules could not be evaluated'));
   };
   const backupRuns = new BackupRunService({
+    markUnchangedGroups: (run) =>
+      markUnchangedGroups(
+        { dataSource, reader, metadataFor, encryptionKey: keys.forRun, clock, logger: log('backup') },
+        run,
+      ),
     dataSource,
     policies,
     sessions,

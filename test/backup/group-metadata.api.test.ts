@@ -7,13 +7,18 @@ import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-si
 import { aUser } from '../support/gitlab-seed.js';
 import { connectOrganization } from '../support/connections.js';
 
-/** With *include groups*, every group of the organization gets a metadata snapshot in each run. */
+/**
+ * With *include groups*, every group of the organization gets a metadata snapshot, incremental
+ * after the first: a run stores only the types that changed, and none for a group in which
+ * nothing did (test/backup/group-skip-unchanged.api.test.ts).
+ */
 let sim: GitLabSimulator;
 let t: TestApp;
 let orgId: string;
 let aliceId: number;
 let rootId: number;
 let childId: number;
+let firstRun: Awaited<ReturnType<typeof backup>>;
 
 beforeAll(async () => {
   sim = await startGitLabSimulator();
@@ -102,7 +107,7 @@ const recordsOf = async (snapshotId: string, type: string) => {
 
 describe('group metadata', () => {
   it('backs up each group of the organization as its own snapshot, beside the repositories', async () => {
-    const run = await backup();
+    const run = (firstRun = await backup());
     expect(run.status).toBe('SUCCEEDED');
     expect(run.items.map((i: { pathWithNamespace: string }) => i.pathWithNamespace).sort()).toEqual([
       'acme',
@@ -123,7 +128,7 @@ describe('group metadata', () => {
   });
 
   it('records epics as SKIPPED with the reason on a tier without them, and backs them up where the tier has them', async () => {
-    const free = await backup();
+    const free = firstRun;
     const root = free.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme');
     const { manifest } = await recordsOf(root.snapshotId, 'epics');
     expect(manifest.metadata.epics).toMatchObject({
@@ -135,7 +140,19 @@ describe('group metadata', () => {
     sim.setTier('premium');
     const premium = await backup();
     const rootAgain = premium.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme');
-    expect((await recordsOf(rootAgain.snapshotId, 'epics')).records!.map((e) => e.title)).toEqual(['Big initiative']);
+    expect(rootAgain.status).toBe('SUCCEEDED');
+    const epics = await recordsOf(rootAgain.snapshotId, 'epics');
+    expect(epics.records!.map((e) => e.title)).toEqual(['Big initiative']);
+    // only the epics are stored again: the other types refer to the first snapshot's artifacts
+    expect(epics.manifest).toMatchObject({ copyType: 'INCREMENTAL', parent: { snapshotId: root.snapshotId } });
+    const referred = epics.manifest.artifacts.filter((a: { snapshotId?: string }) => a.snapshotId);
+    expect(referred.map((a: { metadataType: string }) => a.metadataType).sort()).toEqual([
+      'group_labels',
+      'group_members',
+      'group_milestones',
+      'subgroups',
+    ]);
+    expect(referred.every((a: { snapshotId: string }) => a.snapshotId === root.snapshotId)).toBe(true);
   });
 
   it('lists group snapshots by group', async () => {
@@ -149,20 +166,26 @@ describe('group metadata', () => {
         { g: acme.id },
       )
     ).data.snapshots;
-    expect(snapshots.totalCount).toBe(3);
-    expect(snapshots.nodes[0]).toEqual({
-      groupId: acme.id,
-      repositoryId: null,
-      copyType: 'FULL',
-      verificationStatus: 'VERIFIED',
-    });
+    // the first run's FULL, and the INCREMENTAL that the epics (Premium) changed; none for the unchanged runs
+    expect(snapshots.totalCount).toBe(2);
+    expect(snapshots.nodes).toEqual(
+      ['INCREMENTAL', 'FULL'].map((copyType) => ({
+        groupId: acme.id,
+        repositoryId: null,
+        copyType,
+        verificationStatus: 'VERIFIED',
+      })),
+    );
   });
 });
 
 describe('one writer per group', () => {
   it('a group job taken over while its first run is still listing ends with one verified snapshot, not two writers in one folder', async () => {
     const sub = await watchProgress();
-    const listing = sim.holdNext({ pathPattern: new RegExp(`^/api/v4/groups/${rootId}/labels`), method: 'GET' });
+    // A change, so the group is backed up (a label GitLab cannot place makes every group's labels
+    // changed, and the run compares no members before the fan-out): the first members listing is the job's.
+    sim.createGroupLabel(rootId, { name: 'priority::low', color: '#0000ff' });
+    const listing = sim.holdNext({ pathPattern: new RegExp(`^/api/v4/groups/${rootId}/members`), method: 'GET' });
     const run = await t.gql(`mutation($o: ID!) { runNow(input: { organizationId: $o }) { id } }`, { o: orgId });
     const runId = run.data.runNow.id;
     await listing.reached;

@@ -81,7 +81,7 @@ async function backup() {
       { id: run.data.runNow.id },
     )
   ).data.backupRun;
-  // repositories only (the group's metadata snapshot, made every run, is not what this is about)
+  // repositories only (groups: test/backup/group-skip-unchanged.api.test.ts)
   return { ...result, items: result.items.filter((i: { repositoryId: string | null }) => i.repositoryId) };
 }
 

@@ -457,6 +457,41 @@ describe('GitbeakerMetadataReader against the GitLab simulator', () => {
     });
   });
 
+  describe('group types over the whole tree (one listing each)', () => {
+    it('lists the labels, milestones and subgroups of the group and all its descendants, each as its group listing gives it', async () => {
+      const [labels, milestones, subgroups] = await Promise.all(
+        (['group_labels', 'group_milestones', 'subgroups'] as const).map((type) =>
+          all(reader().groupTreeRecords(acme.id, type)),
+        ),
+      );
+      const platformLabels = await all(reader().groupRecords(platform.id, 'group_labels'));
+
+      expect(labels.map((l) => l.name).sort()).toEqual(['org-wide', 'platform-only']);
+      expect(labels.find((l) => l.name === 'platform-only')).toEqual(platformLabels[0]);
+      expect(milestones.map((m) => [m.title, m.group_id]).sort()).toEqual([
+        ['Q2', acme.id],
+        ['platform Q2', platform.id],
+      ]);
+      expect(subgroups.map((g) => [g.full_path, g.parent_id])).toEqual([
+        ['acme/platform', acme.id],
+        ['acme/platform/infra', platform.id],
+      ]);
+    });
+
+    it('lists the epics of every group of the tree on Premium, and is refused below it as the group listing is', async () => {
+      const refused = await failureOf(reader().groupTreeRecords(acme.id, 'epics'));
+      gitlab.setTier('premium');
+      try {
+        const epics = await all(reader().groupTreeRecords(acme.id, 'epics'));
+
+        expect(epics.map((e) => e.title).sort()).toEqual(['Infra epic', 'Roadmap']);
+      } finally {
+        gitlab.setTier('free');
+      }
+      expect(refused.code).toBe('GITLAB_FORBIDDEN');
+    });
+  });
+
   describe('types that cannot be read', () => {
     it('reports epics on Free as not available on this tier', async () => {
       gitlab.setTier('free');

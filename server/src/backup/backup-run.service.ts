@@ -50,6 +50,11 @@ export interface BackupRunServiceDeps {
   clock: Clock;
   logger: Logger;
   publish: (event: BackupProgressed) => void;
+  /**
+   * Marks the run's group items GitLab proves unchanged (group-unchanged.ts) and returns how many;
+   * without it every group item gets a job.
+   */
+  markUnchangedGroups?: (run: BackupRunEntity) => Promise<number>;
   /** The organization's default worker's name when it is ONLINE, else null (any worker). Default: any worker. */
   preferredWorker?: (organizationId: string) => Promise<string | null>;
 }
@@ -61,6 +66,7 @@ export class BackupRunService {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly preferredWorker: (organizationId: string) => Promise<string | null>;
+  private readonly markUnchangedGroups: (run: BackupRunEntity) => Promise<number>;
   private readonly runs: Repository<BackupRunEntity>;
   private readonly items: Repository<BackupRunItemEntity>;
   private readonly progress: RunProgress;
@@ -76,6 +82,7 @@ export class BackupRunService {
     this.clock = deps.clock;
     this.logger = deps.logger;
     this.preferredWorker = deps.preferredWorker ?? (async () => null);
+    this.markUnchangedGroups = deps.markUnchangedGroups ?? (async () => 0);
     this.runs = deps.dataSource.getRepository(BackupRunEntity);
     this.items = deps.dataSource.getRepository(BackupRunItemEntity);
     this.progress = new RunProgress(this.items, deps.clock, deps.publish);
@@ -250,7 +257,12 @@ export class BackupRunService {
         'could not refresh repository facts from GitLab; every repository will be fetched',
       );
     }
-    const unchanged = await markProvablyUnchanged(this.facts, run);
+    let unchanged = await markProvablyUnchanged(this.facts, run);
+    try {
+      unchanged += await this.markUnchangedGroups(run);
+    } catch (error) {
+      this.logger.warn({ err: error, runId }, 'could not compare groups with GitLab; every group will be backed up');
+    }
     const items = await this.items.find({ where: { runId, status: 'QUEUED' } });
     items.sort((a, b) => Number(b.sizeHint) - Number(a.sizeHint));
     if (unchanged > 0) await this.progress.emitRun(run);

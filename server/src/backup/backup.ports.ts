@@ -4,6 +4,7 @@
  * is storage/'s StorageBackend, the codec snapshot/'s ArtifactCodec.
  */
 import type { GroupMetadataType, MetadataType } from './policy.types.js';
+import type { GroupTreeType } from '../gitlab/metadata.port.js';
 
 export interface MetadataSource {
   /** `onWarning`: a child listing that failed (the record is kept) or a count unlike GitLab's x-total. */
@@ -19,4 +20,6 @@ export interface MetadataSource {
     onProgress?: (count: number) => void,
     onWarning?: (warning: string) => void,
   ): AsyncIterable<Record<string, unknown>>;
+  /** One type of a group and all its descendants in one listing (not group_members). */
+  groupTreeRecords(groupId: number, type: GroupTreeType): AsyncIterable<Record<string, unknown>>;
 }

@@ -1,7 +1,11 @@
 /**
  * A group's metadata snapshot (with *include groups*): group labels, milestones, members,
  * subgroups and epics where the tier has them, as GitLab's JSON Lines, with a manifest written
- * last (snapshot/snapshot-writer.ts, the same writer as a repository's). Every group snapshot is complete on its own (FULL): metadata has no git chain.
+ * last (snapshot/snapshot-writer.ts, the same writer as a repository's). Snapshots are
+ * incremental (group-incremental.ts): a type whose records did not change since the parent
+ * snapshot refers to the parent's artifact, and a group in which nothing changed gets no new
+ * snapshot (its item is UNCHANGED). Groups GitLab proves unchanged before the fan-out never get
+ * here (group-unchanged.ts).
  */
 import type { DataSource } from 'typeorm';
 import { GroupEntity, OrganizationEntity } from '../organizations/organization.entity.js';
@@ -12,6 +16,7 @@ import { BackupRunEntity, BackupRunItemEntity } from './backup.entity.js';
 import type { MetadataSource } from './backup.ports.js';
 import { writeMetadataArtifacts } from './metadata-artifacts.js';
 import {
+  canStandForUnchanged,
   finishItem,
   type ItemContext,
   type ItemOutcome,
@@ -21,6 +26,8 @@ import {
 import { groupSnapshotPrefix } from '../snapshot/artifact-keys.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
+import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
+import { groupParent, reuseUnchanged, sameMetadata } from './group-incremental.js';
 import { buildManifest, clearLeftovers, commitSnapshot } from '../snapshot/snapshot-writer.js';
 import type { StorageRoots } from '../storage/storage.port.js';
 
@@ -28,6 +35,7 @@ export interface GroupBackupDeps {
   dataSource: DataSource;
   stores: StorageRoots;
   codec: ArtifactCodec;
+  reader: SnapshotReader;
   metadataFor(connectionId: string): Promise<MetadataSource>;
   encryptionKey(run: BackupRunEntity): Promise<{ key: Buffer; keyId: string } | null>;
   instanceUrl(connectionId: string): Promise<string>;
@@ -70,9 +78,15 @@ export function createGroupBackup(deps: GroupBackupDeps) {
     await clearLeftovers(store, prefix);
 
     const encryption = await deps.encryptionKey(run);
+    // A parent the policy wants verified and nobody has yet is verified first: one that fails is no parent.
+    const candidate = await groupParent(snapshots, run, group.id);
+    const parent = candidate
+      ? await canStandForUnchanged({ run, latest: candidate, verify: deps.verify, snapshots })
+      : null;
+    const parentManifest = parent ? await deps.reader.manifest(parent).catch(() => null) : null;
     const source = await deps.metadataFor(organization.connectionId);
     ctx.progress({ phase: 'METADATA', metadataRecords: 0 });
-    const { metadata, artifacts, warnings } = await writeMetadataArtifacts({
+    const written = await writeMetadataArtifacts({
       store,
       codec: deps.codec,
       logger: deps.logger,
@@ -85,13 +99,34 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       beforeType: () => ctx.touch(),
       onRecords: (total) => ctx.progress({ phase: 'METADATA', metadataRecords: total }),
     });
+    const { metadata, warnings } = written;
+    let artifacts = written.artifacts;
+    let reused = 0;
+    if (parent && parentManifest) {
+      ({ artifacts, reused } = await reuseUnchanged({
+        reader: deps.reader,
+        store,
+        prefix,
+        parent,
+        parentManifest,
+        artifacts,
+        digests: written.digests,
+        encryption,
+      }));
+      // Nothing changed at all: no new snapshot; the parent stands for this run.
+      if (reused === artifacts.length && sameMetadata(metadata, parentManifest.metadata)) {
+        await clearLeftovers(store, prefix);
+        deps.logger.info({ runId: run.id, group: group.fullPath, snapshotId: parent.id }, 'group unchanged');
+        return { status: 'UNCHANGED', snapshot: parent, warnings: [] };
+      }
+    }
 
     ctx.progress({ phase: 'WRITING' });
     const manifest = buildManifest({
       snapshotId,
       createdAt: deps.clock.now(),
-      copyType: 'FULL',
-      parent: null,
+      copyType: reused > 0 ? (run.copyType === 'DIFFERENTIAL' ? 'DIFFERENTIAL' : 'INCREMENTAL') : 'FULL',
+      parent: reused > 0 ? parent : null,
       instanceUrl: await deps.instanceUrl(organization.connectionId),
       organization: { id: organization.id, fullPath: organization.fullPath },
       subject: {

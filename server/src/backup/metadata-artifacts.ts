@@ -11,6 +11,7 @@ import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
 import type { StorageBackend } from '../storage/storage.port.js';
 import type { Manifest, ManifestArtifact } from '../snapshot/manifest.js';
 import { withoutSecrets } from './metadata-secrets.js';
+import { RecordsDigest } from './records-digest.js';
 
 export interface MetadataArtifactInput {
   store: StorageBackend;
@@ -34,7 +35,7 @@ export interface MetadataArtifactInput {
 
 export async function writeMetadataArtifact(
   input: MetadataArtifactInput,
-): Promise<{ entry: Manifest['metadata'][string]; artifact: ManifestArtifact | null }> {
+): Promise<{ entry: Manifest['metadata'][string]; artifact: ManifestArtifact | null; digest: string | null }> {
   const { store, type, compression, key, prefix } = input;
   const extension = compression === 'GZIP' ? '.gz' : compression === 'BROTLI' ? '.br' : '';
   const path = `metadata/${type}.jsonl${extension}${key ? '.enc' : ''}`;
@@ -43,11 +44,14 @@ export async function writeMetadataArtifact(
   // from GitLab's x-total: kept in the manifest entry and reported as the snapshot's warnings.
   const warnings: string[] = [];
   const source = input.records(input.onCount, (warning) => warnings.push(warning));
+  const digest = new RecordsDigest();
   const lines = Readable.from(
     (async function* () {
       for await (const record of source) {
         records++;
-        yield `${JSON.stringify(withoutSecrets(type, record))}\n`;
+        const line = JSON.stringify(withoutSecrets(type, record));
+        digest.add(line);
+        yield `${line}\n`;
       }
     })(),
   );
@@ -69,6 +73,7 @@ export async function writeMetadataArtifact(
         metadataType: type,
         records,
       },
+      digest: digest.digest(),
     };
   } catch (error) {
     await store.delete(`${prefix}/${path}`).catch(() => undefined);
@@ -83,10 +88,10 @@ export async function writeMetadataArtifact(
     const skipReason = (error as DomainError)?.details?.skipReason;
     const skip = typeof skipReason === 'string' ? skipReason : null;
     if (skip || isDomainError(error, 'GITLAB_FORBIDDEN') || isDomainError(error, 'GITLAB_NOT_FOUND')) {
-      return { entry: { status: 'SKIPPED', records: 0, reason: skip ?? reason }, artifact: null };
+      return { entry: { status: 'SKIPPED', records: 0, reason: skip ?? reason }, artifact: null, digest: null };
     }
     input.logger.warn({ err: error, type }, 'metadata export failed');
-    return { entry: { status: 'FAILED', records: 0, reason }, artifact: null };
+    return { entry: { status: 'FAILED', records: 0, reason }, artifact: null, digest: null };
   }
 }
 
@@ -112,9 +117,16 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
   /** Called before each type (keeps the job's lock alive). */
   beforeType(): Promise<void>;
   onRecords(total: number): void;
-}): Promise<{ metadata: Manifest['metadata']; artifacts: ManifestArtifact[]; warnings: string[] }> {
+}): Promise<{
+  metadata: Manifest['metadata'];
+  artifacts: ManifestArtifact[];
+  warnings: string[];
+  /** Per type written: its RecordsDigest (records-digest.ts). */
+  digests: Map<Type, string>;
+}> {
   const metadata: Manifest['metadata'] = {};
   const artifacts: ManifestArtifact[] = [];
+  const digests = new Map<Type, string>();
   const warnings: string[] = [];
   let total = 0;
   for (const type of input.types) {
@@ -133,11 +145,12 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
     });
     metadata[type] = result.entry;
     if (result.artifact) artifacts.push(result.artifact);
+    if (result.digest) digests.set(type, result.digest);
     total += result.entry.records;
     if (result.entry.status !== 'OK')
       warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
     for (const warning of result.entry.warnings ?? [])
       warnings.push(warning.startsWith(`${type}`) ? warning : `${type}: ${warning}`);
   }
-  return { metadata, artifacts, warnings };
+  return { metadata, artifacts, warnings, digests };
 }

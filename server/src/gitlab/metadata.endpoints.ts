@@ -249,3 +249,36 @@ export const GROUP_ENDPOINTS: Record<GroupMetadataType, MetadataEndpoint> = {
     identity: byId,
   },
 };
+
+/** The group metadata types one listing can give for a whole group tree (members cannot). */
+export type GroupTreeType = Exclude<GroupMetadataType, 'group_members'>;
+
+/**
+ * One listing per type for a group and all its descendants, the same records (GitLab's same
+ * entities) as GROUP_ENDPOINTS gives group by group: what lets a run prove many groups unchanged
+ * with a few requests (backup/group-unchanged.ts). `owner` names the group a record belongs to
+ * when the record says so (labels do not: doc/api/group_labels.md lists no group field).
+ */
+export const GROUP_TREE_ENDPOINTS: Record<GroupTreeType, MetadataEndpoint & { owner?: string }> = {
+  group_labels: {
+    ...GROUP_ENDPOINTS.group_labels,
+    query: { ...GROUP_ENDPOINTS.group_labels.query, include_descendant_groups: true },
+  },
+  group_milestones: {
+    ...GROUP_ENDPOINTS.group_milestones,
+    // include_descendants: GitLab 16.7+ (doc/api/group_milestones.md); older instances ignore it,
+    // list the top group's only, and the subgroups' then differ from their snapshots: read again.
+    query: { ...GROUP_ENDPOINTS.group_milestones.query, include_descendants: true },
+    owner: 'group_id',
+  },
+  subgroups: {
+    ...GROUP_ENDPOINTS.subgroups,
+    path: (id) => `groups/${id}/descendant_groups`,
+    owner: 'parent_id',
+  },
+  epics: {
+    ...GROUP_ENDPOINTS.epics,
+    query: { ...GROUP_ENDPOINTS.epics.query, include_descendant_groups: true },
+    owner: 'group_id',
+  },
+};

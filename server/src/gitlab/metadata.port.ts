@@ -15,9 +15,11 @@
  * SKIPPED with that reason; every other error fails the type.
  */
 import type { GroupMetadataType, MetadataType } from './metadata.types.js';
+import type { GroupTreeType } from './metadata.endpoints.js';
 import type { GitLabAccess } from './gitlab.port.js';
 
 export type { GroupMetadataType, MetadataType } from './metadata.types.js';
+export type { GroupTreeType } from './metadata.endpoints.js';
 
 /** One record as GitLab returned it, children embedded. */
 export type MetadataRecord = Record<string, unknown>;
@@ -52,6 +54,11 @@ export interface GitLabMetadataReader {
     onProgress?: RecordProgress,
     onWarning?: RecordWarning,
   ): AsyncIterable<MetadataRecord>;
+  /**
+   * Every record of one type of a group and all its descendants, in one listing (metadata.endpoints.ts
+   * GROUP_TREE_ENDPOINTS); refusals throw as groupRecords' do.
+   */
+  groupTreeRecords(groupId: number, type: GroupTreeType): AsyncIterable<MetadataRecord>;
 }
 
 export interface GitLabMetadataReaderFactory {

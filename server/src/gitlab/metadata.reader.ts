@@ -18,6 +18,8 @@ import { badPayload, toGitLabError } from './gitlab.errors.js';
 import type { GitLabAccess } from './gitlab.port.js';
 import {
   GROUP_ENDPOINTS,
+  GROUP_TREE_ENDPOINTS,
+  type GroupTreeType,
   PROJECT_ENDPOINTS,
   type ChildReader,
   type MetadataEndpoint,
@@ -95,6 +97,12 @@ class GitbeakerMetadataReader implements GitLabMetadataReader {
     const endpoint = GROUP_ENDPOINTS[type];
     if (!endpoint) throw new TypeError(`unknown group metadata type ${String(type)}`);
     return this.records(endpoint, groupId, onProgress, onWarning);
+  }
+
+  groupTreeRecords(groupId: number, type: GroupTreeType): AsyncIterable<MetadataRecord> {
+    const endpoint = GROUP_TREE_ENDPOINTS[type];
+    if (!endpoint) throw new TypeError(`unknown group tree metadata type ${String(type)}`);
+    return this.records(endpoint, groupId);
   }
 
   private async *records(

@@ -19,5 +19,13 @@ export const groupSnapshotPrefix = (organizationId: string, groupId: string, sna
 /** The key of an artifact (a manifest entry's `path`) below a snapshot's folder. */
 export const artifactKey = (prefix: string, path: string) => `${prefix}/${path}`;
 
+/**
+ * Where a manifest entry's bytes are: below the snapshot's own folder, or, for an entry that
+ * refers to an earlier snapshot of the same subject (`snapshotId`, a group's unchanged metadata
+ * type), below that snapshot's folder: its sibling.
+ */
+export const storedArtifactKey = (prefix: string, artifact: { path: string; snapshotId?: string }) =>
+  artifactKey(artifact.snapshotId ? prefix.replace(/[^/]+$/, artifact.snapshotId) : prefix, artifact.path);
+
 /** The key of a snapshot's manifest: its presence is what makes the folder a snapshot. */
 export const manifestKey = (prefix: string) => `${prefix}/${MANIFEST_FILE}`;

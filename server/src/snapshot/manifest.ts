@@ -28,6 +28,12 @@ export interface ManifestArtifact {
   /** METADATA: the type and how many records (JSON lines) it holds. */
   metadataType?: string;
   records?: number;
+  /**
+   * Set when the bytes are not in this snapshot's folder but in that of an earlier snapshot of
+   * the same group, in its chain (a group's metadata type unchanged since: incremental group
+   * snapshots). The entry is that snapshot's entry, copied; the file is read from there.
+   */
+  snapshotId?: string;
 }
 
 export interface GitState {

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import type { DataSource } from 'typeorm';
 import { createInterface } from 'node:readline';
 import type { ObjectInfo, StorageRoots } from '../storage/storage.port.js';
-import { artifactKey, manifestKey } from './artifact-keys.js';
+import { manifestKey, storedArtifactKey } from './artifact-keys.js';
 import { lfsKey } from './lfs-layout.js';
 import { parseManifest, storedLfsObjects, type Manifest, type ManifestArtifact } from './manifest.js';
 import { snapshotNotFound, snapshotParentGone } from './snapshot.errors.js';
@@ -94,9 +94,12 @@ export class SnapshotReader {
     });
   }
 
-  /** An artifact's bytes as stored (what its manifest entry's size and sha256 describe). */
-  openArtifact(snapshot: SnapshotEntity, artifact: Pick<ManifestArtifact, 'path'>): Promise<Readable> {
-    return this.openKey(snapshot, artifactKey(snapshot.storagePrefix, artifact.path));
+  /**
+   * An artifact's bytes as stored (what its manifest entry's size and sha256 describe), from the
+   * earlier snapshot's folder when the entry refers to one.
+   */
+  openArtifact(snapshot: SnapshotEntity, artifact: Pick<ManifestArtifact, 'path' | 'snapshotId'>): Promise<Readable> {
+    return this.openKey(snapshot, storedArtifactKey(snapshot.storagePrefix, artifact));
   }
 
   /** A repository's LFS object decoded: its bytes hash to its oid. */
@@ -130,7 +133,7 @@ export class SnapshotReader {
     const store = await this.stores.at(await this.rootOf(snapshot));
     const keyId = manifest.encryption?.keyId ?? null;
     const keys: { key: string; sha256?: string }[] = [
-      ...manifest.artifacts.map((a) => ({ key: artifactKey(snapshot.storagePrefix, a.path), sha256: a.sha256 })),
+      ...manifest.artifacts.map((a) => ({ key: storedArtifactKey(snapshot.storagePrefix, a), sha256: a.sha256 })),
       { key: manifestKey(snapshot.storagePrefix) },
     ];
     for (const o of storedLfsObjects(manifest))

@@ -27,7 +27,7 @@ import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
 import { NAMED_ROOT } from '../storage/storage-roots.js';
 import type { StorageBackend, StorageRoots } from '../storage/storage.port.js';
-import { artifactKey, manifestKey } from './artifact-keys.js';
+import { manifestKey, storedArtifactKey } from './artifact-keys.js';
 import { lfsKey } from './lfs-layout.js';
 import { parseManifest, storedLfsObjects, type Manifest } from './manifest.js';
 import { SnapshotCopyEntity } from './snapshot-copy.entity.js';
@@ -146,7 +146,7 @@ export class SnapshotReplicator {
     const manifest = parseManifest(manifestBytes);
     let written = 0;
     for (const artifact of manifest.artifacts) {
-      const key = artifactKey(snapshot.storagePrefix, artifact.path);
+      const key = storedArtifactKey(snapshot.storagePrefix, artifact);
       const present = await target.stat(key);
       if (present?.size === artifact.size) continue; // published whole by an earlier attempt
       if (present) await target.delete(key); // not this snapshot's bytes: a replica without a manifest is no copy yet
@@ -234,7 +234,7 @@ export class SnapshotReplicator {
       if (sha256(manifestBytes) !== snapshot.manifestSha256) return 'manifest.json differs';
       const manifest = parseManifest(manifestBytes);
       for (const artifact of manifest.artifacts) {
-        const key = artifactKey(snapshot.storagePrefix, artifact.path);
+        const key = storedArtifactKey(snapshot.storagePrefix, artifact);
         if ((await store.stat(key))?.size !== artifact.size) return `${artifact.path}: missing or of another size`;
         if ((await sha256Of(await store.open(key))) !== artifact.sha256) return `${artifact.path}: sha256 mismatch`;
       }

@@ -121,9 +121,12 @@ export async function commitSnapshot(o: CommitSnapshotOptions): Promise<Snapshot
     manifestSha256: stored.sha256,
     encryptionCredentialId: manifest.encryption ? o.encryptionCredentialId : null,
     sizeBytes: String(
-      manifest.artifacts.reduce((n, a) => n + a.size, 0) + stored.size + (manifest.lfs?.storedBytes ?? 0),
+      // what this snapshot stored: an artifact it refers to (snapshotId) is counted by the snapshot holding it
+      manifest.artifacts.reduce((n, a) => n + (a.snapshotId ? 0 : a.size), 0) +
+        stored.size +
+        (manifest.lfs?.storedBytes ?? 0),
     ),
-    artifactCount: manifest.artifacts.length + 1,
+    artifactCount: manifest.artifacts.filter((a) => !a.snapshotId).length + 1,
     refCount: Object.keys(manifest.git?.refs ?? {}).length,
     isComplete: missingData(manifest).length === 0,
     metadataCounts: Object.fromEntries(Object.entries(manifest.metadata).map(([k, v]) => [k, v.records])),
