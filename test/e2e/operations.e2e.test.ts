@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
+import { startHttpReceiver, type HttpReceiver } from '../support/alert-receivers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { launchBrowser, screenshot, signedIn } from '../support/browser.js';
@@ -10,12 +12,15 @@ import { aUser } from '../support/gitlab-seed.js';
 /**
  * Operations in Chromium against the real server and the GitLab simulator: the dashboard's
  * "Needs attention" lists a run that failed (GitLab answered 503 to every fetch) with a link that
- * opens it, and the API tokens screen creates a token, shows its secret once, and revokes it.
+ * opens it; the API tokens screen creates a token, shows its secret once, and revokes it; the audit
+ * log shows (and filters, and exports) those changes; the Alerts screen adds a webhook channel,
+ * tests it against a real receiver, changes its summary rule and deletes it.
  */
 let sim: GitLabSimulator;
 let t: TestApp;
 let browser: Browser;
 let orgId: string;
+let receiver: HttpReceiver;
 
 const UPLOAD_PACK = /\.git\/git-upload-pack$/;
 
@@ -30,9 +35,11 @@ beforeAll(async () => {
     namespacePath: 'acme',
     includeGroups: false,
   }));
+  receiver = await startHttpReceiver();
   browser = await launchBrowser();
 });
 afterAll(async () => {
+  await receiver?.close();
   await browser?.close();
   await t?.stop();
   await sim?.close();
@@ -116,7 +123,73 @@ describe('The API tokens screen', () => {
 
     const refused = await t.gql(`{ organizations { fullPath } }`, {}, secret);
     expect(refused.data).toBeFalsy();
-    expect(refused.errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    await context.close();
+  });
+});
+
+describe('The audit log screen', () => {
+  it('lists the token changes with their token and result, filters by operation, and downloads JSON Lines', async () => {
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, '/audit-log');
+    const table = page.getByRole('table', { name: 'Audit events' });
+    await table.getByRole('row').filter({ hasText: 'Revoke API token' }).first().waitFor();
+    await expect(table.getByRole('row').filter({ hasText: 'Create API token' }).count()).resolves.toBeGreaterThan(0);
+    await screenshot(page, '42-audit-log');
+
+    await page.getByLabel('Operation').fill('revokeApiToken');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByText(/^1 event;/).waitFor();
+    const rows = table.locator('tbody tr');
+    await expect(rows.count()).resolves.toBe(1);
+    await expect(rows.first().innerText()).resolves.toMatch(/Revoke API token[\s\S]*bootstrap admin/);
+
+    const downloading = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download as JSON Lines' }).click();
+    const download = await downloading;
+    const lines = (await readFile(await download.path(), 'utf8')).trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l).operation)).toEqual(['revokeApiToken']);
+    await context.close();
+  });
+});
+
+describe('The Alerts screen', () => {
+  const SIGNING_SECRET = 'a signing secret of 16+ characters';
+  const CHANNELS = `{ notificationChannels { id name kind url rules { runFailed summary } } }`;
+
+  it('adds a webhook channel, sends a test alert the receiver gets, changes its summary, and deletes it', async () => {
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, '/alerts');
+    await page.getByText('No channel yet').waitFor();
+    await page.getByRole('button', { name: 'Add channel' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add a notification channel' });
+    await dialog.getByRole('radio', { name: /Webhook/ }).check();
+    await dialog.getByLabel('Name').fill('Ops webhook');
+    await dialog.getByLabel('Receiver address').fill(`${receiver.url}/hook`);
+    await dialog.getByLabel('Signing secret').fill(SIGNING_SECRET);
+    await dialog.getByRole('button', { name: 'Add channel' }).click();
+    await page.getByText('“Ops webhook” was added.').waitFor();
+    const [saved] = (await t.gql(CHANNELS)).data.notificationChannels;
+    expect(saved).toMatchObject({ name: 'Ops webhook', kind: 'WEBHOOK', url: `${receiver.url}/hook` });
+    expect(saved.rules).toEqual({ runFailed: true, summary: null });
+
+    const channel = page.getByRole('listitem', { name: 'Ops webhook' });
+    await channel.getByRole('button', { name: 'Send a test' }).click();
+    await channel.getByText(/^The test alert was delivered/).waitFor();
+    const hit = await receiver.hits.next((h) => h.path === '/hook', 'test alert');
+    expect(JSON.parse(hit.body)).toMatchObject({ kind: 'TEST' });
+    await screenshot(page, '43-alerts');
+
+    await channel.getByRole('button', { name: 'Change' }).click();
+    const edit = page.getByRole('dialog', { name: 'Change Ops webhook' });
+    await edit.getByLabel('Summary report').selectOption({ label: 'Every week' });
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('“Ops webhook” was saved.').waitFor();
+    await channel.getByText('A summary every week.').waitFor();
+    expect((await t.gql(CHANNELS)).data.notificationChannels[0].rules).toEqual({ runFailed: true, summary: 'WEEKLY' });
+
+    await channel.getByRole('button', { name: 'Delete Ops webhook' }).click();
+    await page.getByRole('dialog', { name: 'Delete channel?' }).getByRole('button', { name: 'Delete channel' }).click();
+    await page.getByText('“Ops webhook” was deleted.').waitFor();
+    expect((await t.gql(CHANNELS)).data.notificationChannels).toEqual([]);
     await context.close();
   });
 });

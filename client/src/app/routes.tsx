@@ -1,5 +1,7 @@
 /** Every screen and its path. Pages receive path parameters as props. */
 import type { ReactElement } from 'react';
+import { AlertsPage } from '../features/alerts/AlertsPage';
+import { AuditPage } from '../features/audit/AuditPage';
 import { ConnectionsPage } from '../features/connections/ConnectionsPage';
 import { PasswordManagerPage } from '../features/credentials/PasswordManagerPage';
 import { DashboardPage } from '../features/dashboard/DashboardPage';
@@ -44,6 +46,8 @@ export const ROUTES: RouteDefinition[] = [
   { pattern: '/password-manager', title: 'Password Manager', render: () => <PasswordManagerPage /> },
   { pattern: '/workers', title: 'Workers', render: () => <WorkersPage /> },
   { pattern: '/api-tokens', title: 'API tokens', render: () => <ApiTokensPage /> },
+  { pattern: '/audit-log', title: 'Audit log', render: () => <AuditPage /> },
+  { pattern: '/alerts', title: 'Alerts', render: () => <AlertsPage /> },
 ];
 
 /** The main navigation, in order. */
@@ -54,5 +58,7 @@ export const NAVIGATION: { to: string; label: string }[] = [
   { to: '/connections', label: 'Connections' },
   { to: '/password-manager', label: 'Password Manager' },
   { to: '/workers', label: 'Workers' },
+  { to: '/alerts', label: 'Alerts' },
   { to: '/api-tokens', label: 'API tokens' },
+  { to: '/audit-log', label: 'Audit log' },
 ];
