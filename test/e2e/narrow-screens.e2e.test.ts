@@ -59,6 +59,19 @@ beforeAll(async () => {
     },
   });
   expect(credential.errors).toBeUndefined();
+  // A channel on the Alerts screen, so the phone shows one with its rules and buttons.
+  const channel = await t.gql(
+    `mutation($i: NotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`,
+    {
+      i: {
+        kind: 'EMAIL',
+        name: 'On-call e-mail for the whole operations team',
+        email: { host: 'smtp.example.com', from: 'labkeeper@example.com', to: ['oncall-team@example.com'] },
+        rules: { summary: 'WEEKLY' },
+      },
+    },
+  );
+  expect(channel.errors).toBeUndefined();
   browser = await launchBrowser();
 });
 
@@ -83,6 +96,9 @@ const screens = (): { name: string; path: string; heading: RegExp }[] => [
   { name: 'restore', path: `/restores/${restoreId}`, heading: /Restore/ },
   { name: 'password-manager', path: '/password-manager', heading: /Password Manager/ },
   { name: 'workers', path: '/workers', heading: /Workers/ },
+  { name: 'alerts', path: '/alerts', heading: /Alerts/ },
+  { name: 'api-tokens', path: '/api-tokens', heading: /API tokens/ },
+  { name: 'audit-log', path: '/audit-log', heading: /Audit log/ },
 ];
 
 async function open(page: Page, path: string, heading: RegExp) {

@@ -177,7 +177,7 @@ export function AuditPage() {
               <tbody>
                 {page.nodes.map((e) => (
                   <tr key={e.id}>
-                    <td>
+                    <td className="audit-when">
                       <time dateTime={e.at}>{formatDateTime(e.at)}</time>
                     </td>
                     <th scope="row">
