@@ -14,7 +14,7 @@ import { aUser } from '../support/gitlab-seed.js';
  * "Needs attention" lists a run that failed (GitLab answered 503 to every fetch) with a link that
  * opens it; the API tokens screen creates a token, shows its secret once, and revokes it; the audit
  * log shows (and filters, and exports) those changes; the Alerts screen adds a webhook channel,
- * tests it against a real receiver, changes its summary rule and deletes it.
+ * tests it against a real receiver, sets a weekly summary at an hour in a time zone, and deletes it.
  */
 let sim: GitLabSimulator;
 let t: TestApp;
@@ -154,9 +154,9 @@ describe('The audit log screen', () => {
 
 describe('The Alerts screen', () => {
   const SIGNING_SECRET = 'a signing secret of 16+ characters';
-  const CHANNELS = `{ notificationChannels { id name kind url rules { runFailed summary } } }`;
+  const CHANNELS = `{ notificationChannels { id name kind url rules { runFailed summary summaryHour summaryTimeZone } } }`;
 
-  it('adds a webhook channel, sends a test alert the receiver gets, changes its summary, and deletes it', async () => {
+  it('adds a webhook channel, sends a test alert the receiver gets, sets a weekly summary at 08:00 in Warsaw, and deletes it', async () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, '/alerts');
     await page.getByText('No channel yet').waitFor();
     await page.getByRole('button', { name: 'Add channel' }).click();
@@ -169,7 +169,12 @@ describe('The Alerts screen', () => {
     await page.getByText('“Ops webhook” was added.').waitFor();
     const [saved] = (await t.gql(CHANNELS)).data.notificationChannels;
     expect(saved).toMatchObject({ name: 'Ops webhook', kind: 'WEBHOOK', url: `${receiver.url}/hook` });
-    expect(saved.rules).toEqual({ runFailed: true, summary: null });
+    expect(saved.rules).toEqual({
+      runFailed: true,
+      summary: null,
+      summaryHour: 0,
+      summaryTimeZone: expect.any(String),
+    });
 
     const channel = page.getByRole('listitem', { name: 'Ops webhook' });
     await channel.getByRole('button', { name: 'Send a test' }).click();
@@ -180,11 +185,23 @@ describe('The Alerts screen', () => {
 
     await channel.getByRole('button', { name: 'Change' }).click();
     const edit = page.getByRole('dialog', { name: 'Change Ops webhook' });
-    await edit.getByLabel('Summary report').selectOption({ label: 'Every week' });
+    await edit.getByLabel('Summary report').selectOption({ label: 'Every week (on Monday)' });
+    await edit.getByLabel('Summary hour').selectOption({ label: '08:00' });
+    const zone = edit.getByLabel('Summary time zone');
+    await zone.fill('Mars/Olympus_Mons');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await edit.getByText(/^must be a time zone such as/).waitFor();
+    await expect(zone.getAttribute('aria-invalid')).resolves.toBe('true');
+    await zone.fill('Europe/Warsaw');
     await edit.getByRole('button', { name: 'Save changes' }).click();
     await page.getByText('“Ops webhook” was saved.').waitFor();
-    await channel.getByText('A summary every week.').waitFor();
-    expect((await t.gql(CHANNELS)).data.notificationChannels[0].rules).toEqual({ runFailed: true, summary: 'WEEKLY' });
+    await channel.getByText('A summary every Monday at 08:00 Europe/Warsaw.').waitFor();
+    expect((await t.gql(CHANNELS)).data.notificationChannels[0].rules).toEqual({
+      runFailed: true,
+      summary: 'WEEKLY',
+      summaryHour: 8,
+      summaryTimeZone: 'Europe/Warsaw',
+    });
 
     await channel.getByRole('button', { name: 'Delete Ops webhook' }).click();
     await page.getByRole('dialog', { name: 'Delete channel?' }).getByRole('button', { name: 'Delete channel' }).click();

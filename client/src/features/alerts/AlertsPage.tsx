@@ -34,8 +34,13 @@ function describeRules(channel: Channel): string {
     r.tokenExpiringWithinDays !== null && `tokens expiring within ${r.tokenExpiringWithinDays} days`,
     r.staleAfterHours !== null && `repositories without a backup for ${r.staleAfterHours} hours`,
   ].filter((x): x is string => !!x);
+  const at = `at ${String(r.summaryHour).padStart(2, '0')}:00 ${r.summaryTimeZone}`;
   const summary =
-    r.summary === 'DAILY' ? ' A summary every day.' : r.summary === 'WEEKLY' ? ' A summary every week.' : '';
+    r.summary === 'DAILY'
+      ? ` A summary every day ${at}.`
+      : r.summary === 'WEEKLY'
+        ? ` A summary every Monday ${at}.`
+        : '';
   return `${told.length > 0 ? `Told about ${told.join(', ')}.` : 'Told about nothing.'}${summary}`;
 }
 

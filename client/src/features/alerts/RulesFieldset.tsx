@@ -18,6 +18,8 @@ export interface RulesDraft extends Pick<Rules, Switch> {
   tokenExpiringWithinDays: string;
   staleAfterHours: string;
   summary: '' | SummaryCadence;
+  summaryHour: string;
+  summaryTimeZone: string;
 }
 
 const SWITCHES: { key: Switch; label: string }[] = [
@@ -43,6 +45,8 @@ export function rulesDraftOf(rules: Rules | null): RulesDraft {
     tokenExpiringWithinDays: rules ? String(rules.tokenExpiringWithinDays ?? '') : '14',
     staleAfterHours: rules ? String(rules.staleAfterHours ?? '') : '48',
     summary: rules?.summary ?? '',
+    summaryHour: String(rules?.summaryHour ?? 0),
+    summaryTimeZone: rules?.summaryTimeZone ?? browserTimeZone(),
   };
 }
 
@@ -55,8 +59,23 @@ export function rulesInputOf(d: RulesDraft): AlertRulesInput {
     tokenExpiringWithinDays: number(d.tokenExpiringWithinDays),
     staleAfterHours: number(d.staleAfterHours),
     summary: d.summary || null,
+    summaryHour: number(d.summaryHour),
+    summaryTimeZone: d.summaryTimeZone.trim() || null,
   };
 }
+
+/** A new channel's summaries follow the clock of the person setting it up. */
+function browserTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** The zones the browser knows, to pick from (typing any IANA name works too). */
+function timeZones(): string[] {
+  const intl = Intl as unknown as { supportedValuesOf?: (key: string) => string[] };
+  return intl.supportedValuesOf?.('timeZone') ?? ['UTC'];
+}
+
+const HOURS = Array.from({ length: 24 }, (_, h) => h);
 
 export function RulesFieldset({
   rules,
@@ -98,15 +117,49 @@ export function RulesFieldset({
       </Field>
       <Field
         label="Summary report"
-        hint="Per organization: runs, failures, new and deleted repositories, storage growth. Days and weeks end at midnight UTC; weeks on Monday."
+        hint="Per organization: runs, failures, new and deleted repositories, storage growth."
         error={errors['rules.summary']}
       >
         <select value={rules.summary} onChange={(e) => set({ summary: e.target.value as RulesDraft['summary'] })}>
           <option value="">No summary</option>
           <option value="DAILY">Every day</option>
-          <option value="WEEKLY">Every week</option>
+          <option value="WEEKLY">Every week (on Monday)</option>
         </select>
       </Field>
+      {rules.summary ? (
+        <div className="row summary-when">
+          <Field
+            label="Summary hour"
+            hint="The day ends, and its summary is sent, at this hour."
+            error={errors['rules.summaryHour']}
+          >
+            <select value={rules.summaryHour} onChange={(e) => set({ summaryHour: e.target.value })}>
+              {HOURS.map((h) => (
+                <option key={h} value={String(h)}>
+                  {String(h).padStart(2, '0')}:00
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field
+            label="Summary time zone"
+            hint="For example Europe/Warsaw or UTC."
+            error={errors['rules.summaryTimeZone']}
+          >
+            <input
+              value={rules.summaryTimeZone}
+              onChange={(e) => set({ summaryTimeZone: e.target.value })}
+              autoComplete="off"
+              list="time-zones"
+            />
+          </Field>
+          <datalist id="time-zones">
+            {timeZones().map((zone) => (
+              <option key={zone} value={zone} />
+            ))}
+          </datalist>
+        </div>
+      ) : null}
       <p className="muted">When many things fail at once, they arrive together in one digest rather than one by one.</p>
     </fieldset>
   );
