@@ -150,6 +150,16 @@ async function tablesThatDoNotFit(page: Page): Promise<string[]> {
   });
 }
 
+/** What inside a dialog ends past its right edge, or past the screen's (named so a failure says where). */
+async function cutOnTheRight(dialog: ReturnType<Page['getByRole']>): Promise<string[]> {
+  return dialog.evaluate((el) => {
+    const right = Math.min(el.getBoundingClientRect().right, document.documentElement.clientWidth);
+    return Array.from(el.querySelectorAll('*'))
+      .filter((c) => c.getBoundingClientRect().width > 0 && c.getBoundingClientRect().right > right + 0.5)
+      .map((c) => `${c.tagName.toLowerCase()}: ${(c.textContent ?? '').slice(0, 40)}`);
+  });
+}
+
 describe('At 390 px (a phone)', () => {
   it('folds the navigation behind Menu, which opens and closes, and a chosen screen closes it', async () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, '/');
@@ -234,6 +244,29 @@ describe('At 390 px (a phone)', () => {
     const { documentWidth, viewport } = await overflow(page);
     expect(documentWidth).toBeLessThanOrEqual(viewport);
     await screenshot(page, 'narrow-390-restore-dialog');
+    await context.close();
+  });
+  it('fits the new-channel form and a new API token in the screen', async () => {
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, '/alerts');
+    await page.setViewportSize(PHONE);
+    await page.getByRole('button', { name: 'Add channel' }).click();
+    const channel = page.getByRole('dialog', { name: 'Add a notification channel' });
+    await channel.getByLabel('Summary report').selectOption('DAILY');
+    await channel.getByLabel('Summary time zone').waitFor();
+    expect(await cutOnTheRight(channel)).toEqual([]);
+    await screenshot(page, 'narrow-390-add-channel');
+    await channel.getByRole('button', { name: 'Cancel' }).click();
+
+    await open(page, '/api-tokens', /API tokens/);
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const create = page.getByRole('dialog', { name: 'Create an API token' });
+    expect(await cutOnTheRight(create)).toEqual([]);
+    await create.getByLabel('Name').fill('a phone-width token');
+    await create.getByRole('button', { name: 'Create token' }).click();
+    await page.getByLabel('New API token').waitFor();
+    const { documentWidth, viewport, culprits } = await overflow(page);
+    expect({ documentWidth, culprits }).toEqual({ documentWidth: viewport, culprits: [] });
+    await screenshot(page, 'narrow-390-new-api-token');
     await context.close();
   });
 });
