@@ -25,6 +25,7 @@ import { OAuthAttempts } from './connections/oauth-attempts.js';
 import { OAUTH_CALLBACK_PATH } from './connections/oauth.routes.js';
 import { CredentialService } from './credentials/credential.service.js';
 import type { SecretBox } from './credentials/secret-box.js';
+import { NeedsAttentionService } from './dashboard/needs-attention.service.js';
 import { StorageHistoryService } from './dashboard/storage-history.service.js';
 import { GitbeakerClientFactory } from './gitlab/gitbeaker.adapter.js';
 import { GitLabHttp } from './gitlab/gitlab-http.js';
@@ -86,6 +87,8 @@ export interface Services {
   drills: DrillService;
   drillScheduler: DrillScheduler;
   storageHistory: StorageHistoryService;
+  /** The dashboard's list of what needs attention. */
+  needsAttention: NeedsAttentionService;
   storages: StorageService;
   /** Event-driven backups: the organization option and its group webhook. */
   eventHooks: EventHookService;
@@ -154,6 +157,7 @@ export function buildServices(given: ServiceInfrastructure): Services {
     drills: restore.drills,
     drillScheduler: restore.drillScheduler,
     storageHistory: new StorageHistoryService(dataSource, clock),
+    needsAttention: new NeedsAttentionService(dataSource, clock),
     storages: backup.storages,
     eventHooks: people.eventHooks,
     anomalies: backup.anomalies,

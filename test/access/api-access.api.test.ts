@@ -34,6 +34,12 @@ const OPERATIONS: { name: string; query: string; allowed: string[] }[] = [
   { name: 'credentials', query: '{ credentials { id } }', allowed: ['ADMIN', 'BACKUP_OPERATOR', 'RESTORE_OPERATOR'] },
   { name: 'apiTokens', query: '{ apiTokens { id } }', allowed: ['ADMIN'] },
   {
+    name: 'needsAttention',
+    query: '{ needsAttention { kind } }',
+    allowed: ['ADMIN', 'BACKUP_OPERATOR', 'RESTORE_OPERATOR', 'VIEWER'],
+  },
+  { name: 'auditEvents', query: '{ auditEvents { totalCount } }', allowed: ['ADMIN'] },
+  {
     name: 'createCredential',
     query: 'mutation { createCredential(input: { name: "c-ROLE", kind: PASSWORD, secret: "s3cret-value" }) { id } }',
     allowed: ['ADMIN'],

@@ -15,6 +15,8 @@ import { aUser } from '../support/gitlab-seed.js';
  */
 const PAGE_OF_50_BOUND = 6;
 const OVERVIEW_BOUND = 5;
+/** runs, connections, drills, replica copies, verifications, stale repositories, anomalies */
+const NEEDS_ATTENTION_BOUND = 7;
 
 const DETAIL = `query($id: ID!, $first: Int) { organization(id: $id) {
   id name repositoryCounts { total protected unprotected deletedUpstream }
@@ -137,5 +139,22 @@ describe('statements per operation', () => {
     expect(all.result.data.connections).toHaveLength(2);
     expect(all.statements.length).toBe(one.statements.length);
     expect(all.statements.length).toBeLessThanOrEqual(OVERVIEW_BOUND);
+  });
+
+  it(`lists what needs attention across every organization in ${NEEDS_ATTENTION_BOUND} statements, however many items there are`, async () => {
+    const query = `{ needsAttention { kind organizationId repositoryId } }`;
+    const none = await measure(() => api.gql(query));
+    expect(none.result.errors).toBeUndefined();
+    expect(none.result.data.needsAttention).toEqual([]);
+    // Every repository of both organizations silent for three days: stale, up to 50 listed.
+    await seeder.app.dataSource.query(`UPDATE snapshots SET created_at = created_at - interval '3 days'`);
+    await seeder.app.dataSource.query(`UPDATE repositories SET discovered_at = discovered_at - interval '4 days'`);
+    const many = await measure(() => api.gql(query));
+    const items = many.result.data.needsAttention as { kind: string; organizationId: string }[];
+    expect(items).toHaveLength(50);
+    expect(new Set(items.map((i) => i.kind))).toEqual(new Set(['REPOSITORY_STALE']));
+    expect(new Set(items.map((i) => i.organizationId))).toEqual(new Set([acme.organizationId, beta.organizationId]));
+    expect(many.statements.length).toBe(none.statements.length);
+    expect(many.statements.length).toBeLessThanOrEqual(NEEDS_ATTENTION_BOUND);
   });
 });

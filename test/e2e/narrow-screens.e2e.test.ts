@@ -59,6 +59,19 @@ beforeAll(async () => {
     },
   });
   expect(credential.errors).toBeUndefined();
+  // A channel on the Alerts screen, so the phone shows one with its rules and buttons.
+  const channel = await t.gql(
+    `mutation($i: NotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`,
+    {
+      i: {
+        kind: 'EMAIL',
+        name: 'On-call e-mail for the whole operations team',
+        email: { host: 'smtp.example.com', from: 'labkeeper@example.com', to: ['oncall-team@example.com'] },
+        rules: { summary: 'WEEKLY' },
+      },
+    },
+  );
+  expect(channel.errors).toBeUndefined();
   browser = await launchBrowser();
 });
 
@@ -83,6 +96,9 @@ const screens = (): { name: string; path: string; heading: RegExp }[] => [
   { name: 'restore', path: `/restores/${restoreId}`, heading: /Restore/ },
   { name: 'password-manager', path: '/password-manager', heading: /Password Manager/ },
   { name: 'workers', path: '/workers', heading: /Workers/ },
+  { name: 'alerts', path: '/alerts', heading: /Alerts/ },
+  { name: 'api-tokens', path: '/api-tokens', heading: /API tokens/ },
+  { name: 'audit-log', path: '/audit-log', heading: /Audit log/ },
 ];
 
 async function open(page: Page, path: string, heading: RegExp) {
@@ -131,6 +147,16 @@ async function tablesThatDoNotFit(page: Page): Promise<string[]> {
       if (!fits) bad.push(table.getAttribute('aria-label') ?? table.querySelector('caption')?.textContent ?? 'table');
     }
     return bad;
+  });
+}
+
+/** What inside a dialog ends past its right edge, or past the screen's (named so a failure says where). */
+async function cutOnTheRight(dialog: ReturnType<Page['getByRole']>): Promise<string[]> {
+  return dialog.evaluate((el) => {
+    const right = Math.min(el.getBoundingClientRect().right, document.documentElement.clientWidth);
+    return Array.from(el.querySelectorAll('*'))
+      .filter((c) => c.getBoundingClientRect().width > 0 && c.getBoundingClientRect().right > right + 0.5)
+      .map((c) => `${c.tagName.toLowerCase()}: ${(c.textContent ?? '').slice(0, 40)}`);
   });
 }
 
@@ -218,6 +244,29 @@ describe('At 390 px (a phone)', () => {
     const { documentWidth, viewport } = await overflow(page);
     expect(documentWidth).toBeLessThanOrEqual(viewport);
     await screenshot(page, 'narrow-390-restore-dialog');
+    await context.close();
+  });
+  it('fits the new-channel form and a new API token in the screen', async () => {
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, '/alerts');
+    await page.setViewportSize(PHONE);
+    await page.getByRole('button', { name: 'Add channel' }).click();
+    const channel = page.getByRole('dialog', { name: 'Add a notification channel' });
+    await channel.getByLabel('Summary report').selectOption('DAILY');
+    await channel.getByLabel('Summary time zone').waitFor();
+    expect(await cutOnTheRight(channel)).toEqual([]);
+    await screenshot(page, 'narrow-390-add-channel');
+    await channel.getByRole('button', { name: 'Cancel' }).click();
+
+    await open(page, '/api-tokens', /API tokens/);
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const create = page.getByRole('dialog', { name: 'Create an API token' });
+    expect(await cutOnTheRight(create)).toEqual([]);
+    await create.getByLabel('Name').fill('a phone-width token');
+    await create.getByRole('button', { name: 'Create token' }).click();
+    await page.getByLabel('New API token').waitFor();
+    const { documentWidth, viewport, culprits } = await overflow(page);
+    expect({ documentWidth, culprits }).toEqual({ documentWidth: viewport, culprits: [] });
+    await screenshot(page, 'narrow-390-new-api-token');
     await context.close();
   });
 });

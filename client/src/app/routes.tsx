@@ -1,5 +1,7 @@
 /** Every screen and its path. Pages receive path parameters as props. */
 import type { ReactElement } from 'react';
+import { AlertsPage } from '../features/alerts/AlertsPage';
+import { AuditPage } from '../features/audit/AuditPage';
 import { ConnectionsPage } from '../features/connections/ConnectionsPage';
 import { PasswordManagerPage } from '../features/credentials/PasswordManagerPage';
 import { DashboardPage } from '../features/dashboard/DashboardPage';
@@ -12,6 +14,7 @@ import { RestorePage } from '../features/restore/RestorePage';
 import { RunHistoryPage } from '../features/runs/RunHistoryPage';
 import { RunPage } from '../features/runs/RunPage';
 import { SnapshotsPage } from '../features/snapshots/SnapshotsPage';
+import { ApiTokensPage } from '../features/tokens/ApiTokensPage';
 import { WorkersPage } from '../features/workers/WorkersPage';
 
 export interface RouteDefinition {
@@ -42,6 +45,9 @@ export const ROUTES: RouteDefinition[] = [
   { pattern: '/restores/:id', title: 'Restore', render: (p) => <RestorePage id={p.id} /> },
   { pattern: '/password-manager', title: 'Password Manager', render: () => <PasswordManagerPage /> },
   { pattern: '/workers', title: 'Workers', render: () => <WorkersPage /> },
+  { pattern: '/api-tokens', title: 'API tokens', render: () => <ApiTokensPage /> },
+  { pattern: '/audit-log', title: 'Audit log', render: () => <AuditPage /> },
+  { pattern: '/alerts', title: 'Alerts', render: () => <AlertsPage /> },
 ];
 
 /** The main navigation, in order. */
@@ -52,4 +58,7 @@ export const NAVIGATION: { to: string; label: string }[] = [
   { to: '/connections', label: 'Connections' },
   { to: '/password-manager', label: 'Password Manager' },
   { to: '/workers', label: 'Workers' },
+  { to: '/alerts', label: 'Alerts' },
+  { to: '/api-tokens', label: 'API tokens' },
+  { to: '/audit-log', label: 'Audit log' },
 ];

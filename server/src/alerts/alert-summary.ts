@@ -1,6 +1,7 @@
 /**
  * The scheduled summary report: for a channel whose `summary` rule is DAILY or WEEKLY, one message
- * per period (UTC days; weeks from Monday) once the period is over, with a section per
+ * per period once the period is over — days that end at the channel's `summaryHour` in its
+ * `summaryTimeZone` (midnight UTC unless set), weeks that end at that hour on Monday — with a section per
  * organization: backup runs by status, failed repositories, repositories new and deleted upstream,
  * and storage growth (bytes of the kept snapshots created in the period, and in total at its end).
  * Its key names the channel and the period, so it is sent once however often it is evaluated.
@@ -8,15 +9,52 @@
 import type { DataSource } from 'typeorm';
 import type { Occurrence } from './alert-rules.js';
 import type { SummaryCadence } from './alert.entity.js';
+import { addDays, localParts, weekdayOf, zonedInstant, type CivilDate } from '../shared/zoned-time.js';
 
 const DAY_MS = 86_400_000;
 
-/** The last complete period before `now`: yesterday, or last week (Monday to Monday, UTC). */
-export function lastPeriod(cadence: SummaryCadence, now: Date): { start: Date; end: Date } {
-  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  if (cadence === 'DAILY') return { start: new Date(today - DAY_MS), end: new Date(today) };
-  const monday = today - ((now.getUTCDay() + 6) % 7) * DAY_MS;
-  return { start: new Date(monday - 7 * DAY_MS), end: new Date(monday) };
+/** When a channel's days end: an hour of the wall clock in a time zone (midnight UTC by default). */
+export interface SummaryClock {
+  hour: number;
+  timeZone: string;
+}
+
+export const UTC_MIDNIGHT: SummaryClock = { hour: 0, timeZone: 'UTC' };
+
+/**
+ * The last complete period before `now`: the day that ended at the latest `hour` (in `timeZone`),
+ * or the week that ended at that hour on the latest Monday. Boundaries are wall-clock times, so a
+ * day across a daylight-saving change lasts 23 or 25 hours.
+ */
+export function lastPeriod(
+  cadence: SummaryCadence,
+  now: Date,
+  clock: SummaryClock = UTC_MIDNIGHT,
+): { start: Date; end: Date } {
+  const at = (date: CivilDate) => zonedInstant(date, clock.hour, 0, clock.timeZone);
+  const { year, month, day: date } = localParts(now, clock.timeZone);
+  const today: CivilDate = { year, month, day: date };
+  if (cadence === 'DAILY') {
+    const endDay = at(today) <= now ? today : addDays(today, -1);
+    return { start: at(addDays(endDay, -1)), end: at(endDay) };
+  }
+  let monday = addDays(today, -((weekdayOf(today) + 6) % 7));
+  if (at(monday) > now) monday = addDays(monday, -7);
+  return { start: at(addDays(monday, -7)), end: at(monday) };
+}
+
+/** How the report names its period: days at midnight by date, otherwise with the hour; always with the zone. */
+function spanOf(cadence: SummaryCadence, period: { start: Date; end: Date }, clock: SummaryClock): string {
+  const local = (d: Date) => {
+    const p = localParts(d, clock.timeZone);
+    const date = `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+    return clock.hour === 0 ? date : `${date} ${String(p.hour).padStart(2, '0')}:00`;
+  };
+  if (clock.hour !== 0) return `${local(period.start)} to ${local(period.end)}`;
+  // At midnight a day is its date, and a week runs from its first day to its last.
+  return cadence === 'DAILY'
+    ? local(period.start)
+    : `${local(period.start)} to ${local(new Date(period.end.getTime() - DAY_MS / 2))}`;
 }
 
 interface OrganizationFigures {
@@ -30,8 +68,6 @@ interface OrganizationFigures {
   snapshots_added: number;
   stored_bytes: number;
 }
-
-const day = (d: Date) => d.toISOString().slice(0, 10);
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -50,6 +86,7 @@ export async function summaryOccurrence(
   channel: { id: string; name: string; organizationId: string | null },
   cadence: SummaryCadence,
   period: { start: Date; end: Date },
+  clock: SummaryClock = UTC_MIDNIGHT,
 ): Promise<Occurrence> {
   const orgs = await db.query<OrganizationFigures[]>(
     `SELECT o.id, o.full_path,
@@ -65,9 +102,8 @@ export async function summaryOccurrence(
      FROM organizations o WHERE ($3::uuid IS NULL OR o.id = $3) ORDER BY o.full_path`,
     [period.start, period.end, channel.organizationId],
   );
-  const span =
-    cadence === 'DAILY' ? day(period.start) : `${day(period.start)} to ${day(new Date(period.end.getTime() - DAY_MS))}`;
-  const lines = [`Labkeeper ${cadence.toLowerCase()} summary for ${span} (UTC).`];
+  const span = spanOf(cadence, period, clock);
+  const lines = [`Labkeeper ${cadence.toLowerCase()} summary for ${span} (${clock.timeZone}).`];
   if (orgs.length === 0) lines.push('', 'No organization is connected.');
   let failures = 0;
   for (const o of orgs) {
@@ -103,6 +139,7 @@ export async function summaryOccurrence(
     link: `${publicUrl}/`,
     details: {
       cadence,
+      timeZone: clock.timeZone,
       periodStart: period.start.toISOString(),
       periodEnd: period.end.toISOString(),
       organizations: orgs.map((o) => ({

@@ -24,8 +24,12 @@ export interface AlertRules {
   syncFailed?: boolean;
   /** A replica copy that FAILED, a snapshot whose verification FAILED (absent: on). */
   storageErrors?: boolean;
-  /** A summary report after each UTC day or week (absent: none). */
+  /** A summary report after each day or week (absent: none). */
   summary?: SummaryCadence | null;
+  /** The hour (0–23, in summaryTimeZone) at which a day or week ends and its summary is sent (absent: 0). */
+  summaryHour?: number;
+  /** The IANA time zone of summaryHour and of the summary's days (absent: UTC). */
+  summaryTimeZone?: string;
 }
 
 /** A channel's settings; its one secret (signing secret, Slack or heartbeat URL, SMTP password) is a credential. */

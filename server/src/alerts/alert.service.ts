@@ -135,22 +135,24 @@ export class AlertService {
 
   /**
    * The `alerts.summarize` job: each channel with a DAILY or WEEKLY summary gets the report of the
-   * last complete period once (its key names channel and period), if the period ended after the
+   * last complete period (ending at its summary hour, in its time zone) once (its key names channel and period), if the period ended after the
    * channel was created.
    */
   async summarize(): Promise<number> {
     const now = this.clock.now();
     let sent = 0;
     for (const channel of await this.enabledChannels()) {
-      const cadence = rulesOf(channel.rules).summary;
+      const rules = rulesOf(channel.rules);
+      const cadence = rules.summary;
       if (channel.kind === 'HEARTBEAT' || !cadence) continue;
-      const period = lastPeriod(cadence, now);
+      const clock = { hour: rules.summaryHour, timeZone: rules.summaryTimeZone };
+      const period = lastPeriod(cadence, now, clock);
       if (period.end <= channel.createdAt) continue;
       const key = `summary:${channel.id}:${cadence}:${period.start.toISOString()}`;
       const [done] = await this.dataSource.query<unknown[]>(`SELECT 1 FROM alerts WHERE key = $1`, [key]);
       if (done) continue;
       sent += await this.raiseFor(
-        await summaryOccurrence(this.dataSource, this.options.publicUrl, channel, cadence, period),
+        await summaryOccurrence(this.dataSource, this.options.publicUrl, channel, cadence, period, clock),
         [channel],
       );
     }

@@ -86,6 +86,21 @@ export class AlertRulesInput {
   })
   @IsOptional()
   summary?: SummaryCadence | null;
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'The hour (0–23, in summaryTimeZone) at which each day (and each week, on Monday) ends and its summary is sent (default 0; null: 0)',
+  })
+  @IsOptional()
+  summaryHour?: number | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The IANA time zone of summaryHour and of the summary's days, e.g. Europe/Warsaw (default UTC; null: UTC)",
+  })
+  @IsOptional()
+  @MaxLength(64)
+  summaryTimeZone?: string | null;
 }
 
 @InputType({ description: 'The SMTP server, sender and recipients of an EMAIL channel.' })

@@ -17,6 +17,11 @@ export class AlertRules {
   @Field() syncFailed!: boolean;
   @Field() storageErrors!: boolean;
   @Field(() => SummaryCadence, { nullable: true }) summary!: SummaryCadence | null;
+  @Field(() => Int, {
+    description: 'The hour (0–23, in summaryTimeZone) at which a day or week ends and its summary is sent',
+  })
+  summaryHour!: number;
+  @Field({ description: "The IANA time zone of summaryHour and of the summary's days" }) summaryTimeZone!: string;
 }
 
 @ObjectType({ description: 'An EMAIL channel without its password.' })

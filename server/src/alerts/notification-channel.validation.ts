@@ -1,6 +1,7 @@
 /** A notification channel's input, checked before anything is saved: every bad field named at once. */
 import { caCertificateProblem } from '../shared/ca-certificate.js';
 import { validationError } from '../shared/errors.js';
+import { canonicalTimeZone } from '../shared/zoned-time.js';
 import {
   CHANNEL_KINDS,
   EMAIL_SECURITY,
@@ -51,6 +52,8 @@ export const DEFAULT_RULES: Required<AlertRules> = {
   syncFailed: true,
   storageErrors: true,
   summary: null,
+  summaryHour: 0,
+  summaryTimeZone: 'UTC',
 };
 
 /** A channel's rules with the defaults of rules added after it was saved. */
@@ -171,6 +174,15 @@ export function checkChannel(
       if (value === null || (SUMMARY_CADENCES as readonly unknown[]).includes(value))
         rules.summary = value as SummaryCadence | null;
       else fields['rules.summary'] = `must be one of ${SUMMARY_CADENCES.join(', ')}, or null for none`;
+    } else if (rule === 'summaryHour') {
+      if (value === null) rules.summaryHour = DEFAULT_RULES.summaryHour;
+      else if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 23)
+        fields['rules.summaryHour'] = 'must be a whole hour from 0 to 23';
+      else rules.summaryHour = value as number;
+    } else if (rule === 'summaryTimeZone') {
+      const zone = value === null ? DEFAULT_RULES.summaryTimeZone : canonicalTimeZone(String(value));
+      if (zone) rules.summaryTimeZone = zone;
+      else fields['rules.summaryTimeZone'] = 'must be a time zone such as Europe/Warsaw, America/New_York or UTC';
     } else if (rule === 'tokenExpiringWithinDays' || rule === 'staleAfterHours') {
       const max = rule === 'tokenExpiringWithinDays' ? 365 : 8760;
       if (value === null) rules[rule] = null;

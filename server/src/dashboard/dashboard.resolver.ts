@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, ID, Int, Query, Resolver } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
-import { StoragePoint } from './dashboard.type.js';
+import { AttentionItem, StoragePoint } from './dashboard.type.js';
 
 @Resolver()
 export class DashboardResolver {
@@ -15,5 +15,14 @@ export class DashboardResolver {
     @Arg('days', () => Int, { nullable: true }) days?: number | null,
   ): Promise<StoragePoint[]> {
     return services.storageHistory.history({ organizationId, days });
+  }
+
+  @Authorized()
+  @Query(() => [AttentionItem], {
+    description:
+      'What needs attention across every organization, worst kinds first: runs that did not succeed, connections, failed drills, storage errors, stale repositories, anomalies.',
+  })
+  async needsAttention(@Ctx() { services }: GraphQLContext): Promise<AttentionItem[]> {
+    return services.needsAttention.list();
   }
 }

@@ -1,7 +1,8 @@
 /**
- * The dashboard: protected and unprotected repositories across organizations, each
- * organization's last backup run (kept current by its backupProgress subscription), the
- * connections that need attention, and storage growth over the last 30 days.
+ * The dashboard: protected and unprotected repositories across organizations, what needs
+ * attention (each problem with what to do), each organization's last backup run (kept current by
+ * its backupProgress subscription), the connections that need attention, and storage growth over
+ * the last 30 days.
  */
 import { useQuery, useSubscription } from 'urql';
 import { Link } from '../../app/router';
@@ -14,6 +15,7 @@ import { formatBytes, formatDateTime, formatRelative } from '../../ui/format';
 import { Empty, ErrorNotice, Loading } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
 import { METHOD_LABELS } from '../connections/ConnectionsPage';
+import { NeedsAttention } from './NeedsAttention';
 import { StorageChart } from './StorageChart';
 
 export function DashboardPage() {
@@ -29,6 +31,11 @@ export function DashboardPage() {
   );
   const attention = (result.data?.connections ?? []).filter(
     (c) => ['ERROR', 'EXPIRED'].includes(c.status) || c.warnings.length > 0,
+  );
+  // A connection shown in its own card below is not listed twice.
+  const shownConnections = new Set(attention.map((c) => c.id));
+  const problems = (result.data?.needsAttention ?? []).filter(
+    (item) => !item.connectionId || !shownConnections.has(item.connectionId),
   );
   const history = result.data?.storageHistory ?? [];
   const stored = history.length > 0 ? history[history.length - 1].storedBytes : 0;
@@ -83,6 +90,8 @@ export function DashboardPage() {
               </div>
             </div>
           </div>
+
+          <NeedsAttention items={problems} />
 
           {attention.length > 0 ? (
             <section aria-labelledby="attention-title" className="card card-attention">
