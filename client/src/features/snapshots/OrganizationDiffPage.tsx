@@ -20,13 +20,13 @@ type Entry = OrganizationDiffQuery['organizationDiff']['entries'][number];
 const dayOf = (date: Date) =>
   `${date.getFullYear()}-${String(date.getMonth() + 1).padStart(2, '0')}-${String(date.getDate()).padStart(2, '0')}`;
 
-/** The end of a local day as an instant; today's end is now (nothing is known past it). */
-function endOf(day: string): string | null {
+/** The end of a local day as an instant; today's end is `now` (nothing is known past it). */
+function endOf(day: string, now: number): string | null {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
   if (!match) return null;
   const end = new Date(Number(match[1]), Number(match[2]) - 1, Number(match[3]), 23, 59, 59, 999);
   if (Number.isNaN(end.getTime())) return null;
-  return new Date(Math.min(end.getTime(), Date.now())).toISOString();
+  return new Date(Math.min(end.getTime(), now)).toISOString();
 }
 
 export function OrganizationDiffPage({ organizationId }: { organizationId: string }) {
@@ -37,8 +37,10 @@ export function OrganizationDiffPage({ organizationId }: { organizationId: strin
   const toDay = search.get('to') ?? today;
   const [draft, setDraft] = useState({ from: fromDay, to: toDay });
   const [formError, setFormError] = useState<string | null>(null);
-  const from = endOf(fromDay);
-  const to = endOf(toDay);
+  // Fixed while the page shows one answer (a new clock reading per render would be a new query each time).
+  const [now, setNow] = useState(() => Date.now());
+  const from = endOf(fromDay, now);
+  const to = endOf(toDay, now);
   const isValid = from !== null && to !== null && fromDay < toDay;
   const [result] = useQuery({
     query: OrganizationDiffDocument,
@@ -49,10 +51,11 @@ export function OrganizationDiffPage({ organizationId }: { organizationId: strin
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (!endOf(draft.from) || !endOf(draft.to)) return setFormError('Enter both days.');
+    if (!endOf(draft.from, now) || !endOf(draft.to, now)) return setFormError('Enter both days.');
     if (draft.from >= draft.to) return setFormError('Pick a later day than the first one.');
     if (draft.from > today) return setFormError('Pick a day that has passed.');
     setFormError(null);
+    setNow(Date.now());
     navigate(`/organizations/${organizationId}/changes?from=${draft.from}&to=${draft.to}`, { replace: true });
   };
 

@@ -192,8 +192,8 @@ function RecordList({
     <ul className="diff-list" aria-label={title}>
       {records.map((r) => (
         <li key={r.key}>
-          <span className="muted">{title}:</span> {r.label ?? `#${r.key}`}
-          {r.label && r.label !== r.key ? <span className="muted"> (#{r.key})</span> : null}
+          <span className="muted">{title}:</span> {r.label ?? `id ${r.key}`}
+          {r.label && r.label !== r.key ? <span className="muted"> (id {r.key})</span> : null}
           {r.fields.length > 0 ? (
             <>
               {' '}
