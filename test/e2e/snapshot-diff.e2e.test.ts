@@ -150,3 +150,24 @@ it('says plainly when the first day is not before the second', async () => {
   await page.getByText('Pick a later day than the first one.').waitFor();
   await context.close();
 });
+
+it("says plainly that nothing changed between the group's two snapshots", async () => {
+  const snapshots: { id: string }[] = await t.app.dataSource.query(
+    `SELECT id FROM snapshots WHERE group_id IS NOT NULL AND organization_id = $1 ORDER BY created_at, id`,
+    [organizationId],
+  );
+  expect(snapshots).toHaveLength(2);
+  const [older, newer] = snapshots.map((s) => s.id);
+  const { context, page } = await signedIn(
+    browser,
+    t.url,
+    t.adminToken,
+    `/snapshots/compare?from=${older}&to=${newer}`,
+  );
+  await page.getByRole('heading', { level: 1, name: 'Changes in a group' }).waitFor();
+  await page.getByRole('status').filter({ hasText: 'Nothing changed between these two snapshots' }).waitFor();
+  expect(await page.getByRole('region', { name: 'Metadata' }).count()).toBe(0);
+  // Epics need a paid tier: skipped on both sides, so not compared, and said so.
+  await page.getByText('Not compared: epics (not captured in the earlier snapshot: skipped).').waitFor();
+  await context.close();
+});

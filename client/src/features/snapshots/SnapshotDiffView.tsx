@@ -20,21 +20,40 @@ type TypeDiff = Diff['metadata'][number];
 
 const hasChanges = (m: TypeDiff) => m.addedCount + m.removedCount + m.changedCount > 0;
 
+/** No ref moved and no compared metadata type changed (types not compared are listed apart). */
 export function isEmptyDiff(diff: Diff): boolean {
   return (
     diff.added.length + diff.removed.length + diff.moved.length === 0 &&
-    diff.metadata.every((m) => m.isCompared && !hasChanges(m))
+    diff.metadata.every((m) => !m.isCompared || !hasChanges(m))
   );
 }
 
+/** "not captured in the later snapshot (FAILED)" → "not captured in the later snapshot: failed". */
+const plainReason = (reason: string | null | undefined) =>
+  (reason ?? 'not captured in both snapshots').replace(
+    / \(([A-Z_]+)\)$/,
+    (_m, status: string) => `: ${status.toLowerCase()}`,
+  );
+
 export function SnapshotDiffView({ diff }: { diff: Diff }) {
   const forced = diff.moved.filter((m) => m.isForced);
+  const notCompared = diff.metadata.filter((m) => !m.isCompared);
   if (isEmptyDiff(diff)) {
     return (
-      <Notice kind="success">
-        Nothing changed between these two snapshots: the same branches and tags at the same commits, and the same
-        metadata.
-      </Notice>
+      <>
+        <Notice kind="success">
+          Nothing changed between these two snapshots:{' '}
+          {diff.repositoryId
+            ? 'the same branches and tags at the same commits, and the same metadata.'
+            : 'the same metadata.'}
+        </Notice>
+        {notCompared.length > 0 ? (
+          <p className="muted">
+            Not compared:{' '}
+            {notCompared.map((m) => `${metadataTypeInSentence(m.type)} (${plainReason(m.reason)})`).join('; ')}.
+          </p>
+        ) : null}
+      </>
     );
   }
   return (
@@ -52,7 +71,7 @@ export function SnapshotDiffView({ diff }: { diff: Diff }) {
           <p>The earlier snapshot still holds the old commits; restore it to get them back.</p>
         </div>
       ) : null}
-      <RefsSection diff={diff} />
+      {diff.repositoryId ? <RefsSection diff={diff} /> : null}
       <MetadataSection metadata={diff.metadata} />
     </div>
   );
@@ -147,7 +166,7 @@ function MetadataSection({ metadata }: { metadata: TypeDiff[] }) {
           <ul className="diff-list">
             {notCompared.map((m) => (
               <li key={m.type}>
-                {metadataTypeName(m.type)}: {m.reason ?? 'not captured in both snapshots'}
+                {metadataTypeName(m.type)}: {plainReason(m.reason)}
               </li>
             ))}
           </ul>
