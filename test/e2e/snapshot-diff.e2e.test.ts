@@ -165,6 +165,7 @@ it("says plainly that nothing changed between the group's two snapshots", async 
     `/snapshots/compare?from=${older}&to=${newer}`,
   );
   await page.getByRole('heading', { level: 1, name: 'Changes in a group' }).waitFor();
+  await page.getByRole('link', { name: 'What changed' }).waitFor(); // back to the organization's changes
   await page.getByRole('status').filter({ hasText: 'Nothing changed between these two snapshots' }).waitFor();
   expect(await page.getByRole('region', { name: 'Metadata' }).count()).toBe(0);
   // Epics need a paid tier: skipped on both sides, so not compared, and said so.

@@ -50,6 +50,11 @@ export function SnapshotDiffPage() {
           <OrganizationLink organizationId={repository.organizationId} /> /{' '}
           <Link to={`/repositories/${repository.id}/snapshots`}>Snapshots of {repository.pathWithNamespace}</Link>
         </p>
+      ) : diff?.groupId && result.data ? (
+        <p className="breadcrumbs">
+          <OrganizationLink organizationId={result.data.fromSnapshot.organizationId} /> /{' '}
+          <Link to={`/organizations/${result.data.fromSnapshot.organizationId}/changes`}>What changed</Link>
+        </p>
       ) : null}
       <div className="page-header">
         <h1 id="snapshot-diff-title">
