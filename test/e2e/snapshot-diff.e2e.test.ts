@@ -108,6 +108,8 @@ it('compares two snapshots picked on the timeline: the force-push in plain words
   await page.keyboard.press('ArrowUp');
   expect([await from.inputValue(), await to.inputValue()]).toEqual([newest, older]);
   const show = compare.getByRole('link', { name: 'Show what changed' });
+  await expectNoSidewaysScroll(page);
+  await screenshot(page, 'snapshot-compare-390');
   expect(await show.getAttribute('href')).toBe(`/snapshots/compare?from=${older}&to=${newest}`);
   await show.focus();
   await page.keyboard.press('Enter');
