@@ -13,6 +13,8 @@ import { PolicyPage } from '../features/policy/PolicyPage';
 import { RestorePage } from '../features/restore/RestorePage';
 import { RunHistoryPage } from '../features/runs/RunHistoryPage';
 import { RunPage } from '../features/runs/RunPage';
+import { OrganizationDiffPage } from '../features/snapshots/OrganizationDiffPage';
+import { SnapshotDiffPage } from '../features/snapshots/SnapshotDiffPage';
 import { SnapshotsPage } from '../features/snapshots/SnapshotsPage';
 import { ApiTokensPage } from '../features/tokens/ApiTokensPage';
 import { WorkersPage } from '../features/workers/WorkersPage';
@@ -40,8 +42,14 @@ export const ROUTES: RouteDefinition[] = [
     title: 'Run history',
     render: (p) => <RunHistoryPage organizationId={p.id} />,
   },
+  {
+    pattern: '/organizations/:id/changes',
+    title: 'What changed',
+    render: (p) => <OrganizationDiffPage organizationId={p.id} />,
+  },
   { pattern: '/runs/:id', title: 'Backup run', render: (p) => <RunPage id={p.id} /> },
   { pattern: '/repositories/:id/snapshots', title: 'Snapshots', render: (p) => <SnapshotsPage repositoryId={p.id} /> },
+  { pattern: '/snapshots/compare', title: 'Compare snapshots', render: () => <SnapshotDiffPage /> },
   { pattern: '/restores/:id', title: 'Restore', render: (p) => <RestorePage id={p.id} /> },
   { pattern: '/password-manager', title: 'Password Manager', render: () => <PasswordManagerPage /> },
   { pattern: '/workers', title: 'Workers', render: () => <WorkersPage /> },

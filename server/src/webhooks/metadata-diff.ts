@@ -8,6 +8,9 @@
  * listed as not compared, so a failed listing is never mistaken for records deleted upstream.
  * The `from` side is reduced to one short hash per field of each record, then the `to` side is
  * streamed against it, so a type is never held in memory as parsed records twice.
+ *
+ * Volatile fields (VOLATILE_FIELDS) are left out of the comparison: GitLab changes them on every
+ * push or page view, so they would mark the record changed in every diff and hide real changes.
  */
 import { createHash } from 'node:crypto';
 import type { Manifest, ManifestArtifact } from '../snapshot/manifest.js';
@@ -17,6 +20,16 @@ import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 
 /** Per list, at most this many record keys are returned (the counts are always complete). */
 export const MAX_LISTED_RECORDS = 200;
+
+/**
+ * Per metadata type, the top-level fields a diff ignores because GitLab moves them by itself:
+ * project_settings is `GET /projects/:id`, whose activity time, update time, statistics (sizes,
+ * commit count) and counters change with every push, issue or star. A real settings change still
+ * shows in the field that was changed; a record that differs only in these is not changed.
+ */
+export const VOLATILE_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  project_settings: ['last_activity_at', 'updated_at', 'statistics', 'open_issues_count', 'forks_count', 'star_count'],
+};
 
 export interface RecordChange {
   /** The record's GitLab id (or key, see the module comment), as text. */
@@ -105,11 +118,16 @@ async function typeDiff(
     );
   if (after?.status !== 'OK')
     return notCompared(after ? `not captured in the later snapshot (${after.status})` : 'not in the later snapshot');
+  const volatile = new Set(VOLATILE_FIELDS[type] ?? []);
   const old = new Map<string, { label: string | null; fields: Map<string, string> }>();
   for await (const record of records(deps, from, type))
     old.set(recordKey(type, record), {
       label: recordLabel(record),
-      fields: new Map(Object.entries(record).map(([k, v]) => [k, hash(v)])),
+      fields: new Map(
+        Object.entries(record)
+          .filter(([k]) => !volatile.has(k))
+          .map(([k, v]) => [k, hash(v)]),
+      ),
     });
   const diff: MetadataTypeDiff = { ...base, isCompared: true, reason: null };
   const list = (into: RecordChange[], change: RecordChange) => {
@@ -124,7 +142,7 @@ async function typeDiff(
       list(diff.added, { key, label: recordLabel(record), fields: [] });
       continue;
     }
-    const fields = new Set([...previous.fields.keys(), ...Object.keys(record)]);
+    const fields = new Set([...previous.fields.keys(), ...Object.keys(record).filter((f) => !volatile.has(f))]);
     const differing = [...fields].filter((f) => previous.fields.get(f) !== (f in record ? hash(record[f]) : undefined));
     if (differing.length > 0) {
       diff.changedCount++;

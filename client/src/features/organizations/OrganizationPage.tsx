@@ -70,6 +70,9 @@ export function OrganizationPage({ id }: { id: string }) {
         <Link to={`/organizations/${id}/runs`} className="button">
           Run history
         </Link>
+        <Link to={`/organizations/${id}/changes`} className="button">
+          What changed
+        </Link>
         <SyncNowButton sync={sync} />
         <button
           type="button"

@@ -21,6 +21,7 @@ import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
 import { RestoreDialog, type RestorableSnapshot } from '../restore/RestoreDialog';
 import { OrganizationLink } from '../organizations/OrganizationLink';
+import { CompareSnapshots } from './CompareSnapshots';
 
 const PAGE_SIZE = 20;
 
@@ -109,6 +110,7 @@ export function SnapshotsPage({ repositoryId }: { repositoryId: string }) {
           snapshots appear here when it ends. <Link to={`/runs/${running[0][0]}`}>Watch the run</Link>
         </div>
       ) : null}
+      <CompareSnapshots snapshots={known} />
       <KnownSnapshots.Provider value={knownValue}>
         <ol className="timeline snapshot-timeline" aria-label="Snapshots, newest first">
           {cursors.map((after, i) => (
