@@ -407,7 +407,7 @@ export class GitLabSimulator {
    */
   setTier(tier: Tier): void;
   setTier(groupPath: string, tier: Tier): void;
-  setTier(first: Tier | string, second?: Tier): void {
+  setTier(first: string, second?: Tier): void {
     if (second === undefined) {
       this.state.tier = first as Tier;
       return;

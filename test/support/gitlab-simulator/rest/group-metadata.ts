@@ -252,7 +252,7 @@ export function registerGroupMetadataRoutes(ctx: SimContext, router: Router): vo
       access.groupAccess(caller.user, parent.groupId) < AccessLevel.GUEST
     )
       return NO_MATCHING_EPIC;
-    for (let at: EpicRecord | undefined = parent; at; at = state.epics.find((e) => e.id === at!.parentId))
+    for (let at: EpicRecord | undefined = parent; at; at = state.epics.find((e) => e.id === at.parentId))
       if (at.id === child.id) return 'This epic cannot be added. It is already an ancestor of the parent epic.';
     child.parentId = parent.id;
     return null;
