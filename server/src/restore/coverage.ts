@@ -170,8 +170,11 @@ export const COVERAGE: Record<CapturedType, Coverage> = {
   epics: {
     backup: 'where the tier has them (Premium); SKIPPED with GitLab’s reason on Free',
     original: GROUP_ONLY,
-    newProject: { notRestored: 'epics are not written back (they need a Premium tier on the target)' },
-    otherInstance: null,
+    newProject: {
+      restored:
+        'on the matching group where its tier has epics (Premium): title, description, labels, fixed dates, confidentiality, state; parents first, with parent links on Ultimate (below it the hierarchy is flattened, and the report says so); authors as for issues. On a tier without epics the report says they were skipped and why. Links between epics and issues are not restored',
+    },
+    otherInstance: BY_USERNAME,
   },
 };
 
