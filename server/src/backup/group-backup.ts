@@ -49,16 +49,19 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       // A snapshot this item already committed (job re-run after the row was written): finish it.
       const done = await snapshots.findOneBy({ id: item.snapshotId });
       if (done)
-        return finishItem({
-          run,
-          snapshot: done,
-          isPartial: !done.isComplete,
-          warnings: item.warnings,
-          ctx,
-          verify: deps.verify,
-          replicate: deps.replicate,
-          snapshots,
-        });
+        return {
+          ...(await finishItem({
+            run,
+            snapshot: done,
+            isPartial: !done.isComplete,
+            warnings: item.warnings,
+            ctx,
+            verify: deps.verify,
+            replicate: deps.replicate,
+            snapshots,
+          })),
+          notes: item.notes,
+        };
     }
     const group = await dataSource.getRepository(GroupEntity).findOneByOrFail({ id: item.groupId! });
     const organization = await dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
@@ -72,7 +75,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
     const encryption = await deps.encryptionKey(run);
     const source = await deps.metadataFor(organization.connectionId);
     ctx.progress({ phase: 'METADATA', metadataRecords: 0 });
-    const { metadata, artifacts, warnings } = await writeMetadataArtifacts({
+    const { metadata, artifacts, warnings, notes } = await writeMetadataArtifacts({
       store,
       codec: deps.codec,
       logger: deps.logger,
@@ -119,7 +122,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       encryptionCredentialId,
     });
     const isPartial = Object.values(metadata).some((m) => m.status === 'FAILED');
-    return finishItem({
+    const finished = await finishItem({
       run,
       snapshot,
       isPartial,
@@ -129,5 +132,6 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       replicate: deps.replicate,
       snapshots,
     });
+    return { ...finished, notes };
   };
 }

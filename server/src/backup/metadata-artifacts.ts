@@ -34,7 +34,7 @@ export interface MetadataArtifactInput {
 
 export async function writeMetadataArtifact(
   input: MetadataArtifactInput,
-): Promise<{ entry: Manifest['metadata'][string]; artifact: ManifestArtifact | null }> {
+): Promise<{ entry: Manifest['metadata'][string]; artifact: ManifestArtifact | null; notOnTier?: boolean }> {
   const { store, type, compression, key, prefix } = input;
   const extension = compression === 'GZIP' ? '.gz' : compression === 'BROTLI' ? '.br' : '';
   const path = `metadata/${type}.jsonl${extension}${key ? '.enc' : ''}`;
@@ -83,7 +83,8 @@ export async function writeMetadataArtifact(
     const skipReason = (error as DomainError)?.details?.skipReason;
     const skip = typeof skipReason === 'string' ? skipReason : null;
     if (skip || isDomainError(error, 'GITLAB_FORBIDDEN') || isDomainError(error, 'GITLAB_NOT_FOUND')) {
-      return { entry: { status: 'SKIPPED', records: 0, reason: skip ?? reason }, artifact: null };
+      const notOnTier = (error as DomainError).details?.skipKind === 'NOT_ON_TIER';
+      return { entry: { status: 'SKIPPED', records: 0, reason: skip ?? reason }, artifact: null, notOnTier };
     }
     input.logger.warn({ err: error, type }, 'metadata export failed');
     return { entry: { status: 'FAILED', records: 0, reason }, artifact: null };
@@ -92,7 +93,8 @@ export async function writeMetadataArtifact(
 
 /**
  * Every type of a snapshot's metadata, one artifact each, in order: the manifest's `metadata`, the
- * artifacts written, and a warning for each type not OK. `onRecords` gets the running total.
+ * artifacts written, a warning for each type not OK — or a note for one the GitLab tier does not
+ * offer. `onRecords` gets the running total.
  */
 export async function writeMetadataArtifacts<Type extends string>(input: {
   store: StorageBackend;
@@ -112,10 +114,11 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
   /** Called before each type (keeps the job's lock alive). */
   beforeType(): Promise<void>;
   onRecords(total: number): void;
-}): Promise<{ metadata: Manifest['metadata']; artifacts: ManifestArtifact[]; warnings: string[] }> {
+}): Promise<{ metadata: Manifest['metadata']; artifacts: ManifestArtifact[]; warnings: string[]; notes: string[] }> {
   const metadata: Manifest['metadata'] = {};
   const artifacts: ManifestArtifact[] = [];
   const warnings: string[] = [];
+  const notes: string[] = [];
   let total = 0;
   for (const type of input.types) {
     await input.beforeType();
@@ -134,10 +137,16 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
     metadata[type] = result.entry;
     if (result.artifact) artifacts.push(result.artifact);
     total += result.entry.records;
-    if (result.entry.status !== 'OK')
+    // A type the GitLab tier does not offer (epics on Free) is a fact of that tier, not a problem:
+    // a note, so that every run of a Free group does not read as partial.
+    if (result.notOnTier)
+      notes.push(
+        `${type}: not available on this GitLab tier (${(result.entry.reason ?? '').replace(/; not available on this tier$/, '')})`,
+      );
+    else if (result.entry.status !== 'OK')
       warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
     for (const warning of result.entry.warnings ?? [])
       warnings.push(warning.startsWith(`${type}`) ? warning : `${type}: ${warning}`);
   }
-  return { metadata, artifacts, warnings };
+  return { metadata, artifacts, warnings, notes };
 }
