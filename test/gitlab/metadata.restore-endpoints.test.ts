@@ -286,6 +286,25 @@ describe('GitLab simulator endpoints for a metadata restore', () => {
       });
     });
 
+    it('assigns an issue to an epic on Premium (409 the second time), and the issue then names its epic', async () => {
+      gitlab.setTier('restored', 'premium');
+      const epic = await call('POST', `/groups/${groupId}/epics`, { title: 'With issues' });
+      const issue = await call('POST', `/projects/${project}/issues`, { title: 'In an epic' });
+      const assigned = await call('POST', `/groups/${groupId}/epics/${epic.body.iid}/issues/${issue.body.id}`);
+      const twice = await call('POST', `/groups/${groupId}/epics/${epic.body.iid}/issues/${issue.body.id}`);
+      const read = await call('GET', `/projects/${project}/issues/${issue.body.iid}`);
+      gitlab.setTier('restored', 'free');
+      const onFree = await call('GET', `/projects/${project}/issues/${issue.body.iid}`);
+
+      expect(assigned).toMatchObject({
+        status: 201,
+        body: { epic: { id: epic.body.id }, issue: { id: issue.body.id } },
+      });
+      expect(twice).toEqual({ status: 409, body: { message: 'Issue(s) already assigned' } });
+      expect(read.body).toMatchObject({ epic_iid: epic.body.iid, epic: { id: epic.body.id, group_id: groupId } });
+      expect(onFree.body).not.toHaveProperty('epic');
+    });
+
     it('closes and reopens an epic with state_event', async () => {
       gitlab.setTier('restored', 'premium');
       const epic = await call('POST', `/groups/${groupId}/epics`, { title: 'To close', labels: 'a,b' });

@@ -158,6 +158,8 @@ export interface IssueRecord {
   closedAt: Date | null;
   closedById: number | null;
   dueDate: string | null;
+  /** The epic the issue belongs to (epic_issues.md; at most one). */
+  epicId: number | null;
 }
 
 export interface NoteRecord {

@@ -393,4 +393,30 @@ export function registerGroupMetadataRoutes(ctx: SimContext, router: Router): vo
       { status: 201 },
     ),
   );
+
+  // epic_issues.md "Assign an issue to the epic" (Premium): issue_id is the issue's global id.
+  // An issue of another epic moves to this one; one already here answers 409.
+  router.post(
+    '/groups/:id/epics/:epicIid/issues/:issueId',
+    endpoint(
+      (req, _res, caller) => {
+        const group = epicsGroup(req, caller);
+        const epic = epicOf(group, req.params.epicIid);
+        if (!epic) throw forbidden();
+        const issue = state.issues.find((i) => i.id === Number(req.params.issueId));
+        if (!issue) throw new ApiError(404, { message: '404 Issue Not Found' });
+        const project = state.projects.get(issue.projectId)!;
+        if (access.projectAccess(caller.user, project) < AccessLevel.GUEST) throw forbidden();
+        if (issue.epicId === epic.id) throw new ApiError(409, { message: 'Issue(s) already assigned' });
+        issue.epicId = epic.id;
+        return {
+          id: issue.id,
+          relative_position: 0,
+          epic: epicEntity(ctx, epic),
+          issue: { id: issue.id, iid: issue.iid, project_id: issue.projectId, title: issue.title },
+        };
+      },
+      { status: 201 },
+    ),
+  );
 }
