@@ -80,7 +80,11 @@ beforeAll(async () => {
     state: 'closed',
     confidential: true,
   });
-  source.createEpic(platform.id, { title: 'Platform epic', authorId: dave.id, labels: ['team::platform'] });
+  const platformEpic = source.createEpic(platform.id, {
+    title: 'Platform epic',
+    authorId: dave.id,
+    labels: ['team::platform'],
+  });
 
   // acme/api: every project type
   const api = source.createProject({
@@ -192,7 +196,7 @@ beforeAll(async () => {
   const svc = source.createProject({ namespaceId: platform.id, path: 'svc', name: 'Service', topics: ['go'] }).id;
   source.pushWikiPage(svc, { title: 'Runbook', content: 'Restart it.' });
   source.pushLfsPointer(svc, { path: 'model.bin', content: randomBytes(20_000) });
-  source.createIssue(svc, { title: 'Slow', authorId: dave.id });
+  source.createIssue(svc, { title: 'Slow', authorId: dave.id, epicId: platformEpic.id }); // in an epic
 
   // acme/platform/core/engine: two levels down, a wiki never written, archived
   const engine = source.createProject({
@@ -356,6 +360,12 @@ describe('the NEW_PROJECT round trip of an organization into another GitLab', ()
       ['acme', 2, 2],
       ['acme/platform', 1, 1],
       ['acme/platform/core', 0, 0],
+    ]);
+    // an issue's link to its epic is not written back, and the issue's report says so
+    expect(reported.find((r) => r.path === 'acme/platform/svc' && r.type === 'issues')!.reasons).toEqual([
+      expect.stringMatching(
+        /^#\d+: its link to epic &\d+ was not restored \(links between issues and epics are not written back\)$/,
+      ),
     ]);
     // the epics keep their authors (Sudo: the target connection is an administrator's)
     const epics = target.state.epics.map((e) => `${e.title} by ${target.state.users.get(e.authorId)!.username}`);

@@ -44,6 +44,9 @@
  * Labkeeper from #12`, `!3`, `$7`), notes by their exact text, so a crash between a create and its
  * mapping creates no duplicate either; releases answer 409 for an existing tag.
  *
+ * An issue's link to its epic (group epics are restored by group-restore.ts) is not written back:
+ * the issue's report notes name each such link.
+ *
  * Failures are per record: the record is reported as failed with GitLab's reason and the restore
  * goes on (children of a failed issue fail with it). Only an invalid token stops it.
  */
@@ -468,6 +471,12 @@ class MetadataRestore {
       const header = originHeader(record, `#${sourceIid}`);
       const item: Pending = { record, sourceIid, target: null, header, from: `#${sourceIid}` };
       pending.push(item);
+      const epic = record.epic !== null && typeof record.epic === 'object' ? (record.epic as MetadataRecord) : null;
+      if (epic && typeof epic.iid === 'number')
+        this.note(
+          'issues',
+          `#${sourceIid}: its link to epic &${epic.iid} was not restored (links between issues and epics are not written back)`,
+        );
       await this.attempt('issues', String(sourceIid), async () => {
         const known = (await this.mapped('issue', String(sourceIid))) ?? null;
         if (known !== null) {
