@@ -361,12 +361,10 @@ describe('the NEW_PROJECT round trip of an organization into another GitLab', ()
       ['acme/platform', 1, 1],
       ['acme/platform/core', 0, 0],
     ]);
-    // an issue's link to its epic is not written back, and the issue's report says so
-    expect(reported.find((r) => r.path === 'acme/platform/svc' && r.type === 'issues')!.reasons).toEqual([
-      expect.stringMatching(
-        /^#\d+: its link to epic &\d+ was not restored \(links between issues and epics are not written back\)$/,
-      ),
-    ]);
+    // an issue goes back into its epic (restored with the group, before the projects)
+    const slow = target.state.issues.find((i) => i.title === 'Slow')!;
+    expect(target.state.epics.find((e) => e.id === slow.epicId)?.title).toBe('Platform epic');
+    expect(reported.find((r) => r.path === 'acme/platform/svc' && r.type === 'issues')!.reasons).toEqual([]);
     // the epics keep their authors (Sudo: the target connection is an administrator's)
     const epics = target.state.epics.map((e) => `${e.title} by ${target.state.users.get(e.authorId)!.username}`);
     expect(epics.sort()).toEqual(['Cut over by carol', 'Platform epic by dave', 'Replatforming by alice']);

@@ -187,6 +187,11 @@ export interface GitLabMetadataWriter {
    * is already there.
    */
   linkChildEpic(groupId: number, parentIid: number, childId: number): Promise<void>;
+  /**
+   * POST /groups/:id/epics/:epic_iid/issues/:issue_id (epic issues API; `issueId` is the issue's
+   * global id): puts an issue in an epic. 409 when it is there already; 403 without epics.
+   */
+  assignIssueToEpic(groupId: number, epicIid: number, issueId: number): Promise<void>;
   /** POST /groups (a subgroup of parentId; needs Maintainer there, or Owner as configured). */
   createGroup(input: GroupInput): Promise<Created>;
   /**
@@ -581,6 +586,10 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
 
   async linkChildEpic(groupId: number, parentIid: number, childId: number): Promise<void> {
     await this.post(`groups/${groupId}/epics/${parentIid}/epics/${childId}`, {});
+  }
+
+  async assignIssueToEpic(groupId: number, epicIid: number, issueId: number): Promise<void> {
+    await this.post(`groups/${groupId}/epics/${epicIid}/issues/${issueId}`, {});
   }
 
   async createGroup(input: GroupInput): Promise<Created> {

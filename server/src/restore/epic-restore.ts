@@ -22,8 +22,8 @@
  * a user of the same username on the target, else the connection's user with an "Originally by"
  * header. Labels are sent by name (the group's labels are restored before its epics).
  *
- * Not restored: references inside descriptions (`&3`, `#12` of a project) are kept as written;
- * epic-issue links (the snapshot does not hold them).
+ * Not rewritten: references inside descriptions (`&3`, `#12` of a project) are kept as written.
+ * Issues go back into their epics with the projects' restore (issueEpicLinker, below).
  */
 import { isDomainError } from '../shared/errors.js';
 import type { MetadataRecord } from '../gitlab/metadata.port.js';
@@ -253,4 +253,41 @@ function authorOf(record: MetadataRecord): string | null {
 
 function stringOr(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
+}
+
+/**
+ * Puts restored issues back in their restored epics (metadata-restore.ts `linkToEpic`). The
+ * epic's group comes from its `url` (`…/groups/<path>/-/epics/<iid>`, GitLab's EpicBaseEntity),
+ * the target group from the restore's path mapping, the target epic from that group's mappings
+ * (group snapshots are restored before the projects). Answers null when linked (or already), else
+ * why not.
+ */
+export function issueEpicLinker(input: {
+  writer: GitLabMetadataWriter;
+  /** The target group at a full path, or null when there is none. */
+  findGroup: (fullPath: string) => Promise<{ id: number } | null>;
+  mappingsOf: (groupId: number) => RestoreMappings;
+  /** The target path of a source group. */
+  targetPathOf: (sourceGroupPath: string) => string;
+}): (epic: MetadataRecord, issueId: number) => Promise<string | null> {
+  const groups = new Map<string, Promise<{ id: number } | null>>();
+  return async (epic, issueId) => {
+    const match = typeof epic.url === 'string' ? /\/groups\/(.+?)\/-\/epics\/\d+/.exec(epic.url) : null;
+    if (!match) return 'the snapshot does not say which group the epic is in';
+    const path = input.targetPathOf(match[1]);
+    if (!groups.has(path)) groups.set(path, input.findGroup(path));
+    const group = await groups.get(path)!;
+    if (!group) return `the target has no group ${path}`;
+    const mapped = await input.mappingsOf(group.id).get('epic', String(epic.id));
+    if (mapped === null) return `the epic was not restored to ${path}`;
+    try {
+      await input.writer.assignIssueToEpic(group.id, Number(mapped.split(':')[1]), issueId);
+    } catch (error) {
+      const status = isDomainError(error) ? error.details?.status : undefined;
+      if (status === 409) return null; // in the epic already
+      if (status === 403) return `GitLab refused the link in ${path} (403: its tier has no epics, or no access)`;
+      throw error;
+    }
+    return null;
+  };
 }

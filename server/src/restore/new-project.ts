@@ -44,7 +44,7 @@ import {
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
-import type { EpicRestoreReport } from './epic-restore.js';
+import { issueEpicLinker, type EpicRestoreReport } from './epic-restore.js';
 
 export interface NewProjectTarget {
   /** The Connection to create the project through (default: the snapshot's organization's). */
@@ -280,6 +280,21 @@ export async function restoreToNewProject(
       mappings: project ? deps.mappingsFor(`${connection.id}:${project.id}`) : new InMemoryRestoreMappings(),
       dryRun: options.dryRun,
       asAuthors: await canWriteAsAuthors(connection, writer),
+      linkToEpic: issueEpicLinker({
+        writer,
+        findGroup: (path) =>
+          deps.sessions.withGitLab(
+            connection.id,
+            (client) =>
+              client.getNamespace(path).catch((error: unknown) => {
+                if (isDomainError(error, 'GITLAB_NOT_FOUND')) return null;
+                throw error;
+              }),
+            { write: true },
+          ),
+        mappingsOf: (groupId) => deps.mappingsFor(`${connection.id}:group:${groupId}`),
+        targetPathOf: (path) => targetPathOf(path, manifest.organization.fullPath, target.namespacePath),
+      }),
     });
     for (const [type, section] of Object.entries(outcome.metadata)) {
       for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);

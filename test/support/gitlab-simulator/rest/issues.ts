@@ -37,7 +37,7 @@ function epicFields(ctx: SimContext, namespaceId: number, epicId: number | null)
       id: epic.id,
       iid: epic.iid,
       title: epic.title,
-      url: `/groups/${groupPath}/-/epics/${epic.iid}`,
+      url: `${ctx.baseUrl()}/groups/${groupPath}/-/epics/${epic.iid}`,
       group_id: epic.groupId,
       human_readable_end_date: null,
       human_readable_timestamp: null,
