@@ -5,6 +5,7 @@ import { GitbeakerMetadataWriterFactory, type GitLabMetadataWriter } from '../..
 import {
   EPICS_NOT_ON_TIER,
   HIERARCHY_FLATTENED,
+  issueEpicLinker,
   parentsFirst,
   restoreEpics,
 } from '../../server/src/restore/epic-restore.js';
@@ -129,5 +130,39 @@ describe('restoreEpics against the GitLab simulator', () => {
 
     expect(report).toEqual({ created: 0, skipped: 0, failed: [], unavailable: EPICS_NOT_ON_TIER, notes: [] });
     expect(epicsOf(target)).toEqual([]);
+  });
+  describe('putting restored issues back into their epics', () => {
+    /** The linker for a source group `src` restored as `target-<n>`. */
+    const linker = (targetPath: string, mappings: InMemoryRestoreMappings) =>
+      issueEpicLinker({
+        writer,
+        findGroup: async (path) => gitlab.state.findNamespaceByFullPath(path) ?? null,
+        mappingsOf: () => mappings,
+        targetPathOf: (path) => path.replace(/^src/, targetPath),
+      });
+    const epicField = (title: string) => {
+      const epic = records.find((r) => r.title === title)!;
+      return { id: epic.id, iid: epic.iid, title, url: `${gitlab.url}/groups/src/-/epics/${String(epic.iid)}` };
+    };
+
+    it('links the issue to the restored epic, once however often it runs, and says why when it cannot', async () => {
+      const target = newTarget('ultimate');
+      const mappings = new InMemoryRestoreMappings();
+      await restore(target, mappings);
+      const project = gitlab.createProject({ namespaceId: target, path: 'app' });
+      const issue = gitlab.createIssue(project.id, { title: 'Work' });
+      const link = linker(`target-${targets}`, mappings);
+
+      const first = await link(epicField('Parent'), issue.id);
+      const again = await link(epicField('Parent'), issue.id);
+      const unmapped = await linker(`target-${targets}`, new InMemoryRestoreMappings())(epicField('Child'), issue.id);
+      const nowhere = await linker('missing', mappings)(epicField('Parent'), issue.id);
+
+      expect([first, again]).toEqual([null, null]);
+      expect(unmapped).toBe(`the epic was not restored to target-${targets}`);
+      expect(nowhere).toBe('the target has no group missing');
+      const restored = gitlab.state.epics.find((e) => e.groupId === target && e.title === 'Parent')!;
+      expect(gitlab.state.issues.find((i) => i.id === issue.id)!.epicId).toBe(restored.id);
+    });
   });
 });
