@@ -240,5 +240,81 @@ describe('GitLab simulator endpoints for a metadata restore', () => {
       expect(onFree).toEqual({ status: 403, body: { message: '403 Forbidden' } });
       expect(onPremium).toMatchObject({ status: 201, body: { iid: 1, title: 'E', group_id: groupId } });
     });
+
+    it('takes a top-level group’s own tier over the instance’s, for the group and its subgroups', async () => {
+      const ownerId = [...gitlab.state.users.values()].find((u) => u.username === 'ada')!.id;
+      const other = gitlab.createGroup({ path: 'paid', ownerId });
+      const child = gitlab.createGroup({ path: 'team', parentId: other.id, ownerId });
+      gitlab.setTier('paid', 'premium');
+      const inPaid = await call('POST', `/groups/${child.id}/epics`, { title: 'Sub epic' });
+      const inFree = await call('POST', `/groups/${groupId}/epics`, { title: 'E' });
+      const plan = await call('GET', `/namespaces/${other.id}`);
+
+      expect(inPaid.status).toBe(201);
+      expect(inFree.status).toBe(403);
+      expect(plan.body.plan).toBe('premium');
+      expect(() => gitlab.setTier('paid/team', 'ultimate')).toThrow(/not a top-level group/);
+    });
+
+    it('links a parent epic on Ultimate only: below it the link API answers 403 and a parent_id on create answers 400 after creating the epic without it', async () => {
+      gitlab.setTier('restored', 'premium');
+      const parent = await call('POST', `/groups/${groupId}/epics`, { title: 'Parent' });
+      const child = await call('POST', `/groups/${groupId}/epics`, { title: 'Child', parent_id: parent.body.id });
+      const link = await call('POST', `/groups/${groupId}/epics/${parent.body.iid}/epics/${parent.body.id + 99}`);
+      const listed = await call('GET', `/groups/${groupId}/epics?include_descendant_groups=false`);
+      gitlab.setTier('restored', 'ultimate');
+      const orphan = listed.body.find((e: { title: string }) => e.title === 'Child');
+      const linked = await call('POST', `/groups/${groupId}/epics/${parent.body.iid}/epics/${orphan.id}`);
+      const twice = await call('POST', `/groups/${groupId}/epics/${parent.body.iid}/epics/${orphan.id}`);
+      const withParent = await call('POST', `/groups/${groupId}/epics`, {
+        title: 'Child 2',
+        parent_id: parent.body.id,
+      });
+      gitlab.setTier('restored', 'free');
+
+      expect(child).toEqual({
+        status: 400,
+        body: { message: { base: ['No matching epic found. Make sure that you are adding a valid epic URL.'] } },
+      });
+      expect(link).toEqual({ status: 403, body: { message: '403 Forbidden' } });
+      expect(orphan).toMatchObject({ parent_id: null });
+      expect(linked).toMatchObject({ status: 201, body: { title: 'Child', parent_id: parent.body.id } });
+      expect(twice.status).toBe(409);
+      expect(withParent).toMatchObject({
+        status: 201,
+        body: { parent_id: parent.body.id, parent_iid: parent.body.iid },
+      });
+    });
+
+    it('assigns an issue to an epic on Premium (409 the second time), and the issue then names its epic', async () => {
+      gitlab.setTier('restored', 'premium');
+      const epic = await call('POST', `/groups/${groupId}/epics`, { title: 'With issues' });
+      const issue = await call('POST', `/projects/${project}/issues`, { title: 'In an epic' });
+      const assigned = await call('POST', `/groups/${groupId}/epics/${epic.body.iid}/issues/${issue.body.id}`);
+      const twice = await call('POST', `/groups/${groupId}/epics/${epic.body.iid}/issues/${issue.body.id}`);
+      const read = await call('GET', `/projects/${project}/issues/${issue.body.iid}`);
+      gitlab.setTier('restored', 'free');
+      const onFree = await call('GET', `/projects/${project}/issues/${issue.body.iid}`);
+
+      expect(assigned).toMatchObject({
+        status: 201,
+        body: { epic: { id: epic.body.id }, issue: { id: issue.body.id } },
+      });
+      expect(twice).toEqual({ status: 409, body: { message: 'Issue(s) already assigned' } });
+      expect(read.body).toMatchObject({ epic_iid: epic.body.iid, epic: { id: epic.body.id, group_id: groupId } });
+      expect(onFree.body).not.toHaveProperty('epic');
+    });
+
+    it('closes and reopens an epic with state_event', async () => {
+      gitlab.setTier('restored', 'premium');
+      const epic = await call('POST', `/groups/${groupId}/epics`, { title: 'To close', labels: 'a,b' });
+      const closed = await call('PUT', `/groups/${groupId}/epics/${epic.body.iid}`, { state_event: 'close' });
+      const reopened = await call('PUT', `/groups/${groupId}/epics/${epic.body.iid}`, { state_event: 'reopen' });
+      gitlab.setTier('restored', 'free');
+
+      expect(closed.body).toMatchObject({ state: 'closed', labels: ['a', 'b'] });
+      expect(closed.body.closed_at).not.toBeNull();
+      expect(reopened.body).toMatchObject({ state: 'opened', closed_at: null });
+    });
   });
 });

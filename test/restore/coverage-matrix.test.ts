@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from '@jest/globals';
 import { GROUP_METADATA_TYPES, METADATA_TYPES } from '../../server/src/gitlab/metadata.types.js';
 import { COVERAGE, notRestoredReason, renderCoverageMatrix } from '../../server/src/restore/coverage.js';
+import { EPICS_NOT_ON_TIER } from '../../server/src/restore/epic-restore.js';
 import { fidelityOf } from '../../server/src/restore/fidelity.js';
 import { RESTORABLE_TYPES } from '../../server/src/restore/metadata-restore.js';
 import type { NewProjectOutcome } from '../../server/src/restore/new-project.js';
@@ -33,21 +34,44 @@ describe('the coverage matrix', () => {
     expect(doc).toBe(renderCoverageMatrix());
   });
 
-  it('gives the fidelity report its reason for a captured type a target does not write back', () => {
+  it('reports epics skipped with the plain reason when the target’s tier has none, and restored where it has them', () => {
     const manifest = {
       metadata: { epics: { status: 'OK', records: 2 }, subgroups: { status: 'OK', records: 1 } },
       artifacts: [],
     } as unknown as Manifest;
-    const outcome = { metadata: null, problems: [], lfs: null, git: null, wiki: null } as unknown as NewProjectOutcome;
-    const types = fidelityOf(manifest, outcome, { metadataLeftOut: null });
-    expect(types.find((t) => t.type === 'epics')).toEqual({
+    const outcome = (epics: Partial<NonNullable<NewProjectOutcome['epics']>>) =>
+      ({
+        metadata: null,
+        problems: [],
+        lfs: null,
+        git: null,
+        wiki: null,
+        epics: { created: 0, skipped: 0, failed: [], unavailable: null, notes: [], ...epics },
+      }) as unknown as NewProjectOutcome;
+    const onFree = fidelityOf(manifest, outcome({ unavailable: EPICS_NOT_ON_TIER }), { metadataLeftOut: null });
+    const onPremium = fidelityOf(manifest, outcome({ created: 2, notes: ['the epic hierarchy was flattened: …'] }), {
+      metadataLeftOut: null,
+    });
+    expect(onFree.find((t) => t.type === 'epics')).toEqual({
       type: 'epics',
       captured: 2,
       restored: 0,
       skipped: 2,
       failed: 0,
-      reasons: [notRestoredReason('epics', 'newProject')],
+      reasons: [EPICS_NOT_ON_TIER],
     });
-    expect(types.find((t) => t.type === 'subgroups')).toMatchObject({ restored: 1, skipped: 0 });
+    expect(onPremium.find((t) => t.type === 'epics')).toEqual({
+      type: 'epics',
+      captured: 2,
+      restored: 2,
+      skipped: 0,
+      failed: 0,
+      reasons: ['the epic hierarchy was flattened: …'],
+    });
+    expect(onFree.find((t) => t.type === 'subgroups')).toMatchObject({ restored: 1, skipped: 0 });
+  });
+
+  it('has NEW_PROJECT restore every group type, epics included', () => {
+    expect(GROUP_METADATA_TYPES.filter((type) => notRestoredReason(type, 'newProject') !== null)).toEqual([]);
   });
 });

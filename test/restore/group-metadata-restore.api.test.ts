@@ -3,13 +3,16 @@ import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aToken, aUser } from '../support/gitlab-seed.js';
+import { EPICS_NOT_ON_TIER, HIERARCHY_FLATTENED } from '../../server/src/restore/epic-restore.js';
 
 /**
  * Restoring a whole organization to NEW_PROJECT keeps its hierarchy: missing groups are created
  * under the target namespace with their captured settings, each project lands at its path
  * relative to the organization, group labels and milestones land in the matching groups (closed
  * milestones closed), without duplicates on a second run; a taken project path is never written
- * into (the documented collision rule picks `<path>-restored`).
+ * into (the documented collision rule picks `<path>-restored`). Epics come back where the target's
+ * tier has them — with their hierarchy on Ultimate, flattened (and said so) on Premium — and are
+ * reported skipped, with the reason, on Free.
  */
 let sim: GitLabSimulator;
 let t: TestApp;
@@ -37,9 +40,31 @@ beforeAll(async () => {
   sim.createGroupLabel(platform.id, { name: 'team::platform', color: '#0000ff' });
   sim.createGroupMilestone(acme.id, { title: 'Q1', state: 'closed' });
   sim.createGroupMilestone(acme.id, { title: 'Q2', dueDate: '2026-06-30' });
+  // epics (acme has Ultimate): a child captured before its parent, a closed one, one in a subgroup
+  sim.setTier('acme', 'ultimate');
+  const migrate = sim.createEpic(acme.id, {
+    title: 'Migrate',
+    authorId: alice.id,
+    state: 'closed',
+    labels: ['priority::high'],
+  });
+  const roadmap = sim.createEpic(acme.id, {
+    title: 'Roadmap',
+    authorId: alice.id,
+    description: 'The plan',
+    labels: ['team'],
+    dueDateFixed: '2026-12-31',
+  });
+  sim.state.epics.find((e) => e.id === migrate.id)!.parentId = roadmap.id;
+  sim.createEpic(platform.id, { title: 'Platform epic', authorId: alice.id });
   const restored = sim.createGroup({ path: 'restored', ownerId: alice.id });
   sim.createGroup({ path: 'platform', parentId: restored.id, ownerId: alice.id });
   const elsewhere = sim.createGroup({ path: 'elsewhere', ownerId: alice.id });
+  sim.createGroup({ path: 'premium-target', ownerId: alice.id });
+  sim.createGroup({ path: 'free-target', ownerId: alice.id });
+  sim.setTier('restored', 'ultimate');
+  sim.setTier('elsewhere', 'ultimate');
+  sim.setTier('premium-target', 'premium');
   // an unrelated project where acme/api would land
   const unrelated = sim.createProject({ namespaceId: elsewhere.id, path: 'api', description: 'Not a restore' });
   sim.createIssue(unrelated.id, { title: "Someone else's issue" });
@@ -69,12 +94,25 @@ afterAll(async () => {
   await sim?.close();
 });
 
+const sourceEpic = async (title: string) =>
+  (await gitlab('/groups/acme/epics?include_descendant_groups=false')).find(
+    (e: { title: string }) => e.title === title,
+  );
 const gitlab = async (path: string) =>
   (await fetch(`${sim.url}/api/v4${path}`, { headers: { 'private-token': token } })).json();
 const groupLabels = async (path: string) =>
   (await gitlab(`/groups/${encodeURIComponent(path)}/labels?include_ancestor_groups=false&per_page=100`))
     .map((l: { name: string; color: string }) => `${l.name} ${l.color}`)
     .sort();
+/** The group's own epics as `title state [labels] ← parent title`. */
+const groupEpics = async (path: string) => {
+  const epics: { id: number; title: string; state: string; labels: string[]; parent_id: number | null }[] =
+    await gitlab(`/groups/${encodeURIComponent(path)}/epics?include_descendant_groups=false&per_page=100`);
+  const titles = new Map(epics.map((e) => [e.id, e.title]));
+  return epics
+    .map((e) => `${e.title} ${e.state} [${e.labels.join(',')}]${e.parent_id ? ` ← ${titles.get(e.parent_id)}` : ''}`)
+    .sort();
+};
 const groupMilestones = async (path: string) =>
   (await gitlab(`/groups/${encodeURIComponent(path)}/milestones?per_page=100`))
     .map((m: { title: string; state: string }) => `${m.title} ${m.state}`)
@@ -90,7 +128,7 @@ async function restoreOrganization(namespacePath: string) {
   await done;
   return (
     await t.gql(
-      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { path targetPath problems detail { created refsPushed refsExtra wikiRefsPushed notRestored lfs { uploaded present failed } metadata { type created skipped failed { sourceId reason } } } } } } }`,
+      `query($id: ID!) { restoreRun(id: $id) { status errorMessage report { snapshots { path targetPath problems detail { created refsPushed refsExtra wikiRefsPushed notRestored lfs { uploaded present failed } metadata { type created skipped failed { sourceId reason } } } types { type captured restored skipped failed reasons } } } } }`,
       { id: r.data.restoreSnapshot.id },
     )
   ).data.restoreRun;
@@ -133,7 +171,34 @@ describe('restoring group metadata with an organization', () => {
     const metadata = Object.fromEntries(root.detail.metadata.map((m: { type: string }) => [m.type, m]));
     expect(metadata.labels).toEqual({ type: 'labels', created: 2, skipped: 0, failed: [] });
     expect(metadata.milestones).toEqual({ type: 'milestones', created: 2, skipped: 0, failed: [] });
-    expect(root.detail.notRestored).toEqual([]); // group members are restored (mapped by username); epics were not captured on Free
+    expect(root.detail.notRestored).toEqual([]);
+    // epics: parents first, closed ones closed, labels and the hierarchy kept (the target has Ultimate)
+    expect(await groupEpics('restored')).toEqual([
+      'Migrate closed [priority::high] ← Roadmap',
+      'Roadmap opened [team]',
+    ]);
+    expect(await groupEpics('restored/platform')).toEqual(['Platform epic opened []']);
+    const roadmap = (await gitlab(`/groups/restored/epics?include_descendant_groups=false`)).find(
+      (e: { title: string }) => e.title === 'Roadmap',
+    );
+    expect(roadmap).toMatchObject({ due_date_fixed: '2026-12-31', due_date_is_fixed: true });
+    expect(roadmap.description).toMatch(
+      /^\*Originally by @alice on \d{4}-\d{2}-\d{2} \(restored by Labkeeper from &\d+\)\*\n\nThe plan$/,
+    );
+    expect(root.detail.metadata.find((m: { type: string }) => m.type === 'epics')).toEqual({
+      type: 'epics',
+      created: 2,
+      skipped: 0,
+      failed: [],
+    });
+    expect(root.types.find((t: { type: string }) => t.type === 'epics')).toEqual({
+      type: 'epics',
+      captured: 2,
+      restored: 2,
+      skipped: 0,
+      failed: 0,
+      reasons: [],
+    });
   });
 
   it('creates no duplicates when the same restore runs again', async () => {
@@ -142,7 +207,13 @@ describe('restoring group metadata with an organization', () => {
     expect(await groupLabels('restored')).toHaveLength(2);
     expect(await groupLabels('restored/platform')).toHaveLength(1);
     expect(await groupMilestones('restored')).toEqual(['Q1 closed', 'Q2 active']);
+    expect(await groupEpics('restored')).toHaveLength(2);
+    expect(await groupEpics('restored/platform')).toHaveLength(1);
     const root = run.report.snapshots.find((s: { path: string }) => s.path === 'acme');
+    expect(root.detail.metadata.find((m: { type: string }) => m.type === 'epics')).toMatchObject({
+      created: 0,
+      skipped: 2,
+    });
     expect(root.detail.metadata.find((m: { type: string }) => m.type === 'labels')).toEqual({
       type: 'labels',
       created: 0,
@@ -172,5 +243,56 @@ describe('restoring group metadata with an organization', () => {
     expect(again.report.snapshots.find((s: { path: string }) => s.path === 'acme/api').targetPath).toBe(
       'elsewhere/api-restored',
     );
+  });
+
+  it('restores epics without their hierarchy on Premium, and the report says it was flattened and why', async () => {
+    const run = await restoreOrganization('premium-target');
+    expect(run).toMatchObject({ status: 'SUCCEEDED', errorMessage: null });
+    expect(await groupEpics('premium-target')).toEqual(['Migrate closed [priority::high]', 'Roadmap opened [team]']);
+    const root = run.report.snapshots.find((s: { path: string }) => s.path === 'acme');
+    expect(root.types.find((t: { type: string }) => t.type === 'epics')).toEqual({
+      type: 'epics',
+      captured: 2,
+      restored: 2,
+      skipped: 0,
+      failed: 0,
+      reasons: [
+        `the epic hierarchy was flattened: &${(await sourceEpic('Migrate')).iid} restored without its parent, because ${HIERARCHY_FLATTENED}`,
+      ],
+    });
+  });
+
+  it('skips epics on a Free target with the reason in plain words, and restores everything else', async () => {
+    const run = await restoreOrganization('free-target');
+    // PARTIAL, not FAILED: what was captured and not written back is named, with the reason
+    expect(run.status).toBe('PARTIAL');
+    expect(run.errorMessage).toBe(
+      `acme: epics: 2 of 2 not restored (${EPICS_NOT_ON_TIER}) | acme/platform: epics: 1 of 1 not restored (${EPICS_NOT_ON_TIER})`,
+    );
+    expect(await groupLabels('free-target')).toEqual(['priority::high #ff0000', 'team #00ff00']);
+    expect(
+      (await fetch(`${sim.url}/api/v4/groups/free-target/epics`, { headers: { 'private-token': token } })).status,
+    ).toBe(403);
+    for (const [path, captured] of [
+      ['acme', 2],
+      ['acme/platform', 1],
+    ] as const) {
+      const snapshot = run.report.snapshots.find((s: { path: string }) => s.path === path);
+      expect(snapshot.types.find((t: { type: string }) => t.type === 'epics')).toEqual({
+        type: 'epics',
+        captured,
+        restored: 0,
+        skipped: captured,
+        failed: 0,
+        reasons: [EPICS_NOT_ON_TIER],
+      });
+      expect(snapshot.detail.notRestored).toEqual(['epics']);
+    }
+    // only epics are left out: every project and every other group type came back
+    const incomplete = run.report.snapshots.flatMap(
+      (s: { path: string; types: { type: string; skipped: number; failed: number }[] }) =>
+        s.types.filter((t) => t.skipped || t.failed).map((t) => `${s.path} ${t.type}`),
+    );
+    expect(incomplete.sort()).toEqual(['acme epics', 'acme/platform epics']);
   });
 });

@@ -17,7 +17,8 @@ import {
  * The round trip of a whole organization: `acme` with two levels of subgroups, three projects
  * (wikis — one never written —, LFS objects, an archived project) and at least one record of
  * every type of the coverage matrix is backed up, then restored with NEW_PROJECT into a second
- * GitLab. Read back through GitLab's API, every type the matrix says NEW_PROJECT restores is equal
+ * GitLab (both with Ultimate, so epics keep their hierarchy). Read back through GitLab's API, every
+ * type the matrix says NEW_PROJECT restores is equal
  * on both sides (counts and contents, ids mapped); every other type is in the restore report as
  * skipped with the matrix's reason. The dry run before it predicts, per snapshot and per type,
  * exactly what the real run then reports.
@@ -37,7 +38,7 @@ const HOOK_SECRET = 'hook-secret-7f3a9c';
 beforeAll(async () => {
   source = await startGitLabSimulator({ rateLimit: null });
   target = await startGitLabSimulator({ rateLimit: null });
-  source.setTier('premium'); // epics exist (and are captured) on the source only
+  // epics with a hierarchy on both sides: acme's subscription on the source, restored's on the target
 
   // ---- source: acme, acme/platform, acme/platform/core ---------------------------------------
   const alice = aUser(source);
@@ -64,7 +65,26 @@ beforeAll(async () => {
   source.createGroupLabel(platform.id, { name: 'team::platform', color: '#0000ff' });
   source.createGroupMilestone(acme.id, { title: 'Q1', state: 'closed', dueDate: '2026-03-31' });
   source.createGroupMilestone(platform.id, { title: 'Q2', startDate: '2026-04-01', dueDate: '2026-06-30' });
-  source.createEpic(acme.id, { title: 'Replatforming', authorId: alice.id, description: 'Move everything' });
+  source.setTier('acme', 'ultimate');
+  const replatforming = source.createEpic(acme.id, {
+    title: 'Replatforming',
+    authorId: alice.id,
+    description: 'Move everything',
+    labels: ['priority::high'],
+    dueDateFixed: '2026-09-30',
+  });
+  source.createEpic(acme.id, {
+    title: 'Cut over',
+    authorId: carol.id,
+    parentId: replatforming.id,
+    state: 'closed',
+    confidential: true,
+  });
+  const platformEpic = source.createEpic(platform.id, {
+    title: 'Platform epic',
+    authorId: dave.id,
+    labels: ['team::platform'],
+  });
 
   // acme/api: every project type
   const api = source.createProject({
@@ -176,7 +196,7 @@ beforeAll(async () => {
   const svc = source.createProject({ namespaceId: platform.id, path: 'svc', name: 'Service', topics: ['go'] }).id;
   source.pushWikiPage(svc, { title: 'Runbook', content: 'Restart it.' });
   source.pushLfsPointer(svc, { path: 'model.bin', content: randomBytes(20_000) });
-  source.createIssue(svc, { title: 'Slow', authorId: dave.id });
+  source.createIssue(svc, { title: 'Slow', authorId: dave.id, epicId: platformEpic.id }); // in an epic
 
   // acme/platform/core/engine: two levels down, a wiki never written, archived
   const engine = source.createProject({
@@ -198,6 +218,7 @@ beforeAll(async () => {
   // against pushes" (Maintainers push, Developers merge) — the levels api's main was captured with
   target.setDefaultBranchProtection(1);
   target.createGroup({ path: 'restored', name: 'Restored', ownerId: root.id, defaultBranchProtection: 3 });
+  target.setTier('restored', 'ultimate');
   targetToken = target.createPersonalAccessToken(root.id, { scopes: ['api', 'sudo'] }).token;
 
   t = await startTestApp({ gitlab: { url: source.url } });
@@ -334,7 +355,19 @@ describe('the NEW_PROJECT round trip of an organization into another GitLab', ()
     // nothing else was skipped or failed, so the run says only what it left out on purpose
     const others = reported.filter((r) => restorable.includes(r.type as CapturedType));
     expect(others.filter((r) => r.skipped || r.failed || r.restored < r.captured)).toEqual([]);
-    expect(real.status).toBe('PARTIAL'); // epics were captured and cannot be written back
+    expect(real.status).toBe('SUCCEEDED'); // every type, epics included, came back
+    expect(reported.filter((r) => r.type === 'epics').map((r) => [r.path, r.captured, r.restored])).toEqual([
+      ['acme', 2, 2],
+      ['acme/platform', 1, 1],
+      ['acme/platform/core', 0, 0],
+    ]);
+    // an issue goes back into its epic (restored with the group, before the projects)
+    const slow = target.state.issues.find((i) => i.title === 'Slow')!;
+    expect(target.state.epics.find((e) => e.id === slow.epicId)?.title).toBe('Platform epic');
+    expect(reported.find((r) => r.path === 'acme/platform/svc' && r.type === 'issues')!.reasons).toEqual([]);
+    // the epics keep their authors (Sudo: the target connection is an administrator's)
+    const epics = target.state.epics.map((e) => `${e.title} by ${target.state.users.get(e.authorId)!.username}`);
+    expect(epics.sort()).toEqual(['Cut over by carol', 'Platform epic by dave', 'Replatforming by alice']);
 
     // webhooks: the token given comes back; the hook without one is named in the report
     const restoredApi = target.state.findProjectByFullPath('restored/api')!;

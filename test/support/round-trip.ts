@@ -153,10 +153,21 @@ class Reader {
           { name: g.name, description: g.description ?? '', visibility: g.visibility },
         ]),
       ),
+      // the hierarchy as parent titles (ids and iids differ between the two sides)
       epics: Object.fromEntries(
         epics.map((e) => [
           e.title as string,
-          { description: withoutProvenance(e.description), state: e.state, labels: [...(e.labels as string[])].sort() },
+          {
+            description: withoutProvenance(e.description),
+            state: e.state,
+            labels: [...(e.labels as string[])].sort(),
+            confidential: e.confidential === true,
+            due_date_fixed: e.due_date_fixed ?? null,
+            parent:
+              e.parent_id === null || e.parent_id === undefined
+                ? null
+                : ((epics.find((p) => p.id === e.parent_id)?.title as string | undefined) ?? 'another group'),
+          },
         ]),
       ),
     };

@@ -98,6 +98,7 @@ export class ItemRunner {
         status: outcome.status,
         snapshotId: outcome.snapshot?.id ?? null,
         warnings: outcome.warnings,
+        notes: outcome.notes ?? [],
         bytesReceived: String(git.bytes),
         objectsReceived: git.objects,
         bytesWritten: outcome.status === 'UNCHANGED' ? '0' : outcome.snapshot.sizeBytes,

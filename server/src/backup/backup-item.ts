@@ -31,9 +31,10 @@ export interface ItemContext {
 /** Tries of one item within a run when its transfers keep failing transiently (each try with the transport's own retries). */
 export const ITEM_ATTEMPTS = 3;
 
+/** `notes`: plain facts that are not problems (a metadata type the tier does not offer). */
 export type ItemOutcome =
-  | { status: 'SUCCEEDED' | 'PARTIAL'; snapshot: SnapshotEntity; warnings: string[] }
-  | { status: 'UNCHANGED'; snapshot: SnapshotEntity | null; warnings: string[] };
+  | { status: 'SUCCEEDED' | 'PARTIAL'; snapshot: SnapshotEntity; warnings: string[]; notes?: string[] }
+  | { status: 'UNCHANGED'; snapshot: SnapshotEntity | null; warnings: string[]; notes?: string[] };
 
 /** Verification after backup (policy.verifyAfterBackup): SnapshotVerifier.verify. */
 export type VerifySnapshot = (

@@ -75,6 +75,8 @@ export class BackupRunItemEntity {
   @Column('bigint', { name: 'bytes_written', default: 0 }) bytesWritten!: string;
   @Column('uuid', { name: 'snapshot_id', nullable: true }) snapshotId!: string | null;
   @Column('jsonb', { default: () => "'[]'" }) warnings!: string[];
+  /** Plain facts that are not problems (a metadata type the GitLab tier does not offer). */
+  @Column('jsonb', { default: () => "'[]'" }) notes!: string[];
   @Column('text', { name: 'error_code', nullable: true }) errorCode!: string | null;
   @Column('text', { name: 'error_message', nullable: true }) errorMessage!: string | null;
   @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;

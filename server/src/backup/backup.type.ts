@@ -37,7 +37,13 @@ export class BackupRunItem {
     description: 'The snapshot made (or, for UNCHANGED, the latest one that still holds).',
   })
   snapshotId!: string | null;
-  @Field(() => [String], { description: 'E.g. metadata types skipped with the reason.' }) warnings!: string[];
+  @Field(() => [String], { description: 'What went wrong or could not be read, e.g. a metadata type GitLab refused.' })
+  warnings!: string[];
+  @Field(() => [String], {
+    description:
+      'Plain facts that are not problems, e.g. epics not available on the GitLab tier (the snapshot records them as SKIPPED with the reason).',
+  })
+  notes!: string[];
   @Field(() => String, { nullable: true }) errorCode!: string | null;
   @Field(() => String, { nullable: true }) errorMessage!: string | null;
   @Field(() => Date, { nullable: true }) startedAt!: Date | null;

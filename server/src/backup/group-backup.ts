@@ -57,16 +57,19 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       // A snapshot this item already committed (job re-run after the row was written): finish it.
       const done = await snapshots.findOneBy({ id: item.snapshotId });
       if (done)
-        return finishItem({
-          run,
-          snapshot: done,
-          isPartial: !done.isComplete,
-          warnings: item.warnings,
-          ctx,
-          verify: deps.verify,
-          replicate: deps.replicate,
-          snapshots,
-        });
+        return {
+          ...(await finishItem({
+            run,
+            snapshot: done,
+            isPartial: !done.isComplete,
+            warnings: item.warnings,
+            ctx,
+            verify: deps.verify,
+            replicate: deps.replicate,
+            snapshots,
+          })),
+          notes: item.notes,
+        };
     }
     const group = await dataSource.getRepository(GroupEntity).findOneByOrFail({ id: item.groupId! });
     const organization = await dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
@@ -99,7 +102,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       beforeType: () => ctx.touch(),
       onRecords: (total) => ctx.progress({ phase: 'METADATA', metadataRecords: total }),
     });
-    const { metadata, warnings } = written;
+    const { metadata, warnings, notes } = written;
     let artifacts = written.artifacts;
     let reused = 0;
     if (parent && parentManifest) {
@@ -117,7 +120,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       if (reused === artifacts.length && sameMetadata(metadata, parentManifest.metadata)) {
         await clearLeftovers(store, prefix);
         deps.logger.info({ runId: run.id, group: group.fullPath, snapshotId: parent.id }, 'group unchanged');
-        return { status: 'UNCHANGED', snapshot: parent, warnings: [] };
+        return { status: 'UNCHANGED', snapshot: parent, warnings: [], notes };
       }
     }
 
@@ -154,7 +157,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       encryptionCredentialId,
     });
     const isPartial = Object.values(metadata).some((m) => m.status === 'FAILED');
-    return finishItem({
+    const finished = await finishItem({
       run,
       snapshot,
       isPartial,
@@ -164,5 +167,6 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       replicate: deps.replicate,
       snapshots,
     });
+    return { ...finished, notes };
   };
 }

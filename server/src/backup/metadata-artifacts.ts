@@ -33,9 +33,12 @@ export interface MetadataArtifactInput {
   rethrowTransient?: boolean;
 }
 
-export async function writeMetadataArtifact(
-  input: MetadataArtifactInput,
-): Promise<{ entry: Manifest['metadata'][string]; artifact: ManifestArtifact | null; digest: string | null }> {
+export async function writeMetadataArtifact(input: MetadataArtifactInput): Promise<{
+  entry: Manifest['metadata'][string];
+  artifact: ManifestArtifact | null;
+  digest: string | null;
+  notOnTier?: boolean;
+}> {
   const { store, type, compression, key, prefix } = input;
   const extension = compression === 'GZIP' ? '.gz' : compression === 'BROTLI' ? '.br' : '';
   const path = `metadata/${type}.jsonl${extension}${key ? '.enc' : ''}`;
@@ -88,7 +91,13 @@ export async function writeMetadataArtifact(
     const skipReason = (error as DomainError)?.details?.skipReason;
     const skip = typeof skipReason === 'string' ? skipReason : null;
     if (skip || isDomainError(error, 'GITLAB_FORBIDDEN') || isDomainError(error, 'GITLAB_NOT_FOUND')) {
-      return { entry: { status: 'SKIPPED', records: 0, reason: skip ?? reason }, artifact: null, digest: null };
+      const notOnTier = (error as DomainError).details?.skipKind === 'NOT_ON_TIER';
+      return {
+        entry: { status: 'SKIPPED', records: 0, reason: skip ?? reason },
+        artifact: null,
+        digest: null,
+        notOnTier,
+      };
     }
     input.logger.warn({ err: error, type }, 'metadata export failed');
     return { entry: { status: 'FAILED', records: 0, reason }, artifact: null, digest: null };
@@ -97,7 +106,8 @@ export async function writeMetadataArtifact(
 
 /**
  * Every type of a snapshot's metadata, one artifact each, in order: the manifest's `metadata`, the
- * artifacts written, and a warning for each type not OK. `onRecords` gets the running total.
+ * artifacts written, a warning for each type not OK — or a note for one the GitLab tier does not
+ * offer. `onRecords` gets the running total.
  */
 export async function writeMetadataArtifacts<Type extends string>(input: {
   store: StorageBackend;
@@ -121,6 +131,8 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
   metadata: Manifest['metadata'];
   artifacts: ManifestArtifact[];
   warnings: string[];
+  /** Facts that are not problems (a type the GitLab tier does not offer). */
+  notes: string[];
   /** Per type written: its RecordsDigest (records-digest.ts). */
   digests: Map<Type, string>;
 }> {
@@ -128,6 +140,7 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
   const artifacts: ManifestArtifact[] = [];
   const digests = new Map<Type, string>();
   const warnings: string[] = [];
+  const notes: string[] = [];
   let total = 0;
   for (const type of input.types) {
     await input.beforeType();
@@ -147,10 +160,16 @@ export async function writeMetadataArtifacts<Type extends string>(input: {
     if (result.artifact) artifacts.push(result.artifact);
     if (result.digest) digests.set(type, result.digest);
     total += result.entry.records;
-    if (result.entry.status !== 'OK')
+    // A type the GitLab tier does not offer (epics on Free) is a fact of that tier, not a problem:
+    // a note, so that every run of a Free group does not read as partial.
+    if (result.notOnTier)
+      notes.push(
+        `${type}: not available on this GitLab tier (${(result.entry.reason ?? '').replace(/; not available on this tier$/, '')})`,
+      );
+    else if (result.entry.status !== 'OK')
       warnings.push(`${type}: ${result.entry.status.toLowerCase()} (${result.entry.reason})`);
     for (const warning of result.entry.warnings ?? [])
       warnings.push(warning.startsWith(`${type}`) ? warning : `${type}: ${warning}`);
   }
-  return { metadata, artifacts, warnings, digests };
+  return { metadata, artifacts, warnings, notes, digests };
 }

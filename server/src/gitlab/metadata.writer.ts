@@ -8,7 +8,7 @@
  * restore's mappings make a re-run safe for the rest.
  *
  * Fields follow GitLab's docs (doc/api/labels.md, milestones.md, issues.md, notes.md,
- * merge_requests.md, releases/index.md, project_snippets.md). `created_at` on issues and notes is
+ * merge_requests.md, releases/index.md, project_snippets.md, epics.md, epic_links.md). `created_at` on issues and notes is
  * honoured only for administrators and project owners; GitLab ignores it for everyone else.
  */
 import { Projects } from '@gitbeaker/rest';
@@ -94,6 +94,20 @@ export interface SnippetInput {
   sudo?: string | null;
 }
 
+export interface EpicInput {
+  title: string;
+  description?: string | null;
+  /** Label names (the group's or its ancestors'). */
+  labels?: string[];
+  confidential?: boolean;
+  /** Fixed dates (`start_date_is_fixed`/`due_date_is_fixed` are sent with them). */
+  startDateFixed?: string | null;
+  dueDateFixed?: string | null;
+  /** Honoured for administrators and group owners only. */
+  createdAt?: string | null;
+  sudo?: string | null;
+}
+
 export interface Created {
   id: number;
   iid?: number;
@@ -158,6 +172,26 @@ export interface GitLabMetadataWriter {
   listGroupLabels(groupId: number): Promise<MetadataRecord[]>;
   /** The group's own milestones, every state. */
   listGroupMilestones(groupId: number): Promise<MetadataRecord[]>;
+  /**
+   * The group's own epics, every state (GET /groups/:id/epics, deprecated since GitLab 17.0, still
+   * served by API v4). GITLAB_FORBIDDEN (403) when the group's tier has no epics (Free).
+   */
+  listGroupEpics(groupId: number): Promise<MetadataRecord[]>;
+  /** POST /groups/:id/epics, without a parent (see linkChildEpic). */
+  createEpic(groupId: number, input: EpicInput): Promise<Created & { iid: number }>;
+  /** PUT /groups/:id/epics/:epic_iid (state_event close | reopen). */
+  updateEpic(groupId: number, epicIid: number, change: { stateEvent: 'close' | 'reopen' }): Promise<void>;
+  /**
+   * POST /groups/:id/epics/:parent_iid/epics/:child_id (epic links API): makes an epic a child of
+   * another. Multi-level epics are Ultimate: GITLAB_FORBIDDEN (403) below it; 409 when the child
+   * is already there.
+   */
+  linkChildEpic(groupId: number, parentIid: number, childId: number): Promise<void>;
+  /**
+   * POST /groups/:id/epics/:epic_iid/issues/:issue_id (epic issues API; `issueId` is the issue's
+   * global id): puts an issue in an epic. 409 when it is there already; 403 without epics.
+   */
+  assignIssueToEpic(groupId: number, epicIid: number, issueId: number): Promise<void>;
   /** POST /groups (a subgroup of parentId; needs Maintainer there, or Owner as configured). */
   createGroup(input: GroupInput): Promise<Created>;
   /**
@@ -517,6 +551,45 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
 
   listGroupMilestones(groupId: number): Promise<MetadataRecord[]> {
     return this.list(`groups/${groupId}/milestones`, { include_ancestors: false });
+  }
+
+  listGroupEpics(groupId: number): Promise<MetadataRecord[]> {
+    return this.list(`groups/${groupId}/epics`, {
+      state: 'all',
+      include_ancestor_groups: false,
+      include_descendant_groups: false,
+    });
+  }
+
+  async createEpic(groupId: number, input: EpicInput): Promise<Created & { iid: number }> {
+    const body = await this.post(
+      `groups/${groupId}/epics`,
+      fields({
+        title: input.title,
+        description: input.description,
+        labels: input.labels?.length ? input.labels.join(',') : undefined,
+        confidential: input.confidential,
+        start_date_is_fixed: input.startDateFixed ? true : undefined,
+        start_date_fixed: input.startDateFixed,
+        due_date_is_fixed: input.dueDateFixed ? true : undefined,
+        due_date_fixed: input.dueDateFixed,
+        created_at: input.createdAt,
+      }),
+      input.sudo,
+    );
+    return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+  }
+
+  async updateEpic(groupId: number, epicIid: number, change: { stateEvent: 'close' | 'reopen' }): Promise<void> {
+    await this.put(`groups/${groupId}/epics/${epicIid}`, { state_event: change.stateEvent });
+  }
+
+  async linkChildEpic(groupId: number, parentIid: number, childId: number): Promise<void> {
+    await this.post(`groups/${groupId}/epics/${parentIid}/epics/${childId}`, {});
+  }
+
+  async assignIssueToEpic(groupId: number, epicIid: number, issueId: number): Promise<void> {
+    await this.post(`groups/${groupId}/epics/${epicIid}/issues/${issueId}`, {});
   }
 
   async createGroup(input: GroupInput): Promise<Created> {

@@ -57,11 +57,11 @@ export const COVERAGE: Record<CapturedType, Coverage> = {
     otherInstance: null,
   },
   issues: {
-    backup: 'with notes',
+    backup: 'with notes (and, where the tier has epics, the epic each belongs to)',
     original: ORIGINAL_METADATA,
     newProject: {
       restored:
-        'with notes, labels, milestone (by title), assignees (by username), state; references rewritten; authors through Sudo when the connection is an administrator, else in the text',
+        'with notes, labels, milestone (by title), assignees (by username), state, epic (the restored one); references rewritten; authors through Sudo when the connection is an administrator, else in the text',
     },
     otherInstance: BY_USERNAME,
   },
@@ -170,8 +170,11 @@ export const COVERAGE: Record<CapturedType, Coverage> = {
   epics: {
     backup: 'where the tier has them (Premium); SKIPPED with GitLab’s reason on Free',
     original: GROUP_ONLY,
-    newProject: { notRestored: 'epics are not written back (they need a Premium tier on the target)' },
-    otherInstance: null,
+    newProject: {
+      restored:
+        'on the matching group where its tier has epics (Premium): title, description, labels, fixed dates, confidentiality, state; parents first, with parent links on Ultimate (below it the hierarchy is flattened, and the report says so); authors as for issues. Restored issues go back into their restored epics. On a tier without epics the report says they were skipped and why',
+    },
+    otherInstance: BY_USERNAME,
   },
 };
 

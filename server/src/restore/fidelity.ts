@@ -10,6 +10,7 @@ import { EXISTS_UPSTREAM, gitlabReadOnlyReason } from './git-restore.js';
 import type { NewProjectOutcome } from './new-project.js';
 import type { SettingsTypeReport } from './settings-restore.js';
 import { notRestoredReason } from './coverage.js';
+import type { EpicRestoreReport } from './epic-restore.js';
 
 export interface TypeOutcome {
   type: string;
@@ -95,6 +96,10 @@ export function fidelityOf(
       });
       continue;
     }
+    if (type === 'epics' && !options.metadataLeftOut) {
+      types.push(epicsOutcome(entry.records, outcome.epics));
+      continue;
+    }
     const key = GROUP_SECTIONS[type] ?? type;
     const section =
       outcome.metadata?.[key as keyof NonNullable<NewProjectOutcome['metadata']>] ??
@@ -151,6 +156,29 @@ export function fidelityOf(
     });
   }
   return types;
+}
+
+/** A group's epics: restored, or all skipped with the reason (a target tier without epics). */
+function epicsOutcome(captured: number, epics: EpicRestoreReport | undefined): TypeOutcome {
+  if (!epics)
+    return {
+      type: 'epics',
+      captured,
+      restored: 0,
+      skipped: captured,
+      failed: 0,
+      reasons: captured ? ['epics were not read back from the snapshot'] : [],
+    };
+  if (epics.unavailable)
+    return { type: 'epics', captured, restored: 0, skipped: captured, failed: 0, reasons: [epics.unavailable] };
+  return {
+    type: 'epics',
+    captured,
+    restored: epics.created + epics.skipped,
+    skipped: 0,
+    failed: epics.failed.length,
+    reasons: [...epics.failed.map((f) => `${f.sourceId}: ${f.reason}`), ...epics.notes],
+  };
 }
 
 /** Whether every captured item came back (restored or already there). */

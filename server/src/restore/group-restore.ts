@@ -10,12 +10,15 @@
  * looked up in `restore_mappings`, then by name or title, before anything is created; closed
  * milestones closed afterwards), pointed at the group endpoints. Mappings are scoped to the
  * target group (`<connectionId>:group:<groupId>`), so a re-run after a crash creates no
- * duplicate either. Members and epics are not written back (members are people's access, epics
- * need a paid tier): the report says so; subgroups are restored as the groups themselves.
+ * duplicate either. Direct members are mapped by username; subgroups are restored as the groups
+ * themselves. Epics come last, once the group's labels exist (epic-restore.ts): where the target
+ * group's tier has them (Premium), with their hierarchy where it has multi-level epics (Ultimate);
+ * on Free the report says they were skipped and why.
  */
 import type { GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { restoreMembers, type SettingsTypeReport } from './settings-restore.js';
+import { restoreEpics } from './epic-restore.js';
 import { ensureNamespace, targetPathOf, type CapturedGroup } from './target-namespace.js';
 import {
   InMemoryRestoreMappings,
@@ -24,6 +27,7 @@ import {
   type RestorableType,
 } from './metadata-restore.js';
 import {
+  canWriteAsAuthors,
   emptyTargetWriter,
   readRecords,
   requireWriteScopes,
@@ -35,7 +39,6 @@ import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 /** Group metadata types written back, and the project restore type that writes each. */
 const GROUP_TYPES: Record<string, RestorableType> = { group_labels: 'labels', group_milestones: 'milestones' };
-const NOT_RESTORED = ['epics'];
 
 /** The target group's full path for a group snapshot restored under `namespacePath`. */
 export const targetGroupPath = targetPathOf;
@@ -152,8 +155,23 @@ export async function restoreGroupToNamespace(
     );
     settings = { members };
   }
+  // Epics after the labels they carry; a dry run against a group it would create predicts against an empty one.
+  const epicsArtifact = manifest.artifacts.find((a) => a.metadataType === 'epics');
+  const epics = epicsArtifact
+    ? await restoreEpics({
+        writer: namespace ? writer : emptyTargetWriter(writer),
+        groupId: namespace?.id ?? 0,
+        records: readRecords(deps, snapshot, manifest, epicsArtifact),
+        mappings: namespace
+          ? deps.mappingsFor(`${connection.id}:group:${namespace.id}`)
+          : new InMemoryRestoreMappings(),
+        dryRun: options.dryRun,
+        asAuthors: await canWriteAsAuthors(connection, writer),
+      })
+    : undefined;
   const problems: string[] = [];
   for (const f of settings?.members?.failed ?? []) problems.push(`group members ${f.sourceId}: ${f.reason}`);
+  for (const f of epics?.failed ?? []) problems.push(`epics ${f.sourceId}: ${f.reason}`);
   for (const [type, section] of Object.entries(metadata))
     for (const f of section.failed) problems.push(`group ${type} ${f.sourceId}: ${f.reason}`);
   return {
@@ -166,9 +184,8 @@ export async function restoreGroupToNamespace(
     wiki: null,
     lfs: null,
     metadata,
+    epics,
     problems,
-    notRestored: NOT_RESTORED.filter(
-      (type) => manifest.metadata[type]?.status === 'OK' && manifest.metadata[type].records > 0,
-    ),
+    notRestored: epics?.unavailable ? ['epics'] : [],
   };
 }

@@ -8,7 +8,7 @@
  * Source ids: labels, milestones, notes and snippets by GitLab id; issues and merge requests by
  * iid; releases by tag name. Target ids: labels, milestones, notes, snippets by id; issues by iid;
  * merge requests by iid, or `issue:<iid>` when the merge request was restored as an issue; releases
- * by tag name. Projects (scope `<connectionId>:projects`): `<repositoryId>><target path>` → the
+ * by tag name. Epics (scope of their target group) by GitLab id → `<target id>:<target iid>`. Projects (scope `<connectionId>:projects`): `<repositoryId>><target path>` → the
  * project a NEW_PROJECT restore created there (target-namespace.ts).
  */
 export const RESTORE_KINDS = [
@@ -20,6 +20,7 @@ export const RESTORE_KINDS = [
   'release',
   'snippet',
   'project',
+  'epic',
 ] as const;
 export type RestoreKind = (typeof RESTORE_KINDS)[number];
 

@@ -44,6 +44,10 @@
  * Labkeeper from #12`, `!3`, `$7`), notes by their exact text, so a crash between a create and its
  * mapping creates no duplicate either; releases answer 409 for an existing tag.
  *
+ * An issue's link to its epic is written back through `linkToEpic` (the epics themselves are
+ * restored with the group, before the projects); a link that cannot be made is named in the
+ * issues' notes.
+ *
  * Failures are per record: the record is reported as failed with GitLab's reason and the restore
  * goes on (children of a failed issue fail with it). Only an invalid token stops it.
  */
@@ -103,6 +107,11 @@ export interface RestoreProjectMetadataInput {
   dryRun?: boolean;
   /** Write records as their original authors (GitLab's `Sudo`; the connection is an administrator with the sudo scope). */
   asAuthors?: boolean;
+  /**
+   * Puts the target issue (global id) in the restored counterpart of the source issue's `epic`;
+   * answers null when it is there, else why not. Without it, the links are noted as not restored.
+   */
+  linkToEpic?: (epic: MetadataRecord, issueId: number) => Promise<string | null>;
   onProgress?: (event: RestoreProgressEvent) => void;
 }
 
@@ -468,6 +477,7 @@ class MetadataRestore {
       const header = originHeader(record, `#${sourceIid}`);
       const item: Pending = { record, sourceIid, target: null, header, from: `#${sourceIid}` };
       pending.push(item);
+
       await this.attempt('issues', String(sourceIid), async () => {
         const known = (await this.mapped('issue', String(sourceIid))) ?? null;
         if (known !== null) {
@@ -505,12 +515,45 @@ class MetadataRestore {
         if (record.state === 'closed')
           await this.writer.updateIssue(this.project, created.iid, { stateEvent: 'close' });
         item.target = { kind: 'issue', iid: created.iid };
+        this.issueIds.set(created.iid, created.id);
         await this.remember('issue', String(sourceIid), String(created.iid));
         return 'created';
       });
+      await this.epicLink(record, item);
       if (readAgain) item.record = null;
     }
     return pending;
+  }
+
+  /** Target issue iid → global id, for the issues created this run. */
+  private readonly issueIds = new Map<number, number>();
+
+  /**
+   * Puts a restored issue back in its epic (`linkToEpic`); without a linker, or when the link
+   * cannot be made, the issue's notes say so. A dry run predicts the link.
+   */
+  private async epicLink(record: MetadataRecord, item: Pending): Promise<void> {
+    const epic = record.epic !== null && typeof record.epic === 'object' ? (record.epic as MetadataRecord) : null;
+    if (!epic || typeof epic.iid !== 'number') return;
+    const { linkToEpic } = this.input;
+    const lost = (reason: string) =>
+      this.note('issues', `${item.from}: its link to epic &${String(epic.iid)} was not restored (${reason})`);
+    if (!linkToEpic) return lost('links between issues and epics are not written back by this restore');
+    if (this.dryRun || item.target === null || item.target.kind !== 'issue') return;
+    const iid = item.target.iid;
+    let id = this.issueIds.get(iid);
+    if (id === undefined) {
+      this.existingIssues ??= await this.writer.listIssues(this.project);
+      const found = this.existingIssues.find((i) => i.iid === iid);
+      id = typeof found?.id === 'number' ? found.id : undefined;
+    }
+    try {
+      const reason = id === undefined ? 'the restored issue was not found on the target' : await linkToEpic(epic, id);
+      if (reason) lost(reason);
+    } catch (error) {
+      if (isDomainError(error, 'GITLAB_UNAUTHORIZED')) throw error;
+      lost(error instanceof Error ? error.message : String(error));
+    }
   }
 
   private async mergeRequests(records: AsyncIterable<MetadataRecord>, readAgain: boolean): Promise<Pending[]> {

@@ -44,6 +44,7 @@ import {
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
+import { issueEpicLinker, type EpicRestoreReport } from './epic-restore.js';
 
 export interface NewProjectTarget {
   /** The Connection to create the project through (default: the snapshot's organization's). */
@@ -71,7 +72,9 @@ export interface NewProjectOutcome {
   settings?: SettingsRestoreReport;
   /** Groups the restore created on the target (in a dry run: would create), parents first. */
   groupsCreated?: string[];
-  /** A group snapshot: metadata types it holds that a restore does not write back. */
+  /** A group snapshot: its epics (epic-restore.ts). */
+  epics?: EpicRestoreReport;
+  /** A group snapshot: metadata types it holds that this restore could not write back (epics on a tier without them). */
   notRestored?: string[];
   /** Milliseconds per phase (prepare, project, git/wiki materialise and push, lfs, metadata, settings, total). */
   stepsMs?: Record<string, number>;
@@ -277,6 +280,21 @@ export async function restoreToNewProject(
       mappings: project ? deps.mappingsFor(`${connection.id}:${project.id}`) : new InMemoryRestoreMappings(),
       dryRun: options.dryRun,
       asAuthors: await canWriteAsAuthors(connection, writer),
+      linkToEpic: issueEpicLinker({
+        writer,
+        findGroup: (path) =>
+          deps.sessions.withGitLab(
+            connection.id,
+            (client) =>
+              client.getNamespace(path).catch((error: unknown) => {
+                if (isDomainError(error, 'GITLAB_NOT_FOUND')) return null;
+                throw error;
+              }),
+            { write: true },
+          ),
+        mappingsOf: (groupId) => deps.mappingsFor(`${connection.id}:group:${groupId}`),
+        targetPathOf: (path) => targetPathOf(path, manifest.organization.fullPath, target.namespacePath),
+      }),
     });
     for (const [type, section] of Object.entries(outcome.metadata)) {
       for (const f of section.failed) outcome.problems.push(`${type} ${f.sourceId}: ${f.reason}`);

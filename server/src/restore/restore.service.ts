@@ -479,7 +479,17 @@ export class RestoreService {
             refsPushedList: outcome.git?.pushed ?? [],
             wikiRefsPushed: outcome.wiki?.pushed.length ?? 0,
             lfs: outcome.lfs,
-            metadata: outcome.metadata,
+            metadata:
+              outcome.metadata && outcome.epics
+                ? {
+                    ...outcome.metadata,
+                    epics: {
+                      created: outcome.epics.created,
+                      skipped: outcome.epics.skipped,
+                      failed: outcome.epics.failed,
+                    },
+                  }
+                : outcome.metadata,
             ...(outcome.notRestored?.length ? { notRestored: outcome.notRestored } : {}),
           },
           types: fidelityOf(manifest, outcome, {

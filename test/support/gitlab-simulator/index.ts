@@ -399,9 +399,23 @@ export class GitLabSimulator {
     this.state.defaultBranchProtection = level;
   }
 
-  /** The subscription tier of every namespace. Free (the default) answers 403 to the epics API, as GitLab EE does. */
-  setTier(tier: Tier): void {
-    this.state.tier = tier;
+  /**
+   * The subscription tier: `setTier(tier)` the instance's (a self-managed licence; every group
+   * without its own), `setTier(groupPath, tier)` one top-level group's (GitLab.com, where a
+   * subscription covers the group and its subgroups). Free (the default) answers 403 to the epics
+   * API and Premium to the epic links API (multi-level epics), as GitLab EE does.
+   */
+  setTier(tier: Tier): void;
+  setTier(groupPath: string, tier: Tier): void;
+  setTier(first: string, second?: Tier): void {
+    if (second === undefined) {
+      this.state.tier = first as Tier;
+      return;
+    }
+    const group = this.state.findNamespaceByFullPath(first);
+    if (!group || group.kind !== 'group' || group.parentId !== null)
+      throw new Error(`${first} is not a top-level group: a subscription belongs to one`);
+    this.state.groupTiers.set(group.id, second);
   }
 
   private store(projectId: number): MetadataStore {

@@ -70,6 +70,7 @@ export class MetadataStore {
       milestoneId?: number | null;
       assigneeIds?: number[];
       dueDate?: string | null;
+      epicId?: number | null;
     },
   ): IssueRecord {
     const { state } = this;
@@ -97,6 +98,7 @@ export class MetadataStore {
       closedAt: closed ? createdAt : null,
       closedById: closed ? authorId : null,
       dueDate: input.dueDate ?? null,
+      epicId: input.epicId ?? null,
     };
     state.issues.push(issue);
     return issue;

@@ -158,6 +158,8 @@ export interface IssueRecord {
   closedAt: Date | null;
   closedById: number | null;
   dueDate: string | null;
+  /** The epic the issue belongs to (epic_issues.md; at most one). */
+  epicId: number | null;
 }
 
 export interface NoteRecord {
@@ -353,5 +355,11 @@ export interface MembershipMeta {
   expiresAt: string | null;
 }
 
-/** GitLab's subscription tiers, as far as the API differs between them. */
-export type Tier = 'free' | 'premium';
+/** GitLab's subscription tiers, as far as the API differs between them (epics: Premium; multi-level epics: Ultimate). */
+export type Tier = 'free' | 'premium' | 'ultimate';
+
+/** Whether `tier` includes what `needed` offers (Ultimate ⊃ Premium ⊃ Free). */
+export function tierIncludes(tier: Tier, needed: Tier): boolean {
+  const rank: Record<Tier, number> = { free: 0, premium: 1, ultimate: 2 };
+  return rank[tier] >= rank[needed];
+}

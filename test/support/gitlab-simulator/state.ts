@@ -69,8 +69,13 @@ export class SimulatorState {
   readonly epics: EpicRecord[] = [];
   /** Same keys as `members`: when a membership was created, by whom, until when. */
   readonly membershipMeta = new Map<string, MembershipMeta>();
-  /** The subscription tier of every namespace (GitLab.com Free by default): epics need Premium. */
+  /**
+   * The instance's tier (a self-managed licence; Free by default), and the tiers of top-level groups
+   * that have their own subscription (GitLab.com: a subscription belongs to a top-level group and
+   * covers its subgroups). Read them with tierOf.
+   */
   tier: Tier = 'free';
+  readonly groupTiers = new Map<number, Tier>();
   /** The instance's default_branch_protection (application settings; GitLab's default: 2, full). */
   defaultBranchProtection: BranchProtectionLevel = 2;
   /** OAuth access token lifetime (GitLab: access_token_expires_in 7200). */
@@ -476,6 +481,13 @@ export class SimulatorState {
 
   wikiPath(projectId: number): string {
     return join(this.repositoriesRoot, '@projects', `${projectId}.wiki.git`);
+  }
+
+  /** The tier that applies to a namespace: its top-level group's subscription, else the instance's. */
+  tierOf(namespaceId: number): Tier {
+    const chain = this.ancestors(namespaceId);
+    const root = chain[chain.length - 1];
+    return (root ? this.groupTiers.get(root.id) : undefined) ?? this.tier;
   }
 
   ancestors(namespaceId: number): NamespaceRecord[] {

@@ -189,6 +189,11 @@ export function RunPage({ id }: { id: string }) {
                         ⚠ {plainWarning(w)}
                       </div>
                     ))}
+                    {row.notes.map((n) => (
+                      <div key={n} className="muted small" data-testid="run-item-note">
+                        ℹ {plainWarning(n)}
+                      </div>
+                    ))}
                   </th>
                   <td>
                     <StatusBadge status={row.status} />
@@ -241,6 +246,8 @@ interface Row {
   throughput: number | null;
   errorMessage: string | null;
   warnings: string[];
+  /** Facts that are not problems (a metadata type the GitLab tier does not offer). */
+  notes: string[];
   percent: number;
   isRunning: boolean;
 }
@@ -278,6 +285,7 @@ function mergeItems(items: RunItem[], live: Record<string, LiveItem>, queryIsFin
       copyType: item.snapshot?.copyType ?? null,
       errorMessage: event?.errorMessage ?? item.errorMessage ?? null,
       warnings: item.warnings,
+      notes: item.notes,
       isRunning: status === 'RUNNING',
     };
     const throughput = base.isRunning
@@ -313,6 +321,7 @@ function mergeItems(items: RunItem[], live: Record<string, LiveItem>, queryIsFin
       throughput: throughputOf(event.samples),
       errorMessage: event.errorMessage ?? null,
       warnings: [],
+      notes: [],
       percent: itemPercent(event),
       isRunning: event.status === 'RUNNING',
     });

@@ -126,7 +126,7 @@ export function namespaceEntity(ctx: SimContext, ns: NamespaceRecord) {
     avatar_url: null,
     web_url: ns.kind === 'group' ? `${ctx.baseUrl()}/groups/${fullPath}` : `${ctx.baseUrl()}/${fullPath}`,
     billable_members_count: 1,
-    plan: ctx.state.tier,
+    plan: ctx.state.tierOf(ns.id),
     end_date: null,
     trial_ends_on: null,
     trial: false,

@@ -11,6 +11,7 @@ import type { SimContext } from '../context.js';
 import { GROUP_HOOK_EVENTS, type HookDispatcher } from '../hooks.js';
 import { badRequest, boolParam, endpoint, findGroup, forbidden, missingParams, notFound, param } from './common.js';
 import { paginateOffset } from '../pagination.js';
+import { tierIncludes } from '../model.js';
 import type { Caller } from '../auth.js';
 import type { Request } from 'express';
 
@@ -19,7 +20,7 @@ export function registerGroupHookRoutes(ctx: SimContext, hooks: HookDispatcher, 
     const user = requireUser(caller);
     const group = findGroup(ctx, caller, String(req.params.id));
     if (!user.isAdmin && ctx.access.groupAccess(user, group.id) < 50) throw forbidden();
-    if (ctx.state.tier !== 'premium') throw forbidden();
+    if (!tierIncludes(ctx.state.tierOf(group.id), 'premium')) throw forbidden();
     return group;
   };
   const hookOf = (groupId: number, id: string) => {

@@ -7,7 +7,7 @@
 import type { Request, Router } from 'express';
 import { requireUser, type Caller } from '../auth.js';
 import type { SimContext } from '../context.js';
-import type { IssueRecord, NoteRecord, ProjectRecord } from '../model.js';
+import { tierIncludes, type IssueRecord, type NoteRecord, type ProjectRecord } from '../model.js';
 import { ApiError, isKeysetRequest, paginateKeysetByCursor, paginateOffset } from '../pagination.js';
 import {
   boolParam,
@@ -24,6 +24,26 @@ import {
 import { userBasic } from './entities.js';
 import { findOrCreateLabel, registerLabelRoutes } from './labels.js';
 import { assignableIds, availableMilestoneId, issuableMilestoneEntity } from './metadata-entities.js';
+
+function epicFields(ctx: SimContext, namespaceId: number, epicId: number | null) {
+  const namespace = ctx.state.namespaces.get(namespaceId);
+  if (namespace?.kind !== 'group' || !tierIncludes(ctx.state.tierOf(namespaceId), 'premium')) return {};
+  const epic = epicId === null ? undefined : ctx.state.epics.find((e) => e.id === epicId);
+  if (!epic) return { epic_iid: null, epic: null };
+  const groupPath = ctx.state.fullPath(epic.groupId);
+  return {
+    epic_iid: epic.iid,
+    epic: {
+      id: epic.id,
+      iid: epic.iid,
+      title: epic.title,
+      url: `${ctx.baseUrl()}/groups/${groupPath}/-/epics/${epic.iid}`,
+      group_id: epic.groupId,
+      human_readable_end_date: null,
+      human_readable_timestamp: null,
+    },
+  };
+}
 
 function issueEntity(ctx: SimContext, issue: IssueRecord) {
   const { state } = ctx;
@@ -61,6 +81,8 @@ function issueEntity(ctx: SimContext, issue: IssueRecord) {
     downvotes: 0,
     due_date: issue.dueDate,
     confidential: issue.confidential,
+    // EE::API::Entities::Issue: epic_iid and epic (EpicBaseEntity) where the group's tier has epics
+    ...epicFields(ctx, project.namespaceId, issue.epicId),
     discussion_locked: null,
     issue_type: 'issue',
     web_url: `${ctx.baseUrl()}/${fullPath}/-/issues/${issue.iid}`,
@@ -229,6 +251,7 @@ export function registerIssueRoutes(ctx: SimContext, router: Router): void {
           closedAt: null,
           closedById: null,
           dueDate: param(req, 'due_date') ?? null,
+          epicId: null,
         };
         state.issues.push(issue);
         return issueEntity(ctx, issue);
