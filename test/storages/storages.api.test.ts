@@ -61,6 +61,7 @@ describe('createStorage refuses settings the server refuses, naming the field, a
   it.each([
     ['a missing bucket', { bucket: 'no-such-bucket' }, 'input.bucket', /bucket does not exist \(NoSuchBucket/],
     ['a wrong access key', { accessKeyId: 'NOT-A-KEY' }, 'input.accessKeyId', /access key id is not known/],
+    ['a secret key too short to keep', { secretAccessKey: 'S3RVER' }, 'input.secretAccessKey', /at least 8 characters/],
     ['a wrong endpoint', { endpoint: 'http://127.0.0.1:1' }, 'input.endpoint', /connection was refused/],
     ['a malformed endpoint', { endpoint: 'ftp://x' }, 'input.endpoint', /http\(s\) URL/],
     ['a malformed bucket name', { bucket: 'Not_A_Bucket' }, 'input.bucket', /lowercase/],

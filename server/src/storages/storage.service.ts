@@ -194,12 +194,23 @@ export class StorageService {
 
   /** A typed secret access key becomes a PASSWORD credential of the Password Manager. */
   private newSecretCredential(storageName: string, accessKeyId: string, secret: string) {
-    return this.credentials.create({
-      name: `S3 secret key of storage ${storageName} (${newId().slice(0, 8)})`,
-      kind: 'PASSWORD',
-      secret,
-      username: accessKeyId,
-    });
+    return this.credentials
+      .create({
+        name: `S3 secret key of storage ${storageName} (${newId().slice(0, 8)})`,
+        kind: 'PASSWORD',
+        secret,
+        username: accessKeyId,
+      })
+      .catch((error: unknown) => {
+        // The Password Manager names its own fields (secret, username); the client knows these as the storage's.
+        const fields = (error as DomainError).code === 'VALIDATION_FAILED' && credentialFields(error as DomainError);
+        if (!fields) throw error;
+        throw validationError(
+          Object.fromEntries(
+            Object.entries(fields).map(([f, m]) => [f === 'secret' ? 'secretAccessKey' : 'accessKeyId', m]),
+          ),
+        );
+      });
   }
 
   private async refuseTakenName(name: string): Promise<void> {
@@ -209,6 +220,9 @@ export class StorageService {
       });
   }
 }
+
+const credentialFields = (error: DomainError) =>
+  (error.details as { fields?: Record<string, string> } | undefined)?.fields ?? null;
 
 /** What still needs a storage, in words: its snapshots (primaries and replica copies) and the policies naming it. */
 export async function storageUsers(dataSource: DataSource, id: string): Promise<string[]> {
