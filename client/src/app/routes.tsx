@@ -12,6 +12,7 @@ import { RestorePage } from '../features/restore/RestorePage';
 import { RunHistoryPage } from '../features/runs/RunHistoryPage';
 import { RunPage } from '../features/runs/RunPage';
 import { SnapshotsPage } from '../features/snapshots/SnapshotsPage';
+import { StoragesPage } from '../features/storages/StoragesPage';
 import { WorkersPage } from '../features/workers/WorkersPage';
 
 export interface RouteDefinition {
@@ -42,6 +43,7 @@ export const ROUTES: RouteDefinition[] = [
   { pattern: '/restores/:id', title: 'Restore', render: (p) => <RestorePage id={p.id} /> },
   { pattern: '/password-manager', title: 'Password Manager', render: () => <PasswordManagerPage /> },
   { pattern: '/workers', title: 'Workers', render: () => <WorkersPage /> },
+  { pattern: '/storages', title: 'Storages', render: () => <StoragesPage /> },
 ];
 
 /** The main navigation, in order. */
@@ -52,4 +54,5 @@ export const NAVIGATION: { to: string; label: string }[] = [
   { to: '/connections', label: 'Connections' },
   { to: '/password-manager', label: 'Password Manager' },
   { to: '/workers', label: 'Workers' },
+  { to: '/storages', label: 'Storages' },
 ];

@@ -50,7 +50,8 @@ export interface PolicyDraft {
     differentialDays: string;
     incrementalDays: string;
   };
-  storage: { kind: string; path: string };
+  /** kind LOCAL (path) or STORAGE (storageId); replicas are storage ids either way. */
+  storage: { kind: string; path: string; storageId: string; replicaStorageIds: string[] };
   compression: Compression;
   encryptionCredentialId: string;
   verifyAfterBackup: boolean;
@@ -141,7 +142,12 @@ export function fromPolicy(settings: Settings): PolicyDraft {
       differentialDays: text(settings.retention.differentialDays, 90),
       incrementalDays: text(settings.retention.incrementalDays, 30),
     },
-    storage: { kind: settings.storage.kind, path: settings.storage.path ?? '' },
+    storage: {
+      kind: settings.storage.kind,
+      path: settings.storage.path ?? '',
+      storageId: settings.storage.storageId ?? '',
+      replicaStorageIds: settings.storage.replicaStorageIds ?? [],
+    },
     compression: settings.compression,
     encryptionCredentialId: settings.encryptionCredentialId ?? '',
     verifyAfterBackup: settings.verifyAfterBackup,
@@ -242,7 +248,10 @@ export function toInput(d: PolicyDraft): CustomizePolicyInput {
               differentialDays: toInt(r.differentialDays),
               incrementalDays: toInt(r.incrementalDays),
             },
-    storage: { kind: d.storage.kind, path: d.storage.path.trim() || null },
+    storage:
+      d.storage.kind === 'STORAGE'
+        ? { kind: 'STORAGE', storageId: d.storage.storageId || null, replicaStorageIds: d.storage.replicaStorageIds }
+        : { kind: d.storage.kind, path: d.storage.path.trim() || null, replicaStorageIds: d.storage.replicaStorageIds },
     compression: d.compression,
     encryptionCredentialId: d.encryptionCredentialId || null,
     verifyAfterBackup: d.verifyAfterBackup,
