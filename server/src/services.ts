@@ -450,6 +450,7 @@ function buildBackup(
     verifier,
     keys,
     storages,
+    stores,
     anomalies,
   };
 }
@@ -484,6 +485,7 @@ function buildRestore(
     newProject: newProjectDeps,
     concurrency: config.worker.concurrency,
     secrets: box,
+    stores: backup.stores,
   });
   const drills = new DrillService({
     dataSource,
