@@ -318,6 +318,7 @@ export function StorageFieldset({ draft, update, fields, storages }: SectionProp
               d.storage.kind = value === 'LOCAL' ? 'LOCAL' : 'STORAGE';
               d.storage.storageId = value === 'LOCAL' ? '' : value;
               d.storage.replicaStorageIds = d.storage.replicaStorageIds.filter((id) => id !== value);
+              if (value === 'LOCAL') d.storage.downloadLink = 'LABKEEPER';
             })
           }
         >
@@ -342,7 +343,21 @@ export function StorageFieldset({ draft, update, fields, storages }: SectionProp
             onChange={(e) => update((d) => void (d.storage.path = e.target.value))}
           />
         </Field>
-      ) : null}
+      ) : (
+        <Field
+          label="Download restores"
+          hint="How a Download restore hands its archive over. A presigned link needs the storage’s endpoint to be reachable from the browser."
+          error={fields['storage.downloadLink']}
+        >
+          <select
+            value={draft.storage.downloadLink}
+            onChange={(e) => update((d) => void (d.storage.downloadLink = e.target.value))}
+          >
+            <option value="LABKEEPER">A Labkeeper link (the archive streams through Labkeeper)</option>
+            <option value="PRESIGNED">A presigned link to the storage (the archive is written there first)</option>
+          </select>
+        </Field>
+      )}
       <fieldset className="nested" aria-describedby="replicas-hint">
         <legend>Replicas</legend>
         <p className="field-hint" id="replicas-hint">

@@ -51,7 +51,14 @@ export interface PolicyDraft {
     incrementalDays: string;
   };
   /** kind LOCAL (path) or STORAGE (storageId); replicas are storage ids either way. */
-  storage: { kind: string; path: string; storageId: string; replicaStorageIds: string[] };
+  storage: {
+    kind: string;
+    path: string;
+    storageId: string;
+    replicaStorageIds: string[];
+    /** LABKEEPER or PRESIGNED (an S3 primary only). */
+    downloadLink: string;
+  };
   compression: Compression;
   encryptionCredentialId: string;
   verifyAfterBackup: boolean;
@@ -147,6 +154,7 @@ export function fromPolicy(settings: Settings): PolicyDraft {
       path: settings.storage.path ?? '',
       storageId: settings.storage.storageId ?? '',
       replicaStorageIds: settings.storage.replicaStorageIds ?? [],
+      downloadLink: settings.storage.downloadLink ?? 'LABKEEPER',
     },
     compression: settings.compression,
     encryptionCredentialId: settings.encryptionCredentialId ?? '',
@@ -250,7 +258,12 @@ export function toInput(d: PolicyDraft): CustomizePolicyInput {
             },
     storage:
       d.storage.kind === 'STORAGE'
-        ? { kind: 'STORAGE', storageId: d.storage.storageId || null, replicaStorageIds: d.storage.replicaStorageIds }
+        ? {
+            kind: 'STORAGE',
+            storageId: d.storage.storageId || null,
+            replicaStorageIds: d.storage.replicaStorageIds,
+            downloadLink: d.storage.downloadLink,
+          }
         : { kind: d.storage.kind, path: d.storage.path.trim() || null, replicaStorageIds: d.storage.replicaStorageIds },
     compression: d.compression,
     encryptionCredentialId: d.encryptionCredentialId || null,
