@@ -66,6 +66,15 @@ describe('DOWNLOAD as a presigned URL', () => {
     });
   });
 
+  it('is chosen by an ADMIN token only (a presigned URL is bound to no token)', async () => {
+    expect((await setPolicyStorage({ kind: 'STORAGE', storageId })).errors).toBeUndefined();
+    const operator = (
+      await t.gql(`mutation { createApiToken(input: { name: "operator", role: BACKUP_OPERATOR }) { token } }`)
+    ).data.createApiToken.token as string;
+    const r = await setPolicyStorage({ kind: 'STORAGE', storageId, downloadLink: 'PRESIGNED' }, operator);
+    expect(r.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
   it('hands over a presigned URL the S3 server answers with the archive', async () => {
     expect((await setPolicyStorage({ kind: 'STORAGE', storageId, downloadLink: 'PRESIGNED' })).errors).toBeUndefined();
     const policy = await t.gql(
@@ -151,7 +160,7 @@ async function downloadRestore(snapshotId: string) {
   return (await t.gql(query, { id })).data.restoreRun as { id: string; status: string; downloadUrl: string | null };
 }
 
-async function setPolicyStorage(storage: Record<string, unknown>) {
+async function setPolicyStorage(storage: Record<string, unknown>, token = t.adminToken) {
   const SETTINGS = `scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } compression verifyAfterBackup`;
   const current = (
     await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { ${SETTINGS} } } }`, { o: orgId })
@@ -159,5 +168,6 @@ async function setPolicyStorage(storage: Record<string, unknown>) {
   return t.gql(
     `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
     { o: orgId, i: { ...current, schedule: { type: 'MANUAL' }, storage: { path: null, ...storage } } },
+    token,
   );
 }

@@ -198,7 +198,7 @@ function StorageCard({
 function TestResult({ test }: { test: StorageTestFieldsFragment }) {
   return (
     <Notice kind="success">
-      <strong>Test OK</strong> at <code>{test.location}</code>: write {test.writeMs} ms, read {test.readMs} ms, list{' '}
+      <strong>Test OK</strong> (<code>{test.location}</code>): write {test.writeMs} ms, read {test.readMs} ms, list{' '}
       {test.listMs} ms, delete {test.deleteMs} ms.{' '}
       {test.conditionalWrites
         ? 'The server supports conditional writes (write-once without races).'
