@@ -183,7 +183,7 @@ export function StorageForm({
           <Field label="Access key id" error={fields.accessKeyId}>
             <input {...text('accessKeyId')} autoComplete="off" />
           </Field>
-          <Field label="Secret access key from" error={fields.secretCredentialId}>
+          <Field label="Secret access key from">
             <select
               value={draft.secretSource}
               onChange={(e) => set('secretSource', e.target.value as Draft['secretSource'])}
@@ -215,7 +215,7 @@ export function StorageForm({
                   A credential of kind Password in the <Link to="/password-manager">Password Manager</Link>.
                 </>
               }
-              error={fields.secretCredentialId ? undefined : fields.secretAccessKey}
+              error={fields.secretCredentialId ?? fields.secretAccessKey}
             >
               <select value={draft.secretCredentialId} onChange={(e) => set('secretCredentialId', e.target.value)}>
                 <option value="">Choose a credential…</option>
