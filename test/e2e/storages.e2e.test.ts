@@ -88,6 +88,19 @@ describe('Storages', () => {
       /write \d+ ms, read \d+ ms, list \d+ ms, delete \d+ ms\. The server supports conditional writes.*The bucket has no Object Lock\./,
     );
     await screenshot(page, '61-storages');
+
+    // Edit keeps the saved secret key unless another is given, and checks the bucket again.
+    await card.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('form', { name: 'Edit storage offsite' });
+    await expect(edit.getByLabel('Secret access key from').inputValue()).resolves.toBe('KEEP');
+    await edit.getByLabel('Storage class (optional)').fill('STANDARD');
+    await edit.getByRole('button', { name: 'Test and save' }).click();
+    await edit.waitFor({ state: 'detached' });
+    await card.getByText('Test OK').waitFor();
+    const [saved] = await t.app.dataSource.query<{ settings: { storageClass: string } }[]>(
+      'SELECT settings FROM storages',
+    );
+    expect(saved.settings.storageClass).toBe('STANDARD');
     await context.close();
   });
 
