@@ -462,6 +462,7 @@ function buildBackup(
     verifier,
     keys,
     storages,
+    stores,
     anomalies,
   };
 }
@@ -496,6 +497,7 @@ function buildRestore(
     newProject: newProjectDeps,
     concurrency: config.worker.concurrency,
     secrets: box,
+    stores: backup.stores,
   });
   const drills = new DrillService({
     dataSource,

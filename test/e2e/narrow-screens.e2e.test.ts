@@ -99,7 +99,18 @@ const screens = (): { name: string; path: string; heading: RegExp }[] => [
   { name: 'alerts', path: '/alerts', heading: /Alerts/ },
   { name: 'api-tokens', path: '/api-tokens', heading: /API tokens/ },
   { name: 'audit-log', path: '/audit-log', heading: /Audit log/ },
+  { name: 'storages', path: '/storages', heading: /Storages/ },
 ];
+
+/** The left edges of the policy form's sections: how many columns it is laid out in. */
+async function policyColumns(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const lefts = Array.from(document.querySelectorAll('form.policy-form .form-sections > fieldset')).map((f) =>
+      Math.round(f.getBoundingClientRect().left),
+    );
+    return new Set(lefts).size;
+  });
+}
 
 async function open(page: Page, path: string, heading: RegExp) {
   await page.goto(`${t.url}${path}`);
@@ -208,6 +219,7 @@ describe('At 390 px (a phone)', () => {
         // One brightest button: Run now. Run drill now is not the call to action.
         expect(await page.locator('main .button-primary').allInnerTexts()).toEqual(['Run now']);
       }
+      if (screen.name === 'policy') expect(await policyColumns(page)).toBe(1);
       await screenshot(page, `narrow-390-${screen.name}`);
     }
     expect(problems).toEqual([]);
@@ -282,6 +294,8 @@ describe('At 1440 px (a desktop)', () => {
       await open(page, screen.path, screen.heading);
       const { documentWidth, viewport, culprits } = await overflow(page);
       if (documentWidth > viewport) problems.push(`${screen.name}: ${documentWidth} px: ${culprits.join(' | ')}`);
+      // The policy form uses the width: its sections side by side, not one half-width column.
+      if (screen.name === 'policy') expect(await policyColumns(page)).toBeGreaterThan(1);
       await screenshot(page, `wide-1440-${screen.name}`);
     }
     expect(problems).toEqual([]);

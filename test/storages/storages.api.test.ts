@@ -61,6 +61,7 @@ describe('createStorage refuses settings the server refuses, naming the field, a
   it.each([
     ['a missing bucket', { bucket: 'no-such-bucket' }, 'input.bucket', /bucket does not exist \(NoSuchBucket/],
     ['a wrong access key', { accessKeyId: 'NOT-A-KEY' }, 'input.accessKeyId', /access key id is not known/],
+    ['a secret key too short to keep', { secretAccessKey: 'S3RVER' }, 'input.secretAccessKey', /at least 8 characters/],
     ['a wrong endpoint', { endpoint: 'http://127.0.0.1:1' }, 'input.endpoint', /connection was refused/],
     ['a malformed endpoint', { endpoint: 'ftp://x' }, 'input.endpoint', /http\(s\) URL/],
     ['a malformed bucket name', { bucket: 'Not_A_Bucket' }, 'input.bucket', /lowercase/],
@@ -157,10 +158,24 @@ describe('a storage on S3', () => {
     expect(run).toMatchObject({ status: 'SUCCEEDED', errorMessage: null });
   });
 
-  it('refuses to delete a storage while snapshots live there', async () => {
+  it('says what it holds: its snapshots and their bytes', async () => {
+    const [row] = await t.app.dataSource.query(
+      `SELECT count(*)::int AS n, sum(size_bytes)::text AS bytes FROM snapshots WHERE storage_root = $1`,
+      [`storage:${storageId}`],
+    );
+    const r = await t.gql(`{ storages { id usage { primarySnapshots replicaCopies bytes } } }`);
+    expect(r.data.storages).toEqual([
+      { id: storageId, usage: { primarySnapshots: row.n, replicaCopies: 0, bytes: Number(row.bytes) } },
+    ]);
+    expect(row.n).toBeGreaterThan(0);
+  });
+
+  it('refuses to delete a storage while snapshots live there, naming them and the policy in words', async () => {
     const r = await t.gql(`mutation($id: ID!) { deleteStorage(id: $id) }`, { id: storageId });
     expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'CONFLICT', reason: 'STORAGE_IN_USE' });
-    expect(r.errors![0].message).toMatch(/\d+ snapshots? and the policy|\d+ snapshots?, the policy/);
+    expect(r.errors![0].message).toMatch(
+      /is still used: \d+ snapshots?, the policy of acme \(as its primary storage\)$/,
+    );
     expect((await counts()).storages).toBe(1);
   });
 });

@@ -17,6 +17,7 @@ import { OrganizationDiffPage } from '../features/snapshots/OrganizationDiffPage
 import { SnapshotDiffPage } from '../features/snapshots/SnapshotDiffPage';
 import { SnapshotsPage } from '../features/snapshots/SnapshotsPage';
 import { ApiTokensPage } from '../features/tokens/ApiTokensPage';
+import { StoragesPage } from '../features/storages/StoragesPage';
 import { WorkersPage } from '../features/workers/WorkersPage';
 
 export interface RouteDefinition {
@@ -56,6 +57,7 @@ export const ROUTES: RouteDefinition[] = [
   { pattern: '/api-tokens', title: 'API tokens', render: () => <ApiTokensPage /> },
   { pattern: '/audit-log', title: 'Audit log', render: () => <AuditPage /> },
   { pattern: '/alerts', title: 'Alerts', render: () => <AlertsPage /> },
+  { pattern: '/storages', title: 'Storages', render: () => <StoragesPage /> },
 ];
 
 /** The main navigation, in order. */
@@ -69,4 +71,5 @@ export const NAVIGATION: { to: string; label: string }[] = [
   { to: '/alerts', label: 'Alerts' },
   { to: '/api-tokens', label: 'API tokens' },
   { to: '/audit-log', label: 'Audit log' },
+  { to: '/storages', label: 'Storages' },
 ];

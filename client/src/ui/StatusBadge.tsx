@@ -7,6 +7,7 @@ const TONES: Record<string, 'ok' | 'bad' | 'busy' | 'warn' | 'idle'> = {
   PASSED: 'ok',
   ONLINE: 'ok',
   VERIFIED: 'ok',
+  COPIED: 'ok',
   FAILED: 'bad',
   ERROR: 'bad',
   EXPIRED: 'bad',
@@ -19,6 +20,8 @@ const TONES: Record<string, 'ok' | 'bad' | 'busy' | 'warn' | 'idle'> = {
   DISCONNECTED: 'idle',
   QUEUED: 'busy',
   RUNNING: 'busy',
+  PENDING: 'busy',
+  COPYING: 'busy',
   AWAITING_AUTHORIZATION: 'busy',
 };
 

@@ -153,6 +153,7 @@ export class SnapshotResolver {
       verificationStatus: snapshot.verificationStatus,
       verifiedAt: snapshot.verifiedAt,
       error: snapshot.verificationError,
+      lockedUntil: snapshot.lockedUntil ?? null,
     });
     const replicas = (await loaders.snapshotCopies.load(snapshot.id)).map((c) =>
       Object.assign(new SnapshotCopy(), {
@@ -163,6 +164,7 @@ export class SnapshotResolver {
         verificationStatus: c.verificationStatus,
         verifiedAt: c.verifiedAt,
         error: c.error,
+        lockedUntil: c.lockedUntil,
       }),
     );
     return [primary, ...replicas];

@@ -123,6 +123,11 @@ export class SnapshotCopy {
   @Field(() => Date, { nullable: true }) verifiedAt!: Date | null;
   @Field(() => String, { nullable: true, description: 'Why the last copy or verification failed' }) error!:
     string | null;
+  @Field(() => Date, {
+    nullable: true,
+    description: 'S3 Object Lock: the copy cannot be deleted before this date (retention keeps it until then)',
+  })
+  lockedUntil!: Date | null;
 }
 
 @ObjectType({ description: 'An immutable restore point of one repository.' })
@@ -153,6 +158,8 @@ export class Snapshot {
   @Field() manifestSha256!: string;
   @Field({ description: 'Where the artifacts live, relative to the storage root.' }) storagePrefix!: string;
   storageRoot!: string;
+  /** Its primary's Object Lock (see `copies`). */
+  lockedUntil!: Date | null;
   @Field() createdAt!: Date;
 
   static from(e: SnapshotEntity): Snapshot {

@@ -107,7 +107,9 @@ export class PolicyService {
       value.storage.kind !== current?.kind ||
       (value.storage.path ?? null) !== (current?.path ?? null) ||
       (value.storage.storageId ?? null) !== (current?.storageId ?? null) ||
-      (value.storage.replicaStorageIds ?? []).join() !== (current?.replicaStorageIds ?? []).join();
+      (value.storage.replicaStorageIds ?? []).join() !== (current?.replicaStorageIds ?? []).join() ||
+      // A presigned link is not bound to a token: whether downloads use one is an ADMIN's choice too.
+      (value.storage.downloadLink ?? 'LABKEEPER') !== (current?.downloadLink ?? 'LABKEEPER');
     if (options.mayChangeStorage === false && storageChanged) {
       throw new DomainError('FORBIDDEN', 'Only an ADMIN token may change where backups are stored (input.storage).', {
         details: { fields: { storage: 'may be changed by an ADMIN token only' } },

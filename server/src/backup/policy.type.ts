@@ -122,6 +122,12 @@ export class StorageShape {
       'Replicas (3-2-1): storages each new snapshot is copied to once the primary has its manifest. Default none.',
   })
   replicaStorageIds?: string[] | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'DOWNLOAD restores: LABKEEPER (default: a signed Labkeeper link) or PRESIGNED (STORAGE only: the archive is written to the storage and handed over as a presigned S3 URL, valid as long as the link would be)',
+  })
+  downloadLink?: string | null;
 }
 
 export enum DrillTargetKindEnum {
@@ -188,7 +194,11 @@ export class PolicySettingsShape {
       timeZone: v.timeZone,
       window: v.window,
       retention: v.retention,
-      storage: { ...v.storage, replicaStorageIds: v.storage.replicaStorageIds ?? [] },
+      storage: {
+        ...v.storage,
+        replicaStorageIds: v.storage.replicaStorageIds ?? [],
+        downloadLink: v.storage.downloadLink ?? 'LABKEEPER',
+      },
       compression: v.compression,
       encryptionCredentialId: v.encryption?.credentialId ?? null,
       verifyAfterBackup: v.verifyAfterBackup,
@@ -213,6 +223,7 @@ export class PolicySettingsShape {
         path: input.storage.path ?? null,
         storageId: input.storage.storageId ?? null,
         replicaStorageIds: input.storage.replicaStorageIds ?? null,
+        downloadLink: input.storage.downloadLink ?? null,
       } as BackupPolicyValue['storage'],
       compression: input.compression,
       encryption:

@@ -86,6 +86,12 @@ export interface BackupPolicyValue {
     path: string | null;
     storageId?: string | null;
     replicaStorageIds?: string[];
+    /**
+     * How a DOWNLOAD restore hands its archive over: LABKEEPER (default: a signed Labkeeper link,
+     * streamed through the API) or PRESIGNED (STORAGE only: the archive is written to the storage
+     * and handed over as a presigned S3 URL, so the bytes do not pass through Labkeeper).
+     */
+    downloadLink?: 'LABKEEPER' | 'PRESIGNED';
   };
   compression: 'NONE' | 'GZIP' | 'BROTLI';
   /** Credential (kind ENCRYPTION_KEY) whose secret derives the AES-256-GCM key; null = not encrypted. */

@@ -288,7 +288,17 @@ function validateStorage(p: Problems, v: unknown): BackupPolicyValue['storage'] 
   if (!s || !kind) return undefined;
   const replicaStorageIds = validateReplicas(p, s.replicaStorageIds, kind === 'STORAGE' ? s.storageId : null);
   if (!replicaStorageIds) return undefined;
-  const replicas = replicaStorageIds.length ? { replicaStorageIds } : {};
+  const downloadLink =
+    s.downloadLink === null || s.downloadLink === undefined
+      ? 'LABKEEPER'
+      : p.oneOf(s.downloadLink, 'storage.downloadLink', ['LABKEEPER', 'PRESIGNED'] as const);
+  if (!downloadLink) return undefined;
+  if (downloadLink === 'PRESIGNED' && kind !== 'STORAGE')
+    return p.add('storage.downloadLink', 'can be PRESIGNED only when kind is STORAGE (an S3 primary)');
+  const replicas = {
+    ...(replicaStorageIds.length ? { replicaStorageIds } : {}),
+    ...(downloadLink === 'PRESIGNED' ? { downloadLink } : {}),
+  };
   if (kind === 'STORAGE') {
     if (typeof s.storageId !== 'string' || s.storageId.trim() === '')
       return p.add('storage.storageId', 'must be the id of a storage (storages) when kind is STORAGE');

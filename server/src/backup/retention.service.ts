@@ -63,6 +63,15 @@ export class RetentionService {
         ).map((g) => g.id),
       ]);
       const pinned = await this.pinnedAmong(rows.map((r) => r.id));
+      // A snapshot is locked until the last lock of its copies ends: its primary's and its replicas'.
+      const replicaLocks = await this.snapshots.replicaLocks(
+        rows.map((r) => r.id),
+        this.clock.now(),
+      );
+      const lockEnd = (r: SnapshotEntity) => {
+        const replica = replicaLocks.get(r.id) ?? null;
+        return !r.lockedUntil || (replica && replica > r.lockedUntil) ? replica : r.lockedUntil;
+      };
       const result = applyRetention(
         rows.map((r) => ({
           id: r.id,
@@ -72,7 +81,7 @@ export class RetentionService {
           parentId: r.parentId,
           repositoryDeletedUpstream: gone.has(owner(r)),
           isPinned: pinned.has(r.id),
-          lockedUntil: r.lockedUntil,
+          lockedUntil: lockEnd(r),
         })),
         policy.value.retention,
         this.clock.now(),

@@ -188,16 +188,24 @@ export class SnapshotService {
     return outcome.value;
   }
 
+  /** For each of these snapshots with a replica copy locked after `now`: when the last copy's lock ends. */
+  replicaLocks(snapshotIds: readonly string[], now: Date): Promise<Map<string, Date>> {
+    return this.replicator?.lockedCopiesUntil(snapshotIds, now) ?? Promise.resolve(new Map<string, Date>());
+  }
+
   /**
    * Deletes a snapshot and its artifacts, on its replicas first, then on its primary. Refused
    * (CONFLICT) while it is pinned (SNAPSHOT_PINNED, naming the pin's reason and anomaly), under
-   * Object Lock (SNAPSHOT_LOCKED, naming the date the lock ends) or while another snapshot builds on it.
+   * Object Lock on its primary or on a replica (SNAPSHOT_LOCKED, naming the date the lock ends and
+   * the replica's storage) or while another snapshot builds on it.
    */
   async delete(id: string, options: { reason?: string } = {}): Promise<void> {
     const snapshot = await this.reader.snapshot(id);
     const pin = await this.pinOf(id);
     if (pin) throw snapshotPinned(id, pin);
     if (snapshot.lockedUntil && snapshot.lockedUntil > this.now()) throw snapshotLocked(id, snapshot.lockedUntil);
+    const replicaLock = await this.replicator?.lockOf(id, this.now());
+    if (replicaLock) throw snapshotLocked(id, replicaLock.until, replicaLock);
     const dependents = await this.repo.find({ select: { id: true }, where: { parentId: id } });
     if (dependents.length > 0)
       throw snapshotHasDependents(

@@ -64,6 +64,11 @@ export class RestoreRunEntity {
   @Column('jsonb', { nullable: true }) options!: Record<string, unknown> | null;
   @Column('text', { name: 'error_message', nullable: true }) errorMessage!: string | null;
   @Column('timestamptz', { name: 'download_expires_at', nullable: true }) downloadExpiresAt!: Date | null;
+  /**
+   * DOWNLOAD under a policy with `downloadLink: PRESIGNED`: the storage root the archive was written
+   * to (key `restores/<runId>/archive.tar`), handed over as a presigned URL; null: a Labkeeper link.
+   */
+  @Column('text', { name: 'download_root', nullable: true }) downloadRoot!: string | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;

@@ -23,7 +23,7 @@ import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
 import { RestoreRunEntity, type RestoreReport } from './restore.entity.js';
 import type { RestoreProgressed } from './restore.events.js';
-import type { TarEntry } from './tar.js';
+import { tarStream, type TarEntry } from './tar.js';
 import {
   restoreToNewProject,
   type NewProjectDeps,
@@ -38,6 +38,7 @@ import { writeScopesOf } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
+import type { StorageRoots } from '../storage/storage.port.js';
 
 export const DOWNLOAD_TTL_MS = 60 * 60_000;
 
@@ -176,7 +177,12 @@ export interface RestoreServiceDeps {
   concurrency?: number;
   /** Seals webhook secret tokens at rest; without it a restore refuses them. */
   secrets?: RestoreSecrets | null;
+  /** Where a DOWNLOAD archive is written when the policy asks for a presigned URL; without it, never. */
+  stores?: StorageRoots | null;
 }
+
+/** Where a presigned DOWNLOAD's archive is written, below the storage's prefix. */
+export const archiveKey = (runId: string) => `restores/${runId}/archive.tar`;
 
 export class RestoreService {
   private readonly runs: Repository<RestoreRunEntity>;
@@ -192,6 +198,7 @@ export class RestoreService {
   private readonly newProject: NewProjectDeps | null;
   private readonly concurrency: number;
   private readonly secrets: RestoreSecrets | null;
+  private readonly stores: StorageRoots | null;
 
   constructor(deps: RestoreServiceDeps) {
     this.dataSource = deps.dataSource;
@@ -206,6 +213,7 @@ export class RestoreService {
     this.newProject = deps.newProject ?? null;
     this.concurrency = deps.concurrency ?? 4;
     this.secrets = deps.secrets ?? null;
+    this.stores = deps.stores ?? null;
     this.runs = deps.dataSource.getRepository(RestoreRunEntity);
   }
 
@@ -287,6 +295,7 @@ export class RestoreService {
       report: null,
       errorMessage: null,
       downloadExpiresAt: null,
+      downloadRoot: null,
       startedAt: null,
       finishedAt: null,
     });
@@ -395,11 +404,13 @@ export class RestoreService {
       }
       const failed = report.snapshots.filter((s) => s.verified === false);
       const status = failed.length === 0 ? 'SUCCEEDED' : failed.length === total ? 'FAILED' : 'PARTIAL';
+      const downloadRoot = run.isDryRun || status === 'FAILED' ? null : await this.writeArchiveIfPresigned(run);
       await this.finish(
         run,
         {
           status,
           report,
+          downloadRoot,
           downloadExpiresAt:
             run.isDryRun || status === 'FAILED' ? null : new Date(this.clock.now().getTime() + DOWNLOAD_TTL_MS),
           errorMessage: failed.length
@@ -570,11 +581,50 @@ export class RestoreService {
   }
 
   /**
-   * The signed, expiring link to a DOWNLOAD run's archive (null when there is none), bound to the
-   * API token that asked for it: the link stops working when that token is revoked or expires.
+   * Under a policy with `storage.downloadLink: PRESIGNED` (an S3 primary), writes the run's archive
+   * to that storage (`archiveKey`) and returns its root, so `downloadUrl` hands over a presigned URL
+   * and the bytes never pass through Labkeeper; null otherwise. A failure to write it is logged and
+   * leaves the Labkeeper link, which serves the same archive.
    */
-  downloadUrl(run: RestoreRunEntity, tokenId: string): string | null {
+  private async writeArchiveIfPresigned(run: RestoreRunEntity): Promise<string | null> {
+    if (!this.stores) return null;
+    const [policy] = await this.dataSource.query<{ storage_id: string | null; download_link: string | null }[]>(
+      `SELECT value->'storage'->>'storageId' AS storage_id, value->'storage'->>'downloadLink' AS download_link
+         FROM backup_policies WHERE organization_id = $1`,
+      [run.organizationId],
+    );
+    if (policy?.download_link !== 'PRESIGNED' || !policy.storage_id) return null;
+    const root = this.stores.rootFor({ storage: { path: null, storageId: policy.storage_id } });
+    try {
+      const store = await this.stores.at(root);
+      if (!store.presignGet) return null;
+      const stored = await store.put(archiveKey(run.id), tarStream(this.archiveEntries(run.snapshotIds)));
+      this.logger.info(
+        { restoreRunId: run.id, root, bytes: stored.size },
+        'download archive written for a presigned URL',
+      );
+      return root;
+    } catch (error) {
+      this.logger.warn(
+        { err: error, restoreRunId: run.id, root },
+        'download archive not written: a Labkeeper link instead',
+      );
+      return null;
+    }
+  }
+
+  /**
+   * The link to a DOWNLOAD run's archive (null when there is none), valid until the run's
+   * `downloadExpiresAt`: a presigned S3 URL when the archive was written to a storage, else a
+   * signed Labkeeper link bound to the API token that asked for it (it stops working when that
+   * token is revoked or expires).
+   */
+  async downloadUrl(run: RestoreRunEntity, tokenId: string): Promise<string | null> {
     if (!run.downloadExpiresAt || run.downloadExpiresAt <= this.clock.now()) return null;
+    if (run.downloadRoot && this.stores) {
+      const store = await this.stores.at(run.downloadRoot);
+      if (store.presignGet) return store.presignGet(archiveKey(run.id), run.downloadExpiresAt);
+    }
     const expires = String(run.downloadExpiresAt.getTime());
     return `${this.publicUrl}/restore/${run.id}/archive.tar?expires=${expires}&token=${tokenId}&signature=${this.sign(run.id, expires, tokenId)}`;
   }

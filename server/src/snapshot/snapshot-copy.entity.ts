@@ -22,6 +22,11 @@ export class SnapshotCopyEntity {
   @Column('timestamptz', { name: 'copied_at', nullable: true }) copiedAt!: Date | null;
   @Column('text', { name: 'verification_status', default: 'UNVERIFIED' }) verificationStatus!: VerificationStatus;
   @Column('timestamptz', { name: 'verified_at', nullable: true }) verifiedAt!: Date | null;
+  /**
+   * When the replica storage writes under S3 Object Lock: the date the lock of the copy's last
+   * object (its manifest) ends. Deleting the snapshot is refused, and retention keeps it, until then.
+   */
+  @Column('timestamptz', { name: 'locked_until', nullable: true }) lockedUntil!: Date | null;
   /** Why the last copy or verification failed (an operator's sentence, no credentials). */
   @Column('text', { nullable: true }) error!: string | null;
   @Column('timestamptz', { name: 'created_at' }) createdAt!: Date;

@@ -16,6 +16,11 @@
  * replicas nothing is read twice. The answer is kept for ten minutes per snapshot, so one restore
  * hashes a snapshot once.
  *
+ * Object Lock on a replica: a replica storage that writes under S3 Object Lock locks each object
+ * it receives; the copy records when the lock of its last object (the manifest) ends
+ * (`lockedUntil`), and `lockOf` names the copy whose lock ends last, so deleting the snapshot is
+ * refused and retention keeps it until then, as for a locked primary.
+ *
  * Retention applies on every copy: `deleteCopies` removes a snapshot's files from each replica
  * (artifacts, then the manifest) before its primary and its row go.
  */
@@ -109,9 +114,12 @@ export class SnapshotReplicator {
       { status: 'COPYING', attempts: copy.attempts + 1, error: null },
     );
     try {
-      const files = await this.copyFiles(snapshot, copy.storageRoot);
-      await this.copies.update({ snapshotId, storageId }, { status: 'COPIED', copiedAt: this.now(), error: null });
-      this.deps.logger.info({ ...log, files }, 'snapshot replicated');
+      const { written: files, lockedUntil } = await this.copyFiles(snapshot, copy.storageRoot);
+      await this.copies.update(
+        { snapshotId, storageId },
+        { status: 'COPIED', copiedAt: this.now(), error: null, lockedUntil: latest(copy.lockedUntil, lockedUntil) },
+      );
+      this.deps.logger.info({ ...log, files, lockedUntil }, 'snapshot replicated');
     } catch (error) {
       const message =
         error instanceof DomainError ? error.message : 'unexpected error while copying (see the worker log)';
@@ -136,8 +144,15 @@ export class SnapshotReplicator {
     return baseDelayMs * 2 ** (attempts - 1);
   }
 
-  /** Artifacts and LFS objects, then the manifest; returns how many files were written. */
-  private async copyFiles(snapshot: SnapshotEntity, root: string): Promise<number> {
+  /**
+   * Artifacts and LFS objects, then the manifest; returns how many files were written and the
+   * latest lock date the replica gave them (null without Object Lock, or when an earlier attempt
+   * had written everything; that attempt's objects are locked for no longer than its manifest).
+   */
+  private async copyFiles(
+    snapshot: SnapshotEntity,
+    root: string,
+  ): Promise<{ written: number; lockedUntil: Date | null }> {
     const source = await this.deps.stores.at(snapshot.storageRoot);
     const target = await this.deps.stores.at(root);
     const manifestBytes = await readAll(await source.open(manifestKey(snapshot.storagePrefix)));
@@ -145,6 +160,7 @@ export class SnapshotReplicator {
       throw damaged(snapshot, 'manifest.json is not the manifest recorded when the snapshot was made');
     const manifest = parseManifest(manifestBytes);
     let written = 0;
+    let lockedUntil: Date | null = null;
     for (const artifact of manifest.artifacts) {
       const key = storedArtifactKey(snapshot.storagePrefix, artifact);
       const present = await target.stat(key);
@@ -152,6 +168,7 @@ export class SnapshotReplicator {
       if (present) await target.delete(key); // not this snapshot's bytes: a replica without a manifest is no copy yet
       const stored = await target.put(key, await source.open(key));
       written++;
+      lockedUntil = latest(lockedUntil, stored.retainUntil ?? null);
       if (stored.sha256 !== artifact.sha256 || stored.size !== artifact.size) {
         await target.delete(key);
         throw damaged(snapshot, `${artifact.path} does not match its manifest entry (sha256 or size)`);
@@ -166,10 +183,36 @@ export class SnapshotReplicator {
           'STORAGE_UNAVAILABLE',
           `the replica holds another manifest.json for snapshot ${snapshot.id}`,
         );
-      return written;
+      return { written, lockedUntil };
     }
-    await target.put(key, manifestBytes);
-    return written + 1;
+    const stored = await target.put(key, manifestBytes);
+    return { written: written + 1, lockedUntil: latest(lockedUntil, stored.retainUntil ?? null) };
+  }
+
+  /**
+   * The replica copy of `snapshotId` whose Object Lock ends last, if it ends after `now`: its
+   * storage (id and name) and the date. Null when no copy is locked any more.
+   */
+  async lockOf(snapshotId: string, now: Date): Promise<{ storageId: string; storageName: string; until: Date } | null> {
+    const rows = await this.deps.dataSource.query<{ storage_id: string; name: string | null; locked_until: Date }[]>(
+      `SELECT c.storage_id, s.name, c.locked_until FROM snapshot_copies c LEFT JOIN storages s ON s.id = c.storage_id
+        WHERE c.snapshot_id = $1 AND c.locked_until > $2 ORDER BY c.locked_until DESC LIMIT 1`,
+      [snapshotId, now],
+    );
+    if (rows.length === 0) return null;
+    const [row] = rows;
+    return { storageId: row.storage_id, storageName: row.name ?? row.storage_id, until: new Date(row.locked_until) };
+  }
+
+  /** For each snapshot with a replica copy still locked at `now`: when the last of its copies' locks ends. */
+  async lockedCopiesUntil(snapshotIds: readonly string[], now: Date): Promise<Map<string, Date>> {
+    if (snapshotIds.length === 0) return new Map();
+    const rows = await this.deps.dataSource.query<{ snapshot_id: string; until: Date }[]>(
+      `SELECT snapshot_id, max(locked_until) AS until FROM snapshot_copies
+        WHERE snapshot_id = ANY($1) AND locked_until > $2 GROUP BY snapshot_id`,
+      [[...snapshotIds], now],
+    );
+    return new Map(rows.map((r) => [r.snapshot_id, new Date(r.until)]));
   }
 
   private async copyLfsObjects(
@@ -297,5 +340,7 @@ async function sha256Of(stream: Readable): Promise<string> {
   for await (const chunk of stream) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
+
+const latest = (a: Date | null, b: Date | null): Date | null => (!a ? b : !b ? a : a > b ? a : b);
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');

@@ -12,11 +12,18 @@ export const snapshotHasDependents = (id: string, dependents: string[]) =>
     },
   );
 
-export const snapshotLocked = (id: string, until: Date) =>
+/** `copy`: the replica whose lock ends last, when it is a replica's lock that refuses (else the primary's). */
+export const snapshotLocked = (id: string, until: Date, copy?: { storageId: string; storageName: string }) =>
   new DomainError(
     'SNAPSHOT_LOCKED',
-    `snapshot ${id} is under Object Lock until ${until.toISOString()}; it cannot be deleted before then`,
-    { details: { snapshotId: id, lockedUntil: until.toISOString() } },
+    `snapshot ${id} is under Object Lock${copy ? ` on its replica in storage "${copy.storageName}"` : ''} until ${until.toISOString()}; it cannot be deleted before then`,
+    {
+      details: {
+        snapshotId: id,
+        lockedUntil: until.toISOString(),
+        ...(copy ? { storageId: copy.storageId } : {}),
+      },
+    },
   );
 
 export const snapshotParentGone = (snapshotId: string, parentId: string) =>

@@ -46,7 +46,7 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { validationError } from '../shared/errors.js';
+import { DomainError, validationError } from '../shared/errors.js';
 import { discardSource } from './put-source.js';
 import { StreamingETag } from './s3-etag.js';
 import { isNotFound, isPreconditionFailed, isUnnamed, s3Unavailable } from './s3-errors.js';
@@ -206,6 +206,40 @@ export class S3Storage implements StorageBackend {
     } catch {
       return false;
     }
+  }
+
+  /**
+   * A presigned GET of `key`, valid until `expiresAt` (SigV4 query signing allows at most 7 days),
+   * signed by this client's own signer: the request GetObject would send is built by the SDK's
+   * middleware (endpoint, path or virtual-host style) and captured before it leaves.
+   */
+  async presignGet(key: string, expiresAt: Date): Promise<string> {
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) });
+    let request: HttpRequestLike | null = null;
+    command.middlewareStack.add(
+      () => (args) => {
+        request = args.request as HttpRequestLike;
+        return Promise.reject(new Error(PRESIGN_CAPTURED));
+      },
+      { step: 'finalizeRequest', priority: 'low', name: 'labkeeperPresignCapture' },
+    );
+    await this.client.send(command).catch((error: unknown) => {
+      if ((error as Error).message !== PRESIGN_CAPTURED) throw error;
+    });
+    const built = request as HttpRequestLike | null;
+    if (!built) throw new DomainError('STORAGE_UNAVAILABLE', `could not build a presigned URL for ${key}`);
+    // Only the host is signed: whoever opens the URL sends none of the SDK's other headers.
+    const unsigned = { ...built, headers: { host: built.headers.host } };
+    // S3's signer (SignatureV4MultiRegion) presigns as well as it signs.
+    const signer = (await this.client.config.signer({} as never)) as unknown as {
+      presign(request: HttpRequestLike, options: { expiresIn: number }): Promise<HttpRequestLike>;
+    };
+    const expiresIn = Math.max(1, Math.min(604_800, Math.floor((expiresAt.getTime() - Date.now()) / 1000)));
+    const signed = await signer.presign(unsigned, { expiresIn });
+    const query = new URLSearchParams();
+    for (const [name, value] of Object.entries(signed.query ?? {}))
+      for (const one of Array.isArray(value) ? value : [value]) query.append(name, one ?? '');
+    return `${signed.protocol}//${signed.hostname}${signed.port ? `:${signed.port}` : ''}${signed.path}?${query.toString()}`;
   }
 
   /** The retain-until date of an object written now, or null without Object Lock (whole seconds, as S3 keeps them). */
@@ -398,4 +432,16 @@ function toBuffer(chunk: unknown): Buffer {
   if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
   throw new TypeError(`a storage source must yield bytes, not ${typeof chunk}`);
+}
+
+const PRESIGN_CAPTURED = 'labkeeper: presign request captured';
+
+/** The parts of the SDK's HttpRequest a presigned URL is made of. */
+interface HttpRequestLike {
+  protocol: string;
+  hostname: string;
+  port?: number;
+  path: string;
+  query?: Record<string, string | string[] | null>;
+  headers: Record<string, string>;
 }

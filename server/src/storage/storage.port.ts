@@ -84,6 +84,12 @@ export interface StorageBackend {
    */
   abortUploads?(prefix: string): Promise<number>;
 
+  /**
+   * Optional: a URL anyone holding it can GET the object at `key` with until `expiresAt`, without
+   * other credentials (S3's presigned URL). Signed locally: nothing is sent to the server.
+   */
+  presignGet?(key: string, expiresAt: Date): Promise<string>;
+
   /** Removes one object. Idempotent: deleting a missing key succeeds. */
   delete(key: string): Promise<void>;
 

@@ -1,7 +1,7 @@
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import { StorageSettingsInput } from './storage.inputs.js';
-import { Storage, StoragePayload, StorageTest } from './storage.type.js';
+import { Storage, StoragePayload, StorageTest, StorageUsage } from './storage.type.js';
 
 const payload = (r: { storage: Parameters<typeof Storage.from>[0]; test: Parameters<typeof StorageTest.from>[0] }) =>
   Object.assign(new StoragePayload(), { storage: Storage.from(r.storage), test: StorageTest.from(r.test) });
@@ -12,6 +12,11 @@ export class StorageResolver {
   @Query(() => [Storage], { description: 'Every storage a policy can name, without secrets.' })
   async storages(@Ctx() { services }: GraphQLContext): Promise<Storage[]> {
     return (await services.storages.list()).map(Storage.from);
+  }
+
+  @FieldResolver(() => StorageUsage, { description: 'Snapshots and bytes kept there (primaries and replica copies).' })
+  async usage(@Root() storage: Storage, @Ctx() { services }: GraphQLContext): Promise<StorageUsage> {
+    return Object.assign(new StorageUsage(), await services.storages.usage(storage.id));
   }
 
   @Authorized('ADMIN')

@@ -119,6 +119,10 @@ export class StorageService {
     return { storage: await this.get(id), test };
   }
 
+  usage(id: string): Promise<StorageUsage> {
+    return storageUsage(this.dataSource, id);
+  }
+
   /** Probes a saved storage: BAD_USER_INPUT naming the setting when the server refuses. */
   async test(id: string): Promise<StorageTestResult> {
     const storage = await this.get(id);
@@ -190,12 +194,23 @@ export class StorageService {
 
   /** A typed secret access key becomes a PASSWORD credential of the Password Manager. */
   private newSecretCredential(storageName: string, accessKeyId: string, secret: string) {
-    return this.credentials.create({
-      name: `S3 secret key of storage ${storageName} (${newId().slice(0, 8)})`,
-      kind: 'PASSWORD',
-      secret,
-      username: accessKeyId,
-    });
+    return this.credentials
+      .create({
+        name: `S3 secret key of storage ${storageName} (${newId().slice(0, 8)})`,
+        kind: 'PASSWORD',
+        secret,
+        username: accessKeyId,
+      })
+      .catch((error: unknown) => {
+        // The Password Manager names its own fields (secret, username); the client knows these as the storage's.
+        const fields = (error as DomainError).code === 'VALIDATION_FAILED' && credentialFields(error as DomainError);
+        if (!fields) throw error;
+        throw validationError(
+          Object.fromEntries(
+            Object.entries(fields).map(([f, m]) => [f === 'secret' ? 'secretAccessKey' : 'accessKeyId', m]),
+          ),
+        );
+      });
   }
 
   private async refuseTakenName(name: string): Promise<void> {
@@ -206,20 +221,52 @@ export class StorageService {
   }
 }
 
-/** What still needs a storage: its snapshots and the policies naming it (for delete's refusal). */
+const credentialFields = (error: DomainError) =>
+  (error.details as { fields?: Record<string, string> } | undefined)?.fields ?? null;
+
+/** What still needs a storage, in words: its snapshots (primaries and replica copies) and the policies naming it. */
 export async function storageUsers(dataSource: DataSource, id: string): Promise<string[]> {
-  const [{ count }] = await dataSource.query<{ count: number }[]>(
-    `SELECT count(*)::int AS count FROM snapshots WHERE storage_root = $1`,
-    [storageRoot(id)],
+  const [{ primaries, replicas }] = await dataSource.query<{ primaries: number; replicas: number }[]>(
+    `SELECT (SELECT count(*)::int FROM snapshots WHERE storage_root = $1) AS primaries,
+            (SELECT count(*)::int FROM snapshot_copies WHERE storage_id = $2) AS replicas`,
+    [storageRoot(id), id],
   );
-  const policies = await dataSource.query<{ organization_id: string }[]>(
-    `SELECT organization_id FROM backup_policies WHERE value->'storage'->>'storageId' = $1`,
+  const policies = await dataSource.query<{ full_path: string; role: string }[]>(
+    `SELECT o.full_path, CASE WHEN p.value->'storage'->>'storageId' = $1 THEN 'primary' ELSE 'replica' END AS role
+       FROM backup_policies p JOIN organizations o ON o.id = p.organization_id
+      WHERE p.value->'storage'->>'storageId' = $1
+         OR coalesce(p.value->'storage'->'replicaStorageIds', '[]'::jsonb) ? $1
+      ORDER BY o.full_path`,
     [id],
   );
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   return [
-    ...(count ? [`${count} snapshot${count === 1 ? '' : 's'}`] : []),
-    ...policies.map((p) => `the policy of organization ${p.organization_id}`),
+    ...(primaries ? [plural(primaries, 'snapshot')] : []),
+    ...(replicas ? [`${replicas} replica ${replicas === 1 ? 'copy' : 'copies'} of snapshots`] : []),
+    ...policies.map((p) => `the policy of ${p.full_path} (as its ${p.role} storage)`),
   ];
+}
+
+export interface StorageUsage {
+  /** Snapshots written there by a backup (it is their primary). */
+  primarySnapshots: number;
+  /** Replica copies of snapshots kept there, whatever their status. */
+  replicaCopies: number;
+  /** Bytes of those snapshots and copies (a replica holds what its snapshot holds). */
+  bytes: number;
+}
+
+/** What a storage holds, as the database knows it (the bytes its manifests list). */
+export async function storageUsage(dataSource: DataSource, id: string): Promise<StorageUsage> {
+  const [row] = await dataSource.query<{ primaries: number; replicas: number; bytes: string }[]>(
+    `SELECT (SELECT count(*)::int FROM snapshots WHERE storage_root = $1) AS primaries,
+            (SELECT count(*)::int FROM snapshot_copies WHERE storage_id = $2) AS replicas,
+            ((SELECT coalesce(sum(size_bytes), 0) FROM snapshots WHERE storage_root = $1)
+             + (SELECT coalesce(sum(s.size_bytes), 0) FROM snapshot_copies c JOIN snapshots s ON s.id = c.snapshot_id
+                 WHERE c.storage_id = $2 AND c.status = 'COPIED'))::text AS bytes`,
+    [storageRoot(id), id],
+  );
+  return { primarySnapshots: row.primaries, replicaCopies: row.replicas, bytes: Number(row.bytes) };
 }
 
 /** Storages whose secret is the credential `id` (the Password Manager refuses to delete it). */

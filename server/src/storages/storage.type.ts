@@ -1,4 +1,4 @@
-import { Field, ID, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql';
 import type { StorageEntity } from './storage.entity.js';
 import type { StorageTestResult } from './storage.service.js';
 
@@ -66,4 +66,12 @@ export class StorageTest {
 export class StoragePayload {
   @Field(() => Storage) storage!: Storage;
   @Field(() => StorageTest, { description: 'The check the settings passed before they were saved' }) test!: StorageTest;
+}
+
+@ObjectType({ description: 'What a storage holds, as the database knows it.' })
+export class StorageUsage {
+  @Field(() => Int, { description: 'Snapshots a backup wrote there (their primary copy)' }) primarySnapshots!: number;
+  @Field(() => Int, { description: 'Replica copies of snapshots kept there, whatever their status' })
+  replicaCopies!: number;
+  @Field(() => Float, { description: 'Bytes of those snapshots and of the replica copies completed' }) bytes!: number;
 }

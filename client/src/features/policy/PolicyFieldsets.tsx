@@ -281,27 +281,112 @@ export function RetentionFieldset({ draft, update, fields }: SectionProps) {
   );
 }
 
-export function StorageFieldset({ draft, update, fields }: SectionProps) {
+export interface StorageChoice {
+  id: string;
+  name: string;
+  bucket: string;
+  prefix: string;
+  objectLockMode?: string | null;
+  objectLockDays?: number | null;
+}
+
+const storageLabel = (s: StorageChoice) =>
+  `${s.name} (S3 ${s.bucket}${s.prefix ? `/${s.prefix}` : ''}${s.objectLockMode ? `, locked ${s.objectLockDays} days` : ''})`;
+
+/** Where snapshots go: a local directory or a storage as the primary, and replicas (3-2-1) on other storages. */
+export function StorageFieldset({ draft, update, fields, storages }: SectionProps & { storages: StorageChoice[] }) {
+  const primary = draft.storage.kind === 'STORAGE' ? draft.storage.storageId : 'LOCAL';
+  const replicas = draft.storage.replicaStorageIds;
   return (
     <fieldset>
       <legend>Storage</legend>
-      <Field label="Storage kind" error={fields['storage.kind']}>
-        <select value={draft.storage.kind} onChange={(e) => update((d) => void (d.storage.kind = e.target.value))}>
+      <Field
+        label="Primary storage"
+        hint={
+          <>
+            Where each backup writes its snapshots. <Link to="/storages">Storages</Link> lists the S3 storages and adds
+            more.
+          </>
+        }
+        error={errorAt(fields, 'storage.kind', 'storage.storageId')}
+      >
+        <select
+          value={primary}
+          onChange={(e) =>
+            update((d) => {
+              const value = e.target.value;
+              d.storage.kind = value === 'LOCAL' ? 'LOCAL' : 'STORAGE';
+              d.storage.storageId = value === 'LOCAL' ? '' : value;
+              d.storage.replicaStorageIds = d.storage.replicaStorageIds.filter((id) => id !== value);
+              if (value === 'LOCAL') d.storage.downloadLink = 'LABKEEPER';
+            })
+          }
+        >
           <option value="LOCAL">Local directory (a mounted NFS or SMB path works the same)</option>
+          {storages.map((s) => (
+            <option key={s.id} value={s.id}>
+              {storageLabel(s)}
+            </option>
+          ))}
         </select>
       </Field>
-      <Field
-        label="Directory"
-        hint="An absolute path on the worker. Empty: the data directory’s backups folder."
-        error={fields['storage.path']}
-      >
-        <input
-          type="text"
-          placeholder="<data dir>/backups"
-          value={draft.storage.path}
-          onChange={(e) => update((d) => void (d.storage.path = e.target.value))}
-        />
-      </Field>
+      {draft.storage.kind === 'LOCAL' ? (
+        <Field
+          label="Directory"
+          hint="An absolute path on the worker. Empty: the data directory’s backups folder."
+          error={fields['storage.path']}
+        >
+          <input
+            type="text"
+            placeholder="<data dir>/backups"
+            value={draft.storage.path}
+            onChange={(e) => update((d) => void (d.storage.path = e.target.value))}
+          />
+        </Field>
+      ) : (
+        <Field
+          label="Download restores"
+          hint="How a Download restore hands its archive over. A presigned link needs the storage’s endpoint to be reachable from the browser."
+          error={fields['storage.downloadLink']}
+        >
+          <select
+            value={draft.storage.downloadLink}
+            onChange={(e) => update((d) => void (d.storage.downloadLink = e.target.value))}
+          >
+            <option value="LABKEEPER">A Labkeeper link (the archive streams through Labkeeper)</option>
+            <option value="PRESIGNED">A presigned link to the storage (the archive is written there first)</option>
+          </select>
+        </Field>
+      )}
+      <fieldset className="nested" aria-describedby="replicas-hint">
+        <legend>Replicas</legend>
+        <p className="field-hint" id="replicas-hint">
+          Each new snapshot is copied to these storages once the primary has it (3-2-1: keep copies off this machine).
+        </p>
+        {storages.filter((s) => s.id !== primary).length === 0 ? (
+          <p className="muted">
+            No other storage to copy to. <Link to="/storages">Add an S3 storage</Link>.
+          </p>
+        ) : null}
+        {storages
+          .filter((s) => s.id !== primary)
+          .map((s) => (
+            <Checkbox
+              key={s.id}
+              label={`Copy to ${storageLabel(s)}`}
+              checked={replicas.includes(s.id)}
+              onChange={(on) =>
+                update((d) => {
+                  const rest = d.storage.replicaStorageIds.filter((id) => id !== s.id);
+                  d.storage.replicaStorageIds = on ? [...rest, s.id] : rest;
+                })
+              }
+            />
+          ))}
+        {fields['storage.replicaStorageIds'] ? (
+          <p className="field-error">{fields['storage.replicaStorageIds']}</p>
+        ) : null}
+      </fieldset>
     </fieldset>
   );
 }

@@ -66,7 +66,7 @@ export function PolicyPage({ organizationId }: { organizationId: string }) {
   if (result.fetching && !result.data) return <Loading label="Loading the policy…" />;
   if (!result.data || !draft)
     return <ErrorNotice error={result.error} message={result.error ? null : 'Preparing the form…'} />;
-  const { organization, metadataTypes, credentials, connections } = result.data;
+  const { organization, metadataTypes, credentials, connections, storages } = result.data;
 
   const update: SectionProps['update'] = (recipe) => {
     setSaved(null);
@@ -98,7 +98,7 @@ export function PolicyPage({ organizationId }: { organizationId: string }) {
     <ScheduleFieldset key="schedule" {...props} />,
     <TimingFieldset key="timing" {...props} />,
     <RetentionFieldset key="retention" {...props} />,
-    <StorageFieldset key="storage" {...props} />,
+    <StorageFieldset key="storage" {...props} storages={storages} />,
     <ProtectionFieldset
       key="protection"
       {...props}
@@ -148,6 +148,7 @@ export function PolicyPage({ organizationId }: { organizationId: string }) {
       </div>
       <form
         ref={formRef}
+        className="policy-form"
         noValidate
         aria-labelledby="policy-title"
         onSubmit={async (event) => {
@@ -160,7 +161,8 @@ export function PolicyPage({ organizationId }: { organizationId: string }) {
           }
         }}
       >
-        {sections}
+        {/* Sections flow into as many columns as the width holds (one on a phone), in reading order. */}
+        <div className="form-sections">{sections}</div>
         <div className="row form-actions">
           <button type="submit" className="button-primary" disabled={saving.fetching}>
             {saving.fetching ? 'Saving…' : 'Save policy'}

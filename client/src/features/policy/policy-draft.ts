@@ -50,7 +50,15 @@ export interface PolicyDraft {
     differentialDays: string;
     incrementalDays: string;
   };
-  storage: { kind: string; path: string };
+  /** kind LOCAL (path) or STORAGE (storageId); replicas are storage ids either way. */
+  storage: {
+    kind: string;
+    path: string;
+    storageId: string;
+    replicaStorageIds: string[];
+    /** LABKEEPER or PRESIGNED (an S3 primary only). */
+    downloadLink: string;
+  };
   compression: Compression;
   encryptionCredentialId: string;
   verifyAfterBackup: boolean;
@@ -141,7 +149,13 @@ export function fromPolicy(settings: Settings): PolicyDraft {
       differentialDays: text(settings.retention.differentialDays, 90),
       incrementalDays: text(settings.retention.incrementalDays, 30),
     },
-    storage: { kind: settings.storage.kind, path: settings.storage.path ?? '' },
+    storage: {
+      kind: settings.storage.kind,
+      path: settings.storage.path ?? '',
+      storageId: settings.storage.storageId ?? '',
+      replicaStorageIds: settings.storage.replicaStorageIds ?? [],
+      downloadLink: settings.storage.downloadLink ?? 'LABKEEPER',
+    },
     compression: settings.compression,
     encryptionCredentialId: settings.encryptionCredentialId ?? '',
     verifyAfterBackup: settings.verifyAfterBackup,
@@ -242,7 +256,15 @@ export function toInput(d: PolicyDraft): CustomizePolicyInput {
               differentialDays: toInt(r.differentialDays),
               incrementalDays: toInt(r.incrementalDays),
             },
-    storage: { kind: d.storage.kind, path: d.storage.path.trim() || null },
+    storage:
+      d.storage.kind === 'STORAGE'
+        ? {
+            kind: 'STORAGE',
+            storageId: d.storage.storageId || null,
+            replicaStorageIds: d.storage.replicaStorageIds,
+            downloadLink: d.storage.downloadLink,
+          }
+        : { kind: d.storage.kind, path: d.storage.path.trim() || null, replicaStorageIds: d.storage.replicaStorageIds },
     compression: d.compression,
     encryptionCredentialId: d.encryptionCredentialId || null,
     verifyAfterBackup: d.verifyAfterBackup,

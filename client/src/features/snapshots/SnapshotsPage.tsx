@@ -16,6 +16,7 @@ import {
   VerifyTimelineSnapshotDocument,
   type SnapshotTimelineEntryFragment,
 } from '../../graphql/generated/graphql';
+import { SnapshotCopies } from '../storages/SnapshotCopies';
 import { formatBytes, formatDateTime, formatRelative, humanize, metadataTypeName } from '../../ui/format';
 import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
@@ -292,6 +293,7 @@ function SnapshotEntry({
             </div>
           ) : null}
         </dl>
+        <SnapshotCopies copies={snapshot.copies} label={`Copies of the snapshot of ${when}`} />
         {counts.some(([, n]) => n > 0) ? (
           <p className="snapshot-metadata">
             <span className="muted">Metadata: </span>

@@ -20,6 +20,8 @@ import { NotificationChannels1796223190411 } from './1796223190411-NotificationC
 import { SnapshotObjectLock1796226111184 } from './1796226111184-SnapshotObjectLock.js';
 import { GroupAnomalies1796232000000 } from './1796232000000-GroupAnomalies.js';
 import { BackupItemNotes1796240000000 } from './1796240000000-BackupItemNotes.js';
+import { SnapshotCopyObjectLock1796240500000 } from './1796240500000-SnapshotCopyObjectLock.js';
+import { RestorePresignedDownload1796241000000 } from './1796241000000-RestorePresignedDownload.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -44,4 +46,6 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   SnapshotObjectLock1796226111184,
   GroupAnomalies1796232000000,
   BackupItemNotes1796240000000,
+  SnapshotCopyObjectLock1796240500000,
+  RestorePresignedDownload1796241000000,
 ];
