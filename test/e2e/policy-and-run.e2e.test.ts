@@ -29,6 +29,9 @@ beforeAll(async () => {
   sim.createLabel(heldProjectId, { name: 'bug' });
   const issue = sim.createIssue(heldProjectId, { title: 'Crash on start', labels: ['bug'] });
   sim.createNote(heldProjectId, { noteableType: 'Issue', noteableIid: issue.iid, body: 'Seen on 1.0 too' });
+  // Every project has the wiki and LFS features on (GitLab's default), but only these hold any.
+  sim.pushWikiPage(projects[1].id, { title: 'Home', content: '# Platform' });
+  sim.pushLfsPointer(projects[2].id, { path: 'assets/logo.bin', content: 'not really a logo' });
   t = await startTestApp({ gitlab: { url: sim.url } });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
   browser = await launchBrowser();
@@ -69,6 +72,10 @@ describe('Organizations', () => {
     const repositories = page.getByRole('table', { name: 'Repositories' });
     await repositories.getByRole('row').filter({ hasText: 'acme/project-000' }).waitFor();
     await expect(repositories.getByTestId('repository-row').count()).resolves.toBe(4);
+    // Before any backup no row claims a wiki or LFS objects: nothing is kept yet.
+    for (const text of await repositories.getByTestId('repository-row').allInnerTexts()) {
+      expect(text).not.toMatch(/\bwiki\b|\bLFS\b/);
+    }
     await expect(
       page.getByRole('list', { name: 'Groups' }).getByText('acme/platform/infra/deep').isVisible(),
     ).resolves.toBe(true);
@@ -292,6 +299,23 @@ describe('Run now and the live run view', () => {
       .filter({ hasText: 'acme/project-000' });
     await row.getByText('Succeeded').waitFor();
     await row.getByText(/^snapshot [\d.]+ [KMG]?B$/).waitFor();
+    // wiki and LFS follow what each latest snapshot holds, not GitLab's feature switches.
+    const rowOf = (path: string) =>
+      page.getByTestId('repository-row').filter({ has: page.getByRole('link', { name: path, exact: true }) });
+    const holdings = {
+      'acme/project-000': '',
+      'acme/platform/project-001': 'wiki',
+      'acme/platform/infra/project-002': 'LFS',
+      'acme/platform/infra/deep/project-003': '',
+    };
+    for (const [path, holds] of Object.entries(holdings)) {
+      await rowOf(path)
+        .getByText(/^snapshot /)
+        .waitFor();
+      const text = await rowOf(path).innerText();
+      expect(text.includes(' · wiki')).toBe(holds === 'wiki');
+      expect(text.includes(' · LFS')).toBe(holds === 'LFS');
+    }
     await page.getByRole('link', { name: /^Last backup: succeeded/ }).waitFor();
     await screenshot(page, '21-organization');
     await page.getByRole('link', { name: 'Run history' }).click();

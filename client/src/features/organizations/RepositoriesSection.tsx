@@ -1,7 +1,8 @@
 /**
  * An organization's repositories, a page at a time (the `repositories(first, after, search)`
  * connection): protection (one switch per row, or bulk on the selected rows), the last backup
- * (status of the latest run's item, time and size of the newest snapshot) and GitLab's size.
+ * (status of the latest run's item, time and size of the newest snapshot, and whether it holds a wiki
+ * or LFS objects) and GitLab's size.
  */
 import { useEffect, useId, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
@@ -230,8 +231,8 @@ function RepositoryTableRow({
           {repo.visibility}
           {repo.isArchived ? ' · archived' : ''}
           {repo.isEmpty ? ' · empty' : ''}
-          {repo.hasWiki ? ' · wiki' : ''}
-          {repo.hasLfs ? ' · LFS' : ''}
+          {latest?.holdsWiki ? ' · wiki' : ''}
+          {latest?.holdsLfsObjects ? ' · LFS' : ''}
           {repo.lastActivityAt ? ` · active ${formatRelative(repo.lastActivityAt)}` : ''}
         </div>
         {repo.deletedUpstreamAt ? (

@@ -19,6 +19,7 @@ import { SnapshotCopies1796223142592 } from './1796223142592-SnapshotCopies.js';
 import { NotificationChannels1796223190411 } from './1796223190411-NotificationChannels.js';
 import { SnapshotObjectLock1796226111184 } from './1796226111184-SnapshotObjectLock.js';
 import { GroupAnomalies1796232000000 } from './1796232000000-GroupAnomalies.js';
+import { SnapshotHoldsWikiAndLfs1796240000000 } from './1796240000000-SnapshotHoldsWikiAndLfs.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -42,4 +43,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   NotificationChannels1796223190411,
   SnapshotObjectLock1796226111184,
   GroupAnomalies1796232000000,
+  SnapshotHoldsWikiAndLfs1796240000000,
 ];
