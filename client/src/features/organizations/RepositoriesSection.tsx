@@ -6,6 +6,7 @@
  */
 import { useEffect, useId, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
+import { useRefetchAfter } from '../../api/refetch';
 import { Link } from '../../app/router';
 import {
   LatestBackupRunDocument,
@@ -46,11 +47,13 @@ export function RepositoriesSection({
   const [protecting, setProtected] = useMutation(SetRepositoriesProtectedDocument);
   const searchId = useId();
 
+  const rereadList = useRefetchAfter(result.fetching, refetch);
+  const rereadLatest = useRefetchAfter(latest.fetching, refetchLatest);
   useEffect(() => {
     if (refreshKey === 0) return;
-    refetch({ requestPolicy: 'network-only' });
-    refetchLatest({ requestPolicy: 'network-only' });
-  }, [refreshKey, refetch, refetchLatest]);
+    rereadList();
+    rereadLatest();
+  }, [refreshKey, rereadList, rereadLatest]);
 
   const page = result.data?.organization.repositories;
   const rows = page?.nodes ?? [];
