@@ -33,7 +33,18 @@ beforeAll(async () => {
   sim.pushWikiPage(projects[1].id, { title: 'Home', content: '# Platform' });
   sim.pushLfsPointer(projects[2].id, { path: 'assets/logo.bin', content: 'not really a logo' });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
+  // The organization syncs at specific hours in New York (twelve hours away, so no sync fires
+  // during the test): a new policy takes that time zone instead of UTC.
+  const hourInNewYork = Number(
+    new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hour: 'numeric', hourCycle: 'h23' }).format(
+      new Date(),
+    ),
+  );
+  ({ organizationId: orgId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+    repoSyncSchedule: { kind: 'HOURS', hours: [(hourInNewYork + 12) % 24], timeZone: 'America/New_York' },
+  }));
   browser = await launchBrowser();
 });
 afterAll(async () => {
@@ -125,6 +136,7 @@ describe('Customize policy', () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, `/organizations/${orgId}`);
     await page.getByRole('link', { name: 'Customize policy' }).click();
     await page.getByRole('heading', { name: 'Customize policy' }).waitFor();
+    await expect(page.getByLabel('Time zone').inputValue()).resolves.toBe('America/New_York');
     await page.getByLabel('Schedule type').selectOption('FOREVER_INCREMENTAL');
     await page.getByLabel('Every', { exact: true }).selectOption('WEEKLY');
     await page.getByLabel('Weekday', { exact: true }).selectOption({ label: 'Saturday' });
@@ -154,6 +166,7 @@ describe('Customize policy', () => {
     await keepLast.fill('0');
     await page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
     await page.getByLabel('Time zone').press('Tab');
+    await page.getByLabel('Directory').fill('backups');
     await page.getByRole('button', { name: 'Save policy' }).click();
 
     await page.getByText('Some fields need attention.').waitFor();
@@ -166,6 +179,14 @@ describe('Customize policy', () => {
     await expect(timeZone.getAttribute('aria-invalid')).resolves.toBe('true');
     const timeZoneError = page.locator(`[id="${(await timeZone.getAttribute('aria-describedby'))!.split(' ').pop()}"]`);
     await expect(timeZoneError.innerText()).resolves.toContain('must be an IANA time zone');
+    // Said in plain words, without placeholders such as "<data dir>" or "null".
+    const directory = page.getByLabel('Directory');
+    const directoryError = page.locator(
+      `[id="${(await directory.getAttribute('aria-describedby'))!.split(' ').pop()}"]`,
+    );
+    await expect(directoryError.innerText()).resolves.toBe(
+      'must be a full path on the worker, starting with / (such as /srv/backups); leave it empty to keep backups in the data directory',
+    );
     await expect(page.getByText('Policy saved.').count()).resolves.toBe(0);
     await screenshot(page, '22-policy-errors');
 
