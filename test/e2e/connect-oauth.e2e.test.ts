@@ -118,3 +118,30 @@ it('shows how to allow a blocked pop-up and offers the same tab instead', async 
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   await context.close();
 });
+
+it('names the instance the GitLab tile signs in to, and the waiting notice reopens a closed pop-up and cancels', async () => {
+  const { context, page } = await signedIn(browser, t.url, t.adminToken, '/devops');
+  const tile = page.getByRole('article', { name: 'GitLab', exact: true });
+  await tile.getByText(`Sign in to ${new URL(sim.url).host} in a pop-up.`).waitFor();
+
+  const [first] = await Promise.all([
+    page.waitForEvent('popup'),
+    tile.getByRole('button', { name: 'Connect' }).click(),
+  ]);
+  await page.getByText('Waiting for you to sign in to GitLab').waitFor();
+  await first.waitForURL(/\/users\/sign_in|\/oauth\/authorize/);
+  // The user closes the pop-up by mistake: Reopen brings GitLab's authorization back.
+  await first.close();
+  const [again] = await Promise.all([
+    page.waitForEvent('popup'),
+    page.getByRole('button', { name: 'Reopen the GitLab window' }).click(),
+  ]);
+  await again.waitForURL(/\/users\/sign_in|\/oauth\/authorize/);
+  await again.locator('#user_login').waitFor();
+
+  // Cancel closes it and stops waiting.
+  await Promise.all([again.waitForEvent('close'), page.getByRole('button', { name: 'Cancel' }).click()]);
+  await page.getByText('Waiting for you to sign in to GitLab').waitFor({ state: 'detached' });
+  await expect(tile.getByRole('button', { name: 'Connect' }).isEnabled()).resolves.toBe(true);
+  await context.close();
+});

@@ -23,7 +23,7 @@ import { CredentialForm } from '../credentials/CredentialForm';
 import { Dialog } from '../../ui/Dialog';
 import { Checkbox, Field } from '../../ui/Field';
 import { ErrorNotice, Loading, Notice } from '../../ui/States';
-import { PopupBlockedHint, type PendingAuthorization } from './ConnectOAuth';
+import { PopupBlockedHint, WaitingForAuthorization, type PendingAuthorization } from './ConnectOAuth';
 import { inAuthorizationPopup } from './oauth-popup';
 import {
   RepoSyncScheduleFieldset,
@@ -354,10 +354,12 @@ export function AdvancedConnectPage() {
           pending.popupBlocked ? (
             <PopupBlockedHint authorizationUrl={pending.authorizationUrl} />
           ) : (
-            <Notice kind="info">
-              <span className="spinner" aria-hidden="true" /> Waiting for you to sign in to GitLab and authorize your
-              application in the pop-up window…
-            </Notice>
+            <WaitingForAuthorization
+              pending={pending}
+              what="your application"
+              onCancel={() => setPending(null)}
+              onBlocked={() => setPending({ ...pending, popupBlocked: true })}
+            />
           )
         ) : null}
         {outcome ? (
