@@ -234,6 +234,39 @@ describe('Advanced mode → Login and Personal Access Token', () => {
     await expect(page.getByLabel('Username or e-mail').getAttribute('aria-invalid')).resolves.toBeNull();
     expect(page.url()).toContain('/devops/gitlab/advanced');
     expect(await counts()).toEqual(before);
+
+    // Switching to a saved token leaves the typed token's error behind.
+    await page.getByRole('radio', { name: 'Use a token saved in the Password Manager' }).check();
+    const picker = page.getByLabel('Personal access token', { exact: true });
+    await expect(picker.getAttribute('aria-invalid')).resolves.toBeNull();
+    await expect(page.getByText('was revoked on GitLab').count()).resolves.toBe(0);
+    await context.close();
+  });
+
+  it('flags every empty required field at once, and sends nothing', async () => {
+    const before = await counts();
+    const { context, page } = await signedIn(
+      browser,
+      t.url,
+      t.adminToken,
+      `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`,
+    );
+    await page.getByRole('radio', { name: 'Login and Personal Access Token' }).check();
+    await page.getByRole('button', { name: 'Proceed' }).click();
+    await page.getByText('Some fields need attention.').waitFor();
+    await expect(page.getByLabel('Username or e-mail').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.getByLabel('Personal access token', { exact: true }).getAttribute('aria-invalid')).resolves.toBe(
+      'true',
+    );
+    await expect(page.getByLabel('Username or e-mail').evaluate((e) => e === document.activeElement)).resolves.toBe(
+      true,
+    );
+
+    await page.getByRole('radio', { name: 'Connect using OAuth App' }).check();
+    await page.getByRole('button', { name: 'Proceed' }).click();
+    await expect(page.getByLabel('Application ID').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.locator('input[type="password"]').getAttribute('aria-invalid')).resolves.toBe('true');
+    expect(await counts()).toEqual(before);
     await context.close();
   });
 });
@@ -277,6 +310,11 @@ describe('Advanced mode → Connect using OAuth App', () => {
       .filter({ hasText: `${t.url}/oauth/gitlab/callback` })
       .waitFor();
     await expect(page.getByLabel('Redirect URI').textContent()).resolves.toBe(`${t.url}/oauth/gitlab/callback`);
+    // One click copies it, to paste into GitLab's application form.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.url });
+    await page.getByRole('button', { name: 'Copy the redirect URI' }).click();
+    await page.getByText('Copied.').waitFor();
+    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(`${t.url}/oauth/gitlab/callback`);
     await page.getByLabel('Application ID').fill(ownApp.clientId);
     await page.getByRole('radio', { name: 'Use a secret saved in the Password Manager' }).check();
     await page.getByRole('button', { name: 'Add to Password Manager…' }).click();
@@ -355,6 +393,16 @@ describe('Connections', () => {
     await expect(warned.count()).resolves.toBe(1);
     await expect(warned.getByText('Personal access token', { exact: true }).isVisible()).resolves.toBe(true);
     await expect(warned.getByText('read_api', { exact: true }).isVisible()).resolves.toBe(true);
+    // Each card lists the organizations protected through it: carol's globex; none for bob's.
+    await page
+      .getByRole('article', { name: /Connection @carol/ })
+      .getByRole('list', { name: /Organizations of/ })
+      .getByRole('link', { name: 'GLOBEX' })
+      .waitFor();
+    await page
+      .getByRole('article', { name: /Connection @bob/ })
+      .getByText('none protected through it')
+      .waitFor();
     await screenshot(page, '13-connections');
 
     const bobCard = page.getByRole('article', { name: /Connection @bob/ });
@@ -426,6 +474,22 @@ describe('Password Manager', () => {
     const names = (await t.gql(`{ credentials { name } }`)).data.credentials.map((c: { name: string }) => c.name);
     expect(names).toContain('alice on the simulator');
     expect(names.some((n: string) => n.startsWith('GitLab bob'))).toBe(false);
+    await context.close();
+  });
+});
+
+describe('Password Manager → Rotate', () => {
+  it('gives a credential a new secret, shown by its new last characters and never the secret itself', async () => {
+    const { token } = aToken(sim, alice.id);
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, '/password-manager');
+    const row = page.getByRole('row', { name: /alice on the simulator/ });
+    await row.getByRole('button', { name: 'Rotate alice on the simulator' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Rotate credential' });
+    await dialog.getByLabel('New secret').fill(token);
+    await dialog.getByRole('button', { name: 'Rotate' }).click();
+    await page.getByText('“alice on the simulator” has its new secret.').waitFor();
+    await row.getByText(`…${token.slice(-4)}`).waitFor();
+    expect(await page.content()).not.toContain(token);
     await context.close();
   });
 });
