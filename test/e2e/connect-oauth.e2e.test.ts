@@ -145,3 +145,24 @@ it('names the instance the GitLab tile signs in to, and the waiting notice reope
   await expect(tile.getByRole('button', { name: 'Connect' }).isEnabled()).resolves.toBe(true);
   await context.close();
 });
+
+it('shows the self-managed instance URL’s placeholder whole, at 390 px and at 1440 px', async () => {
+  const { context, page } = await signedIn(browser, t.url, t.adminToken, '/devops');
+  const input = page.getByRole('article', { name: 'GitLab Self-managed' }).getByLabel('Instance URL');
+  for (const width of [390, 1440]) {
+    await page.setViewportSize({ width, height: 900 });
+    await input.waitFor();
+    // The placeholder's text, in the input's font, fits the input's content box.
+    const { text, room } = await input.evaluate((el: HTMLInputElement) => {
+      const style = getComputedStyle(el);
+      const context2d = document.createElement('canvas').getContext('2d')!;
+      context2d.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      return {
+        text: context2d.measureText(el.placeholder).width,
+        room: el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+      };
+    });
+    expect(text).toBeLessThanOrEqual(room);
+  }
+  await context.close();
+});
