@@ -296,11 +296,17 @@ async function lowContrastText(page: Page): Promise<{ background: number; proble
     const problems: string[] = [];
     for (const el of Array.from(document.body.querySelectorAll('*'))) {
       if (el.closest('svg, option, [aria-hidden="true"]')) continue;
-      const ownText = Array.from(el.childNodes)
-        .filter((n) => n.nodeType === Node.TEXT_NODE)
-        .map((n) => n.textContent ?? '')
-        .join('')
-        .trim();
+      // What a user types into is text too: inputs, selects and text areas.
+      const field = el.matches(
+        "input:not([type='checkbox']):not([type='radio']):not([type='hidden']), select, textarea",
+      );
+      const ownText = field
+        ? `(${el.tagName.toLowerCase()})`
+        : Array.from(el.childNodes)
+            .filter((n) => n.nodeType === Node.TEXT_NODE)
+            .map((n) => n.textContent ?? '')
+            .join('')
+            .trim();
       const style = getComputedStyle(el);
       if (!ownText || style.visibility !== 'visible' || el.getBoundingClientRect().width === 0) continue;
       // A progress label drawn again over the fill (clipped to it) is read against the fill.
