@@ -22,7 +22,7 @@ const DETAIL = `query($id: ID!, $first: Int) { organization(id: $id) {
   id name repositoryCounts { total protected unprotected deletedUpstream }
   lastSync { id status }
   repositories(first: $first) { totalCount pageInfo { hasNextPage endCursor }
-    nodes { id pathWithNamespace isProtected latestSnapshot { id createdAt copyType sizeBytes verificationStatus } } } } }`;
+    nodes { id pathWithNamespace isProtected latestSnapshot { id createdAt copyType sizeBytes verificationStatus holdsWiki holdsLfsObjects } } } } }`;
 const OVERVIEW = `query($c: ID) { organizations(connectionId: $c) {
   id name lastSync { id status } repositoryCounts { total protected unprotected deletedUpstream } }
   connections { id status warnings gitlabUser { id username } } }`;

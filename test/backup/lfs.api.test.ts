@@ -95,6 +95,20 @@ describe('LFS objects', () => {
     expect(second.snapshot.verificationStatus).toBe('VERIFIED');
   });
 
+  it('says the repository’s latest snapshot holds LFS objects when its own range has none but its chain does', async () => {
+    sim.pushCommit(projectId, { files: { 'notes.txt': 'a change without LFS objects\n' } });
+    const third = await backup();
+    expect(third.snapshot.copyType).toBe('INCREMENTAL');
+    expect(third.manifest.lfs.objects).toHaveLength(0);
+    const [row] = (
+      await t.gql(
+        `query($id: ID!) { organization(id: $id) { repositories { nodes { hasLfs latestSnapshot { id holdsWiki holdsLfsObjects } } } } }`,
+        { id: orgId },
+      )
+    ).data.organization.repositories.nodes;
+    expect(row.latestSnapshot).toEqual({ id: third.snapshot.id, holdsWiki: false, holdsLfsObjects: true });
+  });
+
   it('lists an object GitLab cannot serve as missing, with a warning, and retries it next time', async () => {
     const content = randomBytes(50_000);
     const object = sim.pushLfsPointer(projectId, { path: 'lost.bin', content });

@@ -282,17 +282,30 @@ describe('Run now', () => {
     writeFileSync(bundle, original);
   });
 
-  it('lists each repository with its newest snapshot, the one a restore would start from', async () => {
+  it('lists each repository with its newest snapshot, the one a restore would start from, and what it holds', async () => {
     const repos = (
       await t.gql(
-        `query($id: ID!) { organization(id: $id) { repositories { nodes { pathWithNamespace latestSnapshot { id copyType } } } } }`,
+        `query($id: ID!) { organization(id: $id) { repositories { nodes { pathWithNamespace hasWiki
+          latestSnapshot { id copyType holdsWiki holdsLfsObjects } } } } }`,
         { id: orgId },
       )
     ).data.organization.repositories.nodes;
     expect(repos).toHaveLength(projects.length);
-    for (const repo of repos as { pathWithNamespace: string; latestSnapshot: { id: string; copyType: string } }[]) {
+    type Row = {
+      pathWithNamespace: string;
+      hasWiki: boolean;
+      latestSnapshot: { id: string; copyType: string; holdsWiki: boolean; holdsLfsObjects: boolean };
+    };
+    for (const repo of repos as Row[]) {
       const [newest] = await snapshotsOf(repo.pathWithNamespace);
-      expect(repo.latestSnapshot).toEqual({ id: newest.id, copyType: newest.copyType });
+      // Every project has its wiki on; only acme/api's has a page, so only its snapshot holds one.
+      expect(repo.hasWiki).toBe(true);
+      expect(repo.latestSnapshot).toEqual({
+        id: newest.id,
+        copyType: newest.copyType,
+        holdsWiki: repo.pathWithNamespace === 'acme/api',
+        holdsLfsObjects: false,
+      });
     }
   });
 

@@ -155,6 +155,12 @@ describe('connecting with OAuth', () => {
     expect((await page).status).toBe(200);
   });
 
+  it('names the instance OAUTH signs in to: the one Labkeeper’s own application is registered on', async () => {
+    const r = await t.gql(`{ oauthInstanceUrl }`);
+    expect(r.errors).toBeUndefined();
+    expect(r.data.oauthInstanceUrl).toBe(sim.url);
+  });
+
   it('connects with the user’s own OAuth application and keeps its secret in the Password Manager', async () => {
     const redirectUri = await t.gql(`{ oauthRedirectUri }`);
     expect(redirectUri.data.oauthRedirectUri).toBe(`${t.url}/oauth/gitlab/callback`);

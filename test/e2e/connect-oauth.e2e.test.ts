@@ -118,3 +118,51 @@ it('shows how to allow a blocked pop-up and offers the same tab instead', async 
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
   await context.close();
 });
+
+it('names the instance the GitLab tile signs in to, and the waiting notice reopens a closed pop-up and cancels', async () => {
+  const { context, page } = await signedIn(browser, t.url, t.adminToken, '/devops');
+  const tile = page.getByRole('article', { name: 'GitLab', exact: true });
+  await tile.getByText(`Sign in to ${new URL(sim.url).host} in a pop-up.`).waitFor();
+
+  const [first] = await Promise.all([
+    page.waitForEvent('popup'),
+    tile.getByRole('button', { name: 'Connect' }).click(),
+  ]);
+  await page.getByText('Waiting for you to sign in to GitLab').waitFor();
+  await first.waitForURL(/\/users\/sign_in|\/oauth\/authorize/);
+  // The user closes the pop-up by mistake: Reopen brings GitLab's authorization back.
+  await first.close();
+  const [again] = await Promise.all([
+    page.waitForEvent('popup'),
+    page.getByRole('button', { name: 'Reopen the GitLab window' }).click(),
+  ]);
+  await again.waitForURL(/\/users\/sign_in|\/oauth\/authorize/);
+  await again.locator('#user_login').waitFor();
+
+  // Cancel closes it and stops waiting.
+  await Promise.all([again.waitForEvent('close'), page.getByRole('button', { name: 'Cancel' }).click()]);
+  await page.getByText('Waiting for you to sign in to GitLab').waitFor({ state: 'detached' });
+  await expect(tile.getByRole('button', { name: 'Connect' }).isEnabled()).resolves.toBe(true);
+  await context.close();
+});
+
+it('shows the self-managed instance URL’s placeholder whole, at 390 px and at 1440 px', async () => {
+  const { context, page } = await signedIn(browser, t.url, t.adminToken, '/devops');
+  const input = page.getByRole('article', { name: 'GitLab Self-managed' }).getByLabel('Instance URL');
+  for (const width of [390, 1440]) {
+    await page.setViewportSize({ width, height: 900 });
+    await input.waitFor();
+    // The placeholder's text, in the input's font, fits the input's content box.
+    const { text, room } = await input.evaluate((el: HTMLInputElement) => {
+      const style = getComputedStyle(el);
+      const context2d = document.createElement('canvas').getContext('2d')!;
+      context2d.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+      return {
+        text: context2d.measureText(el.placeholder).width,
+        room: el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+      };
+    });
+    expect(text).toBeLessThanOrEqual(room);
+  }
+  await context.close();
+});

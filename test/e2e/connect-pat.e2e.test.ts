@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { launchBrowser, screenshot, signedIn, clickAndAwaitClose } from '../support/browser.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aToken, aUser, anOrganization, PASSWORD } from '../support/gitlab-seed.js';
 import { freePort } from '../support/ports.js';
+import { createDeferred } from '../support/deferred.js';
+import { EVENT_TIMEOUT_MS } from '../support/timeouts.js';
 
 /**
  * Advanced mode with a login and a personal access token from the Password Manager, the
@@ -65,6 +67,35 @@ afterAll(async () => {
   await sim?.close();
 });
 
+/**
+ * Publishes a probe sync event (the running sync's own id and status, an unmistakable count) until
+ * the page shows it: from then on the page's subscription hears the sync's real events.
+ */
+async function untilPageFollowsSync(page: Page) {
+  const [run] = await t.app.dataSource.query(
+    `SELECT id, organization_id FROM sync_runs WHERE status = 'RUNNING' ORDER BY created_at DESC LIMIT 1`,
+  );
+  const probe = page.getByText('4242 projects listed', { exact: false });
+  for (const until = Date.now() + EVENT_TIMEOUT_MS; Date.now() < until && !(await probe.isVisible());) {
+    t.app.pubSub.publish('SYNC_PROGRESS', run.organization_id, {
+      organizationId: run.organization_id,
+      syncRunId: run.id,
+      status: 'RUNNING',
+      phase: 'LISTING_PROJECTS',
+      projectsListed: 4242,
+      projectsTotal: null,
+      groupsListed: 0,
+      repositoriesAdded: 0,
+      repositoriesGone: 0,
+      errorCode: null,
+      errorMessage: null,
+      at: new Date().toISOString(),
+    });
+    await probe.waitFor({ timeout: 100 }).catch(() => undefined);
+  }
+  await probe.waitFor();
+}
+
 describe('Advanced mode → Login and Personal Access Token', () => {
   it('connects with a token added to the Password Manager in the UI, with groups, an interval sync, a default worker and a group to protect', async () => {
     const { token } = aToken(sim, alice.id);
@@ -106,10 +137,40 @@ describe('Advanced mode → Login and Personal Access Token', () => {
     await page.getByLabel('Group to protect (optional)').fill('acme');
     await screenshot(page, '10-advanced-mode');
 
+    // The organization page opens while the sync still runs (GitLab's project listing is held), and
+    // the page's re-read after the sync's end is held too: the facts follow the live sync at once,
+    // as the banner does, and the counts and Run now follow once the re-read lands.
+    const listing = sim.holdNext({ pathPattern: /\/api\/v4\/groups\/[^/]+\/projects/, method: 'GET' });
+    const reread = createDeferred();
+    let loads = 0;
+    await page.route('**/graphql', async (route) => {
+      const body = route.request().postDataJSON() as { operationName?: string; variables?: { first?: number } } | null;
+      if (body?.operationName === 'OrganizationDetail' && body.variables?.first === 1 && ++loads > 1)
+        await reread.promise;
+      await route.continue();
+    });
     const synced = nextJob(t, 'repositories.sync');
     await page.getByRole('button', { name: 'Proceed' }).click();
     await page.waitForURL(/\/organizations\/[\w-]+$/);
+    await listing.reached;
+    const lastSync = page.getByTestId('last-sync');
+    await lastSync.getByText(/^(Queued|Running)$/).waitFor();
+    await page
+      .getByTestId('repository-counts')
+      .getByText(/^0 protected/)
+      .waitFor();
+    await untilPageFollowsSync(page);
+    listing.release();
     await synced;
+    await page.getByText('Repository sync: Succeeded').waitFor();
+    await lastSync.getByText('Succeeded').waitFor();
+    reread.resolve();
+    await page
+      .getByTestId('repository-counts')
+      .getByText(/^5 protected/)
+      .waitFor();
+    await expect(page.getByRole('button', { name: 'Run now' }).isEnabled()).resolves.toBe(true);
+    await page.unroute('**/graphql');
 
     const connections = await t.gql(
       `{ connections { id status method login credentialId includeGroups defaultWorkerId repoSyncSchedule { kind intervalMinutes } } }`,
@@ -173,6 +234,39 @@ describe('Advanced mode → Login and Personal Access Token', () => {
     await expect(page.getByLabel('Username or e-mail').getAttribute('aria-invalid')).resolves.toBeNull();
     expect(page.url()).toContain('/devops/gitlab/advanced');
     expect(await counts()).toEqual(before);
+
+    // Switching to a saved token leaves the typed token's error behind.
+    await page.getByRole('radio', { name: 'Use a token saved in the Password Manager' }).check();
+    const picker = page.getByLabel('Personal access token', { exact: true });
+    await expect(picker.getAttribute('aria-invalid')).resolves.toBeNull();
+    await expect(page.getByText('was revoked on GitLab').count()).resolves.toBe(0);
+    await context.close();
+  });
+
+  it('flags every empty required field at once, and sends nothing', async () => {
+    const before = await counts();
+    const { context, page } = await signedIn(
+      browser,
+      t.url,
+      t.adminToken,
+      `/devops/gitlab/advanced?instance=${encodeURIComponent(sim.url)}`,
+    );
+    await page.getByRole('radio', { name: 'Login and Personal Access Token' }).check();
+    await page.getByRole('button', { name: 'Proceed' }).click();
+    await page.getByText('Some fields need attention.').waitFor();
+    await expect(page.getByLabel('Username or e-mail').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.getByLabel('Personal access token', { exact: true }).getAttribute('aria-invalid')).resolves.toBe(
+      'true',
+    );
+    await expect(page.getByLabel('Username or e-mail').evaluate((e) => e === document.activeElement)).resolves.toBe(
+      true,
+    );
+
+    await page.getByRole('radio', { name: 'Connect using OAuth App' }).check();
+    await page.getByRole('button', { name: 'Proceed' }).click();
+    await expect(page.getByLabel('Application ID').getAttribute('aria-invalid')).resolves.toBe('true');
+    await expect(page.locator('input[type="password"]').getAttribute('aria-invalid')).resolves.toBe('true');
+    expect(await counts()).toEqual(before);
     await context.close();
   });
 });
@@ -216,6 +310,11 @@ describe('Advanced mode → Connect using OAuth App', () => {
       .filter({ hasText: `${t.url}/oauth/gitlab/callback` })
       .waitFor();
     await expect(page.getByLabel('Redirect URI').textContent()).resolves.toBe(`${t.url}/oauth/gitlab/callback`);
+    // One click copies it, to paste into GitLab's application form.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.url });
+    await page.getByRole('button', { name: 'Copy the redirect URI' }).click();
+    await page.getByText('Copied.').waitFor();
+    await expect(page.evaluate(() => navigator.clipboard.readText())).resolves.toBe(`${t.url}/oauth/gitlab/callback`);
     await page.getByLabel('Application ID').fill(ownApp.clientId);
     await page.getByRole('radio', { name: 'Use a secret saved in the Password Manager' }).check();
     await page.getByRole('button', { name: 'Add to Password Manager…' }).click();
@@ -294,6 +393,16 @@ describe('Connections', () => {
     await expect(warned.count()).resolves.toBe(1);
     await expect(warned.getByText('Personal access token', { exact: true }).isVisible()).resolves.toBe(true);
     await expect(warned.getByText('read_api', { exact: true }).isVisible()).resolves.toBe(true);
+    // Each card lists the organizations protected through it: carol's globex; none for bob's.
+    await page
+      .getByRole('article', { name: /Connection @carol/ })
+      .getByRole('list', { name: /Organizations of/ })
+      .getByRole('link', { name: 'GLOBEX' })
+      .waitFor();
+    await page
+      .getByRole('article', { name: /Connection @bob/ })
+      .getByText('none protected through it')
+      .waitFor();
     await screenshot(page, '13-connections');
 
     const bobCard = page.getByRole('article', { name: /Connection @bob/ });
@@ -365,6 +474,22 @@ describe('Password Manager', () => {
     const names = (await t.gql(`{ credentials { name } }`)).data.credentials.map((c: { name: string }) => c.name);
     expect(names).toContain('alice on the simulator');
     expect(names.some((n: string) => n.startsWith('GitLab bob'))).toBe(false);
+    await context.close();
+  });
+});
+
+describe('Password Manager → Rotate', () => {
+  it('gives a credential a new secret, shown by its new last characters and never the secret itself', async () => {
+    const { token } = aToken(sim, alice.id);
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, '/password-manager');
+    const row = page.getByRole('row', { name: /alice on the simulator/ });
+    await row.getByRole('button', { name: 'Rotate alice on the simulator' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Rotate credential' });
+    await dialog.getByLabel('New secret').fill(token);
+    await dialog.getByRole('button', { name: 'Rotate' }).click();
+    await page.getByText('“alice on the simulator” has its new secret.').waitFor();
+    await row.getByText(`…${token.slice(-4)}`).waitFor();
+    expect(await page.content()).not.toContain(token);
     await context.close();
   });
 });

@@ -328,3 +328,95 @@ describe('At 1440 px (a desktop)', () => {
     await context.close();
   });
 });
+
+/**
+ * Text whose colour contrasts less than 4.5:1 (WCAG AA) with what is behind it: each visible
+ * element with text of its own, against its nearest painted background (translucent ones blended
+ * over what lies under them). Named so a failure says where.
+ */
+async function lowContrastText(page: Page): Promise<{ background: number; problems: string[] }> {
+  return page.evaluate(() => {
+    const rgba = (c: string) => {
+      const [r, g, b, a] = (c.match(/[\d.]+/g) ?? []).map(Number);
+      return { r, g, b, a: a ?? 1 };
+    };
+    const luminance = ({ r, g, b }: { r: number; g: number; b: number }) => {
+      const [R, G, B] = [r, g, b].map((v) => {
+        const s = v / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      });
+      return 0.2126 * R + 0.7152 * G + 0.0722 * B;
+    };
+    const backgroundOf = (el: Element | null): { r: number; g: number; b: number } => {
+      if (!el) return rgba(getComputedStyle(document.documentElement).backgroundColor);
+      const own = rgba(getComputedStyle(el).backgroundColor);
+      if (own.a === 0) return backgroundOf(el.parentElement);
+      if (own.a >= 1) return own;
+      const under = backgroundOf(el.parentElement);
+      const mix = (x: number, y: number) => x * own.a + y * (1 - own.a);
+      return { r: mix(own.r, under.r), g: mix(own.g, under.g), b: mix(own.b, under.b) };
+    };
+    const problems: string[] = [];
+    for (const el of Array.from(document.body.querySelectorAll('*'))) {
+      if (el.closest('svg, option, [aria-hidden="true"]')) continue;
+      // What a user types into is text too: inputs, selects and text areas.
+      const field = el.matches(
+        "input:not([type='checkbox']):not([type='radio']):not([type='hidden']), select, textarea",
+      );
+      const ownText = field
+        ? `(${el.tagName.toLowerCase()})`
+        : Array.from(el.childNodes)
+            .filter((n) => n.nodeType === Node.TEXT_NODE)
+            .map((n) => n.textContent ?? '')
+            .join('')
+            .trim();
+      const style = getComputedStyle(el);
+      if (!ownText || style.visibility !== 'visible' || el.getBoundingClientRect().width === 0) continue;
+      // A progress label drawn again over the fill (clipped to it) is read against the fill.
+      const fill = el.classList.contains('progress-text-on-fill')
+        ? el.parentElement?.querySelector('.progress-fill')
+        : null;
+      const a = luminance(rgba(style.color));
+      const b = luminance(fill ? backgroundOf(fill) : backgroundOf(el));
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      if (ratio < 4.5)
+        problems.push(`${el.tagName.toLowerCase()}.${el.className} "${ownText.slice(0, 30)}": ${ratio.toFixed(2)}`);
+    }
+    return { background: luminance(backgroundOf(document.body)), problems: [...new Set(problems)].slice(0, 12) };
+  });
+}
+
+describe('In dark mode (the system setting)', () => {
+  it('shows every main screen dark, with every text readable on what is behind it', async () => {
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, '/');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.setViewportSize(DESKTOP);
+    const problems: string[] = [];
+    for (const screen of screens()) {
+      await open(page, screen.path, screen.heading);
+      const { background, problems: found } = await lowContrastText(page);
+      if (background > 0.05) problems.push(`${screen.name}: the page is not dark (luminance ${background.toFixed(2)})`);
+      problems.push(...found.map((p) => `${screen.name}: ${p}`));
+      await screenshot(page, `dark-1440-${screen.name}`);
+    }
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+});
+
+describe('In the browser’s locale', () => {
+  it('writes sizes and dates the German way for a German browser, on every screen alike', async () => {
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, '/', { locale: 'de-DE' });
+    await open(page, `/organizations/${orgId}`, /ACME/);
+    const sizes = await page.getByText(/^snapshot /).allInnerTexts();
+    expect(sizes.length).toBeGreaterThan(0);
+    // "2,9 KB", not "2.9 KB"; whole numbers have no separator at all.
+    for (const size of sizes) expect(size).toMatch(/^snapshot \d+(,\d)? (B|KB|MB)$/);
+    await open(page, `/runs/${runId}`, /run/i);
+    const text = await page.locator('main').innerText();
+    expect(text).not.toMatch(/\b\d+\.\d (B|KB|MB|GB)\b/);
+    // Dates as German readers write them (e.g. "03.12.2026, 02:18" or "3. Dez. 2026"), not "Dec 3, 2026".
+    expect(text).not.toMatch(/\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{1,2}, \d{4}/);
+    await context.close();
+  });
+});

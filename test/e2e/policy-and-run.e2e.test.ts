@@ -29,8 +29,22 @@ beforeAll(async () => {
   sim.createLabel(heldProjectId, { name: 'bug' });
   const issue = sim.createIssue(heldProjectId, { title: 'Crash on start', labels: ['bug'] });
   sim.createNote(heldProjectId, { noteableType: 'Issue', noteableIid: issue.iid, body: 'Seen on 1.0 too' });
+  // Every project has the wiki and LFS features on (GitLab's default), but only these hold any.
+  sim.pushWikiPage(projects[1].id, { title: 'Home', content: '# Platform' });
+  sim.pushLfsPointer(projects[2].id, { path: 'assets/logo.bin', content: 'not really a logo' });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
+  // The organization syncs at specific hours in New York (twelve hours away, so no sync fires
+  // during the test): a new policy takes that time zone instead of UTC.
+  const hourInNewYork = Number(
+    new Intl.DateTimeFormat('en-US', { timeZone: 'America/New_York', hour: 'numeric', hourCycle: 'h23' }).format(
+      new Date(),
+    ),
+  );
+  ({ organizationId: orgId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+    repoSyncSchedule: { kind: 'HOURS', hours: [(hourInNewYork + 12) % 24], timeZone: 'America/New_York' },
+  }));
   browser = await launchBrowser();
 });
 afterAll(async () => {
@@ -69,6 +83,10 @@ describe('Organizations', () => {
     const repositories = page.getByRole('table', { name: 'Repositories' });
     await repositories.getByRole('row').filter({ hasText: 'acme/project-000' }).waitFor();
     await expect(repositories.getByTestId('repository-row').count()).resolves.toBe(4);
+    // Before any backup no row claims a wiki or LFS objects: nothing is kept yet.
+    for (const text of await repositories.getByTestId('repository-row').allInnerTexts()) {
+      expect(text).not.toMatch(/\bwiki\b|\bLFS\b/);
+    }
     await expect(
       page.getByRole('list', { name: 'Groups' }).getByText('acme/platform/infra/deep').isVisible(),
     ).resolves.toBe(true);
@@ -118,6 +136,7 @@ describe('Customize policy', () => {
     const { context, page } = await signedIn(browser, t.url, t.adminToken, `/organizations/${orgId}`);
     await page.getByRole('link', { name: 'Customize policy' }).click();
     await page.getByRole('heading', { name: 'Customize policy' }).waitFor();
+    await expect(page.getByLabel('Time zone').inputValue()).resolves.toBe('America/New_York');
     await page.getByLabel('Schedule type').selectOption('FOREVER_INCREMENTAL');
     await page.getByLabel('Every', { exact: true }).selectOption('WEEKLY');
     await page.getByLabel('Weekday', { exact: true }).selectOption({ label: 'Saturday' });
@@ -147,6 +166,7 @@ describe('Customize policy', () => {
     await keepLast.fill('0');
     await page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
     await page.getByLabel('Time zone').press('Tab');
+    await page.getByLabel('Directory').fill('backups');
     await page.getByRole('button', { name: 'Save policy' }).click();
 
     await page.getByText('Some fields need attention.').waitFor();
@@ -159,6 +179,14 @@ describe('Customize policy', () => {
     await expect(timeZone.getAttribute('aria-invalid')).resolves.toBe('true');
     const timeZoneError = page.locator(`[id="${(await timeZone.getAttribute('aria-describedby'))!.split(' ').pop()}"]`);
     await expect(timeZoneError.innerText()).resolves.toContain('must be an IANA time zone');
+    // Said in plain words, without placeholders such as "<data dir>" or "null".
+    const directory = page.getByLabel('Directory');
+    const directoryError = page.locator(
+      `[id="${(await directory.getAttribute('aria-describedby'))!.split(' ').pop()}"]`,
+    );
+    await expect(directoryError.innerText()).resolves.toBe(
+      'must be a full path on the worker, starting with / (such as /srv/backups); leave it empty to keep backups in the data directory',
+    );
     await expect(page.getByText('Policy saved.').count()).resolves.toBe(0);
     await screenshot(page, '22-policy-errors');
 
@@ -292,6 +320,23 @@ describe('Run now and the live run view', () => {
       .filter({ hasText: 'acme/project-000' });
     await row.getByText('Succeeded').waitFor();
     await row.getByText(/^snapshot [\d.]+ [KMG]?B$/).waitFor();
+    // wiki and LFS follow what each latest snapshot holds, not GitLab's feature switches.
+    const rowOf = (path: string) =>
+      page.getByTestId('repository-row').filter({ has: page.getByRole('link', { name: path, exact: true }) });
+    const holdings = {
+      'acme/project-000': '',
+      'acme/platform/project-001': 'wiki',
+      'acme/platform/infra/project-002': 'LFS',
+      'acme/platform/infra/deep/project-003': '',
+    };
+    for (const [path, holds] of Object.entries(holdings)) {
+      await rowOf(path)
+        .getByText(/^snapshot /)
+        .waitFor();
+      const text = await rowOf(path).innerText();
+      expect(text.includes(' · wiki')).toBe(holds === 'wiki');
+      expect(text.includes(' · LFS')).toBe(holds === 'LFS');
+    }
     await page.getByRole('link', { name: /^Last backup: succeeded/ }).waitFor();
     await screenshot(page, '21-organization');
     await page.getByRole('link', { name: 'Run history' }).click();

@@ -216,6 +216,17 @@ it('restores the INCREMENTAL snapshot to a new project: dry run plan, then live 
   await t.app.jobStore.agenda.start();
   await dryRun.getByText('Dry run succeeded.').waitFor();
   await dryRun.getByText('Would create the project restored/api-restored.').waitFor();
+  // The plan, below the form, is brought into view with focus on its heading when it arrives.
+  const planHeading = dryRun.getByRole('heading', { name: 'Dry run' });
+  await expect(planHeading.evaluate((h) => h === document.activeElement)).resolves.toBe(true);
+  const box = (await planHeading.boundingBox())!;
+  expect(box.y).toBeGreaterThanOrEqual(0);
+  expect(box.y + box.height).toBeLessThanOrEqual(page.viewportSize()!.height);
+  // It lists metadata per type as well as refs: the issue would be created.
+  await dryRun
+    .getByRole('table')
+    .getByRole('row', { name: /Issues 1 0 0/ })
+    .waitFor();
   await dryRun
     .getByText(/refs would be pushed/)
     .first()

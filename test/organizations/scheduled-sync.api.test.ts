@@ -90,6 +90,18 @@ describe('RepoSyncSchedule', () => {
     expect(await scheduledRuns(hours.id)).toBe(3);
   });
 
+  it('gives a new backup policy the time zone the organization’s sync runs in, and UTC to an interval sync', async () => {
+    const timeZoneOf = async (path: string) => {
+      const [org] = (await t.gql(`{ organizations { id fullPath } }`)).data.organizations.filter(
+        (o: { fullPath: string }) => o.fullPath === path,
+      );
+      const r = await t.gql(`query($o: ID!) { policy(organizationId: $o) { settings { timeZone } } }`, { o: org.id });
+      return r.data.policy.settings.timeZone as string;
+    };
+    await expect(timeZoneOf('acme')).resolves.toBe('Europe/Warsaw');
+    await expect(timeZoneOf('globex')).resolves.toBe('UTC');
+  });
+
   it('reschedules when the schedule is edited', async () => {
     const [org] = (await t.gql(`{ organizations { id fullPath } }`)).data.organizations.filter(
       (o: { fullPath: string }) => o.fullPath === 'acme',

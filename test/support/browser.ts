@@ -57,8 +57,9 @@ export async function signedIn(
   appUrl: string,
   token: string,
   path = '/',
+  options: { locale?: string } = {},
 ): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, ...options });
   context.setDefaultTimeout(EVENT_TIMEOUT_MS);
   await watchPlainText(context, appUrl);
   const page = await context.newPage();

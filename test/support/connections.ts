@@ -23,6 +23,8 @@ export async function connectOrganization(
     includeGroups?: boolean;
     scopes?: string[];
     tokenExpiresAt?: string | null;
+    /** The organization's RepoSyncSchedule (default: the server's interval). */
+    repoSyncSchedule?: Record<string, unknown>;
   },
 ): Promise<ConnectedOrganization> {
   const token = aToken(
@@ -42,6 +44,7 @@ export async function connectOrganization(
         personalAccessToken: token,
         namespacePath: options.namespacePath,
         ...(options.includeGroups === undefined ? {} : { includeGroups: options.includeGroups }),
+        ...(options.repoSyncSchedule ? { repoSyncSchedule: options.repoSyncSchedule } : {}),
       },
     },
   );

@@ -1,4 +1,7 @@
-/** Human-readable numbers and times, the same everywhere. */
+/**
+ * Human-readable numbers and times, the same everywhere: every screen formats through these, with
+ * Intl in the browser's locale (dates, relative times, numbers in sizes).
+ */
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined) return '—';
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -8,7 +11,10 @@ export function formatBytes(bytes: number | null | undefined): string {
     value /= 1024;
     unit += 1;
   }
-  return `${value >= 10 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`;
+  // The number in the browser's locale ("1.5 KB", "1,5 KB"); the unit symbols are the same everywhere.
+  const digits = value >= 10 || unit === 0 ? 0 : 1;
+  const number = new Intl.NumberFormat(undefined, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  return `${number.format(value)} ${units[unit]}`;
 }
 
 export function formatDateTime(iso: string | null | undefined): string {

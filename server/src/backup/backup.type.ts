@@ -152,6 +152,17 @@ export class Snapshot {
   metadataCounts!: string;
   @Field(() => [MetadataCount], { description: 'Records per metadata type included in the snapshot.' })
   metadataRecords!: MetadataCount[];
+  @Field(() => Boolean, {
+    nullable: true,
+    description: 'The restore point holds a wiki with pages; null for a snapshot written before this was recorded.',
+  })
+  holdsWiki!: boolean | null;
+  @Field(() => Boolean, {
+    nullable: true,
+    description:
+      'The restore point holds Git LFS objects (this snapshot or the ones it builds on); null for a snapshot written before this was recorded.',
+  })
+  holdsLfsObjects!: boolean | null;
   @Field({ description: 'UNVERIFIED, VERIFIED or FAILED' }) verificationStatus!: string;
   @Field(() => Date, { nullable: true }) verifiedAt!: Date | null;
   @Field(() => String, { nullable: true }) verificationError!: string | null;

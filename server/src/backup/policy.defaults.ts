@@ -22,7 +22,8 @@ export function defaultPolicy(): BackupPolicyValue {
     // six incrementals, so one damaged incremental costs days, not a month, and restores read less.
     // Fulls on the 1st, differentials on Sunday, at 01:00: quiet hours for most teams.
     schedule: { type: 'GFS', time: { hour: 1, minute: 0 }, fullDayOfMonth: 1, differentialWeekday: 0 },
-    // UTC has no DST, so the default schedule never skips or repeats a run; operators set their own.
+    // The organization's sync time zone when its sync runs at specific hours (policy.service.ts), so
+    // "01:00" means the team's night; otherwise UTC, which has no DST to skip or repeat a run.
     timeZone: 'UTC',
     // No window: a window that is too short would stop the first (full, longest) backup unfinished.
     window: null,

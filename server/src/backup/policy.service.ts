@@ -70,12 +70,18 @@ export class PolicyService {
   async forOrganization(organizationId: string): Promise<BackupPolicyEntity> {
     const existing = await this.repo.findOneBy({ organizationId });
     if (existing) return existing;
-    if (!(await this.dataSource.getRepository(OrganizationEntity).existsBy({ id: organizationId }))) {
+    const organization = await this.dataSource
+      .getRepository(OrganizationEntity)
+      .findOne({ where: { id: organizationId }, select: { id: true, repoSyncSchedule: true } });
+    if (!organization) {
       throw new DomainError('ORGANIZATION_NOT_FOUND', `organization ${organizationId} does not exist`, {
         details: { organizationId },
       });
     }
     const value = defaultPolicy();
+    // Backups keep the clock the organization's repository sync already uses (set at specific hours
+    // in a time zone, which the web client fills with the browser's); an interval sync has none.
+    if (organization.repoSyncSchedule.kind === 'HOURS') value.timeZone = organization.repoSyncSchedule.timeZone;
     const entity = this.repo.create({
       id: newId(),
       organizationId,

@@ -303,14 +303,17 @@ function validateStorage(p: Problems, v: unknown): BackupPolicyValue['storage'] 
     if (typeof s.storageId !== 'string' || s.storageId.trim() === '')
       return p.add('storage.storageId', 'must be the id of a storage (storages) when kind is STORAGE');
     if (s.path !== null && s.path !== undefined && s.path !== '')
-      return p.add('storage.path', 'must be null when kind is STORAGE (the storage says where)');
+      return p.add('storage.path', 'must be empty when backups go to a named storage, which says where they are kept');
     return { kind, path: null, storageId: s.storageId, ...replicas };
   }
   if (s.storageId !== null && s.storageId !== undefined)
     return p.add('storage.storageId', 'must be null when kind is LOCAL');
   if (s.path === null || s.path === undefined || s.path === '') return { kind, path: null, ...replicas };
   if (typeof s.path !== 'string' || !isAbsolute(s.path) || s.path.includes('\0')) {
-    return p.add('storage.path', 'must be an absolute path on the worker, or null for <data dir>/backups');
+    return p.add(
+      'storage.path',
+      'must be a full path on the worker, starting with / (such as /srv/backups); leave it empty to keep backups in the data directory',
+    );
   }
   return { kind, path: s.path, ...replicas };
 }

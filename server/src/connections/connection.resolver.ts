@@ -31,6 +31,16 @@ export class ConnectionResolver {
     return services.oauthRedirectUri;
   }
 
+  @Authorized()
+  @Query(() => String, {
+    nullable: true,
+    description:
+      "The GitLab instance method OAUTH (Labkeeper's own OAuth application) signs in to; null when none is configured (use OAUTH_APP or a token).",
+  })
+  oauthInstanceUrl(@Ctx() { services }: GraphQLContext): string | null {
+    return services.connections.oauthInstanceUrl();
+  }
+
   @FieldResolver(() => [String], { description: 'E.g. a personal access token that expires within 14 days.' })
   async warnings(@Root() connection: Connection, @Ctx() { services, loaders }: GraphQLContext): Promise<string[]> {
     const entity = await loaders.connection.load(connection.id);

@@ -124,6 +124,11 @@ export class ConnectionService {
     return out;
   }
 
+  /** The instance OAUTH (Labkeeper's own application) signs in to; null when no such application is configured. */
+  oauthInstanceUrl(): string | null {
+    return this.instanceApp?.instanceUrl ?? null;
+  }
+
   async connect(input: ConnectInput): Promise<ConnectResult> {
     refuseEmpty({
       credentialId: input.credentialId,

@@ -5,7 +5,7 @@
  * so it never was a snapshot); `commitSnapshot` runs after the last one: the manifest is stored
  * last, and only then the row, so a snapshot without its manifest never exists for the API.
  */
-import type { DataSource } from 'typeorm';
+import type { DataSource, Repository } from 'typeorm';
 import type { StorageBackend } from '../storage/storage.port.js';
 import { manifestKey } from './artifact-keys.js';
 import {
@@ -100,6 +100,25 @@ export interface CommitSnapshotOptions {
 }
 
 /**
+ * What the restore point holds, for lists that must not read manifests: a wiki with refs, and LFS
+ * objects in this snapshot's range or (restore takes the union along the chain) in its parent's.
+ */
+async function holdings(
+  snapshots: Repository<SnapshotEntity>,
+  manifest: Manifest,
+): Promise<Pick<SnapshotEntity, 'holdsWiki' | 'holdsLfsObjects'>> {
+  const holdsWiki = !!manifest.wiki && Object.keys(manifest.wiki.refs).length > 0;
+  if ((manifest.lfs?.objects.length ?? 0) > 0 || !manifest.parent) {
+    return { holdsWiki, holdsLfsObjects: (manifest.lfs?.objects.length ?? 0) > 0 };
+  }
+  const parent = await snapshots.findOne({
+    where: { id: manifest.parent.snapshotId },
+    select: { holdsLfsObjects: true },
+  });
+  return { holdsWiki, holdsLfsObjects: parent?.holdsLfsObjects ?? null };
+}
+
+/**
  * Stores the manifest, then inserts the snapshot's row (UNVERIFIED). The id is new: a retry that
  * finds its row never gets here, so one INSERT is enough.
  */
@@ -108,6 +127,7 @@ export async function commitSnapshot(o: CommitSnapshotOptions): Promise<Snapshot
   const stored = await o.store.put(manifestKey(o.prefix), serializeManifest(manifest));
   const snapshots = o.dataSource.getRepository(SnapshotEntity);
   const snapshot = snapshots.create({
+    ...(await holdings(snapshots, manifest)),
     id: manifest.snapshotId,
     repositoryId: manifest.repository?.id ?? null,
     groupId: manifest.group?.id ?? null,

@@ -47,6 +47,13 @@ export class SnapshotEntity {
    * repository can be skipped as unchanged — the next run fetches it again.
    */
   @Column('boolean', { name: 'is_complete', default: true }) isComplete!: boolean;
+  /** The restore point holds a wiki with pages (null: written before this was recorded). */
+  @Column('boolean', { name: 'holds_wiki', nullable: true }) holdsWiki!: boolean | null;
+  /**
+   * The restore point holds Git LFS objects: this snapshot's range lists some, or the snapshot it
+   * builds on holds some (restore takes the union along the chain). Null: written before this was recorded.
+   */
+  @Column('boolean', { name: 'holds_lfs_objects', nullable: true }) holdsLfsObjects!: boolean | null;
   @Column('jsonb', { name: 'metadata_counts', default: () => "'{}'" }) metadataCounts!: Record<string, number>;
   @Column('text', { name: 'verification_status', default: 'UNVERIFIED' }) verificationStatus!: VerificationStatus;
   @Column('timestamptz', { name: 'verified_at', nullable: true }) verifiedAt!: Date | null;

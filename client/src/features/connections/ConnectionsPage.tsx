@@ -1,6 +1,6 @@
 /**
  * Every GitLab connection: method, instance, GitLab user, scopes, status with its reason, token
- * expiry and warnings (a token expiring soon stands out), reauthorize (OAuth pop-up) and disconnect
+ * expiry and warnings (a token expiring soon stands out), the organizations protected through it, reauthorize (OAuth pop-up) and disconnect
  * (confirmed). Status changes arrive through `connectionStatusChanged`; the list is re-read then.
  */
 import { useState } from 'react';
@@ -9,7 +9,9 @@ import { problemOf } from '../../api/errors';
 import { Link } from '../../app/router';
 import {
   ConnectionsDocument,
+  ConnectionsOrganizationsDocument,
   ConnectionStatusChangedDocument,
+  type ConnectionsOrganizationsQuery,
   DisconnectDocument,
   ReauthorizeConnectionDocument,
   type ConnectionSummaryFragment,
@@ -29,6 +31,9 @@ export const METHOD_LABELS: Record<string, string> = {
 
 export function ConnectionsPage() {
   const [connections, refetch] = useQuery({ query: ConnectionsDocument });
+  const [organizations] = useQuery({ query: ConnectionsOrganizationsDocument });
+  const organizationsOf = (connectionId: string) =>
+    (organizations.data?.organizations ?? []).filter((o) => o.connectionId === connectionId);
   const [pending, setPending] = useState<PendingAuthorization | null>(null);
   const [announcement, setAnnouncement] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<ConnectionSummaryFragment | null>(null);
@@ -95,6 +100,7 @@ export function ConnectionsPage() {
         <ConnectionDetails
           key={connection.id}
           connection={connection}
+          organizations={organizations.data ? organizationsOf(connection.id) : undefined}
           busy={reauthorizing.fetching}
           onReauthorize={() => void startReauthorize(connection)}
           onDisconnect={() => setConfirming(connection)}
@@ -122,13 +128,18 @@ function who(connection: ConnectionSummaryFragment): string {
     : (connection.login ?? 'GitLab user not known yet');
 }
 
+type OrganizationLink = ConnectionsOrganizationsQuery['organizations'][number];
+
 function ConnectionDetails({
   connection,
+  organizations,
   busy,
   onReauthorize,
   onDisconnect,
 }: {
   connection: ConnectionSummaryFragment;
+  /** The organizations protected through it; undefined while they load. */
+  organizations: OrganizationLink[] | undefined;
   busy: boolean;
   onReauthorize: () => void;
   onDisconnect: () => void;
@@ -223,6 +234,24 @@ function ConnectionDetails({
         <div>
           <dt>Connected since</dt>
           <dd>{formatDateTime(connection.connectedAt)}</dd>
+        </div>
+        <div>
+          <dt>Organizations</dt>
+          <dd>
+            {organizations === undefined ? (
+              '…'
+            ) : organizations.length === 0 ? (
+              <span className="muted">none protected through it</span>
+            ) : (
+              <ul className="inline-list" aria-label={`Organizations of ${who(connection)}`}>
+                {organizations.map((o) => (
+                  <li key={o.id}>
+                    <Link to={`/organizations/${o.id}`}>{o.name}</Link> <span className="muted">{o.fullPath}</span>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </dd>
         </div>
       </dl>
     </article>

@@ -1,6 +1,6 @@
 /**
  * The Password Manager: every credential (secrets are never returned, only the last characters to
- * recognise one), adding one, and deleting one — which the API refuses while a connection or an
+ * recognise one), adding one, rotating one's secret, and deleting one — which the API refuses while a connection or an
  * encrypted policy uses it; the refusal's reason is shown as the API words it.
  */
 import { useState } from 'react';
@@ -9,9 +9,11 @@ import { problemOf } from '../../api/errors';
 import {
   CredentialsDocument,
   DeleteCredentialDocument,
+  RotateCredentialDocument,
   type CredentialFieldsFragment,
 } from '../../graphql/generated/graphql';
 import { Dialog } from '../../ui/Dialog';
+import { Field } from '../../ui/Field';
 import { formatDateTime } from '../../ui/format';
 import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
 import { CredentialForm, kindLabel } from './CredentialForm';
@@ -20,6 +22,7 @@ export function PasswordManagerPage() {
   const [credentials, refetch] = useQuery({ query: CredentialsDocument });
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<CredentialFieldsFragment | null>(null);
+  const [rotating, setRotating] = useState<CredentialFieldsFragment | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const list = credentials.data?.credentials ?? [];
 
@@ -76,7 +79,14 @@ export function PasswordManagerPage() {
                     <Expiry iso={c.expiresAt} />
                   </td>
                   <td>{formatDateTime(c.createdAt)}</td>
-                  <td>
+                  <td className="row">
+                    <button
+                      type="button"
+                      aria-label={`Rotate ${c.name}`}
+                      onClick={() => (setMessage(null), setRotating(c))}
+                    >
+                      Rotate
+                    </button>
                     <button
                       type="button"
                       className="button-danger"
@@ -103,6 +113,15 @@ export function PasswordManagerPage() {
           }}
         />
       </Dialog>
+      <RotateCredentialDialog
+        credential={rotating}
+        onClose={() => setRotating(null)}
+        onRotated={(name) => {
+          setRotating(null);
+          setMessage(`“${name}” has its new secret.`);
+          refetch({ requestPolicy: 'network-only' });
+        }}
+      />
       <DeleteCredentialDialog
         credential={deleting}
         onClose={() => setDeleting(null)}
@@ -128,6 +147,73 @@ function Expiry({ iso }: { iso: string | null | undefined }) {
       </strong>
     );
   return <>{text}</>;
+}
+
+/** A new secret for an entry (and, optionally, its new expiry); the old secret is not kept. */
+function RotateCredentialDialog({
+  credential,
+  onClose,
+  onRotated,
+}: {
+  credential: CredentialFieldsFragment | null;
+  onClose: () => void;
+  onRotated: (name: string) => void;
+}) {
+  const [result, rotate] = useMutation(RotateCredentialDocument);
+  const [secret, setSecret] = useState('');
+  const [expiresOn, setExpiresOn] = useState('');
+  const problem = problemOf(result.error);
+  const close = () => (setSecret(''), setExpiresOn(''), onClose());
+  return (
+    <Dialog title="Rotate credential" open={credential !== null} onClose={close}>
+      {credential ? (
+        <form
+          noValidate
+          onSubmit={async (event) => {
+            event.preventDefault();
+            const done = await rotate({
+              id: credential.id,
+              secret,
+              // Left empty: the variable is not sent, so the expiry stays as it is.
+              expiresAt: expiresOn ? `${expiresOn}T23:59:59.999Z` : undefined,
+            });
+            if (done.data) {
+              setSecret('');
+              setExpiresOn('');
+              onRotated(credential.name);
+            }
+          }}
+        >
+          <p>
+            A new secret for <strong>{credential.name}</strong>: connections that use it switch to it at once, and the
+            old one is not kept.
+          </p>
+          <Field label="New secret" error={problem.fields.secret}>
+            <input
+              type="password"
+              value={secret}
+              onChange={(e) => setSecret(e.target.value)}
+              autoComplete="new-password"
+            />
+          </Field>
+          <Field label="Expires on (optional)" error={problem.fields.expiresAt}>
+            <input type="date" value={expiresOn} onChange={(e) => setExpiresOn(e.target.value)} />
+          </Field>
+          {problem.message && Object.keys(problem.fields).length === 0 ? (
+            <ErrorNotice message={problem.message} />
+          ) : null}
+          <div className="row">
+            <button type="submit" className="button-primary" disabled={result.fetching}>
+              {result.fetching ? 'Rotating…' : 'Rotate'}
+            </button>
+            <button type="button" onClick={close}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      ) : null}
+    </Dialog>
+  );
 }
 
 function DeleteCredentialDialog({

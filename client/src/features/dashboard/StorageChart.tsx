@@ -32,7 +32,7 @@ export function StorageChart({ points }: { points: StoragePoint[] }) {
   const last = points[points.length - 1];
   const ticks = [0, 0.5, 1].map((f) => f * max);
   const labelEvery = Math.max(1, Math.ceil(points.length / 6));
-  const description = `From ${first.date} to ${last.date}, stored bytes went from ${formatBytes(first.storedBytes)} to ${formatBytes(last.storedBytes)} (${last.snapshotCount} snapshots kept).`;
+  const description = `From ${formatDay(first.date, { withYear: true })} to ${formatDay(last.date, { withYear: true })}, stored bytes went from ${formatBytes(first.storedBytes)} to ${formatBytes(last.storedBytes)} (${last.snapshotCount} snapshots kept).`;
 
   return (
     <figure className="storage-chart">

@@ -23,7 +23,7 @@ import { CredentialForm } from '../credentials/CredentialForm';
 import { Dialog } from '../../ui/Dialog';
 import { Checkbox, Field } from '../../ui/Field';
 import { ErrorNotice, Loading, Notice } from '../../ui/States';
-import { PopupBlockedHint, type PendingAuthorization } from './ConnectOAuth';
+import { PopupBlockedHint, WaitingForAuthorization, type PendingAuthorization } from './ConnectOAuth';
 import { inAuthorizationPopup } from './oauth-popup';
 import {
   RepoSyncScheduleFieldset,
@@ -106,12 +106,43 @@ export function AdvancedConnectPage() {
     },
   );
 
+  /** Every required field left empty, named at once (the API would name only the first it meets). */
+  function missingFields(): Record<string, string> {
+    const missing: Record<string, string> = {};
+    if (!instanceUrl.trim()) missing.instanceUrl = 'Enter the address of your GitLab, e.g. https://gitlab.com.';
+    if (method === 'PERSONAL_ACCESS_TOKEN') {
+      if (!login.trim()) missing.login = 'Enter the username or e-mail of the GitLab user the token belongs to.';
+      if (tokenSource === 'NEW' && !personalAccessToken)
+        missing.personalAccessToken = 'Paste the personal access token.';
+      if (tokenSource === 'SAVED' && !credentialId) missing.credentialId = 'Choose a saved token, or add one.';
+    } else {
+      if (!clientId.trim()) missing.clientId = 'Paste the Application ID of your OAuth application.';
+      if (secretSource === 'NEW' && !clientSecret) missing.clientSecret = 'Paste the application’s secret.';
+      if (secretSource === 'SAVED' && !clientSecretCredentialId)
+        missing.clientSecretCredentialId = 'Choose a saved secret, or add one.';
+    }
+    return missing;
+  }
+
+  /** Switching between a typed and a saved secret drops the errors of the one left behind. */
+  function chooseSource(setSource: (value: SecretSource) => void, names: string[]) {
+    return (value: SecretSource) => {
+      setSource(value);
+      setFields((current) => Object.fromEntries(Object.entries(current).filter(([name]) => !names.includes(name))));
+    };
+  }
+
   async function submit(event: FormEvent) {
     event.preventDefault();
-    setFields({});
     setMessage(null);
     setOutcome(null);
     setPending(null);
+    const missing = missingFields();
+    setFields(missing);
+    if (Object.keys(missing).length > 0) {
+      setMessage('Some fields need attention.');
+      return;
+    }
     const common: Omit<ConnectGitLabInput, 'method'> = {
       instanceUrl: instanceUrl.trim() || null,
       autoAddNewRepositories: autoAdd,
@@ -232,10 +263,11 @@ export function AdvancedConnectPage() {
                   instance's) with the scopes <code>read_api read_repository read_user</code> (<code>api</code> to
                   restore) and this redirect URI:
                 </p>
-                <p>
+                <p className="row">
                   <code className="copyable" aria-label="Redirect URI">
                     {redirectUri ?? '…'}
                   </code>
+                  {redirectUri ? <CopyButton text={redirectUri} label="Copy the redirect URI" /> : null}
                 </p>
               </div>
               <Field label="Application ID" error={fields.clientId}>
@@ -244,7 +276,7 @@ export function AdvancedConnectPage() {
               <SecretSourceChoice
                 name="secret-source"
                 value={secretSource}
-                onChange={setSecretSource}
+                onChange={chooseSource(setSecretSource, ['clientSecret', 'clientSecretCredentialId'])}
                 newLabel="Type the secret"
                 savedLabel="Use a secret saved in the Password Manager"
               />
@@ -276,7 +308,7 @@ export function AdvancedConnectPage() {
               <SecretSourceChoice
                 name="token-source"
                 value={tokenSource}
-                onChange={setTokenSource}
+                onChange={chooseSource(setTokenSource, ['personalAccessToken', 'credentialId'])}
                 newLabel="Type a new token"
                 savedLabel="Use a token saved in the Password Manager"
               />
@@ -354,10 +386,12 @@ export function AdvancedConnectPage() {
           pending.popupBlocked ? (
             <PopupBlockedHint authorizationUrl={pending.authorizationUrl} />
           ) : (
-            <Notice kind="info">
-              <span className="spinner" aria-hidden="true" /> Waiting for you to sign in to GitLab and authorize your
-              application in the pop-up window…
-            </Notice>
+            <WaitingForAuthorization
+              pending={pending}
+              what="your application"
+              onCancel={() => setPending(null)}
+              onBlocked={() => setPending({ ...pending, popupBlocked: true })}
+            />
           )
         ) : null}
         {outcome ? (
@@ -470,5 +504,28 @@ function CredentialPicker({
         Add to Password Manager…
       </button>
     </div>
+  );
+}
+
+/** Copies `text` to the clipboard and says so (or says to copy it by hand when the browser refuses). */
+function CopyButton({ text, label }: { text: string; label: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'refused'>('idle');
+  return (
+    <>
+      <button
+        type="button"
+        onClick={() =>
+          void (navigator.clipboard?.writeText(text) ?? Promise.reject(new Error('no clipboard'))).then(
+            () => setState('copied'),
+            () => setState('refused'),
+          )
+        }
+      >
+        Copy<span className="visually-hidden"> {label.replace(/^Copy /, '')}</span>
+      </button>
+      <span role="status" className="muted">
+        {state === 'copied' ? 'Copied.' : state === 'refused' ? 'The browser refused: select it and copy it.' : ''}
+      </span>
+    </>
   );
 }

@@ -7,7 +7,7 @@ import { useMutation } from 'urql';
 import { problemOf } from '../../api/errors';
 import { ConnectGitLabDocument } from '../../graphql/generated/graphql';
 import { Notice } from '../../ui/States';
-import { inAuthorizationPopup } from './oauth-popup';
+import { closeAuthorizationPopup, inAuthorizationPopup, reopenAuthorizationPopup } from './oauth-popup';
 
 export interface PendingAuthorization {
   connectionId: string;
@@ -66,6 +66,48 @@ export function PopupBlockedHint({ authorizationUrl }: { authorizationUrl: strin
         Or <a href={authorizationUrl}>continue the authorization in this tab</a>: GitLab brings you back to Labkeeper
         afterwards.
       </p>
+    </Notice>
+  );
+}
+
+/**
+ * While GitLab's authorization is open in the pop-up: Reopen brings it back (closed, or hidden
+ * behind this window), Cancel closes it and stops waiting (the connection stays unauthorized).
+ */
+export function WaitingForAuthorization({
+  pending,
+  what,
+  onCancel,
+  onBlocked,
+}: {
+  pending: PendingAuthorization;
+  what: string;
+  onCancel: () => void;
+  onBlocked: () => void;
+}) {
+  return (
+    <Notice kind="info">
+      <span className="spinner" aria-hidden="true" /> Waiting for you to sign in to GitLab and authorize {what} in the
+      pop-up window…
+      <div className="row">
+        <button
+          type="button"
+          onClick={() => {
+            if (!reopenAuthorizationPopup(pending.authorizationUrl)) onBlocked();
+          }}
+        >
+          Reopen the GitLab window
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            closeAuthorizationPopup();
+            onCancel();
+          }}
+        >
+          Cancel
+        </button>
+      </div>
     </Notice>
   );
 }

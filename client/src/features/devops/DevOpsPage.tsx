@@ -11,6 +11,7 @@ import {
   ConnectionNamespacesDocument,
   ConnectionsDocument,
   ConnectionStatusChangedDocument,
+  OAuthInstanceDocument,
   ProtectNamespaceDocument,
   type ConnectionSummaryFragment,
 } from '../../graphql/generated/graphql';
@@ -18,10 +19,17 @@ import { Field } from '../../ui/Field';
 import { formatDateTime } from '../../ui/format';
 import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
-import { ConnectOAuthButton, PopupBlockedHint, type PendingAuthorization } from './ConnectOAuth';
+import {
+  ConnectOAuthButton,
+  PopupBlockedHint,
+  WaitingForAuthorization,
+  type PendingAuthorization,
+} from './ConnectOAuth';
 
 export function DevOpsPage() {
   const [connections, refetch] = useQuery({ query: ConnectionsDocument });
+  const [instance] = useQuery({ query: OAuthInstanceDocument });
+  const oauthInstance = instance.data ? instance.data.oauthInstanceUrl : undefined;
   const [pending, setPending] = useState<PendingAuthorization | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selfManagedUrl, setSelfManagedUrl] = useState('');
@@ -69,8 +77,12 @@ export function DevOpsPage() {
         <article className="tile" aria-labelledby="tile-gitlab">
           <GitLabLogo />
           <h2 id="tile-gitlab">GitLab</h2>
-          <p className="muted">
-            gitlab.com, or the instance this Labkeeper is set up for. Sign in to GitLab in a pop-up.
+          <p className="muted" data-testid="oauth-instance">
+            {oauthInstance === undefined
+              ? '…'
+              : oauthInstance
+                ? `Sign in to ${new URL(oauthInstance).host} in a pop-up.`
+                : 'Labkeeper has no OAuth application of its own here: connect with yours, or a token, in Advanced mode.'}
           </p>
           {error ? <p className="field-error">{error}</p> : null}
           <div className="row">
@@ -110,10 +122,12 @@ export function DevOpsPage() {
         pending.popupBlocked ? (
           <PopupBlockedHint authorizationUrl={pending.authorizationUrl} />
         ) : (
-          <Notice kind="info">
-            <span className="spinner" aria-hidden="true" /> Waiting for you to sign in to GitLab and authorize Labkeeper
-            in the pop-up window…
-          </Notice>
+          <WaitingForAuthorization
+            pending={pending}
+            what="Labkeeper"
+            onCancel={() => setPending(null)}
+            onBlocked={() => setPending({ ...pending, popupBlocked: true })}
+          />
         )
       ) : null}
       {pendingOutcome ? (

@@ -7,16 +7,44 @@
 const WIDTH = 640;
 const HEIGHT = 760;
 
-export function openBlankPopup(): Window | null {
+/** The authorization pop-up this window opened last (to bring back or close). */
+let current: Window | null = null;
+
+function openPopup(url: string): Window | null {
   const left = Math.max(0, window.screenX + (window.outerWidth - WIDTH) / 2);
   const top = Math.max(0, window.screenY + (window.outerHeight - HEIGHT) / 2);
+  const popup = window.open(
+    url,
+    'labkeeper-gitlab-authorization',
+    `popup,width=${WIDTH},height=${HEIGHT},left=${left},top=${top}`,
+  );
+  current = popup && !popup.closed ? popup : null;
+  return current;
+}
+
+/** Opens the authorization page again (the user closed the pop-up, or lost it behind this window). */
+export function reopenAuthorizationPopup(url: string): boolean {
+  if (current && !current.closed) {
+    current.focus();
+    return true;
+  }
   try {
-    const popup = window.open(
-      '',
-      'labkeeper-gitlab-authorization',
-      `popup,width=${WIDTH},height=${HEIGHT},left=${left},top=${top}`,
-    );
-    if (!popup || popup.closed) return null;
+    return openPopup(url) !== null;
+  } catch {
+    return false;
+  }
+}
+
+/** Closes the authorization pop-up, if it is still open (Cancel). */
+export function closeAuthorizationPopup(): void {
+  if (current && !current.closed) current.close();
+  current = null;
+}
+
+export function openBlankPopup(): Window | null {
+  try {
+    const popup = openPopup('');
+    if (!popup) return null;
     popup.document.title = 'Connecting to GitLab…';
     popup.document.body.textContent = 'Opening GitLab…';
     return popup;

@@ -6,6 +6,7 @@
  */
 import { useEffect, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
+import { useRefetchAfter } from '../../api/refetch';
 import { Link, useRouter } from '../../app/router';
 import {
   LatestBackupRunDocument,
@@ -25,12 +26,15 @@ import { SyncNowButton, SyncStatus, useSyncNow } from './SyncNow';
 
 export function OrganizationPage({ id }: { id: string }) {
   const [header, refetchHeader] = useQuery({ query: OrganizationDetailDocument, variables: { id, first: 1 } });
-  const [, refetchLatestRun] = useQuery({ query: LatestBackupRunDocument, variables: { organizationId: id } });
+  const [latestRun, refetchLatestRun] = useQuery({ query: LatestBackupRunDocument, variables: { organizationId: id } });
+  // After a live event, re-read once the first load (which may predate the event) has landed.
+  const rereadHeader = useRefetchAfter(header.fetching, refetchHeader);
+  const rereadLatestRun = useRefetchAfter(latestRun.fetching, refetchLatestRun);
   const [running, runNow] = useMutation(RunNowDocument);
   const [refreshKey, setRefreshKey] = useState(0);
   const { navigate } = useRouter();
   const sync = useSyncNow(id, () => {
-    refetchHeader({ requestPolicy: 'network-only' });
+    rereadHeader();
     setRefreshKey((k) => k + 1);
   });
 
@@ -42,10 +46,10 @@ export function OrganizationPage({ id }: { id: string }) {
   const backupEvent = progress.data?.backupProgress;
   useEffect(() => {
     if (backupEvent?.isTerminal) {
-      refetchLatestRun({ requestPolicy: 'network-only' });
+      rereadLatestRun();
       setRefreshKey((k) => k + 1);
     }
-  }, [backupEvent, refetchLatestRun]);
+  }, [backupEvent, rereadLatestRun]);
 
   const org = header.data?.organization;
   if (header.fetching && !header.data) return <Loading label="Loading the organization…" />;
@@ -93,7 +97,7 @@ export function OrganizationPage({ id }: { id: string }) {
       <dl className="facts">
         <div>
           <dt>Repositories</dt>
-          <dd>
+          <dd data-testid="repository-counts">
             {org.repositoryCounts.protected} protected · {org.repositoryCounts.unprotected} unprotected ·{' '}
             {org.repositoryCounts.deletedUpstream} deleted upstream
           </dd>
@@ -101,7 +105,7 @@ export function OrganizationPage({ id }: { id: string }) {
         <div>
           <dt>Last sync</dt>
           <dd>
-            <SyncSummary organization={org} />
+            <SyncSummary organization={org} live={sync.event} />
           </dd>
         </div>
         <div>
@@ -124,11 +128,7 @@ export function OrganizationPage({ id }: { id: string }) {
 
       <DrillsPanel organizationId={id} />
 
-      <RepositoriesSection
-        organizationId={id}
-        refreshKey={refreshKey}
-        onProtectionChanged={() => refetchHeader({ requestPolicy: 'network-only' })}
-      />
+      <RepositoriesSection organizationId={id} refreshKey={refreshKey} onProtectionChanged={rereadHeader} />
       <GroupsSection organizationId={id} includeGroups={org.includeGroups} refreshKey={refreshKey} />
     </section>
   );

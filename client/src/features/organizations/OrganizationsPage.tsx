@@ -111,14 +111,30 @@ function OrganizationRow({
   );
 }
 
-export function SyncSummary({ organization: org }: { organization: OrganizationOverviewFragment }) {
-  if (!org.lastSync) return <span className="muted">never</span>;
+/**
+ * The organization's last repository sync. `live` (the page's syncProgress event, when one came)
+ * wins over the query's row: it is newer, so the summary never says Running beside a banner that
+ * says the sync succeeded.
+ */
+export function SyncSummary({
+  organization: org,
+  live,
+}: {
+  organization: OrganizationOverviewFragment;
+  live?: { syncRunId: string; status: string; errorMessage?: string | null; at: string } | null;
+}) {
+  const fromLive = live && (!org.lastSync || live.syncRunId === org.lastSync.id || live.status !== org.lastSync.status);
+  const sync = fromLive
+    ? { status: live.status, errorMessage: live.errorMessage ?? null }
+    : org.lastSync && { status: org.lastSync.status, errorMessage: org.lastSync.errorMessage };
+  if (!sync) return <span className="muted">never</span>;
+  const syncedAt = fromLive && live.status === 'SUCCEEDED' ? live.at : org.lastSyncedAt;
   return (
-    <span title={formatDateTime(org.lastSyncedAt ?? org.lastSync.finishedAt)}>
-      <StatusBadge status={org.lastSync.status} /> {org.lastSyncedAt ? formatRelative(org.lastSyncedAt) : null}
-      {org.lastSync.errorMessage ? (
+    <span title={formatDateTime(syncedAt ?? org.lastSync?.finishedAt)} data-testid="last-sync">
+      <StatusBadge status={sync.status} /> {syncedAt ? formatRelative(syncedAt) : null}
+      {sync.errorMessage ? (
         <div className="field-error">
-          <Reason message={org.lastSync.errorMessage} />
+          <Reason message={sync.errorMessage} />
         </div>
       ) : null}
     </span>

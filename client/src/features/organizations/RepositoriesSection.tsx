@@ -1,10 +1,12 @@
 /**
  * An organization's repositories, a page at a time (the `repositories(first, after, search)`
  * connection): protection (one switch per row, or bulk on the selected rows), the last backup
- * (status of the latest run's item, time and size of the newest snapshot) and GitLab's size.
+ * (status of the latest run's item, time and size of the newest snapshot, and whether it holds a wiki
+ * or LFS objects) and GitLab's size.
  */
 import { useEffect, useId, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
+import { useRefetchAfter } from '../../api/refetch';
 import { Link } from '../../app/router';
 import {
   LatestBackupRunDocument,
@@ -45,11 +47,13 @@ export function RepositoriesSection({
   const [protecting, setProtected] = useMutation(SetRepositoriesProtectedDocument);
   const searchId = useId();
 
+  const rereadList = useRefetchAfter(result.fetching, refetch);
+  const rereadLatest = useRefetchAfter(latest.fetching, refetchLatest);
   useEffect(() => {
     if (refreshKey === 0) return;
-    refetch({ requestPolicy: 'network-only' });
-    refetchLatest({ requestPolicy: 'network-only' });
-  }, [refreshKey, refetch, refetchLatest]);
+    rereadList();
+    rereadLatest();
+  }, [refreshKey, rereadList, rereadLatest]);
 
   const page = result.data?.organization.repositories;
   const rows = page?.nodes ?? [];
@@ -230,8 +234,8 @@ function RepositoryTableRow({
           {repo.visibility}
           {repo.isArchived ? ' · archived' : ''}
           {repo.isEmpty ? ' · empty' : ''}
-          {repo.hasWiki ? ' · wiki' : ''}
-          {repo.hasLfs ? ' · LFS' : ''}
+          {latest?.holdsWiki ? ' · wiki' : ''}
+          {latest?.holdsLfsObjects ? ' · LFS' : ''}
           {repo.lastActivityAt ? ` · active ${formatRelative(repo.lastActivityAt)}` : ''}
         </div>
         {repo.deletedUpstreamAt ? (

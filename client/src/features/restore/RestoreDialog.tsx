@@ -3,7 +3,7 @@
  * through any connection, DOWNLOAD), a dry run that shows the plan the API reports, and Restore,
  * which opens the run's live progress page. Field errors (BAD_USER_INPUT) show beside the inputs.
  */
-import { useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useMutation, useQuery } from 'urql';
 import { problemOf, type ProblemReport } from '../../api/errors';
 import { WriteAuthorizationPrompt } from './WriteAuthorization';
@@ -290,11 +290,27 @@ function RestoreForm({ snapshot, repository }: { snapshot: RestorableSnapshot; r
   );
 }
 
+/**
+ * The dry run's plan, below the form: it is brought into view when it starts and again, with focus
+ * on its heading (read out by screen readers), when the plan arrives — it would be below the fold.
+ */
 function DryRunPlan({ runId }: { runId: string }) {
   const live = useLiveRestoreRun(runId);
+  const heading = useRef<HTMLHeadingElement>(null);
+  const arrived = !!live.run && live.terminal;
+  useEffect(() => {
+    heading.current?.scrollIntoView({ block: 'start' });
+  }, [runId]);
+  useEffect(() => {
+    if (!arrived) return;
+    heading.current?.focus({ preventScroll: true });
+    heading.current?.scrollIntoView({ block: 'start' });
+  }, [arrived]);
   return (
     <section className="dry-run" aria-label="Dry run">
-      <h3>Dry run</h3>
+      <h3 ref={heading} tabIndex={-1}>
+        Dry run
+      </h3>
       <p className="muted">Nothing is written: this is what a restore with these options would do.</p>
       {live.fetching && !live.run ? <Loading label="Starting the dry run…" /> : null}
       <ErrorNotice error={live.error} />

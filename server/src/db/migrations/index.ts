@@ -22,6 +22,7 @@ import { GroupAnomalies1796232000000 } from './1796232000000-GroupAnomalies.js';
 import { BackupItemNotes1796240000000 } from './1796240000000-BackupItemNotes.js';
 import { SnapshotCopyObjectLock1796240500000 } from './1796240500000-SnapshotCopyObjectLock.js';
 import { RestorePresignedDownload1796241000000 } from './1796241000000-RestorePresignedDownload.js';
+import { SnapshotHoldsWikiAndLfs1796241500000 } from './1796241500000-SnapshotHoldsWikiAndLfs.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -48,4 +49,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   BackupItemNotes1796240000000,
   SnapshotCopyObjectLock1796240500000,
   RestorePresignedDownload1796241000000,
+  SnapshotHoldsWikiAndLfs1796241500000,
 ];
