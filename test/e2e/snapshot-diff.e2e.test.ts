@@ -154,6 +154,10 @@ it('says plainly when the first day is not before the second', async () => {
 });
 
 it("says plainly that nothing changed between the group's two snapshots", async () => {
+  // Nothing changed in the group, so the second run kept its snapshot (no new one); a FULL run
+  // writes the group's records again in full: two snapshots with the same content.
+  const full = await runBackup(t, organizationId, { copyType: 'FULL' });
+  expect(full.status).toBe('SUCCEEDED');
   const snapshots: { id: string }[] = await t.app.dataSource.query(
     `SELECT id FROM snapshots WHERE group_id IS NOT NULL AND organization_id = $1 ORDER BY created_at, id`,
     [organizationId],
