@@ -6,6 +6,8 @@
  *   npm run bench -- --full-only  # only raw clone vs full backup, interleaved 3× (A/B/A/B/A/B), with the
  *                                 # default policy's verify-after-backup (--no-verify: without it)
  *   npm run bench -- --restore    # NEW_PROJECT restore vs raw push, DOWNLOAD vs tar (restore-bench.ts)
+ *   npm run bench -- --s3 [--quick] [--rounds 2]  # FULL backup to S3 (s3rver) vs local storage vs raw clone,
+ *                                 # replication to a second S3 storage, the worker's peak RSS (s3.bench.ts)
  *   options: --keep (keep the work directory), --no-trace (no git trace2 breakdown)
  *   npm run bench -- --api | --subscribers 1000  # API and subscriptions vs bare baselines: speed.bench.ts
  *   npm run bench -- --recovery-point            # push → stored snapshot, event-driven: recovery-point.bench.ts
@@ -75,6 +77,7 @@ import { fetchPack, lsRefs } from '../server/src/git/upload-pack.js';
 import { CORPUS_VERSION, loadCorpus, type CorpusRepo } from './corpus.js';
 import { SimHost, type HostedRepo } from './sim-host.js';
 import { restoreBench } from './restore-bench.js';
+import { s3Bench } from './s3.bench.js';
 import { cpuSecondsOf, GitTrace, machineCpu, machineCpuSince, mib, pool, run, secs, treeSize } from './measure.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -85,6 +88,8 @@ const TRACE = !argv.includes('--no-trace');
 /** Raw clone and full backup alternately, three times each, so both see the same machine load. */
 const FULL_ONLY = argv.includes('--full-only');
 const RESTORE = argv.includes('--restore');
+/** FULL backups to S3 and to local storage alternately, replication, peak RSS: s3.bench.ts. */
+const S3 = argv.includes('--s3');
 /**
  * Verify after backup, as the default policy does: in --full-only (the headline: `git clone` checks
  * every object it receives, so the fair comparison checks them too) and for --restore.
@@ -125,6 +130,7 @@ type SeededRepo = CorpusRepo & HostedRepo;
 
 interface PassResult {
   label: string;
+  runId: string;
   wallMs: number;
   runMs: number;
   status: string;
@@ -290,25 +296,25 @@ async function main() {
         c: connected.connectGitLab.connection.id,
       })
     ).organizations[0].id;
-    await gql(
-      `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
-      {
+    const policy = {
+      scope: { mode: 'ALL' },
+      include: { repository: true, wiki: false, lfs: false, metadata: [], groupMetadata: [] },
+      schedule: { type: 'MANUAL' },
+      timeZone: 'UTC',
+      window: null,
+      retention: { mode: 'KEEP_FOREVER' },
+      storage: { kind: 'LOCAL', path: null } as Record<string, unknown>,
+      compression: 'GZIP',
+      encryptionCredentialId: null,
+      // --full-only and --restore: as the default policy (verified after the backup).
+      verifyAfterBackup: VERIFY,
+    };
+    const customizePolicy = (input: typeof policy) =>
+      gql(`mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`, {
         o: orgId,
-        i: {
-          scope: { mode: 'ALL' },
-          include: { repository: true, wiki: false, lfs: false, metadata: [], groupMetadata: [] },
-          schedule: { type: 'MANUAL' },
-          timeZone: 'UTC',
-          window: null,
-          retention: { mode: 'KEEP_FOREVER' },
-          storage: { kind: 'LOCAL', path: null },
-          compression: 'GZIP',
-          encryptionCredentialId: null,
-          // --full-only and --restore: as the default policy (verified after the backup).
-          verifyAfterBackup: VERIFY,
-        },
-      },
-    );
+        i: input,
+      });
+    await customizePolicy(policy);
     const repositoryIdOf = new Map<string, string>();
 
     // ---- Agenda's job events, for slot occupancy -------------------------------------------------
@@ -435,6 +441,7 @@ async function main() {
       }
       return {
         label,
+        runId,
         wallMs,
         runMs: t(run.finishedAt) - t(run.startedAt),
         status: run.status,
@@ -554,6 +561,30 @@ async function main() {
         dataDir,
         work,
         logFile: join(work, 'labkeeper.log'),
+        log,
+      });
+      return;
+    }
+    if (S3) {
+      await s3Bench({
+        app,
+        gql,
+        organizationId: orgId,
+        repos,
+        concurrency,
+        setStorage: async (storage) => void (await customizePolicy({ ...policy, storage: { path: null, ...storage } })),
+        fullBackup: (label) => {
+          rmSync(join(dataDir, 'mirrors'), { recursive: true, force: true }); // every pass clones, as a first backup does
+          return backupPass(label, false, 'FULL');
+        },
+        rawClone: async (label) => {
+          const raw = await rawClone(label, join(work, 'raw-1'));
+          rmSync(join(work, 'raw-1'), { recursive: true, force: true });
+          return raw;
+        },
+        nextPass: () => setOffset(offsetMs + PASS_INTERVAL_MS),
+        argv,
+        resultFile: join(HERE, 'results', QUICK ? 's3-quick.json' : 's3.json'),
         log,
       });
       return;
@@ -970,7 +1001,8 @@ async function microBreakdown(
 }
 
 try {
-  // --api, --subscribers N: where users wait (speed.bench.ts); --restore runs in main() (restore-bench.ts).
+  // --api, --subscribers N: where users wait (speed.bench.ts); --restore and --s3 run in main()
+  // (restore-bench.ts, s3.bench.ts).
   if (['--api', '--subscribers'].some((flag) => argv.includes(flag)))
     await (await import('./speed.bench.js')).speedBench(argv);
   // --recovery-point: push → stored snapshot with event-driven backups (recovery-point.bench.ts).
