@@ -21,6 +21,7 @@ let t: TestApp;
 let browser: Browser;
 let organizationId: string;
 let repositoryId: string;
+let acmeGroupId: number;
 
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1440, height: 900 };
@@ -29,6 +30,7 @@ beforeAll(async () => {
   sim = await startGitLabSimulator();
   const alice = aUser(sim);
   const acme = sim.createGroup({ path: 'acme', ownerId: alice.id });
+  acmeGroupId = acme.id;
   const project = sim.createProject({ namespaceId: acme.id, path: 'app' });
   sim.pushCommit(project.id, { files: { 'README.md': '# app\n' } });
   sim.pushCommit(project.id, { files: { 'work.txt': 'work in progress\n' } });
@@ -153,7 +155,11 @@ it('says plainly when the first day is not before the second', async () => {
   await context.close();
 });
 
-it("says plainly that nothing changed between the group's two snapshots", async () => {
+it('names the group in the comparison of its two snapshots, and lists the group label added in between', async () => {
+  // An unchanged group gets no new snapshot, so the group changes before a third backup.
+  sim.createGroupLabel(acmeGroupId, { name: 'triage', color: '#ff0000' });
+  const third = await runBackup(t, organizationId);
+  expect(third.status).toBe('SUCCEEDED');
   const snapshots: { id: string }[] = await t.app.dataSource.query(
     `SELECT id FROM snapshots WHERE group_id IS NOT NULL AND organization_id = $1 ORDER BY created_at, id`,
     [organizationId],
@@ -166,11 +172,11 @@ it("says plainly that nothing changed between the group's two snapshots", async 
     t.adminToken,
     `/snapshots/compare?from=${older}&to=${newer}`,
   );
-  await page.getByRole('heading', { level: 1, name: 'Changes in a group' }).waitFor();
+  await page.getByRole('heading', { level: 1, name: 'Changes in the group acme', exact: true }).waitFor();
   await page.getByRole('link', { name: 'What changed' }).waitFor(); // back to the organization's changes
-  await page.getByRole('status').filter({ hasText: 'Nothing changed between these two snapshots' }).waitFor();
-  expect(await page.getByRole('region', { name: 'Metadata' }).count()).toBe(0);
+  const labels = page.getByRole('region', { name: /: 1 added/ });
+  await labels.getByRole('listitem').filter({ hasText: 'triage' }).waitFor();
   // Epics need a paid tier: skipped on both sides, so not compared, and said so.
-  await page.getByText('Not compared: epics (not captured in the earlier snapshot: skipped).').waitFor();
+  await page.getByText(/^Epics: not captured/).waitFor();
   await context.close();
 });
