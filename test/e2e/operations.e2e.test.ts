@@ -185,7 +185,7 @@ describe('The Alerts screen', () => {
     expect(JSON.parse(hit.body)).toMatchObject({ kind: 'TEST' });
     // The delivery log lists the test: when, what, how it went and after how many attempts.
     const delivery = log.getByRole('listitem').filter({ hasText: 'Test of notification channel Ops webhook' });
-    await delivery.getByText(/^Sent .* after 1 attempt\.$/).waitFor();
+    await delivery.getByText('Sent after 1 attempt.', { exact: true }).waitFor();
     await expect(delivery.locator('.badge').textContent()).resolves.toBe('Sent');
     await expect(delivery.locator('time').getAttribute('datetime')).resolves.toMatch(/^\d{4}-\d\d-\d\dT/);
     await screenshot(page, '43-alerts');

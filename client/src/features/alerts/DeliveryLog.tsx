@@ -19,7 +19,7 @@ function outcome(d: Delivery): string {
   const attempts = `${d.attempts} ${d.attempts === 1 ? 'attempt' : 'attempts'}`;
   switch (d.status) {
     case 'SENT':
-      return `Sent${d.sentAt ? ` ${formatDateTime(d.sentAt)}` : ''} after ${attempts}.`;
+      return `Sent after ${attempts}.`;
     case 'FAILED':
       return `Not delivered after ${attempts}; Labkeeper gave up.`;
     case 'DIGESTED':
