@@ -183,8 +183,8 @@ export async function restoreToNewProject(
   const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
   steps.mark('project');
 
-  await replayRepositories(deps, replay, options.signal, async (which, dir, materialized) => {
-    steps.mark(`${which}Materialize`);
+  const onStep = (step: string) => steps.mark(step);
+  await replayRepositories(deps, replay, { signal: options.signal, onStep }, async (which, dir, materialized) => {
     const remoteUrl = project ? remoteUrlOf(project.httpUrlToRepo, which) : null;
     // GitLab creates a wiki's repository lazily (first page or push): one that does not exist
     // yet answers "not found" and is created by the push itself.
@@ -193,6 +193,7 @@ export async function restoreToNewProject(
         ? await lsRemoteIfExists(remoteUrl, auth, options.signal)
         : await lsRemote(remoteUrl, auth, options.signal)
       : null;
+    steps.mark(`${which}LsRemote`);
     if (!remoteUrl || (existingRefs === null && options.dryRun)) {
       // dry run against a project (or wiki) that does not exist yet: everything would be pushed
       outcome[which] = {

@@ -28,6 +28,8 @@ export interface MaterializeOptions {
   /** The decryption key of an artifact (null when it is not encrypted). */
   keyFor: ArtifactKeyFor;
   signal?: AbortSignal;
+  /** Called as each phase ends (decode, unbundle, refs, connectivity), for the caller's StepTimer. */
+  onStep?: (step: 'decode' | 'unbundle' | 'refs' | 'connectivity') => void;
 }
 
 export interface MaterializedRepository {
@@ -46,6 +48,7 @@ function restoreFailed(message: string, details: Record<string, unknown> = {}): 
 /** Builds a bare repository at `dir` holding exactly the refs of the chain's last manifest. */
 export async function materializeRepository(options: MaterializeOptions): Promise<MaterializedRepository> {
   const { chain, manifests, which, dir, reader, keyFor, signal } = options;
+  const step = options.onStep ?? (() => undefined);
   if (chain.length === 0 || chain.length !== manifests.length) {
     throw new DomainError(
       'VALIDATION_FAILED',
@@ -77,6 +80,7 @@ export async function materializeRepository(options: MaterializeOptions): Promis
     const file = join(dir, `labkeeper-${link.id}.bundle`);
     try {
       await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i], artifact));
+      step('decode');
       await git(['bundle', 'unbundle', file], opts).catch((e: Error) => {
         if (isDomainError(e, 'CANCELED')) throw e;
         throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });
@@ -84,6 +88,7 @@ export async function materializeRepository(options: MaterializeOptions): Promis
     } finally {
       await rm(file, { force: true });
     }
+    step('unbundle');
   }
   // Refs exactly as the last manifest lists them: set the listed ones, delete any other.
   const wanted = last.refs;
@@ -103,10 +108,13 @@ export async function materializeRepository(options: MaterializeOptions): Promis
     });
   }
   if (last.head && REF_NAME.test(last.head)) await git(['symbolic-ref', 'HEAD', last.head], opts);
+  step('refs');
   if (Object.keys(wanted).length > 0) {
     await git(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], opts).catch((e: Error) => {
       throw restoreFailed(`history is incomplete: ${e.message}`, { snapshotId: chain.at(-1)!.id });
     });
   }
-  return { refs: await listRefs(dir), head: last.head };
+  const refs = await listRefs(dir);
+  step('connectivity');
+  return { refs, head: last.head };
 }
