@@ -184,49 +184,61 @@ export async function restoreToNewProject(
   steps.mark('project');
 
   const onStep = (step: string) => steps.mark(step);
-  await replayRepositories(deps, replay, { signal: options.signal, onStep }, async (which, dir, materialized) => {
-    const remoteUrl = project ? remoteUrlOf(project.httpUrlToRepo, which) : null;
-    // GitLab creates a wiki's repository lazily (first page or push): one that does not exist
-    // yet answers "not found" and is created by the push itself.
-    const existingRefs = remoteUrl
-      ? which === 'wiki'
-        ? await lsRemoteIfExists(remoteUrl, auth, options.signal)
-        : await lsRemote(remoteUrl, auth, options.signal)
-      : null;
-    steps.mark(`${which}LsRemote`);
-    if (!remoteUrl || (existingRefs === null && options.dryRun)) {
-      // dry run against a project (or wiki) that does not exist yet: everything would be pushed
-      outcome[which] = {
-        pushed: Object.keys(materialized.refs).filter((ref) => !gitlabReadOnlyReason(ref)),
-        skipped: [],
-        rejected: [],
-        extra: [],
-      };
-      return;
-    }
-    let report: PushReport;
-    try {
-      report = await pushRestoredRefs({
-        dir,
-        remoteUrl,
-        auth,
-        mode: 'NEW',
-        refs: materialized.refs,
-        existingRefs: existingRefs ?? {},
-        head: materialized.head ?? undefined,
-        dryRun: options.dryRun,
-        signal: options.signal,
-      });
-    } catch (error) {
-      // The wiki is its own repository: a refused wiki push is that type's failure, not the project's.
-      if (which !== 'wiki' || isDomainError(error, 'GITLAB_UNAUTHORIZED') || options.signal?.aborted) throw error;
-      outcome.problems.push(`wiki: ${error instanceof Error ? error.message : String(error)}`);
-      return;
-    }
-    outcome[which] = report;
-    steps.mark(`${which}Push`);
-    for (const r of report.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
-  });
+  // A chain verified before (after its backup, by a drill or verifySnapshot) was proven connected
+  // then; pushing it into the empty project it just created walks every pushed ref's history again
+  // (and GitLab checks what it receives), so a second connectivity pass only costs time.
+  const checkConnectivity = !(created && replay.chain.every((s) => s.verificationStatus === 'VERIFIED'));
+  await replayRepositories(
+    deps,
+    replay,
+    { signal: options.signal, onStep, checkConnectivity },
+    async (which, dir, materialized) => {
+      const remoteUrl = project ? remoteUrlOf(project.httpUrlToRepo, which) : null;
+      // GitLab creates a wiki's repository lazily (first page or push): one that does not exist
+      // yet answers "not found" and is created by the push itself. A project this call created is
+      // empty, wiki included: asking costs a git round trip per repository and tells nothing.
+      const existingRefs = remoteUrl
+        ? created
+          ? {}
+          : which === 'wiki'
+            ? await lsRemoteIfExists(remoteUrl, auth, options.signal)
+            : await lsRemote(remoteUrl, auth, options.signal)
+        : null;
+      steps.mark(`${which}LsRemote`);
+      if (!remoteUrl || (existingRefs === null && options.dryRun)) {
+        // dry run against a project (or wiki) that does not exist yet: everything would be pushed
+        outcome[which] = {
+          pushed: Object.keys(materialized.refs).filter((ref) => !gitlabReadOnlyReason(ref)),
+          skipped: [],
+          rejected: [],
+          extra: [],
+        };
+        return;
+      }
+      let report: PushReport;
+      try {
+        report = await pushRestoredRefs({
+          dir,
+          remoteUrl,
+          auth,
+          mode: 'NEW',
+          refs: materialized.refs,
+          existingRefs: existingRefs ?? {},
+          head: materialized.head ?? undefined,
+          dryRun: options.dryRun,
+          signal: options.signal,
+        });
+      } catch (error) {
+        // The wiki is its own repository: a refused wiki push is that type's failure, not the project's.
+        if (which !== 'wiki' || isDomainError(error, 'GITLAB_UNAUTHORIZED') || options.signal?.aborted) throw error;
+        outcome.problems.push(`wiki: ${error instanceof Error ? error.message : String(error)}`);
+        return;
+      }
+      outcome[which] = report;
+      steps.mark(`${which}Push`);
+      for (const r of report.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
+    },
+  );
   steps.mark('cleanup'); // the scratch folder removed
 
   if (project && !options.dryRun) {

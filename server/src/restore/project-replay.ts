@@ -43,6 +43,8 @@ export function remoteUrlOf(httpUrlToRepo: string, which: ReplayedRepository): s
 
 export interface ReplayOptions {
   signal?: AbortSignal;
+  /** Whether materialising proves the history connected (repository-materializer.ts; default true). */
+  checkConnectivity?: boolean;
   /** Called as each materialisation phase ends (`<which><Phase>`, e.g. gitUnbundle), for a StepTimer. */
   onStep?: (step: string) => void;
 }
@@ -55,7 +57,7 @@ export interface ReplayOptions {
 export async function replayRepositories(
   deps: Pick<NewProjectDeps, 'reader' | 'keyFor' | 'workDir'>,
   { chain, manifests, manifest }: RepositoryChain,
-  { signal, onStep }: ReplayOptions,
+  { signal, onStep, checkConnectivity }: ReplayOptions,
   push: (which: ReplayedRepository, dir: string, materialized: MaterializedRepository) => Promise<void>,
 ): Promise<void> {
   await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
@@ -72,6 +74,7 @@ export async function replayRepositories(
         reader: deps.reader,
         keyFor: (...args) => deps.keyFor(...args),
         signal,
+        checkConnectivity,
         onStep: onStep && ((step) => onStep(`${which}${step[0].toUpperCase()}${step.slice(1)}`)),
       });
       await push(which, dir, materialized);
