@@ -225,6 +225,10 @@ export async function restoreToNewProject(
           refs: materialized.refs,
           existingRefs: existingRefs ?? {},
           head: materialized.head ?? undefined,
+          // The branch GitLab's HEAD of the project just created points to: GitLab keeps it as the
+          // default once pushed, so the snapshot's head needs no push of its own when it is that one.
+          targetHead:
+            which === 'git' && created && project?.defaultBranch ? `refs/heads/${project.defaultBranch}` : null,
           dryRun: options.dryRun,
           signal: options.signal,
         });
