@@ -6,10 +6,11 @@
  * and `git fsck --connectivity-only` proves all of history is present.
  */
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, type GitOptions } from '../git/git.js';
-import { DomainError, isDomainError } from '../shared/errors.js';
+import { BundleRefused, unbundleStream } from '../git/unbundle.js';
+import { DomainError } from '../shared/errors.js';
 import type { Manifest } from './manifest.js';
 import type { SnapshotEntity } from './snapshot.entity.js';
 import type { ArtifactKeyFor } from './snapshot.ports.js';
@@ -23,7 +24,7 @@ export interface MaterializeOptions {
   which: 'git' | 'wiki';
   /** Where the bare repository is created: must not exist, or be an empty folder. */
   dir: string;
-  reader: Pick<SnapshotReader, 'decodeTo'>;
+  reader: Pick<SnapshotReader, 'openDecoded'>;
   /** The decryption key of an artifact (null when it is not encrypted). */
   keyFor: ArtifactKeyFor;
   signal?: AbortSignal;
@@ -34,8 +35,8 @@ export interface MaterializeOptions {
    * object of every ref it sends, and fails on a missing one.
    */
   checkConnectivity?: boolean;
-  /** Called as each phase ends (decode, unbundle, refs, connectivity), for the caller's StepTimer. */
-  onStep?: (step: 'decode' | 'unbundle' | 'refs' | 'connectivity') => void;
+  /** Called as each phase ends (unbundle — the decoding overlaps it —, refs, connectivity), for the caller's StepTimer. */
+  onStep?: (step: 'unbundle' | 'refs' | 'connectivity') => void;
 }
 
 export interface MaterializedRepository {
@@ -83,17 +84,12 @@ export async function materializeRepository(options: MaterializeOptions): Promis
     const artifact = manifests[i].artifacts.find((a) => a.path === state.bundle);
     if (!artifact)
       throw restoreFailed(`${link.id}: ${state.bundle} is not listed in the manifest`, { snapshotId: link.id });
-    const file = join(dir, `labkeeper-${link.id}.bundle`);
-    try {
-      await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i], artifact));
-      step('decode');
-      await git(['bundle', 'unbundle', file], opts).catch((e: Error) => {
-        if (isDomainError(e, 'CANCELED')) throw e;
-        throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });
-      });
-    } finally {
-      await rm(file, { force: true });
-    }
+    // Decoded straight into git (git/unbundle.ts): no bundle file written and read back.
+    const bundle = await reader.openDecoded(link, artifact, await keyFor(link, manifests[i], artifact));
+    await unbundleStream(dir, bundle, signal).catch((e: Error) => {
+      if (!(e instanceof BundleRefused)) throw e; // the artifact's own error (damaged, cut), or a cancel
+      throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });
+    });
     step('unbundle');
   }
   // Refs exactly as the last manifest lists them. `git bundle unbundle` writes objects, never refs,
@@ -111,7 +107,8 @@ export async function materializeRepository(options: MaterializeOptions): Promis
       );
     });
   }
-  if (last.head && REF_NAME.test(last.head)) await git(['symbolic-ref', 'HEAD', last.head], opts);
+  // What `git symbolic-ref HEAD` writes, without a git process: HEAD of the bare repository made above.
+  if (last.head && REF_NAME.test(last.head)) await writeFile(join(dir, 'HEAD'), `ref: ${last.head}\n`);
   step('refs');
   if (options.checkConnectivity !== false && Object.keys(wanted).length > 0) {
     await git(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], opts).catch((e: Error) => {
