@@ -10,7 +10,7 @@ import type { ConnectionService } from '../connections/connection.service.js';
 import { writeScopesOf, type ConnectionEntity } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
-import type { GitLabProject } from '../gitlab/gitlab.port.js';
+import type { GitLabNamespace, GitLabProject } from '../gitlab/gitlab.port.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { gitlabReadOnlyReason, lsRemote, lsRemoteIfExists, pushRestoredRefs, type PushReport } from './git-restore.js';
 import { StepTimer } from '../shared/step-timer.js';
@@ -55,6 +55,8 @@ export interface NewProjectTarget {
   projectPath?: string | null;
   /** Captured settings of the organization's groups, by target path (for groups the restore creates). */
   capturedGroups?: ReadonlyMap<string, CapturedGroup>;
+  /** Namespaces already found on the target during this run (target-namespace.ts `ensureNamespace`). */
+  knownNamespaces?: Map<string, GitLabNamespace>;
   /** Secret tokens for captured webhooks, by URL (GitLab never returns them). Never logged. */
   webhookSecretTokens?: ReadonlyMap<string, string>;
 }
@@ -160,6 +162,7 @@ export async function restoreToNewProject(
         fullPath: place.path.slice(0, place.path.lastIndexOf('/')),
         rootPath: target.namespacePath,
         captured: target.capturedGroups ?? new Map(),
+        known: target.knownNamespaces,
         dryRun: options.dryRun,
       });
       outcome.groupsCreated = parent.created;
