@@ -34,6 +34,7 @@ export async function unbundleStream(dir: string, bundle: Readable, signal?: Abo
     child.once('close', resolve);
   });
   exited.catch(() => undefined); // awaited below; a failed spawn must not be unhandled before that
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
   const kill = () => child.kill('SIGTERM');
   signal?.addEventListener('abort', kill, { once: true });
   const write = async (chunk: Buffer) => {
@@ -43,7 +44,7 @@ export async function unbundleStream(dir: string, bundle: Readable, signal?: Abo
   try {
     let head = Buffer.alloc(0);
     for await (const chunk of bundle) {
-      if (child.exitCode !== null) break; // index-pack gave up: its exit code says why
+      if (ended()) break; // index-pack gave up (or was stopped): its exit says why
       if (prerequisites) {
         await write(chunk as Buffer);
         continue;
@@ -62,14 +63,14 @@ export async function unbundleStream(dir: string, bundle: Readable, signal?: Abo
       await write(head.subarray(end + 2));
     }
     if (signal?.aborted) throw transferCanceled('git bundle unbundle');
-    if (!prerequisites && child.exitCode === null) throw refused('the bundle ends inside its header');
+    if (!prerequisites && !ended()) throw refused('the bundle ends inside its header');
     child.stdin.end();
     const code = await exited;
     if (signal?.aborted) throw transferCanceled('git bundle unbundle');
     if (code !== 0) throw refused(`git index-pack refused its pack: ${lastLine(stderr) || `exit code ${code}`}`);
   } finally {
     signal?.removeEventListener('abort', kill);
-    if (child.exitCode === null) child.kill('SIGTERM');
+    if (!ended()) child.kill('SIGTERM');
   }
   if (prerequisites?.length) {
     const { stdout } = await git(['cat-file', '--batch-check'], {
