@@ -194,3 +194,16 @@ export function machineCpuSince(before: ReturnType<typeof machineCpu>): {
   const now = machineCpu();
   return { busyS: now.busyS - before.busyS, idleS: now.idleS - before.idleS, iowaitS: now.iowaitS - before.iowaitS };
 }
+
+/**
+ * CPU seconds (user + system) of one process and of its children that have exited (git processes
+ * once they end; Linux counts them in cutime/cstime), from /proc/<pid>/stat.
+ */
+export function processCpu(pid: number | 'self' = 'self'): { ownS: number; childrenS: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
+  return { ownS: (f[11] + f[12]) / 100, childrenS: (f[13] + f[14]) / 100 }; // USER_HZ 100
+}

@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RunningApp } from '../server/src/app.js';
-import { mib, pool, run, secs } from './measure.js';
+import { mib, pool, processCpu, run, secs } from './measure.js';
 import type { SimHost } from './sim-host.js';
 
 interface Repo {
@@ -40,6 +40,12 @@ export interface RestoreBenchContext {
   work: string;
   logFile: string;
   log: (line: string) => void;
+}
+
+interface Cpu {
+  node: number;
+  git: number;
+  gitlab: number;
 }
 
 const ROUNDS = 3;
@@ -118,6 +124,28 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
       report: { snapshots: { targetPath: string | null; problems: string[] }[] } | null;
     };
 
+  /**
+   * CPU seconds spent while `work` ran: this process (Labkeeper's API and worker run in it), the git
+   * processes it started (the raw pushes' and Labkeeper's), the simulator with its http-backends.
+   */
+  const cpuOf = async <T>(work: () => Promise<T>): Promise<[T, Cpu]> => {
+    const self0 = processCpu();
+    const sim0 = processCpu(ctx.sim.pid);
+    const result = await work();
+    const self1 = processCpu();
+    const sim1 = processCpu(ctx.sim.pid);
+    return [
+      result,
+      {
+        node: self1.ownS - self0.ownS,
+        git: self1.childrenS - self0.childrenS,
+        gitlab: sim1.ownS + sim1.childrenS - sim0.ownS - sim0.childrenS,
+      },
+    ];
+  };
+  const cpuText = (c: Cpu) =>
+    `cpu node ${c.node.toFixed(1)} s, git ${c.git.toFixed(1)} s, simulator ${c.gitlab.toFixed(1)} s`;
+
   const rawPush = async (group: string) => {
     const started = performance.now();
     await pool(bySize, ctx.concurrency, async (r) => {
@@ -167,11 +195,14 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
   const raws: number[] = [];
   const restores: { ms: number; status: string; snapshots: number; from: number }[] = [];
   for (let k = 0; k < ROUNDS; k++) {
-    raws.push(await rawPush(`raw-push-${k}`));
-    restores.push(await labkeeperRestore(`restored-${k}`));
+    const [rawMs, rawCpu] = await cpuOf(() => rawPush(`raw-push-${k}`));
+    raws.push(rawMs);
+    const [restore, restoreCpu] = await cpuOf(() => labkeeperRestore(`restored-${k}`));
+    restores.push(restore);
     log(
       `  raw ${secs(raws[k])}, restore ${secs(restores[k].ms)} ${restores[k].status} (${restores[k].snapshots} snapshots) = ${(restores[k].ms / raws[k]).toFixed(2)}×`,
     );
+    log(`    raw: ${cpuText(rawCpu)}; restore: ${cpuText(restoreCpu)}`);
   }
   await new Promise((r) => setTimeout(r, 500)); // let pino's asynchronous destination write the last lines
   const steps = stepsSince(restores[0].from);

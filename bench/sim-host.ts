@@ -53,6 +53,11 @@ export class SimHost {
     });
   }
 
+  /** The simulator process's id (its CPU and its git http-backend children's, bench/measure.ts processCpu). */
+  get pid(): number {
+    return this.child.pid!;
+  }
+
   static spawn(): SimHost {
     const child = fork(fileURLToPath(import.meta.url), ['--child'], {
       execArgv: ['--import', '@swc-node/register/esm-register'],

@@ -30,6 +30,11 @@ const OPERATIONS: { name: string; query: string; allowed: string[] }[] = [
     query: '{ organizations { id } }',
     allowed: ['ADMIN', 'BACKUP_OPERATOR', 'RESTORE_OPERATOR', 'VIEWER'],
   },
+  {
+    name: 'group',
+    query: '{ group(id: "00000000-0000-0000-0000-000000000000") { id } }',
+    allowed: ['ADMIN', 'BACKUP_OPERATOR', 'RESTORE_OPERATOR', 'VIEWER'],
+  },
   { name: 'workers', query: '{ workers { id } }', allowed: ['ADMIN', 'BACKUP_OPERATOR', 'RESTORE_OPERATOR', 'VIEWER'] },
   { name: 'credentials', query: '{ credentials { id } }', allowed: ['ADMIN', 'BACKUP_OPERATOR', 'RESTORE_OPERATOR'] },
   { name: 'apiTokens', query: '{ apiTokens { id } }', allowed: ['ADMIN'] },

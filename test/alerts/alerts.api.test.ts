@@ -259,6 +259,28 @@ describe('notification channels', () => {
       isDelivered: false,
       message: 'the receiver could not be reached',
     });
+    const log = async (c: string) =>
+      (
+        await t.gql(`query($c: ID) { alertDeliveries(channelId: $c) { alertKind status attempts lastError sentAt } }`, {
+          c,
+        })
+      ).data.alertDeliveries;
+    expect(await log(channels.hook)).toContainEqual({
+      alertKind: 'TEST',
+      status: 'SENT',
+      attempts: 1,
+      lastError: null,
+      sentAt: expect.any(String),
+    });
+    expect(await log(closed.data.createNotificationChannel.id)).toEqual([
+      {
+        alertKind: 'TEST',
+        status: 'FAILED',
+        attempts: 1,
+        lastError: 'the receiver could not be reached',
+        sentAt: null,
+      },
+    ]);
     const deleted = await t.gql(`mutation($id: ID!) { deleteNotificationChannel(id: $id) }`, {
       id: closed.data.createNotificationChannel.id,
     });

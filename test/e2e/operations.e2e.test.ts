@@ -177,10 +177,17 @@ describe('The Alerts screen', () => {
     });
 
     const channel = page.getByRole('listitem', { name: 'Ops webhook' });
+    const log = channel.getByRole('region', { name: 'Recent deliveries to Ops webhook' });
+    await log.getByText('Nothing has been sent to this channel yet.').waitFor();
     await channel.getByRole('button', { name: 'Send a test' }).click();
     await channel.getByText(/^The test alert was delivered/).waitFor();
     const hit = await receiver.hits.next((h) => h.path === '/hook', 'test alert');
     expect(JSON.parse(hit.body)).toMatchObject({ kind: 'TEST' });
+    // The delivery log lists the test: when, what, how it went and after how many attempts.
+    const delivery = log.getByRole('listitem').filter({ hasText: 'Test of notification channel Ops webhook' });
+    await delivery.getByText('Sent after 1 attempt.', { exact: true }).waitFor();
+    await expect(delivery.locator('.badge').textContent()).resolves.toBe('Sent');
+    await expect(delivery.locator('time').getAttribute('datetime')).resolves.toMatch(/^\d{4}-\d\d-\d\dT/);
     await screenshot(page, '43-alerts');
 
     await channel.getByRole('button', { name: 'Change' }).click();

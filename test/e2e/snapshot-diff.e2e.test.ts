@@ -21,6 +21,7 @@ let t: TestApp;
 let browser: Browser;
 let organizationId: string;
 let repositoryId: string;
+let acmeGroupId: number;
 
 const PHONE = { width: 390, height: 844 };
 const DESKTOP = { width: 1440, height: 900 };
@@ -29,6 +30,7 @@ beforeAll(async () => {
   sim = await startGitLabSimulator();
   const alice = aUser(sim);
   const acme = sim.createGroup({ path: 'acme', ownerId: alice.id });
+  acmeGroupId = acme.id;
   const project = sim.createProject({ namespaceId: acme.id, path: 'app' });
   sim.pushCommit(project.id, { files: { 'README.md': '# app\n' } });
   sim.pushCommit(project.id, { files: { 'work.txt': 'work in progress\n' } });
@@ -170,11 +172,36 @@ it("says plainly that nothing changed between the group's two snapshots", async 
     t.adminToken,
     `/snapshots/compare?from=${older}&to=${newer}`,
   );
-  await page.getByRole('heading', { level: 1, name: 'Changes in a group' }).waitFor();
-  await page.getByRole('link', { name: 'What changed' }).waitFor(); // back to the organization's changes
+  await page.getByRole('heading', { level: 1, name: 'Changes in the group acme', exact: true }).waitFor();
   await page.getByRole('status').filter({ hasText: 'Nothing changed between these two snapshots' }).waitFor();
   expect(await page.getByRole('region', { name: 'Metadata' }).count()).toBe(0);
   // Epics need a paid tier: skipped on both sides, so not compared, and said so.
   await page.getByText('Not compared: epics (not captured in the earlier snapshot: skipped).').waitFor();
+  await context.close();
+});
+
+it('names the group in the comparison of its two snapshots, and lists the group label added in between', async () => {
+  // An unchanged group gets no new snapshot, so the group changes before another backup.
+  sim.createGroupLabel(acmeGroupId, { name: 'triage', color: '#ff0000' });
+  const next = await runBackup(t, organizationId);
+  expect(next.status).toBe('SUCCEEDED');
+  const snapshots: { id: string }[] = await t.app.dataSource.query(
+    `SELECT id FROM snapshots WHERE group_id IS NOT NULL AND organization_id = $1 ORDER BY created_at, id`,
+    [organizationId],
+  );
+  expect(snapshots).toHaveLength(3); // the FULL of the test above, then this one
+  const [older, newer] = snapshots.slice(-2).map((s) => s.id);
+  const { context, page } = await signedIn(
+    browser,
+    t.url,
+    t.adminToken,
+    `/snapshots/compare?from=${older}&to=${newer}`,
+  );
+  await page.getByRole('heading', { level: 1, name: 'Changes in the group acme', exact: true }).waitFor();
+  await page.getByRole('link', { name: 'What changed' }).waitFor(); // back to the organization's changes
+  const labels = page.getByRole('region', { name: /: 1 added/ });
+  await labels.getByRole('listitem').filter({ hasText: 'triage' }).waitFor();
+  // Epics need a paid tier: skipped on both sides, so not compared, and said so.
+  await page.getByText(/^Epics: not captured/).waitFor();
   await context.close();
 });

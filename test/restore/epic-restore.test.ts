@@ -131,6 +131,53 @@ describe('restoreEpics against the GitLab simulator', () => {
     expect(report).toEqual({ created: 0, skipped: 0, failed: [], unavailable: EPICS_NOT_ON_TIER, notes: [] });
     expect(epicsOf(target)).toEqual([]);
   });
+  describe('references in the descriptions', () => {
+    /** `title: description without its header` for every epic of a group. */
+    const bodiesOf = (groupId: number) =>
+      gitlab.state.epics
+        .filter((e) => e.groupId === groupId)
+        .map((e) => `${e.title}: ${(e.description ?? '').split('\n\n').slice(1).join('\n\n')}`)
+        .sort();
+
+    it('rewrites epic references to the iids the epics got, keeps #12, !4, code and unknown epics as written, and writes nothing more when run again', async () => {
+      const src = gitlab.createGroup({ path: 'refs-src', ownerId });
+      gitlab.setTier('refs-src', 'premium');
+      const plan = gitlab.createEpic(src.id, { title: 'Plan', authorId: ownerId, description: 'Then &2.' });
+      gitlab.createEpic(src.id, {
+        title: 'Build',
+        authorId: ownerId,
+        description: 'After &1; see #12 and !4, not `&1`, nor &99.',
+      });
+      const reader = new GitbeakerMetadataReaderFactory({ baseDelayMs: 1, maxDelayMs: 5 }).create({
+        instanceUrl: gitlab.url,
+        token: gitlab.createPersonalAccessToken(ownerId, { scopes: ['api'] }).token,
+        tokenType: 'personal',
+      });
+      const captured: MetadataRecord[] = [];
+      for await (const record of reader.groupRecords(src.id, 'epics')) captured.push(record);
+      expect(captured.map((r) => r.iid)).toEqual([plan.iid, plan.iid + 1]);
+      // The target has an epic already, so the restored ones get other iids (2 and 3).
+      const target = newTarget('premium');
+      gitlab.createEpic(target, { title: 'Already there', authorId: ownerId, description: 'Mentions &1.' });
+      const mappings = new InMemoryRestoreMappings();
+      const run = () =>
+        restoreEpics({ writer, groupId: target, records: replay(captured), mappings, dryRun: false, asAuthors: false });
+
+      const first = await run();
+      const afterFirst = bodiesOf(target);
+      const again = await run();
+
+      expect(first).toMatchObject({ created: 2, failed: [] });
+      expect(afterFirst).toEqual([
+        'Already there: ',
+        'Build: After &2; see #12 and !4, not `&1`, nor &99.',
+        'Plan: Then &3.',
+      ]);
+      expect(again).toMatchObject({ created: 0, skipped: 2, failed: [] });
+      expect(bodiesOf(target)).toEqual(afterFirst);
+    });
+  });
+
   describe('putting restored issues back into their epics', () => {
     /** The linker for a source group `src` restored as `target-<n>`. */
     const linker = (targetPath: string, mappings: InMemoryRestoreMappings) =>

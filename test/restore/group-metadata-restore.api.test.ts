@@ -51,7 +51,7 @@ beforeAll(async () => {
   const roadmap = sim.createEpic(acme.id, {
     title: 'Roadmap',
     authorId: alice.id,
-    description: 'The plan',
+    description: `The plan, starting with &${migrate.iid}`,
     labels: ['team'],
     dueDateFixed: '2026-12-31',
   });
@@ -178,13 +178,18 @@ describe('restoring group metadata with an organization', () => {
       'Roadmap opened [team]',
     ]);
     expect(await groupEpics('restored/platform')).toEqual(['Platform epic opened []']);
-    const roadmap = (await gitlab(`/groups/restored/epics?include_descendant_groups=false`)).find(
-      (e: { title: string }) => e.title === 'Roadmap',
+    const restoredEpics: { title: string; iid: number; description: string }[] = await gitlab(
+      `/groups/restored/epics?include_descendant_groups=false`,
     );
+    const roadmap = restoredEpics.find((e) => e.title === 'Roadmap')!;
+    const migrate = restoredEpics.find((e) => e.title === 'Migrate')!;
     expect(roadmap).toMatchObject({ due_date_fixed: '2026-12-31', due_date_is_fixed: true });
+    // The reference to Migrate names the iid Migrate got in the target (it was created after Roadmap).
+    expect(migrate.iid).not.toBe((await sourceEpic('Migrate')).iid);
     expect(roadmap.description).toMatch(
-      /^\*Originally by @alice on \d{4}-\d{2}-\d{2} \(restored by Labkeeper from &\d+\)\*\n\nThe plan$/,
+      /^\*Originally by @alice on \d{4}-\d{2}-\d{2} \(restored by Labkeeper from &\d+\)\*\n\nThe plan, starting with &(\d+)$/,
     );
+    expect(roadmap.description.endsWith(`&${migrate.iid}`)).toBe(true);
     expect(root.detail.metadata.find((m: { type: string }) => m.type === 'epics')).toEqual({
       type: 'epics',
       created: 2,

@@ -25,6 +25,17 @@ describe('rewriting GitLab references for a restored project', () => {
     expect(await rewriteReferences(text, resolve)).toBe(text);
   });
 
+  it('rewrites epic references when the resolver knows the epic, and leaves entities and query strings alone', async () => {
+    const epics: ReferenceResolver = async (sigil, number) => (sigil === '&' && number === 3 ? '&8' : null);
+    expect(await rewriteReferences('Part of &3 (not &4), a&3, ?a=1&3, &amp;, `&3`, group&3.', epics)).toBe(
+      'Part of &8 (not &4), a&3, ?a=1&3, &amp;, `&3`, group&3.',
+    );
+  });
+
+  it('leaves epic references alone when the resolver knows none, as an issue restore does', async () => {
+    expect(await rewriteReferences('In &3 and #3.', resolve)).toBe('In &3 and #1.');
+  });
+
   it('leaves named milestone and label references alone, as names are restored unchanged', async () => {
     expect(await rewriteReferences('%"v1.0" and ~bug', resolve)).toBe('%"v1.0" and ~bug');
   });

@@ -8,6 +8,7 @@ const TONES: Record<string, 'ok' | 'bad' | 'busy' | 'warn' | 'idle'> = {
   ONLINE: 'ok',
   VERIFIED: 'ok',
   COPIED: 'ok',
+  SENT: 'ok',
   FAILED: 'bad',
   ERROR: 'bad',
   EXPIRED: 'bad',
@@ -22,6 +23,7 @@ const TONES: Record<string, 'ok' | 'bad' | 'busy' | 'warn' | 'idle'> = {
   RUNNING: 'busy',
   PENDING: 'busy',
   COPYING: 'busy',
+  SENDING: 'busy',
   AWAITING_AUTHORIZATION: 'busy',
 };
 

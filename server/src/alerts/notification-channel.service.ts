@@ -2,8 +2,8 @@
  * Notification channels: where alerts go. Settings are checked before anything is saved (each bad
  * field named); a channel's one secret — a webhook's signing secret, a Slack/Mattermost incoming
  * webhook URL, a heartbeat URL, an SMTP password — is a PASSWORD credential of the Password
- * Manager, never a column of the channel, never returned. `test` sends a test alert at once and
- * says how it went, in words.
+ * Manager, never a column of the channel, never returned. `test` sends a test alert at once,
+ * says how it went, in words, and records it in the channel's delivery log (one attempt, SENT or FAILED).
  */
 import type { DataSource, Repository } from 'typeorm';
 import type { CredentialService } from '../credentials/credential.service.js';
@@ -13,7 +13,7 @@ import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { alertMessage } from './alert-message.js';
 import { send, SendError } from './alert-senders.js';
-import { AlertEntity, NotificationChannelEntity } from './alert.entity.js';
+import { AlertDeliveryEntity, AlertEntity, NotificationChannelEntity } from './alert.entity.js';
 import { checkChannel, secretField, type ChannelInput } from './notification-channel.validation.js';
 
 export type { ChannelInput } from './notification-channel.validation.js';
@@ -94,7 +94,11 @@ export class NotificationChannelService {
     this.logger.info({ channelId: id }, 'notification channel deleted');
   }
 
-  /** Sends a test alert now (not through a job) and reports how it went; nothing is recorded but the log line. */
+  /**
+   * Sends a test alert now (not through a job) and reports how it went. The attempt is recorded as a
+   * TEST alert with one delivery (SENT, or FAILED with the reason), so the delivery log shows it; it is
+   * never retried.
+   */
   async test(id: string): Promise<ChannelTestResult> {
     const channel = await this.get(id);
     const now = this.clock.now();
@@ -120,12 +124,34 @@ export class NotificationChannelService {
         now,
       });
       this.logger.info({ channelId: id }, 'notification channel test delivered');
+      await this.recordTest(alert, deliveryId, channel.id, null);
       return { channelId: id, isDelivered: true, message: 'delivered', durationMs: Date.now() - started };
     } catch (error) {
       const message = error instanceof SendError ? error.message : 'the test alert could not be sent';
       this.logger.warn({ channelId: id, reason: message }, 'notification channel test failed');
+      await this.recordTest(alert, deliveryId, channel.id, message);
       return { channelId: id, isDelivered: false, message, durationMs: Date.now() - started };
     }
+  }
+
+  /** The test alert and its one delivery, in the log like any other (deleted with the channel). */
+  private async recordTest(alert: AlertEntity, deliveryId: string, channelId: string, error: string | null) {
+    const now = this.clock.now();
+    await this.dataSource.transaction(async (tx) => {
+      await tx.getRepository(AlertEntity).save(alert);
+      await tx.getRepository(AlertDeliveryEntity).insert({
+        id: deliveryId,
+        alertId: alert.id,
+        channelId,
+        status: error === null ? 'SENT' : 'FAILED',
+        attempts: 1,
+        nextAttemptAt: null,
+        leaseUntil: null,
+        lastError: error,
+        sentAt: error === null ? now : null,
+        createdAt: now,
+      });
+    });
   }
 
   private async checkReferences(input: ChannelInput): Promise<void> {

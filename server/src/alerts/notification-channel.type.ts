@@ -90,7 +90,7 @@ export class AlertDelivery {
   @Field(() => ID) alertId!: string;
   @Field({
     description:
-      'RUN_FAILED, RUN_PARTIAL, RUN_SUCCEEDED, DRILL_FAILED, TOKEN_EXPIRING, REPOSITORY_STALE, ANOMALY, SYNC_FAILED, STORAGE_ERROR, DIGEST, SUMMARY',
+      'RUN_FAILED, RUN_PARTIAL, RUN_SUCCEEDED, DRILL_FAILED, TOKEN_EXPIRING, REPOSITORY_STALE, ANOMALY, SYNC_FAILED, STORAGE_ERROR, DIGEST, SUMMARY, TEST (sent by testNotificationChannel)',
   })
   alertKind!: string;
   @Field() title!: string;

@@ -108,6 +108,10 @@ export interface EpicInput {
   sudo?: string | null;
 }
 
+/** What updateEpic changes (at least one). */
+export type EpicChange =
+  { stateEvent: 'close' | 'reopen'; description?: string } | { stateEvent?: 'close' | 'reopen'; description: string };
+
 export interface Created {
   id: number;
   iid?: number;
@@ -179,8 +183,8 @@ export interface GitLabMetadataWriter {
   listGroupEpics(groupId: number): Promise<MetadataRecord[]>;
   /** POST /groups/:id/epics, without a parent (see linkChildEpic). */
   createEpic(groupId: number, input: EpicInput): Promise<Created & { iid: number }>;
-  /** PUT /groups/:id/epics/:epic_iid (state_event close | reopen). */
-  updateEpic(groupId: number, epicIid: number, change: { stateEvent: 'close' | 'reopen' }): Promise<void>;
+  /** PUT /groups/:id/epics/:epic_iid (state_event close | reopen, description). */
+  updateEpic(groupId: number, epicIid: number, change: EpicChange): Promise<void>;
   /**
    * POST /groups/:id/epics/:parent_iid/epics/:child_id (epic links API): makes an epic a child of
    * another. Multi-level epics are Ultimate: GITLAB_FORBIDDEN (403) below it; 409 when the child
@@ -580,8 +584,11 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
   }
 
-  async updateEpic(groupId: number, epicIid: number, change: { stateEvent: 'close' | 'reopen' }): Promise<void> {
-    await this.put(`groups/${groupId}/epics/${epicIid}`, { state_event: change.stateEvent });
+  async updateEpic(groupId: number, epicIid: number, change: EpicChange): Promise<void> {
+    await this.put(`groups/${groupId}/epics/${epicIid}`, {
+      ...(change.stateEvent !== undefined ? { state_event: change.stateEvent } : {}),
+      ...(change.description !== undefined ? { description: change.description } : {}),
+    });
   }
 
   async linkChildEpic(groupId: number, parentIid: number, childId: number): Promise<void> {

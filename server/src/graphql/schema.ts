@@ -15,7 +15,7 @@ import { ConnectionResolver } from '../connections/connection.resolver.js';
 import { CredentialResolver } from '../credentials/credential.resolver.js';
 import { StorageResolver } from '../storages/storage.resolver.js';
 import { NotificationChannelResolver } from '../alerts/notification-channel.resolver.js';
-import { OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
+import { GroupResolver, OrganizationResolver, RepositoryResolver } from '../organizations/organization.resolver.js';
 import { DashboardResolver } from '../dashboard/dashboard.resolver.js';
 import { WorkerResolver } from '../workers/worker.resolver.js';
 import { EventDrivenBackupsResolver } from '../webhooks/webhooks.resolver.js';
@@ -33,6 +33,7 @@ export const RESOLVERS = [
   ConnectionResolver,
   OrganizationResolver,
   RepositoryResolver,
+  GroupResolver,
   WorkerResolver,
   PolicyResolver,
   BackupRunResolver,

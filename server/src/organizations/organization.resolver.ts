@@ -137,3 +137,13 @@ export class RepositoryResolver {
     return found ? Repository.from(found) : null;
   }
 }
+
+@Resolver(() => Group)
+export class GroupResolver {
+  @Authorized()
+  @Query(() => Group, { nullable: true, description: 'One discovered group or subgroup; null when there is none.' })
+  async group(@Arg('id', () => ID) id: string, @Ctx() { services }: GraphQLContext): Promise<Group | null> {
+    const found = await services.organizations.group(id);
+    return found ? Group.from(found) : null;
+  }
+}

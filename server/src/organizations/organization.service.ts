@@ -221,6 +221,11 @@ export class OrganizationService {
     return /^[0-9a-f-]{36}$/i.test(id) ? this.repos.findOneBy({ id }) : Promise.resolve(null);
   }
 
+  /** One discovered group (or subgroup) by its id; null when there is none (a malformed id included). */
+  group(id: string): Promise<GroupEntity | null> {
+    return /^[0-9a-f-]{36}$/i.test(id) ? this.groups.findOneBy({ id }) : Promise.resolve(null);
+  }
+
   /** Adds repositories to (or removes them from) the backup selection. */
   async setProtected(
     organizationId: string,

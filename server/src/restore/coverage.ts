@@ -172,7 +172,7 @@ export const COVERAGE: Record<CapturedType, Coverage> = {
     original: GROUP_ONLY,
     newProject: {
       restored:
-        'on the matching group where its tier has epics (Premium): title, description, labels, fixed dates, confidentiality, state; parents first, with parent links on Ultimate (below it the hierarchy is flattened, and the report says so); authors as for issues. Restored issues go back into their restored epics. On a tier without epics the report says they were skipped and why',
+        'on the matching group where its tier has epics (Premium): title, description, labels, fixed dates, confidentiality, state; parents first, with parent links on Ultimate (below it the hierarchy is flattened, and the report says so); authors as for issues; `&iid` references in descriptions rewritten to the restored epics. Restored issues go back into their restored epics. On a tier without epics the report says they were skipped and why',
     },
     otherInstance: BY_USERNAME,
   },

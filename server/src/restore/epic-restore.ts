@@ -22,14 +22,27 @@
  * a user of the same username on the target, else the connection's user with an "Originally by"
  * header. Labels are sent by name (the group's labels are restored before its epics).
  *
- * Not rewritten: references inside descriptions (`&3`, `#12` of a project) are kept as written.
+ * References: once every epic is placed, `&3` in a description (an epic of the same group) is
+ * rewritten to the iid that epic got on the target, as issues' `#12` are (metadata-references.ts),
+ * by a second write of the description; an epic that was not restored keeps its reference as
+ * written. Bare `#12` and `!4` are left alone: on a group-level item GitLab resolves them against
+ * no project (they render as plain text), and project-qualified ones (`app#12`) name projects that
+ * are restored after their group, so no mapping exists yet. The rewrite is idempotent: a
+ * description that already reads as wanted is not written again, and one without our header (not
+ * written by a restore) is never touched.
  * Issues go back into their epics with the projects' restore (issueEpicLinker, below).
  */
 import { isDomainError } from '../shared/errors.js';
 import type { MetadataRecord } from '../gitlab/metadata.port.js';
 import type { GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
 import type { RestoreMappings } from './metadata-mappings.js';
-import { originHeader, originMarker, withHeader } from './metadata-references.js';
+import {
+  originHeader,
+  originMarker,
+  rewriteReferences,
+  withHeader,
+  type ReferenceResolver,
+} from './metadata-references.js';
 
 export interface EpicRestoreReport {
   created: number;
@@ -99,6 +112,10 @@ export async function restoreEpics(input: RestoreEpicsInput): Promise<EpicRestor
   };
   const flattened: string[] = [];
   let linksRefused = false;
+  /** Target epic id → its description on the target, as listed or as this run wrote it. */
+  const descriptions = new Map<number, string>();
+  for (const e of existing)
+    if (typeof e.id === 'number' && typeof e.description === 'string') descriptions.set(e.id, e.description);
 
   for (const record of parentsFirst(records)) {
     const sourceId = typeof record.id === 'number' ? record.id : null;
@@ -120,6 +137,7 @@ export async function restoreEpics(input: RestoreEpicsInput): Promise<EpicRestor
     }
     await linkToParent(record, from, sourceId);
   }
+  if (!input.dryRun) await rewriteEpicReferences();
   if (flattened.length)
     report.notes.push(
       `the epic hierarchy was flattened: ${flattened.join(', ')} restored without ${flattened.length === 1 ? 'its parent' : 'their parents'}, because ${HIERARCHY_FLATTENED}`,
@@ -164,13 +182,10 @@ export async function restoreEpics(input: RestoreEpicsInput): Promise<EpicRestor
     const author = authorOf(record);
     const user = input.asAuthors && author ? await targetUser(author) : null;
     let created: { id: number; iid: number } | null = null;
+    let description = withHeader(originHeader(record, from, '', true), body);
     if (user) {
       try {
-        created = await input.writer.createEpic(input.groupId, {
-          ...fields,
-          description: withHeader(originHeader(record, from, '', true), body),
-          sudo: user.username,
-        });
+        created = await input.writer.createEpic(input.groupId, { ...fields, description, sudo: user.username });
       } catch (error) {
         const status = isDomainError(error) ? error.details?.status : undefined;
         if (status !== 403 && status !== 404) throw error;
@@ -179,15 +194,49 @@ export async function restoreEpics(input: RestoreEpicsInput): Promise<EpicRestor
     } else if (input.asAuthors && author) {
       report.notes.push(`${from}: author @${author} has no user on the target; "originally by" kept in the text`);
     }
-    created ??= await input.writer.createEpic(input.groupId, {
-      ...fields,
-      description: withHeader(originHeader(record, from), body),
-    });
+    if (!created) {
+      description = withHeader(originHeader(record, from), body);
+      created = await input.writer.createEpic(input.groupId, { ...fields, description });
+    }
+    descriptions.set(created.id, description);
     if (closed) await input.writer.updateEpic(input.groupId, created.iid, { stateEvent: 'close' });
     await input.mappings.set('epic', String(record.id), `${created.id}:${created.iid}`);
     const target = { ...created, parentId: null, state: closed ? 'closed' : 'opened' };
     byTargetId.set(created.id, target);
     return { target, outcome: 'created' };
+  }
+
+  /** Rewrites `&<source iid>` in the placed epics' descriptions to the iids the epics got here. */
+  async function rewriteEpicReferences(): Promise<void> {
+    const newIids = new Map<number, number>();
+    for (const r of records) {
+      const target = typeof r.id === 'number' ? placed.get(r.id) : null;
+      if (target && typeof r.iid === 'number') newIids.set(r.iid, target.iid);
+    }
+    const resolve: ReferenceResolver = async (sigil, iid) =>
+      sigil === '&' && newIids.has(iid) ? `&${newIids.get(iid)}` : null;
+    for (const record of records) {
+      const target = typeof record.id === 'number' ? placed.get(record.id) : null;
+      const body = typeof record.description === 'string' ? record.description : '';
+      const current = target ? descriptions.get(target.id) : undefined;
+      if (!target || !body || current === undefined) continue;
+      const rewritten = await rewriteReferences(body, resolve);
+      const from = `&${String(record.iid)}`;
+      const [header] = current.split('\n\n', 1);
+      if (rewritten === body || !originMarker(from).test(header)) continue;
+      const wanted = withHeader(header, rewritten);
+      if (wanted === current) continue;
+      try {
+        await input.writer.updateEpic(input.groupId, target.iid, { description: wanted });
+        descriptions.set(target.id, wanted);
+      } catch (error) {
+        if (isDomainError(error, 'GITLAB_UNAUTHORIZED')) throw error;
+        report.failed.push({
+          sourceId: from,
+          reason: `restored, but its references were not rewritten: ${error instanceof Error ? error.message : String(error)}`,
+        });
+      }
+    }
   }
 
   async function linkToParent(record: MetadataRecord, from: string, sourceId: number): Promise<void> {

@@ -88,6 +88,12 @@ export interface PushOptions {
    * that GitLab makes it the default branch of the empty project (the first pushed branch wins).
    */
   head?: string | null;
+  /**
+   * NEW: the ref the empty target's HEAD already points to (a created project's `default_branch`,
+   * which GitLab reports for an empty repository too). When it is `head`, pushing everything at
+   * once makes the same default branch, so `head` is not pushed on its own first.
+   */
+  targetHead?: string | null;
   /** The application's GitLab transport, whose retry policy retries a push that failed transiently. */
   http?: GitLabHttp;
 }
@@ -223,7 +229,10 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
 
   const batchSize = Math.max(1, options.batchSize ?? 200);
   const batches: Planned[][] = [];
-  const first = mode === 'NEW' && options.head ? plan.findIndex((p) => p.target === options.head) : -1;
+  const first =
+    mode === 'NEW' && options.head && options.head !== options.targetHead
+      ? plan.findIndex((p) => p.target === options.head)
+      : -1;
   if (first >= 0) batches.push(plan.splice(first, 1));
   for (let start = 0; start < plan.length; start += batchSize) batches.push(plan.slice(start, start + batchSize));
   for (const batch of batches) {

@@ -4,7 +4,8 @@
  * target project.
  *
  * References rewritten (GitLab's reference syntax, doc/user/markdown.md#gitlab-specific-references):
- * `#123` issue, `!123` merge request, `%123` milestone by iid, `~123` label by id. Named ones
+ * `#123` issue, `!123` merge request, `%123` milestone by iid, `~123` label by id, `&123` epic by
+ * iid (each caller's resolver says which it knows; the others stay as written). Named ones
  * (`%"v1.0"`, `~bug`) need nothing: titles and names are restored unchanged. References to another
  * project (`group/project#12`), inside code (fenced blocks, inline code) or in URLs are left alone,
  * and so is a reference whose record was not restored (it is kept as written).
@@ -12,11 +13,12 @@
 import type { MetadataRecord } from '../gitlab/metadata.port.js';
 
 /** Resolves one reference to its new text (e.g. `#7`), or null to leave it unchanged. */
-export type ReferenceResolver = (sigil: '#' | '!' | '%' | '~', number: number) => Promise<string | null>;
+export type ReferenceResolver = (sigil: ReferenceSigil, number: number) => Promise<string | null>;
+export type ReferenceSigil = '#' | '!' | '%' | '~' | '&';
 
 // A reference starts a word: not preceded by a word character, a slash (project paths, URLs),
 // or another sigil.
-const REFERENCE = /(^|[^\w/#!%~&.-])([#!%~])(\d+)\b/g;
+const REFERENCE = /(^|[^\w/#!%~&.-])([#!%~&])(\d+)\b/g;
 const CODE = /(```[\s\S]*?```|`[^`\n]*`)/;
 
 export async function rewriteReferences(text: string, resolve: ReferenceResolver): Promise<string> {
@@ -34,7 +36,7 @@ export async function rewriteReferences(text: string, resolve: ReferenceResolver
     for (const match of matches) {
       const [whole, before, sigil, digits] = match;
       const start = match.index + before.length;
-      const replacement = await resolve(sigil as '#' | '!' | '%' | '~', Number(digits));
+      const replacement = await resolve(sigil as ReferenceSigil, Number(digits));
       result += part.slice(last, start) + (replacement ?? `${sigil}${digits}`);
       last = match.index + whole.length;
     }

@@ -673,6 +673,8 @@ class MetadataRestore {
         const target = await this.mappings.get(sigil === '#' ? 'issue' : 'merge_request', String(number));
         value = target === null ? null : target.startsWith('issue:') ? `#${target.slice(6)}` : `${sigil}${target}`;
       }
+    } else if (sigil === '&') {
+      value = null; // an epic of the project's group: the group's restore places epics, not this one
     } else if (sigil === '%') {
       const iid = this.milestoneIids.get(number);
       value = iid !== undefined ? `%${iid}` : null;

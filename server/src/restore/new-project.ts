@@ -10,7 +10,7 @@ import type { ConnectionService } from '../connections/connection.service.js';
 import { writeScopesOf, type ConnectionEntity } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
-import type { GitLabProject } from '../gitlab/gitlab.port.js';
+import type { GitLabNamespace, GitLabProject } from '../gitlab/gitlab.port.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { gitlabReadOnlyReason, lsRemote, lsRemoteIfExists, pushRestoredRefs, type PushReport } from './git-restore.js';
 import { StepTimer } from '../shared/step-timer.js';
@@ -55,6 +55,8 @@ export interface NewProjectTarget {
   projectPath?: string | null;
   /** Captured settings of the organization's groups, by target path (for groups the restore creates). */
   capturedGroups?: ReadonlyMap<string, CapturedGroup>;
+  /** Namespaces already found on the target during this run (target-namespace.ts `ensureNamespace`). */
+  knownNamespaces?: Map<string, GitLabNamespace>;
   /** Secret tokens for captured webhooks, by URL (GitLab never returns them). Never logged. */
   webhookSecretTokens?: ReadonlyMap<string, string>;
 }
@@ -160,6 +162,7 @@ export async function restoreToNewProject(
         fullPath: place.path.slice(0, place.path.lastIndexOf('/')),
         rootPath: target.namespacePath,
         captured: target.capturedGroups ?? new Map(),
+        known: target.knownNamespaces,
         dryRun: options.dryRun,
       });
       outcome.groupsCreated = parent.created;
@@ -183,49 +186,66 @@ export async function restoreToNewProject(
   const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
   steps.mark('project');
 
-  await replayRepositories(deps, replay, options.signal, async (which, dir, materialized) => {
-    steps.mark(`${which}Materialize`);
-    const remoteUrl = project ? remoteUrlOf(project.httpUrlToRepo, which) : null;
-    // GitLab creates a wiki's repository lazily (first page or push): one that does not exist
-    // yet answers "not found" and is created by the push itself.
-    const existingRefs = remoteUrl
-      ? which === 'wiki'
-        ? await lsRemoteIfExists(remoteUrl, auth, options.signal)
-        : await lsRemote(remoteUrl, auth, options.signal)
-      : null;
-    if (!remoteUrl || (existingRefs === null && options.dryRun)) {
-      // dry run against a project (or wiki) that does not exist yet: everything would be pushed
-      outcome[which] = {
-        pushed: Object.keys(materialized.refs).filter((ref) => !gitlabReadOnlyReason(ref)),
-        skipped: [],
-        rejected: [],
-        extra: [],
-      };
-      return;
-    }
-    let report: PushReport;
-    try {
-      report = await pushRestoredRefs({
-        dir,
-        remoteUrl,
-        auth,
-        mode: 'NEW',
-        refs: materialized.refs,
-        existingRefs: existingRefs ?? {},
-        head: materialized.head ?? undefined,
-        dryRun: options.dryRun,
-        signal: options.signal,
-      });
-    } catch (error) {
-      // The wiki is its own repository: a refused wiki push is that type's failure, not the project's.
-      if (which !== 'wiki' || isDomainError(error, 'GITLAB_UNAUTHORIZED') || options.signal?.aborted) throw error;
-      outcome.problems.push(`wiki: ${error instanceof Error ? error.message : String(error)}`);
-      return;
-    }
-    outcome[which] = report;
-    steps.mark(`${which}Push`);
-    for (const r of report.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
-  });
+  const onStep = (step: string) => steps.mark(step);
+  // A chain verified before (after its backup, by a drill or verifySnapshot) was proven connected
+  // then; pushing it into the empty project it just created walks every pushed ref's history again
+  // (and GitLab checks what it receives), so a second connectivity pass only costs time.
+  const checkConnectivity = !(created && replay.chain.every((s) => s.verificationStatus === 'VERIFIED'));
+  await replayRepositories(
+    deps,
+    replay,
+    { signal: options.signal, onStep, checkConnectivity },
+    async (which, dir, materialized) => {
+      const remoteUrl = project ? remoteUrlOf(project.httpUrlToRepo, which) : null;
+      // GitLab creates a wiki's repository lazily (first page or push): one that does not exist
+      // yet answers "not found" and is created by the push itself. A project this call created is
+      // empty, wiki included: asking costs a git round trip per repository and tells nothing.
+      const existingRefs = remoteUrl
+        ? created
+          ? {}
+          : which === 'wiki'
+            ? await lsRemoteIfExists(remoteUrl, auth, options.signal)
+            : await lsRemote(remoteUrl, auth, options.signal)
+        : null;
+      steps.mark(`${which}LsRemote`);
+      if (!remoteUrl || (existingRefs === null && options.dryRun)) {
+        // dry run against a project (or wiki) that does not exist yet: everything would be pushed
+        outcome[which] = {
+          pushed: Object.keys(materialized.refs).filter((ref) => !gitlabReadOnlyReason(ref)),
+          skipped: [],
+          rejected: [],
+          extra: [],
+        };
+        return;
+      }
+      let report: PushReport;
+      try {
+        report = await pushRestoredRefs({
+          dir,
+          remoteUrl,
+          auth,
+          mode: 'NEW',
+          refs: materialized.refs,
+          existingRefs: existingRefs ?? {},
+          head: materialized.head ?? undefined,
+          // The branch GitLab's HEAD of the project just created points to: GitLab keeps it as the
+          // default once pushed, so the snapshot's head needs no push of its own when it is that one.
+          targetHead:
+            which === 'git' && created && project?.defaultBranch ? `refs/heads/${project.defaultBranch}` : null,
+          dryRun: options.dryRun,
+          signal: options.signal,
+        });
+      } catch (error) {
+        // The wiki is its own repository: a refused wiki push is that type's failure, not the project's.
+        if (which !== 'wiki' || isDomainError(error, 'GITLAB_UNAUTHORIZED') || options.signal?.aborted) throw error;
+        outcome.problems.push(`wiki: ${error instanceof Error ? error.message : String(error)}`);
+        return;
+      }
+      outcome[which] = report;
+      steps.mark(`${which}Push`);
+      for (const r of report.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
+    },
+  );
   steps.mark('cleanup'); // the scratch folder removed
 
   if (project && !options.dryRun) {

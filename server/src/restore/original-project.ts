@@ -64,7 +64,7 @@ export async function restoreToOriginal(
   const access = await deps.sessions.access(connection.id, { write: true });
   const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
 
-  await replayRepositories(deps, replay, options.signal, async (which, dir, materialized) => {
+  await replayRepositories(deps, replay, { signal: options.signal }, async (which, dir, materialized) => {
     const remoteUrl = remoteUrlOf(project.httpUrlToRepo, which);
     // A wiki GitLab has not created yet (lazily, on the first page or push) has no refs: the push creates it.
     const existingRefs =

@@ -41,6 +41,14 @@ export function remoteUrlOf(httpUrlToRepo: string, which: ReplayedRepository): s
   return which === 'git' ? httpUrlToRepo : httpUrlToRepo.replace(/\.git$/, '.wiki.git');
 }
 
+export interface ReplayOptions {
+  signal?: AbortSignal;
+  /** Whether materialising proves the history connected (repository-materializer.ts; default true). */
+  checkConnectivity?: boolean;
+  /** Called as each materialisation phase ends (`<which><Phase>`, e.g. gitUnbundle), for a StepTimer. */
+  onStep?: (step: string) => void;
+}
+
 /**
  * Rebuilds, one after the other, the repository and the wiki that the snapshot has refs for, each
  * as a bare repository in a scratch folder (removed at the end, whatever happens), and hands each
@@ -49,7 +57,7 @@ export function remoteUrlOf(httpUrlToRepo: string, which: ReplayedRepository): s
 export async function replayRepositories(
   deps: Pick<NewProjectDeps, 'reader' | 'keyFor' | 'workDir'>,
   { chain, manifests, manifest }: RepositoryChain,
-  signal: AbortSignal | undefined,
+  { signal, onStep, checkConnectivity }: ReplayOptions,
   push: (which: ReplayedRepository, dir: string, materialized: MaterializedRepository) => Promise<void>,
 ): Promise<void> {
   await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
@@ -66,6 +74,8 @@ export async function replayRepositories(
         reader: deps.reader,
         keyFor: (...args) => deps.keyFor(...args),
         signal,
+        checkConnectivity,
+        onStep: onStep && ((step) => onStep(`${which}${step[0].toUpperCase()}${step.slice(1)}`)),
       });
       await push(which, dir, materialized);
     }

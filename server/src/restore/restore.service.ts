@@ -442,6 +442,7 @@ export class RestoreService {
       ...snapshots.filter((s) => s.groupId).sort((a, b) => depth.get(a.id)! - depth.get(b.id)!),
       ...snapshots.filter((s) => !s.groupId),
     ];
+    if (run.target === 'NEW_PROJECT') options.knownNamespaces = new Map();
     if (run.target === 'NEW_PROJECT')
       options.capturedGroups = await capturedGroupsOf(
         this.newProject!,

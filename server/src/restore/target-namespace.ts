@@ -48,11 +48,19 @@ export interface NamespacePlan {
   created: string[];
 }
 
-async function findNamespace(client: GitLabClient, fullPath: string): Promise<GitLabNamespace | null> {
-  return client.getNamespace(fullPath).catch((error: unknown) => {
+async function findNamespace(
+  client: GitLabClient,
+  fullPath: string,
+  known?: Map<string, GitLabNamespace>,
+): Promise<GitLabNamespace | null> {
+  const seen = known?.get(fullPath);
+  if (seen) return seen;
+  const found = await client.getNamespace(fullPath).catch((error: unknown) => {
     if (isDomainError(error, 'GITLAB_NOT_FOUND')) return null;
     throw error;
   });
+  if (found) known?.set(fullPath, found);
+  return found;
 }
 
 /**
@@ -66,11 +74,17 @@ export async function ensureNamespace(input: {
   rootPath: string;
   captured: ReadonlyMap<string, CapturedGroup>;
   dryRun: boolean;
+  /**
+   * Namespaces found on the target earlier in the same restore run, by full path: one lookup per
+   * group rather than one per restored project. Only found ones are kept, so a group that did
+   * not exist is looked up (and created) exactly as without it.
+   */
+  known?: Map<string, GitLabNamespace>;
 }): Promise<NamespacePlan> {
-  const { client, writer, rootPath, captured, dryRun } = input;
+  const { client, writer, rootPath, captured, dryRun, known } = input;
   const fullPath = trim(input.fullPath);
   const root = trim(rootPath);
-  const found = await findNamespace(client, fullPath);
+  const found = await findNamespace(client, fullPath, known);
   if (found) return { namespace: found, created: [] };
   if (fullPath === root || !fullPath.startsWith(`${root}/`)) {
     throw validationError({
@@ -102,7 +116,7 @@ export async function ensureNamespace(input: {
     // level is restricted on the target): private is always allowed.
     if (!/taken/i.test(said)) await writer.createGroup({ ...group, visibility: 'private' });
   }
-  const made = await findNamespace(client, fullPath);
+  const made = await findNamespace(client, fullPath, known);
   if (!made) throw validationError({ namespacePath: `group ${fullPath} could not be created on the target` });
   return { namespace: made, created: [...parent.created, fullPath] };
 }

@@ -6,11 +6,11 @@
  * and `git fsck --connectivity-only` proves all of history is present.
  */
 import { existsSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { git, type GitOptions } from '../git/git.js';
-import { listRefs } from '../git/mirror.js';
-import { DomainError, isDomainError } from '../shared/errors.js';
+import { BundleRefused, unbundleStream } from '../git/unbundle.js';
+import { DomainError } from '../shared/errors.js';
 import type { Manifest } from './manifest.js';
 import type { SnapshotEntity } from './snapshot.entity.js';
 import type { ArtifactKeyFor } from './snapshot.ports.js';
@@ -24,10 +24,19 @@ export interface MaterializeOptions {
   which: 'git' | 'wiki';
   /** Where the bare repository is created: must not exist, or be an empty folder. */
   dir: string;
-  reader: Pick<SnapshotReader, 'decodeTo'>;
+  reader: Pick<SnapshotReader, 'openDecoded'>;
   /** The decryption key of an artifact (null when it is not encrypted). */
   keyFor: ArtifactKeyFor;
   signal?: AbortSignal;
+  /**
+   * Whether `git fsck --connectivity-only` proves all of history present (default true). A caller
+   * may leave it out when every snapshot of the chain was verified (its history proven complete)
+   * and what it does next walks that history anyway: a push into an empty project packs every
+   * object of every ref it sends, and fails on a missing one.
+   */
+  checkConnectivity?: boolean;
+  /** Called as each phase ends (unbundle — the decoding overlaps it —, refs, connectivity), for the caller's StepTimer. */
+  onStep?: (step: 'unbundle' | 'refs' | 'connectivity') => void;
 }
 
 export interface MaterializedRepository {
@@ -46,6 +55,7 @@ function restoreFailed(message: string, details: Record<string, unknown> = {}): 
 /** Builds a bare repository at `dir` holding exactly the refs of the chain's last manifest. */
 export async function materializeRepository(options: MaterializeOptions): Promise<MaterializedRepository> {
   const { chain, manifests, which, dir, reader, keyFor, signal } = options;
+  const step = options.onStep ?? (() => undefined);
   if (chain.length === 0 || chain.length !== manifests.length) {
     throw new DomainError(
       'VALIDATION_FAILED',
@@ -74,26 +84,21 @@ export async function materializeRepository(options: MaterializeOptions): Promis
     const artifact = manifests[i].artifacts.find((a) => a.path === state.bundle);
     if (!artifact)
       throw restoreFailed(`${link.id}: ${state.bundle} is not listed in the manifest`, { snapshotId: link.id });
-    const file = join(dir, `labkeeper-${link.id}.bundle`);
-    try {
-      await reader.decodeTo(link, artifact, file, await keyFor(link, manifests[i], artifact));
-      await git(['bundle', 'unbundle', file], opts).catch((e: Error) => {
-        if (isDomainError(e, 'CANCELED')) throw e;
-        throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });
-      });
-    } finally {
-      await rm(file, { force: true });
-    }
+    // Decoded straight into git (git/unbundle.ts): no bundle file written and read back.
+    const bundle = await reader.openDecoded(link, artifact, await keyFor(link, manifests[i], artifact));
+    await unbundleStream(dir, bundle, signal).catch((e: Error) => {
+      if (!(e instanceof BundleRefused)) throw e; // the artifact's own error (damaged, cut), or a cancel
+      throw restoreFailed(`bundle of snapshot ${link.id} is damaged: ${e.message}`, { snapshotId: link.id });
+    });
+    step('unbundle');
   }
-  // Refs exactly as the last manifest lists them: set the listed ones, delete any other.
+  // Refs exactly as the last manifest lists them. `git bundle unbundle` writes objects, never refs,
+  // so the new repository has none before this one transaction (all or nothing): refs deleted
+  // upstream since the FULL are never created, and afterwards the refs are exactly `wanted`.
   const wanted = last.refs;
-  const present = await listRefs(dir);
-  const updates = [
-    ...Object.keys(present)
-      .filter((ref) => !(ref in wanted))
-      .map((ref) => `delete ${ref}\n`),
-    ...Object.entries(wanted).map(([ref, sha]) => `update ${ref} ${sha}\n`),
-  ].join('');
+  const updates = Object.entries(wanted)
+    .map(([ref, sha]) => `create ${ref} ${sha}\n`)
+    .join('');
   if (updates) {
     await git(['update-ref', '--stdin'], { ...opts, input: updates }).catch((e: Error) => {
       throw restoreFailed(
@@ -102,11 +107,14 @@ export async function materializeRepository(options: MaterializeOptions): Promis
       );
     });
   }
-  if (last.head && REF_NAME.test(last.head)) await git(['symbolic-ref', 'HEAD', last.head], opts);
-  if (Object.keys(wanted).length > 0) {
+  // What `git symbolic-ref HEAD` writes, without a git process: HEAD of the bare repository made above.
+  if (last.head && REF_NAME.test(last.head)) await writeFile(join(dir, 'HEAD'), `ref: ${last.head}\n`);
+  step('refs');
+  if (options.checkConnectivity !== false && Object.keys(wanted).length > 0) {
     await git(['fsck', '--connectivity-only', '--no-dangling', '--no-progress'], opts).catch((e: Error) => {
       throw restoreFailed(`history is incomplete: ${e.message}`, { snapshotId: chain.at(-1)!.id });
     });
   }
-  return { refs: await listRefs(dir), head: last.head };
+  step('connectivity');
+  return { refs: { ...wanted }, head: last.head };
 }

@@ -52,7 +52,7 @@ export interface SnapshotDiff {
 }
 
 export interface SnapshotDiffDeps {
-  reader: Pick<SnapshotReader, 'snapshot' | 'manifest' | 'chain' | 'decodeTo' | 'records'>;
+  reader: Pick<SnapshotReader, 'snapshot' | 'manifest' | 'chain' | 'openDecoded' | 'records'>;
   keyFor: ArtifactKeyFor;
   workDir: string;
 }

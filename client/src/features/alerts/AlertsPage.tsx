@@ -1,7 +1,8 @@
 /**
  * Alerts: the notification channels (e-mail, webhook, Slack, heartbeat), each for every
  * organization or one, with its rules; adding and changing one, sending a test alert (its result
- * shown in words beside the channel), and deleting one after a confirmation. Reading needs any
+ * shown in words beside the channel), each channel's recent deliveries (the delivery log), and
+ * deleting one after a confirmation. Reading needs any
  * token; changing needs an administrator's (the API refuses others, and that refusal is shown).
  */
 import { useState } from 'react';
@@ -16,6 +17,7 @@ import {
 import { Dialog } from '../../ui/Dialog';
 import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
 import { ChannelForm, kindLabel } from './ChannelForm';
+import { DeliveryLog } from './DeliveryLog';
 
 type Channel = NotificationChannelFieldsFragment;
 
@@ -143,6 +145,7 @@ function ChannelItem({
   onDelete: () => void;
 }) {
   const [test, send] = useMutation(TestNotificationChannelDocument);
+  const [tests, setTests] = useState(0);
   const outcome = test.data?.testNotificationChannel;
   const refusal = problemOf(test.error).message;
   return (
@@ -157,7 +160,11 @@ function ChannelItem({
       </p>
       <p>{describeRules(channel)}</p>
       <div className="row">
-        <button type="button" disabled={test.fetching} onClick={() => send({ id: channel.id })}>
+        <button
+          type="button"
+          disabled={test.fetching}
+          onClick={() => send({ id: channel.id }).then(() => setTests((n) => n + 1))}
+        >
           {test.fetching ? 'Sending a test…' : 'Send a test'}
         </button>
         <button type="button" onClick={onEdit}>
@@ -175,6 +182,7 @@ function ChannelItem({
         </Notice>
       ) : null}
       {refusal ? <ErrorNotice message={`No test was sent: ${refusal}`} /> : null}
+      <DeliveryLog channelId={channel.id} channelName={channel.name} refreshKey={tests} />
     </li>
   );
 }

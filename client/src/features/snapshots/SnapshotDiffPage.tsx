@@ -5,7 +5,11 @@
  */
 import { useQuery } from 'urql';
 import { Link, useRouter } from '../../app/router';
-import { SnapshotDiffDocument, SnapshotTimelineRepositoryDocument } from '../../graphql/generated/graphql';
+import {
+  SnapshotDiffDocument,
+  SnapshotDiffGroupDocument,
+  SnapshotTimelineRepositoryDocument,
+} from '../../graphql/generated/graphql';
 import { formatDateTime } from '../../ui/format';
 import { ErrorNotice, Loading } from '../../ui/States';
 import { OrganizationLink } from '../organizations/OrganizationLink';
@@ -23,6 +27,12 @@ export function SnapshotDiffPage() {
     pause: !diff?.repositoryId,
   });
   const repository = repo.data?.repository;
+  const [groupResult] = useQuery({
+    query: SnapshotDiffGroupDocument,
+    variables: { id: diff?.groupId ?? '' },
+    pause: !diff?.groupId,
+  });
+  const group = groupResult.data?.group;
 
   let body;
   if (!from || !to) body = <ErrorNotice message="Pick two snapshots to compare on a repository's snapshots page." />;
@@ -60,9 +70,11 @@ export function SnapshotDiffPage() {
         <h1 id="snapshot-diff-title">
           {repository
             ? `Changes in ${repository.name}`
-            : diff?.groupId
-              ? 'Changes in a group'
-              : 'Changes between snapshots'}
+            : group
+              ? `Changes in the group ${group.fullPath}`
+              : diff?.groupId
+                ? 'Changes in a group'
+                : 'Changes between snapshots'}
         </h1>
       </div>
       {body}

@@ -21,7 +21,8 @@ export function SnapshotCopies({ copies, label }: { copies: Copy[]; label: strin
   const [names] = useQuery({ query: StorageNamesDocument });
   const nameOf = (id: string | null | undefined) =>
     id ? (names.data?.storages.find((s) => s.id === id)?.name ?? `storage ${id.slice(0, 8)}`) : 'Local directory';
-  if (copies.length === 0) return null;
+  // Shown once the names are known: a copy is never named by a bare id while they load.
+  if (copies.length === 0 || (names.fetching && !names.data)) return null;
   return (
     <ul className="snapshot-copies" aria-label={label}>
       {copies.map((copy) => (
