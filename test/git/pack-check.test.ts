@@ -94,6 +94,15 @@ describe('a pack checked as it streams in', () => {
     });
   });
 
+  it("reports git's reason, not a broken pipe, when git gives up at the first bytes and megabytes still follow", async () => {
+    const pack = Buffer.concat([Buffer.from('NOT A PACK'), Buffer.alloc(32 * 1024 * 1024, 1)]);
+    await expect(check(pack, { 'refs/heads/main': tip })).rejects.toMatchObject({
+      code: 'GITLAB_UNAVAILABLE',
+      retryable: true,
+      message: expect.stringMatching(/failed git's check: git index-pack refused it/),
+    });
+  });
+
   it('fails when a ref names an object the pack does not hold', async () => {
     const pack = await packOf(`${parent}`);
     await expect(check(pack, { 'refs/heads/main': tip })).rejects.toThrow(

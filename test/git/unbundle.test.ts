@@ -98,6 +98,17 @@ describe('unbundleStream', () => {
     await expect(unbundleStream(await emptyRepository(), arriving(damaged))).rejects.toThrow(/index-pack refused/);
   });
 
+  it("reports git's reason, not a broken pipe, when index-pack gives up at once and megabytes still follow", async () => {
+    const header = full.subarray(0, full.indexOf('\n\n') + 2);
+    const notAPack = Buffer.concat([header, Buffer.from('NOT A PACK'), Buffer.alloc(32 * 1024 * 1024, 1)]);
+    const inLargeChunks = Readable.from(
+      (function* () {
+        for (let at = 0; at < notAPack.length; at += 1024 * 1024) yield notAPack.subarray(at, at + 1024 * 1024);
+      })(),
+    );
+    await expect(unbundleStream(await emptyRepository(), inLargeChunks)).rejects.toThrow(/index-pack refused/);
+  });
+
   it("passes the source's own error on as it is", async () => {
     const failing = Readable.from(
       (async function* () {

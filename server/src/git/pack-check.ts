@@ -9,10 +9,9 @@
  * Only a self-contained pack can be checked alone (a FULL snapshot's); a thin pack's deltas need
  * the parent's objects, which are in storage, not here.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { Readable } from 'node:stream';
-import { git, gitEnv, GitError } from './git.js';
+import { git, GitError } from './git.js';
+import { stdinGit } from './stdin-git.js';
 
 export interface PackCheckOptions {
   /** An empty or missing folder for the scratch repository; the caller removes it. */
@@ -32,25 +31,16 @@ export function checkedPack(pack: Readable, options: PackCheckOptions): Readable
 
 async function* checking(pack: Readable, { dir, refs, signal }: PackCheckOptions): AsyncGenerator<Buffer> {
   await git(['init', '--bare', '--quiet', dir], { signal });
-  const child = spawn('git', ['index-pack', '--stdin'], { cwd: dir, env: gitEnv(), stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-8 * 1024)));
-  child.stdin.on('error', () => undefined); // an early exit is reported by its exit code below
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  exited.catch(() => undefined); // awaited below; a failed spawn must not be unhandled before that
-  const kill = () => child.kill('SIGTERM');
+  const indexPack = stdinGit(['index-pack', '--stdin'], dir);
+  const kill = () => indexPack.kill();
   signal?.addEventListener('abort', kill, { once: true });
   try {
     for await (const chunk of pack) {
-      if (!child.stdin.write(chunk)) await Promise.race([once(child.stdin, 'drain'), exited]);
+      await indexPack.write(chunk as Buffer);
       yield chunk as Buffer;
     }
-    child.stdin.end();
-    const code = await exited;
-    if (code !== 0) throw damaged(`git index-pack refused it: ${lastLine(stderr) || `exit code ${code}`}`);
+    const { code, lastLine: found } = await indexPack.finish();
+    if (code !== 0) throw damaged(`git index-pack refused it: ${found || `exit code ${code}`}`);
     const updates = Object.entries(refs)
       .map(([ref, oid]) => `update ${ref} ${oid}\n`)
       .join('');
@@ -65,7 +55,7 @@ async function* checking(pack: Readable, { dir, refs, signal }: PackCheckOptions
     );
   } finally {
     signal?.removeEventListener('abort', kill);
-    if (child.exitCode === null) child.kill('SIGTERM');
+    indexPack.kill();
   }
 }
 

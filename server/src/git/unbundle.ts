@@ -8,11 +8,10 @@
  * As `git bundle unbundle`, this writes objects, never refs; like it, it refuses a bundle whose
  * prerequisites the repository lacks.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { transferCanceled } from '../gitlab/gitlab.errors.js';
-import { git, gitEnv, GitError } from './git.js';
+import { git, GitError } from './git.js';
+import { stdinGit } from './stdin-git.js';
 
 /** git refused the bundle (not a bundle, a damaged pack, missing prerequisites); the source's own errors pass as they are. */
 export class BundleRefused extends GitError {}
@@ -21,25 +20,11 @@ const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 
 /** Indexes the pack of `bundle` into the repository at `dir` (objects only). */
 export async function unbundleStream(dir: string, bundle: Readable, signal?: AbortSignal): Promise<void> {
-  const child = spawn('git', ['index-pack', '--fix-thin', '--stdin'], {
-    cwd: dir,
-    env: gitEnv(),
-    stdio: ['pipe', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString('utf8')).slice(-8 * 1024)));
-  child.stdin.on('error', () => undefined); // an early exit is reported by its exit code below
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  exited.catch(() => undefined); // awaited below; a failed spawn must not be unhandled before that
-  const ended = () => child.exitCode !== null || child.signalCode !== null;
-  const kill = () => child.kill('SIGTERM');
+  const indexPack = stdinGit(['index-pack', '--fix-thin', '--stdin'], dir);
+  const kill = () => indexPack.kill();
   signal?.addEventListener('abort', kill, { once: true });
-  const write = async (chunk: Buffer) => {
-    if (!child.stdin.write(chunk)) await Promise.race([once(child.stdin, 'drain'), exited]);
-  };
+  const write = (chunk: Buffer) => indexPack.write(chunk);
+  const ended = () => indexPack.ended();
   let prerequisites: string[] | null = null;
   try {
     let head = Buffer.alloc(0);
@@ -64,13 +49,12 @@ export async function unbundleStream(dir: string, bundle: Readable, signal?: Abo
     }
     if (signal?.aborted) throw transferCanceled('git bundle unbundle');
     if (!prerequisites && !ended()) throw refused('the bundle ends inside its header');
-    child.stdin.end();
-    const code = await exited;
+    const { code, lastLine } = await indexPack.finish();
     if (signal?.aborted) throw transferCanceled('git bundle unbundle');
-    if (code !== 0) throw refused(`git index-pack refused its pack: ${lastLine(stderr) || `exit code ${code}`}`);
+    if (code !== 0) throw refused(`git index-pack refused its pack: ${lastLine || `exit code ${code}`}`);
   } finally {
     signal?.removeEventListener('abort', kill);
-    if (!ended()) child.kill('SIGTERM');
+    indexPack.kill();
   }
   if (prerequisites?.length) {
     const { stdout } = await git(['cat-file', '--batch-check'], {
@@ -86,8 +70,4 @@ export async function unbundleStream(dir: string, bundle: Readable, signal?: Abo
 
 function refused(why: string): BundleRefused {
   return new BundleRefused('GIT_FAILED', why);
-}
-
-function lastLine(text: string): string {
-  return text.trim().split('\n').at(-1)?.slice(0, 300) ?? '';
 }
