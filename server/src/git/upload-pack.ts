@@ -59,7 +59,7 @@ export class ProtocolV2UnsupportedError extends GitError {
   }
 }
 
-const FLUSH = Buffer.from('0000');
+export const FLUSH = Buffer.from('0000');
 const DELIM = Buffer.from('0001');
 const MAX_REDIRECTS = 5;
 
@@ -371,7 +371,7 @@ async function send(
   }
 }
 
-async function expectOk(response: IncomingMessage, base: string, what: string): Promise<void> {
+export async function expectOk(response: IncomingMessage, base: string, what: string): Promise<void> {
   const status = response.statusCode ?? 0;
   if (status >= 200 && status < 300) {
     response.on('error', () => undefined); // read errors surface through the reader
@@ -403,7 +403,7 @@ async function readSome(response: IncomingMessage): Promise<string> {
 }
 
 /** A failure without an answer: canceled, or the network / TLS error mapped like the API's (a certificate is not retried). */
-function transportError(error: unknown, target: string, signal?: AbortSignal): Error {
+export function transportError(error: unknown, target: string, signal?: AbortSignal): Error {
   if (signal?.aborted) return transferCanceled('git transfer');
   const mapped = toGitLabError(error, { operation: `git transfer from ${redactUrl(target)}` });
   if (mapped.details?.tlsError) return mapped;
@@ -418,14 +418,14 @@ function transportError(error: unknown, target: string, signal?: AbortSignal): E
   );
 }
 
-function truncated(base: string, where: string): GitError {
+export function truncated(base: string, where: string): GitError {
   return new GitError('GITLAB_UNAVAILABLE', `git transfer from ${redactUrl(base)} ended early ${where} (early EOF)`, {
     retryable: true,
   });
 }
 
 /** A URL for messages: no credentials, no query. */
-function redactUrl(url: string): string {
+export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     u.username = '';
@@ -443,7 +443,7 @@ function agent(options: UploadPackOptions): string {
 
 // ---- pkt-line ----------------------------------------------------------------------------------
 
-function pkt(text: string): Buffer {
+export function pkt(text: string): Buffer {
   const payload = Buffer.from(text, 'utf8');
   return Buffer.concat([Buffer.from((payload.length + 4).toString(16).padStart(4, '0'), 'latin1'), payload]);
 }
@@ -452,7 +452,7 @@ function pkt(text: string): Buffer {
  * Reads pkt-lines from a response: a Buffer per data line (without its length), 'flush' (0000),
  * 'delim' (0001), 'end' (0002, response-end), or null at the end of the body.
  */
-class PktReader {
+export class PktReader {
   private buffered: Buffer[] = [];
   private size = 0;
   private readonly chunks: AsyncIterator<Buffer>;
