@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
 import { pushRestoredRefs } from '../../server/src/restore/git-restore.js';
+import { pushStoredPack } from '../../server/src/restore/stored-pack-push.js';
 import { uploadLfsObjects } from '../../server/src/restore/lfs-upload.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { createTestCertificates, type TestCertificates } from '../gitlab/test-ca.js';
@@ -106,6 +108,38 @@ describe('a restore push', () => {
     expect(report.pushed).toEqual(['refs/heads/main']);
     expect(renewals).toEqual([rejected]);
     expect(sim.requests.slice(before).some((r) => r.status === 401)).toBe(true);
+    expect(sh(['rev-parse', 'refs/heads/main'], sim.repoPath(target.id)).trim()).toBe(refs['refs/heads/main']);
+  });
+
+  it('sends a stored FULL bundle’s pack through the private CA, renewing a token GitLab rejects once', async () => {
+    const target = aTarget('stored-pack');
+    const bundle = join(scratch, 'full.bundle');
+    sh(['bundle', 'create', '-q', bundle, '--all'], source);
+    const rejected = 'glpat-yet-another-token-gitlab-no-longer-accepts';
+    const fresh = aToken();
+    const renewals: string[] = [];
+    const auth = {
+      username: 'oauth2',
+      password: rejected,
+      caCertificate: certificates.caPem,
+      renew: async (old: string) => {
+        renewals.push(old);
+        auth.password = fresh;
+        return fresh;
+      },
+    };
+
+    const report = await pushStoredPack({
+      openBundle: async () => createReadStream(bundle),
+      remoteUrl: target.remoteUrl,
+      auth,
+      refs,
+      head: 'refs/heads/main',
+      targetHead: 'refs/heads/main',
+    });
+
+    expect(report).toEqual({ pushed: ['refs/heads/main'], skipped: [], rejected: [], extra: [] });
+    expect(renewals).toEqual([rejected]);
     expect(sh(['rev-parse', 'refs/heads/main'], sim.repoPath(target.id)).trim()).toBe(refs['refs/heads/main']);
   });
 

@@ -2,7 +2,9 @@
  * Restore target NEW_PROJECT: a snapshot becomes a new GitLab project — on the same instance or
  * another one, through any Connection whose token may create projects (`api` scope). The chain is
  * materialised into a scratch repository, every ref GitLab accepts is pushed (the default branch
- * first), then the wiki and the LFS objects. Re-running after a crash reuses the project it
+ * first), then the wiki and the LFS objects. A verified chain whose objects are all in one FULL
+ * bundle skips the scratch repository: its stored pack goes to the new project as it is
+ * (stored-pack-push.ts). Re-running after a crash reuses the project it
  * created and pushes only what is not there yet.
  */
 import { gitAuthOf } from '../gitlab/gitlab-http.js';
@@ -14,7 +16,14 @@ import type { GitLabNamespace, GitLabProject } from '../gitlab/gitlab.port.js';
 import { DomainError, isDomainError } from '../shared/errors.js';
 import { gitlabReadOnlyReason, lsRemote, lsRemoteIfExists, pushRestoredRefs, type PushReport } from './git-restore.js';
 import { StepTimer } from '../shared/step-timer.js';
-import { readRepositoryChain, remoteUrlOf, replayRepositories, uploadLfsInto } from './project-replay.js';
+import {
+  readRepositoryChain,
+  remoteUrlOf,
+  replayRepositories,
+  uploadLfsInto,
+  type ReplayedRepository,
+} from './project-replay.js';
+import { pushStoredPack } from './stored-pack-push.js';
 import type { RestoreMappings } from './metadata-mappings.js';
 import {
   InMemoryRestoreMappings,
@@ -191,10 +200,61 @@ export async function restoreToNewProject(
   // then; pushing it into the empty project it just created walks every pushed ref's history again
   // (and GitLab checks what it receives), so a second connectivity pass only costs time.
   const checkConnectivity = !(created && replay.chain.every((s) => s.verificationStatus === 'VERIFIED'));
+  // The branch GitLab's HEAD of the project just created points to: GitLab keeps it as the
+  // default once pushed, so the snapshot's head needs no push of its own when it is that one.
+  const targetHead = (which: ReplayedRepository) =>
+    which === 'git' && created && project?.defaultBranch ? `refs/heads/${project.defaultBranch}` : null;
+  /** Runs one repository's push; the wiki is its own repository: a refused wiki push is that type's failure, not the project's. */
+  const pushing = async (which: ReplayedRepository, push: () => Promise<PushReport | null>) => {
+    let report: PushReport | null;
+    try {
+      report = await push();
+    } catch (error) {
+      if (which !== 'wiki' || isDomainError(error, 'GITLAB_UNAUTHORIZED') || options.signal?.aborted) throw error;
+      outcome.problems.push(`wiki: ${error instanceof Error ? error.message : String(error)}`);
+      return true;
+    }
+    if (!report) return false;
+    outcome[which] = report;
+    for (const r of report.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
+    return true;
+  };
+
+  // A verified chain whose objects are all in one self-contained bundle (a FULL alone, or followed
+  // by snapshots that brought no new objects) into the project just created: that bundle's stored
+  // pack is pushed as it is (stored-pack-push.ts), with the last snapshot's refs and no scratch
+  // repository; whatever that path declines is materialised.
+  const pushedFromStorage = new Set<ReplayedRepository>();
+  if (project && created && !options.dryRun && !checkConnectivity) {
+    for (const which of ['git', 'wiki'] as const) {
+      const state = manifest[which];
+      const bundles = replay.manifests.flatMap((m, i) => {
+        const artifact = m[which]?.bundle ? m.artifacts.find((a) => a.path === m[which]!.bundle) : undefined;
+        return m[which]?.bundle ? [{ link: replay.chain[i], manifest: m, artifact, state: m[which] }] : [];
+      });
+      if (!state || Object.keys(state.refs).length === 0 || bundles.length !== 1) continue;
+      const [{ link, manifest: stored, artifact, state: storedState }] = bundles;
+      if (!artifact || storedState.prerequisites.length > 0) continue;
+      const done = await pushing(which, () =>
+        pushStoredPack({
+          openBundle: async () => deps.reader.openDecoded(link, artifact, await deps.keyFor(link, stored, artifact)),
+          remoteUrl: remoteUrlOf(project.httpUrlToRepo, which),
+          auth,
+          refs: state.refs,
+          head: state.head,
+          targetHead: targetHead(which),
+          signal: options.signal,
+        }),
+      );
+      if (done) pushedFromStorage.add(which);
+      steps.mark(`${which}StoredPush`);
+    }
+  }
+
   await replayRepositories(
     deps,
     replay,
-    { signal: options.signal, onStep, checkConnectivity },
+    { signal: options.signal, onStep, checkConnectivity, skip: pushedFromStorage },
     async (which, dir, materialized) => {
       const remoteUrl = project ? remoteUrlOf(project.httpUrlToRepo, which) : null;
       // GitLab creates a wiki's repository lazily (first page or push): one that does not exist
@@ -218,9 +278,8 @@ export async function restoreToNewProject(
         };
         return;
       }
-      let report: PushReport;
-      try {
-        report = await pushRestoredRefs({
+      await pushing(which, () =>
+        pushRestoredRefs({
           dir,
           remoteUrl,
           auth,
@@ -228,22 +287,12 @@ export async function restoreToNewProject(
           refs: materialized.refs,
           existingRefs: existingRefs ?? {},
           head: materialized.head ?? undefined,
-          // The branch GitLab's HEAD of the project just created points to: GitLab keeps it as the
-          // default once pushed, so the snapshot's head needs no push of its own when it is that one.
-          targetHead:
-            which === 'git' && created && project?.defaultBranch ? `refs/heads/${project.defaultBranch}` : null,
+          targetHead: targetHead(which),
           dryRun: options.dryRun,
           signal: options.signal,
-        });
-      } catch (error) {
-        // The wiki is its own repository: a refused wiki push is that type's failure, not the project's.
-        if (which !== 'wiki' || isDomainError(error, 'GITLAB_UNAUTHORIZED') || options.signal?.aborted) throw error;
-        outcome.problems.push(`wiki: ${error instanceof Error ? error.message : String(error)}`);
-        return;
-      }
-      outcome[which] = report;
+        }),
+      );
       steps.mark(`${which}Push`);
-      for (const r of report.rejected) outcome.problems.push(`${which} ${r.ref}: ${r.reason}`);
     },
   );
   steps.mark('cleanup'); // the scratch folder removed

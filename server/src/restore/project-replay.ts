@@ -47,6 +47,8 @@ export interface ReplayOptions {
   checkConnectivity?: boolean;
   /** Called as each materialisation phase ends (`<which><Phase>`, e.g. gitUnbundle), for a StepTimer. */
   onStep?: (step: string) => void;
+  /** Repositories the caller restored otherwise (stored-pack-push.ts): not rebuilt. */
+  skip?: ReadonlySet<ReplayedRepository>;
 }
 
 /**
@@ -57,14 +59,17 @@ export interface ReplayOptions {
 export async function replayRepositories(
   deps: Pick<NewProjectDeps, 'reader' | 'keyFor' | 'workDir'>,
   { chain, manifests, manifest }: RepositoryChain,
-  { signal, onStep, checkConnectivity }: ReplayOptions,
+  { signal, onStep, checkConnectivity, skip }: ReplayOptions,
   push: (which: ReplayedRepository, dir: string, materialized: MaterializedRepository) => Promise<void>,
 ): Promise<void> {
+  const wanted = (['git', 'wiki'] as const).filter(
+    (which) => manifest[which] && Object.keys(manifest[which].refs).length > 0 && !skip?.has(which),
+  );
+  if (wanted.length === 0) return;
   await mkdir(join(deps.workDir, 'tmp'), { recursive: true });
   const scratch = await mkdtemp(join(deps.workDir, 'tmp', 'restore-'));
   try {
-    for (const which of ['git', 'wiki'] as const) {
-      if (!manifest[which] || Object.keys(manifest[which].refs).length === 0) continue;
+    for (const which of wanted) {
       const dir = join(scratch, which);
       const materialized = await materializeRepository({
         chain,

@@ -32,6 +32,8 @@ export interface RecordedRequest {
   at: number;
   /** The answer's Retry-After (seconds), when it had one. */
   retryAfter?: number;
+  /** The client's User-Agent (git sends `git/<version>`). */
+  userAgent?: string;
 }
 
 export interface ServerDeps {
@@ -66,6 +68,7 @@ export function createApp(deps: ServerDeps): express.Express {
         status: res.statusCode,
         auth: res.locals.authKind as RecordedRequest['auth'],
         at,
+        ...(req.get('user-agent') ? { userAgent: req.get('user-agent') } : {}),
         ...(res.getHeader('retry-after') !== undefined ? { retryAfter: Number(res.getHeader('retry-after')) } : {}),
       });
       deps.onRecorded?.();
