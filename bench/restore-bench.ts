@@ -188,12 +188,13 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
     const problems = (outcome.report?.snapshots ?? []).flatMap((s) => s.problems);
     if (outcome.status !== 'SUCCEEDED')
       log(`  ! restore ${outcome.status}: ${outcome.errorMessage ?? ''} ${problems.slice(0, 3).join('; ')}`);
-    return { ms, status: outcome.status, snapshots: outcome.report?.snapshots.length ?? 0, from };
+    const paths = (outcome.report?.snapshots ?? []).flatMap((s) => (s.targetPath ? [s.targetPath] : []));
+    return { ms, status: outcome.status, snapshots: outcome.report?.snapshots.length ?? 0, from, paths };
   };
 
   log(`\nrestore: raw create + git push --mirror vs NEW_PROJECT restore, alternating ×${ROUNDS} …`);
   const raws: number[] = [];
-  const restores: { ms: number; status: string; snapshots: number; from: number }[] = [];
+  const restores: { ms: number; status: string; snapshots: number; from: number; paths: string[] }[] = [];
   for (let k = 0; k < ROUNDS; k++) {
     const [rawMs, rawCpu] = await cpuOf(() => rawPush(`raw-push-${k}`));
     raws.push(rawMs);
@@ -204,6 +205,35 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
     );
     log(`    raw: ${cpuText(rawCpu)}; restore: ${cpuText(restoreCpu)}`);
   }
+  // Fidelity, outside the timings: every restored repository's refs and HEAD against the raw
+  // push's (GitLab's internal refs aside: a restore never pushes them, a raw --mirror push does).
+  const remoteOf = async (path: string) => {
+    const lines = (await run('git', ['ls-remote', '--symref', `${ctx.simUrl}/${path}.git`], { env: pushEnv })).stdout
+      .split('\n')
+      .filter((l) => l && !/\trefs\/(merge-requests|pipelines|environments|keep-around|tmp)\//.test(l));
+    return {
+      refs: lines
+        .filter((l) => /\trefs\//.test(l) && !l.startsWith('ref:'))
+        .sort()
+        .join('\n'),
+      head: lines.find((l) => l.startsWith('ref:')) ?? '',
+    };
+  };
+  const differing: string[] = [];
+  let sameHead = 0;
+  for (let k = 0; k < ROUNDS; k++) {
+    for (const r of bySize) {
+      // the restore keeps the organization's subgroups; the raw push puts every project in the group
+      const path = restores[k].paths.find((p) => p.split('/').at(-1) === r.name) ?? `restored-${k}/${r.name}`;
+      const [raw, restored] = await Promise.all([remoteOf(`raw-push-${k}/${r.name}`), remoteOf(path)]);
+      if (raw.refs !== restored.refs) differing.push(path);
+      if (raw.head === restored.head) sameHead++;
+    }
+  }
+  const restoredCount = ROUNDS * bySize.length;
+  log(
+    `  refs identical to the raw push's in ${restoredCount - differing.length}/${restoredCount} restored repositories${differing.length ? ` (differ: ${differing.slice(0, 5).join(', ')})` : ''}; HEAD the same in ${sameHead}/${restoredCount}`,
+  );
   await new Promise((r) => setTimeout(r, 500)); // let pino's asynchronous destination write the last lines
   const steps = stepsSince(restores[0].from);
 
