@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
 import { pushRestoredRefs } from '../../server/src/restore/git-restore.js';
 import { pushStoredPack } from '../../server/src/restore/stored-pack-push.js';
 import { uploadLfsObjects } from '../../server/src/restore/lfs-upload.js';
@@ -141,6 +141,30 @@ describe('a restore push', () => {
     expect(report).toEqual({ pushed: ['refs/heads/main'], skipped: [], rejected: [], extra: [] });
     expect(renewals).toEqual([rejected]);
     expect(sh(['rev-parse', 'refs/heads/main'], sim.repoPath(target.id)).trim()).toBe(refs['refs/heads/main']);
+  });
+
+  it('fails, with nothing created, when GitLab cannot take the stored pack (damaged in storage)', async () => {
+    const target = aTarget('damaged-pack');
+    const bundle = join(scratch, 'damaged.bundle');
+    sh(['bundle', 'create', '-q', bundle, '--all'], source);
+    const bytes = readFileSync(bundle);
+    bytes[bytes.length - 30] ^= 0xff; // inside the pack, before its trailer
+    writeFileSync(bundle, bytes);
+
+    const failure = await pushStoredPack({
+      openBundle: async () => createReadStream(bundle),
+      remoteUrl: target.remoteUrl,
+      auth: { username: 'oauth2', password: aToken(), caCertificate: certificates.caPem },
+      refs,
+      head: 'refs/heads/main',
+      targetHead: 'refs/heads/main',
+    }).catch((error: unknown) => error);
+
+    expect(failure).toMatchObject({
+      code: 'GIT_FAILED',
+      message: expect.stringMatching(/refused the stored pack: unpack /),
+    });
+    expect(sh(['for-each-ref'], sim.repoPath(target.id))).toBe('');
   });
 
   it('uploads LFS objects through the private CA, renewing a token GitLab rejects once', async () => {

@@ -24,6 +24,7 @@ import { readBundlePack } from '../git/bundle-pack.js';
 import { redact } from '../git/git.js';
 import { discoverReceivePack, emptyPack, sendPack } from '../git/receive-pack.js';
 import { defaultGitLabHttp, withRenewal, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
+import { DomainError } from '../shared/errors.js';
 import { gitlabReadOnlyReason, type PushReport, type Refs } from './git-restore.js';
 
 export interface StoredPackPush {
@@ -90,15 +91,14 @@ export async function pushStoredPack(options: StoredPackPush): Promise<PushRepor
       const answer = await sendPack(service, batch, i === 0 ? pack : emptyPack(), transfer).finally(() => {
         if (i === 0) pack.destroy();
       });
+      // A pack GitLab could not take (damaged in storage since its verification, or cut short)
+      // fails the repository, as a bundle git refuses does on the materialising path.
+      if (answer.unpack !== 'ok')
+        throw new DomainError('GIT_FAILED', `GitLab refused the stored pack: unpack ${redact(answer.unpack)}`);
       for (const { ref } of batch) {
         const result = answer.refs.get(ref);
         if (result?.ok) done.set(ref, null);
-        else if (result) done.set(ref, result.reason);
-        else
-          done.set(
-            ref,
-            answer.unpack === 'ok' ? 'git push did not report this ref' : `unpacker error: ${redact(answer.unpack)}`,
-          );
+        else done.set(ref, result ? result.reason : 'git push did not report this ref');
       }
     }
     return done;
