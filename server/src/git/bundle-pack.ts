@@ -14,6 +14,8 @@ export interface BundlePack {
   capabilities: string[];
   /** The pack's bytes, signature to trailer. */
   pack: AsyncIterable<Buffer>;
+  /** Closes the bundle when its pack is not read (to its end). */
+  close(): void;
 }
 
 const MAX_HEADER_BYTES = 64 * 1024 * 1024;
@@ -49,6 +51,7 @@ export async function readBundlePack(bundle: Readable): Promise<BundlePack> {
     return {
       prerequisites: lines.filter((l) => l.startsWith('-')).map((l) => l.slice(1).split(' ')[0]),
       capabilities: lines.filter((l) => l.startsWith('@')).map((l) => l.slice(1)),
+      close: () => bundle.destroy(),
       pack: (async function* () {
         try {
           if (rest.length > 0) yield rest;

@@ -77,11 +77,12 @@ export async function pushStoredPack(options: StoredPackPush): Promise<PushRepor
     const remaining = planned.filter((p) => !done.has(p.ref));
     if (remaining.length === 0) return done;
     const bundle = await readBundlePack(await options.openBundle());
-    const pack = Readable.from(bundle.pack, { objectMode: false });
     if (bundle.prerequisites.length > 0 || bundle.capabilities.some((c) => c !== 'object-format=sha1')) {
-      pack.destroy();
+      bundle.close();
       return null;
     }
+    const pack = Readable.from(bundle.pack, { objectMode: false });
+    pack.once('close', () => bundle.close());
     const first =
       options.head && options.head !== options.targetHead ? remaining.findIndex((p) => p.ref === options.head) : -1;
     const batches = first >= 0 ? [[remaining[first]], remaining.filter((_, i) => i !== first)] : [remaining];
