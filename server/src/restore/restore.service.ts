@@ -10,7 +10,7 @@
  * group snapshots too (group labels and milestones, group-restore.ts), before the projects.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { In, LessThanOrEqual, type DataSource, type Repository } from 'typeorm';
+import { In, type DataSource, type Repository } from 'typeorm';
 import type { SnapshotVerifier } from '../snapshot/snapshot-verifier.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, refuseEmpty, validationError } from '../shared/errors.js';
@@ -702,18 +702,20 @@ export class RestoreService {
     }
     if (!request.organizationId)
       throw validationError({ snapshotIds: 'give snapshotIds, or organizationId (and at) for a whole organization' });
+    if (!/^[0-9a-f-]{36}$/i.test(request.organizationId))
+      throw validationError({ organizationId: `no organization with id ${request.organizationId}` });
     const at = request.at ?? this.clock.now();
-    const all = await repo.find({
-      where: { organizationId: request.organizationId, createdAt: LessThanOrEqual(at) },
-      order: { createdAt: 'DESC' },
-    });
-    const latest = new Map<string, SnapshotEntity>();
-    for (const s of all) {
-      const owner = s.repositoryId ?? s.groupId!;
-      if (!latest.has(owner)) latest.set(owner, s);
-    }
-    if (latest.size === 0) throw validationError({ at: 'the organization has no snapshot at or before this time' });
-    return [...latest.values()];
+    // The latest of each repository and group, chosen by the database: one row each, not every
+    // snapshot the organization ever kept.
+    const latest = await this.dataSource.query<{ id: string }[]>(
+      `SELECT DISTINCT ON (COALESCE(repository_id, group_id)) id FROM snapshots
+        WHERE organization_id = $1 AND created_at <= $2
+        ORDER BY COALESCE(repository_id, group_id), created_at DESC, id`,
+      [request.organizationId, at],
+    );
+    if (latest.length === 0) throw validationError({ at: 'the organization has no snapshot at or before this time' });
+    const found = await repo.findBy({ id: In(latest.map((l) => l.id)) });
+    return found.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()); // newest first, as before
   }
 
   /** The run's last update: DONE at this moment, with its status (and report, error…). */
