@@ -221,6 +221,10 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
   log(
     `DOWNLOAD: archive read to the last byte vs tar -cf of the same snapshot folders, alternating ×${DOWNLOAD_ROUNDS} …`,
   );
+  // Other jobs that ran in this process during a pass (the scheduled ones: syncs, alerts…) are printed with it.
+  const jobsStarted: string[] = [];
+  const onJobStart = (job: { attrs: { name: string } }) => jobsStarted.push(job.attrs.name);
+  app.jobStore.agenda.on('start', onJobStart);
   const tars: number[] = [];
   const downloads: { ms: number; bytes: number; status: string; marks: Record<string, number> }[] = [];
   const archive = join(ctx.work, 'download.tar');
@@ -233,6 +237,7 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
     tars.push(tarMs);
     const tarBytes = statSync(archive).size;
     rmSync(archive, { force: true });
+    jobsStarted.length = 0;
     const [download, downloadCpu] = await cpuOf(async () => {
       // Moments since the mutation was sent: each phase as its progress event arrived, the link, the bytes.
       const started = performance.now();
@@ -272,9 +277,10 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
       `    ms from the mutation: queued ${at('queued')}, PLANNING ${at('PLANNING')}, VERIFYING ${at('VERIFYING')}, PREPARING ${at('PREPARING')}, DONE ${at('DONE')}, link ${at('link')}, headers ${at('headers')}, last byte ${Math.round(download.ms)}`,
     );
     log(
-      `    cpu: tar ${tarCpu.git.toFixed(2)} s; DOWNLOAD: Labkeeper ${downloadCpu.node.toFixed(2)} s, curl ${downloadCpu.git.toFixed(2)} s`,
+      `    cpu: tar ${tarCpu.git.toFixed(2)} s; DOWNLOAD: Labkeeper ${downloadCpu.node.toFixed(2)} s, curl ${downloadCpu.git.toFixed(2)} s; jobs started: ${jobsStarted.join(', ')}`,
     );
   }
+  app.jobStore.agenda.off('start', onJobStart);
   await iterator.return?.();
 
   const tarMs = median(tars);
