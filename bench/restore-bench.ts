@@ -17,6 +17,7 @@
  */
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { RunningApp } from '../server/src/app.js';
 import { mib, pool, processCpu, run, secs } from './measure.js';
 import type { SimHost } from './sim-host.js';
@@ -223,6 +224,18 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
   );
   // Other jobs that ran in this process during a pass (the scheduled ones: syncs, alerts…) are printed with it.
   const jobsStarted: string[] = [];
+  // Garbage collection in this process during a pass, major (mark-compact) and the others.
+  const gc = { major: 0, majorMs: 0, minorMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        gc.major++;
+        gc.majorMs += entry.duration;
+      } else gc.minorMs += entry.duration;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   const onJobStart = (job: { attrs: { name: string } }) => jobsStarted.push(job.attrs.name);
   app.jobStore.agenda.on('start', onJobStart);
   const tars: number[] = [];
@@ -238,6 +251,7 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
     const tarBytes = statSync(archive).size;
     rmSync(archive, { force: true });
     jobsStarted.length = 0;
+    Object.assign(gc, { major: 0, majorMs: 0, minorMs: 0 });
     const [download, downloadCpu] = await cpuOf(async () => {
       // Moments since the mutation was sent: each phase as its progress event arrived, the link, the bytes.
       const started = performance.now();
@@ -277,10 +291,11 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
       `    ms from the mutation: queued ${at('queued')}, PLANNING ${at('PLANNING')}, VERIFYING ${at('VERIFYING')}, PREPARING ${at('PREPARING')}, DONE ${at('DONE')}, link ${at('link')}, headers ${at('headers')}, last byte ${Math.round(download.ms)}`,
     );
     log(
-      `    cpu: tar ${tarCpu.git.toFixed(2)} s; DOWNLOAD: Labkeeper ${downloadCpu.node.toFixed(2)} s, curl ${downloadCpu.git.toFixed(2)} s; jobs started: ${jobsStarted.join(', ')}`,
+      `    cpu: tar ${tarCpu.git.toFixed(2)} s; DOWNLOAD: Labkeeper ${downloadCpu.node.toFixed(2)} s, curl ${downloadCpu.git.toFixed(2)} s; gc ${gc.major} major ${Math.round(gc.majorMs)} ms, others ${Math.round(gc.minorMs)} ms; jobs started: ${jobsStarted.join(', ')}`,
     );
   }
   app.jobStore.agenda.off('start', onJobStart);
+  gcObserver.disconnect();
   await iterator.return?.();
 
   const tarMs = median(tars);
