@@ -146,13 +146,10 @@ export class LocalStorage implements StorageBackend {
       await handle.close();
       throw artifactNotFound(key); // a directory is a prefix, not an object
     }
-    // Up to a MiB per read, as put writes: a sixteenth of the default 64 KiB's round trips through
-    // the thread pool and of the chunks each reader then handles (hashing, tar, HTTP, git's stdin).
-    // Never more than the file holds, and no read past its end (objects are written once): a
-    // 2 KiB manifest would otherwise cost two fresh MiB buffers, and such garbage, outside V8's
-    // heap, brings on full collections. The stream closes the handle when it ends or is destroyed.
-    const chunk = Math.min(READ_CHUNK_BYTES, Math.max(info.size, 1));
-    return handle.createReadStream({ highWaterMark: chunk, ...(info.size > 0 ? { end: info.size - 1 } : {}) });
+    // A MiB per read, as put writes: a sixteenth of the default 64 KiB's round trips through the
+    // thread pool and of the chunks each reader then handles (hashing, tar, HTTP, git's stdin).
+    // The stream closes the handle when it ends or is destroyed.
+    return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {
