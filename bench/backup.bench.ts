@@ -562,6 +562,7 @@ async function main() {
         work,
         logFile: join(work, 'labkeeper.log'),
         log,
+        downloadOnly: argv.includes('--download-only'),
       });
       return;
     }

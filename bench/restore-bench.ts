@@ -7,16 +7,17 @@
  *     through the REST API, then `git push --mirror` from the raw clone into it;
  *   - Labkeeper: `restoreSnapshot(target: NEW_PROJECT, organizationId)` into a fresh group through a
  *     second connection with the `api` scope, until the run is terminal.
- * Then DOWNLOAD against its baseline, alternating twice: `restoreSnapshot(target: DOWNLOAD)` until the
- * archive link is ready, then the archive read to the last byte into a file; against `tar -cf` of the
- * same snapshot folders (reading the bundles and writing a tar).
+ * Then DOWNLOAD against its baseline, alternating five times: `restoreSnapshot(target: DOWNLOAD)` until
+ * the archive link is ready, then the archive read to the last byte into a file by curl (a client of
+ * its own, as a user's is); against `tar -cf` of the same snapshot folders (reading the bundles and
+ * writing a tar). Each DOWNLOAD prints when each phase's progress event arrived, and the CPU seconds
+ * of Labkeeper's process and of curl. `--download-only` skips the NEW_PROJECT rounds.
  *
  * The restore's per-phase timings come from its log lines (`stepsMs`, per snapshot), summed.
  */
-import { createWriteStream, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { RunningApp } from '../server/src/app.js';
 import { mib, pool, processCpu, run, secs } from './measure.js';
 import type { SimHost } from './sim-host.js';
@@ -40,6 +41,8 @@ export interface RestoreBenchContext {
   work: string;
   logFile: string;
   log: (line: string) => void;
+  /** Skip the NEW_PROJECT rounds: DOWNLOAD against tar only (`--download-only`). */
+  downloadOnly?: boolean;
 }
 
 interface Cpu {
@@ -49,6 +52,8 @@ interface Cpu {
 }
 
 const ROUNDS = 3;
+/** DOWNLOAD against tar: each pair takes about a second on the quick corpus; an odd count has a true median. */
+const DOWNLOAD_ROUNDS = 5;
 const TARGETS = { restoreVsPush: 1.3, downloadVsTar: 1.5 };
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
@@ -78,11 +83,16 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
   const bySize = [...ctx.repos].sort((a, b) => b.sizeBytes - a.sizeBytes);
 
   const terminal = new Map<string, () => void>();
+  /** When each run's phases were first seen (this process receives the progress events as any API process does). */
+  const phasesSeen = new Map<string, Map<string, number>>();
   const iterator = app.pubSub.subscribe('RESTORE_PROGRESS')[Symbol.asyncIterator]();
   void (async () => {
     for (;;) {
       const next = await iterator.next().catch(() => ({ done: true as const, value: undefined }));
       if (next.done) return;
+      const seen = phasesSeen.get(next.value.runId) ?? new Map<string, number>();
+      phasesSeen.set(next.value.runId, seen);
+      if (!seen.has(next.value.phase)) seen.set(next.value.phase, performance.now());
       if (next.value.isTerminal) terminal.get(next.value.runId)?.();
     }
   })();
@@ -192,90 +202,147 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
     return { ms, status: outcome.status, snapshots: outcome.report?.snapshots.length ?? 0, from, paths };
   };
 
-  log(`\nrestore: raw create + git push --mirror vs NEW_PROJECT restore, alternating ×${ROUNDS} …`);
   const raws: number[] = [];
   const restores: { ms: number; status: string; snapshots: number; from: number; paths: string[] }[] = [];
-  for (let k = 0; k < ROUNDS; k++) {
-    const [rawMs, rawCpu] = await cpuOf(() => rawPush(`raw-push-${k}`));
-    raws.push(rawMs);
-    const [restore, restoreCpu] = await cpuOf(() => labkeeperRestore(`restored-${k}`));
-    restores.push(restore);
-    log(
-      `  raw ${secs(raws[k])}, restore ${secs(restores[k].ms)} ${restores[k].status} (${restores[k].snapshots} snapshots) = ${(restores[k].ms / raws[k]).toFixed(2)}×`,
-    );
-    log(`    raw: ${cpuText(rawCpu)}; restore: ${cpuText(restoreCpu)}`);
-  }
-  // Fidelity, outside the timings: every restored repository's refs and HEAD against the raw
-  // push's (GitLab's internal refs aside: a restore never pushes them, a raw --mirror push does).
-  const remoteOf = async (path: string) => {
-    const lines = (await run('git', ['ls-remote', '--symref', `${ctx.simUrl}/${path}.git`], { env: pushEnv })).stdout
-      .split('\n')
-      .filter((l) => l && !/\trefs\/(merge-requests|pipelines|environments|keep-around|tmp)\//.test(l));
-    return {
-      refs: lines
-        .filter((l) => /\trefs\//.test(l) && !l.startsWith('ref:'))
-        .sort()
-        .join('\n'),
-      head: lines.find((l) => l.startsWith('ref:')) ?? '',
-    };
-  };
-  const differing: string[] = [];
-  let sameHead = 0;
-  for (let k = 0; k < ROUNDS; k++) {
-    for (const r of bySize) {
-      // the restore keeps the organization's subgroups; the raw push puts every project in the group
-      const path = restores[k].paths.find((p) => p.split('/').at(-1) === r.name) ?? `restored-${k}/${r.name}`;
-      const [raw, restored] = await Promise.all([remoteOf(`raw-push-${k}/${r.name}`), remoteOf(path)]);
-      if (raw.refs !== restored.refs) differing.push(path);
-      if (raw.head === restored.head) sameHead++;
+  if (!ctx.downloadOnly) {
+    log(`\nrestore: raw create + git push --mirror vs NEW_PROJECT restore, alternating ×${ROUNDS} …`);
+    for (let k = 0; k < ROUNDS; k++) {
+      const [rawMs, rawCpu] = await cpuOf(() => rawPush(`raw-push-${k}`));
+      raws.push(rawMs);
+      const [restore, restoreCpu] = await cpuOf(() => labkeeperRestore(`restored-${k}`));
+      restores.push(restore);
+      log(
+        `  raw ${secs(raws[k])}, restore ${secs(restores[k].ms)} ${restores[k].status} (${restores[k].snapshots} snapshots) = ${(restores[k].ms / raws[k]).toFixed(2)}×`,
+      );
+      log(`    raw: ${cpuText(rawCpu)}; restore: ${cpuText(restoreCpu)}`);
     }
+    // Fidelity, outside the timings: every restored repository's refs and HEAD against the raw
+    // push's (GitLab's internal refs aside: a restore never pushes them, a raw --mirror push does).
+    const remoteOf = async (path: string) => {
+      const lines = (await run('git', ['ls-remote', '--symref', `${ctx.simUrl}/${path}.git`], { env: pushEnv })).stdout
+        .split('\n')
+        .filter((l) => l && !/\trefs\/(merge-requests|pipelines|environments|keep-around|tmp)\//.test(l));
+      return {
+        refs: lines
+          .filter((l) => /\trefs\//.test(l) && !l.startsWith('ref:'))
+          .sort()
+          .join('\n'),
+        head: lines.find((l) => l.startsWith('ref:')) ?? '',
+      };
+    };
+    const differing: string[] = [];
+    let sameHead = 0;
+    for (let k = 0; k < ROUNDS; k++) {
+      for (const r of bySize) {
+        // the restore keeps the organization's subgroups; the raw push puts every project in the group
+        const path = restores[k].paths.find((p) => p.split('/').at(-1) === r.name) ?? `restored-${k}/${r.name}`;
+        const [raw, restored] = await Promise.all([remoteOf(`raw-push-${k}/${r.name}`), remoteOf(path)]);
+        if (raw.refs !== restored.refs) differing.push(path);
+        if (raw.head === restored.head) sameHead++;
+      }
+    }
+    const restoredCount = ROUNDS * bySize.length;
+    log(
+      `  refs identical to the raw push's in ${restoredCount - differing.length}/${restoredCount} restored repositories${differing.length ? ` (differ: ${differing.slice(0, 5).join(', ')})` : ''}; HEAD the same in ${sameHead}/${restoredCount}`,
+    );
+    await new Promise((r) => setTimeout(r, 500)); // let pino's asynchronous destination write the last lines
   }
-  const restoredCount = ROUNDS * bySize.length;
-  log(
-    `  refs identical to the raw push's in ${restoredCount - differing.length}/${restoredCount} restored repositories${differing.length ? ` (differ: ${differing.slice(0, 5).join(', ')})` : ''}; HEAD the same in ${sameHead}/${restoredCount}`,
-  );
-  await new Promise((r) => setTimeout(r, 500)); // let pino's asynchronous destination write the last lines
-  const steps = stepsSince(restores[0].from);
+  const steps = restores.length ? stepsSince(restores[0].from) : {};
 
-  log(`DOWNLOAD: archive read to the last byte vs tar -cf of the same snapshot folders, alternating ×2 …`);
+  log(
+    `DOWNLOAD: archive read to the last byte vs tar -cf of the same snapshot folders, alternating ×${DOWNLOAD_ROUNDS} …`,
+  );
+  // Other jobs that ran in this process during a pass (the scheduled ones: syncs, alerts…) are printed with it.
+  const jobsStarted: string[] = [];
+  // Garbage collection in this process during a pass, major (mark-compact) and the others.
+  const gc = { major: 0, majorMs: 0, minorMs: 0 };
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as unknown as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) {
+        gc.major++;
+        gc.majorMs += entry.duration;
+      } else gc.minorMs += entry.duration;
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  const onJobStart = (job: { attrs: { name: string } }) => jobsStarted.push(job.attrs.name);
+  app.jobStore.agenda.on('start', onJobStart);
   const tars: number[] = [];
-  const downloads: { ms: number; bytes: number; status: string }[] = [];
+  const downloads: { ms: number; bytes: number; status: string; marks: Record<string, number> }[] = [];
   const archive = join(ctx.work, 'download.tar');
-  for (let k = 0; k < 2; k++) {
-    const tarStarted = performance.now();
-    await run('tar', ['-cf', archive, '-C', join(ctx.dataDir, 'backups'), '.']);
-    tars.push(performance.now() - tarStarted);
+  for (let k = 0; k < DOWNLOAD_ROUNDS; k++) {
+    const [tarMs, tarCpu] = await cpuOf(async () => {
+      const tarStarted = performance.now();
+      await run('tar', ['-cf', archive, '-C', join(ctx.dataDir, 'backups'), '.']);
+      return performance.now() - tarStarted;
+    });
+    tars.push(tarMs);
     const tarBytes = statSync(archive).size;
     rmSync(archive, { force: true });
-    const started = performance.now();
-    const runId = await startRestore({ target: 'DOWNLOAD', organizationId: ctx.organizationId });
-    await untilTerminal(runId);
-    const outcome = await runOutcome(runId);
-    if (!outcome.downloadUrl) throw new Error(`DOWNLOAD ${outcome.status}: ${outcome.errorMessage}`);
-    const response = await fetch(outcome.downloadUrl);
-    if (!response.ok || !response.body) throw new Error(`DOWNLOAD link answered ${response.status}`);
-    await pipeline(Readable.fromWeb(response.body as never), createWriteStream(archive));
-    const ms = performance.now() - started;
-    downloads.push({ ms, bytes: statSync(archive).size, status: outcome.status });
+    jobsStarted.length = 0;
+    Object.assign(gc, { major: 0, majorMs: 0, minorMs: 0 });
+    const [download, downloadCpu] = await cpuOf(async () => {
+      // Moments since the mutation was sent: each phase as its progress event arrived, the link, the bytes.
+      const started = performance.now();
+      const marks: Record<string, number> = {};
+      const runId = await startRestore({ target: 'DOWNLOAD', organizationId: ctx.organizationId });
+      marks.queued = performance.now() - started;
+      await untilTerminal(runId);
+      const outcome = await runOutcome(runId);
+      marks.link = performance.now() - started;
+      if (!outcome.downloadUrl) throw new Error(`DOWNLOAD ${outcome.status}: ${outcome.errorMessage}`);
+      // Read by curl, as a user's client would: a reader in this process would share the server's event loop.
+      const curlStarted = performance.now() - started;
+      const { stdout } = await run('curl', [
+        '--silent',
+        '--show-error',
+        '--fail',
+        '--output',
+        archive,
+        '--write-out',
+        '%{time_starttransfer}',
+        outcome.downloadUrl,
+      ]);
+      const ms = performance.now() - started;
+      marks.headers = curlStarted + Number(stdout) * 1000;
+      for (const [phase, at] of phasesSeen.get(runId) ?? []) marks[phase] = at - started;
+      phasesSeen.delete(runId);
+      return { ms, bytes: statSync(archive).size, status: outcome.status, marks };
+    });
+    downloads.push(download);
     rmSync(archive, { force: true });
+    const m = download.marks;
+    const at = (name: string) => (m[name] === undefined ? '—' : `${Math.round(m[name])}`);
     log(
-      `  tar ${secs(tars[k])} (${mib(tarBytes)}), DOWNLOAD ${secs(ms)} (${mib(downloads[k].bytes)}) = ${(ms / tars[k]).toFixed(2)}×`,
+      `  tar ${secs(tarMs)} (${mib(tarBytes)}), DOWNLOAD ${secs(download.ms)} (${mib(download.bytes)}) = ${(download.ms / tarMs).toFixed(2)}×`,
+    );
+    log(
+      `    ms from the mutation: queued ${at('queued')}, PLANNING ${at('PLANNING')}, VERIFYING ${at('VERIFYING')}, PREPARING ${at('PREPARING')}, DONE ${at('DONE')}, link ${at('link')}, headers ${at('headers')}, last byte ${Math.round(download.ms)}`,
+    );
+    log(
+      `    cpu: tar ${tarCpu.git.toFixed(2)} s; DOWNLOAD: Labkeeper ${downloadCpu.node.toFixed(2)} s, curl ${downloadCpu.git.toFixed(2)} s; gc ${gc.major} major ${Math.round(gc.majorMs)} ms, others ${Math.round(gc.minorMs)} ms; jobs started: ${jobsStarted.join(', ')}`,
     );
   }
+  app.jobStore.agenda.off('start', onJobStart);
+  gcObserver.disconnect();
   await iterator.return?.();
 
-  const rawMs = median(raws);
-  const restoreMs = median(restores.map((r) => r.ms));
   const tarMs = median(tars);
   const downloadMs = median(downloads.map((d) => d.ms));
   const verdict = (v: number, t: number) => (v <= t ? 'PASS' : 'MISS');
   log(`\nLabkeeper restore benchmark — ${ctx.repos.length} repositories; worker concurrency ${ctx.concurrency}`);
+  if (restores.length) {
+    const rawMs = median(raws);
+    const restoreMs = median(restores.map((r) => r.ms));
+    log(
+      `  NEW_PROJECT restore vs raw create + push --mirror: ${secs(restoreMs)} vs ${secs(rawMs)} = ${(restoreMs / rawMs).toFixed(2)}× (≤ ${TARGETS.restoreVsPush}× ${verdict(restoreMs / rawMs, TARGETS.restoreVsPush)}; pairs ${restores.map((r, k) => (r.ms / raws[k]).toFixed(2)).join(', ')})`,
+    );
+  }
   log(
-    `  NEW_PROJECT restore vs raw create + push --mirror: ${secs(restoreMs)} vs ${secs(rawMs)} = ${(restoreMs / rawMs).toFixed(2)}× (≤ ${TARGETS.restoreVsPush}× ${verdict(restoreMs / rawMs, TARGETS.restoreVsPush)}; pairs ${restores.map((r, k) => (r.ms / raws[k]).toFixed(2)).join(', ')})`,
+    `  DOWNLOAD vs tar -cf of the snapshot folders: ${secs(downloadMs)} vs ${secs(tarMs)} = ${(downloadMs / tarMs).toFixed(2)}× (≤ ${TARGETS.downloadVsTar}× ${verdict(downloadMs / tarMs, TARGETS.downloadVsTar)}; pairs ${downloads.map((d, k) => (d.ms / tars[k]).toFixed(2)).join(', ')})`,
   );
-  log(
-    `  DOWNLOAD vs tar -cf of the snapshot folders: ${secs(downloadMs)} vs ${secs(tarMs)} = ${(downloadMs / tarMs).toFixed(2)}× (≤ ${TARGETS.downloadVsTar}× ${verdict(downloadMs / tarMs, TARGETS.downloadVsTar)})`,
-  );
+  if (!restores.length) return;
   delete steps.total; // the sum of the others
   const total = Object.values(steps).reduce((a, b) => a + b, 0);
   log(`  restore phases, summed over snapshots and the ${ROUNDS} rounds (worker-seconds):`);

@@ -9,9 +9,8 @@
  * authorization (`authorizeRestore`), checked when the restore is requested. NEW_PROJECT restores
  * group snapshots too (group labels and milestones, group-restore.ts), before the projects.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
-import { In, LessThanOrEqual, type DataSource, type Repository } from 'typeorm';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { In, type DataSource, type Repository } from 'typeorm';
 import type { SnapshotVerifier } from '../snapshot/snapshot-verifier.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError, refuseEmpty, validationError } from '../shared/errors.js';
@@ -38,6 +37,7 @@ import { writeScopesOf } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
+import type { Manifest } from '../snapshot/manifest.js';
 import type { StorageRoots } from '../storage/storage.port.js';
 
 export const DOWNLOAD_TTL_MS = 60 * 60_000;
@@ -116,26 +116,6 @@ function checkRequest(request: RestoreRequest): void {
 }
 
 /**
- * `stored` as it streams, failing at its end when its bytes do not hash to the manifest's sha256:
- * the archive is then cut off (the route destroys the response), never completed with bad bytes.
- */
-function checkedAgainst(stored: Readable, sha256: string, key: string): Readable {
-  const hash = createHash('sha256');
-  const check = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-    flush(callback) {
-      const actual = hash.digest('hex');
-      callback(actual === sha256 ? null : new Error(`${key}: sha256 ${actual} where the manifest says ${sha256}`));
-    },
-  });
-  stored.on('error', (error) => check.destroy(error));
-  return stored.pipe(check);
-}
-
-/**
  * Why a restore (or one snapshot of it) failed, in words for the person who asked: a refused
  * field's own message without its name; anything unexpected stays in the worker log.
  */
@@ -180,6 +160,17 @@ export interface RestoreServiceDeps {
   /** Where a DOWNLOAD archive is written when the policy asks for a presigned URL; without it, never. */
   stores?: StorageRoots | null;
 }
+
+interface DownloadPlan {
+  snapshots: SnapshotEntity[];
+  /** Each snapshot's chain, FULL first, by snapshot id. */
+  chains: Map<string, SnapshotEntity[]>;
+  /** A snapshot's manifest, read from storage once per plan. */
+  manifestOf(snapshot: SnapshotEntity): Promise<Manifest>;
+}
+
+/** Manifests a DOWNLOAD reads ahead of the snapshot whose files it lists. */
+const MANIFESTS_AHEAD = 4;
 
 /** Where a presigned DOWNLOAD's archive is written, below the storage's prefix. */
 export const archiveKey = (runId: string) => `restores/${runId}/archive.tar`;
@@ -367,6 +358,7 @@ export class RestoreService {
       const total = snapshots.length;
       if (run.target === 'NEW_PROJECT' || run.target === 'ORIGINAL') return await this.toGitLab(run, snapshots, report);
       await this.update(run, { phase: 'VERIFYING' }, 0);
+      const plan = await this.downloadPlan(snapshots);
       // A snapshot verified before (after its backup, by a drill, by verifySnapshot) is not checked
       // again: the archive's bytes are checked against the manifests' sha256 as they stream
       // (archiveEntries). The others are verified now, several at once.
@@ -377,13 +369,13 @@ export class RestoreService {
         (s) => s.id,
         this.concurrency,
         async (snapshot, i) => {
-          const chain = await this.reader.chain(snapshot);
+          const chain = plan.chains.get(snapshot.id)!;
           const result = run.isDryRun
             ? null
             : snapshot.verificationStatus === 'VERIFIED'
               ? { ok: true, problems: [] }
               : (await this.verifier.verify(snapshot.id)).result;
-          const manifest = await this.reader.manifest(snapshot);
+          const manifest = await plan.manifestOf(snapshot);
           verified[i] = {
             snapshotId: snapshot.id,
             path: manifest.repository?.pathWithNamespace ?? manifest.group?.fullPath ?? snapshot.id,
@@ -397,7 +389,7 @@ export class RestoreService {
       );
       report.snapshots.push(...verified);
       await this.update(run, { phase: 'PREPARING' }, total);
-      for await (const entry of this.archiveEntries(run.snapshotIds)) {
+      for await (const entry of this.archiveEntries(plan)) {
         report.files++;
         report.bytes += entry.size;
         if (entry.path.includes('/lfs/')) report.lfsObjects++;
@@ -599,7 +591,7 @@ export class RestoreService {
     try {
       const store = await this.stores.at(root);
       if (!store.presignGet) return null;
-      const stored = await store.put(archiveKey(run.id), tarStream(this.archiveEntries(run.snapshotIds)));
+      const stored = await store.put(archiveKey(run.id), tarStream(this.archiveEntries(await this.planOf(run))));
       this.logger.info(
         { restoreRunId: run.id, root, bytes: stored.size },
         'download archive written for a presigned URL',
@@ -646,33 +638,56 @@ export class RestoreService {
       throw new DomainError('FORBIDDEN', 'the API token that made this download link was revoked or has expired');
     const run = await this.get(runId);
     if (!run.downloadExpiresAt) throw new DomainError('FORBIDDEN', 'this restore has no archive');
-    return { run, entries: this.archiveEntries(run.snapshotIds) };
+    return { run, entries: this.archiveEntries(await this.planOf(run)) };
   }
 
   private sign(runId: string, expires: string, tokenId: string): string {
     return createHmac('sha256', this.signingKey).update(`${runId}:${expires}:${tokenId}`).digest('base64url');
   }
 
+  /** A DOWNLOAD run's snapshots, read again (a link is opened in another request, maybe another process). */
+  private async planOf(run: RestoreRunEntity): Promise<DownloadPlan> {
+    return this.downloadPlan(await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(run.snapshotIds) }));
+  }
+
+  /**
+   * What a DOWNLOAD reads before its bytes, loaded once for the run's phases: every chain in two
+   * queries (not one per parent), and each manifest read once, when first asked for.
+   */
+  private async downloadPlan(snapshots: SnapshotEntity[]): Promise<DownloadPlan> {
+    const chains = await this.reader.chains(snapshots);
+    const manifests = new Map<string, Promise<Manifest>>();
+    const manifestOf = (snapshot: SnapshotEntity) => {
+      let manifest = manifests.get(snapshot.id);
+      if (!manifest) {
+        manifest = this.reader.manifest(snapshot);
+        manifest.catch(() => undefined); // read ahead: awaited, and its error thrown, where it is used
+        manifests.set(snapshot.id, manifest);
+      }
+      return manifest;
+    };
+    return { snapshots, chains, manifestOf };
+  }
+
   /** Every stored file the snapshots need: their chains' folders and the LFS objects they list. */
-  private async *archiveEntries(snapshotIds: string[]): AsyncIterable<TarEntry> {
+  private async *archiveEntries(plan: DownloadPlan): AsyncIterable<TarEntry> {
     const seen = new Set<string>();
-    const snapshots = await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(snapshotIds) });
-    for (const snapshot of snapshots) {
-      for (const link of await this.reader.chain(snapshot)) {
-        for await (const { key, info, open, sha256 } of this.reader.storedFiles(
-          link,
-          await this.reader.manifest(link),
-        )) {
-          if (seen.has(key)) continue;
-          seen.add(key);
-          if (!info) throw new DomainError('NOT_FOUND', `${key} is missing from storage`, { details: { key } });
-          yield {
-            path: key,
-            size: info.size,
-            mtime: info.modifiedAt ?? new Date(0),
-            open: sha256 ? async () => checkedAgainst(await open(), sha256, key) : open,
-          };
-        }
+    const links = [...new Set(plan.snapshots.flatMap((s) => plan.chains.get(s.id)!))];
+    for (const [i, link] of links.entries()) {
+      // The next manifests are read while this snapshot's files are listed (and streamed).
+      for (const next of links.slice(i + 1, i + 1 + MANIFESTS_AHEAD)) void plan.manifestOf(next);
+      for await (const { key, info, open, sha256 } of this.reader.storedFiles(link, await plan.manifestOf(link))) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        if (!info) throw new DomainError('NOT_FOUND', `${key} is missing from storage`, { details: { key } });
+        yield {
+          path: key,
+          size: info.size,
+          mtime: info.modifiedAt ?? new Date(0),
+          // Hashed as it streams (tar.ts): a mismatch cuts the archive off before its end.
+          ...(sha256 ? { sha256 } : {}),
+          open,
+        };
       }
     }
   }
@@ -687,18 +702,20 @@ export class RestoreService {
     }
     if (!request.organizationId)
       throw validationError({ snapshotIds: 'give snapshotIds, or organizationId (and at) for a whole organization' });
+    if (!/^[0-9a-f-]{36}$/i.test(request.organizationId))
+      throw validationError({ organizationId: `no organization with id ${request.organizationId}` });
     const at = request.at ?? this.clock.now();
-    const all = await repo.find({
-      where: { organizationId: request.organizationId, createdAt: LessThanOrEqual(at) },
-      order: { createdAt: 'DESC' },
-    });
-    const latest = new Map<string, SnapshotEntity>();
-    for (const s of all) {
-      const owner = s.repositoryId ?? s.groupId!;
-      if (!latest.has(owner)) latest.set(owner, s);
-    }
-    if (latest.size === 0) throw validationError({ at: 'the organization has no snapshot at or before this time' });
-    return [...latest.values()];
+    // The latest of each repository and group, chosen by the database: one row each, not every
+    // snapshot the organization ever kept.
+    const latest = await this.dataSource.query<{ id: string }[]>(
+      `SELECT DISTINCT ON (COALESCE(repository_id, group_id)) id FROM snapshots
+        WHERE organization_id = $1 AND created_at <= $2
+        ORDER BY COALESCE(repository_id, group_id), created_at DESC, id`,
+      [request.organizationId, at],
+    );
+    if (latest.length === 0) throw validationError({ at: 'the organization has no snapshot at or before this time' });
+    const found = await repo.findBy({ id: In(latest.map((l) => l.id)) });
+    return found.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime()); // newest first, as before
   }
 
   /** The run's last update: DONE at this moment, with its status (and report, error…). */

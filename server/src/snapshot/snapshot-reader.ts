@@ -7,7 +7,7 @@
 import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { DataSource } from 'typeorm';
+import { In, type DataSource } from 'typeorm';
 import { createInterface } from 'node:readline';
 import type { ObjectInfo, StorageRoots } from '../storage/storage.port.js';
 import { manifestKey, storedArtifactKey } from './artifact-keys.js';
@@ -25,6 +25,9 @@ export interface StoredFile {
   /** The manifest's sha256 of the bytes as stored (artifacts only; the manifest and LFS objects have none). */
   sha256?: string;
 }
+
+/** Stats `storedFiles` keeps in flight. */
+const STATS_AHEAD = 16;
 
 /** Which storage root to read a snapshot's files from (default: the primary, `snapshot.storageRoot`). */
 export type RootOf = (snapshot: SnapshotEntity) => Promise<string>;
@@ -74,6 +77,41 @@ export class SnapshotReader {
       current = parent;
     }
     return chain;
+  }
+
+  /**
+   * The chain of each snapshot (as `chain`), for many at once: two queries whatever their number
+   * and length, where `chain` asks once per parent.
+   */
+  async chains(snapshots: SnapshotEntity[]): Promise<Map<string, SnapshotEntity[]>> {
+    const byId = new Map(snapshots.map((s) => [s.id, s]));
+    const missing = snapshots.filter((s) => s.parentId && !byId.has(s.parentId)).map((s) => s.id);
+    if (missing.length > 0) {
+      const ancestors = await this.dataSource.query<{ id: string }[]>(
+        `WITH RECURSIVE up(id, parent_id) AS (
+           SELECT id, parent_id FROM snapshots WHERE id = ANY($1::uuid[])
+           UNION
+           SELECT s.id, s.parent_id FROM snapshots s JOIN up ON s.id = up.parent_id
+         ) SELECT id FROM up`,
+        [missing],
+      );
+      const ids = ancestors.map((a) => a.id).filter((id) => !byId.has(id));
+      if (ids.length > 0)
+        for (const found of await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(ids) }))
+          byId.set(found.id, found);
+    }
+    const chains = new Map<string, SnapshotEntity[]>();
+    for (const snapshot of snapshots) {
+      const chain = [snapshot];
+      for (let current = snapshot; current.parentId;) {
+        const parent = byId.get(current.parentId);
+        if (!parent) throw snapshotParentGone(current.id, current.parentId);
+        chain.unshift(parent);
+        current = parent;
+      }
+      chains.set(snapshot.id, chain);
+    }
+    return chains;
   }
 
   /** Writes an artifact, decoded (decrypted, decompressed), to a local file. */
@@ -138,8 +176,19 @@ export class SnapshotReader {
     ];
     for (const o of storedLfsObjects(manifest))
       keys.push({ key: lfsKey(snapshot.organizationId, snapshot.repositoryId!, o.oid, { keyId }) });
-    for (const { key, sha256 } of keys)
-      yield { key, info: await store.stat(key), open: () => store.open(key), ...(sha256 ? { sha256 } : {}) };
+    // Several stats in flight (an object store answers each after a round trip), yielded in order.
+    const stat = (i: number) => {
+      const info = store.stat(keys[i].key);
+      info.catch(() => undefined); // awaited in its turn
+      return info;
+    };
+    const ahead = keys.slice(0, STATS_AHEAD).map((_, i) => stat(i));
+    for (let i = 0; i < keys.length; i++) {
+      const info = await ahead[i];
+      if (i + STATS_AHEAD < keys.length) ahead.push(stat(i + STATS_AHEAD));
+      const { key, sha256 } = keys[i];
+      yield { key, info, open: () => store.open(key), ...(sha256 ? { sha256 } : {}) };
+    }
   }
 
   /** Any key of the snapshot's storage root, as stored. */
