@@ -135,20 +135,21 @@ export async function s3Bench(ctx: S3BenchContext): Promise<void> {
     log(`raw clone, FULL backup to S3, FULL backup to local storage, alternating ×${rounds} …`);
 
     const raws: number[] = [];
-    const s3Passes: (Pass & { peakRss: number })[] = [];
-    const localPasses: (Pass & { peakRss: number })[] = [];
+    const s3Passes: (Pass & { peakRss: number; s3ServerCpuS: number })[] = [];
+    const localPasses: (Pass & { peakRss: number; s3ServerCpuS: number })[] = [];
     const cpuLine = (c: ReturnType<typeof machineCpuSince>) =>
       `machine busy ${c.busyS.toFixed(0)} s / idle ${c.idleS.toFixed(0)} s`;
     const measured = async (storage: Record<string, unknown>, label: string) => {
       await ctx.setStorage(storage);
       const cpu = machineCpu();
+      const s3CpuBefore = s3.cpuSeconds();
       rss.mark();
       const pass = await ctx.fullBackup(label);
-      const result = { ...pass, peakRss: rss.window() };
+      const result = { ...pass, peakRss: rss.window(), s3ServerCpuS: s3.cpuSeconds() - s3CpuBefore };
       if (pass.status !== 'SUCCEEDED')
         log(`  ! ${label}: ${pass.status} (${pass.items.succeeded}/${pass.items.total})`);
       log(
-        `    ${label}: ${secs(pass.wallMs)} ${pass.status}, ${mib(pass.bytesWritten)}, peak RSS ${mib(result.peakRss)}; CPU ${pass.cpu.labkeeperS.toFixed(1)} s Labkeeper, ${pass.cpu.postgresS.toFixed(1)} s PostgreSQL; ${cpuLine(machineCpuSince(cpu))}`,
+        `    ${label}: ${secs(pass.wallMs)} ${pass.status}, ${mib(pass.bytesWritten)}, peak RSS ${mib(result.peakRss)}; CPU ${pass.cpu.labkeeperS.toFixed(1)} s Labkeeper, ${pass.cpu.postgresS.toFixed(1)} s PostgreSQL, ${result.s3ServerCpuS.toFixed(1)} s S3 server; ${cpuLine(machineCpuSince(cpu))}`,
       );
       return result;
     };
@@ -196,6 +197,11 @@ export async function s3Bench(ctx: S3BenchContext): Promise<void> {
     );
     log(
       `  FULL backup to S3 vs raw clone --mirror: ${secs(s3Ms / rounds)} vs ${secs(rawMs / rounds)} = ${(s3Ms / rawMs).toFixed(2)}× (local vs raw ${(localMs / rawMs).toFixed(2)}×)`,
+    );
+    const meanOf = (passes: typeof s3Passes, f: (p: (typeof s3Passes)[number]) => number) =>
+      sum(passes.map(f)) / passes.length;
+    log(
+      `  CPU per pass (means): Labkeeper ${meanOf(s3Passes, (p) => p.cpu.labkeeperS).toFixed(1)} s to S3 vs ${meanOf(localPasses, (p) => p.cpu.labkeeperS).toFixed(1)} s to local storage; the S3 server (same cores) ${meanOf(s3Passes, (p) => p.s3ServerCpuS).toFixed(1)} s during an S3 pass`,
     );
     log(
       `  replication of the organization (${snapshots.length} snapshots, ${mib(lastS3.bytesWritten)}) to a second S3 storage: ${secs(replicationMs)}${failedAttempts ? ` (including ${failedAttempts} failed attempt(s) retried after the replicator's backoff; every other copy done after ${secs(firstAttemptsMs)})` : ''}`,
