@@ -29,7 +29,8 @@
  *   SDK's SigV4 signer hashes each request's body once more (`x-amz-content-sha256`, the sha256 of
  *   the part), which AWS S3 and MinIO check against the bytes they received (XAmzContentSHA256Mismatch):
  *   that is the transfer's integrity check, per part. Nothing else reads the bytes: no MD5/ETag of
- *   our own (a write recognises itself by its write id, below), no CRC32 of the SDK.
+ *   our own (a write recognises itself by its write id, below), no CRC32 of the SDK; only Object
+ *   Lock adds one (the checksum S3 requires there, below).
  * - **Checksums.** `requestChecksumCalculation: 'WHEN_REQUIRED'`: the SDK's default CRC32 trailers
  *   (aws-chunked encoding) are refused or stored verbatim by several S3-compatible servers; the
  *   sha256 in the manifest, checked by verification, is our end-to-end integrity check. Writes with
