@@ -78,6 +78,7 @@ import { CORPUS_VERSION, loadCorpus, type CorpusRepo } from './corpus.js';
 import { SimHost, type HostedRepo } from './sim-host.js';
 import { restoreBench } from './restore-bench.js';
 import { s3Bench } from './s3.bench.js';
+import { WorkerProcess } from './worker-process.js';
 import { cpuSecondsOf, GitTrace, machineCpu, machineCpuSince, mib, pool, run, secs, treeSize } from './measure.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -90,6 +91,8 @@ const FULL_ONLY = argv.includes('--full-only');
 const RESTORE = argv.includes('--restore');
 /** FULL backups to S3 and to local storage alternately, replication, peak RSS: s3.bench.ts. */
 const S3 = argv.includes('--s3');
+/** `--s3 --worker-process`: the worker in its own process (compiled, as `npm run worker`), the API in this one. */
+const WORKER_PROCESS = S3 && argv.includes('--worker-process');
 /**
  * Verify after backup, as the default policy does: in --full-only (the headline: `git clone` checks
  * every object it receives, so the fair comparison checks them too) and for --restore.
@@ -205,8 +208,10 @@ async function main() {
     const hosted = await sim.start(join(work, 'sim'), corpus.dir, corpus.repos);
     const repos: SeededRepo[] = corpus.repos.map((r) => ({ ...r, ...hosted.repos.find((h) => h.name === r.name)! }));
     const pat = { token: hosted.token };
+    let workerProcess: WorkerProcess | null = null;
     const setOffset = async (ms: number) => {
       offsetMs = ms;
+      workerProcess?.setOffset(ms);
       await sim.setOffset(ms);
     };
     const traceStart = async (label: string) => {
@@ -243,7 +248,7 @@ async function main() {
         await c.end();
       });
     }
-    const config = loadConfig({
+    const env: Record<string, string> = {
       PORT: String(port),
       LABKEEPER_DATA_DIR: dataDir,
       LABKEEPER_PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -256,12 +261,28 @@ async function main() {
       ...(process.env.LABKEEPER_WORKER_CONCURRENCY
         ? { LABKEEPER_WORKER_CONCURRENCY: process.env.LABKEEPER_WORKER_CONCURRENCY }
         : {}),
-    });
+    };
+    const config = loadConfig(env);
     const concurrency = config.worker.concurrency;
     mkdirSync(dataDir, { recursive: true });
     const logger = pino({ level: 'info' }, pino.destination({ dest: join(work, 'labkeeper.log'), sync: false }));
-    const app: RunningApp = await startApp({ config, logger, api: true, worker: true, clock });
+    const app: RunningApp = await startApp({ config, logger, api: true, worker: !WORKER_PROCESS, clock });
     cleanups.push(() => app.stop());
+    if (WORKER_PROCESS) {
+      // The worker joins this process's database as `npm run worker` joins `npm start`'s.
+      const { embedded } = config.database as { embedded?: { dataDir: string; port: number } };
+      const databaseUrlOfWorker =
+        databaseUrl ??
+        `postgres://postgres:${encodeURIComponent(readFileSync(`${embedded!.dataDir}.password`, 'utf8').trim())}@127.0.0.1:${embedded!.port}/labkeeper`;
+      const { EMBEDDED_POSTGRES_PORT: _unused, ...workerEnv } = env;
+      workerProcess = await WorkerProcess.spawn(
+        { ...workerEnv, DATABASE_URL: databaseUrlOfWorker },
+        join(work, 'worker.log'),
+        offsetMs,
+      );
+      const started = workerProcess;
+      cleanups.push(() => started.close());
+    }
     const gql = async <T = any>(query: string, variables?: Record<string, unknown>): Promise<T> => {
       const response = await fetch(`${app.url}/graphql`, {
         method: 'POST',
@@ -273,9 +294,17 @@ async function main() {
       return body.data!;
     };
 
-    const synced = new Promise<void>((resolve) =>
-      app.jobStore.agenda.once('complete:repositories.sync', () => resolve()),
-    );
+    // A worker in its own process completes the sync job there, out of this process's sight: the
+    // synced repositories' rows are read instead (a fallback poll, as for the run's terminal state).
+    const synced = WORKER_PROCESS
+      ? (async () => {
+          for (;;) {
+            const [{ n }] = await app.dataSource.query('SELECT count(*)::int AS n FROM repositories');
+            if (n >= corpus.repos.length) return;
+            await new Promise((r) => setTimeout(r, 250));
+          }
+        })()
+      : new Promise<void>((resolve) => app.jobStore.agenda.once('complete:repositories.sync', () => resolve()));
     const connected = await gql(
       `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`,
       {
@@ -349,6 +378,7 @@ async function main() {
       const eventsFrom = itemEvents.length;
       const jobEventsFrom = jobEvents.length;
       const cpuBefore = process.cpuUsage();
+      const workerCpuBefore = workerProcess?.cpuSeconds() ?? 0;
       const pgBefore = cpuSecondsOf(/^postgres$/);
       const started = performance.now();
       const startedEpoch = Date.now();
@@ -379,7 +409,8 @@ async function main() {
       const wallMs = elapsed(started);
       const cpuUsed = process.cpuUsage(cpuBefore);
       const cpu = {
-        labkeeperS: (cpuUsed.user + cpuUsed.system) / 1e6,
+        // This process (API, and the worker unless it has its own) plus the worker's own process.
+        labkeeperS: (cpuUsed.user + cpuUsed.system) / 1e6 + ((workerProcess?.cpuSeconds() ?? 0) - workerCpuBefore),
         postgresS: cpuSecondsOf(/^postgres$/) - pgBefore,
       };
       loopDelay.disable();
@@ -569,6 +600,7 @@ async function main() {
     if (S3) {
       await s3Bench({
         app,
+        worker: workerProcess,
         gql,
         organizationId: orgId,
         repos,

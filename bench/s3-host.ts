@@ -6,6 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface S3HostStarted {
@@ -33,6 +34,13 @@ export class S3Host {
       }),
     ])) as [S3HostStarted];
     return new S3Host(child, message);
+  }
+
+  /** CPU seconds (user + system) the S3 server's process has used: its share of the shared cores. */
+  cpuSeconds(): number {
+    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ
   }
 
   async close(): Promise<void> {

@@ -108,6 +108,23 @@ describe('S3Storage', () => {
     expect(await s3.pendingUploadParts()).toEqual([]); // the loser's parts were aborted
   });
 
+  it('refuses the second of two writers of the same bytes: a conflict is not taken for its own resent write', async () => {
+    const storage = open();
+    const bytes = randomBytes(11 * MiB);
+    const one = pausingSource(split(bytes, MiB), 6);
+    const two = pausingSource(split(bytes, MiB), 6);
+    const puts = [storage.put('race/same', one.stream), storage.put('race/same', two.stream)];
+    await Promise.all([one.paused, two.paused]); // both passed the HEAD and started uploading
+    one.resume();
+    two.resume();
+    const outcomes = await Promise.allSettled(puts);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({
+      code: 'ARTIFACT_EXISTS',
+    });
+    expect(await s3.pendingUploadParts()).toEqual([]);
+  });
+
   it('keeps storages on different prefixes of one bucket apart', async () => {
     const a = open({ prefix: 'shared/a' });
     const b = open({ prefix: 'shared/ab' });

@@ -114,6 +114,25 @@ describe('a storage on S3', () => {
     expect(r.data.testStorage.writeMs).toBeGreaterThanOrEqual(0);
   });
 
+  it('keeps one client per storage while it is not edited: using its secret is no edit', async () => {
+    const [{ secret_credential_id: credentialId }] = await t.app.dataSource.query(
+      'SELECT secret_credential_id FROM storages WHERE id = $1',
+      [storageId],
+    );
+    const credentialOf = async () =>
+      (await t.gql(`{ credentials { id updatedAt lastUsedAt } }`)).data.credentials.find(
+        (c: { id: string }) => c.id === credentialId,
+      );
+    const before = await credentialOf();
+    const first = await t.app.services.storages.backend(storageId);
+    const again = await t.app.services.storages.backend(storageId);
+    // A new client per call closed the previous one, cutting every transfer still in flight on it.
+    expect(again).toBe(first);
+    const after = await credentialOf();
+    expect(after.updatedAt).toBe(before.updatedAt);
+    expect(after.lastUsedAt).not.toBeNull();
+  });
+
   it('refuses a policy naming a storage that does not exist, naming the field', async () => {
     const r = await setPolicyStorage({ kind: 'STORAGE', storageId: '00000000-0000-4000-8000-000000000000' });
     expect(r.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });

@@ -207,11 +207,15 @@ export class CredentialService {
     ];
   }
 
-  /** Decrypts the secret for Labkeeper's own use and records the use. Never expose the result. */
+  /**
+   * Decrypts the secret for Labkeeper's own use and records the use. Never expose the result.
+   * A use is not an edit: `updatedAt` stays (TypeORM would set it on any update), so whoever keeps
+   * something built from the secret (a storage's S3 client) can tell a changed credential by it.
+   */
   async reveal(id: string): Promise<string> {
     const entity = await this.get(id);
     const secret = this.box.open(entity.secretCiphertext, context(id));
-    await this.repo.update({ id }, { lastUsedAt: this.clock.now() });
+    await this.repo.update({ id }, { lastUsedAt: this.clock.now(), updatedAt: () => 'updated_at' });
     return secret;
   }
 }

@@ -19,10 +19,18 @@
  *   writers of one key that both pass it before either commits both succeed and the later one
  *   wins. Labkeeper never races on a key by design (a snapshot id is new, a repository's backup is
  *   serialized by an advisory lock), so the fallback only loses the belt, not the braces. Servers
- *   that reject the header outright take `conditionalWrites: false`.
+ *   that reject the header outright take `conditionalWrites: false`. A commit the SDK sent again
+ *   after its response was lost meets its own object (412): the object's write id
+ *   (`x-amz-meta-labkeeper-write`, random per `put`) tells it from another writer's.
  * - **Retries.** The SDK's own retry strategy (`maxAttempts`, `retryMode: 'adaptive'`: backoff with
  *   jitter, client-side rate limiting on throttling) retries throttling, 5xx and dropped
  *   connections of each request; parts are buffers, so a part is resent whole. No loop of our own.
+ * - **One pass per byte besides ours.** `put` hashes the stream once (the artifact's sha256). The
+ *   SDK's SigV4 signer hashes each request's body once more (`x-amz-content-sha256`, the sha256 of
+ *   the part), which AWS S3 and MinIO check against the bytes they received (XAmzContentSHA256Mismatch):
+ *   that is the transfer's integrity check, per part. Nothing else reads the bytes: no MD5/ETag of
+ *   our own (a write recognises itself by its write id, below), no CRC32 of the SDK; only Object
+ *   Lock adds one (the checksum S3 requires there, below).
  * - **Checksums.** `requestChecksumCalculation: 'WHEN_REQUIRED'`: the SDK's default CRC32 trailers
  *   (aws-chunked encoding) are refused or stored verbatim by several S3-compatible servers; the
  *   sha256 in the manifest, checked by verification, is our end-to-end integrity check. Writes with
@@ -30,7 +38,7 @@
  *   they carry `x-amz-checksum-sha256` (PutObject and every UploadPart; parts are buffers, so the
  *   checksum is a plain header, not a trailer).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -48,7 +56,6 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { DomainError, validationError } from '../shared/errors.js';
 import { discardSource } from './put-source.js';
-import { StreamingETag } from './s3-etag.js';
 import { isNotFound, isPreconditionFailed, isUnnamed, s3Unavailable } from './s3-errors.js';
 import { isBelow, parseKey, parsePrefix } from './storage-key.js';
 import { artifactExists, artifactNotFound } from './storage.errors.js';
@@ -94,6 +101,14 @@ export interface S3StorageOptions {
 }
 
 const MiB = 1024 * 1024;
+/**
+ * User metadata (`x-amz-meta-labkeeper-write`) naming the write that made an object, a random id
+ * per `put`: a conditional create the SDK sent again after its response was lost is refused (412)
+ * by its own object, and this id tells that object from someone else's. Unlike the ETag (an MD5
+ * of the body on S3, not even that with SSE-KMS) it costs no pass over the bytes, and two writers
+ * of identical bytes stay two writers.
+ */
+const WRITE_ID = 'labkeeper-write';
 
 export class S3Storage implements StorageBackend {
   readonly location: string;
@@ -145,7 +160,7 @@ export class S3Storage implements StorageBackend {
       throw error;
     }
     const hash = createHash('sha256');
-    const etag = new StreamingETag(this.partSize);
+    const writeId = randomUUID();
     let size = 0;
     let sourceError: unknown = null;
     const chunks: AsyncIterable<unknown> | Iterable<unknown> = source instanceof Uint8Array ? [source] : source;
@@ -154,7 +169,6 @@ export class S3Storage implements StorageBackend {
         for await (const chunk of chunks) {
           const bytes = toBuffer(chunk);
           hash.update(bytes);
-          etag.update(bytes);
           size += bytes.length;
           yield bytes;
         }
@@ -168,6 +182,7 @@ export class S3Storage implements StorageBackend {
       client: this.client,
       params: {
         ...this.writeParams(key, options),
+        Metadata: { [WRITE_ID]: writeId },
         ...(retainUntil
           ? {
               ObjectLockMode: this.settings.objectLockMode!,
@@ -191,18 +206,18 @@ export class S3Storage implements StorageBackend {
       // eslint-disable-next-line @typescript-eslint/only-throw-error
       if (sourceError) throw sourceError;
       // Absent before the upload, there now: our own write whose response was lost and that the
-      // SDK sent again (s3-etag.ts) — or someone else's, which stays a write-once conflict.
+      // SDK sent again — or someone else's, which stays a write-once conflict.
       if (options.overwrite || !isPreconditionFailed(error)) throw s3Unavailable('write', key, error);
-      if (!(await this.holds(key, size, etag))) throw artifactExists(key);
+      if (!(await this.holds(key, size, writeId))) throw artifactExists(key);
     }
     return { size, sha256: hash.digest('hex'), ...(retainUntil ? { retainUntil } : {}) };
   }
 
-  /** Whether the object at `key` has exactly the bytes just streamed (size and ETag). */
-  private async holds(key: string, size: number, etag: StreamingETag): Promise<boolean> {
+  /** Whether the object at `key` is this very write: its write id (user metadata) and size. */
+  private async holds(key: string, size: number, writeId: string): Promise<boolean> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
-      return head.ContentLength === size && !!head.ETag && etag.candidates().includes(head.ETag);
+      return head.ContentLength === size && head.Metadata?.[WRITE_ID] === writeId;
     } catch {
       return false;
     }

@@ -1,0 +1,84 @@
+/**
+ * Parent side of worker-host.mjs: a Labkeeper worker in its own process (`--s3 --worker-process`),
+ * so the benchmark can read that process's own memory and CPU from /proc — the worker alone, not
+ * the API, the benchmark, or TypeScript compiled at load, which share the benchmark's process.
+ */
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export class WorkerProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly workerId: string,
+  ) {}
+
+  /** Builds server/dist if its sources changed (as `npm run worker` does), then starts the worker. */
+  static async spawn(env: Record<string, string>, logFile: string, offsetMs: number): Promise<WorkerProcess> {
+    execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale', 'server'], { cwd: ROOT, stdio: 'inherit' });
+    const child = fork(fileURLToPath(new URL('./worker-host.mjs', import.meta.url)), [JSON.stringify(env), logFile], {
+      execArgv: [], // no TypeScript loader: the compiled server only
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.send({ offsetMs });
+    const [message] = (await Promise.race([
+      once(child, 'message'),
+      once(child, 'exit').then(([code]) => {
+        throw new Error(`worker process exited (${String(code)})`);
+      }),
+    ])) as [{ workerId: string }];
+    return new WorkerProcess(child, message.workerId);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  setOffset(offsetMs: number): void {
+    this.child.send({ offsetMs });
+  }
+
+  /** Resident set size now, in bytes (VmRSS). */
+  rss(): number {
+    return statusKiB(this.pid, 'VmRSS') * 1024;
+  }
+
+  /** Peak resident set size since the process started or since the last `resetPeak` (VmHWM). */
+  peakRss(): number {
+    return statusKiB(this.pid, 'VmHWM') * 1024;
+  }
+
+  /** Starts a new peak window (Linux: writing 5 to clear_refs resets VmHWM); false when not allowed. */
+  resetPeak(): boolean {
+    try {
+      writeFileSync(`/proc/${this.pid}/clear_refs`, '5');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** CPU seconds (user + system) the worker process has used. */
+  cpuSeconds(): number {
+    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.send({ cmd: 'close' });
+    await exited;
+  }
+}
+
+function statusKiB(pid: number, field: string): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
+  return line ? Number(line.split(/\s+/)[1]) : 0;
+}
