@@ -349,6 +349,7 @@ describe('GitLab simulator REST API', () => {
         status: 200,
         auth: 'pat',
         at: expect.any(Number),
+        userAgent: expect.any(String), // the client's User-Agent, so a test can tell git's pushes from Labkeeper's
       });
       expect(JSON.stringify(sim.requests)).not.toContain(token);
     });
