@@ -46,6 +46,7 @@
  * hard-linked into the simulator's repositories for each run. Results: the printed table and
  * bench/results/latest.json (latest-quick.json for --quick).
  */
+import '../server/src/shared/production-mode.js'; // first: measured as the product runs (graphql-js reads NODE_ENV at load)
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import {

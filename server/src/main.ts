@@ -1,4 +1,5 @@
 /** `npm start`: the API with an in-process worker; embedded PostgreSQL unless DATABASE_URL is set. */
+import './shared/production-mode.js'; // first: libraries read NODE_ENV as they load
 import { hostname } from 'node:os';
 import { startApp } from './app.js';
 import { loadConfigOrExit } from './config/config.js';

@@ -2,6 +2,7 @@
  * `npm run worker`: a worker process on its own (no API), against the same database as the API:
  * DATABASE_URL, or — on the machine that runs `npm start` — its embedded PostgreSQL.
  */
+import './shared/production-mode.js'; // first: libraries read NODE_ENV as they load
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { startApp } from './app.js';
