@@ -10,7 +10,7 @@ export enum ApiRoleEnum {
 }
 registerEnumType(ApiRoleEnum, { name: 'ApiRole' });
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class ApiToken {
   @Field(() => ID) id!: string;
   @Field() name!: string;
@@ -27,7 +27,7 @@ export class ApiToken {
   }
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class CreatedApiToken {
   @Field(() => ApiToken) apiToken!: ApiToken;
   @Field({ description: 'The bearer token. Shown only in this response; Labkeeper keeps a hash.' }) token!: string;

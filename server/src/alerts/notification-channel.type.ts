@@ -5,7 +5,7 @@ import type { ChannelTestResult } from './notification-channel.service.js';
 import { EmailSecurity, NotificationChannelKind, SummaryCadence } from './notification-channel.inputs.js';
 import { rulesOf } from './notification-channel.validation.js';
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class AlertRules {
   @Field() runFailed!: boolean;
   @Field() runPartial!: boolean;
@@ -24,7 +24,7 @@ export class AlertRules {
   @Field({ description: "The IANA time zone of summaryHour and of the summary's days" }) summaryTimeZone!: string;
 }
 
-@ObjectType({ description: 'An EMAIL channel without its password.' })
+@ObjectType({ simpleResolvers: true, description: 'An EMAIL channel without its password.' })
 export class EmailSettings {
   @Field() host!: string;
   @Field(() => Int) port!: number;
@@ -37,6 +37,7 @@ export class EmailSettings {
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'Where alerts go. Its secret (signing secret, secret URL, SMTP password) is never returned.',
 })
 export class NotificationChannel {
@@ -71,7 +72,7 @@ export class NotificationChannel {
   }
 }
 
-@ObjectType({ description: 'What testNotificationChannel found: a test alert sent at once.' })
+@ObjectType({ simpleResolvers: true, description: 'What testNotificationChannel found: a test alert sent at once.' })
 export class NotificationChannelTest {
   @Field(() => ID) channelId!: string;
   @Field() isDelivered!: boolean;
@@ -83,7 +84,7 @@ export class NotificationChannelTest {
   }
 }
 
-@ObjectType({ description: 'One alert sent (or being sent) to one channel: the delivery log.' })
+@ObjectType({ simpleResolvers: true, description: 'One alert sent (or being sent) to one channel: the delivery log.' })
 export class AlertDelivery {
   @Field(() => ID) id!: string;
   @Field(() => ID) channelId!: string;

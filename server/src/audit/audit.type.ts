@@ -16,7 +16,7 @@ export enum AuditTransportEnum {
 }
 registerEnumType(AuditTransportEnum, { name: 'AuditTransport' });
 
-@ObjectType({ description: 'One mutation or sign-in, as the audit log recorded it.' })
+@ObjectType({ simpleResolvers: true, description: 'One mutation or sign-in, as the audit log recorded it.' })
 export class AuditEvent {
   @Field(() => ID) id!: string;
   @Field() at!: Date;

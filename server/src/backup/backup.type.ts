@@ -18,7 +18,7 @@ export enum BackupRunStatusEnum {
 }
 registerEnumType(BackupRunStatusEnum, { name: 'BackupRunStatus' });
 
-@ObjectType({ description: 'One repository within a backup run.' })
+@ObjectType({ simpleResolvers: true, description: 'One repository within a backup run.' })
 export class BackupRunItem {
   @Field(() => ID) id!: string;
   @Field(() => ID, { nullable: true, description: 'The repository; null for a group item.' }) repositoryId!:
@@ -58,7 +58,7 @@ export class BackupRunItem {
   }
 }
 
-@ObjectType({ description: 'One execution of a backup policy.' })
+@ObjectType({ simpleResolvers: true, description: 'One execution of a backup policy.' })
 export class BackupRun {
   @Field(() => ID) id!: string;
   @Field(() => ID) organizationId!: string;
@@ -79,19 +79,20 @@ export class BackupRun {
   }
 }
 
-@ObjectType({ description: 'How many records of one metadata type a snapshot holds.' })
+@ObjectType({ simpleResolvers: true, description: 'How many records of one metadata type a snapshot holds.' })
 export class MetadataCount {
   @Field({ description: 'The metadata type, e.g. issues (see metadataTypes).' }) type!: string;
   @Field(() => Int) records!: number;
 }
 
-@ObjectType({ description: "The encryption of a snapshot's artifacts." })
+@ObjectType({ simpleResolvers: true, description: "The encryption of a snapshot's artifacts." })
 export class SnapshotEncryption {
   @Field() algorithm!: string;
   @Field({ description: 'A fingerprint of the key that wrote them (not secret).' }) keyId!: string;
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'What a snapshot holds, as its manifest says: typed, so clients never read the storage format.',
 })
 export class SnapshotContents {
@@ -110,6 +111,7 @@ export class SnapshotContents {
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'One copy of a snapshot: the primary (where it was written) or a replica on another storage (3-2-1).',
 })
 export class SnapshotCopy {
@@ -130,7 +132,7 @@ export class SnapshotCopy {
   lockedUntil!: Date | null;
 }
 
-@ObjectType({ description: 'An immutable restore point of one repository.' })
+@ObjectType({ simpleResolvers: true, description: 'An immutable restore point of one repository.' })
 export class Snapshot {
   @Field(() => ID) id!: string;
   @Field(() => ID, { nullable: true, description: "The repository; null for a group's metadata snapshot." })
@@ -213,7 +215,7 @@ export class RunNowInput {
   copyType?: CopyTypeEnum;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class BackupItemProgress {
   @Field(() => ID) itemId!: string;
   @Field(() => ID, { nullable: true }) repositoryId!: string | null;
@@ -228,7 +230,7 @@ export class BackupItemProgress {
   @Field(() => String, { nullable: true }) errorMessage!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class BackupProgressEvent {
   @Field(() => ID) organizationId!: string;
   @Field(() => ID) runId!: string;
@@ -245,7 +247,7 @@ export class BackupProgressEvent {
   }
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class VerificationReport {
   @Field(() => Snapshot) snapshot!: Snapshot;
   @Field() ok!: boolean;

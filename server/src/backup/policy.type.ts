@@ -38,14 +38,14 @@ export enum CompressionEnum {
 }
 registerEnumType(CompressionEnum, { name: 'Compression' });
 
-@ObjectType('TimeOfDay')
+@ObjectType('TimeOfDay', { simpleResolvers: true })
 @InputType('TimeOfDayInput')
 export class TimeOfDayShape {
   @Field(() => Int) hour!: number;
   @Field(() => Int) minute!: number;
 }
 
-@ObjectType('CopySchedule')
+@ObjectType('CopySchedule', { simpleResolvers: true })
 @InputType('CopyScheduleInput')
 export class CopyScheduleShape {
   @Field(() => [Int], { description: '0 = Sunday … 6 = Saturday; empty = every day (unless daysOfMonth).' })
@@ -54,7 +54,7 @@ export class CopyScheduleShape {
   @Field(() => [TimeOfDayShape]) @ValidateNested({ each: true }) times!: TimeOfDayShape[];
 }
 
-@ObjectType('BackupSchedule')
+@ObjectType('BackupSchedule', { simpleResolvers: true })
 @InputType('BackupScheduleInput')
 export class BackupScheduleShape {
   @Field(() => ScheduleTypeEnum) type!: ScheduleTypeEnum;
@@ -72,14 +72,14 @@ export class BackupScheduleShape {
     number | null;
 }
 
-@ObjectType('BackupWindow')
+@ObjectType('BackupWindow', { simpleResolvers: true })
 @InputType('BackupWindowInput')
 export class BackupWindowShape {
   @Field(() => TimeOfDayShape) start!: TimeOfDayShape;
   @Field(() => TimeOfDayShape) end!: TimeOfDayShape;
 }
 
-@ObjectType('Retention')
+@ObjectType('Retention', { simpleResolvers: true })
 @InputType('RetentionInput')
 export class RetentionShape {
   @Field(() => RetentionModeEnum) mode!: RetentionModeEnum;
@@ -89,7 +89,7 @@ export class RetentionShape {
   @Field(() => Int, { nullable: true, description: 'BY_TIME' }) incrementalDays?: number | null;
 }
 
-@ObjectType('BackupInclude')
+@ObjectType('BackupInclude', { simpleResolvers: true })
 @InputType('BackupIncludeInput')
 export class IncludeShape {
   @Field() repository!: boolean;
@@ -99,14 +99,14 @@ export class IncludeShape {
   @Field(() => [String]) groupMetadata!: string[];
 }
 
-@ObjectType('BackupScope')
+@ObjectType('BackupScope', { simpleResolvers: true })
 @InputType('BackupScopeInput')
 export class ScopeShape {
   @Field({ description: 'ALL protected repositories, or SELECTED ones' }) mode!: string;
   @Field(() => [ID], { nullable: true }) repositoryIds?: string[] | null;
 }
 
-@ObjectType('BackupStorage')
+@ObjectType('BackupStorage', { simpleResolvers: true })
 @InputType('BackupStorageInput')
 export class StorageShape {
   @Field({
@@ -140,7 +140,7 @@ registerEnumType(DrillTargetKindEnum, {
     'LOCAL_BARE: git-only, into a scratch bare repository under the data dir (deleted afterwards). SCRATCH_NAMESPACE: a NEW_PROJECT restore into a group kept for drills (the drill project is deleted afterwards).',
 });
 
-@ObjectType('DrillTarget')
+@ObjectType('DrillTarget', { simpleResolvers: true })
 @InputType('DrillTargetInput')
 export class DrillTargetShape {
   @Field(() => DrillTargetKindEnum) kind!: DrillTargetKindEnum;
@@ -151,6 +151,7 @@ export class DrillTargetShape {
 }
 
 @ObjectType('DrillPolicy', {
+  simpleResolvers: true,
   description: 'Periodic restore drills of a sample of repositories; the cadence is in the policy time zone.',
 })
 @InputType('DrillPolicyInput')
@@ -167,7 +168,7 @@ export class DrillPolicyShape {
   @Field(() => DrillTargetShape) @ValidateNested() target!: DrillTargetShape;
 }
 
-@ObjectType('BackupPolicySettings')
+@ObjectType('BackupPolicySettings', { simpleResolvers: true })
 @InputType('CustomizePolicyInput')
 export class PolicySettingsShape {
   @Field(() => ScopeShape) @ValidateNested() scope!: ScopeShape;
@@ -246,7 +247,7 @@ function stripNulls<T extends object>(value: T): Partial<T> {
   return JSON.parse(JSON.stringify(value, (_k, v: unknown) => (v === null ? undefined : v))) as Partial<T>;
 }
 
-@ObjectType({ description: 'What to back up, when, how long to keep it, where and how.' })
+@ObjectType({ simpleResolvers: true, description: 'What to back up, when, how long to keep it, where and how.' })
 export class BackupPolicy {
   @Field(() => ID) id!: string;
   @Field(() => ID) organizationId!: string;

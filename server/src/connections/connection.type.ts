@@ -31,6 +31,7 @@ export enum RepoSyncScheduleKind {
 registerEnumType(RepoSyncScheduleKind, { name: 'RepoSyncScheduleKind' });
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'When the repository list is re-discovered: hours of the day in a time zone, or an interval.',
 })
 export class RepoSyncSchedule {
@@ -73,7 +74,7 @@ export class RepoSyncScheduleInput {
   }
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class GitLabUserSummary {
   @Field(() => Int) id!: number;
   @Field() username!: string;
@@ -81,7 +82,10 @@ export class GitLabUserSummary {
   @Field(() => String, { nullable: true }) webUrl!: string | null;
 }
 
-@ObjectType({ description: 'How Labkeeper authenticates to one GitLab instance. Tokens are never returned.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'How Labkeeper authenticates to one GitLab instance. Tokens are never returned.',
+})
 export class Connection {
   @Field(() => ID) id!: string;
   @Field() instanceUrl!: string;
@@ -150,7 +154,7 @@ export class Connection {
   }
 }
 
-@ObjectType({ description: 'A top-level GitLab namespace reachable through a connection.' })
+@ObjectType({ simpleResolvers: true, description: 'A top-level GitLab namespace reachable through a connection.' })
 export class GitLabNamespaceInfo {
   @Field(() => Int) id!: number;
   @Field() kind!: string;
@@ -161,14 +165,14 @@ export class GitLabNamespaceInfo {
     string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class ConnectGitLabPayload {
   @Field(() => Connection) connection!: Connection;
   @Field(() => String, { nullable: true, description: "OAuth methods: GitLab's authorize page, to open in a pop-up." })
   authorizationUrl!: string | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class ConnectionStatusEvent {
   @Field(() => ID) connectionId!: string;
   @Field(() => ConnectionStatusEnum) status!: ConnectionStatus;

@@ -9,7 +9,10 @@ export enum CredentialKindEnum {
 }
 registerEnumType(CredentialKindEnum, { name: 'CredentialKind' });
 
-@ObjectType({ description: 'A Password Manager entry. The secret itself is never returned after it is saved.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'A Password Manager entry. The secret itself is never returned after it is saved.',
+})
 export class Credential {
   @Field(() => ID) id!: string;
   @Field() name!: string;

@@ -1,6 +1,9 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 
-@ObjectType({ description: 'Storage on one day: the bytes of kept snapshots up to that day, and those added on it.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'Storage on one day: the bytes of kept snapshots up to that day, and those added on it.',
+})
 export class StoragePoint {
   @Field({ description: 'The day, YYYY-MM-DD (UTC).' }) date!: string;
   @Field(() => Float, { description: 'Bytes of kept snapshots created up to the end of that day.' })
@@ -30,7 +33,10 @@ registerEnumType(AttentionKind, {
     'RUN_FAILED / RUN_PARTIAL: the latest finished run of an organization did not succeed. REPOSITORY_STALE: a protected repository without a successful backup for 48 hours. CONNECTION_EXPIRED / CONNECTION_EXPIRING (within 14 days) / CONNECTION_ERROR. DRILL_FAILED: the latest drill of an organization. STORAGE_ERROR: a replica copy or a verification failed in the last 7 days. ANOMALY: recorded in the last 7 days.',
 });
 
-@ObjectType({ description: 'One thing that needs attention, in words, with what to do and the ids that lead to it.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'One thing that needs attention, in words, with what to do and the ids that lead to it.',
+})
 export class AttentionItem {
   @Field(() => AttentionKind) kind!: AttentionKindValue;
   @Field({ description: 'What is wrong, in words.' }) title!: string;

@@ -19,7 +19,7 @@ export enum SyncStatusEnum {
 }
 registerEnumType(SyncStatusEnum, { name: 'SyncStatus' });
 
-@ObjectType({ description: 'A GitLab project discovered in an organization.' })
+@ObjectType({ simpleResolvers: true, description: 'A GitLab project discovered in an organization.' })
 export class Repository {
   @Field(() => ID) id!: string;
   @Field(() => ID) organizationId!: string;
@@ -59,7 +59,7 @@ export class Repository {
   }
 }
 
-@ObjectType({ description: 'A GitLab group or subgroup of an organization.' })
+@ObjectType({ simpleResolvers: true, description: 'A GitLab group or subgroup of an organization.' })
 export class Group {
   @Field(() => ID) id!: string;
   @Field(() => Int) gitlabGroupId!: number;
@@ -80,7 +80,7 @@ export class Group {
 export const RepositoryConnection = ConnectionOf(Repository, 'Repository');
 export const GroupConnection = ConnectionOf(Group, 'Group');
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SyncRun {
   @Field(() => ID) id!: string;
   @Field(() => ID) organizationId!: string;
@@ -101,7 +101,7 @@ export class SyncRun {
   }
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class RepositoryCounts {
   @Field(() => Int) total!: number;
   @Field(() => Int) protected!: number;
@@ -109,7 +109,7 @@ export class RepositoryCounts {
   @Field(() => Int) deletedUpstream!: number;
 }
 
-@ObjectType({ description: 'A GitLab namespace under protection.' })
+@ObjectType({ simpleResolvers: true, description: 'A GitLab namespace under protection.' })
 export class Organization {
   @Field(() => ID) id!: string;
   @Field(() => ID) connectionId!: string;
@@ -131,7 +131,7 @@ export class Organization {
   }
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class SyncProgressEvent {
   @Field(() => ID) organizationId!: string;
   @Field(() => ID) syncRunId!: string;

@@ -21,7 +21,10 @@ export enum DrillResultStatusEnum {
 }
 registerEnumType(DrillResultStatusEnum, { name: 'DrillResultStatus' });
 
-@ObjectType({ description: 'One sampled repository of a drill: its latest snapshot restored and compared.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'One sampled repository of a drill: its latest snapshot restored and compared.',
+})
 export class DrillRepositoryResultType {
   @Field(() => ID) repositoryId!: string;
   @Field() path!: string;
@@ -46,6 +49,7 @@ export class DrillRepositoryResultType {
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'A restore drill: a sample of repositories restored into a scratch target, with what differed.',
 })
 export class DrillRun {
@@ -77,6 +81,7 @@ export class DrillRun {
 export const DrillRunConnection = ConnectionOf(DrillRun, 'DrillRun');
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'A drill was queued, started, finished a repository, or ended (refetch the drill for its results).',
 })
 export class DrillChangedEvent {

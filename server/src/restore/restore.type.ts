@@ -78,6 +78,7 @@ export class RestoreSnapshotInput {
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'The fidelity of one type of a restored snapshot (repository, wiki, lfs, or a metadata type).',
 })
 export class RestoreTypeOutcome {
@@ -89,26 +90,29 @@ export class RestoreTypeOutcome {
   @Field(() => [String]) reasons!: string[];
 }
 
-@ObjectType({ description: 'A ref a restore did not push, and why.' })
+@ObjectType({ simpleResolvers: true, description: 'A ref a restore did not push, and why.' })
 export class RestoreRefOutcome {
   @Field() ref!: string;
   @Field() reason!: string;
 }
 
-@ObjectType({ description: 'LFS objects of a restored snapshot.' })
+@ObjectType({ simpleResolvers: true, description: 'LFS objects of a restored snapshot.' })
 export class RestoreLfsCounts {
   @Field(() => Int) uploaded!: number;
   @Field(() => Int, { description: 'Already in the target.' }) present!: number;
   @Field(() => Int) failed!: number;
 }
 
-@ObjectType({ description: "A record a restore could not write, and GitLab's reason." })
+@ObjectType({ simpleResolvers: true, description: "A record a restore could not write, and GitLab's reason." })
 export class RestoreRecordFailure {
   @Field() sourceId!: string;
   @Field() reason!: string;
 }
 
-@ObjectType({ description: 'One metadata type of a NEW_PROJECT restore: created, already there, failed.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'One metadata type of a NEW_PROJECT restore: created, already there, failed.',
+})
 export class RestoreMetadataCounts {
   @Field() type!: string;
   @Field(() => Int) created!: number;
@@ -117,7 +121,10 @@ export class RestoreMetadataCounts {
   @Field(() => [RestoreRecordFailure]) failed!: RestoreRecordFailure[];
 }
 
-@ObjectType({ description: 'NEW_PROJECT and ORIGINAL: what was done to one snapshot (or, in a dry run, would be).' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'NEW_PROJECT and ORIGINAL: what was done to one snapshot (or, in a dry run, would be).',
+})
 export class RestoreSnapshotDetail {
   @Field({ description: 'NEW_PROJECT: whether the project was created by this run.' }) created!: boolean;
   @Field(() => [String], { description: 'Groups created on the target (dry run: would be), parents first.' })
@@ -155,7 +162,7 @@ export function detailOf(stored: RestoreSnapshotDetailRecord | null | undefined)
   });
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class RestoredSnapshotReport {
   @Field(() => ID) snapshotId!: string;
   @Field() path!: string;
@@ -178,7 +185,7 @@ export class RestoredSnapshotReport {
   types?: RestoreTypeOutcome[] | null;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class RestoreReportType {
   @Field(() => [RestoredSnapshotReport]) snapshots!: RestoredSnapshotReport[];
   @Field(() => Int) files!: number;
@@ -186,7 +193,7 @@ export class RestoreReportType {
   @Field(() => Int) lfsObjects!: number;
 }
 
-@ObjectType({ description: 'Replaying snapshots into a target, with progress and a result.' })
+@ObjectType({ simpleResolvers: true, description: 'Replaying snapshots into a target, with progress and a result.' })
 export class RestoreRun {
   @Field(() => ID) id!: string;
   @Field(() => ID) organizationId!: string;
@@ -212,7 +219,7 @@ export class RestoreRun {
   }
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class RestoreProgressEvent {
   @Field(() => ID) runId!: string;
   @Field(() => ID) organizationId!: string;

@@ -3,6 +3,7 @@ import type { StorageEntity } from './storage.entity.js';
 import type { StorageTestResult } from './storage.service.js';
 
 @ObjectType({
+  simpleResolvers: true,
   description:
     'An S3-compatible bucket (and prefix) a policy can store its snapshots in. The secret key is never returned.',
 })
@@ -44,7 +45,10 @@ export class Storage {
   }
 }
 
-@ObjectType({ description: 'What testStorage found: a probe object written, read, listed and deleted, with timings.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'What testStorage found: a probe object written, read, listed and deleted, with timings.',
+})
 export class StorageTest {
   @Field(() => ID, { nullable: true }) storageId!: string | null;
   @Field({ description: 'Where the probe went (never credentials)' }) location!: string;
@@ -62,13 +66,13 @@ export class StorageTest {
   }
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class StoragePayload {
   @Field(() => Storage) storage!: Storage;
   @Field(() => StorageTest, { description: 'The check the settings passed before they were saved' }) test!: StorageTest;
 }
 
-@ObjectType({ description: 'What a storage holds, as the database knows it.' })
+@ObjectType({ simpleResolvers: true, description: 'What a storage holds, as the database knows it.' })
 export class StorageUsage {
   @Field(() => Int, { description: 'Snapshots a backup wrote there (their primary copy)' }) primarySnapshots!: number;
   @Field(() => Int, { description: 'Replica copies of snapshots kept there, whatever their status' })

@@ -3,7 +3,7 @@ import type { OrganizationDiff } from './organization-diff.js';
 import type { SnapshotDiff } from './snapshot-diff.js';
 import type { SnapshotAnomalyEntity, SnapshotPinEntity } from './webhook.entity.js';
 
-@ObjectType({ description: 'A ref added, removed or moved between two snapshots.' })
+@ObjectType({ simpleResolvers: true, description: 'A ref added, removed or moved between two snapshots.' })
 export class RefChange {
   @Field() ref!: string;
   @Field(() => String, { nullable: true }) from!: string | null;
@@ -14,7 +14,10 @@ export class RefChange {
   isProtected!: boolean;
 }
 
-@ObjectType({ description: 'A metadata record added, removed or changed between two snapshots (never its values).' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'A metadata record added, removed or changed between two snapshots (never its values).',
+})
 export class MetadataRecordChange {
   @Field({ description: "The record's GitLab id (a CI/CD variable: key@scope; a protected branch or tag: name)." })
   key!: string;
@@ -24,7 +27,7 @@ export class MetadataRecordChange {
   fields!: string[];
 }
 
-@ObjectType({ description: 'What changed in one metadata type between two snapshots.' })
+@ObjectType({ simpleResolvers: true, description: 'What changed in one metadata type between two snapshots.' })
 export class MetadataTypeDiffResult {
   @Field() type!: string;
   @Field({ description: 'False when the type was not captured OK on both sides (see reason): nothing is inferred.' })
@@ -43,7 +46,10 @@ export class MetadataTypeDiffResult {
   changed!: MetadataRecordChange[];
 }
 
-@ObjectType({ description: 'What changed in a repository (or a group) between two of its snapshots.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'What changed in a repository (or a group) between two of its snapshots.',
+})
 export class SnapshotDiffResult {
   @Field(() => ID) fromSnapshotId!: string;
   @Field(() => ID) toSnapshotId!: string;
@@ -69,7 +75,10 @@ export class SnapshotDiffResult {
   }
 }
 
-@ObjectType({ description: 'A destructive change seen when a new snapshot was compared with the one before.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'A destructive change seen when a new snapshot was compared with the one before.',
+})
 export class SnapshotAnomaly {
   @Field(() => ID) id!: string;
   @Field(() => ID) organizationId!: string;
@@ -107,7 +116,7 @@ export class SnapshotAnomaly {
   }
 }
 
-@ObjectType({ description: 'A snapshot retention keeps until a person unpins it.' })
+@ObjectType({ simpleResolvers: true, description: 'A snapshot retention keeps until a person unpins it.' })
 export class SnapshotPin {
   @Field(() => ID) snapshotId!: string;
   @Field() isPinned!: boolean;
@@ -124,7 +133,10 @@ export class SnapshotPin {
   }
 }
 
-@ObjectType({ description: 'One repository or group whose snapshot changed between the two points in time.' })
+@ObjectType({
+  simpleResolvers: true,
+  description: 'One repository or group whose snapshot changed between the two points in time.',
+})
 export class OrganizationDiffEntry {
   @Field(() => ID, { nullable: true }) repositoryId!: string | null;
   @Field(() => ID, { nullable: true }) groupId!: string | null;
@@ -144,7 +156,7 @@ export class OrganizationDiffEntry {
   @Field(() => String, { nullable: true }) problem!: string | null;
 }
 
-@ObjectType({ description: 'What changed in an organization between two points in time.' })
+@ObjectType({ simpleResolvers: true, description: 'What changed in an organization between two points in time.' })
 export class OrganizationDiffResult {
   @Field(() => ID) organizationId!: string;
   @Field() from!: Date;

@@ -24,6 +24,7 @@ registerEnumType(EventHookStateEnum, {
 });
 
 @ObjectType({
+  simpleResolvers: true,
   description:
     'Event-driven backups of an organization: a group webhook makes GitLab report pushes, tags, merge requests, issues, notes, wiki pages and releases, and each touched repository is backed up (trigger EVENT) once the quiet period after its last event is over. Scheduled runs stay on as the safety net.',
 })

@@ -9,7 +9,7 @@ export enum WorkerStatusEnum {
 }
 registerEnumType(WorkerStatusEnum, { name: 'WorkerStatus' });
 
-@ObjectType({ description: 'A process that executes sync, backup and restore jobs.' })
+@ObjectType({ simpleResolvers: true, description: 'A process that executes sync, backup and restore jobs.' })
 export class Worker {
   @Field(() => ID) id!: string;
   @Field() name!: string;
@@ -35,6 +35,7 @@ export class Worker {
 }
 
 @ObjectType({
+  simpleResolvers: true,
   description: 'A worker registered, stopped, or now runs a different number of jobs (refetch `workers` for the rest).',
 })
 export class WorkerChangedEvent {
