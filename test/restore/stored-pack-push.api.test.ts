@@ -109,6 +109,10 @@ const pushers = (path: string) =>
     .filter((r) => r.method === 'POST')
     .map((r) => (r.userAgent?.startsWith('git/') ? 'git' : r.userAgent));
 
+/** The push options of every successful push into a project (GitLab acts on `ci.skip`). */
+const pushOptions = (projectId: number) =>
+  target.state.pushes.filter((p) => p.projectId === projectId).map((p) => p.options.join(' '));
+
 describe('a NEW_PROJECT restore of a verified FULL snapshot', () => {
   it('pushes the stored pack as it is, with no git push, and the new projects hold exactly the snapshot’s refs', async () => {
     target.failNext(1, { status: 503, pathPattern: /^\/restored\/app\.git\/git-receive-pack$/ });
@@ -129,6 +133,9 @@ describe('a NEW_PROJECT restore of a verified FULL snapshot', () => {
     expect(refsOf(target.repoPath(app.id))).toContainEqual(expect.stringMatching(/ refs\/tags\/v1\.0\.1$/));
     expect(refsOf(target.wikiPath(app.id))).toEqual(refsOf(source.wikiPath(appId)));
     expect(refsOf(target.repoPath(legacy.id))).toEqual(refsOf(source.repoPath(legacyId)));
+    // no pipeline is created and no CI integration is told for a restore's pushes
+    expect(pushOptions(app.id)).toEqual(['ci.skip integrations.skip_ci', 'ci.skip integrations.skip_ci']);
+    expect(pushOptions(legacy.id)).toEqual(['ci.skip integrations.skip_ci', 'ci.skip integrations.skip_ci']);
     for (const dir of [target.repoPath(app.id), target.wikiPath(app.id), target.repoPath(legacy.id)])
       sh(['fsck', '--strict', '--no-dangling', '--no-progress'], dir); // throws on anything missing or broken
   });
@@ -147,5 +154,8 @@ describe('a NEW_PROJECT restore of a verified FULL snapshot', () => {
     expect(app.default_branch).toBe('main');
     expect(refsOf(target.repoPath(app.id))).toEqual(refsOf(source.repoPath(appId)));
     sh(['fsck', '--strict', '--no-dangling', '--no-progress'], target.repoPath(app.id));
+    // git's own push carries the same options as the stored-pack push
+    expect(pushOptions(app.id).length).toBeGreaterThan(0);
+    expect(new Set(pushOptions(app.id))).toEqual(new Set(['ci.skip integrations.skip_ci']));
   });
 });

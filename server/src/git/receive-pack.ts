@@ -25,6 +25,8 @@ export interface ReceivePackOptions {
   signal?: AbortSignal;
   userAgent?: string;
   http?: GitLabHttp;
+  /** Push options (`git push -o`), sent when the server offers `push-options`; refused otherwise. */
+  pushOptions?: readonly string[];
 }
 
 export interface ReceivePackService {
@@ -93,15 +95,21 @@ export async function sendPack(
   if (!capabilities.has('report-status'))
     throw new GitError('GIT_FAILED', `${redactUrl(base)} does not offer report-status`);
   const sideBand = capabilities.has('side-band-64k');
+  const pushOptions = options.pushOptions ?? [];
+  if (pushOptions.length > 0 && !capabilities.has('push-options'))
+    throw new GitError('GIT_FAILED', `${redactUrl(base)} does not offer push options`);
   const asked = [
     'report-status',
     ...(sideBand ? ['side-band-64k'] : []),
     ...(capabilities.has('quiet') ? ['quiet'] : []),
+    ...(pushOptions.length > 0 ? ['push-options'] : []),
   ];
   const commands = updates.map(({ ref, oid }, i) =>
     pkt(`${ZERO_OID} ${oid} ${ref}${i === 0 ? `\0${asked.join(' ')} agent=${agent(options)}` : ''}\n`),
   );
-  const head = Buffer.concat([...commands, FLUSH]);
+  // gitprotocol-pack: the command list, its flush, then (with push-options) the options and a flush.
+  const optionLines = pushOptions.length > 0 ? [...pushOptions.map((o) => pkt(`${o}\n`)), FLUSH] : [];
+  const head = Buffer.concat([...commands, FLUSH, ...optionLines]);
   // The pack source's own error names the cause better than the request's (set while streaming).
   const failed: { error?: Error } = {};
   const sourceError = (): Error | undefined => failed.error;

@@ -253,6 +253,14 @@ export async function pushRestoredRefs(options: PushOptions): Promise<PushReport
 }
 
 /**
+ * Push options of every restore push: GitLab creates no CI/CD pipeline for it (`ci.skip`) and
+ * sends no push event to CI integrations such as Jenkins (`integrations.skip_ci`, GitLab 16.2+;
+ * older versions ignore options they do not know). A restore brings history back; it must not
+ * build or deploy it. (doc/user/project/push_options.md)
+ */
+export const RESTORE_PUSH_OPTIONS = ['ci.skip', 'integrations.skip_ci'] as const;
+
+/**
  * One `git push --porcelain`, atomic off: each line `<flag>\t<from>:<to>\t<summary>` tells what
  * happened to a ref. git exits 1 when some ref was rejected; that is a per-ref outcome, not an error.
  */
@@ -271,6 +279,7 @@ async function pushBatch(
     '--no-atomic',
     '--no-verify',
     '--no-follow-tags',
+    ...RESTORE_PUSH_OPTIONS.map((o) => `--push-option=${o}`),
     ...(dryRun ? ['--dry-run'] : []),
     remoteUrl,
     ...specs,

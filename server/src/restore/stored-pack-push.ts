@@ -25,7 +25,7 @@ import { redact } from '../git/git.js';
 import { discoverReceivePack, emptyPack, sendPack } from '../git/receive-pack.js';
 import { defaultGitLabHttp, withRenewal, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { DomainError } from '../shared/errors.js';
-import { gitlabReadOnlyReason, type PushReport, type Refs } from './git-restore.js';
+import { gitlabReadOnlyReason, RESTORE_PUSH_OPTIONS, type PushReport, type Refs } from './git-restore.js';
 
 export interface StoredPackPush {
   /** Opens the FULL bundle, decoded (decrypted, decompressed); called once per attempt. */
@@ -66,7 +66,12 @@ export async function pushStoredPack(options: StoredPackPush): Promise<PushRepor
     const service = await discoverReceivePack(remoteUrl, transfer);
     const caps = service.capabilities;
     const format = [...caps].find((c) => c.startsWith('object-format='));
-    if (!caps.has('report-status') || !caps.has('ofs-delta') || (format && format !== 'object-format=sha1'))
+    if (
+      !caps.has('report-status') ||
+      !caps.has('ofs-delta') ||
+      !caps.has('push-options') ||
+      (format && format !== 'object-format=sha1')
+    )
       return null;
     // Refs an earlier attempt created count as pushed; anything else upstream is not ours to create.
     const done = new Map<string, string | null>();
@@ -89,7 +94,10 @@ export async function pushStoredPack(options: StoredPackPush): Promise<PushRepor
     for (const [i, batch] of batches.entries()) {
       if (batch.length === 0) continue;
       // The stored pack goes with the first request; the next one's refs name objects it brought.
-      const answer = await sendPack(service, batch, i === 0 ? pack : emptyPack(), transfer).finally(() => {
+      const answer = await sendPack(service, batch, i === 0 ? pack : emptyPack(), {
+        ...transfer,
+        pushOptions: RESTORE_PUSH_OPTIONS,
+      }).finally(() => {
         if (i === 0) pack.destroy();
       });
       // A pack GitLab could not take (damaged in storage since its verification, or cut short)

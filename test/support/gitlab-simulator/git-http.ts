@@ -24,7 +24,7 @@ import { createGunzip } from 'node:zlib';
 import type { Request, Response } from 'express';
 import { findOAuthToken, findPat, oauthIsExpired, patIsExpired, type AuthKind } from './auth.js';
 import type { BranchProtectionLevel, ProjectRecord, UserRecord } from './model.js';
-import { initBareRepository } from './repos.js';
+import { initBareRepository, pushOptionsOf } from './repos.js';
 import type { ServerDeps } from './server.js';
 
 const GIT_PATH = /^\/(.+?)(\.wiki)?\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
@@ -146,6 +146,7 @@ export async function handleGitRequest(deps: ServerDeps, req: Request, res: Resp
     remoteUser: actor?.user.username,
     onSuccess: () => {
       if (service !== 'git-receive-pack') return;
+      state.pushes.push({ projectId: project.id, wiki: !!wiki, options: pushOptionsOf(repoDir) });
       if (wiki) {
         project.lastActivityAt = state.now();
         state.bumpRepoVersion(project.id);

@@ -4,7 +4,7 @@
  * seeding reads like plain statements in tests, and each call is a handful of short git processes.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export interface CommitAuthor {
@@ -32,6 +32,35 @@ export function initBareRepository(path: string, defaultBranch: string): void {
   // git http-backend accept pushes (it only allows them to REMOTE_USER by default).
   git(path, ['config', 'http.receivepack', 'true']);
   git(path, ['config', 'uploadpack.allowAnySHA1InWant', 'true']);
+  // Gitaly sets receive.advertisePushOptions (GitLab acts on `ci.skip`, `integrations.skip_ci`, the
+  // merge_request.* options); the post-receive hook writes a push's options where the simulator
+  // reads them once the push succeeded (pushOptionsOf).
+  git(path, ['config', 'receive.advertisePushOptions', 'true']);
+  mkdirSync(join(path, 'hooks'), { recursive: true });
+  const hook = join(path, 'hooks', 'post-receive');
+  writeFileSync(
+    hook,
+    [
+      '#!/bin/sh',
+      ': > "$GIT_DIR/sim-push-options"',
+      'i=0',
+      'while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do',
+      '  eval "printf \'%s\\n\' \"\\$GIT_PUSH_OPTION_$i\"" >> "$GIT_DIR/sim-push-options"',
+      '  i=$((i + 1))',
+      'done',
+      '',
+    ].join('\n'),
+  );
+  chmodSync(hook, 0o755);
+}
+
+/** The options of the last push into the repository at `path` (read once: the next read is []). */
+export function pushOptionsOf(path: string): string[] {
+  const file = join(path, 'sim-push-options');
+  if (!existsSync(file)) return [];
+  const options = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  rmSync(file, { force: true });
+  return options;
 }
 
 export function removeRepository(path: string): void {

@@ -61,6 +61,8 @@ export class SimulatorState {
   readonly snippets: SnippetRecord[] = [];
   readonly hooks: HookRecord[] = [];
   readonly deployKeys: DeployKeyRecord[] = [];
+  /** Every successful push, with its push options (`git push -o`), oldest first. */
+  readonly pushes: { projectId: number; wiki: boolean; options: string[] }[] = [];
   readonly variables: VariableRecord[] = [];
   readonly protectedBranches: ProtectedBranchRecord[] = [];
   readonly protectedTags: ProtectedTagRecord[] = [];
