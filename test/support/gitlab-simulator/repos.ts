@@ -45,7 +45,7 @@ export function initBareRepository(path: string, defaultBranch: string): void {
       ': > "$GIT_DIR/sim-push-options"',
       'i=0',
       'while [ "$i" -lt "${GIT_PUSH_OPTION_COUNT:-0}" ]; do',
-      '  eval "printf \'%s\\n\' \"\\$GIT_PUSH_OPTION_$i\"" >> "$GIT_DIR/sim-push-options"',
+      String.raw`  eval "printf '%s\n' \"\$GIT_PUSH_OPTION_$i\"" >> "$GIT_DIR/sim-push-options"`,
       '  i=$((i + 1))',
       'done',
       '',
