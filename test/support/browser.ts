@@ -68,6 +68,10 @@ export async function signedIn(
   });
   page.on('pageerror', (error) => console.error(`[browser] ${error.stack ?? error.message}`));
   await page.goto(`${appUrl}${path}#token=${encodeURIComponent(token)}`);
+  // The client takes the token out of the address bar and stores it in the same step, during its
+  // first render, which React may run after the load event that goto waits for: a test that goes
+  // on to another page before then arrives signed out (seen once in CI, under load).
+  await page.waitForFunction(() => !/(?:^#|&)token=/.test(location.hash));
   return { context, page };
 }
 
