@@ -1,12 +1,13 @@
 /**
  * Where users wait, against a bare baseline in the same run (a script, not a test):
  *
- *   npm run bench -- --api [--duration 10] [--connections 50]
+ *   npm run bench -- --api [--duration 10] [--connections 50] [--no-cache]
  *       autocannon (a child process) against the real server's OrganizationDetail query (an
  *       organization with a page of 50 repositories and their latest snapshot), then against a
  *       bare Apollo Server 5 answering a 50-row list of the same shape; prints req/s, p99 and
  *       the ratio. The two alternate (baseline, Labkeeper, baseline, Labkeeper) so both see the
- *       same machine load.
+ *       same machine load. Labkeeper runs with its default response cache (the same query asked
+ *       again while the database is unchanged); --no-cache computes every answer.
  *   npm run bench -- --subscribers 1000 [--events 20]
  *       1,000 graphql-ws subscribers (in a child process) of one backup run; the cause is the
  *       worker's publish (Labkeeper: pg NOTIFY → LISTEN → in-process fan-out → graphql-ws), the
@@ -59,7 +60,7 @@ interface Labkeeper {
 }
 
 /** Labkeeper with an organization of `repositories` repositories, two snapshots each. */
-async function startLabkeeper(repositories: number): Promise<Labkeeper> {
+async function startLabkeeper(repositories: number, env: Record<string, string> = {}): Promise<Labkeeper> {
   const work = await mkdtemp(join(tmpdir(), 'labkeeper-speed-'));
   chmodSync(work, 0o755); // embedded PostgreSQL runs as user postgres (when root)
   const sim = await startGitLabSimulator();
@@ -82,6 +83,7 @@ async function startLabkeeper(repositories: number): Promise<Labkeeper> {
     LABKEEPER_MASTER_KEY: randomBytes(32).toString('hex'),
     LABKEEPER_WORKER_NAME: 'bench',
     GITLAB_URL: sim.url,
+    ...env,
   });
   const logger = pino({ level: 'warn' }, pino.destination({ dest: join(work, 'labkeeper.log'), sync: false }));
   const app = await startApp({ config, logger, api: true, worker: true });
@@ -258,7 +260,10 @@ function autocannon(url: string, body: string, headers: Record<string, string>, 
 async function apiBench(argv: string[]) {
   const seconds = option(argv, '--duration', 10);
   const connections = option(argv, '--connections', 50);
-  const labkeeper = await startLabkeeper(60);
+  // --no-cache: every request computes its answer (LABKEEPER_API_CACHE_SECONDS=0), the cost of a
+  // first read or of a database that changes between requests.
+  const cached = !argv.includes('--no-cache');
+  const labkeeper = await startLabkeeper(60, cached ? {} : { LABKEEPER_API_CACHE_SECONDS: '0' });
   const bare = await startBareApollo();
   try {
     const check = await graphql(labkeeper.url, labkeeper.token, DETAIL, { id: labkeeper.organizationId });
@@ -269,7 +274,9 @@ async function apiBench(argv: string[]) {
       headers: { authorization: `Bearer ${labkeeper.token}` },
     };
     const theirs = { url: bare.url, body: JSON.stringify({ query: BARE_QUERY }), headers: {} };
-    log(`--api: ${connections} connections, ${seconds} s per pass, baseline and Labkeeper alternately (2 pairs)`);
+    log(
+      `--api: ${connections} connections, ${seconds} s per pass, baseline and Labkeeper alternately (2 pairs), response cache ${cached ? 'on (default)' : 'off (--no-cache)'}`,
+    );
     const pairs: { bare: LoadResult; labkeeper: LoadResult }[] = [];
     for (let i = 0; i < 2; i++) {
       const b = await autocannon(theirs.url, theirs.body, theirs.headers, seconds, connections);

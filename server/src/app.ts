@@ -27,6 +27,7 @@ import { mountMetrics } from './metrics/metrics.routes.js';
 import { ProcessMetrics } from './metrics/process-metrics.js';
 import { mountAuditRoutes } from './audit/audit.routes.js';
 import { bearerToken } from './graphql/context.js';
+import { databaseVersion } from './db/data-version.js';
 import { mountRestoreRoutes } from './restore/restore.routes.js';
 import { buildServices, type Services } from './services.js';
 import { systemClock, type Clock } from './shared/clock.js';
@@ -285,6 +286,11 @@ async function startApi(
     logger,
     isProduction: config.isProduction,
     authThrottle: config.authThrottle,
+    clock: parts.clock,
+    responseCache: {
+      maxAgeSeconds: config.responseCache.maxAgeSeconds,
+      dataVersion: databaseVersion(parts.dataSource),
+    },
     routes: (app) => {
       mountOAuthRoutes(app, services.oauthAttempts, config.publicUrl, log('oauth'));
       mountRestoreRoutes(

@@ -5,13 +5,16 @@ import { startTestApp, type TestApp } from '../support/app.js';
 import { connectOrganization } from '../support/connections.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aUser } from '../support/gitlab-seed.js';
+import { statementCounter } from '../support/sql-statements.js';
 
 /**
  * The cost in SQL statements of the queries the web client issues, measured on an API-only
  * process (no jobs share its database pool) against real PostgreSQL. README "API performance"
  * documents the bounds; they are fixed numbers, whatever the page size or number of organizations.
  * Authentication's own statements (the token lookup, and its last-used write at most once a
- * minute) are the same for every request and are not counted.
+ * minute) are the same for every request and are not counted. The response cache is off in the
+ * process measured: these are the costs of computing an answer (response-cache.api.test.ts shows
+ * what a repeated query costs).
  */
 const PAGE_OF_50_BOUND = 6;
 const OVERVIEW_BOUND = 5;
@@ -33,21 +36,6 @@ let api: TestApp;
 let acme: { organizationId: string; connectionId: string };
 let beta: { organizationId: string; connectionId: string };
 
-/** Counts the statements TypeORM sends (the database watch's `SELECT 1` ping and authentication aside). */
-function statementCounter(dataSource: DataSource) {
-  const seen: string[] = [];
-  const logger = dataSource.logger;
-  const original = logger.logQuery.bind(logger);
-  logger.logQuery = (query, parameters, runner) => {
-    if (query.trim() !== 'SELECT 1' && !/"api_tokens"/.test(query)) seen.push(query);
-    return original(query, parameters, runner);
-  };
-  return async <T>(act: () => Promise<T>): Promise<{ result: T; statements: string[] }> => {
-    seen.length = 0;
-    const result = await act();
-    return { result, statements: seen.splice(0) };
-  };
-}
 let measure: ReturnType<typeof statementCounter>;
 
 /** Two snapshots per repository (the newer one is "latest"), as rows a backup would leave. */
@@ -83,6 +71,7 @@ beforeAll(async () => {
     databaseUrl: seeder.databaseUrl,
     masterKey: seeder.masterKey,
     worker: false,
+    env: { LABKEEPER_API_CACHE_SECONDS: '0' },
   });
   measure = statementCounter(api.app.dataSource);
 });

@@ -10,6 +10,7 @@ import {
   Resolver,
   Root,
   Subscription,
+  UseMiddleware,
 } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import { toConnection, toPage } from '../graphql/pagination.js';
@@ -32,6 +33,7 @@ import {
 import { BackupPolicy, PolicySettingsShape } from './policy.type.js';
 import { Repository } from '../organizations/organization.type.js';
 import { METADATA_TYPES } from './policy.types.js';
+import { NotCached } from '../graphql/response-cache.js';
 
 @Resolver(() => BackupRun)
 export class BackupRunResolver {
@@ -130,6 +132,7 @@ export class SnapshotResolver {
     return Snapshot.from(await services.snapshots.get(id));
   }
 
+  @UseMiddleware(NotCached)
   @FieldResolver(() => String, {
     description:
       'manifest.json as stored (artifacts, refs, metadata counts), for inspection; contents has the typed facts.',
@@ -170,6 +173,7 @@ export class SnapshotResolver {
     return [primary, ...replicas];
   }
 
+  @UseMiddleware(NotCached)
   @FieldResolver(() => SnapshotContents, {
     description: 'What the snapshot holds (encryption, wiki, LFS objects), read from its manifest.',
   })

@@ -51,6 +51,11 @@ export interface Config {
    * after `requestTimeoutMs`.
    */
   alerts: { retryBaseMs: number; maxAttempts: number; requestTimeoutMs: number };
+  /**
+   * The API's response cache: a query asked again by the same token is answered from memory while
+   * the database is unchanged, for at most `maxAgeSeconds` (0: off). graphql/response-cache.ts.
+   */
+  responseCache: { maxAgeSeconds: number };
 }
 
 const optional = z
@@ -106,6 +111,7 @@ const EnvSchema = z.object({
   LABKEEPER_ALERT_RETRY_BASE_MS: optional.pipe(
     z.coerce.number<string | undefined>().int().min(10).max(3_600_000).default(30_000),
   ),
+  LABKEEPER_API_CACHE_SECONDS: optional.pipe(z.coerce.number<string | undefined>().int().min(0).max(60).default(2)),
   LABKEEPER_ALERT_MAX_ATTEMPTS: optional.pipe(z.coerce.number<string | undefined>().int().min(1).max(20).default(6)),
   LABKEEPER_ALERT_TIMEOUT_MS: optional.pipe(
     z.coerce.number<string | undefined>().int().min(100).max(300_000).default(15_000),
@@ -194,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
       maxAttempts: e.LABKEEPER_ALERT_MAX_ATTEMPTS,
       requestTimeoutMs: e.LABKEEPER_ALERT_TIMEOUT_MS,
     },
+    responseCache: { maxAgeSeconds: e.LABKEEPER_API_CACHE_SECONDS },
   };
 }
 

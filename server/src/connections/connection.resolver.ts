@@ -1,4 +1,4 @@
-import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import { Arg, Authorized, Ctx, ID, Mutation, Query, Resolver, Root, Subscription, UseMiddleware } from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { ConnectionStatusChanged } from './connection.events.js';
 import {
@@ -10,6 +10,7 @@ import {
   RepoSyncScheduleInput,
 } from './connection.type.js';
 import { FieldResolver } from 'type-graphql';
+import { NotCached } from '../graphql/response-cache.js';
 
 @Resolver(() => Connection)
 export class ConnectionResolver {
@@ -47,6 +48,7 @@ export class ConnectionResolver {
     return entity ? services.connections.warnings(entity) : [];
   }
 
+  @UseMiddleware(NotCached)
   @FieldResolver(() => [GitLabNamespaceInfo], {
     description: 'Top-level namespaces the GitLab user can reach (asks GitLab).',
   })

@@ -15,6 +15,11 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** Who is on the other end (address, user agent, transport), for the audit log. */
   client?: AuditClient;
+  /**
+   * Set by a resolver whose answer is not the database's (it asked GitLab, read a storage, signed a
+   * link): the HTTP response cache (response-cache.ts) keeps no copy of this operation's answer.
+   */
+  notCached?: boolean;
 }
 
 /** `@Authorized()` = any valid token; `@Authorized('BACKUP_OPERATOR')` = that role or ADMIN. */

@@ -27,6 +27,7 @@ import { bearerToken, type GraphQLContext } from './context.js';
 import { maskError } from './error-masking.js';
 import { hardeningRules, LIMITS } from './hardening.js';
 import { createLoaders } from './loaders.js';
+import { responseCachePlugin, type ResponseCacheOptions } from './response-cache.js';
 import { createWsServer } from './ws-server.js';
 import { auditOperation, auditSignIn } from './audit-recorder.js';
 
@@ -45,6 +46,8 @@ export interface HttpServerOptions {
   clock?: Clock;
   /** Failed-authentication throttle (default AUTH_THROTTLE_DEFAULTS; null: none). */
   authThrottle?: { maxFailures: number; windowMs: number } | null;
+  /** Queries answered again from memory while the database is unchanged (response-cache.ts); absent: none. */
+  responseCache?: Omit<ResponseCacheOptions, 'clock'>;
 }
 
 export interface HttpServer {
@@ -126,6 +129,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       ApolloServerPluginCacheControlDisabled(),
       drainWs,
       auditPlugin(schema),
+      ...[
+        options.responseCache && responseCachePlugin({ ...options.responseCache, clock: options.clock ?? systemClock }),
+      ].filter((plugin) => !!plugin),
     ],
     formatError: (formatted, error) => maskError(error, log, 'execution', formatted.extensions?.code),
   });

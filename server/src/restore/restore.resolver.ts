@@ -1,7 +1,20 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Authorized,
+  Ctx,
+  FieldResolver,
+  ID,
+  Mutation,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+  UseMiddleware,
+} from 'type-graphql';
 import type { GraphQLContext } from '../graphql/context.js';
 import type { RestoreProgressed } from './restore.events.js';
 import { RestoreProgressEvent, RestoreRun, RestoreSnapshotInput } from './restore.type.js';
+import { NotCached } from '../graphql/response-cache.js';
 
 @Resolver(() => RestoreRun)
 export class RestoreResolver {
@@ -21,6 +34,7 @@ export class RestoreResolver {
   }
 
   @Authorized('RESTORE_OPERATOR')
+  @UseMiddleware(NotCached)
   @FieldResolver(() => String, {
     nullable: true,
     description: 'DOWNLOAD: the signed archive link, valid for one hour.',
