@@ -112,6 +112,11 @@ export interface EpicInput {
 export type EpicChange =
   { stateEvent: 'close' | 'reopen'; description?: string } | { stateEvent?: 'close' | 'reopen'; description: string };
 
+/** What updateMilestone and updateGroupMilestone change: PUT …/milestones/:milestone_id state_event. */
+export interface MilestoneChange {
+  stateEvent: 'close' | 'activate';
+}
+
 export interface Created {
   id: number;
   iid?: number;
@@ -129,7 +134,7 @@ export interface GitLabMetadataWriter {
   createLabel(projectId: number, input: LabelInput): Promise<Created>;
   createMilestone(projectId: number, input: MilestoneInput): Promise<Created & { iid: number }>;
   /** PUT /projects/:id/milestones/:milestone_id (state_event close | activate). */
-  updateMilestone(projectId: number, milestoneId: number, change: { stateEvent: 'close' | 'activate' }): Promise<void>;
+  updateMilestone(projectId: number, milestoneId: number, change: MilestoneChange): Promise<void>;
   createIssue(projectId: number, input: IssueInput): Promise<Created & { iid: number }>;
   updateIssue(
     projectId: number,
@@ -167,11 +172,7 @@ export interface GitLabMetadataWriter {
   /** POST /groups/:id/milestones. */
   createGroupMilestone(groupId: number, input: MilestoneInput): Promise<Created & { iid: number }>;
   /** PUT /groups/:id/milestones/:milestone_id (state_event close | activate). */
-  updateGroupMilestone(
-    groupId: number,
-    milestoneId: number,
-    change: { stateEvent: 'close' | 'activate' },
-  ): Promise<void>;
+  updateGroupMilestone(groupId: number, milestoneId: number, change: MilestoneChange): Promise<void>;
   /** The group's own labels (not its ancestors' or descendants'). */
   listGroupLabels(groupId: number): Promise<MetadataRecord[]>;
   /** The group's own milestones, every state. */
@@ -295,25 +296,12 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     return { id: numberField(body, 'id') };
   }
 
-  async createMilestone(projectId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
-    const body = await this.post(
-      `projects/${projectId}/milestones`,
-      fields({
-        title: input.title,
-        description: input.description,
-        due_date: input.dueDate,
-        start_date: input.startDate,
-      }),
-    );
-    return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+  createMilestone(projectId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
+    return this.createMilestoneIn(`projects/${projectId}`, input);
   }
 
-  async updateMilestone(
-    projectId: number,
-    milestoneId: number,
-    change: { stateEvent: 'close' | 'activate' },
-  ): Promise<void> {
-    await this.put(`projects/${projectId}/milestones/${milestoneId}`, { state_event: change.stateEvent });
+  updateMilestone(projectId: number, milestoneId: number, change: MilestoneChange): Promise<void> {
+    return this.updateMilestoneIn(`projects/${projectId}`, milestoneId, change);
   }
 
   async createIssue(projectId: number, input: IssueInput): Promise<Created & { iid: number }> {
@@ -523,25 +511,12 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     return { id: numberField(body, 'id') };
   }
 
-  async createGroupMilestone(groupId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
-    const body = await this.post(
-      `groups/${groupId}/milestones`,
-      fields({
-        title: input.title,
-        description: input.description,
-        due_date: input.dueDate,
-        start_date: input.startDate,
-      }),
-    );
-    return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+  createGroupMilestone(groupId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
+    return this.createMilestoneIn(`groups/${groupId}`, input);
   }
 
-  async updateGroupMilestone(
-    groupId: number,
-    milestoneId: number,
-    change: { stateEvent: 'close' | 'activate' },
-  ): Promise<void> {
-    await this.put(`groups/${groupId}/milestones/${milestoneId}`, { state_event: change.stateEvent });
+  updateGroupMilestone(groupId: number, milestoneId: number, change: MilestoneChange): Promise<void> {
+    return this.updateMilestoneIn(`groups/${groupId}`, milestoneId, change);
   }
 
   listGroupLabels(groupId: number): Promise<MetadataRecord[]> {
@@ -662,6 +637,24 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     await this.call(() =>
       this.requester.delete(`projects/${projectId}/protected_branches/${encodeURIComponent(name)}`, {}),
     );
+  }
+
+  /** Projects and groups take milestones alike (`owner`: `projects/:id` or `groups/:id`). */
+  private async createMilestoneIn(owner: string, input: MilestoneInput): Promise<Created & { iid: number }> {
+    const body = await this.post(
+      `${owner}/milestones`,
+      fields({
+        title: input.title,
+        description: input.description,
+        due_date: input.dueDate,
+        start_date: input.startDate,
+      }),
+    );
+    return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+  }
+
+  private async updateMilestoneIn(owner: string, milestoneId: number, change: MilestoneChange): Promise<void> {
+    await this.put(`${owner}/milestones/${milestoneId}`, { state_event: change.stateEvent });
   }
 
   private async list(path: string, query: Record<string, unknown>): Promise<MetadataRecord[]> {
