@@ -112,6 +112,12 @@ export interface EpicInput {
 export type EpicChange =
   { stateEvent: 'close' | 'reopen'; description?: string } | { stateEvent?: 'close' | 'reopen'; description: string };
 
+/** What updateIssue and updateMergeRequest change. */
+export interface IssuableChange {
+  description?: string;
+  stateEvent?: 'close' | 'reopen';
+}
+
 /** What updateMilestone and updateGroupMilestone change: PUT …/milestones/:milestone_id state_event. */
 export interface MilestoneChange {
   stateEvent: 'close' | 'activate';
@@ -136,22 +142,14 @@ export interface GitLabMetadataWriter {
   /** PUT /projects/:id/milestones/:milestone_id (state_event close | activate). */
   updateMilestone(projectId: number, milestoneId: number, change: MilestoneChange): Promise<void>;
   createIssue(projectId: number, input: IssueInput): Promise<Created & { iid: number }>;
-  updateIssue(
-    projectId: number,
-    iid: number,
-    change: { description?: string; stateEvent?: 'close' | 'reopen' },
-  ): Promise<void>;
+  updateIssue(projectId: number, iid: number, change: IssuableChange): Promise<void>;
   createIssueNote(projectId: number, issueIid: number, input: NoteInput): Promise<Created>;
   /**
    * A merge request, or `{ missingBranch }` when GitLab refuses because the source or target
    * branch does not exist in the target repository (422) — nothing was created then.
    */
   createMergeRequest(projectId: number, input: MergeRequestInput): Promise<(Created & { iid: number }) | MissingBranch>;
-  updateMergeRequest(
-    projectId: number,
-    iid: number,
-    change: { description?: string; stateEvent?: 'close' | 'reopen' },
-  ): Promise<void>;
+  updateMergeRequest(projectId: number, iid: number, change: IssuableChange): Promise<void>;
   createMergeRequestNote(projectId: number, mrIid: number, input: NoteInput): Promise<Created>;
   /** Rejects with VALIDATION_FAILED (details.missingTag) when the tag does not exist in the target. */
   createRelease(projectId: number, input: ReleaseInput): Promise<{ tagName: string }>;
@@ -322,28 +320,12 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     return { id: numberField(body, 'id'), iid: numberField(body, 'iid'), ...people(body) };
   }
 
-  async updateIssue(
-    projectId: number,
-    iid: number,
-    change: { description?: string; stateEvent?: 'close' | 'reopen' },
-  ): Promise<void> {
-    await this.put(
-      `projects/${projectId}/issues/${iid}`,
-      fields({ description: change.description, state_event: change.stateEvent }),
-    );
+  updateIssue(projectId: number, iid: number, change: IssuableChange): Promise<void> {
+    return this.updateIssuable(`projects/${projectId}/issues/${iid}`, change);
   }
 
-  async createIssueNote(projectId: number, issueIid: number, input: NoteInput): Promise<Created> {
-    const body = await this.post(
-      `projects/${projectId}/issues/${issueIid}/notes`,
-      fields({
-        body: input.body,
-        internal: input.internal || undefined,
-        created_at: input.createdAt,
-      }),
-      input.sudo,
-    );
-    return { id: numberField(body, 'id') };
+  createIssueNote(projectId: number, issueIid: number, input: NoteInput): Promise<Created> {
+    return this.createNoteOn(`projects/${projectId}/issues/${issueIid}`, input);
   }
 
   async createMergeRequest(
@@ -376,28 +358,12 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     }
   }
 
-  async updateMergeRequest(
-    projectId: number,
-    iid: number,
-    change: { description?: string; stateEvent?: 'close' | 'reopen' },
-  ): Promise<void> {
-    await this.put(
-      `projects/${projectId}/merge_requests/${iid}`,
-      fields({ description: change.description, state_event: change.stateEvent }),
-    );
+  updateMergeRequest(projectId: number, iid: number, change: IssuableChange): Promise<void> {
+    return this.updateIssuable(`projects/${projectId}/merge_requests/${iid}`, change);
   }
 
-  async createMergeRequestNote(projectId: number, mrIid: number, input: NoteInput): Promise<Created> {
-    const body = await this.post(
-      `projects/${projectId}/merge_requests/${mrIid}/notes`,
-      fields({
-        body: input.body,
-        internal: input.internal || undefined,
-        created_at: input.createdAt,
-      }),
-      input.sudo,
-    );
-    return { id: numberField(body, 'id') };
+  createMergeRequestNote(projectId: number, mrIid: number, input: NoteInput): Promise<Created> {
+    return this.createNoteOn(`projects/${projectId}/merge_requests/${mrIid}`, input);
   }
 
   async createRelease(projectId: number, input: ReleaseInput): Promise<{ tagName: string }> {
@@ -637,6 +603,27 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     await this.call(() =>
       this.requester.delete(`projects/${projectId}/protected_branches/${encodeURIComponent(name)}`, {}),
     );
+  }
+
+  /**
+   * Issues and merge requests ("issuables") take updates and notes alike (`issuable`:
+   * `projects/:id/issues/:iid` or `projects/:id/merge_requests/:iid`).
+   */
+  private async updateIssuable(issuable: string, change: IssuableChange): Promise<void> {
+    await this.put(issuable, fields({ description: change.description, state_event: change.stateEvent }));
+  }
+
+  private async createNoteOn(issuable: string, input: NoteInput): Promise<Created> {
+    const body = await this.post(
+      `${issuable}/notes`,
+      fields({
+        body: input.body,
+        internal: input.internal || undefined,
+        created_at: input.createdAt,
+      }),
+      input.sudo,
+    );
+    return { id: numberField(body, 'id') };
   }
 
   /** Projects and groups take milestones alike (`owner`: `projects/:id` or `groups/:id`). */
