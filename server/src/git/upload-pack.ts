@@ -22,9 +22,9 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import { fromTransferFailure } from '../gitlab/gitlab.errors.js';
-import { withRenewal, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
+import { withRenewal, type GitAuth } from '../gitlab/gitlab-http.js';
 import { GitError, redact, type GitProgress } from './git.js';
-import { gitAgent, openSmartHttp, redactUrl, transportError } from './smart-http.js';
+import { gitAgent, openSmartHttp, redactUrl, transportError, type SmartHttpOptions } from './smart-http.js';
 
 export interface RemoteRefs {
   /** Every ref (HEAD excluded) with its object id. */
@@ -35,15 +35,9 @@ export interface RemoteRefs {
   peeled: Record<string, string>;
 }
 
-export interface UploadPackOptions {
+export interface UploadPackOptions extends SmartHttpOptions {
   /** Basic credentials; renewed once (OAuth refresh) when GitLab answers 401 and they can be. */
   auth?: GitAuth | null;
-  /** PEM of a private CA a self-managed instance's certificate is signed by (trusted besides the public roots). */
-  caCertificate?: string | null;
-  signal?: AbortSignal;
-  userAgent?: string;
-  /** The application's GitLab transport; default the shared one. */
-  http?: GitLabHttp;
 }
 
 /** Thrown when the server does not speak protocol v2; the caller falls back to the git command. */
