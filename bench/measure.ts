@@ -1,5 +1,6 @@
 /** Measuring helpers of the benchmark: sizes on disk, child processes, git trace2 summaries. */
-import { spawn } from 'node:child_process';
+import { fork, spawn, type ChildProcess, type Serializable } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -206,4 +207,59 @@ export function processCpu(pid: number | 'self' = 'self'): { ownS: number; child
     .split(' ')
     .map(Number);
   return { ownS: (f[11] + f[12]) / 100, childrenS: (f[13] + f[14]) / 100 }; // USER_HZ 100
+}
+
+/**
+ * A process of the benchmark's own (the S3 server, a worker), so that its CPU and memory are read
+ * apart from the benchmark's. It speaks over IPC: its first message says it has started, and
+ * `{ cmd: 'close' }` asks it to stop.
+ */
+export class BenchChild<Started> {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly started: Started,
+  ) {}
+
+  /**
+   * Forks `modulePath` and resolves once it has started (its first message); rejects when it exits
+   * before. `hello` is sent to it at once, before it reports. `name` names it in the error.
+   */
+  static async fork<Started>(
+    name: string,
+    modulePath: string,
+    options: { args: string[]; execArgv: string[]; hello?: Serializable },
+  ): Promise<BenchChild<Started>> {
+    const child = fork(modulePath, options.args, {
+      execArgv: options.execArgv,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    if (options.hello !== undefined) child.send(options.hello);
+    const [message] = (await Promise.race([
+      once(child, 'message'),
+      once(child, 'exit').then(([code]) => {
+        throw new Error(`${name} process exited (${String(code)})`);
+      }),
+    ])) as [Started];
+    return new BenchChild(child, message);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  send(message: Serializable): void {
+    this.child.send(message);
+  }
+
+  /** CPU seconds (user + system) the process has used: its share of the shared cores. */
+  cpuSeconds(): number {
+    return processCpu(this.pid).ownS;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.send({ cmd: 'close' });
+    await exited;
+  }
 }

@@ -4,10 +4,8 @@
  * its request handling and buffers then never count in the worker's event loop or RSS. The parent
  * starts it with `S3Host.spawn()`; this file is both the parent-side client and, when forked, the child.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { BenchChild } from './measure.js';
 
 export interface S3HostStarted {
   endpoint: string;
@@ -17,37 +15,28 @@ export interface S3HostStarted {
 
 /** Parent side. */
 export class S3Host {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly started: S3HostStarted,
-  ) {}
+  private constructor(private readonly child: BenchChild<S3HostStarted>) {}
 
   static async spawn(buckets: string[]): Promise<S3Host> {
-    const child = fork(fileURLToPath(import.meta.url), ['--child', ...buckets], {
-      execArgv: ['--import', '@swc-node/register/esm-register'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const [message] = (await Promise.race([
-      once(child, 'message'),
-      once(child, 'exit').then(([code]) => {
-        throw new Error(`S3 server process exited (${String(code)})`);
+    return new S3Host(
+      await BenchChild.fork<S3HostStarted>('S3 server', fileURLToPath(import.meta.url), {
+        args: ['--child', ...buckets],
+        execArgv: ['--import', '@swc-node/register/esm-register'],
       }),
-    ])) as [S3HostStarted];
-    return new S3Host(child, message);
+    );
+  }
+
+  get started(): S3HostStarted {
+    return this.child.started;
   }
 
   /** CPU seconds (user + system) the S3 server's process has used: its share of the shared cores. */
   cpuSeconds(): number {
-    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ
+    return this.child.cpuSeconds();
   }
 
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = once(this.child, 'exit');
-    this.child.send({ cmd: 'close' });
-    await exited;
+  close(): Promise<void> {
+    return this.child.close();
   }
 }
 

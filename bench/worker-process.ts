@@ -3,38 +3,38 @@
  * so the benchmark can read that process's own memory and CPU from /proc — the worker alone, not
  * the API, the benchmark, or TypeScript compiled at load, which share the benchmark's process.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { BenchChild } from './measure.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export class WorkerProcess {
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly workerId: string,
-  ) {}
+  private constructor(private readonly child: BenchChild<{ workerId: string }>) {}
 
   /** Builds server/dist if its sources changed (as `npm run worker` does), then starts the worker. */
   static async spawn(env: Record<string, string>, logFile: string, offsetMs: number): Promise<WorkerProcess> {
     execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale', 'server'], { cwd: ROOT, stdio: 'inherit' });
-    const child = fork(fileURLToPath(new URL('./worker-host.mjs', import.meta.url)), [JSON.stringify(env), logFile], {
-      execArgv: [], // no TypeScript loader: the compiled server only
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    child.send({ offsetMs });
-    const [message] = (await Promise.race([
-      once(child, 'message'),
-      once(child, 'exit').then(([code]) => {
-        throw new Error(`worker process exited (${String(code)})`);
-      }),
-    ])) as [{ workerId: string }];
-    return new WorkerProcess(child, message.workerId);
+    return new WorkerProcess(
+      await BenchChild.fork<{ workerId: string }>(
+        'worker',
+        fileURLToPath(new URL('./worker-host.mjs', import.meta.url)),
+        {
+          args: [JSON.stringify(env), logFile],
+          execArgv: [], // no TypeScript loader: the compiled server only
+          hello: { offsetMs },
+        },
+      ),
+    );
+  }
+
+  get workerId(): string {
+    return this.child.started.workerId;
   }
 
   get pid(): number {
-    return this.child.pid!;
+    return this.child.pid;
   }
 
   setOffset(offsetMs: number): void {
@@ -63,16 +63,11 @@ export class WorkerProcess {
 
   /** CPU seconds (user + system) the worker process has used. */
   cpuSeconds(): number {
-    const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ
+    return this.child.cpuSeconds();
   }
 
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = once(this.child, 'exit');
-    this.child.send({ cmd: 'close' });
-    await exited;
+  close(): Promise<void> {
+    return this.child.close();
   }
 }
 

@@ -51,6 +51,26 @@ const aTarget = (path: string) => {
 };
 const aToken = () => sim.createPersonalAccessToken(userId, { scopes: ['api', 'write_repository'] }).token;
 
+/**
+ * Credentials (with the CA) whose token GitLab rejects, as if revoked before its expiry, until
+ * they are renewed once to a fresh token; `renewals` lists the tokens renewal was asked for.
+ */
+const aTokenGitLabRejectsUntilRenewed = (rejected: string) => {
+  const fresh = aToken();
+  const renewals: string[] = [];
+  const auth = {
+    username: 'oauth2',
+    password: rejected,
+    caCertificate: certificates.caPem,
+    renew: async (old: string) => {
+      renewals.push(old);
+      auth.password = fresh;
+      return fresh;
+    },
+  };
+  return { auth, rejected, renewals };
+};
+
 describe('a restore push', () => {
   it('reaches a GitLab behind a private CA when the connection carries the CA certificate', async () => {
     const target = aTarget('with-ca');
@@ -81,19 +101,7 @@ describe('a restore push', () => {
 
   it('renews a token GitLab rejects once, and pushes with the new one', async () => {
     const target = aTarget('renewed');
-    const rejected = 'glpat-a-token-gitlab-no-longer-accepts';
-    const fresh = aToken();
-    const renewals: string[] = [];
-    const auth = {
-      username: 'oauth2',
-      password: rejected,
-      caCertificate: certificates.caPem,
-      renew: async (old: string) => {
-        renewals.push(old);
-        auth.password = fresh;
-        return fresh;
-      },
-    };
+    const { auth, rejected, renewals } = aTokenGitLabRejectsUntilRenewed('glpat-a-token-gitlab-no-longer-accepts');
     const before = sim.requests.length;
 
     const report = await pushRestoredRefs({
@@ -115,19 +123,9 @@ describe('a restore push', () => {
     const target = aTarget('stored-pack');
     const bundle = join(scratch, 'full.bundle');
     sh(['bundle', 'create', '-q', bundle, '--all'], source);
-    const rejected = 'glpat-yet-another-token-gitlab-no-longer-accepts';
-    const fresh = aToken();
-    const renewals: string[] = [];
-    const auth = {
-      username: 'oauth2',
-      password: rejected,
-      caCertificate: certificates.caPem,
-      renew: async (old: string) => {
-        renewals.push(old);
-        auth.password = fresh;
-        return fresh;
-      },
-    };
+    const { auth, rejected, renewals } = aTokenGitLabRejectsUntilRenewed(
+      'glpat-yet-another-token-gitlab-no-longer-accepts',
+    );
 
     const report = await pushStoredPack({
       openBundle: async () => createReadStream(bundle),
@@ -171,19 +169,9 @@ describe('a restore push', () => {
     const target = sim.createProject({ namespaceId: groupId, path: 'lfs-target', withCommit: false, lfsEnabled: true });
     const content = 'a large file behind a private CA\n';
     const oid = createHash('sha256').update(content).digest('hex');
-    const rejected = 'glpat-another-token-gitlab-no-longer-accepts';
-    const fresh = aToken();
-    const renewals: string[] = [];
-    const auth = {
-      username: 'oauth2',
-      password: rejected,
-      caCertificate: certificates.caPem,
-      renew: async (old: string) => {
-        renewals.push(old);
-        auth.password = fresh;
-        return fresh;
-      },
-    };
+    const { auth, rejected, renewals } = aTokenGitLabRejectsUntilRenewed(
+      'glpat-another-token-gitlab-no-longer-accepts',
+    );
 
     const result = await uploadLfsObjects({
       repoHttpUrl: `${sim.url}/acme/lfs-target.git`,

@@ -1,10 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
-import { connectOrganization } from '../support/connections.js';
-import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { aUser, PASSWORD } from '../support/gitlab-seed.js';
+import type { GitLabSimulator } from '../support/gitlab-simulator/index.js';
+import { aBackedUpOrganizationWithATarget, type NewProjectRestoreSetup } from '../support/new-project-restore.js';
 
 /**
  * A NEW_PROJECT restore of a verified FULL snapshot sends the snapshot's stored pack to the new
@@ -13,12 +11,9 @@ import { aUser, PASSWORD } from '../support/gitlab-seed.js';
  * the snapshot's refs, its default branch, and a repository git finds whole. A chain with an
  * incremental that brought objects is still rebuilt and pushed with git, to the same result.
  */
+let setup: NewProjectRestoreSetup;
 let source: GitLabSimulator;
 let target: GitLabSimulator;
-let t: TestApp;
-let organizationId: string;
-let targetConnectionId: string;
-let targetToken: string;
 let appId: number;
 let legacyId: number;
 
@@ -33,74 +28,25 @@ const refsOf = (dir: string) =>
     .sort();
 
 beforeAll(async () => {
-  source = await startGitLabSimulator({ rateLimit: null });
-  target = await startGitLabSimulator({ rateLimit: null });
-  const alice = aUser(source);
-  const acme = source.createGroup({ path: 'acme', name: 'ACME', ownerId: alice.id });
-  appId = source.createProject({ namespaceId: acme.id, path: 'app', name: 'App', wikiEnabled: true }).id;
-  source.createBranch(appId, { branch: 'feature' });
-  source.pushCommit(appId, { branch: 'feature', files: { 'feature.txt': 'x\n' } });
-  source.createTag(appId, { tag: 'v1.0.0' });
-  source.createTag(appId, { tag: 'v1.0.1', message: 'annotated' });
-  source.createMergeRequest(appId, {
-    title: 'Feature',
-    sourceBranch: 'feature',
-    targetBranch: 'main',
-    authorId: alice.id,
-  });
-  source.pushWikiPage(appId, { title: 'Home', content: 'Welcome' });
-  legacyId = source.createProject({
-    namespaceId: acme.id,
-    path: 'legacy',
-    name: 'Legacy',
-    defaultBranch: 'develop',
-  }).id;
-  source.createBranch(legacyId, { branch: 'main', ref: 'refs/heads/develop' });
-  source.pushCommit(legacyId, { branch: 'main', files: { 'main.txt': 'y\n' } });
-
-  aUser(target);
-  const root = target.createUser({ username: 'root', email: 'root@example.com', password: PASSWORD, isAdmin: true });
-  target.createGroup({ path: 'restored', name: 'Restored', ownerId: root.id });
-  target.createGroup({ path: 'again', name: 'Again', ownerId: root.id });
-  targetToken = target.createPersonalAccessToken(root.id, { scopes: ['api'] }).token;
-
-  t = await startTestApp({ gitlab: { url: source.url } });
-  organizationId = (await connectOrganization(t, source, { userId: alice.id, namespacePath: 'acme' })).organizationId;
-  const connected = await t.gql(
-    `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`,
-    {
-      i: { method: 'PERSONAL_ACCESS_TOKEN', instanceUrl: target.url, login: 'root', personalAccessToken: targetToken },
+  setup = await aBackedUpOrganizationWithATarget({
+    targetGroups: ['restored', 'again'],
+    beforeBackup(sim, { appId: app, aliceId }) {
+      sim.createTag(app, { tag: 'v1.0.1', message: 'annotated' });
+      sim.createMergeRequest(app, {
+        title: 'Feature',
+        sourceBranch: 'feature',
+        targetBranch: 'main',
+        authorId: aliceId,
+      });
+      sim.pushWikiPage(app, { title: 'Home', content: 'Welcome' });
     },
-  );
-  targetConnectionId = connected.data.connectGitLab.connection.id;
-  expect((await runBackup(t, organizationId)).status).toBe('SUCCEEDED');
+  });
+  ({ source, target, appId, legacyId } = setup);
 });
 
 afterAll(async () => {
-  await t?.stop();
-  await source?.close();
-  await target?.close();
+  await setup?.stop();
 });
-
-async function restoreOrganization(namespacePath: string): Promise<string> {
-  const done = nextJob(t, 'restore.run');
-  const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, {
-    i: { target: 'NEW_PROJECT', organizationId, targetConnectionId, namespacePath },
-  });
-  expect(r.errors).toBeUndefined();
-  await done;
-  const run = (
-    await t.gql(`query($id: ID!) { restoreRun(id: $id) { status errorMessage } }`, { id: r.data.restoreSnapshot.id })
-  ).data.restoreRun;
-  return `${run.status}${run.errorMessage ? `: ${run.errorMessage}` : ''}`;
-}
-
-async function project(path: string): Promise<{ id: number; default_branch: string }> {
-  const response = await fetch(`${target.url}/api/v4/projects/${encodeURIComponent(path)}`, {
-    headers: { 'private-token': targetToken },
-  });
-  return (await response.json()) as { id: number; default_branch: string };
-}
 
 /** Who sent the pushes to a repository (…/git-receive-pack POSTs): `git/…` is git's own client. */
 const pushers = (path: string) =>
@@ -116,7 +62,7 @@ const pushOptions = (projectId: number) =>
 describe('a NEW_PROJECT restore of a verified FULL snapshot', () => {
   it('pushes the stored pack as it is, with no git push, and the new projects hold exactly the snapshot’s refs', async () => {
     target.failNext(1, { status: 503, pathPattern: /^\/restored\/app\.git\/git-receive-pack$/ });
-    expect(await restoreOrganization('restored')).toBe('SUCCEEDED');
+    expect(await setup.restoreOrganization('restored')).toBe('SUCCEEDED');
 
     // app: one push (its head is main, the new project's HEAD) after the 503 was retried;
     // legacy: develop first, alone, so that it becomes the default branch, then the rest.
@@ -125,8 +71,8 @@ describe('a NEW_PROJECT restore of a verified FULL snapshot', () => {
     expect(pushers('restored/legacy')).toEqual(['labkeeper', 'labkeeper']);
     expect(pushers('restored/app.wiki')).toEqual(['labkeeper']);
 
-    const app = await project('restored/app');
-    const legacy = await project('restored/legacy');
+    const app = await setup.project('restored/app');
+    const legacy = await setup.project('restored/legacy');
     expect(app.default_branch).toBe('main');
     expect(legacy.default_branch).toBe('develop');
     expect(refsOf(target.repoPath(app.id))).toEqual(refsOf(source.repoPath(appId)));
@@ -143,14 +89,16 @@ describe('a NEW_PROJECT restore of a verified FULL snapshot', () => {
   it('rebuilds and pushes with git a chain whose incremental brought objects, and still pushes from storage one whose later snapshots brought none', async () => {
     source.pushCommit(appId, { branch: 'main', files: { 'later.txt': 'z\n' } });
     source.advanceTime(60 * 60_000);
-    expect((await runBackup(t, organizationId)).status).toBe('SUCCEEDED');
-    expect(await restoreOrganization('again')).toBe('SUCCEEDED');
+    expect((await runBackup(setup.t, setup.organizationId)).status).toBe('SUCCEEDED');
+    expect(await setup.restoreOrganization('again')).toBe('SUCCEEDED');
 
     expect(pushers('again/app')).toEqual(['git']); // FULL + INCREMENTAL: materialised, then git push
     // unchanged: its second snapshot has no bundle, so the FULL's pack still holds every object
     expect(pushers('again/legacy')).toEqual(['labkeeper', 'labkeeper']);
-    expect(refsOf(target.repoPath((await project('again/legacy')).id))).toEqual(refsOf(source.repoPath(legacyId)));
-    const app = await project('again/app');
+    expect(refsOf(target.repoPath((await setup.project('again/legacy')).id))).toEqual(
+      refsOf(source.repoPath(legacyId)),
+    );
+    const app = await setup.project('again/app');
     expect(app.default_branch).toBe('main');
     expect(refsOf(target.repoPath(app.id))).toEqual(refsOf(source.repoPath(appId)));
     sh(['fsck', '--strict', '--no-dangling', '--no-progress'], target.repoPath(app.id));

@@ -11,6 +11,7 @@ import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { AuditEventEntity, type AuditResult, type AuditTransport } from './audit-event.entity.js';
 import { redactArguments } from './audit-redact.js';
+import { findPage, type PageRequest } from '../shared/page.js';
 
 export interface AuditRecord {
   tokenId: string | null;
@@ -70,14 +71,8 @@ export class AuditService {
   }
 
   /** Newest first. */
-  async list(filter: AuditFilter, page: { offset: number; limit: number }) {
-    const [items, total] = await this.repo.findAndCount({
-      where: this.where(filter),
-      order: { at: 'DESC', id: 'DESC' },
-      skip: page.offset,
-      take: page.limit,
-    });
-    return { items, total };
+  list(filter: AuditFilter, page: PageRequest) {
+    return findPage(this.repo, { where: this.where(filter), order: { at: 'DESC', id: 'DESC' } }, page);
   }
 
   /** Every matching event, oldest first, one JSON object per line. */

@@ -35,6 +35,7 @@ import { markProvablyUnchanged, refreshRepositories, type RunFactsDeps } from '.
 import { windowEndsAt as windowEndsAt_ } from './backup-window.js';
 import { ItemRunner } from './backup-item.runner.js';
 import type { RepositoryBackup } from './repository-backup.js';
+import { findPage, type PageRequest } from '../shared/page.js';
 
 export interface RunFilter {
   organizationId?: string | null;
@@ -108,18 +109,12 @@ export class BackupRunService {
     return run;
   }
 
-  async list(filter: RunFilter, page: { offset: number; limit: number }) {
+  list(filter: RunFilter, page: PageRequest) {
     const where = {
       ...(filter.organizationId ? { organizationId: filter.organizationId } : {}),
       ...(filter.status ? { status: filter.status } : {}),
     };
-    const [items, total] = await this.runs.findAndCount({
-      where,
-      order: { createdAt: 'DESC', id: 'DESC' },
-      skip: page.offset,
-      take: page.limit,
-    });
-    return { items, total };
+    return findPage(this.runs, { where, order: { createdAt: 'DESC', id: 'DESC' } }, page);
   }
 
   itemsOf(runId: string): Promise<BackupRunItemEntity[]> {

@@ -16,6 +16,7 @@ import { BackupRunEntity } from './backup.entity.js';
 import { MANIFEST_FILE, parseManifest } from '../snapshot/manifest.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
 import type { SnapshotReplicator } from '../snapshot/snapshot-replicator.js';
+import { findPage, type PageRequest } from '../shared/page.js';
 
 const SWEEP_AFTER_MS = 60 * 60 * 1000;
 
@@ -97,19 +98,13 @@ export class SnapshotService {
     }
   }
 
-  async list(filter: SnapshotFilter, page: { offset: number; limit: number }) {
+  list(filter: SnapshotFilter, page: PageRequest) {
     const where: FindOptionsWhere<SnapshotEntity> = {};
     if (filter.organizationId) where.organizationId = filter.organizationId;
     if (filter.repositoryId) where.repositoryId = filter.repositoryId;
     if (filter.groupId) where.groupId = filter.groupId;
     if (filter.before) where.createdAt = LessThanOrEqual(filter.before);
-    const [items, total] = await this.repo.findAndCount({
-      where,
-      order: { createdAt: 'DESC', id: 'DESC' },
-      skip: page.offset,
-      take: page.limit,
-    });
-    return { items, total };
+    return findPage(this.repo, { where, order: { createdAt: 'DESC', id: 'DESC' } }, page);
   }
 
   /** The snapshots with these ids that still exist (any order). */

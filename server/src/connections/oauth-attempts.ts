@@ -16,7 +16,13 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { IsNull, type DataSource } from 'typeorm';
 import type { SecretBox } from '../credentials/secret-box.js';
-import type { GitLabClientFactory, GitLabOAuthClient } from '../gitlab/gitlab.port.js';
+import type {
+  GitLabClientFactory,
+  GitLabOAuthClient,
+  GitLabUser,
+  OAuthApp,
+  OAuthTokens,
+} from '../gitlab/gitlab.port.js';
 import { createPkcePair, randomState } from '../gitlab/oauth.client.js';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
@@ -131,16 +137,7 @@ export class OAuthAttempts {
 
     try {
       const app = await this.sessions.appFor(connection);
-      const verifier = this.box.open(attempt.codeVerifierCiphertext, `oauth-attempt:${attempt.id}`);
-      const tokens = await this.oauth.exchangeCode(app, { code: params.code!, codeVerifier: verifier });
-      const user = await this.gitlab
-        .create({
-          instanceUrl: connection.instanceUrl,
-          token: tokens.accessToken,
-          tokenType: 'oauth',
-          caCertificate: connection.caCertificate,
-        })
-        .currentUser();
+      const { tokens, user } = await this.exchangeCode(connection, attempt, app, params.code!);
       this.sessions.applyTokens(connection, tokens);
       if (tokens.scopes.length === 0) connection.scopes = attempt.scopes;
       Object.assign(connection, {
@@ -168,16 +165,7 @@ export class OAuthAttempts {
   ): Promise<CallbackOutcome> {
     const app = await this.sessions.appFor(connection);
     try {
-      const verifier = this.box.open(attempt.codeVerifierCiphertext, `oauth-attempt:${attempt.id}`);
-      const tokens = await this.oauth.exchangeCode(app, { code, codeVerifier: verifier });
-      const user = await this.gitlab
-        .create({
-          instanceUrl: connection.instanceUrl,
-          token: tokens.accessToken,
-          tokenType: 'oauth',
-          caCertificate: connection.caCertificate,
-        })
-        .currentUser();
+      const { tokens, user } = await this.exchangeCode(connection, attempt, app, code);
       if (user.id !== connection.gitlabUserId) {
         await this.oauth.revoke(app, tokens.accessToken).catch(() => undefined);
         return this.fail(
@@ -202,6 +190,26 @@ export class OAuthAttempts {
       this.logger.warn({ connectionId: connection.id, err: error }, 'OAuth write authorization failed');
       return this.fail(connection, `GitLab did not complete the write authorization: ${reason}`);
     }
+  }
+
+  /** The callback's code exchanged with the attempt's PKCE verifier, and the GitLab user the tokens belong to. */
+  private async exchangeCode(
+    connection: ConnectionEntity,
+    attempt: OAuthAttemptEntity,
+    app: OAuthApp,
+    code: string,
+  ): Promise<{ tokens: OAuthTokens; user: GitLabUser }> {
+    const verifier = this.box.open(attempt.codeVerifierCiphertext, `oauth-attempt:${attempt.id}`);
+    const tokens = await this.oauth.exchangeCode(app, { code, codeVerifier: verifier });
+    const user = await this.gitlab
+      .create({
+        instanceUrl: connection.instanceUrl,
+        token: tokens.accessToken,
+        tokenType: 'oauth',
+        caCertificate: connection.caCertificate,
+      })
+      .currentUser();
+    return { tokens, user };
   }
 
   async revokeTokens(connection: ConnectionEntity): Promise<void> {

@@ -6,25 +6,19 @@
  * a FULL snapshot's stored pack without building a repository and re-packing it (restore/
  * stored-pack-push.ts). Only ref creations are sent (the old value all zeros).
  *
- * HTTP goes through the one GitLab transport as upload-pack.ts does: the connection's private CA,
- * credentials in the Authorization header only (never in a URL), errors mapped through
- * gitlab.errors.ts (a 429 keeps Retry-After for the caller's retry). Renewal on 401 and retries are
- * the caller's: a pack body is a stream, so a new attempt opens it again.
+ * HTTP goes through the one GitLab transport by the request upload-pack.ts makes too (smart-http.ts):
+ * the connection's private CA, credentials in the Authorization header only (never in a URL),
+ * errors mapped through gitlab.errors.ts (a 429 keeps Retry-After for the caller's retry). Renewal
+ * on 401 and retries are the caller's: a pack body is a stream, so a new attempt opens it again.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { transferCanceled } from '../gitlab/gitlab.errors.js';
-import { basicAuthorization, defaultGitLabHttp, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { GitError, redact } from './git.js';
-import { expectOk, FLUSH, pkt, PktReader, redactUrl, transportError, truncated } from './upload-pack.js';
+import { gitAgent, openSmartHttp, redactUrl, type SmartHttpOptions } from './smart-http.js';
+import { expectOk, FLUSH, pkt, PktReader, truncated } from './upload-pack.js';
 
-export interface ReceivePackOptions {
-  auth?: GitAuth | null;
-  caCertificate?: string | null;
-  signal?: AbortSignal;
-  userAgent?: string;
-  http?: GitLabHttp;
+export interface ReceivePackOptions extends SmartHttpOptions {
   /** Push options (`git push -o`), sent when the server offers `push-options`; refused otherwise. */
   pushOptions?: readonly string[];
 }
@@ -45,11 +39,16 @@ export interface ReceivePackReport {
 }
 
 const ZERO_OID = '0'.repeat(40);
+/** What every request of this client shares (smart-http.ts adds credentials and the transport). */
+const RECEIVE_PACK = { service: 'git-receive-pack', operation: 'git push' } as const;
 
 /** GET info/refs?service=git-receive-pack: the repository's refs and the server's capabilities. */
 export async function discoverReceivePack(url: string, options: ReceivePackOptions = {}): Promise<ReceivePackService> {
   const base = url.replace(/\/+$/, '');
-  const response = await send('GET', `${base}/info/refs?service=git-receive-pack`, undefined, options, url);
+  const response = await openSmartHttp(
+    { ...RECEIVE_PACK, method: 'GET', target: `${base}/info/refs?service=git-receive-pack`, originalUrl: url },
+    options,
+  );
   await expectOk(response, base, 'info/refs');
   const reader = new PktReader(response, base);
   const service: ReceivePackService = { url: base, refs: {}, capabilities: new Set() };
@@ -105,7 +104,7 @@ export async function sendPack(
     ...(pushOptions.length > 0 ? ['push-options'] : []),
   ];
   const commands = updates.map(({ ref, oid }, i) =>
-    pkt(`${ZERO_OID} ${oid} ${ref}${i === 0 ? `\0${asked.join(' ')} agent=${agent(options)}` : ''}\n`),
+    pkt(`${ZERO_OID} ${oid} ${ref}${i === 0 ? `\0${asked.join(' ')} agent=${gitAgent(options)}` : ''}\n`),
   );
   // gitprotocol-pack: the command list, its flush, then (with push-options) the options and a flush.
   const optionLines = pushOptions.length > 0 ? [...pushOptions.map((o) => pkt(`${o}\n`)), FLUSH] : [];
@@ -126,7 +125,10 @@ export async function sendPack(
       })();
   let response: IncomingMessage;
   try {
-    response = await send('POST', `${base}/git-receive-pack`, body, options, base);
+    response = await openSmartHttp(
+      { ...RECEIVE_PACK, method: 'POST', target: `${base}/git-receive-pack`, originalUrl: base, body },
+      options,
+    );
   } catch (error) {
     throw sourceError() ?? (error as Error);
   }
@@ -203,41 +205,4 @@ async function* demultiplex(reader: PktReader, base: string): AsyncGenerator<str
       inner = inner.subarray(length);
     }
   }
-}
-
-async function send(
-  method: 'GET' | 'POST',
-  target: string,
-  body: Buffer | AsyncIterable<Buffer> | undefined,
-  options: ReceivePackOptions,
-  originalUrl: string,
-): Promise<IncomingMessage> {
-  const url = new URL(target);
-  const original = new URL(originalUrl);
-  const sameHost = original.host === url.host && !(original.protocol === 'https:' && url.protocol !== 'https:');
-  const headers: Record<string, string> = {
-    'User-Agent': agent(options),
-    Accept: method === 'GET' ? '*/*' : 'application/x-git-receive-pack-result',
-    ...(body ? { 'Content-Type': 'application/x-git-receive-pack-request' } : {}),
-  };
-  if (options.auth && sameHost) headers.Authorization = basicAuthorization(options.auth);
-  const http = options.http ?? defaultGitLabHttp();
-  if (options.signal?.aborted) throw transferCanceled('git push');
-  try {
-    return await http.transport(options.caCertificate).open({
-      method,
-      url,
-      headers,
-      body: body === undefined || Buffer.isBuffer(body) ? body : Readable.from(body, { objectMode: false }),
-      signal: options.signal,
-      idleTimeoutMs: http.idleTimeoutMs,
-    });
-  } catch (error) {
-    if (options.signal?.aborted) throw transferCanceled('git push');
-    throw transportError(error, target, options.signal);
-  }
-}
-
-function agent(options: ReceivePackOptions): string {
-  return options.userAgent ?? 'labkeeper';
 }

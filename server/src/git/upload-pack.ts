@@ -12,25 +12,19 @@
  * instead of being stored. Objects themselves are checked by verification (`verifySnapshot`,
  * verify-after-backup and restore drills), which indexes the bundle chain with git.
  *
- * HTTP goes through the one GitLab transport (gitlab/gitlab-http.ts): the connection's private CA
- * is trusted, failures map through gitlab.errors.ts (a 429 keeps GitLab's Retry-After for the
- * caller's retry, which uses the same policy), and a 401 renews an OAuth token once. Credentials
- * travel in the Authorization header only (never in URLs); error messages carry the HTTP status
- * and GitLab's text, never the header.
+ * HTTP goes through the one GitLab transport (gitlab/gitlab-http.ts) by the request receive-pack.ts
+ * makes too (smart-http.ts): the connection's private CA is trusted, failures map through
+ * gitlab.errors.ts (a 429 keeps GitLab's Retry-After for the caller's retry, which uses the same
+ * policy), and a 401 renews an OAuth token once. Credentials travel in the Authorization header
+ * only (never in URLs); error messages carry the HTTP status and GitLab's text, never the header.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { fromTransferFailure, toGitLabError, transferCanceled } from '../gitlab/gitlab.errors.js';
-import {
-  basicAuthorization,
-  defaultGitLabHttp,
-  withRenewal,
-  type GitAuth,
-  type GitLabHttp,
-} from '../gitlab/gitlab-http.js';
-import { redactSecrets } from '../gitlab/redact.js';
+import { fromTransferFailure } from '../gitlab/gitlab.errors.js';
+import { withRenewal, type GitAuth } from '../gitlab/gitlab-http.js';
 import { GitError, redact, type GitProgress } from './git.js';
+import { gitAgent, openSmartHttp, redactUrl, transportError, type SmartHttpOptions } from './smart-http.js';
 
 export interface RemoteRefs {
   /** Every ref (HEAD excluded) with its object id. */
@@ -41,15 +35,9 @@ export interface RemoteRefs {
   peeled: Record<string, string>;
 }
 
-export interface UploadPackOptions {
+export interface UploadPackOptions extends SmartHttpOptions {
   /** Basic credentials; renewed once (OAuth refresh) when GitLab answers 401 and they can be. */
   auth?: GitAuth | null;
-  /** PEM of a private CA a self-managed instance's certificate is signed by (trusted besides the public roots). */
-  caCertificate?: string | null;
-  signal?: AbortSignal;
-  userAgent?: string;
-  /** The application's GitLab transport; default the shared one. */
-  http?: GitLabHttp;
 }
 
 /** Thrown when the server does not speak protocol v2; the caller falls back to the git command. */
@@ -87,7 +75,7 @@ export async function lsRefs(target: string | UploadPackService, options: Upload
   const { url, base } = await serviceOf(target, options);
   const body = Buffer.concat([
     pkt('command=ls-refs\n'),
-    pkt(`agent=${agent(options)}\n`),
+    pkt(`agent=${gitAgent(options)}\n`),
     DELIM,
     pkt('symrefs\n'),
     pkt('peel\n'),
@@ -147,7 +135,7 @@ export async function fetchPack(
   const { url, base } = await serviceOf(target, options);
   const lines = [
     pkt('command=fetch\n'),
-    pkt(`agent=${agent(options)}\n`),
+    pkt(`agent=${gitAgent(options)}\n`),
     DELIM,
     pkt('ofs-delta\n'),
     pkt('no-progress\n'),
@@ -285,11 +273,21 @@ async function receivePack(
 
 // ---- HTTP --------------------------------------------------------------------------------------
 
+/** What every request of this client shares (smart-http.ts adds credentials and the transport). */
+const UPLOAD_PACK_V2 = {
+  service: 'git-upload-pack',
+  headers: { 'Git-Protocol': 'version=2' },
+  operation: 'git transfer',
+} as const;
+
 /** GET info/refs with `Git-Protocol: version=2`: follows redirects (like git's http.followRedirects=initial) and checks that v2 is offered. */
 async function discover(url: string, options: UploadPackOptions): Promise<string> {
   let base = url.replace(/\/+$/, '');
   for (let hop = 0; ; hop++) {
-    const response = await send('GET', `${base}/info/refs?service=git-upload-pack`, null, options, url);
+    const response = await openSmartHttp(
+      { ...UPLOAD_PACK_V2, method: 'GET', target: `${base}/info/refs?service=git-upload-pack`, originalUrl: url },
+      options,
+    );
     const location = response.headers.location;
     if (
       response.statusCode &&
@@ -330,45 +328,13 @@ async function discover(url: string, options: UploadPackOptions): Promise<string
 
 function post(base: string, body: Buffer, options: UploadPackOptions, url: string): Promise<IncomingMessage> {
   return withRenewal(options.auth, async () => {
-    const response = await send('POST', `${base}/git-upload-pack`, body, options, url);
+    const response = await openSmartHttp(
+      { ...UPLOAD_PACK_V2, method: 'POST', target: `${base}/git-upload-pack`, originalUrl: url, body },
+      options,
+    );
     await expectOk(response, base, 'git-upload-pack');
     return response;
   });
-}
-
-async function send(
-  method: 'GET' | 'POST',
-  target: string,
-  body: Buffer | null,
-  options: UploadPackOptions,
-  originalUrl: string,
-): Promise<IncomingMessage> {
-  const url = new URL(target);
-  // Credentials go where they were meant for only: a redirect to another host, or from https
-  // to http, drops them.
-  const original = new URL(originalUrl);
-  const sameHost = original.host === url.host && !(original.protocol === 'https:' && url.protocol !== 'https:');
-  const headers: Record<string, string> = {
-    'Git-Protocol': 'version=2',
-    'User-Agent': agent(options),
-    Accept: method === 'GET' ? '*/*' : 'application/x-git-upload-pack-result',
-    ...(body ? { 'Content-Type': 'application/x-git-upload-pack-request' } : {}),
-  };
-  if (options.auth && sameHost) headers.Authorization = basicAuthorization(options.auth);
-  const http = options.http ?? defaultGitLabHttp();
-  if (options.signal?.aborted) throw transferCanceled('git transfer');
-  try {
-    return await http.transport(options.caCertificate).open({
-      method,
-      url,
-      headers,
-      body: body ?? undefined,
-      signal: options.signal,
-      idleTimeoutMs: http.idleTimeoutMs,
-    });
-  } catch (error) {
-    throw transportError(error, target, options.signal);
-  }
 }
 
 export async function expectOk(response: IncomingMessage, base: string, what: string): Promise<void> {
@@ -402,43 +368,10 @@ async function readSome(response: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').slice(0, 300).replace(/\s+/g, ' ').trim();
 }
 
-/** A failure without an answer: canceled, or the network / TLS error mapped like the API's (a certificate is not retried). */
-export function transportError(error: unknown, target: string, signal?: AbortSignal): Error {
-  if (signal?.aborted) return transferCanceled('git transfer');
-  const mapped = toGitLabError(error, { operation: `git transfer from ${redactUrl(target)}` });
-  if (mapped.details?.tlsError) return mapped;
-  const code = (error as NodeJS.ErrnoException).code ?? '';
-  return new GitError(
-    'GITLAB_UNAVAILABLE',
-    `git transfer from ${redactUrl(target)} failed: ${code || (error as Error).message} (Connection reset or refused)`,
-    {
-      retryable: mapped.retryable || mapped.code === 'GITLAB_BAD_RESPONSE',
-      details: mapped.details,
-    },
-  );
-}
-
 export function truncated(base: string, where: string): GitError {
   return new GitError('GITLAB_UNAVAILABLE', `git transfer from ${redactUrl(base)} ended early ${where} (early EOF)`, {
     retryable: true,
   });
-}
-
-/** A URL for messages: no credentials, no query. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    u.search = '';
-    return u.toString();
-  } catch {
-    return redactSecrets(url);
-  }
-}
-
-function agent(options: UploadPackOptions): string {
-  return options.userAgent ?? 'labkeeper';
 }
 
 // ---- pkt-line ----------------------------------------------------------------------------------

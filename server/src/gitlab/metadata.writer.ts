@@ -112,6 +112,17 @@ export interface EpicInput {
 export type EpicChange =
   { stateEvent: 'close' | 'reopen'; description?: string } | { stateEvent?: 'close' | 'reopen'; description: string };
 
+/** What updateIssue and updateMergeRequest change. */
+export interface IssuableChange {
+  description?: string;
+  stateEvent?: 'close' | 'reopen';
+}
+
+/** What updateMilestone and updateGroupMilestone change: PUT …/milestones/:milestone_id state_event. */
+export interface MilestoneChange {
+  stateEvent: 'close' | 'activate';
+}
+
 export interface Created {
   id: number;
   iid?: number;
@@ -129,24 +140,16 @@ export interface GitLabMetadataWriter {
   createLabel(projectId: number, input: LabelInput): Promise<Created>;
   createMilestone(projectId: number, input: MilestoneInput): Promise<Created & { iid: number }>;
   /** PUT /projects/:id/milestones/:milestone_id (state_event close | activate). */
-  updateMilestone(projectId: number, milestoneId: number, change: { stateEvent: 'close' | 'activate' }): Promise<void>;
+  updateMilestone(projectId: number, milestoneId: number, change: MilestoneChange): Promise<void>;
   createIssue(projectId: number, input: IssueInput): Promise<Created & { iid: number }>;
-  updateIssue(
-    projectId: number,
-    iid: number,
-    change: { description?: string; stateEvent?: 'close' | 'reopen' },
-  ): Promise<void>;
+  updateIssue(projectId: number, iid: number, change: IssuableChange): Promise<void>;
   createIssueNote(projectId: number, issueIid: number, input: NoteInput): Promise<Created>;
   /**
    * A merge request, or `{ missingBranch }` when GitLab refuses because the source or target
    * branch does not exist in the target repository (422) — nothing was created then.
    */
   createMergeRequest(projectId: number, input: MergeRequestInput): Promise<(Created & { iid: number }) | MissingBranch>;
-  updateMergeRequest(
-    projectId: number,
-    iid: number,
-    change: { description?: string; stateEvent?: 'close' | 'reopen' },
-  ): Promise<void>;
+  updateMergeRequest(projectId: number, iid: number, change: IssuableChange): Promise<void>;
   createMergeRequestNote(projectId: number, mrIid: number, input: NoteInput): Promise<Created>;
   /** Rejects with VALIDATION_FAILED (details.missingTag) when the tag does not exist in the target. */
   createRelease(projectId: number, input: ReleaseInput): Promise<{ tagName: string }>;
@@ -167,11 +170,7 @@ export interface GitLabMetadataWriter {
   /** POST /groups/:id/milestones. */
   createGroupMilestone(groupId: number, input: MilestoneInput): Promise<Created & { iid: number }>;
   /** PUT /groups/:id/milestones/:milestone_id (state_event close | activate). */
-  updateGroupMilestone(
-    groupId: number,
-    milestoneId: number,
-    change: { stateEvent: 'close' | 'activate' },
-  ): Promise<void>;
+  updateGroupMilestone(groupId: number, milestoneId: number, change: MilestoneChange): Promise<void>;
   /** The group's own labels (not its ancestors' or descendants'). */
   listGroupLabels(groupId: number): Promise<MetadataRecord[]>;
   /** The group's own milestones, every state. */
@@ -295,25 +294,12 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     return { id: numberField(body, 'id') };
   }
 
-  async createMilestone(projectId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
-    const body = await this.post(
-      `projects/${projectId}/milestones`,
-      fields({
-        title: input.title,
-        description: input.description,
-        due_date: input.dueDate,
-        start_date: input.startDate,
-      }),
-    );
-    return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+  createMilestone(projectId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
+    return this.createMilestoneIn(`projects/${projectId}`, input);
   }
 
-  async updateMilestone(
-    projectId: number,
-    milestoneId: number,
-    change: { stateEvent: 'close' | 'activate' },
-  ): Promise<void> {
-    await this.put(`projects/${projectId}/milestones/${milestoneId}`, { state_event: change.stateEvent });
+  updateMilestone(projectId: number, milestoneId: number, change: MilestoneChange): Promise<void> {
+    return this.updateMilestoneIn(`projects/${projectId}`, milestoneId, change);
   }
 
   async createIssue(projectId: number, input: IssueInput): Promise<Created & { iid: number }> {
@@ -334,28 +320,12 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     return { id: numberField(body, 'id'), iid: numberField(body, 'iid'), ...people(body) };
   }
 
-  async updateIssue(
-    projectId: number,
-    iid: number,
-    change: { description?: string; stateEvent?: 'close' | 'reopen' },
-  ): Promise<void> {
-    await this.put(
-      `projects/${projectId}/issues/${iid}`,
-      fields({ description: change.description, state_event: change.stateEvent }),
-    );
+  updateIssue(projectId: number, iid: number, change: IssuableChange): Promise<void> {
+    return this.updateIssuable(`projects/${projectId}/issues/${iid}`, change);
   }
 
-  async createIssueNote(projectId: number, issueIid: number, input: NoteInput): Promise<Created> {
-    const body = await this.post(
-      `projects/${projectId}/issues/${issueIid}/notes`,
-      fields({
-        body: input.body,
-        internal: input.internal || undefined,
-        created_at: input.createdAt,
-      }),
-      input.sudo,
-    );
-    return { id: numberField(body, 'id') };
+  createIssueNote(projectId: number, issueIid: number, input: NoteInput): Promise<Created> {
+    return this.createNoteOn(`projects/${projectId}/issues/${issueIid}`, input);
   }
 
   async createMergeRequest(
@@ -388,28 +358,12 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     }
   }
 
-  async updateMergeRequest(
-    projectId: number,
-    iid: number,
-    change: { description?: string; stateEvent?: 'close' | 'reopen' },
-  ): Promise<void> {
-    await this.put(
-      `projects/${projectId}/merge_requests/${iid}`,
-      fields({ description: change.description, state_event: change.stateEvent }),
-    );
+  updateMergeRequest(projectId: number, iid: number, change: IssuableChange): Promise<void> {
+    return this.updateIssuable(`projects/${projectId}/merge_requests/${iid}`, change);
   }
 
-  async createMergeRequestNote(projectId: number, mrIid: number, input: NoteInput): Promise<Created> {
-    const body = await this.post(
-      `projects/${projectId}/merge_requests/${mrIid}/notes`,
-      fields({
-        body: input.body,
-        internal: input.internal || undefined,
-        created_at: input.createdAt,
-      }),
-      input.sudo,
-    );
-    return { id: numberField(body, 'id') };
+  createMergeRequestNote(projectId: number, mrIid: number, input: NoteInput): Promise<Created> {
+    return this.createNoteOn(`projects/${projectId}/merge_requests/${mrIid}`, input);
   }
 
   async createRelease(projectId: number, input: ReleaseInput): Promise<{ tagName: string }> {
@@ -523,25 +477,12 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     return { id: numberField(body, 'id') };
   }
 
-  async createGroupMilestone(groupId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
-    const body = await this.post(
-      `groups/${groupId}/milestones`,
-      fields({
-        title: input.title,
-        description: input.description,
-        due_date: input.dueDate,
-        start_date: input.startDate,
-      }),
-    );
-    return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+  createGroupMilestone(groupId: number, input: MilestoneInput): Promise<Created & { iid: number }> {
+    return this.createMilestoneIn(`groups/${groupId}`, input);
   }
 
-  async updateGroupMilestone(
-    groupId: number,
-    milestoneId: number,
-    change: { stateEvent: 'close' | 'activate' },
-  ): Promise<void> {
-    await this.put(`groups/${groupId}/milestones/${milestoneId}`, { state_event: change.stateEvent });
+  updateGroupMilestone(groupId: number, milestoneId: number, change: MilestoneChange): Promise<void> {
+    return this.updateMilestoneIn(`groups/${groupId}`, milestoneId, change);
   }
 
   listGroupLabels(groupId: number): Promise<MetadataRecord[]> {
@@ -662,6 +603,45 @@ class GitbeakerMetadataWriter implements GitLabMetadataWriter {
     await this.call(() =>
       this.requester.delete(`projects/${projectId}/protected_branches/${encodeURIComponent(name)}`, {}),
     );
+  }
+
+  /**
+   * Issues and merge requests ("issuables") take updates and notes alike (`issuable`:
+   * `projects/:id/issues/:iid` or `projects/:id/merge_requests/:iid`).
+   */
+  private async updateIssuable(issuable: string, change: IssuableChange): Promise<void> {
+    await this.put(issuable, fields({ description: change.description, state_event: change.stateEvent }));
+  }
+
+  private async createNoteOn(issuable: string, input: NoteInput): Promise<Created> {
+    const body = await this.post(
+      `${issuable}/notes`,
+      fields({
+        body: input.body,
+        internal: input.internal || undefined,
+        created_at: input.createdAt,
+      }),
+      input.sudo,
+    );
+    return { id: numberField(body, 'id') };
+  }
+
+  /** Projects and groups take milestones alike (`owner`: `projects/:id` or `groups/:id`). */
+  private async createMilestoneIn(owner: string, input: MilestoneInput): Promise<Created & { iid: number }> {
+    const body = await this.post(
+      `${owner}/milestones`,
+      fields({
+        title: input.title,
+        description: input.description,
+        due_date: input.dueDate,
+        start_date: input.startDate,
+      }),
+    );
+    return { id: numberField(body, 'id'), iid: numberField(body, 'iid') };
+  }
+
+  private async updateMilestoneIn(owner: string, milestoneId: number, change: MilestoneChange): Promise<void> {
+    await this.put(`${owner}/milestones/${milestoneId}`, { state_event: change.stateEvent });
   }
 
   private async list(path: string, query: Record<string, unknown>): Promise<MetadataRecord[]> {

@@ -24,6 +24,7 @@ import type { Logger } from '../shared/logger.js';
 import { GroupEntity, OrganizationEntity, RepositoryEntity } from './organization.entity.js';
 import { alreadyProtected, organizationNotFound } from './organization.errors.js';
 import { nextSyncAt, validateSchedule } from './sync-schedule.js';
+import { findPage, type PageRequest } from '../shared/page.js';
 
 export interface ProtectInput {
   connectionId: string;
@@ -162,28 +163,16 @@ export class OrganizationService {
     return organization;
   }
 
-  async repositories(organizationId: string, filter: RepositoryFilter, page: { offset: number; limit: number }) {
+  repositories(organizationId: string, filter: RepositoryFilter, page: PageRequest) {
     const where: FindOptionsWhere<RepositoryEntity> = { organizationId };
     if (filter.isProtected != null) where.isProtected = filter.isProtected;
     if (!filter.includeDeletedUpstream) where.deletedUpstreamAt = IsNull();
     if (filter.search) where.pathWithNamespace = ILike(`%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
-    const [items, total] = await this.repos.findAndCount({
-      where,
-      order: { pathWithNamespace: 'ASC', id: 'ASC' },
-      skip: page.offset,
-      take: page.limit,
-    });
-    return { items, total };
+    return findPage(this.repos, { where, order: { pathWithNamespace: 'ASC', id: 'ASC' } }, page);
   }
 
-  async groupsOf(organizationId: string, page: { offset: number; limit: number }) {
-    const [items, total] = await this.groups.findAndCount({
-      where: { organizationId },
-      order: { fullPath: 'ASC', id: 'ASC' },
-      skip: page.offset,
-      take: page.limit,
-    });
-    return { items, total };
+  groupsOf(organizationId: string, page: PageRequest) {
+    return findPage(this.groups, { where: { organizationId }, order: { fullPath: 'ASC', id: 'ASC' } }, page);
   }
 
   async repositoryCounts(organizationId: string) {

@@ -42,6 +42,7 @@ import { requireWriteScopes, restoreToNewProject, type NewProjectDeps } from './
 import { RestoreMappingEntity } from './restore-mapping.entity.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { SnapshotChecker } from '../snapshot/snapshot-checker.js';
+import { findPage, type PageOf, type PageRequest } from '../shared/page.js';
 
 /** The drill settings a manual drill uses when the policy has none. */
 const FALLBACK_DRILL: DrillPolicy = defaultPolicy().drill!;
@@ -100,17 +101,8 @@ export class DrillService {
   }
 
   /** Drills of an organization, newest first. */
-  async list(
-    organizationId: string,
-    page: { offset: number; limit: number },
-  ): Promise<{ items: DrillRunEntity[]; total: number }> {
-    const [items, total] = await this.runs.findAndCount({
-      where: { organizationId },
-      order: { createdAt: 'DESC', id: 'DESC' },
-      skip: page.offset,
-      take: page.limit,
-    });
-    return { items, total };
+  list(organizationId: string, page: PageRequest): Promise<PageOf<DrillRunEntity>> {
+    return findPage(this.runs, { where: { organizationId }, order: { createdAt: 'DESC', id: 'DESC' } }, page);
   }
 
   /** The organization's latest drill (queued, running or finished), or null. */

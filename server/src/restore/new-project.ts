@@ -91,6 +91,11 @@ export interface NewProjectOutcome {
   stepsMs?: Record<string, number>;
 }
 
+/** An outcome with nothing created, pushed or written yet (each restore fills in its own). */
+export function emptyOutcome(projectPath: string, webUrl: string | null = null): NewProjectOutcome {
+  return { projectPath, metadata: null, webUrl, created: false, git: null, wiki: null, lfs: null, problems: [] };
+}
+
 export interface NewProjectDeps {
   sessions: GitLabSessions;
   connections: ConnectionService;
@@ -141,17 +146,7 @@ export async function restoreToNewProject(
   const wanted = target.projectPath?.trim()
     ? `${target.namespacePath.replace(/^\/+|\/+$/g, '')}/${target.projectPath.trim()}`
     : targetPathOf(manifest.repository.pathWithNamespace, manifest.organization.fullPath, target.namespacePath);
-  const outcome: NewProjectOutcome = {
-    projectPath: wanted,
-    metadata: null,
-    webUrl: null,
-    created: false,
-    git: null,
-    wiki: null,
-    lfs: null,
-    problems: [],
-    groupsCreated: [],
-  };
+  const outcome: NewProjectOutcome = { ...emptyOutcome(wanted), groupsCreated: [] };
   const placements = deps.mappingsFor(`${connection.id}:projects`);
   const writer = deps.writers.create(await deps.sessions.access(connection.id, { write: true }));
   steps.mark('prepare');

@@ -12,7 +12,7 @@
 import { gitAuthOf } from '../gitlab/gitlab-http.js';
 import { lsRemoteIfExists, pushRestoredRefs, type PushMode } from './git-restore.js';
 import { readRepositoryChain, remoteUrlOf, replayRepositories, uploadLfsInto } from './project-replay.js';
-import { requireWriteScopes, type NewProjectDeps, type NewProjectOutcome } from './new-project.js';
+import { emptyOutcome, requireWriteScopes, type NewProjectDeps, type NewProjectOutcome } from './new-project.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 
 export type OriginalMode = 'PREFIX' | 'MISSING_ONLY' | 'OVERWRITE';
@@ -51,16 +51,7 @@ export async function restoreToOriginal(
     { write: true },
   );
   const prefix = target.prefix?.trim() || `restored/${manifest.createdAt.slice(0, 16).replace(/[:T]/g, '-')}`;
-  const outcome: NewProjectOutcome = {
-    projectPath: project.pathWithNamespace,
-    metadata: null,
-    webUrl: project.webUrl,
-    created: false,
-    git: null,
-    wiki: null,
-    lfs: null,
-    problems: [],
-  };
+  const outcome = emptyOutcome(project.pathWithNamespace, project.webUrl);
   const access = await deps.sessions.access(connection.id, { write: true });
   const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
 

@@ -24,6 +24,7 @@ import { RestoreRunEntity, type RestoreReport } from './restore.entity.js';
 import type { RestoreProgressed } from './restore.events.js';
 import { tarStream, type TarEntry } from './tar.js';
 import {
+  emptyOutcome,
   restoreToNewProject,
   type NewProjectDeps,
   type NewProjectOutcome,
@@ -127,16 +128,7 @@ function reasonOf(error: unknown): string {
 
 /** Target ORIGINAL and a group snapshot: nothing is written (coverage.ts); the report lists its types. */
 function groupLeftInPlace(fullPath: string): NewProjectOutcome {
-  return {
-    projectPath: fullPath,
-    metadata: null,
-    webUrl: null,
-    created: false,
-    git: null,
-    wiki: null,
-    lfs: null,
-    problems: [],
-  };
+  return emptyOutcome(fullPath);
 }
 
 export interface RestoreServiceDeps {

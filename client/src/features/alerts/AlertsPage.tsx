@@ -14,6 +14,7 @@ import {
   TestNotificationChannelDocument,
   type NotificationChannelFieldsFragment,
 } from '../../graphql/generated/graphql';
+import { ConfirmDialog } from '../../ui/ConfirmDialog';
 import { Dialog } from '../../ui/Dialog';
 import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
 import { ChannelForm, kindLabel } from './ChannelForm';
@@ -197,35 +198,27 @@ function DeleteChannelDialog({
   onDeleted: (name: string) => void;
 }) {
   const [result, remove] = useMutation(DeleteNotificationChannelDocument);
-  const [refusal, setRefusal] = useState<string | null>(null);
-  const close = () => (setRefusal(null), onClose());
   return (
-    <Dialog title="Delete channel?" open={channel !== null} onClose={close}>
-      {channel ? (
-        <>
-          <p>
-            Delete <strong>{channel.name}</strong>? It will not be told about anything any more.
-          </p>
-          {refusal ? <ErrorNotice message={`Not deleted: ${refusal}`} /> : null}
-          <div className="row">
-            <button
-              type="button"
-              className="button-danger"
-              disabled={result.fetching}
-              onClick={async () => {
-                const done = await remove({ id: channel.id });
-                if (done.data?.deleteNotificationChannel) onDeleted(channel.name);
-                else setRefusal(problemOf(done.error).message);
-              }}
-            >
-              {result.fetching ? 'Deleting…' : 'Delete channel'}
-            </button>
-            <button type="button" onClick={close}>
-              Cancel
-            </button>
-          </div>
-        </>
-      ) : null}
-    </Dialog>
+    <ConfirmDialog
+      title="Delete channel?"
+      subject={channel}
+      onClose={onClose}
+      action="Delete channel"
+      busyAction="Deleting…"
+      busy={result.fetching}
+      refusedAs="Not deleted"
+      confirm={async (channel) => {
+        const done = await remove({ id: channel.id });
+        if (!done.data?.deleteNotificationChannel) return problemOf(done.error).message;
+        onDeleted(channel.name);
+        return null;
+      }}
+    >
+      {(channel) => (
+        <p>
+          Delete <strong>{channel.name}</strong>? It will not be told about anything any more.
+        </p>
+      )}
+    </ConfirmDialog>
   );
 }

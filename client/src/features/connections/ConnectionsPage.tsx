@@ -18,7 +18,7 @@ import {
 } from '../../graphql/generated/graphql';
 import { PopupBlockedHint, type PendingAuthorization } from '../devops/ConnectOAuth';
 import { inAuthorizationPopup } from '../devops/oauth-popup';
-import { Dialog } from '../../ui/Dialog';
+import { ConfirmDialog } from '../../ui/ConfirmDialog';
 import { formatDateTime, formatRelative } from '../../ui/format';
 import { Empty, ErrorNotice, Loading, Notice } from '../../ui/States';
 import { StatusBadge } from '../../ui/StatusBadge';
@@ -268,36 +268,27 @@ function DisconnectDialog({
   onDone: () => void;
 }) {
   const [result, disconnect] = useMutation(DisconnectDocument);
-  const [error, setError] = useState<string | null>(null);
-  const close = () => (setError(null), onClose());
   return (
-    <Dialog title="Disconnect?" open={connection !== null} onClose={close}>
-      {connection ? (
-        <>
-          <p>
-            Disconnect <strong>{who(connection)}</strong> on {connection.instanceUrl}? Syncs and backups through it
-            stop; OAuth tokens are revoked where GitLab allows. Existing snapshots are kept.
-          </p>
-          {error ? <ErrorNotice message={error} /> : null}
-          <div className="row">
-            <button
-              type="button"
-              className="button-danger"
-              disabled={result.fetching}
-              onClick={async () => {
-                const done = await disconnect({ id: connection.id });
-                if (done.data?.disconnect) onDone();
-                else setError(problemOf(done.error).message);
-              }}
-            >
-              {result.fetching ? 'Disconnecting…' : 'Disconnect'}
-            </button>
-            <button type="button" onClick={close}>
-              Cancel
-            </button>
-          </div>
-        </>
-      ) : null}
-    </Dialog>
+    <ConfirmDialog
+      title="Disconnect?"
+      subject={connection}
+      onClose={onClose}
+      action="Disconnect"
+      busyAction="Disconnecting…"
+      busy={result.fetching}
+      confirm={async (connection) => {
+        const done = await disconnect({ id: connection.id });
+        if (!done.data?.disconnect) return problemOf(done.error).message;
+        onDone();
+        return null;
+      }}
+    >
+      {(connection) => (
+        <p>
+          Disconnect <strong>{who(connection)}</strong> on {connection.instanceUrl}? Syncs and backups through it stop;
+          OAuth tokens are revoked where GitLab allows. Existing snapshots are kept.
+        </p>
+      )}
+    </ConfirmDialog>
   );
 }

@@ -12,6 +12,7 @@ import {
   RotateCredentialDocument,
   type CredentialFieldsFragment,
 } from '../../graphql/generated/graphql';
+import { ConfirmDialog } from '../../ui/ConfirmDialog';
 import { Dialog } from '../../ui/Dialog';
 import { Field } from '../../ui/Field';
 import { formatDateTime } from '../../ui/format';
@@ -226,38 +227,28 @@ function DeleteCredentialDialog({
   onDeleted: (name: string) => void;
 }) {
   const [result, remove] = useMutation(DeleteCredentialDocument);
-  const [refusal, setRefusal] = useState<string | null>(null);
-  const close = () => (setRefusal(null), onClose());
   return (
-    <Dialog title="Delete credential?" open={credential !== null} onClose={close}>
-      {credential ? (
-        <>
-          <p>
-            Delete <strong>{credential.name}</strong> from the Password Manager? Labkeeper will no longer be able to use
-            this secret.
-          </p>
-          {refusal ? <ErrorNotice message={`Not deleted: ${refusal}`} /> : null}
-          <div className="row">
-            <button
-              type="button"
-              className="button-danger"
-              disabled={result.fetching}
-              onClick={async () => {
-                const done = await remove({ id: credential.id });
-                if (done.data?.deleteCredential) {
-                  setRefusal(null);
-                  onDeleted(credential.name);
-                } else setRefusal(problemOf(done.error).message);
-              }}
-            >
-              {result.fetching ? 'Deleting…' : 'Delete'}
-            </button>
-            <button type="button" onClick={close}>
-              Cancel
-            </button>
-          </div>
-        </>
-      ) : null}
-    </Dialog>
+    <ConfirmDialog
+      title="Delete credential?"
+      subject={credential}
+      onClose={onClose}
+      action="Delete"
+      busyAction="Deleting…"
+      busy={result.fetching}
+      refusedAs="Not deleted"
+      confirm={async (credential) => {
+        const done = await remove({ id: credential.id });
+        if (!done.data?.deleteCredential) return problemOf(done.error).message;
+        onDeleted(credential.name);
+        return null;
+      }}
+    >
+      {(credential) => (
+        <p>
+          Delete <strong>{credential.name}</strong> from the Password Manager? Labkeeper will no longer be able to use
+          this secret.
+        </p>
+      )}
+    </ConfirmDialog>
   );
 }

@@ -14,6 +14,7 @@ import {
   type ApiRole,
   type ApiTokenFieldsFragment,
 } from '../../graphql/generated/graphql';
+import { ConfirmDialog } from '../../ui/ConfirmDialog';
 import { Dialog } from '../../ui/Dialog';
 import { Field } from '../../ui/Field';
 import { formatDateTime, formatRelative } from '../../ui/format';
@@ -268,11 +269,23 @@ function RevokeDialog({
   onRevoked: (name: string) => void;
 }) {
   const [result, revoke] = useMutation(RevokeApiTokenDocument);
-  const [refusal, setRefusal] = useState<string | null>(null);
-  const close = () => (setRefusal(null), onClose());
   return (
-    <Dialog title="Revoke token?" open={token !== null} onClose={close}>
-      {token ? (
+    <ConfirmDialog
+      title="Revoke token?"
+      subject={token}
+      onClose={onClose}
+      action="Revoke token"
+      busyAction="Revoking…"
+      busy={result.fetching}
+      refusedAs="Not revoked"
+      confirm={async (token) => {
+        const done = await revoke({ id: token.id });
+        if (!done.data?.revokeApiToken) return problemOf(done.error).message;
+        onRevoked(token.name);
+        return null;
+      }}
+    >
+      {(token) => (
         <>
           <p>
             Revoke <strong>{token.name}</strong>? Anything that uses it is refused from now on. This cannot be undone.
@@ -280,28 +293,8 @@ function RevokeDialog({
           {isCurrent ? (
             <Notice kind="warning">You are signed in with this token: you will be signed out.</Notice>
           ) : null}
-          {refusal ? <ErrorNotice message={`Not revoked: ${refusal}`} /> : null}
-          <div className="row">
-            <button
-              type="button"
-              className="button-danger"
-              disabled={result.fetching}
-              onClick={async () => {
-                const done = await revoke({ id: token.id });
-                if (done.data?.revokeApiToken) {
-                  setRefusal(null);
-                  onRevoked(token.name);
-                } else setRefusal(problemOf(done.error).message);
-              }}
-            >
-              {result.fetching ? 'Revoking…' : 'Revoke token'}
-            </button>
-            <button type="button" onClick={close}>
-              Cancel
-            </button>
-          </div>
         </>
-      ) : null}
-    </Dialog>
+      )}
+    </ConfirmDialog>
   );
 }
