@@ -215,15 +215,22 @@ async function receivePack(response: IncomingMessage, base: string, options: Fet
   /** Pack data from side band 1; progress (2) is ignored, an error (3) fails the transfer. */
   const data = async function* (): AsyncGenerator<Buffer> {
     for (;;) {
-      const line = await reader.next();
-      if (line === null) throw truncated(base, `after ${received} bytes of the pack`);
-      if (line === 'flush') return;
-      if (line === 'delim' || line === 'end') continue;
+      // A packet's payload as it lies in the received chunks (no copy to join a packet that
+      // spans two of them: that was a copy of nearly every byte, and garbage to collect).
+      const pieces = await reader.nextPieces();
+      if (pieces === null) throw truncated(base, `after ${received} bytes of the pack`);
+      if (pieces === 'flush') return;
+      if (pieces === 'delim' || pieces === 'end' || pieces.length === 0) continue;
+      const band = pieces[0][0];
+      if (band === 1) {
+        if (pieces[0].length > 1) yield pieces[0].subarray(1);
+        for (let i = 1; i < pieces.length; i++) yield pieces[i];
+        continue;
+      }
+      const line = Buffer.concat(pieces);
       if (line.subarray(0, 4).toString('latin1') === 'ERR ')
         throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(4).toString('utf8').trim())}`);
-      const band = line[0];
-      if (band === 1) yield line.subarray(1);
-      else if (band === 3)
+      if (band === 3)
         throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(1).toString('utf8').trim())}`);
     }
   };
@@ -489,6 +496,39 @@ export class PktReader {
     }
     if (!(await this.fill(length))) throw truncated(this.base, 'inside a pkt-line');
     return this.take(length).subarray(4);
+  }
+
+  /**
+   * As `next`, but a data line's payload as the parts of the received chunks it lies in
+   * (non-empty Buffers, none for an empty line; never copied).
+   */
+  async nextPieces(): Promise<Buffer[] | 'flush' | 'delim' | 'end' | null> {
+    if (!(await this.fill(4))) return null;
+    const length = Number.parseInt(this.peek(4).toString('latin1'), 16);
+    if (Number.isNaN(length))
+      throw new GitError('GITLAB_BAD_RESPONSE', `malformed reply from ${redactUrl(this.base)} (not a pkt-line)`);
+    if (length < 4) {
+      this.take(4);
+      return length === 0 ? 'flush' : length === 1 ? 'delim' : 'end';
+    }
+    if (!(await this.fill(length))) throw truncated(this.base, 'inside a pkt-line');
+    this.take(4);
+    const pieces: Buffer[] = [];
+    for (let n = length - 4; n > 0;) {
+      const first = this.buffered[0];
+      if (first.length <= n) {
+        pieces.push(first);
+        this.buffered.shift();
+        this.size -= first.length;
+        n -= first.length;
+      } else {
+        pieces.push(first.subarray(0, n));
+        this.buffered[0] = first.subarray(n);
+        this.size -= n;
+        n = 0;
+      }
+    }
+    return pieces;
   }
 
   private async fill(n: number): Promise<boolean> {
