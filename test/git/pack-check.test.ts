@@ -94,6 +94,25 @@ describe('a pack checked as it streams in', () => {
     });
   });
 
+  it('fails, retryably, when the trailer does not match the bytes (the transfer leaves that check to git)', async () => {
+    const pack = Buffer.from(await packOf('main'));
+    pack[pack.length - 1] ^= 0xff;
+    await expect(check(pack, { 'refs/heads/main': tip })).rejects.toMatchObject({
+      code: 'GITLAB_UNAVAILABLE',
+      retryable: true,
+      message: expect.stringMatching(/git index-pack refused it: .*pack is corrupted/),
+    });
+  });
+
+  it('fails, retryably, when bytes follow the trailer (git stops reading at it, the stream must end there too)', async () => {
+    const pack = Buffer.concat([await packOf('main'), Buffer.from('trailing bytes')]);
+    await expect(check(pack, { 'refs/heads/main': tip })).rejects.toMatchObject({
+      code: 'GITLAB_UNAVAILABLE',
+      retryable: true,
+      message: expect.stringMatching(/bytes after its trailer/),
+    });
+  });
+
   it("reports git's reason, not a broken pipe, when git gives up at the first bytes and megabytes still follow", async () => {
     const pack = Buffer.concat([Buffer.from('NOT A PACK'), Buffer.alloc(32 * 1024 * 1024, 1)]);
     await expect(check(pack, { 'refs/heads/main': tip })).rejects.toMatchObject({

@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { bundleHeader, listRefs, syncMirror } from '../../server/src/git/mirror.js';
+import { checkedPack } from '../../server/src/git/pack-check.js';
 import { fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../../server/src/git/upload-pack.js';
 import { prerequisiteCommits } from '../../server/src/backup/git-transfer.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
@@ -238,6 +239,23 @@ describe('fetchPack', () => {
         code: 'GITLAB_UNAVAILABLE',
         retryable: true,
         message: expect.stringMatching(/checksum/),
+      });
+    });
+
+    it("leaves the checksum to git's check when asked (a checked FULL): the same damaged pack is refused there, retryably", async () => {
+      mode = 'flip-a-pack-byte';
+      const remote = await lsRefs(url, { auth: auth() });
+      const { pack } = await fetchPack(proxyUrl, Object.values(remote.refs), [], { auth: auth(), checkTrailer: false });
+      const checked = checkedPack(pack, { dir: join(work, 'check-damaged'), refs: remote.refs });
+
+      const error = await writeBundle(join(work, 'damaged-checked.bundle'), Buffer.alloc(0), checked).catch(
+        (e: unknown) => e,
+      );
+
+      expect(error).toMatchObject({
+        code: 'GITLAB_UNAVAILABLE',
+        retryable: true,
+        message: expect.stringMatching(/failed git's check: git index-pack refused it/),
       });
     });
 

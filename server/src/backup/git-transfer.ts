@@ -136,7 +136,12 @@ export class GitTransfer {
     const header = bundleHeader(remote.refs, parent ? prerequisiteCommits(parent) : []);
     const stored = await this.fetch(
       async () => {
-        const { pack, objects } = await fetchPack(service, wants, parentTips, { ...http, onProgress: o.onProgress });
+        // A checked pack's trailer is checked by git index-pack, with every byte (pack-check.ts).
+        const { pack, objects } = await fetchPack(service, wants, parentTips, {
+          ...http,
+          onProgress: o.onProgress,
+          checkTrailer: !checkIn,
+        });
         if (objects === 0) {
           pack.destroy(); // refs moved to objects the parent has: nothing to bundle
           return null;

@@ -14,10 +14,16 @@
  * one, which a worker holding hundreds of MB pays on its event loop (three more per repository
  * were a quarter of a backup's CPU).
  *
+ * git also checks the pack's SHA-1 trailer against the bytes it read, so the transfer need not
+ * (upload-pack.ts, `checkTrailer: false`); git stops reading at the trailer, though, and says
+ * nothing of bytes after it on a pipe. So the stream must also be exactly as long as the pack git
+ * wrote from it: then the bytes stored are the bytes git hashed, and a cut, damaged or padded
+ * transfer is refused here as the trailer check refused it.
+ *
  * Only a self-contained pack can be checked alone (a FULL snapshot's); a thin pack's deltas need
  * the parent's objects, which are in storage, not here.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { GitError } from './git.js';
@@ -45,8 +51,10 @@ async function* checking(pack: Readable, { dir, refs, signal }: PackCheckOptions
   const indexPack = stdinGit(['index-pack', '--stdin', '--check-self-contained-and-connected'], dir);
   const kill = () => indexPack.kill();
   signal?.addEventListener('abort', kill, { once: true });
+  let bytes = 0;
   try {
     for await (const chunk of pack) {
+      bytes += (chunk as Buffer).length;
       await indexPack.write(chunk as Buffer);
       yield chunk as Buffer;
     }
@@ -57,11 +65,14 @@ async function* checking(pack: Readable, { dir, refs, signal }: PackCheckOptions
           ? `history is incomplete (${found})`
           : `git index-pack refused it: ${found || `exit code ${code}`}`,
       );
-    const oids = [...new Set(Object.values(refs))];
-    if (oids.length === 0) return;
     const packs = join(dir, 'objects', 'pack');
     const idx = (await readdir(packs)).filter((f) => f.endsWith('.idx'));
-    const missing = idx.length === 1 ? await missingFromPackIndex(join(packs, idx[0]), oids) : oids;
+    if (idx.length !== 1) throw damaged(`git index-pack wrote ${idx.length} pack indexes`);
+    const written = (await stat(join(packs, idx[0].replace(/\.idx$/, '.pack')))).size;
+    if (written !== bytes)
+      throw damaged(`the pack git accepted is ${written} bytes, but ${bytes} arrived (bytes after its trailer)`);
+    const oids = [...new Set(Object.values(refs))];
+    const missing = oids.length > 0 ? await missingFromPackIndex(join(packs, idx[0]), oids) : [];
     if (missing.length > 0) {
       const ref = Object.keys(refs).find((r) => refs[r] === missing[0]);
       throw damaged(`a ref points to an object the pack does not hold (${ref} → ${missing[0]})`);

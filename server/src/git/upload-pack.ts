@@ -9,8 +9,11 @@
  *
  * Integrity on the way in: the pack's signature and version are checked and its SHA-1 trailer is
  * compared with the SHA-1 of the bytes received, so a cut or damaged transfer fails (and is retried)
- * instead of being stored. Objects themselves are checked by verification (`verifySnapshot`,
- * verify-after-backup and restore drills), which indexes the bundle chain with git.
+ * instead of being stored — unless the caller hands every byte to `git index-pack` and refuses the
+ * stream when git does (`checkTrailer: false`, pack-check.ts): git hashes the same bytes to check the
+ * same trailer, and a second SHA-1 here cost about 0.4 CPU-seconds per 300 MiB on the event loop.
+ * Objects themselves are checked by verification (`verifySnapshot`, verify-after-backup — in the
+ * stream, pack-check.ts — and restore drills), which indexes the bundle chain with git.
  *
  * HTTP goes through the one GitLab transport (gitlab/gitlab-http.ts) by the request receive-pack.ts
  * makes too (smart-http.ts): the connection's private CA is trusted, failures map through
@@ -114,6 +117,17 @@ export async function lsRefs(target: string | UploadPackService, options: Upload
   return result;
 }
 
+export interface FetchPackOptions extends UploadPackOptions {
+  onProgress?: (progress: GitProgress) => void;
+  /**
+   * Compare the pack's SHA-1 trailer with the bytes received (default true). Off only when every
+   * byte of the stream goes to `git index-pack` and the stream is refused unless git accepted
+   * exactly those bytes (pack-check.ts): git then makes the same check, and this one is a second
+   * SHA-1 over the whole pack. A thin pack (INCREMENTAL) or an unchecked FULL keeps it on.
+   */
+  checkTrailer?: boolean;
+}
+
 export interface PackStream {
   /** The pack's bytes (signature to trailer); errors when the transfer breaks or the trailer is wrong. */
   pack: Readable;
@@ -130,7 +144,7 @@ export async function fetchPack(
   target: string | UploadPackService,
   wants: string[],
   haves: string[],
-  options: UploadPackOptions & { onProgress?: (progress: GitProgress) => void } = {},
+  options: FetchPackOptions = {},
 ): Promise<PackStream> {
   const { url, base } = await serviceOf(target, options);
   const lines = [
@@ -154,11 +168,7 @@ export async function fetchPack(
 }
 
 /** The fetch reply: sections up to "packfile", then its side-band-multiplexed pack. */
-async function receivePack(
-  response: IncomingMessage,
-  base: string,
-  options: UploadPackOptions & { onProgress?: (progress: GitProgress) => void },
-): Promise<PackStream> {
+async function receivePack(response: IncomingMessage, base: string, options: FetchPackOptions): Promise<PackStream> {
   const reader = new PktReader(response, base);
 
   // Sections before the pack (none are asked for, but a server may send them); then "packfile".
@@ -172,6 +182,7 @@ async function receivePack(
     // acknowledgments / shallow-info / wanted-refs: skip to the section's end
   }
 
+  const checkTrailer = options.checkTrailer ?? true;
   const sha1 = createHash('sha1');
   let tail = Buffer.alloc(0);
   let received = 0;
@@ -192,15 +203,22 @@ async function receivePack(
   /** Pack data from side band 1; progress (2) is ignored, an error (3) fails the transfer. */
   const data = async function* (): AsyncGenerator<Buffer> {
     for (;;) {
-      const line = await reader.next();
-      if (line === null) throw truncated(base, `after ${received} bytes of the pack`);
-      if (line === 'flush') return;
-      if (line === 'delim' || line === 'end') continue;
+      // A packet's payload as it lies in the received chunks (no copy to join a packet that
+      // spans two of them: that was a copy of nearly every byte, and garbage to collect).
+      const pieces = await reader.nextPieces();
+      if (pieces === null) throw truncated(base, `after ${received} bytes of the pack`);
+      if (pieces === 'flush') return;
+      if (pieces === 'delim' || pieces === 'end' || pieces.length === 0) continue;
+      const band = pieces[0][0];
+      if (band === 1) {
+        if (pieces[0].length > 1) yield pieces[0].subarray(1);
+        for (let i = 1; i < pieces.length; i++) yield pieces[i];
+        continue;
+      }
+      const line = Buffer.concat(pieces);
       if (line.subarray(0, 4).toString('latin1') === 'ERR ')
         throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(4).toString('utf8').trim())}`);
-      const band = line[0];
-      if (band === 1) yield line.subarray(1);
-      else if (band === 3)
+      if (band === 3)
         throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(1).toString('utf8').trim())}`);
     }
   };
@@ -226,7 +244,9 @@ async function receivePack(
   const account = (chunk: Buffer) => {
     received += chunk.length;
     // Hash everything but the last 20 bytes seen (the trailer, once the pack ends).
-    if (chunk.length >= 20) {
+    if (!checkTrailer) {
+      // git index-pack checks the trailer (see FetchPackOptions.checkTrailer)
+    } else if (chunk.length >= 20) {
       if (tail.length > 0) sha1.update(tail);
       sha1.update(chunk.subarray(0, chunk.length - 20));
       tail = Buffer.from(chunk.subarray(chunk.length - 20));
@@ -254,7 +274,7 @@ async function receivePack(
         throw error;
       }
       response.resume(); // after the flush: drain the rest so the response ends cleanly (and the socket is reused)
-      if (tail.length !== 20 || !sha1.digest().equals(tail)) {
+      if (checkTrailer && (tail.length !== 20 || !sha1.digest().equals(tail))) {
         throw new GitError(
           'GITLAB_UNAVAILABLE',
           `the pack from ${redactUrl(base)} is damaged (its checksum does not match the ${received} bytes received)`,
@@ -409,6 +429,39 @@ export class PktReader {
     }
     if (!(await this.fill(length))) throw truncated(this.base, 'inside a pkt-line');
     return this.take(length).subarray(4);
+  }
+
+  /**
+   * As `next`, but a data line's payload as the parts of the received chunks it lies in
+   * (non-empty Buffers, none for an empty line; never copied).
+   */
+  async nextPieces(): Promise<Buffer[] | 'flush' | 'delim' | 'end' | null> {
+    if (!(await this.fill(4))) return null;
+    const length = Number.parseInt(this.peek(4).toString('latin1'), 16);
+    if (Number.isNaN(length))
+      throw new GitError('GITLAB_BAD_RESPONSE', `malformed reply from ${redactUrl(this.base)} (not a pkt-line)`);
+    if (length < 4) {
+      this.take(4);
+      return length === 0 ? 'flush' : length === 1 ? 'delim' : 'end';
+    }
+    if (!(await this.fill(length))) throw truncated(this.base, 'inside a pkt-line');
+    this.take(4);
+    const pieces: Buffer[] = [];
+    for (let n = length - 4; n > 0;) {
+      const first = this.buffered[0];
+      if (first.length <= n) {
+        pieces.push(first);
+        this.buffered.shift();
+        this.size -= first.length;
+        n -= first.length;
+      } else {
+        pieces.push(first.subarray(0, n));
+        this.buffered[0] = first.subarray(n);
+        this.size -= n;
+        n = 0;
+      }
+    }
+    return pieces;
   }
 
   private async fill(n: number): Promise<boolean> {
