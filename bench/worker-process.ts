@@ -20,8 +20,9 @@ export class WorkerProcess {
   static async spawn(env: Record<string, string>, logFile: string, offsetMs: number): Promise<WorkerProcess> {
     execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale', 'server'], { cwd: ROOT, stdio: 'inherit' });
     const child = fork(fileURLToPath(new URL('./worker-host.mjs', import.meta.url)), [JSON.stringify(env), logFile], {
-      execArgv: [], // no TypeScript loader: the compiled server only
+      execArgv: workerFlags(), // no TypeScript loader: the compiled server only
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ...Object.fromEntries(words(process.env.LABKEEPER_BENCH_WORKER_ENV).map(assignment)) },
     });
     child.send({ offsetMs });
     const [message] = (await Promise.race([
@@ -53,6 +54,7 @@ export class WorkerProcess {
 
   /** Starts a new peak window (Linux: writing 5 to clear_refs resets VmHWM); false when not allowed. */
   resetPeak(): boolean {
+    this.child.send({ cmd: 'peak-reset' });
     try {
       writeFileSync(`/proc/${this.pid}/clear_refs`, '5');
       return true;
@@ -74,6 +76,34 @@ export class WorkerProcess {
     this.child.send({ cmd: 'close' });
     await exited;
   }
+}
+
+/**
+ * The node flags `npm run worker` starts a worker with (package.json's `worker` script, e.g.
+ * `--max-semi-space-size=2`), so the benchmark measures the worker as it runs; for A/B runs,
+ * LABKEEPER_BENCH_WORKER_FLAGS replaces them (`LABKEEPER_BENCH_WORKER_FLAGS=' '` for none).
+ */
+function workerFlags(): string[] {
+  const override = process.env.LABKEEPER_BENCH_WORKER_FLAGS;
+  if (override !== undefined) return words(override);
+  const scripts = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+  const command = words(scripts.worker);
+  const flags: string[] = [];
+  for (const word of command.slice(command.indexOf('node') + 1)) {
+    if (!word.startsWith('--')) break;
+    flags.push(word);
+  }
+  return flags;
+}
+
+function words(text: string | undefined): string[] {
+  return (text ?? '').split(/\s+/).filter(Boolean);
+}
+
+function assignment(word: string): [string, string] {
+  const at = word.indexOf('=');
+  return [word.slice(0, at), word.slice(at + 1)];
 }
 
 function statusKiB(pid: number, field: string): number {

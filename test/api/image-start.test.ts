@@ -185,7 +185,12 @@ describe('the Docker image started as a non-root user over a root-owned /app', (
     const { cmd, compose } = await imageCommands();
     expect(cmd).toEqual(['node', 'server/dist/main.js']);
     expect(compose.labkeeper).toEqual(cmd);
-    expect(compose.worker).toEqual(['node', 'server/dist/worker.js']);
+    // The worker as `npm run worker` starts it, V8 flags included (--max-semi-space-size, README).
+    expect(compose.worker).toEqual(['node', '--max-semi-space-size=2', 'server/dist/worker.js']);
+    const scripts = (
+      JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
+    expect(scripts.worker.split(' ')).toEqual(compose.worker);
   });
 
   it('serves the API, the web client and /readyz, writing only into its data directory, and stops on SIGTERM', async () => {
