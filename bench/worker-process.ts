@@ -19,10 +19,11 @@ export class WorkerProcess {
   /** Builds server/dist if its sources changed (as `npm run worker` does), then starts the worker. */
   static async spawn(env: Record<string, string>, logFile: string, offsetMs: number): Promise<WorkerProcess> {
     execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale', 'server'], { cwd: ROOT, stdio: 'inherit' });
+    const command = workerCommand();
     const child = fork(fileURLToPath(new URL('./worker-host.mjs', import.meta.url)), [JSON.stringify(env), logFile], {
-      execArgv: workerFlags(), // no TypeScript loader: the compiled server only
+      execArgv: command.flags, // no TypeScript loader: the compiled server only
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, ...Object.fromEntries(words(process.env.LABKEEPER_BENCH_WORKER_ENV).map(assignment)) },
+      env: { ...process.env, ...command.env },
     });
     child.send({ offsetMs });
     const [message] = (await Promise.race([
@@ -79,22 +80,26 @@ export class WorkerProcess {
 }
 
 /**
- * The node flags `npm run worker` starts a worker with (package.json's `worker` script, e.g.
- * `--max-semi-space-size=2`), so the benchmark measures the worker as it runs; for A/B runs,
- * LABKEEPER_BENCH_WORKER_FLAGS replaces them (`LABKEEPER_BENCH_WORKER_FLAGS=' '` for none).
+ * The environment and node flags `npm run worker` starts a worker with (package.json's `worker`
+ * script: `NAME=value … node --flag … server/dist/worker.js`), so the benchmark measures the worker
+ * as it runs. For A/B runs LABKEEPER_BENCH_WORKER_FLAGS replaces the flags (`' '` for none) and
+ * LABKEEPER_BENCH_WORKER_ENV the environment variables (`' '` for none).
  */
-function workerFlags(): string[] {
-  const override = process.env.LABKEEPER_BENCH_WORKER_FLAGS;
-  if (override !== undefined) return words(override);
+function workerCommand(): { flags: string[]; env: Record<string, string> } {
   const scripts = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: Record<string, string> })
     .scripts;
   const command = words(scripts.worker);
+  const node = command.indexOf('node');
   const flags: string[] = [];
-  for (const word of command.slice(command.indexOf('node') + 1)) {
+  for (const word of command.slice(node + 1)) {
     if (!word.startsWith('--')) break;
     flags.push(word);
   }
-  return flags;
+  const { LABKEEPER_BENCH_WORKER_FLAGS: flagsOverride, LABKEEPER_BENCH_WORKER_ENV: envOverride } = process.env;
+  return {
+    flags: flagsOverride !== undefined ? words(flagsOverride) : flags,
+    env: Object.fromEntries((envOverride !== undefined ? words(envOverride) : command.slice(0, node)).map(assignment)),
+  };
 }
 
 function words(text: string | undefined): string[] {
