@@ -82,9 +82,18 @@ describe('S3Storage', () => {
     });
     bag.add(() => storage.close());
     const objects = [randomBytes(16 * MiB), randomBytes(12 * MiB), randomBytes(MiB)];
+    const parts: string[] = [];
+    const stop = s3.dropConnections((r) => {
+      if (r.key.endsWith('shared/0') && r.query.partNumber) parts.push(r.query.partNumber);
+      return false;
+    });
+    bag.add(stop);
     const results = await Promise.all(
-      objects.map((bytes, i) => storage.put(`shared/${i}`, Readable.from(split(bytes, 64 * 1024)))),
+      // the first one as a single buffer: its parts are cut without waiting for the source
+      objects.map((bytes, i) => storage.put(`shared/${i}`, i === 0 ? bytes : Readable.from(split(bytes, 64 * 1024)))),
     );
+    stop();
+    expect(parts.sort()).toEqual(['1', '2', '3', '4']);
     expect(results.map((r) => r.sha256)).toEqual(objects.map(sha256));
     for (const [i, bytes] of objects.entries())
       expect((await readAll(await storage.open(`shared/${i}`))).equals(bytes)).toBe(true);

@@ -123,6 +123,7 @@ export async function uploadObject(chunks: AsyncIterable<Buffer>, options: Uploa
 class ObjectUpload {
   private uploadId: string | null = null;
   private readonly parts: CompletedPart[] = [];
+  private partsSent = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private failure: { error: unknown } | null = null;
 
@@ -196,8 +197,9 @@ class ObjectUpload {
       if (!created.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
       this.uploadId = created.UploadId;
     }
-    const partNumber = this.parts.length + this.inFlight.size + 1;
+    const partNumber = this.partsSent + 1;
     if (partNumber > MAX_PARTS) throw new Error(`more than ${MAX_PARTS} parts of ${pool.partSize} bytes`);
+    this.partsSent = partNumber;
     const sent: Promise<void> = client
       .send(
         new UploadPartCommand({
