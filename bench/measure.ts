@@ -227,10 +227,11 @@ export class BenchChild<Started> {
   static async fork<Started>(
     name: string,
     modulePath: string,
-    options: { args: string[]; execArgv: string[]; hello?: Serializable },
+    options: { args: string[]; execArgv: string[]; env?: NodeJS.ProcessEnv; hello?: Serializable },
   ): Promise<BenchChild<Started>> {
     const child = fork(modulePath, options.args, {
       execArgv: options.execArgv,
+      ...(options.env ? { env: options.env } : {}),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     if (options.hello !== undefined) child.send(options.hello);

@@ -185,7 +185,17 @@ describe('the Docker image started as a non-root user over a root-owned /app', (
     const { cmd, compose } = await imageCommands();
     expect(cmd).toEqual(['node', 'server/dist/main.js']);
     expect(compose.labkeeper).toEqual(cmd);
-    expect(compose.worker).toEqual(['node', 'server/dist/worker.js']);
+    // The worker as `npm run worker` starts it, V8 flags included (--max-semi-space-size, README);
+    // the script's leading NAME=value words are environment variables docker-compose sets.
+    expect(compose.worker).toEqual(['node', '--max-semi-space-size=2', 'server/dist/worker.js']);
+    const scripts = (
+      JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
+    const script = scripts.worker.split(' ');
+    expect(script.slice(script.indexOf('node'))).toEqual(compose.worker);
+    const composeFile = await readFile(join(root, 'docker-compose.yml'), 'utf8');
+    for (const [name, value] of script.slice(0, script.indexOf('node')).map((word) => word.split('=')))
+      expect(composeFile).toContain(`${name}: "${value}"`);
   });
 
   it('serves the API, the web client and /readyz, writing only into its data directory, and stops on SIGTERM', async () => {

@@ -51,6 +51,55 @@ describe('S3Storage', () => {
     expect(await s3.pendingUploadParts()).toEqual([]);
   });
 
+  it('sends an object within one part as one PutObject, and a bigger one through a few reused part buffers', async () => {
+    const storage = open();
+    const requests: string[] = [];
+    const stop = s3.dropConnections((r) => {
+      const query = Object.keys(r.query).filter((name) => name !== 'x-id');
+      if (r.key.includes('/pool/') && r.method !== 'HEAD')
+        requests.push(`${r.method} ${query.sort().join(',')}`.trim());
+      return false;
+    });
+    bag.add(stop);
+    await storage.put('pool/small', Buffer.alloc(5 * MiB, 1)); // exactly one part
+    expect(requests).toEqual(['PUT']);
+    requests.length = 0;
+    const bytes = randomBytes(31 * MiB);
+    const result = await storage.put('pool/big', Readable.from(split(bytes, 64 * 1024)));
+    stop();
+    expect(result.sha256).toBe(sha256(bytes));
+    expect((await readAll(await storage.open('pool/big'))).equals(bytes)).toBe(true);
+    expect(requests.filter((r) => r === 'PUT partNumber,uploadId')).toHaveLength(7);
+    expect(requests.filter((r) => r.startsWith('POST'))).toEqual(['POST uploads', 'POST uploadId']);
+    // 7 parts through 2 in flight and 1 being filled: 3 buffers, reused, and none kept once idle.
+    expect(storage.partBuffers()).toEqual({ allocated: 3, idle: 0 });
+  });
+
+  it('shares at most `partBuffers` part buffers among concurrent uploads, which wait for one to come back', async () => {
+    const storage = new S3Storage(s3.settings({ prefix: `t-${randomUUID()}` }), {
+      partSizeBytes: 5 * MiB,
+      partBuffers: 2,
+    });
+    bag.add(() => storage.close());
+    const objects = [randomBytes(16 * MiB), randomBytes(12 * MiB), randomBytes(MiB)];
+    const parts: string[] = [];
+    const stop = s3.dropConnections((r) => {
+      if (r.key.endsWith('shared/0') && r.query.partNumber) parts.push(r.query.partNumber);
+      return false;
+    });
+    bag.add(stop);
+    const results = await Promise.all(
+      // the first one as a single buffer: its parts are cut without waiting for the source
+      objects.map((bytes, i) => storage.put(`shared/${i}`, i === 0 ? bytes : Readable.from(split(bytes, 64 * 1024)))),
+    );
+    stop();
+    expect(parts.sort()).toEqual(['1', '2', '3', '4']);
+    expect(results.map((r) => r.sha256)).toEqual(objects.map(sha256));
+    for (const [i, bytes] of objects.entries())
+      expect((await readAll(await storage.open(`shared/${i}`))).equals(bytes)).toBe(true);
+    expect(storage.partBuffers()).toEqual({ allocated: 2, idle: 0 });
+  });
+
   it('sends a checksum with Object Lock, which S3 requires, on a single PutObject and on every part', async () => {
     await s3.enableObjectLock('locked');
     const storage = open({ bucket: 'locked', objectLockMode: 'GOVERNANCE', objectLockDays: 1 });

@@ -1,14 +1,16 @@
 /**
  * S3Storage: a StorageBackend in an S3-compatible bucket (AWS S3, MinIO, Ceph RGW, Wasabi,
- * Backblaze B2's S3 API), on @aws-sdk/client-s3 with @aws-sdk/lib-storage for multipart uploads.
+ * Backblaze B2's S3 API), on @aws-sdk/client-s3 alone (multipart uploads: s3-upload.ts).
  * Key `a/b/c` is the object `<prefix>/a/b/c`, so the bucket stays browsable with any S3 tool.
  *
- * - **Streaming.** `put` hands the source to lib-storage's `Upload`, which cuts it into parts of
- *   `partSizeBytes` and sends at most `queueSize` at once: a worker holds about
- *   (queueSize + 1) × partSize bytes per upload, whatever the object's size. The sha256 is computed
- *   as the bytes pass by. An object that fits one part goes as one PutObject.
+ * - **Streaming.** `put` copies the source into part buffers of `partSizeBytes` and sends at most
+ *   `queueSize` parts of an object at once, while the next one fills. The buffers come from a pool
+ *   the storage's uploads share, at most `partBuffers` of them (6 × 8 MiB) at once however many
+ *   uploads run, and go back to it once their part is stored: a backup reuses a few instead of
+ *   allocating one per part, and an idle storage keeps none. The sha256 is computed as the
+ *   bytes pass by. An object that fits one part goes as one PutObject.
  * - **Atomic.** S3 shows an object only once its PutObject or CompleteMultipartUpload succeeds, so
- *   readers never see a partial object. A failed upload is aborted (`leavePartsOnError: false`);
+ *   readers never see a partial object. A failed upload is aborted once its parts in flight settled;
  *   parts of a process killed mid-upload stay invisible but billed until the retry of its snapshot
  *   aborts them (`abortUploads`, called when leftovers are cleared) or the bucket's lifecycle rule
  *   `AbortIncompleteMultipartUpload` (README) removes them.
@@ -53,10 +55,10 @@ import {
   type PutObjectCommandInput,
   type StorageClass,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { DomainError, validationError } from '../shared/errors.js';
 import { discardSource } from './put-source.js';
 import { isNotFound, isPreconditionFailed, isUnnamed, s3Unavailable } from './s3-errors.js';
+import { PartPool, uploadObject } from './s3-upload.js';
 import { isBelow, parseKey, parsePrefix } from './storage-key.js';
 import { artifactExists, artifactNotFound } from './storage.errors.js';
 import type { ObjectInfo, PutOptions, PutResult, StorageBackend } from './storage.port.js';
@@ -92,6 +94,11 @@ export interface S3StorageOptions {
   partSizeBytes?: number;
   /** Parts uploaded at once per object. Default 2. */
   queueSize?: number;
+  /**
+   * Part buffers all of this storage's uploads hold at most, being filled or in flight (≥ 1).
+   * Default 6: 48 MiB with 8 MiB parts, whatever the worker's concurrency.
+   */
+  partBuffers?: number;
   /** Attempts per request, first included (SDK retry strategy). Default 5. */
   maxAttempts?: number;
   /** Keys per ListObjectsV2 page and per DeleteObjects request (S3 takes up to 1000). Default 1000. */
@@ -117,6 +124,8 @@ export class S3Storage implements StorageBackend {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly pageSize: number;
+  /** Part buffers shared by this storage's uploads (s3-upload.ts). */
+  private readonly parts: PartPool;
 
   constructor(
     private readonly settings: S3StorageSettings,
@@ -129,6 +138,7 @@ export class S3Storage implements StorageBackend {
     this.partSize = options.partSizeBytes ?? 8 * MiB;
     this.queueSize = options.queueSize ?? 2;
     this.pageSize = options.pageSize ?? 1000;
+    this.parts = new PartPool(this.partSize, options.partBuffers ?? 6);
     this.client = new S3Client({
       ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
       region: settings.region,
@@ -140,6 +150,11 @@ export class S3Storage implements StorageBackend {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 10_000 },
     });
+  }
+
+  /** Part buffers this storage's uploads allocated so far, and how many it holds idle now. */
+  partBuffers(): { allocated: number; idle: number } {
+    return { allocated: this.parts.allocated, idle: this.parts.idle };
   }
 
   /** The bucket's key of a storage key. */
@@ -164,42 +179,38 @@ export class S3Storage implements StorageBackend {
     let size = 0;
     let sourceError: unknown = null;
     const chunks: AsyncIterable<unknown> | Iterable<unknown> = source instanceof Uint8Array ? [source] : source;
-    async function* hashed() {
+    async function* bytesOf() {
       try {
-        for await (const chunk of chunks) {
-          const bytes = toBuffer(chunk);
-          hash.update(bytes);
-          size += bytes.length;
-          yield bytes;
-        }
+        for await (const chunk of chunks) yield toBuffer(chunk);
       } catch (error) {
         sourceError = error;
         throw error;
       }
     }
     const retainUntil = this.retainUntil();
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        ...this.writeParams(key, options),
-        Metadata: { [WRITE_ID]: writeId },
-        ...(retainUntil
-          ? {
-              ObjectLockMode: this.settings.objectLockMode!,
-              ObjectLockRetainUntilDate: retainUntil,
-              // S3 refuses lock parameters without Content-MD5 or an x-amz-checksum-*: the SDK
-              // computes one per request (each part is a buffer, so it goes as a header).
-              ChecksumAlgorithm: 'SHA256' as const,
-            }
-          : {}),
-        Body: Readable.from(hashed()),
-      },
-      partSize: this.partSize,
-      queueSize: this.queueSize,
-      leavePartsOnError: false,
-    });
     try {
-      await upload.done();
+      await uploadObject(bytesOf(), {
+        client: this.client,
+        pool: this.parts,
+        partsInFlight: this.queueSize,
+        params: {
+          ...this.writeParams(key, options),
+          Metadata: { [WRITE_ID]: writeId },
+          ...(retainUntil
+            ? {
+                ObjectLockMode: this.settings.objectLockMode!,
+                ObjectLockRetainUntilDate: retainUntil,
+                // S3 refuses lock parameters without Content-MD5 or an x-amz-checksum-*: the SDK
+                // computes one per request (each part is a buffer, so it goes as a header).
+                ChecksumAlgorithm: 'SHA256' as const,
+              }
+            : {}),
+        },
+        onChunk: (bytes) => {
+          hash.update(bytes);
+          size += bytes.length;
+        },
+      });
     } catch (error) {
       discardSource(source);
       // The source's own error, rethrown unchanged as the interface promises.
