@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../server/src/shared/clock.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { connectOrganization } from '../support/connections.js';
+import { createTestDatabase } from '../support/database.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aUser } from '../support/gitlab-seed.js';
 import { statementCounter } from '../support/sql-statements.js';
@@ -17,8 +22,10 @@ const DETAIL = `query($id: ID!, $first: Int = 50) { organization(id: $id) { id n
 const TOKENS = `{ apiTokens { name revokedAt } }`;
 
 let sim: GitLabSimulator;
-let seeder: TestApp;
+let db: { url: string; drop(): Promise<void> };
+let backups: string;
 let api: TestApp;
+let elsewhere: pg.Client;
 let organizationId: string;
 const clock = new FakeClock(new Date());
 let measure: ReturnType<typeof statementCounter>;
@@ -26,32 +33,53 @@ let measure: ReturnType<typeof statementCounter>;
 /** Only the database version was read: the answer came from memory. */
 const VERSION_ONLY = [expect.stringMatching(/pg_current_snapshot\(\)/)];
 
+/**
+ * One process with a worker connects the organization and backs it up, then stops: from then on
+ * nothing writes to the database but the tests themselves (through the API process, or through
+ * `elsewhere`, a connection of its own standing for another process).
+ */
 beforeAll(async () => {
   sim = await startGitLabSimulator();
   const alice = aUser(sim);
   const group = sim.createGroup({ path: 'acme', ownerId: alice.id });
   for (let i = 0; i < 12; i++) sim.createProject({ namespaceId: group.id, path: `p${i}`, withCommit: i === 0 });
-  // No heartbeat during the tests: a write of any process changes the database's version.
-  seeder = await startTestApp({ gitlab: { url: sim.url }, env: { LABKEEPER_HEARTBEAT_MS: '3600000' } });
-  ({ organizationId } = await connectOrganization(seeder, sim, {
-    userId: alice.id,
-    namespacePath: 'acme',
-    includeGroups: false,
-  }));
+  db = await createTestDatabase();
+  // Its data directory (holding the backup) outlives it: the API process reads the manifest there.
+  backups = await mkdtemp(join(tmpdir(), 'labkeeper-cache-test-'));
+  const seeder = await startTestApp({
+    gitlab: { url: sim.url },
+    databaseUrl: db.url,
+    env: { LABKEEPER_DATA_DIR: backups },
+  });
+  try {
+    ({ organizationId } = await connectOrganization(seeder, sim, {
+      userId: alice.id,
+      namespacePath: 'acme',
+      includeGroups: false,
+    }));
+    const run = await runBackup(seeder, organizationId);
+    expect(run.problems).toEqual([]);
+  } finally {
+    await seeder.stop();
+  }
   api = await startTestApp({
     gitlab: { url: sim.url },
-    databaseUrl: seeder.databaseUrl,
+    databaseUrl: db.url,
     masterKey: seeder.masterKey,
     worker: false,
     clock,
     env: { LABKEEPER_API_CACHE_SECONDS: '2' },
   });
   measure = statementCounter(api.app.dataSource);
+  elsewhere = new pg.Client({ connectionString: db.url });
+  await elsewhere.connect();
 });
 afterAll(async () => {
+  await elsewhere?.end();
   await api?.stop();
-  await seeder?.stop();
+  await db?.drop();
   await sim?.close();
+  if (backups) await rm(backups, { recursive: true, force: true });
 });
 
 async function tokenOf(role: string, name: string): Promise<string> {
@@ -76,9 +104,7 @@ describe('the response cache', () => {
     const alone = await measure(() => api.gql(DETAIL, { id: organizationId, first: 49 }));
     const computing = alone.statements.filter((q) => !/pg_current_snapshot/.test(q));
     expect(computing.length).toBeGreaterThan(0);
-    await seeder.app.dataSource.query(`UPDATE repositories SET name = name || '-' WHERE organization_id = $1`, [
-      organizationId,
-    ]);
+    await elsewhere.query(`UPDATE repositories SET name = name || '-' WHERE organization_id = $1`, [organizationId]);
     const together = await measure(() =>
       Promise.all(Array.from({ length: 10 }, () => api.gql(DETAIL, { id: organizationId, first: 49 }))),
     );
@@ -88,7 +114,7 @@ describe('the response cache', () => {
 
   it('shows a write another process committed in the very next answer', async () => {
     await api.gql(DETAIL, { id: organizationId });
-    await seeder.app.dataSource.query(
+    await elsewhere.query(
       `UPDATE repositories SET name = 'renamed-elsewhere'
         WHERE id = (SELECT id FROM repositories WHERE organization_id = $1 ORDER BY id LIMIT 1)`,
       [organizationId],
@@ -137,8 +163,6 @@ describe('the response cache', () => {
   });
 
   it("never stores an answer read from a storage (a snapshot's manifest)", async () => {
-    const run = await runBackup(api, organizationId); // run by the first process's worker
-    expect(run.problems).toEqual([]);
     const query = `query($o: ID!) { snapshots(organizationId: $o, first: 1) { nodes { id manifest } } }`;
     const first = await api.gql(query, { o: organizationId });
     expect(first.errors).toBeUndefined();

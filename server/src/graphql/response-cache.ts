@@ -103,11 +103,9 @@ export function responseCachePlugin(options: ResponseCacheOptions): ApolloServer
           const result = response.body.kind === 'single' ? response.body.singleResult : null;
           const storable = result && result.data && !result.errors && !contextValue.notCached;
           if (storable) {
-            await stored.set(
-              key,
-              { json: JSON.stringify(result.data), storedAt: options.clock.now().getTime() },
-              { ttl: options.maxAgeSeconds },
-            );
+            // No expiry of the LRU's own: age is judged on our clock when read, and entries of an
+            // older version, never asked for again, leave as the size bound needs room.
+            await stored.set(key, { json: JSON.stringify(result.data), storedAt: options.clock.now().getTime() });
           }
           done(Boolean(storable));
         },
