@@ -419,15 +419,8 @@ export class PktReader {
   }
 
   async next(): Promise<Buffer | 'flush' | 'delim' | 'end' | null> {
-    if (!(await this.fill(4))) return null;
-    const length = Number.parseInt(this.peek(4).toString('latin1'), 16);
-    if (Number.isNaN(length))
-      throw new GitError('GITLAB_BAD_RESPONSE', `malformed reply from ${redactUrl(this.base)} (not a pkt-line)`);
-    if (length < 4) {
-      this.take(4);
-      return length === 0 ? 'flush' : length === 1 ? 'delim' : 'end';
-    }
-    if (!(await this.fill(length))) throw truncated(this.base, 'inside a pkt-line');
+    const length = await this.header();
+    if (typeof length !== 'number') return length;
     return this.take(length).subarray(4);
   }
 
@@ -436,15 +429,8 @@ export class PktReader {
    * (non-empty Buffers, none for an empty line; never copied).
    */
   async nextPieces(): Promise<Buffer[] | 'flush' | 'delim' | 'end' | null> {
-    if (!(await this.fill(4))) return null;
-    const length = Number.parseInt(this.peek(4).toString('latin1'), 16);
-    if (Number.isNaN(length))
-      throw new GitError('GITLAB_BAD_RESPONSE', `malformed reply from ${redactUrl(this.base)} (not a pkt-line)`);
-    if (length < 4) {
-      this.take(4);
-      return length === 0 ? 'flush' : length === 1 ? 'delim' : 'end';
-    }
-    if (!(await this.fill(length))) throw truncated(this.base, 'inside a pkt-line');
+    const length = await this.header();
+    if (typeof length !== 'number') return length;
     this.take(4);
     const pieces: Buffer[] = [];
     for (let n = length - 4; n > 0;) {
@@ -462,6 +448,23 @@ export class PktReader {
       }
     }
     return pieces;
+  }
+
+  /**
+   * The next pkt-line's header: a special packet (consumed), null at the end of the reply, or a data
+   * line's whole length (header included), with that many bytes buffered and nothing consumed.
+   */
+  private async header(): Promise<number | 'flush' | 'delim' | 'end' | null> {
+    if (!(await this.fill(4))) return null;
+    const length = Number.parseInt(this.peek(4).toString('latin1'), 16);
+    if (Number.isNaN(length))
+      throw new GitError('GITLAB_BAD_RESPONSE', `malformed reply from ${redactUrl(this.base)} (not a pkt-line)`);
+    if (length < 4) {
+      this.take(4);
+      return length === 0 ? 'flush' : length === 1 ? 'delim' : 'end';
+    }
+    if (!(await this.fill(length))) throw truncated(this.base, 'inside a pkt-line');
+    return length;
   }
 
   private async fill(n: number): Promise<boolean> {
