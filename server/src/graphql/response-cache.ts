@@ -49,8 +49,9 @@ interface Entry {
   storedAt: number;
 }
 
-export function responseCachePlugin(options: ResponseCacheOptions): ApolloServerPlugin<GraphQLContext> | null {
-  if (options.maxAgeSeconds <= 0) return null;
+/** The plugin, or none when the cache is off (`maxAgeSeconds` 0). */
+export function responseCachePlugins(options: ResponseCacheOptions): ApolloServerPlugin<GraphQLContext>[] {
+  if (options.maxAgeSeconds <= 0) return [];
   const maxAgeMs = options.maxAgeSeconds * 1000;
   const stored = new InMemoryLRUCache<Entry>({
     maxSize: options.maxBytes ?? 32 * 1024 * 1024,
@@ -68,48 +69,50 @@ export function responseCachePlugin(options: ResponseCacheOptions): ApolloServer
     http: { status: undefined, headers: new HeaderMap() },
   });
 
-  return {
-    async requestDidStart() {
-      let key: string | null = null;
-      let finish: ((storedIt: boolean) => void) | null = null;
-      return {
-        async responseForOperation({ operation, contextValue, source, operationName, request }) {
-          if (operation.operation !== OperationTypeNode.QUERY) return null;
-          // Read before the operation runs: an answer is stored under the state it started from.
-          const version = await options.dataVersion();
-          const { tokenId, role } = contextValue.principal;
-          key = createHash('sha256')
-            .update(JSON.stringify([tokenId, role, version, source, operationName ?? null, request.variables ?? {}]))
-            .digest('base64url');
-          const hit = await fresh(key);
-          if (hit) return answer(hit);
-          const leader = computing.get(key);
-          if (leader) {
-            // The same answer is being computed: wait for it (if it is not stored, compute our own).
-            const storedIt = await leader;
-            const shared = storedIt ? await fresh(key) : undefined;
-            if (shared) return answer(shared);
-            key = null;
+  return [
+    {
+      async requestDidStart() {
+        let key: string | null = null;
+        let finish: ((storedIt: boolean) => void) | null = null;
+        return {
+          async responseForOperation({ operation, contextValue, source, operationName, request }) {
+            if (operation.operation !== OperationTypeNode.QUERY) return null;
+            // Read before the operation runs: an answer is stored under the state it started from.
+            const version = await options.dataVersion();
+            const { tokenId, role } = contextValue.principal;
+            key = createHash('sha256')
+              .update(JSON.stringify([tokenId, role, version, source, operationName ?? null, request.variables ?? {}]))
+              .digest('base64url');
+            const hit = await fresh(key);
+            if (hit) return answer(hit);
+            const leader = computing.get(key);
+            if (leader) {
+              // The same answer is being computed: wait for it (if it is not stored, compute our own).
+              const storedIt = await leader;
+              const shared = storedIt ? await fresh(key) : undefined;
+              if (shared) return answer(shared);
+              key = null;
+              return null;
+            }
+            computing.set(key, new Promise<boolean>((resolve) => (finish = resolve)));
             return null;
-          }
-          computing.set(key, new Promise<boolean>((resolve) => (finish = resolve)));
-          return null;
-        },
-        async willSendResponse({ response, contextValue }) {
-          if (!key || !finish) return;
-          const done = finish;
-          computing.delete(key);
-          finish = null;
-          const result = response.body.kind === 'single' ? response.body.singleResult : null;
-          const storable = result && result.data && !result.errors && !contextValue.notCached;
-          if (storable) {
-            // No expiry of the LRU's own: age is judged on our clock when read, and entries of an
-            // older version, never asked for again, leave as the size bound needs room.
-            await stored.set(key, { json: JSON.stringify(result.data), storedAt: options.clock.now().getTime() });
-          }
-          done(Boolean(storable));
-        },
-      };
+          },
+          async willSendResponse({ response, contextValue }) {
+            if (!key || !finish) return;
+            const done = finish;
+            computing.delete(key);
+            finish = null;
+            const result = response.body.kind === 'single' ? response.body.singleResult : null;
+            const storable = result && result.data && !result.errors && !contextValue.notCached;
+            if (storable) {
+              // No expiry of the LRU's own: age is judged on our clock when read, and entries of an
+              // older version, never asked for again, leave as the size bound needs room.
+              await stored.set(key, { json: JSON.stringify(result.data), storedAt: options.clock.now().getTime() });
+            }
+            done(Boolean(storable));
+          },
+        };
+      },
     },
-  };
+  ];
 }

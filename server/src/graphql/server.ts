@@ -27,7 +27,7 @@ import { bearerToken, type GraphQLContext } from './context.js';
 import { maskError } from './error-masking.js';
 import { hardeningRules, LIMITS } from './hardening.js';
 import { createLoaders } from './loaders.js';
-import { responseCachePlugin, type ResponseCacheOptions } from './response-cache.js';
+import { responseCachePlugins, type ResponseCacheOptions } from './response-cache.js';
 import { createWsServer } from './ws-server.js';
 import { auditOperation, auditSignIn } from './audit-recorder.js';
 
@@ -129,9 +129,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Http
       ApolloServerPluginCacheControlDisabled(),
       drainWs,
       auditPlugin(schema),
-      ...[
-        options.responseCache && responseCachePlugin({ ...options.responseCache, clock: options.clock ?? systemClock }),
-      ].filter((plugin) => !!plugin),
+      ...(options.responseCache
+        ? responseCachePlugins({ ...options.responseCache, clock: options.clock ?? systemClock })
+        : []),
     ],
     formatError: (formatted, error) => maskError(error, log, 'execution', formatted.extensions?.code),
   });
