@@ -54,7 +54,9 @@ describe('git started by the helper process', () => {
   });
 
   it('stops git when asked', async () => {
-    const git = await launchGit(probe('cat >/dev/null'), work, gitEnv());
+    // git itself reads (no shell between): an alias's `cat` could outlive a git killed while
+    // starting it and hold git's stderr open, and git's end would never be seen.
+    const git = await launchGit(['hash-object', '--stdin'], work, gitEnv());
 
     git.kill();
 
