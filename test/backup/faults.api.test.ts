@@ -131,4 +131,48 @@ describe('GitLab faults during a backup', () => {
     const small = result.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/small');
     expect(small).toMatchObject({ status: 'FAILED', errorMessage: expect.stringMatching(/503/) });
   });
+
+  describe('a pack damaged in transit (one byte flipped, the response otherwise whole)', () => {
+    const bigUploadPack = /\/acme\/big\.git\/git-upload-pack$/;
+    const retriesOfBig = () =>
+      t.logLines.filter((l) => l.includes('git transfer failed, retrying') && l.includes('acme/big')).length;
+    const verify = async (id: string) =>
+      (await t.gql(`mutation($id: ID!) { verifySnapshot(id: $id) { ok problems } }`, { id })).data.verifySnapshot;
+    beforeAll(() => setVerifyAfterBackup(false));
+    afterAll(() => setVerifyAfterBackup(true));
+
+    it('is refused and fetched again for a FULL that the policy does not verify after backup: what is stored is sound', async () => {
+      const retries = retriesOfBig();
+      sim.corruptNext(1, { pathPattern: bigUploadPack, packOffset: 1024 * 1024 });
+      const result = await backup('FULL');
+      expect(result.status).toBe('SUCCEEDED');
+      expect(retriesOfBig()).toBe(retries + 1);
+      const big = result.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big');
+      expect(await verify(big.snapshotId)).toEqual({ ok: true, problems: [] });
+    });
+
+    it('is refused and fetched again for an INCREMENTAL (a thin pack, which git cannot check alone)', async () => {
+      sim.pushCommit(bigId, { files: { 'more.bin': randomBytes(512 * 1024).toString('base64') } });
+      const retries = retriesOfBig();
+      sim.corruptNext(1, { pathPattern: bigUploadPack, packOffset: 64 * 1024 });
+      const result = await backup('INCREMENTAL');
+      expect(result.status).toBe('SUCCEEDED');
+      expect(retriesOfBig()).toBe(retries + 1);
+      const big = result.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big');
+      expect(await verify(big.snapshotId)).toEqual({ ok: true, problems: [] });
+    });
+  });
 });
+
+async function setVerifyAfterBackup(verifyAfterBackup: boolean) {
+  const current = (
+    await t.gql(
+      `query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`,
+      { o: orgId },
+    )
+  ).data.policy.settings;
+  await t.gql(
+    `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
+    { o: orgId, i: { ...current, verifyAfterBackup } },
+  );
+}

@@ -50,6 +50,13 @@ interface ResetFault {
   pathPattern: RegExp;
 }
 
+/** A byte of a pack flipped on its way to the client (see Faults.corruptNext). */
+interface CorruptFault {
+  remaining: number;
+  packOffset: number;
+  pathPattern: RegExp;
+}
+
 export const API_PATH = /^\/api\/v4\//;
 
 /** A response held back after its request was handled (see Faults.holdNext). */
@@ -76,6 +83,7 @@ export class Faults {
   private readonly throttles: ForcedThrottle[] = [];
   private readonly gitWindows: GitThrottleWindow[] = [];
   private readonly resets: ResetFault[] = [];
+  private readonly corruptions: CorruptFault[] = [];
   private readonly counters = new Map<string, { window: number; count: number }>();
   private readonly holds: Hold[] = [];
 
@@ -211,6 +219,62 @@ export class Faults {
       }
       sent += size;
       return write(chunk, ...rest);
+    };
+  }
+
+  /**
+   * The next `count` matching git responses whose pack (side band 1 of a protocol v2 fetch reply)
+   * reaches `packOffset` bytes have that byte of the pack flipped, as a faulty proxy, NIC or disk
+   * would: the response is otherwise whole and well framed, so only the pack's own checksum (or
+   * git checking its objects) can tell. Responses with a shorter pack pass and do not count.
+   */
+  corruptNext(count: number, options: { pathPattern: RegExp; packOffset: number }): void {
+    this.corruptions.push({ remaining: count, packOffset: options.packOffset, pathPattern: options.pathPattern });
+  }
+
+  /** Arms a matching response to flip one byte of its pack (pkt-lines are followed to find it). */
+  injectCorruption(path: string, res: Response): void {
+    const fault = this.corruptions.find((f) => f.remaining > 0 && f.pathPattern.test(path));
+    if (!fault) return;
+    // pkt-line framing: 4 hex digits of length (header included; 0000-0002 are special), then data
+    // whose first byte is the side band; band 1 carries the pack.
+    let header = '';
+    let left = 0; // data bytes left in the current pkt-line
+    let atBand = false; // the next data byte is the band
+    let band = 0;
+    let packBytes = 0;
+    let done = false;
+    const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    (res as unknown as { write: typeof write }).write = (chunk: unknown, ...rest: unknown[]) => {
+      if (done || typeof chunk === 'string') return write(chunk, ...rest);
+      const bytes = Buffer.from(chunk as Uint8Array);
+      for (let i = 0; i < bytes.length && !done;) {
+        if (left === 0) {
+          header += String.fromCharCode(bytes[i++]);
+          if (header.length < 4) continue;
+          const length = parseInt(header, 16);
+          header = '';
+          left = length > 4 ? length - 4 : 0;
+          atBand = left > 0;
+          continue;
+        }
+        if (atBand) {
+          band = bytes[i++];
+          atBand = false;
+          left -= 1;
+          continue;
+        }
+        const n = Math.min(left, bytes.length - i);
+        if (band === 1 && packBytes + n > fault.packOffset) {
+          bytes[i + (fault.packOffset - packBytes)] ^= 0xff;
+          fault.remaining -= 1;
+          done = true;
+        }
+        packBytes += band === 1 ? n : 0;
+        left -= n;
+        i += n;
+      }
+      return write(bytes, ...rest);
     };
   }
 

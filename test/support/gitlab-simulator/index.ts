@@ -470,6 +470,11 @@ export class GitLabSimulator {
     this.faults.resetNext(count, options);
   }
 
+  /** Flips the byte at `packOffset` of the next `count` matching packs in transit (see Faults.corruptNext). */
+  corruptNext(count: number, options: { pathPattern: RegExp; packOffset: number }): void {
+    this.faults.corruptNext(count, options);
+  }
+
   /** 404 answers as `not_found!` does (a record that vanished between two requests). */
   failNext(count: number, options: { status: 404 | 500 | 502 | 503; pathPattern?: RegExp }): void {
     this.faults.failNext(count, options);

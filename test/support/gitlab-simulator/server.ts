@@ -76,6 +76,7 @@ export function createApp(deps: ServerDeps): express.Express {
     if (faults.injectFailure(req.originalUrl.split('?')[0], res)) return;
     if (faults.throttleGit(req.originalUrl.split('?')[0], res)) return;
     faults.injectReset(req.originalUrl.split('?')[0], res);
+    faults.injectCorruption(req.originalUrl.split('?')[0], res);
     faults.injectHold(req.method, req.originalUrl.split('?')[0], res);
     next();
   });
