@@ -138,28 +138,42 @@ describe('GitLab faults during a backup', () => {
       t.logLines.filter((l) => l.includes('git transfer failed, retrying') && l.includes('acme/big')).length;
     const verify = async (id: string) =>
       (await t.gql(`mutation($id: ID!) { verifySnapshot(id: $id) { ok problems } }`, { id })).data.verifySnapshot;
-    beforeAll(() => setVerifyAfterBackup(false));
-    afterAll(() => setVerifyAfterBackup(true));
 
-    it('is refused and fetched again for a FULL that the policy does not verify after backup: what is stored is sound', async () => {
+    it("is refused by git's check in the stream and fetched again for a FULL verified after backup", async () => {
       const retries = retriesOfBig();
       sim.corruptNext(1, { pathPattern: bigUploadPack, packOffset: 1024 * 1024 });
       const result = await backup('FULL');
       expect(result.status).toBe('SUCCEEDED');
       expect(retriesOfBig()).toBe(retries + 1);
+      expect(t.logLines.some((l) => l.includes('acme/big') && l.includes("failed git's check"))).toBe(true);
       const big = result.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big');
       expect(await verify(big.snapshotId)).toEqual({ ok: true, problems: [] });
     });
 
-    it('is refused and fetched again for an INCREMENTAL (a thin pack, which git cannot check alone)', async () => {
-      sim.pushCommit(bigId, { files: { 'more.bin': randomBytes(512 * 1024).toString('base64') } });
-      const retries = retriesOfBig();
-      sim.corruptNext(1, { pathPattern: bigUploadPack, packOffset: 64 * 1024 });
-      const result = await backup('INCREMENTAL');
-      expect(result.status).toBe('SUCCEEDED');
-      expect(retriesOfBig()).toBe(retries + 1);
-      const big = result.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big');
-      expect(await verify(big.snapshotId)).toEqual({ ok: true, problems: [] });
+    describe('when the policy does not verify after backup', () => {
+      beforeAll(() => setVerifyAfterBackup(false));
+      afterAll(() => setVerifyAfterBackup(true));
+
+      it('is refused (its SHA-1 trailer) and fetched again for a FULL: what is stored is sound', async () => {
+        const retries = retriesOfBig();
+        sim.corruptNext(1, { pathPattern: bigUploadPack, packOffset: 1024 * 1024 });
+        const result = await backup('FULL');
+        expect(result.status).toBe('SUCCEEDED');
+        expect(retriesOfBig()).toBe(retries + 1);
+        const big = result.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big');
+        expect(await verify(big.snapshotId)).toEqual({ ok: true, problems: [] });
+      });
+
+      it('is refused and fetched again for an INCREMENTAL (a thin pack, which git cannot check alone)', async () => {
+        sim.pushCommit(bigId, { files: { 'more.bin': randomBytes(512 * 1024).toString('base64') } });
+        const retries = retriesOfBig();
+        sim.corruptNext(1, { pathPattern: bigUploadPack, packOffset: 64 * 1024 });
+        const result = await backup('INCREMENTAL');
+        expect(result.status).toBe('SUCCEEDED');
+        expect(retriesOfBig()).toBe(retries + 1);
+        const big = result.items.find((i: { pathWithNamespace: string }) => i.pathWithNamespace === 'acme/big');
+        expect(await verify(big.snapshotId)).toEqual({ ok: true, problems: [] });
+      });
     });
   });
 });
