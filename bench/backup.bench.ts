@@ -92,8 +92,8 @@ const FULL_ONLY = argv.includes('--full-only');
 const RESTORE = argv.includes('--restore');
 /** FULL backups to S3 and to local storage alternately, replication, peak RSS: s3.bench.ts. */
 const S3 = argv.includes('--s3');
-/** `--s3 --worker-process`: the worker in its own process (compiled, as `npm run worker`), the API in this one. */
-const WORKER_PROCESS = S3 && argv.includes('--worker-process');
+/** `--worker-process` (with `--s3` or `--full-only`): the worker in its own process (compiled, as `npm run worker`), the API in this one. */
+const WORKER_PROCESS = (S3 || FULL_ONLY) && argv.includes('--worker-process');
 /**
  * Verify after backup, as the default policy does: in --full-only (the headline: `git clone` checks
  * every object it receives, so the fair comparison checks them too) and for --restore.

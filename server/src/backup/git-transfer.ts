@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import type { GitProgress } from '../git/git.js';
 import { defaultGitLabHttp, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { bundleHeader, createBundle, headRef, listRefs, singlePackBundle, syncMirror } from '../git/mirror.js';
-import { checkedPack } from '../git/pack-check.js';
+import { packCheck } from '../git/pack-check.js';
 import { discoverUploadPack, fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../git/upload-pack.js';
 import type { Logger } from '../shared/logger.js';
 import { artifactKey } from '../snapshot/artifact-keys.js';
@@ -136,32 +136,39 @@ export class GitTransfer {
     const header = bundleHeader(remote.refs, parent ? prerequisiteCommits(parent) : []);
     const stored = await this.fetch(
       async () => {
-        // A checked pack's trailer is checked by git index-pack, with every byte (pack-check.ts).
-        const { pack, objects } = await fetchPack(service, wants, parentTips, {
-          ...http,
-          onProgress: o.onProgress,
-          checkTrailer: !checkIn,
-        });
-        if (objects === 0) {
-          pack.destroy(); // refs moved to objects the parent has: nothing to bundle
-          return null;
+        // A checked pack goes to git index-pack as it streams (pack-check.ts), which checks its trailer too.
+        const checkDir = checkIn ? await checkIn() : null;
+        const check = checkDir ? packCheck({ dir: checkDir, refs: remote.refs, signal: ctx.signal }) : undefined;
+        try {
+          const { pack, objects } = await fetchPack(service, wants, parentTips, {
+            ...http,
+            onProgress: o.onProgress,
+            checkTrailer: !check,
+            check,
+          });
+          if (objects === 0) {
+            pack.destroy(); // refs moved to objects the parent has: nothing to bundle
+            return null;
+          }
+          let source: Readable;
+          if (encryption) {
+            // Packs are already compressed: bundles are only encrypted, never compressed again.
+            const encoded = this.deps.codec.encode({ compression: 'NONE', key: encryption.key });
+            encoded.on('error', () => undefined); // observed by put(), which rejects with it
+            encoded.write(header);
+            source = pack.on('error', (error) => encoded.destroy(error)).pipe(encoded);
+          } else {
+            // Neither compressed nor encrypted, the artifact is the plain bundle: its header, then the pack.
+            pack.unshift(header);
+            source = pack.on('error', () => undefined); // observed by put(), which rejects with it
+          }
+          return await o.store.put(artifactKey(o.prefix, o.path), source).catch((error: unknown) => {
+            pack.destroy(); // a failed put (storage, or git's check) must not leave GitLab's response parked
+            throw error;
+          });
+        } finally {
+          check?.close();
         }
-        const checkDir = checkIn
-          ? await checkIn().catch((error: unknown) => {
-              pack.destroy(); // no scratch folder (a full disk): GitLab's response must not stay parked
-              throw error;
-            })
-          : null;
-        // Packs are already compressed: bundles are only encrypted, never compressed again.
-        const encoded = this.deps.codec.encode({ compression: 'NONE', key: encryption?.key ?? null });
-        encoded.on('error', () => undefined); // observed by put(), which rejects with it
-        encoded.write(header);
-        const bytes = checkDir ? checkedPack(pack, { dir: checkDir, refs: remote.refs, signal: ctx.signal }) : pack;
-        const source = bytes.on('error', (error) => encoded.destroy(error)).pipe(encoded);
-        return o.store.put(artifactKey(o.prefix, o.path), source).catch((error: unknown) => {
-          pack.destroy(); // a failed put (storage, or git's check) must not leave GitLab's response parked
-          throw error;
-        });
       },
       ctx,
       o.what,

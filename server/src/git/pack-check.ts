@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { GitError } from './git.js';
 import { missingFromPackIndex } from './pack-index.js';
-import { stdinGit } from './stdin-git.js';
+import { stdinGit, type StdinGit } from './stdin-git.js';
 
 export interface PackCheckOptions {
   /** An empty or missing folder for the scratch repository; the caller removes it. */
@@ -39,47 +39,85 @@ export interface PackCheckOptions {
 }
 
 /**
+ * A pack's check as its bytes go by: every chunk in order to `write`, then `end`. The transfer
+ * that reads the pack calls them itself (upload-pack.ts `check`), so the bytes reach storage
+ * without another stream in between; `checkedPack` wraps any stream in one.
+ */
+export interface PackCheck {
+  /** Hands the next chunk to git; resolves once git took it (or has ended: `end` says why). */
+  write(chunk: Buffer): Promise<void>;
+  /** After the last chunk: resolves when git accepted exactly these bytes and holds every ref's history; throws what it found otherwise. */
+  end(): Promise<void>;
+  /** Stops git if it still runs; call it in every case, after `end` too. */
+  close(): void;
+}
+
+/** The check of one pack in the scratch repository `dir` (started with its first chunk). */
+export function packCheck({ dir, refs, signal }: PackCheckOptions): PackCheck {
+  let indexPack: StdinGit | null = null;
+  let starting: Promise<StdinGit> | null = null;
+  let closed = false;
+  let bytes = 0;
+  const kill = () => indexPack?.kill();
+  signal?.addEventListener('abort', kill, { once: true });
+  const git = async () =>
+    indexPack ??
+    (await (starting ??= scratchRepository(dir).then(() => {
+      indexPack = stdinGit(['index-pack', '--stdin', '--check-self-contained-and-connected'], dir);
+      if (closed || signal?.aborted) indexPack.kill();
+      return indexPack;
+    })));
+  return {
+    async write(chunk) {
+      bytes += chunk.length;
+      await (await git()).write(chunk);
+    },
+    async end() {
+      const { code, lastLine: found } = await (await git()).finish();
+      if (code !== 0)
+        throw damaged(
+          /did not receive expected object/.test(found)
+            ? `history is incomplete (${found})`
+            : `git index-pack refused it: ${found || `exit code ${code}`}`,
+        );
+      const packs = join(dir, 'objects', 'pack');
+      const idx = (await readdir(packs)).filter((f) => f.endsWith('.idx'));
+      if (idx.length !== 1) throw damaged(`git index-pack wrote ${idx.length} pack indexes`);
+      const written = (await stat(join(packs, idx[0].replace(/\.idx$/, '.pack')))).size;
+      if (written !== bytes)
+        throw damaged(`the pack git accepted is ${written} bytes, but ${bytes} arrived (bytes after its trailer)`);
+      const oids = [...new Set(Object.values(refs))];
+      const missing = oids.length > 0 ? await missingFromPackIndex(join(packs, idx[0]), oids) : [];
+      if (missing.length > 0) {
+        const ref = Object.keys(refs).find((r) => refs[r] === missing[0]);
+        throw damaged(`a ref points to an object the pack does not hold (${ref} → ${missing[0]})`);
+      }
+    },
+    close() {
+      closed = true;
+      signal?.removeEventListener('abort', kill);
+      indexPack?.kill();
+    },
+  };
+}
+
+/**
  * `pack`'s bytes, unchanged, ending only after git has checked every object and the refs'
  * connectivity; an error (naming what git found) when the check fails.
  */
 export function checkedPack(pack: Readable, options: PackCheckOptions): Readable {
-  return Readable.from(checking(pack, options), { objectMode: false, highWaterMark: 1024 * 1024 });
+  return Readable.from(checking(pack, packCheck(options)), { objectMode: false, highWaterMark: 1024 * 1024 });
 }
 
-async function* checking(pack: Readable, { dir, refs, signal }: PackCheckOptions): AsyncGenerator<Buffer> {
-  await scratchRepository(dir);
-  const indexPack = stdinGit(['index-pack', '--stdin', '--check-self-contained-and-connected'], dir);
-  const kill = () => indexPack.kill();
-  signal?.addEventListener('abort', kill, { once: true });
-  let bytes = 0;
+async function* checking(pack: Readable, check: PackCheck): AsyncGenerator<Buffer> {
   try {
     for await (const chunk of pack) {
-      bytes += (chunk as Buffer).length;
-      await indexPack.write(chunk as Buffer);
+      await check.write(chunk as Buffer);
       yield chunk as Buffer;
     }
-    const { code, lastLine: found } = await indexPack.finish();
-    if (code !== 0)
-      throw damaged(
-        /did not receive expected object/.test(found)
-          ? `history is incomplete (${found})`
-          : `git index-pack refused it: ${found || `exit code ${code}`}`,
-      );
-    const packs = join(dir, 'objects', 'pack');
-    const idx = (await readdir(packs)).filter((f) => f.endsWith('.idx'));
-    if (idx.length !== 1) throw damaged(`git index-pack wrote ${idx.length} pack indexes`);
-    const written = (await stat(join(packs, idx[0].replace(/\.idx$/, '.pack')))).size;
-    if (written !== bytes)
-      throw damaged(`the pack git accepted is ${written} bytes, but ${bytes} arrived (bytes after its trailer)`);
-    const oids = [...new Set(Object.values(refs))];
-    const missing = oids.length > 0 ? await missingFromPackIndex(join(packs, idx[0]), oids) : [];
-    if (missing.length > 0) {
-      const ref = Object.keys(refs).find((r) => refs[r] === missing[0]);
-      throw damaged(`a ref points to an object the pack does not hold (${ref} → ${missing[0]})`);
-    }
+    await check.end();
   } finally {
-    signal?.removeEventListener('abort', kill);
-    indexPack.kill();
+    check.close();
   }
 }
 

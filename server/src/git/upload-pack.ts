@@ -27,6 +27,7 @@ import { Readable } from 'node:stream';
 import { fromTransferFailure } from '../gitlab/gitlab.errors.js';
 import { withRenewal, type GitAuth } from '../gitlab/gitlab-http.js';
 import { GitError, redact, type GitProgress } from './git.js';
+import type { PackCheck } from './pack-check.js';
 import { gitAgent, openSmartHttp, redactUrl, transportError, type SmartHttpOptions } from './smart-http.js';
 
 export interface RemoteRefs {
@@ -126,6 +127,11 @@ export interface FetchPackOptions extends UploadPackOptions {
    * SHA-1 over the whole pack. A thin pack (INCREMENTAL) or an unchecked FULL keeps it on.
    */
   checkTrailer?: boolean;
+  /**
+   * Every byte of the pack goes to this check before it is read on, and the stream ends only once
+   * the check passed (pack-check.ts): the pack is checked on its way without a stream of its own.
+   */
+  check?: PackCheck;
 }
 
 export interface PackStream {
@@ -183,6 +189,7 @@ async function receivePack(response: IncomingMessage, base: string, options: Fet
   }
 
   const checkTrailer = options.checkTrailer ?? true;
+  const check = options.check;
   const sha1 = createHash('sha1');
   let tail = Buffer.alloc(0);
   let received = 0;
@@ -261,27 +268,34 @@ async function receivePack(response: IncomingMessage, base: string, options: Fet
   const pack = Readable.from(
     (async function* () {
       try {
-        for (const chunk of pending) {
-          account(chunk);
-          yield chunk;
+        try {
+          for (const chunk of pending) {
+            account(chunk);
+            if (check) await check.write(chunk);
+            yield chunk;
+          }
+          for await (const chunk of source) {
+            account(chunk);
+            if (check) await check.write(chunk);
+            yield chunk;
+          }
+        } catch (error) {
+          response.destroy();
+          throw error;
         }
-        for await (const chunk of source) {
-          account(chunk);
-          yield chunk;
+        response.resume(); // after the flush: drain the rest so the response ends cleanly (and the socket is reused)
+        if (checkTrailer && (tail.length !== 20 || !sha1.digest().equals(tail))) {
+          throw new GitError(
+            'GITLAB_UNAVAILABLE',
+            `the pack from ${redactUrl(base)} is damaged (its checksum does not match the ${received} bytes received)`,
+            { retryable: true },
+          );
         }
-      } catch (error) {
-        response.destroy();
-        throw error;
+        if (check) await check.end();
+        progress(true);
+      } finally {
+        check?.close();
       }
-      response.resume(); // after the flush: drain the rest so the response ends cleanly (and the socket is reused)
-      if (checkTrailer && (tail.length !== 20 || !sha1.digest().equals(tail))) {
-        throw new GitError(
-          'GITLAB_UNAVAILABLE',
-          `the pack from ${redactUrl(base)} is damaged (its checksum does not match the ${received} bytes received)`,
-          { retryable: true },
-        );
-      }
-      progress(true);
     })(),
     { objectMode: false, highWaterMark: 1024 * 1024 },
   );
