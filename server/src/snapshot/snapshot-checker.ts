@@ -17,7 +17,7 @@
  * 5. Metadata: every artifact decodes, each line parses as JSON, and the count matches both the
  *    artifact's entry and the manifest's metadata section.
  *
- * The scratch directory is the caller's, and must be empty.
+ * The scratch directory is the caller's, and must be empty or missing (git makes what it needs).
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';

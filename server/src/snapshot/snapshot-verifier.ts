@@ -6,7 +6,8 @@
  * Each COPIED replica is checked the same way, reading its whole chain from that replica; its
  * outcome is recorded on the copy and its problems are part of the result, named by storage.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
 import type { Clock } from '../shared/clock.js';
@@ -46,11 +47,12 @@ export class SnapshotVerifier {
     options: { checkedInStream?: string[] } = {},
   ): Promise<{ snapshot: SnapshotEntity; result: VerificationResult }> {
     const snapshot = await this.deps.reader.snapshot(snapshotId);
-    await mkdir(join(this.deps.workDir, 'tmp'), { recursive: true });
-    const scratch = await mkdtemp(join(this.deps.workDir, 'tmp', 'verify-'));
+    // Named, not made: a check that reads something back into git makes its folder then (git
+    // init); a FULL checked in the stream makes none, and folders cost this file system a ms each.
+    const scratch = join(this.deps.workDir, 'tmp', `verify-${randomUUID()}`);
     try {
       const { problems } = await this.deps.checker.check(snapshot, {
-        scratch: await made(join(scratch, 'primary')),
+        scratch: join(scratch, 'primary'),
         checkedInStream: options.checkedInStream,
       });
       problems.push(...(await this.checkReplicas(snapshot, scratch)));
@@ -67,9 +69,7 @@ export class SnapshotVerifier {
     for (const copy of await replicas.copies.copiesOf([snapshot.id])) {
       if (copy.status !== 'COPIED') continue;
       const found = (
-        await replicas
-          .checkerAt(copy.storageRoot)
-          .check(snapshot, { scratch: await made(join(scratch, copy.storageId)) })
+        await replicas.checkerAt(copy.storageRoot).check(snapshot, { scratch: join(scratch, copy.storageId) })
       ).problems;
       await replicas.copies.recordVerification(snapshot.id, copy.storageId, found);
       problems.push(...found.map((p) => `replica on storage ${copy.storageId}: ${p}`));
@@ -86,9 +86,4 @@ export class SnapshotVerifier {
       this.deps.logger.warn({ snapshotId: snapshot.id, problems: result.problems }, 'snapshot verification failed');
     return { snapshot, result };
   }
-}
-
-async function made(dir: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  return dir;
 }
