@@ -72,22 +72,33 @@ export class LocalStorage implements StorageBackend {
       temp = `${file}${TEMP_MARKER}${randomBytes(8).toString('hex')}`;
       handle = await guard('write', key, () => createTemp(temp!));
       const fileHandle = handle;
-      // Chunks (a network source's are often 64 KiB) are written about a MiB at a time, in one
-      // writev each: fewer round trips through the thread pool, and no copy to join them.
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
+      // Chunks (a network source's are often 64 KiB) are copied into a reused MiB buffer and
+      // written a MiB at a time: few round trips through the thread pool, and each chunk is
+      // garbage as soon as it is copied. Holding the chunks themselves until their write (as a
+      // writev of them did) kept them alive long enough, under the worker's small young
+      // generation, to be promoted, and their bytes then cost major collections (--trace-gc).
+      const batch = batches.take();
+      let filled = 0;
       const flush = async () => {
-        const buffers = pending;
-        pending = [];
-        pendingBytes = 0;
-        await guard('write', key, () => writevFully(fileHandle, buffers));
+        const length = filled;
+        filled = 0;
+        await guard('write', key, () => writeFully(fileHandle, batch, length));
       };
-      const result = await drainSource(source, async (chunk) => {
-        pending.push(chunk);
-        pendingBytes += chunk.length;
-        if (pendingBytes >= WRITE_BATCH_BYTES) await flush();
-      });
-      if (pendingBytes > 0) await flush();
+      let result: PutResult;
+      try {
+        result = await drainSource(source, async (chunk) => {
+          for (let offset = 0; offset < chunk.length;) {
+            const n = Math.min(chunk.length - offset, batch.length - filled);
+            chunk.copy(batch, filled, offset, offset + n);
+            filled += n;
+            offset += n;
+            if (filled === batch.length) await flush();
+          }
+        });
+        if (filled > 0) await flush();
+      } finally {
+        batches.give(batch); // no write of it is in flight: each was awaited
+      }
       await guard('write', key, () => fileHandle.sync());
       handle = null;
       await guard('write', key, () => fileHandle.close()); // NFS reports deferred write errors here
@@ -369,17 +380,23 @@ async function makeDirectories(dir: string): Promise<void> {
 const WRITE_BATCH_BYTES = 1024 * 1024;
 const READ_CHUNK_BYTES = 1024 * 1024;
 
-/** Writes every byte of `buffers`, in order (writev may write fewer bytes than asked). */
-async function writevFully(handle: FileHandle, buffers: Buffer[]): Promise<void> {
-  let rest = buffers;
-  while (rest.length > 0) {
-    let { bytesWritten } = await handle.writev(rest);
+/** Write batches, reused across puts; a few are kept while idle (a MiB each). */
+const batches = {
+  free: [] as Buffer[],
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafeSlow(WRITE_BATCH_BYTES);
+  },
+  give(buffer: Buffer): void {
+    if (this.free.length < 4) this.free.push(buffer);
+  },
+};
+
+/** Writes `buffer[0, length)` (a write may write fewer bytes than asked). */
+async function writeFully(handle: FileHandle, buffer: Buffer, length: number): Promise<void> {
+  for (let offset = 0; offset < length;) {
+    const { bytesWritten } = await handle.write(buffer, offset, length - offset);
     if (bytesWritten === 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
-    while (rest.length > 0 && bytesWritten >= rest[0].length) {
-      bytesWritten -= rest[0].length;
-      rest = rest.slice(1);
-    }
-    if (bytesWritten > 0) rest = [rest[0].subarray(bytesWritten), ...rest.slice(1)];
+    offset += bytesWritten;
   }
 }
 
