@@ -171,6 +171,25 @@ describe('LocalStorage', () => {
     });
   });
 
+  describe('digest', () => {
+    it('gives the size and sha256 of what is stored, also of an object of several read buffers and of an empty one, while other digests run', async () => {
+      const storage = await LocalStorage.open(await aDirectory());
+      const objects = [randomBytes(3 * 1024 * 1024 + 5), Buffer.alloc(0), randomBytes(1024 * 1024), randomBytes(10)];
+      await Promise.all(objects.map((bytes, i) => storage.put(`orgs/o1/${i}`, bytes)));
+      const digests = await Promise.all(objects.map((_, i) => storage.digest(`orgs/o1/${i}`)));
+      expect(digests).toEqual(
+        objects.map((bytes) => ({ size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') })),
+      );
+    });
+
+    it('refuses a missing key and a prefix with ARTIFACT_NOT_FOUND', async () => {
+      const storage = await LocalStorage.open(await aDirectory());
+      await storage.put('orgs/o1/a', Buffer.from('x'));
+      await expect(storage.digest('orgs/o1/missing')).rejects.toMatchObject({ code: 'ARTIFACT_NOT_FOUND' });
+      await expect(storage.digest('orgs/o1')).rejects.toMatchObject({ code: 'ARTIFACT_NOT_FOUND' });
+    });
+  });
+
   describe('putConcat', () => {
     it('stores bytes followed by a whole file, reporting the size and sha256 of the result', async () => {
       const root = await aDirectory();

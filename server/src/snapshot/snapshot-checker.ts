@@ -58,7 +58,7 @@ export interface CheckResult {
 export interface SnapshotCheckerDeps {
   reader: Pick<
     SnapshotReader,
-    'chain' | 'manifest' | 'decodeTo' | 'openDecoded' | 'openArtifact' | 'openKey' | 'openLfsObject'
+    'chain' | 'manifest' | 'decodeTo' | 'openDecoded' | 'digestArtifact' | 'openKey' | 'openLfsObject'
   >;
   keyFor: ArtifactKeyFor;
 }
@@ -128,7 +128,7 @@ export class SnapshotChecker {
       const link = found.chain[i];
       for (const artifact of found.manifests[i].artifacts) {
         const name = `${link.id}/${artifact.path}`;
-        const digest = await digestOf(this.deps.reader.openArtifact(link, artifact)).catch((e: unknown) => ({
+        const digest = await this.deps.reader.digestArtifact(link, artifact).catch((e: unknown) => ({
           error: reason(e),
         }));
         if ('error' in digest) found.problems.push(`${name}: unreadable (${digest.error})`);

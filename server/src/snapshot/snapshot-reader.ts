@@ -4,6 +4,7 @@
  * depend on (oldest, the FULL, first). Nothing outside snapshot/ needs to know where artifacts
  * live or how their bytes are shaped.
  */
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -122,6 +123,26 @@ export class SnapshotReader {
     key: Buffer | null,
   ): Promise<void> {
     await pipeline(await this.openDecoded(snapshot, artifact, key), createWriteStream(file));
+  }
+
+  /**
+   * An artifact's size and sha256 as stored (what its manifest entry says they are): the
+   * storage's own digest when it has one (no stream of fresh buffers), else its bytes hashed.
+   */
+  async digestArtifact(
+    snapshot: SnapshotEntity,
+    artifact: Pick<ManifestArtifact, 'path' | 'snapshotId'>,
+  ): Promise<{ size: number; sha256: string }> {
+    const store = await this.stores.at(await this.rootOf(snapshot));
+    const key = storedArtifactKey(snapshot.storagePrefix, artifact);
+    if (store.digest) return store.digest(key);
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of await store.open(key)) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    return { size, sha256: hash.digest('hex') };
   }
 
   /** An artifact's bytes decoded (decrypted, decompressed); a damaged one errors the stream. */

@@ -65,6 +65,13 @@ export interface StorageBackend {
    */
   open(key: string): Promise<Readable>;
 
+  /**
+   * Optional: the size and SHA-256 of the object as stored, what `open` then hashing would give
+   * (a missing key rejects with ARTIFACT_NOT_FOUND), read without a stream of fresh buffers when
+   * the backend can (local files: one reused buffer). Verification re-hashes every stored byte.
+   */
+  digest?(key: string): Promise<PutResult>;
+
   /** Size and modification time, or null when the key does not exist. */
   stat(key: string): Promise<ObjectInfo | null>;
 
