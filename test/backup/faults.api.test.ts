@@ -4,6 +4,7 @@ import { startTestApp, subscribe, untilListening, type TestApp } from '../suppor
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aUser } from '../support/gitlab-seed.js';
 import { connectOrganization } from '../support/connections.js';
+import { customizePolicy } from '../support/backups.js';
 
 /** GitLab misbehaving during a backup: each fault is retried and the run still completes. */
 let sim: GitLabSimulator;
@@ -20,19 +21,10 @@ beforeAll(async () => {
   sim.createProject({ namespaceId: group.id, path: 'small' });
   t = await startTestApp({ gitlab: { url: sim.url }, env: {} });
   ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
-  const current = (
-    await t.gql(
-      `query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`,
-      { o: orgId },
-    )
-  ).data.policy.settings;
-  await t.gql(
-    `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
-    {
-      o: orgId,
-      i: { ...current, include: { ...current.include, metadata: ['issues', 'labels'] } },
-    },
-  );
+  await customizePolicy(t, orgId, (current) => ({
+    ...current,
+    include: { ...current.include, metadata: ['issues', 'labels'] },
+  }));
 });
 afterAll(async () => {
   await t?.stop();
@@ -178,15 +170,6 @@ describe('GitLab faults during a backup', () => {
   });
 });
 
-async function setVerifyAfterBackup(verifyAfterBackup: boolean) {
-  const current = (
-    await t.gql(
-      `query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`,
-      { o: orgId },
-    )
-  ).data.policy.settings;
-  await t.gql(
-    `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
-    { o: orgId, i: { ...current, verifyAfterBackup } },
-  );
+function setVerifyAfterBackup(verifyAfterBackup: boolean) {
+  return customizePolicy(t, orgId, (current) => ({ ...current, verifyAfterBackup }));
 }

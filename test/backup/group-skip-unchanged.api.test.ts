@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { FakeClock } from '../../server/src/shared/clock.js';
 import { startTestApp, subscribe, untilListening, type TestApp } from '../support/app.js';
+import { customizePolicy } from '../support/backups.js';
 import { connectOrganization } from '../support/connections.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aUser } from '../support/gitlab-seed.js';
@@ -39,19 +40,10 @@ beforeAll(async () => {
     tokenExpiresAt: null,
   }));
   // Repositories without project metadata keep the first pass short; groups keep every type.
-  const current = (
-    await t.gql(
-      `query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`,
-      { o: orgId },
-    )
-  ).data.policy.settings;
-  await t.gql(
-    `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
-    {
-      o: orgId,
-      i: { ...current, include: { ...current.include, wiki: false, lfs: false, metadata: [] } },
-    },
-  );
+  await customizePolicy(t, orgId, (current) => ({
+    ...current,
+    include: { ...current.include, wiki: false, lfs: false, metadata: [] },
+  }));
 });
 afterAll(async () => {
   await t?.stop();

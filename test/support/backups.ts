@@ -66,3 +66,19 @@ async function itemProblems(t: TestApp, runId: string): Promise<string[]> {
     .filter((i) => i.status !== 'SUCCEEDED' && i.status !== 'UNCHANGED')
     .map((i) => `${i.pathWithNamespace}: ${i.status} ${i.errorMessage ?? ''} ${i.warnings.join('; ')}`.trim());
 }
+
+/** The policy's settings as `customizePolicy` takes them back. */
+const POLICY_SETTINGS = `query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type time { hour minute } fullDayOfMonth differentialWeekday } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`;
+
+/** Customizes the organization's policy: `change` gets its current settings and returns the new ones. */
+export async function customizePolicy(
+  t: TestApp,
+  organizationId: string,
+  change: (current: Record<string, any>) => Record<string, unknown>,
+): Promise<void> {
+  const current = (await t.gql(POLICY_SETTINGS, { o: organizationId })).data.policy.settings;
+  await t.gql(
+    `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
+    { o: organizationId, i: change(current) },
+  );
+}

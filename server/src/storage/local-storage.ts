@@ -141,6 +141,36 @@ export class LocalStorage implements StorageBackend {
   }
 
   async open(key: string): Promise<Readable> {
+    const handle = await this.openFile(key);
+    // A MiB per read, as put writes: a sixteenth of the default 64 KiB's round trips through the
+    // thread pool and of the chunks each reader then handles (hashing, tar, HTTP, git's stdin).
+    // The stream closes the handle when it ends or is destroyed.
+    return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
+  }
+
+  async digest(key: string): Promise<PutResult> {
+    const handle = await this.openFile(key);
+    // One reused buffer per digest in flight: a verification's reads make no garbage (a read
+    // stream allocates a fresh MiB per read, hundreds per pass of a big organization).
+    const buffer = batches.take();
+    try {
+      const hash = createHash('sha256');
+      let size = 0;
+      for (;;) {
+        const { bytesRead } = await guard('read', key, () => handle.read(buffer, 0, buffer.length, null));
+        if (bytesRead === 0) break;
+        hash.update(buffer.subarray(0, bytesRead));
+        size += bytesRead;
+      }
+      return { size, sha256: hash.digest('hex') };
+    } finally {
+      batches.give(buffer);
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  /** The object's file, open for reading; ARTIFACT_NOT_FOUND when missing or a folder (a prefix). */
+  private async openFile(key: string): Promise<FileHandle> {
     const file = this.pathOf(parseKey(key));
     let handle: FileHandle;
     try {
@@ -157,40 +187,7 @@ export class LocalStorage implements StorageBackend {
       await handle.close();
       throw artifactNotFound(key); // a directory is a prefix, not an object
     }
-    // A MiB per read, as put writes: a sixteenth of the default 64 KiB's round trips through the
-    // thread pool and of the chunks each reader then handles (hashing, tar, HTTP, git's stdin).
-    // The stream closes the handle when it ends or is destroyed.
-    return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
-  }
-
-  async digest(key: string): Promise<PutResult> {
-    const file = this.pathOf(parseKey(key));
-    let handle: FileHandle;
-    try {
-      handle = await open(file, 'r');
-    } catch (error) {
-      if (MISSING.has(errno(error)) || errno(error) === 'EISDIR') throw artifactNotFound(key);
-      throw storageUnavailable('read', key, error);
-    }
-    // One reused buffer per digest in flight: a verification's reads make no garbage (a read
-    // stream allocates a fresh MiB per read, hundreds per pass of a big organization).
-    const buffer = batches.take();
-    try {
-      const hash = createHash('sha256');
-      let size = 0;
-      for (;;) {
-        const { bytesRead } = await handle.read(buffer, 0, buffer.length, null).catch((error: unknown) => {
-          throw errno(error) === 'EISDIR' ? artifactNotFound(key) : storageUnavailable('read', key, error);
-        });
-        if (bytesRead === 0) break;
-        hash.update(buffer.subarray(0, bytesRead));
-        size += bytesRead;
-      }
-      return { size, sha256: hash.digest('hex') };
-    } finally {
-      batches.give(buffer);
-      await handle.close().catch(() => undefined);
-    }
+    return handle;
   }
 
   async stat(key: string): Promise<ObjectInfo | null> {
