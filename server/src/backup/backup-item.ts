@@ -5,7 +5,6 @@
  * job each), and when a repository's latest
  * snapshot may stand for an unchanged one.
  */
-import type { Repository } from 'typeorm';
 import type { GitProgress } from '../git/git.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import type { BackupRunEntity, ItemPhase } from './backup.entity.js';
@@ -36,11 +35,14 @@ export type ItemOutcome =
   | { status: 'SUCCEEDED' | 'PARTIAL'; snapshot: SnapshotEntity; warnings: string[]; notes?: string[] }
   | { status: 'UNCHANGED'; snapshot: SnapshotEntity | null; warnings: string[]; notes?: string[] };
 
-/** Verification after backup (policy.verifyAfterBackup): SnapshotVerifier.verify. */
+/**
+ * Verification after backup (policy.verifyAfterBackup): SnapshotVerifier.verify, with the snapshot
+ * as it recorded the outcome. `committed`: the row this attempt has just committed.
+ */
 export type VerifySnapshot = (
   snapshotId: string,
-  options?: { checkedInStream?: string[] },
-) => Promise<{ result: { ok: boolean; problems: string[] } }>;
+  options?: { checkedInStream?: string[]; committed?: SnapshotEntity },
+) => Promise<{ snapshot: SnapshotEntity; result: { ok: boolean; problems: string[] } }>;
 
 /** Copies a committed snapshot to the policy's replica storages (SnapshotReplicator.plan: enqueues a job per replica). */
 export type ReplicateSnapshot = (snapshot: SnapshotEntity, storageIds: string[]) => Promise<void>;
@@ -56,8 +58,9 @@ export interface FinishItemOptions {
   verify: VerifySnapshot;
   /** Bundles of this snapshot git checked as they streamed in from GitLab (pack-check.ts). */
   checkedInStream?: string[];
+  /** The snapshot was committed by this attempt just now (not found again by a retried job). */
+  justCommitted?: boolean;
   replicate?: ReplicateSnapshot;
-  snapshots: Repository<SnapshotEntity>;
 }
 
 /**
@@ -68,9 +71,12 @@ export async function finishItem(o: FinishItemOptions): Promise<ItemOutcome> {
   let snapshot = o.snapshot;
   if (o.run.policy.verifyAfterBackup && snapshot.verificationStatus === 'UNVERIFIED') {
     o.ctx.progress({ phase: 'VERIFYING' });
-    const { result } = await o.verify(snapshot.id, { checkedInStream: o.checkedInStream });
-    if (!result.ok) o.warnings.push(`verification failed: ${result.problems.join('; ')}`);
-    snapshot = await o.snapshots.findOneByOrFail({ id: snapshot.id });
+    const verified = await o.verify(snapshot.id, {
+      checkedInStream: o.checkedInStream,
+      committed: o.justCommitted ? snapshot : undefined,
+    });
+    if (!verified.result.ok) o.warnings.push(`verification failed: ${verified.result.problems.join('; ')}`);
+    snapshot = verified.snapshot;
   }
   // Replicas get the committed snapshot (also one a killed job committed, found again by its retry).
   await o.replicate?.(snapshot, o.run.policy.storage.replicaStorageIds ?? []);
@@ -88,11 +94,10 @@ export async function canStandForUnchanged(o: {
   run: BackupRunEntity;
   latest: SnapshotEntity;
   verify: VerifySnapshot;
-  snapshots: Repository<SnapshotEntity>;
 }): Promise<SnapshotEntity | null> {
   const { latest } = o;
   if (!latest.isComplete || latest.verificationStatus === 'FAILED') return null;
   if (!o.run.policy.verifyAfterBackup || latest.verificationStatus === 'VERIFIED') return latest;
-  const { result } = await o.verify(latest.id);
-  return result.ok ? o.snapshots.findOneByOrFail({ id: latest.id }) : null;
+  const { snapshot, result } = await o.verify(latest.id);
+  return result.ok ? snapshot : null;
 }

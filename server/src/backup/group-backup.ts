@@ -66,7 +66,6 @@ export function createGroupBackup(deps: GroupBackupDeps) {
             ctx,
             verify: deps.verify,
             replicate: deps.replicate,
-            snapshots,
           })),
           notes: item.notes,
         };
@@ -83,9 +82,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
     const encryption = await deps.encryptionKey(run);
     // A parent the policy wants verified and nobody has yet is verified first: one that fails is no parent.
     const candidate = await groupParent(snapshots, run, group.id);
-    const parent = candidate
-      ? await canStandForUnchanged({ run, latest: candidate, verify: deps.verify, snapshots })
-      : null;
+    const parent = candidate ? await canStandForUnchanged({ run, latest: candidate, verify: deps.verify }) : null;
     const parentManifest = parent ? await deps.reader.manifest(parent).catch(() => null) : null;
     const source = await deps.metadataFor(organization.connectionId);
     ctx.progress({ phase: 'METADATA', metadataRecords: 0 });
@@ -164,8 +161,8 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       warnings,
       ctx,
       verify: deps.verify,
+      justCommitted: true,
       replicate: deps.replicate,
-      snapshots,
     });
     return { ...finished, notes };
   };

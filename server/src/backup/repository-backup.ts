@@ -126,7 +126,6 @@ export class RepositoryBackup {
     ctx: ItemContext,
     steps: StepTimer,
   ): Promise<ItemOutcome> {
-    const snapshots = this.deps.dataSource.getRepository(SnapshotEntity);
     const { repository, organization, done } = await this.lookups(run, item);
     // A snapshot this item already committed (job re-run after the row was written): finish it.
     if (done)
@@ -138,14 +137,13 @@ export class RepositoryBackup {
         ctx,
         verify: this.deps.verify,
         replicate: this.deps.replicate,
-        snapshots,
       });
 
     const accessing = this.deps.sessions.access(organization.connectionId); // git's token, looked up meanwhile
     accessing.catch(() => undefined); // awaited (or settled) below
     const { latest, copyType, parent } = await this.chooseCopy(run, repository);
     if (latest && copyType !== 'FULL' && isProvablyUnchanged(repository.lastActivityAt, latest.createdAt)) {
-      const standing = await canStandForUnchanged({ run, latest, verify: this.deps.verify, snapshots }).finally(() =>
+      const standing = await canStandForUnchanged({ run, latest, verify: this.deps.verify }).finally(() =>
         accessing.catch(() => undefined),
       );
       if (standing) return { status: 'UNCHANGED', snapshot: standing, warnings: [] };
@@ -182,8 +180,8 @@ export class RepositoryBackup {
         ctx,
         verify: this.deps.verify,
         checkedInStream: checkedBundles(transferred),
+        justCommitted: true,
         replicate: this.deps.replicate,
-        snapshots,
       });
     } finally {
       await attempt.preparing.catch(() => undefined);

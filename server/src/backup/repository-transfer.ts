@@ -78,7 +78,7 @@ export class RepositoryTransfer {
   private async fetchGit(a: Attempt, auth: GitAuth, out: Transferred): Promise<void> {
     const { run, repository, ctx } = a;
     ctx.progress({ phase: 'FETCHING' });
-    let lastTouch = 0;
+    let lastTouch = Date.now(); // the job was locked just now: its first touch is due in 10 s, not at once
     const onProgress = (p: GitProgress) => {
       ctx.progress({ phase: 'FETCHING', git: p });
       if (Date.now() - lastTouch > 10_000) {

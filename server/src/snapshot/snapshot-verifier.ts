@@ -41,12 +41,15 @@ export class SnapshotVerifier {
    * `checkedInStream`: bundles of this snapshot that git checked as they streamed in from GitLab
    * (right after the backup that wrote them; pack-check.ts) — their bytes are still re-hashed
    * from storage, but not read back into git a second time.
+   * `committed`: the row as the backup that wrote it just committed it (not read again). It has
+   * no replica copies yet: they are made after this verification.
    */
   async verify(
     snapshotId: string,
-    options: { checkedInStream?: string[] } = {},
+    options: { checkedInStream?: string[]; committed?: SnapshotEntity } = {},
   ): Promise<{ snapshot: SnapshotEntity; result: VerificationResult }> {
-    const snapshot = await this.deps.reader.snapshot(snapshotId);
+    const committed = options.committed?.id === snapshotId ? options.committed : undefined;
+    const snapshot = committed ?? (await this.deps.reader.snapshot(snapshotId));
     // Named, not made: a check that reads something back into git makes its folder then (git
     // init); a FULL checked in the stream makes none, and folders cost this file system a ms each.
     const scratch = join(this.deps.workDir, 'tmp', `verify-${randomUUID()}`);
@@ -55,7 +58,7 @@ export class SnapshotVerifier {
         scratch: join(scratch, 'primary'),
         checkedInStream: options.checkedInStream,
       });
-      problems.push(...(await this.checkReplicas(snapshot, scratch)));
+      if (!committed) problems.push(...(await this.checkReplicas(snapshot, scratch)));
       return await this.record(snapshot, { ok: problems.length === 0, problems });
     } finally {
       await rm(scratch, { recursive: true, force: true });
@@ -81,7 +84,15 @@ export class SnapshotVerifier {
     snapshot.verificationStatus = result.ok ? 'VERIFIED' : 'FAILED';
     snapshot.verifiedAt = this.deps.clock.now();
     snapshot.verificationError = result.ok ? null : result.problems.join('; ').slice(0, 4000);
-    await this.deps.dataSource.getRepository(SnapshotEntity).save(snapshot);
+    // An update of the three columns, not save(): that would read the row back first.
+    await this.deps.dataSource.getRepository(SnapshotEntity).update(
+      { id: snapshot.id },
+      {
+        verificationStatus: snapshot.verificationStatus,
+        verifiedAt: snapshot.verifiedAt,
+        verificationError: snapshot.verificationError,
+      },
+    );
     if (!result.ok)
       this.deps.logger.warn({ snapshotId: snapshot.id, problems: result.problems }, 'snapshot verification failed');
     return { snapshot, result };
