@@ -208,18 +208,25 @@ export class CredentialService {
   }
 
   /**
-   * Decrypts the secret for Labkeeper's own use and records the use. Never expose the result.
-   * A use is not an edit: `updatedAt` stays (TypeORM would set it on any update), so whoever keeps
-   * something built from the secret (a storage's S3 client) can tell a changed credential by it.
+   * Decrypts the secret for Labkeeper's own use and records the use, to the minute: a backup run
+   * reveals a connection's token once per repository, and one write per minute says as much as
+   * one per use (GitLab records a token's last use at a coarser step still). Never
+   * expose the result. A use is not an edit: `updatedAt` stays (TypeORM would set it on any
+   * update), so whoever keeps something built from the secret (a storage's S3 client) can tell a
+   * changed credential by it.
    */
   async reveal(id: string): Promise<string> {
     const entity = await this.get(id);
     const secret = this.box.open(entity.secretCiphertext, context(id));
-    await this.repo.update({ id }, { lastUsedAt: this.clock.now(), updatedAt: () => 'updated_at' });
+    const now = this.clock.now();
+    if (!entity.lastUsedAt || now.getTime() - entity.lastUsedAt.getTime() >= LAST_USE_RESOLUTION_MS)
+      await this.repo.update({ id }, { lastUsedAt: now, updatedAt: () => 'updated_at' });
     return secret;
   }
 }
 
+/** How precisely `lastUsedAt` follows the uses of a credential. */
+const LAST_USE_RESOLUTION_MS = 60_000;
 const context = (id: string) => `credential:${id}`;
 const versionContext = (id: string, version: number) => `credential:${id}:v${version}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
