@@ -4,7 +4,8 @@
  * Plugged into `createPubSub({ eventTarget })`. A single process uses the same path: its own
  * events come back through LISTEN, so there is one delivery order for everyone.
  *
- * - Sends go through one client, chained, so events of one process keep their order.
+ * - Sends go through one client, chained, so events of one process keep their order; events
+ *   dispatched while a send is on its way go together in the next statement.
  * - NOTIFY payloads are limited to 8000 bytes: events must be small DTOs (ids, counts, status).
  * - The listening client reconnects with backoff and re-LISTENs; events sent while it was away are
  *   lost, which is why every run's state is also queryable.
@@ -22,6 +23,8 @@ import type { Logger } from '../shared/logger.js';
 
 export const EVENTS_CHANNEL = 'labkeeper_events';
 const MAX_PAYLOAD_BYTES = 7900;
+/** Events sent in one statement at most (each a bound parameter of at most MAX_PAYLOAD_BYTES). */
+const MAX_EVENTS_PER_STATEMENT = 64;
 
 interface Wire {
   t: string;
@@ -41,6 +44,8 @@ export class PgEventTarget extends EventTarget {
   private listener: pg.Client | null = null;
   private sender: pg.Client | null = null;
   private sending: Promise<unknown> = Promise.resolve();
+  /** Dispatched, not yet handed to PostgreSQL (sendQueued). */
+  private readonly queued: { payload: string; topic: string }[] = [];
   private closed = false;
   private reconnectDelayMs = 250;
 
@@ -109,18 +114,30 @@ export class PgEventTarget extends EventTarget {
       );
       return false;
     }
-    this.sending = this.sending
-      .then(async () => {
-        if (this.closed) return;
-        if (!this.sender) this.sender = await this.newClient('sender');
-        await this.sender.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, payload]);
-      })
-      .catch((error: unknown) => {
-        this.logger.warn({ err: error, topic: event.type }, 'event not published');
-        this.sender?.end().catch(() => undefined);
-        this.sender = null;
-      });
+    this.queued.push({ payload, topic: event.type });
+    if (this.queued.length === 1) this.sending = this.sending.then(() => this.sendQueued());
     return true;
+  }
+
+  /**
+   * Sends what was dispatched since the previous statement, in order, as one statement: events
+   * that pile up while one is on its way (four repositories changing phase at once) cost one round
+   * trip, and none waits for a timer. One statement is one transaction, in which PostgreSQL drops
+   * an exact duplicate of a payload: the same event twice says nothing more.
+   */
+  private async sendQueued(): Promise<void> {
+    const batch = this.queued.splice(0, MAX_EVENTS_PER_STATEMENT);
+    if (this.queued.length > 0) this.sending = this.sending.then(() => this.sendQueued());
+    if (this.closed || batch.length === 0) return;
+    try {
+      if (!this.sender) this.sender = await this.newClient('sender');
+      const calls = batch.map((_, k) => `pg_notify($1, $${k + 2})`).join(', ');
+      await this.sender.query(`SELECT ${calls}`, [EVENTS_CHANNEL, ...batch.map((e) => e.payload)]);
+    } catch (error) {
+      this.logger.warn({ err: error, topics: [...new Set(batch.map((e) => e.topic))] }, 'events not published');
+      this.sender?.end().catch(() => undefined);
+      this.sender = null;
+    }
   }
 
   /** Resolves when every event dispatched so far has been handed to PostgreSQL. */
