@@ -1,16 +1,17 @@
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
+import { createServer, get, request, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { bundleHeader, listRefs, syncMirror } from '../../server/src/git/mirror.js';
 import { checkedPack } from '../../server/src/git/pack-check.js';
-import { fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../../server/src/git/upload-pack.js';
+import { fetchPack, lsRefs, PktReader, ProtocolV2UnsupportedError } from '../../server/src/git/upload-pack.js';
 import { prerequisiteCommits } from '../../server/src/backup/git-transfer.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { createTestCertificates, type TestCertificates } from '../gitlab/test-ca.js';
@@ -384,3 +385,40 @@ function flipInsideFirstLargePacket(body: Buffer): void {
     at += length;
   }
 }
+
+describe('PktReader', () => {
+  it('reads at most about a MiB ahead of its reader, then everything, intact, as the reader goes on', async () => {
+    // 8 MiB of data in pkt-lines of the largest size, then a flush.
+    const payloads = Array.from({ length: 128 }, () => randomBytes(65516));
+    const body = Buffer.concat([
+      ...payloads.map((p) => Buffer.concat([Buffer.from((p.length + 4).toString(16).padStart(4, '0')), p])),
+      Buffer.from('0000'),
+    ]);
+    const server = createServer((_req, res) => res.end(body));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const response = await new Promise<IncomingMessage>((resolve) => get(`http://127.0.0.1:${port}/`, resolve));
+      let handedOver = 0;
+      const reader = new PktReader(response, 'http://127.0.0.1/');
+      response.on('data', (chunk: Buffer) => (handedOver += chunk.length));
+
+      const first = await reader.next();
+      await once(response, 'pause');
+      expect(first).toEqual(payloads[0]);
+      expect(handedOver).toBeLessThan(2 * 1024 * 1024);
+
+      const rest = createHash('sha256');
+      for (let line = await reader.nextPieces(); line !== 'flush'; line = await reader.nextPieces()) {
+        if (!Array.isArray(line)) throw new Error(`unexpected ${String(line)}`);
+        for (const piece of line) rest.update(piece);
+      }
+      const expected = createHash('sha256');
+      for (const p of payloads.slice(1)) expected.update(p);
+      expect(rest.digest('hex')).toBe(expected.digest('hex'));
+      expect(await reader.next()).toBeNull();
+    } finally {
+      server.close();
+    }
+  });
+});

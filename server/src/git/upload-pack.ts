@@ -23,7 +23,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import { finished, Readable } from 'node:stream';
 import { fromTransferFailure } from '../gitlab/gitlab.errors.js';
 import { withRenewal, type GitAuth } from '../gitlab/gitlab-http.js';
 import { GitError, redact, type GitProgress } from './git.js';
@@ -410,6 +410,9 @@ export function truncated(base: string, where: string): GitError {
 
 // ---- pkt-line ----------------------------------------------------------------------------------
 
+/** What a PktReader holds at most before it pauses the response. */
+const READ_AHEAD_BYTES = 1024 * 1024;
+
 export function pkt(text: string): Buffer {
   const payload = Buffer.from(text, 'utf8');
   return Buffer.concat([Buffer.from((payload.length + 4).toString(16).padStart(4, '0'), 'latin1'), payload]);
@@ -418,18 +421,35 @@ export function pkt(text: string): Buffer {
 /**
  * Reads pkt-lines from a response: a Buffer per data line (without its length), 'flush' (0000),
  * 'delim' (0001), 'end' (0002, response-end), or null at the end of the body.
+ *
+ * The response's chunks are taken as its 'data' events hand them over, each as it came from the
+ * socket. (Its async iterator reads whatever is buffered as one Buffer: whenever the reader was
+ * slower than the socket, every byte of those chunks was copied into a new one, to be collected.)
+ * Backpressure: the response is paused while READ_AHEAD_BYTES wait here, and resumed once less
+ * than half of that is left.
  */
 export class PktReader {
   private buffered: Buffer[] = [];
   private size = 0;
-  private readonly chunks: AsyncIterator<Buffer>;
   private ended = false;
+  private failure: unknown = null;
+  private wake: (() => void) | null = null;
 
   constructor(
     private readonly response: IncomingMessage,
     private readonly base: string,
   ) {
-    this.chunks = (response as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    response.on('data', (chunk: Buffer) => {
+      this.buffered.push(chunk);
+      this.size += chunk.length;
+      if (this.size >= READ_AHEAD_BYTES) response.pause();
+      this.woken();
+    });
+    finished(response, { writable: false }, (error) => {
+      if (error) this.failure = error;
+      this.ended = true;
+      this.woken();
+    });
   }
 
   async next(): Promise<Buffer | 'flush' | 'delim' | 'end' | null> {
@@ -461,6 +481,7 @@ export class PktReader {
         n = 0;
       }
     }
+    this.consumed();
     return pieces;
   }
 
@@ -483,21 +504,23 @@ export class PktReader {
 
   private async fill(n: number): Promise<boolean> {
     while (this.size < n) {
+      if (this.failure) throw transportError(this.failure, this.base);
       if (this.ended) return false;
-      let next: IteratorResult<Buffer>;
-      try {
-        next = await this.chunks.next();
-      } catch (error) {
-        throw transportError(error, this.base);
-      }
-      if (next.done) {
-        this.ended = true;
-        return this.size >= n;
-      }
-      this.buffered.push(next.value);
-      this.size += next.value.length;
+      this.response.resume();
+      await new Promise<void>((resolve) => (this.wake = resolve));
     }
     return true;
+  }
+
+  private woken(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  /** Bytes were taken: the response flows again once less than half the read-ahead is left. */
+  private consumed(): void {
+    if (this.size < READ_AHEAD_BYTES / 2 && this.response.isPaused() && !this.ended) this.response.resume();
   }
 
   private peek(n: number): Buffer {
@@ -512,6 +535,7 @@ export class PktReader {
     if (first.length === n) this.buffered.shift();
     else this.buffered[0] = first.subarray(n);
     this.size -= n;
+    this.consumed();
     return out;
   }
 }
