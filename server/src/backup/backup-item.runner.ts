@@ -17,6 +17,7 @@ import { ITEM_ATTEMPTS, type ItemProgress } from './backup-item.js';
 import type { RunCounts, RunProgress } from './backup-run.progress.js';
 import { stopReason, type RunWatches } from './backup-run.watch.js';
 import type { RepositoryBackup } from './repository-backup.js';
+import { PhaseRow } from './phase-row.js';
 
 /** Longest Retry-After a requeued repository waits for before going back to the queue. */
 const MAX_REQUEUE_WAIT_MS = 60_000;
@@ -72,6 +73,7 @@ export class ItemRunner {
     let metadataRecords = 0;
     let announced = false; // the first FETCHING is published, though the row has it already
     let git = { bytes: 0, objects: 0, total: null as number | null };
+    const phaseRow = new PhaseRow('FETCHING', (phase) => this.items.update({ id: itemId }, { phase }));
     const progress = (p: ItemProgress) => {
       const previousPhase = item.phase;
       const phaseChanged = p.phase !== item.phase || (p.phase === 'FETCHING' && !announced);
@@ -84,7 +86,7 @@ export class ItemRunner {
           total: p.git.totalObjects ?? git.total,
         };
       if (p.metadataRecords !== undefined) metadataRecords = p.metadataRecords;
-      if (p.phase !== previousPhase) void this.items.update({ id: itemId }, { phase: p.phase });
+      if (p.phase !== previousPhase) phaseRow.set(p.phase);
       void this.deps.progress.emitItem(run, item, { git, metadataRecords }, phaseChanged);
     };
     try {
@@ -94,6 +96,7 @@ export class ItemRunner {
         progress,
         canRetryLater: item.attempts < ITEM_ATTEMPTS,
       });
+      await phaseRow.settle();
       await this.finishItem(run, item, {
         status: outcome.status,
         snapshotId: outcome.snapshot?.id ?? null,
@@ -104,6 +107,7 @@ export class ItemRunner {
         bytesWritten: outcome.status === 'UNCHANGED' ? '0' : outcome.snapshot.sizeBytes,
       });
     } catch (error) {
+      await phaseRow.settle();
       const stopped = controller.signal.aborted;
       if (!stopped && isConnectionError(error)) {
         // The database went away mid-item: nothing about the repository failed. Try it again
