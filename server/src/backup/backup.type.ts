@@ -27,7 +27,11 @@ export class BackupRunItem {
   groupId!: string | null;
   @Field() pathWithNamespace!: string;
   @Field({ description: 'QUEUED, RUNNING, SUCCEEDED, PARTIAL, UNCHANGED, FAILED or CANCELED' }) status!: string;
-  @Field({ description: 'QUEUED, FETCHING, BUNDLING, METADATA, WRITING, VERIFYING or DONE' }) phase!: string;
+  @Field({
+    description:
+      'QUEUED, FETCHING, BUNDLING, METADATA, WRITING, VERIFYING or DONE. Written once a phase has lasted a second: backupProgress events carry every change as it happens.',
+  })
+  phase!: string;
   @Field(() => Int) attempts!: number;
   @Field(() => Number) bytesReceived!: number;
   @Field(() => Int) objectsReceived!: number;

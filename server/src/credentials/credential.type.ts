@@ -24,7 +24,12 @@ export class Credential {
   @Field() createdAt!: Date;
   @Field() updatedAt!: Date;
   @Field(() => Date, { nullable: true }) rotatedAt!: Date | null;
-  @Field(() => Date, { nullable: true }) lastUsedAt!: Date | null;
+  @Field(() => Date, {
+    nullable: true,
+    description:
+      'When Labkeeper last used the secret, to the minute (a use within a minute of the recorded one is not written).',
+  })
+  lastUsedAt!: Date | null;
   @Field(() => Date, { nullable: true }) expiresAt!: Date | null;
 
   static from(e: CredentialEntity): Credential {
