@@ -29,9 +29,10 @@ describe("an item's phase on its row", () => {
     expect(written).toEqual([]);
   });
 
-  it('writes nothing more once settled for the final update (DONE), not even a pending phase', async () => {
+  it('writes nothing more once settled for the final update (DONE), not even a pending or late phase', async () => {
     row.set('VERIFYING');
     await row.settle();
+    row.set('WRITING'); // a progress report that arrives after the item ended
     await jest.advanceTimersByTimeAsync(5000);
     expect(written).toEqual([]);
   });

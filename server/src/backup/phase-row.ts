@@ -15,6 +15,7 @@ export class PhaseRow {
   private written: ItemPhase;
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<unknown> = Promise.resolve();
+  private settled = false;
 
   constructor(
     /** The row's phase as last written. */
@@ -27,6 +28,7 @@ export class PhaseRow {
   }
 
   set(phase: ItemPhase): void {
+    if (this.settled) return; // a late progress report of an item that has ended
     this.wanted = phase;
     if (this.timer || phase === this.written) return;
     this.timer = setTimeout(() => {
@@ -39,8 +41,12 @@ export class PhaseRow {
     this.timer.unref();
   }
 
-  /** Drops a pending write and waits for one on its way: the caller writes the row's last phase. */
+  /**
+   * Drops a pending write, takes no more, and waits for one on its way: the caller writes the
+   * row's last phase.
+   */
   async settle(): Promise<void> {
+    this.settled = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.writing;
