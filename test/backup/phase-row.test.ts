@@ -9,7 +9,9 @@ beforeEach(() => {
   written = [];
   row = new PhaseRow('FETCHING', async (phase) => void written.push(phase), 1000);
 });
-afterEach(() => jest.useRealTimers());
+afterEach(() => {
+  jest.useRealTimers();
+});
 
 describe("an item's phase on its row", () => {
   it('is written once a phase has lasted a second, the latest one only', async () => {
