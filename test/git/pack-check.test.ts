@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { checkedPack } from '../../server/src/git/pack-check.js';
+import { checkedPack } from '../support/checked-pack.js';
 
 /**
  * A FULL's pack is checked by git on its way to storage (verify-after-backup without a second

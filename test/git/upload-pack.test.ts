@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { bundleHeader, listRefs, syncMirror } from '../../server/src/git/mirror.js';
-import { checkedPack } from '../../server/src/git/pack-check.js';
+import { checkedPack } from '../support/checked-pack.js';
 import { fetchPack, lsRefs, PktReader, ProtocolV2UnsupportedError } from '../../server/src/git/upload-pack.js';
 import { prerequisiteCommits } from '../../server/src/backup/git-transfer.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';

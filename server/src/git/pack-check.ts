@@ -25,7 +25,6 @@
  */
 import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { GitError } from './git.js';
 import { missingFromPackIndex } from './pack-index.js';
 import { stdinGit, type StdinGit } from './stdin-git.js';
@@ -41,7 +40,7 @@ export interface PackCheckOptions {
 /**
  * A pack's check as its bytes go by: every chunk in order to `write`, then `end`. The transfer
  * that reads the pack calls them itself (upload-pack.ts `check`), so the bytes reach storage
- * without another stream in between; `checkedPack` wraps any stream in one.
+ * without another stream in between (test/support/checked-pack.ts wraps a stream in one).
  */
 export interface PackCheck {
   /** Hands the next chunk to git; resolves once git took it (or has ended: `end` says why). */
@@ -99,26 +98,6 @@ export function packCheck({ dir, refs, signal }: PackCheckOptions): PackCheck {
       indexPack?.kill();
     },
   };
-}
-
-/**
- * `pack`'s bytes, unchanged, ending only after git has checked every object and the refs'
- * connectivity; an error (naming what git found) when the check fails.
- */
-export function checkedPack(pack: Readable, options: PackCheckOptions): Readable {
-  return Readable.from(checking(pack, packCheck(options)), { objectMode: false, highWaterMark: 1024 * 1024 });
-}
-
-async function* checking(pack: Readable, check: PackCheck): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of pack) {
-      await check.write(chunk as Buffer);
-      yield chunk as Buffer;
-    }
-    await check.end();
-  } finally {
-    check.close();
-  }
 }
 
 /** GitLab sent a pack git does not accept: transient as far as anyone can tell, so the transfer is retried. */
