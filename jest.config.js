@@ -23,4 +23,5 @@ export default {
   // gives those waits their own, shorter net so their failure says what was awaited).
   testTimeout: 10 * 60_000,
   maxWorkers: 2,
+  workerIdleMemoryLimit: '700MB',
 };

@@ -2,7 +2,8 @@
  * The composition root: config → database (+ migrations) → master key → services → events →
  * job store → worker and/or GraphQL server. `main.ts` (API + in-process worker) and `worker.ts`
  * (worker only) are thin wrappers; tests start the same thing with their own config.
- * `stop()` shuts down in order: HTTP/WS → worker (Agenda) → events → database → embedded PostgreSQL.
+ * `stop()` shuts down in order: HTTP/WS → worker (Agenda) → events → database → embedded PostgreSQL
+ * → the helper that starts git (git/git-launcher.ts), when no other app of this process holds it.
  */
 import 'reflect-metadata';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { openDatabase } from './db/data-source.js';
 import { watchDatabase } from './db/database-watch.js';
 import { startEmbeddedPostgres } from './db/embedded-postgres.js';
 import { PgEventTarget } from './events/pg-event-target.js';
+import { holdGitLauncher } from './git/git-launcher.js';
 import type { GitLabClientFactory, GitLabOAuthClient } from './gitlab/gitlab.port.js';
 import type { RetryOptions } from './gitlab/retry-policy.js';
 import { createLabkeeperPubSub, topicRoutes, type LabkeeperPubSub } from './graphql/pubsub.js';
@@ -85,6 +87,8 @@ export async function startApp(options: AppOptions): Promise<RunningApp> {
   };
 
   try {
+    const releaseGitLauncher = holdGitLauncher();
+    cleanups.push(releaseGitLauncher); // last: after the worker's jobs ended
     const { databaseUrl, dataSource } = await openDatabaseStep(config, logger, cleanups);
     const box = new SecretBox(
       config.masterKey ?? (await loadOrCreateMasterKey(join(config.dataDir, 'master.key'))).key,

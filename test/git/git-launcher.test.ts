@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { gitEnv } from '../../server/src/git/git.js';
-import { launchGit, type LaunchedGit } from '../../server/src/git/git-launcher.js';
+import { holdGitLauncher, launchGit, type LaunchedGit } from '../../server/src/git/git-launcher.js';
 
 /**
  * git fed from this process (index-pack for checked packs and restores) is started by a small
@@ -73,6 +73,34 @@ describe('git started by the helper process', () => {
 
     await expect(waiting.exited).rejects.toThrow(/the process that starts git ended/);
     waiting.stdin.destroy();
+    const next = await launchGit(probe(parentOfGit), work, gitEnv());
+    closeStdin(next);
+    const { code, stderr } = await next.exited;
+    expect(code).toBe(0);
+    expect(Number(/PPid:\s*(\d+)/.exec(stderr)?.[1])).not.toBe(helper);
+  });
+
+  it('ends once the last app holding it lets go, and the next start brings up a new one', async () => {
+    const releaseFirst = holdGitLauncher();
+    const releaseSecond = holdGitLauncher();
+    const first = await launchGit(probe(parentOfGit), work, gitEnv());
+    closeStdin(first);
+    const helper = Number(/PPid:\s*(\d+)/.exec((await first.exited).stderr)?.[1]);
+    const isRunning = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+
+    await releaseFirst();
+    expect(isRunning(helper)).toBe(true); // the other app still holds it
+
+    await releaseSecond();
+    expect(isRunning(helper)).toBe(false);
+
     const next = await launchGit(probe(parentOfGit), work, gitEnv());
     closeStdin(next);
     const { code, stderr } = await next.exited;

@@ -8,10 +8,12 @@
  * spawns git and hands git's stdin back over the IPC channel (the pipe's file descriptor itself,
  * SCM_RIGHTS), so the bytes go from this process straight into git, as with a direct spawn.
  *
- * The helper ends with this process (its IPC channel closes); if it dies first, the starts it
- * had in flight fail and the next start brings up a new one. It holds nothing but its children.
+ * The helper ends with this process (its IPC channel closes), or once the last app holding it
+ * (`holdGitLauncher`) stopped and no git it started still runs; if it dies first, the starts it had
+ * in flight fail and the next start brings up a new one. It holds nothing but its children.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import type { Socket } from 'node:net';
 
 export interface LaunchedGit {
@@ -71,6 +73,30 @@ interface Pending {
 let helper: ChildProcess | null = null;
 let nextId = 1;
 const pending = new Map<number, Pending>();
+let holders = 0;
+
+/**
+ * An app holds the helper from its start to its stop. When the last holder lets go while no git
+ * started through the helper runs, the helper ends: a process that starts and stops apps (the
+ * tests, each file evaluating these modules anew) leaves no helper behind it. Returns the release,
+ * which resolves once the helper it ended has exited.
+ */
+export function holdGitLauncher(): () => Promise<void> {
+  holders += 1;
+  let held = true;
+  return async () => {
+    if (!held) return;
+    held = false;
+    holders -= 1;
+    if (holders > 0 || pending.size > 0 || !helper) return;
+    const idle = helper;
+    helper = null;
+    if (idle.exitCode !== null || idle.signalCode !== null) return;
+    const exited = once(idle, 'exit');
+    if (idle.connected) idle.disconnect(); // the helper exits when its channel closes
+    await exited;
+  };
+}
 
 function helperProcess(): ChildProcess {
   if (helper) return helper;
