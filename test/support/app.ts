@@ -54,7 +54,7 @@ export interface TestApp {
 const fastRetry = { baseDelayMs: 20, maxDelayMs: 200, maxAttempts: 5 };
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const db = options.databaseUrl ? null : await createTestDatabase();
+  const db = options.databaseUrl ? null : await createTestDatabase({ migrated: true });
   const databaseUrl = options.databaseUrl ?? db!.url;
   const dataDir = await mkdtemp(join(tmpdir(), 'labkeeper-test-data-'));
   const port = options.port ?? (options.api === false ? 0 : await freePort());
