@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { freePort } from '../support/ports.js';
+import { isAlive } from '../support/process-alive.js';
 
 /**
  * `npm start` on a machine with nothing configured: no DATABASE_URL, no token, no key. Only the
@@ -48,14 +49,6 @@ function start(): Promise<Started & { token: string | null }> {
 }
 
 const postgresPid = () => Number(readFileSync(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0]);
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'labkeeper-zero-config-'));
@@ -109,7 +102,7 @@ describe('npm start with no configuration', () => {
     const pg = postgresPid();
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
-    expect(alive(pg)).toBe(false);
+    expect(isAlive(pg)).toBe(false);
     expect(first.output.join('')).toContain('embedded PostgreSQL stopped');
   });
 
@@ -119,10 +112,10 @@ describe('npm start with no configuration', () => {
     const orphan = postgresPid();
     second.child.kill('SIGKILL');
     await second.exited;
-    expect(alive(orphan)).toBe(true); // the crash left postgres running
+    expect(isAlive(orphan)).toBe(true); // the crash left postgres running
 
     const third = await start();
-    expect(alive(orphan)).toBe(false);
+    expect(isAlive(orphan)).toBe(false);
     const response = await fetch(`http://localhost:${port}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${first.token}` },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { gitEnv } from '../../server/src/git/git.js';
 import { holdGitLauncher, launchGit, type LaunchedGit } from '../../server/src/git/git-launcher.js';
+import { isAlive } from '../support/process-alive.js';
 
 /**
  * git fed from this process (index-pack for checked packs and restores) is started by a small
@@ -86,20 +87,12 @@ describe('git started by the helper process', () => {
     const first = await launchGit(probe(parentOfGit), work, gitEnv());
     closeStdin(first);
     const helper = Number(/PPid:\s*(\d+)/.exec((await first.exited).stderr)?.[1]);
-    const isRunning = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
 
     await releaseFirst();
-    expect(isRunning(helper)).toBe(true); // the other app still holds it
+    expect(isAlive(helper)).toBe(true); // the other app still holds it
 
     await releaseSecond();
-    expect(isRunning(helper)).toBe(false);
+    expect(isAlive(helper)).toBe(false);
 
     const next = await launchGit(probe(parentOfGit), work, gitEnv());
     closeStdin(next);

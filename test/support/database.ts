@@ -51,7 +51,10 @@ function databaseUrl(adminUrl: string, name: string): string {
  * and a changed migration gets a template of its own. It is built under another name and renamed
  * when migrated, so a run killed meanwhile leaves no half-made template behind.
  */
+let madeTemplate: string | null = null;
+
 async function migratedTemplate(admin: pg.Client, adminUrl: string): Promise<string> {
+  if (madeTemplate) return madeTemplate; // this test file made or found it already
   const hash = createHash('sha256');
   for (const file of readdirSync(MIGRATIONS).sort()) hash.update(file).update(readFileSync(join(MIGRATIONS, file)));
   const template = `lk_template_${hash.digest('hex').slice(0, 16)}`;
@@ -69,5 +72,6 @@ async function migratedTemplate(admin: pg.Client, adminUrl: string): Promise<str
   } finally {
     await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
   }
+  madeTemplate = template;
   return template;
 }
