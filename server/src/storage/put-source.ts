@@ -1,6 +1,7 @@
 /** How every backend reads the `source` of a `put`: chunk by chunk, hashing as it goes. */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { chunksOf } from '../shared/stream-chunks.js';
 import type { PutResult } from './storage.port.js';
 
 /**
@@ -14,7 +15,7 @@ export async function drainSource(
 ): Promise<PutResult> {
   const hash = createHash('sha256');
   let size = 0;
-  const chunks: AsyncIterable<unknown> | Iterable<unknown> = source instanceof Uint8Array ? [source] : source;
+  const chunks: AsyncIterable<unknown> | Iterable<unknown> = source instanceof Uint8Array ? [source] : chunksOf(source);
   for await (const chunk of chunks) {
     const bytes = toBuffer(chunk);
     if (bytes.length === 0) continue;

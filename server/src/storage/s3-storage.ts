@@ -56,6 +56,7 @@ import {
   type StorageClass,
 } from '@aws-sdk/client-s3';
 import { DomainError, validationError } from '../shared/errors.js';
+import { chunksOf } from '../shared/stream-chunks.js';
 import { discardSource } from './put-source.js';
 import { isNotFound, isPreconditionFailed, isUnnamed, s3Unavailable } from './s3-errors.js';
 import { PartPool, uploadObject } from './s3-upload.js';
@@ -178,7 +179,7 @@ export class S3Storage implements StorageBackend {
     const writeId = randomUUID();
     let size = 0;
     let sourceError: unknown = null;
-    const chunks: AsyncIterable<unknown> | Iterable<unknown> = source instanceof Uint8Array ? [source] : source;
+    const chunks: AsyncIterable<unknown> | Iterable<unknown> = source instanceof Uint8Array ? [source] : chunksOf(source);
     async function* bytesOf() {
       try {
         for await (const chunk of chunks) yield toBuffer(chunk);
