@@ -20,6 +20,11 @@
  * wrote from it: then the bytes stored are the bytes git hashed, and a cut, damaged or padded
  * transfer is refused here as the trailer check refused it.
  *
+ * The scratch copy git writes is never fsynced (`core.fsync=none`; git ≥ 2.36 fsyncs a pack and
+ * its index by default): it is read once and removed, so its pages need never reach the disk —
+ * the bundle in storage is the copy that must, and the two writes no longer queue for the disk
+ * together at the end of a big repository's transfer.
+ *
  * Only a self-contained pack can be checked alone (a FULL snapshot's); a thin pack's deltas need
  * the parent's objects, which are in storage, not here.
  */
@@ -62,7 +67,10 @@ export function packCheck({ dir, refs, signal }: PackCheckOptions): PackCheck {
   const git = async () =>
     indexPack ??
     (await (starting ??= scratchRepository(dir).then(() => {
-      indexPack = stdinGit(['index-pack', '--stdin', '--check-self-contained-and-connected'], dir);
+      indexPack = stdinGit(
+        ['-c', 'core.fsync=none', 'index-pack', '--stdin', '--check-self-contained-and-connected'],
+        dir,
+      );
       if (closed || signal?.aborted) indexPack.kill();
       return indexPack;
     })));
