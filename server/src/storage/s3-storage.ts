@@ -179,7 +179,8 @@ export class S3Storage implements StorageBackend {
     const writeId = randomUUID();
     let size = 0;
     let sourceError: unknown = null;
-    const chunks: AsyncIterable<unknown> | Iterable<unknown> = source instanceof Uint8Array ? [source] : chunksOf(source);
+    const chunks: AsyncIterable<unknown> | Iterable<unknown> =
+      source instanceof Uint8Array ? [source] : chunksOf(source);
     async function* bytesOf() {
       try {
         for await (const chunk of chunks) yield toBuffer(chunk);
