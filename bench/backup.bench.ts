@@ -60,7 +60,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, freemem, tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,7 +80,19 @@ import { SimHost, type HostedRepo } from './sim-host.js';
 import { restoreBench } from './restore-bench.js';
 import { s3Bench } from './s3.bench.js';
 import { WorkerProcess } from './worker-process.js';
-import { cpuSecondsOf, GitTrace, machineCpu, machineCpuSince, mib, pool, run, secs, treeSize } from './measure.js';
+import {
+  cpuSecondsOf,
+  GitTrace,
+  machineCpu,
+  machineCpuSince,
+  mib,
+  pool,
+  run,
+  secs,
+  settle,
+  touchMemory,
+  treeSize,
+} from './measure.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -154,6 +166,11 @@ interface PassResult {
   slots: { idleWhileQueuedMs: number; meanHandoverMs: number | null };
   /** CPU seconds of this process (Labkeeper, with the benchmark's own light bookkeeping) and of PostgreSQL. */
   cpu: { labkeeperS: number; postgresS: number };
+  /**
+   * After the run ended, until Labkeeper's processes were quiet again (measure.ts `settle`): not
+   * part of the pass's time, but no longer part of the next pass's either.
+   */
+  afterRun: { ms: number; labkeeperS: number };
   phases: Record<string, number> | null;
   git: ReturnType<typeof GitTrace.summarize>['top'] | null;
   gitAll: ReturnType<typeof GitTrace.summarize>['all'] | null;
@@ -192,6 +209,9 @@ async function main() {
   const work = await mkdtemp(join(tmpdir(), 'labkeeper-bench-'));
   chmodSync(work, 0o755); // embedded PostgreSQL runs as user postgres (when root): it must traverse
   const dataDir = join(work, 'labkeeper');
+  // What the passes keep (bundles, S3 objects) in pages the machine has used before: see touchMemory.
+  const touchBytes = Math.min(8 * corpusBytes, 0.4 * freemem());
+  log(`memory touched once before the passes: ${mib(touchBytes)} in ${touchMemory(work, touchBytes).toFixed(1)} s`);
   const trace = new GitTrace(join(work, 'trace'));
   const cleanups: (() => Promise<unknown>)[] = [];
   const cleanup = async () => {
@@ -516,7 +536,18 @@ async function main() {
               bytesWritten: Number(i.bytesWritten),
             };
           }),
+        afterRun: await afterRun(),
       };
+    }
+
+    /** Waits for the work a run leaves behind in Labkeeper's processes (see PassResult.afterRun). */
+    async function afterRun(): Promise<PassResult['afterRun']> {
+      const labkeeperCpu = () => {
+        const own = process.cpuUsage();
+        return (own.user + own.system) / 1e6 + (workerProcess?.cpuSeconds() ?? 0);
+      };
+      const { ms, cpuS } = await settle(labkeeperCpu);
+      return { ms: Math.round(ms), labkeeperS: cpuS };
     }
 
     const authEnv = () => ({
@@ -653,7 +684,7 @@ async function main() {
         log(`  full: ${cpuLine(machineCpuSince(fullCpu))}`);
         fulls.push(full);
         log(
-          `  raw ${secs(raws[k])}, full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]).toFixed(2)}×); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL; phases ${JSON.stringify(full.phases)}`,
+          `  raw ${secs(raws[k])}, full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]).toFixed(2)}×); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL, after the run ${full.afterRun.labkeeperS.toFixed(1)} s Labkeeper in ${secs(full.afterRun.ms)}; phases ${JSON.stringify(full.phases)}`,
         );
         await setOffset(offsetMs + PASS_INTERVAL_MS);
       }

@@ -1,7 +1,19 @@
 /** Measuring helpers of the benchmark: sizes on disk, child processes, git trace2 summaries. */
 import { fork, spawn, type ChildProcess, type Serializable } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 /** Apparent bytes (sum of file sizes) and allocated bytes (blocks) below `path`. Hard links count once. */
@@ -263,4 +275,50 @@ export class BenchChild<Started> {
     this.child.send({ cmd: 'close' });
     await exited;
   }
+}
+
+/**
+ * Waits until `cpuSeconds` (the CPU a process has used so far) grows by at most 10 ms in each of
+ * two quarter-seconds in a row, or `maxMs` passed; returns how long that took and the CPU used
+ * meanwhile. A backup leaves work behind once its run has ended (V8's memory reducer runs full
+ * collections of the worker's heap when allocation stops: about a second of CPU after a pass of
+ * the full organization); without this it ran in the next pass — a raw clone's — and was
+ * charged to it.
+ */
+export async function settle(cpuSeconds: () => number, maxMs = 20_000): Promise<{ ms: number; cpuS: number }> {
+  const started = performance.now();
+  const first = cpuSeconds();
+  let last = first;
+  let quiet = 0;
+  while (quiet < 2 && performance.now() - started < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = cpuSeconds();
+    quiet = now - last <= 0.0101 ? quiet + 1 : 0;
+    last = now;
+  }
+  return { ms: performance.now() - started, cpuS: last - first };
+}
+
+/**
+ * Writes `bytes` of zeros to a file under `dir`, then removes it, and returns the seconds it took.
+ * On a virtual machine whose memory the host backs lazily, a page written for the first time
+ * costs several times a page used before (here: 300 MiB into a new file in 0.25–0.65 s of kernel
+ * time the first time, 0.04 s once those pages had been used and freed). A benchmark pass that
+ * keeps what it wrote (a backup's bundles stay in storage, and in the page cache) then pays that
+ * first touch, while a baseline whose output is deleted between passes writes into the pages it
+ * freed. Touching enough memory once, before the passes, takes the machine's history out of the
+ * comparison: the pages freed here are the ones later writes get.
+ */
+export function touchMemory(dir: string, bytes: number): number {
+  const started = performance.now();
+  const file = join(dir, 'touch-memory');
+  const chunk = Buffer.alloc(1024 * 1024);
+  const fd = openSync(file, 'w');
+  try {
+    for (let written = 0; written < bytes; written += chunk.length) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+    unlinkSync(file);
+  }
+  return (performance.now() - started) / 1000;
 }
