@@ -44,4 +44,45 @@ describe('Semaphore', () => {
     await expect(next).resolves.toEqual(expect.any(Function));
     expect(slots.inUse).toBe(1);
   });
+
+  it('keeps a permit for a bigger reservation instead of giving it to a smaller job that asks first', async () => {
+    const slots = new Semaphore(2);
+    const running = await slots.acquire(undefined, 50);
+    const biggest = slots.reserve(500); // its job is still looking things up
+    let smallGot = false;
+    const small = slots.acquire(undefined, 10).then((release) => ((smallGot = true), release));
+    await Promise.resolve();
+    expect([slots.inUse, smallGot]).toEqual([1, false]); // the free permit waits for the biggest
+
+    const releaseBiggest = await biggest.acquire();
+    expect(slots.inUse).toBe(2);
+    running();
+    (await small)();
+    releaseBiggest();
+    expect(slots.inUse).toBe(0);
+  });
+
+  it("gives a cancelled reservation's permit to the next waiter, and does not keep one below its rank", async () => {
+    const slots = new Semaphore(1);
+    const held = await slots.acquire(undefined, 100);
+    const reserved = slots.reserve(500);
+    const waiting = slots.acquire(undefined, 10);
+    held();
+    await Promise.resolve();
+    expect(slots.inUse).toBe(0); // kept for the reservation
+    reserved.cancel();
+    await expect(waiting).resolves.toEqual(expect.any(Function));
+    expect(slots.inUse).toBe(1);
+
+    const more = new Semaphore(2);
+    more.reserve(5); // ranks behind nobody: it keeps one permit of two
+    const first = await more.acquire(undefined, 1);
+    let secondGot = false;
+    void more.acquire(undefined, 1).then(() => (secondGot = true));
+    await Promise.resolve();
+    expect([more.inUse, secondGot]).toEqual([1, false]);
+    first();
+    await Promise.resolve();
+    expect(secondGot).toBe(true);
+  });
 });

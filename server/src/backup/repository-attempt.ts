@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import type { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
+import type { Reservation } from '../shared/semaphore.js';
 import type { StepTimer } from '../shared/step-timer.js';
 import type { CopyType, Manifest, ManifestArtifact } from '../snapshot/manifest.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
@@ -38,6 +39,8 @@ export interface Attempt {
   scratch: () => Promise<string>;
   artifacts: ManifestArtifact[];
   warnings: string[];
+  /** This job's place among the worker's transfer slots, taken when its lock was (its transfer acquires it). */
+  slot: Reservation;
 }
 
 /** What the transfer brought: git through git-transfer.ts, LFS, metadata. */

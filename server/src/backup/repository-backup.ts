@@ -25,7 +25,7 @@ import { OrganizationEntity, RepositoryEntity } from '../organizations/organizat
 import type { Clock } from '../shared/clock.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
-import type { Semaphore } from '../shared/semaphore.js';
+import type { Reservation, Semaphore } from '../shared/semaphore.js';
 import { snapshotPrefix } from '../snapshot/artifact-keys.js';
 import type { CopyType } from '../snapshot/manifest.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
@@ -102,8 +102,16 @@ export class RepositoryBackup {
     const steps = new StepTimer();
     return withRepositoryLock(this.deps.dataSource, repositoryLockName(item), async () => {
       steps.mark('lock');
-      await this.refreshSnapshotId(item);
-      const outcome = await this.locked(run, item, ctx, steps);
+      // The place among the transfers is taken now, by size, and the slot when the lookups are done:
+      // a bigger repository whose lookups take longer is not overtaken (Semaphore.reserve).
+      const slot = this.deps.transfers.reserve(Number(item.sizeHint ?? 0));
+      let outcome: ItemOutcome;
+      try {
+        await this.refreshSnapshotId(item);
+        outcome = await this.locked(run, item, ctx, steps, slot);
+      } finally {
+        slot.cancel(); // not needed after all (unchanged, committed already, failed before the transfer)
+      }
       const stepsMs = steps.done();
       this.deps.logger.info(
         { runId: run.id, itemId: item.id, path: item.pathWithNamespace, status: outcome.status, stepsMs },
@@ -125,6 +133,7 @@ export class RepositoryBackup {
     item: BackupRunItemEntity,
     ctx: ItemContext,
     steps: StepTimer,
+    slot: Reservation,
   ): Promise<ItemOutcome> {
     const { repository, organization, done } = await this.lookups(run, item);
     // A snapshot this item already committed (job re-run after the row was written): finish it.
@@ -165,6 +174,7 @@ export class RepositoryBackup {
       copyType,
       parent,
       scratch: scratch.get,
+      slot,
     });
     try {
       const access = await accessing;

@@ -43,7 +43,7 @@ export class RepositoryTransfer {
     const { run, repository, ctx } = a;
     const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
     const out: Transferred = { repositoryGit: null, wikiGit: null, lfs: null, metadata: {}, metadataArtifacts: [] };
-    const releaseTransfer = await this.deps.transfers.acquire(ctx.signal, Number(a.item.sizeHint ?? 0));
+    const releaseTransfer = await a.slot.acquire(ctx.signal);
     a.steps.mark('slot');
     try {
       await this.fetchGit(a, auth, out);
