@@ -3,7 +3,7 @@
  *
  *   npm run bench             # ~50 repositories, ~330 MiB (several minutes; corpus generated once)
  *   npm run bench -- --quick  # ~10 repositories, ~20 MiB (well under a minute)
- *   npm run bench -- --full-only  # only raw clone vs full backup, interleaved 3× (A/B/A/B/A/B), with the
+ *   npm run bench -- --full-only [--rounds 3]  # only raw clone vs full backup, interleaved 3× (A/B/A/B/A/B), with the
  *                                 # default policy's verify-after-backup (--no-verify: without it)
  *   npm run bench -- --restore    # NEW_PROJECT restore vs raw push, DOWNLOAD vs tar (restore-bench.ts)
  *   npm run bench -- --s3 [--quick] [--rounds 2]  # FULL backup to S3 (s3rver) vs local storage vs raw clone,
@@ -659,7 +659,9 @@ async function main() {
       const fulls: PassResult[] = [];
       const cpuLine = (c: ReturnType<typeof machineCpuSince>) =>
         `machine CPU busy ${c.busyS.toFixed(1)} s, idle ${c.idleS.toFixed(1)} s (I/O wait ${c.iowaitS.toFixed(1)} s)`;
-      for (let k = 0; k < 3; k++) {
+      const roundsArg = argv.indexOf('--rounds');
+      const rounds = roundsArg >= 0 ? Math.max(1, Number(argv[roundsArg + 1]) || 3) : 3;
+      for (let k = 0; k < rounds; k++) {
         const rawCpu = machineCpu();
         const rawFromUs = process.hrtime.bigint() / 1000n;
         raws.push((await rawClone(`raw-${k}`, join(work, 'raw-1'))).wallMs);
@@ -688,11 +690,15 @@ async function main() {
         );
         await setOffset(offsetMs + PASS_INTERVAL_MS);
       }
-      const median = (v: number[]) => [...v].sort((a, b) => a - b)[1];
+      const median = (v: number[]) => {
+        const sorted = [...v].sort((a, b) => a - b);
+        const mid = Math.floor(sorted.length / 2);
+        return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+      };
       const rawMs = median(raws);
       const fullMs = median(fulls.map((f) => f.wallMs));
       log(
-        `\nfull-only (verify after backup ${VERIFY ? 'on, as the default policy' : 'off'}): raw median ${secs(rawMs)}, full median ${secs(fullMs)} = ${(fullMs / rawMs).toFixed(2)}× raw (pairs: ${fulls.map((f, k) => (f.wallMs / raws[k]).toFixed(2)).join(', ')})`,
+        `\nfull-only (verify after backup ${VERIFY ? 'on, as the default policy' : 'off'}): raw median ${secs(rawMs)}, full median ${secs(fullMs)} = ${(fullMs / rawMs).toFixed(2)}× raw (pairs: ${fulls.map((f, k) => (f.wallMs / raws[k]).toFixed(2)).join(', ')}; their median ${median(fulls.map((f, k) => f.wallMs / raws[k])).toFixed(2)})`,
       );
       writeFileSync(
         join(work, 'full-only.json'),
