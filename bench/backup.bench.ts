@@ -664,7 +664,8 @@ async function main() {
       for (let k = 0; k < rounds; k++) {
         const rawCpu = machineCpu();
         const rawFromUs = process.hrtime.bigint() / 1000n;
-        raws.push((await rawClone(`raw-${k}`, join(work, 'raw-1'))).wallMs);
+        const raw = await rawClone(`raw-${k}`, join(work, 'raw-1'));
+        raws.push(raw.wallMs);
         if (process.env.BENCH_MARKS) log(`  raw marks µs ${rawFromUs} ${process.hrtime.bigint() / 1000n}`);
         log(`  raw: ${cpuLine(machineCpuSince(rawCpu))}`);
         rmSync(join(work, 'raw-1'), { recursive: true, force: true });
@@ -686,7 +687,7 @@ async function main() {
         log(`  full: ${cpuLine(machineCpuSince(fullCpu))}`);
         fulls.push(full);
         log(
-          `  raw ${secs(raws[k])}, full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]).toFixed(2)}×); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL, after the run ${full.afterRun.labkeeperS.toFixed(1)} s Labkeeper in ${secs(full.afterRun.ms)}; phases ${JSON.stringify(full.phases)}`,
+          `  raw ${secs(raws[k])} (its biggest repository cloned in ${secs(raw.perRepoMs[bySize[0].name])}), full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]).toFixed(2)}×; its biggest repository done ${secs(full.timeline.find((t) => t.repository.endsWith(`/${bySize[0].name}`))?.finishedMs ?? NaN)} after runNow); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL, after the run ${full.afterRun.labkeeperS.toFixed(1)} s Labkeeper in ${secs(full.afterRun.ms)}; phases ${JSON.stringify(full.phases)}`,
         );
         await setOffset(offsetMs + PASS_INTERVAL_MS);
       }
