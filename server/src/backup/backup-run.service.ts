@@ -16,6 +16,7 @@ import { GroupEntity, OrganizationEntity, RepositoryEntity } from '../organizati
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
+import { warmConnections } from '../shared/warm-connections.js';
 import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
 import {
@@ -36,6 +37,9 @@ import { windowEndsAt as windowEndsAt_ } from './backup-window.js';
 import { ItemRunner } from './backup-item.runner.js';
 import type { RepositoryBackup } from './repository-backup.js';
 import { findPage, type PageRequest } from '../shared/page.js';
+
+/** Connections a run opens ahead of its first jobs (warmConnections): their lookups go two at a time. */
+const RUN_START_CONNECTIONS = 6;
 
 export interface RunFilter {
   organizationId?: string | null;
@@ -244,6 +248,7 @@ export class BackupRunService {
     run.status = 'RUNNING';
     run.windowEndsAt = windowEndsAt;
     await this.progress.emitRun(run);
+    void warmConnections(this.dataSource, RUN_START_CONNECTIONS); // while GitLab is asked for the facts
     try {
       await refreshRepositories(this.facts, run);
     } catch (error) {
