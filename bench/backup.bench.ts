@@ -85,6 +85,7 @@ import {
   GitTrace,
   machineCpu,
   machineCpuSince,
+  median,
   mib,
   pool,
   run,
@@ -691,11 +692,6 @@ async function main() {
         );
         await setOffset(offsetMs + PASS_INTERVAL_MS);
       }
-      const median = (v: number[]) => {
-        const sorted = [...v].sort((a, b) => a - b);
-        const mid = Math.floor(sorted.length / 2);
-        return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-      };
       const rawMs = median(raws);
       const fullMs = median(fulls.map((f) => f.wallMs));
       log(

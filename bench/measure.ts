@@ -42,6 +42,13 @@ export function treeSize(path: string): { apparent: number; allocated: number; f
 }
 
 export const MiB = 1024 * 1024;
+/** The middle value (the mean of the two middle ones for an even count). */
+export const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
 export const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 export const secs = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${(ms / 1000).toFixed(2)} s`);
 

@@ -33,6 +33,7 @@ import { loadConfig } from '../server/src/config/config.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../test/support/gitlab-simulator/index.js';
 import { aToken, aUser } from '../test/support/gitlab-seed.js';
 import { freePort, graphql } from './speed.bench.js';
+import { median } from './measure.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const DEFAULT_QUIET_MS = 120_000; // LABKEEPER_EVENT_QUIET_PERIOD_MS's default (server/src/config)
@@ -242,12 +243,6 @@ async function eventSample(setup: Setup, quietMs: number): Promise<EventSample> 
     runMs: at - run.created_at.getTime(),
   };
 }
-
-const median = (xs: number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 export async function recoveryPointBench(argv: string[]): Promise<void> {
   const samples = Math.max(1, Math.round(option(argv, '--samples', 3)));

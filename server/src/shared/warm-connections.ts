@@ -9,8 +9,8 @@ import type { DataSource } from 'typeorm';
  * instead of about 20. Resolves once they are open; failures are left to the queries that follow.
  */
 export async function warmConnections(dataSource: DataSource, connections: number): Promise<void> {
-  const max = Number((dataSource.options.extra as { max?: number } | undefined)?.max ?? 10);
-  const opening = Array.from({ length: Math.min(connections, max) }, () =>
+  // The pool opens at most its size; queries beyond it wait for one of them.
+  const opening = Array.from({ length: connections }, () =>
     dataSource.query('SELECT pg_sleep(0)').catch(() => undefined),
   );
   await Promise.all(opening);
