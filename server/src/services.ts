@@ -351,7 +351,8 @@ function buildBackup(
         new SnapshotChecker({ reader: reader.readingFrom(async () => root), keyFor: keys.forArtifact }),
     },
   });
-  // Anomaly rules run when a run finishes (on its terminal event); pins feed retention and deletion.
+  // Anomaly rules run when a run finishes (on its terminal event; the `anomalies.evaluate` job
+  // catches up on evaluations a stopped process left); pins feed retention and deletion.
   const anomalies = new AnomalyService(
     dataSource,
     { reader, keyFor: keys.forArtifact, workDir: config.dataDir },
@@ -446,8 +447,13 @@ function buildBackup(
     },
     preferredWorker: (organizationId) => workers.defaultWorkerFor(organizationId),
   });
-  const retention = new RetentionService(dataSource, snapshots, clock, log('retention'), (ids) =>
-    anomalies.pinnedAmong(ids),
+  const retention = new RetentionService(
+    dataSource,
+    snapshots,
+    clock,
+    log('retention'),
+    (ids) => anomalies.pinnedAmong(ids),
+    (organizationId) => anomalies.settledFor(organizationId),
   );
   const backupScheduler = new BackupScheduler(dataSource, policies, backupRuns, clock, log('backup'));
   return {

@@ -51,6 +51,14 @@ export class BackupRunEntity {
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
   @Column('timestamptz', { name: 'finished_at', nullable: true }) finishedAt!: Date | null;
+  /**
+   * When the anomaly rules were through with the run's snapshots (webhooks/anomaly.service.ts);
+   * null while a finished run still waits for them: retention forgets nothing of its organization.
+   */
+  @Column('timestamptz', { name: 'anomalies_evaluated_at', nullable: true }) anomaliesEvaluatedAt!: Date | null;
+  /** Until when an evaluation holds the run (one that stopped mid-way is taken over after it). */
+  @Column('timestamptz', { name: 'anomalies_lease_until', nullable: true }) anomaliesLeaseUntil!: Date | null;
+  @Column('integer', { name: 'anomaly_attempts', default: 0 }) anomalyAttempts!: number;
 }
 
 /** One repository (or, with *include groups*, one group's metadata) within a run. */

@@ -1,6 +1,7 @@
 /**
  * The `retention.prune` job: applies each organization's retention (retention-policy.ts, a pure
- * function) to its snapshots and deletes exactly what it decides to forget. Dependents are
+ * function) to its snapshots and deletes exactly what it decides to forget, once every finished
+ * run of the organization went through the anomaly rules (their pins are kept). Dependents are
  * deleted before what they depend on (newest first), so a delete never strands a chain.
  *
  * Then LFS objects: they are stored once per repository and shared by its snapshots, so deleting
@@ -27,6 +28,12 @@ export class RetentionService {
     private readonly logger: Logger,
     /** Which of these snapshots are pinned (kept until unpinned); none by default. */
     private readonly pinnedAmong: (snapshotIds: string[]) => Promise<Set<string>> = async () => new Set(),
+    /**
+     * Whether every finished run of the organization went through the anomaly rules (evaluating
+     * those that wait first). Until then nothing of it is forgotten: the pin an anomaly puts on its
+     * last good snapshot may still be on its way.
+     */
+    private readonly settledFor: (organizationId: string) => Promise<boolean> = async () => true,
   ) {}
 
   /** Prunes one organization, or all. Returns what was decided, per organization. */
@@ -62,6 +69,14 @@ export class RetentionService {
           })
         ).map((g) => g.id),
       ]);
+      if (!(await this.settledFor(policy.organizationId))) {
+        this.logger.info(
+          { organizationId: policy.organizationId },
+          'retention waits: a finished run has not been through the anomaly rules yet',
+        );
+        await this.pruneLfs(policy.organizationId, roots);
+        continue;
+      }
       const pinned = await this.pinnedAmong(rows.map((r) => r.id));
       // A snapshot is locked until the last lock of its copies ends: its primary's and its replicas'.
       const replicaLocks = await this.snapshots.replicaLocks(

@@ -173,6 +173,10 @@ export async function defineJobs(
     const result = await services.alerts.evaluate();
     if (result.deliveries > 0 || result.requeued > 0) log.info(result, 'alert rules evaluated');
   });
+  define('anomalies.evaluate', async () => {
+    const recorded = await services.anomalies.evaluatePending();
+    if (recorded > 0) log.info({ anomalies: recorded }, 'anomaly rules caught up on finished runs');
+  });
   define('alerts.summarize', async () => {
     const sent = await services.alerts.summarize();
     if (sent > 0) log.info({ deliveries: sent }, 'summary reports raised');
@@ -190,5 +194,6 @@ export async function defineJobs(
   await every('5 minutes', 'events.backup', false);
   await every('15 minutes', 'events.check-hooks', true);
   await every('1 minute', 'alerts.evaluate', true);
+  await every('1 minute', 'anomalies.evaluate', true);
   await every('10 minutes', 'alerts.summarize', false);
 }

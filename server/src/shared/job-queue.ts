@@ -43,6 +43,11 @@ export type Jobs = {
    * drills, anomalies and deliveries whose job was lost.
    */
   'alerts.evaluate': Record<string, never>;
+  /**
+   * Every minute: the anomaly rules on finished runs whose evaluation never ended (the process
+   * evaluating them stopped, or a try failed).
+   */
+  'anomalies.evaluate': Record<string, never>;
   /** Every 10 minutes: the DAILY and WEEKLY summary reports whose period is over and not yet sent. */
   'alerts.summarize': Record<string, never>;
 };

@@ -25,7 +25,7 @@
  *                                which is pinned. The repository itself stays, still protected and
  *                                listed with `deletedUpstreamAt`; runs skip it (nothing to read).
  */
-import { LessThan, type DataSource } from 'typeorm';
+import { LessThan, type DataSource, type EntityManager } from 'typeorm';
 import type { Clock } from '../shared/clock.js';
 import { DomainError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
@@ -68,7 +68,17 @@ export const WATCHED_RECORD_TYPES = [
 
 type Finding = { kind: AnomalyKind; message: string; details: Record<string, unknown> };
 
+/** How long an evaluation holds its run; a process that stopped mid-way is taken over after it. */
+const EVALUATION_LEASE_MS = 10 * 60_000;
+/** A try in which some snapshot could not be evaluated is tried again this much later... */
+const RETRY_AFTER_MS = 60_000;
+/** ...up to this many tries in all; then the run counts as evaluated (each failure logged). */
+const MAX_EVALUATION_ATTEMPTS = 5;
+
 export class AnomalyService {
+  /** Evaluations of runs under way in this process, by run. */
+  private readonly evaluating = new Map<string, Promise<SnapshotAnomalyEntity[]>>();
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly diffDeps: SnapshotDiffDeps,
@@ -94,28 +104,107 @@ export class AnomalyService {
 
   /**
    * Evaluates every repository snapshot a finished run wrote, then the repositories it found
-   * destroyed upstream (safe to call again: recorded once).
+   * destroyed upstream. Called when a run finishes; safe to call again and from any process:
+   * - the run is claimed first (a lease in its row): a call that finds it evaluated, or held by
+   *   another evaluation that is still within its lease, returns [] (in this process it joins that
+   *   evaluation instead and returns its result);
+   * - what is found is recorded once (per snapshot and kind) with its pin, in one transaction;
+   * - a try in which a snapshot could not be evaluated is tried again a minute later, up to
+   *   MAX_EVALUATION_ATTEMPTS tries in all; a process that stopped mid-way leaves the lease, and
+   *   `evaluatePending` takes the run over when it ends.
    */
-  async evaluateRun(runId: string): Promise<SnapshotAnomalyEntity[]> {
+  evaluateRun(runId: string): Promise<SnapshotAnomalyEntity[]> {
+    const running = this.evaluating.get(runId);
+    if (running) return running;
+    const evaluation = this.evaluateClaimed(runId).finally(() => this.evaluating.delete(runId));
+    this.evaluating.set(runId, evaluation);
+    return evaluation;
+  }
+
+  /**
+   * The `anomalies.evaluate` job (every minute) and retention's first step: every finished run
+   * (of one organization, or all) whose evaluation never ended — its process stopped, or a try
+   * failed. Returns how many anomalies were recorded.
+   */
+  async evaluatePending(organizationId?: string): Promise<number> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM backup_runs
+        WHERE anomalies_evaluated_at IS NULL AND finished_at IS NOT NULL
+          AND (anomalies_lease_until IS NULL OR anomalies_lease_until < now())
+          ${organizationId ? 'AND organization_id = $1' : ''}
+        ORDER BY finished_at`,
+      organizationId ? [organizationId] : [],
+    );
+    let recorded = 0;
+    for (const { id } of rows) recorded += (await this.evaluateRun(id)).length;
+    return recorded;
+  }
+
+  /**
+   * For retention, before it forgets anything of an organization: evaluates its finished runs that
+   * wait for the anomaly rules (and waits for those being evaluated in this process). True when
+   * none waits any more; false while one is held by another process or failed a try (retention
+   * then keeps everything of the organization for this pass: a pin may still be on its way).
+   */
+  async settledFor(organizationId: string): Promise<boolean> {
+    try {
+      await this.evaluatePending(organizationId);
+      await Promise.all([...this.evaluating.values()]);
+    } catch (error) {
+      this.logger.warn({ err: error, organizationId }, 'anomaly rules could not be evaluated');
+      return false;
+    }
+    const [{ waiting }]: { waiting: number }[] = await this.dataSource.query(
+      `SELECT count(*)::int AS waiting FROM backup_runs
+        WHERE organization_id = $1 AND anomalies_evaluated_at IS NULL AND finished_at IS NOT NULL`,
+      [organizationId],
+    );
+    return waiting === 0;
+  }
+
+  private async evaluateClaimed(runId: string): Promise<SnapshotAnomalyEntity[]> {
+    // UPDATE … RETURNING answers [rows, count] through TypeORM.
+    const [claimed]: [{ organization_id: string; anomaly_attempts: number }[], number] = await this.dataSource.query(
+      `UPDATE backup_runs SET anomaly_attempts = anomaly_attempts + 1,
+              anomalies_lease_until = now() + ($2::int * interval '1 millisecond')
+        WHERE id = $1 AND finished_at IS NOT NULL AND anomalies_evaluated_at IS NULL
+          AND (anomalies_lease_until IS NULL OR anomalies_lease_until < now())
+        RETURNING organization_id, anomaly_attempts`,
+      [runId, EVALUATION_LEASE_MS],
+    );
+    const run = claimed[0];
+    if (!run) return [];
     const rows: { snapshot_id: string }[] = await this.dataSource.query(
       `SELECT snapshot_id FROM backup_run_items WHERE run_id = $1 AND snapshot_id IS NOT NULL`,
       [runId],
     );
     const found: SnapshotAnomalyEntity[] = [];
+    let failed = 0;
     for (const row of rows) {
       try {
         found.push(...(await this.evaluate(row.snapshot_id)));
       } catch (error) {
+        failed += 1;
         this.logger.warn({ err: error, runId, snapshotId: row.snapshot_id }, 'anomaly rules could not be evaluated');
       }
     }
-    const [run]: { organization_id: string }[] = await this.dataSource.query(
-      `SELECT organization_id FROM backup_runs WHERE id = $1`,
-      [runId],
-    );
-    if (run) {
-      await markDestroyedAfterAttempt(this.dataSource, runId);
-      found.push(...(await this.recordDeletions(run.organization_id)));
+    await markDestroyedAfterAttempt(this.dataSource, runId);
+    found.push(...(await this.recordDeletions(run.organization_id)));
+    if (failed === 0 || run.anomaly_attempts >= MAX_EVALUATION_ATTEMPTS) {
+      if (failed > 0)
+        this.logger.error(
+          { runId, snapshots: failed, attempts: run.anomaly_attempts },
+          'anomaly rules could not be evaluated on some snapshots of this run; giving up on them',
+        );
+      await this.dataSource.query(
+        `UPDATE backup_runs SET anomalies_evaluated_at = now(), anomalies_lease_until = NULL WHERE id = $1`,
+        [runId],
+      );
+    } else {
+      await this.dataSource.query(
+        `UPDATE backup_runs SET anomalies_lease_until = now() + ($2::int * interval '1 millisecond') WHERE id = $1`,
+        [runId, RETRY_AFTER_MS],
+      );
     }
     return found;
   }
@@ -207,24 +296,30 @@ export class AnomalyService {
       details,
       createdAt: this.clock.now(),
     });
-    const inserted: unknown[] = await this.dataSource.query(
-      `INSERT INTO snapshot_anomalies (id, organization_id, repository_id, group_id, snapshot_id, previous_snapshot_id, kind, message, details, created_at)
+    // The anomaly and its pin together: recorded without its pin, a second evaluation would find the
+    // anomaly there and pin nothing.
+    const inserted = await this.dataSource.transaction(async (tx) => {
+      const rows: unknown[] = await tx.query(
+        `INSERT INTO snapshot_anomalies (id, organization_id, repository_id, group_id, snapshot_id, previous_snapshot_id, kind, message, details, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, $10) ON CONFLICT (snapshot_id, kind) DO NOTHING RETURNING id`,
-      [
-        anomaly.id,
-        anomaly.organizationId,
-        anomaly.repositoryId,
-        anomaly.groupId,
-        anomaly.snapshotId,
-        anomaly.previousSnapshotId,
-        kind,
-        message,
-        JSON.stringify(details),
-        anomaly.createdAt,
-      ],
-    );
-    if (inserted.length === 0) return null;
-    await this.pin(pinnedId, `anomaly ${kind} in snapshot ${snapshot.id}: ${message}`, anomaly.id);
+        [
+          anomaly.id,
+          anomaly.organizationId,
+          anomaly.repositoryId,
+          anomaly.groupId,
+          anomaly.snapshotId,
+          anomaly.previousSnapshotId,
+          kind,
+          message,
+          JSON.stringify(details),
+          anomaly.createdAt,
+        ],
+      );
+      if (rows.length > 0)
+        await this.pin(pinnedId, `anomaly ${kind} in snapshot ${snapshot.id}: ${message}`, anomaly.id, tx);
+      return rows.length > 0;
+    });
+    if (!inserted) return null;
     this.logger.warn(
       { organizationId: snapshot.organizationId, snapshotId: snapshot.id, pinned: pinnedId, kind },
       'anomaly recorded; the last good snapshot is pinned',
@@ -241,9 +336,14 @@ export class AnomalyService {
       .find({ where: { organizationId }, order: { createdAt: 'DESC' }, take: 500 });
   }
 
-  async pin(snapshotId: string, reason: string, anomalyId: string | null = null): Promise<SnapshotPinEntity> {
-    const snapshot = await this.requireSnapshot(snapshotId);
-    const pins = this.dataSource.getRepository(SnapshotPinEntity);
+  async pin(
+    snapshotId: string,
+    reason: string,
+    anomalyId: string | null = null,
+    tx: EntityManager = this.dataSource.manager,
+  ): Promise<SnapshotPinEntity> {
+    const snapshot = await this.requireSnapshot(snapshotId, tx);
+    const pins = tx.getRepository(SnapshotPinEntity);
     // Insert-or-keep in one statement: two evaluations of the same run may pin at once.
     await pins
       .createQueryBuilder()
@@ -366,10 +466,8 @@ export class AnomalyService {
     ];
   }
 
-  private async requireSnapshot(id: string): Promise<SnapshotEntity> {
-    const snapshot = /^[0-9a-f-]{36}$/i.test(id)
-      ? await this.dataSource.getRepository(SnapshotEntity).findOneBy({ id })
-      : null;
+  private async requireSnapshot(id: string, tx: EntityManager = this.dataSource.manager): Promise<SnapshotEntity> {
+    const snapshot = /^[0-9a-f-]{36}$/i.test(id) ? await tx.getRepository(SnapshotEntity).findOneBy({ id }) : null;
     if (!snapshot)
       throw new DomainError('SNAPSHOT_NOT_FOUND', `snapshot ${id} does not exist`, { details: { snapshotId: id } });
     return snapshot;

@@ -23,6 +23,7 @@ import { BackupItemNotes1796240000000 } from './1796240000000-BackupItemNotes.js
 import { SnapshotCopyObjectLock1796240500000 } from './1796240500000-SnapshotCopyObjectLock.js';
 import { RestorePresignedDownload1796241000000 } from './1796241000000-RestorePresignedDownload.js';
 import { SnapshotHoldsWikiAndLfs1796241500000 } from './1796241500000-SnapshotHoldsWikiAndLfs.js';
+import { RunAnomalyEvaluation1796242000000 } from './1796242000000-RunAnomalyEvaluation.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -50,4 +51,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   SnapshotCopyObjectLock1796240500000,
   RestorePresignedDownload1796241000000,
   SnapshotHoldsWikiAndLfs1796241500000,
+  RunAnomalyEvaluation1796242000000,
 ];
