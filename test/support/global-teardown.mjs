@@ -36,11 +36,11 @@ async function stopTestPostgres() {
 }
 
 /**
- * Processes other than this one and its ancestors that hold
+ * Processes started after this one (so by the test run) that hold
  * - the far end of a Unix socket this process still reads (child stdio in Node is a socketpair;
  *   `ss` gives each socket's peer), or
- * - this process's own stdin, stdout or stderr while having started after it (inherited from a
- *   child: the CI runner reading this run's output would wait for them too).
+ * - this process's own stdout or stderr, open for writing (inherited from a child: the CI runner
+ *   reading this run's output would wait for them too).
  * Linux only (/proc); returns what it can find.
  */
 function processesHoldingOurStreams() {
@@ -63,10 +63,11 @@ function processesHoldingOurStreams() {
   for (const entry of readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid || ancestors.has(pid)) continue;
+    // Only what the run started: whatever ran before jest (the CI runner, a daemon) is left alone.
+    if (startTimeOf(pid) <= ourStart) continue;
     const holdsPeer = fdTargetsOf(pid, () => true).some((target) => peers.has(target));
-    // A reader of our output (a `| tee` started with us) is no leak: only writers keep it open.
-    const writes = (fd) => canWrite(pid, fd);
-    const holdsStdio = fdTargetsOf(pid, writes).some((t) => ownStdio.has(t)) && startTimeOf(pid) > ourStart;
+    // A reader of our output (a `| tee`) is no leak: only writers keep it open.
+    const holdsStdio = fdTargetsOf(pid, (fd) => canWrite(pid, fd)).some((target) => ownStdio.has(target));
     if (holdsPeer || holdsStdio) found.push({ pid, command: commandOf(pid) });
   }
   return found;
