@@ -182,7 +182,7 @@ export class RepositoryBackup {
       const transferred = await this.transferring.transfer(attempt, access);
       const snapshot = await this.commit(attempt, access, transferred);
       const isPartial = Object.values(transferred.metadata).some((m) => m.status === 'FAILED');
-      return await finishItem({
+      const outcome = await finishItem({
         run,
         snapshot,
         isPartial,
@@ -193,6 +193,8 @@ export class RepositoryBackup {
         justCommitted: true,
         replicate: this.deps.replicate,
       });
+      steps.mark('verify'); // verification after backup, and the replicas' plan
+      return outcome;
     } finally {
       await attempt.preparing.catch(() => undefined);
       await scratch.remove();

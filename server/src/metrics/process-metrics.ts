@@ -43,7 +43,7 @@ export class ProcessMetrics {
     });
     this.backupSteps = new Histogram({
       name: 'labkeeper_backup_step_duration_seconds',
-      help: 'Duration of each step of the repository backups this process ran (lock, lookups, prepare, slot, fetch, bundle, other, commit, total)',
+      help: 'Duration of each step of the repository backups this process ran (lock, lookups, prepare, slot, fetch, bundle, other, commit, verify, total)',
       labelNames: ['step'],
       buckets: STEP_BUCKETS,
       registers,
