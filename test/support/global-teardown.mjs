@@ -9,8 +9,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
-export default async function globalTeardown() {
+/** How long jest may take to exit after this teardown before it is made to (see `exitIfStuck`). */
+const EXIT_GRACE_MS = Number(process.env.LABKEEPER_TEST_EXIT_GRACE_MS ?? 60_000);
+
+export default async function globalTeardown(globalConfig) {
   await stopTestPostgres();
+  if (!globalConfig?.watch && !globalConfig?.watchAll) exitIfStuck(); // watch mode stays by design
   const leftovers = processesHoldingOurStreams();
   if (leftovers.length === 0) return;
   console.error(
@@ -25,6 +29,26 @@ export default async function globalTeardown() {
       // already gone
     }
   }
+}
+
+/**
+ * The last resort, for what keeps jest alive that is not a process (a handle this process itself
+ * left open): past the grace period, name the handles still open and exit. jest's own `exit`
+ * listener then sets the exit code of the run it reported (non-zero when a test failed). The timer
+ * is unref'd: a run that ends on its own never meets it.
+ */
+function exitIfStuck() {
+  setTimeout(() => {
+    const open = process
+      ._getActiveHandles()
+      .filter((h) => h !== process.stdout && h !== process.stderr && h !== process.stdin)
+      .map((h) => h?.constructor?.name ?? typeof h);
+    console.error(
+      `\njest had not exited ${EXIT_GRACE_MS / 1000} s after the last test file; still open: ` +
+        `${open.join(', ') || 'nothing jest reports'}. Exiting with the run's result.`,
+    );
+    process.exit();
+  }, EXIT_GRACE_MS).unref();
 }
 
 async function stopTestPostgres() {
