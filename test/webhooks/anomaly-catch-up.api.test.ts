@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { nextJob, startTestApp, type TestApp } from '../support/app.js';
-import { runBackup } from '../support/backups.js';
+import { customizePolicy, runBackup } from '../support/backups.js';
 import { connectOrganization } from '../support/connections.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aUser } from '../support/gitlab-seed.js';
@@ -69,26 +69,13 @@ async function forcePushedOrganization(path: string) {
   return { organizationId, a, b, c };
 }
 
-async function keepOnlyTheLast(organizationId: string) {
-  const settings = (
-    await t.gql(
-      `query($o: ID!) { policy(organizationId: $o) { settings { scope { mode } include { repository wiki lfs metadata groupMetadata } schedule { type } timeZone retention { mode fullDays differentialDays incrementalDays keepLast } storage { kind path } compression verifyAfterBackup } } }`,
-      { o: organizationId },
-    )
-  ).data.policy.settings;
-  const changed = await t.gql(
-    `mutation($o: ID!, $i: CustomizePolicyInput!) { customizePolicy(organizationId: $o, input: $i) { id } }`,
-    {
-      o: organizationId,
-      i: {
-        ...settings,
-        schedule: { type: 'MANUAL' },
-        retention: { ...settings.retention, mode: 'BY_COUNT', keepLast: 1 },
-      },
-    },
-  );
-  expect(changed.errors).toBeUndefined();
-}
+/** Retention that keeps only the last restore point: it would forget every snapshot before it. */
+const keepOnlyTheLast = (organizationId: string) =>
+  customizePolicy(t, organizationId, (current) => ({
+    ...current,
+    schedule: { type: 'MANUAL' },
+    retention: { ...current.retention, mode: 'BY_COUNT', keepLast: 1 },
+  }));
 
 it('retention evaluates a run the anomaly rules never saw before it forgets anything: the last good snapshot stays, pinned', async () => {
   const { organizationId, a, b, c } = await forcePushedOrganization('acme');
@@ -135,7 +122,7 @@ it('the minute job takes over a run whose evaluation was left mid-way (its lease
   expect(await isPinned(snapshotB)).toBe(false);
 });
 
-it('a run held by a live evaluation elsewhere keeps its organization whole for the pass', async () => {
+it('a run held by a live evaluation elsewhere keeps its organization whole for the pass, not longer', async () => {
   const { organizationId, a, c } = await forcePushedOrganization('initech');
   await loseTheEvaluation(c.runId, 'none');
   // Another process has just claimed it (its lease runs for minutes).
@@ -144,6 +131,11 @@ it('a run held by a live evaluation elsewhere keeps its organization whole for t
     [c.runId],
   );
   await keepOnlyTheLast(organizationId);
+  const snapshotA = await snapshotOf(a.runId);
   await t.app.services.retention.prune(organizationId);
-  expect(await exists(await snapshotOf(a.runId))).toBe(true);
+  expect(await exists(snapshotA)).toBe(true);
+  // Once that evaluation is over (here: its holder gone and its lease ended), the next pass evaluates and forgets.
+  await t.app.dataSource.query(`UPDATE backup_runs SET anomalies_lease_until = NULL WHERE id = $1`, [c.runId]);
+  await t.app.services.retention.prune(organizationId);
+  expect(await exists(snapshotA)).toBe(false);
 });
