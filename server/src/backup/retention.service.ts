@@ -53,6 +53,14 @@ export class RetentionService {
         await this.pruneLfs(policy.organizationId, roots);
         continue;
       }
+      if (!(await this.settledFor(policy.organizationId))) {
+        this.logger.info(
+          { organizationId: policy.organizationId },
+          'retention waits: a finished run has not been through the anomaly rules yet',
+        );
+        await this.pruneLfs(policy.organizationId, roots);
+        continue;
+      }
       // A group's snapshots are retained like a repository's: the group plays the repository's part.
       const owner = (r: SnapshotEntity) => (r.repositoryId ?? r.groupId)!;
       const gone = new Set([
@@ -69,14 +77,6 @@ export class RetentionService {
           })
         ).map((g) => g.id),
       ]);
-      if (!(await this.settledFor(policy.organizationId))) {
-        this.logger.info(
-          { organizationId: policy.organizationId },
-          'retention waits: a finished run has not been through the anomaly rules yet',
-        );
-        await this.pruneLfs(policy.organizationId, roots);
-        continue;
-      }
       const pinned = await this.pinnedAmong(rows.map((r) => r.id));
       // A snapshot is locked until the last lock of its copies ends: its primary's and its replicas'.
       const replicaLocks = await this.snapshots.replicaLocks(
