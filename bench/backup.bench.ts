@@ -166,7 +166,8 @@ interface PassResult {
    */
   slots: { idleWhileQueuedMs: number; meanHandoverMs: number | null };
   /** CPU seconds of this process (Labkeeper, with the benchmark's own light bookkeeping) and of PostgreSQL. */
-  cpu: { labkeeperS: number; postgresS: number };
+  /** workerS: the worker's own process (--worker-process), also counted in labkeeperS; else null. */
+  cpu: { labkeeperS: number; workerS: number | null; postgresS: number };
   /**
    * After the run ended, until Labkeeper's processes were quiet again (measure.ts `settle`): not
    * part of the pass's time, but no longer part of the next pass's either.
@@ -433,6 +434,7 @@ async function main() {
       const cpu = {
         // This process (API, and the worker unless it has its own) plus the worker's own process.
         labkeeperS: (cpuUsed.user + cpuUsed.system) / 1e6 + ((workerProcess?.cpuSeconds() ?? 0) - workerCpuBefore),
+        workerS: workerProcess ? workerProcess.cpuSeconds() - workerCpuBefore : null,
         postgresS: cpuSecondsOf(/^postgres$/) - pgBefore,
       };
       loopDelay.disable();
@@ -688,7 +690,7 @@ async function main() {
         log(`  full: ${cpuLine(machineCpuSince(fullCpu))}`);
         fulls.push(full);
         log(
-          `  raw ${secs(raws[k])} (its biggest repository cloned in ${secs(raw.perRepoMs[bySize[0].name])}), full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]).toFixed(2)}×; its biggest repository done ${secs(full.timeline.find((t) => t.repository.endsWith(`/${bySize[0].name}`))?.finishedMs ?? NaN)} after runNow); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL, after the run ${full.afterRun.labkeeperS.toFixed(1)} s Labkeeper in ${secs(full.afterRun.ms)}; phases ${JSON.stringify(full.phases)}`,
+          `  raw ${secs(raws[k])} (its biggest repository cloned in ${secs(raw.perRepoMs[bySize[0].name])}), full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]).toFixed(2)}×; its biggest repository done ${secs(full.timeline.find((t) => t.repository.endsWith(`/${bySize[0].name}`))?.finishedMs ?? NaN)} after runNow); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper${full.cpu.workerS === null ? '' : ` (its worker process ${full.cpu.workerS.toFixed(1)} s)`}, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL, after the run ${full.afterRun.labkeeperS.toFixed(1)} s Labkeeper in ${secs(full.afterRun.ms)}; phases ${JSON.stringify(full.phases)}`,
         );
         await setOffset(offsetMs + PASS_INTERVAL_MS);
       }
