@@ -165,8 +165,10 @@ interface PassResult {
    * from Agenda's start/complete events), and the mean gap from one job's end to the next start.
    */
   slots: { idleWhileQueuedMs: number; meanHandoverMs: number | null };
-  /** CPU seconds of this process (Labkeeper, with the benchmark's own light bookkeeping) and of PostgreSQL. */
-  /** workerS: the worker's own process (--worker-process), also counted in labkeeperS; else null. */
+  /**
+   * CPU seconds of Labkeeper (this process, with the benchmark's own light bookkeeping, plus the
+   * worker's own process with --worker-process, which `workerS` gives alone; else null) and of PostgreSQL.
+   */
   cpu: { labkeeperS: number; workerS: number | null; postgresS: number };
   /**
    * After the run ended, until Labkeeper's processes were quiet again (measure.ts `settle`): not
@@ -431,10 +433,11 @@ async function main() {
       });
       const wallMs = elapsed(started);
       const cpuUsed = process.cpuUsage(cpuBefore);
+      const workerS = workerProcess ? workerProcess.cpuSeconds() - workerCpuBefore : null;
       const cpu = {
         // This process (API, and the worker unless it has its own) plus the worker's own process.
-        labkeeperS: (cpuUsed.user + cpuUsed.system) / 1e6 + ((workerProcess?.cpuSeconds() ?? 0) - workerCpuBefore),
-        workerS: workerProcess ? workerProcess.cpuSeconds() - workerCpuBefore : null,
+        labkeeperS: (cpuUsed.user + cpuUsed.system) / 1e6 + (workerS ?? 0),
+        workerS,
         postgresS: cpuSecondsOf(/^postgres$/) - pgBefore,
       };
       loopDelay.disable();
