@@ -131,6 +131,7 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
     };
     closeBackend = () => pool.end();
     releaseListenClientOnFailedConnect(pgBackend);
+    withoutJobStateNotifications(pgBackend);
     (pgBackend as unknown as { notificationChannel?: NodeJS.EventEmitter }).notificationChannel?.on?.(
       'error',
       (error) =>
@@ -183,6 +184,20 @@ export async function openJobStore(options: JobStoreOptions): Promise<JobStore> 
       await closeBackend();
     },
   };
+}
+
+/**
+ * Agenda publishes each job's start, success (or failure) and completion as a NOTIFY, so that
+ * `agenda.on(...)` in other processes hears of them. Nothing here listens across processes (a
+ * process hears its own jobs' events without them; the product's events have their own channel,
+ * events/), yet each cost a statement, and a JSON parse in every process listening to the job
+ * store: three per job, a tenth of a backup's statements per repository. The channel is left
+ * without them (Agenda then skips publishing: `publishJobStateNotification`); the NOTIFY that
+ * wakes workers for a new job stays.
+ */
+function withoutJobStateNotifications(backend: PostgresBackend): void {
+  const channel = (backend as unknown as { notificationChannel?: { publishState?: unknown } }).notificationChannel;
+  if (channel) channel.publishState = undefined;
 }
 
 interface ListenChannel {
