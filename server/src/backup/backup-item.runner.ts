@@ -8,6 +8,7 @@ import type { DataSource, Repository } from 'typeorm';
 import { backoffMs } from '../gitlab/retry-policy.js';
 import type { Clock } from '../shared/clock.js';
 import { isConnectionError } from '../shared/db-errors.js';
+import { newId } from '../shared/ids.js';
 import { untilDatabaseReachable } from '../shared/database-outage.js';
 import { DomainError } from '../shared/errors.js';
 import type { JobQueue } from '../shared/job-queue.js';
@@ -61,11 +62,7 @@ export class ItemRunner {
       await this.finishItem(run, item, stopReason(run));
       return;
     }
-    await this.items.update(
-      { id: itemId },
-      { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1, startedAt: this.deps.clock.now() },
-    );
-    Object.assign(item, { status: 'RUNNING', phase: 'FETCHING', attempts: item.attempts + 1 });
+    const snapshotFixedNow = await this.start(item);
     const controller = new AbortController();
     let databaseLost = false;
     this.running.set(itemId, controller);
@@ -95,6 +92,7 @@ export class ItemRunner {
         touch,
         progress,
         canRetryLater: item.attempts < ITEM_ATTEMPTS,
+        snapshotFixedNow,
       });
       await phaseRow.settle();
       await this.finishItem(run, item, {
@@ -145,6 +143,28 @@ export class ItemRunner {
         await this.run(runId, itemId, touch, shutdown);
       }
     }
+  }
+
+  /**
+   * Marks the item RUNNING and, in the same statement, fixes the id of the snapshot it will write
+   * unless an earlier attempt (a retry, a job taken over) fixed one already: every attempt of the
+   * item then writes under the same id, so a later one finds what an earlier one committed, or
+   * clears what it left (repository-backup.ts). Resolves with whether this attempt fixed it: then no
+   * earlier attempt can have committed a snapshot under it.
+   */
+  private async start(item: BackupRunItemEntity): Promise<boolean> {
+    const proposed = newId();
+    const attempts = item.attempts + 1;
+    const startedAt = this.deps.clock.now();
+    // UPDATE … RETURNING answers [rows, count] through TypeORM.
+    const [rows]: [{ snapshot_id: string }[], number] = await this.deps.dataSource.query(
+      `UPDATE backup_run_items SET status = 'RUNNING', phase = 'FETCHING', attempts = $2, started_at = $3,
+              snapshot_id = COALESCE(snapshot_id, $4) WHERE id = $1 RETURNING snapshot_id`,
+      [item.id, attempts, startedAt, proposed],
+    );
+    const snapshotId = rows[0]?.snapshot_id ?? proposed;
+    Object.assign(item, { status: 'RUNNING', phase: 'FETCHING', attempts, startedAt, snapshotId });
+    return snapshotId === proposed;
   }
 
   /**

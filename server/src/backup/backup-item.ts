@@ -7,7 +7,7 @@
  */
 import type { GitProgress } from '../git/git.js';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
-import type { BackupRunEntity, ItemPhase } from './backup.entity.js';
+import type { BackupRunEntity, BackupRunItemEntity, ItemPhase } from './backup.entity.js';
 
 export interface ItemProgress {
   phase: ItemPhase;
@@ -25,6 +25,18 @@ export interface ItemContext {
    * listing that keeps failing then fails the item's attempt instead of making it PARTIAL.
    */
   canRetryLater: boolean;
+  /**
+   * This attempt fixed the item's snapshot id (`item.snapshotId`) as it started: no earlier attempt
+   * can have committed a snapshot under it, or left anything to clear.
+   */
+  snapshotFixedNow: boolean;
+}
+
+/** The snapshot id the item's attempt fixed as it started (backup-item.runner.ts `start`). */
+export function fixedSnapshotId(item: BackupRunItemEntity): string {
+  if (!item.snapshotId)
+    throw new Error(`backup item ${item.id} has no snapshot id: its attempt fixes one as it starts`);
+  return item.snapshotId;
 }
 
 /** Tries of one item within a run when its transfers keep failing transiently (each try with the transport's own retries). */

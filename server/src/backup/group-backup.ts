@@ -10,7 +10,6 @@
 import type { DataSource } from 'typeorm';
 import { GroupEntity, OrganizationEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
-import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { BackupRunEntity, BackupRunItemEntity } from './backup.entity.js';
 import type { MetadataSource } from './backup.ports.js';
@@ -18,6 +17,7 @@ import { writeMetadataArtifacts } from './metadata-artifacts.js';
 import {
   canStandForUnchanged,
   finishItem,
+  fixedSnapshotId,
   type ItemContext,
   type ItemOutcome,
   type ReplicateSnapshot,
@@ -53,9 +53,9 @@ export function createGroupBackup(deps: GroupBackupDeps) {
   ): Promise<ItemOutcome> {
     const { dataSource } = deps;
     const snapshots = dataSource.getRepository(SnapshotEntity);
-    if (item.snapshotId) {
+    if (!ctx.snapshotFixedNow) {
       // A snapshot this item already committed (job re-run after the row was written): finish it.
-      const done = await snapshots.findOneBy({ id: item.snapshotId });
+      const done = await snapshots.findOneBy({ id: fixedSnapshotId(item) });
       if (done)
         return {
           ...(await finishItem({
@@ -72,12 +72,11 @@ export function createGroupBackup(deps: GroupBackupDeps) {
     }
     const group = await dataSource.getRepository(GroupEntity).findOneByOrFail({ id: item.groupId! });
     const organization = await dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
-    const snapshotId = item.snapshotId ?? newId();
-    if (!item.snapshotId) await dataSource.getRepository(BackupRunItemEntity).update({ id: item.id }, { snapshotId });
+    const snapshotId = fixedSnapshotId(item);
     const prefix = groupSnapshotPrefix(organization.id, group.id, snapshotId);
     const storageRoot = deps.stores.rootFor(run.policy);
     const store = await deps.stores.at(storageRoot);
-    await clearLeftovers(store, prefix);
+    if (!ctx.snapshotFixedNow) await clearLeftovers(store, prefix);
 
     const encryption = await deps.encryptionKey(run);
     // A parent the policy wants verified and nobody has yet is verified first: one that fails is no parent.

@@ -13,9 +13,10 @@
  * 4. Transfer (repository-transfer.ts): fetch the repository (and the wiki) with git-transfer.ts,
  *    its LFS objects (repository-lfs.ts) and its metadata, holding one of the worker's transfer slots.
  * 5. Write the bundle(s) of what came through a local mirror, then commit: the manifest, and only
- *    then the snapshot row (snapshot/snapshot-writer.ts). The snapshot id is fixed on the item
- *    before any artifact is written: a retry deletes that id's leftovers (they have no manifest,
- *    so they were never a snapshot) and starts the snapshot again.
+ *    then the snapshot row (snapshot/snapshot-writer.ts). The snapshot id is fixed on the item as
+ *    its first attempt starts (backup-item.runner.ts), before any artifact is written: a retry
+ *    deletes that id's leftovers (they have no manifest, so they were never a snapshot) and starts
+ *    the snapshot again.
  *
  * What one attempt works with, from the lookups to the commit, is repository-attempt.ts.
  */
@@ -23,7 +24,6 @@ import type { DataSource } from 'typeorm';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
-import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import type { Reservation, Semaphore } from '../shared/semaphore.js';
 import { snapshotPrefix } from '../snapshot/artifact-keys.js';
@@ -37,6 +37,7 @@ import { BackupRunEntity, BackupRunItemEntity } from './backup.entity.js';
 import {
   canStandForUnchanged,
   finishItem,
+  fixedSnapshotId,
   type ItemContext,
   type ItemOutcome,
   type ReplicateSnapshot,
@@ -95,10 +96,9 @@ export class RepositoryBackup {
     // while its first run is still going (a lock that expired on a busy machine) must not clear the
     // artifacts the first run is about to commit.
     if (item.groupId)
-      return withRepositoryLock(this.deps.dataSource, repositoryLockName(item), async () => {
-        await this.refreshSnapshotId(item);
-        return this.deps.transfers.use(() => this.deps.groupBackup(run, item, ctx), ctx.signal);
-      });
+      return withRepositoryLock(this.deps.dataSource, repositoryLockName(item), () =>
+        this.deps.transfers.use(() => this.deps.groupBackup(run, item, ctx), ctx.signal),
+      );
     const steps = new StepTimer();
     return withRepositoryLock(this.deps.dataSource, repositoryLockName(item), async () => {
       steps.mark('lock');
@@ -107,7 +107,6 @@ export class RepositoryBackup {
       const slot = this.deps.transfers.reserve(Number(item.sizeHint ?? 0));
       let outcome: ItemOutcome;
       try {
-        await this.refreshSnapshotId(item);
         outcome = await this.locked(run, item, ctx, steps, slot);
       } finally {
         slot.cancel(); // not needed after all (unchanged, committed already, failed before the transfer)
@@ -122,12 +121,6 @@ export class RepositoryBackup {
     });
   }
 
-  /** The snapshot id another run of this item may have fixed (and committed) while this one waited for the lock. */
-  private async refreshSnapshotId(item: BackupRunItemEntity): Promise<void> {
-    const current = await this.deps.dataSource.getRepository(BackupRunItemEntity).findOneBy({ id: item.id });
-    if (current?.snapshotId) item.snapshotId = current.snapshotId;
-  }
-
   private async locked(
     run: BackupRunEntity,
     item: BackupRunItemEntity,
@@ -135,7 +128,7 @@ export class RepositoryBackup {
     steps: StepTimer,
     slot: Reservation,
   ): Promise<ItemOutcome> {
-    const { repository, organization, done } = await this.lookups(run, item);
+    const { repository, organization, done } = await this.lookups(run, item, ctx);
     // A snapshot this item already committed (job re-run after the row was written): finish it.
     if (done)
       return finishItem({
@@ -202,13 +195,13 @@ export class RepositoryBackup {
   }
 
   /** Lookups that do not depend on each other go together: on a busy machine every round trip waits for a core. */
-  private async lookups(run: BackupRunEntity, item: BackupRunItemEntity) {
+  private async lookups(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext) {
     const { dataSource } = this.deps;
     const [repository, organization, done] = await Promise.all([
       dataSource.getRepository(RepositoryEntity).findOneByOrFail({ id: item.repositoryId! }),
       dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId }),
-      // A snapshot this item already completed (job re-run after the row was written): done.
-      item.snapshotId
+      // A snapshot an earlier attempt of this item committed (job re-run after the row was written): done.
+      item.snapshotId && !ctx.snapshotFixedNow
         ? dataSource.getRepository(SnapshotEntity).findOneBy({ id: item.snapshotId })
         : Promise.resolve(null),
     ]);
@@ -236,23 +229,21 @@ export class RepositoryBackup {
   }
 
   /**
-   * Fixes the snapshot's id and place, and starts preparing while git fetches: the id stored on
-   * the item and what an earlier attempt left cleared (both before anything is written, as the
-   * bundle comes after the fetch), the key and the parent's manifest read. `preparing` is always
+   * The snapshot's place, and preparing while git fetches: what an earlier attempt left under the
+   * item's snapshot id cleared (before anything is written, as the bundle comes after the fetch;
+   * nothing to clear under an id fixed by this attempt), the key and the parent's manifest read. `preparing` is always
    * settled before `locked` ends, so nothing of it runs after the repository's lock is released.
    */
   private async begin(
     o: Omit<Attempt, 'snapshotId' | 'prefix' | 'storageRoot' | 'store' | 'preparing' | 'artifacts' | 'warnings'>,
   ): Promise<Attempt> {
-    const { item, run, parent } = o;
-    const snapshotId = item.snapshotId ?? newId();
+    const { item, run, parent, ctx } = o;
+    const snapshotId = fixedSnapshotId(item);
     const prefix = snapshotPrefix(o.organization.id, o.repository.id, snapshotId);
     const storageRoot = this.deps.stores.rootFor(run.policy);
     const store = await this.deps.stores.at(storageRoot);
     const preparing = (async () => {
-      if (!item.snapshotId)
-        await this.deps.dataSource.getRepository(BackupRunItemEntity).update({ id: item.id }, { snapshotId });
-      await clearLeftovers(store, prefix);
+      if (!ctx.snapshotFixedNow) await clearLeftovers(store, prefix);
       const encryption = await this.deps.encryptionKey(run);
       const parentManifest = parent ? await this.deps.reader.manifest(parent) : null;
       return { encryption, parentManifest };
