@@ -56,7 +56,10 @@ export class ItemRunner {
 
   /** The `backup.repository` job; `shutdown` ends a wait for a lost database when the process stops. */
   async run(runId: string, itemId: string, touch: () => Promise<void>, shutdown?: AbortSignal): Promise<void> {
-    const [run, item] = await Promise.all([this.deps.getRun(runId), this.items.findOneBy({ id: itemId })]);
+    const [run, item] = await Promise.all([
+      this.deps.watches.recent(runId) ?? this.deps.getRun(runId), // as fresh as the running items' look at it
+      this.items.findOneBy({ id: itemId }),
+    ]);
     if (!item || TERMINAL_ITEM_STATUSES.includes(item.status)) return void (await this.deps.maybeFinish(runId));
     if (run.cancelRequestedAt || this.deps.watches.windowClosed(run)) {
       await this.finishItem(run, item, stopReason(run));
