@@ -11,7 +11,7 @@ import { BackupRunService } from './backup/backup-run.service.js';
 import { BackupScheduler } from './backup/backup-scheduler.js';
 import { createMetadataSources, encryptionKeys, encryptionUsers } from './backup/backup.wiring.js';
 import { createGroupBackup } from './backup/group-backup.js';
-import type { VerifyBeforeCommit, VerifySnapshot } from './backup/backup-item.js';
+import type { VerifySnapshot } from './backup/backup-item.js';
 import { markUnchangedGroups } from './backup/group-unchanged.js';
 import { PolicyService } from './backup/policy.service.js';
 import { RepositoryBackup } from './backup/repository-backup.js';
@@ -389,8 +389,7 @@ function buildBackup(
   });
   credentials.whenKeyRotated((id) => policies.keyRotated(id));
   const metadataFor = createMetadataSources(sessions, new GitbeakerMetadataReaderFactory({ http: gitlab?.http }));
-  const verify: VerifySnapshot = (id) => verifier.verify(id);
-  const verifyBeforeCommit: VerifyBeforeCommit = (snapshot, options) => verifier.beforeCommit(snapshot, options);
+  const verify: VerifySnapshot = (id, options) => verifier.verify(id, options);
   const groupBackup = createGroupBackup({
     dataSource,
     stores,
@@ -400,7 +399,6 @@ function buildBackup(
     encryptionKey: keys.forRun,
     instanceUrl: async (connectionId) => (await connections.get(connectionId)).instanceUrl,
     verify,
-    verifyBeforeCommit,
     replicate,
     clock,
     logger: log('backup'),
@@ -419,7 +417,6 @@ function buildBackup(
     logger: log('backup'),
     workDir: config.dataDir,
     verify,
-    verifyBeforeCommit,
     replicate,
     transfers: new Semaphore(config.worker.concurrency),
     http: gitlab?.http,

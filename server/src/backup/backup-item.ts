@@ -48,42 +48,13 @@ export type ItemOutcome =
   | { status: 'UNCHANGED'; snapshot: SnapshotEntity | null; warnings: string[]; notes?: string[] };
 
 /**
- * Verifying a committed snapshot, with the snapshot as it recorded the outcome: SnapshotVerifier.verify
- * (a snapshot committed UNVERIFIED, found again by a retried job or standing for an unchanged one).
+ * Verification after backup (policy.verifyAfterBackup): SnapshotVerifier.verify, with the snapshot
+ * as it recorded the outcome. `committed`: the row this attempt has just committed.
  */
 export type VerifySnapshot = (
   snapshotId: string,
+  options?: { checkedInStream?: string[]; committed?: SnapshotEntity },
 ) => Promise<{ snapshot: SnapshotEntity; result: { ok: boolean; problems: string[] } }>;
-
-/**
- * Verification after backup (policy.verifyAfterBackup) of a snapshot about to be committed:
- * SnapshotVerifier.beforeCommit, which sets the outcome on the row to insert.
- */
-export type VerifyBeforeCommit = (
-  snapshot: SnapshotEntity,
-  options?: { checkedInStream?: string[] },
-) => Promise<{ ok: boolean; problems: string[] }>;
-
-/**
- * The verification a backup hands to `commitSnapshot` when the policy asks for one (undefined
- * otherwise): announced as the VERIFYING phase, a failure added to the item's warnings (the item
- * then ends PARTIAL: `finishItem`). `checkedInStream`: bundles git checked as they streamed in
- * from GitLab (pack-check.ts).
- */
-export function verificationBeforeCommit(o: {
-  run: BackupRunEntity;
-  ctx: ItemContext;
-  warnings: string[];
-  verify: VerifyBeforeCommit;
-  checkedInStream?: string[];
-}): ((snapshot: SnapshotEntity) => Promise<void>) | undefined {
-  if (!o.run.policy.verifyAfterBackup) return undefined;
-  return async (snapshot) => {
-    o.ctx.progress({ phase: 'VERIFYING' });
-    const result = await o.verify(snapshot, { checkedInStream: o.checkedInStream });
-    if (!result.ok) o.warnings.push(`verification failed: ${result.problems.join('; ')}`);
-  };
-}
 
 /** Copies a committed snapshot to the policy's replica storages (SnapshotReplicator.plan: enqueues a job per replica). */
 export type ReplicateSnapshot = (snapshot: SnapshotEntity, storageIds: string[]) => Promise<void>;
@@ -97,19 +68,25 @@ export interface FinishItemOptions {
   warnings: string[];
   ctx: ItemContext;
   verify: VerifySnapshot;
+  /** Bundles of this snapshot git checked as they streamed in from GitLab (pack-check.ts). */
+  checkedInStream?: string[];
+  /** The snapshot was committed by this attempt just now (not found again by a retried job). */
+  justCommitted?: boolean;
   replicate?: ReplicateSnapshot;
 }
 
 /**
- * Ends an item whose snapshot is committed. A backup that verifies commits its snapshot verified
- * (`verificationBeforeCommit`); one still UNVERIFIED — committed before the policy asked, or by an
- * earlier version that verified after the row — is verified now when the policy asks.
+ * Ends an item whose snapshot is committed. A snapshot still UNVERIFIED is verified when the
+ * policy asks — also one a killed job committed but never verified, found again by its retry.
  */
 export async function finishItem(o: FinishItemOptions): Promise<ItemOutcome> {
   let snapshot = o.snapshot;
   if (o.run.policy.verifyAfterBackup && snapshot.verificationStatus === 'UNVERIFIED') {
     o.ctx.progress({ phase: 'VERIFYING' });
-    const verified = await o.verify(snapshot.id);
+    const verified = await o.verify(snapshot.id, {
+      checkedInStream: o.checkedInStream,
+      committed: o.justCommitted ? snapshot : undefined,
+    });
     if (!verified.result.ok) o.warnings.push(`verification failed: ${verified.result.problems.join('; ')}`);
     snapshot = verified.snapshot;
   }

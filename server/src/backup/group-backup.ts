@@ -21,9 +21,7 @@ import {
   type ItemContext,
   type ItemOutcome,
   type ReplicateSnapshot,
-  type VerifyBeforeCommit,
   type VerifySnapshot,
-  verificationBeforeCommit,
 } from './backup-item.js';
 import { groupSnapshotPrefix } from '../snapshot/artifact-keys.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
@@ -42,7 +40,6 @@ export interface GroupBackupDeps {
   encryptionKey(run: BackupRunEntity): Promise<{ key: Buffer; keyId: string } | null>;
   instanceUrl(connectionId: string): Promise<string>;
   verify: VerifySnapshot;
-  verifyBeforeCommit: VerifyBeforeCommit;
   replicate?: ReplicateSnapshot;
   clock: Clock;
   logger: Logger;
@@ -154,7 +151,6 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       runId: run.id,
       chainKey: run.chainKey,
       encryptionCredentialId,
-      verify: verificationBeforeCommit({ run, ctx, warnings, verify: deps.verifyBeforeCommit }),
     });
     const isPartial = Object.values(metadata).some((m) => m.status === 'FAILED');
     const finished = await finishItem({
@@ -164,6 +160,7 @@ export function createGroupBackup(deps: GroupBackupDeps) {
       warnings,
       ctx,
       verify: deps.verify,
+      justCommitted: true,
       replicate: deps.replicate,
     });
     return { ...finished, notes };

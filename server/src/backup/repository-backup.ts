@@ -41,9 +41,7 @@ import {
   type ItemContext,
   type ItemOutcome,
   type ReplicateSnapshot,
-  type VerifyBeforeCommit,
   type VerifySnapshot,
-  verificationBeforeCommit,
 } from './backup-item.js';
 import type { MetadataSource } from './backup.ports.js';
 import { GitTransfer } from './git-transfer.js';
@@ -67,10 +65,8 @@ export interface RepositoryBackupDeps {
   clock: Clock;
   logger: Logger;
   workDir: string;
-  /** Verification of a snapshot committed unverified (found again by a retried job, or standing for an unchanged one). */
+  /** Verification after backup (policy.verifyAfterBackup). */
   verify: VerifySnapshot;
-  /** Verification after backup (policy.verifyAfterBackup), before the snapshot's row is inserted. */
-  verifyBeforeCommit: VerifyBeforeCommit;
   /** Copies to the policy's replica storages. */
   replicate?: ReplicateSnapshot;
   /** A group's metadata snapshot (group-backup.ts). */
@@ -186,9 +182,11 @@ export class RepositoryBackup {
         warnings: attempt.warnings,
         ctx,
         verify: this.deps.verify,
+        checkedInStream: checkedBundles(transferred),
+        justCommitted: true,
         replicate: this.deps.replicate,
       });
-      steps.mark('other'); // the replicas' plan
+      steps.mark('verify'); // verification after backup, and the replicas' plan
       return outcome;
     } finally {
       await attempt.preparing.catch(() => undefined);
@@ -301,13 +299,6 @@ export class RepositoryBackup {
     });
     a.steps.mark('other');
     const encryptionCredentialId = run.policy.encryption?.credentialId ?? null;
-    const verified = verificationBeforeCommit({
-      run,
-      ctx,
-      warnings: a.warnings,
-      verify: this.deps.verifyBeforeCommit,
-      checkedInStream: checkedBundles(t),
-    });
     const snapshot = await commitSnapshot({
       dataSource: this.deps.dataSource,
       store: a.store,
@@ -317,15 +308,8 @@ export class RepositoryBackup {
       runId: run.id,
       chainKey: run.chainKey,
       encryptionCredentialId,
-      verify:
-        verified &&
-        (async (row) => {
-          a.steps.mark('commit'); // the manifest
-          await verified(row);
-          a.steps.mark('verify');
-        }),
     });
-    a.steps.mark('commit'); // the row
+    a.steps.mark('commit');
     return snapshot;
   }
 }

@@ -37,41 +37,19 @@ export interface SnapshotVerifierDeps {
 export class SnapshotVerifier {
   constructor(private readonly deps: SnapshotVerifierDeps) {}
 
-  /** Verifies a committed snapshot, its replicas too, and records the outcome on its row. */
-  async verify(snapshotId: string): Promise<{ snapshot: SnapshotEntity; result: VerificationResult }> {
-    const snapshot = await this.deps.reader.snapshot(snapshotId);
-    const result = await this.checked(snapshot, {}, (scratch) => this.checkReplicas(snapshot, scratch));
-    // An update of the three columns, not save(): that would read the row back first.
-    await this.deps.dataSource.getRepository(SnapshotEntity).update(
-      { id: snapshot.id },
-      {
-        verificationStatus: snapshot.verificationStatus,
-        verifiedAt: snapshot.verifiedAt,
-        verificationError: snapshot.verificationError,
-      },
-    );
-    return { snapshot, result };
-  }
-
   /**
-   * Verification after backup, of a snapshot whose artifacts and manifest are stored and whose row
-   * is about to be inserted (snapshot-writer.ts `commitSnapshot`): the same check, its outcome set
-   * on the row, which is then inserted with it — one statement for both. It has no replica copies
-   * yet: they are made after the commit.
    * `checkedInStream`: bundles of this snapshot that git checked as they streamed in from GitLab
-   * (pack-check.ts) — their bytes are still re-hashed from storage, but not read back into git a
-   * second time.
+   * (right after the backup that wrote them; pack-check.ts) — their bytes are still re-hashed
+   * from storage, but not read back into git a second time.
+   * `committed`: the row as the backup that wrote it just committed it (not read again). It has
+   * no replica copies yet: they are made after this verification.
    */
-  beforeCommit(snapshot: SnapshotEntity, options: { checkedInStream?: string[] } = {}): Promise<VerificationResult> {
-    return this.checked(snapshot, options, async () => []);
-  }
-
-  /** The check of `snapshot` (and `more`), its outcome set on the entity, not yet stored. */
-  private async checked(
-    snapshot: SnapshotEntity,
-    options: { checkedInStream?: string[] },
-    more: (scratch: string) => Promise<string[]>,
-  ): Promise<VerificationResult> {
+  async verify(
+    snapshotId: string,
+    options: { checkedInStream?: string[]; committed?: SnapshotEntity } = {},
+  ): Promise<{ snapshot: SnapshotEntity; result: VerificationResult }> {
+    const committed = options.committed?.id === snapshotId ? options.committed : undefined;
+    const snapshot = committed ?? (await this.deps.reader.snapshot(snapshotId));
     // Named, not made: a check that reads something back into git makes its folder then (git
     // init); a FULL checked in the stream makes none, and folders cost this file system a ms each.
     const scratch = join(this.deps.workDir, 'tmp', `verify-${randomUUID()}`);
@@ -80,14 +58,8 @@ export class SnapshotVerifier {
         scratch: join(scratch, 'primary'),
         checkedInStream: options.checkedInStream,
       });
-      problems.push(...(await more(scratch)));
-      const result = { ok: problems.length === 0, problems };
-      snapshot.verificationStatus = result.ok ? 'VERIFIED' : 'FAILED';
-      snapshot.verifiedAt = this.deps.clock.now();
-      snapshot.verificationError = result.ok ? null : result.problems.join('; ').slice(0, 4000);
-      if (!result.ok)
-        this.deps.logger.warn({ snapshotId: snapshot.id, problems: result.problems }, 'snapshot verification failed');
-      return result;
+      if (!committed) problems.push(...(await this.checkReplicas(snapshot, scratch)));
+      return await this.record(snapshot, { ok: problems.length === 0, problems });
     } finally {
       await rm(scratch, { recursive: true, force: true });
     }
@@ -106,5 +78,23 @@ export class SnapshotVerifier {
       problems.push(...found.map((p) => `replica on storage ${copy.storageId}: ${p}`));
     }
     return problems;
+  }
+
+  private async record(snapshot: SnapshotEntity, result: VerificationResult) {
+    snapshot.verificationStatus = result.ok ? 'VERIFIED' : 'FAILED';
+    snapshot.verifiedAt = this.deps.clock.now();
+    snapshot.verificationError = result.ok ? null : result.problems.join('; ').slice(0, 4000);
+    // An update of the three columns, not save(): that would read the row back first.
+    await this.deps.dataSource.getRepository(SnapshotEntity).update(
+      { id: snapshot.id },
+      {
+        verificationStatus: snapshot.verificationStatus,
+        verifiedAt: snapshot.verifiedAt,
+        verificationError: snapshot.verificationError,
+      },
+    );
+    if (!result.ok)
+      this.deps.logger.warn({ snapshotId: snapshot.id, problems: result.problems }, 'snapshot verification failed');
+    return { snapshot, result };
   }
 }

@@ -97,12 +97,6 @@ export interface CommitSnapshotOptions {
   chainKey: string;
   /** The ENCRYPTION_KEY credential the artifacts were encrypted with. */
   encryptionCredentialId: string | null;
-  /**
-   * Verification after backup (SnapshotVerifier.beforeCommit): run once the manifest is stored,
-   * it sets the outcome on the row, which is then inserted with it. Without it the row is
-   * inserted UNVERIFIED.
-   */
-  verify?: (snapshot: SnapshotEntity) => Promise<unknown>;
 }
 
 /**
@@ -125,10 +119,8 @@ async function holdings(
 }
 
 /**
- * Stores the manifest, verifies the snapshot when asked (`verify`), then inserts its row with the
- * outcome (UNVERIFIED without). The id is new: a retry that finds its row never gets here, so one
- * INSERT is enough. Until that INSERT the snapshot does not exist: a worker that dies while
- * verifying leaves a folder its retry clears.
+ * Stores the manifest, then inserts the snapshot's row (UNVERIFIED). The id is new: a retry that
+ * finds its row never gets here, so one INSERT is enough.
  */
 export async function commitSnapshot(o: CommitSnapshotOptions): Promise<SnapshotEntity> {
   const { manifest } = o;
@@ -165,7 +157,6 @@ export async function commitSnapshot(o: CommitSnapshotOptions): Promise<Snapshot
     lockedUntil: stored.retainUntil ?? null,
     createdAt: new Date(manifest.createdAt),
   });
-  await o.verify?.(snapshot);
   await snapshots.insert(snapshot);
   return snapshot;
 }
