@@ -6,7 +6,10 @@
  * snapshot may stand for an unchanged one.
  */
 import type { GitProgress } from '../git/git.js';
+import type { Repository } from 'typeorm';
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
+import { clearLeftovers } from '../snapshot/snapshot-writer.js';
+import type { StorageBackend } from '../storage/storage.port.js';
 import type { BackupRunEntity, BackupRunItemEntity, ItemPhase } from './backup.entity.js';
 
 export interface ItemProgress {
@@ -37,6 +40,26 @@ export function fixedSnapshotId(item: BackupRunItemEntity): string {
   if (!item.snapshotId)
     throw new Error(`backup item ${item.id} has no snapshot id: its attempt fixes one as it starts`);
   return item.snapshotId;
+}
+
+/**
+ * The snapshot an earlier attempt of the item committed under its id (a job re-run after the row
+ * was written), or null; never one when this attempt fixed the id.
+ */
+export function committedEarlier(
+  snapshots: Pick<Repository<SnapshotEntity>, 'findOneBy'>,
+  item: BackupRunItemEntity,
+  ctx: ItemContext,
+): Promise<SnapshotEntity | null> {
+  return ctx.snapshotFixedNow ? Promise.resolve(null) : snapshots.findOneBy({ id: fixedSnapshotId(item) });
+}
+
+/**
+ * Clears what an earlier attempt of the item left under `prefix` (no manifest: never a snapshot)
+ * before the first artifact; nothing can be under an id this attempt fixed.
+ */
+export async function clearEarlierAttempt(ctx: ItemContext, store: StorageBackend, prefix: string): Promise<void> {
+  if (!ctx.snapshotFixedNow) await clearLeftovers(store, prefix);
 }
 
 /** Tries of one item within a run when its transfers keep failing transiently (each try with the transport's own retries). */

@@ -16,6 +16,8 @@ import type { MetadataSource } from './backup.ports.js';
 import { writeMetadataArtifacts } from './metadata-artifacts.js';
 import {
   canStandForUnchanged,
+  clearEarlierAttempt,
+  committedEarlier,
   finishItem,
   fixedSnapshotId,
   type ItemContext,
@@ -53,30 +55,28 @@ export function createGroupBackup(deps: GroupBackupDeps) {
   ): Promise<ItemOutcome> {
     const { dataSource } = deps;
     const snapshots = dataSource.getRepository(SnapshotEntity);
-    if (!ctx.snapshotFixedNow) {
-      // A snapshot this item already committed (job re-run after the row was written): finish it.
-      const done = await snapshots.findOneBy({ id: fixedSnapshotId(item) });
-      if (done)
-        return {
-          ...(await finishItem({
-            run,
-            snapshot: done,
-            isPartial: !done.isComplete,
-            warnings: item.warnings,
-            ctx,
-            verify: deps.verify,
-            replicate: deps.replicate,
-          })),
-          notes: item.notes,
-        };
-    }
+    // A snapshot this item already committed (job re-run after the row was written): finish it.
+    const done = await committedEarlier(snapshots, item, ctx);
+    if (done)
+      return {
+        ...(await finishItem({
+          run,
+          snapshot: done,
+          isPartial: !done.isComplete,
+          warnings: item.warnings,
+          ctx,
+          verify: deps.verify,
+          replicate: deps.replicate,
+        })),
+        notes: item.notes,
+      };
     const group = await dataSource.getRepository(GroupEntity).findOneByOrFail({ id: item.groupId! });
     const organization = await dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId });
     const snapshotId = fixedSnapshotId(item);
     const prefix = groupSnapshotPrefix(organization.id, group.id, snapshotId);
     const storageRoot = deps.stores.rootFor(run.policy);
     const store = await deps.stores.at(storageRoot);
-    if (!ctx.snapshotFixedNow) await clearLeftovers(store, prefix);
+    await clearEarlierAttempt(ctx, store, prefix);
 
     const encryption = await deps.encryptionKey(run);
     // A parent the policy wants verified and nobody has yet is verified first: one that fails is no parent.

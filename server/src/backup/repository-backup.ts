@@ -31,11 +31,13 @@ import type { CopyType } from '../snapshot/manifest.js';
 import { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import type { ArtifactCodec } from '../snapshot/snapshot.ports.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
-import { buildManifest, clearLeftovers, commitSnapshot } from '../snapshot/snapshot-writer.js';
+import { buildManifest, commitSnapshot } from '../snapshot/snapshot-writer.js';
 import type { StorageRoots } from '../storage/storage.port.js';
 import { BackupRunEntity, BackupRunItemEntity } from './backup.entity.js';
 import {
   canStandForUnchanged,
+  clearEarlierAttempt,
+  committedEarlier,
   finishItem,
   fixedSnapshotId,
   type ItemContext,
@@ -201,9 +203,7 @@ export class RepositoryBackup {
       dataSource.getRepository(RepositoryEntity).findOneByOrFail({ id: item.repositoryId! }),
       dataSource.getRepository(OrganizationEntity).findOneByOrFail({ id: run.organizationId }),
       // A snapshot an earlier attempt of this item committed (job re-run after the row was written): done.
-      item.snapshotId && !ctx.snapshotFixedNow
-        ? dataSource.getRepository(SnapshotEntity).findOneBy({ id: item.snapshotId })
-        : Promise.resolve(null),
+      committedEarlier(dataSource.getRepository(SnapshotEntity), item, ctx),
     ]);
     return { repository, organization, done };
   }
@@ -243,7 +243,7 @@ export class RepositoryBackup {
     const storageRoot = this.deps.stores.rootFor(run.policy);
     const store = await this.deps.stores.at(storageRoot);
     const preparing = (async () => {
-      if (!ctx.snapshotFixedNow) await clearLeftovers(store, prefix);
+      await clearEarlierAttempt(ctx, store, prefix);
       const encryption = await this.deps.encryptionKey(run);
       const parentManifest = parent ? await this.deps.reader.manifest(parent) : null;
       return { encryption, parentManifest };
