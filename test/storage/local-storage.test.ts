@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -8,7 +9,7 @@ import { FakeClock } from '../../server/src/shared/clock.js';
 import { LocalStorage } from '../../server/src/storage/local-storage.js';
 import { leftovers } from '../support/deferred.js';
 import { describeStorageBackend } from './storage-conformance.js';
-import { collect, pausingSource, split } from './storage-support.js';
+import { collect, pausingSource, readAll, split } from './storage-support.js';
 
 const bag = leftovers();
 afterEach(() => bag.release());
@@ -187,6 +188,45 @@ describe('LocalStorage', () => {
       await storage.put('orgs/o1/a', Buffer.from('x'));
       await expect(storage.digest('orgs/o1/missing')).rejects.toMatchObject({ code: 'ARTIFACT_NOT_FOUND' });
       await expect(storage.digest('orgs/o1')).rejects.toMatchObject({ code: 'ARTIFACT_NOT_FOUND' });
+    });
+  });
+
+  describe('direct I/O (a file system that has it: ext4 here)', () => {
+    /** Bytes of `file` in the page cache (util-linux fincore). */
+    const cachedBytes = (file: string) =>
+      Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', file]).toString().trim());
+
+    it('writes a big artifact to the disk without a page-cache copy, and its digest reads the disk: only its last part (under a MiB) is ever cached', async () => {
+      const root = await aDirectory();
+      const storage = await LocalStorage.open(root);
+      const bytes = randomBytes(5 * 1024 * 1024 + 123);
+      const put = await storage.put('orgs/o1/repository.bundle', Readable.from(split(bytes, 65_519)));
+      const file = join(root, 'orgs/o1/repository.bundle');
+      expect(cachedBytes(file)).toBeLessThan(1024 * 1024);
+      const digest = await storage.digest('orgs/o1/repository.bundle');
+      expect(cachedBytes(file)).toBeLessThan(1024 * 1024);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      expect(put).toEqual({ size: bytes.length, sha256 });
+      expect(digest).toEqual({ size: bytes.length, sha256 });
+      expect((await readFile(file)).equals(bytes)).toBe(true);
+    });
+
+    it('stores objects of whole MiB, of a byte less and of a byte more exactly, written and digested while others are', async () => {
+      const storage = await LocalStorage.open(await aDirectory());
+      const MiB = 1024 * 1024;
+      const objects = [randomBytes(2 * MiB), randomBytes(MiB - 1), randomBytes(MiB + 1), randomBytes(3 * MiB)];
+      const puts = await Promise.all(
+        objects.map((bytes, i) => storage.put(`orgs/o1/${i}`, Readable.from(split(bytes, 40_000)))),
+      );
+      const digests = await Promise.all(objects.map((_, i) => storage.digest(`orgs/o1/${i}`)));
+      const expected = objects.map((bytes) => ({
+        size: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+      }));
+      expect(puts).toEqual(expected);
+      expect(digests).toEqual(expected);
+      for (const [i, bytes] of objects.entries())
+        expect((await readAll(await storage.open(`orgs/o1/${i}`))).equals(bytes)).toBe(true);
     });
   });
 

@@ -1,0 +1,54 @@
+/**
+ * Direct I/O (Linux `O_DIRECT`) for the MiB blocks of big local artifacts: the bytes go between
+ * the process's buffer and the disk without a copy in the page cache.
+ *
+ * Why: a bundle written through the page cache is copied once more by the kernel, into pages it
+ * must first find, zero and account for (on a virtual machine, pages the host may have to back
+ * first), and those pages are then held as cache nobody asked for. Measured on the benchmark's
+ * machine, 300 MiB written and fsynced cost 0.08–0.15 CPU-s of the kernel buffered and 0.03
+ * direct; read back cold, 0.46 CPU-s buffered and 0.02 direct. And verification after a backup
+ * that reads the bundle back directly reads what the disk holds, not the copy the kernel kept.
+ *
+ * Direct I/O wants the buffer, the file offset and the length aligned to the device's logical
+ * block (512 bytes or 4 KiB): the blocks here are whole MiB at MiB offsets, from page-aligned
+ * buffers, and a file's last part (less than a MiB) goes through an ordinary descriptor. Where a
+ * file system or a platform refuses direct I/O (no `O_DIRECT`, `EINVAL` on open or on the first
+ * transfer: tmpfs before Linux 6.6, some FUSE and network shares), the caller uses its ordinary
+ * descriptor and stops trying for that storage.
+ */
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+
+/** The unit of direct transfers: a multiple of every logical block size there is. */
+export const DIRECT_BLOCK_BYTES = 1024 * 1024;
+
+const O_DIRECT: number | undefined = (constants as Record<string, number | undefined>).O_DIRECT;
+
+/** Errors meaning "this file, file system or buffer cannot do direct I/O". */
+const NO_DIRECT = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP']);
+
+export const refusesDirectIo = (error: unknown): boolean =>
+  NO_DIRECT.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
+
+/**
+ * `file` opened again for direct reads or writes (`'r'` or `'w'`, never creating it), or null when
+ * this platform or file system has no direct I/O.
+ */
+export async function openDirect(file: string, mode: 'r' | 'w'): Promise<FileHandle | null> {
+  if (O_DIRECT === undefined) return null;
+  try {
+    return await open(file, (mode === 'r' ? constants.O_RDONLY : constants.O_WRONLY) | O_DIRECT);
+  } catch (error) {
+    if (refusesDirectIo(error)) return null;
+    throw error;
+  }
+}
+
+/**
+ * A MiB buffer at a page-aligned address, as direct I/O needs. Node's own buffers come from
+ * malloc, which aligns to 16 bytes; a WebAssembly memory's bytes are mapped pages of their own.
+ */
+export function alignedBlock(): Buffer {
+  const memory = new WebAssembly.Memory({ initial: DIRECT_BLOCK_BYTES / 65536, maximum: DIRECT_BLOCK_BYTES / 65536 });
+  return Buffer.from(memory.buffer);
+}
