@@ -48,8 +48,11 @@ export interface PackCheckOptions {
  * without another stream in between (test/support/checked-pack.ts wraps a stream in one).
  */
 export interface PackCheck {
-  /** Hands the next chunk to git; resolves once git took it (or has ended: `end` says why). */
-  write(chunk: Buffer): Promise<void>;
+  /**
+   * Hands the next chunk to git: undefined when git took it at once, else a promise that settles
+   * once it did (or has ended: `end` says why). Wait for it before the next chunk.
+   */
+  write(chunk: Buffer): Promise<void> | undefined;
   /** After the last chunk: resolves when git accepted exactly these bytes and holds every ref's history; throws what it found otherwise. */
   end(): Promise<void>;
   /** Stops git if it still runs; call it in every case, after `end` too. */
@@ -75,9 +78,10 @@ export function packCheck({ dir, refs, signal }: PackCheckOptions): PackCheck {
       return indexPack;
     })));
   return {
-    async write(chunk) {
+    write(chunk) {
       bytes += chunk.length;
-      await (await git()).write(chunk);
+      if (indexPack) return indexPack.write(chunk);
+      return git().then((started) => started.write(chunk));
     },
     async end() {
       const { code, lastLine: found } = await (await git()).finish();

@@ -10,8 +10,11 @@ import { gitEnv } from './git.js';
 import { launchGit, type LaunchedGit } from './git-launcher.js';
 
 export interface StdinGit {
-  /** Hands `chunk` to git; waits while git's pipe is full. Never rejects (see `finish`). */
-  write(chunk: Buffer): Promise<void>;
+  /**
+   * Hands `chunk` to git: undefined when git took it at once, else a promise that settles once the
+   * pipe has room again (or git has gone). Never rejects (see `finish`). Wait for it before the next.
+   */
+  write(chunk: Buffer): Promise<void> | undefined;
   /** Whether git has exited (or was killed) already. */
   ended(): boolean;
   /** Closes stdin and waits for git's exit: its code and the last line of its stderr. */
@@ -36,14 +39,22 @@ export function stdinGit(args: string[], cwd: string): StdinGit {
     () => undefined, // reported by finish()
   );
   const ended = () => (git ? git.ended() : false);
+  /** The bytes went to git unless it has gone; waits while its pipe is full. */
+  const handOver = (started: LaunchedGit, chunk: Buffer): Promise<void> | undefined => {
+    if (started.ended() || started.stdin.destroyed || started.stdin.write(chunk)) return undefined;
+    // `once` rejects when the stream emits 'error' (EPIPE) first: that only means git has gone.
+    return Promise.race([once(started.stdin, 'drain').catch(() => undefined), exited.catch(() => undefined)]).then(
+      () => undefined,
+    );
+  };
   return {
     ended,
-    async write(chunk) {
-      const started = git ?? (await launched.catch(() => null));
-      if (!started || started.ended() || started.stdin.destroyed) return;
-      if (started.stdin.write(chunk)) return;
-      // `once` rejects when the stream emits 'error' (EPIPE) first: that only means git has gone.
-      await Promise.race([once(started.stdin, 'drain').catch(() => undefined), exited.catch(() => undefined)]);
+    write(chunk) {
+      if (git) return handOver(git, chunk);
+      return launched.then(
+        (started) => handOver(started, chunk),
+        () => undefined, // reported by finish()
+      );
     },
     async finish() {
       const started = await launched.catch(() => null);

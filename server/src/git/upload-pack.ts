@@ -207,36 +207,37 @@ async function receivePack(response: IncomingMessage, base: string, options: Fet
       bytes: received,
     });
   };
-  /** Pack data from side band 1; progress (2) is ignored, an error (3) fails the transfer. */
-  const data = async function* (): AsyncGenerator<Buffer> {
-    for (;;) {
-      // A packet's payload as it lies in the received chunks (no copy to join a packet that
-      // spans two of them: that was a copy of nearly every byte, and garbage to collect).
-      const pieces = await reader.nextPieces();
-      if (pieces === null) throw truncated(base, `after ${received} bytes of the pack`);
-      if (pieces === 'flush') return;
-      if (pieces === 'delim' || pieces === 'end' || pieces.length === 0) continue;
-      const band = pieces[0][0];
-      if (band === 1) {
-        if (pieces[0].length > 1) yield pieces[0].subarray(1);
-        for (let i = 1; i < pieces.length; i++) yield pieces[i];
-        continue;
-      }
-      const line = Buffer.concat(pieces);
-      if (line.subarray(0, 4).toString('latin1') === 'ERR ')
-        throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(4).toString('utf8').trim())}`);
-      if (band === 3)
-        throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(1).toString('utf8').trim())}`);
+  /**
+   * A packet's pack data (side band 1), [] for a packet without any (progress, band 2, is ignored),
+   * 'flush' at the pack's end; an error (band 3, ERR) fails the transfer.
+   */
+  const demux = (packet: Buffer[] | 'flush' | 'delim' | 'end' | null): Buffer[] | 'flush' => {
+    if (packet === null) throw truncated(base, `after ${received} bytes of the pack`);
+    if (packet === 'flush') return 'flush';
+    if (packet === 'delim' || packet === 'end' || packet.length === 0) return [];
+    const band = packet[0][0];
+    if (band === 1) {
+      // The payload as it lies in the received chunks (no copy to join a packet that spans two of
+      // them: that was a copy of nearly every byte, and garbage to collect).
+      packet[0] = packet[0].subarray(1);
+      return packet[0].length > 0 ? packet : packet.slice(1);
     }
+    const line = Buffer.concat(packet);
+    if (line.subarray(0, 4).toString('latin1') === 'ERR ')
+      throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(4).toString('utf8').trim())}`);
+    if (band === 3)
+      throw new GitError('GITLAB_BAD_RESPONSE', `fetch failed: ${redact(line.subarray(1).toString('utf8').trim())}`);
+    return [];
   };
-  const source = data();
-  const pending: Buffer[] = [];
+  /** The next packet's pack data: at once when the packet is buffered whole, else once it is. */
+  const nextData = async () => demux(reader.tryNextPieces() ?? (await reader.nextPieces()));
+
   // The pack's 12-byte header: signature, version, object count.
   let headerBytes = Buffer.alloc(0);
   while (headerBytes.length < 12) {
-    const next = await source.next();
-    if (next.done) throw truncated(base, 'in the pack header');
-    headerBytes = Buffer.concat([headerBytes, next.value]);
+    const data = await nextData();
+    if (data === 'flush') throw truncated(base, 'in the pack header');
+    headerBytes = Buffer.concat([headerBytes, ...data]);
   }
   const header = headerBytes.subarray(0, 12);
   if (header.toString('latin1', 0, 4) !== 'PACK' || ![2, 3].includes(header.readUInt32BE(4))) {
@@ -246,7 +247,6 @@ async function receivePack(response: IncomingMessage, base: string, options: Fet
     );
   }
   objects = header.readUInt32BE(8);
-  pending.push(headerBytes);
 
   const account = (chunk: Buffer) => {
     received += chunk.length;
@@ -265,42 +265,61 @@ async function receivePack(response: IncomingMessage, base: string, options: Fet
     }
     progress(false);
   };
-  const pack = Readable.from(
-    (async function* () {
-      try {
-        try {
-          for (const chunk of pending) {
-            account(chunk);
-            if (check) await check.write(chunk);
-            yield chunk;
-          }
-          for await (const chunk of source) {
-            account(chunk);
-            if (check) await check.write(chunk);
-            yield chunk;
-          }
-        } catch (error) {
-          response.destroy();
-          throw error;
+  /** After the flush: the trailer and git's check, then the end of the stream. */
+  const end = async () => {
+    response.resume(); // drain the rest so the response ends cleanly (and the socket is reused)
+    if (checkTrailer && (tail.length !== 20 || !sha1.digest().equals(tail))) {
+      throw new GitError(
+        'GITLAB_UNAVAILABLE',
+        `the pack from ${redactUrl(base)} is damaged (its checksum does not match the ${received} bytes received)`,
+        { retryable: true },
+      );
+    }
+    if (check) await check.end();
+    progress(true);
+    check?.close();
+    pack.push(null);
+  };
+  // The packets are read, handed to the check and pushed as they come, without a promise per
+  // chunk where none is needed (an async generator per stage made a dozen per packet: a tenth of
+  // the worker's young-generation garbage in a pass). It runs while the stream wants more, waits
+  // only for bytes that have not arrived and for git's full pipe, and stops when the stream's
+  // buffer is full until it is read again.
+  let first: Buffer[] | null = [headerBytes];
+  let pumping = false;
+  const pump = async () => {
+    if (pumping) return;
+    pumping = true;
+    try {
+      for (;;) {
+        const data = first ?? (await nextData());
+        first = null;
+        if (pack.destroyed) return;
+        if (data === 'flush') return await end();
+        let more = true;
+        for (const chunk of data) {
+          account(chunk);
+          const taking = check?.write(chunk);
+          if (taking) await taking;
+          if (pack.destroyed) return;
+          more = pack.push(chunk);
         }
-        response.resume(); // after the flush: drain the rest so the response ends cleanly (and the socket is reused)
-        if (checkTrailer && (tail.length !== 20 || !sha1.digest().equals(tail))) {
-          throw new GitError(
-            'GITLAB_UNAVAILABLE',
-            `the pack from ${redactUrl(base)} is damaged (its checksum does not match the ${received} bytes received)`,
-            { retryable: true },
-          );
-        }
-        if (check) await check.end();
-        progress(true);
-      } finally {
-        check?.close();
+        if (!more) return;
       }
-    })(),
-    { objectMode: false, highWaterMark: 1024 * 1024 },
-  );
-  pack.on('close', () => {
-    if (!response.complete) response.destroy(); // given up early (error, cancel): drop the connection
+    } catch (error) {
+      pack.destroy(error as Error);
+    } finally {
+      pumping = false;
+    }
+  };
+  const pack = new Readable({
+    highWaterMark: 1024 * 1024,
+    read: () => void pump(),
+    destroy(error, callback) {
+      check?.close();
+      if (!response.complete) response.destroy(); // given up early (error, cancel): drop the connection
+      callback(error);
+    },
   });
   return { pack, objects };
 }
@@ -465,6 +484,19 @@ export class PktReader {
   async nextPieces(): Promise<Buffer[] | 'flush' | 'delim' | 'end' | null> {
     const length = await this.header();
     if (typeof length !== 'number') return length;
+    return this.piecesOf(length);
+  }
+
+  /** As `nextPieces` when the next pkt-line is buffered whole: at once, without a promise; else undefined. */
+  tryNextPieces(): Buffer[] | 'flush' | 'delim' | 'end' | undefined {
+    if (this.size < 4) return undefined;
+    const length = this.lengthAhead();
+    if (length < 4) return this.special(length);
+    return this.size < length ? undefined : this.piecesOf(length);
+  }
+
+  /** The buffered pkt-line of `length` bytes (header included), consumed, as its payload's pieces. */
+  private piecesOf(length: number): Buffer[] {
     this.take(4);
     const pieces: Buffer[] = [];
     for (let n = length - 4; n > 0;) {
@@ -491,15 +523,24 @@ export class PktReader {
    */
   private async header(): Promise<number | 'flush' | 'delim' | 'end' | null> {
     if (!(await this.fill(4))) return null;
+    const length = this.lengthAhead();
+    if (length < 4) return this.special(length);
+    if (!(await this.fill(length))) throw truncated(this.base, 'inside a pkt-line');
+    return length;
+  }
+
+  /** The length in the buffered pkt-line header (4 bytes buffered). */
+  private lengthAhead(): number {
     const length = Number.parseInt(this.peek(4).toString('latin1'), 16);
     if (Number.isNaN(length))
       throw new GitError('GITLAB_BAD_RESPONSE', `malformed reply from ${redactUrl(this.base)} (not a pkt-line)`);
-    if (length < 4) {
-      this.take(4);
-      return length === 0 ? 'flush' : length === 1 ? 'delim' : 'end';
-    }
-    if (!(await this.fill(length))) throw truncated(this.base, 'inside a pkt-line');
     return length;
+  }
+
+  /** A special packet (length 0, 1 or 2), consumed. */
+  private special(length: number): 'flush' | 'delim' | 'end' {
+    this.take(4);
+    return length === 0 ? 'flush' : length === 1 ? 'delim' : 'end';
   }
 
   private async fill(n: number): Promise<boolean> {
