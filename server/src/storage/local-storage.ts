@@ -118,16 +118,22 @@ export class LocalStorage implements StorageBackend {
       };
       let result: PutResult;
       try {
-        result = await drainSource(source, async (chunk) => {
-          for (let offset = 0; offset < chunk.length;) {
+        /** Copies `chunk` from `from` into the blocks: a promise only when a full block must wait for the one before. */
+        const take = (chunk: Buffer, from: number): Promise<void> | undefined => {
+          for (let offset = from; offset < chunk.length;) {
             const block = blocks[current];
             const n = Math.min(chunk.length - offset, block.length - filled);
             chunk.copy(block, filled, offset, offset + n);
             filled += n;
             offset += n;
-            if (filled === block.length) await flush();
+            if (filled === block.length) {
+              const rest = offset;
+              return flush().then(() => take(chunk, rest));
+            }
           }
-        });
+          return undefined;
+        };
+        result = await drainSource(source, (chunk) => take(chunk, 0));
         if (filled > 0) await flush();
         await inFlight.write;
       } finally {
