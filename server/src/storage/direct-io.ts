@@ -47,8 +47,15 @@ export async function openDirect(file: string, mode: 'r' | 'w'): Promise<FileHan
 /**
  * A MiB buffer at a page-aligned address, as direct I/O needs. Node's own buffers come from
  * malloc, which aligns to 16 bytes; a WebAssembly memory's bytes are mapped pages of their own.
+ * Where no WebAssembly memory can be had (a process limited in address space: V8 reserves guard
+ * pages around each), an ordinary buffer: a direct transfer from it fails with EINVAL, and the
+ * caller then uses ordinary I/O.
  */
 export function alignedBlock(): Buffer {
-  const memory = new WebAssembly.Memory({ initial: DIRECT_BLOCK_BYTES / 65536, maximum: DIRECT_BLOCK_BYTES / 65536 });
-  return Buffer.from(memory.buffer);
+  const pages = DIRECT_BLOCK_BYTES / 65536;
+  try {
+    return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer);
+  } catch {
+    return Buffer.allocUnsafeSlow(DIRECT_BLOCK_BYTES);
+  }
 }
