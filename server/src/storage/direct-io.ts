@@ -27,20 +27,54 @@ const O_DIRECT: number | undefined = (constants as Record<string, number | undef
 /** Errors meaning "this file, file system or buffer cannot do direct I/O". */
 const NO_DIRECT = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP']);
 
-export const refusesDirectIo = (error: unknown): boolean =>
+const refusesDirectIo = (error: unknown): boolean =>
   NO_DIRECT.has((error as NodeJS.ErrnoException | undefined)?.code ?? '');
 
 /**
- * `file` opened again for direct reads or writes (`'r'` or `'w'`, never creating it), or null when
- * this platform or file system has no direct I/O.
+ * A file's second descriptor, for direct transfers of whole blocks. The first transfer the file
+ * system refuses (EINVAL, ENOTSUP) closes it and calls `onRefused` (the storage stops trying), and
+ * that transfer and every later one go the ordinary way: `attempt` then answers null.
  */
-export async function openDirect(file: string, mode: 'r' | 'w'): Promise<FileHandle | null> {
-  if (O_DIRECT === undefined) return null;
-  try {
-    return await open(file, (mode === 'r' ? constants.O_RDONLY : constants.O_WRONLY) | O_DIRECT);
-  } catch (error) {
-    if (refusesDirectIo(error)) return null;
-    throw error;
+export class DirectFile {
+  private constructor(
+    private handle: FileHandle | null,
+    private readonly onRefused: () => void,
+  ) {}
+
+  /**
+   * `file` opened again for direct reads or writes (`'r'` or `'w'`, never creating it), unless
+   * `wanted` is false or this platform or file system has no direct I/O.
+   */
+  static async open(file: string, mode: 'r' | 'w', wanted: boolean, onRefused: () => void): Promise<DirectFile> {
+    if (!wanted || O_DIRECT === undefined) return new DirectFile(null, onRefused);
+    try {
+      return new DirectFile(
+        await open(file, (mode === 'r' ? constants.O_RDONLY : constants.O_WRONLY) | O_DIRECT),
+        onRefused,
+      );
+    } catch (error) {
+      if (refusesDirectIo(error)) return new DirectFile(null, onRefused);
+      throw error;
+    }
+  }
+
+  /** `transfer` on the direct descriptor: its result, or null when there is none (any more). */
+  async attempt<T>(transfer: (handle: FileHandle) => Promise<T>): Promise<{ result: T } | null> {
+    if (!this.handle) return null;
+    try {
+      return { result: await transfer(this.handle) };
+    } catch (error) {
+      if (!refusesDirectIo(error)) throw error;
+      this.onRefused();
+      await this.close();
+      return null;
+    }
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = null;
+    await handle?.close().catch(() => undefined);
   }
 }
 

@@ -29,7 +29,7 @@ import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { systemClock, type Clock } from '../shared/clock.js';
 import { validationError } from '../shared/errors.js';
-import { alignedBlock, DIRECT_BLOCK_BYTES, openDirect, refusesDirectIo } from './direct-io.js';
+import { alignedBlock, DIRECT_BLOCK_BYTES, DirectFile } from './direct-io.js';
 import { discardSource, drainSource } from './put-source.js';
 import { parseKey, parsePrefix, TEMP_MARKER } from './storage-key.js';
 import { artifactExists, artifactNotFound, storageUnavailable } from './storage.errors.js';
@@ -73,14 +73,17 @@ export class LocalStorage implements StorageBackend {
   async put(key: string, source: Readable | Uint8Array, options: PutOptions = {}): Promise<PutResult> {
     let temp: string | null = null;
     let handle: FileHandle | null = null;
-    let direct: FileHandle | null = null;
+    let direct: DirectFile | null = null;
     try {
       const file = this.pathOf(parseKey(key));
       if (!options.overwrite && (await guard('write', key, () => exists(file)))) throw artifactExists(key);
       temp = `${file}${TEMP_MARKER}${randomBytes(8).toString('hex')}`;
       handle = await guard('write', key, () => createTemp(temp!));
       const fileHandle = handle;
-      direct = this.directIo ? await guard('write', key, () => openDirect(temp!, 'w')) : null;
+      direct = await guard('write', key, () =>
+        DirectFile.open(temp!, 'w', this.directIo, () => void (this.directIo = false)),
+      );
+      const directly = direct;
       // Chunks (a network source's are often 64 KiB) are copied into reused MiB blocks and written
       // a MiB at a time, directly to the disk where the file system can (direct-io.ts): few round
       // trips through the thread pool, no copy in the page cache, and each chunk is garbage as soon
@@ -94,17 +97,8 @@ export class LocalStorage implements StorageBackend {
       let position = 0;
       const inFlight: { write: Promise<void> | null } = { write: null }; // the block being written
       const writeBlock = async (block: Buffer, length: number, at: number) => {
-        if (direct && length === DIRECT_BLOCK_BYTES) {
-          try {
-            return await writeFully(direct, block, length, at);
-          } catch (error) {
-            if (!refusesDirectIo(error)) throw error;
-            this.directIo = false; // and this block goes through the page cache, as the rest will
-            await direct.close().catch(() => undefined);
-            direct = null;
-          }
-        }
-        await writeFully(fileHandle, block, length, at);
+        if (length === DIRECT_BLOCK_BYTES && (await directly.attempt((h) => writeFully(h, block, length, at)))) return;
+        await writeFully(fileHandle, block, length, at); // the last part, or the file system refused
       };
       const flush = async () => {
         await inFlight.write;
@@ -140,10 +134,9 @@ export class LocalStorage implements StorageBackend {
         await inFlight.write?.catch(() => undefined); // never hand back a block a write still reads
         for (const block of blocks) batches.give(block);
       }
-      await guard('write', key, () => handle!.sync()); // the direct blocks' extents and the file's size too
-      const closing = direct;
+      await guard('write', key, () => fileHandle.sync()); // the direct blocks' extents and the file's size too
       direct = null;
-      await closing?.close().catch(() => undefined);
+      await directly.close();
       handle = null;
       await guard('write', key, () => fileHandle.close()); // NFS reports deferred write errors here
       await guard('write', key, () => publish(temp!, file, key, options.overwrite === true));
@@ -152,7 +145,7 @@ export class LocalStorage implements StorageBackend {
       return result;
     } catch (error) {
       discardSource(source);
-      await direct?.close().catch(() => undefined);
+      await direct?.close();
       await handle?.close().catch(() => undefined);
       if (temp) await rm(temp, { force: true }).catch(() => undefined);
       throw error;
@@ -201,27 +194,22 @@ export class LocalStorage implements StorageBackend {
     // does: 200 MB in 140 ms instead of 190-240 here, at the end of a big repository's backup).
     // A big object is read directly from the disk (direct-io.ts): what verification hashes is
     // what the disk holds, and no page-cache copy of it is made or kept.
-    let direct =
-      this.directIo && stored >= DIRECT_BLOCK_BYTES
-        ? await guard('read', key, () => openDirect(this.pathOf(parseKey(key)), 'r')).catch(async (error: unknown) => {
-            await handle.close().catch(() => undefined);
-            throw error;
-          })
-        : null;
+    const direct = await guard('read', key, () =>
+      DirectFile.open(
+        this.pathOf(parseKey(key)),
+        'r',
+        this.directIo && stored >= DIRECT_BLOCK_BYTES,
+        () => void (this.directIo = false),
+      ),
+    ).catch(async (error: unknown) => {
+      await handle.close().catch(() => undefined);
+      throw error;
+    });
     const blocks = [batches.take(), batches.take()];
     /** One read at `at`; `end` when it was direct and short (direct reads stop short only at the end). */
     const readBlock = async (block: Buffer, at: number) => {
-      if (direct) {
-        try {
-          const { bytesRead } = await direct.read(block, 0, block.length, at);
-          return { bytesRead, end: bytesRead < block.length };
-        } catch (error) {
-          if (!refusesDirectIo(error)) throw error;
-          this.directIo = false;
-          await direct.close().catch(() => undefined);
-          direct = null;
-        }
-      }
+      const directly = await direct.attempt((h) => h.read(block, 0, block.length, at));
+      if (directly) return { bytesRead: directly.result.bytesRead, end: directly.result.bytesRead < block.length };
       const { bytesRead } = await handle.read(block, 0, block.length, at);
       return { bytesRead, end: bytesRead === 0 };
     };
@@ -246,7 +234,7 @@ export class LocalStorage implements StorageBackend {
     } finally {
       await reading?.catch(() => undefined); // never hand back a block a read still fills
       for (const block of blocks) batches.give(block);
-      await direct?.close().catch(() => undefined);
+      await direct.close();
       await handle.close().catch(() => undefined);
     }
   }
