@@ -3,9 +3,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { tarStream, type TarEntry } from '../../server/src/restore/tar.js';
+import { tarStream, writeTar, type TarEntry } from '../../server/src/restore/tar.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'labkeeper-tar-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -111,5 +111,99 @@ describe('tarStream', () => {
     const { error } = await collect(tarStream([first.entry, second.entry]));
     expect(error).not.toBeNull();
     expect(await second.closing).toBe('destroyed');
+  });
+});
+
+/** An entry read through an `ObjectReader` over `bytes`, recording when it was opened and closed. */
+function aReaderEntry(path: string, bytes: Buffer, options: { sha256?: string } = {}) {
+  const events: string[] = [];
+  const entry: TarEntry = {
+    path,
+    size: bytes.length,
+    mtime: new Date(0),
+    ...(options.sha256 ? { sha256: options.sha256 } : {}),
+    open: () => {
+      throw new Error('writeTar reads an entry with a reader through it');
+    },
+    openReader() {
+      events.push('opened');
+      return Promise.resolve({
+        read: (into: Uint8Array, position: number) =>
+          Promise.resolve(bytes.copy(into, 0, Math.min(position, bytes.length), position + into.length)),
+        close: () => {
+          events.push('closed');
+          return Promise.resolve();
+        },
+      });
+    },
+  };
+  return { entry, events };
+}
+
+/**
+ * A sink that is done with a chunk only a turn later, when it copies the chunk's bytes and calls
+ * back (as a socket hands them to the kernel): a block reused before that would show in the copy.
+ */
+function aSlowSink(options: { destroyAfter?: number } = {}) {
+  const copies: Buffer[] = [];
+  const blocks = new Set<ArrayBufferLike>();
+  const sink = new Writable({
+    highWaterMark: 8 * 1024 * 1024, // takes several blocks before it says it is full
+    write(chunk: Buffer, _encoding, callback) {
+      if (chunk.length === 1024 * 1024) blocks.add(chunk.buffer);
+      setImmediate(() => {
+        copies.push(Buffer.from(chunk));
+        callback();
+        if (copies.length === options.destroyAfter) sink.destroy();
+      });
+    },
+  });
+  return { sink, blocks, bytes: () => Buffer.concat(copies) };
+}
+
+describe('writeTar', () => {
+  it('writes the archive tarStream gives (which tar unpacks), reading entries into four blocks it reuses only once the sink is done with them', async () => {
+    const files = {
+      'big.bin': randomBytes(10 * 1024 * 1024 + 7),
+      'small.bin': randomBytes(700),
+      empty: Buffer.alloc(0),
+    };
+    const entries = () =>
+      Object.entries(files).map(([path, bytes]) => aReaderEntry(path, bytes, { sha256: sha256(bytes) }).entry);
+    const { sink, blocks, bytes } = aSlowSink();
+    await writeTar(entries(), sink);
+    await new Promise((resolve) => sink.end(resolve));
+    const expected = await collect(tarStream(Object.entries(files).map(([path, b]) => anEntry(path, b).entry)));
+    expect(bytes().equals(expected.bytes)).toBe(true); // (toEqual would print 10 MiB of difference)
+    expect(blocks.size).toBeLessThanOrEqual(4);
+  });
+
+  it("stops right after a read entry's last byte when it does not hash to its sha256, and closes what it opened", async () => {
+    const good = aReaderEntry('good.bin', randomBytes(3000));
+    const rotten = aReaderEntry('rotten.bin', randomBytes(5000), {
+      sha256: sha256(Buffer.from('what the manifest hashed')),
+    });
+    const after = aReaderEntry('after.bin', randomBytes(10));
+    const { sink, bytes } = aSlowSink();
+    await expect(writeTar([good.entry, rotten.entry, after.entry], sink)).rejects.toThrow(
+      /^rotten\.bin: sha256 [0-9a-f]{64} where the manifest says/,
+    );
+    await new Promise((resolve) => sink.end(resolve));
+    expect(bytes().length).toBe(512 + 3072 + 512 + 5000);
+    expect([good.events, rotten.events, after.events]).toEqual([
+      ['opened', 'closed'],
+      ['opened', 'closed'],
+      ['opened', 'closed'],
+    ]);
+  });
+
+  it('fails when the sink goes away, and closes the entry being read and the one opened ahead', async () => {
+    const first = aReaderEntry('first.bin', randomBytes(5 * 1024 * 1024));
+    const second = aReaderEntry('second.bin', randomBytes(100));
+    const { sink } = aSlowSink({ destroyAfter: 2 });
+    await expect(writeTar([first.entry, second.entry], sink)).rejects.toThrow("the archive's reader went away");
+    await new Promise(setImmediate);
+    expect(first.events).toEqual(['opened', 'closed']);
+    expect(second.events).toEqual(['opened', 'closed']);
   });
 });

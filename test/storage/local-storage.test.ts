@@ -191,6 +191,24 @@ describe('LocalStorage', () => {
     });
   });
 
+  describe('openReader', () => {
+    it("reads an object into the caller's buffer at any position, 0 at its end, and refuses a missing key and a prefix", async () => {
+      const storage = await LocalStorage.open(await aDirectory());
+      const bytes = randomBytes(3000);
+      await storage.put('orgs/o1/a', bytes);
+      const reader = await storage.openReader('orgs/o1/a');
+      const into = Buffer.alloc(1024);
+      expect(await reader.read(into, 0)).toBe(1024);
+      expect(into).toEqual(bytes.subarray(0, 1024));
+      expect(await reader.read(into, 2500)).toBe(500);
+      expect(into.subarray(0, 500)).toEqual(bytes.subarray(2500));
+      expect(await reader.read(into, 3000)).toBe(0);
+      await reader.close();
+      await expect(storage.openReader('orgs/o1/missing')).rejects.toMatchObject({ code: 'ARTIFACT_NOT_FOUND' });
+      await expect(storage.openReader('orgs/o1')).rejects.toMatchObject({ code: 'ARTIFACT_NOT_FOUND' });
+    });
+  });
+
   describe('direct I/O (a file system that has it: ext4 here)', () => {
     /** Bytes of `file` in the page cache (util-linux fincore). */
     const cachedBytes = (file: string) =>

@@ -2,12 +2,11 @@
  * GET /restore/:runId/archive.tar?expires&token&signature — the DOWNLOAD archive, streamed from
  * storage; refused once the API token that made the link is revoked or expired.
  */
-import { pipeline } from 'node:stream/promises';
 import type { Express } from 'express';
 import { isDomainError } from '../shared/errors.js';
 import type { Logger } from '../shared/logger.js';
 import type { RestoreService } from './restore.service.js';
-import { tarStream } from './tar.js';
+import { writeTar } from './tar.js';
 
 /** A query parameter given once, as text; a missing, repeated or nested one reads as '' (and fails the signature). */
 const queryText = (value: unknown): string => (typeof value === 'string' ? value : '');
@@ -30,7 +29,8 @@ export function mountRestoreRoutes(
       res.set('Content-Type', 'application/x-tar');
       res.set('Content-Disposition', `attachment; filename="labkeeper-restore-${run.id}.tar"`);
       res.set('Cache-Control', 'no-store');
-      await pipeline(tarStream(entries), res);
+      await writeTar(entries, res);
+      res.end();
     } catch (error) {
       if (res.headersSent) {
         logger.error({ err: error }, 'restore archive interrupted');

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { In, type DataSource } from 'typeorm';
 import { createInterface } from 'node:readline';
-import type { ObjectInfo, StorageRoots } from '../storage/storage.port.js';
+import type { ObjectInfo, ObjectReader, StorageRoots } from '../storage/storage.port.js';
 import { manifestKey, storedArtifactKey } from './artifact-keys.js';
 import { lfsKey } from './lfs-layout.js';
 import { parseManifest, storedLfsObjects, type Manifest, type ManifestArtifact } from './manifest.js';
@@ -23,6 +23,8 @@ export interface StoredFile {
   key: string;
   info: ObjectInfo | null;
   open: () => Promise<Readable>;
+  /** Reads into the caller's buffers, when the storage offers them (`StorageBackend.openReader`). */
+  openReader?: () => Promise<ObjectReader>;
   /** The manifest's sha256 of the bytes as stored (artifacts only; the manifest and LFS objects have none). */
   sha256?: string;
 }
@@ -208,7 +210,13 @@ export class SnapshotReader {
       const info = await ahead[i];
       if (i + STATS_AHEAD < keys.length) ahead.push(stat(i + STATS_AHEAD));
       const { key, sha256 } = keys[i];
-      yield { key, info, open: () => store.open(key), ...(sha256 ? { sha256 } : {}) };
+      yield {
+        key,
+        info,
+        open: () => store.open(key),
+        ...(store.openReader ? { openReader: () => store.openReader!(key) } : {}),
+        ...(sha256 ? { sha256 } : {}),
+      };
     }
   }
 

@@ -33,7 +33,7 @@ import { alignedBlock, DIRECT_BLOCK_BYTES, DirectFile } from './direct-io.js';
 import { discardSource, drainSource } from './put-source.js';
 import { parseKey, parsePrefix, TEMP_MARKER } from './storage-key.js';
 import { artifactExists, artifactNotFound, storageUnavailable } from './storage.errors.js';
-import type { ObjectInfo, PutOptions, PutResult, StorageBackend } from './storage.port.js';
+import type { ObjectInfo, ObjectReader, PutOptions, PutResult, StorageBackend } from './storage.port.js';
 
 export interface LocalStorageOptions {
   /** Leftover temp files and half-deleted directories older than this are removed by `open`. Default 1 hour. */
@@ -184,6 +184,15 @@ export class LocalStorage implements StorageBackend {
     // thread pool and of the chunks each reader then handles (hashing, tar, HTTP, git's stdin).
     // The stream closes the handle when it ends or is destroyed.
     return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
+  }
+
+  async openReader(key: string): Promise<ObjectReader> {
+    const { handle } = await this.openFile(key);
+    return {
+      read: (into, position) =>
+        guard('read', key, async () => (await handle.read(into, 0, into.length, position)).bytesRead),
+      close: () => handle.close().catch(() => undefined),
+    };
   }
 
   async digest(key: string): Promise<PutResult> {

@@ -32,6 +32,17 @@ export interface ObjectInfo {
   modifiedAt: Date;
 }
 
+/** One object open for reads into the caller's buffers (`StorageBackend.openReader`). */
+export interface ObjectReader {
+  /**
+   * Reads up to `into.length` bytes from `position` into `into`; resolves with how many (0 at the
+   * end). STORAGE_UNAVAILABLE when the medium fails.
+   */
+  read(into: Uint8Array, position: number): Promise<number>;
+  /** Releases the object (a file handle); waits for reads in flight. */
+  close(): Promise<void>;
+}
+
 export interface StorageBackend {
   /** Where objects live, for logs (`/data/backups`, `memory`); never contains credentials. */
   readonly location: string;
@@ -64,6 +75,12 @@ export interface StorageBackend {
    * releases the file handle. A stream opened before an overwrite keeps reading the old bytes.
    */
   open(key: string): Promise<Readable>;
+
+  /**
+   * Optional: the object opened for reads into the caller's buffers, for a reader that reuses its
+   * buffers (a DOWNLOAD archive: no fresh buffer per read). Errors as `open`'s. The caller closes it.
+   */
+  openReader?(key: string): Promise<ObjectReader>;
 
   /**
    * Optional: the size and SHA-256 of the object as stored, what `open` then hashing would give
