@@ -191,6 +191,20 @@ describe('LocalStorage', () => {
     });
   });
 
+  describe('open', () => {
+    it('reads a small object into a buffer of its size, not a MiB (which the garbage collector would count as a MiB of external memory)', async () => {
+      const storage = await LocalStorage.open(await aDirectory());
+      await storage.put('orgs/o1/manifest.json', randomBytes(3000));
+      await storage.put('orgs/o1/empty', Buffer.alloc(0));
+      const before = process.memoryUsage().arrayBuffers;
+      for (let i = 0; i < 20; i++) {
+        expect((await readAll(await storage.open('orgs/o1/manifest.json'))).length).toBe(3000);
+        expect((await readAll(await storage.open('orgs/o1/empty'))).length).toBe(0);
+      }
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(4 * 1024 * 1024);
+    });
+  });
+
   describe('openReader', () => {
     it("reads an object into the caller's buffer at any position, 0 at its end, and refuses a missing key and a prefix", async () => {
       const storage = await LocalStorage.open(await aDirectory());

@@ -179,11 +179,16 @@ export class LocalStorage implements StorageBackend {
   }
 
   async open(key: string): Promise<Readable> {
-    const { handle } = await this.openFile(key);
+    const { handle, size } = await this.openFile(key);
     // A MiB per read, as put writes: a sixteenth of the default 64 KiB's round trips through the
     // thread pool and of the chunks each reader then handles (hashing, tar, HTTP, git's stdin).
+    // The stream's last byte is the object's (`end`): a read stream's buffer is then no bigger
+    // than what is left, not a MiB for a manifest of a few KiB (and another for the read that
+    // finds the end), which the garbage collector counts as a MiB of external memory each.
     // The stream closes the handle when it ends or is destroyed.
-    return handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES });
+    return size === 0
+      ? handle.createReadStream({ highWaterMark: 1 })
+      : handle.createReadStream({ highWaterMark: READ_CHUNK_BYTES, start: 0, end: size - 1 });
   }
 
   async openReader(key: string): Promise<ObjectReader> {
