@@ -202,10 +202,11 @@ export class LocalStorage implements StorageBackend {
 
   async digest(key: string): Promise<PutResult> {
     const { handle, size: stored } = await this.openFile(key);
-    // Two reused blocks per digest in flight: a verification's reads make no garbage (a read
-    // stream allocates a fresh MiB per read, hundreds per pass of a big organization), and the
-    // next read runs while this one is hashed (the whole digest then takes about what hashing
-    // does: 200 MB in 140 ms instead of 190-240 here, at the end of a big repository's backup).
+    // Reused blocks (a verification's reads make no garbage: a read stream allocates a fresh MiB
+    // per read, hundreds per pass of a big organization), and up to DIGEST_BLOCKS reads in flight
+    // while one block is hashed: a direct read waits for the disk, and one at a time this disk
+    // gave 0.7 GB/s, four at once 0.9-1.0 (150 MiB in 175 ms instead of 220, hashing alone 90),
+    // at the end of the biggest repository's backup, where nothing else is left to overlap it.
     // A big object is read directly from the disk (direct-io.ts): what verification hashes is
     // what the disk holds, and no page-cache copy of it is made or kept.
     const direct = await guard('read', key, () =>
@@ -219,35 +220,48 @@ export class LocalStorage implements StorageBackend {
       await handle.close().catch(() => undefined);
       throw error;
     });
-    const blocks = [batches.take(), batches.take()];
-    /** One read at `at`; `end` when it was direct and short (direct reads stop short only at the end). */
-    const readBlock = async (block: Buffer, at: number) => {
+    /** One whole block at `at`, or less only at the object's end (`end`). */
+    const fill = async (block: Buffer, at: number) => {
       const directly = await direct.attempt((h) => h.read(block, 0, block.length, at));
+      // A direct read stops short only at the end; an ordinary one may, in principle, anywhere.
       if (directly) return { bytesRead: directly.result.bytesRead, end: directly.result.bytesRead < block.length };
-      const { bytesRead } = await handle.read(block, 0, block.length, at);
-      return { bytesRead, end: bytesRead === 0 };
+      let bytesRead = 0;
+      for (;;) {
+        const more = (await handle.read(block, bytesRead, block.length - bytesRead, at + bytesRead)).bytesRead;
+        bytesRead += more;
+        if (more === 0 || bytesRead === block.length) return { bytesRead, end: more === 0 };
+      }
     };
-    let reading: Promise<{ bytesRead: number; end: boolean }> | null = null;
-    const read = (block: Buffer, at: number) => guard('read', key, () => readBlock(block, at));
+    const free = Array.from({ length: Math.min(DIGEST_BLOCKS, Math.floor(stored / DIRECT_BLOCK_BYTES) + 1) }, () =>
+      batches.take(),
+    );
+    const reads: { block: Buffer; result: Promise<{ bytesRead: number; end: boolean }> }[] = [];
+    let position = 0;
+    const issue = () => {
+      const block = free.pop()!;
+      const result = guard('read', key, () => fill(block, position));
+      result.catch(() => undefined); // awaited in its turn
+      reads.push({ block, result });
+      position += block.length;
+    };
     try {
+      while (free.length) issue();
       const hash = createHash('sha256');
       let size = 0;
-      let current = 0;
-      let next = (reading = read(blocks[current], 0));
       for (;;) {
-        const { bytesRead, end } = await next;
-        reading = null;
-        const filled = blocks[current];
-        current ^= 1;
-        if (!end) next = reading = read(blocks[current], size + bytesRead);
-        hash.update(filled.subarray(0, bytesRead));
+        const { block, result } = reads.shift()!;
+        const { bytesRead, end } = await result;
+        hash.update(block.subarray(0, bytesRead));
         size += bytesRead;
+        free.push(block);
         if (end) break;
+        issue();
       }
       return { size, sha256: hash.digest('hex') };
     } finally {
-      await reading?.catch(() => undefined); // never hand back a block a read still fills
-      for (const block of blocks) batches.give(block);
+      // Never hand back a block a read still fills.
+      await Promise.allSettled(reads.map((r) => r.result));
+      for (const block of [...free, ...reads.map((r) => r.block)]) batches.give(block);
       await direct.close();
       await handle.close().catch(() => undefined);
     }
@@ -490,6 +504,9 @@ async function makeDirectories(dir: string): Promise<void> {
 
 const READ_CHUNK_BYTES = 1024 * 1024;
 
+/** Blocks one digest reads into at once (so up to one less in flight while one is hashed). */
+const DIGEST_BLOCKS = 4;
+
 /** Page-aligned MiB blocks for writes (put) and reads (digest), reused; a few are kept while idle. */
 const batches = {
   free: [] as Buffer[],
@@ -497,7 +514,7 @@ const batches = {
     return this.free.pop() ?? alignedBlock();
   },
   give(buffer: Buffer): void {
-    if (this.free.length < 8) this.free.push(buffer);
+    if (this.free.length < 16) this.free.push(buffer);
   },
 };
 
