@@ -272,6 +272,9 @@ export async function restoreBench(ctx: RestoreBenchContext): Promise<void> {
   const downloads: { ms: number; bytes: number; status: string; marks: Record<string, number> }[] = [];
   const archive = join(ctx.work, 'download.tar');
   for (let k = 0; k < DOWNLOAD_ROUNDS; k++) {
+    // Each side writes a new file: the previous pass's archive is removed before the clock starts
+    // (tar truncating curl's 300 MiB inside its own time measured that clean-up, not the archive).
+    rmSync(archive, { force: true });
     const [tarMs, tarCpu] = await cpuOf(async () => {
       const tarStarted = performance.now();
       await run('tar', ['-cf', archive, '-C', join(ctx.dataDir, 'backups'), '.']);
