@@ -668,22 +668,13 @@ export class RestoreService {
     for (const [i, link] of links.entries()) {
       // The next manifests are read while this snapshot's files are listed (and streamed).
       for (const next of links.slice(i + 1, i + 1 + MANIFESTS_AHEAD)) void plan.manifestOf(next);
-      for await (const { key, info, open, openReader, sha256 } of this.reader.storedFiles(
-        link,
-        await plan.manifestOf(link),
-      )) {
+      for await (const { key, info, ...reading } of this.reader.storedFiles(link, await plan.manifestOf(link))) {
         if (seen.has(key)) continue;
         seen.add(key);
         if (!info) throw new DomainError('NOT_FOUND', `${key} is missing from storage`, { details: { key } });
-        yield {
-          path: key,
-          size: info.size,
-          mtime: info.modifiedAt ?? new Date(0),
-          // Hashed as it streams (tar.ts): a mismatch cuts the archive off before its end.
-          ...(sha256 ? { sha256 } : {}),
-          open,
-          ...(openReader ? { openReader } : {}),
-        };
+        // `reading`: how to open it, and the sha256 it is hashed against as it streams (tar.ts): a
+        // mismatch cuts the archive off before its end.
+        yield { path: key, size: info.size, mtime: info.modifiedAt ?? new Date(0), ...reading };
       }
     }
   }
