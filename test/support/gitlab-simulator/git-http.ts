@@ -140,33 +140,56 @@ export async function handleGitRequest(deps: ServerDeps, req: Request, res: Resp
     initBareRepository(repoDir, 'main');
   }
   const relative = repoDir.slice(state.repositoriesRoot.length);
-  const wasEmpty = !wiki && isPush && state.isEmptyRepo(project);
-  await runHttpBackend(deps, req, res, {
-    pathInfo: `${relative}/${service}`,
-    remoteUser: actor?.user.username,
-    onSuccess: () => {
-      if (service !== 'git-receive-pack') return;
-      state.pushes.push({ projectId: project.id, wiki: !!wiki, options: pushOptionsOf(repoDir) });
-      if (wiki) {
-        project.lastActivityAt = state.now();
-        state.bumpRepoVersion(project.id);
-      } else {
-        state.afterPush(project);
-        // The first push to an empty project: Projects::ProtectDefaultBranchService protects the
-        // default branch as the namespace's default_branch_protection says (state.ts
-        // branchProtectionFor; 0 protects nothing), unless a rule already covers it.
-        const branch = project.defaultBranch;
-        const levels = FIRST_PUSH_PROTECTION[state.branchProtectionFor(project)];
-        if (
-          wasEmpty &&
-          branch &&
-          levels &&
-          !state.protectedBranches.some((b) => b.projectId === project.id && b.name === branch)
-        )
-          deps.ctx.store.protectBranch(project.id, { name: branch, ...levels });
-      }
-    },
-  });
+  // One push into a repository at a time, its PostReceive effects (default branch, HEAD) applied
+  // before the next one starts: they run when http-backend exits, after the client already has
+  // its report, and a HEAD rewrite racing a push that updates HEAD's branch fails that push with
+  // "cannot lock ref 'HEAD'" / "failed to update ref" — a race of this simulator's, not a
+  // behaviour of GitLab's to reproduce (its PostReceive runs seconds later, in Sidekiq).
+  const serve = async (): Promise<void> => {
+    const wasEmpty = !wiki && isPush && state.isEmptyRepo(project);
+    await runHttpBackend(deps, req, res, {
+      pathInfo: `${relative}/${service}`,
+      remoteUser: actor?.user.username,
+      onSuccess: () => {
+        if (service !== 'git-receive-pack') return;
+        state.pushes.push({ projectId: project.id, wiki: !!wiki, options: pushOptionsOf(repoDir) });
+        if (wiki) {
+          project.lastActivityAt = state.now();
+          state.bumpRepoVersion(project.id);
+        } else {
+          state.afterPush(project);
+          // The first push to an empty project: Projects::ProtectDefaultBranchService protects the
+          // default branch as the namespace's default_branch_protection says (state.ts
+          // branchProtectionFor; 0 protects nothing), unless a rule already covers it.
+          const branch = project.defaultBranch;
+          const levels = FIRST_PUSH_PROTECTION[state.branchProtectionFor(project)];
+          if (
+            wasEmpty &&
+            branch &&
+            levels &&
+            !state.protectedBranches.some((b) => b.projectId === project.id && b.name === branch)
+          )
+            deps.ctx.store.protectBranch(project.id, { name: branch, ...levels });
+        }
+      },
+    });
+  };
+  if (service === 'git-receive-pack') await oneAtATime(repoDir, serve);
+  else await serve();
+}
+
+const pushesUnderWay = new Map<string, Promise<void>>();
+
+/** Runs `work` after every earlier `work` for the same key has settled. */
+async function oneAtATime(key: string, work: () => Promise<void>): Promise<void> {
+  const current = (pushesUnderWay.get(key) ?? Promise.resolve()).then(work);
+  const settled = current.catch(() => undefined);
+  pushesUnderWay.set(key, settled);
+  try {
+    await current;
+  } finally {
+    if (pushesUnderWay.get(key) === settled) pushesUnderWay.delete(key);
+  }
 }
 
 /**
