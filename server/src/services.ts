@@ -80,6 +80,8 @@ export interface Services {
   backupRuns: BackupRunService;
   backupScheduler: BackupScheduler;
   snapshots: SnapshotService;
+  /** The one verification of snapshots: after each backup, on demand, before restores. */
+  verifier: SnapshotVerifier;
   /** Copies of snapshots on replica storages (3-2-1): the `snapshot.replicate` job, healthy-copy reads. */
   replicator: SnapshotReplicator;
   retention: RetentionService;
@@ -152,6 +154,7 @@ export function buildServices(given: ServiceInfrastructure): Services {
     replicator: backup.replicator,
     backupScheduler: backup.backupScheduler,
     snapshots: backup.snapshots,
+    verifier: backup.verifier,
     retention: backup.retention,
     restores: restore.restores,
     drills: restore.drills,

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { startTestApp, type TestApp } from '../support/app.js';
@@ -67,4 +67,29 @@ it("fails the damaged repository with git's finding and stores no snapshot of it
     [orgId],
   );
   expect(snapshots).toEqual([{ path: 'acme/sound', verification_status: 'VERIFIED' }]);
+});
+
+it('takes a bundle the storage read back as it wrote it for proven right after the backup, while a verification asked for later re-reads it', async () => {
+  const [{ id, prefix }]: { id: string; prefix: string }[] = await t.app.dataSource.query(
+    `SELECT s.id, s.storage_prefix AS prefix FROM snapshots s JOIN repositories r ON r.id = s.repository_id
+      WHERE s.organization_id = $1 AND r.path_with_namespace = 'acme/sound'`,
+    [orgId],
+  );
+  // The stored bundle changes after the backup (a byte of its pack, past the header).
+  const bundle = join(t.app.config.dataDir, 'backups', prefix, 'repository.bundle');
+  const bytes = readFileSync(bundle);
+  bytes[bytes.length - 30] ^= 0xff;
+  chmodSync(bundle, 0o600);
+  writeFileSync(bundle, bytes);
+
+  // Right after the backup, the bundle read back as written (and checked by git as it streamed) is not read again …
+  const afterBackup = await t.app.services.verifier.verify(id, {
+    readBackAtWrite: ['repository.bundle'],
+    checkedInStream: ['repository.bundle'],
+  });
+  expect(afterBackup.result).toEqual({ ok: true, problems: [] });
+  // … but any later verification reads and hashes every stored byte again, and finds the change.
+  const later = await t.app.services.snapshots.verify(id);
+  expect(later.snapshot.verificationStatus).toBe('FAILED');
+  expect(later.result.problems).toContainEqual(expect.stringMatching(/repository\.bundle: sha256 mismatch/));
 });

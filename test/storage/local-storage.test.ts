@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, open, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { FakeClock } from '../../server/src/shared/clock.js';
-import { LocalStorage } from '../../server/src/storage/local-storage.js';
+import { LocalStorage, readBack } from '../../server/src/storage/local-storage.js';
 import { leftovers } from '../support/deferred.js';
 import { describeStorageBackend } from './storage-conformance.js';
 import { collect, pausingSource, readAll, split } from './storage-support.js';
@@ -259,6 +259,56 @@ describe('LocalStorage', () => {
       expect(digests).toEqual(expected);
       for (const [i, bytes] of objects.entries())
         expect((await readAll(await storage.open(`orgs/o1/${i}`))).equals(bytes)).toBe(true);
+    });
+  });
+
+  describe('read-back (PutOptions.readBack)', () => {
+    it('reads every part back as it writes it: the result says so, the bytes are exact, and a big artifact still leaves no page-cache copy', async () => {
+      const root = await aDirectory();
+      const storage = await LocalStorage.open(root);
+      const MiB = 1024 * 1024;
+      const objects = [Buffer.alloc(0), randomBytes(3000), randomBytes(MiB), randomBytes(3 * MiB + 5)];
+      const puts = await Promise.all(
+        objects.map((bytes, i) => storage.put(`orgs/o1/${i}`, Readable.from(split(bytes, 40_000)), { readBack: true })),
+      );
+      expect(puts).toEqual(
+        objects.map((bytes) => ({
+          size: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+          readBack: true,
+        })),
+      );
+      // The whole MiB were read back from the disk (direct I/O), not from a copy the kernel kept.
+      const big = join(root, 'orgs/o1/3');
+      expect(
+        Number(execFileSync('fincore', ['--bytes', '--noheadings', '--output', 'RES', big]).toString().trim()),
+      ).toBeLessThan(MiB);
+      for (const [i, bytes] of objects.entries())
+        expect((await readFile(join(root, `orgs/o1/${i}`))).equals(bytes)).toBe(true);
+      // Not asked, not done (and not claimed).
+      expect(await storage.put('orgs/o1/plain', Buffer.from('x'))).not.toHaveProperty('readBack');
+    });
+
+    it('fails with EIO when what is read back differs from what was written', async () => {
+      const file = join(await aDirectory(), 'part');
+      const written = randomBytes(4096);
+      const stored = Buffer.from(written);
+      stored[1234] ^= 0xff; // one bit pattern the storage did not keep
+      await writeFile(file, stored);
+      const handle = await open(file, 'r');
+      try {
+        const into = Buffer.alloc(written.length);
+        await expect(readBack(handle, written, into, written.length, 0)).rejects.toMatchObject({ code: 'EIO' });
+        await expect(readBack(handle, stored, into, stored.length, 0)).resolves.toBeUndefined();
+        // a stored part shorter than what was written (the file ends early) is a difference too
+        await expect(
+          readBack(handle, Buffer.concat([stored, stored]), Buffer.alloc(8192), 8192, 0),
+        ).rejects.toMatchObject({
+          code: 'EIO',
+        });
+      } finally {
+        await handle.close();
+      }
     });
   });
 

@@ -76,7 +76,7 @@ export type ItemOutcome =
  */
 export type VerifySnapshot = (
   snapshotId: string,
-  options?: { checkedInStream?: string[]; committed?: SnapshotEntity },
+  options?: { checkedInStream?: string[]; readBackAtWrite?: string[]; committed?: SnapshotEntity },
 ) => Promise<{ snapshot: SnapshotEntity; result: { ok: boolean; problems: string[] } }>;
 
 /** Copies a committed snapshot to the policy's replica storages (SnapshotReplicator.plan: enqueues a job per replica). */
@@ -93,6 +93,8 @@ export interface FinishItemOptions {
   verify: VerifySnapshot;
   /** Bundles of this snapshot git checked as they streamed in from GitLab (pack-check.ts). */
   checkedInStream?: string[];
+  /** Artifacts of this snapshot the storage read back as it wrote them (PutOptions.readBack). */
+  readBackAtWrite?: string[];
   /** The snapshot was committed by this attempt just now (not found again by a retried job). */
   justCommitted?: boolean;
   replicate?: ReplicateSnapshot;
@@ -108,6 +110,7 @@ export async function finishItem(o: FinishItemOptions): Promise<ItemOutcome> {
     o.ctx.progress({ phase: 'VERIFYING' });
     const verified = await o.verify(snapshot.id, {
       checkedInStream: o.checkedInStream,
+      readBackAtWrite: o.readBackAtWrite,
       committed: o.justCommitted ? snapshot : undefined,
     });
     if (!verified.result.ok) o.warnings.push(`verification failed: ${verified.result.problems.join('; ')}`);

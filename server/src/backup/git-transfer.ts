@@ -28,10 +28,12 @@ type BundleKind = 'GIT_BUNDLE' | 'WIKI_BUNDLE';
 
 /**
  * How a repository's git data came: streamed into its bundle already (`checked`: git checked every
- * object and the refs' history as the pack streamed in, see pack-check.ts), or into a local mirror.
+ * object and the refs' history as the pack streamed in, see pack-check.ts; `readBack`: the storage
+ * read every byte of the bundle back as it was written and found it equal), or into a local mirror.
  */
 export type Fetched =
-  { via: 'direct'; state: GitState; checked: boolean } | { via: 'mirror'; state: Omit<GitState, 'bundle'> };
+  | { via: 'direct'; state: GitState; checked: boolean; readBack: boolean }
+  | { via: 'mirror'; state: Omit<GitState, 'bundle'> };
 
 export interface FetchGitOptions {
   url: string;
@@ -111,7 +113,7 @@ export class GitTransfer {
     return { via: 'mirror', state: await refsOf(o.mirror, o.parentOf(parentManifest)) };
   }
 
-  private async direct(o: FetchGitOptions): Promise<{ state: GitState; checked: boolean }> {
+  private async direct(o: FetchGitOptions): Promise<{ state: GitState; checked: boolean; readBack: boolean }> {
     const { ctx, auth } = o;
     const http = { auth, caCertificate: auth.caCertificate, signal: ctx.signal, http: this.deps.http };
     const [{ service, remote }, { encryption, parentManifest }] = await Promise.all([
@@ -130,7 +132,7 @@ export class GitTransfer {
     const state: GitState = { refs: remote.refs, head: remote.head, prerequisites: parentTips, bundle: null };
     const wants = [...new Set(Object.values(remote.refs))];
     const present = new Set(parentTips);
-    if (wants.every((oid) => present.has(oid))) return { state, checked: false }; // no ref, or nothing new: no transfer
+    if (wants.every((oid) => present.has(oid))) return { state, checked: false, readBack: false }; // no ref, or nothing new: no transfer
     // A FULL's pack is self-contained: git checks it on its way to storage (a thin pack cannot be checked alone).
     const checkIn = parent ? undefined : o.checkIn;
     const header = bundleHeader(remote.refs, parent ? prerequisiteCommits(parent) : []);
@@ -162,7 +164,9 @@ export class GitTransfer {
             pack.unshift(header);
             source = pack.on('error', () => undefined); // observed by put(), which rejects with it
           }
-          return await o.store.put(artifactKey(o.prefix, o.path), source).catch((error: unknown) => {
+          // Verified after the backup: the storage reads each part back as it is written (no re-read then).
+          const readBack = o.checkIn !== undefined;
+          return await o.store.put(artifactKey(o.prefix, o.path), source, { readBack }).catch((error: unknown) => {
             pack.destroy(); // a failed put (storage, or git's check) must not leave GitLab's response parked
             throw error;
           });
@@ -173,7 +177,7 @@ export class GitTransfer {
       ctx,
       o.what,
     );
-    if (!stored) return { state, checked: false };
+    if (!stored) return { state, checked: false, readBack: false };
     o.artifacts.push({
       path: o.path,
       kind: o.kind,
@@ -182,7 +186,7 @@ export class GitTransfer {
       compression: 'NONE',
       encrypted: !!encryption,
     });
-    return { state: { ...state, bundle: o.path }, checked: !!checkIn };
+    return { state: { ...state, bundle: o.path }, checked: !!checkIn, readBack: stored.readBack === true };
   }
 
   /**

@@ -185,6 +185,7 @@ export class RepositoryBackup {
         ctx,
         verify: this.deps.verify,
         checkedInStream: checkedBundles(transferred),
+        readBackAtWrite: readBackBundles(transferred),
         justCommitted: true,
         replicate: this.deps.replicate,
       });
@@ -312,6 +313,13 @@ export class RepositoryBackup {
     a.steps.mark('commit');
     return snapshot;
   }
+}
+
+/** The bundles the storage read back as it wrote them: verification need not re-read and re-hash them. */
+function readBackBundles(t: Transferred): string[] {
+  return [t.repositoryGit, t.wikiGit].flatMap((f) =>
+    f?.via === 'direct' && f.readBack && f.state.bundle ? [f.state.bundle] : [],
+  );
 }
 
 /** The bundles git checked as they streamed in (pack-check.ts): verification need not read them back into git. */

@@ -41,12 +41,14 @@ export class SnapshotVerifier {
    * `checkedInStream`: bundles of this snapshot that git checked as they streamed in from GitLab
    * (right after the backup that wrote them; pack-check.ts) — their bytes are still re-hashed
    * from storage, but not read back into git a second time.
+   * `readBackAtWrite`: artifacts of this snapshot the storage read back and compared as it wrote
+   * them (PutOptions.readBack), right before: their stored bytes are not re-read and re-hashed.
    * `committed`: the row as the backup that wrote it just committed it (not read again). It has
    * no replica copies yet: they are made after this verification.
    */
   async verify(
     snapshotId: string,
-    options: { checkedInStream?: string[]; committed?: SnapshotEntity } = {},
+    options: { checkedInStream?: string[]; readBackAtWrite?: string[]; committed?: SnapshotEntity } = {},
   ): Promise<{ snapshot: SnapshotEntity; result: VerificationResult }> {
     const committed = options.committed?.id === snapshotId ? options.committed : undefined;
     const snapshot = committed ?? (await this.deps.reader.snapshot(snapshotId));
@@ -57,6 +59,7 @@ export class SnapshotVerifier {
       const { problems } = await this.deps.checker.check(snapshot, {
         scratch: join(scratch, 'primary'),
         checkedInStream: options.checkedInStream,
+        readBackAtWrite: options.readBackAtWrite,
       });
       if (!committed) problems.push(...(await this.checkReplicas(snapshot, scratch)));
       return await this.record(snapshot, { ok: problems.length === 0, problems });

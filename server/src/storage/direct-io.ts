@@ -42,16 +42,14 @@ export class DirectFile {
   ) {}
 
   /**
-   * `file` opened again for direct reads or writes (`'r'` or `'w'`, never creating it), unless
-   * `wanted` is false or this platform or file system has no direct I/O.
+   * `file` opened again for direct reads, writes or both (`'r'`, `'w'`, `'rw'`, never creating
+   * it), unless `wanted` is false or this platform or file system has no direct I/O.
    */
-  static async open(file: string, mode: 'r' | 'w', wanted: boolean, onRefused: () => void): Promise<DirectFile> {
+  static async open(file: string, mode: 'r' | 'w' | 'rw', wanted: boolean, onRefused: () => void): Promise<DirectFile> {
     if (!wanted || O_DIRECT === undefined) return new DirectFile(null, onRefused);
+    const access = { r: constants.O_RDONLY, w: constants.O_WRONLY, rw: constants.O_RDWR }[mode];
     try {
-      return new DirectFile(
-        await open(file, (mode === 'r' ? constants.O_RDONLY : constants.O_WRONLY) | O_DIRECT),
-        onRefused,
-      );
+      return new DirectFile(await open(file, access | O_DIRECT), onRefused);
     } catch (error) {
       if (refusesDirectIo(error)) return new DirectFile(null, onRefused);
       throw error;

@@ -17,9 +17,10 @@
  *
  * Files are created 0600 and directories 0700: artifacts may hold private repositories.
  *
- * A big object's whole MiB blocks are written, and re-read by `digest` (verification), with direct
- * I/O where the file system has it (direct-io.ts): no page-cache copy of a bundle is made or kept,
- * and verification hashes what the disk holds.
+ * A big object's whole MiB blocks are written, read back when the put asks (`readBack`), and
+ * re-read by `digest` (verification), with direct I/O where the file system has it (direct-io.ts):
+ * no page-cache copy of a bundle is made or kept, and what is compared or hashed is what the disk
+ * holds.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
@@ -81,7 +82,7 @@ export class LocalStorage implements StorageBackend {
       handle = await guard('write', key, () => createTemp(temp!));
       const fileHandle = handle;
       direct = await guard('write', key, () =>
-        DirectFile.open(temp!, 'w', this.directIo, () => void (this.directIo = false)),
+        DirectFile.open(temp!, options.readBack ? 'rw' : 'w', this.directIo, () => void (this.directIo = false)),
       );
       const directly = direct;
       // Chunks (a network source's are often 64 KiB) are copied into reused MiB blocks and written
@@ -91,14 +92,23 @@ export class LocalStorage implements StorageBackend {
       // kept them alive long enough, under the worker's small young generation, to be promoted,
       // and their bytes then cost major collections (--trace-gc). Two blocks: one is written while
       // the next fills, as a direct write waits for the disk.
+      //
+      // With `readBack`, each part is read back once written (a direct block from the disk, with
+      // direct I/O again) into a third block and compared: a memcmp where verification would have
+      // re-read and re-hashed the whole object after the put, on the backup's critical path.
       const blocks = [batches.take(), batches.take()];
+      const spare = options.readBack ? batches.take() : null;
       let current = 0;
       let filled = 0;
       let position = 0;
       const inFlight: { write: Promise<void> | null } = { write: null }; // the block being written
       const writeBlock = async (block: Buffer, length: number, at: number) => {
-        if (length === DIRECT_BLOCK_BYTES && (await directly.attempt((h) => writeFully(h, block, length, at)))) return;
-        await writeFully(fileHandle, block, length, at); // the last part, or the file system refused
+        const transfer = async (h: FileHandle) => {
+          await writeFully(h, block, length, at);
+          if (spare) await readBack(h, block, spare, length, at);
+        };
+        if (length === DIRECT_BLOCK_BYTES && (await directly.attempt(transfer))) return;
+        await transfer(fileHandle); // the last part, or the file system refused
       };
       const flush = async () => {
         await inFlight.write;
@@ -132,7 +142,7 @@ export class LocalStorage implements StorageBackend {
         await inFlight.write;
       } finally {
         await inFlight.write?.catch(() => undefined); // never hand back a block a write still reads
-        for (const block of blocks) batches.give(block);
+        for (const block of spare ? [...blocks, spare] : blocks) batches.give(block);
       }
       await guard('write', key, () => fileHandle.sync()); // the direct blocks' extents and the file's size too
       direct = null;
@@ -142,7 +152,7 @@ export class LocalStorage implements StorageBackend {
       await guard('write', key, () => publish(temp!, file, key, options.overwrite === true));
       temp = null;
       await guard('write', key, () => syncDirectory(dirname(file)));
-      return result;
+      return spare ? { ...result, readBack: true } : result;
     } catch (error) {
       discardSource(source);
       await direct?.close();
@@ -469,11 +479,11 @@ async function exists(file: string): Promise<boolean> {
 
 async function createTemp(temp: string): Promise<FileHandle> {
   try {
-    return await open(temp, 'wx', 0o600);
+    return await open(temp, 'wx+', 0o600); // read too: put's read-back of the last part
   } catch (error) {
     if (errno(error) !== 'ENOENT') throw error;
     await makeDirectories(dirname(temp));
-    return open(temp, 'wx', 0o600);
+    return open(temp, 'wx+', 0o600);
   }
 }
 
@@ -525,6 +535,23 @@ async function writeFully(handle: FileHandle, buffer: Buffer, length: number, po
     if (bytesWritten === 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
     offset += bytesWritten;
   }
+}
+
+/**
+ * Reads `length` bytes at `position` back into `into` and fails with EIO unless they are
+ * `written`'s: the storage did not keep what it was given. (Exported for its test.)
+ */
+export async function readBack(handle: FileHandle, written: Buffer, into: Buffer, length: number, position: number) {
+  let offset = 0;
+  while (offset < length) {
+    const { bytesRead } = await handle.read(into, offset, length - offset, position + offset);
+    if (bytesRead === 0) break;
+    offset += bytesRead;
+  }
+  if (offset !== length || into.compare(written, 0, length, 0, length) !== 0)
+    throw Object.assign(new Error(`${length} bytes at ${position} read back differ from those written`), {
+      code: 'EIO',
+    });
 }
 
 async function publish(temp: string, file: string, key: string, overwrite: boolean): Promise<void> {

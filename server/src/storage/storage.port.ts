@@ -16,6 +16,13 @@ export interface PutOptions {
    * atomic-overwrite check and repairs by an operator should ever pass true.
    */
   overwrite?: boolean;
+  /**
+   * Read every part back from the storage once it is written and compare it with what was
+   * written, failing the put on a difference (`PutResult.readBack` says whether it was done).
+   * Verification after a backup then takes the stored bytes as proven and does not re-read them.
+   * A backend that cannot ignores it. Default false.
+   */
+  readBack?: boolean;
 }
 
 export interface PutResult {
@@ -23,6 +30,11 @@ export interface PutResult {
   size: number;
   /** Lowercase hex SHA-256 of the bytes written, computed while writing. */
   sha256: string;
+  /**
+   * Every byte was read back from the storage after it was written and found equal (`readBack`
+   * asked for it and the backend did it): the stored object is the bytes `sha256` hashed.
+   */
+  readBack?: boolean;
   /** When the backend locked the object (S3 Object Lock): it cannot be deleted before this date. */
   retainUntil?: Date | null;
 }
