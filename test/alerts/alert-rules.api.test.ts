@@ -14,7 +14,8 @@ import { aUser } from '../support/gitlab-seed.js';
  * repositories found at once arrive as one DIGEST message (each listed once, never again on its
  * own, even with two evaluations racing); a repository sync that FAILED and a snapshot that failed
  * verification (a storage error) each arrive once; and the DAILY summary of the day arrives once
- * after midnight, per organization with its runs, new repositories and storage growth.
+ * after midnight, per organization with its runs, repository syncs, new repositories and storage
+ * growth.
  */
 const today = new Date();
 const clock = new FakeClock(new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate(), 1)));
@@ -144,7 +145,7 @@ describe('alert rules found by scanning', () => {
     expect(received('STORAGE_ERROR')).toHaveLength(1);
   });
 
-  it("sends the day's summary once after midnight: runs, new repositories and storage growth per organization", async () => {
+  it("sends the day's summary once after midnight: runs, repository syncs (the failed one counted), new repositories and storage growth per organization", async () => {
     expect(await t.app.services.alerts.summarize()).toBe(0); // the day is not over
     const now = clock.now();
     clock.set(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1, 0, 5)));
@@ -152,8 +153,16 @@ describe('alert rules found by scanning', () => {
     const hit = await http.hits.next((h) => h.path === '/ops' && bodyOf(h).kind === 'SUMMARY', 'summary');
     const body = bodyOf(hit);
     const day = now.toISOString().slice(0, 10);
-    expect(body.title).toMatch(new RegExp(`^Daily summary, ${day}: 0 runs not fully successful$`));
+    expect(body.title).toMatch(
+      new RegExp(`^Daily summary, ${day}: 0 runs not fully successful, 1 repository sync failed$`),
+    );
     expect(body.message).toContain('Organization acme:');
+    expect(body.message).toContain(
+      '- Failures: 0 runs not fully successful, 0 repositories failed, 1 repository sync failed',
+    );
+    expect(body.message).toMatch(/- Repository syncs: \d+ \(1 FAILED, \d+ SUCCEEDED\)/);
+    expect(body.message).toMatch(/What to do about a failed sync: check the connection/);
+    expect(body.message).not.toContain('Nothing needs attention');
     expect(body.message).toContain('- Repositories: 5 new, 0 deleted upstream');
     expect(body.message).toMatch(/- Backup runs: \d+ \(.*SUCCEEDED/);
     expect(body.message).toMatch(/- Storage: \+[\d.]+ (B|KiB|MiB) in 5 snapshots/);
@@ -165,6 +174,7 @@ describe('alert rules found by scanning', () => {
           organization: 'acme',
           newRepositories: 5,
           runs: expect.objectContaining({ SUCCEEDED: expect.any(Number) }),
+          syncs: expect.objectContaining({ FAILED: 1, SUCCEEDED: expect.any(Number) }),
           addedBytes: expect.any(Number),
         },
       ],

@@ -2,8 +2,10 @@
  * The scheduled summary report: for a channel whose `summary` rule is DAILY or WEEKLY, one message
  * per period once the period is over — days that end at the channel's `summaryHour` in its
  * `summaryTimeZone` (midnight UTC unless set), weeks that end at that hour on Monday — with a section per
- * organization: backup runs by status, failed repositories, repositories new and deleted upstream,
- * and storage growth (bytes of the kept snapshots created in the period, and in total at its end).
+ * organization: backup runs by status, failed repositories, repository syncs by status (a failed
+ * one leaves the list of repositories as it was: new ones are not backed up), repositories new and
+ * deleted upstream, and storage growth (bytes of the kept snapshots created in the period, and in
+ * total at its end).
  * Its key names the channel and the period, so it is sent once however often it is evaluated.
  */
 import type { DataSource } from 'typeorm';
@@ -61,6 +63,7 @@ interface OrganizationFigures {
   id: string;
   full_path: string;
   runs: Record<string, number> | null;
+  syncs: Record<string, number> | null;
   failed_repositories: number;
   new_repositories: number;
   deleted_repositories: number;
@@ -68,6 +71,15 @@ interface OrganizationFigures {
   snapshots_added: number;
   stored_bytes: number;
 }
+
+/** `3 FAILED, 2 SUCCEEDED`: counts by status, statuses in alphabetical order. */
+const byStatus = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([status, n]) => `${n} ${status}`)
+    .join(', ');
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -92,6 +104,8 @@ export async function summaryOccurrence(
     `SELECT o.id, o.full_path,
        (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*)::int AS n FROM backup_runs
           WHERE organization_id = o.id AND finished_at >= $1 AND finished_at < $2 GROUP BY status) r) AS runs,
+       (SELECT jsonb_object_agg(status, n) FROM (SELECT status, count(*)::int AS n FROM sync_runs
+          WHERE organization_id = o.id AND finished_at >= $1 AND finished_at < $2 GROUP BY status) s) AS syncs,
        (SELECT count(DISTINCT i.repository_id)::int FROM backup_run_items i JOIN backup_runs r ON r.id = i.run_id
           WHERE r.organization_id = o.id AND r.finished_at >= $1 AND r.finished_at < $2 AND i.status = 'FAILED') AS failed_repositories,
        (SELECT count(*)::int FROM repositories WHERE organization_id = o.id AND discovered_at >= $1 AND discovered_at < $2) AS new_repositories,
@@ -106,35 +120,37 @@ export async function summaryOccurrence(
   const lines = [`Labkeeper ${cadence.toLowerCase()} summary for ${span} (${clock.timeZone}).`];
   if (orgs.length === 0) lines.push('', 'No organization is connected.');
   let failures = 0;
+  let failedSyncs = 0;
   for (const o of orgs) {
     const runs = o.runs ?? {};
     const total = Object.values(runs).reduce((a, b) => a + b, 0);
     const failedRuns = (runs.FAILED ?? 0) + (runs.TIMED_OUT ?? 0) + (runs.PARTIAL ?? 0);
     failures += failedRuns;
-    const byStatus = Object.entries(runs)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([status, n]) => `${n} ${status}`)
-      .join(', ');
+    const syncs = o.syncs ?? {};
+    const syncTotal = Object.values(syncs).reduce((a, b) => a + b, 0);
+    failedSyncs += syncs.FAILED ?? 0;
     lines.push(
       '',
       `Organization ${o.full_path}:`,
-      `- Backup runs: ${total}${total ? ` (${byStatus})` : ''}`,
-      `- Failures: ${failedRuns} ${failedRuns === 1 ? 'run' : 'runs'} not fully successful, ${o.failed_repositories} ${o.failed_repositories === 1 ? 'repository' : 'repositories'} failed`,
+      `- Backup runs: ${total}${total ? ` (${byStatus(runs)})` : ''}`,
+      `- Failures: ${failedRuns} ${failedRuns === 1 ? 'run' : 'runs'} not fully successful, ${o.failed_repositories} ${o.failed_repositories === 1 ? 'repository' : 'repositories'} failed, ${plural(syncs.FAILED ?? 0, 'repository sync', 'repository syncs')} failed`,
+      `- Repository syncs: ${syncTotal}${syncTotal ? ` (${byStatus(syncs)})` : ''}`,
       `- Repositories: ${o.new_repositories} new, ${o.deleted_repositories} deleted upstream`,
       `- Storage: +${formatBytes(Number(o.added_bytes))} in ${o.snapshots_added} ${o.snapshots_added === 1 ? 'snapshot' : 'snapshots'}, ${formatBytes(Number(o.stored_bytes))} kept in total`,
     );
   }
-  lines.push(
-    '',
-    failures > 0
-      ? 'What to do: open the runs that were not fully successful and read their reasons.'
-      : 'Nothing needs attention.',
-  );
+  lines.push('');
+  if (failures > 0) lines.push('What to do: open the runs that were not fully successful and read their reasons.');
+  if (failedSyncs > 0)
+    lines.push(
+      "What to do about a failed sync: check the connection (token, scopes, the instance's reachability), then press Sync on the organization.",
+    );
+  if (failures === 0 && failedSyncs === 0) lines.push('Nothing needs attention.');
   return {
     key: `summary:${channel.id}:${cadence}:${period.start.toISOString()}`,
     kind: 'SUMMARY',
     organizationId: channel.organizationId,
-    title: `${cadence === 'DAILY' ? 'Daily' : 'Weekly'} summary, ${span}: ${failures} ${failures === 1 ? 'run' : 'runs'} not fully successful`,
+    title: `${cadence === 'DAILY' ? 'Daily' : 'Weekly'} summary, ${span}: ${failures} ${failures === 1 ? 'run' : 'runs'} not fully successful${failedSyncs > 0 ? `, ${plural(failedSyncs, 'repository sync', 'repository syncs')} failed` : ''}`,
     message: lines.join('\n'),
     link: `${publicUrl}/`,
     details: {
@@ -146,6 +162,7 @@ export async function summaryOccurrence(
         organizationId: o.id,
         organization: o.full_path,
         runs: o.runs ?? {},
+        syncs: o.syncs ?? {},
         failedRepositories: o.failed_repositories,
         newRepositories: o.new_repositories,
         deletedRepositories: o.deleted_repositories,
