@@ -4,7 +4,8 @@
  * answers each path from a script of statuses (`500, 500, 200` for a flaky receiver).
  */
 import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { EVENT_TIMEOUT_MS } from './timeouts.js';
@@ -116,10 +117,11 @@ export interface HttpReceiver {
   close(): Promise<void>;
 }
 
-export async function startHttpReceiver(): Promise<HttpReceiver> {
+/** A receiver of alerts over HTTP, or over HTTPS with `tls` (its key and certificate). */
+export async function startHttpReceiver(options: { tls?: { key: string; cert: string } } = {}): Promise<HttpReceiver> {
   const hits = new Recorded<HttpHit>();
   const scripts = new Map<string, number[]>();
-  const server: Server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -135,12 +137,15 @@ export async function startHttpReceiver(): Promise<HttpReceiver> {
         status,
       });
     });
-  });
+  };
+  const server: Server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
+  // A client that refuses the certificate closes mid-handshake: an expected outcome, not a crash.
+  server.on('tlsClientError', () => undefined);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     hits,
     script: (path, statuses) => scripts.set(path, [...statuses]),
     close: () =>

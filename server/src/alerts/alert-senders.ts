@@ -5,6 +5,7 @@
  * secret): it is stored in the delivery log and shown by the API.
  */
 import { createHmac } from 'node:crypto';
+import { request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import nodemailer from 'nodemailer';
 import type { ChannelSettings, EmailSecurity } from './alert.entity.js';
@@ -56,7 +57,7 @@ export async function send(target: SendTarget, message: AlertMessage, options: S
       const body = JSON.stringify(message.payload);
       if (!target.settings.url || !target.secret)
         throw new SendError('the webhook has no URL or signing secret', false);
-      return post(target.settings.url, body, options, {
+      return post(target.settings.url, body, withCa(options, target), {
         [SIGNATURE_HEADER]: signature(target.secret, body, options.now),
         [DELIVERY_HEADER]: options.deliveryId,
         'Idempotency-Key': options.deliveryId,
@@ -64,16 +65,27 @@ export async function send(target: SendTarget, message: AlertMessage, options: S
     }
     case 'SLACK':
       if (!target.secret) throw new SendError('the incoming webhook URL is missing', false);
-      return post(target.secret, JSON.stringify({ text: message.slackText }), options, {});
+      return post(target.secret, JSON.stringify({ text: message.slackText }), withCa(options, target), {});
     case 'HEARTBEAT': {
       if (!target.secret) throw new SendError('the heartbeat URL is missing', false);
       const url = message.heartbeat === 'fail' ? `${target.secret.replace(/\/+$/, '')}/fail` : target.secret;
-      return request(url, { method: 'GET' }, options);
+      return request(url, { method: 'GET' }, withCa(options, target));
     }
   }
 }
 
-function post(url: string, body: string, options: SendOptions, headers: Record<string, string>): Promise<void> {
+/** The send's options with the channel's CA (HTTP channels), if it has one. */
+const withCa = (options: SendOptions, target: SendTarget): HttpSendOptions => ({
+  ...options,
+  caCertificate: target.settings.caCertificate ?? null,
+});
+
+interface HttpSendOptions extends SendOptions {
+  /** PEM of a private CA trusted besides the public roots for an https URL. */
+  caCertificate: string | null;
+}
+
+function post(url: string, body: string, options: HttpSendOptions, headers: Record<string, string>): Promise<void> {
   return request(
     url,
     {
@@ -85,23 +97,72 @@ function post(url: string, body: string, options: SendOptions, headers: Record<s
   );
 }
 
-async function request(url: string, init: RequestInit, options: SendOptions): Promise<void> {
-  let response: Response;
+async function request(url: string, init: RequestInit, options: HttpSendOptions): Promise<void> {
+  let status: number;
   try {
-    response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs) });
+    status =
+      options.caCertificate && url.toLowerCase().startsWith('https:')
+        ? await statusWithCa(url, init, options.timeoutMs, options.caCertificate)
+        : await statusOf(url, init, options.timeoutMs);
   } catch (error) {
+    const code = String((error as { cause?: { code?: unknown } }).cause?.code ?? (error as { code?: unknown }).code);
+    if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+      throw new SendError("the receiver's TLS certificate does not name the host of the URL", false);
+    if (UNTRUSTED.test(code))
+      throw new SendError(
+        "the receiver's TLS certificate is not trusted (self-signed or from a private authority): " +
+          'give its CA certificate in the channel (caCertificate)',
+        false,
+      );
     const timedOut = (error as Error).name === 'TimeoutError';
     throw new SendError(
       timedOut ? `the receiver did not answer within ${options.timeoutMs} ms` : 'the receiver could not be reached',
       true,
     );
   }
+  if (status >= 200 && status < 300) return;
+  if (status >= 300 && status < 400)
+    throw new SendError(`the receiver answered HTTP ${status} (a redirect; give its final URL)`, false);
+  const retryable = status >= 500 || status === 429 || status === 408;
+  throw new SendError(`the receiver answered HTTP ${status}`, retryable);
+}
+
+/** The response's status through fetch (no redirect followed), its body discarded. */
+async function statusOf(url: string, init: RequestInit, timeoutMs: number): Promise<number> {
+  const response = await fetch(url, { ...init, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
   await response.body?.cancel().catch(() => undefined);
-  if (response.status >= 200 && response.status < 300) return;
-  if (response.status >= 300 && response.status < 400)
-    throw new SendError(`the receiver answered HTTP ${response.status} (a redirect; give its final URL)`, false);
-  const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
-  throw new SendError(`the receiver answered HTTP ${response.status}`, retryable);
+  return response.status;
+}
+
+/**
+ * The same through node:https, trusting `caCertificate` besides the public roots: Node 20's fetch
+ * takes a CA only through undici's Agent, which Node does not expose (gitlab/http-transport.ts).
+ */
+function statusWithCa(url: string, init: RequestInit, timeoutMs: number, caCertificate: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      url,
+      {
+        method: init.method ?? 'GET',
+        headers: init.headers as Record<string, string> | undefined,
+        ca: [...rootCertificates, caCertificate],
+        minVersion: 'TLSv1.2',
+        agent: false,
+      },
+      (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      },
+    );
+    // The whole exchange within timeoutMs, as fetch's AbortSignal.timeout.
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error('timed out'), { name: 'TimeoutError' })),
+      timeoutMs,
+    );
+    req.on('close', () => clearTimeout(timer));
+    req.on('error', reject);
+    req.end(typeof init.body === 'string' ? init.body : undefined);
+  });
 }
 
 /**

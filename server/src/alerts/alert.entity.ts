@@ -36,6 +36,11 @@ export interface AlertRules {
 export interface ChannelSettings {
   /** WEBHOOK: the receiver's URL (the signing secret is the credential). */
   url: string | null;
+  /**
+   * WEBHOOK, SLACK, HEARTBEAT: PEM of the CA that signed the receiver's HTTPS certificate (a
+   * private authority), trusted besides the public roots. Absent on channels saved before it.
+   */
+  caCertificate?: string | null;
   /** EMAIL: the SMTP server and the message's sender and recipients. */
   email: {
     host: string;

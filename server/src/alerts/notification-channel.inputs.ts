@@ -162,6 +162,14 @@ export class NotificationChannelInput {
   @IsOptional()
   @MaxLength(1000)
   signingSecret?: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "WEBHOOK, SLACK, HEARTBEAT: PEM of the CA that signed the receiver's HTTPS certificate (a private authority), trusted besides the public roots. Left out on an update: kept; null: none",
+  })
+  @IsOptional()
+  @MaxLength(100000)
+  caCertificate?: string | null;
   @Field(() => ID, { nullable: true, description: 'A PASSWORD credential holding the secret, instead of typing it' })
   @IsOptional()
   secretCredentialId?: string | null;

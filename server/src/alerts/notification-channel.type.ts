@@ -49,6 +49,11 @@ export class NotificationChannel {
   @Field(() => AlertRules, { description: 'HEARTBEAT channels ignore them: they hear of every finished run' })
   rules!: AlertRules;
   @Field(() => String, { nullable: true, description: "WEBHOOK: the receiver's URL" }) url!: string | null;
+  @Field(() => String, {
+    nullable: true,
+    description: "WEBHOOK, SLACK, HEARTBEAT: PEM of the CA trusted for the receiver's HTTPS certificate",
+  })
+  caCertificate!: string | null;
   @Field(() => EmailSettings, { nullable: true }) email!: EmailSettings | null;
   @Field(() => ID, { nullable: true, description: 'The PASSWORD credential holding the secret' })
   secretCredentialId!: string | null;
@@ -64,6 +69,7 @@ export class NotificationChannel {
       isEnabled: e.isEnabled,
       rules: Object.assign(new AlertRules(), rulesOf(e.rules)),
       url: e.settings.url,
+      caCertificate: e.settings.caCertificate ?? null,
       email: e.settings.email ? Object.assign(new EmailSettings(), { caCertificate: null, ...e.settings.email }) : null,
       secretCredentialId: e.secretCredentialId,
       createdAt: e.createdAt,

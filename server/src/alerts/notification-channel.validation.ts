@@ -27,6 +27,8 @@ export interface ChannelInput {
   secretUrl?: string | null;
   /** WEBHOOK: the HMAC-SHA256 signing secret. */
   signingSecret?: string | null;
+  /** WEBHOOK, SLACK, HEARTBEAT: PEM of the CA that signed the receiver's HTTPS certificate. */
+  caCertificate?: string | null;
   /** A PASSWORD credential holding the secret instead of typing it. */
   secretCredentialId?: string | null;
   email?: {
@@ -116,6 +118,20 @@ export function checkChannel(
   only('secretUrl', ['SLACK', 'HEARTBEAT']);
   only('signingSecret', ['WEBHOOK']);
   only('email', ['EMAIL']);
+  only('caCertificate', ['WEBHOOK', 'SLACK', 'HEARTBEAT']);
+  // Left out on an update of the same kind: the current one is kept (a form that does not show it
+  // must not drop it); null removes it.
+  const caCertificate =
+    input.caCertificate === undefined && current?.kind === kind
+      ? (current.settings.caCertificate ?? null)
+      : input.caCertificate?.trim() || null;
+  if (caCertificate && kind !== 'EMAIL') {
+    const problem = caCertificateProblem(caCertificate);
+    if (problem) fields.caCertificate = problem;
+    else if (kind === 'WEBHOOK' && input.url?.trim().toLowerCase().startsWith('http://'))
+      fields.caCertificate = 'is only used with an https URL';
+    else settings.caCertificate = caCertificate;
+  }
 
   if (kind === 'WEBHOOK') {
     if (!input.url) fields.url = 'is required: the receiver URL (http or https)';

@@ -288,6 +288,8 @@ export type EmailSettingsInput = {
 
 /** A notification channel. Its one secret (signingSecret, secretUrl, or the e-mail password) goes to the Password Manager; on update, a secret left out is kept. */
 export type NotificationChannelInput = {
+  /** WEBHOOK, SLACK, HEARTBEAT: PEM of the CA that signed the receiver's HTTPS certificate (a private authority), trusted besides the public roots. Left out on an update: kept; null: none */
+  caCertificate?: string | null | undefined;
   /** EMAIL only */
   email?: EmailSettingsInput | null | undefined;
   /** Default true */
