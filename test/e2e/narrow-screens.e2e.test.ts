@@ -10,7 +10,7 @@ import { aUser, anOrganization } from '../support/gitlab-seed.js';
 /**
  * Every main screen at phone width (390 px) and at desktop width (1440 px), in Chromium against
  * the real server and the GitLab simulator: the navigation folds behind Menu and opens and closes,
- * no page is wider than the screen, tables scroll inside their card, the restore dialog fits, and
+ * at 1280 px (a small laptop) it sits on one line of the bar and below that it folds, no page is wider than the screen, tables scroll inside their card, the restore dialog fits, and
  * the progress bar's label stays readable on its fill. Screenshots of each screen at both widths go
  * to test-output/screenshots/.
  */
@@ -279,6 +279,36 @@ describe('At 390 px (a phone)', () => {
     const { documentWidth, viewport, culprits } = await overflow(page);
     expect({ documentWidth, culprits }).toEqual({ documentWidth: viewport, culprits: [] });
     await screenshot(page, 'narrow-390-new-api-token');
+    await context.close();
+  });
+});
+
+describe('At 1280 px (a small laptop) and below', () => {
+  it('shows the ten entries of the navigation on one line of the bar at 1280 px, and folds them behind Menu at 1100 px', async () => {
+    const { context, page } = await signedIn(browser, t.url, t.adminToken, '/');
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await nav.getByRole('link', { name: 'Storages' }).waitFor();
+    expect(await page.getByRole('button', { name: 'Menu' }).isVisible()).toBe(false);
+    const links = await nav.getByRole('link').all();
+    expect(links).toHaveLength(10);
+    const boxes = await Promise.all(links.map(async (link) => (await link.boundingBox())!));
+    // One row: every entry at the same height, each on one line, none past the Sign out button.
+    expect(new Set(boxes.map((b) => Math.round(b.y))).size).toBe(1);
+    const signOut = (await page.getByRole('button', { name: 'Sign out' }).boundingBox())!;
+    expect(signOut.height).toBeLessThan(2 * boxes[0].height); // "Sign out" on one line too
+    expect(Math.max(...boxes.map((b) => b.x + b.width))).toBeLessThanOrEqual(signOut.x);
+    const middle = (b: { y: number; height: number }) => b.y + b.height / 2;
+    expect(Math.abs(middle(signOut) - middle(boxes[0]))).toBeLessThan(boxes[0].height);
+    expect((await overflow(page)).documentWidth).toBeLessThanOrEqual(1280);
+    await screenshot(page, 'laptop-1280-navigation');
+
+    await page.setViewportSize({ width: 1100, height: 800 });
+    const menu = page.getByRole('button', { name: 'Menu' });
+    await menu.waitFor();
+    expect(await nav.getByRole('link', { name: 'Storages' }).isVisible()).toBe(false);
+    await menu.click();
+    await nav.getByRole('link', { name: 'Storages' }).waitFor();
     await context.close();
   });
 });
