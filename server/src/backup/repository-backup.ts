@@ -46,7 +46,7 @@ import {
   type VerifySnapshot,
 } from './backup-item.js';
 import type { MetadataSource } from './backup.ports.js';
-import { GitTransfer } from './git-transfer.js';
+import { GitTransfer, type Fetched } from './git-transfer.js';
 import { lazyScratch, mirrorOf, type Access, type Attempt, type Transferred } from './repository-attempt.js';
 import { RepositoryTransfer } from './repository-transfer.js';
 import { repositoryLockName, withRepositoryLock } from './repository-lock.js';
@@ -184,8 +184,8 @@ export class RepositoryBackup {
         warnings: attempt.warnings,
         ctx,
         verify: this.deps.verify,
-        checkedInStream: checkedBundles(transferred),
-        readBackAtWrite: readBackBundles(transferred),
+        checkedInStream: streamedBundles(transferred, (f) => f.checked),
+        readBackAtWrite: streamedBundles(transferred, (f) => f.readBack),
         justCommitted: true,
         replicate: this.deps.replicate,
       });
@@ -315,16 +315,13 @@ export class RepositoryBackup {
   }
 }
 
-/** The bundles the storage read back as it wrote them: verification need not re-read and re-hash them. */
-function readBackBundles(t: Transferred): string[] {
+/**
+ * The bundles streamed straight from GitLab that `proven` holds for: git checked them as they came
+ * (`checked`, pack-check.ts: verification need not read them back into git), or the storage read
+ * them back as it wrote them (`readBack`: verification need not re-read and re-hash them).
+ */
+function streamedBundles(t: Transferred, proven: (f: Extract<Fetched, { via: 'direct' }>) => boolean): string[] {
   return [t.repositoryGit, t.wikiGit].flatMap((f) =>
-    f?.via === 'direct' && f.readBack && f.state.bundle ? [f.state.bundle] : [],
-  );
-}
-
-/** The bundles git checked as they streamed in (pack-check.ts): verification need not read them back into git. */
-function checkedBundles(t: Transferred): string[] {
-  return [t.repositoryGit, t.wikiGit].flatMap((f) =>
-    f?.via === 'direct' && f.checked && f.state.bundle ? [f.state.bundle] : [],
+    f?.via === 'direct' && proven(f) && f.state.bundle ? [f.state.bundle] : [],
   );
 }

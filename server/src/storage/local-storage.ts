@@ -235,12 +235,8 @@ export class LocalStorage implements StorageBackend {
       const directly = await direct.attempt((h) => h.read(block, 0, block.length, at));
       // A direct read stops short only at the end; an ordinary one may, in principle, anywhere.
       if (directly) return { bytesRead: directly.result.bytesRead, end: directly.result.bytesRead < block.length };
-      let bytesRead = 0;
-      for (;;) {
-        const more = (await handle.read(block, bytesRead, block.length - bytesRead, at + bytesRead)).bytesRead;
-        bytesRead += more;
-        if (more === 0 || bytesRead === block.length) return { bytesRead, end: more === 0 };
-      }
+      const bytesRead = await readFully(handle, block, block.length, at);
+      return { bytesRead, end: bytesRead < block.length };
     };
     const free = Array.from({ length: Math.min(DIGEST_BLOCKS, Math.floor(stored / DIRECT_BLOCK_BYTES) + 1) }, () =>
       batches.take(),
@@ -537,18 +533,23 @@ async function writeFully(handle: FileHandle, buffer: Buffer, length: number, po
   }
 }
 
-/**
- * Reads `length` bytes at `position` back into `into` and fails with EIO unless they are
- * `written`'s: the storage did not keep what it was given. (Exported for its test.)
- */
-export async function readBack(handle: FileHandle, written: Buffer, into: Buffer, length: number, position: number) {
+/** Reads `into[0, length)` from `position`, fewer bytes only at the file's end; resolves with how many. */
+async function readFully(handle: FileHandle, into: Buffer, length: number, position: number): Promise<number> {
   let offset = 0;
   while (offset < length) {
     const { bytesRead } = await handle.read(into, offset, length - offset, position + offset);
     if (bytesRead === 0) break;
     offset += bytesRead;
   }
-  if (offset !== length || into.compare(written, 0, length, 0, length) !== 0)
+  return offset;
+}
+
+/**
+ * Reads `length` bytes at `position` back into `into` and fails with EIO unless they are
+ * `written`'s: the storage did not keep what it was given. (Exported for its test.)
+ */
+export async function readBack(handle: FileHandle, written: Buffer, into: Buffer, length: number, position: number) {
+  if ((await readFully(handle, into, length, position)) !== length || into.compare(written, 0, length, 0, length) !== 0)
     throw Object.assign(new Error(`${length} bytes at ${position} read back differ from those written`), {
       code: 'EIO',
     });
