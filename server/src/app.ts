@@ -238,6 +238,7 @@ async function startWorker(
     shutdown.abort();
     await agenda.stop();
     await stopHeartbeat();
+    await services.close(); // the jobs have ended
   });
   return worker.id;
 }

@@ -105,6 +105,8 @@ export interface Services {
   /** Alert rules, deduplicated occurrences and their deliveries. */
   alerts: AlertService;
   oauthRedirectUri: string;
+  /** Releases what the services keep on disk between jobs (the scratch repositories of pack checks); the jobs have ended. */
+  close(): Promise<void>;
 }
 
 /** What the services are built from: the process's infrastructure, already open. */
@@ -155,6 +157,7 @@ export function buildServices(given: ServiceInfrastructure): Services {
     backupScheduler: backup.backupScheduler,
     snapshots: backup.snapshots,
     verifier: backup.verifier,
+    close: () => backup.repositoryBackup.close(),
     retention: backup.retention,
     restores: restore.restores,
     drills: restore.drills,
@@ -473,6 +476,7 @@ function buildBackup(
     storages,
     stores,
     anomalies,
+    repositoryBackup,
   };
 }
 

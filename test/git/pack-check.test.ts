@@ -1,12 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { checkedPack } from '../support/checked-pack.js';
+import { PackChecks } from '../../server/src/git/pack-check.js';
+import { checkedBy, checkedPack } from '../support/checked-pack.js';
 
 /**
  * A FULL's pack is checked by git on its way to storage (verify-after-backup without a second
@@ -134,5 +135,67 @@ describe('a pack checked as it streams in', () => {
     const blob = (await git(['rev-parse', `${tip}:file.txt`])).toString().trim();
     const pack = await packOfObjects([tip, tree, blob]);
     await expect(check(pack, { 'refs/heads/main': tip })).rejects.toThrow(/failed git's check: history is incomplete/);
+  });
+});
+
+describe("a pool's scratch repositories for pack checks", () => {
+  /** The pool's repositories (folder names) and, for each, what its objects/pack holds. */
+  const contents = (at: string) => {
+    const [folder] = readdirSync(at);
+    return Object.fromEntries(
+      readdirSync(join(at, folder)).map((dir) => [dir, readdirSync(join(at, folder, dir, 'objects', 'pack'))]),
+    );
+  };
+
+  it('gives the next check the repository an ended check used, without the pack and index git wrote there', async () => {
+    const at = join(work, 'pool-reuse');
+    const pool = new PackChecks(at, 2);
+    const pack = await packOf('main');
+    const refs = { 'refs/heads/main': tip };
+    expect((await drain(checkedBy(arriving(pack), pool.start({ refs })))).equals(pack)).toBe(true);
+    await pool.returned();
+    expect(contents(at)).toEqual({ '0': [] });
+    const older = await packOf(parent);
+    expect(
+      (await drain(checkedBy(arriving(older), pool.start({ refs: { 'refs/heads/old': parent } })))).equals(older),
+    ).toBe(true);
+    await pool.returned();
+    expect(contents(at)).toEqual({ '0': [] });
+    await pool.close();
+  });
+
+  it('lays out one repository per check running at once, and keeps no more free ones than asked', async () => {
+    const at = join(work, 'pool-concurrent');
+    const pool = new PackChecks(at, 1);
+    const pack = await packOf('main');
+    const refs = { 'refs/heads/main': tip };
+    await Promise.all([1, 2, 3].map(() => drain(checkedBy(arriving(pack), pool.start({ refs })))));
+    await pool.returned();
+    expect(Object.values(contents(at))).toEqual([[]]);
+    await pool.close();
+  });
+
+  it('takes back the repository of a check that failed, emptied, and still fails the check', async () => {
+    const at = join(work, 'pool-failed');
+    const pool = new PackChecks(at, 2);
+    const pack = await packOf('main');
+    await expect(
+      drain(checkedBy(arriving(pack), pool.start({ refs: { 'refs/heads/main': '1'.repeat(40) } }))),
+    ).rejects.toThrow(/does not hold/);
+    await pool.returned();
+    expect(contents(at)).toEqual({ '0': [] });
+    expect(
+      (await drain(checkedBy(arriving(pack), pool.start({ refs: { 'refs/heads/main': tip } })))).equals(pack),
+    ).toBe(true);
+    await pool.close();
+  });
+
+  it('removes its folder when closed', async () => {
+    const at = join(work, 'pool-closed');
+    const pool = new PackChecks(at, 2);
+    const pack = await packOf('main');
+    await drain(checkedBy(arriving(pack), pool.start({ refs: { 'refs/heads/main': tip } })));
+    await pool.close();
+    expect(existsSync(at) ? readdirSync(at) : []).toEqual([]);
   });
 });

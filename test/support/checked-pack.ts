@@ -7,7 +7,12 @@ import { packCheck, type PackCheck, type PackCheckOptions } from '../../server/s
  * fails. The transfer calls the check itself; tests check a stream they have with this.
  */
 export function checkedPack(pack: Readable, options: PackCheckOptions): Readable {
-  return Readable.from(checking(pack, packCheck(options)), { objectMode: false, highWaterMark: 1024 * 1024 });
+  return checkedBy(pack, packCheck(options));
+}
+
+/** The same with a check the caller started (a pool's, PackChecks.start). */
+export function checkedBy(pack: Readable, check: PackCheck): Readable {
+  return Readable.from(checking(pack, check), { objectMode: false, highWaterMark: 1024 * 1024 });
 }
 
 async function* checking(pack: Readable, check: PackCheck): AsyncGenerator<Buffer> {

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import type { GitProgress } from '../git/git.js';
 import { defaultGitLabHttp, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import { bundleHeader, createBundle, headRef, listRefs, singlePackBundle, syncMirror } from '../git/mirror.js';
-import { packCheck } from '../git/pack-check.js';
+import type { PackChecks } from '../git/pack-check.js';
 import { discoverUploadPack, fetchPack, lsRefs, ProtocolV2UnsupportedError } from '../git/upload-pack.js';
 import type { Logger } from '../shared/logger.js';
 import { artifactKey } from '../snapshot/artifact-keys.js';
@@ -56,10 +56,10 @@ export interface FetchGitOptions {
   /** The snapshot's artifact list: a stored bundle is added to it. */
   artifacts: ManifestArtifact[];
   /**
-   * Check a FULL's pack as it streams in (verify-after-backup): a new empty scratch folder for
-   * each try. Without it the pack is only stored.
+   * Check a FULL's pack as it streams in (verify-after-backup), in a scratch repository of
+   * `GitTransferDeps.checks` for each try. Without it the pack is only stored.
    */
-  checkIn?: () => Promise<string>;
+  checkIn?: boolean;
 }
 
 export interface BundleOptions {
@@ -79,6 +79,8 @@ export interface GitTransferDeps {
   logger: Logger;
   /** The application's GitLab transport, whose retry policy (the API's) git transfers use. */
   http?: GitLabHttp;
+  /** Where packs are checked as they stream in (`FetchGitOptions.checkIn`). */
+  checks: PackChecks;
 }
 
 export class GitTransfer {
@@ -139,8 +141,7 @@ export class GitTransfer {
     const stored = await this.fetch(
       async () => {
         // A checked pack goes to git index-pack as it streams (pack-check.ts), which checks its trailer too.
-        const checkDir = checkIn ? await checkIn() : null;
-        const check = checkDir ? packCheck({ dir: checkDir, refs: remote.refs, signal: ctx.signal }) : undefined;
+        const check = checkIn ? this.deps.checks.start({ refs: remote.refs, signal: ctx.signal }) : undefined;
         try {
           const { pack, objects } = await fetchPack(service, wants, parentTips, {
             ...http,
@@ -165,7 +166,7 @@ export class GitTransfer {
             source = pack.on('error', () => undefined); // observed by put(), which rejects with it
           }
           // Verified after the backup: the storage reads each part back as it is written (no re-read then).
-          const readBack = o.checkIn !== undefined;
+          const readBack = o.checkIn === true;
           return await o.store.put(artifactKey(o.prefix, o.path), source, { readBack }).catch((error: unknown) => {
             pack.destroy(); // a failed put (storage, or git's check) must not leave GitLab's response parked
             throw error;

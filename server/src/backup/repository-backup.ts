@@ -20,7 +20,9 @@
  *
  * What one attempt works with, from the lookups to the commit, is repository-attempt.ts.
  */
+import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
+import { PackChecks } from '../git/pack-check.js';
 import type { GitLabSessions } from '../connections/gitlab-session.js';
 import { OrganizationEntity, RepositoryEntity } from '../organizations/organization.entity.js';
 import type { Clock } from '../shared/clock.js';
@@ -87,10 +89,18 @@ export interface RepositoryBackupDeps {
 export class RepositoryBackup {
   private readonly git: GitTransfer;
   private readonly transferring: RepositoryTransfer;
+  private readonly checks: PackChecks;
 
   constructor(private readonly deps: RepositoryBackupDeps) {
-    this.git = new GitTransfer({ codec: deps.codec, logger: deps.logger, http: deps.http });
+    // One scratch repository per transfer slot is kept between checks (pack-check.ts).
+    this.checks = new PackChecks(join(deps.workDir, 'tmp'), deps.transfers.permits);
+    this.git = new GitTransfer({ codec: deps.codec, logger: deps.logger, http: deps.http, checks: this.checks });
     this.transferring = new RepositoryTransfer(deps, this.git);
+  }
+
+  /** Removes the scratch repositories kept for pack checks (the worker stopped: no backup runs). */
+  close(): Promise<void> {
+    return this.checks.close();
   }
 
   async run(run: BackupRunEntity, item: BackupRunItemEntity, ctx: ItemContext): Promise<ItemOutcome> {
@@ -209,8 +219,13 @@ export class RepositoryBackup {
     return { repository, organization, done };
   }
 
-  /** FULL, INCREMENTAL or DIFFERENTIAL, and the snapshot the bundles build on. */
+  /**
+   * FULL, INCREMENTAL or DIFFERENTIAL, and the snapshot the bundles build on. A FULL run neither
+   * builds on a snapshot nor skips an unchanged repository (it is a new chain's start), so it looks
+   * none up.
+   */
   private async chooseCopy(run: BackupRunEntity, repository: RepositoryEntity) {
+    if (run.copyType === 'FULL') return { latest: null, copyType: 'FULL' as CopyType, parent: null };
     const snapshots = this.deps.dataSource.getRepository(SnapshotEntity);
     const latest = await snapshots.findOne({
       where: { repositoryId: repository.id, chainKey: run.chainKey },
@@ -224,7 +239,7 @@ export class RepositoryBackup {
             where: { repositoryId: repository.id, chainKey: run.chainKey, copyType: 'FULL' },
             order: { createdAt: 'DESC' },
           });
-    const copyType: CopyType = run.copyType === 'FULL' || !latestFull ? 'FULL' : run.copyType;
+    const copyType: CopyType = latestFull ? run.copyType : 'FULL';
     const parent = copyType === 'FULL' ? null : copyType === 'DIFFERENTIAL' ? latestFull : latest;
     return { latest, copyType, parent };
   }

@@ -3,8 +3,6 @@
  * its LFS objects (repository-lfs.ts) and its metadata (metadata-artifacts.ts), holding one of the
  * worker's transfer slots.
  */
-import { mkdtemp } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { GitProgress } from '../git/git.js';
 import { gitAuthOf, type GitAuth, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import type { GitTransfer } from './git-transfer.js';
@@ -95,7 +93,7 @@ export class RepositoryTransfer {
       prepared: a.preparing,
       artifacts: a.artifacts,
       // Verify-after-backup checks a FULL's pack with git as it streams in (pack-check.ts).
-      checkIn: run.policy.verifyAfterBackup ? async () => mkdtemp(join(await a.scratch(), 'check-')) : undefined,
+      checkIn: run.policy.verifyAfterBackup,
     };
     if (run.policy.include.repository) {
       // LFS pointers are found in a local repository: the mirror is kept when LFS is included
