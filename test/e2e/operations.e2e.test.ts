@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFile } from 'node:fs/promises';
 import type { Browser } from 'playwright-core';
+import { createTestCertificates } from '../gitlab/test-ca.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/alert-receivers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
@@ -14,7 +15,9 @@ import { aUser } from '../support/gitlab-seed.js';
  * "Needs attention" lists a run that failed (GitLab answered 503 to every fetch) with a link that
  * opens it; the API tokens screen creates a token, shows its secret once, and revokes it; the audit
  * log shows (and filters, and exports) those changes; the Alerts screen adds a webhook channel,
- * tests it against a real receiver, sets a weekly summary at an hour in a time zone, and deletes it.
+ * tests it against a real receiver, sets a weekly summary at an hour in a time zone, and deletes it;
+ * and a webhook to an HTTPS receiver of a private certificate authority is trusted through the
+ * authority's certificate given in the form, shown again on a change, and removed there.
  */
 let sim: GitLabSimulator;
 let t: TestApp;
@@ -215,5 +218,57 @@ describe('The Alerts screen', () => {
     await page.getByText('“Ops webhook” was deleted.').waitFor();
     expect((await t.gql(CHANNELS)).data.notificationChannels).toEqual([]);
     await context.close();
+  });
+
+  it('trusts an HTTPS receiver of a private authority once the form is given its certificate, shows it on a change and removes it there', async () => {
+    const ca = createTestCertificates();
+    const privateReceiver = await startHttpReceiver({ tls: { key: ca.serverKey, cert: ca.serverCert } });
+    const CA = `{ notificationChannels { name caCertificate } }`;
+    try {
+      const { context, page } = await signedIn(browser, t.url, t.adminToken, '/alerts');
+      await page.getByRole('button', { name: 'Add channel' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Add a notification channel' });
+      await dialog.getByRole('radio', { name: /Webhook/ }).check();
+      await dialog.getByLabel('Name').fill('Private webhook');
+      await dialog.getByLabel('Receiver address').fill(`${privateReceiver.url}/private`);
+      await dialog.getByLabel('Signing secret').fill(SIGNING_SECRET);
+      const pem = dialog.getByLabel('CA certificate (optional)');
+      await pem.fill('not a certificate');
+      await dialog.getByRole('button', { name: 'Add channel' }).click();
+      await dialog.getByText(/^must be a PEM certificate/).waitFor();
+      await expect(pem.getAttribute('aria-invalid')).resolves.toBe('true');
+      expect((await t.gql(CA)).data.notificationChannels).toEqual([]);
+      await pem.fill(ca.caPem);
+      await dialog.getByRole('button', { name: 'Add channel' }).click();
+      await page.getByText('“Private webhook” was added.').waitFor();
+      expect((await t.gql(CA)).data.notificationChannels).toEqual([
+        { name: 'Private webhook', caCertificate: ca.caPem.trim() },
+      ]);
+
+      const channel = page.getByRole('listitem', { name: 'Private webhook' });
+      await channel.getByRole('button', { name: 'Send a test' }).click();
+      await channel.getByText(/^The test alert was delivered/).waitFor();
+      await privateReceiver.hits.next((h) => h.path === '/private', 'test alert over HTTPS');
+
+      await channel.getByRole('button', { name: 'Change' }).click();
+      const edit = page.getByRole('dialog', { name: 'Change Private webhook' });
+      await expect(edit.getByLabel('CA certificate (optional)').inputValue()).resolves.toBe(ca.caPem.trim());
+      await edit.getByLabel('CA certificate (optional)').fill('');
+      await edit.getByRole('button', { name: 'Save changes' }).click();
+      await page.getByText('“Private webhook” was saved.').waitFor();
+      expect((await t.gql(CA)).data.notificationChannels).toEqual([{ name: 'Private webhook', caCertificate: null }]);
+      await channel.getByRole('button', { name: 'Send a test' }).click();
+      await channel.getByText(/^The test alert was not delivered: .*certificate is not trusted/).waitFor();
+
+      await channel.getByRole('button', { name: 'Delete Private webhook' }).click();
+      await page
+        .getByRole('dialog', { name: 'Delete channel?' })
+        .getByRole('button', { name: 'Delete channel' })
+        .click();
+      await page.getByText('“Private webhook” was deleted.').waitFor();
+      await context.close();
+    } finally {
+      await privateReceiver.close();
+    }
   });
 });

@@ -2,8 +2,10 @@
  * Adding or changing a notification channel: its kind (e-mail, webhook, Slack, heartbeat), where
  * it sends, whether it is limited to one organization, and its rules (what it is told about,
  * including the daily or weekly summary). Secrets (SMTP password, signing secret, secret URL) go
- * to the Password Manager; on a change, a secret left empty is kept. The API's field errors show
- * beside the inputs.
+ * to the Password Manager; on a change, a secret left empty is kept. A mail server or an HTTPS
+ * receiver whose certificate comes from the user's own certificate authority is trusted through
+ * that authority's certificate (PEM, not a secret: shown again on a change; emptied, none). The
+ * API's field errors show beside the inputs.
  */
 import { useState, type FormEvent } from 'react';
 import { useMutation } from 'urql';
@@ -42,6 +44,8 @@ interface Draft {
   username: string;
   from: string;
   to: string;
+  /** PEM of the CA trusted for the SMTP server's or the HTTPS receiver's certificate; empty: none. */
+  caCertificate: string;
   rules: RulesDraft;
 }
 
@@ -59,12 +63,14 @@ function draftOf(channel: NotificationChannelFieldsFragment | null): Draft {
     username: channel?.email?.username ?? '',
     from: channel?.email?.from ?? '',
     to: channel?.email?.to.join(', ') ?? '',
+    caCertificate: (channel?.email ? channel.email.caCertificate : channel?.caCertificate) ?? '',
     rules: rulesDraftOf(channel?.rules ?? null),
   };
 }
 
-function inputOf(d: Draft, existing: NotificationChannelFieldsFragment | null): NotificationChannelInput {
+function inputOf(d: Draft): NotificationChannelInput {
   const secret = d.secret.trim() || null;
+  const caCertificate = d.caCertificate.trim() || null;
   const input: NotificationChannelInput = {
     kind: d.kind,
     name: d.name.trim(),
@@ -84,8 +90,10 @@ function inputOf(d: Draft, existing: NotificationChannelFieldsFragment | null): 
         .split(/[,;\s]+/)
         .map((a) => a.trim())
         .filter(Boolean),
-      caCertificate: existing?.email?.caCertificate ?? null,
+      caCertificate,
     };
+  } else {
+    input.caCertificate = caCertificate;
   }
   if (d.kind === 'WEBHOOK') {
     input.url = d.url.trim();
@@ -118,7 +126,7 @@ export function ChannelForm({
 
   async function submit(event: FormEvent) {
     event.preventDefault();
-    const input = inputOf(draft, channel);
+    const input = inputOf(draft);
     const saved = channel
       ? (await update({ id: channel.id, input })).data?.updateNotificationChannel
       : (await create({ input })).data?.createNotificationChannel;
@@ -196,6 +204,12 @@ export function ChannelForm({
           <Field label="To" hint="One or more addresses, separated by commas." error={f['email.to']}>
             <input value={draft.to} onChange={(e) => set({ to: e.target.value })} />
           </Field>
+          <CaCertificateField
+            value={draft.caCertificate}
+            onChange={(caCertificate) => set({ caCertificate })}
+            of="mail server"
+            error={f['email.caCertificate']}
+          />
         </fieldset>
       ) : null}
 
@@ -240,6 +254,15 @@ export function ChannelForm({
         </Field>
       ) : null}
 
+      {draft.kind === 'EMAIL' ? null : (
+        <CaCertificateField
+          value={draft.caCertificate}
+          onChange={(caCertificate) => set({ caCertificate })}
+          of="receiver's HTTPS address"
+          error={f.caCertificate}
+        />
+      )}
+
       {draft.kind === 'HEARTBEAT' ? (
         <p className="muted">A heartbeat hears of every finished run; it has no rules to choose.</p>
       ) : (
@@ -259,5 +282,35 @@ export function ChannelForm({
         </button>
       </div>
     </form>
+  );
+}
+
+/** The certificate of a private certificate authority to trust besides the public ones. */
+function CaCertificateField({
+  value,
+  onChange,
+  of,
+  error,
+}: {
+  value: string;
+  onChange: (value: string) => void;
+  of: string;
+  error?: string | null;
+}) {
+  return (
+    <Field
+      label="CA certificate (optional)"
+      hint={`Only when the ${of} has a certificate from your own certificate authority: that authority's certificate, in PEM (-----BEGIN CERTIFICATE-----…). Not a secret. Leave it empty for the public authorities.`}
+      error={error}
+    >
+      <textarea
+        rows={4}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        spellCheck={false}
+        autoComplete="off"
+        className="pem"
+      />
+    </Field>
   );
 }
