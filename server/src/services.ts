@@ -128,7 +128,12 @@ export function buildServices(given: ServiceInfrastructure): Services {
   // agent per custom CA, one retry policy. Idle keep-alive sockets do not keep the process alive.
   const http =
     given.gitlab?.http ??
-    new GitLabHttp({ ...given.gitlab?.retry, logger: given.logger, observer: given.metrics?.gitlab });
+    new GitLabHttp({
+      ...given.gitlab?.retry,
+      logger: given.logger,
+      observer: given.metrics?.gitlab,
+      proxy: given.config.proxy,
+    });
   const infra: ServiceInfrastructure = { ...given, gitlab: { ...given.gitlab, http } };
   const people = buildAccessAndConnections(infra);
   const alerts = buildAlerts(infra, people);
@@ -496,6 +501,7 @@ function buildRestore(
     workDir: config.dataDir,
     writers: new GitbeakerMetadataWriterFactory({ http: gitlab?.http }),
     mappingsFor: (scope: string) => new DatabaseRestoreMappings(dataSource, scope),
+    http: gitlab?.http,
   };
   const restores = new RestoreService({
     dataSource,

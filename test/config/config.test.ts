@@ -31,6 +31,22 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the outbound proxy to GitLab as curl and git do: the lower-case name first, NO_PROXY as a list', () => {
+    expect(loadConfig({}).proxy).toBeNull();
+    const { proxy } = loadConfig({
+      https_proxy: 'http://proxy.corp:3128',
+      HTTPS_PROXY: 'http://other:8080',
+      HTTP_PROXY: 'http://proxy.corp:3128',
+      NO_PROXY: 'localhost, .internal,*.corp.example  gitlab.lan:8443',
+    });
+    expect(proxy).toEqual({
+      httpsProxy: new URL('http://proxy.corp:3128'),
+      httpProxy: new URL('http://proxy.corp:3128'),
+      noProxy: ['localhost', 'internal', 'corp.example', 'gitlab.lan:8443'],
+    });
+    expect(() => loadConfig({ HTTPS_PROXY: 'proxy.corp:3128' })).toThrow(/HTTPS_PROXY: must be a URL/);
+  });
+
   it('reports every problem together, naming each variable', () => {
     let error: unknown;
     try {

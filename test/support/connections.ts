@@ -25,6 +25,8 @@ export async function connectOrganization(
     tokenExpiresAt?: string | null;
     /** The organization's RepoSyncSchedule (default: the server's interval). */
     repoSyncSchedule?: Record<string, unknown>;
+    /** PEM of the private CA of an https simulator. */
+    caCertificate?: string;
   },
 ): Promise<ConnectedOrganization> {
   const token = aToken(
@@ -45,6 +47,7 @@ export async function connectOrganization(
         namespacePath: options.namespacePath,
         ...(options.includeGroups === undefined ? {} : { includeGroups: options.includeGroups }),
         ...(options.repoSyncSchedule ? { repoSyncSchedule: options.repoSyncSchedule } : {}),
+        ...(options.caCertificate ? { caCertificate: options.caCertificate } : {}),
       },
     },
   );

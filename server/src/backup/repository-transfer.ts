@@ -39,7 +39,7 @@ export class RepositoryTransfer {
    */
   async transfer(a: Attempt, access: Access): Promise<Transferred> {
     const { run, repository, ctx } = a;
-    const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
+    const auth = gitAuthOf(access, this.deps.http); // renewed (OAuth refresh) when GitLab refuses the token
     const out: Transferred = { repositoryGit: null, wikiGit: null, lfs: null, metadata: {}, metadataArtifacts: [] };
     const releaseTransfer = await a.slot.acquire(ctx.signal);
     a.steps.mark('slot');

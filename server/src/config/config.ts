@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { parseNoProxy, type ProxySettings } from '../shared/http-proxy.js';
 
 /** client/dist of this checkout (server/src/config → ../../../client/dist). */
 const DEFAULT_CLIENT_DIR = fileURLToPath(new URL('../../../client/dist', import.meta.url));
@@ -56,6 +57,12 @@ export interface Config {
    * the database is unchanged, for at most `maxAgeSeconds` (0: off). graphql/response-cache.ts.
    */
   responseCache: { maxAgeSeconds: number };
+  /**
+   * The outbound proxy to GitLab (gitlab/http-proxy.ts), from the variables curl and git read:
+   * `https_proxy` / `HTTPS_PROXY`, `http_proxy` / `HTTP_PROXY` (the lower-case name first) and
+   * `no_proxy` / `NO_PROXY`. null when neither proxy is set.
+   */
+  proxy: ProxySettings | null;
 }
 
 const optional = z
@@ -117,6 +124,12 @@ const EnvSchema = z.object({
     z.coerce.number<string | undefined>().int().min(100).max(300_000).default(15_000),
   ),
   LOG_LEVEL: optional.pipe(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  https_proxy: optional.pipe(url(['http:', 'https:']).optional()),
+  HTTPS_PROXY: optional.pipe(url(['http:', 'https:']).optional()),
+  http_proxy: optional.pipe(url(['http:', 'https:']).optional()),
+  HTTP_PROXY: optional.pipe(url(['http:', 'https:']).optional()),
+  no_proxy: optional,
+  NO_PROXY: optional,
   NODE_ENV: optional,
 });
 
@@ -201,6 +214,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
       requestTimeoutMs: e.LABKEEPER_ALERT_TIMEOUT_MS,
     },
     responseCache: { maxAgeSeconds: e.LABKEEPER_API_CACHE_SECONDS },
+    proxy: proxyOf(e),
+  };
+}
+
+function proxyOf(e: z.infer<typeof EnvSchema>): ProxySettings | null {
+  const httpsProxy = e.https_proxy ?? e.HTTPS_PROXY;
+  const httpProxy = e.http_proxy ?? e.HTTP_PROXY;
+  if (!httpsProxy && !httpProxy) return null;
+  return {
+    httpsProxy: httpsProxy ? new URL(httpsProxy) : null,
+    httpProxy: httpProxy ? new URL(httpProxy) : null,
+    noProxy: parseNoProxy(e.no_proxy ?? e.NO_PROXY),
   };
 }
 

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { fromGitCommandFailure, transferCanceled } from '../gitlab/gitlab.errors.js';
 import { withRenewal, type GitAuth } from '../gitlab/gitlab-http.js';
+import { proxyEnv } from '../shared/http-proxy.js';
 import { redactSecrets } from '../gitlab/redact.js';
 import { DomainError } from '../shared/errors.js';
 
@@ -69,6 +70,7 @@ export function authEnv(auth: GitOptions['auth']): Record<string, string> {
     GIT_CONFIG_KEY_0: 'http.extraHeader',
     GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
     ...(auth.caCertificate ? { GIT_SSL_CAINFO: caBundleFile(auth.caCertificate) } : {}),
+    ...proxyEnv(auth.proxy),
   };
 }
 

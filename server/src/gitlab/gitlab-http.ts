@@ -11,6 +11,7 @@
  * The application builds one and hands it to every factory and transfer; tests and tools that
  * build none share `defaultGitLabHttp()`.
  */
+import type { ProxySettings } from '../shared/http-proxy.js';
 import { isDomainError } from '../shared/errors.js';
 import type { GitLabAccess } from './gitlab.port.js';
 import { createRequesterFn, type ObservedAnswer, type RequesterFn } from './gitbeaker.requester.js';
@@ -43,6 +44,8 @@ export interface GitLabHttpOptions extends RetryOptions {
   maxPages?: number;
   /** A transfer (git, LFS object) that moves no byte for this long is given up and retried. Default 5 min. */
   idleTimeoutMs?: number;
+  /** The outbound proxy to GitLab (HTTPS_PROXY, HTTP_PROXY, NO_PROXY); none by default. */
+  proxy?: ProxySettings | null;
 }
 
 export class GitLabHttp {
@@ -50,7 +53,8 @@ export class GitLabHttp {
   readonly requestTimeoutMs: number;
   readonly maxPages: number;
   readonly idleTimeoutMs: number;
-  private readonly pool = new TransportPool();
+  readonly proxy: ProxySettings | null;
+  private readonly pool: TransportPool;
 
   private readonly observer: GitLabHttpObserver | null;
 
@@ -71,6 +75,8 @@ export class GitLabHttp {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.maxPages = options.maxPages ?? 10_000;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 5 * 60_000;
+    this.proxy = options.proxy ?? null;
+    this.pool = new TransportPool(this.proxy);
   }
 
   /** The shared instance when one is given, else a new one with these options. */
@@ -167,14 +173,17 @@ export interface GitAuth {
   renew?: (rejected: string) => Promise<string>;
   /** PEM of the connection's private CA (git command and protocol v2 client). */
   caCertificate?: string | null;
+  /** The outbound proxy to GitLab, for the git command (the protocol v2 client's transport has its own). */
+  proxy?: ProxySettings | null;
 }
 
 /** Git's credentials for an access: `oauth2` + the token (GitLab ignores the login for PATs), renewed with it. */
-export function gitAuthOf(access: GitLabAccess): GitAuth & { caCertificate: string | null } {
+export function gitAuthOf(access: GitLabAccess, http?: GitLabHttp): GitAuth & { caCertificate: string | null } {
   const auth: GitAuth & { caCertificate: string | null } = {
     username: 'oauth2',
     password: access.token,
     caCertificate: access.caCertificate ?? null,
+    proxy: http?.proxy ?? null,
   };
   if (access.renew) {
     const renew = access.renew.bind(access);

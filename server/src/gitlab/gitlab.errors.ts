@@ -149,6 +149,14 @@ export function fromFailedResponse(
       cause,
     });
   }
+  if (status === 407) {
+    // Only a proxy answers 407 (GitLab never does): the outbound proxy wants credentials.
+    return new DomainError(
+      'GITLAB_UNAVAILABLE',
+      `The HTTP proxy to GitLab asks for credentials (407)${where(context)}: give them in its URL (HTTPS_PROXY or HTTP_PROXY, http://user:password@proxy:port)`,
+      { details: base, cause },
+    );
+  }
   if (status === 404) {
     return new DomainError('GITLAB_NOT_FOUND', `GitLab found nothing${where(context)}${suffix}`, {
       details: base,

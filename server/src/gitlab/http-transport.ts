@@ -1,7 +1,10 @@
 /**
  * HTTP exchanges with GitLab over node:http/https: buffered ones for the API requester, the OAuth
  * client and the LFS Batch API, streamed ones (`open`) for git's smart HTTP and LFS object bodies.
- * One keep-alive agent per custom CA serves both (see TransportPool and gitlab-http.ts).
+ * One keep-alive agent per custom CA serves both (see TransportPool and gitlab-http.ts). Through an
+ * outbound proxy (http-proxy.ts) an https URL is reached with CONNECT (https-proxy-agent: the TLS
+ * session, with the custom CA, is with GitLab itself) and an http one by asking the proxy for the
+ * absolute URL (http-proxy-agent); NO_PROXY's hosts go directly.
  *
  * Why not fetch: a self-managed GitLab behind a private certificate authority needs a custom CA.
  * Node 20's global fetch (undici) takes one only through a `dispatcher` (undici's Agent with
@@ -13,6 +16,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { proxyFor, type ProxySettings } from '../shared/http-proxy.js';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 
@@ -71,37 +77,63 @@ const MAX_BODY_BYTES = 64 * 1024 * 1024;
 export interface HttpTransportOptions {
   /** PEM of an extra CA to trust besides the public roots (self-managed instances). */
   caCertificate?: string | null;
+  /** The outbound proxy (none: every URL directly). */
+  proxy?: ProxySettings | null;
 }
 
+/** The agent of one request, and the TLS options its https target is checked with through a tunnel. */
+type Route = (url: URL) => { agent: http.Agent; tls: { ca?: string[] } };
+
 /**
- * Creates a transport. With a CA it owns a keep-alive https.Agent: call `close()` when done.
- * Without one it uses Node's global agents and `close()` does nothing.
+ * Creates a transport. With a CA it owns a keep-alive https.Agent, and through a proxy a tunnelling
+ * agent per proxy: call `close()` when done. Reaching GitLab directly without a CA, it uses Node's
+ * global agents.
  */
 export function createHttpTransport(options: HttpTransportOptions = {}): PooledTransport {
   const ca = options.caCertificate?.trim();
-  const httpsAgent = ca
-    ? new https.Agent({ keepAlive: true, timeout: 5_000, scheduling: 'lifo', ca: [...tls.rootCertificates, ca] })
+  const trusted = ca ? [...tls.rootCertificates, ca] : undefined;
+  const httpsAgent = trusted
+    ? new https.Agent({ keepAlive: true, timeout: 5_000, scheduling: 'lifo', ca: trusted })
     : https.globalAgent;
-  const transport = (exchange: HttpExchange) => send(exchange, httpsAgent);
+  // One tunnelling agent per proxy, made on first use (keep-alive: a tunnel serves several requests).
+  const tunnels = new Map<string, http.Agent>();
+  const through = (proxy: URL, isHttps: boolean) => {
+    const key = `${isHttps ? 'https' : 'http'} ${proxy.href}`;
+    let agent = tunnels.get(key);
+    if (!agent) {
+      agent = isHttps
+        ? new HttpsProxyAgent(proxy, { keepAlive: true, timeout: 5_000, scheduling: 'lifo' })
+        : new HttpProxyAgent(proxy, { keepAlive: true, timeout: 5_000, scheduling: 'lifo' });
+      tunnels.set(key, agent);
+    }
+    return agent;
+  };
+  const route: Route = (url) => {
+    const isHttps = url.protocol === 'https:';
+    const proxy = proxyFor(url, options.proxy);
+    if (!proxy) return { agent: isHttps ? httpsAgent : http.globalAgent, tls: {} };
+    // Through a CONNECT tunnel the TLS session is with GitLab: the request's own options carry the CA.
+    return { agent: through(proxy, isHttps), tls: isHttps && trusted ? { ca: trusted } : {} };
+  };
+  const transport = (exchange: HttpExchange) => send(exchange, route);
   return Object.assign(transport, {
-    open: (exchange: StreamExchange) => open(exchange, httpsAgent),
+    open: (exchange: StreamExchange) => open(exchange, route),
     close: () => {
       if (httpsAgent !== https.globalAgent) httpsAgent.destroy();
+      for (const agent of tunnels.values()) agent.destroy();
+      tunnels.clear();
     },
   });
 }
 
-function open(exchange: StreamExchange, httpsAgent: https.Agent): Promise<http.IncomingMessage> {
+function open(exchange: StreamExchange, route: Route): Promise<http.IncomingMessage> {
   const { url, method, body, signal, idleTimeoutMs } = exchange;
   const isHttps = url.protocol === 'https:';
   const headers = { ...exchange.headers };
   if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = String(Buffer.byteLength(body));
+  const { agent, tls: checked } = route(url);
   return new Promise((resolve, reject) => {
-    const request = (isHttps ? https : http).request(
-      url,
-      { method, headers, signal, agent: isHttps ? httpsAgent : http.globalAgent },
-      resolve,
-    );
+    const request = (isHttps ? https : http).request(url, { method, headers, signal, agent, ...checked }, resolve);
     request.setTimeout(idleTimeoutMs, () =>
       request.destroy(
         Object.assign(new Error(`no data for ${Math.round(idleTimeoutMs / 1000)} s`), { code: 'ETIMEDOUT' }),
@@ -117,11 +149,12 @@ function open(exchange: StreamExchange, httpsAgent: https.Agent): Promise<http.I
   });
 }
 
-function send(exchange: HttpExchange, httpsAgent: https.Agent): Promise<HttpAnswer> {
+function send(exchange: HttpExchange, route: Route): Promise<HttpAnswer> {
   const { url, method, body, timeoutMs } = exchange;
   const isHttps = url.protocol === 'https:';
   const headers: Record<string, string> = { 'accept-encoding': 'gzip, deflate', ...exchange.headers };
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  const { agent, tls: checked } = route(url);
 
   return new Promise<HttpAnswer>((resolve, reject) => {
     let settled = false;
@@ -132,32 +165,28 @@ function send(exchange: HttpExchange, httpsAgent: https.Agent): Promise<HttpAnsw
       if (error) reject(error);
       else resolve(answer!);
     };
-    const request = (isHttps ? https : http).request(
-      url,
-      { method, headers, agent: isHttps ? httpsAgent : http.globalAgent },
-      (response) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        response.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_BODY_BYTES) {
-            request.destroy(new Error(`answer larger than ${MAX_BODY_BYTES} bytes`));
-            return;
-          }
-          chunks.push(chunk);
-        });
-        response.on('error', (error) => finish(error));
-        response.on('end', () => {
-          try {
-            const raw = Buffer.concat(chunks);
-            const text = decode(raw, response.headers['content-encoding']).toString('utf8');
-            finish(null, { status: response.statusCode ?? 0, headers: flatten(response.headers), text });
-          } catch (error) {
-            finish(error as Error);
-          }
-        });
-      },
-    );
+    const request = (isHttps ? https : http).request(url, { method, headers, agent, ...checked }, (response) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_BODY_BYTES) {
+          request.destroy(new Error(`answer larger than ${MAX_BODY_BYTES} bytes`));
+          return;
+        }
+        chunks.push(chunk);
+      });
+      response.on('error', (error) => finish(error));
+      response.on('end', () => {
+        try {
+          const raw = Buffer.concat(chunks);
+          const text = decode(raw, response.headers['content-encoding']).toString('utf8');
+          finish(null, { status: response.statusCode ?? 0, headers: flatten(response.headers), text });
+        } catch (error) {
+          finish(error as Error);
+        }
+      });
+    });
     const timer = setTimeout(() => request.destroy(new HttpTimeoutError(timeoutMs)), timeoutMs);
     request.on('error', (error) => finish(error));
     if (body !== undefined) request.write(body);
@@ -191,11 +220,13 @@ function flatten(headers: http.IncomingHttpHeaders): Record<string, string> {
 export class TransportPool {
   private readonly transports = new Map<string, PooledTransport>();
 
+  constructor(private readonly proxy: ProxySettings | null = null) {}
+
   get(caCertificate: string | null | undefined): PooledTransport {
     const key = caCertificate?.trim() ?? '';
     let transport = this.transports.get(key);
     if (!transport) {
-      transport = createHttpTransport({ caCertificate: key || null });
+      transport = createHttpTransport({ caCertificate: key || null, proxy: this.proxy });
       this.transports.set(key, transport);
     }
     return transport;

@@ -15,7 +15,7 @@ export interface ChainLfsOutcome {
 }
 
 export async function uploadChainLfs(
-  deps: Pick<NewProjectDeps, 'reader' | 'keyFor'>,
+  deps: Pick<NewProjectDeps, 'reader' | 'keyFor' | 'http'>,
   snapshot: SnapshotEntity,
   manifests: Manifest[],
   target: { repoHttpUrl: string; auth: GitAuth },
@@ -30,6 +30,7 @@ export async function uploadChainLfs(
     repoHttpUrl: target.repoHttpUrl,
     auth: target.auth,
     caCertificate: target.auth.caCertificate,
+    http: deps.http,
     objects: [...objects.values()],
     signal,
     open: (oid) => deps.reader.openLfsObject(snapshot, oid, keyId ? { keyId, key } : null),

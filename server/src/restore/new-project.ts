@@ -7,7 +7,7 @@
  * (stored-pack-push.ts). Re-running after a crash reuses the project it
  * created and pushes only what is not there yet.
  */
-import { gitAuthOf } from '../gitlab/gitlab-http.js';
+import { gitAuthOf, type GitLabHttp } from '../gitlab/gitlab-http.js';
 import type { ConnectionService } from '../connections/connection.service.js';
 import { writeScopesOf, type ConnectionEntity } from '../connections/connection.entity.js';
 import { writeAuthorizationRequired } from '../connections/connection.errors.js';
@@ -104,6 +104,8 @@ export interface NewProjectDeps {
   workDir: string;
   writers: GitLabMetadataWriterFactory;
   mappingsFor(scope: string): RestoreMappings;
+  /** The application's GitLab transport (its retry policy, metrics and proxy) for git pushes. */
+  http?: GitLabHttp;
 }
 
 /**
@@ -187,7 +189,7 @@ export async function restoreToNewProject(
   outcome.created = created;
   outcome.webUrl = project?.webUrl ?? null;
   const access = await deps.sessions.access(connection.id, { write: true });
-  const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
+  const auth = gitAuthOf(access, deps.http); // renewed (OAuth refresh) when GitLab refuses the token
   steps.mark('project');
 
   const onStep = (step: string) => steps.mark(step);
@@ -239,6 +241,7 @@ export async function restoreToNewProject(
           head: state.head,
           targetHead: targetHead(which),
           signal: options.signal,
+          http: deps.http,
         }),
       );
       if (done) pushedFromStorage.add(which);
@@ -285,6 +288,7 @@ export async function restoreToNewProject(
           targetHead: targetHead(which),
           dryRun: options.dryRun,
           signal: options.signal,
+          http: deps.http,
         }),
       );
       steps.mark(`${which}Push`);

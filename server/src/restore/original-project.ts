@@ -53,7 +53,7 @@ export async function restoreToOriginal(
   const prefix = target.prefix?.trim() || `restored/${manifest.createdAt.slice(0, 16).replace(/[:T]/g, '-')}`;
   const outcome = emptyOutcome(project.pathWithNamespace, project.webUrl);
   const access = await deps.sessions.access(connection.id, { write: true });
-  const auth = gitAuthOf(access); // renewed (OAuth refresh) when GitLab refuses the token
+  const auth = gitAuthOf(access, deps.http); // renewed (OAuth refresh) when GitLab refuses the token
 
   await replayRepositories(deps, replay, { signal: options.signal }, async (which, dir, materialized) => {
     const remoteUrl = remoteUrlOf(project.httpUrlToRepo, which);
@@ -70,6 +70,7 @@ export async function restoreToOriginal(
       refs: materialized.refs,
       protectedBranches: which === 'git' ? protectedBranches : [],
       dryRun: options.dryRun,
+      http: deps.http,
       signal: options.signal,
     });
     outcome[which] = report;

@@ -1,0 +1,62 @@
+/**
+ * The outbound HTTP proxy for every exchange with GitLab — the API, OAuth, LFS, git's smart HTTP
+ * (gitlab/http-transport.ts) and the git command (git/git.ts `authEnv`) — read as curl and git read it:
+ * `HTTPS_PROXY` for https URLs, `HTTP_PROXY` for http ones (either spelled in lower case too), and
+ * `NO_PROXY`'s hosts reached directly. The proxy itself is spoken to over http or https; an https
+ * GitLab is reached through it with CONNECT, so the proxy never sees the token. Parsed once, with
+ * the rest of the configuration (config.ts).
+ */
+export interface ProxySettings {
+  /** For http:// URLs (HTTP_PROXY). */
+  httpProxy: URL | null;
+  /** For https:// URLs (HTTPS_PROXY). */
+  httpsProxy: URL | null;
+  /**
+   * Hosts reached directly (NO_PROXY, lower case): `*` for every host; a name for itself and its
+   * subdomains (a leading `.` or `*.` means the same); `host:port` for that port only.
+   */
+  noProxy: string[];
+}
+
+/** NO_PROXY's list: comma- or space-separated, lower case, empty entries dropped. */
+export function parseNoProxy(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[,\s]+/)
+    .map((entry) =>
+      entry
+        .trim()
+        .toLowerCase()
+        .replace(/^\*?\./, ''),
+    )
+    .filter(Boolean);
+}
+
+/** The proxy `url` is reached through, or null to reach it directly. */
+export function proxyFor(url: URL, proxy: ProxySettings | null | undefined): URL | null {
+  if (!proxy) return null;
+  const via = url.protocol === 'https:' ? proxy.httpsProxy : url.protocol === 'http:' ? proxy.httpProxy : null;
+  if (!via) return null;
+  const host = url.hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+  const direct = proxy.noProxy.some((entry) => {
+    if (entry === '*') return true;
+    const at = entry.lastIndexOf(':');
+    const [name, onlyPort] =
+      at > 0 && /^\d+$/.test(entry.slice(at + 1)) && !entry.includes(']') && entry.indexOf(':') === at
+        ? [entry.slice(0, at), entry.slice(at + 1)]
+        : [entry.replace(/^\[|\]$/g, ''), null];
+    if (onlyPort !== null && onlyPort !== port) return false;
+    return host === name || host.endsWith(`.${name}`);
+  });
+  return direct ? null : via;
+}
+
+/** The same settings for a git process (git reads these variables itself). */
+export function proxyEnv(proxy: ProxySettings | null | undefined): Record<string, string> {
+  if (!proxy) return {};
+  return {
+    ...(proxy.httpProxy ? { http_proxy: proxy.httpProxy.href } : {}),
+    ...(proxy.httpsProxy ? { https_proxy: proxy.httpsProxy.href } : {}),
+    ...(proxy.noProxy.length > 0 ? { no_proxy: proxy.noProxy.join(',') } : {}),
+  };
+}
