@@ -310,10 +310,12 @@ function buildAlerts(
     clock,
     log,
     config.alerts.requestTimeoutMs,
+    config.proxy,
   );
   const alerts = new AlertService(dataSource, people.credentials, queue, clock, log, {
     publicUrl: config.publicUrl,
     ...config.alerts,
+    proxy: config.proxy,
   });
   /** Never blocks nor fails the caller: a lost call is caught up by the minute's `alerts.evaluate`. */
   const report = (what: string, call: () => Promise<unknown>) =>
@@ -329,7 +331,7 @@ function buildBackup(
 ) {
   const log = componentLogger(logger);
   const { credentials, connections, sessions, workers } = people;
-  const storages = new StorageService(dataSource, credentials, log('storages'));
+  const storages = new StorageService(dataSource, credentials, log('storages'), { proxy: config.proxy });
   const stores = createStorageRoots(config.dataDir, (id) => storages.backend(id));
   const encryption = encryptionKeys(credentials, box);
   const keys = {

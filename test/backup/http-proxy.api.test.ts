@@ -1,18 +1,21 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createTestCertificates, type TestCertificates } from '../gitlab/test-ca.js';
+import { startHttpReceiver } from '../support/alert-receivers.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { connectOrganization } from '../support/connections.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aToken, aUser } from '../support/gitlab-seed.js';
 import { startHttpProxy, type HttpProxy } from '../support/http-proxy.js';
+import { S3RVER_ACCESS_KEY, startS3Server } from '../support/s3-server.js';
 
 /**
  * GitLab reached only through a company's outbound proxy, named as curl and git read it
  * (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), against a real forward proxy: every request of a backup —
  * the API and git's smart HTTP — goes through it (an http GitLab: each request asked of the proxy
  * by its absolute URL; an https GitLab of a private authority: through CONNECT tunnels, the TLS
- * session still with GitLab and its CA checked), and NO_PROXY's hosts are reached directly.
+ * session still with GitLab and its CA checked), and NO_PROXY's hosts are reached directly. An
+ * S3 storage's requests and HTTP alert channels' messages go through it too.
  */
 let proxy: HttpProxy;
 const apps: TestApp[] = [];
@@ -112,6 +115,70 @@ describe('GitLab behind an outbound proxy', () => {
       expect(t.logLines.join('\n')).not.toContain('proxy-pass-1234');
     } finally {
       await guarded.close();
+    }
+  });
+
+  it("sends an S3 storage's requests through the proxy too, by their absolute URLs", async () => {
+    const s3 = await startS3Server('offsite');
+    try {
+      const { sim } = await aGitLab();
+      const t = await anApp(sim, { HTTP_PROXY: proxy.url });
+      const created = await t.gql(
+        `mutation($i: StorageSettingsInput!) { createStorage(input: $i) { storage { id } test { writeMs } } }`,
+        {
+          i: {
+            name: 'offsite',
+            endpoint: s3.endpoint,
+            region: 'us-east-1',
+            bucket: 'offsite',
+            accessKeyId: S3RVER_ACCESS_KEY,
+            secretAccessKey: 'a-secret-access-key-0123456789',
+          },
+        },
+      );
+      expect(created.errors).toBeUndefined();
+      const toS3 = proxy.seen.filter((line) => line.split(' ')[1]?.startsWith(`${s3.endpoint}/offsite/`));
+      // The storage's probe: its object written, read back, listed and deleted, each through the proxy.
+      expect(new Set(toS3.map((line) => line.split(' ')[0]))).toEqual(new Set(['PUT', 'GET', 'HEAD', 'DELETE']));
+    } finally {
+      await s3.close();
+    }
+  });
+
+  it("sends HTTP alert channels' messages through the proxy: a webhook by its absolute URL, an https one of a private CA through a tunnel", async () => {
+    const certificates = createTestCertificates();
+    const plain = await startHttpReceiver();
+    const behindCa = await startHttpReceiver({ tls: { key: certificates.serverKey, cert: certificates.serverCert } });
+    try {
+      const { sim } = await aGitLab();
+      const t = await anApp(sim, { HTTP_PROXY: proxy.url, HTTPS_PROXY: proxy.url });
+      const tested = async (input: Record<string, unknown>) => {
+        const created = await t.gql(
+          `mutation($i: NotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`,
+          {
+            i: {
+              kind: 'WEBHOOK',
+              name: `hook ${String(input.url)}`,
+              signingSecret: 'a signing secret of 16+ chars',
+              ...input,
+            },
+          },
+        );
+        expect(created.errors).toBeUndefined();
+        const id = created.data.createNotificationChannel.id as string;
+        return (await t.gql(`mutation($id: ID!) { testNotificationChannel(id: $id) { isDelivered message } }`, { id }))
+          .data.testNotificationChannel;
+      };
+      expect(await tested({ url: `${plain.url}/hook` })).toMatchObject({ isDelivered: true });
+      expect(proxy.seen).toContain(`POST ${plain.url}/hook`);
+      expect(await tested({ url: `${behindCa.url}/hook`, caCertificate: certificates.caPem })).toMatchObject({
+        isDelivered: true,
+      });
+      expect(proxy.seen).toContain(`CONNECT ${new URL(behindCa.url).host}`);
+      await behindCa.hits.next((h) => h.path === '/hook', 'the webhook through the tunnel');
+    } finally {
+      await plain.close();
+      await behindCa.close();
     }
   });
 

@@ -5,9 +5,13 @@
  * secret): it is stored in the delivery log and shown by the API.
  */
 import { createHmac } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { rootCertificates } from 'node:tls';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import nodemailer from 'nodemailer';
+import { proxyFor, type ProxySettings } from '../shared/http-proxy.js';
 import type { ChannelSettings, EmailSecurity } from './alert.entity.js';
 import type { AlertMessage } from './alert-message.js';
 
@@ -44,6 +48,8 @@ export interface SendTarget {
 
 export interface SendOptions {
   timeoutMs: number;
+  /** The outbound proxy for webhook, Slack and heartbeat URLs (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). */
+  proxy?: ProxySettings | null;
   /** The delivery's id: the idempotency key receivers see (header, e-mail Message-ID). */
   deliveryId: string;
   now: Date;
@@ -100,9 +106,11 @@ function post(url: string, body: string, options: HttpSendOptions, headers: Reco
 async function request(url: string, init: RequestInit, options: HttpSendOptions): Promise<void> {
   let status: number;
   try {
+    const via = proxyFor(new URL(url), options.proxy);
+    const ca = url.toLowerCase().startsWith('https:') ? options.caCertificate : null;
     status =
-      options.caCertificate && url.toLowerCase().startsWith('https:')
-        ? await statusWithCa(url, init, options.timeoutMs, options.caCertificate)
+      ca || via
+        ? await statusThrough(url, init, options.timeoutMs, { ca, via })
         : await statusOf(url, init, options.timeoutMs);
   } catch (error) {
     const code = String((error as { cause?: { code?: unknown } }).cause?.code ?? (error as { code?: unknown }).code);
@@ -121,6 +129,11 @@ async function request(url: string, init: RequestInit, options: HttpSendOptions)
     );
   }
   if (status >= 200 && status < 300) return;
+  if (status === 407)
+    throw new SendError(
+      'the HTTP proxy asks for credentials (407): give them in its URL (HTTPS_PROXY or HTTP_PROXY, http://user:password@proxy:port)',
+      false,
+    );
   if (status >= 300 && status < 400)
     throw new SendError(`the receiver answered HTTP ${status} (a redirect; give its final URL)`, false);
   const retryable = status >= 500 || status === 429 || status === 408;
@@ -135,19 +148,27 @@ async function statusOf(url: string, init: RequestInit, timeoutMs: number): Prom
 }
 
 /**
- * The same through node:https, trusting `caCertificate` besides the public roots: Node 20's fetch
- * takes a CA only through undici's Agent, which Node does not expose (gitlab/http-transport.ts).
+ * The same through node:http(s), trusting `ca` besides the public roots and going through the
+ * proxy `via` (a CONNECT tunnel for https: the TLS session, and the CA's check, stay with the
+ * receiver): Node 20's fetch takes neither but through undici's Agent, which Node does not expose
+ * (gitlab/http-transport.ts).
  */
-function statusWithCa(url: string, init: RequestInit, timeoutMs: number, caCertificate: string): Promise<number> {
+function statusThrough(
+  url: string,
+  init: RequestInit,
+  timeoutMs: number,
+  { ca, via }: { ca: string | null | undefined; via: URL | null },
+): Promise<number> {
+  const isHttps = url.toLowerCase().startsWith('https:');
+  const agent = via ? (isHttps ? new HttpsProxyAgent(via) : new HttpProxyAgent(via)) : false;
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(
+    const req = (isHttps ? httpsRequest : httpRequest)(
       url,
       {
         method: init.method ?? 'GET',
         headers: init.headers as Record<string, string> | undefined,
-        ca: [...rootCertificates, caCertificate],
-        minVersion: 'TLSv1.2',
-        agent: false,
+        ...(isHttps ? { ca: ca ? [...rootCertificates, ca] : undefined, minVersion: 'TLSv1.2' as const } : {}),
+        agent,
       },
       (response) => {
         response.resume();

@@ -8,6 +8,7 @@
  * `alerts.evaluate`. Deliveries are at-least-once: a sender that dies after sending and before
  * recording it sends again after its lease, with the same idempotency key.
  */
+import type { ProxySettings } from '../shared/http-proxy.js';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { CredentialService } from '../credentials/credential.service.js';
 import type { Clock } from '../shared/clock.js';
@@ -41,6 +42,8 @@ export interface AlertOptions {
   retryBaseMs: number;
   maxAttempts: number;
   requestTimeoutMs: number;
+  /** The outbound proxy for HTTP channels (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). */
+  proxy?: ProxySettings | null;
 }
 
 /** How far back the minute's catch-up looks for finished runs, failed drills and anomalies. */
@@ -210,6 +213,7 @@ export class AlertService {
       const secret = channel.secretCredentialId ? await this.credentials.reveal(channel.secretCredentialId) : null;
       await send({ kind: channel.kind, settings: channel.settings, secret }, alertMessage(alert, deliveryId), {
         timeoutMs: this.options.requestTimeoutMs,
+        proxy: this.options.proxy,
         deliveryId,
         now: this.clock.now(),
       });

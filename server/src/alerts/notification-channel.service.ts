@@ -5,6 +5,7 @@
  * Manager, never a column of the channel, never returned. `test` sends a test alert at once,
  * says how it went, in words, and records it in the channel's delivery log (one attempt, SENT or FAILED).
  */
+import type { ProxySettings } from '../shared/http-proxy.js';
 import type { DataSource, Repository } from 'typeorm';
 import type { CredentialService } from '../credentials/credential.service.js';
 import type { Clock } from '../shared/clock.js';
@@ -35,6 +36,8 @@ export class NotificationChannelService {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly requestTimeoutMs: number,
+    /** The outbound proxy for HTTP channels' test messages. */
+    private readonly proxy: ProxySettings | null = null,
   ) {
     this.repo = dataSource.getRepository(NotificationChannelEntity);
   }
@@ -120,6 +123,7 @@ export class NotificationChannelService {
       const secret = channel.secretCredentialId ? await this.credentials.reveal(channel.secretCredentialId) : null;
       await send({ kind: channel.kind, settings: channel.settings, secret }, alertMessage(alert, deliveryId), {
         timeoutMs: this.requestTimeoutMs,
+        proxy: this.proxy,
         deliveryId,
         now,
       });

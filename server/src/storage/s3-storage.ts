@@ -40,6 +40,9 @@
  *   they carry `x-amz-checksum-sha256` (PutObject and every UploadPart; parts are buffers, so the
  *   checksum is a plain header, not a trailer).
  */
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { proxyFor, type ProxySettings } from '../shared/http-proxy.js';
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
@@ -106,6 +109,11 @@ export interface S3StorageOptions {
   pageSize?: number;
   /** TCP connect timeout. Default 10 s. */
   connectionTimeoutMs?: number;
+  /**
+   * The outbound proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY): an https endpoint through a CONNECT
+   * tunnel, an http one by its absolute URLs; an endpoint NO_PROXY names directly.
+   */
+  proxy?: ProxySettings | null;
 }
 
 const MiB = 1024 * 1024;
@@ -149,7 +157,10 @@ export class S3Storage implements StorageBackend {
       retryMode: 'adaptive',
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 10_000 },
+      requestHandler: {
+        connectionTimeout: options.connectionTimeoutMs ?? 10_000,
+        ...proxyAgents(settings, options.proxy),
+      },
     });
   }
 
@@ -472,4 +483,17 @@ interface HttpRequestLike {
   path: string;
   query?: Record<string, string | string[] | null>;
   headers: Record<string, string>;
+}
+
+/** The request handler's agent through the proxy for this storage's endpoint (AWS's own when none is given), if any. */
+function proxyAgents(
+  settings: S3StorageSettings,
+  proxy: ProxySettings | null | undefined,
+): { httpAgent?: HttpProxyAgent<string>; httpsAgent?: HttpsProxyAgent<string> } {
+  const endpoint = new URL(settings.endpoint ?? `https://s3.${settings.region}.amazonaws.com`);
+  const via = proxyFor(endpoint, proxy);
+  if (!via) return {};
+  return endpoint.protocol === 'https:'
+    ? { httpsAgent: new HttpsProxyAgent(via.href, { keepAlive: true }) }
+    : { httpAgent: new HttpProxyAgent(via.href, { keepAlive: true }) };
 }
