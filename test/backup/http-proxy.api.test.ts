@@ -118,6 +118,38 @@ describe('GitLab behind an outbound proxy', () => {
     }
   });
 
+  it("says a proxy's refused tunnel is the proxy's, not GitLab refusing the token", async () => {
+    const strict = await startHttpProxy({ refuseTunnels: 403 });
+    try {
+      const certificates = createTestCertificates();
+      const { sim, alice } = await aGitLab({ tls: certificates });
+      const t = await anApp(sim, { HTTPS_PROXY: strict.url });
+      const refused = await t.gql(
+        `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`,
+        {
+          i: {
+            method: 'PERSONAL_ACCESS_TOKEN',
+            instanceUrl: sim.url,
+            login: 'alice',
+            personalAccessToken: aToken(sim, alice.id).token,
+            namespacePath: 'acme',
+            caCertificate: certificates.caPem,
+          },
+        },
+      );
+      expect(refused.errors?.[0]).toMatchObject({
+        message: expect.stringContaining(
+          `The HTTP proxy refused the tunnel to GitLab (403): it does not allow ${new URL(sim.url).host}`,
+        ),
+        extensions: { code: 'UPSTREAM_UNAVAILABLE' },
+      });
+      expect(strict.seen).toEqual([`CONNECT ${new URL(sim.url).host}`]);
+      expect(sim.requests).toEqual([]);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it("sends an S3 storage's requests through the proxy too, by their absolute URLs", async () => {
     const s3 = await startS3Server('offsite');
     try {

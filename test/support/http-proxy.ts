@@ -7,7 +7,8 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
  * is sent on to its host and the answer streamed back; CONNECT opens a tunnel (what https goes
  * through — the proxy then sees only encrypted bytes). `seen` lists what it was asked, in order:
  * `GET http://…` lines and `CONNECT host:port` lines. With `credentials` it answers 407 to whatever
- * comes without them (Proxy-Authorization: Basic), as a proxy that wants a login does.
+ * comes without them (Proxy-Authorization: Basic), as a proxy that wants a login does; with
+ * `refuseTunnels`, every CONNECT gets that status, as from a proxy whose allow-list lacks the host.
  */
 export interface HttpProxy {
   url: string;
@@ -16,7 +17,11 @@ export interface HttpProxy {
 }
 
 export async function startHttpProxy(
-  options: { credentials?: { user: string; password: string } } = {},
+  options: {
+    credentials?: { user: string; password: string };
+    /** Answers every CONNECT with this status instead of a tunnel (an allow-list's 403). */
+    refuseTunnels?: number;
+  } = {},
 ): Promise<HttpProxy> {
   const seen: string[] = [];
   const sockets = new Set<Socket>();
@@ -50,6 +55,10 @@ export async function startHttpProxy(
   });
   server.on('connect', (incoming, client: Socket, head: Buffer) => {
     seen.push(`CONNECT ${incoming.url}`);
+    if (options.refuseTunnels) {
+      client.end(`HTTP/1.1 ${options.refuseTunnels} Refused\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
     if (refused(incoming.headers)) {
       client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="proxy"\r\n\r\n');
       return;

@@ -84,7 +84,7 @@ export function gitAgent(options: SmartHttpOptions): string {
 export function transportError(error: unknown, target: string, signal?: AbortSignal): Error {
   if (signal?.aborted) return transferCanceled('git transfer');
   const mapped = toGitLabError(error, { operation: `git transfer from ${redactUrl(target)}` });
-  if (mapped.details?.tlsError) return mapped;
+  if (mapped.details?.tlsError || mapped.details?.proxyStatus) return mapped;
   const code = (error as NodeJS.ErrnoException).code ?? '';
   return new GitError(
     'GITLAB_UNAVAILABLE',

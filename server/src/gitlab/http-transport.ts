@@ -18,6 +18,7 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
+import { DomainError } from '../shared/errors.js';
 import { proxyFor, type ProxySettings } from '../shared/http-proxy.js';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
@@ -134,6 +135,7 @@ function open(exchange: StreamExchange, route: Route): Promise<http.IncomingMess
   const { agent, tls: checked } = route(url);
   return new Promise((resolve, reject) => {
     const request = (isHttps ? https : http).request(url, { method, headers, signal, agent, ...checked }, resolve);
+    sayRefusedTunnel(request, url);
     request.setTimeout(idleTimeoutMs, () =>
       request.destroy(
         Object.assign(new Error(`no data for ${Math.round(idleTimeoutMs / 1000)} s`), { code: 'ETIMEDOUT' }),
@@ -187,10 +189,36 @@ function send(exchange: HttpExchange, route: Route): Promise<HttpAnswer> {
         }
       });
     });
+    sayRefusedTunnel(request, url);
     const timer = setTimeout(() => request.destroy(new HttpTimeoutError(timeoutMs)), timeoutMs);
     request.on('error', (error) => finish(error));
     if (body !== undefined) request.write(body);
     request.end();
+  });
+}
+
+/**
+ * A CONNECT the proxy refused ends the request with the proxy's reason, not as GitLab's answer
+ * (https-proxy-agent would replay the proxy's response as if GitLab had sent it: a 403 of a
+ * proxy's allow-list would read as GitLab refusing the token).
+ */
+function sayRefusedTunnel(request: http.ClientRequest, url: URL): void {
+  if (url.protocol !== 'https:') return; // an http URL is asked of the proxy itself: its answer is the response
+  request.once('proxyConnect', (connect: { statusCode?: number }) => {
+    const status = connect.statusCode;
+    if (typeof status !== 'number' || status === 200) return;
+    const why =
+      status === 407
+        ? 'it asks for credentials: give them in its URL (HTTPS_PROXY, http://user:password@proxy:port)'
+        : status === 403
+          ? `it does not allow ${url.host}: have that host allowed, or name it in NO_PROXY if it is reachable directly`
+          : `it could not open a tunnel to ${url.host}`;
+    request.destroy(
+      new DomainError('GITLAB_UNAVAILABLE', `The HTTP proxy refused the tunnel to GitLab (${status}): ${why}`, {
+        retryable: status >= 500,
+        details: { proxyStatus: status },
+      }),
+    );
   });
 }
 
