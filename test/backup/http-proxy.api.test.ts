@@ -118,7 +118,7 @@ describe('GitLab behind an outbound proxy', () => {
     }
   });
 
-  it("says a proxy's refused tunnel is the proxy's, not GitLab refusing the token", async () => {
+  it("says a proxy's refused tunnel is the proxy's, not GitLab refusing the token nor a receiver answering", async () => {
     const strict = await startHttpProxy({ refuseTunnels: 403 });
     try {
       const certificates = createTestCertificates();
@@ -145,6 +145,33 @@ describe('GitLab behind an outbound proxy', () => {
       });
       expect(strict.seen).toEqual([`CONNECT ${new URL(sim.url).host}`]);
       expect(sim.requests).toEqual([]);
+
+      // An alert channel's test message through the same proxy says so too.
+      const receiver = await startHttpReceiver({ tls: { key: certificates.serverKey, cert: certificates.serverCert } });
+      try {
+        const created = await t.gql(
+          `mutation($i: NotificationChannelInput!) { createNotificationChannel(input: $i) { id } }`,
+          {
+            i: {
+              kind: 'WEBHOOK',
+              name: 'outside hook',
+              url: `${receiver.url}/hook`,
+              signingSecret: 'a signing secret of 16+ chars',
+              caCertificate: certificates.caPem,
+            },
+          },
+        );
+        const id = created.data.createNotificationChannel.id as string;
+        const tested = await t.gql(`mutation($id: ID!) { testNotificationChannel(id: $id) { isDelivered message } }`, {
+          id,
+        });
+        expect(tested.data.testNotificationChannel).toEqual({
+          isDelivered: false,
+          message: `the HTTP proxy refused the tunnel to ${new URL(receiver.url).host} (403): have that host allowed, or name it in NO_PROXY`,
+        });
+      } finally {
+        await receiver.close();
+      }
     } finally {
       await strict.close();
     }

@@ -113,6 +113,7 @@ async function request(url: string, init: RequestInit, options: HttpSendOptions)
         ? await statusThrough(url, init, options.timeoutMs, { ca, via })
         : await statusOf(url, init, options.timeoutMs);
   } catch (error) {
+    if (error instanceof SendError) throw error; // the proxy's refusal, said already
     const code = String((error as { cause?: { code?: unknown } }).cause?.code ?? (error as { code?: unknown }).code);
     if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
       throw new SendError("the receiver's TLS certificate does not name the host of the URL", false);
@@ -175,6 +176,21 @@ function statusThrough(
         resolve(response.statusCode ?? 0);
       },
     );
+    if (via && isHttps)
+      // A refused CONNECT would otherwise reach us as the receiver's answer (https-proxy-agent replays it).
+      req.once('proxyConnect', (connect: { statusCode?: number }) => {
+        const status = connect.statusCode;
+        if (typeof status !== 'number' || status === 200) return;
+        const host = new URL(url).host;
+        req.destroy(
+          new SendError(
+            status === 407
+              ? 'the HTTP proxy asks for credentials (407): give them in its URL (HTTPS_PROXY, http://user:password@proxy:port)'
+              : `the HTTP proxy refused the tunnel to ${host} (${status})${status === 403 ? ': have that host allowed, or name it in NO_PROXY' : ''}`,
+            status >= 500,
+          ),
+        );
+      });
     // The whole exchange within timeoutMs, as fetch's AbortSignal.timeout.
     const timer = setTimeout(
       () => req.destroy(Object.assign(new Error('timed out'), { name: 'TimeoutError' })),
