@@ -50,6 +50,19 @@ async function anApp(sim: GitLabSimulator, env: Record<string, string>) {
   return t;
 }
 
+/** connectGitLab with a PAT, its answer as it comes (connectOrganization expects success). */
+const tryToConnect = (t: TestApp, sim: GitLabSimulator, userId: number, extra: Record<string, unknown> = {}) =>
+  t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
+    i: {
+      method: 'PERSONAL_ACCESS_TOKEN',
+      instanceUrl: sim.url,
+      login: 'alice',
+      personalAccessToken: aToken(sim, userId).token,
+      namespacePath: 'acme',
+      ...extra,
+    },
+  });
+
 describe('GitLab behind an outbound proxy', () => {
   it('sends every request of a connection and a backup of an http GitLab through HTTP_PROXY, by its absolute URL', async () => {
     const { sim, alice } = await aGitLab();
@@ -91,16 +104,7 @@ describe('GitLab behind an outbound proxy', () => {
     const guarded = await startHttpProxy({ credentials: { user: 'backup', password: 'proxy-pass-1234' } });
     try {
       const { sim, alice } = await aGitLab();
-      const connect = (t: TestApp) =>
-        t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-          i: {
-            method: 'PERSONAL_ACCESS_TOKEN',
-            instanceUrl: sim.url,
-            login: 'alice',
-            personalAccessToken: aToken(sim, alice.id).token,
-            namespacePath: 'acme',
-          },
-        });
+      const connect = (t: TestApp) => tryToConnect(t, sim, alice.id);
       const refused = await connect(await anApp(sim, { HTTP_PROXY: guarded.url }));
       expect(refused.errors?.[0]).toMatchObject({
         message: expect.stringContaining('The HTTP proxy to GitLab asks for credentials (407)'),
@@ -124,19 +128,7 @@ describe('GitLab behind an outbound proxy', () => {
       const certificates = createTestCertificates();
       const { sim, alice } = await aGitLab({ tls: certificates });
       const t = await anApp(sim, { HTTPS_PROXY: strict.url });
-      const refused = await t.gql(
-        `mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`,
-        {
-          i: {
-            method: 'PERSONAL_ACCESS_TOKEN',
-            instanceUrl: sim.url,
-            login: 'alice',
-            personalAccessToken: aToken(sim, alice.id).token,
-            namespacePath: 'acme',
-            caCertificate: certificates.caPem,
-          },
-        },
-      );
+      const refused = await tryToConnect(t, sim, alice.id, { caCertificate: certificates.caPem });
       expect(refused.errors?.[0]).toMatchObject({
         message: expect.stringContaining(
           `The HTTP proxy refused the tunnel to GitLab (403): it does not allow ${new URL(sim.url).host}`,

@@ -11,7 +11,7 @@ import { rootCertificates } from 'node:tls';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import nodemailer from 'nodemailer';
-import { proxyFor, type ProxySettings } from '../shared/http-proxy.js';
+import { PROXY_LOGIN_HINT, proxyFor, whenTunnelRefused, type ProxySettings } from '../shared/http-proxy.js';
 import type { ChannelSettings, EmailSecurity } from './alert.entity.js';
 import type { AlertMessage } from './alert-message.js';
 
@@ -130,16 +130,15 @@ async function request(url: string, init: RequestInit, options: HttpSendOptions)
     );
   }
   if (status >= 200 && status < 300) return;
-  if (status === 407)
-    throw new SendError(
-      'the HTTP proxy asks for credentials (407): give them in its URL (HTTPS_PROXY or HTTP_PROXY, http://user:password@proxy:port)',
-      false,
-    );
+  if (status === 407) throw proxyWantsLogin();
   if (status >= 300 && status < 400)
     throw new SendError(`the receiver answered HTTP ${status} (a redirect; give its final URL)`, false);
   const retryable = status >= 500 || status === 429 || status === 408;
   throw new SendError(`the receiver answered HTTP ${status}`, retryable);
 }
+
+/** The proxy wants a login, whether it said so to the request or to its tunnel. */
+const proxyWantsLogin = () => new SendError(`the HTTP proxy asks for credentials (407): ${PROXY_LOGIN_HINT}`, false);
 
 /** The response's status through fetch (no redirect followed), its body discarded. */
 async function statusOf(url: string, init: RequestInit, timeoutMs: number): Promise<number> {
@@ -177,20 +176,15 @@ function statusThrough(
       },
     );
     if (via && isHttps)
-      // A refused CONNECT would otherwise reach us as the receiver's answer (https-proxy-agent replays it).
-      req.once('proxyConnect', (connect: { statusCode?: number }) => {
-        const status = connect.statusCode;
-        if (typeof status !== 'number' || status === 200) return;
-        const host = new URL(url).host;
-        req.destroy(
-          new SendError(
-            status === 407
-              ? 'the HTTP proxy asks for credentials (407): give them in its URL (HTTPS_PROXY, http://user:password@proxy:port)'
-              : `the HTTP proxy refused the tunnel to ${host} (${status})${status === 403 ? ': have that host allowed, or name it in NO_PROXY' : ''}`,
-            status >= 500,
-          ),
-        );
-      });
+      // A refused CONNECT is the proxy's answer, not the receiver's.
+      whenTunnelRefused(req, (status) =>
+        status === 407
+          ? proxyWantsLogin()
+          : new SendError(
+              `the HTTP proxy refused the tunnel to ${new URL(url).host} (${status})${status === 403 ? ': have that host allowed, or name it in NO_PROXY' : ''}`,
+              status >= 500,
+            ),
+      );
     // The whole exchange within timeoutMs, as fetch's AbortSignal.timeout.
     const timer = setTimeout(
       () => req.destroy(Object.assign(new Error('timed out'), { name: 'TimeoutError' })),

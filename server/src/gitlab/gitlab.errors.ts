@@ -8,6 +8,7 @@
  * Nothing here may leak a credential: messages name the method and a redacted URL, and GitLab's
  * own text is passed through `redactSecrets` and truncated.
  */
+import { PROXY_LOGIN_HINT } from '../shared/http-proxy.js';
 import { GitbeakerRequestError, GitbeakerRetryError, GitbeakerTimeoutError } from '@gitbeaker/rest';
 import { DomainError, isDomainError, type DomainErrorCode } from '../shared/errors.js';
 import { redactSecrets, redactUrl } from './redact.js';
@@ -153,7 +154,7 @@ export function fromFailedResponse(
     // Only a proxy answers 407 (GitLab never does): the outbound proxy wants credentials.
     return new DomainError(
       'GITLAB_UNAVAILABLE',
-      `The HTTP proxy to GitLab asks for credentials (407)${where(context)}: give them in its URL (HTTPS_PROXY or HTTP_PROXY, http://user:password@proxy:port)`,
+      `The HTTP proxy to GitLab asks for credentials (407)${where(context)}: ${PROXY_LOGIN_HINT}`,
       { details: base, cause },
     );
   }

@@ -19,7 +19,7 @@ import tls from 'node:tls';
 import { HttpProxyAgent } from 'http-proxy-agent';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { DomainError } from '../shared/errors.js';
-import { proxyFor, type ProxySettings } from '../shared/http-proxy.js';
+import { PROXY_LOGIN_HINT, proxyFor, whenTunnelRefused, type ProxySettings } from '../shared/http-proxy.js';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 
@@ -82,8 +82,11 @@ export interface HttpTransportOptions {
   proxy?: ProxySettings | null;
 }
 
-/** The agent of one request, and the TLS options its https target is checked with through a tunnel. */
-type Route = (url: URL) => { agent: http.Agent; tls: { ca?: string[] } };
+/**
+ * The agent of one request, the TLS options its https target is checked with through a tunnel,
+ * and whether it goes through one (a CONNECT the proxy may refuse).
+ */
+type Route = (url: URL) => { agent: http.Agent; tls: { ca?: string[] }; tunnel: boolean };
 
 /**
  * Creates a transport. With a CA it owns a keep-alive https.Agent, and through a proxy a tunnelling
@@ -112,9 +115,9 @@ export function createHttpTransport(options: HttpTransportOptions = {}): PooledT
   const route: Route = (url) => {
     const isHttps = url.protocol === 'https:';
     const proxy = proxyFor(url, options.proxy);
-    if (!proxy) return { agent: isHttps ? httpsAgent : http.globalAgent, tls: {} };
+    if (!proxy) return { agent: isHttps ? httpsAgent : http.globalAgent, tls: {}, tunnel: false };
     // Through a CONNECT tunnel the TLS session is with GitLab: the request's own options carry the CA.
-    return { agent: through(proxy, isHttps), tls: isHttps && trusted ? { ca: trusted } : {} };
+    return { agent: through(proxy, isHttps), tls: isHttps && trusted ? { ca: trusted } : {}, tunnel: isHttps };
   };
   const transport = (exchange: HttpExchange) => send(exchange, route);
   return Object.assign(transport, {
@@ -132,10 +135,10 @@ function open(exchange: StreamExchange, route: Route): Promise<http.IncomingMess
   const isHttps = url.protocol === 'https:';
   const headers = { ...exchange.headers };
   if (typeof body === 'string' || Buffer.isBuffer(body)) headers['content-length'] = String(Buffer.byteLength(body));
-  const { agent, tls: checked } = route(url);
+  const { agent, tls: checked, tunnel } = route(url);
   return new Promise((resolve, reject) => {
     const request = (isHttps ? https : http).request(url, { method, headers, signal, agent, ...checked }, resolve);
-    sayRefusedTunnel(request, url);
+    if (tunnel) whenTunnelRefused(request, (status) => refusedTunnel(status, url));
     request.setTimeout(idleTimeoutMs, () =>
       request.destroy(
         Object.assign(new Error(`no data for ${Math.round(idleTimeoutMs / 1000)} s`), { code: 'ETIMEDOUT' }),
@@ -156,7 +159,7 @@ function send(exchange: HttpExchange, route: Route): Promise<HttpAnswer> {
   const isHttps = url.protocol === 'https:';
   const headers: Record<string, string> = { 'accept-encoding': 'gzip, deflate', ...exchange.headers };
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-  const { agent, tls: checked } = route(url);
+  const { agent, tls: checked, tunnel } = route(url);
 
   return new Promise<HttpAnswer>((resolve, reject) => {
     let settled = false;
@@ -189,7 +192,7 @@ function send(exchange: HttpExchange, route: Route): Promise<HttpAnswer> {
         }
       });
     });
-    sayRefusedTunnel(request, url);
+    if (tunnel) whenTunnelRefused(request, (status) => refusedTunnel(status, url));
     const timer = setTimeout(() => request.destroy(new HttpTimeoutError(timeoutMs)), timeoutMs);
     request.on('error', (error) => finish(error));
     if (body !== undefined) request.write(body);
@@ -197,28 +200,17 @@ function send(exchange: HttpExchange, route: Route): Promise<HttpAnswer> {
   });
 }
 
-/**
- * A CONNECT the proxy refused ends the request with the proxy's reason, not as GitLab's answer
- * (https-proxy-agent would replay the proxy's response as if GitLab had sent it: a 403 of a
- * proxy's allow-list would read as GitLab refusing the token).
- */
-function sayRefusedTunnel(request: http.ClientRequest, url: URL): void {
-  if (url.protocol !== 'https:') return; // an http URL is asked of the proxy itself: its answer is the response
-  request.once('proxyConnect', (connect: { statusCode?: number }) => {
-    const status = connect.statusCode;
-    if (typeof status !== 'number' || status === 200) return;
-    const why =
-      status === 407
-        ? 'it asks for credentials: give them in its URL (HTTPS_PROXY, http://user:password@proxy:port)'
-        : status === 403
-          ? `it does not allow ${url.host}: have that host allowed, or name it in NO_PROXY if it is reachable directly`
-          : `it could not open a tunnel to ${url.host}`;
-    request.destroy(
-      new DomainError('GITLAB_UNAVAILABLE', `The HTTP proxy refused the tunnel to GitLab (${status}): ${why}`, {
-        retryable: status >= 500,
-        details: { proxyStatus: status },
-      }),
-    );
+/** The proxy's reason for refusing the tunnel to GitLab: the proxy's, not GitLab refusing the token. */
+function refusedTunnel(status: number, url: URL): DomainError {
+  const why =
+    status === 407
+      ? `it asks for credentials: ${PROXY_LOGIN_HINT}`
+      : status === 403
+        ? `it does not allow ${url.host}: have that host allowed, or name it in NO_PROXY if it is reachable directly`
+        : `it could not open a tunnel to ${url.host}`;
+  return new DomainError('GITLAB_UNAVAILABLE', `The HTTP proxy refused the tunnel to GitLab (${status}): ${why}`, {
+    retryable: status >= 500,
+    details: { proxyStatus: status },
   });
 }
 

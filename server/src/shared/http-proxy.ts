@@ -6,6 +6,7 @@
  * GitLab is reached through it with CONNECT, so the proxy never sees the token. Parsed once, with
  * the rest of the configuration (config.ts).
  */
+import type { ClientRequest } from 'node:http';
 export interface ProxySettings {
   /** For http:// URLs (HTTP_PROXY). */
   httpProxy: URL | null;
@@ -59,4 +60,19 @@ export function proxyEnv(proxy: ProxySettings | null | undefined): Record<string
     ...(proxy.httpsProxy ? { https_proxy: proxy.httpsProxy.href } : {}),
     ...(proxy.noProxy.length > 0 ? { no_proxy: proxy.noProxy.join(',') } : {}),
   };
+}
+
+/** What to do about a proxy's 407, for every message that reports one. */
+export const PROXY_LOGIN_HINT = 'give them in its URL (HTTPS_PROXY or HTTP_PROXY, http://user:password@proxy:port)';
+
+/**
+ * Ends `request` with `refused(status)` when the proxy refuses its CONNECT tunnel: https-proxy-agent
+ * would replay the proxy's answer to the request as the server's own (an allow-list's 403 would
+ * read as the server refusing access). Call it for requests that go through a tunnel only.
+ */
+export function whenTunnelRefused(request: ClientRequest, refused: (status: number) => Error): void {
+  request.once('proxyConnect', (connect: { statusCode?: number }) => {
+    const status = connect.statusCode;
+    if (typeof status === 'number' && status !== 200) request.destroy(refused(status));
+  });
 }
