@@ -170,6 +170,8 @@ interface PassResult {
    * worker's own process with --worker-process, which `workerS` gives alone; else null) and of PostgreSQL.
    */
   cpu: { labkeeperS: number; workerS: number | null; postgresS: number };
+  /** The worker's own process's peak RSS in bytes during the pass (--worker-process; else null). */
+  workerPeakRss: number | null;
   /**
    * After the run ended, until Labkeeper's processes were quiet again (measure.ts `settle`): not
    * part of the pass's time, but no longer part of the next pass's either.
@@ -406,6 +408,8 @@ async function main() {
       const jobEventsFrom = jobEvents.length;
       const cpuBefore = process.cpuUsage();
       const workerCpuBefore = workerProcess?.cpuSeconds() ?? 0;
+      // The worker's own peak RSS in this pass (VmHWM from a reset; null where the kernel does not let it be reset).
+      const peakWindow = workerProcess?.resetPeak() ?? false;
       const pgBefore = cpuSecondsOf(/^postgres$/);
       const started = performance.now();
       const startedEpoch = Date.now();
@@ -436,6 +440,7 @@ async function main() {
       const wallMs = elapsed(started);
       const cpuUsed = process.cpuUsage(cpuBefore);
       const workerS = workerProcess ? workerProcess.cpuSeconds() - workerCpuBefore : null;
+      const workerPeakRss = peakWindow && workerProcess ? workerProcess.peakRss() : null;
       const cpu = {
         // This process (API, and the worker unless it has its own) plus the worker's own process.
         labkeeperS: (cpuUsed.user + cpuUsed.system) / 1e6 + (workerS ?? 0),
@@ -521,6 +526,7 @@ async function main() {
           tailMs: ends.length ? t(run.finishedAt) - Math.max(...ends) : NaN,
         },
         cpu,
+        workerPeakRss,
         slots: {
           idleWhileQueuedMs: Math.round(idle),
           meanHandoverMs: handovers.length ? handovers.reduce((a, b) => a + b, 0) / handovers.length : null,
@@ -711,9 +717,14 @@ async function main() {
           );
         }
         log(`  full: ${cpuLine(machineCpuSince(fullCpu))}`);
+        const biggestLine = (p: PassResult) => {
+          const b = p.timeline.find((t) => t.repository.endsWith(`/${bySize[0].name}`));
+          const at = (ms: number | null | undefined) => secs(ms ?? NaN);
+          return `started ${at(b?.startedMs)}, bundling ${at(b?.bundlingMs)}, writing ${at(b?.writingMs)}, done ${at(b?.finishedMs)}`;
+        };
         fulls.push(full);
         log(
-          `  raw ${secs(raws[k])} (its biggest repository cloned in ${secs(raw.perRepoMs[bySize[0].name])}), full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]).toFixed(2)}×; its biggest repository done ${secs(full.timeline.find((t) => t.repository.endsWith(`/${bySize[0].name}`))?.finishedMs ?? NaN)} after runNow); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper${full.cpu.workerS === null ? '' : ` (its worker process ${full.cpu.workerS.toFixed(1)} s)`}, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL, after the run ${full.afterRun.labkeeperS.toFixed(1)} s Labkeeper in ${secs(full.afterRun.ms)}; phases ${JSON.stringify(full.phases)}`,
+          `  raw ${secs(raws[k])} (its biggest repository cloned in ${secs(raw.perRepoMs[bySize[0].name])}), full ${secs(full.wallMs)} ${full.status} (${(full.wallMs / raws[k]).toFixed(2)}×; its biggest repository ${biggestLine(full)} after runNow); slots idle while jobs waited ${secs(full.slots.idleWhileQueuedMs)}, mean handover ${full.slots.meanHandoverMs?.toFixed(0)} ms; CPU ${full.cpu.labkeeperS.toFixed(1)} s Labkeeper${full.cpu.workerS === null ? '' : ` (its worker process ${full.cpu.workerS.toFixed(1)} s${full.workerPeakRss === null ? '' : `, peak RSS ${mib(full.workerPeakRss)}`})`}, ${full.cpu.postgresS.toFixed(1)} s PostgreSQL, after the run ${full.afterRun.labkeeperS.toFixed(1)} s Labkeeper in ${secs(full.afterRun.ms)}; phases ${JSON.stringify(full.phases)}`,
         );
         await setOffset(offsetMs + PASS_INTERVAL_MS);
       }
