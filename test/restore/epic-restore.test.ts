@@ -8,6 +8,7 @@ import {
   issueEpicLinker,
   parentsFirst,
   restoreEpics,
+  type EpicPlacements,
 } from '../../server/src/restore/epic-restore.js';
 import { InMemoryRestoreMappings } from '../../server/src/restore/metadata-mappings.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
@@ -47,6 +48,14 @@ describe('restoreEpics against the GitLab simulator', () => {
 
   const restore = (groupId: number, mappings = new InMemoryRestoreMappings(), w = writer) =>
     restoreEpics({ writer: w, groupId, records: replay(records), mappings, dryRun: false, asAuthors: false });
+  const restoreInput = (groupId: number, list = records) => ({
+    writer,
+    groupId,
+    records: replay(list),
+    mappings: new InMemoryRestoreMappings(),
+    dryRun: false,
+    asAuthors: false,
+  });
 
   beforeAll(async () => {
     gitlab = await startGitLabSimulator({ rateLimit: null });
@@ -122,6 +131,40 @@ describe('restoreEpics against the GitLab simulator', () => {
         `the epic hierarchy was flattened: &${childIid}, &${grandchildIid} restored without their parents, because ${HIERARCHY_FLATTENED}`,
       ],
     });
+  });
+
+  it('links a child to its parent placed earlier in the run in another group, and reports a link GitLab refuses by the group hierarchy', async () => {
+    const placedInRun: EpicPlacements = new Map();
+    const upper = newTarget('ultimate');
+    await restoreEpics({ ...restoreInput(upper), placedInRun });
+    const parentSource = records.find((r) => r.title === 'Parent')!;
+    const stray = (iid: number): MetadataRecord => ({
+      id: 900_000 + iid,
+      iid,
+      title: `Stray ${iid}`,
+      state: 'opened',
+      parent_id: parentSource.id,
+    });
+    // a subgroup of the parent's target group: GitLab links it
+    const sub = gitlab.createGroup({ path: 'sub', parentId: upper, ownerId });
+    const linked = await restoreEpics({ ...restoreInput(sub.id, [stray(1)]), placedInRun });
+    expect(linked).toMatchObject({ created: 1, failed: [], notes: [] });
+    const parentTitle = (groupId: number) =>
+      gitlab.state.epics.find((e) => e.id === gitlab.state.epics.find((c) => c.groupId === groupId)!.parentId)?.title;
+    expect(parentTitle(sub.id)).toBe('Parent');
+    // a group outside the parent's tree: GitLab answers 409, which is not "already linked"
+    const outside = newTarget('ultimate');
+    const refused = await restoreEpics({ ...restoreInput(outside, [stray(2)]), placedInRun });
+    expect(refused.created).toBe(1);
+    expect(refused.failed).toEqual([
+      {
+        sourceId: '&2',
+        reason: expect.stringMatching(
+          /^restored, but not linked to its parent: .*409.*An epic must belong to the same group or subgroup as its parent epic/,
+        ),
+      },
+    ]);
+    expect(parentTitle(outside)).toBeUndefined();
   });
 
   it('writes nothing on Free and says why', async () => {

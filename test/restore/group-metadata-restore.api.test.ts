@@ -11,8 +11,9 @@ import { EPICS_NOT_ON_TIER, HIERARCHY_FLATTENED } from '../../server/src/restore
  * relative to the organization, group labels and milestones land in the matching groups (closed
  * milestones closed), without duplicates on a second run; a taken project path is never written
  * into (the documented collision rule picks `<path>-restored`). Epics come back where the target's
- * tier has them — with their hierarchy on Ultimate, flattened (and said so) on Premium — and are
- * reported skipped, with the reason, on Free.
+ * tier has them — with their hierarchy on Ultimate, a subgroup's epic under its parent in the
+ * ancestor group included, flattened (and said so) on Premium — and are reported skipped, with the
+ * reason, on Free.
  */
 let sim: GitLabSimulator;
 let t: TestApp;
@@ -56,7 +57,11 @@ beforeAll(async () => {
     dueDateFixed: '2026-12-31',
   });
   sim.state.epics.find((e) => e.id === migrate.id)!.parentId = roadmap.id;
-  sim.createEpic(platform.id, { title: 'Platform epic', authorId: alice.id });
+  // a subgroup's epic whose parent is in the ancestor group (GitLab allows the parent's group or a descendant)
+  const platformEpic = sim.createEpic(platform.id, { title: 'Platform epic', authorId: alice.id });
+  sim.state.epics.find((e) => e.id === platformEpic.id)!.parentId = roadmap.id;
+  sim.createGroup({ path: 'subgroup-only', ownerId: alice.id });
+  sim.setTier('subgroup-only', 'ultimate');
   const restored = sim.createGroup({ path: 'restored', ownerId: alice.id });
   sim.createGroup({ path: 'platform', parentId: restored.id, ownerId: alice.id });
   const elsewhere = sim.createGroup({ path: 'elsewhere', ownerId: alice.id });
@@ -104,13 +109,16 @@ const groupLabels = async (path: string) =>
   (await gitlab(`/groups/${encodeURIComponent(path)}/labels?include_ancestor_groups=false&per_page=100`))
     .map((l: { name: string; color: string }) => `${l.name} ${l.color}`)
     .sort();
-/** The group's own epics as `title state [labels] ← parent title`. */
+/** The group's own epics as `title state [labels] ← parent group path: parent title` (the parent may be in an ancestor group). */
 const groupEpics = async (path: string) => {
   const epics: { id: number; title: string; state: string; labels: string[]; parent_id: number | null }[] =
     await gitlab(`/groups/${encodeURIComponent(path)}/epics?include_descendant_groups=false&per_page=100`);
-  const titles = new Map(epics.map((e) => [e.id, e.title]));
+  const parentOf = (id: number) => {
+    const parent = sim.state.epics.find((e) => e.id === id)!;
+    return `${sim.state.fullPath(parent.groupId)}: ${parent.title}`;
+  };
   return epics
-    .map((e) => `${e.title} ${e.state} [${e.labels.join(',')}]${e.parent_id ? ` ← ${titles.get(e.parent_id)}` : ''}`)
+    .map((e) => `${e.title} ${e.state} [${e.labels.join(',')}]${e.parent_id ? ` ← ${parentOf(e.parent_id)}` : ''}`)
     .sort();
 };
 const groupMilestones = async (path: string) =>
@@ -174,10 +182,20 @@ describe('restoring group metadata with an organization', () => {
     expect(root.detail.notRestored).toEqual([]);
     // epics: parents first, closed ones closed, labels and the hierarchy kept (the target has Ultimate)
     expect(await groupEpics('restored')).toEqual([
-      'Migrate closed [priority::high] ← Roadmap',
+      'Migrate closed [priority::high] ← restored: Roadmap',
       'Roadmap opened [team]',
     ]);
-    expect(await groupEpics('restored/platform')).toEqual(['Platform epic opened []']);
+    // the subgroup's epic is linked to its parent restored into the ancestor group, as captured
+    expect(await groupEpics('restored/platform')).toEqual(['Platform epic opened [] ← restored: Roadmap']);
+    const platformTypes = run.report.snapshots.find((s: { path: string }) => s.path === 'acme/platform').types;
+    expect(platformTypes.find((t: { type: string }) => t.type === 'epics')).toEqual({
+      type: 'epics',
+      captured: 1,
+      restored: 1,
+      skipped: 0,
+      failed: 0,
+      reasons: [],
+    });
     const restoredEpics: { title: string; iid: number; description: string }[] = await gitlab(
       `/groups/restored/epics?include_descendant_groups=false`,
     );
@@ -203,6 +221,49 @@ describe('restoring group metadata with an organization', () => {
       skipped: 0,
       failed: 0,
       reasons: [],
+    });
+  });
+
+  it('restores a subgroup alone without its parent epic link, and the report names the link it could not make', async () => {
+    const snapshots = (
+      await t.gql(`query($o: ID!) { snapshots(organizationId: $o, first: 50) { nodes { id groupId manifest } } }`, {
+        o: orgId,
+      })
+    ).data.snapshots.nodes.filter(
+      (s: { groupId: string | null; manifest: string }) =>
+        s.groupId && JSON.parse(s.manifest).group?.fullPath === 'acme/platform',
+    );
+    expect(snapshots).toHaveLength(1);
+    const done = nextJob(t, 'restore.run');
+    const r = await t.gql(`mutation($i: RestoreSnapshotInput!) { restoreSnapshot(input: $i) { id } }`, {
+      i: {
+        target: 'NEW_PROJECT',
+        snapshotIds: [snapshots[0].id],
+        targetConnectionId: connectionId,
+        namespacePath: 'subgroup-only',
+      },
+    });
+    expect(r.errors).toBeUndefined();
+    await done;
+    const run = (
+      await t.gql(
+        `query($id: ID!) { restoreRun(id: $id) { status report { snapshots { path targetPath types { type captured restored failed reasons } } } } }`,
+        { id: r.data.restoreSnapshot.id },
+      )
+    ).data.restoreRun;
+    expect(run.report.snapshots).toHaveLength(1);
+    const platform = run.report.snapshots[0];
+    expect(platform.targetPath).toBe('subgroup-only/platform');
+    expect(await groupEpics('subgroup-only/platform')).toEqual(['Platform epic opened []']);
+    const platformEpic = (await gitlab('/groups/acme%2Fplatform/epics?include_descendant_groups=false'))[0];
+    expect(platform.types.find((t: { type: string }) => t.type === 'epics')).toEqual({
+      type: 'epics',
+      captured: 1,
+      restored: 1,
+      failed: 0,
+      reasons: [
+        `&${platformEpic.iid}: its parent epic is in another group, which this restore does not include; the link was not restored`,
+      ],
     });
   });
 

@@ -10,8 +10,12 @@
  * snapshot's order), each without a parent, and a child is then linked to its restored parent
  * through the epic links API. Passing `parent_id` on create was rejected: below Ultimate GitLab
  * creates the epic anyway and answers 400, which would leave an epic the restore cannot account
- * for; a separate link answers a plain 403 instead. A parent that is not among this group's epics
- * (an ancestor group's epic) is not linked: the report names it.
+ * for; a separate link answers a plain 403 instead. A parent in another group — GitLab allows the
+ * parent's group or an ancestor of the child's — is found among the epics the run placed before
+ * (`placedInRun`: group snapshots are restored parents first), and the link is made on the
+ * parent's target group; a parent in a group the restore does not include is not linked, and the
+ * report names it. Of GitLab's 409 answers to a link only "already assigned" means done; the
+ * others (the hierarchy's rules) fail the link with GitLab's reason.
  *
  * Idempotency, as for issues (metadata-restore.ts): each epic is looked up in `mappings` (kind
  * `epic`, source id → `<target id>:<target iid>`) before it is created, then by the marker of its
@@ -62,7 +66,15 @@ export interface RestoreEpicsInput {
   mappings: RestoreMappings;
   dryRun: boolean;
   asAuthors: boolean;
+  /**
+   * The epics this restore run placed so far, in every group, by source epic id; this group's
+   * are added as they are placed. A child finds its parent in an ancestor group here.
+   */
+  placedInRun?: EpicPlacements;
 }
+
+/** Where a source epic went on the target: its group and ids there (null: it failed, or a dry run would create it). */
+export type EpicPlacements = Map<number, { groupId: number; id: number; iid: number } | null>;
 
 /** The reason a target without epics gets, in plain words. */
 export const EPICS_NOT_ON_TIER =
@@ -128,10 +140,12 @@ export async function restoreEpics(input: RestoreEpicsInput): Promise<EpicRestor
     try {
       const { target, outcome } = await placeEpic(record, from);
       placed.set(sourceId, target);
+      input.placedInRun?.set(sourceId, target && { groupId: input.groupId, id: target.id, iid: target.iid });
       report[outcome] += 1;
     } catch (error) {
       if (isDomainError(error, 'GITLAB_UNAUTHORIZED')) throw error;
       placed.set(sourceId, null);
+      input.placedInRun?.set(sourceId, null);
       report.failed.push({ sourceId: from, reason: error instanceof Error ? error.message : String(error) });
       continue;
     }
@@ -243,11 +257,16 @@ export async function restoreEpics(input: RestoreEpicsInput): Promise<EpicRestor
     const parentSourceId = typeof record.parent_id === 'number' ? record.parent_id : null;
     if (parentSourceId === null) return;
     const child = placed.get(sourceId);
-    if (!placed.has(parentSourceId)) {
-      report.notes.push(`${from}: its parent epic is not one of this group's epics; the link was not restored`);
+    // This group's epic, else one an earlier group of the run placed (an ancestor group's).
+    const parent = placed.has(parentSourceId)
+      ? placed.get(parentSourceId) && { groupId: input.groupId, ...placed.get(parentSourceId)! }
+      : input.placedInRun?.get(parentSourceId);
+    if (parent === undefined) {
+      report.notes.push(
+        `${from}: its parent epic is in another group, which this restore does not include; the link was not restored`,
+      );
       return;
     }
-    const parent = placed.get(parentSourceId);
     // A dry run cannot ask GitLab without writing; a failed parent or child is already reported.
     if (input.dryRun || !child || !parent || child.parentId === parent.id) return;
     if (linksRefused) {
@@ -255,11 +274,13 @@ export async function restoreEpics(input: RestoreEpicsInput): Promise<EpicRestor
       return;
     }
     try {
-      await input.writer.linkChildEpic(input.groupId, parent.iid, child.id);
+      await input.writer.linkChildEpic(parent.groupId, parent.iid, child.id);
       child.parentId = parent.id;
     } catch (error) {
       const status = isDomainError(error) ? error.details?.status : undefined;
-      if (status === 409) return; // GitLab has it already
+      const said = isDomainError(error) ? error.details?.gitlabMessage : undefined;
+      // GitLab has it already; its other 409s are the hierarchy's rules (ancestor, depth, group), reported below.
+      if (status === 409 && typeof said === 'string' && /already assigned/i.test(said)) return;
       if (status === 403) {
         linksRefused = true;
         flattened.push(from);

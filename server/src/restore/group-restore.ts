@@ -86,7 +86,7 @@ function groupWriter(writer: GitLabMetadataWriter): GitLabMetadataWriter {
 export async function restoreGroupToNamespace(
   deps: NewProjectDeps,
   snapshot: SnapshotEntity,
-  target: Pick<NewProjectTarget, 'connectionId' | 'namespacePath' | 'capturedGroups'>,
+  target: Pick<NewProjectTarget, 'connectionId' | 'namespacePath' | 'capturedGroups' | 'epicsPlaced'>,
   options: { dryRun: boolean },
 ): Promise<NewProjectOutcome> {
   const connection = await deps.connections.get(target.connectionId);
@@ -167,6 +167,7 @@ export async function restoreGroupToNamespace(
           : new InMemoryRestoreMappings(),
         dryRun: options.dryRun,
         asAuthors: await canWriteAsAuthors(connection, writer),
+        placedInRun: target.epicsPlaced,
       })
     : undefined;
   const problems: string[] = [];

@@ -53,7 +53,7 @@ import {
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
-import { issueEpicLinker, type EpicRestoreReport } from './epic-restore.js';
+import { issueEpicLinker, type EpicPlacements, type EpicRestoreReport } from './epic-restore.js';
 
 export interface NewProjectTarget {
   /** The Connection to create the project through (default: the snapshot's organization's). */
@@ -66,6 +66,8 @@ export interface NewProjectTarget {
   capturedGroups?: ReadonlyMap<string, CapturedGroup>;
   /** Namespaces already found on the target during this run (target-namespace.ts `ensureNamespace`). */
   knownNamespaces?: Map<string, GitLabNamespace>;
+  /** The epics this run placed so far, in every group (epic-restore.ts): a subgroup's child epic finds its parent here. */
+  epicsPlaced?: EpicPlacements;
   /** Secret tokens for captured webhooks, by URL (GitLab never returns them). Never logged. */
   webhookSecretTokens?: ReadonlyMap<string, string>;
 }

@@ -427,6 +427,8 @@ export class RestoreService {
       ...snapshots.filter((s) => !s.groupId),
     ];
     if (run.target === 'NEW_PROJECT') options.knownNamespaces = new Map();
+    // Groups run one after another, parents first: a subgroup's epics find their parents placed.
+    if (run.target === 'NEW_PROJECT') options.epicsPlaced = new Map();
     if (run.target === 'NEW_PROJECT')
       options.capturedGroups = await capturedGroupsOf(
         this.newProject!,

@@ -254,6 +254,11 @@ export function registerGroupMetadataRoutes(ctx: SimContext, router: Router): vo
       return NO_MATCHING_EPIC;
     for (let at: EpicRecord | undefined = parent; at; at = state.epics.find((e) => e.id === at.parentId))
       if (at.id === child.id) return 'This epic cannot be added. It is already an ancestor of the parent epic.';
+    // ee/app/models/ee/epic.rb validates the child's group: the parent's group or one of its
+    // descendants (an epic in an ancestor group cannot be a child).
+    if (!state.ancestors(child.groupId).some((g) => g.id === parent.groupId))
+      // the group itself included
+      return 'This epic cannot be added. An epic must belong to the same group or subgroup as its parent epic.';
     child.parentId = parent.id;
     return null;
   };
