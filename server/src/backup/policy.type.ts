@@ -152,7 +152,8 @@ export class DrillTargetShape {
 
 @ObjectType('DrillPolicy', {
   simpleResolvers: true,
-  description: 'Periodic restore drills of a sample of repositories; the cadence is in the policy time zone.',
+  description:
+    'Periodic restore drills of a sample of repositories and groups; the cadence is in the policy time zone.',
 })
 @InputType('DrillPolicyInput')
 export class DrillPolicyShape {
@@ -162,7 +163,8 @@ export class DrillPolicyShape {
   @Field(() => Int, { nullable: true, description: 'WEEKLY: 0 = Sunday … 6 = Saturday' }) weekday?: number | null;
   @Field(() => Int, { nullable: true, description: 'MONTHLY: 1–31' }) dayOfMonth?: number | null;
   @Field(() => Int, {
-    description: 'Repositories restored per drill (1–100), picked at random among those with a snapshot.',
+    description:
+      'Repositories restored per drill (1–100), picked at random among those with a snapshot; as many groups again among the group snapshots.',
   })
   sampleSize!: number;
   @Field(() => DrillTargetShape) @ValidateNested() target!: DrillTargetShape;

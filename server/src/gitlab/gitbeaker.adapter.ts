@@ -258,6 +258,15 @@ class GitbeakerGitLabClient implements GitLabClient {
     );
   }
 
+  async deleteGroup(groupId: number): Promise<void> {
+    await this.fetchOne(
+      `DELETE /groups/${groupId}`,
+      Groups,
+      (groups) => groups.remove(groupId),
+      () => undefined,
+    );
+  }
+
   listGroupHooks(groupId: number): Promise<GitLabGroupHook[]> {
     return this.list(
       `GET /groups/${groupId}/hooks`,

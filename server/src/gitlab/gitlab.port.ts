@@ -114,6 +114,11 @@ export interface GitLabClient {
    * background; on tiers with delayed deletion the project is only marked for deletion.
    */
   deleteProject(projectId: number): Promise<void>;
+  /**
+   * DELETE /groups/:id — needs Owner (or admin): the group with its subgroups and projects. GitLab
+   * answers 202 and deletes in the background; with delayed deletion it is only marked for deletion.
+   */
+  deleteGroup(groupId: number): Promise<void>;
   /** GET /groups/:id/hooks (doc/api/group_webhooks.md) — needs Owner (`admin_group`); Premium. */
   listGroupHooks(groupId: number): Promise<GitLabGroupHook[]>;
   /** POST /groups/:id/hooks with the events turned on and the secret token (write-only upstream). */

@@ -18,10 +18,23 @@ export interface DrillRepositoryResult {
   durationMs: number;
 }
 
+/** One sampled group of a drill: its metadata snapshot (labels, milestones, members, epics) restored and compared. */
+export interface DrillGroupResult {
+  groupId: string;
+  path: string;
+  snapshotId: string;
+  chainLength: number;
+  status: 'PASSED' | 'FAILED';
+  /** Each a sentence naming the artifact or metadata type that differed. */
+  differences: string[];
+  checked: { metadataRecords: number };
+  durationMs: number;
+}
+
 /**
- * A restore drill: a sample of repositories restored into a scratch target (their latest
- * snapshot each, with its chain) and compared with their manifests. PASSED only when every
- * sampled repository passed.
+ * A restore drill: a sample of repositories, and one of groups, restored into a scratch target
+ * (their latest snapshot each, with its chain) and compared with their manifests. PASSED only when
+ * every sampled repository and group passed.
  */
 @Entity('drill_runs')
 @Index(['organizationId', 'createdAt'])
@@ -35,6 +48,7 @@ export class DrillRunEntity {
   @Column('integer', { name: 'sample_size' }) sampleSize!: number;
   @Column('text') status!: DrillStatus;
   @Column('jsonb', { default: () => `'[]'` }) results!: DrillRepositoryResult[];
+  @Column('jsonb', { name: 'group_results', default: () => `'[]'` }) groupResults!: DrillGroupResult[];
   @Column('text', { name: 'error_message', nullable: true }) errorMessage!: string | null;
   /** SCHEDULED: the calendar slot this drill was started for (one drill per slot, across workers). */
   @Column('timestamptz', { name: 'scheduled_for', nullable: true }) scheduledFor!: Date | null;

@@ -15,8 +15,16 @@
  *   project that could not be deleted is reported in the drill's result, never left silently.
  *   The namespace should be one kept for drills.
  *
- * Each repository ends PASSED or FAILED with its differences; the drill is PASSED only when every
- * repository passed. Damaged data never throws out of a drill: it is what the drill reports.
+ * Groups too: with *include groups* an organization keeps a metadata snapshot per group (labels,
+ * milestones, members, epics), and a drill samples them as it samples repositories (`sampleSize`
+ * of them, at random). LOCAL_BARE checks the stored files as above (artifacts re-hashed, every
+ * metadata line parsed and counted); SCRATCH_NAMESPACE then restores the group with the restore's
+ * own code as `<namespace>/drill-<drill id>-<group>`, where every problem the restore reports and
+ * every captured type it could not write is a difference, and deletes that group (with delayed
+ * deletion GitLab only marks it) and what the restore recorded for it.
+ *
+ * Each repository and group ends PASSED or FAILED with its differences; the drill is PASSED only
+ * when every one passed. Damaged data never throws out of a drill: it is what the drill reports.
  * `runDrill` returns the QUEUED drill at once; the `drill.run` job executes it (at least once: a
  * retried job starts the repositories over).
  */
@@ -35,7 +43,14 @@ import { newId } from '../shared/ids.js';
 import type { JobQueue } from '../shared/job-queue.js';
 import type { Logger } from '../shared/logger.js';
 import { checkSnapshot } from './drill-check.js';
-import { DrillRunEntity, type DrillRepositoryResult, type DrillTrigger } from './drill.entity.js';
+import {
+  DrillRunEntity,
+  type DrillGroupResult,
+  type DrillRepositoryResult,
+  type DrillTrigger,
+} from './drill.entity.js';
+import { fidelityOf } from './fidelity.js';
+import { restoreGroupToNamespace } from './group-restore.js';
 import type { DrillChanged } from './drill.events.js';
 import { drillAlreadyRunning, drillRunNotFound } from './drill.errors.js';
 import { requireWriteScopes, restoreToNewProject, type NewProjectDeps } from './new-project.js';
@@ -212,7 +227,7 @@ export class DrillService {
   private async executeHeld(drillRunId: string): Promise<void> {
     const run = await this.get(drillRunId);
     if (run.status !== 'QUEUED' && run.status !== 'RUNNING') return;
-    await this.update(run, { status: 'RUNNING', startedAt: this.clock.now(), results: [] });
+    await this.update(run, { status: 'RUNNING', startedAt: this.clock.now(), results: [], groupResults: [] });
     const started = Date.now();
     // One scratch folder per drill run: an attempt killed mid-way left its own, which this one
     // (the job's retry) clears first; it is removed again at the end.
@@ -225,26 +240,37 @@ export class DrillService {
         results.push(await this.drillOne(run, snapshot));
         await this.update(run, { results });
       }
+      const groupResults: DrillGroupResult[] = [];
+      for (const snapshot of await this.sampleGroups(run.organizationId, run.sampleSize)) {
+        groupResults.push(await this.drillGroup(run, snapshot));
+        await this.update(run, { groupResults });
+      }
       const failed = results.filter((r) => r.status === 'FAILED');
+      const failedGroups = groupResults.filter((r) => r.status === 'FAILED');
+      const counts = [
+        failed.length ? `${failed.length} of ${results.length} repositories` : '',
+        failedGroups.length ? `${failedGroups.length} of ${groupResults.length} groups` : '',
+      ].filter(Boolean);
       await this.update(run, {
-        status: failed.length === 0 && results.length > 0 ? 'PASSED' : 'FAILED',
+        status: counts.length === 0 && results.length + groupResults.length > 0 ? 'PASSED' : 'FAILED',
         finishedAt: this.clock.now(),
         errorMessage:
-          results.length === 0
-            ? 'no repository snapshot to drill'
-            : failed.length
-              ? `${failed.length} of ${results.length} repositories failed: ${failed.map((f) => `${f.path}: ${f.differences[0]}`).join(' | ')}`.slice(
+          results.length + groupResults.length === 0
+            ? 'no repository or group snapshot to drill'
+            : counts.length
+              ? `${counts.join(' and ')} failed: ${[...failed, ...failedGroups].map((f) => `${f.path}: ${f.differences[0]}`).join(' | ')}`.slice(
                   0,
                   2000,
                 )
               : null,
       });
-      this.logger[failed.length ? 'warn' : 'info'](
+      this.logger[counts.length ? 'warn' : 'info'](
         {
           drillRunId: run.id,
           organizationId: run.organizationId,
           repositories: results.length,
-          failed: failed.length,
+          groups: groupResults.length,
+          failed: failed.length + failedGroups.length,
           durationMs: Date.now() - started,
         },
         'drill finished',
@@ -265,6 +291,23 @@ export class DrillService {
   private async sample(organizationId: string, size: number): Promise<SnapshotEntity[]> {
     const rows: { id: string }[] = await this.dataSource.query(
       `SELECT DISTINCT ON (repository_id) id FROM snapshots WHERE organization_id = $1 AND repository_id IS NOT NULL ORDER BY repository_id, created_at DESC, id DESC`,
+      [organizationId],
+    );
+    const ids = rows.map((r) => r.id);
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = randomInt(i + 1);
+      [ids[i], ids[j]] = [ids[j], ids[i]];
+    }
+    const picked = ids.slice(0, size);
+    if (picked.length === 0) return [];
+    const snapshots = await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(picked) });
+    return picked.map((id) => snapshots.find((s) => s.id === id)!).filter(Boolean);
+  }
+
+  /** The latest snapshot of `size` groups picked at random among those with one. */
+  private async sampleGroups(organizationId: string, size: number): Promise<SnapshotEntity[]> {
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT ON (group_id) id FROM snapshots WHERE organization_id = $1 AND group_id IS NOT NULL ORDER BY group_id, created_at DESC, id DESC`,
       [organizationId],
     );
     const ids = rows.map((r) => r.id);
@@ -315,6 +358,102 @@ export class DrillService {
       checked: outcome.checked,
       durationMs: Date.now() - started,
     };
+  }
+
+  private async drillGroup(run: DrillRunEntity, snapshot: SnapshotEntity): Promise<DrillGroupResult> {
+    const started = Date.now();
+    const path = await this.groupPathOf(snapshot);
+    const scratch = join(this.scratchRoot(run), snapshot.id);
+    await rm(scratch, { recursive: true, force: true });
+    await mkdir(scratch, { recursive: true });
+    let outcome: { differences: string[]; checked: DrillRepositoryResult['checked']; chainLength: number };
+    try {
+      outcome = await checkSnapshot(this.checker, snapshot, scratch);
+      if (run.target === 'SCRATCH_NAMESPACE' && outcome.differences.length === 0)
+        outcome.differences.push(...(await this.toScratchGroup(run, snapshot, path)));
+    } catch (error) {
+      this.logger.warn({ err: error, drillRunId: run.id, snapshotId: snapshot.id }, 'drill of a group failed');
+      outcome = {
+        differences: [error instanceof Error ? error.message : String(error)],
+        checked: { refs: 0, lfsObjects: 0, metadataRecords: 0 },
+        chainLength: 0,
+      };
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+    return {
+      groupId: snapshot.groupId!,
+      path,
+      snapshotId: snapshot.id,
+      chainLength: outcome.chainLength,
+      status: outcome.differences.length === 0 ? 'PASSED' : 'FAILED',
+      differences: outcome.differences,
+      checked: { metadataRecords: outcome.checked.metadataRecords },
+      durationMs: Date.now() - started,
+    };
+  }
+
+  /**
+   * The group's metadata restored as a new group `<namespace>/drill-<id>-<group>`, compared with
+   * what the snapshot captured (each type the restore could not write is a difference, with its
+   * reason), then deleted.
+   */
+  private async toScratchGroup(run: DrillRunEntity, snapshot: SnapshotEntity, path: string): Promise<string[]> {
+    const { connectionId, namespacePath } = run.targetOptions as { connectionId: string; namespacePath: string };
+    const groupPath = `drill-${run.id.slice(0, 8)}-${path.split('/').at(-1)}`.slice(0, 255);
+    const fullPath = `${namespacePath}/${groupPath}`;
+    const differences: string[] = [];
+    try {
+      const outcome = await restoreGroupToNamespace(
+        this.deps,
+        snapshot,
+        { connectionId, namespacePath, groupPath },
+        { dryRun: false },
+      );
+      differences.push(...outcome.problems.map((p) => `scratch group ${fullPath}: ${p}`));
+      // Failures are in the problems above; what the target could not take at all (a tier without epics) is here.
+      for (const type of fidelityOf(await this.deps.reader.manifest(snapshot), outcome, { metadataLeftOut: null }))
+        if (type.skipped > 0)
+          differences.push(
+            `scratch group ${fullPath}: ${type.type}: ${type.skipped} of ${type.captured} not restored${type.reasons.length ? ` (${type.reasons.join('; ')})` : ''}`,
+          );
+    } catch (error) {
+      differences.push(`scratch group ${fullPath}: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      const problem = await this.deleteScratchGroup(connectionId, fullPath);
+      if (problem) differences.push(problem);
+    }
+    return differences;
+  }
+
+  /** Deletes a drill's group; returns why it could not be, or null (also when it was never created). */
+  private async deleteScratchGroup(connectionId: string, fullPath: string): Promise<string | null> {
+    try {
+      const deleted = await this.deps.sessions.withGitLab(
+        connectionId,
+        async (client) => {
+          const group = await client.getNamespace(fullPath).catch(() => null);
+          if (group?.kind !== 'group') return null;
+          await client.deleteGroup(group.id);
+          return group.id;
+        },
+        { write: true },
+      );
+      // what the restore recorded for that group goes with it
+      if (deleted !== null)
+        await this.dataSource.getRepository(RestoreMappingEntity).delete({ scope: `${connectionId}:group:${deleted}` });
+      return null;
+    } catch (error) {
+      return `scratch group ${fullPath} could not be deleted (${error instanceof Error ? error.message : String(error)}); delete it by hand`;
+    }
+  }
+
+  private async groupPathOf(snapshot: SnapshotEntity): Promise<string> {
+    const [row] = await this.dataSource.query<({ full_path: string } | undefined)[]>(
+      'SELECT full_path FROM gitlab_groups WHERE id = $1',
+      [snapshot.groupId],
+    );
+    return row?.full_path ?? snapshot.groupId!;
   }
 
   /** A NEW_PROJECT restore into the scratch namespace, compared and then deleted. */

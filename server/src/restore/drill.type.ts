@@ -2,7 +2,7 @@ import type { DrillChanged } from './drill.events.js';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Connection as ConnectionOf } from '../graphql/pagination.js';
 import { DrillTargetKindEnum } from '../backup/policy.type.js';
-import type { DrillRepositoryResult, DrillRunEntity } from './drill.entity.js';
+import type { DrillGroupResult, DrillRepositoryResult, DrillRunEntity } from './drill.entity.js';
 
 export enum DrillStatusEnum {
   QUEUED = 'QUEUED',
@@ -12,7 +12,7 @@ export enum DrillStatusEnum {
 }
 registerEnumType(DrillStatusEnum, {
   name: 'DrillStatus',
-  description: 'PASSED only when every sampled repository restored and matched its manifest.',
+  description: 'PASSED only when every sampled repository and group restored and matched its manifest.',
 });
 
 export enum DrillResultStatusEnum {
@@ -50,7 +50,29 @@ export class DrillRepositoryResultType {
 
 @ObjectType({
   simpleResolvers: true,
-  description: 'A restore drill: a sample of repositories restored into a scratch target, with what differed.',
+  description:
+    'One sampled group of a drill: its latest metadata snapshot (labels, milestones, members, epics) restored and compared.',
+})
+export class DrillGroupResultType {
+  @Field(() => ID) groupId!: string;
+  @Field() path!: string;
+  @Field(() => ID) snapshotId!: string;
+  @Field(() => Int) chainLength!: number;
+  @Field(() => DrillResultStatusEnum) status!: string;
+  @Field(() => [String], { description: 'What differed, each naming the artifact or metadata type.' })
+  differences!: string[];
+  @Field(() => Int) checkedMetadataRecords!: number;
+  @Field(() => Int) durationMs!: number;
+
+  static from(r: DrillGroupResult): DrillGroupResultType {
+    return Object.assign(new DrillGroupResultType(), { ...r, checkedMetadataRecords: r.checked.metadataRecords });
+  }
+}
+
+@ObjectType({
+  simpleResolvers: true,
+  description:
+    'A restore drill: a sample of repositories and one of groups restored into a scratch target, with what differed.',
 })
 export class DrillRun {
   @Field(() => ID) id!: string;
@@ -62,6 +84,10 @@ export class DrillRun {
   @Field(() => Int) sampleSize!: number;
   @Field(() => DrillStatusEnum) status!: string;
   @Field(() => [DrillRepositoryResultType]) results!: DrillRepositoryResultType[];
+  @Field(() => [DrillGroupResultType], {
+    description: "The sampled groups (the organization's group snapshots, with include groups on).",
+  })
+  groupResults!: DrillGroupResultType[];
   @Field(() => String, { nullable: true }) errorMessage!: string | null;
   @Field(() => Date, { nullable: true, description: 'SCHEDULED: the calendar slot it ran for' })
   scheduledFor!: Date | null;
@@ -74,6 +100,7 @@ export class DrillRun {
       ...e,
       namespacePath: (e.targetOptions?.namespacePath as string | undefined) ?? null,
       results: e.results.map(DrillRepositoryResultType.from),
+      groupResults: (e.groupResults ?? []).map(DrillGroupResultType.from),
     });
   }
 }

@@ -86,14 +86,19 @@ function groupWriter(writer: GitLabMetadataWriter): GitLabMetadataWriter {
 export async function restoreGroupToNamespace(
   deps: NewProjectDeps,
   snapshot: SnapshotEntity,
-  target: Pick<NewProjectTarget, 'connectionId' | 'namespacePath' | 'capturedGroups' | 'epicsPlaced'>,
+  target: Pick<NewProjectTarget, 'connectionId' | 'namespacePath' | 'capturedGroups' | 'epicsPlaced'> & {
+    /** The group's own path under namespacePath, instead of its path relative to the organization (drills). */
+    groupPath?: string;
+  },
   options: { dryRun: boolean },
 ): Promise<NewProjectOutcome> {
   const connection = await deps.connections.get(target.connectionId);
   requireWriteScopes(connection, ['api'], 'write group labels and milestones');
   const manifest = await deps.reader.manifest(snapshot);
   if (!manifest.group) throw new DomainError('VALIDATION_FAILED', `snapshot ${snapshot.id} is not a group's metadata`);
-  const path = targetGroupPath(manifest.group.fullPath, manifest.organization.fullPath, target.namespacePath);
+  const path = target.groupPath
+    ? `${target.namespacePath}/${target.groupPath}`
+    : targetGroupPath(manifest.group.fullPath, manifest.organization.fullPath, target.namespacePath);
   const access = await deps.sessions.access(connection.id, { write: true });
   const writer = deps.writers.create(access);
   const plan = await deps.sessions.withGitLab(

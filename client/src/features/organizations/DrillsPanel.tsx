@@ -1,6 +1,6 @@
 /**
  * Restore drills of one organization: the latest drill (status, when, sample, each sampled
- * repository with what differed), the next scheduled one, and Run drill now. Run drill now shows
+ * repository and group with what differed), the next scheduled one, and Run drill now. Run drill now shows
  * the QUEUED drill the mutation returns; every `drillChanged` of the organization (started, a
  * repository done, ended) reads the drill again; Refresh does it by hand.
  */
@@ -59,7 +59,8 @@ export function DrillsPanel({ organizationId }: { organizationId: string }) {
       </div>
       <ErrorNotice error={starting.error} />
       <p className="muted">
-        A drill restores a sample of repositories from their latest snapshot and checks that everything matches.{' '}
+        A drill restores a sample of repositories, and of groups, from their latest snapshot and checks that everything
+        matches.{' '}
         {result.data ? (
           nextDrillAt ? (
             <span title={formatDateTime(nextDrillAt)}>Next scheduled drill: {formatDateTime(nextDrillAt)}.</span>
@@ -140,6 +141,40 @@ function DrillResult({ drill, busy }: { drill: DrillRunFieldsFragment; busy: boo
                   <td className="muted">
                     {count(r.checkedRefs, 'ref')} · {count(r.checkedLfsObjects, 'LFS object')} ·{' '}
                     {count(r.checkedMetadataRecords, 'metadata record')} · chain of {r.chainLength}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {drill.groupResults.length > 0 ? (
+        <div className="table-wrap">
+          <table>
+            <caption className="visually-hidden">Groups restored by the latest drill</caption>
+            <thead>
+              <tr>
+                <th scope="col">Group</th>
+                <th scope="col">Result</th>
+                <th scope="col">Checked</th>
+              </tr>
+            </thead>
+            <tbody>
+              {drill.groupResults.map((g) => (
+                <tr key={g.groupId}>
+                  <td>{g.path}</td>
+                  <td>
+                    <StatusBadge status={g.status} />
+                    {g.status === 'FAILED' && g.differences.length > 0 ? (
+                      <ul className="drill-differences" aria-label={`Differences in ${g.path}`}>
+                        {g.differences.map((d, i) => (
+                          <li key={i}>{d}</li>
+                        ))}
+                      </ul>
+                    ) : null}
+                  </td>
+                  <td className="muted">
+                    {count(g.checkedMetadataRecords, 'metadata record')} · chain of {g.chainLength}
                   </td>
                 </tr>
               ))}

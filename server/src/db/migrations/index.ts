@@ -24,6 +24,7 @@ import { SnapshotCopyObjectLock1796240500000 } from './1796240500000-SnapshotCop
 import { RestorePresignedDownload1796241000000 } from './1796241000000-RestorePresignedDownload.js';
 import { SnapshotHoldsWikiAndLfs1796241500000 } from './1796241500000-SnapshotHoldsWikiAndLfs.js';
 import { RunAnomalyEvaluation1796242000000 } from './1796242000000-RunAnomalyEvaluation.js';
+import { DrillGroupResults1796242500000 } from './1796242500000-DrillGroupResults.js';
 
 /** Migrations in order; add each new one here (ESM cannot glob). */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -52,4 +53,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   RestorePresignedDownload1796241000000,
   SnapshotHoldsWikiAndLfs1796241500000,
   RunAnomalyEvaluation1796242000000,
+  DrillGroupResults1796242500000,
 ];

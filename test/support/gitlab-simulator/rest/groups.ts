@@ -161,4 +161,21 @@ export function registerGroupRoutes(ctx: SimContext, router: Router): void {
       { status: 201 },
     ),
   );
+
+  // groups.md "Delete a group": Owner only; Groups::DestroyService runs in the background (202
+  // Accepted). Instances with delayed deletion mark the group instead; this one deletes at once,
+  // with its subgroups and projects, as the destroy service does.
+  router.delete(
+    '/groups/:id',
+    endpoint(
+      (req, _res, caller) => {
+        const user = requireUser(caller);
+        const group = findGroup(ctx, caller, String(req.params.id));
+        if (!user.isAdmin && ctx.access.groupAccess(user, group.id) < 50) throw forbidden();
+        state.deleteGroup(group.id);
+        return { message: '202 Accepted' };
+      },
+      { status: 202 },
+    ),
+  );
 }
