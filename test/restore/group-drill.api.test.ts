@@ -5,6 +5,7 @@ import { nextJob, startTestApp, type TestApp } from '../support/app.js';
 import { runBackup } from '../support/backups.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
 import { aToken, aUser } from '../support/gitlab-seed.js';
+import { drillOccurrence } from '../../server/src/alerts/alert-rules.js';
 import { EPICS_NOT_ON_TIER } from '../../server/src/restore/epic-restore.js';
 
 /**
@@ -146,6 +147,11 @@ describe('drills of group snapshots', () => {
       expect(groups['acme/platform'].status).toBe('PASSED');
       expect(run.results.map((r: { status: string }) => r.status)).toEqual(['PASSED']);
       expect(run.errorMessage).toMatch(/^1 of 2 groups failed: acme: /);
+      // the drillFailed alert names the group and what differed
+      const alert = await drillOccurrence(t.app.dataSource, 'https://labkeeper.example', run.id);
+      expect(alert?.details).toMatchObject({ failedRepositories: [], failedGroups: ['acme'] });
+      expect(alert?.message).toContain(`- acme: `);
+      expect(alert?.message).toContain(`${artifact.path}: sha256 mismatch`);
     } finally {
       writeFileSync(file, original);
     }

@@ -123,22 +123,25 @@ export async function drillOccurrence(
       full_path: string;
       error_message: string | null;
       results: { path: string; status: string; differences: string[] }[];
+      group_results: { path: string; status: string; differences: string[] }[];
       finished_at: Date | null;
     }[]
   >(
-    `SELECT d.id, d.status, d.organization_id, o.full_path, d.error_message, d.results, d.finished_at
+    `SELECT d.id, d.status, d.organization_id, o.full_path, d.error_message, d.results, d.group_results, d.finished_at
        FROM drill_runs d JOIN organizations o ON o.id = d.organization_id WHERE d.id = $1`,
     [drillRunId],
   );
   if (!drill || drill.status !== 'FAILED' || !drill.finished_at) return null;
   const failed = drill.results.filter((r) => r.status === 'FAILED');
+  const failedGroups = (drill.group_results ?? []).filter((r) => r.status === 'FAILED');
   const lines = [`A restore drill of organization ${drill.full_path} FAILED at ${when(drill.finished_at)}.`];
   if (drill.error_message) lines.push(`Reason: ${drill.error_message}`);
-  for (const r of failed.slice(0, MAX_LISTED)) lines.push(`- ${r.path}: ${r.differences.slice(0, 3).join('; ')}`);
+  for (const r of [...failed, ...failedGroups].slice(0, MAX_LISTED))
+    lines.push(`- ${r.path}: ${r.differences.slice(0, 3).join('; ')}`);
   lines.push(
     '',
     'What to do: the snapshots named above could not be restored as recorded. Verify them, run a new ' +
-      'FULL backup of those repositories, and run the drill again.',
+      'FULL backup of those repositories and groups, and run the drill again.',
   );
   return {
     key: `drill:${drill.id}`,
@@ -147,7 +150,12 @@ export async function drillOccurrence(
     title: `Restore drill of ${drill.full_path} FAILED`,
     message: lines.join('\n'),
     link: `${publicUrl}/organizations/${drill.organization_id}`,
-    details: { drillRunId: drill.id, organization: drill.full_path, failedRepositories: failed.map((r) => r.path) },
+    details: {
+      drillRunId: drill.id,
+      organization: drill.full_path,
+      failedRepositories: failed.map((r) => r.path),
+      failedGroups: failedGroups.map((r) => r.path),
+    },
     occurredAt: drill.finished_at,
   };
 }
