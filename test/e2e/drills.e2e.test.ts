@@ -13,7 +13,8 @@ import { connectOrganization } from '../support/connections.js';
  * Restore drills in Chromium against the real server and its in-process worker: the Restore drills
  * section of Customize policy (saved, refused beside its input, kept when another section is
  * saved) and the organization page's drill panel (Run drill now, the result arriving live; Refresh).
- * Set up through GraphQL: a PAT connection to `acme` (three projects with commits) and one backup.
+ * Set up through GraphQL: a PAT connection to `acme` (three projects with commits, groups included)
+ * and one backup.
  */
 let sim: GitLabSimulator;
 let t: TestApp;
@@ -29,7 +30,11 @@ beforeAll(async () => {
   const alice = aUser(sim);
   anOrganization(sim, alice.id, { path: 'acme', projectCount: 3, withCommit: true });
   t = await startTestApp({ gitlab: { url: sim.url } });
-  ({ organizationId: orgId } = await connectOrganization(t, sim, { userId: alice.id, namespacePath: 'acme' }));
+  ({ organizationId: orgId } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+    includeGroups: true,
+  }));
   const run = await runBackup(t, orgId);
   expect(run.status).toBe('SUCCEEDED');
   browser = await launchBrowser();
@@ -138,7 +143,7 @@ describe('Restore drills on the organization page', () => {
     await panel.getByText('Passed', { exact: true }).first().waitFor();
     const latest = (
       await t.gql(
-        `query($id: ID!) { organization(id: $id) { latestDrill { status sampleSize results { path status } } } }`,
+        `query($id: ID!) { organization(id: $id) { latestDrill { status sampleSize results { path status } groupResults { path status } } } }`,
         { id: orgId },
       )
     ).data.organization.latestDrill;
@@ -148,6 +153,16 @@ describe('Restore drills on the organization page', () => {
     const rows = panel.getByRole('table', { name: 'Repositories restored by the latest drill' }).getByRole('row');
     for (const r of latest.results as { path: string; status: string }[]) {
       await rows.filter({ hasText: r.path }).getByText('Passed').waitFor();
+    }
+    // the groups' metadata snapshots are drilled too (as many as the sample size), in a table of their own
+    expect(latest.groupResults).toHaveLength(2);
+    const groupRows = panel.getByRole('table', { name: 'Groups restored by the latest drill' }).getByRole('row');
+    for (const g of latest.groupResults as { path: string; status: string }[]) {
+      expect(g.status).toBe('PASSED');
+      await groupRows
+        .filter({ has: page.getByRole('cell', { name: g.path, exact: true }) })
+        .getByText('Passed')
+        .waitFor();
     }
     await expect(panel.getByText(/sample of 2/).isVisible()).resolves.toBe(true);
     await screenshot(page, '25-drills');
