@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from '../../server/src/config/config.js';
+import { proxyFor } from '../../server/src/shared/http-proxy.js';
 
 describe('loadConfig', () => {
   it('needs nothing: embedded PostgreSQL under ./data, port 4000, PostgreSQL job store, no OAuth app', () => {
@@ -42,9 +43,26 @@ describe('loadConfig', () => {
     expect(proxy).toEqual({
       httpsProxy: new URL('http://proxy.corp:3128'),
       httpProxy: new URL('http://proxy.corp:3128'),
+      allProxy: null,
       noProxy: ['localhost', 'internal', 'corp.example', 'gitlab.lan:8443'],
     });
     expect(() => loadConfig({ HTTPS_PROXY: 'proxy.corp:3128' })).toThrow(/HTTPS_PROXY: must be a URL/);
+  });
+
+  it('reads ALL_PROXY as curl does: for SMTP, and for web URLs whose own proxy is not set', () => {
+    const { proxy } = loadConfig({ all_proxy: 'http://mail-proxy:3128', ALL_PROXY: 'http://other:8080' });
+    expect(proxy).toMatchObject({ httpsProxy: null, httpProxy: null, allProxy: new URL('http://mail-proxy:3128') });
+    expect(proxyFor(new URL('smtp://mail.example.com:587'), proxy)?.href).toBe('http://mail-proxy:3128/');
+    expect(proxyFor(new URL('https://gitlab.example.com'), proxy)?.href).toBe('http://mail-proxy:3128/');
+    // a web URL's own proxy wins; SMTP has no other
+    const both = loadConfig({ HTTPS_PROXY: 'http://web-proxy:3128', ALL_PROXY: 'http://mail-proxy:3128' }).proxy;
+    expect(proxyFor(new URL('https://gitlab.example.com'), both)?.href).toBe('http://web-proxy:3128/');
+    expect(proxyFor(new URL('smtps://mail.example.com:465'), both)?.href).toBe('http://mail-proxy:3128/');
+    expect(
+      proxyFor(new URL('smtp://mail.example.com:587'), loadConfig({ HTTPS_PROXY: 'http://web:1' }).proxy),
+    ).toBeNull();
+    // SOCKS is not spoken: said at start, naming the variable
+    expect(() => loadConfig({ ALL_PROXY: 'socks5://proxy.corp:1080' })).toThrow(/ALL_PROXY/);
   });
 
   it('reports every problem together, naming each variable', () => {

@@ -48,7 +48,7 @@ export interface SendTarget {
 
 export interface SendOptions {
   timeoutMs: number;
-  /** The outbound proxy for webhook, Slack and heartbeat URLs (HTTPS_PROXY, HTTP_PROXY, NO_PROXY). */
+  /** The outbound proxy: webhook, Slack and heartbeat URLs (HTTPS_PROXY, HTTP_PROXY), SMTP (ALL_PROXY); NO_PROXY. */
   proxy?: ProxySettings | null;
   /** The delivery's id: the idempotency key receivers see (header, e-mail Message-ID). */
   deliveryId: string;
@@ -222,9 +222,17 @@ function transportOptions(security: EmailSecurity, caCertificate: string | null 
 async function sendEmail(target: SendTarget, message: AlertMessage, options: SendOptions): Promise<void> {
   const email = target.settings.email;
   if (!email) throw new SendError('the channel has no SMTP settings', false);
+  // SMTP goes through ALL_PROXY, as curl sends it (HTTPS_PROXY and HTTP_PROXY name web URLs' proxies):
+  // a CONNECT tunnel to the server, so TLS and the login stay between Labkeeper and the server.
+  const host = email.host.includes(':') && !email.host.startsWith('[') ? `[${email.host}]` : email.host;
+  const via = proxyFor(
+    new URL(`${email.security === 'TLS' ? 'smtps' : 'smtp'}://${host}:${email.port}`),
+    options.proxy,
+  );
   const transport = nodemailer.createTransport({
     host: email.host,
     port: email.port,
+    ...(via ? { proxy: via.href } : {}),
     ...transportOptions(email.security, email.caCertificate),
     ...(email.username ? { auth: { user: email.username, pass: target.secret ?? '' } } : {}),
     connectionTimeout: options.timeoutMs,
@@ -241,7 +249,7 @@ async function sendEmail(target: SendTarget, message: AlertMessage, options: Sen
       headers: { [DELIVERY_HEADER]: options.deliveryId },
     });
   } catch (error) {
-    throw smtpError(error as Error & { code?: string; originalCode?: string; responseCode?: number });
+    throw smtpError(error as Error & { code?: string; originalCode?: string; responseCode?: number }, email);
   } finally {
     transport.close();
   }
@@ -251,7 +259,21 @@ async function sendEmail(target: SendTarget, message: AlertMessage, options: Sen
 const UNTRUSTED = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
 
 /** nodemailer's error, in an operator's words (its own text may carry addresses and server banners). */
-function smtpError(error: Error & { code?: string; originalCode?: string; responseCode?: number }): SendError {
+function smtpError(
+  error: Error & { code?: string; originalCode?: string; responseCode?: number },
+  server: { host: string; port: number },
+): SendError {
+  if (error.code === 'EPROXY') {
+    // nodemailer's CONNECT client: "Invalid response from proxy: 403", or the tunnel never came up.
+    const status = Number(/: (\d{3})$/.exec(error.message)?.[1] ?? 0);
+    if (status === 407) return proxyWantsLogin();
+    return new SendError(
+      status
+        ? `the HTTP proxy (ALL_PROXY) refused the tunnel to ${server.host}:${server.port} (${status})${status === 403 ? ': have that host and port allowed, or name the host in NO_PROXY' : ''}`
+        : 'the HTTP proxy (ALL_PROXY) did not open a tunnel to the SMTP server',
+      status === 0 || status >= 500,
+    );
+  }
   const tlsCode = error.originalCode ?? '';
   if (tlsCode === 'ERR_TLS_CERT_ALTNAME_INVALID' || /altnames/i.test(error.message))
     return new SendError("the SMTP server's TLS certificate does not name the host the channel connects to", false);

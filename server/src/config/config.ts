@@ -58,9 +58,9 @@ export interface Config {
    */
   responseCache: { maxAgeSeconds: number };
   /**
-   * The outbound proxy to GitLab (gitlab/http-proxy.ts), from the variables curl and git read:
-   * `https_proxy` / `HTTPS_PROXY`, `http_proxy` / `HTTP_PROXY` (the lower-case name first) and
-   * `no_proxy` / `NO_PROXY`. null when neither proxy is set.
+   * The outbound proxy (shared/http-proxy.ts), from the variables curl and git read:
+   * `https_proxy` / `HTTPS_PROXY`, `http_proxy` / `HTTP_PROXY`, `all_proxy` / `ALL_PROXY` (the
+   * lower-case name first) and `no_proxy` / `NO_PROXY`. null when no proxy is set.
    */
   proxy: ProxySettings | null;
 }
@@ -128,6 +128,8 @@ const EnvSchema = z.object({
   HTTPS_PROXY: optional.pipe(url(['http:', 'https:']).optional()),
   http_proxy: optional.pipe(url(['http:', 'https:']).optional()),
   HTTP_PROXY: optional.pipe(url(['http:', 'https:']).optional()),
+  all_proxy: optional.pipe(url(['http:', 'https:']).optional()),
+  ALL_PROXY: optional.pipe(url(['http:', 'https:']).optional()),
   no_proxy: optional,
   NO_PROXY: optional,
   NODE_ENV: optional,
@@ -221,10 +223,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, hostname = 'loc
 function proxyOf(e: z.infer<typeof EnvSchema>): ProxySettings | null {
   const httpsProxy = e.https_proxy ?? e.HTTPS_PROXY;
   const httpProxy = e.http_proxy ?? e.HTTP_PROXY;
-  if (!httpsProxy && !httpProxy) return null;
+  const allProxy = e.all_proxy ?? e.ALL_PROXY;
+  if (!httpsProxy && !httpProxy && !allProxy) return null;
   return {
     httpsProxy: httpsProxy ? new URL(httpsProxy) : null,
     httpProxy: httpProxy ? new URL(httpProxy) : null,
+    allProxy: allProxy ? new URL(allProxy) : null,
     noProxy: parseNoProxy(e.no_proxy ?? e.NO_PROXY),
   };
 }
