@@ -33,7 +33,13 @@ beforeAll(async () => {
     description: 'Core services',
     visibility: 'private',
   });
-  sim.createProject({ namespaceId: acme.id, path: 'api' });
+  const api = sim.createProject({ namespaceId: acme.id, path: 'api' });
+  // acme/api's issues #2 and #3 (the first was deleted): restored, they get other iids
+  for (const title of ['Deleted', 'Login fails', 'Slow search']) sim.createIssue(api.id, { title });
+  sim.state.issues.splice(
+    sim.state.issues.findIndex((i) => i.projectId === api.id && i.iid === 1),
+    1,
+  );
   sim.createProject({ namespaceId: platform.id, path: 'svc' });
   sim.createProject({ namespaceId: core.id, path: 'engine' });
   sim.createGroupLabel(acme.id, { name: 'priority::high', color: '#ff0000' });
@@ -48,6 +54,8 @@ beforeAll(async () => {
     authorId: alice.id,
     state: 'closed',
     labels: ['priority::high'],
+    // project references: relative to the group, by full path, to a project not in the organization, in code
+    description: 'Tracks api#3 and acme/api#2, not other#1 nor `api#3`',
   });
   const roadmap = sim.createEpic(acme.id, {
     title: 'Roadmap',
@@ -208,6 +216,8 @@ describe('restoring group metadata with an organization', () => {
       /^\*Originally by @alice on \d{4}-\d{2}-\d{2} \(restored by Labkeeper from &\d+\)\*\n\nThe plan, starting with &(\d+)$/,
     );
     expect(roadmap.description.endsWith(`&${migrate.iid}`)).toBe(true);
+    // Migrate's project references name the issues as restored (api#3 became #2, #2 became #1)
+    expect(migrate.description.split('\n\n')[1]).toBe('Tracks api#2 and restored/api#1, not other#1 nor `api#3`');
     expect(root.detail.metadata.find((m: { type: string }) => m.type === 'epics')).toEqual({
       type: 'epics',
       created: 2,
@@ -268,7 +278,12 @@ describe('restoring group metadata with an organization', () => {
   });
 
   it('creates no duplicates when the same restore runs again', async () => {
+    const epicWrites = () =>
+      sim.requestsTo(/^\/api\/v4\/groups\/\d+\/epics\/\d+$/).filter((r) => r.method === 'PUT').length;
+    const writesBefore = epicWrites();
     const run = await restoreOrganization('restored');
+    // the project references were rewritten by the first run already: no description is written again
+    expect(epicWrites()).toBe(writesBefore);
     expect(run.status).toBe('SUCCEEDED');
     expect(await groupLabels('restored')).toHaveLength(2);
     expect(await groupLabels('restored/platform')).toHaveLength(1);
@@ -293,6 +308,13 @@ describe('restoring group metadata with an organization', () => {
     expect(run).toMatchObject({ status: 'SUCCEEDED', errorMessage: null });
     const api = run.report.snapshots.find((s: { path: string }) => s.path === 'acme/api');
     expect(api.targetPath).toBe('elsewhere/api-restored');
+    // a reference to a project whose path changed names its new path (relative while it is in the epic's group)
+    const migrate = (await gitlab('/groups/elsewhere/epics?include_descendant_groups=false')).find(
+      (e: { title: string }) => e.title === 'Migrate',
+    );
+    expect(migrate.description.split('\n\n')[1]).toBe(
+      'Tracks api-restored#2 and elsewhere/api-restored#1, not other#1 nor `api#3`',
+    );
     expect(await groupLabels('elsewhere')).toEqual(['priority::high #ff0000', 'team #00ff00']);
     expect(await groupLabels('elsewhere/platform')).toEqual(['team::platform #0000ff']);
     expect(

@@ -1,8 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  hasQualifiedReferences,
   originHeader,
   originMarker,
+  rewriteQualifiedReferences,
   rewriteReferences,
+  type QualifiedResolver,
   type ReferenceResolver,
 } from '../../server/src/restore/metadata-references.js';
 
@@ -46,5 +49,29 @@ describe('rewriting GitLab references for a restored project', () => {
     expect(originMarker('#12').test(header)).toBe(true);
     expect(originMarker('#1').test(header)).toBe(false);
     expect(originHeader({}, null)).toBe('*Originally by an unknown user (restored by Labkeeper)*');
+  });
+});
+
+describe('rewriting project-qualified references once the projects are restored', () => {
+  const table: Record<string, string> = {
+    'app#12': 'app#7',
+    'acme/app!4': 'restored/app!2',
+    'acme/app#1': 'restored/app#9',
+  };
+  const resolve: QualifiedResolver = async (path, sigil, number) => table[`${path}${sigil}${number}`] ?? null;
+
+  it('rewrites relative and full-path references the resolver knows, and only those', async () => {
+    expect(await rewriteQualifiedReferences('See app#12 (acme/app!4), acme/app#1; not other#3 nor #5.', resolve)).toBe(
+      'See app#7 (restored/app!2), restored/app#9; not other#3 nor #5.',
+    );
+  });
+
+  it('leaves references in code and in URLs alone', async () => {
+    const text =
+      'In `app#12`, ```\nacme/app!4\n``` and https://gitlab.example.com/acme/app#12 or gitlab.example.com/app#12';
+    expect(await rewriteQualifiedReferences(text, resolve)).toBe(text);
+    expect(hasQualifiedReferences('In `app#12` and https://gitlab.example.com/acme/app#12')).toBe(false);
+    expect(hasQualifiedReferences('Tracks app#12')).toBe(true);
+    expect(hasQualifiedReferences('Only #12 and &3 here')).toBe(false);
   });
 });

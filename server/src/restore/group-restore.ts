@@ -86,7 +86,7 @@ function groupWriter(writer: GitLabMetadataWriter): GitLabMetadataWriter {
 export async function restoreGroupToNamespace(
   deps: NewProjectDeps,
   snapshot: SnapshotEntity,
-  target: Pick<NewProjectTarget, 'connectionId' | 'namespacePath' | 'capturedGroups' | 'epicsPlaced'> & {
+  target: Pick<NewProjectTarget, 'connectionId' | 'namespacePath' | 'capturedGroups' | 'epicsPlaced' | 'epicTexts'> & {
     /** The group's own path under namespacePath, instead of its path relative to the organization (drills). */
     groupPath?: string;
   },
@@ -173,6 +173,11 @@ export async function restoreGroupToNamespace(
         dryRun: options.dryRun,
         asAuthors: await canWriteAsAuthors(connection, writer),
         placedInRun: target.epicsPlaced,
+        projectReferences: target.epicTexts && {
+          sourceGroupPath: manifest.group.fullPath,
+          targetGroupPath: path,
+          texts: target.epicTexts,
+        },
       })
     : undefined;
   const problems: string[] = [];

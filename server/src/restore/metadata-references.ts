@@ -9,6 +9,9 @@
  * (`%"v1.0"`, `~bug`) need nothing: titles and names are restored unchanged. References to another
  * project (`group/project#12`), inside code (fenced blocks, inline code) or in URLs are left alone,
  * and so is a reference whose record was not restored (it is kept as written).
+ * `rewriteQualifiedReferences` rewrites the project-qualified ones (`app#12`, `acme/app!4`) when
+ * its resolver knows the project and record: epics' descriptions, once the run's projects are
+ * restored (epic-restore.ts).
  */
 import type { MetadataRecord } from '../gitlab/metadata.port.js';
 
@@ -38,6 +41,42 @@ export async function rewriteReferences(text: string, resolve: ReferenceResolver
       const start = match.index + before.length;
       const replacement = await resolve(sigil as ReferenceSigil, Number(digits));
       result += part.slice(last, start) + (replacement ?? `${sigil}${digits}`);
+      last = match.index + whole.length;
+    }
+    out.push(result + part.slice(last));
+  }
+  return out.join('');
+}
+
+// A project-qualified reference (`app#12`, `acme/app!4`): a path of one or more segments right
+// before the sigil, not itself preceded by a word character, a slash, a dot or a scheme's colon.
+const QUALIFIED = /(^|[^\w/.:@~-])((?:[\w.-]+\/)*[\w.-]+)([#!])(\d+)\b/g;
+
+/** Resolves `path` + sigil + number to its new text, or null to leave it unchanged. */
+export type QualifiedResolver = (path: string, sigil: '#' | '!', number: number) => Promise<string | null>;
+
+/** Whether `text` holds a project-qualified reference outside code. */
+export function hasQualifiedReferences(text: string): boolean {
+  return text.split(CODE).some((part, i) => i % 2 === 0 && new RegExp(QUALIFIED.source).test(part));
+}
+
+/** Rewrites project-qualified references (`app#12`, `acme/app!4`) outside code, as `resolve` says. */
+export async function rewriteQualifiedReferences(text: string, resolve: QualifiedResolver): Promise<string> {
+  const parts = text.split(CODE);
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i += 1) {
+    const part = parts[i];
+    if (i % 2 === 1) {
+      out.push(part);
+      continue;
+    }
+    let result = '';
+    let last = 0;
+    for (const match of part.matchAll(QUALIFIED)) {
+      const [whole, before, path, sigil, digits] = match;
+      const start = match.index + before.length;
+      const replacement = await resolve(path, sigil as '#' | '!', Number(digits));
+      result += part.slice(last, start) + (replacement ?? `${path}${sigil}${digits}`);
       last = match.index + whole.length;
     }
     out.push(result + part.slice(last));

@@ -53,7 +53,7 @@ import {
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
-import { issueEpicLinker, type EpicPlacements, type EpicRestoreReport } from './epic-restore.js';
+import { issueEpicLinker, type EpicPlacements, type EpicRestoreReport, type EpicText } from './epic-restore.js';
 
 export interface NewProjectTarget {
   /** The Connection to create the project through (default: the snapshot's organization's). */
@@ -68,6 +68,10 @@ export interface NewProjectTarget {
   knownNamespaces?: Map<string, GitLabNamespace>;
   /** The epics this run placed so far, in every group (epic-restore.ts): a subgroup's child epic finds its parent here. */
   epicsPlaced?: EpicPlacements;
+  /** Epic descriptions that name projects (`app#12`), rewritten once the run's projects are restored (epic-restore.ts). */
+  epicTexts?: EpicText[];
+  /** The projects this run restored, by source path: where each went (for the epics' project references). */
+  projectsPlaced?: Map<string, { id: number; path: string }>;
   /** Secret tokens for captured webhooks, by URL (GitLab never returns them). Never logged. */
   webhookSecretTokens?: ReadonlyMap<string, string>;
 }
@@ -190,6 +194,8 @@ export async function restoreToNewProject(
   );
   outcome.created = created;
   outcome.webUrl = project?.webUrl ?? null;
+  if (project)
+    target.projectsPlaced?.set(manifest.repository.pathWithNamespace, { id: project.id, path: outcome.projectPath });
   const access = await deps.sessions.access(connection.id, { write: true });
   const auth = gitAuthOf(access, deps.http); // renewed (OAuth refresh) when GitLab refuses the token
   steps.mark('project');

@@ -32,6 +32,7 @@ import {
 } from './new-project.js';
 import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
 import { capturedGroupsOf, restoreGroupToNamespace } from './group-restore.js';
+import { rewriteEpicProjectReferences } from './epic-restore.js';
 import { fidelityOf, isComplete, type TypeOutcome } from './fidelity.js';
 import { notRestoredReason } from './coverage.js';
 import { writeScopesOf } from '../connections/connection.entity.js';
@@ -409,6 +410,38 @@ export class RestoreService {
     }
   }
 
+  /**
+   * After the projects: the project references in restored epics' descriptions (`app#12`) point to
+   * where those projects and records went. What could not be written is a problem of the group's.
+   */
+  private async rewriteEpicProjectReferences(
+    run: RestoreRunEntity,
+    options: NewProjectTarget,
+    reports: RestoreReport['snapshots'],
+  ): Promise<void> {
+    const texts = options.epicTexts ?? [];
+    if (run.isDryRun || texts.length === 0 || !options.projectsPlaced) return;
+    const problem = (path: string, message: string) => reports.find((r) => r?.path === path)?.problems.push(message);
+    try {
+      const deps = this.newProject!;
+      const failures = await rewriteEpicProjectReferences({
+        writer: deps.writers.create(await deps.sessions.access(options.connectionId, { write: true })),
+        texts,
+        projects: options.projectsPlaced,
+        mappingsOf: (projectId) => deps.mappingsFor(`${options.connectionId}:${projectId}`),
+      });
+      for (const { text, reason } of failures)
+        problem(
+          text.sourceGroupPath,
+          `epics ${text.from}: restored, but its project references were not rewritten: ${reason}`,
+        );
+    } catch (error) {
+      this.logger.warn({ err: error, restoreRunId: run.id }, 'project references of epics not rewritten');
+      for (const path of new Set(texts.map((t) => t.sourceGroupPath)))
+        problem(path, `epics: restored, but their project references were not rewritten: ${reasonOf(error)}`);
+    }
+  }
+
   private async toGitLab(run: RestoreRunEntity, snapshots: SnapshotEntity[], report: RestoreReport): Promise<void> {
     const tokens = this.webhookTokensOf(run);
     const options = {
@@ -429,6 +462,8 @@ export class RestoreService {
     if (run.target === 'NEW_PROJECT') options.knownNamespaces = new Map();
     // Groups run one after another, parents first: a subgroup's epics find their parents placed.
     if (run.target === 'NEW_PROJECT') options.epicsPlaced = new Map();
+    // Epic descriptions that name projects wait for the projects (rewriteEpicProjectReferences).
+    if (run.target === 'NEW_PROJECT') Object.assign(options, { epicTexts: [], projectsPlaced: new Map() });
     if (run.target === 'NEW_PROJECT')
       options.capturedGroups = await capturedGroupsOf(
         this.newProject!,
@@ -524,6 +559,7 @@ export class RestoreService {
       this.concurrency,
       (snapshot, k) => restoreOne(snapshot, groups.length + k),
     );
+    await this.rewriteEpicProjectReferences(run, options, reports);
     report.snapshots.push(...reports);
     // A restore that left out or failed anything it captured never ends SUCCEEDED (fidelity.ts);
     // ORIGINAL promises refs, the wiki and LFS, so only those count there.
