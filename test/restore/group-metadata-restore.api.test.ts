@@ -40,7 +40,9 @@ beforeAll(async () => {
     sim.state.issues.findIndex((i) => i.projectId === api.id && i.iid === 1),
     1,
   );
-  sim.createProject({ namespaceId: platform.id, path: 'svc' });
+  const svc = sim.createProject({ namespaceId: platform.id, path: 'svc' });
+  // an issue of another project naming acme/api's issue by its full path
+  sim.createIssue(svc.id, { title: 'Blocked', description: 'Blocked by acme/api#3 (see also api#3, not ours)' });
   sim.createProject({ namespaceId: core.id, path: 'engine' });
   sim.createGroupLabel(acme.id, { name: 'priority::high', color: '#ff0000' });
   sim.createGroupLabel(acme.id, { name: 'team', color: '#00ff00', description: 'Whole team' });
@@ -216,6 +218,12 @@ describe('restoring group metadata with an organization', () => {
       /^\*Originally by @alice on \d{4}-\d{2}-\d{2} \(restored by Labkeeper from &\d+\)\*\n\nThe plan, starting with &(\d+)$/,
     );
     expect(roadmap.description.endsWith(`&${migrate.iid}`)).toBe(true);
+    // an issue's reference to another project's issue names it as restored; `api#3` there names
+    // acme/platform/api, which the organization does not have: kept as written
+    const blocked = (await gitlab(`/projects/${encodeURIComponent('restored/platform/svc')}/issues`)).find(
+      (i: { title: string }) => i.title === 'Blocked',
+    );
+    expect(blocked.description.split('\n\n')[1]).toBe('Blocked by restored/api#2 (see also api#3, not ours)');
     // Migrate's project references name the issues as restored (api#3 became #2, #2 became #1)
     expect(migrate.description.split('\n\n')[1]).toBe('Tracks api#2 and restored/api#1, not other#1 nor `api#3`');
     expect(root.detail.metadata.find((m: { type: string }) => m.type === 'epics')).toEqual({

@@ -41,14 +41,13 @@ import { isDomainError } from '../shared/errors.js';
 import type { MetadataRecord } from '../gitlab/metadata.port.js';
 import type { GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
 import type { RestoreMappings } from './metadata-mappings.js';
+import type { DeferredText } from './project-references.js';
 import {
   hasQualifiedReferences,
   originHeader,
   originMarker,
-  rewriteQualifiedReferences,
   rewriteReferences,
   withHeader,
-  type QualifiedResolver,
   type ReferenceResolver,
 } from './metadata-references.js';
 
@@ -79,23 +78,7 @@ export interface RestoreEpicsInput {
    * Where epic descriptions that name projects (`app#12`) are kept for rewriting once the run's
    * projects are restored (rewriteEpicProjectReferences); without it they are left as written.
    */
-  projectReferences?: { sourceGroupPath: string; targetGroupPath: string; texts: EpicText[] };
-}
-
-/** An epic's description that names projects (`app#12`, `acme/app!4`), to be rewritten after the projects. */
-export interface EpicText {
-  /** The target group and the epic's iid there. */
-  groupId: number;
-  epicIid: number;
-  /** `&3`: the source epic. */
-  from: string;
-  sourceGroupPath: string;
-  targetGroupPath: string;
-  /** The header the restore wrote, and the source's body with its `&` references rewritten. */
-  header: string;
-  body: string;
-  /** The description on the target now. */
-  current: string;
+  projectReferences?: { sourceGroupPath: string; targetGroupPath: string; texts: DeferredText[] };
 }
 
 /** Where a source epic went on the target: its group and ids there (null: it failed, or a dry run would create it). */
@@ -266,15 +249,16 @@ export async function restoreEpics(input: RestoreEpicsInput): Promise<EpicRestor
       if (input.projectReferences && hasQualifiedReferences(rewritten)) {
         // Written once, with its project references too, after the projects (rewriteEpicProjectReferences).
         const { sourceGroupPath, targetGroupPath, texts } = input.projectReferences;
+        const { groupId, writer } = input;
         texts.push({
-          groupId: input.groupId,
-          epicIid: target.iid,
+          owner: sourceGroupPath,
           from,
-          sourceGroupPath,
-          targetGroupPath,
+          sourceNamespacePath: sourceGroupPath,
+          targetNamespacePath: targetGroupPath,
           header,
           body: rewritten,
           current,
+          write: (description) => writer.updateEpic(groupId, target.iid, { description }),
         });
         continue;
       }
@@ -333,47 +317,6 @@ export async function restoreEpics(input: RestoreEpicsInput): Promise<EpicRestor
       });
     }
   }
-}
-
-/**
- * Once a run's projects are restored: rewrites the project references of the epics' descriptions
- * (`app#12` relative to the epic's group, `acme/app!4` by full path) that name a project this run
- * restored, to where that project and its issue or merge request went: relative (`app#7`, or
- * `app-restored#7` after a path collision) while the project is right under the epic's target
- * group, else by its full target path; `#` for a merge request restored as an issue. A reference to a project or record not restored stays as
- * written. Computed from the source each time, so a run started again writes nothing new.
- * Answers the epics whose description could not be written, with why.
- */
-export async function rewriteEpicProjectReferences(input: {
-  writer: GitLabMetadataWriter;
-  texts: readonly EpicText[];
-  /** Source project path → the project this run restored it as. */
-  projects: ReadonlyMap<string, { id: number; path: string }>;
-  mappingsOf: (projectId: number) => RestoreMappings;
-}): Promise<{ text: EpicText; reason: string }[]> {
-  const failures: { text: EpicText; reason: string }[] = [];
-  for (const text of input.texts) {
-    const resolve: QualifiedResolver = async (path, sigil, number) => {
-      const relative = !path.includes('/');
-      const project = input.projects.get(relative ? `${text.sourceGroupPath}/${path}` : path);
-      if (!project) return null;
-      const mapped = await input.mappingsOf(project.id).get(sigil === '#' ? 'issue' : 'merge_request', String(number));
-      if (mapped === null) return null;
-      const asIssue = mapped.startsWith('issue:');
-      const name = project.path.split('/').at(-1)!;
-      const where = relative && project.path === `${text.targetGroupPath}/${name}` ? name : project.path;
-      return `${where}${asIssue ? '#' : sigil}${asIssue ? mapped.slice('issue:'.length) : mapped}`;
-    };
-    const wanted = withHeader(text.header, await rewriteQualifiedReferences(text.body, resolve));
-    if (wanted === text.current) continue;
-    try {
-      await input.writer.updateEpic(text.groupId, text.epicIid, { description: wanted });
-    } catch (error) {
-      if (isDomainError(error, 'GITLAB_UNAUTHORIZED')) throw error;
-      failures.push({ text, reason: error instanceof Error ? error.message : String(error) });
-    }
-  }
-  return failures;
 }
 
 /**

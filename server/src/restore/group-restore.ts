@@ -86,7 +86,10 @@ function groupWriter(writer: GitLabMetadataWriter): GitLabMetadataWriter {
 export async function restoreGroupToNamespace(
   deps: NewProjectDeps,
   snapshot: SnapshotEntity,
-  target: Pick<NewProjectTarget, 'connectionId' | 'namespacePath' | 'capturedGroups' | 'epicsPlaced' | 'epicTexts'> & {
+  target: Pick<
+    NewProjectTarget,
+    'connectionId' | 'namespacePath' | 'capturedGroups' | 'epicsPlaced' | 'deferredTexts'
+  > & {
     /** The group's own path under namespacePath, instead of its path relative to the organization (drills). */
     groupPath?: string;
   },
@@ -173,10 +176,10 @@ export async function restoreGroupToNamespace(
         dryRun: options.dryRun,
         asAuthors: await canWriteAsAuthors(connection, writer),
         placedInRun: target.epicsPlaced,
-        projectReferences: target.epicTexts && {
+        projectReferences: target.deferredTexts && {
           sourceGroupPath: manifest.group.fullPath,
           targetGroupPath: path,
-          texts: target.epicTexts,
+          texts: target.deferredTexts,
         },
       })
     : undefined;

@@ -57,11 +57,13 @@ import type { GitLabMetadataWriter } from '../gitlab/metadata.writer.js';
 import type { RestoreKind, RestoreMappings } from './metadata-mappings.js';
 import {
   originHeader,
+  hasQualifiedReferences,
   originMarker,
   rewriteReferences,
   withHeader,
   type ReferenceResolver,
 } from './metadata-references.js';
+import type { DeferredText } from './project-references.js';
 
 export { InMemoryRestoreMappings, RESTORE_KINDS, type RestoreKind, type RestoreMappings } from './metadata-mappings.js';
 
@@ -113,6 +115,12 @@ export interface RestoreProjectMetadataInput {
    */
   linkToEpic?: (epic: MetadataRecord, issueId: number) => Promise<string | null>;
   onProgress?: (event: RestoreProgressEvent) => void;
+  /**
+   * Where issue and merge request descriptions that name other projects (`other#5`, `acme/other!3`)
+   * are kept, to be written once the run's projects are placed (epic-restore.ts
+   * rewriteProjectReferences); without it they are written with those references as they were.
+   */
+  projectReferences?: { sourceProjectPath: string; targetProjectPath: string; texts: DeferredText[] };
 }
 
 export type RecordSource = AsyncIterable<MetadataRecord> | (() => AsyncIterable<MetadataRecord>);
@@ -693,7 +701,25 @@ class MetadataRestore {
       try {
         const body = stringOr(record.description, '');
         const rewritten = await rewriteReferences(body, this.resolve);
-        if (rewritten !== body) {
+        const deferred = this.input.projectReferences;
+        if (deferred && hasQualifiedReferences(rewritten)) {
+          // Written once, with its references to other projects too, after the run's projects.
+          const { writer, project } = this;
+          const namespaceOf = (path: string) => path.slice(0, path.lastIndexOf('/'));
+          deferred.texts.push({
+            owner: deferred.sourceProjectPath,
+            from: item.from,
+            sourceNamespacePath: namespaceOf(deferred.sourceProjectPath),
+            targetNamespacePath: namespaceOf(deferred.targetProjectPath),
+            header: item.header,
+            body: rewritten,
+            current: withHeader(item.header, body),
+            write: (description) =>
+              target.kind === 'issue'
+                ? writer.updateIssue(project, target.iid, { description })
+                : writer.updateMergeRequest(project, target.iid, { description }),
+          });
+        } else if (rewritten !== body) {
           const change = { description: withHeader(item.header, rewritten) };
           if (target.kind === 'issue') await this.writer.updateIssue(this.project, target.iid, change);
           else await this.writer.updateMergeRequest(this.project, target.iid, change);

@@ -53,7 +53,8 @@ import {
 import type { SnapshotEntity } from '../snapshot/snapshot.entity.js';
 import { type Manifest, type ManifestArtifact, storedLfsObjects } from '../snapshot/manifest.js';
 import type { SnapshotReader } from '../snapshot/snapshot-reader.js';
-import { issueEpicLinker, type EpicPlacements, type EpicRestoreReport, type EpicText } from './epic-restore.js';
+import { issueEpicLinker, type EpicPlacements, type EpicRestoreReport } from './epic-restore.js';
+import type { DeferredText } from './project-references.js';
 
 export interface NewProjectTarget {
   /** The Connection to create the project through (default: the snapshot's organization's). */
@@ -68,8 +69,8 @@ export interface NewProjectTarget {
   knownNamespaces?: Map<string, GitLabNamespace>;
   /** The epics this run placed so far, in every group (epic-restore.ts): a subgroup's child epic finds its parent here. */
   epicsPlaced?: EpicPlacements;
-  /** Epic descriptions that name projects (`app#12`), rewritten once the run's projects are restored (epic-restore.ts). */
-  epicTexts?: EpicText[];
+  /** Descriptions that name other projects (`app#12`), rewritten once the run's projects are restored (epic-restore.ts). */
+  deferredTexts?: DeferredText[];
   /** The projects this run restored, by source path: where each went (for the epics' project references). */
   projectsPlaced?: Map<string, { id: number; path: string }>;
   /** Secret tokens for captured webhooks, by URL (GitLab never returns them). Never logged. */
@@ -356,6 +357,11 @@ export async function restoreToNewProject(
       mappings: project ? deps.mappingsFor(`${connection.id}:${project.id}`) : new InMemoryRestoreMappings(),
       dryRun: options.dryRun,
       asAuthors: await canWriteAsAuthors(connection, writer),
+      projectReferences: target.deferredTexts && {
+        sourceProjectPath: manifest.repository.pathWithNamespace,
+        targetProjectPath: outcome.projectPath,
+        texts: target.deferredTexts,
+      },
       linkToEpic: issueEpicLinker({
         writer,
         findGroup: (path) =>

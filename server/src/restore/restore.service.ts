@@ -32,7 +32,7 @@ import {
 } from './new-project.js';
 import { restoreToOriginal, type OriginalMode, type OriginalTarget } from './original-project.js';
 import { capturedGroupsOf, restoreGroupToNamespace } from './group-restore.js';
-import { rewriteEpicProjectReferences } from './epic-restore.js';
+import { rewriteProjectReferences } from './project-references.js';
 import { fidelityOf, isComplete, type TypeOutcome } from './fidelity.js';
 import { notRestoredReason } from './coverage.js';
 import { writeScopesOf } from '../connections/connection.entity.js';
@@ -411,34 +411,33 @@ export class RestoreService {
   }
 
   /**
-   * After the projects: the project references in restored epics' descriptions (`app#12`) point to
-   * where those projects and records went. What could not be written is a problem of the group's.
+   * After the projects: the project references in restored descriptions (epics', and issues' or
+   * merge requests' naming another project: `app#12`) point to where those projects and records
+   * went. What could not be written is a problem of the snapshot's it belongs to.
    */
-  private async rewriteEpicProjectReferences(
+  private async rewriteProjectReferences(
     run: RestoreRunEntity,
     options: NewProjectTarget,
     reports: RestoreReport['snapshots'],
   ): Promise<void> {
-    const texts = options.epicTexts ?? [];
+    const texts = options.deferredTexts ?? [];
     if (run.isDryRun || texts.length === 0 || !options.projectsPlaced) return;
     const problem = (path: string, message: string) => reports.find((r) => r?.path === path)?.problems.push(message);
     try {
-      const deps = this.newProject!;
-      const failures = await rewriteEpicProjectReferences({
-        writer: deps.writers.create(await deps.sessions.access(options.connectionId, { write: true })),
+      const failures = await rewriteProjectReferences({
         texts,
         projects: options.projectsPlaced,
-        mappingsOf: (projectId) => deps.mappingsFor(`${options.connectionId}:${projectId}`),
+        mappingsOf: (projectId) => this.newProject!.mappingsFor(`${options.connectionId}:${projectId}`),
       });
       for (const { text, reason } of failures)
         problem(
-          text.sourceGroupPath,
-          `epics ${text.from}: restored, but its project references were not rewritten: ${reason}`,
+          text.owner,
+          `${text.from}: restored, but its references to other projects were not rewritten: ${reason}`,
         );
     } catch (error) {
-      this.logger.warn({ err: error, restoreRunId: run.id }, 'project references of epics not rewritten');
-      for (const path of new Set(texts.map((t) => t.sourceGroupPath)))
-        problem(path, `epics: restored, but their project references were not rewritten: ${reasonOf(error)}`);
+      this.logger.warn({ err: error, restoreRunId: run.id }, 'references to other projects not rewritten');
+      for (const owner of new Set(texts.map((t) => t.owner)))
+        problem(owner, `references to other projects were not rewritten: ${reasonOf(error)}`);
     }
   }
 
@@ -462,8 +461,8 @@ export class RestoreService {
     if (run.target === 'NEW_PROJECT') options.knownNamespaces = new Map();
     // Groups run one after another, parents first: a subgroup's epics find their parents placed.
     if (run.target === 'NEW_PROJECT') options.epicsPlaced = new Map();
-    // Epic descriptions that name projects wait for the projects (rewriteEpicProjectReferences).
-    if (run.target === 'NEW_PROJECT') Object.assign(options, { epicTexts: [], projectsPlaced: new Map() });
+    // Descriptions that name other projects wait for the projects (rewriteProjectReferences).
+    if (run.target === 'NEW_PROJECT') Object.assign(options, { deferredTexts: [], projectsPlaced: new Map() });
     if (run.target === 'NEW_PROJECT')
       options.capturedGroups = await capturedGroupsOf(
         this.newProject!,
@@ -559,7 +558,7 @@ export class RestoreService {
       this.concurrency,
       (snapshot, k) => restoreOne(snapshot, groups.length + k),
     );
-    await this.rewriteEpicProjectReferences(run, options, reports);
+    await this.rewriteProjectReferences(run, options, reports);
     report.snapshots.push(...reports);
     // A restore that left out or failed anything it captured never ends SUCCEEDED (fidelity.ts);
     // ORIGINAL promises refs, the wiki and LFS, so only those count there.
