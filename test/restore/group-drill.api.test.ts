@@ -2,9 +2,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { nextJob, startTestApp, type TestApp } from '../support/app.js';
+import { connectOrganization } from '../support/connections.js';
 import { runBackup } from '../support/backups.js';
 import { startGitLabSimulator, type GitLabSimulator } from '../support/gitlab-simulator/index.js';
-import { aToken, aUser } from '../support/gitlab-seed.js';
+import { aUser } from '../support/gitlab-seed.js';
 import { drillOccurrence } from '../../server/src/alerts/alert-rules.js';
 import { EPICS_NOT_ON_TIER } from '../../server/src/restore/epic-restore.js';
 
@@ -40,25 +41,18 @@ beforeAll(async () => {
   sim.createEpic(acme.id, { title: 'Migrate', authorId: alice.id, parentId: roadmap.id });
   for (const path of ['drills', 'free-drills']) sim.createGroup({ path, ownerId: alice.id });
   sim.setTier('drills', 'ultimate');
-  token = aToken(sim, alice.id, ['api', 'read_repository', 'write_repository']).token;
 
   t = await startTestApp({ gitlab: { url: sim.url } });
-  const synced = nextJob(t, 'repositories.sync');
-  const r = await t.gql(`mutation($i: ConnectGitLabInput!) { connectGitLab(input: $i) { connection { id } } }`, {
-    i: {
-      method: 'PERSONAL_ACCESS_TOKEN',
-      instanceUrl: sim.url,
-      login: 'alice',
-      namespacePath: 'acme',
-      includeGroups: true,
-      personalAccessToken: token,
-    },
-  });
-  expect(r.errors).toBeUndefined();
-  await synced;
-  connectionId = r.data.connectGitLab.connection.id;
-  orgId = (await t.gql(`query($c: ID) { organizations(connectionId: $c) { id } }`, { c: connectionId })).data
-    .organizations[0].id;
+  ({
+    connectionId,
+    organizationId: orgId,
+    token,
+  } = await connectOrganization(t, sim, {
+    userId: alice.id,
+    namespacePath: 'acme',
+    includeGroups: true,
+    scopes: ['api', 'read_repository', 'write_repository'],
+  }));
   expect((await runBackup(t, orgId)).status).toBe('SUCCEEDED');
 });
 afterAll(async () => {

@@ -31,7 +31,8 @@
 import { randomInt } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { In, type DataSource, type Repository } from 'typeorm';
+import { In, type DataSource, type FindOptionsWhere, type Repository } from 'typeorm';
+import type { GitLabClient } from '../gitlab/gitlab.port.js';
 import type { PolicyService } from '../backup/policy.service.js';
 import type { DrillPolicy } from '../backup/policy.types.js';
 import { defaultPolicy } from '../backup/policy.defaults.js';
@@ -234,14 +235,14 @@ export class DrillService {
     const scratchRoot = this.scratchRoot(run);
     await rm(scratchRoot, { recursive: true, force: true });
     try {
-      const sample = await this.sample(run.organizationId, run.sampleSize);
+      const sample = await this.sample(run.organizationId, run.sampleSize, 'repository_id');
       const results: DrillRepositoryResult[] = [];
       for (const snapshot of sample) {
         results.push(await this.drillOne(run, snapshot));
         await this.update(run, { results });
       }
       const groupResults: DrillGroupResult[] = [];
-      for (const snapshot of await this.sampleGroups(run.organizationId, run.sampleSize)) {
+      for (const snapshot of await this.sample(run.organizationId, run.sampleSize, 'group_id')) {
         groupResults.push(await this.drillGroup(run, snapshot));
         await this.update(run, { groupResults });
       }
@@ -287,27 +288,17 @@ export class DrillService {
     }
   }
 
-  /** The latest snapshot of `size` repositories picked at random among those with one. */
-  private async sample(organizationId: string, size: number): Promise<SnapshotEntity[]> {
+  /**
+   * The latest snapshot of `size` repositories (or groups) picked at random among those with one,
+   * so that over time every one gets drilled.
+   */
+  private async sample(
+    organizationId: string,
+    size: number,
+    subject: 'repository_id' | 'group_id',
+  ): Promise<SnapshotEntity[]> {
     const rows: { id: string }[] = await this.dataSource.query(
-      `SELECT DISTINCT ON (repository_id) id FROM snapshots WHERE organization_id = $1 AND repository_id IS NOT NULL ORDER BY repository_id, created_at DESC, id DESC`,
-      [organizationId],
-    );
-    const ids = rows.map((r) => r.id);
-    for (let i = ids.length - 1; i > 0; i--) {
-      const j = randomInt(i + 1);
-      [ids[i], ids[j]] = [ids[j], ids[i]];
-    }
-    const picked = ids.slice(0, size);
-    if (picked.length === 0) return [];
-    const snapshots = await this.dataSource.getRepository(SnapshotEntity).findBy({ id: In(picked) });
-    return picked.map((id) => snapshots.find((s) => s.id === id)!).filter(Boolean);
-  }
-
-  /** The latest snapshot of `size` groups picked at random among those with one. */
-  private async sampleGroups(organizationId: string, size: number): Promise<SnapshotEntity[]> {
-    const rows: { id: string }[] = await this.dataSource.query(
-      `SELECT DISTINCT ON (group_id) id FROM snapshots WHERE organization_id = $1 AND group_id IS NOT NULL ORDER BY group_id, created_at DESC, id DESC`,
+      `SELECT DISTINCT ON (${subject}) id FROM snapshots WHERE organization_id = $1 AND ${subject} IS NOT NULL ORDER BY ${subject}, created_at DESC, id DESC`,
       [organizationId],
     );
     const ids = rows.map((r) => r.id);
@@ -326,43 +317,33 @@ export class DrillService {
   }
 
   private async drillOne(run: DrillRunEntity, snapshot: SnapshotEntity): Promise<DrillRepositoryResult> {
-    const started = Date.now();
     const path = await this.pathOf(snapshot);
-    const scratch = join(this.scratchRoot(run), snapshot.id);
-    await rm(scratch, { recursive: true, force: true });
-    await mkdir(scratch, { recursive: true });
-    let outcome: { differences: string[]; checked: DrillRepositoryResult['checked']; chainLength: number };
-    try {
-      outcome = await checkSnapshot(this.checker, snapshot, scratch);
-      if (run.target === 'SCRATCH_NAMESPACE' && outcome.differences.length === 0) {
-        outcome.differences.push(...(await this.toScratchNamespace(run, snapshot, path)));
-      }
-    } catch (error) {
-      // a drill reports, it does not throw: whatever went wrong is this repository's failure
-      this.logger.warn({ err: error, drillRunId: run.id, snapshotId: snapshot.id }, 'drill of a repository failed');
-      outcome = {
-        differences: [error instanceof Error ? error.message : String(error)],
-        checked: { refs: 0, lfsObjects: 0, metadataRecords: 0 },
-        chainLength: 0,
-      };
-    } finally {
-      await rm(scratch, { recursive: true, force: true });
-    }
-    return {
-      repositoryId: snapshot.repositoryId!,
-      path,
-      snapshotId: snapshot.id,
-      chainLength: outcome.chainLength,
-      status: outcome.differences.length === 0 ? 'PASSED' : 'FAILED',
-      differences: outcome.differences,
-      checked: outcome.checked,
-      durationMs: Date.now() - started,
-    };
+    const result = await this.drillSnapshot(run, snapshot, 'repository', () =>
+      this.toScratchNamespace(run, snapshot, path),
+    );
+    return { repositoryId: snapshot.repositoryId!, path, ...result };
   }
 
   private async drillGroup(run: DrillRunEntity, snapshot: SnapshotEntity): Promise<DrillGroupResult> {
-    const started = Date.now();
     const path = await this.groupPathOf(snapshot);
+    const { checked, ...result } = await this.drillSnapshot(run, snapshot, 'group', () =>
+      this.toScratchGroup(run, snapshot, path),
+    );
+    return { groupId: snapshot.groupId!, path, ...result, checked: { metadataRecords: checked.metadataRecords } };
+  }
+
+  /**
+   * One sampled snapshot: its stored files checked in a scratch folder of its own, then, into a
+   * scratch namespace and only when they are sound, `toScratch`. Whatever goes wrong is a
+   * difference of this snapshot's: a drill reports, it does not throw.
+   */
+  private async drillSnapshot(
+    run: DrillRunEntity,
+    snapshot: SnapshotEntity,
+    kind: 'repository' | 'group',
+    toScratch: () => Promise<string[]>,
+  ): Promise<Omit<DrillRepositoryResult, 'repositoryId' | 'path'>> {
+    const started = Date.now();
     const scratch = join(this.scratchRoot(run), snapshot.id);
     await rm(scratch, { recursive: true, force: true });
     await mkdir(scratch, { recursive: true });
@@ -370,9 +351,9 @@ export class DrillService {
     try {
       outcome = await checkSnapshot(this.checker, snapshot, scratch);
       if (run.target === 'SCRATCH_NAMESPACE' && outcome.differences.length === 0)
-        outcome.differences.push(...(await this.toScratchGroup(run, snapshot, path)));
+        outcome.differences.push(...(await toScratch()));
     } catch (error) {
-      this.logger.warn({ err: error, drillRunId: run.id, snapshotId: snapshot.id }, 'drill of a group failed');
+      this.logger.warn({ err: error, drillRunId: run.id, snapshotId: snapshot.id }, `drill of a ${kind} failed`);
       outcome = {
         differences: [error instanceof Error ? error.message : String(error)],
         checked: { refs: 0, lfsObjects: 0, metadataRecords: 0 },
@@ -382,13 +363,11 @@ export class DrillService {
       await rm(scratch, { recursive: true, force: true });
     }
     return {
-      groupId: snapshot.groupId!,
-      path,
       snapshotId: snapshot.id,
       chainLength: outcome.chainLength,
       status: outcome.differences.length === 0 ? 'PASSED' : 'FAILED',
       differences: outcome.differences,
-      checked: { metadataRecords: outcome.checked.metadataRecords },
+      checked: outcome.checked,
       durationMs: Date.now() - started,
     };
   }
@@ -427,25 +406,19 @@ export class DrillService {
   }
 
   /** Deletes a drill's group; returns why it could not be, or null (also when it was never created). */
-  private async deleteScratchGroup(connectionId: string, fullPath: string): Promise<string | null> {
-    try {
-      const deleted = await this.deps.sessions.withGitLab(
-        connectionId,
-        async (client) => {
-          const group = await client.getNamespace(fullPath).catch(() => null);
-          if (group?.kind !== 'group') return null;
-          await client.deleteGroup(group.id);
-          return group.id;
-        },
-        { write: true },
-      );
-      // what the restore recorded for that group goes with it
-      if (deleted !== null)
-        await this.dataSource.getRepository(RestoreMappingEntity).delete({ scope: `${connectionId}:group:${deleted}` });
-      return null;
-    } catch (error) {
-      return `scratch group ${fullPath} could not be deleted (${error instanceof Error ? error.message : String(error)}); delete it by hand`;
-    }
+  private deleteScratchGroup(connectionId: string, fullPath: string): Promise<string | null> {
+    return this.deleteScratch(
+      'group',
+      connectionId,
+      fullPath,
+      async (client) => {
+        const group = await client.getNamespace(fullPath).catch(() => null);
+        if (group?.kind !== 'group') return null;
+        await client.deleteGroup(group.id);
+        return group.id;
+      },
+      (id) => [{ scope: `${connectionId}:group:${id}` }],
+    );
   }
 
   private async groupPathOf(snapshot: SnapshotEntity): Promise<string> {
@@ -493,26 +466,42 @@ export class DrillService {
   }
 
   /** Deletes a drill project; returns why it could not be, or null (also when it was never created). */
-  private async deleteScratchProject(connectionId: string, fullPath: string): Promise<string | null> {
+  private deleteScratchProject(connectionId: string, fullPath: string): Promise<string | null> {
+    return this.deleteScratch(
+      'project',
+      connectionId,
+      fullPath,
+      async (client) => {
+        const project = await client.getProject(fullPath).catch(() => null);
+        if (project) await client.deleteProject(project.id);
+        return project?.id ?? null;
+      },
+      (id) => [
+        { scope: `${connectionId}:${id}` },
+        { scope: `${connectionId}:projects`, kind: 'project', targetId: String(id) },
+      ],
+    );
+  }
+
+  /**
+   * Deletes what a drill created at `fullPath` (`remove` answers its id, or null when there was
+   * nothing), and what the restore recorded for it; returns why it could not be, or null.
+   */
+  private async deleteScratch(
+    what: 'project' | 'group',
+    connectionId: string,
+    fullPath: string,
+    remove: (client: GitLabClient) => Promise<number | null>,
+    recorded: (id: number) => FindOptionsWhere<RestoreMappingEntity>[],
+  ): Promise<string | null> {
     try {
-      const deleted = await this.deps.sessions.withGitLab(
-        connectionId,
-        async (client) => {
-          const project = await client.getProject(fullPath).catch(() => null);
-          if (project) await client.deleteProject(project.id);
-          return project?.id ?? null;
-        },
-        { write: true },
-      );
-      // what the restore recorded for that project goes with it
-      if (deleted !== null) {
-        const mappings = this.dataSource.getRepository(RestoreMappingEntity);
-        await mappings.delete({ scope: `${connectionId}:${deleted}` });
-        await mappings.delete({ scope: `${connectionId}:projects`, kind: 'project', targetId: String(deleted) });
-      }
+      const deleted = await this.deps.sessions.withGitLab(connectionId, remove, { write: true });
+      // what the restore recorded for it goes with it
+      if (deleted !== null)
+        for (const where of recorded(deleted)) await this.dataSource.getRepository(RestoreMappingEntity).delete(where);
       return null;
     } catch (error) {
-      return `scratch project ${fullPath} could not be deleted (${error instanceof Error ? error.message : String(error)}); delete it by hand`;
+      return `scratch ${what} ${fullPath} could not be deleted (${error instanceof Error ? error.message : String(error)}); delete it by hand`;
     }
   }
 

@@ -24,7 +24,19 @@ export type ReferenceSigil = '#' | '!' | '%' | '~' | '&';
 const REFERENCE = /(^|[^\w/#!%~&.-])([#!%~&])(\d+)\b/g;
 const CODE = /(```[\s\S]*?```|`[^`\n]*`)/;
 
-export async function rewriteReferences(text: string, resolve: ReferenceResolver): Promise<string> {
+export function rewriteReferences(text: string, resolve: ReferenceResolver): Promise<string> {
+  return replaceOutsideCode(text, REFERENCE, ([, , sigil, digits]) => resolve(sigil as ReferenceSigil, Number(digits)));
+}
+
+/**
+ * Each match of `pattern` (whose first group is the character before the reference, kept) outside
+ * code, replaced by what `replace` answers for it, or kept as written when it answers null.
+ */
+async function replaceOutsideCode(
+  text: string,
+  pattern: RegExp,
+  replace: (match: RegExpMatchArray) => Promise<string | null>,
+): Promise<string> {
   const parts = text.split(CODE);
   const out: string[] = [];
   for (let i = 0; i < parts.length; i += 1) {
@@ -33,14 +45,12 @@ export async function rewriteReferences(text: string, resolve: ReferenceResolver
       out.push(part);
       continue;
     }
-    const matches = [...part.matchAll(REFERENCE)];
     let result = '';
     let last = 0;
-    for (const match of matches) {
-      const [whole, before, sigil, digits] = match;
+    for (const match of part.matchAll(pattern)) {
+      const [whole, before] = match;
       const start = match.index + before.length;
-      const replacement = await resolve(sigil as ReferenceSigil, Number(digits));
-      result += part.slice(last, start) + (replacement ?? `${sigil}${digits}`);
+      result += part.slice(last, start) + ((await replace(match)) ?? whole.slice(before.length));
       last = match.index + whole.length;
     }
     out.push(result + part.slice(last));
@@ -61,27 +71,10 @@ export function hasQualifiedReferences(text: string): boolean {
 }
 
 /** Rewrites project-qualified references (`app#12`, `acme/app!4`) outside code, as `resolve` says. */
-export async function rewriteQualifiedReferences(text: string, resolve: QualifiedResolver): Promise<string> {
-  const parts = text.split(CODE);
-  const out: string[] = [];
-  for (let i = 0; i < parts.length; i += 1) {
-    const part = parts[i];
-    if (i % 2 === 1) {
-      out.push(part);
-      continue;
-    }
-    let result = '';
-    let last = 0;
-    for (const match of part.matchAll(QUALIFIED)) {
-      const [whole, before, path, sigil, digits] = match;
-      const start = match.index + before.length;
-      const replacement = await resolve(path, sigil as '#' | '!', Number(digits));
-      result += part.slice(last, start) + (replacement ?? `${path}${sigil}${digits}`);
-      last = match.index + whole.length;
-    }
-    out.push(result + part.slice(last));
-  }
-  return out.join('');
+export function rewriteQualifiedReferences(text: string, resolve: QualifiedResolver): Promise<string> {
+  return replaceOutsideCode(text, QUALIFIED, ([, , path, sigil, digits]) =>
+    resolve(path, sigil as '#' | '!', Number(digits)),
+  );
 }
 
 /** `@alice`, or "an unknown user" when the record names no author. */

@@ -458,17 +458,19 @@ export class RestoreService {
       ...snapshots.filter((s) => s.groupId).sort((a, b) => depth.get(a.id)! - depth.get(b.id)!),
       ...snapshots.filter((s) => !s.groupId),
     ];
-    if (run.target === 'NEW_PROJECT') options.knownNamespaces = new Map();
-    // Groups run one after another, parents first: a subgroup's epics find their parents placed.
-    if (run.target === 'NEW_PROJECT') options.epicsPlaced = new Map();
-    // Descriptions that name other projects wait for the projects (rewriteProjectReferences).
-    if (run.target === 'NEW_PROJECT') Object.assign(options, { deferredTexts: [], projectsPlaced: new Map() });
-    if (run.target === 'NEW_PROJECT')
+    if (run.target === 'NEW_PROJECT') {
+      options.knownNamespaces = new Map();
+      // Groups run one after another, parents first: a subgroup's epics find their parents placed.
+      options.epicsPlaced = new Map();
+      // Descriptions that name other projects wait for the projects (rewriteProjectReferences).
+      options.deferredTexts = [];
+      options.projectsPlaced = new Map();
       options.capturedGroups = await capturedGroupsOf(
         this.newProject!,
         snapshots.filter((s) => s.groupId),
         options.namespacePath,
       );
+    }
     // Reports in the order above whatever order the snapshots finish in.
     const reports = new Array<RestoreReport['snapshots'][number]>(snapshots.length);
     let done = 0;

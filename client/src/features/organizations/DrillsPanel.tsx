@@ -113,75 +113,73 @@ function DrillResult({ drill, busy }: { drill: DrillRunFieldsFragment; busy: boo
           <Reason message={drill.errorMessage} />
         </div>
       ) : null}
-      {drill.results.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">Repositories restored by the latest drill</caption>
-            <thead>
-              <tr>
-                <th scope="col">Repository</th>
-                <th scope="col">Result</th>
-                <th scope="col">Checked</th>
-              </tr>
-            </thead>
-            <tbody>
-              {drill.results.map((r) => (
-                <tr key={r.repositoryId}>
-                  <td>{r.path}</td>
-                  <td>
-                    <StatusBadge status={r.status} />
-                    {r.status === 'FAILED' && r.differences.length > 0 ? (
-                      <ul className="drill-differences" aria-label={`Differences in ${r.path}`}>
-                        {r.differences.map((d, i) => (
-                          <li key={i}>{d}</li>
-                        ))}
-                      </ul>
-                    ) : null}
-                  </td>
-                  <td className="muted">
-                    {count(r.checkedRefs, 'ref')} · {count(r.checkedLfsObjects, 'LFS object')} ·{' '}
-                    {count(r.checkedMetadataRecords, 'metadata record')} · chain of {r.chainLength}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
-      {drill.groupResults.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <caption className="visually-hidden">Groups restored by the latest drill</caption>
-            <thead>
-              <tr>
-                <th scope="col">Group</th>
-                <th scope="col">Result</th>
-                <th scope="col">Checked</th>
-              </tr>
-            </thead>
-            <tbody>
-              {drill.groupResults.map((g) => (
-                <tr key={g.groupId}>
-                  <td>{g.path}</td>
-                  <td>
-                    <StatusBadge status={g.status} />
-                    {g.status === 'FAILED' && g.differences.length > 0 ? (
-                      <ul className="drill-differences" aria-label={`Differences in ${g.path}`}>
-                        {g.differences.map((d, i) => (
-                          <li key={i}>{d}</li>
-                        ))}
-                      </ul>
-                    ) : null}
-                  </td>
-                  <td className="muted">
-                    {count(g.checkedMetadataRecords, 'metadata record')} · chain of {g.chainLength}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      ) : null}
+      <ResultsTable
+        caption="Repositories restored by the latest drill"
+        subject="Repository"
+        rows={drill.results.map((r) => ({
+          ...r,
+          key: r.repositoryId,
+          checked: `${count(r.checkedRefs, 'ref')} · ${count(r.checkedLfsObjects, 'LFS object')} · ${count(r.checkedMetadataRecords, 'metadata record')}`,
+        }))}
+      />
+      <ResultsTable
+        caption="Groups restored by the latest drill"
+        subject="Group"
+        rows={drill.groupResults.map((g) => ({
+          ...g,
+          key: g.groupId,
+          checked: count(g.checkedMetadataRecords, 'metadata record'),
+        }))}
+      />
+    </div>
+  );
+}
+
+interface ResultRow {
+  key: string;
+  path: string;
+  status: string;
+  differences: string[];
+  /** What was checked, in words (the chain's length is added). */
+  checked: string;
+  chainLength: number;
+}
+
+/** The sampled repositories or groups of a drill, each with its result and, when it failed, what differed. */
+function ResultsTable({ caption, subject, rows }: { caption: string; subject: string; rows: ResultRow[] }) {
+  if (rows.length === 0) return null;
+  return (
+    <div className="table-wrap">
+      <table>
+        <caption className="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">{subject}</th>
+            <th scope="col">Result</th>
+            <th scope="col">Checked</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.key}>
+              <td>{r.path}</td>
+              <td>
+                <StatusBadge status={r.status} />
+                {r.status === 'FAILED' && r.differences.length > 0 ? (
+                  <ul className="drill-differences" aria-label={`Differences in ${r.path}`}>
+                    {r.differences.map((d, i) => (
+                      <li key={i}>{d}</li>
+                    ))}
+                  </ul>
+                ) : null}
+              </td>
+              <td className="muted">
+                {r.checked} · chain of {r.chainLength}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </div>
   );
 }
